@@ -1,0 +1,358 @@
+//! The one error type of the `typedis` crate.
+//!
+//! Every fallible operation returns [`Error`]. Server error replies keep their code
+//! (`WRONGTYPE`, `NOSCRIPT`, `MOVED`, …) as data in [`ServerError`], so callers can match
+//! on [`ServerErrorKind`] or use the predicates (`is_moved()`, `is_timeout()`, …) instead
+//! of comparing strings.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong talking to Redis or Valkey.
+///
+/// `Error` is `Clone` (I/O errors are shared behind an `Arc`) because one broken
+/// connection has to be reported to every caller that was waiting on it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an error reply.
+    #[error("server error: {0}")]
+    Server(ServerError),
+
+    /// The byte stream from the server is not valid RESP, or breaks a configured limit
+    /// (nesting depth, bulk or aggregate length). The connection is closed after this.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+
+    /// A reply could not be converted into the requested Rust type.
+    #[error("cannot decode reply: expected {expected}, got {got}")]
+    Decode {
+        /// What the target type accepts.
+        expected: String,
+        /// A short description of what the server sent.
+        got: String,
+    },
+
+    /// A reading or writing error on the socket, or a refused connection.
+    #[error("I/O error{}: {source}", context_suffix(.context))]
+    Io {
+        /// What was being done (e.g. "connecting to 127.0.0.1:6379").
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+
+    /// The connection was closed (by the server, the network, or a protocol error)
+    /// while this command was in flight or before it could be sent. The command may or
+    /// may not have been executed. The next command reconnects.
+    #[error("connection closed: {0}")]
+    ConnectionClosed(String),
+
+    /// The command did not complete within its timeout. Its reply, if it ever comes,
+    /// is read and discarded; it is never delivered to another caller.
+    #[error("timed out after {0:?}")]
+    Timeout(std::time::Duration),
+
+    /// A connection URL or option could not be understood.
+    #[error("invalid connection URL or option: {0}")]
+    InvalidUrl(String),
+
+    /// Setting up TLS failed (bad certificate, unknown CA, wrong hostname, …).
+    #[error("TLS error: {0}")]
+    Tls(String),
+
+    /// The client was used in a way the API does not allow (e.g. an empty command).
+    #[error("invalid client usage: {0}")]
+    Usage(String),
+
+    /// The connection handshake (HELLO / AUTH / SELECT / CLIENT SETNAME) failed.
+    #[error("handshake failed: {0}")]
+    Handshake(String),
+
+    /// A transaction's EXEC was aborted because a WATCHed key changed.
+    #[error("transaction aborted: a watched key was modified (retry the transaction)")]
+    Watch,
+
+    /// A lock could not be acquired in time, or is no longer owned.
+    #[error("lock error: {0}")]
+    Lock(String),
+
+    /// The keys of a command (or pipeline) hash to different cluster slots.
+    #[error("keys of `{command}` map to different hash slots ({slots:?}); use hash tags like {{user1}}:a and {{user1}}:b to keep them together")]
+    CrossSlot {
+        /// The command name.
+        command: String,
+        /// The distinct slots seen.
+        slots: Vec<u16>,
+    },
+
+    /// One command in a pipeline failed; the other replies are kept.
+    #[error("command #{index} (`{command}`) of the pipeline failed: {source}")]
+    Pipeline {
+        /// Position of the failing command in the pipeline (0-based).
+        index: usize,
+        /// Its name.
+        command: String,
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// Cluster topology could not be discovered or a slot has no node.
+    #[error("cluster error: {0}")]
+    Cluster(String),
+
+    /// No sentinel knows the requested master, or none could be reached.
+    #[error("sentinel error: {0}")]
+    Sentinel(String),
+}
+
+fn context_suffix(context: &str) -> String {
+    if context.is_empty() {
+        String::new()
+    } else {
+        format!(" while {context}")
+    }
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source: Arc::new(source),
+        }
+    }
+
+    /// A decode error with what was expected and a description of what was found.
+    pub fn decode(expected: impl Into<String>, got: impl Into<String>) -> Self {
+        Error::Decode {
+            expected: expected.into(),
+            got: got.into(),
+        }
+    }
+
+    /// The server error, if this is one.
+    pub fn server_error(&self) -> Option<&ServerError> {
+        match self {
+            Error::Server(e) => Some(e),
+            Error::Pipeline { source, .. } => source.server_error(),
+            _ => None,
+        }
+    }
+
+    /// The kind of the server error, if this is one.
+    pub fn server_kind(&self) -> Option<ServerErrorKind> {
+        self.server_error().map(ServerError::kind)
+    }
+
+    /// `MOVED` redirection (cluster).
+    pub fn is_moved(&self) -> bool {
+        self.server_kind() == Some(ServerErrorKind::Moved)
+    }
+
+    /// `ASK` redirection (cluster).
+    pub fn is_ask(&self) -> bool {
+        self.server_kind() == Some(ServerErrorKind::Ask)
+    }
+
+    /// A client-side timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout(_))
+    }
+
+    /// The connection failed or was lost.
+    pub fn is_connection_error(&self) -> bool {
+        matches!(self, Error::Io { .. } | Error::ConnectionClosed(_))
+    }
+
+    /// Whether retrying the same command later may succeed: connection loss,
+    /// `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`, `MASTERDOWN`, `BUSY`.
+    pub fn is_retryable(&self) -> bool {
+        self.is_connection_error()
+            || matches!(
+                self.server_kind(),
+                Some(
+                    ServerErrorKind::TryAgain
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::Loading
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::Busy
+                )
+            )
+    }
+}
+
+/// The well-known error codes of Redis and Valkey (the first word of an error reply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ServerErrorKind {
+    /// `ERR`: generic error.
+    Err,
+    /// `WRONGTYPE`: operation against a key holding the wrong kind of value.
+    WrongType,
+    /// `NOSCRIPT`: no script with that SHA1 is loaded.
+    NoScript,
+    /// `MOVED slot host:port`: the slot lives on another node.
+    Moved,
+    /// `ASK slot host:port`: the slot is being migrated; ask the other node once.
+    Ask,
+    /// `TRYAGAIN`: multi-key command during resharding.
+    TryAgain,
+    /// `CLUSTERDOWN`: the cluster cannot serve the slot.
+    ClusterDown,
+    /// `CROSSSLOT`: keys in different slots.
+    CrossSlot,
+    /// `LOADING`: the server is loading its dataset.
+    Loading,
+    /// `READONLY`: write against a replica.
+    ReadOnly,
+    /// `MASTERDOWN`: link with the master is down.
+    MasterDown,
+    /// `BUSY`: a script or function is running.
+    Busy,
+    /// `NOAUTH`: authentication required.
+    NoAuth,
+    /// `WRONGPASS`: bad username or password.
+    WrongPass,
+    /// `NOPERM`: the ACL user may not run this.
+    NoPerm,
+    /// `EXECABORT`: the transaction was discarded because of an earlier error.
+    ExecAbort,
+    /// `NOPROTO`: the requested protocol version is not supported.
+    NoProto,
+    /// `OOM`: the server is out of memory.
+    Oom,
+    /// Any other code; see [`ServerError::code`].
+    Other,
+}
+
+/// An error reply from the server: its code (first word) and the rest of the message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerError {
+    code: String,
+    message: String,
+}
+
+impl ServerError {
+    /// Parses an error line such as `WRONGTYPE Operation against a key …`.
+    pub fn parse(line: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(line);
+        let text = text.trim_start_matches('-');
+        match text.split_once(' ') {
+            Some((code, message)) if is_code(code) => ServerError {
+                code: code.to_owned(),
+                message: message.to_owned(),
+            },
+            _ if is_code(text) => ServerError {
+                code: text.to_owned(),
+                message: String::new(),
+            },
+            _ => ServerError {
+                code: String::new(),
+                message: text.to_owned(),
+            },
+        }
+    }
+
+    /// The error code, e.g. `"WRONGTYPE"` (empty when the reply had none).
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The message after the code.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The code as a known kind.
+    pub fn kind(&self) -> ServerErrorKind {
+        match self.code.as_str() {
+            "ERR" => ServerErrorKind::Err,
+            "WRONGTYPE" => ServerErrorKind::WrongType,
+            "NOSCRIPT" => ServerErrorKind::NoScript,
+            "MOVED" => ServerErrorKind::Moved,
+            "ASK" => ServerErrorKind::Ask,
+            "TRYAGAIN" => ServerErrorKind::TryAgain,
+            "CLUSTERDOWN" => ServerErrorKind::ClusterDown,
+            "CROSSSLOT" => ServerErrorKind::CrossSlot,
+            "LOADING" => ServerErrorKind::Loading,
+            "READONLY" => ServerErrorKind::ReadOnly,
+            "MASTERDOWN" => ServerErrorKind::MasterDown,
+            "BUSY" => ServerErrorKind::Busy,
+            "NOAUTH" => ServerErrorKind::NoAuth,
+            "WRONGPASS" => ServerErrorKind::WrongPass,
+            "NOPERM" => ServerErrorKind::NoPerm,
+            "EXECABORT" => ServerErrorKind::ExecAbort,
+            "NOPROTO" => ServerErrorKind::NoProto,
+            "OOM" => ServerErrorKind::Oom,
+            _ => ServerErrorKind::Other,
+        }
+    }
+
+    /// For `MOVED`/`ASK`: the slot and the `host:port` to go to.
+    pub fn redirect(&self) -> Option<(u16, &str)> {
+        if !matches!(self.kind(), ServerErrorKind::Moved | ServerErrorKind::Ask) {
+            return None;
+        }
+        let (slot, addr) = self.message.split_once(' ')?;
+        Some((slot.parse().ok()?, addr.trim()))
+    }
+}
+
+/// Codes are upper-case words (`ERR`, `WRONGTYPE`, `NOSCRIPT`, …).
+fn is_code(word: &str) -> bool {
+    !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.code.is_empty(), self.message.is_empty()) {
+            (true, _) => f.write_str(&self.message),
+            (false, true) => f.write_str(&self.code),
+            (false, false) => write!(f, "{} {}", self.code, self.message),
+        }
+    }
+}
+
+impl fmt::Debug for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ServerError({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_code_and_message() {
+        let e = ServerError::parse(b"WRONGTYPE Operation against a key holding the wrong kind of value");
+        assert_eq!(e.kind(), ServerErrorKind::WrongType);
+        assert_eq!(e.code(), "WRONGTYPE");
+        assert!(e.message().starts_with("Operation"));
+    }
+
+    #[test]
+    fn parses_redirects() {
+        let e = ServerError::parse(b"MOVED 3999 127.0.0.1:6381");
+        assert_eq!(e.redirect(), Some((3999, "127.0.0.1:6381")));
+        let e = ServerError::parse(b"ASK 1 [::1]:7000");
+        assert_eq!(e.redirect(), Some((1, "[::1]:7000")));
+        assert!(Error::Server(ServerError::parse(b"TRYAGAIN x")).is_retryable());
+    }
+
+    #[test]
+    fn error_without_code_keeps_message() {
+        let e = ServerError::parse(b"something went wrong");
+        assert_eq!(e.code(), "");
+        assert_eq!(e.to_string(), "something went wrong");
+    }
+}

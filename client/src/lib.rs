@@ -1,0 +1,17 @@
+//! # typedis
+//!
+//! A Redis and Valkey client whose typed API is generated from the servers' own command
+//! specs.
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+pub mod cmd;
+pub mod error;
+pub mod exec;
+pub mod meta;
+pub mod resp;
+pub mod value;
+
+pub use bytes::Bytes;
+pub use cmd::Args;
+pub use error::{Error, Result, ServerError, ServerErrorKind};
+pub use value::{FromValue, ToArg, Value};

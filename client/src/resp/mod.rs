@@ -1,0 +1,1 @@
+//! Sans-IO RESP2/RESP3 codec on `bytes`.
