@@ -1,1 +1,2 @@
+//! Build script: generates the typed command API from ../commands.
 fn main() {}

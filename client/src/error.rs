@@ -334,7 +334,9 @@ mod tests {
 
     #[test]
     fn parses_code_and_message() {
-        let e = ServerError::parse(b"WRONGTYPE Operation against a key holding the wrong kind of value");
+        let e = ServerError::parse(
+            b"WRONGTYPE Operation against a key holding the wrong kind of value",
+        );
         assert_eq!(e.kind(), ServerErrorKind::WrongType);
         assert_eq!(e.code(), "WRONGTYPE");
         assert!(e.message().starts_with("Operation"));

@@ -71,6 +71,17 @@ pub trait FromValue: Sized {
     fn from_values(values: Vec<Value>) -> Result<Vec<Self>> {
         values.into_iter().map(Self::from_value).collect()
     }
+
+    /// Whether this type is a two-element tuple (so a map's entries convert to it).
+    #[doc(hidden)]
+    const PAIR: bool = false;
+
+    /// How `Vec<Self>` is made from a byte string (only `u8`: `Vec<u8>` is bytes).
+    #[doc(hidden)]
+    fn from_byte_string(bytes: Bytes) -> Option<Vec<Self>> {
+        let _ = bytes;
+        None
+    }
 }
 
 /// Writes a Rust value as exactly one command argument (a RESP bulk string).
@@ -78,6 +89,19 @@ pub trait FromValue: Sized {
 /// Implemented for strings, byte slices, `Bytes`, integers and floats, and references to
 /// them. Deliberately *not* implemented for `bool`, `()` or `Option<T>`: Redis has no
 /// representation for them, so passing one is a compile error rather than a surprise.
+///
+/// ```compile_fail
+/// # let mut args = typedis::Args::new();
+/// args.push(&true); // bool is not an argument
+/// ```
+/// ```compile_fail
+/// # let mut args = typedis::Args::new();
+/// args.push(&Some("x")); // neither is Option
+/// ```
+/// ```compile_fail
+/// # let mut args = typedis::Args::new();
+/// args.push(&()); // nor ()
+/// ```
 pub trait ToArg {
     /// Appends this value as one argument.
     fn write_arg(&self, out: &mut Args);
@@ -117,5 +141,645 @@ impl Value {
 impl FromValue for Value {
     fn from_value(value: Value) -> Result<Self> {
         Ok(value)
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// Describes a value for error messages, with a short preview of text payloads.
+fn describe(v: &Value) -> String {
+    fn preview(b: &[u8]) -> String {
+        let cut = &b[..b.len().min(40)];
+        let mut s = format!("{:?}", String::from_utf8_lossy(cut));
+        if b.len() > 40 {
+            s.push('…');
+        }
+        s
+    }
+    match v {
+        Value::Bulk(b) => format!("bulk string {}", preview(b)),
+        Value::SimpleString(b) => format!("simple string {}", preview(b)),
+        Value::Int(n) => format!("integer {n}"),
+        Value::Double(d) => format!("double {d}"),
+        Value::Array(a) => format!("array of {}", a.len()),
+        Value::Map(m) => format!("map of {}", m.len()),
+        Value::Set(s) => format!("set of {}", s.len()),
+        Value::Error(e) => format!("error {e}"),
+        other => other.kind_name().to_owned(),
+    }
+}
+
+fn mismatch<T>(expected: &str, got: &Value) -> Result<T> {
+    Err(Error::decode(expected, describe(got)))
+}
+
+/// The bytes of a string-like value.
+fn text_of(v: &Value) -> Option<&[u8]> {
+    match v {
+        Value::Bulk(b) | Value::SimpleString(b) | Value::BigNumber(b) => Some(b),
+        Value::Verbatim { text, .. } => Some(text),
+        _ => None,
+    }
+}
+
+/// Removes attributes and turns nested errors into `Err`.
+fn plain(v: Value) -> Result<Value> {
+    v.into_result()
+}
+
+// ---------------------------------------------------------------- strings and bytes
+
+impl FromValue for Bytes {
+    fn from_value(v: Value) -> Result<Self> {
+        match plain(v)? {
+            Value::Bulk(b) | Value::SimpleString(b) | Value::BigNumber(b) => Ok(b),
+            Value::Verbatim { text, .. } => Ok(text),
+            Value::Int(n) => Ok(Bytes::from(n.to_string())),
+            Value::Double(d) => Ok(Bytes::from(format_double(d))),
+            other => mismatch("a string", &other),
+        }
+    }
+}
+
+fn format_double(d: f64) -> String {
+    if d.is_infinite() {
+        if d > 0.0 { "inf" } else { "-inf" }.to_owned()
+    } else {
+        d.to_string()
+    }
+}
+
+impl FromValue for String {
+    fn from_value(v: Value) -> Result<Self> {
+        let v = plain(v)?;
+        match v {
+            Value::Int(n) => return Ok(n.to_string()),
+            Value::Double(d) => return Ok(format_double(d)),
+            _ => {}
+        }
+        match text_of(&v) {
+            Some(b) => {
+                String::from_utf8(b.to_vec()).map_err(|_| Error::decode("UTF-8 text", describe(&v)))
+            }
+            None => mismatch("a string", &v),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- numbers
+
+fn parse_text<T: std::str::FromStr>(v: &Value, expected: &str) -> Result<T> {
+    text_of(v)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::decode(expected, describe(v)))
+}
+
+macro_rules! int_from_value {
+    ($($t:ty $({ $($extra:tt)* })?),*) => {$(
+        impl FromValue for $t {
+            $($($extra)*)?
+
+            fn from_value(v: Value) -> Result<Self> {
+                let v = plain(v)?;
+                let expected = concat!("an integer (", stringify!($t), ")");
+                match &v {
+                    Value::Int(n) => <$t>::try_from(*n).map_err(|_| Error::decode(expected, describe(&v))),
+                    Value::Boolean(b) => Ok(if *b { 1 } else { 0 }),
+                    Value::Double(d) if d.fract() == 0.0 && d.is_finite() => {
+                        let n = *d as i128;
+                        <$t>::try_from(n).map_err(|_| Error::decode(expected, describe(&v)))
+                    }
+                    _ => parse_text(&v, expected),
+                }
+            }
+        }
+    )*};
+}
+
+int_from_value!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
+int_from_value!(u8 {
+    /// `Vec<u8>` is a byte string, not an array of small integers.
+    fn from_byte_string(bytes: Bytes) -> Option<Vec<Self>> {
+        Some(bytes.to_vec())
+    }
+});
+
+fn parse_float(v: &Value) -> Result<f64> {
+    match v {
+        Value::Double(d) => Ok(*d),
+        Value::Int(n) => Ok(*n as f64),
+        _ => {
+            let s = text_of(v)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .ok_or_else(|| Error::decode("a number", describe(v)))?;
+            match s {
+                "inf" | "+inf" | "infinity" | "+infinity" => Ok(f64::INFINITY),
+                "-inf" | "-infinity" => Ok(f64::NEG_INFINITY),
+                "nan" | "-nan" => Ok(f64::NAN),
+                _ => s
+                    .parse()
+                    .map_err(|_| Error::decode("a number", describe(v))),
+            }
+        }
+    }
+}
+
+impl FromValue for f64 {
+    fn from_value(v: Value) -> Result<Self> {
+        parse_float(&plain(v)?)
+    }
+}
+
+impl FromValue for f32 {
+    fn from_value(v: Value) -> Result<Self> {
+        parse_float(&plain(v)?).map(|d| d as f32)
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(v: Value) -> Result<Self> {
+        let v = plain(v)?;
+        match &v {
+            Value::Boolean(b) => Ok(*b),
+            Value::Int(0) => Ok(false),
+            Value::Int(1) => Ok(true),
+            _ => match text_of(&v) {
+                Some(b"0") => Ok(false),
+                Some(b"1") => Ok(true),
+                Some(b"OK") => Ok(true),
+                _ => mismatch("a boolean (0/1)", &v),
+            },
+        }
+    }
+}
+
+/// `()` accepts any non-error reply (commands that answer `OK`).
+impl FromValue for () {
+    fn from_value(v: Value) -> Result<Self> {
+        plain(v).map(|_| ())
+    }
+}
+
+// ---------------------------------------------------------------- option
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: Value) -> Result<Self> {
+        match plain(v)? {
+            Value::Nil => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- aggregates
+
+/// The elements of an aggregate. Nil is an empty collection (e.g. a missing key).
+fn elements(v: Value, expected: &str) -> Result<Vec<Value>> {
+    match plain(v)? {
+        Value::Array(items) | Value::Set(items) | Value::Push(items) => Ok(items),
+        Value::Map(pairs) => Ok(pairs.into_iter().flat_map(|(k, v)| [k, v]).collect()),
+        Value::Nil => Ok(Vec::new()),
+        other => mismatch(expected, &other),
+    }
+}
+
+impl<T: FromValue> FromValue for Vec<T> {
+    fn from_value(v: Value) -> Result<Self> {
+        match plain(v)? {
+            Value::Bulk(b) | Value::SimpleString(b) | Value::Verbatim { text: b, .. } => {
+                let shown = Value::Bulk(b.clone());
+                T::from_byte_string(b).ok_or_else(|| Error::decode("an array", describe(&shown)))
+            }
+            // A map becomes its entries: pairs for pair element types (`Vec<(K, V)>`),
+            // flattened keys and values for anything else.
+            Value::Map(pairs) if T::PAIR => T::from_values(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| Value::Array(vec![k, v]))
+                    .collect(),
+            ),
+            other => T::from_values(elements(other, "an array")?),
+        }
+    }
+}
+
+impl<T: FromValue + Eq + std::hash::Hash, S: std::hash::BuildHasher + Default> FromValue
+    for std::collections::HashSet<T, S>
+{
+    fn from_value(v: Value) -> Result<Self> {
+        Ok(Vec::<T>::from_value(v)?.into_iter().collect())
+    }
+}
+
+impl<T: FromValue + Ord> FromValue for std::collections::BTreeSet<T> {
+    fn from_value(v: Value) -> Result<Self> {
+        Ok(Vec::<T>::from_value(v)?.into_iter().collect())
+    }
+}
+
+/// Key/value pairs from a RESP3 map or a RESP2 flat array `[k1, v1, k2, v2, …]`.
+fn map_entries(v: Value) -> Result<Vec<(Value, Value)>> {
+    match plain(v)? {
+        Value::Map(pairs) => Ok(pairs),
+        Value::Array(items) | Value::Set(items) => {
+            if items.len() % 2 != 0 {
+                return Err(Error::decode(
+                    "a map (or an array of alternating keys and values)",
+                    format!("array of odd length {}", items.len()),
+                ));
+            }
+            let mut out = Vec::with_capacity(items.len() / 2);
+            let mut it = items.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+        Value::Nil => Ok(Vec::new()),
+        other => mismatch("a map", &other),
+    }
+}
+
+impl<K, V, S> FromValue for std::collections::HashMap<K, V, S>
+where
+    K: FromValue + Eq + std::hash::Hash,
+    V: FromValue,
+    S: std::hash::BuildHasher + Default,
+{
+    fn from_value(v: Value) -> Result<Self> {
+        map_entries(v)?
+            .into_iter()
+            .map(|(k, v)| Ok((K::from_value(k)?, V::from_value(v)?)))
+            .collect()
+    }
+}
+
+impl<K: FromValue + Ord, V: FromValue> FromValue for std::collections::BTreeMap<K, V> {
+    fn from_value(v: Value) -> Result<Self> {
+        map_entries(v)?
+            .into_iter()
+            .map(|(k, v)| Ok((K::from_value(k)?, V::from_value(v)?)))
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------- tuples
+
+macro_rules! tuple_from_value {
+    ($n:expr; $($name:ident),+) => {
+        #[allow(clippy::modulo_one)] // the 1-tuple divides lengths by 1 too
+        impl<$($name: FromValue),+> FromValue for ($($name,)+) {
+            const PAIR: bool = $n == 2;
+
+            fn from_value(v: Value) -> Result<Self> {
+                let items = match plain(v)? {
+                    Value::Array(items) | Value::Set(items) | Value::Push(items) => items,
+                    Value::Map(pairs) if $n == 2 && pairs.len() == 1 => {
+                        pairs.into_iter().flat_map(|(k, v)| [k, v]).collect()
+                    }
+                    other => return mismatch(concat!("an array of ", $n, " elements"), &other),
+                };
+                if items.len() != $n {
+                    return Err(Error::decode(
+                        concat!("an array of ", $n, " elements"),
+                        format!("array of {}", items.len()),
+                    ));
+                }
+                let mut it = items.into_iter();
+                Ok(($(
+                    $name::from_value(it.next().unwrap_or(Value::Nil))?,
+                )+))
+            }
+
+            /// Accepts nested tuples (`[[a, b], [a, b]]`, RESP3) and flat runs
+            /// (`[a, b, a, b]`, RESP2).
+            fn from_values(values: Vec<Value>) -> Result<Vec<Self>> {
+                let nested = values.iter().all(|v| matches!(v, Value::Array(_)));
+                if nested {
+                    return values.into_iter().map(Self::from_value).collect();
+                }
+                if values.len() % $n != 0 {
+                    return Err(Error::decode(
+                        concat!("groups of ", $n, " elements"),
+                        format!("array of {}", values.len()),
+                    ));
+                }
+                let mut out = Vec::with_capacity(values.len() / $n);
+                let mut it = values.into_iter();
+                while let Some(first) = it.next() {
+                    let mut first = Some(first);
+                    out.push(($(
+                        {
+                            let v = match first.take() {
+                                Some(v) => v,
+                                None => it.next().unwrap_or(Value::Nil),
+                            };
+                            $name::from_value(v)?
+                        },
+                    )+));
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+tuple_from_value!(1; A);
+tuple_from_value!(2; A, B);
+tuple_from_value!(3; A, B, C);
+tuple_from_value!(4; A, B, C, D);
+tuple_from_value!(5; A, B, C, D, E);
+tuple_from_value!(6; A, B, C, D, E, F);
+tuple_from_value!(7; A, B, C, D, E, F, G);
+tuple_from_value!(8; A, B, C, D, E, F, G, H);
+tuple_from_value!(9; A, B, C, D, E, F, G, H, I);
+tuple_from_value!(10; A, B, C, D, E, F, G, H, I, J);
+tuple_from_value!(11; A, B, C, D, E, F, G, H, I, J, K);
+tuple_from_value!(12; A, B, C, D, E, F, G, H, I, J, K, L);
+
+// ---------------------------------------------------------------- ToArg
+
+impl ToArg for [u8] {
+    fn write_arg(&self, out: &mut Args) {
+        out.push_bytes(self);
+    }
+}
+
+impl<const N: usize> ToArg for [u8; N] {
+    fn write_arg(&self, out: &mut Args) {
+        out.push_bytes(self);
+    }
+}
+
+impl ToArg for Vec<u8> {
+    fn write_arg(&self, out: &mut Args) {
+        out.push_bytes(self);
+    }
+}
+
+impl ToArg for Bytes {
+    fn write_arg(&self, out: &mut Args) {
+        out.push_bytes(self);
+    }
+}
+
+impl ToArg for bytes::BytesMut {
+    fn write_arg(&self, out: &mut Args) {
+        out.push_bytes(self);
+    }
+}
+
+impl ToArg for str {
+    fn write_arg(&self, out: &mut Args) {
+        out.push_bytes(self.as_bytes());
+    }
+}
+
+impl ToArg for String {
+    fn write_arg(&self, out: &mut Args) {
+        out.push_bytes(self.as_bytes());
+    }
+}
+
+impl ToArg for std::borrow::Cow<'_, str> {
+    fn write_arg(&self, out: &mut Args) {
+        out.push_bytes(self.as_bytes());
+    }
+}
+
+impl ToArg for std::borrow::Cow<'_, [u8]> {
+    fn write_arg(&self, out: &mut Args) {
+        out.push_bytes(self);
+    }
+}
+
+impl ToArg for char {
+    fn write_arg(&self, out: &mut Args) {
+        let mut buf = [0u8; 4];
+        out.push_bytes(self.encode_utf8(&mut buf).as_bytes());
+    }
+}
+
+macro_rules! int_to_arg {
+    (signed: $($t:ty),*; unsigned: $($u:ty),*) => {
+        $(impl ToArg for $t {
+            #[inline]
+            fn write_arg(&self, out: &mut Args) {
+                out.push_i64(*self as i64);
+            }
+        })*
+        $(impl ToArg for $u {
+            #[inline]
+            fn write_arg(&self, out: &mut Args) {
+                out.push_u64(*self as u64);
+            }
+        })*
+    };
+}
+
+int_to_arg!(signed: i8, i16, i32, i64, isize; unsigned: u8, u16, u32, u64, usize);
+
+impl ToArg for i128 {
+    fn write_arg(&self, out: &mut Args) {
+        let mut b = itoa::Buffer::new();
+        out.push_bytes(b.format(*self).as_bytes());
+    }
+}
+
+impl ToArg for u128 {
+    fn write_arg(&self, out: &mut Args) {
+        let mut b = itoa::Buffer::new();
+        out.push_bytes(b.format(*self).as_bytes());
+    }
+}
+
+impl ToArg for f64 {
+    #[inline]
+    fn write_arg(&self, out: &mut Args) {
+        out.push_f64(*self);
+    }
+}
+
+impl ToArg for f32 {
+    #[inline]
+    fn write_arg(&self, out: &mut Args) {
+        // Through the shortest f32 text, so 0.1f32 is sent as "0.1", not 0.10000000149….
+        let mut b = ryu::Buffer::new();
+        if self.is_finite() {
+            let s = b.format_finite(*self);
+            out.push_bytes(s.strip_suffix(".0").unwrap_or(s).as_bytes());
+        } else {
+            out.push_f64(*self as f64);
+        }
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for &T {
+    #[inline]
+    fn write_arg(&self, out: &mut Args) {
+        (**self).write_arg(out);
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for &mut T {
+    #[inline]
+    fn write_arg(&self, out: &mut Args) {
+        (**self).write_arg(out);
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for Box<T> {
+    fn write_arg(&self, out: &mut Args) {
+        (**self).write_arg(out);
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for std::sync::Arc<T> {
+    fn write_arg(&self, out: &mut Args) {
+        (**self).write_arg(out);
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for std::rc::Rc<T> {
+    fn write_arg(&self, out: &mut Args) {
+        (**self).write_arg(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeMap, HashMap, HashSet};
+
+    fn bulk(s: &str) -> Value {
+        Value::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn scalars_from_both_protocols() {
+        assert_eq!(i64::from_value(Value::Int(-3)).unwrap(), -3);
+        assert_eq!(i64::from_value(bulk("42")).unwrap(), 42);
+        assert!(u8::from_value(Value::Int(300)).is_err());
+        assert_eq!(f64::from_value(bulk("3.5")).unwrap(), 3.5);
+        assert_eq!(f64::from_value(Value::Double(2.0)).unwrap(), 2.0);
+        assert_eq!(f64::from_value(bulk("-inf")).unwrap(), f64::NEG_INFINITY);
+        assert!(f64::from_value(bulk("nan")).unwrap().is_nan());
+        assert!(bool::from_value(Value::Boolean(true)).unwrap());
+        assert!(!bool::from_value(Value::Int(0)).unwrap());
+        assert_eq!(
+            String::from_value(Value::Verbatim {
+                format: Bytes::from_static(b"txt"),
+                text: Bytes::from_static(b"hi")
+            })
+            .unwrap(),
+            "hi"
+        );
+        assert_eq!(Option::<String>::from_value(Value::Nil).unwrap(), None);
+        assert_eq!(
+            i128::from_value(Value::BigNumber(Bytes::from_static(
+                b"3492890328409238509324850943850943825024385"
+            )))
+            .ok(),
+            None
+        );
+        assert_eq!(
+            u128::from_value(Value::BigNumber(Bytes::from_static(
+                b"340282366920938463463374607431768211455"
+            )))
+            .unwrap(),
+            u128::MAX
+        );
+    }
+
+    #[test]
+    fn errors_say_what_was_expected_and_found() {
+        let e = i64::from_value(bulk("abc")).unwrap_err().to_string();
+        assert!(e.contains("integer") && e.contains("\"abc\""), "{e}");
+        let nested = Value::Error(crate::ServerError::parse(b"WRONGTYPE bad"));
+        assert!(matches!(String::from_value(nested), Err(Error::Server(_))));
+    }
+
+    #[test]
+    fn maps_from_resp3_maps_and_resp2_flat_arrays() {
+        let flat = Value::Array(vec![bulk("a"), bulk("1"), bulk("b"), bulk("2")]);
+        let m: HashMap<String, i64> = FromValue::from_value(flat).unwrap();
+        assert_eq!(m["b"], 2);
+        let map = Value::Map(vec![(bulk("a"), Value::Int(1))]);
+        let m: BTreeMap<String, i64> = FromValue::from_value(map.clone()).unwrap();
+        assert_eq!(m["a"], 1);
+        let pairs: Vec<(String, i64)> = FromValue::from_value(map).unwrap();
+        assert_eq!(pairs, vec![("a".into(), 1)]);
+        assert!(HashMap::<String, String>::from_value(Value::Array(vec![bulk("x")])).is_err());
+    }
+
+    #[test]
+    fn pairs_from_flat_and_nested_arrays() {
+        let flat = Value::Array(vec![bulk("ann"), bulk("3"), bulk("bob"), bulk("5.5")]);
+        let nested = Value::Array(vec![
+            Value::Array(vec![bulk("ann"), Value::Double(3.0)]),
+            Value::Array(vec![bulk("bob"), Value::Double(5.5)]),
+        ]);
+        let a: Vec<(String, f64)> = FromValue::from_value(flat).unwrap();
+        let b: Vec<(String, f64)> = FromValue::from_value(nested).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a[1], ("bob".into(), 5.5));
+        let odd = Value::Array(vec![bulk("a"), bulk("1"), bulk("b")]);
+        assert!(Vec::<(String, i64)>::from_value(odd).is_err());
+    }
+
+    #[test]
+    fn tuples_sets_and_attributes() {
+        let v = Value::Array(vec![bulk("0"), Value::Array(vec![bulk("k")])]);
+        let (cursor, keys): (u64, Vec<String>) = FromValue::from_value(v).unwrap();
+        assert_eq!((cursor, keys), (0, vec!["k".to_owned()]));
+        let s: HashSet<String> =
+            FromValue::from_value(Value::Set(vec![bulk("x"), bulk("y")])).unwrap();
+        assert!(s.contains("y"));
+        let attr = Value::Attribute {
+            attributes: vec![],
+            value: Box::new(Value::Int(5)),
+        };
+        assert_eq!(i64::from_value(attr).unwrap(), 5);
+        assert!(<(i64, i64)>::from_value(Value::Array(vec![Value::Int(1)])).is_err());
+    }
+
+    #[test]
+    fn byte_vectors_are_byte_strings() {
+        let v: Vec<u8> = FromValue::from_value(bulk("ab")).unwrap();
+        assert_eq!(v, b"ab");
+        let vs: Vec<Vec<u8>> =
+            FromValue::from_value(Value::Array(vec![bulk("x"), bulk("yz")])).unwrap();
+        assert_eq!(vs, vec![b"x".to_vec(), b"yz".to_vec()]);
+        assert!(Vec::<i64>::from_value(bulk("12")).is_err());
+    }
+
+    #[test]
+    fn args_from_every_to_arg_type() {
+        let mut a = Args::new();
+        a.push(&"s");
+        a.push(&String::from("t"));
+        a.push(&b"\x00\xff"[..]);
+        a.push(&Bytes::from_static(b"b"));
+        a.push(&-5i32);
+        a.push(&7u64);
+        a.push(&1.5f64);
+        a.push(&0.1f32);
+        a.push(&u128::MAX);
+        let got: Vec<&[u8]> = a.iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                &b"s"[..],
+                b"t",
+                b"\x00\xff",
+                b"b",
+                b"-5",
+                b"7",
+                b"1.5",
+                b"0.1",
+                b"340282366920938463463374607431768211455"
+            ]
+        );
     }
 }
