@@ -1,0 +1,467 @@
+//! The multiplexed connection behind a [`Client`](crate::Client): many tasks, one socket.
+//!
+//! Owns: the write queue, the FIFO of reply slots, the writer and reader tasks, push-frame
+//! routing, health checks and reconnecting with backoff. Does not own: opening and
+//! handshaking a connection (`connection`), the wire format (`resp`), or turning replies
+//! into Rust types (done by the caller's future, on the caller's task).
+//!
+//! # How a command travels
+//! A caller takes the one state lock, appends its encoded command to the shared write
+//! buffer and pushes its reply slot onto the FIFO, in that same critical section. So the
+//! order of commands on the wire is, by construction, the order of slots in the FIFO; no
+//! interleaving of callers can break it. The writer task swaps the whole buffer out and
+//! writes it with one `write_all` (auto-pipelining: everything queued while the previous
+//! write was in flight goes out in one syscall). The reader task decodes frames and pops
+//! one slot per reply, strictly in order. Reading and writing are separate tasks on split
+//! halves, so a large write that blocks on a full socket never stops replies being read.
+//!
+//! # Cancellation
+//! A slot is a oneshot sender. A caller that gives up (timeout, dropped future) drops the
+//! receiver; its slot stays in the FIFO, the reader still pops it for the matching reply
+//! and the send fails silently. A reply can therefore only ever reach the caller whose
+//! command produced it.
+//!
+//! # Failure
+//! When the reader or the writer fails (EOF, I/O error, protocol error), the connection's
+//! generation is retired under the lock: the write buffer is dropped, every slot in the
+//! FIFO gets the error, both tasks are aborted. The next command reconnects; attempts after
+//! a failed one are spaced by an exponential backoff (100 ms doubling, capped at 2 s) and a
+//! command arriving inside that window fails at once with the last connect error. Tasks of
+//! an old generation check the generation under the lock before touching shared state, so
+//! no reply can cross a reconnect.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{broadcast, oneshot, Notify};
+use tokio::task::AbortHandle;
+
+use crate::cmd::Args;
+use crate::error::{Error, Result};
+use crate::shim::{self as connection, ConnectionInfo, Decoder};
+use crate::value::Value;
+
+/// What a reply slot receives: the raw reply, or why there will be none.
+pub(crate) type Reply = Result<Value>;
+
+/// The receiving half of a reply slot.
+pub(crate) type ReplyRx = oneshot::Receiver<Reply>;
+
+/// Above this capacity a drained write buffer is not kept for reuse, so one huge command
+/// does not pin its memory for the life of the connection.
+const KEEP_BUFFER: usize = 1 << 20;
+/// Initial size of the write buffers.
+const WRITE_BUFFER: usize = 16 * 1024;
+/// The reader asks for at least this much free space before each read.
+const READ_CHUNK: usize = 64 * 1024;
+/// Cap of the reconnect backoff.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Settings of a multiplexed connection.
+#[derive(Debug, Clone)]
+pub(crate) struct MuxConfig {
+    pub info: ConnectionInfo,
+    /// Send a PING first when the connection was idle longer than this.
+    pub health_check_interval: Option<Duration>,
+    /// How long the health-check PING may take before the connection is declared dead.
+    pub health_check_timeout: Duration,
+    /// Capacity of the push-frame broadcast channel.
+    pub push_capacity: usize,
+}
+
+/// One multiplexed connection, reconnected on demand. Shared by all clones of a client
+/// and by its reader and writer tasks.
+pub(crate) struct Mux {
+    state: Mutex<State>,
+    /// Serializes reconnect attempts; callers that waited on it reuse the outcome.
+    connect_lock: tokio::sync::Mutex<()>,
+    config: MuxConfig,
+    push_tx: broadcast::Sender<Value>,
+}
+
+struct State {
+    /// Generation of the current (or last) connection; bumped on every connect.
+    gen: u64,
+    /// The live connection's tasks, `None` while disconnected.
+    link: Option<Link>,
+    /// Commands encoded but not yet taken by the writer.
+    wbuf: BytesMut,
+    /// One slot per command written or queued, in wire order.
+    fifo: VecDeque<oneshot::Sender<Reply>>,
+    /// Last time a reply was read (only maintained when health checks are on).
+    last_io: Instant,
+    /// Number of finished connect attempts (success or failure).
+    attempts: u64,
+    /// Consecutive failed connect attempts.
+    failures: u32,
+    /// When and why the last connect attempt failed, if it did.
+    last_failure: Option<(Instant, Error)>,
+    /// The client was dropped.
+    shut_down: bool,
+}
+
+struct Link {
+    notify: Arc<Notify>,
+    reader: AbortHandle,
+    writer: AbortHandle,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    // The state stays consistent at every unlock, so a panic elsewhere (which would be a
+    // bug) must not turn every later command into a panic too.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn backoff(failures: u32) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let ms = 100u64.saturating_mul(1 << (failures - 1).min(16));
+    Duration::from_millis(ms).min(MAX_BACKOFF)
+}
+
+impl Mux {
+    /// A multiplexer that is not connected yet.
+    pub(crate) fn new(config: MuxConfig) -> Arc<Mux> {
+        let (push_tx, _) = broadcast::channel(config.push_capacity.max(1));
+        Arc::new(Mux {
+            state: Mutex::new(State {
+                gen: 0,
+                link: None,
+                wbuf: BytesMut::with_capacity(WRITE_BUFFER),
+                fifo: VecDeque::with_capacity(64),
+                last_io: Instant::now(),
+                attempts: 0,
+                failures: 0,
+                last_failure: None,
+                shut_down: false,
+            }),
+            connect_lock: tokio::sync::Mutex::new(()),
+            config,
+            push_tx,
+        })
+    }
+
+    /// The configuration.
+    pub(crate) fn config(&self) -> &MuxConfig {
+        &self.config
+    }
+
+    /// A new receiver of RESP3 push frames.
+    pub(crate) fn subscribe_pushes(&self) -> broadcast::Receiver<Value> {
+        self.push_tx.subscribe()
+    }
+
+    /// The fast path: queue `args` on the live connection without waiting. `None` when
+    /// the caller must take the slow path (not connected, or a health check is due).
+    #[inline]
+    pub(crate) fn try_send(&self, args: &Args) -> Option<ReplyRx> {
+        let mut st = lock(&self.state);
+        if st.link.is_none() {
+            return None;
+        }
+        if let Some(interval) = self.config.health_check_interval {
+            if st.last_io.elapsed() > interval {
+                return None;
+            }
+        }
+        Some(Self::enqueue(&mut st, args))
+    }
+
+    /// Appends one command and its slot in the same critical section (the order
+    /// invariant), waking the writer if it may be idle. `st.link` must be `Some`.
+    #[inline]
+    fn enqueue(st: &mut State, args: &Args) -> ReplyRx {
+        let (tx, rx) = oneshot::channel();
+        let was_empty = st.wbuf.is_empty();
+        args.write_command(&mut st.wbuf);
+        st.fifo.push_back(tx);
+        // Only the first command after a drain needs to wake the writer: it drains
+        // everything else queued meanwhile.
+        if was_empty {
+            if let Some(link) = &st.link {
+                link.notify.notify_one();
+            }
+        }
+        rx
+    }
+
+    /// The slow path: health check, reconnect, then queue and wait.
+    pub(crate) async fn send_slow(self: &Arc<Self>, args: Args) -> Reply {
+        self.health_check().await;
+        if let Some(rx) = self.try_send_unchecked(&args) {
+            return wait(rx).await;
+        }
+        self.connect().await?;
+        match self.try_send_unchecked(&args) {
+            Some(rx) => wait(rx).await,
+            None => Err(Error::ConnectionClosed(
+                "the connection was lost right after reconnecting".into(),
+            )),
+        }
+    }
+
+    fn try_send_unchecked(&self, args: &Args) -> Option<ReplyRx> {
+        let mut st = lock(&self.state);
+        st.link.as_ref()?;
+        Some(Self::enqueue(&mut st, args))
+    }
+
+    /// When the connection has been idle longer than the interval, sends a PING and waits
+    /// for it; if it fails or times out the connection is retired, so the caller's
+    /// command goes to a fresh connection.
+    async fn health_check(&self) {
+        let Some(interval) = self.config.health_check_interval else {
+            return;
+        };
+        let (rx, gen) = {
+            let mut st = lock(&self.state);
+            if st.link.is_none() || st.last_io.elapsed() <= interval {
+                return;
+            }
+            // Callers arriving meanwhile skip the check: this one covers them.
+            st.last_io = Instant::now();
+            let mut ping = Args::with_capacity(16);
+            ping.push_bytes(b"PING");
+            (Self::enqueue(&mut st, &ping), st.gen)
+        };
+        let outcome = tokio::time::timeout(self.config.health_check_timeout, rx).await;
+        if !matches!(outcome, Ok(Ok(Ok(_)))) {
+            self.fail(
+                gen,
+                Error::ConnectionClosed("health check: the server did not answer PING".into()),
+            );
+        }
+    }
+
+    /// Establishes a connection unless one is live. Concurrent callers share one attempt:
+    /// those who waited while it failed get its error instead of trying again.
+    pub(crate) async fn connect(self: &Arc<Self>) -> Result<()> {
+        let seen = lock(&self.state).attempts;
+        let _guard = self.connect_lock.lock().await;
+        {
+            let st = lock(&self.state);
+            if st.shut_down {
+                return Err(Error::ConnectionClosed("the client was dropped".into()));
+            }
+            if st.link.is_some() {
+                return Ok(());
+            }
+            if let Some((at, err)) = &st.last_failure {
+                if st.attempts != seen || at.elapsed() < backoff(st.failures) {
+                    return Err(err.clone());
+                }
+            }
+        }
+        let result = connection::connect(&self.config.info).await;
+        let mut st = lock(&self.state);
+        st.attempts += 1;
+        match result {
+            Ok(conn) => {
+                st.failures = 0;
+                st.last_failure = None;
+                if st.shut_down {
+                    return Err(Error::ConnectionClosed("the client was dropped".into()));
+                }
+                self.install(&mut st, conn);
+                Ok(())
+            }
+            Err(err) => {
+                st.failures = st.failures.saturating_add(1);
+                st.last_failure = Some((Instant::now(), err.clone()));
+                Err(err)
+            }
+        }
+    }
+
+    /// Starts the reader and writer tasks of a fresh connection as a new generation.
+    fn install(self: &Arc<Self>, st: &mut State, conn: connection::Connection) {
+        st.gen += 1;
+        let gen = st.gen;
+        debug_assert!(st.fifo.is_empty() && st.wbuf.is_empty());
+        st.wbuf.clear();
+        st.last_io = Instant::now();
+        let (rd, wr) = tokio::io::split(conn.stream);
+        let notify = Arc::new(Notify::new());
+        let reader = tokio::spawn(read_loop(
+            self.clone(),
+            gen,
+            rd,
+            conn.read_buf,
+            conn.decoder,
+        ));
+        let writer = tokio::spawn(write_loop(self.clone(), gen, wr, notify.clone()));
+        st.link = Some(Link {
+            notify,
+            reader: reader.abort_handle(),
+            writer: writer.abort_handle(),
+        });
+    }
+
+    /// Retires generation `gen`: every waiting caller gets `err`, queued commands are
+    /// dropped unsent, both tasks stop. No-op when `gen` is already retired.
+    pub(crate) fn fail(&self, gen: u64, err: Error) {
+        let mut st = lock(&self.state);
+        if st.gen != gen {
+            return;
+        }
+        let Some(link) = st.link.take() else {
+            return;
+        };
+        Self::reset_buffers(&mut st);
+        let fifo = std::mem::take(&mut st.fifo);
+        drop(st);
+        link.reader.abort();
+        link.writer.abort();
+        for slot in fifo {
+            let _ = slot.send(Err(err.clone()));
+        }
+    }
+
+    fn reset_buffers(st: &mut State) {
+        if st.wbuf.capacity() > KEEP_BUFFER {
+            st.wbuf = BytesMut::with_capacity(WRITE_BUFFER);
+        } else {
+            st.wbuf.clear();
+        }
+    }
+
+    /// Closes the connection for good (the client was dropped).
+    pub(crate) fn shutdown(&self) {
+        let gen = {
+            let mut st = lock(&self.state);
+            st.shut_down = true;
+            st.gen
+        };
+        self.fail(
+            gen,
+            Error::ConnectionClosed("the client was dropped".into()),
+        );
+    }
+
+    /// Test hook: the generation of the live connection.
+    #[cfg(test)]
+    pub(crate) fn generation(&self) -> Option<u64> {
+        let st = lock(&self.state);
+        st.link.as_ref().map(|_| st.gen)
+    }
+}
+
+/// Waits for a slot's reply.
+pub(crate) async fn wait(rx: ReplyRx) -> Reply {
+    rx.await.unwrap_or_else(|_| Err(dropped()))
+}
+
+/// The error for a slot whose sender vanished without an answer (cannot normally
+/// happen: every slot is answered or failed).
+pub(crate) fn dropped() -> Error {
+    Error::ConnectionClosed("the connection was closed before the reply arrived".into())
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mux: Arc<Mux>,
+    gen: u64,
+    mut wr: W,
+    notify: Arc<Notify>,
+) {
+    let mut out = BytesMut::with_capacity(WRITE_BUFFER);
+    let err = loop {
+        let idle = {
+            let mut st = lock(&mux.state);
+            if st.gen != gen || st.link.is_none() {
+                return;
+            }
+            if st.wbuf.is_empty() {
+                true
+            } else {
+                // Double buffering: callers keep appending to the other buffer while
+                // this one is written, and no allocation happens in the steady state.
+                std::mem::swap(&mut st.wbuf, &mut out);
+                false
+            }
+        };
+        if idle {
+            // A `notify_one` that raced with the emptiness check left a permit, so this
+            // cannot miss a wake-up.
+            notify.notified().await;
+            continue;
+        }
+        if let Err(e) = wr.write_all(&out).await {
+            break Error::io("writing to the server", e);
+        }
+        if let Err(e) = wr.flush().await {
+            break Error::io("writing to the server", e);
+        }
+        if out.capacity() > KEEP_BUFFER {
+            out = BytesMut::with_capacity(WRITE_BUFFER);
+        } else {
+            out.clear();
+        }
+    };
+    mux.fail(gen, err);
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    mux: Arc<Mux>,
+    gen: u64,
+    mut rd: R,
+    mut buf: BytesMut,
+    mut decoder: Decoder,
+) {
+    let track_io = mux.config.health_check_interval.is_some();
+    // Reused across reads: replies of one read, and the slots they go to.
+    let mut replies: Vec<Value> = Vec::with_capacity(64);
+    let mut slots: Vec<oneshot::Sender<Reply>> = Vec::with_capacity(64);
+    let err = loop {
+        let mut failure = None;
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(Value::Push(items))) => {
+                    // Nobody listening is fine: pushes are optional information.
+                    let _ = mux.push_tx.send(Value::Push(items));
+                }
+                Ok(Some(v)) => replies.push(v),
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if !replies.is_empty() {
+            let mut st = lock(&mux.state);
+            if st.gen != gen || st.link.is_none() {
+                return;
+            }
+            if st.fifo.len() < replies.len() {
+                break Error::Protocol(
+                    "the server sent a reply that no command was waiting for".into(),
+                );
+            }
+            if track_io {
+                st.last_io = Instant::now();
+            }
+            slots.extend(st.fifo.drain(..replies.len()));
+            drop(st);
+            // Completing slots outside the lock keeps callers' wake-ups off it.
+            for (slot, reply) in slots.drain(..).zip(replies.drain(..)) {
+                let _ = slot.send(Ok(reply));
+            }
+        }
+        if let Some(e) = failure {
+            break e;
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        match rd.read_buf(&mut buf).await {
+            Ok(0) => break Error::ConnectionClosed("the server closed the connection".into()),
+            Ok(_) => {}
+            Err(e) => break Error::io("reading from the server", e),
+        }
+    };
+    mux.fail(gen, err);
+}
