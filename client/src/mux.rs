@@ -80,6 +80,9 @@ pub(crate) struct Mux {
     connect_lock: tokio::sync::Mutex<()>,
     config: MuxConfig,
     push_tx: broadcast::Sender<Value>,
+    /// Number of socket writes, to check batching.
+    #[cfg(test)]
+    pub(crate) writes: std::sync::atomic::AtomicUsize,
 }
 
 struct State {
@@ -142,6 +145,8 @@ impl Mux {
             connect_lock: tokio::sync::Mutex::new(()),
             config,
             push_tx,
+            #[cfg(test)]
+            writes: Default::default(),
         })
     }
 
@@ -160,9 +165,7 @@ impl Mux {
     #[inline]
     pub(crate) fn try_send(&self, args: &Args) -> Option<ReplyRx> {
         let mut st = lock(&self.state);
-        if st.link.is_none() {
-            return None;
-        }
+        st.link.as_ref()?;
         if let Some(interval) = self.config.health_check_interval {
             if st.last_io.elapsed() > interval {
                 return None;
@@ -389,6 +392,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             notify.notified().await;
             continue;
         }
+        #[cfg(test)]
+        mux.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = wr.write_all(&out).await {
             break Error::io("writing to the server", e);
         }
@@ -464,4 +470,222 @@ async fn read_loop<R: AsyncRead + Unpin>(
         }
     };
     mux.fail(gen, err);
+}
+
+#[cfg(test)]
+mod tests {
+    //! Fake servers (plain tokio listeners) for what a real server will not do on demand:
+    //! hostile bytes, late replies, counted writes.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use bytes::{Bytes, BytesMut};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::client::Client;
+
+    type Handler = Arc<dyn Fn(usize, &[Bytes]) -> (Duration, Vec<u8>) + Send + Sync>;
+
+    /// Serves connections, decoding each command and answering with `handler(conn, argv)`
+    /// after the returned delay. HELLO gets an error (so the client falls back to RESP2)
+    /// unless the handler answers it.
+    async fn fake(handler: Handler) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let conns = Arc::new(AtomicUsize::new(0));
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let n = conns.fetch_add(1, Ordering::SeqCst);
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let mut buf = BytesMut::new();
+                    let mut dec = Decoder::new(Default::default());
+                    loop {
+                        while let Ok(Some(Value::Array(items))) = dec.decode(&mut buf) {
+                            let argv: Vec<Bytes> = items
+                                .into_iter()
+                                .map(|v| match v {
+                                    Value::Bulk(b) => b,
+                                    _ => Bytes::new(),
+                                })
+                                .collect();
+                            let (delay, reply) = handler(n, &argv);
+                            if !delay.is_zero() {
+                                tokio::time::sleep(delay).await;
+                            }
+                            if sock.write_all(&reply).await.is_err() {
+                                return;
+                            }
+                        }
+                        match sock.read_buf(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                    }
+                });
+            }
+        });
+        format!("redis://{addr}")
+    }
+
+    fn hello_or(reply: &'static [u8]) -> Handler {
+        Arc::new(move |_, argv| {
+            if argv.first().map(|a| &a[..]) == Some(b"HELLO") {
+                (Duration::ZERO, b"-ERR unknown command 'HELLO'\r\n".to_vec())
+            } else {
+                (Duration::ZERO, reply.to_vec())
+            }
+        })
+    }
+
+    struct B(&'static [u8]);
+    impl crate::value::ToArg for B {
+        fn write_arg(&self, out: &mut Args) {
+            out.push_bytes(self.0);
+        }
+    }
+
+    fn cmd(parts: &[&str]) -> Args {
+        let mut a = Args::new();
+        for p in parts {
+            a.push_bytes(p.as_bytes());
+        }
+        a
+    }
+
+    #[tokio::test]
+    async fn hostile_replies_are_protocol_errors_not_panics_or_hangs() {
+        let nested: &'static [u8] = "*1\r\n".repeat(10_000).leak().as_bytes();
+        let cases: [(&str, &'static [u8]); 5] = [
+            ("bad type byte", b"?what\r\n"),
+            ("negative bulk length", b"$-5\r\nhello\r\n"),
+            ("10 GiB bulk announcement", b"$10737418240\r\nabc"),
+            ("negative aggregate length", b"*-7\r\n"),
+            ("10,000-deep nesting", nested),
+        ];
+        for (name, bytes) in cases {
+            let url = fake(hello_or(bytes)).await;
+            let client = Client::connect(&url).await.unwrap();
+            for attempt in 0..2 {
+                let started = Instant::now();
+                let r =
+                    tokio::time::timeout(Duration::from_secs(2), client.send(cmd(&["GET", "k"])))
+                        .await
+                        .unwrap_or_else(|_| panic!("{name}: the client hung"));
+                assert!(
+                    matches!(r, Err(Error::Protocol(_))),
+                    "{name} (attempt {attempt}): expected a protocol error, got {r:?}"
+                );
+                assert!(
+                    started.elapsed() < Duration::from_secs(1),
+                    "{name}: too slow"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_late_reply_after_timeout_goes_nowhere() {
+        // Replies come in order, the first one late: ECHO answers its argument.
+        let url = fake(Arc::new(|_, argv| {
+            let arg = argv.get(1).cloned().unwrap_or_default();
+            let delay = if &arg[..] == b"slow" { 300 } else { 0 };
+            let mut out = format!("${}\r\n", arg.len()).into_bytes();
+            out.extend_from_slice(&arg);
+            out.extend_from_slice(b"\r\n");
+            if &argv[0][..] == b"HELLO" {
+                return (Duration::ZERO, b"-ERR no\r\n".to_vec());
+            }
+            (Duration::from_millis(delay), out)
+        }))
+        .await;
+        let client = Client::connect(&url).await.unwrap();
+        let slow = tokio::time::timeout(
+            Duration::from_millis(50),
+            client.send(cmd(&["ECHO", "slow"])),
+        )
+        .await;
+        assert!(slow.is_err(), "the slow command should have timed out");
+        // Sent after the timeout, answered after the slow reply: must be its own.
+        for i in 0..20 {
+            let me = format!("fast{i}");
+            let v = client.send(cmd(&["ECHO", &me])).await.unwrap();
+            assert_eq!(v, Value::Bulk(me.into()));
+        }
+        // The same through the client's own per-command timeout.
+        let r = client
+            .cmd("ECHO")
+            .arg(B(b"slow"))
+            .timeout(Duration::from_millis(50))
+            .await;
+        assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
+        let v = client.send(cmd(&["ECHO", "after"])).await.unwrap();
+        assert_eq!(v, Value::Bulk("after".into()));
+    }
+
+    #[tokio::test]
+    async fn concurrent_commands_share_one_write() {
+        let url = fake(hello_or(b"+PONG\r\n")).await;
+        let client = Client::connect(&url).await.unwrap();
+        let before = client.mux().writes.load(Ordering::Relaxed);
+        // On the current-thread runtime all 200 tasks enqueue before the writer runs.
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move { c.send(cmd(&["PING"])).await })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(
+                t.await.unwrap().unwrap(),
+                Value::SimpleString("PONG".into())
+            );
+        }
+        let writes = client.mux().writes.load(Ordering::Relaxed) - before;
+        assert!(writes <= 2, "200 concurrent commands took {writes} writes");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_connection_fails_waiters_and_the_next_command_reconnects() {
+        // Connection 0 never answers; later connections do.
+        let url = fake(Arc::new(|conn, argv| {
+            if &argv[0][..] == b"HELLO" {
+                return (Duration::ZERO, b"-ERR no\r\n".to_vec());
+            }
+            if conn == 0 {
+                (Duration::from_millis(100), Vec::new())
+            } else {
+                (Duration::ZERO, b"+fresh\r\n".to_vec())
+            }
+        }))
+        .await;
+        let client = Client::connect(&url).await.unwrap();
+        let gen = client.mux().generation();
+        let waiting =
+            tokio::time::timeout(Duration::from_millis(300), client.send(cmd(&["GET", "a"])));
+        assert!(waiting.await.is_err());
+        // Kill the connection from our side by failing its generation.
+        client
+            .mux()
+            .fail(gen.unwrap(), Error::ConnectionClosed("test".into()));
+        let v = client.send(cmd(&["GET", "b"])).await.unwrap();
+        assert_eq!(v, Value::SimpleString("fresh".into()));
+        assert_ne!(client.mux().generation(), gen);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), Duration::ZERO);
+        assert_eq!(backoff(1), Duration::from_millis(100));
+        assert_eq!(backoff(2), Duration::from_millis(200));
+        assert_eq!(backoff(5), Duration::from_millis(1600));
+        assert_eq!(backoff(6), MAX_BACKOFF);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
 }
