@@ -189,6 +189,21 @@ impl Client {
         ExecFuture::new(self, args, self.inner.command_timeout)
     }
 
+    /// Sends several commands back to back and returns their replies in order. The
+    /// commands are contiguous on the shared connection (no other caller's command comes
+    /// between them, so `MULTI … EXEC` is safe) and go out in one write. Error replies
+    /// stay in the vector as [`Value::Error`]; `Err` means the batch as a whole failed
+    /// (connection lost, timeout with the client's default timeout).
+    pub async fn send_batch(&self, commands: &[Args]) -> Result<Vec<Value>> {
+        let batch = self.inner.mux.send_batch(commands);
+        match self.inner.command_timeout {
+            Some(d) => tokio::time::timeout(d, batch)
+                .await
+                .map_err(|_| Error::Timeout(d))?,
+            None => batch.await,
+        }
+    }
+
     /// RESP3 push frames the server sent on the shared connection (client-side caching
     /// invalidations, …). They never reach command callers. Frames sent before this is
     /// called are not seen; a receiver that falls behind by more than the configured

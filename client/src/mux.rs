@@ -50,6 +50,38 @@ pub(crate) type Reply = Result<Value>;
 /// The receiving half of a reply slot.
 pub(crate) type ReplyRx = oneshot::Receiver<Reply>;
 
+/// What a batch slot receives: one reply per command (error replies included as
+/// [`Value::Error`]), or why there will be none.
+pub(crate) type BatchReply = Result<Vec<Value>>;
+
+/// A place in the FIFO: where the next reply (or replies) go.
+enum Slot {
+    /// One command.
+    One(oneshot::Sender<Reply>),
+    /// A batch of `left + got.len()` contiguous commands answered together.
+    Many {
+        tx: oneshot::Sender<BatchReply>,
+        left: usize,
+        got: Vec<Value>,
+    },
+}
+
+impl Slot {
+    fn fail(self, err: Error) {
+        // A receiver that is gone has nothing to be told.
+        let _ = match self {
+            Slot::One(tx) => tx.send(Err(err)).is_ok(),
+            Slot::Many { tx, .. } => tx.send(Err(err)).is_ok(),
+        };
+    }
+}
+
+/// A completed slot, delivered after the state lock is released.
+enum Done {
+    One(oneshot::Sender<Reply>, Value),
+    Many(oneshot::Sender<BatchReply>, Vec<Value>),
+}
+
 /// Above this capacity a drained write buffer is not kept for reuse, so one huge command
 /// does not pin its memory for the life of the connection.
 const KEEP_BUFFER: usize = 1 << 20;
@@ -93,7 +125,7 @@ struct State {
     /// Commands encoded but not yet taken by the writer.
     wbuf: BytesMut,
     /// One slot per command written or queued, in wire order.
-    fifo: VecDeque<oneshot::Sender<Reply>>,
+    fifo: VecDeque<Slot>,
     /// Last time a reply was read (only maintained when health checks are on).
     last_io: Instant,
     /// Number of finished connect attempts (success or failure).
@@ -160,18 +192,27 @@ impl Mux {
         self.push_tx.subscribe()
     }
 
+    /// Runs `enqueue` under the state lock if a connection is live (and, with
+    /// `check_health`, no health check is due); `None` means take the slow path.
+    #[inline]
+    fn with_link<R>(&self, check_health: bool, enqueue: impl FnOnce(&mut State) -> R) -> Option<R> {
+        let mut st = lock(&self.state);
+        st.link.as_ref()?;
+        if check_health {
+            if let Some(interval) = self.config.health_check_interval {
+                if st.last_io.elapsed() > interval {
+                    return None;
+                }
+            }
+        }
+        Some(enqueue(&mut st))
+    }
+
     /// The fast path: queue `args` on the live connection without waiting. `None` when
     /// the caller must take the slow path (not connected, or a health check is due).
     #[inline]
     pub(crate) fn try_send(&self, args: &Args) -> Option<ReplyRx> {
-        let mut st = lock(&self.state);
-        st.link.as_ref()?;
-        if let Some(interval) = self.config.health_check_interval {
-            if st.last_io.elapsed() > interval {
-                return None;
-            }
-        }
-        Some(Self::enqueue(&mut st, args))
+        self.with_link(true, |st| Self::enqueue(st, args))
     }
 
     /// Appends one command and its slot in the same critical section (the order
@@ -181,7 +222,31 @@ impl Mux {
         let (tx, rx) = oneshot::channel();
         let was_empty = st.wbuf.is_empty();
         args.write_command(&mut st.wbuf);
-        st.fifo.push_back(tx);
+        st.fifo.push_back(Slot::One(tx));
+        Self::wake_writer(st, was_empty);
+        rx
+    }
+
+    /// Appends several commands contiguously (nothing from another caller can come
+    /// between them: MULTI … EXEC relies on it) with one slot for all their replies.
+    /// `commands` must not be empty.
+    fn enqueue_many(st: &mut State, commands: &[Args]) -> oneshot::Receiver<BatchReply> {
+        let (tx, rx) = oneshot::channel();
+        let was_empty = st.wbuf.is_empty();
+        for c in commands {
+            c.write_command(&mut st.wbuf);
+        }
+        st.fifo.push_back(Slot::Many {
+            tx,
+            left: commands.len(),
+            got: Vec::with_capacity(commands.len()),
+        });
+        Self::wake_writer(st, was_empty);
+        rx
+    }
+
+    #[inline]
+    fn wake_writer(st: &State, was_empty: bool) {
         // Only the first command after a drain needs to wake the writer: it drains
         // everything else queued meanwhile.
         if was_empty {
@@ -189,28 +254,42 @@ impl Mux {
                 link.notify.notify_one();
             }
         }
-        rx
     }
 
-    /// The slow path: health check, reconnect, then queue and wait.
+    /// The slow path of one command: health check, reconnect, then queue and wait.
     pub(crate) async fn send_slow(self: &Arc<Self>, args: Args) -> Reply {
+        self.send_slow_with(|st| Self::enqueue(st, &args)).await
+    }
+
+    /// Sends a batch (see [`Mux::enqueue_many`]) and waits for all its replies.
+    pub(crate) async fn send_batch(self: &Arc<Self>, commands: &[Args]) -> BatchReply {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.with_link(true, |st| Self::enqueue_many(st, commands)) {
+            Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
+            None => {
+                self.send_slow_with(|st| Self::enqueue_many(st, commands))
+                    .await
+            }
+        }
+    }
+
+    async fn send_slow_with<T>(
+        self: &Arc<Self>,
+        enqueue: impl Fn(&mut State) -> oneshot::Receiver<Result<T>>,
+    ) -> Result<T> {
         self.health_check().await;
-        if let Some(rx) = self.try_send_unchecked(&args) {
-            return wait(rx).await;
+        if let Some(rx) = self.with_link(false, &enqueue) {
+            return rx.await.unwrap_or_else(|_| Err(dropped()));
         }
         self.connect().await?;
-        match self.try_send_unchecked(&args) {
-            Some(rx) => wait(rx).await,
+        match self.with_link(false, &enqueue) {
+            Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
             None => Err(Error::ConnectionClosed(
                 "the connection was lost right after reconnecting".into(),
             )),
         }
-    }
-
-    fn try_send_unchecked(&self, args: &Args) -> Option<ReplyRx> {
-        let mut st = lock(&self.state);
-        st.link.as_ref()?;
-        Some(Self::enqueue(&mut st, args))
     }
 
     /// When the connection has been idle longer than the interval, sends a PING and waits
@@ -320,7 +399,7 @@ impl Mux {
         link.reader.abort();
         link.writer.abort();
         for slot in fifo {
-            let _ = slot.send(Err(err.clone()));
+            slot.fail(err.clone());
         }
     }
 
@@ -351,11 +430,6 @@ impl Mux {
         let st = lock(&self.state);
         st.link.as_ref().map(|_| st.gen)
     }
-}
-
-/// Waits for a slot's reply.
-pub(crate) async fn wait(rx: ReplyRx) -> Reply {
-    rx.await.unwrap_or_else(|_| Err(dropped()))
 }
 
 /// The error for a slot whose sender vanished without an answer (cannot normally
@@ -390,6 +464,19 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             // A `notify_one` that raced with the emptiness check left a permit, so this
             // cannot miss a wake-up.
             notify.notified().await;
+            // Let the tasks that are ready (typically the ones the reader just woke)
+            // queue their commands too, so they share this write: a syscall per
+            // command would dominate the cost of a command. Stop as soon as a yield
+            // brought nothing new.
+            let mut len = lock(&mux.state).wbuf.len();
+            for _ in 0..4 {
+                tokio::task::yield_now().await;
+                let now = lock(&mux.state).wbuf.len();
+                if now == len {
+                    break;
+                }
+                len = now;
+            }
             continue;
         }
         #[cfg(test)]
@@ -418,9 +505,9 @@ async fn read_loop<R: AsyncRead + Unpin>(
     mut decoder: Decoder,
 ) {
     let track_io = mux.config.health_check_interval.is_some();
-    // Reused across reads: replies of one read, and the slots they go to.
+    // Reused across reads: replies of one read, and the completed slots.
     let mut replies: Vec<Value> = Vec::with_capacity(64);
-    let mut slots: Vec<oneshot::Sender<Reply>> = Vec::with_capacity(64);
+    let mut done: Vec<Done> = Vec::with_capacity(64);
     let err = loop {
         let mut failure = None;
         loop {
@@ -442,19 +529,44 @@ async fn read_loop<R: AsyncRead + Unpin>(
             if st.gen != gen || st.link.is_none() {
                 return;
             }
-            if st.fifo.len() < replies.len() {
-                break Error::Protocol(
-                    "the server sent a reply that no command was waiting for".into(),
-                );
-            }
             if track_io {
                 st.last_io = Instant::now();
             }
-            slots.extend(st.fifo.drain(..replies.len()));
+            for reply in replies.drain(..) {
+                match st.fifo.front_mut() {
+                    None => {
+                        failure = Some(Error::Protocol(
+                            "the server sent a reply that no command was waiting for".into(),
+                        ));
+                        break;
+                    }
+                    Some(Slot::Many { left, got, .. }) if *left > 1 => {
+                        got.push(reply);
+                        *left -= 1;
+                    }
+                    Some(_) => match st.fifo.pop_front() {
+                        Some(Slot::One(tx)) => done.push(Done::One(tx, reply)),
+                        Some(Slot::Many { tx, mut got, .. }) => {
+                            got.push(reply);
+                            done.push(Done::Many(tx, got));
+                        }
+                        None => {}
+                    },
+                }
+            }
+            replies.clear();
             drop(st);
-            // Completing slots outside the lock keeps callers' wake-ups off it.
-            for (slot, reply) in slots.drain(..).zip(replies.drain(..)) {
-                let _ = slot.send(Ok(reply));
+            // Completing slots outside the lock keeps callers' wake-ups off it. A send
+            // fails only when the caller gave up: the reply is dropped here, on purpose.
+            for d in done.drain(..) {
+                match d {
+                    Done::One(tx, v) => {
+                        let _ = tx.send(Ok(v));
+                    }
+                    Done::Many(tx, vs) => {
+                        let _ = tx.send(Ok(vs));
+                    }
+                }
             }
         }
         if let Some(e) = failure {
@@ -677,6 +789,46 @@ mod tests {
         let v = client.send(cmd(&["GET", "b"])).await.unwrap();
         assert_eq!(v, Value::SimpleString("fresh".into()));
         assert_ne!(client.mux().generation(), gen);
+    }
+
+    #[tokio::test]
+    async fn batches_are_contiguous_and_keep_order_among_single_commands() {
+        // The fake answers each ECHO with its argument, so any misrouting shows.
+        let url = fake(Arc::new(|_, argv| {
+            if &argv[0][..] == b"HELLO" {
+                return (Duration::ZERO, b"-ERR no\r\n".to_vec());
+            }
+            let arg = argv.get(1).cloned().unwrap_or_default();
+            let mut out = format!("${}\r\n", arg.len()).into_bytes();
+            out.extend_from_slice(&arg);
+            out.extend_from_slice(b"\r\n");
+            (Duration::ZERO, out)
+        }))
+        .await;
+        let client = Client::connect(&url).await.unwrap();
+        let mut tasks = Vec::new();
+        for t in 0..16 {
+            let c = client.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..50 {
+                    if i % 3 == 0 {
+                        let names: Vec<String> = (0..i).map(|j| format!("{t}.{i}.{j}")).collect();
+                        let cmds: Vec<Args> = names.iter().map(|n| cmd(&["ECHO", n])).collect();
+                        let got = c.send_batch(&cmds).await.unwrap();
+                        let want: Vec<Value> =
+                            names.into_iter().map(|n| Value::Bulk(n.into())).collect();
+                        assert_eq!(got, want);
+                    } else {
+                        let me = format!("{t}-{i}");
+                        let v = c.send(cmd(&["ECHO", &me])).await.unwrap();
+                        assert_eq!(v, Value::Bulk(me.into()));
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
     }
 
     #[test]

@@ -414,3 +414,52 @@ async fn pool_connections_are_dedicated_and_reused() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_contiguous_so_multi_exec_is_safe_on_the_shared_connection() {
+    let server = Server::start(Kind::Redis);
+    let client = Client::connect(&server.url()).await.unwrap();
+    let args = |parts: &[&str]| {
+        let mut a = typedis::Args::new();
+        for p in parts {
+            a.push_bytes(p.as_bytes());
+        }
+        a
+    };
+    let mut tasks = Vec::new();
+    for t in 0..32 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = format!("ctr:{t}");
+            for i in 1..=100i64 {
+                if t % 2 == 0 {
+                    // If any other caller's command landed inside MULTI … EXEC, it would
+                    // be answered `QUEUED` and this EXEC would hold its reply.
+                    let batch = [
+                        args(&["MULTI"]),
+                        args(&["INCR", &key]),
+                        args(&["GET", &key]),
+                        args(&["EXEC"]),
+                    ];
+                    let replies = client.send_batch(&batch).await.unwrap();
+                    assert_eq!(replies[0], Value::SimpleString("OK".into()));
+                    assert_eq!(replies[1], Value::SimpleString("QUEUED".into()));
+                    assert_eq!(
+                        replies[3],
+                        Value::Array(vec![Value::Int(i), Value::Bulk(i.to_string().into())])
+                    );
+                } else {
+                    let v = client.cmd("INCR").arg(s(&key)).await.unwrap();
+                    assert_eq!(
+                        v,
+                        Value::Int(i),
+                        "a single command was swallowed by a MULTI"
+                    );
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
