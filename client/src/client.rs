@@ -412,3 +412,19 @@ impl Future for ExecFuture<'_> {
         Poll::Pending
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn handles_and_futures_are_thread_safe() {
+        assert_send_sync::<Client>();
+        assert_send::<ExecFuture<'static>>();
+        assert_send::<CmdFuture<'static, Value>>();
+        assert_send::<Cmd<'static, Value>>();
+    }
+}

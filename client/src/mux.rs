@@ -192,18 +192,26 @@ impl Mux {
         self.push_tx.subscribe()
     }
 
+    /// Whether the connection is idle (nothing in flight) and has been for longer than
+    /// the health-check interval. A connection with commands in flight is not checked:
+    /// their replies (or the lack of them) already tell whether it is alive, and a PING
+    /// queued behind a slow command would only measure that command.
+    #[inline]
+    fn health_check_due(&self, st: &State) -> bool {
+        match self.config.health_check_interval {
+            Some(interval) => st.fifo.is_empty() && st.last_io.elapsed() > interval,
+            None => false,
+        }
+    }
+
     /// Runs `enqueue` under the state lock if a connection is live (and, with
     /// `check_health`, no health check is due); `None` means take the slow path.
     #[inline]
     fn with_link<R>(&self, check_health: bool, enqueue: impl FnOnce(&mut State) -> R) -> Option<R> {
         let mut st = lock(&self.state);
         st.link.as_ref()?;
-        if check_health {
-            if let Some(interval) = self.config.health_check_interval {
-                if st.last_io.elapsed() > interval {
-                    return None;
-                }
-            }
+        if check_health && self.health_check_due(&st) {
+            return None;
         }
         Some(enqueue(&mut st))
     }
@@ -296,12 +304,12 @@ impl Mux {
     /// for it; if it fails or times out the connection is retired, so the caller's
     /// command goes to a fresh connection.
     async fn health_check(&self) {
-        let Some(interval) = self.config.health_check_interval else {
+        if self.config.health_check_interval.is_none() {
             return;
-        };
+        }
         let (rx, gen) = {
             let mut st = lock(&self.state);
-            if st.link.is_none() || st.last_io.elapsed() <= interval {
+            if st.link.is_none() || !self.health_check_due(&st) {
                 return;
             }
             // Callers arriving meanwhile skip the check: this one covers them.
@@ -572,7 +580,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
         if let Some(e) = failure {
             break e;
         }
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+        if buf.is_empty() && buf.capacity() > 4 * KEEP_BUFFER {
+            // After a huge reply, do not keep its buffer for the life of the connection.
+            buf = BytesMut::with_capacity(READ_CHUNK);
+        } else if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
         match rd.read_buf(&mut buf).await {
