@@ -129,3 +129,92 @@ async fn unreachable_server_fails_fast_with_backoff() {
         "failing commands hung"
     );
 }
+
+/// Connections are cut repeatedly under load (replies half-delivered, commands
+/// half-written): callers see connection errors, never another caller's reply, and the
+/// client reconnects each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_reply_crosses_a_reconnect() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    use support::{Proxy, B};
+
+    let server = Server::start(Kind::Redis);
+    let proxy = Proxy::start(server.port).await;
+    let client = Client::connect(&proxy.url()).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (oks, errs) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut tasks = Vec::new();
+    for t in 0..32 {
+        let client = client.clone();
+        let (stop, oks, errs) = (stop.clone(), oks.clone(), errs.clone());
+        tasks.push(tokio::spawn(async move {
+            let key = format!("own:{t}");
+            // Values of different sizes so that cuts land inside replies.
+            let value = vec![b'a' + (t % 26) as u8; 100 + t * 997];
+            loop {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let set = client.cmd("SET").arg(s(&key)).arg(B(&value)).await;
+                let r = match set {
+                    Ok(_) => client.cmd("GET").arg(s(&key)).await,
+                    Err(e) => Err(e),
+                };
+                match r {
+                    Ok(v) => {
+                        assert!(bulk(&v) == Some(&value[..]), "task {t} got another reply");
+                        oks.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        assert!(e.is_connection_error(), "unexpected error: {e:?}");
+                        errs.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+            }
+        }));
+    }
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        proxy.cut_all();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::SeqCst);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (oks, errs) = (oks.load(Ordering::Relaxed), errs.load(Ordering::Relaxed));
+    eprintln!("{oks} correct replies, {errs} connection errors across 8 cuts");
+    assert!(errs > 0, "the cuts did not hit any in-flight command");
+    assert!(oks > 100);
+    client.cmd("PING").await.unwrap();
+}
+
+/// A peer that stops answering without closing (no FIN): the health check's PING times
+/// out on the idle connection, the connection is replaced, and the next command works.
+#[tokio::test]
+async fn health_check_replaces_a_half_dead_connection() {
+    use support::Proxy;
+
+    let server = Server::start(Kind::Valkey);
+    let proxy = Proxy::start(server.port).await;
+    let config = ClientConfig::new(&proxy.url())
+        .unwrap()
+        .health_check_interval(Some(Duration::from_millis(200)))
+        .health_check_timeout(Duration::from_millis(300));
+    let client = Client::with_config(config).await.unwrap();
+    client.cmd("SET").arg(s("k")).arg(s("v")).await.unwrap();
+    proxy.freeze_existing();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let v = tokio::time::timeout(Duration::from_secs(3), client.cmd("GET").arg(s("k")))
+        .await
+        .expect("the command hung on a half-dead connection")
+        .unwrap();
+    assert_eq!(bulk(&v), Some(&b"v"[..]));
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "no health check happened"
+    );
+}

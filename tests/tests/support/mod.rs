@@ -133,3 +133,101 @@ pub fn bulk(v: &Value) -> Option<&[u8]> {
         _ => None,
     }
 }
+
+/// A TCP proxy in front of a server that can cut or freeze the connections going
+/// through it, to inject faults a real server does not produce on demand.
+pub struct Proxy {
+    pub port: u16,
+    shared: std::sync::Arc<ProxyShared>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct ProxyShared {
+    conns: std::sync::Mutex<Vec<(u64, tokio::task::AbortHandle)>>,
+    next_id: std::sync::atomic::AtomicU64,
+    /// Connections with an id below this stop forwarding (but stay open).
+    frozen_below: std::sync::atomic::AtomicU64,
+}
+
+impl Proxy {
+    pub async fn start(upstream_port: u16) -> Proxy {
+        use std::sync::atomic::Ordering;
+        use std::sync::Arc;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(ProxyShared::default());
+        let s = shared.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream_port)).await
+                else {
+                    continue;
+                };
+                let id = s.next_id.fetch_add(1, Ordering::SeqCst);
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                let a = tokio::spawn(pump(cr, sw, s.clone(), id));
+                let b = tokio::spawn(pump(sr, cw, s.clone(), id));
+                let mut conns = s.conns.lock().unwrap();
+                conns.push((id, a.abort_handle()));
+                conns.push((id, b.abort_handle()));
+            }
+        });
+        Proxy {
+            port,
+            shared,
+            accept,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Closes every connection open now (both sides see EOF).
+    pub fn cut_all(&self) {
+        for (_, h) in self.shared.conns.lock().unwrap().drain(..) {
+            h.abort();
+        }
+    }
+
+    /// Makes every connection open now silently stop forwarding, without closing it
+    /// (a half-dead peer). New connections work normally.
+    pub fn freeze_existing(&self) {
+        use std::sync::atomic::Ordering;
+        let next = self.shared.next_id.load(Ordering::SeqCst);
+        self.shared.frozen_below.store(next, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut_all();
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    shared: std::sync::Arc<ProxyShared>,
+    id: u64,
+) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if id < shared.frozen_below.load(Ordering::SeqCst) {
+            // Hold the connection open, forward nothing.
+            std::future::pending::<()>().await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
