@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::cmd::Args;
@@ -87,13 +87,15 @@ impl Pool {
             .acquire_owned()
             .await
             .map_err(|_| Error::Usage("the connection pool was closed".into()))?;
-        let reused = {
-            let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
-            let timeout = self.inner.config.idle_timeout;
-            // Expired connections are dropped (closed) here; the freshest is reused.
-            idle.retain(|(_, since)| timeout.map_or(true, |t| since.elapsed() < t));
-            idle.pop().map(|(c, _)| c)
-        };
+        let mut reused = None;
+        while let Some(mut c) = self.pop_idle() {
+            // A connection the server closed while it sat idle (its `timeout` setting,
+            // a restart) is noticed here rather than on the borrower's first command.
+            if still_open(&mut c) {
+                reused = Some(c);
+                break;
+            }
+        }
         let conn = match reused {
             Some(c) => c,
             None => connection::connect(&self.inner.info).await?,
@@ -105,6 +107,14 @@ impl Pool {
             reusable: true,
             wbuf: BytesMut::new(),
         })
+    }
+
+    fn pop_idle(&self) -> Option<Connection> {
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let timeout = self.inner.config.idle_timeout;
+        // Expired connections are dropped (closed) here; the freshest is reused.
+        idle.retain(|(_, since)| timeout.map_or(true, |t| since.elapsed() < t));
+        idle.pop().map(|(c, _)| c)
     }
 
     /// Number of idle connections kept.
@@ -224,6 +234,26 @@ async fn read_frame(conn: &mut Connection) -> Result<Value> {
             ));
         }
     }
+}
+
+/// Whether an idle connection is still usable: one poll of a read, which must find
+/// nothing. End of stream, an error or unexpected bytes all mean "do not reuse".
+fn still_open(conn: &mut Connection) -> bool {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    if !conn.read_buf.is_empty() {
+        return false;
+    }
+    let waker = std::task::Waker::from(Arc::new(Noop));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut probe = [0u8; 1];
+    let mut buf = tokio::io::ReadBuf::new(&mut probe);
+    matches!(
+        std::pin::Pin::new(&mut conn.stream).poll_read(&mut cx, &mut buf),
+        std::task::Poll::Pending
+    )
 }
 
 impl Drop for PooledConnection {

@@ -404,6 +404,27 @@ async fn pool_connections_are_dedicated_and_reused() {
         drop(c);
         assert_eq!(client.pool().idle_count(), 0);
 
+        // A pooled connection the server closed while idle is not handed out.
+        let mut d = client.dedicated().await.unwrap();
+        let d_id = d.send(&id_args).await.unwrap();
+        drop(d);
+        assert_eq!(client.pool().idle_count(), 1);
+        let Value::Int(n) = d_id else {
+            panic!("{d_id:?}")
+        };
+        client
+            .cmd("CLIENT")
+            .arg(s("KILL"))
+            .arg(s("ID"))
+            .arg(s(&n.to_string()))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut e = client.dedicated().await.unwrap();
+        let e_id = e.send(&id_args).await.unwrap();
+        assert_ne!(e_id, d_id, "a killed connection was reused");
+        drop(e);
+
         // max_size bounds the connections out at once.
         let _x = client.dedicated().await.unwrap();
         let _y = client.dedicated().await.unwrap();
