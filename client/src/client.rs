@@ -173,6 +173,10 @@ impl Client {
     /// Starts a raw command: `client.cmd("OBJECT").arg("ENCODING").arg("k").await`.
     /// Awaiting it yields the [`Value`]; `.decode::<T>()` converts to any
     /// [`FromValue`] type instead. An error reply becomes `Err(Error::Server)`.
+    ///
+    /// Raw commands always go to the shared connection: a blocking command (`BLPOP`,
+    /// `XREAD BLOCK`, …) sent this way holds up every other caller until it returns.
+    /// Send those on a [`Client::dedicated`] connection instead.
     pub fn cmd(&self, name: &str) -> Cmd<'_> {
         let mut args = Args::with_capacity(64);
         args.push_bytes(name.as_bytes());
