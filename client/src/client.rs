@@ -1,0 +1,434 @@
+//! [`Client`]: the handle applications use, its configuration, and the raw command path.
+//!
+//! Owns: `Client` / [`ClientConfig`], the raw [`Cmd`] builder (`client.cmd("…")`), the
+//! future that sends one command ([`ExecFuture`]) and the [`Executor`] implementation that
+//! generated command builders go through. Does not own: the connection machinery (see
+//! `mux`), dedicated connections (see [`crate::pool`]) or typed decoding (see
+//! [`FromValue`]).
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::time::Sleep;
+
+use crate::cmd::Args;
+use crate::error::{Error, Result};
+use crate::exec::Executor;
+use crate::meta::CommandMeta;
+use crate::mux::{Mux, MuxConfig, Reply, ReplyRx};
+use crate::pool::{Pool, PoolConfig, PooledConnection};
+use crate::shim::ConnectionInfo;
+use crate::value::{FromValue, ToArg, Value};
+
+/// How a [`Client`] connects and behaves. Built from a URL, then adjusted:
+///
+/// ```no_run
+/// # async fn f() -> typedis::Result<()> {
+/// use std::time::Duration;
+/// let config = typedis::ClientConfig::new("redis://127.0.0.1:6379/0")?
+///     .command_timeout(Some(Duration::from_secs(5)))
+///     .health_check_interval(Some(Duration::from_secs(30)));
+/// let client = typedis::Client::with_config(config).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    info: ConnectionInfo,
+    command_timeout: Option<Duration>,
+    health_check_interval: Option<Duration>,
+    health_check_timeout: Duration,
+    push_capacity: usize,
+    pool: PoolConfig,
+}
+
+impl ClientConfig {
+    /// Parses a connection URL (`redis://[user:pass@]host:port[/db][?protocol=2]`, …).
+    pub fn new(url: &str) -> Result<Self> {
+        Ok(Self::from_info(ConnectionInfo::parse(url)?))
+    }
+
+    /// Uses already parsed connection settings.
+    pub fn from_info(info: ConnectionInfo) -> Self {
+        ClientConfig {
+            health_check_interval: info.health_check_interval,
+            info,
+            command_timeout: None,
+            health_check_timeout: Duration::from_secs(2),
+            push_capacity: 1024,
+            pool: PoolConfig::default(),
+        }
+    }
+
+    /// Default timeout of every command, connecting included (default: none). A command
+    /// that times out fails with [`Error::Timeout`]; its reply is discarded when it comes.
+    pub fn command_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+
+    /// When the shared connection has been idle longer than this, the next command is
+    /// preceded by a PING; if that fails, the command goes to a fresh connection
+    /// (default: the URL's `health_check_interval`, else none).
+    pub fn health_check_interval(mut self, interval: Option<Duration>) -> Self {
+        self.health_check_interval = interval;
+        self
+    }
+
+    /// How long the health-check PING may take (default: 2 s).
+    pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
+        self.health_check_timeout = timeout;
+        self
+    }
+
+    /// How many RESP3 push frames may wait for slow [`Client::push_messages`] receivers
+    /// before the oldest are dropped (default: 1024).
+    pub fn push_capacity(mut self, capacity: usize) -> Self {
+        self.push_capacity = capacity;
+        self
+    }
+
+    /// Maximum number of dedicated connections (default: 16).
+    pub fn pool_max_size(mut self, size: usize) -> Self {
+        self.pool.max_size = size.max(1);
+        self
+    }
+
+    /// Idle dedicated connections older than this are closed (default: 60 s).
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool.idle_timeout = timeout;
+        self
+    }
+
+    /// The connection settings.
+    pub fn connection_info(&self) -> &ConnectionInfo {
+        &self.info
+    }
+}
+
+/// A Redis / Valkey client: one multiplexed connection shared by every clone and task,
+/// plus a small pool of dedicated connections.
+///
+/// Cloning is cheap (an `Arc`); all clones share the connection. Commands from concurrent
+/// tasks are written in batches and their replies routed back in order. A command whose
+/// future is dropped or times out never shifts replies onto another caller. When the
+/// connection is lost, every waiting command fails with a connection error and the next
+/// command reconnects.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    mux: Arc<Mux>,
+    pool: Pool,
+    command_timeout: Option<Duration>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The reader and writer tasks hold the `Mux`; stop them with the last handle.
+        self.mux.shutdown();
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("info", &self.inner.mux.config().info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects to the server at `url` (`redis://host:port/db`, `rediss://…`,
+    /// `unix:///path`). Fails if the first connection cannot be made.
+    pub async fn connect(url: &str) -> Result<Client> {
+        Client::with_config(ClientConfig::new(url)?).await
+    }
+
+    /// Connects with explicit settings.
+    pub async fn with_config(config: ClientConfig) -> Result<Client> {
+        let mux = Mux::new(MuxConfig {
+            info: config.info.clone(),
+            health_check_interval: config.health_check_interval,
+            health_check_timeout: config.health_check_timeout,
+            push_capacity: config.push_capacity,
+        });
+        mux.connect().await?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                mux,
+                pool: Pool::new(config.info.clone(), config.pool.clone()),
+                command_timeout: config.command_timeout,
+            }),
+        })
+    }
+
+    /// Starts a raw command: `client.cmd("OBJECT").arg("ENCODING").arg("k").await`.
+    /// Awaiting it yields the [`Value`]; `.decode::<T>()` converts to any
+    /// [`FromValue`] type instead. An error reply becomes `Err(Error::Server)`.
+    ///
+    /// Raw commands always go to the shared connection: a blocking command (`BLPOP`,
+    /// `XREAD BLOCK`, …) sent this way holds up every other caller until it returns.
+    /// Send those on a [`Client::dedicated`] connection instead.
+    pub fn cmd(&self, name: &str) -> Cmd<'_> {
+        let mut args = Args::with_capacity(64);
+        args.push_bytes(name.as_bytes());
+        Cmd {
+            client: self,
+            args,
+            timeout: self.inner.command_timeout,
+            _target: PhantomData,
+        }
+    }
+
+    /// Sends already encoded arguments, with the client's default timeout.
+    pub fn send(&self, args: Args) -> ExecFuture<'_> {
+        ExecFuture::new(self, args, self.inner.command_timeout)
+    }
+
+    /// Sends several commands back to back and returns their replies in order. The
+    /// commands are contiguous on the shared connection (no other caller's command comes
+    /// between them, so `MULTI … EXEC` is safe) and go out in one write. Error replies
+    /// stay in the vector as [`Value::Error`]; `Err` means the batch as a whole failed
+    /// (connection lost, timeout with the client's default timeout).
+    pub async fn send_batch(&self, commands: &[Args]) -> Result<Vec<Value>> {
+        let batch = self.inner.mux.send_batch(commands);
+        match self.inner.command_timeout {
+            Some(d) => tokio::time::timeout(d, batch)
+                .await
+                .map_err(|_| Error::Timeout(d))?,
+            None => batch.await,
+        }
+    }
+
+    /// RESP3 push frames the server sent on the shared connection (client-side caching
+    /// invalidations, …). They never reach command callers. Frames sent before this is
+    /// called are not seen; a receiver that falls behind by more than the configured
+    /// capacity loses the oldest frames.
+    pub fn push_messages(&self) -> broadcast::Receiver<Value> {
+        self.inner.mux.subscribe_pushes()
+    }
+
+    /// The pool of dedicated connections (for blocking commands, WATCH, PubSub).
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// A dedicated connection from the pool; shorthand for `client.pool().get()`.
+    pub async fn dedicated(&self) -> Result<PooledConnection> {
+        self.inner.pool.get().await
+    }
+
+    #[cfg(test)]
+    pub(crate) fn mux(&self) -> &Arc<Mux> {
+        &self.inner.mux
+    }
+}
+
+impl<'a> Executor for &'a Client {
+    type Future = ExecFuture<'a>;
+
+    fn execute(self, args: Args, _meta: Option<&'static CommandMeta>) -> ExecFuture<'a> {
+        ExecFuture::new(self, args, self.inner.command_timeout)
+    }
+}
+
+/// A raw command being built; see [`Client::cmd`]. `T` is what awaiting it yields.
+#[must_use = "a command does nothing until it is awaited"]
+pub struct Cmd<'a, T = Value> {
+    client: &'a Client,
+    args: Args,
+    timeout: Option<Duration>,
+    _target: PhantomData<fn() -> T>,
+}
+
+impl<'a, T> Cmd<'a, T> {
+    /// Appends one argument.
+    pub fn arg<A: ToArg>(mut self, arg: A) -> Self {
+        arg.write_arg(&mut self.args);
+        self
+    }
+
+    /// Appends several arguments.
+    pub fn args<I>(mut self, args: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: ToArg,
+    {
+        for a in args {
+            a.write_arg(&mut self.args);
+        }
+        self
+    }
+
+    /// Overrides the client's default timeout for this command (`None`: wait forever).
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.timeout = timeout.into();
+        self
+    }
+
+    /// Decodes the reply into `U` instead.
+    pub fn decode<U: FromValue>(self) -> Cmd<'a, U> {
+        Cmd {
+            client: self.client,
+            args: self.args,
+            timeout: self.timeout,
+            _target: PhantomData,
+        }
+    }
+
+    /// The encoded arguments so far.
+    pub fn as_args(&self) -> &Args {
+        &self.args
+    }
+}
+
+impl<'a, T: FromValue> IntoFuture for Cmd<'a, T> {
+    type Output = Result<T>;
+    type IntoFuture = CmdFuture<'a, T>;
+
+    fn into_future(self) -> CmdFuture<'a, T> {
+        CmdFuture {
+            inner: ExecFuture::new(self.client, self.args, self.timeout),
+            _target: PhantomData,
+        }
+    }
+}
+
+/// The future of an awaited [`Cmd`]: sends it, then decodes the reply on the caller's task.
+#[must_use = "futures do nothing unless awaited"]
+pub struct CmdFuture<'a, T> {
+    inner: ExecFuture<'a>,
+    _target: PhantomData<fn() -> T>,
+}
+
+impl<T: FromValue> Future for CmdFuture<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.get_mut();
+        Pin::new(&mut this.inner)
+            .poll(cx)
+            .map(|r| r.and_then(T::from_value))
+    }
+}
+
+/// Sends one command on a client's shared connection and yields its raw reply (a top-level
+/// error reply as `Err(Error::Server)`). The command is queued on first poll; dropping
+/// the future afterwards discards the reply when it arrives.
+#[must_use = "futures do nothing unless awaited"]
+pub struct ExecFuture<'a> {
+    client: &'a Client,
+    state: ExecState<'a>,
+    timeout: Option<Duration>,
+    // Boxed because `Sleep` is `!Unpin` and the crate has no unsafe pin projection; the
+    // allocation only happens for commands that have a timeout.
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+enum ExecState<'a> {
+    Start(Args),
+    Wait(ReplyRx),
+    Slow(Pin<Box<dyn Future<Output = Reply> + Send + 'a>>),
+    Done,
+}
+
+impl<'a> ExecFuture<'a> {
+    fn new(client: &'a Client, args: Args, timeout: Option<Duration>) -> Self {
+        ExecFuture {
+            client,
+            state: ExecState::Start(args),
+            timeout,
+            deadline: None,
+        }
+    }
+}
+
+fn top_level(reply: Reply) -> Reply {
+    match reply {
+        Ok(Value::Error(e)) => Err(Error::Server(e)),
+        other => other,
+    }
+}
+
+impl Future for ExecFuture<'_> {
+    type Output = Result<Value>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                ExecState::Start(args) => {
+                    if args.is_empty() {
+                        this.state = ExecState::Done;
+                        return Poll::Ready(Err(Error::Usage("empty command".into())));
+                    }
+                    if let Some(d) = this.timeout {
+                        this.deadline = Some(Box::pin(tokio::time::sleep(d)));
+                    }
+                    let mux = &this.client.inner.mux;
+                    match mux.try_send(args) {
+                        Some(rx) => this.state = ExecState::Wait(rx),
+                        None => {
+                            let args = std::mem::take(args);
+                            this.state = ExecState::Slow(Box::pin(mux.send_slow(args)));
+                        }
+                    }
+                }
+                ExecState::Wait(rx) => {
+                    if let Poll::Ready(r) = Pin::new(rx).poll(cx) {
+                        this.state = ExecState::Done;
+                        return Poll::Ready(top_level(
+                            r.unwrap_or_else(|_| Err(crate::mux::dropped())),
+                        ));
+                    }
+                    break;
+                }
+                ExecState::Slow(f) => {
+                    if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                        this.state = ExecState::Done;
+                        return Poll::Ready(top_level(r));
+                    }
+                    break;
+                }
+                ExecState::Done => {
+                    return Poll::Ready(Err(Error::Usage(
+                        "command future polled after completion".into(),
+                    )))
+                }
+            }
+        }
+        if let (Some(deadline), Some(d)) = (&mut this.deadline, this.timeout) {
+            if deadline.as_mut().poll(cx).is_ready() {
+                // Dropping the receiver leaves the slot in the FIFO: the reply is read
+                // and discarded when it comes.
+                this.state = ExecState::Done;
+                return Poll::Ready(Err(Error::Timeout(d)));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn handles_and_futures_are_thread_safe() {
+        assert_send_sync::<Client>();
+        assert_send::<ExecFuture<'static>>();
+        assert_send::<CmdFuture<'static, Value>>();
+        assert_send::<Cmd<'static, Value>>();
+    }
+}

@@ -1,0 +1,854 @@
+//! The multiplexed connection behind a [`Client`](crate::Client): many tasks, one socket.
+//!
+//! Owns: the write queue, the FIFO of reply slots, the writer and reader tasks, push-frame
+//! routing, health checks and reconnecting with backoff. Does not own: opening and
+//! handshaking a connection (`connection`), the wire format (`resp`), or turning replies
+//! into Rust types (done by the caller's future, on the caller's task).
+//!
+//! # How a command travels
+//! A caller takes the one state lock, appends its encoded command to the shared write
+//! buffer and pushes its reply slot onto the FIFO, in that same critical section. So the
+//! order of commands on the wire is, by construction, the order of slots in the FIFO; no
+//! interleaving of callers can break it. The writer task swaps the whole buffer out and
+//! writes it with one `write_all` (auto-pipelining: everything queued while the previous
+//! write was in flight goes out in one syscall). The reader task decodes frames and pops
+//! one slot per reply, strictly in order. Reading and writing are separate tasks on split
+//! halves, so a large write that blocks on a full socket never stops replies being read.
+//!
+//! # Cancellation
+//! A slot is a oneshot sender. A caller that gives up (timeout, dropped future) drops the
+//! receiver; its slot stays in the FIFO, the reader still pops it for the matching reply
+//! and the send fails silently. A reply can therefore only ever reach the caller whose
+//! command produced it.
+//!
+//! # Failure
+//! When the reader or the writer fails (EOF, I/O error, protocol error), the connection's
+//! generation is retired under the lock: the write buffer is dropped, every slot in the
+//! FIFO gets the error, both tasks are aborted. The next command reconnects; attempts after
+//! a failed one are spaced by an exponential backoff (100 ms doubling, capped at 2 s) and a
+//! command arriving inside that window fails at once with the last connect error. Tasks of
+//! an old generation check the generation under the lock before touching shared state, so
+//! no reply can cross a reconnect.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{broadcast, oneshot, Notify};
+use tokio::task::AbortHandle;
+
+use crate::cmd::Args;
+use crate::error::{Error, Result};
+use crate::shim::{self as connection, ConnectionInfo, Decoder};
+use crate::value::Value;
+
+/// What a reply slot receives: the raw reply, or why there will be none.
+pub(crate) type Reply = Result<Value>;
+
+/// The receiving half of a reply slot.
+pub(crate) type ReplyRx = oneshot::Receiver<Reply>;
+
+/// What a batch slot receives: one reply per command (error replies included as
+/// [`Value::Error`]), or why there will be none.
+pub(crate) type BatchReply = Result<Vec<Value>>;
+
+/// A place in the FIFO: where the next reply (or replies) go.
+enum Slot {
+    /// One command.
+    One(oneshot::Sender<Reply>),
+    /// A batch of `left + got.len()` contiguous commands answered together.
+    Many {
+        tx: oneshot::Sender<BatchReply>,
+        left: usize,
+        got: Vec<Value>,
+    },
+}
+
+impl Slot {
+    fn fail(self, err: Error) {
+        // A receiver that is gone has nothing to be told.
+        let _ = match self {
+            Slot::One(tx) => tx.send(Err(err)).is_ok(),
+            Slot::Many { tx, .. } => tx.send(Err(err)).is_ok(),
+        };
+    }
+}
+
+/// A completed slot, delivered after the state lock is released.
+enum Done {
+    One(oneshot::Sender<Reply>, Value),
+    Many(oneshot::Sender<BatchReply>, Vec<Value>),
+}
+
+/// Above this capacity a drained write buffer is not kept for reuse, so one huge command
+/// does not pin its memory for the life of the connection.
+const KEEP_BUFFER: usize = 1 << 20;
+/// Initial size of the write buffers.
+const WRITE_BUFFER: usize = 16 * 1024;
+/// The reader asks for at least this much free space before each read.
+const READ_CHUNK: usize = 64 * 1024;
+/// Cap of the reconnect backoff.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Settings of a multiplexed connection.
+#[derive(Debug, Clone)]
+pub(crate) struct MuxConfig {
+    pub info: ConnectionInfo,
+    /// Send a PING first when the connection was idle longer than this.
+    pub health_check_interval: Option<Duration>,
+    /// How long the health-check PING may take before the connection is declared dead.
+    pub health_check_timeout: Duration,
+    /// Capacity of the push-frame broadcast channel.
+    pub push_capacity: usize,
+}
+
+/// One multiplexed connection, reconnected on demand. Shared by all clones of a client
+/// and by its reader and writer tasks.
+pub(crate) struct Mux {
+    state: Mutex<State>,
+    /// Serializes reconnect attempts; callers that waited on it reuse the outcome.
+    connect_lock: tokio::sync::Mutex<()>,
+    config: MuxConfig,
+    push_tx: broadcast::Sender<Value>,
+    /// Number of socket writes, to check batching.
+    #[cfg(test)]
+    pub(crate) writes: std::sync::atomic::AtomicUsize,
+}
+
+struct State {
+    /// Generation of the current (or last) connection; bumped on every connect.
+    gen: u64,
+    /// The live connection's tasks, `None` while disconnected.
+    link: Option<Link>,
+    /// Commands encoded but not yet taken by the writer.
+    wbuf: BytesMut,
+    /// One slot per command written or queued, in wire order.
+    fifo: VecDeque<Slot>,
+    /// Last time a reply was read (only maintained when health checks are on).
+    last_io: Instant,
+    /// Number of finished connect attempts (success or failure).
+    attempts: u64,
+    /// Consecutive failed connect attempts.
+    failures: u32,
+    /// When and why the last connect attempt failed, if it did.
+    last_failure: Option<(Instant, Error)>,
+    /// The client was dropped.
+    shut_down: bool,
+}
+
+struct Link {
+    notify: Arc<Notify>,
+    reader: AbortHandle,
+    writer: AbortHandle,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    // The state stays consistent at every unlock, so a panic elsewhere (which would be a
+    // bug) must not turn every later command into a panic too.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn backoff(failures: u32) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let ms = 100u64.saturating_mul(1 << (failures - 1).min(16));
+    Duration::from_millis(ms).min(MAX_BACKOFF)
+}
+
+impl Mux {
+    /// A multiplexer that is not connected yet.
+    pub(crate) fn new(config: MuxConfig) -> Arc<Mux> {
+        let (push_tx, _) = broadcast::channel(config.push_capacity.max(1));
+        Arc::new(Mux {
+            state: Mutex::new(State {
+                gen: 0,
+                link: None,
+                wbuf: BytesMut::with_capacity(WRITE_BUFFER),
+                fifo: VecDeque::with_capacity(64),
+                last_io: Instant::now(),
+                attempts: 0,
+                failures: 0,
+                last_failure: None,
+                shut_down: false,
+            }),
+            connect_lock: tokio::sync::Mutex::new(()),
+            config,
+            push_tx,
+            #[cfg(test)]
+            writes: Default::default(),
+        })
+    }
+
+    /// The configuration.
+    pub(crate) fn config(&self) -> &MuxConfig {
+        &self.config
+    }
+
+    /// A new receiver of RESP3 push frames.
+    pub(crate) fn subscribe_pushes(&self) -> broadcast::Receiver<Value> {
+        self.push_tx.subscribe()
+    }
+
+    /// Whether the connection is idle (nothing in flight) and has been for longer than
+    /// the health-check interval. A connection with commands in flight is not checked:
+    /// their replies (or the lack of them) already tell whether it is alive, and a PING
+    /// queued behind a slow command would only measure that command.
+    #[inline]
+    fn health_check_due(&self, st: &State) -> bool {
+        match self.config.health_check_interval {
+            Some(interval) => st.fifo.is_empty() && st.last_io.elapsed() > interval,
+            None => false,
+        }
+    }
+
+    /// Runs `enqueue` under the state lock if a connection is live (and, with
+    /// `check_health`, no health check is due); `None` means take the slow path.
+    #[inline]
+    fn with_link<R>(&self, check_health: bool, enqueue: impl FnOnce(&mut State) -> R) -> Option<R> {
+        let mut st = lock(&self.state);
+        st.link.as_ref()?;
+        if check_health && self.health_check_due(&st) {
+            return None;
+        }
+        Some(enqueue(&mut st))
+    }
+
+    /// The fast path: queue `args` on the live connection without waiting. `None` when
+    /// the caller must take the slow path (not connected, or a health check is due).
+    #[inline]
+    pub(crate) fn try_send(&self, args: &Args) -> Option<ReplyRx> {
+        self.with_link(true, |st| Self::enqueue(st, args))
+    }
+
+    /// Appends one command and its slot in the same critical section (the order
+    /// invariant), waking the writer if it may be idle. `st.link` must be `Some`.
+    #[inline]
+    fn enqueue(st: &mut State, args: &Args) -> ReplyRx {
+        let (tx, rx) = oneshot::channel();
+        let was_empty = st.wbuf.is_empty();
+        args.write_command(&mut st.wbuf);
+        st.fifo.push_back(Slot::One(tx));
+        Self::wake_writer(st, was_empty);
+        rx
+    }
+
+    /// Appends several commands contiguously (nothing from another caller can come
+    /// between them: MULTI … EXEC relies on it) with one slot for all their replies.
+    /// `commands` must not be empty.
+    fn enqueue_many(st: &mut State, commands: &[Args]) -> oneshot::Receiver<BatchReply> {
+        let (tx, rx) = oneshot::channel();
+        let was_empty = st.wbuf.is_empty();
+        for c in commands {
+            c.write_command(&mut st.wbuf);
+        }
+        st.fifo.push_back(Slot::Many {
+            tx,
+            left: commands.len(),
+            got: Vec::with_capacity(commands.len()),
+        });
+        Self::wake_writer(st, was_empty);
+        rx
+    }
+
+    #[inline]
+    fn wake_writer(st: &State, was_empty: bool) {
+        // Only the first command after a drain needs to wake the writer: it drains
+        // everything else queued meanwhile.
+        if was_empty {
+            if let Some(link) = &st.link {
+                link.notify.notify_one();
+            }
+        }
+    }
+
+    /// The slow path of one command: health check, reconnect, then queue and wait.
+    pub(crate) async fn send_slow(self: &Arc<Self>, args: Args) -> Reply {
+        self.send_slow_with(|st| Self::enqueue(st, &args)).await
+    }
+
+    /// Sends a batch (see [`Mux::enqueue_many`]) and waits for all its replies.
+    pub(crate) async fn send_batch(self: &Arc<Self>, commands: &[Args]) -> BatchReply {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.with_link(true, |st| Self::enqueue_many(st, commands)) {
+            Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
+            None => {
+                self.send_slow_with(|st| Self::enqueue_many(st, commands))
+                    .await
+            }
+        }
+    }
+
+    async fn send_slow_with<T>(
+        self: &Arc<Self>,
+        enqueue: impl Fn(&mut State) -> oneshot::Receiver<Result<T>>,
+    ) -> Result<T> {
+        self.health_check().await;
+        if let Some(rx) = self.with_link(false, &enqueue) {
+            return rx.await.unwrap_or_else(|_| Err(dropped()));
+        }
+        self.connect().await?;
+        match self.with_link(false, &enqueue) {
+            Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
+            None => Err(Error::ConnectionClosed(
+                "the connection was lost right after reconnecting".into(),
+            )),
+        }
+    }
+
+    /// When the connection has been idle longer than the interval, sends a PING and waits
+    /// for it; if it fails or times out the connection is retired, so the caller's
+    /// command goes to a fresh connection.
+    async fn health_check(&self) {
+        if self.config.health_check_interval.is_none() {
+            return;
+        }
+        let (rx, gen) = {
+            let mut st = lock(&self.state);
+            if st.link.is_none() || !self.health_check_due(&st) {
+                return;
+            }
+            // Callers arriving meanwhile skip the check: this one covers them.
+            st.last_io = Instant::now();
+            let mut ping = Args::with_capacity(16);
+            ping.push_bytes(b"PING");
+            (Self::enqueue(&mut st, &ping), st.gen)
+        };
+        let outcome = tokio::time::timeout(self.config.health_check_timeout, rx).await;
+        if !matches!(outcome, Ok(Ok(Ok(_)))) {
+            self.fail(
+                gen,
+                Error::ConnectionClosed("health check: the server did not answer PING".into()),
+            );
+        }
+    }
+
+    /// Establishes a connection unless one is live. Concurrent callers share one attempt:
+    /// those who waited while it failed get its error instead of trying again.
+    pub(crate) async fn connect(self: &Arc<Self>) -> Result<()> {
+        let seen = lock(&self.state).attempts;
+        let _guard = self.connect_lock.lock().await;
+        {
+            let st = lock(&self.state);
+            if st.shut_down {
+                return Err(Error::ConnectionClosed("the client was dropped".into()));
+            }
+            if st.link.is_some() {
+                return Ok(());
+            }
+            if let Some((at, err)) = &st.last_failure {
+                if st.attempts != seen || at.elapsed() < backoff(st.failures) {
+                    return Err(err.clone());
+                }
+            }
+        }
+        let result = connection::connect(&self.config.info).await;
+        let mut st = lock(&self.state);
+        st.attempts += 1;
+        match result {
+            Ok(conn) => {
+                st.failures = 0;
+                st.last_failure = None;
+                if st.shut_down {
+                    return Err(Error::ConnectionClosed("the client was dropped".into()));
+                }
+                self.install(&mut st, conn);
+                Ok(())
+            }
+            Err(err) => {
+                st.failures = st.failures.saturating_add(1);
+                st.last_failure = Some((Instant::now(), err.clone()));
+                Err(err)
+            }
+        }
+    }
+
+    /// Starts the reader and writer tasks of a fresh connection as a new generation.
+    fn install(self: &Arc<Self>, st: &mut State, conn: connection::Connection) {
+        st.gen += 1;
+        let gen = st.gen;
+        debug_assert!(st.fifo.is_empty() && st.wbuf.is_empty());
+        st.wbuf.clear();
+        st.last_io = Instant::now();
+        let (rd, wr) = tokio::io::split(conn.stream);
+        let notify = Arc::new(Notify::new());
+        let reader = tokio::spawn(read_loop(
+            self.clone(),
+            gen,
+            rd,
+            conn.read_buf,
+            conn.decoder,
+        ));
+        let writer = tokio::spawn(write_loop(self.clone(), gen, wr, notify.clone()));
+        st.link = Some(Link {
+            notify,
+            reader: reader.abort_handle(),
+            writer: writer.abort_handle(),
+        });
+    }
+
+    /// Retires generation `gen`: every waiting caller gets `err`, queued commands are
+    /// dropped unsent, both tasks stop. No-op when `gen` is already retired.
+    pub(crate) fn fail(&self, gen: u64, err: Error) {
+        let mut st = lock(&self.state);
+        if st.gen != gen {
+            return;
+        }
+        let Some(link) = st.link.take() else {
+            return;
+        };
+        Self::reset_buffers(&mut st);
+        let fifo = std::mem::take(&mut st.fifo);
+        drop(st);
+        link.reader.abort();
+        link.writer.abort();
+        for slot in fifo {
+            slot.fail(err.clone());
+        }
+    }
+
+    fn reset_buffers(st: &mut State) {
+        if st.wbuf.capacity() > KEEP_BUFFER {
+            st.wbuf = BytesMut::with_capacity(WRITE_BUFFER);
+        } else {
+            st.wbuf.clear();
+        }
+    }
+
+    /// Closes the connection for good (the client was dropped).
+    pub(crate) fn shutdown(&self) {
+        let gen = {
+            let mut st = lock(&self.state);
+            st.shut_down = true;
+            st.gen
+        };
+        self.fail(
+            gen,
+            Error::ConnectionClosed("the client was dropped".into()),
+        );
+    }
+
+    /// Test hook: the generation of the live connection.
+    #[cfg(test)]
+    pub(crate) fn generation(&self) -> Option<u64> {
+        let st = lock(&self.state);
+        st.link.as_ref().map(|_| st.gen)
+    }
+}
+
+/// The error for a slot whose sender vanished without an answer (cannot normally
+/// happen: every slot is answered or failed).
+pub(crate) fn dropped() -> Error {
+    Error::ConnectionClosed("the connection was closed before the reply arrived".into())
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mux: Arc<Mux>,
+    gen: u64,
+    mut wr: W,
+    notify: Arc<Notify>,
+) {
+    let mut out = BytesMut::with_capacity(WRITE_BUFFER);
+    let err = loop {
+        let idle = {
+            let mut st = lock(&mux.state);
+            if st.gen != gen || st.link.is_none() {
+                return;
+            }
+            if st.wbuf.is_empty() {
+                true
+            } else {
+                // Double buffering: callers keep appending to the other buffer while
+                // this one is written, and no allocation happens in the steady state.
+                std::mem::swap(&mut st.wbuf, &mut out);
+                false
+            }
+        };
+        if idle {
+            // A `notify_one` that raced with the emptiness check left a permit, so this
+            // cannot miss a wake-up.
+            notify.notified().await;
+            // Let the tasks that are ready (typically the ones the reader just woke)
+            // queue their commands too, so they share this write: a syscall per
+            // command would dominate the cost of a command. Stop as soon as a yield
+            // brought nothing new.
+            let mut len = lock(&mux.state).wbuf.len();
+            for _ in 0..4 {
+                tokio::task::yield_now().await;
+                let now = lock(&mux.state).wbuf.len();
+                if now == len {
+                    break;
+                }
+                len = now;
+            }
+            continue;
+        }
+        #[cfg(test)]
+        mux.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Err(e) = wr.write_all(&out).await {
+            break Error::io("writing to the server", e);
+        }
+        if let Err(e) = wr.flush().await {
+            break Error::io("writing to the server", e);
+        }
+        if out.capacity() > KEEP_BUFFER {
+            out = BytesMut::with_capacity(WRITE_BUFFER);
+        } else {
+            out.clear();
+        }
+    };
+    mux.fail(gen, err);
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    mux: Arc<Mux>,
+    gen: u64,
+    mut rd: R,
+    mut buf: BytesMut,
+    mut decoder: Decoder,
+) {
+    let track_io = mux.config.health_check_interval.is_some();
+    // Reused across reads: replies of one read, and the completed slots.
+    let mut replies: Vec<Value> = Vec::with_capacity(64);
+    let mut done: Vec<Done> = Vec::with_capacity(64);
+    let err = loop {
+        let mut failure = None;
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(Value::Push(items))) => {
+                    // Nobody listening is fine: pushes are optional information.
+                    let _ = mux.push_tx.send(Value::Push(items));
+                }
+                Ok(Some(v)) => replies.push(v),
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if !replies.is_empty() {
+            let mut st = lock(&mux.state);
+            if st.gen != gen || st.link.is_none() {
+                return;
+            }
+            if track_io {
+                st.last_io = Instant::now();
+            }
+            for reply in replies.drain(..) {
+                match st.fifo.front_mut() {
+                    None => {
+                        failure = Some(Error::Protocol(
+                            "the server sent a reply that no command was waiting for".into(),
+                        ));
+                        break;
+                    }
+                    Some(Slot::Many { left, got, .. }) if *left > 1 => {
+                        got.push(reply);
+                        *left -= 1;
+                    }
+                    Some(_) => match st.fifo.pop_front() {
+                        Some(Slot::One(tx)) => done.push(Done::One(tx, reply)),
+                        Some(Slot::Many { tx, mut got, .. }) => {
+                            got.push(reply);
+                            done.push(Done::Many(tx, got));
+                        }
+                        None => {}
+                    },
+                }
+            }
+            replies.clear();
+            drop(st);
+            // Completing slots outside the lock keeps callers' wake-ups off it. A send
+            // fails only when the caller gave up: the reply is dropped here, on purpose.
+            for d in done.drain(..) {
+                match d {
+                    Done::One(tx, v) => {
+                        let _ = tx.send(Ok(v));
+                    }
+                    Done::Many(tx, vs) => {
+                        let _ = tx.send(Ok(vs));
+                    }
+                }
+            }
+        }
+        if let Some(e) = failure {
+            break e;
+        }
+        if buf.is_empty() && buf.capacity() > 4 * KEEP_BUFFER {
+            // After a huge reply, do not keep its buffer for the life of the connection.
+            buf = BytesMut::with_capacity(READ_CHUNK);
+        } else if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        match rd.read_buf(&mut buf).await {
+            Ok(0) => break Error::ConnectionClosed("the server closed the connection".into()),
+            Ok(_) => {}
+            Err(e) => break Error::io("reading from the server", e),
+        }
+    };
+    mux.fail(gen, err);
+}
+
+#[cfg(test)]
+mod tests {
+    //! Fake servers (plain tokio listeners) for what a real server will not do on demand:
+    //! hostile bytes, late replies, counted writes.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use bytes::{Bytes, BytesMut};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::client::Client;
+
+    type Handler = Arc<dyn Fn(usize, &[Bytes]) -> (Duration, Vec<u8>) + Send + Sync>;
+
+    /// Serves connections, decoding each command and answering with `handler(conn, argv)`
+    /// after the returned delay. HELLO gets an error (so the client falls back to RESP2)
+    /// unless the handler answers it.
+    async fn fake(handler: Handler) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let conns = Arc::new(AtomicUsize::new(0));
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let n = conns.fetch_add(1, Ordering::SeqCst);
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let mut buf = BytesMut::new();
+                    let mut dec = Decoder::new(Default::default());
+                    loop {
+                        while let Ok(Some(Value::Array(items))) = dec.decode(&mut buf) {
+                            let argv: Vec<Bytes> = items
+                                .into_iter()
+                                .map(|v| match v {
+                                    Value::Bulk(b) => b,
+                                    _ => Bytes::new(),
+                                })
+                                .collect();
+                            let (delay, reply) = handler(n, &argv);
+                            if !delay.is_zero() {
+                                tokio::time::sleep(delay).await;
+                            }
+                            if sock.write_all(&reply).await.is_err() {
+                                return;
+                            }
+                        }
+                        match sock.read_buf(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                    }
+                });
+            }
+        });
+        format!("redis://{addr}")
+    }
+
+    fn hello_or(reply: &'static [u8]) -> Handler {
+        Arc::new(move |_, argv| {
+            if argv.first().map(|a| &a[..]) == Some(b"HELLO") {
+                (Duration::ZERO, b"-ERR unknown command 'HELLO'\r\n".to_vec())
+            } else {
+                (Duration::ZERO, reply.to_vec())
+            }
+        })
+    }
+
+    struct B(&'static [u8]);
+    impl crate::value::ToArg for B {
+        fn write_arg(&self, out: &mut Args) {
+            out.push_bytes(self.0);
+        }
+    }
+
+    fn cmd(parts: &[&str]) -> Args {
+        let mut a = Args::new();
+        for p in parts {
+            a.push_bytes(p.as_bytes());
+        }
+        a
+    }
+
+    #[tokio::test]
+    async fn hostile_replies_are_protocol_errors_not_panics_or_hangs() {
+        let nested: &'static [u8] = "*1\r\n".repeat(10_000).leak().as_bytes();
+        let cases: [(&str, &'static [u8]); 5] = [
+            ("bad type byte", b"?what\r\n"),
+            ("negative bulk length", b"$-5\r\nhello\r\n"),
+            ("10 GiB bulk announcement", b"$10737418240\r\nabc"),
+            ("negative aggregate length", b"*-7\r\n"),
+            ("10,000-deep nesting", nested),
+        ];
+        for (name, bytes) in cases {
+            let url = fake(hello_or(bytes)).await;
+            let client = Client::connect(&url).await.unwrap();
+            for attempt in 0..2 {
+                let started = Instant::now();
+                let r =
+                    tokio::time::timeout(Duration::from_secs(2), client.send(cmd(&["GET", "k"])))
+                        .await
+                        .unwrap_or_else(|_| panic!("{name}: the client hung"));
+                assert!(
+                    matches!(r, Err(Error::Protocol(_))),
+                    "{name} (attempt {attempt}): expected a protocol error, got {r:?}"
+                );
+                assert!(
+                    started.elapsed() < Duration::from_secs(1),
+                    "{name}: too slow"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_late_reply_after_timeout_goes_nowhere() {
+        // Replies come in order, the first one late: ECHO answers its argument.
+        let url = fake(Arc::new(|_, argv| {
+            let arg = argv.get(1).cloned().unwrap_or_default();
+            let delay = if &arg[..] == b"slow" { 300 } else { 0 };
+            let mut out = format!("${}\r\n", arg.len()).into_bytes();
+            out.extend_from_slice(&arg);
+            out.extend_from_slice(b"\r\n");
+            if &argv[0][..] == b"HELLO" {
+                return (Duration::ZERO, b"-ERR no\r\n".to_vec());
+            }
+            (Duration::from_millis(delay), out)
+        }))
+        .await;
+        let client = Client::connect(&url).await.unwrap();
+        let slow = tokio::time::timeout(
+            Duration::from_millis(50),
+            client.send(cmd(&["ECHO", "slow"])),
+        )
+        .await;
+        assert!(slow.is_err(), "the slow command should have timed out");
+        // Sent after the timeout, answered after the slow reply: must be its own.
+        for i in 0..20 {
+            let me = format!("fast{i}");
+            let v = client.send(cmd(&["ECHO", &me])).await.unwrap();
+            assert_eq!(v, Value::Bulk(me.into()));
+        }
+        // The same through the client's own per-command timeout.
+        let r = client
+            .cmd("ECHO")
+            .arg(B(b"slow"))
+            .timeout(Duration::from_millis(50))
+            .await;
+        assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
+        let v = client.send(cmd(&["ECHO", "after"])).await.unwrap();
+        assert_eq!(v, Value::Bulk("after".into()));
+    }
+
+    #[tokio::test]
+    async fn concurrent_commands_share_one_write() {
+        let url = fake(hello_or(b"+PONG\r\n")).await;
+        let client = Client::connect(&url).await.unwrap();
+        let before = client.mux().writes.load(Ordering::Relaxed);
+        // On the current-thread runtime all 200 tasks enqueue before the writer runs.
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move { c.send(cmd(&["PING"])).await })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(
+                t.await.unwrap().unwrap(),
+                Value::SimpleString("PONG".into())
+            );
+        }
+        let writes = client.mux().writes.load(Ordering::Relaxed) - before;
+        assert!(writes <= 2, "200 concurrent commands took {writes} writes");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_connection_fails_waiters_and_the_next_command_reconnects() {
+        // Connection 0 never answers; later connections do.
+        let url = fake(Arc::new(|conn, argv| {
+            if &argv[0][..] == b"HELLO" {
+                return (Duration::ZERO, b"-ERR no\r\n".to_vec());
+            }
+            if conn == 0 {
+                (Duration::from_millis(100), Vec::new())
+            } else {
+                (Duration::ZERO, b"+fresh\r\n".to_vec())
+            }
+        }))
+        .await;
+        let client = Client::connect(&url).await.unwrap();
+        let gen = client.mux().generation();
+        let waiting =
+            tokio::time::timeout(Duration::from_millis(300), client.send(cmd(&["GET", "a"])));
+        assert!(waiting.await.is_err());
+        // Kill the connection from our side by failing its generation.
+        client
+            .mux()
+            .fail(gen.unwrap(), Error::ConnectionClosed("test".into()));
+        let v = client.send(cmd(&["GET", "b"])).await.unwrap();
+        assert_eq!(v, Value::SimpleString("fresh".into()));
+        assert_ne!(client.mux().generation(), gen);
+    }
+
+    #[tokio::test]
+    async fn batches_are_contiguous_and_keep_order_among_single_commands() {
+        // The fake answers each ECHO with its argument, so any misrouting shows.
+        let url = fake(Arc::new(|_, argv| {
+            if &argv[0][..] == b"HELLO" {
+                return (Duration::ZERO, b"-ERR no\r\n".to_vec());
+            }
+            let arg = argv.get(1).cloned().unwrap_or_default();
+            let mut out = format!("${}\r\n", arg.len()).into_bytes();
+            out.extend_from_slice(&arg);
+            out.extend_from_slice(b"\r\n");
+            (Duration::ZERO, out)
+        }))
+        .await;
+        let client = Client::connect(&url).await.unwrap();
+        let mut tasks = Vec::new();
+        for t in 0..16 {
+            let c = client.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..50 {
+                    if i % 3 == 0 {
+                        let names: Vec<String> = (0..i).map(|j| format!("{t}.{i}.{j}")).collect();
+                        let cmds: Vec<Args> = names.iter().map(|n| cmd(&["ECHO", n])).collect();
+                        let got = c.send_batch(&cmds).await.unwrap();
+                        let want: Vec<Value> =
+                            names.into_iter().map(|n| Value::Bulk(n.into())).collect();
+                        assert_eq!(got, want);
+                    } else {
+                        let me = format!("{t}-{i}");
+                        let v = c.send(cmd(&["ECHO", &me])).await.unwrap();
+                        assert_eq!(v, Value::Bulk(me.into()));
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), Duration::ZERO);
+        assert_eq!(backoff(1), Duration::from_millis(100));
+        assert_eq!(backoff(2), Duration::from_millis(200));
+        assert_eq!(backoff(5), Duration::from_millis(1600));
+        assert_eq!(backoff(6), MAX_BACKOFF);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
+}

