@@ -7,7 +7,10 @@
 pub mod cmd;
 pub mod error;
 pub mod exec;
+#[cfg(feature = "json")]
+pub mod json;
 pub mod meta;
+pub mod record;
 pub mod resp;
 pub mod value;
 
@@ -15,3 +18,12 @@ pub use bytes::Bytes;
 pub use cmd::Args;
 pub use error::{Error, Result, ServerError, ServerErrorKind};
 pub use value::{FromValue, ToArg, Value};
+#[cfg(feature = "json")]
+pub use json::Json;
+pub use record::Record;
+/// `#[derive(Record)]`: a struct with named fields stored as a Redis hash or stream entry.
+#[cfg(feature = "derive")]
+pub use typedis_macros::Record;
+/// `#[derive(Scalar)]`: a newtype or field-less enum stored as one Redis value.
+#[cfg(feature = "derive")]
+pub use typedis_macros::Scalar;
