@@ -6,13 +6,19 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::error::Error;
 use crate::value::ToArg;
 
 /// The encoded arguments of one command (name included), as RESP bulk strings.
+///
+/// An argument that cannot be encoded (e.g. a value whose JSON serialisation fails)
+/// records an error with [`Args::fail`]; the command is then not sent and the caller
+/// gets that error.
 #[derive(Clone, Default)]
 pub struct Args {
     buf: BytesMut,
     argc: u32,
+    error: Option<Box<Error>>,
 }
 
 impl Args {
@@ -26,7 +32,27 @@ impl Args {
         Args {
             buf: BytesMut::with_capacity(bytes),
             argc: 0,
+            error: None,
         }
+    }
+
+    /// Records that an argument could not be encoded. The first error wins; the
+    /// command will fail with it instead of being sent.
+    pub fn fail(&mut self, error: Error) {
+        if self.error.is_none() {
+            self.error = Some(Box::new(error));
+        }
+    }
+
+    /// The encoding error recorded by [`Args::fail`], if any. Senders check this before
+    /// writing the command.
+    pub fn take_error(&mut self) -> Option<Error> {
+        self.error.take().map(|e| *e)
+    }
+
+    /// Whether an encoding error was recorded.
+    pub fn has_error(&self) -> bool {
+        self.error.is_some()
     }
 
     /// Appends one binary-safe argument.
@@ -78,6 +104,15 @@ impl Args {
     #[inline]
     pub fn push<A: ToArg + ?Sized>(&mut self, arg: &A) {
         arg.write_arg(self);
+    }
+
+    /// Appends all arguments of `other` (and its recorded error, if any).
+    pub fn extend_from(&mut self, other: &Args) {
+        self.buf.extend_from_slice(&other.buf);
+        self.argc += other.argc;
+        if let Some(e) = &other.error {
+            self.fail((**e).clone());
+        }
     }
 
     /// Number of arguments so far.

@@ -8,9 +8,12 @@ pub mod client;
 pub mod cmd;
 pub mod error;
 pub mod exec;
+#[cfg(feature = "json")]
+pub mod json;
 pub mod meta;
 mod mux;
 pub mod pool;
+pub mod record;
 pub mod resp;
 mod shim;
 pub mod value;
@@ -19,4 +22,13 @@ pub use bytes::Bytes;
 pub use client::{Client, ClientConfig, Cmd};
 pub use cmd::Args;
 pub use error::{Error, Result, ServerError, ServerErrorKind};
+#[cfg(feature = "json")]
+pub use json::Json;
+pub use record::Record;
+/// `#[derive(Record)]`: a struct with named fields stored as a Redis hash or stream entry.
+#[cfg(feature = "derive")]
+pub use typedis_macros::Record;
+/// `#[derive(Scalar)]`: a newtype or field-less enum stored as one Redis value.
+#[cfg(feature = "derive")]
+pub use typedis_macros::Scalar;
 pub use value::{FromValue, ToArg, Value};

@@ -1,0 +1,9 @@
+struct NotStorable;
+
+#[derive(typedis::Record)]
+struct Job {
+    id: u64,
+    started: NotStorable,
+}
+
+fn main() {}
