@@ -11,8 +11,10 @@ pub mod exec;
 pub mod meta;
 mod mux;
 pub mod pool;
+pub mod pubsub;
 pub mod resp;
 mod shim;
+pub(crate) use shim as connection;
 pub mod value;
 
 pub use bytes::Bytes;
