@@ -13,9 +13,11 @@ pub mod json;
 pub mod meta;
 mod mux;
 pub mod pool;
+pub mod pubsub;
 pub mod record;
 pub mod resp;
 mod shim;
+pub(crate) use shim as connection;
 pub mod value;
 
 pub use bytes::Bytes;

@@ -49,12 +49,14 @@ impl RenameAll {
             "SCREAMING-KEBAB-CASE" => RenameAll::ScreamingKebab,
             "camelCase" => RenameAll::Camel,
             "PascalCase" => RenameAll::Pascal,
-            other => return Err(syn::Error::new(
-                s.span(),
-                format!(
+            other => {
+                return Err(syn::Error::new(
+                    s.span(),
+                    format!(
                     "unknown rename_all convention \"{other}\"; expected one of {RENAME_ALL_NAMES}"
                 ),
-            )),
+                ))
+            }
         })
     }
 

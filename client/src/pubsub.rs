@@ -1,0 +1,1168 @@
+//! PubSub: subscriptions as `Stream`s of [`Message`], handlers, and resubscription after
+//! a lost connection.
+//!
+//! Owns: the dedicated subscriber connection (taken from the client's pool, never
+//! returned to it), the client-side record of every channel, pattern and shard channel
+//! subscribed, the background task that reads the connection, and the reconnect loop.
+//! Does not own: publishing (an ordinary command on the shared client) or the
+//! `PUBSUB CHANNELS/NUMSUB/…` introspection commands (generated, like every command).
+//!
+//! ```no_run
+//! # async fn f() -> typedis::Result<()> {
+//! use futures_util::StreamExt;
+//! let client = typedis::Client::connect("redis://127.0.0.1:6379").await?;
+//! let mut sub = client.subscribe(["news", "alerts"]).await?;
+//! sub.psubscribe(["user:*"]).await?;
+//! client.cmd("PUBLISH").arg("news").arg("hello").await?;
+//! while let Some(msg) = sub.next().await {
+//!     if msg.is_data() {
+//!         println!("{:?} on {:?}", msg.payload(), msg.channel());
+//!         break;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Keyspace notifications
+//! Enable them on the server, then subscribe to the `__keyspace@<db>__:` channels:
+//! ```no_run
+//! # async fn f() -> typedis::Result<()> {
+//! use futures_util::StreamExt;
+//! let client = typedis::Client::connect("redis://127.0.0.1:6379").await?;
+//! client.cmd("CONFIG").arg("SET").arg("notify-keyspace-events").arg("KEA").await?;
+//! let mut events = client.psubscribe(["__keyspace@0__:*"]).await?;
+//! events.ignore_subscribe_messages(true);
+//! client.cmd("SET").arg("watched").arg("1").await?;
+//! let event = events.next().await.expect("subscription open");
+//! assert_eq!(&event.channel()[..], b"__keyspace@0__:watched");
+//! assert_eq!(&event.payload()[..], b"set");
+//! # Ok(()) }
+//! ```
+//!
+//! # Reconnection
+//! When the subscriber connection is lost, the background task reconnects with backoff
+//! and subscribes again to every channel, pattern and shard channel the subscription
+//! had. The stream then yields a message of kind [`MessageKind::Reconnected`]: messages
+//! published while the connection was down are lost (PubSub has no history).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::cmd::Args;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::pool::Pool;
+use crate::value::{FromValue, Value};
+
+/// How many messages may wait between the reading task and a slow consumer before the
+/// task stops reading (the server then buffers, up to its output-buffer limit).
+const CHANNEL_CAPACITY: usize = 4096;
+
+/// The three subscription namespaces of Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SubscriptionKind {
+    /// `SUBSCRIBE` channels.
+    Channel,
+    /// `PSUBSCRIBE` glob patterns.
+    Pattern,
+    /// `SSUBSCRIBE` shard channels (Redis 7+).
+    Shard,
+}
+
+impl SubscriptionKind {
+    fn subscribe_command(self) -> &'static [u8] {
+        match self {
+            SubscriptionKind::Channel => b"SUBSCRIBE",
+            SubscriptionKind::Pattern => b"PSUBSCRIBE",
+            SubscriptionKind::Shard => b"SSUBSCRIBE",
+        }
+    }
+
+    fn unsubscribe_command(self) -> &'static [u8] {
+        match self {
+            SubscriptionKind::Channel => b"UNSUBSCRIBE",
+            SubscriptionKind::Pattern => b"PUNSUBSCRIBE",
+            SubscriptionKind::Shard => b"SUNSUBSCRIBE",
+        }
+    }
+}
+
+/// What a [`Message`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageKind {
+    /// A message published to a subscribed channel.
+    Message,
+    /// A message published to a channel matching a subscribed pattern.
+    PMessage,
+    /// A message published to a subscribed shard channel.
+    SMessage,
+    /// Confirmation of `SUBSCRIBE`.
+    Subscribe,
+    /// Confirmation of `UNSUBSCRIBE`.
+    Unsubscribe,
+    /// Confirmation of `PSUBSCRIBE`.
+    PSubscribe,
+    /// Confirmation of `PUNSUBSCRIBE`.
+    PUnsubscribe,
+    /// Confirmation of `SSUBSCRIBE`.
+    SSubscribe,
+    /// Confirmation of `SUNSUBSCRIBE`.
+    SUnsubscribe,
+    /// The connection was lost and re-established, and every channel and pattern was
+    /// subscribed again. Messages published in between may have been missed.
+    Reconnected,
+}
+
+impl MessageKind {
+    fn parse(word: &[u8]) -> Option<MessageKind> {
+        Some(match word {
+            b"message" => MessageKind::Message,
+            b"pmessage" => MessageKind::PMessage,
+            b"smessage" => MessageKind::SMessage,
+            b"subscribe" => MessageKind::Subscribe,
+            b"unsubscribe" => MessageKind::Unsubscribe,
+            b"psubscribe" => MessageKind::PSubscribe,
+            b"punsubscribe" => MessageKind::PUnsubscribe,
+            b"ssubscribe" => MessageKind::SSubscribe,
+            b"sunsubscribe" => MessageKind::SUnsubscribe,
+            _ => return None,
+        })
+    }
+
+    /// The subscription namespace a confirmation is about.
+    fn confirms(self) -> Option<(SubscriptionKind, bool)> {
+        Some(match self {
+            MessageKind::Subscribe => (SubscriptionKind::Channel, true),
+            MessageKind::PSubscribe => (SubscriptionKind::Pattern, true),
+            MessageKind::SSubscribe => (SubscriptionKind::Shard, true),
+            MessageKind::Unsubscribe => (SubscriptionKind::Channel, false),
+            MessageKind::PUnsubscribe => (SubscriptionKind::Pattern, false),
+            MessageKind::SUnsubscribe => (SubscriptionKind::Shard, false),
+            _ => return None,
+        })
+    }
+}
+
+/// One event of a subscription: a published message, a (un)subscribe confirmation, or
+/// the [`MessageKind::Reconnected`] marker.
+#[derive(Clone, PartialEq)]
+pub struct Message {
+    kind: MessageKind,
+    channel: Bytes,
+    pattern: Option<Bytes>,
+    payload: Bytes,
+    count: Option<i64>,
+}
+
+impl Message {
+    /// What this message is.
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// Whether this is published data (`message`, `pmessage` or `smessage`).
+    pub fn is_data(&self) -> bool {
+        matches!(
+            self.kind,
+            MessageKind::Message | MessageKind::PMessage | MessageKind::SMessage
+        )
+    }
+
+    /// The channel the message was published to (or the channel / pattern a
+    /// confirmation is about; empty for `Reconnected`).
+    pub fn channel(&self) -> &Bytes {
+        &self.channel
+    }
+
+    /// The pattern that matched, for `pmessage`.
+    pub fn pattern(&self) -> Option<&Bytes> {
+        self.pattern.as_ref()
+    }
+
+    /// The published payload (empty for confirmations and markers).
+    pub fn payload(&self) -> &Bytes {
+        &self.payload
+    }
+
+    /// For confirmations: how many subscriptions the connection has now.
+    pub fn subscription_count(&self) -> Option<i64> {
+        self.count
+    }
+
+    /// Decodes the payload into any [`FromValue`] type (as if it were a bulk reply).
+    pub fn decode<T: FromValue>(&self) -> Result<T> {
+        T::from_value(Value::Bulk(self.payload.clone()))
+    }
+
+    fn reconnected() -> Message {
+        Message {
+            kind: MessageKind::Reconnected,
+            channel: Bytes::new(),
+            pattern: None,
+            payload: Bytes::new(),
+            count: None,
+        }
+    }
+
+    /// Parses a pubsub frame (RESP2 array or RESP3 push). `None` for anything else.
+    fn from_frame(frame: Value) -> Option<Message> {
+        let items = match frame {
+            Value::Push(items) | Value::Array(items) => items,
+            _ => return None,
+        };
+        let mut it = items.into_iter();
+        let kind = MessageKind::parse(&bytes_of(it.next()?)?)?;
+        match kind {
+            MessageKind::PMessage => {
+                let pattern = bytes_of(it.next()?)?;
+                let channel = bytes_of(it.next()?)?;
+                let payload = bytes_of(it.next()?)?;
+                Some(Message {
+                    kind,
+                    channel,
+                    pattern: Some(pattern),
+                    payload,
+                    count: None,
+                })
+            }
+            MessageKind::Message | MessageKind::SMessage => {
+                let channel = bytes_of(it.next()?)?;
+                let payload = bytes_of(it.next()?)?;
+                Some(Message {
+                    kind,
+                    channel,
+                    pattern: None,
+                    payload,
+                    count: None,
+                })
+            }
+            _ => {
+                // Confirmations: [kind, channel-or-nil, count].
+                let channel = it.next().and_then(bytes_of).unwrap_or_default();
+                let count = match it.next() {
+                    Some(Value::Int(n)) => Some(n),
+                    _ => None,
+                };
+                Some(Message {
+                    kind,
+                    channel,
+                    pattern: None,
+                    payload: Bytes::new(),
+                    count,
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Message");
+        d.field("kind", &self.kind)
+            .field("channel", &String::from_utf8_lossy(&self.channel));
+        if let Some(p) = &self.pattern {
+            d.field("pattern", &String::from_utf8_lossy(p));
+        }
+        if self.is_data() {
+            d.field("payload", &String::from_utf8_lossy(&self.payload));
+        }
+        if let Some(c) = self.count {
+            d.field("count", &c);
+        }
+        d.finish()
+    }
+}
+
+fn bytes_of(v: Value) -> Option<Bytes> {
+    match v {
+        Value::Bulk(b) | Value::SimpleString(b) | Value::Verbatim { text: b, .. } => Some(b),
+        Value::Int(n) => Some(Bytes::from(n.to_string())),
+        _ => None,
+    }
+}
+
+/// Requests from the [`Subscription`] handle to its reading task.
+enum Control {
+    Subscribe {
+        kind: SubscriptionKind,
+        names: Vec<Bytes>,
+        done: oneshot::Sender<Result<()>>,
+    },
+    Unsubscribe {
+        kind: SubscriptionKind,
+        names: Vec<Bytes>,
+    },
+}
+
+/// A subscription: a `Stream` of [`Message`]s on a dedicated connection.
+///
+/// Created by [`Client::subscribe`](crate::Client::subscribe),
+/// [`psubscribe`](crate::Client::psubscribe) or [`ssubscribe`](crate::Client::ssubscribe);
+/// more channels can be added or removed at any time. Dropping it closes the
+/// connection.
+pub struct Subscription {
+    rx: mpsc::Receiver<Message>,
+    ctl: mpsc::UnboundedSender<Control>,
+    /// Messages received while waiting for a confirmation; yielded first.
+    buffered: VecDeque<Message>,
+    ignore_subscribe_messages: bool,
+    /// The client-side record of what is subscribed (what is resubscribed, and what
+    /// the handler runner checks).
+    subscribed: BTreeSet<(SubscriptionKind, Bytes)>,
+    handlers: HashMap<(SubscriptionKind, Bytes), Handler>,
+    task: JoinHandle<()>,
+}
+
+/// A message handler for [`Subscription::on_message`] and friends.
+pub type Handler = Box<dyn FnMut(Message) -> Result<()> + Send + 'static>;
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("subscribed", &self.subscribed.len())
+            .field("buffered", &self.buffered.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Subscription {
+    /// Opens a subscriber connection from `pool`. The subscription is empty until one of
+    /// the subscribe methods is called.
+    pub(crate) async fn open(pool: Pool) -> Result<Subscription> {
+        let conn = open_connection(&pool).await?;
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let (ctl, ctl_rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(pool, conn, tx, ctl_rx));
+        Ok(Subscription {
+            rx,
+            ctl,
+            buffered: VecDeque::new(),
+            ignore_subscribe_messages: false,
+            subscribed: BTreeSet::new(),
+            handlers: HashMap::new(),
+            task,
+        })
+    }
+
+    /// Whether (un)subscribe confirmations are hidden from the stream and
+    /// [`get_message`](Self::get_message) (default: shown, as in redis-py).
+    pub fn ignore_subscribe_messages(&mut self, ignore: bool) -> &mut Self {
+        self.ignore_subscribe_messages = ignore;
+        self
+    }
+
+    /// Subscribes to more channels; returns once the server confirmed all of them.
+    pub async fn subscribe<I, C>(&mut self, channels: I) -> Result<()>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        self.add(SubscriptionKind::Channel, channels).await
+    }
+
+    /// Subscribes to glob patterns (`news.*`).
+    pub async fn psubscribe<I, C>(&mut self, patterns: I) -> Result<()>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        self.add(SubscriptionKind::Pattern, patterns).await
+    }
+
+    /// Subscribes to shard channels (`SSUBSCRIBE`, Redis 7+). On a single server every
+    /// shard channel lives on that server.
+    pub async fn ssubscribe<I, C>(&mut self, channels: I) -> Result<()>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        self.add(SubscriptionKind::Shard, channels).await
+    }
+
+    /// Leaves channels; with no channels, leaves every channel (not patterns).
+    pub fn unsubscribe<I, C>(&mut self, channels: I) -> Result<()>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        self.remove(SubscriptionKind::Channel, channels)
+    }
+
+    /// Leaves patterns; with no patterns, leaves every pattern.
+    pub fn punsubscribe<I, C>(&mut self, patterns: I) -> Result<()>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        self.remove(SubscriptionKind::Pattern, patterns)
+    }
+
+    /// Leaves shard channels; with none given, leaves every shard channel.
+    pub fn sunsubscribe<I, C>(&mut self, channels: I) -> Result<()>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        self.remove(SubscriptionKind::Shard, channels)
+    }
+
+    /// What this subscription is subscribed to, as the client recorded it.
+    pub fn subscriptions(&self) -> impl Iterator<Item = (SubscriptionKind, &Bytes)> {
+        self.subscribed.iter().map(|(k, n)| (*k, n))
+    }
+
+    async fn add<I, C>(&mut self, kind: SubscriptionKind, names: I) -> Result<()>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        let names: Vec<Bytes> = names
+            .into_iter()
+            .map(|n| Bytes::copy_from_slice(n.as_ref()))
+            .collect();
+        if names.is_empty() {
+            return Err(Error::Usage(
+                "subscribe needs at least one channel or pattern".into(),
+            ));
+        }
+        let (done, mut confirmed) = oneshot::channel();
+        self.ctl
+            .send(Control::Subscribe {
+                kind,
+                names: names.clone(),
+                done,
+            })
+            .map_err(|_| closed())?;
+        for n in names {
+            self.subscribed.insert((kind, n));
+        }
+        // Keep draining the message channel while waiting, so a full channel cannot
+        // stop the task from reading the confirmation.
+        loop {
+            tokio::select! {
+                r = &mut confirmed => return r.map_err(|_| closed())?,
+                m = self.rx.recv() => match m {
+                    Some(m) => self.buffered.push_back(m),
+                    None => return Err(closed()),
+                },
+            }
+        }
+    }
+
+    fn remove<I, C>(&mut self, kind: SubscriptionKind, names: I) -> Result<()>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        let names: Vec<Bytes> = names
+            .into_iter()
+            .map(|n| Bytes::copy_from_slice(n.as_ref()))
+            .collect();
+        if names.is_empty() {
+            self.subscribed.retain(|(k, _)| *k != kind);
+        } else {
+            for n in &names {
+                self.subscribed.remove(&(kind, n.clone()));
+            }
+        }
+        self.ctl
+            .send(Control::Unsubscribe { kind, names })
+            .map_err(|_| closed())
+    }
+
+    fn keep(&self, m: &Message) -> bool {
+        !(self.ignore_subscribe_messages && m.kind.confirms().is_some())
+    }
+
+    /// The next message if one arrives within `timeout`; with `Duration::ZERO`, only a
+    /// message that is already waiting (never blocks), as redis-py's `get_message()`.
+    pub async fn get_message(&mut self, timeout: Duration) -> Option<Message> {
+        while let Some(m) = self.buffered.pop_front() {
+            if self.keep(&m) {
+                return Some(m);
+            }
+        }
+        if timeout.is_zero() {
+            while let Ok(m) = self.rx.try_recv() {
+                if self.keep(&m) {
+                    return Some(m);
+                }
+            }
+            return None;
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(m)) if self.keep(&m) => return Some(m),
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// Registers a handler for messages on `channel` (subscribe to it separately).
+    pub fn on_message(
+        &mut self,
+        channel: impl AsRef<[u8]>,
+        handler: impl FnMut(Message) -> Result<()> + Send + 'static,
+    ) -> &mut Self {
+        self.handlers.insert(
+            (
+                SubscriptionKind::Channel,
+                Bytes::copy_from_slice(channel.as_ref()),
+            ),
+            Box::new(handler),
+        );
+        self
+    }
+
+    /// Registers a handler for messages matching `pattern`.
+    pub fn on_pattern(
+        &mut self,
+        pattern: impl AsRef<[u8]>,
+        handler: impl FnMut(Message) -> Result<()> + Send + 'static,
+    ) -> &mut Self {
+        self.handlers.insert(
+            (
+                SubscriptionKind::Pattern,
+                Bytes::copy_from_slice(pattern.as_ref()),
+            ),
+            Box::new(handler),
+        );
+        self
+    }
+
+    /// Registers a handler for messages on shard channel `channel`.
+    pub fn on_shard_message(
+        &mut self,
+        channel: impl AsRef<[u8]>,
+        handler: impl FnMut(Message) -> Result<()> + Send + 'static,
+    ) -> &mut Self {
+        self.handlers.insert(
+            (
+                SubscriptionKind::Shard,
+                Bytes::copy_from_slice(channel.as_ref()),
+            ),
+            Box::new(handler),
+        );
+        self
+    }
+
+    /// Runs the handlers on a background task (redis-py's `run_in_thread`) until the
+    /// returned handle is stopped. Errors returned by handlers go to `on_error`.
+    ///
+    /// Fails at once, as redis-py does, when something is subscribed that has no handler.
+    pub fn run(
+        mut self,
+        mut on_error: impl FnMut(Error) + Send + 'static,
+    ) -> Result<HandlerRunner> {
+        if let Some((kind, name)) = self
+            .subscribed
+            .iter()
+            .find(|key| !self.handlers.contains_key(key))
+        {
+            return Err(Error::Usage(format!(
+                "{kind:?} {:?} is subscribed but has no handler; register one with on_message / on_pattern / on_shard_message before run()",
+                String::from_utf8_lossy(name)
+            )));
+        }
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut handled = 0u64;
+            loop {
+                let msg = tokio::select! {
+                    biased;
+                    _ = &mut stopped => break,
+                    m = next_message(&mut self) => match m {
+                        Some(m) => m,
+                        None => break,
+                    },
+                };
+                let key = match msg.kind {
+                    MessageKind::Message => (SubscriptionKind::Channel, msg.channel.clone()),
+                    MessageKind::PMessage => (
+                        SubscriptionKind::Pattern,
+                        msg.pattern.clone().unwrap_or_default(),
+                    ),
+                    MessageKind::SMessage => (SubscriptionKind::Shard, msg.channel.clone()),
+                    _ => continue,
+                };
+                if let Some(h) = self.handlers.get_mut(&key) {
+                    handled += 1;
+                    if let Err(e) = h(msg) {
+                        on_error(e);
+                    }
+                }
+            }
+            (self, handled)
+        });
+        Ok(HandlerRunner { stop, task })
+    }
+}
+
+async fn next_message(sub: &mut Subscription) -> Option<Message> {
+    std::future::poll_fn(|cx| Pin::new(&mut *sub).poll_next(cx)).await
+}
+
+fn closed() -> Error {
+    Error::ConnectionClosed("the subscription's background task has stopped".into())
+}
+
+impl Stream for Subscription {
+    type Item = Message;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        let this = &mut *self;
+        while let Some(m) = this.buffered.pop_front() {
+            if this.keep(&m) {
+                return Poll::Ready(Some(m));
+            }
+        }
+        loop {
+            match this.rx.poll_recv(cx) {
+                Poll::Ready(Some(m)) if !this.keep(&m) => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// A running handler task, from [`Subscription::run`].
+pub struct HandlerRunner {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<(Subscription, u64)>,
+}
+
+impl fmt::Debug for HandlerRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerRunner").finish_non_exhaustive()
+    }
+}
+
+impl HandlerRunner {
+    /// Stops the runner after the message being handled, and gives back the
+    /// subscription and how many messages the handlers were given.
+    pub async fn stop(self) -> Result<(Subscription, u64)> {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .map_err(|e| Error::Usage(format!("a pubsub handler panicked: {e}")))
+    }
+
+    /// Whether the runner has ended (its subscription closed).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+// ------------------------------------------------------------------ reading task
+
+async fn open_connection(pool: &Pool) -> Result<Connection> {
+    pool.get()
+        .await?
+        .into_connection()
+        .ok_or_else(|| Error::Usage("the pool handed out an empty connection".into()))
+}
+
+async fn read_frame(conn: &mut Connection) -> Result<Value> {
+    loop {
+        if let Some(v) = conn.decoder.decode(&mut conn.read_buf)? {
+            return Ok(v);
+        }
+        if conn.read_buf.capacity() - conn.read_buf.len() < 4096 {
+            conn.read_buf.reserve(64 * 1024);
+        }
+        // `read_buf` is cancellation safe: if the select below picks the control branch,
+        // no byte is lost.
+        let n = conn
+            .stream
+            .read_buf(&mut conn.read_buf)
+            .await
+            .map_err(|e| Error::io("reading pubsub messages", e))?;
+        if n == 0 {
+            return Err(Error::ConnectionClosed(
+                "the server closed the subscriber connection".into(),
+            ));
+        }
+    }
+}
+
+async fn write_command(conn: &mut Connection, verb: &[u8], names: &[Bytes]) -> Result<()> {
+    let mut args = Args::new();
+    args.push_bytes(verb);
+    for n in names {
+        args.push_bytes(n);
+    }
+    let mut buf = BytesMut::new();
+    args.write_command(&mut buf);
+    conn.stream
+        .write_all(&buf)
+        .await
+        .map_err(|e| Error::io("sending a subscribe command", e))
+}
+
+/// A subscribe request waiting for its confirmations.
+struct Pending {
+    kind: SubscriptionKind,
+    remaining: BTreeSet<Bytes>,
+    done: oneshot::Sender<Result<()>>,
+}
+
+async fn run(
+    pool: Pool,
+    mut conn: Connection,
+    tx: mpsc::Sender<Message>,
+    mut ctl: mpsc::UnboundedReceiver<Control>,
+) {
+    let mut state: BTreeSet<(SubscriptionKind, Bytes)> = BTreeSet::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    loop {
+        // Connected: serve control requests and forward frames until the connection fails.
+        let failure = loop {
+            tokio::select! {
+                c = ctl.recv() => {
+                    let Some(c) = c else { return };
+                    if let Err(e) = apply(&mut conn, c, &mut state, &mut pending).await {
+                        break e;
+                    }
+                }
+                f = read_frame(&mut conn) => match f {
+                    Ok(frame) => {
+                        if let Value::Error(e) = &frame {
+                            // e.g. a subscribe refused by ACLs: fail the oldest waiter.
+                            if !pending.is_empty() {
+                                let p = pending.remove(0);
+                                let _ = p.done.send(Err(Error::Server(e.clone())));
+                            }
+                            continue;
+                        }
+                        let Some(msg) = Message::from_frame(frame) else { continue };
+                        if let Some((kind, true)) = msg.kind.confirms() {
+                            confirm(&mut pending, kind, &msg.channel);
+                        }
+                        if tx.send(msg).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => break e,
+                },
+            }
+        };
+        let _ = failure;
+        // Reconnect with backoff, then subscribe again to everything.
+        let mut delay = Duration::ZERO;
+        conn = loop {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            delay = (delay * 2).clamp(Duration::from_millis(50), Duration::from_secs(2));
+            if tx.is_closed() {
+                return;
+            }
+            let Ok(mut c) = open_connection(&pool).await else {
+                continue;
+            };
+            if resubscribe(&mut c, &state).await.is_ok() {
+                break c;
+            }
+        };
+        if tx.send(Message::reconnected()).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn apply(
+    conn: &mut Connection,
+    c: Control,
+    state: &mut BTreeSet<(SubscriptionKind, Bytes)>,
+    pending: &mut Vec<Pending>,
+) -> Result<()> {
+    match c {
+        Control::Subscribe { kind, names, done } => {
+            for n in &names {
+                state.insert((kind, n.clone()));
+            }
+            pending.push(Pending {
+                kind,
+                remaining: names.iter().cloned().collect(),
+                done,
+            });
+            write_command(conn, kind.subscribe_command(), &names).await
+        }
+        Control::Unsubscribe { kind, names } => {
+            if names.is_empty() {
+                state.retain(|(k, _)| *k != kind);
+            } else {
+                for n in &names {
+                    state.remove(&(kind, n.clone()));
+                }
+            }
+            write_command(conn, kind.unsubscribe_command(), &names).await
+        }
+    }
+}
+
+fn confirm(pending: &mut Vec<Pending>, kind: SubscriptionKind, name: &Bytes) {
+    if let Some(i) = pending
+        .iter()
+        .position(|p| p.kind == kind && p.remaining.contains(name))
+    {
+        pending[i].remaining.remove(name);
+        if pending[i].remaining.is_empty() {
+            let p = pending.remove(i);
+            let _ = p.done.send(Ok(()));
+        }
+    }
+}
+
+/// Subscribes a fresh connection to everything in `state` and waits for the
+/// confirmations (other frames before them are dropped: nothing was subscribed yet).
+async fn resubscribe(
+    conn: &mut Connection,
+    state: &BTreeSet<(SubscriptionKind, Bytes)>,
+) -> Result<()> {
+    let mut expected = 0usize;
+    for kind in [
+        SubscriptionKind::Channel,
+        SubscriptionKind::Pattern,
+        SubscriptionKind::Shard,
+    ] {
+        let names: Vec<Bytes> = state
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, n)| n.clone())
+            .collect();
+        if !names.is_empty() {
+            expected += names.len();
+            write_command(conn, kind.subscribe_command(), &names).await?;
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while expected > 0 {
+        let frame = tokio::time::timeout_at(deadline, read_frame(conn))
+            .await
+            .map_err(|_| Error::Timeout(Duration::from_secs(5)))??;
+        if let Value::Error(e) = frame {
+            return Err(Error::Server(e));
+        }
+        if let Some(m) = Message::from_frame(frame) {
+            if matches!(m.kind.confirms(), Some((_, true))) {
+                expected -= 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ monitor
+
+/// One command seen by `MONITOR`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorEvent {
+    /// Server time of the command, in seconds since the Unix epoch.
+    pub timestamp: f64,
+    /// The database the command ran in.
+    pub db: i64,
+    /// Who sent it: `ip:port`, `unix:/path`, or `lua` for scripts.
+    pub client: String,
+    /// The command name and arguments, unescaped, as bytes.
+    pub args: Vec<Bytes>,
+}
+
+impl MonitorEvent {
+    /// Parses a MONITOR line: `1339518083.107412 [0 127.0.0.1:60866] "keys" "*"`.
+    pub fn parse(line: &[u8]) -> Result<MonitorEvent> {
+        let bad = || {
+            Error::Protocol(format!(
+                "unexpected MONITOR line {:?}",
+                String::from_utf8_lossy(&line[..line.len().min(120)])
+            ))
+        };
+        let text = line;
+        let space = text.iter().position(|&b| b == b' ').ok_or_else(bad)?;
+        let timestamp: f64 = std::str::from_utf8(&text[..space])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        let rest = &text[space + 1..];
+        let rest = rest.strip_prefix(b"[").ok_or_else(bad)?;
+        let close = rest.iter().position(|&b| b == b']').ok_or_else(bad)?;
+        let origin = std::str::from_utf8(&rest[..close]).map_err(|_| bad())?;
+        let (db, client) = origin.split_once(' ').ok_or_else(bad)?;
+        let db: i64 = db.parse().map_err(|_| bad())?;
+        let args = parse_quoted(&rest[close + 1..]).ok_or_else(bad)?;
+        Ok(MonitorEvent {
+            timestamp,
+            db,
+            client: client.to_owned(),
+            args,
+        })
+    }
+}
+
+/// Parses space-separated `"…"` strings with the escapes Redis' `sdscatrepr` writes.
+fn parse_quoted(mut s: &[u8]) -> Option<Vec<Bytes>> {
+    let mut out = Vec::new();
+    loop {
+        while let [b' ', rest @ ..] = s {
+            s = rest;
+        }
+        if s.is_empty() {
+            return Some(out);
+        }
+        s = s.strip_prefix(b"\"")?;
+        let mut arg = Vec::new();
+        loop {
+            match s {
+                [b'"', rest @ ..] => {
+                    s = rest;
+                    break;
+                }
+                [b'\\', b'x', h, l, rest @ ..] => {
+                    let hex = |c: u8| (c as char).to_digit(16);
+                    arg.push((hex(*h)? * 16 + hex(*l)?) as u8);
+                    s = rest;
+                }
+                [b'\\', c, rest @ ..] => {
+                    arg.push(match c {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'a' => 7,
+                        b'b' => 8,
+                        other => *other,
+                    });
+                    s = rest;
+                }
+                [c, rest @ ..] => {
+                    arg.push(*c);
+                    s = rest;
+                }
+                [] => return None,
+            }
+        }
+        out.push(Bytes::from(arg));
+    }
+}
+
+/// A `MONITOR` session: a `Stream` of every command the server runs.
+///
+/// ```no_run
+/// # async fn f() -> typedis::Result<()> {
+/// use futures_util::StreamExt;
+/// let client = typedis::Client::connect("redis://127.0.0.1:6379").await?;
+/// let mut monitor = client.monitor().await?;
+/// while let Some(event) = monitor.next().await {
+///     let event = event?;
+///     println!("db {} {} {:?}", event.db, event.client, event.args);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Monitor {
+    rx: mpsc::Receiver<Result<MonitorEvent>>,
+    task: JoinHandle<()>,
+}
+
+impl fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Monitor").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Monitor {
+    pub(crate) async fn open(pool: &Pool) -> Result<Monitor> {
+        let mut conn = open_connection(pool).await?;
+        write_command(&mut conn, b"MONITOR", &[]).await?;
+        match read_frame(&mut conn).await? {
+            Value::Error(e) => return Err(Error::Server(e)),
+            Value::SimpleString(_) => {}
+            other => {
+                return Err(Error::Protocol(format!(
+                    "unexpected reply to MONITOR: {}",
+                    other.kind_name()
+                )))
+            }
+        }
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let task = tokio::spawn(async move {
+            loop {
+                let event = match read_frame(&mut conn).await {
+                    Ok(Value::SimpleString(line)) | Ok(Value::Bulk(line)) => {
+                        MonitorEvent::parse(&line)
+                    }
+                    Ok(Value::Push(_)) => continue,
+                    Ok(other) => Err(Error::Protocol(format!(
+                        "unexpected MONITOR frame: {}",
+                        other.kind_name()
+                    ))),
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                if tx.send(event).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Monitor { rx, task })
+    }
+
+    /// The next event (`None` after the connection failed and the error was yielded).
+    pub async fn next_event(&mut self) -> Option<Result<MonitorEvent>> {
+        self.rx.recv().await
+    }
+}
+
+impl Stream for Monitor {
+    type Item = Result<MonitorEvent>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Future for HandlerRunner {
+    type Output = Result<(Subscription, u64)>;
+
+    /// Waits for the runner to end by itself (its subscription closed).
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.task)
+            .poll(cx)
+            .map(|r| r.map_err(|e| Error::Usage(format!("a pubsub handler panicked: {e}"))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn parses_messages_in_both_protocols() {
+        let m = Message::from_frame(Value::Array(vec![bulk("message"), bulk("ch"), bulk("hi")]))
+            .unwrap();
+        assert_eq!(m.kind(), MessageKind::Message);
+        assert_eq!(&m.payload()[..], b"hi");
+        let m = Message::from_frame(Value::Push(vec![
+            bulk("pmessage"),
+            bulk("c*"),
+            bulk("ch"),
+            bulk("x"),
+        ]))
+        .unwrap();
+        assert_eq!(m.pattern().map(|p| &p[..]), Some(&b"c*"[..]));
+        assert_eq!(&m.channel()[..], b"ch");
+        let m = Message::from_frame(Value::Push(vec![
+            bulk("subscribe"),
+            bulk("ch"),
+            Value::Int(3),
+        ]))
+        .unwrap();
+        assert_eq!(m.subscription_count(), Some(3));
+        let m = Message::from_frame(Value::Array(vec![
+            bulk("unsubscribe"),
+            Value::Nil,
+            Value::Int(0),
+        ]))
+        .unwrap();
+        assert_eq!(m.kind(), MessageKind::Unsubscribe);
+        assert!(Message::from_frame(Value::Int(1)).is_none());
+    }
+
+    #[test]
+    fn parses_monitor_lines() {
+        let e = MonitorEvent::parse(
+            br#"1339518083.107412 [0 127.0.0.1:60866] "set" "k\"ey" "a\x00b\n""#,
+        )
+        .unwrap();
+        assert_eq!(e.db, 0);
+        assert_eq!(e.client, "127.0.0.1:60866");
+        assert_eq!(
+            e.args,
+            vec![
+                Bytes::from("set"),
+                Bytes::from("k\"ey"),
+                Bytes::from(&b"a\x00b\n"[..])
+            ]
+        );
+        let e = MonitorEvent::parse(br#"1.5 [3 lua] "get" "x""#).unwrap();
+        assert_eq!((e.db, e.client.as_str()), (3, "lua"));
+        assert!(MonitorEvent::parse(b"garbage").is_err());
+        assert!(MonitorEvent::parse(br#"1.0 [0 x] "unterminated"#).is_err());
+    }
+}
+
+impl crate::Client {
+    /// Subscribes to channels on a dedicated connection; returns once the server
+    /// confirmed them. See [`Subscription`].
+    pub async fn subscribe<I, C>(&self, channels: I) -> Result<Subscription>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        let mut sub = self.pubsub().await?;
+        sub.subscribe(channels).await?;
+        Ok(sub)
+    }
+
+    /// Subscribes to glob patterns on a dedicated connection. See [`Subscription`].
+    pub async fn psubscribe<I, C>(&self, patterns: I) -> Result<Subscription>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        let mut sub = self.pubsub().await?;
+        sub.psubscribe(patterns).await?;
+        Ok(sub)
+    }
+
+    /// Subscribes to shard channels (`SSUBSCRIBE`) on a dedicated connection.
+    pub async fn ssubscribe<I, C>(&self, channels: I) -> Result<Subscription>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        let mut sub = self.pubsub().await?;
+        sub.ssubscribe(channels).await?;
+        Ok(sub)
+    }
+
+    /// An empty subscription on a dedicated connection, to add channels and handlers to
+    /// (redis-py's `client.pubsub()`).
+    pub async fn pubsub(&self) -> Result<Subscription> {
+        Subscription::open(self.pool().clone()).await
+    }
+
+    /// Starts `MONITOR` on a dedicated connection. See [`Monitor`].
+    pub async fn monitor(&self) -> Result<Monitor> {
+        Monitor::open(self.pool()).await
+    }
+}
