@@ -1057,6 +1057,53 @@ impl Future for HandlerRunner {
     }
 }
 
+impl crate::Client {
+    /// Subscribes to channels on a dedicated connection; returns once the server
+    /// confirmed them. See [`Subscription`].
+    pub async fn subscribe<I, C>(&self, channels: I) -> Result<Subscription>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        let mut sub = self.pubsub().await?;
+        sub.subscribe(channels).await?;
+        Ok(sub)
+    }
+
+    /// Subscribes to glob patterns on a dedicated connection. See [`Subscription`].
+    pub async fn psubscribe<I, C>(&self, patterns: I) -> Result<Subscription>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        let mut sub = self.pubsub().await?;
+        sub.psubscribe(patterns).await?;
+        Ok(sub)
+    }
+
+    /// Subscribes to shard channels (`SSUBSCRIBE`) on a dedicated connection.
+    pub async fn ssubscribe<I, C>(&self, channels: I) -> Result<Subscription>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        let mut sub = self.pubsub().await?;
+        sub.ssubscribe(channels).await?;
+        Ok(sub)
+    }
+
+    /// An empty subscription on a dedicated connection, to add channels and handlers to
+    /// (redis-py's `client.pubsub()`).
+    pub async fn pubsub(&self) -> Result<Subscription> {
+        Subscription::open(self.pool().clone()).await
+    }
+
+    /// Starts `MONITOR` on a dedicated connection. See [`Monitor`].
+    pub async fn monitor(&self) -> Result<Monitor> {
+        Monitor::open(self.pool()).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1117,52 +1164,5 @@ mod tests {
         assert_eq!((e.db, e.client.as_str()), (3, "lua"));
         assert!(MonitorEvent::parse(b"garbage").is_err());
         assert!(MonitorEvent::parse(br#"1.0 [0 x] "unterminated"#).is_err());
-    }
-}
-
-impl crate::Client {
-    /// Subscribes to channels on a dedicated connection; returns once the server
-    /// confirmed them. See [`Subscription`].
-    pub async fn subscribe<I, C>(&self, channels: I) -> Result<Subscription>
-    where
-        I: IntoIterator<Item = C>,
-        C: AsRef<[u8]>,
-    {
-        let mut sub = self.pubsub().await?;
-        sub.subscribe(channels).await?;
-        Ok(sub)
-    }
-
-    /// Subscribes to glob patterns on a dedicated connection. See [`Subscription`].
-    pub async fn psubscribe<I, C>(&self, patterns: I) -> Result<Subscription>
-    where
-        I: IntoIterator<Item = C>,
-        C: AsRef<[u8]>,
-    {
-        let mut sub = self.pubsub().await?;
-        sub.psubscribe(patterns).await?;
-        Ok(sub)
-    }
-
-    /// Subscribes to shard channels (`SSUBSCRIBE`) on a dedicated connection.
-    pub async fn ssubscribe<I, C>(&self, channels: I) -> Result<Subscription>
-    where
-        I: IntoIterator<Item = C>,
-        C: AsRef<[u8]>,
-    {
-        let mut sub = self.pubsub().await?;
-        sub.ssubscribe(channels).await?;
-        Ok(sub)
-    }
-
-    /// An empty subscription on a dedicated connection, to add channels and handlers to
-    /// (redis-py's `client.pubsub()`).
-    pub async fn pubsub(&self) -> Result<Subscription> {
-        Subscription::open(self.pool().clone()).await
-    }
-
-    /// Starts `MONITOR` on a dedicated connection. See [`Monitor`].
-    pub async fn monitor(&self) -> Result<Monitor> {
-        Monitor::open(self.pool()).await
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use typedis::record::{Positional, Record as _};
+use typedis::record::Positional;
 use typedis::{Bytes, FromValue, Json, Record, Scalar, ToArg, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Scalar)]

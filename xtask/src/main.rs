@@ -1,2 +1,42 @@
-//! Developer tasks.
-fn main() {}
+//! Developer tasks for typedis: `cargo xtask <task>`.
+//!
+//! - `test [cargo test args…]`: installs the test servers when missing, then runs the
+//!   whole test suite against them.
+//! - `servers`: only installs the servers and prints where they are.
+//! - `regen --url redis://…  [--out commands/] [--check]`: dumps a live server's command
+//!   specs into `commands/` (see commands/README.md).
+
+mod regen;
+mod servers;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((t, rest)) => (t.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "test" => servers::test(rest),
+        "servers" => servers::install().map(|s| {
+            println!("redis-server:  {}", s.redis.display());
+            println!("valkey-server: {}", s.valkey.display());
+            0
+        }),
+        "regen" => regen::main(rest),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <task>\n\n  test [args]        install test servers if missing, run the whole test suite\n  servers            install the test servers (redis-server 7.0, valkey-server 9.1)\n  regen --url URL    dump a live server's command specs into commands/ (--out DIR, --check)"
+            );
+            Ok(if task == "help" { 0 } else { 2 })
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("xtask {task}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

