@@ -4,8 +4,16 @@
 //! specs.
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+// Generated code names the runtime `::typedis::…`, in this crate as in users' crates.
+extern crate self as typedis;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
 pub mod client;
 pub mod cmd;
+pub mod commands;
 pub mod error;
 pub mod exec;
 #[cfg(feature = "json")]
@@ -21,6 +29,12 @@ pub(crate) use shim as connection;
 pub mod value;
 
 pub use bytes::Bytes;
+
+/// Everything needed to call commands: `use typedis::prelude::*;`.
+pub mod prelude {
+    pub use crate::commands::Commands;
+    pub use crate::{Client, FromValue, ToArg, Value};
+}
 pub use client::{Client, ClientConfig, Cmd};
 pub use cmd::Args;
 pub use error::{Error, Result, ServerError, ServerErrorKind};

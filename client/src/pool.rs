@@ -113,7 +113,7 @@ impl Pool {
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
         let timeout = self.inner.config.idle_timeout;
         // Expired connections are dropped (closed) here; the freshest is reused.
-        idle.retain(|(_, since)| timeout.map_or(true, |t| since.elapsed() < t));
+        idle.retain(|(_, since)| timeout.is_none_or(|t| since.elapsed() < t));
         idle.pop().map(|(c, _)| c)
     }
 

@@ -1,0 +1,160 @@
+//! The narrow, hidden interface that generated code uses. Not a public API: it may change
+//! at any time. Generated builders store their later arguments in [`Slots`], and the
+//! [`__typedis_builder!`](crate::__typedis_builder) macro gives every builder `decode`,
+//! `IntoFuture` and [`Builder`].
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::cmd::Args;
+use crate::error::{Error, Result};
+use crate::exec::Executor;
+use crate::meta::CommandMeta;
+use crate::value::{FromValue, Value};
+
+/// One encoded argument group per position after the leading required arguments, so
+/// that setters may be called in any order and the wire order is still the spec's.
+#[derive(Debug, Clone)]
+pub struct Slots<const N: usize> {
+    slots: [Option<Args>; N],
+    required: &'static [(usize, &'static str)],
+}
+
+impl<const N: usize> Default for Slots<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Slots<N> {
+    /// All empty.
+    pub fn new() -> Self {
+        Slots {
+            slots: std::array::from_fn(|_| None),
+            required: &[],
+        }
+    }
+
+    /// Clears slot `i` and returns it for writing (a later setter replaces an earlier one).
+    pub fn slot(&mut self, i: usize) -> &mut Args {
+        let slot = &mut self.slots[i];
+        *slot = Some(Args::new());
+        slot.get_or_insert_with(Args::new)
+    }
+
+    /// Slots that must be set before sending, with the message to give otherwise.
+    pub fn require(&mut self, required: &'static [(usize, &'static str)]) {
+        self.required = required;
+    }
+
+    /// Appends the set slots, in order, to `args`.
+    pub fn finish(self, mut args: Args) -> Args {
+        for (i, msg) in self.required {
+            if self.slots.get(*i).is_none_or(Option::is_none) {
+                args.fail(Error::Usage((*msg).to_owned()));
+            }
+        }
+        for s in self.slots.into_iter().flatten() {
+            args.extend_from(&s);
+        }
+        args
+    }
+}
+
+/// What every generated builder is, for sinks that collect commands (pipelines).
+pub trait Builder {
+    /// Where the command goes.
+    type Sink;
+    /// The reply type.
+    type Reply;
+    /// The sink, the complete arguments and the command's metadata.
+    fn into_parts(self) -> (Self::Sink, Args, &'static CommandMeta);
+}
+
+/// The future of an awaited builder: sends through the executor, decodes into `R`.
+pub struct Pending<F, R> {
+    state: PendingState<F>,
+    _reply: PhantomData<fn() -> R>,
+}
+
+enum PendingState<F> {
+    Sending(F),
+    Failed(Option<Error>),
+}
+
+impl<F: Future<Output = Result<Value>> + Unpin, R: FromValue> Pending<F, R> {
+    /// Sends `args` through `sink` (or fails at once if an argument could not be encoded).
+    pub fn new<S: Executor<Future = F>>(
+        sink: S,
+        mut args: Args,
+        meta: &'static CommandMeta,
+    ) -> Self {
+        let state = match args.take_error() {
+            Some(e) => PendingState::Failed(Some(e)),
+            None => PendingState::Sending(sink.execute(args, Some(meta))),
+        };
+        Pending {
+            state,
+            _reply: PhantomData,
+        }
+    }
+}
+
+impl<F: Future<Output = Result<Value>> + Unpin, R: FromValue> Future for Pending<F, R> {
+    type Output = Result<R>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
+        match &mut self.state {
+            PendingState::Failed(e) => Poll::Ready(Err(e
+                .take()
+                .unwrap_or_else(|| Error::Usage("polled after completion".into())))),
+            PendingState::Sending(f) => Pin::new(f)
+                .poll(cx)
+                .map(|r| r.and_then(|v| R::from_value(v.into_result()?))),
+        }
+    }
+}
+
+/// Adds `decode`, `IntoFuture` and [`Builder`] to a generated builder.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __typedis_builder {
+    ($name:ident, $meta:path) => {
+        impl<S, R> $name<S, R> {
+            /// Decodes the reply into any [`FromValue`](::typedis::FromValue) type instead
+            /// of the default one.
+            pub fn decode<T>(self) -> $name<S, T> {
+                $name {
+                    sink: self.sink,
+                    args: self.args,
+                    rest: self.rest,
+                    _reply: ::core::marker::PhantomData,
+                }
+            }
+        }
+
+        impl<S, R> $crate::__private::Builder for $name<S, R> {
+            type Sink = S;
+            type Reply = R;
+            fn into_parts(self) -> (S, $crate::Args, &'static $crate::meta::CommandMeta) {
+                (self.sink, self.rest.finish(self.args), &$meta)
+            }
+        }
+
+        impl<S, R> ::core::future::IntoFuture for $name<S, R>
+        where
+            S: $crate::exec::Executor,
+            S::Future: ::core::marker::Unpin,
+            R: $crate::FromValue,
+        {
+            type Output = $crate::Result<R>;
+            type IntoFuture = $crate::__private::Pending<S::Future, R>;
+            fn into_future(self) -> Self::IntoFuture {
+                let (sink, args, meta) = $crate::__private::Builder::into_parts(self);
+                $crate::__private::Pending::new(sink, args, meta)
+            }
+        }
+    };
+}

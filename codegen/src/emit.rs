@@ -1,0 +1,859 @@
+//! The emitter: one builder struct, one trait method and one static `CommandMeta` per
+//! command, plus the lookup table. Output is tokens; `lib.rs` formats it.
+//!
+//! Shape of what is generated for a command (see `tests/golden/` for real output):
+//! - `pub struct Zadd<S, R = i64> { sink, args, rest, _reply }` — `args` holds the
+//!   command name and the leading required arguments, already encoded; `rest` holds one
+//!   slot per later argument, so setters may be called in any order and the wire order
+//!   is still the spec's.
+//! - setters for optional arguments (named after the token, else the argument), one per
+//!   `oneof` alternative, and an enum setter for `oneof`s of tokens;
+//! - `fn zadd(self, key, score_member) -> Zadd<Self>` on the commands trait;
+//! - `__typedis_builder!(Zadd, ZADD)`, which adds `decode`, `IntoFuture` and the hidden
+//!   `Builder` impl from the runtime.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::names::{ident_safe, is_keyword, pascal, snake};
+use crate::reply::reply_type;
+use crate::spec::{ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, SpecFile};
+use crate::Error;
+
+/// Emits the code for all commands.
+pub fn emit_all(
+    specs: &[SpecFile],
+    trait_name: &str,
+    with_lookup: bool,
+) -> Result<TokenStream, Error> {
+    let trait_ident = format_ident!("{}", trait_name);
+    let mut items = Vec::new();
+    let mut methods = Vec::new();
+    let mut metas = Vec::new();
+    // Containers are called only through their subcommands.
+    let containers: BTreeSet<String> = specs
+        .iter()
+        .filter_map(|s| s.spec.container.as_ref().map(|c| c.to_uppercase()))
+        .collect();
+    for file in specs {
+        let full = file.full_name();
+        let meta_ident = format_ident!("{}", snake(&full).to_uppercase());
+        metas.push((full.clone(), meta_ident.clone()));
+        items.push(emit_meta(file, &meta_ident));
+        if containers.contains(&full) && file.spec.arguments.is_empty() {
+            continue;
+        }
+        let cmd = Command::new(file, meta_ident)?;
+        items.push(cmd.builder()?);
+        methods.push(cmd.method());
+    }
+    metas.sort();
+    let lookup = if with_lookup {
+        let entries = metas.iter().map(|(_, id)| quote!(&#id));
+        quote! {
+            /// Every known command, sorted by name (`"CLIENT KILL"` for subcommands).
+            pub static COMMANDS: &[&::typedis::meta::CommandMeta] = &[#(#entries),*];
+        }
+    } else {
+        quote!()
+    };
+    let trait_doc = format!(
+        "The typed commands: one method per command of the specs ({} methods).\n\nBring it into scope with `use typedis::prelude::*;`.",
+        methods.len()
+    );
+    Ok(quote! {
+        #(#items)*
+
+        #[doc = #trait_doc]
+        pub trait #trait_ident: Sized {
+            #(#methods)*
+        }
+
+        #lookup
+    })
+}
+
+fn lit(s: &str) -> Literal {
+    Literal::byte_string(s.as_bytes())
+}
+
+// ------------------------------------------------------------------ meta
+
+fn flag_ident(flag: &str) -> Option<TokenStream> {
+    let known = [
+        "WRITE",
+        "READONLY",
+        "DENYOOM",
+        "MODULE",
+        "ADMIN",
+        "PUBSUB",
+        "NOSCRIPT",
+        "BLOCKING",
+        "LOADING",
+        "STALE",
+        "SKIP_MONITOR",
+        "SKIP_SLOWLOG",
+        "ASKING",
+        "FAST",
+        "NO_AUTH",
+        "MAY_REPLICATE",
+        "SENTINEL",
+        "ONLY_SENTINEL",
+        "NO_MANDATORY_KEYS",
+        "PROTECTED",
+        "MOVABLEKEYS",
+        "NO_ASYNC_LOADING",
+        "NO_MULTI",
+        "ALLOW_BUSY",
+        "MODULE_NO_CLUSTER",
+    ];
+    let f = flag.to_uppercase().replace('-', "_");
+    known.contains(&f.as_str()).then(|| {
+        let id = format_ident!("{}", f);
+        quote!(::typedis::meta::flags::#id)
+    })
+}
+
+fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> TokenStream {
+    let spec = &file.spec;
+    let name = file.full_name();
+    let arity = spec.arity;
+    let mut flags: Vec<TokenStream> = spec
+        .command_flags
+        .iter()
+        .filter_map(|f| flag_ident(f))
+        .collect();
+    if flags.is_empty() {
+        flags.push(quote!(0));
+    }
+    let key_specs = spec.key_specs.iter().map(|ks| {
+        let bs = match &ks.begin_search {
+            BeginSearch::Index { pos } => quote!(::typedis::meta::BeginSearch::Index(#pos)),
+            BeginSearch::Keyword { keyword, startfrom } => {
+                quote!(::typedis::meta::BeginSearch::Keyword { keyword: #keyword, startfrom: #startfrom })
+            }
+            BeginSearch::Unknown(_) => quote!(::typedis::meta::BeginSearch::Unknown),
+        };
+        let fk = match &ks.find_keys {
+            FindKeys::Range { lastkey, step, limit } => {
+                quote!(::typedis::meta::FindKeys::Range { lastkey: #lastkey, step: #step, limit: #limit })
+            }
+            FindKeys::Keynum { keynumidx, firstkey, step } => {
+                quote!(::typedis::meta::FindKeys::Keynum { keynumidx: #keynumidx, firstkey: #firstkey, step: #step })
+            }
+            FindKeys::Unknown(_) => quote!(::typedis::meta::FindKeys::Unknown),
+        };
+        let incomplete = ks.flags.iter().any(|f| f.eq_ignore_ascii_case("INCOMPLETE"));
+        let write = ks.flags.iter().any(|f| {
+            ["RW", "OW", "RM"].iter().any(|w| f.eq_ignore_ascii_case(w))
+        });
+        quote!(::typedis::meta::KeySpec { begin_search: #bs, find_keys: #fk, incomplete: #incomplete, write: #write })
+    });
+    let tip = |prefix: &str| {
+        spec.command_tips
+            .iter()
+            .find_map(|t| t.to_uppercase().strip_prefix(prefix).map(str::to_owned))
+    };
+    let request_policy = match tip("REQUEST_POLICY:").as_deref() {
+        Some("ALL_NODES") => quote!(::typedis::meta::RequestPolicy::AllNodes),
+        Some("ALL_SHARDS") => quote!(::typedis::meta::RequestPolicy::AllShards),
+        Some("MULTI_SHARD") => quote!(::typedis::meta::RequestPolicy::MultiShard),
+        Some("SPECIAL") => quote!(::typedis::meta::RequestPolicy::Special),
+        _ => quote!(::typedis::meta::RequestPolicy::Default),
+    };
+    let response_policy = match tip("RESPONSE_POLICY:").as_deref() {
+        Some("ONE_SUCCEEDED") => quote!(::typedis::meta::ResponsePolicy::OneSucceeded),
+        Some("ALL_SUCCEEDED") => quote!(::typedis::meta::ResponsePolicy::AllSucceeded),
+        Some("AGG_LOGICAL_AND") => quote!(::typedis::meta::ResponsePolicy::AggLogicalAnd),
+        Some("AGG_LOGICAL_OR") => quote!(::typedis::meta::ResponsePolicy::AggLogicalOr),
+        Some("AGG_MIN") => quote!(::typedis::meta::ResponsePolicy::AggMin),
+        Some("AGG_MAX") => quote!(::typedis::meta::ResponsePolicy::AggMax),
+        Some("AGG_SUM") => quote!(::typedis::meta::ResponsePolicy::AggSum),
+        Some("SPECIAL") => quote!(::typedis::meta::ResponsePolicy::Special),
+        _ => quote!(::typedis::meta::ResponsePolicy::Default),
+    };
+    let nondeterministic = spec
+        .command_tips
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("NONDETERMINISTIC_OUTPUT"));
+    let group = spec.group.clone().unwrap_or_default();
+    let doc = format!("What the runtime knows about `{name}`.");
+    quote! {
+        #[doc = #doc]
+        pub static #ident: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
+            name: #name,
+            group: #group,
+            arity: #arity,
+            flags: #(#flags)|*,
+            key_specs: &[#(#key_specs),*],
+            request_policy: #request_policy,
+            response_policy: #response_policy,
+            nondeterministic_output: #nondeterministic,
+        };
+    }
+}
+
+// ------------------------------------------------------------------ commands
+
+struct Command<'a> {
+    spec: &'a CommandSpec,
+    full: String,
+    struct_ident: proc_macro2::Ident,
+    method_ident: proc_macro2::Ident,
+    meta_ident: proc_macro2::Ident,
+    default_reply: TokenStream,
+}
+
+/// A generated type (enum for a `oneof` of tokens).
+struct Enums {
+    prefix: String,
+    defs: BTreeMap<String, (Vec<(String, String)>, TokenStream)>,
+}
+
+impl Enums {
+    /// The enum for a `oneof` of pure tokens; defined once per builder and name.
+    fn get(&mut self, arg: &Argument) -> proc_macro2::Ident {
+        let variants: Vec<(String, String)> = arg
+            .arguments
+            .iter()
+            .map(|a| {
+                (
+                    pascal(&a.name),
+                    a.token.clone().unwrap_or_else(|| a.name.to_uppercase()),
+                )
+            })
+            .collect();
+        let mut name = format!("{}{}", self.prefix, pascal(&arg.name));
+        let mut n = 2;
+        while let Some((existing, _)) = self.defs.get(&name) {
+            if *existing == variants {
+                return format_ident!("{}", name);
+            }
+            name = format!("{}{}{}", self.prefix, pascal(&arg.name), n);
+            n += 1;
+        }
+        let ident = format_ident!("{}", name);
+        let vs: Vec<_> = variants
+            .iter()
+            .map(|(v, _)| format_ident!("{}", v))
+            .collect();
+        let toks: Vec<_> = variants.iter().map(|(_, t)| lit(t)).collect();
+        let docs: Vec<String> = variants.iter().map(|(_, t)| format!("`{t}`")).collect();
+        let doc = format!("The `{}` argument of `{}`.", arg.name, self.prefix);
+        let def = quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            pub enum #ident {
+                #(#[doc = #docs] #vs,)*
+            }
+            impl ::typedis::ToArg for #ident {
+                fn write_arg(&self, out: &mut ::typedis::Args) {
+                    out.push_bytes(match self { #(Self::#vs => #toks,)* });
+                }
+            }
+        };
+        self.defs.insert(name, (variants, def));
+        ident
+    }
+}
+
+fn is_token_oneof(arg: &Argument) -> bool {
+    arg.kind == ArgKind::Oneof
+        && !arg.arguments.is_empty()
+        && arg.arguments.iter().all(|a| a.kind == ArgKind::PureToken)
+}
+
+/// Whether an argument can be a method parameter (required and of a nameable type).
+fn is_param(arg: &Argument) -> bool {
+    !arg.optional
+        && (arg.kind != ArgKind::Oneof || is_token_oneof(arg))
+        && arg.kind != ArgKind::PureToken
+}
+
+impl<'a> Command<'a> {
+    fn new(file: &'a SpecFile, meta_ident: proc_macro2::Ident) -> Result<Self, Error> {
+        let full = file.full_name();
+        let base = snake(&full);
+        let method = match &file.spec.typedis.method {
+            Some(m) => m.clone(),
+            None if is_keyword(&base) => {
+                return Err(Error::Spec {
+                    path: file.path.clone(),
+                    json_path: "typedis.method".into(),
+                    message: format!("`{base}` is a Rust keyword: give the method a name with \"typedis\": {{\"method\": \"…\"}}"),
+                })
+            }
+            None => base,
+        };
+        let default_reply = match &file.spec.typedis.reply_type {
+            Some(t) => t.parse().map_err(|_| Error::Spec {
+                path: file.path.clone(),
+                json_path: "typedis.reply_type".into(),
+                message: format!("not a Rust type: {t}"),
+            })?,
+            None => reply_type(file.spec.reply_schema.as_ref()),
+        };
+        Ok(Command {
+            spec: &file.spec,
+            struct_ident: format_ident!("{}", pascal(&full)),
+            method_ident: format_ident!("{}", method),
+            meta_ident,
+            full,
+            default_reply,
+        })
+    }
+
+    /// Number of leading arguments written straight into `args` (required, not needing a slot).
+    fn prefix_len(&self) -> usize {
+        self.spec
+            .arguments
+            .iter()
+            .take_while(|a| is_param(a))
+            .count()
+    }
+
+    fn syntax(&self) -> String {
+        let mut s = self.full.clone();
+        for a in &self.spec.arguments {
+            s.push(' ');
+            s.push_str(&syntax_of(a));
+        }
+        s
+    }
+
+    fn docs(&self) -> Vec<String> {
+        let spec = self.spec;
+        let mut d = Vec::new();
+        d.push(format!(
+            " {}",
+            spec.summary.as_deref().unwrap_or("(no summary)")
+        ));
+        d.push(String::new());
+        d.push(format!(" ```text\n {}\n ```", self.syntax()));
+        if let Some(c) = &spec.complexity {
+            d.push(format!(" - Complexity: {c}"));
+        }
+        if let Some(s) = &spec.since {
+            d.push(format!(" - Since: {s}"));
+        }
+        if !spec.acl_categories.is_empty() {
+            d.push(format!(
+                " - ACL categories: {}",
+                spec.acl_categories
+                    .iter()
+                    .map(|c| format!("@{}", c.to_lowercase()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !spec.typedis.servers.is_empty() {
+            d.push(format!(" - Servers: {}", spec.typedis.servers.join(", ")));
+        }
+        if spec
+            .command_flags
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case("BLOCKING"))
+        {
+            d.push(" - Blocking: runs on a dedicated connection".into());
+        }
+        let page = self.full.to_lowercase().replace(' ', "-");
+        if spec.module.is_none() {
+            d.push(format!(" - Reference: <https://redis.io/commands/{page}/>"));
+        }
+        d
+    }
+
+    fn deprecated(&self) -> TokenStream {
+        match &self.spec.deprecated_since {
+            Some(v) => {
+                let note = match &self.spec.replaced_by {
+                    Some(r) => format!("deprecated since {v}; use {r}"),
+                    None => format!("deprecated since {v}"),
+                };
+                quote!(#[deprecated(note = #note)])
+            }
+            None => quote!(),
+        }
+    }
+
+    fn method(&self) -> TokenStream {
+        let (params, names) = self.params();
+        let method = &self.method_ident;
+        let st = &self.struct_ident;
+        let docs = self.docs();
+        let alias = &self.full;
+        let dep = self.deprecated();
+        quote! {
+            #(#[doc = #docs])*
+            #[doc(alias = #alias)]
+            #dep
+            #[allow(deprecated)]
+            fn #method(self, #(#params),*) -> #st<Self> {
+                #st::new(self, #(#names),*)
+            }
+        }
+    }
+
+    /// Parameters (with types) and their names, for the trait method and `new`.
+    fn params(&self) -> (Vec<TokenStream>, Vec<proc_macro2::Ident>) {
+        let mut enums = Enums {
+            prefix: pascal(&self.full),
+            defs: BTreeMap::new(),
+        };
+        let mut seen = BTreeSet::new();
+        let mut params = Vec::new();
+        let mut names = Vec::new();
+        for a in self.spec.arguments.iter().filter(|a| is_param(a)) {
+            let mut name = ident_safe(&a.name);
+            while !seen.insert(name.clone()) {
+                name.push('_');
+            }
+            let id = format_ident!("{}", name);
+            let ty = self.value_type(a, &mut enums, true);
+            params.push(quote!(#id: #ty));
+            names.push(id);
+        }
+        (params, names)
+    }
+
+    /// The Rust type of an argument's value. `apit`: `impl Trait` allowed.
+    fn value_type(&self, a: &Argument, enums: &mut Enums, apit: bool) -> TokenStream {
+        let one = match a.kind {
+            ArgKind::Key | ArgKind::String | ArgKind::Pattern => {
+                if apit {
+                    quote!(impl ::typedis::ToArg)
+                } else {
+                    quote!(::typedis::Bytes)
+                }
+            }
+            ArgKind::Integer | ArgKind::UnixTime => quote!(i64),
+            ArgKind::Double => quote!(f64),
+            ArgKind::PureToken => quote!(bool),
+            ArgKind::Oneof if is_token_oneof(a) => {
+                let e = enums.get(a);
+                quote!(#e)
+            }
+            ArgKind::Oneof => quote!(::typedis::Args),
+            ArgKind::Block => {
+                let parts = self.block_parts(a);
+                let tys: Vec<TokenStream> = parts
+                    .iter()
+                    .map(|m| {
+                        let t = self.value_type(m, enums, apit);
+                        if m.optional && m.kind != ArgKind::PureToken {
+                            quote!(::core::option::Option<#t>)
+                        } else {
+                            t
+                        }
+                    })
+                    .collect();
+                if tys.len() == 1 {
+                    tys.into_iter().next().unwrap_or_default()
+                } else {
+                    quote!((#(#tys),*))
+                }
+            }
+        };
+        if a.multiple {
+            if apit {
+                quote!(impl ::core::iter::IntoIterator<Item = #one>)
+            } else {
+                quote!(::std::vec::Vec<#one>)
+            }
+        } else {
+            one
+        }
+    }
+
+    /// The members of a block that carry a value, in tuple order (`block_order`).
+    fn block_parts<'b>(&self, a: &'b Argument) -> Vec<&'b Argument> {
+        let parts: Vec<&Argument> = a
+            .arguments
+            .iter()
+            .filter(|m| m.kind != ArgKind::PureToken || m.optional)
+            .collect();
+        match self.spec.typedis.block_order.get(&a.name) {
+            Some(order) => {
+                let mut sorted: Vec<&Argument> = order
+                    .iter()
+                    .filter_map(|n| parts.iter().find(|m| &m.name == n).copied())
+                    .collect();
+                for m in &parts {
+                    if !sorted.iter().any(|s| std::ptr::eq(*s, *m)) {
+                        sorted.push(m);
+                    }
+                }
+                sorted
+            }
+            None => parts,
+        }
+    }
+
+    /// Code writing value `v` of argument `a` into `out` (an `&mut Args`), token included.
+    fn write(&self, a: &Argument, v: TokenStream, enums: &mut Enums) -> TokenStream {
+        let token = a.token.as_deref().map(lit);
+        let tok = |t: &Option<Literal>| match t {
+            Some(t) => quote!(out.push_bytes(#t);),
+            None => quote!(),
+        };
+        if a.kind == ArgKind::PureToken {
+            return match &token {
+                Some(t) => quote!(if #v { out.push_bytes(#t); }),
+                None => {
+                    let t = lit(&a.name.to_uppercase());
+                    quote!(if #v { out.push_bytes(#t); })
+                }
+            };
+        }
+        let x = format_ident!("x");
+        let single = self.write_one(a, quote!(#x), enums);
+        if a.multiple {
+            let each_tok = if a.multiple_token {
+                tok(&token)
+            } else {
+                quote!()
+            };
+            let once_tok = if a.multiple_token {
+                quote!()
+            } else {
+                tok(&token)
+            };
+            quote! {
+                #once_tok
+                for #x in #v { #each_tok #single }
+            }
+        } else {
+            let t = tok(&token);
+            quote! {
+                #t
+                let #x = #v;
+                #single
+            }
+        }
+    }
+
+    /// Code writing one (non-multiple) value bound to `v`, without the argument's token.
+    fn write_one(&self, a: &Argument, v: TokenStream, enums: &mut Enums) -> TokenStream {
+        match a.kind {
+            ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(out.push(&#v);),
+            ArgKind::Integer | ArgKind::UnixTime => quote!(out.push_i64(#v);),
+            ArgKind::Double => quote!(out.push_f64(#v);),
+            ArgKind::PureToken => quote!(),
+            ArgKind::Oneof if is_token_oneof(a) => {
+                enums.get(a);
+                quote!(out.push(&#v);)
+            }
+            ArgKind::Oneof => quote!(out.extend_from(&#v);),
+            ArgKind::Block => {
+                let parts = self.block_parts(a);
+                let binds: Vec<proc_macro2::Ident> =
+                    (0..parts.len()).map(|i| format_ident!("b{}", i)).collect();
+                let pattern = if binds.len() == 1 {
+                    let b = &binds[0];
+                    quote!(#b)
+                } else {
+                    quote!((#(#binds),*))
+                };
+                // Write in wire order, taking each value from its tuple position.
+                let mut body = Vec::new();
+                for m in &a.arguments {
+                    if m.kind == ArgKind::PureToken && !m.optional {
+                        let t = lit(m.token.as_deref().unwrap_or(&m.name));
+                        body.push(quote!(out.push_bytes(#t);));
+                        continue;
+                    }
+                    let Some(i) = parts.iter().position(|p| std::ptr::eq(*p, m)) else {
+                        continue;
+                    };
+                    let b = &binds[i];
+                    let w = self.write(m, quote!(#b), enums);
+                    if m.optional && m.kind != ArgKind::PureToken {
+                        body.push(quote!(if let ::core::option::Option::Some(#b) = #b { #w }));
+                    } else {
+                        body.push(w);
+                    }
+                }
+                quote! {
+                    let #pattern = #v;
+                    #(#body)*
+                }
+            }
+        }
+    }
+
+    fn builder(&self) -> Result<TokenStream, Error> {
+        let st = &self.struct_ident;
+        let meta = &self.meta_ident;
+        let default_reply = &self.default_reply;
+        let mut enums = Enums {
+            prefix: pascal(&self.full),
+            defs: BTreeMap::new(),
+        };
+        let prefix = self.prefix_len();
+        let args = &self.spec.arguments;
+        let n_slots = args.len() - prefix;
+        let n_slots_lit = Literal::usize_unsuffixed(n_slots);
+
+        // Constructor: name tokens, prefix args, required slot args.
+        let (params, _) = self.params();
+        let name_tokens: Vec<Literal> = self.full.split(' ').map(lit).collect();
+        let mut ctor = Vec::new();
+        let mut required = Vec::new();
+        let mut seen_params = BTreeSet::new();
+        for (i, a) in args.iter().enumerate() {
+            if is_param(a) {
+                let mut name = ident_safe(&a.name);
+                while !seen_params.insert(name.clone()) {
+                    name.push('_');
+                }
+                let id = format_ident!("{}", name);
+                let w = self.write(a, quote!(#id), &mut enums);
+                if i < prefix {
+                    ctor.push(quote!({ let out = &mut args; #w }));
+                } else {
+                    let slot = Literal::usize_unsuffixed(i - prefix);
+                    ctor.push(quote!({ let out = rest.slot(#slot); #w }));
+                }
+            } else if !a.optional {
+                let slot = i - prefix;
+                if a.kind == ArgKind::PureToken {
+                    let t = lit(a.token.as_deref().unwrap_or(&a.name));
+                    let slot = Literal::usize_unsuffixed(slot);
+                    ctor.push(quote!(rest.slot(#slot).push_bytes(#t);));
+                } else {
+                    let alts: Vec<String> = a
+                        .arguments
+                        .iter()
+                        .map(|m| format!("`.{}(…)`", self.setter_base(m)))
+                        .collect();
+                    let msg = format!(
+                        "`{}` needs its `{}` argument: call one of {}",
+                        self.full,
+                        a.name,
+                        alts.join(", ")
+                    );
+                    let slot = Literal::usize_unsuffixed(slot);
+                    required.push(quote!((#slot, #msg)));
+                }
+            }
+        }
+
+        // Setters.
+        let mut setters = Vec::new();
+        let mut taken: BTreeSet<String> = ["decode", "new", "into_parts"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for (i, a) in args.iter().enumerate().skip(prefix) {
+            if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) {
+                continue;
+            }
+            let slot = Literal::usize_unsuffixed(i - prefix);
+            if a.kind == ArgKind::Oneof {
+                for m in &a.arguments {
+                    let name = unique(&mut taken, &self.setter_base(m), &m.name);
+                    setters.push(self.setter(&name, m, &slot, true, &mut enums));
+                }
+                if is_token_oneof(a) {
+                    let e = enums.get(a);
+                    let name = unique(&mut taken, &ident_safe(&a.name), "choice");
+                    let id = format_ident!("{}", name);
+                    let doc = format!(" Sets `{}` from a value.", a.name);
+                    let reply = self.variant_reply(&a.name);
+                    let (ret, conv) = match &reply {
+                        Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
+                        None => (quote!(Self), quote!(self)),
+                    };
+                    setters.push(quote! {
+                        #[doc = #doc]
+                        pub fn #id(mut self, value: #e) -> #ret {
+                            self.rest.slot(#slot).push(&value);
+                            #conv
+                        }
+                    });
+                }
+            } else {
+                let name = unique(&mut taken, &self.setter_base(a), &a.name);
+                setters.push(self.setter(&name, a, &slot, false, &mut enums));
+            }
+        }
+
+        let enum_defs: Vec<TokenStream> = enums.defs.into_values().map(|(_, d)| d).collect();
+        let docs = self.docs();
+        let struct_doc = format!(" Builder for `{}`; await it to send. Created by [`Commands::{}`](crate::commands::Commands::{}).", self.full, self.method_ident, self.method_ident);
+        let _ = docs;
+        let dep = self.deprecated();
+        let reqs = if required.is_empty() {
+            quote!()
+        } else {
+            quote!(rest.require(&[#(#required),*]);)
+        };
+        Ok(quote! {
+            #(#enum_defs)*
+
+            #[doc = #struct_doc]
+            #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
+            #dep
+            pub struct #st<S, R = #default_reply> {
+                sink: S,
+                args: ::typedis::Args,
+                rest: ::typedis::__private::Slots<#n_slots_lit>,
+                _reply: ::core::marker::PhantomData<fn() -> R>,
+            }
+
+            #[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value, unused_variables, unused_mut)]
+            impl<S> #st<S> {
+                #[doc(hidden)]
+                pub fn new(sink: S, #(#params),*) -> Self {
+                    let mut args = ::typedis::Args::with_capacity(64);
+                    #(args.push_bytes(#name_tokens);)*
+                    let mut rest = ::typedis::__private::Slots::new();
+                    #(#ctor)*
+                    #reqs
+                    #st { sink, args, rest, _reply: ::core::marker::PhantomData }
+                }
+            }
+
+            #[allow(deprecated, clippy::let_unit_value, unused_variables)]
+            impl<S, R> #st<S, R> {
+                #(#setters)*
+            }
+
+            ::typedis::__typedis_builder!(#st, #meta);
+        })
+    }
+
+    fn setter_base(&self, a: &Argument) -> String {
+        match &a.token {
+            Some(t) if !is_keyword(&snake(t)) && !snake(t).is_empty() => snake(t),
+            _ => ident_safe(&a.name),
+        }
+    }
+
+    /// The reply type when the optional argument `name` is set, if it changes the reply.
+    fn variant_reply(&self, name: &str) -> Option<TokenStream> {
+        self.spec
+            .typedis
+            .reply_variants
+            .iter()
+            .find(|v| v.when.iter().any(|w| w == name))
+            .map(|v| match &v.reply_type {
+                Some(t) => t.parse().unwrap_or_else(|_| quote!(::typedis::Value)),
+                None => reply_type(v.reply_schema.as_ref()),
+            })
+    }
+
+    fn setter(
+        &self,
+        name: &str,
+        a: &Argument,
+        slot: &Literal,
+        in_oneof: bool,
+        enums: &mut Enums,
+    ) -> TokenStream {
+        let st = &self.struct_ident;
+        let id = format_ident!("{}", name);
+        let mut doc = format!(
+            " `{}`",
+            syntax_of(&Argument {
+                optional: false,
+                ..a.clone()
+            })
+        );
+        if let Some(s) = &a.since {
+            doc.push_str(&format!(" (since {s})"));
+        }
+        if in_oneof {
+            doc.push_str(" — one of a group; the last call wins.");
+        }
+        let reply = self.variant_reply(&a.name);
+        let (ret, conv) = match &reply {
+            Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
+            None => (quote!(Self), quote!(self)),
+        };
+        if a.kind == ArgKind::PureToken {
+            let t = lit(a.token.as_deref().unwrap_or(&a.name.to_uppercase()));
+            return quote! {
+                #[doc = #doc]
+                pub fn #id(mut self) -> #ret {
+                    self.rest.slot(#slot).push_bytes(#t);
+                    #conv
+                }
+            };
+        }
+        let ty = self.value_type(a, enums, true);
+        let w = self.write(a, quote!(value), enums);
+        quote! {
+            #[doc = #doc]
+            pub fn #id(mut self, value: #ty) -> #ret {
+                {
+                    let out = self.rest.slot(#slot);
+                    #w
+                }
+                #conv
+            }
+        }
+    }
+}
+
+fn unique(taken: &mut BTreeSet<String>, base: &str, alt: &str) -> String {
+    let mut name = base.to_owned();
+    if taken.contains(&name) {
+        name = format!("{}_{}", base, ident_safe(alt));
+    }
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    taken.insert(name.clone());
+    name
+}
+
+/// The syntax line of an argument, as in the command docs.
+fn syntax_of(a: &Argument) -> String {
+    let core = match a.kind {
+        ArgKind::PureToken => a.token.clone().unwrap_or_else(|| a.name.to_uppercase()),
+        ArgKind::Oneof => {
+            let alts: Vec<String> = a.arguments.iter().map(syntax_of).collect();
+            let inner = alts.join(" | ");
+            if a.optional {
+                inner
+            } else {
+                format!("<{inner}>")
+            }
+        }
+        ArgKind::Block => a
+            .arguments
+            .iter()
+            .map(syntax_of)
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => a.display.clone().unwrap_or_else(|| a.name.clone()),
+    };
+    let with_token = match (&a.token, a.kind) {
+        (Some(t), k) if k != ArgKind::PureToken => format!("{t} {core}"),
+        _ => core,
+    };
+    let s = if a.multiple {
+        if a.multiple_token || a.token.is_none() {
+            format!("{with_token} [{with_token} ...]")
+        } else {
+            format!(
+                "{with_token} [{} ...]",
+                with_token
+                    .trim_start_matches(a.token.as_deref().unwrap_or(""))
+                    .trim()
+            )
+        }
+    } else {
+        with_token
+    };
+    if a.optional {
+        format!("[{s}]")
+    } else {
+        s
+    }
+}

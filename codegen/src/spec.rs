@@ -1,0 +1,297 @@
+//! The spec model: one command's JSON file, parsed strictly.
+//!
+//! Unknown fields are errors (a typo in a spec must not silently change the API); errors
+//! name the file and the JSON path. The format is the Redis/Valkey source trees'
+//! `src/commands/*.json` plus our `typedis` extension object (commands/README.md).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::Error;
+
+/// One command or subcommand.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    /// One-line description.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Time complexity.
+    #[serde(default)]
+    pub complexity: Option<String>,
+    /// Command group (`string`, `sorted-set`, …).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// The module providing the command, if any.
+    #[serde(default)]
+    pub module: Option<String>,
+    /// First version with the command.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Arity as the server reports it (negative: at least).
+    #[serde(default)]
+    pub arity: i64,
+    /// For subcommands: the container command (`CLIENT`).
+    #[serde(default)]
+    pub container: Option<String>,
+    /// Upstream's C function name (source-tree files only; unused).
+    #[serde(default)]
+    pub function: Option<String>,
+    /// Upstream's key-extraction function (source-tree files only; unused).
+    #[serde(default)]
+    pub get_keys_function: Option<String>,
+    /// `[version, description]` pairs.
+    #[serde(default)]
+    pub history: Vec<Vec<String>>,
+    /// Version that deprecated the command.
+    #[serde(default)]
+    pub deprecated_since: Option<String>,
+    /// What replaces a deprecated command.
+    #[serde(default)]
+    pub replaced_by: Option<String>,
+    /// `DEPRECATED`, `SYSCMD`.
+    #[serde(default)]
+    pub doc_flags: Vec<String>,
+    /// `WRITE`, `READONLY`, `BLOCKING`, …
+    #[serde(default)]
+    pub command_flags: Vec<String>,
+    /// ACL categories.
+    #[serde(default)]
+    pub acl_categories: Vec<String>,
+    /// `REQUEST_POLICY:…`, `RESPONSE_POLICY:…`, `NONDETERMINISTIC_OUTPUT`, …
+    #[serde(default)]
+    pub command_tips: Vec<String>,
+    /// Where the keys are.
+    #[serde(default)]
+    pub key_specs: Vec<KeySpec>,
+    /// The argument tree.
+    #[serde(default)]
+    pub arguments: Vec<Argument>,
+    /// The reply, as a JSON-schema subset.
+    #[serde(default)]
+    pub reply_schema: Option<serde_json::Value>,
+    /// Our extensions.
+    #[serde(default)]
+    pub typedis: Extension,
+}
+
+/// One argument (or a group of them: `oneof`, `block`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argument {
+    /// Name (`key`, `condition`, …).
+    pub name: String,
+    /// Kind of argument.
+    #[serde(rename = "type")]
+    pub kind: ArgKind,
+    /// Index into `key_specs` for keys.
+    #[serde(default)]
+    pub key_spec_index: Option<usize>,
+    /// Literal token written before the value (`EX`, `LIMIT`).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// How docs display the value.
+    #[serde(default)]
+    pub display: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Version that added the argument.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Version that deprecated it.
+    #[serde(default)]
+    pub deprecated_since: Option<String>,
+    /// May be left out.
+    #[serde(default)]
+    pub optional: bool,
+    /// May be repeated.
+    #[serde(default)]
+    pub multiple: bool,
+    /// With `multiple`: the token is repeated before each value.
+    #[serde(default)]
+    pub multiple_token: bool,
+    /// Members of a `oneof` / `block`.
+    #[serde(default)]
+    pub arguments: Vec<Argument>,
+    /// Upstream's constant value for pure tokens in some files (unused).
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// The argument kinds of the spec format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArgKind {
+    /// A key name.
+    Key,
+    /// Any string.
+    String,
+    /// An integer.
+    Integer,
+    /// A floating-point number.
+    Double,
+    /// A glob pattern.
+    Pattern,
+    /// A Unix timestamp.
+    UnixTime,
+    /// A literal token alone.
+    PureToken,
+    /// Exactly one of the members.
+    Oneof,
+    /// All members, in order.
+    Block,
+}
+
+/// Where the keys are (COMMAND INFO key spec).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpec {
+    /// Notes.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// `RW`, `RO`, `OW`, `RM`, `ACCESS`, `UPDATE`, `INSERT`, `DELETE`, `INCOMPLETE`, …
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// Where the search starts.
+    pub begin_search: BeginSearch,
+    /// How keys are found from there.
+    pub find_keys: FindKeys,
+}
+
+/// Start of the key search.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum BeginSearch {
+    /// At a fixed argv index.
+    Index {
+        /// The index.
+        pos: i64,
+    },
+    /// After a keyword, searched from `startfrom` (negative: from the end, backwards).
+    Keyword {
+        /// The keyword.
+        keyword: String,
+        /// Where to start looking.
+        startfrom: i64,
+    },
+    /// Not describable (movablekeys commands).
+    Unknown(Option<serde_json::Value>),
+}
+
+/// How keys are found after the start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum FindKeys {
+    /// A range: up to `lastkey` (negative: from the end), every `step`.
+    Range {
+        /// Last key, relative to the start; -1 is the last argument.
+        lastkey: i64,
+        /// Step between keys.
+        step: i64,
+        /// With lastkey -1: only 1/limit of the remaining arguments.
+        limit: i64,
+    },
+    /// A key count at `keynumidx`, keys from `firstkey`.
+    Keynum {
+        /// Index of the count, relative to the start.
+        keynumidx: i64,
+        /// First key, relative to the start.
+        firstkey: i64,
+        /// Step between keys.
+        step: i64,
+    },
+    /// Not describable.
+    Unknown(Option<serde_json::Value>),
+}
+
+/// The `typedis` extension object (documented in commands/README.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extension {
+    /// Dumped servers that have the command.
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// Rust method name, for names that are Rust keywords.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Optional arguments that change the reply's shape.
+    #[serde(default)]
+    pub reply_variants: Vec<ReplyVariant>,
+    /// Tuple order of a `multiple` block argument, by block name.
+    #[serde(default)]
+    pub block_order: BTreeMap<String, Vec<String>>,
+    /// A runtime Rust type to use as the default reply type.
+    #[serde(default)]
+    pub reply_type: Option<String>,
+}
+
+/// `{"when": ["withscores"], "reply_schema": …}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyVariant {
+    /// Setting any of these optional arguments switches the reply type.
+    pub when: Vec<String>,
+    /// The reply then.
+    #[serde(default)]
+    pub reply_schema: Option<serde_json::Value>,
+    /// Or a runtime Rust type.
+    #[serde(default)]
+    pub reply_type: Option<String>,
+}
+
+/// A parsed spec file.
+#[derive(Debug, Clone)]
+pub struct SpecFile {
+    /// The JSON key (`ZADD`, or `KILL` for `CLIENT KILL`).
+    pub key: String,
+    /// File it came from.
+    pub path: std::path::PathBuf,
+    /// The spec.
+    pub spec: CommandSpec,
+}
+
+impl SpecFile {
+    /// Full upper-case name: `ZADD`, `CLIENT KILL`.
+    pub fn full_name(&self) -> String {
+        match &self.spec.container {
+            Some(c) => format!("{} {}", c.to_uppercase(), self.key.to_uppercase()),
+            None => self.key.to_uppercase(),
+        }
+    }
+}
+
+/// Parses one spec file.
+pub fn parse_file(path: &Path) -> Result<SpecFile, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    parse_str(path, &text)
+}
+
+/// Parses spec text (the path is used in errors).
+pub fn parse_str(path: &Path, text: &str) -> Result<SpecFile, Error> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let outer: BTreeMap<String, CommandSpec> =
+        serde_path_to_error::deserialize(de).map_err(|e| Error::Spec {
+            path: path.to_owned(),
+            json_path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?;
+    let mut it = outer.into_iter();
+    match (it.next(), it.next()) {
+        (Some((key, spec)), None) => Ok(SpecFile {
+            key,
+            path: path.to_owned(),
+            spec,
+        }),
+        _ => Err(Error::Spec {
+            path: path.to_owned(),
+            json_path: ".".into(),
+            message: "expected exactly one command: {\"NAME\": {…}}".into(),
+        }),
+    }
+}
