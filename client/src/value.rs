@@ -297,11 +297,14 @@ impl FromValue for f32 {
     }
 }
 
+/// `bool` accepts RESP3 booleans, integers 0/1, and — for commands that answer `OK` or
+/// nil, such as `SET … NX` — `OK` as `true` and nil as `false`.
 impl FromValue for bool {
     fn from_value(v: Value) -> Result<Self> {
         let v = plain(v)?;
         match &v {
             Value::Boolean(b) => Ok(*b),
+            Value::Nil => Ok(false),
             Value::Int(0) => Ok(false),
             Value::Int(1) => Ok(true),
             _ => match text_of(&v) {

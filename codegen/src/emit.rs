@@ -45,7 +45,7 @@ pub fn emit_all(
         if containers.contains(&full) && file.spec.arguments.is_empty() {
             continue;
         }
-        let cmd = Command::new(file, meta_ident)?;
+        let cmd = Command::new(file, meta_ident, trait_name)?;
         items.push(cmd.builder()?);
         methods.push(cmd.method());
     }
@@ -198,6 +198,7 @@ fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> TokenStream {
 // ------------------------------------------------------------------ commands
 
 struct Command<'a> {
+    trait_name: &'a str,
     spec: &'a CommandSpec,
     full: String,
     struct_ident: proc_macro2::Ident,
@@ -273,7 +274,11 @@ fn is_param(arg: &Argument) -> bool {
 }
 
 impl<'a> Command<'a> {
-    fn new(file: &'a SpecFile, meta_ident: proc_macro2::Ident) -> Result<Self, Error> {
+    fn new(
+        file: &'a SpecFile,
+        meta_ident: proc_macro2::Ident,
+        trait_name: &'a str,
+    ) -> Result<Self, Error> {
         let full = file.full_name();
         let base = snake(&full);
         let method = match &file.spec.typedis.method {
@@ -296,6 +301,7 @@ impl<'a> Command<'a> {
             None => reply_type(file.spec.reply_schema.as_ref()),
         };
         Ok(Command {
+            trait_name,
             spec: &file.spec,
             struct_ident: format_ident!("{}", pascal(&full)),
             method_ident: format_ident!("{}", method),
@@ -331,7 +337,9 @@ impl<'a> Command<'a> {
             spec.summary.as_deref().unwrap_or("(no summary)")
         ));
         d.push(String::new());
-        d.push(format!(" ```text\n {}\n ```", self.syntax()));
+        d.push(" ```text".into());
+        d.push(format!(" {}", self.syntax()));
+        d.push(" ```".into());
         if let Some(c) = &spec.complexity {
             d.push(format!(" - Complexity: {c}"));
         }
@@ -682,7 +690,10 @@ impl<'a> Command<'a> {
 
         let enum_defs: Vec<TokenStream> = enums.defs.into_values().map(|(_, d)| d).collect();
         let docs = self.docs();
-        let struct_doc = format!(" Builder for `{}`; await it to send. Created by [`Commands::{}`](crate::commands::Commands::{}).", self.full, self.method_ident, self.method_ident);
+        let struct_doc = format!(
+            " Builder for `{}`; await it to send. Created by [`{}::{}`].",
+            self.full, self.trait_name, self.method_ident
+        );
         let _ = docs;
         let dep = self.deprecated();
         let reqs = if required.is_empty() {

@@ -5,8 +5,10 @@
 //! - `servers`: only installs the servers and prints where they are.
 //! - `regen --url redis://…  [--out commands/] [--check]`: dumps a live server's command
 //!   specs into `commands/` (see commands/README.md).
+//! - `schemas`: writes the reply schemas of `xtask/data/reply_schemas.txt` into the specs.
 
 mod regen;
+mod schemas;
 mod servers;
 
 use std::process::ExitCode;
@@ -25,9 +27,10 @@ fn main() -> ExitCode {
             0
         }),
         "regen" => regen::main(rest),
+        "schemas" => schemas::main(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  test [args]        install test servers if missing, run the whole test suite\n  servers            install the test servers (redis-server 7.0, valkey-server 9.1)\n  regen --url URL    dump a live server's command specs into commands/ (--out DIR, --check)"
+                "usage: cargo xtask <task>\n\n  test [args]        install test servers if missing, run the whole test suite\n  servers            install the test servers (redis-server 7.0, valkey-server 9.1)\n  regen --url URL    dump a live server's command specs into commands/ (--out DIR, --check)\n  schemas            write xtask/data/reply_schemas.txt into commands/"
             );
             Ok(if task == "help" { 0 } else { 2 })
         }

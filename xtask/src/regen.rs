@@ -466,9 +466,9 @@ fn precedence(id: &str) -> (u8, Vec<u64>) {
 }
 
 /// A spec file's JSON key and body.
-type SpecFile = (String, Map<String, Json>);
+pub(crate) type SpecFile = (String, Map<String, Json>);
 
-fn read_spec(path: &Path) -> Result<Option<SpecFile>, String> {
+pub(crate) fn read_spec(path: &Path) -> Result<Option<SpecFile>, String> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -484,7 +484,7 @@ fn read_spec(path: &Path) -> Result<Option<SpecFile>, String> {
     Ok(Some((key, body)))
 }
 
-fn write_spec(path: &Path, key: &str, body: &Map<String, Json>) -> Result<(), String> {
+pub(crate) fn write_spec(path: &Path, key: &str, body: &Map<String, Json>) -> Result<(), String> {
     let mut outer = Map::new();
     outer.insert(key.to_owned(), Json::Object(body.clone()));
     let mut buf = Vec::new();
