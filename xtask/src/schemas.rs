@@ -64,6 +64,9 @@ fn split_top(s: &str) -> Vec<String> {
     parts
 }
 
+/// An edit of one spec body.
+type Edit = Box<dyn Fn(&mut Map<String, Json>) -> Result<(), String>>;
+
 fn ext(body: &mut Map<String, Json>) -> &mut Map<String, Json> {
     let e = body.entry("typedis").or_insert_with(|| json!({}));
     if !e.is_object() {
@@ -81,10 +84,7 @@ pub fn apply(data: &str, dir: &Path) -> Result<usize, String> {
             continue;
         }
         let at = |e: String| format!("reply_schemas.txt line {}: {e}", n + 1);
-        let (name, edit): (
-            &str,
-            Box<dyn Fn(&mut Map<String, Json>) -> Result<(), String>>,
-        ) = if let Some(rest) = line.strip_prefix("@block_order ") {
+        let (name, edit): (&str, Edit) = if let Some(rest) = line.strip_prefix("@block_order ") {
             let (head, order) = rest
                 .split_once(':')
                 .ok_or_else(|| at("expected `@block_order cmd block: a,b`".into()))?;
