@@ -18,6 +18,7 @@ pub mod error;
 pub mod exec;
 #[cfg(feature = "json")]
 pub mod json;
+pub mod keys;
 pub mod meta;
 mod mux;
 pub mod pool;
@@ -40,6 +41,7 @@ pub use cmd::Args;
 pub use error::{Error, Result, ServerError, ServerErrorKind};
 #[cfg(feature = "json")]
 pub use json::Json;
+pub use keys::{command_keys, key_slot};
 pub use record::Record;
 /// `#[derive(Record)]`: a struct with named fields stored as a Redis hash or stream entry.
 #[cfg(feature = "derive")]

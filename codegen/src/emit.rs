@@ -32,6 +32,7 @@ pub fn emit_all(
     let mut items = Vec::new();
     let mut methods = Vec::new();
     let mut metas = Vec::new();
+    let mut method_names = Vec::new();
     // Containers are called only through their subcommands.
     let containers: BTreeSet<String> = specs
         .iter()
@@ -46,15 +47,19 @@ pub fn emit_all(
             continue;
         }
         let cmd = Command::new(file, meta_ident, trait_name)?;
+        method_names.push((full.clone(), cmd.method_ident.to_string()));
         items.push(cmd.builder()?);
         methods.push(cmd.method());
     }
     metas.sort();
     let lookup = if with_lookup {
         let entries = metas.iter().map(|(_, id)| quote!(&#id));
+        let (cmds, meths): (Vec<_>, Vec<_>) = method_names.iter().cloned().unzip();
         quote! {
             /// Every known command, sorted by name (`"CLIENT KILL"` for subcommands).
             pub static COMMANDS: &[&::typedis::meta::CommandMeta] = &[#(#entries),*];
+            /// Every generated method: (command name, method name).
+            pub static METHODS: &[(&str, &str)] = &[#((#cmds, #meths)),*];
         }
     } else {
         quote!()
@@ -128,7 +133,7 @@ fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> TokenStream {
     if flags.is_empty() {
         flags.push(quote!(0));
     }
-    let key_specs = spec.key_specs.iter().map(|ks| {
+    let key_specs = spec.typedis.key_specs.as_ref().unwrap_or(&spec.key_specs).iter().map(|ks| {
         let bs = match &ks.begin_search {
             BeginSearch::Index { pos } => quote!(::typedis::meta::BeginSearch::Index(#pos)),
             BeginSearch::Keyword { keyword, startfrom } => {

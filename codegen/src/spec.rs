@@ -226,6 +226,10 @@ pub struct Extension {
     /// A runtime Rust type to use as the default reply type.
     #[serde(default)]
     pub reply_type: Option<String>,
+    /// Key specs to use for key extraction instead of the server's, where the server's
+    /// are `unknown` and it falls back to command-specific code (e.g. SORT … STORE).
+    #[serde(default)]
+    pub key_specs: Option<Vec<KeySpec>>,
 }
 
 /// `{"when": ["withscores"], "reply_schema": …}`.
