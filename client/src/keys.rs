@@ -140,7 +140,8 @@ pub fn keys_with_meta(meta: &CommandMeta, argv: &[&[u8]]) -> Result<Vec<usize>> 
             }
             // An incomplete spec may point at an argument that is not a key after all
             // (MIGRATE's empty key when KEYS is used): the server skips those.
-            if !(spec.incomplete && argv[i as usize].is_empty()) && !keys.contains(&(i as usize)) {
+            let skip = spec.incomplete && argv[i as usize].is_empty();
+            if !skip && !keys.contains(&(i as usize)) {
                 keys.push(i as usize);
             }
             i += step;
