@@ -199,6 +199,7 @@ impl Client {
     /// stay in the vector as [`Value::Error`]; `Err` means the batch as a whole failed
     /// (connection lost, timeout with the client's default timeout).
     pub async fn send_batch(&self, commands: &[Args]) -> Result<Vec<Value>> {
+        check_batch(commands)?;
         let batch = self.inner.mux.send_batch(commands);
         match self.inner.command_timeout {
             Some(d) => tokio::time::timeout(d, batch)
@@ -351,6 +352,23 @@ impl<'a> ExecFuture<'a> {
     }
 }
 
+/// Fails a batch before anything is sent if one of its commands could not be encoded or
+/// is empty.
+pub(crate) fn check_batch(commands: &[Args]) -> Result<()> {
+    for c in commands {
+        if c.has_error() {
+            // Only on the error path: `take_error` needs ownership of the message.
+            if let Some(e) = c.clone().take_error() {
+                return Err(e);
+            }
+        }
+        if c.is_empty() {
+            return Err(Error::Usage("empty command in a batch".into()));
+        }
+    }
+    Ok(())
+}
+
 fn top_level(reply: Reply) -> Reply {
     match reply {
         Ok(Value::Error(e)) => Err(Error::Server(e)),
@@ -366,6 +384,11 @@ impl Future for ExecFuture<'_> {
         loop {
             match &mut this.state {
                 ExecState::Start(args) => {
+                    if let Some(e) = args.take_error() {
+                        // An argument could not be encoded: nothing is sent.
+                        this.state = ExecState::Done;
+                        return Poll::Ready(Err(e));
+                    }
                     if args.is_empty() {
                         this.state = ExecState::Done;
                         return Poll::Ready(Err(Error::Usage("empty command".into())));

@@ -158,6 +158,7 @@ impl PooledConnection {
             .conn
             .as_mut()
             .ok_or_else(|| Error::Usage("the connection was taken out of the pool".into()))?;
+        crate::client::check_batch(commands)?;
         // Until the last reply is read, the connection's state is unknown: if this future
         // is dropped midway, the connection must not be reused.
         self.reusable = false;

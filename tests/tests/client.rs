@@ -484,3 +484,96 @@ async fn batches_are_contiguous_so_multi_exec_is_safe_on_the_shared_connection()
         t.await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn raw_commands_decode_into_rust_types() {
+    for kind in KINDS {
+        for protocol in [2, 3] {
+            let server = Server::start(kind);
+            let url = format!("{}?protocol={protocol}", server.url());
+            let client = Client::connect(&url).await.unwrap();
+            client.cmd("SET").arg("k").arg("hello").await.unwrap();
+            let v: Option<String> = client.cmd("GET").arg("k").decode().await.unwrap();
+            assert_eq!(v.as_deref(), Some("hello"));
+            let none = client
+                .cmd("GET")
+                .arg("nope")
+                .decode::<Option<String>>()
+                .await
+                .unwrap();
+            assert_eq!(none, None);
+            let n: i64 = client.cmd("INCR").arg("n").decode().await.unwrap();
+            assert_eq!(n, 1);
+            let n: i64 = client
+                .cmd("INCRBY")
+                .arg("n")
+                .arg(41)
+                .decode()
+                .await
+                .unwrap();
+            assert_eq!(n, 42);
+            let raw: Value = client.cmd("OBJECT").arg("ENCODING").arg("k").await.unwrap();
+            assert!(
+                matches!(raw, Value::Bulk(_) | Value::SimpleString(_)),
+                "{raw:?}"
+            );
+            // A reply of the wrong shape is a decode error, and the connection stays in
+            // sync.
+            let err = client
+                .cmd("GET")
+                .arg("k")
+                .decode::<i64>()
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+            let n: i64 = client.cmd("INCR").arg("n").decode().await.unwrap();
+            assert_eq!(n, 43);
+            // Arguments through the std `ToArg` impls, several at once.
+            client
+                .cmd("RPUSH")
+                .arg("l")
+                .args(["a", "b", "c"])
+                .await
+                .unwrap();
+            let l: Vec<String> = client
+                .cmd("LRANGE")
+                .arg("l")
+                .arg(0)
+                .arg(-1)
+                .decode()
+                .await
+                .unwrap();
+            assert_eq!(l, ["a", "b", "c"]);
+            // An empty command is refused without touching the connection.
+            let err = client.send(typedis::Args::new()).await.unwrap_err();
+            assert!(matches!(err, Error::Usage(_)), "{err:?}");
+            let pong: String = client.cmd("PING").decode().await.unwrap();
+            assert_eq!(pong, "PONG");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_argument_that_cannot_be_encoded_fails_the_command_unsent() {
+    let server = Server::start(Kind::Redis);
+    let client = Client::connect(&server.url()).await.unwrap();
+    let mut bad = typedis::Args::new();
+    bad.push_bytes(b"SET");
+    bad.push_bytes(b"never");
+    bad.fail(Error::Usage("cannot encode".into()));
+    bad.push_bytes(b"x");
+    let err = client.send(bad.clone()).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Usage(m) if m == "cannot encode"),
+        "{err:?}"
+    );
+    let err = client.send_batch(&[bad.clone()]).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Usage(m) if m == "cannot encode"),
+        "{err:?}"
+    );
+    let mut conn = client.dedicated().await.unwrap();
+    assert!(conn.send(&bad).await.is_err());
+    let exists: i64 = client.cmd("EXISTS").arg("never").decode().await.unwrap();
+    assert_eq!(exists, 0, "a command with an encoding error was sent");
+}
