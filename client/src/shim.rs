@@ -5,12 +5,13 @@
 
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::cmd::Args;
-use crate::error::{Error, Result, ServerError};
+use crate::error::{Error, Result};
+pub use crate::resp::{Decoder, Limits};
 use crate::value::Value;
 
 /// Protocol spoken on a connection.
@@ -134,173 +135,4 @@ async fn roundtrip(conn: &mut Connection, args: &Args) -> Result<Value> {
             return Err(Error::ConnectionClosed("closed during handshake".into()));
         }
     }
-}
-
-/// Decoder limits.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_depth: usize,
-    pub max_bulk: usize,
-    pub max_aggregate: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_depth: 128,
-            max_bulk: 512 * 1024 * 1024,
-            max_aggregate: 1 << 30,
-        }
-    }
-}
-
-/// Minimal RESP2/RESP3 decoder.
-#[derive(Debug, Clone)]
-pub struct Decoder {
-    limits: Limits,
-}
-
-impl Decoder {
-    pub fn new(limits: Limits) -> Self {
-        Decoder { limits }
-    }
-
-    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Value>> {
-        let mut pos = 0;
-        match parse(buf, &mut pos, 0, &self.limits)? {
-            Some(v) => {
-                buf.advance(pos);
-                Ok(Some(v))
-            }
-            None => Ok(None),
-        }
-    }
-}
-
-fn line<'a>(buf: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
-    let rest = buf.get(*pos..)?;
-    let i = rest.windows(2).position(|w| w == b"\r\n")?;
-    *pos += i + 2;
-    Some(&rest[..i])
-}
-
-fn int(l: &[u8]) -> Result<i64> {
-    std::str::from_utf8(l)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Error::Protocol(format!("bad integer {:?}", String::from_utf8_lossy(l))))
-}
-
-fn parse(buf: &[u8], pos: &mut usize, depth: usize, lim: &Limits) -> Result<Option<Value>> {
-    if depth > lim.max_depth {
-        return Err(Error::Protocol("nesting too deep".into()));
-    }
-    let Some(&t) = buf.get(*pos) else {
-        return Ok(None);
-    };
-    *pos += 1;
-    let Some(l) = line(buf, pos) else {
-        return Ok(None);
-    };
-    let blob = |pos: &mut usize, n: i64| -> Result<Option<Bytes>> {
-        if n < 0 || n as usize > lim.max_bulk {
-            return Err(Error::Protocol(format!("bad bulk length {n}")));
-        }
-        let n = n as usize;
-        if buf.len() < *pos + n + 2 {
-            return Ok(None);
-        }
-        let b = Bytes::copy_from_slice(&buf[*pos..*pos + n]);
-        *pos += n + 2;
-        Ok(Some(b))
-    };
-    let agg = |pos: &mut usize, n: usize| -> Result<Option<Vec<Value>>> {
-        if n > lim.max_aggregate {
-            return Err(Error::Protocol("aggregate too large".into()));
-        }
-        let mut v = Vec::with_capacity(n.min(1024));
-        for _ in 0..n {
-            match parse(buf, pos, depth + 1, lim)? {
-                Some(x) => v.push(x),
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(v))
-    };
-    Ok(Some(match t {
-        b'+' => Value::SimpleString(Bytes::copy_from_slice(l)),
-        b'-' => Value::Error(ServerError::parse(l)),
-        b':' => Value::Int(int(l)?),
-        b'$' => {
-            let n = int(l)?;
-            if n == -1 {
-                Value::Nil
-            } else {
-                match blob(pos, n)? {
-                    Some(b) => Value::Bulk(b),
-                    None => return Ok(None),
-                }
-            }
-        }
-        b'!' => match blob(pos, int(l)?)? {
-            Some(b) => Value::Error(ServerError::parse(&b)),
-            None => return Ok(None),
-        },
-        b'=' => match blob(pos, int(l)?)? {
-            Some(b) if b.len() >= 4 => Value::Verbatim {
-                format: b.slice(..3),
-                text: b.slice(4..),
-            },
-            Some(_) => return Err(Error::Protocol("bad verbatim".into())),
-            None => return Ok(None),
-        },
-        b'_' => Value::Nil,
-        b'#' => Value::Boolean(l == b"t"),
-        b',' => Value::Double(
-            std::str::from_utf8(l)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| Error::Protocol("bad double".into()))?,
-        ),
-        b'(' => Value::BigNumber(Bytes::copy_from_slice(l)),
-        b'*' | b'~' | b'>' | b'%' | b'|' => {
-            let n = int(l)?;
-            if n == -1 && t == b'*' {
-                return Ok(Some(Value::Nil));
-            }
-            if n < 0 {
-                return Err(Error::Protocol(format!("bad aggregate length {n}")));
-            }
-            let n = n as usize;
-            let m = if matches!(t, b'%' | b'|') { n * 2 } else { n };
-            let Some(items) = agg(pos, m)? else {
-                return Ok(None);
-            };
-            match t {
-                b'*' => Value::Array(items),
-                b'~' => Value::Set(items),
-                b'>' => Value::Push(items),
-                b'%' => Value::Map(pairs(items)),
-                _ => {
-                    let Some(v) = parse(buf, pos, depth + 1, lim)? else {
-                        return Ok(None);
-                    };
-                    Value::Attribute {
-                        attributes: pairs(items),
-                        value: Box::new(v),
-                    }
-                }
-            }
-        }
-        other => return Err(Error::Protocol(format!("unknown type byte {other:#x}"))),
-    }))
-}
-
-fn pairs(items: Vec<Value>) -> Vec<(Value, Value)> {
-    let mut out = Vec::with_capacity(items.len() / 2);
-    let mut it = items.into_iter();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        out.push((k, v));
-    }
-    out
 }

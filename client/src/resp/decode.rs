@@ -1,0 +1,602 @@
+//! RESP2/RESP3 decoding, sans-IO, in two phases.
+//!
+//! 1. **Scan**: check that a whole frame is buffered, without allocating. The scan is
+//!    incremental: it remembers how far it got (the offset of the first incomplete
+//!    element and the counts of the aggregates still open), so a large reply arriving in
+//!    many reads is scanned once in total, not once per read. Limits (nesting depth,
+//!    bulk length, aggregate length) are enforced here, before anything is allocated.
+//! 2. **Parse**: split the frame off the read buffer (`split_to(..).freeze()`) and build
+//!    the [`Value`]; bulk payloads are zero-copy slices of that frozen buffer.
+//!
+//! An incomplete frame is `Ok(None)`, not an error. Anything malformed or over a limit
+//! is `Error::Protocol`; the caller then drops the connection, so the decoder does not
+//! try to resynchronise.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::{Error, Result, ServerError};
+use crate::value::Value;
+
+/// Decoder limits. The defaults suit any legitimate reply; raise them only for
+/// unusual data (e.g. bulk values over 512 MiB, which servers also refuse by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of aggregates (default 128).
+    pub max_depth: usize,
+    /// Longest bulk string, blob error or verbatim string, in bytes (default 512 MiB,
+    /// the server's `proto-max-bulk-len`).
+    pub max_bulk_len: usize,
+    /// Most elements announced by one aggregate (default 2^32).
+    pub max_aggregate_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 128,
+            max_bulk_len: 512 * 1024 * 1024,
+            max_aggregate_len: 1 << 32,
+        }
+    }
+}
+
+/// An incremental RESP2/RESP3 frame decoder. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    limits: Limits,
+    /// Offset of the first element not yet known to be complete.
+    pos: usize,
+    /// Elements still expected by each open aggregate, innermost last.
+    open: Vec<u64>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(Limits::default())
+    }
+}
+
+fn protocol(msg: impl Into<String>) -> Error {
+    Error::Protocol(msg.into())
+}
+
+/// Finds `\r\n` at or after `from`; returns the index of `\r`.
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 1 < buf.len() {
+        match buf[i + 1..].iter().position(|&b| b == b'\n') {
+            Some(off) => {
+                let nl = i + 1 + off;
+                if buf[nl - 1] == b'\r' {
+                    return Some(nl - 1);
+                }
+                i = nl;
+            }
+            None => return None,
+        }
+    }
+    None
+}
+
+/// Parses a decimal integer line (`-1`, `42`). No sign other than a leading `-`.
+fn parse_int(line: &[u8]) -> Option<i64> {
+    let (neg, digits) = match line {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        rest => (false, rest),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add((d - b'0') as i64)?;
+    }
+    Some(if neg { -n } else { n })
+}
+
+fn show(line: &[u8]) -> String {
+    let cut = &line[..line.len().min(32)];
+    format!("{:?}", String::from_utf8_lossy(cut))
+}
+
+impl Decoder {
+    /// A decoder with the given limits.
+    pub fn new(limits: Limits) -> Self {
+        Decoder {
+            limits,
+            pos: 0,
+            open: Vec::new(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Decodes one frame from the front of `buf`.
+    ///
+    /// `Ok(Some(value))`: a whole frame was buffered; its bytes were removed from `buf`.
+    /// `Ok(None)`: more bytes are needed; nothing was removed. `Err(Error::Protocol)`:
+    /// the input is not valid RESP or breaks a limit. Error replies come back as
+    /// [`Value::Error`].
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Value>> {
+        let Some(len) = self.scan(buf)? else {
+            return Ok(None);
+        };
+        self.pos = 0;
+        self.open.clear();
+        let frame = buf.split_to(len).freeze();
+        let mut at = 0;
+        let v = parse(&frame, &mut at)?;
+        debug_assert_eq!(at, len, "scan and parse agree on the frame length");
+        Ok(Some(v))
+    }
+
+    /// Phase 1: the length of the complete frame at the front of `buf`, if buffered.
+    fn scan(&mut self, buf: &[u8]) -> Result<Option<usize>> {
+        loop {
+            // One element starting at self.pos.
+            let start = self.pos;
+            let Some(&kind) = buf.get(start) else {
+                return Ok(None);
+            };
+            let Some(cr) = find_crlf(buf, start + 1) else {
+                if buf.len() - start > self.limits.max_bulk_len.max(64 * 1024) {
+                    return Err(protocol(
+                        "a RESP header or simple string line is too long (no CRLF)",
+                    ));
+                }
+                return Ok(None);
+            };
+            let line = &buf[start + 1..cr];
+            let mut next = cr + 2;
+            // Elements this one opens (aggregates), if any.
+            let mut opens: Option<u64> = None;
+            match kind {
+                b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => {
+                    validate_simple(kind, line)?;
+                }
+                b'$' | b'!' | b'=' => {
+                    if line == b"?" {
+                        return Err(protocol("streamed strings ($?) are not supported"));
+                    }
+                    let n = parse_int(line).ok_or_else(|| {
+                        protocol(format!("invalid length {} for a bulk string", show(line)))
+                    })?;
+                    if n == -1 && kind == b'$' {
+                        // RESP2 null bulk.
+                    } else if n < 0 {
+                        return Err(protocol(format!("negative length {n} for a bulk string")));
+                    } else {
+                        let n = n as usize;
+                        if n > self.limits.max_bulk_len {
+                            return Err(protocol(format!(
+                                "a bulk string announces {n} bytes, over the {} byte limit (raise Limits::max_bulk_len if this is expected)",
+                                self.limits.max_bulk_len
+                            )));
+                        }
+                        if kind == b'=' && n < 4 {
+                            return Err(protocol("verbatim string shorter than its format prefix"));
+                        }
+                        if buf.len() < next + n + 2 {
+                            return Ok(None);
+                        }
+                        if &buf[next + n..next + n + 2] != b"\r\n" {
+                            return Err(protocol("bulk string not terminated by CRLF"));
+                        }
+                        next += n + 2;
+                    }
+                }
+                b'*' | b'~' | b'>' | b'%' | b'|' => {
+                    if line == b"?" {
+                        return Err(protocol("streamed aggregates (*?) are not supported"));
+                    }
+                    let n = parse_int(line).ok_or_else(|| {
+                        protocol(format!("invalid length {} for an aggregate", show(line)))
+                    })?;
+                    if n == -1 && kind == b'*' {
+                        // RESP2 null array.
+                    } else if n < 0 {
+                        return Err(protocol(format!("negative length {n} for an aggregate")));
+                    } else {
+                        let n = n as u64;
+                        if n > self.limits.max_aggregate_len as u64 {
+                            return Err(protocol(format!(
+                                "an aggregate announces {n} elements, over the {} limit (raise Limits::max_aggregate_len)",
+                                self.limits.max_aggregate_len
+                            )));
+                        }
+                        // Maps and attributes hold pairs; an attribute also precedes the
+                        // value it describes, which belongs to it here.
+                        let elements = match kind {
+                            b'%' => n * 2,
+                            b'|' => n * 2 + 1,
+                            _ => n,
+                        };
+                        if elements > 0 {
+                            if self.open.len() + 1 > self.limits.max_depth {
+                                return Err(protocol(format!(
+                                    "replies nested deeper than {} levels (raise Limits::max_depth)",
+                                    self.limits.max_depth
+                                )));
+                            }
+                            opens = Some(elements);
+                        }
+                    }
+                }
+                other => {
+                    return Err(protocol(format!(
+                        "unknown RESP type byte {:?} (0x{other:02x})",
+                        other as char
+                    )))
+                }
+            }
+            self.pos = next;
+            match opens {
+                Some(n) => self.open.push(n),
+                None => {
+                    // This element is complete: close every aggregate it completes.
+                    loop {
+                        match self.open.last_mut() {
+                            None => return Ok(Some(self.pos)),
+                            Some(left) => {
+                                *left -= 1;
+                                if *left > 0 {
+                                    break;
+                                }
+                                self.open.pop();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn validate_simple(kind: u8, line: &[u8]) -> Result<()> {
+    let ok = match kind {
+        b':' => parse_int(line).is_some(),
+        b'_' => line.is_empty(),
+        b'#' => line == b"t" || line == b"f",
+        b',' => parse_double(line).is_some(),
+        b'(' => {
+            let digits = line.strip_prefix(b"-").unwrap_or(line);
+            !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+        }
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(protocol(format!(
+            "invalid {} value {}",
+            kind as char,
+            show(line)
+        )))
+    }
+}
+
+fn parse_double(line: &[u8]) -> Option<f64> {
+    match line {
+        b"inf" | b"+inf" => Some(f64::INFINITY),
+        b"-inf" => Some(f64::NEG_INFINITY),
+        b"nan" | b"-nan" => Some(f64::NAN),
+        _ => std::str::from_utf8(line).ok()?.parse().ok(),
+    }
+}
+
+/// Phase 2: builds the value at `*at` of a frame the scan accepted.
+fn parse(frame: &Bytes, at: &mut usize) -> Result<Value> {
+    let kind = frame[*at];
+    let cr = find_crlf(frame, *at + 1)
+        .ok_or_else(|| protocol("frame changed between scan and parse"))?;
+    let line = frame.slice(*at + 1..cr);
+    *at = cr + 2;
+    let bad = || protocol("frame changed between scan and parse");
+    Ok(match kind {
+        b'+' => Value::SimpleString(line),
+        b'-' => Value::Error(ServerError::parse(&line)),
+        b':' => Value::Int(parse_int(&line).ok_or_else(bad)?),
+        b'_' => Value::Nil,
+        b'#' => Value::Boolean(&line[..] == b"t"),
+        b',' => Value::Double(parse_double(&line).ok_or_else(bad)?),
+        b'(' => Value::BigNumber(line),
+        b'$' | b'!' | b'=' => {
+            let n = parse_int(&line).ok_or_else(bad)?;
+            if n < 0 {
+                return Ok(Value::Nil);
+            }
+            let n = n as usize;
+            let data = frame.slice(*at..*at + n);
+            *at += n + 2;
+            match kind {
+                b'$' => Value::Bulk(data),
+                b'!' => Value::Error(ServerError::parse(&data)),
+                _ => Value::Verbatim {
+                    format: data.slice(..3),
+                    text: data.slice(4..),
+                },
+            }
+        }
+        _ => {
+            let n = parse_int(&line).ok_or_else(bad)?;
+            if n < 0 {
+                return Ok(Value::Nil);
+            }
+            let n = n as usize;
+            match kind {
+                b'%' | b'|' => {
+                    // Capacity is bounded by what is actually in the frame.
+                    let mut pairs = Vec::with_capacity(n.min(frame.len() / 4));
+                    for _ in 0..n {
+                        let k = parse(frame, at)?;
+                        let v = parse(frame, at)?;
+                        pairs.push((k, v));
+                    }
+                    if kind == b'%' {
+                        Value::Map(pairs)
+                    } else {
+                        let value = parse(frame, at)?;
+                        Value::Attribute {
+                            attributes: pairs,
+                            value: Box::new(value),
+                        }
+                    }
+                }
+                _ => {
+                    let mut items = Vec::with_capacity(n.min(frame.len() / 4));
+                    for _ in 0..n {
+                        items.push(parse(frame, at)?);
+                    }
+                    match kind {
+                        b'*' => Value::Array(items),
+                        b'~' => Value::Set(items),
+                        _ => Value::Push(items),
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(input: &[u8]) -> Result<Option<Value>> {
+        let mut buf = BytesMut::from(input);
+        Decoder::default().decode(&mut buf)
+    }
+
+    fn bulk(s: &str) -> Value {
+        Value::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn every_type() {
+        let cases: Vec<(&[u8], Value)> = vec![
+            (b"+OK\r\n", Value::SimpleString(Bytes::from_static(b"OK"))),
+            (b":-12\r\n", Value::Int(-12)),
+            (b"$3\r\nfoo\r\n", bulk("foo")),
+            (b"$0\r\n\r\n", bulk("")),
+            (b"$-1\r\n", Value::Nil),
+            (b"*-1\r\n", Value::Nil),
+            (b"_\r\n", Value::Nil),
+            (b",1.5\r\n", Value::Double(1.5)),
+            (b",inf\r\n", Value::Double(f64::INFINITY)),
+            (b",-inf\r\n", Value::Double(f64::NEG_INFINITY)),
+            (b"#t\r\n", Value::Boolean(true)),
+            (
+                b"(3492890328409238509324850943850943825024385\r\n",
+                Value::BigNumber(Bytes::from_static(
+                    b"3492890328409238509324850943850943825024385",
+                )),
+            ),
+            (
+                b"=15\r\ntxt:Some string\r\n",
+                Value::Verbatim {
+                    format: Bytes::from_static(b"txt"),
+                    text: Bytes::from_static(b"Some string"),
+                },
+            ),
+            (
+                b"*2\r\n$1\r\na\r\n:1\r\n",
+                Value::Array(vec![bulk("a"), Value::Int(1)]),
+            ),
+            (b"*0\r\n", Value::Array(vec![])),
+            (
+                b"%1\r\n+k\r\n:2\r\n",
+                Value::Map(vec![(
+                    Value::SimpleString(Bytes::from_static(b"k")),
+                    Value::Int(2),
+                )]),
+            ),
+            (
+                b"~2\r\n:1\r\n:2\r\n",
+                Value::Set(vec![Value::Int(1), Value::Int(2)]),
+            ),
+            (
+                b">2\r\n+message\r\n$1\r\nx\r\n",
+                Value::Push(vec![
+                    Value::SimpleString(Bytes::from_static(b"message")),
+                    bulk("x"),
+                ]),
+            ),
+            (
+                b"|1\r\n+ttl\r\n:3\r\n$1\r\nv\r\n",
+                Value::Attribute {
+                    attributes: vec![(
+                        Value::SimpleString(Bytes::from_static(b"ttl")),
+                        Value::Int(3),
+                    )],
+                    value: Box::new(bulk("v")),
+                },
+            ),
+            (
+                b"*2\r\n|1\r\n+a\r\n:1\r\n:5\r\n:6\r\n",
+                Value::Array(vec![
+                    Value::Attribute {
+                        attributes: vec![(
+                            Value::SimpleString(Bytes::from_static(b"a")),
+                            Value::Int(1),
+                        )],
+                        value: Box::new(Value::Int(5)),
+                    },
+                    Value::Int(6),
+                ]),
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                decode_all(input).unwrap(),
+                Some(expected),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        assert!(matches!(decode_all(b",nan\r\n").unwrap(), Some(Value::Double(d)) if d.is_nan()));
+        match decode_all(b"-WRONGTYPE bad\r\n").unwrap() {
+            Some(Value::Error(e)) => assert_eq!(e.code(), "WRONGTYPE"),
+            other => panic!("{other:?}"),
+        }
+        match decode_all(b"!21\r\nSYNTAX invalid syntax\r\n").unwrap() {
+            Some(Value::Error(e)) => assert_eq!(e.code(), "SYNTAX"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn consumes_exactly_one_frame() {
+        let mut buf = BytesMut::from(&b"+a\r\n+b\r\n+c"[..]);
+        let mut d = Decoder::default();
+        assert!(d.decode(&mut buf).unwrap().is_some());
+        assert_eq!(&buf[..], b"+b\r\n+c");
+        assert!(d.decode(&mut buf).unwrap().is_some());
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        assert_eq!(&buf[..], b"+c");
+    }
+
+    #[test]
+    fn split_at_every_byte() {
+        let input: &[u8] = b"*3\r\n$5\r\nhello\r\n%1\r\n+k\r\n*2\r\n:1\r\n,2.5\r\n|1\r\n+a\r\n_\r\n=7\r\ntxt:abc\r\n";
+        let whole = decode_all(input).unwrap().unwrap();
+        for split in 0..input.len() {
+            let mut d = Decoder::default();
+            let mut buf = BytesMut::from(&input[..split]);
+            assert_eq!(d.decode(&mut buf).unwrap(), None, "split at {split}");
+            buf.extend_from_slice(&input[split..]);
+            assert_eq!(
+                d.decode(&mut buf).unwrap().as_ref(),
+                Some(&whole),
+                "split at {split}"
+            );
+            assert!(buf.is_empty());
+        }
+    }
+
+    #[test]
+    fn bulk_is_zero_copy() {
+        let mut buf = BytesMut::from(&b"$5\r\nhello\r\n"[..]);
+        let base = buf.as_ptr() as usize;
+        let Some(Value::Bulk(b)) = Decoder::default().decode(&mut buf).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            b.as_ptr() as usize,
+            base + 4,
+            "payload is a slice of the read buffer"
+        );
+    }
+
+    #[test]
+    fn hostile_input_is_a_protocol_error() {
+        let bad: Vec<&[u8]> = vec![
+            b"?x\r\n",
+            b"$-2\r\n",
+            b"*-5\r\n",
+            b"$abc\r\n",
+            b":12a\r\n",
+            b"#x\r\n",
+            b",notanumber\r\n",
+            b"$3\r\nfooXY",
+            b"$?\r\n",
+            b"*?\r\n",
+            b"=2\r\nab\r\n",
+            b"_x\r\n",
+            b"(12x\r\n",
+        ];
+        for input in bad {
+            assert!(
+                matches!(decode_all(input), Err(Error::Protocol(_))),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn huge_announcements_are_refused_without_allocating() {
+        // 10 GiB bulk: over the 512 MiB default.
+        assert!(matches!(
+            decode_all(b"$10737418240\r\n"),
+            Err(Error::Protocol(_))
+        ));
+        // A billion-element array with nothing behind it: incomplete, nothing allocated.
+        assert_eq!(decode_all(b"*1000000000\r\n").unwrap(), None);
+        let small = Limits {
+            max_aggregate_len: 10,
+            ..Limits::default()
+        };
+        let mut buf = BytesMut::from(&b"*11\r\n"[..]);
+        assert!(matches!(
+            Decoder::new(small).decode(&mut buf),
+            Err(Error::Protocol(_))
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let mut input = Vec::new();
+        for _ in 0..10_000 {
+            input.extend_from_slice(b"*1\r\n");
+        }
+        input.extend_from_slice(b":1\r\n");
+        let err = decode_all(&input).unwrap_err();
+        assert!(err.to_string().contains("nested"), "{err}");
+        // Within the limit it decodes.
+        let mut ok = Vec::new();
+        for _ in 0..100 {
+            ok.extend_from_slice(b"*1\r\n");
+        }
+        ok.extend_from_slice(b":1\r\n");
+        assert!(decode_all(&ok).unwrap().is_some());
+    }
+
+    #[test]
+    fn incremental_scan_is_linear() {
+        // 20,000 small elements fed a few bytes at a time: each byte is scanned once.
+        let mut input = b"*20000\r\n".to_vec();
+        for i in 0..20_000 {
+            input.extend_from_slice(format!(":{i}\r\n").as_bytes());
+        }
+        let mut d = Decoder::default();
+        let mut buf = BytesMut::new();
+        let mut out = None;
+        for chunk in input.chunks(7) {
+            buf.extend_from_slice(chunk);
+            if let Some(v) = d.decode(&mut buf).unwrap() {
+                out = Some(v);
+            }
+        }
+        match out {
+            Some(Value::Array(items)) => assert_eq!(items.len(), 20_000),
+            other => panic!("{other:?}"),
+        }
+    }
+}
