@@ -18,12 +18,12 @@ use tokio::sync::broadcast;
 use tokio::time::Sleep;
 
 use crate::cmd::Args;
+use crate::connection::ConnectionInfo;
 use crate::error::{Error, Result};
 use crate::exec::Executor;
 use crate::meta::CommandMeta;
 use crate::mux::{Mux, MuxConfig, Reply, ReplyRx};
 use crate::pool::{Pool, PoolConfig, PooledConnection};
-use crate::shim::ConnectionInfo;
 use crate::value::{FromValue, ToArg, Value};
 
 /// How a [`Client`] connects and behaves. Built from a URL, then adjusted:

@@ -14,6 +14,7 @@ pub mod __private;
 pub mod client;
 pub mod cmd;
 pub mod commands;
+pub mod connection;
 pub mod error;
 pub mod exec;
 #[cfg(feature = "json")]
@@ -25,8 +26,6 @@ pub mod pool;
 pub mod pubsub;
 pub mod record;
 pub mod resp;
-mod shim;
-pub(crate) use shim as connection;
 pub mod value;
 
 pub use bytes::Bytes;
@@ -38,6 +37,7 @@ pub mod prelude {
 }
 pub use client::{Client, ClientConfig, Cmd};
 pub use cmd::Args;
+pub use connection::{ConnectionInfo, Protocol, TlsConfig};
 pub use error::{Error, Result, ServerError, ServerErrorKind};
 #[cfg(feature = "json")]
 pub use json::Json;

@@ -40,8 +40,9 @@ use tokio::sync::{broadcast, oneshot, Notify};
 use tokio::task::AbortHandle;
 
 use crate::cmd::Args;
+use crate::connection::{self, ConnectionInfo};
 use crate::error::{Error, Result};
-use crate::shim::{self as connection, ConnectionInfo, Decoder};
+use crate::resp::Decoder;
 use crate::value::Value;
 
 /// What a reply slot receives: the raw reply, or why there will be none.

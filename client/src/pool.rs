@@ -19,8 +19,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::cmd::Args;
+use crate::connection::{self, Connection, ConnectionInfo};
 use crate::error::{Error, Result};
-use crate::shim::{self as connection, Connection, ConnectionInfo};
 use crate::value::Value;
 
 /// Limits of a [`Pool`].

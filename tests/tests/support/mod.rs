@@ -51,10 +51,15 @@ pub fn free_port() -> u16 {
 
 impl Server {
     pub fn start(kind: Kind) -> Server {
+        Server::start_with(kind, &[])
+    }
+
+    /// Starts a server with extra command-line options (e.g. `--requirepass x`).
+    pub fn start_with(kind: Kind, extra: &[&str]) -> Server {
         // A port handed out by the OS can be grabbed by a concurrently starting server;
         // then ours exits at once and another port is tried.
         for _ in 0..5 {
-            let mut server = Server::start_on(kind, free_port());
+            let mut server = Server::start_on_with(kind, free_port(), extra);
             std::thread::sleep(Duration::from_millis(30));
             if let Some(c) = server.child.as_mut() {
                 if matches!(c.try_wait(), Ok(None)) {
@@ -66,6 +71,10 @@ impl Server {
     }
 
     pub fn start_on(kind: Kind, port: u16) -> Server {
+        Server::start_on_with(kind, port, &[])
+    }
+
+    pub fn start_on_with(kind: Kind, port: u16, extra: &[&str]) -> Server {
         let bin = binary(kind);
         let child = Command::new(&bin)
             .args([
@@ -80,6 +89,7 @@ impl Server {
                 "--daemonize",
                 "no",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -1,0 +1,148 @@
+//! The handshake: `HELLO 3 [AUTH user pass] [SETNAME name]`, or — when `protocol=2` or
+//! the server has no `HELLO` — `AUTH [user] pass` and `CLIENT SETNAME` on RESP2; then
+//! `SELECT db`. Errors say what failed without ever showing the password.
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::cmd::Args;
+use crate::error::{Error, Result, ServerErrorKind};
+use crate::resp::Decoder;
+use crate::value::Value;
+
+use super::{Connection, ConnectionInfo, Protocol, Stream};
+
+pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connection> {
+    let mut conn = Connection {
+        stream,
+        read_buf: BytesMut::with_capacity(16 * 1024),
+        decoder: Decoder::default(),
+        protocol: Protocol::Resp2,
+        server: None,
+    };
+    let mut authed = false;
+    if info.protocol == Protocol::Resp3 {
+        let mut hello = Args::new();
+        hello.push_bytes(b"HELLO");
+        hello.push_bytes(b"3");
+        if let Some(p) = &info.password {
+            hello.push_bytes(b"AUTH");
+            hello.push_bytes(info.username.as_deref().unwrap_or("default").as_bytes());
+            hello.push_bytes(p.expose().as_bytes());
+        }
+        if let Some(name) = &info.client_name {
+            hello.push_bytes(b"SETNAME");
+            hello.push_bytes(name.as_bytes());
+        }
+        match request(&mut conn, &hello).await? {
+            Value::Error(e) => match e.kind() {
+                ServerErrorKind::WrongPass | ServerErrorKind::NoPerm => {
+                    return Err(Error::Handshake(format!(
+                        "authentication failed for user `{}`: {e}",
+                        info.username.as_deref().unwrap_or("default")
+                    )))
+                }
+                // No HELLO (unknown command) or no RESP3 (NOPROTO): stay on RESP2.
+                _ => {}
+            },
+            reply => {
+                conn.protocol = Protocol::Resp3;
+                authed = true;
+                conn.server = server_of(reply);
+            }
+        }
+    }
+    if !authed {
+        if let Some(p) = &info.password {
+            let mut auth = Args::new();
+            auth.push_bytes(b"AUTH");
+            if let Some(u) = &info.username {
+                auth.push_bytes(u.as_bytes());
+            }
+            auth.push_bytes(p.expose().as_bytes());
+            if let Value::Error(e) = request(&mut conn, &auth).await? {
+                return Err(Error::Handshake(format!(
+                    "authentication failed for user `{}`: {e}",
+                    info.username.as_deref().unwrap_or("default")
+                )));
+            }
+        }
+        if let Some(name) = &info.client_name {
+            let mut setname = Args::new();
+            setname.push_bytes(b"CLIENT");
+            setname.push_bytes(b"SETNAME");
+            setname.push_bytes(name.as_bytes());
+            if let Value::Error(e) = request(&mut conn, &setname).await? {
+                return Err(Error::Handshake(format!(
+                    "CLIENT SETNAME `{name}` failed: {e}"
+                )));
+            }
+        }
+    }
+    if info.db != 0 {
+        let mut select = Args::new();
+        select.push_bytes(b"SELECT");
+        select.push_i64(info.db);
+        if let Value::Error(e) = request(&mut conn, &select).await? {
+            return Err(Error::Handshake(format!("SELECT {} failed: {e}", info.db)));
+        }
+    }
+    Ok(conn)
+}
+
+fn server_of(reply: Value) -> Option<(String, String)> {
+    let pairs = match reply {
+        Value::Map(p) => p,
+        Value::Array(items) => {
+            let mut it = items.into_iter();
+            let mut out = Vec::new();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                out.push((k, v));
+            }
+            out
+        }
+        _ => return None,
+    };
+    let text = |v: &Value| match v {
+        Value::Bulk(b) | Value::SimpleString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    };
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| text(k).as_deref() == Some(key))
+            .and_then(|(_, v)| text(v))
+    };
+    Some((get("server")?, get("version")?))
+}
+
+/// Sends one command and reads its reply, skipping RESP3 push frames.
+async fn request(conn: &mut Connection, args: &Args) -> Result<Value> {
+    let mut out = BytesMut::new();
+    args.write_command(&mut out);
+    conn.stream
+        .write_all(&out)
+        .await
+        .map_err(|e| Error::io("sending the handshake", e))?;
+    conn.stream
+        .flush()
+        .await
+        .map_err(|e| Error::io("sending the handshake", e))?;
+    loop {
+        match conn.decoder.decode(&mut conn.read_buf)? {
+            Some(Value::Push(_)) => continue,
+            Some(v) => return Ok(v),
+            None => {}
+        }
+        let n = conn
+            .stream
+            .read_buf(&mut conn.read_buf)
+            .await
+            .map_err(|e| Error::io("reading the handshake reply", e))?;
+        if n == 0 {
+            return Err(Error::ConnectionClosed(
+                "the server closed the connection during the handshake".into(),
+            ));
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Opening connections: transport ([`Stream`]: TCP, Unix socket, TLS), URL parsing
+//! ([`ConnectionInfo`]) and the handshake (`HELLO 3 AUTH … SETNAME …`, falling back to
+//! `AUTH` + RESP2 where `HELLO` is missing or `protocol=2`; then `SELECT`).
+//!
+//! Owns: getting from a URL to a ready [`Connection`]. Does not own: what runs over it
+//! (the multiplexer, the pool, PubSub).
+
+mod handshake;
+mod info;
+mod stream;
+mod tls;
+
+use bytes::BytesMut;
+
+use crate::error::{Error, Result};
+use crate::resp::Decoder;
+
+pub use info::{Addr, ConnectionInfo, Password, Protocol};
+pub use stream::{open_stream, Stream};
+pub use tls::TlsConfig;
+
+/// A connection after the handshake.
+#[derive(Debug)]
+pub struct Connection {
+    /// The transport.
+    pub stream: Stream,
+    /// Bytes already read past the handshake (normally empty).
+    pub read_buf: BytesMut,
+    /// The decoder for this connection's replies.
+    pub decoder: Decoder,
+    /// The protocol negotiated.
+    pub protocol: Protocol,
+    /// `server` and `version` from `HELLO`, when the server answered it.
+    pub server: Option<(String, String)>,
+}
+
+/// Opens a connection and performs the handshake, within `info.connect_timeout`.
+pub async fn connect(info: &ConnectionInfo) -> Result<Connection> {
+    let work = async {
+        let stream = open_stream(info).await?;
+        handshake::run(info, stream).await
+    };
+    match info.connect_timeout {
+        Some(d) => tokio::time::timeout(d, work).await.map_err(|_| {
+            Error::io(
+                format!("connecting to {}", info.addr),
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no connection within {d:?}"),
+                ),
+            )
+        })?,
+        None => work.await,
+    }
+}
