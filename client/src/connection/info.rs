@@ -164,7 +164,9 @@ impl ConnectionInfo {
         self
     }
 
-    /// Parses a connection URL (see the [module docs](self)).
+    /// Parses a connection URL: `redis://[user[:password]@]host[:port][/db][?options]`,
+    /// `rediss://…` (TLS), `unix:///path[?db=2&password=…]`; options `protocol=2|3`,
+    /// `client_name`, `health_check_interval` and `connect_timeout` (seconds).
     pub fn parse(input: &str) -> Result<Self> {
         let bad = |what: String| Error::InvalidUrl(format!("{what} in `{}`", redact(input)));
         let url = url::Url::parse(input).map_err(|e| bad(format!("cannot parse the URL ({e})")))?;
