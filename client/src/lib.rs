@@ -28,6 +28,8 @@ pub mod pool;
 pub mod pubsub;
 pub mod record;
 pub mod resp;
+pub mod scan;
+pub mod script;
 pub mod value;
 pub mod watch;
 
@@ -46,6 +48,7 @@ pub use error::{Error, Result, ServerError, ServerErrorKind};
 pub use json::Json;
 pub use keys::{command_keys, key_slot};
 pub use record::Record;
+pub use script::Script;
 /// `#[derive(Record)]`: a struct with named fields stored as a Redis hash or stream entry.
 #[cfg(feature = "derive")]
 pub use typedis_macros::Record;

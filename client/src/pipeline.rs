@@ -43,6 +43,8 @@ impl Target<'_> {
 #[must_use = "a pipeline does nothing until executed"]
 pub struct Pipeline<'c, T = ()> {
     target: Target<'c>,
+    /// Commands sent first, whose replies are dropped (script loads).
+    preloads: Vec<Args>,
     commands: Vec<Args>,
     names: Vec<&'static str>,
     atomic: bool,
@@ -73,6 +75,7 @@ impl<'c> Pipeline<'c, ()> {
     pub(crate) fn new(target: Target<'c>, atomic: bool) -> Self {
         Pipeline {
             target,
+            preloads: Vec::new(),
             commands: Vec::new(),
             names: Vec::new(),
             atomic,
@@ -106,6 +109,14 @@ impl<'c, T> Pipeline<'c, T> {
         self.commands.is_empty()
     }
 
+    pub(crate) fn preload(&mut self, args: Args) {
+        self.preloads.push(args);
+    }
+
+    pub(crate) fn retype_public<U>(self) -> Pipeline<'c, U> {
+        self.retype()
+    }
+
     fn push(&mut self, args: Args, name: &'static str) {
         self.commands.push(args);
         self.names.push(name);
@@ -114,6 +125,7 @@ impl<'c, T> Pipeline<'c, T> {
     fn retype<U>(self) -> Pipeline<'c, U> {
         Pipeline {
             target: self.target,
+            preloads: self.preloads,
             commands: self.commands,
             names: self.names,
             atomic: self.atomic,
@@ -133,11 +145,17 @@ impl<'c, T> Pipeline<'c, T> {
         if self.commands.is_empty() {
             return Ok(Vec::new());
         }
+        let pre = self.preloads.len();
         if !self.atomic {
-            return self.target.send(&self.commands).await;
+            let mut all = std::mem::take(&mut self.preloads);
+            all.append(&mut self.commands);
+            let mut replies = self.target.send(&all).await?;
+            check_preloads(&replies[..pre.min(replies.len())])?;
+            return Ok(replies.split_off(pre.min(replies.len())));
         }
         let n = self.commands.len();
-        let mut all = Vec::with_capacity(n + 2);
+        let mut all = std::mem::take(&mut self.preloads);
+        all.reserve(n + 2);
         let mut multi = Args::new();
         multi.push_bytes(b"MULTI");
         let mut exec = Args::new();
@@ -146,6 +164,8 @@ impl<'c, T> Pipeline<'c, T> {
         all.append(&mut self.commands);
         all.push(exec);
         let mut replies = self.target.send(&all).await?;
+        check_preloads(&replies[..pre.min(replies.len())])?;
+        let mut replies = replies.split_off(pre.min(replies.len()));
         let exec_reply = replies.pop().unwrap_or(Value::Nil);
         // A command refused while queuing (syntax, unknown command) makes EXEC fail
         // with EXECABORT: report the command that caused it.
@@ -193,6 +213,13 @@ impl<'c, T> Pipeline<'c, T> {
             ));
         }
         U::from_value(Value::Array(replies))
+    }
+}
+
+fn check_preloads(replies: &[Value]) -> Result<()> {
+    match replies.iter().find(|r| matches!(r, Value::Error(_))) {
+        Some(Value::Error(e)) => Err(Error::Server(e.clone())),
+        _ => Ok(()),
     }
 }
 
