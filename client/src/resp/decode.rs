@@ -21,7 +21,8 @@ use crate::value::Value;
 /// unusual data (e.g. bulk values over 512 MiB, which servers also refuse by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Deepest nesting of aggregates (default 128).
+    /// Deepest nesting of aggregates (default 128). Parsing recurses once per level, so
+    /// keep this in the hundreds, not millions.
     pub max_depth: usize,
     /// Longest bulk string, blob error or verbatim string, in bytes (default 512 MiB,
     /// the server's `proto-max-bulk-len`).
