@@ -21,7 +21,8 @@ use crate::value::Value;
 /// unusual data (e.g. bulk values over 512 MiB, which servers also refuse by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Deepest nesting of aggregates (default 128).
+    /// Deepest nesting of aggregates (default 128). Parsing recurses once per level, so
+    /// keep this in the hundreds, not millions.
     pub max_depth: usize,
     /// Longest bulk string, blob error or verbatim string, in bytes (default 512 MiB,
     /// the server's `proto-max-bulk-len`).
@@ -48,6 +49,9 @@ pub struct Decoder {
     pos: usize,
     /// Elements still expected by each open aggregate, innermost last.
     open: Vec<u64>,
+    /// Where to resume looking for the CRLF of the line starting at `pos`: a long line
+    /// arriving in many reads is then searched once, not once per read.
+    crlf_from: usize,
 }
 
 impl Default for Decoder {
@@ -88,14 +92,22 @@ fn parse_int(line: &[u8]) -> Option<i64> {
     if digits.is_empty() || digits.len() > 19 {
         return None;
     }
+    // Accumulate towards the sign so that `i64::MIN` (a legitimate integer reply, e.g.
+    // after DECRBY) parses: its magnitude does not fit in a positive i64.
     let mut n: i64 = 0;
     for &d in digits {
         if !d.is_ascii_digit() {
             return None;
         }
-        n = n.checked_mul(10)?.checked_add((d - b'0') as i64)?;
+        let d = (d - b'0') as i64;
+        n = n.checked_mul(10)?;
+        n = if neg {
+            n.checked_sub(d)?
+        } else {
+            n.checked_add(d)?
+        };
     }
-    Some(if neg { -n } else { n })
+    Some(n)
 }
 
 fn show(line: &[u8]) -> String {
@@ -110,6 +122,7 @@ impl Decoder {
             limits,
             pos: 0,
             open: Vec::new(),
+            crlf_from: 0,
         }
     }
 
@@ -130,6 +143,7 @@ impl Decoder {
         };
         self.pos = 0;
         self.open.clear();
+        self.crlf_from = 0;
         let frame = buf.split_to(len).freeze();
         let mut at = 0;
         let v = parse(&frame, &mut at)?;
@@ -145,7 +159,9 @@ impl Decoder {
             let Some(&kind) = buf.get(start) else {
                 return Ok(None);
             };
-            let Some(cr) = find_crlf(buf, start + 1) else {
+            let Some(cr) = find_crlf(buf, self.crlf_from.max(start + 1)) else {
+                // Nothing up to the last byte ends the line; that byte may be the `\r`.
+                self.crlf_from = buf.len() - 1;
                 if buf.len() - start > self.limits.max_bulk_len.max(64 * 1024) {
                     return Err(protocol(
                         "a RESP header or simple string line is too long (no CRLF)",
@@ -237,6 +253,7 @@ impl Decoder {
                 }
             }
             self.pos = next;
+            self.crlf_from = next;
             match opens {
                 Some(n) => self.open.push(n),
                 None => {
@@ -576,6 +593,48 @@ mod tests {
         }
         ok.extend_from_slice(b":1\r\n");
         assert!(decode_all(&ok).unwrap().is_some());
+    }
+
+    #[test]
+    fn extreme_integers() {
+        assert_eq!(
+            decode_all(b":-9223372036854775808\r\n").unwrap(),
+            Some(Value::Int(i64::MIN))
+        );
+        assert_eq!(
+            decode_all(b":9223372036854775807\r\n").unwrap(),
+            Some(Value::Int(i64::MAX))
+        );
+        for bad in [
+            &b":9223372036854775808\r\n"[..],
+            b":-9223372036854775809\r\n",
+            b":-\r\n",
+        ] {
+            assert!(matches!(decode_all(bad), Err(Error::Protocol(_))));
+        }
+    }
+
+    #[test]
+    fn long_line_split_across_reads() {
+        // A simple string fed one byte at a time, including a lone `\n` and a `\r` that
+        // arrives in a read of its own: the CRLF search resumes where it stopped.
+        let input = b"*2\r\n+ab\ncd\rx\r\n+y\r\n";
+        let mut d = Decoder::default();
+        let mut buf = BytesMut::new();
+        let mut out = None;
+        for (i, b) in input.iter().enumerate() {
+            buf.extend_from_slice(&[*b]);
+            let v = d.decode(&mut buf).unwrap();
+            assert_eq!(v.is_some(), i == input.len() - 1, "byte {i}");
+            out = out.or(v);
+        }
+        assert_eq!(
+            out,
+            Some(Value::Array(vec![
+                Value::SimpleString(Bytes::from_static(b"ab\ncd\rx")),
+                Value::SimpleString(Bytes::from_static(b"y")),
+            ]))
+        );
     }
 
     #[test]
