@@ -21,6 +21,7 @@ pub mod exec;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod keys;
+pub mod lock;
 pub mod meta;
 mod mux;
 pub mod pipeline;

@@ -1,0 +1,239 @@
+//! A distributed lock on one key, as redis-py's `Lock`: acquired with `SET key token NX
+//! PX timeout`, released and extended with Lua scripts that act only while the key
+//! still holds this lock's token, so a lock that expired and was taken by someone else
+//! is never released or extended by mistake.
+//!
+//! ```no_run
+//! # async fn f(client: &typedis::Client) -> typedis::Result<()> {
+//! use std::time::Duration;
+//! use typedis::lock::Lock;
+//! let lock = Lock::new(client, "locks:report")
+//!     .timeout(Duration::from_secs(10))
+//!     .blocking_timeout(Duration::from_secs(2));
+//! let guard = lock.acquire().await?;      // Error::Lock if not acquired in 2 s
+//! // … critical section …
+//! guard.release().await?;                 // Error::Lock if it expired meanwhile
+//! # Ok(()) }
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use crate::client::Client;
+use crate::commands::Commands;
+use crate::error::{Error, Result};
+use crate::script::Script;
+
+const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const EXTEND: &str = "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end \
+    local ttl = redis.call('pttl', KEYS[1]) \
+    if ARGV[3] == '1' or ttl < 0 then ttl = 0 end \
+    redis.call('pexpire', KEYS[1], ttl + tonumber(ARGV[2])) return 1";
+const REACQUIRE: &str = "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end \
+    redis.call('pexpire', KEYS[1], ARGV[2]) return 1";
+
+/// Settings of a lock on one key. Cheap to create; see the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Lock<'c> {
+    client: &'c Client,
+    name: Bytes,
+    timeout: Option<Duration>,
+    blocking: bool,
+    blocking_timeout: Option<Duration>,
+    sleep: Duration,
+}
+
+/// An acquired lock. Release it with [`LockGuard::release`]; if the guard is dropped
+/// instead, the lock is released in the background (best effort) or expires.
+#[derive(Debug)]
+#[must_use = "dropping the guard releases the lock"]
+pub struct LockGuard<'c> {
+    lock: Lock<'c>,
+    token: Bytes,
+    released: bool,
+}
+
+fn token() -> Bytes {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    Bytes::from(format!("{:x}-{:x}-{:x}", std::process::id(), nanos, n))
+}
+
+impl<'c> Lock<'c> {
+    /// A lock on `name`: no expiry, blocking without limit, polling every 100 ms.
+    pub fn new(client: &'c Client, name: impl AsRef<[u8]>) -> Self {
+        Lock {
+            client,
+            name: Bytes::copy_from_slice(name.as_ref()),
+            timeout: None,
+            blocking: true,
+            blocking_timeout: None,
+            sleep: Duration::from_millis(100),
+        }
+    }
+
+    /// The lock expires after this long unless extended (recommended).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether `acquire` waits for the lock (default) or fails at once.
+    pub fn blocking(mut self, blocking: bool) -> Self {
+        self.blocking = blocking;
+        self
+    }
+
+    /// How long `acquire` waits at most.
+    pub fn blocking_timeout(mut self, timeout: Duration) -> Self {
+        self.blocking_timeout = Some(timeout);
+        self
+    }
+
+    /// Pause between attempts while waiting (default 100 ms).
+    pub fn sleep(mut self, sleep: Duration) -> Self {
+        self.sleep = sleep;
+        self
+    }
+
+    async fn try_once(&self, token: &Bytes) -> Result<bool> {
+        let set = self.client.set(&self.name, token).nx();
+        match self.timeout {
+            Some(t) => set.px(t.as_millis().max(1) as i64).await,
+            None => set.await,
+        }
+    }
+
+    /// Takes the lock, waiting as configured; `Error::Lock` when it cannot be had.
+    pub async fn acquire(&self) -> Result<LockGuard<'c>> {
+        let token = token();
+        let deadline = self
+            .blocking_timeout
+            .map(|t| tokio::time::Instant::now() + t);
+        loop {
+            if self.try_once(&token).await? {
+                return Ok(LockGuard {
+                    lock: self.clone(),
+                    token,
+                    released: false,
+                });
+            }
+            let now = tokio::time::Instant::now();
+            if !self.blocking || deadline.is_some_and(|d| now >= d) {
+                return Err(Error::Lock(format!(
+                    "`{}` is held by someone else{}",
+                    String::from_utf8_lossy(&self.name),
+                    match self.blocking_timeout {
+                        Some(t) if self.blocking => format!(" (waited {t:?})"),
+                        _ => String::new(),
+                    }
+                )));
+            }
+            let pause = match deadline {
+                Some(d) => self.sleep.min(d - now),
+                None => self.sleep,
+            };
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+impl LockGuard<'_> {
+    /// The token stored in the key while this guard owns it.
+    pub fn token(&self) -> &Bytes {
+        &self.token
+    }
+
+    /// Whether the key still holds this lock's token.
+    pub async fn owned(&self) -> Result<bool> {
+        let v: Option<Bytes> = self.lock.client.get(&self.lock.name).await?;
+        Ok(v.as_ref() == Some(&self.token))
+    }
+
+    fn not_owned(&self, what: &str) -> Error {
+        Error::Lock(format!(
+            "cannot {what} `{}`: the lock is no longer owned (it expired, or another client took it)",
+            String::from_utf8_lossy(&self.lock.name)
+        ))
+    }
+
+    /// Releases the lock; `Error::Lock` if it was no longer ours.
+    pub async fn release(mut self) -> Result<()> {
+        self.released = true;
+        let n: i64 = Script::new(RELEASE)
+            .key(&self.lock.name)
+            .arg(&self.token)
+            .invoke(self.lock.client)
+            .decode()
+            .await?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(self.not_owned("release"))
+        }
+    }
+
+    /// Adds `additional` to the remaining time (or sets it, with `replace_ttl`).
+    pub async fn extend(&self, additional: Duration, replace_ttl: bool) -> Result<()> {
+        let n: i64 = Script::new(EXTEND)
+            .key(&self.lock.name)
+            .arg(&self.token)
+            .arg(additional.as_millis() as u64)
+            .arg(if replace_ttl { "1" } else { "0" })
+            .invoke(self.lock.client)
+            .decode()
+            .await?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(self.not_owned("extend"))
+        }
+    }
+
+    /// Resets the remaining time to the lock's `timeout`.
+    pub async fn reacquire(&self) -> Result<()> {
+        let Some(timeout) = self.lock.timeout else {
+            return Err(Error::Usage("reacquire needs a lock with a timeout".into()));
+        };
+        let n: i64 = Script::new(REACQUIRE)
+            .key(&self.lock.name)
+            .arg(&self.token)
+            .arg(timeout.as_millis() as u64)
+            .invoke(self.lock.client)
+            .decode()
+            .await?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(self.not_owned("reacquire"))
+        }
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        // Best effort: release in the background if a runtime is there; otherwise the
+        // lock expires by its timeout.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let client = self.lock.client.clone();
+            let name = self.lock.name.clone();
+            let token = self.token.clone();
+            rt.spawn(async move {
+                let _ = Script::new(RELEASE)
+                    .key(name)
+                    .arg(token)
+                    .invoke(&client)
+                    .await;
+            });
+        }
+    }
+}
