@@ -342,6 +342,12 @@ enum ExecState<'a> {
 }
 
 impl<'a> ExecFuture<'a> {
+    /// Overrides the timeout (`None`: wait forever). Only effective before the first poll.
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.timeout = timeout.into();
+        self
+    }
+
     fn new(client: &'a Client, args: Args, timeout: Option<Duration>) -> Self {
         ExecFuture {
             client,

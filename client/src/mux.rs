@@ -714,6 +714,39 @@ mod tests {
         }
     }
 
+    /// Resident memory of this process, from /proc (Linux).
+    fn rss_bytes() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
+    #[tokio::test]
+    async fn huge_announcements_do_not_allocate() {
+        // Within the limits but never completed: the client must wait (here: time out)
+        // without reserving what the header announces.
+        let cases: [(&str, &'static [u8]); 3] = [
+            ("4-billion-element array", b"*4294967295\r\n:1\r\n"),
+            ("500 MiB bulk", b"$524288000\r\nabc"),
+            ("4-billion-entry map", b"%4294967295\r\n"),
+        ];
+        for (name, bytes) in cases {
+            let url = fake(hello_or(bytes)).await;
+            let client = Client::connect(&url).await.unwrap();
+            let before = rss_bytes();
+            let r = client
+                .send(cmd(&["GET", "k"]))
+                .timeout(Duration::from_millis(300))
+                .await;
+            assert!(matches!(r, Err(Error::Timeout(_))), "{name}: {r:?}");
+            let grown = rss_bytes().saturating_sub(before);
+            assert!(grown < 64 << 20, "{name}: memory grew by {grown} bytes");
+        }
+    }
+
     #[tokio::test]
     async fn a_late_reply_after_timeout_goes_nowhere() {
         // Replies come in order, the first one late: ECHO answers its argument.
