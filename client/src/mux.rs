@@ -15,6 +15,21 @@
 //! one slot per reply, strictly in order. Reading and writing are separate tasks on split
 //! halves, so a large write that blocks on a full socket never stops replies being read.
 //!
+//! When woken, the writer yields to the scheduler until a yield brings no new command (at
+//! most a few times) before taking the buffer: the tasks the reader just completed queue
+//! their next commands in the meantime and share the write. Without this, under load the
+//! writer wakes for nearly every command and the syscalls dominate the cost.
+//!
+//! A batch (explicit pipelines, `MULTI … EXEC`) is appended in one critical section with
+//! one slot that collects all its replies, so nothing from another caller can come between
+//! its commands.
+//!
+//! # Health checks
+//! With a `health_check_interval`, a command arriving on a connection that has nothing in
+//! flight and has read nothing for longer than the interval first sends a PING and waits
+//! for it (at most `health_check_timeout`); if it fails, the connection is retired and the
+//! command goes to a new one.
+//!
 //! # Cancellation
 //! A slot is a oneshot sender. A caller that gives up (timeout, dropped future) drops the
 //! receiver; its slot stays in the FIFO, the reader still pops it for the matching reply
