@@ -10,6 +10,7 @@ extern crate self as typedis;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub(crate) use __private as private;
 
 pub mod client;
 pub mod cmd;
@@ -22,11 +23,13 @@ pub mod json;
 pub mod keys;
 pub mod meta;
 mod mux;
+pub mod pipeline;
 pub mod pool;
 pub mod pubsub;
 pub mod record;
 pub mod resp;
 pub mod value;
+pub mod watch;
 
 pub use bytes::Bytes;
 

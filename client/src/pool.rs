@@ -105,6 +105,7 @@ impl Pool {
             pool: self.inner.clone(),
             _permit: permit,
             reusable: true,
+            dirty: false,
             wbuf: BytesMut::new(),
         })
     }
@@ -129,6 +130,8 @@ pub struct PooledConnection {
     pool: Arc<PoolInner>,
     _permit: OwnedSemaphorePermit,
     reusable: bool,
+    /// Set by `discard`: state the pool cannot see (WATCH, SUBSCRIBE) until `keep`.
+    dirty: bool,
     wbuf: BytesMut,
 }
 
@@ -199,9 +202,16 @@ impl PooledConnection {
         Ok(v)
     }
 
-    /// Do not return this connection to the pool (e.g. it is subscribed or inside MULTI).
+    /// Do not return this connection to the pool (e.g. it is subscribed, or holds
+    /// WATCH state), until [`keep`](Self::keep) says it is clean again.
     pub fn discard(&mut self) {
         self.reusable = false;
+        self.dirty = true;
+    }
+
+    /// The connection is back in a clean state (e.g. after EXEC): it may be reused.
+    pub fn keep(&mut self) {
+        self.dirty = false;
     }
 
     /// The raw connection, for protocols the request/reply API does not cover. If you
@@ -259,7 +269,7 @@ fn still_open(conn: &mut Connection) -> bool {
 
 impl Drop for PooledConnection {
     fn drop(&mut self) {
-        if !self.reusable {
+        if !self.reusable || self.dirty {
             return;
         }
         if let Some(conn) = self.conn.take() {

@@ -73,6 +73,21 @@ pub trait Builder {
     fn into_parts(self) -> (Self::Sink, Args, &'static CommandMeta);
 }
 
+/// What a command method of the generated traits returns on a given receiver: the
+/// builder itself on clients (await it, or set options first), or the pipeline with the
+/// command added on pipelines (so `pipeline.set(..).get(..)` chains).
+pub trait Sink: Sized {
+    /// The result of adding builder `B` to this receiver.
+    type Output<B>
+    where
+        B: Builder<Sink = Self>;
+
+    /// Adds `builder` to this receiver.
+    fn wrap<B>(builder: B) -> Self::Output<B>
+    where
+        B: Builder<Sink = Self>;
+}
+
 /// The future of an awaited builder: sends through the executor, decodes into `R`.
 pub struct Pending<F, R> {
     state: PendingState<F>,

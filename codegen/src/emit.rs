@@ -72,7 +72,7 @@ pub fn emit_all(
         #(#items)*
 
         #[doc = #trait_doc]
-        pub trait #trait_ident: Sized {
+        pub trait #trait_ident: ::typedis::__private::Sink {
             #(#methods)*
         }
 
@@ -403,8 +403,8 @@ impl<'a> Command<'a> {
             #[doc(alias = #alias)]
             #dep
             #[allow(deprecated)]
-            fn #method(self, #(#params),*) -> #st<Self> {
-                #st::new(self, #(#names),*)
+            fn #method(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> {
+                <Self as ::typedis::__private::Sink>::wrap(#st::new(self, #(#names),*))
             }
         }
     }

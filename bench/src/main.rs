@@ -1,0 +1,512 @@
+//! Throughput and client-CPU benchmark: typedis against redis-rs, fred, rustis and the
+//! C reference `redis-benchmark`, on the same server in one run.
+//!
+//! Scenarios (see README "Benchmarks"):
+//! - (a) sequential SET then GET on one connection,
+//! - (b) 64 tasks sharing one connection, GETs,
+//! - (c) pipelines of 1,000 SETs,
+//! - (d) LRANGE of a 10,000 × 100-byte list (≈1 MB replies).
+//!
+//! Usage: `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--url redis://…]`.
+//! Without `--url` it starts its own `redis-server` on a free loopback port.
+//! Client CPU is this process's user+system time (from /proc/self/stat) divided by the
+//! operations; the server runs in another process and is not counted.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Res<T> = Result<T, BoxError>;
+
+#[derive(Clone, Copy)]
+struct Sizes {
+    seq_ops: usize,
+    tasks: usize,
+    shared_ops: usize,
+    pipeline_len: usize,
+    pipelines: usize,
+    list_len: usize,
+    lranges: usize,
+}
+
+/// One measured run.
+struct Sample {
+    ops: usize,
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Sample {
+    fn ops_per_sec(&self) -> f64 {
+        self.ops as f64 / self.wall.as_secs_f64()
+    }
+    fn cpu_us_per_op(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.ops as f64
+    }
+}
+
+/// user + system CPU time of this process.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // utime is field 14, stime 15 (1-based, counting pid and comm): indices 11, 12 here.
+    let total = ticks(11) + ticks(12);
+    Duration::from_millis(total * 10) // CLK_TCK is 100 on Linux
+}
+
+async fn measure<F, Fut>(ops: usize, f: F) -> Res<Sample>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Res<()>>,
+{
+    let cpu0 = cpu_time();
+    let t0 = Instant::now();
+    f().await?;
+    let wall = t0.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu0);
+    Ok(Sample { ops, wall, cpu })
+}
+
+struct Server {
+    child: Option<Child>,
+    port: u16,
+    _dir: std::path::PathBuf,
+}
+
+impl Server {
+    fn start() -> Res<Server> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let dir = std::env::temp_dir().join(format!("typedis-bench-{port}"));
+        std::fs::create_dir_all(&dir)?;
+        let bin = std::env::var("TYPEDIS_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let child = Command::new(&bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {bin}: {e} (apt-get install redis-server)"))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err("redis-server did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Server { child: Some(child), port, _dir: dir })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- typedis
+
+mod typedis_impl {
+    use super::*;
+    use typedis::prelude::*;
+    use typedis::Client;
+
+    pub async fn connect(url: &str) -> Res<Client> {
+        Ok(Client::connect(url).await?)
+    }
+
+    pub async fn seq(c: &Client, n: usize) -> Res<()> {
+        for i in 0..n {
+            let k = format!("seq:{}", i % 1000);
+            c.set(&k, "value").await?;
+            let _: Option<bytes::Bytes> = c.get(&k).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn shared(c: &Client, tasks: usize, n: usize) -> Res<()> {
+        let mut set = tokio::task::JoinSet::new();
+        for t in 0..tasks {
+            let c = c.clone();
+            set.spawn(async move {
+                for _ in 0..n / tasks {
+                    let v: Option<bytes::Bytes> = c.get("shared:key").await?;
+                    debug_assert!(v.is_some());
+                }
+                let _ = t;
+                Ok::<_, BoxError>(())
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
+    pub async fn pipeline(c: &Client, len: usize, count: usize) -> Res<()> {
+        for _ in 0..count {
+            let mut p = c.pipeline();
+            for i in 0..len {
+                p.add(c.set(format!("p:{i}"), "v"));
+            }
+            p.execute_raw().await?;
+        }
+        Ok(())
+    }
+
+    pub async fn lrange(c: &Client, count: usize) -> Res<usize> {
+        let mut bytes = 0;
+        for _ in 0..count {
+            let v: Vec<bytes::Bytes> = c.lrange("biglist", 0, -1).await?;
+            bytes += v.iter().map(|b| b.len()).sum::<usize>();
+        }
+        Ok(bytes)
+    }
+}
+
+// ---------------------------------------------------------------- redis-rs
+
+mod redis_rs {
+    use super::*;
+    use redis::aio::MultiplexedConnection;
+
+    pub async fn connect(url: &str) -> Res<MultiplexedConnection> {
+        let client = redis::Client::open(url)?;
+        Ok(client.get_multiplexed_async_connection().await?)
+    }
+
+    pub async fn seq(c: &MultiplexedConnection, n: usize) -> Res<()> {
+        let mut c = c.clone();
+        for i in 0..n {
+            let k = format!("seq:{}", i % 1000);
+            redis::cmd("SET").arg(&k).arg("value").query_async::<()>(&mut c).await?;
+            let _: Option<Vec<u8>> = redis::cmd("GET").arg(&k).query_async(&mut c).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn shared(c: &MultiplexedConnection, tasks: usize, n: usize) -> Res<()> {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..tasks {
+            let mut c = c.clone();
+            set.spawn(async move {
+                for _ in 0..n / tasks {
+                    let _: Option<Vec<u8>> = redis::cmd("GET").arg("shared:key").query_async(&mut c).await?;
+                }
+                Ok::<_, BoxError>(())
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
+    pub async fn pipeline(c: &MultiplexedConnection, len: usize, count: usize) -> Res<()> {
+        let mut c = c.clone();
+        for _ in 0..count {
+            let mut p = redis::pipe();
+            for i in 0..len {
+                p.cmd("SET").arg(format!("p:{i}")).arg("v").ignore();
+            }
+            p.query_async::<()>(&mut c).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn lrange(c: &MultiplexedConnection, count: usize) -> Res<usize> {
+        let mut c = c.clone();
+        let mut bytes = 0;
+        for _ in 0..count {
+            let v: Vec<Vec<u8>> = redis::cmd("LRANGE").arg("biglist").arg(0).arg(-1).query_async(&mut c).await?;
+            bytes += v.iter().map(|b| b.len()).sum::<usize>();
+        }
+        Ok(bytes)
+    }
+}
+
+// ---------------------------------------------------------------- fred
+
+mod fred_impl {
+    use super::*;
+    use fred::prelude::*;
+
+    pub async fn connect(url: &str) -> Res<Client> {
+        let config = Config::from_url(url)?;
+        let client = Builder::from_config(config).build()?;
+        client.init().await?;
+        Ok(client)
+    }
+
+    pub async fn seq(c: &Client, n: usize) -> Res<()> {
+        for i in 0..n {
+            let k = format!("seq:{}", i % 1000);
+            let _: () = c.set(&k, "value", None, None, false).await?;
+            let _: Option<bytes::Bytes> = c.get(&k).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn shared(c: &Client, tasks: usize, n: usize) -> Res<()> {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..tasks {
+            let c = c.clone();
+            set.spawn(async move {
+                for _ in 0..n / tasks {
+                    let _: Option<bytes::Bytes> = c.get("shared:key").await?;
+                }
+                Ok::<_, BoxError>(())
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
+    pub async fn pipeline(c: &Client, len: usize, count: usize) -> Res<()> {
+        for _ in 0..count {
+            let p = c.pipeline();
+            for i in 0..len {
+                let _: () = p.set(format!("p:{i}"), "v", None, None, false).await?;
+            }
+            let _: Vec<Value> = p.all().await?;
+        }
+        Ok(())
+    }
+
+    pub async fn lrange(c: &Client, count: usize) -> Res<usize> {
+        let mut bytes = 0;
+        for _ in 0..count {
+            let v: Vec<bytes::Bytes> = c.lrange("biglist", 0, -1).await?;
+            bytes += v.iter().map(|b| b.len()).sum::<usize>();
+        }
+        Ok(bytes)
+    }
+}
+
+// ---------------------------------------------------------------- rustis
+
+mod rustis_impl {
+    use super::*;
+    use rustis::client::Client;
+    use rustis::resp::{cmd, BulkString};
+
+    pub async fn connect(url: &str) -> Res<Client> {
+        Ok(Client::connect(url).await?)
+    }
+
+    pub async fn seq(c: &Client, n: usize) -> Res<()> {
+        for i in 0..n {
+            let k = format!("seq:{}", i % 1000);
+            c.send::<()>(cmd("SET").arg(k.clone()).arg("value"), None).await?;
+            let _: Option<BulkString> = c.send(cmd("GET").arg(k), None).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn shared(c: &Client, tasks: usize, n: usize) -> Res<()> {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..tasks {
+            let c = c.clone();
+            set.spawn(async move {
+                for _ in 0..n / tasks {
+                    let _: Option<BulkString> = c.send(cmd("GET").arg("shared:key"), None).await?;
+                }
+                Ok::<_, BoxError>(())
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
+    pub async fn pipeline(c: &Client, len: usize, count: usize) -> Res<()> {
+        for _ in 0..count {
+            let mut p = c.create_pipeline();
+            for i in 0..len {
+                p.forget_command(cmd("SET").arg(format!("p:{i}")).arg("v"));
+            }
+            p.execute::<()>().await?;
+        }
+        Ok(())
+    }
+
+    pub async fn lrange(c: &Client, count: usize) -> Res<usize> {
+        let mut bytes = 0;
+        for _ in 0..count {
+            let v: Vec<BulkString> = c.send(cmd("LRANGE").arg("biglist").arg(0).arg(-1), None).await?;
+            bytes += v.iter().map(|b| b.len()).sum::<usize>();
+        }
+        Ok(bytes)
+    }
+}
+
+// ---------------------------------------------------------------- redis-benchmark
+
+/// Runs redis-benchmark and returns (requests/s, client CPU µs per request).
+fn redis_benchmark(port: u16, args: &[&str], n: usize) -> Res<(f64, f64)> {
+    let script = format!(
+        "TIMEFORMAT='%U %S'; {{ time redis-benchmark -h 127.0.0.1 -p {port} -n {n} --csv -q {} >/tmp/typedis-bench-rb.csv ; }} 2>&1",
+        args.join(" ")
+    );
+    let out = Command::new("bash").arg("-c").arg(&script).output()?;
+    let times = String::from_utf8_lossy(&out.stdout);
+    let cpu: f64 = times
+        .split_whitespace()
+        .filter_map(|t| t.parse::<f64>().ok())
+        .sum();
+    let csv = std::fs::read_to_string("/tmp/typedis-bench-rb.csv")?;
+    // "test","rps",…  then  "GET","769230.75",…
+    let rps = csv
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(',').nth(1))
+        .map(|f| f.trim_matches('"').parse::<f64>())
+        .transpose()?
+        .ok_or("cannot parse redis-benchmark output")?;
+    Ok((rps, cpu * 1e6 / n as f64))
+}
+
+// ---------------------------------------------------------------- driver
+
+struct Row {
+    client: &'static str,
+    sample: Sample,
+    extra: Option<f64>,
+}
+
+fn print_table(title: &str, unit: &str, rows: &[Row]) {
+    println!("\n## {title}");
+    println!("| client | {unit} | client CPU µs/op | typedis ratio (throughput) |");
+    println!("|---|---:|---:|---:|");
+    let ours = rows.iter().find(|r| r.client == "typedis").map(|r| r.extra.unwrap_or(r.sample.ops_per_sec()));
+    for r in rows {
+        let rate = r.extra.unwrap_or(r.sample.ops_per_sec());
+        let ratio = ours.map(|o| format!("{:.2}×", o / rate)).unwrap_or_default();
+        println!(
+            "| {} | {:.0} | {:.2} | {} |",
+            r.client,
+            rate,
+            r.sample.cpu_us_per_op(),
+            if r.client == "typedis" { "—".to_string() } else { ratio }
+        );
+    }
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let url_arg = args.iter().position(|a| a == "--url").and_then(|i| args.get(i + 1)).cloned();
+    let sizes = if quick {
+        Sizes { seq_ops: 5_000, tasks: 64, shared_ops: 100_000, pipeline_len: 1_000, pipelines: 100, list_len: 10_000, lranges: 50 }
+    } else {
+        Sizes { seq_ops: 20_000, tasks: 64, shared_ops: 500_000, pipeline_len: 1_000, pipelines: 500, list_len: 10_000, lranges: 300 }
+    };
+    let server = match url_arg {
+        Some(_) => None,
+        None => Some(Server::start()?),
+    };
+    let url = url_arg.unwrap_or_else(|| format!("redis://127.0.0.1:{}", server.as_ref().map(|s| s.port).unwrap_or(6379)));
+    let port: u16 = url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap_or(6379);
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(run(url, port, sizes))
+}
+
+async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
+    // Shared fixtures.
+    let setup = redis_rs::connect(&url).await?;
+    {
+        let mut c = setup.clone();
+        redis::cmd("FLUSHALL").query_async::<()>(&mut c).await?;
+        redis::cmd("SET").arg("shared:key").arg("x".repeat(16)).query_async::<()>(&mut c).await?;
+        let value = vec![b'v'; 100];
+        for chunk in (0..s.list_len).collect::<Vec<_>>().chunks(1000) {
+            let mut cmd = redis::cmd("RPUSH");
+            cmd.arg("biglist");
+            for _ in chunk {
+                cmd.arg(&value);
+            }
+            cmd.query_async::<i64>(&mut c).await?;
+        }
+    }
+    println!("# typedis bench — server at {url}; peers measured in the same run");
+
+    let td = Arc::new(typedis_impl::connect(&url).await?);
+    let rr = redis_rs::connect(&url).await?;
+    let fr = fred_impl::connect(&url).await?;
+    let ru = rustis_impl::connect(&url).await?;
+
+    // (a)
+    let n = s.seq_ops;
+    let mut rows = vec![
+        Row { client: "typedis", sample: measure(2 * n, || typedis_impl::seq(&td, n)).await?, extra: None },
+        Row { client: "redis-rs", sample: measure(2 * n, || redis_rs::seq(&rr, n)).await?, extra: None },
+        Row { client: "fred", sample: measure(2 * n, || fred_impl::seq(&fr, n)).await?, extra: None },
+        Row { client: "rustis", sample: measure(2 * n, || rustis_impl::seq(&ru, n)).await?, extra: None },
+    ];
+    if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "set,get", "-c", "1"], n) {
+        rows.push(Row { client: "redis-benchmark -c 1", sample: Sample { ops: 1, wall: Duration::from_secs(1), cpu: Duration::from_secs_f64(cpu / 1e6) }, extra: Some(rps) });
+    }
+    print_table("(a) sequential SET+GET, one connection", "ops/s", &rows);
+
+    // (b)
+    let (t, n) = (s.tasks, s.shared_ops);
+    let mut rows = vec![
+        Row { client: "typedis", sample: measure(n, || typedis_impl::shared(&td, t, n)).await?, extra: None },
+        Row { client: "redis-rs", sample: measure(n, || redis_rs::shared(&rr, t, n)).await?, extra: None },
+        Row { client: "fred", sample: measure(n, || fred_impl::shared(&fr, t, n)).await?, extra: None },
+        Row { client: "rustis", sample: measure(n, || rustis_impl::shared(&ru, t, n)).await?, extra: None },
+    ];
+    if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "1", "-P", "64"], n) {
+        rows.push(Row { client: "redis-benchmark -c 1 -P 64", sample: Sample { ops: 1, wall: Duration::from_secs(1), cpu: Duration::from_secs_f64(cpu / 1e6) }, extra: Some(rps) });
+    }
+    print_table(&format!("(b) {t} tasks sharing one connection, GET"), "ops/s", &rows);
+
+    // (c)
+    let (len, count) = (s.pipeline_len, s.pipelines);
+    let ops = len * count;
+    let mut rows = vec![
+        Row { client: "typedis", sample: measure(ops, || typedis_impl::pipeline(&td, len, count)).await?, extra: None },
+        Row { client: "redis-rs", sample: measure(ops, || redis_rs::pipeline(&rr, len, count)).await?, extra: None },
+        Row { client: "fred", sample: measure(ops, || fred_impl::pipeline(&fr, len, count)).await?, extra: None },
+        Row { client: "rustis", sample: measure(ops, || rustis_impl::pipeline(&ru, len, count)).await?, extra: None },
+    ];
+    if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "set", "-c", "1", "-P", "1000"], ops) {
+        rows.push(Row { client: "redis-benchmark -c 1 -P 1000", sample: Sample { ops: 1, wall: Duration::from_secs(1), cpu: Duration::from_secs_f64(cpu / 1e6) }, extra: Some(rps) });
+    }
+    print_table(&format!("(c) pipelines of {len} SETs"), "SETs/s", &rows);
+
+    // (d)
+    let count = s.lranges;
+    let mut rows = Vec::new();
+    let mut mb = Vec::new();
+    macro_rules! lr {
+        ($name:expr, $f:expr) => {{
+            let cpu0 = cpu_time();
+            let t0 = Instant::now();
+            let bytes = $f.await?;
+            let wall = t0.elapsed();
+            let cpu = cpu_time().saturating_sub(cpu0);
+            mb.push(($name, bytes as f64 / 1e6 / wall.as_secs_f64()));
+            rows.push(Row { client: $name, sample: Sample { ops: count, wall, cpu }, extra: None });
+        }};
+    }
+    lr!("typedis", typedis_impl::lrange(&td, count));
+    lr!("redis-rs", redis_rs::lrange(&rr, count));
+    lr!("fred", fred_impl::lrange(&fr, count));
+    lr!("rustis", rustis_impl::lrange(&ru, count));
+    print_table(&format!("(d) LRANGE of {} × 100 B (replies/s; CPU µs per reply)", s.list_len), "replies/s", &rows);
+    for (name, rate) in mb {
+        println!("  {name}: {rate:.0} MB/s of payload");
+    }
+    Ok(())
+}

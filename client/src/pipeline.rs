@@ -1,0 +1,318 @@
+//! Pipelines and MULTI/EXEC transactions.
+//!
+//! Every generated command method works on a [`Pipeline`] and appends to it:
+//! `client.pipeline().set("a", "1").get("a")` is a `Pipeline<(((), bool), Option<Bytes>)>`
+//! and [`Pipeline::execute`] returns the tuple `(bool, Option<Bytes>)` — no annotations
+//! needed. A command with options joins with [`Pipeline::then`]:
+//! `.then(client.set("k", "v").ex(60))`. All commands go out
+//! in one write and are contiguous on the shared connection; a transaction wraps them
+//! in `MULTI … EXEC`.
+//!
+//! For pipelines built in a loop, [`Pipeline::add`] takes any builder and
+//! [`Pipeline::query`] decodes all replies into one type (e.g. `Vec<i64>`).
+//!
+//! Owns: collecting commands and decoding their replies. Does not own: sending (the
+//! client's `send_batch`), WATCH sessions (see [`crate::watch`]).
+
+use std::marker::PhantomData;
+
+use crate::client::Client;
+use crate::cmd::Args;
+use crate::commands::Commands;
+use crate::error::{Error, Result};
+use crate::private::Builder;
+use crate::value::{FromValue, Value};
+
+/// Where a pipeline's commands are sent: the shared client, or a WATCH session.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'c> {
+    Client(&'c Client),
+    Watch(&'c crate::watch::WatchSession),
+}
+
+impl Target<'_> {
+    async fn send(self, commands: &[Args]) -> Result<Vec<Value>> {
+        match self {
+            Target::Client(c) => c.send_batch(commands).await,
+            Target::Watch(w) => w.send_batch(commands).await,
+        }
+    }
+}
+
+/// The root of a pipeline or transaction; see the [module docs](self).
+#[must_use = "a pipeline does nothing until executed"]
+pub struct Pipeline<'c, T = ()> {
+    target: Target<'c>,
+    commands: Vec<Args>,
+    names: Vec<&'static str>,
+    atomic: bool,
+    _out: PhantomData<fn() -> T>,
+}
+
+impl Client {
+    /// A pipeline: commands sent together, in one write, replies decoded into a tuple.
+    ///
+    /// ```no_run
+    /// # async fn f(client: &typedis::Client) -> typedis::Result<()> {
+    /// use typedis::prelude::*;
+    /// let (set, value) = client.pipeline().set("a", "1").get("a").execute().await?;
+    /// # let _: (bool, Option<typedis::Bytes>) = (set, value);
+    /// # Ok(()) }
+    /// ```
+    pub fn pipeline(&self) -> Pipeline<'_, ()> {
+        Pipeline::new(Target::Client(self), false)
+    }
+
+    /// A transaction: like [`pipeline`](Self::pipeline), wrapped in `MULTI … EXEC`.
+    pub fn transaction(&self) -> Pipeline<'_, ()> {
+        Pipeline::new(Target::Client(self), true)
+    }
+}
+
+impl<'c> Pipeline<'c, ()> {
+    pub(crate) fn new(target: Target<'c>, atomic: bool) -> Self {
+        Pipeline {
+            target,
+            commands: Vec::new(),
+            names: Vec::new(),
+            atomic,
+            _out: PhantomData,
+        }
+    }
+}
+
+impl<'c, T> Pipeline<'c, T> {
+    /// Adds any command builder (its reply joins [`query`](Self::query)'s results; the
+    /// typed tuple of [`execute`](Self::execute) does not change).
+    pub fn add<B: Builder>(&mut self, command: B) -> &mut Self {
+        let (_, args, meta) = command.into_parts();
+        self.push(args, meta.name);
+        self
+    }
+
+    /// Adds a raw command (`["SET", "k", "v"]`).
+    pub fn add_args(&mut self, args: Args) -> &mut Self {
+        self.push(args, "");
+        self
+    }
+
+    /// Number of commands queued.
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+
+    fn push(&mut self, args: Args, name: &'static str) {
+        self.commands.push(args);
+        self.names.push(name);
+    }
+
+    fn retype<U>(self) -> Pipeline<'c, U> {
+        Pipeline {
+            target: self.target,
+            commands: self.commands,
+            names: self.names,
+            atomic: self.atomic,
+            _out: PhantomData,
+        }
+    }
+
+    /// Sends everything; returns one value per command (error replies included as
+    /// [`Value::Error`]). `Err` only when the whole batch failed, or, for a
+    /// transaction, when EXEC was aborted ([`Error::Watch`]) or refused (`EXECABORT`).
+    pub async fn execute_raw(mut self) -> Result<Vec<Value>> {
+        for (i, a) in self.commands.iter_mut().enumerate() {
+            if let Some(e) = a.take_error() {
+                return Err(pipeline_error(i, self.names[i], e));
+            }
+        }
+        if self.commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !self.atomic {
+            return self.target.send(&self.commands).await;
+        }
+        let n = self.commands.len();
+        let mut all = Vec::with_capacity(n + 2);
+        let mut multi = Args::new();
+        multi.push_bytes(b"MULTI");
+        let mut exec = Args::new();
+        exec.push_bytes(b"EXEC");
+        all.push(multi);
+        all.append(&mut self.commands);
+        all.push(exec);
+        let mut replies = self.target.send(&all).await?;
+        let exec_reply = replies.pop().unwrap_or(Value::Nil);
+        // A command refused while queuing (syntax, unknown command) makes EXEC fail
+        // with EXECABORT: report the command that caused it.
+        if let Value::Error(e) = &exec_reply {
+            let culprit = replies
+                .iter()
+                .skip(1)
+                .position(|r| matches!(r, Value::Error(_)));
+            return Err(match culprit {
+                Some(i) => pipeline_error(
+                    i,
+                    self.names[i],
+                    Error::Server(match &replies[i + 1] {
+                        Value::Error(q) => q.clone(),
+                        _ => e.clone(),
+                    }),
+                ),
+                None => Error::Server(e.clone()),
+            });
+        }
+        match exec_reply {
+            Value::Array(items) => Ok(items),
+            Value::Nil => Err(Error::Watch),
+            other => Err(Error::Protocol(format!(
+                "EXEC answered a {} instead of an array",
+                other.kind_name()
+            ))),
+        }
+    }
+
+    /// Sends everything and decodes the replies, as one array, into `U`
+    /// (e.g. `Vec<Option<String>>`, or a tuple).
+    pub async fn query<U: FromValue>(self) -> Result<U> {
+        let names = self.names.clone();
+        let replies = self.execute_raw().await?;
+        if let Some((i, Value::Error(e))) = replies
+            .iter()
+            .enumerate()
+            .find(|(_, v)| matches!(v, Value::Error(_)))
+        {
+            return Err(pipeline_error(
+                i,
+                names.get(i).copied().unwrap_or(""),
+                Error::Server(e.clone()),
+            ));
+        }
+        U::from_value(Value::Array(replies))
+    }
+}
+
+fn pipeline_error(index: usize, command: &str, source: Error) -> Error {
+    Error::Pipeline {
+        index,
+        command: command.to_owned(),
+        source: Box::new(source),
+    }
+}
+
+/// On a pipeline, a command method adds the command and returns the pipeline, its
+/// output tuple one element longer.
+impl<'c, T> crate::private::Sink for Pipeline<'c, T> {
+    type Output<B>
+        = Pipeline<'c, (T, B::Reply)>
+    where
+        B: Builder<Sink = Self>;
+
+    fn wrap<B>(builder: B) -> Self::Output<B>
+    where
+        B: Builder<Sink = Self>,
+    {
+        let (mut p, args, meta) = builder.into_parts();
+        p.push(args, meta.name);
+        p.retype()
+    }
+}
+
+impl<T> Commands for Pipeline<'_, T> {}
+
+impl<'c, T> Pipeline<'c, T> {
+    /// Adds a command built with options (`client.set("k", "v").ex(60)`), keeping its
+    /// reply type in the output tuple.
+    pub fn then<B: Builder>(mut self, command: B) -> Pipeline<'c, (T, B::Reply)> {
+        let (_, args, meta) = command.into_parts();
+        self.push(args, meta.name);
+        self.retype()
+    }
+
+    /// Sends the pipeline and decodes each reply into its command's type, as a tuple.
+    ///
+    /// A command that failed makes the call fail with [`Error::Pipeline`] naming its
+    /// position and command; [`execute_raw`](Self::execute_raw) shows every reply.
+    pub async fn execute(self) -> Result<T::Flat>
+    where
+        T: Replies,
+    {
+        let names = self.names.clone();
+        let replies = self.execute_raw().await?;
+        T::from_replies(replies, &names)
+    }
+}
+
+/// The reply types of a pipeline, accumulated as nested pairs `(((), A), B)`, and the
+/// flat tuple `(A, B)` they decode into.
+pub trait Replies {
+    /// The flat tuple.
+    type Flat;
+    /// Decodes one reply per command.
+    fn from_replies(replies: Vec<Value>, names: &[&'static str]) -> Result<Self::Flat>;
+}
+
+fn take<R: FromValue>(
+    it: &mut std::vec::IntoIter<Value>,
+    i: usize,
+    names: &[&'static str],
+) -> Result<R> {
+    let v = it.next().ok_or_else(|| {
+        Error::Protocol(format!(
+            "the pipeline got fewer replies than commands ({i})"
+        ))
+    })?;
+    let name = names.get(i).copied().unwrap_or("");
+    match v {
+        Value::Error(e) => Err(pipeline_error(i, name, Error::Server(e))),
+        v => R::from_value(v).map_err(|e| pipeline_error(i, name, e)),
+    }
+}
+
+impl Replies for () {
+    type Flat = ();
+    fn from_replies(_: Vec<Value>, _: &[&'static str]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// `nest!([()] A B C)` is `((((), A), B), C)`.
+macro_rules! nest {
+    ([$($acc:tt)*]) => { $($acc)* };
+    ([$($acc:tt)*] $head:ident $($tail:ident)*) => { nest!([($($acc)*, $head)] $($tail)*) };
+}
+
+macro_rules! replies {
+    ($( ($($t:ident $i:tt),+) )+) => {$(
+        impl<$($t: FromValue),+> Replies for nest!([()] $($t)+) {
+            type Flat = ($($t,)+);
+            fn from_replies(replies: Vec<Value>, names: &[&'static str]) -> Result<Self::Flat> {
+                let mut it = replies.into_iter();
+                Ok(($( take::<$t>(&mut it, $i, names)?, )+))
+            }
+        }
+    )+};
+}
+
+replies! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15)
+}
