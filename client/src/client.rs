@@ -236,8 +236,13 @@ impl Client {
 impl<'a> Executor for &'a Client {
     type Future = ExecFuture<'a>;
 
-    fn execute(self, args: Args, _meta: Option<&'static CommandMeta>) -> ExecFuture<'a> {
-        ExecFuture::new(self, args, self.inner.command_timeout)
+    fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> ExecFuture<'a> {
+        let mut future = ExecFuture::new(self, args, self.inner.command_timeout);
+        // A command that may block (BLPOP, XREAD …, WAIT) would hold up every caller of
+        // the shared connection: the generated tables say so, and it goes to a
+        // dedicated connection from the pool instead.
+        future.dedicated = meta.is_some_and(CommandMeta::is_blocking);
+        future
     }
 }
 
@@ -329,6 +334,8 @@ pub struct ExecFuture<'a> {
     client: &'a Client,
     state: ExecState<'a>,
     timeout: Option<Duration>,
+    /// Send on a dedicated connection from the pool rather than the shared one.
+    dedicated: bool,
     // Boxed because `Sleep` is `!Unpin` and the crate has no unsafe pin projection; the
     // allocation only happens for commands that have a timeout.
     deadline: Option<Pin<Box<Sleep>>>,
@@ -342,11 +349,18 @@ enum ExecState<'a> {
 }
 
 impl<'a> ExecFuture<'a> {
+    /// Overrides the timeout (`None`: wait forever). Only effective before the first poll.
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.timeout = timeout.into();
+        self
+    }
+
     fn new(client: &'a Client, args: Args, timeout: Option<Duration>) -> Self {
         ExecFuture {
             client,
             state: ExecState::Start(args),
             timeout,
+            dedicated: false,
             deadline: None,
         }
     }
@@ -395,6 +409,16 @@ impl Future for ExecFuture<'_> {
                     }
                     if let Some(d) = this.timeout {
                         this.deadline = Some(Box::pin(tokio::time::sleep(d)));
+                    }
+                    if this.dedicated {
+                        let args = std::mem::take(args);
+                        let client = this.client;
+                        this.state = ExecState::Slow(Box::pin(async move {
+                            // Server errors keep the connection reusable; anything else
+                            // (including this future being dropped) discards it.
+                            client.dedicated().await?.send(&args).await
+                        }));
+                        continue;
                     }
                     let mux = &this.client.inner.mux;
                     match mux.try_send(args) {

@@ -577,3 +577,48 @@ async fn an_argument_that_cannot_be_encoded_fails_the_command_unsent() {
     let exists: i64 = client.cmd("EXISTS").arg("never").decode().await.unwrap();
     assert_eq!(exists, 0, "a command with an encoding error was sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_commands_go_to_dedicated_connections() {
+    use typedis::prelude::*;
+    for kind in KINDS {
+        let server = Server::start(kind);
+        let client = Client::connect(&server.url()).await.unwrap();
+        // Two generated BLPOPs wait at once while the shared connection stays free.
+        let waiters: Vec<_> = (0..2)
+            .map(|i| {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let key = format!("jobs{i}");
+                    let v: Option<(String, String)> =
+                        client.blpop([key.as_str()], 5.0).decode().await.unwrap();
+                    v
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = std::time::Instant::now();
+        for _ in 0..50 {
+            client.cmd("PING").await.unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the shared connection was blocked by BLPOP"
+        );
+        client.cmd("RPUSH").arg("jobs0").arg("a").await.unwrap();
+        client.cmd("RPUSH").arg("jobs1").arg("b").await.unwrap();
+        let mut got = Vec::new();
+        for w in waiters {
+            got.push(w.await.unwrap());
+        }
+        assert_eq!(
+            got,
+            [
+                Some(("jobs0".to_owned(), "a".to_owned())),
+                Some(("jobs1".to_owned(), "b".to_owned()))
+            ]
+        );
+        // Both dedicated connections went back to the pool.
+        assert_eq!(client.pool().idle_count(), 2);
+    }
+}
