@@ -184,7 +184,7 @@ fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> TokenStream {
         .iter()
         .any(|t| t.eq_ignore_ascii_case("NONDETERMINISTIC_OUTPUT"));
     let group = spec.group.clone().unwrap_or_default();
-    let doc = format!("What the runtime knows about `{name}`.");
+    let doc = format!(" What the runtime knows about `{name}`.");
     quote! {
         #[doc = #doc]
         pub static #ident: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
