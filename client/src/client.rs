@@ -472,6 +472,17 @@ mod tests {
     fn assert_send_sync<T: Send + Sync>() {}
 
     #[test]
+    fn health_check_interval_comes_from_the_url_and_can_be_overridden() {
+        let c = ClientConfig::new("redis://127.0.0.1:6379/0?health_check_interval=1").unwrap();
+        assert_eq!(c.health_check_interval, Some(Duration::from_secs(1)));
+        let c = c.health_check_interval(None);
+        assert_eq!(c.health_check_interval, None);
+        let c = ClientConfig::new("redis://127.0.0.1:6379").unwrap();
+        assert_eq!(c.health_check_interval, None);
+        assert_eq!(c.command_timeout, None);
+    }
+
+    #[test]
     fn handles_and_futures_are_thread_safe() {
         assert_send_sync::<Client>();
         assert_send::<ExecFuture<'static>>();
