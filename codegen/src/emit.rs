@@ -33,6 +33,7 @@ pub fn emit_all(
     let mut methods = Vec::new();
     let mut metas = Vec::new();
     let mut method_names = Vec::new();
+    let mut decoders = Vec::new();
     // Containers are called only through their subcommands.
     let containers: BTreeSet<String> = specs
         .iter()
@@ -48,6 +49,8 @@ pub fn emit_all(
         }
         let cmd = Command::new(file, meta_ident, trait_name)?;
         method_names.push((full.clone(), cmd.method_ident.to_string()));
+        let reply = &cmd.default_reply;
+        decoders.push(quote!((#full, |v: ::typedis::Value| <#reply as ::typedis::FromValue>::from_value(v).map(drop))));
         items.push(cmd.builder()?);
         methods.push(cmd.method());
     }
@@ -60,6 +63,10 @@ pub fn emit_all(
             pub static COMMANDS: &[&::typedis::meta::CommandMeta] = &[#(#entries),*];
             /// Every generated method: (command name, method name).
             pub static METHODS: &[(&str, &str)] = &[#((#cmds, #meths)),*];
+            /// For each command, a check that a reply decodes into its default reply type
+            /// (used by the conformance tests).
+            #[doc(hidden)]
+            pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<()>)] = &[#(#decoders),*];
         }
     } else {
         quote!()

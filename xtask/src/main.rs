@@ -7,9 +7,7 @@
 //!   specs into `commands/` (see commands/README.md).
 //! - `schemas`: writes the reply schemas of `xtask/data/reply_schemas.txt` into the specs.
 
-mod regen;
-mod schemas;
-mod servers;
+use xtask::{regen, schemas, servers};
 
 use std::process::ExitCode;
 

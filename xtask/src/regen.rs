@@ -53,6 +53,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
     })
 }
 
+/// The `cargo xtask` entry of this task.
 pub fn main(args: &[String]) -> Result<u8, String> {
     let opts = parse_args(args)?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -90,15 +91,21 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
 pub struct Report {
     /// The dumped server, e.g. `valkey-9.1.2`.
     pub server: String,
+    /// Commands the spec directory did not have.
     pub new: Vec<String>,
+    /// Commands this server no longer has.
     pub removed: Vec<String>,
+    /// Commands whose server-derived fields changed.
     pub changed: Vec<String>,
+    /// How many were already up to date.
     pub unchanged: usize,
+    /// Commands still without a `reply_schema`.
     pub missing_reply_schema: Vec<String>,
 }
 
 impl Report {
-    fn is_unchanged(&self) -> bool {
+    /// Whether the dump changed nothing.
+    pub fn is_unchanged(&self) -> bool {
         self.new.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }
 

@@ -156,6 +156,7 @@ pub fn apply(data: &str, dir: &Path) -> Result<usize, String> {
     Ok(changed)
 }
 
+/// The `cargo xtask` entry of this task.
 pub fn main(args: &[String]) -> Result<u8, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = match args {

