@@ -28,6 +28,7 @@ struct Sizes {
     pipelines: usize,
     list_len: usize,
     lranges: usize,
+    pubsub_messages: usize,
 }
 
 /// One measured run.
@@ -406,9 +407,9 @@ fn main() -> Res<()> {
     let quick = args.iter().any(|a| a == "--quick");
     let url_arg = args.iter().position(|a| a == "--url").and_then(|i| args.get(i + 1)).cloned();
     let sizes = if quick {
-        Sizes { seq_ops: 5_000, tasks: 64, shared_ops: 100_000, pipeline_len: 1_000, pipelines: 100, list_len: 10_000, lranges: 50 }
+        Sizes { seq_ops: 5_000, tasks: 64, shared_ops: 100_000, pipeline_len: 1_000, pipelines: 100, list_len: 10_000, lranges: 50, pubsub_messages: 100_000 }
     } else {
-        Sizes { seq_ops: 20_000, tasks: 64, shared_ops: 500_000, pipeline_len: 1_000, pipelines: 500, list_len: 10_000, lranges: 300 }
+        Sizes { seq_ops: 20_000, tasks: 64, shared_ops: 500_000, pipeline_len: 1_000, pipelines: 500, list_len: 10_000, lranges: 300, pubsub_messages: 200_000 }
     };
     let server = match url_arg {
         Some(_) => None,
@@ -508,5 +509,72 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
     for (name, rate) in mb {
         println!("  {name}: {rate:.0} MB/s of payload");
     }
+
+    // (e) PubSub: messages/s received by one subscriber while a pipelined publisher sends.
+    let n = s.pubsub_messages;
+    let mut rows = Vec::new();
+    rows.push(Row { client: "typedis", sample: pubsub_typedis(&url, &td, n).await?, extra: None });
+    rows.push(Row { client: "redis-rs", sample: pubsub_redis_rs(&url, &td, n).await?, extra: None });
+    print_table(&format!("(e) PubSub: {n} messages received by one subscriber"), "messages/s", &rows);
     Ok(())
+}
+
+/// Publishes `n` 32-byte messages on `channel` in pipelines of 1,000 (with typedis, the
+/// same publisher for both subscribers).
+async fn publish(td: &typedis::Client, channel: &str, n: usize) -> Res<()> {
+    use typedis::prelude::*;
+    let payload = vec![b'm'; 32];
+    let mut sent = 0;
+    while sent < n {
+        let mut p = td.pipeline();
+        for _ in 0..1000.min(n - sent) {
+            p.add(td.publish(channel, &payload));
+            sent += 1;
+        }
+        p.execute_raw().await?;
+    }
+    Ok(())
+}
+
+async fn pubsub_typedis(_url: &str, td: &typedis::Client, n: usize) -> Res<Sample> {
+    use futures_util::StreamExt;
+    let mut sub = td.subscribe(["bench:td"]).await?;
+    sub.ignore_subscribe_messages(true);
+    let publisher = td.clone();
+    let cpu0 = cpu_time();
+    let t0 = Instant::now();
+    let pubtask = tokio::spawn(async move { publish(&publisher, "bench:td", n).await.map_err(|e| e.to_string()) });
+    let mut got = 0;
+    while got < n {
+        match sub.next().await {
+            Some(m) if m.is_data() => got += 1,
+            Some(_) => {}
+            None => return Err("subscription ended".into()),
+        }
+    }
+    let wall = t0.elapsed();
+    pubtask.await??;
+    Ok(Sample { ops: n, wall, cpu: cpu_time().saturating_sub(cpu0) })
+}
+
+async fn pubsub_redis_rs(url: &str, td: &typedis::Client, n: usize) -> Res<Sample> {
+    use futures_util::StreamExt;
+    let client = redis::Client::open(url)?;
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe("bench:rr").await?;
+    let mut stream = pubsub.into_on_message();
+    let publisher = td.clone();
+    let cpu0 = cpu_time();
+    let t0 = Instant::now();
+    let pubtask = tokio::spawn(async move { publish(&publisher, "bench:rr", n).await.map_err(|e| e.to_string()) });
+    let mut got = 0;
+    while got < n {
+        match stream.next().await {
+            Some(_) => got += 1,
+            None => return Err("redis-rs subscription ended".into()),
+        }
+    }
+    let wall = t0.elapsed();
+    pubtask.await??;
+    Ok(Sample { ops: n, wall, cpu: cpu_time().saturating_sub(cpu0) })
 }

@@ -8,6 +8,10 @@
 mod handshake;
 mod info;
 mod stream;
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(not(feature = "tls"))]
+#[path = "tls_off.rs"]
 mod tls;
 
 use bytes::BytesMut;
