@@ -1,7 +1,4 @@
-//! # typedis
-//!
-//! A Redis and Valkey client whose typed API is generated from the servers' own command
-//! specs.
+#![doc = include_str!("../../README.md")]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 // Generated code names the runtime `::typedis::…`, in this crate as in users' crates.
