@@ -163,37 +163,34 @@ impl LockGuard<'_> {
         ))
     }
 
-    /// Releases the lock; `Error::Lock` if it was no longer ours.
-    pub async fn release(mut self) -> Result<()> {
-        self.released = true;
-        let n: i64 = Script::new(RELEASE)
-            .key(&self.lock.name)
-            .arg(&self.token)
-            .invoke(self.lock.client)
-            .decode()
-            .await?;
+    /// Runs one of the scripts that act only while the key holds this token; `what`
+    /// names the action in the error when it did not.
+    async fn while_owned(&self, what: &str, lua: &str, extra: &[&[u8]]) -> Result<()> {
+        let script = Script::new(lua.to_owned());
+        let mut run = script.key(&self.lock.name).arg(&self.token);
+        for a in extra {
+            run = run.arg(*a);
+        }
+        let n: i64 = run.invoke(self.lock.client).decode().await?;
         if n == 1 {
             Ok(())
         } else {
-            Err(self.not_owned("release"))
+            Err(self.not_owned(what))
         }
+    }
+
+    /// Releases the lock; `Error::Lock` if it was no longer ours.
+    pub async fn release(mut self) -> Result<()> {
+        self.released = true;
+        self.while_owned("release", RELEASE, &[]).await
     }
 
     /// Adds `additional` to the remaining time (or sets it, with `replace_ttl`).
     pub async fn extend(&self, additional: Duration, replace_ttl: bool) -> Result<()> {
-        let n: i64 = Script::new(EXTEND)
-            .key(&self.lock.name)
-            .arg(&self.token)
-            .arg(additional.as_millis() as u64)
-            .arg(if replace_ttl { "1" } else { "0" })
-            .invoke(self.lock.client)
-            .decode()
-            .await?;
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(self.not_owned("extend"))
-        }
+        let ms = additional.as_millis().to_string();
+        let replace: &[u8] = if replace_ttl { b"1" } else { b"0" };
+        self.while_owned("extend", EXTEND, &[ms.as_bytes(), replace])
+            .await
     }
 
     /// Resets the remaining time to the lock's `timeout`.
@@ -201,18 +198,9 @@ impl LockGuard<'_> {
         let Some(timeout) = self.lock.timeout else {
             return Err(Error::Usage("reacquire needs a lock with a timeout".into()));
         };
-        let n: i64 = Script::new(REACQUIRE)
-            .key(&self.lock.name)
-            .arg(&self.token)
-            .arg(timeout.as_millis() as u64)
-            .invoke(self.lock.client)
-            .decode()
-            .await?;
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(self.not_owned("reacquire"))
-        }
+        let ms = timeout.as_millis().to_string();
+        self.while_owned("reacquire", REACQUIRE, &[ms.as_bytes()])
+            .await
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::cmd::Args;
@@ -179,7 +179,7 @@ impl PooledConnection {
             .map_err(|e| Error::io("writing to the server", e))?;
         let mut replies = Vec::with_capacity(commands.len());
         while replies.len() < commands.len() {
-            match read_frame(conn).await? {
+            match conn.read_frame().await? {
                 Value::Push(_) => {}
                 v => replies.push(v),
             }
@@ -197,7 +197,7 @@ impl PooledConnection {
             .as_mut()
             .ok_or_else(|| Error::Usage("the connection was taken out of the pool".into()))?;
         self.reusable = false;
-        let v = read_frame(conn).await?;
+        let v = conn.read_frame().await?;
         self.reusable = true;
         Ok(v)
     }
@@ -223,27 +223,6 @@ impl PooledConnection {
     /// Takes the raw connection out of the pool for good (its slot is freed).
     pub fn into_connection(mut self) -> Option<Connection> {
         self.conn.take()
-    }
-}
-
-async fn read_frame(conn: &mut Connection) -> Result<Value> {
-    loop {
-        if let Some(v) = conn.decoder.decode(&mut conn.read_buf)? {
-            return Ok(v);
-        }
-        if conn.read_buf.capacity() - conn.read_buf.len() < 4096 {
-            conn.read_buf.reserve(16 * 1024);
-        }
-        let n = conn
-            .stream
-            .read_buf(&mut conn.read_buf)
-            .await
-            .map_err(|e| Error::io("reading from the server", e))?;
-        if n == 0 {
-            return Err(Error::ConnectionClosed(
-                "the server closed the connection".into(),
-            ));
-        }
     }
 }
 

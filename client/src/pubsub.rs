@@ -54,7 +54,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -681,29 +681,6 @@ async fn open_connection(pool: &Pool) -> Result<Connection> {
         .ok_or_else(|| Error::Usage("the pool handed out an empty connection".into()))
 }
 
-async fn read_frame(conn: &mut Connection) -> Result<Value> {
-    loop {
-        if let Some(v) = conn.decoder.decode(&mut conn.read_buf)? {
-            return Ok(v);
-        }
-        if conn.read_buf.capacity() - conn.read_buf.len() < 4096 {
-            conn.read_buf.reserve(64 * 1024);
-        }
-        // `read_buf` is cancellation safe: if the select below picks the control branch,
-        // no byte is lost.
-        let n = conn
-            .stream
-            .read_buf(&mut conn.read_buf)
-            .await
-            .map_err(|e| Error::io("reading pubsub messages", e))?;
-        if n == 0 {
-            return Err(Error::ConnectionClosed(
-                "the server closed the subscriber connection".into(),
-            ));
-        }
-    }
-}
-
 async fn write_command(conn: &mut Connection, verb: &[u8], names: &[Bytes]) -> Result<()> {
     let mut args = Args::new();
     args.push_bytes(verb);
@@ -743,7 +720,7 @@ async fn run(
                         break e;
                     }
                 }
-                f = read_frame(&mut conn) => match f {
+                f = conn.read_frame() => match f {
                     Ok(frame) => {
                         if let Value::Error(e) = &frame {
                             // e.g. a subscribe refused by ACLs: fail the oldest waiter.
@@ -857,7 +834,7 @@ async fn resubscribe(
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while expected > 0 {
-        let frame = tokio::time::timeout_at(deadline, read_frame(conn))
+        let frame = tokio::time::timeout_at(deadline, conn.read_frame())
             .await
             .map_err(|_| Error::Timeout(Duration::from_secs(5)))??;
         if let Value::Error(e) = frame {
@@ -997,7 +974,7 @@ impl Monitor {
     pub(crate) async fn open(pool: &Pool) -> Result<Monitor> {
         let mut conn = open_connection(pool).await?;
         write_command(&mut conn, b"MONITOR", &[]).await?;
-        match read_frame(&mut conn).await? {
+        match conn.read_frame().await? {
             Value::Error(e) => return Err(Error::Server(e)),
             Value::SimpleString(_) => {}
             other => {
@@ -1010,7 +987,7 @@ impl Monitor {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let task = tokio::spawn(async move {
             loop {
-                let event = match read_frame(&mut conn).await {
+                let event = match conn.read_frame().await {
                     Ok(Value::SimpleString(line)) | Ok(Value::Bulk(line)) => {
                         MonitorEvent::parse(&line)
                     }
@@ -1058,6 +1035,16 @@ impl Future for HandlerRunner {
 }
 
 impl crate::Client {
+    async fn subscribed<I, C>(&self, kind: SubscriptionKind, names: I) -> Result<Subscription>
+    where
+        I: IntoIterator<Item = C>,
+        C: AsRef<[u8]>,
+    {
+        let mut sub = self.pubsub().await?;
+        sub.add(kind, names).await?;
+        Ok(sub)
+    }
+
     /// Subscribes to channels on a dedicated connection; returns once the server
     /// confirmed them. See [`Subscription`].
     pub async fn subscribe<I, C>(&self, channels: I) -> Result<Subscription>
@@ -1065,9 +1052,7 @@ impl crate::Client {
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
     {
-        let mut sub = self.pubsub().await?;
-        sub.subscribe(channels).await?;
-        Ok(sub)
+        self.subscribed(SubscriptionKind::Channel, channels).await
     }
 
     /// Subscribes to glob patterns on a dedicated connection. See [`Subscription`].
@@ -1076,9 +1061,7 @@ impl crate::Client {
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
     {
-        let mut sub = self.pubsub().await?;
-        sub.psubscribe(patterns).await?;
-        Ok(sub)
+        self.subscribed(SubscriptionKind::Pattern, patterns).await
     }
 
     /// Subscribes to shard channels (`SSUBSCRIBE`) on a dedicated connection.
@@ -1087,9 +1070,7 @@ impl crate::Client {
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
     {
-        let mut sub = self.pubsub().await?;
-        sub.ssubscribe(channels).await?;
-        Ok(sub)
+        self.subscribed(SubscriptionKind::Shard, channels).await
     }
 
     /// An empty subscription on a dedicated connection, to add channels and handlers to

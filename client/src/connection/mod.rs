@@ -15,9 +15,11 @@ mod tls;
 mod tls;
 
 use bytes::BytesMut;
+use tokio::io::AsyncReadExt;
 
 use crate::error::{Error, Result};
 use crate::resp::Decoder;
+use crate::value::Value;
 
 pub use info::{Addr, ConnectionInfo, Password, Protocol};
 pub use stream::{open_stream, Stream};
@@ -36,6 +38,31 @@ pub struct Connection {
     pub protocol: Protocol,
     /// `server` and `version` from `HELLO`, when the server answered it.
     pub server: Option<(String, String)>,
+}
+
+impl Connection {
+    /// Reads the next frame of any kind (push frames included). Cancellation safe: a
+    /// future dropped while waiting loses no bytes (they stay in `read_buf`).
+    pub async fn read_frame(&mut self) -> Result<Value> {
+        loop {
+            if let Some(v) = self.decoder.decode(&mut self.read_buf)? {
+                return Ok(v);
+            }
+            if self.read_buf.capacity() - self.read_buf.len() < 4096 {
+                self.read_buf.reserve(64 * 1024);
+            }
+            let n = self
+                .stream
+                .read_buf(&mut self.read_buf)
+                .await
+                .map_err(|e| Error::io("reading from the server", e))?;
+            if n == 0 {
+                return Err(Error::ConnectionClosed(
+                    "the server closed the connection".into(),
+                ));
+            }
+        }
+    }
 }
 
 /// Opens a connection and performs the handshake, within `info.connect_timeout`.
