@@ -237,11 +237,20 @@ impl<'a> Executor for &'a Client {
     type Future = ExecFuture<'a>;
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> ExecFuture<'a> {
-        let mut future = ExecFuture::new(self, args, self.inner.command_timeout);
+        let blocking = meta.is_some_and(CommandMeta::is_blocking);
+        // A blocking command's own timeout argument bounds how long it waits; the
+        // client's default command timeout (meant for ordinary commands) would cut it
+        // short, so it does not apply. A per-call timeout still can (`Cmd::timeout`).
+        let timeout = if blocking {
+            None
+        } else {
+            self.inner.command_timeout
+        };
+        let mut future = ExecFuture::new(self, args, timeout);
         // A command that may block (BLPOP, XREAD …, WAIT) would hold up every caller of
         // the shared connection: the generated tables say so, and it goes to a
         // dedicated connection from the pool instead.
-        future.dedicated = meta.is_some_and(CommandMeta::is_blocking);
+        future.dedicated = blocking;
         future
     }
 }
