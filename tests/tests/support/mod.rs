@@ -41,6 +41,46 @@ pub struct Server {
     child: Option<Child>,
 }
 
+enum Answer {
+    Pid(u32),
+    Refused,
+    Nothing,
+}
+
+/// The `process_id` of the server answering on `port` (from `INFO server`).
+fn answering_pid(port: u16) -> Answer {
+    match info_pid(port) {
+        Some(Ok(pid)) => Answer::Pid(pid),
+        Some(Err(())) => Answer::Refused,
+        None => Answer::Nothing,
+    }
+}
+
+fn info_pid(port: u16) -> Option<Result<u32, ()>> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    conn.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+        .ok()?;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&text).contains("process_id:") || !text.ends_with(b"\r\n") {
+        let n = conn.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+        if text.starts_with(b"-") && text.ends_with(b"\r\n") {
+            return Some(Err(()));
+        }
+    }
+    let text = String::from_utf8_lossy(&text);
+    text.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|v| v.trim().parse().ok())
+        .map(Ok)
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind an ephemeral port")
@@ -58,14 +98,31 @@ impl Server {
     pub fn start_with(kind: Kind, extra: &[&str]) -> Server {
         // A port handed out by the OS can be grabbed by a concurrently starting server;
         // then ours exits at once and another port is tried.
-        for _ in 0..5 {
+        // Readiness alone does not prove it: the server answering could be another
+        // test's that got the same port, so check the answering process is ours.
+        for _ in 0..8 {
             let mut server = Server::start_on_with(kind, free_port(), extra);
-            std::thread::sleep(Duration::from_millis(30));
-            if let Some(c) = server.child.as_mut() {
-                if matches!(c.try_wait(), Ok(None)) {
-                    return server;
+            let pid = server.child.as_ref().map(Child::id);
+            let alive = server
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+            let ours = match answering_pid(server.port) {
+                Answer::Pid(p) => Some(p) == pid,
+                // A server that wants AUTH first: fall back to "still alive a moment later".
+                Answer::Refused => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    server
+                        .child
+                        .as_mut()
+                        .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
                 }
+                Answer::Nothing => false,
+            };
+            if alive && ours {
+                return server;
             }
+            server.kill();
         }
         panic!("could not start a {kind:?} server on a free port");
     }
