@@ -10,6 +10,7 @@ pub mod __private;
 pub(crate) use __private as private;
 
 pub mod client;
+pub mod cluster;
 pub mod cmd;
 pub mod commands;
 pub mod connection;

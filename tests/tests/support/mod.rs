@@ -305,3 +305,93 @@ async fn pump(
         }
     }
 }
+
+/// A 6-node Redis/Valkey Cluster (3 primaries, 3 replicas) on loopback, assembled with
+/// `redis-cli --cluster create`; every node is killed on drop.
+pub struct Cluster {
+    pub nodes: Vec<Server>,
+    dirs: Vec<std::path::PathBuf>,
+}
+
+impl Cluster {
+    pub fn start(kind: Kind) -> Cluster {
+        let mut nodes = Vec::new();
+        let mut dirs = Vec::new();
+        for i in 0..6 {
+            let dir = std::env::temp_dir().join(format!(
+                "typedis-cluster-{}-{}-{i}",
+                std::process::id(),
+                free_port()
+            ));
+            std::fs::create_dir_all(&dir).expect("cluster node dir");
+            let d = dir.to_str().expect("utf-8 temp dir").to_owned();
+            let conf = format!("{d}/nodes.conf");
+            nodes.push(Server::start_with(
+                kind,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    &conf,
+                    "--dir",
+                    &d,
+                    "--cluster-node-timeout",
+                    "2000",
+                ],
+            ));
+            dirs.push(dir);
+        }
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addrs)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli (apt-get install redis-tools)");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let cluster = Cluster { nodes, dirs };
+        let start = Instant::now();
+        while !cluster.all_ok() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the cluster did not reach cluster_state:ok"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        cluster
+    }
+
+    fn all_ok(&self) -> bool {
+        self.nodes.iter().all(|n| {
+            Command::new("redis-cli")
+                .args(["-p", &n.port.to_string(), "CLUSTER", "INFO"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+                .unwrap_or(false)
+        })
+    }
+
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(Server::url).collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for n in &mut self.nodes {
+            n.kill();
+        }
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
