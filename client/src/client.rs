@@ -124,6 +124,16 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+/// A [`Client`] handle that does not keep it alive (for background watchers).
+pub(crate) struct WeakClient(std::sync::Weak<Inner>);
+
+impl WeakClient {
+    /// The client, if it still exists.
+    pub(crate) fn upgrade(&self) -> Option<Client> {
+        self.0.upgrade().map(|inner| Client { inner })
+    }
+}
+
 struct Inner {
     mux: Arc<Mux>,
     pool: Pool,
@@ -225,6 +235,19 @@ impl Client {
     /// A dedicated connection from the pool; shorthand for `client.pool().get()`.
     pub async fn dedicated(&self) -> Result<PooledConnection> {
         self.inner.pool.get().await
+    }
+
+    /// Closes the shared connection now (e.g. Sentinel announced a new master); waiting
+    /// callers get a connection error and the next command reconnects.
+    pub(crate) fn drop_connection(&self, reason: &str) {
+        self.inner
+            .mux
+            .drop_connection(Error::ConnectionClosed(reason.to_owned()));
+    }
+
+    /// A handle that does not keep the client alive.
+    pub(crate) fn downgrade(&self) -> WeakClient {
+        WeakClient(Arc::downgrade(&self.inner))
     }
 
     #[cfg(test)]

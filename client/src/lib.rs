@@ -29,6 +29,7 @@ pub mod record;
 pub mod resp;
 pub mod scan;
 pub mod script;
+pub mod sentinel;
 pub mod value;
 pub mod watch;
 

@@ -435,6 +435,12 @@ impl Mux {
         }
     }
 
+    /// Closes the live connection (if any) with `err`; the next command reconnects.
+    pub(crate) fn drop_connection(&self, err: Error) {
+        let gen = lock(&self.state).gen;
+        self.fail(gen, err);
+    }
+
     /// Closes the connection for good (the client was dropped).
     pub(crate) fn shutdown(&self) {
         let gen = {

@@ -69,6 +69,21 @@ impl fmt::Debug for Password {
     }
 }
 
+/// The future a [`Resolver`] returns.
+pub type ResolveFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<ConnectionInfo>> + Send>>;
+
+/// Finds the address to connect to at connect time (e.g. asking Sentinel for the current
+/// master). Called before every connection attempt, so a client follows failovers.
+#[derive(Clone)]
+pub struct Resolver(pub std::sync::Arc<dyn Fn() -> ResolveFuture + Send + Sync>);
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Resolver(..)")
+    }
+}
+
 /// Everything needed to open and set up a connection.
 #[derive(Debug, Clone)]
 pub struct ConnectionInfo {
@@ -90,6 +105,8 @@ pub struct ConnectionInfo {
     pub connect_timeout: Option<Duration>,
     /// PING before a command when the connection was idle longer than this.
     pub health_check_interval: Option<Duration>,
+    /// When set, asked for the actual settings before every connection attempt.
+    pub resolver: Option<Resolver>,
 }
 
 const OPTIONS: &str =
@@ -111,6 +128,7 @@ impl ConnectionInfo {
             client_name: None,
             connect_timeout: Some(Duration::from_secs(5)),
             health_check_interval: None,
+            resolver: None,
         }
     }
 

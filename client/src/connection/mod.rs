@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::resp::Decoder;
 use crate::value::Value;
 
-pub use info::{Addr, ConnectionInfo, Password, Protocol};
+pub use info::{Addr, ConnectionInfo, Password, Protocol, Resolver};
 pub use stream::{open_stream, Stream};
 pub use tls::TlsConfig;
 
@@ -67,6 +67,14 @@ impl Connection {
 
 /// Opens a connection and performs the handshake, within `info.connect_timeout`.
 pub async fn connect(info: &ConnectionInfo) -> Result<Connection> {
+    let resolved;
+    let info = match &info.resolver {
+        Some(r) => {
+            resolved = (r.0)().await?;
+            &resolved
+        }
+        None => info,
+    };
     let work = async {
         let stream = open_stream(info).await?;
         handshake::run(info, stream).await

@@ -395,3 +395,109 @@ impl Drop for Cluster {
         }
     }
 }
+
+/// One master, one replica and three sentinels monitoring it as `mymaster`; all killed
+/// on drop.
+pub struct SentinelGroup {
+    pub master: Server,
+    pub replica: Server,
+    pub sentinels: Vec<Child>,
+    pub sentinel_ports: Vec<u16>,
+    dir: std::path::PathBuf,
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    Command::new("redis-cli")
+        .arg("-p")
+        .arg(port.to_string())
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+impl SentinelGroup {
+    pub fn start() -> SentinelGroup {
+        let dir = std::env::temp_dir().join(format!(
+            "typedis-sentinel-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("sentinel dir");
+        let master = Server::start(Kind::Redis);
+        let mport = master.port.to_string();
+        let replica = Server::start_with(Kind::Redis, &["--replicaof", "127.0.0.1", &mport]);
+        let start = Instant::now();
+        while !redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up") {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "replication did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut sentinels = Vec::new();
+        let mut sentinel_ports = Vec::new();
+        for i in 0..3 {
+            let port = free_port();
+            let conf = dir.join(format!("sentinel-{i}.conf"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {}\nsentinel monitor mymaster 127.0.0.1 {mport} 2\nsentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 5000\nsentinel parallel-syncs mymaster 1\n",
+                    dir.display()
+                ),
+            )
+            .expect("sentinel config");
+            let child = Command::new(binary(Kind::Redis))
+                .arg(&conf)
+                .arg("--sentinel")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server --sentinel");
+            sentinels.push(child);
+            sentinel_ports.push(port);
+        }
+        let group = SentinelGroup {
+            master,
+            replica,
+            sentinels,
+            sentinel_ports,
+            dir,
+        };
+        let start = Instant::now();
+        loop {
+            let ready = group.sentinel_ports.iter().all(|p| {
+                let replicas = redis_cli(*p, &["SENTINEL", "REPLICAS", "mymaster"]);
+                let others = redis_cli(*p, &["SENTINEL", "SENTINELS", "mymaster"]);
+                replicas.contains("slave") && others.matches("sentinel").count() >= 2
+            });
+            if ready {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "sentinels did not discover the replica and each other"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        group
+    }
+
+    pub fn sentinel_urls(&self) -> Vec<String> {
+        self.sentinel_ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect()
+    }
+}
+
+impl Drop for SentinelGroup {
+    fn drop(&mut self) {
+        for s in &mut self.sentinels {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
