@@ -45,6 +45,7 @@ pub struct ClientConfig {
     health_check_timeout: Duration,
     push_capacity: usize,
     pool: PoolConfig,
+    reconnect_on_readonly: bool,
 }
 
 impl ClientConfig {
@@ -61,6 +62,7 @@ impl ClientConfig {
             command_timeout: None,
             health_check_timeout: Duration::from_secs(2),
             push_capacity: 1024,
+            reconnect_on_readonly: false,
             pool: PoolConfig::default(),
         }
     }
@@ -105,6 +107,14 @@ impl ClientConfig {
         self
     }
 
+    /// When a write is refused with `READONLY` (the node was demoted to a replica),
+    /// close the connection so the next command reconnects — and, with a resolver
+    /// (Sentinel), finds the new master. Off by default.
+    pub fn reconnect_on_readonly(mut self, yes: bool) -> Self {
+        self.reconnect_on_readonly = yes;
+        self
+    }
+
     /// The connection settings.
     pub fn connection_info(&self) -> &ConnectionInfo {
         &self.info
@@ -138,6 +148,7 @@ struct Inner {
     mux: Arc<Mux>,
     pool: Pool,
     command_timeout: Option<Duration>,
+    reconnect_on_readonly: bool,
 }
 
 impl Drop for Inner {
@@ -175,6 +186,7 @@ impl Client {
             inner: Arc::new(Inner {
                 mux,
                 pool: Pool::new(config.info.clone(), config.pool.clone()),
+                reconnect_on_readonly: config.reconnect_on_readonly,
                 command_timeout: config.command_timeout,
             }),
         })
@@ -464,9 +476,14 @@ impl Future for ExecFuture<'_> {
                 ExecState::Wait(rx) => {
                     if let Poll::Ready(r) = Pin::new(rx).poll(cx) {
                         this.state = ExecState::Done;
-                        return Poll::Ready(top_level(
-                            r.unwrap_or_else(|_| Err(crate::mux::dropped())),
-                        ));
+                        let r = top_level(r.unwrap_or_else(|_| Err(crate::mux::dropped())));
+                        if this.client.inner.reconnect_on_readonly
+                            && matches!(&r, Err(e) if e.server_kind() == Some(crate::ServerErrorKind::ReadOnly))
+                        {
+                            this.client
+                                .drop_connection("the node is read-only now (demoted master)");
+                        }
+                        return Poll::Ready(r);
                     }
                     break;
                 }

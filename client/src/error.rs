@@ -106,9 +106,27 @@ pub enum Error {
     #[error("cluster error: {0}")]
     Cluster(String),
 
-    /// No sentinel knows the requested master, or none could be reached.
+    /// No sentinel could be reached, or one answered something unexpected.
     #[error("sentinel error: {0}")]
     Sentinel(String),
+
+    /// No sentinel knows a reachable master by this name.
+    #[error("master `{name}` not found: no sentinel of [{sentinels}] knows a reachable master by that name (check the name given to `sentinel monitor`)")]
+    MasterNotFound {
+        /// The master name asked for.
+        name: String,
+        /// The sentinels that were asked.
+        sentinels: String,
+    },
+
+    /// No sentinel answered for the replicas of this master.
+    #[error("no replica of `{name}` found: none of the sentinels [{sentinels}] answered")]
+    ReplicaNotFound {
+        /// The master name asked for.
+        name: String,
+        /// The sentinels that were asked.
+        sentinels: String,
+    },
 }
 
 fn context_suffix(context: &str) -> String {

@@ -5,7 +5,11 @@
 //! works) whose every connection attempt first asks the sentinels for the current master
 //! (`SENTINEL GET-MASTER-ADDR-BY-NAME`) and checks it with `ROLE`. When a failover
 //! happens, the sentinels disconnect the clients of the demoted master; the client
-//! reconnects, resolves again, and reaches the new master. [`Sentinel::replica_for`]
+//! reconnects, resolves again, and reaches the new master; it also listens to
+//! `+switch-master` to move before the first error, and a `READONLY` reply (a demoted
+//! master) closes the connection so the next command resolves again (the refused
+//! command itself returns the error; it was not executed and may be retried).
+//! [`Sentinel::replica_for`]
 //! tries the replicas (`SENTINEL REPLICAS`) and falls back to the master.
 //!
 //! Sentinels and data nodes have separate settings: the sentinel URLs carry their own
@@ -110,10 +114,10 @@ impl Sentinel {
                 self.names()
             ))
         } else {
-            Error::Sentinel(format!(
-                "master not found: no sentinel of [{}] knows a reachable master named `{name}`",
-                self.names()
-            ))
+            Error::MasterNotFound {
+                name: name.to_owned(),
+                sentinels: self.names(),
+            }
         })
     }
 
@@ -148,10 +152,10 @@ impl Sentinel {
             }
             return Ok(out);
         }
-        Err(Error::Sentinel(format!(
-            "replica not found: no sentinel of [{}] answered for `{name}`",
-            self.names()
-        )))
+        Err(Error::ReplicaNotFound {
+            name: name.to_owned(),
+            sentinels: self.names(),
+        })
     }
 
     /// A client of the current master of `name`, following failovers.
@@ -175,7 +179,8 @@ impl Sentinel {
             let tpl = tpl.clone();
             Box::pin(async move { this.discover_master(&name, &tpl).await })
         })));
-        let client = Client::with_config(ClientConfig::from_info(info)).await?;
+        let client =
+            Client::with_config(ClientConfig::from_info(info).reconnect_on_readonly(true)).await?;
         self.watch_switch_master(&client, name_for_watch);
         Ok(client)
     }

@@ -435,9 +435,7 @@ impl SentinelGroup {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        let mut sentinels = Vec::new();
-        let mut sentinel_ports = Vec::new();
-        for i in 0..3 {
+        let spawn = |i: usize| -> (Child, u16) {
             let port = free_port();
             let conf = dir.join(format!("sentinel-{i}.conf"));
             std::fs::write(
@@ -455,8 +453,24 @@ impl SentinelGroup {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("redis-server --sentinel");
-            sentinels.push(child);
-            sentinel_ports.push(port);
+            (child, port)
+        };
+        let mut sentinels = Vec::new();
+        let mut sentinel_ports = Vec::new();
+        for i in 0..3 {
+            let (c, p) = spawn(i);
+            sentinels.push(c);
+            sentinel_ports.push(p);
+        }
+        // A sentinel that lost its port to a concurrently starting server exits at once:
+        // start it again on another port.
+        std::thread::sleep(Duration::from_millis(200));
+        for i in 0..3 {
+            if !matches!(sentinels[i].try_wait(), Ok(None)) {
+                let (c, p) = spawn(i);
+                sentinels[i] = c;
+                sentinel_ports[i] = p;
+            }
         }
         let group = SentinelGroup {
             master,
