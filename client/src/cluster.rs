@@ -510,17 +510,3 @@ impl<'a> Executor for &'a ClusterClient {
 }
 
 impl crate::commands::Commands for &ClusterClient {}
-
-impl crate::__private::Sink for &ClusterClient {
-    type Output<B>
-        = B
-    where
-        B: crate::__private::Builder<Sink = Self>;
-
-    fn wrap<B>(builder: B) -> B
-    where
-        B: crate::__private::Builder<Sink = Self>,
-    {
-        builder
-    }
-}

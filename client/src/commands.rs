@@ -9,18 +9,3 @@
 include!(concat!(env!("OUT_DIR"), "/commands.rs"));
 
 impl<'a> Commands for &'a crate::Client {}
-
-/// On a client, a command method returns the builder: set options, then await it.
-impl<'a> crate::__private::Sink for &'a crate::Client {
-    type Output<B>
-        = B
-    where
-        B: crate::__private::Builder<Sink = Self>;
-
-    fn wrap<B>(builder: B) -> B
-    where
-        B: crate::__private::Builder<Sink = Self>,
-    {
-        builder
-    }
-}

@@ -88,6 +88,22 @@ pub trait Sink: Sized {
         B: Builder<Sink = Self>;
 }
 
+/// On a client (anything that executes commands), a command method returns the builder:
+/// set options, then await it.
+impl<E: Executor> Sink for E {
+    type Output<B>
+        = B
+    where
+        B: Builder<Sink = Self>;
+
+    fn wrap<B>(builder: B) -> B
+    where
+        B: Builder<Sink = Self>,
+    {
+        builder
+    }
+}
+
 /// The future of an awaited builder: sends through the executor, decodes into `R`.
 pub struct Pending<F, R> {
     state: PendingState<F>,

@@ -154,17 +154,3 @@ impl<'a> Executor for &'a WatchSession {
 }
 
 impl crate::commands::Commands for &WatchSession {}
-
-impl crate::__private::Sink for &WatchSession {
-    type Output<B>
-        = B
-    where
-        B: crate::__private::Builder<Sink = Self>;
-
-    fn wrap<B>(builder: B) -> B
-    where
-        B: crate::__private::Builder<Sink = Self>,
-    {
-        builder
-    }
-}
