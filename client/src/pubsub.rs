@@ -517,20 +517,27 @@ impl Subscription {
         }
     }
 
+    /// Registers a handler for `kind`/`name` (subscribe to it separately).
+    pub fn on(
+        &mut self,
+        kind: SubscriptionKind,
+        name: impl AsRef<[u8]>,
+        handler: impl FnMut(Message) -> Result<()> + Send + 'static,
+    ) -> &mut Self {
+        self.handlers.insert(
+            (kind, Bytes::copy_from_slice(name.as_ref())),
+            Box::new(handler),
+        );
+        self
+    }
+
     /// Registers a handler for messages on `channel` (subscribe to it separately).
     pub fn on_message(
         &mut self,
         channel: impl AsRef<[u8]>,
         handler: impl FnMut(Message) -> Result<()> + Send + 'static,
     ) -> &mut Self {
-        self.handlers.insert(
-            (
-                SubscriptionKind::Channel,
-                Bytes::copy_from_slice(channel.as_ref()),
-            ),
-            Box::new(handler),
-        );
-        self
+        self.on(SubscriptionKind::Channel, channel, handler)
     }
 
     /// Registers a handler for messages matching `pattern`.
@@ -539,14 +546,7 @@ impl Subscription {
         pattern: impl AsRef<[u8]>,
         handler: impl FnMut(Message) -> Result<()> + Send + 'static,
     ) -> &mut Self {
-        self.handlers.insert(
-            (
-                SubscriptionKind::Pattern,
-                Bytes::copy_from_slice(pattern.as_ref()),
-            ),
-            Box::new(handler),
-        );
-        self
+        self.on(SubscriptionKind::Pattern, pattern, handler)
     }
 
     /// Registers a handler for messages on shard channel `channel`.
@@ -555,14 +555,7 @@ impl Subscription {
         channel: impl AsRef<[u8]>,
         handler: impl FnMut(Message) -> Result<()> + Send + 'static,
     ) -> &mut Self {
-        self.handlers.insert(
-            (
-                SubscriptionKind::Shard,
-                Bytes::copy_from_slice(channel.as_ref()),
-            ),
-            Box::new(handler),
-        );
-        self
+        self.on(SubscriptionKind::Shard, channel, handler)
     }
 
     /// Runs the handlers on a background task (redis-py's `run_in_thread`) until the
