@@ -28,13 +28,40 @@ use crate::value::{FromValue, Value};
 pub(crate) enum Target<'c> {
     Client(&'c Client),
     Watch(&'c crate::watch::WatchSession),
+    Cluster(&'c crate::cluster::ClusterClient),
 }
 
 impl Target<'_> {
-    async fn send(self, commands: &[Args]) -> Result<Vec<Value>> {
+    /// Sends `preloads` then `commands`; for a transaction `commands` is already
+    /// wrapped in `MULTI … EXEC`. One reply per command sent, preloads included.
+    async fn send(
+        self,
+        preloads: Vec<Args>,
+        commands: Vec<Args>,
+        atomic: bool,
+    ) -> Result<Vec<Value>> {
         match self {
-            Target::Client(c) => c.send_batch(commands).await,
-            Target::Watch(w) => w.send_batch(commands).await,
+            Target::Cluster(c) if atomic => {
+                let pre = preloads.len();
+                let mut all = preloads;
+                all.extend(commands);
+                c.send_transaction(&all, pre).await
+            }
+            Target::Cluster(c) => {
+                let mut replies = vec![Value::Nil; preloads.len()];
+                replies.extend(c.send_pipeline(&preloads, &commands).await?);
+                Ok(replies)
+            }
+            Target::Client(c) => {
+                let mut all = preloads;
+                all.extend(commands);
+                c.send_batch(&all).await
+            }
+            Target::Watch(w) => {
+                let mut all = preloads;
+                all.extend(commands);
+                w.send_batch(&all).await
+            }
         }
     }
 }
@@ -147,15 +174,15 @@ impl<'c, T> Pipeline<'c, T> {
         }
         let pre = self.preloads.len();
         if !self.atomic {
-            let mut all = std::mem::take(&mut self.preloads);
-            all.append(&mut self.commands);
-            let mut replies = self.target.send(&all).await?;
+            let preloads = std::mem::take(&mut self.preloads);
+            let commands = std::mem::take(&mut self.commands);
+            let mut replies = self.target.send(preloads, commands, false).await?;
             check_preloads(&replies[..pre.min(replies.len())])?;
             return Ok(replies.split_off(pre.min(replies.len())));
         }
         let n = self.commands.len();
-        let mut all = std::mem::take(&mut self.preloads);
-        all.reserve(n + 2);
+        let preloads = std::mem::take(&mut self.preloads);
+        let mut all = Vec::with_capacity(n + 2);
         let mut multi = Args::new();
         multi.push_bytes(b"MULTI");
         let mut exec = Args::new();
@@ -163,7 +190,7 @@ impl<'c, T> Pipeline<'c, T> {
         all.push(multi);
         all.append(&mut self.commands);
         all.push(exec);
-        let mut replies = self.target.send(&all).await?;
+        let mut replies = self.target.send(preloads, all, true).await?;
         check_preloads(&replies[..pre.min(replies.len())])?;
         let mut replies = replies.split_off(pre.min(replies.len()));
         let exec_reply = replies.pop().unwrap_or(Value::Nil);

@@ -346,10 +346,20 @@ impl Subscription {
     /// Opens a subscriber connection from `pool`. The subscription is empty until one of
     /// the subscribe methods is called.
     pub(crate) async fn open(pool: Pool) -> Result<Subscription> {
-        let conn = open_connection(&pool).await?;
+        Subscription::open_from(Source::Pool(pool)).await
+    }
+
+    /// Opens a subscriber connection to whatever node `resolve` names, asked again
+    /// before every reconnection (cluster: the current owner of a shard channel's slot).
+    pub(crate) async fn open_resolved(resolve: PoolResolver) -> Result<Subscription> {
+        Subscription::open_from(Source::Resolve(resolve)).await
+    }
+
+    async fn open_from(source: Source) -> Result<Subscription> {
+        let conn = source.connect().await?;
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let (ctl, ctl_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(pool, conn, tx, ctl_rx));
+        let task = tokio::spawn(run(source, conn, tx, ctl_rx));
         Ok(Subscription {
             rx,
             ctl,
@@ -667,6 +677,25 @@ impl HandlerRunner {
 
 // ------------------------------------------------------------------ reading task
 
+/// Finds the pool of the node a subscriber connection goes to.
+pub(crate) type PoolResolver =
+    std::sync::Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Pool>> + Send>> + Send + Sync>;
+
+/// Where the subscriber connection comes from.
+enum Source {
+    Pool(Pool),
+    Resolve(PoolResolver),
+}
+
+impl Source {
+    async fn connect(&self) -> Result<Connection> {
+        match self {
+            Source::Pool(p) => open_connection(p).await,
+            Source::Resolve(r) => open_connection(&r().await?).await,
+        }
+    }
+}
+
 async fn open_connection(pool: &Pool) -> Result<Connection> {
     pool.get()
         .await?
@@ -688,6 +717,29 @@ async fn write_command(conn: &mut Connection, verb: &[u8], names: &[Bytes]) -> R
         .map_err(|e| Error::io("sending a subscribe command", e))
 }
 
+/// Sends the subscribe command for `names`; shard channels go out as one `SSUBSCRIBE`
+/// per slot, since a cluster refuses shard channels of several slots in one command.
+async fn write_subscribe(
+    conn: &mut Connection,
+    kind: SubscriptionKind,
+    names: &[Bytes],
+) -> Result<()> {
+    if kind != SubscriptionKind::Shard {
+        return write_command(conn, kind.subscribe_command(), names).await;
+    }
+    let mut by_slot: std::collections::BTreeMap<u16, Vec<Bytes>> = Default::default();
+    for n in names {
+        by_slot
+            .entry(crate::keys::key_slot(n))
+            .or_default()
+            .push(n.clone());
+    }
+    for names in by_slot.values() {
+        write_command(conn, kind.subscribe_command(), names).await?;
+    }
+    Ok(())
+}
+
 /// A subscribe request waiting for its confirmations.
 struct Pending {
     kind: SubscriptionKind,
@@ -696,7 +748,7 @@ struct Pending {
 }
 
 async fn run(
-    pool: Pool,
+    source: Source,
     mut conn: Connection,
     tx: mpsc::Sender<Message>,
     mut ctl: mpsc::UnboundedReceiver<Control>,
@@ -724,11 +776,19 @@ async fn run(
                             continue;
                         }
                         let Some(msg) = Message::from_frame(frame) else { continue };
+                        // The server dropped a shard channel we did not leave (its slot
+                        // moved, or the node stopped being a primary): resubscribe where
+                        // the slot lives now.
+                        let dropped = matches!(msg.kind.confirms(), Some((SubscriptionKind::Shard, false)))
+                            && state.contains(&(SubscriptionKind::Shard, msg.channel.clone()));
                         if let Some((kind, true)) = msg.kind.confirms() {
                             confirm(&mut pending, kind, &msg.channel);
                         }
                         if tx.send(msg).await.is_err() {
                             return;
+                        }
+                        if dropped {
+                            break Error::ConnectionClosed("the server dropped a shard channel subscription".into());
                         }
                     }
                     Err(e) => break e,
@@ -746,7 +806,7 @@ async fn run(
             if tx.is_closed() {
                 return;
             }
-            let Ok(mut c) = open_connection(&pool).await else {
+            let Ok(mut c) = source.connect().await else {
                 continue;
             };
             if resubscribe(&mut c, &state).await.is_ok() {
@@ -775,7 +835,7 @@ async fn apply(
                 remaining: names.iter().cloned().collect(),
                 done,
             });
-            write_command(conn, kind.subscribe_command(), &names).await
+            write_subscribe(conn, kind, &names).await
         }
         Control::Unsubscribe { kind, names } => {
             if names.is_empty() {
@@ -820,10 +880,11 @@ async fn resubscribe(
             .filter(|(k, _)| *k == kind)
             .map(|(_, n)| n.clone())
             .collect();
-        if !names.is_empty() {
-            expected += names.len();
-            write_command(conn, kind.subscribe_command(), &names).await?;
+        if names.is_empty() {
+            continue;
         }
+        expected += names.len();
+        write_subscribe(conn, kind, &names).await?;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while expected > 0 {

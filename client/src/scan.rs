@@ -24,6 +24,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 
 use crate::client::Client;
+use crate::cluster::ClusterClient;
 use crate::cmd::Args;
 use crate::error::{Error, Result};
 use crate::value::{FromValue, ToArg, Value};
@@ -63,9 +64,18 @@ impl ScanOptions {
 
 type Page = Result<(Bytes, Vec<Value>)>;
 
+/// Where the scan's pages come from.
+enum Via<'a> {
+    Client(&'a Client),
+    /// Routed by key (HSCAN/SSCAN/ZSCAN on a cluster).
+    Cluster(&'a ClusterClient),
+    /// `SCAN` on each of these nodes in turn (the cluster's primaries).
+    Nodes(&'a ClusterClient, VecDeque<String>),
+}
+
 /// A scan in progress; a `Stream` of `Result<T>`.
 pub struct ScanStream<'a, T> {
-    client: &'a Client,
+    via: Via<'a>,
     prefix: Args,
     suffix: Args,
     cursor: Option<Bytes>,
@@ -79,39 +89,61 @@ impl<T> std::fmt::Debug for ScanStream<'_, T> {
     }
 }
 
-impl Client {
-    /// `SCAN` over the keys of the database.
-    pub fn scan_iter(&self, options: ScanOptions) -> ScanStream<'_, Bytes> {
-        ScanStream::new(self, &[b"SCAN"], None::<&[u8]>, options, true)
-    }
+macro_rules! scan_methods {
+    ($ty:ty, $doc_scan:literal, |$this:ident| $scan_via:expr, |$this2:ident| $key_via:expr) => {
+        impl $ty {
+            #[doc = $doc_scan]
+            pub fn scan_iter(&self, options: ScanOptions) -> ScanStream<'_, Bytes> {
+                let $this = self;
+                ScanStream::new($scan_via, &[b"SCAN"], None::<&[u8]>, options, true)
+            }
 
-    /// `HSCAN` over a hash's fields and values.
-    pub fn hscan_iter(
-        &self,
-        key: impl ToArg,
-        options: ScanOptions,
-    ) -> ScanStream<'_, (Bytes, Bytes)> {
-        ScanStream::new(self, &[b"HSCAN"], Some(key), options, false)
-    }
+            /// `HSCAN` over a hash's fields and values.
+            pub fn hscan_iter(
+                &self,
+                key: impl ToArg,
+                options: ScanOptions,
+            ) -> ScanStream<'_, (Bytes, Bytes)> {
+                let $this2 = self;
+                ScanStream::new($key_via, &[b"HSCAN"], Some(key), options, false)
+            }
 
-    /// `SSCAN` over a set's members.
-    pub fn sscan_iter(&self, key: impl ToArg, options: ScanOptions) -> ScanStream<'_, Bytes> {
-        ScanStream::new(self, &[b"SSCAN"], Some(key), options, false)
-    }
+            /// `SSCAN` over a set's members.
+            pub fn sscan_iter(&self, key: impl ToArg, options: ScanOptions) -> ScanStream<'_, Bytes> {
+                let $this2 = self;
+                ScanStream::new($key_via, &[b"SSCAN"], Some(key), options, false)
+            }
 
-    /// `ZSCAN` over a sorted set's members and scores.
-    pub fn zscan_iter(
-        &self,
-        key: impl ToArg,
-        options: ScanOptions,
-    ) -> ScanStream<'_, (Bytes, f64)> {
-        ScanStream::new(self, &[b"ZSCAN"], Some(key), options, false)
-    }
+            /// `ZSCAN` over a sorted set's members and scores.
+            pub fn zscan_iter(
+                &self,
+                key: impl ToArg,
+                options: ScanOptions,
+            ) -> ScanStream<'_, (Bytes, f64)> {
+                let $this2 = self;
+                ScanStream::new($key_via, &[b"ZSCAN"], Some(key), options, false)
+            }
+        }
+    };
 }
+
+scan_methods!(
+    Client,
+    "`SCAN` over the keys of the database.",
+    |c| Via::Client(c),
+    |c| Via::Client(c)
+);
+scan_methods!(
+    ClusterClient,
+    "`SCAN` over the keys of every primary, one after the other (the primaries known \
+     when the scan starts). HSCAN/SSCAN/ZSCAN go to the key's node.",
+    |c| Via::Nodes(c, c.primaries().into()),
+    |c| Via::Cluster(c)
+);
 
 impl<'a, T: FromValue> ScanStream<'a, T> {
     fn new(
-        client: &'a Client,
+        via: Via<'a>,
         name: &[&[u8]],
         key: Option<impl ToArg>,
         o: ScanOptions,
@@ -138,7 +170,7 @@ impl<'a, T: FromValue> ScanStream<'a, T> {
             suffix.push_bytes(t);
         }
         ScanStream {
-            client,
+            via,
             prefix,
             suffix,
             cursor: Some(Bytes::from_static(b"0")),
@@ -151,11 +183,22 @@ impl<'a, T: FromValue> ScanStream<'a, T> {
         let mut args = self.prefix.clone();
         args.push_bytes(cursor);
         args.extend_from(&self.suffix);
-        let client = self.client;
-        Box::pin(async move {
-            let reply = client.send(args).await?;
-            <(Bytes, Vec<Value>)>::from_value(reply)
-        })
+        let reply: Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>> = match &self.via {
+            Via::Client(c) => {
+                let c: &'a Client = c;
+                Box::pin(c.send(args))
+            }
+            Via::Cluster(c) => {
+                let c: &'a ClusterClient = c;
+                Box::pin(crate::exec::Executor::execute(c, args, None))
+            }
+            Via::Nodes(c, nodes) => {
+                let c: &'a ClusterClient = c;
+                let node = nodes.front().cloned().unwrap_or_default();
+                Box::pin(async move { c.node(&node).await?.send(args).await })
+            }
+        };
+        Box::pin(async move { <(Bytes, Vec<Value>)>::from_value(reply.await?) })
     }
 }
 
@@ -186,6 +229,12 @@ impl<T: FromValue + Unpin> Stream for ScanStream<'_, T> {
                         Ok((cursor, items)) => {
                             if &cursor[..] != b"0" {
                                 this.cursor = Some(cursor);
+                            } else if let Via::Nodes(_, nodes) = &mut this.via {
+                                // This node is done: start over on the next one.
+                                nodes.pop_front();
+                                if !nodes.is_empty() {
+                                    this.cursor = Some(Bytes::from_static(b"0"));
+                                }
                             }
                             this.buffered.extend(items);
                         }

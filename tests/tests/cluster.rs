@@ -4,10 +4,12 @@ mod support;
 
 use std::collections::HashMap;
 
+use futures_util::TryStreamExt;
 use support::{Cluster, KINDS};
-use typedis::cluster::ClusterClient;
+use typedis::cluster::{ClusterClient, Nodes};
 use typedis::prelude::*;
-use typedis::{key_slot, Bytes, Client, Error};
+use typedis::scan::ScanOptions;
+use typedis::{key_slot, Bytes, Client, Error, FromValue, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_land_on_their_slot_owner_and_multi_key_rules_hold() {
@@ -153,4 +155,221 @@ async fn moved_slots_are_followed() {
     assert_eq!(cluster.primary_of(slot).as_deref(), Some(target.as_str()));
     let v: Option<String> = dst.get(key).decode().await.unwrap();
     assert_eq!(v.as_deref(), Some("after"));
+}
+
+async fn direct(addr: &str) -> Client {
+    Client::connect(&format!("redis://{addr}")).await.unwrap()
+}
+
+/// `cmdstat_get` calls on one node.
+async fn get_calls(node: &Client) -> i64 {
+    let info: String = node.cmd("INFO").arg("commandstats").decode().await.unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_get:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelines_transactions_targets_helpers_and_scan() {
+    for kind in KINDS {
+        let nodes = Cluster::start(kind);
+        let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+        // A pipeline of 1,000 commands across all slots: results in call order.
+        let mut p = cluster.pipeline();
+        for i in 0..500 {
+            p.add(cluster.set(format!("p:{i}"), i));
+            p.add(cluster.incr(format!("n:{i}")));
+        }
+        let replies: Vec<Value> = p.query().await.unwrap();
+        assert_eq!(replies.len(), 1000);
+        for (i, r) in replies.chunks(2).enumerate() {
+            assert_eq!(r[1], Value::Int(1), "INCR n:{i}");
+        }
+        let mut p = cluster.pipeline();
+        for i in (0..500).rev() {
+            p.add(cluster.get(format!("p:{i}")));
+        }
+        let values: Vec<i64> = p.query().await.unwrap();
+        assert_eq!(values, (0..500).rev().collect::<Vec<i64>>());
+        // Typed, mixed, across nodes.
+        let (set, n, v) = cluster
+            .pipeline()
+            .set("t:a", "x")
+            .incr("t:b")
+            .get("t:a")
+            .execute()
+            .await
+            .unwrap();
+        assert!(set);
+        assert_eq!(n, 1);
+        assert_eq!(v.as_deref(), Some(&b"x"[..]));
+
+        // Transactions: one slot works, several slots are refused before sending.
+        let (a, b) = cluster
+            .transaction()
+            .incr("{acct}:a")
+            .incr("{acct}:b")
+            .execute()
+            .await
+            .unwrap();
+        assert_eq!((a, b), (1, 1));
+        let err = cluster
+            .transaction()
+            .incr("a1")
+            .incr("b1")
+            .execute()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::CrossSlot { .. }), "{err:?}");
+        let untouched: Option<i64> = cluster.get("a1").decode().await.unwrap();
+        assert_eq!(untouched, None);
+
+        // DEL / EXISTS / TOUCH / UNLINK across slots.
+        let keys: Vec<String> = (0..200).map(|i| format!("p:{i}")).collect();
+        assert_eq!(cluster.exists_nonatomic(&keys).await.unwrap(), 200);
+        assert_eq!(cluster.touch_nonatomic(&keys).await.unwrap(), 200);
+        assert_eq!(cluster.del_nonatomic(&keys[..100]).await.unwrap(), 100);
+        assert_eq!(cluster.unlink_nonatomic(&keys).await.unwrap(), 100);
+        assert_eq!(cluster.exists_nonatomic(&keys).await.unwrap(), 0);
+
+        // SCAN over every primary sees every key.
+        let mut expected: Vec<Bytes> = (200..500).map(|i| Bytes::from(format!("p:{i}"))).collect();
+        expected.sort();
+        let mut seen: Vec<Bytes> = cluster
+            .scan_iter(ScanOptions::new().pattern("p:*").count(50))
+            .try_collect()
+            .await
+            .unwrap();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen, expected);
+        // HSCAN is routed by key.
+        cluster
+            .hset("{h}:1", [("f1", "v1"), ("f2", "v2")])
+            .await
+            .unwrap();
+        let fields: Vec<(Bytes, Bytes)> = cluster
+            .hscan_iter("{h}:1", ScanOptions::new())
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(fields.len(), 2);
+
+        // Target nodes.
+        let primaries = cluster.primaries();
+        let per_node = cluster
+            .send_to_nodes(Nodes::Primaries, {
+                let mut a = typedis::Args::new();
+                a.push_bytes(b"DBSIZE");
+                a
+            })
+            .await
+            .unwrap();
+        assert_eq!(per_node.len(), 3);
+        let total: i64 = per_node
+            .iter()
+            .map(|(_, v)| i64::from_value(v.clone()).unwrap())
+            .sum();
+        assert_eq!(total, cluster.dbsize().await.unwrap());
+        let one: i64 = cluster
+            .on(Nodes::Node(&primaries[0]))
+            .dbsize()
+            .await
+            .unwrap();
+        assert_eq!(
+            one,
+            i64::from_value(
+                per_node
+                    .iter()
+                    .find(|(a, _)| *a == primaries[0])
+                    .unwrap()
+                    .1
+                    .clone()
+            )
+            .unwrap()
+        );
+        let pongs: String = cluster.on(Nodes::All).ping().decode().await.unwrap();
+        assert_eq!(pongs, "PONG");
+        // Default node.
+        assert!(cluster.set_default_node("127.0.0.1:1").is_err());
+        cluster.set_default_node(&primaries[1]).unwrap();
+        assert_eq!(
+            cluster.default_node().as_deref(),
+            Some(primaries[1].as_str())
+        );
+        // KEYS concatenates every primary's answer.
+        let keys: Vec<Bytes> = cluster.keys("p:*").await.unwrap();
+        assert_eq!(keys.len(), 300);
+        cluster.on(Nodes::Primaries).flushall().await.unwrap();
+        assert_eq!(cluster.dbsize().await.unwrap(), 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_to_replicas_when_asked() {
+    let nodes = Cluster::start(support::Kind::Valkey);
+    let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+    for i in 0..100 {
+        cluster.set(format!("r:{i}"), i).await.unwrap();
+    }
+    // Writes must be on the replicas before reading there.
+    let replicas: Vec<Client> = {
+        let mut v = Vec::new();
+        for r in cluster.replicas() {
+            v.push(direct(&r).await);
+        }
+        v
+    };
+    assert_eq!(replicas.len(), 3);
+    let start = std::time::Instant::now();
+    loop {
+        let mut n = 0;
+        for r in &replicas {
+            n += r.dbsize().await.unwrap();
+        }
+        if n == 100 {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "replication lag"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut before = 0;
+    for r in &replicas {
+        before += get_calls(r).await;
+    }
+    cluster.readonly();
+    for i in 0..300 {
+        let v: Option<i64> = cluster
+            .get(format!("r:{}", i % 100))
+            .decode()
+            .await
+            .unwrap();
+        assert_eq!(v, Some((i % 100) as i64));
+    }
+    let mut during = 0;
+    for r in &replicas {
+        during += get_calls(r).await;
+    }
+    // Round-robin over primary + 1 replica: about half the reads.
+    assert!(
+        during - before >= 100,
+        "replicas served {}",
+        during - before
+    );
+    // Writes still go to primaries.
+    cluster.set("r:0", "w").await.unwrap();
+    cluster.readwrite();
+    for i in 0..100 {
+        let _: Option<Bytes> = cluster.get(format!("r:{i}")).await.unwrap();
+    }
+    let mut after = 0;
+    for r in &replicas {
+        after += get_calls(r).await;
+    }
+    assert_eq!(after, during, "readwrite() sends reads to primaries only");
 }

@@ -87,6 +87,13 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
             return Err(Error::Handshake(format!("SELECT {} failed: {e}", info.db)));
         }
     }
+    if info.readonly {
+        let mut readonly = Args::new();
+        readonly.push_bytes(b"READONLY");
+        if let Value::Error(e) = request(&mut conn, &readonly).await? {
+            return Err(Error::Handshake(format!("READONLY failed: {e}")));
+        }
+    }
     Ok(conn)
 }
 

@@ -107,6 +107,9 @@ pub struct ConnectionInfo {
     pub health_check_interval: Option<Duration>,
     /// When set, asked for the actual settings before every connection attempt.
     pub resolver: Option<Resolver>,
+    /// Send `READONLY` after the handshake, so a cluster replica serves reads
+    /// (set by the cluster client on its node connections; harmless on a primary).
+    pub readonly: bool,
 }
 
 const OPTIONS: &str =
@@ -129,6 +132,7 @@ impl ConnectionInfo {
             connect_timeout: Some(Duration::from_secs(5)),
             health_check_interval: None,
             resolver: None,
+            readonly: false,
         }
     }
 

@@ -383,6 +383,20 @@ impl Cluster {
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(Server::url).collect()
     }
+
+    /// SIGKILLs the node listening on `addr` (`127.0.0.1:port`).
+    pub fn kill_node(&mut self, addr: &str) {
+        let port: u16 = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("host:port");
+        for n in &mut self.nodes {
+            if n.port == port {
+                n.kill();
+            }
+        }
+    }
 }
 
 impl Drop for Cluster {

@@ -1,0 +1,224 @@
+//! Cluster pipelines and single-slot transactions.
+//!
+//! A [`Pipeline`] on a [`ClusterClient`] groups its commands by the node serving each
+//! command's slot, sends the groups in parallel (one write per node), and puts the
+//! replies back in the order of the calls. Commands answered with `MOVED` / `ASK` are
+//! sent again to the node named, `TRYAGAIN` / `CLUSTERDOWN` / `LOADING` ones after a
+//! backoff and a map refresh, within the client's attempt budget. Keyless commands go to
+//! the default node. A transaction (`MULTI … EXEC`) needs every key in one slot and is
+//! refused before anything is sent otherwise.
+//!
+//! Owns: grouping, reassembly and per-command redirection of batches. Does not own: the
+//! typed pipeline API (shared with single-node clients, see [`crate::pipeline`]).
+
+use std::collections::HashMap;
+
+use super::{backoff, fill_host, ClusterClient, Route};
+use crate::cmd::Args;
+use crate::error::{Error, Result, ServerErrorKind};
+use crate::pipeline::{Pipeline, Target};
+use crate::value::Value;
+
+impl ClusterClient {
+    /// A pipeline: commands grouped by node and sent in parallel; replies decoded into a
+    /// tuple in call order.
+    ///
+    /// ```no_run
+    /// # async fn f(cluster: &typedis::cluster::ClusterClient) -> typedis::Result<()> {
+    /// use typedis::prelude::*;
+    /// let (_, n, v) = cluster.pipeline().set("a", 1).incr("b").get("c").execute().await?;
+    /// # let _: (bool, i64, Option<typedis::Bytes>) = (true, n, v);
+    /// # Ok(()) }
+    /// ```
+    pub fn pipeline(&self) -> Pipeline<'_, ()> {
+        Pipeline::new(Target::Cluster(self), false)
+    }
+
+    /// A transaction (`MULTI … EXEC`) on the node serving its keys, which must all be in
+    /// one slot (use hash tags: `{user1}:a`, `{user1}:b`).
+    pub fn transaction(&self) -> Pipeline<'_, ()> {
+        Pipeline::new(Target::Cluster(self), true)
+    }
+
+    /// Sends a pipeline's commands: `preloads` first on every node used, then
+    /// `commands`; one reply per command, in order.
+    pub(crate) async fn send_pipeline(
+        &self,
+        preloads: &[Args],
+        commands: &[Args],
+    ) -> Result<Vec<Value>> {
+        let slots = commands
+            .iter()
+            .map(|c| ClusterClient::slot_of(c, None))
+            .collect::<Result<Vec<_>>>()?;
+        let mut results: Vec<Option<Value>> = vec![None; commands.len()];
+        // (command index, redirection: node and whether ASKING goes first)
+        let mut todo: Vec<(usize, Option<(String, bool)>)> =
+            (0..commands.len()).map(|i| (i, None)).collect();
+        let mut transient = 0u32;
+        let mut last_err: Option<Error> = None;
+        for _ in 0..self.inner.config.max_attempts {
+            if todo.is_empty() {
+                break;
+            }
+            let mut groups: HashMap<String, Vec<(usize, bool)>> = HashMap::new();
+            for (i, redirect) in todo.drain(..) {
+                let (addr, asking) = match redirect {
+                    Some(r) => r,
+                    None => {
+                        let route = match slots[i] {
+                            Some(slot) => Route::Slot { slot, read: false },
+                            None => Route::Default,
+                        };
+                        (self.target_of(&route, true)?, false)
+                    }
+                };
+                groups.entry(addr).or_default().push((i, asking));
+            }
+            let mut tasks = Vec::new();
+            for (addr, items) in groups {
+                let mut batch: Vec<Args> = preloads.to_vec();
+                for &(i, asking) in &items {
+                    if asking {
+                        let mut a = Args::new();
+                        a.push_bytes(b"ASKING");
+                        batch.push(a);
+                    }
+                    batch.push(commands[i].clone());
+                }
+                let this = self.clone();
+                tasks.push(tokio::spawn(async move {
+                    let r = async { this.node(&addr).await?.send_batch(&batch).await }.await;
+                    (addr, items, r)
+                }));
+            }
+            let mut wait = false;
+            for t in tasks {
+                let (addr, items, r) = t
+                    .await
+                    .map_err(|e| Error::Cluster(format!("a pipeline sub-request failed: {e}")))?;
+                let replies = match r {
+                    Ok(r) => r,
+                    Err(e) if e.is_retryable() => {
+                        todo.extend(items.iter().map(|&(i, _)| (i, None)));
+                        last_err = Some(e);
+                        wait = true;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let mut it = replies.into_iter();
+                for _ in 0..preloads.len() {
+                    if let Some(Value::Error(e)) = it.next() {
+                        return Err(Error::Server(e));
+                    }
+                }
+                for (i, asking) in items {
+                    if asking {
+                        it.next();
+                    }
+                    let reply = it.next().ok_or_else(|| {
+                        Error::Protocol("a node answered fewer replies than commands".into())
+                    })?;
+                    if let Value::Error(e) = &reply {
+                        if let Some((slot, to)) = e.redirect() {
+                            let to = fill_host(to, &addr);
+                            let ask = e.kind() == ServerErrorKind::Ask;
+                            if !ask {
+                                self.moved(slot, &to);
+                            }
+                            todo.push((i, Some((to, ask))));
+                        } else if Error::Server(e.clone()).is_retryable() {
+                            todo.push((i, None));
+                            wait = true;
+                        }
+                    }
+                    results[i] = Some(reply);
+                }
+            }
+            if wait {
+                transient += 1;
+                backoff(transient).await;
+                let _ = self.refresh().await;
+            }
+        }
+        if !todo.is_empty() {
+            if let Some(e) = last_err {
+                return Err(e);
+            }
+        }
+        // Commands still redirected or failing after the budget keep their last error.
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Value::Nil))
+            .collect())
+    }
+
+    /// Sends `MULTI … EXEC` (with `preloads` before it) to the node serving the
+    /// transaction's slot; replies to everything sent, in order.
+    pub(crate) async fn send_transaction(
+        &self,
+        all: &[Args],
+        preloads: usize,
+    ) -> Result<Vec<Value>> {
+        // all = preloads, MULTI, commands…, EXEC
+        let body = &all[(preloads + 1).min(all.len())..all.len().saturating_sub(1)];
+        let mut slots = Vec::new();
+        for c in body {
+            if let Some(s) = ClusterClient::slot_of(c, None)? {
+                slots.push(s);
+            }
+        }
+        slots.sort_unstable();
+        slots.dedup();
+        if slots.len() > 1 {
+            return Err(Error::CrossSlot {
+                command: "MULTI/EXEC transaction".into(),
+                slots,
+            });
+        }
+        let route = match slots.first() {
+            Some(&slot) => Route::Slot { slot, read: false },
+            None => Route::Default,
+        };
+        let mut redirect: Option<String> = None;
+        let mut transient = 0u32;
+        let mut last = None;
+        for _ in 0..self.inner.config.max_attempts {
+            let addr = match redirect.take() {
+                Some(a) => a,
+                None => self.target_of(&route, true)?,
+            };
+            // Connection errors are not retried: EXEC may have run.
+            let replies = self.node(&addr).await?.send_batch(all).await?;
+            // A queued command refused with MOVED / ASK / TRYAGAIN aborts the whole
+            // transaction (EXECABORT), so nothing ran: send it again.
+            let refused = replies[preloads..].iter().find_map(|r| match r {
+                Value::Error(e)
+                    if e.redirect().is_some() || Error::Server(e.clone()).is_retryable() =>
+                {
+                    Some(e.clone())
+                }
+                _ => None,
+            });
+            let Some(e) = refused else {
+                return Ok(replies);
+            };
+            match e.redirect() {
+                Some((slot, to)) if e.kind() == ServerErrorKind::Moved => {
+                    let to = fill_host(to, &addr);
+                    self.moved(slot, &to);
+                    redirect = Some(to);
+                }
+                _ => {
+                    // ASK (the slot is migrating) or a transient state: wait it out.
+                    transient += 1;
+                    backoff(transient).await;
+                    let _ = self.refresh().await;
+                }
+            }
+            last = Some(Error::Server(e));
+        }
+        Err(last.unwrap_or_else(|| Error::Cluster("retries exhausted".into())))
+    }
+}
