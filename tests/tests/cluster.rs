@@ -3,6 +3,11 @@
 mod support;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
 
 use futures_util::TryStreamExt;
 use support::{Cluster, KINDS};
@@ -155,6 +160,21 @@ async fn moved_slots_are_followed() {
     assert_eq!(cluster.primary_of(slot).as_deref(), Some(target.as_str()));
     let v: Option<String> = dst.get(key).decode().await.unwrap();
     assert_eq!(v.as_deref(), Some("after"));
+}
+
+/// A client whose map lists every replica (replicas join the map as gossip spreads).
+async fn connect_with_replicas(nodes: &Cluster) -> ClusterClient {
+    let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+    let start = Instant::now();
+    while cluster.replicas().len() < 3 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "replicas missing from the map"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cluster.refresh().await.unwrap();
+    }
+    cluster
 }
 
 async fn direct(addr: &str) -> Client {
@@ -310,7 +330,7 @@ async fn pipelines_transactions_targets_helpers_and_scan() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_go_to_replicas_when_asked() {
     let nodes = Cluster::start(support::Kind::Valkey);
-    let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+    let cluster = connect_with_replicas(&nodes).await;
     for i in 0..100 {
         cluster.set(format!("r:{i}"), i).await.unwrap();
     }
@@ -372,4 +392,348 @@ async fn reads_go_to_replicas_when_asked() {
         after += get_calls(r).await;
     }
     assert_eq!(after, during, "readwrite() sends reads to primaries only");
+}
+
+// ------------------------------------------------------------------ faults under load
+
+/// What a load task saw.
+#[derive(Default)]
+struct Seen {
+    /// Last value acknowledged per key.
+    acked: HashMap<String, i64>,
+    /// Errors surfaced to the caller (first few kept).
+    errors: u64,
+    samples: Vec<String>,
+    /// Reads that did not return the value just written.
+    stale_reads: u64,
+}
+
+struct Load {
+    stop: Arc<AtomicBool>,
+    ops: Arc<AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<Seen>>,
+}
+
+/// 8 tasks, each writing (SET) then reading back (GET) its own keys in a loop.
+fn start_load(cluster: &ClusterClient, keys: Vec<Vec<String>>) -> Load {
+    let stop = Arc::new(AtomicBool::new(false));
+    let ops = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for ks in keys {
+        let (c, stop, ops) = (cluster.clone(), stop.clone(), ops.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Seen::default();
+            let mut i: i64 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let key = &ks[i as usize % ks.len()];
+                match c.set(key, i).await {
+                    Ok(_) => {
+                        seen.acked.insert(key.clone(), i);
+                        match c.get(key).decode::<Option<i64>>().await {
+                            Ok(Some(v)) if v == i => {}
+                            Ok(other) => {
+                                seen.stale_reads += 1;
+                                if seen.samples.len() < 5 {
+                                    seen.samples
+                                        .push(format!("GET {key}: {other:?}, wrote {i}"));
+                                }
+                            }
+                            Err(e) => {
+                                seen.errors += 1;
+                                if seen.samples.len() < 5 {
+                                    seen.samples.push(format!("GET {key}: {e}"));
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        seen.errors += 1;
+                        if seen.samples.len() < 5 {
+                            seen.samples.push(format!("SET {key}: {e}"));
+                        }
+                    }
+                }
+                ops.fetch_add(1, Ordering::Relaxed);
+            }
+            seen
+        }));
+    }
+    Load { stop, ops, tasks }
+}
+
+impl Load {
+    async fn finish(self) -> Seen {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut all = Seen::default();
+        for t in self.tasks {
+            let s = t.await.unwrap();
+            all.acked.extend(s.acked);
+            all.errors += s.errors;
+            all.stale_reads += s.stale_reads;
+            all.samples.extend(s.samples);
+        }
+        all
+    }
+
+    /// Operations completed during the next `window`.
+    async fn rate(&self, window: Duration) -> u64 {
+        let before = self.ops.load(Ordering::Relaxed);
+        tokio::time::sleep(window).await;
+        self.ops.load(Ordering::Relaxed) - before
+    }
+}
+
+/// Acknowledged writes that do not read back.
+async fn lost_writes(cluster: &ClusterClient, acked: &HashMap<String, i64>) -> usize {
+    let keys: Vec<&String> = acked.keys().collect();
+    let values = cluster.mget_nonatomic(&keys).await.unwrap();
+    keys.iter()
+        .zip(values)
+        .filter(|(k, v)| {
+            v.as_deref()
+                .and_then(|b| std::str::from_utf8(b).ok()?.parse::<i64>().ok())
+                != Some(acked[**k])
+        })
+        .count()
+}
+
+fn spread_keys(prefix: &str) -> Vec<Vec<String>> {
+    (0..8)
+        .map(|t| (0..200).map(|i| format!("{prefix}:{t}:{i}")).collect())
+        .collect()
+}
+
+async fn node_id(node: &Client) -> String {
+    node.cluster_myid().decode().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resharding_under_load_surfaces_no_error_and_loses_no_write() {
+    for kind in KINDS {
+        let nodes = Cluster::start(kind);
+        let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+        let primaries = cluster.primaries();
+        let (src_addr, dst_addr) = (primaries[0].clone(), primaries[1].clone());
+        let src = direct(&src_addr).await;
+        let dst = direct(&dst_addr).await;
+        let (src_id, dst_id) = (node_id(&src).await, node_id(&dst).await);
+        // 40 slots of the source, and 8 × 40 keys living in them.
+        let slots: Vec<u16> = (0..16384u16)
+            .filter(|s| cluster.primary_of(*s).as_deref() == Some(src_addr.as_str()))
+            .take(40)
+            .collect();
+        let mut keys: Vec<Vec<String>> = vec![Vec::new(); 8];
+        let mut i = 0;
+        while keys.iter().any(|k| k.len() < 40) {
+            let k = format!("rs:{i}");
+            if slots.contains(&key_slot(k.as_bytes())) {
+                let t = keys.iter().position(|k| k.len() < 40).unwrap();
+                keys[t].push(k);
+            }
+            i += 1;
+        }
+        let load = start_load(&cluster, keys);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (host, port) = dst_addr.rsplit_once(':').unwrap();
+        for &slot in &slots {
+            let s = slot.to_string();
+            dst.cmd("CLUSTER")
+                .args(["SETSLOT", &s, "IMPORTING", &src_id])
+                .await
+                .unwrap();
+            src.cmd("CLUSTER")
+                .args(["SETSLOT", &s, "MIGRATING", &dst_id])
+                .await
+                .unwrap();
+            loop {
+                let batch: Vec<String> = src
+                    .cmd("CLUSTER")
+                    .args(["GETKEYSINSLOT", &s, "10"])
+                    .decode()
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                let mut m = src
+                    .cmd("MIGRATE")
+                    .args([host, port, "", "0", "5000", "REPLACE", "KEYS"]);
+                for k in &batch {
+                    m = m.arg(k);
+                }
+                m.await.unwrap();
+            }
+            for n in [&dst, &src] {
+                n.cmd("CLUSTER")
+                    .args(["SETSLOT", &s, "NODE", &dst_id])
+                    .await
+                    .unwrap();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let seen = load.finish().await;
+        assert_eq!(
+            seen.errors, 0,
+            "{kind:?}: errors surfaced: {:?}",
+            seen.samples
+        );
+        assert_eq!(seen.stale_reads, 0, "{kind:?}: {:?}", seen.samples);
+        let lost = lost_writes(&cluster, &seen.acked).await;
+        assert_eq!(lost, 0, "{kind:?}: acknowledged writes lost");
+        cluster.refresh().await.unwrap();
+        for s in &slots {
+            assert_eq!(cluster.primary_of(*s).as_deref(), Some(dst_addr.as_str()));
+        }
+        println!(
+            "{kind:?}: resharded {} slots under load: {} keys, 0 errors, 0 lost writes",
+            slots.len(),
+            seen.acked.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_failover_under_load_keeps_every_acknowledged_write() {
+    let nodes = Cluster::start(support::Kind::Redis);
+    let cluster = connect_with_replicas(&nodes).await;
+    let shard = cluster.shards()[0].clone();
+    let replica = direct(&shard.replicas[0]).await;
+    let load = start_load(&cluster, spread_keys("fo"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let baseline = load.rate(Duration::from_secs(1)).await;
+    let t0 = Instant::now();
+    replica.cmd("CLUSTER").arg("FAILOVER").await.unwrap();
+    loop {
+        let role: Vec<Value> = replica.cmd("ROLE").decode().await.unwrap();
+        if role.first() == Some(&Value::Bulk(Bytes::from("master"))) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the failover did not happen"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let promoted = t0.elapsed();
+    // Five seconds after the failover the client is back to full speed.
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(t0.elapsed())).await;
+    let after = load.rate(Duration::from_secs(1)).await;
+    let seen = load.finish().await;
+    println!(
+        "manual failover: promoted after {promoted:?}; {baseline} ops/s before, {after} ops/s 5 s after; \
+         {} errors surfaced",
+        seen.errors
+    );
+    assert_eq!(seen.errors, 0, "errors surfaced: {:?}", seen.samples);
+    assert_eq!(seen.stale_reads, 0, "{:?}", seen.samples);
+    assert_eq!(lost_writes(&cluster, &seen.acked).await, 0);
+    assert!(
+        after * 2 >= baseline,
+        "not back to speed: {after} ops/s vs {baseline} before"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_primary_recovers_after_promotion() {
+    let mut nodes = Cluster::start(support::Kind::Redis);
+    let cluster = connect_with_replicas(&nodes).await;
+    let victim = cluster.shards()[0].primary.clone();
+    let victim_slot = (0..16384u16)
+        .find(|s| cluster.primary_of(*s).as_deref() == Some(victim.as_str()))
+        .unwrap();
+    let probe = (0..)
+        .map(|i| format!("probe:{i}"))
+        .find(|k| key_slot(k.as_bytes()) == victim_slot)
+        .unwrap();
+    let load = start_load(&cluster, spread_keys("kill"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t0 = Instant::now();
+    nodes.kill_node(&victim);
+    // The client works again on the victim's slots once a replica took over.
+    let recovered = loop {
+        if cluster.set(&probe, 1).await.is_ok() {
+            break t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no recovery after 30 s"
+        );
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen = load.finish().await;
+    let lost = lost_writes(&cluster, &seen.acked).await;
+    println!(
+        "kill -9 of a primary: writes to its slots work again after {recovered:?}; \
+         {} errors surfaced meanwhile; {lost} of {} acknowledged writes lost (asynchronous replication)",
+        seen.errors,
+        seen.acked.len()
+    );
+    assert_ne!(
+        cluster.primary_of(victim_slot).as_deref(),
+        Some(victim.as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shard_subscription_follows_its_slot_across_failover() {
+    let nodes = Cluster::start(support::Kind::Redis);
+    let cluster = connect_with_replicas(&nodes).await;
+    let channels = ["{a}:news", "{b}:news", "{c}:news"];
+    let mut sub = cluster.ssubscribe(channels).await.unwrap();
+    sub.ignore_subscribe_messages(true);
+    for c in channels {
+        let n: i64 = cluster.spublish(c, format!("hello {c}")).await.unwrap();
+        assert_eq!(n, 1, "{c}");
+    }
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let m = tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .unwrap()
+            .unwrap();
+        got.push(m.payload().clone());
+    }
+    got.sort();
+    assert_eq!(got[0], Bytes::from("hello {a}:news"));
+    // Fail over the shard of `{a}:news`.
+    let slot = key_slot(b"{a}:news");
+    let shard = cluster
+        .shards()
+        .into_iter()
+        .find(|s| Some(&s.primary) == cluster.primary_of(slot).as_ref())
+        .unwrap();
+    let replica = direct(&shard.replicas[0]).await;
+    replica.cmd("CLUSTER").arg("FAILOVER").await.unwrap();
+    let t0 = Instant::now();
+    // Publish until a message after the failover arrives.
+    let mut i = 0;
+    let arrived = loop {
+        i += 1;
+        let _ = cluster.spublish("{a}:news", format!("after {i}")).await;
+        if let Some(m) = sub.get_message(Duration::from_millis(200)).await {
+            if m.payload().starts_with(b"after")
+                && cluster.primary_of(slot) != Some(shard.primary.clone())
+            {
+                break t0.elapsed();
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "no message after failover"
+        );
+    };
+    println!("shard subscription: messages flow again {arrived:?} after CLUSTER FAILOVER");
+    // The other shards' channels still work.
+    cluster.spublish("{b}:news", "still here").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let m = sub.get_message(Duration::from_millis(500)).await;
+        if m.as_ref()
+            .is_some_and(|m| &m.payload()[..] == b"still here")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{{b}}:news stopped");
+    }
 }

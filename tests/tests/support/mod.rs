@@ -360,14 +360,28 @@ impl Cluster {
         );
         let cluster = Cluster { nodes, dirs };
         let start = Instant::now();
-        while !cluster.all_ok() {
+        while !cluster.all_ok() || cluster.synced_replicas() < 3 {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
-                "the cluster did not reach cluster_state:ok"
+                "the cluster did not reach cluster_state:ok with 3 synced replicas"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
         cluster
+    }
+
+    /// Replicas whose link to their primary is up.
+    fn synced_replicas(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter(|n| {
+                Command::new("redis-cli")
+                    .args(["-p", &n.port.to_string(), "INFO", "replication"])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).contains("master_link_status:up"))
+                    .unwrap_or(false)
+            })
+            .count()
     }
 
     fn all_ok(&self) -> bool {
