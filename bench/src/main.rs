@@ -5,16 +5,27 @@
 //! - (a) sequential SET then GET on one connection,
 //! - (b) 64 tasks sharing one connection, GETs,
 //! - (c) pipelines of 1,000 SETs,
-//! - (d) LRANGE of a 10,000 × 100-byte list (≈1 MB replies).
+//! - (d) LRANGE of a 10,000 × 100-byte list (≈1 MB replies),
+//! - (e) PubSub: messages received by one subscriber,
+//! - (f) Redis Cluster (3 primaries + 3 replicas on loopback): 64 tasks doing SET then
+//!   GET of random keys over all slots (typedis, redis-rs and fred only).
 //!
-//! Usage: `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--url redis://…]`.
-//! Without `--url` it starts its own `redis-server` on a free loopback port.
+//! Usage: `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--url redis://…] [single|cluster]…`.
+//! Without a scenario name every scenario runs; `single` runs (a)–(e), `cluster` runs (f).
+//! Without `--url` it starts its own `redis-server` on a free loopback port; the cluster
+//! scenario always starts its own six `redis-server` processes (`--url` does not apply)
+//! and runs `redis-cli --cluster create` (override the binaries with
+//! `TYPEDIS_REDIS_SERVER` and `TYPEDIS_REDIS_CLI`). `TYPEDIS_BENCH_CLUSTER_OPS` sets the
+//! cluster scenario's operation count (SETs and GETs together; default 200,000, 50,000
+//! with `--quick`).
 //! Client CPU is this process's user+system time (from /proc/self/stat) divided by the
 //! operations; the server runs in another process and is not counted.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod cluster;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
@@ -29,6 +40,7 @@ struct Sizes {
     list_len: usize,
     lranges: usize,
     pubsub_messages: usize,
+    cluster_ops: usize,
 }
 
 /// One measured run.
@@ -53,7 +65,12 @@ fn cpu_time() -> Duration {
     // Fields after the command name (which is in parentheses and may contain spaces).
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // utime is field 14, stime 15 (1-based, counting pid and comm): indices 11, 12 here.
     let total = ticks(11) + ticks(12);
     Duration::from_millis(total * 10) // CLK_TCK is 100 on Linux
@@ -80,12 +97,23 @@ struct Server {
 
 impl Server {
     fn start() -> Res<Server> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let dir = std::env::temp_dir().join(format!("typedis-bench-{port}"));
         std::fs::create_dir_all(&dir)?;
         let bin = std::env::var("TYPEDIS_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         let child = Command::new(&bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .current_dir(&dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -98,7 +126,11 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Ok(Server { child: Some(child), port, _dir: dir })
+        Ok(Server {
+            child: Some(child),
+            port,
+            _dir: dir,
+        })
     }
 }
 
@@ -186,7 +218,11 @@ mod redis_rs {
         let mut c = c.clone();
         for i in 0..n {
             let k = format!("seq:{}", i % 1000);
-            redis::cmd("SET").arg(&k).arg("value").query_async::<()>(&mut c).await?;
+            redis::cmd("SET")
+                .arg(&k)
+                .arg("value")
+                .query_async::<()>(&mut c)
+                .await?;
             let _: Option<Vec<u8>> = redis::cmd("GET").arg(&k).query_async(&mut c).await?;
         }
         Ok(())
@@ -198,7 +234,10 @@ mod redis_rs {
             let mut c = c.clone();
             set.spawn(async move {
                 for _ in 0..n / tasks {
-                    let _: Option<Vec<u8>> = redis::cmd("GET").arg("shared:key").query_async(&mut c).await?;
+                    let _: Option<Vec<u8>> = redis::cmd("GET")
+                        .arg("shared:key")
+                        .query_async(&mut c)
+                        .await?;
                 }
                 Ok::<_, BoxError>(())
             });
@@ -225,7 +264,12 @@ mod redis_rs {
         let mut c = c.clone();
         let mut bytes = 0;
         for _ in 0..count {
-            let v: Vec<Vec<u8>> = redis::cmd("LRANGE").arg("biglist").arg(0).arg(-1).query_async(&mut c).await?;
+            let v: Vec<Vec<u8>> = redis::cmd("LRANGE")
+                .arg("biglist")
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut c)
+                .await?;
             bytes += v.iter().map(|b| b.len()).sum::<usize>();
         }
         Ok(bytes)
@@ -306,7 +350,8 @@ mod rustis_impl {
     pub async fn seq(c: &Client, n: usize) -> Res<()> {
         for i in 0..n {
             let k = format!("seq:{}", i % 1000);
-            c.send::<()>(cmd("SET").arg(k.clone()).arg("value"), None).await?;
+            c.send::<()>(cmd("SET").arg(k.clone()).arg("value"), None)
+                .await?;
             let _: Option<BulkString> = c.send(cmd("GET").arg(k), None).await?;
         }
         Ok(())
@@ -343,7 +388,9 @@ mod rustis_impl {
     pub async fn lrange(c: &Client, count: usize) -> Res<usize> {
         let mut bytes = 0;
         for _ in 0..count {
-            let v: Vec<BulkString> = c.send(cmd("LRANGE").arg("biglist").arg(0).arg(-1), None).await?;
+            let v: Vec<BulkString> = c
+                .send(cmd("LRANGE").arg("biglist").arg(0).arg(-1), None)
+                .await?;
             bytes += v.iter().map(|b| b.len()).sum::<usize>();
         }
         Ok(bytes)
@@ -388,16 +435,25 @@ fn print_table(title: &str, unit: &str, rows: &[Row]) {
     println!("\n## {title}");
     println!("| client | {unit} | client CPU µs/op | typedis ratio (throughput) |");
     println!("|---|---:|---:|---:|");
-    let ours = rows.iter().find(|r| r.client == "typedis").map(|r| r.extra.unwrap_or(r.sample.ops_per_sec()));
+    let ours = rows
+        .iter()
+        .find(|r| r.client == "typedis")
+        .map(|r| r.extra.unwrap_or(r.sample.ops_per_sec()));
     for r in rows {
         let rate = r.extra.unwrap_or(r.sample.ops_per_sec());
-        let ratio = ours.map(|o| format!("{:.2}×", o / rate)).unwrap_or_default();
+        let ratio = ours
+            .map(|o| format!("{:.2}×", o / rate))
+            .unwrap_or_default();
         println!(
             "| {} | {:.0} | {:.2} | {} |",
             r.client,
             rate,
             r.sample.cpu_us_per_op(),
-            if r.client == "typedis" { "—".to_string() } else { ratio }
+            if r.client == "typedis" {
+                "—".to_string()
+            } else {
+                ratio
+            }
         );
     }
 }
@@ -405,21 +461,85 @@ fn print_table(title: &str, unit: &str, rows: &[Row]) {
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
-    let url_arg = args.iter().position(|a| a == "--url").and_then(|i| args.get(i + 1)).cloned();
-    let sizes = if quick {
-        Sizes { seq_ops: 5_000, tasks: 64, shared_ops: 100_000, pipeline_len: 1_000, pipelines: 100, list_len: 10_000, lranges: 50, pubsub_messages: 100_000 }
+    let url_arg = args
+        .iter()
+        .position(|a| a == "--url")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let mut sizes = if quick {
+        Sizes {
+            seq_ops: 5_000,
+            tasks: 64,
+            shared_ops: 100_000,
+            pipeline_len: 1_000,
+            pipelines: 100,
+            list_len: 10_000,
+            lranges: 50,
+            pubsub_messages: 100_000,
+            cluster_ops: 50_000,
+        }
     } else {
-        Sizes { seq_ops: 20_000, tasks: 64, shared_ops: 500_000, pipeline_len: 1_000, pipelines: 500, list_len: 10_000, lranges: 300, pubsub_messages: 200_000 }
+        Sizes {
+            seq_ops: 20_000,
+            tasks: 64,
+            shared_ops: 500_000,
+            pipeline_len: 1_000,
+            pipelines: 500,
+            list_len: 10_000,
+            lranges: 300,
+            pubsub_messages: 200_000,
+            cluster_ops: 200_000,
+        }
     };
-    let server = match url_arg {
-        Some(_) => None,
-        None => Some(Server::start()?),
-    };
-    let url = url_arg.unwrap_or_else(|| format!("redis://127.0.0.1:{}", server.as_ref().map(|s| s.port).unwrap_or(6379)));
-    let port: u16 = url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap_or(6379);
+    if let Ok(v) = std::env::var("TYPEDIS_BENCH_CLUSTER_OPS") {
+        sizes.cluster_ops = v
+            .parse()
+            .map_err(|e| format!("TYPEDIS_BENCH_CLUSTER_OPS={v}: {e}"))?;
+    }
+    // Positional scenario names; none means all.
+    let mut names = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--url" => i += 1,
+            a if a.starts_with("--") => {}
+            a => names.push(a.to_owned()),
+        }
+        i += 1;
+    }
+    for n in &names {
+        if n != "single" && n != "cluster" {
+            return Err(format!("unknown scenario `{n}` (expected `single` or `cluster`)").into());
+        }
+    }
+    let wants = |name: &str| names.is_empty() || names.iter().any(|n| n == name);
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(run(url, port, sizes))
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    if wants("single") {
+        let server = match url_arg {
+            Some(_) => None,
+            None => Some(Server::start()?),
+        };
+        let url = url_arg.unwrap_or_else(|| {
+            format!(
+                "redis://127.0.0.1:{}",
+                server.as_ref().map(|s| s.port).unwrap_or(6379)
+            )
+        });
+        let port: u16 = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok())
+            .unwrap_or(6379);
+        rt.block_on(run(url, port, sizes))?;
+    }
+    if wants("cluster") {
+        rt.block_on(cluster::run(sizes.tasks, sizes.cluster_ops))?;
+    }
+    Ok(())
 }
 
 async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
@@ -428,7 +548,11 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
     {
         let mut c = setup.clone();
         redis::cmd("FLUSHALL").query_async::<()>(&mut c).await?;
-        redis::cmd("SET").arg("shared:key").arg("x".repeat(16)).query_async::<()>(&mut c).await?;
+        redis::cmd("SET")
+            .arg("shared:key")
+            .arg("x".repeat(16))
+            .query_async::<()>(&mut c)
+            .await?;
         let value = vec![b'v'; 100];
         for chunk in (0..s.list_len).collect::<Vec<_>>().chunks(1000) {
             let mut cmd = redis::cmd("RPUSH");
@@ -449,40 +573,116 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
     // (a)
     let n = s.seq_ops;
     let mut rows = vec![
-        Row { client: "typedis", sample: measure(2 * n, || typedis_impl::seq(&td, n)).await?, extra: None },
-        Row { client: "redis-rs", sample: measure(2 * n, || redis_rs::seq(&rr, n)).await?, extra: None },
-        Row { client: "fred", sample: measure(2 * n, || fred_impl::seq(&fr, n)).await?, extra: None },
-        Row { client: "rustis", sample: measure(2 * n, || rustis_impl::seq(&ru, n)).await?, extra: None },
+        Row {
+            client: "typedis",
+            sample: measure(2 * n, || typedis_impl::seq(&td, n)).await?,
+            extra: None,
+        },
+        Row {
+            client: "redis-rs",
+            sample: measure(2 * n, || redis_rs::seq(&rr, n)).await?,
+            extra: None,
+        },
+        Row {
+            client: "fred",
+            sample: measure(2 * n, || fred_impl::seq(&fr, n)).await?,
+            extra: None,
+        },
+        Row {
+            client: "rustis",
+            sample: measure(2 * n, || rustis_impl::seq(&ru, n)).await?,
+            extra: None,
+        },
     ];
     if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "set,get", "-c", "1"], n) {
-        rows.push(Row { client: "redis-benchmark -c 1", sample: Sample { ops: 1, wall: Duration::from_secs(1), cpu: Duration::from_secs_f64(cpu / 1e6) }, extra: Some(rps) });
+        rows.push(Row {
+            client: "redis-benchmark -c 1",
+            sample: Sample {
+                ops: 1,
+                wall: Duration::from_secs(1),
+                cpu: Duration::from_secs_f64(cpu / 1e6),
+            },
+            extra: Some(rps),
+        });
     }
     print_table("(a) sequential SET+GET, one connection", "ops/s", &rows);
 
     // (b)
     let (t, n) = (s.tasks, s.shared_ops);
     let mut rows = vec![
-        Row { client: "typedis", sample: measure(n, || typedis_impl::shared(&td, t, n)).await?, extra: None },
-        Row { client: "redis-rs", sample: measure(n, || redis_rs::shared(&rr, t, n)).await?, extra: None },
-        Row { client: "fred", sample: measure(n, || fred_impl::shared(&fr, t, n)).await?, extra: None },
-        Row { client: "rustis", sample: measure(n, || rustis_impl::shared(&ru, t, n)).await?, extra: None },
+        Row {
+            client: "typedis",
+            sample: measure(n, || typedis_impl::shared(&td, t, n)).await?,
+            extra: None,
+        },
+        Row {
+            client: "redis-rs",
+            sample: measure(n, || redis_rs::shared(&rr, t, n)).await?,
+            extra: None,
+        },
+        Row {
+            client: "fred",
+            sample: measure(n, || fred_impl::shared(&fr, t, n)).await?,
+            extra: None,
+        },
+        Row {
+            client: "rustis",
+            sample: measure(n, || rustis_impl::shared(&ru, t, n)).await?,
+            extra: None,
+        },
     ];
     if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "1", "-P", "64"], n) {
-        rows.push(Row { client: "redis-benchmark -c 1 -P 64", sample: Sample { ops: 1, wall: Duration::from_secs(1), cpu: Duration::from_secs_f64(cpu / 1e6) }, extra: Some(rps) });
+        rows.push(Row {
+            client: "redis-benchmark -c 1 -P 64",
+            sample: Sample {
+                ops: 1,
+                wall: Duration::from_secs(1),
+                cpu: Duration::from_secs_f64(cpu / 1e6),
+            },
+            extra: Some(rps),
+        });
     }
-    print_table(&format!("(b) {t} tasks sharing one connection, GET"), "ops/s", &rows);
+    print_table(
+        &format!("(b) {t} tasks sharing one connection, GET"),
+        "ops/s",
+        &rows,
+    );
 
     // (c)
     let (len, count) = (s.pipeline_len, s.pipelines);
     let ops = len * count;
     let mut rows = vec![
-        Row { client: "typedis", sample: measure(ops, || typedis_impl::pipeline(&td, len, count)).await?, extra: None },
-        Row { client: "redis-rs", sample: measure(ops, || redis_rs::pipeline(&rr, len, count)).await?, extra: None },
-        Row { client: "fred", sample: measure(ops, || fred_impl::pipeline(&fr, len, count)).await?, extra: None },
-        Row { client: "rustis", sample: measure(ops, || rustis_impl::pipeline(&ru, len, count)).await?, extra: None },
+        Row {
+            client: "typedis",
+            sample: measure(ops, || typedis_impl::pipeline(&td, len, count)).await?,
+            extra: None,
+        },
+        Row {
+            client: "redis-rs",
+            sample: measure(ops, || redis_rs::pipeline(&rr, len, count)).await?,
+            extra: None,
+        },
+        Row {
+            client: "fred",
+            sample: measure(ops, || fred_impl::pipeline(&fr, len, count)).await?,
+            extra: None,
+        },
+        Row {
+            client: "rustis",
+            sample: measure(ops, || rustis_impl::pipeline(&ru, len, count)).await?,
+            extra: None,
+        },
     ];
     if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "set", "-c", "1", "-P", "1000"], ops) {
-        rows.push(Row { client: "redis-benchmark -c 1 -P 1000", sample: Sample { ops: 1, wall: Duration::from_secs(1), cpu: Duration::from_secs_f64(cpu / 1e6) }, extra: Some(rps) });
+        rows.push(Row {
+            client: "redis-benchmark -c 1 -P 1000",
+            sample: Sample {
+                ops: 1,
+                wall: Duration::from_secs(1),
+                cpu: Duration::from_secs_f64(cpu / 1e6),
+            },
+            extra: Some(rps),
+        });
     }
     print_table(&format!("(c) pipelines of {len} SETs"), "SETs/s", &rows);
 
@@ -498,14 +698,29 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
             let wall = t0.elapsed();
             let cpu = cpu_time().saturating_sub(cpu0);
             mb.push(($name, bytes as f64 / 1e6 / wall.as_secs_f64()));
-            rows.push(Row { client: $name, sample: Sample { ops: count, wall, cpu }, extra: None });
+            rows.push(Row {
+                client: $name,
+                sample: Sample {
+                    ops: count,
+                    wall,
+                    cpu,
+                },
+                extra: None,
+            });
         }};
     }
     lr!("typedis", typedis_impl::lrange(&td, count));
     lr!("redis-rs", redis_rs::lrange(&rr, count));
     lr!("fred", fred_impl::lrange(&fr, count));
     lr!("rustis", rustis_impl::lrange(&ru, count));
-    print_table(&format!("(d) LRANGE of {} × 100 B (replies/s; CPU µs per reply)", s.list_len), "replies/s", &rows);
+    print_table(
+        &format!(
+            "(d) LRANGE of {} × 100 B (replies/s; CPU µs per reply)",
+            s.list_len
+        ),
+        "replies/s",
+        &rows,
+    );
     for (name, rate) in mb {
         println!("  {name}: {rate:.0} MB/s of payload");
     }
@@ -513,9 +728,21 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
     // (e) PubSub: messages/s received by one subscriber while a pipelined publisher sends.
     let n = s.pubsub_messages;
     let mut rows = Vec::new();
-    rows.push(Row { client: "typedis", sample: pubsub_typedis(&url, &td, n).await?, extra: None });
-    rows.push(Row { client: "redis-rs", sample: pubsub_redis_rs(&url, &td, n).await?, extra: None });
-    print_table(&format!("(e) PubSub: {n} messages received by one subscriber"), "messages/s", &rows);
+    rows.push(Row {
+        client: "typedis",
+        sample: pubsub_typedis(&url, &td, n).await?,
+        extra: None,
+    });
+    rows.push(Row {
+        client: "redis-rs",
+        sample: pubsub_redis_rs(&url, &td, n).await?,
+        extra: None,
+    });
+    print_table(
+        &format!("(e) PubSub: {n} messages received by one subscriber"),
+        "messages/s",
+        &rows,
+    );
     Ok(())
 }
 
@@ -543,7 +770,11 @@ async fn pubsub_typedis(_url: &str, td: &typedis::Client, n: usize) -> Res<Sampl
     let publisher = td.clone();
     let cpu0 = cpu_time();
     let t0 = Instant::now();
-    let pubtask = tokio::spawn(async move { publish(&publisher, "bench:td", n).await.map_err(|e| e.to_string()) });
+    let pubtask = tokio::spawn(async move {
+        publish(&publisher, "bench:td", n)
+            .await
+            .map_err(|e| e.to_string())
+    });
     let mut got = 0;
     while got < n {
         match sub.next().await {
@@ -554,7 +785,11 @@ async fn pubsub_typedis(_url: &str, td: &typedis::Client, n: usize) -> Res<Sampl
     }
     let wall = t0.elapsed();
     pubtask.await??;
-    Ok(Sample { ops: n, wall, cpu: cpu_time().saturating_sub(cpu0) })
+    Ok(Sample {
+        ops: n,
+        wall,
+        cpu: cpu_time().saturating_sub(cpu0),
+    })
 }
 
 async fn pubsub_redis_rs(url: &str, td: &typedis::Client, n: usize) -> Res<Sample> {
@@ -566,7 +801,11 @@ async fn pubsub_redis_rs(url: &str, td: &typedis::Client, n: usize) -> Res<Sampl
     let publisher = td.clone();
     let cpu0 = cpu_time();
     let t0 = Instant::now();
-    let pubtask = tokio::spawn(async move { publish(&publisher, "bench:rr", n).await.map_err(|e| e.to_string()) });
+    let pubtask = tokio::spawn(async move {
+        publish(&publisher, "bench:rr", n)
+            .await
+            .map_err(|e| e.to_string())
+    });
     let mut got = 0;
     while got < n {
         match stream.next().await {
@@ -576,5 +815,9 @@ async fn pubsub_redis_rs(url: &str, td: &typedis::Client, n: usize) -> Res<Sampl
     }
     let wall = t0.elapsed();
     pubtask.await??;
-    Ok(Sample { ops: n, wall, cpu: cpu_time().saturating_sub(cpu0) })
+    Ok(Sample {
+        ops: n,
+        wall,
+        cpu: cpu_time().saturating_sub(cpu0),
+    })
 }
