@@ -149,15 +149,37 @@ async fn moved_slots_are_followed() {
     // The key now lives on the target: the client follows the ASK redirection.
     let during: Option<String> = cluster.get(key).decode().await.unwrap();
     assert_eq!(during.as_deref(), Some("before"));
+    // Pipelines follow ASK per command too.
+    let (during, n): (Option<String>, i64) = cluster
+        .pipeline()
+        .get(key)
+        .incr("pipeline-counter")
+        .query()
+        .await
+        .unwrap();
+    assert_eq!((during.as_deref(), n), (Some("before"), 1));
     for n in [&src, &dst] {
         n.cmd("CLUSTER")
             .args(["SETSLOT", &slot.to_string(), "NODE", &dst_id])
             .await
             .unwrap();
     }
-    // MOVED updates the map and the write lands on the new owner.
-    cluster.set(key, "after").await.unwrap();
+    // MOVED inside a pipeline: the commands are sent again to the new owner, in order.
+    assert_eq!(cluster.primary_of(slot).as_deref(), Some(owner.as_str()));
+    let (set, got, n) = cluster
+        .pipeline()
+        .set(key, "after")
+        .get(key)
+        .incr("pipeline-counter")
+        .execute()
+        .await
+        .unwrap();
+    assert!(set);
+    assert_eq!(got.as_deref(), Some(&b"after"[..]));
+    assert_eq!(n, 2);
     assert_eq!(cluster.primary_of(slot).as_deref(), Some(target.as_str()));
+    // A single command after MOVED lands on the new owner too.
+    cluster.set(key, "after").await.unwrap();
     let v: Option<String> = dst.get(key).decode().await.unwrap();
     assert_eq!(v.as_deref(), Some("after"));
 }
@@ -679,6 +701,16 @@ async fn killed_primary_recovers_after_promotion() {
 async fn shard_subscription_follows_its_slot_across_failover() {
     let nodes = Cluster::start(support::Kind::Redis);
     let cluster = connect_with_replicas(&nodes).await;
+    // Classic PubSub goes through one node; the cluster bus delivers everywhere.
+    let mut classic = cluster.subscribe(["broadcast"]).await.unwrap();
+    classic.ignore_subscribe_messages(true);
+    let receivers: i64 = cluster.publish("broadcast", "to all").await.unwrap();
+    assert_eq!(receivers, 1);
+    let m = tokio::time::timeout(Duration::from_secs(5), classic.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&m.payload()[..], b"to all");
     let channels = ["{a}:news", "{b}:news", "{c}:news"];
     let mut sub = cluster.ssubscribe(channels).await.unwrap();
     sub.ignore_subscribe_messages(true);
