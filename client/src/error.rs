@@ -252,8 +252,10 @@ pub enum ServerErrorKind {
 /// An error reply from the server: its code (first word) and the rest of the message.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ServerError {
-    code: String,
-    message: String,
+    /// `code message`, or only one of them; one allocation keeps `Value` small.
+    text: Box<str>,
+    /// Length of the code (0 when the reply had none).
+    code_len: u32,
 }
 
 impl ServerError {
@@ -261,35 +263,35 @@ impl ServerError {
     pub fn parse(line: &[u8]) -> Self {
         let text = String::from_utf8_lossy(line);
         let text = text.trim_start_matches('-');
-        match text.split_once(' ') {
-            Some((code, message)) if is_code(code) => ServerError {
-                code: code.to_owned(),
-                message: message.to_owned(),
-            },
-            _ if is_code(text) => ServerError {
-                code: text.to_owned(),
-                message: String::new(),
-            },
-            _ => ServerError {
-                code: String::new(),
-                message: text.to_owned(),
-            },
+        let code_len = match text.split_once(' ') {
+            Some((code, _)) if is_code(code) => code.len(),
+            _ if is_code(text) => text.len(),
+            _ => 0,
+        };
+        ServerError {
+            text: text.into(),
+            code_len: code_len as u32,
         }
     }
 
     /// The error code, e.g. `"WRONGTYPE"` (empty when the reply had none).
     pub fn code(&self) -> &str {
-        &self.code
+        &self.text[..self.code_len as usize]
     }
 
     /// The message after the code.
     pub fn message(&self) -> &str {
-        &self.message
+        let rest = &self.text[self.code_len as usize..];
+        if self.code_len > 0 {
+            rest.strip_prefix(' ').unwrap_or(rest)
+        } else {
+            rest
+        }
     }
 
     /// The code as a known kind.
     pub fn kind(&self) -> ServerErrorKind {
-        match self.code.as_str() {
+        match self.code() {
             "ERR" => ServerErrorKind::Err,
             "WRONGTYPE" => ServerErrorKind::WrongType,
             "NOSCRIPT" => ServerErrorKind::NoScript,
@@ -317,7 +319,7 @@ impl ServerError {
         if !matches!(self.kind(), ServerErrorKind::Moved | ServerErrorKind::Ask) {
             return None;
         }
-        let (slot, addr) = self.message.split_once(' ')?;
+        let (slot, addr) = self.message().split_once(' ')?;
         Some((slot.parse().ok()?, addr.trim()))
     }
 }
@@ -332,10 +334,10 @@ fn is_code(word: &str) -> bool {
 
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.code.is_empty(), self.message.is_empty()) {
-            (true, _) => f.write_str(&self.message),
-            (false, true) => f.write_str(&self.code),
-            (false, false) => write!(f, "{} {}", self.code, self.message),
+        match (self.code().is_empty(), self.message().is_empty()) {
+            (true, _) => f.write_str(self.message()),
+            (false, true) => f.write_str(self.code()),
+            (false, false) => write!(f, "{} {}", self.code(), self.message()),
         }
     }
 }

@@ -36,8 +36,8 @@ pub enum Value {
     BigNumber(Bytes),
     /// RESP3 `=` verbatim string: a three-letter format (`txt`, `mkd`) and the text.
     Verbatim {
-        /// The format, e.g. `txt`.
-        format: Bytes,
+        /// The format, e.g. `*b"txt"`.
+        format: [u8; 3],
         /// The text.
         text: Bytes,
     },
@@ -653,6 +653,17 @@ impl<T: ToArg + ?Sized> ToArg for std::rc::Rc<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_stays_small() {
+        // Arrays of values are the bulk of large replies: every byte here is paid per
+        // element.
+        assert!(
+            std::mem::size_of::<Value>() <= 40,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
+    }
     use std::collections::{BTreeMap, HashMap, HashSet};
 
     fn bulk(s: &str) -> Value {
@@ -672,7 +683,7 @@ mod tests {
         assert!(!bool::from_value(Value::Int(0)).unwrap());
         assert_eq!(
             String::from_value(Value::Verbatim {
-                format: Bytes::from_static(b"txt"),
+                format: *b"txt",
                 text: Bytes::from_static(b"hi")
             })
             .unwrap(),

@@ -17,7 +17,7 @@ fn leaf() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Boolean),
         "-?[1-9][0-9]{0,40}".prop_map(|s| Value::BigNumber(Bytes::from(s))),
         "[a-z ]{0,20}".prop_map(|s| Value::Verbatim {
-            format: Bytes::from_static(b"txt"),
+            format: *b"txt",
             text: Bytes::from(s)
         }),
     ]

@@ -313,19 +313,21 @@ fn parse(frame: &Bytes, at: &mut usize) -> Result<Value> {
     let kind = frame[*at];
     let cr = find_crlf(frame, *at + 1)
         .ok_or_else(|| protocol("frame changed between scan and parse"))?;
-    let line = frame.slice(*at + 1..cr);
+    // Header lines are read in place; only string payloads become `Bytes` slices.
+    let (from, to) = (*at + 1, cr);
+    let line = &frame[from..to];
     *at = cr + 2;
     let bad = || protocol("frame changed between scan and parse");
     Ok(match kind {
-        b'+' => Value::SimpleString(line),
-        b'-' => Value::Error(ServerError::parse(&line)),
-        b':' => Value::Int(parse_int(&line).ok_or_else(bad)?),
+        b'+' => Value::SimpleString(frame.slice(from..to)),
+        b'-' => Value::Error(ServerError::parse(line)),
+        b':' => Value::Int(parse_int(line).ok_or_else(bad)?),
         b'_' => Value::Nil,
-        b'#' => Value::Boolean(&line[..] == b"t"),
-        b',' => Value::Double(parse_double(&line).ok_or_else(bad)?),
-        b'(' => Value::BigNumber(line),
+        b'#' => Value::Boolean(line == b"t"),
+        b',' => Value::Double(parse_double(line).ok_or_else(bad)?),
+        b'(' => Value::BigNumber(frame.slice(from..to)),
         b'$' | b'!' | b'=' => {
-            let n = parse_int(&line).ok_or_else(bad)?;
+            let n = parse_int(line).ok_or_else(bad)?;
             if n < 0 {
                 return Ok(Value::Nil);
             }
@@ -336,13 +338,13 @@ fn parse(frame: &Bytes, at: &mut usize) -> Result<Value> {
                 b'$' => Value::Bulk(data),
                 b'!' => Value::Error(ServerError::parse(&data)),
                 _ => Value::Verbatim {
-                    format: data.slice(..3),
+                    format: [data[0], data[1], data[2]],
                     text: data.slice(4..),
                 },
             }
         }
         _ => {
-            let n = parse_int(&line).ok_or_else(bad)?;
+            let n = parse_int(line).ok_or_else(bad)?;
             if n < 0 {
                 return Ok(Value::Nil);
             }
@@ -418,7 +420,7 @@ mod tests {
             (
                 b"=15\r\ntxt:Some string\r\n",
                 Value::Verbatim {
-                    format: Bytes::from_static(b"txt"),
+                    format: *b"txt",
                     text: Bytes::from_static(b"Some string"),
                 },
             ),
