@@ -64,8 +64,10 @@ pub fn emit_all(
             /// Every generated method: (command name, method name).
             pub static METHODS: &[(&str, &str)] = &[#((#cmds, #meths)),*];
             /// For each command, a check that a reply decodes into its default reply type
-            /// (used by the conformance tests).
+            /// (used by the conformance tests; behind the hidden `reply-decoders`
+            /// feature, since instantiating every decoder costs build time).
             #[doc(hidden)]
+            #[cfg(feature = "reply-decoders")]
             pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<()>)] = &[#(#decoders),*];
         }
     } else {
