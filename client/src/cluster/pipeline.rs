@@ -20,8 +20,11 @@ use crate::pipeline::{Pipeline, Target};
 use crate::value::Value;
 
 impl ClusterClient {
-    /// A pipeline: commands grouped by node and sent in parallel; replies decoded into a
-    /// tuple in call order.
+    /// A pipeline: commands grouped by the node serving each command's slot and sent in
+    /// parallel (one write per node); replies decoded into a tuple in call order.
+    /// Commands answered with `MOVED` / `ASK` are sent again to the node named,
+    /// `TRYAGAIN` / `CLUSTERDOWN` / `LOADING` ones after a backoff and a map refresh,
+    /// within the client's attempt budget. Keyless commands go to the default node.
     ///
     /// ```no_run
     /// # async fn f(cluster: &typedis::cluster::ClusterClient) -> typedis::Result<()> {

@@ -122,7 +122,14 @@ impl ClusterClient {
 }
 
 /// Shard-channel subscriptions on a cluster: a `Stream` of [`Message`]s merged from one
-/// subscriber connection per slot. See the [module docs](self).
+/// subscriber connection per slot.
+///
+/// Each connection follows its slot: when the server drops the subscription (the slot
+/// moved, or a failover demoted the node) or the connection is lost, it refreshes the
+/// slot map, subscribes again on the slot's current primary, and yields a
+/// [`MessageKind::Reconnected`](crate::pubsub::MessageKind::Reconnected) marker
+/// (messages published meanwhile are lost). Keep related shard channels in one slot
+/// with hash tags (`{room1}:chat`, `{room1}:typing`) to share one connection.
 pub struct ShardSubscription {
     cluster: ClusterClient,
     slots: BTreeMap<u16, Subscription>,
