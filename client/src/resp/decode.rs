@@ -12,7 +12,7 @@
 //! is `Error::Protocol`; the caller then drops the connection, so the decoder does not
 //! try to resynchronise.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::{Error, Result, ServerError};
 use crate::value::Value;
@@ -138,6 +138,13 @@ impl Decoder {
     /// the input is not valid RESP or breaks a limit. Error replies come back as
     /// [`Value::Error`].
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Value>> {
+        if self.pos == 0 {
+            if let Some(v) = self.decode_scalar(buf) {
+                // A partial scan may have left a CRLF search position behind.
+                self.crlf_from = 0;
+                return Ok(Some(v));
+            }
+        }
         let Some(len) = self.scan(buf)? else {
             return Ok(None);
         };
@@ -149,6 +156,48 @@ impl Decoder {
         let v = parse(&frame, &mut at)?;
         debug_assert_eq!(at, len, "scan and parse agree on the frame length");
         Ok(Some(v))
+    }
+
+    /// One pass for the most common replies (a whole bulk string, simple string or
+    /// integer at the front of `buf`). `None` leaves everything else — aggregates,
+    /// incomplete or invalid input — to the general two-phase path, untouched.
+    fn decode_scalar(&mut self, buf: &mut BytesMut) -> Option<Value> {
+        let kind = *buf.first()?;
+        if !matches!(kind, b'$' | b'+' | b':') {
+            return None;
+        }
+        let cr = find_crlf(buf, 1)?;
+        match kind {
+            b':' => {
+                let n = parse_int(&buf[1..cr])?;
+                buf.advance(cr + 2);
+                Some(Value::Int(n))
+            }
+            b'+' => {
+                buf.advance(1);
+                let line = buf.split_to(cr - 1).freeze();
+                buf.advance(2);
+                Some(Value::SimpleString(line))
+            }
+            _ => {
+                let n = parse_int(&buf[1..cr])?;
+                if n == -1 {
+                    buf.advance(cr + 2);
+                    return Some(Value::Nil);
+                }
+                let n = usize::try_from(n).ok()?;
+                if n > self.limits.max_bulk_len
+                    || buf.len() < cr + 2 + n + 2
+                    || &buf[cr + 2 + n..cr + 4 + n] != b"\r\n"
+                {
+                    return None;
+                }
+                buf.advance(cr + 2);
+                let data = buf.split_to(n).freeze();
+                buf.advance(2);
+                Some(Value::Bulk(data))
+            }
+        }
     }
 
     /// Phase 1: the length of the complete frame at the front of `buf`, if buffered.
