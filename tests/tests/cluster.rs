@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 
 use futures_util::TryStreamExt;
 use support::{Cluster, KINDS};
-use typedis::cluster::{ClusterClient, Nodes};
+use typedis::cluster::{ClusterClient, ClusterConfig, Nodes};
 use typedis::prelude::*;
 use typedis::scan::ScanOptions;
 use typedis::{key_slot, Bytes, Client, Error, FromValue, Value};
@@ -414,6 +414,35 @@ async fn reads_go_to_replicas_when_asked() {
         after += get_calls(r).await;
     }
     assert_eq!(after, during, "readwrite() sends reads to primaries only");
+
+    // A failover while a client is idle shows in its map through the periodic refresh,
+    // before any command is redirected.
+    let watcher = ClusterClient::with_config(
+        ClusterConfig::new(nodes.urls())
+            .unwrap()
+            .refresh_interval(Some(Duration::from_millis(200))),
+    )
+    .await
+    .unwrap();
+    let shard = watcher.shards()[0].clone();
+    let slot = (0..16384u16)
+        .find(|s| watcher.primary_of(*s).as_deref() == Some(shard.primary.as_str()))
+        .unwrap();
+    let replica = shard.replicas[0].clone();
+    direct(&replica)
+        .await
+        .cmd("CLUSTER")
+        .arg("FAILOVER")
+        .await
+        .unwrap();
+    let t0 = Instant::now();
+    while watcher.primary_of(slot).as_deref() != Some(replica.as_str()) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the map was not refreshed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 // ------------------------------------------------------------------ faults under load

@@ -67,6 +67,7 @@ pub struct ClusterConfig {
     read_from_replicas: bool,
     max_attempts: usize,
     command_timeout: Option<Duration>,
+    refresh_interval: Option<Duration>,
 }
 
 impl ClusterConfig {
@@ -106,6 +107,7 @@ impl ClusterConfig {
             read_from_replicas: false,
             max_attempts: 12,
             command_timeout: Some(Duration::from_secs(10)),
+            refresh_interval: Some(Duration::from_secs(30)),
         })
     }
 
@@ -126,6 +128,14 @@ impl ClusterConfig {
     /// Client-side timeout of each attempt (default 10 s; `None` waits forever).
     pub fn command_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.command_timeout = timeout;
+        self
+    }
+
+    /// Reloads the slot map in the background this often, so replicas that joined and
+    /// failovers that happened while the client was idle are seen before the first
+    /// redirection (default 30 s; `None`: only on redirections and errors).
+    pub fn refresh_interval(mut self, interval: Option<Duration>) -> Self {
+        self.refresh_interval = interval.filter(|d| !d.is_zero());
         self
     }
 }
@@ -220,6 +230,20 @@ impl ClusterClient {
             }),
         };
         client.refresh().await?;
+        if let Some(every) = client.inner.config.refresh_interval {
+            // Holds only a weak reference: the task ends with the last clone.
+            let weak = Arc::downgrade(&client.inner);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let Some(inner) = weak.upgrade() else { return };
+                    let _ = ClusterClient { inner }.refresh().await;
+                }
+            });
+        }
         Ok(client)
     }
 
