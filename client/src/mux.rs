@@ -105,6 +105,8 @@ const KEEP_BUFFER: usize = 1 << 20;
 const WRITE_BUFFER: usize = 16 * 1024;
 /// The reader asks for at least this much free space before each read.
 const READ_CHUNK: usize = 64 * 1024;
+/// Largest read buffer sized up front from the previous reply.
+const MAX_READ_HINT: usize = 8 << 20;
 /// Cap of the reconnect backoff.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -538,15 +540,21 @@ async fn read_loop<R: AsyncRead + Unpin>(
     // Reused across reads: replies of one read, and the completed slots.
     let mut replies: Vec<Value> = Vec::with_capacity(64);
     let mut done: Vec<Done> = Vec::with_capacity(64);
+    // Size of the largest reply of the last read, when it was large.
+    let mut large_reply = 0usize;
     let err = loop {
         let mut failure = None;
         loop {
+            let before = buf.len();
             match decoder.decode(&mut buf) {
                 Ok(Some(Value::Push(items))) => {
                     // Nobody listening is fine: pushes are optional information.
                     let _ = mux.push_tx.send(Value::Push(items));
                 }
-                Ok(Some(v)) => replies.push(v),
+                Ok(Some(v)) => {
+                    large_reply = large_reply.max(before - buf.len());
+                    replies.push(v);
+                }
                 Ok(None) => break,
                 Err(e) => {
                     failure = Some(e);
@@ -602,7 +610,13 @@ async fn read_loop<R: AsyncRead + Unpin>(
         if let Some(e) = failure {
             break e;
         }
-        if buf.is_empty() && buf.capacity() > 4 * KEEP_BUFFER {
+        if buf.is_empty() && large_reply > READ_CHUNK && buf.capacity() < large_reply {
+            // Large replies tend to come in series (LRANGE, HGETALL of a big hash): room
+            // for the next one up front, rather than growing the buffer (and copying what
+            // it holds) several times per reply.
+            buf = BytesMut::with_capacity(large_reply.min(MAX_READ_HINT) + READ_CHUNK);
+            large_reply = 0;
+        } else if buf.is_empty() && buf.capacity() > 4 * KEEP_BUFFER {
             // After a huge reply, do not keep its buffer for the life of the connection.
             buf = BytesMut::with_capacity(READ_CHUNK);
         } else if buf.capacity() - buf.len() < READ_CHUNK / 4 {

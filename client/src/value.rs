@@ -199,6 +199,17 @@ impl FromValue for Bytes {
             other => mismatch("a string", &other),
         }
     }
+
+    fn from_values(values: Vec<Value>) -> Result<Vec<Self>> {
+        // Bulk strings first: large arrays of them (LRANGE, SMEMBERS…) are the hot case.
+        values
+            .into_iter()
+            .map(|v| match v {
+                Value::Bulk(b) => Ok(b),
+                other => Bytes::from_value(other),
+            })
+            .collect()
+    }
 }
 
 fn format_double(d: f64) -> String {

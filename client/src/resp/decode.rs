@@ -357,6 +357,21 @@ fn parse_double(line: &[u8]) -> Option<f64> {
     }
 }
 
+/// Phase 2 for the commonest array element, a non-null bulk string; `None` (nothing
+/// consumed) for anything else.
+#[inline]
+fn parse_bulk(frame: &Bytes, at: &mut usize) -> Option<Value> {
+    if frame.get(*at) != Some(&b'$') {
+        return None;
+    }
+    let cr = find_crlf(frame, *at + 1)?;
+    let n = usize::try_from(parse_int(&frame[*at + 1..cr])?).ok()?;
+    let start = cr + 2;
+    let data = frame.slice(start..start + n);
+    *at = start + n + 2;
+    Some(Value::Bulk(data))
+}
+
 /// Phase 2: builds the value at `*at` of a frame the scan accepted.
 fn parse(frame: &Bytes, at: &mut usize) -> Result<Value> {
     let kind = frame[*at];
@@ -420,7 +435,10 @@ fn parse(frame: &Bytes, at: &mut usize) -> Result<Value> {
                 _ => {
                     let mut items = Vec::with_capacity(n.min(frame.len() / 4));
                     for _ in 0..n {
-                        items.push(parse(frame, at)?);
+                        items.push(match parse_bulk(frame, at) {
+                            Some(v) => v,
+                            None => parse(frame, at)?,
+                        });
                     }
                     match kind {
                         b'*' => Value::Array(items),
