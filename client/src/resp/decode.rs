@@ -208,6 +208,24 @@ impl Decoder {
             let Some(&kind) = buf.get(start) else {
                 return Ok(None);
             };
+            // Fast path for the commonest element, a bulk string.
+            if kind == b'$' {
+                if let Some((n, data)) = bulk_header(buf, start) {
+                    if n <= self.limits.max_bulk_len {
+                        let end = data + n;
+                        if buf.len() < end + 2 {
+                            return Ok(None);
+                        }
+                        if &buf[end..end + 2] != b"\r\n" {
+                            return Err(protocol("bulk string not terminated by CRLF"));
+                        }
+                        if let Some(len) = self.close(end + 2) {
+                            return Ok(Some(len));
+                        }
+                        continue;
+                    }
+                }
+            }
             let Some(cr) = find_crlf(buf, self.crlf_from.max(start + 1)) else {
                 // Nothing up to the last byte ends the line; that byte may be the `\r`.
                 self.crlf_from = buf.len() - 1;
@@ -301,28 +319,59 @@ impl Decoder {
                     )))
                 }
             }
-            self.pos = next;
-            self.crlf_from = next;
             match opens {
-                Some(n) => self.open.push(n),
+                Some(n) => {
+                    self.pos = next;
+                    self.crlf_from = next;
+                    self.open.push(n);
+                }
                 None => {
-                    // This element is complete: close every aggregate it completes.
-                    loop {
-                        match self.open.last_mut() {
-                            None => return Ok(Some(self.pos)),
-                            Some(left) => {
-                                *left -= 1;
-                                if *left > 0 {
-                                    break;
-                                }
-                                self.open.pop();
-                            }
-                        }
+                    if let Some(len) = self.close(next) {
+                        return Ok(Some(len));
                     }
                 }
             }
         }
     }
+
+    /// Records that the element ending at `next` is complete and closes every aggregate
+    /// it completes; `Some(frame length)` when that completes the frame.
+    #[inline]
+    fn close(&mut self, next: usize) -> Option<usize> {
+        self.pos = next;
+        self.crlf_from = next;
+        while let Some(left) = self.open.last_mut() {
+            *left -= 1;
+            if *left > 0 {
+                return None;
+            }
+            self.open.pop();
+        }
+        Some(next)
+    }
+}
+
+/// A bulk-string header `$<digits>\r\n` at `buf[start..]`: the length and where the
+/// payload starts. `None` for anything else (null, malformed, or not all buffered),
+/// which the general path handles.
+#[inline]
+fn bulk_header(buf: &[u8], start: usize) -> Option<(usize, usize)> {
+    let first = start + 1;
+    let end = buf.len().min(first + 19);
+    let mut i = first;
+    let mut n: usize = 0;
+    while i < end {
+        let d = buf[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        n = n * 10 + d as usize;
+        i += 1;
+    }
+    if i == first || buf.get(i..i + 2) != Some(b"\r\n") {
+        return None;
+    }
+    Some((n, i + 2))
 }
 
 fn validate_simple(kind: u8, line: &[u8]) -> Result<()> {
@@ -364,9 +413,7 @@ fn parse_bulk(frame: &Bytes, at: &mut usize) -> Option<Value> {
     if frame.get(*at) != Some(&b'$') {
         return None;
     }
-    let cr = find_crlf(frame, *at + 1)?;
-    let n = usize::try_from(parse_int(&frame[*at + 1..cr])?).ok()?;
-    let start = cr + 2;
+    let (n, start) = bulk_header(frame, *at)?;
     let data = frame.slice(start..start + n);
     *at = start + n + 2;
     Some(Value::Bulk(data))
