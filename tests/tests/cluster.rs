@@ -116,7 +116,18 @@ async fn unreachable_startup_nodes_are_all_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moved_slots_are_followed() {
     let nodes = Cluster::start(support::Kind::Redis);
-    let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+    // A startup node that accepts connections and never answers does not hold up
+    // discovery for long: the next one is asked.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("redis://{}", silent.local_addr().unwrap());
+    let held = std::thread::spawn(move || silent.incoming().take(4).collect::<Vec<_>>());
+    let t0 = Instant::now();
+    let mut urls = vec![silent_url];
+    urls.extend(nodes.urls());
+    let cluster = ClusterClient::connect(urls).await.unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    assert_eq!(cluster.shards().len(), 3);
+    drop(held);
     let key = "moving-key";
     cluster.set(key, "before").await.unwrap();
     let slot = key_slot(key.as_bytes());

@@ -60,6 +60,10 @@ pub use pubsub::ShardSubscription;
 use topology::{join_addr, Topology};
 pub use topology::{Shard, SLOTS};
 
+/// How long one node may take to answer `CLUSTER SHARDS` during a refresh before the
+/// next node is asked.
+const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Settings of a [`ClusterClient`].
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
@@ -310,7 +314,13 @@ impl ClusterClient {
         let mut seen = std::collections::HashSet::new();
         candidates.retain(|a| seen.insert(a.clone()));
         for addr in candidates {
-            match self.discover_from(&addr).await {
+            // A node that accepts connections but does not answer (stopped, overloaded)
+            // must not hold up the refresh (and every command waiting for it).
+            let asked = tokio::time::timeout(DISCOVERY_TIMEOUT, self.discover_from(&addr));
+            match asked
+                .await
+                .unwrap_or(Err(Error::Timeout(DISCOVERY_TIMEOUT)))
+            {
                 Ok(topo) => {
                     *self.inner.topology.write().map_err(|_| poisoned())? = topo;
                     if let Ok(mut l) = self.inner.last_refresh.lock() {
