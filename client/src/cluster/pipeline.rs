@@ -196,14 +196,20 @@ impl ClusterClient {
             let replies = self.node(&addr).await?.send_batch(all).await?;
             // A queued command refused with MOVED / ASK / TRYAGAIN aborts the whole
             // transaction (EXECABORT), so nothing ran: send it again.
-            let refused = replies[preloads..].iter().find_map(|r| match r {
-                Value::Error(e)
-                    if e.redirect().is_some() || Error::Server(e.clone()).is_retryable() =>
-                {
-                    Some(e.clone())
-                }
-                _ => None,
-            });
+            let refused =
+                replies
+                    .get(preloads..)
+                    .unwrap_or_default()
+                    .iter()
+                    .find_map(|r| match r {
+                        Value::Error(e)
+                            if e.redirect().is_some()
+                                || Error::Server(e.clone()).is_retryable() =>
+                        {
+                            Some(e.clone())
+                        }
+                        _ => None,
+                    });
             let Some(e) = refused else {
                 return Ok(replies);
             };

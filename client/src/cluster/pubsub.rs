@@ -272,13 +272,19 @@ impl Stream for ShardSubscription {
         if n == 0 {
             return Poll::Ready(None);
         }
+        // Start at a rotating position so a busy slot cannot starve the others.
         let start = this.next % n;
         this.next = this.next.wrapping_add(1);
         let mut ended = 0;
-        let mut subs: Vec<&mut Subscription> = this.slots.values_mut().collect();
-        for k in 0..n {
-            let sub = &mut subs[(start + k) % n];
-            match Pin::new(&mut **sub).poll_next(cx) {
+        for sub in this.slots.values_mut().skip(start) {
+            match Pin::new(sub).poll_next(cx) {
+                Poll::Ready(Some(m)) => return Poll::Ready(Some(m)),
+                Poll::Ready(None) => ended += 1,
+                Poll::Pending => {}
+            }
+        }
+        for sub in this.slots.values_mut().take(start) {
+            match Pin::new(sub).poll_next(cx) {
                 Poll::Ready(Some(m)) => return Poll::Ready(Some(m)),
                 Poll::Ready(None) => ended += 1,
                 Poll::Pending => {}
