@@ -657,7 +657,13 @@ async fn resharding_under_load_surfaces_no_error_and_loses_no_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_failover_under_load_keeps_every_acknowledged_write() {
-    let nodes = Cluster::start(support::Kind::Redis);
+    for kind in KINDS {
+        manual_failover_under_load_keeps_every_acknowledged_write_on(kind).await;
+    }
+}
+
+async fn manual_failover_under_load_keeps_every_acknowledged_write_on(kind: support::Kind) {
+    let nodes = Cluster::start(kind);
     let cluster = connect_with_replicas(&nodes).await;
     let shard = cluster.shards()[0].clone();
     let replica = direct(&shard.replicas[0]).await;
@@ -683,7 +689,7 @@ async fn manual_failover_under_load_keeps_every_acknowledged_write() {
     let after = load.rate(Duration::from_secs(1)).await;
     let seen = load.finish().await;
     println!(
-        "manual failover: promoted after {promoted:?}; {baseline} ops/s before, {after} ops/s 5 s after; \
+        "{kind:?}: manual failover: promoted after {promoted:?}; {baseline} ops/s before, {after} ops/s 5 s after; \
          {} errors surfaced",
         seen.errors
     );
@@ -698,7 +704,13 @@ async fn manual_failover_under_load_keeps_every_acknowledged_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_primary_recovers_after_promotion() {
-    let mut nodes = Cluster::start(support::Kind::Redis);
+    for kind in KINDS {
+        killed_primary_recovers_after_promotion_on(kind).await;
+    }
+}
+
+async fn killed_primary_recovers_after_promotion_on(kind: support::Kind) {
+    let mut nodes = Cluster::start(kind);
     let cluster = connect_with_replicas(&nodes).await;
     let victim = cluster.shards()[0].primary.clone();
     let victim_slot = (0..16384u16)
@@ -726,7 +738,7 @@ async fn killed_primary_recovers_after_promotion() {
     let seen = load.finish().await;
     let lost = lost_writes(&cluster, &seen.acked).await;
     println!(
-        "kill -9 of a primary: writes to its slots work again after {recovered:?}; \
+        "{kind:?}: kill -9 of a primary: writes to its slots work again after {recovered:?}; \
          {} errors surfaced meanwhile; {lost} of {} acknowledged writes lost (asynchronous replication)",
         seen.errors,
         seen.acked.len()
@@ -739,7 +751,13 @@ async fn killed_primary_recovers_after_promotion() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shard_subscription_follows_its_slot_across_failover() {
-    let nodes = Cluster::start(support::Kind::Redis);
+    for kind in KINDS {
+        shard_subscription_follows_its_slot_across_failover_on(kind).await;
+    }
+}
+
+async fn shard_subscription_follows_its_slot_across_failover_on(kind: support::Kind) {
+    let nodes = Cluster::start(kind);
     let cluster = connect_with_replicas(&nodes).await;
     // Classic PubSub goes through one node; the cluster bus delivers everywhere.
     let mut classic = cluster.subscribe(["broadcast"]).await.unwrap();
@@ -795,7 +813,9 @@ async fn shard_subscription_follows_its_slot_across_failover() {
             "no message after failover"
         );
     };
-    println!("shard subscription: messages flow again {arrived:?} after CLUSTER FAILOVER");
+    println!(
+        "{kind:?}: shard subscription: messages flow again {arrived:?} after CLUSTER FAILOVER"
+    );
     // The other shards' channels still work.
     cluster.spublish("{b}:news", "still here").await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
