@@ -182,11 +182,15 @@ impl ShardSubscription {
 
     async fn open_slot(&self, slot: u16, names: &[Bytes]) -> Result<Subscription> {
         let cluster = self.cluster.clone();
+        let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let resolve: PoolResolver = Arc::new(move || {
             let c = cluster.clone();
+            let reconnecting = !first.swap(false, std::sync::atomic::Ordering::Relaxed);
             Box::pin(async move {
-                // Only asked when (re)connecting: take the freshest map.
-                let _ = c.refresh().await;
+                // A reconnection usually means the slot moved: take the freshest map.
+                if reconnecting {
+                    let _ = c.refresh().await;
+                }
                 let addr = c
                     .primary_of(slot)
                     .ok_or_else(|| Error::Cluster(format!("no node serves slot {slot}")))?;
