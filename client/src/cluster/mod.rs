@@ -206,6 +206,25 @@ pub struct OnNodes<'a> {
     nodes: Nodes<'a>,
 }
 
+/// Multi-key commands answering a count, split by slot and summed.
+macro_rules! count_helpers {
+    ($($(#[$doc:meta])* $name:ident => $verb:literal;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name<I, K>(&self, keys: I) -> Result<i64>
+        where
+            I: IntoIterator<Item = K>,
+            K: ToArg,
+        {
+            self.count_per_slot($verb, keys).await
+        }
+    )*};
+}
+
+/// Keys without values, for [`ClusterClient::per_slot`].
+fn keys_only<I: IntoIterator>(keys: I) -> impl Iterator<Item = (I::Item, Option<&'static [u8]>)> {
+    keys.into_iter().map(|k| (k, None))
+}
+
 impl ClusterClient {
     /// Discovers the cluster through the first reachable startup node. Fails with an
     /// error naming every node tried when none answers.
@@ -677,7 +696,7 @@ impl ClusterClient {
         I: IntoIterator<Item = K>,
         K: ToArg,
     {
-        let replies = self.per_slot(b"MGET", keys).await?;
+        let replies = self.per_slot(b"MGET", keys_only(keys)).await?;
         let mut out = Vec::new();
         for (idx, v) in replies {
             let values = Vec::<Option<Bytes>>::from_value(v)?;
@@ -698,40 +717,15 @@ impl ClusterClient {
         Ok(out)
     }
 
-    /// `DEL` across slots (not atomic as a whole); the number of keys removed.
-    pub async fn del_nonatomic<I, K>(&self, keys: I) -> Result<i64>
-    where
-        I: IntoIterator<Item = K>,
-        K: ToArg,
-    {
-        self.count_per_slot(b"DEL", keys).await
-    }
-
-    /// `UNLINK` across slots (not atomic as a whole); the number of keys removed.
-    pub async fn unlink_nonatomic<I, K>(&self, keys: I) -> Result<i64>
-    where
-        I: IntoIterator<Item = K>,
-        K: ToArg,
-    {
-        self.count_per_slot(b"UNLINK", keys).await
-    }
-
-    /// `EXISTS` across slots; how many of the keys exist (repeats counted).
-    pub async fn exists_nonatomic<I, K>(&self, keys: I) -> Result<i64>
-    where
-        I: IntoIterator<Item = K>,
-        K: ToArg,
-    {
-        self.count_per_slot(b"EXISTS", keys).await
-    }
-
-    /// `TOUCH` across slots; how many of the keys exist.
-    pub async fn touch_nonatomic<I, K>(&self, keys: I) -> Result<i64>
-    where
-        I: IntoIterator<Item = K>,
-        K: ToArg,
-    {
-        self.count_per_slot(b"TOUCH", keys).await
+    count_helpers! {
+        /// `DEL` across slots (not atomic as a whole); the number of keys removed.
+        del_nonatomic => b"DEL";
+        /// `UNLINK` across slots (not atomic as a whole); the number of keys removed.
+        unlink_nonatomic => b"UNLINK";
+        /// `EXISTS` across slots; how many of the keys exist (repeats counted).
+        exists_nonatomic => b"EXISTS";
+        /// `TOUCH` across slots; how many of the keys exist.
+        touch_nonatomic => b"TOUCH";
     }
 
     async fn count_per_slot<I, K>(&self, verb: &'static [u8], keys: I) -> Result<i64>
@@ -740,21 +734,26 @@ impl ClusterClient {
         K: ToArg,
     {
         let mut n = 0;
-        for (_, v) in self.per_slot(verb, keys).await? {
+        for (_, v) in self.per_slot(verb, keys_only(keys)).await? {
             n += i64::from_value(v)?;
         }
         Ok(n)
     }
 
-    /// Sends `verb key…` once per slot, in parallel; each reply with the positions of
-    /// its keys in the caller's order.
-    async fn per_slot<I, K>(&self, verb: &'static [u8], keys: I) -> Result<Vec<(Vec<usize>, Value)>>
+    /// Sends `verb key [value] …` once per slot, in parallel; each reply with the
+    /// positions of its keys in the caller's order.
+    async fn per_slot<I, K, V>(
+        &self,
+        verb: &'static [u8],
+        items: I,
+    ) -> Result<Vec<(Vec<usize>, Value)>>
     where
-        I: IntoIterator<Item = K>,
+        I: IntoIterator<Item = (K, Option<V>)>,
         K: ToArg,
+        V: ToArg,
     {
         let mut by_slot: HashMap<u16, (Vec<usize>, Args)> = HashMap::new();
-        for (i, k) in keys.into_iter().enumerate() {
+        for (i, (k, v)) in items.into_iter().enumerate() {
             let mut key = Args::new();
             k.write_arg(&mut key);
             if let Some(e) = key.take_error() {
@@ -768,6 +767,12 @@ impl ClusterClient {
             });
             idx.push(i);
             args.extend_from(&key);
+            if let Some(v) = v {
+                v.write_arg(args);
+                if let Some(e) = args.take_error() {
+                    return Err(e);
+                }
+            }
         }
         let mut tasks = Vec::new();
         for (slot, (idx, args)) in by_slot {
@@ -789,34 +794,8 @@ impl ClusterClient {
         K: ToArg,
         V: ToArg,
     {
-        let mut by_slot: HashMap<u16, Args> = HashMap::new();
-        for (k, v) in pairs {
-            let mut key = Args::new();
-            k.write_arg(&mut key);
-            if let Some(e) = key.take_error() {
-                return Err(e);
-            }
-            let slot = key_slot(key.iter().next().unwrap_or_default());
-            let args = by_slot.entry(slot).or_insert_with(|| {
-                let mut a = Args::new();
-                a.push_bytes(b"MSET");
-                a
-            });
-            args.extend_from(&key);
-            v.write_arg(args);
-            if let Some(e) = args.take_error() {
-                return Err(e);
-            }
-        }
-        let mut tasks = Vec::new();
-        for (slot, args) in by_slot {
-            let this = self.clone();
-            tasks.push(tokio::spawn(async move {
-                this.send_routed(Route::Slot { slot, read: false }, args)
-                    .await
-            }));
-        }
-        join(tasks).await?;
+        let items = pairs.into_iter().map(|(k, v)| (k, Some(v)));
+        self.per_slot(b"MSET", items).await?;
         Ok(())
     }
 }

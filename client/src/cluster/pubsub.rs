@@ -280,19 +280,20 @@ impl Stream for ShardSubscription {
         let start = this.next % n;
         this.next = this.next.wrapping_add(1);
         let mut ended = 0;
-        for sub in this.slots.values_mut().skip(start) {
-            match Pin::new(sub).poll_next(cx) {
-                Poll::Ready(Some(m)) => return Poll::Ready(Some(m)),
-                Poll::Ready(None) => ended += 1,
-                Poll::Pending => {}
+        let mut poll = |sub: &mut Subscription| match Pin::new(sub).poll_next(cx) {
+            Poll::Ready(None) => {
+                ended += 1;
+                None
             }
+            Poll::Ready(m) => m,
+            Poll::Pending => None,
+        };
+        // Two passes (from `start` to the end, then the beginning) without collecting.
+        if let Some(m) = this.slots.values_mut().skip(start).find_map(&mut poll) {
+            return Poll::Ready(Some(m));
         }
-        for sub in this.slots.values_mut().take(start) {
-            match Pin::new(sub).poll_next(cx) {
-                Poll::Ready(Some(m)) => return Poll::Ready(Some(m)),
-                Poll::Ready(None) => ended += 1,
-                Poll::Pending => {}
-            }
+        if let Some(m) = this.slots.values_mut().take(start).find_map(&mut poll) {
+            return Poll::Ready(Some(m));
         }
         if ended == n {
             Poll::Ready(None)
