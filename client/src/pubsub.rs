@@ -349,9 +349,10 @@ impl Subscription {
         Subscription::open_from(Source::Pool(pool)).await
     }
 
-    /// Opens a subscriber connection to whatever node `resolve` names, asked again
-    /// before every reconnection (cluster: the current owner of a shard channel's slot).
-    pub(crate) async fn open_resolved(resolve: PoolResolver) -> Result<Subscription> {
+    /// Opens a subscriber connection with `resolve`, asked again before every
+    /// reconnection (cluster: a connection to the current owner of a shard channel's
+    /// slot).
+    pub(crate) async fn open_resolved(resolve: ConnectionResolver) -> Result<Subscription> {
         Subscription::open_from(Source::Resolve(resolve)).await
     }
 
@@ -460,14 +461,22 @@ impl Subscription {
                 done,
             })
             .map_err(|_| closed())?;
-        for n in names {
-            self.subscribed.insert((kind, n));
+        for n in &names {
+            self.subscribed.insert((kind, n.clone()));
         }
         // Keep draining the message channel while waiting, so a full channel cannot
         // stop the task from reading the confirmation.
         loop {
             tokio::select! {
-                r = &mut confirmed => return r.map_err(|_| closed())?,
+                r = &mut confirmed => {
+                    let r = r.map_err(|_| closed()).and_then(|r| r);
+                    if r.is_err() {
+                        for n in names {
+                            self.subscribed.remove(&(kind, n));
+                        }
+                    }
+                    return r;
+                }
                 m = self.rx.recv() => match m {
                     Some(m) => self.buffered.push_back(m),
                     None => return Err(closed()),
@@ -677,26 +686,27 @@ impl HandlerRunner {
 
 // ------------------------------------------------------------------ reading task
 
-/// Finds the pool of the node a subscriber connection goes to.
-pub(crate) type PoolResolver =
-    std::sync::Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Pool>> + Send>> + Send + Sync>;
+/// Opens a subscriber connection to the node it should go to now.
+pub(crate) type ConnectionResolver = std::sync::Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Connection>> + Send>> + Send + Sync,
+>;
 
 /// Where the subscriber connection comes from.
 enum Source {
     Pool(Pool),
-    Resolve(PoolResolver),
+    Resolve(ConnectionResolver),
 }
 
 impl Source {
     async fn connect(&self) -> Result<Connection> {
         match self {
             Source::Pool(p) => open_connection(p).await,
-            Source::Resolve(r) => open_connection(&r().await?).await,
+            Source::Resolve(r) => r().await,
         }
     }
 }
 
-async fn open_connection(pool: &Pool) -> Result<Connection> {
+pub(crate) async fn open_connection(pool: &Pool) -> Result<Connection> {
     pool.get()
         .await?
         .into_connection()
@@ -768,9 +778,13 @@ async fn run(
                 f = conn.read_frame() => match f {
                     Ok(frame) => {
                         if let Value::Error(e) = &frame {
-                            // e.g. a subscribe refused by ACLs: fail the oldest waiter.
+                            // e.g. a subscribe refused by ACLs: fail the oldest waiter, and
+                            // forget its names so a reconnection does not ask again.
                             if !pending.is_empty() {
                                 let p = pending.remove(0);
+                                for n in &p.remaining {
+                                    state.remove(&(p.kind, n.clone()));
+                                }
                                 let _ = p.done.send(Err(Error::Server(e.clone())));
                             }
                             continue;
@@ -813,6 +827,11 @@ async fn run(
                 break c;
             }
         };
+        // The new connection is subscribed to everything recorded, including what
+        // waiters were still waiting for: their confirmations were consumed above.
+        for p in pending.drain(..) {
+            let _ = p.done.send(Ok(()));
+        }
         if tx.send(Message::reconnected()).await.is_err() {
             return;
         }

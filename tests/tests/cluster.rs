@@ -356,6 +356,26 @@ async fn pipelines_transactions_targets_helpers_and_scan() {
         let keys: Vec<Bytes> = cluster.keys("p:*").await.unwrap();
         assert_eq!(keys.len(), 300);
         cluster.on(Nodes::Primaries).flushall().await.unwrap();
+
+        // A blocking command waits on a dedicated connection of its node: commands for
+        // the same node (same slot even) are not held up behind it.
+        let waiter = {
+            let c = cluster.clone();
+            tokio::spawn(async move { c.blpop(["{q}:list"], 1.5).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for i in 0..20 {
+            let t = Instant::now();
+            let _: Option<Bytes> = cluster.get(format!("{{q}}:k{i}")).await.unwrap();
+            assert!(
+                t.elapsed() < Duration::from_millis(500),
+                "{kind:?}: GET waited {:?} behind BLPOP",
+                t.elapsed()
+            );
+        }
+        assert!(!waiter.is_finished(), "BLPOP should still be waiting");
+        let popped = waiter.await.unwrap().unwrap();
+        assert!(popped.is_none(), "{popped:?}");
         assert_eq!(cluster.dbsize().await.unwrap(), 0);
     }
 }
@@ -828,4 +848,11 @@ async fn shard_subscription_follows_its_slot_across_failover_on(kind: support::K
         }
         assert!(Instant::now() < deadline, "{{b}}:news stopped");
     }
+    // Leaving every shard channel closes the connections and ends the stream.
+    sub.sunsubscribe(std::iter::empty::<&str>()).unwrap();
+    assert!(sub.channels().is_empty());
+    let end = tokio::time::timeout(Duration::from_secs(2), sub.next())
+        .await
+        .unwrap();
+    assert!(end.is_none());
 }

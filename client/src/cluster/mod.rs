@@ -153,6 +153,8 @@ struct Inner {
     round_robin: AtomicUsize,
     refreshing: AtomicBool,
     last_refresh: Mutex<Option<Instant>>,
+    /// When the last refresh ended, and its error if it failed.
+    last_attempt: Mutex<Option<(Instant, Option<String>)>>,
     refresh_lock: tokio::sync::Mutex<()>,
 }
 
@@ -249,6 +251,7 @@ impl ClusterClient {
                 round_robin: AtomicUsize::new(0),
                 refreshing: AtomicBool::new(false),
                 last_refresh: Mutex::new(None),
+                last_attempt: Mutex::new(None),
                 refresh_lock: tokio::sync::Mutex::new(()),
             }),
         };
@@ -311,25 +314,35 @@ impl ClusterClient {
     pub async fn refresh(&self) -> Result<()> {
         let asked = Instant::now();
         let _one_at_a_time = self.inner.refresh_lock.lock().await;
-        // Callers that waited for a refresh started after they asked share its result.
-        let fresh = self
-            .inner
-            .last_refresh
-            .lock()
-            .ok()
-            .and_then(|l| *l)
-            .is_some_and(|t| t > asked);
-        if fresh {
-            return Ok(());
+        // Callers that waited for a refresh started after they asked share its outcome,
+        // failed or not: a failing cluster is not asked once per waiting command.
+        if let Some((at, outcome)) = self.inner.last_attempt.lock().ok().and_then(|l| l.clone()) {
+            if at > asked {
+                return match outcome {
+                    None => Ok(()),
+                    Some(e) => Err(Error::Cluster(e)),
+                };
+            }
         }
+        let result = self.discover().await;
+        if let Ok(mut l) = self.inner.last_attempt.lock() {
+            *l = Some((Instant::now(), result.as_ref().err().map(|e| e.to_string())));
+        }
+        result
+    }
+
+    async fn discover(&self) -> Result<()> {
         let mut tried = Vec::new();
-        let mut candidates = self.startup_addrs();
+        // The nodes of the current map know the cluster as it is now; startup nodes
+        // come last (a node removed from the cluster may still answer with an old map).
+        let mut candidates = Vec::new();
         if let Ok(t) = self.inner.topology.read() {
+            candidates.extend(t.shards.iter().map(|s| s.primary.clone()));
             for s in &t.shards {
-                candidates.push(s.primary.clone());
                 candidates.extend(s.replicas.iter().cloned());
             }
         }
+        candidates.extend(self.startup_addrs());
         let mut seen = std::collections::HashSet::new();
         candidates.retain(|a| seen.insert(a.clone()));
         for addr in candidates {
@@ -360,7 +373,9 @@ impl ClusterClient {
         let node = self.node(addr).await?;
         let host = split_addr(addr)?.0.to_owned();
         let topo = match node.cmd("CLUSTER").arg("SHARDS").await {
-            Ok(reply) => topology::parse_shards(reply, &host)?,
+            Ok(reply) => {
+                topology::parse_shards(reply, &host, self.inner.config.startup[0].tls.is_some())?
+            }
             // Servers before 7.0 do not know CLUSTER SHARDS.
             Err(e) if e.server_error().is_some() => {
                 let reply = node.cmd("CLUSTER").arg("SLOTS").await?;
@@ -398,7 +413,7 @@ impl ClusterClient {
         self.inner
             .topology
             .read()
-            .map(|t| t.shards.clone())
+            .map(|t| t.live_shards())
             .unwrap_or_default()
     }
 
@@ -518,13 +533,28 @@ impl ClusterClient {
         nodes: Nodes<'_>,
         args: Args,
     ) -> Result<Vec<(String, Value)>> {
-        let addrs = self.resolve_nodes(nodes)?;
-        let mut tasks = Vec::new();
-        for a in addrs {
+        let meta = meta_of(&args);
+        self.send_each(nodes, args, meta).await
+    }
+
+    async fn send_each(
+        &self,
+        nodes: Nodes<'_>,
+        args: Args,
+        meta: Option<&'static CommandMeta>,
+    ) -> Result<Vec<(String, Value)>> {
+        // Every connection first: an unreachable node fails the call before the command
+        // runs anywhere.
+        let mut targets = Vec::new();
+        for a in self.resolve_nodes(nodes)? {
             let node = self.node(&a).await?;
+            targets.push((a, node));
+        }
+        let mut tasks = Vec::new();
+        for (a, node) in targets {
             let args = args.clone();
             tasks.push(tokio::spawn(async move {
-                let r = match node.send(args).await {
+                let r = match Executor::execute(&node, args, meta).await {
                     Ok(v) => v,
                     Err(Error::Server(e)) => Value::Error(e),
                     Err(e) => return Err(e),
@@ -573,7 +603,15 @@ impl ClusterClient {
 
     /// Sends one command along `route`, following redirections and retrying transient
     /// errors within the attempt budget.
-    async fn send_routed(&self, route: Route, args: Args) -> Result<Value> {
+    async fn send_routed(
+        &self,
+        route: Route,
+        args: Args,
+        meta: Option<&'static CommandMeta>,
+    ) -> Result<Value> {
+        // Blocking commands go to a dedicated connection of the node (the node client
+        // decides from the metadata), so they never stall its shared connection.
+        let meta = meta.or_else(|| meta_of(&args));
         let mut redirect: Option<(String, bool)> = None;
         let mut transient = 0u32;
         let mut last_err = None;
@@ -599,7 +637,7 @@ impl ClusterClient {
                     let mut replies = node.send_batch(&[ask, args.clone()]).await?;
                     replies.pop().unwrap_or(Value::Nil).into_result()
                 } else {
-                    node.send(args.clone()).await
+                    Executor::execute(&node, args.clone(), meta).await
                 }
             }
             .await;
@@ -656,15 +694,16 @@ impl ClusterClient {
     async fn route(&self, args: Args, meta: Option<&'static CommandMeta>) -> Result<Value> {
         let slot = ClusterClient::slot_of(&args, meta)?;
         let read = meta.is_some_and(CommandMeta::is_readonly);
-        match (slot, meta.map(|m| (m.request_policy, m.response_policy))) {
-            (Some(slot), _) => self.send_routed(Route::Slot { slot, read }, args).await,
-            (None, Some((RequestPolicy::AllShards, response))) => {
-                self.fan_out(Nodes::Primaries, args, response).await
+        match (slot, meta.map(|m| m.request_policy)) {
+            (Some(slot), _) => {
+                self.send_routed(Route::Slot { slot, read }, args, meta)
+                    .await
             }
-            (None, Some((RequestPolicy::AllNodes, response))) => {
-                self.fan_out(Nodes::All, args, response).await
+            (None, Some(RequestPolicy::AllShards)) => {
+                self.fan_out(Nodes::Primaries, args, meta).await
             }
-            (None, _) => self.send_routed(Route::Default, args).await,
+            (None, Some(RequestPolicy::AllNodes)) => self.fan_out(Nodes::All, args, meta).await,
+            (None, _) => self.send_routed(Route::Default, args, meta).await,
         }
     }
 
@@ -672,11 +711,12 @@ impl ClusterClient {
         &self,
         nodes: Nodes<'_>,
         args: Args,
-        response: ResponsePolicy,
+        meta: Option<&'static CommandMeta>,
     ) -> Result<Value> {
+        let response = meta.map_or(ResponsePolicy::Default, |m| m.response_policy);
         let mut replies = Vec::new();
         let mut errors = Vec::new();
-        for (addr, v) in self.send_to_nodes(nodes, args).await? {
+        for (addr, v) in self.send_each(nodes, args, meta).await? {
             match v {
                 Value::Error(e) => errors.push((addr, e)),
                 v => replies.push(v),
@@ -779,7 +819,7 @@ impl ClusterClient {
             let this = self.clone();
             tasks.push(tokio::spawn(async move {
                 let v = this
-                    .send_routed(Route::Slot { slot, read: false }, args)
+                    .send_routed(Route::Slot { slot, read: false }, args, None)
                     .await?;
                 Ok((idx, v))
             }));
@@ -798,6 +838,12 @@ impl ClusterClient {
         self.per_slot(b"MSET", items).await?;
         Ok(())
     }
+}
+
+/// The metadata of a raw command, from its name.
+fn meta_of(args: &Args) -> Option<&'static CommandMeta> {
+    let mut it = args.iter();
+    crate::meta::lookup(it.next()?, it.next())
 }
 
 fn split_addr(addr: &str) -> Result<(&str, u16)> {
@@ -904,14 +950,13 @@ impl<'a> Executor for OnNodes<'a> {
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
         Box::pin(async move {
-            let response = meta.map_or(ResponsePolicy::Default, |m| m.response_policy);
             match self.nodes {
                 Nodes::Node(a) => {
                     self.cluster
-                        .send_routed(Route::Node(a.to_owned()), args)
+                        .send_routed(Route::Node(a.to_owned()), args, meta)
                         .await
                 }
-                nodes => self.cluster.fan_out(nodes, args, response).await,
+                nodes => self.cluster.fan_out(nodes, args, meta).await,
             }
         })
     }

@@ -19,12 +19,21 @@ use crate::error::{Error, Result, ServerErrorKind};
 use crate::pipeline::{Pipeline, Target};
 use crate::value::Value;
 
+/// Why a node's batch failed: before anything was sent, or possibly after.
+enum Sent {
+    Nothing(Error),
+    Maybe(Error),
+}
+
 impl ClusterClient {
     /// A pipeline: commands grouped by the node serving each command's slot and sent in
     /// parallel (one write per node); replies decoded into a tuple in call order.
     /// Commands answered with `MOVED` / `ASK` are sent again to the node named,
     /// `TRYAGAIN` / `CLUSTERDOWN` / `LOADING` ones after a backoff and a map refresh,
     /// within the client's attempt budget. Keyless commands go to the default node.
+    /// Replies always come back in call order; on the server, a redirected command runs
+    /// after the commands that followed it to the same node (they had already run), so
+    /// keep commands that must run in order on one key, or use a transaction.
     ///
     /// ```no_run
     /// # async fn f(cluster: &typedis::cluster::ClusterClient) -> typedis::Result<()> {
@@ -65,6 +74,7 @@ impl ClusterClient {
                 break;
             }
             let mut groups: HashMap<String, Vec<(usize, bool)>> = HashMap::new();
+            let mut unrouted = Vec::new();
             for (i, redirect) in todo.drain(..) {
                 let (addr, asking) = match redirect {
                     Some(r) => r,
@@ -73,11 +83,22 @@ impl ClusterClient {
                             Some(slot) => Route::Slot { slot, read: false },
                             None => Route::Default,
                         };
-                        (self.target_of(&route, true)?, false)
+                        match self.target_of(&route, true) {
+                            Ok(addr) => (addr, false),
+                            // No node serves the slot right now (mid-failover): wait
+                            // for a fresher map.
+                            Err(e) => {
+                                unrouted.push((i, None));
+                                last_err = Some(e);
+                                continue;
+                            }
+                        }
                     }
                 };
                 groups.entry(addr).or_default().push((i, asking));
             }
+            let mut wait = !unrouted.is_empty();
+            todo.append(&mut unrouted);
             let mut tasks = Vec::new();
             for (addr, items) in groups {
                 let mut batch: Vec<Args> = preloads.to_vec();
@@ -91,24 +112,34 @@ impl ClusterClient {
                 }
                 let this = self.clone();
                 tasks.push(tokio::spawn(async move {
-                    let r = async { this.node(&addr).await?.send_batch(&batch).await }.await;
+                    let r = match this.node(&addr).await {
+                        Err(e) => Err(Sent::Nothing(e)),
+                        Ok(node) => node.send_batch(&batch).await.map_err(Sent::Maybe),
+                    };
                     (addr, items, r)
                 }));
             }
-            let mut wait = false;
             for t in tasks {
                 let (addr, items, r) = t
                     .await
                     .map_err(|e| Error::Cluster(format!("a pipeline sub-request failed: {e}")))?;
                 let replies = match r {
                     Ok(r) => r,
-                    Err(e) if e.is_retryable() => {
+                    // Could not connect: nothing was sent to this node.
+                    Err(Sent::Nothing(e)) => {
                         todo.extend(items.iter().map(|&(i, _)| (i, None)));
                         last_err = Some(e);
                         wait = true;
                         continue;
                     }
-                    Err(e) => return Err(e),
+                    // Lost mid-batch: retried like single commands (see the module docs).
+                    Err(Sent::Maybe(e)) if e.is_retryable() => {
+                        todo.extend(items.iter().map(|&(i, _)| (i, None)));
+                        last_err = Some(e);
+                        wait = true;
+                        continue;
+                    }
+                    Err(Sent::Maybe(e)) => return Err(e),
                 };
                 let mut it = replies.into_iter();
                 for _ in 0..preloads.len() {
@@ -189,11 +220,27 @@ impl ClusterClient {
         let mut last = None;
         for _ in 0..self.inner.config.max_attempts {
             let addr = match redirect.take() {
-                Some(a) => a,
-                None => self.target_of(&route, true)?,
+                Some(a) => Ok(a),
+                None => self.target_of(&route, true),
             };
-            // Connection errors are not retried: EXEC may have run.
-            let replies = self.node(&addr).await?.send_batch(all).await?;
+            // Nothing sent yet (no owner known, or no connection): safe to try again
+            // with a fresher map.
+            let node = match addr {
+                Ok(addr) => self.node(&addr).await.map(|n| (addr, n)),
+                Err(e) => Err(e),
+            };
+            let (addr, node) = match node {
+                Ok(n) => n,
+                Err(e) => {
+                    transient += 1;
+                    backoff(transient).await;
+                    let _ = self.refresh().await;
+                    last = Some(e);
+                    continue;
+                }
+            };
+            // Errors once sent are not retried: EXEC may have run.
+            let replies = node.send_batch(all).await?;
             // A queued command refused with MOVED / ASK / TRYAGAIN aborts the whole
             // transaction (EXECABORT), so nothing ran: send it again.
             let refused =

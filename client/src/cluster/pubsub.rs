@@ -27,15 +27,15 @@ use bytes::Bytes;
 use futures_core::Stream;
 
 use super::ClusterClient;
+use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::keys::key_slot;
-use crate::pool::Pool;
-use crate::pubsub::{Message, PoolResolver, Subscription};
+use crate::pubsub::{open_connection, ConnectionResolver, Message, Subscription};
 
 impl ClusterClient {
-    /// The pool of a node for classic PubSub: the default node, else the first primary
-    /// that answers.
-    async fn pubsub_pool(&self) -> Result<Pool> {
+    /// A subscriber connection for classic PubSub: to the default node, else the first
+    /// primary that accepts one (refreshing the map once when none does).
+    async fn pubsub_connection(&self) -> Result<Connection> {
         let mut tried = Vec::new();
         for round in 0..2 {
             if round > 0 {
@@ -43,9 +43,11 @@ impl ClusterClient {
             }
             let mut candidates: Vec<String> = self.default_node().into_iter().collect();
             candidates.extend(self.primaries());
+            candidates.dedup();
             for addr in candidates {
-                match self.node(&addr).await {
-                    Ok(c) => return Ok(c.pool().clone()),
+                let conn = async { open_connection(self.node(&addr).await?.pool()).await };
+                match conn.await {
+                    Ok(c) => return Ok(c),
                     Err(e) => tried.push(format!("{addr} ({e})")),
                 }
             }
@@ -59,9 +61,9 @@ impl ClusterClient {
     /// An empty classic subscription on one node (redis-py's `cluster.pubsub()`).
     pub async fn pubsub(&self) -> Result<Subscription> {
         let this = self.clone();
-        let resolve: PoolResolver = Arc::new(move || {
+        let resolve: ConnectionResolver = Arc::new(move || {
             let this = this.clone();
-            Box::pin(async move { this.pubsub_pool().await })
+            Box::pin(async move { this.pubsub_connection().await })
         });
         Subscription::open_resolved(resolve).await
     }
@@ -183,7 +185,7 @@ impl ShardSubscription {
     async fn open_slot(&self, slot: u16, names: &[Bytes]) -> Result<Subscription> {
         let cluster = self.cluster.clone();
         let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let resolve: PoolResolver = Arc::new(move || {
+        let resolve: ConnectionResolver = Arc::new(move || {
             let c = cluster.clone();
             let reconnecting = !first.swap(false, std::sync::atomic::Ordering::Relaxed);
             Box::pin(async move {
@@ -194,7 +196,13 @@ impl ShardSubscription {
                 let addr = c
                     .primary_of(slot)
                     .ok_or_else(|| Error::Cluster(format!("no node serves slot {slot}")))?;
-                Ok(c.node(&addr).await?.pool().clone())
+                let conn = async { open_connection(c.node(&addr).await?.pool()).await };
+                let conn = conn.await;
+                if conn.is_err() {
+                    // Probably a dead primary: the next attempt asks for a fresh map.
+                    c.schedule_refresh();
+                }
+                conn
             })
         });
         let mut last = None;
@@ -214,8 +222,8 @@ impl ShardSubscription {
         Err(last.unwrap_or_else(|| Error::Cluster("ssubscribe retries exhausted".into())))
     }
 
-    /// Leaves shard channels; with none given, leaves every one (and closes the
-    /// connections).
+    /// Leaves shard channels; with none given, leaves every one. A slot with no channel
+    /// left closes its connection; with none left at all the stream ends.
     pub fn sunsubscribe<I, C>(&mut self, channels: I) -> Result<()>
     where
         I: IntoIterator<Item = C>,
@@ -226,9 +234,8 @@ impl ShardSubscription {
             .map(|c| Bytes::copy_from_slice(c.as_ref()))
             .collect();
         if names.is_empty() {
-            for s in self.slots.values_mut() {
-                s.sunsubscribe(std::iter::empty::<&[u8]>())?;
-            }
+            // Dropping a subscription closes its connection (and its channels with it).
+            self.slots.clear();
             return Ok(());
         }
         for n in names {
@@ -236,6 +243,8 @@ impl ShardSubscription {
                 s.sunsubscribe([&n])?;
             }
         }
+        // A slot with nothing left needs no connection.
+        self.slots.retain(|_, s| s.subscriptions().next().is_some());
         Ok(())
     }
 

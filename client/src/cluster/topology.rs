@@ -38,6 +38,23 @@ impl Topology {
         }
     }
 
+    /// The shards serving at least one slot (a `MOVED` can leave a shard with none until
+    /// the next refresh drops it).
+    pub(crate) fn live_shards(&self) -> Vec<Shard> {
+        let mut serving = vec![false; self.shards.len()];
+        for &i in &self.slots {
+            if let Some(s) = serving.get_mut(i as usize) {
+                *s = true;
+            }
+        }
+        self.shards
+            .iter()
+            .zip(serving)
+            .filter(|(_, serving)| *serving)
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+
     pub(crate) fn shard_of(&self, slot: u16) -> Option<&Shard> {
         let i = *self.slots.get(slot as usize)?;
         self.shards.get(i as usize)
@@ -168,8 +185,9 @@ fn pairs(v: Value) -> Option<Vec<(String, Value)>> {
 }
 
 /// Parses `CLUSTER SHARDS` (Redis 7+): one map per shard with `slots` (flat start/end
-/// pairs) and `nodes` (maps with `ip`/`endpoint`, `port`, `role`, `health`).
-pub(crate) fn parse_shards(reply: Value, fallback_host: &str) -> Result<Topology> {
+/// pairs) and `nodes` (maps with `ip`/`endpoint`, `port`/`tls-port`, `role`, `health`).
+/// `tls` picks the TLS port where a node has both.
+pub(crate) fn parse_shards(reply: Value, fallback_host: &str, tls: bool) -> Result<Topology> {
     let bad = |what: &str| Error::Cluster(format!("unexpected CLUSTER SHARDS reply: {what}"));
     let Value::Array(shards) = reply else {
         return Err(bad("not an array"));
@@ -209,12 +227,21 @@ pub(crate) fn parse_shards(reply: Value, fallback_host: &str) -> Result<Topology
                                 _ => {}
                             }
                         }
-                        let Some(port) = port.or(tls_port) else {
+                        let port = if tls {
+                            tls_port.or(port)
+                        } else {
+                            port.or(tls_port)
+                        };
+                        let Some(port) = port else {
                             continue;
                         };
                         let addr = join_addr(&host_or(host, fallback_host), port);
                         if role == "master" {
-                            primary = Some(addr);
+                            // Mid-failover a shard can list a failed master beside the
+                            // new one: a healthy one wins.
+                            if primary.is_none() || health != "fail" {
+                                primary = Some(addr);
+                            }
                         } else if health != "fail" {
                             replicas.push(addr);
                         }
@@ -292,17 +319,47 @@ mod tests {
                 ]),
             ),
         ])]);
-        let t = parse_shards(shards, "127.0.0.1").unwrap();
+        let t = parse_shards(shards.clone(), "127.0.0.1", false).unwrap();
         assert_eq!(t.uncovered(), 99);
         assert_eq!(t.shard_of(16383).unwrap().primary, "127.0.0.1:7000");
         assert_eq!(t.shard_of(0).unwrap().replicas, vec!["127.0.0.1:7001"]);
         assert!(t.shard_of(150).is_none());
+        assert_eq!(t.live_shards().len(), 1);
+
+        // With TLS the tls-port is used where both are announced.
+        let tls_node = Value::Map(vec![
+            (bulk("port"), Value::Int(7000)),
+            (bulk("tls-port"), Value::Int(8000)),
+            (bulk("ip"), bulk("127.0.0.1")),
+            (bulk("role"), bulk("master")),
+            (bulk("health"), bulk("online")),
+        ]);
+        let one = Value::Array(vec![Value::Map(vec![
+            (
+                bulk("slots"),
+                Value::Array(vec![Value::Int(0), Value::Int(16383)]),
+            ),
+            (bulk("nodes"), Value::Array(vec![tls_node])),
+        ])]);
+        let plain = parse_shards(one.clone(), "h", false).unwrap();
+        let tls = parse_shards(one, "h", true).unwrap();
+        assert_eq!(plain.shard_of(0).unwrap().primary, "127.0.0.1:7000");
+        assert_eq!(tls.shard_of(0).unwrap().primary, "127.0.0.1:8000");
+
+        // A MOVED of every slot of a shard leaves it out of the live shards.
+        let mut t = parse_shards(shards, "127.0.0.1", false).unwrap();
+        for slot in (0..=100).chain(200..16384) {
+            t.set_owner(slot, "127.0.0.1:9000");
+        }
+        let live = t.live_shards();
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].primary, "127.0.0.1:9000");
     }
 
     #[test]
     fn malformed_replies_are_errors() {
         assert!(parse_slots(Value::Int(1), "h").is_err());
-        assert!(parse_shards(bulk("x"), "h").is_err());
+        assert!(parse_shards(bulk("x"), "h", false).is_err());
         let bad_range = Value::Array(vec![Value::Array(vec![
             Value::Int(5),
             Value::Int(99999),
