@@ -101,7 +101,7 @@ impl Server {
         // Readiness alone does not prove it: the server answering could be another
         // test's that got the same port, so check the answering process is ours.
         for _ in 0..8 {
-            let mut server = Server::start_on_with(kind, free_port(), extra);
+            let mut server = Server::spawn_on(kind, free_port(), extra);
             let pid = server.child.as_ref().map(Child::id);
             let alive = server
                 .child
@@ -132,6 +132,17 @@ impl Server {
     }
 
     pub fn start_on_with(kind: Kind, port: u16, extra: &[&str]) -> Server {
+        let mut server = Server::spawn_on(kind, port, extra);
+        let alive = server
+            .child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+        assert!(alive, "{kind:?} server exited at start on port {port}");
+        server
+    }
+
+    /// Starts a server and waits until it accepts connections or exits.
+    fn spawn_on(kind: Kind, port: u16, extra: &[&str]) -> Server {
         let bin = binary(kind);
         let child = Command::new(&bin)
             .args([
@@ -158,8 +169,17 @@ impl Server {
             port,
             child: Some(child),
         };
+        let mut server = server;
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            // It exited (e.g. the port was taken meanwhile): `start_with` tries another.
+            let exited = server
+                .child
+                .as_mut()
+                .is_some_and(|c| !matches!(c.try_wait(), Ok(None)));
+            if exited {
+                break;
+            }
             assert!(
                 start.elapsed() < Duration::from_secs(10),
                 "{kind:?} server did not start on port {port}"
@@ -326,9 +346,14 @@ impl Cluster {
             std::fs::create_dir_all(&dir).expect("cluster node dir");
             let d = dir.to_str().expect("utf-8 temp dir").to_owned();
             let conf = format!("{d}/nodes.conf");
+            // The bus port is given explicitly: the default (port + 10000) may be taken,
+            // or above 65535 for a high ephemeral port.
+            let bus = free_port().to_string();
             nodes.push(Server::start_with(
                 kind,
                 &[
+                    "--cluster-port",
+                    &bus,
                     "--cluster-enabled",
                     "yes",
                     "--cluster-config-file",
