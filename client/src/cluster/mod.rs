@@ -354,6 +354,17 @@ impl ClusterClient {
                 .unwrap_or(Err(Error::Timeout(DISCOVERY_TIMEOUT)))
             {
                 Ok(topo) => {
+                    // Connections to nodes that left the cluster are closed (callers
+                    // still holding one finish with it).
+                    let mut keep: std::collections::HashSet<String> =
+                        self.startup_addrs().into_iter().collect();
+                    for s in &topo.shards {
+                        keep.insert(s.primary.clone());
+                        keep.extend(s.replicas.iter().cloned());
+                    }
+                    if let Ok(mut nodes) = self.inner.nodes.lock() {
+                        nodes.retain(|addr, _| keep.contains(addr));
+                    }
                     *self.inner.topology.write().map_err(|_| poisoned())? = topo;
                     if let Ok(mut l) = self.inner.last_refresh.lock() {
                         *l = Some(Instant::now());
