@@ -467,8 +467,8 @@ impl Subscription {
         // Keep draining the message channel while waiting, so a full channel cannot
         // stop the task from reading the confirmation.
         loop {
-            tokio::select! {
-                r = &mut confirmed => {
+            match first(&mut confirmed, self.rx.recv()).await {
+                First::A(r) => {
                     let r = r.map_err(|_| closed()).and_then(|r| r);
                     if r.is_err() {
                         for n in names {
@@ -477,7 +477,7 @@ impl Subscription {
                     }
                     return r;
                 }
-                m = self.rx.recv() => match m {
+                First::B(m) => match m {
                     Some(m) => self.buffered.push_back(m),
                     None => return Err(closed()),
                 },
@@ -599,13 +599,9 @@ impl Subscription {
         let task = tokio::spawn(async move {
             let mut handled = 0u64;
             loop {
-                let msg = tokio::select! {
-                    biased;
-                    _ = &mut stopped => break,
-                    m = next_message(&mut self) => match m {
-                        Some(m) => m,
-                        None => break,
-                    },
+                let msg = match first(&mut stopped, next_message(&mut self)).await {
+                    First::A(_) | First::B(None) => break,
+                    First::B(Some(m)) => m,
                 };
                 let key = match msg.kind {
                     MessageKind::Message => (SubscriptionKind::Channel, msg.channel.clone()),
@@ -768,14 +764,14 @@ async fn run(
     loop {
         // Connected: serve control requests and forward frames until the connection fails.
         let failure = loop {
-            tokio::select! {
-                c = ctl.recv() => {
+            match first(ctl.recv(), conn.read_frame()).await {
+                First::A(c) => {
                     let Some(c) = c else { return };
                     if let Err(e) = apply(&mut conn, c, &mut state, &mut pending).await {
                         break e;
                     }
                 }
-                f = conn.read_frame() => match f {
+                First::B(f) => match f {
                     Ok(frame) => {
                         if let Value::Error(e) = &frame {
                             // e.g. a subscribe refused by ACLs: fail the oldest waiter, and
@@ -789,12 +785,15 @@ async fn run(
                             }
                             continue;
                         }
-                        let Some(msg) = Message::from_frame(frame) else { continue };
+                        let Some(msg) = Message::from_frame(frame) else {
+                            continue;
+                        };
                         // The server dropped a shard channel we did not leave (its slot
                         // moved, or the node stopped being a primary): resubscribe where
                         // the slot lives now.
-                        let dropped = matches!(msg.kind.confirms(), Some((SubscriptionKind::Shard, false)))
-                            && state.contains(&(SubscriptionKind::Shard, msg.channel.clone()));
+                        let dropped =
+                            matches!(msg.kind.confirms(), Some((SubscriptionKind::Shard, false)))
+                                && state.contains(&(SubscriptionKind::Shard, msg.channel.clone()));
                         if let Some((kind, true)) = msg.kind.confirms() {
                             confirm(&mut pending, kind, &msg.channel);
                         }
@@ -802,7 +801,9 @@ async fn run(
                             return;
                         }
                         if dropped {
-                            break Error::ConnectionClosed("the server dropped a shard channel subscription".into());
+                            break Error::ConnectionClosed(
+                                "the server dropped a shard channel subscription".into(),
+                            );
                         }
                     }
                     Err(e) => break e,
@@ -1156,6 +1157,28 @@ impl crate::Client {
     pub async fn monitor(&self) -> Result<Monitor> {
         Monitor::open(self.pool()).await
     }
+}
+
+/// Which of the two futures given to [`first`] completed.
+enum First<A, B> {
+    A(A),
+    B(B),
+}
+
+/// Waits for whichever of two futures completes first, polling `a` first; the other one
+/// is dropped, so both must be cancel-safe.
+async fn first<A: Future, B: Future>(a: A, b: B) -> First<A::Output, B::Output> {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = a.as_mut().poll(cx) {
+            return Poll::Ready(First::A(v));
+        }
+        if let Poll::Ready(v) = b.as_mut().poll(cx) {
+            return Poll::Ready(First::B(v));
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 //! Redis/Valkey source trees' `src/commands/*.json`, plus the `typedis` extension object
 //! documented in `commands/README.md`).
 //!
-//! typedis itself calls it from its `build.rs`. A crate can do the same for a module's
-//! commands and get an extension trait that works on every typedis client:
+//! typedis keeps its own output in the source tree (the `typedis-codegen` binary, run by
+//! `cargo xtask codegen`), so building typedis runs no generator. A crate can call it from
+//! its `build.rs` for a module's commands and get an extension trait that works on every
+//! typedis client:
 //!
 //! ```no_run
 //! // build.rs: fn main() { … }

@@ -1,6 +1,8 @@
 //! Developer tasks of typedis, as a library so that tests can call them: spec
-//! regeneration (`regen`), reply schemas (`schemas`), test servers (`servers`).
+//! regeneration (`regen`), the generated command API (`codegen`), reply schemas
+//! (`schemas`), test servers (`servers`).
 
+pub mod codegen;
 pub mod regen;
 pub mod schemas;
 pub mod servers;

@@ -5,9 +5,10 @@
 //! - `servers`: only installs the servers and prints where they are.
 //! - `regen --url redis://…  [--out commands/] [--check]`: dumps a live server's command
 //!   specs into `commands/` (see commands/README.md).
+//! - `codegen [--check]`: regenerates `client/src/generated/commands.rs` from the specs.
 //! - `schemas`: writes the reply schemas of `xtask/data/reply_schemas.txt` into the specs.
 
-use xtask::{regen, schemas, servers};
+use xtask::{codegen, regen, schemas, servers};
 
 use std::process::ExitCode;
 
@@ -25,10 +26,11 @@ fn main() -> ExitCode {
             0
         }),
         "regen" => regen::main(rest),
+        "codegen" => codegen::main(rest),
         "schemas" => schemas::main(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  test [args]        install test servers if missing, run the whole test suite\n  servers            install the test servers (redis-server 7.0, valkey-server 9.1)\n  regen --url URL    dump a live server's command specs into commands/ (--out DIR, --check)\n  schemas            write xtask/data/reply_schemas.txt into commands/"
+                "usage: cargo xtask <task>\n\n  test [args]        install test servers if missing, run the whole test suite\n  servers            install the test servers (redis-server 7.0, valkey-server 9.1)\n  regen --url URL    dump a live server's command specs into commands/ (--out DIR, --check)\n  codegen [--check]  regenerate client/src/generated/commands.rs from commands/\n  schemas            write xtask/data/reply_schemas.txt into commands/"
             );
             Ok(if task == "help" { 0 } else { 2 })
         }

@@ -71,7 +71,18 @@ pub fn main(args: &[String]) -> Result<u8, String> {
     }
     let report = rt.block_on(regen(&opts.url, &opts.out))?;
     report.print();
+    regenerate_if_shipped(&opts.out)?;
     Ok(0)
+}
+
+/// After the shipped specs changed, the shipped command API follows.
+fn regenerate_if_shipped(dir: &Path) -> Result<(), String> {
+    let root = crate::servers::workspace_root();
+    let shipped = root.join("commands");
+    if dir.canonicalize().ok() == shipped.canonicalize().ok() {
+        crate::codegen::regenerate(&root)?;
+    }
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {

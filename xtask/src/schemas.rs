@@ -168,6 +168,10 @@ pub fn main(args: &[String]) -> Result<u8, String> {
         std::fs::read_to_string(root.join("data/reply_schemas.txt")).map_err(|e| e.to_string())?;
     let changed = apply(&data, &dir)?;
     println!("reply schemas: {changed} spec files updated");
+    let workspace = crate::servers::workspace_root();
+    if dir.canonicalize().ok() == workspace.join("commands").canonicalize().ok() {
+        crate::codegen::regenerate(&workspace)?;
+    }
     Ok(0)
 }
 

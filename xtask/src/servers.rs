@@ -20,7 +20,8 @@ pub struct Servers {
     pub valkey: PathBuf,
 }
 
-fn workspace_root() -> PathBuf {
+/// The workspace directory (the parent of `xtask/`).
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)

@@ -1,0 +1,66 @@
+//! `typedis-codegen`: the generator as a command, for generated code kept in a source
+//! tree instead of `OUT_DIR`.
+//!
+//! ```text
+//! typedis-codegen --specs DIR [--specs DIR…] [--spec FILE…] --out FILE
+//!                 [--trait NAME] [--lookup-table] [--check]
+//! ```
+//! `--check` writes nothing and exits with 1 when `FILE` is not what the specs generate.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("typedis-codegen: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<u8, String> {
+    let mut config = typedis_codegen::Config::new();
+    let (mut out, mut check, mut has_specs) = (None, false, false);
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--specs" => {
+                config.spec_dir(value()?);
+                has_specs = true;
+            }
+            "--spec" => {
+                config.extra_spec(value()?);
+                has_specs = true;
+            }
+            "--out" => out = Some(std::path::PathBuf::from(value()?)),
+            "--trait" => {
+                config.trait_name(value()?);
+            }
+            "--lookup-table" => {
+                config.lookup_table(true);
+            }
+            "--check" => check = true,
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    let out = out.ok_or("--out FILE is required")?;
+    if !has_specs {
+        return Err("no specs: pass --specs DIR or --spec FILE".into());
+    }
+    let code = config.generate().map_err(|e| e.to_string())?;
+    if std::fs::read_to_string(&out).ok().as_deref() == Some(code.as_str()) {
+        return Ok(0);
+    }
+    if check {
+        eprintln!("{} does not match its specs", out.display());
+        return Ok(1);
+    }
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(&out, code).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("wrote {}", out.display());
+    Ok(0)
+}
