@@ -41,13 +41,22 @@ struct Sizes {
     lranges: usize,
     pubsub_messages: usize,
     cluster_ops: usize,
+    /// Rounds of (b) and (d), each client once per round.
+    rounds: usize,
 }
 
 /// One measured run.
+#[derive(Clone, Copy)]
 struct Sample {
     ops: usize,
     wall: Duration,
     cpu: Duration,
+}
+
+/// The sample with the median throughput.
+fn median(mut samples: Vec<Sample>) -> Sample {
+    samples.sort_by_key(|s| s.wall);
+    samples[samples.len() / 2]
 }
 
 impl Sample {
@@ -59,8 +68,30 @@ impl Sample {
     }
 }
 
-/// user + system CPU time of this process.
+/// user + system CPU time of this process: the sum of its threads' run time from
+/// `/proc/self/task/*/schedstat` (nanoseconds), falling back to `/proc/self/stat` (10 ms
+/// ticks, too coarse for short scenarios).
 fn cpu_time() -> Duration {
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        let mut ns = 0u64;
+        let mut any = false;
+        for t in tasks.flatten() {
+            let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) else {
+                continue;
+            };
+            if let Some(v) = s
+                .split_whitespace()
+                .next()
+                .and_then(|f| f.parse::<u64>().ok())
+            {
+                ns += v;
+                any = true;
+            }
+        }
+        if any {
+            return Duration::from_nanos(ns);
+        }
+    }
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which is in parentheses and may contain spaces).
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
@@ -477,6 +508,7 @@ fn main() -> Res<()> {
             lranges: 50,
             pubsub_messages: 100_000,
             cluster_ops: 50_000,
+            rounds: 1,
         }
     } else {
         Sizes {
@@ -489,6 +521,7 @@ fn main() -> Res<()> {
             lranges: 300,
             pubsub_messages: 200_000,
             cluster_ops: 200_000,
+            rounds: 3,
         }
     };
     if let Ok(v) = std::env::var("TYPEDIS_BENCH_CLUSTER_OPS") {
@@ -570,179 +603,211 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
     let fr = fred_impl::connect(&url).await?;
     let ru = rustis_impl::connect(&url).await?;
 
+    // TYPEDIS_BENCH_ONLY=bd runs only scenarios (b) and (d).
+    let only_env = std::env::var("TYPEDIS_BENCH_ONLY").ok();
+    let only = |c: char| only_env.as_deref().is_none_or(|o| o.contains(c));
     // (a)
-    let n = s.seq_ops;
-    let mut rows = vec![
-        Row {
-            client: "typedis",
-            sample: measure(2 * n, || typedis_impl::seq(&td, n)).await?,
-            extra: None,
-        },
-        Row {
-            client: "redis-rs",
-            sample: measure(2 * n, || redis_rs::seq(&rr, n)).await?,
-            extra: None,
-        },
-        Row {
-            client: "fred",
-            sample: measure(2 * n, || fred_impl::seq(&fr, n)).await?,
-            extra: None,
-        },
-        Row {
-            client: "rustis",
-            sample: measure(2 * n, || rustis_impl::seq(&ru, n)).await?,
-            extra: None,
-        },
-    ];
-    if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "set,get", "-c", "1"], n) {
-        rows.push(Row {
-            client: "redis-benchmark -c 1",
-            sample: Sample {
-                ops: 1,
-                wall: Duration::from_secs(1),
-                cpu: Duration::from_secs_f64(cpu / 1e6),
+    if only('a') {
+        let n = s.seq_ops;
+        let mut rows = vec![
+            Row {
+                client: "typedis",
+                sample: measure(2 * n, || typedis_impl::seq(&td, n)).await?,
+                extra: None,
             },
-            extra: Some(rps),
-        });
+            Row {
+                client: "redis-rs",
+                sample: measure(2 * n, || redis_rs::seq(&rr, n)).await?,
+                extra: None,
+            },
+            Row {
+                client: "fred",
+                sample: measure(2 * n, || fred_impl::seq(&fr, n)).await?,
+                extra: None,
+            },
+            Row {
+                client: "rustis",
+                sample: measure(2 * n, || rustis_impl::seq(&ru, n)).await?,
+                extra: None,
+            },
+        ];
+        if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "set,get", "-c", "1"], n) {
+            rows.push(Row {
+                client: "redis-benchmark -c 1",
+                sample: Sample {
+                    ops: 1,
+                    wall: Duration::from_secs(1),
+                    cpu: Duration::from_secs_f64(cpu / 1e6),
+                },
+                extra: Some(rps),
+            });
+        }
+        print_table("(a) sequential SET+GET, one connection", "ops/s", &rows);
     }
-    print_table("(a) sequential SET+GET, one connection", "ops/s", &rows);
 
     // (b)
-    let (t, n) = (s.tasks, s.shared_ops);
-    let mut rows = vec![
-        Row {
-            client: "typedis",
-            sample: measure(n, || typedis_impl::shared(&td, t, n)).await?,
-            extra: None,
-        },
-        Row {
-            client: "redis-rs",
-            sample: measure(n, || redis_rs::shared(&rr, t, n)).await?,
-            extra: None,
-        },
-        Row {
-            client: "fred",
-            sample: measure(n, || fred_impl::shared(&fr, t, n)).await?,
-            extra: None,
-        },
-        Row {
-            client: "rustis",
-            sample: measure(n, || rustis_impl::shared(&ru, t, n)).await?,
-            extra: None,
-        },
-    ];
-    if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "1", "-P", "64"], n) {
-        rows.push(Row {
-            client: "redis-benchmark -c 1 -P 64",
-            sample: Sample {
-                ops: 1,
-                wall: Duration::from_secs(1),
-                cpu: Duration::from_secs_f64(cpu / 1e6),
-            },
-            extra: Some(rps),
-        });
+    if only('b') {
+        let (t, n) = (s.tasks, s.shared_ops);
+        // Several rounds, each in a rotated client order, and the median round per
+        // client: on a noisy 2-core machine one pass can be off by a third, and the
+        // client measured first or last is not always the lucky one.
+        let names = ["typedis", "redis-rs", "fred", "rustis"];
+        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
+        for round in 0..s.rounds {
+            for k in 0..names.len() {
+                let i = (k + round) % names.len();
+                let sample = match i {
+                    0 => measure(n, || typedis_impl::shared(&td, t, n)).await?,
+                    1 => measure(n, || redis_rs::shared(&rr, t, n)).await?,
+                    2 => measure(n, || fred_impl::shared(&fr, t, n)).await?,
+                    _ => measure(n, || rustis_impl::shared(&ru, t, n)).await?,
+                };
+                samples[i].push(sample);
+            }
+        }
+        let mut rows: Vec<Row> = names
+            .iter()
+            .zip(samples)
+            .map(|(&client, samples)| Row {
+                client,
+                sample: median(samples),
+                extra: None,
+            })
+            .collect();
+        if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "1", "-P", "64"], n) {
+            rows.push(Row {
+                client: "redis-benchmark -c 1 -P 64",
+                sample: Sample {
+                    ops: 1,
+                    wall: Duration::from_secs(1),
+                    cpu: Duration::from_secs_f64(cpu / 1e6),
+                },
+                extra: Some(rps),
+            });
+        }
+        print_table(
+            &format!(
+                "(b) {t} tasks sharing one connection, GET (median of {} rounds)",
+                s.rounds
+            ),
+            "ops/s",
+            &rows,
+        );
     }
-    print_table(
-        &format!("(b) {t} tasks sharing one connection, GET"),
-        "ops/s",
-        &rows,
-    );
 
     // (c)
-    let (len, count) = (s.pipeline_len, s.pipelines);
-    let ops = len * count;
-    let mut rows = vec![
-        Row {
-            client: "typedis",
-            sample: measure(ops, || typedis_impl::pipeline(&td, len, count)).await?,
-            extra: None,
-        },
-        Row {
-            client: "redis-rs",
-            sample: measure(ops, || redis_rs::pipeline(&rr, len, count)).await?,
-            extra: None,
-        },
-        Row {
-            client: "fred",
-            sample: measure(ops, || fred_impl::pipeline(&fr, len, count)).await?,
-            extra: None,
-        },
-        Row {
-            client: "rustis",
-            sample: measure(ops, || rustis_impl::pipeline(&ru, len, count)).await?,
-            extra: None,
-        },
-    ];
-    if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "set", "-c", "1", "-P", "1000"], ops) {
-        rows.push(Row {
-            client: "redis-benchmark -c 1 -P 1000",
-            sample: Sample {
-                ops: 1,
-                wall: Duration::from_secs(1),
-                cpu: Duration::from_secs_f64(cpu / 1e6),
+    if only('c') {
+        let (len, count) = (s.pipeline_len, s.pipelines);
+        let ops = len * count;
+        let mut rows = vec![
+            Row {
+                client: "typedis",
+                sample: measure(ops, || typedis_impl::pipeline(&td, len, count)).await?,
+                extra: None,
             },
-            extra: Some(rps),
-        });
+            Row {
+                client: "redis-rs",
+                sample: measure(ops, || redis_rs::pipeline(&rr, len, count)).await?,
+                extra: None,
+            },
+            Row {
+                client: "fred",
+                sample: measure(ops, || fred_impl::pipeline(&fr, len, count)).await?,
+                extra: None,
+            },
+            Row {
+                client: "rustis",
+                sample: measure(ops, || rustis_impl::pipeline(&ru, len, count)).await?,
+                extra: None,
+            },
+        ];
+        if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "set", "-c", "1", "-P", "1000"], ops)
+        {
+            rows.push(Row {
+                client: "redis-benchmark -c 1 -P 1000",
+                sample: Sample {
+                    ops: 1,
+                    wall: Duration::from_secs(1),
+                    cpu: Duration::from_secs_f64(cpu / 1e6),
+                },
+                extra: Some(rps),
+            });
+        }
+        print_table(&format!("(c) pipelines of {len} SETs"), "SETs/s", &rows);
     }
-    print_table(&format!("(c) pipelines of {len} SETs"), "SETs/s", &rows);
 
     // (d)
-    let count = s.lranges;
-    let mut rows = Vec::new();
-    let mut mb = Vec::new();
-    macro_rules! lr {
-        ($name:expr, $f:expr) => {{
-            let cpu0 = cpu_time();
-            let t0 = Instant::now();
-            let bytes = $f.await?;
-            let wall = t0.elapsed();
-            let cpu = cpu_time().saturating_sub(cpu0);
-            mb.push(($name, bytes as f64 / 1e6 / wall.as_secs_f64()));
-            rows.push(Row {
-                client: $name,
-                sample: Sample {
+    if only('d') {
+        let count = s.lranges;
+        // Rounds in rotated client order, median round per client, as in (b).
+        let names = ["typedis", "redis-rs", "fred", "rustis"];
+        let mut samples: Vec<Vec<(Sample, usize)>> = vec![Vec::new(); names.len()];
+        for round in 0..s.rounds {
+            for k in 0..names.len() {
+                let i = (k + round) % names.len();
+                let cpu0 = cpu_time();
+                let t0 = Instant::now();
+                let bytes = match i {
+                    0 => typedis_impl::lrange(&td, count).await?,
+                    1 => redis_rs::lrange(&rr, count).await?,
+                    2 => fred_impl::lrange(&fr, count).await?,
+                    _ => rustis_impl::lrange(&ru, count).await?,
+                };
+                let wall = t0.elapsed();
+                let cpu = cpu_time().saturating_sub(cpu0);
+                let sample = Sample {
                     ops: count,
                     wall,
                     cpu,
-                },
+                };
+                samples[i].push((sample, bytes));
+            }
+        }
+        let mut rows = Vec::new();
+        let mut mb = Vec::new();
+        for (&client, mut samples) in names.iter().zip(samples) {
+            samples.sort_by_key(|(s, _)| s.wall);
+            let (sample, bytes) = samples[samples.len() / 2];
+            mb.push((client, bytes as f64 / 1e6 / sample.wall.as_secs_f64()));
+            rows.push(Row {
+                client,
+                sample,
                 extra: None,
             });
-        }};
-    }
-    lr!("typedis", typedis_impl::lrange(&td, count));
-    lr!("redis-rs", redis_rs::lrange(&rr, count));
-    lr!("fred", fred_impl::lrange(&fr, count));
-    lr!("rustis", rustis_impl::lrange(&ru, count));
-    print_table(
-        &format!(
-            "(d) LRANGE of {} × 100 B (replies/s; CPU µs per reply)",
-            s.list_len
-        ),
-        "replies/s",
-        &rows,
-    );
-    for (name, rate) in mb {
-        println!("  {name}: {rate:.0} MB/s of payload");
+        }
+        print_table(
+            &format!(
+                "(d) LRANGE of {} × 100 B (replies/s; CPU µs per reply; median of {} rounds)",
+                s.list_len, s.rounds
+            ),
+            "replies/s",
+            &rows,
+        );
+        for (name, rate) in mb {
+            println!("  {name}: {rate:.0} MB/s of payload");
+        }
     }
 
     // (e) PubSub: messages/s received by one subscriber while a pipelined publisher sends.
-    let n = s.pubsub_messages;
-    let mut rows = Vec::new();
-    rows.push(Row {
-        client: "typedis",
-        sample: pubsub_typedis(&url, &td, n).await?,
-        extra: None,
-    });
-    rows.push(Row {
-        client: "redis-rs",
-        sample: pubsub_redis_rs(&url, &td, n).await?,
-        extra: None,
-    });
-    print_table(
-        &format!("(e) PubSub: {n} messages received by one subscriber"),
-        "messages/s",
-        &rows,
-    );
+    if only('e') {
+        let n = s.pubsub_messages;
+        let mut rows = Vec::new();
+        rows.push(Row {
+            client: "typedis",
+            sample: pubsub_typedis(&url, &td, n).await?,
+            extra: None,
+        });
+        rows.push(Row {
+            client: "redis-rs",
+            sample: pubsub_redis_rs(&url, &td, n).await?,
+            extra: None,
+        });
+        print_table(
+            &format!("(e) PubSub: {n} messages received by one subscriber"),
+            "messages/s",
+            &rows,
+        );
+    }
     Ok(())
 }
 
