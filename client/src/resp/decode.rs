@@ -354,24 +354,23 @@ impl Decoder {
 /// A bulk-string header `$<digits>\r\n` at `buf[start..]`: the length and where the
 /// payload starts. `None` for anything else (null, malformed, or not all buffered),
 /// which the general path handles.
-#[inline]
+#[inline(always)]
 fn bulk_header(buf: &[u8], start: usize) -> Option<(usize, usize)> {
-    let first = start + 1;
-    let end = buf.len().min(first + 19);
-    let mut i = first;
+    let rest = buf.get(start + 1..)?;
     let mut n: usize = 0;
-    while i < end {
-        let d = buf[i].wrapping_sub(b'0');
+    let mut len = 0;
+    for &b in rest.iter().take(19) {
+        let d = b.wrapping_sub(b'0');
         if d > 9 {
             break;
         }
         n = n * 10 + d as usize;
-        i += 1;
+        len += 1;
     }
-    if i == first || buf.get(i..i + 2) != Some(b"\r\n") {
+    if len == 0 || rest.get(len..len + 2) != Some(b"\r\n") {
         return None;
     }
-    Some((n, i + 2))
+    Some((n, start + 1 + len + 2))
 }
 
 fn validate_simple(kind: u8, line: &[u8]) -> Result<()> {
@@ -509,6 +508,63 @@ mod tests {
 
     fn bulk(s: &str) -> Value {
         Value::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn bulk_header_agrees_with_a_plain_reading() {
+        // The reference: a maximal run of at most 19 digits, then CRLF.
+        fn reference(buf: &[u8], start: usize) -> Option<(usize, usize)> {
+            let rest = buf.get(start + 1..)?;
+            let len = rest
+                .iter()
+                .take(19)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if len == 0 || rest.get(len..len + 2) != Some(b"\r\n") {
+                return None;
+            }
+            let n = std::str::from_utf8(&rest[..len]).ok()?.parse().ok()?;
+            Some((n, start + 1 + len + 2))
+        }
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for digits in 0..22 {
+            let number: String = (0..digits)
+                .map(|i| char::from(b'1' + (i % 9) as u8))
+                .collect();
+            for tail in [
+                &b"\r\n"[..],
+                b"\r\nxy",
+                b"\r",
+                b"",
+                b"\n\r",
+                b"x\r\n",
+                b"\r\r\n",
+            ] {
+                inputs.push([b"$", number.as_bytes(), tail].concat());
+            }
+        }
+        for odd in [
+            &b"$-1\r\n"[..],
+            b"$\r\n\r\n",
+            b"$0\r\n",
+            b"$00\r\n",
+            b"$1a\r\n",
+            b"$12:4\r\n",
+            b"$",
+        ] {
+            inputs.push(odd.to_vec());
+        }
+        for input in &inputs {
+            for prefix in 0..2 {
+                let buf = [&b"x"[..prefix], input].concat();
+                assert_eq!(
+                    bulk_header(&buf, prefix),
+                    reference(&buf, prefix),
+                    "{:?}",
+                    String::from_utf8_lossy(&buf)
+                );
+            }
+        }
     }
 
     #[test]
