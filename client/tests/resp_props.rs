@@ -74,6 +74,17 @@ proptest! {
     }
 
     #[test]
+    fn resp3_round_trip_byte_by_byte(v in value(), w in value()) {
+        // Every element boundary falls between two reads, and elements complete one by
+        // one while their aggregates are still open.
+        let mut bytes = BytesMut::new();
+        encode_value(&v, &mut bytes);
+        encode_value(&w, &mut bytes);
+        let cuts: Vec<usize> = (0..bytes.len()).collect();
+        prop_assert_eq!(feed(&bytes, &cuts), vec![v, w]);
+    }
+
+    #[test]
     fn resp2_round_trip_at_any_split(v in value(), cuts in proptest::collection::vec(any::<usize>(), 0..6)) {
         let mut bytes = BytesMut::new();
         encode_value_resp2(&v, &mut bytes);

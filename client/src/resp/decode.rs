@@ -529,7 +529,7 @@ mod tests {
         let mut inputs: Vec<Vec<u8>> = Vec::new();
         for digits in 0..22 {
             let number: String = (0..digits)
-                .map(|i| char::from(b'1' + (i % 9) as u8))
+                .map(|i| char::from(b'0' + ((i * 7 + digits) % 10) as u8))
                 .collect();
             for tail in [
                 &b"\r\n"[..],
@@ -539,6 +539,12 @@ mod tests {
                 b"\n\r",
                 b"x\r\n",
                 b"\r\r\n",
+                b"\r\n0123456789",
+                b"\r\n\xff\xff\xff\xff\xff\xff\xff\xff",
+                b"\r\r\n45678",
+                b"\xff\r\n\r\n\r\n\r\n",
+                b":\r\n\r\n\r\n\r\n",
+                b"/\r\n\r\n\r\n\r\n",
             ] {
                 inputs.push([b"$", number.as_bytes(), tail].concat());
             }
@@ -553,6 +559,10 @@ mod tests {
             b"$",
         ] {
             inputs.push(odd.to_vec());
+        }
+        // Every length the fast path can take, followed by a payload.
+        for n in (0..10_000).chain((10_000..1_000_000).step_by(37)) {
+            inputs.push(format!("${n}\r\nvalue\r\n").into_bytes());
         }
         for input in &inputs {
             for prefix in 0..2 {
@@ -625,6 +635,19 @@ mod tests {
                         Value::Int(3),
                     )],
                     value: Box::new(bulk("v")),
+                },
+            ),
+            (
+                b"|0\r\n*1\r\n|1\r\n+a\r\n*0\r\n%0\r\n",
+                Value::Attribute {
+                    attributes: vec![],
+                    value: Box::new(Value::Array(vec![Value::Attribute {
+                        attributes: vec![(
+                            Value::SimpleString(Bytes::from_static(b"a")),
+                            Value::Array(vec![]),
+                        )],
+                        value: Box::new(Value::Map(vec![])),
+                    }])),
                 },
             ),
             (
