@@ -5,8 +5,11 @@
 //!    element and the counts of the aggregates still open), so a large reply arriving in
 //!    many reads is scanned once in total, not once per read. Limits (nesting depth,
 //!    bulk length, aggregate length) are enforced here, before anything is allocated.
-//! 2. **Parse**: split the frame off the read buffer (`split_to(..).freeze()`) and build
-//!    the [`Value`]; bulk payloads are zero-copy slices of that frozen buffer.
+//!    Each element it accepts leaves a [`Token`] behind (its type, and where its payload
+//!    or line is), so the bytes are read once.
+//! 2. **Build**: split the frame off the read buffer (`split_to(..).freeze()`) and build
+//!    the [`Value`] from the tokens; bulk payloads are zero-copy slices of that frozen
+//!    buffer.
 //!
 //! An incomplete frame is `Ok(None)`, not an error. Anything malformed or over a limit
 //! is `Error::Protocol`; the caller then drops the connection, so the decoder does not
@@ -52,7 +55,28 @@ pub struct Decoder {
     /// Where to resume looking for the CRLF of the line starting at `pos`: a long line
     /// arriving in many reads is then searched once, not once per read.
     crlf_from: usize,
+    /// One token per element of the frame scanned so far, in order.
+    tokens: Vec<Token>,
 }
+
+/// What the scan learned about one element: enough to build its value without reading
+/// its header again.
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    /// The RESP type byte.
+    kind: u8,
+    /// Strings: offset of the payload (bulk) or of the line (simple types) in the frame.
+    start: usize,
+    /// Strings: payload or line length. Aggregates: announced length (pairs for maps
+    /// and attributes). [`NULL`] for RESP2 null bulks and arrays.
+    len: usize,
+}
+
+/// `Token::len` of a RESP2 null (`$-1`, `*-1`).
+const NULL: usize = usize::MAX;
+
+/// Tokens kept between frames; a larger vector (after a huge reply) is dropped.
+const KEEP_TOKENS: usize = 1 << 16;
 
 impl Default for Decoder {
     fn default() -> Self {
@@ -123,6 +147,7 @@ impl Decoder {
             pos: 0,
             open: Vec::new(),
             crlf_from: 0,
+            tokens: Vec::new(),
         }
     }
 
@@ -153,9 +178,14 @@ impl Decoder {
         self.crlf_from = 0;
         let frame = buf.split_to(len).freeze();
         let mut at = 0;
-        let v = parse(&frame, &mut at)?;
-        debug_assert_eq!(at, len, "scan and parse agree on the frame length");
-        Ok(Some(v))
+        let v = build(&frame, &self.tokens, &mut at);
+        debug_assert_eq!(at, self.tokens.len(), "one token per element");
+        if self.tokens.capacity() > KEEP_TOKENS {
+            self.tokens = Vec::new();
+        } else {
+            self.tokens.clear();
+        }
+        v.map(Some)
     }
 
     /// One pass for the most common replies (a whole bulk string, simple string or
@@ -219,6 +249,11 @@ impl Decoder {
                         if &buf[end..end + 2] != b"\r\n" {
                             return Err(protocol("bulk string not terminated by CRLF"));
                         }
+                        self.tokens.push(Token {
+                            kind,
+                            start: data,
+                            len: n,
+                        });
                         if let Some(len) = self.close(end + 2) {
                             return Ok(Some(len));
                         }
@@ -240,9 +275,14 @@ impl Decoder {
             let mut next = cr + 2;
             // Elements this one opens (aggregates), if any.
             let mut opens: Option<u64> = None;
-            match kind {
+            let token = match kind {
                 b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => {
                     validate_simple(kind, line)?;
+                    Token {
+                        kind,
+                        start: start + 1,
+                        len: line.len(),
+                    }
                 }
                 b'$' | b'!' | b'=' => {
                     if line == b"?" {
@@ -253,6 +293,11 @@ impl Decoder {
                     })?;
                     if n == -1 && kind == b'$' {
                         // RESP2 null bulk.
+                        Token {
+                            kind,
+                            start: 0,
+                            len: NULL,
+                        }
                     } else if n < 0 {
                         return Err(protocol(format!("negative length {n} for a bulk string")));
                     } else {
@@ -272,7 +317,13 @@ impl Decoder {
                         if &buf[next + n..next + n + 2] != b"\r\n" {
                             return Err(protocol("bulk string not terminated by CRLF"));
                         }
+                        let token = Token {
+                            kind,
+                            start: next,
+                            len: n,
+                        };
                         next += n + 2;
+                        token
                     }
                 }
                 b'*' | b'~' | b'>' | b'%' | b'|' => {
@@ -284,6 +335,11 @@ impl Decoder {
                     })?;
                     if n == -1 && kind == b'*' {
                         // RESP2 null array.
+                        Token {
+                            kind,
+                            start: 0,
+                            len: NULL,
+                        }
                     } else if n < 0 {
                         return Err(protocol(format!("negative length {n} for an aggregate")));
                     } else {
@@ -310,6 +366,11 @@ impl Decoder {
                             }
                             opens = Some(elements);
                         }
+                        Token {
+                            kind,
+                            start: 0,
+                            len: n as usize,
+                        }
                     }
                 }
                 other => {
@@ -318,7 +379,8 @@ impl Decoder {
                         other as char
                     )))
                 }
-            }
+            };
+            self.tokens.push(token);
             match opens {
                 Some(n) => {
                     self.pos = next;
@@ -405,93 +467,67 @@ fn parse_double(line: &[u8]) -> Option<f64> {
     }
 }
 
-/// Phase 2 for the commonest array element, a non-null bulk string; `None` (nothing
-/// consumed) for anything else.
-#[inline]
-fn parse_bulk(frame: &Bytes, at: &mut usize) -> Option<Value> {
-    if frame.get(*at) != Some(&b'$') {
-        return None;
-    }
-    let (n, start) = bulk_header(frame, *at)?;
-    let data = frame.slice(start..start + n);
-    *at = start + n + 2;
-    Some(Value::Bulk(data))
-}
-
-/// Phase 2: builds the value at `*at` of a frame the scan accepted.
-fn parse(frame: &Bytes, at: &mut usize) -> Result<Value> {
-    let kind = frame[*at];
-    let cr = find_crlf(frame, *at + 1)
-        .ok_or_else(|| protocol("frame changed between scan and parse"))?;
-    // Header lines are read in place; only string payloads become `Bytes` slices.
-    let (from, to) = (*at + 1, cr);
-    let line = &frame[from..to];
-    *at = cr + 2;
-    let bad = || protocol("frame changed between scan and parse");
+/// Phase 2: builds the value of the element `tokens[*at]` (and of its elements) from a
+/// frame the scan accepted.
+fn build(frame: &Bytes, tokens: &[Token], at: &mut usize) -> Result<Value> {
+    let Some(&Token { kind, start, len }) = tokens.get(*at) else {
+        return Err(protocol("frame changed between scan and build"));
+    };
+    *at += 1;
+    let bad = || protocol("frame changed between scan and build");
+    let text = || frame.get(start..start + len).ok_or_else(bad);
     Ok(match kind {
-        b'+' => Value::SimpleString(frame.slice(from..to)),
-        b'-' => Value::Error(ServerError::parse(line)),
-        b':' => Value::Int(parse_int(line).ok_or_else(bad)?),
+        b'$' if len == NULL => Value::Nil,
+        b'$' => Value::Bulk(frame.slice(start..start + len)),
+        b'+' => Value::SimpleString(frame.slice(start..start + len)),
+        b'(' => Value::BigNumber(frame.slice(start..start + len)),
+        b'-' | b'!' => Value::Error(ServerError::parse(text()?)),
+        b':' => Value::Int(parse_int(text()?).ok_or_else(bad)?),
         b'_' => Value::Nil,
-        b'#' => Value::Boolean(line == b"t"),
-        b',' => Value::Double(parse_double(line).ok_or_else(bad)?),
-        b'(' => Value::BigNumber(frame.slice(from..to)),
-        b'$' | b'!' | b'=' => {
-            let n = parse_int(line).ok_or_else(bad)?;
-            if n < 0 {
-                return Ok(Value::Nil);
+        b'#' => Value::Boolean(text()? == b"t"),
+        b',' => Value::Double(parse_double(text()?).ok_or_else(bad)?),
+        b'=' => {
+            let data = frame.slice(start..start + len);
+            Value::Verbatim {
+                format: [data[0], data[1], data[2]],
+                text: data.slice(4..),
             }
-            let n = n as usize;
-            let data = frame.slice(*at..*at + n);
-            *at += n + 2;
-            match kind {
-                b'$' => Value::Bulk(data),
-                b'!' => Value::Error(ServerError::parse(&data)),
-                _ => Value::Verbatim {
-                    format: [data[0], data[1], data[2]],
-                    text: data.slice(4..),
-                },
+        }
+        b'*' if len == NULL => Value::Nil,
+        b'%' | b'|' => {
+            // Capacity is bounded by the elements actually scanned.
+            let mut pairs = Vec::with_capacity(len.min(tokens.len() - *at));
+            for _ in 0..len {
+                let k = build(frame, tokens, at)?;
+                let v = build(frame, tokens, at)?;
+                pairs.push((k, v));
+            }
+            if kind == b'%' {
+                Value::Map(pairs)
+            } else {
+                let value = build(frame, tokens, at)?;
+                Value::Attribute {
+                    attributes: pairs,
+                    value: Box::new(value),
+                }
             }
         }
         _ => {
-            let n = parse_int(line).ok_or_else(bad)?;
-            if n < 0 {
-                return Ok(Value::Nil);
+            let mut items = Vec::with_capacity(len.min(tokens.len() - *at));
+            for _ in 0..len {
+                // Bulk strings inline: large arrays of them are the hot case.
+                items.push(match tokens.get(*at) {
+                    Some(t) if t.kind == b'$' && t.len != NULL => {
+                        *at += 1;
+                        Value::Bulk(frame.slice(t.start..t.start + t.len))
+                    }
+                    _ => build(frame, tokens, at)?,
+                });
             }
-            let n = n as usize;
             match kind {
-                b'%' | b'|' => {
-                    // Capacity is bounded by what is actually in the frame.
-                    let mut pairs = Vec::with_capacity(n.min(frame.len() / 4));
-                    for _ in 0..n {
-                        let k = parse(frame, at)?;
-                        let v = parse(frame, at)?;
-                        pairs.push((k, v));
-                    }
-                    if kind == b'%' {
-                        Value::Map(pairs)
-                    } else {
-                        let value = parse(frame, at)?;
-                        Value::Attribute {
-                            attributes: pairs,
-                            value: Box::new(value),
-                        }
-                    }
-                }
-                _ => {
-                    let mut items = Vec::with_capacity(n.min(frame.len() / 4));
-                    for _ in 0..n {
-                        items.push(match parse_bulk(frame, at) {
-                            Some(v) => v,
-                            None => parse(frame, at)?,
-                        });
-                    }
-                    match kind {
-                        b'*' => Value::Array(items),
-                        b'~' => Value::Set(items),
-                        _ => Value::Push(items),
-                    }
-                }
+                b'~' => Value::Set(items),
+                b'>' => Value::Push(items),
+                _ => Value::Array(items),
             }
         }
     })
