@@ -5,7 +5,7 @@
 //!    element and the counts of the aggregates still open), so a large reply arriving in
 //!    many reads is scanned once in total, not once per read. Limits (nesting depth,
 //!    bulk length, aggregate length) are enforced here, before anything is allocated.
-//!    Each element it accepts leaves a [`Token`] behind (its type, and where its payload
+//!    Each element it accepts leaves a token behind (its type, and where its payload
 //!    or line is), so the bytes are read once.
 //! 2. **Build**: split the frame off the read buffer (`split_to(..).freeze()`) and build
 //!    the [`Value`] from the tokens; bulk payloads are zero-copy slices of that frozen
