@@ -4,9 +4,10 @@
 //!    incremental: it remembers how far it got (the offset of the first incomplete
 //!    element and the counts of the aggregates still open), so a large reply arriving in
 //!    many reads is scanned once in total, not once per read. Limits (nesting depth,
-//!    bulk length, aggregate length) are enforced here, before anything is allocated.
-//!    Each element it accepts leaves a token behind (its type, and where its payload
-//!    or line is), so the bytes are read once.
+//!    bulk length, aggregate length) are enforced here, on each header, so nothing is
+//!    ever allocated for a length that is only announced. Each element it accepts
+//!    leaves a token behind (its type, and where its payload or line is): the memory
+//!    kept while a frame is incomplete grows with the elements received.
 //! 2. **Build**: split the frame off the read buffer (`split_to(..).freeze()`) and build
 //!    the [`Value`] from the tokens; bulk payloads are zero-copy slices of that frozen
 //!    buffer.
