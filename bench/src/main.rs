@@ -53,10 +53,10 @@ struct Sample {
     cpu: Duration,
 }
 
-/// The sample with the median throughput.
-fn median(mut samples: Vec<Sample>) -> Sample {
-    samples.sort_by_key(|s| s.wall);
-    samples[samples.len() / 2]
+/// The round with the median wall time (so the median throughput), by `wall`.
+fn median<T: Copy>(mut rounds: Vec<T>, wall: impl Fn(&T) -> Duration) -> T {
+    rounds.sort_by_key(|r| wall(r));
+    rounds[rounds.len() / 2]
 }
 
 impl Sample {
@@ -670,7 +670,7 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
             .zip(samples)
             .map(|(&client, samples)| Row {
                 client,
-                sample: median(samples),
+                sample: median(samples, |s| s.wall),
                 extra: None,
             })
             .collect();
@@ -765,9 +765,8 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
         }
         let mut rows = Vec::new();
         let mut mb = Vec::new();
-        for (&client, mut samples) in names.iter().zip(samples) {
-            samples.sort_by_key(|(s, _)| s.wall);
-            let (sample, bytes) = samples[samples.len() / 2];
+        for (&client, samples) in names.iter().zip(samples) {
+            let (sample, bytes) = median(samples, |(s, _)| s.wall);
             mb.push((client, bytes as f64 / 1e6 / sample.wall.as_secs_f64()));
             rows.push(Row {
                 client,

@@ -49,18 +49,15 @@ fn run(args: Vec<String>) -> Result<u8, String> {
     if !has_specs {
         return Err("no specs: pass --specs DIR or --spec FILE".into());
     }
-    let code = config.generate().map_err(|e| e.to_string())?;
-    if std::fs::read_to_string(&out).ok().as_deref() == Some(code.as_str()) {
-        return Ok(0);
-    }
     if check {
+        let code = config.generate().map_err(|e| e.to_string())?;
+        if std::fs::read_to_string(&out).ok().as_deref() == Some(code.as_str()) {
+            return Ok(0);
+        }
         eprintln!("{} does not match its specs", out.display());
         return Ok(1);
     }
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    std::fs::write(&out, code).map_err(|e| format!("{}: {e}", out.display()))?;
-    println!("wrote {}", out.display());
+    // Rewrites the file only when its content changes.
+    config.generate_to(&out).map_err(|e| e.to_string())?;
     Ok(0)
 }

@@ -33,38 +33,27 @@ pub fn main(args: &[String]) -> Result<u8, String> {
     };
     let root = crate::servers::workspace_root();
     let out = output(&root);
-    let code = config(&root).generate().map_err(|e| e.to_string())?;
-    let current = std::fs::read_to_string(&out).unwrap_or_default();
-    if current == code {
-        println!("{} is up to date", out.display());
-        return Ok(0);
-    }
     if check {
+        let code = config(&root).generate().map_err(|e| e.to_string())?;
+        if std::fs::read_to_string(&out).ok().as_deref() == Some(code.as_str()) {
+            println!("{} is up to date", out.display());
+            return Ok(0);
+        }
         eprintln!(
             "{} does not match commands/*.json: run `cargo xtask codegen`",
             out.display()
         );
         return Ok(1);
     }
-    write(&out, &code)?;
-    println!("wrote {} ({} lines)", out.display(), code.lines().count());
+    regenerate(&root)?;
     Ok(0)
 }
 
-/// Regenerates the command API after the specs changed (used by `regen`).
+/// Regenerates the command API (rewriting the file only when it changes); `regen` and
+/// `schemas` call it after changing the specs.
 pub fn regenerate(root: &Path) -> Result<(), String> {
-    let code = config(root).generate().map_err(|e| e.to_string())?;
     let out = output(root);
-    if std::fs::read_to_string(&out).ok().as_deref() != Some(code.as_str()) {
-        write(&out, &code)?;
-        println!("wrote {}", out.display());
-    }
+    config(root).generate_to(&out).map_err(|e| e.to_string())?;
+    println!("{} is current", out.display());
     Ok(())
-}
-
-fn write(path: &Path, code: &str) -> Result<(), String> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    std::fs::write(path, code).map_err(|e| format!("{}: {e}", path.display()))
 }
