@@ -1,13 +1,92 @@
 //! A command ready to send: its arguments, already encoded as RESP bulk strings.
 //!
 //! [`Args`] is the buffer that [`ToArg`] writes into. Arguments are encoded once, when
-//! the caller builds the command, straight into a `BytesMut`; sending it only prepends
-//! the `*<argc>\r\n` header. Nothing here knows about individual commands.
+//! the caller builds the command, into a buffer that holds short commands inline (no heap
+//! allocation for `GET key` or `SET key value` with short values) and moves to the heap
+//! beyond that; sending it copies it into the connection's write buffer after the
+//! `*<argc>\r\n` header. Nothing here knows about individual commands.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::error::Error;
 use crate::value::ToArg;
+
+/// Bytes of encoded arguments kept inline, without a heap allocation: enough for most
+/// commands on short keys and values (`GET key`, `SET key value`, `INCR counter`).
+const INLINE_ARGS: usize = 62;
+
+/// The buffer of [`Args`]: inline up to [`INLINE_ARGS`] bytes, on the heap beyond. A
+/// command's buffer lives only until it is copied into the connection's write buffer, so
+/// for the common short command an allocation (and its free, often on another thread)
+/// would cost more than everything else done to encode it.
+#[derive(Clone)]
+enum ArgBuf {
+    Inline { len: u8, bytes: [u8; INLINE_ARGS] },
+    Heap(Vec<u8>),
+}
+
+impl Default for ArgBuf {
+    fn default() -> Self {
+        ArgBuf::Inline {
+            len: 0,
+            bytes: [0; INLINE_ARGS],
+        }
+    }
+}
+
+impl ArgBuf {
+    /// Inline for small hints (the hint only sizes the first heap buffer).
+    fn with_capacity(bytes: usize) -> Self {
+        if bytes <= 4 * INLINE_ARGS {
+            ArgBuf::default()
+        } else {
+            ArgBuf::Heap(Vec::with_capacity(bytes))
+        }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            ArgBuf::Inline { len, bytes } => &bytes[..*len as usize],
+            ArgBuf::Heap(v) => v,
+        }
+    }
+
+    /// Appends `parts` one after the other.
+    #[inline]
+    fn extend(&mut self, parts: &[&[u8]]) {
+        if let ArgBuf::Inline { len, bytes } = self {
+            let total: usize = parts.iter().map(|p| p.len()).sum();
+            let at = *len as usize;
+            if at + total <= INLINE_ARGS {
+                let mut i = at;
+                for p in parts {
+                    bytes[i..i + p.len()].copy_from_slice(p);
+                    i += p.len();
+                }
+                // At most INLINE_ARGS (< 256), checked just above.
+                *len = i as u8;
+                return;
+            }
+            let mut v = Vec::with_capacity((at + total).max(4 * INLINE_ARGS));
+            v.extend_from_slice(&bytes[..at]);
+            *self = ArgBuf::Heap(v);
+        }
+        if let ArgBuf::Heap(v) = self {
+            for p in parts {
+                v.extend_from_slice(p);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for ArgBuf {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
 
 /// The encoded arguments of one command (name included), as RESP bulk strings.
 ///
@@ -16,7 +95,7 @@ use crate::value::ToArg;
 /// gets that error.
 #[derive(Clone, Default)]
 pub struct Args {
-    buf: BytesMut,
+    buf: ArgBuf,
     argc: u32,
     error: Option<Box<Error>>,
 }
@@ -30,7 +109,7 @@ impl Args {
     /// An empty argument list with room for `bytes` encoded bytes.
     pub fn with_capacity(bytes: usize) -> Self {
         Args {
-            buf: BytesMut::with_capacity(bytes),
+            buf: ArgBuf::with_capacity(bytes),
             argc: 0,
             error: None,
         }
@@ -58,15 +137,9 @@ impl Args {
     /// Appends one binary-safe argument.
     #[inline]
     pub fn push_bytes(&mut self, arg: &[u8]) {
-        // `$<len>\r\n<bytes>\r\n`; the length is formatted on the stack.
-        let mut len = itoa::Buffer::new();
-        let len = len.format(arg.len());
-        self.buf.reserve(1 + len.len() + 2 + arg.len() + 2);
-        self.buf.put_u8(b'$');
-        self.buf.put_slice(len.as_bytes());
-        self.buf.put_slice(b"\r\n");
-        self.buf.put_slice(arg);
-        self.buf.put_slice(b"\r\n");
+        // `$<len>\r\n<bytes>\r\n`; the header is formatted on the stack.
+        let (head, n) = header(b'$', arg.len());
+        self.buf.extend(&[&head[..n], arg, b"\r\n"]);
         self.argc += 1;
     }
 
@@ -108,7 +181,7 @@ impl Args {
 
     /// Appends all arguments of `other` (and its recorded error, if any).
     pub fn extend_from(&mut self, other: &Args) {
-        self.buf.extend_from_slice(&other.buf);
+        self.buf.extend(&[&other.buf]);
         self.argc += other.argc;
         if let Some(e) = &other.error {
             self.fail((**e).clone());
@@ -133,13 +206,10 @@ impl Args {
     /// Writes the whole command (`*<argc>\r\n` + body) into `out`.
     #[inline]
     pub fn write_command(&self, out: &mut BytesMut) {
-        let mut n = itoa::Buffer::new();
-        let n = n.format(self.argc);
-        out.reserve(1 + n.len() + 2 + self.buf.len());
-        out.put_u8(b'*');
-        out.put_slice(n.as_bytes());
-        out.put_slice(b"\r\n");
-        out.put_slice(&self.buf);
+        let (head, n) = header(b'*', self.argc as usize);
+        out.reserve(n + self.buf.len());
+        out.extend_from_slice(&head[..n]);
+        out.extend_from_slice(&self.buf);
     }
 
     /// Iterates over the raw arguments (decoding the bulk strings back).
@@ -152,6 +222,30 @@ impl Args {
     pub fn to_vec(&self) -> Vec<Bytes> {
         self.iter().map(Bytes::copy_from_slice).collect()
     }
+}
+
+/// `<prefix><n>\r\n` on the stack, and its length. Lengths under 100 (nearly every
+/// argument count and most argument lengths) skip the general formatting.
+#[inline]
+fn header(prefix: u8, n: usize) -> ([u8; 24], usize) {
+    let mut out = [0u8; 24];
+    out[0] = prefix;
+    let digits = if n < 10 {
+        out[1] = b'0' + n as u8;
+        1
+    } else if n < 100 {
+        out[1] = b'0' + (n / 10) as u8;
+        out[2] = b'0' + (n % 10) as u8;
+        2
+    } else {
+        let mut b = itoa::Buffer::new();
+        let d = b.format(n).as_bytes();
+        out[1..1 + d.len()].copy_from_slice(d);
+        d.len()
+    };
+    out[1 + digits] = b'\r';
+    out[2 + digits] = b'\n';
+    (out, 3 + digits)
 }
 
 impl std::fmt::Debug for Args {
@@ -204,6 +298,37 @@ mod tests {
         );
         let back: Vec<&[u8]> = a.iter().collect();
         assert_eq!(back, vec![&b"SET"[..], b"k", b"-42", b"3", b"+inf"]);
+    }
+
+    #[test]
+    fn headers_agree_with_plain_formatting() {
+        let mut cases: Vec<usize> = (0..1200).collect();
+        cases.extend([9_999, 10_000, 65_535, 1 << 20, usize::MAX]);
+        for n in cases {
+            let (head, len) = header(b'$', n);
+            assert_eq!(&head[..len], format!("${n}\r\n").as_bytes(), "{n}");
+        }
+    }
+
+    #[test]
+    fn spills_from_inline_to_heap_intact() {
+        // Arguments of every size around the inline capacity, in one command.
+        let mut a = Args::new();
+        let args: Vec<Vec<u8>> = (0..2 * INLINE_ARGS)
+            .map(|n| (0..n).map(|i| (i * 7 + n) as u8).collect())
+            .collect();
+        for arg in &args {
+            a.push_bytes(arg);
+        }
+        let back: Vec<&[u8]> = a.iter().collect();
+        assert_eq!(back.len(), args.len());
+        for (got, want) in back.iter().zip(&args) {
+            assert_eq!(got, want);
+        }
+        let mut b = Args::with_capacity(10_000);
+        b.extend_from(&a);
+        assert_eq!(b.body(), a.body());
+        assert_eq!(b.len(), a.len());
     }
 
     #[test]

@@ -16,9 +16,10 @@ use crate::value::{FromValue, Value};
 
 /// One encoded argument group per position after the leading required arguments, so
 /// that setters may be called in any order and the wire order is still the spec's.
+/// Boxed, so a builder with many options stays small until they are set.
 #[derive(Debug, Clone)]
 pub struct Slots<const N: usize> {
-    slots: [Option<Args>; N],
+    slots: [Option<Box<Args>>; N],
     required: &'static [(usize, &'static str)],
 }
 
@@ -40,8 +41,8 @@ impl<const N: usize> Slots<N> {
     /// Clears slot `i` and returns it for writing (a later setter replaces an earlier one).
     pub fn slot(&mut self, i: usize) -> &mut Args {
         let slot = &mut self.slots[i];
-        *slot = Some(Args::new());
-        slot.get_or_insert_with(Args::new)
+        *slot = Some(Box::default());
+        slot.get_or_insert_with(Box::default)
     }
 
     /// Slots that must be set before sending, with the message to give otherwise.
@@ -50,7 +51,12 @@ impl<const N: usize> Slots<N> {
     }
 
     /// Appends the set slots, in order, to `args`.
+    #[inline]
     pub fn finish(self, mut args: Args) -> Args {
+        if N == 0 {
+            // Commands without later arguments (GET, INCR …): nothing to check or add.
+            return args;
+        }
         for (i, msg) in self.required {
             if self.slots.get(*i).is_none_or(Option::is_none) {
                 args.fail(Error::Usage((*msg).to_owned()));

@@ -129,7 +129,18 @@ impl Value {
     }
 
     /// Turns a nested error value into `Err`, and removes RESP3 attributes.
+    #[inline]
     pub fn into_result(self) -> Result<Value> {
+        match self {
+            Value::Error(_) | Value::Attribute { .. } => self.into_result_slow(),
+            v => Ok(v),
+        }
+    }
+
+    /// [`Value::into_result`] of errors and attributes (out of line: rare).
+    #[cold]
+    #[inline(never)]
+    fn into_result_slow(self) -> Result<Value> {
         match self {
             Value::Error(e) => Err(Error::Server(e)),
             Value::Attribute { value, .. } => value.into_result(),

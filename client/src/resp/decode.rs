@@ -223,9 +223,10 @@ impl Decoder {
                 {
                     return None;
                 }
-                buf.advance(cr + 2);
-                let data = buf.split_to(n).freeze();
-                buf.advance(2);
+                // One split (one reference count update) for header, payload and CRLF.
+                let mut data = buf.split_to(cr + 4 + n).freeze();
+                data.advance(cr + 2);
+                data.truncate(n);
                 Some(Value::Bulk(data))
             }
         }
