@@ -42,6 +42,22 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Mostly bulk strings (runs of them take a fast path in the decoder), with a few nulls
+/// and integers between them and arrays nested in arrays.
+fn bulk_heavy() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        8 => proptest::collection::vec(any::<u8>(), 0..130).prop_map(|b| Value::Bulk(Bytes::from(b))),
+        1 => Just(Value::Nil),
+        1 => any::<i64>().prop_map(Value::Int),
+    ];
+    leaf.prop_recursive(3, 200, 40, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..40).prop_map(Value::Array),
+            proptest::collection::vec((inner.clone(), inner), 0..10).prop_map(Value::Map),
+        ]
+    })
+}
+
 /// Feeds `bytes` to a fresh decoder in chunks cut at `cuts`; returns the decoded frames.
 fn feed(bytes: &[u8], cuts: &[usize]) -> Vec<Value> {
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
@@ -82,6 +98,33 @@ proptest! {
         encode_value(&w, &mut bytes);
         let cuts: Vec<usize> = (0..bytes.len()).collect();
         prop_assert_eq!(feed(&bytes, &cuts), vec![v, w]);
+    }
+
+    #[test]
+    fn bulk_runs_round_trip_at_any_split(v in bulk_heavy(), w in bulk_heavy(), cuts in proptest::collection::vec(any::<usize>(), 0..8)) {
+        let mut bytes = BytesMut::new();
+        encode_value(&v, &mut bytes);
+        encode_value(&w, &mut bytes);
+        prop_assert_eq!(feed(&bytes, &cuts), vec![v, w]);
+    }
+
+    #[test]
+    fn bulk_runs_round_trip_byte_by_byte(v in bulk_heavy()) {
+        let mut bytes = BytesMut::new();
+        encode_value(&v, &mut bytes);
+        let cuts: Vec<usize> = (0..bytes.len()).collect();
+        prop_assert_eq!(feed(&bytes, &cuts), vec![v]);
+    }
+
+    #[test]
+    fn resp2_bulk_runs_round_trip_at_any_split(v in bulk_heavy(), cuts in proptest::collection::vec(any::<usize>(), 0..8)) {
+        // RESP2 nulls inside a run are `$-1`, which the run leaves to the general path.
+        let mut bytes = BytesMut::new();
+        encode_value_resp2(&v, &mut bytes);
+        let once = feed(&bytes, &[]);
+        let cuts_all: Vec<usize> = (0..bytes.len()).collect();
+        prop_assert_eq!(&feed(&bytes, &cuts), &once);
+        prop_assert_eq!(&feed(&bytes, &cuts_all), &once);
     }
 
     #[test]

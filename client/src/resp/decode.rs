@@ -73,6 +73,20 @@ struct Token {
     len: usize,
 }
 
+/// How a run of bulk strings in the scan ended.
+enum Run {
+    /// The frame is complete, this long.
+    Frame(usize),
+    /// The next element is not all buffered yet.
+    Incomplete,
+    /// A bulk string's payload is not followed by CRLF.
+    Unterminated,
+    /// Elements were accepted; scan on from `pos`.
+    Continue,
+    /// Nothing accepted: the element at `pos` needs the general path.
+    General,
+}
+
 /// `Token::len` of a RESP2 null (`$-1`, `*-1`).
 const NULL: usize = usize::MAX;
 
@@ -240,27 +254,18 @@ impl Decoder {
             let Some(&kind) = buf.get(start) else {
                 return Ok(None);
             };
-            // Fast path for the commonest element, a bulk string.
+            // Fast path for the commonest element, a bulk string, and for runs of them
+            // inside one aggregate (LRANGE, MGET, HGETALL …): those are read in this
+            // inner loop, which only settles `pos` when the run ends.
             if kind == b'$' {
-                if let Some((n, data)) = bulk_header(buf, start) {
-                    if n <= self.limits.max_bulk_len {
-                        let end = data + n;
-                        if buf.len() < end + 2 {
-                            return Ok(None);
-                        }
-                        if &buf[end..end + 2] != b"\r\n" {
-                            return Err(protocol("bulk string not terminated by CRLF"));
-                        }
-                        self.tokens.push(Token {
-                            kind,
-                            start: data,
-                            len: n,
-                        });
-                        if let Some(len) = self.close(end + 2) {
-                            return Ok(Some(len));
-                        }
-                        continue;
+                match self.scan_bulk_run(buf, start) {
+                    Run::Frame(len) => return Ok(Some(len)),
+                    Run::Incomplete => return Ok(None),
+                    Run::Unterminated => {
+                        return Err(protocol("bulk string not terminated by CRLF"))
                     }
+                    Run::Continue => continue,
+                    Run::General => {}
                 }
             }
             let Some(cr) = find_crlf(buf, self.crlf_from.max(start + 1)) else {
@@ -396,6 +401,68 @@ impl Decoder {
                 }
             }
         }
+    }
+
+    /// Scans consecutive well-formed bulk strings from `start` (which holds a `$`).
+    /// Every element it accepts is recorded and closed as [`Decoder::close`] would;
+    /// `Run::General` means the element at `self.pos` (== `start`) needs the general path.
+    #[inline]
+    fn scan_bulk_run(&mut self, buf: &[u8], start: usize) -> Run {
+        let mut at = start;
+        loop {
+            let Some((n, data)) = bulk_header(buf, at) else {
+                return self.end_run(at);
+            };
+            if n > self.limits.max_bulk_len {
+                return self.end_run(at);
+            }
+            let end = data + n;
+            if buf.len() < end + 2 {
+                return match self.end_run(at) {
+                    Run::General => Run::Incomplete,
+                    other => other,
+                };
+            }
+            if &buf[end..end + 2] != b"\r\n" {
+                return Run::Unterminated;
+            }
+            self.tokens.push(Token {
+                kind: b'$',
+                start: data,
+                len: n,
+            });
+            at = end + 2;
+            match self.open.last_mut() {
+                // More elements to come in this aggregate: stay in the run if the next
+                // one is a bulk string too.
+                Some(left) if *left > 1 => {
+                    *left -= 1;
+                    if buf.get(at) != Some(&b'$') {
+                        self.pos = at;
+                        self.crlf_from = at;
+                        return Run::Continue;
+                    }
+                }
+                _ => {
+                    return match self.close(at) {
+                        Some(len) => Run::Frame(len),
+                        None => Run::Continue,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Settles the scan position at `at`, where a run of bulk strings stopped without
+    /// completing anything; `Run::General` when no element of the run was accepted.
+    #[inline]
+    fn end_run(&mut self, at: usize) -> Run {
+        if at == self.pos {
+            return Run::General;
+        }
+        self.pos = at;
+        self.crlf_from = at;
+        Run::Continue
     }
 
     /// Records that the element ending at `next` is complete and closes every aggregate
