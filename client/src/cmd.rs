@@ -52,6 +52,30 @@ impl ArgBuf {
         }
     }
 
+    /// Appends `head[..head_len]`, `arg` and CRLF (one bulk string).
+    #[inline]
+    fn push_arg(&mut self, head: &[u8; 24], head_len: usize, arg: &[u8]) {
+        if let ArgBuf::Inline { len, bytes } = self {
+            let at = *len as usize;
+            let end = at + head_len + arg.len() + 2;
+            if end <= INLINE_ARGS {
+                // Fixed-size copies where there is room: the bytes past `end` are
+                // overwritten by the next argument or never read.
+                match bytes.get_mut(at..at + 24) {
+                    Some(dst) => dst.copy_from_slice(head),
+                    None => bytes[at..at + head_len].copy_from_slice(&head[..head_len]),
+                }
+                let p = at + head_len;
+                bytes[p..p + arg.len()].copy_from_slice(arg);
+                bytes[end - 2..end].copy_from_slice(b"\r\n");
+                // At most INLINE_ARGS (< 256), checked above.
+                *len = end as u8;
+                return;
+            }
+        }
+        self.extend(&[&head[..head_len], arg, b"\r\n"]);
+    }
+
     /// Appends `parts` one after the other.
     #[inline]
     fn extend(&mut self, parts: &[&[u8]]) {
@@ -139,7 +163,7 @@ impl Args {
     pub fn push_bytes(&mut self, arg: &[u8]) {
         // `$<len>\r\n<bytes>\r\n`; the header is formatted on the stack.
         let (head, n) = header(b'$', arg.len());
-        self.buf.extend(&[&head[..n], arg, b"\r\n"]);
+        self.buf.push_arg(&head, n, arg);
         self.argc += 1;
     }
 
