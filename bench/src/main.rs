@@ -18,13 +18,19 @@
 //! `TYPEDIS_REDIS_SERVER` and `TYPEDIS_REDIS_CLI`). `TYPEDIS_BENCH_CLUSTER_OPS` sets the
 //! cluster scenario's operation count (SETs and GETs together; default 200,000, 50,000
 //! with `--quick`).
-//! Client CPU is this process's user+system time (from /proc/self/stat) divided by the
-//! operations; the server runs in another process and is not counted.
+//! Client CPU is the run time of this process's threads (from /proc/self/task/*/schedstat,
+//! falling back to user+system ticks from /proc/self/stat) divided by the operations; the
+//! server runs in another process and is not counted.
+//!
+//! Scenario (b) also measures a bare multiplexer (`bare.rs`: the same tasks, lock and
+//! oneshot per command, no decoding or typed API) as a reference for what the runtime and
+//! the kernel cost per operation on the machine.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod bare;
 mod cluster;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -651,7 +657,14 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
         // Several rounds, each in a rotated client order, and the median round per
         // client: on a noisy 2-core machine one pass can be off by a third, and the
         // client measured first or last is not always the lucky one.
-        let names = ["typedis", "redis-rs", "fred", "rustis"];
+        let names = [
+            "typedis",
+            "redis-rs",
+            "fred",
+            "rustis",
+            "bare multiplexer (reference)",
+        ];
+        let bare = bare::connect(port).await?;
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
         for round in 0..s.rounds {
             for k in 0..names.len() {
@@ -660,7 +673,8 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
                     0 => measure(n, || typedis_impl::shared(&td, t, n)).await?,
                     1 => measure(n, || redis_rs::shared(&rr, t, n)).await?,
                     2 => measure(n, || fred_impl::shared(&fr, t, n)).await?,
-                    _ => measure(n, || rustis_impl::shared(&ru, t, n)).await?,
+                    3 => measure(n, || rustis_impl::shared(&ru, t, n)).await?,
+                    _ => measure(n, || bare::shared(&bare, t, n)).await?,
                 };
                 samples[i].push(sample);
             }
