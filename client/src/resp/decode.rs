@@ -237,7 +237,9 @@ impl Decoder {
                 {
                     return None;
                 }
-                // One split (one reference count update) for header, payload and CRLF.
+                // One split of the read buffer for header, payload and CRLF; header and
+                // CRLF are then cut off the `Bytes`, which is cheaper than splitting
+                // the `BytesMut` three times.
                 let mut data = buf.split_to(cr + 4 + n).freeze();
                 data.advance(cr + 2);
                 data.truncate(n);
