@@ -585,15 +585,23 @@ fn build(frame: &Bytes, tokens: &[Token], at: &mut usize) -> Result<Value> {
         }
         _ => {
             let mut items = Vec::with_capacity(len.min(tokens.len() - *at));
-            for _ in 0..len {
-                // Bulk strings inline: large arrays of them are the hot case.
-                items.push(match tokens.get(*at) {
-                    Some(t) if t.kind == b'$' && t.len != NULL => {
-                        *at += 1;
-                        Value::Bulk(frame.slice(t.start..t.start + t.len))
-                    }
-                    _ => build(frame, tokens, at)?,
-                });
+            while items.len() < len {
+                // Runs of bulk strings in one go: large arrays of them are the hot case.
+                let rest = tokens.get(*at..).unwrap_or_default();
+                let run = rest
+                    .iter()
+                    .take(len - items.len())
+                    .take_while(|t| t.kind == b'$' && t.len != NULL)
+                    .count();
+                items.extend(
+                    rest[..run]
+                        .iter()
+                        .map(|t| Value::Bulk(frame.slice(t.start..t.start + t.len))),
+                );
+                *at += run;
+                if items.len() < len {
+                    items.push(build(frame, tokens, at)?);
+                }
             }
             match kind {
                 b'~' => Value::Set(items),
