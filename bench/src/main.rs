@@ -527,7 +527,7 @@ fn main() -> Res<()> {
             lranges: 300,
             pubsub_messages: 200_000,
             cluster_ops: 200_000,
-            rounds: 3,
+            rounds: 5,
         }
     };
     if let Ok(v) = std::env::var("TYPEDIS_BENCH_CLUSTER_OPS") {
