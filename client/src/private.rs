@@ -40,9 +40,7 @@ impl<const N: usize> Slots<N> {
 
     /// Clears slot `i` and returns it for writing (a later setter replaces an earlier one).
     pub fn slot(&mut self, i: usize) -> &mut Args {
-        let slot = &mut self.slots[i];
-        *slot = Some(Box::default());
-        slot.get_or_insert_with(Box::default)
+        self.slots[i].insert(Box::default())
     }
 
     /// Slots that must be set before sending, with the message to give otherwise.

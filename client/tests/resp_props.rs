@@ -58,29 +58,10 @@ fn bulk_heavy() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Feeds `bytes` to a fresh decoder in chunks cut at `cuts`; returns the decoded frames.
-fn feed(bytes: &[u8], cuts: &[usize]) -> Vec<Value> {
-    let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
-    points.push(bytes.len());
-    points.sort_unstable();
-    let mut d = Decoder::default();
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    let mut from = 0;
-    for p in points {
-        buf.extend_from_slice(&bytes[from..p]);
-        from = p;
-        while let Some(v) = d.decode(&mut buf).expect("valid input") {
-            out.push(v);
-        }
-    }
-    assert!(buf.is_empty(), "bytes left over");
-    out
-}
-
-/// Like [`feed`] but for any input: the frames decoded, then how it ended (the error, or
-/// `None` when the decoder is waiting for more).
-fn feed_any(bytes: &[u8], cuts: &[usize]) -> (Vec<Value>, Option<String>) {
+/// Feeds `bytes` to a fresh decoder in chunks cut at `cuts`: the frames decoded, then how
+/// it ended (the error, or `None` when the decoder is waiting for more) and how many bytes
+/// are left in its buffer.
+fn feed_any(bytes: &[u8], cuts: &[usize]) -> (Vec<Value>, Option<String>, usize) {
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
     points.push(bytes.len());
     points.sort_unstable();
@@ -95,11 +76,19 @@ fn feed_any(bytes: &[u8], cuts: &[usize]) -> (Vec<Value>, Option<String>) {
             match d.decode(&mut buf) {
                 Ok(Some(v)) => out.push(v),
                 Ok(None) => break,
-                Err(e) => return (out, Some(e.to_string())),
+                Err(e) => return (out, Some(e.to_string()), buf.len()),
             }
         }
     }
-    (out, None)
+    (out, None, buf.len())
+}
+
+/// [`feed_any`] for valid input: every byte decodes into a frame.
+fn feed(bytes: &[u8], cuts: &[usize]) -> Vec<Value> {
+    let (out, err, left) = feed_any(bytes, cuts);
+    assert_eq!(err, None, "valid input");
+    assert_eq!(left, 0, "bytes left over");
+    out
 }
 
 proptest! {
@@ -119,9 +108,11 @@ proptest! {
             let i = at % bytes.len();
             bytes[i] = b;
         }
-        let whole = feed_any(&bytes, &[]);
+        let (frames, end, _) = feed_any(&bytes, &[]);
         let cuts: Vec<usize> = (0..bytes.len()).collect();
-        prop_assert_eq!(feed_any(&bytes, &cuts), whole);
+        let (split_frames, split_end, _) = feed_any(&bytes, &cuts);
+        prop_assert_eq!(split_frames, frames);
+        prop_assert_eq!(split_end, end);
     }
 
     #[test]
