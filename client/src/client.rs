@@ -22,7 +22,7 @@ use crate::connection::ConnectionInfo;
 use crate::error::{Error, Result};
 use crate::exec::Executor;
 use crate::meta::CommandMeta;
-use crate::mux::{Mux, MuxConfig, Reply, ReplyRx};
+use crate::mux::{Mux, MuxConfig, Reply, ReplyWait};
 use crate::pool::{Pool, PoolConfig, PooledConnection};
 use crate::value::{FromValue, ToArg, Value};
 
@@ -387,7 +387,7 @@ pub struct ExecFuture<'a> {
 
 enum ExecState<'a> {
     Start(Args),
-    Wait(ReplyRx),
+    Wait(ReplyWait<'a>),
     Slow(Pin<Box<dyn Future<Output = Reply> + Send + 'a>>),
     Done,
 }
@@ -465,18 +465,23 @@ impl Future for ExecFuture<'_> {
                         continue;
                     }
                     let mux = &this.client.inner.mux;
-                    match mux.try_send(args) {
-                        Some(rx) => this.state = ExecState::Wait(rx),
+                    match mux.try_send(args, cx.waker()) {
+                        Some(wait) => {
+                            // The waker is in the reply cell already: nothing to poll
+                            // until it is woken.
+                            this.state = ExecState::Wait(wait);
+                            break;
+                        }
                         None => {
                             let args = std::mem::take(args);
                             this.state = ExecState::Slow(Box::pin(mux.send_slow(args)));
                         }
                     }
                 }
-                ExecState::Wait(rx) => {
-                    if let Poll::Ready(r) = Pin::new(rx).poll(cx) {
+                ExecState::Wait(wait) => {
+                    if let Poll::Ready(r) = Pin::new(wait).poll(cx) {
                         this.state = ExecState::Done;
-                        let r = top_level(r.unwrap_or_else(|_| Err(crate::mux::dropped())));
+                        let r = top_level(r);
                         if this.client.inner.reconnect_on_readonly
                             && matches!(&r, Err(e) if e.server_kind() == Some(crate::ServerErrorKind::ReadOnly))
                         {
@@ -503,8 +508,8 @@ impl Future for ExecFuture<'_> {
         }
         if let (Some(deadline), Some(d)) = (&mut this.deadline, this.timeout) {
             if deadline.as_mut().poll(cx).is_ready() {
-                // Dropping the receiver leaves the slot in the FIFO: the reply is read
-                // and discarded when it comes.
+                // Dropping the wait abandons the reply cell: the reply is read and
+                // discarded when it comes.
                 this.state = ExecState::Done;
                 return Poll::Ready(Err(Error::Timeout(d)));
             }

@@ -33,11 +33,19 @@
 //! for it (at most `health_check_timeout`); if it fails, the connection is retired and the
 //! command goes to a new one.
 //!
+//! # Reply cells
+//! A single command's slot is the index of a *cell* in a table kept under the same lock:
+//! the caller stores its waker there when it queues the command, the reader stores the
+//! reply and wakes it, and the caller takes the reply and frees the cell. Cells are
+//! reused, so a command costs no allocation and no channel. (Batches use a oneshot
+//! channel: they are rare next to single commands, and carry a `Vec` anyway.)
+//!
 //! # Cancellation
-//! A slot is a oneshot sender. A caller that gives up (timeout, dropped future) drops the
-//! receiver; its slot stays in the FIFO, the reader still pops it for the matching reply
-//! and the send fails silently. A reply can therefore only ever reach the caller whose
-//! command produced it.
+//! A caller that gives up (timeout, dropped future) marks its cell abandoned; the slot
+//! stays in the FIFO, the reader still pops it for the matching reply, drops the reply
+//! and frees the cell. A cell is only freed by the side that finishes last, so a cell
+//! index is never reused while a reply for it can still come. A reply can therefore only
+//! ever reach the caller whose command produced it.
 //!
 //! # Failure
 //! When the reader or the writer fails (EOF, I/O error, protocol error), the connection's
@@ -49,7 +57,10 @@
 //! no reply can cross a reconnect.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -66,17 +77,14 @@ use crate::value::Value;
 /// What a reply slot receives: the raw reply, or why there will be none.
 pub(crate) type Reply = Result<Value>;
 
-/// The receiving half of a reply slot.
-pub(crate) type ReplyRx = oneshot::Receiver<Reply>;
-
 /// What a batch slot receives: one reply per command (error replies included as
 /// [`Value::Error`]), or why there will be none.
 pub(crate) type BatchReply = Result<Vec<Value>>;
 
 /// A place in the FIFO: where the next reply (or replies) go.
 enum Slot {
-    /// One command.
-    One(oneshot::Sender<Reply>),
+    /// One command: the index of its cell in [`State::cells`].
+    One(u32),
     /// A batch of `left + got.len()` contiguous commands answered together.
     Many {
         tx: oneshot::Sender<BatchReply>,
@@ -85,21 +93,19 @@ enum Slot {
     },
 }
 
-impl Slot {
-    fn fail(self, err: Error) {
-        // A receiver that is gone has nothing to be told.
-        let _ = match self {
-            Slot::One(tx) => tx.send(Err(err)).is_ok(),
-            Slot::Many { tx, .. } => tx.send(Err(err)).is_ok(),
-        };
-    }
+/// Where one command's reply waits for its caller (see "Reply cells" above).
+#[derive(Default)]
+struct Cell {
+    /// The reply, once read (or the error that ended the connection).
+    reply: Option<Reply>,
+    /// Who to wake when the reply is stored.
+    waker: Option<Waker>,
+    /// The caller gave up: whoever stores the reply frees the cell instead.
+    abandoned: bool,
 }
 
-/// A completed slot, delivered after the state lock is released.
-enum Done {
-    One(oneshot::Sender<Reply>, Value),
-    Many(oneshot::Sender<BatchReply>, Vec<Value>),
-}
+/// A completed batch, delivered after the state lock is released.
+struct Done(oneshot::Sender<BatchReply>, Vec<Value>);
 
 /// Above this capacity a drained write buffer is not kept for reuse, so one huge command
 /// does not pin its memory for the life of the connection.
@@ -147,6 +153,10 @@ struct State {
     wbuf: BytesMut,
     /// One slot per command written or queued, in wire order.
     fifo: VecDeque<Slot>,
+    /// Reply cells of single commands, by index; free ones are listed in `free`.
+    cells: Vec<Cell>,
+    /// Indices of free cells.
+    free: Vec<u32>,
     /// Last time a reply was read (only maintained when health checks are on).
     last_io: Instant,
     /// Number of finished connect attempts (success or failure).
@@ -189,6 +199,8 @@ impl Mux {
                 link: None,
                 wbuf: BytesMut::with_capacity(WRITE_BUFFER),
                 fifo: VecDeque::with_capacity(64),
+                cells: Vec::new(),
+                free: Vec::new(),
                 last_io: Instant::now(),
                 attempts: 0,
                 failures: 0,
@@ -237,23 +249,87 @@ impl Mux {
         Some(enqueue(&mut st))
     }
 
-    /// The fast path: queue `args` on the live connection without waiting. `None` when
-    /// the caller must take the slow path (not connected, or a health check is due).
+    /// The fast path: queue `args` on the live connection without waiting; `waker` is
+    /// woken when the reply is in. `None` when the caller must take the slow path (not
+    /// connected, or a health check is due).
     #[inline]
-    pub(crate) fn try_send(&self, args: &Args) -> Option<ReplyRx> {
-        self.with_link(true, |st| Self::enqueue(st, args))
+    pub(crate) fn try_send<'m>(&'m self, args: &Args, waker: &Waker) -> Option<ReplyWait<'m>> {
+        let cell = self.with_link(true, |st| Self::enqueue(st, args, Some(waker)))?;
+        Some(ReplyWait { mux: self, cell })
     }
 
     /// Appends one command and its slot in the same critical section (the order
     /// invariant), waking the writer if it may be idle. `st.link` must be `Some`.
+    /// Returns the command's cell.
     #[inline]
-    fn enqueue(st: &mut State, args: &Args) -> ReplyRx {
-        let (tx, rx) = oneshot::channel();
+    fn enqueue(st: &mut State, args: &Args, waker: Option<&Waker>) -> u32 {
+        let cell = match st.free.pop() {
+            Some(i) => i,
+            None => {
+                st.cells.push(Cell::default());
+                // The table holds at most one cell per command in flight.
+                (st.cells.len() - 1) as u32
+            }
+        };
+        st.cells[cell as usize].waker = waker.cloned();
         let was_empty = st.wbuf.is_empty();
         args.write_command(&mut st.wbuf);
-        st.fifo.push_back(Slot::One(tx));
+        st.fifo.push_back(Slot::One(cell));
         Self::wake_writer(st, was_empty);
-        rx
+        cell
+    }
+
+    /// Stores `reply` in `cell` and adds its caller to `wakers` (to wake once the lock is
+    /// released), or, when the caller gave up, frees the cell and hands the reply back
+    /// (to drop once the lock is released).
+    #[inline]
+    fn complete(st: &mut State, cell: u32, reply: Reply, wakers: &mut Vec<Waker>) -> Option<Reply> {
+        let c = &mut st.cells[cell as usize];
+        if c.abandoned {
+            c.abandoned = false;
+            st.free.push(cell);
+            return Some(reply);
+        }
+        c.reply = Some(reply);
+        wakers.extend(c.waker.take());
+        None
+    }
+
+    /// The caller's side of a cell: takes the reply if it is in (freeing the cell),
+    /// otherwise makes sure `waker` is the one woken.
+    fn poll_cell(&self, cell: u32, waker: &Waker) -> Poll<Reply> {
+        let mut st = lock(&self.state);
+        let c = &mut st.cells[cell as usize];
+        match c.reply.take() {
+            Some(reply) => {
+                st.free.push(cell);
+                Poll::Ready(reply)
+            }
+            None => {
+                match &c.waker {
+                    Some(w) if w.will_wake(waker) => {}
+                    _ => c.waker = Some(waker.clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The caller of `cell` gave up: free it if its reply is in, else leave it to the
+    /// reader to free when the reply comes.
+    fn abandon(&self, cell: u32) {
+        let mut st = lock(&self.state);
+        let c = &mut st.cells[cell as usize];
+        let waker = c.waker.take();
+        let reply = c.reply.take();
+        if reply.is_some() {
+            st.free.push(cell);
+        } else {
+            c.abandoned = true;
+        }
+        drop(st);
+        // Dropped outside the lock: a reply can be large.
+        drop((waker, reply));
     }
 
     /// Appends several commands contiguously (nothing from another caller can come
@@ -287,7 +363,10 @@ impl Mux {
 
     /// The slow path of one command: health check, reconnect, then queue and wait.
     pub(crate) async fn send_slow(self: &Arc<Self>, args: Args) -> Reply {
-        self.send_slow_with(|st| Self::enqueue(st, &args)).await
+        let cell = self
+            .enqueue_slow(|st| Self::enqueue(st, &args, None))
+            .await?;
+        ReplyWait { mux: self, cell }.await
     }
 
     /// Sends a batch (see [`Mux::enqueue_many`]) and waits for all its replies.
@@ -298,27 +377,24 @@ impl Mux {
         match self.with_link(true, |st| Self::enqueue_many(st, commands)) {
             Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
             None => {
-                self.send_slow_with(|st| Self::enqueue_many(st, commands))
-                    .await
+                let rx = self
+                    .enqueue_slow(|st| Self::enqueue_many(st, commands))
+                    .await?;
+                rx.await.unwrap_or_else(|_| Err(dropped()))
             }
         }
     }
 
-    async fn send_slow_with<T>(
-        self: &Arc<Self>,
-        enqueue: impl Fn(&mut State) -> oneshot::Receiver<Result<T>>,
-    ) -> Result<T> {
+    /// Health check and reconnect as needed, then runs `enqueue` on the live connection.
+    async fn enqueue_slow<X>(self: &Arc<Self>, enqueue: impl Fn(&mut State) -> X) -> Result<X> {
         self.health_check().await;
-        if let Some(rx) = self.with_link(false, &enqueue) {
-            return rx.await.unwrap_or_else(|_| Err(dropped()));
+        if let Some(x) = self.with_link(false, &enqueue) {
+            return Ok(x);
         }
         self.connect().await?;
-        match self.with_link(false, &enqueue) {
-            Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
-            None => Err(Error::ConnectionClosed(
-                "the connection was lost right after reconnecting".into(),
-            )),
-        }
+        self.with_link(false, &enqueue).ok_or_else(|| {
+            Error::ConnectionClosed("the connection was lost right after reconnecting".into())
+        })
     }
 
     /// When the connection has been idle longer than the interval, sends a PING and waits
@@ -328,7 +404,7 @@ impl Mux {
         if self.config.health_check_interval.is_none() {
             return;
         }
-        let (rx, gen) = {
+        let (cell, gen) = {
             let mut st = lock(&self.state);
             if st.link.is_none() || !self.health_check_due(&st) {
                 return;
@@ -337,10 +413,11 @@ impl Mux {
             st.last_io = Instant::now();
             let mut ping = Args::with_capacity(16);
             ping.push_bytes(b"PING");
-            (Self::enqueue(&mut st, &ping), st.gen)
+            (Self::enqueue(&mut st, &ping, None), st.gen)
         };
-        let outcome = tokio::time::timeout(self.config.health_check_timeout, rx).await;
-        if !matches!(outcome, Ok(Ok(Ok(_)))) {
+        let wait = ReplyWait { mux: self, cell };
+        let outcome = tokio::time::timeout(self.config.health_check_timeout, wait).await;
+        if !matches!(outcome, Ok(Ok(_))) {
             self.fail(
                 gen,
                 Error::ConnectionClosed("health check: the server did not answer PING".into()),
@@ -424,11 +501,23 @@ impl Mux {
         };
         Self::reset_buffers(&mut st);
         let fifo = std::mem::take(&mut st.fifo);
+        let mut wakers = Vec::new();
+        let mut batches = Vec::new();
+        for slot in fifo {
+            match slot {
+                Slot::One(cell) => {
+                    Self::complete(&mut st, cell, Err(err.clone()), &mut wakers);
+                }
+                Slot::Many { tx, .. } => batches.push(tx),
+            }
+        }
         drop(st);
         link.reader.abort();
         link.writer.abort();
-        for slot in fifo {
-            slot.fail(err.clone());
+        wakers.into_iter().for_each(Waker::wake);
+        for tx in batches {
+            // A receiver that is gone has nothing to be told.
+            let _ = tx.send(Err(err.clone()));
         }
     }
 
@@ -459,6 +548,13 @@ impl Mux {
         );
     }
 
+    /// Test hook: reply cells in use (not free), and cells in the table.
+    #[cfg(test)]
+    pub(crate) fn cells_in_use(&self) -> (usize, usize) {
+        let st = lock(&self.state);
+        (st.cells.len() - st.free.len(), st.cells.len())
+    }
+
     /// Test hook: the generation of the live connection.
     #[cfg(test)]
     pub(crate) fn generation(&self) -> Option<u64> {
@@ -467,10 +563,38 @@ impl Mux {
     }
 }
 
-/// The error for a slot whose sender vanished without an answer (cannot normally
+/// The error for a batch slot whose sender vanished without an answer (cannot normally
 /// happen: every slot is answered or failed).
 pub(crate) fn dropped() -> Error {
     Error::ConnectionClosed("the connection was closed before the reply arrived".into())
+}
+
+/// Waits for the reply in one cell. Dropping it before the reply came abandons the cell:
+/// the reply is read and discarded when it comes.
+pub(crate) struct ReplyWait<'m> {
+    mux: &'m Mux,
+    cell: u32,
+}
+
+impl Future for ReplyWait<'_> {
+    type Output = Reply;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        let ready = self.mux.poll_cell(self.cell, cx.waker());
+        if ready.is_ready() {
+            // Freed by `poll_cell`: make `drop` a no-op.
+            self.cell = u32::MAX;
+        }
+        ready
+    }
+}
+
+impl Drop for ReplyWait<'_> {
+    fn drop(&mut self) {
+        if self.cell != u32::MAX {
+            self.mux.abandon(self.cell);
+        }
+    }
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(
@@ -556,9 +680,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
     mut decoder: Decoder,
 ) {
     let track_io = mux.config.health_check_interval.is_some();
-    // Reused across reads: replies of one read, and the completed slots.
+    // Reused across reads: replies of one read, the callers to wake, completed batches.
     let mut replies: Vec<Value> = Vec::with_capacity(64);
-    let mut done: Vec<Done> = Vec::with_capacity(64);
+    let mut wakers: Vec<Waker> = Vec::with_capacity(64);
+    let mut done: Vec<Done> = Vec::new();
+    let mut discarded: Vec<Reply> = Vec::new();
     // Size of the largest reply of the last read, when it was large.
     let mut large_reply = 0usize;
     let err = loop {
@@ -602,10 +728,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         *left -= 1;
                     }
                     Some(_) => match st.fifo.pop_front() {
-                        Some(Slot::One(tx)) => done.push(Done::One(tx, reply)),
+                        Some(Slot::One(cell)) => {
+                            if let Some(r) = Mux::complete(&mut st, cell, Ok(reply), &mut wakers) {
+                                discarded.push(r);
+                            }
+                        }
                         Some(Slot::Many { tx, mut got, .. }) => {
                             got.push(reply);
-                            done.push(Done::Many(tx, got));
+                            done.push(Done(tx, got));
                         }
                         None => {}
                     },
@@ -613,17 +743,12 @@ async fn read_loop<R: AsyncRead + Unpin>(
             }
             replies.clear();
             drop(st);
-            // Completing slots outside the lock keeps callers' wake-ups off it. A send
-            // fails only when the caller gave up: the reply is dropped here, on purpose.
-            for d in done.drain(..) {
-                match d {
-                    Done::One(tx, v) => {
-                        let _ = tx.send(Ok(v));
-                    }
-                    Done::Many(tx, vs) => {
-                        let _ = tx.send(Ok(vs));
-                    }
-                }
+            // Waking outside the lock keeps callers' wake-ups off it. A send fails only
+            // when the caller gave up: the replies are dropped here, on purpose.
+            wakers.drain(..).for_each(Waker::wake);
+            discarded.clear();
+            for Done(tx, vs) in done.drain(..) {
+                let _ = tx.send(Ok(vs));
             }
         }
         if let Some(e) = failure {
@@ -838,6 +963,13 @@ mod tests {
         assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
         let v = client.send(cmd(&["ECHO", "after"])).await.unwrap();
         assert_eq!(v, Value::Bulk("after".into()));
+        // Both abandoned cells were freed when their replies came, and reused.
+        assert_eq!(client.mux().cells_in_use().0, 0);
+        assert!(
+            client.mux().cells_in_use().1 <= 2,
+            "{:?}",
+            client.mux().cells_in_use()
+        );
     }
 
     #[tokio::test]
@@ -888,6 +1020,8 @@ mod tests {
         let v = client.send(cmd(&["GET", "b"])).await.unwrap();
         assert_eq!(v, Value::SimpleString("fresh".into()));
         assert_ne!(client.mux().generation(), gen);
+        // The abandoned cell was freed by the failure, as no reply will come for it.
+        assert_eq!(client.mux().cells_in_use().0, 0);
     }
 
     #[tokio::test]
