@@ -212,7 +212,9 @@ impl Client {
 
     /// Sends already encoded arguments, with the client's default timeout.
     pub fn send(&self, args: Args) -> ExecFuture<'_> {
-        ExecFuture::new(self, args, self.inner.command_timeout)
+        ExecFuture {
+            exec: Exec::new(self, args, self.inner.command_timeout),
+        }
     }
 
     /// Sends several commands back to back and returns their replies in order. The
@@ -272,6 +274,31 @@ impl<'a> Executor for &'a Client {
     type Future = ExecFuture<'a>;
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> ExecFuture<'a> {
+        ExecFuture {
+            exec: self.exec(args, meta),
+        }
+    }
+
+    type Typed<R: FromValue> = TypedFuture<'a, R>;
+
+    #[inline]
+    fn execute_typed<R: FromValue>(
+        self,
+        args: Args,
+        meta: &'static CommandMeta,
+    ) -> TypedFuture<'a, R> {
+        TypedFuture {
+            exec: self.exec(args, Some(meta)),
+            _reply: PhantomData,
+        }
+    }
+}
+
+impl Client {
+    /// The state machine of one command: on the shared connection, or on a dedicated
+    /// one for a blocking command.
+    #[inline]
+    fn exec(&self, args: Args, meta: Option<&'static CommandMeta>) -> Exec<'_> {
         let blocking = meta.is_some_and(CommandMeta::is_blocking);
         // A blocking command's own timeout argument bounds how long it waits; the
         // client's default command timeout (meant for ordinary commands) would cut it
@@ -281,12 +308,12 @@ impl<'a> Executor for &'a Client {
         } else {
             self.inner.command_timeout
         };
-        let mut future = ExecFuture::new(self, args, timeout);
+        let mut exec = Exec::new(self, args, timeout);
         // A command that may block (BLPOP, XREAD …, WAIT) would hold up every caller of
         // the shared connection: the generated tables say so, and it goes to a
         // dedicated connection from the pool instead.
-        future.dedicated = blocking;
-        future
+        exec.dedicated = blocking;
+        exec
     }
 }
 
@@ -346,7 +373,7 @@ impl<'a, T: FromValue> IntoFuture for Cmd<'a, T> {
 
     fn into_future(self) -> CmdFuture<'a, T> {
         CmdFuture {
-            inner: ExecFuture::new(self.client, self.args, self.timeout),
+            inner: Exec::new(self.client, self.args, self.timeout),
             _target: PhantomData,
         }
     }
@@ -355,7 +382,7 @@ impl<'a, T: FromValue> IntoFuture for Cmd<'a, T> {
 /// The future of an awaited [`Cmd`]: sends it, then decodes the reply on the caller's task.
 #[must_use = "futures do nothing unless awaited"]
 pub struct CmdFuture<'a, T> {
-    inner: ExecFuture<'a>,
+    inner: Exec<'a>,
     _target: PhantomData<fn() -> T>,
 }
 
@@ -363,9 +390,9 @@ impl<T: FromValue> Future for CmdFuture<'_, T> {
     type Output = Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let this = self.get_mut();
-        Pin::new(&mut this.inner)
-            .poll(cx)
+        self.get_mut()
+            .inner
+            .poll_reply(cx)
             .map(|r| r.and_then(T::from_value))
     }
 }
@@ -375,6 +402,48 @@ impl<T: FromValue> Future for CmdFuture<'_, T> {
 /// the future afterwards discards the reply when it arrives.
 #[must_use = "futures do nothing unless awaited"]
 pub struct ExecFuture<'a> {
+    exec: Exec<'a>,
+}
+
+impl ExecFuture<'_> {
+    /// Overrides the timeout (`None`: wait forever). Only effective before the first poll.
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.exec.timeout = timeout.into();
+        self
+    }
+}
+
+impl Future for ExecFuture<'_> {
+    type Output = Result<Value>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        self.get_mut().exec.poll_reply(cx)
+    }
+}
+
+/// The future of an awaited generated command builder on a [`Client`]: sends the
+/// command as [`ExecFuture`] does, then decodes the reply into `R` on the caller's task
+/// (an error reply, also one nested in RESP3 attributes, as `Err(Error::Server)`).
+#[must_use = "futures do nothing unless awaited"]
+pub struct TypedFuture<'a, R> {
+    exec: Exec<'a>,
+    _reply: PhantomData<fn() -> R>,
+}
+
+impl<R: FromValue> Future for TypedFuture<'_, R> {
+    type Output = Result<R>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
+        self.get_mut()
+            .exec
+            .poll_reply(cx)
+            .map(|r| r.and_then(|v| R::from_value(v.into_result()?)))
+    }
+}
+
+/// One command's way through the client: queued on first poll, then its reply awaited.
+struct Exec<'a> {
     client: &'a Client,
     state: ExecState<'a>,
     timeout: Option<Duration>,
@@ -392,15 +461,10 @@ enum ExecState<'a> {
     Done,
 }
 
-impl<'a> ExecFuture<'a> {
-    /// Overrides the timeout (`None`: wait forever). Only effective before the first poll.
-    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.timeout = timeout.into();
-        self
-    }
-
+impl<'a> Exec<'a> {
+    #[inline]
     fn new(client: &'a Client, args: Args, timeout: Option<Duration>) -> Self {
-        ExecFuture {
+        Exec {
             client,
             state: ExecState::Start(args),
             timeout,
@@ -434,11 +498,9 @@ fn top_level(reply: Reply) -> Reply {
     }
 }
 
-impl Future for ExecFuture<'_> {
-    type Output = Result<Value>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
-        let this = self.get_mut();
+impl Exec<'_> {
+    fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Reply> {
+        let this = self;
         loop {
             match &mut this.state {
                 ExecState::Start(args) => {
@@ -540,6 +602,7 @@ mod tests {
     fn handles_and_futures_are_thread_safe() {
         assert_send_sync::<Client>();
         assert_send::<ExecFuture<'static>>();
+        assert_send::<TypedFuture<'static, Value>>();
         assert_send::<CmdFuture<'static, Value>>();
         assert_send::<Cmd<'static, Value>>();
     }

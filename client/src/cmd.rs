@@ -26,6 +26,7 @@ enum ArgBuf {
 }
 
 impl Default for ArgBuf {
+    #[inline]
     fn default() -> Self {
         ArgBuf::Inline {
             len: 0,
@@ -36,6 +37,7 @@ impl Default for ArgBuf {
 
 impl ArgBuf {
     /// Inline for small hints (the hint only sizes the first heap buffer).
+    #[inline]
     fn with_capacity(bytes: usize) -> Self {
         if bytes <= 4 * INLINE_ARGS {
             ArgBuf::default()
@@ -130,7 +132,78 @@ impl Args {
         Args::default()
     }
 
+    /// The arguments of a command so far: its name, given as its tokens (`[b"GET"]`,
+    /// or `[b"CLIENT", b"KILL"]` for a subcommand).
+    pub fn command(name: &[&[u8]]) -> Self {
+        let mut args = Args::new();
+        for token in name {
+            args.push_bytes(token);
+        }
+        args
+    }
+
+    /// [`Args::command`] evaluated at compile time: generated builders start from
+    /// `const { Args::const_command(..) }`, a constant copied in a few stores. Only for
+    /// names whose encoding fits the inline buffer (62 bytes); longer ones fail to
+    /// compile in a `const` block (and panic elsewhere), so the generator uses
+    /// [`Args::command`] for them.
+    #[doc(hidden)]
+    pub const fn const_command(name: &[&[u8]]) -> Self {
+        let mut bytes = [0u8; INLINE_ARGS];
+        let mut at = 0;
+        let mut i = 0;
+        while i < name.len() {
+            let token = name[i];
+            // The token's length in decimal, last digit first.
+            let mut digits = [0u8; 20];
+            let mut n = token.len();
+            let mut d = 0;
+            loop {
+                digits[d] = b'0' + (n % 10) as u8;
+                d += 1;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            assert!(
+                at + 1 + d + 2 + token.len() + 2 <= INLINE_ARGS,
+                "command name too long to encode inline"
+            );
+            bytes[at] = b'$';
+            at += 1;
+            while d > 0 {
+                d -= 1;
+                bytes[at] = digits[d];
+                at += 1;
+            }
+            bytes[at] = b'\r';
+            bytes[at + 1] = b'\n';
+            at += 2;
+            let mut j = 0;
+            while j < token.len() {
+                bytes[at] = token[j];
+                at += 1;
+                j += 1;
+            }
+            bytes[at] = b'\r';
+            bytes[at + 1] = b'\n';
+            at += 2;
+            i += 1;
+        }
+        Args {
+            // At most INLINE_ARGS (< 256), asserted above.
+            buf: ArgBuf::Inline {
+                len: at as u8,
+                bytes,
+            },
+            argc: name.len() as u32,
+            error: None,
+        }
+    }
+
     /// An empty argument list with room for `bytes` encoded bytes.
+    #[inline]
     pub fn with_capacity(bytes: usize) -> Self {
         Args {
             buf: ArgBuf::with_capacity(bytes),
@@ -322,6 +395,43 @@ mod tests {
         );
         let back: Vec<&[u8]> = a.iter().collect();
         assert_eq!(back, vec![&b"SET"[..], b"k", b"-42", b"3", b"+inf"]);
+    }
+
+    // Evaluated by the compiler, as in generated code.
+    const GET: Args = Args::const_command(&[b"GET"]);
+
+    #[test]
+    fn a_command_name_encodes_as_pushed_tokens() {
+        assert_eq!(GET.body(), b"$3\r\nGET\r\n");
+        let long = [b'n'; 70];
+        let names: [&[&[u8]]; 5] = [
+            &[b"GET"],
+            &[b"CLIENT", b"KILL"],
+            &[b""],
+            &[&long[..30], &long[..40]],
+            &[&long[..]],
+        ];
+        for name in names {
+            let mut pushed = Args::new();
+            for t in name {
+                pushed.push_bytes(t);
+            }
+            let mut a = Args::command(name);
+            assert_eq!(a.body(), pushed.body(), "{name:?}");
+            if pushed.body().len() <= INLINE_ARGS {
+                let c = Args::const_command(name);
+                assert_eq!(c.body(), pushed.body(), "{name:?}");
+                assert_eq!(c.len(), name.len());
+            }
+            assert_eq!(a.len(), name.len());
+            // Later arguments go after the name, inline or not.
+            a.push_bytes(b"key");
+            pushed.push_bytes(b"key");
+            let (mut x, mut y) = (BytesMut::new(), BytesMut::new());
+            a.write_command(&mut x);
+            pushed.write_command(&mut y);
+            assert_eq!(x, y, "{name:?}");
+        }
     }
 
     #[test]

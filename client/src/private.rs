@@ -108,7 +108,8 @@ impl<E: Executor> Sink for E {
     }
 }
 
-/// The future of an awaited builder: sends through the executor, decodes into `R`.
+/// The future of an awaited builder on executors whose raw future is boxed anyway
+/// (cluster, WATCH session): sends through the executor, decodes into `R`.
 pub struct Pending<F, R> {
     state: PendingState<F>,
     _reply: PhantomData<fn() -> R>,
@@ -181,14 +182,14 @@ macro_rules! __typedis_builder {
         impl<S, R> ::core::future::IntoFuture for $name<S, R>
         where
             S: $crate::exec::Executor,
-            S::Future: ::core::marker::Unpin,
             R: $crate::FromValue,
         {
             type Output = $crate::Result<R>;
-            type IntoFuture = $crate::__private::Pending<S::Future, R>;
-            fn into_future(self) -> Self::IntoFuture {
+            type IntoFuture = S::Typed<R>;
+            #[inline]
+            fn into_future(self) -> S::Typed<R> {
                 let (sink, args, meta) = $crate::__private::Builder::into_parts(self);
-                $crate::__private::Pending::new(sink, args, meta)
+                $crate::exec::Executor::execute_typed(sink, args, meta)
             }
         }
     };

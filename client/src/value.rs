@@ -201,13 +201,12 @@ fn plain(v: Value) -> Result<Value> {
 // ---------------------------------------------------------------- strings and bytes
 
 impl FromValue for Bytes {
+    #[inline]
     fn from_value(v: Value) -> Result<Self> {
-        match plain(v)? {
-            Value::Bulk(b) | Value::SimpleString(b) | Value::BigNumber(b) => Ok(b),
-            Value::Verbatim { text, .. } => Ok(text),
-            Value::Int(n) => Ok(Bytes::from(n.to_string())),
-            Value::Double(d) => Ok(Bytes::from(format_double(d))),
-            other => mismatch("a string", &other),
+        // The common case first, without moving the value through `plain`.
+        match v {
+            Value::Bulk(b) => Ok(b),
+            v => bytes_from(v),
         }
     }
 
@@ -220,6 +219,17 @@ impl FromValue for Bytes {
                 other => Bytes::from_value(other),
             })
             .collect()
+    }
+}
+
+/// [`Bytes::from_value`] of everything but a bulk string.
+fn bytes_from(v: Value) -> Result<Bytes> {
+    match plain(v)? {
+        Value::Bulk(b) | Value::SimpleString(b) | Value::BigNumber(b) => Ok(b),
+        Value::Verbatim { text, .. } => Ok(text),
+        Value::Int(n) => Ok(Bytes::from(n.to_string())),
+        Value::Double(d) => Ok(Bytes::from(format_double(d))),
+        other => mismatch("a string", &other),
     }
 }
 
@@ -263,8 +273,12 @@ macro_rules! int_from_value {
             $($($extra)*)?
 
             fn from_value(v: Value) -> Result<Self> {
-                let v = plain(v)?;
                 let expected = concat!("an integer (", stringify!($t), ")");
+                if let Value::Int(n) = v {
+                    // The common case, without moving the value through `plain`.
+                    return <$t>::try_from(n).map_err(|_| Error::decode(expected, describe(&v)));
+                }
+                let v = plain(v)?;
                 match &v {
                     Value::Int(n) => <$t>::try_from(*n).map_err(|_| Error::decode(expected, describe(&v))),
                     Value::Boolean(b) => Ok(if *b { 1 } else { 0 }),
@@ -349,9 +363,11 @@ impl FromValue for () {
 // ---------------------------------------------------------------- option
 
 impl<T: FromValue> FromValue for Option<T> {
+    #[inline]
     fn from_value(v: Value) -> Result<Self> {
-        match plain(v)? {
+        match v {
             Value::Nil => Ok(None),
+            v @ (Value::Error(_) | Value::Attribute { .. }) => Self::from_value(plain(v)?),
             v => T::from_value(v).map(Some),
         }
     }

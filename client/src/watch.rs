@@ -34,7 +34,7 @@ use crate::exec::Executor;
 use crate::meta::CommandMeta;
 use crate::pipeline::{Pipeline, Target};
 use crate::pool::PooledConnection;
-use crate::value::{ToArg, Value};
+use crate::value::{FromValue, ToArg, Value};
 
 /// A dedicated connection with `WATCH` in force. See the [module docs](self).
 pub struct WatchSession {
@@ -150,6 +150,11 @@ impl<'a> Executor for &'a WatchSession {
             let mut conn = self.conn.lock().await;
             conn.send(&args).await
         })
+    }
+    type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
+
+    fn execute_typed<R: FromValue>(self, args: Args, meta: &'static CommandMeta) -> Self::Typed<R> {
+        crate::__private::Pending::new(self, args, meta)
     }
 }
 

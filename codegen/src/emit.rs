@@ -621,6 +621,18 @@ impl<'a> Command<'a> {
         // Constructor: name tokens, prefix args, required slot args.
         let (params, _) = self.params();
         let name_tokens: Vec<Literal> = self.full.split(' ').map(lit).collect();
+        // The name is encoded at compile time when it fits the inline buffer of `Args`
+        // (62 bytes: `$<len>\r\n<token>\r\n` per token), at run time otherwise.
+        let encoded: usize = self
+            .full
+            .split(' ')
+            .map(|t| 1 + t.len().to_string().len() + 2 + t.len() + 2)
+            .sum();
+        let start = if encoded <= 62 {
+            quote!(const { ::typedis::Args::const_command(&[#(#name_tokens),*]) })
+        } else {
+            quote!(::typedis::Args::command(&[#(#name_tokens),*]))
+        };
         let mut ctor = Vec::new();
         let mut required = Vec::new();
         let mut seen_params = BTreeSet::new();
@@ -732,8 +744,7 @@ impl<'a> Command<'a> {
             impl<S> #st<S> {
                 #[doc(hidden)]
                 pub fn new(sink: S, #(#params),*) -> Self {
-                    let mut args = ::typedis::Args::with_capacity(64);
-                    #(args.push_bytes(#name_tokens);)*
+                    let mut args = #start;
                     let mut rest = ::typedis::__private::Slots::new();
                     #(#ctor)*
                     #reqs

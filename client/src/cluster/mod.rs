@@ -952,6 +952,11 @@ impl<'a> Executor for &'a ClusterClient {
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
         Box::pin(self.route(args, meta))
     }
+    type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
+
+    fn execute_typed<R: FromValue>(self, args: Args, meta: &'static CommandMeta) -> Self::Typed<R> {
+        crate::__private::Pending::new(self, args, meta)
+    }
 }
 
 impl crate::commands::Commands for &ClusterClient {}
@@ -970,6 +975,11 @@ impl<'a> Executor for OnNodes<'a> {
                 nodes => self.cluster.fan_out(nodes, args, meta).await,
             }
         })
+    }
+    type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
+
+    fn execute_typed<R: FromValue>(self, args: Args, meta: &'static CommandMeta) -> Self::Typed<R> {
+        crate::__private::Pending::new(self, args, meta)
     }
 }
 

@@ -41,9 +41,7 @@ pub struct AclCat<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> AclCat<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"CAT");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"CAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         AclCat {
             sink,
@@ -99,9 +97,7 @@ impl<S> AclDeluser<S> {
         sink: S,
         username: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"DELUSER");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"DELUSER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -154,9 +150,7 @@ impl<S> AclDryrun<S> {
         username: impl ::typedis::ToArg,
         command: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"DRYRUN");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"DRYRUN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -223,9 +217,7 @@ pub struct AclGenpass<S, R = ::typedis::Bytes> {
 impl<S> AclGenpass<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"GENPASS");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"GENPASS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         AclGenpass {
             sink,
@@ -284,9 +276,7 @@ pub struct AclGetuser<
 impl<S> AclGetuser<S> {
     #[doc(hidden)]
     pub fn new(sink: S, username: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"GETUSER");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"GETUSER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -333,9 +323,7 @@ pub struct AclHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> AclHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         AclHelp {
             sink,
@@ -378,9 +366,7 @@ pub struct AclList<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> AclList<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"LIST");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"LIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
         AclList {
             sink,
@@ -423,9 +409,7 @@ pub struct AclLoad<S, R = ()> {
 impl<S> AclLoad<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"LOAD");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"LOAD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         AclLoad {
             sink,
@@ -468,9 +452,7 @@ pub struct AclLog<S, R = ::typedis::Value> {
 impl<S> AclLog<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"LOG");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"LOG"]) };
         let mut rest = ::typedis::__private::Slots::new();
         AclLog {
             sink,
@@ -528,9 +510,7 @@ pub struct AclSave<S, R = ()> {
 impl<S> AclSave<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"SAVE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"SAVE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         AclSave {
             sink,
@@ -573,9 +553,7 @@ pub struct AclSetuser<S, R = ()> {
 impl<S> AclSetuser<S> {
     #[doc(hidden)]
     pub fn new(sink: S, username: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"SETUSER");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"SETUSER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -637,9 +615,7 @@ pub struct AclUsers<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> AclUsers<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"USERS");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"USERS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         AclUsers {
             sink,
@@ -682,9 +658,7 @@ pub struct AclWhoami<S, R = ::typedis::Bytes> {
 impl<S> AclWhoami<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ACL");
-        args.push_bytes(b"WHOAMI");
+        let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"WHOAMI"]) };
         let mut rest = ::typedis::__private::Slots::new();
         AclWhoami {
             sink,
@@ -742,8 +716,7 @@ impl<S> Append<S> {
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"APPEND");
+        let mut args = const { ::typedis::Args::const_command(&[b"APPEND"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -795,8 +768,7 @@ pub struct Asking<S, R = ()> {
 impl<S> Asking<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ASKING");
+        let mut args = const { ::typedis::Args::const_command(&[b"ASKING"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Asking {
             sink,
@@ -840,8 +812,7 @@ pub struct Auth<S, R = ()> {
 impl<S> Auth<S> {
     #[doc(hidden)]
     pub fn new(sink: S, password: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"AUTH");
+        let mut args = const { ::typedis::Args::const_command(&[b"AUTH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(1);
@@ -899,8 +870,7 @@ pub struct Bgrewriteaof<S, R = ::typedis::Bytes> {
 impl<S> Bgrewriteaof<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BGREWRITEAOF");
+        let mut args = const { ::typedis::Args::const_command(&[b"BGREWRITEAOF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Bgrewriteaof {
             sink,
@@ -961,8 +931,7 @@ pub struct Bgsave<S, R = ::typedis::Bytes> {
 impl<S> Bgsave<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BGSAVE");
+        let mut args = const { ::typedis::Args::const_command(&[b"BGSAVE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Bgsave {
             sink,
@@ -1049,8 +1018,7 @@ pub struct Bitcount<S, R = i64> {
 impl<S> Bitcount<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BITCOUNT");
+        let mut args = const { ::typedis::Args::const_command(&[b"BITCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -1154,8 +1122,7 @@ pub struct Bitfield<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
 impl<S> Bitfield<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BITFIELD");
+        let mut args = const { ::typedis::Args::const_command(&[b"BITFIELD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -1247,8 +1214,7 @@ pub struct BitfieldRo<S, R = ::std::vec::Vec<i64>> {
 impl<S> BitfieldRo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BITFIELD_RO");
+        let mut args = const { ::typedis::Args::const_command(&[b"BITFIELD_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -1364,8 +1330,7 @@ impl<S> Bitop<S> {
         destkey: impl ::typedis::ToArg,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BITOP");
+        let mut args = const { ::typedis::Args::const_command(&[b"BITOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -1452,8 +1417,7 @@ pub struct Bitpos<S, R = i64> {
 impl<S> Bitpos<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, bit: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BITPOS");
+        let mut args = const { ::typedis::Args::const_command(&[b"BITPOS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -1595,8 +1559,7 @@ impl<S> Blmove<S> {
         whereto: BlmoveWhereto,
         timeout: f64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BLMOVE");
+        let mut args = const { ::typedis::Args::const_command(&[b"BLMOVE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -1702,8 +1665,7 @@ impl<S> Blmpop<S> {
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: BlmpopWhere,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BLMPOP");
+        let mut args = const { ::typedis::Args::const_command(&[b"BLMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -1792,8 +1754,7 @@ impl<S> Blpop<S> {
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BLPOP");
+        let mut args = const { ::typedis::Args::const_command(&[b"BLPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -1861,8 +1822,7 @@ impl<S> Brpop<S> {
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BRPOP");
+        let mut args = const { ::typedis::Args::const_command(&[b"BRPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -1942,8 +1902,7 @@ impl<S> Brpoplpush<S> {
         destination: impl ::typedis::ToArg,
         timeout: f64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BRPOPLPUSH");
+        let mut args = const { ::typedis::Args::const_command(&[b"BRPOPLPUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -2042,8 +2001,7 @@ impl<S> Bzmpop<S> {
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: BzmpopWhere,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BZMPOP");
+        let mut args = const { ::typedis::Args::const_command(&[b"BZMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -2136,8 +2094,7 @@ impl<S> Bzpopmax<S> {
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BZPOPMAX");
+        let mut args = const { ::typedis::Args::const_command(&[b"BZPOPMAX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -2209,8 +2166,7 @@ impl<S> Bzpopmin<S> {
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"BZPOPMIN");
+        let mut args = const { ::typedis::Args::const_command(&[b"BZPOPMIN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -2293,9 +2249,9 @@ pub struct ClientCaching<S, R = ()> {
 impl<S> ClientCaching<S> {
     #[doc(hidden)]
     pub fn new(sink: S, mode: ClientCachingMode) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"CACHING");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"CACHING"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -2346,9 +2302,7 @@ impl<S> ClientCapa<S> {
         sink: S,
         capability: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"CAPA");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"CAPA"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -2397,9 +2351,9 @@ pub struct ClientGetname<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> ClientGetname<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"GETNAME");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"GETNAME"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClientGetname {
             sink,
@@ -2442,9 +2396,9 @@ pub struct ClientGetredir<S, R = i64> {
 impl<S> ClientGetredir<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"GETREDIR");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"GETREDIR"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClientGetredir {
             sink,
@@ -2486,9 +2440,7 @@ pub struct ClientHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> ClientHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClientHelp {
             sink,
@@ -2531,9 +2483,7 @@ pub struct ClientId<S, R = i64> {
 impl<S> ClientId<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"ID");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"ID"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClientId {
             sink,
@@ -2594,9 +2544,9 @@ pub struct ClientImportSource<S, R = ()> {
 impl<S> ClientImportSource<S> {
     #[doc(hidden)]
     pub fn new(sink: S, enabled: ClientImportSourceEnabled) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"IMPORT-SOURCE");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"IMPORT-SOURCE"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -2644,9 +2594,7 @@ pub struct ClientInfo<S, R = ::typedis::Bytes> {
 impl<S> ClientInfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"INFO");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"INFO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClientInfo {
             sink,
@@ -2689,9 +2637,7 @@ pub struct ClientKill<S, R = ::typedis::Value> {
 impl<S> ClientKill<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"KILL");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"KILL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         rest.require(
             &[
@@ -2831,9 +2777,7 @@ pub struct ClientList<S, R = ::typedis::Bytes> {
 impl<S> ClientList<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"LIST");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"LIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClientList {
             sink,
@@ -3203,9 +3147,9 @@ pub struct ClientNoEvict<S, R = ()> {
 impl<S> ClientNoEvict<S> {
     #[doc(hidden)]
     pub fn new(sink: S, enabled: ClientNoEvictEnabled) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"NO-EVICT");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"NO-EVICT"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -3271,9 +3215,9 @@ pub struct ClientNoTouch<S, R = ()> {
 impl<S> ClientNoTouch<S> {
     #[doc(hidden)]
     pub fn new(sink: S, enabled: ClientNoTouchEnabled) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"NO-TOUCH");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"NO-TOUCH"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -3339,9 +3283,7 @@ pub struct ClientPause<S, R = ()> {
 impl<S> ClientPause<S> {
     #[doc(hidden)]
     pub fn new(sink: S, timeout: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"PAUSE");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"PAUSE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -3427,9 +3369,7 @@ pub struct ClientReply<S, R = ()> {
 impl<S> ClientReply<S> {
     #[doc(hidden)]
     pub fn new(sink: S, action: ClientReplyAction) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"REPLY");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"REPLY"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -3477,9 +3417,9 @@ pub struct ClientSetinfo<S, R = ()> {
 impl<S> ClientSetinfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"SETINFO");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"SETINFO"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         rest.require(
             &[
@@ -3551,9 +3491,9 @@ pub struct ClientSetname<S, R = ()> {
 impl<S> ClientSetname<S> {
     #[doc(hidden)]
     pub fn new(sink: S, connection_name: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"SETNAME");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"SETNAME"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -3619,9 +3559,9 @@ pub struct ClientTracking<S, R = ()> {
 impl<S> ClientTracking<S> {
     #[doc(hidden)]
     pub fn new(sink: S, status: ClientTrackingStatus) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"TRACKING");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"TRACKING"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -3717,9 +3657,9 @@ pub struct ClientTrackinginfo<
 impl<S> ClientTrackinginfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"TRACKINGINFO");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"TRACKINGINFO"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClientTrackinginfo {
             sink,
@@ -3780,9 +3720,9 @@ pub struct ClientUnblock<S, R = i64> {
 impl<S> ClientUnblock<S> {
     #[doc(hidden)]
     pub fn new(sink: S, client_id: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"UNBLOCK");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"UNBLOCK"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -3846,9 +3786,9 @@ pub struct ClientUnpause<S, R = ()> {
 impl<S> ClientUnpause<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"UNPAUSE");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLIENT", b"UNPAUSE"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClientUnpause {
             sink,
@@ -3902,9 +3842,9 @@ pub struct ClusterAddslots<S, R = ()> {
 impl<S> ClusterAddslots<S> {
     #[doc(hidden)]
     pub fn new(sink: S, slot: impl ::core::iter::IntoIterator<Item = i64>) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"ADDSLOTS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"ADDSLOTS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -3956,9 +3896,9 @@ impl<S> ClusterAddslotsrange<S> {
         sink: S,
         range: impl ::core::iter::IntoIterator<Item = (i64, i64)>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"ADDSLOTSRANGE");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"ADDSLOTSRANGE"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4011,9 +3951,9 @@ pub struct ClusterBumpepoch<S, R = ::typedis::Bytes> {
 impl<S> ClusterBumpepoch<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"BUMPEPOCH");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"BUMPEPOCH"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterBumpepoch {
             sink,
@@ -4056,9 +3996,9 @@ pub struct ClusterCancelslotmigrations<S, R = ::typedis::Value> {
 impl<S> ClusterCancelslotmigrations<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"CANCELSLOTMIGRATIONS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"CANCELSLOTMIGRATIONS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterCancelslotmigrations {
             sink,
@@ -4100,9 +4040,9 @@ pub struct ClusterCountFailureReports<S, R = i64> {
 impl<S> ClusterCountFailureReports<S> {
     #[doc(hidden)]
     pub fn new(sink: S, node_id: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"COUNT-FAILURE-REPORTS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"COUNT-FAILURE-REPORTS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4149,9 +4089,9 @@ pub struct ClusterCountkeysinslot<S, R = i64> {
 impl<S> ClusterCountkeysinslot<S> {
     #[doc(hidden)]
     pub fn new(sink: S, slot: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"COUNTKEYSINSLOT");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"COUNTKEYSINSLOT"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4199,9 +4139,9 @@ pub struct ClusterDelslots<S, R = ()> {
 impl<S> ClusterDelslots<S> {
     #[doc(hidden)]
     pub fn new(sink: S, slot: impl ::core::iter::IntoIterator<Item = i64>) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"DELSLOTS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"DELSLOTS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4253,9 +4193,9 @@ impl<S> ClusterDelslotsrange<S> {
         sink: S,
         range: impl ::core::iter::IntoIterator<Item = (i64, i64)>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"DELSLOTSRANGE");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"DELSLOTSRANGE"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4326,9 +4266,9 @@ pub struct ClusterFailover<S, R = ()> {
 impl<S> ClusterFailover<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"FAILOVER");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"FAILOVER"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterFailover {
             sink,
@@ -4405,9 +4345,9 @@ pub struct ClusterFlushslot<S, R = ()> {
 impl<S> ClusterFlushslot<S> {
     #[doc(hidden)]
     pub fn new(sink: S, slot: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"FLUSHSLOT");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"FLUSHSLOT"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4471,9 +4411,9 @@ pub struct ClusterFlushslots<S, R = ()> {
 impl<S> ClusterFlushslots<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"FLUSHSLOTS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"FLUSHSLOTS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterFlushslots {
             sink,
@@ -4516,9 +4456,9 @@ pub struct ClusterForget<S, R = ()> {
 impl<S> ClusterForget<S> {
     #[doc(hidden)]
     pub fn new(sink: S, node_id: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"FORGET");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"FORGET"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4565,9 +4505,9 @@ pub struct ClusterGetkeysinslot<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> ClusterGetkeysinslot<S> {
     #[doc(hidden)]
     pub fn new(sink: S, slot: i64, count: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"GETKEYSINSLOT");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"GETKEYSINSLOT"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4620,9 +4560,9 @@ pub struct ClusterGetslotmigrations<S, R = ::typedis::Value> {
 impl<S> ClusterGetslotmigrations<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"GETSLOTMIGRATIONS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"GETSLOTMIGRATIONS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterGetslotmigrations {
             sink,
@@ -4664,9 +4604,7 @@ pub struct ClusterHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> ClusterHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLUSTER", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterHelp {
             sink,
@@ -4708,9 +4646,7 @@ pub struct ClusterInfo<S, R = ::typedis::Bytes> {
 impl<S> ClusterInfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"INFO");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLUSTER", b"INFO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterInfo {
             sink,
@@ -4752,9 +4688,9 @@ pub struct ClusterKeyslot<S, R = i64> {
 impl<S> ClusterKeyslot<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"KEYSLOT");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"KEYSLOT"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4801,9 +4737,7 @@ pub struct ClusterLinks<S, R = ::typedis::Value> {
 impl<S> ClusterLinks<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"LINKS");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLUSTER", b"LINKS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterLinks {
             sink,
@@ -4846,9 +4780,7 @@ pub struct ClusterMeet<S, R = ()> {
 impl<S> ClusterMeet<S> {
     #[doc(hidden)]
     pub fn new(sink: S, ip: impl ::typedis::ToArg, port: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"MEET");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLUSTER", b"MEET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4919,9 +4851,9 @@ impl<S> ClusterMigrateslots<S> {
             ),
         >,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"MIGRATESLOTS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"MIGRATESLOTS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -4980,9 +4912,7 @@ pub struct ClusterMyid<S, R = ::typedis::Bytes> {
 impl<S> ClusterMyid<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"MYID");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLUSTER", b"MYID"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterMyid {
             sink,
@@ -5024,9 +4954,9 @@ pub struct ClusterMyshardid<S, R = ::typedis::Bytes> {
 impl<S> ClusterMyshardid<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"MYSHARDID");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"MYSHARDID"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterMyshardid {
             sink,
@@ -5068,9 +4998,7 @@ pub struct ClusterNodes<S, R = ::typedis::Bytes> {
 impl<S> ClusterNodes<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"NODES");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLUSTER", b"NODES"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterNodes {
             sink,
@@ -5112,9 +5040,9 @@ pub struct ClusterReplicas<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> ClusterReplicas<S> {
     #[doc(hidden)]
     pub fn new(sink: S, node_id: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"REPLICAS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"REPLICAS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -5162,9 +5090,9 @@ pub struct ClusterReplicate<S, R = ()> {
 impl<S> ClusterReplicate<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"REPLICATE");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"REPLICATE"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         rest.require(
             &[
@@ -5254,9 +5182,7 @@ pub struct ClusterReset<S, R = ()> {
 impl<S> ClusterReset<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"RESET");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLUSTER", b"RESET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterReset {
             sink,
@@ -5315,9 +5241,9 @@ pub struct ClusterSaveconfig<S, R = ()> {
 impl<S> ClusterSaveconfig<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"SAVECONFIG");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"SAVECONFIG"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterSaveconfig {
             sink,
@@ -5360,9 +5286,9 @@ pub struct ClusterSetConfigEpoch<S, R = ()> {
 impl<S> ClusterSetConfigEpoch<S> {
     #[doc(hidden)]
     pub fn new(sink: S, config_epoch: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"SET-CONFIG-EPOCH");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"SET-CONFIG-EPOCH"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -5410,9 +5336,9 @@ pub struct ClusterSetslot<S, R = ()> {
 impl<S> ClusterSetslot<S> {
     #[doc(hidden)]
     pub fn new(sink: S, slot: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"SETSLOT");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"SETSLOT"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -5513,9 +5439,9 @@ pub struct ClusterShards<S, R = ::typedis::Value> {
 impl<S> ClusterShards<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"SHARDS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"SHARDS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterShards {
             sink,
@@ -5558,9 +5484,9 @@ pub struct ClusterSlaves<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> ClusterSlaves<S> {
     #[doc(hidden)]
     pub fn new(sink: S, node_id: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"SLAVES");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"SLAVES"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -5625,9 +5551,9 @@ pub struct ClusterSlotStats<S, R = ::typedis::Value> {
 impl<S> ClusterSlotStats<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"SLOT-STATS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"SLOT-STATS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         rest.require(
             &[
@@ -5720,9 +5646,7 @@ pub struct ClusterSlots<S, R = ::typedis::Value> {
 impl<S> ClusterSlots<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"SLOTS");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLUSTER", b"SLOTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterSlots {
             sink,
@@ -5765,9 +5689,9 @@ pub struct ClusterSyncslots<S, R = ::typedis::Value> {
 impl<S> ClusterSyncslots<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTER");
-        args.push_bytes(b"SYNCSLOTS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CLUSTER", b"SYNCSLOTS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ClusterSyncslots {
             sink,
@@ -5820,8 +5744,7 @@ pub struct Clusterscan<S, R = ::typedis::Value> {
 impl<S> Clusterscan<S> {
     #[doc(hidden)]
     pub fn new(sink: S, cursor: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLUSTERSCAN");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLUSTERSCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -5920,9 +5843,7 @@ pub struct CommandCount<S, R = i64> {
 impl<S> CommandCount<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMAND");
-        args.push_bytes(b"COUNT");
+        let mut args = const { ::typedis::Args::const_command(&[b"COMMAND", b"COUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         CommandCount {
             sink,
@@ -5964,9 +5885,7 @@ pub struct CommandDocs<S, R = ::typedis::Value> {
 impl<S> CommandDocs<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMAND");
-        args.push_bytes(b"DOCS");
+        let mut args = const { ::typedis::Args::const_command(&[b"COMMAND", b"DOCS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         CommandDocs {
             sink,
@@ -6022,9 +5941,9 @@ pub struct CommandGetkeys<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> CommandGetkeys<S> {
     #[doc(hidden)]
     pub fn new(sink: S, command: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMAND");
-        args.push_bytes(b"GETKEYS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"COMMAND", b"GETKEYS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -6085,9 +6004,9 @@ pub struct CommandGetkeysandflags<S, R = ::typedis::Value> {
 impl<S> CommandGetkeysandflags<S> {
     #[doc(hidden)]
     pub fn new(sink: S, command: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMAND");
-        args.push_bytes(b"GETKEYSANDFLAGS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"COMMAND", b"GETKEYSANDFLAGS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -6148,9 +6067,7 @@ pub struct CommandHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> CommandHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMAND");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"COMMAND", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         CommandHelp {
             sink,
@@ -6192,9 +6109,7 @@ pub struct CommandInfo<S, R = ::typedis::Value> {
 impl<S> CommandInfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMAND");
-        args.push_bytes(b"INFO");
+        let mut args = const { ::typedis::Args::const_command(&[b"COMMAND", b"INFO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         CommandInfo {
             sink,
@@ -6250,9 +6165,7 @@ pub struct CommandList<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> CommandList<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMAND");
-        args.push_bytes(b"LIST");
+        let mut args = const { ::typedis::Args::const_command(&[b"COMMAND", b"LIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
         CommandList {
             sink,
@@ -6358,9 +6271,9 @@ pub struct CommandlogGet<S, R = ::typedis::Value> {
 impl<S> CommandlogGet<S> {
     #[doc(hidden)]
     pub fn new(sink: S, count: i64, type_: CommandlogGetType) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMANDLOG");
-        args.push_bytes(b"GET");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"COMMANDLOG", b"GET"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -6412,9 +6325,9 @@ pub struct CommandlogHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> CommandlogHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMANDLOG");
-        args.push_bytes(b"HELP");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"COMMANDLOG", b"HELP"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         CommandlogHelp {
             sink,
@@ -6478,9 +6391,9 @@ pub struct CommandlogLen<S, R = i64> {
 impl<S> CommandlogLen<S> {
     #[doc(hidden)]
     pub fn new(sink: S, type_: CommandlogLenType) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMANDLOG");
-        args.push_bytes(b"LEN");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"COMMANDLOG", b"LEN"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -6549,9 +6462,9 @@ pub struct CommandlogReset<S, R = ()> {
 impl<S> CommandlogReset<S> {
     #[doc(hidden)]
     pub fn new(sink: S, type_: CommandlogResetType) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COMMANDLOG");
-        args.push_bytes(b"RESET");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"COMMANDLOG", b"RESET"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -6616,9 +6529,7 @@ impl<S> ConfigGet<S> {
         sink: S,
         parameter: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CONFIG");
-        args.push_bytes(b"GET");
+        let mut args = const { ::typedis::Args::const_command(&[b"CONFIG", b"GET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -6666,9 +6577,7 @@ pub struct ConfigHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> ConfigHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CONFIG");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"CONFIG", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ConfigHelp {
             sink,
@@ -6711,9 +6620,9 @@ pub struct ConfigResetstat<S, R = ()> {
 impl<S> ConfigResetstat<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CONFIG");
-        args.push_bytes(b"RESETSTAT");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CONFIG", b"RESETSTAT"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ConfigResetstat {
             sink,
@@ -6756,9 +6665,9 @@ pub struct ConfigRewrite<S, R = ()> {
 impl<S> ConfigRewrite<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CONFIG");
-        args.push_bytes(b"REWRITE");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"CONFIG", b"REWRITE"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         ConfigRewrite {
             sink,
@@ -6806,9 +6715,7 @@ impl<S> ConfigSet<S> {
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CONFIG");
-        args.push_bytes(b"SET");
+        let mut args = const { ::typedis::Args::const_command(&[b"CONFIG", b"SET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -6885,8 +6792,7 @@ impl<S> Copy<S> {
         source: impl ::typedis::ToArg,
         destination: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"COPY");
+        let mut args = const { ::typedis::Args::const_command(&[b"COPY"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -6954,8 +6860,7 @@ pub struct Dbsize<S, R = i64> {
 impl<S> Dbsize<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"DBSIZE");
+        let mut args = const { ::typedis::Args::const_command(&[b"DBSIZE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Dbsize {
             sink,
@@ -6998,8 +6903,7 @@ pub struct Debug<S, R = ::typedis::Value> {
 impl<S> Debug<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"DEBUG");
+        let mut args = const { ::typedis::Args::const_command(&[b"DEBUG"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Debug {
             sink,
@@ -7053,8 +6957,7 @@ pub struct Decr<S, R = i64> {
 impl<S> Decr<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"DECR");
+        let mut args = const { ::typedis::Args::const_command(&[b"DECR"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7113,8 +7016,7 @@ pub struct Decrby<S, R = i64> {
 impl<S> Decrby<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, decrement: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"DECRBY");
+        let mut args = const { ::typedis::Args::const_command(&[b"DECRBY"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7180,8 +7082,7 @@ impl<S> Del<S> {
         sink: S,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"DEL");
+        let mut args = const { ::typedis::Args::const_command(&[b"DEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7244,8 +7145,7 @@ impl<S> Delifeq<S> {
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"DELIFEQ");
+        let mut args = const { ::typedis::Args::const_command(&[b"DELIFEQ"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7299,8 +7199,7 @@ pub struct Discard<S, R = ()> {
 impl<S> Discard<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"DISCARD");
+        let mut args = const { ::typedis::Args::const_command(&[b"DISCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Discard {
             sink,
@@ -7353,8 +7252,7 @@ pub struct Dump<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Dump<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"DUMP");
+        let mut args = const { ::typedis::Args::const_command(&[b"DUMP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7402,8 +7300,7 @@ pub struct Echo<S, R = ::typedis::Bytes> {
 impl<S> Echo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, message: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ECHO");
+        let mut args = const { ::typedis::Args::const_command(&[b"ECHO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7464,8 +7361,7 @@ pub struct Eval<S, R = ::typedis::Value> {
 impl<S> Eval<S> {
     #[doc(hidden)]
     pub fn new(sink: S, script: impl ::typedis::ToArg, numkeys: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"EVAL");
+        let mut args = const { ::typedis::Args::const_command(&[b"EVAL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7558,8 +7454,7 @@ pub struct Evalsha<S, R = ::typedis::Value> {
 impl<S> Evalsha<S> {
     #[doc(hidden)]
     pub fn new(sink: S, sha1: impl ::typedis::ToArg, numkeys: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"EVALSHA");
+        let mut args = const { ::typedis::Args::const_command(&[b"EVALSHA"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7652,8 +7547,7 @@ pub struct EvalshaRo<S, R = ::typedis::Value> {
 impl<S> EvalshaRo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, sha1: impl ::typedis::ToArg, numkeys: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"EVALSHA_RO");
+        let mut args = const { ::typedis::Args::const_command(&[b"EVALSHA_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7746,8 +7640,7 @@ pub struct EvalRo<S, R = ::typedis::Value> {
 impl<S> EvalRo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, script: impl ::typedis::ToArg, numkeys: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"EVAL_RO");
+        let mut args = const { ::typedis::Args::const_command(&[b"EVAL_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7827,8 +7720,7 @@ pub struct Exec<S, R = ::typedis::Value> {
 impl<S> Exec<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"EXEC");
+        let mut args = const { ::typedis::Args::const_command(&[b"EXEC"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Exec {
             sink,
@@ -7884,8 +7776,7 @@ impl<S> Exists<S> {
         sink: S,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"EXISTS");
+        let mut args = const { ::typedis::Args::const_command(&[b"EXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -7968,8 +7859,7 @@ pub struct Expire<S, R = i64> {
 impl<S> Expire<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, seconds: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"EXPIRE");
+        let mut args = const { ::typedis::Args::const_command(&[b"EXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -8082,8 +7972,7 @@ pub struct Expireat<S, R = i64> {
 impl<S> Expireat<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, unix_time_seconds: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"EXPIREAT");
+        let mut args = const { ::typedis::Args::const_command(&[b"EXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -8172,8 +8061,7 @@ pub struct Expiretime<S, R = i64> {
 impl<S> Expiretime<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"EXPIRETIME");
+        let mut args = const { ::typedis::Args::const_command(&[b"EXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -8221,8 +8109,7 @@ pub struct Failover<S, R = ()> {
 impl<S> Failover<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FAILOVER");
+        let mut args = const { ::typedis::Args::const_command(&[b"FAILOVER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Failover {
             sink,
@@ -8311,8 +8198,7 @@ pub struct Fcall<S, R = ::typedis::Value> {
 impl<S> Fcall<S> {
     #[doc(hidden)]
     pub fn new(sink: S, function: impl ::typedis::ToArg, numkeys: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FCALL");
+        let mut args = const { ::typedis::Args::const_command(&[b"FCALL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -8405,8 +8291,7 @@ pub struct FcallRo<S, R = ::typedis::Value> {
 impl<S> FcallRo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, function: impl ::typedis::ToArg, numkeys: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FCALL_RO");
+        let mut args = const { ::typedis::Args::const_command(&[b"FCALL_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -8503,8 +8388,7 @@ pub struct Flushall<S, R = ()> {
 impl<S> Flushall<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FLUSHALL");
+        let mut args = const { ::typedis::Args::const_command(&[b"FLUSHALL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Flushall {
             sink,
@@ -8580,8 +8464,7 @@ pub struct Flushdb<S, R = ()> {
 impl<S> Flushdb<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FLUSHDB");
+        let mut args = const { ::typedis::Args::const_command(&[b"FLUSHDB"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Flushdb {
             sink,
@@ -8650,9 +8533,9 @@ pub struct FunctionDelete<S, R = ()> {
 impl<S> FunctionDelete<S> {
     #[doc(hidden)]
     pub fn new(sink: S, library_name: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FUNCTION");
-        args.push_bytes(b"DELETE");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"FUNCTION", b"DELETE"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -8699,9 +8582,7 @@ pub struct FunctionDump<S, R = ::typedis::Bytes> {
 impl<S> FunctionDump<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FUNCTION");
-        args.push_bytes(b"DUMP");
+        let mut args = const { ::typedis::Args::const_command(&[b"FUNCTION", b"DUMP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         FunctionDump {
             sink,
@@ -8761,9 +8642,9 @@ pub struct FunctionFlush<S, R = ()> {
 impl<S> FunctionFlush<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FUNCTION");
-        args.push_bytes(b"FLUSH");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"FUNCTION", b"FLUSH"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         FunctionFlush {
             sink,
@@ -8821,9 +8702,7 @@ pub struct FunctionHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> FunctionHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FUNCTION");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"FUNCTION", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         FunctionHelp {
             sink,
@@ -8865,9 +8744,7 @@ pub struct FunctionKill<S, R = ()> {
 impl<S> FunctionKill<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FUNCTION");
-        args.push_bytes(b"KILL");
+        let mut args = const { ::typedis::Args::const_command(&[b"FUNCTION", b"KILL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         FunctionKill {
             sink,
@@ -8909,9 +8786,7 @@ pub struct FunctionList<S, R = ::typedis::Value> {
 impl<S> FunctionList<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FUNCTION");
-        args.push_bytes(b"LIST");
+        let mut args = const { ::typedis::Args::const_command(&[b"FUNCTION", b"LIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
         FunctionList {
             sink,
@@ -8970,9 +8845,7 @@ pub struct FunctionLoad<S, R = ::typedis::Bytes> {
 impl<S> FunctionLoad<S> {
     #[doc(hidden)]
     pub fn new(sink: S, function_code: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FUNCTION");
-        args.push_bytes(b"LOAD");
+        let mut args = const { ::typedis::Args::const_command(&[b"FUNCTION", b"LOAD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(1);
@@ -9047,9 +8920,9 @@ pub struct FunctionRestore<S, R = ()> {
 impl<S> FunctionRestore<S> {
     #[doc(hidden)]
     pub fn new(sink: S, serialized_value: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FUNCTION");
-        args.push_bytes(b"RESTORE");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"FUNCTION", b"RESTORE"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -9117,9 +8990,9 @@ pub struct FunctionStats<S, R = ::typedis::Value> {
 impl<S> FunctionStats<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"FUNCTION");
-        args.push_bytes(b"STATS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"FUNCTION", b"STATS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         FunctionStats {
             sink,
@@ -9194,8 +9067,7 @@ impl<S> Geoadd<S> {
         key: impl ::typedis::ToArg,
         data: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GEOADD");
+        let mut args = const { ::typedis::Args::const_command(&[b"GEOADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -9315,8 +9187,7 @@ impl<S> Geodist<S> {
         member1: impl ::typedis::ToArg,
         member2: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GEODIST");
+        let mut args = const { ::typedis::Args::const_command(&[b"GEODIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -9410,8 +9281,7 @@ pub struct Geohash<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Byte
 impl<S> Geohash<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GEOHASH");
+        let mut args = const { ::typedis::Args::const_command(&[b"GEOHASH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -9483,8 +9353,7 @@ pub struct Geopos<S, R = ::std::vec::Vec<::core::option::Option<(f64, f64)>>> {
 impl<S> Geopos<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GEOPOS");
+        let mut args = const { ::typedis::Args::const_command(&[b"GEOPOS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -9632,8 +9501,7 @@ impl<S> Georadius<S> {
         radius: f64,
         unit: GeoradiusUnit,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GEORADIUS");
+        let mut args = const { ::typedis::Args::const_command(&[b"GEORADIUS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -9852,8 +9720,7 @@ impl<S> Georadiusbymember<S> {
         radius: f64,
         unit: GeoradiusbymemberUnit,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GEORADIUSBYMEMBER");
+        let mut args = const { ::typedis::Args::const_command(&[b"GEORADIUSBYMEMBER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -10043,8 +9910,9 @@ impl<S> GeoradiusbymemberRo<S> {
         radius: f64,
         unit: GeoradiusbymemberRoUnit,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GEORADIUSBYMEMBER_RO");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"GEORADIUSBYMEMBER_RO"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -10212,8 +10080,7 @@ impl<S> GeoradiusRo<S> {
         radius: f64,
         unit: GeoradiusRoUnit,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GEORADIUS_RO");
+        let mut args = const { ::typedis::Args::const_command(&[b"GEORADIUS_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -10379,8 +10246,7 @@ pub struct Geosearch<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> Geosearch<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GEOSEARCH");
+        let mut args = const { ::typedis::Args::const_command(&[b"GEOSEARCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -10624,8 +10490,7 @@ impl<S> Geosearchstore<S> {
         destination: impl ::typedis::ToArg,
         source: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GEOSEARCHSTORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"GEOSEARCHSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -10808,8 +10673,7 @@ pub struct Get<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Get<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GET");
+        let mut args = const { ::typedis::Args::const_command(&[b"GET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -10867,8 +10731,7 @@ pub struct Getbit<S, R = i64> {
 impl<S> Getbit<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, offset: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GETBIT");
+        let mut args = const { ::typedis::Args::const_command(&[b"GETBIT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -10931,8 +10794,7 @@ pub struct Getdel<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Getdel<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GETDEL");
+        let mut args = const { ::typedis::Args::const_command(&[b"GETDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -10990,8 +10852,7 @@ pub struct Getex<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Getex<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GETEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"GETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11095,8 +10956,7 @@ pub struct Getrange<S, R = ::typedis::Bytes> {
 impl<S> Getrange<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, start: i64, end: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GETRANGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"GETRANGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11169,8 +11029,7 @@ impl<S> Getset<S> {
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"GETSET");
+        let mut args = const { ::typedis::Args::const_command(&[b"GETSET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11237,8 +11096,7 @@ impl<S> Hdel<S> {
         key: impl ::typedis::ToArg,
         field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HDEL");
+        let mut args = const { ::typedis::Args::const_command(&[b"HDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11296,8 +11154,7 @@ pub struct Hello<
 impl<S> Hello<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HELLO");
+        let mut args = const { ::typedis::Args::const_command(&[b"HELLO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Hello {
             sink,
@@ -11387,8 +11244,7 @@ impl<S> Hexists<S> {
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HEXISTS");
+        let mut args = const { ::typedis::Args::const_command(&[b"HEXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11480,8 +11336,7 @@ impl<S> Hexpire<S> {
         seconds: i64,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HEXPIRE");
+        let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11610,8 +11465,7 @@ impl<S> Hexpireat<S> {
         unix_time_seconds: i64,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HEXPIREAT");
+        let mut args = const { ::typedis::Args::const_command(&[b"HEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11715,8 +11569,7 @@ impl<S> Hexpiretime<S> {
         key: impl ::typedis::ToArg,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HEXPIRETIME");
+        let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11789,8 +11642,7 @@ impl<S> Hget<S> {
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HGET");
+        let mut args = const { ::typedis::Args::const_command(&[b"HGET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11856,8 +11708,7 @@ pub struct Hgetall<
 impl<S> Hgetall<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HGETALL");
+        let mut args = const { ::typedis::Args::const_command(&[b"HGETALL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11919,8 +11770,7 @@ impl<S> Hgetdel<S> {
         key: impl ::typedis::ToArg,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HGETDEL");
+        let mut args = const { ::typedis::Args::const_command(&[b"HGETDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -11993,8 +11843,7 @@ impl<S> Hgetex<S> {
         key: impl ::typedis::ToArg,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HGETEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"HGETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12115,8 +11964,7 @@ impl<S> Hincrby<S> {
         field: impl ::typedis::ToArg,
         increment: i64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HINCRBY");
+        let mut args = const { ::typedis::Args::const_command(&[b"HINCRBY"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12190,8 +12038,7 @@ impl<S> Hincrbyfloat<S> {
         field: impl ::typedis::ToArg,
         increment: f64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HINCRBYFLOAT");
+        let mut args = const { ::typedis::Args::const_command(&[b"HINCRBYFLOAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12259,8 +12106,7 @@ pub struct Hkeys<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> Hkeys<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HKEYS");
+        let mut args = const { ::typedis::Args::const_command(&[b"HKEYS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12318,8 +12164,7 @@ pub struct Hlen<S, R = i64> {
 impl<S> Hlen<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HLEN");
+        let mut args = const { ::typedis::Args::const_command(&[b"HLEN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12381,8 +12226,7 @@ impl<S> Hmget<S> {
         key: impl ::typedis::ToArg,
         field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HMGET");
+        let mut args = const { ::typedis::Args::const_command(&[b"HMGET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12453,8 +12297,7 @@ impl<S> Hmset<S> {
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HMSET");
+        let mut args = const { ::typedis::Args::const_command(&[b"HMSET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12526,8 +12369,7 @@ impl<S> Hpersist<S> {
         key: impl ::typedis::ToArg,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HPERSIST");
+        let mut args = const { ::typedis::Args::const_command(&[b"HPERSIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12625,8 +12467,7 @@ impl<S> Hpexpire<S> {
         milliseconds: i64,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HPEXPIRE");
+        let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12755,8 +12596,7 @@ impl<S> Hpexpireat<S> {
         unix_time_milliseconds: i64,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HPEXPIREAT");
+        let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12860,8 +12700,7 @@ impl<S> Hpexpiretime<S> {
         key: impl ::typedis::ToArg,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HPEXPIRETIME");
+        let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -12934,8 +12773,7 @@ impl<S> Hpttl<S> {
         key: impl ::typedis::ToArg,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HPTTL");
+        let mut args = const { ::typedis::Args::const_command(&[b"HPTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13004,8 +12842,7 @@ pub struct Hrandfield<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Hrandfield<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HRANDFIELD");
+        let mut args = const { ::typedis::Args::const_command(&[b"HRANDFIELD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13078,8 +12915,7 @@ pub struct Hscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
 impl<S> Hscan<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HSCAN");
+        let mut args = const { ::typedis::Args::const_command(&[b"HSCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13175,8 +13011,7 @@ impl<S> Hset<S> {
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HSET");
+        let mut args = const { ::typedis::Args::const_command(&[b"HSET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13290,8 +13125,7 @@ impl<S> Hsetex<S> {
             >,
         ),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HSETEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"HSETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13446,8 +13280,7 @@ impl<S> Hsetnx<S> {
         field: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HSETNX");
+        let mut args = const { ::typedis::Args::const_command(&[b"HSETNX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13519,8 +13352,7 @@ impl<S> Hstrlen<S> {
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HSTRLEN");
+        let mut args = const { ::typedis::Args::const_command(&[b"HSTRLEN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13587,8 +13419,7 @@ impl<S> Httl<S> {
         key: impl ::typedis::ToArg,
         fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HTTL");
+        let mut args = const { ::typedis::Args::const_command(&[b"HTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13657,8 +13488,7 @@ pub struct Hvals<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> Hvals<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"HVALS");
+        let mut args = const { ::typedis::Args::const_command(&[b"HVALS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13717,8 +13547,7 @@ pub struct Incr<S, R = i64> {
 impl<S> Incr<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"INCR");
+        let mut args = const { ::typedis::Args::const_command(&[b"INCR"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13777,8 +13606,7 @@ pub struct Incrby<S, R = i64> {
 impl<S> Incrby<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, increment: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"INCRBY");
+        let mut args = const { ::typedis::Args::const_command(&[b"INCRBY"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13842,8 +13670,7 @@ pub struct Incrbyfloat<S, R = f64> {
 impl<S> Incrbyfloat<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, increment: f64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"INCRBYFLOAT");
+        let mut args = const { ::typedis::Args::const_command(&[b"INCRBYFLOAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -13895,8 +13722,7 @@ pub struct Info<S, R = ::typedis::Bytes> {
 impl<S> Info<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"INFO");
+        let mut args = const { ::typedis::Args::const_command(&[b"INFO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Info {
             sink,
@@ -13952,8 +13778,7 @@ pub struct Keys<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> Keys<S> {
     #[doc(hidden)]
     pub fn new(sink: S, pattern: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"KEYS");
+        let mut args = const { ::typedis::Args::const_command(&[b"KEYS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -14001,8 +13826,7 @@ pub struct Lastsave<S, R = i64> {
 impl<S> Lastsave<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LASTSAVE");
+        let mut args = const { ::typedis::Args::const_command(&[b"LASTSAVE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Lastsave {
             sink,
@@ -14056,9 +13880,9 @@ pub struct LatencyDoctor<S, R = ::typedis::Bytes> {
 impl<S> LatencyDoctor<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LATENCY");
-        args.push_bytes(b"DOCTOR");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"LATENCY", b"DOCTOR"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         LatencyDoctor {
             sink,
@@ -14101,9 +13925,7 @@ pub struct LatencyGraph<S, R = ::typedis::Bytes> {
 impl<S> LatencyGraph<S> {
     #[doc(hidden)]
     pub fn new(sink: S, event: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LATENCY");
-        args.push_bytes(b"GRAPH");
+        let mut args = const { ::typedis::Args::const_command(&[b"LATENCY", b"GRAPH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -14150,9 +13972,7 @@ pub struct LatencyHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> LatencyHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LATENCY");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"LATENCY", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         LatencyHelp {
             sink,
@@ -14195,9 +14015,9 @@ pub struct LatencyHistogram<S, R = ::typedis::Value> {
 impl<S> LatencyHistogram<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LATENCY");
-        args.push_bytes(b"HISTOGRAM");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"LATENCY", b"HISTOGRAM"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         LatencyHistogram {
             sink,
@@ -14254,9 +14074,9 @@ pub struct LatencyHistory<S, R = ::std::vec::Vec<(i64, i64)>> {
 impl<S> LatencyHistory<S> {
     #[doc(hidden)]
     pub fn new(sink: S, event: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LATENCY");
-        args.push_bytes(b"HISTORY");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"LATENCY", b"HISTORY"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -14304,9 +14124,9 @@ pub struct LatencyLatest<S, R = ::typedis::Value> {
 impl<S> LatencyLatest<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LATENCY");
-        args.push_bytes(b"LATEST");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"LATENCY", b"LATEST"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         LatencyLatest {
             sink,
@@ -14349,9 +14169,7 @@ pub struct LatencyReset<S, R = i64> {
 impl<S> LatencyReset<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LATENCY");
-        args.push_bytes(b"RESET");
+        let mut args = const { ::typedis::Args::const_command(&[b"LATENCY", b"RESET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         LatencyReset {
             sink,
@@ -14422,8 +14240,7 @@ impl<S> Lcs<S> {
         key1: impl ::typedis::ToArg,
         key2: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LCS");
+        let mut args = const { ::typedis::Args::const_command(&[b"LCS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -14512,8 +14329,7 @@ pub struct Lindex<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Lindex<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, index: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LINDEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"LINDEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -14600,8 +14416,7 @@ impl<S> Linsert<S> {
         pivot: impl ::typedis::ToArg,
         element: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LINSERT");
+        let mut args = const { ::typedis::Args::const_command(&[b"LINSERT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -14674,8 +14489,7 @@ pub struct Llen<S, R = i64> {
 impl<S> Llen<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LLEN");
+        let mut args = const { ::typedis::Args::const_command(&[b"LLEN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -14785,8 +14599,7 @@ impl<S> Lmove<S> {
         wherefrom: LmoveWherefrom,
         whereto: LmoveWhereto,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LMOVE");
+        let mut args = const { ::typedis::Args::const_command(&[b"LMOVE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -14885,8 +14698,7 @@ impl<S> Lmpop<S> {
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: LmpopWhere,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LMPOP");
+        let mut args = const { ::typedis::Args::const_command(&[b"LMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -14955,8 +14767,7 @@ pub struct Lolwut<S, R = ::typedis::Bytes> {
 impl<S> Lolwut<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LOLWUT");
+        let mut args = const { ::typedis::Args::const_command(&[b"LOLWUT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Lolwut {
             sink,
@@ -15020,8 +14831,7 @@ pub struct Lpop<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Lpop<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LPOP");
+        let mut args = const { ::typedis::Args::const_command(&[b"LPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -15096,8 +14906,7 @@ impl<S> Lpos<S> {
         key: impl ::typedis::ToArg,
         element: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LPOS");
+        let mut args = const { ::typedis::Args::const_command(&[b"LPOS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -15196,8 +15005,7 @@ impl<S> Lpush<S> {
         key: impl ::typedis::ToArg,
         element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LPUSH");
+        let mut args = const { ::typedis::Args::const_command(&[b"LPUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -15266,8 +15074,7 @@ impl<S> Lpushx<S> {
         key: impl ::typedis::ToArg,
         element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LPUSHX");
+        let mut args = const { ::typedis::Args::const_command(&[b"LPUSHX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -15331,8 +15138,7 @@ pub struct Lrange<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> Lrange<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, start: i64, stop: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LRANGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"LRANGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -15405,8 +15211,7 @@ impl<S> Lrem<S> {
         count: i64,
         element: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LREM");
+        let mut args = const { ::typedis::Args::const_command(&[b"LREM"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -15479,8 +15284,7 @@ impl<S> Lset<S> {
         index: i64,
         element: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LSET");
+        let mut args = const { ::typedis::Args::const_command(&[b"LSET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -15548,8 +15352,7 @@ pub struct Ltrim<S, R = ()> {
 impl<S> Ltrim<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, start: i64, stop: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"LTRIM");
+        let mut args = const { ::typedis::Args::const_command(&[b"LTRIM"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -15617,9 +15420,7 @@ pub struct MemoryDoctor<S, R = ::typedis::Bytes> {
 impl<S> MemoryDoctor<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MEMORY");
-        args.push_bytes(b"DOCTOR");
+        let mut args = const { ::typedis::Args::const_command(&[b"MEMORY", b"DOCTOR"]) };
         let mut rest = ::typedis::__private::Slots::new();
         MemoryDoctor {
             sink,
@@ -15661,9 +15462,7 @@ pub struct MemoryHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> MemoryHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MEMORY");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"MEMORY", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         MemoryHelp {
             sink,
@@ -15705,9 +15504,9 @@ pub struct MemoryMallocStats<S, R = ::typedis::Bytes> {
 impl<S> MemoryMallocStats<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MEMORY");
-        args.push_bytes(b"MALLOC-STATS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"MEMORY", b"MALLOC-STATS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         MemoryMallocStats {
             sink,
@@ -15749,9 +15548,7 @@ pub struct MemoryPurge<S, R = ()> {
 impl<S> MemoryPurge<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MEMORY");
-        args.push_bytes(b"PURGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"MEMORY", b"PURGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         MemoryPurge {
             sink,
@@ -15796,9 +15593,7 @@ pub struct MemoryStats<
 impl<S> MemoryStats<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MEMORY");
-        args.push_bytes(b"STATS");
+        let mut args = const { ::typedis::Args::const_command(&[b"MEMORY", b"STATS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         MemoryStats {
             sink,
@@ -15851,9 +15646,7 @@ pub struct MemoryUsage<S, R = ::core::option::Option<i64>> {
 impl<S> MemoryUsage<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MEMORY");
-        args.push_bytes(b"USAGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"MEMORY", b"USAGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -15925,8 +15718,7 @@ impl<S> Mget<S> {
         sink: S,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MGET");
+        let mut args = const { ::typedis::Args::const_command(&[b"MGET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -16004,8 +15796,7 @@ impl<S> Migrate<S> {
         destination_db: i64,
         timeout: i64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MIGRATE");
+        let mut args = const { ::typedis::Args::const_command(&[b"MIGRATE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -16152,9 +15943,7 @@ pub struct ModuleHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> ModuleHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MODULE");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"MODULE", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ModuleHelp {
             sink,
@@ -16196,9 +15985,7 @@ pub struct ModuleList<S, R = ::typedis::Value> {
 impl<S> ModuleList<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MODULE");
-        args.push_bytes(b"LIST");
+        let mut args = const { ::typedis::Args::const_command(&[b"MODULE", b"LIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ModuleList {
             sink,
@@ -16241,9 +16028,7 @@ pub struct ModuleLoad<S, R = ()> {
 impl<S> ModuleLoad<S> {
     #[doc(hidden)]
     pub fn new(sink: S, path: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MODULE");
-        args.push_bytes(b"LOAD");
+        let mut args = const { ::typedis::Args::const_command(&[b"MODULE", b"LOAD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -16305,9 +16090,7 @@ pub struct ModuleLoadex<S, R = ()> {
 impl<S> ModuleLoadex<S> {
     #[doc(hidden)]
     pub fn new(sink: S, path: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MODULE");
-        args.push_bytes(b"LOADEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"MODULE", b"LOADEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -16390,9 +16173,7 @@ pub struct ModuleUnload<S, R = ()> {
 impl<S> ModuleUnload<S> {
     #[doc(hidden)]
     pub fn new(sink: S, name: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MODULE");
-        args.push_bytes(b"UNLOAD");
+        let mut args = const { ::typedis::Args::const_command(&[b"MODULE", b"UNLOAD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -16440,8 +16221,7 @@ pub struct Monitor<S, R = ()> {
 impl<S> Monitor<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MONITOR");
+        let mut args = const { ::typedis::Args::const_command(&[b"MONITOR"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Monitor {
             sink,
@@ -16494,8 +16274,7 @@ pub struct Move<S, R = i64> {
 impl<S> Move<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, db: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MOVE");
+        let mut args = const { ::typedis::Args::const_command(&[b"MOVE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -16563,8 +16342,7 @@ impl<S> Mset<S> {
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MSET");
+        let mut args = const { ::typedis::Args::const_command(&[b"MSET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -16652,8 +16430,7 @@ impl<S> Msetex<S> {
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MSETEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"MSETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -16787,8 +16564,7 @@ impl<S> Msetnx<S> {
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MSETNX");
+        let mut args = const { ::typedis::Args::const_command(&[b"MSETNX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -16842,8 +16618,7 @@ pub struct Multi<S, R = ()> {
 impl<S> Multi<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MULTI");
+        let mut args = const { ::typedis::Args::const_command(&[b"MULTI"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Multi {
             sink,
@@ -16907,9 +16682,9 @@ pub struct ObjectEncoding<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> ObjectEncoding<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"OBJECT");
-        args.push_bytes(b"ENCODING");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"OBJECT", b"ENCODING"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -16967,9 +16742,7 @@ pub struct ObjectFreq<S, R = i64> {
 impl<S> ObjectFreq<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"OBJECT");
-        args.push_bytes(b"FREQ");
+        let mut args = const { ::typedis::Args::const_command(&[b"OBJECT", b"FREQ"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17016,9 +16789,7 @@ pub struct ObjectHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> ObjectHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"OBJECT");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"OBJECT", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ObjectHelp {
             sink,
@@ -17071,9 +16842,9 @@ pub struct ObjectIdletime<S, R = i64> {
 impl<S> ObjectIdletime<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"OBJECT");
-        args.push_bytes(b"IDLETIME");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"OBJECT", b"IDLETIME"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17131,9 +16902,9 @@ pub struct ObjectRefcount<S, R = i64> {
 impl<S> ObjectRefcount<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"OBJECT");
-        args.push_bytes(b"REFCOUNT");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"OBJECT", b"REFCOUNT"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17191,8 +16962,7 @@ pub struct Persist<S, R = i64> {
 impl<S> Persist<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PERSIST");
+        let mut args = const { ::typedis::Args::const_command(&[b"PERSIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17274,8 +17044,7 @@ pub struct Pexpire<S, R = i64> {
 impl<S> Pexpire<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, milliseconds: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PEXPIRE");
+        let mut args = const { ::typedis::Args::const_command(&[b"PEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17392,8 +17161,7 @@ impl<S> Pexpireat<S> {
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PEXPIREAT");
+        let mut args = const { ::typedis::Args::const_command(&[b"PEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17482,8 +17250,7 @@ pub struct Pexpiretime<S, R = i64> {
 impl<S> Pexpiretime<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PEXPIRETIME");
+        let mut args = const { ::typedis::Args::const_command(&[b"PEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17542,8 +17309,7 @@ pub struct Pfadd<S, R = i64> {
 impl<S> Pfadd<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PFADD");
+        let mut args = const { ::typedis::Args::const_command(&[b"PFADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17618,8 +17384,7 @@ impl<S> Pfcount<S> {
         sink: S,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PFCOUNT");
+        let mut args = const { ::typedis::Args::const_command(&[b"PFCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17683,8 +17448,7 @@ impl<S> Pfdebug<S> {
         subcommand: impl ::typedis::ToArg,
         key: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PFDEBUG");
+        let mut args = const { ::typedis::Args::const_command(&[b"PFDEBUG"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17757,8 +17521,7 @@ pub struct Pfmerge<S, R = ()> {
 impl<S> Pfmerge<S> {
     #[doc(hidden)]
     pub fn new(sink: S, destkey: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PFMERGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"PFMERGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17819,8 +17582,7 @@ pub struct Pfselftest<S, R = ::typedis::Bytes> {
 impl<S> Pfselftest<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PFSELFTEST");
+        let mut args = const { ::typedis::Args::const_command(&[b"PFSELFTEST"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Pfselftest {
             sink,
@@ -17862,8 +17624,7 @@ pub struct Ping<S, R = ::typedis::Bytes> {
 impl<S> Ping<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PING");
+        let mut args = const { ::typedis::Args::const_command(&[b"PING"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Ping {
             sink,
@@ -17931,8 +17692,7 @@ impl<S> Psetex<S> {
         milliseconds: i64,
         value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PSETEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"PSETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -17993,8 +17753,7 @@ impl<S> Psubscribe<S> {
         sink: S,
         pattern: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PSUBSCRIBE");
+        let mut args = const { ::typedis::Args::const_command(&[b"PSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -18043,8 +17802,7 @@ pub struct Psync<S, R = ::typedis::Value> {
 impl<S> Psync<S> {
     #[doc(hidden)]
     pub fn new(sink: S, replicationid: impl ::typedis::ToArg, offset: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PSYNC");
+        let mut args = const { ::typedis::Args::const_command(&[b"PSYNC"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -18107,8 +17865,7 @@ pub struct Pttl<S, R = i64> {
 impl<S> Pttl<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PTTL");
+        let mut args = const { ::typedis::Args::const_command(&[b"PTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -18160,8 +17917,7 @@ impl<S> Publish<S> {
         channel: impl ::typedis::ToArg,
         message: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PUBLISH");
+        let mut args = const { ::typedis::Args::const_command(&[b"PUBLISH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -18225,9 +17981,9 @@ pub struct PubsubChannels<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> PubsubChannels<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PUBSUB");
-        args.push_bytes(b"CHANNELS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"PUBSUB", b"CHANNELS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         PubsubChannels {
             sink,
@@ -18279,9 +18035,7 @@ pub struct PubsubHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> PubsubHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PUBSUB");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"PUBSUB", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         PubsubHelp {
             sink,
@@ -18324,9 +18078,7 @@ pub struct PubsubNumpat<S, R = i64> {
 impl<S> PubsubNumpat<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PUBSUB");
-        args.push_bytes(b"NUMPAT");
+        let mut args = const { ::typedis::Args::const_command(&[b"PUBSUB", b"NUMPAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         PubsubNumpat {
             sink,
@@ -18369,9 +18121,7 @@ pub struct PubsubNumsub<S, R = ::std::vec::Vec<(::typedis::Bytes, i64)>> {
 impl<S> PubsubNumsub<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PUBSUB");
-        args.push_bytes(b"NUMSUB");
+        let mut args = const { ::typedis::Args::const_command(&[b"PUBSUB", b"NUMSUB"]) };
         let mut rest = ::typedis::__private::Slots::new();
         PubsubNumsub {
             sink,
@@ -18428,9 +18178,9 @@ pub struct PubsubShardchannels<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> PubsubShardchannels<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PUBSUB");
-        args.push_bytes(b"SHARDCHANNELS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"PUBSUB", b"SHARDCHANNELS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         PubsubShardchannels {
             sink,
@@ -18483,9 +18233,9 @@ pub struct PubsubShardnumsub<S, R = ::std::vec::Vec<(::typedis::Bytes, i64)>> {
 impl<S> PubsubShardnumsub<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PUBSUB");
-        args.push_bytes(b"SHARDNUMSUB");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"PUBSUB", b"SHARDNUMSUB"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         PubsubShardnumsub {
             sink,
@@ -18542,8 +18292,7 @@ pub struct Punsubscribe<S, R = ::typedis::Value> {
 impl<S> Punsubscribe<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"PUNSUBSCRIBE");
+        let mut args = const { ::typedis::Args::const_command(&[b"PUNSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Punsubscribe {
             sink,
@@ -18601,8 +18350,7 @@ pub struct Quit<S, R = ()> {
 impl<S> Quit<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"QUIT");
+        let mut args = const { ::typedis::Args::const_command(&[b"QUIT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Quit {
             sink,
@@ -18644,8 +18392,7 @@ pub struct Randomkey<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Randomkey<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"RANDOMKEY");
+        let mut args = const { ::typedis::Args::const_command(&[b"RANDOMKEY"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Randomkey {
             sink,
@@ -18688,8 +18435,7 @@ pub struct Readonly<S, R = ()> {
 impl<S> Readonly<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"READONLY");
+        let mut args = const { ::typedis::Args::const_command(&[b"READONLY"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Readonly {
             sink,
@@ -18732,8 +18478,7 @@ pub struct Readwrite<S, R = ()> {
 impl<S> Readwrite<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"READWRITE");
+        let mut args = const { ::typedis::Args::const_command(&[b"READWRITE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Readwrite {
             sink,
@@ -18800,8 +18545,7 @@ impl<S> Rename<S> {
         key: impl ::typedis::ToArg,
         newkey: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"RENAME");
+        let mut args = const { ::typedis::Args::const_command(&[b"RENAME"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -18878,8 +18622,7 @@ impl<S> Renamenx<S> {
         key: impl ::typedis::ToArg,
         newkey: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"RENAMENX");
+        let mut args = const { ::typedis::Args::const_command(&[b"RENAMENX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -18933,8 +18676,7 @@ pub struct Replconf<S, R = ::typedis::Value> {
 impl<S> Replconf<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"REPLCONF");
+        let mut args = const { ::typedis::Args::const_command(&[b"REPLCONF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Replconf {
             sink,
@@ -18977,8 +18719,7 @@ pub struct Replicaof<S, R = ::typedis::Bytes> {
 impl<S> Replicaof<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"REPLICAOF");
+        let mut args = const { ::typedis::Args::const_command(&[b"REPLICAOF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         rest.require(
             &[
@@ -19055,8 +18796,7 @@ pub struct Reset<S, R = ::typedis::Bytes> {
 impl<S> Reset<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"RESET");
+        let mut args = const { ::typedis::Args::const_command(&[b"RESET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Reset {
             sink,
@@ -19114,8 +18854,7 @@ impl<S> Restore<S> {
         ttl: i64,
         serialized_value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"RESTORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"RESTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -19220,8 +18959,7 @@ impl<S> RestoreAsking<S> {
         ttl: i64,
         serialized_value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"RESTORE-ASKING");
+        let mut args = const { ::typedis::Args::const_command(&[b"RESTORE-ASKING"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -19310,8 +19048,7 @@ pub struct Role<S, R = ::typedis::Value> {
 impl<S> Role<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ROLE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ROLE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Role {
             sink,
@@ -19364,8 +19101,7 @@ pub struct Rpop<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Rpop<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"RPOP");
+        let mut args = const { ::typedis::Args::const_command(&[b"RPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -19450,8 +19186,7 @@ impl<S> Rpoplpush<S> {
         source: impl ::typedis::ToArg,
         destination: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"RPOPLPUSH");
+        let mut args = const { ::typedis::Args::const_command(&[b"RPOPLPUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -19519,8 +19254,7 @@ impl<S> Rpush<S> {
         key: impl ::typedis::ToArg,
         element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"RPUSH");
+        let mut args = const { ::typedis::Args::const_command(&[b"RPUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -19589,8 +19323,7 @@ impl<S> Rpushx<S> {
         key: impl ::typedis::ToArg,
         element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"RPUSHX");
+        let mut args = const { ::typedis::Args::const_command(&[b"RPUSHX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -19659,8 +19392,7 @@ impl<S> Sadd<S> {
         key: impl ::typedis::ToArg,
         member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SADD");
+        let mut args = const { ::typedis::Args::const_command(&[b"SADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -19714,8 +19446,7 @@ pub struct Save<S, R = ()> {
 impl<S> Save<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SAVE");
+        let mut args = const { ::typedis::Args::const_command(&[b"SAVE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Save {
             sink,
@@ -19757,8 +19488,7 @@ pub struct Scan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
 impl<S> Scan<S> {
     #[doc(hidden)]
     pub fn new(sink: S, cursor: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SCAN");
+        let mut args = const { ::typedis::Args::const_command(&[b"SCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -19847,8 +19577,7 @@ pub struct Scard<S, R = i64> {
 impl<S> Scard<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SCARD");
+        let mut args = const { ::typedis::Args::const_command(&[b"SCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -19927,9 +19656,7 @@ pub struct ScriptDebug<S, R = ()> {
 impl<S> ScriptDebug<S> {
     #[doc(hidden)]
     pub fn new(sink: S, mode: ScriptDebugMode) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SCRIPT");
-        args.push_bytes(b"DEBUG");
+        let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"DEBUG"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -19989,9 +19716,7 @@ impl<S> ScriptExists<S> {
         sink: S,
         sha1: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SCRIPT");
-        args.push_bytes(b"EXISTS");
+        let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"EXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20057,9 +19782,7 @@ pub struct ScriptFlush<S, R = ()> {
 impl<S> ScriptFlush<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SCRIPT");
-        args.push_bytes(b"FLUSH");
+        let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"FLUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ScriptFlush {
             sink,
@@ -20117,9 +19840,7 @@ pub struct ScriptHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> ScriptHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SCRIPT");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ScriptHelp {
             sink,
@@ -20161,9 +19882,7 @@ pub struct ScriptKill<S, R = ()> {
 impl<S> ScriptKill<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SCRIPT");
-        args.push_bytes(b"KILL");
+        let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"KILL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         ScriptKill {
             sink,
@@ -20205,9 +19924,7 @@ pub struct ScriptLoad<S, R = ::typedis::Bytes> {
 impl<S> ScriptLoad<S> {
     #[doc(hidden)]
     pub fn new(sink: S, script: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SCRIPT");
-        args.push_bytes(b"LOAD");
+        let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"LOAD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20254,9 +19971,7 @@ pub struct ScriptShow<S, R = ::typedis::Bytes> {
 impl<S> ScriptShow<S> {
     #[doc(hidden)]
     pub fn new(sink: S, sha1: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SCRIPT");
-        args.push_bytes(b"SHOW");
+        let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"SHOW"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20317,8 +20032,7 @@ impl<S> Sdiff<S> {
         sink: S,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SDIFF");
+        let mut args = const { ::typedis::Args::const_command(&[b"SDIFF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20391,8 +20105,7 @@ impl<S> Sdiffstore<S> {
         destination: impl ::typedis::ToArg,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SDIFFSTORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"SDIFFSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20446,8 +20159,7 @@ pub struct Select<S, R = ()> {
 impl<S> Select<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SELECT");
+        let mut args = const { ::typedis::Args::const_command(&[b"SELECT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20509,8 +20221,7 @@ impl<S> Set<S> {
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SET");
+        let mut args = const { ::typedis::Args::const_command(&[b"SET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20644,8 +20355,7 @@ pub struct Setbit<S, R = i64> {
 impl<S> Setbit<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, offset: i64, value: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SETBIT");
+        let mut args = const { ::typedis::Args::const_command(&[b"SETBIT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20718,8 +20428,7 @@ impl<S> Setex<S> {
         seconds: i64,
         value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SETEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"SETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20792,8 +20501,7 @@ impl<S> Setnx<S> {
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SETNX");
+        let mut args = const { ::typedis::Args::const_command(&[b"SETNX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20861,8 +20569,7 @@ impl<S> Setrange<S> {
         offset: i64,
         value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SETRANGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"SETRANGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -20939,8 +20646,7 @@ pub struct Shutdown<S, R = ()> {
 impl<S> Shutdown<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SHUTDOWN");
+        let mut args = const { ::typedis::Args::const_command(&[b"SHUTDOWN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Shutdown {
             sink,
@@ -21030,8 +20736,7 @@ impl<S> Sinter<S> {
         sink: S,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SINTER");
+        let mut args = const { ::typedis::Args::const_command(&[b"SINTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -21094,8 +20799,7 @@ impl<S> Sintercard<S> {
         numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SINTERCARD");
+        let mut args = const { ::typedis::Args::const_command(&[b"SINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -21184,8 +20888,7 @@ impl<S> Sinterstore<S> {
         destination: impl ::typedis::ToArg,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SINTERSTORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"SINTERSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -21253,8 +20956,7 @@ impl<S> Sismember<S> {
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SISMEMBER");
+        let mut args = const { ::typedis::Args::const_command(&[b"SISMEMBER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -21308,8 +21010,7 @@ pub struct Slaveof<S, R = ::typedis::Bytes> {
 impl<S> Slaveof<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SLAVEOF");
+        let mut args = const { ::typedis::Args::const_command(&[b"SLAVEOF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         rest.require(
             &[
@@ -21396,9 +21097,7 @@ pub struct SlowlogGet<S, R = ::typedis::Value> {
 impl<S> SlowlogGet<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SLOWLOG");
-        args.push_bytes(b"GET");
+        let mut args = const { ::typedis::Args::const_command(&[b"SLOWLOG", b"GET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         SlowlogGet {
             sink,
@@ -21450,9 +21149,7 @@ pub struct SlowlogHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> SlowlogHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SLOWLOG");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"SLOWLOG", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         SlowlogHelp {
             sink,
@@ -21495,9 +21192,7 @@ pub struct SlowlogLen<S, R = i64> {
 impl<S> SlowlogLen<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SLOWLOG");
-        args.push_bytes(b"LEN");
+        let mut args = const { ::typedis::Args::const_command(&[b"SLOWLOG", b"LEN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         SlowlogLen {
             sink,
@@ -21540,9 +21235,7 @@ pub struct SlowlogReset<S, R = ()> {
 impl<S> SlowlogReset<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SLOWLOG");
-        args.push_bytes(b"RESET");
+        let mut args = const { ::typedis::Args::const_command(&[b"SLOWLOG", b"RESET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         SlowlogReset {
             sink,
@@ -21595,8 +21288,7 @@ pub struct Smembers<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> Smembers<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SMEMBERS");
+        let mut args = const { ::typedis::Args::const_command(&[b"SMEMBERS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -21658,8 +21350,7 @@ impl<S> Smismember<S> {
         key: impl ::typedis::ToArg,
         member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SMISMEMBER");
+        let mut args = const { ::typedis::Args::const_command(&[b"SMISMEMBER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -21738,8 +21429,7 @@ impl<S> Smove<S> {
         destination: impl ::typedis::ToArg,
         member: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SMOVE");
+        let mut args = const { ::typedis::Args::const_command(&[b"SMOVE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -21845,8 +21535,7 @@ pub struct Sort<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> Sort<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SORT");
+        let mut args = const { ::typedis::Args::const_command(&[b"SORT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -21997,8 +21686,7 @@ pub struct SortRo<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> SortRo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SORT_RO");
+        let mut args = const { ::typedis::Args::const_command(&[b"SORT_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22115,8 +21803,7 @@ pub struct Spop<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Spop<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SPOP");
+        let mut args = const { ::typedis::Args::const_command(&[b"SPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22189,8 +21876,7 @@ impl<S> Spublish<S> {
         shardchannel: impl ::typedis::ToArg,
         message: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SPUBLISH");
+        let mut args = const { ::typedis::Args::const_command(&[b"SPUBLISH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22253,8 +21939,7 @@ pub struct Srandmember<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Srandmember<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SRANDMEMBER");
+        let mut args = const { ::typedis::Args::const_command(&[b"SRANDMEMBER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22329,8 +22014,7 @@ impl<S> Srem<S> {
         key: impl ::typedis::ToArg,
         member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SREM");
+        let mut args = const { ::typedis::Args::const_command(&[b"SREM"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22394,8 +22078,7 @@ pub struct Sscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
 impl<S> Sscan<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SSCAN");
+        let mut args = const { ::typedis::Args::const_command(&[b"SSCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22483,8 +22166,7 @@ impl<S> Ssubscribe<S> {
         sink: S,
         shardchannel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SSUBSCRIBE");
+        let mut args = const { ::typedis::Args::const_command(&[b"SSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22543,8 +22225,7 @@ pub struct Strlen<S, R = i64> {
 impl<S> Strlen<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"STRLEN");
+        let mut args = const { ::typedis::Args::const_command(&[b"STRLEN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22595,8 +22276,7 @@ impl<S> Subscribe<S> {
         sink: S,
         channel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SUBSCRIBE");
+        let mut args = const { ::typedis::Args::const_command(&[b"SUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22655,8 +22335,7 @@ pub struct Substr<S, R = ::typedis::Bytes> {
 impl<S> Substr<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, start: i64, end: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SUBSTR");
+        let mut args = const { ::typedis::Args::const_command(&[b"SUBSTR"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22727,8 +22406,7 @@ impl<S> Sunion<S> {
         sink: S,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SUNION");
+        let mut args = const { ::typedis::Args::const_command(&[b"SUNION"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22801,8 +22479,7 @@ impl<S> Sunionstore<S> {
         destination: impl ::typedis::ToArg,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SUNIONSTORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"SUNIONSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22867,8 +22544,7 @@ pub struct Sunsubscribe<S, R = ::typedis::Value> {
 impl<S> Sunsubscribe<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SUNSUBSCRIBE");
+        let mut args = const { ::typedis::Args::const_command(&[b"SUNSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Sunsubscribe {
             sink,
@@ -22924,8 +22600,7 @@ pub struct Swapdb<S, R = ()> {
 impl<S> Swapdb<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index1: i64, index2: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SWAPDB");
+        let mut args = const { ::typedis::Args::const_command(&[b"SWAPDB"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -22978,8 +22653,7 @@ pub struct Sync<S, R = ::typedis::Value> {
 impl<S> Sync<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SYNC");
+        let mut args = const { ::typedis::Args::const_command(&[b"SYNC"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Sync {
             sink,
@@ -23022,8 +22696,7 @@ pub struct Time<S, R = (::typedis::Bytes, ::typedis::Bytes)> {
 impl<S> Time<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"TIME");
+        let mut args = const { ::typedis::Args::const_command(&[b"TIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Time {
             sink,
@@ -23079,8 +22752,7 @@ impl<S> Touch<S> {
         sink: S,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"TOUCH");
+        let mut args = const { ::typedis::Args::const_command(&[b"TOUCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -23139,8 +22811,7 @@ pub struct Ttl<S, R = i64> {
 impl<S> Ttl<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"TTL");
+        let mut args = const { ::typedis::Args::const_command(&[b"TTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -23198,8 +22869,7 @@ pub struct Type<S, R = ::typedis::Bytes> {
 impl<S> Type<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"TYPE");
+        let mut args = const { ::typedis::Args::const_command(&[b"TYPE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -23260,8 +22930,7 @@ impl<S> Unlink<S> {
         sink: S,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"UNLINK");
+        let mut args = const { ::typedis::Args::const_command(&[b"UNLINK"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -23310,8 +22979,7 @@ pub struct Unsubscribe<S, R = ::typedis::Value> {
 impl<S> Unsubscribe<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"UNSUBSCRIBE");
+        let mut args = const { ::typedis::Args::const_command(&[b"UNSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Unsubscribe {
             sink,
@@ -23369,8 +23037,7 @@ pub struct Unwatch<S, R = ()> {
 impl<S> Unwatch<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"UNWATCH");
+        let mut args = const { ::typedis::Args::const_command(&[b"UNWATCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         Unwatch {
             sink,
@@ -23412,8 +23079,7 @@ pub struct Wait<S, R = i64> {
 impl<S> Wait<S> {
     #[doc(hidden)]
     pub fn new(sink: S, numreplicas: i64, timeout: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"WAIT");
+        let mut args = const { ::typedis::Args::const_command(&[b"WAIT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -23465,8 +23131,7 @@ pub struct Waitaof<S, R = (i64, i64)> {
 impl<S> Waitaof<S> {
     #[doc(hidden)]
     pub fn new(sink: S, numlocal: i64, numreplicas: i64, timeout: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"WAITAOF");
+        let mut args = const { ::typedis::Args::const_command(&[b"WAITAOF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -23539,8 +23204,7 @@ impl<S> Watch<S> {
         sink: S,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"WATCH");
+        let mut args = const { ::typedis::Args::const_command(&[b"WATCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -23604,8 +23268,7 @@ impl<S> Xack<S> {
         group: impl ::typedis::ToArg,
         id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XACK");
+        let mut args = const { ::typedis::Args::const_command(&[b"XACK"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -23717,8 +23380,7 @@ impl<S> Xadd<S> {
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XADD");
+        let mut args = const { ::typedis::Args::const_command(&[b"XADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -23851,8 +23513,7 @@ impl<S> Xautoclaim<S> {
         min_idle_time: impl ::typedis::ToArg,
         start: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XAUTOCLAIM");
+        let mut args = const { ::typedis::Args::const_command(&[b"XAUTOCLAIM"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -23953,8 +23614,7 @@ impl<S> Xclaim<S> {
         min_idle_time: impl ::typedis::ToArg,
         id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XCLAIM");
+        let mut args = const { ::typedis::Args::const_command(&[b"XCLAIM"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24088,8 +23748,7 @@ impl<S> Xdel<S> {
         key: impl ::typedis::ToArg,
         id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XDEL");
+        let mut args = const { ::typedis::Args::const_command(&[b"XDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24168,9 +23827,7 @@ impl<S> XgroupCreate<S> {
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XGROUP");
-        args.push_bytes(b"CREATE");
+        let mut args = const { ::typedis::Args::const_command(&[b"XGROUP", b"CREATE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24276,9 +23933,9 @@ impl<S> XgroupCreateconsumer<S> {
         group: impl ::typedis::ToArg,
         consumer: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XGROUP");
-        args.push_bytes(b"CREATECONSUMER");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"XGROUP", b"CREATECONSUMER"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24351,9 +24008,9 @@ impl<S> XgroupDelconsumer<S> {
         group: impl ::typedis::ToArg,
         consumer: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XGROUP");
-        args.push_bytes(b"DELCONSUMER");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"XGROUP", b"DELCONSUMER"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24425,9 +24082,9 @@ impl<S> XgroupDestroy<S> {
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XGROUP");
-        args.push_bytes(b"DESTROY");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"XGROUP", b"DESTROY"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24479,9 +24136,7 @@ pub struct XgroupHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> XgroupHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XGROUP");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"XGROUP", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         XgroupHelp {
             sink,
@@ -24538,9 +24193,7 @@ impl<S> XgroupSetid<S> {
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XGROUP");
-        args.push_bytes(b"SETID");
+        let mut args = const { ::typedis::Args::const_command(&[b"XGROUP", b"SETID"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24651,9 +24304,9 @@ impl<S> XinfoConsumers<S> {
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XINFO");
-        args.push_bytes(b"CONSUMERS");
+        let mut args = const {
+            ::typedis::Args::const_command(&[b"XINFO", b"CONSUMERS"])
+        };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24716,9 +24369,7 @@ pub struct XinfoGroups<S, R = ::typedis::Value> {
 impl<S> XinfoGroups<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XINFO");
-        args.push_bytes(b"GROUPS");
+        let mut args = const { ::typedis::Args::const_command(&[b"XINFO", b"GROUPS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24765,9 +24416,7 @@ pub struct XinfoHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> XinfoHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XINFO");
-        args.push_bytes(b"HELP");
+        let mut args = const { ::typedis::Args::const_command(&[b"XINFO", b"HELP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         XinfoHelp {
             sink,
@@ -24820,9 +24469,7 @@ pub struct XinfoStream<S, R = ::typedis::Value> {
 impl<S> XinfoStream<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XINFO");
-        args.push_bytes(b"STREAM");
+        let mut args = const { ::typedis::Args::const_command(&[b"XINFO", b"STREAM"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24896,8 +24543,7 @@ pub struct Xlen<S, R = i64> {
 impl<S> Xlen<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XLEN");
+        let mut args = const { ::typedis::Args::const_command(&[b"XLEN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -24959,8 +24605,7 @@ impl<S> Xpending<S> {
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XPENDING");
+        let mut args = const { ::typedis::Args::const_command(&[b"XPENDING"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -25065,8 +24710,7 @@ impl<S> Xrange<S> {
         start: impl ::typedis::ToArg,
         end: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XRANGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"XRANGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -25155,8 +24799,7 @@ impl<S> Xread<S> {
             impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XREAD");
+        let mut args = const { ::typedis::Args::const_command(&[b"XREAD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(2);
@@ -25253,8 +24896,7 @@ impl<S> Xreadgroup<S> {
             impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XREADGROUP");
+        let mut args = const { ::typedis::Args::const_command(&[b"XREADGROUP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -25363,8 +25005,7 @@ impl<S> Xrevrange<S> {
         end: impl ::typedis::ToArg,
         start: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XREVRANGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"XREVRANGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -25448,8 +25089,7 @@ impl<S> Xsetid<S> {
         key: impl ::typedis::ToArg,
         last_id: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XSETID");
+        let mut args = const { ::typedis::Args::const_command(&[b"XSETID"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -25578,8 +25218,7 @@ impl<S> Xtrim<S> {
             ::core::option::Option<i64>,
         ),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XTRIM");
+        let mut args = const { ::typedis::Args::const_command(&[b"XTRIM"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -25696,8 +25335,7 @@ impl<S> Zadd<S> {
         key: impl ::typedis::ToArg,
         data: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZADD");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -25806,8 +25444,7 @@ pub struct Zcard<S, R = i64> {
 impl<S> Zcard<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZCARD");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -25865,8 +25502,7 @@ pub struct Zcount<S, R = i64> {
 impl<S> Zcount<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZCOUNT");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -25938,8 +25574,7 @@ impl<S> Zdiff<S> {
         numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZDIFF");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZDIFF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26025,8 +25660,7 @@ impl<S> Zdiffstore<S> {
         numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZDIFFSTORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZDIFFSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26101,8 +25735,7 @@ impl<S> Zincrby<S> {
         increment: i64,
         member: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZINCRBY");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZINCRBY"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26195,8 +25828,7 @@ impl<S> Zinter<S> {
         numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZINTER");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZINTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26304,8 +25936,7 @@ impl<S> Zintercard<S> {
         numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZINTERCARD");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26417,8 +26048,7 @@ impl<S> Zinterstore<S> {
         numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZINTERSTORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZINTERSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26527,8 +26157,7 @@ impl<S> Zlexcount<S> {
         min: impl ::typedis::ToArg,
         max: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZLEXCOUNT");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZLEXCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26625,8 +26254,7 @@ impl<S> Zmpop<S> {
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: ZmpopWhere,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZMPOP");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26710,8 +26338,7 @@ impl<S> Zmscore<S> {
         key: impl ::typedis::ToArg,
         member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZMSCORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZMSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26775,8 +26402,7 @@ pub struct Zpopmax<S, R = ::std::vec::Vec<(::typedis::Bytes, f64)>> {
 impl<S> Zpopmax<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZPOPMAX");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZPOPMAX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26844,8 +26470,7 @@ pub struct Zpopmin<S, R = ::std::vec::Vec<(::typedis::Bytes, f64)>> {
 impl<S> Zpopmin<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZPOPMIN");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZPOPMIN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -26913,8 +26538,7 @@ pub struct Zrandmember<S, R = ::core::option::Option<::typedis::Bytes>> {
 impl<S> Zrandmember<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZRANDMEMBER");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZRANDMEMBER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27010,8 +26634,7 @@ impl<S> Zrange<S> {
         start: impl ::typedis::ToArg,
         stop: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZRANGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZRANGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27124,8 +26747,7 @@ impl<S> Zrangebylex<S> {
         min: impl ::typedis::ToArg,
         max: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZRANGEBYLEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27208,8 +26830,7 @@ pub struct Zrangebyscore<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> Zrangebyscore<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZRANGEBYSCORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27333,8 +26954,7 @@ impl<S> Zrangestore<S> {
         min: impl ::typedis::ToArg,
         max: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZRANGESTORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZRANGESTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27446,8 +27066,7 @@ impl<S> Zrank<S> {
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZRANK");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZRANK"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27520,8 +27139,7 @@ impl<S> Zrem<S> {
         key: impl ::typedis::ToArg,
         member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZREM");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZREM"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27590,8 +27208,7 @@ impl<S> Zremrangebylex<S> {
         min: impl ::typedis::ToArg,
         max: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZREMRANGEBYLEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZREMRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27659,8 +27276,7 @@ pub struct Zremrangebyrank<S, R = i64> {
 impl<S> Zremrangebyrank<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, start: i64, stop: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZREMRANGEBYRANK");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZREMRANGEBYRANK"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27728,8 +27344,7 @@ pub struct Zremrangebyscore<S, R = i64> {
 impl<S> Zremrangebyscore<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZREMRANGEBYSCORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZREMRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27797,8 +27412,7 @@ pub struct Zrevrange<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> Zrevrange<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, start: i64, stop: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZREVRANGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZREVRANGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27879,8 +27493,7 @@ impl<S> Zrevrangebylex<S> {
         max: impl ::typedis::ToArg,
         min: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZREVRANGEBYLEX");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZREVRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -27963,8 +27576,7 @@ pub struct Zrevrangebyscore<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 impl<S> Zrevrangebyscore<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, max: f64, min: f64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZREVRANGEBYSCORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZREVRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -28058,8 +27670,7 @@ impl<S> Zrevrank<S> {
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZREVRANK");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZREVRANK"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -28128,8 +27739,7 @@ pub struct Zscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
 impl<S> Zscan<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: i64) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZSCAN");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZSCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -28222,8 +27832,7 @@ impl<S> Zscore<S> {
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZSCORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -28311,8 +27920,7 @@ impl<S> Zunion<S> {
         numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZUNION");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZUNION"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
@@ -28453,8 +28061,7 @@ impl<S> Zunionstore<S> {
         numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZUNIONSTORE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZUNIONSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;

@@ -30,9 +30,7 @@ pub struct ClientKill<S, R = ::typedis::Value> {
 impl<S> ClientKill<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"CLIENT");
-        args.push_bytes(b"KILL");
+        let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"KILL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         rest.require(
             &[

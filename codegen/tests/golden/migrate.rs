@@ -59,8 +59,7 @@ impl<S> Migrate<S> {
         destination_db: i64,
         timeout: i64,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"MIGRATE");
+        let mut args = const { ::typedis::Args::const_command(&[b"MIGRATE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;

@@ -44,8 +44,7 @@ impl<S> Set<S> {
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"SET");
+        let mut args = const { ::typedis::Args::const_command(&[b"SET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;

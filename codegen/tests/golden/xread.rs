@@ -50,8 +50,7 @@ impl<S> Xread<S> {
             impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"XREAD");
+        let mut args = const { ::typedis::Args::const_command(&[b"XREAD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(2);

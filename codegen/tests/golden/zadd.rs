@@ -81,8 +81,7 @@ impl<S> Zadd<S> {
         key: impl ::typedis::ToArg,
         data: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZADD");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;

@@ -63,8 +63,7 @@ impl<S> Zrange<S> {
         start: impl ::typedis::ToArg,
         stop: impl ::typedis::ToArg,
     ) -> Self {
-        let mut args = ::typedis::Args::with_capacity(64);
-        args.push_bytes(b"ZRANGE");
+        let mut args = const { ::typedis::Args::const_command(&[b"ZRANGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
