@@ -499,6 +499,7 @@ fn top_level(reply: Reply) -> Reply {
 }
 
 impl Exec<'_> {
+    #[inline]
     fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Reply> {
         let this = self;
         loop {
@@ -530,8 +531,13 @@ impl Exec<'_> {
                     match mux.try_send(args, cx.waker()) {
                         Some(wait) => {
                             // The waker is in the reply cell already: nothing to poll
-                            // until it is woken.
-                            this.state = ExecState::Wait(wait);
+                            // until it is woken. (Replaced rather than assigned: the
+                            // arguments are dropped as `Args`, not through every state.)
+                            if let ExecState::Start(args) =
+                                std::mem::replace(&mut this.state, ExecState::Wait(wait))
+                            {
+                                drop(args);
+                            }
                             break;
                         }
                         None => {
@@ -542,7 +548,12 @@ impl Exec<'_> {
                 }
                 ExecState::Wait(wait) => {
                     if let Poll::Ready(r) = Pin::new(wait).poll(cx) {
-                        this.state = ExecState::Done;
+                        // The wait is finished (its drop does nothing): dropped as such.
+                        if let ExecState::Wait(wait) =
+                            std::mem::replace(&mut this.state, ExecState::Done)
+                        {
+                            drop(wait);
+                        }
                         let r = top_level(r);
                         if this.client.inner.reconnect_on_readonly
                             && matches!(&r, Err(e) if e.server_kind() == Some(crate::ServerErrorKind::ReadOnly))

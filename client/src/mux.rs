@@ -297,6 +297,7 @@ impl Mux {
 
     /// The caller's side of a cell: takes the reply if it is in (freeing the cell),
     /// otherwise makes sure `waker` is the one woken.
+    #[inline]
     fn poll_cell(&self, cell: u32, waker: &Waker) -> Poll<Reply> {
         let mut st = lock(&self.state);
         let c = &mut st.cells[cell as usize];
@@ -317,6 +318,7 @@ impl Mux {
 
     /// The caller of `cell` gave up: free it if its reply is in, else leave it to the
     /// reader to free when the reply comes.
+    #[cold]
     fn abandon(&self, cell: u32) {
         let mut st = lock(&self.state);
         let c = &mut st.cells[cell as usize];
@@ -579,6 +581,7 @@ pub(crate) struct ReplyWait<'m> {
 impl Future for ReplyWait<'_> {
     type Output = Reply;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
         let ready = self.mux.poll_cell(self.cell, cx.waker());
         if ready.is_ready() {
@@ -590,6 +593,7 @@ impl Future for ReplyWait<'_> {
 }
 
 impl Drop for ReplyWait<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.cell != u32::MAX {
             self.mux.abandon(self.cell);
@@ -690,6 +694,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
     let err = loop {
         let mut failure = None;
         loop {
+            // Runs of small replies (GET, INCR, SET …) in one split of the buffer.
+            large_reply = large_reply.max(decoder.decode_scalars(&mut buf, &mut replies));
             let before = buf.len();
             match decoder.decode(&mut buf) {
                 Ok(Some(Value::Push(items))) => {

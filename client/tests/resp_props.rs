@@ -60,8 +60,9 @@ fn bulk_heavy() -> impl Strategy<Value = Value> {
 
 /// Feeds `bytes` to a fresh decoder in chunks cut at `cuts`: the frames decoded, then how
 /// it ended (the error, or `None` when the decoder is waiting for more) and how many bytes
-/// are left in its buffer.
-fn feed_any(bytes: &[u8], cuts: &[usize]) -> (Vec<Value>, Option<String>, usize) {
+/// are left in its buffer. With `scalars`, each `decode` is preceded by `decode_scalars`,
+/// as the client's reader does.
+fn feed_any(bytes: &[u8], cuts: &[usize], scalars: bool) -> (Vec<Value>, Option<String>, usize) {
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
     points.push(bytes.len());
     points.sort_unstable();
@@ -73,6 +74,9 @@ fn feed_any(bytes: &[u8], cuts: &[usize]) -> (Vec<Value>, Option<String>, usize)
         buf.extend_from_slice(&bytes[from..p]);
         from = p;
         loop {
+            if scalars {
+                d.decode_scalars(&mut buf, &mut out);
+            }
             match d.decode(&mut buf) {
                 Ok(Some(v)) => out.push(v),
                 Ok(None) => break,
@@ -83,12 +87,30 @@ fn feed_any(bytes: &[u8], cuts: &[usize]) -> (Vec<Value>, Option<String>, usize)
     (out, None, buf.len())
 }
 
-/// [`feed_any`] for valid input: every byte decodes into a frame.
+/// [`feed_any`] for valid input: every byte decodes into a frame, the same with and
+/// without `decode_scalars`.
 fn feed(bytes: &[u8], cuts: &[usize]) -> Vec<Value> {
-    let (out, err, left) = feed_any(bytes, cuts);
+    let (out, err, left) = feed_any(bytes, cuts, false);
     assert_eq!(err, None, "valid input");
     assert_eq!(left, 0, "bytes left over");
+    let (with_scalars, err, left) = feed_any(bytes, cuts, true);
+    assert_eq!(err, None, "valid input, with decode_scalars");
+    assert_eq!(left, 0, "bytes left over, with decode_scalars");
+    assert_eq!(with_scalars, out, "decode_scalars changed the frames");
     out
+}
+
+/// Replies as a server sends them on a busy connection: mostly scalars (runs of them go
+/// through `decode_scalars`), now and then an aggregate.
+fn reply_stream() -> impl Strategy<Value = Vec<Value>> {
+    let reply = prop_oneof![
+        6 => proptest::collection::vec(any::<u8>(), 0..40).prop_map(|b| Value::Bulk(Bytes::from(b))),
+        2 => Just(Value::Nil),
+        2 => any::<i64>().prop_map(Value::Int),
+        2 => "[a-zA-Z0-9 ]{0,12}".prop_map(|s| Value::SimpleString(Bytes::from(s))),
+        1 => value(),
+    ];
+    proptest::collection::vec(reply, 1..40)
 }
 
 proptest! {
@@ -108,11 +130,58 @@ proptest! {
             let i = at % bytes.len();
             bytes[i] = b;
         }
-        let (frames, end, _) = feed_any(&bytes, &[]);
+        let (frames, end, _) = feed_any(&bytes, &[], false);
         let cuts: Vec<usize> = (0..bytes.len()).collect();
-        let (split_frames, split_end, _) = feed_any(&bytes, &cuts);
-        prop_assert_eq!(split_frames, frames);
-        prop_assert_eq!(split_end, end);
+        let (split_frames, split_end, _) = feed_any(&bytes, &cuts, false);
+        prop_assert_eq!(&split_frames, &frames);
+        prop_assert_eq!(&split_end, &end);
+        for cuts in [&[][..], &cuts[..]] {
+            let (scalar_frames, scalar_end, _) = feed_any(&bytes, cuts, true);
+            prop_assert_eq!(&scalar_frames, &frames);
+            prop_assert_eq!(&scalar_end, &end);
+        }
+    }
+
+    #[test]
+    fn reply_streams_decode_the_same_with_scalar_runs(
+        replies in reply_stream(),
+        cuts in proptest::collection::vec(any::<usize>(), 0..12),
+    ) {
+        // `feed` also decodes with `decode_scalars` first and compares.
+        let mut bytes = BytesMut::new();
+        for r in &replies {
+            encode_value(r, &mut bytes);
+        }
+        prop_assert_eq!(&feed(&bytes, &cuts), &replies);
+        let cuts_all: Vec<usize> = (0..bytes.len()).collect();
+        prop_assert_eq!(&feed(&bytes, &cuts_all), &replies);
+        let mut resp2 = BytesMut::new();
+        for r in &replies {
+            encode_value_resp2(r, &mut resp2);
+        }
+        let once = feed(&resp2, &[]);
+        prop_assert_eq!(once.len(), replies.len());
+        prop_assert_eq!(feed(&resp2, &cuts), once);
+    }
+
+    #[test]
+    fn corrupted_reply_streams_decode_the_same_with_scalar_runs(
+        replies in reply_stream(),
+        flips in proptest::collection::vec((any::<usize>(), prop::sample::select(b"$*:+-_\r\n0123456789x".to_vec())), 1..4),
+        cuts in proptest::collection::vec(any::<usize>(), 0..12),
+    ) {
+        let mut bytes = BytesMut::new();
+        for r in &replies {
+            encode_value(r, &mut bytes);
+        }
+        let mut bytes = bytes.to_vec();
+        for (at, b) in flips {
+            let i = at % bytes.len();
+            bytes[i] = b;
+        }
+        let plain = feed_any(&bytes, &[], false);
+        prop_assert_eq!(&feed_any(&bytes, &[], true), &plain);
+        prop_assert_eq!(&feed_any(&bytes, &cuts, true), &feed_any(&bytes, &cuts, false));
     }
 
     #[test]

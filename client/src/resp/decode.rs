@@ -16,7 +16,7 @@
 //! is `Error::Protocol`; the caller then drops the connection, so the decoder does not
 //! try to resynchronise.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::error::{Error, Result, ServerError};
 use crate::value::Value;
@@ -58,6 +58,41 @@ pub struct Decoder {
     crlf_from: usize,
     /// One token per element of the frame scanned so far, in order.
     tokens: Vec<Token>,
+    /// Scalar frames found by [`Decoder::decode_scalars`], reused between calls.
+    spans: Vec<Span>,
+}
+
+/// A complete scalar frame at the front of a buffer: its value, or where its payload is
+/// (offsets into the buffer).
+#[derive(Debug, Clone, Copy)]
+enum Span {
+    Int(i64),
+    Nil,
+    Bulk(usize, usize),
+    Simple(usize, usize),
+}
+
+impl Span {
+    /// Moves the offsets `by` bytes further into the buffer.
+    #[inline]
+    fn shifted(self, by: usize) -> Span {
+        match self {
+            Span::Bulk(a, b) => Span::Bulk(a + by, b + by),
+            Span::Simple(a, b) => Span::Simple(a + by, b + by),
+            other => other,
+        }
+    }
+
+    /// The value, with payloads sliced out of `chunk` (zero-copy).
+    #[inline]
+    fn value(self, chunk: &Bytes) -> Value {
+        match self {
+            Span::Int(n) => Value::Int(n),
+            Span::Nil => Value::Nil,
+            Span::Bulk(a, b) => Value::Bulk(chunk.slice(a..b)),
+            Span::Simple(a, b) => Value::SimpleString(chunk.slice(a..b)),
+        }
+    }
 }
 
 /// What the scan learned about one element: enough to build its value without reading
@@ -163,6 +198,7 @@ impl Decoder {
             open: Vec::new(),
             crlf_from: 0,
             tokens: Vec::new(),
+            spans: Vec::new(),
         }
     }
 
@@ -206,29 +242,58 @@ impl Decoder {
     /// One pass for the most common replies (a whole bulk string, simple string or
     /// integer at the front of `buf`). `None` leaves everything else — aggregates,
     /// incomplete or invalid input — to the general two-phase path, untouched.
+    #[inline]
     fn decode_scalar(&mut self, buf: &mut BytesMut) -> Option<Value> {
+        let (span, len) = self.scalar_span(buf)?;
+        let chunk = buf.split_to(len).freeze();
+        Some(span.value(&chunk))
+    }
+
+    /// Decodes the run of complete scalar replies (bulk strings, simple strings,
+    /// integers, RESP2 nulls) at the front of `buf` into `out`, with one split of the
+    /// buffer for the whole run: each payload is then a slice of it, which costs less
+    /// than splitting the buffer once per reply. Returns the size of the largest reply
+    /// taken (0 when none). Everything else (aggregates, incomplete or invalid frames,
+    /// or a frame whose scan is in progress) is left to [`Decoder::decode`], so calling
+    /// this first and then `decode` in a loop decodes exactly what `decode` alone would.
+    pub fn decode_scalars(&mut self, buf: &mut BytesMut, out: &mut Vec<Value>) -> usize {
+        if self.pos != 0 {
+            return 0;
+        }
+        let mut spans = std::mem::take(&mut self.spans);
+        let mut end = 0;
+        let mut largest = 0;
+        while let Some((span, len)) = self.scalar_span(&buf[end..]) {
+            spans.push(span.shifted(end));
+            end += len;
+            largest = largest.max(len);
+        }
+        if end > 0 {
+            // A partial scan may have left a CRLF search position behind.
+            self.crlf_from = 0;
+            let chunk = buf.split_to(end).freeze();
+            out.extend(spans.drain(..).map(|s| s.value(&chunk)));
+        }
+        self.spans = spans;
+        largest
+    }
+
+    /// The complete scalar frame at the front of `buf`, and its length; `None` for
+    /// anything else (see [`Decoder::decode_scalar`]).
+    #[inline]
+    fn scalar_span(&self, buf: &[u8]) -> Option<(Span, usize)> {
         let kind = *buf.first()?;
         if !matches!(kind, b'$' | b'+' | b':') {
             return None;
         }
         let cr = find_crlf(buf, 1)?;
         match kind {
-            b':' => {
-                let n = parse_int(&buf[1..cr])?;
-                buf.advance(cr + 2);
-                Some(Value::Int(n))
-            }
-            b'+' => {
-                buf.advance(1);
-                let line = buf.split_to(cr - 1).freeze();
-                buf.advance(2);
-                Some(Value::SimpleString(line))
-            }
+            b':' => Some((Span::Int(parse_int(&buf[1..cr])?), cr + 2)),
+            b'+' => Some((Span::Simple(1, cr), cr + 2)),
             _ => {
                 let n = parse_int(&buf[1..cr])?;
                 if n == -1 {
-                    buf.advance(cr + 2);
-                    return Some(Value::Nil);
+                    return Some((Span::Nil, cr + 2));
                 }
                 let n = usize::try_from(n).ok()?;
                 if n > self.limits.max_bulk_len
@@ -237,13 +302,7 @@ impl Decoder {
                 {
                     return None;
                 }
-                // One split of the read buffer for header, payload and CRLF; header and
-                // CRLF are then cut off the `Bytes`, which is cheaper than splitting
-                // the `BytesMut` three times.
-                let mut data = buf.split_to(cr + 4 + n).freeze();
-                data.advance(cr + 2);
-                data.truncate(n);
-                Some(Value::Bulk(data))
+                Some((Span::Bulk(cr + 2, cr + 2 + n), cr + 4 + n))
             }
         }
     }
