@@ -110,6 +110,9 @@ struct Done(oneshot::Sender<BatchReply>, Vec<Value>);
 /// Above this capacity a drained write buffer is not kept for reuse, so one huge command
 /// does not pin its memory for the life of the connection.
 const KEEP_BUFFER: usize = 1 << 20;
+/// Above this many cells the table is dropped once they are all free again, so a burst of
+/// concurrent commands does not pin its memory for the life of the connection.
+const KEEP_CELLS: usize = 4096;
 /// Initial size of the write buffers.
 const WRITE_BUFFER: usize = 16 * 1024;
 /// The reader asks for at least this much free space before each read.
@@ -287,7 +290,7 @@ impl Mux {
         let c = &mut st.cells[cell as usize];
         if c.abandoned {
             c.abandoned = false;
-            st.free.push(cell);
+            Self::release(st, cell);
             return Some(reply);
         }
         c.reply = Some(reply);
@@ -303,7 +306,7 @@ impl Mux {
         let c = &mut st.cells[cell as usize];
         match c.reply.take() {
             Some(reply) => {
-                st.free.push(cell);
+                Self::release(&mut st, cell);
                 Poll::Ready(reply)
             }
             None => {
@@ -316,6 +319,16 @@ impl Mux {
         }
     }
 
+    /// Frees `cell` (empty, not abandoned).
+    #[inline]
+    fn release(st: &mut State, cell: u32) {
+        st.free.push(cell);
+        if st.free.len() == st.cells.len() && st.cells.len() > KEEP_CELLS {
+            st.cells = Vec::new();
+            st.free = Vec::new();
+        }
+    }
+
     /// The caller of `cell` gave up: free it if its reply is in, else leave it to the
     /// reader to free when the reply comes.
     #[cold]
@@ -325,7 +338,7 @@ impl Mux {
         let waker = c.waker.take();
         let reply = c.reply.take();
         if reply.is_some() {
-            st.free.push(cell);
+            Self::release(&mut st, cell);
         } else {
             c.abandoned = true;
         }
@@ -583,6 +596,9 @@ impl Future for ReplyWait<'_> {
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        if self.cell == u32::MAX {
+            return Poll::Ready(Err(Error::Usage("reply polled after completion".into())));
+        }
         let ready = self.mux.poll_cell(self.cell, cx.waker());
         if ready.is_ready() {
             // Freed by `poll_cell`: make `drop` a no-op.
@@ -998,6 +1014,29 @@ mod tests {
         }
         let writes = client.mux().writes.load(Ordering::Relaxed) - before;
         assert!(writes <= 2, "200 concurrent commands took {writes} writes");
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_commands_does_not_pin_its_reply_cells() {
+        let url = fake(hello_or(b"+PONG\r\n")).await;
+        let client = Client::connect(&url).await.unwrap();
+        let tasks: Vec<_> = (0..KEEP_CELLS + 1000)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move { c.send(cmd(&["PING"])).await })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(
+                t.await.unwrap().unwrap(),
+                Value::SimpleString("PONG".into())
+            );
+        }
+        // More cells than are kept: the table was dropped when the last one was freed.
+        assert_eq!(client.mux().cells_in_use(), (0, 0));
+        let v = client.send(cmd(&["PING"])).await.unwrap();
+        assert_eq!(v, Value::SimpleString("PONG".into()));
+        assert_eq!(client.mux().cells_in_use(), (0, 1));
     }
 
     #[tokio::test]
