@@ -303,6 +303,15 @@ impl Args {
     /// Writes the whole command (`*<argc>\r\n` + body) into `out`.
     #[inline]
     pub fn write_command(&self, out: &mut BytesMut) {
+        if let (ArgBuf::Inline { len, bytes }, 1..=9) = (&self.buf, self.argc) {
+            // The common short command: header and body assembled on the stack with
+            // fixed-size copies, then one copy into `out`.
+            let mut cmd = [0u8; 4 + INLINE_ARGS];
+            cmd[..4].copy_from_slice(&[b'*', b'0' + self.argc as u8, b'\r', b'\n']);
+            cmd[4..].copy_from_slice(bytes);
+            out.extend_from_slice(&cmd[..4 + *len as usize]);
+            return;
+        }
         let (head, n) = header(b'*', self.argc as usize);
         out.reserve(n + self.buf.len());
         out.extend_from_slice(&head[..n]);
@@ -431,6 +440,27 @@ mod tests {
             a.write_command(&mut x);
             pushed.write_command(&mut y);
             assert_eq!(x, y, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn commands_of_every_short_length_are_written_whole() {
+        // Inline with 1–9 arguments takes the one-copy path; 0 and 10+ do not.
+        // Empty arguments (6 bytes each) stay inline up to 10 of them.
+        for empty in [false, true] {
+            for argc in 0..16 {
+                let mut a = Args::new();
+                let mut expected = format!("*{argc}\r\n").into_bytes();
+                for i in 0..argc {
+                    let arg = if empty { String::new() } else { i.to_string() };
+                    a.push_bytes(arg.as_bytes());
+                    expected.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
+                }
+                let mut out = BytesMut::from(&b"before"[..]);
+                a.write_command(&mut out);
+                assert_eq!(&out[6..], &expected[..], "{argc} arguments");
+                assert_eq!(&out[..6], b"before");
+            }
         }
     }
 

@@ -157,6 +157,49 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Parses a decimal integer line (`-1`, `42`). No sign other than a leading `-`.
+/// The integer line after the type byte at the front of `buf` (`$16\r\n`, `:-3\r\n`) in one
+/// pass, and the offset of its CR: what `find_crlf(buf, 1)` then `parse_int` give for a
+/// well-formed line. `None` for anything else (incomplete, malformed, out of range):
+/// the caller then leaves the frame to the general path, which decides.
+#[inline]
+fn parse_int_line(buf: &[u8]) -> Option<(i64, usize)> {
+    let mut i = 1;
+    let neg = match buf.get(1)? {
+        b'-' => {
+            i += 1;
+            true
+        }
+        b'+' => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let start = i;
+    // At most 19 digits: their value fits in a u64.
+    let mut n: u64 = 0;
+    loop {
+        let b = *buf.get(i)?;
+        if b.is_ascii_digit() {
+            if i - start == 19 {
+                return None;
+            }
+            n = n * 10 + u64::from(b - b'0');
+            i += 1;
+        } else if b == b'\r' && i > start && *buf.get(i + 1)? == b'\n' {
+            break;
+        } else {
+            return None;
+        }
+    }
+    let n = if neg {
+        0i64.checked_sub_unsigned(n)?
+    } else {
+        i64::try_from(n).ok()?
+    };
+    Some((n, i))
+}
+
 fn parse_int(line: &[u8]) -> Option<i64> {
     let (neg, digits) = match line {
         [b'-', rest @ ..] => (true, rest),
@@ -286,12 +329,17 @@ impl Decoder {
         if !matches!(kind, b'$' | b'+' | b':') {
             return None;
         }
-        let cr = find_crlf(buf, 1)?;
         match kind {
-            b':' => Some((Span::Int(parse_int(&buf[1..cr])?), cr + 2)),
-            b'+' => Some((Span::Simple(1, cr), cr + 2)),
+            b':' => {
+                let (n, cr) = parse_int_line(buf)?;
+                Some((Span::Int(n), cr + 2))
+            }
+            b'+' => {
+                let cr = find_crlf(buf, 1)?;
+                Some((Span::Simple(1, cr), cr + 2))
+            }
             _ => {
-                let n = parse_int(&buf[1..cr])?;
+                let (n, cr) = parse_int_line(buf)?;
                 if n == -1 {
                     return Some((Span::Nil, cr + 2));
                 }
@@ -674,6 +722,50 @@ fn build(frame: &Bytes, tokens: &[Token], at: &mut usize) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_pass_integer_lines_agree_with_the_two_pass_parse() {
+        let two_pass = |buf: &[u8]| {
+            let cr = find_crlf(buf, 1)?;
+            parse_int(&buf[1..cr]).map(|n| (n, cr))
+        };
+        // Every line of up to 6 bytes over an alphabet of the bytes that matter.
+        let alphabet = b"0159-+\r\nx";
+        let mut lines: Vec<Vec<u8>> = vec![b"$".to_vec()];
+        let mut frontier = lines.clone();
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for l in &frontier {
+                for &b in alphabet {
+                    let mut m = l.clone();
+                    m.push(b);
+                    next.push(m);
+                }
+            }
+            lines.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for n in [i64::MAX, i64::MIN, i64::MIN + 1, 0, -1, 1_000_000_007] {
+            lines.push(format!(":{n}\r\n").into_bytes());
+        }
+        for extra in [
+            "99999999999999999999",
+            "9223372036854775808",
+            "-9223372036854775809",
+        ] {
+            lines.push(format!(":{extra}\r\n").into_bytes());
+        }
+        lines.push(b":0000000000000000001\r\n".to_vec());
+        lines.push(b":00000000000000000001\r\n".to_vec());
+        for line in &lines {
+            assert_eq!(
+                parse_int_line(line),
+                two_pass(line),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
 
     fn decode_all(input: &[u8]) -> Result<Option<Value>> {
         let mut buf = BytesMut::from(input);
