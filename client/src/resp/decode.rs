@@ -12,6 +12,12 @@
 //!    the [`Value`] from the tokens; bulk payloads are zero-copy slices of that frozen
 //!    buffer.
 //!
+//! The commonest replies skip both phases: a bulk string, simple string or integer that
+//! is wholly buffered is recognised in one pass. [`Decoder::decode_scalars`] takes a run
+//! of them (what a connection busy with `GET`s reads) with a single split of the read
+//! buffer, each payload a slice of it; anything it does not recognise is left, untouched,
+//! to [`Decoder::decode`].
+//!
 //! An incomplete frame is `Ok(None)`, not an error. Anything malformed or over a limit
 //! is `Error::Protocol`; the caller then drops the connection, so the decoder does not
 //! try to resynchronise.
