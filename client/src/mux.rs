@@ -994,13 +994,10 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn concurrent_commands_share_one_write() {
-        let url = fake(hello_or(b"+PONG\r\n")).await;
-        let client = Client::connect(&url).await.unwrap();
-        let before = client.mux().writes.load(Ordering::Relaxed);
-        // On the current-thread runtime all 200 tasks enqueue before the writer runs.
-        let tasks: Vec<_> = (0..200)
+    /// Sends `n` PINGs from `n` tasks at once (on the current-thread test runtime they
+    /// are all queued before the writer runs) and checks every reply.
+    async fn concurrent_pings(client: &Client, n: usize) {
+        let tasks: Vec<_> = (0..n)
             .map(|_| {
                 let c = client.clone();
                 tokio::spawn(async move { c.send(cmd(&["PING"])).await })
@@ -1012,6 +1009,14 @@ mod tests {
                 Value::SimpleString("PONG".into())
             );
         }
+    }
+
+    #[tokio::test]
+    async fn concurrent_commands_share_one_write() {
+        let url = fake(hello_or(b"+PONG\r\n")).await;
+        let client = Client::connect(&url).await.unwrap();
+        let before = client.mux().writes.load(Ordering::Relaxed);
+        concurrent_pings(&client, 200).await;
         let writes = client.mux().writes.load(Ordering::Relaxed) - before;
         assert!(writes <= 2, "200 concurrent commands took {writes} writes");
     }
@@ -1020,18 +1025,7 @@ mod tests {
     async fn a_burst_of_commands_does_not_pin_its_reply_cells() {
         let url = fake(hello_or(b"+PONG\r\n")).await;
         let client = Client::connect(&url).await.unwrap();
-        let tasks: Vec<_> = (0..KEEP_CELLS + 1000)
-            .map(|_| {
-                let c = client.clone();
-                tokio::spawn(async move { c.send(cmd(&["PING"])).await })
-            })
-            .collect();
-        for t in tasks {
-            assert_eq!(
-                t.await.unwrap().unwrap(),
-                Value::SimpleString("PONG".into())
-            );
-        }
+        concurrent_pings(&client, KEEP_CELLS + 1000).await;
         // More cells than are kept: the table was dropped when the last one was freed.
         assert_eq!(client.mux().cells_in_use(), (0, 0));
         let v = client.send(cmd(&["PING"])).await.unwrap();
