@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{Server, KINDS};
+use support::{free_port, Kind, Server, KINDS};
 use typedis::prelude::*;
 use typedis::{Client, Error};
 
@@ -118,4 +118,38 @@ async fn unreachable_server_is_a_clear_io_error() {
         err.to_string().contains(&format!("127.0.0.1:{port}")),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn the_harness_picks_ports_in_options_again_when_one_is_taken() {
+    // A cluster bus port held by someone else makes the server exit at start; the
+    // harness must try again with fresh options, not the same taken port eight times.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = held.local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("typedis-retry-{}-{taken}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("nodes.conf").to_str().unwrap().to_owned();
+    let attempts = std::cell::Cell::new(0);
+    let server = Server::start_with_fresh(Kind::Redis, || {
+        attempts.set(attempts.get() + 1);
+        let bus = if attempts.get() == 1 {
+            taken
+        } else {
+            free_port()
+        };
+        ["--cluster-enabled", "yes", "--cluster-config-file", &conf]
+            .map(str::to_owned)
+            .into_iter()
+            .chain(["--cluster-port".to_owned(), bus.to_string()])
+            .collect()
+    });
+    assert!(
+        attempts.get() >= 2,
+        "the first attempt should have failed on the held port"
+    );
+    let client = Client::connect(&server.url()).await.unwrap();
+    let pong = client.ping().await.unwrap();
+    assert_eq!(&pong[..], b"PONG");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -65,13 +65,14 @@ fn tls_server(auth_clients: &str) -> (Server, u16, Pki, Issued) {
     let ca_file = write(&dir, "ca.pem", &ca_pem);
     let cert_file = write(&dir, "server.pem", &server_cert.cert_pem);
     let key_file = write(&dir, "server.key", &server_cert.key_pem);
-    let tls_port = free_port();
-    let tls_port_s = tls_port.to_string();
-    let server = Server::start_with(
-        Kind::Redis,
-        &[
+    // The TLS port is picked again with every start attempt (one taken meanwhile would
+    // make every retry fail); the one of the attempt that started is kept.
+    let tls_port = std::cell::Cell::new(0);
+    let server = Server::start_with_fresh(Kind::Redis, || {
+        tls_port.set(free_port());
+        [
             "--tls-port",
-            &tls_port_s,
+            &tls_port.get().to_string(),
             "--tls-cert-file",
             &cert_file,
             "--tls-key-file",
@@ -80,9 +81,11 @@ fn tls_server(auth_clients: &str) -> (Server, u16, Pki, Issued) {
             &ca_file,
             "--tls-auth-clients",
             auth_clients,
-        ],
-    );
-    (server, tls_port, Pki { ca_pem, dir }, client_cert)
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    });
+    (server, tls_port.get(), Pki { ca_pem, dir }, client_cert)
 }
 
 async fn connect(info: ConnectionInfo) -> typedis::Result<Client> {

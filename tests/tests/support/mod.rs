@@ -96,12 +96,20 @@ impl Server {
 
     /// Starts a server with extra command-line options (e.g. `--requirepass x`).
     pub fn start_with(kind: Kind, extra: &[&str]) -> Server {
+        Server::start_with_fresh(kind, || extra.iter().map(|e| e.to_string()).collect())
+    }
+
+    /// [`Server::start_with`], with the extra options made anew for every attempt (so
+    /// that a port among them, e.g. a cluster bus port, is picked again too).
+    pub fn start_with_fresh(kind: Kind, extra: impl Fn() -> Vec<String>) -> Server {
         // A port handed out by the OS can be grabbed by a concurrently starting server;
-        // then ours exits at once and another port is tried.
+        // then ours exits at once and other ports are tried.
         // Readiness alone does not prove it: the server answering could be another
         // test's that got the same port, so check the answering process is ours.
         for _ in 0..8 {
-            let mut server = Server::spawn_on(kind, free_port(), extra);
+            let extra = extra();
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            let mut server = Server::spawn_on(kind, free_port(), &extra);
             let pid = server.child.as_ref().map(Child::id);
             let alive = server
                 .child
@@ -347,11 +355,11 @@ impl Cluster {
             let d = dir.to_str().expect("utf-8 temp dir").to_owned();
             let conf = format!("{d}/nodes.conf");
             // The bus port is given explicitly: the default (port + 10000) may be taken,
-            // or above 65535 for a high ephemeral port.
-            let bus = free_port().to_string();
-            nodes.push(Server::start_with(
-                kind,
-                &[
+            // or above 65535 for a high ephemeral port. It is picked again on every
+            // attempt: a bus port taken meanwhile would make every retry fail.
+            nodes.push(Server::start_with_fresh(kind, || {
+                let bus = free_port().to_string();
+                [
                     "--cluster-port",
                     &bus,
                     "--cluster-enabled",
@@ -362,8 +370,10 @@ impl Cluster {
                     &d,
                     "--cluster-node-timeout",
                     "2000",
-                ],
-            ));
+                ]
+                .map(str::to_owned)
+                .to_vec()
+            }));
             dirs.push(dir);
         }
         let addrs: Vec<String> = nodes
