@@ -3,7 +3,8 @@
 //!
 //! Scenarios (see README "Benchmarks"):
 //! - (a) sequential SET then GET on one connection,
-//! - (b) 64 tasks sharing one connection, GETs,
+//! - (b) 64 tasks sharing one connection, GETs; (b1) the same on a runtime with one
+//!   worker thread instead of two,
 //! - (c) pipelines of 1,000 SETs,
 //! - (d) LRANGE of a 10,000 × 100-byte list (≈1 MB replies),
 //! - (e) PubSub: messages received by one subscriber,
@@ -34,6 +35,10 @@ mod bare;
 mod cluster;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Worker threads of the runtime every scenario runs on (tokio's default on 2 cores);
+/// (b1) repeats (b) on one.
+const WORKERS: usize = 2;
 type Res<T> = Result<T, BoxError>;
 
 #[derive(Clone, Copy)]
@@ -554,7 +559,7 @@ fn main() -> Res<()> {
     let wants = |name: &str| names.is_empty() || names.iter().any(|n| n == name);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(WORKERS)
         .enable_all()
         .build()?;
     if wants("single") {
@@ -573,11 +578,95 @@ fn main() -> Res<()> {
             .next()
             .and_then(|p| p.trim_end_matches('/').parse().ok())
             .unwrap_or(6379);
-        rt.block_on(run(url, port, sizes))?;
+        rt.block_on(run(url.clone(), port, sizes))?;
+        if std::env::var("TYPEDIS_BENCH_ONLY")
+            .ok()
+            .is_none_or(|o| o.contains('b'))
+        {
+            // (b) again on a runtime with one worker thread: with the server on the same
+            // two cores, the difference is what the runtime spends waking its second
+            // worker for every batch of replies.
+            let one = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()?;
+            one.block_on(shared_connection(&url, port, sizes, "b1", 1))?;
+        }
     }
     if wants("cluster") {
         rt.block_on(cluster::run(sizes.tasks, sizes.cluster_ops))?;
     }
+    Ok(())
+}
+
+/// Scenario (b) on the runtime it is called on (`workers` worker threads, for the
+/// title): fresh connections of every client, several rounds in rotated client order,
+/// the median round per client.
+async fn shared_connection(
+    url: &str,
+    port: u16,
+    s: Sizes,
+    label: &str,
+    workers: usize,
+) -> Res<()> {
+    let (t, n) = (s.tasks, s.shared_ops);
+    let td = typedis_impl::connect(url).await?;
+    let rr = redis_rs::connect(url).await?;
+    let fr = fred_impl::connect(url).await?;
+    let ru = rustis_impl::connect(url).await?;
+    let bare = bare::connect(port).await?;
+    // On a noisy 2-core machine one pass can be off by a third, and the client measured
+    // first or last is not always the lucky one.
+    let names = [
+        "typedis",
+        "redis-rs",
+        "fred",
+        "rustis",
+        "bare multiplexer (reference)",
+    ];
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
+    for round in 0..s.rounds {
+        for k in 0..names.len() {
+            let i = (k + round) % names.len();
+            let sample = match i {
+                0 => measure(n, || typedis_impl::shared(&td, t, n)).await?,
+                1 => measure(n, || redis_rs::shared(&rr, t, n)).await?,
+                2 => measure(n, || fred_impl::shared(&fr, t, n)).await?,
+                3 => measure(n, || rustis_impl::shared(&ru, t, n)).await?,
+                _ => measure(n, || bare::shared(&bare, t, n)).await?,
+            };
+            samples[i].push(sample);
+        }
+    }
+    let mut rows: Vec<Row> = names
+        .iter()
+        .zip(samples)
+        .map(|(&client, samples)| Row {
+            client,
+            sample: median(samples, |s| s.wall),
+            extra: None,
+        })
+        .collect();
+    if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "1", "-P", "64"], n) {
+        rows.push(Row {
+            client: "redis-benchmark -c 1 -P 64",
+            sample: Sample {
+                ops: 1,
+                wall: Duration::from_secs(1),
+                cpu: Duration::from_secs_f64(cpu / 1e6),
+            },
+            extra: Some(rps),
+        });
+    }
+    print_table(
+        &format!(
+            "({label}) {t} tasks sharing one connection, GET, {workers} runtime worker thread{} (median of {} rounds)",
+            if workers == 1 { "" } else { "s" },
+            s.rounds
+        ),
+        "ops/s",
+        &rows,
+    );
     Ok(())
 }
 
@@ -653,60 +742,7 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
 
     // (b)
     if only('b') {
-        let (t, n) = (s.tasks, s.shared_ops);
-        // Several rounds, each in a rotated client order, and the median round per
-        // client: on a noisy 2-core machine one pass can be off by a third, and the
-        // client measured first or last is not always the lucky one.
-        let names = [
-            "typedis",
-            "redis-rs",
-            "fred",
-            "rustis",
-            "bare multiplexer (reference)",
-        ];
-        let bare = bare::connect(port).await?;
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
-        for round in 0..s.rounds {
-            for k in 0..names.len() {
-                let i = (k + round) % names.len();
-                let sample = match i {
-                    0 => measure(n, || typedis_impl::shared(&td, t, n)).await?,
-                    1 => measure(n, || redis_rs::shared(&rr, t, n)).await?,
-                    2 => measure(n, || fred_impl::shared(&fr, t, n)).await?,
-                    3 => measure(n, || rustis_impl::shared(&ru, t, n)).await?,
-                    _ => measure(n, || bare::shared(&bare, t, n)).await?,
-                };
-                samples[i].push(sample);
-            }
-        }
-        let mut rows: Vec<Row> = names
-            .iter()
-            .zip(samples)
-            .map(|(&client, samples)| Row {
-                client,
-                sample: median(samples, |s| s.wall),
-                extra: None,
-            })
-            .collect();
-        if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "1", "-P", "64"], n) {
-            rows.push(Row {
-                client: "redis-benchmark -c 1 -P 64",
-                sample: Sample {
-                    ops: 1,
-                    wall: Duration::from_secs(1),
-                    cpu: Duration::from_secs_f64(cpu / 1e6),
-                },
-                extra: Some(rps),
-            });
-        }
-        print_table(
-            &format!(
-                "(b) {t} tasks sharing one connection, GET (median of {} rounds)",
-                s.rounds
-            ),
-            "ops/s",
-            &rows,
-        );
+        shared_connection(&url, port, s, "b", WORKERS).await?;
     }
 
     // (c)
