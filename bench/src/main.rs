@@ -500,6 +500,14 @@ fn print_table(title: &str, unit: &str, rows: &[Row]) {
     }
 }
 
+/// Whether single-server scenario `c` runs: `TYPEDIS_BENCH_ONLY=bd` runs only (b) (with
+/// (b1)) and (d); unset, all do.
+fn only(c: char) -> bool {
+    std::env::var("TYPEDIS_BENCH_ONLY")
+        .ok()
+        .is_none_or(|o| o.contains(c))
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -579,10 +587,7 @@ fn main() -> Res<()> {
             .and_then(|p| p.trim_end_matches('/').parse().ok())
             .unwrap_or(6379);
         rt.block_on(run(url.clone(), port, sizes))?;
-        if std::env::var("TYPEDIS_BENCH_ONLY")
-            .ok()
-            .is_none_or(|o| o.contains('b'))
-        {
+        if only('b') {
             // (b) again on a runtime with one worker thread: with the server on the same
             // two cores, the difference is what the runtime spends waking its second
             // worker for every batch of replies.
@@ -602,13 +607,7 @@ fn main() -> Res<()> {
 /// Scenario (b) on the runtime it is called on (`workers` worker threads, for the
 /// title): fresh connections of every client, several rounds in rotated client order,
 /// the median round per client.
-async fn shared_connection(
-    url: &str,
-    port: u16,
-    s: Sizes,
-    label: &str,
-    workers: usize,
-) -> Res<()> {
+async fn shared_connection(url: &str, port: u16, s: Sizes, label: &str, workers: usize) -> Res<()> {
     let (t, n) = (s.tasks, s.shared_ops);
     let td = typedis_impl::connect(url).await?;
     let rr = redis_rs::connect(url).await?;
@@ -698,9 +697,6 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
     let fr = fred_impl::connect(&url).await?;
     let ru = rustis_impl::connect(&url).await?;
 
-    // TYPEDIS_BENCH_ONLY=bd runs only scenarios (b) and (d).
-    let only_env = std::env::var("TYPEDIS_BENCH_ONLY").ok();
-    let only = |c: char| only_env.as_deref().is_none_or(|o| o.contains(c));
     // (a)
     if only('a') {
         let n = s.seq_ops;
