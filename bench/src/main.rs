@@ -35,11 +35,11 @@ mod bare;
 mod cluster;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Res<T> = Result<T, BoxError>;
 
 /// Worker threads of the runtime every scenario runs on (tokio's default on 2 cores);
 /// (b1) repeats (b) on one.
 const WORKERS: usize = 2;
-type Res<T> = Result<T, BoxError>;
 
 #[derive(Clone, Copy)]
 struct Sizes {
