@@ -22,8 +22,10 @@ pub enum Error {
     #[error("server error: {0}")]
     Server(ServerError),
 
-    /// The byte stream from the server is not valid RESP, or breaks a configured limit
-    /// (nesting depth, bulk or aggregate length). The connection is closed after this.
+    /// The byte stream from the server is not valid RESP, breaks a configured limit
+    /// ([`Limits`](crate::resp::Limits): nesting depth, bulk, aggregate or line length,
+    /// frame size; the message names the limit), or holds a frame nobody asked for. The
+    /// connection is closed after this.
     #[error("protocol error: {0}")]
     Protocol(String),
 

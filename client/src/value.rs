@@ -128,6 +128,46 @@ impl Value {
         }
     }
 
+    /// The value under any RESP3 attributes attached to it (itself when it has none).
+    pub fn unattributed(&self) -> &Value {
+        let mut v = self;
+        while let Value::Attribute { value, .. } = v {
+            v = value;
+        }
+        v
+    }
+
+    /// The value under any RESP3 attributes attached to it, which are dropped.
+    pub fn into_unattributed(self) -> Value {
+        let mut v = self;
+        while let Value::Attribute { value, .. } = v {
+            v = *value;
+        }
+        v
+    }
+
+    /// Whether this frame is a RESP3 push (PubSub message, invalidation, …), also when
+    /// attributes precede it. This is how every reader of a connection tells an
+    /// out-of-band frame, which answers no command, from a reply: by what the frame is
+    /// under its attributes, never by its outermost type alone (an attribute may precede
+    /// any frame, a push included).
+    ///
+    /// ```
+    /// use typedis::Value;
+    /// let push = Value::Push(vec![]);
+    /// let attributed = Value::Attribute { attributes: vec![], value: Box::new(push.clone()) };
+    /// assert!(push.is_push() && attributed.is_push());
+    /// assert!(!Value::Attribute { attributes: vec![], value: Box::new(Value::Nil) }.is_push());
+    /// ```
+    #[inline]
+    pub fn is_push(&self) -> bool {
+        match self {
+            Value::Push(_) => true,
+            Value::Attribute { .. } => matches!(self.unattributed(), Value::Push(_)),
+            _ => false,
+        }
+    }
+
     /// Turns a nested error value into `Err`, and removes RESP3 attributes.
     #[inline]
     pub fn into_result(self) -> Result<Value> {

@@ -61,12 +61,25 @@ fn bulk_heavy() -> impl Strategy<Value = Value> {
 /// Feeds `bytes` to a fresh decoder in chunks cut at `cuts`: the frames decoded, then how
 /// it ended (the error, or `None` when the decoder is waiting for more) and how many bytes
 /// are left in its buffer. With `scalars`, each `decode` is preceded by `decode_scalars`,
-/// as the client's reader does.
+/// as the client's reader does. A decoder that parses every frame again in its build
+/// (rather than from the scan's tokens, as frames of many tiny elements are) must give
+/// the same outcome.
 fn feed_any(bytes: &[u8], cuts: &[usize], scalars: bool) -> (Vec<Value>, Option<String>, usize) {
+    let with_tokens = feed_into(Decoder::default(), bytes, cuts, scalars);
+    let reparsed = feed_into(Decoder::reparsing(Default::default()), bytes, cuts, scalars);
+    assert_eq!(reparsed, with_tokens, "the two builds disagree");
+    with_tokens
+}
+
+fn feed_into(
+    mut d: Decoder,
+    bytes: &[u8],
+    cuts: &[usize],
+    scalars: bool,
+) -> (Vec<Value>, Option<String>, usize) {
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
     points.push(bytes.len());
     points.sort_unstable();
-    let mut d = Decoder::default();
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     let mut from = 0;

@@ -2,15 +2,25 @@
 //!
 //! 1. **Scan**: check that a whole frame is buffered, without allocating. The scan is
 //!    incremental: it remembers how far it got (the offset of the first incomplete
-//!    element and the counts of the aggregates still open), so a large reply arriving in
-//!    many reads is scanned once in total, not once per read. Limits (nesting depth,
-//!    bulk length, aggregate length) are enforced here, on each header, so nothing is
-//!    ever allocated for a length that is only announced. Each element it accepts
-//!    leaves a token behind (its type, and where its payload or line is): the memory
-//!    kept while a frame is incomplete grows with the elements received.
+//!    element, the counts of the aggregates still open, and how far the line at that
+//!    offset was already searched for its CRLF), so a large reply arriving in many reads
+//!    is scanned once in total, not once per read — a line that never ends included.
+//!    Limits ([`Limits`]: nesting depth, bulk length, aggregate length, line length and
+//!    the size of the whole frame) are enforced here, on each header, so nothing is ever
+//!    allocated for a length that is only announced.
 //! 2. **Build**: split the frame off the read buffer (`split_to(..).freeze()`) and build
-//!    the [`Value`] from the tokens; bulk payloads are zero-copy slices of that frozen
-//!    buffer.
+//!    the [`Value`] from the tokens the scan left (below); bulk payloads are zero-copy
+//!    slices of that frozen buffer.
+//!
+//! Each element the scan accepts leaves a 12-byte token behind (its type, and where its
+//! payload or line is), so the build reads neither headers nor the frame's bytes again —
+//! but only while the tokens take at most half the bytes scanned (or are at most 2^16). A frame of
+//! many tiny elements (`*4294967295` then `:0`s) drops its tokens once it passes that,
+//! and is parsed a second time in the build instead. Either way what a frame costs while
+//! it arrives is the read buffer holding its bytes, tokens of at most half as much, a few
+//! words and one counter per open aggregate (at most [`Limits::max_depth`]): at most 1.5×
+//! the bytes received, for any shape — many tiny elements, deep nesting or huge announced
+//! lengths.
 //!
 //! The commonest replies skip both phases: a bulk string, simple string or integer that
 //! is wholly buffered is recognised in one pass. [`Decoder::decode_scalars`] takes a run
@@ -27,18 +37,36 @@ use bytes::{Bytes, BytesMut};
 use crate::error::{Error, Result, ServerError};
 use crate::value::Value;
 
-/// Decoder limits. The defaults suit any legitimate reply; raise them only for
-/// unusual data (e.g. bulk values over 512 MiB, which servers also refuse by default).
+/// Decoder limits. The defaults suit any legitimate reply; raise them only for unusual
+/// data.
+///
+/// ```
+/// let mut limits = typedis::resp::Limits::default();
+/// limits.max_frame_bytes = 64 << 20; // no reply above 64 MiB
+/// let decoder = typedis::resp::Decoder::new(limits);
+/// # let _ = decoder;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
-    /// Deepest nesting of aggregates (default 128). Parsing recurses once per level, so
-    /// keep this in the hundreds, not millions.
+    /// Deepest nesting of aggregates (default 128). Building a value and dropping it
+    /// recurse once per level, so keep this in the hundreds, not millions.
     pub max_depth: usize,
     /// Longest bulk string, blob error or verbatim string, in bytes (default 512 MiB,
     /// the server's `proto-max-bulk-len`).
     pub max_bulk_len: usize,
     /// Most elements announced by one aggregate (default 2^32).
     pub max_aggregate_len: usize,
+    /// Longest simple string, simple error, double or big number line, in bytes
+    /// (default 512 MiB). Headers of bulk strings and aggregates, integers, nulls and
+    /// booleans are a few bytes by definition: a line of theirs longer than 64 bytes is
+    /// refused whatever this says.
+    pub max_line_len: usize,
+    /// Largest frame (one reply or push, everything in it), in bytes (default 1 GiB:
+    /// room for a value of the servers' largest size, 512 MiB, and then some). A frame
+    /// that passes it fails as soon as its header announces it or its bytes arrive,
+    /// not when it completes.
+    pub max_frame_bytes: usize,
 }
 
 impl Default for Limits {
@@ -47,6 +75,8 @@ impl Default for Limits {
             max_depth: 128,
             max_bulk_len: 512 * 1024 * 1024,
             max_aggregate_len: 1 << 32,
+            max_line_len: 512 * 1024 * 1024,
+            max_frame_bytes: 1 << 30,
         }
     }
 }
@@ -60,13 +90,46 @@ pub struct Decoder {
     /// Elements still expected by each open aggregate, innermost last.
     open: Vec<u64>,
     /// Where to resume looking for the CRLF of the line starting at `pos`: a long line
-    /// arriving in many reads is then searched once, not once per read.
+    /// arriving in many reads is then searched once, not once per read. Zero when no
+    /// search is under way (a line never starts at offset 0 past its type byte), which
+    /// is also what lets the one-pass scalar paths run: they would search from the start.
     crlf_from: usize,
-    /// One token per element of the frame scanned so far, in order.
+    /// One token per element of the frame scanned so far, in order, unless `reparse`.
     tokens: Vec<Token>,
+    /// This frame's tokens were dropped (they would outgrow its bytes): the build parses
+    /// the frame again.
+    reparse: bool,
+    /// Never keep tokens (to check that both builds agree).
+    always_reparse: bool,
     /// Scalar frames found by [`Decoder::decode_scalars`], reused between calls.
     spans: Vec<Span>,
 }
+
+/// What the scan learned about one element: enough to build its value without reading
+/// its header again.
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    /// Strings: offset of the payload (bulk) or of the line (simple types) in the frame.
+    start: u32,
+    /// Strings: payload or line length. Aggregates: announced length (pairs for maps
+    /// and attributes). [`NULL`] for RESP2 null bulks and arrays.
+    len: u32,
+    /// The RESP type byte.
+    kind: u8,
+}
+
+/// `Token::len` of a RESP2 null (`$-1`, `*-1`).
+const NULL: u32 = u32::MAX;
+
+/// Tokens a frame may always keep, whatever its size (768 KiB at most): replies of up to
+/// this many elements are built from tokens whatever their elements' size.
+const FREE_TOKENS: usize = 1 << 16;
+
+/// How often (in tokens) the scan checks that a frame's tokens stay within their budget.
+const BUDGET_EVERY: usize = 256;
+
+/// Tokens kept between frames; a larger vector (after a huge reply) is dropped.
+const KEEP_TOKENS: usize = 1 << 16;
 
 /// A complete scalar frame at the front of a buffer: its value, or where its payload is
 /// (offsets into the buffer).
@@ -101,38 +164,21 @@ impl Span {
     }
 }
 
-/// What the scan learned about one element: enough to build its value without reading
-/// its header again.
-#[derive(Debug, Clone, Copy)]
-struct Token {
-    /// The RESP type byte.
-    kind: u8,
-    /// Strings: offset of the payload (bulk) or of the line (simple types) in the frame.
-    start: usize,
-    /// Strings: payload or line length. Aggregates: announced length (pairs for maps
-    /// and attributes). [`NULL`] for RESP2 null bulks and arrays.
-    len: usize,
-}
-
 /// How a run of bulk strings in the scan ended.
 enum Run {
     /// The frame is complete, this long.
     Frame(usize),
     /// The next element is not all buffered yet.
     Incomplete,
-    /// A bulk string's payload is not followed by CRLF.
-    Unterminated,
     /// Elements were accepted; scan on from `pos`.
     Continue,
     /// Nothing accepted: the element at `pos` needs the general path.
     General,
 }
 
-/// `Token::len` of a RESP2 null (`$-1`, `*-1`).
-const NULL: usize = usize::MAX;
-
-/// Tokens kept between frames; a larger vector (after a huge reply) is dropped.
-const KEEP_TOKENS: usize = 1 << 16;
+/// Longest line of a type whose line is a length or a fixed-width value (`$`, `*`, `:`,
+/// `_`, `#`, …): 20 digits and a sign fit with room to spare.
+const MAX_HEADER_LINE: usize = 64;
 
 impl Default for Decoder {
     fn default() -> Self {
@@ -142,6 +188,15 @@ impl Default for Decoder {
 
 fn protocol(msg: impl Into<String>) -> Error {
     Error::Protocol(msg.into())
+}
+
+/// The error for a frame part over limit `name` (a [`Limits`] field), saying how to
+/// raise it.
+fn over(what: impl std::fmt::Display, name: &str, limit: usize) -> Error {
+    protocol(format!(
+        "{what}, over the {name} limit of {limit} (raise it with `ClientConfig::limits`, \
+         `ConnectionInfo::limits` or `?{name}=` in the URL if this is expected)"
+    ))
 }
 
 /// Finds `\r\n` at or after `from`; returns the index of `\r`.
@@ -162,7 +217,43 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Parses a decimal integer line (`-1`, `42`). No sign other than a leading `-`.
+/// Whether `kind` is a RESP2 or RESP3 type byte.
+#[inline]
+fn is_type(kind: u8) -> bool {
+    matches!(
+        kind,
+        b'+' | b'-'
+            | b':'
+            | b'_'
+            | b','
+            | b'#'
+            | b'('
+            | b'$'
+            | b'!'
+            | b'='
+            | b'*'
+            | b'~'
+            | b'>'
+            | b'%'
+            | b'|'
+    )
+}
+
+#[cold]
+fn unknown_type(kind: u8) -> Error {
+    protocol(format!(
+        "unknown RESP type byte {:?} (0x{kind:02x})",
+        kind as char
+    ))
+}
+
+/// Whether the line of type `kind` is a length or a fixed-width value (at most
+/// [`MAX_HEADER_LINE`] bytes), rather than text of any length.
+#[inline]
+fn is_header(kind: u8) -> bool {
+    !matches!(kind, b'+' | b'-' | b',' | b'(')
+}
+
 /// The integer line after the type byte at the front of `buf` (`$16\r\n`, `:-3\r\n`) in one
 /// pass, and the offset of its CR: what `find_crlf(buf, 1)` then `parse_int` give for a
 /// well-formed line. `None` for anything else (incomplete, malformed, out of range):
@@ -206,6 +297,7 @@ fn parse_int_line(buf: &[u8]) -> Option<(i64, usize)> {
     Some((n, i))
 }
 
+/// Parses a decimal integer line (`-1`, `42`, `+7`).
 fn parse_int(line: &[u8]) -> Option<i64> {
     let (neg, digits) = match line {
         [b'-', rest @ ..] => (true, rest),
@@ -240,20 +332,76 @@ fn show(line: &[u8]) -> String {
 
 impl Decoder {
     /// A decoder with the given limits.
-    pub fn new(limits: Limits) -> Self {
+    pub fn new(mut limits: Limits) -> Self {
+        // No frame can be larger than memory: with these lengths capped, adding a length
+        // to an offset within a buffer never overflows.
+        const LARGEST: usize = isize::MAX as usize / 4;
+        limits.max_bulk_len = limits.max_bulk_len.min(LARGEST);
+        limits.max_line_len = limits.max_line_len.min(LARGEST);
+        limits.max_frame_bytes = limits.max_frame_bytes.min(LARGEST);
+        // Tokens hold 32-bit offsets.
+        let always_reparse = limits.max_frame_bytes > u32::MAX as usize;
         Decoder {
             limits,
             pos: 0,
             open: Vec::new(),
             crlf_from: 0,
             tokens: Vec::new(),
+            reparse: always_reparse,
+            always_reparse,
             spans: Vec::new(),
         }
+    }
+
+    /// A decoder that never keeps tokens: every frame that is not a lone scalar is parsed
+    /// twice. For tests and fuzzing, which check that both ways of building agree.
+    #[doc(hidden)]
+    pub fn reparsing(limits: Limits) -> Self {
+        Decoder {
+            always_reparse: true,
+            reparse: true,
+            ..Decoder::new(limits)
+        }
+    }
+
+    /// Records the token of an element that ends at `end` (`len`: [`NULL`] for a RESP2
+    /// null, else below it), unless the frame's tokens were dropped; drops them when they
+    /// take more than half the bytes scanned (checked every [`BUDGET_EVERY`] tokens).
+    /// Offsets fit in 32 bits: with a larger `max_frame_bytes` no frame keeps tokens, and
+    /// a frame with an offset past it fails before it is built.
+    #[inline(always)]
+    fn record(&mut self, kind: u8, start: usize, len: u32, end: usize) {
+        if self.reparse {
+            return;
+        }
+        self.tokens.push(Token {
+            start: start as u32,
+            len,
+            kind,
+        });
+        let n = self.tokens.len();
+        if n % BUDGET_EVERY == 0 && n > FREE_TOKENS && n * std::mem::size_of::<Token>() > end / 2 {
+            self.drop_tokens();
+        }
+    }
+
+    /// Builds this frame without tokens: they would take too much room.
+    #[cold]
+    fn drop_tokens(&mut self) {
+        self.reparse = true;
+        self.tokens = Vec::new();
     }
 
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// Whether the one-pass scalar paths may look at the front of the buffer: no frame
+    /// is partly scanned (they would start it again from its first byte).
+    #[inline]
+    fn at_rest(&self) -> bool {
+        self.pos == 0 && self.crlf_from == 0
     }
 
     /// Decodes one frame from the front of `buf`.
@@ -263,10 +411,8 @@ impl Decoder {
     /// the input is not valid RESP or breaks a limit. Error replies come back as
     /// [`Value::Error`].
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Value>> {
-        if self.pos == 0 {
+        if self.at_rest() {
             if let Some(v) = self.decode_scalar(buf) {
-                // A partial scan may have left a CRLF search position behind.
-                self.crlf_from = 0;
                 return Ok(Some(v));
             }
         }
@@ -278,14 +424,21 @@ impl Decoder {
         self.crlf_from = 0;
         let frame = buf.split_to(len).freeze();
         let mut at = 0;
-        let v = build(&frame, &self.tokens, &mut at);
-        debug_assert_eq!(at, self.tokens.len(), "one token per element");
+        let v = if self.reparse {
+            self.reparse = self.always_reparse;
+            let v = build(&frame, &mut at)?;
+            (at == frame.len()).then_some(v)
+        } else {
+            let v = build_from_tokens(&frame, &self.tokens, &mut at)?;
+            (at == self.tokens.len()).then_some(v)
+        };
         if self.tokens.capacity() > KEEP_TOKENS {
             self.tokens = Vec::new();
         } else {
             self.tokens.clear();
         }
         v.map(Some)
+            .ok_or_else(|| protocol("frame changed between scan and build"))
     }
 
     /// One pass for the most common replies (a whole bulk string, simple string or
@@ -306,7 +459,7 @@ impl Decoder {
     /// or a frame whose scan is in progress) is left to [`Decoder::decode`], so calling
     /// this first and then `decode` in a loop decodes exactly what `decode` alone would.
     pub fn decode_scalars(&mut self, buf: &mut BytesMut, out: &mut Vec<Value>) -> usize {
-        if self.pos != 0 {
+        if !self.at_rest() {
             return 0;
         }
         let mut spans = std::mem::take(&mut self.spans);
@@ -318,8 +471,6 @@ impl Decoder {
             largest = largest.max(len);
         }
         if end > 0 {
-            // A partial scan may have left a CRLF search position behind.
-            self.crlf_from = 0;
             let chunk = buf.split_to(end).freeze();
             out.extend(spans.drain(..).map(|s| s.value(&chunk)));
         }
@@ -328,21 +479,23 @@ impl Decoder {
     }
 
     /// The complete scalar frame at the front of `buf`, and its length; `None` for
-    /// anything else (see [`Decoder::decode_scalar`]).
+    /// anything else, and for anything near a limit (see [`Decoder::decode_scalar`]).
     #[inline]
     fn scalar_span(&self, buf: &[u8]) -> Option<(Span, usize)> {
         let kind = *buf.first()?;
         if !matches!(kind, b'$' | b'+' | b':') {
             return None;
         }
-        match kind {
+        let (span, len) = match kind {
             b':' => {
                 let (n, cr) = parse_int_line(buf)?;
-                Some((Span::Int(n), cr + 2))
+                (Span::Int(n), cr + 2)
             }
             b'+' => {
-                let cr = find_crlf(buf, 1)?;
-                Some((Span::Simple(1, cr), cr + 2))
+                // Only within the line limit: the general path refuses longer lines.
+                let window = buf.len().min(self.limits.max_line_len + 3);
+                let cr = find_crlf(&buf[..window], 1)?;
+                (Span::Simple(1, cr), cr + 2)
             }
             _ => {
                 let (n, cr) = parse_int_line(buf)?;
@@ -350,15 +503,44 @@ impl Decoder {
                     return Some((Span::Nil, cr + 2));
                 }
                 let n = usize::try_from(n).ok()?;
-                if n > self.limits.max_bulk_len
-                    || buf.len() < cr + 2 + n + 2
-                    || &buf[cr + 2 + n..cr + 4 + n] != b"\r\n"
-                {
+                if n > self.limits.max_bulk_len {
                     return None;
                 }
-                Some((Span::Bulk(cr + 2, cr + 2 + n), cr + 4 + n))
+                let end = (cr + 2).checked_add(n)?;
+                if buf.len() < end + 2 || &buf[end..end + 2] != b"\r\n" {
+                    return None;
+                }
+                (Span::Bulk(cr + 2, end), end + 2)
             }
+        };
+        (len <= self.limits.max_frame_bytes).then_some((span, len))
+    }
+
+    /// Nothing more is buffered for the frame being scanned: fine, unless what is
+    /// buffered (all of it belongs to this frame) is already over the frame limit.
+    #[inline]
+    fn incomplete(&self, buf: &[u8]) -> Result<Option<usize>> {
+        if buf.len() > self.limits.max_frame_bytes {
+            return Err(over(
+                format_args!("a frame is over {} bytes and not complete", buf.len()),
+                "max_frame_bytes",
+                self.limits.max_frame_bytes,
+            ));
         }
+        Ok(None)
+    }
+
+    /// The frame at the front is complete and `len` bytes long.
+    #[inline]
+    fn complete(&self, len: usize) -> Result<Option<usize>> {
+        if len > self.limits.max_frame_bytes {
+            return Err(over(
+                format_args!("a frame of {len} bytes"),
+                "max_frame_bytes",
+                self.limits.max_frame_bytes,
+            ));
+        }
+        Ok(Some(len))
     }
 
     /// Phase 1: the length of the complete frame at the front of `buf`, if buffered.
@@ -367,44 +549,59 @@ impl Decoder {
             // One element starting at self.pos.
             let start = self.pos;
             let Some(&kind) = buf.get(start) else {
-                return Ok(None);
+                return self.incomplete(buf);
             };
             // Fast path for the commonest element, a bulk string, and for runs of them
             // inside one aggregate (LRANGE, MGET, HGETALL …): those are read in this
             // inner loop, which only settles `pos` when the run ends.
             if kind == b'$' {
-                match self.scan_bulk_run(buf, start) {
-                    Run::Frame(len) => return Ok(Some(len)),
-                    Run::Incomplete => return Ok(None),
-                    Run::Unterminated => {
-                        return Err(protocol("bulk string not terminated by CRLF"))
-                    }
+                match self.scan_bulk_run(buf, start)? {
+                    Run::Frame(len) => return self.complete(len),
+                    Run::Incomplete => return self.incomplete(buf),
                     Run::Continue => continue,
                     Run::General => {}
                 }
             }
-            let Some(cr) = find_crlf(buf, self.crlf_from.max(start + 1)) else {
-                // Nothing up to the last byte ends the line; that byte may be the `\r`.
-                self.crlf_from = buf.len() - 1;
-                if buf.len() - start > self.limits.max_bulk_len.max(64 * 1024) {
-                    return Err(protocol(
-                        "a RESP header or simple string line is too long (no CRLF)",
-                    ));
+            // Refused at once: its line need not arrive first.
+            if !is_type(kind) {
+                return Err(unknown_type(kind));
+            }
+            // The line is searched only up to its limit, and from where the last search
+            // stopped: each byte of a line is looked at once however it arrives.
+            let max = if is_header(kind) {
+                MAX_HEADER_LINE
+            } else {
+                self.limits.max_line_len
+            };
+            let window_end = start + max + 3;
+            let window = buf.len().min(window_end);
+            let Some(cr) = find_crlf(&buf[..window], self.crlf_from.max(start + 1)) else {
+                if window == window_end {
+                    return Err(if is_header(kind) {
+                        protocol(format!(
+                            "a {:?} line is over {MAX_HEADER_LINE} bytes without CRLF: not RESP",
+                            kind as char
+                        ))
+                    } else {
+                        over(
+                            format_args!("a {:?} line is over {max} bytes", kind as char),
+                            "max_line_len",
+                            max,
+                        )
+                    });
                 }
-                return Ok(None);
+                // Nothing up to the last byte ends the line; that byte may be the `\r`.
+                self.crlf_from = window - 1;
+                return self.incomplete(buf);
             };
             let line = &buf[start + 1..cr];
             let mut next = cr + 2;
             // Elements this one opens (aggregates), if any.
             let mut opens: Option<u64> = None;
-            let token = match kind {
+            match kind {
                 b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => {
                     validate_simple(kind, line)?;
-                    Token {
-                        kind,
-                        start: start + 1,
-                        len: line.len(),
-                    }
+                    self.record(kind, start + 1, line.len() as u32, next);
                 }
                 b'$' | b'!' | b'=' => {
                     if line == b"?" {
@@ -415,37 +612,40 @@ impl Decoder {
                     })?;
                     if n == -1 && kind == b'$' {
                         // RESP2 null bulk.
-                        Token {
-                            kind,
-                            start: 0,
-                            len: NULL,
-                        }
+                        self.record(kind, 0, NULL, next);
                     } else if n < 0 {
                         return Err(protocol(format!("negative length {n} for a bulk string")));
                     } else {
+                        let n = n as u64;
+                        if n > self.limits.max_bulk_len as u64 {
+                            return Err(over(
+                                format_args!("a bulk string announces {n} bytes"),
+                                "max_bulk_len",
+                                self.limits.max_bulk_len,
+                            ));
+                        }
                         let n = n as usize;
-                        if n > self.limits.max_bulk_len {
-                            return Err(protocol(format!(
-                                "a bulk string announces {n} bytes, over the {} byte limit (raise Limits::max_bulk_len if this is expected)",
-                                self.limits.max_bulk_len
-                            )));
+                        let end = next + n + 2;
+                        if end > self.limits.max_frame_bytes {
+                            return Err(over(
+                                format_args!(
+                                    "a bulk string of {n} bytes makes its frame {end} bytes long"
+                                ),
+                                "max_frame_bytes",
+                                self.limits.max_frame_bytes,
+                            ));
                         }
                         if kind == b'=' && n < 4 {
                             return Err(protocol("verbatim string shorter than its format prefix"));
                         }
-                        if buf.len() < next + n + 2 {
-                            return Ok(None);
+                        if buf.len() < end {
+                            return self.incomplete(buf);
                         }
-                        if &buf[next + n..next + n + 2] != b"\r\n" {
+                        if &buf[end - 2..end] != b"\r\n" {
                             return Err(protocol("bulk string not terminated by CRLF"));
                         }
-                        let token = Token {
-                            kind,
-                            start: next,
-                            len: n,
-                        };
-                        next += n + 2;
-                        token
+                        self.record(kind, next, n as u32, end);
+                        next = end;
                     }
                 }
                 b'*' | b'~' | b'>' | b'%' | b'|' => {
@@ -457,20 +657,17 @@ impl Decoder {
                     })?;
                     if n == -1 && kind == b'*' {
                         // RESP2 null array.
-                        Token {
-                            kind,
-                            start: 0,
-                            len: NULL,
-                        }
+                        self.record(kind, 0, NULL, next);
                     } else if n < 0 {
                         return Err(protocol(format!("negative length {n} for an aggregate")));
                     } else {
                         let n = n as u64;
                         if n > self.limits.max_aggregate_len as u64 {
-                            return Err(protocol(format!(
-                                "an aggregate announces {n} elements, over the {} limit (raise Limits::max_aggregate_len)",
-                                self.limits.max_aggregate_len
-                            )));
+                            return Err(over(
+                                format_args!("an aggregate announces {n} elements"),
+                                "max_aggregate_len",
+                                self.limits.max_aggregate_len,
+                            ));
                         }
                         // Maps and attributes hold pairs; an attribute also precedes the
                         // value it describes, which belongs to it here.
@@ -479,30 +676,29 @@ impl Decoder {
                             b'|' => n * 2 + 1,
                             _ => n,
                         };
+                        // An announced length need not fit in a token (the frame cannot
+                        // complete within 4 GiB then anyway).
+                        match u32::try_from(n).ok().filter(|n| *n != NULL) {
+                            Some(n) => self.record(kind, 0, n, next),
+                            None => self.drop_tokens(),
+                        }
                         if elements > 0 {
                             if self.open.len() + 1 > self.limits.max_depth {
-                                return Err(protocol(format!(
-                                    "replies nested deeper than {} levels (raise Limits::max_depth)",
-                                    self.limits.max_depth
-                                )));
+                                return Err(over(
+                                    format_args!(
+                                        "replies nested deeper than {} levels",
+                                        self.limits.max_depth
+                                    ),
+                                    "max_depth",
+                                    self.limits.max_depth,
+                                ));
                             }
                             opens = Some(elements);
                         }
-                        Token {
-                            kind,
-                            start: 0,
-                            len: n as usize,
-                        }
                     }
                 }
-                other => {
-                    return Err(protocol(format!(
-                        "unknown RESP type byte {:?} (0x{other:02x})",
-                        other as char
-                    )))
-                }
-            };
-            self.tokens.push(token);
+                _ => return Err(unknown_type(kind)),
+            }
             match opens {
                 Some(n) => {
                     self.pos = next;
@@ -511,7 +707,7 @@ impl Decoder {
                 }
                 None => {
                     if let Some(len) = self.close(next) {
-                        return Ok(Some(len));
+                        return self.complete(len);
                     }
                 }
             }
@@ -519,34 +715,36 @@ impl Decoder {
     }
 
     /// Scans consecutive well-formed bulk strings from `start` (which holds a `$`).
-    /// Every element it accepts is recorded and closed as [`Decoder::close`] would;
-    /// `Run::General` means the element at `self.pos` (== `start`) needs the general path.
+    /// Every element it accepts is closed as [`Decoder::close`] would; `Run::General`
+    /// means the element at `self.pos` (== `start`) needs the general path (which also
+    /// gives the errors of anything over a limit).
     #[inline]
-    fn scan_bulk_run(&mut self, buf: &[u8], start: usize) -> Run {
+    fn scan_bulk_run(&mut self, buf: &[u8], start: usize) -> Result<Run> {
+        let (max_bulk, max_frame) = (self.limits.max_bulk_len, self.limits.max_frame_bytes);
         let mut at = start;
         loop {
             let Some((n, data)) = bulk_header(buf, at) else {
-                return self.end_run(at);
+                return Ok(self.end_run(at));
             };
-            if n > self.limits.max_bulk_len {
-                return self.end_run(at);
+            // Checked first: with `n` within the limit the sums below cannot overflow.
+            if n > max_bulk {
+                return Ok(self.end_run(at));
             }
             let end = data + n;
+            if end + 2 > max_frame {
+                return Ok(self.end_run(at));
+            }
             if buf.len() < end + 2 {
-                return match self.end_run(at) {
+                return Ok(match self.end_run(at) {
                     Run::General => Run::Incomplete,
                     other => other,
-                };
+                });
             }
             if &buf[end..end + 2] != b"\r\n" {
-                return Run::Unterminated;
+                return Err(protocol("bulk string not terminated by CRLF"));
             }
-            self.tokens.push(Token {
-                kind: b'$',
-                start: data,
-                len: n,
-            });
             at = end + 2;
+            self.record(b'$', data, n as u32, at);
             match self.open.last_mut() {
                 // More elements to come in this aggregate: stay in the run if the next
                 // one is a bulk string too.
@@ -555,14 +753,14 @@ impl Decoder {
                     if buf.get(at) != Some(&b'$') {
                         self.pos = at;
                         self.crlf_from = at;
-                        return Run::Continue;
+                        return Ok(Run::Continue);
                     }
                 }
                 _ => {
-                    return match self.close(at) {
+                    return Ok(match self.close(at) {
                         Some(len) => Run::Frame(len),
                         None => Run::Continue,
-                    };
+                    });
                 }
             }
         }
@@ -651,69 +849,84 @@ fn parse_double(line: &[u8]) -> Option<f64> {
     }
 }
 
-/// Phase 2: builds the value of the element `tokens[*at]` (and of its elements) from a
-/// frame the scan accepted.
-fn build(frame: &Bytes, tokens: &[Token], at: &mut usize) -> Result<Value> {
+/// The payload (`data..end`) of the well-formed, non-null bulk string at `frame[at..]`,
+/// whose CRLF is at `end`; `None` for anything else.
+#[inline(always)]
+fn bulk_at(frame: &[u8], at: usize) -> Option<(usize, usize)> {
+    if frame.get(at) != Some(&b'$') {
+        return None;
+    }
+    let (n, data) = bulk_header(frame, at)?;
+    let end = data.checked_add(n)?;
+    (end <= frame.len().saturating_sub(2)).then_some((data, end))
+}
+
+/// Phase 2 from tokens: builds the value of the element `tokens[*at]` (and of its
+/// elements) from a frame the scan accepted.
+fn build_from_tokens(frame: &Bytes, tokens: &[Token], at: &mut usize) -> Result<Value> {
+    let bad = || protocol("frame changed between scan and build");
     let Some(&Token { kind, start, len }) = tokens.get(*at) else {
-        return Err(protocol("frame changed between scan and build"));
+        return Err(bad());
     };
     *at += 1;
-    let bad = || protocol("frame changed between scan and build");
-    let text = || frame.get(start..start + len).ok_or_else(bad);
+    let (start, n) = (start as usize, len as usize);
+    let text = || frame.get(start..start + n).ok_or_else(bad);
+    let slice = || text().map(|_| frame.slice(start..start + n));
     Ok(match kind {
-        b'$' if len == NULL => Value::Nil,
-        b'$' => Value::Bulk(frame.slice(start..start + len)),
-        b'+' => Value::SimpleString(frame.slice(start..start + len)),
-        b'(' => Value::BigNumber(frame.slice(start..start + len)),
+        b'$' | b'*' if len == NULL => Value::Nil,
+        b'$' => Value::Bulk(slice()?),
+        b'+' => Value::SimpleString(slice()?),
+        b'(' => Value::BigNumber(slice()?),
         b'-' | b'!' => Value::Error(ServerError::parse(text()?)),
         b':' => Value::Int(parse_int(text()?).ok_or_else(bad)?),
         b'_' => Value::Nil,
         b'#' => Value::Boolean(text()? == b"t"),
         b',' => Value::Double(parse_double(text()?).ok_or_else(bad)?),
         b'=' => {
-            let data = frame.slice(start..start + len);
-            Value::Verbatim {
-                format: [data[0], data[1], data[2]],
-                text: data.slice(4..),
+            let data = slice()?;
+            match *data {
+                [a, b, c, _, ..] => Value::Verbatim {
+                    format: [a, b, c],
+                    text: data.slice(4..),
+                },
+                _ => return Err(bad()),
             }
         }
-        b'*' if len == NULL => Value::Nil,
         b'%' | b'|' => {
             // Capacity is bounded by the elements actually scanned.
-            let mut pairs = Vec::with_capacity(len.min(tokens.len() - *at));
-            for _ in 0..len {
-                let k = build(frame, tokens, at)?;
-                let v = build(frame, tokens, at)?;
+            let mut pairs = Vec::with_capacity(n.min(tokens.len() - *at));
+            for _ in 0..n {
+                let k = build_from_tokens(frame, tokens, at)?;
+                let v = build_from_tokens(frame, tokens, at)?;
                 pairs.push((k, v));
             }
             if kind == b'%' {
                 Value::Map(pairs)
             } else {
-                let value = build(frame, tokens, at)?;
                 Value::Attribute {
                     attributes: pairs,
-                    value: Box::new(value),
+                    value: Box::new(build_from_tokens(frame, tokens, at)?),
                 }
             }
         }
-        _ => {
-            let mut items = Vec::with_capacity(len.min(tokens.len() - *at));
-            while items.len() < len {
+        b'*' | b'~' | b'>' => {
+            let mut items = Vec::with_capacity(n.min(tokens.len() - *at));
+            while items.len() < n {
                 // Runs of bulk strings in one go: large arrays of them are the hot case.
                 let rest = tokens.get(*at..).unwrap_or_default();
                 let run = rest
                     .iter()
-                    .take(len - items.len())
+                    .take(n - items.len())
                     .take_while(|t| t.kind == b'$' && t.len != NULL)
                     .count();
-                items.extend(
-                    rest[..run]
-                        .iter()
-                        .map(|t| Value::Bulk(frame.slice(t.start..t.start + t.len))),
-                );
+                // Within the frame: the scan saw each payload's CRLF inside it.
+                items.extend(rest[..run].iter().map(|t| {
+                    let (a, n) = (t.start as usize, t.len as usize);
+                    Value::Bulk(frame.slice(a..a + n))
+                }));
                 *at += run;
-                if items.len() < len {
-                    items.push(build(frame, tokens, at)?);
+                if items.len() < n {
+                    items.push(build_from_tokens(frame, tokens, at)?);
                 }
             }
             match kind {
@@ -722,6 +935,113 @@ fn build(frame: &Bytes, tokens: &[Token], at: &mut usize) -> Result<Value> {
                 _ => Value::Array(items),
             }
         }
+        _ => return Err(bad()),
+    })
+}
+
+/// Phase 2 without tokens: builds the value of the element at `frame[*at..]` (and of its
+/// elements) from a frame the scan accepted, parsing it again, and moves `at` past it.
+/// The frame is known complete and valid; anything else found here is reported, never a
+/// panic.
+fn build(frame: &Bytes, at: &mut usize) -> Result<Value> {
+    let bad = || protocol("frame changed between scan and build");
+    let start = *at;
+    let kind = *frame.get(start).ok_or_else(bad)?;
+    // Bulk strings first, in one pass: they are most of what large replies hold.
+    if let Some((data, end)) = bulk_at(frame, start) {
+        *at = end + 2;
+        return Ok(Value::Bulk(frame.slice(data..end)));
+    }
+    let cr = find_crlf(frame, start + 1).ok_or_else(bad)?;
+    let line = &frame[start + 1..cr];
+    *at = cr + 2;
+    let text = || frame.slice(start + 1..cr);
+    Ok(match kind {
+        b'+' => Value::SimpleString(text()),
+        b'(' => Value::BigNumber(text()),
+        b'-' => Value::Error(ServerError::parse(line)),
+        b':' => Value::Int(parse_int(line).ok_or_else(bad)?),
+        b'_' => Value::Nil,
+        b'#' => Value::Boolean(line == b"t"),
+        b',' => Value::Double(parse_double(line).ok_or_else(bad)?),
+        b'$' | b'!' | b'=' => {
+            let n = parse_int(line).ok_or_else(bad)?;
+            if n == -1 && kind == b'$' {
+                return Ok(Value::Nil);
+            }
+            let n = usize::try_from(n).map_err(|_| bad())?;
+            let data = *at;
+            let end = data.saturating_add(n);
+            if end > frame.len().saturating_sub(2) {
+                return Err(bad());
+            }
+            *at = end + 2;
+            let payload = frame.slice(data..end);
+            match kind {
+                b'$' => Value::Bulk(payload),
+                b'!' => Value::Error(ServerError::parse(&payload)),
+                _ => match *payload {
+                    [a, b, c, _, ..] => Value::Verbatim {
+                        format: [a, b, c],
+                        text: payload.slice(4..),
+                    },
+                    _ => return Err(bad()),
+                },
+            }
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let n = parse_int(line).ok_or_else(bad)?;
+            if n == -1 && kind == b'*' {
+                return Ok(Value::Nil);
+            }
+            let n = usize::try_from(n).map_err(|_| bad())?;
+            // Every element takes at least 3 bytes (`_\r\n`): the capacity is bounded by
+            // the bytes of the frame, whatever the header says.
+            let room = (frame.len() - *at) / 3;
+            match kind {
+                b'%' | b'|' => {
+                    let mut pairs = Vec::with_capacity(n.min(room / 2));
+                    for _ in 0..n {
+                        let k = build(frame, at)?;
+                        let v = build(frame, at)?;
+                        pairs.push((k, v));
+                    }
+                    if kind == b'%' {
+                        Value::Map(pairs)
+                    } else {
+                        Value::Attribute {
+                            attributes: pairs,
+                            value: Box::new(build(frame, at)?),
+                        }
+                    }
+                }
+                _ => {
+                    let mut items = Vec::with_capacity(n.min(room));
+                    while items.len() < n {
+                        // Runs of bulk strings (LRANGE, MGET, …) in a loop of their own:
+                        // the hot case, with no call and no `Result` per element.
+                        let mut pos = *at;
+                        while items.len() < n {
+                            let Some((data, end)) = bulk_at(frame, pos) else {
+                                break;
+                            };
+                            items.push(Value::Bulk(frame.slice(data..end)));
+                            pos = end + 2;
+                        }
+                        *at = pos;
+                        if items.len() < n {
+                            items.push(build(frame, at)?);
+                        }
+                    }
+                    match kind {
+                        b'~' => Value::Set(items),
+                        b'>' => Value::Push(items),
+                        _ => Value::Array(items),
+                    }
+                }
+            }
+        }
+        _ => return Err(bad()),
     })
 }
 
@@ -1124,5 +1444,261 @@ mod tests {
             Some(Value::Array(items)) => assert_eq!(items.len(), 20_000),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Feeds `input` in `chunk`-byte reads the way the client's reader does
+    /// (`decode_scalars`, then `decode`), until a frame, an error or the end; fails when
+    /// that takes longer than `budget`.
+    fn feed(
+        d: &mut Decoder,
+        input: &[u8],
+        chunk: usize,
+        budget: std::time::Duration,
+    ) -> Result<Option<Value>> {
+        let started = std::time::Instant::now();
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for part in input.chunks(chunk) {
+            assert!(
+                started.elapsed() < budget,
+                "over {budget:?} after {} of {} bytes",
+                buf.len(),
+                input.len()
+            );
+            buf.extend_from_slice(part);
+            d.decode_scalars(&mut buf, &mut out);
+            if let Some(v) = out.pop() {
+                return Ok(Some(v));
+            }
+            if let Some(v) = d.decode(&mut buf)? {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn an_unterminated_line_is_searched_once_not_once_per_read() {
+        // 4 MiB in 512-byte reads: searching the whole buffer again on each read would
+        // look at ~17 GB (minutes); searching only the new bytes takes milliseconds. (Kept
+        // small: other tests of this process measure its memory.)
+        let body = vec![b'a'; 4 << 20];
+        for prefix in [
+            &b"+"[..],
+            b"-ERR ",
+            b",",
+            b"(",
+            b"*1\r\n+",
+            b"%1\r\n+k\r\n-",
+        ] {
+            let input = [prefix, &body].concat();
+            let r = feed(
+                &mut Decoder::default(),
+                &input,
+                512,
+                std::time::Duration::from_secs(10),
+            );
+            assert_eq!(r.unwrap(), None, "{prefix:?}: still waiting for the CRLF");
+        }
+        // And the line then ends normally.
+        let mut d = Decoder::default();
+        let mut buf = BytesMut::from(&b"+abc"[..]);
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        buf.extend_from_slice(b"def\r\n");
+        assert_eq!(
+            d.decode(&mut buf).unwrap(),
+            Some(Value::SimpleString(Bytes::from_static(b"abcdef")))
+        );
+    }
+
+    fn limits(f: impl FnOnce(&mut Limits)) -> Limits {
+        let mut l = Limits::default();
+        f(&mut l);
+        l
+    }
+
+    fn error_of(limits: Limits, input: &[u8]) -> String {
+        let mut buf = BytesMut::from(input);
+        match Decoder::new(limits).decode(&mut buf) {
+            Err(Error::Protocol(m)) => m,
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(input)),
+        }
+    }
+
+    #[test]
+    fn lines_stop_at_their_limit() {
+        let small = limits(|l| l.max_line_len = 10);
+        // Ten bytes are fine, eleven are not, whether the CRLF came or not.
+        let mut buf = BytesMut::from(&b"+0123456789\r\n"[..]);
+        assert!(Decoder::new(small).decode(&mut buf).unwrap().is_some());
+        for input in [
+            &b"+0123456789x\r\n"[..],
+            b"+0123456789xyz",
+            b"*1\r\n-0123456789xy",
+        ] {
+            let m = error_of(small, input);
+            assert!(m.contains("max_line_len"), "{m}");
+        }
+        // Not yet over: waiting (the next byte may be the CR).
+        let mut buf = BytesMut::from(&b"+0123456789\r"[..]);
+        assert_eq!(Decoder::new(small).decode(&mut buf).unwrap(), None);
+        // Headers are short by definition: a long one fails at once, whatever the limit.
+        let digits = "1".repeat(70);
+        for kind in ["$", "*", ":", "%", "|", ">", "_", "#"] {
+            let m = error_of(Limits::default(), format!("{kind}{digits}").as_bytes());
+            assert!(m.contains("64 bytes"), "{kind}: {m}");
+        }
+        // An unknown type byte needs no CRLF to be refused.
+        assert!(error_of(Limits::default(), b"?").contains("unknown RESP type"));
+    }
+
+    #[test]
+    fn frames_stop_at_max_frame_bytes() {
+        let small = limits(|l| l.max_frame_bytes = 100);
+        // Many small elements, the frame not complete: refused once past 100 bytes.
+        let mut d = Decoder::new(small);
+        let mut buf = BytesMut::from(&b"*1000\r\n"[..]);
+        let mut outcome = Ok(None);
+        for _ in 0..40 {
+            buf.extend_from_slice(b":0\r\n");
+            outcome = d.decode(&mut buf);
+            if buf.len() <= 100 {
+                assert_eq!(outcome.as_ref().unwrap(), &None, "{} bytes", buf.len());
+            } else {
+                break;
+            }
+        }
+        let m = outcome.unwrap_err().to_string();
+        assert!(
+            m.contains("max_frame_bytes") && m.contains("ClientConfig::limits"),
+            "{m}"
+        );
+        // A bulk string announcing more: refused on its header, before any payload.
+        assert!(error_of(small, b"$200\r\n").contains("max_frame_bytes"));
+        assert!(error_of(small, b"*2\r\n$1\r\na\r\n$95\r\n").contains("max_frame_bytes"));
+        // A complete frame over the limit, arriving in one read (scalar path included).
+        let long = format!("+{}\r\n", "x".repeat(120));
+        assert!(error_of(small, long.as_bytes()).contains("max_frame_bytes"));
+        let bulk = format!("$110\r\n{}\r\n", "x".repeat(110));
+        assert!(error_of(small, bulk.as_bytes()).contains("max_frame_bytes"));
+        let mut scalars = Vec::new();
+        let mut buf = BytesMut::from(bulk.as_bytes());
+        assert_eq!(
+            Decoder::new(small).decode_scalars(&mut buf, &mut scalars),
+            0
+        );
+        // Exactly 100 bytes is fine.
+        let exact = format!("${}\r\n{}\r\n", 100 - 7, "y".repeat(93));
+        assert_eq!(exact.len(), 100);
+        let mut buf = BytesMut::from(exact.as_bytes());
+        assert!(Decoder::new(small).decode(&mut buf).unwrap().is_some());
+    }
+
+    #[test]
+    fn limit_errors_name_the_option_to_raise() {
+        for (limits, input, name) in [
+            (
+                limits(|l| l.max_bulk_len = 5),
+                &b"$6\r\n"[..],
+                "max_bulk_len",
+            ),
+            (
+                limits(|l| l.max_aggregate_len = 5),
+                b"*6\r\n",
+                "max_aggregate_len",
+            ),
+            (
+                limits(|l| l.max_depth = 2),
+                b"*1\r\n*1\r\n*1\r\n",
+                "max_depth",
+            ),
+            (
+                limits(|l| l.max_line_len = 2),
+                b"-ERR x\r\n",
+                "max_line_len",
+            ),
+            (
+                limits(|l| l.max_frame_bytes = 5),
+                b"*9\r\n:1\r\n",
+                "max_frame_bytes",
+            ),
+        ] {
+            let m = error_of(limits, input);
+            assert!(
+                m.contains(name) && m.contains(&format!("?{name}=")),
+                "{name}: {m}"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_never_outgrow_half_the_bytes_scanned() {
+        // Tiny elements: past the free allowance, the tokens are dropped and the frame is
+        // parsed again when complete — to the same value.
+        let elements: Vec<&[u8]> = vec![
+            b":7\r\n",
+            b"_\r\n",
+            b"#t\r\n",
+            b"+s\r\n",
+            b"$1\r\nb\r\n",
+            b",1.5\r\n",
+            b"(12\r\n",
+            b"-E x\r\n",
+            b"*0\r\n",
+            b"%1\r\n:1\r\n:2\r\n",
+            b"=5\r\ntxt:x\r\n",
+            b"|1\r\n+a\r\n+b\r\n:3\r\n",
+            b"$-1\r\n",
+            b"*-1\r\n",
+            b"~1\r\n:1\r\n",
+        ];
+        let n = 3 * FREE_TOKENS;
+        let mut frame = format!("*{n}\r\n").into_bytes();
+        for i in 0..n {
+            frame.extend_from_slice(elements[i % elements.len()]);
+        }
+        let mut d = Decoder::default();
+        let mut buf = BytesMut::from(&frame[..frame.len() / 2]);
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        assert!(d.reparse, "the tokens of tiny elements were kept");
+        assert!(d.tokens.capacity() * std::mem::size_of::<Token>() <= buf.len() / 2 + 64);
+        buf.extend_from_slice(&frame[frame.len() / 2..]);
+        let reparsed = d.decode(&mut buf).unwrap().unwrap();
+        assert!(!d.reparse, "the next frame starts with tokens again");
+        let from_tokens = {
+            // The same elements, few enough to keep their tokens.
+            let mut small = b"*15\r\n".to_vec();
+            elements.iter().for_each(|e| small.extend_from_slice(e));
+            decode_all(&small).unwrap().unwrap()
+        };
+        let (Value::Array(all), Value::Array(first)) = (&reparsed, &from_tokens) else {
+            panic!("{reparsed:?}")
+        };
+        assert_eq!(all.len(), n);
+        for (i, v) in all.iter().enumerate() {
+            let want = &first[i % first.len()];
+            // NaN-free, so values compare directly.
+            assert_eq!(v, want, "element {i}");
+        }
+        // Large elements keep their tokens: the build reads no header again.
+        let n = 3 * FREE_TOKENS;
+        let mut big = format!("*{n}\r\n").into_bytes();
+        for _ in 0..n {
+            big.extend_from_slice(format!("$100\r\n{}\r\n", "v".repeat(100)).as_bytes());
+        }
+        let mut d = Decoder::default();
+        let mut buf = BytesMut::from(&big[..big.len() / 2]);
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        assert!(!d.reparse && d.tokens.len() > FREE_TOKENS);
+        buf.extend_from_slice(&big[big.len() / 2..]);
+        let v = d.decode(&mut buf).unwrap().unwrap();
+        assert!(matches!(&v, Value::Array(a) if a.len() == n));
+        let mut buf = BytesMut::from(&big[..]);
+        assert_eq!(
+            Decoder::reparsing(Limits::default())
+                .decode(&mut buf)
+                .unwrap(),
+            Some(v)
+        );
     }
 }
