@@ -24,6 +24,7 @@ use crate::exec::Executor;
 use crate::meta::CommandMeta;
 use crate::mux::{Mux, MuxConfig, Reply, ReplyWait};
 use crate::pool::{Pool, PoolConfig, PooledConnection};
+use crate::resp::Limits;
 use crate::value::{FromValue, ToArg, Value};
 
 /// How a [`Client`] connects and behaves. Built from a URL, then adjusted:
@@ -41,8 +42,6 @@ use crate::value::{FromValue, ToArg, Value};
 pub struct ClientConfig {
     info: ConnectionInfo,
     command_timeout: Option<Duration>,
-    health_check_interval: Option<Duration>,
-    health_check_timeout: Duration,
     push_capacity: usize,
     pool: PoolConfig,
     reconnect_on_readonly: bool,
@@ -57,10 +56,8 @@ impl ClientConfig {
     /// Uses already parsed connection settings.
     pub fn from_info(info: ConnectionInfo) -> Self {
         ClientConfig {
-            health_check_interval: info.health_check_interval,
             info,
             command_timeout: None,
-            health_check_timeout: Duration::from_secs(2),
             push_capacity: 1024,
             reconnect_on_readonly: false,
             pool: PoolConfig::default(),
@@ -78,13 +75,23 @@ impl ClientConfig {
     /// preceded by a PING; if that fails, the command goes to a fresh connection
     /// (default: the URL's `health_check_interval`, else none).
     pub fn health_check_interval(mut self, interval: Option<Duration>) -> Self {
-        self.health_check_interval = interval;
+        self.info = self.info.health_check_interval(interval);
         self
     }
 
-    /// How long the health-check PING may take (default: 2 s).
+    /// How long the health-check PING may take (default: the URL's
+    /// `health_check_timeout`, else 2 s).
     pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
-        self.health_check_timeout = timeout;
+        self.info = self.info.health_check_timeout(timeout);
+        self
+    }
+
+    /// Limits of the reply decoder (default: [`Limits::default`], or the URL's
+    /// `max_frame_bytes`, `max_bulk_len`, … options). A reply over a limit fails its
+    /// command with [`Error::Protocol`] and closes the connection; the error names the
+    /// limit to raise.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.info = self.info.limits(limits);
         self
     }
 
@@ -118,6 +125,12 @@ impl ClientConfig {
     /// The connection settings.
     pub fn connection_info(&self) -> &ConnectionInfo {
         &self.info
+    }
+
+    /// The same settings with other connection settings (e.g. a resolved address).
+    pub(crate) fn connection(mut self, info: ConnectionInfo) -> Self {
+        self.info = info;
+        self
     }
 }
 
@@ -177,8 +190,8 @@ impl Client {
     pub async fn with_config(config: ClientConfig) -> Result<Client> {
         let mux = Mux::new(MuxConfig {
             info: config.info.clone(),
-            health_check_interval: config.health_check_interval,
-            health_check_timeout: config.health_check_timeout,
+            health_check_interval: config.info.health_check_interval,
+            health_check_timeout: config.info.health_check_timeout,
             push_capacity: config.push_capacity,
         });
         mux.connect().await?;
@@ -601,12 +614,21 @@ mod tests {
     #[test]
     fn health_check_interval_comes_from_the_url_and_can_be_overridden() {
         let c = ClientConfig::new("redis://127.0.0.1:6379/0?health_check_interval=1").unwrap();
-        assert_eq!(c.health_check_interval, Some(Duration::from_secs(1)));
+        assert_eq!(c.info.health_check_interval, Some(Duration::from_secs(1)));
         let c = c.health_check_interval(None);
-        assert_eq!(c.health_check_interval, None);
+        assert_eq!(c.info.health_check_interval, None);
         let c = ClientConfig::new("redis://127.0.0.1:6379").unwrap();
-        assert_eq!(c.health_check_interval, None);
+        assert_eq!(c.info.health_check_interval, None);
         assert_eq!(c.command_timeout, None);
+        let limits = Limits {
+            max_frame_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let c = c
+            .limits(limits)
+            .health_check_timeout(Duration::from_millis(300));
+        assert_eq!(c.info.limits.max_frame_bytes, 1 << 20);
+        assert_eq!(c.info.health_check_timeout, Duration::from_millis(300));
     }
 
     #[test]

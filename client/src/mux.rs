@@ -714,9 +714,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
             large_reply = large_reply.max(decoder.decode_scalars(&mut buf, &mut replies));
             let before = buf.len();
             match decoder.decode(&mut buf) {
-                Ok(Some(Value::Push(items))) => {
+                // A push answers no command, whatever attributes precede it: routed aside,
+                // it cannot take a caller's place in the FIFO.
+                Ok(Some(v)) if v.is_push() => {
                     // Nobody listening is fine: pushes are optional information.
-                    let _ = mux.push_tx.send(Value::Push(items));
+                    let _ = mux.push_tx.send(v);
                 }
                 Ok(Some(v)) => {
                     large_reply = large_reply.max(before - buf.len());

@@ -179,10 +179,7 @@ impl PooledConnection {
             .map_err(|e| Error::io("writing to the server", e))?;
         let mut replies = Vec::with_capacity(commands.len());
         while replies.len() < commands.len() {
-            match conn.read_frame().await? {
-                Value::Push(_) => {}
-                v => replies.push(v),
-            }
+            replies.push(conn.read_reply().await?);
         }
         self.reusable = true;
         Ok(replies)

@@ -44,6 +44,8 @@
 //! and subscribes again to every channel, pattern and shard channel the subscription
 //! had. The stream then yields a message of kind [`MessageKind::Reconnected`]: messages
 //! published while the connection was down are lost (PubSub has no history).
+//!
+//! Frames are told apart by what they are under any RESP3 attributes.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
@@ -215,9 +217,10 @@ impl Message {
         }
     }
 
-    /// Parses a pubsub frame (RESP2 array or RESP3 push). `None` for anything else.
+    /// Parses a pubsub frame (RESP2 array or RESP3 push, attributes ignored). `None` for
+    /// anything else.
     fn from_frame(frame: Value) -> Option<Message> {
-        let items = match frame {
+        let items = match frame.into_unattributed() {
             Value::Push(items) | Value::Array(items) => items,
             _ => return None,
         };
@@ -773,7 +776,7 @@ async fn run(
                 }
                 First::B(f) => match f {
                     Ok(frame) => {
-                        if let Value::Error(e) = &frame {
+                        if let Value::Error(e) = frame.unattributed() {
                             // e.g. a subscribe refused by ACLs: fail the oldest waiter, and
                             // forget its names so a reconnection does not ask again.
                             if !pending.is_empty() {
@@ -911,8 +914,8 @@ async fn resubscribe(
         let frame = tokio::time::timeout_at(deadline, conn.read_frame())
             .await
             .map_err(|_| Error::Timeout(Duration::from_secs(5)))??;
-        if let Value::Error(e) = frame {
-            return Err(Error::Server(e));
+        if let Value::Error(e) = frame.unattributed() {
+            return Err(Error::Server(e.clone()));
         }
         if let Some(m) = Message::from_frame(frame) {
             if matches!(m.kind.confirms(), Some((_, true))) {
@@ -1048,7 +1051,7 @@ impl Monitor {
     pub(crate) async fn open(pool: &Pool) -> Result<Monitor> {
         let mut conn = open_connection(pool).await?;
         write_command(&mut conn, b"MONITOR", &[]).await?;
-        match conn.read_frame().await? {
+        match conn.read_reply().await?.into_unattributed() {
             Value::Error(e) => return Err(Error::Server(e)),
             Value::SimpleString(_) => {}
             other => {
@@ -1061,11 +1064,10 @@ impl Monitor {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let task = tokio::spawn(async move {
             loop {
-                let event = match conn.read_frame().await {
+                let event = match conn.read_reply().await.map(Value::into_unattributed) {
                     Ok(Value::SimpleString(line)) | Ok(Value::Bulk(line)) => {
                         MonitorEvent::parse(&line)
                     }
-                    Ok(Value::Push(_)) => continue,
                     Ok(other) => Err(Error::Protocol(format!(
                         "unexpected MONITOR frame: {}",
                         other.kind_name()

@@ -163,9 +163,19 @@ impl Sentinel {
         self.master_for_with(name, ConnectionInfo::tcp("", 0)).await
     }
 
-    /// Like [`master_for`](Self::master_for), with credentials, database, TLS… for the
-    /// data nodes taken from `template` (its address is ignored).
+    /// Like [`master_for`](Self::master_for), with credentials, database, TLS, health
+    /// checks, decoder limits… for the data nodes taken from `template` (its address is
+    /// ignored).
     pub async fn master_for_with(&self, name: &str, template: ConnectionInfo) -> Result<Client> {
+        self.master_for_config(name, ClientConfig::from_info(template))
+            .await
+    }
+
+    /// Like [`master_for_with`](Self::master_for_with), with every client setting
+    /// (command timeout, health checks, decoder limits, pool…) taken from `config`, whose
+    /// connection settings are the template (their address is ignored).
+    pub async fn master_for_config(&self, name: &str, config: ClientConfig) -> Result<Client> {
+        let template = config.connection_info().clone();
         // Fail early, with the sentinels' answer, when the master is unknown.
         let first = self.discover_master(name, &template).await?;
         let this = self.clone();
@@ -180,7 +190,7 @@ impl Sentinel {
             Box::pin(async move { this.discover_master(&name, &tpl).await })
         })));
         let client =
-            Client::with_config(ClientConfig::from_info(info).reconnect_on_readonly(true)).await?;
+            Client::with_config(config.connection(info).reconnect_on_readonly(true)).await?;
         self.watch_switch_master(&client, name_for_watch);
         Ok(client)
     }

@@ -135,6 +135,36 @@ impl ClusterConfig {
         self
     }
 
+    /// Health checks of every node connection (default: the first URL's
+    /// `health_check_interval`, else none); see
+    /// [`ClientConfig::health_check_interval`](crate::ClientConfig::health_check_interval).
+    pub fn health_check_interval(mut self, interval: Option<Duration>) -> Self {
+        self.startup = self
+            .startup
+            .into_iter()
+            .map(|i| i.health_check_interval(interval))
+            .collect();
+        self
+    }
+
+    /// How long a health-check PING may take (default: the first URL's
+    /// `health_check_timeout`, else 2 s).
+    pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
+        self.startup = self
+            .startup
+            .into_iter()
+            .map(|i| i.health_check_timeout(timeout))
+            .collect();
+        self
+    }
+
+    /// Limits of the reply decoder on every node connection (default: the first URL's
+    /// `max_frame_bytes`, … options, else [`Limits::default`](crate::resp::Limits)).
+    pub fn limits(mut self, limits: crate::resp::Limits) -> Self {
+        self.startup = self.startup.into_iter().map(|i| i.limits(limits)).collect();
+        self
+    }
+
     /// Reloads the slot map in the background this often, so replicas that joined and
     /// failovers that happened while the client was idle are seen before the first
     /// redirection (default 30 s; `None`: only on redirections and errors).

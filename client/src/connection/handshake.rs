@@ -1,13 +1,21 @@
 //! The handshake: `HELLO 3 [AUTH user pass] [SETNAME name]`, or — when `protocol=2` or
 //! the server has no `HELLO` — `AUTH [user] pass` and `CLIENT SETNAME` on RESP2; then
 //! `SELECT db`. Errors say what failed without ever showing the password.
+//!
+//! Each request waits for its reply, skipping push frames (by [`Value::is_push`], so also
+//! attributed ones); replies are judged by what they are under their attributes. Once a
+//! reply is in, nothing else is due, so whatever else was read with it must be push
+//! frames ([`unsolicited`]): any other frame would be taken for the next request's reply,
+//! or the first command's, so the connection is refused. (A frame nobody asked for that
+//! arrives in a later read, while the next request is out, cannot be told from that
+//! request's reply: see ARCHITECTURE.md's invariants.)
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cmd::Args;
 use crate::error::{Error, Result, ServerErrorKind};
-use crate::resp::Decoder;
+use crate::resp::{unsolicited, Decoder, Unsolicited};
 use crate::value::Value;
 
 use super::{Connection, ConnectionInfo, Protocol, Stream};
@@ -16,7 +24,7 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
     let mut conn = Connection {
         stream,
         read_buf: BytesMut::with_capacity(16 * 1024),
-        decoder: Decoder::default(),
+        decoder: Decoder::new(info.limits),
         protocol: Protocol::Resp2,
         server: None,
     };
@@ -45,10 +53,16 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
                 // No HELLO (unknown command) or no RESP3 (NOPROTO): stay on RESP2.
                 _ => {}
             },
-            reply => {
+            reply @ (Value::Map(_) | Value::Array(_)) => {
                 conn.protocol = Protocol::Resp3;
                 authed = true;
                 conn.server = server_of(reply);
+            }
+            other => {
+                return Err(Error::Protocol(format!(
+                    "the server answered HELLO with a {}, not a map",
+                    other.kind_name()
+                )))
             }
         }
     }
@@ -97,6 +111,32 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
     Ok(conn)
 }
 
+/// Nothing is due once a request's reply is in, so anything read past it must be push
+/// frames (left in the buffer for the connection's reader): any other frame would be taken
+/// for the reply of the next request or of the first command. An incomplete frame that may
+/// still be a push is read to its end first (within the connect timeout, like the whole
+/// handshake).
+async fn expect_nothing_more(conn: &mut Connection) -> Result<()> {
+    while unsolicited(&conn.read_buf, conn.decoder.limits())? == Unsolicited::Incomplete {
+        read_more(conn).await?;
+    }
+    Ok(())
+}
+
+async fn read_more(conn: &mut Connection) -> Result<()> {
+    let n = conn
+        .stream
+        .read_buf(&mut conn.read_buf)
+        .await
+        .map_err(|e| Error::io("reading the handshake reply", e))?;
+    if n == 0 {
+        return Err(Error::ConnectionClosed(
+            "the server closed the connection during the handshake".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn server_of(reply: Value) -> Option<(String, String)> {
     let pairs = match reply {
         Value::Map(p) => p,
@@ -123,7 +163,9 @@ fn server_of(reply: Value) -> Option<(String, String)> {
     Some((get("server")?, get("version")?))
 }
 
-/// Sends one command and reads its reply, skipping RESP3 push frames.
+/// Sends one command and reads its reply, skipping RESP3 push frames; the reply comes
+/// without its attributes (an attributed error is an error). Fails when anything but push
+/// frames came with it.
 async fn request(conn: &mut Connection, args: &Args) -> Result<Value> {
     let mut out = BytesMut::new();
     args.write_command(&mut out);
@@ -137,19 +179,12 @@ async fn request(conn: &mut Connection, args: &Args) -> Result<Value> {
         .map_err(|e| Error::io("sending the handshake", e))?;
     loop {
         match conn.decoder.decode(&mut conn.read_buf)? {
-            Some(Value::Push(_)) => continue,
-            Some(v) => return Ok(v),
-            None => {}
-        }
-        let n = conn
-            .stream
-            .read_buf(&mut conn.read_buf)
-            .await
-            .map_err(|e| Error::io("reading the handshake reply", e))?;
-        if n == 0 {
-            return Err(Error::ConnectionClosed(
-                "the server closed the connection during the handshake".into(),
-            ));
+            Some(v) if v.is_push() => continue,
+            Some(v) => {
+                expect_nothing_more(conn).await?;
+                return Ok(v.into_unattributed());
+            }
+            None => read_more(conn).await?,
         }
     }
 }

@@ -3,14 +3,18 @@
 //! URLs: `redis://[user[:password]@]host[:port][/db][?options]`, `rediss://…` (TLS),
 //! `unix:///path/to/socket[?db=2&password=…]` (also `redis+unix://`), and the
 //! `valkey://` / `valkeys://` aliases. Options: `protocol=2|3`, `client_name=…`,
-//! `health_check_interval=<seconds>`, `connect_timeout=<seconds>`. Passwords are never
-//! shown: not in `Debug`, not in `Display`, not in errors.
+//! `health_check_interval=<seconds>`, `health_check_timeout=<seconds>`,
+//! `connect_timeout=<seconds>`, and the decoder limits (`max_frame_bytes`, `max_bulk_len`,
+//! `max_line_len`: bytes, with an optional `k`/`kb`/`m`/`mb`/`g`/`gb` suffix as in the
+//! server's own configuration; `max_aggregate_len`, `max_depth`: counts). Passwords are
+//! never shown: not in `Debug`, not in `Display`, not in errors.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::resp::Limits;
 
 use super::tls::TlsConfig;
 
@@ -105,6 +109,11 @@ pub struct ConnectionInfo {
     pub connect_timeout: Option<Duration>,
     /// PING before a command when the connection was idle longer than this.
     pub health_check_interval: Option<Duration>,
+    /// How long a health-check PING may take before the connection is presumed dead
+    /// (default 2 s).
+    pub health_check_timeout: Duration,
+    /// Limits of the reply decoder (frame size, bulk and line length, …).
+    pub limits: Limits,
     /// When set, asked for the actual settings before every connection attempt.
     pub resolver: Option<Resolver>,
     /// Send `READONLY` after the handshake, so a cluster replica serves reads
@@ -112,8 +121,9 @@ pub struct ConnectionInfo {
     pub readonly: bool,
 }
 
-const OPTIONS: &str =
-    "protocol, client_name, health_check_interval, connect_timeout, db, username, password";
+const OPTIONS: &str = "protocol, client_name, health_check_interval, health_check_timeout, \
+     connect_timeout, max_frame_bytes, max_bulk_len, max_line_len, max_aggregate_len, max_depth, \
+     db, username, password";
 
 impl ConnectionInfo {
     /// A plain TCP connection to `host:port`, RESP3 preferred, db 0.
@@ -131,6 +141,8 @@ impl ConnectionInfo {
             client_name: None,
             connect_timeout: Some(Duration::from_secs(5)),
             health_check_interval: None,
+            health_check_timeout: Duration::from_secs(2),
+            limits: Limits::default(),
             resolver: None,
             readonly: false,
         }
@@ -186,9 +198,30 @@ impl ConnectionInfo {
         self
     }
 
+    /// Sets the health-check interval (`None`: no health checks).
+    pub fn health_check_interval(mut self, interval: Option<Duration>) -> Self {
+        self.health_check_interval = interval.filter(|d| !d.is_zero());
+        self
+    }
+
+    /// Sets how long a health-check PING may take.
+    pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
+        self.health_check_timeout = timeout;
+        self
+    }
+
+    /// Sets the decoder limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Parses a connection URL: `redis://[user[:password]@]host[:port][/db][?options]`,
     /// `rediss://…` (TLS), `unix:///path[?db=2&password=…]`; options `protocol=2|3`,
-    /// `client_name`, `health_check_interval` and `connect_timeout` (seconds).
+    /// `client_name`, `health_check_interval`, `health_check_timeout` and
+    /// `connect_timeout` (seconds), and the decoder limits `max_frame_bytes`,
+    /// `max_bulk_len`, `max_line_len` (bytes, `64mb` style suffixes accepted),
+    /// `max_aggregate_len` and `max_depth` (see [`Limits`]).
     pub fn parse(input: &str) -> Result<Self> {
         let bad = |what: String| Error::InvalidUrl(format!("{what} in `{}`", redact(input)));
         let url = url::Url::parse(input).map_err(|e| bad(format!("cannot parse the URL ({e})")))?;
@@ -245,6 +278,19 @@ impl ConnectionInfo {
                     .map(Duration::from_secs_f64)
                     .ok_or_else(|| bad(format!("`{k}` must be a number of seconds, not `{v}`")))
             };
+            let size = |v: &str| -> Result<usize> {
+                parse_size(v).ok_or_else(|| {
+                    bad(format!(
+                        "`{k}` must be a number of bytes (e.g. 1048576, 512mb), not `{v}`"
+                    ))
+                })
+            };
+            let count = |v: &str| -> Result<usize> {
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad(format!("`{k}` must be a positive integer, not `{v}`")))
+            };
             match k.as_ref() {
                 "protocol" => {
                     info.protocol = match v.as_ref() {
@@ -260,10 +306,16 @@ impl ConnectionInfo {
                     let d = secs(&v)?;
                     info.health_check_interval = (!d.is_zero()).then_some(d);
                 }
+                "health_check_timeout" => info.health_check_timeout = secs(&v)?,
                 "connect_timeout" => {
                     let d = secs(&v)?;
                     info.connect_timeout = (!d.is_zero()).then_some(d);
                 }
+                "max_frame_bytes" => info.limits.max_frame_bytes = size(&v)?,
+                "max_bulk_len" => info.limits.max_bulk_len = size(&v)?,
+                "max_line_len" => info.limits.max_line_len = size(&v)?,
+                "max_aggregate_len" => info.limits.max_aggregate_len = count(&v)?,
+                "max_depth" => info.limits.max_depth = count(&v)?,
                 "db" => {
                     info.db = v
                         .parse()
@@ -280,6 +332,26 @@ impl ConnectionInfo {
         }
         Ok(info)
     }
+}
+
+/// A size in bytes as the servers' configuration writes it: `1024`, `64k` (×1000),
+/// `64kb` (×1024), `512m`, `512mb`, `1g`, `1gb`; case-insensitive. Not zero.
+fn parse_size(v: &str) -> Option<usize> {
+    let v = v.trim().to_ascii_lowercase();
+    let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit: u64 = match &v[digits.len()..] {
+        "" | "b" => 1,
+        "k" => 1_000,
+        "kb" => 1 << 10,
+        "m" => 1_000_000,
+        "mb" => 1 << 20,
+        "g" => 1_000_000_000,
+        "gb" => 1 << 30,
+        _ => return None,
+    };
+    let n: u64 = digits.parse().ok()?;
+    let bytes = n.checked_mul(unit)?;
+    usize::try_from(bytes).ok().filter(|b| *b > 0)
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -397,6 +469,49 @@ mod tests {
                 .expose(),
             "secret"
         );
+    }
+
+    #[test]
+    fn decoder_limits_and_health_check_timeout_come_from_the_url() {
+        let i = ConnectionInfo::parse(
+            "redis://h?max_frame_bytes=64mb&max_bulk_len=1048576&max_line_len=4kb&max_aggregate_len=1000&max_depth=16&health_check_timeout=0.5&health_check_interval=1",
+        )
+        .unwrap();
+        assert_eq!(i.limits.max_frame_bytes, 64 << 20);
+        assert_eq!(i.limits.max_bulk_len, 1 << 20);
+        assert_eq!(i.limits.max_line_len, 4096);
+        assert_eq!(i.limits.max_aggregate_len, 1000);
+        assert_eq!(i.limits.max_depth, 16);
+        assert_eq!(i.health_check_timeout, Duration::from_millis(500));
+        assert_eq!(i.health_check_interval, Some(Duration::from_secs(1)));
+        let d = ConnectionInfo::parse("redis://h").unwrap();
+        assert_eq!(d.limits, Limits::default());
+        assert_eq!(d.health_check_timeout, Duration::from_secs(2));
+        assert_eq!(parse_size("2GB"), Some(2usize << 30));
+        assert_eq!(parse_size("2g"), Some(2_000_000_000));
+        assert_eq!(parse_size("3k"), Some(3000));
+        for bad in ["0", "-1", "1tb", "mb", "1.5mb", ""] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+        for (url, msg) in [
+            (
+                "redis://h?max_frame_bytes=lots",
+                "`max_frame_bytes` must be a number of bytes",
+            ),
+            (
+                "redis://h?max_depth=0",
+                "`max_depth` must be a positive integer",
+            ),
+            (
+                "redis://h?max_aggregate_len=-3",
+                "`max_aggregate_len` must be a positive integer",
+            ),
+            ("redis://h?health_check_timeout=x", "health_check_timeout"),
+            ("redis://h?max_frames=1", "max_frame_bytes"),
+        ] {
+            let e = ConnectionInfo::parse(url).unwrap_err().to_string();
+            assert!(e.contains(msg), "{url}: {e}");
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! ([`ConnectionInfo`]) and the handshake (`HELLO 3 AUTH … SETNAME …`, falling back to
 //! `AUTH` + RESP2 where `HELLO` is missing or `protocol=2`; then `SELECT`).
 //!
-//! Owns: getting from a URL to a ready [`Connection`]. Does not own: what runs over it
-//! (the multiplexer, the pool, PubSub).
+//! Owns: getting from a URL to a ready [`Connection`], and reading frames from one
+//! connection (telling replies from push frames by [`Value::is_push`]). Does not own:
+//! what runs over it (the multiplexer, the pool, PubSub).
 
 mod handshake;
 mod info;
@@ -41,6 +42,18 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Reads the next reply: the next frame that is not a push (RESP3 push frames, with
+    /// or without attributes, answer no command and are skipped). Cancellation safe, as
+    /// [`Connection::read_frame`].
+    pub async fn read_reply(&mut self) -> Result<Value> {
+        loop {
+            let v = self.read_frame().await?;
+            if !v.is_push() {
+                return Ok(v);
+            }
+        }
+    }
+
     /// Reads the next frame of any kind (push frames included). Cancellation safe: a
     /// future dropped while waiting loses no bytes (they stay in `read_buf`).
     pub async fn read_frame(&mut self) -> Result<Value> {

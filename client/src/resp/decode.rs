@@ -38,13 +38,15 @@ use crate::error::{Error, Result, ServerError};
 use crate::value::Value;
 
 /// Decoder limits. The defaults suit any legitimate reply; raise them only for unusual
-/// data.
+/// data. Set them with [`ClientConfig::limits`](crate::ClientConfig::limits), on a
+/// [`ConnectionInfo`](crate::ConnectionInfo) (`limits`), or in the connection URL
+/// (`?max_frame_bytes=…&max_bulk_len=…&max_aggregate_len=…&max_depth=…&max_line_len=…`).
 ///
 /// ```
 /// let mut limits = typedis::resp::Limits::default();
 /// limits.max_frame_bytes = 64 << 20; // no reply above 64 MiB
-/// let decoder = typedis::resp::Decoder::new(limits);
-/// # let _ = decoder;
+/// let config = typedis::ClientConfig::new("redis://127.0.0.1:6379")?.limits(limits);
+/// # Ok::<(), typedis::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
