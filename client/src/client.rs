@@ -71,9 +71,24 @@ impl ClientConfig {
         self
     }
 
-    /// When the shared connection has been idle longer than this, the next command is
-    /// preceded by a PING; if that fails, the command goes to a fresh connection
-    /// (default: the URL's `health_check_interval`, else none).
+    /// Health checks (default: the URL's `health_check_interval`, else none):
+    /// - when the shared connection has been idle longer than this, the next command is
+    ///   preceded by a PING; if that is not answered within
+    ///   [`health_check_timeout`](Self::health_check_timeout), the command goes to a
+    ///   fresh connection;
+    /// - when replies are due on the shared connection and nothing at all has been read
+    ///   from it for this long, the peer is presumed dead (a paused process, a half-open
+    ///   connection, a partition that sends no RST): every waiting caller gets a
+    ///   connection error at once and the next command reconnects. So keep the interval
+    ///   above the slowest command you run on the shared connection;
+    /// - a dedicated connection idle in the pool for longer than this is PINGed before it
+    ///   is handed out, and a subscription ([`Client::subscribe`]) that has read nothing
+    ///   for this long sends a PING, reconnecting and subscribing again when it is not
+    ///   answered within the timeout.
+    ///
+    /// Without health checks, a silent peer is only noticed when the operating system
+    /// reports the connection broken: commands time out (with a
+    /// [`command_timeout`](Self::command_timeout)) but the connection stays.
     pub fn health_check_interval(mut self, interval: Option<Duration>) -> Self {
         self.info = self.info.health_check_interval(interval);
         self

@@ -1,7 +1,7 @@
 //! The multiplexed connection behind a [`Client`](crate::Client): many tasks, one socket.
 //!
-//! Owns: the write queue, the FIFO of reply slots, the writer and reader tasks, push-frame
-//! routing, health checks and reconnecting with backoff. Does not own: opening and
+//! Owns: the write queue, the FIFO of reply slots, the writer, reader and watchdog tasks,
+//! push-frame routing, health checks and reconnecting with backoff. Does not own: opening and
 //! handshaking a connection (`connection`), the wire format (`resp`), or turning replies
 //! into Rust types (done by the caller's future, on the caller's task).
 //!
@@ -33,6 +33,18 @@
 //! for it (at most `health_check_timeout`); if it fails, the connection is retired and the
 //! command goes to a new one.
 //!
+//! A connection with replies due can be silent too: the server paused, a half-open
+//! connection behind a load balancer, a partition that sends no RST. Its commands time
+//! out, but their slots stay queued (a reply may still come), so nothing would ever
+//! replace it. With a `health_check_interval`, a watchdog task per connection therefore
+//! declares it dead when replies are due and nothing at all — not a byte — has been read
+//! for the interval, counted from the later of the last read and the moment the FIFO
+//! stopped being empty: every waiting caller gets a connection error at once and the
+//! next command reconnects. The hot path pays nothing for it beyond what the idle check
+//! already costs: the reader stamps the time of each read (only with health checks on),
+//! and the one clock reading the idle check takes when the FIFO is empty also marks when
+//! a reply became due. The watchdog sleeps an interval at a time while nothing is due.
+//!
 //! # Reply cells
 //! A single command's slot is the index of a *cell* in a table kept under the same lock:
 //! the caller stores its waker there when it queues the command, the reader stores the
@@ -59,6 +71,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -126,7 +139,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub(crate) struct MuxConfig {
     pub info: ConnectionInfo,
-    /// Send a PING first when the connection was idle longer than this.
+    /// Send a PING first when the connection was idle longer than this; declare it dead
+    /// when replies are due and nothing was read for this long.
     pub health_check_interval: Option<Duration>,
     /// How long the health-check PING may take before the connection is declared dead.
     pub health_check_timeout: Duration,
@@ -142,6 +156,11 @@ pub(crate) struct Mux {
     connect_lock: tokio::sync::Mutex<()>,
     config: MuxConfig,
     push_tx: broadcast::Sender<Value>,
+    /// The origin of `last_read`.
+    epoch: Instant,
+    /// When the live connection last read anything, in nanoseconds since `epoch` (only
+    /// kept with health checks on). Written by the reader without the lock.
+    last_read: AtomicU64,
     /// Number of socket writes, to check batching.
     #[cfg(test)]
     pub(crate) writes: std::sync::atomic::AtomicUsize,
@@ -160,8 +179,12 @@ struct State {
     cells: Vec<Cell>,
     /// Indices of free cells.
     free: Vec<u32>,
-    /// Last time a reply was read (only maintained when health checks are on).
-    last_io: Instant,
+    /// When the FIFO last stopped being empty: since when replies are due (only kept
+    /// with health checks on).
+    busy_since: Instant,
+    /// While a health-check PING is waited for: until when (its timeout rules then, not
+    /// the watchdog's interval).
+    probe_until: Option<Instant>,
     /// Number of finished connect attempts (success or failure).
     attempts: u64,
     /// Consecutive failed connect attempts.
@@ -176,6 +199,8 @@ struct Link {
     notify: Arc<Notify>,
     reader: AbortHandle,
     writer: AbortHandle,
+    /// The silent-peer watchdog, with health checks on.
+    watchdog: Option<AbortHandle>,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -204,7 +229,8 @@ impl Mux {
                 fifo: VecDeque::with_capacity(64),
                 cells: Vec::new(),
                 free: Vec::new(),
-                last_io: Instant::now(),
+                busy_since: Instant::now(),
+                probe_until: None,
                 attempts: 0,
                 failures: 0,
                 last_failure: None,
@@ -213,6 +239,8 @@ impl Mux {
             connect_lock: tokio::sync::Mutex::new(()),
             config,
             push_tx,
+            epoch: Instant::now(),
+            last_read: AtomicU64::new(0),
             #[cfg(test)]
             writes: Default::default(),
         })
@@ -228,14 +256,29 @@ impl Mux {
         self.push_tx.subscribe()
     }
 
-    /// Whether the connection is idle (nothing in flight) and has been for longer than
-    /// the health-check interval. A connection with commands in flight is not checked:
-    /// their replies (or the lack of them) already tell whether it is alive, and a PING
-    /// queued behind a slow command would only measure that command.
+    /// Records that the live connection read something, now.
     #[inline]
-    fn health_check_due(&self, st: &State) -> bool {
+    fn note_read(&self) {
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        self.last_read.store(now, Ordering::Relaxed);
+    }
+
+    /// When the live connection last read anything (with health checks on).
+    fn last_read(&self) -> Instant {
+        self.epoch + Duration::from_nanos(self.last_read.load(Ordering::Relaxed))
+    }
+
+    /// Whether the connection is idle (nothing in flight) and has been for longer than
+    /// the health-check interval, at `now`. A connection with commands in flight is not
+    /// PINGed: their replies (or the lack of them, which the watchdog watches) already
+    /// tell whether it is alive, and a PING queued behind a slow command would only
+    /// measure that command.
+    #[inline]
+    fn health_check_due(&self, st: &State, now: Instant) -> bool {
         match self.config.health_check_interval {
-            Some(interval) => st.fifo.is_empty() && st.last_io.elapsed() > interval,
+            Some(interval) => {
+                st.fifo.is_empty() && now.saturating_duration_since(self.last_read()) > interval
+            }
             None => false,
         }
     }
@@ -246,8 +289,14 @@ impl Mux {
     fn with_link<R>(&self, check_health: bool, enqueue: impl FnOnce(&mut State) -> R) -> Option<R> {
         let mut st = lock(&self.state);
         st.link.as_ref()?;
-        if check_health && self.health_check_due(&st) {
-            return None;
+        if self.config.health_check_interval.is_some() && st.fifo.is_empty() {
+            // The clock is read only when nothing is in flight: for the idle check, and
+            // to mark when a reply became due (what the watchdog measures silence from).
+            let now = Instant::now();
+            if check_health && self.health_check_due(&st, now) {
+                return None;
+            }
+            st.busy_since = now;
         }
         Some(enqueue(&mut st))
     }
@@ -421,21 +470,38 @@ impl Mux {
         }
         let (cell, gen) = {
             let mut st = lock(&self.state);
-            if st.link.is_none() || !self.health_check_due(&st) {
+            let now = Instant::now();
+            if st.link.is_none() || !self.health_check_due(&st, now) {
                 return;
             }
-            // Callers arriving meanwhile skip the check: this one covers them.
-            st.last_io = Instant::now();
+            // Callers arriving meanwhile skip the check (the FIFO is not empty): this one
+            // covers them. Should this caller give up before the PING is answered, the
+            // watchdog still retires the connection if it stays silent.
+            st.busy_since = now;
+            st.probe_until = Some(now + self.config.health_check_timeout);
             let mut ping = Args::with_capacity(16);
             ping.push_bytes(b"PING");
             (Self::enqueue(&mut st, &ping, None), st.gen)
         };
+        // Ends the probe however this future ends, cancellation included.
+        struct Probe<'m>(&'m Mux, u64);
+        impl Drop for Probe<'_> {
+            fn drop(&mut self) {
+                let mut st = lock(&self.0.state);
+                if st.gen == self.1 {
+                    st.probe_until = None;
+                }
+            }
+        }
+        let _probe = Probe(self, gen);
         let wait = ReplyWait { mux: self, cell };
-        let outcome = tokio::time::timeout(self.config.health_check_timeout, wait).await;
-        if !matches!(outcome, Ok(Ok(_))) {
+        let timeout = self.config.health_check_timeout;
+        if !matches!(tokio::time::timeout(timeout, wait).await, Ok(Ok(_))) {
             self.fail(
                 gen,
-                Error::ConnectionClosed("health check: the server did not answer PING".into()),
+                Error::ConnectionClosed(format!(
+                    "health check: the server did not answer PING within {timeout:?} (health_check_timeout)"
+                )),
             );
         }
     }
@@ -486,7 +552,10 @@ impl Mux {
         let gen = st.gen;
         debug_assert!(st.fifo.is_empty() && st.wbuf.is_empty());
         st.wbuf.clear();
-        st.last_io = Instant::now();
+        // A fresh connection counts as just heard from.
+        self.note_read();
+        st.busy_since = Instant::now();
+        st.probe_until = None;
         let (rd, wr) = tokio::io::split(conn.stream);
         let notify = Arc::new(Notify::new());
         let reader = tokio::spawn(read_loop(
@@ -497,10 +566,15 @@ impl Mux {
             conn.decoder,
         ));
         let writer = tokio::spawn(write_loop(self.clone(), gen, wr, notify.clone()));
+        let watchdog = self
+            .config
+            .health_check_interval
+            .map(|interval| tokio::spawn(watch_loop(self.clone(), gen, interval)).abort_handle());
         st.link = Some(Link {
             notify,
             reader: reader.abort_handle(),
             writer: writer.abort_handle(),
+            watchdog,
         });
     }
 
@@ -529,6 +603,9 @@ impl Mux {
         drop(st);
         link.reader.abort();
         link.writer.abort();
+        if let Some(w) = link.watchdog {
+            w.abort();
+        }
         wakers.into_iter().for_each(Waker::wake);
         for tx in batches {
             // A receiver that is gone has nothing to be told.
@@ -736,9 +813,6 @@ async fn read_loop<R: AsyncRead + Unpin>(
             if st.gen != gen || st.link.is_none() {
                 return;
             }
-            if track_io {
-                st.last_io = Instant::now();
-            }
             for reply in replies.drain(..) {
                 match st.fifo.front_mut() {
                     None => {
@@ -792,11 +866,53 @@ async fn read_loop<R: AsyncRead + Unpin>(
         }
         match rd.read_buf(&mut buf).await {
             Ok(0) => break Error::ConnectionClosed("the server closed the connection".into()),
+            // Any byte counts as a sign of life, a reply still incomplete included.
+            Ok(_) if track_io => mux.note_read(),
             Ok(_) => {}
             Err(e) => break Error::io("reading from the server", e),
         }
     };
     mux.fail(gen, err);
+}
+
+/// Retires generation `gen` when replies are due and nothing has been read for
+/// `interval` (see "Health checks" above). Sleeps an interval at a time while nothing is
+/// due: a reply that becomes due meanwhile is due since then, so its deadline is no
+/// earlier than the next wake-up.
+async fn watch_loop(mux: Arc<Mux>, gen: u64, interval: Duration) {
+    loop {
+        let wait = {
+            let st = lock(&mux.state);
+            if st.gen != gen || st.link.is_none() {
+                return;
+            }
+            if st.fifo.is_empty() {
+                interval
+            } else {
+                let since = st.busy_since.max(mux.last_read());
+                let mut deadline = since + interval;
+                if let Some(until) = st.probe_until {
+                    // A health-check PING has its own timeout, which its sender enforces.
+                    deadline = deadline.max(until);
+                }
+                let now = Instant::now();
+                let silent = now.saturating_duration_since(since);
+                if now >= deadline {
+                    drop(st);
+                    mux.fail(
+                        gen,
+                        Error::ConnectionClosed(format!(
+                            "the server sent nothing for {silent:?} while replies were due \
+                             (health_check_interval {interval:?}): the connection is presumed dead"
+                        )),
+                    );
+                    return;
+                }
+                deadline - now
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
 }
 
 #[cfg(test)]
@@ -1103,6 +1219,80 @@ mod tests {
         for t in tasks {
             t.await.unwrap();
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_connection_is_retired_and_its_queue_stays_bounded() {
+        use std::sync::atomic::AtomicBool;
+        // Connection 0 stops answering (and reading) once `silent` is set; later
+        // connections answer.
+        let silent = Arc::new(AtomicBool::new(false));
+        let flag = silent.clone();
+        let url = fake(Arc::new(move |conn, argv| {
+            if &argv[0][..] == b"HELLO" {
+                return (Duration::ZERO, b"-ERR no\r\n".to_vec());
+            }
+            if conn == 0 && flag.load(Ordering::SeqCst) {
+                return (Duration::from_secs(3600), Vec::new());
+            }
+            (Duration::ZERO, b"+PONG\r\n".to_vec())
+        }))
+        .await;
+        let (timeout, interval) = (Duration::from_millis(50), Duration::from_millis(300));
+        let config = crate::ClientConfig::new(&url)
+            .unwrap()
+            .command_timeout(Some(timeout))
+            .health_check_interval(Some(interval));
+        let client = Client::with_config(config).await.unwrap();
+        client.send(cmd(&["PING"])).await.unwrap();
+        let first = client.mux().generation();
+        silent.store(true, Ordering::SeqCst);
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let c = client.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut oks = 0;
+                while t0.elapsed() < Duration::from_millis(1500) {
+                    let started = Instant::now();
+                    match c.send(cmd(&["PING"])).await {
+                        Ok(v) => {
+                            assert_eq!(v, Value::SimpleString("PONG".into()));
+                            oks += 1;
+                        }
+                        Err(e) => {
+                            assert!(e.is_timeout() || e.is_connection_error(), "{e:?}");
+                            assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+                        }
+                    }
+                }
+                oks
+            }));
+        }
+        // Watch the queue and the connection while the tasks run.
+        let (mut most_cells, mut replaced) = (0, None);
+        while t0.elapsed() < Duration::from_millis(1500) {
+            most_cells = most_cells.max(client.mux().cells_in_use().0);
+            if replaced.is_none() && client.mux().generation() != first {
+                replaced = Some(t0.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for t in tasks {
+            assert!(t.await.unwrap() > 0, "a task never got an answer again");
+        }
+        let replaced = replaced.expect("the silent connection was never replaced");
+        assert!(
+            replaced < interval + Duration::from_millis(400),
+            "replaced after {replaced:?}"
+        );
+        // While silent, each task leaves at most one abandoned command per timeout.
+        let bound = 16 * (interval.as_millis() / timeout.as_millis() + 4) as usize;
+        assert!(
+            most_cells <= bound,
+            "{most_cells} reply cells in use (bound {bound})"
+        );
+        assert_eq!(client.mux().cells_in_use().0, 0);
     }
 
     #[test]

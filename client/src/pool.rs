@@ -9,6 +9,11 @@
 //! protocol error happened, no request was cut short by cancellation, and the borrower
 //! did not call [`PooledConnection::discard`]. Server error replies (`WRONGTYPE`, …)
 //! leave the state known and do not prevent reuse.
+//!
+//! An idle connection is checked before it is handed out again: it must have nothing to
+//! read (a frame arriving while nothing was asked is a broken peer) and, with a
+//! `health_check_interval`, one idle for longer than that must answer a PING within the
+//! health-check timeout. One that fails either is closed and the next is tried.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -88,13 +93,21 @@ impl Pool {
             .await
             .map_err(|_| Error::Usage("the connection pool was closed".into()))?;
         let mut reused = None;
-        while let Some(mut c) = self.pop_idle() {
+        while let Some((mut c, since)) = self.pop_idle() {
             // A connection the server closed while it sat idle (its `timeout` setting,
             // a restart) is noticed here rather than on the borrower's first command.
-            if still_open(&mut c) {
-                reused = Some(c);
-                break;
+            if !still_open(&mut c) {
+                continue;
             }
+            // One that went silent (a half-open connection, a paused or partitioned
+            // server) only shows by not answering.
+            if let Some((interval, timeout)) = c.health_check {
+                if since.elapsed() > interval && c.ping(timeout).await.is_err() {
+                    continue;
+                }
+            }
+            reused = Some(c);
+            break;
         }
         let conn = match reused {
             Some(c) => c,
@@ -110,12 +123,12 @@ impl Pool {
         })
     }
 
-    fn pop_idle(&self) -> Option<Connection> {
+    fn pop_idle(&self) -> Option<(Connection, Instant)> {
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
         let timeout = self.inner.config.idle_timeout;
         // Expired connections are dropped (closed) here; the freshest is reused.
         idle.retain(|(_, since)| timeout.is_none_or(|t| since.elapsed() < t));
-        idle.pop().map(|(c, _)| c)
+        idle.pop()
     }
 
     /// Number of idle connections kept.

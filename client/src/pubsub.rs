@@ -45,7 +45,12 @@
 //! had. The stream then yields a message of kind [`MessageKind::Reconnected`]: messages
 //! published while the connection was down are lost (PubSub has no history).
 //!
-//! Frames are told apart by what they are under any RESP3 attributes.
+//! A subscriber connection that goes silent without closing (a half-open connection, a
+//! paused server) is noticed with a `health_check_interval` (client setting or URL
+//! option): when the connection has read nothing for the interval, the task sends a
+//! `PING`; when nothing at all arrives within the health-check timeout after it, the
+//! connection counts as lost, as above. Frames are told apart by what they are under
+//! any RESP3 attributes.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
@@ -756,6 +761,94 @@ struct Pending {
     done: oneshot::Sender<Result<()>>,
 }
 
+/// The subscriber connection's health check (see "Reconnection" above): when it was last
+/// heard from, and the PING sent since, if any. The timer is moved only when it fires, not
+/// on every frame: a busy subscription costs one clock reading per frame.
+struct Health {
+    interval: Duration,
+    timeout: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    /// When the last frame arrived.
+    heard: tokio::time::Instant,
+    /// Bytes buffered at the last check: a frame still arriving is a sign of life too.
+    buffered: usize,
+    /// When the PING was sent, while it is unanswered.
+    pinged: Option<tokio::time::Instant>,
+}
+
+impl Health {
+    fn new(conn: &Connection) -> Option<Health> {
+        let (interval, timeout) = conn.health_check?;
+        let now = tokio::time::Instant::now();
+        Some(Health {
+            interval,
+            timeout,
+            timer: Box::pin(tokio::time::sleep_until(now + interval)),
+            heard: now,
+            buffered: conn.read_buf.len(),
+            pinged: None,
+        })
+    }
+
+    /// A frame arrived; `buffered` bytes are left after it.
+    #[inline]
+    fn heard(&mut self, buffered: usize) {
+        self.heard = tokio::time::Instant::now();
+        self.buffered = buffered;
+        self.pinged = None;
+    }
+
+    /// The timer fired: PING, give up, or wait on. `Err` when the connection is dead.
+    async fn check(&mut self, conn: &mut Connection) -> Result<()> {
+        let now = tokio::time::Instant::now();
+        if conn.read_buf.len() != self.buffered {
+            self.buffered = conn.read_buf.len();
+            self.heard = now;
+            self.pinged = None;
+        }
+        let next = match self.pinged {
+            Some(at) if now >= at + self.timeout => {
+                return Err(Error::ConnectionClosed(format!(
+                    "subscription health check: nothing arrived within {:?} of a PING (health_check_timeout)",
+                    self.timeout
+                )))
+            }
+            Some(at) => at + self.timeout,
+            None if now >= self.heard + self.interval => {
+                // A peer that stopped reading can block even this small write.
+                tokio::time::timeout(self.timeout, write_command(conn, b"PING", &[]))
+                    .await
+                    .map_err(|_| {
+                        Error::ConnectionClosed(format!(
+                            "subscription health check: the PING could not be sent within {:?}",
+                            self.timeout
+                        ))
+                    })??;
+                self.pinged = Some(now);
+                now + self.timeout
+            }
+            None => self.heard + self.interval,
+        };
+        self.timer.as_mut().reset(next);
+        Ok(())
+    }
+}
+
+/// Waits for the health-check timer, forever without one.
+async fn health_timer(health: &mut Option<Health>) {
+    match health {
+        Some(h) => h.timer.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What woke the subscriber task.
+enum Event {
+    Control(Option<Control>),
+    Frame(Result<Value>),
+    Timer,
+}
+
 async fn run(
     source: Source,
     mut conn: Connection,
@@ -765,17 +858,38 @@ async fn run(
     let mut state: BTreeSet<(SubscriptionKind, Bytes)> = BTreeSet::new();
     let mut pending: Vec<Pending> = Vec::new();
     loop {
+        let mut health = Health::new(&conn);
         // Connected: serve control requests and forward frames until the connection fails.
         let failure = loop {
-            match first(ctl.recv(), conn.read_frame()).await {
-                First::A(c) => {
+            let event = match first(
+                ctl.recv(),
+                first(conn.read_frame(), health_timer(&mut health)),
+            )
+            .await
+            {
+                First::A(c) => Event::Control(c),
+                First::B(First::A(f)) => Event::Frame(f),
+                First::B(First::B(())) => Event::Timer,
+            };
+            match event {
+                Event::Timer => {
+                    if let Some(h) = &mut health {
+                        if let Err(e) = h.check(&mut conn).await {
+                            break e;
+                        }
+                    }
+                }
+                Event::Control(c) => {
                     let Some(c) = c else { return };
                     if let Err(e) = apply(&mut conn, c, &mut state, &mut pending).await {
                         break e;
                     }
                 }
-                First::B(f) => match f {
+                Event::Frame(f) => match f {
                     Ok(frame) => {
+                        if let Some(h) = &mut health {
+                            h.heard(conn.read_buf.len());
+                        }
                         if let Value::Error(e) = frame.unattributed() {
                             // e.g. a subscribe refused by ACLs: fail the oldest waiter, and
                             // forget its names so a reconnection does not ask again.

@@ -27,6 +27,9 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
         decoder: Decoder::new(info.limits),
         protocol: Protocol::Resp2,
         server: None,
+        health_check: info
+            .health_check_interval
+            .map(|i| (i, info.health_check_timeout)),
     };
     let mut authed = false;
     if info.protocol == Protocol::Resp3 {

@@ -107,7 +107,11 @@ pub struct ConnectionInfo {
     pub client_name: Option<String>,
     /// How long connecting (TCP, TLS and handshake) may take (default 5 s).
     pub connect_timeout: Option<Duration>,
-    /// PING before a command when the connection was idle longer than this.
+    /// PING before a command when the connection was idle longer than this; a
+    /// connection with replies due that reads nothing for this long is presumed dead
+    /// (see [`ClientConfig::health_check_interval`](crate::ClientConfig::health_check_interval)).
+    /// Dedicated connections are PINGed when taken from the pool after being idle this
+    /// long, and subscriber connections when they have read nothing for this long.
     pub health_check_interval: Option<Duration>,
     /// How long a health-check PING may take before the connection is presumed dead
     /// (default 2 s).

@@ -15,8 +15,10 @@ mod tls;
 #[path = "tls_off.rs"]
 mod tls;
 
+use std::time::Duration;
+
 use bytes::BytesMut;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::error::{Error, Result};
 use crate::resp::Decoder;
@@ -39,6 +41,8 @@ pub struct Connection {
     pub protocol: Protocol,
     /// `server` and `version` from `HELLO`, when the server answered it.
     pub server: Option<(String, String)>,
+    /// The health-check interval and PING timeout of the settings it was opened with.
+    pub(crate) health_check: Option<(Duration, Duration)>,
 }
 
 impl Connection {
@@ -51,6 +55,28 @@ impl Connection {
             if !v.is_push() {
                 return Ok(v);
             }
+        }
+    }
+
+    /// Sends `PING` and waits at most `timeout` for its reply (any reply: an error such
+    /// as `NOAUTH` still proves the peer alive). For a connection with nothing pending.
+    pub(crate) async fn ping(&mut self, timeout: Duration) -> Result<()> {
+        let work = async {
+            self.stream
+                .write_all(b"*1\r\n$4\r\nPING\r\n")
+                .await
+                .map_err(|e| Error::io("sending a health-check PING", e))?;
+            self.stream
+                .flush()
+                .await
+                .map_err(|e| Error::io("sending a health-check PING", e))?;
+            self.read_reply().await
+        };
+        match tokio::time::timeout(timeout, work).await {
+            Ok(r) => r.map(drop),
+            Err(_) => Err(Error::ConnectionClosed(format!(
+                "health check: no answer to PING within {timeout:?} (health_check_timeout)"
+            ))),
         }
     }
 
