@@ -193,6 +193,18 @@ async fn moved_slots_are_followed() {
     cluster.set(key, "after").await.unwrap();
     let v: Option<String> = dst.get(key).decode().await.unwrap();
     assert_eq!(v.as_deref(), Some("after"));
+    // Decoder limits reach every node connection from the cluster config.
+    let mut limits = typedis::resp::Limits::default();
+    limits.max_bulk_len = 64;
+    let limited =
+        ClusterClient::with_config(ClusterConfig::new(nodes.urls()).unwrap().limits(limits))
+            .await
+            .unwrap();
+    let v: Option<String> = limited.get(key).decode().await.unwrap();
+    assert_eq!(v.as_deref(), Some("after"));
+    cluster.set("long-value", "x".repeat(100)).await.unwrap();
+    let err = limited.get("long-value").await.unwrap_err();
+    assert!(err.to_string().contains("max_bulk_len"), "{err}");
 }
 
 /// A client whose map lists every replica (replicas join the map as gossip spreads).

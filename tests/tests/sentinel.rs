@@ -129,4 +129,20 @@ async fn unknown_master_names_the_sentinels_asked() {
     let replica = sentinel.replica_for("mymaster").await.unwrap();
     let (role, port) = role_port(&replica).await.unwrap();
     assert_eq!((role.as_str(), port), ("slave", group.replica.port));
+    // Client settings (here the decoder limits) reach the data node connections.
+    let mut limits = typedis::resp::Limits::default();
+    limits.max_bulk_len = 64;
+    let config = typedis::ClientConfig::from_info(typedis::ConnectionInfo::tcp("", 0))
+        .limits(limits)
+        .command_timeout(Some(Duration::from_secs(5)));
+    let limited = sentinel
+        .master_for_config("mymaster", config)
+        .await
+        .unwrap();
+    limited.set("long", "x".repeat(100)).await.unwrap();
+    let err = limited.get("long").await.unwrap_err();
+    assert!(
+        matches!(err, Error::Protocol(_)) && err.to_string().contains("max_bulk_len"),
+        "{err}"
+    );
 }

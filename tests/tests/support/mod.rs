@@ -2,6 +2,8 @@
 //! ports (killed on drop) and small argument/reply helpers.
 #![allow(dead_code)]
 
+pub mod fake;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -201,6 +203,11 @@ impl Server {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is running").id()
+    }
+
     /// SIGKILLs the server and waits for it to be gone.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -214,6 +221,16 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Sends process `pid` `signal` (`STOP`, `CONT`, …).
+pub fn signal(pid: u32, signal: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{signal} {pid} failed");
 }
 
 /// A binary argument (tests do not depend on the std `ToArg` impls).
@@ -294,8 +311,11 @@ impl Proxy {
         }
     }
 
-    /// Makes every connection open now silently stop forwarding, without closing it
-    /// (a half-dead peer). New connections work normally.
+    /// Makes every connection open now silently drop everything, in both directions,
+    /// without closing it (a half-dead peer: a partition without RST, a load balancer
+    /// that lost the flow). What either side sends is read and discarded, so writes keep
+    /// succeeding and nothing tells the client the peer is gone. New connections are
+    /// forwarded normally.
     pub fn freeze_existing(&self) {
         use std::sync::atomic::Ordering;
         let next = self.shared.next_id.load(Ordering::SeqCst);
@@ -325,8 +345,8 @@ async fn pump(
             Ok(n) => n,
         };
         if id < shared.frozen_below.load(Ordering::SeqCst) {
-            // Hold the connection open, forward nothing.
-            std::future::pending::<()>().await;
+            // Keep the connection open and forward nothing.
+            continue;
         }
         if to.write_all(&buf[..n]).await.is_err() {
             return;
