@@ -110,7 +110,9 @@ pub enum Error {
     #[error("sentinel error: {0}")]
     Sentinel(String),
 
-    /// No sentinel knows a reachable master by this name.
+    /// No sentinel knows a reachable master by this name. A connection error
+    /// ([`is_connection_error`](Error::is_connection_error)): after a failover it can be
+    /// transient.
     #[error("master `{name}` not found: no sentinel of [{sentinels}] knows a reachable master by that name (check the name given to `sentinel monitor`)")]
     MasterNotFound {
         /// The master name asked for.
@@ -119,8 +121,10 @@ pub enum Error {
         sentinels: String,
     },
 
-    /// No sentinel answered for the replicas of this master.
-    #[error("no replica of `{name}` found: none of the sentinels [{sentinels}] answered")]
+    /// No replica of this master could be reached, and neither could the master (the
+    /// fallback of a replica client). A connection error
+    /// ([`is_connection_error`](Error::is_connection_error)).
+    #[error("no replica of `{name}` found: the sentinels [{sentinels}] named no reachable replica, and no reachable master either (check the name given to `sentinel monitor`)")]
     ReplicaNotFound {
         /// The master name asked for.
         name: String,
@@ -183,9 +187,16 @@ impl Error {
         matches!(self, Error::Timeout(_))
     }
 
-    /// The connection failed or was lost.
+    /// The connection failed or was lost, or Sentinel named no reachable node
+    /// ([`Error::MasterNotFound`], [`Error::ReplicaNotFound`]).
     pub fn is_connection_error(&self) -> bool {
-        matches!(self, Error::Io { .. } | Error::ConnectionClosed(_))
+        matches!(
+            self,
+            Error::Io { .. }
+                | Error::ConnectionClosed(_)
+                | Error::MasterNotFound { .. }
+                | Error::ReplicaNotFound { .. }
+        )
     }
 
     /// Whether retrying the same command later may succeed: connection loss,
@@ -369,6 +380,23 @@ mod tests {
         let e = ServerError::parse(b"ASK 1 [::1]:7000");
         assert_eq!(e.redirect(), Some((1, "[::1]:7000")));
         assert!(Error::Server(ServerError::parse(b"TRYAGAIN x")).is_retryable());
+    }
+
+    #[test]
+    fn sentinel_lookups_that_find_no_node_are_connection_errors() {
+        let master = Error::MasterNotFound {
+            name: "m".into(),
+            sentinels: "127.0.0.1:26379".into(),
+        };
+        let replica = Error::ReplicaNotFound {
+            name: "m".into(),
+            sentinels: "127.0.0.1:26379".into(),
+        };
+        for e in [master, replica] {
+            assert!(e.is_connection_error(), "{e:?}");
+            assert!(e.is_retryable(), "{e:?}");
+            assert!(e.to_string().contains("127.0.0.1:26379"), "{e}");
+        }
     }
 
     #[test]
