@@ -246,17 +246,26 @@ impl Client {
         &self.inner.pool
     }
 
-    /// A dedicated connection from the pool; shorthand for `client.pool().get()`.
+    /// A dedicated connection from the pool; `client.pool().get()`, except that while a
+    /// Sentinel-backed client holds new commands during a failover, this waits too.
     pub async fn dedicated(&self) -> Result<PooledConnection> {
+        self.inner.mux.hold().wait().await;
         self.inner.pool.get().await
     }
 
     /// Closes the shared connection now (e.g. Sentinel announced a new master); waiting
-    /// callers get a connection error and the next command reconnects.
+    /// callers get a connection error and the next command reconnects. Idle dedicated
+    /// connections are closed too, so none is reused on the old node.
     pub(crate) fn drop_connection(&self, reason: &str) {
         self.inner
             .mux
             .drop_connection(Error::ConnectionClosed(reason.to_owned()));
+        self.inner.pool.clear_idle();
+    }
+
+    /// The gate that holds new commands back (Sentinel failovers).
+    pub(crate) fn hold(&self) -> &crate::hold::Hold {
+        self.inner.mux.hold()
     }
 
     /// A handle that does not keep the client alive.
