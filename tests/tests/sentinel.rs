@@ -795,14 +795,58 @@ async fn a_hold_is_bounded_when_the_sentinel_goes_silent() {
         t.elapsed()
     );
 
+    // A failover that the sentinel aborts: held until the abort, then on the same
+    // connection (the sentinel still names the old master).
+    let id: i64 = client.cmd("CLIENT").arg("ID").decode().await.unwrap();
+    let begin = format!("master m 127.0.0.1 {}", old.port);
+    fake.publish("+try-failover", &begin).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = {
+        let c = client.clone();
+        tokio::spawn(async move {
+            let t = Instant::now();
+            c.set("after-abort", 1).await.unwrap();
+            t.elapsed()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    fake.publish("-failover-abort-not-elected", &begin).await;
+    let waited = waiting.await.unwrap();
+    assert!(
+        waited >= Duration::from_millis(200) && waited < hold,
+        "held {waited:?} for an aborted failover (bound {hold:?})"
+    );
+    let same: i64 = client.cmd("CLIENT").arg("ID").decode().await.unwrap();
+    assert_eq!(
+        same, id,
+        "the connection was replaced after an aborted failover"
+    );
+
+    // A command in flight when a hold starts is unaffected: WAIT (raw commands go on
+    // the shared connection) blocks 400 ms on a master without replicas.
+    let in_flight = {
+        let c = client.clone();
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let r: typedis::Result<i64> = c.cmd("WAIT").arg(1).arg(400).decode().await;
+            (r, t.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
     // This master's failover starts, the sentinel names the new master, then falls
     // silent: no +switch-master will come.
     let started = Instant::now();
-    fake.publish("+try-failover", &format!("master m 127.0.0.1 {}", old.port))
-        .await;
+    fake.publish("+try-failover", &begin).await;
     fake.name(new.port);
     fake.silence();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (waited, took) = in_flight.await.unwrap();
+    assert_eq!(waited.unwrap(), 0);
+    assert!(
+        took < hold - Duration::from_millis(200),
+        "in-flight command held: {took:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(100).saturating_sub(started.elapsed())).await;
     let timed = client
         .cmd("SET")
         .arg("timed")
@@ -852,4 +896,62 @@ async fn a_hold_is_bounded_when_the_sentinel_goes_silent() {
         let o: Option<String> = on_old.get(key).decode().await.unwrap();
         assert_eq!((n.is_some(), o.is_some()), (want_new, false), "{key}");
     }
+}
+
+/// The switch is followed whichever sentinel announces it, even while the first sentinel
+/// the client asks still names the old master (which still says `master`); the same
+/// announcement from another sentinel is not acted on twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switch_announced_by_any_sentinel_is_followed_once() {
+    let old = Server::start(Kind::Redis);
+    let new = Server::start(Kind::Redis);
+    let stale = FakeSentinel::start(old.port).await;
+    let leader = FakeSentinel::start(old.port).await;
+    let sentinel = Sentinel::connect([stale.url(), leader.url()])
+        .await
+        .unwrap();
+    let client = sentinel.master_for("m").await.unwrap();
+    assert_eq!(role_port(&client).await.unwrap().1, old.port);
+
+    // Only the leader tells: held from its first event.
+    leader
+        .publish("+try-failover", &format!("master m 127.0.0.1 {}", old.port))
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let write = {
+        let c = client.clone();
+        tokio::spawn(async move { c.set("k", "v").await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!write.is_finished(), "not held");
+    leader.name(new.port);
+    let switch = format!("m 127.0.0.1 {} 127.0.0.1 {}", old.port, new.port);
+    leader.publish("+switch-master", &switch).await;
+    tokio::time::timeout(Duration::from_secs(5), write)
+        .await
+        .expect("released")
+        .unwrap()
+        .unwrap();
+    let on_new = Client::connect(&new.url()).await.unwrap();
+    let on_old = Client::connect(&old.url()).await.unwrap();
+    let (n, o): (Option<String>, Option<String>) = (
+        on_new.get("k").decode().await.unwrap(),
+        on_old.get("k").decode().await.unwrap(),
+    );
+    assert_eq!(
+        (n.as_deref(), o),
+        (Some("v"), None),
+        "the held write went astray"
+    );
+    assert_eq!(role_port(&client).await.unwrap().1, new.port);
+
+    // The same announcement from the other sentinel changes nothing.
+    let id: i64 = client.cmd("CLIENT").arg("ID").decode().await.unwrap();
+    stale.publish("+switch-master", &switch).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let same: i64 = client.cmd("CLIENT").arg("ID").decode().await.unwrap();
+    assert_eq!(
+        same, id,
+        "a duplicate +switch-master replaced the connection"
+    );
 }
