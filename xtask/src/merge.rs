@@ -1,4 +1,6 @@
-//! Merging one server's specs into a spec directory: the rules of commands/README.md.
+//! Merging one server's specs into a spec directory: the rules of commands/README.md,
+//! whether the specs come from a live dump (`regen --url`) or from a release's own files
+//! (`regen --from-source`).
 //!
 //! - `reply_schema` and the `typedis` object of an existing file survive (a missing
 //!   `reply_schema` is filled from the server's files when they have one).
@@ -13,7 +15,7 @@
 //!   and which arguments not every listed server accepts (`availability.rs`).
 //!
 //! Owns: spec file reading and writing, the merge and its report. Does not own: where the
-//! specs come from (`regen.rs`).
+//! specs come from (`regen.rs`, `source.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

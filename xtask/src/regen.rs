@@ -1,10 +1,14 @@
-//! `cargo xtask regen --url redis://HOST:PORT [--out commands/] [--check]`: a live
-//! server's command specs (`COMMAND DOCS` + `COMMAND INFO`, converted here) merged into
-//! `commands/` (or `--out DIR`), one JSON file per command and subcommand in the format of
-//! the Redis/Valkey source trees' `src/commands/*.json`.
+//! `cargo xtask regen`: one server's command specs merged into `commands/` (or `--out DIR`),
+//! one JSON file per command and subcommand in the format of the Redis/Valkey source
+//! trees' `src/commands/*.json`.
 //!
-//! The specs are merged by the rules of `merge.rs` (commands/README.md); `--check` merges
-//! into a temporary copy and exits 1 when anything would change.
+//! - `--url redis://HOST:PORT`: dumped from a live server (`COMMAND DOCS` + `COMMAND
+//!   INFO`, converted here);
+//! - `--from-source PATH`: read from a release's own files, a `src/commands/` tree or a
+//!   module's `commands.json` (`source.rs`), for servers this project cannot run.
+//!
+//! Either way the specs are merged by the same rules (`merge.rs`, commands/README.md);
+//! `--check` merges into a temporary copy and exits 1 when anything would change.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,16 +18,29 @@ use typedis::{Client, Value};
 
 pub use crate::merge::{Report, Spec};
 
+/// Where the specs come from.
+enum Input {
+    Url(String),
+    Source {
+        path: PathBuf,
+        server: Option<String>,
+        module: Option<String>,
+    },
+}
+
 struct Options {
-    url: String,
+    input: Input,
     out: PathBuf,
     check: bool,
 }
 
-const USAGE: &str = "expected --url URL, --out DIR, --check";
+const USAGE: &str = "expected --url URL | --from-source PATH [--server NAME-VERSION] [--module NAME], then [--out DIR] [--check]";
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let mut url = None;
+    let mut source = None;
+    let mut server = None;
+    let mut module = None;
     let mut out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../commands");
     let mut check = false;
     let mut it = args.iter();
@@ -35,16 +52,33 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         };
         match a.as_str() {
             "--url" => url = Some(value("a URL")?),
+            "--from-source" => source = Some(PathBuf::from(value("a directory or file")?)),
+            "--server" => server = Some(value("a server id such as redis-8.2.1")?),
+            "--module" => module = Some(value("a module name")?),
             "--out" => out = PathBuf::from(value("a directory")?),
             "--check" => check = true,
             other => return Err(format!("unknown argument {other:?} ({USAGE})")),
         }
     }
-    Ok(Options {
-        url: url.ok_or_else(|| format!("--url redis://HOST:PORT is required ({USAGE})"))?,
-        out,
-        check,
-    })
+    let input = match (url, source) {
+        (Some(url), None) if server.is_none() && module.is_none() => Input::Url(url),
+        (Some(_), None) => {
+            return Err(
+                "--server and --module go with --from-source; a live server names itself".into(),
+            )
+        }
+        (None, Some(path)) => Input::Source {
+            path,
+            server,
+            module,
+        },
+        _ => {
+            return Err(format!(
+                "one of --url and --from-source is required ({USAGE})"
+            ))
+        }
+    };
+    Ok(Options { input, out, check })
 }
 
 /// The `cargo xtask` entry of this task.
@@ -54,7 +88,16 @@ pub fn main(args: &[String]) -> Result<u8, String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let run = |out: &Path| -> Result<Report, String> { rt.block_on(regen(&opts.url, out)) };
+    let run = |out: &Path| -> Result<Report, String> {
+        match &opts.input {
+            Input::Url(url) => rt.block_on(regen(url, out)),
+            Input::Source {
+                path,
+                server,
+                module,
+            } => regen_from_source(path, server.as_deref(), module.as_deref(), out),
+        }
+    };
     if opts.check {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -101,6 +144,19 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Merges a release's own spec files (a `src/commands/` directory, or a module's
+/// `commands.json`) into `out`; `server` names it (`redis-8.2.1`) when the tree's
+/// `version.h` cannot, `module` marks the commands as that module's.
+pub fn regen_from_source(
+    path: &Path,
+    server: Option<&str>,
+    module: Option<&str>,
+    out: &Path,
+) -> Result<Report, String> {
+    let source = crate::source::read(path, server, module)?;
+    crate::merge::merge(out, &source.server, source.specs, source.ignored)
 }
 
 /// Dumps the server at `url` into `out`, merging with what is there.
