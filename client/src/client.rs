@@ -297,6 +297,7 @@ impl<'a> Executor for &'a Client {
         meta: &'static CommandMeta,
     ) -> TypedFuture<'a, R> {
         TypedFuture {
+            notes: args.notes_handle(),
             exec: self.exec(args, Some(meta)),
             _reply: PhantomData,
         }
@@ -436,6 +437,8 @@ impl Future for ExecFuture<'_> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct TypedFuture<'a, R> {
     exec: Exec<'a>,
+    /// Notes of arguments not every server accepts, for the server's error.
+    notes: crate::cmd::Notes,
     _reply: PhantomData<fn() -> R>,
 }
 
@@ -444,10 +447,11 @@ impl<R: FromValue> Future for TypedFuture<'_, R> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
-        self.get_mut()
-            .exec
-            .poll_reply(cx)
-            .map(|r| r.and_then(|v| R::from_value(v.into_result()?)))
+        let this = self.get_mut();
+        this.exec.poll_reply(cx).map(|r| {
+            this.notes
+                .apply(r.and_then(|v| R::from_value(v.into_result()?)))
+        })
     }
 }
 
