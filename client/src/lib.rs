@@ -27,6 +27,7 @@ pub mod pipeline;
 pub mod pool;
 pub mod pubsub;
 pub mod record;
+pub mod reply;
 pub mod resp;
 pub mod scan;
 pub mod script;

@@ -76,9 +76,15 @@ pub trait FromValue: Sized {
     #[doc(hidden)]
     const PAIR: bool = false;
 
-    /// How `Vec<Self>` is made from a byte string (only `u8`: `Vec<u8>` is bytes).
+    /// Whether an empty array is `None` as an `Option<Self>` (tuples: an empty array
+    /// cannot be one, and `ZPOPMIN key` answers one when there is nothing to pop).
     #[doc(hidden)]
-    fn from_byte_string(bytes: Bytes) -> Option<Vec<Self>> {
+    const NONE_WHEN_EMPTY: bool = false;
+
+    /// How `Vec<Self>` is made from a byte string, if it can be: `Vec<u8>` is the bytes,
+    /// `Vec<ClientInfo>` the lines of `CLIENT LIST`.
+    #[doc(hidden)]
+    fn from_byte_string(bytes: Bytes) -> Option<Result<Vec<Self>>> {
         let _ = bytes;
         None
     }
@@ -158,7 +164,7 @@ impl FromValue for Value {
 // ---------------------------------------------------------------- helpers
 
 /// Describes a value for error messages, with a short preview of text payloads.
-fn describe(v: &Value) -> String {
+pub(crate) fn describe(v: &Value) -> String {
     fn preview(b: &[u8]) -> String {
         let cut = &b[..b.len().min(40)];
         let mut s = format!("{:?}", String::from_utf8_lossy(cut));
@@ -185,7 +191,7 @@ fn mismatch<T>(expected: &str, got: &Value) -> Result<T> {
 }
 
 /// The bytes of a string-like value.
-fn text_of(v: &Value) -> Option<&[u8]> {
+pub(crate) fn text_of(v: &Value) -> Option<&[u8]> {
     match v {
         Value::Bulk(b) | Value::SimpleString(b) | Value::BigNumber(b) => Some(b),
         Value::Verbatim { text, .. } => Some(text),
@@ -296,8 +302,8 @@ macro_rules! int_from_value {
 int_from_value!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
 int_from_value!(u8 {
     /// `Vec<u8>` is a byte string, not an array of small integers.
-    fn from_byte_string(bytes: Bytes) -> Option<Vec<Self>> {
-        Some(bytes.to_vec())
+    fn from_byte_string(bytes: Bytes) -> Option<Result<Vec<Self>>> {
+        Some(Ok(bytes.to_vec()))
     }
 });
 
@@ -367,6 +373,7 @@ impl<T: FromValue> FromValue for Option<T> {
     fn from_value(v: Value) -> Result<Self> {
         match v {
             Value::Nil => Ok(None),
+            Value::Array(items) if T::NONE_WHEN_EMPTY && items.is_empty() => Ok(None),
             v @ (Value::Error(_) | Value::Attribute { .. }) => Self::from_value(plain(v)?),
             v => T::from_value(v).map(Some),
         }
@@ -390,7 +397,8 @@ impl<T: FromValue> FromValue for Vec<T> {
         match plain(v)? {
             Value::Bulk(b) | Value::SimpleString(b) | Value::Verbatim { text: b, .. } => {
                 let shown = Value::Bulk(b.clone());
-                T::from_byte_string(b).ok_or_else(|| Error::decode("an array", describe(&shown)))
+                T::from_byte_string(b)
+                    .unwrap_or_else(|| Err(Error::decode("an array", describe(&shown))))
             }
             // A map becomes its entries: pairs for pair element types (`Vec<(K, V)>`),
             // flattened keys and values for anything else.
@@ -419,10 +427,29 @@ impl<T: FromValue + Ord> FromValue for std::collections::BTreeSet<T> {
     }
 }
 
-/// Key/value pairs from a RESP3 map or a RESP2 flat array `[k1, v1, k2, v2, …]`.
-fn map_entries(v: Value) -> Result<Vec<(Value, Value)>> {
+/// Key/value pairs from a RESP3 map, a RESP2 flat array `[k1, v1, k2, v2, …]`, or a
+/// RESP2 array of pairs `[[k1, v1], [k2, v2]]` (`XREAD`: keys are never arrays, so the
+/// two flat forms cannot be confused).
+pub(crate) fn map_entries(v: Value) -> Result<Vec<(Value, Value)>> {
     match plain(v)? {
         Value::Map(pairs) => Ok(pairs),
+        Value::Array(items)
+            if !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| matches!(i, Value::Array(p) if p.len() == 2)) =>
+        {
+            Ok(items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Value::Array(p) => {
+                        let mut p = p.into_iter();
+                        Some((p.next()?, p.next()?))
+                    }
+                    _ => None,
+                })
+                .collect())
+        }
         Value::Array(items) | Value::Set(items) => {
             if items.len() % 2 != 0 {
                 return Err(Error::decode(
@@ -472,6 +499,7 @@ macro_rules! tuple_from_value {
         #[allow(clippy::modulo_one)] // the 1-tuple divides lengths by 1 too
         impl<$($name: FromValue),+> FromValue for ($($name,)+) {
             const PAIR: bool = $n == 2;
+            const NONE_WHEN_EMPTY: bool = true;
 
             fn from_value(v: Value) -> Result<Self> {
                 let items = match plain(v)? {
