@@ -18,7 +18,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::names::{ident_safe, is_keyword, pascal, snake};
-use crate::reply::reply_type;
+use crate::reply::{reply_type, rust_type};
 use crate::servers;
 use crate::spec::{ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, SpecFile};
 use crate::Error;
@@ -35,6 +35,7 @@ pub fn emit_all(
     let mut metas = Vec::new();
     let mut method_names = Vec::new();
     let mut decoders = Vec::new();
+    let mut variant_decoders = Vec::new();
     // Containers are called only through their subcommands.
     let containers: BTreeSet<String> = specs
         .iter()
@@ -52,6 +53,9 @@ pub fn emit_all(
         method_names.push((full.clone(), cmd.method_ident.to_string()));
         let reply = &cmd.default_reply;
         decoders.push(quote!((#full, |v: ::typedis::Value| <#reply as ::typedis::FromValue>::from_value(v).map(drop))));
+        for (when, reply) in &cmd.variants {
+            variant_decoders.push(quote!((#full, &[#(#when),*], |v: ::typedis::Value| <#reply as ::typedis::FromValue>::from_value(v).map(drop))));
+        }
         items.push(cmd.builder()?);
         methods.push(cmd.method());
     }
@@ -70,6 +74,10 @@ pub fn emit_all(
             #[doc(hidden)]
             #[cfg(feature = "reply-decoders")]
             pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<()>)] = &[#(#decoders),*];
+            /// For each reply variant (the optional arguments that pick it), the same check.
+            #[doc(hidden)]
+            #[cfg(feature = "reply-decoders")]
+            pub static VARIANT_DECODERS: &[(&str, &[&str], fn(::typedis::Value) -> ::typedis::Result<()>)] = &[#(#variant_decoders),*];
         }
     } else {
         quote!()
@@ -223,6 +231,8 @@ struct Command<'a> {
     method_ident: proc_macro2::Ident,
     meta_ident: proc_macro2::Ident,
     default_reply: TokenStream,
+    /// The reply variants: the arguments that pick each, and its type.
+    variants: Vec<(Vec<String>, TokenStream)>,
 }
 
 /// An enum's variants: name, token, note (for a variant not every server accepts).
@@ -340,14 +350,32 @@ impl<'a> Command<'a> {
             }
             None => base,
         };
-        let default_reply = match &file.spec.typedis.reply_type {
-            Some(t) => t.parse().map_err(|_| Error::Spec {
-                path: file.path.clone(),
-                json_path: "typedis.reply_type".into(),
-                message: format!("not a Rust type: {t}"),
-            })?,
-            None => reply_type(file.spec.reply_schema.as_ref()),
+        let spec_error = |json_path: String, message: String| Error::Spec {
+            path: file.path.clone(),
+            json_path,
+            message,
         };
+        let default_reply = match &file.spec.typedis.reply_type {
+            Some(t) => rust_type(t).map_err(|e| spec_error("typedis.reply_type".into(), e))?,
+            None => reply_type(file.spec.reply_schema.as_ref())
+                .map_err(|e| spec_error("reply_schema".into(), e))?,
+        };
+        let variants = file
+            .spec
+            .typedis
+            .reply_variants
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let at = format!("typedis.reply_variants[{i}]");
+                let ty = match &v.reply_type {
+                    Some(t) => rust_type(t).map_err(|e| spec_error(format!("{at}.reply_type"), e)),
+                    None => reply_type(v.reply_schema.as_ref())
+                        .map_err(|e| spec_error(format!("{at}.reply_schema"), e)),
+                }?;
+                Ok((v.when.clone(), ty))
+            })
+            .collect::<Result<_, Error>>()?;
         Ok(Command {
             trait_name,
             spec: &file.spec,
@@ -356,6 +384,7 @@ impl<'a> Command<'a> {
             meta_ident,
             full,
             default_reply,
+            variants,
         })
     }
 
@@ -819,15 +848,56 @@ impl<'a> Command<'a> {
 
     /// The reply type when the optional argument `name` is set, if it changes the reply.
     fn variant_reply(&self, name: &str) -> Option<TokenStream> {
-        self.spec
-            .typedis
-            .reply_variants
+        self.variants
             .iter()
-            .find(|v| v.when.iter().any(|w| w == name))
-            .map(|v| match &v.reply_type {
-                Some(t) => t.parse().unwrap_or_else(|_| quote!(::typedis::Value)),
-                None => reply_type(v.reply_schema.as_ref()),
-            })
+            .find(|(when, _)| when.iter().any(|w| w == name))
+            .map(|(_, ty)| ty.clone())
+    }
+
+    /// The reply type when the setter of `a` is called: its own variant, else (a block)
+    /// the one its members pick. When members pick different ones, the choice is made
+    /// by a value passed at run time (`options((count, withvalues))`), so the reply is a
+    /// `Value`, with a doc line saying so.
+    fn setter_reply(&self, a: &Argument) -> (Option<TokenStream>, Option<String>) {
+        if let Some(r) = self.variant_reply(&a.name) {
+            return (Some(r), None);
+        }
+        let mut picked: Vec<(String, TokenStream)> = Vec::new();
+        for m in &a.arguments {
+            if let Some(r) = self.variant_reply(&m.name) {
+                if !picked.iter().any(|(_, p)| p.to_string() == r.to_string()) {
+                    picked.push((m.name.clone(), r));
+                }
+            }
+        }
+        match picked.len() {
+            0 => (None, None),
+            1 => (picked.pop().map(|(_, r)| r), None),
+            _ => {
+                let short = |t: &TokenStream| {
+                    let mut s = t.to_string().replace(' ', "");
+                    for p in [
+                        "::std::vec::",
+                        "::core::option::",
+                        "::std::collections::",
+                        "::typedis::reply::",
+                        "::typedis::",
+                    ] {
+                        s = s.replace(p, "");
+                    }
+                    s.replace(",)", ")").replace(',', ", ")
+                };
+                let forms: Vec<String> = picked
+                    .iter()
+                    .map(|(n, t)| format!("`{}` with `{n}`", short(t)))
+                    .collect();
+                let doc = format!(
+                    " Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it ({}).",
+                    forms.join(", ")
+                );
+                (Some(quote!(::typedis::Value)), Some(doc))
+            }
+        }
     }
 
     /// The statement recording `a`'s note (it is not accepted by every server).
@@ -868,7 +938,10 @@ impl<'a> Command<'a> {
             (None, Some(av)) => self.note(parent.unwrap_or(a), av),
             _ => quote!(),
         };
-        let reply = self.variant_reply(&a.name);
+        let (reply, reply_doc) = self.setter_reply(a);
+        if let Some(d) = reply_doc {
+            docs.extend([String::new(), d]);
+        }
         let (ret, conv) = match &reply {
             Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
             None => (quote!(Self), quote!(self)),

@@ -254,13 +254,7 @@ pub static ACL_GETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
 };
 /// Builder for `ACL GETUSER`; await it to send. Created by [`Commands::acl_getuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct AclGetuser<
-    S,
-    R
-        = ::core::option::Option<
-            ::std::collections::HashMap<::std::string::String, ::typedis::Value>,
-        >,
-> {
+pub struct AclGetuser<S, R = ::core::option::Option<::typedis::reply::AclUser>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -436,7 +430,7 @@ pub static ACL_LOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 };
 /// Builder for `ACL LOG`; await it to send. Created by [`Commands::acl_log`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct AclLog<S, R = ::typedis::Value> {
+pub struct AclLog<S, R = ::std::vec::Vec<::typedis::reply::AclLogEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -474,9 +468,9 @@ impl<S, R> AclLog<S, R> {
         self
     }
     /// `RESET` — one of a group; the last call wins.
-    pub fn reset(mut self) -> Self {
+    pub fn reset(mut self) -> AclLog<S, ()> {
         self.rest.slot(0).push_bytes(b"RESET");
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(AclLog, ACL_LOG);
@@ -2583,7 +2577,7 @@ pub static CLIENT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
 };
 /// Builder for `CLIENT INFO`; await it to send. Created by [`Commands::client_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientInfo<S, R = ::typedis::Bytes> {
+pub struct ClientInfo<S, R = ::typedis::reply::ClientInfo> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -2626,7 +2620,7 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
 };
 /// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientKill<S, R = ::typedis::Value> {
+pub struct ClientKill<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -2699,14 +2693,14 @@ impl<S, R> ClientKill<S, R> {
     pub fn new_format(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = ::typedis::Args>,
-    ) -> Self {
+    ) -> ClientKill<S, i64> {
         {
             let out = self.rest.slot(0);
             for x in value {
                 out.extend_from(&x);
             }
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(ClientKill, CLIENT_KILL);
@@ -2790,7 +2784,7 @@ impl ::typedis::ToArg for ClientListSkipme {
 }
 /// Builder for `CLIENT LIST`; await it to send. Created by [`Commands::client_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientList<S, R = ::typedis::Bytes> {
+pub struct ClientList<S, R = ::std::vec::Vec<::typedis::reply::ClientInfo>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<27>,
@@ -3760,10 +3754,7 @@ pub static CLIENT_TRACKINGINFO: ::typedis::meta::CommandMeta = ::typedis::meta::
 };
 /// Builder for `CLIENT TRACKINGINFO`; await it to send. Created by [`Commands::client_trackinginfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientTrackinginfo<
-    S,
-    R = ::std::collections::HashMap<::std::string::String, ::typedis::Value>,
-> {
+pub struct ClientTrackinginfo<S, R = ::typedis::reply::TrackingInfo> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -3826,7 +3817,7 @@ impl ::typedis::ToArg for ClientUnblockUnblockType {
 }
 /// Builder for `CLIENT UNBLOCK`; await it to send. Created by [`Commands::client_unblock`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientUnblock<S, R = i64> {
+pub struct ClientUnblock<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -4102,7 +4093,7 @@ pub static CLUSTER_CANCELSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedi
 };
 /// Builder for `CLUSTER CANCELSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_cancelslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterCancelslotmigrations<S, R = ::typedis::Value> {
+pub struct ClusterCancelslotmigrations<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -4666,7 +4657,10 @@ pub static CLUSTER_GETSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedis::
 };
 /// Builder for `CLUSTER GETSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_getslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterGetslotmigrations<S, R = ::typedis::Value> {
+pub struct ClusterGetslotmigrations<
+    S,
+    R = ::std::vec::Vec<::std::collections::HashMap<::typedis::Bytes, ::typedis::Value>>,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -4752,7 +4746,7 @@ pub static CLUSTER_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
 };
 /// Builder for `CLUSTER INFO`; await it to send. Created by [`Commands::cluster_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterInfo<S, R = ::typedis::Bytes> {
+pub struct ClusterInfo<S, R = ::typedis::reply::Info> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -4843,7 +4837,7 @@ pub static CLUSTER_LINKS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
 };
 /// Builder for `CLUSTER LINKS`; await it to send. Created by [`Commands::cluster_links`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterLinks<S, R = ::typedis::Value> {
+pub struct ClusterLinks<S, R = ::std::vec::Vec<::typedis::reply::ClusterLink>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -4949,7 +4943,7 @@ pub static CLUSTER_MIGRATESLOTS: ::typedis::meta::CommandMeta = ::typedis::meta:
 };
 /// Builder for `CLUSTER MIGRATESLOTS`; await it to send. Created by [`Commands::cluster_migrateslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterMigrateslots<S, R = ::typedis::Value> {
+pub struct ClusterMigrateslots<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -5551,7 +5545,7 @@ pub static CLUSTER_SHARDS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
 };
 /// Builder for `CLUSTER SHARDS`; await it to send. Created by [`Commands::cluster_shards`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterShards<S, R = ::typedis::Value> {
+pub struct ClusterShards<S, R = ::std::vec::Vec<::typedis::reply::ClusterShard>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -5663,7 +5657,7 @@ impl ::typedis::ToArg for ClusterSlotStatsOrder {
 }
 /// Builder for `CLUSTER SLOT-STATS`; await it to send. Created by [`Commands::cluster_slot_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterSlotStats<S, R = ::typedis::Value> {
+pub struct ClusterSlotStats<S, R = ::std::vec::Vec<(i64, ::typedis::reply::SlotStats)>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -5758,7 +5752,7 @@ pub static CLUSTER_SLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
 };
 /// Builder for `CLUSTER SLOTS`; await it to send. Created by [`Commands::cluster_slots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterSlots<S, R = ::typedis::Value> {
+pub struct ClusterSlots<S, R = ::std::vec::Vec<::typedis::reply::SlotRange>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -5856,7 +5850,7 @@ pub static CLUSTERSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
 };
 /// Builder for `CLUSTERSCAN`; await it to send. Created by [`Commands::clusterscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Clusterscan<S, R = ::typedis::Value> {
+pub struct Clusterscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<4>,
@@ -5997,7 +5991,10 @@ pub static COMMAND_DOCS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
 };
 /// Builder for `COMMAND DOCS`; await it to send. Created by [`Commands::command_docs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct CommandDocs<S, R = ::typedis::Value> {
+pub struct CommandDocs<
+    S,
+    R = ::std::collections::HashMap<::typedis::Bytes, ::typedis::reply::CommandDoc>,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -6116,7 +6113,10 @@ pub static COMMAND_GETKEYSANDFLAGS: ::typedis::meta::CommandMeta = ::typedis::me
 };
 /// Builder for `COMMAND GETKEYSANDFLAGS`; await it to send. Created by [`Commands::command_getkeysandflags`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct CommandGetkeysandflags<S, R = ::typedis::Value> {
+pub struct CommandGetkeysandflags<
+    S,
+    R = ::std::vec::Vec<(::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)>,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -6221,7 +6221,10 @@ pub static COMMAND_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
 };
 /// Builder for `COMMAND INFO`; await it to send. Created by [`Commands::command_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct CommandInfo<S, R = ::typedis::Value> {
+pub struct CommandInfo<
+    S,
+    R = ::std::vec::Vec<::core::option::Option<::typedis::reply::CommandInfo>>,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -6383,7 +6386,7 @@ impl ::typedis::ToArg for CommandlogGetType {
 }
 /// Builder for `COMMANDLOG GET`; await it to send. Created by [`Commands::commandlog_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct CommandlogGet<S, R = ::typedis::Value> {
+pub struct CommandlogGet<S, R = ::std::vec::Vec<::typedis::reply::CommandLogEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -6900,7 +6903,7 @@ pub static COPY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `COPY`; await it to send. Created by [`Commands::copy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Copy<S, R = i64> {
+pub struct Copy<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<2>,
@@ -7253,7 +7256,7 @@ pub static DELIFEQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 };
 /// Builder for `DELIFEQ`; await it to send. Created by [`Commands::delifeq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Delifeq<S, R = i64> {
+pub struct Delifeq<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -7971,7 +7974,7 @@ impl ::typedis::ToArg for ExpireCondition {
 }
 /// Builder for `EXPIRE`; await it to send. Created by [`Commands::expire`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Expire<S, R = i64> {
+pub struct Expire<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -8084,7 +8087,7 @@ impl ::typedis::ToArg for ExpireatCondition {
 }
 /// Builder for `EXPIREAT`; await it to send. Created by [`Commands::expireat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Expireat<S, R = i64> {
+pub struct Expireat<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -8898,7 +8901,7 @@ pub static FUNCTION_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
 };
 /// Builder for `FUNCTION LIST`; await it to send. Created by [`Commands::function_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct FunctionList<S, R = ::typedis::Value> {
+pub struct FunctionList<S, R = ::std::vec::Vec<::typedis::reply::FunctionLibrary>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<2>,
@@ -9102,7 +9105,7 @@ pub static FUNCTION_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
 };
 /// Builder for `FUNCTION STATS`; await it to send. Created by [`Commands::function_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct FunctionStats<S, R = ::typedis::Value> {
+pub struct FunctionStats<S, R = ::typedis::reply::FunctionStats> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -9667,17 +9670,23 @@ impl<S> Georadius<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Georadius<S, R> {
     /// `WITHCOORD`
-    pub fn withcoord(mut self) -> Georadius<S, ::typedis::Value> {
+    pub fn withcoord(
+        mut self,
+    ) -> Georadius<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(0).push_bytes(b"WITHCOORD");
         self.decode()
     }
     /// `WITHDIST`
-    pub fn withdist(mut self) -> Georadius<S, ::typedis::Value> {
+    pub fn withdist(
+        mut self,
+    ) -> Georadius<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(1).push_bytes(b"WITHDIST");
         self.decode()
     }
     /// `WITHHASH`
-    pub fn withhash(mut self) -> Georadius<S, ::typedis::Value> {
+    pub fn withhash(
+        mut self,
+    ) -> Georadius<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
@@ -9881,17 +9890,23 @@ impl<S> Georadiusbymember<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Georadiusbymember<S, R> {
     /// `WITHCOORD`
-    pub fn withcoord(mut self) -> Georadiusbymember<S, ::typedis::Value> {
+    pub fn withcoord(
+        mut self,
+    ) -> Georadiusbymember<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(0).push_bytes(b"WITHCOORD");
         self.decode()
     }
     /// `WITHDIST`
-    pub fn withdist(mut self) -> Georadiusbymember<S, ::typedis::Value> {
+    pub fn withdist(
+        mut self,
+    ) -> Georadiusbymember<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(1).push_bytes(b"WITHDIST");
         self.decode()
     }
     /// `WITHHASH`
-    pub fn withhash(mut self) -> Georadiusbymember<S, ::typedis::Value> {
+    pub fn withhash(
+        mut self,
+    ) -> Georadiusbymember<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
@@ -10073,17 +10088,23 @@ impl<S> GeoradiusbymemberRo<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> GeoradiusbymemberRo<S, R> {
     /// `WITHCOORD`
-    pub fn withcoord(mut self) -> GeoradiusbymemberRo<S, ::typedis::Value> {
+    pub fn withcoord(
+        mut self,
+    ) -> GeoradiusbymemberRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(0).push_bytes(b"WITHCOORD");
         self.decode()
     }
     /// `WITHDIST`
-    pub fn withdist(mut self) -> GeoradiusbymemberRo<S, ::typedis::Value> {
+    pub fn withdist(
+        mut self,
+    ) -> GeoradiusbymemberRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(1).push_bytes(b"WITHDIST");
         self.decode()
     }
     /// `WITHHASH`
-    pub fn withhash(mut self) -> GeoradiusbymemberRo<S, ::typedis::Value> {
+    pub fn withhash(
+        mut self,
+    ) -> GeoradiusbymemberRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
@@ -10246,17 +10267,23 @@ impl<S> GeoradiusRo<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> GeoradiusRo<S, R> {
     /// `WITHCOORD`
-    pub fn withcoord(mut self) -> GeoradiusRo<S, ::typedis::Value> {
+    pub fn withcoord(
+        mut self,
+    ) -> GeoradiusRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(0).push_bytes(b"WITHCOORD");
         self.decode()
     }
     /// `WITHDIST`
-    pub fn withdist(mut self) -> GeoradiusRo<S, ::typedis::Value> {
+    pub fn withdist(
+        mut self,
+    ) -> GeoradiusRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(1).push_bytes(b"WITHDIST");
         self.decode()
     }
     /// `WITHHASH`
-    pub fn withhash(mut self) -> GeoradiusRo<S, ::typedis::Value> {
+    pub fn withhash(
+        mut self,
+    ) -> GeoradiusRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
@@ -10509,17 +10536,23 @@ impl<S, R> Geosearch<S, R> {
         self
     }
     /// `WITHCOORD`
-    pub fn withcoord(mut self) -> Geosearch<S, ::typedis::Value> {
+    pub fn withcoord(
+        mut self,
+    ) -> Geosearch<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(4).push_bytes(b"WITHCOORD");
         self.decode()
     }
     /// `WITHDIST`
-    pub fn withdist(mut self) -> Geosearch<S, ::typedis::Value> {
+    pub fn withdist(
+        mut self,
+    ) -> Geosearch<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(5).push_bytes(b"WITHDIST");
         self.decode()
     }
     /// `WITHHASH`
-    pub fn withhash(mut self) -> Geosearch<S, ::typedis::Value> {
+    pub fn withhash(
+        mut self,
+    ) -> Geosearch<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(6).push_bytes(b"WITHHASH");
         self.decode()
     }
@@ -10849,7 +10882,7 @@ pub static GETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `GETBIT`; await it to send. Created by [`Commands::getbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Getbit<S, R = i64> {
+pub struct Getbit<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -11269,10 +11302,7 @@ pub static HELLO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `HELLO`; await it to send. Created by [`Commands::hello`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Hello<
-    S,
-    R = ::std::collections::HashMap<::std::string::String, ::typedis::Value>,
-> {
+pub struct Hello<S, R = ::typedis::reply::Hello> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -11358,7 +11388,7 @@ pub static HEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 };
 /// Builder for `HEXISTS`; await it to send. Created by [`Commands::hexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Hexists<S, R = i64> {
+pub struct Hexists<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -12994,6 +13024,8 @@ impl<S> Hrandfield<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Hrandfield<S, R> {
     /// `count [WITHVALUES]`
+    ///
+    /// Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it (`Vec<Bytes>` with `count`, `Vec<(Bytes, Bytes)>` with `withvalues`).
     pub fn options(mut self, value: (i64, bool)) -> Hrandfield<S, ::typedis::Value> {
         {
             let out = self.rest.slot(0);
@@ -13033,7 +13065,7 @@ pub static HSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `HSCAN`; await it to send. Created by [`Commands::hscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Hscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
+pub struct Hscan<S, R = (u64, ::std::vec::Vec<(::typedis::Bytes, ::typedis::Bytes)>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<3>,
@@ -13092,11 +13124,11 @@ impl<S, R> Hscan<S, R> {
         self
     }
     /// `NOVALUES` — Valkey; not Redis 7.0.15
-    pub fn novalues(mut self) -> Self {
+    pub fn novalues(mut self) -> Hscan<S, (u64, ::std::vec::Vec<::typedis::Bytes>)> {
         let out = self.rest.slot(2);
         out.push_bytes(b"NOVALUES");
         out.note("HSCAN `NOVALUES` is accepted by Valkey; not by Redis 7.0.15");
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Hscan, HSCAN);
@@ -13236,7 +13268,7 @@ impl ::typedis::ToArg for HsetexKeyCondition {
 }
 /// Builder for `HSETEX`; await it to send. Created by [`Commands::hsetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Hsetex<S, R = i64> {
+pub struct Hsetex<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<4>,
@@ -13395,7 +13427,7 @@ pub static HSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `HSETNX`; await it to send. Created by [`Commands::hsetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Hsetnx<S, R = i64> {
+pub struct Hsetnx<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -13842,7 +13874,7 @@ pub static INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `INFO`; await it to send. Created by [`Commands::info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Info<S, R = ::typedis::Bytes> {
+pub struct Info<S, R = ::typedis::reply::Info> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -14135,7 +14167,10 @@ pub static LATENCY_HISTOGRAM: ::typedis::meta::CommandMeta = ::typedis::meta::Co
 };
 /// Builder for `LATENCY HISTOGRAM`; await it to send. Created by [`Commands::latency_histogram`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct LatencyHistogram<S, R = ::typedis::Value> {
+pub struct LatencyHistogram<
+    S,
+    R = ::std::collections::HashMap<::typedis::Bytes, ::typedis::reply::CommandHistogram>,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -14244,7 +14279,7 @@ pub static LATENCY_LATEST: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
 };
 /// Builder for `LATENCY LATEST`; await it to send. Created by [`Commands::latency_latest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct LatencyLatest<S, R = ::typedis::Value> {
+pub struct LatencyLatest<S, R = ::std::vec::Vec<::typedis::reply::LatencyLatest>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -14404,7 +14439,7 @@ impl<S, R> Lcs<S, R> {
         self.decode()
     }
     /// `IDX`
-    pub fn idx(mut self) -> Lcs<S, ::typedis::Value> {
+    pub fn idx(mut self) -> Lcs<S, ::typedis::reply::LcsMatches> {
         self.rest.slot(1).push_bytes(b"IDX");
         self.decode()
     }
@@ -14713,7 +14748,7 @@ impl ::typedis::ToArg for LmoveWhereto {
 }
 /// Builder for `LMOVE`; await it to send. Created by [`Commands::lmove`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Lmove<S, R = ::typedis::Bytes> {
+pub struct Lmove<S, R = ::core::option::Option<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -15712,7 +15747,7 @@ pub static MEMORY_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct MemoryStats<
     S,
-    R = ::std::collections::HashMap<::std::string::String, ::typedis::Value>,
+    R = ::std::collections::HashMap<::typedis::Bytes, ::typedis::Value>,
 > {
     sink: S,
     args: ::typedis::Args,
@@ -16105,7 +16140,7 @@ pub static MODULE_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
 };
 /// Builder for `MODULE LIST`; await it to send. Created by [`Commands::module_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ModuleList<S, R = ::typedis::Value> {
+pub struct ModuleList<S, R = ::std::vec::Vec<::typedis::reply::ModuleInfo>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -16394,7 +16429,7 @@ pub static MOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `MOVE`; await it to send. Created by [`Commands::move_key`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Move<S, R = i64> {
+pub struct Move<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -16544,7 +16579,7 @@ impl ::typedis::ToArg for MsetexCondition {
 }
 /// Builder for `MSETEX`; await it to send. Created by [`Commands::msetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Msetex<S, R = ::typedis::Value> {
+pub struct Msetex<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<2>,
@@ -16679,7 +16714,7 @@ pub static MSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `MSETNX`; await it to send. Created by [`Commands::msetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Msetnx<S, R = i64> {
+pub struct Msetnx<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -16862,7 +16897,7 @@ pub static OBJECT_FREQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
 };
 /// Builder for `OBJECT FREQ`; await it to send. Created by [`Commands::object_freq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ObjectFreq<S, R = i64> {
+pub struct ObjectFreq<S, R = ::core::option::Option<i64>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -16962,7 +16997,7 @@ pub static OBJECT_IDLETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
 };
 /// Builder for `OBJECT IDLETIME`; await it to send. Created by [`Commands::object_idletime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ObjectIdletime<S, R = i64> {
+pub struct ObjectIdletime<S, R = ::core::option::Option<i64>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -17022,7 +17057,7 @@ pub static OBJECT_REFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
 };
 /// Builder for `OBJECT REFCOUNT`; await it to send. Created by [`Commands::object_refcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ObjectRefcount<S, R = i64> {
+pub struct ObjectRefcount<S, R = ::core::option::Option<i64>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -17082,7 +17117,7 @@ pub static PERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 };
 /// Builder for `PERSIST`; await it to send. Created by [`Commands::persist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Persist<S, R = i64> {
+pub struct Persist<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -17164,7 +17199,7 @@ impl ::typedis::ToArg for PexpireCondition {
 }
 /// Builder for `PEXPIRE`; await it to send. Created by [`Commands::pexpire`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Pexpire<S, R = i64> {
+pub struct Pexpire<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -17277,7 +17312,7 @@ impl ::typedis::ToArg for PexpireatCondition {
 }
 /// Builder for `PEXPIREAT`; await it to send. Created by [`Commands::pexpireat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Pexpireat<S, R = i64> {
+pub struct Pexpireat<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -17429,7 +17464,7 @@ pub static PFADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `PFADD`; await it to send. Created by [`Commands::pfadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Pfadd<S, R = i64> {
+pub struct Pfadd<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -17702,7 +17737,7 @@ pub static PFSELFTEST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 };
 /// Builder for `PFSELFTEST`; await it to send. Created by [`Commands::pfselftest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Pfselftest<S, R = ::typedis::Bytes> {
+pub struct Pfselftest<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -18738,7 +18773,7 @@ pub static RENAMENX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
 };
 /// Builder for `RENAMENX`; await it to send. Created by [`Commands::renamenx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Renamenx<S, R = i64> {
+pub struct Renamenx<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -19168,7 +19203,7 @@ pub static ROLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `ROLE`; await it to send. Created by [`Commands::role`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Role<S, R = ::typedis::Value> {
+pub struct Role<S, R = ::typedis::reply::Role> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -19608,7 +19643,7 @@ pub static SCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `SCAN`; await it to send. Created by [`Commands::scan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Scan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
+pub struct Scan<S, R = (u64, ::std::vec::Vec<::typedis::Bytes>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<3>,
@@ -19836,7 +19871,7 @@ pub static SCRIPT_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
 };
 /// Builder for `SCRIPT EXISTS`; await it to send. Created by [`Commands::script_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ScriptExists<S, R = ::std::vec::Vec<i64>> {
+pub struct ScriptExists<S, R = ::std::vec::Vec<bool>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -20481,7 +20516,7 @@ pub static SETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `SETBIT`; await it to send. Created by [`Commands::setbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Setbit<S, R = i64> {
+pub struct Setbit<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -20623,7 +20658,7 @@ pub static SETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `SETNX`; await it to send. Created by [`Commands::setnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Setnx<S, R = i64> {
+pub struct Setnx<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -21088,7 +21123,7 @@ pub static SISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
 };
 /// Builder for `SISMEMBER`; await it to send. Created by [`Commands::sismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Sismember<S, R = i64> {
+pub struct Sismember<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -21233,7 +21268,7 @@ pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
 };
 /// Builder for `SLOWLOG GET`; await it to send. Created by [`Commands::slowlog_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct SlowlogGet<S, R = ::typedis::Value> {
+pub struct SlowlogGet<S, R = ::std::vec::Vec<::typedis::reply::SlowlogEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -21482,7 +21517,7 @@ pub static SMISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 };
 /// Builder for `SMISMEMBER`; await it to send. Created by [`Commands::smismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Smismember<S, R = ::std::vec::Vec<i64>> {
+pub struct Smismember<S, R = ::std::vec::Vec<bool>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -21560,7 +21595,7 @@ pub static SMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `SMOVE`; await it to send. Created by [`Commands::smove`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Smove<S, R = i64> {
+pub struct Smove<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -21671,7 +21706,7 @@ impl ::typedis::ToArg for SortOrder {
 }
 /// Builder for `SORT`; await it to send. Created by [`Commands::sort`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Sort<S, R = ::std::vec::Vec<::typedis::Bytes>> {
+pub struct Sort<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<6>,
@@ -21822,7 +21857,7 @@ impl ::typedis::ToArg for SortRoOrder {
 }
 /// Builder for `SORT_RO`; await it to send. Created by [`Commands::sort_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct SortRo<S, R = ::std::vec::Vec<::typedis::Bytes>> {
+pub struct SortRo<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<5>,
@@ -22214,7 +22249,7 @@ pub static SSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `SSCAN`; await it to send. Created by [`Commands::sscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Sscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
+pub struct Sscan<S, R = (u64, ::std::vec::Vec<::typedis::Bytes>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<2>,
@@ -22832,7 +22867,7 @@ pub static TIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `TIME`; await it to send. Created by [`Commands::time`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Time<S, R = (::typedis::Bytes, ::typedis::Bytes)> {
+pub struct Time<S, R = (u64, u64)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -23642,7 +23677,7 @@ pub static XAUTOCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 };
 /// Builder for `XAUTOCLAIM`; await it to send. Created by [`Commands::xautoclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xautoclaim<S, R = ::typedis::Value> {
+pub struct Xautoclaim<S, R = ::typedis::reply::XAutoClaim> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<2>,
@@ -23713,9 +23748,11 @@ impl<S, R> Xautoclaim<S, R> {
         self
     }
     /// `JUSTID`
-    pub fn justid(mut self) -> Self {
+    pub fn justid(
+        mut self,
+    ) -> Xautoclaim<S, ::typedis::reply::XAutoClaim<::typedis::Bytes>> {
         self.rest.slot(1).push_bytes(b"JUSTID");
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Xautoclaim, XAUTOCLAIM);
@@ -23743,7 +23780,7 @@ pub static XCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `XCLAIM`; await it to send. Created by [`Commands::xclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xclaim<S, R = ::typedis::Value> {
+pub struct Xclaim<S, R = ::std::vec::Vec<::typedis::reply::StreamEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<6>,
@@ -23840,9 +23877,9 @@ impl<S, R> Xclaim<S, R> {
         self
     }
     /// `JUSTID`
-    pub fn justid(mut self) -> Self {
+    pub fn justid(mut self) -> Xclaim<S, ::std::vec::Vec<::typedis::Bytes>> {
         self.rest.slot(4).push_bytes(b"JUSTID");
-        self
+        self.decode()
     }
     /// `LASTID lastid`
     pub fn lastid(mut self, value: impl ::typedis::ToArg) -> Self {
@@ -24064,7 +24101,7 @@ pub static XGROUP_CREATECONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta
 };
 /// Builder for `XGROUP CREATECONSUMER`; await it to send. Created by [`Commands::xgroup_createconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct XgroupCreateconsumer<S, R = i64> {
+pub struct XgroupCreateconsumer<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -24214,7 +24251,7 @@ pub static XGROUP_DESTROY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
 };
 /// Builder for `XGROUP DESTROY`; await it to send. Created by [`Commands::xgroup_destroy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct XgroupDestroy<S, R = i64> {
+pub struct XgroupDestroy<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -24436,7 +24473,7 @@ pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
 };
 /// Builder for `XINFO CONSUMERS`; await it to send. Created by [`Commands::xinfo_consumers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct XinfoConsumers<S, R = ::typedis::Value> {
+pub struct XinfoConsumers<S, R = ::std::vec::Vec<::typedis::reply::XInfoConsumer>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -24505,7 +24542,7 @@ pub static XINFO_GROUPS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
 };
 /// Builder for `XINFO GROUPS`; await it to send. Created by [`Commands::xinfo_groups`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct XinfoGroups<S, R = ::typedis::Value> {
+pub struct XinfoGroups<S, R = ::std::vec::Vec<::typedis::reply::XInfoGroup>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -24605,7 +24642,7 @@ pub static XINFO_STREAM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
 };
 /// Builder for `XINFO STREAM`; await it to send. Created by [`Commands::xinfo_stream`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct XinfoStream<S, R = ::typedis::Value> {
+pub struct XinfoStream<S, R = ::typedis::reply::XInfoStream> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -24639,7 +24676,10 @@ impl<S> XinfoStream<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> XinfoStream<S, R> {
     /// `FULL [COUNT count]`
-    pub fn full_block(mut self, value: ::core::option::Option<i64>) -> Self {
+    pub fn full_block(
+        mut self,
+        value: ::core::option::Option<i64>,
+    ) -> XinfoStream<S, ::typedis::reply::XInfoStreamFull> {
         {
             let out = self.rest.slot(0);
             let x = value;
@@ -24651,7 +24691,7 @@ impl<S, R> XinfoStream<S, R> {
                 out.push_i64(x);
             }
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(XinfoStream, XINFO_STREAM);
@@ -24737,7 +24777,7 @@ pub static XPENDING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
 };
 /// Builder for `XPENDING`; await it to send. Created by [`Commands::xpending`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xpending<S, R = ::typedis::Value> {
+pub struct Xpending<S, R = ::typedis::reply::XPendingSummary> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -24789,7 +24829,7 @@ impl<S, R> Xpending<S, R> {
             i64,
             ::core::option::Option<impl ::typedis::ToArg>,
         ),
-    ) -> Self {
+    ) -> Xpending<S, ::std::vec::Vec<::typedis::reply::XPendingEntry>> {
         {
             let out = self.rest.slot(0);
             let x = value;
@@ -24810,7 +24850,7 @@ impl<S, R> Xpending<S, R> {
                 out.push(&x);
             }
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Xpending, XPENDING);
@@ -24838,10 +24878,7 @@ pub static XRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `XRANGE`; await it to send. Created by [`Commands::xrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xrange<
-    S,
-    R = ::std::vec::Vec<(::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)>,
-> {
+pub struct Xrange<S, R = ::std::vec::Vec<::typedis::reply::StreamEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -24929,7 +24966,16 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xread<S, R = ::typedis::Value> {
+pub struct Xread<
+    S,
+    R
+        = ::core::option::Option<
+            ::std::collections::HashMap<
+                ::typedis::Bytes,
+                ::std::vec::Vec<::typedis::reply::StreamEntry>,
+            >,
+        >,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<3>,
@@ -25025,7 +25071,16 @@ pub static XREADGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 };
 /// Builder for `XREADGROUP`; await it to send. Created by [`Commands::xreadgroup`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xreadgroup<S, R = ::typedis::Value> {
+pub struct Xreadgroup<
+    S,
+    R
+        = ::core::option::Option<
+            ::std::collections::HashMap<
+                ::typedis::Bytes,
+                ::std::vec::Vec<::typedis::reply::StreamEntry>,
+            >,
+        >,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<4>,
@@ -25133,10 +25188,7 @@ pub static XREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
 };
 /// Builder for `XREVRANGE`; await it to send. Created by [`Commands::xrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xrevrange<
-    S,
-    R = ::std::vec::Vec<(::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)>,
-> {
+pub struct Xrevrange<S, R = ::std::vec::Vec<::typedis::reply::StreamEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -26538,7 +26590,7 @@ pub static ZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 };
 /// Builder for `ZPOPMAX`; await it to send. Created by [`Commands::zpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Zpopmax<S, R = ::std::vec::Vec<(::typedis::Bytes, f64)>> {
+pub struct Zpopmax<S, R = ::core::option::Option<(::typedis::Bytes, f64)>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -26572,13 +26624,16 @@ impl<S> Zpopmax<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zpopmax<S, R> {
     /// `count`
-    pub fn count(mut self, value: i64) -> Self {
+    pub fn count(
+        mut self,
+        value: i64,
+    ) -> Zpopmax<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
         {
             let out = self.rest.slot(0);
             let x = value;
             out.push_i64(x);
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Zpopmax, ZPOPMAX);
@@ -26606,7 +26661,7 @@ pub static ZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 };
 /// Builder for `ZPOPMIN`; await it to send. Created by [`Commands::zpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Zpopmin<S, R = ::std::vec::Vec<(::typedis::Bytes, f64)>> {
+pub struct Zpopmin<S, R = ::core::option::Option<(::typedis::Bytes, f64)>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -26640,13 +26695,16 @@ impl<S> Zpopmin<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zpopmin<S, R> {
     /// `count`
-    pub fn count(mut self, value: i64) -> Self {
+    pub fn count(
+        mut self,
+        value: i64,
+    ) -> Zpopmin<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
         {
             let out = self.rest.slot(0);
             let x = value;
             out.push_i64(x);
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Zpopmin, ZPOPMIN);
@@ -26708,6 +26766,8 @@ impl<S> Zrandmember<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zrandmember<S, R> {
     /// `count [WITHSCORES]`
+    ///
+    /// Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it (`Vec<Bytes>` with `count`, `Vec<(Bytes, f64)>` with `withscores`).
     pub fn options(mut self, value: (i64, bool)) -> Zrandmember<S, ::typedis::Value> {
         {
             let out = self.rest.slot(0);
@@ -27883,7 +27943,7 @@ pub static ZSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `ZSCAN`; await it to send. Created by [`Commands::zscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Zscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
+pub struct Zscan<S, R = (u64, ::std::vec::Vec<(::typedis::Bytes, f64)>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<3>,
@@ -27942,11 +28002,11 @@ impl<S, R> Zscan<S, R> {
         self
     }
     /// `NOSCORES` — Valkey ≥ 8.0; not Redis 7.0.15
-    pub fn noscores(mut self) -> Self {
+    pub fn noscores(mut self) -> Zscan<S, (u64, ::std::vec::Vec<::typedis::Bytes>)> {
         let out = self.rest.slot(2);
         out.push_bytes(b"NOSCORES");
         out.note("ZSCAN `NOSCORES` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15");
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Zscan, ZSCAN);
@@ -36333,7 +36393,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "ACL GETUSER",
         |v: ::typedis::Value| {
             <::core::option::Option<
-                ::std::collections::HashMap<::std::string::String, ::typedis::Value>,
+                ::typedis::reply::AclUser,
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
@@ -36359,7 +36419,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "ACL LOG",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::AclLogEntry,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36545,19 +36608,21 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLIENT INFO",
         |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::ClientInfo as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "CLIENT KILL",
-        |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
-        },
+        |v: ::typedis::Value| <() as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "CLIENT LIST",
         |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::ClientInfo,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36591,16 +36656,13 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLIENT TRACKINGINFO",
         |v: ::typedis::Value| {
-            <::std::collections::HashMap<
-                ::std::string::String,
-                ::typedis::Value,
-            > as ::typedis::FromValue>::from_value(v)
+            <::typedis::reply::TrackingInfo as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
     ),
     (
         "CLIENT UNBLOCK",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "CLIENT UNPAUSE",
@@ -36622,9 +36684,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "CLUSTER CANCELSLOTMIGRATIONS",
-        |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
-        },
+        |v: ::typedis::Value| <() as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "CLUSTER COUNT-FAILURE-REPORTS",
@@ -36668,7 +36728,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTER GETSLOTMIGRATIONS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::std::collections::HashMap<::typedis::Bytes, ::typedis::Value>,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36681,7 +36744,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTER INFO",
         |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::Info as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
@@ -36691,7 +36754,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTER LINKS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::ClusterLink,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36700,9 +36766,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "CLUSTER MIGRATESLOTS",
-        |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
-        },
+        |v: ::typedis::Value| <() as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "CLUSTER MYID",
@@ -36752,7 +36816,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTER SHARDS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::ClusterShard,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36765,13 +36832,19 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTER SLOT-STATS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                (i64, ::typedis::reply::SlotStats),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "CLUSTER SLOTS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::SlotRange,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36783,7 +36856,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTERSCAN",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <(
+                ::typedis::Bytes,
+                ::std::vec::Vec<::typedis::Bytes>,
+            ) as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36793,7 +36870,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "COMMAND DOCS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::collections::HashMap<
+                ::typedis::Bytes,
+                ::typedis::reply::CommandDoc,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36806,7 +36887,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "COMMAND GETKEYSANDFLAGS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36819,7 +36903,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "COMMAND INFO",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::core::option::Option<::typedis::reply::CommandInfo>,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36832,7 +36919,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "COMMANDLOG GET",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::CommandLogEntry,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36881,7 +36971,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "COPY",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "DBSIZE",
@@ -36907,7 +36997,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "DELIFEQ",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "DISCARD",
@@ -36964,11 +37054,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "EXPIRE",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "EXPIREAT",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "EXPIRETIME",
@@ -37026,7 +37116,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "FUNCTION LIST",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::FunctionLibrary,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37042,7 +37135,8 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "FUNCTION STATS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::FunctionStats as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37124,7 +37218,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "GETBIT",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "GETDEL",
@@ -37166,16 +37260,12 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "HELLO",
         |v: ::typedis::Value| {
-            <::std::collections::HashMap<
-                ::std::string::String,
-                ::typedis::Value,
-            > as ::typedis::FromValue>::from_value(v)
-                .map(drop)
+            <::typedis::reply::Hello as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
         "HEXISTS",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "HEXPIRE",
@@ -37307,8 +37397,8 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "HSCAN",
         |v: ::typedis::Value| {
             <(
-                ::typedis::Bytes,
-                ::std::vec::Vec<::typedis::Bytes>,
+                u64,
+                ::std::vec::Vec<(::typedis::Bytes, ::typedis::Bytes)>,
             ) as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
@@ -37319,11 +37409,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "HSETEX",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "HSETNX",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "HSTRLEN",
@@ -37357,7 +37447,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "INFO",
         |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::Info as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
@@ -37393,7 +37483,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "LATENCY HISTOGRAM",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::collections::HashMap<
+                ::typedis::Bytes,
+                ::typedis::reply::CommandHistogram,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37406,7 +37500,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "LATENCY LATEST",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::LatencyLatest,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37439,7 +37536,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "LMOVE",
         |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
+            <::core::option::Option<
+                ::typedis::Bytes,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37527,7 +37627,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "MEMORY STATS",
         |v: ::typedis::Value| {
             <::std::collections::HashMap<
-                ::std::string::String,
+                ::typedis::Bytes,
                 ::typedis::Value,
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
@@ -37565,7 +37665,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "MODULE LIST",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::ModuleInfo,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37586,7 +37689,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "MOVE",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "MSET",
@@ -37594,13 +37697,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "MSETEX",
-        |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
-        },
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "MSETNX",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "MULTI",
@@ -37617,7 +37718,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "OBJECT FREQ",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| {
+            <::core::option::Option<i64> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
     ),
     (
         "OBJECT HELP",
@@ -37628,23 +37732,29 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "OBJECT IDLETIME",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| {
+            <::core::option::Option<i64> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
     ),
     (
         "OBJECT REFCOUNT",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| {
+            <::core::option::Option<i64> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
     ),
     (
         "PERSIST",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "PEXPIRE",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "PEXPIREAT",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "PEXPIRETIME",
@@ -37652,7 +37762,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "PFADD",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "PFCOUNT",
@@ -37670,9 +37780,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "PFSELFTEST",
-        |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
-        },
+        |v: ::typedis::Value| <() as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "PING",
@@ -37780,7 +37888,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "RENAMENX",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "REPLCONF",
@@ -37811,7 +37919,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "ROLE",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::Role as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
@@ -37852,7 +37960,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "SCAN",
         |v: ::typedis::Value| {
             <(
-                ::typedis::Bytes,
+                u64,
                 ::std::vec::Vec<::typedis::Bytes>,
             ) as ::typedis::FromValue>::from_value(v)
                 .map(drop)
@@ -37869,7 +37977,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "SCRIPT EXISTS",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<i64> as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<bool> as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
@@ -37920,7 +38028,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "SETBIT",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "SETEX",
@@ -37928,7 +38036,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "SETNX",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "SETRANGE",
@@ -37955,7 +38063,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "SISMEMBER",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "SLAVEOF",
@@ -37966,7 +38074,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "SLOWLOG GET",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::SlowlogEntry,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37994,24 +38105,28 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "SMISMEMBER",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<i64> as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<bool> as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
         "SMOVE",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "SORT",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+            <::std::vec::Vec<
+                ::core::option::Option<::typedis::Bytes>,
+            > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
     ),
     (
         "SORT_RO",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+            <::std::vec::Vec<
+                ::core::option::Option<::typedis::Bytes>,
+            > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
     ),
@@ -38045,7 +38160,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "SSCAN",
         |v: ::typedis::Value| {
             <(
-                ::typedis::Bytes,
+                u64,
                 ::std::vec::Vec<::typedis::Bytes>,
             ) as ::typedis::FromValue>::from_value(v)
                 .map(drop)
@@ -38103,8 +38218,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "TIME",
         |v: ::typedis::Value| {
-            <(::typedis::Bytes, ::typedis::Bytes) as ::typedis::FromValue>::from_value(v)
-                .map(drop)
+            <(u64, u64) as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
@@ -38165,13 +38279,17 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "XAUTOCLAIM",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::XAutoClaim as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "XCLAIM",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::StreamEntry,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -38184,7 +38302,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "XGROUP CREATECONSUMER",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "XGROUP DELCONSUMER",
@@ -38192,7 +38310,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "XGROUP DESTROY",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "XGROUP HELP",
@@ -38208,13 +38326,19 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "XINFO CONSUMERS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::XInfoConsumer,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "XINFO GROUPS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::XInfoGroup,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -38227,7 +38351,8 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "XINFO STREAM",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::XInfoStream as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -38237,14 +38362,15 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "XPENDING",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::XPendingSummary as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "XRANGE",
         |v: ::typedis::Value| {
             <::std::vec::Vec<
-                (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>),
+                ::typedis::reply::StreamEntry,
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
@@ -38252,20 +38378,32 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "XREAD",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::core::option::Option<
+                ::std::collections::HashMap<
+                    ::typedis::Bytes,
+                    ::std::vec::Vec<::typedis::reply::StreamEntry>,
+                >,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "XREADGROUP",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::core::option::Option<
+                ::std::collections::HashMap<
+                    ::typedis::Bytes,
+                    ::std::vec::Vec<::typedis::reply::StreamEntry>,
+                >,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "XREVRANGE",
         |v: ::typedis::Value| {
             <::std::vec::Vec<
-                (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>),
+                ::typedis::reply::StreamEntry,
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
@@ -38345,7 +38483,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "ZPOPMAX",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<
+            <::core::option::Option<
                 (::typedis::Bytes, f64),
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
@@ -38354,7 +38492,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "ZPOPMIN",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<
+            <::core::option::Option<
                 (::typedis::Bytes, f64),
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
@@ -38449,8 +38587,8 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "ZSCAN",
         |v: ::typedis::Value| {
             <(
-                ::typedis::Bytes,
-                ::std::vec::Vec<::typedis::Bytes>,
+                u64,
+                ::std::vec::Vec<(::typedis::Bytes, f64)>,
             ) as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
@@ -38472,5 +38610,392 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "ZUNIONSTORE",
         |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+];
+/// For each reply variant (the optional arguments that pick it), the same check.
+#[doc(hidden)]
+#[cfg(feature = "reply-decoders")]
+pub static VARIANT_DECODERS: &[(
+    &str,
+    &[&str],
+    fn(::typedis::Value) -> ::typedis::Result<()>,
+)] = &[
+    (
+        "ACL LOG",
+        &["reset"],
+        |v: ::typedis::Value| <() as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "CLIENT KILL",
+        &[
+            "new-format",
+            "client-id",
+            "client-type",
+            "username",
+            "addr",
+            "laddr",
+            "skipme",
+            "maxage",
+            "name",
+            "idle",
+            "flags",
+            "lib-name",
+            "lib-ver",
+            "db",
+            "capa",
+            "ip",
+            "not-client-type",
+            "not-client-id",
+            "not-username",
+            "not-addr",
+            "not-laddr",
+            "not-name",
+            "not-flags",
+            "not-lib-name",
+            "not-lib-ver",
+            "not-db",
+            "not-capa",
+            "not-ip",
+        ],
+        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "GEORADIUS",
+        &["withcoord", "withdist", "withhash"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::GeoMember,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "GEORADIUS",
+        &["storekey", "storedistkey"],
+        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        &["withcoord", "withdist", "withhash"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::GeoMember,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        &["storekey", "storedistkey"],
+        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        &["withcoord", "withdist", "withhash"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::GeoMember,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        &["withcoord", "withdist", "withhash"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::GeoMember,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "GEOSEARCH",
+        &["withcoord", "withdist", "withhash"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::GeoMember,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "HRANDFIELD",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "HRANDFIELD",
+        &["withvalues"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, ::typedis::Bytes),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "HSCAN",
+        &["novalues"],
+        |v: ::typedis::Value| {
+            <(
+                u64,
+                ::std::vec::Vec<::typedis::Bytes>,
+            ) as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "LCS",
+        &["len"],
+        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "LCS",
+        &["idx"],
+        |v: ::typedis::Value| {
+            <::typedis::reply::LcsMatches as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "LPOP",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<
+                ::std::vec::Vec<::typedis::Bytes>,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "LPOS",
+        &["num-matches"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<i64> as ::typedis::FromValue>::from_value(v).map(drop)
+        },
+    ),
+    (
+        "RPOP",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<
+                ::std::vec::Vec<::typedis::Bytes>,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "SET",
+        &["get"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<
+                ::typedis::Bytes,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "SORT",
+        &["destination"],
+        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "SPOP",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "SRANDMEMBER",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "XAUTOCLAIM",
+        &["justid"],
+        |v: ::typedis::Value| {
+            <::typedis::reply::XAutoClaim<
+                ::typedis::Bytes,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "XCLAIM",
+        &["justid"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "XINFO STREAM",
+        &["full-block"],
+        |v: ::typedis::Value| {
+            <::typedis::reply::XInfoStreamFull as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "XPENDING",
+        &["filters"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::XPendingEntry,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZADD",
+        &["increment"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<f64> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZDIFF",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZINTER",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZPOPMAX",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZPOPMIN",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZRANDMEMBER",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZRANDMEMBER",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZRANGE",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZRANGEBYSCORE",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZRANK",
+        &["withscore"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<(i64, f64)> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZREVRANGE",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZREVRANGEBYSCORE",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZREVRANK",
+        &["withscore"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<(i64, f64)> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZSCAN",
+        &["noscores"],
+        |v: ::typedis::Value| {
+            <(
+                u64,
+                ::std::vec::Vec<::typedis::Bytes>,
+            ) as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZUNION",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
     ),
 ];

@@ -14,7 +14,7 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
 };
 /// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientKill<S, R = ::typedis::Value> {
+pub struct ClientKill<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -87,14 +87,14 @@ impl<S, R> ClientKill<S, R> {
     pub fn new_format(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = ::typedis::Args>,
-    ) -> Self {
+    ) -> ClientKill<S, i64> {
         {
             let out = self.rest.slot(0);
             for x in value {
                 out.extend_from(&x);
             }
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(ClientKill, CLIENT_KILL);

@@ -28,7 +28,16 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xread<S, R = ::typedis::Value> {
+pub struct Xread<
+    S,
+    R
+        = ::core::option::Option<
+            ::std::collections::HashMap<
+                ::typedis::Bytes,
+                ::std::vec::Vec<::typedis::reply::StreamEntry>,
+            >,
+        >,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<3>,
