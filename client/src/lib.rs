@@ -1,5 +1,5 @@
-#![doc = include_str!("../../README.md")]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Generated code names the runtime `::typedis::…`, in this crate as in users' crates.
 extern crate self as typedis;
