@@ -2,7 +2,7 @@
 //! a derived struct, a script, PubSub, a scan stream and key routing, each at work.
 //!
 //! ```sh
-//! cargo xtask tour                                   # starts a throwaway server for it
+//! cargo xtask tour          # in the typedis repository: provides a throwaway server
 //! REDIS_URL=redis://127.0.0.1:6379 cargo run --example tour   # a server you run
 //! ```
 //!
@@ -127,19 +127,17 @@ async fn steps(client: &Client, say: &mut dyn FnMut(String)) -> Result<(), typed
 
     // A script runs by its SHA; it is loaded when the server does not know it yet.
     let add = Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
-    let total: i64 = add
-        .key(key("counter"))
-        .arg(10)
-        .invoke(client)
-        .decode()
-        .await?;
-    let again: i64 = add
-        .key(key("counter"))
-        .arg(5)
-        .invoke(client)
-        .decode()
-        .await?;
-    say(format!("script -> {total}, then {again}"));
+    let mut totals: Vec<i64> = Vec::new();
+    for by in [10, 5] {
+        totals.push(
+            add.key(key("counter"))
+                .arg(by)
+                .invoke(client)
+                .decode()
+                .await?,
+        );
+    }
+    say(format!("script INCRBY 10, then 5 -> {totals:?}"));
 
     // PubSub: a subscription is a Stream of messages, on a connection of its own.
     let mut subscription = client.subscribe([key("news")]).await?;

@@ -43,7 +43,7 @@ async fn run(kind: Kind, protocol: u8) {
         r#"pipeline -> visits 1, list length 3, items [b"a", b"b", b"c"]"#,
         "transaction -> balance 100, history length 1",
         r#"HSET then HGETALL as a struct -> User { name: "Ann", age: 31, plan: Pro, nickname: None }"#,
-        "script -> 10, then 15",
+        "script INCRBY 10, then 5 -> [10, 15]",
         r#"PUBLISH reached 1 subscriber(s); message on b"typedis-tour:news": b"typedis says hi""#,
         "SCAN MATCH typedis-tour:* -> 8 keys: [\"typedis-tour:balance\", \"typedis-tour:board\", \
          \"typedis-tour:counter\", \"typedis-tour:greeting\", \"typedis-tour:history\", \
