@@ -246,17 +246,26 @@ impl Client {
         &self.inner.pool
     }
 
-    /// A dedicated connection from the pool; shorthand for `client.pool().get()`.
+    /// A dedicated connection from the pool; `client.pool().get()`, except that while a
+    /// Sentinel-backed client holds new commands during a failover, this waits too.
     pub async fn dedicated(&self) -> Result<PooledConnection> {
+        self.inner.mux.hold().wait().await;
         self.inner.pool.get().await
     }
 
     /// Closes the shared connection now (e.g. Sentinel announced a new master); waiting
-    /// callers get a connection error and the next command reconnects.
+    /// callers get a connection error and the next command reconnects. Idle dedicated
+    /// connections are closed too, so none is reused on the old node.
     pub(crate) fn drop_connection(&self, reason: &str) {
         self.inner
             .mux
             .drop_connection(Error::ConnectionClosed(reason.to_owned()));
+        self.inner.pool.clear_idle();
+    }
+
+    /// The gate that holds new commands back (Sentinel failovers).
+    pub(crate) fn hold(&self) -> &crate::hold::Hold {
+        self.inner.mux.hold()
     }
 
     /// A handle that does not keep the client alive.
@@ -288,6 +297,7 @@ impl<'a> Executor for &'a Client {
         meta: &'static CommandMeta,
     ) -> TypedFuture<'a, R> {
         TypedFuture {
+            notes: args.notes_handle(),
             exec: self.exec(args, Some(meta)),
             _reply: PhantomData,
         }
@@ -427,6 +437,8 @@ impl Future for ExecFuture<'_> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct TypedFuture<'a, R> {
     exec: Exec<'a>,
+    /// Notes of arguments not every server accepts, for the server's error.
+    notes: crate::cmd::Notes,
     _reply: PhantomData<fn() -> R>,
 }
 
@@ -435,10 +447,11 @@ impl<R: FromValue> Future for TypedFuture<'_, R> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
-        self.get_mut()
-            .exec
-            .poll_reply(cx)
-            .map(|r| r.and_then(|v| R::from_value(v.into_result()?)))
+        let this = self.get_mut();
+        this.exec.poll_reply(cx).map(|r| {
+            this.notes
+                .apply(r.and_then(|v| R::from_value(v.into_result()?)))
+        })
     }
 }
 

@@ -16,6 +16,7 @@ pub mod commands;
 pub mod connection;
 pub mod error;
 pub mod exec;
+mod hold;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod keys;

@@ -164,21 +164,36 @@ impl<'c, T> Pipeline<'c, T> {
     /// [`Value::Error`]). `Err` only when the whole batch failed, or, for a
     /// transaction, when EXEC was aborted ([`Error::Watch`]) or refused (`EXECABORT`).
     pub async fn execute_raw(mut self) -> Result<Vec<Value>> {
+        // Commands with arguments not every server accepts: their notes go on their
+        // error replies (an empty Vec allocates nothing for the usual pipeline).
+        let mut notes = Vec::new();
         for (i, a) in self.commands.iter_mut().enumerate() {
             if let Some(e) = a.take_error() {
                 return Err(pipeline_error(i, self.names[i], e));
+            }
+            if !a.notes().is_empty() {
+                notes.push((i, a.notes_handle()));
             }
         }
         if self.commands.is_empty() {
             return Ok(Vec::new());
         }
         let pre = self.preloads.len();
+        let annotate = |replies: &mut [Value], offset: usize| {
+            for (i, n) in &notes {
+                if let Some(r) = replies.get_mut(i + offset) {
+                    *r = n.apply_value(std::mem::replace(r, Value::Nil));
+                }
+            }
+        };
         if !self.atomic {
             let preloads = std::mem::take(&mut self.preloads);
             let commands = std::mem::take(&mut self.commands);
             let mut replies = self.target.send(preloads, commands, false).await?;
             check_preloads(&replies[..pre.min(replies.len())])?;
-            return Ok(replies.split_off(pre.min(replies.len())));
+            let mut replies = replies.split_off(pre.min(replies.len()));
+            annotate(&mut replies, 0);
+            return Ok(replies);
         }
         let n = self.commands.len();
         let preloads = std::mem::take(&mut self.preloads);
@@ -193,6 +208,8 @@ impl<'c, T> Pipeline<'c, T> {
         let mut replies = self.target.send(preloads, all, true).await?;
         check_preloads(&replies[..pre.min(replies.len())])?;
         let mut replies = replies.split_off(pre.min(replies.len()));
+        // Queued commands answer after MULTI's reply.
+        annotate(&mut replies, 1);
         let exec_reply = replies.pop().unwrap_or(Value::Nil);
         // A command refused while queuing (syntax, unknown command) makes EXEC fail
         // with EXECABORT: report the command that caused it.
@@ -214,7 +231,10 @@ impl<'c, T> Pipeline<'c, T> {
             });
         }
         match exec_reply {
-            Value::Array(items) => Ok(items),
+            Value::Array(mut items) => {
+                annotate(&mut items, 0);
+                Ok(items)
+            }
             Value::Nil => Err(Error::Watch),
             other => Err(Error::Protocol(format!(
                 "EXEC answered a {} instead of an array",

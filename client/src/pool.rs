@@ -118,6 +118,15 @@ impl Pool {
         idle.pop().map(|(c, _)| c)
     }
 
+    /// Closes every idle connection (the node they lead to was demoted).
+    pub(crate) fn clear_idle(&self) {
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let closing = std::mem::take(&mut *idle);
+        // Closed outside the lock.
+        drop(idle);
+        drop(closing);
+    }
+
     /// Number of idle connections kept.
     pub fn idle_count(&self) -> usize {
         self.inner.idle.lock().map(|i| i.len()).unwrap_or(0)

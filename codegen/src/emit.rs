@@ -19,6 +19,7 @@ use quote::{format_ident, quote};
 
 use crate::names::{ident_safe, is_keyword, pascal, snake};
 use crate::reply::reply_type;
+use crate::servers;
 use crate::spec::{ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, SpecFile};
 use crate::Error;
 
@@ -77,8 +78,11 @@ pub fn emit_all(
         "The typed commands: one method per command of the specs ({} methods).\n\nBring it into scope with `use typedis::prelude::*;`.",
         methods.len()
     );
+    let differences = servers::differences_table(specs, &plain_syntax);
     Ok(quote! {
         #(#items)*
+
+        #differences
 
         #[doc = #trait_doc]
         pub trait #trait_ident: ::typedis::__private::Sink {
@@ -221,23 +225,31 @@ struct Command<'a> {
     default_reply: TokenStream,
 }
 
+/// An enum's variants: name, token, note (for a variant not every server accepts).
+type Variants = Vec<(String, String, Option<String>)>;
+
 /// A generated type (enum for a `oneof` of tokens).
-struct Enums {
+struct Enums<'s> {
     prefix: String,
-    defs: BTreeMap<String, (Vec<(String, String)>, TokenStream)>,
+    defs: BTreeMap<String, (Variants, TokenStream)>,
+    /// The command and its servers, for the notes of variants not every server accepts.
+    command: &'s str,
+    servers: &'s [String],
 }
 
-impl Enums {
+impl Enums<'_> {
     /// The enum for a `oneof` of pure tokens; defined once per builder and name.
     fn get(&mut self, arg: &Argument) -> proc_macro2::Ident {
-        let variants: Vec<(String, String)> = arg
+        let variants: Variants = arg
             .arguments
             .iter()
             .map(|a| {
-                (
-                    pascal(&a.name),
-                    a.token.clone().unwrap_or_else(|| a.name.to_uppercase()),
-                )
+                let token = a.token.clone().unwrap_or_else(|| a.name.to_uppercase());
+                let note = a
+                    .availability
+                    .as_ref()
+                    .map(|av| servers::note(self.command, &token, av, self.servers));
+                (pascal(&a.name), token, note)
             })
             .collect();
         let mut name = format!("{}{}", self.prefix, pascal(&arg.name));
@@ -252,11 +264,33 @@ impl Enums {
         let ident = format_ident!("{}", name);
         let vs: Vec<_> = variants
             .iter()
-            .map(|(v, _)| format_ident!("{}", v))
+            .map(|(v, _, _)| format_ident!("{}", v))
             .collect();
-        let toks: Vec<_> = variants.iter().map(|(_, t)| lit(t)).collect();
-        let docs: Vec<String> = variants.iter().map(|(_, t)| format!("`{t}`")).collect();
+        let toks: Vec<_> = variants.iter().map(|(_, t, _)| lit(t)).collect();
+        let docs: Vec<String> = variants
+            .iter()
+            .zip(&arg.arguments)
+            .map(|((_, t, _), a)| match &a.availability {
+                Some(av) => format!("`{t}` — {}", servers::availability_text(av, self.servers)),
+                None => format!("`{t}`"),
+            })
+            .collect();
         let doc = format!("The `{}` argument of `{}`.", arg.name, self.prefix);
+        let write = if variants.iter().any(|(_, _, n)| n.is_some()) {
+            // A variant not every server accepts leaves a note for the server's error.
+            let arms =
+                variants
+                    .iter()
+                    .zip(&vs)
+                    .zip(&toks)
+                    .map(|(((_, _, note), v), t)| match note {
+                        Some(n) => quote!(Self::#v => { out.push_bytes(#t); out.note(#n); }),
+                        None => quote!(Self::#v => out.push_bytes(#t),),
+                    });
+            quote!(match self { #(#arms)* })
+        } else {
+            quote!(out.push_bytes(match self { #(Self::#vs => #toks,)* });)
+        };
         let def = quote! {
             #[doc = #doc]
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,7 +299,7 @@ impl Enums {
             }
             impl ::typedis::ToArg for #ident {
                 fn write_arg(&self, out: &mut ::typedis::Args) {
-                    out.push_bytes(match self { #(Self::#vs => #toks,)* });
+                    #write
                 }
             }
         };
@@ -357,8 +391,10 @@ impl<'a> Command<'a> {
         if let Some(c) = &spec.complexity {
             d.push(format!(" - Complexity: {c}"));
         }
-        if let Some(s) = &spec.since {
-            d.push(format!(" - Since: {s}"));
+        let mut server_lines = servers::command_lines(spec);
+        if let Some(since) = server_lines.first().filter(|l| l.starts_with(" - Since")) {
+            d.push(since.clone());
+            server_lines.remove(0);
         }
         if !spec.acl_categories.is_empty() {
             d.push(format!(
@@ -370,9 +406,7 @@ impl<'a> Command<'a> {
                     .join(", ")
             ));
         }
-        if !spec.typedis.servers.is_empty() {
-            d.push(format!(" - Servers: {}", spec.typedis.servers.join(", ")));
-        }
+        d.extend(server_lines);
         if spec
             .command_flags
             .iter()
@@ -423,6 +457,8 @@ impl<'a> Command<'a> {
         let mut enums = Enums {
             prefix: pascal(&self.full),
             defs: BTreeMap::new(),
+            command: &self.full,
+            servers: &self.spec.typedis.servers,
         };
         let mut seen = BTreeSet::new();
         let mut params = Vec::new();
@@ -441,7 +477,7 @@ impl<'a> Command<'a> {
     }
 
     /// The Rust type of an argument's value. `apit`: `impl Trait` allowed.
-    fn value_type(&self, a: &Argument, enums: &mut Enums, apit: bool) -> TokenStream {
+    fn value_type(&self, a: &Argument, enums: &mut Enums<'_>, apit: bool) -> TokenStream {
         let one = match a.kind {
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => {
                 if apit {
@@ -514,18 +550,24 @@ impl<'a> Command<'a> {
     }
 
     /// Code writing value `v` of argument `a` into `out` (an `&mut Args`), token included.
-    fn write(&self, a: &Argument, v: TokenStream, enums: &mut Enums) -> TokenStream {
+    fn write(&self, a: &Argument, v: TokenStream, enums: &mut Enums<'_>) -> TokenStream {
         let token = a.token.as_deref().map(lit);
         let tok = |t: &Option<Literal>| match t {
             Some(t) => quote!(out.push_bytes(#t);),
             None => quote!(),
         };
+        // An argument not every server accepts leaves a note for the server's error.
+        let note = a
+            .availability
+            .as_ref()
+            .map(|av| self.note(a, av))
+            .unwrap_or_default();
         if a.kind == ArgKind::PureToken {
             return match &token {
-                Some(t) => quote!(if #v { out.push_bytes(#t); }),
+                Some(t) => quote!(if #v { out.push_bytes(#t); #note }),
                 None => {
                     let t = lit(&a.name.to_uppercase());
-                    quote!(if #v { out.push_bytes(#t); })
+                    quote!(if #v { out.push_bytes(#t); #note })
                 }
             };
         }
@@ -543,12 +585,14 @@ impl<'a> Command<'a> {
                 tok(&token)
             };
             quote! {
+                #note
                 #once_tok
                 for #x in #v { #each_tok #single }
             }
         } else {
             let t = tok(&token);
             quote! {
+                #note
                 #t
                 let #x = #v;
                 #single
@@ -557,7 +601,7 @@ impl<'a> Command<'a> {
     }
 
     /// Code writing one (non-multiple) value bound to `v`, without the argument's token.
-    fn write_one(&self, a: &Argument, v: TokenStream, enums: &mut Enums) -> TokenStream {
+    fn write_one(&self, a: &Argument, v: TokenStream, enums: &mut Enums<'_>) -> TokenStream {
         match a.kind {
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(out.push(&#v);),
             ArgKind::Integer | ArgKind::UnixTime => quote!(out.push_i64(#v);),
@@ -612,6 +656,8 @@ impl<'a> Command<'a> {
         let mut enums = Enums {
             prefix: pascal(&self.full),
             defs: BTreeMap::new(),
+            command: &self.full,
+            servers: &self.spec.typedis.servers,
         };
         let prefix = self.prefix_len();
         let args = &self.spec.arguments;
@@ -688,7 +734,7 @@ impl<'a> Command<'a> {
             if a.kind == ArgKind::Oneof {
                 for m in &a.arguments {
                     let name = unique(&mut taken, &self.setter_base(m), &m.name);
-                    setters.push(self.setter(&name, m, &slot, true, &mut enums));
+                    setters.push(self.setter(&name, m, Some(a), &slot, &mut enums));
                 }
                 if is_token_oneof(a) {
                     let e = enums.get(a);
@@ -710,11 +756,14 @@ impl<'a> Command<'a> {
                 }
             } else {
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
-                setters.push(self.setter(&name, a, &slot, false, &mut enums));
+                setters.push(self.setter(&name, a, None, &slot, &mut enums));
             }
         }
 
-        let enum_defs: Vec<TokenStream> = enums.defs.into_values().map(|(_, d)| d).collect();
+        let enum_defs: Vec<TokenStream> = std::mem::take(&mut enums.defs)
+            .into_values()
+            .map(|(_, d)| d)
+            .collect();
         let docs = self.docs();
         let struct_doc = format!(
             " Builder for `{}`; await it to send. Created by [`{}::{}`].",
@@ -781,29 +830,44 @@ impl<'a> Command<'a> {
             })
     }
 
+    /// The statement recording `a`'s note (it is not accepted by every server).
+    fn note(&self, a: &Argument, availability: &crate::spec::Availability) -> TokenStream {
+        let n = servers::note(
+            &self.full,
+            &plain_syntax(a),
+            availability,
+            &self.spec.typedis.servers,
+        );
+        quote!(out.note(#n);)
+    }
+
+    /// A setter for optional argument `a`, or for alternative `a` of the oneof `parent`.
     fn setter(
         &self,
         name: &str,
         a: &Argument,
+        parent: Option<&Argument>,
         slot: &Literal,
-        in_oneof: bool,
-        enums: &mut Enums,
+        enums: &mut Enums<'_>,
     ) -> TokenStream {
         let st = &self.struct_ident;
         let id = format_ident!("{}", name);
-        let mut doc = format!(
-            " `{}`",
-            syntax_of(&Argument {
-                optional: false,
-                ..a.clone()
-            })
-        );
-        if let Some(s) = &a.since {
-            doc.push_str(&format!(" (since {s})"));
-        }
+        let in_oneof = parent.is_some();
+        let servers = &self.spec.typedis.servers;
+        let inherited = parent.and_then(|p| p.availability.as_ref());
+        let mut doc = format!(" `{}`", plain_syntax(a));
+        doc.push_str(&servers::setter_words(a, inherited, servers));
         if in_oneof {
             doc.push_str(" — one of a group; the last call wins.");
         }
+        let mut docs = vec![doc];
+        docs.extend(servers::member_lines(a, servers, &plain_syntax));
+        // The parent's note, when only the parent is not accepted everywhere (the
+        // argument's own is written with it).
+        let inherited_note = match (&a.availability, inherited) {
+            (None, Some(av)) => self.note(parent.unwrap_or(a), av),
+            _ => quote!(),
+        };
         let reply = self.variant_reply(&a.name);
         let (ret, conv) = match &reply {
             Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
@@ -811,10 +875,25 @@ impl<'a> Command<'a> {
         };
         if a.kind == ArgKind::PureToken {
             let t = lit(a.token.as_deref().unwrap_or(&a.name.to_uppercase()));
+            let own_note = a
+                .availability
+                .as_ref()
+                .map(|av| self.note(a, av))
+                .unwrap_or_default();
+            let body = if own_note.is_empty() && inherited_note.is_empty() {
+                quote!(self.rest.slot(#slot).push_bytes(#t);)
+            } else {
+                quote! {
+                    let out = self.rest.slot(#slot);
+                    out.push_bytes(#t);
+                    #own_note
+                    #inherited_note
+                }
+            };
             return quote! {
-                #[doc = #doc]
+                #(#[doc = #docs])*
                 pub fn #id(mut self) -> #ret {
-                    self.rest.slot(#slot).push_bytes(#t);
+                    #body
                     #conv
                 }
             };
@@ -822,11 +901,12 @@ impl<'a> Command<'a> {
         let ty = self.value_type(a, enums, true);
         let w = self.write(a, quote!(value), enums);
         quote! {
-            #[doc = #doc]
+            #(#[doc = #docs])*
             pub fn #id(mut self, value: #ty) -> #ret {
                 {
                     let out = self.rest.slot(#slot);
                     #w
+                    #inherited_note
                 }
                 #conv
             }
@@ -846,6 +926,14 @@ fn unique(taken: &mut BTreeSet<String>, base: &str, alt: &str) -> String {
     }
     taken.insert(name.clone());
     name
+}
+
+/// The syntax of an argument as its setter writes it (no brackets for being optional).
+fn plain_syntax(a: &Argument) -> String {
+    syntax_of(&Argument {
+        optional: false,
+        ..a.clone()
+    })
 }
 
 /// The syntax line of an argument, as in the command docs.

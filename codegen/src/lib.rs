@@ -27,6 +27,7 @@
 mod emit;
 mod names;
 mod reply;
+mod servers;
 pub mod spec;
 
 use std::path::{Path, PathBuf};

@@ -119,6 +119,11 @@ pub struct Argument {
     /// Upstream's constant value for pure tokens in some files (unused).
     #[serde(default)]
     pub value: Option<String>,
+    /// Which servers accept this argument, where that is not every server of the command
+    /// (from the command's `typedis.arguments`, attached when the file is parsed; an
+    /// argument without it is accepted wherever its parent is).
+    #[serde(skip)]
+    pub availability: Option<Availability>,
 }
 
 /// The argument kinds of the spec format.
@@ -230,6 +235,52 @@ pub struct Extension {
     /// are `unknown` and it falls back to command-specific code (e.g. SORT … STORE).
     #[serde(default)]
     pub key_specs: Option<Vec<KeySpec>>,
+    /// Per server family, the first release with the command (`regen` writes it).
+    #[serde(default)]
+    pub since: Availability,
+    /// The arguments not every server of `servers` accepts, by path of names from the
+    /// top (`condition/comparison-value`), with which families accept them.
+    #[serde(default)]
+    pub arguments: BTreeMap<String, Availability>,
+}
+
+/// Per server family (`redis`, `valkey`, a module's name), the first release known to
+/// have a command or accept an argument; `None`: no bound known beyond the command's
+/// own. A family not named has not, as far as the specs know.
+pub type Availability = BTreeMap<String, Option<String>>;
+
+/// A server id split into family and version: `redis-7.0.15` → (`redis`, `7.0.15`).
+pub fn split_server_id(id: &str) -> (&str, &str) {
+    match id.rsplit_once('-') {
+        Some((family, version)) if version.starts_with(|c: char| c.is_ascii_digit()) => {
+            (family, version)
+        }
+        _ => (id, ""),
+    }
+}
+
+/// A version as numbers, for ordering (`7.2.0` → `[7, 2, 0]`; parts that are not
+/// numbers count as 0).
+pub fn version_key(v: &str) -> Vec<u64> {
+    v.split('.')
+        .map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// Whether the server `id` (`redis-7.0.15`) accepts what `availability` describes.
+pub fn accepts(availability: &Availability, id: &str) -> bool {
+    let (family, version) = split_server_id(id);
+    match availability.get(family) {
+        None => false,
+        Some(None) => true,
+        Some(Some(from)) => version_key(from) <= version_key(version),
+    }
 }
 
 /// `{"when": ["withscores"], "reply_schema": …}`.
@@ -287,15 +338,45 @@ pub fn parse_str(path: &Path, text: &str) -> Result<SpecFile, Error> {
         })?;
     let mut it = outer.into_iter();
     match (it.next(), it.next()) {
-        (Some((key, spec)), None) => Ok(SpecFile {
-            key,
-            path: path.to_owned(),
-            spec,
-        }),
+        (Some((key, mut spec)), None) => {
+            attach_availability(path, &key, &mut spec)?;
+            Ok(SpecFile {
+                key,
+                path: path.to_owned(),
+                spec,
+            })
+        }
         _ => Err(Error::Spec {
             path: path.to_owned(),
             json_path: ".".into(),
             message: "expected exactly one command: {\"NAME\": {…}}".into(),
         }),
+    }
+}
+
+/// Puts each `typedis.arguments` entry on its argument; a path that names no argument is
+/// an error (a stale entry must not silently stop applying).
+fn attach_availability(path: &Path, key: &str, spec: &mut CommandSpec) -> Result<(), Error> {
+    for (at, availability) in &spec.typedis.arguments {
+        let target = find_argument(&mut spec.arguments, at).ok_or_else(|| Error::Spec {
+            path: path.to_owned(),
+            json_path: format!("{key}.typedis.arguments.{at}"),
+            message: "no argument has this path (argument names from the top, joined by `/`)"
+                .into(),
+        })?;
+        target.availability = Some(availability.clone());
+    }
+    Ok(())
+}
+
+fn find_argument<'a>(args: &'a mut [Argument], at: &str) -> Option<&'a mut Argument> {
+    let (first, rest) = match at.split_once('/') {
+        Some((f, r)) => (f, Some(r)),
+        None => (at, None),
+    };
+    let a = args.iter_mut().find(|a| a.name == first)?;
+    match rest {
+        Some(rest) => find_argument(&mut a.arguments, rest),
+        None => Some(a),
     }
 }

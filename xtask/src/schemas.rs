@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::regen::{read_spec, write_spec};
+use crate::merge::{read_spec, write_spec};
 
 /// Parses one shape.
 pub fn parse_shape(s: &str) -> Result<Json, String> {

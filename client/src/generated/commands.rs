@@ -900,17 +900,20 @@ pub static BGSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 pub enum BgsaveOperation {
     ///`SCHEDULE`
     Schedule,
-    ///`CANCEL`
+    ///`CANCEL` — Valkey ≥ 8.1; not Redis 7.0.15
     Cancel,
 }
 impl ::typedis::ToArg for BgsaveOperation {
     fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Schedule => b"SCHEDULE",
-                Self::Cancel => b"CANCEL",
-            },
-        );
+        match self {
+            Self::Schedule => out.push_bytes(b"SCHEDULE"),
+            Self::Cancel => {
+                out.push_bytes(b"CANCEL");
+                out.note(
+                    "BGSAVE `CANCEL` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+                );
+            }
+        }
     }
 }
 /// Builder for `BGSAVE`; await it to send. Created by [`Commands::bgsave`].
@@ -948,9 +951,11 @@ impl<S, R> Bgsave<S, R> {
         self.rest.slot(0).push_bytes(b"SCHEDULE");
         self
     }
-    /// `CANCEL` (since 8.1.0) — one of a group; the last call wins.
+    /// `CANCEL` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn cancel(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"CANCEL");
+        let out = self.rest.slot(0);
+        out.push_bytes(b"CANCEL");
+        out.note("BGSAVE `CANCEL` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15");
         self
     }
     /// Sets `operation` from a value.
@@ -2667,6 +2672,30 @@ impl<S, R> ClientKill<S, R> {
         self
     }
     /// `<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]` — one of a group; the last call wins.
+    ///
+    /// Not accepted by every server:
+    /// - `PRIMARY`: Valkey ≥ 8.0; not Redis 7.0.15
+    /// - `MAXAGE maxage`: Valkey ≥ 8.0; not Redis 7.0.15
+    /// - `NAME name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `IDLE idle`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `FLAGS flags`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `LIB-NAME lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `LIB-VER lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `DB db`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `CAPA capa`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `IP ip`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-ID not-client-id [not-client-id ...]`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-USER not-username`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-ADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-LADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-NAME not-name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-FLAGS not-flags`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-LIB-NAME not-lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-LIB-VER not-lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-DB not-db`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-CAPA not-capa`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-IP not-ip`: Valkey ≥ 9.0; not Redis 7.0.15
     pub fn new_format(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = ::typedis::Args>,
@@ -2825,44 +2854,61 @@ impl<S, R> ClientList<S, R> {
         }
         self
     }
-    /// `USER username` (since 8.1.0)
+    /// `USER username` — Valkey ≥ 8.1; not Redis 7.0.15
     pub fn user(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(2);
+            out.note(
+                "CLIENT LIST `USER username` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"USER");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `ADDR ip:port` (since 8.1.0)
+    /// `ADDR ip:port` — Valkey ≥ 8.1; not Redis 7.0.15
     pub fn addr(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(3);
+            out.note(
+                "CLIENT LIST `ADDR ip:port` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"ADDR");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `LADDR ip:port` (since 8.1.0)
+    /// `LADDR ip:port` — Valkey ≥ 8.1; not Redis 7.0.15
     pub fn laddr(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(4);
+            out.note(
+                "CLIENT LIST `LADDR ip:port` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"LADDR");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `YES` — one of a group; the last call wins.
+    /// `YES` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn yes(mut self) -> Self {
-        self.rest.slot(5).push_bytes(b"YES");
+        let out = self.rest.slot(5);
+        out.push_bytes(b"YES");
+        out.note(
+            "CLIENT LIST `SKIPME <YES | NO>` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+        );
         self
     }
-    /// `NO` — one of a group; the last call wins.
+    /// `NO` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn no(mut self) -> Self {
-        self.rest.slot(5).push_bytes(b"NO");
+        let out = self.rest.slot(5);
+        out.push_bytes(b"NO");
+        out.note(
+            "CLIENT LIST `SKIPME <YES | NO>` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+        );
         self
     }
     /// Sets `skipme` from a value.
@@ -2870,114 +2916,157 @@ impl<S, R> ClientList<S, R> {
         self.rest.slot(5).push(&value);
         self
     }
-    /// `MAXAGE maxage` (since 8.1.0)
+    /// `MAXAGE maxage` — Valkey ≥ 8.1; not Redis 7.0.15
     pub fn maxage(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(6);
+            out.note(
+                "CLIENT LIST `MAXAGE maxage` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"MAXAGE");
             let x = value;
             out.push_i64(x);
         }
         self
     }
-    /// `NAME name` (since 9.0.0)
+    /// `NAME name` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn name(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(7);
+            out.note(
+                "CLIENT LIST `NAME name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NAME");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `IDLE idle` (since 9.0.0)
+    /// `IDLE idle` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn idle(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(8);
+            out.note(
+                "CLIENT LIST `IDLE idle` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"IDLE");
             let x = value;
             out.push_i64(x);
         }
         self
     }
-    /// `FLAGS flags` (since 9.0.0)
+    /// `FLAGS flags` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn flags(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(9);
+            out.note(
+                "CLIENT LIST `FLAGS flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"FLAGS");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `LIB-NAME lib-name` (since 9.0.0)
+    /// `LIB-NAME lib-name` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn lib_name(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(10);
+            out.note(
+                "CLIENT LIST `LIB-NAME lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"LIB-NAME");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `LIB-VER lib-ver` (since 9.0.0)
+    /// `LIB-VER lib-ver` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn lib_ver(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(11);
+            out.note(
+                "CLIENT LIST `LIB-VER lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"LIB-VER");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `DB db` (since 9.0.0)
+    /// `DB db` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn db(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(12);
+            out.note(
+                "CLIENT LIST `DB db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"DB");
             let x = value;
             out.push_i64(x);
         }
         self
     }
-    /// `CAPA capa` (since 9.0.0)
+    /// `CAPA capa` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn capa(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(13);
+            out.note(
+                "CLIENT LIST `CAPA capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"CAPA");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `IP ip` (since 9.0.0)
+    /// `IP ip` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn ip(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(14);
+            out.note(
+                "CLIENT LIST `IP ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"IP");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NORMAL` — one of a group; the last call wins.
+    /// `NORMAL` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn normal_normal(mut self) -> Self {
-        self.rest.slot(15).push_bytes(b"NORMAL");
+        let out = self.rest.slot(15);
+        out.push_bytes(b"NORMAL");
+        out.note(
+            "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+        );
         self
     }
-    /// `MASTER` — one of a group; the last call wins.
+    /// `MASTER` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn master_master(mut self) -> Self {
-        self.rest.slot(15).push_bytes(b"MASTER");
+        let out = self.rest.slot(15);
+        out.push_bytes(b"MASTER");
+        out.note(
+            "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+        );
         self
     }
-    /// `REPLICA` — one of a group; the last call wins.
+    /// `REPLICA` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn replica_replica(mut self) -> Self {
-        self.rest.slot(15).push_bytes(b"REPLICA");
+        let out = self.rest.slot(15);
+        out.push_bytes(b"REPLICA");
+        out.note(
+            "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+        );
         self
     }
-    /// `PUBSUB` — one of a group; the last call wins.
+    /// `PUBSUB` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn pubsub_pubsub(mut self) -> Self {
-        self.rest.slot(15).push_bytes(b"PUBSUB");
+        let out = self.rest.slot(15);
+        out.push_bytes(b"PUBSUB");
+        out.note(
+            "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+        );
         self
     }
     /// Sets `not-client-type` from a value.
@@ -2985,10 +3074,13 @@ impl<S, R> ClientList<S, R> {
         self.rest.slot(15).push(&value);
         self
     }
-    /// `NOT-ID not-client-id [not-client-id ...]` (since 9.0.0)
+    /// `NOT-ID not-client-id [not-client-id ...]` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_id(mut self, value: impl ::core::iter::IntoIterator<Item = i64>) -> Self {
         {
             let out = self.rest.slot(16);
+            out.note(
+                "CLIENT LIST `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-ID");
             for x in value {
                 out.push_i64(x);
@@ -2996,100 +3088,130 @@ impl<S, R> ClientList<S, R> {
         }
         self
     }
-    /// `NOT-USER not-username` (since 9.0.0)
+    /// `NOT-USER not-username` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_user(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(17);
+            out.note(
+                "CLIENT LIST `NOT-USER not-username` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-USER");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-ADDR ip:port` (since 9.0.0)
+    /// `NOT-ADDR ip:port` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_addr(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(18);
+            out.note(
+                "CLIENT LIST `NOT-ADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-ADDR");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-LADDR ip:port` (since 9.0.0)
+    /// `NOT-LADDR ip:port` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_laddr(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(19);
+            out.note(
+                "CLIENT LIST `NOT-LADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-LADDR");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-NAME not-name` (since 9.0.0)
+    /// `NOT-NAME not-name` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_name(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(20);
+            out.note(
+                "CLIENT LIST `NOT-NAME not-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-NAME");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-FLAGS not-flags` (since 9.0.0)
+    /// `NOT-FLAGS not-flags` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_flags(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(21);
+            out.note(
+                "CLIENT LIST `NOT-FLAGS not-flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-FLAGS");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-LIB-NAME not-lib-name` (since 9.0.0)
+    /// `NOT-LIB-NAME not-lib-name` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_lib_name(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(22);
+            out.note(
+                "CLIENT LIST `NOT-LIB-NAME not-lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-LIB-NAME");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-LIB-VER not-lib-ver` (since 9.0.0)
+    /// `NOT-LIB-VER not-lib-ver` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_lib_ver(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(23);
+            out.note(
+                "CLIENT LIST `NOT-LIB-VER not-lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-LIB-VER");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-DB not-db` (since 9.0.0)
+    /// `NOT-DB not-db` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_db(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(24);
+            out.note(
+                "CLIENT LIST `NOT-DB not-db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-DB");
             let x = value;
             out.push_i64(x);
         }
         self
     }
-    /// `NOT-CAPA not-capa` (since 9.0.0)
+    /// `NOT-CAPA not-capa` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_capa(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(25);
+            out.note(
+                "CLIENT LIST `NOT-CAPA not-capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-CAPA");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-IP not-ip` (since 9.0.0)
+    /// `NOT-IP not-ip` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_ip(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(26);
+            out.note(
+                "CLIENT LIST `NOT-IP not-ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-IP");
             let x = value;
             out.push(&x);
@@ -5121,10 +5243,13 @@ impl<S, R> ClusterReplicate<S, R> {
         }
         self
     }
-    /// `NO ONE` (since 9.0.0) — one of a group; the last call wins.
+    /// `NO ONE` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn no_one(mut self, value: ()) -> Self {
         {
             let out = self.rest.slot(0);
+            out.note(
+                "CLUSTER REPLICATE `NO ONE` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             let x = value;
             let () = x;
             out.push_bytes(b"NO");
@@ -5398,10 +5523,13 @@ impl<S, R> ClusterSetslot<S, R> {
         self.rest.slot(0).push_bytes(b"STABLE");
         self
     }
-    /// `TIMEOUT timeout` (since 8.0.0)
+    /// `TIMEOUT timeout` — Valkey ≥ 8.0; not Redis 7.0.15
     pub fn timeout(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(1);
+            out.note(
+                "CLUSTER SETSLOT `TIMEOUT timeout` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"TIMEOUT");
             let x = value;
             out.push_i64(x);
@@ -10325,13 +10453,16 @@ impl<S, R> Geosearch<S, R> {
         }
         self
     }
-    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` (since 9.0.0) — one of a group; the last call wins.
+    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn polygon(
         mut self,
         value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
     ) -> Self {
         {
             let out = self.rest.slot(1);
+            out.note(
+                "GEOSEARCH `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"BYPOLYGON");
@@ -10574,13 +10705,16 @@ impl<S, R> Geosearchstore<S, R> {
         }
         self
     }
-    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` (since 9.0.0) — one of a group; the last call wins.
+    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn polygon(
         mut self,
         value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
     ) -> Self {
         {
             let out = self.rest.slot(1);
+            out.note(
+                "GEOSEARCHSTORE `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"BYPOLYGON");
@@ -12957,9 +13091,11 @@ impl<S, R> Hscan<S, R> {
         }
         self
     }
-    /// `NOVALUES`
+    /// `NOVALUES` — Valkey; not Redis 7.0.15
     pub fn novalues(mut self) -> Self {
-        self.rest.slot(2).push_bytes(b"NOVALUES");
+        let out = self.rest.slot(2);
+        out.push_bytes(b"NOVALUES");
+        out.note("HSCAN `NOVALUES` is accepted by Valkey; not by Redis 7.0.15");
         self
     }
 }
@@ -19673,10 +19809,13 @@ impl<S> ScriptDebug<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ScriptDebug<S, R> {
-    /// `engine` (since 9.1.0)
+    /// `engine` — Valkey ≥ 9.1; not Redis 7.0.15
     pub fn engine(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
+            out.note(
+                "SCRIPT DEBUG `engine` is accepted by Valkey ≥ 9.1; not by Redis 7.0.15",
+            );
             let x = value;
             out.push(&x);
         }
@@ -20253,10 +20392,13 @@ impl<S, R> Set<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// `IFEQ comparison-value` (since 8.1.0) — one of a group; the last call wins.
+    /// `IFEQ comparison-value` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn ifeq(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
+            out.note(
+                "SET `IFEQ comparison-value` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"IFEQ");
             let x = value;
             out.push(&x);
@@ -20659,6 +20801,10 @@ impl<S> Shutdown<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Shutdown<S, R> {
     /// `[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER]` — one of a group; the last call wins.
+    ///
+    /// Not accepted by every server:
+    /// - `SAFE`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `FAILOVER`: Valkey ≥ 9.0; not Redis 7.0.15
     pub fn save_selector_block(
         mut self,
         value: (::core::option::Option<ShutdownSaveSelector>, bool, bool, bool, bool),
@@ -20679,9 +20825,15 @@ impl<S, R> Shutdown<S, R> {
             }
             if b3 {
                 out.push_bytes(b"SAFE");
+                out.note(
+                    "SHUTDOWN `SAFE` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                );
             }
             if b4 {
                 out.push_bytes(b"FAILOVER");
+                out.note(
+                    "SHUTDOWN `FAILOVER` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                );
             }
         }
         self
@@ -27088,9 +27240,13 @@ impl<S> Zrank<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zrank<S, R> {
-    /// `WITHSCORE`
+    /// `WITHSCORE` — Redis ≥ 7.2 · Valkey; not Redis 7.0.15
     pub fn withscore(mut self) -> Zrank<S, ::core::option::Option<(i64, f64)>> {
-        self.rest.slot(0).push_bytes(b"WITHSCORE");
+        let out = self.rest.slot(0);
+        out.push_bytes(b"WITHSCORE");
+        out.note(
+            "ZRANK `WITHSCORE` is accepted by Redis ≥ 7.2 · Valkey; not by Redis 7.0.15",
+        );
         self.decode()
     }
 }
@@ -27692,9 +27848,13 @@ impl<S> Zrevrank<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zrevrank<S, R> {
-    /// `WITHSCORE`
+    /// `WITHSCORE` — Redis ≥ 7.2 · Valkey; not Redis 7.0.15
     pub fn withscore(mut self) -> Zrevrank<S, ::core::option::Option<(i64, f64)>> {
-        self.rest.slot(0).push_bytes(b"WITHSCORE");
+        let out = self.rest.slot(0);
+        out.push_bytes(b"WITHSCORE");
+        out.note(
+            "ZREVRANK `WITHSCORE` is accepted by Redis ≥ 7.2 · Valkey; not by Redis 7.0.15",
+        );
         self.decode()
     }
 }
@@ -27781,9 +27941,11 @@ impl<S, R> Zscan<S, R> {
         }
         self
     }
-    /// `NOSCORES`
+    /// `NOSCORES` — Valkey ≥ 8.0; not Redis 7.0.15
     pub fn noscores(mut self) -> Self {
-        self.rest.slot(2).push_bytes(b"NOSCORES");
+        let out = self.rest.slot(2);
+        out.push_bytes(b"NOSCORES");
+        out.note("ZSCAN `NOSCORES` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15");
         self
     }
 }
@@ -28125,6 +28287,106 @@ impl<S, R> Zunionstore<S, R> {
     }
 }
 ::typedis::__typedis_builder!(Zunionstore, ZUNIONSTORE);
+/// Which server has what, where the servers of the specs differ.
+///
+/// The specs were made from `redis-7.0.15`, `valkey-9.1.2`. A cell says from which release a server family has the command or accepts the argument: `✓` every release the specs know of, `—` none they know of (not the listed server, and no later release is named). Every command and argument not listed here is in every listed server.
+///
+/// | Command | Argument | Redis | Valkey |
+/// |---|---|---|---|
+/// | `BGSAVE` | `CANCEL` | — | ≥ 8.1 |
+/// | `CLIENT CAPA` | (command) | — | ≥ 8.0 |
+/// | `CLIENT IMPORT-SOURCE` | (command) | — | ≥ 8.1 |
+/// | `CLIENT KILL` | `PRIMARY` | — | ≥ 8.0 |
+/// | `CLIENT KILL` | `MAXAGE maxage` | — | ≥ 8.0 |
+/// | `CLIENT KILL` | `NAME name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `IDLE idle` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `FLAGS flags` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `LIB-NAME lib-name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `LIB-VER lib-ver` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `DB db` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `CAPA capa` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `IP ip` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-TYPE <NORMAL \| MASTER \| PRIMARY \| SLAVE \| REPLICA \| PUBSUB>` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-ID not-client-id [not-client-id ...]` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-USER not-username` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-ADDR ip:port` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-LADDR ip:port` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-NAME not-name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-FLAGS not-flags` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-LIB-NAME not-lib-name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-LIB-VER not-lib-ver` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-DB not-db` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-CAPA not-capa` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-IP not-ip` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `USER username` | — | ≥ 8.1 |
+/// | `CLIENT LIST` | `ADDR ip:port` | — | ≥ 8.1 |
+/// | `CLIENT LIST` | `LADDR ip:port` | — | ≥ 8.1 |
+/// | `CLIENT LIST` | `SKIPME <YES \| NO>` | — | ≥ 8.1 |
+/// | `CLIENT LIST` | `MAXAGE maxage` | — | ≥ 8.1 |
+/// | `CLIENT LIST` | `NAME name` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `IDLE idle` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `FLAGS flags` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `LIB-NAME lib-name` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `LIB-VER lib-ver` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `DB db` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `CAPA capa` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `IP ip` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-TYPE <NORMAL \| MASTER \| REPLICA \| PUBSUB>` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-ID not-client-id [not-client-id ...]` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-USER not-username` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-ADDR ip:port` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-LADDR ip:port` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-NAME not-name` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-FLAGS not-flags` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-LIB-NAME not-lib-name` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-LIB-VER not-lib-ver` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-DB not-db` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-CAPA not-capa` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-IP not-ip` | — | ≥ 9.0 |
+/// | `CLIENT NO-TOUCH` | (command) | ≥ 7.2 | ✓ |
+/// | `CLIENT SETINFO` | (command) | ≥ 7.2 | ✓ |
+/// | `CLUSTER CANCELSLOTMIGRATIONS` | (command) | — | ≥ 9.0 |
+/// | `CLUSTER FLUSHSLOT` | (command) | — | ≥ 9.0 |
+/// | `CLUSTER GETSLOTMIGRATIONS` | (command) | — | ≥ 9.0 |
+/// | `CLUSTER MIGRATESLOTS` | (command) | — | ≥ 9.0 |
+/// | `CLUSTER MYSHARDID` | (command) | ≥ 7.2 | ✓ |
+/// | `CLUSTER REPLICATE` | `NO ONE` | — | ≥ 9.0 |
+/// | `CLUSTER SETSLOT` | `TIMEOUT timeout` | — | ≥ 8.0 |
+/// | `CLUSTER SLOT-STATS` | (command) | — | ≥ 8.0 |
+/// | `CLUSTER SYNCSLOTS` | (command) | — | ≥ 9.0 |
+/// | `CLUSTERSCAN` | (command) | — | ≥ 9.1 |
+/// | `COMMANDLOG` | (command) | — | ≥ 8.1 |
+/// | `COMMANDLOG GET` | (command) | — | ≥ 8.1 |
+/// | `COMMANDLOG HELP` | (command) | — | ≥ 8.1 |
+/// | `COMMANDLOG LEN` | (command) | — | ≥ 8.1 |
+/// | `COMMANDLOG RESET` | (command) | — | ≥ 8.1 |
+/// | `DELIFEQ` | (command) | — | ≥ 9.0 |
+/// | `GEOSEARCH` | `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` | — | ≥ 9.0 |
+/// | `GEOSEARCHSTORE` | `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` | — | ≥ 9.0 |
+/// | `HEXPIRE` | (command) | — | ≥ 9.0 |
+/// | `HEXPIREAT` | (command) | — | ≥ 9.0 |
+/// | `HEXPIRETIME` | (command) | — | ≥ 9.0 |
+/// | `HGETDEL` | (command) | — | ≥ 9.1 |
+/// | `HGETEX` | (command) | — | ≥ 9.0 |
+/// | `HPERSIST` | (command) | — | ≥ 9.0 |
+/// | `HPEXPIRE` | (command) | — | ≥ 9.0 |
+/// | `HPEXPIREAT` | (command) | — | ≥ 9.0 |
+/// | `HPEXPIRETIME` | (command) | — | ≥ 9.0 |
+/// | `HPTTL` | (command) | — | ≥ 9.0 |
+/// | `HSCAN` | `NOVALUES` | — | ✓ |
+/// | `HSETEX` | (command) | — | ≥ 9.0 |
+/// | `HTTL` | (command) | — | ≥ 9.0 |
+/// | `MSETEX` | (command) | — | ≥ 9.1 |
+/// | `SCRIPT DEBUG` | `engine` | — | ≥ 9.1 |
+/// | `SCRIPT SHOW` | (command) | — | ≥ 8.0 |
+/// | `SET` | `IFEQ comparison-value` | — | ≥ 8.1 |
+/// | `SHUTDOWN` | `SAFE` | — | ≥ 9.0 |
+/// | `SHUTDOWN` | `FAILOVER` | — | ≥ 9.0 |
+/// | `WAITAOF` | (command) | ≥ 7.2 | ✓ |
+/// | `ZRANK` | `WITHSCORE` | ≥ 7.2 | ✓ |
+/// | `ZREVRANK` | `WITHSCORE` | ≥ 7.2 | ✓ |
+/// | `ZSCAN` | `NOSCORES` | — | ≥ 8.0 |
+pub mod server_differences {}
 /**The typed commands: one method per command of the specs (383 methods).
 
 Bring it into scope with `use typedis::prelude::*;`.*/
@@ -28137,7 +28399,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) since the categories and commands are a fixed set.
     /// - Since: 6.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-cat/>
     #[doc(alias = "ACL CAT")]
     #[allow(deprecated)]
@@ -28152,7 +28414,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) amortized time considering the typical user.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-deluser/>
     #[doc(alias = "ACL DELUSER")]
     #[allow(deprecated)]
@@ -28170,7 +28432,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1).
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-dryrun/>
     #[doc(alias = "ACL DRYRUN")]
     #[allow(deprecated)]
@@ -28191,7 +28453,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-genpass/>
     #[doc(alias = "ACL GENPASS")]
     #[allow(deprecated)]
@@ -28208,7 +28470,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of password, command and pattern rules that the user has.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-getuser/>
     #[doc(alias = "ACL GETUSER")]
     #[allow(deprecated)]
@@ -28226,7 +28488,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-help/>
     #[doc(alias = "ACL HELP")]
     #[allow(deprecated)]
@@ -28241,7 +28503,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-list/>
     #[doc(alias = "ACL LIST")]
     #[allow(deprecated)]
@@ -28256,7 +28518,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-load/>
     #[doc(alias = "ACL LOAD")]
     #[allow(deprecated)]
@@ -28271,7 +28533,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of entries shown.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-log/>
     #[doc(alias = "ACL LOG")]
     #[allow(deprecated)]
@@ -28286,7 +28548,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-save/>
     #[doc(alias = "ACL SAVE")]
     #[allow(deprecated)]
@@ -28301,7 +28563,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of rules provided.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-setuser/>
     #[doc(alias = "ACL SETUSER")]
     #[allow(deprecated)]
@@ -28319,7 +28581,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-users/>
     #[doc(alias = "ACL USERS")]
     #[allow(deprecated)]
@@ -28334,7 +28596,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-whoami/>
     #[doc(alias = "ACL WHOAMI")]
     #[allow(deprecated)]
@@ -28351,7 +28613,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by the server will double the free space available on every reallocation.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/append/>
     #[doc(alias = "APPEND")]
     #[allow(deprecated)]
@@ -28370,7 +28632,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/asking/>
     #[doc(alias = "ASKING")]
     #[allow(deprecated)]
@@ -28385,7 +28647,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of passwords defined for the user
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/auth/>
     #[doc(alias = "AUTH")]
     #[allow(deprecated)]
@@ -28403,7 +28665,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/bgrewriteaof/>
     #[doc(alias = "BGREWRITEAOF")]
     #[allow(deprecated)]
@@ -28420,7 +28682,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/bgsave/>
     #[doc(alias = "BGSAVE")]
     #[allow(deprecated)]
@@ -28435,7 +28697,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N)
     /// - Since: 2.6.0
     /// - ACL categories: @read, @bitmap, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/bitcount/>
     #[doc(alias = "BITCOUNT")]
     #[allow(deprecated)]
@@ -28453,7 +28715,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each subcommand specified
     /// - Since: 3.2.0
     /// - ACL categories: @write, @bitmap, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/bitfield/>
     #[doc(alias = "BITFIELD")]
     #[allow(deprecated)]
@@ -28471,7 +28733,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each subcommand specified
     /// - Since: 6.0.0
     /// - ACL categories: @read, @bitmap, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/bitfield_ro/>
     #[doc(alias = "BITFIELD_RO")]
     #[allow(deprecated)]
@@ -28489,7 +28751,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N)
     /// - Since: 2.6.0
     /// - ACL categories: @write, @bitmap, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/bitop/>
     #[doc(alias = "BITOP")]
     #[allow(deprecated)]
@@ -28511,7 +28773,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N)
     /// - Since: 2.8.7
     /// - ACL categories: @read, @bitmap, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.7 · Valkey
     /// - Reference: <https://redis.io/commands/bitpos/>
     #[doc(alias = "BITPOS")]
     #[allow(deprecated)]
@@ -28530,7 +28792,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/blmove/>
     #[doc(alias = "BLMOVE")]
@@ -28555,7 +28817,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/blmpop/>
     #[doc(alias = "BLMPOP")]
@@ -28579,7 +28841,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of provided keys.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/blpop/>
     #[doc(alias = "BLPOP")]
@@ -28599,7 +28861,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of provided keys.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/brpop/>
     #[doc(alias = "BRPOP")]
@@ -28619,7 +28881,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/brpoplpush/>
     #[doc(alias = "BRPOPLPUSH")]
@@ -28642,7 +28904,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @sortedset, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/bzmpop/>
     #[doc(alias = "BZMPOP")]
@@ -28666,7 +28928,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @sortedset, @fast, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/bzpopmax/>
     #[doc(alias = "BZPOPMAX")]
@@ -28686,7 +28948,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @sortedset, @fast, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/bzpopmin/>
     #[doc(alias = "BZPOPMIN")]
@@ -28706,7 +28968,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-caching/>
     #[doc(alias = "CLIENT CACHING")]
     #[allow(deprecated)]
@@ -28724,7 +28986,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 8.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.0
     /// - Reference: <https://redis.io/commands/client-capa/>
     #[doc(alias = "CLIENT CAPA")]
     #[allow(deprecated)]
@@ -28742,7 +29004,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.9
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6.9 · Valkey
     /// - Reference: <https://redis.io/commands/client-getname/>
     #[doc(alias = "CLIENT GETNAME")]
     #[allow(deprecated)]
@@ -28759,7 +29021,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-getredir/>
     #[doc(alias = "CLIENT GETREDIR")]
     #[allow(deprecated)]
@@ -28776,7 +29038,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-help/>
     #[doc(alias = "CLIENT HELP")]
     #[allow(deprecated)]
@@ -28793,7 +29055,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-id/>
     #[doc(alias = "CLIENT ID")]
     #[allow(deprecated)]
@@ -28808,7 +29070,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 8.1.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.1
     /// - Reference: <https://redis.io/commands/client-import-source/>
     #[doc(alias = "CLIENT IMPORT-SOURCE")]
     #[allow(deprecated)]
@@ -28828,7 +29090,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/client-info/>
     #[doc(alias = "CLIENT INFO")]
     #[allow(deprecated)]
@@ -28845,7 +29107,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of client connections
     /// - Since: 2.4.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.4 · Valkey
     /// - Reference: <https://redis.io/commands/client-kill/>
     #[doc(alias = "CLIENT KILL")]
     #[allow(deprecated)]
@@ -28862,7 +29124,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of client connections
     /// - Since: 2.4.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.4 · Valkey
     /// - Reference: <https://redis.io/commands/client-list/>
     #[doc(alias = "CLIENT LIST")]
     #[allow(deprecated)]
@@ -28879,7 +29141,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-no-evict/>
     #[doc(alias = "CLIENT NO-EVICT")]
     #[allow(deprecated)]
@@ -28897,7 +29159,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.2.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Redis ≥ 7.2 · Valkey
     /// - Reference: <https://redis.io/commands/client-no-touch/>
     #[doc(alias = "CLIENT NO-TOUCH")]
     #[allow(deprecated)]
@@ -28913,9 +29175,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// CLIENT PAUSE timeout [WRITE | ALL]
     /// ```
     /// - Complexity: O(1)
-    /// - Since: 3.0.0
+    /// - Since: 2.9.50
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.9.50 · Valkey
     /// - Reference: <https://redis.io/commands/client-pause/>
     #[doc(alias = "CLIENT PAUSE")]
     #[allow(deprecated)]
@@ -28933,7 +29195,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.2.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/client-reply/>
     #[doc(alias = "CLIENT REPLY")]
     #[allow(deprecated)]
@@ -28951,7 +29213,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.2.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Redis ≥ 7.2 · Valkey
     /// - Reference: <https://redis.io/commands/client-setinfo/>
     #[doc(alias = "CLIENT SETINFO")]
     #[allow(deprecated)]
@@ -28968,7 +29230,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.9
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6.9 · Valkey
     /// - Reference: <https://redis.io/commands/client-setname/>
     #[doc(alias = "CLIENT SETNAME")]
     #[allow(deprecated)]
@@ -28988,7 +29250,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1). Some options may introduce additional complexity.
     /// - Since: 6.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-tracking/>
     #[doc(alias = "CLIENT TRACKING")]
     #[allow(deprecated)]
@@ -29006,7 +29268,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/client-trackinginfo/>
     #[doc(alias = "CLIENT TRACKINGINFO")]
     #[allow(deprecated)]
@@ -29023,7 +29285,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log N) where N is the number of client connections
     /// - Since: 5.0.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-unblock/>
     #[doc(alias = "CLIENT UNBLOCK")]
     #[allow(deprecated)]
@@ -29041,7 +29303,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) Where N is the number of paused clients
     /// - Since: 6.2.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/client-unpause/>
     #[doc(alias = "CLIENT UNPAUSE")]
     #[allow(deprecated)]
@@ -29058,7 +29320,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of hash slot arguments
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-addslots/>
     #[doc(alias = "CLUSTER ADDSLOTS")]
     #[allow(deprecated)]
@@ -29076,7 +29338,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-addslotsrange/>
     #[doc(alias = "CLUSTER ADDSLOTSRANGE")]
     #[allow(deprecated)]
@@ -29096,7 +29358,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-bumpepoch/>
     #[doc(alias = "CLUSTER BUMPEPOCH")]
     #[allow(deprecated)]
@@ -29113,7 +29375,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N), where N is the number of slot migration operations being cancelled.
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/cluster-cancelslotmigrations/>
     #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
     #[allow(deprecated)]
@@ -29134,7 +29396,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of failure reports
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-count-failure-reports/>
     #[doc(alias = "CLUSTER COUNT-FAILURE-REPORTS")]
     #[allow(deprecated)]
@@ -29154,7 +29416,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-countkeysinslot/>
     #[doc(alias = "CLUSTER COUNTKEYSINSLOT")]
     #[allow(deprecated)]
@@ -29174,7 +29436,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of hash slot arguments
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-delslots/>
     #[doc(alias = "CLUSTER DELSLOTS")]
     #[allow(deprecated)]
@@ -29192,7 +29454,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-delslotsrange/>
     #[doc(alias = "CLUSTER DELSLOTSRANGE")]
     #[allow(deprecated)]
@@ -29212,7 +29474,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-failover/>
     #[doc(alias = "CLUSTER FAILOVER")]
     #[allow(deprecated)]
@@ -29229,7 +29491,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys in the target slot
     /// - Since: 9.0.0
     /// - ACL categories: @keyspace, @write, @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/cluster-flushslot/>
     #[doc(alias = "CLUSTER FLUSHSLOT")]
     #[allow(deprecated)]
@@ -29247,7 +29509,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-flushslots/>
     #[doc(alias = "CLUSTER FLUSHSLOTS")]
     #[allow(deprecated)]
@@ -29264,7 +29526,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-forget/>
     #[doc(alias = "CLUSTER FORGET")]
     #[allow(deprecated)]
@@ -29282,7 +29544,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of requested keys
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-getkeysinslot/>
     #[doc(alias = "CLUSTER GETKEYSINSLOT")]
     #[allow(deprecated)]
@@ -29303,7 +29565,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N), where N is the number of active slot import and export jobs.
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/cluster-getslotmigrations/>
     #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
     #[allow(deprecated)]
@@ -29320,7 +29582,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-help/>
     #[doc(alias = "CLUSTER HELP")]
     #[allow(deprecated)]
@@ -29337,7 +29599,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-info/>
     #[doc(alias = "CLUSTER INFO")]
     #[allow(deprecated)]
@@ -29354,7 +29616,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of bytes in the key
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-keyslot/>
     #[doc(alias = "CLUSTER KEYSLOT")]
     #[allow(deprecated)]
@@ -29372,7 +29634,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of Cluster nodes
     /// - Since: 7.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-links/>
     #[doc(alias = "CLUSTER LINKS")]
     #[allow(deprecated)]
@@ -29389,7 +29651,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-meet/>
     #[doc(alias = "CLUSTER MEET")]
     #[allow(deprecated)]
@@ -29408,7 +29670,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of the slots between all start slot and end slot arguments.
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/cluster-migrateslots/>
     #[doc(alias = "CLUSTER MIGRATESLOTS")]
     #[allow(deprecated)]
@@ -29433,7 +29695,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-myid/>
     #[doc(alias = "CLUSTER MYID")]
     #[allow(deprecated)]
@@ -29450,7 +29712,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.2.0
     /// - ACL categories: @slow
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Redis ≥ 7.2 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-myshardid/>
     #[doc(alias = "CLUSTER MYSHARDID")]
     #[allow(deprecated)]
@@ -29467,7 +29729,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of Cluster nodes
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-nodes/>
     #[doc(alias = "CLUSTER NODES")]
     #[allow(deprecated)]
@@ -29484,7 +29746,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of replicas.
     /// - Since: 5.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-replicas/>
     #[doc(alias = "CLUSTER REPLICAS")]
     #[allow(deprecated)]
@@ -29502,7 +29764,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-replicate/>
     #[doc(alias = "CLUSTER REPLICATE")]
     #[allow(deprecated)]
@@ -29519,7 +29781,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-reset/>
     #[doc(alias = "CLUSTER RESET")]
     #[allow(deprecated)]
@@ -29536,7 +29798,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-saveconfig/>
     #[doc(alias = "CLUSTER SAVECONFIG")]
     #[allow(deprecated)]
@@ -29553,7 +29815,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-set-config-epoch/>
     #[doc(alias = "CLUSTER SET-CONFIG-EPOCH")]
     #[allow(deprecated)]
@@ -29573,7 +29835,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-setslot/>
     #[doc(alias = "CLUSTER SETSLOT")]
     #[allow(deprecated)]
@@ -29591,7 +29853,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of cluster nodes
     /// - Since: 7.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-shards/>
     #[doc(alias = "CLUSTER SHARDS")]
     #[allow(deprecated)]
@@ -29608,7 +29870,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of replicas.
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-slaves/>
     #[doc(alias = "CLUSTER SLAVES")]
     #[deprecated(note = "deprecated since 5.0.0; use `CLUSTER REPLICAS`")]
@@ -29627,7 +29889,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with ORDERBY subcommand.
     /// - Since: 8.0.0
     /// - ACL categories: @slow
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.0
     /// - Reference: <https://redis.io/commands/cluster-slot-stats/>
     #[doc(alias = "CLUSTER SLOT-STATS")]
     #[allow(deprecated)]
@@ -29644,7 +29906,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of Cluster nodes
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-slots/>
     #[doc(alias = "CLUSTER SLOTS")]
     #[allow(deprecated)]
@@ -29661,7 +29923,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on subcommand.
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/cluster-syncslots/>
     #[doc(alias = "CLUSTER SYNCSLOTS")]
     #[allow(deprecated)]
@@ -29678,7 +29940,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements returned.
     /// - Since: 9.1.0
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.1
     /// - Reference: <https://redis.io/commands/clusterscan/>
     #[doc(alias = "CLUSTERSCAN")]
     #[allow(deprecated)]
@@ -29696,7 +29958,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/command-count/>
     #[doc(alias = "COMMAND COUNT")]
     #[allow(deprecated)]
@@ -29713,7 +29975,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of commands to look up
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/command-docs/>
     #[doc(alias = "COMMAND DOCS")]
     #[allow(deprecated)]
@@ -29730,7 +29992,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of arguments to the command
     /// - Since: 2.8.13
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/command-getkeys/>
     #[doc(alias = "COMMAND GETKEYS")]
     #[allow(deprecated)]
@@ -29748,7 +30010,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of arguments to the command
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/command-getkeysandflags/>
     #[doc(alias = "COMMAND GETKEYSANDFLAGS")]
     #[allow(deprecated)]
@@ -29768,7 +30030,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/command-help/>
     #[doc(alias = "COMMAND HELP")]
     #[allow(deprecated)]
@@ -29785,7 +30047,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of commands to look up
     /// - Since: 2.8.13
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/command-info/>
     #[doc(alias = "COMMAND INFO")]
     #[allow(deprecated)]
@@ -29802,7 +30064,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of commands
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/command-list/>
     #[doc(alias = "COMMAND LIST")]
     #[allow(deprecated)]
@@ -29819,7 +30081,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of entries returned
     /// - Since: 8.1.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.1
     /// - Reference: <https://redis.io/commands/commandlog-get/>
     #[doc(alias = "COMMANDLOG GET")]
     #[allow(deprecated)]
@@ -29840,7 +30102,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 8.1.0
     /// - ACL categories: @slow
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.1
     /// - Reference: <https://redis.io/commands/commandlog-help/>
     #[doc(alias = "COMMANDLOG HELP")]
     #[allow(deprecated)]
@@ -29857,7 +30119,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 8.1.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.1
     /// - Reference: <https://redis.io/commands/commandlog-len/>
     #[doc(alias = "COMMANDLOG LEN")]
     #[allow(deprecated)]
@@ -29875,7 +30137,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of entries in the commandlog
     /// - Since: 8.1.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.1
     /// - Reference: <https://redis.io/commands/commandlog-reset/>
     #[doc(alias = "COMMANDLOG RESET")]
     #[allow(deprecated)]
@@ -29893,7 +30155,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when N is the number of configuration parameters provided
     /// - Since: 2.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/config-get/>
     #[doc(alias = "CONFIG GET")]
     #[allow(deprecated)]
@@ -29911,7 +30173,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/config-help/>
     #[doc(alias = "CONFIG HELP")]
     #[allow(deprecated)]
@@ -29928,7 +30190,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/config-resetstat/>
     #[doc(alias = "CONFIG RESETSTAT")]
     #[allow(deprecated)]
@@ -29945,7 +30207,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/config-rewrite/>
     #[doc(alias = "CONFIG REWRITE")]
     #[allow(deprecated)]
@@ -29962,7 +30224,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when N is the number of configuration parameters provided
     /// - Since: 2.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/config-set/>
     #[doc(alias = "CONFIG SET")]
     #[allow(deprecated)]
@@ -29982,7 +30244,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) worst case for collections, where N is the number of nested items. O(1) for string values.
     /// - Since: 6.2.0
     /// - ACL categories: @keyspace, @write, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/copy/>
     #[doc(alias = "COPY")]
     #[allow(deprecated)]
@@ -30001,7 +30263,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/dbsize/>
     #[doc(alias = "DBSIZE")]
     #[allow(deprecated)]
@@ -30016,7 +30278,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on subcommand.
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/debug/>
     #[doc(alias = "DEBUG")]
     #[allow(deprecated)]
@@ -30031,7 +30293,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/decr/>
     #[doc(alias = "DECR")]
     #[allow(deprecated)]
@@ -30049,7 +30311,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/decrby/>
     #[doc(alias = "DECRBY")]
     #[allow(deprecated)]
@@ -30068,7 +30330,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/del/>
     #[doc(alias = "DEL")]
     #[allow(deprecated)]
@@ -30086,7 +30348,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 9.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/delifeq/>
     #[doc(alias = "DELIFEQ")]
     #[allow(deprecated)]
@@ -30105,7 +30367,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N), when N is the number of queued commands
     /// - Since: 2.0.0
     /// - ACL categories: @fast, @transaction
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/discard/>
     #[doc(alias = "DISCARD")]
     #[allow(deprecated)]
@@ -30120,7 +30382,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/dump/>
     #[doc(alias = "DUMP")]
     #[allow(deprecated)]
@@ -30138,7 +30400,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/echo/>
     #[doc(alias = "ECHO")]
     #[allow(deprecated)]
@@ -30156,7 +30418,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/eval/>
     #[doc(alias = "EVAL")]
     #[allow(deprecated)]
@@ -30175,7 +30437,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/evalsha/>
     #[doc(alias = "EVALSHA")]
     #[allow(deprecated)]
@@ -30194,7 +30456,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/evalsha_ro/>
     #[doc(alias = "EVALSHA_RO")]
     #[allow(deprecated)]
@@ -30213,7 +30475,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/eval_ro/>
     #[doc(alias = "EVAL_RO")]
     #[allow(deprecated)]
@@ -30232,7 +30494,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on commands in the transaction
     /// - Since: 1.2.0
     /// - ACL categories: @slow, @transaction
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/exec/>
     #[doc(alias = "EXEC")]
     #[allow(deprecated)]
@@ -30247,7 +30509,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys to check.
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/exists/>
     #[doc(alias = "EXISTS")]
     #[allow(deprecated)]
@@ -30265,7 +30527,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/expire/>
     #[doc(alias = "EXPIRE")]
     #[allow(deprecated)]
@@ -30284,7 +30546,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/expireat/>
     #[doc(alias = "EXPIREAT")]
     #[allow(deprecated)]
@@ -30305,7 +30567,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/expiretime/>
     #[doc(alias = "EXPIRETIME")]
     #[allow(deprecated)]
@@ -30323,7 +30585,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/failover/>
     #[doc(alias = "FAILOVER")]
     #[allow(deprecated)]
@@ -30338,7 +30600,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the function that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/fcall/>
     #[doc(alias = "FCALL")]
     #[allow(deprecated)]
@@ -30357,7 +30619,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the function that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/fcall_ro/>
     #[doc(alias = "FCALL_RO")]
     #[allow(deprecated)]
@@ -30376,7 +30638,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of keys in all databases
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/flushall/>
     #[doc(alias = "FLUSHALL")]
     #[allow(deprecated)]
@@ -30391,7 +30653,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys in the selected database
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/flushdb/>
     #[doc(alias = "FLUSHDB")]
     #[allow(deprecated)]
@@ -30406,7 +30668,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-delete/>
     #[doc(alias = "FUNCTION DELETE")]
     #[allow(deprecated)]
@@ -30426,7 +30688,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of functions
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-dump/>
     #[doc(alias = "FUNCTION DUMP")]
     #[allow(deprecated)]
@@ -30443,7 +30705,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of functions deleted
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-flush/>
     #[doc(alias = "FUNCTION FLUSH")]
     #[allow(deprecated)]
@@ -30460,7 +30722,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-help/>
     #[doc(alias = "FUNCTION HELP")]
     #[allow(deprecated)]
@@ -30477,7 +30739,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-kill/>
     #[doc(alias = "FUNCTION KILL")]
     #[allow(deprecated)]
@@ -30494,7 +30756,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of functions
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-list/>
     #[doc(alias = "FUNCTION LIST")]
     #[allow(deprecated)]
@@ -30511,7 +30773,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) (considering compilation time is redundant)
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-load/>
     #[doc(alias = "FUNCTION LOAD")]
     #[allow(deprecated)]
@@ -30531,7 +30793,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of functions on the payload
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-restore/>
     #[doc(alias = "FUNCTION RESTORE")]
     #[allow(deprecated)]
@@ -30551,7 +30813,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-stats/>
     #[doc(alias = "FUNCTION STATS")]
     #[allow(deprecated)]
@@ -30568,7 +30830,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
     /// - Since: 3.2.0
     /// - ACL categories: @write, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/geoadd/>
     #[doc(alias = "GEOADD")]
     #[allow(deprecated)]
@@ -30587,7 +30849,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.2.0
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/geodist/>
     #[doc(alias = "GEODIST")]
     #[allow(deprecated)]
@@ -30609,7 +30871,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each member requested.
     /// - Since: 3.2.0
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/geohash/>
     #[doc(alias = "GEOHASH")]
     #[allow(deprecated)]
@@ -30627,7 +30889,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each member requested.
     /// - Since: 3.2.0
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/geopos/>
     #[doc(alias = "GEOPOS")]
     #[allow(deprecated)]
@@ -30645,7 +30907,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
     /// - Since: 3.2.0
     /// - ACL categories: @write, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/georadius/>
     #[doc(alias = "GEORADIUS")]
     #[allow(deprecated)]
@@ -30669,7 +30931,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
     /// - Since: 3.2.0
     /// - ACL categories: @write, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/georadiusbymember/>
     #[doc(alias = "GEORADIUSBYMEMBER")]
     #[allow(deprecated)]
@@ -30692,7 +30954,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
     /// - Since: 3.2.10
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2.10 · Valkey
     /// - Reference: <https://redis.io/commands/georadiusbymember_ro/>
     #[doc(alias = "GEORADIUSBYMEMBER_RO")]
     #[allow(deprecated)]
@@ -30715,7 +30977,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
     /// - Since: 3.2.10
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2.10 · Valkey
     /// - Reference: <https://redis.io/commands/georadius_ro/>
     #[doc(alias = "GEORADIUS_RO")]
     #[allow(deprecated)]
@@ -30739,7 +31001,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
     /// - Since: 6.2.0
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/geosearch/>
     #[doc(alias = "GEOSEARCH")]
     #[allow(deprecated)]
@@ -30757,7 +31019,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
     /// - Since: 6.2.0
     /// - ACL categories: @write, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/geosearchstore/>
     #[doc(alias = "GEOSEARCHSTORE")]
     #[allow(deprecated)]
@@ -30778,7 +31040,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @read, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/get/>
     #[doc(alias = "GET")]
     #[allow(deprecated)]
@@ -30796,7 +31058,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @read, @bitmap, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/getbit/>
     #[doc(alias = "GETBIT")]
     #[allow(deprecated)]
@@ -30815,7 +31077,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/getdel/>
     #[doc(alias = "GETDEL")]
     #[allow(deprecated)]
@@ -30833,7 +31095,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/getex/>
     #[doc(alias = "GETEX")]
     #[allow(deprecated)]
@@ -30851,7 +31113,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
     /// - Since: 2.4.0
     /// - ACL categories: @read, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.4 · Valkey
     /// - Reference: <https://redis.io/commands/getrange/>
     #[doc(alias = "GETRANGE")]
     #[allow(deprecated)]
@@ -30871,7 +31133,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/getset/>
     #[doc(alias = "GETSET")]
     #[allow(deprecated)]
@@ -30890,7 +31152,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of fields to be removed.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hdel/>
     #[doc(alias = "HDEL")]
     #[allow(deprecated)]
@@ -30909,7 +31171,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/hello/>
     #[doc(alias = "HELLO")]
     #[allow(deprecated)]
@@ -30924,7 +31186,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hexists/>
     #[doc(alias = "HEXISTS")]
     #[allow(deprecated)]
@@ -30943,7 +31205,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hexpire/>
     #[doc(alias = "HEXPIRE")]
     #[allow(deprecated)]
@@ -30965,7 +31227,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hexpireat/>
     #[doc(alias = "HEXPIREAT")]
     #[allow(deprecated)]
@@ -30987,7 +31249,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hexpiretime/>
     #[doc(alias = "HEXPIRETIME")]
     #[allow(deprecated)]
@@ -31006,7 +31268,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hget/>
     #[doc(alias = "HGET")]
     #[allow(deprecated)]
@@ -31025,7 +31287,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the size of the hash.
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hgetall/>
     #[doc(alias = "HGETALL")]
     #[allow(deprecated)]
@@ -31043,7 +31305,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of fields to be retrieved and deleted.
     /// - Since: 9.1.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.1
     /// - Reference: <https://redis.io/commands/hgetdel/>
     #[doc(alias = "HGETDEL")]
     #[allow(deprecated)]
@@ -31062,7 +31324,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hgetex/>
     #[doc(alias = "HGETEX")]
     #[allow(deprecated)]
@@ -31081,7 +31343,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hincrby/>
     #[doc(alias = "HINCRBY")]
     #[allow(deprecated)]
@@ -31103,7 +31365,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/hincrbyfloat/>
     #[doc(alias = "HINCRBYFLOAT")]
     #[allow(deprecated)]
@@ -31125,7 +31387,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the size of the hash.
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hkeys/>
     #[doc(alias = "HKEYS")]
     #[allow(deprecated)]
@@ -31143,7 +31405,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hlen/>
     #[doc(alias = "HLEN")]
     #[allow(deprecated)]
@@ -31161,7 +31423,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of fields being requested.
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hmget/>
     #[doc(alias = "HMGET")]
     #[allow(deprecated)]
@@ -31180,7 +31442,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of fields being set.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hmset/>
     #[doc(alias = "HMSET")]
     #[allow(deprecated)]
@@ -31201,7 +31463,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hpersist/>
     #[doc(alias = "HPERSIST")]
     #[allow(deprecated)]
@@ -31220,7 +31482,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hpexpire/>
     #[doc(alias = "HPEXPIRE")]
     #[allow(deprecated)]
@@ -31242,7 +31504,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hpexpireat/>
     #[doc(alias = "HPEXPIREAT")]
     #[allow(deprecated)]
@@ -31264,7 +31526,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hpexpiretime/>
     #[doc(alias = "HPEXPIRETIME")]
     #[allow(deprecated)]
@@ -31283,7 +31545,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hpttl/>
     #[doc(alias = "HPTTL")]
     #[allow(deprecated)]
@@ -31302,7 +31564,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of fields returned
     /// - Since: 6.2.0
     /// - ACL categories: @read, @hash, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/hrandfield/>
     #[doc(alias = "HRANDFIELD")]
     #[allow(deprecated)]
@@ -31320,7 +31582,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
     /// - Since: 2.8.0
     /// - ACL categories: @read, @hash, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/hscan/>
     #[doc(alias = "HSCAN")]
     #[allow(deprecated)]
@@ -31339,7 +31601,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hset/>
     #[doc(alias = "HSET")]
     #[allow(deprecated)]
@@ -31360,7 +31622,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hsetex/>
     #[doc(alias = "HSETEX")]
     #[allow(deprecated)]
@@ -31384,7 +31646,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hsetnx/>
     #[doc(alias = "HSETNX")]
     #[allow(deprecated)]
@@ -31404,7 +31666,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.2.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/hstrlen/>
     #[doc(alias = "HSTRLEN")]
     #[allow(deprecated)]
@@ -31423,7 +31685,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/httl/>
     #[doc(alias = "HTTL")]
     #[allow(deprecated)]
@@ -31442,7 +31704,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the size of the hash.
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hvals/>
     #[doc(alias = "HVALS")]
     #[allow(deprecated)]
@@ -31460,7 +31722,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/incr/>
     #[doc(alias = "INCR")]
     #[allow(deprecated)]
@@ -31478,7 +31740,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/incrby/>
     #[doc(alias = "INCRBY")]
     #[allow(deprecated)]
@@ -31497,7 +31759,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/incrbyfloat/>
     #[doc(alias = "INCRBYFLOAT")]
     #[allow(deprecated)]
@@ -31518,7 +31780,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/info/>
     #[doc(alias = "INFO")]
     #[allow(deprecated)]
@@ -31533,7 +31795,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/keys/>
     #[doc(alias = "KEYS")]
     #[allow(deprecated)]
@@ -31551,7 +31813,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @fast, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lastsave/>
     #[doc(alias = "LASTSAVE")]
     #[allow(deprecated)]
@@ -31566,7 +31828,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-doctor/>
     #[doc(alias = "LATENCY DOCTOR")]
     #[allow(deprecated)]
@@ -31583,7 +31845,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-graph/>
     #[doc(alias = "LATENCY GRAPH")]
     #[allow(deprecated)]
@@ -31601,7 +31863,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-help/>
     #[doc(alias = "LATENCY HELP")]
     #[allow(deprecated)]
@@ -31618,7 +31880,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of commands with latency information being retrieved.
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/latency-histogram/>
     #[doc(alias = "LATENCY HISTOGRAM")]
     #[allow(deprecated)]
@@ -31635,7 +31897,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-history/>
     #[doc(alias = "LATENCY HISTORY")]
     #[allow(deprecated)]
@@ -31653,7 +31915,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-latest/>
     #[doc(alias = "LATENCY LATEST")]
     #[allow(deprecated)]
@@ -31670,7 +31932,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-reset/>
     #[doc(alias = "LATENCY RESET")]
     #[allow(deprecated)]
@@ -31687,7 +31949,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
     /// - Since: 7.0.0
     /// - ACL categories: @read, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/lcs/>
     #[doc(alias = "LCS")]
     #[allow(deprecated)]
@@ -31706,7 +31968,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).
     /// - Since: 1.0.0
     /// - ACL categories: @read, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lindex/>
     #[doc(alias = "LINDEX")]
     #[allow(deprecated)]
@@ -31725,7 +31987,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/linsert/>
     #[doc(alias = "LINSERT")]
     #[allow(deprecated)]
@@ -31748,7 +32010,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @read, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/llen/>
     #[doc(alias = "LLEN")]
     #[allow(deprecated)]
@@ -31766,7 +32028,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/lmove/>
     #[doc(alias = "LMOVE")]
     #[allow(deprecated)]
@@ -31789,7 +32051,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/lmpop/>
     #[doc(alias = "LMPOP")]
     #[allow(deprecated)]
@@ -31810,7 +32072,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 5.0.0
     /// - ACL categories: @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/lolwut/>
     #[doc(alias = "LOLWUT")]
     #[allow(deprecated)]
@@ -31825,7 +32087,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements returned
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lpop/>
     #[doc(alias = "LPOP")]
     #[allow(deprecated)]
@@ -31843,7 +32105,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
     /// - Since: 6.0.6
     /// - ACL categories: @read, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0.6 · Valkey
     /// - Reference: <https://redis.io/commands/lpos/>
     #[doc(alias = "LPOS")]
     #[allow(deprecated)]
@@ -31862,7 +32124,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lpush/>
     #[doc(alias = "LPUSH")]
     #[allow(deprecated)]
@@ -31881,7 +32143,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/lpushx/>
     #[doc(alias = "LPUSHX")]
     #[allow(deprecated)]
@@ -31900,7 +32162,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lrange/>
     #[doc(alias = "LRANGE")]
     #[allow(deprecated)]
@@ -31920,7 +32182,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M) where N is the length of the list and M is the number of elements removed.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lrem/>
     #[doc(alias = "LREM")]
     #[allow(deprecated)]
@@ -31940,7 +32202,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lset/>
     #[doc(alias = "LSET")]
     #[allow(deprecated)]
@@ -31960,7 +32222,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements to be removed by the operation.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/ltrim/>
     #[doc(alias = "LTRIM")]
     #[allow(deprecated)]
@@ -31980,7 +32242,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-doctor/>
     #[doc(alias = "MEMORY DOCTOR")]
     #[allow(deprecated)]
@@ -31997,7 +32259,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-help/>
     #[doc(alias = "MEMORY HELP")]
     #[allow(deprecated)]
@@ -32014,7 +32276,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on how much memory is allocated, could be slow
     /// - Since: 4.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-malloc-stats/>
     #[doc(alias = "MEMORY MALLOC-STATS")]
     #[allow(deprecated)]
@@ -32031,7 +32293,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on how much memory is allocated, could be slow
     /// - Since: 4.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-purge/>
     #[doc(alias = "MEMORY PURGE")]
     #[allow(deprecated)]
@@ -32048,7 +32310,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-stats/>
     #[doc(alias = "MEMORY STATS")]
     #[allow(deprecated)]
@@ -32065,7 +32327,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of samples.
     /// - Since: 4.0.0
     /// - ACL categories: @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-usage/>
     #[doc(alias = "MEMORY USAGE")]
     #[allow(deprecated)]
@@ -32083,7 +32345,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys to retrieve.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/mget/>
     #[doc(alias = "MGET")]
     #[allow(deprecated)]
@@ -32101,7 +32363,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/migrate/>
     #[doc(alias = "MIGRATE")]
     #[allow(deprecated)]
@@ -32124,7 +32386,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/module-help/>
     #[doc(alias = "MODULE HELP")]
     #[allow(deprecated)]
@@ -32141,7 +32403,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of loaded modules.
     /// - Since: 4.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/module-list/>
     #[doc(alias = "MODULE LIST")]
     #[allow(deprecated)]
@@ -32158,7 +32420,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/module-load/>
     #[doc(alias = "MODULE LOAD")]
     #[allow(deprecated)]
@@ -32176,7 +32438,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/module-loadex/>
     #[doc(alias = "MODULE LOADEX")]
     #[allow(deprecated)]
@@ -32194,7 +32456,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/module-unload/>
     #[doc(alias = "MODULE UNLOAD")]
     #[allow(deprecated)]
@@ -32211,7 +32473,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/monitor/>
     #[doc(alias = "MONITOR")]
     #[allow(deprecated)]
@@ -32226,7 +32488,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/move/>
     #[doc(alias = "MOVE")]
     #[allow(deprecated)]
@@ -32245,7 +32507,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys to set.
     /// - Since: 1.0.1
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0.1 · Valkey
     /// - Reference: <https://redis.io/commands/mset/>
     #[doc(alias = "MSET")]
     #[allow(deprecated)]
@@ -32265,7 +32527,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys to set.
     /// - Since: 9.1.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.1
     /// - Reference: <https://redis.io/commands/msetex/>
     #[doc(alias = "MSETEX")]
     #[allow(deprecated)]
@@ -32286,7 +32548,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys to set.
     /// - Since: 1.0.1
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0.1 · Valkey
     /// - Reference: <https://redis.io/commands/msetnx/>
     #[doc(alias = "MSETNX")]
     #[allow(deprecated)]
@@ -32306,7 +32568,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - ACL categories: @fast, @transaction
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/multi/>
     #[doc(alias = "MULTI")]
     #[allow(deprecated)]
@@ -32321,7 +32583,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.3
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.3 · Valkey
     /// - Reference: <https://redis.io/commands/object-encoding/>
     #[doc(alias = "OBJECT ENCODING")]
     #[allow(deprecated)]
@@ -32339,7 +32601,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/object-freq/>
     #[doc(alias = "OBJECT FREQ")]
     #[allow(deprecated)]
@@ -32357,7 +32619,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @keyspace, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/object-help/>
     #[doc(alias = "OBJECT HELP")]
     #[allow(deprecated)]
@@ -32374,7 +32636,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.3
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.3 · Valkey
     /// - Reference: <https://redis.io/commands/object-idletime/>
     #[doc(alias = "OBJECT IDLETIME")]
     #[allow(deprecated)]
@@ -32392,7 +32654,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.3
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.3 · Valkey
     /// - Reference: <https://redis.io/commands/object-refcount/>
     #[doc(alias = "OBJECT REFCOUNT")]
     #[allow(deprecated)]
@@ -32410,7 +32672,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/persist/>
     #[doc(alias = "PERSIST")]
     #[allow(deprecated)]
@@ -32428,7 +32690,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/pexpire/>
     #[doc(alias = "PEXPIRE")]
     #[allow(deprecated)]
@@ -32447,7 +32709,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/pexpireat/>
     #[doc(alias = "PEXPIREAT")]
     #[allow(deprecated)]
@@ -32468,7 +32730,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/pexpiretime/>
     #[doc(alias = "PEXPIRETIME")]
     #[allow(deprecated)]
@@ -32486,7 +32748,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) to add every element.
     /// - Since: 2.8.9
     /// - ACL categories: @write, @hyperloglog, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/pfadd/>
     #[doc(alias = "PFADD")]
     #[allow(deprecated)]
@@ -32504,7 +32766,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.
     /// - Since: 2.8.9
     /// - ACL categories: @read, @hyperloglog, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/pfcount/>
     #[doc(alias = "PFCOUNT")]
     #[allow(deprecated)]
@@ -32522,7 +32784,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: N/A
     /// - Since: 2.8.9
     /// - ACL categories: @write, @hyperloglog, @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/pfdebug/>
     #[doc(alias = "PFDEBUG")]
     #[allow(deprecated)]
@@ -32541,7 +32803,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
     /// - Since: 2.8.9
     /// - ACL categories: @write, @hyperloglog, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/pfmerge/>
     #[doc(alias = "PFMERGE")]
     #[allow(deprecated)]
@@ -32559,7 +32821,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: N/A
     /// - Since: 2.8.9
     /// - ACL categories: @hyperloglog, @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/pfselftest/>
     #[doc(alias = "PFSELFTEST")]
     #[allow(deprecated)]
@@ -32576,7 +32838,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/ping/>
     #[doc(alias = "PING")]
     #[allow(deprecated)]
@@ -32591,7 +32853,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/psetex/>
     #[doc(alias = "PSETEX")]
     #[allow(deprecated)]
@@ -32613,7 +32875,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of patterns to subscribe to.
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/psubscribe/>
     #[doc(alias = "PSUBSCRIBE")]
     #[allow(deprecated)]
@@ -32630,7 +32892,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 2.8.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/psync/>
     #[doc(alias = "PSYNC")]
     #[allow(deprecated)]
@@ -32651,7 +32913,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/pttl/>
     #[doc(alias = "PTTL")]
     #[allow(deprecated)]
@@ -32669,7 +32931,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/publish/>
     #[doc(alias = "PUBLISH")]
     #[allow(deprecated)]
@@ -32688,7 +32950,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)
     /// - Since: 2.8.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-channels/>
     #[doc(alias = "PUBSUB CHANNELS")]
     #[allow(deprecated)]
@@ -32705,7 +32967,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-help/>
     #[doc(alias = "PUBSUB HELP")]
     #[allow(deprecated)]
@@ -32722,7 +32984,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-numpat/>
     #[doc(alias = "PUBSUB NUMPAT")]
     #[allow(deprecated)]
@@ -32739,7 +33001,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
     /// - Since: 2.8.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-numsub/>
     #[doc(alias = "PUBSUB NUMSUB")]
     #[allow(deprecated)]
@@ -32756,7 +33018,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-shardchannels/>
     #[doc(alias = "PUBSUB SHARDCHANNELS")]
     #[allow(deprecated)]
@@ -32773,7 +33035,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-shardnumsub/>
     #[doc(alias = "PUBSUB SHARDNUMSUB")]
     #[allow(deprecated)]
@@ -32790,7 +33052,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of patterns to unsubscribe.
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/punsubscribe/>
     #[doc(alias = "PUNSUBSCRIBE")]
     #[allow(deprecated)]
@@ -32807,7 +33069,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/quit/>
     #[doc(alias = "QUIT")]
     #[allow(deprecated)]
@@ -32822,7 +33084,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/randomkey/>
     #[doc(alias = "RANDOMKEY")]
     #[allow(deprecated)]
@@ -32837,7 +33099,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/readonly/>
     #[doc(alias = "READONLY")]
     #[allow(deprecated)]
@@ -32852,7 +33114,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/readwrite/>
     #[doc(alias = "READWRITE")]
     #[allow(deprecated)]
@@ -32867,7 +33129,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/rename/>
     #[doc(alias = "RENAME")]
     #[allow(deprecated)]
@@ -32886,7 +33148,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/renamenx/>
     #[doc(alias = "RENAMENX")]
     #[allow(deprecated)]
@@ -32905,7 +33167,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/replconf/>
     #[doc(alias = "REPLCONF")]
     #[allow(deprecated)]
@@ -32920,7 +33182,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/replicaof/>
     #[doc(alias = "REPLICAOF")]
     #[allow(deprecated)]
@@ -32935,7 +33197,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/reset/>
     #[doc(alias = "RESET")]
     #[allow(deprecated)]
@@ -32950,7 +33212,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/restore/>
     #[doc(alias = "RESTORE")]
     #[allow(deprecated)]
@@ -32972,7 +33234,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
     /// - Since: 3.0.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/restore-asking/>
     #[doc(alias = "RESTORE-ASKING")]
     #[allow(deprecated)]
@@ -32994,7 +33256,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.12
     /// - ACL categories: @admin, @fast, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.12 · Valkey
     /// - Reference: <https://redis.io/commands/role/>
     #[doc(alias = "ROLE")]
     #[allow(deprecated)]
@@ -33009,7 +33271,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements returned
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/rpop/>
     #[doc(alias = "RPOP")]
     #[allow(deprecated)]
@@ -33027,7 +33289,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/rpoplpush/>
     #[doc(alias = "RPOPLPUSH")]
     #[allow(deprecated)]
@@ -33048,7 +33310,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/rpush/>
     #[doc(alias = "RPUSH")]
     #[allow(deprecated)]
@@ -33067,7 +33329,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/rpushx/>
     #[doc(alias = "RPUSHX")]
     #[allow(deprecated)]
@@ -33086,7 +33348,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sadd/>
     #[doc(alias = "SADD")]
     #[allow(deprecated)]
@@ -33105,7 +33367,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of keys in all databases
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/save/>
     #[doc(alias = "SAVE")]
     #[allow(deprecated)]
@@ -33120,7 +33382,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
     /// - Since: 2.8.0
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/scan/>
     #[doc(alias = "SCAN")]
     #[allow(deprecated)]
@@ -33138,7 +33400,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/scard/>
     #[doc(alias = "SCARD")]
     #[allow(deprecated)]
@@ -33156,7 +33418,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.2.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/script-debug/>
     #[doc(alias = "SCRIPT DEBUG")]
     #[allow(deprecated)]
@@ -33174,7 +33436,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/script-exists/>
     #[doc(alias = "SCRIPT EXISTS")]
     #[allow(deprecated)]
@@ -33192,7 +33454,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of scripts in cache
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/script-flush/>
     #[doc(alias = "SCRIPT FLUSH")]
     #[allow(deprecated)]
@@ -33209,7 +33471,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/script-help/>
     #[doc(alias = "SCRIPT HELP")]
     #[allow(deprecated)]
@@ -33226,7 +33488,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/script-kill/>
     #[doc(alias = "SCRIPT KILL")]
     #[allow(deprecated)]
@@ -33243,7 +33505,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the length in bytes of the script body.
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/script-load/>
     #[doc(alias = "SCRIPT LOAD")]
     #[allow(deprecated)]
@@ -33261,7 +33523,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1).
     /// - Since: 8.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.0
     /// - Reference: <https://redis.io/commands/script-show/>
     #[doc(alias = "SCRIPT SHOW")]
     #[allow(deprecated)]
@@ -33279,7 +33541,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of elements in all given sets.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sdiff/>
     #[doc(alias = "SDIFF")]
     #[allow(deprecated)]
@@ -33297,7 +33559,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of elements in all given sets.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sdiffstore/>
     #[doc(alias = "SDIFFSTORE")]
     #[allow(deprecated)]
@@ -33318,7 +33580,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/select/>
     #[doc(alias = "SELECT")]
     #[allow(deprecated)]
@@ -33336,7 +33598,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/set/>
     #[doc(alias = "SET")]
     #[allow(deprecated)]
@@ -33355,7 +33617,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @write, @bitmap, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/setbit/>
     #[doc(alias = "SETBIT")]
     #[allow(deprecated)]
@@ -33375,7 +33637,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/setex/>
     #[doc(alias = "SETEX")]
     #[allow(deprecated)]
@@ -33395,7 +33657,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/setnx/>
     #[doc(alias = "SETNX")]
     #[allow(deprecated)]
@@ -33414,7 +33676,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.
     /// - Since: 2.2.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/setrange/>
     #[doc(alias = "SETRANGE")]
     #[allow(deprecated)]
@@ -33436,7 +33698,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/shutdown/>
     #[doc(alias = "SHUTDOWN")]
     #[allow(deprecated)]
@@ -33451,7 +33713,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sinter/>
     #[doc(alias = "SINTER")]
     #[allow(deprecated)]
@@ -33469,7 +33731,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
     /// - Since: 7.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/sintercard/>
     #[doc(alias = "SINTERCARD")]
     #[allow(deprecated)]
@@ -33488,7 +33750,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sinterstore/>
     #[doc(alias = "SINTERSTORE")]
     #[allow(deprecated)]
@@ -33509,7 +33771,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sismember/>
     #[doc(alias = "SISMEMBER")]
     #[allow(deprecated)]
@@ -33528,7 +33790,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/slaveof/>
     #[doc(alias = "SLAVEOF")]
     #[deprecated(note = "deprecated since 5.0.0; use `REPLICAOF`")]
@@ -33544,7 +33806,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of entries returned
     /// - Since: 2.2.12
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.12 · Valkey
     /// - Reference: <https://redis.io/commands/slowlog-get/>
     #[doc(alias = "SLOWLOG GET")]
     #[allow(deprecated)]
@@ -33561,7 +33823,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/slowlog-help/>
     #[doc(alias = "SLOWLOG HELP")]
     #[allow(deprecated)]
@@ -33578,7 +33840,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.12
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.12 · Valkey
     /// - Reference: <https://redis.io/commands/slowlog-len/>
     #[doc(alias = "SLOWLOG LEN")]
     #[allow(deprecated)]
@@ -33595,7 +33857,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of entries in the slowlog
     /// - Since: 2.2.12
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.12 · Valkey
     /// - Reference: <https://redis.io/commands/slowlog-reset/>
     #[doc(alias = "SLOWLOG RESET")]
     #[allow(deprecated)]
@@ -33612,7 +33874,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the set cardinality.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/smembers/>
     #[doc(alias = "SMEMBERS")]
     #[allow(deprecated)]
@@ -33630,7 +33892,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements being checked for membership
     /// - Since: 6.2.0
     /// - ACL categories: @read, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/smismember/>
     #[doc(alias = "SMISMEMBER")]
     #[allow(deprecated)]
@@ -33649,7 +33911,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/smove/>
     #[doc(alias = "SMOVE")]
     #[allow(deprecated)]
@@ -33671,7 +33933,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @sortedset, @list, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sort/>
     #[doc(alias = "SORT")]
     #[allow(deprecated)]
@@ -33689,7 +33951,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
     /// - Since: 7.0.0
     /// - ACL categories: @read, @set, @sortedset, @list, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/sort_ro/>
     #[doc(alias = "SORT_RO")]
     #[allow(deprecated)]
@@ -33707,7 +33969,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the passed count.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/spop/>
     #[doc(alias = "SPOP")]
     #[allow(deprecated)]
@@ -33725,7 +33987,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of clients subscribed to the receiving shard channel.
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/spublish/>
     #[doc(alias = "SPUBLISH")]
     #[allow(deprecated)]
@@ -33746,7 +34008,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/srandmember/>
     #[doc(alias = "SRANDMEMBER")]
     #[allow(deprecated)]
@@ -33764,7 +34026,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of members to be removed.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/srem/>
     #[doc(alias = "SREM")]
     #[allow(deprecated)]
@@ -33783,7 +34045,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
     /// - Since: 2.8.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/sscan/>
     #[doc(alias = "SSCAN")]
     #[allow(deprecated)]
@@ -33802,7 +34064,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of shard channels to subscribe to.
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/ssubscribe/>
     #[doc(alias = "SSUBSCRIBE")]
     #[allow(deprecated)]
@@ -33820,7 +34082,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @read, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/strlen/>
     #[doc(alias = "STRLEN")]
     #[allow(deprecated)]
@@ -33838,7 +34100,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of channels to subscribe to.
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/subscribe/>
     #[doc(alias = "SUBSCRIBE")]
     #[allow(deprecated)]
@@ -33856,7 +34118,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/substr/>
     #[doc(alias = "SUBSTR")]
     #[allow(deprecated)]
@@ -33876,7 +34138,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of elements in all given sets.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sunion/>
     #[doc(alias = "SUNION")]
     #[allow(deprecated)]
@@ -33894,7 +34156,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of elements in all given sets.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sunionstore/>
     #[doc(alias = "SUNIONSTORE")]
     #[allow(deprecated)]
@@ -33915,7 +34177,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of shard channels to unsubscribe.
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/sunsubscribe/>
     #[doc(alias = "SUNSUBSCRIBE")]
     #[allow(deprecated)]
@@ -33932,7 +34194,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the count of clients watching or blocking on keys from both databases.
     /// - Since: 4.0.0
     /// - ACL categories: @keyspace, @write, @fast, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/swapdb/>
     #[doc(alias = "SWAPDB")]
     #[allow(deprecated)]
@@ -33950,7 +34212,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sync/>
     #[doc(alias = "SYNC")]
     #[allow(deprecated)]
@@ -33965,7 +34227,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/time/>
     #[doc(alias = "TIME")]
     #[allow(deprecated)]
@@ -33980,7 +34242,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys that will be touched.
     /// - Since: 3.2.1
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2.1 · Valkey
     /// - Reference: <https://redis.io/commands/touch/>
     #[doc(alias = "TOUCH")]
     #[allow(deprecated)]
@@ -33998,7 +34260,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/ttl/>
     #[doc(alias = "TTL")]
     #[allow(deprecated)]
@@ -34016,7 +34278,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/type/>
     #[doc(alias = "TYPE")]
     #[allow(deprecated)]
@@ -34034,7 +34296,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.
     /// - Since: 4.0.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/unlink/>
     #[doc(alias = "UNLINK")]
     #[allow(deprecated)]
@@ -34052,7 +34314,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of channels to unsubscribe.
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/unsubscribe/>
     #[doc(alias = "UNSUBSCRIBE")]
     #[allow(deprecated)]
@@ -34069,7 +34331,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @fast, @transaction
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/unwatch/>
     #[doc(alias = "UNWATCH")]
     #[allow(deprecated)]
@@ -34084,7 +34346,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @slow, @blocking, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/wait/>
     #[doc(alias = "WAIT")]
@@ -34104,7 +34366,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.2.0
     /// - ACL categories: @slow, @blocking, @connection
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Redis ≥ 7.2 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/waitaof/>
     #[doc(alias = "WAITAOF")]
@@ -34127,7 +34389,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for every key.
     /// - Since: 2.2.0
     /// - ACL categories: @fast, @transaction
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/watch/>
     #[doc(alias = "WATCH")]
     #[allow(deprecated)]
@@ -34145,7 +34407,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each message ID processed.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xack/>
     #[doc(alias = "XACK")]
     #[allow(deprecated)]
@@ -34165,7 +34427,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xadd/>
     #[doc(alias = "XADD")]
     #[allow(deprecated)]
@@ -34186,7 +34448,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) if COUNT is small.
     /// - Since: 6.2.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/xautoclaim/>
     #[doc(alias = "XAUTOCLAIM")]
     #[allow(deprecated)]
@@ -34210,7 +34472,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xclaim/>
     #[doc(alias = "XCLAIM")]
     #[allow(deprecated)]
@@ -34234,7 +34496,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each single item to delete in the stream, regardless of the stream size.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xdel/>
     #[doc(alias = "XDEL")]
     #[allow(deprecated)]
@@ -34253,7 +34515,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-create/>
     #[doc(alias = "XGROUP CREATE")]
     #[allow(deprecated)]
@@ -34272,7 +34534,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-createconsumer/>
     #[doc(alias = "XGROUP CREATECONSUMER")]
     #[allow(deprecated)]
@@ -34294,7 +34556,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-delconsumer/>
     #[doc(alias = "XGROUP DELCONSUMER")]
     #[allow(deprecated)]
@@ -34316,7 +34578,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-destroy/>
     #[doc(alias = "XGROUP DESTROY")]
     #[allow(deprecated)]
@@ -34335,7 +34597,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-help/>
     #[doc(alias = "XGROUP HELP")]
     #[allow(deprecated)]
@@ -34352,7 +34614,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-setid/>
     #[doc(alias = "XGROUP SETID")]
     #[allow(deprecated)]
@@ -34371,7 +34633,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xinfo-consumers/>
     #[doc(alias = "XINFO CONSUMERS")]
     #[allow(deprecated)]
@@ -34390,7 +34652,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xinfo-groups/>
     #[doc(alias = "XINFO GROUPS")]
     #[allow(deprecated)]
@@ -34408,7 +34670,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xinfo-help/>
     #[doc(alias = "XINFO HELP")]
     #[allow(deprecated)]
@@ -34425,7 +34687,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xinfo-stream/>
     #[doc(alias = "XINFO STREAM")]
     #[allow(deprecated)]
@@ -34443,7 +34705,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xlen/>
     #[doc(alias = "XLEN")]
     #[allow(deprecated)]
@@ -34461,7 +34723,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xpending/>
     #[doc(alias = "XPENDING")]
     #[allow(deprecated)]
@@ -34480,7 +34742,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xrange/>
     #[doc(alias = "XRANGE")]
     #[allow(deprecated)]
@@ -34499,7 +34761,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]
@@ -34521,7 +34783,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/xreadgroup/>
     #[doc(alias = "XREADGROUP")]
@@ -34546,7 +34808,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xrevrange/>
     #[doc(alias = "XREVRANGE")]
     #[allow(deprecated)]
@@ -34566,7 +34828,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xsetid/>
     #[doc(alias = "XSETID")]
     #[allow(deprecated)]
@@ -34585,7 +34847,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xtrim/>
     #[doc(alias = "XTRIM")]
     #[allow(deprecated)]
@@ -34609,7 +34871,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zadd/>
     #[doc(alias = "ZADD")]
     #[allow(deprecated)]
@@ -34628,7 +34890,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zcard/>
     #[doc(alias = "ZCARD")]
     #[allow(deprecated)]
@@ -34646,7 +34908,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
     /// - Since: 2.0.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zcount/>
     #[doc(alias = "ZCOUNT")]
     #[allow(deprecated)]
@@ -34666,7 +34928,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zdiff/>
     #[doc(alias = "ZDIFF")]
     #[allow(deprecated)]
@@ -34685,7 +34947,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
     /// - Since: 6.2.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zdiffstore/>
     #[doc(alias = "ZDIFFSTORE")]
     #[allow(deprecated)]
@@ -34707,7 +34969,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) where N is the number of elements in the sorted set.
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zincrby/>
     #[doc(alias = "ZINCRBY")]
     #[allow(deprecated)]
@@ -34729,7 +34991,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zinter/>
     #[doc(alias = "ZINTER")]
     #[allow(deprecated)]
@@ -34748,7 +35010,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.
     /// - Since: 7.0.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/zintercard/>
     #[doc(alias = "ZINTERCARD")]
     #[allow(deprecated)]
@@ -34767,7 +35029,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zinterstore/>
     #[doc(alias = "ZINTERSTORE")]
     #[allow(deprecated)]
@@ -34789,7 +35051,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
     /// - Since: 2.8.9
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/zlexcount/>
     #[doc(alias = "ZLEXCOUNT")]
     #[allow(deprecated)]
@@ -34809,7 +35071,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/zmpop/>
     #[doc(alias = "ZMPOP")]
     #[allow(deprecated)]
@@ -34831,7 +35093,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of members being requested.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zmscore/>
     #[doc(alias = "ZMSCORE")]
     #[allow(deprecated)]
@@ -34850,7 +35112,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/zpopmax/>
     #[doc(alias = "ZPOPMAX")]
     #[allow(deprecated)]
@@ -34868,7 +35130,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/zpopmin/>
     #[doc(alias = "ZPOPMIN")]
     #[allow(deprecated)]
@@ -34886,7 +35148,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of members returned
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrandmember/>
     #[doc(alias = "ZRANDMEMBER")]
     #[allow(deprecated)]
@@ -34904,7 +35166,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrange/>
     #[doc(alias = "ZRANGE")]
     #[allow(deprecated)]
@@ -34924,7 +35186,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
     /// - Since: 2.8.9
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/zrangebylex/>
     #[doc(alias = "ZRANGEBYLEX")]
     #[allow(deprecated)]
@@ -34944,7 +35206,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
     /// - Since: 1.0.5
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0.5 · Valkey
     /// - Reference: <https://redis.io/commands/zrangebyscore/>
     #[doc(alias = "ZRANGEBYSCORE")]
     #[allow(deprecated)]
@@ -34966,7 +35228,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.
     /// - Since: 6.2.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrangestore/>
     #[doc(alias = "ZRANGESTORE")]
     #[allow(deprecated)]
@@ -34989,7 +35251,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N))
     /// - Since: 2.0.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zrank/>
     #[doc(alias = "ZRANK")]
     #[allow(deprecated)]
@@ -35008,7 +35270,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrem/>
     #[doc(alias = "ZREM")]
     #[allow(deprecated)]
@@ -35027,7 +35289,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
     /// - Since: 2.8.9
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/zremrangebylex/>
     #[doc(alias = "ZREMRANGEBYLEX")]
     #[allow(deprecated)]
@@ -35049,7 +35311,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zremrangebyrank/>
     #[doc(alias = "ZREMRANGEBYRANK")]
     #[allow(deprecated)]
@@ -35071,7 +35333,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zremrangebyscore/>
     #[doc(alias = "ZREMRANGEBYSCORE")]
     #[allow(deprecated)]
@@ -35093,7 +35355,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrevrange/>
     #[doc(alias = "ZREVRANGE")]
     #[allow(deprecated)]
@@ -35115,7 +35377,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
     /// - Since: 2.8.9
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/zrevrangebylex/>
     #[doc(alias = "ZREVRANGEBYLEX")]
     #[allow(deprecated)]
@@ -35137,7 +35399,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
     /// - Since: 2.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrevrangebyscore/>
     #[doc(alias = "ZREVRANGEBYSCORE")]
     #[allow(deprecated)]
@@ -35159,7 +35421,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N))
     /// - Since: 2.0.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zrevrank/>
     #[doc(alias = "ZREVRANK")]
     #[allow(deprecated)]
@@ -35178,7 +35440,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
     /// - Since: 2.8.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/zscan/>
     #[doc(alias = "ZSCAN")]
     #[allow(deprecated)]
@@ -35197,7 +35459,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zscore/>
     #[doc(alias = "ZSCORE")]
     #[allow(deprecated)]
@@ -35216,7 +35478,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zunion/>
     #[doc(alias = "ZUNION")]
     #[allow(deprecated)]
@@ -35235,7 +35497,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zunionstore/>
     #[doc(alias = "ZUNIONSTORE")]
     #[allow(deprecated)]

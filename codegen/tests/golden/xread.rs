@@ -107,7 +107,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]

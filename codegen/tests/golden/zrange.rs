@@ -143,7 +143,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrange/>
     #[doc(alias = "ZRANGE")]
     #[allow(deprecated)]
