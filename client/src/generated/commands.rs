@@ -10,6 +10,7 @@ pub static ACL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `ACL CAT`.
 pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -22,6 +23,7 @@ pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL CAT`; await it to send. Created by [`Commands::acl_cat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -75,6 +77,7 @@ pub static ACL_DELUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL DELUSER`; await it to send. Created by [`Commands::acl_deluser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -127,6 +130,7 @@ pub static ACL_DRYRUN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL DRYRUN`; await it to send. Created by [`Commands::acl_dryrun`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -198,6 +202,7 @@ pub static ACL_GENPASS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL GENPASS`; await it to send. Created by [`Commands::acl_genpass`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -251,6 +256,7 @@ pub static ACL_GETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL GETUSER`; await it to send. Created by [`Commands::acl_getuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -304,6 +310,7 @@ pub static ACL_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL HELP`; await it to send. Created by [`Commands::acl_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -347,6 +354,7 @@ pub static ACL_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL LIST`; await it to send. Created by [`Commands::acl_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -390,6 +398,7 @@ pub static ACL_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL LOAD`; await it to send. Created by [`Commands::acl_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -433,6 +442,7 @@ pub static ACL_LOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL LOG`; await it to send. Created by [`Commands::acl_log`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -491,6 +501,7 @@ pub static ACL_SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL SAVE`; await it to send. Created by [`Commands::acl_save`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -534,6 +545,7 @@ pub static ACL_SETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL SETUSER`; await it to send. Created by [`Commands::acl_setuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -596,6 +608,7 @@ pub static ACL_USERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL USERS`; await it to send. Created by [`Commands::acl_users`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -639,6 +652,7 @@ pub static ACL_WHOAMI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL WHOAMI`; await it to send. Created by [`Commands::acl_whoami`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -693,6 +707,7 @@ pub static APPEND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `APPEND`; await it to send. Created by [`Commands::append`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -749,6 +764,14 @@ pub static ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Asking,
+        effect: ::core::option::Option::None,
+        reason: "it applies to the connection's next command only, which on a shared connection may be another caller's; the cluster client sends it right before the command it belongs to",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `ASKING`; await it to send. Created by [`Commands::asking`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -793,6 +816,14 @@ pub static AUTH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::User,
+        effect: ::core::option::Option::None,
+        reason: "it authenticates the connection as another user: on a shared connection every clone would run with that user's permissions, until the next reconnect; credentials belong in the URL",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `AUTH`; await it to send. Created by [`Commands::auth`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -851,6 +882,7 @@ pub static BGREWRITEAOF: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BGREWRITEAOF`; await it to send. Created by [`Commands::bgrewriteaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -894,6 +926,7 @@ pub static BGSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `operation` argument of `Bgsave`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -981,6 +1014,7 @@ pub static BITCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `unit` argument of `Bitcount`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1082,6 +1116,7 @@ pub static BITFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `overflow-block` argument of `Bitfield`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1195,6 +1230,7 @@ pub static BITFIELD_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BITFIELD_RO`; await it to send. Created by [`Commands::bitfield_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1282,6 +1318,7 @@ pub static BITOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `operation` argument of `Bitop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1380,6 +1417,7 @@ pub static BITPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `unit` argument of `Bitpos`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1497,6 +1535,7 @@ pub static BLMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `wherefrom` argument of `Blmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1619,6 +1658,7 @@ pub static BLMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `where` argument of `Blmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1731,6 +1771,7 @@ pub static BLPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BLPOP`; await it to send. Created by [`Commands::blpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1799,6 +1840,7 @@ pub static BRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BRPOP`; await it to send. Created by [`Commands::brpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1878,6 +1920,7 @@ pub static BRPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BRPOPLPUSH`; await it to send. Created by [`Commands::brpoplpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1952,6 +1995,7 @@ pub static BZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `where` argument of `Bzmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2068,6 +2112,7 @@ pub static BZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BZPOPMAX`; await it to send. Created by [`Commands::bzpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2140,6 +2185,7 @@ pub static BZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BZPOPMIN`; await it to send. Created by [`Commands::bzpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2200,6 +2246,7 @@ pub static CLIENT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `CLIENT CACHING`.
 pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2212,6 +2259,14 @@ pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Tracking,
+        effect: ::core::option::Option::None,
+        reason: "it applies to the connection's next command only (OPTIN/OPTOUT tracking), which on a shared connection may be another caller's",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 ///The `mode` argument of `ClientCaching`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2280,6 +2335,14 @@ pub static CLIENT_CAPA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Capabilities,
+        effect: ::core::option::Option::None,
+        reason: "it declares capabilities that change how the server answers later commands of the connection (e.g. `redirect`): on a shared connection, every caller's, until the next reconnect",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: true,
+    }),
 };
 /// Builder for `CLIENT CAPA`; await it to send. Created by [`Commands::client_capa`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2332,6 +2395,7 @@ pub static CLIENT_GETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT GETNAME`; await it to send. Created by [`Commands::client_getname`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2377,6 +2441,7 @@ pub static CLIENT_GETREDIR: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT GETREDIR`; await it to send. Created by [`Commands::client_getredir`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2421,6 +2486,7 @@ pub static CLIENT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT HELP`; await it to send. Created by [`Commands::client_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2464,6 +2530,7 @@ pub static CLIENT_ID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT ID`; await it to send. Created by [`Commands::client_id`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2507,6 +2574,14 @@ pub static CLIENT_IMPORT_SOURCE: ::typedis::meta::CommandMeta = ::typedis::meta:
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::ImportSource,
+        effect: ::core::option::Option::None,
+        reason: "it marks the connection as an import source, whose commands are exempt from expiry and eviction rules: on a shared connection that would cover every caller",
+        reply_modes: &[],
+        undo: &[b"OFF"],
+        survives_reset: false,
+    }),
 };
 ///The `enabled` argument of `ClientImportSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2575,6 +2650,7 @@ pub static CLIENT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT INFO`; await it to send. Created by [`Commands::client_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2618,6 +2694,7 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2692,6 +2769,7 @@ pub static CLIENT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `client-type` argument of `ClientList`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3110,6 +3188,14 @@ pub static CLIENT_NO_EVICT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Eviction,
+        effect: ::core::option::Option::None,
+        reason: "it exempts the connection from client eviction: on a shared connection it would cover every clone, and end without notice at the next reconnect",
+        reply_modes: &[],
+        undo: &[b"OFF"],
+        survives_reset: false,
+    }),
 };
 ///The `enabled` argument of `ClientNoEvict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3178,6 +3264,14 @@ pub static CLIENT_NO_TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::KeyAccess,
+        effect: ::core::option::Option::None,
+        reason: "it stops the connection's commands from touching the keys they read (LRU/LFU): on a shared connection that would change every caller's reads, until the next reconnect",
+        reply_modes: &[],
+        undo: &[b"OFF"],
+        survives_reset: false,
+    }),
 };
 ///The `enabled` argument of `ClientNoTouch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3246,6 +3340,7 @@ pub static CLIENT_PAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `mode` argument of `ClientPause`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3329,6 +3424,18 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::ReplyMode,
+        effect: ::core::option::Option::None,
+        reason: "OFF and SKIP make the server leave commands unanswered: on a shared connection later replies would reach the wrong callers",
+        reply_modes: &[
+            (b"OFF", ::typedis::meta::ReplyMode::Off),
+            (b"ON", ::typedis::meta::ReplyMode::On),
+            (b"SKIP", ::typedis::meta::ReplyMode::Skip),
+        ],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 ///The `action` argument of `ClientReply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3398,6 +3505,7 @@ pub static CLIENT_SETINFO: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT SETINFO`; await it to send. Created by [`Commands::client_setinfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3472,6 +3580,14 @@ pub static CLIENT_SETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Name,
+        effect: ::core::option::Option::None,
+        reason: "it renames the connection: on a shared connection every clone's, until the next reconnect restores the configured name (`client_name=` in the URL)",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `CLIENT SETNAME`; await it to send. Created by [`Commands::client_setname`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3522,6 +3638,14 @@ pub static CLIENT_TRACKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Tracking,
+        effect: ::core::option::Option::None,
+        reason: "it turns key tracking on or off for the connection: on a shared connection it covers every caller's reads and ends without notice at the next reconnect, so a cache fed by its invalidations would go stale; a dedicated connection can track with REDIRECT to the shared one",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 ///The `status` argument of `ClientTracking`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3635,6 +3759,7 @@ pub static CLIENT_TRACKINGINFO: ::typedis::meta::CommandMeta = ::typedis::meta::
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT TRACKINGINFO`; await it to send. Created by [`Commands::client_trackinginfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3683,6 +3808,7 @@ pub static CLIENT_UNBLOCK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `unblock-type` argument of `ClientUnblock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3767,6 +3893,7 @@ pub static CLIENT_UNPAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT UNPAUSE`; await it to send. Created by [`Commands::client_unpause`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3811,6 +3938,7 @@ pub static CLUSTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `CLUSTER ADDSLOTS`.
 pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3823,6 +3951,7 @@ pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER ADDSLOTS`; await it to send. Created by [`Commands::cluster_addslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3874,6 +4003,7 @@ pub static CLUSTER_ADDSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER ADDSLOTSRANGE`; await it to send. Created by [`Commands::cluster_addslotsrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3932,6 +4062,7 @@ pub static CLUSTER_BUMPEPOCH: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER BUMPEPOCH`; await it to send. Created by [`Commands::cluster_bumpepoch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3977,6 +4108,7 @@ pub static CLUSTER_CANCELSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedi
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER CANCELSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_cancelslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4021,6 +4153,7 @@ pub static CLUSTER_COUNT_FAILURE_REPORTS: ::typedis::meta::CommandMeta = ::typed
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER COUNT-FAILURE-REPORTS`; await it to send. Created by [`Commands::cluster_count_failure_reports`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4070,6 +4203,7 @@ pub static CLUSTER_COUNTKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::me
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER COUNTKEYSINSLOT`; await it to send. Created by [`Commands::cluster_countkeysinslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4120,6 +4254,7 @@ pub static CLUSTER_DELSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER DELSLOTS`; await it to send. Created by [`Commands::cluster_delslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4171,6 +4306,7 @@ pub static CLUSTER_DELSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER DELSLOTSRANGE`; await it to send. Created by [`Commands::cluster_delslotsrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4229,6 +4365,7 @@ pub static CLUSTER_FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `options` argument of `ClusterFailover`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4308,6 +4445,7 @@ pub static CLUSTER_FLUSHSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `flush-type` argument of `ClusterFlushslot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4392,6 +4530,7 @@ pub static CLUSTER_FLUSHSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER FLUSHSLOTS`; await it to send. Created by [`Commands::cluster_flushslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4437,6 +4576,7 @@ pub static CLUSTER_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER FORGET`; await it to send. Created by [`Commands::cluster_forget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4486,6 +4626,7 @@ pub static CLUSTER_GETKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::meta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER GETKEYSINSLOT`; await it to send. Created by [`Commands::cluster_getkeysinslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4541,6 +4682,7 @@ pub static CLUSTER_GETSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedis::
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER GETSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_getslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4585,6 +4727,7 @@ pub static CLUSTER_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER HELP`; await it to send. Created by [`Commands::cluster_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4627,6 +4770,7 @@ pub static CLUSTER_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER INFO`; await it to send. Created by [`Commands::cluster_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4669,6 +4813,7 @@ pub static CLUSTER_KEYSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER KEYSLOT`; await it to send. Created by [`Commands::cluster_keyslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4718,6 +4863,7 @@ pub static CLUSTER_LINKS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER LINKS`; await it to send. Created by [`Commands::cluster_links`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4761,6 +4907,7 @@ pub static CLUSTER_MEET: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER MEET`; await it to send. Created by [`Commands::cluster_meet`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4824,6 +4971,7 @@ pub static CLUSTER_MIGRATESLOTS: ::typedis::meta::CommandMeta = ::typedis::meta:
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER MIGRATESLOTS`; await it to send. Created by [`Commands::cluster_migrateslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4893,6 +5041,7 @@ pub static CLUSTER_MYID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER MYID`; await it to send. Created by [`Commands::cluster_myid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4935,6 +5084,7 @@ pub static CLUSTER_MYSHARDID: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER MYSHARDID`; await it to send. Created by [`Commands::cluster_myshardid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4979,6 +5129,7 @@ pub static CLUSTER_NODES: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER NODES`; await it to send. Created by [`Commands::cluster_nodes`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5021,6 +5172,7 @@ pub static CLUSTER_REPLICAS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER REPLICAS`; await it to send. Created by [`Commands::cluster_replicas`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5071,6 +5223,7 @@ pub static CLUSTER_REPLICATE: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER REPLICATE`; await it to send. Created by [`Commands::cluster_replicate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5145,6 +5298,7 @@ pub static CLUSTER_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `reset-type` argument of `ClusterReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5222,6 +5376,7 @@ pub static CLUSTER_SAVECONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::C
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SAVECONFIG`; await it to send. Created by [`Commands::cluster_saveconfig`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5267,6 +5422,7 @@ pub static CLUSTER_SET_CONFIG_EPOCH: ::typedis::meta::CommandMeta = ::typedis::m
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SET-CONFIG-EPOCH`; await it to send. Created by [`Commands::cluster_set_config_epoch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5317,6 +5473,7 @@ pub static CLUSTER_SETSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SETSLOT`; await it to send. Created by [`Commands::cluster_setslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5420,6 +5577,7 @@ pub static CLUSTER_SHARDS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SHARDS`; await it to send. Created by [`Commands::cluster_shards`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5464,6 +5622,7 @@ pub static CLUSTER_SLAVES: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SLAVES`; await it to send. Created by [`Commands::cluster_slaves`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5514,6 +5673,7 @@ pub static CLUSTER_SLOT_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `ClusterSlotStats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5627,6 +5787,7 @@ pub static CLUSTER_SLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SLOTS`; await it to send. Created by [`Commands::cluster_slots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5670,6 +5831,7 @@ pub static CLUSTER_SYNCSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SYNCSLOTS`; await it to send. Created by [`Commands::cluster_syncslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5725,6 +5887,7 @@ pub static CLUSTERSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Special,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTERSCAN`; await it to send. Created by [`Commands::clusterscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5813,6 +5976,7 @@ pub static COMMAND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `COMMAND COUNT`.
 pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -5824,6 +5988,7 @@ pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND COUNT`; await it to send. Created by [`Commands::command_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5866,6 +6031,7 @@ pub static COMMAND_DOCS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND DOCS`; await it to send. Created by [`Commands::command_docs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5922,6 +6088,7 @@ pub static COMMAND_GETKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND GETKEYS`; await it to send. Created by [`Commands::command_getkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5985,6 +6152,7 @@ pub static COMMAND_GETKEYSANDFLAGS: ::typedis::meta::CommandMeta = ::typedis::me
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND GETKEYSANDFLAGS`; await it to send. Created by [`Commands::command_getkeysandflags`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6048,6 +6216,7 @@ pub static COMMAND_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND HELP`; await it to send. Created by [`Commands::command_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6090,6 +6259,7 @@ pub static COMMAND_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND INFO`; await it to send. Created by [`Commands::command_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6146,6 +6316,7 @@ pub static COMMAND_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND LIST`; await it to send. Created by [`Commands::command_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6219,6 +6390,7 @@ pub static COMMANDLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `COMMANDLOG GET`.
 pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6231,6 +6403,7 @@ pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `type` argument of `CommandlogGet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6306,6 +6479,7 @@ pub static COMMANDLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMANDLOG HELP`; await it to send. Created by [`Commands::commandlog_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6351,6 +6525,7 @@ pub static COMMANDLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `type` argument of `CommandlogLen`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6422,6 +6597,7 @@ pub static COMMANDLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `type` argument of `CommandlogReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6492,6 +6668,7 @@ pub static CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `CONFIG GET`.
 pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6504,6 +6681,7 @@ pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CONFIG GET`; await it to send. Created by [`Commands::config_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6558,6 +6736,7 @@ pub static CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CONFIG HELP`; await it to send. Created by [`Commands::config_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6601,6 +6780,7 @@ pub static CONFIG_RESETSTAT: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CONFIG RESETSTAT`; await it to send. Created by [`Commands::config_resetstat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6646,6 +6826,7 @@ pub static CONFIG_REWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CONFIG REWRITE`; await it to send. Created by [`Commands::config_rewrite`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6691,6 +6872,7 @@ pub static CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CONFIG SET`; await it to send. Created by [`Commands::config_set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6769,6 +6951,7 @@ pub static COPY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COPY`; await it to send. Created by [`Commands::copy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6841,6 +7024,7 @@ pub static DBSIZE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DBSIZE`; await it to send. Created by [`Commands::dbsize`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6884,6 +7068,7 @@ pub static DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DEBUG`; await it to send. Created by [`Commands::debug`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6938,6 +7123,7 @@ pub static DECR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DECR`; await it to send. Created by [`Commands::decr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6997,6 +7183,7 @@ pub static DECRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DECRBY`; await it to send. Created by [`Commands::decrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7060,6 +7247,7 @@ pub static DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DEL`; await it to send. Created by [`Commands::del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7122,6 +7310,7 @@ pub static DELIFEQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DELIFEQ`; await it to send. Created by [`Commands::delifeq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7180,6 +7369,14 @@ pub static DISCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Transaction,
+        effect: ::core::option::Option::Some(::typedis::meta::StateEffect::End),
+        reason: "it drops the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `DISCARD`; await it to send. Created by [`Commands::discard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7233,6 +7430,7 @@ pub static DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DUMP`; await it to send. Created by [`Commands::dump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7281,6 +7479,7 @@ pub static ECHO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ECHO`; await it to send. Created by [`Commands::echo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7342,6 +7541,7 @@ pub static EVAL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EVAL`; await it to send. Created by [`Commands::eval`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7435,6 +7635,7 @@ pub static EVALSHA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EVALSHA`; await it to send. Created by [`Commands::evalsha`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7528,6 +7729,7 @@ pub static EVALSHA_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EVALSHA_RO`; await it to send. Created by [`Commands::evalsha_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7621,6 +7823,7 @@ pub static EVAL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EVAL_RO`; await it to send. Created by [`Commands::eval_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7701,6 +7904,14 @@ pub static EXEC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Transaction,
+        effect: ::core::option::Option::Some(::typedis::meta::StateEffect::End),
+        reason: "it runs the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `EXEC`; await it to send. Created by [`Commands::exec`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7754,6 +7965,7 @@ pub static EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EXISTS`; await it to send. Created by [`Commands::exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7816,6 +8028,7 @@ pub static EXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Expire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -7929,6 +8142,7 @@ pub static EXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Expireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8042,6 +8256,7 @@ pub static EXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EXPIRETIME`; await it to send. Created by [`Commands::expiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8090,6 +8305,7 @@ pub static FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FAILOVER`; await it to send. Created by [`Commands::failover`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8179,6 +8395,7 @@ pub static FCALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FCALL`; await it to send. Created by [`Commands::fcall`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8272,6 +8489,7 @@ pub static FCALL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FCALL_RO`; await it to send. Created by [`Commands::fcall_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8351,6 +8569,7 @@ pub static FLUSHALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `flush-type` argument of `Flushall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8427,6 +8646,7 @@ pub static FLUSHDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `flush-type` argument of `Flushdb`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8503,6 +8723,7 @@ pub static FUNCTION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `FUNCTION DELETE`.
 pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -8514,6 +8735,7 @@ pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION DELETE`; await it to send. Created by [`Commands::function_delete`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8563,6 +8785,7 @@ pub static FUNCTION_DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION DUMP`; await it to send. Created by [`Commands::function_dump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8605,6 +8828,7 @@ pub static FUNCTION_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `flush-type` argument of `FunctionFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8683,6 +8907,7 @@ pub static FUNCTION_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION HELP`; await it to send. Created by [`Commands::function_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8725,6 +8950,7 @@ pub static FUNCTION_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::OneSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION KILL`; await it to send. Created by [`Commands::function_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8767,6 +8993,7 @@ pub static FUNCTION_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION LIST`; await it to send. Created by [`Commands::function_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8826,6 +9053,7 @@ pub static FUNCTION_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION LOAD`; await it to send. Created by [`Commands::function_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8880,6 +9108,7 @@ pub static FUNCTION_RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `policy` argument of `FunctionRestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8971,6 +9200,7 @@ pub static FUNCTION_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION STATS`; await it to send. Created by [`Commands::function_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9026,6 +9256,7 @@ pub static GEOADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Geoadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9139,6 +9370,7 @@ pub static GEODIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `unit` argument of `Geodist`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9262,6 +9494,7 @@ pub static GEOHASH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GEOHASH`; await it to send. Created by [`Commands::geohash`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9334,6 +9567,7 @@ pub static GEOPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GEOPOS`; await it to send. Created by [`Commands::geopos`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9433,6 +9667,7 @@ pub static GEORADIUS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `Georadius`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9653,6 +9888,7 @@ pub static GEORADIUSBYMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `Georadiusbymember`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9843,6 +10079,7 @@ pub static GEORADIUSBYMEMBER_RO: ::typedis::meta::CommandMeta = ::typedis::meta:
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `GeoradiusbymemberRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10012,6 +10249,7 @@ pub static GEORADIUS_RO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `GeoradiusRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10185,6 +10423,7 @@ pub static GEOSEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `Geosearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10425,6 +10664,7 @@ pub static GEOSEARCHSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `Geosearchstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10654,6 +10894,7 @@ pub static GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GET`; await it to send. Created by [`Commands::get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10712,6 +10953,7 @@ pub static GETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GETBIT`; await it to send. Created by [`Commands::getbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10775,6 +11017,7 @@ pub static GETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GETDEL`; await it to send. Created by [`Commands::getdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10833,6 +11076,7 @@ pub static GETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GETEX`; await it to send. Created by [`Commands::getex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10937,6 +11181,7 @@ pub static GETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GETRANGE`; await it to send. Created by [`Commands::getrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11006,6 +11251,7 @@ pub static GETSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GETSET`; await it to send. Created by [`Commands::getset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11073,6 +11319,7 @@ pub static HDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HDEL`; await it to send. Created by [`Commands::hdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11132,6 +11379,14 @@ pub static HELLO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Protocol,
+        effect: ::core::option::Option::None,
+        reason: "it switches the connection's protocol (and may authenticate and name it): on a shared connection every caller's replies would change shape, until the next reconnect; the URL's `protocol=` sets it for every connection",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `HELLO`; await it to send. Created by [`Commands::hello`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11221,6 +11476,7 @@ pub static HEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HEXISTS`; await it to send. Created by [`Commands::hexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11288,6 +11544,7 @@ pub static HEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Hexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11417,6 +11674,7 @@ pub static HEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Hexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11546,6 +11804,7 @@ pub static HEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HEXPIRETIME`; await it to send. Created by [`Commands::hexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11619,6 +11878,7 @@ pub static HGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HGET`; await it to send. Created by [`Commands::hget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11686,6 +11946,7 @@ pub static HGETALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HGETALL`; await it to send. Created by [`Commands::hgetall`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11747,6 +12008,7 @@ pub static HGETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HGETDEL`; await it to send. Created by [`Commands::hgetdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11820,6 +12082,7 @@ pub static HGETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HGETEX`; await it to send. Created by [`Commands::hgetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11940,6 +12203,7 @@ pub static HINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HINCRBY`; await it to send. Created by [`Commands::hincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12014,6 +12278,7 @@ pub static HINCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HINCRBYFLOAT`; await it to send. Created by [`Commands::hincrbyfloat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12087,6 +12352,7 @@ pub static HKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HKEYS`; await it to send. Created by [`Commands::hkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12145,6 +12411,7 @@ pub static HLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HLEN`; await it to send. Created by [`Commands::hlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12203,6 +12470,7 @@ pub static HMGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HMGET`; await it to send. Created by [`Commands::hmget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12272,6 +12540,7 @@ pub static HMSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HMSET`; await it to send. Created by [`Commands::hmset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12346,6 +12615,7 @@ pub static HPERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HPERSIST`; await it to send. Created by [`Commands::hpersist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12419,6 +12689,7 @@ pub static HPEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Hpexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12548,6 +12819,7 @@ pub static HPEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Hpexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12677,6 +12949,7 @@ pub static HPEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HPEXPIRETIME`; await it to send. Created by [`Commands::hpexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12750,6 +13023,7 @@ pub static HPTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HPTTL`; await it to send. Created by [`Commands::hpttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12823,6 +13097,7 @@ pub static HRANDFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HRANDFIELD`; await it to send. Created by [`Commands::hrandfield`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12896,6 +13171,7 @@ pub static HSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HSCAN`; await it to send. Created by [`Commands::hscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12986,6 +13262,7 @@ pub static HSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HSET`; await it to send. Created by [`Commands::hset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13061,6 +13338,7 @@ pub static HSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `fields-condition` argument of `Hsetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13256,6 +13534,7 @@ pub static HSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HSETNX`; await it to send. Created by [`Commands::hsetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13329,6 +13608,7 @@ pub static HSTRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HSTRLEN`; await it to send. Created by [`Commands::hstrlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13396,6 +13676,7 @@ pub static HTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HTTL`; await it to send. Created by [`Commands::httl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13469,6 +13750,7 @@ pub static HVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HVALS`; await it to send. Created by [`Commands::hvals`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13528,6 +13810,7 @@ pub static INCR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `INCR`; await it to send. Created by [`Commands::incr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13587,6 +13870,7 @@ pub static INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `INCRBY`; await it to send. Created by [`Commands::incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13651,6 +13935,7 @@ pub static INCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `INCRBYFLOAT`; await it to send. Created by [`Commands::incrbyfloat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13703,6 +13988,7 @@ pub static INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `INFO`; await it to send. Created by [`Commands::info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13759,6 +14045,7 @@ pub static KEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `KEYS`; await it to send. Created by [`Commands::keys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13807,6 +14094,7 @@ pub static LASTSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LASTSAVE`; await it to send. Created by [`Commands::lastsave`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13849,6 +14137,7 @@ pub static LATENCY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `LATENCY DOCTOR`.
 pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -13861,6 +14150,7 @@ pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY DOCTOR`; await it to send. Created by [`Commands::latency_doctor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13906,6 +14196,7 @@ pub static LATENCY_GRAPH: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY GRAPH`; await it to send. Created by [`Commands::latency_graph`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13953,6 +14244,7 @@ pub static LATENCY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY HELP`; await it to send. Created by [`Commands::latency_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13996,6 +14288,7 @@ pub static LATENCY_HISTOGRAM: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY HISTOGRAM`; await it to send. Created by [`Commands::latency_histogram`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14055,6 +14348,7 @@ pub static LATENCY_HISTORY: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY HISTORY`; await it to send. Created by [`Commands::latency_history`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14105,6 +14399,7 @@ pub static LATENCY_LATEST: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY LATEST`; await it to send. Created by [`Commands::latency_latest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14150,6 +14445,7 @@ pub static LATENCY_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY RESET`; await it to send. Created by [`Commands::latency_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14217,6 +14513,7 @@ pub static LCS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LCS`; await it to send. Created by [`Commands::lcs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14310,6 +14607,7 @@ pub static LINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LINDEX`; await it to send. Created by [`Commands::lindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14373,6 +14671,7 @@ pub static LINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `where` argument of `Linsert`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14470,6 +14769,7 @@ pub static LLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LLEN`; await it to send. Created by [`Commands::llen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14538,6 +14838,7 @@ pub static LMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `wherefrom` argument of `Lmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14653,6 +14954,7 @@ pub static LMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `where` argument of `Lmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14748,6 +15050,7 @@ pub static LOLWUT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LOLWUT`; await it to send. Created by [`Commands::lolwut`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14812,6 +15115,7 @@ pub static LPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LPOP`; await it to send. Created by [`Commands::lpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14883,6 +15187,7 @@ pub static LPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LPOS`; await it to send. Created by [`Commands::lpos`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14982,6 +15287,7 @@ pub static LPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LPUSH`; await it to send. Created by [`Commands::lpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15051,6 +15357,7 @@ pub static LPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LPUSHX`; await it to send. Created by [`Commands::lpushx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15119,6 +15426,7 @@ pub static LRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LRANGE`; await it to send. Created by [`Commands::lrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15187,6 +15495,7 @@ pub static LREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LREM`; await it to send. Created by [`Commands::lrem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15260,6 +15569,7 @@ pub static LSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LSET`; await it to send. Created by [`Commands::lset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15333,6 +15643,7 @@ pub static LTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LTRIM`; await it to send. Created by [`Commands::ltrim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15390,6 +15701,7 @@ pub static MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `MEMORY DOCTOR`.
 pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -15401,6 +15713,7 @@ pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY DOCTOR`; await it to send. Created by [`Commands::memory_doctor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15443,6 +15756,7 @@ pub static MEMORY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY HELP`; await it to send. Created by [`Commands::memory_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15485,6 +15799,7 @@ pub static MEMORY_MALLOC_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY MALLOC-STATS`; await it to send. Created by [`Commands::memory_malloc_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15529,6 +15844,7 @@ pub static MEMORY_PURGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY PURGE`; await it to send. Created by [`Commands::memory_purge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15571,6 +15887,7 @@ pub static MEMORY_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY STATS`; await it to send. Created by [`Commands::memory_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15627,6 +15944,7 @@ pub static MEMORY_USAGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY USAGE`; await it to send. Created by [`Commands::memory_usage`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15696,6 +16014,7 @@ pub static MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MGET`; await it to send. Created by [`Commands::mget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15771,6 +16090,7 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15913,6 +16233,7 @@ pub static MODULE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `MODULE HELP`.
 pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -15924,6 +16245,7 @@ pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MODULE HELP`; await it to send. Created by [`Commands::module_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15966,6 +16288,7 @@ pub static MODULE_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MODULE LIST`; await it to send. Created by [`Commands::module_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16009,6 +16332,7 @@ pub static MODULE_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MODULE LOAD`; await it to send. Created by [`Commands::module_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16071,6 +16395,7 @@ pub static MODULE_LOADEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MODULE LOADEX`; await it to send. Created by [`Commands::module_loadex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16154,6 +16479,7 @@ pub static MODULE_UNLOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MODULE UNLOAD`; await it to send. Created by [`Commands::module_unload`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16202,6 +16528,14 @@ pub static MONITOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Monitor,
+        effect: ::core::option::Option::None,
+        reason: "it turns the connection into a stream of every command the server runs; `client.monitor()` gives that stream on a connection of its own",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `MONITOR`; await it to send. Created by [`Commands::monitor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16255,6 +16589,7 @@ pub static MOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MOVE`; await it to send. Created by [`Commands::move_key`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16318,6 +16653,7 @@ pub static MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MSET`; await it to send. Created by [`Commands::mset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16387,6 +16723,7 @@ pub static MSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Msetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16540,6 +16877,7 @@ pub static MSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MSETNX`; await it to send. Created by [`Commands::msetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16599,6 +16937,14 @@ pub static MULTI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Transaction,
+        effect: ::core::option::Option::Some(::typedis::meta::StateEffect::Begin),
+        reason: "it queues every later command of the connection until EXEC: on a shared connection other callers' commands would land in the transaction; `client.transaction()` sends MULTI … EXEC as one contiguous batch",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `MULTI`; await it to send. Created by [`Commands::multi`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16641,6 +16987,7 @@ pub static OBJECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `OBJECT ENCODING`.
 pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -16663,6 +17010,7 @@ pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `OBJECT ENCODING`; await it to send. Created by [`Commands::object_encoding`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16723,6 +17071,7 @@ pub static OBJECT_FREQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `OBJECT FREQ`; await it to send. Created by [`Commands::object_freq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16770,6 +17119,7 @@ pub static OBJECT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `OBJECT HELP`; await it to send. Created by [`Commands::object_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16823,6 +17173,7 @@ pub static OBJECT_IDLETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `OBJECT IDLETIME`; await it to send. Created by [`Commands::object_idletime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16883,6 +17234,7 @@ pub static OBJECT_REFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `OBJECT REFCOUNT`; await it to send. Created by [`Commands::object_refcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16943,6 +17295,7 @@ pub static PERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PERSIST`; await it to send. Created by [`Commands::persist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17001,6 +17354,7 @@ pub static PEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Pexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17114,6 +17468,7 @@ pub static PEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Pexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17231,6 +17586,7 @@ pub static PEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PEXPIRETIME`; await it to send. Created by [`Commands::pexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17290,6 +17646,7 @@ pub static PFADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PFADD`; await it to send. Created by [`Commands::pfadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17362,6 +17719,7 @@ pub static PFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PFCOUNT`; await it to send. Created by [`Commands::pfcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17425,6 +17783,7 @@ pub static PFDEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PFDEBUG`; await it to send. Created by [`Commands::pfdebug`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17502,6 +17861,7 @@ pub static PFMERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PFMERGE`; await it to send. Created by [`Commands::pfmerge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17563,6 +17923,7 @@ pub static PFSELFTEST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PFSELFTEST`; await it to send. Created by [`Commands::pfselftest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17605,6 +17966,7 @@ pub static PING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PING`; await it to send. Created by [`Commands::ping`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17668,6 +18030,7 @@ pub static PSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PSETEX`; await it to send. Created by [`Commands::psetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17731,6 +18094,14 @@ pub static PSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.psubscribe(..)` gives a subscription on a connection of its own",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `PSUBSCRIBE`; await it to send. Created by [`Commands::psubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17783,6 +18154,14 @@ pub static PSYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Replication,
+        effect: ::core::option::Option::None,
+        reason: "it turns the connection into a replication link that streams a snapshot or a backlog and then every write: nothing else can share it",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: true,
+    }),
 };
 /// Builder for `PSYNC`; await it to send. Created by [`Commands::psync`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17846,6 +18225,7 @@ pub static PTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PTTL`; await it to send. Created by [`Commands::pttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17894,6 +18274,7 @@ pub static PUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBLISH`; await it to send. Created by [`Commands::publish`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17950,6 +18331,7 @@ pub static PUBSUB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `PUBSUB CHANNELS`.
 pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -17962,6 +18344,7 @@ pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB CHANNELS`; await it to send. Created by [`Commands::pubsub_channels`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18016,6 +18399,7 @@ pub static PUBSUB_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB HELP`; await it to send. Created by [`Commands::pubsub_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18059,6 +18443,7 @@ pub static PUBSUB_NUMPAT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB NUMPAT`; await it to send. Created by [`Commands::pubsub_numpat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18102,6 +18487,7 @@ pub static PUBSUB_NUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB NUMSUB`; await it to send. Created by [`Commands::pubsub_numsub`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18159,6 +18545,7 @@ pub static PUBSUB_SHARDCHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta:
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB SHARDCHANNELS`; await it to send. Created by [`Commands::pubsub_shardchannels`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18214,6 +18601,7 @@ pub static PUBSUB_SHARDNUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::C
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB SHARDNUMSUB`; await it to send. Created by [`Commands::pubsub_shardnumsub`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18273,6 +18661,14 @@ pub static PUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it is answered by one confirmation per pattern, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `PUNSUBSCRIBE`; await it to send. Created by [`Commands::punsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18331,6 +18727,14 @@ pub static QUIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Closes,
+        effect: ::core::option::Option::None,
+        reason: "the server closes the connection: on a shared connection every waiting caller would fail",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `QUIT`; await it to send. Created by [`Commands::quit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18373,6 +18777,7 @@ pub static RANDOMKEY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RANDOMKEY`; await it to send. Created by [`Commands::randomkey`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18416,6 +18821,14 @@ pub static READONLY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::ReplicaReads,
+        effect: ::core::option::Option::None,
+        reason: "it lets the connection read from a cluster replica: on a shared connection it would change where every caller may read, until the next reconnect; the cluster client sets it on its own node connections",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `READONLY`; await it to send. Created by [`Commands::readonly`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18459,6 +18872,14 @@ pub static READWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::ReplicaReads,
+        effect: ::core::option::Option::None,
+        reason: "it undoes READONLY for the connection: on a shared connection of the cluster client, replica reads would then be redirected for every caller",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `READWRITE`; await it to send. Created by [`Commands::readwrite`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18522,6 +18943,7 @@ pub static RENAME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RENAME`; await it to send. Created by [`Commands::rename`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18599,6 +19021,7 @@ pub static RENAMENX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RENAMENX`; await it to send. Created by [`Commands::renamenx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18657,6 +19080,14 @@ pub static REPLCONF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Replication,
+        effect: ::core::option::Option::None,
+        reason: "it configures the replication link the connection is (listening port, capabilities, acknowledgements): meaningful only on a connection that is one",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: true,
+    }),
 };
 /// Builder for `REPLCONF`; await it to send. Created by [`Commands::replconf`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18700,6 +19131,7 @@ pub static REPLICAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `REPLICAOF`; await it to send. Created by [`Commands::replicaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18777,6 +19209,14 @@ pub static RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Reset,
+        effect: ::core::option::Option::None,
+        reason: "it puts every piece of connection state (database, protocol, user, name, transaction, subscriptions, reply mode) back to a fresh connection's, for every caller of a shared connection",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `RESET`; await it to send. Created by [`Commands::reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18830,6 +19270,7 @@ pub static RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RESTORE`; await it to send. Created by [`Commands::restore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18935,6 +19376,7 @@ pub static RESTORE_ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RESTORE-ASKING`; await it to send. Created by [`Commands::restore_asking`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19029,6 +19471,7 @@ pub static ROLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ROLE`; await it to send. Created by [`Commands::role`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19082,6 +19525,7 @@ pub static RPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RPOP`; await it to send. Created by [`Commands::rpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19163,6 +19607,7 @@ pub static RPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RPOPLPUSH`; await it to send. Created by [`Commands::rpoplpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19231,6 +19676,7 @@ pub static RPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RPUSH`; await it to send. Created by [`Commands::rpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19300,6 +19746,7 @@ pub static RPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RPUSHX`; await it to send. Created by [`Commands::rpushx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19369,6 +19816,7 @@ pub static SADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SADD`; await it to send. Created by [`Commands::sadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19427,6 +19875,7 @@ pub static SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SAVE`; await it to send. Created by [`Commands::save`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19469,6 +19918,7 @@ pub static SCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Special,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCAN`; await it to send. Created by [`Commands::scan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19558,6 +20008,7 @@ pub static SCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCARD`; await it to send. Created by [`Commands::scard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19605,6 +20056,7 @@ pub static SCRIPT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `SCRIPT DEBUG`.
 pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -19616,6 +20068,7 @@ pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `mode` argument of `ScriptDebug`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19694,6 +20147,7 @@ pub static SCRIPT_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggLogicalAnd,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCRIPT EXISTS`; await it to send. Created by [`Commands::script_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19745,6 +20199,7 @@ pub static SCRIPT_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `flush-type` argument of `ScriptFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19821,6 +20276,7 @@ pub static SCRIPT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCRIPT HELP`; await it to send. Created by [`Commands::script_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19863,6 +20319,7 @@ pub static SCRIPT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::OneSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCRIPT KILL`; await it to send. Created by [`Commands::script_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19905,6 +20362,7 @@ pub static SCRIPT_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCRIPT LOAD`; await it to send. Created by [`Commands::script_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19952,6 +20410,7 @@ pub static SCRIPT_SHOW: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCRIPT SHOW`; await it to send. Created by [`Commands::script_show`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20010,6 +20469,7 @@ pub static SDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SDIFF`; await it to send. Created by [`Commands::sdiff`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20082,6 +20542,7 @@ pub static SDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SDIFFSTORE`; await it to send. Created by [`Commands::sdiffstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20140,6 +20601,14 @@ pub static SELECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Database,
+        effect: ::core::option::Option::None,
+        reason: "it moves the connection to another database: on a shared connection every clone would follow, and the next reconnect would move them back to the configured one without a word; the database belongs in the URL (`/db`)",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `SELECT`; await it to send. Created by [`Commands::select`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20198,6 +20667,7 @@ pub static SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SET`; await it to send. Created by [`Commands::set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20336,6 +20806,7 @@ pub static SETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SETBIT`; await it to send. Created by [`Commands::setbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20404,6 +20875,7 @@ pub static SETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SETEX`; await it to send. Created by [`Commands::setex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20478,6 +20950,7 @@ pub static SETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SETNX`; await it to send. Created by [`Commands::setnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20545,6 +21018,7 @@ pub static SETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SETRANGE`; await it to send. Created by [`Commands::setrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20609,6 +21083,7 @@ pub static SHUTDOWN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `save-selector` argument of `Shutdown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20714,6 +21189,7 @@ pub static SINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SINTER`; await it to send. Created by [`Commands::sinter`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20776,6 +21252,7 @@ pub static SINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SINTERCARD`; await it to send. Created by [`Commands::sintercard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20865,6 +21342,7 @@ pub static SINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SINTERSTORE`; await it to send. Created by [`Commands::sinterstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20933,6 +21411,7 @@ pub static SISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SISMEMBER`; await it to send. Created by [`Commands::sismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20990,6 +21469,7 @@ pub static SLAVEOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SLAVEOF`; await it to send. Created by [`Commands::slaveof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21066,6 +21546,7 @@ pub static SLOWLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `SLOWLOG GET`.
 pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -21078,6 +21559,7 @@ pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SLOWLOG GET`; await it to send. Created by [`Commands::slowlog_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21130,6 +21612,7 @@ pub static SLOWLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SLOWLOG HELP`; await it to send. Created by [`Commands::slowlog_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21173,6 +21656,7 @@ pub static SLOWLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SLOWLOG LEN`; await it to send. Created by [`Commands::slowlog_len`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21216,6 +21700,7 @@ pub static SLOWLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SLOWLOG RESET`; await it to send. Created by [`Commands::slowlog_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21269,6 +21754,7 @@ pub static SMEMBERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SMEMBERS`; await it to send. Created by [`Commands::smembers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21327,6 +21813,7 @@ pub static SMISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SMISMEMBER`; await it to send. Created by [`Commands::smismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21405,6 +21892,7 @@ pub static SMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SMOVE`; await it to send. Created by [`Commands::smove`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21498,6 +21986,7 @@ pub static SORT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `Sort`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21649,6 +22138,7 @@ pub static SORT_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `SortRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21784,6 +22274,7 @@ pub static SPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SPOP`; await it to send. Created by [`Commands::spop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21853,6 +22344,7 @@ pub static SPUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SPUBLISH`; await it to send. Created by [`Commands::spublish`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21920,6 +22412,7 @@ pub static SRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SRANDMEMBER`; await it to send. Created by [`Commands::srandmember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21991,6 +22484,7 @@ pub static SREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SREM`; await it to send. Created by [`Commands::srem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22059,6 +22553,7 @@ pub static SSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SSCAN`; await it to send. Created by [`Commands::sscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22144,6 +22639,14 @@ pub static SSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.ssubscribe(..)` gives a subscription on a connection of its own",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `SSUBSCRIBE`; await it to send. Created by [`Commands::ssubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22206,6 +22709,7 @@ pub static STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `STRLEN`; await it to send. Created by [`Commands::strlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22254,6 +22758,14 @@ pub static SUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.subscribe(..)` gives a subscription on a connection of its own",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `SUBSCRIBE`; await it to send. Created by [`Commands::subscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22316,6 +22828,7 @@ pub static SUBSTR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SUBSTR`; await it to send. Created by [`Commands::substr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22384,6 +22897,7 @@ pub static SUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SUNION`; await it to send. Created by [`Commands::sunion`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22456,6 +22970,7 @@ pub static SUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SUNIONSTORE`; await it to send. Created by [`Commands::sunionstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22525,6 +23040,14 @@ pub static SUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it is answered by one confirmation per shard channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `SUNSUBSCRIBE`; await it to send. Created by [`Commands::sunsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22581,6 +23104,7 @@ pub static SWAPDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SWAPDB`; await it to send. Created by [`Commands::swapdb`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22634,6 +23158,14 @@ pub static SYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Replication,
+        effect: ::core::option::Option::None,
+        reason: "it turns the connection into a replication link that streams a snapshot and then every write: nothing else can share it",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: true,
+    }),
 };
 /// Builder for `SYNC`; await it to send. Created by [`Commands::sync`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22677,6 +23209,7 @@ pub static TIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `TIME`; await it to send. Created by [`Commands::time`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22730,6 +23263,7 @@ pub static TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `TOUCH`; await it to send. Created by [`Commands::touch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22792,6 +23326,7 @@ pub static TTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `TTL`; await it to send. Created by [`Commands::ttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22850,6 +23385,7 @@ pub static TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `TYPE`; await it to send. Created by [`Commands::key_type`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22908,6 +23444,7 @@ pub static UNLINK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `UNLINK`; await it to send. Created by [`Commands::unlink`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22960,6 +23497,14 @@ pub static UNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it is answered by one confirmation per channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `UNSUBSCRIBE`; await it to send. Created by [`Commands::unsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23018,6 +23563,14 @@ pub static UNWATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Watch,
+        effect: ::core::option::Option::Some(::typedis::meta::StateEffect::End),
+        reason: "it forgets the keys watched on the connection, which on a shared connection may be another caller's",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `UNWATCH`; await it to send. Created by [`Commands::unwatch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23060,6 +23613,7 @@ pub static WAIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggMin,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `WAIT`; await it to send. Created by [`Commands::wait`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23112,6 +23666,7 @@ pub static WAITAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggMin,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `WAITAOF`; await it to send. Created by [`Commands::waitaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23182,6 +23737,14 @@ pub static WATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Watch,
+        effect: ::core::option::Option::Some(::typedis::meta::StateEffect::Begin),
+        reason: "it makes the connection's next EXEC fail when the keys change: on a shared connection that would be any caller's transaction; `client.watch(keys)` gives a session on a connection of its own",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `WATCH`; await it to send. Created by [`Commands::watch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23244,6 +23807,7 @@ pub static XACK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XACK`; await it to send. Created by [`Commands::xack`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23319,6 +23883,7 @@ pub static XADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `operator` argument of `Xadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23487,6 +24052,7 @@ pub static XAUTOCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XAUTOCLAIM`; await it to send. Created by [`Commands::xautoclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23588,6 +24154,7 @@ pub static XCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XCLAIM`; await it to send. Created by [`Commands::xclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23725,6 +24292,7 @@ pub static XDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XDEL`; await it to send. Created by [`Commands::xdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23782,6 +24350,7 @@ pub static XGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `XGROUP CREATE`.
 pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -23804,6 +24373,7 @@ pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP CREATE`; await it to send. Created by [`Commands::xgroup_create`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23909,6 +24479,7 @@ pub static XGROUP_CREATECONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP CREATECONSUMER`; await it to send. Created by [`Commands::xgroup_createconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23984,6 +24555,7 @@ pub static XGROUP_DELCONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta::C
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP DELCONSUMER`; await it to send. Created by [`Commands::xgroup_delconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24059,6 +24631,7 @@ pub static XGROUP_DESTROY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP DESTROY`; await it to send. Created by [`Commands::xgroup_destroy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24117,6 +24690,7 @@ pub static XGROUP_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP HELP`; await it to send. Created by [`Commands::xgroup_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24170,6 +24744,7 @@ pub static XGROUP_SETID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP SETID`; await it to send. Created by [`Commands::xgroup_setid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24259,6 +24834,7 @@ pub static XINFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `XINFO CONSUMERS`.
 pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -24281,6 +24857,7 @@ pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XINFO CONSUMERS`; await it to send. Created by [`Commands::xinfo_consumers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24350,6 +24927,7 @@ pub static XINFO_GROUPS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XINFO GROUPS`; await it to send. Created by [`Commands::xinfo_groups`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24397,6 +24975,7 @@ pub static XINFO_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XINFO HELP`; await it to send. Created by [`Commands::xinfo_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24450,6 +25029,7 @@ pub static XINFO_STREAM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XINFO STREAM`; await it to send. Created by [`Commands::xinfo_stream`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24524,6 +25104,7 @@ pub static XLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XLEN`; await it to send. Created by [`Commands::xlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24582,6 +25163,7 @@ pub static XPENDING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XPENDING`; await it to send. Created by [`Commands::xpending`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24683,6 +25265,7 @@ pub static XRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XRANGE`; await it to send. Created by [`Commands::xrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24774,6 +25357,7 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24870,6 +25454,7 @@ pub static XREADGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XREADGROUP`; await it to send. Created by [`Commands::xreadgroup`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24978,6 +25563,7 @@ pub static XREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XREVRANGE`; await it to send. Created by [`Commands::xrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25066,6 +25652,7 @@ pub static XSETID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XSETID`; await it to send. Created by [`Commands::xsetid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25154,6 +25741,7 @@ pub static XTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `operator` argument of `Xtrim`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25276,6 +25864,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25425,6 +26014,7 @@ pub static ZCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZCARD`; await it to send. Created by [`Commands::zcard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25483,6 +26073,7 @@ pub static ZCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZCOUNT`; await it to send. Created by [`Commands::zcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25551,6 +26142,7 @@ pub static ZDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZDIFF`; await it to send. Created by [`Commands::zdiff`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25636,6 +26228,7 @@ pub static ZDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZDIFFSTORE`; await it to send. Created by [`Commands::zdiffstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25711,6 +26304,7 @@ pub static ZINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZINCRBY`; await it to send. Created by [`Commands::zincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25784,6 +26378,7 @@ pub static ZINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `aggregate` argument of `Zinter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25913,6 +26508,7 @@ pub static ZINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZINTERCARD`; await it to send. Created by [`Commands::zintercard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26003,6 +26599,7 @@ pub static ZINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `aggregate` argument of `Zinterstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26133,6 +26730,7 @@ pub static ZLEXCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZLEXCOUNT`; await it to send. Created by [`Commands::zlexcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26206,6 +26804,7 @@ pub static ZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `where` argument of `Zmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26315,6 +26914,7 @@ pub static ZMSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZMSCORE`; await it to send. Created by [`Commands::zmscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26383,6 +26983,7 @@ pub static ZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZPOPMAX`; await it to send. Created by [`Commands::zpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26451,6 +27052,7 @@ pub static ZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZPOPMIN`; await it to send. Created by [`Commands::zpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26519,6 +27121,7 @@ pub static ZRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZRANDMEMBER`; await it to send. Created by [`Commands::zrandmember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26592,6 +27195,7 @@ pub static ZRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `sortby` argument of `Zrange`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26723,6 +27327,7 @@ pub static ZRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZRANGEBYLEX`; await it to send. Created by [`Commands::zrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26811,6 +27416,7 @@ pub static ZRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZRANGEBYSCORE`; await it to send. Created by [`Commands::zrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26911,6 +27517,7 @@ pub static ZRANGESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `sortby` argument of `Zrangestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27043,6 +27650,7 @@ pub static ZRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZRANK`; await it to send. Created by [`Commands::zrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27116,6 +27724,7 @@ pub static ZREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREM`; await it to send. Created by [`Commands::zrem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27184,6 +27793,7 @@ pub static ZREMRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREMRANGEBYLEX`; await it to send. Created by [`Commands::zremrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27257,6 +27867,7 @@ pub static ZREMRANGEBYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREMRANGEBYRANK`; await it to send. Created by [`Commands::zremrangebyrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27325,6 +27936,7 @@ pub static ZREMRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREMRANGEBYSCORE`; await it to send. Created by [`Commands::zremrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27393,6 +28005,7 @@ pub static ZREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREVRANGE`; await it to send. Created by [`Commands::zrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27469,6 +28082,7 @@ pub static ZREVRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREVRANGEBYLEX`; await it to send. Created by [`Commands::zrevrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27557,6 +28171,7 @@ pub static ZREVRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREVRANGEBYSCORE`; await it to send. Created by [`Commands::zrevrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27647,6 +28262,7 @@ pub static ZREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREVRANK`; await it to send. Created by [`Commands::zrevrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27720,6 +28336,7 @@ pub static ZSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZSCAN`; await it to send. Created by [`Commands::zscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27809,6 +28426,7 @@ pub static ZSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZSCORE`; await it to send. Created by [`Commands::zscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27876,6 +28494,7 @@ pub static ZUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `aggregate` argument of `Zunion`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28016,6 +28635,7 @@ pub static ZUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `aggregate` argument of `Zunionstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28127,7 +28747,11 @@ impl<S, R> Zunionstore<S, R> {
 ::typedis::__typedis_builder!(Zunionstore, ZUNIONSTORE);
 /**The typed commands: one method per command of the specs (383 methods).
 
-Bring it into scope with `use typedis::prelude::*;`.*/
+Bring it into scope with `use typedis::prelude::*;`.
+
+# Connection-state commands
+
+The commands that change the state of the connection they run on (`ASKING`, `AUTH`, `CLIENT CACHING`, `CLIENT CAPA`, `CLIENT IMPORT-SOURCE`, `CLIENT NO-EVICT`, `CLIENT NO-TOUCH`, `CLIENT REPLY`, `CLIENT SETNAME`, `CLIENT TRACKING`, `DISCARD`, `EXEC`, `HELLO`, `MONITOR`, `MULTI`, `PSUBSCRIBE`, `PSYNC`, `PUNSUBSCRIBE`, `QUIT`, `READONLY`, `READWRITE`, `REPLCONF`, `RESET`, `SELECT`, `SSUBSCRIBE`, `SUBSCRIBE`, `SUNSUBSCRIBE`, `SYNC`, `UNSUBSCRIBE`, `UNWATCH`, `WATCH`) are bound by `Self: OwnsConnection` (`typedis::exec::OwnsConnection`): they compile only on handles that own their connection — `client.dedicated().await?`, a `WatchSession` — and calling one on a handle that shares its connection (a `Client` and its clones, its pipelines and transactions, a `ClusterClient`) is a compile error that points to the dedicated connection. The specs say which commands these are (`typedis.connection_state`), and why.*/
 pub trait Commands: ::typedis::__private::Sink {
     /// Lists the ACL categories, or the commands inside a category.
     ///
@@ -28371,10 +28995,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @fast, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the ASKING flag of the connection it runs on — it applies to the connection's next command only, which on a shared connection may be another caller's; the cluster client sends it right before the command it belongs to.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/asking/>
     #[doc(alias = "ASKING")]
     #[allow(deprecated)]
-    fn asking(self) -> <Self as ::typedis::__private::Sink>::Output<Asking<Self>> {
+    fn asking(self) -> <Self as ::typedis::__private::Sink>::Output<Asking<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Asking::new(self))
     }
     /// Authenticates the connection.
@@ -28386,13 +29015,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the authenticated user of the connection it runs on — it authenticates the connection as another user: on a shared connection every clone would run with that user's permissions, until the next reconnect; credentials belong in the URL.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/auth/>
     #[doc(alias = "AUTH")]
     #[allow(deprecated)]
     fn auth(
         self,
         password: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Auth<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Auth<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Auth::new(self, password))
     }
     /// Asynchronously rewrites the append-only file to disk.
@@ -28707,13 +29341,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @slow, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes key tracking (client-side caching) of the connection it runs on — it applies to the connection's next command only (OPTIN/OPTOUT tracking), which on a shared connection may be another caller's.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-caching/>
     #[doc(alias = "CLIENT CACHING")]
     #[allow(deprecated)]
     fn client_caching(
         self,
         mode: ClientCachingMode,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCaching<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCaching<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientCaching::new(self, mode))
     }
     /// A client claims its capability.
@@ -28725,13 +29364,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 8.0.0
     /// - ACL categories: @slow, @connection
     /// - Servers: valkey-9.1.2
+    /// - Connection state: changes the declared client capabilities of the connection it runs on — it declares capabilities that change how the server answers later commands of the connection (e.g. `redirect`): on a shared connection, every caller's, until the next reconnect.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-capa/>
     #[doc(alias = "CLIENT CAPA")]
     #[allow(deprecated)]
     fn client_capa(
         self,
         capability: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCapa<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCapa<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientCapa::new(self, capability))
     }
     /// Returns the name of the connection.
@@ -28809,13 +29453,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 8.1.0
     /// - ACL categories: @slow, @connection
     /// - Servers: valkey-9.1.2
+    /// - Connection state: changes import-source mode of the connection it runs on — it marks the connection as an import source, whose commands are exempt from expiry and eviction rules: on a shared connection that would cover every caller.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-import-source/>
     #[doc(alias = "CLIENT IMPORT-SOURCE")]
     #[allow(deprecated)]
     fn client_import_source(
         self,
         enabled: ClientImportSourceEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientImportSource<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientImportSource<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(
             ClientImportSource::new(self, enabled),
         )
@@ -28846,6 +29495,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.4.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it closes other connections (the calling one is skipped unless `SKIPME no` says otherwise); a shared connection it closes reconnects on its own.
     /// - Reference: <https://redis.io/commands/client-kill/>
     #[doc(alias = "CLIENT KILL")]
     #[allow(deprecated)]
@@ -28880,13 +29530,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes client eviction of the connection it runs on — it exempts the connection from client eviction: on a shared connection it would cover every clone, and end without notice at the next reconnect.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-no-evict/>
     #[doc(alias = "CLIENT NO-EVICT")]
     #[allow(deprecated)]
     fn client_no_evict(
         self,
         enabled: ClientNoEvictEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoEvict<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoEvict<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientNoEvict::new(self, enabled))
     }
     /// Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
@@ -28898,13 +29553,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.2.0
     /// - ACL categories: @slow, @connection
     /// - Servers: valkey-9.1.2
+    /// - Connection state: changes whether commands touch the keys they read of the connection it runs on — it stops the connection's commands from touching the keys they read (LRU/LFU): on a shared connection that would change every caller's reads, until the next reconnect.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-no-touch/>
     #[doc(alias = "CLIENT NO-TOUCH")]
     #[allow(deprecated)]
     fn client_no_touch(
         self,
         enabled: ClientNoTouchEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoTouch<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoTouch<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientNoTouch::new(self, enabled))
     }
     /// Suspends commands processing.
@@ -28916,6 +29576,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it pauses the server's clients, not the connection it is sent on: the effect is the same whichever connection sends it.
     /// - Reference: <https://redis.io/commands/client-pause/>
     #[doc(alias = "CLIENT PAUSE")]
     #[allow(deprecated)]
@@ -28934,13 +29595,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @slow, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes whether the server replies of the connection it runs on — OFF and SKIP make the server leave commands unanswered: on a shared connection later replies would reach the wrong callers.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-reply/>
     #[doc(alias = "CLIENT REPLY")]
     #[allow(deprecated)]
     fn client_reply(
         self,
         action: ClientReplyAction,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientReply<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientReply<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientReply::new(self, action))
     }
     /// Sets information specific to the client or connection.
@@ -28952,6 +29618,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.2.0
     /// - ACL categories: @slow, @connection
     /// - Servers: valkey-9.1.2
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it labels the connection with a library name and version for CLIENT LIST and CLIENT INFO only: no command behaves differently, RESET keeps the label, and one label per connection is what it is for.
     /// - Reference: <https://redis.io/commands/client-setinfo/>
     #[doc(alias = "CLIENT SETINFO")]
     #[allow(deprecated)]
@@ -28969,13 +29636,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.9
     /// - ACL categories: @slow, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the name of the connection it runs on — it renames the connection: on a shared connection every clone's, until the next reconnect restores the configured name (`client_name=` in the URL).
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-setname/>
     #[doc(alias = "CLIENT SETNAME")]
     #[allow(deprecated)]
     fn client_setname(
         self,
         connection_name: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientSetname<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientSetname<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(
             ClientSetname::new(self, connection_name),
         )
@@ -28989,13 +29661,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @slow, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes key tracking (client-side caching) of the connection it runs on — it turns key tracking on or off for the connection: on a shared connection it covers every caller's reads and ends without notice at the next reconnect, so a cache fed by its invalidations would go stale; a dedicated connection can track with REDIRECT to the shared one.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-tracking/>
     #[doc(alias = "CLIENT TRACKING")]
     #[allow(deprecated)]
     fn client_tracking(
         self,
         status: ClientTrackingStatus,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientTracking<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientTracking<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientTracking::new(self, status))
     }
     /// Returns information about server-assisted client-side caching for the connection.
@@ -29042,6 +29719,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it resumes the server's clients, not the connection it is sent on: the effect is the same whichever connection sends it.
     /// - Reference: <https://redis.io/commands/client-unpause/>
     #[doc(alias = "CLIENT UNPAUSE")]
     #[allow(deprecated)]
@@ -30106,10 +30784,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @fast, @transaction
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the open transaction of the connection it runs on — it drops the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/discard/>
     #[doc(alias = "DISCARD")]
     #[allow(deprecated)]
-    fn discard(self) -> <Self as ::typedis::__private::Sink>::Output<Discard<Self>> {
+    fn discard(self) -> <Self as ::typedis::__private::Sink>::Output<Discard<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Discard::new(self))
     }
     /// Returns a serialized representation of the value stored at a key.
@@ -30233,10 +30916,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @slow, @transaction
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the open transaction of the connection it runs on — it runs the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/exec/>
     #[doc(alias = "EXEC")]
     #[allow(deprecated)]
-    fn exec(self) -> <Self as ::typedis::__private::Sink>::Output<Exec<Self>> {
+    fn exec(self) -> <Self as ::typedis::__private::Sink>::Output<Exec<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Exec::new(self))
     }
     /// Determines whether one or more keys exist.
@@ -30910,10 +31598,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @fast, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the protocol of the connection it runs on — it switches the connection's protocol (and may authenticate and name it): on a shared connection every caller's replies would change shape, until the next reconnect; the URL's `protocol=` sets it for every connection.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/hello/>
     #[doc(alias = "HELLO")]
     #[allow(deprecated)]
-    fn hello(self) -> <Self as ::typedis::__private::Sink>::Output<Hello<Self>> {
+    fn hello(self) -> <Self as ::typedis::__private::Sink>::Output<Hello<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Hello::new(self))
     }
     /// Determines whether a field exists in a hash.
@@ -32212,10 +32905,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes MONITOR mode of the connection it runs on — it turns the connection into a stream of every command the server runs; `client.monitor()` gives that stream on a connection of its own.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/monitor/>
     #[doc(alias = "MONITOR")]
     #[allow(deprecated)]
-    fn monitor(self) -> <Self as ::typedis::__private::Sink>::Output<Monitor<Self>> {
+    fn monitor(self) -> <Self as ::typedis::__private::Sink>::Output<Monitor<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Monitor::new(self))
     }
     /// Moves a key to another database.
@@ -32307,10 +33005,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @fast, @transaction
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the open transaction of the connection it runs on — it queues every later command of the connection until EXEC: on a shared connection other callers' commands would land in the transaction; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/multi/>
     #[doc(alias = "MULTI")]
     #[allow(deprecated)]
-    fn multi(self) -> <Self as ::typedis::__private::Sink>::Output<Multi<Self>> {
+    fn multi(self) -> <Self as ::typedis::__private::Sink>::Output<Multi<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Multi::new(self))
     }
     /// Returns the internal encoding of an object.
@@ -32614,13 +33317,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.psubscribe(..)` gives a subscription on a connection of its own.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/psubscribe/>
     #[doc(alias = "PSUBSCRIBE")]
     #[allow(deprecated)]
     fn psubscribe(
         self,
         pattern: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Psubscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Psubscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Psubscribe::new(self, pattern))
     }
     /// An internal command used in replication.
@@ -32631,6 +33339,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the replication link of the connection it runs on — it turns the connection into a replication link that streams a snapshot or a backlog and then every write: nothing else can share it.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/psync/>
     #[doc(alias = "PSYNC")]
     #[allow(deprecated)]
@@ -32638,7 +33348,10 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         replicationid: impl ::typedis::ToArg,
         offset: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Psync<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Psync<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(
             Psync::new(self, replicationid, offset),
         )
@@ -32791,12 +33504,17 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per pattern, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/punsubscribe/>
     #[doc(alias = "PUNSUBSCRIBE")]
     #[allow(deprecated)]
     fn punsubscribe(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Punsubscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Punsubscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Punsubscribe::new(self))
     }
     /// Closes the connection.
@@ -32808,10 +33526,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes whether it stays open of the connection it runs on — the server closes the connection: on a shared connection every waiting caller would fail.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/quit/>
     #[doc(alias = "QUIT")]
     #[allow(deprecated)]
-    fn quit(self) -> <Self as ::typedis::__private::Sink>::Output<Quit<Self>> {
+    fn quit(self) -> <Self as ::typedis::__private::Sink>::Output<Quit<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Quit::new(self))
     }
     /// Returns a random key name from the database.
@@ -32838,10 +33561,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @fast, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes replica reads (cluster) of the connection it runs on — it lets the connection read from a cluster replica: on a shared connection it would change where every caller may read, until the next reconnect; the cluster client sets it on its own node connections.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/readonly/>
     #[doc(alias = "READONLY")]
     #[allow(deprecated)]
-    fn readonly(self) -> <Self as ::typedis::__private::Sink>::Output<Readonly<Self>> {
+    fn readonly(self) -> <Self as ::typedis::__private::Sink>::Output<Readonly<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Readonly::new(self))
     }
     /// Enables read-write queries for a connection to a Valkey replica node.
@@ -32853,10 +33581,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @fast, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes replica reads (cluster) of the connection it runs on — it undoes READONLY for the connection: on a shared connection of the cluster client, replica reads would then be redirected for every caller.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/readwrite/>
     #[doc(alias = "READWRITE")]
     #[allow(deprecated)]
-    fn readwrite(self) -> <Self as ::typedis::__private::Sink>::Output<Readwrite<Self>> {
+    fn readwrite(self) -> <Self as ::typedis::__private::Sink>::Output<Readwrite<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Readwrite::new(self))
     }
     /// Renames a key and overwrites the destination.
@@ -32906,10 +33639,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the replication link of the connection it runs on — it configures the replication link the connection is (listening port, capabilities, acknowledgements): meaningful only on a connection that is one.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/replconf/>
     #[doc(alias = "REPLCONF")]
     #[allow(deprecated)]
-    fn replconf(self) -> <Self as ::typedis::__private::Sink>::Output<Replconf<Self>> {
+    fn replconf(self) -> <Self as ::typedis::__private::Sink>::Output<Replconf<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Replconf::new(self))
     }
     /// Configures a server as replica of another, or promotes it to a primary.
@@ -32936,10 +33674,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @fast, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes every piece of state of the connection it runs on — it puts every piece of connection state (database, protocol, user, name, transaction, subscriptions, reply mode) back to a fresh connection's, for every caller of a shared connection.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/reset/>
     #[doc(alias = "RESET")]
     #[allow(deprecated)]
-    fn reset(self) -> <Self as ::typedis::__private::Sink>::Output<Reset<Self>> {
+    fn reset(self) -> <Self as ::typedis::__private::Sink>::Output<Reset<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Reset::new(self))
     }
     /// Creates a key from the serialized representation of a value.
@@ -33319,13 +34062,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the selected database of the connection it runs on — it moves the connection to another database: on a shared connection every clone would follow, and the next reconnect would move them back to the configured one without a word; the database belongs in the URL (`/db`).
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/select/>
     #[doc(alias = "SELECT")]
     #[allow(deprecated)]
     fn select(
         self,
         index: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Select<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Select<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Select::new(self, index))
     }
     /// Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
@@ -33803,13 +34551,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.ssubscribe(..)` gives a subscription on a connection of its own.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/ssubscribe/>
     #[doc(alias = "SSUBSCRIBE")]
     #[allow(deprecated)]
     fn ssubscribe(
         self,
         shardchannel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Ssubscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Ssubscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Ssubscribe::new(self, shardchannel))
     }
     /// Returns the length of a string value.
@@ -33839,13 +34592,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.subscribe(..)` gives a subscription on a connection of its own.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/subscribe/>
     #[doc(alias = "SUBSCRIBE")]
     #[allow(deprecated)]
     fn subscribe(
         self,
         channel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Subscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Subscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Subscribe::new(self, channel))
     }
     /// Returns a substring from a string value.
@@ -33916,12 +34674,17 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per shard channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/sunsubscribe/>
     #[doc(alias = "SUNSUBSCRIBE")]
     #[allow(deprecated)]
     fn sunsubscribe(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sunsubscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Sunsubscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Sunsubscribe::new(self))
     }
     /// Swaps two databases.
@@ -33933,6 +34696,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @keyspace, @write, @fast, @dangerous
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it swaps the data of two databases for every connection alike; no connection's selected database changes.
     /// - Reference: <https://redis.io/commands/swapdb/>
     #[doc(alias = "SWAPDB")]
     #[allow(deprecated)]
@@ -33951,10 +34715,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the replication link of the connection it runs on — it turns the connection into a replication link that streams a snapshot and then every write: nothing else can share it.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/sync/>
     #[doc(alias = "SYNC")]
     #[allow(deprecated)]
-    fn sync(self) -> <Self as ::typedis::__private::Sink>::Output<Sync<Self>> {
+    fn sync(self) -> <Self as ::typedis::__private::Sink>::Output<Sync<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Sync::new(self))
     }
     /// Returns the server time.
@@ -34053,12 +34822,17 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/unsubscribe/>
     #[doc(alias = "UNSUBSCRIBE")]
     #[allow(deprecated)]
     fn unsubscribe(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Unsubscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Unsubscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Unsubscribe::new(self))
     }
     /// Forgets about watched keys of a transaction.
@@ -34070,10 +34844,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @fast, @transaction
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the watched keys of the connection it runs on — it forgets the keys watched on the connection, which on a shared connection may be another caller's.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/unwatch/>
     #[doc(alias = "UNWATCH")]
     #[allow(deprecated)]
-    fn unwatch(self) -> <Self as ::typedis::__private::Sink>::Output<Unwatch<Self>> {
+    fn unwatch(self) -> <Self as ::typedis::__private::Sink>::Output<Unwatch<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Unwatch::new(self))
     }
     /// Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
@@ -34128,13 +34907,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @fast, @transaction
     /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Connection state: changes the watched keys of the connection it runs on — it makes the connection's next EXEC fail when the keys change: on a shared connection that would be any caller's transaction; `client.watch(keys)` gives a session on a connection of its own.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/watch/>
     #[doc(alias = "WATCH")]
     #[allow(deprecated)]
     fn watch(
         self,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Watch<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Watch<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Watch::new(self, key))
     }
     /// Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
