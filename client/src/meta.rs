@@ -297,6 +297,48 @@ pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> Option<&'static CommandMeta> {
     sub.and_then(|s| find(Some(s))).or_else(|| find(None))
 }
 
+/// The metadata of an encoded command (its first two arguments), if it is known.
+pub(crate) fn of_args(args: &crate::cmd::Args) -> Option<&'static CommandMeta> {
+    let mut it = args.iter();
+    lookup(it.next()?, it.next())
+}
+
+/// Refuses a command that changes the state of the connection it runs on, for a handle
+/// whose connection is shared: `meta` is the command's entry when the caller has it,
+/// else the command is looked up by the name in `args`.
+pub(crate) fn check_shared(
+    meta: Option<&'static CommandMeta>,
+    args: &crate::cmd::Args,
+) -> crate::Result<()> {
+    let meta = match meta {
+        Some(m) => m,
+        None => match of_args(args) {
+            Some(m) => m,
+            None => return Ok(()),
+        },
+    };
+    match meta.connection_state {
+        Some(state) => Err(crate::Error::SharedConnection {
+            command: meta.name.to_owned(),
+            reason: state.reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses, for a sender that reads one reply per command (`what`: a pipeline, a pooled
+/// connection), a command that changes how the server replies (`CLIENT REPLY`, the
+/// `SUBSCRIBE` family, `MONITOR`).
+pub(crate) fn check_one_reply(meta: &CommandMeta, what: &str) -> crate::Result<()> {
+    match meta.connection_state {
+        Some(state) if state.kind.changes_replies() => Err(crate::Error::Usage(format!(
+            "`{}` changes how the server replies, and {what} reads one reply per command: await it on its own on `client.dedicated().await?`",
+            meta.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Orders a table name (`"CLIENT KILL"`, upper case) against `name` and, when given,
 /// `sub` joined by a space, comparing the latter two as upper case.
 fn compare_name(entry: &[u8], name: &[u8], sub: Option<&[u8]>) -> std::cmp::Ordering {
