@@ -120,6 +120,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("message on {:?}: {:?}", msg.channel(), msg.payload());
     }
 
+    // Commands that change the connection they run on (SELECT, CLIENT REPLY, MULTI, …)
+    // do not compile on the shared client; a connection of your own takes them, and is
+    // reset before it goes back to the pool.
+    let err = client.cmd("SELECT").arg(1).await.unwrap_err();
+    println!("SELECT on the shared client -> {err}");
+    let conn = client.dedicated().await?;
+    conn.select(1).await?;
+    conn.set("tour:elsewhere", "db 1").await?;
+    let there: i64 = conn.exists(["tour:elsewhere"]).await?;
+    let here: i64 = client.exists(["tour:elsewhere"]).await?;
+    println!("in db 1: {there}, on the shared client (db 0): {here}");
+    conn.del(["tour:elsewhere"]).await?;
+    drop(conn);
+
     // Where the keys of a command are, and their cluster slot.
     let argv: Vec<&[u8]> = vec![b"MSET", b"{user}:a", b"1", b"{user}:b", b"2"];
     let keys = typedis::command_keys(&argv)?;
