@@ -212,8 +212,13 @@ impl<'c, T> Pipeline<'c, T> {
     /// Sends everything; returns one value per command (error replies included as
     /// [`Value::Error`]). `Err` only when the whole batch failed, or, for a
     /// transaction, when EXEC was aborted ([`Error::Watch`]) or refused (`EXECABORT`).
-    pub async fn execute_raw(mut self) -> Result<Vec<Value>> {
+    pub async fn execute_raw(self) -> Result<Vec<Value>> {
         let names = self.names();
+        self.send_named(&names).await
+    }
+
+    /// [`execute_raw`](Self::execute_raw), with the commands' names already listed.
+    async fn send_named(mut self, names: &[&'static str]) -> Result<Vec<Value>> {
         for (i, a) in self.commands.iter_mut().enumerate() {
             if let Some(e) = a.take_error() {
                 return Err(pipeline_error(i, names[i], e));
@@ -280,7 +285,7 @@ impl<'c, T> Pipeline<'c, T> {
     /// (e.g. `Vec<Option<String>>`, or a tuple).
     pub async fn query<U: FromValue>(self) -> Result<U> {
         let names = self.names();
-        let replies = self.execute_raw().await?;
+        let replies = self.send_named(&names).await?;
         if let Some((i, Value::Error(e))) = replies
             .iter()
             .enumerate()
@@ -349,7 +354,7 @@ impl<'c, T> Pipeline<'c, T> {
         T: Replies,
     {
         let names = self.names();
-        let replies = self.execute_raw().await?;
+        let replies = self.send_named(&names).await?;
         T::from_replies(replies, &names)
     }
 }
