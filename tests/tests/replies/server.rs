@@ -149,9 +149,11 @@ async fn acls_and_functions() {
     let t = Targets::start(&[]).await;
     for (kind, at, c) in &t.clients {
         c.acl_log().reset().await.unwrap();
-        let other = Client::connect(&t.server(*kind).url()).await.unwrap();
-        let denied = other.cmd("AUTH").args(["nobody", "wrong"]).await;
+        // AUTH changes its connection's user: on a connection of its own.
+        let conn = c.dedicated().await.unwrap();
+        let denied = conn.auth("wrong").username("nobody").await;
         assert!(denied.is_err(), "{at}");
+        drop(conn);
         let log = c.acl_log().await.unwrap();
         assert_eq!(log.len(), 1, "{at}: {log:?}");
         let e = &log[0];
@@ -350,23 +352,31 @@ async fn info_clients_and_hello() {
         assert_eq!(tracking.flags, vec!["off".to_owned()], "{at}");
         assert_eq!(tracking.redirect, -1, "{at}");
 
-        let hello: Hello = named.cmd("HELLO").arg(3).decode().await.unwrap();
+        // HELLO changes its connection's protocol: on a connection of its own.
+        let conn = c.dedicated().await.unwrap();
+        let hello: Hello = conn.hello().await.unwrap();
+        let server = if *kind == Kind::Valkey {
+            "valkey"
+        } else {
+            "redis"
+        };
+        let proto = if at.ends_with("RESP3") { 3 } else { 2 };
         assert_eq!(
-            hello.server,
-            if *kind == Kind::Valkey {
-                "valkey"
-            } else {
-                "redis"
-            },
-            "{at}"
+            (hello.server.as_str(), hello.proto),
+            (server, proto),
+            "{at}: {hello:?}"
         );
-        assert_eq!(
-            (hello.proto, hello.id, hello.mode.as_str()),
-            (3, me.id, "standalone"),
-            "{at}"
-        );
-        let hello: Hello = named.cmd("HELLO").arg(2).decode().await.unwrap();
-        assert_eq!(hello.proto, 2, "{at}: RESP2 answers with a flat array");
+        assert_eq!(hello.mode, "standalone", "{at}");
+        let id = conn.client_id().await.unwrap();
+        assert_eq!(hello.id, id as u64, "{at}");
+        // RESP2 answers with a flat array of names and values.
+        let hello = conn
+            .hello()
+            .arguments((2, None::<(&str, &str)>, None::<&str>))
+            .await
+            .unwrap();
+        assert_eq!((hello.proto, hello.id), (2, id as u64), "{at}");
+        drop(conn);
         let modules = c.module_list().await.unwrap();
         assert_eq!(
             modules.iter().any(|m| m.name == "lua"),
@@ -426,15 +436,16 @@ async fn replication_and_migration_replies() {
             Some(&b"1"[..]),
             "{kind:?}"
         );
-        // CLIENT TRACKING on a client of its own (it changes what the connection gets).
+        // CLIENT TRACKING changes what its connection gets: on a connection of its own.
         let tracked = Client::connect(&format!("{}?protocol=3", a.url()))
             .await
             .unwrap();
-        let () = tracked
+        let conn = tracked.dedicated().await.unwrap();
+        let () = conn
             .client_tracking(typedis::commands::ClientTrackingStatus::On)
             .await
             .unwrap();
-        let info = tracked.client_trackinginfo().await.unwrap();
+        let info = conn.client_trackinginfo().await.unwrap();
         assert!(info.flags.contains(&"on".to_owned()), "{kind:?}: {info:?}");
     }
 }
