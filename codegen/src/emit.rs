@@ -18,7 +18,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::names::{ident_safe, is_keyword, pascal, snake};
-use crate::reply::{reply_type, rust_type};
+use crate::reply::{reply_type, rust_type, short_name};
 use crate::servers;
 use crate::spec::{
     ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, ReplyMode, SpecFile, StateEffect,
@@ -1057,22 +1057,9 @@ impl<'a> Command<'a> {
             0 => (None, None),
             1 => (picked.pop().map(|(_, r)| r), None),
             _ => {
-                let short = |t: &TokenStream| {
-                    let mut s = t.to_string().replace(' ', "");
-                    for p in [
-                        "::std::vec::",
-                        "::core::option::",
-                        "::std::collections::",
-                        "::typedis::reply::",
-                        "::typedis::",
-                    ] {
-                        s = s.replace(p, "");
-                    }
-                    s.replace(",)", ")").replace(',', ", ")
-                };
                 let forms: Vec<String> = picked
                     .iter()
-                    .map(|(n, t)| format!("`{}` with `{n}`", short(t)))
+                    .map(|(n, t)| format!("`{}` with `{n}`", short_name(t)))
                     .collect();
                 let doc = format!(
                     " Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it ({}).",

@@ -44,6 +44,22 @@ pub fn rust_type(text: &str) -> Result<TokenStream, String> {
     Ok(resolve(tokens))
 }
 
+/// A generated type as a reader would write it, for docs: `Vec<(Bytes, f64)>`.
+pub fn short_name(ty: &TokenStream) -> String {
+    let mut s = ty.to_string().replace(' ', "");
+    for path in [
+        "::std::vec::",
+        "::core::option::",
+        "::std::collections::",
+        "::std::string::",
+        "::typedis::reply::",
+        "::typedis::",
+    ] {
+        s = s.replace(path, "");
+    }
+    s.replace(",)", ")").replace(',', ", ")
+}
+
 fn resolve(tokens: TokenStream) -> TokenStream {
     let mut out = TokenStream::new();
     let mut prev_colon = false;
