@@ -65,9 +65,9 @@ async fn run(kind: Kind, protocol: u8) {
     let slot = typedis::key_slot(b"{user:1}:name");
     assert_eq!(slot, typedis::key_slot(b"{user:1}:plan"));
     assert!(
-        lines[10].ends_with(&format!("slot {slot} (hash tag {{user:1}})")),
+        lines[11].ends_with(&format!("slot {slot} (hash tag {{user:1}})")),
         "{}",
-        lines[10]
+        lines[11]
     );
 
     let left: Vec<typedis::Bytes> = client.keys(format!("{}*", tour::PREFIX)).await.unwrap();
