@@ -280,6 +280,20 @@ fn skipped(full: &str) -> bool {
 
 type Decoder = fn(Value) -> typedis::Result<()>;
 
+/// The shipped specs, and each command's default reply decoder by name.
+fn specs_and_decoders() -> (Vec<SpecFile>, BTreeMap<&'static str, Decoder>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../commands");
+    let specs = typedis_codegen::Config::new()
+        .spec_dir(&dir)
+        .load()
+        .unwrap();
+    let decoders = typedis::commands::DEFAULT_DECODERS
+        .iter()
+        .copied()
+        .collect();
+    (specs, decoders)
+}
+
 /// One synthesized call of the conformance run.
 struct Check<'a> {
     label: String,
@@ -290,15 +304,7 @@ struct Check<'a> {
 
 #[tokio::test]
 async fn replies_match_their_schemas_and_default_types() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../commands");
-    let specs = typedis_codegen::Config::new()
-        .spec_dir(&dir)
-        .load()
-        .unwrap();
-    let decoders: BTreeMap<&str, Decoder> = typedis::commands::DEFAULT_DECODERS
-        .iter()
-        .copied()
-        .collect();
+    let (specs, decoders) = specs_and_decoders();
     // The checks can fail: a string is not an integer, a word does not decode as one.
     assert!(!fits(
         &Value::Bulk("x".into()),

@@ -113,6 +113,19 @@ pub(crate) fn within(e: Error, place: &str) -> Error {
     }
 }
 
+/// A record's struct: public, documented fields; `non_exhaustive`, so that fields a
+/// newer server sends can be added.
+macro_rules! record_struct {
+    ($(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident: $ty:ty, )* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+        }
+    };
+}
+
 /// A record read from a map: each field from the entry of that name, others skipped.
 macro_rules! map_record {
     (
@@ -121,11 +134,9 @@ macro_rules! map_record {
             $( $(#[$fmeta:meta])* pub $field:ident: $ty:ty = $key:literal, )*
         }
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq)]
-        #[non_exhaustive]
-        pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty, )*
+        $crate::reply::record_struct! {
+            $(#[$meta])*
+            $name { $( $(#[$fmeta])* $field: $ty, )* }
         }
 
         impl $crate::value::FromValue for $name {
@@ -150,11 +161,9 @@ macro_rules! array_record {
             $( $(#[$fmeta:meta])* pub $field:ident: $ty:ty, )*
         }
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq)]
-        #[non_exhaustive]
-        pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty, )*
+        $crate::reply::record_struct! {
+            $(#[$meta])*
+            $name { $( $(#[$fmeta])* $field: $ty, )* }
         }
 
         impl $crate::value::FromValue for $name {
@@ -170,6 +179,7 @@ macro_rules! array_record {
 
 pub(crate) use array_record;
 pub(crate) use map_record;
+pub(crate) use record_struct;
 
 /// `TIME`: seconds and microseconds since the Unix epoch.
 ///

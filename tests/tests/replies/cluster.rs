@@ -1,8 +1,6 @@
 //! `CLUSTER …` replies on a real cluster: the typed records, and the read-only
 //! subcommands' replies against their schemas (the synthesized run has no cluster).
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use typedis::cluster::ClusterClient;
@@ -11,7 +9,7 @@ use typedis::reply::{ClusterShard, SlotRange};
 use typedis::Client;
 
 use crate::support::{Cluster, Kind, KINDS};
-use crate::{checks, fits, Decoder};
+use crate::{checks, fits, specs_and_decoders};
 
 /// The subcommands that only read, safe on a live cluster.
 const READ_ONLY: &[&str] = &[
@@ -35,15 +33,7 @@ const READ_ONLY: &[&str] = &[
 
 #[tokio::test]
 async fn cluster_replies() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../commands");
-    let specs = typedis_codegen::Config::new()
-        .spec_dir(&dir)
-        .load()
-        .unwrap();
-    let decoders: BTreeMap<&str, Decoder> = typedis::commands::DEFAULT_DECODERS
-        .iter()
-        .copied()
-        .collect();
+    let (specs, decoders) = specs_and_decoders();
     let mut failures = Vec::new();
     for kind in KINDS {
         let cluster = Cluster::start(kind);
