@@ -118,12 +118,59 @@ impl std::ops::Deref for ArgBuf {
 ///
 /// An argument that cannot be encoded (e.g. a value whose JSON serialisation fails)
 /// records an error with [`Args::fail`]; the command is then not sent and the caller
-/// gets that error.
+/// gets that error. An argument that not every server accepts records a note with
+/// [`Args::note`], added to the server's error if it rejects the arguments.
 #[derive(Clone, Default)]
 pub struct Args {
     buf: ArgBuf,
     argc: u32,
-    error: Option<Box<Error>>,
+    /// Rare, so boxed: a command without either costs one null pointer.
+    extra: Option<Box<Extra>>,
+}
+
+/// What a command carries besides its arguments, rarely.
+#[derive(Clone, Default)]
+struct Extra {
+    error: Option<Error>,
+    notes: Vec<&'static str>,
+}
+
+/// The notes of a command's arguments, kept while its reply is awaited (see
+/// [`Args::note`]): one null pointer for the usual command without notes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Notes(Option<Box<NoteList>>);
+
+/// The notes themselves, behind one thin pointer.
+#[derive(Debug, Clone)]
+pub(crate) struct NoteList(Vec<&'static str>);
+
+impl Notes {
+    /// Adds the notes to a server error that says the arguments were not understood.
+    #[inline]
+    pub(crate) fn apply<T>(&self, reply: Result<T, Error>) -> Result<T, Error> {
+        match (&self.0, reply) {
+            (Some(notes), Err(Error::Server(e))) => Err(Error::Server(annotate(e, &notes.0))),
+            (_, reply) => reply,
+        }
+    }
+
+    /// The same for an error reply inside a batch.
+    pub(crate) fn apply_value(&self, reply: crate::value::Value) -> crate::value::Value {
+        match (&self.0, reply) {
+            (Some(notes), crate::value::Value::Error(e)) => {
+                crate::value::Value::Error(annotate(e, &notes.0))
+            }
+            (_, reply) => reply,
+        }
+    }
+}
+
+fn annotate(e: crate::error::ServerError, notes: &[&str]) -> crate::error::ServerError {
+    if e.is_argument_error() {
+        e.with_note(&notes.join("; "))
+    } else {
+        e
+    }
 }
 
 impl Args {
@@ -198,7 +245,7 @@ impl Args {
                 bytes,
             },
             argc: name.len() as u32,
-            error: None,
+            extra: None,
         }
     }
 
@@ -208,27 +255,64 @@ impl Args {
         Args {
             buf: ArgBuf::with_capacity(bytes),
             argc: 0,
-            error: None,
+            extra: None,
         }
     }
 
     /// Records that an argument could not be encoded. The first error wins; the
     /// command will fail with it instead of being sent.
     pub fn fail(&mut self, error: Error) {
-        if self.error.is_none() {
-            self.error = Some(Box::new(error));
+        let extra = self.extra.get_or_insert_with(Box::default);
+        if extra.error.is_none() {
+            extra.error = Some(error);
         }
     }
 
     /// The encoding error recorded by [`Args::fail`], if any. Senders check this before
     /// writing the command.
+    #[inline]
     pub fn take_error(&mut self) -> Option<Error> {
-        self.error.take().map(|e| *e)
+        self.extra.as_mut()?.error.take()
     }
 
     /// Whether an encoding error was recorded.
+    #[inline]
     pub fn has_error(&self) -> bool {
-        self.error.is_some()
+        self.extra.as_ref().is_some_and(|x| x.error.is_some())
+    }
+
+    /// Records that an argument just written is not accepted by every server, and by
+    /// which it is: if the server answers that it does not understand the arguments
+    /// (`ERR syntax error`, `wrong number of arguments`, …), the note is added to that
+    /// error ([`ServerError::note`](crate::ServerError::note)). Generated setters call
+    /// this for such arguments; commands without them carry nothing.
+    ///
+    /// ```
+    /// let mut args = typedis::Args::command(&[b"ZRANK"]);
+    /// args.push_bytes(b"WITHSCORE");
+    /// args.note("ZRANK `WITHSCORE` is accepted by Redis ≥ 7.2 · Valkey");
+    /// assert_eq!(args.notes().len(), 1);
+    /// ```
+    pub fn note(&mut self, note: &'static str) {
+        let extra = self.extra.get_or_insert_with(Box::default);
+        if !extra.notes.contains(&note) {
+            extra.notes.push(note);
+        }
+    }
+
+    /// The notes recorded by [`Args::note`].
+    pub fn notes(&self) -> &[&'static str] {
+        self.extra.as_ref().map_or(&[], |x| &x.notes)
+    }
+
+    /// The notes to keep while the reply is awaited.
+    #[inline]
+    pub(crate) fn notes_handle(&self) -> Notes {
+        match &self.extra {
+            None => Notes(None),
+            Some(x) if x.notes.is_empty() => Notes(None),
+            Some(x) => Notes(Some(Box::new(NoteList(x.notes.clone())))),
+        }
     }
 
     /// Appends one binary-safe argument.
@@ -276,12 +360,17 @@ impl Args {
         arg.write_arg(self);
     }
 
-    /// Appends all arguments of `other` (and its recorded error, if any).
+    /// Appends all arguments of `other` (and its recorded error and notes, if any).
     pub fn extend_from(&mut self, other: &Args) {
         self.buf.extend(&[&other.buf]);
         self.argc += other.argc;
-        if let Some(e) = &other.error {
-            self.fail((**e).clone());
+        if let Some(x) = &other.extra {
+            if let Some(e) = &x.error {
+                self.fail(e.clone());
+            }
+            for n in &x.notes {
+                self.note(n);
+            }
         }
     }
 
@@ -493,6 +582,42 @@ mod tests {
         b.extend_from(&a);
         assert_eq!(b.body(), a.body());
         assert_eq!(b.len(), a.len());
+    }
+
+    #[test]
+    fn notes_cost_one_pointer() {
+        assert_eq!(std::mem::size_of::<Notes>(), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<Option<Box<Extra>>>(),
+            std::mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn notes_follow_the_arguments_and_reach_only_argument_errors() {
+        let mut slot = Args::new();
+        slot.push_bytes(b"IFEQ");
+        slot.note("SET `IFEQ` is accepted by Valkey");
+        slot.note("SET `IFEQ` is accepted by Valkey");
+        let mut a = Args::command(&[b"SET"]);
+        assert!(a.notes_handle().0.is_none(), "nothing kept without notes");
+        a.extend_from(&slot);
+        assert_eq!(a.notes(), ["SET `IFEQ` is accepted by Valkey"]);
+        assert_eq!(a.len(), 2);
+        let notes = a.notes_handle();
+        let syntax = crate::error::ServerError::parse(b"ERR syntax error");
+        let Err(Error::Server(e)) = notes.apply::<()>(Err(Error::Server(syntax))) else {
+            panic!("still a server error");
+        };
+        assert_eq!(e.note(), Some("SET `IFEQ` is accepted by Valkey"));
+        assert_eq!(e.message(), "syntax error");
+        assert!(e.to_string().contains("IFEQ"), "{e}");
+        let other = crate::error::ServerError::parse(b"WRONGTYPE Operation against a key");
+        let Err(Error::Server(e)) = notes.apply::<()>(Err(Error::Server(other))) else {
+            panic!("still a server error");
+        };
+        assert_eq!(e.note(), None, "not an argument error");
+        assert!(a.take_error().is_none());
     }
 
     #[test]

@@ -75,6 +75,27 @@ pub enum Error {
     #[error("handshake failed: {0}")]
     Handshake(String),
 
+    /// A command that changes the state of the connection it runs on (`SELECT`,
+    /// `CLIENT REPLY`, `MULTI`, `SUBSCRIBE`, …) was given to a handle that shares its
+    /// connection with other callers (a `Client`, its pipelines, a `ClusterClient`).
+    /// Nothing was sent.
+    #[error("`{command}` was not sent: it changes the state of the connection it runs on, and this one is shared by every clone of the client ({reason}). Send it on a connection of your own: `let conn = client.dedicated().await?;` (in a cluster: `cluster.node(addr).await?.dedicated().await?`)")]
+    SharedConnection {
+        /// The command.
+        command: String,
+        /// Why it matters, from its spec.
+        reason: &'static str,
+    },
+
+    /// The command was sent on a dedicated connection where the server was told not to
+    /// reply (`CLIENT REPLY OFF`, or the one command after `CLIENT REPLY SKIP`), so
+    /// whether it succeeded is not known.
+    #[error("`{command}` was sent, but the server does not reply on this connection now (CLIENT REPLY OFF or SKIP), so whether it succeeded is not known; `CLIENT REPLY ON` brings replies back")]
+    NoReply {
+        /// The command.
+        command: String,
+    },
+
     /// A transaction's EXEC was aborted because a WATCHed key changed.
     #[error("transaction aborted: a watched key was modified (retry the transaction)")]
     Watch,
@@ -112,7 +133,9 @@ pub enum Error {
     #[error("sentinel error: {0}")]
     Sentinel(String),
 
-    /// No sentinel knows a reachable master by this name.
+    /// No sentinel knows a reachable master by this name. A connection error
+    /// ([`is_connection_error`](Error::is_connection_error)): after a failover it can be
+    /// transient.
     #[error("master `{name}` not found: no sentinel of [{sentinels}] knows a reachable master by that name (check the name given to `sentinel monitor`)")]
     MasterNotFound {
         /// The master name asked for.
@@ -121,8 +144,10 @@ pub enum Error {
         sentinels: String,
     },
 
-    /// No sentinel answered for the replicas of this master.
-    #[error("no replica of `{name}` found: none of the sentinels [{sentinels}] answered")]
+    /// No replica of this master could be reached, and neither could the master (the
+    /// fallback of a replica client). A connection error
+    /// ([`is_connection_error`](Error::is_connection_error)).
+    #[error("no replica of `{name}` found: the sentinels [{sentinels}] named no reachable replica, and no reachable master either (check the name given to `sentinel monitor`)")]
     ReplicaNotFound {
         /// The master name asked for.
         name: String,
@@ -180,14 +205,36 @@ impl Error {
         self.server_kind() == Some(ServerErrorKind::Ask)
     }
 
+    /// A connection-state command refused on a shared connection
+    /// ([`Error::SharedConnection`]), also inside a pipeline.
+    pub fn is_shared_connection(&self) -> bool {
+        match self {
+            Error::SharedConnection { .. } => true,
+            Error::Pipeline { source, .. } => source.is_shared_connection(),
+            _ => false,
+        }
+    }
+
+    /// A command sent while the server was told not to reply ([`Error::NoReply`]).
+    pub fn is_no_reply(&self) -> bool {
+        matches!(self, Error::NoReply { .. })
+    }
+
     /// A client-side timeout.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout(_))
     }
 
-    /// The connection failed or was lost.
+    /// The connection failed or was lost, or Sentinel named no reachable node
+    /// ([`Error::MasterNotFound`], [`Error::ReplicaNotFound`]).
     pub fn is_connection_error(&self) -> bool {
-        matches!(self, Error::Io { .. } | Error::ConnectionClosed(_))
+        matches!(
+            self,
+            Error::Io { .. }
+                | Error::ConnectionClosed(_)
+                | Error::MasterNotFound { .. }
+                | Error::ReplicaNotFound { .. }
+        )
     }
 
     /// Whether retrying the same command later may succeed: connection loss,
@@ -251,13 +298,18 @@ pub enum ServerErrorKind {
     Other,
 }
 
-/// An error reply from the server: its code (first word) and the rest of the message.
+/// An error reply from the server: its code (first word) and the rest of the message,
+/// and, when the server rejected an argument that not every server accepts, a note
+/// saying which servers do ([`ServerError::note`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct ServerError {
-    /// `code message`, or only one of them; one allocation keeps `Value` small.
+    /// `code message` (or only one of them), then the note; one allocation keeps
+    /// `Value` small.
     text: Box<str>,
     /// Length of the code (0 when the reply had none).
     code_len: u32,
+    /// Where the server's text ends and the note begins.
+    note_at: u32,
 }
 
 impl ServerError {
@@ -271,9 +323,47 @@ impl ServerError {
             _ => 0,
         };
         ServerError {
+            note_at: text.len() as u32,
             text: text.into(),
             code_len: code_len as u32,
         }
+    }
+
+    /// The same error with a note added (see [`ServerError::note`]).
+    pub fn with_note(&self, note: &str) -> Self {
+        let server = &self.text[..self.note_at as usize];
+        let note = match self.note() {
+            Some(old) => format!("{old}; {note}"),
+            None => note.to_owned(),
+        };
+        ServerError {
+            text: format!("{server}{note}").into(),
+            code_len: self.code_len,
+            note_at: self.note_at,
+        }
+    }
+
+    /// What typedis knows about why the server may have rejected the command: which
+    /// servers accept an argument it used that not every server accepts, e.g.
+    /// ``SET `IFEQ comparison-value` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15``.
+    /// Only on errors that say the arguments were not understood.
+    pub fn note(&self) -> Option<&str> {
+        let note = &self.text[self.note_at as usize..];
+        (!note.is_empty()).then_some(note)
+    }
+
+    /// Whether the server says it did not understand the command's arguments: `ERR
+    /// syntax error`, `wrong number of arguments`, an unknown subcommand, option or type.
+    /// (Not for an unknown command, nor for values it understood and refused.)
+    pub fn is_argument_error(&self) -> bool {
+        if self.kind() != ServerErrorKind::Err {
+            return false;
+        }
+        let m = self.message().to_ascii_lowercase();
+        m.contains("syntax error")
+            || m.contains("number of arguments")
+            || m.contains("unsupported option")
+            || (m.starts_with("unknown ") && !m.starts_with("unknown command"))
     }
 
     /// The error code, e.g. `"WRONGTYPE"` (empty when the reply had none).
@@ -283,7 +373,7 @@ impl ServerError {
 
     /// The message after the code.
     pub fn message(&self) -> &str {
-        let rest = &self.text[self.code_len as usize..];
+        let rest = &self.text[self.code_len as usize..self.note_at as usize];
         if self.code_len > 0 {
             rest.strip_prefix(' ').unwrap_or(rest)
         } else {
@@ -337,9 +427,13 @@ fn is_code(word: &str) -> bool {
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.code().is_empty(), self.message().is_empty()) {
-            (true, _) => f.write_str(self.message()),
-            (false, true) => f.write_str(self.code()),
-            (false, false) => write!(f, "{} {}", self.code(), self.message()),
+            (true, _) => f.write_str(self.message())?,
+            (false, true) => f.write_str(self.code())?,
+            (false, false) => write!(f, "{} {}", self.code(), self.message())?,
+        }
+        match self.note() {
+            Some(note) => write!(f, " ({note})"),
+            None => Ok(()),
         }
     }
 }
@@ -371,6 +465,50 @@ mod tests {
         let e = ServerError::parse(b"ASK 1 [::1]:7000");
         assert_eq!(e.redirect(), Some((1, "[::1]:7000")));
         assert!(Error::Server(ServerError::parse(b"TRYAGAIN x")).is_retryable());
+    }
+
+    #[test]
+    fn sentinel_lookups_that_find_no_node_are_connection_errors() {
+        let master = Error::MasterNotFound {
+            name: "m".into(),
+            sentinels: "127.0.0.1:26379".into(),
+        };
+        let replica = Error::ReplicaNotFound {
+            name: "m".into(),
+            sentinels: "127.0.0.1:26379".into(),
+        };
+        for e in [master, replica] {
+            assert!(e.is_connection_error(), "{e:?}");
+            assert!(e.is_retryable(), "{e:?}");
+            assert!(e.to_string().contains("127.0.0.1:26379"), "{e}");
+        }
+    }
+
+    #[test]
+    fn argument_errors_are_told_apart() {
+        for line in [
+            &b"ERR syntax error"[..],
+            b"ERR wrong number of arguments for 'zrank' command",
+            b"ERR Unknown client type 'primary'",
+            b"ERR unknown subcommand 'x'. Try CLIENT HELP.",
+            b"ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+        ] {
+            assert!(ServerError::parse(line).is_argument_error(), "{line:?}");
+        }
+        for line in [
+            &b"ERR unknown command 'HGETEX', with args beginning with: "[..],
+            b"WRONGTYPE Operation against a key holding the wrong kind of value",
+            b"ERR value is not an integer or out of range",
+        ] {
+            assert!(!ServerError::parse(line).is_argument_error(), "{line:?}");
+        }
+        let e = ServerError::parse(b"ERR syntax error")
+            .with_note("a")
+            .with_note("b");
+        assert_eq!(e.note(), Some("a; b"));
+        assert_eq!(e.message(), "syntax error");
+        assert_eq!(e.to_string(), "ERR syntax error (a; b)");
+        assert_eq!(ServerError::parse(b"ERR x").note(), None);
     }
 
     #[test]

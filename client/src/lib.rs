@@ -1,5 +1,5 @@
-#![doc = include_str!("../../README.md")]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Generated code names the runtime `::typedis::…`, in this crate as in users' crates.
 extern crate self as typedis;
@@ -14,8 +14,10 @@ pub mod cluster;
 pub mod cmd;
 pub mod commands;
 pub mod connection;
+pub mod dedicated;
 pub mod error;
 pub mod exec;
+mod hold;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod keys;
@@ -26,6 +28,7 @@ pub mod pipeline;
 pub mod pool;
 pub mod pubsub;
 pub mod record;
+pub mod reply;
 pub mod resp;
 pub mod scan;
 pub mod script;
@@ -43,6 +46,7 @@ pub mod prelude {
 pub use client::{Client, ClientConfig, Cmd};
 pub use cmd::Args;
 pub use connection::{ConnectionInfo, Protocol, TlsConfig};
+pub use dedicated::DedicatedConnection;
 pub use error::{Error, Result, ServerError, ServerErrorKind};
 #[cfg(feature = "json")]
 pub use json::Json;

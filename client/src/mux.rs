@@ -45,6 +45,11 @@
 //! and the one clock reading the idle check takes when the FIFO is empty also marks when
 //! a reply became due. The watchdog sleeps an interval at a time while nothing is due.
 //!
+//! # Holding
+//! While the [`Hold`] is closed (a Sentinel failover), the fast path declines and new
+//! commands and batches wait at the start of the slow path; commands already queued
+//! are unaffected.
+//!
 //! # Reply cells
 //! A single command's slot is the index of a *cell* in a table kept under the same lock:
 //! the caller stores its waker there when it queues the command, the reader stores the
@@ -84,6 +89,7 @@ use tokio::task::AbortHandle;
 use crate::cmd::Args;
 use crate::connection::{self, ConnectionInfo};
 use crate::error::{Error, Result};
+use crate::hold::Hold;
 use crate::resp::Decoder;
 use crate::value::Value;
 
@@ -161,6 +167,8 @@ pub(crate) struct Mux {
     /// When the live connection last read anything, in nanoseconds since `epoch` (only
     /// kept with health checks on). Written by the reader without the lock.
     last_read: AtomicU64,
+    /// While held, new commands wait on the slow path (Sentinel failovers).
+    hold: Hold,
     /// Number of socket writes, to check batching.
     #[cfg(test)]
     pub(crate) writes: std::sync::atomic::AtomicUsize,
@@ -241,6 +249,7 @@ impl Mux {
             push_tx,
             epoch: Instant::now(),
             last_read: AtomicU64::new(0),
+            hold: Hold::default(),
             #[cfg(test)]
             writes: Default::default(),
         })
@@ -249,6 +258,11 @@ impl Mux {
     /// The configuration.
     pub(crate) fn config(&self) -> &MuxConfig {
         &self.config
+    }
+
+    /// The gate that holds new commands back (see [`Hold`]).
+    pub(crate) fn hold(&self) -> &Hold {
+        &self.hold
     }
 
     /// A new receiver of RESP3 push frames.
@@ -303,9 +317,12 @@ impl Mux {
 
     /// The fast path: queue `args` on the live connection without waiting; `waker` is
     /// woken when the reply is in. `None` when the caller must take the slow path (not
-    /// connected, or a health check is due).
+    /// connected, a health check is due, or commands are held).
     #[inline]
     pub(crate) fn try_send<'m>(&'m self, args: &Args, waker: &Waker) -> Option<ReplyWait<'m>> {
+        if self.hold.is_held() {
+            return None;
+        }
         let cell = self.with_link(true, |st| Self::enqueue(st, args, Some(waker)))?;
         Some(ReplyWait { mux: self, cell })
     }
@@ -438,7 +455,12 @@ impl Mux {
         if commands.is_empty() {
             return Ok(Vec::new());
         }
-        match self.with_link(true, |st| Self::enqueue_many(st, commands)) {
+        let fast = if self.hold.is_held() {
+            None
+        } else {
+            self.with_link(true, |st| Self::enqueue_many(st, commands))
+        };
+        match fast {
             Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
             None => {
                 let rx = self
@@ -451,6 +473,7 @@ impl Mux {
 
     /// Health check and reconnect as needed, then runs `enqueue` on the live connection.
     async fn enqueue_slow<X>(self: &Arc<Self>, enqueue: impl Fn(&mut State) -> X) -> Result<X> {
+        self.hold.wait().await;
         self.health_check().await;
         if let Some(x) = self.with_link(false, &enqueue) {
             return Ok(x);

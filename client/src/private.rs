@@ -112,6 +112,7 @@ impl<E: Executor> Sink for E {
 /// (cluster, WATCH session): sends through the executor, decodes into `R`.
 pub struct Pending<F, R> {
     state: PendingState<F>,
+    notes: crate::cmd::Notes,
     _reply: PhantomData<fn() -> R>,
 }
 
@@ -127,12 +128,14 @@ impl<F: Future<Output = Result<Value>> + Unpin, R: FromValue> Pending<F, R> {
         mut args: Args,
         meta: &'static CommandMeta,
     ) -> Self {
+        let notes = args.notes_handle();
         let state = match args.take_error() {
             Some(e) => PendingState::Failed(Some(e)),
             None => PendingState::Sending(sink.execute(args, Some(meta))),
         };
         Pending {
             state,
+            notes,
             _reply: PhantomData,
         }
     }
@@ -142,13 +145,15 @@ impl<F: Future<Output = Result<Value>> + Unpin, R: FromValue> Future for Pending
     type Output = Result<R>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
-        match &mut self.state {
+        let this = &mut *self;
+        match &mut this.state {
             PendingState::Failed(e) => Poll::Ready(Err(e
                 .take()
                 .unwrap_or_else(|| Error::Usage("polled after completion".into())))),
-            PendingState::Sending(f) => Pin::new(f)
-                .poll(cx)
-                .map(|r| r.and_then(|v| R::from_value(v.into_result()?))),
+            PendingState::Sending(f) => Pin::new(f).poll(cx).map(|r| {
+                this.notes
+                    .apply(r.and_then(|v| R::from_value(v.into_result()?)))
+            }),
         }
     }
 }

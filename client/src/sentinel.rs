@@ -1,45 +1,148 @@
 //! Redis Sentinel: clients whose connections are resolved through the sentinels, so they
 //! follow failovers without being rebuilt.
 //!
-//! [`Sentinel::master_for`] returns an ordinary [`Client`] (every generated command
-//! works) whose every connection attempt first asks the sentinels for the current master
-//! (`SENTINEL GET-MASTER-ADDR-BY-NAME`) and checks it with `ROLE`. When a failover
-//! happens, the sentinels disconnect the clients of the demoted master; the client
-//! reconnects, resolves again, and reaches the new master; it also listens to
-//! `+switch-master` to move before the first error, and a `READONLY` reply (a demoted
-//! master) closes the connection so the next command resolves again (the refused
-//! command itself returns the error; it was not executed and may be retried).
-//! [`Sentinel::replica_for`]
-//! tries the replicas (`SENTINEL REPLICAS`) and falls back to the master.
+//! Owns: asking the sentinels for a master or its replicas, the resolvers of
+//! sentinel-backed clients, and the watcher that follows a master's failovers on the
+//! sentinels' event channels. Does not own: the clients themselves (ordinary
+//! [`Client`]s; every generated command works) or how they connect (`connection`).
 //!
-//! Sentinels and data nodes have separate settings: the sentinel URLs carry their own
-//! credentials and TLS; the data nodes use a template ([`Sentinel::master_for_with`]).
+//! # Master clients
+//! [`Sentinel::master_for`] returns a [`Client`] whose every connection attempt first
+//! asks the sentinels for the current master (`SENTINEL GET-MASTER-ADDR-BY-NAME`) and
+//! checks it with `ROLE`. A `READONLY` reply (a demoted master) closes the connection so
+//! the next command resolves again (the refused command itself returns the error; it was
+//! not executed and may be retried).
+//!
+//! The client also subscribes to the failover events of every sentinel. From the first
+//! event saying that its master is being failed over (`+try-failover`,
+//! `+failover-state-*`, `+selected-slave`, `+promoted-slave`, …, from any sentinel)
+//! until `+switch-master`, it **holds new commands** instead of sending them to the old
+//! master: between the promotion of a replica and the demotion of the old master, the
+//! old master still acknowledges writes, and loses them when it becomes a replica. On
+//! `+switch-master` the client moves to the announced master and sends the held
+//! commands there; its connection to the old master and idle dedicated connections are
+//! closed. Duplicate announcements (every sentinel publishes one) are ignored. Commands
+//! already in flight when the hold starts are unaffected.
+//!
+//! **Latency**: while held, callers wait, typically 1–2 s (the sentinels' election plus
+//! up to one 1 s `INFO` round before they confirm the promotion); their own command
+//! timeouts still apply. The hold ends at the latest after the bound of
+//! [`FailoverHold`] (by default the master's `failover-timeout` as the sentinels report
+//! it, at most 30 s), or when the sentinels abort the failover; then the client resumes
+//! on whatever master the sentinels name. A hold therefore ends even if the sentinel
+//! connections die. Outside failovers the hold costs one atomic load per command.
+//! Turn it off with [`Sentinel::failover_hold`]`(`[`FailoverHold::Off`]`)`.
+//!
+//! # Replica clients
+//! [`Sentinel::replica_for`] tries the replicas the sentinels list as up
+//! (`SENTINEL REPLICAS`) and falls back to the master when none can be reached, as
+//! redis-py does; when neither can be reached it fails with [`Error::ReplicaNotFound`].
+//! Like [`Error::MasterNotFound`], that is a connection error
+//! ([`Error::is_connection_error`]).
+//!
+//! # Credentials and TLS
+//! Sentinels and data nodes have separate settings: the sentinels' own (URLs, or
+//! [`ConnectionInfo`]s with [`Sentinel::connect_with`], e.g. TLS with a private CA) and
+//! a template for the data nodes ([`Sentinel::master_for_with`],
+//! [`Sentinel::replica_for_with`]: password, database, TLS, …; its address is ignored).
+//! A node that refuses the template's credentials is reported as such rather than as a
+//! missing master.
 //!
 //! ```no_run
 //! # async fn f() -> typedis::Result<()> {
 //! use typedis::prelude::*;
 //! use typedis::sentinel::Sentinel;
+//! use typedis::ConnectionInfo;
 //! let sentinel = Sentinel::connect(["redis://127.0.0.1:26379", "redis://127.0.0.1:26380"]).await?;
 //! let master = sentinel.master_for("mymaster").await?;
 //! master.set("k", "v").await?;
+//! let nodes = ConnectionInfo::tcp("", 0).password("secret").db(2);
+//! let replica = sentinel.replica_for_with("mymaster", nodes).await?;
+//! let v: Option<String> = replica.get("k").decode().await?;
 //! # Ok(()) }
 //! ```
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use crate::client::{Client, ClientConfig};
+use futures_core::Stream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::client::{Client, ClientConfig, WeakClient};
 use crate::connection::{Addr, ConnectionInfo, Resolver};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ServerErrorKind};
+use crate::pool::{Pool, PoolConfig};
+use crate::pubsub::{MessageKind, Subscription};
 use crate::value::{FromValue, Value};
+
+/// The upper bound of [`FailoverHold::Auto`].
+const MAX_AUTO_HOLD: Duration = Duration::from_secs(30);
+/// How long the address announced by `+switch-master` is tried before asking the
+/// sentinels: long enough to cover the moment when some sentinels have not learned the
+/// new configuration yet (they do within one 2 s hello period) while the old master,
+/// not demoted yet, still says `master`; short enough that a later failover the watcher
+/// missed is not ignored for long.
+const PREFER_ANNOUNCED: Duration = Duration::from_secs(10);
+/// How long re-asking the sentinels may take when a hold ends without `+switch-master`.
+const RESOLVE_BOUND: Duration = Duration::from_secs(2);
+/// How often idle watcher tasks check that their client still exists.
+const LIVENESS: Duration = Duration::from_secs(1);
+
+/// Failover events that say a master is being failed over; any of them starts a hold.
+const IN_PROGRESS: [&str; 13] = [
+    "+try-failover",
+    "+elected-leader",
+    "+failover-state-select-slave",
+    "+selected-slave",
+    "+failover-state-send-slaveof-noone",
+    "+failover-state-wait-promotion",
+    "+promoted-slave",
+    "+failover-state-reconf-slaves",
+    "+slave-reconf-sent",
+    "+slave-reconf-inprog",
+    "+slave-reconf-done",
+    "+failover-end-for-timeout",
+    "+failover-end",
+];
+/// Failover events that say a sentinel gave up its failover attempt.
+const ABORTED: [&str; 3] = [
+    "-failover-abort-not-elected",
+    "-failover-abort-no-good-slave",
+    "-failover-abort-slave-timeout",
+];
+/// The event that names the new master.
+const SWITCH: &str = "+switch-master";
+
+/// What a master client does while the sentinels fail its master over (see the module
+/// docs): hold new commands until the new master is announced, for at most a bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FailoverHold {
+    /// Hold, for at most the master's `failover-timeout` as the sentinels report it
+    /// (30 s when they do not say), and never more than 30 s. The default.
+    #[default]
+    Auto,
+    /// Hold for at most this long.
+    AtMost(Duration),
+    /// Do not hold: commands go to the old master until `+switch-master`, and the writes
+    /// it acknowledges after the promotion of the new one are lost when it is demoted.
+    Off,
+}
 
 /// A set of sentinels to ask. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Sentinel {
     sentinels: Arc<Vec<ConnectionInfo>>,
+    hold: FailoverHold,
 }
 
 impl Sentinel {
-    /// Parses the sentinel URLs and checks that at least one sentinel answers.
+    /// Parses the sentinel URLs (`redis://…`, `rediss://…` with the default roots; for a
+    /// private CA use [`connect_with`](Self::connect_with)) and checks that at least one
+    /// sentinel answers.
     pub async fn connect<I, S>(urls: I) -> Result<Sentinel>
     where
         I: IntoIterator<Item = S>,
@@ -47,8 +150,34 @@ impl Sentinel {
     {
         let sentinels = urls
             .into_iter()
-            .map(|u| ConnectionInfo::parse(u.as_ref()).map(|i| i.protocol(crate::Protocol::Resp2)))
+            .map(|u| ConnectionInfo::parse(u.as_ref()))
             .collect::<Result<Vec<_>>>()?;
+        Sentinel::connect_with(sentinels).await
+    }
+
+    /// Like [`connect`](Self::connect), with the sentinels' connection settings given in
+    /// full: TLS with a private CA, a password, a connect timeout… Sentinels are spoken
+    /// to in RESP2.
+    ///
+    /// ```no_run
+    /// # async fn f(ca_pem: &[u8]) -> typedis::Result<()> {
+    /// use typedis::{ConnectionInfo, TlsConfig};
+    /// let tls = TlsConfig::new().root_ca_pem(ca_pem)?;
+    /// let sentinel = typedis::sentinel::Sentinel::connect_with([
+    ///     ConnectionInfo::tcp("sentinel-1.internal", 26379).tls(tls.clone()),
+    ///     ConnectionInfo::tcp("sentinel-2.internal", 26379).tls(tls),
+    /// ])
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_with<I>(sentinels: I) -> Result<Sentinel>
+    where
+        I: IntoIterator<Item = ConnectionInfo>,
+    {
+        let sentinels: Vec<ConnectionInfo> = sentinels
+            .into_iter()
+            .map(|i| i.protocol(crate::Protocol::Resp2))
+            .collect();
         if sentinels.is_empty() {
             return Err(Error::Usage(
                 "Sentinel::connect needs at least one sentinel URL".into(),
@@ -56,10 +185,11 @@ impl Sentinel {
         }
         let s = Sentinel {
             sentinels: Arc::new(sentinels),
+            hold: FailoverHold::default(),
         };
         let mut errors = Vec::new();
         for info in s.sentinels.iter() {
-            match Client::with_config(ClientConfig::from_info(info.clone())).await {
+            match query_client(info).await {
                 Ok(_) => return Ok(s),
                 Err(e) => errors.push(format!("{} ({e})", info.addr)),
             }
@@ -68,6 +198,13 @@ impl Sentinel {
             "no sentinel could be reached; tried: {}",
             errors.join(", ")
         )))
+    }
+
+    /// Sets what the master clients made from now on do during a failover (default:
+    /// [`FailoverHold::Auto`]).
+    pub fn failover_hold(mut self, hold: FailoverHold) -> Self {
+        self.hold = hold;
+        self
     }
 
     fn names(&self) -> String {
@@ -79,14 +216,34 @@ impl Sentinel {
     }
 
     /// Asks the sentinels, in order, for the master of `name`, and checks it with `ROLE`.
+    /// Fails with [`Error::MasterNotFound`] when none names a reachable master, with the
+    /// node's own error when it refuses `template`'s credentials, and with
+    /// [`Error::Sentinel`] when no sentinel can be reached.
     pub async fn discover_master(
         &self,
         name: &str,
         template: &ConnectionInfo,
     ) -> Result<ConnectionInfo> {
+        self.find_master(name, template, None).await
+    }
+
+    /// [`discover_master`](Self::discover_master), trying `preferred` first.
+    async fn find_master(
+        &self,
+        name: &str,
+        template: &ConnectionInfo,
+        preferred: Option<&(String, u16)>,
+    ) -> Result<ConnectionInfo> {
+        let mut refused = None;
+        if let Some((host, port)) = preferred {
+            let info = at(template, host, *port);
+            if says_master(&info, &mut refused).await {
+                return Ok(info);
+            }
+        }
         let mut unreachable = 0;
         for s in self.sentinels.iter() {
-            let Ok(client) = Client::with_config(ClientConfig::from_info(s.clone())).await else {
+            let Ok(client) = query_client(s).await else {
                 unreachable += 1;
                 continue;
             };
@@ -95,20 +252,17 @@ impl Sentinel {
                 .arg("GET-MASTER-ADDR-BY-NAME")
                 .arg(name)
                 .await;
-            let Ok(Value::Array(parts)) = reply else {
+            let Some((host, port)) = reply.ok().and_then(host_port) else {
                 continue;
             };
-            let (Some(host), Some(port)) = (parts.first(), parts.get(1)) else {
-                continue;
-            };
-            let host = String::from_value(host.clone())?;
-            let port = u16::from_value(port.clone())?;
             let info = at(template, &host, port);
-            if role_of(&info).await.as_deref() == Some("master") {
+            if says_master(&info, &mut refused).await {
                 return Ok(info);
             }
         }
-        Err(if unreachable == self.sentinels.len() {
+        Err(if let Some(e) = refused {
+            e
+        } else if unreachable == self.sentinels.len() {
             Error::Sentinel(format!(
                 "no sentinel could be reached; asked: {}",
                 self.names()
@@ -121,14 +275,15 @@ impl Sentinel {
         })
     }
 
-    /// Asks the sentinels for the replicas of `name` that are up.
+    /// Asks the sentinels for the replicas of `name` that are up (the first sentinel
+    /// that knows `name` answers). [`Error::ReplicaNotFound`] when none does.
     pub async fn discover_replicas(
         &self,
         name: &str,
         template: &ConnectionInfo,
     ) -> Result<Vec<ConnectionInfo>> {
         for s in self.sentinels.iter() {
-            let Ok(client) = Client::with_config(ClientConfig::from_info(s.clone())).await else {
+            let Ok(client) = query_client(s).await else {
                 continue;
             };
             let Ok(Value::Array(replicas)) = client.cmd("SENTINEL").arg("REPLICAS").arg(name).await
@@ -137,8 +292,7 @@ impl Sentinel {
             };
             let mut out = Vec::new();
             for r in replicas {
-                let fields: std::collections::HashMap<String, String> =
-                    FromValue::from_value(r).unwrap_or_default();
+                let fields: HashMap<String, String> = FromValue::from_value(r).unwrap_or_default();
                 let down = fields.get("flags").is_some_and(|f| {
                     f.contains("s_down") || f.contains("o_down") || f.contains("disconnected")
                 });
@@ -152,10 +306,30 @@ impl Sentinel {
             }
             return Ok(out);
         }
-        Err(Error::ReplicaNotFound {
+        Err(self.no_replica(name))
+    }
+
+    fn no_replica(&self, name: &str) -> Error {
+        Error::ReplicaNotFound {
             name: name.to_owned(),
             sentinels: self.names(),
-        })
+        }
+    }
+
+    /// The master's `failover-timeout`, from the first sentinel that knows `name`.
+    async fn failover_timeout(&self, name: &str) -> Option<Duration> {
+        for s in self.sentinels.iter() {
+            let Ok(client) = query_client(s).await else {
+                continue;
+            };
+            let Ok(reply) = client.cmd("SENTINEL").arg("MASTER").arg(name).await else {
+                continue;
+            };
+            let fields: HashMap<String, String> = FromValue::from_value(reply).ok()?;
+            let ms: u64 = fields.get("failover-timeout")?.parse().ok()?;
+            return Some(Duration::from_millis(ms));
+        }
+        None
     }
 
     /// A client of the current master of `name`, following failovers.
@@ -166,6 +340,10 @@ impl Sentinel {
     /// Like [`master_for`](Self::master_for), with credentials, database, TLS, health
     /// checks, decoder limits… for the data nodes taken from `template` (its address is
     /// ignored).
+    ///
+    /// Returns once the client is connected and its watcher has subscribed to the
+    /// failover events of every sentinel that can be reached (each attempt bounded by
+    /// that sentinel's connect timeout), so failovers from then on are followed.
     pub async fn master_for_with(&self, name: &str, template: ConnectionInfo) -> Result<Client> {
         self.master_for_config(name, ClientConfig::from_info(template))
             .await
@@ -178,89 +356,116 @@ impl Sentinel {
         let template = config.connection_info().clone();
         // Fail early, with the sentinels' answer, when the master is unknown.
         let first = self.discover_master(name, &template).await?;
-        let this = self.clone();
-        let name_for_watch = name.to_owned();
-        let name = name.to_owned();
-        let tpl = template.clone();
+        let follow = Arc::new(Follow::default());
+        let resolver = {
+            let (this, name, tpl, follow) = (
+                self.clone(),
+                name.to_owned(),
+                template.clone(),
+                follow.clone(),
+            );
+            Resolver(Arc::new(move || {
+                let (this, name, tpl, follow) =
+                    (this.clone(), name.clone(), tpl.clone(), follow.clone());
+                Box::pin(async move {
+                    let info = this
+                        .find_master(&name, &tpl, follow.preferred().as_ref())
+                        .await?;
+                    follow.connected_to(tcp_addr(&info));
+                    Ok(info)
+                })
+            }))
+        };
         let mut info = first;
-        info.resolver = Some(Resolver(Arc::new(move || {
-            let this = this.clone();
-            let name = name.clone();
-            let tpl = tpl.clone();
-            Box::pin(async move { this.discover_master(&name, &tpl).await })
-        })));
+        info.resolver = Some(resolver);
         let client =
             Client::with_config(config.connection(info).reconnect_on_readonly(true)).await?;
-        self.watch_switch_master(&client, name_for_watch);
+        let max_hold = match self.hold {
+            FailoverHold::Off => None,
+            FailoverHold::AtMost(d) => Some(d),
+            FailoverHold::Auto => Some(
+                self.failover_timeout(name)
+                    .await
+                    .map_or(MAX_AUTO_HOLD, |d| d.min(MAX_AUTO_HOLD)),
+            ),
+        };
+        let watcher = Watcher {
+            name: name.to_owned(),
+            client: client.downgrade(),
+            sentinel: self.clone(),
+            template,
+            follow,
+            max_hold,
+            in_progress: vec![false; self.sentinels.len()],
+            held_since: None,
+            quiet_until: None,
+            switched_to: None,
+        };
+        watcher.start(&self.sentinels).await;
         Ok(client)
-    }
-
-    /// Listens to `+switch-master` on the sentinels and makes `client` reconnect (and so
-    /// resolve the new master) as soon as `name` moves, before any command fails.
-    fn watch_switch_master(&self, client: &Client, name: String) {
-        let weak = client.downgrade();
-        let sentinels = self.sentinels.clone();
-        tokio::spawn(async move {
-            use futures_core::Stream;
-            for s in sentinels.iter().cycle() {
-                let Ok(sc) = Client::with_config(ClientConfig::from_info(s.clone())).await else {
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                    continue;
-                };
-                let Ok(mut sub) = sc.subscribe(["+switch-master"]).await else {
-                    continue;
-                };
-                sub.ignore_subscribe_messages(true);
-                loop {
-                    // Wake up now and then to stop once the client is gone.
-                    let next =
-                        std::future::poll_fn(|cx| std::pin::Pin::new(&mut sub).poll_next(cx));
-                    let msg =
-                        match tokio::time::timeout(std::time::Duration::from_secs(1), next).await {
-                            Err(_) if weak.upgrade().is_none() => return,
-                            Err(_) => continue,
-                            Ok(None) => break,
-                            Ok(Some(m)) => m,
-                        };
-                    let Some(client) = weak.upgrade() else { return };
-                    // "<name> <old ip> <old port> <new ip> <new port>"
-                    if msg.payload().split(|b| *b == b' ').next() == Some(name.as_bytes()) {
-                        client.drop_connection("Sentinel announced a new master (+switch-master)");
-                    }
-                }
-                if weak.upgrade().is_none() {
-                    return;
-                }
-            }
-        });
     }
 
     /// A client of a replica of `name` (the first that connects), or of the master when
     /// no replica does, as redis-py.
     pub async fn replica_for(&self, name: &str) -> Result<Client> {
-        let this = self.clone();
-        let name_owned = name.to_owned();
+        self.replica_for_with(name, ConnectionInfo::tcp("", 0))
+            .await
+    }
+
+    /// Like [`replica_for`](Self::replica_for), with credentials, database, TLS… for the
+    /// data nodes (replicas and the master it falls back to) taken from `template` (its
+    /// address is ignored). Every reconnection resolves again: when its replica dies,
+    /// the client moves to another replica, or to the master.
+    pub async fn replica_for_with(&self, name: &str, template: ConnectionInfo) -> Result<Client> {
+        let (this, name, tpl) = (self.clone(), name.to_owned(), template);
         let resolver = Resolver(Arc::new(move || {
-            let this = this.clone();
-            let name = name_owned.clone();
-            Box::pin(async move {
-                let tpl = ConnectionInfo::tcp("", 0);
-                for r in this
-                    .discover_replicas(&name, &tpl)
-                    .await
-                    .unwrap_or_default()
-                {
-                    if role_of(&r).await.is_some() {
-                        return Ok(r);
-                    }
-                }
-                this.discover_master(&name, &tpl).await
-            })
+            let (this, name, tpl) = (this.clone(), name.clone(), tpl.clone());
+            Box::pin(async move { this.find_replica(&name, &tpl).await })
         }));
         let mut info = (resolver.0)().await?;
         info.resolver = Some(resolver);
         Client::with_config(ClientConfig::from_info(info)).await
     }
+
+    /// A reachable replica of `name`, else its master; [`Error::ReplicaNotFound`] when
+    /// there is neither.
+    async fn find_replica(&self, name: &str, template: &ConnectionInfo) -> Result<ConnectionInfo> {
+        let mut refused = None;
+        for r in self
+            .discover_replicas(name, template)
+            .await
+            .unwrap_or_default()
+        {
+            match role_of(&r).await {
+                Ok(_) => return Ok(r),
+                Err(e) => note_refusal(&mut refused, e),
+            }
+        }
+        match self.find_master(name, template, None).await {
+            Ok(master) => Ok(master),
+            Err(Error::MasterNotFound { .. }) => {
+                Err(refused.unwrap_or_else(|| self.no_replica(name)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A connection to a sentinel for one query; queries are bounded by its connect timeout.
+async fn query_client(info: &ConnectionInfo) -> Result<Client> {
+    let limit = info.connect_timeout.unwrap_or(Duration::from_secs(5));
+    Client::with_config(ClientConfig::from_info(info.clone()).command_timeout(Some(limit))).await
+}
+
+/// `host:port` from a `GET-MASTER-ADDR-BY-NAME` reply (nil when the name is unknown).
+fn host_port(reply: Value) -> Option<(String, u16)> {
+    let Value::Array(parts) = reply else {
+        return None;
+    };
+    let mut parts = parts.into_iter();
+    let host = String::from_value(parts.next()?).ok()?;
+    let port = u16::from_value(parts.next()?).ok()?;
+    Some((host, port))
 }
 
 /// `template` pointed at `host:port`.
@@ -274,17 +479,409 @@ fn at(template: &ConnectionInfo, host: &str, port: u16) -> ConnectionInfo {
     info
 }
 
-/// The first element of `ROLE` (`master`, `slave`, `sentinel`), if the node answers.
-async fn role_of(info: &ConnectionInfo) -> Option<String> {
-    let client = Client::with_config(ClientConfig::from_info(info.clone()))
-        .await
-        .ok()?;
-    let role: Value = client.cmd("ROLE").await.ok()?;
-    match role {
-        Value::Array(items) => items
-            .into_iter()
-            .next()
-            .and_then(|v| String::from_value(v).ok()),
-        _ => None,
+/// The TCP address of `info` (sentinels only name TCP addresses).
+fn tcp_addr(info: &ConnectionInfo) -> Option<(String, u16)> {
+    match &info.addr {
+        Addr::Tcp { host, port } => Some((host.clone(), *port)),
+        Addr::Unix(_) => None,
+    }
+}
+
+/// The first element of `ROLE` (`master`, `slave`, `sentinel`) of the node at `info`.
+async fn role_of(info: &ConnectionInfo) -> Result<String> {
+    let limit = info.connect_timeout.unwrap_or(Duration::from_secs(5));
+    let client =
+        Client::with_config(ClientConfig::from_info(info.clone()).command_timeout(Some(limit)))
+            .await?;
+    match client.cmd("ROLE").await? {
+        Value::Array(items) => match items.into_iter().next() {
+            Some(v) => String::from_value(v),
+            None => Err(Error::decode("ROLE reply with a role", "an empty array")),
+        },
+        other => Err(Error::decode("ROLE reply (an array)", format!("{other:?}"))),
+    }
+}
+
+/// Whether the node at `info` says it is a master; a refusal is kept in `refused`.
+async fn says_master(info: &ConnectionInfo, refused: &mut Option<Error>) -> bool {
+    match role_of(info).await {
+        Ok(role) => role == "master",
+        Err(e) => {
+            note_refusal(refused, e);
+            false
+        }
+    }
+}
+
+/// Keeps `e` when it says the node refused the template's settings (credentials, TLS,
+/// database): more useful to report than "no master found". Other errors (the node is
+/// down) are what a failover looks like and are dropped.
+fn note_refusal(refused: &mut Option<Error>, e: Error) {
+    let refusal = matches!(e, Error::Handshake(_) | Error::Tls(_))
+        || matches!(
+            e.server_kind(),
+            Some(ServerErrorKind::NoAuth | ServerErrorKind::WrongPass | ServerErrorKind::NoPerm)
+        );
+    if refusal {
+        *refused = Some(e);
+    }
+}
+
+// ------------------------------------------------------------------ failover watcher
+
+/// Where a master client's connections should go, shared by its resolver and watcher.
+#[derive(Debug, Default)]
+struct Follow {
+    /// The address named by the last `+switch-master`, and when: tried before asking
+    /// the sentinels for [`PREFER_ANNOUNCED`].
+    preferred: Mutex<Option<((String, u16), Instant)>>,
+    /// The address the last connection was resolved to.
+    current: Mutex<Option<(String, u16)>>,
+}
+
+impl Follow {
+    fn announced(&self, addr: Option<(String, u16)>) {
+        *lock(&self.preferred) = addr.map(|a| (a, Instant::now()));
+    }
+
+    fn preferred(&self) -> Option<(String, u16)> {
+        lock(&self.preferred)
+            .as_ref()
+            .filter(|(_, at)| at.elapsed() < PREFER_ANNOUNCED)
+            .map(|(a, _)| a.clone())
+    }
+
+    fn connected_to(&self, addr: Option<(String, u16)>) {
+        *lock(&self.current) = addr;
+    }
+
+    fn current(&self) -> Option<(String, u16)> {
+        lock(&self.current).clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Plain data, consistent at every unlock: a panic elsewhere must not spread.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a failover event means for the master a client serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Failover {
+    /// The master is being failed over.
+    InProgress,
+    /// The sentinel that published it gave up its attempt.
+    Aborted,
+    /// The master moved to this address.
+    Switched(String, u16),
+}
+
+/// Reads one event of the sentinels' channels; `None` when it is about another master
+/// or not about failovers. Payloads are `<type> <name> <ip> <port>` for a master,
+/// `<type> <name> <ip> <port> @ <master> <ip> <port>` for other instances, and
+/// `<master> <old ip> <old port> <new ip> <new port>` for `+switch-master`.
+fn classify(channel: &[u8], payload: &[u8], master: &str) -> Option<Failover> {
+    let payload = std::str::from_utf8(payload).ok()?;
+    let mut words = payload.split(' ');
+    if channel == SWITCH.as_bytes() {
+        let (name, _, _, host, port) = (
+            words.next()?,
+            words.next()?,
+            words.next()?,
+            words.next()?,
+            words.next()?,
+        );
+        if name != master {
+            return None;
+        }
+        return Some(Failover::Switched(host.to_owned(), port.parse().ok()?));
+    }
+    let named = match payload.split_once(" @ ") {
+        Some((_, about)) => about.split(' ').next(),
+        None => match (words.next(), words.next()) {
+            (Some("master"), name) => name,
+            _ => None,
+        },
+    };
+    if named != Some(master) {
+        return None;
+    }
+    let channel = std::str::from_utf8(channel).ok()?;
+    if IN_PROGRESS.contains(&channel) {
+        Some(Failover::InProgress)
+    } else if ABORTED.contains(&channel) {
+        Some(Failover::Aborted)
+    } else {
+        None
+    }
+}
+
+/// An event from one sentinel's subscription.
+struct Event {
+    /// Index of the sentinel.
+    from: usize,
+    channel: bytes::Bytes,
+    payload: bytes::Bytes,
+}
+
+/// Follows one master client's failovers: holds its commands while one is in progress,
+/// moves it on `+switch-master`. One task, fed by one listener task per sentinel.
+struct Watcher {
+    name: String,
+    client: WeakClient,
+    sentinel: Sentinel,
+    template: ConnectionInfo,
+    follow: Arc<Follow>,
+    /// `None`: do not hold.
+    max_hold: Option<Duration>,
+    /// Per sentinel: it announced a failover of this master that has not ended.
+    in_progress: Vec<bool>,
+    /// Commands are held since then.
+    held_since: Option<Instant>,
+    /// After a hold that ran out, no new hold starts before then: the failover that
+    /// outlived it must not hold the client again and again.
+    quiet_until: Option<Instant>,
+    /// The address of the last `+switch-master` acted on (duplicates are ignored).
+    switched_to: Option<(String, u16)>,
+}
+
+impl Watcher {
+    /// Starts the listeners and the watcher; returns once every sentinel was tried.
+    async fn start(self, sentinels: &[ConnectionInfo]) {
+        let (tx, rx) = mpsc::channel(256);
+        let mut tried = Vec::with_capacity(sentinels.len());
+        for (i, info) in sentinels.iter().enumerate() {
+            let (done, wait) = oneshot::channel();
+            tried.push(wait);
+            tokio::spawn(listen(i, info.clone(), tx.clone(), done));
+        }
+        drop(tx);
+        tokio::spawn(self.run(rx));
+        for t in tried {
+            // An error only means the listener is gone already.
+            let _ = t.await;
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Event>) {
+        loop {
+            let wake = match (self.held_since, self.max_hold) {
+                (Some(since), Some(max)) => since + max,
+                _ => Instant::now() + LIVENESS,
+            };
+            let next = tokio::time::timeout_at(wake.into(), rx.recv()).await;
+            let Some(client) = self.client.upgrade() else {
+                return;
+            };
+            match next {
+                Ok(Some(event)) => self.on_event(&client, event).await,
+                Ok(None) => {
+                    // Every listener stopped (cannot happen while the client lives):
+                    // never leave the client held.
+                    client.hold().release();
+                    return;
+                }
+                Err(_) => {
+                    let ran_out = matches!((self.held_since, self.max_hold),
+                        (Some(since), Some(max)) if since.elapsed() >= max);
+                    if ran_out {
+                        self.quiet_until = self.max_hold.map(|max| Instant::now() + max);
+                        self.end_hold(&client).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_event(&mut self, client: &Client, event: Event) {
+        let Some(what) = classify(&event.channel, &event.payload, &self.name) else {
+            return;
+        };
+        match what {
+            Failover::InProgress => {
+                self.in_progress[event.from] = true;
+                let quiet = self.quiet_until.is_some_and(|t| Instant::now() < t);
+                if self.max_hold.is_some() && self.held_since.is_none() && !quiet {
+                    self.held_since = Some(Instant::now());
+                    client.hold().hold();
+                }
+            }
+            Failover::Aborted => {
+                self.in_progress[event.from] = false;
+                if self.held_since.is_some() && !self.in_progress.contains(&true) {
+                    self.end_hold(client).await;
+                }
+            }
+            Failover::Switched(host, port) => {
+                let to = (host, port);
+                self.in_progress.fill(false);
+                self.quiet_until = None;
+                if self.switched_to.as_ref() != Some(&to) {
+                    self.switched_to = Some(to.clone());
+                    self.follow.announced(Some(to.clone()));
+                    if self.follow.current().as_ref() != Some(&to) {
+                        client.drop_connection("Sentinel announced a new master (+switch-master)");
+                    }
+                }
+                self.held_since = None;
+                client.hold().release();
+            }
+        }
+    }
+
+    /// Ends a hold that `+switch-master` did not end (timeout, aborted failover): asks
+    /// the sentinels which master to use, moves there if it is another, and releases.
+    async fn end_hold(&mut self, client: &Client) {
+        let named = tokio::time::timeout(
+            RESOLVE_BOUND,
+            self.sentinel.discover_master(&self.name, &self.template),
+        )
+        .await;
+        // No announcement to prefer any more: the sentinels' answer is what counts.
+        self.follow.announced(None);
+        if let Ok(Ok(info)) = named {
+            if tcp_addr(&info) != self.follow.current() {
+                client.drop_connection("the sentinels name another master");
+            }
+        }
+        self.in_progress.fill(false);
+        self.held_since = None;
+        client.hold().release();
+    }
+}
+
+/// Subscribes to one sentinel's failover events and forwards them, resubscribing when
+/// the subscription ends; stops when the watcher is gone. `tried` is signalled after the
+/// first attempt.
+async fn listen(
+    from: usize,
+    info: ConnectionInfo,
+    tx: mpsc::Sender<Event>,
+    tried: oneshot::Sender<()>,
+) {
+    let mut tried = Some(tried);
+    let limit = info.connect_timeout.unwrap_or(Duration::from_secs(5));
+    let pool = Pool::new(
+        info,
+        PoolConfig {
+            max_size: 1,
+            idle_timeout: None,
+        },
+    );
+    let channels: Vec<&str> = IN_PROGRESS
+        .iter()
+        .chain(ABORTED.iter())
+        .copied()
+        .chain([SWITCH])
+        .collect();
+    let mut delay = Duration::ZERO;
+    loop {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        delay = (delay * 2).clamp(Duration::from_millis(100), Duration::from_secs(2));
+        if tx.is_closed() {
+            return;
+        }
+        let opened = tokio::time::timeout(limit, async {
+            let mut sub = Subscription::open(pool.clone()).await?;
+            sub.subscribe(channels.iter().copied()).await?;
+            Ok::<_, Error>(sub)
+        })
+        .await;
+        if let Some(t) = tried.take() {
+            let _ = t.send(());
+        }
+        let Ok(Ok(mut sub)) = opened else {
+            continue;
+        };
+        delay = Duration::ZERO;
+        sub.ignore_subscribe_messages(true);
+        loop {
+            let next = poll_fn(|cx| Pin::new(&mut sub).poll_next(cx));
+            let msg = match tokio::time::timeout(LIVENESS, next).await {
+                Err(_) if tx.is_closed() => return,
+                Err(_) => continue,
+                // The subscription's task stopped: open a new one.
+                Ok(None) => break,
+                Ok(Some(m)) => m,
+            };
+            // Resubscribed after a lost connection: events may have been missed, which
+            // the hold's bound covers.
+            if msg.kind() == MessageKind::Reconnected || !msg.is_data() {
+                continue;
+            }
+            let event = Event {
+                from,
+                channel: msg.channel().clone(),
+                payload: msg.payload().clone(),
+            };
+            if tx.send(event).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failover_events_are_read_for_the_right_master() {
+        let m = "mymaster";
+        let cases: [(&str, &str, Option<Failover>); 9] = [
+            (
+                "+try-failover",
+                "master mymaster 127.0.0.1 6379",
+                Some(Failover::InProgress),
+            ),
+            ("+try-failover", "master other 127.0.0.1 6379", None),
+            // A prefix of the name is another master.
+            ("+try-failover", "master mymaster2 127.0.0.1 6379", None),
+            (
+                "+selected-slave",
+                "slave 127.0.0.1:6380 127.0.0.1 6380 @ mymaster 127.0.0.1 6379",
+                Some(Failover::InProgress),
+            ),
+            (
+                "+promoted-slave",
+                "slave 127.0.0.1:6380 127.0.0.1 6380 @ other 127.0.0.1 6379",
+                None,
+            ),
+            (
+                "-failover-abort-not-elected",
+                "master mymaster 127.0.0.1 6379",
+                Some(Failover::Aborted),
+            ),
+            (
+                "+switch-master",
+                "mymaster 127.0.0.1 6379 127.0.0.1 6380",
+                Some(Failover::Switched("127.0.0.1".into(), 6380)),
+            ),
+            (
+                "+switch-master",
+                "other 127.0.0.1 6379 127.0.0.1 6380",
+                None,
+            ),
+            // Truncated or garbled payloads are ignored, not a panic.
+            (
+                "+switch-master",
+                "mymaster 127.0.0.1 6379 127.0.0.1 x",
+                None,
+            ),
+        ];
+        for (channel, payload, want) in cases {
+            assert_eq!(
+                classify(channel.as_bytes(), payload.as_bytes(), m),
+                want,
+                "{channel} {payload}"
+            );
+        }
+        // Other channels and odd bytes are ignored.
+        assert_eq!(classify(b"+sdown", b"master mymaster 1 2", m), None);
+        assert_eq!(classify(b"+try-failover", b"", m), None);
+        assert_eq!(classify(b"+try-failover", b"\xff\xfe", m), None);
+        assert_eq!(classify(b"+switch-master", b"mymaster", m), None);
     }
 }

@@ -76,9 +76,15 @@ pub trait FromValue: Sized {
     #[doc(hidden)]
     const PAIR: bool = false;
 
-    /// How `Vec<Self>` is made from a byte string (only `u8`: `Vec<u8>` is bytes).
+    /// Whether an empty array is `None` as an `Option<Self>` (tuples: an empty array
+    /// cannot be one, and `ZPOPMIN key` answers one when there is nothing to pop).
     #[doc(hidden)]
-    fn from_byte_string(bytes: Bytes) -> Option<Vec<Self>> {
+    const NONE_WHEN_EMPTY: bool = false;
+
+    /// How `Vec<Self>` is made from a byte string, if it can be: `Vec<u8>` is the bytes,
+    /// `Vec<ClientInfo>` the lines of `CLIENT LIST`.
+    #[doc(hidden)]
+    fn from_byte_string(bytes: Bytes) -> Option<Result<Vec<Self>>> {
         let _ = bytes;
         None
     }
@@ -198,7 +204,7 @@ impl FromValue for Value {
 // ---------------------------------------------------------------- helpers
 
 /// Describes a value for error messages, with a short preview of text payloads.
-fn describe(v: &Value) -> String {
+pub(crate) fn describe(v: &Value) -> String {
     fn preview(b: &[u8]) -> String {
         let cut = &b[..b.len().min(40)];
         let mut s = format!("{:?}", String::from_utf8_lossy(cut));
@@ -225,7 +231,7 @@ fn mismatch<T>(expected: &str, got: &Value) -> Result<T> {
 }
 
 /// The bytes of a string-like value.
-fn text_of(v: &Value) -> Option<&[u8]> {
+pub(crate) fn text_of(v: &Value) -> Option<&[u8]> {
     match v {
         Value::Bulk(b) | Value::SimpleString(b) | Value::BigNumber(b) => Some(b),
         Value::Verbatim { text, .. } => Some(text),
@@ -336,8 +342,8 @@ macro_rules! int_from_value {
 int_from_value!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
 int_from_value!(u8 {
     /// `Vec<u8>` is a byte string, not an array of small integers.
-    fn from_byte_string(bytes: Bytes) -> Option<Vec<Self>> {
-        Some(bytes.to_vec())
+    fn from_byte_string(bytes: Bytes) -> Option<Result<Vec<Self>>> {
+        Some(Ok(bytes.to_vec()))
     }
 });
 
@@ -407,6 +413,7 @@ impl<T: FromValue> FromValue for Option<T> {
     fn from_value(v: Value) -> Result<Self> {
         match v {
             Value::Nil => Ok(None),
+            Value::Array(items) if T::NONE_WHEN_EMPTY && items.is_empty() => Ok(None),
             v @ (Value::Error(_) | Value::Attribute { .. }) => Self::from_value(plain(v)?),
             v => T::from_value(v).map(Some),
         }
@@ -430,7 +437,8 @@ impl<T: FromValue> FromValue for Vec<T> {
         match plain(v)? {
             Value::Bulk(b) | Value::SimpleString(b) | Value::Verbatim { text: b, .. } => {
                 let shown = Value::Bulk(b.clone());
-                T::from_byte_string(b).ok_or_else(|| Error::decode("an array", describe(&shown)))
+                T::from_byte_string(b)
+                    .unwrap_or_else(|| Err(Error::decode("an array", describe(&shown))))
             }
             // A map becomes its entries: pairs for pair element types (`Vec<(K, V)>`),
             // flattened keys and values for anything else.
@@ -459,10 +467,29 @@ impl<T: FromValue + Ord> FromValue for std::collections::BTreeSet<T> {
     }
 }
 
-/// Key/value pairs from a RESP3 map or a RESP2 flat array `[k1, v1, k2, v2, …]`.
-fn map_entries(v: Value) -> Result<Vec<(Value, Value)>> {
+/// Key/value pairs from a RESP3 map, a RESP2 flat array `[k1, v1, k2, v2, …]`, or a
+/// RESP2 array of pairs `[[k1, v1], [k2, v2]]` (`XREAD`: keys are never arrays, so the
+/// two flat forms cannot be confused).
+pub(crate) fn map_entries(v: Value) -> Result<Vec<(Value, Value)>> {
     match plain(v)? {
         Value::Map(pairs) => Ok(pairs),
+        Value::Array(items)
+            if !items.is_empty()
+                && items
+                    .iter()
+                    .all(|i| matches!(i, Value::Array(p) if p.len() == 2)) =>
+        {
+            Ok(items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Value::Array(p) => {
+                        let mut p = p.into_iter();
+                        Some((p.next()?, p.next()?))
+                    }
+                    _ => None,
+                })
+                .collect())
+        }
         Value::Array(items) | Value::Set(items) => {
             if items.len() % 2 != 0 {
                 return Err(Error::decode(
@@ -512,6 +539,7 @@ macro_rules! tuple_from_value {
         #[allow(clippy::modulo_one)] // the 1-tuple divides lengths by 1 too
         impl<$($name: FromValue),+> FromValue for ($($name,)+) {
             const PAIR: bool = $n == 2;
+            const NONE_WHEN_EMPTY: bool = true;
 
             fn from_value(v: Value) -> Result<Self> {
                 let items = match plain(v)? {
@@ -729,149 +757,4 @@ impl<T: ToArg + ?Sized> ToArg for std::rc::Rc<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn value_stays_small() {
-        // Arrays of values are the bulk of large replies: every byte here is paid per
-        // element.
-        assert!(
-            std::mem::size_of::<Value>() <= 40,
-            "{}",
-            std::mem::size_of::<Value>()
-        );
-    }
-    use std::collections::{BTreeMap, HashMap, HashSet};
-
-    fn bulk(s: &str) -> Value {
-        Value::Bulk(Bytes::copy_from_slice(s.as_bytes()))
-    }
-
-    #[test]
-    fn scalars_from_both_protocols() {
-        assert_eq!(i64::from_value(Value::Int(-3)).unwrap(), -3);
-        assert_eq!(i64::from_value(bulk("42")).unwrap(), 42);
-        assert!(u8::from_value(Value::Int(300)).is_err());
-        assert_eq!(f64::from_value(bulk("3.5")).unwrap(), 3.5);
-        assert_eq!(f64::from_value(Value::Double(2.0)).unwrap(), 2.0);
-        assert_eq!(f64::from_value(bulk("-inf")).unwrap(), f64::NEG_INFINITY);
-        assert!(f64::from_value(bulk("nan")).unwrap().is_nan());
-        assert!(bool::from_value(Value::Boolean(true)).unwrap());
-        assert!(!bool::from_value(Value::Int(0)).unwrap());
-        assert_eq!(
-            String::from_value(Value::Verbatim {
-                format: *b"txt",
-                text: Bytes::from_static(b"hi")
-            })
-            .unwrap(),
-            "hi"
-        );
-        assert_eq!(Option::<String>::from_value(Value::Nil).unwrap(), None);
-        assert_eq!(
-            i128::from_value(Value::BigNumber(Bytes::from_static(
-                b"3492890328409238509324850943850943825024385"
-            )))
-            .ok(),
-            None
-        );
-        assert_eq!(
-            u128::from_value(Value::BigNumber(Bytes::from_static(
-                b"340282366920938463463374607431768211455"
-            )))
-            .unwrap(),
-            u128::MAX
-        );
-    }
-
-    #[test]
-    fn errors_say_what_was_expected_and_found() {
-        let e = i64::from_value(bulk("abc")).unwrap_err().to_string();
-        assert!(e.contains("integer") && e.contains("\"abc\""), "{e}");
-        let nested = Value::Error(crate::ServerError::parse(b"WRONGTYPE bad"));
-        assert!(matches!(String::from_value(nested), Err(Error::Server(_))));
-    }
-
-    #[test]
-    fn maps_from_resp3_maps_and_resp2_flat_arrays() {
-        let flat = Value::Array(vec![bulk("a"), bulk("1"), bulk("b"), bulk("2")]);
-        let m: HashMap<String, i64> = FromValue::from_value(flat).unwrap();
-        assert_eq!(m["b"], 2);
-        let map = Value::Map(vec![(bulk("a"), Value::Int(1))]);
-        let m: BTreeMap<String, i64> = FromValue::from_value(map.clone()).unwrap();
-        assert_eq!(m["a"], 1);
-        let pairs: Vec<(String, i64)> = FromValue::from_value(map).unwrap();
-        assert_eq!(pairs, vec![("a".into(), 1)]);
-        assert!(HashMap::<String, String>::from_value(Value::Array(vec![bulk("x")])).is_err());
-    }
-
-    #[test]
-    fn pairs_from_flat_and_nested_arrays() {
-        let flat = Value::Array(vec![bulk("ann"), bulk("3"), bulk("bob"), bulk("5.5")]);
-        let nested = Value::Array(vec![
-            Value::Array(vec![bulk("ann"), Value::Double(3.0)]),
-            Value::Array(vec![bulk("bob"), Value::Double(5.5)]),
-        ]);
-        let a: Vec<(String, f64)> = FromValue::from_value(flat).unwrap();
-        let b: Vec<(String, f64)> = FromValue::from_value(nested).unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a[1], ("bob".into(), 5.5));
-        let odd = Value::Array(vec![bulk("a"), bulk("1"), bulk("b")]);
-        assert!(Vec::<(String, i64)>::from_value(odd).is_err());
-    }
-
-    #[test]
-    fn tuples_sets_and_attributes() {
-        let v = Value::Array(vec![bulk("0"), Value::Array(vec![bulk("k")])]);
-        let (cursor, keys): (u64, Vec<String>) = FromValue::from_value(v).unwrap();
-        assert_eq!((cursor, keys), (0, vec!["k".to_owned()]));
-        let s: HashSet<String> =
-            FromValue::from_value(Value::Set(vec![bulk("x"), bulk("y")])).unwrap();
-        assert!(s.contains("y"));
-        let attr = Value::Attribute {
-            attributes: vec![],
-            value: Box::new(Value::Int(5)),
-        };
-        assert_eq!(i64::from_value(attr).unwrap(), 5);
-        assert!(<(i64, i64)>::from_value(Value::Array(vec![Value::Int(1)])).is_err());
-    }
-
-    #[test]
-    fn byte_vectors_are_byte_strings() {
-        let v: Vec<u8> = FromValue::from_value(bulk("ab")).unwrap();
-        assert_eq!(v, b"ab");
-        let vs: Vec<Vec<u8>> =
-            FromValue::from_value(Value::Array(vec![bulk("x"), bulk("yz")])).unwrap();
-        assert_eq!(vs, vec![b"x".to_vec(), b"yz".to_vec()]);
-        assert!(Vec::<i64>::from_value(bulk("12")).is_err());
-    }
-
-    #[test]
-    fn args_from_every_to_arg_type() {
-        let mut a = Args::new();
-        a.push(&"s");
-        a.push(&String::from("t"));
-        a.push(&b"\x00\xff"[..]);
-        a.push(&Bytes::from_static(b"b"));
-        a.push(&-5i32);
-        a.push(&7u64);
-        a.push(&1.5f64);
-        a.push(&0.1f32);
-        a.push(&u128::MAX);
-        let got: Vec<&[u8]> = a.iter().collect();
-        assert_eq!(
-            got,
-            vec![
-                &b"s"[..],
-                b"t",
-                b"\x00\xff",
-                b"b",
-                b"-5",
-                b"7",
-                b"1.5",
-                b"0.1",
-                b"340282366920938463463374607431768211455"
-            ]
-        );
-    }
-}
+mod tests;

@@ -18,8 +18,12 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::names::{ident_safe, is_keyword, pascal, snake};
-use crate::reply::reply_type;
-use crate::spec::{ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, SpecFile};
+use crate::reply::{reply_type, rust_type, short_name};
+use crate::servers;
+use crate::spec::{
+    ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, ReplyMode, SpecFile, StateEffect,
+    StateKind,
+};
 use crate::Error;
 
 /// Emits the code for all commands.
@@ -34,6 +38,7 @@ pub fn emit_all(
     let mut metas = Vec::new();
     let mut method_names = Vec::new();
     let mut decoders = Vec::new();
+    let mut variant_decoders = Vec::new();
     // Containers are called only through their subcommands.
     let containers: BTreeSet<String> = specs
         .iter()
@@ -43,7 +48,7 @@ pub fn emit_all(
         let full = file.full_name();
         let meta_ident = format_ident!("{}", snake(&full).to_uppercase());
         metas.push((full.clone(), meta_ident.clone()));
-        items.push(emit_meta(file, &meta_ident));
+        items.push(emit_meta(file, &meta_ident)?);
         if containers.contains(&full) && file.spec.arguments.is_empty() {
             continue;
         }
@@ -51,6 +56,9 @@ pub fn emit_all(
         method_names.push((full.clone(), cmd.method_ident.to_string()));
         let reply = &cmd.default_reply;
         decoders.push(quote!((#full, |v: ::typedis::Value| <#reply as ::typedis::FromValue>::from_value(v).map(drop))));
+        for (when, reply) in &cmd.variants {
+            variant_decoders.push(quote!((#full, &[#(#when),*], |v: ::typedis::Value| <#reply as ::typedis::FromValue>::from_value(v).map(drop))));
+        }
         items.push(cmd.builder()?);
         methods.push(cmd.method());
     }
@@ -69,16 +77,34 @@ pub fn emit_all(
             #[doc(hidden)]
             #[cfg(feature = "reply-decoders")]
             pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<()>)] = &[#(#decoders),*];
+            /// For each reply variant (the optional arguments that pick it), the same check.
+            #[doc(hidden)]
+            #[cfg(feature = "reply-decoders")]
+            pub static VARIANT_DECODERS: &[(&str, &[&str], fn(::typedis::Value) -> ::typedis::Result<()>)] = &[#(#variant_decoders),*];
         }
     } else {
         quote!()
     };
-    let trait_doc = format!(
+    let stateful: Vec<String> = specs
+        .iter()
+        .filter(|s| changes_connection(&s.spec))
+        .map(|s| format!("`{}`", s.full_name()))
+        .collect();
+    let mut trait_doc = format!(
         "The typed commands: one method per command of the specs ({} methods).\n\nBring it into scope with `use typedis::prelude::*;`.",
         methods.len()
     );
+    let differences = servers::differences_table(specs, &plain_syntax);
+    if !stateful.is_empty() {
+        trait_doc.push_str(&format!(
+            "\n\n# Connection-state commands\n\nThe commands that change the state of the connection they run on ({}) are bound by `Self: OwnsConnection` (`typedis::exec::OwnsConnection`): they compile only on handles that own their connection — `client.dedicated().await?`, a `WatchSession` — and calling one on a handle that shares its connection (a `Client` and its clones, its pipelines and transactions, a `ClusterClient`) is a compile error that points to the dedicated connection. The specs say which commands these are (`typedis.connection_state`), and why.",
+            stateful.join(", ")
+        ));
+    }
     Ok(quote! {
         #(#items)*
+
+        #differences
 
         #[doc = #trait_doc]
         pub trait #trait_ident: ::typedis::__private::Sink {
@@ -130,8 +156,9 @@ fn flag_ident(flag: &str) -> Option<TokenStream> {
     })
 }
 
-fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> TokenStream {
+fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> Result<TokenStream, Error> {
     let spec = &file.spec;
+    let connection_state = emit_connection_state(file)?;
     let name = file.full_name();
     let arity = spec.arity;
     let mut flags: Vec<TokenStream> = spec
@@ -194,7 +221,7 @@ fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> TokenStream {
         .any(|t| t.eq_ignore_ascii_case("NONDETERMINISTIC_OUTPUT"));
     let group = spec.group.clone().unwrap_or_default();
     let doc = format!(" What the runtime knows about `{name}`.");
-    quote! {
+    Ok(quote! {
         #[doc = #doc]
         pub static #ident: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             name: #name,
@@ -205,8 +232,168 @@ fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> TokenStream {
             request_policy: #request_policy,
             response_policy: #response_policy,
             nondeterministic_output: #nondeterministic,
+            connection_state: #connection_state,
         };
+    })
+}
+
+/// The state a command changes, as `::typedis::meta::ConnectionState` (or `None` for
+/// commands that may run on shared connections).
+fn emit_connection_state(file: &SpecFile) -> Result<TokenStream, Error> {
+    let Some(cs) = &file.spec.typedis.connection_state else {
+        return Ok(quote!(::core::option::Option::None));
+    };
+    let spec_error = |json_path: String, message: String| Error::Spec {
+        path: file.path.clone(),
+        json_path,
+        message,
+    };
+    if cs.reason.trim().is_empty() {
+        return Err(spec_error(
+            "typedis.connection_state.reason".into(),
+            "say why the command matters (or not) on a shared connection".into(),
+        ));
     }
+    if !cs.reply_modes.is_empty() && cs.state != StateKind::ReplyMode {
+        return Err(spec_error(
+            "typedis.connection_state.reply_modes".into(),
+            "reply modes belong to `\"state\": \"reply_mode\"`".into(),
+        ));
+    }
+    let kind = match cs.state {
+        StateKind::None => return Ok(quote!(::core::option::Option::None)),
+        StateKind::Database => quote!(Database),
+        StateKind::ReplyMode => quote!(ReplyMode),
+        StateKind::Transaction => quote!(Transaction),
+        StateKind::Watch => quote!(Watch),
+        StateKind::Subscriptions => quote!(Subscriptions),
+        StateKind::Monitor => quote!(Monitor),
+        StateKind::Protocol => quote!(Protocol),
+        StateKind::User => quote!(User),
+        StateKind::Name => quote!(Name),
+        StateKind::Tracking => quote!(Tracking),
+        StateKind::ReplicaReads => quote!(ReplicaReads),
+        StateKind::Asking => quote!(Asking),
+        StateKind::Eviction => quote!(Eviction),
+        StateKind::KeyAccess => quote!(KeyAccess),
+        StateKind::Capabilities => quote!(Capabilities),
+        StateKind::ImportSource => quote!(ImportSource),
+        StateKind::Replication => quote!(Replication),
+        StateKind::Closes => quote!(Closes),
+        StateKind::Reset => quote!(Reset),
+    };
+    let effect = match cs.effect {
+        None => quote!(::core::option::Option::None),
+        Some(StateEffect::Begin) => {
+            quote!(::core::option::Option::Some(
+                ::typedis::meta::StateEffect::Begin
+            ))
+        }
+        Some(StateEffect::End) => {
+            quote!(::core::option::Option::Some(
+                ::typedis::meta::StateEffect::End
+            ))
+        }
+    };
+    let mut modes = Vec::new();
+    for (arg, mode) in &cs.reply_modes {
+        let token = find_argument(&file.spec.arguments, arg)
+            .filter(|a| a.kind == ArgKind::PureToken)
+            .and_then(|a| a.token.clone())
+            .ok_or_else(|| {
+                spec_error(
+                    format!("typedis.connection_state.reply_modes.{arg}"),
+                    format!("`{arg}` is not a pure-token argument of the command"),
+                )
+            })?;
+        let token = lit(&token.to_uppercase());
+        let mode = match mode {
+            ReplyMode::On => quote!(On),
+            ReplyMode::Off => quote!(Off),
+            ReplyMode::Skip => quote!(Skip),
+        };
+        modes.push(quote!((#token, ::typedis::meta::ReplyMode::#mode)));
+    }
+    if !cs.undo.is_empty() && cs.survives_reset {
+        return Err(spec_error(
+            "typedis.connection_state.undo".into(),
+            "a state that can be undone does not survive the reset: drop `survives_reset` or `undo`".into(),
+        ));
+    }
+    let reason = &cs.reason;
+    let undo = cs.undo.iter().map(|a| lit(a));
+    let survives_reset = cs.survives_reset;
+    Ok(quote! {
+        ::core::option::Option::Some(::typedis::meta::ConnectionState {
+            kind: ::typedis::meta::StateKind::#kind,
+            effect: #effect,
+            reason: #reason,
+            reply_modes: &[#(#modes),*],
+            undo: &[#(#undo),*],
+            survives_reset: #survives_reset,
+        })
+    })
+}
+
+/// The argument called `name`, at any depth of the argument tree.
+fn find_argument<'a>(args: &'a [Argument], name: &str) -> Option<&'a Argument> {
+    args.iter().find_map(|a| {
+        if a.name == name {
+            Some(a)
+        } else {
+            find_argument(&a.arguments, name)
+        }
+    })
+}
+
+/// Whether the command changes the state of the connection it runs on, so that only
+/// handles owning their connection may send it.
+fn changes_connection(spec: &CommandSpec) -> bool {
+    spec.typedis
+        .connection_state
+        .as_ref()
+        .is_some_and(|cs| cs.state != StateKind::None)
+}
+
+/// What a command's docs say about the connection state it changes.
+fn state_doc(spec: &CommandSpec) -> Vec<String> {
+    let Some(cs) = spec.typedis.connection_state.as_ref() else {
+        return Vec::new();
+    };
+    let what = match cs.state {
+        StateKind::None => {
+            return vec![format!(
+                " - Connection state: none another caller could notice, so it runs on shared connections too: {}.",
+                cs.reason
+            )]
+        }
+        StateKind::Database => "the selected database",
+        StateKind::ReplyMode => "whether the server replies",
+        StateKind::Transaction => "the open transaction",
+        StateKind::Watch => "the watched keys",
+        StateKind::Subscriptions => "the subscriptions",
+        StateKind::Monitor => "MONITOR mode",
+        StateKind::Protocol => "the protocol",
+        StateKind::User => "the authenticated user",
+        StateKind::Name => "the name",
+        StateKind::Tracking => "key tracking (client-side caching)",
+        StateKind::ReplicaReads => "replica reads (cluster)",
+        StateKind::Asking => "the ASKING flag",
+        StateKind::Eviction => "client eviction",
+        StateKind::KeyAccess => "whether commands touch the keys they read",
+        StateKind::Capabilities => "the declared client capabilities",
+        StateKind::ImportSource => "import-source mode",
+        StateKind::Replication => "the replication link",
+        StateKind::Closes => "whether it stays open",
+        StateKind::Reset => "every piece of state",
+    };
+    vec![
+        format!(
+            " - Connection state: changes {what} of the connection it runs on — {}.",
+            cs.reason
+        ),
+        " - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.".to_owned(),
+    ]
 }
 
 // ------------------------------------------------------------------ commands
@@ -219,25 +406,35 @@ struct Command<'a> {
     method_ident: proc_macro2::Ident,
     meta_ident: proc_macro2::Ident,
     default_reply: TokenStream,
+    /// The reply variants: the arguments that pick each, and its type.
+    variants: Vec<(Vec<String>, TokenStream)>,
 }
+
+/// An enum's variants: name, token, note (for a variant not every server accepts).
+type Variants = Vec<(String, String, Option<String>)>;
 
 /// A generated type (enum for a `oneof` of tokens).
-struct Enums {
+struct Enums<'s> {
     prefix: String,
-    defs: BTreeMap<String, (Vec<(String, String)>, TokenStream)>,
+    defs: BTreeMap<String, (Variants, TokenStream)>,
+    /// The command and its servers, for the notes of variants not every server accepts.
+    command: &'s str,
+    servers: &'s [String],
 }
 
-impl Enums {
+impl Enums<'_> {
     /// The enum for a `oneof` of pure tokens; defined once per builder and name.
     fn get(&mut self, arg: &Argument) -> proc_macro2::Ident {
-        let variants: Vec<(String, String)> = arg
+        let variants: Variants = arg
             .arguments
             .iter()
             .map(|a| {
-                (
-                    pascal(&a.name),
-                    a.token.clone().unwrap_or_else(|| a.name.to_uppercase()),
-                )
+                let token = a.token.clone().unwrap_or_else(|| a.name.to_uppercase());
+                let note = a
+                    .availability
+                    .as_ref()
+                    .map(|av| servers::note(self.command, &token, av, self.servers));
+                (pascal(&a.name), token, note)
             })
             .collect();
         let mut name = format!("{}{}", self.prefix, pascal(&arg.name));
@@ -252,11 +449,33 @@ impl Enums {
         let ident = format_ident!("{}", name);
         let vs: Vec<_> = variants
             .iter()
-            .map(|(v, _)| format_ident!("{}", v))
+            .map(|(v, _, _)| format_ident!("{}", v))
             .collect();
-        let toks: Vec<_> = variants.iter().map(|(_, t)| lit(t)).collect();
-        let docs: Vec<String> = variants.iter().map(|(_, t)| format!("`{t}`")).collect();
+        let toks: Vec<_> = variants.iter().map(|(_, t, _)| lit(t)).collect();
+        let docs: Vec<String> = variants
+            .iter()
+            .zip(&arg.arguments)
+            .map(|((_, t, _), a)| match &a.availability {
+                Some(av) => format!("`{t}` — {}", servers::availability_text(av, self.servers)),
+                None => format!("`{t}`"),
+            })
+            .collect();
         let doc = format!("The `{}` argument of `{}`.", arg.name, self.prefix);
+        let write = if variants.iter().any(|(_, _, n)| n.is_some()) {
+            // A variant not every server accepts leaves a note for the server's error.
+            let arms =
+                variants
+                    .iter()
+                    .zip(&vs)
+                    .zip(&toks)
+                    .map(|(((_, _, note), v), t)| match note {
+                        Some(n) => quote!(Self::#v => { out.push_bytes(#t); out.note(#n); }),
+                        None => quote!(Self::#v => out.push_bytes(#t),),
+                    });
+            quote!(match self { #(#arms)* })
+        } else {
+            quote!(out.push_bytes(match self { #(Self::#vs => #toks,)* });)
+        };
         let def = quote! {
             #[doc = #doc]
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,7 +484,7 @@ impl Enums {
             }
             impl ::typedis::ToArg for #ident {
                 fn write_arg(&self, out: &mut ::typedis::Args) {
-                    out.push_bytes(match self { #(Self::#vs => #toks,)* });
+                    #write
                 }
             }
         };
@@ -306,14 +525,32 @@ impl<'a> Command<'a> {
             }
             None => base,
         };
-        let default_reply = match &file.spec.typedis.reply_type {
-            Some(t) => t.parse().map_err(|_| Error::Spec {
-                path: file.path.clone(),
-                json_path: "typedis.reply_type".into(),
-                message: format!("not a Rust type: {t}"),
-            })?,
-            None => reply_type(file.spec.reply_schema.as_ref()),
+        let spec_error = |json_path: String, message: String| Error::Spec {
+            path: file.path.clone(),
+            json_path,
+            message,
         };
+        let default_reply = match &file.spec.typedis.reply_type {
+            Some(t) => rust_type(t).map_err(|e| spec_error("typedis.reply_type".into(), e))?,
+            None => reply_type(file.spec.reply_schema.as_ref())
+                .map_err(|e| spec_error("reply_schema".into(), e))?,
+        };
+        let variants = file
+            .spec
+            .typedis
+            .reply_variants
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let at = format!("typedis.reply_variants[{i}]");
+                let ty = match &v.reply_type {
+                    Some(t) => rust_type(t).map_err(|e| spec_error(format!("{at}.reply_type"), e)),
+                    None => reply_type(v.reply_schema.as_ref())
+                        .map_err(|e| spec_error(format!("{at}.reply_schema"), e)),
+                }?;
+                Ok((v.when.clone(), ty))
+            })
+            .collect::<Result<_, Error>>()?;
         Ok(Command {
             trait_name,
             spec: &file.spec,
@@ -322,6 +559,7 @@ impl<'a> Command<'a> {
             meta_ident,
             full,
             default_reply,
+            variants,
         })
     }
 
@@ -357,8 +595,10 @@ impl<'a> Command<'a> {
         if let Some(c) = &spec.complexity {
             d.push(format!(" - Complexity: {c}"));
         }
-        if let Some(s) = &spec.since {
-            d.push(format!(" - Since: {s}"));
+        let mut server_lines = servers::command_lines(spec);
+        if let Some(since) = server_lines.first().filter(|l| l.starts_with(" - Since")) {
+            d.push(since.clone());
+            server_lines.remove(0);
         }
         if !spec.acl_categories.is_empty() {
             d.push(format!(
@@ -370,9 +610,7 @@ impl<'a> Command<'a> {
                     .join(", ")
             ));
         }
-        if !spec.typedis.servers.is_empty() {
-            d.push(format!(" - Servers: {}", spec.typedis.servers.join(", ")));
-        }
+        d.extend(server_lines);
         if spec
             .command_flags
             .iter()
@@ -380,6 +618,7 @@ impl<'a> Command<'a> {
         {
             d.push(" - Blocking: runs on a dedicated connection".into());
         }
+        d.extend(state_doc(spec));
         let page = self.full.to_lowercase().replace(' ', "-");
         if spec.module.is_none() {
             d.push(format!(" - Reference: <https://redis.io/commands/{page}/>"));
@@ -407,12 +646,19 @@ impl<'a> Command<'a> {
         let docs = self.docs();
         let alias = &self.full;
         let dep = self.deprecated();
+        // Connection-state commands compile only where `Self` owns its connection; the
+        // bound's diagnostic points to `client.dedicated()`.
+        let bound = if changes_connection(self.spec) {
+            quote!(where Self: ::typedis::exec::OwnsConnection)
+        } else {
+            quote!()
+        };
         quote! {
             #(#[doc = #docs])*
             #[doc(alias = #alias)]
             #dep
             #[allow(deprecated)]
-            fn #method(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> {
+            fn #method(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> #bound {
                 <Self as ::typedis::__private::Sink>::wrap(#st::new(self, #(#names),*))
             }
         }
@@ -423,6 +669,8 @@ impl<'a> Command<'a> {
         let mut enums = Enums {
             prefix: pascal(&self.full),
             defs: BTreeMap::new(),
+            command: &self.full,
+            servers: &self.spec.typedis.servers,
         };
         let mut seen = BTreeSet::new();
         let mut params = Vec::new();
@@ -441,7 +689,7 @@ impl<'a> Command<'a> {
     }
 
     /// The Rust type of an argument's value. `apit`: `impl Trait` allowed.
-    fn value_type(&self, a: &Argument, enums: &mut Enums, apit: bool) -> TokenStream {
+    fn value_type(&self, a: &Argument, enums: &mut Enums<'_>, apit: bool) -> TokenStream {
         let one = match a.kind {
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => {
                 if apit {
@@ -514,18 +762,24 @@ impl<'a> Command<'a> {
     }
 
     /// Code writing value `v` of argument `a` into `out` (an `&mut Args`), token included.
-    fn write(&self, a: &Argument, v: TokenStream, enums: &mut Enums) -> TokenStream {
+    fn write(&self, a: &Argument, v: TokenStream, enums: &mut Enums<'_>) -> TokenStream {
         let token = a.token.as_deref().map(lit);
         let tok = |t: &Option<Literal>| match t {
             Some(t) => quote!(out.push_bytes(#t);),
             None => quote!(),
         };
+        // An argument not every server accepts leaves a note for the server's error.
+        let note = a
+            .availability
+            .as_ref()
+            .map(|av| self.note(a, av))
+            .unwrap_or_default();
         if a.kind == ArgKind::PureToken {
             return match &token {
-                Some(t) => quote!(if #v { out.push_bytes(#t); }),
+                Some(t) => quote!(if #v { out.push_bytes(#t); #note }),
                 None => {
                     let t = lit(&a.name.to_uppercase());
-                    quote!(if #v { out.push_bytes(#t); })
+                    quote!(if #v { out.push_bytes(#t); #note })
                 }
             };
         }
@@ -543,12 +797,14 @@ impl<'a> Command<'a> {
                 tok(&token)
             };
             quote! {
+                #note
                 #once_tok
                 for #x in #v { #each_tok #single }
             }
         } else {
             let t = tok(&token);
             quote! {
+                #note
                 #t
                 let #x = #v;
                 #single
@@ -557,7 +813,7 @@ impl<'a> Command<'a> {
     }
 
     /// Code writing one (non-multiple) value bound to `v`, without the argument's token.
-    fn write_one(&self, a: &Argument, v: TokenStream, enums: &mut Enums) -> TokenStream {
+    fn write_one(&self, a: &Argument, v: TokenStream, enums: &mut Enums<'_>) -> TokenStream {
         match a.kind {
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(out.push(&#v);),
             ArgKind::Integer | ArgKind::UnixTime => quote!(out.push_i64(#v);),
@@ -612,6 +868,8 @@ impl<'a> Command<'a> {
         let mut enums = Enums {
             prefix: pascal(&self.full),
             defs: BTreeMap::new(),
+            command: &self.full,
+            servers: &self.spec.typedis.servers,
         };
         let prefix = self.prefix_len();
         let args = &self.spec.arguments;
@@ -688,7 +946,7 @@ impl<'a> Command<'a> {
             if a.kind == ArgKind::Oneof {
                 for m in &a.arguments {
                     let name = unique(&mut taken, &self.setter_base(m), &m.name);
-                    setters.push(self.setter(&name, m, &slot, true, &mut enums));
+                    setters.push(self.setter(&name, m, Some(a), &slot, &mut enums));
                 }
                 if is_token_oneof(a) {
                     let e = enums.get(a);
@@ -710,11 +968,14 @@ impl<'a> Command<'a> {
                 }
             } else {
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
-                setters.push(self.setter(&name, a, &slot, false, &mut enums));
+                setters.push(self.setter(&name, a, None, &slot, &mut enums));
             }
         }
 
-        let enum_defs: Vec<TokenStream> = enums.defs.into_values().map(|(_, d)| d).collect();
+        let enum_defs: Vec<TokenStream> = std::mem::take(&mut enums.defs)
+            .into_values()
+            .map(|(_, d)| d)
+            .collect();
         let docs = self.docs();
         let struct_doc = format!(
             " Builder for `{}`; await it to send. Created by [`{}::{}`].",
@@ -770,51 +1031,112 @@ impl<'a> Command<'a> {
 
     /// The reply type when the optional argument `name` is set, if it changes the reply.
     fn variant_reply(&self, name: &str) -> Option<TokenStream> {
-        self.spec
-            .typedis
-            .reply_variants
+        self.variants
             .iter()
-            .find(|v| v.when.iter().any(|w| w == name))
-            .map(|v| match &v.reply_type {
-                Some(t) => t.parse().unwrap_or_else(|_| quote!(::typedis::Value)),
-                None => reply_type(v.reply_schema.as_ref()),
-            })
+            .find(|(when, _)| when.iter().any(|w| w == name))
+            .map(|(_, ty)| ty.clone())
     }
 
+    /// The reply type when the setter of `a` is called: its own variant, else (a block)
+    /// the one its members pick. When members pick different ones, the choice is made
+    /// by a value passed at run time (`options((count, withvalues))`), so the reply is a
+    /// `Value`, with a doc line saying so.
+    fn setter_reply(&self, a: &Argument) -> (Option<TokenStream>, Option<String>) {
+        if let Some(r) = self.variant_reply(&a.name) {
+            return (Some(r), None);
+        }
+        let mut picked: Vec<(String, TokenStream)> = Vec::new();
+        for m in &a.arguments {
+            if let Some(r) = self.variant_reply(&m.name) {
+                if !picked.iter().any(|(_, p)| p.to_string() == r.to_string()) {
+                    picked.push((m.name.clone(), r));
+                }
+            }
+        }
+        match picked.len() {
+            0 => (None, None),
+            1 => (picked.pop().map(|(_, r)| r), None),
+            _ => {
+                let forms: Vec<String> = picked
+                    .iter()
+                    .map(|(n, t)| format!("`{}` with `{n}`", short_name(t)))
+                    .collect();
+                let doc = format!(
+                    " Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it ({}).",
+                    forms.join(", ")
+                );
+                (Some(quote!(::typedis::Value)), Some(doc))
+            }
+        }
+    }
+
+    /// The statement recording `a`'s note (it is not accepted by every server).
+    fn note(&self, a: &Argument, availability: &crate::spec::Availability) -> TokenStream {
+        let n = servers::note(
+            &self.full,
+            &plain_syntax(a),
+            availability,
+            &self.spec.typedis.servers,
+        );
+        quote!(out.note(#n);)
+    }
+
+    /// A setter for optional argument `a`, or for alternative `a` of the oneof `parent`.
     fn setter(
         &self,
         name: &str,
         a: &Argument,
+        parent: Option<&Argument>,
         slot: &Literal,
-        in_oneof: bool,
-        enums: &mut Enums,
+        enums: &mut Enums<'_>,
     ) -> TokenStream {
         let st = &self.struct_ident;
         let id = format_ident!("{}", name);
-        let mut doc = format!(
-            " `{}`",
-            syntax_of(&Argument {
-                optional: false,
-                ..a.clone()
-            })
-        );
-        if let Some(s) = &a.since {
-            doc.push_str(&format!(" (since {s})"));
-        }
+        let in_oneof = parent.is_some();
+        let servers = &self.spec.typedis.servers;
+        let inherited = parent.and_then(|p| p.availability.as_ref());
+        let mut doc = format!(" `{}`", plain_syntax(a));
+        doc.push_str(&servers::setter_words(a, inherited, servers));
         if in_oneof {
             doc.push_str(" — one of a group; the last call wins.");
         }
-        let reply = self.variant_reply(&a.name);
+        let mut docs = vec![doc];
+        docs.extend(servers::member_lines(a, servers, &plain_syntax));
+        // The parent's note, when only the parent is not accepted everywhere (the
+        // argument's own is written with it).
+        let inherited_note = match (&a.availability, inherited) {
+            (None, Some(av)) => self.note(parent.unwrap_or(a), av),
+            _ => quote!(),
+        };
+        let (reply, reply_doc) = self.setter_reply(a);
+        if let Some(d) = reply_doc {
+            docs.extend([String::new(), d]);
+        }
         let (ret, conv) = match &reply {
             Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
             None => (quote!(Self), quote!(self)),
         };
         if a.kind == ArgKind::PureToken {
             let t = lit(a.token.as_deref().unwrap_or(&a.name.to_uppercase()));
+            let own_note = a
+                .availability
+                .as_ref()
+                .map(|av| self.note(a, av))
+                .unwrap_or_default();
+            let body = if own_note.is_empty() && inherited_note.is_empty() {
+                quote!(self.rest.slot(#slot).push_bytes(#t);)
+            } else {
+                quote! {
+                    let out = self.rest.slot(#slot);
+                    out.push_bytes(#t);
+                    #own_note
+                    #inherited_note
+                }
+            };
             return quote! {
-                #[doc = #doc]
+                #(#[doc = #docs])*
                 pub fn #id(mut self) -> #ret {
-                    self.rest.slot(#slot).push_bytes(#t);
+                    #body
                     #conv
                 }
             };
@@ -822,11 +1144,12 @@ impl<'a> Command<'a> {
         let ty = self.value_type(a, enums, true);
         let w = self.write(a, quote!(value), enums);
         quote! {
-            #[doc = #doc]
+            #(#[doc = #docs])*
             pub fn #id(mut self, value: #ty) -> #ret {
                 {
                     let out = self.rest.slot(#slot);
                     #w
+                    #inherited_note
                 }
                 #conv
             }
@@ -846,6 +1169,14 @@ fn unique(taken: &mut BTreeSet<String>, base: &str, alt: &str) -> String {
     }
     taken.insert(name.clone());
     name
+}
+
+/// The syntax of an argument as its setter writes it (no brackets for being optional).
+fn plain_syntax(a: &Argument) -> String {
+    syntax_of(&Argument {
+        optional: false,
+        ..a.clone()
+    })
 }
 
 /// The syntax line of an argument, as in the command docs.

@@ -119,6 +119,11 @@ pub struct Argument {
     /// Upstream's constant value for pure tokens in some files (unused).
     #[serde(default)]
     pub value: Option<String>,
+    /// Which servers accept this argument, where that is not every server of the command
+    /// (from the command's `typedis.arguments`, attached when the file is parsed; an
+    /// argument without it is accepted wherever its parent is).
+    #[serde(skip)]
+    pub availability: Option<Availability>,
 }
 
 /// The argument kinds of the spec format.
@@ -230,6 +235,152 @@ pub struct Extension {
     /// are `unknown` and it falls back to command-specific code (e.g. SORT … STORE).
     #[serde(default)]
     pub key_specs: Option<Vec<KeySpec>>,
+    /// Per server family, the first release with the command (`regen` writes it).
+    #[serde(default)]
+    pub since: Availability,
+    /// The arguments not every server of `servers` accepts, by path of names from the
+    /// top (`condition/comparison-value`), with which families accept them.
+    #[serde(default)]
+    pub arguments: BTreeMap<String, Availability>,
+    /// What the command changes about the connection it runs on, or why it is harmless
+    /// on a shared connection (`"state": "none"`).
+    #[serde(default)]
+    pub connection_state: Option<ConnectionState>,
+}
+
+/// Per server family (`redis`, `valkey`, a module's name), the first release known to
+/// have a command or accept an argument; `None`: no bound known beyond the command's
+/// own. A family not named has not, as far as the specs know.
+pub type Availability = BTreeMap<String, Option<String>>;
+
+/// A server id split into family and version: `redis-7.0.15` → (`redis`, `7.0.15`).
+pub fn split_server_id(id: &str) -> (&str, &str) {
+    match id.rsplit_once('-') {
+        Some((family, version)) if version.starts_with(|c: char| c.is_ascii_digit()) => {
+            (family, version)
+        }
+        _ => (id, ""),
+    }
+}
+
+/// A version as numbers, for ordering (`7.2.0` → `[7, 2, 0]`; parts that are not
+/// numbers count as 0).
+pub fn version_key(v: &str) -> Vec<u64> {
+    v.split('.')
+        .map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// Whether the server `id` (`redis-7.0.15`) accepts what `availability` describes.
+pub fn accepts(availability: &Availability, id: &str) -> bool {
+    let (family, version) = split_server_id(id);
+    match availability.get(family) {
+        None => false,
+        Some(None) => true,
+        Some(Some(from)) => version_key(from) <= version_key(version),
+    }
+}
+
+/// `{"state": "database", "reason": "…"}`: the command changes the state of the
+/// connection it runs on, so it is generated only for handles that own their connection;
+/// or, with `"state": "none"`, the recorded decision that it is harmless on a shared one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionState {
+    /// What it changes.
+    pub state: StateKind,
+    /// Why it matters on a shared connection (or, for `none`, why it does not).
+    pub reason: String,
+    /// For states a later command closes: whether this command opens or closes it.
+    #[serde(default)]
+    pub effect: Option<StateEffect>,
+    /// For `reply_mode`: the reply mode each pure-token argument (by name) puts the
+    /// connection in.
+    #[serde(default)]
+    pub reply_modes: BTreeMap<String, ReplyMode>,
+    /// Arguments that, after the command's name, undo it, for servers whose `RESET` does
+    /// not (Redis 7.0 keeps `CLIENT NO-EVICT`): a pooled connection gets them after
+    /// `RESET`.
+    #[serde(default)]
+    pub undo: Vec<String>,
+    /// `RESET` does not undo it, nor does any command: a connection it ran on is closed
+    /// instead of being pooled again.
+    #[serde(default)]
+    pub survives_reset: bool,
+}
+
+/// The piece of connection state a command changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateKind {
+    /// Nothing another caller of a shared connection could notice (the reason says why).
+    None,
+    /// The selected database.
+    Database,
+    /// Whether the server replies (`CLIENT REPLY`).
+    ReplyMode,
+    /// An open `MULTI` … `EXEC` transaction.
+    Transaction,
+    /// Watched keys.
+    Watch,
+    /// PubSub subscriptions (RESP2 then allows only PubSub commands).
+    Subscriptions,
+    /// `MONITOR` mode.
+    Monitor,
+    /// The protocol version (and with it the user and name `HELLO` may set).
+    Protocol,
+    /// The authenticated user.
+    User,
+    /// The connection name.
+    Name,
+    /// Client-side caching (key tracking).
+    Tracking,
+    /// Reads served by a cluster replica (`READONLY`).
+    ReplicaReads,
+    /// The `ASKING` flag of the next command.
+    Asking,
+    /// Protection from client eviction.
+    Eviction,
+    /// Whether commands touch the keys they read (LRU/LFU).
+    KeyAccess,
+    /// Declared client capabilities.
+    Capabilities,
+    /// Import-source mode.
+    ImportSource,
+    /// The connection turns into a replication link.
+    Replication,
+    /// The server closes the connection.
+    Closes,
+    /// Every piece of the above, back to a fresh connection's.
+    Reset,
+}
+
+/// Whether a command opens or closes a state that a later command closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateEffect {
+    /// Opens it (`MULTI`, `WATCH`).
+    Begin,
+    /// Closes it (`EXEC`, `DISCARD`, `UNWATCH`).
+    End,
+}
+
+/// A reply mode of `CLIENT REPLY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyMode {
+    /// Every command is answered.
+    On,
+    /// No command is answered.
+    Off,
+    /// The next command is not answered.
+    Skip,
 }
 
 /// `{"when": ["withscores"], "reply_schema": …}`.
@@ -287,15 +438,45 @@ pub fn parse_str(path: &Path, text: &str) -> Result<SpecFile, Error> {
         })?;
     let mut it = outer.into_iter();
     match (it.next(), it.next()) {
-        (Some((key, spec)), None) => Ok(SpecFile {
-            key,
-            path: path.to_owned(),
-            spec,
-        }),
+        (Some((key, mut spec)), None) => {
+            attach_availability(path, &key, &mut spec)?;
+            Ok(SpecFile {
+                key,
+                path: path.to_owned(),
+                spec,
+            })
+        }
         _ => Err(Error::Spec {
             path: path.to_owned(),
             json_path: ".".into(),
             message: "expected exactly one command: {\"NAME\": {…}}".into(),
         }),
+    }
+}
+
+/// Puts each `typedis.arguments` entry on its argument; a path that names no argument is
+/// an error (a stale entry must not silently stop applying).
+fn attach_availability(path: &Path, key: &str, spec: &mut CommandSpec) -> Result<(), Error> {
+    for (at, availability) in &spec.typedis.arguments {
+        let target = find_argument(&mut spec.arguments, at).ok_or_else(|| Error::Spec {
+            path: path.to_owned(),
+            json_path: format!("{key}.typedis.arguments.{at}"),
+            message: "no argument has this path (argument names from the top, joined by `/`)"
+                .into(),
+        })?;
+        target.availability = Some(availability.clone());
+    }
+    Ok(())
+}
+
+fn find_argument<'a>(args: &'a mut [Argument], at: &str) -> Option<&'a mut Argument> {
+    let (first, rest) = match at.split_once('/') {
+        Some((f, r)) => (f, Some(r)),
+        None => (at, None),
+    };
+    let a = args.iter_mut().find(|a| a.name == first)?;
+    match rest {
+        Some(rest) => find_argument(&mut a.arguments, rest),
+        None => Some(a),
     }
 }

@@ -76,17 +76,34 @@ async fn an_attributed_push_never_takes_a_callers_reply() {
 async fn dedicated_connections_skip_attributed_pushes() {
     let fake = Fake::start(echo_behind_attributed_pushes).await;
     let client = Client::connect(&fake.url()).await.unwrap();
-    let mut conn = client.dedicated().await.unwrap();
-    for i in 0..10 {
-        let me = format!("d{i}");
+    let echo = |me: &str| {
         let mut args = typedis::Args::new();
         args.push_bytes(b"ECHO");
         args.push_bytes(me.as_bytes());
-        assert_eq!(conn.send(&args).await.unwrap(), Value::Bulk(me.into()));
+        args
+    };
+    // A connection owned by one caller, and a raw one from the pool.
+    let owned = client.dedicated().await.unwrap();
+    let mut pooled = client.pool().get().await.unwrap();
+    for i in 0..10 {
+        let me = format!("d{i}");
+        assert_eq!(
+            owned.send(&echo(&me)).await.unwrap(),
+            Value::Bulk(me.clone().into())
+        );
+        assert_eq!(
+            pooled.send(&echo(&me)).await.unwrap(),
+            Value::Bulk(me.clone().into())
+        );
         // Two commands in one write: both replies, in order, pushes skipped.
-        let many = conn.send_many(&[args.clone(), args]).await.unwrap();
-        assert_eq!(many, vec![Value::Bulk(format!("d{i}").into()); 2]);
+        let two = [echo(&me), echo(&me)];
+        let want = vec![Value::Bulk(me.into()); 2];
+        assert_eq!(owned.send_many(&two).await.unwrap(), want);
+        assert_eq!(pooled.send_many(&two).await.unwrap(), want);
     }
+    // The pushes are there for whoever reads frames on the owned connection.
+    let frame = owned.next_frame().await.unwrap();
+    assert!(frame.is_push(), "{frame:?}");
 }
 
 #[tokio::test]

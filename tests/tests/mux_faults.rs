@@ -490,13 +490,13 @@ async fn a_silent_pooled_connection_is_not_handed_out() {
         a.push_bytes(b"ID");
         a
     };
-    let mut conn = client.dedicated().await.unwrap();
+    let conn = client.dedicated().await.unwrap();
     let first = conn.send(&ping()).await.unwrap();
     drop(conn);
     assert_eq!(client.pool().idle_count(), 1);
     // Idle longer than the interval, but alive: PINGed and reused.
     tokio::time::sleep(interval * 2).await;
-    let mut conn = client.dedicated().await.unwrap();
+    let conn = client.dedicated().await.unwrap();
     assert_eq!(
         conn.send(&ping()).await.unwrap(),
         first,
@@ -506,7 +506,7 @@ async fn a_silent_pooled_connection_is_not_handed_out() {
     proxy.freeze_existing();
     tokio::time::sleep(interval * 2).await;
     let started = Instant::now();
-    let mut conn = tokio::time::timeout(Duration::from_secs(3), client.dedicated())
+    let conn = tokio::time::timeout(Duration::from_secs(3), client.dedicated())
         .await
         .expect("taking a connection hung")
         .unwrap();

@@ -1,5 +1,7 @@
-//! Regenerating the specs from live servers reproduces the shipped files, and a command
-//! the directory lacks is reported as new and written.
+//! Regenerating the specs from live servers reproduces the shipped files (also from an
+//! empty directory, in either order, for what the dumps decide: the servers' fields and
+//! the per-server data), and a command the directory lacks is reported as new and
+//! written.
 
 mod support;
 
@@ -86,4 +88,105 @@ async fn a_missing_command_comes_back_as_new() {
     let code = typedis_codegen::generate_source(&specs, "Commands", false).unwrap();
     assert!(code.contains("fn hgetex("));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A spec without what is ours to write (reply schemas, renames, variants): the server
+/// fields and the per-server data only.
+fn dumped_part(path: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let body = v.as_object_mut().unwrap().values_mut().next().unwrap();
+    let body = body.as_object_mut().unwrap();
+    body.remove("reply_schema");
+    if let Some(serde_json::Value::Object(ext)) = body.get_mut("typedis") {
+        ext.retain(|k, _| ["servers", "since", "arguments"].contains(&k.as_str()));
+    }
+    v
+}
+
+#[tokio::test]
+async fn dumping_into_an_empty_directory_in_either_order_gives_the_shipped_server_data() {
+    let redis = Server::start(Kind::Redis);
+    let valkey = Server::start(Kind::Valkey);
+    for (tag, order) in [
+        ("redis-first", [redis.url(), valkey.url()]),
+        ("valkey-first", [valkey.url(), redis.url()]),
+    ] {
+        let dir = std::env::temp_dir().join(format!("typedis-regen-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for url in &order {
+            xtask::regen::regen(url, &dir).await.unwrap();
+        }
+        let mut diffs = Vec::new();
+        for e in std::fs::read_dir(shipped()).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let name = p.file_name().unwrap();
+            let mine = dir.join(name);
+            if !mine.exists() || dumped_part(&p) != dumped_part(&mine) {
+                diffs.push(name.to_string_lossy().into_owned());
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            diffs.is_empty(),
+            "{tag}: differs from the shipped specs: {diffs:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rewritten_spec_keeps_its_connection_state() {
+    let server = Server::start(Kind::Valkey);
+    let dir = temp_copy("state");
+    // Stale server fields make the dumper rewrite the files.
+    let edit = |file: &str| {
+        let path = dir.join(file);
+        let mut spec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let (_, body) = spec.as_object_mut().unwrap().iter_mut().next().unwrap();
+        body["summary"] = "stale".into();
+        std::fs::write(&path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+    };
+    for file in ["select.json", "client-reply.json", "swapdb.json"] {
+        edit(file);
+    }
+    let report = xtask::regen::regen(&server.url(), &dir).await.unwrap();
+    for (file, key) in [
+        ("select.json", "SELECT"),
+        ("client-reply.json", "REPLY"),
+        ("swapdb.json", "SWAPDB"),
+    ] {
+        let stem = file.trim_end_matches(".json").to_owned();
+        assert!(
+            report.changed.contains(&stem),
+            "{file} was rewritten: {report:?}"
+        );
+        let read = |d: &Path| -> serde_json::Value {
+            serde_json::from_slice(&std::fs::read(d.join(file)).unwrap()).unwrap()
+        };
+        let (back, shipped) = (read(&dir), read(&shipped()));
+        assert_ne!(
+            back[key]["summary"], "stale",
+            "{file}: the server's fields came back"
+        );
+        let state = &back[key]["typedis"]["connection_state"];
+        assert!(state.is_object(), "{file}: {back}");
+        assert_eq!(
+            state, &shipped[key]["typedis"]["connection_state"],
+            "{file}"
+        );
+    }
+    assert_eq!(
+        read_state(&dir, "client-reply.json", "REPLY")["reply_modes"]["skip"],
+        "skip"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn read_state(dir: &Path, file: &str, key: &str) -> serde_json::Value {
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+    spec[key]["typedis"]["connection_state"].clone()
 }

@@ -22,8 +22,8 @@ async fn scripts_survive_script_flush_also_in_pipelines() {
         let n: i64 = add.key("c").arg(5).invoke(&client).decode().await.unwrap();
         assert_eq!(n, 5);
         client.script_flush().await.unwrap();
-        let exists: Vec<i64> = client.script_exists([add.sha()]).await.unwrap();
-        assert_eq!(exists, vec![0]);
+        let exists: Vec<bool> = client.script_exists([add.sha()]).await.unwrap();
+        assert_eq!(exists, vec![false]);
         // NOSCRIPT → EVAL, transparently.
         let n: i64 = add.key("c").arg(1).invoke(&client).decode().await.unwrap();
         assert_eq!(n, 6);

@@ -1,16 +1,14 @@
-//! `cargo xtask regen --url redis://HOST:PORT [--out commands/] [--check]`: dumps a live
-//! server's command specs (`COMMAND DOCS` + `COMMAND INFO`) into one JSON file per command
-//! and subcommand, in the format of the Redis/Valkey source trees' `src/commands/*.json`.
+//! `cargo xtask regen`: one server's command specs merged into `commands/` (or `--out DIR`),
+//! one JSON file per command and subcommand in the format of the Redis/Valkey source
+//! trees' `src/commands/*.json`.
 //!
-//! Merging rules (also in commands/README.md):
-//! - `reply_schema` and the `typedis` extension object of an existing file survive.
-//! - `typedis.servers` lists every dumped server that has the command, e.g.
-//!   `["redis-7.0.15", "valkey-9.1.2"]`. A command the dumped server lacks keeps its file;
-//!   if that same server was listed for it, it is removed from the list (and the file is
-//!   deleted once no server is left).
-//! - The server-derived fields (summary, arguments, key specs, flags, …) come from the
-//!   *preferred* server that has the command: Valkey over Redis, then the newer version.
-//!   So dumping Redis 7.0 after Valkey 9.1 only adds `redis-7.0.15` to the lists.
+//! - `--url redis://HOST:PORT`: dumped from a live server (`COMMAND DOCS` + `COMMAND
+//!   INFO`, converted here);
+//! - `--from-source PATH`: read from a release's own files, a `src/commands/` tree or a
+//!   module's `commands.json` (`source.rs`), for servers this project cannot run.
+//!
+//! Either way the specs are merged by the same rules (`merge.rs`, commands/README.md);
+//! `--check` merges into a temporary copy and exits 1 when anything would change.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,39 +16,69 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value as Json};
 use typedis::{Client, Value};
 
+pub use crate::merge::{Report, Spec};
+
+/// Where the specs come from.
+enum Input {
+    Url(String),
+    Source {
+        path: PathBuf,
+        server: Option<String>,
+        module: Option<String>,
+    },
+}
+
 struct Options {
-    url: String,
+    input: Input,
     out: PathBuf,
     check: bool,
 }
 
+const USAGE: &str = "expected --url URL | --from-source PATH [--server NAME-VERSION] [--module NAME], then [--out DIR] [--check]";
+
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let mut url = None;
+    let mut source = None;
+    let mut server = None;
+    let mut module = None;
     let mut out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../commands");
     let mut check = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        let mut value = |what: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs {what}"))
+        };
         match a.as_str() {
-            "--url" => url = it.next().cloned(),
-            "--out" => {
-                out = it
-                    .next()
-                    .map(PathBuf::from)
-                    .ok_or("--out needs a directory")?
-            }
+            "--url" => url = Some(value("a URL")?),
+            "--from-source" => source = Some(PathBuf::from(value("a directory or file")?)),
+            "--server" => server = Some(value("a server id such as redis-8.2.1")?),
+            "--module" => module = Some(value("a module name")?),
+            "--out" => out = PathBuf::from(value("a directory")?),
             "--check" => check = true,
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?} (expected --url URL, --out DIR, --check)"
-                ))
-            }
+            other => return Err(format!("unknown argument {other:?} ({USAGE})")),
         }
     }
-    Ok(Options {
-        url: url.ok_or("--url redis://HOST:PORT is required")?,
-        out,
-        check,
-    })
+    let input = match (url, source) {
+        (Some(url), None) if server.is_none() && module.is_none() => Input::Url(url),
+        (Some(_), None) => {
+            return Err(
+                "--server and --module go with --from-source; a live server names itself".into(),
+            )
+        }
+        (None, Some(path)) => Input::Source {
+            path,
+            server,
+            module,
+        },
+        _ => {
+            return Err(format!(
+                "one of --url and --from-source is required ({USAGE})"
+            ))
+        }
+    };
+    Ok(Options { input, out, check })
 }
 
 /// The `cargo xtask` entry of this task.
@@ -60,16 +88,34 @@ pub fn main(args: &[String]) -> Result<u8, String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let run = |out: &Path| -> Result<Report, String> {
+        match &opts.input {
+            Input::Url(url) => rt.block_on(regen(url, out)),
+            Input::Source {
+                path,
+                server,
+                module,
+            } => regen_from_source(path, server.as_deref(), module.as_deref(), out),
+        }
+    };
     if opts.check {
-        let tmp = std::env::temp_dir().join(format!("typedis-regen-check-{}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let tmp = std::env::temp_dir().join(format!(
+            "typedis-regen-check-{}-{nanos}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&tmp);
         copy_dir(&opts.out, &tmp)?;
-        let report = rt.block_on(regen(&opts.url, &tmp))?;
+        let report = run(&tmp);
         let _ = std::fs::remove_dir_all(&tmp);
+        let report = report?;
         report.print();
         return Ok(if report.is_unchanged() { 0 } else { 1 });
     }
-    let report = rt.block_on(regen(&opts.url, &opts.out))?;
+    let report = run(&opts.out)?;
     report.print();
     regenerate_if_shipped(&opts.out)?;
     Ok(0)
@@ -87,6 +133,9 @@ fn regenerate_if_shipped(dir: &Path) -> Result<(), String> {
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
+    if !from.exists() {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
         let p = entry.map_err(|e| e.to_string())?.path();
         if p.extension().is_some_and(|e| e == "json") {
@@ -97,55 +146,17 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// What a regeneration changed.
-#[derive(Debug, Default)]
-pub struct Report {
-    /// The dumped server, e.g. `valkey-9.1.2`.
-    pub server: String,
-    /// Commands the spec directory did not have.
-    pub new: Vec<String>,
-    /// Commands this server no longer has.
-    pub removed: Vec<String>,
-    /// Commands whose server-derived fields changed.
-    pub changed: Vec<String>,
-    /// How many were already up to date.
-    pub unchanged: usize,
-    /// Commands still without a `reply_schema`.
-    pub missing_reply_schema: Vec<String>,
-}
-
-impl Report {
-    /// Whether the dump changed nothing.
-    pub fn is_unchanged(&self) -> bool {
-        self.new.is_empty() && self.removed.is_empty() && self.changed.is_empty()
-    }
-
-    fn print(&self) {
-        println!(
-            "dumped {}: {} unchanged, {} new, {} changed, {} removed",
-            self.server,
-            self.unchanged,
-            self.new.len(),
-            self.changed.len(),
-            self.removed.len()
-        );
-        for (what, list) in [
-            ("new", &self.new),
-            ("changed", &self.changed),
-            ("removed", &self.removed),
-        ] {
-            if !list.is_empty() {
-                println!("  {what}: {}", list.join(", "));
-            }
-        }
-        if !self.missing_reply_schema.is_empty() {
-            println!(
-                "  {} commands still lack a reply_schema: {}",
-                self.missing_reply_schema.len(),
-                self.missing_reply_schema.join(", ")
-            );
-        }
-    }
+/// Merges a release's own spec files (a `src/commands/` directory, or a module's
+/// `commands.json`) into `out`; `server` names it (`redis-8.2.1`) when the tree's
+/// `version.h` cannot, `module` marks the commands as that module's.
+pub fn regen_from_source(
+    path: &Path,
+    server: Option<&str>,
+    module: Option<&str>,
+    out: &Path,
+) -> Result<Report, String> {
+    let source = crate::source::read(path, server, module)?;
+    crate::merge::merge(out, &source.server, source.specs, source.ignored)
 }
 
 /// Dumps the server at `url` into `out`, merging with what is there.
@@ -165,8 +176,7 @@ pub async fn regen(url: &str, out: &Path) -> Result<Report, String> {
         .await
         .map_err(|e| e.to_string())?;
     let dumped = build_specs(docs, info)?;
-    std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
-    merge(out, &server, dumped)
+    crate::merge::merge(out, &server, dumped, Vec::new())
 }
 
 async fn server_id(client: &Client) -> Result<String, String> {
@@ -188,13 +198,6 @@ async fn server_id(client: &Client) -> Result<String, String> {
             field("redis_version").ok_or("INFO server has no version")?
         ),
     })
-}
-
-/// A spec ready to be written: file name (without `.json`), JSON key, body.
-struct Spec {
-    file: String,
-    key: String,
-    body: Map<String, Json>,
 }
 
 // ---------------------------------------------------------------- value helpers
@@ -369,6 +372,7 @@ fn add_spec(
         file,
         key: own,
         body,
+        reply_schema: None,
     });
     if let Some(subs) = doc.get("subcommands") {
         for (sub, sub_doc) in entries(subs) {
@@ -469,187 +473,4 @@ fn argument(v: &Value) -> Json {
         );
     }
     Json::Object(out)
-}
-
-// ---------------------------------------------------------------- merging
-
-/// Precedence of a server id for the server-derived fields: Valkey over Redis, then newer.
-fn precedence(id: &str) -> (u8, Vec<u64>) {
-    let (name, version) = id.split_once('-').unwrap_or((id, ""));
-    let family = u8::from(name == "valkey");
-    (
-        family,
-        version.split('.').filter_map(|p| p.parse().ok()).collect(),
-    )
-}
-
-/// A spec file's JSON key and body.
-pub(crate) type SpecFile = (String, Map<String, Json>);
-
-pub(crate) fn read_spec(path: &Path) -> Result<Option<SpecFile>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
-    let v: Json = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let Json::Object(outer) = v else {
-        return Err(format!("{}: not a JSON object", path.display()));
-    };
-    let Some((key, Json::Object(body))) = outer.into_iter().next() else {
-        return Err(format!("{}: expected {{\"NAME\": {{…}}}}", path.display()));
-    };
-    Ok(Some((key, body)))
-}
-
-pub(crate) fn write_spec(path: &Path, key: &str, body: &Map<String, Json>) -> Result<(), String> {
-    let mut outer = Map::new();
-    outer.insert(key.to_owned(), Json::Object(body.clone()));
-    let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    serde::Serialize::serialize(&Json::Object(outer), &mut ser).map_err(|e| e.to_string())?;
-    buf.push(b'\n');
-    std::fs::write(path, buf).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// The fields that come from the server (everything but ours).
-fn server_part(body: &Map<String, Json>) -> Map<String, Json> {
-    body.iter()
-        .filter(|(k, _)| k.as_str() != "reply_schema" && k.as_str() != "typedis")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-fn servers_of(body: &Map<String, Json>) -> Vec<String> {
-    body.get("typedis")
-        .and_then(|t| t.get("servers"))
-        .and_then(|s| s.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn set_servers(body: &mut Map<String, Json>, mut servers: Vec<String>) {
-    servers.sort_by_key(|s| precedence(s));
-    servers.dedup();
-    let ext = body
-        .entry("typedis")
-        .or_insert_with(|| Json::Object(Map::new()));
-    if let Json::Object(ext) = ext {
-        ext.insert("servers".into(), json!(servers));
-    }
-}
-
-/// Keeps our fields last, in a stable order, after the server's.
-fn assemble(
-    server: Map<String, Json>,
-    old: Option<&Map<String, Json>>,
-    servers: Vec<String>,
-) -> Map<String, Json> {
-    let mut body = server;
-    if let Some(schema) = old.and_then(|o| o.get("reply_schema")) {
-        body.insert("reply_schema".into(), schema.clone());
-    }
-    if let Some(ext) = old.and_then(|o| o.get("typedis")) {
-        body.insert("typedis".into(), ext.clone());
-    }
-    set_servers(&mut body, servers);
-    body
-}
-
-fn merge(out: &Path, server: &str, dumped: Vec<Spec>) -> Result<Report, String> {
-    let mut report = Report {
-        server: server.to_owned(),
-        ..Report::default()
-    };
-    let mut seen = std::collections::BTreeSet::new();
-    // Containers (CLIENT, CONFIG, …) are not called themselves: they need no schema.
-    let containers: std::collections::BTreeSet<String> = dumped
-        .iter()
-        .filter_map(|s| {
-            s.body
-                .get("container")
-                .and_then(|c| c.as_str())
-                .map(str::to_lowercase)
-        })
-        .collect();
-    for spec in dumped {
-        let path = out.join(format!("{}.json", spec.file));
-        seen.insert(spec.file.clone());
-        let old = read_spec(&path)?;
-        let (body, status) = match &old {
-            None => {
-                report.new.push(spec.file.clone());
-                (assemble(spec.body, None, vec![server.to_owned()]), None)
-            }
-            Some((_, old_body)) => {
-                let mut servers = servers_of(old_body);
-                let had_this = servers.iter().any(|s| s == server);
-                servers.retain(|s| precedence(s).0 != precedence(server).0 || s == server);
-                servers.push(server.to_owned());
-                let preferred = servers_of(old_body)
-                    .iter()
-                    .all(|s| precedence(s) <= precedence(server));
-                let server_fields = if preferred {
-                    spec.body
-                } else {
-                    server_part(old_body)
-                };
-                let changed = preferred && server_part(old_body) != server_fields;
-                let body = assemble(server_fields, Some(old_body), servers);
-                (body, Some(changed || !had_this))
-            }
-        };
-        match status {
-            Some(true) => report.changed.push(spec.file.clone()),
-            Some(false) => report.unchanged += 1,
-            None => {}
-        }
-        if !body.contains_key("reply_schema") && !containers.contains(&spec.file) {
-            report.missing_reply_schema.push(spec.file.clone());
-        }
-        if old.as_ref().map(|(_, b)| b) != Some(&body) {
-            write_spec(&path, &spec.key, &body)?;
-        }
-    }
-    // Commands this server used to have and no longer does.
-    let mut files: Vec<PathBuf> = std::fs::read_dir(out)
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    for path in files {
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        if seen.contains(&stem) {
-            continue;
-        }
-        let Some((key, mut body)) = read_spec(&path)? else {
-            continue;
-        };
-        let mut servers = servers_of(&body);
-        if let Some(i) = servers
-            .iter()
-            .position(|s| precedence(s).0 == precedence(server).0)
-        {
-            servers.remove(i);
-            report.removed.push(stem.clone());
-            if servers.is_empty() {
-                std::fs::remove_file(&path).map_err(|e| e.to_string())?;
-            } else {
-                set_servers(&mut body, servers);
-                write_spec(&path, &key, &body)?;
-            }
-        }
-    }
-    report.missing_reply_schema.sort();
-    Ok(report)
 }

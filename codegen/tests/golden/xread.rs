@@ -25,10 +25,20 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct Xread<S, R = ::typedis::Value> {
+pub struct Xread<
+    S,
+    R
+        = ::core::option::Option<
+            ::std::collections::HashMap<
+                ::typedis::Bytes,
+                ::std::vec::Vec<::typedis::reply::StreamEntry>,
+            >,
+        >,
+> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<3>,
@@ -107,7 +117,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// ```
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow, @blocking
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]

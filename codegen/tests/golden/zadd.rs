@@ -22,6 +22,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,7 +163,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zadd/>
     #[doc(alias = "ZADD")]
     #[allow(deprecated)]

@@ -21,6 +21,7 @@ pub static ZRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `sortby` argument of `Zrange`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,7 +144,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: redis-7.0.15, valkey-9.1.2
+    /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Reference: <https://redis.io/commands/zrange/>
     #[doc(alias = "ZRANGE")]
     #[allow(deprecated)]

@@ -36,11 +36,27 @@ fn binary(kind: Kind) -> String {
     }
 }
 
-/// A server process on 127.0.0.1, killed (SIGKILL) on drop.
+/// A server process on 127.0.0.1, killed (SIGKILL) on drop. It runs in a temp dir of its
+/// own (`--dir`, removed when it is killed), so whatever it writes (an RDB file for a
+/// replica's sync, …) never lands in the source tree.
 pub struct Server {
     pub kind: Kind,
     pub port: u16,
     child: Option<Child>,
+    dir: Option<std::path::PathBuf>,
+}
+
+/// A fresh, empty temp dir whose name starts with `typedis-{what}`.
+pub fn temp_dir(what: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "typedis-{what}-{}-{n}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).expect("create a temp dir");
+    dir
 }
 
 enum Answer {
@@ -154,8 +170,12 @@ impl Server {
     /// Starts a server and waits until it accepts connections or exits.
     fn spawn_on(kind: Kind, port: u16, extra: &[&str]) -> Server {
         let bin = binary(kind);
+        let dir = temp_dir("server");
         let child = Command::new(&bin)
             .args([
+                // First, so that an explicit `--dir` among `extra` wins.
+                "--dir",
+                dir.to_str().expect("utf-8 temp dir"),
                 "--port",
                 &port.to_string(),
                 "--bind",
@@ -178,6 +198,7 @@ impl Server {
             kind,
             port,
             child: Some(child),
+            dir: Some(dir),
         };
         let mut server = server;
         let start = Instant::now();
@@ -214,6 +235,9 @@ impl Server {
             let _ = c.kill();
             let _ = c.wait();
         }
+        if let Some(d) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
 }
 
@@ -244,6 +268,15 @@ impl ToArg for B<'_> {
 
 pub fn s(v: &str) -> B<'_> {
     B(v.as_bytes())
+}
+
+/// A raw command from its parts (`args(&["SET", "k", "v"])`).
+pub fn args(parts: &[&str]) -> Args {
+    let mut a = Args::new();
+    for p in parts {
+        a.push_bytes(p.as_bytes());
+    }
+    a
 }
 
 pub fn bulk(v: &Value) -> Option<&[u8]> {
@@ -479,14 +512,108 @@ impl Drop for Cluster {
     }
 }
 
-/// One master, one replica and three sentinels monitoring it as `mymaster`; all killed
-/// on drop.
+/// A private CA and a certificate it issued for `localhost` and 127.0.0.1, as PEM text
+/// and as files in a temp dir (removed on drop), for TLS servers.
+pub struct Pki {
+    pub ca_pem: String,
+    pub ca_file: String,
+    pub cert_file: String,
+    pub key_file: String,
+    dir: std::path::PathBuf,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "typedis test CA");
+        let ca_pem = ca.self_signed(&ca_key).expect("CA certificate").pem();
+        let key = KeyPair::generate().expect("server key");
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress("127.0.0.1".parse().expect("IP")));
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
+        let cert = params.signed_by(&key, &issuer).expect("server certificate");
+        let dir = temp_dir("pki");
+        let write = |name: &str, text: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).expect("write a PEM file");
+            p.to_str().expect("utf-8 temp dir").to_owned()
+        };
+        Pki {
+            ca_file: write("ca.pem", &ca_pem),
+            cert_file: write("server.pem", &cert.pem()),
+            key_file: write("server.key", &key.serialize_pem()),
+            ca_pem,
+            dir,
+        }
+    }
+
+    /// Server options serving TLS with this certificate (clients need no certificate).
+    fn server_args(&self) -> Vec<String> {
+        [
+            "--tls-cert-file",
+            &self.cert_file,
+            "--tls-key-file",
+            &self.key_file,
+            "--tls-ca-cert-file",
+            &self.ca_file,
+            "--tls-auth-clients",
+            "no",
+            "--tls-replication",
+            "yes",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// How a [`SentinelGroup`] is set up.
+#[derive(Clone, Copy, Default)]
+pub struct GroupOptions<'a> {
+    /// `requirepass` (and `masterauth`) on the data nodes, `sentinel auth-pass` on the
+    /// sentinels.
+    pub password: Option<&'a str>,
+    /// TLS on every node and sentinel (`tls-replication yes`: they also talk to each
+    /// other over TLS, and the sentinels name the TLS ports). Each keeps a plain port
+    /// too, for the harness's readiness checks.
+    pub tls: Option<&'a Pki>,
+}
+
+/// One master, one replica and three sentinels monitoring it as `mymaster`
+/// (`down-after-milliseconds` and `failover-timeout` kept small, so failovers are
+/// fast); every process runs in a temp dir of its own and is killed on drop.
 pub struct SentinelGroup {
+    pub kind: Kind,
     pub master: Server,
     pub replica: Server,
+    /// With TLS: the TLS ports of the master and the replica (what the sentinels name).
+    pub master_tls_port: Option<u16>,
+    pub replica_tls_port: Option<u16>,
     pub sentinels: Vec<Child>,
+    /// The sentinels' plain ports.
     pub sentinel_ports: Vec<u16>,
-    dir: std::path::PathBuf,
+    /// With TLS: the sentinels' TLS ports.
+    pub sentinel_tls_ports: Vec<u16>,
+    pub down_after: Duration,
+    pub failover_timeout: Duration,
+    password: Option<String>,
+    /// Options of the data nodes other than their ports (auth, TLS files).
+    node_args: Vec<String>,
+    dirs: Vec<std::path::PathBuf>,
 }
 
 fn redis_cli(port: u16, args: &[&str]) -> String {
@@ -499,69 +626,134 @@ fn redis_cli(port: u16, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// Starts a data node with `args` and, with TLS, a TLS port picked again on every start
+/// attempt; returns it and its TLS port.
+fn start_node(kind: Kind, args: &[String], tls: bool) -> (Server, Option<u16>) {
+    let tls_port = std::cell::Cell::new(None);
+    let server = Server::start_with_fresh(kind, || {
+        let mut all = args.to_vec();
+        if tls {
+            let p = free_port();
+            tls_port.set(Some(p));
+            all.extend(["--tls-port".to_owned(), p.to_string()]);
+        }
+        all
+    });
+    (server, tls_port.get())
+}
+
 impl SentinelGroup {
+    /// A Redis group without password or TLS.
     pub fn start() -> SentinelGroup {
-        let dir = std::env::temp_dir().join(format!(
-            "typedis-sentinel-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&dir).expect("sentinel dir");
-        let master = Server::start(Kind::Redis);
-        let mport = master.port.to_string();
-        let replica = Server::start_with(Kind::Redis, &["--replicaof", "127.0.0.1", &mport]);
-        let start = Instant::now();
-        while !redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up") {
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "replication did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        SentinelGroup::start_with(Kind::Redis, GroupOptions::default())
+    }
+
+    pub fn start_with(kind: Kind, opts: GroupOptions<'_>) -> SentinelGroup {
+        let down_after = Duration::from_millis(1000);
+        let failover_timeout = Duration::from_millis(5000);
+        let mut node_args = Vec::new();
+        if let Some(pw) = opts.password {
+            node_args.extend(["--requirepass", pw, "--masterauth", pw].map(str::to_owned));
         }
-        let spawn = |i: usize| -> (Child, u16) {
-            let port = free_port();
-            let conf = dir.join(format!("sentinel-{i}.conf"));
-            std::fs::write(
-                &conf,
-                format!(
-                    "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {}\nsentinel monitor mymaster 127.0.0.1 {mport} 2\nsentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 5000\nsentinel parallel-syncs mymaster 1\n",
-                    dir.display()
-                ),
-            )
-            .expect("sentinel config");
-            let child = Command::new(binary(Kind::Redis))
-                .arg(&conf)
-                .arg("--sentinel")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server --sentinel");
-            (child, port)
-        };
-        let mut sentinels = Vec::new();
-        let mut sentinel_ports = Vec::new();
-        for i in 0..3 {
-            let (c, p) = spawn(i);
-            sentinels.push(c);
-            sentinel_ports.push(p);
+        if let Some(pki) = opts.tls {
+            node_args.extend(pki.server_args());
         }
-        // A sentinel that lost its port to a concurrently starting server exits at once:
-        // start it again on another port.
-        std::thread::sleep(Duration::from_millis(200));
-        for i in 0..3 {
-            if !matches!(sentinels[i].try_wait(), Ok(None)) {
-                let (c, p) = spawn(i);
-                sentinels[i] = c;
-                sentinel_ports[i] = p;
-            }
-        }
-        let group = SentinelGroup {
+        let tls = opts.tls.is_some();
+        let (master, master_tls_port) = start_node(kind, &node_args, tls);
+        let named_master = master_tls_port.unwrap_or(master.port).to_string();
+        let mut replica_args = node_args.clone();
+        replica_args.extend([
+            "--replicaof".to_owned(),
+            "127.0.0.1".to_owned(),
+            named_master.clone(),
+        ]);
+        let (replica, replica_tls_port) = start_node(kind, &replica_args, tls);
+        let mut group = SentinelGroup {
+            kind,
             master,
             replica,
-            sentinels,
-            sentinel_ports,
-            dir,
+            master_tls_port,
+            replica_tls_port,
+            sentinels: Vec::new(),
+            sentinel_ports: Vec::new(),
+            sentinel_tls_ports: Vec::new(),
+            down_after,
+            failover_timeout,
+            password: opts.password.map(str::to_owned),
+            node_args,
+            dirs: Vec::new(),
         };
+        group.wait_synced(Duration::from_secs(15));
+        let spawn = |dir: &std::path::Path| -> (Child, u16, Option<u16>) {
+            let port = free_port();
+            let tls_port = tls.then(free_port);
+            let mut conf = format!(
+                "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {d}\nlogfile {d}/sentinel.log\n",
+                d = dir.display()
+            );
+            if let (Some(pki), Some(tp)) = (opts.tls, tls_port) {
+                conf += &format!(
+                    "tls-port {tp}\ntls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\ntls-auth-clients no\ntls-replication yes\n",
+                    pki.cert_file, pki.key_file, pki.ca_file
+                );
+            }
+            conf += &format!(
+                "sentinel monitor mymaster 127.0.0.1 {named_master} 2\nsentinel down-after-milliseconds mymaster {}\nsentinel failover-timeout mymaster {}\nsentinel parallel-syncs mymaster 1\n",
+                down_after.as_millis(),
+                failover_timeout.as_millis()
+            );
+            if let Some(pw) = opts.password {
+                conf += &format!("sentinel auth-pass mymaster {pw}\n");
+            }
+            let file = dir.join("sentinel.conf");
+            std::fs::write(&file, conf).expect("sentinel config");
+            // Errors before the log is open (a bad config) go to stderr.
+            let stderr = std::fs::File::create(dir.join("stderr")).expect("sentinel stderr");
+            let child = Command::new(binary(kind))
+                .arg(&file)
+                .arg("--sentinel")
+                .stdout(Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .expect("server binary in sentinel mode");
+            (child, port, tls_port)
+        };
+        for _ in 0..3 {
+            let dir = temp_dir("sentinel");
+            let (c, p, tp) = spawn(&dir);
+            group.sentinels.push(c);
+            group.sentinel_ports.push(p);
+            group.sentinel_tls_ports.extend(tp);
+            group.dirs.push(dir);
+        }
+        // A sentinel that lost a port to a concurrently starting server exits at once:
+        // start it again on other ports.
+        for _ in 0..4 {
+            std::thread::sleep(Duration::from_millis(200));
+            let mut all_up = true;
+            for i in 0..3 {
+                if !matches!(group.sentinels[i].try_wait(), Ok(None)) {
+                    all_up = false;
+                    let (c, p, tp) = spawn(&group.dirs[i]);
+                    group.sentinels[i] = c;
+                    group.sentinel_ports[i] = p;
+                    if let Some(tp) = tp {
+                        group.sentinel_tls_ports[i] = tp;
+                    }
+                }
+            }
+            if all_up {
+                break;
+            }
+        }
+        assert!(
+            group
+                .sentinels
+                .iter_mut()
+                .all(|c| matches!(c.try_wait(), Ok(None))),
+            "a sentinel does not start:\n{}",
+            group.sentinel_logs()
+        );
         let start = Instant::now();
         loop {
             let ready = group.sentinel_ports.iter().all(|p| {
@@ -574,17 +766,87 @@ impl SentinelGroup {
             }
             assert!(
                 start.elapsed() < Duration::from_secs(30),
-                "sentinels did not discover the replica and each other"
+                "sentinels did not discover the replica and each other:\n{}",
+                group.sentinel_logs()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
         group
     }
 
+    /// Plain `redis://` URLs of the sentinels.
     pub fn sentinel_urls(&self) -> Vec<String> {
         self.sentinel_ports
             .iter()
             .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect()
+    }
+
+    /// The port the sentinels name for `node` (its TLS port with TLS).
+    pub fn named_port(&self, node: &Server) -> u16 {
+        let tls = if node.port == self.master.port {
+            self.master_tls_port
+        } else {
+            self.replica_tls_port
+        };
+        tls.unwrap_or(node.port)
+    }
+
+    /// A URL of a data node's plain port, with the group's password.
+    pub fn node_url(&self, node: &Server) -> String {
+        match &self.password {
+            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}", node.port),
+            None => node.url(),
+        }
+    }
+
+    /// `redis-cli` against a data node's plain port, authenticated when needed.
+    pub fn node_cli(&self, port: u16, args: &[&str]) -> String {
+        let mut all: Vec<&str> = Vec::new();
+        if let Some(pw) = &self.password {
+            all.extend(["-a", pw, "--no-auth-warning"]);
+        }
+        all.extend(args);
+        redis_cli(port, &all)
+    }
+
+    /// Waits (at most `limit`) until the replica's link to the master is up.
+    pub fn wait_synced(&self, limit: Duration) {
+        let start = Instant::now();
+        while !self
+            .node_cli(self.replica.port, &["INFO", "replication"])
+            .contains("master_link_status:up")
+        {
+            assert!(start.elapsed() < limit, "replication did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts the master again on its ports (after [`Server::kill`]), empty, with the
+    /// group's options and no `replicaof`: a stale master, until the sentinels turn it
+    /// into a replica of the new one.
+    pub fn restart_master(&mut self) {
+        let mut args = self.node_args.clone();
+        if let Some(tp) = self.master_tls_port {
+            args.extend(["--tls-port".to_owned(), tp.to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.master = Server::start_on_with(self.kind, self.master.port, &args);
+    }
+
+    /// Every sentinel's log, for failure messages.
+    pub fn sentinel_logs(&self) -> String {
+        self.dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap_or_default();
+                format!(
+                    "--- sentinel {i}\n{}{}",
+                    read("stderr"),
+                    read("sentinel.log")
+                )
+            })
             .collect()
     }
 }
@@ -595,6 +857,8 @@ impl Drop for SentinelGroup {
             let _ = s.kill();
             let _ = s.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
 }
