@@ -164,13 +164,19 @@ pub enum ResponsePolicy {
 }
 
 /// The metadata of a command by name (`argv[0]`, and `argv[1]` for containers such as
-/// `CLIENT`), case-insensitive.
+/// `CLIENT`), case-insensitive: a core command, or one of a module whose feature is on
+/// (`JSON.SET` with `redis-json`, …).
 pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> Option<&'static CommandMeta> {
+    // The core commands, then the modules compiled in (their names do not overlap).
     let find = |n: &str| {
-        crate::commands::COMMANDS
-            .binary_search_by(|m| m.name.cmp(n))
-            .ok()
-            .map(|i| crate::commands::COMMANDS[i])
+        std::iter::once(crate::commands::COMMANDS)
+            .chain(crate::modules::TABLES.iter().copied())
+            .find_map(|table| {
+                table
+                    .binary_search_by(|m| m.name.cmp(n))
+                    .ok()
+                    .map(|i| table[i])
+            })
     };
     let upper = |b: &[u8]| String::from_utf8_lossy(b).to_ascii_uppercase();
     let name = upper(name);
