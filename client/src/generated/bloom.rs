@@ -753,7 +753,7 @@ pub static BF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
 };
 /// Builder for `BF.SCANDUMP`; await it to send. Created by [`BloomCommands::bf_scandump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct BfScandump<S, R = (i64, ::typedis::Bytes)> {
+pub struct BfScandump<S, R = (i64, ::core::option::Option<::typedis::Bytes>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -1626,7 +1626,7 @@ pub static CF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
 };
 /// Builder for `CF.SCANDUMP`; await it to send. Created by [`BloomCommands::cf_scandump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
-pub struct CfScandump<S, R = (i64, ::typedis::Bytes)> {
+pub struct CfScandump<S, R = (i64, ::core::option::Option<::typedis::Bytes>)> {
     sink: S,
     args: ::typedis::Args,
     rest: ::typedis::__private::Slots<0>,
@@ -4544,7 +4544,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "BF.SCANDUMP",
         |v: ::typedis::Value| {
-            <(i64, ::typedis::Bytes) as ::typedis::FromValue>::from_value(v).map(drop)
+            <(
+                i64,
+                ::core::option::Option<::typedis::Bytes>,
+            ) as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (
@@ -4606,7 +4610,11 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
     (
         "CF.SCANDUMP",
         |v: ::typedis::Value| {
-            <(i64, ::typedis::Bytes) as ::typedis::FromValue>::from_value(v).map(drop)
+            <(
+                i64,
+                ::core::option::Option<::typedis::Bytes>,
+            ) as ::typedis::FromValue>::from_value(v)
+                .map(drop)
         },
     ),
     (

@@ -848,19 +848,16 @@ impl<S> FtCreate<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> FtCreate<S, R> {
-    /// `HASH` — one of a group; the last call wins.
-    pub fn hash(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"HASH");
-        self
-    }
-    /// `JSON` — one of a group; the last call wins.
-    pub fn json(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"JSON");
-        self
-    }
-    /// Sets `data_type` from a value.
-    pub fn data_type(mut self, value: FtCreateDataType) -> Self {
-        self.rest.slot(0).push(&value);
+    /// `ON <HASH | JSON>`
+    pub fn on(mut self, value: FtCreateDataType) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            let b0 = x;
+            out.push_bytes(b"ON");
+            let x = b0;
+            out.push(&x);
+        }
         self
     }
     /// `PREFIX count prefix [prefix ...]`
@@ -2924,7 +2921,7 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// Creates an index with the given spec
     ///
     /// ```text
-    /// FT.CREATE index [ON HASH | JSON] [PREFIX count prefix [prefix ...]] [FILTER filter] [LANGUAGE default_lang] [LANGUAGE_FIELD lang_attribute] [SCORE default_score] [SCORE_FIELD score_attribute] [PAYLOAD_FIELD payload_attribute] [MAXTEXTFIELDS] [TEMPORARY seconds] [NOOFFSETS] [NOHL] [NOFIELDS] [NOFREQS] [STOPWORDS count [stopword [stopword ...]]] [SKIPINITIALSCAN] SCHEMA field [field ...]
+    /// FT.CREATE index [ON <HASH | JSON>] [PREFIX count prefix [prefix ...]] [FILTER filter] [LANGUAGE default_lang] [LANGUAGE_FIELD lang_attribute] [SCORE default_score] [SCORE_FIELD score_attribute] [PAYLOAD_FIELD payload_attribute] [MAXTEXTFIELDS] [TEMPORARY seconds] [NOOFFSETS] [NOHL] [NOFIELDS] [NOFREQS] [STOPWORDS count [stopword [stopword ...]]] [SKIPINITIALSCAN] SCHEMA field [field ...]
     /// ```
     /// - Complexity: O(K) at creation where K is the number of fields, O(N) if scanning the keyspace is triggered, where N is the number of keys in the keyspace
     /// - Since: 1.0.0
