@@ -953,3 +953,73 @@ async fn module_commands_the_servers_list_are_typed() {
         );
     }
 }
+
+// ------------------------------------------------------------------ handles
+
+/// The module traits are on every handle the core `Commands` is on: pipelines,
+/// transactions, WATCH sessions, the cluster client and its named targets.
+#[tokio::test]
+async fn module_commands_on_every_handle() {
+    let server = Server::start_with_modules(Kind::Valkey);
+    let c = Client::connect(&server.url()).await.unwrap();
+    let (added, known, set, names): (bool, Vec<bool>, bool, Option<Json<Vec<String>>>) = c
+        .pipeline()
+        .bf_add("h:bf", "a")
+        .bf_mexists("h:bf", ["a", "b"])
+        .json_set("h:doc", "$", &json!({"name": "ann"}))
+        .json_get("h:doc", "$.name")
+        .execute()
+        .await
+        .unwrap();
+    assert!(added && set);
+    assert_eq!(known, vec![true, false]);
+    assert_eq!(names.unwrap().0, vec!["ann".to_owned()]);
+
+    let (incremented, count): (Vec<i64>, Vec<i64>) = c
+        .transaction()
+        .cms_initbydim("h:cms", 10, 2)
+        .cms_incrby("h:cms", [("a", 2)])
+        .cms_query("h:cms", ["a"])
+        .execute()
+        .await
+        .map(|((), i, q)| (i, q))
+        .unwrap();
+    assert_eq!((incremented, count), (vec![2], vec![2]));
+
+    c.ft_create("hidx", [Field::text("t")])
+        .prefix((1, ["h:hash"]))
+        .await
+        .unwrap();
+    c.hset("h:hash1", [("t", "hello")]).await.unwrap();
+    let session = c.watch(["h:doc"]).await.unwrap();
+    let before: Option<Json<Vec<String>>> = (&session).json_get("h:doc", "$.name").await.unwrap();
+    assert_eq!(before.unwrap().0, vec!["ann".to_owned()]);
+    assert_eq!((&session).ft_search("hidx", "hello").await.unwrap().total, 1);
+    let (strlen,): (Vec<Option<i64>>,) = session
+        .transaction()
+        .json_strlen("h:doc", "$.name")
+        .execute()
+        .await
+        .unwrap();
+    assert_eq!(strlen, vec![Some(3)]);
+
+    let cluster = Cluster::start_with_modules(Kind::Valkey);
+    let cc = ClusterClient::connect(cluster.urls()).await.unwrap();
+    // The index name is the key RediSearch declares: FT.CREATE goes to its slot's
+    // primary (another would answer MOVED), and only that one lists it.
+    cc.ft_create("cidx", [Field::text("t")]).await.unwrap();
+    let lists = cc
+        .on(typedis::cluster::Nodes::Primaries)
+        .ft_list()
+        .await
+        .unwrap();
+    assert_eq!(lists, vec![Bytes::from("cidx")]);
+    let (a, b): (bool, bool) = cc
+        .pipeline()
+        .bf_add("{x}bf", "a")
+        .bf_add("{y}bf", "a")
+        .execute()
+        .await
+        .unwrap();
+    assert!(a && b);
+}

@@ -28,8 +28,9 @@
 //!
 //! RediSearch 2.10 loads into Valkey 9.1 and Redis ≥ 7.1 (not Redis 7.0). Its index name
 //! is what the module declares as the key (`COMMAND GETKEYS FT.SEARCH idx …` is `idx`),
-//! so `command_keys` and cluster routing use it; the module without its coordinator
-//! indexes only the keys of the node it runs on.
+//! so `command_keys` and cluster routing use it: in a cluster an index lives on the
+//! primary of its name's slot, and the module (without its coordinator) indexes only that
+//! node's keys.
 //!
 //! In RESP2 an FT.SEARCH reply is a flat list whose layout depends on the query's flags:
 //! [`SearchResult`] reads the default layout, `WITHSCORES`, all three of `WITHSCORES`,
