@@ -994,7 +994,10 @@ async fn module_commands_on_every_handle() {
     let session = c.watch(["h:doc"]).await.unwrap();
     let before: Option<Json<Vec<String>>> = (&session).json_get("h:doc", "$.name").await.unwrap();
     assert_eq!(before.unwrap().0, vec!["ann".to_owned()]);
-    assert_eq!((&session).ft_search("hidx", "hello").await.unwrap().total, 1);
+    assert_eq!(
+        (&session).ft_search("hidx", "hello").await.unwrap().total,
+        1
+    );
     let (strlen,): (Vec<Option<i64>>,) = session
         .transaction()
         .json_strlen("h:doc", "$.name")
