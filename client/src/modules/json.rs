@@ -20,17 +20,17 @@
 //! struct User { name: String, visits: u32 }
 //!
 //! client.json_set("user:1", "$", &User { name: "ann".into(), visits: 1 }).await?;
-//! let visits: Vec<Option<i64>> = client.json_strlen("user:1", "$.name").await?;
+//! let lengths: Vec<Option<i64>> = client.json_strlen("user:1", "$.name").await?;
 //! client.json_numincrby("user:1", "$.visits", 1.0).await?;
 //! let Some(Json(names)) = client.json_get::<String>("user:1", "$.name").await? else {
 //!     return Ok(()); // no such key
 //! };
 //! let user: Option<Json<User>> = client.json_get_doc("user:1").await?;
-//! # let _ = (visits, names, user); Ok(()) }
+//! # let _ = (lengths, names, user); Ok(()) }
 //! ```
 //!
 //! Values that are JSON text in the module's syntax (`JSON.ARRAPPEND`'s values,
-//! `JSON.ARRINDEX`'s value, …) take any [`ToArg`](crate::ToArg): pass
+//! `JSON.ARRINDEX`'s value, …) take any [`ToArg`]: pass
 //! [`Json(&value)`](crate::Json) to serialize a serde value.
 //!
 //! In a cluster, `JSON.MGET` and `JSON.MSET` are routed by their first key (the module

@@ -1,7 +1,7 @@
 //! Typed commands of server modules, each behind its cargo feature: RedisJSON
-//! ([`json`], feature `redis-json`), RediSearch ([`search`], `redis-search`) and
-//! RedisBloom ([`bloom`], `redis-bloom`: Bloom and Cuckoo filters, Count-Min sketches,
-//! Top-K, t-digest).
+//! (`json`, feature `redis-json`), RediSearch (`search`, `redis-search`) and RedisBloom
+//! (`bloom`, `redis-bloom`: Bloom and Cuckoo filters, Count-Min sketches, Top-K,
+//! t-digest).
 //!
 //! Each module is generated like the core commands, from its own spec folder
 //! (`commands/modules/<module>/`) into its own file and trait (`JsonCommands`,
@@ -11,8 +11,8 @@
 //! pipelines and transactions, `&ClusterClient`, `cluster.on(…)`, WATCH sessions), and
 //! the prelude brings the traits of the enabled modules into scope. What a spec alone
 //! cannot type is written here by hand: serde values for JSON documents
-//! ([`json::JsonValueCommands`]), the FT.CREATE schema ([`search::Field`]), FT.SEARCH and
-//! FT.AGGREGATE results in RESP2 and RESP3 ([`search::SearchResult`]).
+//! (`json::JsonValueCommands`), the FT.CREATE schema (`search::Field`), FT.SEARCH and
+//! FT.AGGREGATE results in RESP2 and RESP3 (`search::SearchResult`).
 //!
 //! This module owns those types and the lookup of the modules' command tables
 //! ([`TABLES`], which [`command_keys`](crate::command_keys) consults). It does not load

@@ -7,7 +7,7 @@
 //! ```no_run
 //! # async fn f(client: &typedis::Client) -> typedis::Result<()> {
 //! use typedis::prelude::*;
-//! use typedis::modules::search::{Field, SearchResult};
+//! use typedis::modules::search::{Field, FtCreateDataType, SearchResult};
 //!
 //! client
 //!     .ft_create("books", [
@@ -15,7 +15,7 @@
 //!         Field::numeric("year").sortable(),
 //!         Field::tag("genre"),
 //!     ])
-//!     .hash()
+//!     .on(FtCreateDataType::Hash)
 //!     .prefix((1, ["book:"]))
 //!     .await?;
 //! client.hset("book:1", [("title", "Dune"), ("year", "1965"), ("genre", "sf")]).await?;

@@ -15,9 +15,13 @@
 //! let known: Vec<bool> = client.bf_mexists("seen", ["ann", "bob"]).await?;
 //! # let _ = (added, known); Ok(()) }
 //! ```
-#![allow(missing_docs, deprecated)]
 
-include!(concat!(env!("OUT_DIR"), "/bloom.rs"));
+/// The generated code, with the lints it does not follow allowed here only.
+#[allow(missing_docs, clippy::all, deprecated)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/bloom.rs"));
+}
+pub use generated::*;
 
 /// The module's commands on a client…
 impl BloomCommands for &typedis::Client {}
