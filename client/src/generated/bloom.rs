@@ -218,39 +218,12 @@ pub static BF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
 };
-///The `single_value` argument of `BfInfo`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BfInfoSingleValue {
-    ///`CAPACITY`
-    Capacity,
-    ///`SIZE`
-    Size,
-    ///`FILTERS`
-    Filters,
-    ///`ITEMS`
-    Items,
-    ///`EXPANSION`
-    Expansion,
-}
-impl ::typedis::ToArg for BfInfoSingleValue {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Capacity => b"CAPACITY",
-                Self::Size => b"SIZE",
-                Self::Filters => b"FILTERS",
-                Self::Items => b"ITEMS",
-                Self::Expansion => b"EXPANSION",
-            },
-        );
-    }
-}
 /// Builder for `BF.INFO`; await it to send. Created by [`BloomCommands::bf_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, i64>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<5>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -280,37 +253,29 @@ impl<S> BfInfo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> BfInfo<S, R> {
-    /// `CAPACITY` — one of a group; the last call wins.
+    /// `CAPACITY`
     pub fn capacity(mut self) -> BfInfo<S, ::typedis::modules::Single<i64>> {
         self.rest.slot(0).push_bytes(b"CAPACITY");
         self.decode()
     }
-    /// `SIZE` — one of a group; the last call wins.
+    /// `SIZE`
     pub fn size(mut self) -> BfInfo<S, ::typedis::modules::Single<i64>> {
-        self.rest.slot(0).push_bytes(b"SIZE");
+        self.rest.slot(1).push_bytes(b"SIZE");
         self.decode()
     }
-    /// `FILTERS` — one of a group; the last call wins.
+    /// `FILTERS`
     pub fn filters(mut self) -> BfInfo<S, ::typedis::modules::Single<i64>> {
-        self.rest.slot(0).push_bytes(b"FILTERS");
+        self.rest.slot(2).push_bytes(b"FILTERS");
         self.decode()
     }
-    /// `ITEMS` — one of a group; the last call wins.
+    /// `ITEMS`
     pub fn items(mut self) -> BfInfo<S, ::typedis::modules::Single<i64>> {
-        self.rest.slot(0).push_bytes(b"ITEMS");
+        self.rest.slot(3).push_bytes(b"ITEMS");
         self.decode()
     }
-    /// `EXPANSION` — one of a group; the last call wins.
+    /// `EXPANSION`
     pub fn expansion(mut self) -> BfInfo<S, ::typedis::modules::Single<i64>> {
-        self.rest.slot(0).push_bytes(b"EXPANSION");
-        self.decode()
-    }
-    /// Sets `single_value` from a value.
-    pub fn single_value(
-        mut self,
-        value: BfInfoSingleValue,
-    ) -> BfInfo<S, ::typedis::modules::Single<i64>> {
-        self.rest.slot(0).push(&value);
+        self.rest.slot(4).push_bytes(b"EXPANSION");
         self.decode()
     }
 }
@@ -3584,7 +3549,7 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// Returns information about a Bloom Filter
     ///
     /// ```text
-    /// BF.INFO key [CAPACITY | SIZE | FILTERS | ITEMS | EXPANSION]
+    /// BF.INFO key [CAPACITY] [SIZE] [FILTERS] [ITEMS] [EXPANSION]
     /// ```
     /// - Complexity: O(1)
     /// - Since: 1.0.0
