@@ -312,6 +312,28 @@ async fn json_commands_on_every_server() {
 
 // ------------------------------------------------------------------ RedisBloom
 
+/// Every chunk of a `BF.SCANDUMP` / `CF.SCANDUMP` walk, `scandump(iterator)` answering
+/// `(next iterator, chunk)` until the iterator is 0.
+async fn dump<F, Fut>(mut scandump: F) -> Vec<(i64, Bytes)>
+where
+    F: FnMut(i64) -> Fut,
+    Fut: std::future::Future<Output = (i64, Option<Bytes>)>,
+{
+    let (mut chunks, mut it) = (Vec::new(), 0);
+    loop {
+        let (next, data) = scandump(it).await;
+        if next == 0 {
+            return chunks;
+        }
+        chunks.push((
+            next,
+            data.expect("a chunk with every iterator but the last"),
+        ));
+        it = next;
+        assert!(chunks.len() < 100, "SCANDUMP does not end");
+    }
+}
+
 on_every_handle! {
 /// Every Bloom-family command through `c`; keys share the hash tag `p`.
 async fn bloom_suite(suite, c, p) {
@@ -343,18 +365,7 @@ async fn bloom_suite(suite, c, p) {
     );
     // Dump and restore, chunk by chunk.
     let copy = key("bfcopy");
-    let mut chunks = Vec::new();
-    let mut it = 0;
-    loop {
-        let (next, data) = call(suite, c.bf_scandump(&bf, it)).await;
-        if next == 0 {
-            break;
-        }
-        chunks.push((next, data.expect("a chunk")));
-        it = next;
-        assert!(chunks.len() < 100, "SCANDUMP does not end");
-    }
-    for (it, data) in chunks {
+    for (it, data) in dump(|it| call(suite, c.bf_scandump(&bf, it))).await {
         call(suite, c.bf_loadchunk(&copy, it, data)).await;
     }
     assert_eq!(call(suite, c.bf_mexists(&copy, ["a", "b"])).await, vec![true, true]);
@@ -383,18 +394,7 @@ async fn bloom_suite(suite, c, p) {
         vec![true]
     );
     let copy = key("cfcopy");
-    let mut it = 0;
-    let mut chunks = Vec::new();
-    loop {
-        let (next, data) = call(suite, c.cf_scandump(&cf, it)).await;
-        if next == 0 {
-            break;
-        }
-        chunks.push((next, data.expect("a chunk")));
-        it = next;
-        assert!(chunks.len() < 100, "SCANDUMP does not end");
-    }
-    for (it, data) in chunks {
+    for (it, data) in dump(|it| call(suite, c.cf_scandump(&cf, it))).await {
         call(suite, c.cf_loadchunk(&copy, it, data)).await;
     }
     assert!(call(suite, c.cf_exists(&copy, "d")).await);

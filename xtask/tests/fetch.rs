@@ -73,6 +73,25 @@ fn serve_index(
     (base, asked)
 }
 
+/// Runs `script` (python that writes a wheel to `sys.argv[1]` and prints its sha256) for
+/// `dir/name`; returns the name, the wheel's bytes and its sha256.
+fn build_wheel(dir: &Path, name: String, script: &str) -> (String, Vec<u8>, String) {
+    let path = dir.join(&name);
+    let out = Command::new(python3())
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sha = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    (name, std::fs::read(&path).unwrap(), sha)
+}
+
 /// A python without pip: a venv made without it.
 fn python_without_pip(tmp: &Path) -> PathBuf {
     let venv = tmp.join("venv");
@@ -126,20 +145,7 @@ with zipfile.ZipFile(path, "w") as z:
 print(hashlib.sha256(open(path, "rb").read()).hexdigest())
 "##
     );
-    let path = dir.join(&name);
-    let out = Command::new(python3())
-        .arg("-c")
-        .arg(script)
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let sha = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    (name, std::fs::read(&path).unwrap(), sha)
+    build_wheel(dir, name, &script)
 }
 
 #[test]
@@ -223,20 +229,7 @@ with zipfile.ZipFile(path, "w") as z:
 print(hashlib.sha256(open(path, "rb").read()).hexdigest())
 "##
     );
-    let path = dir.join(&name);
-    let out = Command::new(python3())
-        .arg("-c")
-        .arg(script)
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let sha = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    (name, std::fs::read(&path).unwrap(), sha)
+    build_wheel(dir, name, &script)
 }
 
 #[test]
