@@ -556,6 +556,40 @@ async fn search_suite(suite: &str, c: &Client) {
         returned.documents[0].fields,
         vec![(Bytes::from("price"), Bytes::from("10"))]
     );
+    // Sort keys come back in RESP3; RESP2's flat list with only some of the WITH* flags
+    // is refused rather than guessed at.
+    let sorted = c
+        .ft_search("idx", "hello")
+        .withsortkeys()
+        .sortby(("price", None))
+        .await;
+    if suite.ends_with("RESP3") {
+        let sorted = sorted.unwrap();
+        assert_eq!(sorted.documents[0].sort_key.as_deref(), Some(&b"#10"[..]));
+    } else {
+        let err = sorted.unwrap_err().to_string();
+        assert!(err.contains("need RESP3"), "{err}");
+    }
+    let everything = call(
+        suite,
+        c.ft_search("idx", "hello")
+            .withscores()
+            .withpayloads()
+            .withsortkeys()
+            .sortby(("price", None)),
+    )
+    .await;
+    let first = &everything.documents[0];
+    assert_eq!(first.id, "doc:1");
+    assert!(
+        first.score.is_some() && first.payload.is_none(),
+        "{first:?}"
+    );
+    assert_eq!(first.sort_key.as_deref(), Some(&b"#10"[..]));
+    assert_eq!(
+        first.get("title").map(|t| &t[..]),
+        Some(&b"hello world"[..])
+    );
     let person = call(suite, c.ft_search("jidx", "@name:ann")).await;
     assert_eq!(person.total, 1);
     assert_eq!(person.documents[0].id, "person:1");

@@ -33,8 +33,10 @@
 //! `JSON.ARRINDEX`'s value, …) take any [`ToArg`]: pass
 //! [`Json(&value)`](crate::Json) to serialize a serde value.
 //!
-//! In a cluster, `JSON.MGET` and `JSON.MSET` are routed by their first key (the module
-//! declares only that one): give every key the same hash tag (`{user}:1`, `{user}:2`).
+//! In a cluster, `JSON.MGET` is routed by its first key (the module declares only that
+//! one, and a key of another node reads as missing there): give its keys one hash tag
+//! (`{user}:1`, `{user}:2`). `JSON.MSET` declares all its keys, which must then share a
+//! slot like those of `MSET`.
 
 use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};

@@ -161,7 +161,7 @@ impl Field {
     /// `WEIGHT w` (TEXT): the field's importance in scoring.
     pub fn weight(self, weight: f64) -> Field {
         let mut f = self.option(b"WEIGHT");
-        f.options.push(Bytes::from(ryu_like(weight)));
+        f.options.push(Bytes::from(number_text(weight)));
         f
     }
 
@@ -225,7 +225,7 @@ impl Field {
 }
 
 /// A number as the module reads it (`2`, not `2.0`).
-fn ryu_like(v: f64) -> String {
+fn number_text(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
@@ -233,7 +233,8 @@ fn ryu_like(v: f64) -> String {
     }
 }
 
-/// The bytes of one argument value.
+/// The bytes of one argument value (names and option values write one argument; a
+/// value that wrote several would be cut to its first).
 fn arg_bytes(value: &impl ToArg) -> Bytes {
     let mut args = Args::default();
     value.write_arg(&mut args);
