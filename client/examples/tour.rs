@@ -153,6 +153,21 @@ async fn steps(client: &Client, say: &mut dyn FnMut(String)) -> Result<(), typed
     }
     drop(subscription);
 
+    // Commands that change the connection they run on (SELECT, CLIENT REPLY, MULTI, …)
+    // do not compile on the shared client, and its raw path refuses them; a connection
+    // of your own takes them, and is reset before it goes back to the pool.
+    let refused = client.cmd("SELECT").arg(1).await.is_err();
+    let conn = client.dedicated().await?;
+    conn.select(1).await?;
+    conn.set(key("elsewhere"), "db 1").await?;
+    let there: i64 = conn.exists([key("elsewhere")]).await?;
+    let here: i64 = client.exists([key("elsewhere")]).await?;
+    conn.del([key("elsewhere")]).await?;
+    drop(conn);
+    say(format!(
+        "SELECT refused on the shared client: {refused}; on a dedicated connection, db 1 has it: {there}, db 0: {here}"
+    ));
+
     // A scan stream follows the SCAN cursor for you.
     let mut keys: Vec<String> = client
         .scan_iter(ScanOptions::new().pattern(format!("{PREFIX}*")).count(100))

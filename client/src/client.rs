@@ -3,8 +3,15 @@
 //! Owns: `Client` / [`ClientConfig`], the raw [`Cmd`] builder (`client.cmd("…")`), the
 //! future that sends one command ([`ExecFuture`]) and the [`Executor`] implementation that
 //! generated command builders go through. Does not own: the connection machinery (see
-//! `mux`), dedicated connections (see [`crate::pool`]) or typed decoding (see
-//! [`FromValue`]).
+//! `mux`), dedicated connections (see [`crate::pool`] and [`crate::dedicated`]) or typed
+//! decoding (see [`FromValue`]).
+//!
+//! The shared connection takes no command that changes the state of the connection it
+//! runs on (`SELECT`, `CLIENT REPLY`, `MULTI`, `SUBSCRIBE`, …: the generated tables'
+//! `connection_state`). Generated methods for them do not compile on `&Client`; the raw
+//! paths ([`Client::cmd`], [`Client::send`], [`Client::send_batch`], and
+//! [`Executor::execute`] with or without metadata) refuse them before sending, with
+//! [`Error::SharedConnection`].
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -23,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::exec::Executor;
 use crate::meta::CommandMeta;
 use crate::mux::{Mux, MuxConfig, Reply, ReplyWait};
-use crate::pool::{Pool, PoolConfig, PooledConnection};
+use crate::pool::{Pool, PoolConfig};
 use crate::value::{FromValue, ToArg, Value};
 
 /// How a [`Client`] connects and behaves. Built from a URL, then adjusted:
@@ -198,7 +205,19 @@ impl Client {
     ///
     /// Raw commands always go to the shared connection: a blocking command (`BLPOP`,
     /// `XREAD BLOCK`, …) sent this way holds up every other caller until it returns.
-    /// Send those on a [`Client::dedicated`] connection instead.
+    /// Send those on a [`Client::dedicated`] connection instead. A command that changes
+    /// the state of the connection (`SELECT`, `CLIENT REPLY`, `MULTI`, `SUBSCRIBE`, …)
+    /// fails with [`Error::SharedConnection`] without being sent; it works on
+    /// [`Client::dedicated`].
+    ///
+    /// ```no_run
+    /// # async fn f(client: &typedis::Client) -> typedis::Result<()> {
+    /// let err = client.cmd("SELECT").arg(1).await.unwrap_err();
+    /// assert!(err.is_shared_connection());
+    /// let conn = client.dedicated().await?;
+    /// conn.send(client.cmd("SELECT").arg(1).as_args()).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn cmd(&self, name: &str) -> Cmd<'_> {
         let mut args = Args::with_capacity(64);
         args.push_bytes(name.as_bytes());
@@ -210,8 +229,10 @@ impl Client {
         }
     }
 
-    /// Sends already encoded arguments, with the client's default timeout.
-    pub fn send(&self, args: Args) -> ExecFuture<'_> {
+    /// Sends already encoded arguments, with the client's default timeout. Refuses
+    /// connection-state commands as [`cmd`](Self::cmd) does.
+    pub fn send(&self, mut args: Args) -> ExecFuture<'_> {
+        refuse_on_shared(&mut args, None);
         ExecFuture {
             exec: Exec::new(self, args, self.inner.command_timeout),
         }
@@ -219,10 +240,23 @@ impl Client {
 
     /// Sends several commands back to back and returns their replies in order. The
     /// commands are contiguous on the shared connection (no other caller's command comes
-    /// between them, so `MULTI … EXEC` is safe) and go out in one write. Error replies
-    /// stay in the vector as [`Value::Error`]; `Err` means the batch as a whole failed
-    /// (connection lost, timeout with the client's default timeout).
+    /// between them) and go out in one write. Error replies stay in the vector as
+    /// [`Value::Error`]; `Err` means the batch as a whole failed (connection lost,
+    /// timeout with the client's default timeout), or it held a command that changes
+    /// the connection's state ([`Error::SharedConnection`], nothing sent: a
+    /// `MULTI … EXEC` is [`Client::transaction`]).
     pub async fn send_batch(&self, commands: &[Args]) -> Result<Vec<Value>> {
+        for c in commands {
+            crate::meta::check_shared(None, c)?;
+        }
+        self.send_batch_unchecked(commands).await
+    }
+
+    /// [`send_batch`](Self::send_batch) for batches the runtime built itself and
+    /// vouches for: a transaction's `MULTI … EXEC` around checked commands, a cluster
+    /// redirection's `ASKING` before its command. Contiguity makes those safe on the
+    /// shared connection.
+    pub(crate) async fn send_batch_unchecked(&self, commands: &[Args]) -> Result<Vec<Value>> {
         check_batch(commands)?;
         let batch = self.inner.mux.send_batch(commands);
         match self.inner.command_timeout {
@@ -244,13 +278,6 @@ impl Client {
     /// The pool of dedicated connections (for blocking commands, WATCH, PubSub).
     pub fn pool(&self) -> &Pool {
         &self.inner.pool
-    }
-
-    /// A dedicated connection from the pool; `client.pool().get()`, except that while a
-    /// Sentinel-backed client holds new commands during a failover, this waits too.
-    pub async fn dedicated(&self) -> Result<PooledConnection> {
-        self.inner.mux.hold().wait().await;
-        self.inner.pool.get().await
     }
 
     /// Closes the shared connection now (e.g. Sentinel announced a new master); waiting
@@ -308,7 +335,8 @@ impl Client {
     /// The state machine of one command: on the shared connection, or on a dedicated
     /// one for a blocking command.
     #[inline]
-    fn exec(&self, args: Args, meta: Option<&'static CommandMeta>) -> Exec<'_> {
+    fn exec(&self, mut args: Args, meta: Option<&'static CommandMeta>) -> Exec<'_> {
+        refuse_on_shared(&mut args, meta);
         let blocking = meta.is_some_and(CommandMeta::is_blocking);
         // A blocking command's own timeout argument bounds how long it waits; the
         // client's default command timeout (meant for ordinary commands) would cut it
@@ -381,7 +409,8 @@ impl<'a, T: FromValue> IntoFuture for Cmd<'a, T> {
     type Output = Result<T>;
     type IntoFuture = CmdFuture<'a, T>;
 
-    fn into_future(self) -> CmdFuture<'a, T> {
+    fn into_future(mut self) -> CmdFuture<'a, T> {
+        refuse_on_shared(&mut self.args, None);
         CmdFuture {
             inner: Exec::new(self.client, self.args, self.timeout),
             _target: PhantomData,
@@ -487,6 +516,16 @@ impl<'a> Exec<'a> {
     }
 }
 
+/// Marks a command that changes the state of the connection it runs on as failed
+/// ([`Error::SharedConnection`]), so that it is refused unsent: the client's connection
+/// is shared. `meta` when the caller has it, else looked up by name.
+#[inline]
+fn refuse_on_shared(args: &mut Args, meta: Option<&'static CommandMeta>) {
+    if let Err(e) = crate::meta::check_shared(meta, args) {
+        args.fail(e);
+    }
+}
+
 /// Fails a batch before anything is sent if one of its commands could not be encoded or
 /// is empty.
 pub(crate) fn check_batch(commands: &[Args]) -> Result<()> {
@@ -535,8 +574,10 @@ impl Exec<'_> {
                         let client = this.client;
                         this.state = ExecState::Slow(Box::pin(async move {
                             // Server errors keep the connection reusable; anything else
-                            // (including this future being dropped) discards it.
-                            client.dedicated().await?.send(&args).await
+                            // (including this future being dropped) discards it. Held
+                            // like the shared connection during a Sentinel failover.
+                            client.hold().wait().await;
+                            client.pool().get().await?.send(&args).await
                         }));
                         continue;
                     }

@@ -73,6 +73,27 @@ pub enum Error {
     #[error("handshake failed: {0}")]
     Handshake(String),
 
+    /// A command that changes the state of the connection it runs on (`SELECT`,
+    /// `CLIENT REPLY`, `MULTI`, `SUBSCRIBE`, …) was given to a handle that shares its
+    /// connection with other callers (a `Client`, its pipelines, a `ClusterClient`).
+    /// Nothing was sent.
+    #[error("`{command}` was not sent: it changes the state of the connection it runs on, and this one is shared by every clone of the client ({reason}). Send it on a connection of your own: `let conn = client.dedicated().await?;` (in a cluster: `cluster.node(addr).await?.dedicated().await?`)")]
+    SharedConnection {
+        /// The command.
+        command: String,
+        /// Why it matters, from its spec.
+        reason: &'static str,
+    },
+
+    /// The command was sent on a dedicated connection where the server was told not to
+    /// reply (`CLIENT REPLY OFF`, or the one command after `CLIENT REPLY SKIP`), so
+    /// whether it succeeded is not known.
+    #[error("`{command}` was sent, but the server does not reply on this connection now (CLIENT REPLY OFF or SKIP), so whether it succeeded is not known; `CLIENT REPLY ON` brings replies back")]
+    NoReply {
+        /// The command.
+        command: String,
+    },
+
     /// A transaction's EXEC was aborted because a WATCHed key changed.
     #[error("transaction aborted: a watched key was modified (retry the transaction)")]
     Watch,
@@ -180,6 +201,21 @@ impl Error {
     /// `ASK` redirection (cluster).
     pub fn is_ask(&self) -> bool {
         self.server_kind() == Some(ServerErrorKind::Ask)
+    }
+
+    /// A connection-state command refused on a shared connection
+    /// ([`Error::SharedConnection`]), also inside a pipeline.
+    pub fn is_shared_connection(&self) -> bool {
+        match self {
+            Error::SharedConnection { .. } => true,
+            Error::Pipeline { source, .. } => source.is_shared_connection(),
+            _ => false,
+        }
+    }
+
+    /// A command sent while the server was told not to reply ([`Error::NoReply`]).
+    pub fn is_no_reply(&self) -> bool {
+        matches!(self, Error::NoReply { .. })
     }
 
     /// A client-side timeout.

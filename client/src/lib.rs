@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod cmd;
 pub mod commands;
 pub mod connection;
+pub mod dedicated;
 pub mod error;
 pub mod exec;
 mod hold;
@@ -51,6 +52,7 @@ pub mod prelude {
 pub use client::{Client, ClientConfig, Cmd};
 pub use cmd::Args;
 pub use connection::{ConnectionInfo, Protocol, TlsConfig};
+pub use dedicated::DedicatedConnection;
 pub use error::{Error, Result, ServerError, ServerErrorKind};
 #[cfg(feature = "json")]
 pub use json::Json;

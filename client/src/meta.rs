@@ -1,6 +1,6 @@
 //! Static facts about commands, emitted by `typedis-codegen` from `commands/*.json`:
-//! flags, key specs and routing tips. The runtime asks these tables instead of
-//! branching on command names.
+//! flags, key specs, routing tips and the connection state a command changes. The
+//! runtime asks these tables instead of branching on command names.
 
 /// What the runtime knows about one command (or subcommand).
 #[derive(Debug)]
@@ -22,6 +22,10 @@ pub struct CommandMeta {
     pub response_policy: ResponsePolicy,
     /// The reply may differ between calls with the same arguments.
     pub nondeterministic_output: bool,
+    /// What the command changes about the connection it runs on (`SELECT`, `MULTI`,
+    /// `CLIENT REPLY`, …; `typedis.connection_state` in its spec); `None` for commands
+    /// that may run on connections shared by several callers.
+    pub connection_state: Option<ConnectionState>,
 }
 
 impl CommandMeta {
@@ -39,6 +43,122 @@ impl CommandMeta {
     pub fn is_readonly(&self) -> bool {
         self.has(flags::READONLY) && !self.has(flags::WRITE)
     }
+
+    /// Commands that change the state of the connection they run on: they are refused
+    /// on shared connections.
+    pub fn changes_connection(&self) -> bool {
+        self.connection_state.is_some()
+    }
+}
+
+/// What a command changes about the connection it runs on: a command with this data is
+/// generated only for handles that own their connection, refused at run time on shared
+/// ones, and makes a dedicated connection be reset before it is pooled again.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionState {
+    /// The piece of state.
+    pub kind: StateKind,
+    /// For states a later command closes (a transaction): whether this one opens or
+    /// closes it.
+    pub effect: Option<StateEffect>,
+    /// Why it matters on a shared connection, from the spec.
+    pub reason: &'static str,
+    /// For [`StateKind::ReplyMode`]: the reply mode each token argument sets.
+    pub reply_modes: &'static [(&'static [u8], ReplyMode)],
+    /// Arguments that, after the command's name, undo it, for servers whose `RESET`
+    /// does not: sent after `RESET` before a connection is pooled again.
+    pub undo: &'static [&'static [u8]],
+    /// Neither `RESET` nor a command undoes it: the connection is closed instead of
+    /// being pooled again.
+    pub survives_reset: bool,
+}
+
+impl ConnectionState {
+    /// The reply mode that `argv` (the whole command) sets, if the command sets one.
+    pub fn reply_mode_of(&self, argv: &[&[u8]]) -> Option<ReplyMode> {
+        argv.iter().skip(1).find_map(|a| {
+            self.reply_modes
+                .iter()
+                .find(|(token, _)| a.eq_ignore_ascii_case(token))
+                .map(|(_, mode)| *mode)
+        })
+    }
+}
+
+/// The piece of connection state a command changes (`typedis.connection_state.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StateKind {
+    /// The selected database (`SELECT`).
+    Database,
+    /// Whether the server replies (`CLIENT REPLY`).
+    ReplyMode,
+    /// An open `MULTI` … `EXEC` transaction.
+    Transaction,
+    /// Watched keys (`WATCH`).
+    Watch,
+    /// PubSub subscriptions; in RESP2 the connection then takes only PubSub commands.
+    Subscriptions,
+    /// `MONITOR` mode: the connection streams every command the server runs.
+    Monitor,
+    /// The protocol version (`HELLO`), possibly with a user and a name.
+    Protocol,
+    /// The authenticated user (`AUTH`).
+    User,
+    /// The connection name (`CLIENT SETNAME`).
+    Name,
+    /// Client-side caching (`CLIENT TRACKING`, `CLIENT CACHING`).
+    Tracking,
+    /// Reads served by a cluster replica (`READONLY`, `READWRITE`).
+    ReplicaReads,
+    /// The `ASKING` flag of the next command.
+    Asking,
+    /// Protection from client eviction (`CLIENT NO-EVICT`).
+    Eviction,
+    /// Whether commands touch the keys they read (`CLIENT NO-TOUCH`).
+    KeyAccess,
+    /// Declared client capabilities (`CLIENT CAPA`).
+    Capabilities,
+    /// Import-source mode (`CLIENT IMPORT-SOURCE`).
+    ImportSource,
+    /// The connection turns into a replication link (`SYNC`, `PSYNC`, `REPLCONF`).
+    Replication,
+    /// The server closes the connection (`QUIT`).
+    Closes,
+    /// Every piece of the above, back to a fresh connection's (`RESET`).
+    Reset,
+}
+
+impl StateKind {
+    /// Whether commands of this kind change how replies are framed: no reply, replies
+    /// as PubSub messages, a stream of MONITOR lines. Such commands cannot be pipelined
+    /// (a pipeline counts one reply per command).
+    pub fn changes_replies(self) -> bool {
+        matches!(
+            self,
+            StateKind::ReplyMode | StateKind::Subscriptions | StateKind::Monitor
+        )
+    }
+}
+
+/// Whether a command opens or closes a state (`typedis.connection_state.effect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateEffect {
+    /// Opens it (`MULTI`, `WATCH`).
+    Begin,
+    /// Closes it (`EXEC`, `DISCARD`, `UNWATCH`).
+    End,
+}
+
+/// A reply mode of the server (`CLIENT REPLY ON|OFF|SKIP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReplyMode {
+    /// Every command is answered.
+    On,
+    /// No command is answered.
+    Off,
+    /// The next command is not answered.
+    Skip,
 }
 
 /// Command flags, as bits of [`CommandMeta::flags`].
@@ -168,22 +288,125 @@ pub enum ResponsePolicy {
 /// (`JSON.SET` with `redis-json`, …).
 pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> Option<&'static CommandMeta> {
     // The core commands, then the modules compiled in (their names do not overlap).
-    let find = |n: &str| {
+    let find = |sub: Option<&[u8]>| {
+        // Compared without allocating: the raw command path looks every command up.
         std::iter::once(crate::commands::COMMANDS)
             .chain(crate::modules::TABLES.iter().copied())
             .find_map(|table| {
                 table
-                    .binary_search_by(|m| m.name.cmp(n))
+                    .binary_search_by(|m| compare_name(m.name.as_bytes(), name, sub))
                     .ok()
                     .map(|i| table[i])
             })
     };
-    let upper = |b: &[u8]| String::from_utf8_lossy(b).to_ascii_uppercase();
-    let name = upper(name);
-    if let Some(sub) = sub {
-        if let Some(m) = find(&format!("{name} {}", upper(sub))) {
-            return Some(m);
-        }
+    sub.and_then(|s| find(Some(s))).or_else(|| find(None))
+}
+
+/// The metadata of an encoded command (its first two arguments), if it is known.
+pub(crate) fn of_args(args: &crate::cmd::Args) -> Option<&'static CommandMeta> {
+    let mut it = args.iter();
+    lookup(it.next()?, it.next())
+}
+
+/// Refuses a command that changes the state of the connection it runs on, for a handle
+/// whose connection is shared: `meta` is the command's entry when the caller has it,
+/// else the command is looked up by the name in `args`.
+pub(crate) fn check_shared(
+    meta: Option<&'static CommandMeta>,
+    args: &crate::cmd::Args,
+) -> crate::Result<()> {
+    let meta = match meta {
+        Some(m) => m,
+        None => match of_args(args) {
+            Some(m) => m,
+            None => return Ok(()),
+        },
+    };
+    match meta.connection_state {
+        Some(state) => Err(crate::Error::SharedConnection {
+            command: meta.name.to_owned(),
+            reason: state.reason,
+        }),
+        None => Ok(()),
     }
-    find(&name)
+}
+
+/// Refuses, for a sender that reads one reply per command (`what`: a pipeline, a pooled
+/// connection), a command that changes how the server replies (`CLIENT REPLY`, the
+/// `SUBSCRIBE` family, `MONITOR`).
+pub(crate) fn check_one_reply(meta: &CommandMeta, what: &str) -> crate::Result<()> {
+    match meta.connection_state {
+        Some(state) if state.kind.changes_replies() => Err(crate::Error::Usage(format!(
+            "`{}` changes how the server replies, and {what} reads one reply per command: await it on its own on `client.dedicated().await?`",
+            meta.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Orders a table name (`"CLIENT KILL"`, upper case) against `name` and, when given,
+/// `sub` joined by a space, comparing the latter two as upper case.
+fn compare_name(entry: &[u8], name: &[u8], sub: Option<&[u8]>) -> std::cmp::Ordering {
+    let joined = name
+        .iter()
+        .chain(sub.map(|_| &b' '))
+        .chain(sub.unwrap_or_default())
+        .map(u8::to_ascii_uppercase);
+    entry.iter().copied().cmp(joined)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_is_case_insensitive_and_prefers_the_subcommand() {
+        assert_eq!(lookup(b"get", None).map(|m| m.name), Some("GET"));
+        assert_eq!(lookup(b"GeT", Some(b"key")).map(|m| m.name), Some("GET"));
+        assert_eq!(
+            lookup(b"client", Some(b"reply")).map(|m| m.name),
+            Some("CLIENT REPLY")
+        );
+        assert_eq!(
+            lookup(b"CLIENT", Some(b"No-Evict")).map(|m| m.name),
+            Some("CLIENT NO-EVICT")
+        );
+        assert_eq!(lookup(b"nosuchcommand", None).map(|m| m.name), None);
+        assert_eq!(lookup(b"", None).map(|m| m.name), None);
+    }
+
+    #[test]
+    fn connection_state_comes_from_the_specs() {
+        let select = lookup(b"SELECT", None).unwrap();
+        assert_eq!(
+            select.connection_state.map(|s| s.kind),
+            Some(StateKind::Database)
+        );
+        assert!(!lookup(b"GET", None).unwrap().changes_connection());
+        // A decision recorded as harmless generates no state.
+        assert!(!lookup(b"SWAPDB", None).unwrap().changes_connection());
+        let reply = lookup(b"CLIENT", Some(b"REPLY"))
+            .and_then(|m| m.connection_state)
+            .unwrap();
+        assert_eq!(
+            reply.reply_mode_of(&[b"CLIENT", b"REPLY", b"off"]),
+            Some(ReplyMode::Off)
+        );
+        assert_eq!(
+            reply.reply_mode_of(&[b"CLIENT", b"REPLY", b"SKIP"]),
+            Some(ReplyMode::Skip)
+        );
+        assert_eq!(
+            reply.reply_mode_of(&[b"CLIENT", b"REPLY", b"On"]),
+            Some(ReplyMode::On)
+        );
+        let multi = lookup(b"multi", None)
+            .and_then(|m| m.connection_state)
+            .unwrap();
+        assert_eq!(multi.effect, Some(StateEffect::Begin));
+        let exec = lookup(b"EXEC", None)
+            .and_then(|m| m.connection_state)
+            .unwrap();
+        assert_eq!(exec.effect, Some(StateEffect::End));
+    }
 }

@@ -11,6 +11,15 @@
 //! For pipelines built in a loop, [`Pipeline::add`] takes any builder and
 //! [`Pipeline::query`] decodes all replies into one type (e.g. `Vec<i64>`).
 //!
+//! Pipelines take no command that changes the state of the connection: the generated
+//! methods of those (`SELECT`, `MULTI`, `SUBSCRIBE`, …) do not compile on a
+//! `Pipeline`, and one added as a raw command or a builder is refused before anything
+//! is sent — on a shared connection (a `Client`'s, a cluster's) with
+//! [`Error::SharedConnection`]; on a connection of its own (a
+//! [`DedicatedConnection`](crate::dedicated::DedicatedConnection)'s, a WATCH session's)
+//! only those that change how the server replies (`CLIENT REPLY`, the `SUBSCRIBE`
+//! family, `MONITOR`), since a pipeline reads one reply per command.
+//!
 //! Owns: collecting commands and decoding their replies. Does not own: sending (the
 //! client's `send_batch`), WATCH sessions (see [`crate::watch`]).
 
@@ -20,18 +29,41 @@ use crate::client::Client;
 use crate::cmd::Args;
 use crate::commands::Commands;
 use crate::error::{Error, Result};
+use crate::meta::CommandMeta;
 use crate::private::Builder;
 use crate::value::{FromValue, Value};
 
-/// Where a pipeline's commands are sent: the shared client, or a WATCH session.
+/// Where a pipeline's commands are sent: the shared client or cluster, or a connection
+/// of its own (a WATCH session, a dedicated connection).
 #[derive(Clone, Copy)]
 pub(crate) enum Target<'c> {
     Client(&'c Client),
     Watch(&'c crate::watch::WatchSession),
+    Dedicated(&'c crate::dedicated::DedicatedConnection),
     Cluster(&'c crate::cluster::ClusterClient),
 }
 
 impl Target<'_> {
+    /// Whether other callers send on the same connection.
+    fn is_shared(self) -> bool {
+        matches!(self, Target::Client(_) | Target::Cluster(_))
+    }
+
+    /// Refuses a command this target must not take (see the module docs).
+    fn check(self, meta: Option<&'static CommandMeta>) -> Result<()> {
+        let Some(meta) = meta else { return Ok(()) };
+        let Some(state) = meta.connection_state else {
+            return Ok(());
+        };
+        if self.is_shared() {
+            return Err(Error::SharedConnection {
+                command: meta.name.to_owned(),
+                reason: state.reason,
+            });
+        }
+        crate::meta::check_one_reply(meta, "a pipeline")
+    }
+
     /// Sends `preloads` then `commands`; for a transaction `commands` is already
     /// wrapped in `MULTI … EXEC`. One reply per command sent, preloads included.
     async fn send(
@@ -55,12 +87,19 @@ impl Target<'_> {
             Target::Client(c) => {
                 let mut all = preloads;
                 all.extend(commands);
-                c.send_batch(&all).await
+                // Checked command by command in `execute_raw`; the transaction's own
+                // MULTI … EXEC is contiguous, so safe on the shared connection.
+                c.send_batch_unchecked(&all).await
             }
             Target::Watch(w) => {
                 let mut all = preloads;
                 all.extend(commands);
                 w.send_batch(&all).await
+            }
+            Target::Dedicated(d) => {
+                let mut all = preloads;
+                all.extend(commands);
+                d.send_many(&all).await
             }
         }
     }
@@ -73,7 +112,8 @@ pub struct Pipeline<'c, T = ()> {
     /// Commands sent first, whose replies are dropped (script loads).
     preloads: Vec<Args>,
     commands: Vec<Args>,
-    names: Vec<&'static str>,
+    /// Each command's entry in the generated tables, when it is known.
+    metas: Vec<Option<&'static CommandMeta>>,
     atomic: bool,
     _out: PhantomData<fn() -> T>,
 }
@@ -104,7 +144,7 @@ impl<'c> Pipeline<'c, ()> {
             target,
             preloads: Vec::new(),
             commands: Vec::new(),
-            names: Vec::new(),
+            metas: Vec::new(),
             atomic,
             _out: PhantomData,
         }
@@ -116,13 +156,14 @@ impl<'c, T> Pipeline<'c, T> {
     /// typed tuple of [`execute`](Self::execute) does not change).
     pub fn add<B: Builder>(&mut self, command: B) -> &mut Self {
         let (_, args, meta) = command.into_parts();
-        self.push(args, meta.name);
+        self.push(args, Some(meta));
         self
     }
 
     /// Adds a raw command (`["SET", "k", "v"]`).
     pub fn add_args(&mut self, args: Args) -> &mut Self {
-        self.push(args, "");
+        let meta = crate::meta::of_args(&args);
+        self.push(args, meta);
         self
     }
 
@@ -144,9 +185,17 @@ impl<'c, T> Pipeline<'c, T> {
         self.retype()
     }
 
-    fn push(&mut self, args: Args, name: &'static str) {
+    fn push(&mut self, args: Args, meta: Option<&'static CommandMeta>) {
         self.commands.push(args);
-        self.names.push(name);
+        self.metas.push(meta);
+    }
+
+    /// Each command's name, for errors (empty for unknown raw commands).
+    fn names(&self) -> Vec<&'static str> {
+        self.metas
+            .iter()
+            .map(|m| m.map_or("", |m| m.name))
+            .collect()
     }
 
     fn retype<U>(self) -> Pipeline<'c, U> {
@@ -154,7 +203,7 @@ impl<'c, T> Pipeline<'c, T> {
             target: self.target,
             preloads: self.preloads,
             commands: self.commands,
-            names: self.names,
+            metas: self.metas,
             atomic: self.atomic,
             _out: PhantomData,
         }
@@ -163,13 +212,22 @@ impl<'c, T> Pipeline<'c, T> {
     /// Sends everything; returns one value per command (error replies included as
     /// [`Value::Error`]). `Err` only when the whole batch failed, or, for a
     /// transaction, when EXEC was aborted ([`Error::Watch`]) or refused (`EXECABORT`).
-    pub async fn execute_raw(mut self) -> Result<Vec<Value>> {
+    pub async fn execute_raw(self) -> Result<Vec<Value>> {
+        let names = self.names();
+        self.send_named(&names).await
+    }
+
+    /// [`execute_raw`](Self::execute_raw), with the commands' names already listed.
+    async fn send_named(mut self, names: &[&'static str]) -> Result<Vec<Value>> {
         // Commands with arguments not every server accepts: their notes go on their
         // error replies (an empty Vec allocates nothing for the usual pipeline).
         let mut notes = Vec::new();
         for (i, a) in self.commands.iter_mut().enumerate() {
             if let Some(e) = a.take_error() {
-                return Err(pipeline_error(i, self.names[i], e));
+                return Err(pipeline_error(i, names[i], e));
+            }
+            if let Err(e) = self.target.check(self.metas[i]) {
+                return Err(pipeline_error(i, names[i], e));
             }
             if !a.notes().is_empty() {
                 notes.push((i, a.notes_handle()));
@@ -221,7 +279,7 @@ impl<'c, T> Pipeline<'c, T> {
             return Err(match culprit {
                 Some(i) => pipeline_error(
                     i,
-                    self.names[i],
+                    names[i],
                     Error::Server(match &replies[i + 1] {
                         Value::Error(q) => q.clone(),
                         _ => e.clone(),
@@ -246,8 +304,8 @@ impl<'c, T> Pipeline<'c, T> {
     /// Sends everything and decodes the replies, as one array, into `U`
     /// (e.g. `Vec<Option<String>>`, or a tuple).
     pub async fn query<U: FromValue>(self) -> Result<U> {
-        let names = self.names.clone();
-        let replies = self.execute_raw().await?;
+        let names = self.names();
+        let replies = self.send_named(&names).await?;
         if let Some((i, Value::Error(e))) = replies
             .iter()
             .enumerate()
@@ -291,7 +349,7 @@ impl<'c, T> crate::private::Sink for Pipeline<'c, T> {
         B: Builder<Sink = Self>,
     {
         let (mut p, args, meta) = builder.into_parts();
-        p.push(args, meta.name);
+        p.push(args, Some(meta));
         p.retype()
     }
 }
@@ -303,7 +361,7 @@ impl<'c, T> Pipeline<'c, T> {
     /// reply type in the output tuple.
     pub fn then<B: Builder>(mut self, command: B) -> Pipeline<'c, (T, B::Reply)> {
         let (_, args, meta) = command.into_parts();
-        self.push(args, meta.name);
+        self.push(args, Some(meta));
         self.retype()
     }
 
@@ -315,8 +373,8 @@ impl<'c, T> Pipeline<'c, T> {
     where
         T: Replies,
     {
-        let names = self.names.clone();
-        let replies = self.execute_raw().await?;
+        let names = self.names();
+        let replies = self.send_named(&names).await?;
         T::from_replies(replies, &names)
     }
 }

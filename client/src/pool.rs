@@ -9,6 +9,18 @@
 //! protocol error happened, no request was cut short by cancellation, and the borrower
 //! did not call [`PooledConnection::discard`]. Server error replies (`WRONGTYPE`, …)
 //! leave the state known and do not prevent reuse.
+//!
+//! A connection whose state a command may have changed (`SELECT`, `CLIENT REPLY`,
+//! `HELLO`, `AUTH`, `SUBSCRIBE`, `MONITOR`, `CLIENT TRACKING`, …: the generated tables
+//! say which, see [`PooledConnection::mark_state_changed`]) is reset before it is pooled
+//! again, so the next borrower gets it in the client's configured state: `RESET` (which
+//! both Redis 7.0 and Valkey 9.1 have; a server answering it with an error gets its
+//! connection closed instead), the spec's `undo` of what `RESET` does not clear on every
+//! server (`CLIENT NO-EVICT OFF`: Redis 7.0 keeps it), then the handshake again
+//! (protocol, user, name, database, `READONLY`). That runs in a task of its own, within
+//! [`RESET_TIMEOUT`], and holds the connection's slot in the pool until it is done; a
+//! connection it cannot reset, or on which a command ran whose state survives `RESET`
+//! (`CLIENT CAPA`, `SYNC`: `survives_reset` in the spec), is closed.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -21,7 +33,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::cmd::Args;
 use crate::connection::{self, Connection, ConnectionInfo};
 use crate::error::{Error, Result};
+use crate::meta::CommandMeta;
 use crate::value::Value;
+
+/// How long resetting a connection whose state changed may take before it is closed
+/// instead of pooled again.
+pub const RESET_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Limits of a [`Pool`].
 #[derive(Debug, Clone)]
@@ -103,9 +120,11 @@ impl Pool {
         Ok(PooledConnection {
             conn: Some(conn),
             pool: self.inner.clone(),
-            _permit: permit,
+            permit: Some(permit),
             reusable: true,
             dirty: false,
+            state_changed: false,
+            undo: Vec::new(),
             wbuf: BytesMut::new(),
         })
     }
@@ -137,10 +156,15 @@ impl Pool {
 pub struct PooledConnection {
     conn: Option<Connection>,
     pool: Arc<PoolInner>,
-    _permit: OwnedSemaphorePermit,
+    /// The connection's slot in the pool; held by the reset task when there is one.
+    permit: Option<OwnedSemaphorePermit>,
     reusable: bool,
     /// Set by `discard`: state the pool cannot see (WATCH, SUBSCRIBE) until `keep`.
     dirty: bool,
+    /// A connection-state command ran: reset before pooling again.
+    state_changed: bool,
+    /// Commands that ran whose state `RESET` may leave (sent their `undo` after it).
+    undo: Vec<&'static CommandMeta>,
     wbuf: BytesMut,
 }
 
@@ -148,6 +172,7 @@ impl fmt::Debug for PooledConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PooledConnection")
             .field("reusable", &self.reusable)
+            .field("state_changed", &self.state_changed)
             .finish_non_exhaustive()
     }
 }
@@ -165,27 +190,27 @@ impl PooledConnection {
 
     /// Sends several commands in one write and returns their replies in order. Error
     /// replies stay in the vector as [`Value::Error`]; `Err` means the connection failed.
+    ///
+    /// Connection-state commands (`SELECT`, `HELLO`, …) mark the connection for a reset
+    /// before it is pooled again. Those that change how the server replies
+    /// (`CLIENT REPLY`, the `SUBSCRIBE` family, `MONITOR`) are refused: this API reads
+    /// one reply per command; [`Client::dedicated`](crate::Client::dedicated) handles
+    /// them.
     pub async fn send_many(&mut self, commands: &[Args]) -> Result<Vec<Value>> {
-        let conn = self
-            .conn
-            .as_mut()
-            .ok_or_else(|| Error::Usage("the connection was taken out of the pool".into()))?;
         crate::client::check_batch(commands)?;
+        let metas: Vec<Option<&'static CommandMeta>> =
+            commands.iter().map(crate::meta::of_args).collect();
+        for meta in metas.iter().flatten() {
+            crate::meta::check_one_reply(meta, "a pooled connection")?;
+            if meta.changes_connection() {
+                // Marked before sending: a send cut short leaves it changed too.
+                self.state_changed = true;
+            }
+        }
         // Until the last reply is read, the connection's state is unknown: if this future
         // is dropped midway, the connection must not be reused.
-        self.reusable = false;
-        self.wbuf.clear();
-        for c in commands {
-            c.write_command(&mut self.wbuf);
-        }
-        conn.stream
-            .write_all(&self.wbuf)
-            .await
-            .map_err(|e| Error::io("writing to the server", e))?;
-        conn.stream
-            .flush()
-            .await
-            .map_err(|e| Error::io("writing to the server", e))?;
+        self.write(commands, true).await?;
+        let conn = self.connection()?;
         let mut replies = Vec::with_capacity(commands.len());
         while replies.len() < commands.len() {
             match conn.read_frame().await? {
@@ -194,7 +219,38 @@ impl PooledConnection {
             }
         }
         self.reusable = true;
+        for (meta, reply) in metas.iter().zip(&replies) {
+            if let Some(meta) = meta.filter(|m| m.changes_connection()) {
+                self.record_state(meta, !matches!(reply, Value::Error(_)));
+            }
+        }
         Ok(replies)
+    }
+
+    fn connection(&mut self) -> Result<&mut Connection> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| Error::Usage("the connection was taken out of the pool".into()))
+    }
+
+    /// Writes commands (checked by the caller: encoded, not empty) without reading
+    /// anything, for borrowers that read the replies themselves
+    /// ([`read_frame`](Self::read_frame)). With `replies` (some will come), the
+    /// connection's state is unknown until a frame was read afterwards; otherwise only
+    /// until the write completed.
+    pub(crate) async fn write(&mut self, commands: &[Args], replies: bool) -> Result<()> {
+        self.wbuf.clear();
+        for c in commands {
+            c.write_command(&mut self.wbuf);
+        }
+        let wbuf = std::mem::take(&mut self.wbuf);
+        self.reusable = false;
+        let conn = self.connection()?;
+        let written = write_all(conn, &wbuf, "writing to the server").await;
+        self.wbuf = wbuf;
+        written?;
+        self.reusable = !replies;
+        Ok(())
     }
 
     /// Reads the next frame of any kind (push frames included), for borrowers that
@@ -221,6 +277,37 @@ impl PooledConnection {
     /// The connection is back in a clean state (e.g. after EXEC): it may be reused.
     pub fn keep(&mut self) {
         self.dirty = false;
+    }
+
+    /// A command may have changed the connection's state (database, reply mode,
+    /// protocol, user, subscriptions, …): reset it (`RESET` and the handshake again)
+    /// before it is pooled again. [`send`](Self::send) and
+    /// [`send_many`](Self::send_many) do this for the commands the generated tables
+    /// mark; call it after writing such a command through
+    /// [`connection_mut`](Self::connection_mut).
+    pub fn mark_state_changed(&mut self) {
+        self.state_changed = true;
+    }
+
+    /// Whether the connection will be reset before it is pooled again.
+    pub fn state_changed(&self) -> bool {
+        self.state_changed
+    }
+
+    /// A connection-state command ran (`ok`: the server did not refuse it): reset the
+    /// connection before it is pooled again, also with the command's `undo` where
+    /// `RESET` may not clear it, or close it where nothing can.
+    pub(crate) fn record_state(&mut self, meta: &'static CommandMeta, ok: bool) {
+        self.state_changed = true;
+        let Some(state) = meta.connection_state else {
+            return;
+        };
+        if ok && state.survives_reset {
+            self.dirty = true;
+        }
+        if ok && !state.undo.is_empty() && !self.undo.iter().any(|m| std::ptr::eq(*m, meta)) {
+            self.undo.push(meta);
+        }
     }
 
     /// The raw connection, for protocols the request/reply API does not cover. If you
@@ -255,15 +342,113 @@ fn still_open(conn: &mut Connection) -> bool {
     )
 }
 
+impl PoolInner {
+    fn push_idle(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push((conn, Instant::now()));
+        }
+    }
+}
+
 impl Drop for PooledConnection {
     fn drop(&mut self) {
         if !self.reusable || self.dirty {
             return;
         }
-        if let Some(conn) = self.conn.take() {
-            if let Ok(mut idle) = self.pool.idle.lock() {
-                idle.push((conn, Instant::now()));
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if !self.state_changed {
+            self.pool.push_idle(conn);
+            return;
+        }
+        // Resetting takes round trips: a task of its own does it, keeping the slot (the
+        // permit) until the connection is back in the pool or closed. Without a runtime
+        // (dropped outside one), the connection is closed.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let pool = self.pool.clone();
+        let permit = self.permit.take();
+        let undo = std::mem::take(&mut self.undo);
+        runtime.spawn(async move {
+            let reset = reset(&mut conn, &pool.info, &undo);
+            if let Ok(Ok(())) = tokio::time::timeout(RESET_TIMEOUT, reset).await {
+                pool.push_idle(conn);
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Puts a connection whose state changed back into the configured state: `RESET`, the
+/// `undo` of the commands in `undo`, then the handshake. `Err` when the server has no
+/// `RESET`, refuses an undo, or the connection fails.
+async fn reset(
+    conn: &mut Connection,
+    info: &ConnectionInfo,
+    undo: &[&'static CommandMeta],
+) -> Result<()> {
+    let command = |name: &[u8]| {
+        let mut a = Args::new();
+        a.push_bytes(name);
+        a
+    };
+    let mut out = BytesMut::new();
+    command(b"RESET").write_command(&mut out);
+    command(b"PING").write_command(&mut out);
+    write_all(conn, &out, "resetting a pooled connection").await?;
+    // Before RESET's own reply, anything may still arrive: PubSub messages, MONITOR
+    // lines, RESP3 pushes. The PING after it marks the end. After `CLIENT REPLY SKIP`
+    // the server leaves RESET's reply out (RESET ran all the same).
+    let mut reset_seen = false;
+    loop {
+        match conn.read_frame().await? {
+            Value::SimpleString(s) if &s[..] == b"RESET" => reset_seen = true,
+            Value::SimpleString(s) if &s[..] == b"PONG" => break,
+            Value::Error(e) if !reset_seen => {
+                return Err(Error::Usage(format!("the server cannot RESET: {e}")))
+            }
+            _ => {}
+        }
+    }
+    if !reset_seen {
+        // The state is clean now, skipped replies included: the answer comes next.
+        match connection::request(conn, &command(b"RESET")).await? {
+            Value::SimpleString(s) if &s[..] == b"RESET" => {}
+            other => {
+                return Err(Error::Protocol(format!(
+                    "RESET answered {} instead of RESET",
+                    other.kind_name()
+                )))
             }
         }
     }
+    for meta in undo {
+        let Some(state) = meta.connection_state else {
+            continue;
+        };
+        let mut a = Args::new();
+        for token in meta.name.split(' ') {
+            a.push_bytes(token.as_bytes());
+        }
+        for arg in state.undo {
+            a.push_bytes(arg);
+        }
+        if let Value::Error(e) = connection::request(conn, &a).await? {
+            return Err(Error::Usage(format!(
+                "`{}` could not be undone: {e}",
+                meta.name
+            )));
+        }
+    }
+    connection::configure(info, conn).await
+}
+
+async fn write_all(conn: &mut Connection, bytes: &[u8], doing: &str) -> Result<()> {
+    conn.stream
+        .write_all(bytes)
+        .await
+        .map_err(|e| Error::io(doing, e))?;
+    conn.stream.flush().await.map_err(|e| Error::io(doing, e))
 }

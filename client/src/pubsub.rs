@@ -6,6 +6,9 @@
 //! subscribed, the background task that reads the connection, and the reconnect loop.
 //! Does not own: publishing (an ordinary command on the shared client) or the
 //! `PUBSUB CHANNELS/NUMSUB/…` introspection commands (generated, like every command).
+//! The generated `SUBSCRIBE` family compiles only on handles that own their connection;
+//! on a [`DedicatedConnection`](crate::DedicatedConnection) its confirmations are the
+//! reply and messages wait for `next_frame` — a [`Subscription`] is the stream of them.
 //!
 //! ```no_run
 //! # async fn f() -> typedis::Result<()> {
@@ -140,8 +143,9 @@ impl MessageKind {
         })
     }
 
-    /// The subscription namespace a confirmation is about.
-    fn confirms(self) -> Option<(SubscriptionKind, bool)> {
+    /// The subscription namespace a confirmation is about, and whether it confirms a
+    /// subscription (rather than its end).
+    pub(crate) fn confirms(self) -> Option<(SubscriptionKind, bool)> {
         Some(match self {
             MessageKind::Subscribe => (SubscriptionKind::Channel, true),
             MessageKind::PSubscribe => (SubscriptionKind::Pattern, true),
@@ -281,6 +285,19 @@ impl fmt::Debug for Message {
             d.field("count", &c);
         }
         d.finish()
+    }
+}
+
+/// The kind of a PubSub frame (a RESP2 array or RESP3 push whose first element names
+/// it), without taking the frame apart.
+pub(crate) fn frame_kind(frame: &Value) -> Option<MessageKind> {
+    let items = match frame {
+        Value::Push(items) | Value::Array(items) => items,
+        _ => return None,
+    };
+    match items.first()? {
+        Value::Bulk(b) | Value::SimpleString(b) => MessageKind::parse(b),
+        _ => None,
     }
 }
 

@@ -1,12 +1,14 @@
 //! Optimistic locking: `WATCH` sessions and the retry helper (redis-py's
 //! `transaction(func, *watches)`).
 //!
-//! A [`WatchSession`] holds a dedicated connection from the pool from `WATCH` until its
-//! transaction ran (or it is dropped). Reads go through it (every generated command
-//! works on `&session`), then `session.transaction()` queues the writes and `EXEC`
-//! fails with [`Error::Watch`] if a watched key changed meanwhile. A session that ends
-//! any other way closes its connection instead of returning it to the pool, so no
-//! `WATCH` state can leak to the next borrower.
+//! A [`WatchSession`] holds a [`DedicatedConnection`] from the pool from `WATCH` until
+//! its transaction ran (or it is dropped). Reads go through it (every generated command
+//! works on `&session`, the connection-state ones included: the session owns its
+//! connection), then `session.transaction()` queues the writes and `EXEC` fails with
+//! [`Error::Watch`] if a watched key changed meanwhile. A session that ends without
+//! `EXEC`, `DISCARD` or `UNWATCH` has its connection reset (`RESET` forgets the watched
+//! keys) before the pool hands it out again, so no `WATCH` state can leak to the next
+//! borrower.
 //!
 //! ```no_run
 //! # async fn f(client: &typedis::Client) -> typedis::Result<()> {
@@ -23,22 +25,19 @@
 //! ```
 
 use std::future::Future;
-use std::pin::Pin;
-
-use tokio::sync::Mutex;
 
 use crate::client::Client;
 use crate::cmd::Args;
+use crate::dedicated::DedicatedConnection;
 use crate::error::{Error, Result};
 use crate::exec::Executor;
 use crate::meta::CommandMeta;
 use crate::pipeline::{Pipeline, Target};
-use crate::pool::PooledConnection;
 use crate::value::{FromValue, ToArg, Value};
 
 /// A dedicated connection with `WATCH` in force. See the [module docs](self).
 pub struct WatchSession {
-    conn: Mutex<PooledConnection>,
+    conn: DedicatedConnection,
 }
 
 impl std::fmt::Debug for WatchSession {
@@ -54,7 +53,6 @@ impl Client {
         I: IntoIterator<Item = K>,
         K: ToArg,
     {
-        let mut conn = self.dedicated().await?;
         let mut args = Args::new();
         args.push_bytes(b"WATCH");
         for k in keys {
@@ -63,12 +61,11 @@ impl Client {
         if args.len() < 2 {
             return Err(Error::Usage("WATCH needs at least one key".into()));
         }
-        // Until EXEC, the connection holds WATCH state: never hand it back to the pool.
-        conn.discard();
+        let conn = self.dedicated().await?;
+        // The connection follows the WATCH state from the generated tables: left open,
+        // it is reset before the pool hands the connection out again.
         conn.send(&args).await?;
-        Ok(WatchSession {
-            conn: Mutex::new(conn),
-        })
+        Ok(WatchSession { conn })
     }
 
     /// Runs `body` in a `WATCH` session on `keys`, again (with a fresh session) whenever
@@ -116,40 +113,28 @@ impl WatchSession {
 
     /// Sends commands on the session's connection, replies in order.
     pub(crate) async fn send_batch(&self, commands: &[Args]) -> Result<Vec<Value>> {
-        let mut conn = self.conn.lock().await;
-        let replies = conn.send_many(commands).await?;
-        // After EXEC (or DISCARD/UNWATCH) the connection is clean again.
-        let ends = commands
-            .last()
-            .and_then(|a| a.iter().next())
-            .is_some_and(|name| {
-                name.eq_ignore_ascii_case(b"EXEC")
-                    || name.eq_ignore_ascii_case(b"DISCARD")
-                    || name.eq_ignore_ascii_case(b"UNWATCH")
-            });
-        if ends {
-            conn.keep();
-        }
-        Ok(replies)
+        self.conn.send_many(commands).await
     }
 
     /// Gives up the session without a transaction (`UNWATCH`).
     pub async fn unwatch(self) -> Result<()> {
         let mut a = Args::new();
         a.push_bytes(b"UNWATCH");
-        self.send_batch(&[a]).await.map(|_| ())
+        self.conn.send(&a).await.map(|_| ())
+    }
+
+    /// The session's connection.
+    pub fn connection(&self) -> &DedicatedConnection {
+        &self.conn
     }
 }
 
 /// Reads (and any other command) through the session's connection.
 impl<'a> Executor for &'a WatchSession {
-    type Future = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
+    type Future = <&'a DedicatedConnection as Executor>::Future;
 
-    fn execute(self, args: Args, _meta: Option<&'static CommandMeta>) -> Self::Future {
-        Box::pin(async move {
-            let mut conn = self.conn.lock().await;
-            conn.send(&args).await
-        })
+    fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
+        self.conn.execute(args, meta)
     }
     type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
 
@@ -158,4 +143,6 @@ impl<'a> Executor for &'a WatchSession {
     }
 }
 
+impl crate::exec::sealed::Sealed for &WatchSession {}
+impl crate::exec::OwnsConnection for &WatchSession {}
 impl crate::commands::Commands for &WatchSession {}

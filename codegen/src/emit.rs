@@ -20,7 +20,10 @@ use quote::{format_ident, quote};
 use crate::names::{ident_safe, is_keyword, pascal, snake};
 use crate::reply::reply_type;
 use crate::servers;
-use crate::spec::{ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, SpecFile};
+use crate::spec::{
+    ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, ReplyMode, SpecFile, StateEffect,
+    StateKind,
+};
 use crate::Error;
 
 /// Emits the code for all commands.
@@ -44,7 +47,7 @@ pub fn emit_all(
         let full = file.full_name();
         let meta_ident = format_ident!("{}", snake(&full).to_uppercase());
         metas.push((full.clone(), meta_ident.clone()));
-        items.push(emit_meta(file, &meta_ident));
+        items.push(emit_meta(file, &meta_ident)?);
         if containers.contains(&full) && file.spec.arguments.is_empty() {
             continue;
         }
@@ -74,11 +77,22 @@ pub fn emit_all(
     } else {
         quote!()
     };
-    let trait_doc = format!(
+    let stateful: Vec<String> = specs
+        .iter()
+        .filter(|s| changes_connection(&s.spec))
+        .map(|s| format!("`{}`", s.full_name()))
+        .collect();
+    let mut trait_doc = format!(
         "The typed commands: one method per command of the specs ({} methods).\n\nBring it into scope with `use typedis::prelude::*;`.",
         methods.len()
     );
     let differences = servers::differences_table(specs, &plain_syntax);
+    if !stateful.is_empty() {
+        trait_doc.push_str(&format!(
+            "\n\n# Connection-state commands\n\nThe commands that change the state of the connection they run on ({}) are bound by `Self: OwnsConnection` (`typedis::exec::OwnsConnection`): they compile only on handles that own their connection — `client.dedicated().await?`, a `WatchSession` — and calling one on a handle that shares its connection (a `Client` and its clones, its pipelines and transactions, a `ClusterClient`) is a compile error that points to the dedicated connection. The specs say which commands these are (`typedis.connection_state`), and why.",
+            stateful.join(", ")
+        ));
+    }
     Ok(quote! {
         #(#items)*
 
@@ -134,8 +148,9 @@ fn flag_ident(flag: &str) -> Option<TokenStream> {
     })
 }
 
-fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> TokenStream {
+fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> Result<TokenStream, Error> {
     let spec = &file.spec;
+    let connection_state = emit_connection_state(file)?;
     let name = file.full_name();
     let arity = spec.arity;
     let mut flags: Vec<TokenStream> = spec
@@ -198,7 +213,7 @@ fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> TokenStream {
         .any(|t| t.eq_ignore_ascii_case("NONDETERMINISTIC_OUTPUT"));
     let group = spec.group.clone().unwrap_or_default();
     let doc = format!(" What the runtime knows about `{name}`.");
-    quote! {
+    Ok(quote! {
         #[doc = #doc]
         pub static #ident: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             name: #name,
@@ -209,8 +224,168 @@ fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> TokenStream {
             request_policy: #request_policy,
             response_policy: #response_policy,
             nondeterministic_output: #nondeterministic,
+            connection_state: #connection_state,
         };
+    })
+}
+
+/// The state a command changes, as `::typedis::meta::ConnectionState` (or `None` for
+/// commands that may run on shared connections).
+fn emit_connection_state(file: &SpecFile) -> Result<TokenStream, Error> {
+    let Some(cs) = &file.spec.typedis.connection_state else {
+        return Ok(quote!(::core::option::Option::None));
+    };
+    let spec_error = |json_path: String, message: String| Error::Spec {
+        path: file.path.clone(),
+        json_path,
+        message,
+    };
+    if cs.reason.trim().is_empty() {
+        return Err(spec_error(
+            "typedis.connection_state.reason".into(),
+            "say why the command matters (or not) on a shared connection".into(),
+        ));
     }
+    if !cs.reply_modes.is_empty() && cs.state != StateKind::ReplyMode {
+        return Err(spec_error(
+            "typedis.connection_state.reply_modes".into(),
+            "reply modes belong to `\"state\": \"reply_mode\"`".into(),
+        ));
+    }
+    let kind = match cs.state {
+        StateKind::None => return Ok(quote!(::core::option::Option::None)),
+        StateKind::Database => quote!(Database),
+        StateKind::ReplyMode => quote!(ReplyMode),
+        StateKind::Transaction => quote!(Transaction),
+        StateKind::Watch => quote!(Watch),
+        StateKind::Subscriptions => quote!(Subscriptions),
+        StateKind::Monitor => quote!(Monitor),
+        StateKind::Protocol => quote!(Protocol),
+        StateKind::User => quote!(User),
+        StateKind::Name => quote!(Name),
+        StateKind::Tracking => quote!(Tracking),
+        StateKind::ReplicaReads => quote!(ReplicaReads),
+        StateKind::Asking => quote!(Asking),
+        StateKind::Eviction => quote!(Eviction),
+        StateKind::KeyAccess => quote!(KeyAccess),
+        StateKind::Capabilities => quote!(Capabilities),
+        StateKind::ImportSource => quote!(ImportSource),
+        StateKind::Replication => quote!(Replication),
+        StateKind::Closes => quote!(Closes),
+        StateKind::Reset => quote!(Reset),
+    };
+    let effect = match cs.effect {
+        None => quote!(::core::option::Option::None),
+        Some(StateEffect::Begin) => {
+            quote!(::core::option::Option::Some(
+                ::typedis::meta::StateEffect::Begin
+            ))
+        }
+        Some(StateEffect::End) => {
+            quote!(::core::option::Option::Some(
+                ::typedis::meta::StateEffect::End
+            ))
+        }
+    };
+    let mut modes = Vec::new();
+    for (arg, mode) in &cs.reply_modes {
+        let token = find_argument(&file.spec.arguments, arg)
+            .filter(|a| a.kind == ArgKind::PureToken)
+            .and_then(|a| a.token.clone())
+            .ok_or_else(|| {
+                spec_error(
+                    format!("typedis.connection_state.reply_modes.{arg}"),
+                    format!("`{arg}` is not a pure-token argument of the command"),
+                )
+            })?;
+        let token = lit(&token.to_uppercase());
+        let mode = match mode {
+            ReplyMode::On => quote!(On),
+            ReplyMode::Off => quote!(Off),
+            ReplyMode::Skip => quote!(Skip),
+        };
+        modes.push(quote!((#token, ::typedis::meta::ReplyMode::#mode)));
+    }
+    if !cs.undo.is_empty() && cs.survives_reset {
+        return Err(spec_error(
+            "typedis.connection_state.undo".into(),
+            "a state that can be undone does not survive the reset: drop `survives_reset` or `undo`".into(),
+        ));
+    }
+    let reason = &cs.reason;
+    let undo = cs.undo.iter().map(|a| lit(a));
+    let survives_reset = cs.survives_reset;
+    Ok(quote! {
+        ::core::option::Option::Some(::typedis::meta::ConnectionState {
+            kind: ::typedis::meta::StateKind::#kind,
+            effect: #effect,
+            reason: #reason,
+            reply_modes: &[#(#modes),*],
+            undo: &[#(#undo),*],
+            survives_reset: #survives_reset,
+        })
+    })
+}
+
+/// The argument called `name`, at any depth of the argument tree.
+fn find_argument<'a>(args: &'a [Argument], name: &str) -> Option<&'a Argument> {
+    args.iter().find_map(|a| {
+        if a.name == name {
+            Some(a)
+        } else {
+            find_argument(&a.arguments, name)
+        }
+    })
+}
+
+/// Whether the command changes the state of the connection it runs on, so that only
+/// handles owning their connection may send it.
+fn changes_connection(spec: &CommandSpec) -> bool {
+    spec.typedis
+        .connection_state
+        .as_ref()
+        .is_some_and(|cs| cs.state != StateKind::None)
+}
+
+/// What a command's docs say about the connection state it changes.
+fn state_doc(spec: &CommandSpec) -> Vec<String> {
+    let Some(cs) = spec.typedis.connection_state.as_ref() else {
+        return Vec::new();
+    };
+    let what = match cs.state {
+        StateKind::None => {
+            return vec![format!(
+                " - Connection state: none another caller could notice, so it runs on shared connections too: {}.",
+                cs.reason
+            )]
+        }
+        StateKind::Database => "the selected database",
+        StateKind::ReplyMode => "whether the server replies",
+        StateKind::Transaction => "the open transaction",
+        StateKind::Watch => "the watched keys",
+        StateKind::Subscriptions => "the subscriptions",
+        StateKind::Monitor => "MONITOR mode",
+        StateKind::Protocol => "the protocol",
+        StateKind::User => "the authenticated user",
+        StateKind::Name => "the name",
+        StateKind::Tracking => "key tracking (client-side caching)",
+        StateKind::ReplicaReads => "replica reads (cluster)",
+        StateKind::Asking => "the ASKING flag",
+        StateKind::Eviction => "client eviction",
+        StateKind::KeyAccess => "whether commands touch the keys they read",
+        StateKind::Capabilities => "the declared client capabilities",
+        StateKind::ImportSource => "import-source mode",
+        StateKind::Replication => "the replication link",
+        StateKind::Closes => "whether it stays open",
+        StateKind::Reset => "every piece of state",
+    };
+    vec![
+        format!(
+            " - Connection state: changes {what} of the connection it runs on — {}.",
+            cs.reason
+        ),
+        " - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.".to_owned(),
+    ]
 }
 
 // ------------------------------------------------------------------ commands
@@ -414,6 +589,7 @@ impl<'a> Command<'a> {
         {
             d.push(" - Blocking: runs on a dedicated connection".into());
         }
+        d.extend(state_doc(spec));
         let page = self.full.to_lowercase().replace(' ', "-");
         if spec.module.is_none() {
             d.push(format!(" - Reference: <https://redis.io/commands/{page}/>"));
@@ -441,12 +617,19 @@ impl<'a> Command<'a> {
         let docs = self.docs();
         let alias = &self.full;
         let dep = self.deprecated();
+        // Connection-state commands compile only where `Self` owns its connection; the
+        // bound's diagnostic points to `client.dedicated()`.
+        let bound = if changes_connection(self.spec) {
+            quote!(where Self: ::typedis::exec::OwnsConnection)
+        } else {
+            quote!()
+        };
         quote! {
             #(#[doc = #docs])*
             #[doc(alias = #alias)]
             #dep
             #[allow(deprecated)]
-            fn #method(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> {
+            fn #method(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> #bound {
                 <Self as ::typedis::__private::Sink>::wrap(#st::new(self, #(#names),*))
             }
         }

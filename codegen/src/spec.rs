@@ -242,6 +242,10 @@ pub struct Extension {
     /// top (`condition/comparison-value`), with which families accept them.
     #[serde(default)]
     pub arguments: BTreeMap<String, Availability>,
+    /// What the command changes about the connection it runs on, or why it is harmless
+    /// on a shared connection (`"state": "none"`).
+    #[serde(default)]
+    pub connection_state: Option<ConnectionState>,
 }
 
 /// Per server family (`redis`, `valkey`, a module's name), the first release known to
@@ -281,6 +285,102 @@ pub fn accepts(availability: &Availability, id: &str) -> bool {
         Some(None) => true,
         Some(Some(from)) => version_key(from) <= version_key(version),
     }
+}
+
+/// `{"state": "database", "reason": "…"}`: the command changes the state of the
+/// connection it runs on, so it is generated only for handles that own their connection;
+/// or, with `"state": "none"`, the recorded decision that it is harmless on a shared one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionState {
+    /// What it changes.
+    pub state: StateKind,
+    /// Why it matters on a shared connection (or, for `none`, why it does not).
+    pub reason: String,
+    /// For states a later command closes: whether this command opens or closes it.
+    #[serde(default)]
+    pub effect: Option<StateEffect>,
+    /// For `reply_mode`: the reply mode each pure-token argument (by name) puts the
+    /// connection in.
+    #[serde(default)]
+    pub reply_modes: BTreeMap<String, ReplyMode>,
+    /// Arguments that, after the command's name, undo it, for servers whose `RESET` does
+    /// not (Redis 7.0 keeps `CLIENT NO-EVICT`): a pooled connection gets them after
+    /// `RESET`.
+    #[serde(default)]
+    pub undo: Vec<String>,
+    /// `RESET` does not undo it, nor does any command: a connection it ran on is closed
+    /// instead of being pooled again.
+    #[serde(default)]
+    pub survives_reset: bool,
+}
+
+/// The piece of connection state a command changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateKind {
+    /// Nothing another caller of a shared connection could notice (the reason says why).
+    None,
+    /// The selected database.
+    Database,
+    /// Whether the server replies (`CLIENT REPLY`).
+    ReplyMode,
+    /// An open `MULTI` … `EXEC` transaction.
+    Transaction,
+    /// Watched keys.
+    Watch,
+    /// PubSub subscriptions (RESP2 then allows only PubSub commands).
+    Subscriptions,
+    /// `MONITOR` mode.
+    Monitor,
+    /// The protocol version (and with it the user and name `HELLO` may set).
+    Protocol,
+    /// The authenticated user.
+    User,
+    /// The connection name.
+    Name,
+    /// Client-side caching (key tracking).
+    Tracking,
+    /// Reads served by a cluster replica (`READONLY`).
+    ReplicaReads,
+    /// The `ASKING` flag of the next command.
+    Asking,
+    /// Protection from client eviction.
+    Eviction,
+    /// Whether commands touch the keys they read (LRU/LFU).
+    KeyAccess,
+    /// Declared client capabilities.
+    Capabilities,
+    /// Import-source mode.
+    ImportSource,
+    /// The connection turns into a replication link.
+    Replication,
+    /// The server closes the connection.
+    Closes,
+    /// Every piece of the above, back to a fresh connection's.
+    Reset,
+}
+
+/// Whether a command opens or closes a state that a later command closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateEffect {
+    /// Opens it (`MULTI`, `WATCH`).
+    Begin,
+    /// Closes it (`EXEC`, `DISCARD`, `UNWATCH`).
+    End,
+}
+
+/// A reply mode of `CLIENT REPLY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyMode {
+    /// Every command is answered.
+    On,
+    /// No command is answered.
+    Off,
+    /// The next command is not answered.
+    Skip,
 }
 
 /// `{"when": ["withscores"], "reply_schema": …}`.

@@ -67,6 +67,100 @@ fn migrate() {
 }
 
 #[test]
+fn client_reply() {
+    check("client-reply");
+}
+
+fn spec_with_state(state: &str) -> String {
+    format!(
+        r#"{{"SELECT": {{"arity": 2, "arguments": [{{"name": "index", "type": "integer"}}],
+            "reply_schema": {{"const": "OK"}},
+            "typedis": {{"connection_state": {state}}}}}}}"#
+    )
+}
+
+fn generate(text: &str) -> Result<String, typedis_codegen::Error> {
+    let spec = typedis_codegen::parse_str(Path::new("select.json"), text)?;
+    typedis_codegen::generate_source(&[spec], "Commands", false)
+}
+
+#[test]
+fn connection_state_commands_are_bound_to_handles_owning_their_connection() {
+    let marked = generate(&spec_with_state(
+        r#"{"state": "database", "reason": "it moves the connection"}"#,
+    ))
+    .unwrap();
+    assert!(
+        marked.contains("Self: ::typedis::exec::OwnsConnection"),
+        "{marked}"
+    );
+    assert!(marked.contains("kind: ::typedis::meta::StateKind::Database"));
+    assert!(marked.contains("reason: \"it moves the connection\""));
+    assert!(marked.contains("client.dedicated().await?"));
+    // A recorded decision that it is harmless: no bound, no state in the tables.
+    let harmless = generate(&spec_with_state(
+        r#"{"state": "none", "reason": "nobody notices"}"#,
+    ))
+    .unwrap();
+    assert!(!harmless.contains("OwnsConnection"), "{harmless}");
+    assert!(harmless.contains("connection_state: ::core::option::Option::None"));
+    assert!(harmless.contains("runs on shared connections too: nobody notices"));
+    // Without the field, neither.
+    let plain = generate(
+        r#"{"SELECT": {"arity": 2, "arguments": [{"name": "index", "type": "integer"}]}}"#,
+    )
+    .unwrap();
+    assert!(!plain.contains("OwnsConnection"));
+}
+
+#[test]
+fn malformed_connection_states_name_the_file_and_path() {
+    let cases = [
+        (
+            r#"{"state": "databse", "reason": "r"}"#,
+            "typedis.connection_state.state",
+            "databse",
+        ),
+        (
+            r#"{"state": "database"}"#,
+            "typedis.connection_state",
+            "reason",
+        ),
+        (
+            r#"{"state": "database", "reason": " "}"#,
+            "typedis.connection_state.reason",
+            "say why",
+        ),
+        (
+            r#"{"state": "reply_mode", "reason": "r", "reply_modes": {"index": "off"}}"#,
+            "typedis.connection_state.reply_modes.index",
+            "pure-token",
+        ),
+        (
+            r#"{"state": "database", "reason": "r", "reply_modes": {"index": "off"}}"#,
+            "typedis.connection_state.reply_modes",
+            "reply_mode",
+        ),
+        (
+            r#"{"state": "eviction", "reason": "r", "undo": ["OFF"], "survives_reset": true}"#,
+            "typedis.connection_state.undo",
+            "survive",
+        ),
+        (
+            r#"{"state": "database", "reason": "r", "scope": "shared"}"#,
+            "typedis.connection_state",
+            "scope",
+        ),
+    ];
+    for (state, path, needle) in cases {
+        let err = generate(&spec_with_state(state)).unwrap_err().to_string();
+        assert!(err.contains("select.json"), "{err}");
+        assert!(err.contains(path), "{state}: {err}");
+        assert!(err.contains(needle), "{state}: {err}");
+    }
+}
+
+#[test]
 fn malformed_specs_name_the_file_and_path() {
     let err = typedis_codegen::parse_str(
         Path::new("bad.json"),

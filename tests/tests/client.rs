@@ -214,25 +214,30 @@ async fn cancelled_commands_never_shift_replies_valkey() {
 
 #[tokio::test]
 async fn push_frames_do_not_reach_callers() {
+    use typedis::commands::ClientTrackingStatus;
+    use typedis::prelude::*;
     for kind in KINDS {
         let server = Server::start(kind);
         let client = Client::connect(&server.url()).await.unwrap();
         let mut pushes = client.push_messages();
-        // Client-side caching in default mode sends invalidations on this connection.
-        client
-            .cmd("CLIENT")
-            .arg(s("TRACKING"))
-            .arg(s("ON"))
+        // Tracking is state of the connection it is enabled on, so not the shared
+        // connection's: a dedicated connection tracks, and sends its invalidations to
+        // the shared connection (REDIRECT), as RESP3 push frames among the replies.
+        let shared_id: i64 = client.client_id().await.unwrap();
+        let tracker = client.dedicated().await.unwrap();
+        tracker
+            .client_tracking(ClientTrackingStatus::On)
+            .redirect(shared_id)
+            .bcast()
             .await
             .unwrap();
         let other = Client::connect(&server.url()).await.unwrap();
         for i in 0..200 {
             let key = format!("tracked:{i}");
+            // Every write of a key (BCAST) sends an invalidation to `client`.
             client.cmd("SET").arg(s(&key)).arg(s("a")).await.unwrap();
-            // Reading a key makes the server track it for this connection.
             let v = client.cmd("GET").arg(s(&key)).await.unwrap();
             assert_eq!(bulk(&v), Some(&b"a"[..]));
-            // A write from elsewhere triggers an invalidation push to `client`.
             other.cmd("SET").arg(s(&key)).arg(s("b")).await.unwrap();
             let v = client.cmd("GET").arg(s(&key)).await.unwrap();
             assert_eq!(
@@ -342,7 +347,7 @@ async fn pool_connections_are_dedicated_and_reused() {
         id_args.push_bytes(b"CLIENT");
         id_args.push_bytes(b"ID");
 
-        let mut a = client.dedicated().await.unwrap();
+        let mut a = client.pool().get().await.unwrap();
         let a_id = a.send(&id_args).await.unwrap();
         assert_ne!(
             a_id, shared_id,
@@ -377,7 +382,7 @@ async fn pool_connections_are_dedicated_and_reused() {
         assert_eq!(client.pool().idle_count(), 1);
 
         // Reused: same server-side connection.
-        let mut b = client.dedicated().await.unwrap();
+        let mut b = client.pool().get().await.unwrap();
         assert_eq!(b.send(&id_args).await.unwrap(), a_id);
         // Server errors keep the connection reusable; pipelined sends keep order.
         let mut bad = typedis::Args::new();
@@ -391,7 +396,7 @@ async fn pool_connections_are_dedicated_and_reused() {
 
         // A send cut short by cancellation leaves the connection in an unknown state: it
         // is not returned.
-        let mut c = client.dedicated().await.unwrap();
+        let mut c = client.pool().get().await.unwrap();
         let mut block = typedis::Args::new();
         for p in ["BLPOP", "nothing", "0"] {
             block.push_bytes(p.as_bytes());
@@ -405,7 +410,7 @@ async fn pool_connections_are_dedicated_and_reused() {
         assert_eq!(client.pool().idle_count(), 0);
 
         // A pooled connection the server closed while idle is not handed out.
-        let mut d = client.dedicated().await.unwrap();
+        let mut d = client.pool().get().await.unwrap();
         let d_id = d.send(&id_args).await.unwrap();
         drop(d);
         assert_eq!(client.pool().idle_count(), 1);
@@ -420,16 +425,16 @@ async fn pool_connections_are_dedicated_and_reused() {
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let mut e = client.dedicated().await.unwrap();
+        let mut e = client.pool().get().await.unwrap();
         let e_id = e.send(&id_args).await.unwrap();
         assert_ne!(e_id, d_id, "a killed connection was reused");
         drop(e);
 
         // max_size bounds the connections out at once.
-        let _x = client.dedicated().await.unwrap();
-        let _y = client.dedicated().await.unwrap();
+        let _x = client.pool().get().await.unwrap();
+        let _y = client.pool().get().await.unwrap();
         assert!(
-            tokio::time::timeout(Duration::from_millis(100), client.dedicated())
+            tokio::time::timeout(Duration::from_millis(100), client.pool().get())
                 .await
                 .is_err()
         );
@@ -437,7 +442,8 @@ async fn pool_connections_are_dedicated_and_reused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batches_are_contiguous_so_multi_exec_is_safe_on_the_shared_connection() {
+async fn transactions_are_contiguous_on_the_shared_connection() {
+    use typedis::prelude::*;
     let server = Server::start(Kind::Redis);
     let client = Client::connect(&server.url()).await.unwrap();
     let args = |parts: &[&str]| {
@@ -447,6 +453,13 @@ async fn batches_are_contiguous_so_multi_exec_is_safe_on_the_shared_connection()
         }
         a
     };
+    // A raw MULTI … EXEC batch is refused (a batch without its EXEC would leave the
+    // shared connection queuing everyone's commands); `transaction()` is the way.
+    let err = client
+        .send_batch(&[args(&["MULTI"]), args(&["INCR", "x"]), args(&["EXEC"])])
+        .await
+        .unwrap_err();
+    assert!(err.is_shared_connection(), "{err}");
     let mut tasks = Vec::new();
     for t in 0..32 {
         let client = client.clone();
@@ -456,19 +469,14 @@ async fn batches_are_contiguous_so_multi_exec_is_safe_on_the_shared_connection()
                 if t % 2 == 0 {
                     // If any other caller's command landed inside MULTI … EXEC, it would
                     // be answered `QUEUED` and this EXEC would hold its reply.
-                    let batch = [
-                        args(&["MULTI"]),
-                        args(&["INCR", &key]),
-                        args(&["GET", &key]),
-                        args(&["EXEC"]),
-                    ];
-                    let replies = client.send_batch(&batch).await.unwrap();
-                    assert_eq!(replies[0], Value::SimpleString("OK".into()));
-                    assert_eq!(replies[1], Value::SimpleString("QUEUED".into()));
-                    assert_eq!(
-                        replies[3],
-                        Value::Array(vec![Value::Int(i), Value::Bulk(i.to_string().into())])
-                    );
+                    let (n, v): (i64, Option<String>) = client
+                        .transaction()
+                        .incr(&key)
+                        .then(client.get(&key).decode::<Option<String>>())
+                        .execute()
+                        .await
+                        .unwrap();
+                    assert_eq!((n, v), (i, Some(i.to_string())));
                 } else {
                     let v = client.cmd("INCR").arg(s(&key)).await.unwrap();
                     assert_eq!(
@@ -572,8 +580,10 @@ async fn an_argument_that_cannot_be_encoded_fails_the_command_unsent() {
         matches!(&err, Error::Usage(m) if m == "cannot encode"),
         "{err:?}"
     );
-    let mut conn = client.dedicated().await.unwrap();
+    let conn = client.dedicated().await.unwrap();
     assert!(conn.send(&bad).await.is_err());
+    let mut pooled = client.pool().get().await.unwrap();
+    assert!(pooled.send(&bad).await.is_err());
     let exists: i64 = client.cmd("EXISTS").arg("never").decode().await.unwrap();
     assert_eq!(exists, 0, "a command with an encoding error was sent");
 }

@@ -867,3 +867,103 @@ async fn shard_subscription_follows_its_slot_across_failover_on(kind: support::K
         .unwrap();
     assert!(end.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_state_commands_run_on_a_nodes_own_connection() {
+    for kind in KINDS {
+        let nodes = Cluster::start(kind);
+        let cluster = connect_with_replicas(&nodes).await;
+        // Node connections are shared: refused before anything is sent, on every path.
+        let shared = |e: Error| {
+            assert!(e.is_shared_connection(), "{kind:?}: {e:?}");
+            assert!(e.to_string().contains("cluster.node(addr)"), "{e}");
+        };
+        shared(
+            typedis::exec::Executor::execute(&cluster, support::args(&["READWRITE"]), None)
+                .await
+                .unwrap_err(),
+        );
+        shared(
+            cluster
+                .send_to_nodes(Nodes::All, support::args(&["CLIENT", "NO-EVICT", "on"]))
+                .await
+                .unwrap_err(),
+        );
+        shared(
+            typedis::exec::Executor::execute(
+                cluster.on(Nodes::Primaries),
+                support::args(&["MULTI"]),
+                None,
+            )
+            .await
+            .unwrap_err(),
+        );
+        let mut p = cluster.pipeline();
+        p.add(cluster.get("{s}a"));
+        p.add_args(support::args(&["ASKING"]));
+        let err = p.execute_raw().await.unwrap_err();
+        assert!(matches!(&err, Error::Pipeline { index: 1, .. }), "{err:?}");
+        shared(err);
+
+        // A replica's own connection: READONLY (from the handshake of node
+        // connections) serves its slots; READWRITE there redirects, for this connection
+        // only, until it is reset before being pooled again.
+        cluster.set("{s}k", "v").await.unwrap();
+        let primary = cluster.primary_of(key_slot(b"{s}k")).unwrap();
+        let replica = cluster
+            .shards()
+            .into_iter()
+            .find(|s| s.primary == primary)
+            .and_then(|s| s.replicas.into_iter().next())
+            .expect("a replica");
+        let node = cluster.node(&replica).await.unwrap();
+        let start = Instant::now();
+        let conn = loop {
+            let conn = node.dedicated().await.unwrap();
+            let v: Option<String> = conn.get("{s}k").decode().await.unwrap();
+            if v.as_deref() == Some("v") {
+                break conn;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "replication lag");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let id: i64 = conn.client_id().await.unwrap();
+        conn.readwrite().await.unwrap();
+        let err = conn.get("{s}k").await.unwrap_err();
+        assert!(err.is_moved(), "{kind:?}: {err:?}");
+        let v: Option<String> = cluster.get("{s}k").decode().await.unwrap();
+        assert_eq!(
+            v.as_deref(),
+            Some("v"),
+            "{kind:?}: other callers unaffected"
+        );
+        conn.readonly().await.unwrap();
+        conn.readwrite().await.unwrap();
+        conn.asking().await.unwrap();
+        let err = conn.select(1).await.unwrap_err();
+        assert!(err.server_error().is_some(), "{kind:?}: {err:?}");
+        let idle = node.pool().idle_count();
+        drop(conn);
+        // Once reset it is the freshest idle connection, the next one handed out.
+        let start = Instant::now();
+        while node.pool().idle_count() == idle {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "never pooled again"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let conn = node.dedicated().await.unwrap();
+        assert_eq!(
+            conn.client_id().await.unwrap(),
+            id,
+            "{kind:?}: reset and reused"
+        );
+        let v: Option<String> = conn.get("{s}k").decode().await.unwrap();
+        assert_eq!(
+            v.as_deref(),
+            Some("v"),
+            "{kind:?}: READONLY again after the reset"
+        );
+    }
+}

@@ -991,7 +991,8 @@ async fn module_commands_the_servers_list_are_typed() {
 // ------------------------------------------------------------------ handles
 
 /// The module traits are on every handle the core `Commands` is on: pipelines,
-/// transactions, WATCH sessions, the cluster client and its named targets.
+/// transactions, WATCH sessions, dedicated connections, the cluster client and its named
+/// targets.
 #[tokio::test]
 async fn module_commands_on_every_handle() {
     let server = Server::start_with_modules(Kind::Valkey);
@@ -1039,6 +1040,11 @@ async fn module_commands_on_every_handle() {
         .await
         .unwrap();
     assert_eq!(strlen, vec![Some(3)]);
+
+    let conn = c.dedicated().await.unwrap();
+    assert_eq!(conn.topk_reserve("h:topk", 3).await.unwrap(), ());
+    assert_eq!(conn.topk_add("h:topk", ["a"]).await.unwrap(), vec![None]);
+    drop(conn);
 
     let cluster = Cluster::start_with_modules(Kind::Valkey);
     let cc = ClusterClient::connect(cluster.urls()).await.unwrap();

@@ -135,3 +135,58 @@ async fn dumping_into_an_empty_directory_in_either_order_gives_the_shipped_serve
         );
     }
 }
+
+#[tokio::test]
+async fn a_rewritten_spec_keeps_its_connection_state() {
+    let server = Server::start(Kind::Valkey);
+    let dir = temp_copy("state");
+    // Stale server fields make the dumper rewrite the files.
+    let edit = |file: &str| {
+        let path = dir.join(file);
+        let mut spec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let (_, body) = spec.as_object_mut().unwrap().iter_mut().next().unwrap();
+        body["summary"] = "stale".into();
+        std::fs::write(&path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+    };
+    for file in ["select.json", "client-reply.json", "swapdb.json"] {
+        edit(file);
+    }
+    let report = xtask::regen::regen(&server.url(), &dir).await.unwrap();
+    for (file, key) in [
+        ("select.json", "SELECT"),
+        ("client-reply.json", "REPLY"),
+        ("swapdb.json", "SWAPDB"),
+    ] {
+        let stem = file.trim_end_matches(".json").to_owned();
+        assert!(
+            report.changed.contains(&stem),
+            "{file} was rewritten: {report:?}"
+        );
+        let read = |d: &Path| -> serde_json::Value {
+            serde_json::from_slice(&std::fs::read(d.join(file)).unwrap()).unwrap()
+        };
+        let (back, shipped) = (read(&dir), read(&shipped()));
+        assert_ne!(
+            back[key]["summary"], "stale",
+            "{file}: the server's fields came back"
+        );
+        let state = &back[key]["typedis"]["connection_state"];
+        assert!(state.is_object(), "{file}: {back}");
+        assert_eq!(
+            state, &shipped[key]["typedis"]["connection_state"],
+            "{file}"
+        );
+    }
+    assert_eq!(
+        read_state(&dir, "client-reply.json", "REPLY")["reply_modes"]["skip"],
+        "skip"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn read_state(dir: &Path, file: &str, key: &str) -> serde_json::Value {
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+    spec[key]["typedis"]["connection_state"].clone()
+}

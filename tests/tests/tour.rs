@@ -45,6 +45,7 @@ async fn run(kind: Kind, protocol: u8) {
         r#"HSET then HGETALL as a struct -> User { name: "Ann", age: 31, plan: Pro, nickname: None }"#,
         "script INCRBY 10, then 5 -> [10, 15]",
         r#"PUBLISH reached 1 subscriber(s); message on b"typedis-tour:news": b"typedis says hi""#,
+        "SELECT refused on the shared client: true; on a dedicated connection, db 1 has it: 1, db 0: 0",
         "SCAN MATCH typedis-tour:* -> 8 keys: [\"typedis-tour:balance\", \"typedis-tour:board\", \
          \"typedis-tour:counter\", \"typedis-tour:greeting\", \"typedis-tour:history\", \
          \"typedis-tour:list\", \"typedis-tour:user:1\", \"typedis-tour:visits\"]",
@@ -64,9 +65,9 @@ async fn run(kind: Kind, protocol: u8) {
     let slot = typedis::key_slot(b"{user:1}:name");
     assert_eq!(slot, typedis::key_slot(b"{user:1}:plan"));
     assert!(
-        lines[10].ends_with(&format!("slot {slot} (hash tag {{user:1}})")),
+        lines[11].ends_with(&format!("slot {slot} (hash tag {{user:1}})")),
         "{}",
-        lines[10]
+        lines[11]
     );
 
     let left: Vec<typedis::Bytes> = client.keys(format!("{}*", tour::PREFIX)).await.unwrap();

@@ -11,6 +11,15 @@
 //! ([`ClusterClient::subscribe`], [`ClusterClient::ssubscribe`]). Does not own:
 //! connections (each node is an ordinary `Client`).
 //!
+//! Node connections are shared by every caller, as a `Client`'s: the commands that
+//! change the state of the connection they run on (`SELECT`, `READONLY`, `ASKING`,
+//! `MULTI`, `SUBSCRIBE`, …) do not compile on a `ClusterClient`, on
+//! [`ClusterClient::on`] or on cluster pipelines, and the raw paths
+//! ([`ClusterClient::send_to_nodes`], [`Executor::execute`]) refuse them with
+//! [`Error::SharedConnection`]. Send them on a node's own connection:
+//! `cluster.node(addr).await?.dedicated().await?`. The client sets `READONLY` on its
+//! node connections itself, and sends `ASKING` right before the command it belongs to.
+//!
 //! ```no_run
 //! # async fn f() -> typedis::Result<()> {
 //! use typedis::prelude::*;
@@ -539,12 +548,18 @@ impl ClusterClient {
 
     /// Sends one raw command to each of `nodes`, in parallel; returns every node's reply
     /// (server errors included as [`Value::Error`]).
+    ///
+    /// Node connections are shared: a command that changes the state of the connection
+    /// it runs on (`SELECT`, `READONLY`, `SUBSCRIBE`, …) fails with
+    /// [`Error::SharedConnection`] without being sent; send it on
+    /// `cluster.node(addr).await?.dedicated().await?`.
     pub async fn send_to_nodes(
         &self,
         nodes: Nodes<'_>,
         args: Args,
     ) -> Result<Vec<(String, Value)>> {
         let meta = meta_of(&args);
+        crate::meta::check_shared(meta, &args)?;
         self.send_each(nodes, args, meta).await
     }
 
@@ -645,7 +660,9 @@ impl ClusterClient {
                 if asking {
                     let mut ask = Args::new();
                     ask.push_bytes(b"ASKING");
-                    let mut replies = node.send_batch(&[ask, args.clone()]).await?;
+                    // ASKING and its command are contiguous on the node's shared
+                    // connection, so the flag cannot reach another caller's command.
+                    let mut replies = node.send_batch_unchecked(&[ask, args.clone()]).await?;
                     replies.pop().unwrap_or(Value::Nil).into_result()
                 } else {
                     Executor::execute(&node, args.clone(), meta).await
@@ -703,6 +720,8 @@ impl ClusterClient {
     }
 
     async fn route(&self, args: Args, meta: Option<&'static CommandMeta>) -> Result<Value> {
+        // Node connections are shared by every caller: no connection-state command.
+        crate::meta::check_shared(meta, &args)?;
         let slot = ClusterClient::slot_of(&args, meta)?;
         let read = meta.is_some_and(CommandMeta::is_readonly);
         match (slot, meta.map(|m| m.request_policy)) {
@@ -966,6 +985,7 @@ impl<'a> Executor for OnNodes<'a> {
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
         Box::pin(async move {
+            crate::meta::check_shared(meta, &args)?;
             match self.nodes {
                 Nodes::Node(a) => {
                     self.cluster

@@ -114,7 +114,7 @@ impl ClusterClient {
                 tasks.push(tokio::spawn(async move {
                     let r = match this.node(&addr).await {
                         Err(e) => Err(Sent::Nothing(e)),
-                        Ok(node) => node.send_batch(&batch).await.map_err(Sent::Maybe),
+                        Ok(node) => node.send_batch_unchecked(&batch).await.map_err(Sent::Maybe),
                     };
                     (addr, items, r)
                 }));
@@ -240,7 +240,7 @@ impl ClusterClient {
                 }
             };
             // Errors once sent are not retried: EXEC may have run.
-            let replies = node.send_batch(all).await?;
+            let replies = node.send_batch_unchecked(all).await?;
             // A queued command refused with MOVED / ASK / TRYAGAIN aborts the whole
             // transaction (EXECABORT), so nothing ran: send it again.
             let refused =

@@ -20,6 +20,14 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
         protocol: Protocol::Resp2,
         server: None,
     };
+    configure(info, &mut conn).await?;
+    Ok(conn)
+}
+
+/// Puts a connection on RESP2 with the default user and database 0 (a new one, or one
+/// after `RESET`) into the configured state: protocol, user, name, database, `READONLY`.
+pub(crate) async fn configure(info: &ConnectionInfo, conn: &mut Connection) -> Result<()> {
+    conn.protocol = Protocol::Resp2;
     let mut authed = false;
     if info.protocol == Protocol::Resp3 {
         let mut hello = Args::new();
@@ -34,7 +42,7 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
             hello.push_bytes(b"SETNAME");
             hello.push_bytes(name.as_bytes());
         }
-        match request(&mut conn, &hello).await? {
+        match request(conn, &hello).await? {
             Value::Error(e) => match e.kind() {
                 ServerErrorKind::WrongPass | ServerErrorKind::NoPerm => {
                     return Err(Error::Handshake(format!(
@@ -60,7 +68,7 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
                 auth.push_bytes(u.as_bytes());
             }
             auth.push_bytes(p.expose().as_bytes());
-            if let Value::Error(e) = request(&mut conn, &auth).await? {
+            if let Value::Error(e) = request(conn, &auth).await? {
                 return Err(Error::Handshake(format!(
                     "authentication failed for user `{}`: {e}",
                     info.username.as_deref().unwrap_or("default")
@@ -72,7 +80,7 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
             setname.push_bytes(b"CLIENT");
             setname.push_bytes(b"SETNAME");
             setname.push_bytes(name.as_bytes());
-            if let Value::Error(e) = request(&mut conn, &setname).await? {
+            if let Value::Error(e) = request(conn, &setname).await? {
                 return Err(Error::Handshake(format!(
                     "CLIENT SETNAME `{name}` failed: {e}"
                 )));
@@ -83,18 +91,18 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
         let mut select = Args::new();
         select.push_bytes(b"SELECT");
         select.push_i64(info.db);
-        if let Value::Error(e) = request(&mut conn, &select).await? {
+        if let Value::Error(e) = request(conn, &select).await? {
             return Err(Error::Handshake(format!("SELECT {} failed: {e}", info.db)));
         }
     }
     if info.readonly {
         let mut readonly = Args::new();
         readonly.push_bytes(b"READONLY");
-        if let Value::Error(e) = request(&mut conn, &readonly).await? {
+        if let Value::Error(e) = request(conn, &readonly).await? {
             return Err(Error::Handshake(format!("READONLY failed: {e}")));
         }
     }
-    Ok(conn)
+    Ok(())
 }
 
 fn server_of(reply: Value) -> Option<(String, String)> {
@@ -124,7 +132,7 @@ fn server_of(reply: Value) -> Option<(String, String)> {
 }
 
 /// Sends one command and reads its reply, skipping RESP3 push frames.
-async fn request(conn: &mut Connection, args: &Args) -> Result<Value> {
+pub(crate) async fn request(conn: &mut Connection, args: &Args) -> Result<Value> {
     let mut out = BytesMut::new();
     args.write_command(&mut out);
     conn.stream

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::resp::Decoder;
 use crate::value::Value;
 
+pub(crate) use handshake::{configure, request};
 pub use info::{Addr, ConnectionInfo, Password, Protocol, Resolver};
 pub use stream::{open_stream, Stream};
 pub use tls::TlsConfig;

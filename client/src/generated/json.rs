@@ -22,6 +22,7 @@ pub static JSON_ARRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.ARRAPPEND`; await it to send. Created by [`JsonCommands::json_arrappend`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -96,6 +97,7 @@ pub static JSON_ARRINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.ARRINDEX`; await it to send. Created by [`JsonCommands::json_arrindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -186,6 +188,7 @@ pub static JSON_ARRINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.ARRINSERT`; await it to send. Created by [`JsonCommands::json_arrinsert`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -266,6 +269,7 @@ pub static JSON_ARRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.ARRLEN`; await it to send. Created by [`JsonCommands::json_arrlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -333,6 +337,7 @@ pub static JSON_ARRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.ARRPOP`; await it to send. Created by [`JsonCommands::json_arrpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -410,6 +415,7 @@ pub static JSON_ARRTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.ARRTRIM`; await it to send. Created by [`JsonCommands::json_arrtrim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -489,6 +495,7 @@ pub static JSON_CLEAR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.CLEAR`; await it to send. Created by [`JsonCommands::json_clear`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -557,6 +564,7 @@ pub static JSON_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// What the runtime knows about `JSON.DEBUG HELP`.
 pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -568,6 +576,7 @@ pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.DEBUG HELP`; await it to send. Created by [`JsonCommands::json_debug_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -623,6 +632,7 @@ pub static JSON_DEBUG_MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.DEBUG MEMORY`; await it to send. Created by [`JsonCommands::json_debug_memory`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -692,6 +702,7 @@ pub static JSON_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.DEL`; await it to send. Created by [`JsonCommands::json_del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -760,6 +771,7 @@ pub static JSON_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.FORGET`; await it to send. Created by [`JsonCommands::json_forget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -828,6 +840,7 @@ pub static JSON_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.GET`; await it to send. Created by [`JsonCommands::json_get_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -931,6 +944,7 @@ pub static JSON_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.MERGE`; await it to send. Created by [`JsonCommands::json_merge_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1004,6 +1018,7 @@ pub static JSON_MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.MGET`; await it to send. Created by [`JsonCommands::json_mget_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1073,6 +1088,7 @@ pub static JSON_MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.MSET`; await it to send. Created by [`JsonCommands::json_mset_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1143,6 +1159,7 @@ pub static JSON_NUMINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.NUMINCRBY`; await it to send. Created by [`JsonCommands::json_numincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1216,6 +1233,7 @@ pub static JSON_NUMMULTBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.NUMMULTBY`; await it to send. Created by [`JsonCommands::json_nummultby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1290,6 +1308,7 @@ pub static JSON_OBJKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.OBJKEYS`; await it to send. Created by [`JsonCommands::json_objkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1360,6 +1379,7 @@ pub static JSON_OBJLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.OBJLEN`; await it to send. Created by [`JsonCommands::json_objlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1427,6 +1447,7 @@ pub static JSON_RESP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.RESP`; await it to send. Created by [`JsonCommands::json_resp`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1496,6 +1517,7 @@ pub static JSON_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 ///The `condition` argument of `JsonSet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1604,6 +1626,7 @@ pub static JSON_STRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.STRAPPEND`; await it to send. Created by [`JsonCommands::json_strappend`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1677,6 +1700,7 @@ pub static JSON_STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.STRLEN`; await it to send. Created by [`JsonCommands::json_strlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1745,6 +1769,7 @@ pub static JSON_TOGGLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.TOGGLE`; await it to send. Created by [`JsonCommands::json_toggle`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1812,6 +1837,7 @@ pub static JSON_TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
+    connection_state: ::core::option::Option::None,
 };
 /// Builder for `JSON.TYPE`; await it to send. Created by [`JsonCommands::json_type`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -8,7 +8,8 @@
 //! `SearchCommands`, `BloomCommands`): one builder and one method per command, with key
 //! specs for cluster routing and reply types from the specs' reply schemas. Every handle
 //! that has the core [`Commands`](crate::commands::Commands) has them too (`&Client`,
-//! pipelines and transactions, `&ClusterClient`, `cluster.on(…)`, WATCH sessions), and
+//! pipelines and transactions, `&ClusterClient`, `cluster.on(…)`, WATCH sessions,
+//! dedicated connections), and
 //! the prelude brings the traits of the enabled modules into scope. What a spec alone
 //! cannot type is written here by hand: serde values for JSON documents
 //! (`json::JsonValueCommands`), the FT.CREATE schema (`search::Field`), FT.SEARCH and
@@ -53,6 +54,7 @@ macro_rules! for_every_handle {
         impl $trait for &crate::cluster::ClusterClient {}
         impl $trait for crate::cluster::OnNodes<'_> {}
         impl $trait for &crate::watch::WatchSession {}
+        impl $trait for &crate::DedicatedConnection {}
     };
 }
 #[allow(unused_imports)]

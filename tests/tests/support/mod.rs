@@ -352,6 +352,15 @@ pub fn s(v: &str) -> B<'_> {
     B(v.as_bytes())
 }
 
+/// A raw command from its parts (`args(&["SET", "k", "v"])`).
+pub fn args(parts: &[&str]) -> Args {
+    let mut a = Args::new();
+    for p in parts {
+        a.push_bytes(p.as_bytes());
+    }
+    a
+}
+
 pub fn bulk(v: &Value) -> Option<&[u8]> {
     match v {
         Value::Bulk(b) => Some(b),
