@@ -23,6 +23,7 @@ pub mod json;
 pub mod keys;
 pub mod lock;
 pub mod meta;
+pub mod modules;
 mod mux;
 pub mod pipeline;
 pub mod pool;
@@ -41,6 +42,12 @@ pub use bytes::Bytes;
 /// Everything needed to call commands: `use typedis::prelude::*;`.
 pub mod prelude {
     pub use crate::commands::Commands;
+    #[cfg(feature = "redis-bloom")]
+    pub use crate::modules::bloom::BloomCommands;
+    #[cfg(feature = "redis-json")]
+    pub use crate::modules::json::{JsonCommands, JsonValueCommands};
+    #[cfg(feature = "redis-search")]
+    pub use crate::modules::search::SearchCommands;
     pub use crate::{Client, FromValue, ToArg, Value};
 }
 pub use client::{Client, ClientConfig, Cmd};

@@ -284,15 +284,20 @@ pub enum ResponsePolicy {
 }
 
 /// The metadata of a command by name (`argv[0]`, and `argv[1]` for containers such as
-/// `CLIENT`), case-insensitive.
+/// `CLIENT`), case-insensitive: a core command, or one of a module whose feature is on
+/// (`JSON.SET` with `redis-json`, …).
 pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> Option<&'static CommandMeta> {
-    let table = crate::commands::COMMANDS;
+    // The core commands, then the modules compiled in (their names do not overlap).
     let find = |sub: Option<&[u8]>| {
         // Compared without allocating: the raw command path looks every command up.
-        table
-            .binary_search_by(|m| compare_name(m.name.as_bytes(), name, sub))
-            .ok()
-            .map(|i| table[i])
+        std::iter::once(crate::commands::COMMANDS)
+            .chain(crate::modules::TABLES.iter().copied())
+            .find_map(|table| {
+                table
+                    .binary_search_by(|m| compare_name(m.name.as_bytes(), name, sub))
+                    .ok()
+                    .map(|i| table[i])
+            })
     };
     sub.and_then(|s| find(Some(s))).or_else(|| find(None))
 }

@@ -10,11 +10,15 @@ use quote::quote;
 
 use crate::spec::{accepts, split_server_id, Argument, Availability, CommandSpec, SpecFile};
 
-/// `redis` → `Redis`; other families as they are.
+/// `redis` → `Redis`, a module by its product name (`ReJSON` → `RedisJSON`); other
+/// families as they are.
 fn family_name(family: &str) -> String {
     match family {
         "redis" => "Redis".into(),
         "valkey" => "Valkey".into(),
+        "ReJSON" => "RedisJSON".into(),
+        "search" => "RediSearch".into(),
+        "bf" => "RedisBloom".into(),
         other => other.into(),
     }
 }

@@ -1,10 +1,12 @@
-//! Generates `CounterCommands` from `specs/*.json` (the format of the server's
-//! `COMMAND DOCS`/`INFO`, as `cargo xtask regen` dumps it for a loaded module).
+//! Generates `BloomCommands` from a module's spec folder: RedisBloom's, as typedis ships
+//! it in `commands/modules/bloom/` (the format of `commands/*.json`: the syntax, key
+//! specs and reply schemas of each command). A crate of yours would keep its module's
+//! folder next to this file and name it here.
 
 fn main() {
     typedis_codegen::Config::new()
-        .spec_dir("specs")
-        .trait_name("CounterCommands")
-        .generate_to_out_dir("counter.rs")
+        .spec_dir("../../commands/modules/bloom")
+        .trait_name("BloomCommands")
+        .generate_to_out_dir("bloom.rs")
         .expect("the module's specs are valid");
 }

@@ -24,7 +24,7 @@ use serde_json::Value as Json;
 use support::{Kind, Server, KINDS};
 use typedis::{Args, Client, Value};
 use typedis_codegen::spec::{ArgKind, Argument, SpecFile};
-use typedis_tests::synthesize_path;
+use typedis_tests::{fits, synthesize_path};
 
 /// Commands not called by the synthesized run, and why. (Commands that change their
 /// connection's state run on a dedicated connection of their own; the replies of some
@@ -54,134 +54,6 @@ const VARIANTS_COVERED_ELSEWHERE: &[(&str, &str)] = &[
     // FROM… is optional in the spec, required by the server.
     ("GEOSEARCH", "scalars::geo_with_every_combination"),
 ];
-
-/// Whether `v` fits `schema` (the JSON-schema subset of the specs), in either protocol's
-/// shape.
-fn fits(v: &Value, schema: &Json) -> bool {
-    let Json::Object(m) = schema else { return true };
-    let v = match v {
-        Value::Attribute { value, .. } => value,
-        other => other,
-    };
-    if let Some(c) = m.get("const") {
-        return match (c, v) {
-            (Json::String(s), Value::SimpleString(b) | Value::Bulk(b)) => b == s.as_bytes(),
-            (Json::Number(n), Value::Int(i)) => n.as_i64() == Some(*i),
-            _ => false,
-        };
-    }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(Json::Array(alts)) = m.get(key) {
-            return alts.iter().any(|a| fits(v, a));
-        }
-    }
-    let text = |v: &Value| {
-        matches!(
-            v,
-            Value::Bulk(_) | Value::SimpleString(_) | Value::Verbatim { .. } | Value::BigNumber(_)
-        )
-    };
-    match m.get("type").and_then(Json::as_str) {
-        None => true,
-        Some("integer") => matches!(v, Value::Int(_)),
-        Some("number") => match v {
-            Value::Double(_) | Value::Int(_) => true,
-            Value::Bulk(b) => std::str::from_utf8(b)
-                .ok()
-                .and_then(|s| {
-                    s.parse::<f64>()
-                        .ok()
-                        .or(matches!(s, "inf" | "-inf" | "nan").then_some(0.0))
-                })
-                .is_some(),
-            _ => false,
-        },
-        Some("boolean") => matches!(v, Value::Boolean(_) | Value::Int(0 | 1)),
-        Some("string") => match m.get("pattern").and_then(Json::as_str) {
-            Some("^[0-9]+$") => match v {
-                Value::Bulk(b) | Value::SimpleString(b) => {
-                    !b.is_empty() && b.iter().all(u8::is_ascii_digit)
-                }
-                _ => false,
-            },
-            _ => text(v),
-        },
-        Some("null") => matches!(v, Value::Nil),
-        Some("array") => {
-            let items = match v {
-                Value::Array(i) | Value::Set(i) | Value::Push(i) => i.clone(),
-                Value::Map(p) => p.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect(),
-                _ => return false,
-            };
-            let min = m.get("minItems").and_then(Json::as_u64).unwrap_or(0) as usize;
-            let max = m.get("maxItems").and_then(Json::as_u64).map(|n| n as usize);
-            if items.len() < min || max.is_some_and(|max| items.len() > max) {
-                return false;
-            }
-            match m.get("items") {
-                Some(Json::Array(tuple)) => items.iter().zip(tuple).all(|(i, s)| fits(i, s)),
-                Some(item) => {
-                    if items.iter().all(|i| fits(i, item)) {
-                        return true;
-                    }
-                    // A flat RESP2 run of closed tuples for an array of them.
-                    let closed = item.get("maxItems").and_then(Json::as_u64);
-                    match item.get("items") {
-                        Some(Json::Array(tuple))
-                            if tuple.len() >= 2
-                                && closed == Some(tuple.len() as u64)
-                                && items.len() % tuple.len() == 0 =>
-                        {
-                            items
-                                .chunks(tuple.len())
-                                .all(|c| c.iter().zip(tuple).all(|(i, s)| fits(i, s)))
-                        }
-                        _ => false,
-                    }
-                }
-                None => true,
-            }
-        }
-        Some("object") => {
-            let pairs: Vec<(Value, Value)> = match v {
-                Value::Map(p) => p.clone(),
-                // RESP2: pairs (`XREAD`) or a flat run of names and values.
-                Value::Array(i)
-                    if !i.is_empty()
-                        && i.iter()
-                            .all(|p| matches!(p, Value::Array(p) if p.len() == 2)) =>
-                {
-                    i.iter()
-                        .map(|p| match p {
-                            Value::Array(p) => (p[0].clone(), p[1].clone()),
-                            _ => unreachable!("checked above"),
-                        })
-                        .collect()
-                }
-                Value::Array(i) if i.len() % 2 == 0 => {
-                    i.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect()
-                }
-                _ => return false,
-            };
-            if let Some(Json::Object(props)) = m.get("properties") {
-                return pairs.iter().all(|(k, v)| {
-                    let name = match k {
-                        Value::Bulk(b) | Value::SimpleString(b) => String::from_utf8_lossy(b),
-                        _ => return false,
-                    };
-                    props.get(name.as_ref()).is_none_or(|s| fits(v, s))
-                });
-            }
-            // RESP3 map keys may be integers (`LATENCY HISTOGRAM`'s buckets).
-            let key = |k: &Value| text(k) || matches!(k, Value::Int(_));
-            match m.get("additionalProperties") {
-                Some(s @ Json::Object(_)) => pairs.iter().all(|(k, v)| key(k) && fits(v, s)),
-                _ => true,
-            }
-        }
-        Some(_) => true,
-    }
-}
 
 /// Keys `key1`…`key4` of the kind the command works on (its group's, a list for SORT),
 /// streams with a consumer group `group1` whose consumer `consumer1` has read them.

