@@ -26,11 +26,14 @@ use crate::spec::{
 };
 use crate::Error;
 
-/// Emits the code for all commands.
+mod cases;
+
+/// Emits the code for all commands (`builder_cases`: also the `BUILDER_CASES` table).
 pub fn emit_all(
     specs: &[SpecFile],
     trait_name: &str,
     with_lookup: bool,
+    builder_cases: bool,
 ) -> Result<TokenStream, Error> {
     let trait_ident = format_ident!("{}", trait_name);
     let mut items = Vec::new();
@@ -39,6 +42,7 @@ pub fn emit_all(
     let mut method_names = Vec::new();
     let mut decoders = Vec::new();
     let mut variant_decoders = Vec::new();
+    let mut case_entries = Vec::new();
     // Containers are called only through their subcommands.
     let containers: BTreeSet<String> = specs
         .iter()
@@ -59,7 +63,9 @@ pub fn emit_all(
         for (when, reply) in &cmd.variants {
             variant_decoders.push(quote!((#full, &[#(#when),*], |v: ::typedis::Value| <#reply as ::typedis::FromValue>::from_value(v).map(drop))));
         }
-        items.push(cmd.builder()?);
+        let (builder, cases) = cmd.builder(builder_cases)?;
+        items.push(builder);
+        case_entries.extend(cases);
         methods.push(cmd.method());
     }
     metas.sort();
@@ -82,6 +88,11 @@ pub fn emit_all(
             #[cfg(feature = "reply-decoders")]
             pub static VARIANT_DECODERS: &[(&str, &[&str], fn(::typedis::Value) -> ::typedis::Result<()>)] = &[#(#variant_decoders),*];
         }
+    } else {
+        quote!()
+    };
+    let cases = if builder_cases {
+        cases::table(&case_entries)
     } else {
         quote!()
     };
@@ -112,6 +123,8 @@ pub fn emit_all(
         }
 
         #lookup
+
+        #cases
     })
 }
 
@@ -400,6 +413,8 @@ fn state_doc(spec: &CommandSpec) -> Vec<String> {
 
 struct Command<'a> {
     trait_name: &'a str,
+    /// The spec file, for errors.
+    path: std::path::PathBuf,
     spec: &'a CommandSpec,
     full: String,
     struct_ident: proc_macro2::Ident,
@@ -553,6 +568,7 @@ impl<'a> Command<'a> {
             .collect::<Result<_, Error>>()?;
         Ok(Command {
             trait_name,
+            path: file.path.clone(),
             spec: &file.spec,
             struct_ident: format_ident!("{}", pascal(&full)),
             method_ident: format_ident!("{}", method),
@@ -861,7 +877,8 @@ impl<'a> Command<'a> {
         }
     }
 
-    fn builder(&self) -> Result<TokenStream, Error> {
+    /// The builder, and (with `with_cases`) its entries of `BUILDER_CASES`.
+    fn builder(&self, with_cases: bool) -> Result<(TokenStream, Vec<TokenStream>), Error> {
         let st = &self.struct_ident;
         let meta = &self.meta_ident;
         let default_reply = &self.default_reply;
@@ -934,6 +951,7 @@ impl<'a> Command<'a> {
 
         // Setters.
         let mut setters = Vec::new();
+        let mut plan = Vec::new();
         let mut taken: BTreeSet<String> = ["decode", "new", "into_parts"]
             .iter()
             .map(|s| s.to_string())
@@ -947,10 +965,12 @@ impl<'a> Command<'a> {
                 for m in &a.arguments {
                     let name = unique(&mut taken, &self.setter_base(m), &m.name);
                     setters.push(self.setter(&name, m, Some(a), &slot, &mut enums));
+                    plan.push(cases::Setter::new(m, Some(a), &name));
                 }
                 if is_token_oneof(a) {
                     let e = enums.get(a);
                     let name = unique(&mut taken, &ident_safe(&a.name), "choice");
+                    plan.push(cases::Setter::new(a, None, &name));
                     let id = format_ident!("{}", name);
                     let doc = format!(" Sets `{}` from a value.", a.name);
                     let reply = self.variant_reply(&a.name);
@@ -969,8 +989,14 @@ impl<'a> Command<'a> {
             } else {
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
                 setters.push(self.setter(&name, a, None, &slot, &mut enums));
+                plan.push(cases::Setter::new(a, None, &name));
             }
         }
+        let cases = if with_cases {
+            self.cases(&plan, &mut enums)?
+        } else {
+            Vec::new()
+        };
 
         let enum_defs: Vec<TokenStream> = std::mem::take(&mut enums.defs)
             .into_values()
@@ -988,7 +1014,7 @@ impl<'a> Command<'a> {
         } else {
             quote!(rest.require(&[#(#required),*]);)
         };
-        Ok(quote! {
+        let builder = quote! {
             #(#enum_defs)*
 
             #[doc = #struct_doc]
@@ -1019,7 +1045,8 @@ impl<'a> Command<'a> {
             }
 
             ::typedis::__typedis_builder!(#st, #meta);
-        })
+        };
+        Ok((builder, cases))
     }
 
     fn setter_base(&self, a: &Argument) -> String {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! typedis-codegen --specs DIR [--specs DIR…] [--spec FILE…] --out FILE
-//!                 [--trait NAME] [--lookup-table] [--check]
+//!                 [--trait NAME] [--lookup-table] [--builder-cases] [--check]
 //! ```
 //! `--check` writes nothing and exits with 1 when `FILE` is not what the specs generate.
 
@@ -40,6 +40,9 @@ fn run(args: Vec<String>) -> Result<u8, String> {
             }
             "--lookup-table" => {
                 config.lookup_table(true);
+            }
+            "--builder-cases" => {
+                config.builder_cases(true);
             }
             "--check" => check = true,
             other => return Err(format!("unknown argument `{other}`")),

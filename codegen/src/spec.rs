@@ -246,6 +246,26 @@ pub struct Extension {
     /// on a shared connection (`"state": "none"`).
     #[serde(default)]
     pub connection_state: Option<ConnectionState>,
+    /// Sample values for the builder cases of the conformance test, by path of argument
+    /// names from the top (`trim/operator`), where the one derived from the argument's
+    /// type would be refused for a reason other than the syntax.
+    #[serde(default)]
+    pub samples: BTreeMap<String, Sample>,
+}
+
+/// A hint for the builder cases (`typedis.samples`): the value to use for an argument,
+/// and the arguments its cases need besides.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sample {
+    /// The value: a string or number for a value, the name of the alternative for a
+    /// choice, an array of them for a `multiple` argument.
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+    /// Paths of other optional arguments (or alternatives) that every case using this
+    /// one sets too (`ZRANGE … LIMIT` needs `BYSCORE` or `BYLEX`).
+    #[serde(default)]
+    pub with: Vec<String>,
 }
 
 /// Per server family (`redis`, `valkey`, a module's name), the first release known to

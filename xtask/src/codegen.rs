@@ -56,7 +56,8 @@ pub fn config(root: &Path) -> typedis_codegen::Config {
     config
         .spec_dir(root.join("commands"))
         .trait_name("Commands")
-        .lookup_table(true);
+        .lookup_table(true)
+        .builder_cases(true);
     config
 }
 

@@ -2695,6 +2695,87 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
 };
+///The `client-type` argument of `ClientKill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKillClientType {
+    ///`NORMAL`
+    Normal,
+    ///`MASTER`
+    Master,
+    ///`PRIMARY` — Valkey ≥ 8.0; not Redis 7.0.15
+    Primary,
+    ///`SLAVE`
+    Slave,
+    ///`REPLICA`
+    Replica,
+    ///`PUBSUB`
+    Pubsub,
+}
+impl ::typedis::ToArg for ClientKillClientType {
+    fn write_arg(&self, out: &mut ::typedis::Args) {
+        match self {
+            Self::Normal => out.push_bytes(b"NORMAL"),
+            Self::Master => out.push_bytes(b"MASTER"),
+            Self::Primary => {
+                out.push_bytes(b"PRIMARY");
+                out.note(
+                    "CLIENT KILL `PRIMARY` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
+                );
+            }
+            Self::Slave => out.push_bytes(b"SLAVE"),
+            Self::Replica => out.push_bytes(b"REPLICA"),
+            Self::Pubsub => out.push_bytes(b"PUBSUB"),
+        }
+    }
+}
+///The `not-client-type` argument of `ClientKill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKillNotClientType {
+    ///`NORMAL`
+    Normal,
+    ///`MASTER`
+    Master,
+    ///`PRIMARY`
+    Primary,
+    ///`SLAVE`
+    Slave,
+    ///`REPLICA`
+    Replica,
+    ///`PUBSUB`
+    Pubsub,
+}
+impl ::typedis::ToArg for ClientKillNotClientType {
+    fn write_arg(&self, out: &mut ::typedis::Args) {
+        out.push_bytes(
+            match self {
+                Self::Normal => b"NORMAL",
+                Self::Master => b"MASTER",
+                Self::Primary => b"PRIMARY",
+                Self::Slave => b"SLAVE",
+                Self::Replica => b"REPLICA",
+                Self::Pubsub => b"PUBSUB",
+            },
+        );
+    }
+}
+///The `skipme` argument of `ClientKill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKillSkipme {
+    ///`YES`
+    Yes,
+    ///`NO`
+    No,
+}
+impl ::typedis::ToArg for ClientKillSkipme {
+    fn write_arg(&self, out: &mut ::typedis::Args) {
+        out.push_bytes(
+            match self {
+                Self::Yes => b"YES",
+                Self::No => b"NO",
+            },
+        );
+    }
+}
 /// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct ClientKill<S, R = ()> {
@@ -39780,6 +39861,14363 @@ pub static VARIANT_DECODERS: &[(
                 (::typedis::Bytes, f64),
             > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
+        },
+    ),
+];
+/// For each command, calls of its builder that between them use every optional
+/// argument, alternative and token: (command, the path of the argument the case
+/// uses, `""` for the call with the required arguments only, a function returning
+/// what the builder writes). For the conformance tests; behind the hidden
+/// `builder-cases` feature.
+#[doc(hidden)]
+#[cfg(feature = "builder-cases")]
+#[allow(deprecated)]
+pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
+    (
+        "ACL CAT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_cat(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL CAT",
+        "category",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_cat(
+                            ::typedis::__private::Capture,
+                        )
+                        .category("category"),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL DELUSER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_deluser(
+                        ::typedis::__private::Capture,
+                        ["username"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL DRYRUN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_dryrun(
+                        ::typedis::__private::Capture,
+                        "username",
+                        "command",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL DRYRUN",
+        "arg",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_dryrun(
+                            ::typedis::__private::Capture,
+                            "username",
+                            "command",
+                        )
+                        .arg(["arg"]),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL GENPASS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_genpass(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL GENPASS",
+        "bits",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_genpass(
+                            ::typedis::__private::Capture,
+                        )
+                        .bits(1),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL GETUSER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_getuser(
+                        ::typedis::__private::Capture,
+                        "username",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL LIST",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_list(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL LOAD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_load(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL LOG",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_log(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL LOG",
+        "operation/count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_log(
+                            ::typedis::__private::Capture,
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL LOG",
+        "operation/reset",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_log(
+                            ::typedis::__private::Capture,
+                        )
+                        .reset(),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL SAVE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_save(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL SETUSER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_setuser(
+                        ::typedis::__private::Capture,
+                        "username",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL SETUSER",
+        "rule",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_setuser(
+                            ::typedis::__private::Capture,
+                            "username",
+                        )
+                        .rule(["rule"]),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL USERS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_users(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ACL WHOAMI",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::acl_whoami(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "APPEND",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::append(
+                        ::typedis::__private::Capture,
+                        "{APPEND|}:key",
+                        "value",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ASKING",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::asking(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "AUTH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::auth(
+                        ::typedis::__private::Capture,
+                        "password",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "AUTH",
+        "username",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::auth(
+                            ::typedis::__private::Capture,
+                            "password",
+                        )
+                        .username("username"),
+                )
+                .1
+        },
+    ),
+    (
+        "BGREWRITEAOF",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bgrewriteaof(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BGSAVE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bgsave(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BGSAVE",
+        "operation",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bgsave(
+                            ::typedis::__private::Capture,
+                        )
+                        .operation(BgsaveOperation::Schedule),
+                )
+                .1
+        },
+    ),
+    (
+        "BGSAVE",
+        "operation/schedule",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bgsave(
+                            ::typedis::__private::Capture,
+                        )
+                        .schedule(),
+                )
+                .1
+        },
+    ),
+    (
+        "BGSAVE",
+        "operation/cancel",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bgsave(
+                            ::typedis::__private::Capture,
+                        )
+                        .cancel(),
+                )
+                .1
+        },
+    ),
+    (
+        "BITCOUNT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitcount(
+                        ::typedis::__private::Capture,
+                        "{BITCOUNT|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BITCOUNT",
+        "range",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitcount(
+                            ::typedis::__private::Capture,
+                            "{BITCOUNT|range}:key",
+                        )
+                        .range((
+                            1,
+                            ::core::option::Option::None::<
+                                (i64, ::core::option::Option<BitcountUnit>),
+                            >,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITCOUNT",
+        "range/end-unit-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitcount(
+                            ::typedis::__private::Capture,
+                            "{BITCOUNT|range/end-unit-block}:key",
+                        )
+                        .range((
+                            1,
+                            ::core::option::Option::Some((
+                                1,
+                                ::core::option::Option::None::<BitcountUnit>,
+                            )),
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITCOUNT",
+        "range/end-unit-block/unit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitcount(
+                            ::typedis::__private::Capture,
+                            "{BITCOUNT|range/end-unit-block/unit}:key",
+                        )
+                        .range((
+                            1,
+                            ::core::option::Option::Some((
+                                1,
+                                ::core::option::Option::Some(BitcountUnit::Byte),
+                            )),
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITCOUNT",
+        "range/end-unit-block/unit/bit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitcount(
+                            ::typedis::__private::Capture,
+                            "{BITCOUNT|range/end-unit-block/unit/bit}:key",
+                        )
+                        .range((
+                            1,
+                            ::core::option::Option::Some((
+                                1,
+                                ::core::option::Option::Some(BitcountUnit::Bit),
+                            )),
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITFIELD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitfield(
+                        ::typedis::__private::Capture,
+                        "{BITFIELD|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BITFIELD",
+        "operation/get-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitfield(
+                            ::typedis::__private::Capture,
+                            "{BITFIELD|operation/get-block}:key",
+                        )
+                        .get(("encoding", 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "BITFIELD",
+        "operation/write",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitfield(
+                            ::typedis::__private::Capture,
+                            "{BITFIELD|operation/write}:key",
+                        )
+                        .write((
+                            ::core::option::Option::None::<BitfieldOverflowBlock>,
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"SET");
+                                    let x = ("encoding", 1, 1);
+                                    let (b0, b1, b2) = x;
+                                    let x = b0;
+                                    out.push(&x);
+                                    let x = b1;
+                                    out.push_i64(x);
+                                    let x = b2;
+                                    out.push_i64(x);
+                                }
+                                value
+                            },
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITFIELD",
+        "operation/write/overflow-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitfield(
+                            ::typedis::__private::Capture,
+                            "{BITFIELD|operation/write/overflow-block}:key",
+                        )
+                        .write((
+                            ::core::option::Option::Some(BitfieldOverflowBlock::Wrap),
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"SET");
+                                    let x = ("encoding", 1, 1);
+                                    let (b0, b1, b2) = x;
+                                    let x = b0;
+                                    out.push(&x);
+                                    let x = b1;
+                                    out.push_i64(x);
+                                    let x = b2;
+                                    out.push_i64(x);
+                                }
+                                value
+                            },
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITFIELD",
+        "operation/write/overflow-block/sat",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitfield(
+                            ::typedis::__private::Capture,
+                            "{BITFIELD|operation/write/overflow-block/sat}:key",
+                        )
+                        .write((
+                            ::core::option::Option::Some(BitfieldOverflowBlock::Sat),
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"SET");
+                                    let x = ("encoding", 1, 1);
+                                    let (b0, b1, b2) = x;
+                                    let x = b0;
+                                    out.push(&x);
+                                    let x = b1;
+                                    out.push_i64(x);
+                                    let x = b2;
+                                    out.push_i64(x);
+                                }
+                                value
+                            },
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITFIELD",
+        "operation/write/overflow-block/fail",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitfield(
+                            ::typedis::__private::Capture,
+                            "{BITFIELD|operation/write/overflow-block/fail}:key",
+                        )
+                        .write((
+                            ::core::option::Option::Some(BitfieldOverflowBlock::Fail),
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"SET");
+                                    let x = ("encoding", 1, 1);
+                                    let (b0, b1, b2) = x;
+                                    let x = b0;
+                                    out.push(&x);
+                                    let x = b1;
+                                    out.push_i64(x);
+                                    let x = b2;
+                                    out.push_i64(x);
+                                }
+                                value
+                            },
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITFIELD",
+        "operation/write/write-operation/incrby-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitfield(
+                            ::typedis::__private::Capture,
+                            "{BITFIELD|operation/write/write-operation/incrby-block}:key",
+                        )
+                        .write((
+                            ::core::option::Option::None::<BitfieldOverflowBlock>,
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"INCRBY");
+                                    let x = ("encoding", 1, 1);
+                                    let (b0, b1, b2) = x;
+                                    let x = b0;
+                                    out.push(&x);
+                                    let x = b1;
+                                    out.push_i64(x);
+                                    let x = b2;
+                                    out.push_i64(x);
+                                }
+                                value
+                            },
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITFIELD_RO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitfield_ro(
+                        ::typedis::__private::Capture,
+                        "{BITFIELD_RO|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BITFIELD_RO",
+        "get-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitfield_ro(
+                            ::typedis::__private::Capture,
+                            "{BITFIELD_RO|get-block}:key",
+                        )
+                        .get([("encoding", 1)]),
+                )
+                .1
+        },
+    ),
+    (
+        "BITOP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitop(
+                        ::typedis::__private::Capture,
+                        BitopOperation::And,
+                        "{BITOP|}:destkey",
+                        ["{BITOP|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BITOP",
+        "operation/or",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitop(
+                        ::typedis::__private::Capture,
+                        BitopOperation::Or,
+                        "{BITOP|operation/or}:destkey",
+                        ["{BITOP|operation/or}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BITOP",
+        "operation/xor",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitop(
+                        ::typedis::__private::Capture,
+                        BitopOperation::Xor,
+                        "{BITOP|operation/xor}:destkey",
+                        ["{BITOP|operation/xor}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BITOP",
+        "operation/not",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitop(
+                        ::typedis::__private::Capture,
+                        BitopOperation::Not,
+                        "{BITOP|operation/not}:destkey",
+                        ["{BITOP|operation/not}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BITPOS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitpos(
+                        ::typedis::__private::Capture,
+                        "{BITPOS|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BITPOS",
+        "range",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitpos(
+                            ::typedis::__private::Capture,
+                            "{BITPOS|range}:key",
+                            1,
+                        )
+                        .range((
+                            1,
+                            ::core::option::Option::None::<
+                                (i64, ::core::option::Option<BitposUnit>),
+                            >,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITPOS",
+        "range/end-unit-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitpos(
+                            ::typedis::__private::Capture,
+                            "{BITPOS|range/end-unit-block}:key",
+                            1,
+                        )
+                        .range((
+                            1,
+                            ::core::option::Option::Some((
+                                1,
+                                ::core::option::Option::None::<BitposUnit>,
+                            )),
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITPOS",
+        "range/end-unit-block/unit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitpos(
+                            ::typedis::__private::Capture,
+                            "{BITPOS|range/end-unit-block/unit}:key",
+                            1,
+                        )
+                        .range((
+                            1,
+                            ::core::option::Option::Some((
+                                1,
+                                ::core::option::Option::Some(BitposUnit::Byte),
+                            )),
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BITPOS",
+        "range/end-unit-block/unit/bit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitpos(
+                            ::typedis::__private::Capture,
+                            "{BITPOS|range/end-unit-block/unit/bit}:key",
+                            1,
+                        )
+                        .range((
+                            1,
+                            ::core::option::Option::Some((
+                                1,
+                                ::core::option::Option::Some(BitposUnit::Bit),
+                            )),
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "BLMOVE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::blmove(
+                        ::typedis::__private::Capture,
+                        "{BLMOVE|}:source",
+                        "{BLMOVE|}:destination",
+                        BlmoveWherefrom::Left,
+                        BlmoveWhereto::Left,
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BLMOVE",
+        "wherefrom/right",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::blmove(
+                        ::typedis::__private::Capture,
+                        "{BLMOVE|wherefrom/right}:source",
+                        "{BLMOVE|wherefrom/right}:destination",
+                        BlmoveWherefrom::Right,
+                        BlmoveWhereto::Left,
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BLMOVE",
+        "whereto/right",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::blmove(
+                        ::typedis::__private::Capture,
+                        "{BLMOVE|whereto/right}:source",
+                        "{BLMOVE|whereto/right}:destination",
+                        BlmoveWherefrom::Left,
+                        BlmoveWhereto::Right,
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BLMPOP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::blmpop(
+                        ::typedis::__private::Capture,
+                        0.01f64,
+                        1,
+                        ["{BLMPOP|}:key"],
+                        BlmpopWhere::Left,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BLMPOP",
+        "where/right",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::blmpop(
+                        ::typedis::__private::Capture,
+                        0.01f64,
+                        1,
+                        ["{BLMPOP|where/right}:key"],
+                        BlmpopWhere::Right,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BLMPOP",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::blmpop(
+                            ::typedis::__private::Capture,
+                            0.01f64,
+                            1,
+                            ["{BLMPOP|count}:key"],
+                            BlmpopWhere::Left,
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "BLPOP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::blpop(
+                        ::typedis::__private::Capture,
+                        ["{BLPOP|}:key"],
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BRPOP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::brpop(
+                        ::typedis::__private::Capture,
+                        ["{BRPOP|}:key"],
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BRPOPLPUSH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::brpoplpush(
+                        ::typedis::__private::Capture,
+                        "{BRPOPLPUSH|}:source",
+                        "{BRPOPLPUSH|}:destination",
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BZMPOP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bzmpop(
+                        ::typedis::__private::Capture,
+                        0.01f64,
+                        1,
+                        ["{BZMPOP|}:key"],
+                        BzmpopWhere::Min,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BZMPOP",
+        "where/max",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bzmpop(
+                        ::typedis::__private::Capture,
+                        0.01f64,
+                        1,
+                        ["{BZMPOP|where/max}:key"],
+                        BzmpopWhere::Max,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BZMPOP",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bzmpop(
+                            ::typedis::__private::Capture,
+                            0.01f64,
+                            1,
+                            ["{BZMPOP|count}:key"],
+                            BzmpopWhere::Min,
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "BZPOPMAX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bzpopmax(
+                        ::typedis::__private::Capture,
+                        ["{BZPOPMAX|}:key"],
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "BZPOPMIN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bzpopmin(
+                        ::typedis::__private::Capture,
+                        ["{BZPOPMIN|}:key"],
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT CACHING",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_caching(
+                        ::typedis::__private::Capture,
+                        ClientCachingMode::Yes,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT CACHING",
+        "mode/no",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_caching(
+                        ::typedis::__private::Capture,
+                        ClientCachingMode::No,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT CAPA",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_capa(
+                        ::typedis::__private::Capture,
+                        ["capability"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT GETNAME",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_getname(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT GETREDIR",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_getredir(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT ID",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_id(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT IMPORT-SOURCE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_import_source(
+                        ::typedis::__private::Capture,
+                        ClientImportSourceEnabled::On,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT IMPORT-SOURCE",
+        "enabled/off",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_import_source(
+                        ::typedis::__private::Capture,
+                        ClientImportSourceEnabled::Off,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT INFO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_info(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .old_format("oldformat"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/old-format",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .old_format("oldformat"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"ID");
+                                    for x in [1] {
+                                        out.push_i64(x);
+                                    }
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/client-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"TYPE");
+                                    let x = ClientKillClientType::Normal;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/client-type/master",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"TYPE");
+                                    let x = ClientKillClientType::Master;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/client-type/primary",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"TYPE");
+                                    let x = ClientKillClientType::Primary;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/client-type/slave",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"TYPE");
+                                    let x = ClientKillClientType::Slave;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/client-type/replica",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"TYPE");
+                                    let x = ClientKillClientType::Replica;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/client-type/pubsub",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"TYPE");
+                                    let x = ClientKillClientType::Pubsub;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/username",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"USER");
+                                    let x = "username";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/addr",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"ADDR");
+                                    let x = "addr";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/laddr",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"LADDR");
+                                    let x = "laddr";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/skipme",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"SKIPME");
+                                    let x = ClientKillSkipme::Yes;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/skipme/no",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.push_bytes(b"SKIPME");
+                                    let x = ClientKillSkipme::No;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/maxage",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `MAXAGE maxage` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"MAXAGE");
+                                    let x = 1;
+                                    out.push_i64(x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NAME name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NAME");
+                                    let x = "name";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/idle",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `IDLE idle` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"IDLE");
+                                    let x = 1;
+                                    out.push_i64(x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/flags",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `FLAGS flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"FLAGS");
+                                    let x = "flags";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/lib-name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `LIB-NAME lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"LIB-NAME");
+                                    let x = "libname";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/lib-ver",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `LIB-VER lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"LIB-VER");
+                                    let x = "libver";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/db",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `DB db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"DB");
+                                    let x = 1;
+                                    out.push_i64(x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/capa",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `CAPA capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"CAPA");
+                                    let x = "capa";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/ip",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `IP ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"IP");
+                                    let x = "ip";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-client-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-TYPE");
+                                    let x = ClientKillNotClientType::Normal;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-client-type/master",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-TYPE");
+                                    let x = ClientKillNotClientType::Master;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-client-type/primary",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-TYPE");
+                                    let x = ClientKillNotClientType::Primary;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-client-type/slave",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-TYPE");
+                                    let x = ClientKillNotClientType::Slave;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-client-type/replica",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-TYPE");
+                                    let x = ClientKillNotClientType::Replica;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-client-type/pubsub",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-TYPE");
+                                    let x = ClientKillNotClientType::Pubsub;
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-client-id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-ID");
+                                    for x in [1] {
+                                        out.push_i64(x);
+                                    }
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-username",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-USER not-username` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-USER");
+                                    let x = "notusername";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-addr",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-ADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-ADDR");
+                                    let x = "notaddr";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-laddr",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-LADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-LADDR");
+                                    let x = "notladdr";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-NAME not-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-NAME");
+                                    let x = "notname";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-flags",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-FLAGS not-flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-FLAGS");
+                                    let x = "notflags";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-lib-name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-LIB-NAME not-lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-LIB-NAME");
+                                    let x = "notlibname";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-lib-ver",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-LIB-VER not-lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-LIB-VER");
+                                    let x = "notlibver";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-db",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-DB not-db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-DB");
+                                    let x = 1;
+                                    out.push_i64(x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-capa",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-CAPA not-capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-CAPA");
+                                    let x = "notcapa";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT KILL",
+        "filter/new-format/not-ip",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_kill(
+                            ::typedis::__private::Capture,
+                        )
+                        .new_format([
+                            {
+                                let mut value = ::typedis::Args::new();
+                                {
+                                    let out = &mut value;
+                                    out.note(
+                                        "CLIENT KILL `NOT-IP not-ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                                    );
+                                    out.push_bytes(b"NOT-IP");
+                                    let x = "notip";
+                                    out.push(&x);
+                                }
+                                value
+                            },
+                        ]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "client-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .client_type(ClientListClientType::Normal),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "client-type/normal",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .normal(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "client-type/master",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .master(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "client-type/replica",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .replica(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "client-type/pubsub",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .pubsub(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "client-id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .id([1]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "username",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .user("username"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "addr",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .addr("addr"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "laddr",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .laddr("laddr"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "skipme",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .skipme(ClientListSkipme::Yes),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "skipme/yes",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .yes(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "skipme/no",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .no(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "maxage",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .maxage(1),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .name("name"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "idle",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .idle(1),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "flags",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .flags("flags"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "lib-name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .lib_name("libname"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "lib-ver",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .lib_ver("libver"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "db",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .db(1),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "capa",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .capa("capa"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "ip",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .ip("ip"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-client-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_client_type(ClientListNotClientType::Normal),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-client-type/normal",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .normal_normal(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-client-type/master",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .master_master(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-client-type/replica",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .replica_replica(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-client-type/pubsub",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .pubsub_pubsub(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-client-id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_id([1]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-username",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_user("notusername"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-addr",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_addr("notaddr"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-laddr",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_laddr("notladdr"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_name("notname"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-flags",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_flags("notflags"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-lib-name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_lib_name("notlibname"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-lib-ver",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_lib_ver("notlibver"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-db",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_db(1),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-capa",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_capa("notcapa"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT LIST",
+        "not-ip",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .not_ip("notip"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT NO-EVICT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_no_evict(
+                        ::typedis::__private::Capture,
+                        ClientNoEvictEnabled::On,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT NO-EVICT",
+        "enabled/off",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_no_evict(
+                        ::typedis::__private::Capture,
+                        ClientNoEvictEnabled::Off,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT NO-TOUCH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_no_touch(
+                        ::typedis::__private::Capture,
+                        ClientNoTouchEnabled::On,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT NO-TOUCH",
+        "enabled/off",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_no_touch(
+                        ::typedis::__private::Capture,
+                        ClientNoTouchEnabled::Off,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT PAUSE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_pause(
+                        ::typedis::__private::Capture,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT PAUSE",
+        "mode",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_pause(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .mode(ClientPauseMode::Write),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT PAUSE",
+        "mode/write",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_pause(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .write(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT PAUSE",
+        "mode/all",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_pause(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .all(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT REPLY",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_reply(
+                        ::typedis::__private::Capture,
+                        ClientReplyAction::On,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT REPLY",
+        "action/off",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_reply(
+                        ::typedis::__private::Capture,
+                        ClientReplyAction::Off,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT REPLY",
+        "action/skip",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_reply(
+                        ::typedis::__private::Capture,
+                        ClientReplyAction::Skip,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT SETINFO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_setinfo(
+                            ::typedis::__private::Capture,
+                        )
+                        .lib_name("libname"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT SETINFO",
+        "attr/libname",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_setinfo(
+                            ::typedis::__private::Capture,
+                        )
+                        .lib_name("libname"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT SETINFO",
+        "attr/libver",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_setinfo(
+                            ::typedis::__private::Capture,
+                        )
+                        .lib_ver("libver"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT SETNAME",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_setname(
+                        ::typedis::__private::Capture,
+                        "connectionname",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT TRACKING",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_tracking(
+                        ::typedis::__private::Capture,
+                        ClientTrackingStatus::On,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT TRACKING",
+        "status/off",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_tracking(
+                        ::typedis::__private::Capture,
+                        ClientTrackingStatus::Off,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT TRACKING",
+        "client-id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_tracking(
+                            ::typedis::__private::Capture,
+                            ClientTrackingStatus::On,
+                        )
+                        .redirect(1),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT TRACKING",
+        "prefix",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_tracking(
+                            ::typedis::__private::Capture,
+                            ClientTrackingStatus::On,
+                        )
+                        .prefix(["prefix"]),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT TRACKING",
+        "bcast",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_tracking(
+                            ::typedis::__private::Capture,
+                            ClientTrackingStatus::On,
+                        )
+                        .bcast(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT TRACKING",
+        "optin",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_tracking(
+                            ::typedis::__private::Capture,
+                            ClientTrackingStatus::On,
+                        )
+                        .optin(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT TRACKING",
+        "optout",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_tracking(
+                            ::typedis::__private::Capture,
+                            ClientTrackingStatus::On,
+                        )
+                        .optout(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT TRACKING",
+        "noloop",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_tracking(
+                            ::typedis::__private::Capture,
+                            ClientTrackingStatus::On,
+                        )
+                        .noloop(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT TRACKINGINFO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_trackinginfo(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT UNBLOCK",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_unblock(
+                        ::typedis::__private::Capture,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT UNBLOCK",
+        "unblock-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_unblock(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .unblock_type(ClientUnblockUnblockType::Timeout),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT UNBLOCK",
+        "unblock-type/timeout",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_unblock(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .timeout(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT UNBLOCK",
+        "unblock-type/error",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_unblock(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .error(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLIENT UNPAUSE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::client_unpause(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER ADDSLOTS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_addslots(
+                        ::typedis::__private::Capture,
+                        [1],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER ADDSLOTSRANGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_addslotsrange(
+                        ::typedis::__private::Capture,
+                        [(1, 1)],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER BUMPEPOCH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_bumpepoch(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER CANCELSLOTMIGRATIONS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_cancelslotmigrations(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER COUNT-FAILURE-REPORTS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_count_failure_reports(
+                        ::typedis::__private::Capture,
+                        "nodeid",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER COUNTKEYSINSLOT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_countkeysinslot(
+                        ::typedis::__private::Capture,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER DELSLOTS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_delslots(
+                        ::typedis::__private::Capture,
+                        [1],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER DELSLOTSRANGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_delslotsrange(
+                        ::typedis::__private::Capture,
+                        [(1, 1)],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER FAILOVER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_failover(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER FAILOVER",
+        "options",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_failover(
+                            ::typedis::__private::Capture,
+                        )
+                        .options(ClusterFailoverOptions::Force),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER FAILOVER",
+        "options/force",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_failover(
+                            ::typedis::__private::Capture,
+                        )
+                        .force(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER FAILOVER",
+        "options/takeover",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_failover(
+                            ::typedis::__private::Capture,
+                        )
+                        .takeover(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER FLUSHSLOT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_flushslot(
+                        ::typedis::__private::Capture,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER FLUSHSLOT",
+        "flush-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_flushslot(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .flush_type(ClusterFlushslotFlushType::Async),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER FLUSHSLOT",
+        "flush-type/async",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_flushslot(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .async_(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER FLUSHSLOT",
+        "flush-type/sync",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_flushslot(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .sync(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER FLUSHSLOTS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_flushslots(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER FORGET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_forget(
+                        ::typedis::__private::Capture,
+                        "nodeid",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER GETKEYSINSLOT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_getkeysinslot(
+                        ::typedis::__private::Capture,
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER GETSLOTMIGRATIONS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_getslotmigrations(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER INFO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_info(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER KEYSLOT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_keyslot(
+                        ::typedis::__private::Capture,
+                        "key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER LINKS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_links(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER MEET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_meet(
+                        ::typedis::__private::Capture,
+                        "ip",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER MEET",
+        "cluster-bus-port",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_meet(
+                            ::typedis::__private::Capture,
+                            "ip",
+                            1,
+                        )
+                        .cluster_bus_port(1),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER MIGRATESLOTS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_migrateslots(
+                        ::typedis::__private::Capture,
+                        [([(1, 1)], "nodeid")],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER MYID",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_myid(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER MYSHARDID",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_myshardid(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER NODES",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_nodes(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER REPLICAS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_replicas(
+                        ::typedis::__private::Capture,
+                        "nodeid",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER REPLICATE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_replicate(
+                            ::typedis::__private::Capture,
+                        )
+                        .node_id("nodeid"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER REPLICATE",
+        "args/node-id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_replicate(
+                            ::typedis::__private::Capture,
+                        )
+                        .node_id("nodeid"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER REPLICATE",
+        "args/no-one",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_replicate(
+                            ::typedis::__private::Capture,
+                        )
+                        .no_one(()),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER RESET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_reset(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER RESET",
+        "reset-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_reset(
+                            ::typedis::__private::Capture,
+                        )
+                        .reset_type(ClusterResetResetType::Hard),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER RESET",
+        "reset-type/hard",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_reset(
+                            ::typedis::__private::Capture,
+                        )
+                        .hard(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER RESET",
+        "reset-type/soft",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_reset(
+                            ::typedis::__private::Capture,
+                        )
+                        .soft(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SAVECONFIG",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_saveconfig(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SET-CONFIG-EPOCH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_set_config_epoch(
+                        ::typedis::__private::Capture,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SETSLOT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_setslot(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .importing("importing"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SETSLOT",
+        "subcommand/importing",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_setslot(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .importing("importing"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SETSLOT",
+        "subcommand/migrating",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_setslot(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .migrating("migrating"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SETSLOT",
+        "subcommand/node",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_setslot(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .node("node"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SETSLOT",
+        "subcommand/stable",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_setslot(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .stable(),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SETSLOT",
+        "timeout",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_setslot(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .importing("importing")
+                        .timeout(1),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SHARDS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_shards(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SLAVES",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_slaves(
+                        ::typedis::__private::Capture,
+                        "nodeid",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SLOT-STATS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
+                            ::typedis::__private::Capture,
+                        )
+                        .slotsrange((1, 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SLOT-STATS",
+        "filter/slotsrange",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
+                            ::typedis::__private::Capture,
+                        )
+                        .slotsrange((1, 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SLOT-STATS",
+        "filter/orderby",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
+                            ::typedis::__private::Capture,
+                        )
+                        .orderby((
+                            "metric",
+                            ::core::option::Option::None::<i64>,
+                            ::core::option::Option::None::<ClusterSlotStatsOrder>,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SLOT-STATS",
+        "filter/orderby/limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
+                            ::typedis::__private::Capture,
+                        )
+                        .orderby((
+                            "metric",
+                            ::core::option::Option::Some(1),
+                            ::core::option::Option::None::<ClusterSlotStatsOrder>,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SLOT-STATS",
+        "filter/orderby/order",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
+                            ::typedis::__private::Capture,
+                        )
+                        .orderby((
+                            "metric",
+                            ::core::option::Option::None::<i64>,
+                            ::core::option::Option::Some(ClusterSlotStatsOrder::Asc),
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SLOT-STATS",
+        "filter/orderby/order/desc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
+                            ::typedis::__private::Capture,
+                        )
+                        .orderby((
+                            "metric",
+                            ::core::option::Option::None::<i64>,
+                            ::core::option::Option::Some(ClusterSlotStatsOrder::Desc),
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SLOTS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_slots(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTER SYNCSLOTS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::cluster_syncslots(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTERSCAN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::clusterscan(
+                        ::typedis::__private::Capture,
+                        "cursor",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTERSCAN",
+        "match-pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::clusterscan(
+                            ::typedis::__private::Capture,
+                            "cursor",
+                        )
+                        .match_pattern("*"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTERSCAN",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::clusterscan(
+                            ::typedis::__private::Capture,
+                            "cursor",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTERSCAN",
+        "type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::clusterscan(
+                            ::typedis::__private::Capture,
+                            "cursor",
+                        )
+                        .type_("type"),
+                )
+                .1
+        },
+    ),
+    (
+        "CLUSTERSCAN",
+        "slot",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::clusterscan(
+                            ::typedis::__private::Capture,
+                            "cursor",
+                        )
+                        .slot(1),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND COUNT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_count(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND DOCS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_docs(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND DOCS",
+        "command-name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_docs(
+                            ::typedis::__private::Capture,
+                        )
+                        .command_name(["commandname"]),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND GETKEYS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_getkeys(
+                        ::typedis::__private::Capture,
+                        "command",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND GETKEYS",
+        "arg",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_getkeys(
+                            ::typedis::__private::Capture,
+                            "command",
+                        )
+                        .arg(["arg"]),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND GETKEYSANDFLAGS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_getkeysandflags(
+                        ::typedis::__private::Capture,
+                        "command",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND GETKEYSANDFLAGS",
+        "arg",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_getkeysandflags(
+                            ::typedis::__private::Capture,
+                            "command",
+                        )
+                        .arg(["arg"]),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND INFO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_info(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND INFO",
+        "command-name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_info(
+                            ::typedis::__private::Capture,
+                        )
+                        .command_name(["commandname"]),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND LIST",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_list(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND LIST",
+        "filterby/module-name",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .module("modulename"),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND LIST",
+        "filterby/category",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .aclcat("category"),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND LIST",
+        "filterby/pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::command_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .pattern("*"),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMANDLOG GET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::commandlog_get(
+                        ::typedis::__private::Capture,
+                        1,
+                        CommandlogGetType::Slow,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMANDLOG GET",
+        "type/large-request",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::commandlog_get(
+                        ::typedis::__private::Capture,
+                        1,
+                        CommandlogGetType::LargeRequest,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMANDLOG GET",
+        "type/large-reply",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::commandlog_get(
+                        ::typedis::__private::Capture,
+                        1,
+                        CommandlogGetType::LargeReply,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMANDLOG HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::commandlog_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMANDLOG LEN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::commandlog_len(
+                        ::typedis::__private::Capture,
+                        CommandlogLenType::Slow,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMANDLOG LEN",
+        "type/large-request",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::commandlog_len(
+                        ::typedis::__private::Capture,
+                        CommandlogLenType::LargeRequest,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMANDLOG LEN",
+        "type/large-reply",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::commandlog_len(
+                        ::typedis::__private::Capture,
+                        CommandlogLenType::LargeReply,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMANDLOG RESET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::commandlog_reset(
+                        ::typedis::__private::Capture,
+                        CommandlogResetType::Slow,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMANDLOG RESET",
+        "type/large-request",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::commandlog_reset(
+                        ::typedis::__private::Capture,
+                        CommandlogResetType::LargeRequest,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMANDLOG RESET",
+        "type/large-reply",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::commandlog_reset(
+                        ::typedis::__private::Capture,
+                        CommandlogResetType::LargeReply,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CONFIG GET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::config_get(
+                        ::typedis::__private::Capture,
+                        ["parameter"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CONFIG HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::config_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CONFIG RESETSTAT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::config_resetstat(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CONFIG REWRITE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::config_rewrite(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "CONFIG SET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::config_set(
+                        ::typedis::__private::Capture,
+                        [("parameter", "value")],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COPY",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::copy(
+                        ::typedis::__private::Capture,
+                        "{COPY|}:source",
+                        "{COPY|}:destination",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "COPY",
+        "destination-db",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::copy(
+                            ::typedis::__private::Capture,
+                            "{COPY|destination-db}:source",
+                            "{COPY|destination-db}:destination",
+                        )
+                        .db(1),
+                )
+                .1
+        },
+    ),
+    (
+        "COPY",
+        "replace",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::copy(
+                            ::typedis::__private::Capture,
+                            "{COPY|replace}:source",
+                            "{COPY|replace}:destination",
+                        )
+                        .replace(),
+                )
+                .1
+        },
+    ),
+    (
+        "DBSIZE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::dbsize(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "DEBUG",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::debug(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "DECR",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::decr(
+                        ::typedis::__private::Capture,
+                        "{DECR|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "DECRBY",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::decrby(
+                        ::typedis::__private::Capture,
+                        "{DECRBY|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "DEL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::del(
+                        ::typedis::__private::Capture,
+                        ["{DEL|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "DELIFEQ",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::delifeq(
+                        ::typedis::__private::Capture,
+                        "{DELIFEQ|}:key",
+                        "value",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "DISCARD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::discard(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "DUMP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::dump(
+                        ::typedis::__private::Capture,
+                        "{DUMP|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ECHO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::echo(
+                        ::typedis::__private::Capture,
+                        "message",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "EVAL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::eval(
+                        ::typedis::__private::Capture,
+                        "script",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "EVAL",
+        "key",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::eval(
+                            ::typedis::__private::Capture,
+                            "script",
+                            1,
+                        )
+                        .key(["{EVAL|key}:key"]),
+                )
+                .1
+        },
+    ),
+    (
+        "EVAL",
+        "arg",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::eval(
+                            ::typedis::__private::Capture,
+                            "script",
+                            1,
+                        )
+                        .arg(["arg"]),
+                )
+                .1
+        },
+    ),
+    (
+        "EVALSHA",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::evalsha(
+                        ::typedis::__private::Capture,
+                        "sha1",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "EVALSHA",
+        "key",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::evalsha(
+                            ::typedis::__private::Capture,
+                            "sha1",
+                            1,
+                        )
+                        .key(["{EVALSHA|key}:key"]),
+                )
+                .1
+        },
+    ),
+    (
+        "EVALSHA",
+        "arg",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::evalsha(
+                            ::typedis::__private::Capture,
+                            "sha1",
+                            1,
+                        )
+                        .arg(["arg"]),
+                )
+                .1
+        },
+    ),
+    (
+        "EVALSHA_RO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::evalsha_ro(
+                        ::typedis::__private::Capture,
+                        "sha1",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "EVALSHA_RO",
+        "key",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::evalsha_ro(
+                            ::typedis::__private::Capture,
+                            "sha1",
+                            1,
+                        )
+                        .key(["{EVALSHA_RO|key}:key"]),
+                )
+                .1
+        },
+    ),
+    (
+        "EVALSHA_RO",
+        "arg",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::evalsha_ro(
+                            ::typedis::__private::Capture,
+                            "sha1",
+                            1,
+                        )
+                        .arg(["arg"]),
+                )
+                .1
+        },
+    ),
+    (
+        "EVAL_RO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::eval_ro(
+                        ::typedis::__private::Capture,
+                        "script",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "EVAL_RO",
+        "key",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::eval_ro(
+                            ::typedis::__private::Capture,
+                            "script",
+                            1,
+                        )
+                        .key(["{EVAL_RO|key}:key"]),
+                )
+                .1
+        },
+    ),
+    (
+        "EVAL_RO",
+        "arg",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::eval_ro(
+                            ::typedis::__private::Capture,
+                            "script",
+                            1,
+                        )
+                        .arg(["arg"]),
+                )
+                .1
+        },
+    ),
+    (
+        "EXEC",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::exec(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "EXISTS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::exists(
+                        ::typedis::__private::Capture,
+                        ["{EXISTS|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIRE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expire(
+                        ::typedis::__private::Capture,
+                        "{EXPIRE|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIRE",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expire(
+                            ::typedis::__private::Capture,
+                            "{EXPIRE|condition}:key",
+                            1,
+                        )
+                        .condition(ExpireCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIRE",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expire(
+                            ::typedis::__private::Capture,
+                            "{EXPIRE|condition/nx}:key",
+                            1,
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIRE",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expire(
+                            ::typedis::__private::Capture,
+                            "{EXPIRE|condition/xx}:key",
+                            1,
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIRE",
+        "condition/gt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expire(
+                            ::typedis::__private::Capture,
+                            "{EXPIRE|condition/gt}:key",
+                            1,
+                        )
+                        .gt(),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIRE",
+        "condition/lt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expire(
+                            ::typedis::__private::Capture,
+                            "{EXPIRE|condition/lt}:key",
+                            1,
+                        )
+                        .lt(),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIREAT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expireat(
+                        ::typedis::__private::Capture,
+                        "{EXPIREAT|}:key",
+                        1700000000,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIREAT",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expireat(
+                            ::typedis::__private::Capture,
+                            "{EXPIREAT|condition}:key",
+                            1700000000,
+                        )
+                        .condition(ExpireatCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIREAT",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expireat(
+                            ::typedis::__private::Capture,
+                            "{EXPIREAT|condition/nx}:key",
+                            1700000000,
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIREAT",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expireat(
+                            ::typedis::__private::Capture,
+                            "{EXPIREAT|condition/xx}:key",
+                            1700000000,
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIREAT",
+        "condition/gt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expireat(
+                            ::typedis::__private::Capture,
+                            "{EXPIREAT|condition/gt}:key",
+                            1700000000,
+                        )
+                        .gt(),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIREAT",
+        "condition/lt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expireat(
+                            ::typedis::__private::Capture,
+                            "{EXPIREAT|condition/lt}:key",
+                            1700000000,
+                        )
+                        .lt(),
+                )
+                .1
+        },
+    ),
+    (
+        "EXPIRETIME",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::expiretime(
+                        ::typedis::__private::Capture,
+                        "{EXPIRETIME|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FAILOVER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::failover(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FAILOVER",
+        "target",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::failover(
+                            ::typedis::__private::Capture,
+                        )
+                        .to(("host", 1, false)),
+                )
+                .1
+        },
+    ),
+    (
+        "FAILOVER",
+        "target/force",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::failover(
+                            ::typedis::__private::Capture,
+                        )
+                        .to(("host", 1, true)),
+                )
+                .1
+        },
+    ),
+    (
+        "FAILOVER",
+        "abort",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::failover(
+                            ::typedis::__private::Capture,
+                        )
+                        .abort(),
+                )
+                .1
+        },
+    ),
+    (
+        "FAILOVER",
+        "milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::failover(
+                            ::typedis::__private::Capture,
+                        )
+                        .timeout(1),
+                )
+                .1
+        },
+    ),
+    (
+        "FCALL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::fcall(
+                        ::typedis::__private::Capture,
+                        "function",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FCALL",
+        "key",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::fcall(
+                            ::typedis::__private::Capture,
+                            "function",
+                            1,
+                        )
+                        .key(["{FCALL|key}:key"]),
+                )
+                .1
+        },
+    ),
+    (
+        "FCALL",
+        "arg",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::fcall(
+                            ::typedis::__private::Capture,
+                            "function",
+                            1,
+                        )
+                        .arg(["arg"]),
+                )
+                .1
+        },
+    ),
+    (
+        "FCALL_RO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::fcall_ro(
+                        ::typedis::__private::Capture,
+                        "function",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FCALL_RO",
+        "key",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::fcall_ro(
+                            ::typedis::__private::Capture,
+                            "function",
+                            1,
+                        )
+                        .key(["{FCALL_RO|key}:key"]),
+                )
+                .1
+        },
+    ),
+    (
+        "FCALL_RO",
+        "arg",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::fcall_ro(
+                            ::typedis::__private::Capture,
+                            "function",
+                            1,
+                        )
+                        .arg(["arg"]),
+                )
+                .1
+        },
+    ),
+    (
+        "FLUSHALL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::flushall(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FLUSHALL",
+        "flush-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::flushall(
+                            ::typedis::__private::Capture,
+                        )
+                        .flush_type(FlushallFlushType::Async),
+                )
+                .1
+        },
+    ),
+    (
+        "FLUSHALL",
+        "flush-type/async",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::flushall(
+                            ::typedis::__private::Capture,
+                        )
+                        .async_(),
+                )
+                .1
+        },
+    ),
+    (
+        "FLUSHALL",
+        "flush-type/sync",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::flushall(
+                            ::typedis::__private::Capture,
+                        )
+                        .sync(),
+                )
+                .1
+        },
+    ),
+    (
+        "FLUSHDB",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::flushdb(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FLUSHDB",
+        "flush-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::flushdb(
+                            ::typedis::__private::Capture,
+                        )
+                        .flush_type(FlushdbFlushType::Async),
+                )
+                .1
+        },
+    ),
+    (
+        "FLUSHDB",
+        "flush-type/async",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::flushdb(
+                            ::typedis::__private::Capture,
+                        )
+                        .async_(),
+                )
+                .1
+        },
+    ),
+    (
+        "FLUSHDB",
+        "flush-type/sync",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::flushdb(
+                            ::typedis::__private::Capture,
+                        )
+                        .sync(),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION DELETE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_delete(
+                        ::typedis::__private::Capture,
+                        "libraryname",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION DUMP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_dump(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION FLUSH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_flush(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION FLUSH",
+        "flush-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_flush(
+                            ::typedis::__private::Capture,
+                        )
+                        .flush_type(FunctionFlushFlushType::Async),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION FLUSH",
+        "flush-type/async",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_flush(
+                            ::typedis::__private::Capture,
+                        )
+                        .async_(),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION FLUSH",
+        "flush-type/sync",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_flush(
+                            ::typedis::__private::Capture,
+                        )
+                        .sync(),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION KILL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_kill(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION LIST",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_list(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION LIST",
+        "library-name-pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .libraryname("librarynamepattern"),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION LIST",
+        "withcode",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_list(
+                            ::typedis::__private::Capture,
+                        )
+                        .withcode(),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION LOAD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_load(
+                        ::typedis::__private::Capture,
+                        "functioncode",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION LOAD",
+        "replace",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_load(
+                            ::typedis::__private::Capture,
+                            "functioncode",
+                        )
+                        .replace(),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION RESTORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_restore(
+                        ::typedis::__private::Capture,
+                        "serializedvalue",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION RESTORE",
+        "policy",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_restore(
+                            ::typedis::__private::Capture,
+                            "serializedvalue",
+                        )
+                        .policy(FunctionRestorePolicy::Flush),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION RESTORE",
+        "policy/flush",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_restore(
+                            ::typedis::__private::Capture,
+                            "serializedvalue",
+                        )
+                        .flush(),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION RESTORE",
+        "policy/append",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_restore(
+                            ::typedis::__private::Capture,
+                            "serializedvalue",
+                        )
+                        .append(),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION RESTORE",
+        "policy/replace",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_restore(
+                            ::typedis::__private::Capture,
+                            "serializedvalue",
+                        )
+                        .replace(),
+                )
+                .1
+        },
+    ),
+    (
+        "FUNCTION STATS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::function_stats(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOADD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geoadd(
+                        ::typedis::__private::Capture,
+                        "{GEOADD|}:key",
+                        [(0.01f64, 0.01f64, "member")],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOADD",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geoadd(
+                            ::typedis::__private::Capture,
+                            "{GEOADD|condition}:key",
+                            [(0.01f64, 0.01f64, "member")],
+                        )
+                        .condition(GeoaddCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOADD",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geoadd(
+                            ::typedis::__private::Capture,
+                            "{GEOADD|condition/nx}:key",
+                            [(0.01f64, 0.01f64, "member")],
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOADD",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geoadd(
+                            ::typedis::__private::Capture,
+                            "{GEOADD|condition/xx}:key",
+                            [(0.01f64, 0.01f64, "member")],
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOADD",
+        "change",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geoadd(
+                            ::typedis::__private::Capture,
+                            "{GEOADD|change}:key",
+                            [(0.01f64, 0.01f64, "member")],
+                        )
+                        .ch(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEODIST",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geodist(
+                        ::typedis::__private::Capture,
+                        "{GEODIST|}:key",
+                        "member1",
+                        "member2",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEODIST",
+        "unit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geodist(
+                            ::typedis::__private::Capture,
+                            "{GEODIST|unit}:key",
+                            "member1",
+                            "member2",
+                        )
+                        .unit(GeodistUnit::M),
+                )
+                .1
+        },
+    ),
+    (
+        "GEODIST",
+        "unit/m",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geodist(
+                            ::typedis::__private::Capture,
+                            "{GEODIST|unit/m}:key",
+                            "member1",
+                            "member2",
+                        )
+                        .m(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEODIST",
+        "unit/km",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geodist(
+                            ::typedis::__private::Capture,
+                            "{GEODIST|unit/km}:key",
+                            "member1",
+                            "member2",
+                        )
+                        .km(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEODIST",
+        "unit/ft",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geodist(
+                            ::typedis::__private::Capture,
+                            "{GEODIST|unit/ft}:key",
+                            "member1",
+                            "member2",
+                        )
+                        .ft(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEODIST",
+        "unit/mi",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geodist(
+                            ::typedis::__private::Capture,
+                            "{GEODIST|unit/mi}:key",
+                            "member1",
+                            "member2",
+                        )
+                        .mi(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOHASH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geohash(
+                        ::typedis::__private::Capture,
+                        "{GEOHASH|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOHASH",
+        "member",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geohash(
+                            ::typedis::__private::Capture,
+                            "{GEOHASH|member}:key",
+                        )
+                        .member(["member"]),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOPOS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geopos(
+                        ::typedis::__private::Capture,
+                        "{GEOPOS|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOPOS",
+        "member",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geopos(
+                            ::typedis::__private::Capture,
+                            "{GEOPOS|member}:key",
+                        )
+                        .member(["member"]),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUS|}:key",
+                        0.01f64,
+                        0.01f64,
+                        0.01f64,
+                        GeoradiusUnit::M,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "unit/km",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUS|unit/km}:key",
+                        0.01f64,
+                        0.01f64,
+                        0.01f64,
+                        GeoradiusUnit::Km,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "unit/ft",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUS|unit/ft}:key",
+                        0.01f64,
+                        0.01f64,
+                        0.01f64,
+                        GeoradiusUnit::Ft,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "unit/mi",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUS|unit/mi}:key",
+                        0.01f64,
+                        0.01f64,
+                        0.01f64,
+                        GeoradiusUnit::Mi,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "withcoord",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS|withcoord}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusUnit::M,
+                        )
+                        .withcoord(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "withdist",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS|withdist}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusUnit::M,
+                        )
+                        .withdist(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "withhash",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS|withhash}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusUnit::M,
+                        )
+                        .withhash(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "count-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS|count-block}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusUnit::M,
+                        )
+                        .count_block((1, false)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "count-block/any",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS|count-block/any}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusUnit::M,
+                        )
+                        .count_block((1, true)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "order",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS|order}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusUnit::M,
+                        )
+                        .order(GeoradiusOrder::Asc),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "order/asc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS|order/asc}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusUnit::M,
+                        )
+                        .asc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "order/desc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS|order/desc}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusUnit::M,
+                        )
+                        .desc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "store/storekey",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS|store/storekey}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusUnit::M,
+                        )
+                        .store("{GEORADIUS|store/storekey}:storekey"),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS",
+        "store/storedistkey",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS|store/storedistkey}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusUnit::M,
+                        )
+                        .storedist("{GEORADIUS|store/storedistkey}:storedistkey"),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUSBYMEMBER|}:key",
+                        "member",
+                        0.01f64,
+                        GeoradiusbymemberUnit::M,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "unit/km",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUSBYMEMBER|unit/km}:key",
+                        "member",
+                        0.01f64,
+                        GeoradiusbymemberUnit::Km,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "unit/ft",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUSBYMEMBER|unit/ft}:key",
+                        "member",
+                        0.01f64,
+                        GeoradiusbymemberUnit::Ft,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "unit/mi",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUSBYMEMBER|unit/mi}:key",
+                        "member",
+                        0.01f64,
+                        GeoradiusbymemberUnit::Mi,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "withcoord",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER|withcoord}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberUnit::M,
+                        )
+                        .withcoord(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "withdist",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER|withdist}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberUnit::M,
+                        )
+                        .withdist(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "withhash",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER|withhash}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberUnit::M,
+                        )
+                        .withhash(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "count-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER|count-block}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberUnit::M,
+                        )
+                        .count_block((1, false)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "count-block/any",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER|count-block/any}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberUnit::M,
+                        )
+                        .count_block((1, true)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "order",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER|order}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberUnit::M,
+                        )
+                        .order(GeoradiusbymemberOrder::Asc),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "order/asc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER|order/asc}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberUnit::M,
+                        )
+                        .asc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "order/desc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER|order/desc}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberUnit::M,
+                        )
+                        .desc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "store/storekey",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER|store/storekey}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberUnit::M,
+                        )
+                        .store("{GEORADIUSBYMEMBER|store/storekey}:storekey"),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER",
+        "store/storedistkey",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER|store/storedistkey}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberUnit::M,
+                        )
+                        .storedist("{GEORADIUSBYMEMBER|store/storedistkey}:storedistkey"),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUSBYMEMBER_RO|}:key",
+                        "member",
+                        0.01f64,
+                        GeoradiusbymemberRoUnit::M,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "unit/km",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUSBYMEMBER_RO|unit/km}:key",
+                        "member",
+                        0.01f64,
+                        GeoradiusbymemberRoUnit::Km,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "unit/ft",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUSBYMEMBER_RO|unit/ft}:key",
+                        "member",
+                        0.01f64,
+                        GeoradiusbymemberRoUnit::Ft,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "unit/mi",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUSBYMEMBER_RO|unit/mi}:key",
+                        "member",
+                        0.01f64,
+                        GeoradiusbymemberRoUnit::Mi,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "withcoord",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER_RO|withcoord}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberRoUnit::M,
+                        )
+                        .withcoord(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "withdist",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER_RO|withdist}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberRoUnit::M,
+                        )
+                        .withdist(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "withhash",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER_RO|withhash}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberRoUnit::M,
+                        )
+                        .withhash(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "count-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER_RO|count-block}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberRoUnit::M,
+                        )
+                        .count_block((1, false)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "count-block/any",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER_RO|count-block/any}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberRoUnit::M,
+                        )
+                        .count_block((1, true)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "order",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER_RO|order}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberRoUnit::M,
+                        )
+                        .order(GeoradiusbymemberRoOrder::Asc),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "order/asc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER_RO|order/asc}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberRoUnit::M,
+                        )
+                        .asc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUSBYMEMBER_RO",
+        "order/desc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUSBYMEMBER_RO|order/desc}:key",
+                            "member",
+                            0.01f64,
+                            GeoradiusbymemberRoUnit::M,
+                        )
+                        .desc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUS_RO|}:key",
+                        0.01f64,
+                        0.01f64,
+                        0.01f64,
+                        GeoradiusRoUnit::M,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "unit/km",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUS_RO|unit/km}:key",
+                        0.01f64,
+                        0.01f64,
+                        0.01f64,
+                        GeoradiusRoUnit::Km,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "unit/ft",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUS_RO|unit/ft}:key",
+                        0.01f64,
+                        0.01f64,
+                        0.01f64,
+                        GeoradiusRoUnit::Ft,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "unit/mi",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                        ::typedis::__private::Capture,
+                        "{GEORADIUS_RO|unit/mi}:key",
+                        0.01f64,
+                        0.01f64,
+                        0.01f64,
+                        GeoradiusRoUnit::Mi,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "withcoord",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS_RO|withcoord}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusRoUnit::M,
+                        )
+                        .withcoord(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "withdist",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS_RO|withdist}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusRoUnit::M,
+                        )
+                        .withdist(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "withhash",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS_RO|withhash}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusRoUnit::M,
+                        )
+                        .withhash(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "count-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS_RO|count-block}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusRoUnit::M,
+                        )
+                        .count_block((1, false)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "count-block/any",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS_RO|count-block/any}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusRoUnit::M,
+                        )
+                        .count_block((1, true)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "order",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS_RO|order}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusRoUnit::M,
+                        )
+                        .order(GeoradiusRoOrder::Asc),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "order/asc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS_RO|order/asc}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusRoUnit::M,
+                        )
+                        .asc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEORADIUS_RO",
+        "order/desc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                            ::typedis::__private::Capture,
+                            "{GEORADIUS_RO|order/desc}:key",
+                            0.01f64,
+                            0.01f64,
+                            0.01f64,
+                            GeoradiusRoUnit::M,
+                        )
+                        .desc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::M)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "from/member",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|from/member}:key",
+                        )
+                        .frommember("member")
+                        .circle((0.01f64, GeosearchUnit::M)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "from/fromlonlat",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|from/fromlonlat}:key",
+                        )
+                        .fromlonlat((0.01f64, 0.01f64))
+                        .circle((0.01f64, GeosearchUnit::M)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "by/circle",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|by/circle}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::M)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "by/circle/unit/km",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|by/circle/unit/km}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::Km)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "by/circle/unit/ft",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|by/circle/unit/ft}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::Ft)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "by/circle/unit/mi",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|by/circle/unit/mi}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::Mi)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "by/box",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|by/box}:key",
+                        )
+                        .box_((0.01f64, 0.01f64, GeosearchUnit::M)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "by/box/unit/km",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|by/box/unit/km}:key",
+                        )
+                        .box_((0.01f64, 0.01f64, GeosearchUnit::Km)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "by/box/unit/ft",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|by/box/unit/ft}:key",
+                        )
+                        .box_((0.01f64, 0.01f64, GeosearchUnit::Ft)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "by/box/unit/mi",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|by/box/unit/mi}:key",
+                        )
+                        .box_((0.01f64, 0.01f64, GeosearchUnit::Mi)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "by/polygon",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|by/polygon}:key",
+                        )
+                        .polygon((1, [(0.01f64, 0.01f64)])),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "order",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|order}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::M))
+                        .order(GeosearchOrder::Asc),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "order/asc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|order/asc}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::M))
+                        .asc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "order/desc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|order/desc}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::M))
+                        .desc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "count-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|count-block}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::M))
+                        .count_block((1, false)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "count-block/any",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|count-block/any}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::M))
+                        .count_block((1, true)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "withcoord",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|withcoord}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::M))
+                        .withcoord(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "withdist",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|withdist}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::M))
+                        .withdist(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCH",
+        "withhash",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearch(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCH|withhash}:key",
+                        )
+                        .circle((0.01f64, GeosearchUnit::M))
+                        .withhash(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|}:destination",
+                            "{GEOSEARCHSTORE|}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::M)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "from/member",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|from/member}:destination",
+                            "{GEOSEARCHSTORE|from/member}:source",
+                        )
+                        .frommember("member")
+                        .circle((0.01f64, GeosearchstoreUnit::M)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "from/fromlonlat",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|from/fromlonlat}:destination",
+                            "{GEOSEARCHSTORE|from/fromlonlat}:source",
+                        )
+                        .fromlonlat((0.01f64, 0.01f64))
+                        .circle((0.01f64, GeosearchstoreUnit::M)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "by/circle",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|by/circle}:destination",
+                            "{GEOSEARCHSTORE|by/circle}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::M)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "by/circle/unit/km",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|by/circle/unit/km}:destination",
+                            "{GEOSEARCHSTORE|by/circle/unit/km}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::Km)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "by/circle/unit/ft",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|by/circle/unit/ft}:destination",
+                            "{GEOSEARCHSTORE|by/circle/unit/ft}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::Ft)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "by/circle/unit/mi",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|by/circle/unit/mi}:destination",
+                            "{GEOSEARCHSTORE|by/circle/unit/mi}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::Mi)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "by/box",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|by/box}:destination",
+                            "{GEOSEARCHSTORE|by/box}:source",
+                        )
+                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::M)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "by/box/unit/km",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|by/box/unit/km}:destination",
+                            "{GEOSEARCHSTORE|by/box/unit/km}:source",
+                        )
+                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Km)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "by/box/unit/ft",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|by/box/unit/ft}:destination",
+                            "{GEOSEARCHSTORE|by/box/unit/ft}:source",
+                        )
+                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Ft)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "by/box/unit/mi",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|by/box/unit/mi}:destination",
+                            "{GEOSEARCHSTORE|by/box/unit/mi}:source",
+                        )
+                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Mi)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "by/polygon",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|by/polygon}:destination",
+                            "{GEOSEARCHSTORE|by/polygon}:source",
+                        )
+                        .polygon((1, [(0.01f64, 0.01f64)])),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "order",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|order}:destination",
+                            "{GEOSEARCHSTORE|order}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::M))
+                        .order(GeosearchstoreOrder::Asc),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "order/asc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|order/asc}:destination",
+                            "{GEOSEARCHSTORE|order/asc}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::M))
+                        .asc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "order/desc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|order/desc}:destination",
+                            "{GEOSEARCHSTORE|order/desc}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::M))
+                        .desc(),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "count-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|count-block}:destination",
+                            "{GEOSEARCHSTORE|count-block}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::M))
+                        .count_block((1, false)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "count-block/any",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|count-block/any}:destination",
+                            "{GEOSEARCHSTORE|count-block/any}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::M))
+                        .count_block((1, true)),
+                )
+                .1
+        },
+    ),
+    (
+        "GEOSEARCHSTORE",
+        "storedist",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                            ::typedis::__private::Capture,
+                            "{GEOSEARCHSTORE|storedist}:destination",
+                            "{GEOSEARCHSTORE|storedist}:source",
+                        )
+                        .circle((0.01f64, GeosearchstoreUnit::M))
+                        .storedist(),
+                )
+                .1
+        },
+    ),
+    (
+        "GET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::get(
+                        ::typedis::__private::Capture,
+                        "{GET|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GETBIT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::getbit(
+                        ::typedis::__private::Capture,
+                        "{GETBIT|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GETDEL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::getdel(
+                        ::typedis::__private::Capture,
+                        "{GETDEL|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GETEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::getex(
+                        ::typedis::__private::Capture,
+                        "{GETEX|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GETEX",
+        "expiration/seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::getex(
+                            ::typedis::__private::Capture,
+                            "{GETEX|expiration/seconds}:key",
+                        )
+                        .ex(1),
+                )
+                .1
+        },
+    ),
+    (
+        "GETEX",
+        "expiration/milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::getex(
+                            ::typedis::__private::Capture,
+                            "{GETEX|expiration/milliseconds}:key",
+                        )
+                        .px(1),
+                )
+                .1
+        },
+    ),
+    (
+        "GETEX",
+        "expiration/unix-time-seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::getex(
+                            ::typedis::__private::Capture,
+                            "{GETEX|expiration/unix-time-seconds}:key",
+                        )
+                        .exat(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "GETEX",
+        "expiration/unix-time-milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::getex(
+                            ::typedis::__private::Capture,
+                            "{GETEX|expiration/unix-time-milliseconds}:key",
+                        )
+                        .pxat(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "GETEX",
+        "expiration/persist",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::getex(
+                            ::typedis::__private::Capture,
+                            "{GETEX|expiration/persist}:key",
+                        )
+                        .persist(),
+                )
+                .1
+        },
+    ),
+    (
+        "GETRANGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::getrange(
+                        ::typedis::__private::Capture,
+                        "{GETRANGE|}:key",
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "GETSET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::getset(
+                        ::typedis::__private::Capture,
+                        "{GETSET|}:key",
+                        "value",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HDEL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hdel(
+                        ::typedis::__private::Capture,
+                        "{HDEL|}:key",
+                        ["field"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HELLO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hello(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HELLO",
+        "arguments",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hello(
+                            ::typedis::__private::Capture,
+                        )
+                        .arguments((
+                            1,
+                            ::core::option::Option::None::<
+                                (::typedis::Bytes, ::typedis::Bytes),
+                            >,
+                            ::core::option::Option::None::<::typedis::Bytes>,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "HELLO",
+        "arguments/auth",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hello(
+                            ::typedis::__private::Capture,
+                        )
+                        .arguments((
+                            1,
+                            ::core::option::Option::Some(("username", "password")),
+                            ::core::option::Option::None::<::typedis::Bytes>,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "HELLO",
+        "arguments/clientname",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hello(
+                            ::typedis::__private::Capture,
+                        )
+                        .arguments((
+                            1,
+                            ::core::option::Option::None::<
+                                (::typedis::Bytes, ::typedis::Bytes),
+                            >,
+                            ::core::option::Option::Some("clientname"),
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXISTS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexists(
+                        ::typedis::__private::Capture,
+                        "{HEXISTS|}:key",
+                        "field",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIRE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpire(
+                        ::typedis::__private::Capture,
+                        "{HEXPIRE|}:key",
+                        1,
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIRE",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpire(
+                            ::typedis::__private::Capture,
+                            "{HEXPIRE|condition}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .condition(HexpireCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIRE",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpire(
+                            ::typedis::__private::Capture,
+                            "{HEXPIRE|condition/nx}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIRE",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpire(
+                            ::typedis::__private::Capture,
+                            "{HEXPIRE|condition/xx}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIRE",
+        "condition/gt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpire(
+                            ::typedis::__private::Capture,
+                            "{HEXPIRE|condition/gt}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .gt(),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIRE",
+        "condition/lt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpire(
+                            ::typedis::__private::Capture,
+                            "{HEXPIRE|condition/lt}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .lt(),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIREAT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpireat(
+                        ::typedis::__private::Capture,
+                        "{HEXPIREAT|}:key",
+                        1,
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIREAT",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpireat(
+                            ::typedis::__private::Capture,
+                            "{HEXPIREAT|condition}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .condition(HexpireatCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIREAT",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpireat(
+                            ::typedis::__private::Capture,
+                            "{HEXPIREAT|condition/nx}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIREAT",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpireat(
+                            ::typedis::__private::Capture,
+                            "{HEXPIREAT|condition/xx}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIREAT",
+        "condition/gt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpireat(
+                            ::typedis::__private::Capture,
+                            "{HEXPIREAT|condition/gt}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .gt(),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIREAT",
+        "condition/lt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpireat(
+                            ::typedis::__private::Capture,
+                            "{HEXPIREAT|condition/lt}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .lt(),
+                )
+                .1
+        },
+    ),
+    (
+        "HEXPIRETIME",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hexpiretime(
+                        ::typedis::__private::Capture,
+                        "{HEXPIRETIME|}:key",
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HGET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hget(
+                        ::typedis::__private::Capture,
+                        "{HGET|}:key",
+                        "field",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HGETALL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hgetall(
+                        ::typedis::__private::Capture,
+                        "{HGETALL|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HGETDEL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hgetdel(
+                        ::typedis::__private::Capture,
+                        "{HGETDEL|}:key",
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HGETEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hgetex(
+                        ::typedis::__private::Capture,
+                        "{HGETEX|}:key",
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HGETEX",
+        "expiration/seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hgetex(
+                            ::typedis::__private::Capture,
+                            "{HGETEX|expiration/seconds}:key",
+                            (1, ["field"]),
+                        )
+                        .ex(1),
+                )
+                .1
+        },
+    ),
+    (
+        "HGETEX",
+        "expiration/milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hgetex(
+                            ::typedis::__private::Capture,
+                            "{HGETEX|expiration/milliseconds}:key",
+                            (1, ["field"]),
+                        )
+                        .px(1),
+                )
+                .1
+        },
+    ),
+    (
+        "HGETEX",
+        "expiration/unix-time-seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hgetex(
+                            ::typedis::__private::Capture,
+                            "{HGETEX|expiration/unix-time-seconds}:key",
+                            (1, ["field"]),
+                        )
+                        .exat(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "HGETEX",
+        "expiration/unix-time-milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hgetex(
+                            ::typedis::__private::Capture,
+                            "{HGETEX|expiration/unix-time-milliseconds}:key",
+                            (1, ["field"]),
+                        )
+                        .pxat(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "HGETEX",
+        "expiration/persist",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hgetex(
+                            ::typedis::__private::Capture,
+                            "{HGETEX|expiration/persist}:key",
+                            (1, ["field"]),
+                        )
+                        .persist(),
+                )
+                .1
+        },
+    ),
+    (
+        "HINCRBY",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hincrby(
+                        ::typedis::__private::Capture,
+                        "{HINCRBY|}:key",
+                        "field",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HINCRBYFLOAT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hincrbyfloat(
+                        ::typedis::__private::Capture,
+                        "{HINCRBYFLOAT|}:key",
+                        "field",
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HKEYS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hkeys(
+                        ::typedis::__private::Capture,
+                        "{HKEYS|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HLEN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hlen(
+                        ::typedis::__private::Capture,
+                        "{HLEN|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HMGET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hmget(
+                        ::typedis::__private::Capture,
+                        "{HMGET|}:key",
+                        ["field"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HMSET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hmset(
+                        ::typedis::__private::Capture,
+                        "{HMSET|}:key",
+                        [("field", "value")],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HPERSIST",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpersist(
+                        ::typedis::__private::Capture,
+                        "{HPERSIST|}:key",
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIRE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpire(
+                        ::typedis::__private::Capture,
+                        "{HPEXPIRE|}:key",
+                        1,
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIRE",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpire(
+                            ::typedis::__private::Capture,
+                            "{HPEXPIRE|condition}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .condition(HpexpireCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIRE",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpire(
+                            ::typedis::__private::Capture,
+                            "{HPEXPIRE|condition/nx}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIRE",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpire(
+                            ::typedis::__private::Capture,
+                            "{HPEXPIRE|condition/xx}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIRE",
+        "condition/gt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpire(
+                            ::typedis::__private::Capture,
+                            "{HPEXPIRE|condition/gt}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .gt(),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIRE",
+        "condition/lt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpire(
+                            ::typedis::__private::Capture,
+                            "{HPEXPIRE|condition/lt}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .lt(),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIREAT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                        ::typedis::__private::Capture,
+                        "{HPEXPIREAT|}:key",
+                        1,
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIREAT",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                            ::typedis::__private::Capture,
+                            "{HPEXPIREAT|condition}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .condition(HpexpireatCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIREAT",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                            ::typedis::__private::Capture,
+                            "{HPEXPIREAT|condition/nx}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIREAT",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                            ::typedis::__private::Capture,
+                            "{HPEXPIREAT|condition/xx}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIREAT",
+        "condition/gt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                            ::typedis::__private::Capture,
+                            "{HPEXPIREAT|condition/gt}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .gt(),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIREAT",
+        "condition/lt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                            ::typedis::__private::Capture,
+                            "{HPEXPIREAT|condition/lt}:key",
+                            1,
+                            (1, ["field"]),
+                        )
+                        .lt(),
+                )
+                .1
+        },
+    ),
+    (
+        "HPEXPIRETIME",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpexpiretime(
+                        ::typedis::__private::Capture,
+                        "{HPEXPIRETIME|}:key",
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HPTTL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hpttl(
+                        ::typedis::__private::Capture,
+                        "{HPTTL|}:key",
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HRANDFIELD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hrandfield(
+                        ::typedis::__private::Capture,
+                        "{HRANDFIELD|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HRANDFIELD",
+        "options",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hrandfield(
+                            ::typedis::__private::Capture,
+                            "{HRANDFIELD|options}:key",
+                        )
+                        .options((1, false)),
+                )
+                .1
+        },
+    ),
+    (
+        "HRANDFIELD",
+        "options/withvalues",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hrandfield(
+                            ::typedis::__private::Capture,
+                            "{HRANDFIELD|options/withvalues}:key",
+                        )
+                        .options((1, true)),
+                )
+                .1
+        },
+    ),
+    (
+        "HSCAN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hscan(
+                        ::typedis::__private::Capture,
+                        "{HSCAN|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HSCAN",
+        "pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hscan(
+                            ::typedis::__private::Capture,
+                            "{HSCAN|pattern}:key",
+                            1,
+                        )
+                        .pattern("*"),
+                )
+                .1
+        },
+    ),
+    (
+        "HSCAN",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hscan(
+                            ::typedis::__private::Capture,
+                            "{HSCAN|count}:key",
+                            1,
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "HSCAN",
+        "novalues",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hscan(
+                            ::typedis::__private::Capture,
+                            "{HSCAN|novalues}:key",
+                            1,
+                        )
+                        .novalues(),
+                )
+                .1
+        },
+    ),
+    (
+        "HSET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hset(
+                        ::typedis::__private::Capture,
+                        "{HSET|}:key",
+                        [("field", "value")],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                        ::typedis::__private::Capture,
+                        "{HSETEX|}:key",
+                        (1, [("field", "value")]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "key-condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|key-condition}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .key_condition(HsetexKeyCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "key-condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|key-condition/nx}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "key-condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|key-condition/xx}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "fields-condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|fields-condition}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .fields_condition(HsetexFieldsCondition::Fnx),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "fields-condition/fnx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|fields-condition/fnx}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .fnx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "fields-condition/fxx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|fields-condition/fxx}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .fxx(),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "expiration/seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|expiration/seconds}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .ex(1),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "expiration/milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|expiration/milliseconds}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .px(1),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "expiration/unix-time-seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|expiration/unix-time-seconds}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .exat(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "expiration/unix-time-milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|expiration/unix-time-milliseconds}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .pxat(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETEX",
+        "expiration/keepttl",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetex(
+                            ::typedis::__private::Capture,
+                            "{HSETEX|expiration/keepttl}:key",
+                            (1, [("field", "value")]),
+                        )
+                        .keepttl(),
+                )
+                .1
+        },
+    ),
+    (
+        "HSETNX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hsetnx(
+                        ::typedis::__private::Capture,
+                        "{HSETNX|}:key",
+                        "field",
+                        "value",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HSTRLEN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hstrlen(
+                        ::typedis::__private::Capture,
+                        "{HSTRLEN|}:key",
+                        "field",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HTTL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::httl(
+                        ::typedis::__private::Capture,
+                        "{HTTL|}:key",
+                        (1, ["field"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "HVALS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::hvals(
+                        ::typedis::__private::Capture,
+                        "{HVALS|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "INCR",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::incr(
+                        ::typedis::__private::Capture,
+                        "{INCR|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "INCRBY",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::incrby(
+                        ::typedis::__private::Capture,
+                        "{INCRBY|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "INCRBYFLOAT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::incrbyfloat(
+                        ::typedis::__private::Capture,
+                        "{INCRBYFLOAT|}:key",
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "INFO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::info(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "INFO",
+        "section",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::info(
+                            ::typedis::__private::Capture,
+                        )
+                        .section(["section"]),
+                )
+                .1
+        },
+    ),
+    (
+        "KEYS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::keys(
+                        ::typedis::__private::Capture,
+                        "*",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LASTSAVE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lastsave(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LATENCY DOCTOR",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::latency_doctor(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LATENCY GRAPH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::latency_graph(
+                        ::typedis::__private::Capture,
+                        "event",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LATENCY HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::latency_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LATENCY HISTOGRAM",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::latency_histogram(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LATENCY HISTOGRAM",
+        "command",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::latency_histogram(
+                            ::typedis::__private::Capture,
+                        )
+                        .command(["command"]),
+                )
+                .1
+        },
+    ),
+    (
+        "LATENCY HISTORY",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::latency_history(
+                        ::typedis::__private::Capture,
+                        "event",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LATENCY LATEST",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::latency_latest(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LATENCY RESET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::latency_reset(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LATENCY RESET",
+        "event",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::latency_reset(
+                            ::typedis::__private::Capture,
+                        )
+                        .event(["event"]),
+                )
+                .1
+        },
+    ),
+    (
+        "LCS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lcs(
+                        ::typedis::__private::Capture,
+                        "{LCS|}:key1",
+                        "{LCS|}:key2",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LCS",
+        "len",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lcs(
+                            ::typedis::__private::Capture,
+                            "{LCS|len}:key1",
+                            "{LCS|len}:key2",
+                        )
+                        .len(),
+                )
+                .1
+        },
+    ),
+    (
+        "LCS",
+        "idx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lcs(
+                            ::typedis::__private::Capture,
+                            "{LCS|idx}:key1",
+                            "{LCS|idx}:key2",
+                        )
+                        .idx(),
+                )
+                .1
+        },
+    ),
+    (
+        "LCS",
+        "min-match-len",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lcs(
+                            ::typedis::__private::Capture,
+                            "{LCS|min-match-len}:key1",
+                            "{LCS|min-match-len}:key2",
+                        )
+                        .minmatchlen(1),
+                )
+                .1
+        },
+    ),
+    (
+        "LCS",
+        "withmatchlen",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lcs(
+                            ::typedis::__private::Capture,
+                            "{LCS|withmatchlen}:key1",
+                            "{LCS|withmatchlen}:key2",
+                        )
+                        .withmatchlen(),
+                )
+                .1
+        },
+    ),
+    (
+        "LINDEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lindex(
+                        ::typedis::__private::Capture,
+                        "{LINDEX|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LINSERT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::linsert(
+                        ::typedis::__private::Capture,
+                        "{LINSERT|}:key",
+                        LinsertWhere::Before,
+                        "pivot",
+                        "element",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LINSERT",
+        "where/after",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::linsert(
+                        ::typedis::__private::Capture,
+                        "{LINSERT|where/after}:key",
+                        LinsertWhere::After,
+                        "pivot",
+                        "element",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LLEN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::llen(
+                        ::typedis::__private::Capture,
+                        "{LLEN|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LMOVE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lmove(
+                        ::typedis::__private::Capture,
+                        "{LMOVE|}:source",
+                        "{LMOVE|}:destination",
+                        LmoveWherefrom::Left,
+                        LmoveWhereto::Left,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LMOVE",
+        "wherefrom/right",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lmove(
+                        ::typedis::__private::Capture,
+                        "{LMOVE|wherefrom/right}:source",
+                        "{LMOVE|wherefrom/right}:destination",
+                        LmoveWherefrom::Right,
+                        LmoveWhereto::Left,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LMOVE",
+        "whereto/right",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lmove(
+                        ::typedis::__private::Capture,
+                        "{LMOVE|whereto/right}:source",
+                        "{LMOVE|whereto/right}:destination",
+                        LmoveWherefrom::Left,
+                        LmoveWhereto::Right,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LMPOP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lmpop(
+                        ::typedis::__private::Capture,
+                        1,
+                        ["{LMPOP|}:key"],
+                        LmpopWhere::Left,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LMPOP",
+        "where/right",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lmpop(
+                        ::typedis::__private::Capture,
+                        1,
+                        ["{LMPOP|where/right}:key"],
+                        LmpopWhere::Right,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LMPOP",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lmpop(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{LMPOP|count}:key"],
+                            LmpopWhere::Left,
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "LOLWUT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lolwut(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LOLWUT",
+        "version",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lolwut(
+                            ::typedis::__private::Capture,
+                        )
+                        .version(1),
+                )
+                .1
+        },
+    ),
+    (
+        "LPOP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lpop(
+                        ::typedis::__private::Capture,
+                        "{LPOP|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LPOP",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lpop(
+                            ::typedis::__private::Capture,
+                            "{LPOP|count}:key",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "LPOS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lpos(
+                        ::typedis::__private::Capture,
+                        "{LPOS|}:key",
+                        "element",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LPOS",
+        "rank",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lpos(
+                            ::typedis::__private::Capture,
+                            "{LPOS|rank}:key",
+                            "element",
+                        )
+                        .rank(1),
+                )
+                .1
+        },
+    ),
+    (
+        "LPOS",
+        "num-matches",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lpos(
+                            ::typedis::__private::Capture,
+                            "{LPOS|num-matches}:key",
+                            "element",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "LPOS",
+        "len",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lpos(
+                            ::typedis::__private::Capture,
+                            "{LPOS|len}:key",
+                            "element",
+                        )
+                        .maxlen(1),
+                )
+                .1
+        },
+    ),
+    (
+        "LPUSH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lpush(
+                        ::typedis::__private::Capture,
+                        "{LPUSH|}:key",
+                        ["element"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LPUSHX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lpushx(
+                        ::typedis::__private::Capture,
+                        "{LPUSHX|}:key",
+                        ["element"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LRANGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lrange(
+                        ::typedis::__private::Capture,
+                        "{LRANGE|}:key",
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LREM",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lrem(
+                        ::typedis::__private::Capture,
+                        "{LREM|}:key",
+                        1,
+                        "element",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LSET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::lset(
+                        ::typedis::__private::Capture,
+                        "{LSET|}:key",
+                        1,
+                        "element",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "LTRIM",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::ltrim(
+                        ::typedis::__private::Capture,
+                        "{LTRIM|}:key",
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MEMORY DOCTOR",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::memory_doctor(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MEMORY HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::memory_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MEMORY MALLOC-STATS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::memory_malloc_stats(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MEMORY PURGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::memory_purge(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MEMORY STATS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::memory_stats(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MEMORY USAGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::memory_usage(
+                        ::typedis::__private::Capture,
+                        "{MEMORY USAGE|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MEMORY USAGE",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::memory_usage(
+                            ::typedis::__private::Capture,
+                            "{MEMORY USAGE|count}:key",
+                        )
+                        .samples(1),
+                )
+                .1
+        },
+    ),
+    (
+        "MGET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::mget(
+                        ::typedis::__private::Capture,
+                        ["{MGET|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MIGRATE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::migrate(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            1,
+                            1,
+                        )
+                        .key("{MIGRATE|}:key"),
+                )
+                .1
+        },
+    ),
+    (
+        "MIGRATE",
+        "key-selector/key",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::migrate(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            1,
+                            1,
+                        )
+                        .key("{MIGRATE|key-selector/key}:key"),
+                )
+                .1
+        },
+    ),
+    (
+        "MIGRATE",
+        "key-selector/empty-string",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::migrate(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            1,
+                            1,
+                        )
+                        .empty_string(),
+                )
+                .1
+        },
+    ),
+    (
+        "MIGRATE",
+        "copy",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::migrate(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            1,
+                            1,
+                        )
+                        .key("{MIGRATE|copy}:key")
+                        .copy(),
+                )
+                .1
+        },
+    ),
+    (
+        "MIGRATE",
+        "replace",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::migrate(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            1,
+                            1,
+                        )
+                        .key("{MIGRATE|replace}:key")
+                        .replace(),
+                )
+                .1
+        },
+    ),
+    (
+        "MIGRATE",
+        "authentication/auth",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::migrate(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            1,
+                            1,
+                        )
+                        .key("{MIGRATE|authentication/auth}:key")
+                        .auth("auth"),
+                )
+                .1
+        },
+    ),
+    (
+        "MIGRATE",
+        "authentication/auth2",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::migrate(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            1,
+                            1,
+                        )
+                        .key("{MIGRATE|authentication/auth2}:key")
+                        .auth2(("username", "password")),
+                )
+                .1
+        },
+    ),
+    (
+        "MIGRATE",
+        "keys",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::migrate(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            1,
+                            1,
+                        )
+                        .key("{MIGRATE|keys}:key")
+                        .keys(["{MIGRATE|keys}:keys"]),
+                )
+                .1
+        },
+    ),
+    (
+        "MODULE HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::module_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MODULE LIST",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::module_list(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MODULE LOAD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::module_load(
+                        ::typedis::__private::Capture,
+                        "path",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MODULE LOAD",
+        "arg",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::module_load(
+                            ::typedis::__private::Capture,
+                            "path",
+                        )
+                        .arg(["arg"]),
+                )
+                .1
+        },
+    ),
+    (
+        "MODULE LOADEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::module_loadex(
+                        ::typedis::__private::Capture,
+                        "path",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MODULE LOADEX",
+        "configs",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::module_loadex(
+                            ::typedis::__private::Capture,
+                            "path",
+                        )
+                        .config([("name", "value")]),
+                )
+                .1
+        },
+    ),
+    (
+        "MODULE LOADEX",
+        "args",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::module_loadex(
+                            ::typedis::__private::Capture,
+                            "path",
+                        )
+                        .args(["args"]),
+                )
+                .1
+        },
+    ),
+    (
+        "MODULE UNLOAD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::module_unload(
+                        ::typedis::__private::Capture,
+                        "name",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MONITOR",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::monitor(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MOVE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::move_key(
+                        ::typedis::__private::Capture,
+                        "{MOVE|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MSET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::mset(
+                        ::typedis::__private::Capture,
+                        [("{MSET|}:key", "value")],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MSETEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::msetex(
+                        ::typedis::__private::Capture,
+                        1,
+                        [("{MSETEX|}:key", "value")],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MSETEX",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::msetex(
+                            ::typedis::__private::Capture,
+                            1,
+                            [("{MSETEX|condition}:key", "value")],
+                        )
+                        .condition(MsetexCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "MSETEX",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::msetex(
+                            ::typedis::__private::Capture,
+                            1,
+                            [("{MSETEX|condition/nx}:key", "value")],
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "MSETEX",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::msetex(
+                            ::typedis::__private::Capture,
+                            1,
+                            [("{MSETEX|condition/xx}:key", "value")],
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "MSETEX",
+        "expiration/seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::msetex(
+                            ::typedis::__private::Capture,
+                            1,
+                            [("{MSETEX|expiration/seconds}:key", "value")],
+                        )
+                        .ex(1),
+                )
+                .1
+        },
+    ),
+    (
+        "MSETEX",
+        "expiration/milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::msetex(
+                            ::typedis::__private::Capture,
+                            1,
+                            [("{MSETEX|expiration/milliseconds}:key", "value")],
+                        )
+                        .px(1),
+                )
+                .1
+        },
+    ),
+    (
+        "MSETEX",
+        "expiration/unix-time-seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::msetex(
+                            ::typedis::__private::Capture,
+                            1,
+                            [("{MSETEX|expiration/unix-time-seconds}:key", "value")],
+                        )
+                        .exat(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "MSETEX",
+        "expiration/unix-time-milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::msetex(
+                            ::typedis::__private::Capture,
+                            1,
+                            [("{MSETEX|expiration/unix-time-milliseconds}:key", "value")],
+                        )
+                        .pxat(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "MSETEX",
+        "expiration/keepttl",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::msetex(
+                            ::typedis::__private::Capture,
+                            1,
+                            [("{MSETEX|expiration/keepttl}:key", "value")],
+                        )
+                        .keepttl(),
+                )
+                .1
+        },
+    ),
+    (
+        "MSETNX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::msetnx(
+                        ::typedis::__private::Capture,
+                        [("{MSETNX|}:key", "value")],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "MULTI",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::multi(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "OBJECT ENCODING",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::object_encoding(
+                        ::typedis::__private::Capture,
+                        "{OBJECT ENCODING|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "OBJECT FREQ",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::object_freq(
+                        ::typedis::__private::Capture,
+                        "{OBJECT FREQ|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "OBJECT HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::object_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "OBJECT IDLETIME",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::object_idletime(
+                        ::typedis::__private::Capture,
+                        "{OBJECT IDLETIME|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "OBJECT REFCOUNT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::object_refcount(
+                        ::typedis::__private::Capture,
+                        "{OBJECT REFCOUNT|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PERSIST",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::persist(
+                        ::typedis::__private::Capture,
+                        "{PERSIST|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIRE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpire(
+                        ::typedis::__private::Capture,
+                        "{PEXPIRE|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIRE",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpire(
+                            ::typedis::__private::Capture,
+                            "{PEXPIRE|condition}:key",
+                            1,
+                        )
+                        .condition(PexpireCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIRE",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpire(
+                            ::typedis::__private::Capture,
+                            "{PEXPIRE|condition/nx}:key",
+                            1,
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIRE",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpire(
+                            ::typedis::__private::Capture,
+                            "{PEXPIRE|condition/xx}:key",
+                            1,
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIRE",
+        "condition/gt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpire(
+                            ::typedis::__private::Capture,
+                            "{PEXPIRE|condition/gt}:key",
+                            1,
+                        )
+                        .gt(),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIRE",
+        "condition/lt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpire(
+                            ::typedis::__private::Capture,
+                            "{PEXPIRE|condition/lt}:key",
+                            1,
+                        )
+                        .lt(),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIREAT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpireat(
+                        ::typedis::__private::Capture,
+                        "{PEXPIREAT|}:key",
+                        1700000000,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIREAT",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpireat(
+                            ::typedis::__private::Capture,
+                            "{PEXPIREAT|condition}:key",
+                            1700000000,
+                        )
+                        .condition(PexpireatCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIREAT",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpireat(
+                            ::typedis::__private::Capture,
+                            "{PEXPIREAT|condition/nx}:key",
+                            1700000000,
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIREAT",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpireat(
+                            ::typedis::__private::Capture,
+                            "{PEXPIREAT|condition/xx}:key",
+                            1700000000,
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIREAT",
+        "condition/gt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpireat(
+                            ::typedis::__private::Capture,
+                            "{PEXPIREAT|condition/gt}:key",
+                            1700000000,
+                        )
+                        .gt(),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIREAT",
+        "condition/lt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpireat(
+                            ::typedis::__private::Capture,
+                            "{PEXPIREAT|condition/lt}:key",
+                            1700000000,
+                        )
+                        .lt(),
+                )
+                .1
+        },
+    ),
+    (
+        "PEXPIRETIME",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pexpiretime(
+                        ::typedis::__private::Capture,
+                        "{PEXPIRETIME|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PFADD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pfadd(
+                        ::typedis::__private::Capture,
+                        "{PFADD|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PFADD",
+        "element",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pfadd(
+                            ::typedis::__private::Capture,
+                            "{PFADD|element}:key",
+                        )
+                        .element(["element"]),
+                )
+                .1
+        },
+    ),
+    (
+        "PFCOUNT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pfcount(
+                        ::typedis::__private::Capture,
+                        ["{PFCOUNT|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PFDEBUG",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pfdebug(
+                        ::typedis::__private::Capture,
+                        "subcommand",
+                        "{PFDEBUG|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PFMERGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pfmerge(
+                        ::typedis::__private::Capture,
+                        "{PFMERGE|}:destkey",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PFMERGE",
+        "sourcekey",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pfmerge(
+                            ::typedis::__private::Capture,
+                            "{PFMERGE|sourcekey}:destkey",
+                        )
+                        .sourcekey(["{PFMERGE|sourcekey}:sourcekey"]),
+                )
+                .1
+        },
+    ),
+    (
+        "PFSELFTEST",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pfselftest(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PING",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::ping(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PING",
+        "message",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::ping(
+                            ::typedis::__private::Capture,
+                        )
+                        .message("message"),
+                )
+                .1
+        },
+    ),
+    (
+        "PSETEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::psetex(
+                        ::typedis::__private::Capture,
+                        "{PSETEX|}:key",
+                        1,
+                        "value",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PSUBSCRIBE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::psubscribe(
+                        ::typedis::__private::Capture,
+                        ["*"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PSYNC",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::psync(
+                        ::typedis::__private::Capture,
+                        "replicationid",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PTTL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pttl(
+                        ::typedis::__private::Capture,
+                        "{PTTL|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBLISH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::publish(
+                        ::typedis::__private::Capture,
+                        "channel",
+                        "message",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBSUB CHANNELS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pubsub_channels(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBSUB CHANNELS",
+        "pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pubsub_channels(
+                            ::typedis::__private::Capture,
+                        )
+                        .pattern("*"),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBSUB HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pubsub_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBSUB NUMPAT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pubsub_numpat(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBSUB NUMSUB",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pubsub_numsub(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBSUB NUMSUB",
+        "channel",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pubsub_numsub(
+                            ::typedis::__private::Capture,
+                        )
+                        .channel(["channel"]),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBSUB SHARDCHANNELS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pubsub_shardchannels(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBSUB SHARDCHANNELS",
+        "pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pubsub_shardchannels(
+                            ::typedis::__private::Capture,
+                        )
+                        .pattern("*"),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBSUB SHARDNUMSUB",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pubsub_shardnumsub(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PUBSUB SHARDNUMSUB",
+        "shardchannel",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::pubsub_shardnumsub(
+                            ::typedis::__private::Capture,
+                        )
+                        .shardchannel(["shardchannel"]),
+                )
+                .1
+        },
+    ),
+    (
+        "PUNSUBSCRIBE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::punsubscribe(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "PUNSUBSCRIBE",
+        "pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::punsubscribe(
+                            ::typedis::__private::Capture,
+                        )
+                        .pattern(["*"]),
+                )
+                .1
+        },
+    ),
+    (
+        "QUIT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::quit(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "RANDOMKEY",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::randomkey(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "READONLY",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::readonly(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "READWRITE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::readwrite(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "RENAME",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::rename(
+                        ::typedis::__private::Capture,
+                        "{RENAME|}:key",
+                        "{RENAME|}:newkey",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "RENAMENX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::renamenx(
+                        ::typedis::__private::Capture,
+                        "{RENAMENX|}:key",
+                        "{RENAMENX|}:newkey",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "REPLCONF",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::replconf(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "REPLICAOF",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::replicaof(
+                            ::typedis::__private::Capture,
+                        )
+                        .host_port(("host", 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "REPLICAOF",
+        "args/host-port",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::replicaof(
+                            ::typedis::__private::Capture,
+                        )
+                        .host_port(("host", 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "REPLICAOF",
+        "args/no-one",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::replicaof(
+                            ::typedis::__private::Capture,
+                        )
+                        .no_one(()),
+                )
+                .1
+        },
+    ),
+    (
+        "RESET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::reset(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "RESTORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::restore(
+                        ::typedis::__private::Capture,
+                        "{RESTORE|}:key",
+                        1,
+                        "serializedvalue",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "RESTORE",
+        "replace",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::restore(
+                            ::typedis::__private::Capture,
+                            "{RESTORE|replace}:key",
+                            1,
+                            "serializedvalue",
+                        )
+                        .replace(),
+                )
+                .1
+        },
+    ),
+    (
+        "RESTORE",
+        "absttl",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::restore(
+                            ::typedis::__private::Capture,
+                            "{RESTORE|absttl}:key",
+                            1,
+                            "serializedvalue",
+                        )
+                        .absttl(),
+                )
+                .1
+        },
+    ),
+    (
+        "RESTORE",
+        "seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::restore(
+                            ::typedis::__private::Capture,
+                            "{RESTORE|seconds}:key",
+                            1,
+                            "serializedvalue",
+                        )
+                        .idletime(1),
+                )
+                .1
+        },
+    ),
+    (
+        "RESTORE",
+        "frequency",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::restore(
+                            ::typedis::__private::Capture,
+                            "{RESTORE|frequency}:key",
+                            1,
+                            "serializedvalue",
+                        )
+                        .freq(1),
+                )
+                .1
+        },
+    ),
+    (
+        "RESTORE-ASKING",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::restore_asking(
+                        ::typedis::__private::Capture,
+                        "{RESTORE-ASKING|}:key",
+                        1,
+                        "serializedvalue",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "RESTORE-ASKING",
+        "replace",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::restore_asking(
+                            ::typedis::__private::Capture,
+                            "{RESTORE-ASKING|replace}:key",
+                            1,
+                            "serializedvalue",
+                        )
+                        .replace(),
+                )
+                .1
+        },
+    ),
+    (
+        "RESTORE-ASKING",
+        "absttl",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::restore_asking(
+                            ::typedis::__private::Capture,
+                            "{RESTORE-ASKING|absttl}:key",
+                            1,
+                            "serializedvalue",
+                        )
+                        .absttl(),
+                )
+                .1
+        },
+    ),
+    (
+        "RESTORE-ASKING",
+        "seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::restore_asking(
+                            ::typedis::__private::Capture,
+                            "{RESTORE-ASKING|seconds}:key",
+                            1,
+                            "serializedvalue",
+                        )
+                        .idletime(1),
+                )
+                .1
+        },
+    ),
+    (
+        "RESTORE-ASKING",
+        "frequency",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::restore_asking(
+                            ::typedis::__private::Capture,
+                            "{RESTORE-ASKING|frequency}:key",
+                            1,
+                            "serializedvalue",
+                        )
+                        .freq(1),
+                )
+                .1
+        },
+    ),
+    (
+        "ROLE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::role(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "RPOP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::rpop(
+                        ::typedis::__private::Capture,
+                        "{RPOP|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "RPOP",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::rpop(
+                            ::typedis::__private::Capture,
+                            "{RPOP|count}:key",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "RPOPLPUSH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::rpoplpush(
+                        ::typedis::__private::Capture,
+                        "{RPOPLPUSH|}:source",
+                        "{RPOPLPUSH|}:destination",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "RPUSH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::rpush(
+                        ::typedis::__private::Capture,
+                        "{RPUSH|}:key",
+                        ["element"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "RPUSHX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::rpushx(
+                        ::typedis::__private::Capture,
+                        "{RPUSHX|}:key",
+                        ["element"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SADD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sadd(
+                        ::typedis::__private::Capture,
+                        "{SADD|}:key",
+                        ["member"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SAVE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::save(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCAN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::scan(
+                        ::typedis::__private::Capture,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCAN",
+        "pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::scan(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .pattern("*"),
+                )
+                .1
+        },
+    ),
+    (
+        "SCAN",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::scan(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "SCAN",
+        "type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::scan(
+                            ::typedis::__private::Capture,
+                            1,
+                        )
+                        .type_("type"),
+                )
+                .1
+        },
+    ),
+    (
+        "SCARD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::scard(
+                        ::typedis::__private::Capture,
+                        "{SCARD|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT DEBUG",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_debug(
+                        ::typedis::__private::Capture,
+                        ScriptDebugMode::Yes,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT DEBUG",
+        "mode/sync",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_debug(
+                        ::typedis::__private::Capture,
+                        ScriptDebugMode::Sync,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT DEBUG",
+        "mode/no",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_debug(
+                        ::typedis::__private::Capture,
+                        ScriptDebugMode::No,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT DEBUG",
+        "engine",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_debug(
+                            ::typedis::__private::Capture,
+                            ScriptDebugMode::Yes,
+                        )
+                        .engine("engine"),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT EXISTS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_exists(
+                        ::typedis::__private::Capture,
+                        ["sha1"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT FLUSH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_flush(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT FLUSH",
+        "flush-type",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_flush(
+                            ::typedis::__private::Capture,
+                        )
+                        .flush_type(ScriptFlushFlushType::Async),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT FLUSH",
+        "flush-type/async",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_flush(
+                            ::typedis::__private::Capture,
+                        )
+                        .async_(),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT FLUSH",
+        "flush-type/sync",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_flush(
+                            ::typedis::__private::Capture,
+                        )
+                        .sync(),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT KILL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_kill(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT LOAD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_load(
+                        ::typedis::__private::Capture,
+                        "script",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SCRIPT SHOW",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::script_show(
+                        ::typedis::__private::Capture,
+                        "sha1",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SDIFF",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sdiff(
+                        ::typedis::__private::Capture,
+                        ["{SDIFF|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SDIFFSTORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sdiffstore(
+                        ::typedis::__private::Capture,
+                        "{SDIFFSTORE|}:destination",
+                        ["{SDIFFSTORE|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SELECT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::select(
+                        ::typedis::__private::Capture,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::set(
+                        ::typedis::__private::Capture,
+                        "{SET|}:key",
+                        "value",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SET",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::set(
+                            ::typedis::__private::Capture,
+                            "{SET|condition/nx}:key",
+                            "value",
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "SET",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::set(
+                            ::typedis::__private::Capture,
+                            "{SET|condition/xx}:key",
+                            "value",
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "SET",
+        "condition/comparison-value",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::set(
+                            ::typedis::__private::Capture,
+                            "{SET|condition/comparison-value}:key",
+                            "value",
+                        )
+                        .ifeq("comparisonvalue"),
+                )
+                .1
+        },
+    ),
+    (
+        "SET",
+        "get",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::set(
+                            ::typedis::__private::Capture,
+                            "{SET|get}:key",
+                            "value",
+                        )
+                        .get(),
+                )
+                .1
+        },
+    ),
+    (
+        "SET",
+        "expiration/seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::set(
+                            ::typedis::__private::Capture,
+                            "{SET|expiration/seconds}:key",
+                            "value",
+                        )
+                        .ex(1),
+                )
+                .1
+        },
+    ),
+    (
+        "SET",
+        "expiration/milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::set(
+                            ::typedis::__private::Capture,
+                            "{SET|expiration/milliseconds}:key",
+                            "value",
+                        )
+                        .px(1),
+                )
+                .1
+        },
+    ),
+    (
+        "SET",
+        "expiration/unix-time-seconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::set(
+                            ::typedis::__private::Capture,
+                            "{SET|expiration/unix-time-seconds}:key",
+                            "value",
+                        )
+                        .exat(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "SET",
+        "expiration/unix-time-milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::set(
+                            ::typedis::__private::Capture,
+                            "{SET|expiration/unix-time-milliseconds}:key",
+                            "value",
+                        )
+                        .pxat(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "SET",
+        "expiration/keepttl",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::set(
+                            ::typedis::__private::Capture,
+                            "{SET|expiration/keepttl}:key",
+                            "value",
+                        )
+                        .keepttl(),
+                )
+                .1
+        },
+    ),
+    (
+        "SETBIT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::setbit(
+                        ::typedis::__private::Capture,
+                        "{SETBIT|}:key",
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SETEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::setex(
+                        ::typedis::__private::Capture,
+                        "{SETEX|}:key",
+                        1,
+                        "value",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SETNX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::setnx(
+                        ::typedis::__private::Capture,
+                        "{SETNX|}:key",
+                        "value",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SETRANGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::setrange(
+                        ::typedis::__private::Capture,
+                        "{SETRANGE|}:key",
+                        1,
+                        "value",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SHUTDOWN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::shutdown(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SHUTDOWN",
+        "abort-selector/save-selector-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::shutdown(
+                            ::typedis::__private::Capture,
+                        )
+                        .save_selector_block((
+                            ::core::option::Option::None::<ShutdownSaveSelector>,
+                            false,
+                            false,
+                            false,
+                            false,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "SHUTDOWN",
+        "abort-selector/save-selector-block/save-selector",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::shutdown(
+                            ::typedis::__private::Capture,
+                        )
+                        .save_selector_block((
+                            ::core::option::Option::Some(ShutdownSaveSelector::Nosave),
+                            false,
+                            false,
+                            false,
+                            false,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "SHUTDOWN",
+        "abort-selector/save-selector-block/save-selector/save",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::shutdown(
+                            ::typedis::__private::Capture,
+                        )
+                        .save_selector_block((
+                            ::core::option::Option::Some(ShutdownSaveSelector::Save),
+                            false,
+                            false,
+                            false,
+                            false,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "SHUTDOWN",
+        "abort-selector/save-selector-block/now",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::shutdown(
+                            ::typedis::__private::Capture,
+                        )
+                        .save_selector_block((
+                            ::core::option::Option::None::<ShutdownSaveSelector>,
+                            true,
+                            false,
+                            false,
+                            false,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "SHUTDOWN",
+        "abort-selector/save-selector-block/force",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::shutdown(
+                            ::typedis::__private::Capture,
+                        )
+                        .save_selector_block((
+                            ::core::option::Option::None::<ShutdownSaveSelector>,
+                            false,
+                            true,
+                            false,
+                            false,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "SHUTDOWN",
+        "abort-selector/save-selector-block/safe",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::shutdown(
+                            ::typedis::__private::Capture,
+                        )
+                        .save_selector_block((
+                            ::core::option::Option::None::<ShutdownSaveSelector>,
+                            false,
+                            false,
+                            true,
+                            false,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "SHUTDOWN",
+        "abort-selector/save-selector-block/failover",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::shutdown(
+                            ::typedis::__private::Capture,
+                        )
+                        .save_selector_block((
+                            ::core::option::Option::None::<ShutdownSaveSelector>,
+                            false,
+                            false,
+                            false,
+                            true,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "SHUTDOWN",
+        "abort-selector/abort",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::shutdown(
+                            ::typedis::__private::Capture,
+                        )
+                        .abort(),
+                )
+                .1
+        },
+    ),
+    (
+        "SINTER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sinter(
+                        ::typedis::__private::Capture,
+                        ["{SINTER|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SINTERCARD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sintercard(
+                        ::typedis::__private::Capture,
+                        1,
+                        ["{SINTERCARD|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SINTERCARD",
+        "limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sintercard(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{SINTERCARD|limit}:key"],
+                        )
+                        .limit(1),
+                )
+                .1
+        },
+    ),
+    (
+        "SINTERSTORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sinterstore(
+                        ::typedis::__private::Capture,
+                        "{SINTERSTORE|}:destination",
+                        ["{SINTERSTORE|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SISMEMBER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sismember(
+                        ::typedis::__private::Capture,
+                        "{SISMEMBER|}:key",
+                        "member",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SLAVEOF",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::slaveof(
+                            ::typedis::__private::Capture,
+                        )
+                        .host_port(("host", 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "SLAVEOF",
+        "args/host-port",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::slaveof(
+                            ::typedis::__private::Capture,
+                        )
+                        .host_port(("host", 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "SLAVEOF",
+        "args/no-one",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::slaveof(
+                            ::typedis::__private::Capture,
+                        )
+                        .no_one(()),
+                )
+                .1
+        },
+    ),
+    (
+        "SLOWLOG GET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::slowlog_get(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SLOWLOG GET",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::slowlog_get(
+                            ::typedis::__private::Capture,
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "SLOWLOG HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::slowlog_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SLOWLOG LEN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::slowlog_len(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SLOWLOG RESET",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::slowlog_reset(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SMEMBERS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::smembers(
+                        ::typedis::__private::Capture,
+                        "{SMEMBERS|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SMISMEMBER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::smismember(
+                        ::typedis::__private::Capture,
+                        "{SMISMEMBER|}:key",
+                        ["member"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SMOVE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::smove(
+                        ::typedis::__private::Capture,
+                        "{SMOVE|}:source",
+                        "{SMOVE|}:destination",
+                        "member",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort(
+                        ::typedis::__private::Capture,
+                        "{SORT|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT",
+        "by-pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort(
+                            ::typedis::__private::Capture,
+                            "{SORT|by-pattern}:key",
+                        )
+                        .by("*"),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT",
+        "limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort(
+                            ::typedis::__private::Capture,
+                            "{SORT|limit}:key",
+                        )
+                        .limit((1, 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT",
+        "get-pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort(
+                            ::typedis::__private::Capture,
+                            "{SORT|get-pattern}:key",
+                        )
+                        .get(["*"]),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT",
+        "order",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort(
+                            ::typedis::__private::Capture,
+                            "{SORT|order}:key",
+                        )
+                        .order(SortOrder::Asc),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT",
+        "order/asc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort(
+                            ::typedis::__private::Capture,
+                            "{SORT|order/asc}:key",
+                        )
+                        .asc(),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT",
+        "order/desc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort(
+                            ::typedis::__private::Capture,
+                            "{SORT|order/desc}:key",
+                        )
+                        .desc(),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT",
+        "sorting",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort(
+                            ::typedis::__private::Capture,
+                            "{SORT|sorting}:key",
+                        )
+                        .alpha(),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT",
+        "destination",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort(
+                            ::typedis::__private::Capture,
+                            "{SORT|destination}:key",
+                        )
+                        .store("{SORT|destination}:destination"),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT_RO",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort_ro(
+                        ::typedis::__private::Capture,
+                        "{SORT_RO|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT_RO",
+        "by-pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort_ro(
+                            ::typedis::__private::Capture,
+                            "{SORT_RO|by-pattern}:key",
+                        )
+                        .by("*"),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT_RO",
+        "limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort_ro(
+                            ::typedis::__private::Capture,
+                            "{SORT_RO|limit}:key",
+                        )
+                        .limit((1, 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT_RO",
+        "get-pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort_ro(
+                            ::typedis::__private::Capture,
+                            "{SORT_RO|get-pattern}:key",
+                        )
+                        .get(["*"]),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT_RO",
+        "order",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort_ro(
+                            ::typedis::__private::Capture,
+                            "{SORT_RO|order}:key",
+                        )
+                        .order(SortRoOrder::Asc),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT_RO",
+        "order/asc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort_ro(
+                            ::typedis::__private::Capture,
+                            "{SORT_RO|order/asc}:key",
+                        )
+                        .asc(),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT_RO",
+        "order/desc",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort_ro(
+                            ::typedis::__private::Capture,
+                            "{SORT_RO|order/desc}:key",
+                        )
+                        .desc(),
+                )
+                .1
+        },
+    ),
+    (
+        "SORT_RO",
+        "sorting",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sort_ro(
+                            ::typedis::__private::Capture,
+                            "{SORT_RO|sorting}:key",
+                        )
+                        .alpha(),
+                )
+                .1
+        },
+    ),
+    (
+        "SPOP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::spop(
+                        ::typedis::__private::Capture,
+                        "{SPOP|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SPOP",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::spop(
+                            ::typedis::__private::Capture,
+                            "{SPOP|count}:key",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "SPUBLISH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::spublish(
+                        ::typedis::__private::Capture,
+                        "shardchannel",
+                        "message",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SRANDMEMBER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::srandmember(
+                        ::typedis::__private::Capture,
+                        "{SRANDMEMBER|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SRANDMEMBER",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::srandmember(
+                            ::typedis::__private::Capture,
+                            "{SRANDMEMBER|count}:key",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "SREM",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::srem(
+                        ::typedis::__private::Capture,
+                        "{SREM|}:key",
+                        ["member"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SSCAN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sscan(
+                        ::typedis::__private::Capture,
+                        "{SSCAN|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SSCAN",
+        "pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sscan(
+                            ::typedis::__private::Capture,
+                            "{SSCAN|pattern}:key",
+                            1,
+                        )
+                        .pattern("*"),
+                )
+                .1
+        },
+    ),
+    (
+        "SSCAN",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sscan(
+                            ::typedis::__private::Capture,
+                            "{SSCAN|count}:key",
+                            1,
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "SSUBSCRIBE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::ssubscribe(
+                        ::typedis::__private::Capture,
+                        ["shardchannel"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "STRLEN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::strlen(
+                        ::typedis::__private::Capture,
+                        "{STRLEN|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SUBSCRIBE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::subscribe(
+                        ::typedis::__private::Capture,
+                        ["channel"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SUBSTR",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::substr(
+                        ::typedis::__private::Capture,
+                        "{SUBSTR|}:key",
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SUNION",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sunion(
+                        ::typedis::__private::Capture,
+                        ["{SUNION|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SUNIONSTORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sunionstore(
+                        ::typedis::__private::Capture,
+                        "{SUNIONSTORE|}:destination",
+                        ["{SUNIONSTORE|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SUNSUBSCRIBE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sunsubscribe(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SUNSUBSCRIBE",
+        "shardchannel",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sunsubscribe(
+                            ::typedis::__private::Capture,
+                        )
+                        .shardchannel(["shardchannel"]),
+                )
+                .1
+        },
+    ),
+    (
+        "SWAPDB",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::swapdb(
+                        ::typedis::__private::Capture,
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "SYNC",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::sync(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "TIME",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::time(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "TOUCH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::touch(
+                        ::typedis::__private::Capture,
+                        ["{TOUCH|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "TTL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::ttl(
+                        ::typedis::__private::Capture,
+                        "{TTL|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "TYPE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::key_type(
+                        ::typedis::__private::Capture,
+                        "{TYPE|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "UNLINK",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::unlink(
+                        ::typedis::__private::Capture,
+                        ["{UNLINK|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "UNSUBSCRIBE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::unsubscribe(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "UNSUBSCRIBE",
+        "channel",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::unsubscribe(
+                            ::typedis::__private::Capture,
+                        )
+                        .channel(["channel"]),
+                )
+                .1
+        },
+    ),
+    (
+        "UNWATCH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::unwatch(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "WAIT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::wait(
+                        ::typedis::__private::Capture,
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "WAITAOF",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::waitaof(
+                        ::typedis::__private::Capture,
+                        1,
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "WATCH",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::watch(
+                        ::typedis::__private::Capture,
+                        ["{WATCH|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XACK",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xack(
+                        ::typedis::__private::Capture,
+                        "{XACK|}:key",
+                        "group",
+                        ["id"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xadd(
+                            ::typedis::__private::Capture,
+                            "{XADD|}:key",
+                            [("field", "value")],
+                        )
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "nomkstream",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xadd(
+                            ::typedis::__private::Capture,
+                            "{XADD|nomkstream}:key",
+                            [("field", "value")],
+                        )
+                        .nomkstream()
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "trim",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xadd(
+                            ::typedis::__private::Capture,
+                            "{XADD|trim}:key",
+                            [("field", "value")],
+                        )
+                        .trim((
+                            XaddStrategy::Maxlen,
+                            ::core::option::Option::None::<XaddOperator>,
+                            "threshold",
+                            ::core::option::Option::None::<i64>,
+                        ))
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "trim/strategy/minid",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xadd(
+                            ::typedis::__private::Capture,
+                            "{XADD|trim/strategy/minid}:key",
+                            [("field", "value")],
+                        )
+                        .trim((
+                            XaddStrategy::Minid,
+                            ::core::option::Option::None::<XaddOperator>,
+                            "threshold",
+                            ::core::option::Option::None::<i64>,
+                        ))
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "trim/operator",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xadd(
+                            ::typedis::__private::Capture,
+                            "{XADD|trim/operator}:key",
+                            [("field", "value")],
+                        )
+                        .trim((
+                            XaddStrategy::Maxlen,
+                            ::core::option::Option::Some(XaddOperator::Equal),
+                            "threshold",
+                            ::core::option::Option::None::<i64>,
+                        ))
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "trim/operator/approximately",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xadd(
+                            ::typedis::__private::Capture,
+                            "{XADD|trim/operator/approximately}:key",
+                            [("field", "value")],
+                        )
+                        .trim((
+                            XaddStrategy::Maxlen,
+                            ::core::option::Option::Some(XaddOperator::Approximately),
+                            "threshold",
+                            ::core::option::Option::None::<i64>,
+                        ))
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "trim/count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xadd(
+                            ::typedis::__private::Capture,
+                            "{XADD|trim/count}:key",
+                            [("field", "value")],
+                        )
+                        .trim((
+                            XaddStrategy::Maxlen,
+                            ::core::option::Option::None::<XaddOperator>,
+                            "threshold",
+                            ::core::option::Option::Some(1),
+                        ))
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "id-selector/auto-id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xadd(
+                            ::typedis::__private::Capture,
+                            "{XADD|id-selector/auto-id}:key",
+                            [("field", "value")],
+                        )
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "id-selector/id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xadd(
+                            ::typedis::__private::Capture,
+                            "{XADD|id-selector/id}:key",
+                            [("field", "value")],
+                        )
+                        .id("id"),
+                )
+                .1
+        },
+    ),
+    (
+        "XAUTOCLAIM",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xautoclaim(
+                        ::typedis::__private::Capture,
+                        "{XAUTOCLAIM|}:key",
+                        "group",
+                        "consumer",
+                        "minidletime",
+                        "start",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XAUTOCLAIM",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xautoclaim(
+                            ::typedis::__private::Capture,
+                            "{XAUTOCLAIM|count}:key",
+                            "group",
+                            "consumer",
+                            "minidletime",
+                            "start",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XAUTOCLAIM",
+        "justid",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xautoclaim(
+                            ::typedis::__private::Capture,
+                            "{XAUTOCLAIM|justid}:key",
+                            "group",
+                            "consumer",
+                            "minidletime",
+                            "start",
+                        )
+                        .justid(),
+                )
+                .1
+        },
+    ),
+    (
+        "XCLAIM",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xclaim(
+                        ::typedis::__private::Capture,
+                        "{XCLAIM|}:key",
+                        "group",
+                        "consumer",
+                        "minidletime",
+                        ["id"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XCLAIM",
+        "ms",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xclaim(
+                            ::typedis::__private::Capture,
+                            "{XCLAIM|ms}:key",
+                            "group",
+                            "consumer",
+                            "minidletime",
+                            ["id"],
+                        )
+                        .idle(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XCLAIM",
+        "unix-time-milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xclaim(
+                            ::typedis::__private::Capture,
+                            "{XCLAIM|unix-time-milliseconds}:key",
+                            "group",
+                            "consumer",
+                            "minidletime",
+                            ["id"],
+                        )
+                        .time(1700000000),
+                )
+                .1
+        },
+    ),
+    (
+        "XCLAIM",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xclaim(
+                            ::typedis::__private::Capture,
+                            "{XCLAIM|count}:key",
+                            "group",
+                            "consumer",
+                            "minidletime",
+                            ["id"],
+                        )
+                        .retrycount(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XCLAIM",
+        "force",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xclaim(
+                            ::typedis::__private::Capture,
+                            "{XCLAIM|force}:key",
+                            "group",
+                            "consumer",
+                            "minidletime",
+                            ["id"],
+                        )
+                        .force(),
+                )
+                .1
+        },
+    ),
+    (
+        "XCLAIM",
+        "justid",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xclaim(
+                            ::typedis::__private::Capture,
+                            "{XCLAIM|justid}:key",
+                            "group",
+                            "consumer",
+                            "minidletime",
+                            ["id"],
+                        )
+                        .justid(),
+                )
+                .1
+        },
+    ),
+    (
+        "XCLAIM",
+        "lastid",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xclaim(
+                            ::typedis::__private::Capture,
+                            "{XCLAIM|lastid}:key",
+                            "group",
+                            "consumer",
+                            "minidletime",
+                            ["id"],
+                        )
+                        .lastid("lastid"),
+                )
+                .1
+        },
+    ),
+    (
+        "XDEL",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xdel(
+                        ::typedis::__private::Capture,
+                        "{XDEL|}:key",
+                        ["id"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP CREATE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_create(
+                            ::typedis::__private::Capture,
+                            "{XGROUP CREATE|}:key",
+                            "group",
+                        )
+                        .id("id"),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP CREATE",
+        "id-selector/id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_create(
+                            ::typedis::__private::Capture,
+                            "{XGROUP CREATE|id-selector/id}:key",
+                            "group",
+                        )
+                        .id("id"),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP CREATE",
+        "id-selector/new-id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_create(
+                            ::typedis::__private::Capture,
+                            "{XGROUP CREATE|id-selector/new-id}:key",
+                            "group",
+                        )
+                        .new_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP CREATE",
+        "mkstream",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_create(
+                            ::typedis::__private::Capture,
+                            "{XGROUP CREATE|mkstream}:key",
+                            "group",
+                        )
+                        .id("id")
+                        .mkstream(),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP CREATE",
+        "entriesread",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_create(
+                            ::typedis::__private::Capture,
+                            "{XGROUP CREATE|entriesread}:key",
+                            "group",
+                        )
+                        .id("id")
+                        .entriesread(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP CREATECONSUMER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_createconsumer(
+                        ::typedis::__private::Capture,
+                        "{XGROUP CREATECONSUMER|}:key",
+                        "group",
+                        "consumer",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP DELCONSUMER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_delconsumer(
+                        ::typedis::__private::Capture,
+                        "{XGROUP DELCONSUMER|}:key",
+                        "group",
+                        "consumer",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP DESTROY",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_destroy(
+                        ::typedis::__private::Capture,
+                        "{XGROUP DESTROY|}:key",
+                        "group",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP SETID",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_setid(
+                            ::typedis::__private::Capture,
+                            "{XGROUP SETID|}:key",
+                            "group",
+                        )
+                        .id("id"),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP SETID",
+        "id-selector/id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_setid(
+                            ::typedis::__private::Capture,
+                            "{XGROUP SETID|id-selector/id}:key",
+                            "group",
+                        )
+                        .id("id"),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP SETID",
+        "id-selector/new-id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_setid(
+                            ::typedis::__private::Capture,
+                            "{XGROUP SETID|id-selector/new-id}:key",
+                            "group",
+                        )
+                        .new_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XGROUP SETID",
+        "entriesread",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xgroup_setid(
+                            ::typedis::__private::Capture,
+                            "{XGROUP SETID|entriesread}:key",
+                            "group",
+                        )
+                        .id("id")
+                        .entriesread(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XINFO CONSUMERS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xinfo_consumers(
+                        ::typedis::__private::Capture,
+                        "{XINFO CONSUMERS|}:key",
+                        "group",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XINFO GROUPS",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xinfo_groups(
+                        ::typedis::__private::Capture,
+                        "{XINFO GROUPS|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XINFO HELP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xinfo_help(
+                        ::typedis::__private::Capture,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XINFO STREAM",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xinfo_stream(
+                        ::typedis::__private::Capture,
+                        "{XINFO STREAM|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XINFO STREAM",
+        "full-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xinfo_stream(
+                            ::typedis::__private::Capture,
+                            "{XINFO STREAM|full-block}:key",
+                        )
+                        .full_block(::core::option::Option::None::<i64>),
+                )
+                .1
+        },
+    ),
+    (
+        "XINFO STREAM",
+        "full-block/count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xinfo_stream(
+                            ::typedis::__private::Capture,
+                            "{XINFO STREAM|full-block/count}:key",
+                        )
+                        .full_block(::core::option::Option::Some(1)),
+                )
+                .1
+        },
+    ),
+    (
+        "XLEN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xlen(
+                        ::typedis::__private::Capture,
+                        "{XLEN|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XPENDING",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xpending(
+                        ::typedis::__private::Capture,
+                        "{XPENDING|}:key",
+                        "group",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XPENDING",
+        "filters",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xpending(
+                            ::typedis::__private::Capture,
+                            "{XPENDING|filters}:key",
+                            "group",
+                        )
+                        .filters((
+                            ::core::option::Option::None::<i64>,
+                            "start",
+                            "end",
+                            1,
+                            ::core::option::Option::None::<::typedis::Bytes>,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "XPENDING",
+        "filters/min-idle-time",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xpending(
+                            ::typedis::__private::Capture,
+                            "{XPENDING|filters/min-idle-time}:key",
+                            "group",
+                        )
+                        .filters((
+                            ::core::option::Option::Some(1),
+                            "start",
+                            "end",
+                            1,
+                            ::core::option::Option::None::<::typedis::Bytes>,
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "XPENDING",
+        "filters/consumer",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xpending(
+                            ::typedis::__private::Capture,
+                            "{XPENDING|filters/consumer}:key",
+                            "group",
+                        )
+                        .filters((
+                            ::core::option::Option::None::<i64>,
+                            "start",
+                            "end",
+                            1,
+                            ::core::option::Option::Some("consumer"),
+                        )),
+                )
+                .1
+        },
+    ),
+    (
+        "XRANGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xrange(
+                        ::typedis::__private::Capture,
+                        "{XRANGE|}:key",
+                        "start",
+                        "end",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XRANGE",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xrange(
+                            ::typedis::__private::Capture,
+                            "{XRANGE|count}:key",
+                            "start",
+                            "end",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XREAD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xread(
+                        ::typedis::__private::Capture,
+                        (["{XREAD|}:key"], ["id"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XREAD",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xread(
+                            ::typedis::__private::Capture,
+                            (["{XREAD|count}:key"], ["id"]),
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XREAD",
+        "milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xread(
+                            ::typedis::__private::Capture,
+                            (["{XREAD|milliseconds}:key"], ["id"]),
+                        )
+                        .block(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XREADGROUP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xreadgroup(
+                        ::typedis::__private::Capture,
+                        ("group", "consumer"),
+                        (["{XREADGROUP|}:key"], ["id"]),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XREADGROUP",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xreadgroup(
+                            ::typedis::__private::Capture,
+                            ("group", "consumer"),
+                            (["{XREADGROUP|count}:key"], ["id"]),
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XREADGROUP",
+        "milliseconds",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xreadgroup(
+                            ::typedis::__private::Capture,
+                            ("group", "consumer"),
+                            (["{XREADGROUP|milliseconds}:key"], ["id"]),
+                        )
+                        .block(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XREADGROUP",
+        "noack",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xreadgroup(
+                            ::typedis::__private::Capture,
+                            ("group", "consumer"),
+                            (["{XREADGROUP|noack}:key"], ["id"]),
+                        )
+                        .noack(),
+                )
+                .1
+        },
+    ),
+    (
+        "XREVRANGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xrevrange(
+                        ::typedis::__private::Capture,
+                        "{XREVRANGE|}:key",
+                        "end",
+                        "start",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XREVRANGE",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xrevrange(
+                            ::typedis::__private::Capture,
+                            "{XREVRANGE|count}:key",
+                            "end",
+                            "start",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XSETID",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xsetid(
+                        ::typedis::__private::Capture,
+                        "{XSETID|}:key",
+                        "lastid",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XSETID",
+        "entries-added",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xsetid(
+                            ::typedis::__private::Capture,
+                            "{XSETID|entries-added}:key",
+                            "lastid",
+                        )
+                        .entriesadded(1),
+                )
+                .1
+        },
+    ),
+    (
+        "XSETID",
+        "max-deleted-id",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xsetid(
+                            ::typedis::__private::Capture,
+                            "{XSETID|max-deleted-id}:key",
+                            "lastid",
+                        )
+                        .maxdeletedid("maxdeletedid"),
+                )
+                .1
+        },
+    ),
+    (
+        "XTRIM",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xtrim(
+                        ::typedis::__private::Capture,
+                        "{XTRIM|}:key",
+                        (
+                            XtrimStrategy::Maxlen,
+                            ::core::option::Option::None::<XtrimOperator>,
+                            "threshold",
+                            ::core::option::Option::None::<i64>,
+                        ),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XTRIM",
+        "trim/strategy/minid",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xtrim(
+                        ::typedis::__private::Capture,
+                        "{XTRIM|trim/strategy/minid}:key",
+                        (
+                            XtrimStrategy::Minid,
+                            ::core::option::Option::None::<XtrimOperator>,
+                            "threshold",
+                            ::core::option::Option::None::<i64>,
+                        ),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XTRIM",
+        "trim/operator",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xtrim(
+                        ::typedis::__private::Capture,
+                        "{XTRIM|trim/operator}:key",
+                        (
+                            XtrimStrategy::Maxlen,
+                            ::core::option::Option::Some(XtrimOperator::Equal),
+                            "threshold",
+                            ::core::option::Option::None::<i64>,
+                        ),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XTRIM",
+        "trim/operator/approximately",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xtrim(
+                        ::typedis::__private::Capture,
+                        "{XTRIM|trim/operator/approximately}:key",
+                        (
+                            XtrimStrategy::Maxlen,
+                            ::core::option::Option::Some(XtrimOperator::Approximately),
+                            "threshold",
+                            ::core::option::Option::None::<i64>,
+                        ),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XTRIM",
+        "trim/count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::xtrim(
+                        ::typedis::__private::Capture,
+                        "{XTRIM|trim/count}:key",
+                        (
+                            XtrimStrategy::Maxlen,
+                            ::core::option::Option::None::<XtrimOperator>,
+                            "threshold",
+                            ::core::option::Option::Some(1),
+                        ),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZADD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zadd(
+                        ::typedis::__private::Capture,
+                        "{ZADD|}:key",
+                        [("member", 0.01f64)],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZADD",
+        "condition",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zadd(
+                            ::typedis::__private::Capture,
+                            "{ZADD|condition}:key",
+                            [("member", 0.01f64)],
+                        )
+                        .condition(ZaddCondition::Nx),
+                )
+                .1
+        },
+    ),
+    (
+        "ZADD",
+        "condition/nx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zadd(
+                            ::typedis::__private::Capture,
+                            "{ZADD|condition/nx}:key",
+                            [("member", 0.01f64)],
+                        )
+                        .nx(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZADD",
+        "condition/xx",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zadd(
+                            ::typedis::__private::Capture,
+                            "{ZADD|condition/xx}:key",
+                            [("member", 0.01f64)],
+                        )
+                        .xx(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZADD",
+        "comparison",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zadd(
+                            ::typedis::__private::Capture,
+                            "{ZADD|comparison}:key",
+                            [("member", 0.01f64)],
+                        )
+                        .comparison(ZaddComparison::Gt),
+                )
+                .1
+        },
+    ),
+    (
+        "ZADD",
+        "comparison/gt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zadd(
+                            ::typedis::__private::Capture,
+                            "{ZADD|comparison/gt}:key",
+                            [("member", 0.01f64)],
+                        )
+                        .gt(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZADD",
+        "comparison/lt",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zadd(
+                            ::typedis::__private::Capture,
+                            "{ZADD|comparison/lt}:key",
+                            [("member", 0.01f64)],
+                        )
+                        .lt(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZADD",
+        "change",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zadd(
+                            ::typedis::__private::Capture,
+                            "{ZADD|change}:key",
+                            [("member", 0.01f64)],
+                        )
+                        .ch(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZADD",
+        "increment",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zadd(
+                            ::typedis::__private::Capture,
+                            "{ZADD|increment}:key",
+                            [("member", 0.01f64)],
+                        )
+                        .incr(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZCARD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zcard(
+                        ::typedis::__private::Capture,
+                        "{ZCARD|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZCOUNT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zcount(
+                        ::typedis::__private::Capture,
+                        "{ZCOUNT|}:key",
+                        0.01f64,
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZDIFF",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zdiff(
+                        ::typedis::__private::Capture,
+                        1,
+                        ["{ZDIFF|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZDIFF",
+        "withscores",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zdiff(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZDIFF|withscores}:key"],
+                        )
+                        .withscores(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZDIFFSTORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zdiffstore(
+                        ::typedis::__private::Capture,
+                        "{ZDIFFSTORE|}:destination",
+                        1,
+                        ["{ZDIFFSTORE|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINCRBY",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zincrby(
+                        ::typedis::__private::Capture,
+                        "{ZINCRBY|}:key",
+                        1,
+                        "member",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinter(
+                        ::typedis::__private::Capture,
+                        1,
+                        ["{ZINTER|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTER",
+        "weight",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinter(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZINTER|weight}:key"],
+                        )
+                        .weights([1]),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTER",
+        "aggregate",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinter(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZINTER|aggregate}:key"],
+                        )
+                        .aggregate(ZinterAggregate::Sum),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTER",
+        "aggregate/sum",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinter(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZINTER|aggregate/sum}:key"],
+                        )
+                        .sum(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTER",
+        "aggregate/min",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinter(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZINTER|aggregate/min}:key"],
+                        )
+                        .min(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTER",
+        "aggregate/max",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinter(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZINTER|aggregate/max}:key"],
+                        )
+                        .max(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTER",
+        "withscores",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinter(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZINTER|withscores}:key"],
+                        )
+                        .withscores(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTERCARD",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zintercard(
+                        ::typedis::__private::Capture,
+                        1,
+                        ["{ZINTERCARD|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTERCARD",
+        "limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zintercard(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZINTERCARD|limit}:key"],
+                        )
+                        .limit(1),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTERSTORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinterstore(
+                        ::typedis::__private::Capture,
+                        "{ZINTERSTORE|}:destination",
+                        1,
+                        ["{ZINTERSTORE|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTERSTORE",
+        "weight",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinterstore(
+                            ::typedis::__private::Capture,
+                            "{ZINTERSTORE|weight}:destination",
+                            1,
+                            ["{ZINTERSTORE|weight}:key"],
+                        )
+                        .weights([1]),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTERSTORE",
+        "aggregate",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinterstore(
+                            ::typedis::__private::Capture,
+                            "{ZINTERSTORE|aggregate}:destination",
+                            1,
+                            ["{ZINTERSTORE|aggregate}:key"],
+                        )
+                        .aggregate(ZinterstoreAggregate::Sum),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTERSTORE",
+        "aggregate/sum",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinterstore(
+                            ::typedis::__private::Capture,
+                            "{ZINTERSTORE|aggregate/sum}:destination",
+                            1,
+                            ["{ZINTERSTORE|aggregate/sum}:key"],
+                        )
+                        .sum(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTERSTORE",
+        "aggregate/min",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinterstore(
+                            ::typedis::__private::Capture,
+                            "{ZINTERSTORE|aggregate/min}:destination",
+                            1,
+                            ["{ZINTERSTORE|aggregate/min}:key"],
+                        )
+                        .min(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZINTERSTORE",
+        "aggregate/max",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zinterstore(
+                            ::typedis::__private::Capture,
+                            "{ZINTERSTORE|aggregate/max}:destination",
+                            1,
+                            ["{ZINTERSTORE|aggregate/max}:key"],
+                        )
+                        .max(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZLEXCOUNT",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zlexcount(
+                        ::typedis::__private::Capture,
+                        "{ZLEXCOUNT|}:key",
+                        "min",
+                        "max",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZMPOP",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zmpop(
+                        ::typedis::__private::Capture,
+                        1,
+                        ["{ZMPOP|}:key"],
+                        ZmpopWhere::Min,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZMPOP",
+        "where/max",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zmpop(
+                        ::typedis::__private::Capture,
+                        1,
+                        ["{ZMPOP|where/max}:key"],
+                        ZmpopWhere::Max,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZMPOP",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zmpop(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZMPOP|count}:key"],
+                            ZmpopWhere::Min,
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "ZMSCORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zmscore(
+                        ::typedis::__private::Capture,
+                        "{ZMSCORE|}:key",
+                        ["member"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZPOPMAX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zpopmax(
+                        ::typedis::__private::Capture,
+                        "{ZPOPMAX|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZPOPMAX",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zpopmax(
+                            ::typedis::__private::Capture,
+                            "{ZPOPMAX|count}:key",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "ZPOPMIN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zpopmin(
+                        ::typedis::__private::Capture,
+                        "{ZPOPMIN|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZPOPMIN",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zpopmin(
+                            ::typedis::__private::Capture,
+                            "{ZPOPMIN|count}:key",
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANDMEMBER",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrandmember(
+                        ::typedis::__private::Capture,
+                        "{ZRANDMEMBER|}:key",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANDMEMBER",
+        "options",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrandmember(
+                            ::typedis::__private::Capture,
+                            "{ZRANDMEMBER|options}:key",
+                        )
+                        .options((1, false)),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANDMEMBER",
+        "options/withscores",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrandmember(
+                            ::typedis::__private::Capture,
+                            "{ZRANDMEMBER|options/withscores}:key",
+                        )
+                        .options((1, true)),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrange(
+                        ::typedis::__private::Capture,
+                        "{ZRANGE|}:key",
+                        "start",
+                        "stop",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGE",
+        "sortby",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrange(
+                            ::typedis::__private::Capture,
+                            "{ZRANGE|sortby}:key",
+                            "start",
+                            "stop",
+                        )
+                        .sortby(ZrangeSortby::Byscore),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGE",
+        "sortby/byscore",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrange(
+                            ::typedis::__private::Capture,
+                            "{ZRANGE|sortby/byscore}:key",
+                            "start",
+                            "stop",
+                        )
+                        .byscore(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGE",
+        "sortby/bylex",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrange(
+                            ::typedis::__private::Capture,
+                            "{ZRANGE|sortby/bylex}:key",
+                            "start",
+                            "stop",
+                        )
+                        .bylex(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGE",
+        "rev",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrange(
+                            ::typedis::__private::Capture,
+                            "{ZRANGE|rev}:key",
+                            "start",
+                            "stop",
+                        )
+                        .rev(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGE",
+        "limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrange(
+                            ::typedis::__private::Capture,
+                            "{ZRANGE|limit}:key",
+                            "start",
+                            "stop",
+                        )
+                        .limit((1, 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGE",
+        "withscores",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrange(
+                            ::typedis::__private::Capture,
+                            "{ZRANGE|withscores}:key",
+                            "start",
+                            "stop",
+                        )
+                        .withscores(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGEBYLEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangebylex(
+                        ::typedis::__private::Capture,
+                        "{ZRANGEBYLEX|}:key",
+                        "min",
+                        "max",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGEBYLEX",
+        "limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangebylex(
+                            ::typedis::__private::Capture,
+                            "{ZRANGEBYLEX|limit}:key",
+                            "min",
+                            "max",
+                        )
+                        .limit((1, 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGEBYSCORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangebyscore(
+                        ::typedis::__private::Capture,
+                        "{ZRANGEBYSCORE|}:key",
+                        0.01f64,
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGEBYSCORE",
+        "withscores",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangebyscore(
+                            ::typedis::__private::Capture,
+                            "{ZRANGEBYSCORE|withscores}:key",
+                            0.01f64,
+                            0.01f64,
+                        )
+                        .withscores(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGEBYSCORE",
+        "limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangebyscore(
+                            ::typedis::__private::Capture,
+                            "{ZRANGEBYSCORE|limit}:key",
+                            0.01f64,
+                            0.01f64,
+                        )
+                        .limit((1, 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGESTORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangestore(
+                        ::typedis::__private::Capture,
+                        "{ZRANGESTORE|}:dst",
+                        "{ZRANGESTORE|}:src",
+                        "min",
+                        "max",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGESTORE",
+        "sortby",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangestore(
+                            ::typedis::__private::Capture,
+                            "{ZRANGESTORE|sortby}:dst",
+                            "{ZRANGESTORE|sortby}:src",
+                            "min",
+                            "max",
+                        )
+                        .sortby(ZrangestoreSortby::Byscore),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGESTORE",
+        "sortby/byscore",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangestore(
+                            ::typedis::__private::Capture,
+                            "{ZRANGESTORE|sortby/byscore}:dst",
+                            "{ZRANGESTORE|sortby/byscore}:src",
+                            "min",
+                            "max",
+                        )
+                        .byscore(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGESTORE",
+        "sortby/bylex",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangestore(
+                            ::typedis::__private::Capture,
+                            "{ZRANGESTORE|sortby/bylex}:dst",
+                            "{ZRANGESTORE|sortby/bylex}:src",
+                            "min",
+                            "max",
+                        )
+                        .bylex(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGESTORE",
+        "rev",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangestore(
+                            ::typedis::__private::Capture,
+                            "{ZRANGESTORE|rev}:dst",
+                            "{ZRANGESTORE|rev}:src",
+                            "min",
+                            "max",
+                        )
+                        .rev(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANGESTORE",
+        "limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrangestore(
+                            ::typedis::__private::Capture,
+                            "{ZRANGESTORE|limit}:dst",
+                            "{ZRANGESTORE|limit}:src",
+                            "min",
+                            "max",
+                        )
+                        .limit((1, 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANK",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrank(
+                        ::typedis::__private::Capture,
+                        "{ZRANK|}:key",
+                        "member",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZRANK",
+        "withscore",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrank(
+                            ::typedis::__private::Capture,
+                            "{ZRANK|withscore}:key",
+                            "member",
+                        )
+                        .withscore(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREM",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrem(
+                        ::typedis::__private::Capture,
+                        "{ZREM|}:key",
+                        ["member"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREMRANGEBYLEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zremrangebylex(
+                        ::typedis::__private::Capture,
+                        "{ZREMRANGEBYLEX|}:key",
+                        "min",
+                        "max",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREMRANGEBYRANK",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zremrangebyrank(
+                        ::typedis::__private::Capture,
+                        "{ZREMRANGEBYRANK|}:key",
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREMRANGEBYSCORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zremrangebyscore(
+                        ::typedis::__private::Capture,
+                        "{ZREMRANGEBYSCORE|}:key",
+                        0.01f64,
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREVRANGE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrevrange(
+                        ::typedis::__private::Capture,
+                        "{ZREVRANGE|}:key",
+                        1,
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREVRANGE",
+        "withscores",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrevrange(
+                            ::typedis::__private::Capture,
+                            "{ZREVRANGE|withscores}:key",
+                            1,
+                            1,
+                        )
+                        .withscores(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREVRANGEBYLEX",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrevrangebylex(
+                        ::typedis::__private::Capture,
+                        "{ZREVRANGEBYLEX|}:key",
+                        "max",
+                        "min",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREVRANGEBYLEX",
+        "limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrevrangebylex(
+                            ::typedis::__private::Capture,
+                            "{ZREVRANGEBYLEX|limit}:key",
+                            "max",
+                            "min",
+                        )
+                        .limit((1, 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREVRANGEBYSCORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrevrangebyscore(
+                        ::typedis::__private::Capture,
+                        "{ZREVRANGEBYSCORE|}:key",
+                        0.01f64,
+                        0.01f64,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREVRANGEBYSCORE",
+        "withscores",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrevrangebyscore(
+                            ::typedis::__private::Capture,
+                            "{ZREVRANGEBYSCORE|withscores}:key",
+                            0.01f64,
+                            0.01f64,
+                        )
+                        .withscores(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREVRANGEBYSCORE",
+        "limit",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrevrangebyscore(
+                            ::typedis::__private::Capture,
+                            "{ZREVRANGEBYSCORE|limit}:key",
+                            0.01f64,
+                            0.01f64,
+                        )
+                        .limit((1, 1)),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREVRANK",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrevrank(
+                        ::typedis::__private::Capture,
+                        "{ZREVRANK|}:key",
+                        "member",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZREVRANK",
+        "withscore",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zrevrank(
+                            ::typedis::__private::Capture,
+                            "{ZREVRANK|withscore}:key",
+                            "member",
+                        )
+                        .withscore(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZSCAN",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zscan(
+                        ::typedis::__private::Capture,
+                        "{ZSCAN|}:key",
+                        1,
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZSCAN",
+        "pattern",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zscan(
+                            ::typedis::__private::Capture,
+                            "{ZSCAN|pattern}:key",
+                            1,
+                        )
+                        .pattern("*"),
+                )
+                .1
+        },
+    ),
+    (
+        "ZSCAN",
+        "count",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zscan(
+                            ::typedis::__private::Capture,
+                            "{ZSCAN|count}:key",
+                            1,
+                        )
+                        .count(1),
+                )
+                .1
+        },
+    ),
+    (
+        "ZSCAN",
+        "noscores",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zscan(
+                            ::typedis::__private::Capture,
+                            "{ZSCAN|noscores}:key",
+                            1,
+                        )
+                        .noscores(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZSCORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zscore(
+                        ::typedis::__private::Capture,
+                        "{ZSCORE|}:key",
+                        "member",
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNION",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunion(
+                        ::typedis::__private::Capture,
+                        1,
+                        ["{ZUNION|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNION",
+        "weight",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunion(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZUNION|weight}:key"],
+                        )
+                        .weights([1]),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNION",
+        "aggregate",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunion(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZUNION|aggregate}:key"],
+                        )
+                        .aggregate(ZunionAggregate::Sum),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNION",
+        "aggregate/sum",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunion(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZUNION|aggregate/sum}:key"],
+                        )
+                        .sum(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNION",
+        "aggregate/min",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunion(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZUNION|aggregate/min}:key"],
+                        )
+                        .min(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNION",
+        "aggregate/max",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunion(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZUNION|aggregate/max}:key"],
+                        )
+                        .max(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNION",
+        "withscores",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunion(
+                            ::typedis::__private::Capture,
+                            1,
+                            ["{ZUNION|withscores}:key"],
+                        )
+                        .withscores(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNIONSTORE",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunionstore(
+                        ::typedis::__private::Capture,
+                        "{ZUNIONSTORE|}:destination",
+                        1,
+                        ["{ZUNIONSTORE|}:key"],
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNIONSTORE",
+        "weight",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunionstore(
+                            ::typedis::__private::Capture,
+                            "{ZUNIONSTORE|weight}:destination",
+                            1,
+                            ["{ZUNIONSTORE|weight}:key"],
+                        )
+                        .weights([1]),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNIONSTORE",
+        "aggregate",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunionstore(
+                            ::typedis::__private::Capture,
+                            "{ZUNIONSTORE|aggregate}:destination",
+                            1,
+                            ["{ZUNIONSTORE|aggregate}:key"],
+                        )
+                        .aggregate(ZunionstoreAggregate::Sum),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNIONSTORE",
+        "aggregate/sum",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunionstore(
+                            ::typedis::__private::Capture,
+                            "{ZUNIONSTORE|aggregate/sum}:destination",
+                            1,
+                            ["{ZUNIONSTORE|aggregate/sum}:key"],
+                        )
+                        .sum(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNIONSTORE",
+        "aggregate/min",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunionstore(
+                            ::typedis::__private::Capture,
+                            "{ZUNIONSTORE|aggregate/min}:destination",
+                            1,
+                            ["{ZUNIONSTORE|aggregate/min}:key"],
+                        )
+                        .min(),
+                )
+                .1
+        },
+    ),
+    (
+        "ZUNIONSTORE",
+        "aggregate/max",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::zunionstore(
+                            ::typedis::__private::Capture,
+                            "{ZUNIONSTORE|aggregate/max}:destination",
+                            1,
+                            ["{ZUNIONSTORE|aggregate/max}:key"],
+                        )
+                        .max(),
+                )
+                .1
         },
     ),
 ];

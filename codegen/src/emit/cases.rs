@@ -1,0 +1,443 @@
+//! The builder cases: for each command, calls of its generated builder that between them
+//! use every optional argument, every alternative of a choice and every token, with
+//! sample values derived from the argument types (or given by the spec's
+//! `typedis.samples`). Emitted as `BUILDER_CASES`, behind typedis' hidden
+//! `builder-cases` feature, for the conformance test that sends what each call writes to
+//! the real servers. Not part of the typed API, and nothing else reads it.
+//!
+//! A case is a selection of argument paths (`expiration/ex`, `trim/operator/approximately`):
+//! the call sets the optional arguments and alternatives the selection touches, and
+//! only those; the required ones always, a required choice with its first alternative
+//! unless the selection picks another.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{is_param, is_token_oneof, Command, Enums};
+use crate::names::pascal;
+use crate::spec::{ArgKind, Argument};
+use crate::Error;
+
+/// A setter of a builder: for the alternative `arg` of the choice `parent`, for the
+/// optional argument `arg`, or (a choice of tokens without parent) the setter taking
+/// the choice's enum.
+pub(super) struct Setter<'a> {
+    arg: &'a Argument,
+    parent: Option<&'a Argument>,
+    name: String,
+}
+
+impl<'a> Setter<'a> {
+    pub(super) fn new(arg: &'a Argument, parent: Option<&'a Argument>, name: &str) -> Self {
+        Setter {
+            arg,
+            parent,
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// The table of every command's cases.
+pub(super) fn table(entries: &[TokenStream]) -> TokenStream {
+    quote! {
+        /// For each command, calls of its builder that between them use every optional
+        /// argument, alternative and token: (command, the path of the argument the case
+        /// uses, `""` for the call with the required arguments only, a function returning
+        /// what the builder writes). For the conformance tests; behind the hidden
+        /// `builder-cases` feature.
+        #[doc(hidden)]
+        #[cfg(feature = "builder-cases")]
+        #[allow(deprecated)]
+        pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[#(#entries),*];
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}/{name}")
+    }
+}
+
+/// The argument paths a case uses.
+struct Selection(BTreeSet<String>);
+
+impl Selection {
+    /// Whether the case uses `path` or something inside it.
+    fn touches(&self, path: &str) -> bool {
+        let inside = format!("{path}/");
+        self.0.iter().any(|p| p == path || p.starts_with(&inside))
+    }
+}
+
+/// The argument at `path` (names from the top, joined by `/`).
+fn find<'a>(args: &'a [Argument], path: &str) -> Option<&'a Argument> {
+    let (first, rest) = match path.split_once('/') {
+        Some((f, r)) => (f, Some(r)),
+        None => (path, None),
+    };
+    let a = args.iter().find(|a| a.name == first)?;
+    match rest {
+        Some(rest) => find(&a.arguments, rest),
+        None => Some(a),
+    }
+}
+
+/// Whether every call uses the argument at `path`: required all the way down, and in no
+/// choice.
+fn always(args: &[Argument], path: &str) -> bool {
+    let mut args = args;
+    for name in path.split('/') {
+        let Some(a) = args.iter().find(|a| a.name == name) else {
+            return false;
+        };
+        if a.optional || a.kind == ArgKind::Oneof {
+            return false;
+        }
+        args = &a.arguments;
+    }
+    true
+}
+
+/// The paths inside argument `a` (at `path`) that a case of its own should use: the
+/// other alternatives of a choice, the optional members of a block, and what is inside
+/// them.
+fn inner(a: &Argument, path: &str, out: &mut Vec<String>) {
+    match a.kind {
+        ArgKind::Oneof => {
+            for (i, m) in a.arguments.iter().enumerate() {
+                let p = join(path, &m.name);
+                if i > 0 {
+                    out.push(p.clone());
+                }
+                inner(m, &p, out);
+            }
+        }
+        ArgKind::Block => {
+            for m in &a.arguments {
+                let p = join(path, &m.name);
+                if m.optional {
+                    out.push(p.clone());
+                }
+                inner(m, &p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Command<'_> {
+    fn sample_error(&self, at: &str, message: String) -> Error {
+        Error::Spec {
+            path: self.path.clone(),
+            json_path: format!("typedis.samples.{at}"),
+            message,
+        }
+    }
+
+    /// The entries of `BUILDER_CASES` for this command; `setters` are its builder's.
+    pub(super) fn cases(
+        &self,
+        setters: &[Setter<'_>],
+        enums: &mut Enums<'_>,
+    ) -> Result<Vec<TokenStream>, Error> {
+        let args = &self.spec.arguments;
+        for (at, sample) in &self.spec.typedis.samples {
+            if find(args, at).is_none() {
+                return Err(self.sample_error(
+                    at,
+                    "no argument has this path (argument names from the top, joined by `/`)"
+                        .into(),
+                ));
+            }
+            if let Some(w) = sample.with.iter().find(|w| find(args, w).is_none()) {
+                return Err(self.sample_error(at, format!("`with`: no argument has the path `{w}`")));
+            }
+        }
+        let mut targets = vec![String::new()];
+        for a in args {
+            let path = a.name.clone();
+            if is_param(a) {
+                inner(a, &path, &mut targets);
+            } else if a.kind == ArgKind::Oneof {
+                if is_token_oneof(a) {
+                    // The setter taking the choice's enum.
+                    targets.push(path.clone());
+                }
+                for m in &a.arguments {
+                    let p = join(&path, &m.name);
+                    targets.push(p.clone());
+                    inner(m, &p, &mut targets);
+                }
+            } else if a.optional {
+                targets.push(path.clone());
+                inner(a, &path, &mut targets);
+            }
+        }
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        for target in targets {
+            if !seen.insert(target.clone()) {
+                continue;
+            }
+            let selection = self.select(&target);
+            let call = self.call(&target, &selection, setters, enums)?;
+            let full = &self.full;
+            out.push(quote! {
+                (#full, #target, || ::typedis::__private::Builder::into_parts(#call).1)
+            });
+        }
+        Ok(out)
+    }
+
+    /// The paths a case for `target` uses: it, and what the samples say it needs.
+    fn select(&self, target: &str) -> Selection {
+        let args = &self.spec.arguments;
+        let mut selection = Selection(BTreeSet::new());
+        if !target.is_empty() {
+            selection.0.insert(target.to_owned());
+        }
+        loop {
+            let mut added = false;
+            for (at, sample) in &self.spec.typedis.samples {
+                if selection.touches(at) || always(args, at) {
+                    for w in &sample.with {
+                        added |= selection.0.insert(w.clone());
+                    }
+                }
+            }
+            if !added {
+                return selection;
+            }
+        }
+    }
+
+    /// The builder call of one case.
+    fn call(
+        &self,
+        target: &str,
+        selection: &Selection,
+        setters: &[Setter<'_>],
+        enums: &mut Enums<'_>,
+    ) -> Result<TokenStream, Error> {
+        let trait_ident = format_ident!("{}", self.trait_name);
+        let method = &self.method_ident;
+        let keys = format!("{{{}|{}}}:", self.full, target);
+        let mut params = Vec::new();
+        for a in self.spec.arguments.iter().filter(|a| is_param(a)) {
+            params.push(self.sample(a, &a.name, selection, enums, &keys)?);
+        }
+        let mut call = quote! {
+            <::typedis::__private::Capture as #trait_ident>::#method(::typedis::__private::Capture, #(#params),*)
+        };
+        let setter = |arg: &Argument, parent: Option<&Argument>| {
+            setters
+                .iter()
+                .find(|s| {
+                    std::ptr::eq(s.arg, arg)
+                        && match (s.parent, parent) {
+                            (Some(a), Some(b)) => std::ptr::eq(a, b),
+                            (None, None) => true,
+                            _ => false,
+                        }
+                })
+                .map(|s| format_ident!("{}", s.name))
+        };
+        for a in &self.spec.arguments {
+            if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) {
+                continue;
+            }
+            if a.kind == ArgKind::Oneof {
+                let picked = a
+                    .arguments
+                    .iter()
+                    .find(|m| selection.touches(&join(&a.name, &m.name)));
+                let (id, value) = match picked {
+                    Some(m) => (setter(m, Some(a)), Some((m, join(&a.name, &m.name)))),
+                    None if selection.0.contains(&a.name) => {
+                        (setter(a, None), Some((a, a.name.clone())))
+                    }
+                    None if !a.optional => match a.arguments.first() {
+                        Some(m) => (setter(m, Some(a)), Some((m, join(&a.name, &m.name)))),
+                        None => continue,
+                    },
+                    None => continue,
+                };
+                let Some(id) = id else {
+                    return Err(self.sample_error(target, format!("no setter for `{}`", a.name)));
+                };
+                match value {
+                    Some((m, _)) if m.kind == ArgKind::PureToken => call = quote!(#call.#id()),
+                    Some((m, p)) => {
+                        let v = self.sample(m, &p, selection, enums, &keys)?;
+                        call = quote!(#call.#id(#v));
+                    }
+                    None => call = quote!(#call.#id()),
+                }
+            } else if selection.touches(&a.name) {
+                let Some(id) = setter(a, None) else {
+                    return Err(self.sample_error(target, format!("no setter for `{}`", a.name)));
+                };
+                if a.kind == ArgKind::PureToken {
+                    call = quote!(#call.#id());
+                } else {
+                    let v = self.sample(a, &a.name, selection, enums, &keys)?;
+                    call = quote!(#call.#id(#v));
+                }
+            }
+        }
+        Ok(call)
+    }
+
+    /// A sample value of argument `a` (at `path`), of the type its setter or parameter
+    /// takes. Keys are named after the argument under the case's own prefix `keys`.
+    fn sample(
+        &self,
+        a: &Argument,
+        path: &str,
+        selection: &Selection,
+        enums: &mut Enums<'_>,
+        keys: &str,
+    ) -> Result<TokenStream, Error> {
+        let hint = self
+            .spec
+            .typedis
+            .samples
+            .get(path)
+            .and_then(|s| s.value.as_ref());
+        if a.multiple {
+            let hints: Vec<Option<&serde_json::Value>> = match hint {
+                Some(serde_json::Value::Array(items)) => items.iter().map(Some).collect(),
+                other => vec![other],
+            };
+            let mut items = Vec::new();
+            for h in hints {
+                items.push(self.sample_one(a, path, h, selection, enums, keys)?);
+            }
+            return Ok(quote!([#(#items),*]));
+        }
+        self.sample_one(a, path, hint, selection, enums, keys)
+    }
+
+    /// One value of argument `a` (a `multiple` argument's element); `hint` from the specs.
+    fn sample_one(
+        &self,
+        a: &Argument,
+        path: &str,
+        hint: Option<&serde_json::Value>,
+        selection: &Selection,
+        enums: &mut Enums<'_>,
+        keys: &str,
+    ) -> Result<TokenStream, Error> {
+        use serde_json::Value as Json;
+        let wrong = |what: &str| {
+            self.sample_error(
+                path,
+                format!("`value` should be {what} for a `{:?}` argument", a.kind),
+            )
+        };
+        Ok(match a.kind {
+            ArgKind::Key | ArgKind::String | ArgKind::Pattern => {
+                let text = match hint {
+                    Some(Json::String(s)) => s.clone(),
+                    Some(Json::Number(n)) => n.to_string(),
+                    Some(_) => return Err(wrong("a string")),
+                    None => match a.kind {
+                        ArgKind::Key => format!("{keys}{}", a.name),
+                        ArgKind::Pattern => "*".to_owned(),
+                        _ => a.name.replace('-', ""),
+                    },
+                };
+                quote!(#text)
+            }
+            ArgKind::Integer | ArgKind::UnixTime => {
+                let n = match hint {
+                    Some(Json::Number(n)) => n.as_i64().ok_or_else(|| wrong("an integer"))?,
+                    Some(_) => return Err(wrong("an integer")),
+                    None if a.kind == ArgKind::UnixTime => 1_700_000_000,
+                    None => 1,
+                };
+                let n = Literal::i64_unsuffixed(n);
+                quote!(#n)
+            }
+            ArgKind::Double => {
+                // Small, so that a blocking command's timeout is short.
+                let x = match hint {
+                    Some(Json::Number(n)) => n.as_f64().ok_or_else(|| wrong("a number"))?,
+                    Some(_) => return Err(wrong("a number")),
+                    None => 0.01,
+                };
+                let x = Literal::f64_suffixed(x);
+                quote!(#x)
+            }
+            ArgKind::PureToken => {
+                let on = selection.touches(path);
+                quote!(#on)
+            }
+            ArgKind::Oneof => {
+                let picked = match a
+                    .arguments
+                    .iter()
+                    .find(|m| selection.touches(&join(path, &m.name)))
+                {
+                    Some(m) => m,
+                    None => match hint {
+                        Some(Json::String(name)) => a
+                            .arguments
+                            .iter()
+                            .find(|m| &m.name == name)
+                            .ok_or_else(|| wrong("the name of an alternative"))?,
+                        Some(_) => return Err(wrong("the name of an alternative")),
+                        None => a.arguments.first().ok_or_else(|| wrong("nothing"))?,
+                    },
+                };
+                if is_token_oneof(a) {
+                    let e = enums.get(a);
+                    let v = format_ident!("{}", pascal(&picked.name));
+                    quote!(#e::#v)
+                } else {
+                    let p = join(path, &picked.name);
+                    let v = if picked.kind == ArgKind::PureToken {
+                        quote!(true)
+                    } else {
+                        self.sample(picked, &p, selection, enums, keys)?
+                    };
+                    let w = self.write(picked, v, enums);
+                    quote!({
+                        let mut value = ::typedis::Args::new();
+                        {
+                            let out = &mut value;
+                            #w
+                        }
+                        value
+                    })
+                }
+            }
+            ArgKind::Block => {
+                let mut parts = Vec::new();
+                for m in self.block_parts(a) {
+                    let p = join(path, &m.name);
+                    let v = self.sample(m, &p, selection, enums, keys)?;
+                    if m.optional && m.kind != ArgKind::PureToken {
+                        if selection.touches(&p) {
+                            parts.push(quote!(::core::option::Option::Some(#v)));
+                        } else {
+                            let ty = self.value_type(m, enums, false);
+                            parts.push(quote!(::core::option::Option::None::<#ty>));
+                        }
+                    } else {
+                        parts.push(v);
+                    }
+                }
+                if parts.len() == 1 {
+                    parts.remove(0)
+                } else {
+                    quote!((#(#parts),*))
+                }
+            }
+        })
+    }
+}
