@@ -1238,7 +1238,12 @@ impl<'a> Command<'a> {
         let servers = &self.spec.typedis.servers;
         let is_top = std::ptr::eq(leaf, top);
         let inherited = (!is_top).then_some(top.availability.as_ref()).flatten();
-        let mut doc = format!(" `{}`", plain_syntax(leaf));
+        // One operation per call: the syntax of one.
+        let one = Argument {
+            multiple: false,
+            ..leaf.clone()
+        };
+        let mut doc = format!(" `{}`", plain_syntax(&one));
         doc.push_str(&servers::setter_words(leaf, inherited, servers));
         Self::doc_more(&mut doc, "repeatable: each call adds one, in call order.");
         let mut docs = vec![doc];

@@ -1119,7 +1119,7 @@ pub static BITFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
 };
 ///The `overflow-block` argument of `Bitfield`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BitfieldOverflowBlock {
+pub enum BitfieldOverflow {
     ///`WRAP`
     Wrap,
     ///`SAT`
@@ -1127,7 +1127,7 @@ pub enum BitfieldOverflowBlock {
     ///`FAIL`
     Fail,
 }
-impl ::typedis::ToArg for BitfieldOverflowBlock {
+impl ::typedis::ToArg for BitfieldOverflow {
     fn write_arg(&self, out: &mut ::typedis::Args) {
         out.push_bytes(
             match self {
@@ -1174,11 +1174,11 @@ impl<S> Bitfield<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Bitfield<S, R> {
     /// `GET encoding offset` — repeatable: each call adds one, in call order.
-    pub fn get(mut self, value: (impl ::typedis::ToArg, i64)) -> Self {
+    pub fn get(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
         {
             let out = self.rest.append(0);
             out.push_bytes(b"GET");
-            let x = value;
+            let x = (encoding, offset);
             let (b0, b1) = x;
             let x = b0;
             out.push(&x);
@@ -1187,22 +1187,54 @@ impl<S, R> Bitfield<S, R> {
         }
         self
     }
-    /// `[OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>` — repeatable: each call adds one, in call order.
-    pub fn write(
+    /// `OVERFLOW <WRAP | SAT | FAIL>` — repeatable: each call adds one, in call order.
+    pub fn overflow(mut self, value: BitfieldOverflow) -> Self {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"OVERFLOW");
+            out.push(&value);
+        }
+        self
+    }
+    /// `SET encoding offset value` — repeatable: each call adds one, in call order.
+    pub fn set(
         mut self,
-        value: (::core::option::Option<BitfieldOverflowBlock>, ::typedis::Args),
+        encoding: impl ::typedis::ToArg,
+        offset: i64,
+        value: i64,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            let x = value;
-            let (b0, b1) = x;
-            if let ::core::option::Option::Some(b0) = b0 {
-                out.push_bytes(b"OVERFLOW");
-                let x = b0;
-                out.push(&x);
-            }
+            out.push_bytes(b"SET");
+            let x = (encoding, offset, value);
+            let (b0, b1, b2) = x;
+            let x = b0;
+            out.push(&x);
             let x = b1;
-            out.extend_from(&x);
+            out.push_i64(x);
+            let x = b2;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `INCRBY encoding offset increment` — repeatable: each call adds one, in call order.
+    pub fn incrby(
+        mut self,
+        encoding: impl ::typedis::ToArg,
+        offset: i64,
+        increment: i64,
+    ) -> Self {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"INCRBY");
+            let x = (encoding, offset, increment);
+            let (b0, b1, b2) = x;
+            let x = b0;
+            out.push(&x);
+            let x = b1;
+            out.push_i64(x);
+            let x = b2;
+            out.push_i64(x);
         }
         self
     }
@@ -1266,21 +1298,17 @@ impl<S> BitfieldRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> BitfieldRo<S, R> {
-    /// `GET encoding offset [GET encoding offset ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get(
-        mut self,
-        value: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, i64)>,
-    ) -> Self {
+    /// `GET encoding offset` — repeatable: each call adds one, in call order.
+    pub fn get(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
-                out.push_bytes(b"GET");
-                let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push_i64(x);
-            }
+            out.push_bytes(b"GET");
+            let x = (encoding, offset);
+            let (b0, b1) = x;
+            let x = b0;
+            out.push(&x);
+            let x = b1;
+            out.push_i64(x);
         }
         self
     }
