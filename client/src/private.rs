@@ -43,6 +43,22 @@ impl<const N: usize> Slots<N> {
         self.slots[i].insert(Box::default())
     }
 
+    /// Returns slot `i` for adding to what earlier setters wrote there: a repeatable
+    /// argument's values accumulate in call order.
+    pub fn append(&mut self, i: usize) -> &mut Args {
+        self.slots[i].get_or_insert_with(Box::default)
+    }
+
+    /// Like [`append`](Self::append), writing `token` first when the slot is still empty:
+    /// the token a repeatable argument writes once before all its values (`WEIGHTS 1 2`).
+    pub fn append_under(&mut self, i: usize, token: &[u8]) -> &mut Args {
+        let out = self.slots[i].get_or_insert_with(Box::default);
+        if out.is_empty() {
+            out.push_bytes(token);
+        }
+        out
+    }
+
     /// Slots that must be set before sending, with the message to give otherwise.
     pub fn require(&mut self, required: &'static [(usize, &'static str)]) {
         self.required = required;

@@ -425,6 +425,24 @@ struct Command<'a> {
     variants: Vec<(Vec<String>, TokenStream)>,
 }
 
+/// How a setter reaches its slot (see `Command::slot_access`).
+struct Access {
+    /// An expression giving the slot's `&mut Args`.
+    get: TokenStream,
+    /// What the setter writes first (its choice's token).
+    head: Option<TokenStream>,
+    /// The slot writes the argument's once-written token itself.
+    own_token_done: bool,
+}
+
+impl Access {
+    /// Binds the slot to `out` and writes the head.
+    fn open(&self) -> TokenStream {
+        let (get, head) = (&self.get, &self.head);
+        quote!(let out = #get; #head)
+    }
+}
+
 /// An enum's variants: name, token, note (for a variant not every server accepts).
 type Variants = Vec<(String, String, Option<String>)>;
 
@@ -440,6 +458,11 @@ struct Enums<'s> {
 impl Enums<'_> {
     /// The enum for a `oneof` of pure tokens; defined once per builder and name.
     fn get(&mut self, arg: &Argument) -> proc_macro2::Ident {
+        self.get_named(arg, &arg.name)
+    }
+
+    /// [`get`](Self::get), the enum named after `base` instead of the argument.
+    fn get_named(&mut self, arg: &Argument, base: &str) -> proc_macro2::Ident {
         let variants: Variants = arg
             .arguments
             .iter()
@@ -452,13 +475,13 @@ impl Enums<'_> {
                 (pascal(&a.name), token, note)
             })
             .collect();
-        let mut name = format!("{}{}", self.prefix, pascal(&arg.name));
+        let mut name = format!("{}{}", self.prefix, pascal(base));
         let mut n = 2;
         while let Some((existing, _)) = self.defs.get(&name) {
             if *existing == variants {
                 return format_ident!("{}", name);
             }
-            name = format!("{}{}{}", self.prefix, pascal(&arg.name), n);
+            name = format!("{}{}{}", self.prefix, pascal(base), n);
             n += 1;
         }
         let ident = format_ident!("{}", name);
@@ -550,6 +573,19 @@ impl<'a> Command<'a> {
             None => reply_type(file.spec.reply_schema.as_ref())
                 .map_err(|e| spec_error("reply_schema".into(), e))?,
         };
+        for (i, name) in file.spec.typedis.flatten.iter().enumerate() {
+            let ok = file
+                .spec
+                .arguments
+                .iter()
+                .any(|a| &a.name == name && a.optional && a.multiple);
+            if !ok {
+                return Err(spec_error(
+                    format!("typedis.flatten[{i}]"),
+                    format!("`{name}` is not an optional, repeatable (`multiple`) argument at the top of the command"),
+                ));
+            }
+        }
         let variants = file
             .spec
             .typedis
@@ -779,6 +815,19 @@ impl<'a> Command<'a> {
 
     /// Code writing value `v` of argument `a` into `out` (an `&mut Args`), token included.
     fn write(&self, a: &Argument, v: TokenStream, enums: &mut Enums<'_>) -> TokenStream {
+        self.write_as(a, v, enums, false)
+    }
+
+    /// [`write`](Self::write); with `appending`, the token a repeatable argument writes
+    /// once before all its values is left out (the slot's `append_under` writes it when
+    /// the first call does).
+    fn write_as(
+        &self,
+        a: &Argument,
+        v: TokenStream,
+        enums: &mut Enums<'_>,
+        appending: bool,
+    ) -> TokenStream {
         let token = a.token.as_deref().map(lit);
         let tok = |t: &Option<Literal>| match t {
             Some(t) => quote!(out.push_bytes(#t);),
@@ -807,7 +856,7 @@ impl<'a> Command<'a> {
             } else {
                 quote!()
             };
-            let once_tok = if a.multiple_token {
+            let once_tok = if a.multiple_token || appending {
                 quote!()
             } else {
                 tok(&token)
@@ -957,10 +1006,24 @@ impl<'a> Command<'a> {
             .map(|s| s.to_string())
             .collect();
         for (i, a) in args.iter().enumerate().skip(prefix) {
+            let slot = Literal::usize_unsuffixed(i - prefix);
+            if is_param(a) && a.multiple {
+                // A required repeatable argument after options (ZADD's members, XADD's
+                // fields): the method takes the first values, a setter adds more.
+                let name = unique(&mut taken, &self.setter_base(a), &a.name);
+                setters.push(self.setter(&name, a, None, &slot, &mut enums));
+                continue;
+            }
             if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) {
                 continue;
             }
-            let slot = Literal::usize_unsuffixed(i - prefix);
+            if self.spec.typedis.flatten.contains(&a.name) {
+                for leaf in flat_leaves(a) {
+                    let name = unique(&mut taken, &self.setter_base(leaf), &leaf.name);
+                    setters.push(self.flat_setter(&name, leaf, a, &slot, &mut enums));
+                }
+                continue;
+            }
             if a.kind == ArgKind::Oneof {
                 for m in &a.arguments {
                     let name = unique(&mut taken, &self.setter_base(m), &m.name);
@@ -972,16 +1035,35 @@ impl<'a> Command<'a> {
                     let name = unique(&mut taken, &ident_safe(&a.name), "choice");
                     plan.push(cases::Setter::new(a, None, &name));
                     let id = format_ident!("{}", name);
-                    let doc = format!(" Sets `{}` from a value.", a.name);
+                    let doc = format!(
+                        " `{}`, the choice as a value — {}",
+                        plain_syntax(a),
+                        if a.multiple {
+                            "repeatable: each call adds one, in call order."
+                        } else {
+                            "the last call wins."
+                        }
+                    );
                     let reply = self.variant_reply(&a.name);
                     let (ret, conv) = match &reply {
                         Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
                         None => (quote!(Self), quote!(self)),
                     };
+                    let access = self.slot_access(a, Some(a), &slot);
+                    let body = match &access.head {
+                        None => {
+                            let get = &access.get;
+                            quote!(#get.push(&value);)
+                        }
+                        Some(_) => {
+                            let open = access.open();
+                            quote!({ #open out.push(&value); })
+                        }
+                    };
                     setters.push(quote! {
                         #[doc = #doc]
                         pub fn #id(mut self, value: #e) -> #ret {
-                            self.rest.slot(#slot).push(&value);
+                            #body
                             #conv
                         }
                     });
@@ -1108,6 +1190,176 @@ impl<'a> Command<'a> {
         quote!(out.note(#n);)
     }
 
+    /// Where a setter writes: a setter replaces what an earlier call wrote (`slot`), but
+    /// a repeatable argument — `multiple` itself, or an alternative of a `multiple`
+    /// choice (BITFIELD's operations) — adds to it in call order (`append`). The
+    /// choice's token comes first: once for all values (`append_under`), or before each
+    /// one (`multiple_token`, or a single choice).
+    fn slot_access(&self, a: &Argument, parent: Option<&Argument>, slot: &Literal) -> Access {
+        let under = |t: &str, own_token_done| {
+            let t = lit(t);
+            Access {
+                get: quote!(self.rest.append_under(#slot, #t)),
+                head: None,
+                own_token_done,
+            }
+        };
+        let plain = |get, head: Option<&str>| Access {
+            get,
+            head: head.map(|t| {
+                let t = lit(t);
+                quote!(out.push_bytes(#t);)
+            }),
+            own_token_done: false,
+        };
+        match parent {
+            None if a.multiple => match &a.token {
+                Some(t) if !a.multiple_token => under(t, true),
+                _ => plain(quote!(self.rest.append(#slot)), None),
+            },
+            None => plain(quote!(self.rest.slot(#slot)), None),
+            Some(p) => match (&p.token, p.multiple) {
+                (Some(t), true) if !p.multiple_token => under(t, false),
+                (t, true) => plain(quote!(self.rest.append(#slot)), t.as_deref()),
+                (t, false) => plain(quote!(self.rest.slot(#slot)), t.as_deref()),
+            },
+        }
+    }
+
+    /// What a setter's docs say about calling it again.
+    fn repeat_doc(a: &Argument, parent: Option<&Argument>) -> &'static str {
+        match parent {
+            Some(p) if p.multiple => "repeatable: each call adds one, in call order.",
+            Some(_) => "one of a group; the last call wins.",
+            None if a.multiple && !a.optional => {
+                "repeatable: each call adds to the values the command's method took."
+            }
+            None if a.multiple => "repeatable: each call adds to the earlier ones.",
+            None => "",
+        }
+    }
+
+    /// Adds `more` to a setter's first doc line, after a dash (or a semicolon when the
+    /// line has one already).
+    fn doc_more(doc: &mut String, more: &str) {
+        if more.is_empty() {
+            return;
+        }
+        doc.push_str(if doc.contains(" — ") { "; " } else { " — " });
+        doc.push_str(more);
+    }
+
+    /// A setter for `leaf`, a member of the flattened argument `top` (`typedis.flatten`):
+    /// its values are parameters of their own (`.set(encoding, offset, value)`), and each
+    /// call adds one operation after the earlier ones.
+    fn flat_setter(
+        &self,
+        name: &str,
+        leaf: &Argument,
+        top: &Argument,
+        slot: &Literal,
+        enums: &mut Enums<'_>,
+    ) -> TokenStream {
+        let st = &self.struct_ident;
+        let id = format_ident!("{}", name);
+        let servers = &self.spec.typedis.servers;
+        let is_top = std::ptr::eq(leaf, top);
+        let inherited = (!is_top).then_some(top.availability.as_ref()).flatten();
+        // One operation per call: the syntax of one.
+        let one = Argument {
+            multiple: false,
+            ..leaf.clone()
+        };
+        let mut doc = format!(" `{}`", plain_syntax(&one));
+        doc.push_str(&servers::setter_words(leaf, inherited, servers));
+        Self::doc_more(&mut doc, "repeatable: each call adds one, in call order.");
+        let mut docs = vec![doc];
+        docs.extend(servers::member_lines(leaf, servers, &plain_syntax));
+        let notes: Vec<TokenStream> = [leaf.availability.as_ref().map(|av| self.note(leaf, av))]
+            .into_iter()
+            .chain([inherited.map(|av| self.note(top, av))])
+            .flatten()
+            .collect();
+        let (reply, reply_doc) = self.setter_reply(leaf);
+        if let Some(d) = reply_doc {
+            docs.extend([String::new(), d]);
+        }
+        let (ret, conv) = match &reply {
+            Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
+            None => (quote!(Self), quote!(self)),
+        };
+        // The leaf's token: before each operation, unless the flattened argument itself
+        // is the leaf and writes its token once before all of them.
+        let (access, token) = match (&leaf.token, is_top) {
+            (Some(_), true) if !leaf.multiple_token => {
+                (self.slot_access(leaf, None, slot).open(), None)
+            }
+            (t, true) => (quote!(let out = self.rest.append(#slot);), t.as_deref()),
+            (t, false) => (self.slot_access(leaf, Some(top), slot).open(), t.as_deref()),
+        };
+        let token = token.map(|t| {
+            let t = lit(t);
+            quote!(out.push_bytes(#t);)
+        });
+        let (params, body) = match leaf.kind {
+            ArgKind::Block => {
+                let mut seen = BTreeSet::new();
+                let (params, names): (Vec<TokenStream>, Vec<proc_macro2::Ident>) = self
+                    .block_parts(leaf)
+                    .into_iter()
+                    .map(|m| {
+                        let mut n = ident_safe(&m.name);
+                        while !seen.insert(n.clone()) {
+                            n.push('_');
+                        }
+                        let n = format_ident!("{}", n);
+                        let t = self.value_type(m, enums, true);
+                        let t = if m.optional && m.kind != ArgKind::PureToken {
+                            quote!(::core::option::Option<#t>)
+                        } else {
+                            t
+                        };
+                        (quote!(#n: #t), n)
+                    })
+                    .unzip();
+                let value = if names.len() == 1 {
+                    quote!(#(#names)*)
+                } else {
+                    quote!((#(#names),*))
+                };
+                let w = self.write_one(leaf, quote!(x), enums);
+                (params, quote!(let x = #value; #w))
+            }
+            ArgKind::Oneof if is_token_oneof(leaf) => {
+                let e = enums.get_named(leaf, leaf.token.as_deref().unwrap_or(&leaf.name));
+                (vec![quote!(value: #e)], quote!(out.push(&value);))
+            }
+            ArgKind::PureToken => (Vec::new(), quote!()),
+            _ => {
+                let t = self.value_type(leaf, enums, true);
+                let w = self.write_one(leaf, quote!(x), enums);
+                let body = if leaf.multiple {
+                    quote!(for x in value { #w })
+                } else {
+                    quote!(let x = value; #w)
+                };
+                (vec![quote!(value: #t)], body)
+            }
+        };
+        quote! {
+            #(#[doc = #docs])*
+            pub fn #id(mut self, #(#params),*) -> #ret {
+                {
+                    #access
+                    #token
+                    #body
+                    #(#notes)*
+                }
+                #conv
+            }
+        }
+    }
+
     /// A setter for optional argument `a`, or for alternative `a` of the oneof `parent`.
     fn setter(
         &self,
@@ -1119,14 +1371,14 @@ impl<'a> Command<'a> {
     ) -> TokenStream {
         let st = &self.struct_ident;
         let id = format_ident!("{}", name);
-        let in_oneof = parent.is_some();
         let servers = &self.spec.typedis.servers;
         let inherited = parent.and_then(|p| p.availability.as_ref());
-        let mut doc = format!(" `{}`", plain_syntax(a));
+        let mut doc = match parent.and_then(|p| p.token.as_deref()) {
+            Some(t) => format!(" `{t} {}`", plain_syntax(a)),
+            None => format!(" `{}`", plain_syntax(a)),
+        };
         doc.push_str(&servers::setter_words(a, inherited, servers));
-        if in_oneof {
-            doc.push_str(" — one of a group; the last call wins.");
-        }
+        Self::doc_more(&mut doc, Self::repeat_doc(a, parent));
         let mut docs = vec![doc];
         docs.extend(servers::member_lines(a, servers, &plain_syntax));
         // The parent's note, when only the parent is not accepted everywhere (the
@@ -1143,6 +1395,7 @@ impl<'a> Command<'a> {
             Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
             None => (quote!(Self), quote!(self)),
         };
+        let access = self.slot_access(a, parent, slot);
         if a.kind == ArgKind::PureToken {
             let t = lit(a.token.as_deref().unwrap_or(&a.name.to_uppercase()));
             let own_note = a
@@ -1150,11 +1403,14 @@ impl<'a> Command<'a> {
                 .as_ref()
                 .map(|av| self.note(a, av))
                 .unwrap_or_default();
-            let body = if own_note.is_empty() && inherited_note.is_empty() {
-                quote!(self.rest.slot(#slot).push_bytes(#t);)
+            let body = if own_note.is_empty() && inherited_note.is_empty() && access.head.is_none()
+            {
+                let get = &access.get;
+                quote!(#get.push_bytes(#t);)
             } else {
+                let open = access.open();
                 quote! {
-                    let out = self.rest.slot(#slot);
+                    #open
                     out.push_bytes(#t);
                     #own_note
                     #inherited_note
@@ -1169,18 +1425,29 @@ impl<'a> Command<'a> {
             };
         }
         let ty = self.value_type(a, enums, true);
-        let w = self.write(a, quote!(value), enums);
+        let w = self.write_as(a, quote!(value), enums, access.own_token_done);
+        let access = access.open();
         quote! {
             #(#[doc = #docs])*
             pub fn #id(mut self, value: #ty) -> #ret {
                 {
-                    let out = self.rest.slot(#slot);
+                    #access
                     #w
                     #inherited_note
                 }
                 #conv
             }
         }
+    }
+}
+
+/// The members of a flattened argument that get a setter each: through choices and
+/// untokened blocks, down to what has a token or a value of its own.
+fn flat_leaves(a: &Argument) -> Vec<&Argument> {
+    match a.kind {
+        ArgKind::Oneof if !is_token_oneof(a) => a.arguments.iter().flat_map(flat_leaves).collect(),
+        ArgKind::Block if a.token.is_none() => a.arguments.iter().flat_map(flat_leaves).collect(),
+        _ => vec![a],
     }
 }
 

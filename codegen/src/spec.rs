@@ -228,6 +228,11 @@ pub struct Extension {
     /// Tuple order of a `multiple` block argument, by block name.
     #[serde(default)]
     pub block_order: BTreeMap<String, Vec<String>>,
+    /// Optional repeatable arguments (by name) whose members get setters of their own,
+    /// each adding one operation in call order (BITFIELD's `operation`: `.get(..)`,
+    /// `.set(..)`, `.incrby(..)`, `.overflow(..)`).
+    #[serde(default)]
+    pub flatten: Vec<String>,
     /// A runtime Rust type to use as the default reply type.
     #[serde(default)]
     pub reply_type: Option<String>,

@@ -179,3 +179,44 @@ fn malformed_specs_name_the_file_and_path() {
     .to_string();
     assert!(err.contains("kee"), "{err}");
 }
+
+#[test]
+fn bitfield() {
+    check("bitfield");
+}
+
+#[test]
+fn flatten_names_an_optional_repeatable_argument() {
+    let spec = |flatten: &str| {
+        format!(
+            r#"{{"OPS": {{"arity": -2, "arguments": [
+                {{"name": "key", "type": "key"}},
+                {{"name": "mode", "type": "pure-token", "token": "M", "optional": true}},
+                {{"name": "op", "type": "oneof", "optional": true, "multiple": true, "arguments": [
+                    {{"name": "get", "type": "block", "token": "GET", "arguments": [
+                        {{"name": "offset", "type": "integer"}}]}},
+                    {{"name": "put", "type": "block", "token": "PUT", "arguments": [
+                        {{"name": "offset", "type": "integer"}},
+                        {{"name": "value", "type": "string"}}]}}]}}],
+            "reply_schema": {{}}, "typedis": {{"flatten": ["{flatten}"]}}}}}}"#
+        )
+    };
+    let code = |text: &str| {
+        let spec = typedis_codegen::parse_str(Path::new("ops.json"), text)?;
+        typedis_codegen::generate_source(&[spec], "Commands", false)
+    };
+    let ok = code(&spec("op")).unwrap();
+    assert!(ok.contains("pub fn get(mut self, offset: i64)"), "{ok}");
+    assert!(
+        ok.contains("pub fn put(mut self, offset: i64, value: impl ::typedis::ToArg)"),
+        "{ok}"
+    );
+    assert!(ok.contains("self.rest.append(1)"), "{ok}");
+    for wrong in ["mode", "key", "nothing"] {
+        let e = code(&spec(wrong)).unwrap_err().to_string();
+        assert!(
+            e.contains("typedis.flatten[0]") && e.contains(wrong),
+            "{wrong}: {e}"
+        );
+    }
+}

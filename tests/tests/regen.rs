@@ -190,3 +190,33 @@ fn read_state(dir: &Path, file: &str, key: &str) -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
     spec[key]["typedis"]["connection_state"].clone()
 }
+
+#[tokio::test]
+async fn a_rewritten_spec_keeps_its_flattened_arguments() {
+    let server = Server::start(Kind::Valkey);
+    let dir = temp_copy("flatten");
+    let path = dir.join("bitfield.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    spec["BITFIELD"]["summary"] = "stale".into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+    let report = xtask::regen::regen(&server.url(), &dir).await.unwrap();
+    assert!(
+        report.changed.contains(&"bitfield".to_owned()),
+        "{report:?}"
+    );
+    let back: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_ne!(back["BITFIELD"]["summary"], "stale");
+    assert_eq!(
+        back["BITFIELD"]["typedis"]["flatten"],
+        serde_json::json!(["operation"])
+    );
+    // …and the generator still finds the argument it names.
+    let specs = typedis_codegen::Config::new()
+        .spec_dir(&dir)
+        .load()
+        .unwrap();
+    let code = typedis_codegen::generate_source(&specs, "Commands", false).unwrap();
+    assert!(code.contains("pub fn overflow(mut self, value: BitfieldOverflow)"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -394,6 +394,19 @@ impl<S, R> BfInsert<S, R> {
         self.rest.slot(4).push_bytes(b"NONSCALING");
         self
     }
+    /// `item [item ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn item(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(6);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        self
+    }
 }
 ::typedis::__typedis_builder!(BfInsert, BF_INSERT);
 /// What the runtime knows about `BF.LOADCHUNK`.
@@ -1257,6 +1270,19 @@ impl<S, R> CfInsert<S, R> {
         self.rest.slot(1).push_bytes(b"NOCREATE");
         self
     }
+    /// `item [item ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn item(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(3);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        self
+    }
 }
 ::typedis::__typedis_builder!(CfInsert, CF_INSERT);
 /// What the runtime knows about `CF.INSERTNX`.
@@ -1342,6 +1368,19 @@ impl<S, R> CfInsertnx<S, R> {
     /// `NOCREATE`
     pub fn nocreate(mut self) -> Self {
         self.rest.slot(1).push_bytes(b"NOCREATE");
+        self
+    }
+    /// `item [item ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn item(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(3);
+            for x in value {
+                out.push(&x);
+            }
+        }
         self
     }
 }

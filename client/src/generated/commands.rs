@@ -176,13 +176,13 @@ impl<S> AclDryrun<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> AclDryrun<S, R> {
-    /// `arg [arg ...]`
+    /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
     pub fn arg(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -576,13 +576,13 @@ impl<S> AclSetuser<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> AclSetuser<S, R> {
-    /// `rule [rule ...]`
+    /// `rule [rule ...]` — repeatable: each call adds to the earlier ones.
     pub fn rule(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -978,14 +978,14 @@ impl<S, R> Bgsave<S, R> {
         self.rest.slot(0).push_bytes(b"SCHEDULE");
         self
     }
-    /// `CANCEL` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `CANCEL` — Valkey ≥ 8.1; not Redis 7.0.15; one of a group; the last call wins.
     pub fn cancel(mut self) -> Self {
         let out = self.rest.slot(0);
         out.push_bytes(b"CANCEL");
         out.note("BGSAVE `CANCEL` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15");
         self
     }
-    /// Sets `operation` from a value.
+    /// `<SCHEDULE | CANCEL>`, the choice as a value — the last call wins.
     pub fn operation(mut self, value: BgsaveOperation) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -1119,7 +1119,7 @@ pub static BITFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
 };
 ///The `overflow-block` argument of `Bitfield`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BitfieldOverflowBlock {
+pub enum BitfieldOverflow {
     ///`WRAP`
     Wrap,
     ///`SAT`
@@ -1127,7 +1127,7 @@ pub enum BitfieldOverflowBlock {
     ///`FAIL`
     Fail,
 }
-impl ::typedis::ToArg for BitfieldOverflowBlock {
+impl ::typedis::ToArg for BitfieldOverflow {
     fn write_arg(&self, out: &mut ::typedis::Args) {
         out.push_bytes(
             match self {
@@ -1173,12 +1173,12 @@ impl<S> Bitfield<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Bitfield<S, R> {
-    /// `GET encoding offset` — one of a group; the last call wins.
-    pub fn get(mut self, value: (impl ::typedis::ToArg, i64)) -> Self {
+    /// `GET encoding offset` — repeatable: each call adds one, in call order.
+    pub fn get(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             out.push_bytes(b"GET");
-            let x = value;
+            let x = (encoding, offset);
             let (b0, b1) = x;
             let x = b0;
             out.push(&x);
@@ -1187,22 +1187,54 @@ impl<S, R> Bitfield<S, R> {
         }
         self
     }
-    /// `[OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment>` — one of a group; the last call wins.
-    pub fn write(
+    /// `OVERFLOW <WRAP | SAT | FAIL>` — repeatable: each call adds one, in call order.
+    pub fn overflow(mut self, value: BitfieldOverflow) -> Self {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"OVERFLOW");
+            out.push(&value);
+        }
+        self
+    }
+    /// `SET encoding offset value` — repeatable: each call adds one, in call order.
+    pub fn set(
         mut self,
-        value: (::core::option::Option<BitfieldOverflowBlock>, ::typedis::Args),
+        encoding: impl ::typedis::ToArg,
+        offset: i64,
+        value: i64,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
-            let x = value;
-            let (b0, b1) = x;
-            if let ::core::option::Option::Some(b0) = b0 {
-                out.push_bytes(b"OVERFLOW");
-                let x = b0;
-                out.push(&x);
-            }
+            let out = self.rest.append(0);
+            out.push_bytes(b"SET");
+            let x = (encoding, offset, value);
+            let (b0, b1, b2) = x;
+            let x = b0;
+            out.push(&x);
             let x = b1;
-            out.extend_from(&x);
+            out.push_i64(x);
+            let x = b2;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `INCRBY encoding offset increment` — repeatable: each call adds one, in call order.
+    pub fn incrby(
+        mut self,
+        encoding: impl ::typedis::ToArg,
+        offset: i64,
+        increment: i64,
+    ) -> Self {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"INCRBY");
+            let x = (encoding, offset, increment);
+            let (b0, b1, b2) = x;
+            let x = b0;
+            out.push(&x);
+            let x = b1;
+            out.push_i64(x);
+            let x = b2;
+            out.push_i64(x);
         }
         self
     }
@@ -1266,21 +1298,17 @@ impl<S> BitfieldRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> BitfieldRo<S, R> {
-    /// `GET encoding offset [GET encoding offset ...]`
-    pub fn get(
-        mut self,
-        value: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, i64)>,
-    ) -> Self {
+    /// `GET encoding offset` — repeatable: each call adds one, in call order.
+    pub fn get(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
         {
-            let out = self.rest.slot(0);
-            for x in value {
-                out.push_bytes(b"GET");
-                let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push_i64(x);
-            }
+            let out = self.rest.append(0);
+            out.push_bytes(b"GET");
+            let x = (encoding, offset);
+            let (b0, b1) = x;
+            let x = b0;
+            out.push(&x);
+            let x = b1;
+            out.push_i64(x);
         }
         self
     }
@@ -2971,36 +2999,47 @@ impl<S> ClientList<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ClientList<S, R> {
-    /// `NORMAL` — one of a group; the last call wins.
+    /// `TYPE NORMAL` — one of a group; the last call wins.
     pub fn normal(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"NORMAL");
+        let out = self.rest.slot(0);
+        out.push_bytes(b"TYPE");
+        out.push_bytes(b"NORMAL");
         self
     }
-    /// `MASTER` — one of a group; the last call wins.
+    /// `TYPE MASTER` — one of a group; the last call wins.
     pub fn master(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"MASTER");
+        let out = self.rest.slot(0);
+        out.push_bytes(b"TYPE");
+        out.push_bytes(b"MASTER");
         self
     }
-    /// `REPLICA` — one of a group; the last call wins.
+    /// `TYPE REPLICA` — one of a group; the last call wins.
     pub fn replica(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"REPLICA");
+        let out = self.rest.slot(0);
+        out.push_bytes(b"TYPE");
+        out.push_bytes(b"REPLICA");
         self
     }
-    /// `PUBSUB` — one of a group; the last call wins.
+    /// `TYPE PUBSUB` — one of a group; the last call wins.
     pub fn pubsub(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"PUBSUB");
+        let out = self.rest.slot(0);
+        out.push_bytes(b"TYPE");
+        out.push_bytes(b"PUBSUB");
         self
     }
-    /// Sets `client-type` from a value.
+    /// `TYPE <NORMAL | MASTER | REPLICA | PUBSUB>`, the choice as a value — the last call wins.
     pub fn client_type(mut self, value: ClientListClientType) -> Self {
-        self.rest.slot(0).push(&value);
+        {
+            let out = self.rest.slot(0);
+            out.push_bytes(b"TYPE");
+            out.push(&value);
+        }
         self
     }
-    /// `ID client-id [client-id ...]` (since 6.2.0)
+    /// `ID client-id [client-id ...]` (since 6.2.0) — repeatable: each call adds to the earlier ones.
     pub fn id(mut self, value: impl ::core::iter::IntoIterator<Item = i64>) -> Self {
         {
-            let out = self.rest.slot(1);
-            out.push_bytes(b"ID");
+            let out = self.rest.append_under(1, b"ID");
             for x in value {
                 out.push_i64(x);
             }
@@ -3046,27 +3085,33 @@ impl<S, R> ClientList<S, R> {
         }
         self
     }
-    /// `YES` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `SKIPME YES` — Valkey ≥ 8.1; not Redis 7.0.15; one of a group; the last call wins.
     pub fn yes(mut self) -> Self {
         let out = self.rest.slot(5);
+        out.push_bytes(b"SKIPME");
         out.push_bytes(b"YES");
         out.note(
             "CLIENT LIST `SKIPME <YES | NO>` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
         );
         self
     }
-    /// `NO` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `SKIPME NO` — Valkey ≥ 8.1; not Redis 7.0.15; one of a group; the last call wins.
     pub fn no(mut self) -> Self {
         let out = self.rest.slot(5);
+        out.push_bytes(b"SKIPME");
         out.push_bytes(b"NO");
         out.note(
             "CLIENT LIST `SKIPME <YES | NO>` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
         );
         self
     }
-    /// Sets `skipme` from a value.
+    /// `SKIPME <YES | NO>`, the choice as a value — the last call wins.
     pub fn skipme(mut self, value: ClientListSkipme) -> Self {
-        self.rest.slot(5).push(&value);
+        {
+            let out = self.rest.slot(5);
+            out.push_bytes(b"SKIPME");
+            out.push(&value);
+        }
         self
     }
     /// `MAXAGE maxage` — Valkey ≥ 8.1; not Redis 7.0.15
@@ -3186,55 +3231,62 @@ impl<S, R> ClientList<S, R> {
         }
         self
     }
-    /// `NORMAL` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `NOT-TYPE NORMAL` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn normal_normal(mut self) -> Self {
         let out = self.rest.slot(15);
+        out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"NORMAL");
         out.note(
             "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
         );
         self
     }
-    /// `MASTER` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `NOT-TYPE MASTER` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn master_master(mut self) -> Self {
         let out = self.rest.slot(15);
+        out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"MASTER");
         out.note(
             "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
         );
         self
     }
-    /// `REPLICA` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `NOT-TYPE REPLICA` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn replica_replica(mut self) -> Self {
         let out = self.rest.slot(15);
+        out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"REPLICA");
         out.note(
             "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
         );
         self
     }
-    /// `PUBSUB` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `NOT-TYPE PUBSUB` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn pubsub_pubsub(mut self) -> Self {
         let out = self.rest.slot(15);
+        out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"PUBSUB");
         out.note(
             "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
         );
         self
     }
-    /// Sets `not-client-type` from a value.
+    /// `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>`, the choice as a value — the last call wins.
     pub fn not_client_type(mut self, value: ClientListNotClientType) -> Self {
-        self.rest.slot(15).push(&value);
+        {
+            let out = self.rest.slot(15);
+            out.push_bytes(b"NOT-TYPE");
+            out.push(&value);
+        }
         self
     }
-    /// `NOT-ID not-client-id [not-client-id ...]` — Valkey ≥ 9.0; not Redis 7.0.15
+    /// `NOT-ID not-client-id [not-client-id ...]` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds to the earlier ones.
     pub fn not_id(mut self, value: impl ::core::iter::IntoIterator<Item = i64>) -> Self {
         {
-            let out = self.rest.slot(16);
+            let out = self.rest.append_under(16, b"NOT-ID");
             out.note(
                 "CLIENT LIST `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
             );
-            out.push_bytes(b"NOT-ID");
             for x in value {
                 out.push_i64(x);
             }
@@ -3602,7 +3654,7 @@ impl<S, R> ClientPause<S, R> {
         self.rest.slot(0).push_bytes(b"ALL");
         self
     }
-    /// Sets `mode` from a value.
+    /// `<WRITE | ALL>`, the choice as a value — the last call wins.
     pub fn mode(mut self, value: ClientPauseMode) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -3909,13 +3961,13 @@ impl<S, R> ClientTracking<S, R> {
         }
         self
     }
-    /// `PREFIX prefix [PREFIX prefix ...]`
+    /// `PREFIX prefix [PREFIX prefix ...]` — repeatable: each call adds to the earlier ones.
     pub fn prefix(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.append(1);
             for x in value {
                 out.push_bytes(b"PREFIX");
                 out.push(&x);
@@ -4069,7 +4121,7 @@ impl<S, R> ClientUnblock<S, R> {
         self.rest.slot(0).push_bytes(b"ERROR");
         self
     }
-    /// Sets `unblock-type` from a value.
+    /// `<TIMEOUT | ERROR>`, the choice as a value — the last call wins.
     pub fn unblock_type(mut self, value: ClientUnblockUnblockType) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -4621,7 +4673,7 @@ impl<S, R> ClusterFailover<S, R> {
         self.rest.slot(0).push_bytes(b"TAKEOVER");
         self
     }
-    /// Sets `options` from a value.
+    /// `<FORCE | TAKEOVER>`, the choice as a value — the last call wins.
     pub fn options(mut self, value: ClusterFailoverOptions) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -4706,7 +4758,7 @@ impl<S, R> ClusterFlushslot<S, R> {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
-    /// Sets `flush-type` from a value.
+    /// `<ASYNC | SYNC>`, the choice as a value — the last call wins.
     pub fn flush_type(mut self, value: ClusterFlushslotFlushType) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -5471,7 +5523,7 @@ impl<S, R> ClusterReplicate<S, R> {
         }
         self
     }
-    /// `NO ONE` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `NO ONE` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn no_one(mut self, value: ()) -> Self {
         {
             let out = self.rest.slot(0);
@@ -5558,7 +5610,7 @@ impl<S, R> ClusterReset<S, R> {
         self.rest.slot(0).push_bytes(b"SOFT");
         self
     }
-    /// Sets `reset-type` from a value.
+    /// `<HARD | SOFT>`, the choice as a value — the last call wins.
     pub fn reset_type(mut self, value: ClusterResetResetType) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -6269,13 +6321,13 @@ impl<S> CommandDocs<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandDocs<S, R> {
-    /// `command-name [command-name ...]`
+    /// `command-name [command-name ...]` — repeatable: each call adds to the earlier ones.
     pub fn command_name(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -6333,13 +6385,13 @@ impl<S> CommandGetkeys<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandGetkeys<S, R> {
-    /// `arg [arg ...]`
+    /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
     pub fn arg(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -6400,13 +6452,13 @@ impl<S> CommandGetkeysandflags<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandGetkeysandflags<S, R> {
-    /// `arg [arg ...]`
+    /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
     pub fn arg(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -6503,13 +6555,13 @@ impl<S> CommandInfo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandInfo<S, R> {
-    /// `command-name [command-name ...]`
+    /// `command-name [command-name ...]` — repeatable: each call adds to the earlier ones.
     pub fn command_name(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -6560,30 +6612,33 @@ impl<S> CommandList<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandList<S, R> {
-    /// `MODULE module-name` — one of a group; the last call wins.
+    /// `FILTERBY MODULE module-name` — one of a group; the last call wins.
     pub fn module(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
+            out.push_bytes(b"FILTERBY");
             out.push_bytes(b"MODULE");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `ACLCAT category` — one of a group; the last call wins.
+    /// `FILTERBY ACLCAT category` — one of a group; the last call wins.
     pub fn aclcat(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
+            out.push_bytes(b"FILTERBY");
             out.push_bytes(b"ACLCAT");
             let x = value;
             out.push(&x);
         }
         self
     }
-    /// `PATTERN pattern` — one of a group; the last call wins.
+    /// `FILTERBY PATTERN pattern` — one of a group; the last call wins.
     pub fn pattern(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
+            out.push_bytes(b"FILTERBY");
             out.push_bytes(b"PATTERN");
             let x = value;
             out.push(&x);
@@ -7795,26 +7850,26 @@ impl<S> Eval<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Eval<S, R> {
-    /// `key [key ...]`
+    /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
         }
         self
     }
-    /// `arg [arg ...]`
+    /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
     pub fn arg(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
@@ -7889,26 +7944,26 @@ impl<S> Evalsha<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Evalsha<S, R> {
-    /// `key [key ...]`
+    /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
         }
         self
     }
-    /// `arg [arg ...]`
+    /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
     pub fn arg(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
@@ -7983,26 +8038,26 @@ impl<S> EvalshaRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> EvalshaRo<S, R> {
-    /// `key [key ...]`
+    /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
         }
         self
     }
-    /// `arg [arg ...]`
+    /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
     pub fn arg(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
@@ -8077,26 +8132,26 @@ impl<S> EvalRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> EvalRo<S, R> {
-    /// `key [key ...]`
+    /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
         }
         self
     }
-    /// `arg [arg ...]`
+    /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
     pub fn arg(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
@@ -8326,7 +8381,7 @@ impl<S, R> Expire<S, R> {
         self.rest.slot(0).push_bytes(b"LT");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX | GT | LT>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: ExpireCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -8440,7 +8495,7 @@ impl<S, R> Expireat<S, R> {
         self.rest.slot(0).push_bytes(b"LT");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX | GT | LT>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: ExpireatCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -8649,26 +8704,26 @@ impl<S> Fcall<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Fcall<S, R> {
-    /// `key [key ...]`
+    /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
         }
         self
     }
-    /// `arg [arg ...]`
+    /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
     pub fn arg(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
@@ -8743,26 +8798,26 @@ impl<S> FcallRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> FcallRo<S, R> {
-    /// `key [key ...]`
+    /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
         }
         self
     }
-    /// `arg [arg ...]`
+    /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
     pub fn arg(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
@@ -8841,7 +8896,7 @@ impl<S, R> Flushall<S, R> {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
-    /// Sets `flush-type` from a value.
+    /// `<ASYNC | SYNC>`, the choice as a value — the last call wins.
     pub fn flush_type(mut self, value: FlushallFlushType) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -8918,7 +8973,7 @@ impl<S, R> Flushdb<S, R> {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
-    /// Sets `flush-type` from a value.
+    /// `<ASYNC | SYNC>`, the choice as a value — the last call wins.
     pub fn flush_type(mut self, value: FlushdbFlushType) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -9102,7 +9157,7 @@ impl<S, R> FunctionFlush<S, R> {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
-    /// Sets `flush-type` from a value.
+    /// `<ASYNC | SYNC>`, the choice as a value — the last call wins.
     pub fn flush_type(mut self, value: FunctionFlushFlushType) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -9395,7 +9450,7 @@ impl<S, R> FunctionRestore<S, R> {
         self.rest.slot(0).push_bytes(b"REPLACE");
         self
     }
-    /// Sets `policy` from a value.
+    /// `<FLUSH | APPEND | REPLACE>`, the choice as a value — the last call wins.
     pub fn policy(mut self, value: FunctionRestorePolicy) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -9549,7 +9604,7 @@ impl<S, R> Geoadd<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: GeoaddCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -9557,6 +9612,25 @@ impl<S, R> Geoadd<S, R> {
     /// `CH` (since 6.2.0)
     pub fn ch(mut self) -> Self {
         self.rest.slot(1).push_bytes(b"CH");
+        self
+    }
+    /// `longitude latitude member [longitude latitude member ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn data(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
+    ) -> Self {
+        {
+            let out = self.rest.append(2);
+            for x in value {
+                let (b0, b1, b2) = x;
+                let x = b0;
+                out.push_f64(x);
+                let x = b1;
+                out.push_f64(x);
+                let x = b2;
+                out.push(&x);
+            }
+        }
         self
     }
 }
@@ -9678,7 +9752,7 @@ impl<S, R> Geodist<S, R> {
         self.rest.slot(0).push_bytes(b"MI");
         self
     }
-    /// Sets `unit` from a value.
+    /// `<M | KM | FT | MI>`, the choice as a value — the last call wins.
     pub fn unit(mut self, value: GeodistUnit) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -9743,13 +9817,13 @@ impl<S> Geohash<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Geohash<S, R> {
-    /// `member [member ...]`
+    /// `member [member ...]` — repeatable: each call adds to the earlier ones.
     pub fn member(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -9816,13 +9890,13 @@ impl<S> Geopos<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Geopos<S, R> {
-    /// `member [member ...]`
+    /// `member [member ...]` — repeatable: each call adds to the earlier ones.
     pub fn member(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -10031,7 +10105,7 @@ impl<S, R> Georadius<S, R> {
         self.rest.slot(4).push_bytes(b"DESC");
         self
     }
-    /// Sets `order` from a value.
+    /// `<ASC | DESC>`, the choice as a value — the last call wins.
     pub fn order(mut self, value: GeoradiusOrder) -> Self {
         self.rest.slot(4).push(&value);
         self
@@ -10252,7 +10326,7 @@ impl<S, R> Georadiusbymember<S, R> {
         self.rest.slot(4).push_bytes(b"DESC");
         self
     }
-    /// Sets `order` from a value.
+    /// `<ASC | DESC>`, the choice as a value — the last call wins.
     pub fn order(mut self, value: GeoradiusbymemberOrder) -> Self {
         self.rest.slot(4).push(&value);
         self
@@ -10451,7 +10525,7 @@ impl<S, R> GeoradiusbymemberRo<S, R> {
         self.rest.slot(4).push_bytes(b"DESC");
         self
     }
-    /// Sets `order` from a value.
+    /// `<ASC | DESC>`, the choice as a value — the last call wins.
     pub fn order(mut self, value: GeoradiusbymemberRoOrder) -> Self {
         self.rest.slot(4).push(&value);
         self
@@ -10631,7 +10705,7 @@ impl<S, R> GeoradiusRo<S, R> {
         self.rest.slot(4).push_bytes(b"DESC");
         self
     }
-    /// Sets `order` from a value.
+    /// `<ASC | DESC>`, the choice as a value — the last call wins.
     pub fn order(mut self, value: GeoradiusRoOrder) -> Self {
         self.rest.slot(4).push(&value);
         self
@@ -10800,7 +10874,7 @@ impl<S, R> Geosearch<S, R> {
         }
         self
     }
-    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn polygon(
         mut self,
         value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
@@ -10835,7 +10909,7 @@ impl<S, R> Geosearch<S, R> {
         self.rest.slot(2).push_bytes(b"DESC");
         self
     }
-    /// Sets `order` from a value.
+    /// `<ASC | DESC>`, the choice as a value — the last call wins.
     pub fn order(mut self, value: GeosearchOrder) -> Self {
         self.rest.slot(2).push(&value);
         self
@@ -11059,7 +11133,7 @@ impl<S, R> Geosearchstore<S, R> {
         }
         self
     }
-    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn polygon(
         mut self,
         value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
@@ -11094,7 +11168,7 @@ impl<S, R> Geosearchstore<S, R> {
         self.rest.slot(2).push_bytes(b"DESC");
         self
     }
-    /// Sets `order` from a value.
+    /// `<ASC | DESC>`, the choice as a value — the last call wins.
     pub fn order(mut self, value: GeosearchstoreOrder) -> Self {
         self.rest.slot(2).push(&value);
         self
@@ -11891,7 +11965,7 @@ impl<S, R> Hexpire<S, R> {
         self.rest.slot(0).push_bytes(b"LT");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX | GT | LT>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: HexpireCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -12021,7 +12095,7 @@ impl<S, R> Hexpireat<S, R> {
         self.rest.slot(0).push_bytes(b"LT");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX | GT | LT>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: HexpireatCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -13036,7 +13110,7 @@ impl<S, R> Hpexpire<S, R> {
         self.rest.slot(0).push_bytes(b"LT");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX | GT | LT>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: HpexpireCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -13166,7 +13240,7 @@ impl<S, R> Hpexpireat<S, R> {
         self.rest.slot(0).push_bytes(b"LT");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX | GT | LT>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: HpexpireatCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -13694,7 +13768,7 @@ impl<S, R> Hsetex<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// Sets `key-condition` from a value.
+    /// `<NX | XX>`, the choice as a value — the last call wins.
     pub fn key_condition(mut self, value: HsetexKeyCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -13709,7 +13783,7 @@ impl<S, R> Hsetex<S, R> {
         self.rest.slot(1).push_bytes(b"FXX");
         self
     }
-    /// Sets `fields-condition` from a value.
+    /// `<FNX | FXX>`, the choice as a value — the last call wins.
     pub fn fields_condition(mut self, value: HsetexFieldsCondition) -> Self {
         self.rest.slot(1).push(&value);
         self
@@ -14269,13 +14343,13 @@ impl<S> Info<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Info<S, R> {
-    /// `section [section ...]`
+    /// `section [section ...]` — repeatable: each call adds to the earlier ones.
     pub fn section(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -14574,13 +14648,13 @@ impl<S> LatencyHistogram<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> LatencyHistogram<S, R> {
-    /// `command [command ...]`
+    /// `command [command ...]` — repeatable: each call adds to the earlier ones.
     pub fn command(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -14729,13 +14803,13 @@ impl<S> LatencyReset<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> LatencyReset<S, R> {
-    /// `event [event ...]`
+    /// `event [event ...]` — repeatable: each call adds to the earlier ones.
     pub fn event(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -16459,14 +16533,13 @@ impl<S, R> Migrate<S, R> {
         }
         self
     }
-    /// `KEYS key [key ...]` (since 3.0.6)
+    /// `KEYS key [key ...]` (since 3.0.6) — repeatable: each call adds to the earlier ones.
     pub fn keys(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(6);
-            out.push_bytes(b"KEYS");
+            let out = self.rest.append_under(6, b"KEYS");
             for x in value {
                 out.push(&x);
             }
@@ -16621,13 +16694,13 @@ impl<S> ModuleLoad<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ModuleLoad<S, R> {
-    /// `arg [arg ...]`
+    /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
     pub fn arg(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -16684,7 +16757,7 @@ impl<S> ModuleLoadex<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ModuleLoadex<S, R> {
-    /// `CONFIG name value [CONFIG name value ...]`
+    /// `CONFIG name value [CONFIG name value ...]` — repeatable: each call adds to the earlier ones.
     pub fn config(
         mut self,
         value: impl ::core::iter::IntoIterator<
@@ -16692,7 +16765,7 @@ impl<S, R> ModuleLoadex<S, R> {
         >,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push_bytes(b"CONFIG");
                 let (b0, b1) = x;
@@ -16704,14 +16777,13 @@ impl<S, R> ModuleLoadex<S, R> {
         }
         self
     }
-    /// `ARGS args [args ...]`
+    /// `ARGS args [args ...]` — repeatable: each call adds to the earlier ones.
     pub fn args(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(1);
-            out.push_bytes(b"ARGS");
+            let out = self.rest.append_under(1, b"ARGS");
             for x in value {
                 out.push(&x);
             }
@@ -17056,7 +17128,7 @@ impl<S, R> Msetex<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: MsetexCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -17692,7 +17764,7 @@ impl<S, R> Pexpire<S, R> {
         self.rest.slot(0).push_bytes(b"LT");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX | GT | LT>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: PexpireCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -17810,7 +17882,7 @@ impl<S, R> Pexpireat<S, R> {
         self.rest.slot(0).push_bytes(b"LT");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX | GT | LT>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: PexpireatCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -17935,13 +18007,13 @@ impl<S> Pfadd<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Pfadd<S, R> {
-    /// `element [element ...]`
+    /// `element [element ...]` — repeatable: each call adds to the earlier ones.
     pub fn element(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -18150,13 +18222,13 @@ impl<S> Pfmerge<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Pfmerge<S, R> {
-    /// `sourcekey [sourcekey ...]`
+    /// `sourcekey [sourcekey ...]` — repeatable: each call adds to the earlier ones.
     pub fn sourcekey(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -18771,13 +18843,13 @@ impl<S> PubsubNumsub<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> PubsubNumsub<S, R> {
-    /// `channel [channel ...]`
+    /// `channel [channel ...]` — repeatable: each call adds to the earlier ones.
     pub fn channel(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -18887,13 +18959,13 @@ impl<S> PubsubShardnumsub<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> PubsubShardnumsub<S, R> {
-    /// `shardchannel [shardchannel ...]`
+    /// `shardchannel [shardchannel ...]` — repeatable: each call adds to the earlier ones.
     pub fn shardchannel(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -18952,13 +19024,13 @@ impl<S> Punsubscribe<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Punsubscribe<S, R> {
-    /// `pattern [pattern ...]`
+    /// `pattern [pattern ...]` — repeatable: each call adds to the earlier ones.
     pub fn pattern(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -20514,7 +20586,7 @@ impl<S, R> ScriptFlush<S, R> {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
-    /// Sets `flush-type` from a value.
+    /// `<ASYNC | SYNC>`, the choice as a value — the last call wins.
     pub fn flush_type(mut self, value: ScriptFlushFlushType) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -20978,7 +21050,7 @@ impl<S, R> Set<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// `IFEQ comparison-value` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `IFEQ comparison-value` — Valkey ≥ 8.1; not Redis 7.0.15; one of a group; the last call wins.
     pub fn ifeq(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
@@ -22333,13 +22405,13 @@ impl<S, R> Sort<S, R> {
         }
         self
     }
-    /// `GET pattern [GET pattern ...]`
+    /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
     pub fn get(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(2);
+            let out = self.rest.append(2);
             for x in value {
                 out.push_bytes(b"GET");
                 out.push(&x);
@@ -22357,7 +22429,7 @@ impl<S, R> Sort<S, R> {
         self.rest.slot(3).push_bytes(b"DESC");
         self
     }
-    /// Sets `order` from a value.
+    /// `<ASC | DESC>`, the choice as a value — the last call wins.
     pub fn order(mut self, value: SortOrder) -> Self {
         self.rest.slot(3).push(&value);
         self
@@ -22485,13 +22557,13 @@ impl<S, R> SortRo<S, R> {
         }
         self
     }
-    /// `GET pattern [GET pattern ...]`
+    /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
     pub fn get(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(2);
+            let out = self.rest.append(2);
             for x in value {
                 out.push_bytes(b"GET");
                 out.push(&x);
@@ -22509,7 +22581,7 @@ impl<S, R> SortRo<S, R> {
         self.rest.slot(3).push_bytes(b"DESC");
         self
     }
-    /// Sets `order` from a value.
+    /// `<ASC | DESC>`, the choice as a value — the last call wins.
     pub fn order(mut self, value: SortRoOrder) -> Self {
         self.rest.slot(3).push(&value);
         self
@@ -23347,13 +23419,13 @@ impl<S> Sunsubscribe<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Sunsubscribe<S, R> {
-    /// `shardchannel [shardchannel ...]`
+    /// `shardchannel [shardchannel ...]` — repeatable: each call adds to the earlier ones.
     pub fn shardchannel(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -23804,13 +23876,13 @@ impl<S> Unsubscribe<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Unsubscribe<S, R> {
-    /// `channel [channel ...]`
+    /// `channel [channel ...]` — repeatable: each call adds to the earlier ones.
     pub fn channel(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
             for x in value {
                 out.push(&x);
             }
@@ -24294,6 +24366,25 @@ impl<S, R> Xadd<S, R> {
             let out = self.rest.slot(2);
             let x = value;
             out.push(&x);
+        }
+        self
+    }
+    /// `field value [field value ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn data(
+        mut self,
+        value: impl ::core::iter::IntoIterator<
+            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
+        >,
+    ) -> Self {
+        {
+            let out = self.rest.append(3);
+            for x in value {
+                let (b0, b1) = x;
+                let x = b0;
+                out.push(&x);
+                let x = b1;
+                out.push(&x);
+            }
         }
         self
     }
@@ -26246,7 +26337,7 @@ impl<S, R> Zadd<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: ZaddCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -26261,7 +26352,7 @@ impl<S, R> Zadd<S, R> {
         self.rest.slot(1).push_bytes(b"LT");
         self
     }
-    /// Sets `comparison` from a value.
+    /// `<GT | LT>`, the choice as a value — the last call wins.
     pub fn comparison(mut self, value: ZaddComparison) -> Self {
         self.rest.slot(1).push(&value);
         self
@@ -26275,6 +26366,23 @@ impl<S, R> Zadd<S, R> {
     pub fn incr(mut self) -> Zadd<S, ::core::option::Option<f64>> {
         self.rest.slot(3).push_bytes(b"INCR");
         self.decode()
+    }
+    /// `score member [score member ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn data(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+    ) -> Self {
+        {
+            let out = self.rest.append(4);
+            for x in value {
+                let (b0, b1) = x;
+                let x = b1;
+                out.push_f64(x);
+                let x = b0;
+                out.push(&x);
+            }
+        }
+        self
     }
 }
 ::typedis::__typedis_builder!(Zadd, ZADD);
@@ -26731,38 +26839,47 @@ impl<S> Zinter<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zinter<S, R> {
-    /// `WEIGHTS weight [weight ...]`
+    /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = i64>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"WEIGHTS");
+            let out = self.rest.append_under(0, b"WEIGHTS");
             for x in value {
                 out.push_i64(x);
             }
         }
         self
     }
-    /// `SUM` — one of a group; the last call wins.
+    /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"SUM");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"SUM");
         self
     }
-    /// `MIN` — one of a group; the last call wins.
+    /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"MIN");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"MIN");
         self
     }
-    /// `MAX` — one of a group; the last call wins.
+    /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"MAX");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"MAX");
         self
     }
-    /// Sets `aggregate` from a value.
+    /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZinterAggregate) -> Self {
-        self.rest.slot(1).push(&value);
+        {
+            let out = self.rest.slot(1);
+            out.push_bytes(b"AGGREGATE");
+            out.push(&value);
+        }
         self
     }
     /// `WITHSCORES`
@@ -26958,38 +27075,47 @@ impl<S> Zinterstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zinterstore<S, R> {
-    /// `WEIGHTS weight [weight ...]`
+    /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = i64>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"WEIGHTS");
+            let out = self.rest.append_under(0, b"WEIGHTS");
             for x in value {
                 out.push_i64(x);
             }
         }
         self
     }
-    /// `SUM` — one of a group; the last call wins.
+    /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"SUM");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"SUM");
         self
     }
-    /// `MIN` — one of a group; the last call wins.
+    /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"MIN");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"MIN");
         self
     }
-    /// `MAX` — one of a group; the last call wins.
+    /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"MAX");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"MAX");
         self
     }
-    /// Sets `aggregate` from a value.
+    /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZinterstoreAggregate) -> Self {
-        self.rest.slot(1).push(&value);
+        {
+            let out = self.rest.slot(1);
+            out.push_bytes(b"AGGREGATE");
+            out.push(&value);
+        }
         self
     }
 }
@@ -27568,7 +27694,7 @@ impl<S, R> Zrange<S, R> {
         self.rest.slot(0).push_bytes(b"BYLEX");
         self
     }
-    /// Sets `sortby` from a value.
+    /// `<BYSCORE | BYLEX>`, the choice as a value — the last call wins.
     pub fn sortby(mut self, value: ZrangeSortby) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -27896,7 +28022,7 @@ impl<S, R> Zrangestore<S, R> {
         self.rest.slot(0).push_bytes(b"BYLEX");
         self
     }
-    /// Sets `sortby` from a value.
+    /// `<BYSCORE | BYLEX>`, the choice as a value — the last call wins.
     pub fn sortby(mut self, value: ZrangestoreSortby) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -28865,38 +28991,47 @@ impl<S> Zunion<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zunion<S, R> {
-    /// `WEIGHTS weight [weight ...]`
+    /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = i64>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"WEIGHTS");
+            let out = self.rest.append_under(0, b"WEIGHTS");
             for x in value {
                 out.push_i64(x);
             }
         }
         self
     }
-    /// `SUM` — one of a group; the last call wins.
+    /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"SUM");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"SUM");
         self
     }
-    /// `MIN` — one of a group; the last call wins.
+    /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"MIN");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"MIN");
         self
     }
-    /// `MAX` — one of a group; the last call wins.
+    /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"MAX");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"MAX");
         self
     }
-    /// Sets `aggregate` from a value.
+    /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZunionAggregate) -> Self {
-        self.rest.slot(1).push(&value);
+        {
+            let out = self.rest.slot(1);
+            out.push_bytes(b"AGGREGATE");
+            out.push(&value);
+        }
         self
     }
     /// `WITHSCORES`
@@ -29012,38 +29147,47 @@ impl<S> Zunionstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zunionstore<S, R> {
-    /// `WEIGHTS weight [weight ...]`
+    /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = i64>,
     ) -> Self {
         {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"WEIGHTS");
+            let out = self.rest.append_under(0, b"WEIGHTS");
             for x in value {
                 out.push_i64(x);
             }
         }
         self
     }
-    /// `SUM` — one of a group; the last call wins.
+    /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"SUM");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"SUM");
         self
     }
-    /// `MIN` — one of a group; the last call wins.
+    /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"MIN");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"MIN");
         self
     }
-    /// `MAX` — one of a group; the last call wins.
+    /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"MAX");
+        let out = self.rest.slot(1);
+        out.push_bytes(b"AGGREGATE");
+        out.push_bytes(b"MAX");
         self
     }
-    /// Sets `aggregate` from a value.
+    /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZunionstoreAggregate) -> Self {
-        self.rest.slot(1).push(&value);
+        {
+            let out = self.rest.slot(1);
+            out.push_bytes(b"AGGREGATE");
+            out.push(&value);
+        }
         self
     }
 }

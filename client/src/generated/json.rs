@@ -907,13 +907,13 @@ impl<S, R> JsonGet<S, R> {
         }
         self
     }
-    /// `path [path ...]`
+    /// `path [path ...]` — repeatable: each call adds to the earlier ones.
     pub fn path(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(3);
+            let out = self.rest.append(3);
             for x in value {
                 out.push(&x);
             }
@@ -1597,7 +1597,7 @@ impl<S, R> JsonSet<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: JsonSetCondition) -> Self {
         self.rest.slot(0).push(&value);
         self

@@ -131,7 +131,7 @@ impl<S, R> FtAggregate<S, R> {
         }
         self
     }
-    /// `GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] ...]`
+    /// `GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] ...]` — repeatable: each call adds to the earlier ones.
     pub fn groupby(
         mut self,
         value: impl ::core::iter::IntoIterator<
@@ -154,7 +154,7 @@ impl<S, R> FtAggregate<S, R> {
         >,
     ) -> Self {
         {
-            let out = self.rest.slot(4);
+            let out = self.rest.append(4);
             for x in value {
                 let (b0, b1, b2) = x;
                 out.push_bytes(b"GROUPBY");
@@ -222,7 +222,7 @@ impl<S, R> FtAggregate<S, R> {
         }
         self
     }
-    /// `APPLY expression AS name [APPLY expression AS name ...]`
+    /// `APPLY expression AS name [APPLY expression AS name ...]` — repeatable: each call adds to the earlier ones.
     pub fn apply(
         mut self,
         value: impl ::core::iter::IntoIterator<
@@ -230,7 +230,7 @@ impl<S, R> FtAggregate<S, R> {
         >,
     ) -> Self {
         {
-            let out = self.rest.slot(6);
+            let out = self.rest.append(6);
             for x in value {
                 let (b0, b1) = x;
                 out.push_bytes(b"APPLY");
@@ -1013,6 +1013,19 @@ impl<S, R> FtCreate<S, R> {
         self.rest.slot(15).push_bytes(b"SKIPINITIALSCAN");
         self
     }
+    /// `field [field ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn field(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(17);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        self
+    }
 }
 ::typedis::__typedis_builder!(FtCreate, FT_CREATE);
 /// What the runtime knows about `FT.CURSOR`.
@@ -1767,13 +1780,13 @@ impl<S, R> FtSearch<S, R> {
         self.rest.slot(5).push_bytes(b"WITHSORTKEYS");
         self
     }
-    /// `FILTER numeric_field min max [FILTER numeric_field min max ...]`
+    /// `FILTER numeric_field min max [FILTER numeric_field min max ...]` — repeatable: each call adds to the earlier ones.
     pub fn filter(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64, f64)>,
     ) -> Self {
         {
-            let out = self.rest.slot(6);
+            let out = self.rest.append(6);
             for x in value {
                 let (b0, b1, b2) = x;
                 out.push_bytes(b"FILTER");
@@ -1787,7 +1800,7 @@ impl<S, R> FtSearch<S, R> {
         }
         self
     }
-    /// `GEOFILTER geo_field lon lat radius <M | KM | MI | FT> [GEOFILTER geo_field lon lat radius <M | KM | MI | FT> ...]`
+    /// `GEOFILTER geo_field lon lat radius <M | KM | MI | FT> [GEOFILTER geo_field lon lat radius <M | KM | MI | FT> ...]` — repeatable: each call adds to the earlier ones.
     pub fn geo_filter(
         mut self,
         value: impl ::core::iter::IntoIterator<
@@ -1795,7 +1808,7 @@ impl<S, R> FtSearch<S, R> {
         >,
     ) -> Self {
         {
-            let out = self.rest.slot(7);
+            let out = self.rest.append(7);
             for x in value {
                 let (b0, b1, b2, b3, b4) = x;
                 out.push_bytes(b"GEOFILTER");
@@ -2694,6 +2707,19 @@ impl<S, R> FtSynupdate<S, R> {
     /// `SKIPINITIALSCAN`
     pub fn skipinitialscan(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SKIPINITIALSCAN");
+        self
+    }
+    /// `term [term ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn term(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
         self
     }
 }

@@ -151,14 +151,13 @@ impl<S, R> Migrate<S, R> {
         }
         self
     }
-    /// `KEYS key [key ...]` (since 3.0.6)
+    /// `KEYS key [key ...]` (since 3.0.6) — repeatable: each call adds to the earlier ones.
     pub fn keys(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.slot(6);
-            out.push_bytes(b"KEYS");
+            let out = self.rest.append_under(6, b"KEYS");
             for x in value {
                 out.push(&x);
             }

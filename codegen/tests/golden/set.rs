@@ -77,7 +77,7 @@ impl<S, R> Set<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// `IFEQ comparison-value` — Valkey ≥ 8.1; not Redis 7.0.15 — one of a group; the last call wins.
+    /// `IFEQ comparison-value` — Valkey ≥ 8.1; not Redis 7.0.15; one of a group; the last call wins.
     pub fn ifeq(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);

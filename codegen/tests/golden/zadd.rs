@@ -119,7 +119,7 @@ impl<S, R> Zadd<S, R> {
         self.rest.slot(0).push_bytes(b"XX");
         self
     }
-    /// Sets `condition` from a value.
+    /// `<NX | XX>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: ZaddCondition) -> Self {
         self.rest.slot(0).push(&value);
         self
@@ -134,7 +134,7 @@ impl<S, R> Zadd<S, R> {
         self.rest.slot(1).push_bytes(b"LT");
         self
     }
-    /// Sets `comparison` from a value.
+    /// `<GT | LT>`, the choice as a value — the last call wins.
     pub fn comparison(mut self, value: ZaddComparison) -> Self {
         self.rest.slot(1).push(&value);
         self
@@ -148,6 +148,23 @@ impl<S, R> Zadd<S, R> {
     pub fn incr(mut self) -> Zadd<S, ::core::option::Option<f64>> {
         self.rest.slot(3).push_bytes(b"INCR");
         self.decode()
+    }
+    /// `score member [score member ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn data(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+    ) -> Self {
+        {
+            let out = self.rest.append(4);
+            for x in value {
+                let (b0, b1) = x;
+                let x = b1;
+                out.push_f64(x);
+                let x = b0;
+                out.push(&x);
+            }
+        }
+        self
     }
 }
 ::typedis::__typedis_builder!(Zadd, ZADD);

@@ -101,7 +101,7 @@ impl<S, R> Zrange<S, R> {
         self.rest.slot(0).push_bytes(b"BYLEX");
         self
     }
-    /// Sets `sortby` from a value.
+    /// `<BYSCORE | BYLEX>`, the choice as a value — the last call wins.
     pub fn sortby(mut self, value: ZrangeSortby) -> Self {
         self.rest.slot(0).push(&value);
         self
