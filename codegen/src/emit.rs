@@ -957,6 +957,20 @@ impl<'a> Command<'a> {
         } else {
             quote!(::typedis::Args::command(&[#(#name_tokens),*]))
         };
+        for at in self.spec.typedis.requires.keys() {
+            let alt = at.split_once('/').and_then(|(choice, alt)| {
+                args.iter()
+                    .find(|a| a.name == choice && a.kind == ArgKind::Oneof && !is_param(a))
+                    .and_then(|a| a.arguments.iter().find(|m| m.name == alt))
+            });
+            if alt.is_none() {
+                return Err(Error::Spec {
+                    path: self.path.clone(),
+                    json_path: format!("typedis.requires.{at}"),
+                    message: "not an alternative of a choice: `choice/alternative`, names from the top".into(),
+                });
+            }
+        }
         let mut ctor = Vec::new();
         let mut required = Vec::new();
         let mut seen_params = BTreeSet::new();
@@ -1011,7 +1025,7 @@ impl<'a> Command<'a> {
                 // A required repeatable argument after options (ZADD's members, XADD's
                 // fields): the method takes the first values, a setter adds more.
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
-                setters.push(self.setter(&name, a, None, &slot, &mut enums));
+                setters.push(self.setter(&name, a, None, &slot, &mut enums, &quote!()));
                 continue;
             }
             if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) {
@@ -1021,13 +1035,15 @@ impl<'a> Command<'a> {
                 for leaf in flat_leaves(a) {
                     let name = unique(&mut taken, &self.setter_base(leaf), &leaf.name);
                     setters.push(self.flat_setter(&name, leaf, a, &slot, &mut enums));
+                    plan.push(cases::Setter::new(leaf, Some(a), &name));
                 }
                 continue;
             }
             if a.kind == ArgKind::Oneof {
                 for m in &a.arguments {
                     let name = unique(&mut taken, &self.setter_base(m), &m.name);
-                    setters.push(self.setter(&name, m, Some(a), &slot, &mut enums));
+                    let also = self.requirement(a, m, &required)?;
+                    setters.push(self.setter(&name, m, Some(a), &slot, &mut enums, &also));
                     plan.push(cases::Setter::new(m, Some(a), &name));
                 }
                 if is_token_oneof(a) {
@@ -1070,7 +1086,7 @@ impl<'a> Command<'a> {
                 }
             } else {
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
-                setters.push(self.setter(&name, a, None, &slot, &mut enums));
+                setters.push(self.setter(&name, a, None, &slot, &mut enums, &quote!()));
                 plan.push(cases::Setter::new(a, None, &name));
             }
         }
@@ -1368,6 +1384,7 @@ impl<'a> Command<'a> {
         parent: Option<&Argument>,
         slot: &Literal,
         enums: &mut Enums<'_>,
+        also: &TokenStream,
     ) -> TokenStream {
         let st = &self.struct_ident;
         let id = format_ident!("{}", name);
@@ -1420,6 +1437,7 @@ impl<'a> Command<'a> {
                 #(#[doc = #docs])*
                 pub fn #id(mut self) -> #ret {
                     #body
+                    #also
                     #conv
                 }
             };
@@ -1435,9 +1453,74 @@ impl<'a> Command<'a> {
                     #w
                     #inherited_note
                 }
+                #also
                 #conv
             }
         }
+    }
+
+    /// What the setter of alternative `alt` of the choice `choice` adds for
+    /// `typedis.requires`: when some alternative of the choice needs other arguments,
+    /// each alternative's setter sets the builder's requirements (`required`, the
+    /// constructor's, and its own), so the last call decides.
+    fn requirement(
+        &self,
+        choice: &Argument,
+        alt: &Argument,
+        required: &[TokenStream],
+    ) -> Result<TokenStream, Error> {
+        let prefix = format!("{}/", choice.name);
+        if !self.spec.typedis.requires.keys().any(|k| k.starts_with(&prefix)) {
+            return Ok(quote!());
+        }
+        let spec_error = |message: String| Error::Spec {
+            path: self.path.clone(),
+            json_path: format!("typedis.requires.{}/{}", choice.name, alt.name),
+            message,
+        };
+        let skip = self.prefix_len();
+        let mut own = Vec::new();
+        for name in self
+            .spec
+            .typedis
+            .requires
+            .get(&format!("{prefix}{}", alt.name))
+            .into_iter()
+            .flatten()
+        {
+            let (i, needed) = self
+                .spec
+                .arguments
+                .iter()
+                .enumerate()
+                .skip(skip)
+                .find(|(_, a)| &a.name == name && !is_param(a))
+                .ok_or_else(|| {
+                    spec_error(format!("`{name}` is not an optional argument after the parameters"))
+                })?;
+            let how: Vec<String> = if needed.kind == ArgKind::Oneof {
+                needed
+                    .arguments
+                    .iter()
+                    .map(|m| format!("`.{}(…)`", self.setter_base(m)))
+                    .collect()
+            } else {
+                vec![format!("`.{}(…)`", self.setter_base(needed))]
+            };
+            let shown = alt
+                .token
+                .clone()
+                .or_else(|| alt.arguments.iter().find_map(|m| m.token.clone()))
+                .unwrap_or_else(|| plain_syntax(alt));
+            let msg = format!(
+                "`{}` with `{shown}` needs its `{name}` argument: call {}",
+                self.full,
+                how.join(" or ")
+            );
+            let slot = Literal::usize_unsuffixed(i - skip);
+            own.push(quote!((#slot, #msg)));
+        }
+        Ok(quote!(self.rest.require(&[#(#required,)* #(#own),*]);))
     }
 }
 

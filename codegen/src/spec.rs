@@ -256,6 +256,10 @@ pub struct Extension {
     /// type would be refused for a reason other than the syntax.
     #[serde(default)]
     pub samples: BTreeMap<String, Sample>,
+    /// For an alternative of a choice (`by/circle`), the optional arguments the server
+    /// needs with it (`from`): its setter makes them required.
+    #[serde(default)]
+    pub requires: BTreeMap<String, Vec<String>>,
 }
 
 /// A hint for the builder cases (`typedis.samples`): the value to use for an argument,

@@ -10856,6 +10856,19 @@ impl<S, R> Geosearch<S, R> {
             let x = b1;
             out.push(&x);
         }
+        self.rest
+            .require(
+                &[
+                    (
+                        1,
+                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                    ),
+                    (
+                        0,
+                        "`GEOSEARCH` with `BYRADIUS` needs its `from` argument: call `.frommember(…)` or `.fromlonlat(…)`",
+                    ),
+                ],
+            );
         self
     }
     /// `BYBOX width height <M | KM | FT | MI>` — one of a group; the last call wins.
@@ -10872,6 +10885,19 @@ impl<S, R> Geosearch<S, R> {
             let x = b2;
             out.push(&x);
         }
+        self.rest
+            .require(
+                &[
+                    (
+                        1,
+                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                    ),
+                    (
+                        0,
+                        "`GEOSEARCH` with `BYBOX` needs its `from` argument: call `.frommember(…)` or `.fromlonlat(…)`",
+                    ),
+                ],
+            );
         self
     }
     /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
@@ -10897,6 +10923,15 @@ impl<S, R> Geosearch<S, R> {
                 out.push_f64(x);
             }
         }
+        self.rest
+            .require(
+                &[
+                    (
+                        1,
+                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                    ),
+                ],
+            );
         self
     }
     /// `ASC` — one of a group; the last call wins.
@@ -11115,6 +11150,19 @@ impl<S, R> Geosearchstore<S, R> {
             let x = b1;
             out.push(&x);
         }
+        self.rest
+            .require(
+                &[
+                    (
+                        1,
+                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                    ),
+                    (
+                        0,
+                        "`GEOSEARCHSTORE` with `BYRADIUS` needs its `from` argument: call `.frommember(…)` or `.fromlonlat(…)`",
+                    ),
+                ],
+            );
         self
     }
     /// `BYBOX width height <M | KM | FT | MI>` — one of a group; the last call wins.
@@ -11131,6 +11179,19 @@ impl<S, R> Geosearchstore<S, R> {
             let x = b2;
             out.push(&x);
         }
+        self.rest
+            .require(
+                &[
+                    (
+                        1,
+                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                    ),
+                    (
+                        0,
+                        "`GEOSEARCHSTORE` with `BYBOX` needs its `from` argument: call `.frommember(…)` or `.fromlonlat(…)`",
+                    ),
+                ],
+            );
         self
     }
     /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
@@ -11156,6 +11217,15 @@ impl<S, R> Geosearchstore<S, R> {
                 out.push_f64(x);
             }
         }
+        self.rest
+            .require(
+                &[
+                    (
+                        1,
+                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                    ),
+                ],
+            );
         self
     }
     /// `ASC` — one of a group; the last call wins.
@@ -40489,39 +40559,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/get-block}:key",
                         )
-                        .get(("encoding", 1)),
-                )
-                .1
-        },
-    ),
-    (
-        "BITFIELD",
-        "operation/write",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitfield(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write}:key",
-                        )
-                        .write((
-                            ::core::option::Option::None::<BitfieldOverflowBlock>,
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"SET");
-                                    let x = ("encoding", 1, 1);
-                                    let (b0, b1, b2) = x;
-                                    let x = b0;
-                                    out.push(&x);
-                                    let x = b1;
-                                    out.push_i64(x);
-                                    let x = b2;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        )),
+                        .get("encoding", 1),
                 )
                 .1
         },
@@ -40535,25 +40573,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/overflow-block}:key",
                         )
-                        .write((
-                            ::core::option::Option::Some(BitfieldOverflowBlock::Wrap),
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"SET");
-                                    let x = ("encoding", 1, 1);
-                                    let (b0, b1, b2) = x;
-                                    let x = b0;
-                                    out.push(&x);
-                                    let x = b1;
-                                    out.push_i64(x);
-                                    let x = b2;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        )),
+                        .overflow(BitfieldOverflow::Wrap),
                 )
                 .1
         },
@@ -40567,25 +40587,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/overflow-block/sat}:key",
                         )
-                        .write((
-                            ::core::option::Option::Some(BitfieldOverflowBlock::Sat),
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"SET");
-                                    let x = ("encoding", 1, 1);
-                                    let (b0, b1, b2) = x;
-                                    let x = b0;
-                                    out.push(&x);
-                                    let x = b1;
-                                    out.push_i64(x);
-                                    let x = b2;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        )),
+                        .overflow(BitfieldOverflow::Sat),
                 )
                 .1
         },
@@ -40599,25 +40601,21 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/overflow-block/fail}:key",
                         )
-                        .write((
-                            ::core::option::Option::Some(BitfieldOverflowBlock::Fail),
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"SET");
-                                    let x = ("encoding", 1, 1);
-                                    let (b0, b1, b2) = x;
-                                    let x = b0;
-                                    out.push(&x);
-                                    let x = b1;
-                                    out.push_i64(x);
-                                    let x = b2;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        )),
+                        .overflow(BitfieldOverflow::Fail),
+                )
+                .1
+        },
+    ),
+    (
+        "BITFIELD",
+        "operation/write/write-operation/set-block",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    <::typedis::__private::Capture as Commands>::bitfield(
+                            ::typedis::__private::Capture,
+                            "{BITFIELD|operation/write/write-operation/set-block}:key",
+                        )
+                        .set("encoding", 1, 1),
                 )
                 .1
         },
@@ -40631,25 +40629,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/write-operation/incrby-block}:key",
                         )
-                        .write((
-                            ::core::option::Option::None::<BitfieldOverflowBlock>,
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"INCRBY");
-                                    let x = ("encoding", 1, 1);
-                                    let (b0, b1, b2) = x;
-                                    let x = b0;
-                                    out.push(&x);
-                                    let x = b1;
-                                    out.push_i64(x);
-                                    let x = b2;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        )),
+                        .incrby("encoding", 1, 1),
                 )
                 .1
         },
@@ -40676,7 +40656,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD_RO|get-block}:key",
                         )
-                        .get([("encoding", 1)]),
+                        .get("encoding", 1),
                 )
                 .1
         },
@@ -46443,6 +46423,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M)),
                 )
                 .1
@@ -46487,6 +46468,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/circle}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M)),
                 )
                 .1
@@ -46501,6 +46483,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/circle/unit/km}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::Km)),
                 )
                 .1
@@ -46515,6 +46498,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/circle/unit/ft}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::Ft)),
                 )
                 .1
@@ -46529,6 +46513,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/circle/unit/mi}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::Mi)),
                 )
                 .1
@@ -46543,6 +46528,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/box}:key",
                         )
+                        .frommember("member")
                         .box_((0.01f64, 0.01f64, GeosearchUnit::M)),
                 )
                 .1
@@ -46557,6 +46543,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/box/unit/km}:key",
                         )
+                        .frommember("member")
                         .box_((0.01f64, 0.01f64, GeosearchUnit::Km)),
                 )
                 .1
@@ -46571,6 +46558,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/box/unit/ft}:key",
                         )
+                        .frommember("member")
                         .box_((0.01f64, 0.01f64, GeosearchUnit::Ft)),
                 )
                 .1
@@ -46585,6 +46573,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/box/unit/mi}:key",
                         )
+                        .frommember("member")
                         .box_((0.01f64, 0.01f64, GeosearchUnit::Mi)),
                 )
                 .1
@@ -46599,7 +46588,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/polygon}:key",
                         )
-                        .polygon((1, [(0.01f64, 0.01f64)])),
+                        .polygon((3, [(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)])),
                 )
                 .1
         },
@@ -46613,6 +46602,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|order}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
                         .order(GeosearchOrder::Asc),
                 )
@@ -46628,6 +46618,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|order/asc}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
                         .asc(),
                 )
@@ -46643,6 +46634,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|order/desc}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
                         .desc(),
                 )
@@ -46658,6 +46650,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|count-block}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
                         .count_block((1, false)),
                 )
@@ -46673,6 +46666,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|count-block/any}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
                         .count_block((1, true)),
                 )
@@ -46688,6 +46682,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|withcoord}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
                         .withcoord(),
                 )
@@ -46703,6 +46698,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|withdist}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
                         .withdist(),
                 )
@@ -46718,6 +46714,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|withhash}:key",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
                         .withhash(),
                 )
@@ -46734,6 +46731,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|}:destination",
                             "{GEOSEARCHSTORE|}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M)),
                 )
                 .1
@@ -46781,6 +46779,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/circle}:destination",
                             "{GEOSEARCHSTORE|by/circle}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M)),
                 )
                 .1
@@ -46796,6 +46795,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/circle/unit/km}:destination",
                             "{GEOSEARCHSTORE|by/circle/unit/km}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::Km)),
                 )
                 .1
@@ -46811,6 +46811,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/circle/unit/ft}:destination",
                             "{GEOSEARCHSTORE|by/circle/unit/ft}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::Ft)),
                 )
                 .1
@@ -46826,6 +46827,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/circle/unit/mi}:destination",
                             "{GEOSEARCHSTORE|by/circle/unit/mi}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::Mi)),
                 )
                 .1
@@ -46841,6 +46843,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box}:destination",
                             "{GEOSEARCHSTORE|by/box}:source",
                         )
+                        .frommember("member")
                         .box_((0.01f64, 0.01f64, GeosearchstoreUnit::M)),
                 )
                 .1
@@ -46856,6 +46859,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box/unit/km}:destination",
                             "{GEOSEARCHSTORE|by/box/unit/km}:source",
                         )
+                        .frommember("member")
                         .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Km)),
                 )
                 .1
@@ -46871,6 +46875,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box/unit/ft}:destination",
                             "{GEOSEARCHSTORE|by/box/unit/ft}:source",
                         )
+                        .frommember("member")
                         .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Ft)),
                 )
                 .1
@@ -46886,6 +46891,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box/unit/mi}:destination",
                             "{GEOSEARCHSTORE|by/box/unit/mi}:source",
                         )
+                        .frommember("member")
                         .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Mi)),
                 )
                 .1
@@ -46901,7 +46907,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/polygon}:destination",
                             "{GEOSEARCHSTORE|by/polygon}:source",
                         )
-                        .polygon((1, [(0.01f64, 0.01f64)])),
+                        .polygon((3, [(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)])),
                 )
                 .1
         },
@@ -46916,6 +46922,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|order}:destination",
                             "{GEOSEARCHSTORE|order}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M))
                         .order(GeosearchstoreOrder::Asc),
                 )
@@ -46932,6 +46939,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|order/asc}:destination",
                             "{GEOSEARCHSTORE|order/asc}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M))
                         .asc(),
                 )
@@ -46948,6 +46956,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|order/desc}:destination",
                             "{GEOSEARCHSTORE|order/desc}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M))
                         .desc(),
                 )
@@ -46964,6 +46973,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|count-block}:destination",
                             "{GEOSEARCHSTORE|count-block}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M))
                         .count_block((1, false)),
                 )
@@ -46980,6 +46990,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|count-block/any}:destination",
                             "{GEOSEARCHSTORE|count-block/any}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M))
                         .count_block((1, true)),
                 )
@@ -46996,6 +47007,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|storedist}:destination",
                             "{GEOSEARCHSTORE|storedist}:source",
                         )
+                        .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M))
                         .storedist(),
                 )

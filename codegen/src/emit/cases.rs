@@ -15,14 +15,14 @@ use std::collections::BTreeSet;
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{is_param, is_token_oneof, Command, Enums};
+use super::{flat_leaves, is_param, is_token_oneof, Command, Enums};
 use crate::names::pascal;
 use crate::spec::{ArgKind, Argument};
 use crate::Error;
 
-/// A setter of a builder: for the alternative `arg` of the choice `parent`, for the
-/// optional argument `arg`, or (a choice of tokens without parent) the setter taking
-/// the choice's enum.
+/// A setter of a builder: for the alternative `arg` of the choice `parent` (or the
+/// member `arg` of the flattened `parent`, `typedis.flatten`), for the optional argument
+/// `arg`, or (a choice of tokens without parent) the setter taking the choice's enum.
 pub(super) struct Setter<'a> {
     arg: &'a Argument,
     parent: Option<&'a Argument>,
@@ -86,6 +86,16 @@ fn find<'a>(args: &'a [Argument], path: &str) -> Option<&'a Argument> {
     }
 }
 
+/// The path of `leaf` inside `a` (at `path`).
+fn path_of(a: &Argument, path: &str, leaf: &Argument) -> Option<String> {
+    if std::ptr::eq(a, leaf) {
+        return Some(path.to_owned());
+    }
+    a.arguments
+        .iter()
+        .find_map(|m| path_of(m, &join(path, &m.name), leaf))
+}
+
 /// Whether every call uses the argument at `path`: required all the way down, and in no
 /// choice.
 fn always(args: &[Argument], path: &str) -> bool {
@@ -138,6 +148,15 @@ impl Command<'_> {
         }
     }
 
+    /// The builder has no setter where its cases need one (a generator bug).
+    fn no_setter(&self, at: &str) -> Error {
+        Error::Spec {
+            path: self.path.clone(),
+            json_path: format!("arguments ({at})"),
+            message: "the builder cases found no setter for this argument".into(),
+        }
+    }
+
     /// The entries of `BUILDER_CASES` for this command; `setters` are its builder's.
     pub(super) fn cases(
         &self,
@@ -162,6 +181,13 @@ impl Command<'_> {
             let path = a.name.clone();
             if is_param(a) {
                 inner(a, &path, &mut targets);
+            } else if self.spec.typedis.flatten.contains(&a.name) {
+                for leaf in flat_leaves(a) {
+                    if let Some(p) = path_of(a, &path, leaf) {
+                        targets.push(p.clone());
+                        inner(leaf, &p, &mut targets);
+                    }
+                }
             } else if a.kind == ArgKind::Oneof {
                 if is_token_oneof(a) {
                     // The setter taking the choice's enum.
@@ -209,6 +235,29 @@ impl Command<'_> {
                     }
                 }
             }
+            // What the alternative in use needs (`typedis.requires`): its first form.
+            for a in args.iter().filter(|a| a.kind == ArgKind::Oneof && !is_param(a)) {
+                let used = a
+                    .arguments
+                    .iter()
+                    .find(|m| selection.touches(&join(&a.name, &m.name)))
+                    .or_else(|| a.arguments.first().filter(|_| !a.optional));
+                let Some(used) = used else { continue };
+                let needs = self.spec.typedis.requires.get(&join(&a.name, &used.name));
+                for name in needs.into_iter().flatten() {
+                    if selection.touches(name) {
+                        continue;
+                    }
+                    let path = match args.iter().find(|n| &n.name == name) {
+                        Some(n) if n.kind == ArgKind::Oneof => match n.arguments.first() {
+                            Some(m) => join(name, &m.name),
+                            None => name.clone(),
+                        },
+                        _ => name.clone(),
+                    };
+                    added |= selection.0.insert(path);
+                }
+            }
             if !added {
                 return selection;
             }
@@ -250,6 +299,22 @@ impl Command<'_> {
             if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) {
                 continue;
             }
+            if self.spec.typedis.flatten.contains(&a.name) {
+                for leaf in flat_leaves(a) {
+                    let Some(p) = path_of(a, &a.name, leaf) else {
+                        continue;
+                    };
+                    if !selection.touches(&p) {
+                        continue;
+                    }
+                    let Some(id) = setter(leaf, Some(a)) else {
+                        return Err(self.no_setter(&p));
+                    };
+                    let values = self.flat_values(leaf, &p, selection, enums, &keys)?;
+                    call = quote!(#call.#id(#(#values),*));
+                }
+                continue;
+            }
             if a.kind == ArgKind::Oneof {
                 let picked = a
                     .arguments
@@ -267,7 +332,7 @@ impl Command<'_> {
                     None => continue,
                 };
                 let Some(id) = id else {
-                    return Err(self.sample_error(target, format!("no setter for `{}`", a.name)));
+                    return Err(self.no_setter(&a.name));
                 };
                 match value {
                     Some((m, _)) if m.kind == ArgKind::PureToken => call = quote!(#call.#id()),
@@ -279,7 +344,7 @@ impl Command<'_> {
                 }
             } else if selection.touches(&a.name) {
                 let Some(id) = setter(a, None) else {
-                    return Err(self.sample_error(target, format!("no setter for `{}`", a.name)));
+                    return Err(self.no_setter(&a.name));
                 };
                 if a.kind == ArgKind::PureToken {
                     call = quote!(#call.#id());
@@ -290,6 +355,87 @@ impl Command<'_> {
             }
         }
         Ok(call)
+    }
+
+    /// The values a flattened member's setter takes (`.set(encoding, offset, value)`).
+    fn flat_values(
+        &self,
+        leaf: &Argument,
+        path: &str,
+        selection: &Selection,
+        enums: &mut Enums<'_>,
+        keys: &str,
+    ) -> Result<Vec<TokenStream>, Error> {
+        Ok(match leaf.kind {
+            ArgKind::PureToken => Vec::new(),
+            ArgKind::Block => {
+                let mut values = Vec::new();
+                for m in self.block_parts(leaf) {
+                    values.push(self.member(m, &join(path, &m.name), selection, enums, keys)?);
+                }
+                values
+            }
+            ArgKind::Oneof if is_token_oneof(leaf) => {
+                let e = enums.get_named(leaf, leaf.token.as_deref().unwrap_or(&leaf.name));
+                let picked = self.pick(leaf, path, selection)?;
+                let v = format_ident!("{}", pascal(&picked.name));
+                vec![quote!(#e::#v)]
+            }
+            _ => vec![self.sample(leaf, path, selection, enums, keys)?],
+        })
+    }
+
+    /// A block member's value: an optional one is `Some` only when the case uses it.
+    fn member(
+        &self,
+        m: &Argument,
+        path: &str,
+        selection: &Selection,
+        enums: &mut Enums<'_>,
+        keys: &str,
+    ) -> Result<TokenStream, Error> {
+        let v = self.sample(m, path, selection, enums, keys)?;
+        Ok(if m.optional && m.kind != ArgKind::PureToken {
+            if selection.touches(path) {
+                quote!(::core::option::Option::Some(#v))
+            } else {
+                let ty = self.value_type(m, enums, false);
+                quote!(::core::option::Option::None::<#ty>)
+            }
+        } else {
+            v
+        })
+    }
+
+    /// The alternative of choice `a` (at `path`) a case uses: the one it touches, else
+    /// the samples' pick, else the first.
+    fn pick<'b>(
+        &self,
+        a: &'b Argument,
+        path: &str,
+        selection: &Selection,
+    ) -> Result<&'b Argument, Error> {
+        if let Some(m) = a
+            .arguments
+            .iter()
+            .find(|m| selection.touches(&join(path, &m.name)))
+        {
+            return Ok(m);
+        }
+        let hint = self
+            .spec
+            .typedis
+            .samples
+            .get(path)
+            .and_then(|s| s.value.as_ref());
+        let wrong = || self.sample_error(path, "`value` should name an alternative".into());
+        match hint {
+            Some(serde_json::Value::String(name)) => {
+                a.arguments.iter().find(|m| &m.name == name).ok_or_else(wrong)
+            }
+            Some(_) => Err(wrong()),
+            None => a.arguments.first().ok_or_else(wrong),
+        }
     }
 
     /// A sample value of argument `a` (at `path`), of the type its setter or parameter
@@ -378,22 +524,7 @@ impl Command<'_> {
                 quote!(#on)
             }
             ArgKind::Oneof => {
-                let picked = match a
-                    .arguments
-                    .iter()
-                    .find(|m| selection.touches(&join(path, &m.name)))
-                {
-                    Some(m) => m,
-                    None => match hint {
-                        Some(Json::String(name)) => a
-                            .arguments
-                            .iter()
-                            .find(|m| &m.name == name)
-                            .ok_or_else(|| wrong("the name of an alternative"))?,
-                        Some(_) => return Err(wrong("the name of an alternative")),
-                        None => a.arguments.first().ok_or_else(|| wrong("nothing"))?,
-                    },
-                };
+                let picked = self.pick(a, path, selection)?;
                 if is_token_oneof(a) {
                     let e = enums.get(a);
                     let v = format_ident!("{}", pascal(&picked.name));
@@ -417,19 +548,22 @@ impl Command<'_> {
                 }
             }
             ArgKind::Block => {
+                let members = self.block_parts(a);
                 let mut parts = Vec::new();
-                for m in self.block_parts(a) {
-                    let p = join(path, &m.name);
-                    let v = self.sample(m, &p, selection, enums, keys)?;
-                    if m.optional && m.kind != ArgKind::PureToken {
-                        if selection.touches(&p) {
-                            parts.push(quote!(::core::option::Option::Some(#v)));
-                        } else {
-                            let ty = self.value_type(m, enums, false);
-                            parts.push(quote!(::core::option::Option::None::<#ty>));
+                match hint {
+                    // One value per member, for one element of a `multiple` block
+                    // (a polygon's vertices must differ).
+                    Some(Json::Array(values)) if values.len() == members.len() => {
+                        for (m, v) in members.into_iter().zip(values) {
+                            let p = join(path, &m.name);
+                            parts.push(self.sample_one(m, &p, Some(v), selection, enums, keys)?);
                         }
-                    } else {
-                        parts.push(v);
+                    }
+                    Some(_) => return Err(wrong("an array of one value per member")),
+                    None => {
+                        for m in members {
+                            parts.push(self.member(m, &join(path, &m.name), selection, enums, keys)?);
+                        }
                     }
                 }
                 if parts.len() == 1 {
