@@ -40107,7 +40107,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::acl_cat(
                             ::typedis::__private::Capture,
                         )
-                        .category("category"),
+                        .category("keyspace"),
                 )
                 .1
         },
@@ -40300,7 +40300,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "username",
                         )
-                        .rule(["rule"]),
+                        .rule(["on"]),
                 )
                 .1
         },
@@ -41203,7 +41203,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                 {
                                     let out = &mut value;
                                     out.push_bytes(b"ID");
-                                    for x in [1] {
+                                    for x in [999999] {
                                         out.push_i64(x);
                                     }
                                 }
@@ -41495,7 +41495,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                         "CLIENT KILL `MAXAGE maxage` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
                                     );
                                     out.push_bytes(b"MAXAGE");
-                                    let x = 1;
+                                    let x = 1000000000;
                                     out.push_i64(x);
                                 }
                                 value
@@ -41576,7 +41576,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                         "CLIENT KILL `FLAGS flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
                                     );
                                     out.push_bytes(b"FLAGS");
-                                    let x = "flags";
+                                    let x = "N";
                                     out.push(&x);
                                 }
                                 value
@@ -41684,7 +41684,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                         "CLIENT KILL `CAPA capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
                                     );
                                     out.push_bytes(b"CAPA");
-                                    let x = "capa";
+                                    let x = "r";
                                     out.push(&x);
                                 }
                                 value
@@ -41900,7 +41900,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                         "CLIENT KILL `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
                                     );
                                     out.push_bytes(b"NOT-ID");
-                                    for x in [1] {
+                                    for x in [999999] {
                                         out.push_i64(x);
                                     }
                                 }
@@ -42036,7 +42036,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                         "CLIENT KILL `NOT-FLAGS not-flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
                                     );
                                     out.push_bytes(b"NOT-FLAGS");
-                                    let x = "notflags";
+                                    let x = "N";
                                     out.push(&x);
                                 }
                                 value
@@ -42144,7 +42144,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                         "CLIENT KILL `NOT-CAPA not-capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
                                     );
                                     out.push_bytes(b"NOT-CAPA");
-                                    let x = "notcapa";
+                                    let x = "r";
                                     out.push(&x);
                                 }
                                 value
@@ -42357,7 +42357,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::client_list(
                             ::typedis::__private::Capture,
                         )
-                        .maxage(1),
+                        .maxage(1000000000),
                 )
                 .1
         },
@@ -42396,7 +42396,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::client_list(
                             ::typedis::__private::Capture,
                         )
-                        .flags("flags"),
+                        .flags("N"),
                 )
                 .1
         },
@@ -42448,7 +42448,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::client_list(
                             ::typedis::__private::Capture,
                         )
-                        .capa("capa"),
+                        .capa("r"),
                 )
                 .1
         },
@@ -42604,7 +42604,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::client_list(
                             ::typedis::__private::Capture,
                         )
-                        .not_flags("notflags"),
+                        .not_flags("N"),
                 )
                 .1
         },
@@ -42656,7 +42656,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::client_list(
                             ::typedis::__private::Capture,
                         )
-                        .not_capa("notcapa"),
+                        .not_capa("r"),
                 )
                 .1
         },
@@ -43915,9 +43915,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     <::typedis::__private::Capture as Commands>::command_getkeys(
-                        ::typedis::__private::Capture,
-                        "command",
-                    ),
+                            ::typedis::__private::Capture,
+                            "get",
+                        )
+                        .arg(["key"]),
                 )
                 .1
         },
@@ -43929,9 +43930,9 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     <::typedis::__private::Capture as Commands>::command_getkeys(
                             ::typedis::__private::Capture,
-                            "command",
+                            "get",
                         )
-                        .arg(["arg"]),
+                        .arg(["key"]),
                 )
                 .1
         },
@@ -43942,9 +43943,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     <::typedis::__private::Capture as Commands>::command_getkeysandflags(
-                        ::typedis::__private::Capture,
-                        "command",
-                    ),
+                            ::typedis::__private::Capture,
+                            "get",
+                        )
+                        .arg(["key"]),
                 )
                 .1
         },
@@ -43956,9 +43958,9 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     <::typedis::__private::Capture as Commands>::command_getkeysandflags(
                             ::typedis::__private::Capture,
-                            "command",
+                            "get",
                         )
-                        .arg(["arg"]),
+                        .arg(["key"]),
                 )
                 .1
         },
@@ -44239,7 +44241,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     <::typedis::__private::Capture as Commands>::config_set(
                         ::typedis::__private::Capture,
-                        [("parameter", "value")],
+                        [("maxmemory-samples", "5")],
                     ),
                 )
                 .1
@@ -49748,7 +49750,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     <::typedis::__private::Capture as Commands>::pfdebug(
                         ::typedis::__private::Capture,
-                        "subcommand",
+                        "encoding",
                         "{PFDEBUG|}:key",
                     ),
                 )
@@ -50491,7 +50493,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             1,
                         )
-                        .type_("type"),
+                        .type_("string"),
                 )
                 .1
         },
@@ -51990,7 +51992,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         .trim((
                             XaddStrategy::Maxlen,
                             ::core::option::Option::None::<XaddOperator>,
-                            "threshold",
+                            "10",
                             ::core::option::Option::None::<i64>,
                         ))
                         .auto_id(),
@@ -52011,7 +52013,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         .trim((
                             XaddStrategy::Minid,
                             ::core::option::Option::None::<XaddOperator>,
-                            "threshold",
+                            "10",
                             ::core::option::Option::None::<i64>,
                         ))
                         .auto_id(),
@@ -52032,7 +52034,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         .trim((
                             XaddStrategy::Maxlen,
                             ::core::option::Option::Some(XaddOperator::Equal),
-                            "threshold",
+                            "10",
                             ::core::option::Option::None::<i64>,
                         ))
                         .auto_id(),
@@ -52053,7 +52055,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         .trim((
                             XaddStrategy::Maxlen,
                             ::core::option::Option::Some(XaddOperator::Approximately),
-                            "threshold",
+                            "10",
                             ::core::option::Option::None::<i64>,
                         ))
                         .auto_id(),
@@ -52073,8 +52075,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .trim((
                             XaddStrategy::Maxlen,
-                            ::core::option::Option::None::<XaddOperator>,
-                            "threshold",
+                            ::core::option::Option::Some(XaddOperator::Approximately),
+                            "10",
                             ::core::option::Option::Some(1),
                         ))
                         .auto_id(),
@@ -52885,7 +52887,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         (
                             XtrimStrategy::Maxlen,
                             ::core::option::Option::None::<XtrimOperator>,
-                            "threshold",
+                            "10",
                             ::core::option::Option::None::<i64>,
                         ),
                     ),
@@ -52904,7 +52906,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         (
                             XtrimStrategy::Minid,
                             ::core::option::Option::None::<XtrimOperator>,
-                            "threshold",
+                            "10",
                             ::core::option::Option::None::<i64>,
                         ),
                     ),
@@ -52923,7 +52925,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         (
                             XtrimStrategy::Maxlen,
                             ::core::option::Option::Some(XtrimOperator::Equal),
-                            "threshold",
+                            "10",
                             ::core::option::Option::None::<i64>,
                         ),
                     ),
@@ -52942,7 +52944,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         (
                             XtrimStrategy::Maxlen,
                             ::core::option::Option::Some(XtrimOperator::Approximately),
-                            "threshold",
+                            "10",
                             ::core::option::Option::None::<i64>,
                         ),
                     ),
@@ -52960,8 +52962,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         "{XTRIM|trim/count}:key",
                         (
                             XtrimStrategy::Maxlen,
-                            ::core::option::Option::None::<XtrimOperator>,
-                            "threshold",
+                            ::core::option::Option::Some(XtrimOperator::Approximately),
+                            "10",
                             ::core::option::Option::Some(1),
                         ),
                     ),
@@ -53596,8 +53598,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::zrange(
                         ::typedis::__private::Capture,
                         "{ZRANGE|}:key",
-                        "start",
-                        "stop",
+                        "0",
+                        "1",
                     ),
                 )
                 .1
@@ -53611,8 +53613,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::zrange(
                             ::typedis::__private::Capture,
                             "{ZRANGE|sortby}:key",
-                            "start",
-                            "stop",
+                            "0",
+                            "1",
                         )
                         .sortby(ZrangeSortby::Byscore),
                 )
@@ -53627,8 +53629,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::zrange(
                             ::typedis::__private::Capture,
                             "{ZRANGE|sortby/byscore}:key",
-                            "start",
-                            "stop",
+                            "0",
+                            "1",
                         )
                         .byscore(),
                 )
@@ -53643,8 +53645,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::zrange(
                             ::typedis::__private::Capture,
                             "{ZRANGE|sortby/bylex}:key",
-                            "start",
-                            "stop",
+                            "0",
+                            "1",
                         )
                         .bylex(),
                 )
@@ -53659,8 +53661,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::zrange(
                             ::typedis::__private::Capture,
                             "{ZRANGE|rev}:key",
-                            "start",
-                            "stop",
+                            "0",
+                            "1",
                         )
                         .rev(),
                 )
@@ -53675,9 +53677,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::zrange(
                             ::typedis::__private::Capture,
                             "{ZRANGE|limit}:key",
-                            "start",
-                            "stop",
+                            "0",
+                            "1",
                         )
+                        .byscore()
                         .limit((1, 1)),
                 )
                 .1
@@ -53691,8 +53694,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     <::typedis::__private::Capture as Commands>::zrange(
                             ::typedis::__private::Capture,
                             "{ZRANGE|withscores}:key",
-                            "start",
-                            "stop",
+                            "0",
+                            "1",
                         )
                         .withscores(),
                 )
@@ -53786,8 +53789,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{ZRANGESTORE|}:dst",
                         "{ZRANGESTORE|}:src",
-                        "min",
-                        "max",
+                        "0",
+                        "1",
                     ),
                 )
                 .1
@@ -53802,8 +53805,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{ZRANGESTORE|sortby}:dst",
                             "{ZRANGESTORE|sortby}:src",
-                            "min",
-                            "max",
+                            "0",
+                            "1",
                         )
                         .sortby(ZrangestoreSortby::Byscore),
                 )
@@ -53819,8 +53822,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{ZRANGESTORE|sortby/byscore}:dst",
                             "{ZRANGESTORE|sortby/byscore}:src",
-                            "min",
-                            "max",
+                            "0",
+                            "1",
                         )
                         .byscore(),
                 )
@@ -53836,8 +53839,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{ZRANGESTORE|sortby/bylex}:dst",
                             "{ZRANGESTORE|sortby/bylex}:src",
-                            "min",
-                            "max",
+                            "0",
+                            "1",
                         )
                         .bylex(),
                 )
@@ -53853,8 +53856,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{ZRANGESTORE|rev}:dst",
                             "{ZRANGESTORE|rev}:src",
-                            "min",
-                            "max",
+                            "0",
+                            "1",
                         )
                         .rev(),
                 )
@@ -53870,9 +53873,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{ZRANGESTORE|limit}:dst",
                             "{ZRANGESTORE|limit}:src",
-                            "min",
-                            "max",
+                            "0",
+                            "1",
                         )
+                        .byscore()
                         .limit((1, 1)),
                 )
                 .1
