@@ -1066,14 +1066,25 @@ impl<'a> Command<'a> {
                         None => (quote!(Self), quote!(self)),
                     };
                     let access = self.slot_access(a, Some(a), &slot);
+                    // A choice not every server accepts leaves its note, as its
+                    // alternatives' setters do.
+                    let note = a
+                        .availability
+                        .as_ref()
+                        .map(|av| self.note(a, av))
+                        .unwrap_or_default();
                     let body = match &access.head {
-                        None => {
+                        None if note.is_empty() => {
                             let get = &access.get;
                             quote!(#get.push(&value);)
                         }
+                        None => {
+                            let get = &access.get;
+                            quote!({ let out = #get; out.push(&value); #note })
+                        }
                         Some(_) => {
                             let open = access.open();
-                            quote!({ #open out.push(&value); })
+                            quote!({ #open out.push(&value); #note })
                         }
                     };
                     setters.push(quote! {

@@ -43,7 +43,20 @@ const SKIP: &[(&str, &str)] = &[
 
 /// Cases still refused with an argument error, each with the reason (command, case).
 /// An entry that the servers now accept fails the test, so the list only shrinks.
-const KNOWN_FAILURES: &[(&str, &str, &str)] = &[];
+const KNOWN_FAILURES: &[(&str, &str, &str)] = &[
+    (
+        "BITCOUNT",
+        "range",
+        "Redis 7.0 needs `end` after `start`; Valkey 8 made it optional, and the specs \
+         record which server accepts an argument, not such a change of its shape",
+    ),
+    (
+        "CLUSTER SYNCSLOTS",
+        "",
+        "Valkey's container of internal slot-migration subcommands, which COMMAND DOCS \
+         does not list: the specs give it no arguments, the server needs a subcommand",
+    ),
+];
 
 fn skip_reason(command: &str) -> Option<&'static str> {
     SKIP.iter()

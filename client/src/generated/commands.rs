@@ -3111,6 +3111,9 @@ impl<S, R> ClientList<S, R> {
             let out = self.rest.slot(5);
             out.push_bytes(b"SKIPME");
             out.push(&value);
+            out.note(
+                "CLIENT LIST `SKIPME <YES | NO>` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
+            );
         }
         self
     }
@@ -3277,6 +3280,9 @@ impl<S, R> ClientList<S, R> {
             let out = self.rest.slot(15);
             out.push_bytes(b"NOT-TYPE");
             out.push(&value);
+            out.note(
+                "CLIENT LIST `NOT-TYPE <NORMAL | MASTER | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
         }
         self
     }
