@@ -967,7 +967,9 @@ impl<'a> Command<'a> {
                 return Err(Error::Spec {
                     path: self.path.clone(),
                     json_path: format!("typedis.requires.{at}"),
-                    message: "not an alternative of a choice: `choice/alternative`, names from the top".into(),
+                    message:
+                        "not an alternative of a choice: `choice/alternative`, names from the top"
+                            .into(),
                 });
             }
         }
@@ -1481,7 +1483,13 @@ impl<'a> Command<'a> {
         required: &[TokenStream],
     ) -> Result<TokenStream, Error> {
         let prefix = format!("{}/", choice.name);
-        if !self.spec.typedis.requires.keys().any(|k| k.starts_with(&prefix)) {
+        if !self
+            .spec
+            .typedis
+            .requires
+            .keys()
+            .any(|k| k.starts_with(&prefix))
+        {
             return Ok(quote!());
         }
         let spec_error = |message: String| Error::Spec {
@@ -1507,7 +1515,9 @@ impl<'a> Command<'a> {
                 .skip(skip)
                 .find(|(_, a)| &a.name == name && !is_param(a))
                 .ok_or_else(|| {
-                    spec_error(format!("`{name}` is not an optional argument after the parameters"))
+                    spec_error(format!(
+                        "`{name}` is not an optional argument after the parameters"
+                    ))
                 })?;
             let how: Vec<String> = if needed.kind == ArgKind::Oneof {
                 needed

@@ -26,8 +26,14 @@ const SKIP: &[(&str, &str)] = &[
     ("SHUTDOWN", "stops the server"),
     ("DEBUG", "its subcommands stall or crash the server"),
     ("FAILOVER", "starts a failover of the server"),
-    ("REPLICAOF", "would make the server a replica of a made-up host"),
-    ("SLAVEOF", "would make the server a replica of a made-up host"),
+    (
+        "REPLICAOF",
+        "would make the server a replica of a made-up host",
+    ),
+    (
+        "SLAVEOF",
+        "would make the server a replica of a made-up host",
+    ),
     ("SYNC", "streams the dataset, not in RESP"),
     ("PSYNC", "streams the dataset, not in RESP"),
     ("REPLCONF", "replication's own handshake"),
@@ -148,7 +154,10 @@ async fn send(client: &Client, args: Args) -> typedis::Result<typedis::Value> {
     };
     match tokio::time::timeout(Duration::from_secs(10), run).await {
         Ok(r) => r,
-        Err(_) => Err(Error::Usage(format!("no reply within 10 s to {}", show(&args)))),
+        Err(_) => Err(Error::Usage(format!(
+            "no reply within 10 s to {}",
+            show(&args)
+        ))),
     }
 }
 
@@ -236,7 +245,10 @@ async fn every_builder_case_is_accepted_by_the_servers() {
                 continue;
             }
             if !known.contains(*command) {
-                *tally.skipped.entry("not a command of this server").or_default() += 1;
+                *tally
+                    .skipped
+                    .entry("not a command of this server")
+                    .or_default() += 1;
                 continue;
             }
             let mut args = build();
@@ -252,7 +264,13 @@ async fn every_builder_case_is_accepted_by_the_servers() {
                 &client
             };
             let argv: Vec<Vec<u8>> = args.iter().map(<[u8]>::to_vec).collect();
-            setup(target, groups.get(command).copied().unwrap_or(""), command, &argv).await;
+            setup(
+                target,
+                groups.get(command).copied().unwrap_or(""),
+                command,
+                &argv,
+            )
+            .await;
             let documented = args.notes().iter().any(|n| n.contains(refuses));
             let shown = show(&args);
             // A connection lost to the case before (`CLIENT KILL SKIPME no` closes every

@@ -168,12 +168,13 @@ impl Command<'_> {
             if find(args, at).is_none() {
                 return Err(self.sample_error(
                     at,
-                    "no argument has this path (argument names from the top, joined by `/`)"
-                        .into(),
+                    "no argument has this path (argument names from the top, joined by `/`)".into(),
                 ));
             }
             if let Some(w) = sample.with.iter().find(|w| find(args, w).is_none()) {
-                return Err(self.sample_error(at, format!("`with`: no argument has the path `{w}`")));
+                return Err(
+                    self.sample_error(at, format!("`with`: no argument has the path `{w}`"))
+                );
             }
         }
         let mut targets = vec![String::new()];
@@ -236,7 +237,10 @@ impl Command<'_> {
                 }
             }
             // What the alternative in use needs (`typedis.requires`): its first form.
-            for a in args.iter().filter(|a| a.kind == ArgKind::Oneof && !is_param(a)) {
+            for a in args
+                .iter()
+                .filter(|a| a.kind == ArgKind::Oneof && !is_param(a))
+            {
                 let used = a
                     .arguments
                     .iter()
@@ -430,9 +434,11 @@ impl Command<'_> {
             .and_then(|s| s.value.as_ref());
         let wrong = || self.sample_error(path, "`value` should name an alternative".into());
         match hint {
-            Some(serde_json::Value::String(name)) => {
-                a.arguments.iter().find(|m| &m.name == name).ok_or_else(wrong)
-            }
+            Some(serde_json::Value::String(name)) => a
+                .arguments
+                .iter()
+                .find(|m| &m.name == name)
+                .ok_or_else(wrong),
             Some(_) => Err(wrong()),
             None => a.arguments.first().ok_or_else(wrong),
         }
@@ -562,7 +568,13 @@ impl Command<'_> {
                     Some(_) => return Err(wrong("an array of one value per member")),
                     None => {
                         for m in members {
-                            parts.push(self.member(m, &join(path, &m.name), selection, enums, keys)?);
+                            parts.push(self.member(
+                                m,
+                                &join(path, &m.name),
+                                selection,
+                                enums,
+                                keys,
+                            )?);
                         }
                     }
                 }
