@@ -26,12 +26,3 @@
 include!("generated/commands.rs");
 
 impl<'a> Commands for &'a crate::Client {}
-
-// Every command, connection-state ones included, can be built into a capture: it sends
-// nothing.
-#[cfg(feature = "builder-cases")]
-impl Commands for crate::private::Capture {}
-#[cfg(feature = "builder-cases")]
-impl crate::exec::sealed::Sealed for crate::private::Capture {}
-#[cfg(feature = "builder-cases")]
-impl crate::exec::OwnsConnection for crate::private::Capture {}

@@ -124,27 +124,12 @@ impl<E: Executor> Sink for E {
     }
 }
 
-/// A receiver that only collects: a command method returns the builder, whose
-/// [`Builder::into_parts`] gives the arguments it wrote. For the conformance tests of
-/// the builders (`commands::BUILDER_CASES`); it sends nothing.
+/// The sink of a builder made only to see what it writes ([`Builder::into_parts`]): it
+/// sends nothing, and implements no command trait, so no compiler error lists it. For
+/// the conformance tests of the builders (`commands::BUILDER_CASES`).
 #[cfg(feature = "builder-cases")]
 #[derive(Debug, Clone, Copy)]
 pub struct Capture;
-
-#[cfg(feature = "builder-cases")]
-impl Sink for Capture {
-    type Output<B>
-        = B
-    where
-        B: Builder<Sink = Self>;
-
-    fn wrap<B>(builder: B) -> B
-    where
-        B: Builder<Sink = Self>,
-    {
-        builder
-    }
-}
 
 /// The future of an awaited builder on executors whose raw future is boxed anyway
 /// (cluster, WATCH session): sends through the executor, decodes into `R`.

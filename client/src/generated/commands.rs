@@ -40098,9 +40098,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_cat(
-                        ::typedis::__private::Capture,
-                    ),
+                    AclCat::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40110,10 +40108,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "category",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_cat(
-                            ::typedis::__private::Capture,
-                        )
-                        .category("keyspace"),
+                    AclCat::new(::typedis::__private::Capture).category("keyspace"),
                 )
                 .1
         },
@@ -40123,10 +40118,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_deluser(
-                        ::typedis::__private::Capture,
-                        ["username"],
-                    ),
+                    AclDeluser::new(::typedis::__private::Capture, ["username"]),
                 )
                 .1
         },
@@ -40136,11 +40128,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_dryrun(
-                        ::typedis::__private::Capture,
-                        "username",
-                        "command",
-                    ),
+                    AclDryrun::new(::typedis::__private::Capture, "username", "command"),
                 )
                 .1
         },
@@ -40150,11 +40138,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_dryrun(
-                            ::typedis::__private::Capture,
-                            "username",
-                            "command",
-                        )
+                    AclDryrun::new(::typedis::__private::Capture, "username", "command")
                         .arg(["arg"]),
                 )
                 .1
@@ -40165,9 +40149,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_genpass(
-                        ::typedis::__private::Capture,
-                    ),
+                    AclGenpass::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40177,10 +40159,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "bits",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_genpass(
-                            ::typedis::__private::Capture,
-                        )
-                        .bits(1),
+                    AclGenpass::new(::typedis::__private::Capture).bits(1),
                 )
                 .1
         },
@@ -40190,10 +40169,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_getuser(
-                        ::typedis::__private::Capture,
-                        "username",
-                    ),
+                    AclGetuser::new(::typedis::__private::Capture, "username"),
                 )
                 .1
         },
@@ -40203,9 +40179,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    AclHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40215,9 +40189,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_list(
-                        ::typedis::__private::Capture,
-                    ),
+                    AclList::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40227,9 +40199,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_load(
-                        ::typedis::__private::Capture,
-                    ),
+                    AclLoad::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40239,9 +40209,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_log(
-                        ::typedis::__private::Capture,
-                    ),
+                    AclLog::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40251,10 +40219,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_log(
-                            ::typedis::__private::Capture,
-                        )
-                        .count(1),
+                    AclLog::new(::typedis::__private::Capture).count(1),
                 )
                 .1
         },
@@ -40264,10 +40229,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/reset",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_log(
-                            ::typedis::__private::Capture,
-                        )
-                        .reset(),
+                    AclLog::new(::typedis::__private::Capture).reset(),
                 )
                 .1
         },
@@ -40277,9 +40239,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_save(
-                        ::typedis::__private::Capture,
-                    ),
+                    AclSave::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40289,10 +40249,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_setuser(
-                        ::typedis::__private::Capture,
-                        "username",
-                    ),
+                    AclSetuser::new(::typedis::__private::Capture, "username"),
                 )
                 .1
         },
@@ -40302,10 +40259,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "rule",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_setuser(
-                            ::typedis::__private::Capture,
-                            "username",
-                        )
+                    AclSetuser::new(::typedis::__private::Capture, "username")
                         .rule(["on"]),
                 )
                 .1
@@ -40316,9 +40270,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_users(
-                        ::typedis::__private::Capture,
-                    ),
+                    AclUsers::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40328,9 +40280,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::acl_whoami(
-                        ::typedis::__private::Capture,
-                    ),
+                    AclWhoami::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40340,11 +40290,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::append(
-                        ::typedis::__private::Capture,
-                        "{APPEND|}:key",
-                        "value",
-                    ),
+                    Append::new(::typedis::__private::Capture, "{APPEND|}:key", "value"),
                 )
                 .1
         },
@@ -40354,9 +40300,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::asking(
-                        ::typedis::__private::Capture,
-                    ),
+                    Asking::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40366,10 +40310,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::auth(
-                        ::typedis::__private::Capture,
-                        "password",
-                    ),
+                    Auth::new(::typedis::__private::Capture, "password"),
                 )
                 .1
         },
@@ -40379,10 +40320,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "username",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::auth(
-                            ::typedis::__private::Capture,
-                            "password",
-                        )
+                    Auth::new(::typedis::__private::Capture, "password")
                         .username("username"),
                 )
                 .1
@@ -40393,9 +40331,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bgrewriteaof(
-                        ::typedis::__private::Capture,
-                    ),
+                    Bgrewriteaof::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40405,9 +40341,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bgsave(
-                        ::typedis::__private::Capture,
-                    ),
+                    Bgsave::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -40417,9 +40351,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bgsave(
-                            ::typedis::__private::Capture,
-                        )
+                    Bgsave::new(::typedis::__private::Capture)
                         .operation(BgsaveOperation::Schedule),
                 )
                 .1
@@ -40430,10 +40362,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/schedule",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bgsave(
-                            ::typedis::__private::Capture,
-                        )
-                        .schedule(),
+                    Bgsave::new(::typedis::__private::Capture).schedule(),
                 )
                 .1
         },
@@ -40443,10 +40372,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/cancel",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bgsave(
-                            ::typedis::__private::Capture,
-                        )
-                        .cancel(),
+                    Bgsave::new(::typedis::__private::Capture).cancel(),
                 )
                 .1
         },
@@ -40456,10 +40382,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitcount(
-                        ::typedis::__private::Capture,
-                        "{BITCOUNT|}:key",
-                    ),
+                    Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|}:key"),
                 )
                 .1
         },
@@ -40469,10 +40392,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "range",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitcount(
-                            ::typedis::__private::Capture,
-                            "{BITCOUNT|range}:key",
-                        )
+                    Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|range}:key")
                         .range((
                             1,
                             ::core::option::Option::None::<
@@ -40488,7 +40408,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "range/end-unit-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitcount(
+                    Bitcount::new(
                             ::typedis::__private::Capture,
                             "{BITCOUNT|range/end-unit-block}:key",
                         )
@@ -40508,7 +40428,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "range/end-unit-block/unit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitcount(
+                    Bitcount::new(
                             ::typedis::__private::Capture,
                             "{BITCOUNT|range/end-unit-block/unit}:key",
                         )
@@ -40528,7 +40448,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "range/end-unit-block/unit/bit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitcount(
+                    Bitcount::new(
                             ::typedis::__private::Capture,
                             "{BITCOUNT|range/end-unit-block/unit/bit}:key",
                         )
@@ -40548,10 +40468,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitfield(
-                        ::typedis::__private::Capture,
-                        "{BITFIELD|}:key",
-                    ),
+                    Bitfield::new(::typedis::__private::Capture, "{BITFIELD|}:key"),
                 )
                 .1
         },
@@ -40561,7 +40478,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/get-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitfield(
+                    Bitfield::new(
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/get-block}:key",
                         )
@@ -40575,7 +40492,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/write/overflow-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitfield(
+                    Bitfield::new(
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/overflow-block}:key",
                         )
@@ -40589,7 +40506,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/write/overflow-block/sat",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitfield(
+                    Bitfield::new(
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/overflow-block/sat}:key",
                         )
@@ -40603,7 +40520,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/write/overflow-block/fail",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitfield(
+                    Bitfield::new(
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/overflow-block/fail}:key",
                         )
@@ -40617,7 +40534,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/write/write-operation/set-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitfield(
+                    Bitfield::new(
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/write-operation/set-block}:key",
                         )
@@ -40631,7 +40548,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/write/write-operation/incrby-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitfield(
+                    Bitfield::new(
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/write-operation/incrby-block}:key",
                         )
@@ -40645,10 +40562,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitfield_ro(
-                        ::typedis::__private::Capture,
-                        "{BITFIELD_RO|}:key",
-                    ),
+                    BitfieldRo::new(::typedis::__private::Capture, "{BITFIELD_RO|}:key"),
                 )
                 .1
         },
@@ -40658,7 +40572,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "get-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitfield_ro(
+                    BitfieldRo::new(
                             ::typedis::__private::Capture,
                             "{BITFIELD_RO|get-block}:key",
                         )
@@ -40672,7 +40586,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitop(
+                    Bitop::new(
                         ::typedis::__private::Capture,
                         BitopOperation::And,
                         "{BITOP|}:destkey",
@@ -40687,7 +40601,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/or",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitop(
+                    Bitop::new(
                         ::typedis::__private::Capture,
                         BitopOperation::Or,
                         "{BITOP|operation/or}:destkey",
@@ -40702,7 +40616,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/xor",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitop(
+                    Bitop::new(
                         ::typedis::__private::Capture,
                         BitopOperation::Xor,
                         "{BITOP|operation/xor}:destkey",
@@ -40717,7 +40631,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/not",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitop(
+                    Bitop::new(
                         ::typedis::__private::Capture,
                         BitopOperation::Not,
                         "{BITOP|operation/not}:destkey",
@@ -40732,11 +40646,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitpos(
-                        ::typedis::__private::Capture,
-                        "{BITPOS|}:key",
-                        1,
-                    ),
+                    Bitpos::new(::typedis::__private::Capture, "{BITPOS|}:key", 1),
                 )
                 .1
         },
@@ -40746,11 +40656,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "range",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitpos(
-                            ::typedis::__private::Capture,
-                            "{BITPOS|range}:key",
-                            1,
-                        )
+                    Bitpos::new(::typedis::__private::Capture, "{BITPOS|range}:key", 1)
                         .range((
                             1,
                             ::core::option::Option::None::<
@@ -40766,7 +40672,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "range/end-unit-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitpos(
+                    Bitpos::new(
                             ::typedis::__private::Capture,
                             "{BITPOS|range/end-unit-block}:key",
                             1,
@@ -40787,7 +40693,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "range/end-unit-block/unit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitpos(
+                    Bitpos::new(
                             ::typedis::__private::Capture,
                             "{BITPOS|range/end-unit-block/unit}:key",
                             1,
@@ -40808,7 +40714,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "range/end-unit-block/unit/bit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bitpos(
+                    Bitpos::new(
                             ::typedis::__private::Capture,
                             "{BITPOS|range/end-unit-block/unit/bit}:key",
                             1,
@@ -40829,7 +40735,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::blmove(
+                    Blmove::new(
                         ::typedis::__private::Capture,
                         "{BLMOVE|}:source",
                         "{BLMOVE|}:destination",
@@ -40846,7 +40752,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "wherefrom/right",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::blmove(
+                    Blmove::new(
                         ::typedis::__private::Capture,
                         "{BLMOVE|wherefrom/right}:source",
                         "{BLMOVE|wherefrom/right}:destination",
@@ -40863,7 +40769,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "whereto/right",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::blmove(
+                    Blmove::new(
                         ::typedis::__private::Capture,
                         "{BLMOVE|whereto/right}:source",
                         "{BLMOVE|whereto/right}:destination",
@@ -40880,7 +40786,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::blmpop(
+                    Blmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
                         1,
@@ -40896,7 +40802,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "where/right",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::blmpop(
+                    Blmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
                         1,
@@ -40912,7 +40818,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::blmpop(
+                    Blmpop::new(
                             ::typedis::__private::Capture,
                             0.01f64,
                             1,
@@ -40929,11 +40835,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::blpop(
-                        ::typedis::__private::Capture,
-                        ["{BLPOP|}:key"],
-                        0.01f64,
-                    ),
+                    Blpop::new(::typedis::__private::Capture, ["{BLPOP|}:key"], 0.01f64),
                 )
                 .1
         },
@@ -40943,11 +40845,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::brpop(
-                        ::typedis::__private::Capture,
-                        ["{BRPOP|}:key"],
-                        0.01f64,
-                    ),
+                    Brpop::new(::typedis::__private::Capture, ["{BRPOP|}:key"], 0.01f64),
                 )
                 .1
         },
@@ -40957,7 +40855,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::brpoplpush(
+                    Brpoplpush::new(
                         ::typedis::__private::Capture,
                         "{BRPOPLPUSH|}:source",
                         "{BRPOPLPUSH|}:destination",
@@ -40972,7 +40870,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bzmpop(
+                    Bzmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
                         1,
@@ -40988,7 +40886,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "where/max",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bzmpop(
+                    Bzmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
                         1,
@@ -41004,7 +40902,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bzmpop(
+                    Bzmpop::new(
                             ::typedis::__private::Capture,
                             0.01f64,
                             1,
@@ -41021,7 +40919,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bzpopmax(
+                    Bzpopmax::new(
                         ::typedis::__private::Capture,
                         ["{BZPOPMAX|}:key"],
                         0.01f64,
@@ -41035,7 +40933,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::bzpopmin(
+                    Bzpopmin::new(
                         ::typedis::__private::Capture,
                         ["{BZPOPMIN|}:key"],
                         0.01f64,
@@ -41049,7 +40947,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_caching(
+                    ClientCaching::new(
                         ::typedis::__private::Capture,
                         ClientCachingMode::Yes,
                     ),
@@ -41062,7 +40960,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "mode/no",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_caching(
+                    ClientCaching::new(
                         ::typedis::__private::Capture,
                         ClientCachingMode::No,
                     ),
@@ -41075,10 +40973,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_capa(
-                        ::typedis::__private::Capture,
-                        ["capability"],
-                    ),
+                    ClientCapa::new(::typedis::__private::Capture, ["capability"]),
                 )
                 .1
         },
@@ -41088,9 +40983,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_getname(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClientGetname::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -41100,9 +40993,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_getredir(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClientGetredir::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -41112,9 +41003,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClientHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -41124,9 +41013,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_id(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClientId::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -41136,7 +41023,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_import_source(
+                    ClientImportSource::new(
                         ::typedis::__private::Capture,
                         ClientImportSourceEnabled::On,
                     ),
@@ -41149,7 +41036,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "enabled/off",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_import_source(
+                    ClientImportSource::new(
                         ::typedis::__private::Capture,
                         ClientImportSourceEnabled::Off,
                     ),
@@ -41162,9 +41049,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_info(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClientInfo::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -41174,9 +41059,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .old_format("oldformat"),
                 )
                 .1
@@ -41187,9 +41070,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/old-format",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .old_format("oldformat"),
                 )
                 .1
@@ -41200,9 +41081,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41225,9 +41104,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/client-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41249,9 +41126,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/client-type/master",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41273,9 +41148,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/client-type/primary",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41297,9 +41170,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/client-type/slave",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41321,9 +41192,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/client-type/replica",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41345,9 +41214,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/client-type/pubsub",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41369,9 +41236,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/username",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41393,9 +41258,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/addr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41417,9 +41280,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/laddr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41441,9 +41302,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/skipme",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41465,9 +41324,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/skipme/no",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41489,9 +41346,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/maxage",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41516,9 +41371,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41543,9 +41396,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/idle",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41570,9 +41421,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/flags",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41597,9 +41446,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/lib-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41624,9 +41471,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/lib-ver",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41651,9 +41496,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/db",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41678,9 +41521,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/capa",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41705,9 +41546,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/ip",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41732,9 +41571,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-client-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41759,9 +41596,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-client-type/master",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41786,9 +41621,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-client-type/primary",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41813,9 +41646,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-client-type/slave",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41840,9 +41671,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-client-type/replica",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41867,9 +41696,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-client-type/pubsub",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41894,9 +41721,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-client-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41922,9 +41747,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-username",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41949,9 +41772,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-addr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -41976,9 +41797,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-laddr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -42003,9 +41822,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -42030,9 +41847,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-flags",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -42057,9 +41872,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-lib-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -42084,9 +41897,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-lib-ver",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -42111,9 +41922,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-db",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -42138,9 +41947,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-capa",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -42165,9 +41972,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-ip",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_kill(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientKill::new(::typedis::__private::Capture)
                         .new_format([
                             {
                                 let mut value = ::typedis::Args::new();
@@ -42192,9 +41997,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClientList::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -42204,9 +42007,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "client-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientList::new(::typedis::__private::Capture)
                         .client_type(ClientListClientType::Normal),
                 )
                 .1
@@ -42217,10 +42018,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "client-type/normal",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .normal(),
+                    ClientList::new(::typedis::__private::Capture).normal(),
                 )
                 .1
         },
@@ -42230,10 +42028,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "client-type/master",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .master(),
+                    ClientList::new(::typedis::__private::Capture).master(),
                 )
                 .1
         },
@@ -42243,10 +42038,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "client-type/replica",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .replica(),
+                    ClientList::new(::typedis::__private::Capture).replica(),
                 )
                 .1
         },
@@ -42256,10 +42048,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "client-type/pubsub",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .pubsub(),
+                    ClientList::new(::typedis::__private::Capture).pubsub(),
                 )
                 .1
         },
@@ -42269,10 +42058,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "client-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .id([1]),
+                    ClientList::new(::typedis::__private::Capture).id([1]),
                 )
                 .1
         },
@@ -42282,10 +42068,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "username",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .user("username"),
+                    ClientList::new(::typedis::__private::Capture).user("username"),
                 )
                 .1
         },
@@ -42295,10 +42078,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "addr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .addr("addr"),
+                    ClientList::new(::typedis::__private::Capture).addr("addr"),
                 )
                 .1
         },
@@ -42308,10 +42088,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "laddr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .laddr("laddr"),
+                    ClientList::new(::typedis::__private::Capture).laddr("laddr"),
                 )
                 .1
         },
@@ -42321,9 +42098,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "skipme",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientList::new(::typedis::__private::Capture)
                         .skipme(ClientListSkipme::Yes),
                 )
                 .1
@@ -42334,10 +42109,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "skipme/yes",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .yes(),
+                    ClientList::new(::typedis::__private::Capture).yes(),
                 )
                 .1
         },
@@ -42347,10 +42119,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "skipme/no",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .no(),
+                    ClientList::new(::typedis::__private::Capture).no(),
                 )
                 .1
         },
@@ -42360,10 +42129,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "maxage",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .maxage(1000000000),
+                    ClientList::new(::typedis::__private::Capture).maxage(1000000000),
                 )
                 .1
         },
@@ -42373,10 +42139,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .name("name"),
+                    ClientList::new(::typedis::__private::Capture).name("name"),
                 )
                 .1
         },
@@ -42386,10 +42149,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "idle",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .idle(1),
+                    ClientList::new(::typedis::__private::Capture).idle(1),
                 )
                 .1
         },
@@ -42399,10 +42159,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flags",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .flags("N"),
+                    ClientList::new(::typedis::__private::Capture).flags("N"),
                 )
                 .1
         },
@@ -42412,10 +42169,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "lib-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .lib_name("libname"),
+                    ClientList::new(::typedis::__private::Capture).lib_name("libname"),
                 )
                 .1
         },
@@ -42425,10 +42179,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "lib-ver",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .lib_ver("libver"),
+                    ClientList::new(::typedis::__private::Capture).lib_ver("libver"),
                 )
                 .1
         },
@@ -42438,10 +42189,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "db",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .db(1),
+                    ClientList::new(::typedis::__private::Capture).db(1),
                 )
                 .1
         },
@@ -42451,10 +42199,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "capa",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .capa("r"),
+                    ClientList::new(::typedis::__private::Capture).capa("r"),
                 )
                 .1
         },
@@ -42464,10 +42209,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "ip",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .ip("ip"),
+                    ClientList::new(::typedis::__private::Capture).ip("ip"),
                 )
                 .1
         },
@@ -42477,9 +42219,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientList::new(::typedis::__private::Capture)
                         .not_client_type(ClientListNotClientType::Normal),
                 )
                 .1
@@ -42490,10 +42230,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/normal",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .normal_normal(),
+                    ClientList::new(::typedis::__private::Capture).normal_normal(),
                 )
                 .1
         },
@@ -42503,10 +42240,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/master",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .master_master(),
+                    ClientList::new(::typedis::__private::Capture).master_master(),
                 )
                 .1
         },
@@ -42516,10 +42250,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/replica",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .replica_replica(),
+                    ClientList::new(::typedis::__private::Capture).replica_replica(),
                 )
                 .1
         },
@@ -42529,10 +42260,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/pubsub",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .pubsub_pubsub(),
+                    ClientList::new(::typedis::__private::Capture).pubsub_pubsub(),
                 )
                 .1
         },
@@ -42542,10 +42270,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .not_id([1]),
+                    ClientList::new(::typedis::__private::Capture).not_id([1]),
                 )
                 .1
         },
@@ -42555,9 +42280,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-username",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientList::new(::typedis::__private::Capture)
                         .not_user("notusername"),
                 )
                 .1
@@ -42568,10 +42291,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-addr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .not_addr("notaddr"),
+                    ClientList::new(::typedis::__private::Capture).not_addr("notaddr"),
                 )
                 .1
         },
@@ -42581,10 +42301,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-laddr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .not_laddr("notladdr"),
+                    ClientList::new(::typedis::__private::Capture).not_laddr("notladdr"),
                 )
                 .1
         },
@@ -42594,10 +42311,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .not_name("notname"),
+                    ClientList::new(::typedis::__private::Capture).not_name("notname"),
                 )
                 .1
         },
@@ -42607,10 +42321,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-flags",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .not_flags("N"),
+                    ClientList::new(::typedis::__private::Capture).not_flags("N"),
                 )
                 .1
         },
@@ -42620,9 +42331,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-lib-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientList::new(::typedis::__private::Capture)
                         .not_lib_name("notlibname"),
                 )
                 .1
@@ -42633,9 +42342,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-lib-ver",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
+                    ClientList::new(::typedis::__private::Capture)
                         .not_lib_ver("notlibver"),
                 )
                 .1
@@ -42646,10 +42353,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-db",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .not_db(1),
+                    ClientList::new(::typedis::__private::Capture).not_db(1),
                 )
                 .1
         },
@@ -42659,10 +42363,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-capa",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .not_capa("r"),
+                    ClientList::new(::typedis::__private::Capture).not_capa("r"),
                 )
                 .1
         },
@@ -42672,10 +42373,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-ip",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .not_ip("notip"),
+                    ClientList::new(::typedis::__private::Capture).not_ip("notip"),
                 )
                 .1
         },
@@ -42685,7 +42383,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_no_evict(
+                    ClientNoEvict::new(
                         ::typedis::__private::Capture,
                         ClientNoEvictEnabled::On,
                     ),
@@ -42698,7 +42396,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "enabled/off",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_no_evict(
+                    ClientNoEvict::new(
                         ::typedis::__private::Capture,
                         ClientNoEvictEnabled::Off,
                     ),
@@ -42711,7 +42409,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_no_touch(
+                    ClientNoTouch::new(
                         ::typedis::__private::Capture,
                         ClientNoTouchEnabled::On,
                     ),
@@ -42724,7 +42422,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "enabled/off",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_no_touch(
+                    ClientNoTouch::new(
                         ::typedis::__private::Capture,
                         ClientNoTouchEnabled::Off,
                     ),
@@ -42737,10 +42435,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_pause(
-                        ::typedis::__private::Capture,
-                        1,
-                    ),
+                    ClientPause::new(::typedis::__private::Capture, 1),
                 )
                 .1
         },
@@ -42750,10 +42445,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "mode",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_pause(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
+                    ClientPause::new(::typedis::__private::Capture, 1)
                         .mode(ClientPauseMode::Write),
                 )
                 .1
@@ -42764,11 +42456,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "mode/write",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_pause(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .write(),
+                    ClientPause::new(::typedis::__private::Capture, 1).write(),
                 )
                 .1
         },
@@ -42778,11 +42466,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "mode/all",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_pause(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .all(),
+                    ClientPause::new(::typedis::__private::Capture, 1).all(),
                 )
                 .1
         },
@@ -42792,7 +42476,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_reply(
+                    ClientReply::new(
                         ::typedis::__private::Capture,
                         ClientReplyAction::On,
                     ),
@@ -42805,7 +42489,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "action/off",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_reply(
+                    ClientReply::new(
                         ::typedis::__private::Capture,
                         ClientReplyAction::Off,
                     ),
@@ -42818,7 +42502,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "action/skip",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_reply(
+                    ClientReply::new(
                         ::typedis::__private::Capture,
                         ClientReplyAction::Skip,
                     ),
@@ -42831,10 +42515,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_setinfo(
-                            ::typedis::__private::Capture,
-                        )
-                        .lib_name("libname"),
+                    ClientSetinfo::new(::typedis::__private::Capture).lib_name("libname"),
                 )
                 .1
         },
@@ -42844,10 +42525,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "attr/libname",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_setinfo(
-                            ::typedis::__private::Capture,
-                        )
-                        .lib_name("libname"),
+                    ClientSetinfo::new(::typedis::__private::Capture).lib_name("libname"),
                 )
                 .1
         },
@@ -42857,10 +42535,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "attr/libver",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_setinfo(
-                            ::typedis::__private::Capture,
-                        )
-                        .lib_ver("libver"),
+                    ClientSetinfo::new(::typedis::__private::Capture).lib_ver("libver"),
                 )
                 .1
         },
@@ -42870,10 +42545,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_setname(
-                        ::typedis::__private::Capture,
-                        "connectionname",
-                    ),
+                    ClientSetname::new(::typedis::__private::Capture, "connectionname"),
                 )
                 .1
         },
@@ -42883,7 +42555,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_tracking(
+                    ClientTracking::new(
                         ::typedis::__private::Capture,
                         ClientTrackingStatus::On,
                     ),
@@ -42896,7 +42568,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "status/off",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_tracking(
+                    ClientTracking::new(
                         ::typedis::__private::Capture,
                         ClientTrackingStatus::Off,
                     ),
@@ -42909,7 +42581,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "client-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_tracking(
+                    ClientTracking::new(
                             ::typedis::__private::Capture,
                             ClientTrackingStatus::On,
                         )
@@ -42923,7 +42595,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "prefix",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_tracking(
+                    ClientTracking::new(
                             ::typedis::__private::Capture,
                             ClientTrackingStatus::On,
                         )
@@ -42937,7 +42609,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "bcast",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_tracking(
+                    ClientTracking::new(
                             ::typedis::__private::Capture,
                             ClientTrackingStatus::On,
                         )
@@ -42951,7 +42623,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "optin",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_tracking(
+                    ClientTracking::new(
                             ::typedis::__private::Capture,
                             ClientTrackingStatus::On,
                         )
@@ -42965,7 +42637,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "optout",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_tracking(
+                    ClientTracking::new(
                             ::typedis::__private::Capture,
                             ClientTrackingStatus::On,
                         )
@@ -42979,7 +42651,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "noloop",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_tracking(
+                    ClientTracking::new(
                             ::typedis::__private::Capture,
                             ClientTrackingStatus::On,
                         )
@@ -42993,9 +42665,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_trackinginfo(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClientTrackinginfo::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43005,10 +42675,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_unblock(
-                        ::typedis::__private::Capture,
-                        1,
-                    ),
+                    ClientUnblock::new(::typedis::__private::Capture, 1),
                 )
                 .1
         },
@@ -43018,10 +42685,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unblock-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_unblock(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
+                    ClientUnblock::new(::typedis::__private::Capture, 1)
                         .unblock_type(ClientUnblockUnblockType::Timeout),
                 )
                 .1
@@ -43032,11 +42696,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unblock-type/timeout",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_unblock(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .timeout(),
+                    ClientUnblock::new(::typedis::__private::Capture, 1).timeout(),
                 )
                 .1
         },
@@ -43046,11 +42706,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unblock-type/error",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_unblock(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .error(),
+                    ClientUnblock::new(::typedis::__private::Capture, 1).error(),
                 )
                 .1
         },
@@ -43060,9 +42716,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::client_unpause(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClientUnpause::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43072,10 +42726,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_addslots(
-                        ::typedis::__private::Capture,
-                        [1],
-                    ),
+                    ClusterAddslots::new(::typedis::__private::Capture, [1]),
                 )
                 .1
         },
@@ -43085,10 +42736,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_addslotsrange(
-                        ::typedis::__private::Capture,
-                        [(1, 1)],
-                    ),
+                    ClusterAddslotsrange::new(::typedis::__private::Capture, [(1, 1)]),
                 )
                 .1
         },
@@ -43098,9 +42746,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_bumpepoch(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterBumpepoch::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43110,9 +42756,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_cancelslotmigrations(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterCancelslotmigrations::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43122,7 +42766,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_count_failure_reports(
+                    ClusterCountFailureReports::new(
                         ::typedis::__private::Capture,
                         "nodeid",
                     ),
@@ -43135,10 +42779,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_countkeysinslot(
-                        ::typedis::__private::Capture,
-                        1,
-                    ),
+                    ClusterCountkeysinslot::new(::typedis::__private::Capture, 1),
                 )
                 .1
         },
@@ -43148,10 +42789,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_delslots(
-                        ::typedis::__private::Capture,
-                        [1],
-                    ),
+                    ClusterDelslots::new(::typedis::__private::Capture, [1]),
                 )
                 .1
         },
@@ -43161,10 +42799,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_delslotsrange(
-                        ::typedis::__private::Capture,
-                        [(1, 1)],
-                    ),
+                    ClusterDelslotsrange::new(::typedis::__private::Capture, [(1, 1)]),
                 )
                 .1
         },
@@ -43174,9 +42809,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_failover(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterFailover::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43186,9 +42819,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "options",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_failover(
-                            ::typedis::__private::Capture,
-                        )
+                    ClusterFailover::new(::typedis::__private::Capture)
                         .options(ClusterFailoverOptions::Force),
                 )
                 .1
@@ -43199,10 +42830,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "options/force",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_failover(
-                            ::typedis::__private::Capture,
-                        )
-                        .force(),
+                    ClusterFailover::new(::typedis::__private::Capture).force(),
                 )
                 .1
         },
@@ -43212,10 +42840,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "options/takeover",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_failover(
-                            ::typedis::__private::Capture,
-                        )
-                        .takeover(),
+                    ClusterFailover::new(::typedis::__private::Capture).takeover(),
                 )
                 .1
         },
@@ -43225,10 +42850,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_flushslot(
-                        ::typedis::__private::Capture,
-                        1,
-                    ),
+                    ClusterFlushslot::new(::typedis::__private::Capture, 1),
                 )
                 .1
         },
@@ -43238,10 +42860,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_flushslot(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
+                    ClusterFlushslot::new(::typedis::__private::Capture, 1)
                         .flush_type(ClusterFlushslotFlushType::Async),
                 )
                 .1
@@ -43252,11 +42871,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_flushslot(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .async_(),
+                    ClusterFlushslot::new(::typedis::__private::Capture, 1).async_(),
                 )
                 .1
         },
@@ -43266,11 +42881,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_flushslot(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .sync(),
+                    ClusterFlushslot::new(::typedis::__private::Capture, 1).sync(),
                 )
                 .1
         },
@@ -43280,9 +42891,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_flushslots(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterFlushslots::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43292,10 +42901,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_forget(
-                        ::typedis::__private::Capture,
-                        "nodeid",
-                    ),
+                    ClusterForget::new(::typedis::__private::Capture, "nodeid"),
                 )
                 .1
         },
@@ -43305,11 +42911,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_getkeysinslot(
-                        ::typedis::__private::Capture,
-                        1,
-                        1,
-                    ),
+                    ClusterGetkeysinslot::new(::typedis::__private::Capture, 1, 1),
                 )
                 .1
         },
@@ -43319,9 +42921,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_getslotmigrations(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterGetslotmigrations::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43331,9 +42931,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43343,9 +42941,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_info(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterInfo::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43355,10 +42951,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_keyslot(
-                        ::typedis::__private::Capture,
-                        "key",
-                    ),
+                    ClusterKeyslot::new(::typedis::__private::Capture, "key"),
                 )
                 .1
         },
@@ -43368,9 +42961,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_links(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterLinks::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43380,11 +42971,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_meet(
-                        ::typedis::__private::Capture,
-                        "ip",
-                        1,
-                    ),
+                    ClusterMeet::new(::typedis::__private::Capture, "ip", 1),
                 )
                 .1
         },
@@ -43394,11 +42981,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "cluster-bus-port",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_meet(
-                            ::typedis::__private::Capture,
-                            "ip",
-                            1,
-                        )
+                    ClusterMeet::new(::typedis::__private::Capture, "ip", 1)
                         .cluster_bus_port(1),
                 )
                 .1
@@ -43409,7 +42992,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_migrateslots(
+                    ClusterMigrateslots::new(
                         ::typedis::__private::Capture,
                         [([(1, 1)], "nodeid")],
                     ),
@@ -43422,9 +43005,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_myid(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterMyid::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43434,9 +43015,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_myshardid(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterMyshardid::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43446,9 +43025,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_nodes(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterNodes::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43458,10 +43035,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_replicas(
-                        ::typedis::__private::Capture,
-                        "nodeid",
-                    ),
+                    ClusterReplicas::new(::typedis::__private::Capture, "nodeid"),
                 )
                 .1
         },
@@ -43471,9 +43045,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_replicate(
-                            ::typedis::__private::Capture,
-                        )
+                    ClusterReplicate::new(::typedis::__private::Capture)
                         .node_id("nodeid"),
                 )
                 .1
@@ -43484,9 +43056,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "args/node-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_replicate(
-                            ::typedis::__private::Capture,
-                        )
+                    ClusterReplicate::new(::typedis::__private::Capture)
                         .node_id("nodeid"),
                 )
                 .1
@@ -43497,10 +43067,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "args/no-one",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_replicate(
-                            ::typedis::__private::Capture,
-                        )
-                        .no_one(()),
+                    ClusterReplicate::new(::typedis::__private::Capture).no_one(()),
                 )
                 .1
         },
@@ -43510,9 +43077,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_reset(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterReset::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43522,9 +43087,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "reset-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_reset(
-                            ::typedis::__private::Capture,
-                        )
+                    ClusterReset::new(::typedis::__private::Capture)
                         .reset_type(ClusterResetResetType::Hard),
                 )
                 .1
@@ -43535,10 +43098,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "reset-type/hard",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_reset(
-                            ::typedis::__private::Capture,
-                        )
-                        .hard(),
+                    ClusterReset::new(::typedis::__private::Capture).hard(),
                 )
                 .1
         },
@@ -43548,10 +43108,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "reset-type/soft",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_reset(
-                            ::typedis::__private::Capture,
-                        )
-                        .soft(),
+                    ClusterReset::new(::typedis::__private::Capture).soft(),
                 )
                 .1
         },
@@ -43561,9 +43118,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_saveconfig(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterSaveconfig::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43573,10 +43128,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_set_config_epoch(
-                        ::typedis::__private::Capture,
-                        1,
-                    ),
+                    ClusterSetConfigEpoch::new(::typedis::__private::Capture, 1),
                 )
                 .1
         },
@@ -43586,10 +43138,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_setslot(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
+                    ClusterSetslot::new(::typedis::__private::Capture, 1)
                         .importing("importing"),
                 )
                 .1
@@ -43600,10 +43149,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "subcommand/importing",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_setslot(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
+                    ClusterSetslot::new(::typedis::__private::Capture, 1)
                         .importing("importing"),
                 )
                 .1
@@ -43614,10 +43160,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "subcommand/migrating",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_setslot(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
+                    ClusterSetslot::new(::typedis::__private::Capture, 1)
                         .migrating("migrating"),
                 )
                 .1
@@ -43628,11 +43171,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "subcommand/node",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_setslot(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .node("node"),
+                    ClusterSetslot::new(::typedis::__private::Capture, 1).node("node"),
                 )
                 .1
         },
@@ -43642,11 +43181,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "subcommand/stable",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_setslot(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .stable(),
+                    ClusterSetslot::new(::typedis::__private::Capture, 1).stable(),
                 )
                 .1
         },
@@ -43656,10 +43191,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "timeout",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_setslot(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
+                    ClusterSetslot::new(::typedis::__private::Capture, 1)
                         .importing("importing")
                         .timeout(1),
                 )
@@ -43671,9 +43203,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_shards(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterShards::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43683,10 +43213,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_slaves(
-                        ::typedis::__private::Capture,
-                        "nodeid",
-                    ),
+                    ClusterSlaves::new(::typedis::__private::Capture, "nodeid"),
                 )
                 .1
         },
@@ -43696,9 +43223,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
-                            ::typedis::__private::Capture,
-                        )
+                    ClusterSlotStats::new(::typedis::__private::Capture)
                         .slotsrange((1, 1)),
                 )
                 .1
@@ -43709,9 +43234,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/slotsrange",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
-                            ::typedis::__private::Capture,
-                        )
+                    ClusterSlotStats::new(::typedis::__private::Capture)
                         .slotsrange((1, 1)),
                 )
                 .1
@@ -43722,9 +43245,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/orderby",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
-                            ::typedis::__private::Capture,
-                        )
+                    ClusterSlotStats::new(::typedis::__private::Capture)
                         .orderby((
                             "metric",
                             ::core::option::Option::None::<i64>,
@@ -43739,9 +43260,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/orderby/limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
-                            ::typedis::__private::Capture,
-                        )
+                    ClusterSlotStats::new(::typedis::__private::Capture)
                         .orderby((
                             "metric",
                             ::core::option::Option::Some(1),
@@ -43756,9 +43275,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/orderby/order",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
-                            ::typedis::__private::Capture,
-                        )
+                    ClusterSlotStats::new(::typedis::__private::Capture)
                         .orderby((
                             "metric",
                             ::core::option::Option::None::<i64>,
@@ -43773,9 +43290,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/orderby/order/desc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_slot_stats(
-                            ::typedis::__private::Capture,
-                        )
+                    ClusterSlotStats::new(::typedis::__private::Capture)
                         .orderby((
                             "metric",
                             ::core::option::Option::None::<i64>,
@@ -43790,9 +43305,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_slots(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterSlots::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43802,9 +43315,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::cluster_syncslots(
-                        ::typedis::__private::Capture,
-                    ),
+                    ClusterSyncslots::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43814,10 +43325,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::clusterscan(
-                        ::typedis::__private::Capture,
-                        "cursor",
-                    ),
+                    Clusterscan::new(::typedis::__private::Capture, "cursor"),
                 )
                 .1
         },
@@ -43827,10 +43335,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "match-pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::clusterscan(
-                            ::typedis::__private::Capture,
-                            "cursor",
-                        )
+                    Clusterscan::new(::typedis::__private::Capture, "cursor")
                         .match_pattern("*"),
                 )
                 .1
@@ -43841,11 +43346,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::clusterscan(
-                            ::typedis::__private::Capture,
-                            "cursor",
-                        )
-                        .count(1),
+                    Clusterscan::new(::typedis::__private::Capture, "cursor").count(1),
                 )
                 .1
         },
@@ -43855,10 +43356,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::clusterscan(
-                            ::typedis::__private::Capture,
-                            "cursor",
-                        )
+                    Clusterscan::new(::typedis::__private::Capture, "cursor")
                         .type_("type"),
                 )
                 .1
@@ -43869,11 +43367,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "slot",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::clusterscan(
-                            ::typedis::__private::Capture,
-                            "cursor",
-                        )
-                        .slot(1),
+                    Clusterscan::new(::typedis::__private::Capture, "cursor").slot(1),
                 )
                 .1
         },
@@ -43883,9 +43377,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_count(
-                        ::typedis::__private::Capture,
-                    ),
+                    CommandCount::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43895,9 +43387,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_docs(
-                        ::typedis::__private::Capture,
-                    ),
+                    CommandDocs::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43907,9 +43397,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "command-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_docs(
-                            ::typedis::__private::Capture,
-                        )
+                    CommandDocs::new(::typedis::__private::Capture)
                         .command_name(["commandname"]),
                 )
                 .1
@@ -43920,10 +43408,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_getkeys(
-                            ::typedis::__private::Capture,
-                            "get",
-                        )
+                    CommandGetkeys::new(::typedis::__private::Capture, "get")
                         .arg(["key"]),
                 )
                 .1
@@ -43934,10 +43419,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_getkeys(
-                            ::typedis::__private::Capture,
-                            "get",
-                        )
+                    CommandGetkeys::new(::typedis::__private::Capture, "get")
                         .arg(["key"]),
                 )
                 .1
@@ -43948,10 +43430,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_getkeysandflags(
-                            ::typedis::__private::Capture,
-                            "get",
-                        )
+                    CommandGetkeysandflags::new(::typedis::__private::Capture, "get")
                         .arg(["key"]),
                 )
                 .1
@@ -43962,10 +43441,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_getkeysandflags(
-                            ::typedis::__private::Capture,
-                            "get",
-                        )
+                    CommandGetkeysandflags::new(::typedis::__private::Capture, "get")
                         .arg(["key"]),
                 )
                 .1
@@ -43976,9 +43452,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    CommandHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -43988,9 +43462,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_info(
-                        ::typedis::__private::Capture,
-                    ),
+                    CommandInfo::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44000,9 +43472,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "command-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_info(
-                            ::typedis::__private::Capture,
-                        )
+                    CommandInfo::new(::typedis::__private::Capture)
                         .command_name(["commandname"]),
                 )
                 .1
@@ -44013,9 +43483,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_list(
-                        ::typedis::__private::Capture,
-                    ),
+                    CommandList::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44025,10 +43493,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filterby/module-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .module("modulename"),
+                    CommandList::new(::typedis::__private::Capture).module("modulename"),
                 )
                 .1
         },
@@ -44038,10 +43503,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filterby/category",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .aclcat("category"),
+                    CommandList::new(::typedis::__private::Capture).aclcat("category"),
                 )
                 .1
         },
@@ -44051,10 +43513,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filterby/pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::command_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .pattern("*"),
+                    CommandList::new(::typedis::__private::Capture).pattern("*"),
                 )
                 .1
         },
@@ -44064,7 +43523,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::commandlog_get(
+                    CommandlogGet::new(
                         ::typedis::__private::Capture,
                         1,
                         CommandlogGetType::Slow,
@@ -44078,7 +43537,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type/large-request",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::commandlog_get(
+                    CommandlogGet::new(
                         ::typedis::__private::Capture,
                         1,
                         CommandlogGetType::LargeRequest,
@@ -44092,7 +43551,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type/large-reply",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::commandlog_get(
+                    CommandlogGet::new(
                         ::typedis::__private::Capture,
                         1,
                         CommandlogGetType::LargeReply,
@@ -44106,9 +43565,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::commandlog_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    CommandlogHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44118,7 +43575,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::commandlog_len(
+                    CommandlogLen::new(
                         ::typedis::__private::Capture,
                         CommandlogLenType::Slow,
                     ),
@@ -44131,7 +43588,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type/large-request",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::commandlog_len(
+                    CommandlogLen::new(
                         ::typedis::__private::Capture,
                         CommandlogLenType::LargeRequest,
                     ),
@@ -44144,7 +43601,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type/large-reply",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::commandlog_len(
+                    CommandlogLen::new(
                         ::typedis::__private::Capture,
                         CommandlogLenType::LargeReply,
                     ),
@@ -44157,7 +43614,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::commandlog_reset(
+                    CommandlogReset::new(
                         ::typedis::__private::Capture,
                         CommandlogResetType::Slow,
                     ),
@@ -44170,7 +43627,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type/large-request",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::commandlog_reset(
+                    CommandlogReset::new(
                         ::typedis::__private::Capture,
                         CommandlogResetType::LargeRequest,
                     ),
@@ -44183,7 +43640,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type/large-reply",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::commandlog_reset(
+                    CommandlogReset::new(
                         ::typedis::__private::Capture,
                         CommandlogResetType::LargeReply,
                     ),
@@ -44196,10 +43653,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::config_get(
-                        ::typedis::__private::Capture,
-                        ["parameter"],
-                    ),
+                    ConfigGet::new(::typedis::__private::Capture, ["parameter"]),
                 )
                 .1
         },
@@ -44209,9 +43663,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::config_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    ConfigHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44221,9 +43673,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::config_resetstat(
-                        ::typedis::__private::Capture,
-                    ),
+                    ConfigResetstat::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44233,9 +43683,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::config_rewrite(
-                        ::typedis::__private::Capture,
-                    ),
+                    ConfigRewrite::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44245,7 +43693,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::config_set(
+                    ConfigSet::new(
                         ::typedis::__private::Capture,
                         [("maxmemory-samples", "5")],
                     ),
@@ -44258,7 +43706,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::copy(
+                    Copy::new(
                         ::typedis::__private::Capture,
                         "{COPY|}:source",
                         "{COPY|}:destination",
@@ -44272,7 +43720,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "destination-db",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::copy(
+                    Copy::new(
                             ::typedis::__private::Capture,
                             "{COPY|destination-db}:source",
                             "{COPY|destination-db}:destination",
@@ -44287,7 +43735,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "replace",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::copy(
+                    Copy::new(
                             ::typedis::__private::Capture,
                             "{COPY|replace}:source",
                             "{COPY|replace}:destination",
@@ -44302,9 +43750,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::dbsize(
-                        ::typedis::__private::Capture,
-                    ),
+                    Dbsize::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44314,9 +43760,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::debug(
-                        ::typedis::__private::Capture,
-                    ),
+                    Debug::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44326,10 +43770,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::decr(
-                        ::typedis::__private::Capture,
-                        "{DECR|}:key",
-                    ),
+                    Decr::new(::typedis::__private::Capture, "{DECR|}:key"),
                 )
                 .1
         },
@@ -44339,11 +43780,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::decrby(
-                        ::typedis::__private::Capture,
-                        "{DECRBY|}:key",
-                        1,
-                    ),
+                    Decrby::new(::typedis::__private::Capture, "{DECRBY|}:key", 1),
                 )
                 .1
         },
@@ -44353,10 +43790,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::del(
-                        ::typedis::__private::Capture,
-                        ["{DEL|}:key"],
-                    ),
+                    Del::new(::typedis::__private::Capture, ["{DEL|}:key"]),
                 )
                 .1
         },
@@ -44366,7 +43800,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::delifeq(
+                    Delifeq::new(
                         ::typedis::__private::Capture,
                         "{DELIFEQ|}:key",
                         "value",
@@ -44380,9 +43814,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::discard(
-                        ::typedis::__private::Capture,
-                    ),
+                    Discard::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44392,10 +43824,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::dump(
-                        ::typedis::__private::Capture,
-                        "{DUMP|}:key",
-                    ),
+                    Dump::new(::typedis::__private::Capture, "{DUMP|}:key"),
                 )
                 .1
         },
@@ -44405,10 +43834,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::echo(
-                        ::typedis::__private::Capture,
-                        "message",
-                    ),
+                    Echo::new(::typedis::__private::Capture, "message"),
                 )
                 .1
         },
@@ -44418,11 +43844,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::eval(
-                        ::typedis::__private::Capture,
-                        "script",
-                        1,
-                    ),
+                    Eval::new(::typedis::__private::Capture, "script", 1),
                 )
                 .1
         },
@@ -44432,11 +43854,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::eval(
-                            ::typedis::__private::Capture,
-                            "script",
-                            1,
-                        )
+                    Eval::new(::typedis::__private::Capture, "script", 1)
                         .key(["{EVAL|key}:key"]),
                 )
                 .1
@@ -44447,12 +43865,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::eval(
-                            ::typedis::__private::Capture,
-                            "script",
-                            1,
-                        )
-                        .arg(["arg"]),
+                    Eval::new(::typedis::__private::Capture, "script", 1).arg(["arg"]),
                 )
                 .1
         },
@@ -44462,11 +43875,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::evalsha(
-                        ::typedis::__private::Capture,
-                        "sha1",
-                        1,
-                    ),
+                    Evalsha::new(::typedis::__private::Capture, "sha1", 1),
                 )
                 .1
         },
@@ -44476,11 +43885,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::evalsha(
-                            ::typedis::__private::Capture,
-                            "sha1",
-                            1,
-                        )
+                    Evalsha::new(::typedis::__private::Capture, "sha1", 1)
                         .key(["{EVALSHA|key}:key"]),
                 )
                 .1
@@ -44491,12 +43896,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::evalsha(
-                            ::typedis::__private::Capture,
-                            "sha1",
-                            1,
-                        )
-                        .arg(["arg"]),
+                    Evalsha::new(::typedis::__private::Capture, "sha1", 1).arg(["arg"]),
                 )
                 .1
         },
@@ -44506,11 +43906,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::evalsha_ro(
-                        ::typedis::__private::Capture,
-                        "sha1",
-                        1,
-                    ),
+                    EvalshaRo::new(::typedis::__private::Capture, "sha1", 1),
                 )
                 .1
         },
@@ -44520,11 +43916,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::evalsha_ro(
-                            ::typedis::__private::Capture,
-                            "sha1",
-                            1,
-                        )
+                    EvalshaRo::new(::typedis::__private::Capture, "sha1", 1)
                         .key(["{EVALSHA_RO|key}:key"]),
                 )
                 .1
@@ -44535,12 +43927,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::evalsha_ro(
-                            ::typedis::__private::Capture,
-                            "sha1",
-                            1,
-                        )
-                        .arg(["arg"]),
+                    EvalshaRo::new(::typedis::__private::Capture, "sha1", 1).arg(["arg"]),
                 )
                 .1
         },
@@ -44550,11 +43937,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::eval_ro(
-                        ::typedis::__private::Capture,
-                        "script",
-                        1,
-                    ),
+                    EvalRo::new(::typedis::__private::Capture, "script", 1),
                 )
                 .1
         },
@@ -44564,11 +43947,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::eval_ro(
-                            ::typedis::__private::Capture,
-                            "script",
-                            1,
-                        )
+                    EvalRo::new(::typedis::__private::Capture, "script", 1)
                         .key(["{EVAL_RO|key}:key"]),
                 )
                 .1
@@ -44579,12 +43958,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::eval_ro(
-                            ::typedis::__private::Capture,
-                            "script",
-                            1,
-                        )
-                        .arg(["arg"]),
+                    EvalRo::new(::typedis::__private::Capture, "script", 1).arg(["arg"]),
                 )
                 .1
         },
@@ -44594,9 +43968,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::exec(
-                        ::typedis::__private::Capture,
-                    ),
+                    Exec::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44606,10 +43978,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::exists(
-                        ::typedis::__private::Capture,
-                        ["{EXISTS|}:key"],
-                    ),
+                    Exists::new(::typedis::__private::Capture, ["{EXISTS|}:key"]),
                 )
                 .1
         },
@@ -44619,11 +43988,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expire(
-                        ::typedis::__private::Capture,
-                        "{EXPIRE|}:key",
-                        1,
-                    ),
+                    Expire::new(::typedis::__private::Capture, "{EXPIRE|}:key", 1),
                 )
                 .1
         },
@@ -44633,7 +43998,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expire(
+                    Expire::new(
                             ::typedis::__private::Capture,
                             "{EXPIRE|condition}:key",
                             1,
@@ -44648,7 +44013,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expire(
+                    Expire::new(
                             ::typedis::__private::Capture,
                             "{EXPIRE|condition/nx}:key",
                             1,
@@ -44663,7 +44028,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expire(
+                    Expire::new(
                             ::typedis::__private::Capture,
                             "{EXPIRE|condition/xx}:key",
                             1,
@@ -44678,7 +44043,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/gt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expire(
+                    Expire::new(
                             ::typedis::__private::Capture,
                             "{EXPIRE|condition/gt}:key",
                             1,
@@ -44693,7 +44058,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/lt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expire(
+                    Expire::new(
                             ::typedis::__private::Capture,
                             "{EXPIRE|condition/lt}:key",
                             1,
@@ -44708,7 +44073,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expireat(
+                    Expireat::new(
                         ::typedis::__private::Capture,
                         "{EXPIREAT|}:key",
                         1700000000,
@@ -44722,7 +44087,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expireat(
+                    Expireat::new(
                             ::typedis::__private::Capture,
                             "{EXPIREAT|condition}:key",
                             1700000000,
@@ -44737,7 +44102,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expireat(
+                    Expireat::new(
                             ::typedis::__private::Capture,
                             "{EXPIREAT|condition/nx}:key",
                             1700000000,
@@ -44752,7 +44117,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expireat(
+                    Expireat::new(
                             ::typedis::__private::Capture,
                             "{EXPIREAT|condition/xx}:key",
                             1700000000,
@@ -44767,7 +44132,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/gt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expireat(
+                    Expireat::new(
                             ::typedis::__private::Capture,
                             "{EXPIREAT|condition/gt}:key",
                             1700000000,
@@ -44782,7 +44147,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/lt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expireat(
+                    Expireat::new(
                             ::typedis::__private::Capture,
                             "{EXPIREAT|condition/lt}:key",
                             1700000000,
@@ -44797,10 +44162,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::expiretime(
-                        ::typedis::__private::Capture,
-                        "{EXPIRETIME|}:key",
-                    ),
+                    Expiretime::new(::typedis::__private::Capture, "{EXPIRETIME|}:key"),
                 )
                 .1
         },
@@ -44810,9 +44172,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::failover(
-                        ::typedis::__private::Capture,
-                    ),
+                    Failover::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44822,10 +44182,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "target",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::failover(
-                            ::typedis::__private::Capture,
-                        )
-                        .to(("host", 1, false)),
+                    Failover::new(::typedis::__private::Capture).to(("host", 1, false)),
                 )
                 .1
         },
@@ -44835,10 +44192,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "target/force",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::failover(
-                            ::typedis::__private::Capture,
-                        )
-                        .to(("host", 1, true)),
+                    Failover::new(::typedis::__private::Capture).to(("host", 1, true)),
                 )
                 .1
         },
@@ -44848,10 +44202,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "abort",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::failover(
-                            ::typedis::__private::Capture,
-                        )
-                        .abort(),
+                    Failover::new(::typedis::__private::Capture).abort(),
                 )
                 .1
         },
@@ -44861,10 +44212,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::failover(
-                            ::typedis::__private::Capture,
-                        )
-                        .timeout(1),
+                    Failover::new(::typedis::__private::Capture).timeout(1),
                 )
                 .1
         },
@@ -44874,11 +44222,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::fcall(
-                        ::typedis::__private::Capture,
-                        "function",
-                        1,
-                    ),
+                    Fcall::new(::typedis::__private::Capture, "function", 1),
                 )
                 .1
         },
@@ -44888,11 +44232,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::fcall(
-                            ::typedis::__private::Capture,
-                            "function",
-                            1,
-                        )
+                    Fcall::new(::typedis::__private::Capture, "function", 1)
                         .key(["{FCALL|key}:key"]),
                 )
                 .1
@@ -44903,12 +44243,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::fcall(
-                            ::typedis::__private::Capture,
-                            "function",
-                            1,
-                        )
-                        .arg(["arg"]),
+                    Fcall::new(::typedis::__private::Capture, "function", 1).arg(["arg"]),
                 )
                 .1
         },
@@ -44918,11 +44253,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::fcall_ro(
-                        ::typedis::__private::Capture,
-                        "function",
-                        1,
-                    ),
+                    FcallRo::new(::typedis::__private::Capture, "function", 1),
                 )
                 .1
         },
@@ -44932,11 +44263,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::fcall_ro(
-                            ::typedis::__private::Capture,
-                            "function",
-                            1,
-                        )
+                    FcallRo::new(::typedis::__private::Capture, "function", 1)
                         .key(["{FCALL_RO|key}:key"]),
                 )
                 .1
@@ -44947,11 +44274,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::fcall_ro(
-                            ::typedis::__private::Capture,
-                            "function",
-                            1,
-                        )
+                    FcallRo::new(::typedis::__private::Capture, "function", 1)
                         .arg(["arg"]),
                 )
                 .1
@@ -44962,9 +44285,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::flushall(
-                        ::typedis::__private::Capture,
-                    ),
+                    Flushall::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -44974,9 +44295,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::flushall(
-                            ::typedis::__private::Capture,
-                        )
+                    Flushall::new(::typedis::__private::Capture)
                         .flush_type(FlushallFlushType::Async),
                 )
                 .1
@@ -44987,10 +44306,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::flushall(
-                            ::typedis::__private::Capture,
-                        )
-                        .async_(),
+                    Flushall::new(::typedis::__private::Capture).async_(),
                 )
                 .1
         },
@@ -45000,10 +44316,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::flushall(
-                            ::typedis::__private::Capture,
-                        )
-                        .sync(),
+                    Flushall::new(::typedis::__private::Capture).sync(),
                 )
                 .1
         },
@@ -45013,9 +44326,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::flushdb(
-                        ::typedis::__private::Capture,
-                    ),
+                    Flushdb::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -45025,9 +44336,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::flushdb(
-                            ::typedis::__private::Capture,
-                        )
+                    Flushdb::new(::typedis::__private::Capture)
                         .flush_type(FlushdbFlushType::Async),
                 )
                 .1
@@ -45038,10 +44347,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::flushdb(
-                            ::typedis::__private::Capture,
-                        )
-                        .async_(),
+                    Flushdb::new(::typedis::__private::Capture).async_(),
                 )
                 .1
         },
@@ -45051,10 +44357,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::flushdb(
-                            ::typedis::__private::Capture,
-                        )
-                        .sync(),
+                    Flushdb::new(::typedis::__private::Capture).sync(),
                 )
                 .1
         },
@@ -45064,10 +44367,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_delete(
-                        ::typedis::__private::Capture,
-                        "libraryname",
-                    ),
+                    FunctionDelete::new(::typedis::__private::Capture, "libraryname"),
                 )
                 .1
         },
@@ -45077,9 +44377,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_dump(
-                        ::typedis::__private::Capture,
-                    ),
+                    FunctionDump::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -45089,9 +44387,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_flush(
-                        ::typedis::__private::Capture,
-                    ),
+                    FunctionFlush::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -45101,9 +44397,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_flush(
-                            ::typedis::__private::Capture,
-                        )
+                    FunctionFlush::new(::typedis::__private::Capture)
                         .flush_type(FunctionFlushFlushType::Async),
                 )
                 .1
@@ -45114,10 +44408,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_flush(
-                            ::typedis::__private::Capture,
-                        )
-                        .async_(),
+                    FunctionFlush::new(::typedis::__private::Capture).async_(),
                 )
                 .1
         },
@@ -45127,10 +44418,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_flush(
-                            ::typedis::__private::Capture,
-                        )
-                        .sync(),
+                    FunctionFlush::new(::typedis::__private::Capture).sync(),
                 )
                 .1
         },
@@ -45140,9 +44428,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    FunctionHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -45152,9 +44438,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_kill(
-                        ::typedis::__private::Capture,
-                    ),
+                    FunctionKill::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -45164,9 +44448,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_list(
-                        ::typedis::__private::Capture,
-                    ),
+                    FunctionList::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -45176,9 +44458,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "library-name-pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_list(
-                            ::typedis::__private::Capture,
-                        )
+                    FunctionList::new(::typedis::__private::Capture)
                         .libraryname("librarynamepattern"),
                 )
                 .1
@@ -45189,10 +44469,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withcode",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_list(
-                            ::typedis::__private::Capture,
-                        )
-                        .withcode(),
+                    FunctionList::new(::typedis::__private::Capture).withcode(),
                 )
                 .1
         },
@@ -45202,10 +44479,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_load(
-                        ::typedis::__private::Capture,
-                        "functioncode",
-                    ),
+                    FunctionLoad::new(::typedis::__private::Capture, "functioncode"),
                 )
                 .1
         },
@@ -45215,10 +44489,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "replace",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_load(
-                            ::typedis::__private::Capture,
-                            "functioncode",
-                        )
+                    FunctionLoad::new(::typedis::__private::Capture, "functioncode")
                         .replace(),
                 )
                 .1
@@ -45229,7 +44500,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_restore(
+                    FunctionRestore::new(
                         ::typedis::__private::Capture,
                         "serializedvalue",
                     ),
@@ -45242,7 +44513,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "policy",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_restore(
+                    FunctionRestore::new(
                             ::typedis::__private::Capture,
                             "serializedvalue",
                         )
@@ -45256,7 +44527,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "policy/flush",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_restore(
+                    FunctionRestore::new(
                             ::typedis::__private::Capture,
                             "serializedvalue",
                         )
@@ -45270,7 +44541,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "policy/append",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_restore(
+                    FunctionRestore::new(
                             ::typedis::__private::Capture,
                             "serializedvalue",
                         )
@@ -45284,7 +44555,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "policy/replace",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_restore(
+                    FunctionRestore::new(
                             ::typedis::__private::Capture,
                             "serializedvalue",
                         )
@@ -45298,9 +44569,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::function_stats(
-                        ::typedis::__private::Capture,
-                    ),
+                    FunctionStats::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -45310,7 +44579,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geoadd(
+                    Geoadd::new(
                         ::typedis::__private::Capture,
                         "{GEOADD|}:key",
                         [(0.01f64, 0.01f64, "member")],
@@ -45324,7 +44593,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geoadd(
+                    Geoadd::new(
                             ::typedis::__private::Capture,
                             "{GEOADD|condition}:key",
                             [(0.01f64, 0.01f64, "member")],
@@ -45339,7 +44608,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geoadd(
+                    Geoadd::new(
                             ::typedis::__private::Capture,
                             "{GEOADD|condition/nx}:key",
                             [(0.01f64, 0.01f64, "member")],
@@ -45354,7 +44623,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geoadd(
+                    Geoadd::new(
                             ::typedis::__private::Capture,
                             "{GEOADD|condition/xx}:key",
                             [(0.01f64, 0.01f64, "member")],
@@ -45369,7 +44638,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "change",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geoadd(
+                    Geoadd::new(
                             ::typedis::__private::Capture,
                             "{GEOADD|change}:key",
                             [(0.01f64, 0.01f64, "member")],
@@ -45384,7 +44653,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geodist(
+                    Geodist::new(
                         ::typedis::__private::Capture,
                         "{GEODIST|}:key",
                         "member1",
@@ -45399,7 +44668,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geodist(
+                    Geodist::new(
                             ::typedis::__private::Capture,
                             "{GEODIST|unit}:key",
                             "member1",
@@ -45415,7 +44684,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/m",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geodist(
+                    Geodist::new(
                             ::typedis::__private::Capture,
                             "{GEODIST|unit/m}:key",
                             "member1",
@@ -45431,7 +44700,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/km",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geodist(
+                    Geodist::new(
                             ::typedis::__private::Capture,
                             "{GEODIST|unit/km}:key",
                             "member1",
@@ -45447,7 +44716,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/ft",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geodist(
+                    Geodist::new(
                             ::typedis::__private::Capture,
                             "{GEODIST|unit/ft}:key",
                             "member1",
@@ -45463,7 +44732,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/mi",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geodist(
+                    Geodist::new(
                             ::typedis::__private::Capture,
                             "{GEODIST|unit/mi}:key",
                             "member1",
@@ -45479,10 +44748,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geohash(
-                        ::typedis::__private::Capture,
-                        "{GEOHASH|}:key",
-                    ),
+                    Geohash::new(::typedis::__private::Capture, "{GEOHASH|}:key"),
                 )
                 .1
         },
@@ -45492,10 +44758,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "member",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geohash(
-                            ::typedis::__private::Capture,
-                            "{GEOHASH|member}:key",
-                        )
+                    Geohash::new(::typedis::__private::Capture, "{GEOHASH|member}:key")
                         .member(["member"]),
                 )
                 .1
@@ -45506,10 +44769,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geopos(
-                        ::typedis::__private::Capture,
-                        "{GEOPOS|}:key",
-                    ),
+                    Geopos::new(::typedis::__private::Capture, "{GEOPOS|}:key"),
                 )
                 .1
         },
@@ -45519,10 +44779,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "member",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geopos(
-                            ::typedis::__private::Capture,
-                            "{GEOPOS|member}:key",
-                        )
+                    Geopos::new(::typedis::__private::Capture, "{GEOPOS|member}:key")
                         .member(["member"]),
                 )
                 .1
@@ -45533,7 +44790,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUS|}:key",
                         0.01f64,
@@ -45550,7 +44807,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/km",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUS|unit/km}:key",
                         0.01f64,
@@ -45567,7 +44824,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/ft",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUS|unit/ft}:key",
                         0.01f64,
@@ -45584,7 +44841,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/mi",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUS|unit/mi}:key",
                         0.01f64,
@@ -45601,7 +44858,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withcoord",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS|withcoord}:key",
                             0.01f64,
@@ -45619,7 +44876,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withdist",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS|withdist}:key",
                             0.01f64,
@@ -45637,7 +44894,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withhash",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS|withhash}:key",
                             0.01f64,
@@ -45655,7 +44912,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS|count-block}:key",
                             0.01f64,
@@ -45673,7 +44930,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block/any",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS|count-block/any}:key",
                             0.01f64,
@@ -45691,7 +44948,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS|order}:key",
                             0.01f64,
@@ -45709,7 +44966,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/asc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS|order/asc}:key",
                             0.01f64,
@@ -45727,7 +44984,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/desc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS|order/desc}:key",
                             0.01f64,
@@ -45745,7 +45002,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "store/storekey",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS|store/storekey}:key",
                             0.01f64,
@@ -45763,7 +45020,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "store/storedistkey",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius(
+                    Georadius::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS|store/storedistkey}:key",
                             0.01f64,
@@ -45781,7 +45038,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUSBYMEMBER|}:key",
                         "member",
@@ -45797,7 +45054,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/km",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUSBYMEMBER|unit/km}:key",
                         "member",
@@ -45813,7 +45070,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/ft",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUSBYMEMBER|unit/ft}:key",
                         "member",
@@ -45829,7 +45086,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/mi",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUSBYMEMBER|unit/mi}:key",
                         "member",
@@ -45845,7 +45102,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withcoord",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER|withcoord}:key",
                             "member",
@@ -45862,7 +45119,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withdist",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER|withdist}:key",
                             "member",
@@ -45879,7 +45136,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withhash",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER|withhash}:key",
                             "member",
@@ -45896,7 +45153,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER|count-block}:key",
                             "member",
@@ -45913,7 +45170,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block/any",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER|count-block/any}:key",
                             "member",
@@ -45930,7 +45187,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER|order}:key",
                             "member",
@@ -45947,7 +45204,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/asc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER|order/asc}:key",
                             "member",
@@ -45964,7 +45221,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/desc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER|order/desc}:key",
                             "member",
@@ -45981,7 +45238,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "store/storekey",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER|store/storekey}:key",
                             "member",
@@ -45998,7 +45255,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "store/storedistkey",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember(
+                    Georadiusbymember::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER|store/storedistkey}:key",
                             "member",
@@ -46015,7 +45272,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUSBYMEMBER_RO|}:key",
                         "member",
@@ -46031,7 +45288,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/km",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUSBYMEMBER_RO|unit/km}:key",
                         "member",
@@ -46047,7 +45304,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/ft",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUSBYMEMBER_RO|unit/ft}:key",
                         "member",
@@ -46063,7 +45320,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/mi",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUSBYMEMBER_RO|unit/mi}:key",
                         "member",
@@ -46079,7 +45336,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withcoord",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER_RO|withcoord}:key",
                             "member",
@@ -46096,7 +45353,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withdist",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER_RO|withdist}:key",
                             "member",
@@ -46113,7 +45370,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withhash",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER_RO|withhash}:key",
                             "member",
@@ -46130,7 +45387,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER_RO|count-block}:key",
                             "member",
@@ -46147,7 +45404,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block/any",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER_RO|count-block/any}:key",
                             "member",
@@ -46164,7 +45421,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER_RO|order}:key",
                             "member",
@@ -46181,7 +45438,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/asc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER_RO|order/asc}:key",
                             "member",
@@ -46198,7 +45455,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/desc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadiusbymember_ro(
+                    GeoradiusbymemberRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUSBYMEMBER_RO|order/desc}:key",
                             "member",
@@ -46215,7 +45472,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUS_RO|}:key",
                         0.01f64,
@@ -46232,7 +45489,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/km",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUS_RO|unit/km}:key",
                         0.01f64,
@@ -46249,7 +45506,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/ft",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUS_RO|unit/ft}:key",
                         0.01f64,
@@ -46266,7 +45523,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unit/mi",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                         ::typedis::__private::Capture,
                         "{GEORADIUS_RO|unit/mi}:key",
                         0.01f64,
@@ -46283,7 +45540,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withcoord",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS_RO|withcoord}:key",
                             0.01f64,
@@ -46301,7 +45558,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withdist",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS_RO|withdist}:key",
                             0.01f64,
@@ -46319,7 +45576,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withhash",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS_RO|withhash}:key",
                             0.01f64,
@@ -46337,7 +45594,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS_RO|count-block}:key",
                             0.01f64,
@@ -46355,7 +45612,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block/any",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS_RO|count-block/any}:key",
                             0.01f64,
@@ -46373,7 +45630,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS_RO|order}:key",
                             0.01f64,
@@ -46391,7 +45648,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/asc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS_RO|order/asc}:key",
                             0.01f64,
@@ -46409,7 +45666,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/desc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::georadius_ro(
+                    GeoradiusRo::new(
                             ::typedis::__private::Capture,
                             "{GEORADIUS_RO|order/desc}:key",
                             0.01f64,
@@ -46427,10 +45684,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|}:key",
-                        )
+                    Geosearch::new(::typedis::__private::Capture, "{GEOSEARCH|}:key")
                         .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M)),
                 )
@@ -46442,7 +45696,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "from/member",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|from/member}:key",
                         )
@@ -46457,7 +45711,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "from/fromlonlat",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|from/fromlonlat}:key",
                         )
@@ -46472,7 +45726,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/circle",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/circle}:key",
                         )
@@ -46487,7 +45741,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/circle/unit/km",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/circle/unit/km}:key",
                         )
@@ -46502,7 +45756,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/circle/unit/ft",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/circle/unit/ft}:key",
                         )
@@ -46517,7 +45771,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/circle/unit/mi",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/circle/unit/mi}:key",
                         )
@@ -46532,7 +45786,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/box",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/box}:key",
                         )
@@ -46547,7 +45801,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/box/unit/km",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/box/unit/km}:key",
                         )
@@ -46562,7 +45816,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/box/unit/ft",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/box/unit/ft}:key",
                         )
@@ -46577,7 +45831,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/box/unit/mi",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/box/unit/mi}:key",
                         )
@@ -46592,7 +45846,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/polygon",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/polygon}:key",
                         )
@@ -46606,7 +45860,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|order}:key",
                         )
@@ -46622,7 +45876,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/asc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|order/asc}:key",
                         )
@@ -46638,7 +45892,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/desc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|order/desc}:key",
                         )
@@ -46654,7 +45908,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|count-block}:key",
                         )
@@ -46670,7 +45924,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block/any",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|count-block/any}:key",
                         )
@@ -46686,7 +45940,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withcoord",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|withcoord}:key",
                         )
@@ -46702,7 +45956,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withdist",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|withdist}:key",
                         )
@@ -46718,7 +45972,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withhash",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearch(
+                    Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|withhash}:key",
                         )
@@ -46734,7 +45988,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|}:destination",
                             "{GEOSEARCHSTORE|}:source",
@@ -46750,7 +46004,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "from/member",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|from/member}:destination",
                             "{GEOSEARCHSTORE|from/member}:source",
@@ -46766,7 +46020,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "from/fromlonlat",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|from/fromlonlat}:destination",
                             "{GEOSEARCHSTORE|from/fromlonlat}:source",
@@ -46782,7 +46036,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/circle",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|by/circle}:destination",
                             "{GEOSEARCHSTORE|by/circle}:source",
@@ -46798,7 +46052,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/circle/unit/km",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|by/circle/unit/km}:destination",
                             "{GEOSEARCHSTORE|by/circle/unit/km}:source",
@@ -46814,7 +46068,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/circle/unit/ft",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|by/circle/unit/ft}:destination",
                             "{GEOSEARCHSTORE|by/circle/unit/ft}:source",
@@ -46830,7 +46084,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/circle/unit/mi",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|by/circle/unit/mi}:destination",
                             "{GEOSEARCHSTORE|by/circle/unit/mi}:source",
@@ -46846,7 +46100,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/box",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|by/box}:destination",
                             "{GEOSEARCHSTORE|by/box}:source",
@@ -46862,7 +46116,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/box/unit/km",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|by/box/unit/km}:destination",
                             "{GEOSEARCHSTORE|by/box/unit/km}:source",
@@ -46878,7 +46132,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/box/unit/ft",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|by/box/unit/ft}:destination",
                             "{GEOSEARCHSTORE|by/box/unit/ft}:source",
@@ -46894,7 +46148,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/box/unit/mi",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|by/box/unit/mi}:destination",
                             "{GEOSEARCHSTORE|by/box/unit/mi}:source",
@@ -46910,7 +46164,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by/polygon",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|by/polygon}:destination",
                             "{GEOSEARCHSTORE|by/polygon}:source",
@@ -46925,7 +46179,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|order}:destination",
                             "{GEOSEARCHSTORE|order}:source",
@@ -46942,7 +46196,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/asc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|order/asc}:destination",
                             "{GEOSEARCHSTORE|order/asc}:source",
@@ -46959,7 +46213,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/desc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|order/desc}:destination",
                             "{GEOSEARCHSTORE|order/desc}:source",
@@ -46976,7 +46230,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|count-block}:destination",
                             "{GEOSEARCHSTORE|count-block}:source",
@@ -46993,7 +46247,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count-block/any",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|count-block/any}:destination",
                             "{GEOSEARCHSTORE|count-block/any}:source",
@@ -47010,7 +46264,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "storedist",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::geosearchstore(
+                    Geosearchstore::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|storedist}:destination",
                             "{GEOSEARCHSTORE|storedist}:source",
@@ -47027,10 +46281,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::get(
-                        ::typedis::__private::Capture,
-                        "{GET|}:key",
-                    ),
+                    Get::new(::typedis::__private::Capture, "{GET|}:key"),
                 )
                 .1
         },
@@ -47040,11 +46291,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::getbit(
-                        ::typedis::__private::Capture,
-                        "{GETBIT|}:key",
-                        1,
-                    ),
+                    Getbit::new(::typedis::__private::Capture, "{GETBIT|}:key", 1),
                 )
                 .1
         },
@@ -47054,10 +46301,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::getdel(
-                        ::typedis::__private::Capture,
-                        "{GETDEL|}:key",
-                    ),
+                    Getdel::new(::typedis::__private::Capture, "{GETDEL|}:key"),
                 )
                 .1
         },
@@ -47067,10 +46311,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::getex(
-                        ::typedis::__private::Capture,
-                        "{GETEX|}:key",
-                    ),
+                    Getex::new(::typedis::__private::Capture, "{GETEX|}:key"),
                 )
                 .1
         },
@@ -47080,7 +46321,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::getex(
+                    Getex::new(
                             ::typedis::__private::Capture,
                             "{GETEX|expiration/seconds}:key",
                         )
@@ -47094,7 +46335,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::getex(
+                    Getex::new(
                             ::typedis::__private::Capture,
                             "{GETEX|expiration/milliseconds}:key",
                         )
@@ -47108,7 +46349,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/unix-time-seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::getex(
+                    Getex::new(
                             ::typedis::__private::Capture,
                             "{GETEX|expiration/unix-time-seconds}:key",
                         )
@@ -47122,7 +46363,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/unix-time-milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::getex(
+                    Getex::new(
                             ::typedis::__private::Capture,
                             "{GETEX|expiration/unix-time-milliseconds}:key",
                         )
@@ -47136,7 +46377,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/persist",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::getex(
+                    Getex::new(
                             ::typedis::__private::Capture,
                             "{GETEX|expiration/persist}:key",
                         )
@@ -47150,12 +46391,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::getrange(
-                        ::typedis::__private::Capture,
-                        "{GETRANGE|}:key",
-                        1,
-                        1,
-                    ),
+                    Getrange::new(::typedis::__private::Capture, "{GETRANGE|}:key", 1, 1),
                 )
                 .1
         },
@@ -47165,11 +46401,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::getset(
-                        ::typedis::__private::Capture,
-                        "{GETSET|}:key",
-                        "value",
-                    ),
+                    Getset::new(::typedis::__private::Capture, "{GETSET|}:key", "value"),
                 )
                 .1
         },
@@ -47179,11 +46411,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hdel(
-                        ::typedis::__private::Capture,
-                        "{HDEL|}:key",
-                        ["field"],
-                    ),
+                    Hdel::new(::typedis::__private::Capture, "{HDEL|}:key", ["field"]),
                 )
                 .1
         },
@@ -47193,9 +46421,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hello(
-                        ::typedis::__private::Capture,
-                    ),
+                    Hello::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -47205,9 +46431,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arguments",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hello(
-                            ::typedis::__private::Capture,
-                        )
+                    Hello::new(::typedis::__private::Capture)
                         .arguments((
                             1,
                             ::core::option::Option::None::<
@@ -47224,9 +46448,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arguments/auth",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hello(
-                            ::typedis::__private::Capture,
-                        )
+                    Hello::new(::typedis::__private::Capture)
                         .arguments((
                             1,
                             ::core::option::Option::Some(("username", "password")),
@@ -47241,9 +46463,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arguments/clientname",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hello(
-                            ::typedis::__private::Capture,
-                        )
+                    Hello::new(::typedis::__private::Capture)
                         .arguments((
                             1,
                             ::core::option::Option::None::<
@@ -47260,7 +46480,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexists(
+                    Hexists::new(
                         ::typedis::__private::Capture,
                         "{HEXISTS|}:key",
                         "field",
@@ -47274,7 +46494,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpire(
+                    Hexpire::new(
                         ::typedis::__private::Capture,
                         "{HEXPIRE|}:key",
                         1,
@@ -47289,7 +46509,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpire(
+                    Hexpire::new(
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition}:key",
                             1,
@@ -47305,7 +46525,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpire(
+                    Hexpire::new(
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/nx}:key",
                             1,
@@ -47321,7 +46541,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpire(
+                    Hexpire::new(
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/xx}:key",
                             1,
@@ -47337,7 +46557,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/gt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpire(
+                    Hexpire::new(
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/gt}:key",
                             1,
@@ -47353,7 +46573,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/lt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpire(
+                    Hexpire::new(
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/lt}:key",
                             1,
@@ -47369,7 +46589,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpireat(
+                    Hexpireat::new(
                         ::typedis::__private::Capture,
                         "{HEXPIREAT|}:key",
                         1,
@@ -47384,7 +46604,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpireat(
+                    Hexpireat::new(
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition}:key",
                             1,
@@ -47400,7 +46620,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpireat(
+                    Hexpireat::new(
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/nx}:key",
                             1,
@@ -47416,7 +46636,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpireat(
+                    Hexpireat::new(
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/xx}:key",
                             1,
@@ -47432,7 +46652,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/gt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpireat(
+                    Hexpireat::new(
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/gt}:key",
                             1,
@@ -47448,7 +46668,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/lt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpireat(
+                    Hexpireat::new(
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/lt}:key",
                             1,
@@ -47464,7 +46684,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hexpiretime(
+                    Hexpiretime::new(
                         ::typedis::__private::Capture,
                         "{HEXPIRETIME|}:key",
                         (1, ["field"]),
@@ -47478,11 +46698,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hget(
-                        ::typedis::__private::Capture,
-                        "{HGET|}:key",
-                        "field",
-                    ),
+                    Hget::new(::typedis::__private::Capture, "{HGET|}:key", "field"),
                 )
                 .1
         },
@@ -47492,10 +46708,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hgetall(
-                        ::typedis::__private::Capture,
-                        "{HGETALL|}:key",
-                    ),
+                    Hgetall::new(::typedis::__private::Capture, "{HGETALL|}:key"),
                 )
                 .1
         },
@@ -47505,7 +46718,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hgetdel(
+                    Hgetdel::new(
                         ::typedis::__private::Capture,
                         "{HGETDEL|}:key",
                         (1, ["field"]),
@@ -47519,7 +46732,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hgetex(
+                    Hgetex::new(
                         ::typedis::__private::Capture,
                         "{HGETEX|}:key",
                         (1, ["field"]),
@@ -47533,7 +46746,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hgetex(
+                    Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/seconds}:key",
                             (1, ["field"]),
@@ -47548,7 +46761,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hgetex(
+                    Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/milliseconds}:key",
                             (1, ["field"]),
@@ -47563,7 +46776,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/unix-time-seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hgetex(
+                    Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/unix-time-seconds}:key",
                             (1, ["field"]),
@@ -47578,7 +46791,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/unix-time-milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hgetex(
+                    Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/unix-time-milliseconds}:key",
                             (1, ["field"]),
@@ -47593,7 +46806,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/persist",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hgetex(
+                    Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/persist}:key",
                             (1, ["field"]),
@@ -47608,7 +46821,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hincrby(
+                    Hincrby::new(
                         ::typedis::__private::Capture,
                         "{HINCRBY|}:key",
                         "field",
@@ -47623,7 +46836,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hincrbyfloat(
+                    Hincrbyfloat::new(
                         ::typedis::__private::Capture,
                         "{HINCRBYFLOAT|}:key",
                         "field",
@@ -47638,10 +46851,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hkeys(
-                        ::typedis::__private::Capture,
-                        "{HKEYS|}:key",
-                    ),
+                    Hkeys::new(::typedis::__private::Capture, "{HKEYS|}:key"),
                 )
                 .1
         },
@@ -47651,10 +46861,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hlen(
-                        ::typedis::__private::Capture,
-                        "{HLEN|}:key",
-                    ),
+                    Hlen::new(::typedis::__private::Capture, "{HLEN|}:key"),
                 )
                 .1
         },
@@ -47664,11 +46871,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hmget(
-                        ::typedis::__private::Capture,
-                        "{HMGET|}:key",
-                        ["field"],
-                    ),
+                    Hmget::new(::typedis::__private::Capture, "{HMGET|}:key", ["field"]),
                 )
                 .1
         },
@@ -47678,7 +46881,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hmset(
+                    Hmset::new(
                         ::typedis::__private::Capture,
                         "{HMSET|}:key",
                         [("field", "value")],
@@ -47692,7 +46895,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpersist(
+                    Hpersist::new(
                         ::typedis::__private::Capture,
                         "{HPERSIST|}:key",
                         (1, ["field"]),
@@ -47706,7 +46909,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpire(
+                    Hpexpire::new(
                         ::typedis::__private::Capture,
                         "{HPEXPIRE|}:key",
                         1,
@@ -47721,7 +46924,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpire(
+                    Hpexpire::new(
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition}:key",
                             1,
@@ -47737,7 +46940,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpire(
+                    Hpexpire::new(
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/nx}:key",
                             1,
@@ -47753,7 +46956,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpire(
+                    Hpexpire::new(
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/xx}:key",
                             1,
@@ -47769,7 +46972,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/gt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpire(
+                    Hpexpire::new(
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/gt}:key",
                             1,
@@ -47785,7 +46988,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/lt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpire(
+                    Hpexpire::new(
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/lt}:key",
                             1,
@@ -47801,7 +47004,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                    Hpexpireat::new(
                         ::typedis::__private::Capture,
                         "{HPEXPIREAT|}:key",
                         1,
@@ -47816,7 +47019,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                    Hpexpireat::new(
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition}:key",
                             1,
@@ -47832,7 +47035,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                    Hpexpireat::new(
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/nx}:key",
                             1,
@@ -47848,7 +47051,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                    Hpexpireat::new(
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/xx}:key",
                             1,
@@ -47864,7 +47067,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/gt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                    Hpexpireat::new(
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/gt}:key",
                             1,
@@ -47880,7 +47083,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/lt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpireat(
+                    Hpexpireat::new(
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/lt}:key",
                             1,
@@ -47896,7 +47099,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpexpiretime(
+                    Hpexpiretime::new(
                         ::typedis::__private::Capture,
                         "{HPEXPIRETIME|}:key",
                         (1, ["field"]),
@@ -47910,7 +47113,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hpttl(
+                    Hpttl::new(
                         ::typedis::__private::Capture,
                         "{HPTTL|}:key",
                         (1, ["field"]),
@@ -47924,10 +47127,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hrandfield(
-                        ::typedis::__private::Capture,
-                        "{HRANDFIELD|}:key",
-                    ),
+                    Hrandfield::new(::typedis::__private::Capture, "{HRANDFIELD|}:key"),
                 )
                 .1
         },
@@ -47937,7 +47137,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "options",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hrandfield(
+                    Hrandfield::new(
                             ::typedis::__private::Capture,
                             "{HRANDFIELD|options}:key",
                         )
@@ -47951,7 +47151,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "options/withvalues",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hrandfield(
+                    Hrandfield::new(
                             ::typedis::__private::Capture,
                             "{HRANDFIELD|options/withvalues}:key",
                         )
@@ -47965,11 +47165,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hscan(
-                        ::typedis::__private::Capture,
-                        "{HSCAN|}:key",
-                        1,
-                    ),
+                    Hscan::new(::typedis::__private::Capture, "{HSCAN|}:key", 1),
                 )
                 .1
         },
@@ -47979,11 +47175,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hscan(
-                            ::typedis::__private::Capture,
-                            "{HSCAN|pattern}:key",
-                            1,
-                        )
+                    Hscan::new(::typedis::__private::Capture, "{HSCAN|pattern}:key", 1)
                         .pattern("*"),
                 )
                 .1
@@ -47994,11 +47186,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hscan(
-                            ::typedis::__private::Capture,
-                            "{HSCAN|count}:key",
-                            1,
-                        )
+                    Hscan::new(::typedis::__private::Capture, "{HSCAN|count}:key", 1)
                         .count(1),
                 )
                 .1
@@ -48009,11 +47197,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "novalues",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hscan(
-                            ::typedis::__private::Capture,
-                            "{HSCAN|novalues}:key",
-                            1,
-                        )
+                    Hscan::new(::typedis::__private::Capture, "{HSCAN|novalues}:key", 1)
                         .novalues(),
                 )
                 .1
@@ -48024,7 +47208,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hset(
+                    Hset::new(
                         ::typedis::__private::Capture,
                         "{HSET|}:key",
                         [("field", "value")],
@@ -48038,7 +47222,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                         ::typedis::__private::Capture,
                         "{HSETEX|}:key",
                         (1, [("field", "value")]),
@@ -48052,7 +47236,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key-condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition}:key",
                             (1, [("field", "value")]),
@@ -48067,7 +47251,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key-condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition/nx}:key",
                             (1, [("field", "value")]),
@@ -48082,7 +47266,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key-condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition/xx}:key",
                             (1, [("field", "value")]),
@@ -48097,7 +47281,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "fields-condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition}:key",
                             (1, [("field", "value")]),
@@ -48112,7 +47296,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "fields-condition/fnx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition/fnx}:key",
                             (1, [("field", "value")]),
@@ -48127,7 +47311,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "fields-condition/fxx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition/fxx}:key",
                             (1, [("field", "value")]),
@@ -48142,7 +47326,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/seconds}:key",
                             (1, [("field", "value")]),
@@ -48157,7 +47341,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/milliseconds}:key",
                             (1, [("field", "value")]),
@@ -48172,7 +47356,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/unix-time-seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/unix-time-seconds}:key",
                             (1, [("field", "value")]),
@@ -48187,7 +47371,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/unix-time-milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/unix-time-milliseconds}:key",
                             (1, [("field", "value")]),
@@ -48202,7 +47386,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/keepttl",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetex(
+                    Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/keepttl}:key",
                             (1, [("field", "value")]),
@@ -48217,7 +47401,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hsetnx(
+                    Hsetnx::new(
                         ::typedis::__private::Capture,
                         "{HSETNX|}:key",
                         "field",
@@ -48232,7 +47416,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hstrlen(
+                    Hstrlen::new(
                         ::typedis::__private::Capture,
                         "{HSTRLEN|}:key",
                         "field",
@@ -48246,7 +47430,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::httl(
+                    Httl::new(
                         ::typedis::__private::Capture,
                         "{HTTL|}:key",
                         (1, ["field"]),
@@ -48260,10 +47444,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::hvals(
-                        ::typedis::__private::Capture,
-                        "{HVALS|}:key",
-                    ),
+                    Hvals::new(::typedis::__private::Capture, "{HVALS|}:key"),
                 )
                 .1
         },
@@ -48273,10 +47454,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::incr(
-                        ::typedis::__private::Capture,
-                        "{INCR|}:key",
-                    ),
+                    Incr::new(::typedis::__private::Capture, "{INCR|}:key"),
                 )
                 .1
         },
@@ -48286,11 +47464,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::incrby(
-                        ::typedis::__private::Capture,
-                        "{INCRBY|}:key",
-                        1,
-                    ),
+                    Incrby::new(::typedis::__private::Capture, "{INCRBY|}:key", 1),
                 )
                 .1
         },
@@ -48300,7 +47474,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::incrbyfloat(
+                    Incrbyfloat::new(
                         ::typedis::__private::Capture,
                         "{INCRBYFLOAT|}:key",
                         0.01f64,
@@ -48314,9 +47488,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::info(
-                        ::typedis::__private::Capture,
-                    ),
+                    Info::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48326,10 +47498,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "section",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::info(
-                            ::typedis::__private::Capture,
-                        )
-                        .section(["section"]),
+                    Info::new(::typedis::__private::Capture).section(["section"]),
                 )
                 .1
         },
@@ -48339,10 +47508,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::keys(
-                        ::typedis::__private::Capture,
-                        "*",
-                    ),
+                    Keys::new(::typedis::__private::Capture, "*"),
                 )
                 .1
         },
@@ -48352,9 +47518,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lastsave(
-                        ::typedis::__private::Capture,
-                    ),
+                    Lastsave::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48364,9 +47528,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::latency_doctor(
-                        ::typedis::__private::Capture,
-                    ),
+                    LatencyDoctor::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48376,10 +47538,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::latency_graph(
-                        ::typedis::__private::Capture,
-                        "event",
-                    ),
+                    LatencyGraph::new(::typedis::__private::Capture, "event"),
                 )
                 .1
         },
@@ -48389,9 +47548,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::latency_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    LatencyHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48401,9 +47558,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::latency_histogram(
-                        ::typedis::__private::Capture,
-                    ),
+                    LatencyHistogram::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48413,9 +47568,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "command",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::latency_histogram(
-                            ::typedis::__private::Capture,
-                        )
+                    LatencyHistogram::new(::typedis::__private::Capture)
                         .command(["command"]),
                 )
                 .1
@@ -48426,10 +47579,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::latency_history(
-                        ::typedis::__private::Capture,
-                        "event",
-                    ),
+                    LatencyHistory::new(::typedis::__private::Capture, "event"),
                 )
                 .1
         },
@@ -48439,9 +47589,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::latency_latest(
-                        ::typedis::__private::Capture,
-                    ),
+                    LatencyLatest::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48451,9 +47599,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::latency_reset(
-                        ::typedis::__private::Capture,
-                    ),
+                    LatencyReset::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48463,10 +47609,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "event",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::latency_reset(
-                            ::typedis::__private::Capture,
-                        )
-                        .event(["event"]),
+                    LatencyReset::new(::typedis::__private::Capture).event(["event"]),
                 )
                 .1
         },
@@ -48476,11 +47619,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lcs(
-                        ::typedis::__private::Capture,
-                        "{LCS|}:key1",
-                        "{LCS|}:key2",
-                    ),
+                    Lcs::new(::typedis::__private::Capture, "{LCS|}:key1", "{LCS|}:key2"),
                 )
                 .1
         },
@@ -48490,7 +47629,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "len",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lcs(
+                    Lcs::new(
                             ::typedis::__private::Capture,
                             "{LCS|len}:key1",
                             "{LCS|len}:key2",
@@ -48505,7 +47644,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "idx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lcs(
+                    Lcs::new(
                             ::typedis::__private::Capture,
                             "{LCS|idx}:key1",
                             "{LCS|idx}:key2",
@@ -48520,7 +47659,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "min-match-len",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lcs(
+                    Lcs::new(
                             ::typedis::__private::Capture,
                             "{LCS|min-match-len}:key1",
                             "{LCS|min-match-len}:key2",
@@ -48535,7 +47674,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withmatchlen",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lcs(
+                    Lcs::new(
                             ::typedis::__private::Capture,
                             "{LCS|withmatchlen}:key1",
                             "{LCS|withmatchlen}:key2",
@@ -48550,11 +47689,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lindex(
-                        ::typedis::__private::Capture,
-                        "{LINDEX|}:key",
-                        1,
-                    ),
+                    Lindex::new(::typedis::__private::Capture, "{LINDEX|}:key", 1),
                 )
                 .1
         },
@@ -48564,7 +47699,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::linsert(
+                    Linsert::new(
                         ::typedis::__private::Capture,
                         "{LINSERT|}:key",
                         LinsertWhere::Before,
@@ -48580,7 +47715,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "where/after",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::linsert(
+                    Linsert::new(
                         ::typedis::__private::Capture,
                         "{LINSERT|where/after}:key",
                         LinsertWhere::After,
@@ -48596,10 +47731,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::llen(
-                        ::typedis::__private::Capture,
-                        "{LLEN|}:key",
-                    ),
+                    Llen::new(::typedis::__private::Capture, "{LLEN|}:key"),
                 )
                 .1
         },
@@ -48609,7 +47741,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lmove(
+                    Lmove::new(
                         ::typedis::__private::Capture,
                         "{LMOVE|}:source",
                         "{LMOVE|}:destination",
@@ -48625,7 +47757,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "wherefrom/right",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lmove(
+                    Lmove::new(
                         ::typedis::__private::Capture,
                         "{LMOVE|wherefrom/right}:source",
                         "{LMOVE|wherefrom/right}:destination",
@@ -48641,7 +47773,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "whereto/right",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lmove(
+                    Lmove::new(
                         ::typedis::__private::Capture,
                         "{LMOVE|whereto/right}:source",
                         "{LMOVE|whereto/right}:destination",
@@ -48657,7 +47789,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lmpop(
+                    Lmpop::new(
                         ::typedis::__private::Capture,
                         1,
                         ["{LMPOP|}:key"],
@@ -48672,7 +47804,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "where/right",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lmpop(
+                    Lmpop::new(
                         ::typedis::__private::Capture,
                         1,
                         ["{LMPOP|where/right}:key"],
@@ -48687,7 +47819,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lmpop(
+                    Lmpop::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{LMPOP|count}:key"],
@@ -48703,9 +47835,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lolwut(
-                        ::typedis::__private::Capture,
-                    ),
+                    Lolwut::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48715,10 +47845,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "version",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lolwut(
-                            ::typedis::__private::Capture,
-                        )
-                        .version(1),
+                    Lolwut::new(::typedis::__private::Capture).version(1),
                 )
                 .1
         },
@@ -48728,10 +47855,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lpop(
-                        ::typedis::__private::Capture,
-                        "{LPOP|}:key",
-                    ),
+                    Lpop::new(::typedis::__private::Capture, "{LPOP|}:key"),
                 )
                 .1
         },
@@ -48741,11 +47865,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lpop(
-                            ::typedis::__private::Capture,
-                            "{LPOP|count}:key",
-                        )
-                        .count(1),
+                    Lpop::new(::typedis::__private::Capture, "{LPOP|count}:key").count(1),
                 )
                 .1
         },
@@ -48755,11 +47875,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lpos(
-                        ::typedis::__private::Capture,
-                        "{LPOS|}:key",
-                        "element",
-                    ),
+                    Lpos::new(::typedis::__private::Capture, "{LPOS|}:key", "element"),
                 )
                 .1
         },
@@ -48769,7 +47885,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "rank",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lpos(
+                    Lpos::new(
                             ::typedis::__private::Capture,
                             "{LPOS|rank}:key",
                             "element",
@@ -48784,7 +47900,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "num-matches",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lpos(
+                    Lpos::new(
                             ::typedis::__private::Capture,
                             "{LPOS|num-matches}:key",
                             "element",
@@ -48799,11 +47915,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "len",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lpos(
-                            ::typedis::__private::Capture,
-                            "{LPOS|len}:key",
-                            "element",
-                        )
+                    Lpos::new(::typedis::__private::Capture, "{LPOS|len}:key", "element")
                         .maxlen(1),
                 )
                 .1
@@ -48814,7 +47926,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lpush(
+                    Lpush::new(
                         ::typedis::__private::Capture,
                         "{LPUSH|}:key",
                         ["element"],
@@ -48828,7 +47940,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lpushx(
+                    Lpushx::new(
                         ::typedis::__private::Capture,
                         "{LPUSHX|}:key",
                         ["element"],
@@ -48842,12 +47954,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lrange(
-                        ::typedis::__private::Capture,
-                        "{LRANGE|}:key",
-                        1,
-                        1,
-                    ),
+                    Lrange::new(::typedis::__private::Capture, "{LRANGE|}:key", 1, 1),
                 )
                 .1
         },
@@ -48857,12 +47964,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lrem(
-                        ::typedis::__private::Capture,
-                        "{LREM|}:key",
-                        1,
-                        "element",
-                    ),
+                    Lrem::new(::typedis::__private::Capture, "{LREM|}:key", 1, "element"),
                 )
                 .1
         },
@@ -48872,12 +47974,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::lset(
-                        ::typedis::__private::Capture,
-                        "{LSET|}:key",
-                        1,
-                        "element",
-                    ),
+                    Lset::new(::typedis::__private::Capture, "{LSET|}:key", 1, "element"),
                 )
                 .1
         },
@@ -48887,12 +47984,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::ltrim(
-                        ::typedis::__private::Capture,
-                        "{LTRIM|}:key",
-                        1,
-                        1,
-                    ),
+                    Ltrim::new(::typedis::__private::Capture, "{LTRIM|}:key", 1, 1),
                 )
                 .1
         },
@@ -48902,9 +47994,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::memory_doctor(
-                        ::typedis::__private::Capture,
-                    ),
+                    MemoryDoctor::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48914,9 +48004,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::memory_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    MemoryHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48926,9 +48014,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::memory_malloc_stats(
-                        ::typedis::__private::Capture,
-                    ),
+                    MemoryMallocStats::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48938,9 +48024,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::memory_purge(
-                        ::typedis::__private::Capture,
-                    ),
+                    MemoryPurge::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48950,9 +48034,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::memory_stats(
-                        ::typedis::__private::Capture,
-                    ),
+                    MemoryStats::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -48962,7 +48044,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::memory_usage(
+                    MemoryUsage::new(
                         ::typedis::__private::Capture,
                         "{MEMORY USAGE|}:key",
                     ),
@@ -48975,7 +48057,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::memory_usage(
+                    MemoryUsage::new(
                             ::typedis::__private::Capture,
                             "{MEMORY USAGE|count}:key",
                         )
@@ -48989,10 +48071,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::mget(
-                        ::typedis::__private::Capture,
-                        ["{MGET|}:key"],
-                    ),
+                    Mget::new(::typedis::__private::Capture, ["{MGET|}:key"]),
                 )
                 .1
         },
@@ -49002,13 +48081,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::migrate(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            1,
-                            1,
-                        )
+                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|}:key"),
                 )
                 .1
@@ -49019,13 +48092,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key-selector/key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::migrate(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            1,
-                            1,
-                        )
+                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|key-selector/key}:key"),
                 )
                 .1
@@ -49036,13 +48103,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key-selector/empty-string",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::migrate(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            1,
-                            1,
-                        )
+                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .empty_string(),
                 )
                 .1
@@ -49053,13 +48114,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "copy",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::migrate(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            1,
-                            1,
-                        )
+                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|copy}:key")
                         .copy(),
                 )
@@ -49071,13 +48126,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "replace",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::migrate(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            1,
-                            1,
-                        )
+                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|replace}:key")
                         .replace(),
                 )
@@ -49089,13 +48138,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "authentication/auth",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::migrate(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            1,
-                            1,
-                        )
+                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|authentication/auth}:key")
                         .auth("auth"),
                 )
@@ -49107,13 +48150,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "authentication/auth2",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::migrate(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            1,
-                            1,
-                        )
+                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|authentication/auth2}:key")
                         .auth2(("username", "password")),
                 )
@@ -49125,13 +48162,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "keys",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::migrate(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            1,
-                            1,
-                        )
+                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|keys}:key")
                         .keys(["{MIGRATE|keys}:keys"]),
                 )
@@ -49143,9 +48174,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::module_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    ModuleHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49155,9 +48184,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::module_list(
-                        ::typedis::__private::Capture,
-                    ),
+                    ModuleList::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49167,10 +48194,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::module_load(
-                        ::typedis::__private::Capture,
-                        "path",
-                    ),
+                    ModuleLoad::new(::typedis::__private::Capture, "path"),
                 )
                 .1
         },
@@ -49180,11 +48204,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::module_load(
-                            ::typedis::__private::Capture,
-                            "path",
-                        )
-                        .arg(["arg"]),
+                    ModuleLoad::new(::typedis::__private::Capture, "path").arg(["arg"]),
                 )
                 .1
         },
@@ -49194,10 +48214,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::module_loadex(
-                        ::typedis::__private::Capture,
-                        "path",
-                    ),
+                    ModuleLoadex::new(::typedis::__private::Capture, "path"),
                 )
                 .1
         },
@@ -49207,10 +48224,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "configs",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::module_loadex(
-                            ::typedis::__private::Capture,
-                            "path",
-                        )
+                    ModuleLoadex::new(::typedis::__private::Capture, "path")
                         .config([("name", "value")]),
                 )
                 .1
@@ -49221,10 +48235,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "args",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::module_loadex(
-                            ::typedis::__private::Capture,
-                            "path",
-                        )
+                    ModuleLoadex::new(::typedis::__private::Capture, "path")
                         .args(["args"]),
                 )
                 .1
@@ -49235,10 +48246,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::module_unload(
-                        ::typedis::__private::Capture,
-                        "name",
-                    ),
+                    ModuleUnload::new(::typedis::__private::Capture, "name"),
                 )
                 .1
         },
@@ -49248,9 +48256,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::monitor(
-                        ::typedis::__private::Capture,
-                    ),
+                    Monitor::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49260,11 +48266,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::move_key(
-                        ::typedis::__private::Capture,
-                        "{MOVE|}:key",
-                        1,
-                    ),
+                    Move::new(::typedis::__private::Capture, "{MOVE|}:key", 1),
                 )
                 .1
         },
@@ -49274,10 +48276,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::mset(
-                        ::typedis::__private::Capture,
-                        [("{MSET|}:key", "value")],
-                    ),
+                    Mset::new(::typedis::__private::Capture, [("{MSET|}:key", "value")]),
                 )
                 .1
         },
@@ -49287,7 +48286,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::msetex(
+                    Msetex::new(
                         ::typedis::__private::Capture,
                         1,
                         [("{MSETEX|}:key", "value")],
@@ -49301,7 +48300,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::msetex(
+                    Msetex::new(
                             ::typedis::__private::Capture,
                             1,
                             [("{MSETEX|condition}:key", "value")],
@@ -49316,7 +48315,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::msetex(
+                    Msetex::new(
                             ::typedis::__private::Capture,
                             1,
                             [("{MSETEX|condition/nx}:key", "value")],
@@ -49331,7 +48330,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::msetex(
+                    Msetex::new(
                             ::typedis::__private::Capture,
                             1,
                             [("{MSETEX|condition/xx}:key", "value")],
@@ -49346,7 +48345,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::msetex(
+                    Msetex::new(
                             ::typedis::__private::Capture,
                             1,
                             [("{MSETEX|expiration/seconds}:key", "value")],
@@ -49361,7 +48360,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::msetex(
+                    Msetex::new(
                             ::typedis::__private::Capture,
                             1,
                             [("{MSETEX|expiration/milliseconds}:key", "value")],
@@ -49376,7 +48375,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/unix-time-seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::msetex(
+                    Msetex::new(
                             ::typedis::__private::Capture,
                             1,
                             [("{MSETEX|expiration/unix-time-seconds}:key", "value")],
@@ -49391,7 +48390,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/unix-time-milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::msetex(
+                    Msetex::new(
                             ::typedis::__private::Capture,
                             1,
                             [("{MSETEX|expiration/unix-time-milliseconds}:key", "value")],
@@ -49406,7 +48405,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/keepttl",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::msetex(
+                    Msetex::new(
                             ::typedis::__private::Capture,
                             1,
                             [("{MSETEX|expiration/keepttl}:key", "value")],
@@ -49421,7 +48420,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::msetnx(
+                    Msetnx::new(
                         ::typedis::__private::Capture,
                         [("{MSETNX|}:key", "value")],
                     ),
@@ -49434,9 +48433,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::multi(
-                        ::typedis::__private::Capture,
-                    ),
+                    Multi::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49446,7 +48443,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::object_encoding(
+                    ObjectEncoding::new(
                         ::typedis::__private::Capture,
                         "{OBJECT ENCODING|}:key",
                     ),
@@ -49459,10 +48456,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::object_freq(
-                        ::typedis::__private::Capture,
-                        "{OBJECT FREQ|}:key",
-                    ),
+                    ObjectFreq::new(::typedis::__private::Capture, "{OBJECT FREQ|}:key"),
                 )
                 .1
         },
@@ -49472,9 +48466,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::object_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    ObjectHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49484,7 +48476,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::object_idletime(
+                    ObjectIdletime::new(
                         ::typedis::__private::Capture,
                         "{OBJECT IDLETIME|}:key",
                     ),
@@ -49497,7 +48489,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::object_refcount(
+                    ObjectRefcount::new(
                         ::typedis::__private::Capture,
                         "{OBJECT REFCOUNT|}:key",
                     ),
@@ -49510,10 +48502,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::persist(
-                        ::typedis::__private::Capture,
-                        "{PERSIST|}:key",
-                    ),
+                    Persist::new(::typedis::__private::Capture, "{PERSIST|}:key"),
                 )
                 .1
         },
@@ -49523,11 +48512,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpire(
-                        ::typedis::__private::Capture,
-                        "{PEXPIRE|}:key",
-                        1,
-                    ),
+                    Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|}:key", 1),
                 )
                 .1
         },
@@ -49537,7 +48522,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpire(
+                    Pexpire::new(
                             ::typedis::__private::Capture,
                             "{PEXPIRE|condition}:key",
                             1,
@@ -49552,7 +48537,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpire(
+                    Pexpire::new(
                             ::typedis::__private::Capture,
                             "{PEXPIRE|condition/nx}:key",
                             1,
@@ -49567,7 +48552,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpire(
+                    Pexpire::new(
                             ::typedis::__private::Capture,
                             "{PEXPIRE|condition/xx}:key",
                             1,
@@ -49582,7 +48567,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/gt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpire(
+                    Pexpire::new(
                             ::typedis::__private::Capture,
                             "{PEXPIRE|condition/gt}:key",
                             1,
@@ -49597,7 +48582,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/lt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpire(
+                    Pexpire::new(
                             ::typedis::__private::Capture,
                             "{PEXPIRE|condition/lt}:key",
                             1,
@@ -49612,7 +48597,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpireat(
+                    Pexpireat::new(
                         ::typedis::__private::Capture,
                         "{PEXPIREAT|}:key",
                         1700000000,
@@ -49626,7 +48611,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpireat(
+                    Pexpireat::new(
                             ::typedis::__private::Capture,
                             "{PEXPIREAT|condition}:key",
                             1700000000,
@@ -49641,7 +48626,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpireat(
+                    Pexpireat::new(
                             ::typedis::__private::Capture,
                             "{PEXPIREAT|condition/nx}:key",
                             1700000000,
@@ -49656,7 +48641,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpireat(
+                    Pexpireat::new(
                             ::typedis::__private::Capture,
                             "{PEXPIREAT|condition/xx}:key",
                             1700000000,
@@ -49671,7 +48656,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/gt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpireat(
+                    Pexpireat::new(
                             ::typedis::__private::Capture,
                             "{PEXPIREAT|condition/gt}:key",
                             1700000000,
@@ -49686,7 +48671,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/lt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpireat(
+                    Pexpireat::new(
                             ::typedis::__private::Capture,
                             "{PEXPIREAT|condition/lt}:key",
                             1700000000,
@@ -49701,10 +48686,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pexpiretime(
-                        ::typedis::__private::Capture,
-                        "{PEXPIRETIME|}:key",
-                    ),
+                    Pexpiretime::new(::typedis::__private::Capture, "{PEXPIRETIME|}:key"),
                 )
                 .1
         },
@@ -49714,10 +48696,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pfadd(
-                        ::typedis::__private::Capture,
-                        "{PFADD|}:key",
-                    ),
+                    Pfadd::new(::typedis::__private::Capture, "{PFADD|}:key"),
                 )
                 .1
         },
@@ -49727,10 +48706,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "element",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pfadd(
-                            ::typedis::__private::Capture,
-                            "{PFADD|element}:key",
-                        )
+                    Pfadd::new(::typedis::__private::Capture, "{PFADD|element}:key")
                         .element(["element"]),
                 )
                 .1
@@ -49741,10 +48717,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pfcount(
-                        ::typedis::__private::Capture,
-                        ["{PFCOUNT|}:key"],
-                    ),
+                    Pfcount::new(::typedis::__private::Capture, ["{PFCOUNT|}:key"]),
                 )
                 .1
         },
@@ -49754,7 +48727,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pfdebug(
+                    Pfdebug::new(
                         ::typedis::__private::Capture,
                         "encoding",
                         "{PFDEBUG|}:key",
@@ -49768,10 +48741,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pfmerge(
-                        ::typedis::__private::Capture,
-                        "{PFMERGE|}:destkey",
-                    ),
+                    Pfmerge::new(::typedis::__private::Capture, "{PFMERGE|}:destkey"),
                 )
                 .1
         },
@@ -49781,7 +48751,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "sourcekey",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pfmerge(
+                    Pfmerge::new(
                             ::typedis::__private::Capture,
                             "{PFMERGE|sourcekey}:destkey",
                         )
@@ -49795,9 +48765,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pfselftest(
-                        ::typedis::__private::Capture,
-                    ),
+                    Pfselftest::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49807,9 +48775,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::ping(
-                        ::typedis::__private::Capture,
-                    ),
+                    Ping::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49819,10 +48785,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "message",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::ping(
-                            ::typedis::__private::Capture,
-                        )
-                        .message("message"),
+                    Ping::new(::typedis::__private::Capture).message("message"),
                 )
                 .1
         },
@@ -49832,7 +48795,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::psetex(
+                    Psetex::new(
                         ::typedis::__private::Capture,
                         "{PSETEX|}:key",
                         1,
@@ -49847,10 +48810,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::psubscribe(
-                        ::typedis::__private::Capture,
-                        ["*"],
-                    ),
+                    Psubscribe::new(::typedis::__private::Capture, ["*"]),
                 )
                 .1
         },
@@ -49860,11 +48820,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::psync(
-                        ::typedis::__private::Capture,
-                        "replicationid",
-                        1,
-                    ),
+                    Psync::new(::typedis::__private::Capture, "replicationid", 1),
                 )
                 .1
         },
@@ -49874,10 +48830,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pttl(
-                        ::typedis::__private::Capture,
-                        "{PTTL|}:key",
-                    ),
+                    Pttl::new(::typedis::__private::Capture, "{PTTL|}:key"),
                 )
                 .1
         },
@@ -49887,11 +48840,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::publish(
-                        ::typedis::__private::Capture,
-                        "channel",
-                        "message",
-                    ),
+                    Publish::new(::typedis::__private::Capture, "channel", "message"),
                 )
                 .1
         },
@@ -49901,9 +48850,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pubsub_channels(
-                        ::typedis::__private::Capture,
-                    ),
+                    PubsubChannels::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49913,10 +48860,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pubsub_channels(
-                            ::typedis::__private::Capture,
-                        )
-                        .pattern("*"),
+                    PubsubChannels::new(::typedis::__private::Capture).pattern("*"),
                 )
                 .1
         },
@@ -49926,9 +48870,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pubsub_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    PubsubHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49938,9 +48880,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pubsub_numpat(
-                        ::typedis::__private::Capture,
-                    ),
+                    PubsubNumpat::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49950,9 +48890,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pubsub_numsub(
-                        ::typedis::__private::Capture,
-                    ),
+                    PubsubNumsub::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49962,10 +48900,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "channel",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pubsub_numsub(
-                            ::typedis::__private::Capture,
-                        )
-                        .channel(["channel"]),
+                    PubsubNumsub::new(::typedis::__private::Capture).channel(["channel"]),
                 )
                 .1
         },
@@ -49975,9 +48910,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pubsub_shardchannels(
-                        ::typedis::__private::Capture,
-                    ),
+                    PubsubShardchannels::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -49987,10 +48920,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pubsub_shardchannels(
-                            ::typedis::__private::Capture,
-                        )
-                        .pattern("*"),
+                    PubsubShardchannels::new(::typedis::__private::Capture).pattern("*"),
                 )
                 .1
         },
@@ -50000,9 +48930,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pubsub_shardnumsub(
-                        ::typedis::__private::Capture,
-                    ),
+                    PubsubShardnumsub::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50012,9 +48940,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "shardchannel",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::pubsub_shardnumsub(
-                            ::typedis::__private::Capture,
-                        )
+                    PubsubShardnumsub::new(::typedis::__private::Capture)
                         .shardchannel(["shardchannel"]),
                 )
                 .1
@@ -50025,9 +48951,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::punsubscribe(
-                        ::typedis::__private::Capture,
-                    ),
+                    Punsubscribe::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50037,10 +48961,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::punsubscribe(
-                            ::typedis::__private::Capture,
-                        )
-                        .pattern(["*"]),
+                    Punsubscribe::new(::typedis::__private::Capture).pattern(["*"]),
                 )
                 .1
         },
@@ -50050,9 +48971,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::quit(
-                        ::typedis::__private::Capture,
-                    ),
+                    Quit::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50062,9 +48981,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::randomkey(
-                        ::typedis::__private::Capture,
-                    ),
+                    Randomkey::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50074,9 +48991,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::readonly(
-                        ::typedis::__private::Capture,
-                    ),
+                    Readonly::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50086,9 +49001,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::readwrite(
-                        ::typedis::__private::Capture,
-                    ),
+                    Readwrite::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50098,7 +49011,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::rename(
+                    Rename::new(
                         ::typedis::__private::Capture,
                         "{RENAME|}:key",
                         "{RENAME|}:newkey",
@@ -50112,7 +49025,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::renamenx(
+                    Renamenx::new(
                         ::typedis::__private::Capture,
                         "{RENAMENX|}:key",
                         "{RENAMENX|}:newkey",
@@ -50126,9 +49039,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::replconf(
-                        ::typedis::__private::Capture,
-                    ),
+                    Replconf::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50138,10 +49049,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::replicaof(
-                            ::typedis::__private::Capture,
-                        )
-                        .host_port(("host", 1)),
+                    Replicaof::new(::typedis::__private::Capture).host_port(("host", 1)),
                 )
                 .1
         },
@@ -50151,10 +49059,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "args/host-port",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::replicaof(
-                            ::typedis::__private::Capture,
-                        )
-                        .host_port(("host", 1)),
+                    Replicaof::new(::typedis::__private::Capture).host_port(("host", 1)),
                 )
                 .1
         },
@@ -50164,10 +49069,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "args/no-one",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::replicaof(
-                            ::typedis::__private::Capture,
-                        )
-                        .no_one(()),
+                    Replicaof::new(::typedis::__private::Capture).no_one(()),
                 )
                 .1
         },
@@ -50177,9 +49079,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::reset(
-                        ::typedis::__private::Capture,
-                    ),
+                    Reset::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50189,7 +49089,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::restore(
+                    Restore::new(
                         ::typedis::__private::Capture,
                         "{RESTORE|}:key",
                         1,
@@ -50204,7 +49104,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "replace",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::restore(
+                    Restore::new(
                             ::typedis::__private::Capture,
                             "{RESTORE|replace}:key",
                             1,
@@ -50220,7 +49120,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "absttl",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::restore(
+                    Restore::new(
                             ::typedis::__private::Capture,
                             "{RESTORE|absttl}:key",
                             1,
@@ -50236,7 +49136,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::restore(
+                    Restore::new(
                             ::typedis::__private::Capture,
                             "{RESTORE|seconds}:key",
                             1,
@@ -50252,7 +49152,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "frequency",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::restore(
+                    Restore::new(
                             ::typedis::__private::Capture,
                             "{RESTORE|frequency}:key",
                             1,
@@ -50268,7 +49168,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::restore_asking(
+                    RestoreAsking::new(
                         ::typedis::__private::Capture,
                         "{RESTORE-ASKING|}:key",
                         1,
@@ -50283,7 +49183,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "replace",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::restore_asking(
+                    RestoreAsking::new(
                             ::typedis::__private::Capture,
                             "{RESTORE-ASKING|replace}:key",
                             1,
@@ -50299,7 +49199,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "absttl",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::restore_asking(
+                    RestoreAsking::new(
                             ::typedis::__private::Capture,
                             "{RESTORE-ASKING|absttl}:key",
                             1,
@@ -50315,7 +49215,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::restore_asking(
+                    RestoreAsking::new(
                             ::typedis::__private::Capture,
                             "{RESTORE-ASKING|seconds}:key",
                             1,
@@ -50331,7 +49231,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "frequency",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::restore_asking(
+                    RestoreAsking::new(
                             ::typedis::__private::Capture,
                             "{RESTORE-ASKING|frequency}:key",
                             1,
@@ -50347,9 +49247,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::role(
-                        ::typedis::__private::Capture,
-                    ),
+                    Role::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50359,10 +49257,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::rpop(
-                        ::typedis::__private::Capture,
-                        "{RPOP|}:key",
-                    ),
+                    Rpop::new(::typedis::__private::Capture, "{RPOP|}:key"),
                 )
                 .1
         },
@@ -50372,11 +49267,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::rpop(
-                            ::typedis::__private::Capture,
-                            "{RPOP|count}:key",
-                        )
-                        .count(1),
+                    Rpop::new(::typedis::__private::Capture, "{RPOP|count}:key").count(1),
                 )
                 .1
         },
@@ -50386,7 +49277,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::rpoplpush(
+                    Rpoplpush::new(
                         ::typedis::__private::Capture,
                         "{RPOPLPUSH|}:source",
                         "{RPOPLPUSH|}:destination",
@@ -50400,7 +49291,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::rpush(
+                    Rpush::new(
                         ::typedis::__private::Capture,
                         "{RPUSH|}:key",
                         ["element"],
@@ -50414,7 +49305,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::rpushx(
+                    Rpushx::new(
                         ::typedis::__private::Capture,
                         "{RPUSHX|}:key",
                         ["element"],
@@ -50428,11 +49319,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sadd(
-                        ::typedis::__private::Capture,
-                        "{SADD|}:key",
-                        ["member"],
-                    ),
+                    Sadd::new(::typedis::__private::Capture, "{SADD|}:key", ["member"]),
                 )
                 .1
         },
@@ -50442,9 +49329,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::save(
-                        ::typedis::__private::Capture,
-                    ),
+                    Save::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50454,10 +49339,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::scan(
-                        ::typedis::__private::Capture,
-                        1,
-                    ),
+                    Scan::new(::typedis::__private::Capture, 1),
                 )
                 .1
         },
@@ -50467,11 +49349,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::scan(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .pattern("*"),
+                    Scan::new(::typedis::__private::Capture, 1).pattern("*"),
                 )
                 .1
         },
@@ -50481,11 +49359,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::scan(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .count(1),
+                    Scan::new(::typedis::__private::Capture, 1).count(1),
                 )
                 .1
         },
@@ -50495,11 +49369,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::scan(
-                            ::typedis::__private::Capture,
-                            1,
-                        )
-                        .type_("string"),
+                    Scan::new(::typedis::__private::Capture, 1).type_("string"),
                 )
                 .1
         },
@@ -50509,10 +49379,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::scard(
-                        ::typedis::__private::Capture,
-                        "{SCARD|}:key",
-                    ),
+                    Scard::new(::typedis::__private::Capture, "{SCARD|}:key"),
                 )
                 .1
         },
@@ -50522,10 +49389,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_debug(
-                        ::typedis::__private::Capture,
-                        ScriptDebugMode::Yes,
-                    ),
+                    ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Yes),
                 )
                 .1
         },
@@ -50535,7 +49399,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "mode/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_debug(
+                    ScriptDebug::new(
                         ::typedis::__private::Capture,
                         ScriptDebugMode::Sync,
                     ),
@@ -50548,10 +49412,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "mode/no",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_debug(
-                        ::typedis::__private::Capture,
-                        ScriptDebugMode::No,
-                    ),
+                    ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::No),
                 )
                 .1
         },
@@ -50561,10 +49422,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "engine",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_debug(
-                            ::typedis::__private::Capture,
-                            ScriptDebugMode::Yes,
-                        )
+                    ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Yes)
                         .engine("engine"),
                 )
                 .1
@@ -50575,10 +49433,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_exists(
-                        ::typedis::__private::Capture,
-                        ["sha1"],
-                    ),
+                    ScriptExists::new(::typedis::__private::Capture, ["sha1"]),
                 )
                 .1
         },
@@ -50588,9 +49443,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_flush(
-                        ::typedis::__private::Capture,
-                    ),
+                    ScriptFlush::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50600,9 +49453,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_flush(
-                            ::typedis::__private::Capture,
-                        )
+                    ScriptFlush::new(::typedis::__private::Capture)
                         .flush_type(ScriptFlushFlushType::Async),
                 )
                 .1
@@ -50613,10 +49464,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_flush(
-                            ::typedis::__private::Capture,
-                        )
-                        .async_(),
+                    ScriptFlush::new(::typedis::__private::Capture).async_(),
                 )
                 .1
         },
@@ -50626,10 +49474,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_flush(
-                            ::typedis::__private::Capture,
-                        )
-                        .sync(),
+                    ScriptFlush::new(::typedis::__private::Capture).sync(),
                 )
                 .1
         },
@@ -50639,9 +49484,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    ScriptHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50651,9 +49494,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_kill(
-                        ::typedis::__private::Capture,
-                    ),
+                    ScriptKill::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50663,10 +49504,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_load(
-                        ::typedis::__private::Capture,
-                        "script",
-                    ),
+                    ScriptLoad::new(::typedis::__private::Capture, "script"),
                 )
                 .1
         },
@@ -50676,10 +49514,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::script_show(
-                        ::typedis::__private::Capture,
-                        "sha1",
-                    ),
+                    ScriptShow::new(::typedis::__private::Capture, "sha1"),
                 )
                 .1
         },
@@ -50689,10 +49524,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sdiff(
-                        ::typedis::__private::Capture,
-                        ["{SDIFF|}:key"],
-                    ),
+                    Sdiff::new(::typedis::__private::Capture, ["{SDIFF|}:key"]),
                 )
                 .1
         },
@@ -50702,7 +49534,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sdiffstore(
+                    Sdiffstore::new(
                         ::typedis::__private::Capture,
                         "{SDIFFSTORE|}:destination",
                         ["{SDIFFSTORE|}:key"],
@@ -50716,10 +49548,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::select(
-                        ::typedis::__private::Capture,
-                        1,
-                    ),
+                    Select::new(::typedis::__private::Capture, 1),
                 )
                 .1
         },
@@ -50729,11 +49558,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::set(
-                        ::typedis::__private::Capture,
-                        "{SET|}:key",
-                        "value",
-                    ),
+                    Set::new(::typedis::__private::Capture, "{SET|}:key", "value"),
                 )
                 .1
         },
@@ -50743,7 +49568,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::set(
+                    Set::new(
                             ::typedis::__private::Capture,
                             "{SET|condition/nx}:key",
                             "value",
@@ -50758,7 +49583,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::set(
+                    Set::new(
                             ::typedis::__private::Capture,
                             "{SET|condition/xx}:key",
                             "value",
@@ -50773,7 +49598,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/comparison-value",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::set(
+                    Set::new(
                             ::typedis::__private::Capture,
                             "{SET|condition/comparison-value}:key",
                             "value",
@@ -50788,11 +49613,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "get",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::set(
-                            ::typedis::__private::Capture,
-                            "{SET|get}:key",
-                            "value",
-                        )
+                    Set::new(::typedis::__private::Capture, "{SET|get}:key", "value")
                         .get(),
                 )
                 .1
@@ -50803,7 +49624,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::set(
+                    Set::new(
                             ::typedis::__private::Capture,
                             "{SET|expiration/seconds}:key",
                             "value",
@@ -50818,7 +49639,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::set(
+                    Set::new(
                             ::typedis::__private::Capture,
                             "{SET|expiration/milliseconds}:key",
                             "value",
@@ -50833,7 +49654,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/unix-time-seconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::set(
+                    Set::new(
                             ::typedis::__private::Capture,
                             "{SET|expiration/unix-time-seconds}:key",
                             "value",
@@ -50848,7 +49669,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/unix-time-milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::set(
+                    Set::new(
                             ::typedis::__private::Capture,
                             "{SET|expiration/unix-time-milliseconds}:key",
                             "value",
@@ -50863,7 +49684,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "expiration/keepttl",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::set(
+                    Set::new(
                             ::typedis::__private::Capture,
                             "{SET|expiration/keepttl}:key",
                             "value",
@@ -50878,12 +49699,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::setbit(
-                        ::typedis::__private::Capture,
-                        "{SETBIT|}:key",
-                        1,
-                        1,
-                    ),
+                    Setbit::new(::typedis::__private::Capture, "{SETBIT|}:key", 1, 1),
                 )
                 .1
         },
@@ -50893,12 +49709,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::setex(
-                        ::typedis::__private::Capture,
-                        "{SETEX|}:key",
-                        1,
-                        "value",
-                    ),
+                    Setex::new(::typedis::__private::Capture, "{SETEX|}:key", 1, "value"),
                 )
                 .1
         },
@@ -50908,11 +49719,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::setnx(
-                        ::typedis::__private::Capture,
-                        "{SETNX|}:key",
-                        "value",
-                    ),
+                    Setnx::new(::typedis::__private::Capture, "{SETNX|}:key", "value"),
                 )
                 .1
         },
@@ -50922,7 +49729,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::setrange(
+                    Setrange::new(
                         ::typedis::__private::Capture,
                         "{SETRANGE|}:key",
                         1,
@@ -50937,9 +49744,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::shutdown(
-                        ::typedis::__private::Capture,
-                    ),
+                    Shutdown::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -50949,9 +49754,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "abort-selector/save-selector-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::shutdown(
-                            ::typedis::__private::Capture,
-                        )
+                    Shutdown::new(::typedis::__private::Capture)
                         .save_selector_block((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
@@ -50968,9 +49771,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "abort-selector/save-selector-block/save-selector",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::shutdown(
-                            ::typedis::__private::Capture,
-                        )
+                    Shutdown::new(::typedis::__private::Capture)
                         .save_selector_block((
                             ::core::option::Option::Some(ShutdownSaveSelector::Nosave),
                             false,
@@ -50987,9 +49788,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "abort-selector/save-selector-block/save-selector/save",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::shutdown(
-                            ::typedis::__private::Capture,
-                        )
+                    Shutdown::new(::typedis::__private::Capture)
                         .save_selector_block((
                             ::core::option::Option::Some(ShutdownSaveSelector::Save),
                             false,
@@ -51006,9 +49805,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "abort-selector/save-selector-block/now",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::shutdown(
-                            ::typedis::__private::Capture,
-                        )
+                    Shutdown::new(::typedis::__private::Capture)
                         .save_selector_block((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             true,
@@ -51025,9 +49822,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "abort-selector/save-selector-block/force",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::shutdown(
-                            ::typedis::__private::Capture,
-                        )
+                    Shutdown::new(::typedis::__private::Capture)
                         .save_selector_block((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
@@ -51044,9 +49839,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "abort-selector/save-selector-block/safe",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::shutdown(
-                            ::typedis::__private::Capture,
-                        )
+                    Shutdown::new(::typedis::__private::Capture)
                         .save_selector_block((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
@@ -51063,9 +49856,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "abort-selector/save-selector-block/failover",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::shutdown(
-                            ::typedis::__private::Capture,
-                        )
+                    Shutdown::new(::typedis::__private::Capture)
                         .save_selector_block((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
@@ -51082,10 +49873,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "abort-selector/abort",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::shutdown(
-                            ::typedis::__private::Capture,
-                        )
-                        .abort(),
+                    Shutdown::new(::typedis::__private::Capture).abort(),
                 )
                 .1
         },
@@ -51095,10 +49883,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sinter(
-                        ::typedis::__private::Capture,
-                        ["{SINTER|}:key"],
-                    ),
+                    Sinter::new(::typedis::__private::Capture, ["{SINTER|}:key"]),
                 )
                 .1
         },
@@ -51108,7 +49893,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sintercard(
+                    Sintercard::new(
                         ::typedis::__private::Capture,
                         1,
                         ["{SINTERCARD|}:key"],
@@ -51122,7 +49907,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sintercard(
+                    Sintercard::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{SINTERCARD|limit}:key"],
@@ -51137,7 +49922,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sinterstore(
+                    Sinterstore::new(
                         ::typedis::__private::Capture,
                         "{SINTERSTORE|}:destination",
                         ["{SINTERSTORE|}:key"],
@@ -51151,7 +49936,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sismember(
+                    Sismember::new(
                         ::typedis::__private::Capture,
                         "{SISMEMBER|}:key",
                         "member",
@@ -51165,10 +49950,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::slaveof(
-                            ::typedis::__private::Capture,
-                        )
-                        .host_port(("host", 1)),
+                    Slaveof::new(::typedis::__private::Capture).host_port(("host", 1)),
                 )
                 .1
         },
@@ -51178,10 +49960,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "args/host-port",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::slaveof(
-                            ::typedis::__private::Capture,
-                        )
-                        .host_port(("host", 1)),
+                    Slaveof::new(::typedis::__private::Capture).host_port(("host", 1)),
                 )
                 .1
         },
@@ -51191,10 +49970,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "args/no-one",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::slaveof(
-                            ::typedis::__private::Capture,
-                        )
-                        .no_one(()),
+                    Slaveof::new(::typedis::__private::Capture).no_one(()),
                 )
                 .1
         },
@@ -51204,9 +49980,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::slowlog_get(
-                        ::typedis::__private::Capture,
-                    ),
+                    SlowlogGet::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -51216,10 +49990,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::slowlog_get(
-                            ::typedis::__private::Capture,
-                        )
-                        .count(1),
+                    SlowlogGet::new(::typedis::__private::Capture).count(1),
                 )
                 .1
         },
@@ -51229,9 +50000,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::slowlog_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    SlowlogHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -51241,9 +50010,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::slowlog_len(
-                        ::typedis::__private::Capture,
-                    ),
+                    SlowlogLen::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -51253,9 +50020,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::slowlog_reset(
-                        ::typedis::__private::Capture,
-                    ),
+                    SlowlogReset::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -51265,10 +50030,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::smembers(
-                        ::typedis::__private::Capture,
-                        "{SMEMBERS|}:key",
-                    ),
+                    Smembers::new(::typedis::__private::Capture, "{SMEMBERS|}:key"),
                 )
                 .1
         },
@@ -51278,7 +50040,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::smismember(
+                    Smismember::new(
                         ::typedis::__private::Capture,
                         "{SMISMEMBER|}:key",
                         ["member"],
@@ -51292,7 +50054,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::smove(
+                    Smove::new(
                         ::typedis::__private::Capture,
                         "{SMOVE|}:source",
                         "{SMOVE|}:destination",
@@ -51307,10 +50069,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort(
-                        ::typedis::__private::Capture,
-                        "{SORT|}:key",
-                    ),
+                    Sort::new(::typedis::__private::Capture, "{SORT|}:key"),
                 )
                 .1
         },
@@ -51320,10 +50079,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by-pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort(
-                            ::typedis::__private::Capture,
-                            "{SORT|by-pattern}:key",
-                        )
+                    Sort::new(::typedis::__private::Capture, "{SORT|by-pattern}:key")
                         .by("*"),
                 )
                 .1
@@ -51334,10 +50090,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort(
-                            ::typedis::__private::Capture,
-                            "{SORT|limit}:key",
-                        )
+                    Sort::new(::typedis::__private::Capture, "{SORT|limit}:key")
                         .limit((1, 1)),
                 )
                 .1
@@ -51348,10 +50101,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "get-pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort(
-                            ::typedis::__private::Capture,
-                            "{SORT|get-pattern}:key",
-                        )
+                    Sort::new(::typedis::__private::Capture, "{SORT|get-pattern}:key")
                         .get(["*"]),
                 )
                 .1
@@ -51362,10 +50112,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort(
-                            ::typedis::__private::Capture,
-                            "{SORT|order}:key",
-                        )
+                    Sort::new(::typedis::__private::Capture, "{SORT|order}:key")
                         .order(SortOrder::Asc),
                 )
                 .1
@@ -51376,10 +50123,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/asc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort(
-                            ::typedis::__private::Capture,
-                            "{SORT|order/asc}:key",
-                        )
+                    Sort::new(::typedis::__private::Capture, "{SORT|order/asc}:key")
                         .asc(),
                 )
                 .1
@@ -51390,10 +50134,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/desc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort(
-                            ::typedis::__private::Capture,
-                            "{SORT|order/desc}:key",
-                        )
+                    Sort::new(::typedis::__private::Capture, "{SORT|order/desc}:key")
                         .desc(),
                 )
                 .1
@@ -51404,10 +50145,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "sorting",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort(
-                            ::typedis::__private::Capture,
-                            "{SORT|sorting}:key",
-                        )
+                    Sort::new(::typedis::__private::Capture, "{SORT|sorting}:key")
                         .alpha(),
                 )
                 .1
@@ -51418,10 +50156,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "destination",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort(
-                            ::typedis::__private::Capture,
-                            "{SORT|destination}:key",
-                        )
+                    Sort::new(::typedis::__private::Capture, "{SORT|destination}:key")
                         .store("{SORT|destination}:destination"),
                 )
                 .1
@@ -51432,10 +50167,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort_ro(
-                        ::typedis::__private::Capture,
-                        "{SORT_RO|}:key",
-                    ),
+                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|}:key"),
                 )
                 .1
         },
@@ -51445,7 +50177,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "by-pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort_ro(
+                    SortRo::new(
                             ::typedis::__private::Capture,
                             "{SORT_RO|by-pattern}:key",
                         )
@@ -51459,10 +50191,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort_ro(
-                            ::typedis::__private::Capture,
-                            "{SORT_RO|limit}:key",
-                        )
+                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|limit}:key")
                         .limit((1, 1)),
                 )
                 .1
@@ -51473,7 +50202,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "get-pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort_ro(
+                    SortRo::new(
                             ::typedis::__private::Capture,
                             "{SORT_RO|get-pattern}:key",
                         )
@@ -51487,10 +50216,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort_ro(
-                            ::typedis::__private::Capture,
-                            "{SORT_RO|order}:key",
-                        )
+                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|order}:key")
                         .order(SortRoOrder::Asc),
                 )
                 .1
@@ -51501,10 +50227,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/asc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort_ro(
-                            ::typedis::__private::Capture,
-                            "{SORT_RO|order/asc}:key",
-                        )
+                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|order/asc}:key")
                         .asc(),
                 )
                 .1
@@ -51515,7 +50238,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "order/desc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort_ro(
+                    SortRo::new(
                             ::typedis::__private::Capture,
                             "{SORT_RO|order/desc}:key",
                         )
@@ -51529,10 +50252,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "sorting",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sort_ro(
-                            ::typedis::__private::Capture,
-                            "{SORT_RO|sorting}:key",
-                        )
+                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|sorting}:key")
                         .alpha(),
                 )
                 .1
@@ -51543,10 +50263,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::spop(
-                        ::typedis::__private::Capture,
-                        "{SPOP|}:key",
-                    ),
+                    Spop::new(::typedis::__private::Capture, "{SPOP|}:key"),
                 )
                 .1
         },
@@ -51556,11 +50273,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::spop(
-                            ::typedis::__private::Capture,
-                            "{SPOP|count}:key",
-                        )
-                        .count(1),
+                    Spop::new(::typedis::__private::Capture, "{SPOP|count}:key").count(1),
                 )
                 .1
         },
@@ -51570,7 +50283,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::spublish(
+                    Spublish::new(
                         ::typedis::__private::Capture,
                         "shardchannel",
                         "message",
@@ -51584,10 +50297,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::srandmember(
-                        ::typedis::__private::Capture,
-                        "{SRANDMEMBER|}:key",
-                    ),
+                    Srandmember::new(::typedis::__private::Capture, "{SRANDMEMBER|}:key"),
                 )
                 .1
         },
@@ -51597,7 +50307,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::srandmember(
+                    Srandmember::new(
                             ::typedis::__private::Capture,
                             "{SRANDMEMBER|count}:key",
                         )
@@ -51611,11 +50321,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::srem(
-                        ::typedis::__private::Capture,
-                        "{SREM|}:key",
-                        ["member"],
-                    ),
+                    Srem::new(::typedis::__private::Capture, "{SREM|}:key", ["member"]),
                 )
                 .1
         },
@@ -51625,11 +50331,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sscan(
-                        ::typedis::__private::Capture,
-                        "{SSCAN|}:key",
-                        1,
-                    ),
+                    Sscan::new(::typedis::__private::Capture, "{SSCAN|}:key", 1),
                 )
                 .1
         },
@@ -51639,11 +50341,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sscan(
-                            ::typedis::__private::Capture,
-                            "{SSCAN|pattern}:key",
-                            1,
-                        )
+                    Sscan::new(::typedis::__private::Capture, "{SSCAN|pattern}:key", 1)
                         .pattern("*"),
                 )
                 .1
@@ -51654,11 +50352,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sscan(
-                            ::typedis::__private::Capture,
-                            "{SSCAN|count}:key",
-                            1,
-                        )
+                    Sscan::new(::typedis::__private::Capture, "{SSCAN|count}:key", 1)
                         .count(1),
                 )
                 .1
@@ -51669,10 +50363,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::ssubscribe(
-                        ::typedis::__private::Capture,
-                        ["shardchannel"],
-                    ),
+                    Ssubscribe::new(::typedis::__private::Capture, ["shardchannel"]),
                 )
                 .1
         },
@@ -51682,10 +50373,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::strlen(
-                        ::typedis::__private::Capture,
-                        "{STRLEN|}:key",
-                    ),
+                    Strlen::new(::typedis::__private::Capture, "{STRLEN|}:key"),
                 )
                 .1
         },
@@ -51695,10 +50383,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::subscribe(
-                        ::typedis::__private::Capture,
-                        ["channel"],
-                    ),
+                    Subscribe::new(::typedis::__private::Capture, ["channel"]),
                 )
                 .1
         },
@@ -51708,12 +50393,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::substr(
-                        ::typedis::__private::Capture,
-                        "{SUBSTR|}:key",
-                        1,
-                        1,
-                    ),
+                    Substr::new(::typedis::__private::Capture, "{SUBSTR|}:key", 1, 1),
                 )
                 .1
         },
@@ -51723,10 +50403,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sunion(
-                        ::typedis::__private::Capture,
-                        ["{SUNION|}:key"],
-                    ),
+                    Sunion::new(::typedis::__private::Capture, ["{SUNION|}:key"]),
                 )
                 .1
         },
@@ -51736,7 +50413,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sunionstore(
+                    Sunionstore::new(
                         ::typedis::__private::Capture,
                         "{SUNIONSTORE|}:destination",
                         ["{SUNIONSTORE|}:key"],
@@ -51750,9 +50427,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sunsubscribe(
-                        ::typedis::__private::Capture,
-                    ),
+                    Sunsubscribe::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -51762,9 +50437,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "shardchannel",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sunsubscribe(
-                            ::typedis::__private::Capture,
-                        )
+                    Sunsubscribe::new(::typedis::__private::Capture)
                         .shardchannel(["shardchannel"]),
                 )
                 .1
@@ -51775,11 +50448,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::swapdb(
-                        ::typedis::__private::Capture,
-                        1,
-                        1,
-                    ),
+                    Swapdb::new(::typedis::__private::Capture, 1, 1),
                 )
                 .1
         },
@@ -51789,9 +50458,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::sync(
-                        ::typedis::__private::Capture,
-                    ),
+                    Sync::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -51801,9 +50468,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::time(
-                        ::typedis::__private::Capture,
-                    ),
+                    Time::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -51813,10 +50478,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::touch(
-                        ::typedis::__private::Capture,
-                        ["{TOUCH|}:key"],
-                    ),
+                    Touch::new(::typedis::__private::Capture, ["{TOUCH|}:key"]),
                 )
                 .1
         },
@@ -51826,10 +50488,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::ttl(
-                        ::typedis::__private::Capture,
-                        "{TTL|}:key",
-                    ),
+                    Ttl::new(::typedis::__private::Capture, "{TTL|}:key"),
                 )
                 .1
         },
@@ -51839,10 +50498,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::key_type(
-                        ::typedis::__private::Capture,
-                        "{TYPE|}:key",
-                    ),
+                    Type::new(::typedis::__private::Capture, "{TYPE|}:key"),
                 )
                 .1
         },
@@ -51852,10 +50508,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::unlink(
-                        ::typedis::__private::Capture,
-                        ["{UNLINK|}:key"],
-                    ),
+                    Unlink::new(::typedis::__private::Capture, ["{UNLINK|}:key"]),
                 )
                 .1
         },
@@ -51865,9 +50518,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::unsubscribe(
-                        ::typedis::__private::Capture,
-                    ),
+                    Unsubscribe::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -51877,10 +50528,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "channel",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::unsubscribe(
-                            ::typedis::__private::Capture,
-                        )
-                        .channel(["channel"]),
+                    Unsubscribe::new(::typedis::__private::Capture).channel(["channel"]),
                 )
                 .1
         },
@@ -51890,9 +50538,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::unwatch(
-                        ::typedis::__private::Capture,
-                    ),
+                    Unwatch::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -51902,11 +50548,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::wait(
-                        ::typedis::__private::Capture,
-                        1,
-                        1,
-                    ),
+                    Wait::new(::typedis::__private::Capture, 1, 1),
                 )
                 .1
         },
@@ -51916,12 +50558,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::waitaof(
-                        ::typedis::__private::Capture,
-                        1,
-                        1,
-                        1,
-                    ),
+                    Waitaof::new(::typedis::__private::Capture, 1, 1, 1),
                 )
                 .1
         },
@@ -51931,10 +50568,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::watch(
-                        ::typedis::__private::Capture,
-                        ["{WATCH|}:key"],
-                    ),
+                    Watch::new(::typedis::__private::Capture, ["{WATCH|}:key"]),
                 )
                 .1
         },
@@ -51944,7 +50578,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xack(
+                    Xack::new(
                         ::typedis::__private::Capture,
                         "{XACK|}:key",
                         "group",
@@ -51959,7 +50593,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xadd(
+                    Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|}:key",
                             [("field", "value")],
@@ -51974,7 +50608,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "nomkstream",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xadd(
+                    Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|nomkstream}:key",
                             [("field", "value")],
@@ -51990,7 +50624,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "trim",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xadd(
+                    Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|trim}:key",
                             [("field", "value")],
@@ -52011,7 +50645,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "trim/strategy/minid",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xadd(
+                    Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|trim/strategy/minid}:key",
                             [("field", "value")],
@@ -52032,7 +50666,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "trim/operator",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xadd(
+                    Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|trim/operator}:key",
                             [("field", "value")],
@@ -52053,7 +50687,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "trim/operator/approximately",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xadd(
+                    Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|trim/operator/approximately}:key",
                             [("field", "value")],
@@ -52074,7 +50708,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "trim/count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xadd(
+                    Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|trim/count}:key",
                             [("field", "value")],
@@ -52095,7 +50729,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "id-selector/auto-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xadd(
+                    Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|id-selector/auto-id}:key",
                             [("field", "value")],
@@ -52110,7 +50744,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "id-selector/id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xadd(
+                    Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|id-selector/id}:key",
                             [("field", "value")],
@@ -52125,7 +50759,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xautoclaim(
+                    Xautoclaim::new(
                         ::typedis::__private::Capture,
                         "{XAUTOCLAIM|}:key",
                         "group",
@@ -52142,7 +50776,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xautoclaim(
+                    Xautoclaim::new(
                             ::typedis::__private::Capture,
                             "{XAUTOCLAIM|count}:key",
                             "group",
@@ -52160,7 +50794,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "justid",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xautoclaim(
+                    Xautoclaim::new(
                             ::typedis::__private::Capture,
                             "{XAUTOCLAIM|justid}:key",
                             "group",
@@ -52178,7 +50812,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xclaim(
+                    Xclaim::new(
                         ::typedis::__private::Capture,
                         "{XCLAIM|}:key",
                         "group",
@@ -52195,7 +50829,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "ms",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xclaim(
+                    Xclaim::new(
                             ::typedis::__private::Capture,
                             "{XCLAIM|ms}:key",
                             "group",
@@ -52213,7 +50847,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "unix-time-milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xclaim(
+                    Xclaim::new(
                             ::typedis::__private::Capture,
                             "{XCLAIM|unix-time-milliseconds}:key",
                             "group",
@@ -52231,7 +50865,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xclaim(
+                    Xclaim::new(
                             ::typedis::__private::Capture,
                             "{XCLAIM|count}:key",
                             "group",
@@ -52249,7 +50883,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "force",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xclaim(
+                    Xclaim::new(
                             ::typedis::__private::Capture,
                             "{XCLAIM|force}:key",
                             "group",
@@ -52267,7 +50901,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "justid",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xclaim(
+                    Xclaim::new(
                             ::typedis::__private::Capture,
                             "{XCLAIM|justid}:key",
                             "group",
@@ -52285,7 +50919,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "lastid",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xclaim(
+                    Xclaim::new(
                             ::typedis::__private::Capture,
                             "{XCLAIM|lastid}:key",
                             "group",
@@ -52303,11 +50937,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xdel(
-                        ::typedis::__private::Capture,
-                        "{XDEL|}:key",
-                        ["id"],
-                    ),
+                    Xdel::new(::typedis::__private::Capture, "{XDEL|}:key", ["id"]),
                 )
                 .1
         },
@@ -52317,7 +50947,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_create(
+                    XgroupCreate::new(
                             ::typedis::__private::Capture,
                             "{XGROUP CREATE|}:key",
                             "group",
@@ -52332,7 +50962,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "id-selector/id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_create(
+                    XgroupCreate::new(
                             ::typedis::__private::Capture,
                             "{XGROUP CREATE|id-selector/id}:key",
                             "group",
@@ -52347,7 +50977,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "id-selector/new-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_create(
+                    XgroupCreate::new(
                             ::typedis::__private::Capture,
                             "{XGROUP CREATE|id-selector/new-id}:key",
                             "group",
@@ -52362,7 +50992,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "mkstream",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_create(
+                    XgroupCreate::new(
                             ::typedis::__private::Capture,
                             "{XGROUP CREATE|mkstream}:key",
                             "group",
@@ -52378,7 +51008,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "entriesread",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_create(
+                    XgroupCreate::new(
                             ::typedis::__private::Capture,
                             "{XGROUP CREATE|entriesread}:key",
                             "group",
@@ -52394,7 +51024,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_createconsumer(
+                    XgroupCreateconsumer::new(
                         ::typedis::__private::Capture,
                         "{XGROUP CREATECONSUMER|}:key",
                         "group",
@@ -52409,7 +51039,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_delconsumer(
+                    XgroupDelconsumer::new(
                         ::typedis::__private::Capture,
                         "{XGROUP DELCONSUMER|}:key",
                         "group",
@@ -52424,7 +51054,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_destroy(
+                    XgroupDestroy::new(
                         ::typedis::__private::Capture,
                         "{XGROUP DESTROY|}:key",
                         "group",
@@ -52438,9 +51068,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    XgroupHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -52450,7 +51078,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_setid(
+                    XgroupSetid::new(
                             ::typedis::__private::Capture,
                             "{XGROUP SETID|}:key",
                             "group",
@@ -52465,7 +51093,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "id-selector/id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_setid(
+                    XgroupSetid::new(
                             ::typedis::__private::Capture,
                             "{XGROUP SETID|id-selector/id}:key",
                             "group",
@@ -52480,7 +51108,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "id-selector/new-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_setid(
+                    XgroupSetid::new(
                             ::typedis::__private::Capture,
                             "{XGROUP SETID|id-selector/new-id}:key",
                             "group",
@@ -52495,7 +51123,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "entriesread",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xgroup_setid(
+                    XgroupSetid::new(
                             ::typedis::__private::Capture,
                             "{XGROUP SETID|entriesread}:key",
                             "group",
@@ -52511,7 +51139,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xinfo_consumers(
+                    XinfoConsumers::new(
                         ::typedis::__private::Capture,
                         "{XINFO CONSUMERS|}:key",
                         "group",
@@ -52525,7 +51153,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xinfo_groups(
+                    XinfoGroups::new(
                         ::typedis::__private::Capture,
                         "{XINFO GROUPS|}:key",
                     ),
@@ -52538,9 +51166,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xinfo_help(
-                        ::typedis::__private::Capture,
-                    ),
+                    XinfoHelp::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -52550,7 +51176,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xinfo_stream(
+                    XinfoStream::new(
                         ::typedis::__private::Capture,
                         "{XINFO STREAM|}:key",
                     ),
@@ -52563,7 +51189,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "full-block",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xinfo_stream(
+                    XinfoStream::new(
                             ::typedis::__private::Capture,
                             "{XINFO STREAM|full-block}:key",
                         )
@@ -52577,7 +51203,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "full-block/count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xinfo_stream(
+                    XinfoStream::new(
                             ::typedis::__private::Capture,
                             "{XINFO STREAM|full-block/count}:key",
                         )
@@ -52591,10 +51217,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xlen(
-                        ::typedis::__private::Capture,
-                        "{XLEN|}:key",
-                    ),
+                    Xlen::new(::typedis::__private::Capture, "{XLEN|}:key"),
                 )
                 .1
         },
@@ -52604,7 +51227,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xpending(
+                    Xpending::new(
                         ::typedis::__private::Capture,
                         "{XPENDING|}:key",
                         "group",
@@ -52618,7 +51241,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filters",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xpending(
+                    Xpending::new(
                             ::typedis::__private::Capture,
                             "{XPENDING|filters}:key",
                             "group",
@@ -52639,7 +51262,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filters/min-idle-time",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xpending(
+                    Xpending::new(
                             ::typedis::__private::Capture,
                             "{XPENDING|filters/min-idle-time}:key",
                             "group",
@@ -52660,7 +51283,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filters/consumer",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xpending(
+                    Xpending::new(
                             ::typedis::__private::Capture,
                             "{XPENDING|filters/consumer}:key",
                             "group",
@@ -52681,7 +51304,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xrange(
+                    Xrange::new(
                         ::typedis::__private::Capture,
                         "{XRANGE|}:key",
                         "start",
@@ -52696,7 +51319,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xrange(
+                    Xrange::new(
                             ::typedis::__private::Capture,
                             "{XRANGE|count}:key",
                             "start",
@@ -52712,10 +51335,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xread(
-                        ::typedis::__private::Capture,
-                        (["{XREAD|}:key"], ["id"]),
-                    ),
+                    Xread::new(::typedis::__private::Capture, (["{XREAD|}:key"], ["id"])),
                 )
                 .1
         },
@@ -52725,7 +51345,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xread(
+                    Xread::new(
                             ::typedis::__private::Capture,
                             (["{XREAD|count}:key"], ["id"]),
                         )
@@ -52739,7 +51359,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xread(
+                    Xread::new(
                             ::typedis::__private::Capture,
                             (["{XREAD|milliseconds}:key"], ["id"]),
                         )
@@ -52753,7 +51373,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xreadgroup(
+                    Xreadgroup::new(
                         ::typedis::__private::Capture,
                         ("group", "consumer"),
                         (["{XREADGROUP|}:key"], ["id"]),
@@ -52767,7 +51387,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xreadgroup(
+                    Xreadgroup::new(
                             ::typedis::__private::Capture,
                             ("group", "consumer"),
                             (["{XREADGROUP|count}:key"], ["id"]),
@@ -52782,7 +51402,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "milliseconds",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xreadgroup(
+                    Xreadgroup::new(
                             ::typedis::__private::Capture,
                             ("group", "consumer"),
                             (["{XREADGROUP|milliseconds}:key"], ["id"]),
@@ -52797,7 +51417,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "noack",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xreadgroup(
+                    Xreadgroup::new(
                             ::typedis::__private::Capture,
                             ("group", "consumer"),
                             (["{XREADGROUP|noack}:key"], ["id"]),
@@ -52812,7 +51432,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xrevrange(
+                    Xrevrange::new(
                         ::typedis::__private::Capture,
                         "{XREVRANGE|}:key",
                         "end",
@@ -52827,7 +51447,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xrevrange(
+                    Xrevrange::new(
                             ::typedis::__private::Capture,
                             "{XREVRANGE|count}:key",
                             "end",
@@ -52843,11 +51463,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xsetid(
-                        ::typedis::__private::Capture,
-                        "{XSETID|}:key",
-                        "lastid",
-                    ),
+                    Xsetid::new(::typedis::__private::Capture, "{XSETID|}:key", "lastid"),
                 )
                 .1
         },
@@ -52857,7 +51473,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "entries-added",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xsetid(
+                    Xsetid::new(
                             ::typedis::__private::Capture,
                             "{XSETID|entries-added}:key",
                             "lastid",
@@ -52872,7 +51488,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "max-deleted-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xsetid(
+                    Xsetid::new(
                             ::typedis::__private::Capture,
                             "{XSETID|max-deleted-id}:key",
                             "lastid",
@@ -52887,7 +51503,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xtrim(
+                    Xtrim::new(
                         ::typedis::__private::Capture,
                         "{XTRIM|}:key",
                         (
@@ -52906,7 +51522,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "trim/strategy/minid",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xtrim(
+                    Xtrim::new(
                         ::typedis::__private::Capture,
                         "{XTRIM|trim/strategy/minid}:key",
                         (
@@ -52925,7 +51541,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "trim/operator",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xtrim(
+                    Xtrim::new(
                         ::typedis::__private::Capture,
                         "{XTRIM|trim/operator}:key",
                         (
@@ -52944,7 +51560,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "trim/operator/approximately",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xtrim(
+                    Xtrim::new(
                         ::typedis::__private::Capture,
                         "{XTRIM|trim/operator/approximately}:key",
                         (
@@ -52963,7 +51579,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "trim/count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::xtrim(
+                    Xtrim::new(
                         ::typedis::__private::Capture,
                         "{XTRIM|trim/count}:key",
                         (
@@ -52982,7 +51598,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zadd(
+                    Zadd::new(
                         ::typedis::__private::Capture,
                         "{ZADD|}:key",
                         [("member", 0.01f64)],
@@ -52996,7 +51612,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zadd(
+                    Zadd::new(
                             ::typedis::__private::Capture,
                             "{ZADD|condition}:key",
                             [("member", 0.01f64)],
@@ -53011,7 +51627,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/nx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zadd(
+                    Zadd::new(
                             ::typedis::__private::Capture,
                             "{ZADD|condition/nx}:key",
                             [("member", 0.01f64)],
@@ -53026,7 +51642,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "condition/xx",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zadd(
+                    Zadd::new(
                             ::typedis::__private::Capture,
                             "{ZADD|condition/xx}:key",
                             [("member", 0.01f64)],
@@ -53041,7 +51657,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "comparison",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zadd(
+                    Zadd::new(
                             ::typedis::__private::Capture,
                             "{ZADD|comparison}:key",
                             [("member", 0.01f64)],
@@ -53056,7 +51672,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "comparison/gt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zadd(
+                    Zadd::new(
                             ::typedis::__private::Capture,
                             "{ZADD|comparison/gt}:key",
                             [("member", 0.01f64)],
@@ -53071,7 +51687,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "comparison/lt",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zadd(
+                    Zadd::new(
                             ::typedis::__private::Capture,
                             "{ZADD|comparison/lt}:key",
                             [("member", 0.01f64)],
@@ -53086,7 +51702,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "change",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zadd(
+                    Zadd::new(
                             ::typedis::__private::Capture,
                             "{ZADD|change}:key",
                             [("member", 0.01f64)],
@@ -53101,7 +51717,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "increment",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zadd(
+                    Zadd::new(
                             ::typedis::__private::Capture,
                             "{ZADD|increment}:key",
                             [("member", 0.01f64)],
@@ -53116,10 +51732,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zcard(
-                        ::typedis::__private::Capture,
-                        "{ZCARD|}:key",
-                    ),
+                    Zcard::new(::typedis::__private::Capture, "{ZCARD|}:key"),
                 )
                 .1
         },
@@ -53129,7 +51742,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zcount(
+                    Zcount::new(
                         ::typedis::__private::Capture,
                         "{ZCOUNT|}:key",
                         0.01f64,
@@ -53144,11 +51757,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zdiff(
-                        ::typedis::__private::Capture,
-                        1,
-                        ["{ZDIFF|}:key"],
-                    ),
+                    Zdiff::new(::typedis::__private::Capture, 1, ["{ZDIFF|}:key"]),
                 )
                 .1
         },
@@ -53158,7 +51767,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zdiff(
+                    Zdiff::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZDIFF|withscores}:key"],
@@ -53173,7 +51782,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zdiffstore(
+                    Zdiffstore::new(
                         ::typedis::__private::Capture,
                         "{ZDIFFSTORE|}:destination",
                         1,
@@ -53188,7 +51797,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zincrby(
+                    Zincrby::new(
                         ::typedis::__private::Capture,
                         "{ZINCRBY|}:key",
                         1,
@@ -53203,11 +51812,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinter(
-                        ::typedis::__private::Capture,
-                        1,
-                        ["{ZINTER|}:key"],
-                    ),
+                    Zinter::new(::typedis::__private::Capture, 1, ["{ZINTER|}:key"]),
                 )
                 .1
         },
@@ -53217,7 +51822,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "weight",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinter(
+                    Zinter::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZINTER|weight}:key"],
@@ -53232,7 +51837,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinter(
+                    Zinter::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZINTER|aggregate}:key"],
@@ -53247,7 +51852,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/sum",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinter(
+                    Zinter::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZINTER|aggregate/sum}:key"],
@@ -53262,7 +51867,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/min",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinter(
+                    Zinter::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZINTER|aggregate/min}:key"],
@@ -53277,7 +51882,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/max",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinter(
+                    Zinter::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZINTER|aggregate/max}:key"],
@@ -53292,7 +51897,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinter(
+                    Zinter::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZINTER|withscores}:key"],
@@ -53307,7 +51912,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zintercard(
+                    Zintercard::new(
                         ::typedis::__private::Capture,
                         1,
                         ["{ZINTERCARD|}:key"],
@@ -53321,7 +51926,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zintercard(
+                    Zintercard::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZINTERCARD|limit}:key"],
@@ -53336,7 +51941,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinterstore(
+                    Zinterstore::new(
                         ::typedis::__private::Capture,
                         "{ZINTERSTORE|}:destination",
                         1,
@@ -53351,7 +51956,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "weight",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinterstore(
+                    Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|weight}:destination",
                             1,
@@ -53367,7 +51972,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinterstore(
+                    Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate}:destination",
                             1,
@@ -53383,7 +51988,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/sum",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinterstore(
+                    Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/sum}:destination",
                             1,
@@ -53399,7 +52004,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/min",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinterstore(
+                    Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/min}:destination",
                             1,
@@ -53415,7 +52020,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/max",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zinterstore(
+                    Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/max}:destination",
                             1,
@@ -53431,7 +52036,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zlexcount(
+                    Zlexcount::new(
                         ::typedis::__private::Capture,
                         "{ZLEXCOUNT|}:key",
                         "min",
@@ -53446,7 +52051,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zmpop(
+                    Zmpop::new(
                         ::typedis::__private::Capture,
                         1,
                         ["{ZMPOP|}:key"],
@@ -53461,7 +52066,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "where/max",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zmpop(
+                    Zmpop::new(
                         ::typedis::__private::Capture,
                         1,
                         ["{ZMPOP|where/max}:key"],
@@ -53476,7 +52081,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zmpop(
+                    Zmpop::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZMPOP|count}:key"],
@@ -53492,7 +52097,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zmscore(
+                    Zmscore::new(
                         ::typedis::__private::Capture,
                         "{ZMSCORE|}:key",
                         ["member"],
@@ -53506,10 +52111,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zpopmax(
-                        ::typedis::__private::Capture,
-                        "{ZPOPMAX|}:key",
-                    ),
+                    Zpopmax::new(::typedis::__private::Capture, "{ZPOPMAX|}:key"),
                 )
                 .1
         },
@@ -53519,10 +52121,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zpopmax(
-                            ::typedis::__private::Capture,
-                            "{ZPOPMAX|count}:key",
-                        )
+                    Zpopmax::new(::typedis::__private::Capture, "{ZPOPMAX|count}:key")
                         .count(1),
                 )
                 .1
@@ -53533,10 +52132,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zpopmin(
-                        ::typedis::__private::Capture,
-                        "{ZPOPMIN|}:key",
-                    ),
+                    Zpopmin::new(::typedis::__private::Capture, "{ZPOPMIN|}:key"),
                 )
                 .1
         },
@@ -53546,10 +52142,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zpopmin(
-                            ::typedis::__private::Capture,
-                            "{ZPOPMIN|count}:key",
-                        )
+                    Zpopmin::new(::typedis::__private::Capture, "{ZPOPMIN|count}:key")
                         .count(1),
                 )
                 .1
@@ -53560,10 +52153,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrandmember(
-                        ::typedis::__private::Capture,
-                        "{ZRANDMEMBER|}:key",
-                    ),
+                    Zrandmember::new(::typedis::__private::Capture, "{ZRANDMEMBER|}:key"),
                 )
                 .1
         },
@@ -53573,7 +52163,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "options",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrandmember(
+                    Zrandmember::new(
                             ::typedis::__private::Capture,
                             "{ZRANDMEMBER|options}:key",
                         )
@@ -53587,7 +52177,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "options/withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrandmember(
+                    Zrandmember::new(
                             ::typedis::__private::Capture,
                             "{ZRANDMEMBER|options/withscores}:key",
                         )
@@ -53601,12 +52191,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrange(
-                        ::typedis::__private::Capture,
-                        "{ZRANGE|}:key",
-                        "0",
-                        "1",
-                    ),
+                    Zrange::new(::typedis::__private::Capture, "{ZRANGE|}:key", "0", "1"),
                 )
                 .1
         },
@@ -53616,7 +52201,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "sortby",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrange(
+                    Zrange::new(
                             ::typedis::__private::Capture,
                             "{ZRANGE|sortby}:key",
                             "0",
@@ -53632,7 +52217,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "sortby/byscore",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrange(
+                    Zrange::new(
                             ::typedis::__private::Capture,
                             "{ZRANGE|sortby/byscore}:key",
                             "0",
@@ -53648,7 +52233,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "sortby/bylex",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrange(
+                    Zrange::new(
                             ::typedis::__private::Capture,
                             "{ZRANGE|sortby/bylex}:key",
                             "0",
@@ -53664,7 +52249,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "rev",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrange(
+                    Zrange::new(
                             ::typedis::__private::Capture,
                             "{ZRANGE|rev}:key",
                             "0",
@@ -53680,7 +52265,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrange(
+                    Zrange::new(
                             ::typedis::__private::Capture,
                             "{ZRANGE|limit}:key",
                             "0",
@@ -53697,7 +52282,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrange(
+                    Zrange::new(
                             ::typedis::__private::Capture,
                             "{ZRANGE|withscores}:key",
                             "0",
@@ -53713,7 +52298,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangebylex(
+                    Zrangebylex::new(
                         ::typedis::__private::Capture,
                         "{ZRANGEBYLEX|}:key",
                         "min",
@@ -53728,7 +52313,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangebylex(
+                    Zrangebylex::new(
                             ::typedis::__private::Capture,
                             "{ZRANGEBYLEX|limit}:key",
                             "min",
@@ -53744,7 +52329,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangebyscore(
+                    Zrangebyscore::new(
                         ::typedis::__private::Capture,
                         "{ZRANGEBYSCORE|}:key",
                         0.01f64,
@@ -53759,7 +52344,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangebyscore(
+                    Zrangebyscore::new(
                             ::typedis::__private::Capture,
                             "{ZRANGEBYSCORE|withscores}:key",
                             0.01f64,
@@ -53775,7 +52360,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangebyscore(
+                    Zrangebyscore::new(
                             ::typedis::__private::Capture,
                             "{ZRANGEBYSCORE|limit}:key",
                             0.01f64,
@@ -53791,7 +52376,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangestore(
+                    Zrangestore::new(
                         ::typedis::__private::Capture,
                         "{ZRANGESTORE|}:dst",
                         "{ZRANGESTORE|}:src",
@@ -53807,7 +52392,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "sortby",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangestore(
+                    Zrangestore::new(
                             ::typedis::__private::Capture,
                             "{ZRANGESTORE|sortby}:dst",
                             "{ZRANGESTORE|sortby}:src",
@@ -53824,7 +52409,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "sortby/byscore",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangestore(
+                    Zrangestore::new(
                             ::typedis::__private::Capture,
                             "{ZRANGESTORE|sortby/byscore}:dst",
                             "{ZRANGESTORE|sortby/byscore}:src",
@@ -53841,7 +52426,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "sortby/bylex",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangestore(
+                    Zrangestore::new(
                             ::typedis::__private::Capture,
                             "{ZRANGESTORE|sortby/bylex}:dst",
                             "{ZRANGESTORE|sortby/bylex}:src",
@@ -53858,7 +52443,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "rev",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangestore(
+                    Zrangestore::new(
                             ::typedis::__private::Capture,
                             "{ZRANGESTORE|rev}:dst",
                             "{ZRANGESTORE|rev}:src",
@@ -53875,7 +52460,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrangestore(
+                    Zrangestore::new(
                             ::typedis::__private::Capture,
                             "{ZRANGESTORE|limit}:dst",
                             "{ZRANGESTORE|limit}:src",
@@ -53893,11 +52478,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrank(
-                        ::typedis::__private::Capture,
-                        "{ZRANK|}:key",
-                        "member",
-                    ),
+                    Zrank::new(::typedis::__private::Capture, "{ZRANK|}:key", "member"),
                 )
                 .1
         },
@@ -53907,7 +52488,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscore",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrank(
+                    Zrank::new(
                             ::typedis::__private::Capture,
                             "{ZRANK|withscore}:key",
                             "member",
@@ -53922,11 +52503,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrem(
-                        ::typedis::__private::Capture,
-                        "{ZREM|}:key",
-                        ["member"],
-                    ),
+                    Zrem::new(::typedis::__private::Capture, "{ZREM|}:key", ["member"]),
                 )
                 .1
         },
@@ -53936,7 +52513,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zremrangebylex(
+                    Zremrangebylex::new(
                         ::typedis::__private::Capture,
                         "{ZREMRANGEBYLEX|}:key",
                         "min",
@@ -53951,7 +52528,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zremrangebyrank(
+                    Zremrangebyrank::new(
                         ::typedis::__private::Capture,
                         "{ZREMRANGEBYRANK|}:key",
                         1,
@@ -53966,7 +52543,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zremrangebyscore(
+                    Zremrangebyscore::new(
                         ::typedis::__private::Capture,
                         "{ZREMRANGEBYSCORE|}:key",
                         0.01f64,
@@ -53981,7 +52558,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrevrange(
+                    Zrevrange::new(
                         ::typedis::__private::Capture,
                         "{ZREVRANGE|}:key",
                         1,
@@ -53996,7 +52573,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrevrange(
+                    Zrevrange::new(
                             ::typedis::__private::Capture,
                             "{ZREVRANGE|withscores}:key",
                             1,
@@ -54012,7 +52589,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrevrangebylex(
+                    Zrevrangebylex::new(
                         ::typedis::__private::Capture,
                         "{ZREVRANGEBYLEX|}:key",
                         "max",
@@ -54027,7 +52604,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrevrangebylex(
+                    Zrevrangebylex::new(
                             ::typedis::__private::Capture,
                             "{ZREVRANGEBYLEX|limit}:key",
                             "max",
@@ -54043,7 +52620,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrevrangebyscore(
+                    Zrevrangebyscore::new(
                         ::typedis::__private::Capture,
                         "{ZREVRANGEBYSCORE|}:key",
                         0.01f64,
@@ -54058,7 +52635,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrevrangebyscore(
+                    Zrevrangebyscore::new(
                             ::typedis::__private::Capture,
                             "{ZREVRANGEBYSCORE|withscores}:key",
                             0.01f64,
@@ -54074,7 +52651,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrevrangebyscore(
+                    Zrevrangebyscore::new(
                             ::typedis::__private::Capture,
                             "{ZREVRANGEBYSCORE|limit}:key",
                             0.01f64,
@@ -54090,7 +52667,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrevrank(
+                    Zrevrank::new(
                         ::typedis::__private::Capture,
                         "{ZREVRANK|}:key",
                         "member",
@@ -54104,7 +52681,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscore",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zrevrank(
+                    Zrevrank::new(
                             ::typedis::__private::Capture,
                             "{ZREVRANK|withscore}:key",
                             "member",
@@ -54119,11 +52696,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zscan(
-                        ::typedis::__private::Capture,
-                        "{ZSCAN|}:key",
-                        1,
-                    ),
+                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|}:key", 1),
                 )
                 .1
         },
@@ -54133,11 +52706,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zscan(
-                            ::typedis::__private::Capture,
-                            "{ZSCAN|pattern}:key",
-                            1,
-                        )
+                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|pattern}:key", 1)
                         .pattern("*"),
                 )
                 .1
@@ -54148,11 +52717,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zscan(
-                            ::typedis::__private::Capture,
-                            "{ZSCAN|count}:key",
-                            1,
-                        )
+                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|count}:key", 1)
                         .count(1),
                 )
                 .1
@@ -54163,11 +52728,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "noscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zscan(
-                            ::typedis::__private::Capture,
-                            "{ZSCAN|noscores}:key",
-                            1,
-                        )
+                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|noscores}:key", 1)
                         .noscores(),
                 )
                 .1
@@ -54178,11 +52739,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zscore(
-                        ::typedis::__private::Capture,
-                        "{ZSCORE|}:key",
-                        "member",
-                    ),
+                    Zscore::new(::typedis::__private::Capture, "{ZSCORE|}:key", "member"),
                 )
                 .1
         },
@@ -54192,11 +52749,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunion(
-                        ::typedis::__private::Capture,
-                        1,
-                        ["{ZUNION|}:key"],
-                    ),
+                    Zunion::new(::typedis::__private::Capture, 1, ["{ZUNION|}:key"]),
                 )
                 .1
         },
@@ -54206,7 +52759,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "weight",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunion(
+                    Zunion::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZUNION|weight}:key"],
@@ -54221,7 +52774,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunion(
+                    Zunion::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZUNION|aggregate}:key"],
@@ -54236,7 +52789,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/sum",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunion(
+                    Zunion::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZUNION|aggregate/sum}:key"],
@@ -54251,7 +52804,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/min",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunion(
+                    Zunion::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZUNION|aggregate/min}:key"],
@@ -54266,7 +52819,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/max",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunion(
+                    Zunion::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZUNION|aggregate/max}:key"],
@@ -54281,7 +52834,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunion(
+                    Zunion::new(
                             ::typedis::__private::Capture,
                             1,
                             ["{ZUNION|withscores}:key"],
@@ -54296,7 +52849,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunionstore(
+                    Zunionstore::new(
                         ::typedis::__private::Capture,
                         "{ZUNIONSTORE|}:destination",
                         1,
@@ -54311,7 +52864,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "weight",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunionstore(
+                    Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|weight}:destination",
                             1,
@@ -54327,7 +52880,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunionstore(
+                    Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate}:destination",
                             1,
@@ -54343,7 +52896,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/sum",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunionstore(
+                    Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/sum}:destination",
                             1,
@@ -54359,7 +52912,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/min",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunionstore(
+                    Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/min}:destination",
                             1,
@@ -54375,7 +52928,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "aggregate/max",
         || {
             ::typedis::__private::Builder::into_parts(
-                    <::typedis::__private::Capture as Commands>::zunionstore(
+                    Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/max}:destination",
                             1,

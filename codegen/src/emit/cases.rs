@@ -276,15 +276,16 @@ impl Command<'_> {
         setters: &[Setter<'_>],
         enums: &mut Enums<'_>,
     ) -> Result<TokenStream, Error> {
-        let trait_ident = format_ident!("{}", self.trait_name);
-        let method = &self.method_ident;
+        let st = &self.struct_ident;
         let keys = format!("{{{}|{}}}:", self.full, target);
         let mut params = Vec::new();
         for a in self.spec.arguments.iter().filter(|a| is_param(a)) {
             params.push(self.sample(a, &a.name, selection, enums, &keys)?);
         }
+        // The builder's constructor, which the command method calls: a capture is no
+        // handle, so it has no command methods (and no connection-state bound applies).
         let mut call = quote! {
-            <::typedis::__private::Capture as #trait_ident>::#method(::typedis::__private::Capture, #(#params),*)
+            #st::new(::typedis::__private::Capture, #(#params),*)
         };
         let setter = |arg: &Argument, parent: Option<&Argument>| {
             setters
