@@ -1,0 +1,98 @@
+//! The builder cases (`BUILDER_CASES`): one per optional argument and alternative, with
+//! what the spec says a case needs (`typedis.requires`, `typedis.samples`), and a clear
+//! error for a hint that names no argument.
+
+use std::path::{Path, PathBuf};
+
+fn spec(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../commands")
+        .join(format!("{name}.json"))
+}
+
+fn generate(files: &[PathBuf]) -> Result<String, typedis_codegen::Error> {
+    let mut config = typedis_codegen::Config::new();
+    for f in files {
+        config.extra_spec(f);
+    }
+    config.lookup_table(true).builder_cases(true).generate()
+}
+
+/// The text of the case `label` of `command`: from its entry to the next one.
+fn case<'a>(code: &'a str, command: &str, label: &str) -> &'a str {
+    let table = &code[code.find("BUILDER_CASES").expect("the table")..];
+    let at = table
+        .find(&format!("\"{command}\",\n        \"{label}\","))
+        .unwrap_or_else(|| panic!("no case {command} [{label}]"));
+    let rest = &table[at + 1..];
+    let end = rest
+        .find(&format!("\"{command}\",\n"))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn every_optional_argument_and_alternative_has_a_case() {
+    let code = generate(&[spec("zrange")]).unwrap();
+    for label in [
+        "",
+        "sortby",
+        "sortby/byscore",
+        "sortby/bylex",
+        "rev",
+        "limit",
+        "withscores",
+    ] {
+        case(&code, "ZRANGE", label);
+    }
+    let minimal = case(&code, "ZRANGE", "");
+    assert!(minimal.contains("Zrange::new("), "{minimal}");
+    assert!(!minimal.contains(".limit("), "{minimal}");
+    // Keys under the case's own prefix; samples from the spec.
+    assert!(minimal.contains("\"{ZRANGE|}:key\""), "{minimal}");
+    assert!(minimal.contains("\"0\""), "{minimal}");
+    // `samples.limit.with`: LIMIT needs BYSCORE or BYLEX.
+    let limit = case(&code, "ZRANGE", "limit");
+    assert!(
+        limit.contains(".byscore()") && limit.contains(".limit("),
+        "{limit}"
+    );
+    assert!(!case(&code, "ZRANGE", "rev").contains(".byscore()"));
+}
+
+#[test]
+fn an_alternative_gets_what_it_requires() {
+    let code = generate(&[spec("geosearch")]).unwrap();
+    // BYRADIUS (the first alternative) needs FROM…; BYPOLYGON does not take it.
+    let minimal = case(&code, "GEOSEARCH", "");
+    assert!(
+        minimal.contains(".frommember(") && minimal.contains(".circle("),
+        "{minimal}"
+    );
+    let polygon = case(&code, "GEOSEARCH", "by/polygon");
+    assert!(!polygon.contains(".frommember("), "{polygon}");
+    assert!(polygon.contains("(2f64, 1f64), (2f64, 2f64)"), "{polygon}");
+    // The setters of the choice set the builder's requirements.
+    assert!(code.contains(
+        "`GEOSEARCH` with `BYRADIUS` needs its `from` argument: call `.frommember(…)` or `.fromlonlat(…)`"
+    ));
+}
+
+#[test]
+fn a_sample_for_no_argument_is_an_error() {
+    let dir = std::env::temp_dir().join(format!("typedis-builder-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ping.json");
+    std::fs::write(
+        &file,
+        r#"{"PING": {"arity": -1, "arguments": [{"name": "message", "type": "string", "optional": true}],
+            "typedis": {"samples": {"msg": {"value": "hi"}}}}}"#,
+    )
+    .unwrap();
+    let err = generate(std::slice::from_ref(&file))
+        .unwrap_err()
+        .to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(err.contains("typedis.samples.msg"), "{err}");
+    assert!(err.contains("no argument has this path"), "{err}");
+}
