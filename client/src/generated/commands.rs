@@ -40482,7 +40482,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/get-block}:key",
                         )
-                        .get("encoding", 1),
+                        .get("i8", 1),
                 )
                 .1
         },
@@ -40538,7 +40538,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/write-operation/set-block}:key",
                         )
-                        .set("encoding", 1, 1),
+                        .set("i8", 1, 1),
                 )
                 .1
         },
@@ -40552,7 +40552,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/write-operation/incrby-block}:key",
                         )
-                        .incrby("encoding", 1, 1),
+                        .incrby("i8", 1, 1),
                 )
                 .1
         },
@@ -40576,7 +40576,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD_RO|get-block}:key",
                         )
-                        .get("encoding", 1),
+                        .get("i8", 1),
                 )
                 .1
         },
@@ -43247,7 +43247,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     ClusterSlotStats::new(::typedis::__private::Capture)
                         .orderby((
-                            "metric",
+                            "key-count",
                             ::core::option::Option::None::<i64>,
                             ::core::option::Option::None::<ClusterSlotStatsOrder>,
                         )),
@@ -43262,7 +43262,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     ClusterSlotStats::new(::typedis::__private::Capture)
                         .orderby((
-                            "metric",
+                            "key-count",
                             ::core::option::Option::Some(1),
                             ::core::option::Option::None::<ClusterSlotStatsOrder>,
                         )),
@@ -43277,7 +43277,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     ClusterSlotStats::new(::typedis::__private::Capture)
                         .orderby((
-                            "metric",
+                            "key-count",
                             ::core::option::Option::None::<i64>,
                             ::core::option::Option::Some(ClusterSlotStatsOrder::Asc),
                         )),
@@ -43292,7 +43292,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     ClusterSlotStats::new(::typedis::__private::Capture)
                         .orderby((
-                            "metric",
+                            "key-count",
                             ::core::option::Option::None::<i64>,
                             ::core::option::Option::Some(ClusterSlotStatsOrder::Desc),
                         )),
@@ -43844,7 +43844,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "script", 1),
+                    Eval::new(::typedis::__private::Capture, "return 1", 0),
                 )
                 .1
         },
@@ -43854,7 +43854,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "script", 1)
+                    Eval::new(::typedis::__private::Capture, "return 1", 0)
                         .key(["{EVAL|key}:key"]),
                 )
                 .1
@@ -43865,7 +43865,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "script", 1).arg(["arg"]),
+                    Eval::new(::typedis::__private::Capture, "return 1", 0).arg(["arg"]),
                 )
                 .1
         },
@@ -43875,7 +43875,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Evalsha::new(::typedis::__private::Capture, "sha1", 1),
+                    Evalsha::new(
+                        ::typedis::__private::Capture,
+                        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+                        0,
+                    ),
                 )
                 .1
         },
@@ -43885,7 +43889,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Evalsha::new(::typedis::__private::Capture, "sha1", 1)
+                    Evalsha::new(
+                            ::typedis::__private::Capture,
+                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+                            0,
+                        )
                         .key(["{EVALSHA|key}:key"]),
                 )
                 .1
@@ -43896,7 +43904,12 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Evalsha::new(::typedis::__private::Capture, "sha1", 1).arg(["arg"]),
+                    Evalsha::new(
+                            ::typedis::__private::Capture,
+                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+                            0,
+                        )
+                        .arg(["arg"]),
                 )
                 .1
         },
@@ -43906,7 +43919,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalshaRo::new(::typedis::__private::Capture, "sha1", 1),
+                    EvalshaRo::new(
+                        ::typedis::__private::Capture,
+                        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+                        0,
+                    ),
                 )
                 .1
         },
@@ -43916,7 +43933,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalshaRo::new(::typedis::__private::Capture, "sha1", 1)
+                    EvalshaRo::new(
+                            ::typedis::__private::Capture,
+                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+                            0,
+                        )
                         .key(["{EVALSHA_RO|key}:key"]),
                 )
                 .1
@@ -43927,7 +43948,12 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalshaRo::new(::typedis::__private::Capture, "sha1", 1).arg(["arg"]),
+                    EvalshaRo::new(
+                            ::typedis::__private::Capture,
+                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+                            0,
+                        )
+                        .arg(["arg"]),
                 )
                 .1
         },
@@ -43937,7 +43963,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "script", 1),
+                    EvalRo::new(::typedis::__private::Capture, "return 1", 0),
                 )
                 .1
         },
@@ -43947,7 +43973,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "script", 1)
+                    EvalRo::new(::typedis::__private::Capture, "return 1", 0)
                         .key(["{EVAL_RO|key}:key"]),
                 )
                 .1
@@ -43958,7 +43984,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "script", 1).arg(["arg"]),
+                    EvalRo::new(::typedis::__private::Capture, "return 1", 0)
+                        .arg(["arg"]),
                 )
                 .1
         },
@@ -44222,7 +44249,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 1),
+                    Fcall::new(::typedis::__private::Capture, "function", 0),
                 )
                 .1
         },
@@ -44232,7 +44259,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 1)
+                    Fcall::new(::typedis::__private::Capture, "function", 0)
                         .key(["{FCALL|key}:key"]),
                 )
                 .1
@@ -44243,7 +44270,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 1).arg(["arg"]),
+                    Fcall::new(::typedis::__private::Capture, "function", 0).arg(["arg"]),
                 )
                 .1
         },
@@ -44253,7 +44280,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 1),
+                    FcallRo::new(::typedis::__private::Capture, "function", 0),
                 )
                 .1
         },
@@ -44263,7 +44290,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 1)
+                    FcallRo::new(::typedis::__private::Capture, "function", 0)
                         .key(["{FCALL_RO|key}:key"]),
                 )
                 .1
@@ -44274,7 +44301,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 1)
+                    FcallRo::new(::typedis::__private::Capture, "function", 0)
                         .arg(["arg"]),
                 )
                 .1
@@ -49504,7 +49531,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ScriptLoad::new(::typedis::__private::Capture, "script"),
+                    ScriptLoad::new(::typedis::__private::Capture, "return 1"),
                 )
                 .1
         },
@@ -49514,7 +49541,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ScriptShow::new(::typedis::__private::Capture, "sha1"),
+                    ScriptShow::new(
+                        ::typedis::__private::Capture,
+                        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+                    ),
                 )
                 .1
         },
@@ -50582,7 +50612,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{XACK|}:key",
                         "group",
-                        ["id"],
+                        ["1-1"],
                     ),
                 )
                 .1
@@ -50749,7 +50779,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XADD|id-selector/id}:key",
                             [("field", "value")],
                         )
-                        .id("id"),
+                        .id("2-1"),
                 )
                 .1
         },
@@ -50764,8 +50794,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         "{XAUTOCLAIM|}:key",
                         "group",
                         "consumer",
-                        "minidletime",
-                        "start",
+                        "0",
+                        "0",
                     ),
                 )
                 .1
@@ -50781,8 +50811,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XAUTOCLAIM|count}:key",
                             "group",
                             "consumer",
-                            "minidletime",
-                            "start",
+                            "0",
+                            "0",
                         )
                         .count(1),
                 )
@@ -50799,8 +50829,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XAUTOCLAIM|justid}:key",
                             "group",
                             "consumer",
-                            "minidletime",
-                            "start",
+                            "0",
+                            "0",
                         )
                         .justid(),
                 )
@@ -50817,8 +50847,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         "{XCLAIM|}:key",
                         "group",
                         "consumer",
-                        "minidletime",
-                        ["id"],
+                        "0",
+                        ["1-1"],
                     ),
                 )
                 .1
@@ -50834,8 +50864,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XCLAIM|ms}:key",
                             "group",
                             "consumer",
-                            "minidletime",
-                            ["id"],
+                            "0",
+                            ["1-1"],
                         )
                         .idle(1),
                 )
@@ -50852,8 +50882,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XCLAIM|unix-time-milliseconds}:key",
                             "group",
                             "consumer",
-                            "minidletime",
-                            ["id"],
+                            "0",
+                            ["1-1"],
                         )
                         .time(1700000000),
                 )
@@ -50870,8 +50900,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XCLAIM|count}:key",
                             "group",
                             "consumer",
-                            "minidletime",
-                            ["id"],
+                            "0",
+                            ["1-1"],
                         )
                         .retrycount(1),
                 )
@@ -50888,8 +50918,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XCLAIM|force}:key",
                             "group",
                             "consumer",
-                            "minidletime",
-                            ["id"],
+                            "0",
+                            ["1-1"],
                         )
                         .force(),
                 )
@@ -50906,8 +50936,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XCLAIM|justid}:key",
                             "group",
                             "consumer",
-                            "minidletime",
-                            ["id"],
+                            "0",
+                            ["1-1"],
                         )
                         .justid(),
                 )
@@ -50924,10 +50954,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XCLAIM|lastid}:key",
                             "group",
                             "consumer",
-                            "minidletime",
-                            ["id"],
+                            "0",
+                            ["1-1"],
                         )
-                        .lastid("lastid"),
+                        .lastid("1-1"),
                 )
                 .1
         },
@@ -50937,7 +50967,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Xdel::new(::typedis::__private::Capture, "{XDEL|}:key", ["id"]),
+                    Xdel::new(::typedis::__private::Capture, "{XDEL|}:key", ["1-1"]),
                 )
                 .1
         },
@@ -50952,7 +50982,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XGROUP CREATE|}:key",
                             "group",
                         )
-                        .id("id"),
+                        .id("0"),
                 )
                 .1
         },
@@ -50967,7 +50997,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XGROUP CREATE|id-selector/id}:key",
                             "group",
                         )
-                        .id("id"),
+                        .id("0"),
                 )
                 .1
         },
@@ -50997,7 +51027,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XGROUP CREATE|mkstream}:key",
                             "group",
                         )
-                        .id("id")
+                        .id("0")
                         .mkstream(),
                 )
                 .1
@@ -51013,7 +51043,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XGROUP CREATE|entriesread}:key",
                             "group",
                         )
-                        .id("id")
+                        .id("0")
                         .entriesread(1),
                 )
                 .1
@@ -51083,7 +51113,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XGROUP SETID|}:key",
                             "group",
                         )
-                        .id("id"),
+                        .id("0"),
                 )
                 .1
         },
@@ -51098,7 +51128,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XGROUP SETID|id-selector/id}:key",
                             "group",
                         )
-                        .id("id"),
+                        .id("0"),
                 )
                 .1
         },
@@ -51128,7 +51158,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XGROUP SETID|entriesread}:key",
                             "group",
                         )
-                        .id("id")
+                        .id("0")
                         .entriesread(1),
                 )
                 .1
@@ -51248,8 +51278,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .filters((
                             ::core::option::Option::None::<i64>,
-                            "start",
-                            "end",
+                            "-",
+                            "+",
                             1,
                             ::core::option::Option::None::<::typedis::Bytes>,
                         )),
@@ -51269,8 +51299,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .filters((
                             ::core::option::Option::Some(1),
-                            "start",
-                            "end",
+                            "-",
+                            "+",
                             1,
                             ::core::option::Option::None::<::typedis::Bytes>,
                         )),
@@ -51290,8 +51320,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .filters((
                             ::core::option::Option::None::<i64>,
-                            "start",
-                            "end",
+                            "-",
+                            "+",
                             1,
                             ::core::option::Option::Some("consumer"),
                         )),
@@ -51304,12 +51334,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Xrange::new(
-                        ::typedis::__private::Capture,
-                        "{XRANGE|}:key",
-                        "start",
-                        "end",
-                    ),
+                    Xrange::new(::typedis::__private::Capture, "{XRANGE|}:key", "-", "+"),
                 )
                 .1
         },
@@ -51322,8 +51347,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xrange::new(
                             ::typedis::__private::Capture,
                             "{XRANGE|count}:key",
-                            "start",
-                            "end",
+                            "-",
+                            "+",
                         )
                         .count(1),
                 )
@@ -51335,7 +51360,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Xread::new(::typedis::__private::Capture, (["{XREAD|}:key"], ["id"])),
+                    Xread::new(::typedis::__private::Capture, (["{XREAD|}:key"], ["0"])),
                 )
                 .1
         },
@@ -51347,7 +51372,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Xread::new(
                             ::typedis::__private::Capture,
-                            (["{XREAD|count}:key"], ["id"]),
+                            (["{XREAD|count}:key"], ["0"]),
                         )
                         .count(1),
                 )
@@ -51361,7 +51386,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Xread::new(
                             ::typedis::__private::Capture,
-                            (["{XREAD|milliseconds}:key"], ["id"]),
+                            (["{XREAD|milliseconds}:key"], ["0"]),
                         )
                         .block(1),
                 )
@@ -51376,7 +51401,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xreadgroup::new(
                         ::typedis::__private::Capture,
                         ("group", "consumer"),
-                        (["{XREADGROUP|}:key"], ["id"]),
+                        (["{XREADGROUP|}:key"], [">"]),
                     ),
                 )
                 .1
@@ -51390,7 +51415,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xreadgroup::new(
                             ::typedis::__private::Capture,
                             ("group", "consumer"),
-                            (["{XREADGROUP|count}:key"], ["id"]),
+                            (["{XREADGROUP|count}:key"], [">"]),
                         )
                         .count(1),
                 )
@@ -51405,7 +51430,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xreadgroup::new(
                             ::typedis::__private::Capture,
                             ("group", "consumer"),
-                            (["{XREADGROUP|milliseconds}:key"], ["id"]),
+                            (["{XREADGROUP|milliseconds}:key"], [">"]),
                         )
                         .block(1),
                 )
@@ -51420,7 +51445,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xreadgroup::new(
                             ::typedis::__private::Capture,
                             ("group", "consumer"),
-                            (["{XREADGROUP|noack}:key"], ["id"]),
+                            (["{XREADGROUP|noack}:key"], [">"]),
                         )
                         .noack(),
                 )
@@ -51435,8 +51460,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xrevrange::new(
                         ::typedis::__private::Capture,
                         "{XREVRANGE|}:key",
-                        "end",
-                        "start",
+                        "+",
+                        "-",
                     ),
                 )
                 .1
@@ -51450,8 +51475,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xrevrange::new(
                             ::typedis::__private::Capture,
                             "{XREVRANGE|count}:key",
-                            "end",
-                            "start",
+                            "+",
+                            "-",
                         )
                         .count(1),
                 )
@@ -51463,7 +51488,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Xsetid::new(::typedis::__private::Capture, "{XSETID|}:key", "lastid"),
+                    Xsetid::new(::typedis::__private::Capture, "{XSETID|}:key", "1-1"),
                 )
                 .1
         },
@@ -51476,7 +51501,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xsetid::new(
                             ::typedis::__private::Capture,
                             "{XSETID|entries-added}:key",
-                            "lastid",
+                            "1-1",
                         )
                         .entriesadded(1),
                 )
@@ -51491,9 +51516,9 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xsetid::new(
                             ::typedis::__private::Capture,
                             "{XSETID|max-deleted-id}:key",
-                            "lastid",
+                            "1-1",
                         )
-                        .maxdeletedid("maxdeletedid"),
+                        .maxdeletedid("0-1"),
                 )
                 .1
         },
@@ -52039,8 +52064,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zlexcount::new(
                         ::typedis::__private::Capture,
                         "{ZLEXCOUNT|}:key",
-                        "min",
-                        "max",
+                        "-",
+                        "+",
                     ),
                 )
                 .1
@@ -52301,8 +52326,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zrangebylex::new(
                         ::typedis::__private::Capture,
                         "{ZRANGEBYLEX|}:key",
-                        "min",
-                        "max",
+                        "-",
+                        "+",
                     ),
                 )
                 .1
@@ -52316,8 +52341,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zrangebylex::new(
                             ::typedis::__private::Capture,
                             "{ZRANGEBYLEX|limit}:key",
-                            "min",
-                            "max",
+                            "-",
+                            "+",
                         )
                         .limit((1, 1)),
                 )
@@ -52516,8 +52541,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zremrangebylex::new(
                         ::typedis::__private::Capture,
                         "{ZREMRANGEBYLEX|}:key",
-                        "min",
-                        "max",
+                        "-",
+                        "+",
                     ),
                 )
                 .1
@@ -52592,8 +52617,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zrevrangebylex::new(
                         ::typedis::__private::Capture,
                         "{ZREVRANGEBYLEX|}:key",
-                        "max",
-                        "min",
+                        "+",
+                        "-",
                     ),
                 )
                 .1
@@ -52607,8 +52632,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zrevrangebylex::new(
                             ::typedis::__private::Capture,
                             "{ZREVRANGEBYLEX|limit}:key",
-                            "max",
-                            "min",
+                            "+",
+                            "-",
                         )
                         .limit((1, 1)),
                 )
