@@ -7,7 +7,11 @@
 //!   slot per later argument, so setters may be called in any order and the wire order
 //!   is still the spec's.
 //! - setters for optional arguments (named after the token, else the argument), one per
-//!   `oneof` alternative, and an enum setter for `oneof`s of tokens;
+//!   `oneof` alternative (writing the choice's token first), and an enum setter for
+//!   `oneof`s of tokens; a setter replaces its slot, but a repeatable argument's setter
+//!   (and one of an alternative of a repeatable choice) appends to it, and a required
+//!   repeatable argument after options gets an appending setter too; the members of a
+//!   `typedis.flatten` argument get a setter each (BITFIELD's `.get(..)`, `.set(..)`);
 //! - `fn zadd(self, key, score_member) -> Zadd<Self>` on the commands trait;
 //! - `__typedis_builder!(Zadd, ZADD)`, which adds `decode`, `IntoFuture` and the hidden
 //!   `Builder` impl from the runtime.
