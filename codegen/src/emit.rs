@@ -12,9 +12,12 @@
 //!   (and one of an alternative of a repeatable choice) appends to it, and a required
 //!   repeatable argument after options gets an appending setter too; the members of a
 //!   `typedis.flatten` argument get a setter each (BITFIELD's `.get(..)`, `.set(..)`);
+//!   the setters of a choice with `typedis.requires` also set what the builder needs
+//!   before it may be sent;
 //! - `fn zadd(self, key, score_member) -> Zadd<Self>` on the commands trait;
 //! - `__typedis_builder!(Zadd, ZADD)`, which adds `decode`, `IntoFuture` and the hidden
-//!   `Builder` impl from the runtime.
+//!   `Builder` impl from the runtime;
+//! - with `Config::builder_cases`, the entries of `BUILDER_CASES` (`emit/cases.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
