@@ -194,10 +194,9 @@ impl Sentinel {
                 Err(e) => errors.push(format!("{} ({e})", info.addr)),
             }
         }
-        Err(Error::Sentinel(format!(
-            "no sentinel could be reached; tried: {}",
-            errors.join(", ")
-        )))
+        Err(Error::SentinelUnreachable {
+            tried: errors.join(", "),
+        })
     }
 
     /// Sets what the master clients made from now on do during a failover (default:
@@ -218,7 +217,7 @@ impl Sentinel {
     /// Asks the sentinels, in order, for the master of `name`, and checks it with `ROLE`.
     /// Fails with [`Error::MasterNotFound`] when none names a reachable master, with the
     /// node's own error when it refuses `template`'s credentials, and with
-    /// [`Error::Sentinel`] when no sentinel can be reached.
+    /// [`Error::SentinelUnreachable`] when no sentinel can be reached.
     pub async fn discover_master(
         &self,
         name: &str,
@@ -241,11 +240,14 @@ impl Sentinel {
                 return Ok(info);
             }
         }
-        let mut unreachable = 0;
+        let mut unreachable = Vec::new();
         for s in self.sentinels.iter() {
-            let Ok(client) = query_client(s).await else {
-                unreachable += 1;
-                continue;
+            let client = match query_client(s).await {
+                Ok(client) => client,
+                Err(e) => {
+                    unreachable.push(format!("{} ({e})", s.addr));
+                    continue;
+                }
             };
             let reply = client
                 .cmd("SENTINEL")
@@ -262,11 +264,10 @@ impl Sentinel {
         }
         Err(if let Some(e) = refused {
             e
-        } else if unreachable == self.sentinels.len() {
-            Error::Sentinel(format!(
-                "no sentinel could be reached; asked: {}",
-                self.names()
-            ))
+        } else if unreachable.len() == self.sentinels.len() {
+            Error::SentinelUnreachable {
+                tried: unreachable.join(", "),
+            }
         } else {
             Error::MasterNotFound {
                 name: name.to_owned(),
