@@ -718,6 +718,7 @@ impl Watcher {
                 self.in_progress.fill(false);
                 self.quiet_until = None;
                 if self.switched_to.as_ref() != Some(&to) {
+                    crate::observe::sentinel_switch(&self.name, &format!("{}:{}", to.0, to.1));
                     self.switched_to = Some(to.clone());
                     self.follow.announced(Some(to.clone()));
                     if self.follow.current().as_ref() != Some(&to) {
@@ -742,6 +743,7 @@ impl Watcher {
         self.follow.announced(None);
         if let Ok(Ok(info)) = named {
             if tcp_addr(&info) != self.follow.current() {
+                crate::observe::sentinel_switch(&self.name, &info.addr.to_string());
                 client.drop_connection("the sentinels name another master");
             }
         }

@@ -1,0 +1,621 @@
+//! Observability: the spans, events and metrics of every command, batch and connection.
+//!
+//! Owns: what is recorded and under which names. Everything goes through the few places
+//! that every command passes (a client's command state machine, its batches, a dedicated
+//! connection's `send`, the multiplexer's connect/fail/read/write loops, the cluster's
+//! redirections and map refreshes, the sentinel watcher, PubSub's resubscription), so
+//! every generated command, pipeline, transaction, cluster fan-out and sentinel client
+//! is covered without per-command code.
+//!
+//! Names follow OpenTelemetry's database-client semantic conventions:
+//!
+//! - With the `tracing` feature, one span per command or batch (target
+//!   `typedis::command`, level INFO, name `db.command`, `otel.name` the operation) with
+//!   `db.system.name = "redis"`, `db.operation.name` (`ZADD`, `CLIENT LIST`, `PIPELINE`,
+//!   `MULTI`), `db.operation.batch.size` (batches), `db.namespace` (the database index),
+//!   `server.address`, `server.port`, and on failure `db.response.status_code` (the server
+//!   error's code) and `error.type`. Arguments are never recorded unless
+//!   [`record_keys`] is turned on, and then only the command and its keys
+//!   (`db.query.text = "ZADD board"`). Events (target `typedis::connection`,
+//!   `typedis::cluster`, `typedis::sentinel`, `typedis::pubsub`): connects and reconnects
+//!   (with the cause), failed connects, lost connections, health-check failures,
+//!   protocol errors, MOVED/ASK redirections, cluster map refreshes, sentinel switches,
+//!   PubSub resubscriptions. Nothing is ever printed: a subscriber decides.
+//! - With the `metrics` feature (the `metrics` facade: plug in any exporter), the
+//!   histogram `db.client.operation.duration` (seconds; labels `db.system.name`,
+//!   `db.operation.name`, `server.address`, `server.port`, `error.type` on failure), the
+//!   gauges `db.client.connection.count` (labels `db.client.connection.state` =
+//!   `used`/`idle`, `db.client.connection.pool.name` = `address:port`) and
+//!   `db.client.connection.pending_requests` (commands written or queued and not yet
+//!   answered on a multiplexed connection), and the counters `typedis.client.reconnects`,
+//!   `typedis.client.redirects` (label `kind` = `moved`/`ask`) and
+//!   `typedis.client.network.io` (bytes; label `network.io.direction` =
+//!   `transmit`/`receive`).
+//!
+//! With both features off, every item here is a zero-sized no-op that the compiler
+//! removes: the command path is the same code as without this module.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static RECORD_KEYS: AtomicBool = AtomicBool::new(false);
+
+/// Records the command and its keys (never values or other arguments) as
+/// `db.query.text` on command spans, e.g. `"ZADD board"`; off by default, since keys may
+/// hold user data. Only has an effect with the `tracing` feature.
+pub fn record_keys(yes: bool) {
+    RECORD_KEYS.store(yes, Ordering::Relaxed);
+}
+
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+pub(crate) use on::*;
+
+#[cfg(not(any(feature = "tracing", feature = "metrics")))]
+pub(crate) use off::*;
+
+#[cfg(not(any(feature = "tracing", feature = "metrics")))]
+mod off {
+    //! The no-op stand-ins: zero-sized, inlined away.
+    #![allow(dead_code)]
+
+    use crate::cmd::Args;
+    use crate::connection::{Addr, ConnectionInfo};
+    use crate::error::Error;
+    use crate::meta::CommandMeta;
+
+    /// Where a connection goes (nothing without the features).
+    #[derive(Debug, Default)]
+    pub(crate) struct Site;
+
+    impl Site {
+        #[inline(always)]
+        pub(crate) fn new(_: &ConnectionInfo) -> Site {
+            Site
+        }
+        #[inline(always)]
+        pub(crate) fn connected(&self, _: &Addr, _: u64, _: Option<&Error>) {}
+        #[inline(always)]
+        pub(crate) fn connect_failed(&self, _: &Error) {}
+        #[inline(always)]
+        pub(crate) fn lost(&self, _: &Error) {}
+        #[inline(always)]
+        pub(crate) fn health_check_failed(&self, _: &Error) {}
+        #[inline(always)]
+        pub(crate) fn protocol_error(&self, _: &Error) {}
+        #[inline(always)]
+        pub(crate) fn pending(&self, _: usize) {}
+        #[inline(always)]
+        pub(crate) fn written(&self, _: usize) {}
+        #[inline(always)]
+        pub(crate) fn read(&self, _: usize) {}
+        #[inline(always)]
+        pub(crate) fn pooled(&self, _: usize, _: usize) {}
+    }
+
+    /// One command or batch in progress (nothing without the features).
+    #[derive(Debug, Default)]
+    pub(crate) struct Op;
+
+    impl Op {
+        #[inline(always)]
+        pub(crate) fn command(_: &Site, _: Option<&'static CommandMeta>, _: &Args) -> Op {
+            Op
+        }
+        #[inline(always)]
+        pub(crate) fn batch(_: &Site, _: &[Args]) -> Op {
+            Op
+        }
+        #[inline(always)]
+        pub(crate) fn end<T>(&mut self, _: &crate::Result<T>) {}
+    }
+
+    #[inline(always)]
+    pub(crate) fn redirected(_: &str, _: u16, _: &str) {}
+    #[inline(always)]
+    pub(crate) fn map_refreshed(_: usize, _: &str) {}
+    #[inline(always)]
+    pub(crate) fn map_refresh_failed(_: &Error) {}
+    #[inline(always)]
+    pub(crate) fn sentinel_switch(_: &str, _: &str) {}
+    #[inline(always)]
+    pub(crate) fn resubscribed(_: usize, _: usize, _: usize) {}
+}
+
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+mod on {
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use super::RECORD_KEYS;
+    use crate::cmd::Args;
+    use crate::connection::{Addr, ConnectionInfo};
+    use crate::error::Error;
+    use crate::meta::CommandMeta;
+
+    /// Address, port and database of a connection, as recorded.
+    #[derive(Debug)]
+    struct Endpoint {
+        address: Arc<str>,
+        /// `None` for Unix sockets.
+        #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+        port: Option<u16>,
+        /// `address:port`, the pool name of the connection-count gauge.
+        #[cfg(feature = "metrics")]
+        pool: Arc<str>,
+        #[cfg(feature = "metrics")]
+        port_label: Arc<str>,
+        db: i64,
+    }
+
+    impl Endpoint {
+        fn new(addr: &Addr, db: i64) -> Endpoint {
+            let (address, port): (Arc<str>, _) = match addr {
+                Addr::Tcp { host, port } => (host.as_str().into(), Some(*port)),
+                Addr::Unix(path) => (path.to_string_lossy().into(), None),
+            };
+            Endpoint {
+                #[cfg(feature = "metrics")]
+                pool: addr.to_string().into(),
+                #[cfg(feature = "metrics")]
+                port_label: port.map(|p| p.to_string()).unwrap_or_default().into(),
+                address,
+                port,
+                db,
+            }
+        }
+    }
+
+    /// Where a connection goes: the endpoint its spans and metrics name, updated when a
+    /// resolver (Sentinel) connects it elsewhere.
+    #[derive(Debug)]
+    pub(crate) struct Site {
+        endpoint: Mutex<Arc<Endpoint>>,
+    }
+
+    impl Default for Site {
+        fn default() -> Site {
+            Site::new(&ConnectionInfo::tcp("", 0))
+        }
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The OpenTelemetry `error.type` of an error: the server error's code, else the
+    /// kind of failure.
+    fn error_type(e: &Error) -> String {
+        match e {
+            Error::Server(s) if !s.code().is_empty() => s.code().to_owned(),
+            Error::Server(_) => "ERR".into(),
+            Error::Protocol(_) => "protocol".into(),
+            Error::Decode { .. } => "decode".into(),
+            Error::Io { .. } => "io".into(),
+            Error::ConnectionClosed(_) => "connection_closed".into(),
+            Error::Timeout(_) => "timeout".into(),
+            Error::Tls(_) => "tls".into(),
+            Error::Handshake(_) => "handshake".into(),
+            Error::Usage(_) => "usage".into(),
+            Error::SharedConnection { .. } => "shared_connection".into(),
+            Error::Pipeline { source, .. } => error_type(source),
+            _ => "other".into(),
+        }
+    }
+
+    impl Site {
+        pub(crate) fn new(info: &ConnectionInfo) -> Site {
+            Site {
+                endpoint: Mutex::new(Arc::new(Endpoint::new(&info.addr, info.db))),
+            }
+        }
+
+        fn endpoint(&self) -> Arc<Endpoint> {
+            lock(&self.endpoint).clone()
+        }
+
+        /// A connection (generation `gen`) is up at `addr`; `previous` is why the one
+        /// before it ended, for reconnects.
+        pub(crate) fn connected(&self, addr: &Addr, gen: u64, previous: Option<&Error>) {
+            let db = self.endpoint().db;
+            let ep = Arc::new(Endpoint::new(addr, db));
+            *lock(&self.endpoint) = ep.clone();
+            #[cfg(feature = "tracing")]
+            match previous {
+                Some(cause) if gen > 1 => tracing::info!(
+                    target: "typedis::connection",
+                    generation = gen,
+                    cause = %cause,
+                    server.address = %ep.address,
+                    server.port = ep.port,
+                    "reconnected"
+                ),
+                _ => tracing::info!(
+                    target: "typedis::connection",
+                    generation = gen,
+                    server.address = %ep.address,
+                    server.port = ep.port,
+                    "connected"
+                ),
+            }
+            #[cfg(feature = "metrics")]
+            {
+                metrics::gauge!(
+                    "db.client.connection.count",
+                    "db.client.connection.state" => "used",
+                    "db.client.connection.pool.name" => ep.pool.clone()
+                )
+                .increment(1.0);
+                if gen > 1 {
+                    let cause = previous.map(error_type).unwrap_or_else(|| "closed".into());
+                    metrics::counter!(
+                        "typedis.client.reconnects",
+                        "server.address" => ep.address.clone(),
+                        "server.port" => ep.port_label.clone(),
+                        "error.type" => cause
+                    )
+                    .increment(1);
+                }
+            }
+            #[cfg(not(feature = "tracing"))]
+            let _ = previous;
+        }
+
+        /// A connect attempt failed.
+        pub(crate) fn connect_failed(&self, err: &Error) {
+            #[cfg(feature = "tracing")]
+            {
+                let ep = self.endpoint();
+                tracing::warn!(
+                    target: "typedis::connection",
+                    error = %err,
+                    server.address = %ep.address,
+                    server.port = ep.port,
+                    error.type = %error_type(err),
+                    "connect failed"
+                );
+            }
+            #[cfg(not(feature = "tracing"))]
+            let _ = err;
+        }
+
+        /// The live connection ended (lost, retired by a health check, closed).
+        pub(crate) fn lost(&self, err: &Error) {
+            let ep = self.endpoint();
+            #[cfg(feature = "tracing")]
+            tracing::info!(
+                target: "typedis::connection",
+                cause = %err,
+                server.address = %ep.address,
+                server.port = ep.port,
+                error.type = %error_type(err),
+                "connection closed"
+            );
+            #[cfg(feature = "metrics")]
+            metrics::gauge!(
+                "db.client.connection.count",
+                "db.client.connection.state" => "used",
+                "db.client.connection.pool.name" => ep.pool.clone()
+            )
+            .decrement(1.0);
+            #[cfg(not(feature = "tracing"))]
+            let _ = err;
+        }
+
+        /// A health-check PING failed or the watchdog found the connection silent.
+        pub(crate) fn health_check_failed(&self, err: &Error) {
+            #[cfg(feature = "tracing")]
+            {
+                let ep = self.endpoint();
+                tracing::warn!(
+                    target: "typedis::connection",
+                    error = %err,
+                    server.address = %ep.address,
+                    server.port = ep.port,
+                    "health check failed"
+                );
+            }
+            #[cfg(not(feature = "tracing"))]
+            let _ = err;
+        }
+
+        /// The server sent bytes that are not valid RESP or break a limit.
+        pub(crate) fn protocol_error(&self, err: &Error) {
+            #[cfg(feature = "tracing")]
+            {
+                let ep = self.endpoint();
+                tracing::error!(
+                    target: "typedis::connection",
+                    error = %err,
+                    server.address = %ep.address,
+                    server.port = ep.port,
+                    error.type = "protocol",
+                    "protocol error"
+                );
+            }
+            #[cfg(not(feature = "tracing"))]
+            let _ = err;
+        }
+
+        /// Commands written or queued and not yet answered on a multiplexed connection.
+        pub(crate) fn pending(&self, n: usize) {
+            #[cfg(feature = "metrics")]
+            {
+                let ep = self.endpoint();
+                metrics::gauge!(
+                    "db.client.connection.pending_requests",
+                    "db.client.connection.pool.name" => ep.pool.clone()
+                )
+                .set(n as f64);
+            }
+            #[cfg(not(feature = "metrics"))]
+            let _ = n;
+        }
+
+        /// `n` bytes written.
+        pub(crate) fn written(&self, n: usize) {
+            self.io("transmit", n)
+        }
+
+        /// `n` bytes read.
+        pub(crate) fn read(&self, n: usize) {
+            self.io("receive", n)
+        }
+
+        fn io(&self, direction: &'static str, n: usize) {
+            #[cfg(feature = "metrics")]
+            {
+                let ep = self.endpoint();
+                metrics::counter!(
+                    "typedis.client.network.io",
+                    "network.io.direction" => direction,
+                    "server.address" => ep.address.clone(),
+                    "server.port" => ep.port_label.clone()
+                )
+                .increment(n as u64);
+            }
+            #[cfg(not(feature = "metrics"))]
+            let _ = (direction, n);
+        }
+
+        /// A pool's dedicated connections: `idle` waiting in it, `used` taken out.
+        #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+        pub(crate) fn pooled(&self, idle: usize, used: usize) {
+            #[cfg(feature = "metrics")]
+            {
+                let ep = self.endpoint();
+                let pool = format!("{}/dedicated", ep.pool);
+                metrics::gauge!(
+                    "db.client.connection.count",
+                    "db.client.connection.state" => "idle",
+                    "db.client.connection.pool.name" => pool.clone()
+                )
+                .set(idle as f64);
+                metrics::gauge!(
+                    "db.client.connection.count",
+                    "db.client.connection.state" => "used",
+                    "db.client.connection.pool.name" => pool
+                )
+                .set(used as f64);
+            }
+            #[cfg(not(feature = "metrics"))]
+            let _ = (idle, used);
+        }
+    }
+
+    /// One command or batch in progress: its span, and when it started.
+    #[derive(Debug, Default)]
+    pub(crate) struct Op {
+        live: Option<Live>,
+    }
+
+    #[derive(Debug)]
+    struct Live {
+        name: OpName,
+        start: Instant,
+        endpoint: Arc<Endpoint>,
+        #[cfg(feature = "tracing")]
+        span: tracing::Span,
+    }
+
+    #[derive(Debug)]
+    enum OpName {
+        Static(&'static str),
+        Owned(String),
+    }
+
+    impl OpName {
+        #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+        fn as_str(&self) -> &str {
+            match self {
+                OpName::Static(s) => s,
+                OpName::Owned(s) => s,
+            }
+        }
+    }
+
+    /// The sanitized command text: its name and keys, nothing else.
+    #[cfg(feature = "tracing")]
+    fn query_text(name: &str, args: &Args) -> String {
+        let mut text = name.to_owned();
+        let argv: Vec<&[u8]> = args.iter().collect();
+        if let Ok(keys) = crate::keys::command_keys(&argv) {
+            for i in keys {
+                text.push(' ');
+                text.push_str(&String::from_utf8_lossy(argv[i]));
+            }
+        }
+        text
+    }
+
+    impl Op {
+        fn start(site: &Site, name: OpName, batch: Option<usize>) -> Live {
+            let endpoint = site.endpoint();
+            #[cfg(feature = "tracing")]
+            let span = tracing::info_span!(
+                target: "typedis::command",
+                "db.command",
+                otel.name = name.as_str(),
+                otel.kind = "client",
+                db.system.name = "redis",
+                db.operation.name = name.as_str(),
+                db.operation.batch.size = batch,
+                db.namespace = endpoint.db,
+                server.address = &*endpoint.address,
+                server.port = endpoint.port,
+                db.query.text = tracing::field::Empty,
+                db.response.status_code = tracing::field::Empty,
+                error.type = tracing::field::Empty,
+            );
+            #[cfg(not(feature = "tracing"))]
+            let _ = batch;
+            Live {
+                name,
+                start: Instant::now(),
+                endpoint,
+                #[cfg(feature = "tracing")]
+                span,
+            }
+        }
+
+        /// A single command (`meta` when known, else looked up by name).
+        pub(crate) fn command(site: &Site, meta: Option<&'static CommandMeta>, args: &Args) -> Op {
+            let meta = meta.or_else(|| crate::meta::of_args(args));
+            let name = match meta {
+                Some(m) => OpName::Static(m.name),
+                None => OpName::Owned(
+                    args.iter()
+                        .next()
+                        .map(|n| String::from_utf8_lossy(n).to_ascii_uppercase())
+                        .unwrap_or_default(),
+                ),
+            };
+            let live = Op::start(site, name, None);
+            #[cfg(feature = "tracing")]
+            if RECORD_KEYS.load(std::sync::atomic::Ordering::Relaxed) && !live.span.is_disabled()
+            {
+                live.span
+                    .record("db.query.text", query_text(live.name.as_str(), args));
+            }
+            #[cfg(not(feature = "tracing"))]
+            let _ = &RECORD_KEYS;
+            Op { live: Some(live) }
+        }
+
+        /// A batch: `MULTI` when it holds a transaction (a command of the specs'
+        /// `transaction` connection-state kind), else `PIPELINE`.
+        pub(crate) fn batch(site: &Site, commands: &[Args]) -> Op {
+            let transaction = commands.iter().any(|c| {
+                crate::meta::of_args(c)
+                    .and_then(|m| m.connection_state)
+                    .is_some_and(|s| s.kind == crate::meta::StateKind::Transaction)
+            });
+            let name = if transaction { "MULTI" } else { "PIPELINE" };
+            Op {
+                live: Some(Op::start(site, OpName::Static(name), Some(commands.len()))),
+            }
+        }
+
+        /// Ends the span and records the duration (once; later calls do nothing).
+        pub(crate) fn end<T>(&mut self, result: &crate::Result<T>) {
+            let Some(live) = self.live.take() else {
+                return;
+            };
+            let error = result.as_ref().err();
+            #[cfg(feature = "tracing")]
+            if let Some(e) = error {
+                if let Error::Server(s) = e {
+                    live.span.record("db.response.status_code", s.code());
+                }
+                live.span.record("error.type", error_type(e).as_str());
+            }
+            #[cfg(feature = "metrics")]
+            {
+                let seconds = live.start.elapsed().as_secs_f64();
+                let name: metrics::SharedString = match live.name {
+                    OpName::Static(s) => s.into(),
+                    OpName::Owned(ref s) => s.clone().into(),
+                };
+                let ep = &live.endpoint;
+                match error {
+                    None => metrics::histogram!(
+                        "db.client.operation.duration",
+                        "db.system.name" => "redis",
+                        "db.operation.name" => name,
+                        "server.address" => ep.address.clone(),
+                        "server.port" => ep.port_label.clone()
+                    )
+                    .record(seconds),
+                    Some(e) => metrics::histogram!(
+                        "db.client.operation.duration",
+                        "db.system.name" => "redis",
+                        "db.operation.name" => name,
+                        "server.address" => ep.address.clone(),
+                        "server.port" => ep.port_label.clone(),
+                        "error.type" => error_type(e)
+                    )
+                    .record(seconds),
+                }
+            }
+            #[cfg(not(feature = "metrics"))]
+            let _ = (error, live.start, &live.endpoint);
+        }
+    }
+
+    impl Drop for Op {
+        fn drop(&mut self) {
+            // A command dropped before its reply (cancelled by its caller).
+            if self.live.is_some() {
+                self.end::<()>(&Err(Error::Usage("cancelled".into())));
+            }
+        }
+    }
+
+    /// A MOVED or ASK redirection of `slot` to `to`.
+    pub(crate) fn redirected(kind: &str, slot: u16, to: &str) {
+        #[cfg(feature = "tracing")]
+        tracing::debug!(target: "typedis::cluster", kind, slot, to, "redirected");
+        #[cfg(feature = "metrics")]
+        metrics::counter!("typedis.client.redirects", "kind" => kind.to_ascii_lowercase())
+            .increment(1);
+        #[cfg(not(feature = "tracing"))]
+        let _ = (slot, to);
+    }
+
+    /// The cluster's slot map was read again (`nodes` primaries and replicas), from the
+    /// node `from`.
+    pub(crate) fn map_refreshed(nodes: usize, from: &str) {
+        #[cfg(feature = "tracing")]
+        tracing::info!(target: "typedis::cluster", nodes, from, "slot map refreshed");
+        #[cfg(not(feature = "tracing"))]
+        let _ = (nodes, from);
+    }
+
+    /// Reading the cluster's slot map failed.
+    pub(crate) fn map_refresh_failed(err: &Error) {
+        #[cfg(feature = "tracing")]
+        tracing::warn!(target: "typedis::cluster", error = %err, "slot map refresh failed");
+        #[cfg(not(feature = "tracing"))]
+        let _ = err;
+    }
+
+    /// A sentinel-backed client follows `master` to `to`.
+    pub(crate) fn sentinel_switch(master: &str, to: &str) {
+        #[cfg(feature = "tracing")]
+        tracing::info!(target: "typedis::sentinel", master, to, "switch to the new master");
+        #[cfg(not(feature = "tracing"))]
+        let _ = (master, to);
+    }
+
+    /// A PubSub connection was replaced and its subscriptions restored.
+    pub(crate) fn resubscribed(channels: usize, patterns: usize, shard_channels: usize) {
+        #[cfg(feature = "tracing")]
+        tracing::info!(
+            target: "typedis::pubsub",
+            channels,
+            patterns,
+            shard_channels,
+            "resubscribed"
+        );
+        #[cfg(not(feature = "tracing"))]
+        let _ = (channels, patterns, shard_channels);
+    }
+}
