@@ -490,8 +490,7 @@ mod on {
             };
             let live = Op::start(site, name, None);
             #[cfg(feature = "tracing")]
-            if RECORD_KEYS.load(std::sync::atomic::Ordering::Relaxed) && !live.span.is_disabled()
-            {
+            if RECORD_KEYS.load(std::sync::atomic::Ordering::Relaxed) && !live.span.is_disabled() {
                 live.span
                     .record("db.query.text", query_text(live.name.as_str(), args));
             }

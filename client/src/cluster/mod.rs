@@ -713,11 +713,7 @@ impl ClusterClient {
                 .filter(|_| follow)
             {
                 let to = fill_host(to, &addr);
-                crate::observe::redirected(
-                    if e.is_moved() { "MOVED" } else { "ASK" },
-                    slot,
-                    &to,
-                );
+                crate::observe::redirected(if e.is_moved() { "MOVED" } else { "ASK" }, slot, &to);
                 if e.is_moved() {
                     self.moved(slot, &to);
                     redirect = Some((to, false));
