@@ -50,8 +50,7 @@ struct Fields<'a>(&'a mut HashMap<String, String>);
 
 impl Visit for Fields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_owned(), format!("{value:?}"));
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         self.0.insert(field.name().to_owned(), value.to_owned());
@@ -342,7 +341,10 @@ async fn a_killed_connection_is_reported_and_replaced() {
             &[("server.port", &server.port.to_string())],
         );
         assert!(
-            matches!(reconnects.first().map(|m| &m.value), Some(DebugValue::Counter(1))),
+            matches!(
+                reconnects.first().map(|m| &m.value),
+                Some(DebugValue::Counter(1))
+            ),
             "{all:?}"
         );
     }
@@ -421,7 +423,10 @@ async fn a_moved_redirection_is_reported() {
     let all = metrics(&snapshotter);
     let moved = find(&all, "typedis.client.redirects", &[("kind", "moved")]);
     assert!(
-        matches!(moved.first().map(|m| &m.value), Some(DebugValue::Counter(1))),
+        matches!(
+            moved.first().map(|m| &m.value),
+            Some(DebugValue::Counter(1))
+        ),
         "{all:?}"
     );
 }
