@@ -295,7 +295,7 @@ impl Client {
                 .unwrap_or(Err(Error::Timeout(d))),
             None => batch.await,
         };
-        op.end(&replies);
+        op.end(self.site(), &replies);
         replies
     }
 
@@ -600,7 +600,7 @@ impl Exec<'_> {
     fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Reply> {
         let reply = self.poll_step(cx);
         if let Poll::Ready(r) = &reply {
-            self.op.end(r);
+            self.op.end(self.client.site(), r);
         }
         reply
     }

@@ -146,7 +146,7 @@ impl DedicatedConnection {
         check_batch(commands)?;
         let mut op = observe::Op::batch(&self.site, commands);
         let replies = self.send_many_unobserved(commands).await;
-        op.end(&replies);
+        op.end(&self.site, &replies);
         replies
     }
 
@@ -212,7 +212,7 @@ impl DedicatedConnection {
     async fn run(&self, args: Args, meta: Option<&'static CommandMeta>) -> Result<Value> {
         let mut op = observe::Op::command(&self.site, meta, &args);
         let reply = self.run_unobserved(args, meta).await;
-        op.end(&reply);
+        op.end(&self.site, &reply);
         reply
     }
 

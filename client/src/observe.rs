@@ -105,7 +105,7 @@ mod off {
             Op
         }
         #[inline(always)]
-        pub(crate) fn end<T>(&mut self, _: &crate::Result<T>) {}
+        pub(crate) fn end<T>(&mut self, _: &Site, _: &crate::Result<T>) {}
     }
 
     #[inline(always)]
@@ -122,8 +122,8 @@ mod off {
 
 #[cfg(any(feature = "tracing", feature = "metrics"))]
 mod on {
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
-    use std::time::Instant;
 
     use super::RECORD_KEYS;
     use crate::cmd::Args;
@@ -143,6 +143,7 @@ mod on {
         pool: Arc<str>,
         #[cfg(feature = "metrics")]
         port_label: Arc<str>,
+        #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
         db: i64,
     }
 
@@ -162,13 +163,26 @@ mod on {
                 db,
             }
         }
+
+        fn same_place(&self, other: &Endpoint) -> bool {
+            self.address == other.address && self.port == other.port
+        }
     }
+
+    /// Numbers sites, for the handle cache.
+    static NEXT_SITE: AtomicU64 = AtomicU64::new(1);
 
     /// Where a connection goes: the endpoint its spans and metrics name, updated when a
     /// resolver (Sentinel) connects it elsewhere.
     #[derive(Debug)]
     pub(crate) struct Site {
         endpoint: Mutex<Arc<Endpoint>>,
+        /// This site's number and the version of its endpoint: the key of the metric
+        /// handles cached per thread.
+        #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+        id: u64,
+        #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+        version: AtomicU64,
     }
 
     impl Default for Site {
@@ -201,10 +215,106 @@ mod on {
         }
     }
 
+    #[cfg(feature = "metrics")]
+    mod handles {
+        //! Metric handles registered once per thread, site and name: registering builds
+        //! and hashes a key with its labels, too much for every command.
+
+        use std::cell::RefCell;
+        use std::collections::HashMap;
+        use std::hash::{BuildHasherDefault, Hasher};
+
+        /// A multiply-and-rotate hash of the key's few integers: the keys are ours
+        /// (numbers and pointers, nothing a peer chooses), so SipHash's protection is not
+        /// needed, and its cost would be paid by every command.
+        #[derive(Default)]
+        pub(super) struct Mix(u64);
+
+        impl Hasher for Mix {
+            fn finish(&self) -> u64 {
+                self.0
+            }
+            fn write(&mut self, bytes: &[u8]) {
+                for b in bytes {
+                    self.write_u64(u64::from(*b));
+                }
+            }
+            fn write_u64(&mut self, n: u64) {
+                self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            }
+            fn write_usize(&mut self, n: usize) {
+                self.write_u64(n as u64);
+            }
+            fn write_isize(&mut self, n: isize) {
+                self.write_u64(n as u64);
+            }
+        }
+
+        /// What a handle measures.
+        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        pub(super) enum What {
+            /// The duration of the operation with this (static) name.
+            Duration(usize),
+            Transmit,
+            Receive,
+            Pending,
+        }
+
+        #[derive(Clone)]
+        pub(super) enum Handle {
+            Histogram(metrics::Histogram),
+            Counter(metrics::Counter),
+            Gauge(metrics::Gauge),
+        }
+
+        /// More entries than this (many short-lived clients) start the cache afresh.
+        const MAX_ENTRIES: usize = 4096;
+
+        type Key = (u64, u64, What);
+
+        #[derive(Default)]
+        struct Cache {
+            /// The handle used last (commands of one kind tend to come in runs).
+            last: Option<(Key, Handle)>,
+            all: HashMap<Key, Handle, BuildHasherDefault<Mix>>,
+        }
+
+        thread_local! {
+            static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+        }
+
+        /// The handle for `key`, registered by `make` the first time on this thread.
+        pub(super) fn get(key: Key, make: impl FnOnce() -> Handle) -> Handle {
+            CACHE.with(|c| {
+                let mut c = c.borrow_mut();
+                if let Some((k, h)) = &c.last {
+                    if *k == key {
+                        return h.clone();
+                    }
+                }
+                let h = match c.all.get(&key) {
+                    Some(h) => h.clone(),
+                    None => {
+                        if c.all.len() >= MAX_ENTRIES {
+                            c.all.clear();
+                        }
+                        let h = make();
+                        c.all.insert(key, h.clone());
+                        h
+                    }
+                };
+                c.last = Some((key, h.clone()));
+                h
+            })
+        }
+    }
+
     impl Site {
         pub(crate) fn new(info: &ConnectionInfo) -> Site {
             Site {
                 endpoint: Mutex::new(Arc::new(Endpoint::new(&info.addr, info.db))),
+                id: NEXT_SITE.fetch_add(1, Ordering::Relaxed),
+                version: AtomicU64::new(0),
             }
         }
 
@@ -212,12 +322,31 @@ mod on {
             lock(&self.endpoint).clone()
         }
 
+        #[cfg(feature = "metrics")]
+        fn handle(
+            &self,
+            what: handles::What,
+            make: impl FnOnce(&Endpoint) -> handles::Handle,
+        ) -> Option<handles::Handle> {
+            if !recording() {
+                return None;
+            }
+            let key = (self.id, self.version.load(Ordering::Relaxed), what);
+            Some(handles::get(key, || make(&self.endpoint())))
+        }
+
         /// A connection (generation `gen`) is up at `addr`; `previous` is why the one
         /// before it ended, for reconnects.
         pub(crate) fn connected(&self, addr: &Addr, gen: u64, previous: Option<&Error>) {
-            let db = self.endpoint().db;
-            let ep = Arc::new(Endpoint::new(addr, db));
-            *lock(&self.endpoint) = ep.clone();
+            let ep = {
+                let mut current = lock(&self.endpoint);
+                let ep = Endpoint::new(addr, current.db);
+                if !ep.same_place(&current) {
+                    *current = Arc::new(ep);
+                    self.version.fetch_add(1, Ordering::Relaxed);
+                }
+                current.clone()
+            };
             #[cfg(feature = "tracing")]
             match previous {
                 Some(cause) if gen > 1 => tracing::info!(
@@ -256,7 +385,7 @@ mod on {
                 }
             }
             #[cfg(not(feature = "tracing"))]
-            let _ = previous;
+            let _ = (previous, &ep);
         }
 
         /// A connect attempt failed.
@@ -267,9 +396,9 @@ mod on {
                 tracing::warn!(
                     target: "typedis::connection",
                     error = %err,
+                    error.type = %error_type(err),
                     server.address = %ep.address,
                     server.port = ep.port,
-                    error.type = %error_type(err),
                     "connect failed"
                 );
             }
@@ -284,9 +413,9 @@ mod on {
             tracing::info!(
                 target: "typedis::connection",
                 cause = %err,
+                error.type = %error_type(err),
                 server.address = %ep.address,
                 server.port = ep.port,
-                error.type = %error_type(err),
                 "connection closed"
             );
             #[cfg(feature = "metrics")]
@@ -297,7 +426,7 @@ mod on {
             )
             .decrement(1.0);
             #[cfg(not(feature = "tracing"))]
-            let _ = err;
+            let _ = (err, &ep);
         }
 
         /// A health-check PING failed or the watchdog found the connection silent.
@@ -325,9 +454,9 @@ mod on {
                 tracing::error!(
                     target: "typedis::connection",
                     error = %err,
+                    error.type = "protocol",
                     server.address = %ep.address,
                     server.port = ep.port,
-                    error.type = "protocol",
                     "protocol error"
                 );
             }
@@ -338,13 +467,13 @@ mod on {
         /// Commands written or queued and not yet answered on a multiplexed connection.
         pub(crate) fn pending(&self, n: usize) {
             #[cfg(feature = "metrics")]
-            {
-                let ep = self.endpoint();
-                metrics::gauge!(
+            if let Some(handles::Handle::Gauge(g)) = self.handle(handles::What::Pending, |ep| {
+                handles::Handle::Gauge(metrics::gauge!(
                     "db.client.connection.pending_requests",
                     "db.client.connection.pool.name" => ep.pool.clone()
-                )
-                .set(n as f64);
+                ))
+            }) {
+                g.set(n as f64);
             }
             #[cfg(not(feature = "metrics"))]
             let _ = n;
@@ -352,28 +481,32 @@ mod on {
 
         /// `n` bytes written.
         pub(crate) fn written(&self, n: usize) {
-            self.io("transmit", n)
+            #[cfg(feature = "metrics")]
+            self.io(handles::What::Transmit, "transmit", n);
+            #[cfg(not(feature = "metrics"))]
+            let _ = n;
         }
 
         /// `n` bytes read.
         pub(crate) fn read(&self, n: usize) {
-            self.io("receive", n)
+            #[cfg(feature = "metrics")]
+            self.io(handles::What::Receive, "receive", n);
+            #[cfg(not(feature = "metrics"))]
+            let _ = n;
         }
 
-        fn io(&self, direction: &'static str, n: usize) {
-            #[cfg(feature = "metrics")]
-            {
-                let ep = self.endpoint();
-                metrics::counter!(
+        #[cfg(feature = "metrics")]
+        fn io(&self, what: handles::What, direction: &'static str, n: usize) {
+            if let Some(handles::Handle::Counter(c)) = self.handle(what, |ep| {
+                handles::Handle::Counter(metrics::counter!(
                     "typedis.client.network.io",
                     "network.io.direction" => direction,
                     "server.address" => ep.address.clone(),
                     "server.port" => ep.port_label.clone()
-                )
-                .increment(n as u64);
+                ))
+            }) {
+                c.increment(n as u64);
             }
-            #[cfg(not(feature = "metrics"))]
-            let _ = (direction, n);
         }
 
         /// A pool's dedicated connections: `idle` waiting in it, `used` taken out.
@@ -401,6 +534,31 @@ mod on {
         }
     }
 
+    /// Whether a metrics recorder is installed (globally or for this thread): the
+    /// `metrics` facade hands out its zero-sized no-op recorder otherwise, so a recorder
+    /// of size zero is taken for none (a stateless recorder of one's own would then
+    /// record no durations).
+    #[cfg(feature = "metrics")]
+    fn recording() -> bool {
+        metrics::with_recorder(|r| std::mem::size_of_val(r) != 0)
+    }
+
+    /// Whether anybody takes spans or measurements: a tracing subscriber was installed
+    /// (globally or for a thread), or a metrics recorder is. When nobody does, an
+    /// operation costs these two checks and nothing else.
+    #[inline]
+    fn active() -> bool {
+        #[cfg(feature = "tracing")]
+        if tracing::dispatcher::has_been_set() {
+            return true;
+        }
+        #[cfg(feature = "metrics")]
+        if recording() {
+            return true;
+        }
+        false
+    }
+
     /// One command or batch in progress: its span, and when it started.
     #[derive(Debug, Default)]
     pub(crate) struct Op {
@@ -409,9 +567,11 @@ mod on {
 
     #[derive(Debug)]
     struct Live {
+        #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
         name: OpName,
-        start: Instant,
-        endpoint: Arc<Endpoint>,
+        /// When it started, if a recorder takes measurements.
+        #[cfg(feature = "metrics")]
+        start: Option<std::time::Instant>,
         #[cfg(feature = "tracing")]
         span: tracing::Span,
     }
@@ -448,36 +608,55 @@ mod on {
 
     impl Op {
         fn start(site: &Site, name: OpName, batch: Option<usize>) -> Live {
-            let endpoint = site.endpoint();
             #[cfg(feature = "tracing")]
-            let span = tracing::info_span!(
-                target: "typedis::command",
-                "db.command",
-                otel.name = name.as_str(),
-                otel.kind = "client",
-                db.system.name = "redis",
-                db.operation.name = name.as_str(),
-                db.operation.batch.size = batch,
-                db.namespace = endpoint.db,
-                server.address = &*endpoint.address,
-                server.port = endpoint.port,
-                db.query.text = tracing::field::Empty,
-                db.response.status_code = tracing::field::Empty,
-                error.type = tracing::field::Empty,
-            );
+            let span = if !tracing::dispatcher::has_been_set() {
+                // No subscriber was ever installed: not even a disabled span's fields are
+                // built (which the `log` compatibility of `tracing` would do).
+                tracing::Span::none()
+            } else {
+                let span = tracing::info_span!(
+                    target: "typedis::command",
+                    "db.command",
+                    otel.name = name.as_str(),
+                    otel.kind = "client",
+                    db.system.name = "redis",
+                    db.operation.name = name.as_str(),
+                    db.operation.batch.size = batch,
+                    db.namespace = tracing::field::Empty,
+                    server.address = tracing::field::Empty,
+                    server.port = tracing::field::Empty,
+                    db.query.text = tracing::field::Empty,
+                    db.response.status_code = tracing::field::Empty,
+                    error.type = tracing::field::Empty,
+                );
+                // The endpoint is read only for a span somebody records.
+                if !span.is_disabled() {
+                    let ep = site.endpoint();
+                    span.record("db.namespace", ep.db);
+                    span.record("server.address", &*ep.address);
+                    if let Some(port) = ep.port {
+                        span.record("server.port", port);
+                    }
+                }
+                span
+            };
             #[cfg(not(feature = "tracing"))]
-            let _ = batch;
+            let _ = (site, batch);
             Live {
                 name,
-                start: Instant::now(),
-                endpoint,
+                #[cfg(feature = "metrics")]
+                start: recording().then(std::time::Instant::now),
                 #[cfg(feature = "tracing")]
                 span,
             }
         }
 
         /// A single command (`meta` when known, else looked up by name).
+        #[inline]
         pub(crate) fn command(site: &Site, meta: Option<&'static CommandMeta>, args: &Args) -> Op {
+            if !active() {
+                return Op { live: None };
+            }
             let meta = meta.or_else(|| crate::meta::of_args(args));
             let name = match meta {
                 Some(m) => OpName::Static(m.name),
@@ -490,7 +669,7 @@ mod on {
             };
             let live = Op::start(site, name, None);
             #[cfg(feature = "tracing")]
-            if RECORD_KEYS.load(std::sync::atomic::Ordering::Relaxed) && !live.span.is_disabled() {
+            if !live.span.is_disabled() && RECORD_KEYS.load(Ordering::Relaxed) {
                 live.span
                     .record("db.query.text", query_text(live.name.as_str(), args));
             }
@@ -499,14 +678,17 @@ mod on {
             Op { live: Some(live) }
         }
 
-        /// A batch: `MULTI` when it holds a transaction (a command of the specs'
-        /// `transaction` connection-state kind), else `PIPELINE`.
+        /// A batch: `MULTI` when it is a transaction (it ends with a command of the specs'
+        /// `transaction` connection-state kind, `EXEC`), else `PIPELINE`.
         pub(crate) fn batch(site: &Site, commands: &[Args]) -> Op {
-            let transaction = commands.iter().any(|c| {
-                crate::meta::of_args(c)
-                    .and_then(|m| m.connection_state)
-                    .is_some_and(|s| s.kind == crate::meta::StateKind::Transaction)
-            });
+            if !active() {
+                return Op { live: None };
+            }
+            let transaction = commands
+                .last()
+                .and_then(crate::meta::of_args)
+                .and_then(|m| m.connection_state)
+                .is_some_and(|s| s.kind == crate::meta::StateKind::Transaction);
             let name = if transaction { "MULTI" } else { "PIPELINE" };
             Op {
                 live: Some(Op::start(site, OpName::Static(name), Some(commands.len()))),
@@ -514,7 +696,8 @@ mod on {
         }
 
         /// Ends the span and records the duration (once; later calls do nothing).
-        pub(crate) fn end<T>(&mut self, result: &crate::Result<T>) {
+        #[inline]
+        pub(crate) fn end<T>(&mut self, site: &Site, result: &crate::Result<T>) {
             let Some(live) = self.live.take() else {
                 return;
             };
@@ -527,22 +710,18 @@ mod on {
                 live.span.record("error.type", error_type(e).as_str());
             }
             #[cfg(feature = "metrics")]
-            {
-                let seconds = live.start.elapsed().as_secs_f64();
-                let name: metrics::SharedString = match live.name {
-                    OpName::Static(s) => s.into(),
-                    OpName::Owned(ref s) => s.clone().into(),
-                };
-                let ep = &live.endpoint;
-                match error {
+            if let Some(start) = live.start {
+                let seconds = start.elapsed().as_secs_f64();
+                let labelled = |name: metrics::SharedString,
+                                ep: &Endpoint,
+                                error: Option<&Error>| match error {
                     None => metrics::histogram!(
                         "db.client.operation.duration",
                         "db.system.name" => "redis",
                         "db.operation.name" => name,
                         "server.address" => ep.address.clone(),
                         "server.port" => ep.port_label.clone()
-                    )
-                    .record(seconds),
+                    ),
                     Some(e) => metrics::histogram!(
                         "db.client.operation.duration",
                         "db.system.name" => "redis",
@@ -550,20 +729,39 @@ mod on {
                         "server.address" => ep.address.clone(),
                         "server.port" => ep.port_label.clone(),
                         "error.type" => error_type(e)
-                    )
-                    .record(seconds),
+                    ),
+                };
+                match (&live.name, error) {
+                    // The common case: a handle registered once per thread.
+                    (OpName::Static(name), None) => {
+                        let what = handles::What::Duration(name.as_ptr() as usize);
+                        if let Some(handles::Handle::Histogram(h)) = site.handle(what, |ep| {
+                            handles::Handle::Histogram(labelled((*name).into(), ep, None))
+                        }) {
+                            h.record(seconds);
+                        }
+                    }
+                    (name, error) => {
+                        let name: metrics::SharedString = match name {
+                            OpName::Static(s) => (*s).into(),
+                            OpName::Owned(s) => s.clone().into(),
+                        };
+                        labelled(name, &site.endpoint(), error).record(seconds);
+                    }
                 }
             }
             #[cfg(not(feature = "metrics"))]
-            let _ = (error, live.start, &live.endpoint);
+            let _ = (error, site);
         }
     }
 
     impl Drop for Op {
         fn drop(&mut self) {
-            // A command dropped before its reply (cancelled by its caller).
-            if self.live.is_some() {
-                self.end::<()>(&Err(Error::Usage("cancelled".into())));
+            // A command dropped before its reply (its caller gave up): the span says so;
+            // no duration is recorded.
+            #[cfg(feature = "tracing")]
+            if let Some(live) = self.live.take() {
+                live.span.record("error.type", "cancelled");
             }
         }
     }
