@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::exec::Executor;
 use crate::meta::CommandMeta;
 use crate::mux::{Mux, MuxConfig, Reply, ReplyWait};
+use crate::observe;
 use crate::pool::{Pool, PoolConfig};
 use crate::resp::Limits;
 use crate::value::{FromValue, ToArg, Value};
@@ -262,7 +263,7 @@ impl Client {
     pub fn send(&self, mut args: Args) -> ExecFuture<'_> {
         refuse_on_shared(&mut args, None);
         ExecFuture {
-            exec: Exec::new(self, args, self.inner.command_timeout),
+            exec: Exec::new(self, args, None, self.inner.command_timeout),
         }
     }
 
@@ -286,13 +287,16 @@ impl Client {
     /// shared connection.
     pub(crate) async fn send_batch_unchecked(&self, commands: &[Args]) -> Result<Vec<Value>> {
         check_batch(commands)?;
+        let mut op = observe::Op::batch(self.site(), commands);
         let batch = self.inner.mux.send_batch(commands);
-        match self.inner.command_timeout {
+        let replies = match self.inner.command_timeout {
             Some(d) => tokio::time::timeout(d, batch)
                 .await
-                .map_err(|_| Error::Timeout(d))?,
+                .unwrap_or(Err(Error::Timeout(d))),
             None => batch.await,
-        }
+        };
+        op.end(self.site(), &replies);
+        replies
     }
 
     /// RESP3 push frames the server sent on the shared connection (client-side caching
@@ -316,6 +320,11 @@ impl Client {
             .mux
             .drop_connection(Error::ConnectionClosed(reason.to_owned()));
         self.inner.pool.clear_idle();
+    }
+
+    /// What spans and metrics name the shared connection.
+    pub(crate) fn site(&self) -> &crate::observe::Site {
+        self.inner.mux.site()
     }
 
     /// The gate that holds new commands back (Sentinel failovers).
@@ -374,7 +383,7 @@ impl Client {
         } else {
             self.inner.command_timeout
         };
-        let mut exec = Exec::new(self, args, timeout);
+        let mut exec = Exec::new(self, args, meta, timeout);
         // A command that may block (BLPOP, XREAD …, WAIT) would hold up every caller of
         // the shared connection: the generated tables say so, and it goes to a
         // dedicated connection from the pool instead.
@@ -440,7 +449,7 @@ impl<'a, T: FromValue> IntoFuture for Cmd<'a, T> {
     fn into_future(mut self) -> CmdFuture<'a, T> {
         refuse_on_shared(&mut self.args, None);
         CmdFuture {
-            inner: Exec::new(self.client, self.args, self.timeout),
+            inner: Exec::new(self.client, self.args, None, self.timeout),
             _target: PhantomData,
         }
     }
@@ -522,6 +531,8 @@ struct Exec<'a> {
     // Boxed because `Sleep` is `!Unpin` and the crate has no unsafe pin projection; the
     // allocation only happens for commands that have a timeout.
     deadline: Option<Pin<Box<Sleep>>>,
+    /// Its span and timing (zero-sized without the observability features).
+    op: observe::Op,
 }
 
 enum ExecState<'a> {
@@ -533,9 +544,15 @@ enum ExecState<'a> {
 
 impl<'a> Exec<'a> {
     #[inline]
-    fn new(client: &'a Client, args: Args, timeout: Option<Duration>) -> Self {
+    fn new(
+        client: &'a Client,
+        args: Args,
+        meta: Option<&'static CommandMeta>,
+        timeout: Option<Duration>,
+    ) -> Self {
         Exec {
             client,
+            op: observe::Op::command(client.site(), meta, &args),
             state: ExecState::Start(args),
             timeout,
             dedicated: false,
@@ -581,6 +598,15 @@ fn top_level(reply: Reply) -> Reply {
 impl Exec<'_> {
     #[inline]
     fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Reply> {
+        let reply = self.poll_step(cx);
+        if let Poll::Ready(r) = &reply {
+            self.op.end(self.client.site(), r);
+        }
+        reply
+    }
+
+    #[inline]
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Reply> {
         let this = self;
         loop {
             match &mut this.state {

@@ -40,6 +40,7 @@ use crate::cmd::Args;
 use crate::error::{Error, Result};
 use crate::exec::Executor;
 use crate::meta::{self, CommandMeta, ConnectionState, ReplyMode, StateEffect, StateKind};
+use crate::observe;
 use crate::pipeline::{Pipeline, Target};
 use crate::pool::PooledConnection;
 use crate::pubsub::{frame_kind, MonitorEvent, SubscriptionKind};
@@ -59,6 +60,8 @@ pub const MAX_WAITING_FRAMES: usize = 4096;
 /// error) is closed.
 pub struct DedicatedConnection {
     inner: Mutex<Owned>,
+    /// What spans and metrics name this connection.
+    site: std::sync::Arc<observe::Site>,
 }
 
 impl fmt::Debug for DedicatedConnection {
@@ -113,6 +116,7 @@ impl DedicatedConnection {
     /// Owns `conn`.
     pub fn new(conn: PooledConnection) -> DedicatedConnection {
         DedicatedConnection {
+            site: conn.site(),
             inner: Mutex::new(Owned {
                 conn,
                 replies: Replies::On,
@@ -140,6 +144,13 @@ impl DedicatedConnection {
     /// pipelined, nor can anything while replies are off.
     pub async fn send_many(&self, commands: &[Args]) -> Result<Vec<Value>> {
         check_batch(commands)?;
+        let mut op = observe::Op::batch(&self.site, commands);
+        let replies = self.send_many_unobserved(commands).await;
+        op.end(&self.site, &replies);
+        replies
+    }
+
+    async fn send_many_unobserved(&self, commands: &[Args]) -> Result<Vec<Value>> {
         let metas: Vec<Option<&'static CommandMeta>> = commands.iter().map(meta::of_args).collect();
         let mut o = self.inner.lock().await;
         o.usable()?;
@@ -198,7 +209,18 @@ impl DedicatedConnection {
     }
 
     /// Sends one command; `meta` when the caller has it, else looked up by name.
-    async fn run(&self, mut args: Args, meta: Option<&'static CommandMeta>) -> Result<Value> {
+    async fn run(&self, args: Args, meta: Option<&'static CommandMeta>) -> Result<Value> {
+        let mut op = observe::Op::command(&self.site, meta, &args);
+        let reply = self.run_unobserved(args, meta).await;
+        op.end(&self.site, &reply);
+        reply
+    }
+
+    async fn run_unobserved(
+        &self,
+        mut args: Args,
+        meta: Option<&'static CommandMeta>,
+    ) -> Result<Value> {
         if let Some(e) = args.take_error() {
             return Err(e);
         }

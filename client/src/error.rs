@@ -129,9 +129,17 @@ pub enum Error {
     #[error("cluster error: {0}")]
     Cluster(String),
 
-    /// No sentinel could be reached, or one answered something unexpected.
+    /// A sentinel answered something unexpected.
     #[error("sentinel error: {0}")]
     Sentinel(String),
+
+    /// None of the sentinels could be reached. A connection error
+    /// ([`is_connection_error`](Error::is_connection_error)): they may be restarting.
+    #[error("no sentinel could be reached; tried: {tried} (check that the sentinels run and that their addresses and credentials are right)")]
+    SentinelUnreachable {
+        /// Each sentinel asked, with why it could not be used.
+        tried: String,
+    },
 
     /// No sentinel knows a reachable master by this name. A connection error
     /// ([`is_connection_error`](Error::is_connection_error)): after a failover it can be
@@ -225,13 +233,15 @@ impl Error {
         matches!(self, Error::Timeout(_))
     }
 
-    /// The connection failed or was lost, or Sentinel named no reachable node
+    /// The connection failed or was lost, no sentinel could be reached
+    /// ([`Error::SentinelUnreachable`]), or Sentinel named no reachable node
     /// ([`Error::MasterNotFound`], [`Error::ReplicaNotFound`]).
     pub fn is_connection_error(&self) -> bool {
         matches!(
             self,
             Error::Io { .. }
                 | Error::ConnectionClosed(_)
+                | Error::SentinelUnreachable { .. }
                 | Error::MasterNotFound { .. }
                 | Error::ReplicaNotFound { .. }
         )

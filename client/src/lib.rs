@@ -25,6 +25,7 @@ pub mod lock;
 pub mod meta;
 pub mod modules;
 mod mux;
+pub mod observe;
 pub mod pipeline;
 pub mod pool;
 pub mod pubsub;

@@ -90,6 +90,7 @@ use crate::cmd::Args;
 use crate::connection::{self, ConnectionInfo};
 use crate::error::{Error, Result};
 use crate::hold::Hold;
+use crate::observe;
 use crate::resp::Decoder;
 use crate::value::Value;
 
@@ -169,6 +170,9 @@ pub(crate) struct Mux {
     last_read: AtomicU64,
     /// While held, new commands wait on the slow path (Sentinel failovers).
     hold: Hold,
+    /// What spans and metrics name this connection (nothing without the
+    /// observability features).
+    site: observe::Site,
     /// Number of socket writes, to check batching.
     #[cfg(test)]
     pub(crate) writes: std::sync::atomic::AtomicUsize,
@@ -201,6 +205,9 @@ struct State {
     last_failure: Option<(Instant, Error)>,
     /// The client was dropped.
     shut_down: bool,
+    /// Why the last connection ended, for the reconnect event.
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    last_loss: Option<Error>,
 }
 
 struct Link {
@@ -243,13 +250,16 @@ impl Mux {
                 failures: 0,
                 last_failure: None,
                 shut_down: false,
+                #[cfg(any(feature = "tracing", feature = "metrics"))]
+                last_loss: None,
             }),
             connect_lock: tokio::sync::Mutex::new(()),
-            config,
             push_tx,
             epoch: Instant::now(),
             last_read: AtomicU64::new(0),
             hold: Hold::default(),
+            site: observe::Site::new(&config.info),
+            config,
             #[cfg(test)]
             writes: Default::default(),
         })
@@ -258,6 +268,11 @@ impl Mux {
     /// The configuration.
     pub(crate) fn config(&self) -> &MuxConfig {
         &self.config
+    }
+
+    /// What spans and metrics name this connection.
+    pub(crate) fn site(&self) -> &observe::Site {
+        &self.site
     }
 
     /// The gate that holds new commands back (see [`Hold`]).
@@ -520,12 +535,11 @@ impl Mux {
         let wait = ReplyWait { mux: self, cell };
         let timeout = self.config.health_check_timeout;
         if !matches!(tokio::time::timeout(timeout, wait).await, Ok(Ok(_))) {
-            self.fail(
-                gen,
-                Error::ConnectionClosed(format!(
-                    "health check: the server did not answer PING within {timeout:?} (health_check_timeout)"
-                )),
-            );
+            let err = Error::ConnectionClosed(format!(
+                "health check: the server did not answer PING within {timeout:?} (health_check_timeout)"
+            ));
+            self.site.health_check_failed(&err);
+            self.fail(gen, err);
         }
     }
 
@@ -558,12 +572,22 @@ impl Mux {
                 if st.shut_down {
                     return Err(Error::ConnectionClosed("the client was dropped".into()));
                 }
+                #[cfg(any(feature = "tracing", feature = "metrics"))]
+                let (addr, previous) = (conn.addr.clone(), st.last_loss.take());
                 self.install(&mut st, conn);
+                #[cfg(any(feature = "tracing", feature = "metrics"))]
+                {
+                    let gen = st.gen;
+                    drop(st);
+                    self.site.connected(&addr, gen, previous.as_ref());
+                }
                 Ok(())
             }
             Err(err) => {
                 st.failures = st.failures.saturating_add(1);
                 st.last_failure = Some((Instant::now(), err.clone()));
+                drop(st);
+                self.site.connect_failed(&err);
                 Err(err)
             }
         }
@@ -611,6 +635,10 @@ impl Mux {
         let Some(link) = st.link.take() else {
             return;
         };
+        #[cfg(any(feature = "tracing", feature = "metrics"))]
+        {
+            st.last_loss = Some(err.clone());
+        }
         Self::reset_buffers(&mut st);
         let fifo = std::mem::take(&mut st.fifo);
         let mut wakers = Vec::new();
@@ -634,6 +662,7 @@ impl Mux {
             // A receiver that is gone has nothing to be told.
             let _ = tx.send(Err(err.clone()));
         }
+        self.site.lost(&err);
     }
 
     fn reset_buffers(st: &mut State) {
@@ -725,18 +754,18 @@ async fn write_loop<W: AsyncWrite + Unpin>(
 ) {
     let mut out = BytesMut::with_capacity(WRITE_BUFFER);
     let err = loop {
-        let idle = {
+        let (idle, pending) = {
             let mut st = lock(&mux.state);
             if st.gen != gen || st.link.is_none() {
                 return;
             }
             if st.wbuf.is_empty() {
-                true
+                (true, 0)
             } else {
                 // Double buffering: callers keep appending to the other buffer while
                 // this one is written, and no allocation happens in the steady state.
                 std::mem::swap(&mut st.wbuf, &mut out);
-                false
+                (false, st.fifo.len())
             }
         };
         if idle {
@@ -767,6 +796,8 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         if let Err(e) = wr.flush().await {
             break Error::io("writing to the server", e);
         }
+        mux.site.written(out.len());
+        mux.site.pending(pending);
         if out.capacity() > KEEP_BUFFER {
             out = BytesMut::with_capacity(WRITE_BUFFER);
         } else {
@@ -889,12 +920,19 @@ async fn read_loop<R: AsyncRead + Unpin>(
         }
         match rd.read_buf(&mut buf).await {
             Ok(0) => break Error::ConnectionClosed("the server closed the connection".into()),
-            // Any byte counts as a sign of life, a reply still incomplete included.
-            Ok(_) if track_io => mux.note_read(),
-            Ok(_) => {}
+            Ok(n) => {
+                mux.site.read(n);
+                // Any byte counts as a sign of life, a reply still incomplete included.
+                if track_io {
+                    mux.note_read();
+                }
+            }
             Err(e) => break Error::io("reading from the server", e),
         }
     };
+    if matches!(err, Error::Protocol(_)) {
+        mux.site.protocol_error(&err);
+    }
     mux.fail(gen, err);
 }
 
@@ -922,13 +960,12 @@ async fn watch_loop(mux: Arc<Mux>, gen: u64, interval: Duration) {
                 let silent = now.saturating_duration_since(since);
                 if now >= deadline {
                     drop(st);
-                    mux.fail(
-                        gen,
-                        Error::ConnectionClosed(format!(
-                            "the server sent nothing for {silent:?} while replies were due \
-                             (health_check_interval {interval:?}): the connection is presumed dead"
-                        )),
-                    );
+                    let err = Error::ConnectionClosed(format!(
+                        "the server sent nothing for {silent:?} while replies were due \
+                         (health_check_interval {interval:?}): the connection is presumed dead"
+                    ));
+                    mux.site.health_check_failed(&err);
+                    mux.fail(gen, err);
                     return;
                 }
                 deadline - now

@@ -39,6 +39,7 @@ use crate::cmd::Args;
 use crate::connection::{self, Connection, ConnectionInfo};
 use crate::error::{Error, Result};
 use crate::meta::CommandMeta;
+use crate::observe;
 use crate::value::Value;
 
 /// How long resetting a connection whose state changed may take before it is closed
@@ -74,6 +75,8 @@ struct PoolInner {
     config: PoolConfig,
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<(Connection, Instant)>>,
+    /// What spans and metrics name the pool's connections.
+    site: Arc<observe::Site>,
 }
 
 impl fmt::Debug for Pool {
@@ -91,6 +94,7 @@ impl Pool {
         let max = config.max_size.max(1);
         Pool {
             inner: Arc::new(PoolInner {
+                site: Arc::new(observe::Site::new(&info)),
                 info,
                 permits: Arc::new(Semaphore::new(max)),
                 config,
@@ -128,8 +132,15 @@ impl Pool {
         }
         let conn = match reused {
             Some(c) => c,
-            None => connection::connect(&self.inner.info).await?,
+            None => {
+                let c = connection::connect(&self.inner.info).await;
+                if let Err(e) = &c {
+                    self.inner.site.connect_failed(e);
+                }
+                c?
+            }
         };
+        self.inner.count();
         Ok(PooledConnection {
             conn: Some(conn),
             pool: self.inner.clone(),
@@ -191,6 +202,11 @@ impl fmt::Debug for PooledConnection {
 }
 
 impl PooledConnection {
+    /// What spans and metrics name this connection.
+    pub(crate) fn site(&self) -> Arc<observe::Site> {
+        self.pool.site.clone()
+    }
+
     /// Sends one command and waits for its reply. A top-level error reply is
     /// `Err(Error::Server)`. RESP3 push frames arriving meanwhile are skipped.
     pub async fn send(&mut self, args: &Args) -> Result<Value> {
@@ -356,6 +372,21 @@ impl PoolInner {
     fn push_idle(&self, conn: Connection) {
         if let Ok(mut idle) = self.idle.lock() {
             idle.push((conn, Instant::now()));
+        }
+        self.count();
+    }
+
+    /// Updates the connection-count gauges (with the `metrics` feature).
+    fn count(&self) {
+        #[cfg(feature = "metrics")]
+        {
+            let idle = self.idle.lock().map(|i| i.len()).unwrap_or(0);
+            let used = self
+                .config
+                .max_size
+                .max(1)
+                .saturating_sub(self.permits.available_permits());
+            self.site.pooled(idle, used);
         }
     }
 }

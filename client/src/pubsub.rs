@@ -959,6 +959,12 @@ async fn run(
                 continue;
             };
             if resubscribe(&mut c, &state).await.is_ok() {
+                let count = |k| state.iter().filter(|(kind, _)| *kind == k).count();
+                crate::observe::resubscribed(
+                    count(SubscriptionKind::Channel),
+                    count(SubscriptionKind::Pattern),
+                    count(SubscriptionKind::Shard),
+                );
                 break c;
             }
         };

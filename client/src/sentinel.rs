@@ -194,10 +194,9 @@ impl Sentinel {
                 Err(e) => errors.push(format!("{} ({e})", info.addr)),
             }
         }
-        Err(Error::Sentinel(format!(
-            "no sentinel could be reached; tried: {}",
-            errors.join(", ")
-        )))
+        Err(Error::SentinelUnreachable {
+            tried: errors.join(", "),
+        })
     }
 
     /// Sets what the master clients made from now on do during a failover (default:
@@ -218,7 +217,7 @@ impl Sentinel {
     /// Asks the sentinels, in order, for the master of `name`, and checks it with `ROLE`.
     /// Fails with [`Error::MasterNotFound`] when none names a reachable master, with the
     /// node's own error when it refuses `template`'s credentials, and with
-    /// [`Error::Sentinel`] when no sentinel can be reached.
+    /// [`Error::SentinelUnreachable`] when no sentinel can be reached.
     pub async fn discover_master(
         &self,
         name: &str,
@@ -241,11 +240,14 @@ impl Sentinel {
                 return Ok(info);
             }
         }
-        let mut unreachable = 0;
+        let mut unreachable = Vec::new();
         for s in self.sentinels.iter() {
-            let Ok(client) = query_client(s).await else {
-                unreachable += 1;
-                continue;
+            let client = match query_client(s).await {
+                Ok(client) => client,
+                Err(e) => {
+                    unreachable.push(format!("{} ({e})", s.addr));
+                    continue;
+                }
             };
             let reply = client
                 .cmd("SENTINEL")
@@ -262,11 +264,10 @@ impl Sentinel {
         }
         Err(if let Some(e) = refused {
             e
-        } else if unreachable == self.sentinels.len() {
-            Error::Sentinel(format!(
-                "no sentinel could be reached; asked: {}",
-                self.names()
-            ))
+        } else if unreachable.len() == self.sentinels.len() {
+            Error::SentinelUnreachable {
+                tried: unreachable.join(", "),
+            }
         } else {
             Error::MasterNotFound {
                 name: name.to_owned(),
@@ -717,6 +718,7 @@ impl Watcher {
                 self.in_progress.fill(false);
                 self.quiet_until = None;
                 if self.switched_to.as_ref() != Some(&to) {
+                    crate::observe::sentinel_switch(&self.name, &format!("{}:{}", to.0, to.1));
                     self.switched_to = Some(to.clone());
                     self.follow.announced(Some(to.clone()));
                     if self.follow.current().as_ref() != Some(&to) {
@@ -741,6 +743,7 @@ impl Watcher {
         self.follow.announced(None);
         if let Ok(Ok(info)) = named {
             if tcp_addr(&info) != self.follow.current() {
+                crate::observe::sentinel_switch(&self.name, &info.addr.to_string());
                 client.drop_connection("the sentinels name another master");
             }
         }

@@ -602,6 +602,12 @@ async fn sentinels_over_tls_with_a_private_ca() {
         .collect();
     let err = Sentinel::connect(&urls).await.unwrap_err();
     assert!(err.to_string().contains("root_ca_pem"), "{err}");
+    // No sentinel usable: a connection error naming each sentinel tried.
+    assert!(
+        matches!(&err, Error::SentinelUnreachable { tried } if tried.contains(&format!(":{}", group.sentinel_tls_ports[0]))),
+        "{err:?}"
+    );
+    assert!(err.is_connection_error() && err.is_retryable(), "{err:?}");
     let err = Sentinel::connect_with(over_tls(&TlsConfig::new()))
         .await
         .unwrap_err();

@@ -358,18 +358,39 @@ fn make_executable(_: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo xtask test [args]`: servers, then `cargo test --workspace [args]`.
+/// `cargo xtask test [args]`: servers, then `cargo test --workspace [args]`; without
+/// extra arguments, then also the tests of the observability features (`cargo test -p
+/// typedis-tests --features observe --test observe`), which the workspace run leaves out
+/// so that it tests the default build.
 pub fn test(extra: &[String]) -> Result<u8, String> {
     let servers = install()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace_root())
-        .args(["test", "--workspace"])
-        .args(extra)
-        .env("TYPEDIS_REDIS_SERVER", &servers.redis)
-        .env("TYPEDIS_VALKEY_SERVER", &servers.valkey)
-        .env("TYPEDIS_MODULES_DIR", &servers.modules);
-    eprintln!("xtask: {cmd:?}");
-    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
-    Ok(status.code().unwrap_or(1).clamp(0, 255) as u8)
+    let run = |args: &[&str], extra: &[String]| -> Result<u8, String> {
+        let mut cmd = Command::new(&cargo);
+        cmd.current_dir(workspace_root())
+            .args(args)
+            .args(extra)
+            .env("TYPEDIS_REDIS_SERVER", &servers.redis)
+            .env("TYPEDIS_VALKEY_SERVER", &servers.valkey)
+            .env("TYPEDIS_MODULES_DIR", &servers.modules);
+        eprintln!("xtask: {cmd:?}");
+        let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+        Ok(status.code().unwrap_or(1).clamp(0, 255) as u8)
+    };
+    let code = run(&["test", "--workspace"], extra)?;
+    if code != 0 || !extra.is_empty() {
+        return Ok(code);
+    }
+    run(
+        &[
+            "test",
+            "-p",
+            "typedis-tests",
+            "--features",
+            "observe",
+            "--test",
+            "observe",
+        ],
+        &[],
+    )
 }

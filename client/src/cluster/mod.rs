@@ -404,6 +404,7 @@ impl ClusterClient {
                     if let Ok(mut nodes) = self.inner.nodes.lock() {
                         nodes.retain(|addr, _| keep.contains(addr));
                     }
+                    crate::observe::map_refreshed(keep.len(), &addr);
                     *self.inner.topology.write().map_err(|_| poisoned())? = topo;
                     if let Ok(mut l) = self.inner.last_refresh.lock() {
                         *l = Some(Instant::now());
@@ -413,10 +414,12 @@ impl ClusterClient {
                 Err(e) => tried.push(format!("{addr} ({e})")),
             }
         }
-        Err(Error::Cluster(format!(
+        let err = Error::Cluster(format!(
             "no node answered CLUSTER SHARDS or CLUSTER SLOTS with a usable map; tried: {}",
             tried.join(", ")
-        )))
+        ));
+        crate::observe::map_refresh_failed(&err);
+        Err(err)
     }
 
     async fn discover_from(&self, addr: &str) -> Result<Topology> {
@@ -710,6 +713,7 @@ impl ClusterClient {
                 .filter(|_| follow)
             {
                 let to = fill_host(to, &addr);
+                crate::observe::redirected(if e.is_moved() { "MOVED" } else { "ASK" }, slot, &to);
                 if e.is_moved() {
                     self.moved(slot, &to);
                     redirect = Some((to, false));

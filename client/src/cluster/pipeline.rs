@@ -158,6 +158,11 @@ impl ClusterClient {
                         if let Some((slot, to)) = e.redirect() {
                             let to = fill_host(to, &addr);
                             let ask = e.kind() == ServerErrorKind::Ask;
+                            crate::observe::redirected(
+                                if ask { "ASK" } else { "MOVED" },
+                                slot,
+                                &to,
+                            );
                             if !ask {
                                 self.moved(slot, &to);
                             }
@@ -263,6 +268,7 @@ impl ClusterClient {
             match e.redirect() {
                 Some((slot, to)) if e.kind() == ServerErrorKind::Moved => {
                     let to = fill_host(to, &addr);
+                    crate::observe::redirected("MOVED", slot, &to);
                     self.moved(slot, &to);
                     redirect = Some(to);
                 }

@@ -30,6 +30,7 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
         health_check: info
             .health_check_interval
             .map(|i| (i, info.health_check_timeout)),
+        addr: info.addr.clone(),
     };
     configure(info, &mut conn).await?;
     Ok(conn)

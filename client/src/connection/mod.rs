@@ -44,6 +44,9 @@ pub struct Connection {
     pub server: Option<(String, String)>,
     /// The health-check interval and PING timeout of the settings it was opened with.
     pub(crate) health_check: Option<(Duration, Duration)>,
+    /// Where it is connected (after a resolver, e.g. Sentinel, named the node).
+    #[cfg_attr(not(any(feature = "tracing", feature = "metrics")), allow(dead_code))]
+    pub(crate) addr: Addr,
 }
 
 impl Connection {

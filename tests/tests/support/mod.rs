@@ -627,13 +627,17 @@ impl Drop for Cluster {
     }
 }
 
-/// A private CA and a certificate it issued for `localhost` and 127.0.0.1, as PEM text
-/// and as files in a temp dir (removed on drop), for TLS servers.
+/// A private CA, a server certificate it issued for `localhost` and 127.0.0.1 (as PEM
+/// files in a temp dir, removed on drop) and a client certificate it issued (as PEM
+/// text), for TLS servers and clients.
 pub struct Pki {
     pub ca_pem: String,
     pub ca_file: String,
     pub cert_file: String,
     pub key_file: String,
+    /// A client certificate (`typedis-client`) and its key, for `tls-auth-clients yes`.
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
     dir: std::path::PathBuf,
 }
 
@@ -656,6 +660,14 @@ impl Pki {
             .push(DnType::CommonName, "localhost");
         let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
         let cert = params.signed_by(&key, &issuer).expect("server certificate");
+        let client_key = KeyPair::generate().expect("client key");
+        let mut client = CertificateParams::new(vec!["typedis-client".to_owned()]).expect("params");
+        client
+            .distinguished_name
+            .push(DnType::CommonName, "typedis-client");
+        let client_cert = client
+            .signed_by(&client_key, &issuer)
+            .expect("client certificate");
         let dir = temp_dir("pki");
         let write = |name: &str, text: &str| {
             let p = dir.join(name);
@@ -666,6 +678,8 @@ impl Pki {
             ca_file: write("ca.pem", &ca_pem),
             cert_file: write("server.pem", &cert.pem()),
             key_file: write("server.key", &key.serialize_pem()),
+            client_cert_pem: client_cert.pem(),
+            client_key_pem: client_key.serialize_pem(),
             ca_pem,
             dir,
         }
