@@ -28,7 +28,7 @@ use crate::cmd::Args;
 use crate::connection::ConnectionInfo;
 use crate::error::{Error, Result};
 use crate::exec::Executor;
-use crate::meta::CommandMeta;
+use crate::meta::{CommandMeta, Dispatch, ServerWait};
 use crate::mux::{Mux, MuxConfig, Reply, ReplyWait};
 use crate::pool::{Pool, PoolConfig};
 use crate::resp::Limits;
@@ -365,7 +365,10 @@ impl Client {
     #[inline]
     fn exec(&self, mut args: Args, meta: Option<&'static CommandMeta>) -> Exec<'_> {
         refuse_on_shared(&mut args, meta);
-        let blocking = meta.is_some_and(CommandMeta::is_blocking);
+        let Some(meta) = meta else {
+            return Exec::new(self, args, self.inner.command_timeout);
+        };
+        let blocking = meta.is_blocking();
         // A blocking command's own timeout argument bounds how long it waits; the
         // client's default command timeout (meant for ordinary commands) would cut it
         // short, so it does not apply. A per-call timeout still can (`Cmd::timeout`).
@@ -374,11 +377,19 @@ impl Client {
         } else {
             self.inner.command_timeout
         };
+        // A command that may block (BLPOP, XREAD …) would hold up every caller of the
+        // shared connection: the generated tables say so, and it goes to a dedicated
+        // connection from the pool instead. Unless the tables say it belongs on the
+        // connection that carried the caller's writes (WAIT): then it stays, and the
+        // silent-peer watchdog is told how long the server may take.
+        let dedicated = meta.runs_dedicated();
+        let server_wait = match meta.dispatch {
+            Dispatch::Shared { timeout: Some(t) } if blocking => t.of(&args),
+            _ => None,
+        };
         let mut exec = Exec::new(self, args, timeout);
-        // A command that may block (BLPOP, XREAD …, WAIT) would hold up every caller of
-        // the shared connection: the generated tables say so, and it goes to a
-        // dedicated connection from the pool instead.
-        exec.dedicated = blocking;
+        exec.dedicated = dedicated;
+        exec.server_wait = server_wait;
         exec
     }
 }
@@ -519,6 +530,8 @@ struct Exec<'a> {
     timeout: Option<Duration>,
     /// Send on a dedicated connection from the pool rather than the shared one.
     dedicated: bool,
+    /// How long the server may take to answer, as the command's timeout argument says.
+    server_wait: Option<ServerWait>,
     // Boxed because `Sleep` is `!Unpin` and the crate has no unsafe pin projection; the
     // allocation only happens for commands that have a timeout.
     deadline: Option<Pin<Box<Sleep>>>,
@@ -539,6 +552,7 @@ impl<'a> Exec<'a> {
             state: ExecState::Start(args),
             timeout,
             dedicated: false,
+            server_wait: None,
             deadline: None,
         }
     }
@@ -610,7 +624,7 @@ impl Exec<'_> {
                         continue;
                     }
                     let mux = &this.client.inner.mux;
-                    match mux.try_send(args, cx.waker()) {
+                    match mux.try_send(args, cx.waker(), this.server_wait) {
                         Some(wait) => {
                             // The waker is in the reply cell already: nothing to poll
                             // until it is woken. (Replaced rather than assigned: the
@@ -624,7 +638,7 @@ impl Exec<'_> {
                         }
                         None => {
                             let args = std::mem::take(args);
-                            this.state = ExecState::Slow(Box::pin(mux.send_slow(args)));
+                            this.state = ExecState::Slow(Box::pin(mux.send_slow(args, this.server_wait)));
                         }
                     }
                 }

@@ -90,6 +90,7 @@ use crate::cmd::Args;
 use crate::connection::{self, ConnectionInfo};
 use crate::error::{Error, Result};
 use crate::hold::Hold;
+use crate::meta::ServerWait;
 use crate::resp::Decoder;
 use crate::value::Value;
 
@@ -104,6 +105,10 @@ pub(crate) type BatchReply = Result<Vec<Value>>;
 enum Slot {
     /// One command: the index of its cell in [`State::cells`].
     One(u32),
+    /// One command that the server may leave unanswered for as long as it says (`WAIT`
+    /// on the shared connection): the watchdog allows that much silence while it is
+    /// the oldest in flight.
+    Waiting(u32, ServerWait),
     /// A batch of `left + got.len()` contiguous commands answered together.
     Many {
         tx: oneshot::Sender<BatchReply>,
@@ -318,12 +323,19 @@ impl Mux {
     /// The fast path: queue `args` on the live connection without waiting; `waker` is
     /// woken when the reply is in. `None` when the caller must take the slow path (not
     /// connected, a health check is due, or commands are held).
+    /// `wait`: how long the server may take to answer, for a command whose argument says
+    /// so (see [`Slot::Waiting`]).
     #[inline]
-    pub(crate) fn try_send<'m>(&'m self, args: &Args, waker: &Waker) -> Option<ReplyWait<'m>> {
+    pub(crate) fn try_send<'m>(
+        &'m self,
+        args: &Args,
+        waker: &Waker,
+        wait: Option<ServerWait>,
+    ) -> Option<ReplyWait<'m>> {
         if self.hold.is_held() {
             return None;
         }
-        let cell = self.with_link(true, |st| Self::enqueue(st, args, Some(waker)))?;
+        let cell = self.with_link(true, |st| Self::enqueue(st, args, Some(waker), wait))?;
         Some(ReplyWait { mux: self, cell })
     }
 
@@ -331,7 +343,7 @@ impl Mux {
     /// invariant), waking the writer if it may be idle. `st.link` must be `Some`.
     /// Returns the command's cell.
     #[inline]
-    fn enqueue(st: &mut State, args: &Args, waker: Option<&Waker>) -> u32 {
+    fn enqueue(st: &mut State, args: &Args, waker: Option<&Waker>, wait: Option<ServerWait>) -> u32 {
         let cell = match st.free.pop() {
             Some(i) => i,
             None => {
@@ -343,7 +355,10 @@ impl Mux {
         st.cells[cell as usize].waker = waker.cloned();
         let was_empty = st.wbuf.is_empty();
         args.write_command(&mut st.wbuf);
-        st.fifo.push_back(Slot::One(cell));
+        st.fifo.push_back(match wait {
+            None => Slot::One(cell),
+            Some(wait) => Slot::Waiting(cell, wait),
+        });
         Self::wake_writer(st, was_empty);
         cell
     }
@@ -443,9 +458,9 @@ impl Mux {
     }
 
     /// The slow path of one command: health check, reconnect, then queue and wait.
-    pub(crate) async fn send_slow(self: &Arc<Self>, args: Args) -> Reply {
+    pub(crate) async fn send_slow(self: &Arc<Self>, args: Args, wait: Option<ServerWait>) -> Reply {
         let cell = self
-            .enqueue_slow(|st| Self::enqueue(st, &args, None))
+            .enqueue_slow(|st| Self::enqueue(st, &args, None, wait))
             .await?;
         ReplyWait { mux: self, cell }.await
     }
@@ -504,7 +519,7 @@ impl Mux {
             st.probe_until = Some(now + self.config.health_check_timeout);
             let mut ping = Args::with_capacity(16);
             ping.push_bytes(b"PING");
-            (Self::enqueue(&mut st, &ping, None), st.gen)
+            (Self::enqueue(&mut st, &ping, None, None), st.gen)
         };
         // Ends the probe however this future ends, cancellation included.
         struct Probe<'m>(&'m Mux, u64);
@@ -617,7 +632,7 @@ impl Mux {
         let mut batches = Vec::new();
         for slot in fifo {
             match slot {
-                Slot::One(cell) => {
+                Slot::One(cell) | Slot::Waiting(cell, _) => {
                     Self::complete(&mut st, cell, Err(err.clone()), &mut wakers);
                 }
                 Slot::Many { tx, .. } => batches.push(tx),
@@ -849,7 +864,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         *left -= 1;
                     }
                     Some(_) => match st.fifo.pop_front() {
-                        Some(Slot::One(cell)) => {
+                        Some(Slot::One(cell) | Slot::Waiting(cell, _)) => {
                             if let Some(r) = Mux::complete(&mut st, cell, Ok(reply), &mut wakers) {
                                 discarded.push(r);
                             }
@@ -909,11 +924,24 @@ async fn watch_loop(mux: Arc<Mux>, gen: u64, interval: Duration) {
             if st.gen != gen || st.link.is_none() {
                 return;
             }
-            if st.fifo.is_empty() {
+            let unbounded = matches!(
+                st.fifo.front(),
+                Some(Slot::Waiting(_, ServerWait::Unbounded))
+            );
+            if st.fifo.is_empty() || unbounded {
+                // Nothing due, or the oldest command in flight may keep the server silent
+                // for as long as it takes (`WAIT … 0`).
                 interval
             } else {
                 let since = st.busy_since.max(mux.last_read());
                 let mut deadline = since + interval;
+                if let Some(Slot::Waiting(_, ServerWait::Bounded(d))) = st.fifo.front() {
+                    // The oldest command in flight may keep the server silent as long as
+                    // its own timeout says: the interval counts from the end of that. (It
+                    // is the oldest: the server answered everything before it, so it
+                    // started on it no earlier than `since`.)
+                    deadline += *d;
+                }
                 if let Some(until) = st.probe_until {
                     // A health-check PING has its own timeout, which its sender enforces.
                     deadline = deadline.max(until);

@@ -23,6 +23,7 @@ pub static BF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.ADD`; await it to send. Created by [`BloomCommands::bf_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -92,6 +93,7 @@ pub static BF_CARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.CARD`; await it to send. Created by [`BloomCommands::bf_card`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -152,6 +154,7 @@ pub static BF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.EXISTS`; await it to send. Created by [`BloomCommands::bf_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -221,6 +224,7 @@ pub static BF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.INFO`; await it to send. Created by [`BloomCommands::bf_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -307,6 +311,7 @@ pub static BF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.INSERT`; await it to send. Created by [`BloomCommands::bf_insert`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -419,6 +424,7 @@ pub static BF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.LOADCHUNK`; await it to send. Created by [`BloomCommands::bf_loadchunk`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -494,6 +500,7 @@ pub static BF_MADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.MADD`; await it to send. Created by [`BloomCommands::bf_madd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -564,6 +571,7 @@ pub static BF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.MEXISTS`; await it to send. Created by [`BloomCommands::bf_mexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -634,6 +642,7 @@ pub static BF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.RESERVE`; await it to send. Created by [`BloomCommands::bf_reserve`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -725,6 +734,7 @@ pub static BF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.SCANDUMP`; await it to send. Created by [`BloomCommands::bf_scandump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -790,6 +800,7 @@ pub static CF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.ADD`; await it to send. Created by [`BloomCommands::cf_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -859,6 +870,7 @@ pub static CF_ADDNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.ADDNX`; await it to send. Created by [`BloomCommands::cf_addnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -928,6 +940,7 @@ pub static CF_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.COUNT`; await it to send. Created by [`BloomCommands::cf_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -997,6 +1010,7 @@ pub static CF_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.DEL`; await it to send. Created by [`BloomCommands::cf_del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1066,6 +1080,7 @@ pub static CF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.EXISTS`; await it to send. Created by [`BloomCommands::cf_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1135,6 +1150,7 @@ pub static CF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.INFO`; await it to send. Created by [`BloomCommands::cf_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1195,6 +1211,7 @@ pub static CF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.INSERT`; await it to send. Created by [`BloomCommands::cf_insert`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1282,6 +1299,7 @@ pub static CF_INSERTNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.INSERTNX`; await it to send. Created by [`BloomCommands::cf_insertnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1369,6 +1387,7 @@ pub static CF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.LOADCHUNK`; await it to send. Created by [`BloomCommands::cf_loadchunk`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1444,6 +1463,7 @@ pub static CF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.MEXISTS`; await it to send. Created by [`BloomCommands::cf_mexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1514,6 +1534,7 @@ pub static CF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.RESERVE`; await it to send. Created by [`BloomCommands::cf_reserve`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1610,6 +1631,7 @@ pub static CF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.SCANDUMP`; await it to send. Created by [`BloomCommands::cf_scandump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1675,6 +1697,7 @@ pub static CMS_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.INCRBY`; await it to send. Created by [`BloomCommands::cms_incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1748,6 +1771,7 @@ pub static CMS_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.INFO`; await it to send. Created by [`BloomCommands::cms_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1808,6 +1832,7 @@ pub static CMS_INITBYDIM: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.INITBYDIM`; await it to send. Created by [`BloomCommands::cms_initbydim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1878,6 +1903,7 @@ pub static CMS_INITBYPROB: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.INITBYPROB`; await it to send. Created by [`BloomCommands::cms_initbyprob`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1953,6 +1979,7 @@ pub static CMS_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.MERGE`; await it to send. Created by [`BloomCommands::cms_merge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2042,6 +2069,7 @@ pub static CMS_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.QUERY`; await it to send. Created by [`BloomCommands::cms_query`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2112,6 +2140,7 @@ pub static TDIGEST_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.ADD`; await it to send. Created by [`BloomCommands::tdigest_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2183,6 +2212,7 @@ pub static TDIGEST_BYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.BYRANK`; await it to send. Created by [`BloomCommands::tdigest_byrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2252,6 +2282,7 @@ pub static TDIGEST_BYREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.BYREVRANK`; await it to send. Created by [`BloomCommands::tdigest_byrevrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2321,6 +2352,7 @@ pub static TDIGEST_CDF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.CDF`; await it to send. Created by [`BloomCommands::tdigest_cdf`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2391,6 +2423,7 @@ pub static TDIGEST_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.CREATE`; await it to send. Created by [`BloomCommands::tdigest_create`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2461,6 +2494,7 @@ pub static TDIGEST_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.INFO`; await it to send. Created by [`BloomCommands::tdigest_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2520,6 +2554,7 @@ pub static TDIGEST_MAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.MAX`; await it to send. Created by [`BloomCommands::tdigest_max`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2580,6 +2615,7 @@ pub static TDIGEST_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.MERGE`; await it to send. Created by [`BloomCommands::tdigest_merge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2673,6 +2709,7 @@ pub static TDIGEST_MIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.MIN`; await it to send. Created by [`BloomCommands::tdigest_min`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2732,6 +2769,7 @@ pub static TDIGEST_QUANTILE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.QUANTILE`; await it to send. Created by [`BloomCommands::tdigest_quantile`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2801,6 +2839,7 @@ pub static TDIGEST_RANK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.RANK`; await it to send. Created by [`BloomCommands::tdigest_rank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2871,6 +2910,7 @@ pub static TDIGEST_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.RESET`; await it to send. Created by [`BloomCommands::tdigest_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2930,6 +2970,7 @@ pub static TDIGEST_REVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.REVRANK`; await it to send. Created by [`BloomCommands::tdigest_revrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2999,6 +3040,7 @@ pub static TDIGEST_TRIMMED_MEAN: ::typedis::meta::CommandMeta = ::typedis::meta:
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.TRIMMED_MEAN`; await it to send. Created by [`BloomCommands::tdigest_trimmed_mean`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3076,6 +3118,7 @@ pub static TOPK_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.ADD`; await it to send. Created by [`BloomCommands::topk_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3145,6 +3188,7 @@ pub static TOPK_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.COUNT`; await it to send. Created by [`BloomCommands::topk_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3216,6 +3260,7 @@ pub static TOPK_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.INCRBY`; await it to send. Created by [`BloomCommands::topk_incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3289,6 +3334,7 @@ pub static TOPK_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.INFO`; await it to send. Created by [`BloomCommands::topk_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3348,6 +3394,7 @@ pub static TOPK_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.LIST`; await it to send. Created by [`BloomCommands::topk_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3413,6 +3460,7 @@ pub static TOPK_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.QUERY`; await it to send. Created by [`BloomCommands::topk_query`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3483,6 +3531,7 @@ pub static TOPK_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.RESERVE`; await it to send. Created by [`BloomCommands::topk_reserve`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
