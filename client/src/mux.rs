@@ -143,6 +143,9 @@ const WRITE_BUFFER: usize = 16 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 /// Largest read buffer sized up front from the previous reply.
 const MAX_READ_HINT: usize = 8 << 20;
+/// The load a connection publishes while it may not be picked (see
+/// [`Mux::unavailable_for`]).
+pub(crate) const UNAVAILABLE: usize = usize::MAX;
 /// Cap of the reconnect backoff.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -155,8 +158,10 @@ pub(crate) struct MuxConfig {
     pub health_check_interval: Option<Duration>,
     /// How long the health-check PING may take before the connection is declared dead.
     pub health_check_timeout: Duration,
-    /// Capacity of the push-frame broadcast channel.
-    pub push_capacity: usize,
+    /// Publish the number of commands in flight ([`Mux::load`]), for a client that
+    /// picks the least loaded of several connections. Off for a single connection: its
+    /// hot path then skips even that store.
+    pub track_load: bool,
 }
 
 /// One multiplexed connection, reconnected on demand. Shared by all clones of a client
@@ -172,8 +177,12 @@ pub(crate) struct Mux {
     /// When the live connection last read anything, in nanoseconds since `epoch` (only
     /// kept with health checks on). Written by the reader without the lock.
     last_read: AtomicU64,
-    /// While held, new commands wait on the slow path (Sentinel failovers).
-    hold: Hold,
+    /// While held, new commands wait on the slow path (Sentinel failovers); shared by
+    /// every connection of a client.
+    hold: Arc<Hold>,
+    /// Commands in flight (queued, written or abandoned but not answered), published
+    /// for [`Mux::load`] with `track_load`.
+    load: std::sync::atomic::AtomicUsize,
     /// Number of socket writes, to check batching.
     #[cfg(test)]
     pub(crate) writes: std::sync::atomic::AtomicUsize,
@@ -231,9 +240,13 @@ fn backoff(failures: u32) -> Duration {
 }
 
 impl Mux {
-    /// A multiplexer that is not connected yet.
-    pub(crate) fn new(config: MuxConfig) -> Arc<Mux> {
-        let (push_tx, _) = broadcast::channel(config.push_capacity.max(1));
+    /// A multiplexer that is not connected yet. `hold` and `push_tx` may be shared with
+    /// other connections of the same client.
+    pub(crate) fn new(
+        config: MuxConfig,
+        hold: Arc<Hold>,
+        push_tx: broadcast::Sender<Value>,
+    ) -> Arc<Mux> {
         Arc::new(Mux {
             state: Mutex::new(State {
                 gen: 0,
@@ -254,7 +267,8 @@ impl Mux {
             push_tx,
             epoch: Instant::now(),
             last_read: AtomicU64::new(0),
-            hold: Hold::default(),
+            hold,
+            load: Default::default(),
             #[cfg(test)]
             writes: Default::default(),
         })
@@ -265,14 +279,24 @@ impl Mux {
         &self.config
     }
 
-    /// The gate that holds new commands back (see [`Hold`]).
-    pub(crate) fn hold(&self) -> &Hold {
-        &self.hold
-    }
-
     /// A new receiver of RESP3 push frames.
     pub(crate) fn subscribe_pushes(&self) -> broadcast::Receiver<Value> {
         self.push_tx.subscribe()
+    }
+
+    /// Commands in flight on this connection, as last published (with `track_load`;
+    /// else 0). Read without the lock, so possibly a moment old.
+    #[inline]
+    pub(crate) fn load(&self) -> usize {
+        self.load.load(Ordering::Relaxed)
+    }
+
+    /// Publishes the number of commands in flight (with `track_load`).
+    #[inline]
+    fn note_load(&self, st: &State) {
+        if self.config.track_load {
+            self.load.store(st.fifo.len(), Ordering::Relaxed);
+        }
     }
 
     /// Records that the live connection read something, now.
@@ -317,7 +341,9 @@ impl Mux {
             }
             st.busy_since = now;
         }
-        Some(enqueue(&mut st))
+        let r = enqueue(&mut st);
+        self.note_load(&st);
+        Some(r)
     }
 
     /// The fast path: queue `args` on the live connection without waiting; `waker` is
@@ -579,9 +605,30 @@ impl Mux {
             Err(err) => {
                 st.failures = st.failures.saturating_add(1);
                 st.last_failure = Some((Instant::now(), err.clone()));
+                if self.config.track_load {
+                    self.unavailable_for(backoff(st.failures));
+                }
                 Err(err)
             }
         }
+    }
+
+    /// After a failed connect, among several connections: none is sent here (the others
+    /// take the commands, where this one would fail them at once with the connect error)
+    /// until the backoff has passed; then it is available again, and the next command
+    /// that picks it reconnects.
+    fn unavailable_for(self: &Arc<Self>, delay: Duration) {
+        self.load.store(UNAVAILABLE, Ordering::Relaxed);
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Some(mux) = weak.upgrade() {
+                let st = lock(&mux.state);
+                if st.link.is_none() && !st.shut_down {
+                    mux.load.store(0, Ordering::Relaxed);
+                }
+            }
+        });
     }
 
     /// Starts the reader and writer tasks of a fresh connection as a new generation.
@@ -594,6 +641,7 @@ impl Mux {
         self.note_read();
         st.busy_since = Instant::now();
         st.probe_until = None;
+        self.note_load(st);
         let (rd, wr) = tokio::io::split(conn.stream);
         let notify = Arc::new(Notify::new());
         let reader = tokio::spawn(read_loop(
@@ -628,6 +676,7 @@ impl Mux {
         };
         Self::reset_buffers(&mut st);
         let fifo = std::mem::take(&mut st.fifo);
+        self.note_load(&st);
         let mut wakers = Vec::new();
         let mut batches = Vec::new();
         for slot in fifo {
@@ -878,6 +927,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 }
             }
             replies.clear();
+            mux.note_load(&st);
             drop(st);
             // Waking outside the lock keeps callers' wake-ups off it. A send fails only
             // when the caller gave up: the replies are dropped here, on purpose.
