@@ -152,7 +152,17 @@ async fn wait_counts_the_replicas_that_acknowledged_the_callers_own_writes() {
         let t0 = Instant::now();
         let acked: i64 = client.wait(1, 700).await.unwrap();
         let waited = t0.elapsed();
+        // Over several connections the write went out on one of them, and WAIT runs on
+        // each: the smallest count is the write's.
+        let several = Client::with_config(
+            ClientConfig::new(&master.url()).unwrap().connections(4),
+        )
+        .await
+        .unwrap();
+        several.set("k", "y").await.unwrap();
+        let acked_on_several: i64 = several.wait(1, 300).await.unwrap();
         support::signal(replica.pid(), "CONT");
+        assert_eq!(acked_on_several, 0, "{kind:?}");
         assert_eq!(acked, 0, "{kind:?}");
         assert!(
             waited >= Duration::from_millis(650),
