@@ -1,8 +1,10 @@
 //! [`Client`]: the handle applications use, its configuration, and the raw command path.
 //!
 //! Owns: `Client` / [`ClientConfig`], the raw [`Cmd`] builder (`client.cmd("…")`), the
-//! future that sends one command ([`ExecFuture`]) and the [`Executor`] implementation that
-//! generated command builders go through. Does not own: the connection machinery (see
+//! future that sends one command ([`ExecFuture`]), the [`Executor`] implementation that
+//! generated command builders go through, and the choice of the connection each command
+//! takes: a dedicated one for blocking commands, else the shared one (the least loaded,
+//! with several), or every shared one for `WAIT` over several connections. Does not own: the connection machinery (see
 //! `mux`), dedicated connections (see [`crate::pool`] and [`crate::dedicated`]) or typed
 //! decoding (see [`FromValue`]).
 //!
@@ -234,7 +236,10 @@ impl Client {
 
     /// Connects with explicit settings.
     pub async fn with_config(config: ClientConfig) -> Result<Client> {
-        let n = config.info.connections.clamp(1, crate::connection::MAX_CONNECTIONS);
+        let n = config
+            .info
+            .connections
+            .clamp(1, crate::connection::MAX_CONNECTIONS);
         let mux_config = MuxConfig {
             info: config.info.clone(),
             health_check_interval: config.info.health_check_interval,
@@ -477,8 +482,8 @@ impl Client {
         // With several connections, the caller's writes may have gone out on any of
         // them: such a command runs on each, and the replies are combined by the
         // command's response policy (`WAIT`: the smallest count).
-        exec.every_connection = matches!(meta.dispatch, Dispatch::Shared { .. })
-            && self.inner.muxes.len() > 1;
+        exec.every_connection =
+            matches!(meta.dispatch, Dispatch::Shared { .. }) && self.inner.muxes.len() > 1;
         exec.policy = meta.response_policy;
         exec
     }
@@ -793,7 +798,8 @@ impl Exec<'_> {
                         }
                         None => {
                             let args = std::mem::take(args);
-                            this.state = ExecState::Slow(Box::pin(mux.send_slow(args, this.server_wait)));
+                            this.state =
+                                ExecState::Slow(Box::pin(mux.send_slow(args, this.server_wait)));
                         }
                     }
                 }

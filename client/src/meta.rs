@@ -128,7 +128,9 @@ impl TimeoutArg {
         if secs > 365.0 * 86_400.0 {
             return Some(ServerWait::Unbounded);
         }
-        Some(ServerWait::Bounded(std::time::Duration::from_secs_f64(secs)))
+        Some(ServerWait::Bounded(std::time::Duration::from_secs_f64(
+            secs,
+        )))
     }
 }
 

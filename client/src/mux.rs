@@ -1,4 +1,10 @@
-//! The multiplexed connection behind a [`Client`](crate::Client): many tasks, one socket.
+//! A multiplexed connection behind a [`Client`](crate::Client): many tasks, one socket.
+//! A client has one, or several (`ClientConfig::connections`); each is independent (its
+//! own queue, tasks, health checks and reconnects) except for the [`Hold`] and the
+//! push channel, which all of a client's connections share. With several, each publishes
+//! how many commands it has in flight (one relaxed store per batch of replies and per
+//! command queued, skipped with a single connection), from which the client picks the
+//! least loaded; one that failed to connect declares itself unavailable for its backoff.
 //!
 //! Owns: the write queue, the FIFO of reply slots, the writer, reader and watchdog tasks,
 //! push-frame routing, health checks and reconnecting with backoff. Does not own: opening and
@@ -49,6 +55,12 @@
 //! While the [`Hold`] is closed (a Sentinel failover), the fast path declines and new
 //! commands and batches wait at the start of the slow path; commands already queued
 //! are unaffected.
+//!
+//! # Commands the server answers late on purpose
+//! `WAIT` and `WAITAOF` block on the server, and run here (they are about this
+//! connection's writes): their slot says how long their timeout argument lets the server
+//! stay silent, and the watchdog adds that to its interval while such a command is the
+//! oldest in flight (none with a timeout of 0).
 //!
 //! # Reply cells
 //! A single command's slot is the index of a *cell* in a table kept under the same lock:
@@ -369,7 +381,12 @@ impl Mux {
     /// invariant), waking the writer if it may be idle. `st.link` must be `Some`.
     /// Returns the command's cell.
     #[inline]
-    fn enqueue(st: &mut State, args: &Args, waker: Option<&Waker>, wait: Option<ServerWait>) -> u32 {
+    fn enqueue(
+        st: &mut State,
+        args: &Args,
+        waker: Option<&Waker>,
+        wait: Option<ServerWait>,
+    ) -> u32 {
         let cell = match st.free.pop() {
             Some(i) => i,
             None => {

@@ -21,8 +21,8 @@ use crate::names::{ident_safe, is_keyword, pascal, snake};
 use crate::reply::{reply_type, rust_type, short_name};
 use crate::servers;
 use crate::spec::{
-    ArgKind, Argument, BeginSearch, CommandSpec, DispatchConnection, FindKeys, ReplyMode,
-    SpecFile, StateEffect, StateKind, TimeUnit,
+    ArgKind, Argument, BeginSearch, CommandSpec, DispatchConnection, FindKeys, ReplyMode, SpecFile,
+    StateEffect, StateKind, TimeUnit,
 };
 use crate::Error;
 
@@ -261,9 +261,8 @@ fn emit_dispatch(file: &SpecFile) -> Result<TokenStream, Error> {
     let timeout = match &d.timeout {
         None => quote!(::core::option::Option::None),
         Some(t) => {
-            let index = fixed_position(file, &t.argument).map_err(|m| {
-                spec_error("typedis.dispatch.timeout.argument", m)
-            })?;
+            let index = fixed_position(file, &t.argument)
+                .map_err(|m| spec_error("typedis.dispatch.timeout.argument", m))?;
             let unit = match t.unit {
                 TimeUnit::Ms => quote!(Millis),
                 TimeUnit::S => quote!(Secs),
@@ -285,13 +284,14 @@ fn fixed_position(file: &SpecFile, name: &str) -> Result<usize, String> {
     for a in &file.spec.arguments {
         if a.name == name {
             if !matches!(a.kind, ArgKind::Integer | ArgKind::Double) || a.optional || a.multiple {
-                return Err(format!("`{name}` is not a required integer or double argument"));
+                return Err(format!(
+                    "`{name}` is not a required integer or double argument"
+                ));
             }
             return Ok(index + usize::from(a.token.is_some()));
         }
-        let single = !a.optional
-            && !a.multiple
-            && !matches!(a.kind, ArgKind::Oneof | ArgKind::Block);
+        let single =
+            !a.optional && !a.multiple && !matches!(a.kind, ArgKind::Oneof | ArgKind::Block);
         if !single {
             return Err(format!(
                 "`{name}` has no fixed position: `{}` before it is optional, repeated or a group",
@@ -303,7 +303,9 @@ fn fixed_position(file: &SpecFile, name: &str) -> Result<usize, String> {
             _ => 1 + usize::from(a.token.is_some()),
         };
     }
-    Err(format!("`{name}` is not a top-level argument of the command"))
+    Err(format!(
+        "`{name}` is not a top-level argument of the command"
+    ))
 }
 
 /// The state a command changes, as `::typedis::meta::ConnectionState` (or `None` for

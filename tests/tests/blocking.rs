@@ -154,11 +154,9 @@ async fn wait_counts_the_replicas_that_acknowledged_the_callers_own_writes() {
         let waited = t0.elapsed();
         // Over several connections the write went out on one of them, and WAIT runs on
         // each: the smallest count is the write's.
-        let several = Client::with_config(
-            ClientConfig::new(&master.url()).unwrap().connections(4),
-        )
-        .await
-        .unwrap();
+        let several = Client::with_config(ClientConfig::new(&master.url()).unwrap().connections(4))
+            .await
+            .unwrap();
         several.set("k", "y").await.unwrap();
         let acked_on_several: i64 = several.wait(1, 300).await.unwrap();
         support::signal(replica.pid(), "CONT");

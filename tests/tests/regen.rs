@@ -149,7 +149,12 @@ async fn a_rewritten_spec_keeps_its_connection_state_and_dispatch() {
         body["summary"] = "stale".into();
         std::fs::write(&path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
     };
-    for file in ["select.json", "client-reply.json", "swapdb.json", "wait.json"] {
+    for file in [
+        "select.json",
+        "client-reply.json",
+        "swapdb.json",
+        "wait.json",
+    ] {
         edit(file);
     }
     let report = xtask::regen::regen(&server.url(), &dir).await.unwrap();

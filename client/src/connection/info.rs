@@ -560,8 +560,14 @@ mod tests {
             ("redis://h/abc", "database `abc`"),
             ("redis://h?colour=red", "unknown option `colour`"),
             ("redis://h?protocol=4", "`protocol` must be 2 or 3"),
-            ("redis://h?connections=0", "`connections` must be a positive integer"),
-            ("redis://h?connections=100000", "`connections` must be at most 256"),
+            (
+                "redis://h?connections=0",
+                "`connections` must be a positive integer",
+            ),
+            (
+                "redis://h?connections=100000",
+                "`connections` must be at most 256",
+            ),
             (
                 "redis://h?health_check_interval=soon",
                 "health_check_interval",

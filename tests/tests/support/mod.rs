@@ -331,8 +331,7 @@ impl Server {
         args.extend_from_slice(extra);
         let replica = Server::start_with(self.kind, &args);
         let start = Instant::now();
-        while !redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up")
-        {
+        while !redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up") {
             assert!(
                 start.elapsed() < Duration::from_secs(15),
                 "the replica on port {} did not sync with port {}",
