@@ -9,7 +9,10 @@
 //! - (d) LRANGE of a 10,000 × 100-byte list (≈1 MB replies),
 //! - (e) PubSub: messages received by one subscriber,
 //! - (f) Redis Cluster (3 primaries + 3 replicas on loopback): 64 tasks doing SET then
-//!   GET of random keys over all slots (typedis, redis-rs and fred only).
+//!   GET of random keys over all slots (typedis, redis-rs and fred only),
+//! - (g) 64 tasks over 8 connections, GETs: typedis with `connections(8)` (and, for
+//!   reference, 8 typedis `Client`s), redis-rs and rustis with 8 clients picked
+//!   round-robin per command, fred with its own pool of 8; `redis-benchmark -c 8 -P 8`.
 //!
 //! Usage: `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--url redis://…] [single|cluster]…`.
 //! Without a scenario name every scenario runs; `single` runs (a)–(e), `cluster` runs (f).
@@ -224,6 +227,32 @@ mod typedis_impl {
         Ok(())
     }
 
+    /// `connections` multiplexed connections behind one client.
+    pub async fn connect_n(url: &str, connections: usize) -> Res<Client> {
+        let config = typedis::ClientConfig::new(url)?.connections(connections);
+        Ok(Client::with_config(config).await?)
+    }
+
+    /// (g) with several clients, each task picking them round-robin per command.
+    pub async fn spread(cs: &[Client], tasks: usize, n: usize) -> Res<()> {
+        let mut set = tokio::task::JoinSet::new();
+        for t in 0..tasks {
+            let cs = cs.to_vec();
+            set.spawn(async move {
+                for i in 0..n / tasks {
+                    let c = &cs[(t + i) % cs.len()];
+                    let v: Option<bytes::Bytes> = c.get("shared:key").await?;
+                    debug_assert!(v.is_some());
+                }
+                Ok::<_, BoxError>(())
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
     pub async fn pipeline(c: &Client, len: usize, count: usize) -> Res<()> {
         for _ in 0..count {
             let mut p = c.pipeline();
@@ -290,6 +319,26 @@ mod redis_rs {
         Ok(())
     }
 
+    pub async fn spread(cs: &[MultiplexedConnection], tasks: usize, n: usize) -> Res<()> {
+        let mut set = tokio::task::JoinSet::new();
+        for t in 0..tasks {
+            let mut cs = cs.to_vec();
+            set.spawn(async move {
+                for i in 0..n / tasks {
+                    let len = cs.len();
+                    let c = &mut cs[(t + i) % len];
+                    let _: Option<Vec<u8>> =
+                        redis::cmd("GET").arg("shared:key").query_async(c).await?;
+                }
+                Ok::<_, BoxError>(())
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
     pub async fn pipeline(c: &MultiplexedConnection, len: usize, count: usize) -> Res<()> {
         let mut c = c.clone();
         for _ in 0..count {
@@ -329,6 +378,32 @@ mod fred_impl {
         let client = Builder::from_config(config).build()?;
         client.init().await?;
         Ok(client)
+    }
+
+    /// fred's own pool of `size` clients.
+    pub async fn connect_pool(url: &str, size: usize) -> Res<Pool> {
+        let config = Config::from_url(url)?;
+        let pool = Builder::from_config(config).build_pool(size)?;
+        pool.init().await?;
+        Ok(pool)
+    }
+
+    /// (g): each command on the pool's next client.
+    pub async fn spread(pool: &Pool, tasks: usize, n: usize) -> Res<()> {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..tasks {
+            let pool = pool.clone();
+            set.spawn(async move {
+                for _ in 0..n / tasks {
+                    let _: Option<bytes::Bytes> = pool.next().get("shared:key").await?;
+                }
+                Ok::<_, BoxError>(())
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        Ok(())
     }
 
     pub async fn seq(c: &Client, n: usize) -> Res<()> {
@@ -405,6 +480,24 @@ mod rustis_impl {
             let c = c.clone();
             set.spawn(async move {
                 for _ in 0..n / tasks {
+                    let _: Option<BulkString> = c.send(cmd("GET").arg("shared:key"), None).await?;
+                }
+                Ok::<_, BoxError>(())
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
+    pub async fn spread(cs: &[Client], tasks: usize, n: usize) -> Res<()> {
+        let mut set = tokio::task::JoinSet::new();
+        for t in 0..tasks {
+            let cs = cs.to_vec();
+            set.spawn(async move {
+                for i in 0..n / tasks {
+                    let c = &cs[(t + i) % cs.len()];
                     let _: Option<BulkString> = c.send(cmd("GET").arg("shared:key"), None).await?;
                 }
                 Ok::<_, BoxError>(())
@@ -691,6 +784,75 @@ async fn shared_connection(url: &str, port: u16, s: Sizes, label: &str, workers:
     Ok(())
 }
 
+/// Connections of scenario (g).
+const SPREAD: usize = 8;
+
+/// Scenario (g): the tasks of (b) over [`SPREAD`] connections, rounds in rotated client
+/// order as in (b), the median round per client.
+async fn eight_connections(url: &str, port: u16, s: Sizes) -> Res<()> {
+    let (t, n, k) = (s.tasks, s.shared_ops, SPREAD);
+    let td = typedis_impl::connect_n(url, k).await?;
+    let mut tds = Vec::new();
+    let mut rrs = Vec::new();
+    let mut rus = Vec::new();
+    for _ in 0..k {
+        tds.push(typedis_impl::connect(url).await?);
+        rrs.push(redis_rs::connect(url).await?);
+        rus.push(rustis_impl::connect(url).await?);
+    }
+    let fr = fred_impl::connect_pool(url, k).await?;
+    let names = [
+        "typedis",
+        "typedis, 8 Clients round-robin",
+        "redis-rs",
+        "fred",
+        "rustis",
+    ];
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
+    for round in 0..s.rounds {
+        for j in 0..names.len() {
+            let i = (j + round) % names.len();
+            let sample = match i {
+                0 => measure(n, || typedis_impl::shared(&td, t, n)).await?,
+                1 => measure(n, || typedis_impl::spread(&tds, t, n)).await?,
+                2 => measure(n, || redis_rs::spread(&rrs, t, n)).await?,
+                3 => measure(n, || fred_impl::spread(&fr, t, n)).await?,
+                _ => measure(n, || rustis_impl::spread(&rus, t, n)).await?,
+            };
+            samples[i].push(sample);
+        }
+    }
+    let mut rows: Vec<Row> = names
+        .iter()
+        .zip(samples)
+        .map(|(&client, samples)| Row {
+            client,
+            sample: median(samples, |s| s.wall),
+            extra: None,
+        })
+        .collect();
+    if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "8", "-P", "8"], n) {
+        rows.push(Row {
+            client: "redis-benchmark -c 8 -P 8",
+            sample: Sample {
+                ops: 1,
+                wall: Duration::from_secs(1),
+                cpu: Duration::from_secs_f64(cpu / 1e6),
+            },
+            extra: Some(rps),
+        });
+    }
+    print_table(
+        &format!(
+            "(g) {t} tasks over {k} connections, GET (typedis: one Client with connections({k}); median of {} rounds)",
+            s.rounds
+        ),
+        "ops/s",
+        &rows,
+    );
+    Ok(())
+}
+
 async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
     // Shared fixtures.
     let setup = redis_rs::connect(&url).await?;
@@ -761,6 +923,11 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
     // (b)
     if only('b') {
         shared_connection(&url, port, s, "b", WORKERS).await?;
+    }
+
+    // (g)
+    if only('g') {
+        eight_connections(&url, port, s).await?;
     }
 
     // (c)

@@ -1,8 +1,10 @@
 //! [`Client`]: the handle applications use, its configuration, and the raw command path.
 //!
 //! Owns: `Client` / [`ClientConfig`], the raw [`Cmd`] builder (`client.cmd("…")`), the
-//! future that sends one command ([`ExecFuture`]) and the [`Executor`] implementation that
-//! generated command builders go through. Does not own: the connection machinery (see
+//! future that sends one command ([`ExecFuture`]), the [`Executor`] implementation that
+//! generated command builders go through, and the choice of the connection each command
+//! takes: a dedicated one for blocking commands, else the shared one (the least loaded,
+//! with several), or every shared one for `WAIT` over several connections. Does not own: the connection machinery (see
 //! `mux`), dedicated connections (see [`crate::pool`] and [`crate::dedicated`]) or typed
 //! decoding (see [`FromValue`]).
 //!
@@ -28,7 +30,8 @@ use crate::cmd::Args;
 use crate::connection::ConnectionInfo;
 use crate::error::{Error, Result};
 use crate::exec::Executor;
-use crate::meta::CommandMeta;
+use crate::hold::Hold;
+use crate::meta::{CommandMeta, Dispatch, ResponsePolicy, ServerWait};
 use crate::mux::{Mux, MuxConfig, Reply, ReplyWait};
 use crate::observe;
 use crate::pool::{Pool, PoolConfig};
@@ -125,6 +128,23 @@ impl ClientConfig {
         self
     }
 
+    /// How many multiplexed connections the client opens (default: the URL's
+    /// `connections`, else 1; at most
+    /// [`MAX_CONNECTIONS`](crate::connection::MAX_CONNECTIONS)). Each command goes to the
+    /// connection with the fewest commands in flight, which batches what is queued for
+    /// it; a pipeline or transaction goes whole to one. Each connection reconnects and is
+    /// health-checked on its own; clones share them all, and the dedicated connections'
+    /// pool is one for all. More than one helps when one connection is the bottleneck
+    /// (large values, many cores, a slow command delaying the others behind it).
+    ///
+    /// `WAIT` and `WAITAOF` then run on every connection and answer the smallest count:
+    /// how many replicas acknowledged every write the client sent before, whichever
+    /// connection carried it.
+    pub fn connections(mut self, n: usize) -> Self {
+        self.info.connections = n.clamp(1, crate::connection::MAX_CONNECTIONS);
+        self
+    }
+
     /// Maximum number of dedicated connections (default: 16).
     pub fn pool_max_size(mut self, size: usize) -> Self {
         self.pool.max_size = size.max(1);
@@ -157,8 +177,8 @@ impl ClientConfig {
     }
 }
 
-/// A Redis / Valkey client: one multiplexed connection shared by every clone and task,
-/// plus a small pool of dedicated connections.
+/// A Redis / Valkey client: one multiplexed connection shared by every clone and task (or
+/// several: [`ClientConfig::connections`]), plus a small pool of dedicated connections.
 ///
 /// Cloning is cheap (an `Arc`); all clones share the connection. Commands from concurrent
 /// tasks are written in batches and their replies routed back in order. A command whose
@@ -181,7 +201,10 @@ impl WeakClient {
 }
 
 struct Inner {
-    mux: Arc<Mux>,
+    /// The multiplexed connections: one unless configured otherwise.
+    muxes: Box<[Arc<Mux>]>,
+    /// Holds new commands on every connection (Sentinel failovers).
+    hold: Arc<Hold>,
     pool: Pool,
     command_timeout: Option<Duration>,
     reconnect_on_readonly: bool,
@@ -190,14 +213,17 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         // The reader and writer tasks hold the `Mux`; stop them with the last handle.
-        self.mux.shutdown();
+        for mux in self.muxes.iter() {
+            mux.shutdown();
+        }
     }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("info", &self.inner.mux.config().info)
+            .field("info", &self.inner.mux().config().info)
+            .field("connections", &self.inner.muxes.len())
             .finish_non_exhaustive()
     }
 }
@@ -211,16 +237,36 @@ impl Client {
 
     /// Connects with explicit settings.
     pub async fn with_config(config: ClientConfig) -> Result<Client> {
-        let mux = Mux::new(MuxConfig {
+        let n = config
+            .info
+            .connections
+            .clamp(1, crate::connection::MAX_CONNECTIONS);
+        let mux_config = MuxConfig {
             info: config.info.clone(),
             health_check_interval: config.info.health_check_interval,
             health_check_timeout: config.info.health_check_timeout,
-            push_capacity: config.push_capacity,
-        });
-        mux.connect().await?;
+            track_load: n > 1,
+        };
+        let hold = Arc::new(Hold::default());
+        // One channel for every connection's pushes: `push_messages` sees them all.
+        let (push_tx, _) = broadcast::channel(config.push_capacity.max(1));
+        let muxes: Box<[Arc<Mux>]> = (0..n)
+            .map(|_| Mux::new(mux_config.clone(), hold.clone(), push_tx.clone()))
+            .collect();
+        // Every connection is opened now, so that a wrong address or password fails
+        // here; one at a time, as each also serializes its own attempts.
+        for mux in muxes.iter() {
+            if let Err(e) = mux.connect().await {
+                for m in muxes.iter() {
+                    m.shutdown();
+                }
+                return Err(e);
+            }
+        }
         Ok(Client {
             inner: Arc::new(Inner {
-                mux,
+                muxes,
+                hold,
                 pool: Pool::new(config.info.clone(), config.pool.clone()),
                 reconnect_on_readonly: config.reconnect_on_readonly,
                 command_timeout: config.command_timeout,
@@ -288,7 +334,7 @@ impl Client {
     pub(crate) async fn send_batch_unchecked(&self, commands: &[Args]) -> Result<Vec<Value>> {
         check_batch(commands)?;
         let mut op = observe::Op::batch(self.site(), commands);
-        let batch = self.inner.mux.send_batch(commands);
+        let batch = self.inner.mux().send_batch(commands);
         let replies = match self.inner.command_timeout {
             Some(d) => tokio::time::timeout(d, batch)
                 .await
@@ -304,7 +350,7 @@ impl Client {
     /// called are not seen; a receiver that falls behind by more than the configured
     /// capacity loses the oldest frames.
     pub fn push_messages(&self) -> broadcast::Receiver<Value> {
-        self.inner.mux.subscribe_pushes()
+        self.inner.muxes[0].subscribe_pushes()
     }
 
     /// The pool of dedicated connections (for blocking commands, WATCH, PubSub).
@@ -312,24 +358,24 @@ impl Client {
         &self.inner.pool
     }
 
-    /// Closes the shared connection now (e.g. Sentinel announced a new master); waiting
+    /// Closes the shared connections now (e.g. Sentinel announced a new master); waiting
     /// callers get a connection error and the next command reconnects. Idle dedicated
     /// connections are closed too, so none is reused on the old node.
     pub(crate) fn drop_connection(&self, reason: &str) {
-        self.inner
-            .mux
-            .drop_connection(Error::ConnectionClosed(reason.to_owned()));
+        for mux in self.inner.muxes.iter() {
+            mux.drop_connection(Error::ConnectionClosed(reason.to_owned()));
+        }
         self.inner.pool.clear_idle();
     }
 
-    /// What spans and metrics name the shared connection.
+    /// What spans and metrics name the shared connections (their endpoint).
     pub(crate) fn site(&self) -> &crate::observe::Site {
-        self.inner.mux.site()
+        self.inner.muxes[0].site()
     }
 
-    /// The gate that holds new commands back (Sentinel failovers).
-    pub(crate) fn hold(&self) -> &crate::hold::Hold {
-        self.inner.mux.hold()
+    /// The gate that holds new commands back on every connection (Sentinel failovers).
+    pub(crate) fn hold(&self) -> &Hold {
+        &self.inner.hold
     }
 
     /// A handle that does not keep the client alive.
@@ -339,8 +385,51 @@ impl Client {
 
     #[cfg(test)]
     pub(crate) fn mux(&self) -> &Arc<Mux> {
-        &self.inner.mux
+        &self.inner.muxes[0]
     }
+}
+
+impl Inner {
+    /// The connection the next command goes to: the only one, or the one with the fewest
+    /// commands in flight. With one connection this is a length check: no lock, no
+    /// atomic, no allocation on the fast path.
+    #[inline]
+    fn mux(&self) -> &Arc<Mux> {
+        match &*self.muxes {
+            [only] => only,
+            muxes => least_loaded(muxes),
+        }
+    }
+}
+
+/// The connection with the fewest commands in flight. Ties (an idle client) are broken
+/// by a per-thread rotation, so that they do not all pile onto the first connection. A
+/// connection that just failed to connect publishes `mux::UNAVAILABLE`: it is picked only
+/// when every one is.
+fn least_loaded(muxes: &[Arc<Mux>]) -> &Arc<Mux> {
+    thread_local! {
+        static NEXT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    let start = NEXT.with(|n| {
+        let v = n.get();
+        n.set(v.wrapping_add(1));
+        v
+    });
+    let len = muxes.len();
+    let mut best = start % len;
+    let mut best_load = usize::MAX;
+    for i in 0..len {
+        let j = (start + i) % len;
+        let load = muxes[j].load();
+        if load < best_load {
+            best = j;
+            best_load = load;
+            if load == 0 {
+                break;
+            }
+        }
+    }
+    &muxes[best]
 }
 
 impl<'a> Executor for &'a Client {
@@ -374,7 +463,10 @@ impl Client {
     #[inline]
     fn exec(&self, mut args: Args, meta: Option<&'static CommandMeta>) -> Exec<'_> {
         refuse_on_shared(&mut args, meta);
-        let blocking = meta.is_some_and(CommandMeta::is_blocking);
+        let Some(meta) = meta else {
+            return Exec::new(self, args, None, self.inner.command_timeout);
+        };
+        let blocking = meta.is_blocking();
         // A blocking command's own timeout argument bounds how long it waits; the
         // client's default command timeout (meant for ordinary commands) would cut it
         // short, so it does not apply. A per-call timeout still can (`Cmd::timeout`).
@@ -383,11 +475,25 @@ impl Client {
         } else {
             self.inner.command_timeout
         };
-        let mut exec = Exec::new(self, args, meta, timeout);
-        // A command that may block (BLPOP, XREAD …, WAIT) would hold up every caller of
-        // the shared connection: the generated tables say so, and it goes to a
-        // dedicated connection from the pool instead.
-        exec.dedicated = blocking;
+        // A command that may block (BLPOP, XREAD …) would hold up every caller of the
+        // shared connection: the generated tables say so, and it goes to a dedicated
+        // connection from the pool instead. Unless the tables say it belongs on the
+        // connection that carried the caller's writes (WAIT): then it stays, and the
+        // silent-peer watchdog is told how long the server may take.
+        let dedicated = meta.runs_dedicated();
+        let server_wait = match meta.dispatch {
+            Dispatch::Shared { timeout: Some(t) } if blocking => t.of(&args),
+            _ => None,
+        };
+        let mut exec = Exec::new(self, args, Some(meta), timeout);
+        exec.dedicated = dedicated;
+        exec.server_wait = server_wait;
+        // With several connections, the caller's writes may have gone out on any of
+        // them: such a command runs on each, and the replies are combined by the
+        // command's response policy (`WAIT`: the smallest count).
+        exec.every_connection =
+            matches!(meta.dispatch, Dispatch::Shared { .. }) && self.inner.muxes.len() > 1;
+        exec.policy = meta.response_policy;
         exec
     }
 }
@@ -528,6 +634,11 @@ struct Exec<'a> {
     timeout: Option<Duration>,
     /// Send on a dedicated connection from the pool rather than the shared one.
     dedicated: bool,
+    /// How long the server may take to answer, as the command's timeout argument says.
+    server_wait: Option<ServerWait>,
+    /// Send on every shared connection and combine the replies by `policy`.
+    every_connection: bool,
+    policy: ResponsePolicy,
     // Boxed because `Sleep` is `!Unpin` and the crate has no unsafe pin projection; the
     // allocation only happens for commands that have a timeout.
     deadline: Option<Pin<Box<Sleep>>>,
@@ -556,6 +667,9 @@ impl<'a> Exec<'a> {
             state: ExecState::Start(args),
             timeout,
             dedicated: false,
+            server_wait: None,
+            every_connection: false,
+            policy: ResponsePolicy::Default,
             deadline: None,
         }
     }
@@ -586,6 +700,56 @@ pub(crate) fn check_batch(commands: &[Args]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Awaits every future, concurrently, and returns their outputs in order.
+async fn join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, out) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if out.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *out = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+/// The replies of one command sent on every connection, as one: the first error, else
+/// combined by the command's response policy (`AGG_MIN`: the smallest, element by
+/// element for arrays such as `WAITAOF`'s; otherwise the first reply).
+fn combine(replies: Vec<Reply>, policy: ResponsePolicy) -> Reply {
+    let mut acc: Option<Value> = None;
+    for r in replies {
+        let v = top_level(r)?;
+        acc = Some(match acc {
+            None => v,
+            Some(a) if policy == ResponsePolicy::AggMin => smaller(a, v),
+            Some(a) => a,
+        });
+    }
+    acc.ok_or_else(|| Error::Usage("a command sent on no connection".into()))
+}
+
+fn smaller(a: Value, b: Value) -> Value {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Value::Int(x.min(y)),
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            Value::Array(x.into_iter().zip(y).map(|(a, b)| smaller(a, b)).collect())
+        }
+        (a, _) => a,
+    }
 }
 
 fn top_level(reply: Reply) -> Reply {
@@ -635,8 +799,18 @@ impl Exec<'_> {
                         }));
                         continue;
                     }
-                    let mux = &this.client.inner.mux;
-                    match mux.try_send(args, cx.waker()) {
+                    if this.every_connection {
+                        let args = std::mem::take(args);
+                        let (muxes, wait) = (&this.client.inner.muxes, this.server_wait);
+                        let policy = this.policy;
+                        this.state = ExecState::Slow(Box::pin(async move {
+                            let sends = muxes.iter().map(|m| m.send_slow(args.clone(), wait));
+                            combine(join_all(sends).await, policy)
+                        }));
+                        continue;
+                    }
+                    let mux = this.client.inner.mux();
+                    match mux.try_send(args, cx.waker(), this.server_wait) {
                         Some(wait) => {
                             // The waker is in the reply cell already: nothing to poll
                             // until it is woken. (Replaced rather than assigned: the
@@ -650,7 +824,8 @@ impl Exec<'_> {
                         }
                         None => {
                             let args = std::mem::take(args);
-                            this.state = ExecState::Slow(Box::pin(mux.send_slow(args)));
+                            this.state =
+                                ExecState::Slow(Box::pin(mux.send_slow(args, this.server_wait)));
                         }
                     }
                 }

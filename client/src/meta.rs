@@ -26,6 +26,8 @@ pub struct CommandMeta {
     /// `CLIENT REPLY`, …; `typedis.connection_state` in its spec); `None` for commands
     /// that may run on connections shared by several callers.
     pub connection_state: Option<ConnectionState>,
+    /// Which connection of a shared client it runs on (`typedis.dispatch` in its spec).
+    pub dispatch: Dispatch,
 }
 
 impl CommandMeta {
@@ -39,6 +41,14 @@ impl CommandMeta {
         self.has(flags::BLOCKING)
     }
 
+    /// Whether a client sends the command on a dedicated connection from its pool rather
+    /// than on the shared one: blocking commands do, unless their spec's dispatch keeps
+    /// them on the connection that carried the caller's writes (`WAIT`).
+    #[inline]
+    pub fn runs_dedicated(&self) -> bool {
+        self.is_blocking() && self.dispatch == Dispatch::ByFlags
+    }
+
     /// Commands that never write.
     pub fn is_readonly(&self) -> bool {
         self.has(flags::READONLY) && !self.has(flags::WRITE)
@@ -48,6 +58,79 @@ impl CommandMeta {
     /// on shared connections.
     pub fn changes_connection(&self) -> bool {
         self.connection_state.is_some()
+    }
+}
+
+/// Which connection of a client a command runs on (`typedis.dispatch` in its spec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dispatch {
+    /// By the flags: a blocking command on a dedicated connection from the pool (it would
+    /// hold up every caller of the shared one), any other on the shared connection.
+    ByFlags,
+    /// On the shared connection, blocking or not: the command is about what that very
+    /// connection did before (`WAIT`, `WAITAOF`: the replication of the caller's writes,
+    /// which went out on the shared connection). It holds up the commands queued behind
+    /// it until it returns.
+    Shared {
+        /// The argument that bounds how long the server may take to answer, if one does:
+        /// the silent-peer watchdog allows that long, and the client's default command
+        /// timeout does not apply (as for any blocking command).
+        timeout: Option<TimeoutArg>,
+    },
+}
+
+/// A timeout argument of a command, at a fixed position (`WAIT numreplicas timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeoutArg {
+    /// Its index in argv (argv\[0\] is the command's name).
+    pub index: usize,
+    /// Its unit.
+    pub unit: TimeUnit,
+}
+
+/// The unit of a [`TimeoutArg`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    /// Milliseconds.
+    Millis,
+    /// Seconds (possibly fractional).
+    Secs,
+}
+
+/// How long a command may wait on the server before it answers, as its timeout argument
+/// says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ServerWait {
+    /// At most this long.
+    Bounded(std::time::Duration),
+    /// As long as it takes (a timeout of `0`).
+    Unbounded,
+}
+
+impl TimeoutArg {
+    /// What the argument in `args` asks for; `None` when it is missing or not a number
+    /// (the server then refuses the command at once).
+    pub(crate) fn of(&self, args: &crate::cmd::Args) -> Option<ServerWait> {
+        let raw = args.iter().nth(self.index)?;
+        let n: f64 = std::str::from_utf8(raw).ok()?.trim().parse().ok()?;
+        if !n.is_finite() || n < 0.0 {
+            return None;
+        }
+        if n == 0.0 {
+            return Some(ServerWait::Unbounded);
+        }
+        let secs = match self.unit {
+            TimeUnit::Millis => n / 1000.0,
+            TimeUnit::Secs => n,
+        };
+        // Anything beyond a year is as good as unbounded (and keeps `Duration` in range).
+        if secs > 365.0 * 86_400.0 {
+            return Some(ServerWait::Unbounded);
+        }
+        Some(ServerWait::Bounded(std::time::Duration::from_secs_f64(
+            secs,
+        )))
     }
 }
 
@@ -373,6 +456,34 @@ mod tests {
         );
         assert_eq!(lookup(b"nosuchcommand", None).map(|m| m.name), None);
         assert_eq!(lookup(b"", None).map(|m| m.name), None);
+    }
+
+    #[test]
+    fn wait_runs_on_the_shared_connection_with_its_timeout() {
+        let wait = lookup(b"WAIT", None).unwrap();
+        assert!(wait.is_blocking() && !wait.runs_dedicated());
+        let Dispatch::Shared { timeout: Some(t) } = wait.dispatch else {
+            panic!("{:?}", wait.dispatch);
+        };
+        let mut args = crate::cmd::Args::new();
+        for a in ["WAIT", "1", "1500"] {
+            args.push_bytes(a.as_bytes());
+        }
+        assert_eq!(
+            t.of(&args),
+            Some(ServerWait::Bounded(std::time::Duration::from_millis(1500)))
+        );
+        let mut forever = crate::cmd::Args::new();
+        for a in ["WAIT", "1", "0"] {
+            forever.push_bytes(a.as_bytes());
+        }
+        assert_eq!(t.of(&forever), Some(ServerWait::Unbounded));
+        let mut bad = crate::cmd::Args::new();
+        bad.push_bytes(b"WAIT");
+        assert_eq!(t.of(&bad), None);
+        // Other blocking commands keep going to dedicated connections.
+        assert!(lookup(b"BLPOP", None).unwrap().runs_dedicated());
+        assert!(!lookup(b"GET", None).unwrap().runs_dedicated());
     }
 
     #[test]

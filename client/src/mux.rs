@@ -1,4 +1,10 @@
-//! The multiplexed connection behind a [`Client`](crate::Client): many tasks, one socket.
+//! A multiplexed connection behind a [`Client`](crate::Client): many tasks, one socket.
+//! A client has one, or several (`ClientConfig::connections`); each is independent (its
+//! own queue, tasks, health checks and reconnects) except for the [`Hold`] and the
+//! push channel, which all of a client's connections share. With several, each publishes
+//! how many commands it has in flight (one relaxed store per batch of replies and per
+//! command queued, skipped with a single connection), from which the client picks the
+//! least loaded; one that failed to connect declares itself unavailable for its backoff.
 //!
 //! Owns: the write queue, the FIFO of reply slots, the writer, reader and watchdog tasks,
 //! push-frame routing, health checks and reconnecting with backoff. Does not own: opening and
@@ -50,6 +56,12 @@
 //! commands and batches wait at the start of the slow path; commands already queued
 //! are unaffected.
 //!
+//! # Commands the server answers late on purpose
+//! `WAIT` and `WAITAOF` block on the server, and run here (they are about this
+//! connection's writes): their slot says how long their timeout argument lets the server
+//! stay silent, and the watchdog adds that to its interval while such a command is the
+//! oldest in flight (none with a timeout of 0).
+//!
 //! # Reply cells
 //! A single command's slot is the index of a *cell* in a table kept under the same lock:
 //! the caller stores its waker there when it queues the command, the reader stores the
@@ -90,6 +102,7 @@ use crate::cmd::Args;
 use crate::connection::{self, ConnectionInfo};
 use crate::error::{Error, Result};
 use crate::hold::Hold;
+use crate::meta::ServerWait;
 use crate::observe;
 use crate::resp::Decoder;
 use crate::value::Value;
@@ -105,6 +118,10 @@ pub(crate) type BatchReply = Result<Vec<Value>>;
 enum Slot {
     /// One command: the index of its cell in [`State::cells`].
     One(u32),
+    /// One command that the server may leave unanswered for as long as it says (`WAIT`
+    /// on the shared connection): the watchdog allows that much silence while it is
+    /// the oldest in flight.
+    Waiting(u32, ServerWait),
     /// A batch of `left + got.len()` contiguous commands answered together.
     Many {
         tx: oneshot::Sender<BatchReply>,
@@ -139,6 +156,9 @@ const WRITE_BUFFER: usize = 16 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 /// Largest read buffer sized up front from the previous reply.
 const MAX_READ_HINT: usize = 8 << 20;
+/// The load a connection publishes while it may not be picked (see
+/// [`Mux::unavailable_for`]).
+pub(crate) const UNAVAILABLE: usize = usize::MAX;
 /// Cap of the reconnect backoff.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -151,8 +171,10 @@ pub(crate) struct MuxConfig {
     pub health_check_interval: Option<Duration>,
     /// How long the health-check PING may take before the connection is declared dead.
     pub health_check_timeout: Duration,
-    /// Capacity of the push-frame broadcast channel.
-    pub push_capacity: usize,
+    /// Publish the number of commands in flight ([`Mux::load`]), for a client that
+    /// picks the least loaded of several connections. Off for a single connection: its
+    /// hot path then skips even that store.
+    pub track_load: bool,
 }
 
 /// One multiplexed connection, reconnected on demand. Shared by all clones of a client
@@ -168,8 +190,12 @@ pub(crate) struct Mux {
     /// When the live connection last read anything, in nanoseconds since `epoch` (only
     /// kept with health checks on). Written by the reader without the lock.
     last_read: AtomicU64,
-    /// While held, new commands wait on the slow path (Sentinel failovers).
-    hold: Hold,
+    /// While held, new commands wait on the slow path (Sentinel failovers); shared by
+    /// every connection of a client.
+    hold: Arc<Hold>,
+    /// Commands in flight (queued, written or abandoned but not answered), published
+    /// for [`Mux::load`] with `track_load`.
+    load: std::sync::atomic::AtomicUsize,
     /// What spans and metrics name this connection (nothing without the
     /// observability features).
     site: observe::Site,
@@ -233,9 +259,13 @@ fn backoff(failures: u32) -> Duration {
 }
 
 impl Mux {
-    /// A multiplexer that is not connected yet.
-    pub(crate) fn new(config: MuxConfig) -> Arc<Mux> {
-        let (push_tx, _) = broadcast::channel(config.push_capacity.max(1));
+    /// A multiplexer that is not connected yet. `hold` and `push_tx` may be shared with
+    /// other connections of the same client.
+    pub(crate) fn new(
+        config: MuxConfig,
+        hold: Arc<Hold>,
+        push_tx: broadcast::Sender<Value>,
+    ) -> Arc<Mux> {
         Arc::new(Mux {
             state: Mutex::new(State {
                 gen: 0,
@@ -257,7 +287,8 @@ impl Mux {
             push_tx,
             epoch: Instant::now(),
             last_read: AtomicU64::new(0),
-            hold: Hold::default(),
+            hold,
+            load: Default::default(),
             site: observe::Site::new(&config.info),
             config,
             #[cfg(test)]
@@ -275,14 +306,24 @@ impl Mux {
         &self.site
     }
 
-    /// The gate that holds new commands back (see [`Hold`]).
-    pub(crate) fn hold(&self) -> &Hold {
-        &self.hold
-    }
-
     /// A new receiver of RESP3 push frames.
     pub(crate) fn subscribe_pushes(&self) -> broadcast::Receiver<Value> {
         self.push_tx.subscribe()
+    }
+
+    /// Commands in flight on this connection, as last published (with `track_load`;
+    /// else 0). Read without the lock, so possibly a moment old.
+    #[inline]
+    pub(crate) fn load(&self) -> usize {
+        self.load.load(Ordering::Relaxed)
+    }
+
+    /// Publishes the number of commands in flight (with `track_load`).
+    #[inline]
+    fn note_load(&self, st: &State) {
+        if self.config.track_load {
+            self.load.store(st.fifo.len(), Ordering::Relaxed);
+        }
     }
 
     /// Records that the live connection read something, now.
@@ -327,18 +368,27 @@ impl Mux {
             }
             st.busy_since = now;
         }
-        Some(enqueue(&mut st))
+        let r = enqueue(&mut st);
+        self.note_load(&st);
+        Some(r)
     }
 
     /// The fast path: queue `args` on the live connection without waiting; `waker` is
     /// woken when the reply is in. `None` when the caller must take the slow path (not
     /// connected, a health check is due, or commands are held).
+    /// `wait`: how long the server may take to answer, for a command whose argument says
+    /// so (see [`Slot::Waiting`]).
     #[inline]
-    pub(crate) fn try_send<'m>(&'m self, args: &Args, waker: &Waker) -> Option<ReplyWait<'m>> {
+    pub(crate) fn try_send<'m>(
+        &'m self,
+        args: &Args,
+        waker: &Waker,
+        wait: Option<ServerWait>,
+    ) -> Option<ReplyWait<'m>> {
         if self.hold.is_held() {
             return None;
         }
-        let cell = self.with_link(true, |st| Self::enqueue(st, args, Some(waker)))?;
+        let cell = self.with_link(true, |st| Self::enqueue(st, args, Some(waker), wait))?;
         Some(ReplyWait { mux: self, cell })
     }
 
@@ -346,7 +396,12 @@ impl Mux {
     /// invariant), waking the writer if it may be idle. `st.link` must be `Some`.
     /// Returns the command's cell.
     #[inline]
-    fn enqueue(st: &mut State, args: &Args, waker: Option<&Waker>) -> u32 {
+    fn enqueue(
+        st: &mut State,
+        args: &Args,
+        waker: Option<&Waker>,
+        wait: Option<ServerWait>,
+    ) -> u32 {
         let cell = match st.free.pop() {
             Some(i) => i,
             None => {
@@ -358,7 +413,10 @@ impl Mux {
         st.cells[cell as usize].waker = waker.cloned();
         let was_empty = st.wbuf.is_empty();
         args.write_command(&mut st.wbuf);
-        st.fifo.push_back(Slot::One(cell));
+        st.fifo.push_back(match wait {
+            None => Slot::One(cell),
+            Some(wait) => Slot::Waiting(cell, wait),
+        });
         Self::wake_writer(st, was_empty);
         cell
     }
@@ -458,9 +516,9 @@ impl Mux {
     }
 
     /// The slow path of one command: health check, reconnect, then queue and wait.
-    pub(crate) async fn send_slow(self: &Arc<Self>, args: Args) -> Reply {
+    pub(crate) async fn send_slow(self: &Arc<Self>, args: Args, wait: Option<ServerWait>) -> Reply {
         let cell = self
-            .enqueue_slow(|st| Self::enqueue(st, &args, None))
+            .enqueue_slow(|st| Self::enqueue(st, &args, None, wait))
             .await?;
         ReplyWait { mux: self, cell }.await
     }
@@ -519,7 +577,7 @@ impl Mux {
             st.probe_until = Some(now + self.config.health_check_timeout);
             let mut ping = Args::with_capacity(16);
             ping.push_bytes(b"PING");
-            (Self::enqueue(&mut st, &ping, None), st.gen)
+            (Self::enqueue(&mut st, &ping, None, None), st.gen)
         };
         // Ends the probe however this future ends, cancellation included.
         struct Probe<'m>(&'m Mux, u64);
@@ -586,11 +644,32 @@ impl Mux {
             Err(err) => {
                 st.failures = st.failures.saturating_add(1);
                 st.last_failure = Some((Instant::now(), err.clone()));
+                if self.config.track_load {
+                    self.unavailable_for(backoff(st.failures));
+                }
                 drop(st);
                 self.site.connect_failed(&err);
                 Err(err)
             }
         }
+    }
+
+    /// After a failed connect, among several connections: none is sent here (the others
+    /// take the commands, where this one would fail them at once with the connect error)
+    /// until the backoff has passed; then it is available again, and the next command
+    /// that picks it reconnects.
+    fn unavailable_for(self: &Arc<Self>, delay: Duration) {
+        self.load.store(UNAVAILABLE, Ordering::Relaxed);
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Some(mux) = weak.upgrade() {
+                let st = lock(&mux.state);
+                if st.link.is_none() && !st.shut_down {
+                    mux.load.store(0, Ordering::Relaxed);
+                }
+            }
+        });
     }
 
     /// Starts the reader and writer tasks of a fresh connection as a new generation.
@@ -603,6 +682,7 @@ impl Mux {
         self.note_read();
         st.busy_since = Instant::now();
         st.probe_until = None;
+        self.note_load(st);
         let (rd, wr) = tokio::io::split(conn.stream);
         let notify = Arc::new(Notify::new());
         let reader = tokio::spawn(read_loop(
@@ -641,11 +721,12 @@ impl Mux {
         }
         Self::reset_buffers(&mut st);
         let fifo = std::mem::take(&mut st.fifo);
+        self.note_load(&st);
         let mut wakers = Vec::new();
         let mut batches = Vec::new();
         for slot in fifo {
             match slot {
-                Slot::One(cell) => {
+                Slot::One(cell) | Slot::Waiting(cell, _) => {
                     Self::complete(&mut st, cell, Err(err.clone()), &mut wakers);
                 }
                 Slot::Many { tx, .. } => batches.push(tx),
@@ -880,7 +961,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         *left -= 1;
                     }
                     Some(_) => match st.fifo.pop_front() {
-                        Some(Slot::One(cell)) => {
+                        Some(Slot::One(cell) | Slot::Waiting(cell, _)) => {
                             if let Some(r) = Mux::complete(&mut st, cell, Ok(reply), &mut wakers) {
                                 discarded.push(r);
                             }
@@ -894,6 +975,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 }
             }
             replies.clear();
+            mux.note_load(&st);
             drop(st);
             // Waking outside the lock keeps callers' wake-ups off it. A send fails only
             // when the caller gave up: the replies are dropped here, on purpose.
@@ -947,11 +1029,24 @@ async fn watch_loop(mux: Arc<Mux>, gen: u64, interval: Duration) {
             if st.gen != gen || st.link.is_none() {
                 return;
             }
-            if st.fifo.is_empty() {
+            let unbounded = matches!(
+                st.fifo.front(),
+                Some(Slot::Waiting(_, ServerWait::Unbounded))
+            );
+            if st.fifo.is_empty() || unbounded {
+                // Nothing due, or the oldest command in flight may keep the server silent
+                // for as long as it takes (`WAIT … 0`).
                 interval
             } else {
                 let since = st.busy_since.max(mux.last_read());
                 let mut deadline = since + interval;
+                if let Some(Slot::Waiting(_, ServerWait::Bounded(d))) = st.fifo.front() {
+                    // The oldest command in flight may keep the server silent as long as
+                    // its own timeout says: the interval counts from the end of that. (It
+                    // is the oldest: the server answered everything before it, so it
+                    // started on it no earlier than `since`.)
+                    deadline += *d;
+                }
                 if let Some(until) = st.probe_until {
                     // A health-check PING has its own timeout, which its sender enforces.
                     deadline = deadline.max(until);

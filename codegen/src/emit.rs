@@ -28,8 +28,8 @@ use crate::names::{ident_safe, is_keyword, pascal, snake};
 use crate::reply::{reply_type, rust_type, short_name};
 use crate::servers;
 use crate::spec::{
-    ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, ReplyMode, SpecFile, StateEffect,
-    StateKind,
+    ArgKind, Argument, BeginSearch, CommandSpec, DispatchConnection, FindKeys, ReplyMode, SpecFile,
+    StateEffect, StateKind, TimeUnit,
 };
 use crate::Error;
 
@@ -179,6 +179,7 @@ fn flag_ident(flag: &str) -> Option<TokenStream> {
 fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> Result<TokenStream, Error> {
     let spec = &file.spec;
     let connection_state = emit_connection_state(file)?;
+    let dispatch = emit_dispatch(file)?;
     let name = file.full_name();
     let arity = spec.arity;
     let mut flags: Vec<TokenStream> = spec
@@ -253,8 +254,78 @@ fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> Result<TokenStream,
             response_policy: #response_policy,
             nondeterministic_output: #nondeterministic,
             connection_state: #connection_state,
+            dispatch: #dispatch,
         };
     })
+}
+
+/// Where a client sends the command, as `::typedis::meta::Dispatch`.
+fn emit_dispatch(file: &SpecFile) -> Result<TokenStream, Error> {
+    let Some(d) = &file.spec.typedis.dispatch else {
+        return Ok(quote!(::typedis::meta::Dispatch::ByFlags));
+    };
+    let spec_error = |json_path: &str, message: String| Error::Spec {
+        path: file.path.clone(),
+        json_path: json_path.into(),
+        message,
+    };
+    if d.reason.trim().is_empty() {
+        return Err(spec_error(
+            "typedis.dispatch.reason",
+            "say why the command runs on that connection".into(),
+        ));
+    }
+    match d.connection {
+        DispatchConnection::Shared => {}
+    }
+    let timeout = match &d.timeout {
+        None => quote!(::core::option::Option::None),
+        Some(t) => {
+            let index = fixed_position(file, &t.argument)
+                .map_err(|m| spec_error("typedis.dispatch.timeout.argument", m))?;
+            let unit = match t.unit {
+                TimeUnit::Ms => quote!(Millis),
+                TimeUnit::S => quote!(Secs),
+            };
+            quote!(::core::option::Option::Some(::typedis::meta::TimeoutArg {
+                index: #index,
+                unit: ::typedis::meta::TimeUnit::#unit,
+            }))
+        }
+    };
+    Ok(quote!(::typedis::meta::Dispatch::Shared { timeout: #timeout }))
+}
+
+/// The argv index of the value of the top-level argument `name` (argv\[0\] is the
+/// command's name), when every argument before it is required and single, so that the
+/// index is the same in every call; and it is a number.
+fn fixed_position(file: &SpecFile, name: &str) -> Result<usize, String> {
+    let mut index = 1 + usize::from(file.spec.container.is_some());
+    for a in &file.spec.arguments {
+        if a.name == name {
+            if !matches!(a.kind, ArgKind::Integer | ArgKind::Double) || a.optional || a.multiple {
+                return Err(format!(
+                    "`{name}` is not a required integer or double argument"
+                ));
+            }
+            return Ok(index + usize::from(a.token.is_some()));
+        }
+        let single =
+            !a.optional && !a.multiple && !matches!(a.kind, ArgKind::Oneof | ArgKind::Block);
+        if !single {
+            return Err(format!(
+                "`{name}` has no fixed position: `{}` before it is optional, repeated or a group",
+                a.name
+            ));
+        }
+        index += match a.kind {
+            ArgKind::PureToken => 1,
+            _ => 1 + usize::from(a.token.is_some()),
+        };
+    }
+    Err(format!(
+        "`{name}` is not a top-level argument of the command"
+    ))
 }
 
 /// The state a command changes, as `::typedis::meta::ConnectionState` (or `None` for
@@ -675,7 +746,15 @@ impl<'a> Command<'a> {
             .iter()
             .any(|f| f.eq_ignore_ascii_case("BLOCKING"))
         {
-            d.push(" - Blocking: runs on a dedicated connection".into());
+            d.push(match &spec.typedis.dispatch {
+                Some(dispatch) => match dispatch.connection {
+                    DispatchConnection::Shared => format!(
+                        " - Blocking, on the shared connection (commands queued behind it wait until it returns): {}",
+                        dispatch.reason
+                    ),
+                },
+                None => " - Blocking: runs on a dedicated connection".into(),
+            });
         }
         d.extend(state_doc(spec));
         let page = self.full.to_lowercase().replace(' ', "-");

@@ -260,6 +260,11 @@ pub struct Extension {
     /// needs with it (`from`): its setter makes them required.
     #[serde(default)]
     pub requires: BTreeMap<String, Vec<String>>,
+    /// Which connection of a shared client the command runs on, where the flags alone
+    /// would pick the wrong one (`WAIT` is `BLOCKING` but must follow the caller's
+    /// writes onto the shared connection).
+    #[serde(default)]
+    pub dispatch: Option<Dispatch>,
 }
 
 /// A hint for the builder cases (`typedis.samples`): the value to use for an argument,
@@ -275,6 +280,53 @@ pub struct Sample {
     /// one sets too (`ZRANGE … LIMIT` needs `BYSCORE` or `BYLEX`).
     #[serde(default)]
     pub with: Vec<String>,
+}
+
+/// `{"connection": "shared", "timeout": {"argument": "timeout", "unit": "ms"},
+/// "reason": "…"}`: where a shared client sends the command, and which argument bounds
+/// how long the server may take to answer it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dispatch {
+    /// The connection it runs on.
+    pub connection: DispatchConnection,
+    /// Why (shown in the generated docs).
+    pub reason: String,
+    /// The argument that bounds how long the server may stay silent before it answers
+    /// (a blocking command on the shared connection): the client's silent-peer watchdog
+    /// allows that long.
+    #[serde(default)]
+    pub timeout: Option<TimeoutArgument>,
+}
+
+/// Where a command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DispatchConnection {
+    /// The shared (multiplexed) connection, which carried the caller's earlier commands,
+    /// even when the command is `BLOCKING`.
+    Shared,
+}
+
+/// An integer argument that is a timeout (`0`: none).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutArgument {
+    /// The argument's name; it must be at a fixed position (only required, single
+    /// arguments before it).
+    pub argument: String,
+    /// Its unit.
+    pub unit: TimeUnit,
+}
+
+/// The unit of a timeout argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    /// Milliseconds.
+    Ms,
+    /// Seconds.
+    S,
 }
 
 /// Per server family (`redis`, `valkey`, a module's name), the first release known to

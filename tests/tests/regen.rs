@@ -137,7 +137,7 @@ async fn dumping_into_an_empty_directory_in_either_order_gives_the_shipped_serve
 }
 
 #[tokio::test]
-async fn a_rewritten_spec_keeps_its_connection_state() {
+async fn a_rewritten_spec_keeps_its_connection_state_and_dispatch() {
     let server = Server::start(Kind::Valkey);
     let dir = temp_copy("state");
     // Stale server fields make the dumper rewrite the files.
@@ -149,14 +149,20 @@ async fn a_rewritten_spec_keeps_its_connection_state() {
         body["summary"] = "stale".into();
         std::fs::write(&path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
     };
-    for file in ["select.json", "client-reply.json", "swapdb.json"] {
+    for file in [
+        "select.json",
+        "client-reply.json",
+        "swapdb.json",
+        "wait.json",
+    ] {
         edit(file);
     }
     let report = xtask::regen::regen(&server.url(), &dir).await.unwrap();
-    for (file, key) in [
-        ("select.json", "SELECT"),
-        ("client-reply.json", "REPLY"),
-        ("swapdb.json", "SWAPDB"),
+    for (file, key, field) in [
+        ("select.json", "SELECT", "connection_state"),
+        ("client-reply.json", "REPLY", "connection_state"),
+        ("swapdb.json", "SWAPDB", "connection_state"),
+        ("wait.json", "WAIT", "dispatch"),
     ] {
         let stem = file.trim_end_matches(".json").to_owned();
         assert!(
@@ -171,12 +177,9 @@ async fn a_rewritten_spec_keeps_its_connection_state() {
             back[key]["summary"], "stale",
             "{file}: the server's fields came back"
         );
-        let state = &back[key]["typedis"]["connection_state"];
+        let state = &back[key]["typedis"][field];
         assert!(state.is_object(), "{file}: {back}");
-        assert_eq!(
-            state, &shipped[key]["typedis"]["connection_state"],
-            "{file}"
-        );
+        assert_eq!(state, &shipped[key]["typedis"][field], "{file}");
     }
     assert_eq!(
         read_state(&dir, "client-reply.json", "REPLY")["reply_modes"]["skip"],

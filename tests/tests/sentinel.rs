@@ -159,6 +159,10 @@ struct FailoverRun {
     errors: Vec<String>,
     max_latency: Duration,
     moved_after: Duration,
+    /// Connections of the client named by the template's `client_name` on the new and the
+    /// old master, at the end.
+    named_on_new: usize,
+    named_on_old: usize,
 }
 
 /// A master client made with `sentinel` and `template` writes every 2 ms while the last
@@ -169,6 +173,7 @@ async fn manual_failover_under_load(
     sentinel: &Sentinel,
     template: ConnectionInfo,
 ) -> FailoverRun {
+    let template_name = template.client_name.clone();
     let master = sentinel
         .master_for_with("mymaster", template)
         .await
@@ -197,6 +202,15 @@ async fn manual_failover_under_load(
     // Writes go on for a while on the new master.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let writes = load.finish().await;
+    let named = |port: u16| match &template_name {
+        Some(name) => group
+            .node_cli(port, &["CLIENT", "LIST"])
+            .lines()
+            .filter(|l| l.contains(&format!(" name={name} ")))
+            .count(),
+        None => 0,
+    };
+    let (named_on_new, named_on_old) = (named(group.replica.port), named(group.master.port));
     let errors: Vec<String> = writes
         .iter()
         .filter_map(|w| {
@@ -215,15 +229,24 @@ async fn manual_failover_under_load(
         errors,
         max_latency,
         moved_after,
+        named_on_new,
+        named_on_old,
     }
 }
 
 // ------------------------------------------------------------------ failovers
 
-async fn no_acknowledged_write_is_lost_across_a_manual_failover_on(kind: Kind) {
+/// With `connections` multiplexed connections behind the master client, each of which
+/// must be held and moved.
+async fn no_acknowledged_write_is_lost_across_a_manual_failover_on(kind: Kind, connections: usize) {
     let group = SentinelGroup::start_with(kind, GroupOptions::default());
     let sentinel = Sentinel::connect(group.sentinel_urls()).await.unwrap();
-    let run = manual_failover_under_load(&group, &sentinel, no_template()).await;
+    let mut template = no_template().client_name("failover-load");
+    template.connections = connections;
+    let run = manual_failover_under_load(&group, &sentinel, template).await;
+    // Every connection of the client is on the new master, none left on the old one.
+    assert_eq!(run.named_on_new, connections, "{kind:?}");
+    assert_eq!(run.named_on_old, 0, "{kind:?}");
     println!(
         "{kind:?}: SENTINEL FAILOVER with a write every 2 ms: {} acknowledged, {} lost, {} errors; \
          client on the new master {:?} after the command; longest write {:?} (held)",
@@ -256,12 +279,12 @@ async fn no_acknowledged_write_is_lost_across_a_manual_failover_on(kind: Kind) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_acknowledged_write_is_lost_across_a_manual_failover_redis() {
-    no_acknowledged_write_is_lost_across_a_manual_failover_on(Kind::Redis).await;
+    no_acknowledged_write_is_lost_across_a_manual_failover_on(Kind::Redis, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_acknowledged_write_is_lost_across_a_manual_failover_valkey() {
-    no_acknowledged_write_is_lost_across_a_manual_failover_on(Kind::Valkey).await;
+    no_acknowledged_write_is_lost_across_a_manual_failover_on(Kind::Valkey, 4).await;
 }
 
 /// The same measurement without the hold sees the writes the old master acknowledged

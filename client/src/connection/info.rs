@@ -6,7 +6,8 @@
 //! `health_check_interval=<seconds>`, `health_check_timeout=<seconds>`,
 //! `connect_timeout=<seconds>`, and the decoder limits (`max_frame_bytes`, `max_bulk_len`,
 //! `max_line_len`: bytes, with an optional `k`/`kb`/`m`/`mb`/`g`/`gb` suffix as in the
-//! server's own configuration; `max_aggregate_len`, `max_depth`: counts). Passwords are
+//! server's own configuration; `max_aggregate_len`, `max_depth`: counts), and
+//! `connections=<n>` (multiplexed connections of a `Client`). Passwords are
 //! never shown: not in `Debug`, not in `Display`, not in errors.
 
 use std::fmt;
@@ -123,11 +124,18 @@ pub struct ConnectionInfo {
     /// Send `READONLY` after the handshake, so a cluster replica serves reads
     /// (set by the cluster client on its node connections; harmless on a primary).
     pub readonly: bool,
+    /// How many multiplexed connections a [`Client`](crate::Client) opens (default 1, URL
+    /// `connections=`, at most [`MAX_CONNECTIONS`]; see
+    /// [`ClientConfig::connections`](crate::ClientConfig::connections)).
+    pub connections: usize,
 }
+
+/// The most multiplexed connections one [`Client`](crate::Client) opens.
+pub const MAX_CONNECTIONS: usize = 256;
 
 const OPTIONS: &str = "protocol, client_name, health_check_interval, health_check_timeout, \
      connect_timeout, max_frame_bytes, max_bulk_len, max_line_len, max_aggregate_len, max_depth, \
-     db, username, password";
+     db, username, password, connections";
 
 impl ConnectionInfo {
     /// A plain TCP connection to `host:port`, RESP3 preferred, db 0.
@@ -149,6 +157,7 @@ impl ConnectionInfo {
             limits: Limits::default(),
             resolver: None,
             readonly: false,
+            connections: 1,
         }
     }
 
@@ -225,7 +234,8 @@ impl ConnectionInfo {
     /// `client_name`, `health_check_interval`, `health_check_timeout` and
     /// `connect_timeout` (seconds), and the decoder limits `max_frame_bytes`,
     /// `max_bulk_len`, `max_line_len` (bytes, `64mb` style suffixes accepted),
-    /// `max_aggregate_len` and `max_depth` (see [`Limits`]).
+    /// `max_aggregate_len` and `max_depth` (see [`Limits`]), and `connections` (how many
+    /// multiplexed connections a `Client` opens).
     pub fn parse(input: &str) -> Result<Self> {
         let bad = |what: String| Error::InvalidUrl(format!("{what} in `{}`", redact(input)));
         let url = url::Url::parse(input).map_err(|e| bad(format!("cannot parse the URL ({e})")))?;
@@ -320,6 +330,14 @@ impl ConnectionInfo {
                 "max_line_len" => info.limits.max_line_len = size(&v)?,
                 "max_aggregate_len" => info.limits.max_aggregate_len = count(&v)?,
                 "max_depth" => info.limits.max_depth = count(&v)?,
+                "connections" => {
+                    info.connections = count(&v)?;
+                    if info.connections > MAX_CONNECTIONS {
+                        return Err(bad(format!(
+                            "`connections` must be at most {MAX_CONNECTIONS}, not `{v}`"
+                        )));
+                    }
+                }
                 "db" => {
                     info.db = v
                         .parse()
@@ -491,6 +509,13 @@ mod tests {
         let d = ConnectionInfo::parse("redis://h").unwrap();
         assert_eq!(d.limits, Limits::default());
         assert_eq!(d.health_check_timeout, Duration::from_secs(2));
+        assert_eq!(d.connections, 1);
+        assert_eq!(
+            ConnectionInfo::parse("redis://h?connections=8")
+                .unwrap()
+                .connections,
+            8
+        );
         assert_eq!(parse_size("2GB"), Some(2usize << 30));
         assert_eq!(parse_size("2g"), Some(2_000_000_000));
         assert_eq!(parse_size("3k"), Some(3000));
@@ -535,6 +560,14 @@ mod tests {
             ("redis://h/abc", "database `abc`"),
             ("redis://h?colour=red", "unknown option `colour`"),
             ("redis://h?protocol=4", "`protocol` must be 2 or 3"),
+            (
+                "redis://h?connections=0",
+                "`connections` must be a positive integer",
+            ),
+            (
+                "redis://h?connections=100000",
+                "`connections` must be at most 256",
+            ),
             (
                 "redis://h?health_check_interval=soon",
                 "health_check_interval",

@@ -25,7 +25,7 @@ use crate::resp::Decoder;
 use crate::value::Value;
 
 pub(crate) use handshake::{configure, request};
-pub use info::{Addr, ConnectionInfo, Password, Protocol, Resolver};
+pub use info::{Addr, ConnectionInfo, Password, Protocol, Resolver, MAX_CONNECTIONS};
 pub use stream::{open_stream, Stream};
 pub use tls::TlsConfig;
 

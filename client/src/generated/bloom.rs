@@ -23,6 +23,7 @@ pub static BF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.ADD`; await it to send. Created by [`BloomCommands::bf_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -92,6 +93,7 @@ pub static BF_CARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.CARD`; await it to send. Created by [`BloomCommands::bf_card`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -152,6 +154,7 @@ pub static BF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.EXISTS`; await it to send. Created by [`BloomCommands::bf_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -221,6 +224,7 @@ pub static BF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.INFO`; await it to send. Created by [`BloomCommands::bf_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -307,6 +311,7 @@ pub static BF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.INSERT`; await it to send. Created by [`BloomCommands::bf_insert`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -432,6 +437,7 @@ pub static BF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.LOADCHUNK`; await it to send. Created by [`BloomCommands::bf_loadchunk`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -507,6 +513,7 @@ pub static BF_MADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.MADD`; await it to send. Created by [`BloomCommands::bf_madd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -577,6 +584,7 @@ pub static BF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.MEXISTS`; await it to send. Created by [`BloomCommands::bf_mexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -647,6 +655,7 @@ pub static BF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.RESERVE`; await it to send. Created by [`BloomCommands::bf_reserve`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -738,6 +747,7 @@ pub static BF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BF.SCANDUMP`; await it to send. Created by [`BloomCommands::bf_scandump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -803,6 +813,7 @@ pub static CF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.ADD`; await it to send. Created by [`BloomCommands::cf_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -872,6 +883,7 @@ pub static CF_ADDNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.ADDNX`; await it to send. Created by [`BloomCommands::cf_addnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -941,6 +953,7 @@ pub static CF_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.COUNT`; await it to send. Created by [`BloomCommands::cf_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1010,6 +1023,7 @@ pub static CF_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.DEL`; await it to send. Created by [`BloomCommands::cf_del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1079,6 +1093,7 @@ pub static CF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.EXISTS`; await it to send. Created by [`BloomCommands::cf_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1148,6 +1163,7 @@ pub static CF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.INFO`; await it to send. Created by [`BloomCommands::cf_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1208,6 +1224,7 @@ pub static CF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.INSERT`; await it to send. Created by [`BloomCommands::cf_insert`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1308,6 +1325,7 @@ pub static CF_INSERTNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.INSERTNX`; await it to send. Created by [`BloomCommands::cf_insertnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1408,6 +1426,7 @@ pub static CF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.LOADCHUNK`; await it to send. Created by [`BloomCommands::cf_loadchunk`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1483,6 +1502,7 @@ pub static CF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.MEXISTS`; await it to send. Created by [`BloomCommands::cf_mexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1553,6 +1573,7 @@ pub static CF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.RESERVE`; await it to send. Created by [`BloomCommands::cf_reserve`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1649,6 +1670,7 @@ pub static CF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CF.SCANDUMP`; await it to send. Created by [`BloomCommands::cf_scandump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1714,6 +1736,7 @@ pub static CMS_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.INCRBY`; await it to send. Created by [`BloomCommands::cms_incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1787,6 +1810,7 @@ pub static CMS_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.INFO`; await it to send. Created by [`BloomCommands::cms_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1847,6 +1871,7 @@ pub static CMS_INITBYDIM: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.INITBYDIM`; await it to send. Created by [`BloomCommands::cms_initbydim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1917,6 +1942,7 @@ pub static CMS_INITBYPROB: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.INITBYPROB`; await it to send. Created by [`BloomCommands::cms_initbyprob`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1992,6 +2018,7 @@ pub static CMS_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.MERGE`; await it to send. Created by [`BloomCommands::cms_merge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2081,6 +2108,7 @@ pub static CMS_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CMS.QUERY`; await it to send. Created by [`BloomCommands::cms_query`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2151,6 +2179,7 @@ pub static TDIGEST_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.ADD`; await it to send. Created by [`BloomCommands::tdigest_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2222,6 +2251,7 @@ pub static TDIGEST_BYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.BYRANK`; await it to send. Created by [`BloomCommands::tdigest_byrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2291,6 +2321,7 @@ pub static TDIGEST_BYREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.BYREVRANK`; await it to send. Created by [`BloomCommands::tdigest_byrevrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2360,6 +2391,7 @@ pub static TDIGEST_CDF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.CDF`; await it to send. Created by [`BloomCommands::tdigest_cdf`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2430,6 +2462,7 @@ pub static TDIGEST_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.CREATE`; await it to send. Created by [`BloomCommands::tdigest_create`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2500,6 +2533,7 @@ pub static TDIGEST_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.INFO`; await it to send. Created by [`BloomCommands::tdigest_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2559,6 +2593,7 @@ pub static TDIGEST_MAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.MAX`; await it to send. Created by [`BloomCommands::tdigest_max`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2619,6 +2654,7 @@ pub static TDIGEST_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.MERGE`; await it to send. Created by [`BloomCommands::tdigest_merge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2712,6 +2748,7 @@ pub static TDIGEST_MIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.MIN`; await it to send. Created by [`BloomCommands::tdigest_min`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2771,6 +2808,7 @@ pub static TDIGEST_QUANTILE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.QUANTILE`; await it to send. Created by [`BloomCommands::tdigest_quantile`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2840,6 +2878,7 @@ pub static TDIGEST_RANK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.RANK`; await it to send. Created by [`BloomCommands::tdigest_rank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2910,6 +2949,7 @@ pub static TDIGEST_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.RESET`; await it to send. Created by [`BloomCommands::tdigest_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2969,6 +3009,7 @@ pub static TDIGEST_REVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.REVRANK`; await it to send. Created by [`BloomCommands::tdigest_revrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3038,6 +3079,7 @@ pub static TDIGEST_TRIMMED_MEAN: ::typedis::meta::CommandMeta = ::typedis::meta:
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TDIGEST.TRIMMED_MEAN`; await it to send. Created by [`BloomCommands::tdigest_trimmed_mean`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3115,6 +3157,7 @@ pub static TOPK_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.ADD`; await it to send. Created by [`BloomCommands::topk_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3184,6 +3227,7 @@ pub static TOPK_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.COUNT`; await it to send. Created by [`BloomCommands::topk_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3255,6 +3299,7 @@ pub static TOPK_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.INCRBY`; await it to send. Created by [`BloomCommands::topk_incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3328,6 +3373,7 @@ pub static TOPK_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.INFO`; await it to send. Created by [`BloomCommands::topk_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3387,6 +3433,7 @@ pub static TOPK_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.LIST`; await it to send. Created by [`BloomCommands::topk_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3452,6 +3499,7 @@ pub static TOPK_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.QUERY`; await it to send. Created by [`BloomCommands::topk_query`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3522,6 +3570,7 @@ pub static TOPK_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOPK.RESERVE`; await it to send. Created by [`BloomCommands::topk_reserve`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

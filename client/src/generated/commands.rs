@@ -11,6 +11,7 @@ pub static ACL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `ACL CAT`.
 pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -24,6 +25,7 @@ pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL CAT`; await it to send. Created by [`Commands::acl_cat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -78,6 +80,7 @@ pub static ACL_DELUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL DELUSER`; await it to send. Created by [`Commands::acl_deluser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -131,6 +134,7 @@ pub static ACL_DRYRUN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL DRYRUN`; await it to send. Created by [`Commands::acl_dryrun`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -203,6 +207,7 @@ pub static ACL_GENPASS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL GENPASS`; await it to send. Created by [`Commands::acl_genpass`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -257,6 +262,7 @@ pub static ACL_GETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL GETUSER`; await it to send. Created by [`Commands::acl_getuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -305,6 +311,7 @@ pub static ACL_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL HELP`; await it to send. Created by [`Commands::acl_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -349,6 +356,7 @@ pub static ACL_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL LIST`; await it to send. Created by [`Commands::acl_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -393,6 +401,7 @@ pub static ACL_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL LOAD`; await it to send. Created by [`Commands::acl_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -437,6 +446,7 @@ pub static ACL_LOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL LOG`; await it to send. Created by [`Commands::acl_log`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -496,6 +506,7 @@ pub static ACL_SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL SAVE`; await it to send. Created by [`Commands::acl_save`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -540,6 +551,7 @@ pub static ACL_SETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL SETUSER`; await it to send. Created by [`Commands::acl_setuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -603,6 +615,7 @@ pub static ACL_USERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL USERS`; await it to send. Created by [`Commands::acl_users`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -647,6 +660,7 @@ pub static ACL_WHOAMI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ACL WHOAMI`; await it to send. Created by [`Commands::acl_whoami`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -702,6 +716,7 @@ pub static APPEND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `APPEND`; await it to send. Created by [`Commands::append`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -766,6 +781,7 @@ pub static ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ASKING`; await it to send. Created by [`Commands::asking`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -818,6 +834,7 @@ pub static AUTH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `AUTH`; await it to send. Created by [`Commands::auth`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -877,6 +894,7 @@ pub static BGREWRITEAOF: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BGREWRITEAOF`; await it to send. Created by [`Commands::bgrewriteaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -921,6 +939,7 @@ pub static BGSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `operation` argument of `Bgsave`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1014,6 +1033,7 @@ pub static BITCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `unit` argument of `Bitcount`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1116,6 +1136,7 @@ pub static BITFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `overflow-block` argument of `Bitfield`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1262,6 +1283,7 @@ pub static BITFIELD_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BITFIELD_RO`; await it to send. Created by [`Commands::bitfield_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1346,6 +1368,7 @@ pub static BITOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `operation` argument of `Bitop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1445,6 +1468,7 @@ pub static BITPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `unit` argument of `Bitpos`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1563,6 +1587,7 @@ pub static BLMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `wherefrom` argument of `Blmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1686,6 +1711,7 @@ pub static BLMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `where` argument of `Blmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1799,6 +1825,7 @@ pub static BLPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BLPOP`; await it to send. Created by [`Commands::blpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1868,6 +1895,7 @@ pub static BRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BRPOP`; await it to send. Created by [`Commands::brpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1948,6 +1976,7 @@ pub static BRPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BRPOPLPUSH`; await it to send. Created by [`Commands::brpoplpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2023,6 +2052,7 @@ pub static BZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `where` argument of `Bzmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2140,6 +2170,7 @@ pub static BZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BZPOPMAX`; await it to send. Created by [`Commands::bzpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2213,6 +2244,7 @@ pub static BZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `BZPOPMIN`; await it to send. Created by [`Commands::bzpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2274,6 +2306,7 @@ pub static CLIENT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `CLIENT CACHING`.
 pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2294,6 +2327,7 @@ pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `mode` argument of `ClientCaching`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2370,6 +2404,7 @@ pub static CLIENT_CAPA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
         undo: &[],
         survives_reset: true,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLIENT CAPA`; await it to send. Created by [`Commands::client_capa`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2423,6 +2458,7 @@ pub static CLIENT_GETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLIENT GETNAME`; await it to send. Created by [`Commands::client_getname`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2469,6 +2505,7 @@ pub static CLIENT_GETREDIR: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLIENT GETREDIR`; await it to send. Created by [`Commands::client_getredir`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2514,6 +2551,7 @@ pub static CLIENT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLIENT HELP`; await it to send. Created by [`Commands::client_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2558,6 +2596,7 @@ pub static CLIENT_ID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLIENT ID`; await it to send. Created by [`Commands::client_id`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2609,6 +2648,7 @@ pub static CLIENT_IMPORT_SOURCE: ::typedis::meta::CommandMeta = ::typedis::meta:
         undo: &[b"OFF"],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `enabled` argument of `ClientImportSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2678,6 +2718,7 @@ pub static CLIENT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLIENT INFO`; await it to send. Created by [`Commands::client_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2722,6 +2763,7 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `client-type` argument of `ClientKill`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2902,6 +2944,7 @@ pub static CLIENT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `client-type` argument of `ClientList`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3451,6 +3494,7 @@ pub static CLIENT_NO_EVICT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         undo: &[b"OFF"],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `enabled` argument of `ClientNoEvict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3527,6 +3571,7 @@ pub static CLIENT_NO_TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         undo: &[b"OFF"],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `enabled` argument of `ClientNoTouch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3596,6 +3641,7 @@ pub static CLIENT_PAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `mode` argument of `ClientPause`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3691,6 +3737,7 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `action` argument of `ClientReply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3761,6 +3808,7 @@ pub static CLIENT_SETINFO: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLIENT SETINFO`; await it to send. Created by [`Commands::client_setinfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3843,6 +3891,7 @@ pub static CLIENT_SETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLIENT SETNAME`; await it to send. Created by [`Commands::client_setname`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3901,6 +3950,7 @@ pub static CLIENT_TRACKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `status` argument of `ClientTracking`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4015,6 +4065,7 @@ pub static CLIENT_TRACKINGINFO: ::typedis::meta::CommandMeta = ::typedis::meta::
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLIENT TRACKINGINFO`; await it to send. Created by [`Commands::client_trackinginfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4061,6 +4112,7 @@ pub static CLIENT_UNBLOCK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `unblock-type` argument of `ClientUnblock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4146,6 +4198,7 @@ pub static CLIENT_UNPAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLIENT UNPAUSE`; await it to send. Created by [`Commands::client_unpause`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4191,6 +4244,7 @@ pub static CLUSTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `CLUSTER ADDSLOTS`.
 pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -4204,6 +4258,7 @@ pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER ADDSLOTS`; await it to send. Created by [`Commands::cluster_addslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4256,6 +4311,7 @@ pub static CLUSTER_ADDSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER ADDSLOTSRANGE`; await it to send. Created by [`Commands::cluster_addslotsrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4315,6 +4371,7 @@ pub static CLUSTER_BUMPEPOCH: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER BUMPEPOCH`; await it to send. Created by [`Commands::cluster_bumpepoch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4361,6 +4418,7 @@ pub static CLUSTER_CANCELSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedi
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER CANCELSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_cancelslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4406,6 +4464,7 @@ pub static CLUSTER_COUNT_FAILURE_REPORTS: ::typedis::meta::CommandMeta = ::typed
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER COUNT-FAILURE-REPORTS`; await it to send. Created by [`Commands::cluster_count_failure_reports`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4456,6 +4515,7 @@ pub static CLUSTER_COUNTKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::me
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER COUNTKEYSINSLOT`; await it to send. Created by [`Commands::cluster_countkeysinslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4507,6 +4567,7 @@ pub static CLUSTER_DELSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER DELSLOTS`; await it to send. Created by [`Commands::cluster_delslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4559,6 +4620,7 @@ pub static CLUSTER_DELSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER DELSLOTSRANGE`; await it to send. Created by [`Commands::cluster_delslotsrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4618,6 +4680,7 @@ pub static CLUSTER_FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `options` argument of `ClusterFailover`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4698,6 +4761,7 @@ pub static CLUSTER_FLUSHSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `flush-type` argument of `ClusterFlushslot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4783,6 +4847,7 @@ pub static CLUSTER_FLUSHSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER FLUSHSLOTS`; await it to send. Created by [`Commands::cluster_flushslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4829,6 +4894,7 @@ pub static CLUSTER_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER FORGET`; await it to send. Created by [`Commands::cluster_forget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4879,6 +4945,7 @@ pub static CLUSTER_GETKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::meta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER GETKEYSINSLOT`; await it to send. Created by [`Commands::cluster_getkeysinslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4935,6 +5002,7 @@ pub static CLUSTER_GETSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedis::
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER GETSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_getslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4983,6 +5051,7 @@ pub static CLUSTER_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER HELP`; await it to send. Created by [`Commands::cluster_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5026,6 +5095,7 @@ pub static CLUSTER_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER INFO`; await it to send. Created by [`Commands::cluster_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5069,6 +5139,7 @@ pub static CLUSTER_KEYSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER KEYSLOT`; await it to send. Created by [`Commands::cluster_keyslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5119,6 +5190,7 @@ pub static CLUSTER_LINKS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER LINKS`; await it to send. Created by [`Commands::cluster_links`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5163,6 +5235,7 @@ pub static CLUSTER_MEET: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER MEET`; await it to send. Created by [`Commands::cluster_meet`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5227,6 +5300,7 @@ pub static CLUSTER_MIGRATESLOTS: ::typedis::meta::CommandMeta = ::typedis::meta:
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER MIGRATESLOTS`; await it to send. Created by [`Commands::cluster_migrateslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5297,6 +5371,7 @@ pub static CLUSTER_MYID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER MYID`; await it to send. Created by [`Commands::cluster_myid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5340,6 +5415,7 @@ pub static CLUSTER_MYSHARDID: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER MYSHARDID`; await it to send. Created by [`Commands::cluster_myshardid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5385,6 +5461,7 @@ pub static CLUSTER_NODES: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER NODES`; await it to send. Created by [`Commands::cluster_nodes`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5428,6 +5505,7 @@ pub static CLUSTER_REPLICAS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER REPLICAS`; await it to send. Created by [`Commands::cluster_replicas`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5479,6 +5557,7 @@ pub static CLUSTER_REPLICATE: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER REPLICATE`; await it to send. Created by [`Commands::cluster_replicate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5557,6 +5636,7 @@ pub static CLUSTER_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `reset-type` argument of `ClusterReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5635,6 +5715,7 @@ pub static CLUSTER_SAVECONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::C
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER SAVECONFIG`; await it to send. Created by [`Commands::cluster_saveconfig`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5681,6 +5762,7 @@ pub static CLUSTER_SET_CONFIG_EPOCH: ::typedis::meta::CommandMeta = ::typedis::m
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER SET-CONFIG-EPOCH`; await it to send. Created by [`Commands::cluster_set_config_epoch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5732,6 +5814,7 @@ pub static CLUSTER_SETSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER SETSLOT`; await it to send. Created by [`Commands::cluster_setslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5839,6 +5922,7 @@ pub static CLUSTER_SHARDS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER SHARDS`; await it to send. Created by [`Commands::cluster_shards`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5884,6 +5968,7 @@ pub static CLUSTER_SLAVES: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER SLAVES`; await it to send. Created by [`Commands::cluster_slaves`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5935,6 +6020,7 @@ pub static CLUSTER_SLOT_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `ClusterSlotStats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6049,6 +6135,7 @@ pub static CLUSTER_SLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER SLOTS`; await it to send. Created by [`Commands::cluster_slots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6093,6 +6180,7 @@ pub static CLUSTER_SYNCSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTER SYNCSLOTS`; await it to send. Created by [`Commands::cluster_syncslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6149,6 +6237,7 @@ pub static CLUSTERSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CLUSTERSCAN`; await it to send. Created by [`Commands::clusterscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6238,6 +6327,7 @@ pub static COMMAND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `COMMAND COUNT`.
 pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6250,6 +6340,7 @@ pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `COMMAND COUNT`; await it to send. Created by [`Commands::command_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6293,6 +6384,7 @@ pub static COMMAND_DOCS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `COMMAND DOCS`; await it to send. Created by [`Commands::command_docs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6353,6 +6445,7 @@ pub static COMMAND_GETKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `COMMAND GETKEYS`; await it to send. Created by [`Commands::command_getkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6417,6 +6510,7 @@ pub static COMMAND_GETKEYSANDFLAGS: ::typedis::meta::CommandMeta = ::typedis::me
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `COMMAND GETKEYSANDFLAGS`; await it to send. Created by [`Commands::command_getkeysandflags`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6484,6 +6578,7 @@ pub static COMMAND_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `COMMAND HELP`; await it to send. Created by [`Commands::command_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6527,6 +6622,7 @@ pub static COMMAND_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `COMMAND INFO`; await it to send. Created by [`Commands::command_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6587,6 +6683,7 @@ pub static COMMAND_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `COMMAND LIST`; await it to send. Created by [`Commands::command_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6664,6 +6761,7 @@ pub static COMMANDLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `COMMANDLOG GET`.
 pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6677,6 +6775,7 @@ pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `type` argument of `CommandlogGet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6753,6 +6852,7 @@ pub static COMMANDLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `COMMANDLOG HELP`; await it to send. Created by [`Commands::commandlog_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6799,6 +6899,7 @@ pub static COMMANDLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `type` argument of `CommandlogLen`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6871,6 +6972,7 @@ pub static COMMANDLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `type` argument of `CommandlogReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6942,6 +7044,7 @@ pub static CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `CONFIG GET`.
 pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6955,6 +7058,7 @@ pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CONFIG GET`; await it to send. Created by [`Commands::config_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7010,6 +7114,7 @@ pub static CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CONFIG HELP`; await it to send. Created by [`Commands::config_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7054,6 +7159,7 @@ pub static CONFIG_RESETSTAT: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CONFIG RESETSTAT`; await it to send. Created by [`Commands::config_resetstat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7100,6 +7206,7 @@ pub static CONFIG_REWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CONFIG REWRITE`; await it to send. Created by [`Commands::config_rewrite`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7146,6 +7253,7 @@ pub static CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `CONFIG SET`; await it to send. Created by [`Commands::config_set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7225,6 +7333,7 @@ pub static COPY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `COPY`; await it to send. Created by [`Commands::copy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7298,6 +7407,7 @@ pub static DBSIZE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `DBSIZE`; await it to send. Created by [`Commands::dbsize`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7342,6 +7452,7 @@ pub static DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `DEBUG`; await it to send. Created by [`Commands::debug`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7397,6 +7508,7 @@ pub static DECR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `DECR`; await it to send. Created by [`Commands::decr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7457,6 +7569,7 @@ pub static DECRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `DECRBY`; await it to send. Created by [`Commands::decrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7521,6 +7634,7 @@ pub static DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `DEL`; await it to send. Created by [`Commands::del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7584,6 +7698,7 @@ pub static DELIFEQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `DELIFEQ`; await it to send. Created by [`Commands::delifeq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7650,6 +7765,7 @@ pub static DISCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `DISCARD`; await it to send. Created by [`Commands::discard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7704,6 +7820,7 @@ pub static DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `DUMP`; await it to send. Created by [`Commands::dump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7753,6 +7870,7 @@ pub static ECHO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ECHO`; await it to send. Created by [`Commands::echo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7815,6 +7933,7 @@ pub static EVAL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `EVAL`; await it to send. Created by [`Commands::eval`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7909,6 +8028,7 @@ pub static EVALSHA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `EVALSHA`; await it to send. Created by [`Commands::evalsha`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8003,6 +8123,7 @@ pub static EVALSHA_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `EVALSHA_RO`; await it to send. Created by [`Commands::evalsha_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8097,6 +8218,7 @@ pub static EVAL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `EVAL_RO`; await it to send. Created by [`Commands::eval_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8185,6 +8307,7 @@ pub static EXEC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `EXEC`; await it to send. Created by [`Commands::exec`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8239,6 +8362,7 @@ pub static EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `EXISTS`; await it to send. Created by [`Commands::exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8302,6 +8426,7 @@ pub static EXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `Expire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8416,6 +8541,7 @@ pub static EXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `Expireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8530,6 +8656,7 @@ pub static EXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `EXPIRETIME`; await it to send. Created by [`Commands::expiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8579,6 +8706,7 @@ pub static FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FAILOVER`; await it to send. Created by [`Commands::failover`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8669,6 +8797,7 @@ pub static FCALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FCALL`; await it to send. Created by [`Commands::fcall`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8763,6 +8892,7 @@ pub static FCALL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FCALL_RO`; await it to send. Created by [`Commands::fcall_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8843,6 +8973,7 @@ pub static FLUSHALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `flush-type` argument of `Flushall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8920,6 +9051,7 @@ pub static FLUSHDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `flush-type` argument of `Flushdb`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8997,6 +9129,7 @@ pub static FUNCTION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `FUNCTION DELETE`.
 pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -9009,6 +9142,7 @@ pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FUNCTION DELETE`; await it to send. Created by [`Commands::function_delete`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9059,6 +9193,7 @@ pub static FUNCTION_DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FUNCTION DUMP`; await it to send. Created by [`Commands::function_dump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9102,6 +9237,7 @@ pub static FUNCTION_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `flush-type` argument of `FunctionFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9181,6 +9317,7 @@ pub static FUNCTION_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FUNCTION HELP`; await it to send. Created by [`Commands::function_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9224,6 +9361,7 @@ pub static FUNCTION_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::OneSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FUNCTION KILL`; await it to send. Created by [`Commands::function_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9267,6 +9405,7 @@ pub static FUNCTION_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FUNCTION LIST`; await it to send. Created by [`Commands::function_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9327,6 +9466,7 @@ pub static FUNCTION_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FUNCTION LOAD`; await it to send. Created by [`Commands::function_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9382,6 +9522,7 @@ pub static FUNCTION_RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `policy` argument of `FunctionRestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9474,6 +9615,7 @@ pub static FUNCTION_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FUNCTION STATS`; await it to send. Created by [`Commands::function_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9530,6 +9672,7 @@ pub static GEOADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `Geoadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9663,6 +9806,7 @@ pub static GEODIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `unit` argument of `Geodist`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9787,6 +9931,7 @@ pub static GEOHASH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `GEOHASH`; await it to send. Created by [`Commands::geohash`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9860,6 +10005,7 @@ pub static GEOPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `GEOPOS`; await it to send. Created by [`Commands::geopos`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9960,6 +10106,7 @@ pub static GEORADIUS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `Georadius`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10187,6 +10334,7 @@ pub static GEORADIUSBYMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `Georadiusbymember`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10384,6 +10532,7 @@ pub static GEORADIUSBYMEMBER_RO: ::typedis::meta::CommandMeta = ::typedis::meta:
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `GeoradiusbymemberRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10560,6 +10709,7 @@ pub static GEORADIUS_RO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `GeoradiusRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10740,6 +10890,7 @@ pub static GEOSEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `Geosearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11025,6 +11176,7 @@ pub static GEOSEARCHSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `Geosearchstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11293,6 +11445,7 @@ pub static GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `GET`; await it to send. Created by [`Commands::get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11352,6 +11505,7 @@ pub static GETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `GETBIT`; await it to send. Created by [`Commands::getbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11416,6 +11570,7 @@ pub static GETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `GETDEL`; await it to send. Created by [`Commands::getdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11475,6 +11630,7 @@ pub static GETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `GETEX`; await it to send. Created by [`Commands::getex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11580,6 +11736,7 @@ pub static GETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `GETRANGE`; await it to send. Created by [`Commands::getrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11650,6 +11807,7 @@ pub static GETSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `GETSET`; await it to send. Created by [`Commands::getset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11718,6 +11876,7 @@ pub static HDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HDEL`; await it to send. Created by [`Commands::hdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11785,6 +11944,7 @@ pub static HELLO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HELLO`; await it to send. Created by [`Commands::hello`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11872,6 +12032,7 @@ pub static HEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HEXISTS`; await it to send. Created by [`Commands::hexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11940,6 +12101,7 @@ pub static HEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `Hexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12070,6 +12232,7 @@ pub static HEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `Hexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12200,6 +12363,7 @@ pub static HEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HEXPIRETIME`; await it to send. Created by [`Commands::hexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12274,6 +12438,7 @@ pub static HGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HGET`; await it to send. Created by [`Commands::hget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12342,6 +12507,7 @@ pub static HGETALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HGETALL`; await it to send. Created by [`Commands::hgetall`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12404,6 +12570,7 @@ pub static HGETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HGETDEL`; await it to send. Created by [`Commands::hgetdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12478,6 +12645,7 @@ pub static HGETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HGETEX`; await it to send. Created by [`Commands::hgetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12599,6 +12767,7 @@ pub static HINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HINCRBY`; await it to send. Created by [`Commands::hincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12674,6 +12843,7 @@ pub static HINCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HINCRBYFLOAT`; await it to send. Created by [`Commands::hincrbyfloat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12748,6 +12918,7 @@ pub static HKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HKEYS`; await it to send. Created by [`Commands::hkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12807,6 +12978,7 @@ pub static HLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HLEN`; await it to send. Created by [`Commands::hlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12866,6 +13038,7 @@ pub static HMGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HMGET`; await it to send. Created by [`Commands::hmget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12936,6 +13109,7 @@ pub static HMSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HMSET`; await it to send. Created by [`Commands::hmset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13011,6 +13185,7 @@ pub static HPERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HPERSIST`; await it to send. Created by [`Commands::hpersist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13085,6 +13260,7 @@ pub static HPEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `Hpexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13215,6 +13391,7 @@ pub static HPEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `Hpexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13345,6 +13522,7 @@ pub static HPEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HPEXPIRETIME`; await it to send. Created by [`Commands::hpexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13419,6 +13597,7 @@ pub static HPTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HPTTL`; await it to send. Created by [`Commands::hpttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13493,6 +13672,7 @@ pub static HRANDFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HRANDFIELD`; await it to send. Created by [`Commands::hrandfield`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13569,6 +13749,7 @@ pub static HSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HSCAN`; await it to send. Created by [`Commands::hscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13662,6 +13843,7 @@ pub static HSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HSET`; await it to send. Created by [`Commands::hset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13738,6 +13920,7 @@ pub static HSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `fields-condition` argument of `Hsetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13934,6 +14117,7 @@ pub static HSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HSETNX`; await it to send. Created by [`Commands::hsetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14008,6 +14192,7 @@ pub static HSTRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HSTRLEN`; await it to send. Created by [`Commands::hstrlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14076,6 +14261,7 @@ pub static HTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HTTL`; await it to send. Created by [`Commands::httl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14150,6 +14336,7 @@ pub static HVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `HVALS`; await it to send. Created by [`Commands::hvals`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14210,6 +14397,7 @@ pub static INCR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `INCR`; await it to send. Created by [`Commands::incr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14270,6 +14458,7 @@ pub static INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `INCRBY`; await it to send. Created by [`Commands::incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14335,6 +14524,7 @@ pub static INCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `INCRBYFLOAT`; await it to send. Created by [`Commands::incrbyfloat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14388,6 +14578,7 @@ pub static INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `INFO`; await it to send. Created by [`Commands::info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14445,6 +14636,7 @@ pub static KEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `KEYS`; await it to send. Created by [`Commands::keys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14494,6 +14686,7 @@ pub static LASTSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LASTSAVE`; await it to send. Created by [`Commands::lastsave`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14537,6 +14730,7 @@ pub static LATENCY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `LATENCY DOCTOR`.
 pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -14550,6 +14744,7 @@ pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LATENCY DOCTOR`; await it to send. Created by [`Commands::latency_doctor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14596,6 +14791,7 @@ pub static LATENCY_GRAPH: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LATENCY GRAPH`; await it to send. Created by [`Commands::latency_graph`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14644,6 +14840,7 @@ pub static LATENCY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LATENCY HELP`; await it to send. Created by [`Commands::latency_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14688,6 +14885,7 @@ pub static LATENCY_HISTOGRAM: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LATENCY HISTOGRAM`; await it to send. Created by [`Commands::latency_histogram`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14751,6 +14949,7 @@ pub static LATENCY_HISTORY: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LATENCY HISTORY`; await it to send. Created by [`Commands::latency_history`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14802,6 +15001,7 @@ pub static LATENCY_LATEST: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LATENCY LATEST`; await it to send. Created by [`Commands::latency_latest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14848,6 +15048,7 @@ pub static LATENCY_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LATENCY RESET`; await it to send. Created by [`Commands::latency_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14916,6 +15117,7 @@ pub static LCS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LCS`; await it to send. Created by [`Commands::lcs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15010,6 +15212,7 @@ pub static LINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LINDEX`; await it to send. Created by [`Commands::lindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15074,6 +15277,7 @@ pub static LINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `where` argument of `Linsert`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15172,6 +15376,7 @@ pub static LLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LLEN`; await it to send. Created by [`Commands::llen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15241,6 +15446,7 @@ pub static LMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `wherefrom` argument of `Lmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15357,6 +15563,7 @@ pub static LMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `where` argument of `Lmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15453,6 +15660,7 @@ pub static LOLWUT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LOLWUT`; await it to send. Created by [`Commands::lolwut`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15518,6 +15726,7 @@ pub static LPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LPOP`; await it to send. Created by [`Commands::lpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15590,6 +15799,7 @@ pub static LPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LPOS`; await it to send. Created by [`Commands::lpos`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15690,6 +15900,7 @@ pub static LPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LPUSH`; await it to send. Created by [`Commands::lpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15760,6 +15971,7 @@ pub static LPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LPUSHX`; await it to send. Created by [`Commands::lpushx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15829,6 +16041,7 @@ pub static LRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LRANGE`; await it to send. Created by [`Commands::lrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15898,6 +16111,7 @@ pub static LREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LREM`; await it to send. Created by [`Commands::lrem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15972,6 +16186,7 @@ pub static LSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LSET`; await it to send. Created by [`Commands::lset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16046,6 +16261,7 @@ pub static LTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `LTRIM`; await it to send. Created by [`Commands::ltrim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16104,6 +16320,7 @@ pub static MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `MEMORY DOCTOR`.
 pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -16116,6 +16333,7 @@ pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MEMORY DOCTOR`; await it to send. Created by [`Commands::memory_doctor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16159,6 +16377,7 @@ pub static MEMORY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MEMORY HELP`; await it to send. Created by [`Commands::memory_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16202,6 +16421,7 @@ pub static MEMORY_MALLOC_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MEMORY MALLOC-STATS`; await it to send. Created by [`Commands::memory_malloc_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16247,6 +16467,7 @@ pub static MEMORY_PURGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MEMORY PURGE`; await it to send. Created by [`Commands::memory_purge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16290,6 +16511,7 @@ pub static MEMORY_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MEMORY STATS`; await it to send. Created by [`Commands::memory_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16347,6 +16569,7 @@ pub static MEMORY_USAGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MEMORY USAGE`; await it to send. Created by [`Commands::memory_usage`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16417,6 +16640,7 @@ pub static MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MGET`; await it to send. Created by [`Commands::mget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16493,6 +16717,7 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16635,6 +16860,7 @@ pub static MODULE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `MODULE HELP`.
 pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -16647,6 +16873,7 @@ pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MODULE HELP`; await it to send. Created by [`Commands::module_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16690,6 +16917,7 @@ pub static MODULE_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MODULE LIST`; await it to send. Created by [`Commands::module_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16734,6 +16962,7 @@ pub static MODULE_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MODULE LOAD`; await it to send. Created by [`Commands::module_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16797,6 +17026,7 @@ pub static MODULE_LOADEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MODULE LOADEX`; await it to send. Created by [`Commands::module_loadex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16880,6 +17110,7 @@ pub static MODULE_UNLOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MODULE UNLOAD`; await it to send. Created by [`Commands::module_unload`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16936,6 +17167,7 @@ pub static MONITOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MONITOR`; await it to send. Created by [`Commands::monitor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16990,6 +17222,7 @@ pub static MOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MOVE`; await it to send. Created by [`Commands::move_key`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17054,6 +17287,7 @@ pub static MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MSET`; await it to send. Created by [`Commands::mset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17124,6 +17358,7 @@ pub static MSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `Msetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17278,6 +17513,7 @@ pub static MSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MSETNX`; await it to send. Created by [`Commands::msetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17345,6 +17581,7 @@ pub static MULTI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MULTI`; await it to send. Created by [`Commands::multi`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17388,6 +17625,7 @@ pub static OBJECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `OBJECT ENCODING`.
 pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -17411,6 +17649,7 @@ pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `OBJECT ENCODING`; await it to send. Created by [`Commands::object_encoding`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17472,6 +17711,7 @@ pub static OBJECT_FREQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `OBJECT FREQ`; await it to send. Created by [`Commands::object_freq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17520,6 +17760,7 @@ pub static OBJECT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `OBJECT HELP`; await it to send. Created by [`Commands::object_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17574,6 +17815,7 @@ pub static OBJECT_IDLETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `OBJECT IDLETIME`; await it to send. Created by [`Commands::object_idletime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17635,6 +17877,7 @@ pub static OBJECT_REFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `OBJECT REFCOUNT`; await it to send. Created by [`Commands::object_refcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17696,6 +17939,7 @@ pub static PERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PERSIST`; await it to send. Created by [`Commands::persist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17755,6 +17999,7 @@ pub static PEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `Pexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17869,6 +18114,7 @@ pub static PEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `Pexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17987,6 +18233,7 @@ pub static PEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PEXPIRETIME`; await it to send. Created by [`Commands::pexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18047,6 +18294,7 @@ pub static PFADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PFADD`; await it to send. Created by [`Commands::pfadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18120,6 +18368,7 @@ pub static PFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PFCOUNT`; await it to send. Created by [`Commands::pfcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18184,6 +18433,7 @@ pub static PFDEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PFDEBUG`; await it to send. Created by [`Commands::pfdebug`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18262,6 +18512,7 @@ pub static PFMERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PFMERGE`; await it to send. Created by [`Commands::pfmerge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18324,6 +18575,7 @@ pub static PFSELFTEST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PFSELFTEST`; await it to send. Created by [`Commands::pfselftest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18367,6 +18619,7 @@ pub static PING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PING`; await it to send. Created by [`Commands::ping`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18431,6 +18684,7 @@ pub static PSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PSETEX`; await it to send. Created by [`Commands::psetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18502,6 +18756,7 @@ pub static PSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PSUBSCRIBE`; await it to send. Created by [`Commands::psubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18562,6 +18817,7 @@ pub static PSYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: true,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PSYNC`; await it to send. Created by [`Commands::psync`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18626,6 +18882,7 @@ pub static PTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PTTL`; await it to send. Created by [`Commands::pttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18675,6 +18932,7 @@ pub static PUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PUBLISH`; await it to send. Created by [`Commands::publish`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18732,6 +18990,7 @@ pub static PUBSUB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `PUBSUB CHANNELS`.
 pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -18745,6 +19004,7 @@ pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PUBSUB CHANNELS`; await it to send. Created by [`Commands::pubsub_channels`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18800,6 +19060,7 @@ pub static PUBSUB_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PUBSUB HELP`; await it to send. Created by [`Commands::pubsub_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18844,6 +19105,7 @@ pub static PUBSUB_NUMPAT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PUBSUB NUMPAT`; await it to send. Created by [`Commands::pubsub_numpat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18888,6 +19150,7 @@ pub static PUBSUB_NUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PUBSUB NUMSUB`; await it to send. Created by [`Commands::pubsub_numsub`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18946,6 +19209,7 @@ pub static PUBSUB_SHARDCHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta:
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PUBSUB SHARDCHANNELS`; await it to send. Created by [`Commands::pubsub_shardchannels`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19002,6 +19266,7 @@ pub static PUBSUB_SHARDNUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::C
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PUBSUB SHARDNUMSUB`; await it to send. Created by [`Commands::pubsub_shardnumsub`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19069,6 +19334,7 @@ pub static PUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `PUNSUBSCRIBE`; await it to send. Created by [`Commands::punsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19135,6 +19401,7 @@ pub static QUIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `QUIT`; await it to send. Created by [`Commands::quit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19178,6 +19445,7 @@ pub static RANDOMKEY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `RANDOMKEY`; await it to send. Created by [`Commands::randomkey`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19229,6 +19497,7 @@ pub static READONLY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `READONLY`; await it to send. Created by [`Commands::readonly`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19280,6 +19549,7 @@ pub static READWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `READWRITE`; await it to send. Created by [`Commands::readwrite`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19344,6 +19614,7 @@ pub static RENAME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `RENAME`; await it to send. Created by [`Commands::rename`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19422,6 +19693,7 @@ pub static RENAMENX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `RENAMENX`; await it to send. Created by [`Commands::renamenx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19488,6 +19760,7 @@ pub static REPLCONF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
         undo: &[],
         survives_reset: true,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `REPLCONF`; await it to send. Created by [`Commands::replconf`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19532,6 +19805,7 @@ pub static REPLICAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `REPLICAOF`; await it to send. Created by [`Commands::replicaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19617,6 +19891,7 @@ pub static RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `RESET`; await it to send. Created by [`Commands::reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19671,6 +19946,7 @@ pub static RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `RESTORE`; await it to send. Created by [`Commands::restore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19777,6 +20053,7 @@ pub static RESTORE_ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `RESTORE-ASKING`; await it to send. Created by [`Commands::restore_asking`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19872,6 +20149,7 @@ pub static ROLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ROLE`; await it to send. Created by [`Commands::role`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19926,6 +20204,7 @@ pub static RPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `RPOP`; await it to send. Created by [`Commands::rpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20008,6 +20287,7 @@ pub static RPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `RPOPLPUSH`; await it to send. Created by [`Commands::rpoplpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20077,6 +20357,7 @@ pub static RPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `RPUSH`; await it to send. Created by [`Commands::rpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20147,6 +20428,7 @@ pub static RPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `RPUSHX`; await it to send. Created by [`Commands::rpushx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20217,6 +20499,7 @@ pub static SADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SADD`; await it to send. Created by [`Commands::sadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20276,6 +20559,7 @@ pub static SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SAVE`; await it to send. Created by [`Commands::save`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20319,6 +20603,7 @@ pub static SCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SCAN`; await it to send. Created by [`Commands::scan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20409,6 +20694,7 @@ pub static SCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SCARD`; await it to send. Created by [`Commands::scard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20457,6 +20743,7 @@ pub static SCRIPT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `SCRIPT DEBUG`.
 pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -20469,6 +20756,7 @@ pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `mode` argument of `ScriptDebug`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20551,6 +20839,7 @@ pub static SCRIPT_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::AggLogicalAnd,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SCRIPT EXISTS`; await it to send. Created by [`Commands::script_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20603,6 +20892,7 @@ pub static SCRIPT_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `flush-type` argument of `ScriptFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20680,6 +20970,7 @@ pub static SCRIPT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SCRIPT HELP`; await it to send. Created by [`Commands::script_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20723,6 +21014,7 @@ pub static SCRIPT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::OneSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SCRIPT KILL`; await it to send. Created by [`Commands::script_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20766,6 +21058,7 @@ pub static SCRIPT_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SCRIPT LOAD`; await it to send. Created by [`Commands::script_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20814,6 +21107,7 @@ pub static SCRIPT_SHOW: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SCRIPT SHOW`; await it to send. Created by [`Commands::script_show`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20873,6 +21167,7 @@ pub static SDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SDIFF`; await it to send. Created by [`Commands::sdiff`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20946,6 +21241,7 @@ pub static SDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SDIFFSTORE`; await it to send. Created by [`Commands::sdiffstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21012,6 +21308,7 @@ pub static SELECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SELECT`; await it to send. Created by [`Commands::select`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21071,6 +21368,7 @@ pub static SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SET`; await it to send. Created by [`Commands::set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21213,6 +21511,7 @@ pub static SETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SETBIT`; await it to send. Created by [`Commands::setbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21282,6 +21581,7 @@ pub static SETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SETEX`; await it to send. Created by [`Commands::setex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21357,6 +21657,7 @@ pub static SETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SETNX`; await it to send. Created by [`Commands::setnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21425,6 +21726,7 @@ pub static SETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SETRANGE`; await it to send. Created by [`Commands::setrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21490,6 +21792,7 @@ pub static SHUTDOWN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `save-selector` argument of `Shutdown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21606,6 +21909,7 @@ pub static SINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SINTER`; await it to send. Created by [`Commands::sinter`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21669,6 +21973,7 @@ pub static SINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SINTERCARD`; await it to send. Created by [`Commands::sintercard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21759,6 +22064,7 @@ pub static SINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SINTERSTORE`; await it to send. Created by [`Commands::sinterstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21828,6 +22134,7 @@ pub static SISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SISMEMBER`; await it to send. Created by [`Commands::sismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21886,6 +22193,7 @@ pub static SLAVEOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SLAVEOF`; await it to send. Created by [`Commands::slaveof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21963,6 +22271,7 @@ pub static SLOWLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `SLOWLOG GET`.
 pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -21976,6 +22285,7 @@ pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SLOWLOG GET`; await it to send. Created by [`Commands::slowlog_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22029,6 +22339,7 @@ pub static SLOWLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SLOWLOG HELP`; await it to send. Created by [`Commands::slowlog_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22073,6 +22384,7 @@ pub static SLOWLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SLOWLOG LEN`; await it to send. Created by [`Commands::slowlog_len`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22117,6 +22429,7 @@ pub static SLOWLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SLOWLOG RESET`; await it to send. Created by [`Commands::slowlog_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22171,6 +22484,7 @@ pub static SMEMBERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SMEMBERS`; await it to send. Created by [`Commands::smembers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22230,6 +22544,7 @@ pub static SMISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SMISMEMBER`; await it to send. Created by [`Commands::smismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22309,6 +22624,7 @@ pub static SMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SMOVE`; await it to send. Created by [`Commands::smove`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22403,6 +22719,7 @@ pub static SORT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `Sort`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22555,6 +22872,7 @@ pub static SORT_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `SortRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22691,6 +23009,7 @@ pub static SPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SPOP`; await it to send. Created by [`Commands::spop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22761,6 +23080,7 @@ pub static SPUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SPUBLISH`; await it to send. Created by [`Commands::spublish`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22829,6 +23149,7 @@ pub static SRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SRANDMEMBER`; await it to send. Created by [`Commands::srandmember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22901,6 +23222,7 @@ pub static SREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SREM`; await it to send. Created by [`Commands::srem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22970,6 +23292,7 @@ pub static SSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SSCAN`; await it to send. Created by [`Commands::sscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23063,6 +23386,7 @@ pub static SSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SSUBSCRIBE`; await it to send. Created by [`Commands::ssubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23126,6 +23450,7 @@ pub static STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `STRLEN`; await it to send. Created by [`Commands::strlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23182,6 +23507,7 @@ pub static SUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SUBSCRIBE`; await it to send. Created by [`Commands::subscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23245,6 +23571,7 @@ pub static SUBSTR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SUBSTR`; await it to send. Created by [`Commands::substr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23314,6 +23641,7 @@ pub static SUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SUNION`; await it to send. Created by [`Commands::sunion`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23387,6 +23715,7 @@ pub static SUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SUNIONSTORE`; await it to send. Created by [`Commands::sunionstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23464,6 +23793,7 @@ pub static SUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SUNSUBSCRIBE`; await it to send. Created by [`Commands::sunsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23521,6 +23851,7 @@ pub static SWAPDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SWAPDB`; await it to send. Created by [`Commands::swapdb`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23582,6 +23913,7 @@ pub static SYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: true,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `SYNC`; await it to send. Created by [`Commands::sync`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23626,6 +23958,7 @@ pub static TIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TIME`; await it to send. Created by [`Commands::time`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23680,6 +24013,7 @@ pub static TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TOUCH`; await it to send. Created by [`Commands::touch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23743,6 +24077,7 @@ pub static TTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TTL`; await it to send. Created by [`Commands::ttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23802,6 +24137,7 @@ pub static TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `TYPE`; await it to send. Created by [`Commands::key_type`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23861,6 +24197,7 @@ pub static UNLINK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `UNLINK`; await it to send. Created by [`Commands::unlink`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23921,6 +24258,7 @@ pub static UNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `UNSUBSCRIBE`; await it to send. Created by [`Commands::unsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23987,6 +24325,7 @@ pub static UNWATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `UNWATCH`; await it to send. Created by [`Commands::unwatch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24030,6 +24369,12 @@ pub static WAIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::AggMin,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::Shared {
+        timeout: ::core::option::Option::Some(::typedis::meta::TimeoutArg {
+            index: 2usize,
+            unit: ::typedis::meta::TimeUnit::Millis,
+        }),
+    },
 };
 /// Builder for `WAIT`; await it to send. Created by [`Commands::wait`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24083,6 +24428,12 @@ pub static WAITAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::AggMin,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::Shared {
+        timeout: ::core::option::Option::Some(::typedis::meta::TimeoutArg {
+            index: 3usize,
+            unit: ::typedis::meta::TimeUnit::Millis,
+        }),
+    },
 };
 /// Builder for `WAITAOF`; await it to send. Created by [`Commands::waitaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24161,6 +24512,7 @@ pub static WATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `WATCH`; await it to send. Created by [`Commands::watch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24224,6 +24576,7 @@ pub static XACK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XACK`; await it to send. Created by [`Commands::xack`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24300,6 +24653,7 @@ pub static XADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `operator` argument of `Xadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24488,6 +24842,7 @@ pub static XAUTOCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XAUTOCLAIM`; await it to send. Created by [`Commands::xautoclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24592,6 +24947,7 @@ pub static XCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XCLAIM`; await it to send. Created by [`Commands::xclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24730,6 +25086,7 @@ pub static XDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XDEL`; await it to send. Created by [`Commands::xdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24788,6 +25145,7 @@ pub static XGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `XGROUP CREATE`.
 pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -24811,6 +25169,7 @@ pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XGROUP CREATE`; await it to send. Created by [`Commands::xgroup_create`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24917,6 +25276,7 @@ pub static XGROUP_CREATECONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XGROUP CREATECONSUMER`; await it to send. Created by [`Commands::xgroup_createconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24993,6 +25353,7 @@ pub static XGROUP_DELCONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta::C
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XGROUP DELCONSUMER`; await it to send. Created by [`Commands::xgroup_delconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25069,6 +25430,7 @@ pub static XGROUP_DESTROY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XGROUP DESTROY`; await it to send. Created by [`Commands::xgroup_destroy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25128,6 +25490,7 @@ pub static XGROUP_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XGROUP HELP`; await it to send. Created by [`Commands::xgroup_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25182,6 +25545,7 @@ pub static XGROUP_SETID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XGROUP SETID`; await it to send. Created by [`Commands::xgroup_setid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25272,6 +25636,7 @@ pub static XINFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `XINFO CONSUMERS`.
 pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -25295,6 +25660,7 @@ pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XINFO CONSUMERS`; await it to send. Created by [`Commands::xinfo_consumers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25365,6 +25731,7 @@ pub static XINFO_GROUPS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XINFO GROUPS`; await it to send. Created by [`Commands::xinfo_groups`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25413,6 +25780,7 @@ pub static XINFO_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XINFO HELP`; await it to send. Created by [`Commands::xinfo_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25467,6 +25835,7 @@ pub static XINFO_STREAM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XINFO STREAM`; await it to send. Created by [`Commands::xinfo_stream`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25545,6 +25914,7 @@ pub static XLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XLEN`; await it to send. Created by [`Commands::xlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25604,6 +25974,7 @@ pub static XPENDING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XPENDING`; await it to send. Created by [`Commands::xpending`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25706,6 +26077,7 @@ pub static XRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XRANGE`; await it to send. Created by [`Commands::xrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25795,6 +26167,7 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25901,6 +26274,7 @@ pub static XREADGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XREADGROUP`; await it to send. Created by [`Commands::xreadgroup`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26019,6 +26393,7 @@ pub static XREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XREVRANGE`; await it to send. Created by [`Commands::xrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26105,6 +26480,7 @@ pub static XSETID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `XSETID`; await it to send. Created by [`Commands::xsetid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26194,6 +26570,7 @@ pub static XTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `operator` argument of `Xtrim`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26317,6 +26694,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26484,6 +26862,7 @@ pub static ZCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZCARD`; await it to send. Created by [`Commands::zcard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26543,6 +26922,7 @@ pub static ZCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZCOUNT`; await it to send. Created by [`Commands::zcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26612,6 +26992,7 @@ pub static ZDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZDIFF`; await it to send. Created by [`Commands::zdiff`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26698,6 +27079,7 @@ pub static ZDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZDIFFSTORE`; await it to send. Created by [`Commands::zdiffstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26774,6 +27156,7 @@ pub static ZINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZINCRBY`; await it to send. Created by [`Commands::zincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26848,6 +27231,7 @@ pub static ZINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `aggregate` argument of `Zinter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26987,6 +27371,7 @@ pub static ZINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZINTERCARD`; await it to send. Created by [`Commands::zintercard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27078,6 +27463,7 @@ pub static ZINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `aggregate` argument of `Zinterstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27218,6 +27604,7 @@ pub static ZLEXCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZLEXCOUNT`; await it to send. Created by [`Commands::zlexcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27292,6 +27679,7 @@ pub static ZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `where` argument of `Zmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27402,6 +27790,7 @@ pub static ZMSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZMSCORE`; await it to send. Created by [`Commands::zmscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27471,6 +27860,7 @@ pub static ZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZPOPMAX`; await it to send. Created by [`Commands::zpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27543,6 +27933,7 @@ pub static ZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZPOPMIN`; await it to send. Created by [`Commands::zpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27615,6 +28006,7 @@ pub static ZRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZRANDMEMBER`; await it to send. Created by [`Commands::zrandmember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27691,6 +28083,7 @@ pub static ZRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `sortby` argument of `Zrange`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27823,6 +28216,7 @@ pub static ZRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZRANGEBYLEX`; await it to send. Created by [`Commands::zrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27912,6 +28306,7 @@ pub static ZRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZRANGEBYSCORE`; await it to send. Created by [`Commands::zrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28013,6 +28408,7 @@ pub static ZRANGESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `sortby` argument of `Zrangestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28146,6 +28542,7 @@ pub static ZRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZRANK`; await it to send. Created by [`Commands::zrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28224,6 +28621,7 @@ pub static ZREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZREM`; await it to send. Created by [`Commands::zrem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28293,6 +28691,7 @@ pub static ZREMRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZREMRANGEBYLEX`; await it to send. Created by [`Commands::zremrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28367,6 +28766,7 @@ pub static ZREMRANGEBYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZREMRANGEBYRANK`; await it to send. Created by [`Commands::zremrangebyrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28436,6 +28836,7 @@ pub static ZREMRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZREMRANGEBYSCORE`; await it to send. Created by [`Commands::zremrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28505,6 +28906,7 @@ pub static ZREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZREVRANGE`; await it to send. Created by [`Commands::zrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28582,6 +28984,7 @@ pub static ZREVRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZREVRANGEBYLEX`; await it to send. Created by [`Commands::zrevrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28671,6 +29074,7 @@ pub static ZREVRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZREVRANGEBYSCORE`; await it to send. Created by [`Commands::zrevrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28762,6 +29166,7 @@ pub static ZREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZREVRANK`; await it to send. Created by [`Commands::zrevrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28840,6 +29245,7 @@ pub static ZSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZSCAN`; await it to send. Created by [`Commands::zscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28932,6 +29338,7 @@ pub static ZSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `ZSCORE`; await it to send. Created by [`Commands::zscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29000,6 +29407,7 @@ pub static ZUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `aggregate` argument of `Zunion`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29150,6 +29558,7 @@ pub static ZUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `aggregate` argument of `Zunionstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35487,7 +35896,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @slow, @blocking, @connection
     /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Blocking: runs on a dedicated connection
+    /// - Blocking, on the shared connection (commands queued behind it wait until it returns): it counts the replicas that acknowledged the writes of the connection it runs on, and the caller's writes went out on the shared connection (a dedicated one has written nothing)
     /// - Reference: <https://redis.io/commands/wait/>
     #[doc(alias = "WAIT")]
     #[allow(deprecated)]
@@ -35507,7 +35916,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.2.0
     /// - ACL categories: @slow, @blocking, @connection
     /// - Servers: Redis ≥ 7.2 · Valkey
-    /// - Blocking: runs on a dedicated connection
+    /// - Blocking, on the shared connection (commands queued behind it wait until it returns): it counts the fsyncs of the writes of the connection it runs on, and the caller's writes went out on the shared connection (a dedicated one has written nothing)
     /// - Reference: <https://redis.io/commands/waitaof/>
     #[doc(alias = "WAITAOF")]
     #[allow(deprecated)]

@@ -23,6 +23,7 @@ pub static JSON_ARRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.ARRAPPEND`; await it to send. Created by [`JsonCommands::json_arrappend`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -98,6 +99,7 @@ pub static JSON_ARRINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.ARRINDEX`; await it to send. Created by [`JsonCommands::json_arrindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -189,6 +191,7 @@ pub static JSON_ARRINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.ARRINSERT`; await it to send. Created by [`JsonCommands::json_arrinsert`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -270,6 +273,7 @@ pub static JSON_ARRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.ARRLEN`; await it to send. Created by [`JsonCommands::json_arrlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -338,6 +342,7 @@ pub static JSON_ARRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.ARRPOP`; await it to send. Created by [`JsonCommands::json_arrpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -416,6 +421,7 @@ pub static JSON_ARRTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.ARRTRIM`; await it to send. Created by [`JsonCommands::json_arrtrim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -496,6 +502,7 @@ pub static JSON_CLEAR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.CLEAR`; await it to send. Created by [`JsonCommands::json_clear`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -565,6 +572,7 @@ pub static JSON_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `JSON.DEBUG HELP`.
 pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -577,6 +585,7 @@ pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.DEBUG HELP`; await it to send. Created by [`JsonCommands::json_debug_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -633,6 +642,7 @@ pub static JSON_DEBUG_MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.DEBUG MEMORY`; await it to send. Created by [`JsonCommands::json_debug_memory`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -703,6 +713,7 @@ pub static JSON_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.DEL`; await it to send. Created by [`JsonCommands::json_del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -772,6 +783,7 @@ pub static JSON_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.FORGET`; await it to send. Created by [`JsonCommands::json_forget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -841,6 +853,7 @@ pub static JSON_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.GET`; await it to send. Created by [`JsonCommands::json_get_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -945,6 +958,7 @@ pub static JSON_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.MERGE`; await it to send. Created by [`JsonCommands::json_merge_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1019,6 +1033,7 @@ pub static JSON_MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.MGET`; await it to send. Created by [`JsonCommands::json_mget_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1089,6 +1104,7 @@ pub static JSON_MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.MSET`; await it to send. Created by [`JsonCommands::json_mset_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1160,6 +1176,7 @@ pub static JSON_NUMINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.NUMINCRBY`; await it to send. Created by [`JsonCommands::json_numincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1234,6 +1251,7 @@ pub static JSON_NUMMULTBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.NUMMULTBY`; await it to send. Created by [`JsonCommands::json_nummultby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1309,6 +1327,7 @@ pub static JSON_OBJKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.OBJKEYS`; await it to send. Created by [`JsonCommands::json_objkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1380,6 +1399,7 @@ pub static JSON_OBJLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.OBJLEN`; await it to send. Created by [`JsonCommands::json_objlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1448,6 +1468,7 @@ pub static JSON_RESP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.RESP`; await it to send. Created by [`JsonCommands::json_resp`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1518,6 +1539,7 @@ pub static JSON_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `condition` argument of `JsonSet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1627,6 +1649,7 @@ pub static JSON_STRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.STRAPPEND`; await it to send. Created by [`JsonCommands::json_strappend`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1701,6 +1724,7 @@ pub static JSON_STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.STRLEN`; await it to send. Created by [`JsonCommands::json_strlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1770,6 +1794,7 @@ pub static JSON_TOGGLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.TOGGLE`; await it to send. Created by [`JsonCommands::json_toggle`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1838,6 +1863,7 @@ pub static JSON_TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `JSON.TYPE`; await it to send. Created by [`JsonCommands::json_type`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -22,6 +22,7 @@ pub static FT_AGGREGATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `FtAggregate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -351,6 +352,7 @@ pub static FT_ALIASADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.ALIASADD`; await it to send. Created by [`SearchCommands::ft_aliasadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -419,6 +421,7 @@ pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.ALIASDEL`; await it to send. Created by [`SearchCommands::ft_aliasdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -478,6 +481,7 @@ pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.ALIASUPDATE`; await it to send. Created by [`SearchCommands::ft_aliasupdate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -546,6 +550,7 @@ pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.ALTER`; await it to send. Created by [`SearchCommands::ft_alter`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -611,6 +616,7 @@ pub static FT_CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `FT.CONFIG GET`.
 pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -623,6 +629,7 @@ pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.CONFIG GET`; await it to send. Created by [`SearchCommands::ft_config_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -674,6 +681,7 @@ pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.CONFIG HELP`; await it to send. Created by [`SearchCommands::ft_config_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -724,6 +732,7 @@ pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.CONFIG SET`; await it to send. Created by [`SearchCommands::ft_config_set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -793,6 +802,7 @@ pub static FT_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `data_type` argument of `FtCreate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1050,6 +1060,7 @@ pub static FT_CURSOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// What the runtime knows about `FT.CURSOR DEL`.
 pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1073,6 +1084,7 @@ pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.CURSOR DEL`; await it to send. Created by [`SearchCommands::ft_cursor_del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1137,6 +1149,7 @@ pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.CURSOR READ`; await it to send. Created by [`SearchCommands::ft_cursor_read`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1203,6 +1216,7 @@ pub static FT_DICTADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.DICTADD`; await it to send. Created by [`SearchCommands::ft_dictadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1261,6 +1275,7 @@ pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.DICTDEL`; await it to send. Created by [`SearchCommands::ft_dictdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1319,6 +1334,7 @@ pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.DICTDUMP`; await it to send. Created by [`SearchCommands::ft_dictdump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1378,6 +1394,7 @@ pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.DROPINDEX`; await it to send. Created by [`SearchCommands::ft_dropindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1443,6 +1460,7 @@ pub static FT_EXPLAIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.EXPLAIN`; await it to send. Created by [`SearchCommands::ft_explain`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1522,6 +1540,7 @@ pub static FT_EXPLAINCLI: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.EXPLAINCLI`; await it to send. Created by [`SearchCommands::ft_explaincli`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1601,6 +1620,7 @@ pub static FT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.INFO`; await it to send. Created by [`SearchCommands::ft_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1663,6 +1683,7 @@ pub static FT_SEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `order` argument of `FtSearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2141,6 +2162,7 @@ pub static FT_SPELLCHECK: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `inclusion` argument of `FtSpellcheck`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2277,6 +2299,7 @@ pub static FT_SUGADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.SUGADD`; await it to send. Created by [`SearchCommands::ft_sugadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2367,6 +2390,7 @@ pub static FT_SUGDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.SUGDEL`; await it to send. Created by [`SearchCommands::ft_sugdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2435,6 +2459,7 @@ pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.SUGGET`; await it to send. Created by [`SearchCommands::ft_sugget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2531,6 +2556,7 @@ pub static FT_SUGLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.SUGLEN`; await it to send. Created by [`SearchCommands::ft_suglen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2590,6 +2616,7 @@ pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.SYNDUMP`; await it to send. Created by [`SearchCommands::ft_syndump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2652,6 +2679,7 @@ pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.SYNUPDATE`; await it to send. Created by [`SearchCommands::ft_synupdate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2746,6 +2774,7 @@ pub static FT_TAGVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT.TAGVALS`; await it to send. Created by [`SearchCommands::ft_tagvals`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2803,6 +2832,7 @@ pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `FT._LIST`; await it to send. Created by [`SearchCommands::ft_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

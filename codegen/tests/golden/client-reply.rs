@@ -24,6 +24,7 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         undo: &[],
         survives_reset: false,
     }),
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `action` argument of `ClientReply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

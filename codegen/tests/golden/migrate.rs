@@ -35,6 +35,7 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 /// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

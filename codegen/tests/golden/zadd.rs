@@ -23,6 +23,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

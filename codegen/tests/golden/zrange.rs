@@ -22,6 +22,7 @@ pub static ZRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
+    dispatch: ::typedis::meta::Dispatch::ByFlags,
 };
 ///The `sortby` argument of `Zrange`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -323,6 +323,26 @@ impl Server {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Starts a replica of this server (with `extra` options) and waits, at most 15 s,
+    /// until its link to this server is up.
+    pub fn start_replica(&self, extra: &[&str]) -> Server {
+        let port = self.port.to_string();
+        let mut args = vec!["--replicaof", "127.0.0.1", port.as_str()];
+        args.extend_from_slice(extra);
+        let replica = Server::start_with(self.kind, &args);
+        let start = Instant::now();
+        while !redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up") {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "the replica on port {} did not sync with port {}",
+                replica.port,
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        replica
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("the server is running").id()
