@@ -53,15 +53,27 @@ fn main() -> typedis::Result<()> {
 
     // WATCH, retried on conflicting writes.
     let doubled = client.watch_transaction(["typedis-blocking:a"], 5, |session| {
-        let a: i64 = session.get("typedis-blocking:a").decode::<Option<i64>>().run()?.unwrap_or(0);
-        session.transaction().set("typedis-blocking:a", a * 2).execute()?;
+        let a: i64 = session
+            .get("typedis-blocking:a")
+            .decode::<Option<i64>>()
+            .run()?
+            .unwrap_or(0);
+        session
+            .transaction()
+            .set("typedis-blocking:a", a * 2)
+            .execute()?;
         Ok(a * 2)
     })?;
     println!("watch → {doubled}");
 
     // A script, a scan, a lock.
     let add = Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
-    let n: i64 = add.key("typedis-blocking:a").arg(5).invoke(&client).decode().run()?;
+    let n: i64 = add
+        .key("typedis-blocking:a")
+        .arg(5)
+        .invoke(&client)
+        .decode()
+        .run()?;
     println!("script → {n}");
     let keys: Vec<Bytes> = client
         .scan_iter(ScanOptions::new().pattern("typedis-blocking:*"))

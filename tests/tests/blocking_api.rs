@@ -52,15 +52,29 @@ fn generated_commands_run_from_many_threads_on_one_connection() {
         let hits: i64 = client.get("hits").decode().run().unwrap();
         assert_eq!(hits, (THREADS * 200) as i64, "{kind:?}");
         // Reply-changing flags change the type, as in the async API.
-        let n: i64 = client.zadd("board", [("ann", 3.0), ("bob", 5.0)]).run().unwrap();
+        let n: i64 = client
+            .zadd("board", [("ann", 3.0), ("bob", 5.0)])
+            .run()
+            .unwrap();
         assert_eq!(n, 2);
         let top: Vec<(Bytes, f64)> = client.zrange("board", 0, -1).withscores().run().unwrap();
-        assert_eq!(top, vec![(Bytes::from("ann"), 3.0), (Bytes::from("bob"), 5.0)]);
+        assert_eq!(
+            top,
+            vec![(Bytes::from("ann"), 3.0), (Bytes::from("bob"), 5.0)]
+        );
         let old: Option<Bytes> = client.set("k:0", "new").get().run().unwrap();
         assert_eq!(old, Some(Bytes::from("199")));
         // The escape hatch and server errors.
-        let raw: Value = client.cmd("OBJECT").arg("ENCODING").arg("k:0").run().unwrap();
-        assert!(matches!(raw, Value::Bulk(_) | Value::SimpleString(_)), "{raw:?}");
+        let raw: Value = client
+            .cmd("OBJECT")
+            .arg("ENCODING")
+            .arg("k:0")
+            .run()
+            .unwrap();
+        assert!(
+            matches!(raw, Value::Bulk(_) | Value::SimpleString(_)),
+            "{raw:?}"
+        );
         let err = client.incr("board").run().unwrap_err();
         assert_eq!(err.server_kind(), Some(typedis::ServerErrorKind::WrongType));
         // Every clone shares the one shared connection: one client connection besides
@@ -69,7 +83,7 @@ fn generated_commands_run_from_many_threads_on_one_connection() {
         std::thread::spawn(move || clone.ping().run().unwrap())
             .join()
             .unwrap();
-        let connected: String = client.client_list().decode::<String>().run().map(|s| s).unwrap();
+        let connected: String = client.client_list().decode::<String>().run().unwrap();
         assert_eq!(connected.lines().count(), 1, "{kind:?}: {connected}");
     }
 }
@@ -83,7 +97,10 @@ fn dedicated_connections_take_the_connection_state_commands() {
         conn.select(1).run().unwrap();
         conn.set("where", "db1").run().unwrap();
         let here: Option<Bytes> = client.get("where").run().unwrap();
-        assert_eq!(here, None, "{kind:?}: SELECT leaked to the shared connection");
+        assert_eq!(
+            here, None,
+            "{kind:?}: SELECT leaked to the shared connection"
+        );
         let there: Option<Bytes> = conn.get("where").run().unwrap();
         assert_eq!(there, Some(Bytes::from("db1")));
         // On the shared client the same command is refused before it is sent.
@@ -129,9 +146,19 @@ fn pipelines_and_transactions_from_many_threads() {
         }
         let all: Vec<i64> = p.query().unwrap();
         assert_eq!(all, vec![60; THREADS]);
-        let raw = client.pipeline().set("s", "x").incr("s").execute_raw().unwrap();
+        let raw = client
+            .pipeline()
+            .set("s", "x")
+            .incr("s")
+            .execute_raw()
+            .unwrap();
         assert!(matches!(raw[1], Value::Error(_)), "{raw:?}");
-        let err = client.pipeline().set("s", "x").incr("s").execute().unwrap_err();
+        let err = client
+            .pipeline()
+            .set("s", "x")
+            .incr("s")
+            .execute()
+            .unwrap_err();
         assert!(matches!(err, Error::Pipeline { index: 1, .. }), "{err:?}");
     }
 }
@@ -170,7 +197,11 @@ fn watch_transactions_retry_on_conflicts_across_threads() {
         // A conflicting write aborts the session's transaction with Error::Watch.
         let session = client.watch(["w"]).unwrap();
         client.set("w", "other").run().unwrap();
-        let err = session.transaction().set("w", "mine").execute().unwrap_err();
+        let err = session
+            .transaction()
+            .set("w", "mine")
+            .execute()
+            .unwrap_err();
         assert!(matches!(err, Error::Watch), "{err:?}");
         // Exhausted retries say so.
         let err = client
@@ -196,7 +227,10 @@ fn scan_iterators_see_every_key_from_several_threads() {
             p.add(client.set(format!("key:{i}"), i));
         }
         p.execute_raw().unwrap();
-        client.hset("h", [("f1", "v1"), ("f2", "v2")]).run().unwrap();
+        client
+            .hset("h", [("f1", "v1"), ("f2", "v2")])
+            .run()
+            .unwrap();
         client.sadd("s", ["a", "b", "c"]).run().unwrap();
         client.zadd("z", [("m", 1.5)]).run().unwrap();
         on_threads(|_| {
@@ -239,7 +273,10 @@ fn pubsub_get_message_iterator_and_handler_thread() {
         let confirm = sub.get_message(Duration::from_secs(2)).unwrap().unwrap();
         assert_eq!(confirm.kind(), MessageKind::Subscribe);
         let started = Instant::now();
-        assert!(sub.get_message(Duration::from_millis(100)).unwrap().is_none());
+        assert!(sub
+            .get_message(Duration::from_millis(100))
+            .unwrap()
+            .is_none());
         assert!(started.elapsed() >= Duration::from_millis(90));
         assert!(sub.get_message(Duration::ZERO).unwrap().is_none());
 
@@ -304,11 +341,11 @@ fn monitor_is_an_iterator_of_events() {
         let client = Client::connect(&server.url()).unwrap();
         let mut monitor = client.monitor().unwrap();
         client.set("watched-by-monitor", "1").run().unwrap();
-        let found = monitor
-            .by_ref()
-            .take(50)
-            .map(|e| e.unwrap())
-            .any(|e| e.args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"set")));
+        let found = monitor.by_ref().take(50).map(|e| e.unwrap()).any(|e| {
+            e.args
+                .first()
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"set"))
+        });
         assert!(found, "{kind:?}: MONITOR did not show the SET");
     }
 }
@@ -349,7 +386,12 @@ fn scripts_and_the_lock_from_many_threads() {
             for _ in 0..5 {
                 let guard = lock.acquire().unwrap();
                 assert!(guard.owned().unwrap());
-                let n: i64 = client.get("rmw").decode::<Option<i64>>().run().unwrap().unwrap_or(0);
+                let n: i64 = client
+                    .get("rmw")
+                    .decode::<Option<i64>>()
+                    .run()
+                    .unwrap()
+                    .unwrap_or(0);
                 client.set("rmw", n + 1).run().unwrap();
                 guard.release().unwrap();
             }
@@ -444,7 +486,12 @@ fn cluster_client_routes_commands_pipelines_and_scans_from_many_threads() {
         let values = cluster.mget_nonatomic(&keys).unwrap();
         assert_eq!(values.len(), 50);
         assert!(values.iter().all(Option::is_some));
-        let (a, b) = cluster.pipeline().get("user:0:1").get("user:7:2").execute().unwrap();
+        let (a, b) = cluster
+            .pipeline()
+            .get("user:0:1")
+            .get("user:7:2")
+            .execute()
+            .unwrap();
         let (a, b): (Option<Bytes>, Option<Bytes>) = (a, b);
         assert_eq!((a, b), (Some(Bytes::from("1")), Some(Bytes::from("2"))));
         let (n,) = cluster.transaction().incr("{t}n").execute().unwrap();
@@ -471,6 +518,9 @@ fn sentinel_master_client_is_blocking_too() {
         let n: i64 = master.dbsize().run().unwrap();
         assert_eq!(n, THREADS as i64, "{kind:?}");
         let role = master.role().run().unwrap();
-        assert!(format!("{role:?}").to_lowercase().contains("master"), "{role:?}");
+        assert!(
+            format!("{role:?}").to_lowercase().contains("master"),
+            "{role:?}"
+        );
     }
 }

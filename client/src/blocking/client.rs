@@ -26,7 +26,9 @@ pub struct Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("blocking::Client").field(&self.inner).finish()
+        f.debug_tuple("blocking::Client")
+            .field(&self.inner)
+            .finish()
     }
 }
 
@@ -152,7 +154,8 @@ impl<'a, T> Cmd<'a, T> {
 impl<T: FromValue> Cmd<'_, T> {
     /// Sends the command and waits for its reply, decoded into `T`.
     pub fn run(self) -> Result<T> {
-        self.rt.block_on(std::future::IntoFuture::into_future(self.inner))
+        self.rt
+            .block_on(std::future::IntoFuture::into_future(self.inner))
     }
 }
 

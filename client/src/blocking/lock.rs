@@ -133,7 +133,8 @@ impl LockGuard<'_> {
 
     /// Adds `additional` to the remaining time (or sets it, with `replace_ttl`).
     pub fn extend(&self, additional: Duration, replace_ttl: bool) -> Result<()> {
-        self.rt.block_on(self.guard().extend(additional, replace_ttl))
+        self.rt
+            .block_on(self.guard().extend(additional, replace_ttl))
     }
 
     /// Resets the remaining time to the lock's `timeout`.

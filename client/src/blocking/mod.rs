@@ -34,6 +34,32 @@
 //! messages, `get_message(timeout)`, handlers run by a [`HandlerThread`]), [`Monitor`]
 //! and clients resolved through [`Sentinel`].
 //!
+//! As in the async API, the commands that change the state of their connection compile
+//! only on a handle that owns it (`client.dedicated()?`, a [`WatchSession`]), and a
+//! builder made on a blocking handle is run, never awaited:
+//!
+//! ```compile_fail
+//! # fn f(client: &typedis::blocking::Client) -> typedis::Result<()> {
+//! use typedis::prelude::*;
+//! client.select(1).run()?;   // error: `&blocking::Client` does not own its connection
+//! # Ok(()) }
+//! ```
+//!
+//! ```compile_fail
+//! # async fn f(client: &typedis::blocking::Client) -> typedis::Result<()> {
+//! use typedis::prelude::*;
+//! client.get("k").await?;    // error: not a future; `.run()` it (or use `as_async()`)
+//! # Ok(()) }
+//! ```
+//!
+//! ```no_run
+//! # fn f(client: &typedis::blocking::Client) -> typedis::Result<()> {
+//! use typedis::prelude::*;
+//! let conn = client.dedicated()?;
+//! conn.select(1).run()?;     // this connection only; reset before it is pooled again
+//! # Ok(()) }
+//! ```
+//!
 //! # Inside an async runtime
 //! A blocking call made on a thread inside a Tokio runtime (an async task, `block_on`,
 //! a `spawn_blocking` closure, a thread that entered a runtime's handle) would stall the
@@ -147,9 +173,9 @@ macro_rules! blocking_sink {
                 meta: &'static $crate::meta::CommandMeta,
             ) -> $crate::Result<R> {
                 let $this = self;
-                $this.rt.block_on($crate::exec::Executor::execute_typed(
-                    $exec, args, meta,
-                ))
+                $this
+                    .rt
+                    .block_on($crate::exec::Executor::execute_typed($exec, args, meta))
             }
         }
 
@@ -185,7 +211,9 @@ impl Runtime {
 
     fn tokio(&self) -> &tokio::runtime::Runtime {
         // Only `Drop` takes it out.
-        self.rt.as_ref().expect("the runtime lives as long as its handles")
+        self.rt
+            .as_ref()
+            .expect("the runtime lives as long as its handles")
     }
 
     /// Waits on the calling thread for `fut`, polled there while the runtime's thread

@@ -302,7 +302,9 @@ pub struct Monitor {
 
 impl fmt::Debug for Monitor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("blocking::Monitor").field(&self.inner).finish()
+        f.debug_tuple("blocking::Monitor")
+            .field(&self.inner)
+            .finish()
     }
 }
 

@@ -71,7 +71,9 @@ impl Sentinel {
 
     /// [`master_for`](Self::master_for) with the client's settings.
     pub fn master_for_config(&self, name: &str, config: ClientConfig) -> Result<Client> {
-        let c = self.rt.block_on(self.inner.master_for_config(name, config))?;
+        let c = self
+            .rt
+            .block_on(self.inner.master_for_config(name, config))?;
         Ok(Client::on(&self.rt, c))
     }
 
