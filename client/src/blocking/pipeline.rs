@@ -149,7 +149,7 @@ impl Client {
     /// use typedis::prelude::*;
     /// let doubled: i64 = client.watch_transaction(["n"], 10, |session| {
     ///     let n: i64 = session.get("n").decode::<Option<i64>>().run()?.unwrap_or(0);
-    ///     let ((),) = session.transaction().set("n", n * 2).execute()?;
+    ///     let (_set,) = session.transaction().set("n", n * 2).execute()?;
     ///     Ok(n * 2)
     /// })?;
     /// # let _ = doubled; Ok(()) }
