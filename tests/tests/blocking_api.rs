@@ -35,6 +35,20 @@ where
     });
 }
 
+/// The handles are shared between threads like the async ones.
+#[test]
+fn handles_are_clone_send_sync() {
+    fn shared<T: Clone + Send + Sync + 'static>() {}
+    fn sent<T: Send + 'static>() {}
+    shared::<Client>();
+    shared::<ClusterClient>();
+    sent::<Sentinel>();
+    sent::<typedis::blocking::Subscription>();
+    sent::<typedis::blocking::Monitor>();
+    sent::<typedis::blocking::WatchSession>();
+    sent::<typedis::blocking::DedicatedConnection>();
+}
+
 #[test]
 fn generated_commands_run_from_many_threads_on_one_connection() {
     for kind in KINDS {

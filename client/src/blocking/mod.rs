@@ -66,7 +66,8 @@
 //! runtime's thread, and deadlock it if the runtime is the one doing the I/O. It fails
 //! instead, before anything is sent, with [`Error::BlockingInRuntime`]: there, use the
 //! async client ([`Client::as_async`]), or make the call from a thread of your own
-//! (`std::thread::spawn`). Creating and dropping blocking handles is safe anywhere.
+//! (`std::thread::spawn`). Connecting there fails the same way; dropping a blocking
+//! handle is safe anywhere.
 //!
 //! Owns: the runtime of blocking handles, waiting for futures on it, and the blocking
 //! forms of the async API's handles. Does not own: anything about commands (the async
