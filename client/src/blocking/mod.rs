@@ -16,15 +16,18 @@
 //! ```
 //!
 //! # How it works
-//! A blocking handle wraps the async one and a small Tokio runtime of its own (one
-//! worker thread, named `typedis-blocking`), shared by its clones and by everything made
-//! from it (pipelines, subscriptions, node clients of a cluster). A call builds exactly
-//! the future the async API would build — the generated builders are generic over where
-//! their command goes, and [`Run::run`] ends one on a blocking handle — and the calling
-//! thread waits for it while the runtime's thread does the I/O. So every thread's
-//! commands are multiplexed onto the one connection of the async client, with the same
-//! auto-pipelining, timeouts, reconnects and routing; nothing here is a second copy of a
-//! command.
+//! A blocking handle wraps the async one and a small Tokio runtime of its own (a
+//! current-thread runtime and one thread, `typedis-blocking`), shared by its clones and
+//! by everything made from it (pipelines, subscriptions, node clients of a cluster). A
+//! call builds exactly the future the async API would build — the generated builders
+//! are generic over where their command goes, and [`Run::run`] ends one on a blocking
+//! handle — and the calling thread waits for it, running the runtime itself while no
+//! other caller does (so a lone caller's reply is read on its own thread, without a hop);
+//! the runtime's thread drives it only when no caller has been there for a millisecond,
+//! for the background work between calls (reconnects, health checks, PubSub). So every
+//! thread's commands are multiplexed onto the one connection of the async client, with
+//! the same auto-pipelining, timeouts, reconnects and routing; nothing here is a second
+//! copy of a command.
 //!
 //! Every generated command, option and reply type is there: commands on [`Client`],
 //! [`ClusterClient`], [`Pipeline`]s and transactions, a [`WatchSession`], a
@@ -84,6 +87,7 @@ mod sentinel;
 
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::cmd::Args;
@@ -185,42 +189,87 @@ macro_rules! blocking_sink {
 }
 pub(crate) use blocking_sink;
 
-/// The runtime of a blocking handle and everything made from it: one worker thread that
-/// drives the connections' I/O and timers, while callers wait on their own threads.
+/// How long nobody must have waited on a runtime before its driver thread drives it.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The runtime of a blocking handle and everything made from it: a current-thread Tokio
+/// runtime driven by the callers themselves, and by a driver thread while none is there.
+///
+/// A thread waiting in [`block_on`](Self::block_on) takes the runtime's core when it is
+/// free and runs the connections' tasks and I/O itself, so a lone caller's command costs
+/// no hop to another thread (its reply is read on its own thread); callers arriving
+/// meanwhile wait for their futures, woken by whoever holds the core, and take it over
+/// when it is released. When no caller has been there for [`IDLE`], the driver thread
+/// takes the core, so background work (reconnects, health checks, PubSub reading,
+/// Sentinel's failover watcher, a dropped lock's release) goes on between calls; a
+/// caller's arrival makes it let go.
 pub(crate) struct Runtime {
-    rt: Option<tokio::runtime::Runtime>,
+    // `Some` until dropped.
+    rt: Option<Arc<tokio::runtime::Runtime>>,
+    shared: Arc<Shared>,
+    driver: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the callers and the driver thread share.
+struct Shared {
+    /// Callers waiting in `block_on` now.
+    callers: AtomicUsize,
+    /// Callers that ever entered: the driver sees whether one came during its wait.
+    entries: AtomicU64,
+    /// Told when a caller arrives (or the runtime is dropped): the driver lets go.
+    arrived: tokio::sync::Notify,
+    stop: AtomicBool,
 }
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("callers", &self.shared.callers.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }
 
 impl Runtime {
-    /// Starts a runtime (refused on a thread inside a runtime, like every call).
+    /// Starts a runtime and its driver thread (refused on a thread inside a runtime,
+    /// like every call).
     pub(crate) fn new() -> Result<Arc<Runtime>> {
         outside_runtime()?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("typedis-blocking")
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::io("starting the runtime of a blocking client", e))?;
-        Ok(Arc::new(Runtime { rt: Some(rt) }))
+        let rt = Arc::new(rt);
+        let shared = Arc::new(Shared {
+            callers: AtomicUsize::new(0),
+            entries: AtomicU64::new(0),
+            arrived: tokio::sync::Notify::new(),
+            stop: AtomicBool::new(false),
+        });
+        let driver = {
+            let rt = rt.clone();
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("typedis-blocking".into())
+                .spawn(move || drive(&rt, &shared))
+                .map_err(|e| Error::io("starting the thread of a blocking client", e))?
+        };
+        Ok(Arc::new(Runtime {
+            rt: Some(rt),
+            shared,
+            driver: Some(driver),
+        }))
     }
 
     fn tokio(&self) -> &tokio::runtime::Runtime {
         // Only `Drop` takes it out.
-        self.rt
-            .as_ref()
-            .expect("the runtime lives as long as its handles")
+        self.rt.as_ref().expect("the runtime lives as long as its handles")
     }
 
-    /// Waits on the calling thread for `fut`, polled there while the runtime's thread
-    /// does the I/O (so a reply wakes the caller directly, without another hop).
+    /// Waits on the calling thread for `fut`, driving the runtime while its core is free
+    /// (see the type's docs).
     pub(crate) fn block_on<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         outside_runtime()?;
+        let _caller = Caller::enter(&self.shared);
         self.tokio().block_on(fut)
     }
 
@@ -231,11 +280,53 @@ impl Runtime {
     }
 }
 
+/// A caller inside `block_on`, counted while it is there.
+struct Caller<'a>(&'a Shared);
+
+impl<'a> Caller<'a> {
+    fn enter(shared: &'a Shared) -> Caller<'a> {
+        shared.callers.fetch_add(1, Ordering::SeqCst);
+        shared.entries.fetch_add(1, Ordering::SeqCst);
+        // A permit if the driver is not waiting yet: it lets go as soon as it takes over.
+        shared.arrived.notify_one();
+        Caller(shared)
+    }
+}
+
+impl Drop for Caller<'_> {
+    fn drop(&mut self) {
+        self.0.callers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The driver thread: drives the runtime whenever no caller has come for [`IDLE`].
+fn drive(rt: &tokio::runtime::Runtime, shared: &Shared) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        let seen = shared.entries.load(Ordering::SeqCst);
+        std::thread::park_timeout(IDLE);
+        if shared.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        if shared.callers.load(Ordering::SeqCst) == 0
+            && shared.entries.load(Ordering::SeqCst) == seen
+        {
+            rt.block_on(shared.arrived.notified());
+        }
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.arrived.notify_one();
+        if let Some(driver) = self.driver.take() {
+            driver.thread().unpark();
+            // It lets go of the runtime at once (told above) and ends.
+            let _ = driver.join();
+        }
         // Not waiting for tasks: the last handle may be dropped anywhere, even on a
         // thread of another runtime, where waiting would panic.
-        if let Some(rt) = self.rt.take() {
+        if let Some(rt) = self.rt.take().and_then(|rt| Arc::try_unwrap(rt).ok()) {
             rt.shutdown_background();
         }
     }
