@@ -262,7 +262,9 @@ impl Runtime {
 
     fn tokio(&self) -> &tokio::runtime::Runtime {
         // Only `Drop` takes it out.
-        self.rt.as_ref().expect("the runtime lives as long as its handles")
+        self.rt
+            .as_ref()
+            .expect("the runtime lives as long as its handles")
     }
 
     /// Waits on the calling thread for `fut`, driving the runtime while its core is free
