@@ -201,4 +201,6 @@ impl DedicatedConnection {
 
 blocking_sink!(DedicatedConnection, |c| c.conn());
 impl crate::exec::sealed::Sealed for &DedicatedConnection {}
+// Not listed among the handles that own their connection in the async API's errors.
+#[diagnostic::do_not_recommend]
 impl crate::exec::OwnsConnection for &DedicatedConnection {}

@@ -248,4 +248,6 @@ impl WatchSession {
 
 blocking_sink!(WatchSession, |w| w.session());
 impl crate::exec::sealed::Sealed for &WatchSession {}
+// Not listed among the handles that own their connection in the async API's errors.
+#[diagnostic::do_not_recommend]
 impl crate::exec::OwnsConnection for &WatchSession {}
