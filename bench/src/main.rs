@@ -13,9 +13,13 @@
 //! - (g) 64 tasks over 8 connections, GETs: typedis with `connections(8)` (and, for
 //!   reference, 8 typedis `Client`s), redis-rs and rustis with 8 clients picked
 //!   round-robin per command, fred with its own pool of 8; `redis-benchmark -c 8 -P 8`.
+//! - (h) the blocking API, outside any runtime: sequential SET+GET, and 64 OS threads
+//!   sharing one `typedis::blocking::Client`, against redis-rs's sync connection
+//!   (`sync.rs`).
 //!
 //! Usage: `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--url redis://…] [single|cluster]…`.
-//! Without a scenario name every scenario runs; `single` runs (a)–(e), `cluster` runs (f).
+//! Without a scenario name every scenario runs; `single` runs (a)–(e), `cluster` runs (f),
+//! `blocking` runs (h) (on the single server).
 //! Without `--url` it starts its own `redis-server` on a free loopback port; the cluster
 //! scenario always starts its own six `redis-server` processes (`--url` does not apply)
 //! and runs `redis-cli --cluster create` (override the binaries with
@@ -36,6 +40,7 @@ use std::time::{Duration, Instant};
 
 mod bare;
 mod cluster;
+mod sync;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
@@ -106,6 +111,12 @@ fn cpu_time() -> Duration {
             return Duration::from_nanos(ns);
         }
     }
+    stat_cpu_time()
+}
+
+/// user + system CPU time of this process from `/proc/self/stat`, threads that have
+/// exited included (10 ms ticks).
+fn stat_cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which is in parentheses and may contain spaces).
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
@@ -675,8 +686,11 @@ fn main() -> Res<()> {
         i += 1;
     }
     for n in &names {
-        if n != "single" && n != "cluster" {
-            return Err(format!("unknown scenario `{n}` (expected `single` or `cluster`)").into());
+        if n != "single" && n != "cluster" && n != "blocking" {
+            return Err(format!(
+                "unknown scenario `{n}` (expected `single`, `cluster` or `blocking`)"
+            )
+            .into());
         }
     }
     let wants = |name: &str| names.is_empty() || names.iter().any(|n| n == name);
@@ -685,17 +699,18 @@ fn main() -> Res<()> {
         .worker_threads(WORKERS)
         .enable_all()
         .build()?;
+    // The single server, started once for (a)–(e), (g) and (h).
+    let server = match (&url_arg, wants("single") || wants("blocking")) {
+        (None, true) => Some(Server::start()?),
+        _ => None,
+    };
+    let url = url_arg.clone().unwrap_or_else(|| {
+        format!(
+            "redis://127.0.0.1:{}",
+            server.as_ref().map(|s| s.port).unwrap_or(6379)
+        )
+    });
     if wants("single") {
-        let server = match url_arg {
-            Some(_) => None,
-            None => Some(Server::start()?),
-        };
-        let url = url_arg.unwrap_or_else(|| {
-            format!(
-                "redis://127.0.0.1:{}",
-                server.as_ref().map(|s| s.port).unwrap_or(6379)
-            )
-        });
         let port: u16 = url
             .rsplit(':')
             .next()
@@ -713,6 +728,17 @@ fn main() -> Res<()> {
             one.block_on(shared_connection(&url, port, sizes, "b1", 1))?;
         }
     }
+    if wants("blocking") {
+        // On this thread, outside every runtime: the blocking client has its own.
+        sync::run(
+            &url,
+            sizes.seq_ops,
+            sizes.tasks,
+            sizes.shared_ops / 5,
+            sizes.rounds,
+        )?;
+    }
+    drop(server);
     if wants("cluster") {
         rt.block_on(cluster::run(sizes.tasks, sizes.cluster_ops))?;
     }

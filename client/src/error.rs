@@ -96,6 +96,12 @@ pub enum Error {
         command: String,
     },
 
+    /// A call of the blocking API (feature `blocking`) was made on a thread inside a
+    /// Tokio runtime, where blocking would stall it (or deadlock, when the runtime is
+    /// the one doing the I/O). Nothing was sent.
+    #[error("a typedis::blocking call was made on a thread inside a Tokio runtime (an async task, `block_on`, `spawn_blocking`), where blocking would stall or deadlock it; nothing was sent. In async code use the async client (`blocking_client.as_async()`, awaited), or make the call from a thread of your own (`std::thread::spawn`)")]
+    BlockingInRuntime,
+
     /// A transaction's EXEC was aborted because a WATCHed key changed.
     #[error("transaction aborted: a watched key was modified (retry the transaction)")]
     Watch,

@@ -9,6 +9,9 @@ extern crate self as typedis;
 pub mod __private;
 pub(crate) use __private as private;
 
+#[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub mod blocking;
 pub mod client;
 pub mod cluster;
 pub mod cmd;
@@ -42,6 +45,8 @@ pub use bytes::Bytes;
 
 /// Everything needed to call commands: `use typedis::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "blocking")]
+    pub use crate::blocking::Run;
     pub use crate::commands::Commands;
     #[cfg(feature = "redis-bloom")]
     pub use crate::modules::bloom::BloomCommands;

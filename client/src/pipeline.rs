@@ -185,7 +185,7 @@ impl<'c, T> Pipeline<'c, T> {
         self.retype()
     }
 
-    fn push(&mut self, args: Args, meta: Option<&'static CommandMeta>) {
+    pub(crate) fn push(&mut self, args: Args, meta: Option<&'static CommandMeta>) {
         self.commands.push(args);
         self.metas.push(meta);
     }

@@ -177,6 +177,20 @@ pub struct Message {
 }
 
 impl Message {
+    /// Which handler a published message goes to: its channel's, its pattern's or its
+    /// shard channel's (`None` for confirmations and markers).
+    pub(crate) fn handler_key(&self) -> Option<(SubscriptionKind, Bytes)> {
+        Some(match self.kind {
+            MessageKind::Message => (SubscriptionKind::Channel, self.channel.clone()),
+            MessageKind::PMessage => (
+                SubscriptionKind::Pattern,
+                self.pattern.clone().unwrap_or_default(),
+            ),
+            MessageKind::SMessage => (SubscriptionKind::Shard, self.channel.clone()),
+            _ => return None,
+        })
+    }
+
     /// What this message is.
     pub fn kind(&self) -> MessageKind {
         self.kind
@@ -344,7 +358,7 @@ pub struct Subscription {
     ignore_subscribe_messages: bool,
     /// The client-side record of what is subscribed (what is resubscribed, and what
     /// the handler runner checks).
-    subscribed: BTreeSet<(SubscriptionKind, Bytes)>,
+    pub(crate) subscribed: BTreeSet<(SubscriptionKind, Bytes)>,
     handlers: HashMap<(SubscriptionKind, Bytes), Handler>,
     task: JoinHandle<()>,
 }
@@ -610,16 +624,7 @@ impl Subscription {
         mut self,
         mut on_error: impl FnMut(Error) + Send + 'static,
     ) -> Result<HandlerRunner> {
-        if let Some((kind, name)) = self
-            .subscribed
-            .iter()
-            .find(|key| !self.handlers.contains_key(key))
-        {
-            return Err(Error::Usage(format!(
-                "{kind:?} {:?} is subscribed but has no handler; register one with on_message / on_pattern / on_shard_message before run()",
-                String::from_utf8_lossy(name)
-            )));
-        }
+        check_handlers(&self.subscribed, &self.handlers)?;
         let (stop, mut stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let mut handled = 0u64;
@@ -628,14 +633,8 @@ impl Subscription {
                     First::A(_) | First::B(None) => break,
                     First::B(Some(m)) => m,
                 };
-                let key = match msg.kind {
-                    MessageKind::Message => (SubscriptionKind::Channel, msg.channel.clone()),
-                    MessageKind::PMessage => (
-                        SubscriptionKind::Pattern,
-                        msg.pattern.clone().unwrap_or_default(),
-                    ),
-                    MessageKind::SMessage => (SubscriptionKind::Shard, msg.channel.clone()),
-                    _ => continue,
+                let Some(key) = msg.handler_key() else {
+                    continue;
                 };
                 if let Some(h) = self.handlers.get_mut(&key) {
                     handled += 1;
@@ -647,6 +646,20 @@ impl Subscription {
             (self, handled)
         });
         Ok(HandlerRunner { stop, task })
+    }
+}
+
+/// Fails, as redis-py does, when something is subscribed that has no handler.
+pub(crate) fn check_handlers(
+    subscribed: &BTreeSet<(SubscriptionKind, Bytes)>,
+    handlers: &HashMap<(SubscriptionKind, Bytes), Handler>,
+) -> Result<()> {
+    match subscribed.iter().find(|key| !handlers.contains_key(key)) {
+        Some((kind, name)) => Err(Error::Usage(format!(
+            "{kind:?} {:?} is subscribed but has no handler; register one with on_message / on_pattern / on_shard_message before run()",
+            String::from_utf8_lossy(name)
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -117,11 +117,32 @@ impl<'s> ScriptCall<'s> {
         a
     }
 
-    /// Runs the script on `client` (awaitable; `.decode::<T>()` picks the reply type).
-    pub fn invoke<'c>(self, client: &'c Client) -> Invocation<'c, 's, Value> {
+    /// Runs the script on `client`: on a `&Client` an [`Invocation`] to await; with the
+    /// `blocking` feature, on a `&typedis::blocking::Client` one to `.run()`. Either way
+    /// `.decode::<T>()` picks the reply type.
+    pub fn invoke<C: Invoke>(self, client: C) -> C::Invocation<'s> {
+        client.invocation(self)
+    }
+}
+
+/// The clients a script runs on, and what [`ScriptCall::invoke`] gives on each: `&Client`
+/// (an [`Invocation`] to await) and, with the `blocking` feature,
+/// `&typedis::blocking::Client` (one to `.run()`).
+pub trait Invoke {
+    /// The script run on this client.
+    type Invocation<'s>;
+
+    /// Starts running `call` on this client.
+    fn invocation(self, call: ScriptCall<'_>) -> Self::Invocation<'_>;
+}
+
+impl<'c> Invoke for &'c Client {
+    type Invocation<'s> = Invocation<'c, 's, Value>;
+
+    fn invocation(self, call: ScriptCall<'_>) -> Invocation<'c, '_, Value> {
         Invocation {
-            call: self,
-            client,
+            call,
+            client: self,
             _t: PhantomData,
         }
     }

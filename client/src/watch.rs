@@ -94,15 +94,18 @@ impl Client {
             let session = self.watch(keys.iter()).await?;
             match body(session).await {
                 Err(Error::Watch) if attempt < max_attempts.max(1) => continue,
-                Err(Error::Watch) => {
-                    return Err(Error::Lock(format!(
-                        "the transaction was aborted by conflicting writes {attempt} times in a row"
-                    )))
-                }
+                Err(Error::Watch) => return Err(conflicts(attempt)),
                 other => return other,
             }
         }
     }
+}
+
+/// The error of a `watch_transaction` whose every attempt met a conflicting write.
+pub(crate) fn conflicts(attempts: usize) -> Error {
+    Error::Lock(format!(
+        "the transaction was aborted by conflicting writes {attempts} times in a row"
+    ))
 }
 
 impl WatchSession {

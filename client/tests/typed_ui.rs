@@ -1,6 +1,7 @@
 //! Compile-fail tests of the generated API: what the type system must refuse. The
 //! expected compiler output is checked in next to each case; regenerate it with
-//! `TRYBUILD=overwrite cargo test -p typedis --test typed_ui`.
+//! `TRYBUILD=overwrite cargo test -p typedis --features blocking --test typed_ui` (the
+//! output is the workspace's, where the tests crate turns `blocking` on).
 
 #[test]
 fn misuse_of_the_typed_api_does_not_compile() {

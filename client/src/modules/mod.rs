@@ -55,6 +55,16 @@ macro_rules! for_every_handle {
         impl $trait for crate::cluster::OnNodes<'_> {}
         impl $trait for &crate::watch::WatchSession {}
         impl $trait for &crate::DedicatedConnection {}
+        #[cfg(feature = "blocking")]
+        impl $trait for &crate::blocking::Client {}
+        #[cfg(feature = "blocking")]
+        impl<T> $trait for crate::blocking::Pipeline<'_, T> {}
+        #[cfg(feature = "blocking")]
+        impl $trait for &crate::blocking::ClusterClient {}
+        #[cfg(feature = "blocking")]
+        impl $trait for &crate::blocking::WatchSession {}
+        #[cfg(feature = "blocking")]
+        impl $trait for &crate::blocking::DedicatedConnection {}
     };
 }
 #[allow(unused_imports)]
