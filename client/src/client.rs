@@ -129,9 +129,10 @@ impl ClientConfig {
 
     /// How many multiplexed connections the client opens (default: the URL's
     /// `connections`, else 1; at most
-    /// [`MAX_CONNECTIONS`](crate::connection::MAX_CONNECTIONS)). Each command goes to the
-    /// connection with the fewest commands in flight, which batches what is queued for
-    /// it; a pipeline or transaction goes whole to one. Each connection reconnects and is
+    /// [`MAX_CONNECTIONS`](crate::connection::MAX_CONNECTIONS)). Each command joins a
+    /// batch forming on one of them (up to 32 commands in flight there), else goes to
+    /// the one with the fewest commands in flight; each batches what is queued for it,
+    /// and a pipeline or transaction goes whole to one. Each connection reconnects and is
     /// health-checked on its own; clones share them all, and the dedicated connections'
     /// pool is one for all. More than one helps when one connection is the bottleneck
     /// (large values, many cores, a slow command delaying the others behind it).
