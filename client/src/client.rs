@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::exec::Executor;
 use crate::hold::Hold;
 use crate::meta::{CommandMeta, Dispatch, ResponsePolicy, ServerWait};
-use crate::mux::{Mux, MuxConfig, Reply, ReplyWait};
+use crate::mux::{Load, Mux, MuxConfig, Reply, ReplyWait};
 use crate::observe;
 use crate::pool::{Pool, PoolConfig};
 use crate::resp::Limits;
@@ -130,9 +130,10 @@ impl ClientConfig {
 
     /// How many multiplexed connections the client opens (default: the URL's
     /// `connections`, else 1; at most
-    /// [`MAX_CONNECTIONS`](crate::connection::MAX_CONNECTIONS)). Each command goes to the
-    /// connection with the fewest commands in flight, which batches what is queued for
-    /// it; a pipeline or transaction goes whole to one. Each connection reconnects and is
+    /// [`MAX_CONNECTIONS`](crate::connection::MAX_CONNECTIONS)). Each command joins a
+    /// batch forming on one of them (up to 32 commands in flight there), else goes to
+    /// the one with the fewest commands in flight; each batches what is queued for it,
+    /// and a pipeline or transaction goes whole to one. Each connection reconnects and is
     /// health-checked on its own; clones share them all, and the dedicated connections'
     /// pool is one for all. More than one helps when one connection is the bottleneck
     /// (large values, many cores, a slow command delaying the others behind it).
@@ -402,10 +403,19 @@ impl Inner {
     }
 }
 
-/// The connection with the fewest commands in flight. Ties (an idle client) are broken
-/// by a per-thread rotation, so that they do not all pile onto the first connection. A
-/// connection that just failed to connect publishes `mux::UNAVAILABLE`: it is picked only
-/// when every one is.
+/// A connection whose batch is forming takes more commands, up to this many in flight,
+/// before the least loaded is preferred.
+const JOIN_BATCH: usize = 32;
+
+/// The connection the next command goes to, among several. A connection where a batch
+/// is forming (commands queued, not yet taken by its writer) is preferred while it has
+/// fewer than [`JOIN_BATCH`] commands in flight: the command then shares that write,
+/// so the callers one batch of replies woke stay together as the next batch, instead of
+/// spreading over every connection one write each (syscalls and wake-ups per command).
+/// Otherwise the connection with the fewest commands in flight. Ties are broken by a
+/// per-thread rotation, so that an idle client does not pile onto the first connection;
+/// a connection that just failed to connect (`mux::UNAVAILABLE`) is picked only when
+/// every one did.
 fn least_loaded(muxes: &[Arc<Mux>]) -> &Arc<Mux> {
     thread_local! {
         static NEXT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -417,14 +427,18 @@ fn least_loaded(muxes: &[Arc<Mux>]) -> &Arc<Mux> {
     });
     let len = muxes.len();
     let mut best = start % len;
-    let mut best_load = usize::MAX;
+    let mut best_score = usize::MAX;
     for i in 0..len {
         let j = (start + i) % len;
-        let load = muxes[j].load();
-        if load < best_load {
+        let score = match Load::of(muxes[j].load()) {
+            None => continue,
+            Some(l) if l.forming && l.in_flight < JOIN_BATCH => 0,
+            Some(l) => l.in_flight + 1,
+        };
+        if score < best_score {
             best = j;
-            best_load = load;
-            if load == 0 {
+            best_score = score;
+            if score == 0 {
                 break;
             }
         }

@@ -159,6 +159,26 @@ const MAX_READ_HINT: usize = 8 << 20;
 /// The load a connection publishes while it may not be picked (see
 /// [`Mux::unavailable_for`]).
 pub(crate) const UNAVAILABLE: usize = usize::MAX;
+
+/// A published load, decoded (see [`Mux::note_load`]).
+pub(crate) struct Load {
+    /// Commands in flight (queued, written, or abandoned and not answered yet).
+    pub in_flight: usize,
+    /// Commands are queued that the writer has not taken yet: a command added now
+    /// shares their write.
+    pub forming: bool,
+}
+
+impl Load {
+    /// Decodes a published load; `None` for [`UNAVAILABLE`].
+    #[inline]
+    pub(crate) fn of(raw: usize) -> Option<Load> {
+        (raw != UNAVAILABLE).then_some(Load {
+            in_flight: raw >> 1,
+            forming: raw & 1 == 1,
+        })
+    }
+}
 /// Cap of the reconnect backoff.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -311,18 +331,21 @@ impl Mux {
         self.push_tx.subscribe()
     }
 
-    /// Commands in flight on this connection, as last published (with `track_load`;
-    /// else 0). Read without the lock, so possibly a moment old.
+    /// This connection's load as last published (with `track_load`; else 0), read
+    /// without the lock, so possibly a moment old: [`Load::of`] decodes it.
     #[inline]
     pub(crate) fn load(&self) -> usize {
         self.load.load(Ordering::Relaxed)
     }
 
-    /// Publishes the number of commands in flight (with `track_load`).
+    /// Publishes the load (with `track_load`): the commands in flight, and whether a
+    /// batch is forming (commands queued that the writer has not taken yet).
     #[inline]
     fn note_load(&self, st: &State) {
         if self.config.track_load {
-            self.load.store(st.fifo.len(), Ordering::Relaxed);
+            let forming = usize::from(!st.wbuf.is_empty());
+            self.load
+                .store((st.fifo.len() << 1) | forming, Ordering::Relaxed);
         }
     }
 
@@ -846,6 +869,8 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 // Double buffering: callers keep appending to the other buffer while
                 // this one is written, and no allocation happens in the steady state.
                 std::mem::swap(&mut st.wbuf, &mut out);
+                // The batch is taken: a command now starts the next one.
+                mux.note_load(&st);
                 (false, st.fifo.len())
             }
         };

