@@ -9,6 +9,7 @@ extern crate self as typedis;
 pub mod __private;
 pub(crate) use __private as private;
 
+pub mod bound;
 pub mod client;
 pub mod cluster;
 pub mod cmd;
@@ -50,6 +51,7 @@ pub mod prelude {
     pub use crate::modules::search::SearchCommands;
     pub use crate::{Client, FromValue, ToArg, Value};
 }
+pub use bound::{LexBound, ScoreBound};
 pub use client::{Client, ClientConfig, Cmd};
 pub use cmd::Args;
 pub use connection::{ConnectionInfo, Protocol, TlsConfig};

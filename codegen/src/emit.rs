@@ -28,8 +28,8 @@ use crate::names::{ident_safe, is_keyword, pascal, snake};
 use crate::reply::{reply_type, rust_type, short_name};
 use crate::servers;
 use crate::spec::{
-    ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, ReplyMode, SpecFile, StateEffect,
-    StateKind,
+    ArgKind, ArgType, Argument, BeginSearch, CommandSpec, FindKeys, ReplyMode, SpecFile,
+    StateEffect, StateKind,
 };
 use crate::Error;
 
@@ -749,7 +749,16 @@ impl<'a> Command<'a> {
 
     /// The Rust type of an argument's value. `apit`: `impl Trait` allowed.
     fn value_type(&self, a: &Argument, enums: &mut Enums<'_>, apit: bool) -> TokenStream {
+        let bound = match a.typed {
+            Some(ArgType::ScoreBound) => Some(quote!(::typedis::ScoreBound)),
+            Some(ArgType::LexBound) => Some(quote!(::typedis::LexBound)),
+            _ => None,
+        };
         let one = match a.kind {
+            _ if bound.is_some() => match bound {
+                Some(b) if apit => quote!(impl ::core::convert::Into<#b>),
+                b => quote!(#b),
+            },
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => {
                 if apit {
                     quote!(impl ::typedis::ToArg)
@@ -886,6 +895,15 @@ impl<'a> Command<'a> {
 
     /// Code writing one (non-multiple) value bound to `v`, without the argument's token.
     fn write_one(&self, a: &Argument, v: TokenStream, enums: &mut Enums<'_>) -> TokenStream {
+        match a.typed {
+            Some(ArgType::ScoreBound) => {
+                return quote!(out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(#v));)
+            }
+            Some(ArgType::LexBound) => {
+                return quote!(out.push(&::core::convert::Into::<::typedis::LexBound>::into(#v));)
+            }
+            _ => {}
+        }
         match a.kind {
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(out.push(&#v);),
             ArgKind::Integer | ArgKind::UnixTime => quote!(out.push_i64(#v);),

@@ -124,6 +124,25 @@ pub struct Argument {
     /// argument without it is accepted wherever its parent is).
     #[serde(skip)]
     pub availability: Option<Availability>,
+    /// The Rust type its value takes where the spec's kind is not what users write (from
+    /// the command's `typedis.types`, attached when the file is parsed).
+    #[serde(skip)]
+    pub typed: Option<ArgType>,
+}
+
+/// What an argument's value is in Rust where its spec kind says too little
+/// (`typedis.types`): a score range's bound is a `double` to the server, but `(1.5` and
+/// `-inf` are bounds too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArgType {
+    /// A floating-point number (`f64`), where the spec says `integer` (ZINCRBY's
+    /// increment, ZUNION's weights); the argument's kind becomes `double`.
+    Double,
+    /// `impl Into<typedis::ScoreBound>`: a score, `(score`, `-inf`, `+inf`.
+    ScoreBound,
+    /// `impl Into<typedis::LexBound>`: `[member`, `(member`, `-`, `+`.
+    LexBound,
 }
 
 /// The argument kinds of the spec format.
@@ -260,6 +279,10 @@ pub struct Extension {
     /// needs with it (`from`): its setter makes them required.
     #[serde(default)]
     pub requires: BTreeMap<String, Vec<String>>,
+    /// The Rust type of an argument's value where the spec's kind says too little, by
+    /// path of argument names from the top (`{"min": "score-bound"}`).
+    #[serde(default)]
+    pub types: BTreeMap<String, ArgType>,
 }
 
 /// A hint for the builder cases (`typedis.samples`): the value to use for an argument,
@@ -494,6 +517,33 @@ fn attach_availability(path: &Path, key: &str, spec: &mut CommandSpec) -> Result
                 .into(),
         })?;
         target.availability = Some(availability.clone());
+    }
+    for (at, ty) in &spec.typedis.types {
+        let target = find_argument(&mut spec.arguments, at).ok_or_else(|| Error::Spec {
+            path: path.to_owned(),
+            json_path: format!("{key}.typedis.types.{at}"),
+            message: "no argument has this path (argument names from the top, joined by `/`)"
+                .into(),
+        })?;
+        let fits = match ty {
+            ArgType::Double => matches!(target.kind, ArgKind::Integer | ArgKind::Double),
+            ArgType::ScoreBound => target.kind == ArgKind::Double,
+            ArgType::LexBound => target.kind == ArgKind::String,
+        };
+        if !fits {
+            return Err(Error::Spec {
+                path: path.to_owned(),
+                json_path: format!("{key}.typedis.types.{at}"),
+                message: format!(
+                    "`{ty:?}` does not fit a `{:?}` argument (double: integer or double; score-bound: double; lex-bound: string)",
+                    target.kind
+                ),
+            });
+        }
+        if *ty == ArgType::Double {
+            target.kind = ArgKind::Double;
+        }
+        target.typed = Some(*ty);
     }
     Ok(())
 }

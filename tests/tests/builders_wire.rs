@@ -58,8 +58,8 @@ async fn aggregate_and_weights_reach_zinter_zunion_and_their_store_forms() {
         // WEIGHTS given in two calls: one WEIGHTS token, both weights.
         let b = || {
             c.zinter(2, ["a", "b"])
-                .weights([2])
-                .weights([1])
+                .weights([2.0])
+                .weights([1.0])
                 .aggregate(ZinterAggregate::Min)
         };
         assert_eq!(argv(b()), words("ZINTER 2 a b WEIGHTS 2 1 AGGREGATE MIN"));
@@ -68,7 +68,7 @@ async fn aggregate_and_weights_reach_zinter_zunion_and_their_store_forms() {
 
         let union = c
             .zunion(3, ["a", "b", "c"])
-            .weights([1, 1, 1])
+            .weights([1.0, 1.0, 1.0])
             .max()
             .withscores()
             .await
@@ -86,7 +86,7 @@ async fn aggregate_and_weights_reach_zinter_zunion_and_their_store_forms() {
         let b = || {
             c.zunionstore("best", 2, ["a", "b"])
                 .aggregate(ZunionstoreAggregate::Max)
-                .weights([30, 2])
+                .weights([30.0, 2.0])
         };
         // Wire order is the spec's, whatever the call order.
         assert_eq!(

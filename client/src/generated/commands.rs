@@ -26561,7 +26561,12 @@ pub struct Zcount<S, R = i64> {
 )]
 impl<S> Zcount<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -26572,12 +26577,12 @@ impl<S> Zcount<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zcount {
             sink,
@@ -26795,7 +26800,7 @@ impl<S> Zincrby<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        increment: i64,
+        increment: f64,
         member: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINCRBY"]) };
@@ -26808,7 +26813,7 @@ impl<S> Zincrby<S> {
         {
             let out = &mut args;
             let x = increment;
-            out.push_i64(x);
+            out.push_f64(x);
         }
         {
             let out = &mut args;
@@ -26918,12 +26923,12 @@ impl<S, R> Zinter<S, R> {
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
             let out = self.rest.append_under(0, b"WEIGHTS");
             for x in value {
-                out.push_i64(x);
+                out.push_f64(x);
             }
         }
         self
@@ -27154,12 +27159,12 @@ impl<S, R> Zinterstore<S, R> {
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
             let out = self.rest.append_under(0, b"WEIGHTS");
             for x in value {
-                out.push_i64(x);
+                out.push_f64(x);
             }
         }
         self
@@ -27239,8 +27244,8 @@ impl<S> Zlexcount<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZLEXCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27252,12 +27257,12 @@ impl<S> Zlexcount<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zlexcount {
             sink,
@@ -27844,8 +27849,8 @@ impl<S> Zrangebylex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27857,12 +27862,12 @@ impl<S> Zrangebylex<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zrangebylex {
             sink,
@@ -27930,7 +27935,12 @@ pub struct Zrangebyscore<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zrangebyscore<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -27941,12 +27951,12 @@ impl<S> Zrangebyscore<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zrangebyscore {
             sink,
@@ -28314,8 +28324,8 @@ impl<S> Zremrangebylex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREMRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -28327,12 +28337,12 @@ impl<S> Zremrangebylex<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zremrangebylex {
             sink,
@@ -28454,7 +28464,12 @@ pub struct Zremrangebyscore<S, R = i64> {
 )]
 impl<S> Zremrangebyscore<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREMRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -28465,12 +28480,12 @@ impl<S> Zremrangebyscore<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zremrangebyscore {
             sink,
@@ -28603,8 +28618,8 @@ impl<S> Zrevrangebylex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREVRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -28616,12 +28631,12 @@ impl<S> Zrevrangebylex<S> {
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zrevrangebylex {
             sink,
@@ -28689,7 +28704,12 @@ pub struct Zrevrangebyscore<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zrevrangebyscore<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, max: f64, min: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREVRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -28700,12 +28720,12 @@ impl<S> Zrevrangebyscore<S> {
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zrevrangebyscore {
             sink,
@@ -29070,12 +29090,12 @@ impl<S, R> Zunion<S, R> {
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
             let out = self.rest.append_under(0, b"WEIGHTS");
             for x in value {
-                out.push_i64(x);
+                out.push_f64(x);
             }
         }
         self
@@ -29226,12 +29246,12 @@ impl<S, R> Zunionstore<S, R> {
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
             let out = self.rest.append_under(0, b"WEIGHTS");
             for x in value {
-                out.push_i64(x);
+                out.push_f64(x);
             }
         }
         self
@@ -36060,8 +36080,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zcount(
         self,
         key: impl ::typedis::ToArg,
-        min: f64,
-        max: f64,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zcount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zcount::new(self, key, min, max))
     }
@@ -36121,7 +36141,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zincrby(
         self,
         key: impl ::typedis::ToArg,
-        increment: i64,
+        increment: f64,
         member: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zincrby<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -36203,8 +36223,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zlexcount(
         self,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zlexcount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zlexcount::new(self, key, min, max))
     }
@@ -36338,8 +36358,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrangebylex(
         self,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrangebylex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zrangebylex::new(self, key, min, max))
     }
@@ -36358,8 +36378,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrangebyscore(
         self,
         key: impl ::typedis::ToArg,
-        min: f64,
-        max: f64,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrangebyscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zrangebyscore::new(self, key, min, max),
@@ -36441,8 +36461,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zremrangebylex(
         self,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebylex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zremrangebylex::new(self, key, min, max),
@@ -36485,8 +36505,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zremrangebyscore(
         self,
         key: impl ::typedis::ToArg,
-        min: f64,
-        max: f64,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebyscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zremrangebyscore::new(self, key, min, max),
@@ -36529,8 +36549,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrevrangebylex(
         self,
         key: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrangebylex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zrevrangebylex::new(self, key, max, min),
@@ -36551,8 +36571,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrevrangebyscore(
         self,
         key: impl ::typedis::ToArg,
-        max: f64,
-        min: f64,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrangebyscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zrevrangebyscore::new(self, key, max, min),
@@ -51825,7 +51845,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zincrby::new(
                         ::typedis::__private::Capture,
                         "{ZINCRBY|}:key",
-                        1,
+                        0.01f64,
                         "member",
                     ),
                 )
@@ -51852,7 +51872,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             1,
                             ["{ZINTER|weight}:key"],
                         )
-                        .weights([1]),
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -51987,7 +52007,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             1,
                             ["{ZINTERSTORE|weight}:key"],
                         )
-                        .weights([1]),
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -52789,7 +52809,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             1,
                             ["{ZUNION|weight}:key"],
                         )
-                        .weights([1]),
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -52895,7 +52915,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             1,
                             ["{ZUNIONSTORE|weight}:key"],
                         )
-                        .weights([1]),
+                        .weights([0.01f64]),
                 )
                 .1
         },
