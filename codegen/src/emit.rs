@@ -549,6 +549,7 @@ fn is_param(arg: &Argument) -> bool {
     !arg.optional
         && (arg.kind != ArgKind::Oneof || is_token_oneof(arg))
         && arg.kind != ArgKind::PureToken
+        && arg.counts.is_none()
 }
 
 impl<'a> Command<'a> {
@@ -810,7 +811,7 @@ impl<'a> Command<'a> {
         let parts: Vec<&Argument> = a
             .arguments
             .iter()
-            .filter(|m| m.kind != ArgKind::PureToken || m.optional)
+            .filter(|m| (m.kind != ArgKind::PureToken || m.optional) && m.counts.is_none())
             .collect();
         match self.spec.typedis.block_order.get(&a.name) {
             Some(order) => {
@@ -924,9 +925,44 @@ impl<'a> Command<'a> {
                 } else {
                     quote!((#(#binds),*))
                 };
-                // Write in wire order, taking each value from its tuple position.
+                // A count the client computes (`typedis.count_of`) comes before its list:
+                // the list is written aside first, then counted.
                 let mut body = Vec::new();
+                let mut counted = BTreeMap::new();
                 for m in &a.arguments {
+                    let Some(list) = m.counts.as_deref() else {
+                        continue;
+                    };
+                    let Some(l) = a.arguments.iter().find(|l| l.name == list) else {
+                        continue;
+                    };
+                    let Some(i) = parts.iter().position(|p| std::ptr::eq(*p, l)) else {
+                        continue;
+                    };
+                    let b = &binds[i];
+                    let per = per_element(l);
+                    let aside = format_ident!("counted_{}", i);
+                    let w = self.write(l, quote!(#b), enums);
+                    body.push(quote! {
+                        let mut #aside = ::typedis::Args::new();
+                        { let out = &mut #aside; #w }
+                    });
+                    let t = m.token.as_deref().map(|t| {
+                        let t = lit(t);
+                        quote!(out.push_bytes(#t);)
+                    });
+                    counted.insert(
+                        m.name.clone(),
+                        quote!(#t out.push_u64((#aside.len() #per) as u64);),
+                    );
+                    counted.insert(l.name.clone(), quote!(out.extend_from(&#aside);));
+                }
+                // Write in wire order, taking each value from its tuple position.
+                for m in &a.arguments {
+                    if let Some(w) = counted.get(&m.name) {
+                        body.push(w.clone());
+                        continue;
+                    }
                     if m.kind == ArgKind::PureToken && !m.optional {
                         let t = lit(m.token.as_deref().unwrap_or(&m.name));
                         body.push(quote!(out.push_bytes(#t);));
@@ -1015,6 +1051,8 @@ impl<'a> Command<'a> {
                     let slot = Literal::usize_unsuffixed(i - prefix);
                     ctor.push(quote!({ let out = rest.slot(#slot); #w }));
                 }
+            } else if a.counts.is_some() {
+                // Written from its list's length, below.
             } else if !a.optional {
                 let slot = i - prefix;
                 if a.kind == ArgKind::PureToken {
@@ -1039,6 +1077,10 @@ impl<'a> Command<'a> {
             }
         }
 
+        for a in args.iter().filter(|a| a.counts.is_some()) {
+            ctor.push(self.recount(a, quote!(rest)));
+        }
+
         // Setters.
         let mut setters = Vec::new();
         let mut plan = Vec::new();
@@ -1052,7 +1094,8 @@ impl<'a> Command<'a> {
                 // A required repeatable argument after options (ZADD's members, XADD's
                 // fields): the method takes the first values, a setter adds more.
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
-                setters.push(self.setter(&name, a, None, &slot, &mut enums, &quote!()));
+                let also = self.recount_of(a);
+                setters.push(self.setter(&name, a, None, &slot, &mut enums, &also));
                 continue;
             }
             if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) {
@@ -1124,7 +1167,8 @@ impl<'a> Command<'a> {
                 }
             } else {
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
-                setters.push(self.setter(&name, a, None, &slot, &mut enums, &quote!()));
+                let also = self.recount_of(a);
+                setters.push(self.setter(&name, a, None, &slot, &mut enums, &also));
                 plan.push(cases::Setter::new(a, None, &name));
             }
         }
@@ -1183,6 +1227,37 @@ impl<'a> Command<'a> {
             ::typedis::__typedis_builder!(#st, #meta);
         };
         Ok((builder, cases))
+    }
+
+    /// Code writing the top-level count `count` (`typedis.count_of`) into its slot of
+    /// `rest` from the length of its list's slot: the constructor writes it once, every
+    /// setter adding to the list again.
+    fn recount(&self, count: &Argument, rest: TokenStream) -> TokenStream {
+        let args = &self.spec.arguments;
+        let prefix = self.prefix_len();
+        let at = |name: &str| args.iter().position(|a| a.name == name);
+        let (Some(c), Some(l)) = (at(&count.name), count.counts.as_deref().and_then(at)) else {
+            return quote!();
+        };
+        let per = per_element(&args[l]);
+        let (c, l) = (
+            Literal::usize_unsuffixed(c - prefix),
+            Literal::usize_unsuffixed(l - prefix),
+        );
+        quote! {{
+            let n = #rest.append(#l).len() #per;
+            #rest.slot(#c).push_u64(n as u64);
+        }}
+    }
+
+    /// [`recount`](Self::recount) for the setter of `list`, when a top-level count counts it.
+    fn recount_of(&self, list: &Argument) -> TokenStream {
+        self.spec
+            .arguments
+            .iter()
+            .filter(|c| c.counts.as_deref() == Some(list.name.as_str()))
+            .map(|c| self.recount(c, quote!(self.rest)))
+            .collect()
     }
 
     fn setter_base(&self, a: &Argument) -> String {
@@ -1567,6 +1642,18 @@ impl<'a> Command<'a> {
             own.push(quote!((#slot, #msg)));
         }
         Ok(quote!(self.rest.require(&[#(#required,)* #(#own),*]);))
+    }
+}
+
+/// `/ n`, turning a counted list's number of arguments into its number of elements
+/// (nothing when each element is one argument).
+fn per_element(list: &Argument) -> TokenStream {
+    match list.fixed_arity() {
+        Some(n) if n > 1 => {
+            let n = Literal::usize_unsuffixed(n);
+            quote!(/ #n)
+        }
+        _ => quote!(),
     }
 }
 

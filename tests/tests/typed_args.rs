@@ -5,6 +5,7 @@
 mod support;
 
 use support::{Server, KINDS};
+use typedis::commands::{BzmpopWhere, LmpopWhere, ZmpopWhere};
 use typedis::prelude::*;
 use typedis::{Bytes, Client, LexBound, ScoreBound};
 
@@ -67,7 +68,7 @@ async fn score_bounds_and_doubles() {
         c.zadd("w1", [("x", 1.0)]).await.unwrap();
         c.zadd("w2", [("x", 2.0)]).await.unwrap();
         let got: Vec<(Bytes, f64)> = c
-            .zunion(2, ["w1", "w2"])
+            .zunion(["w1", "w2"])
             .weights([0.5, 1.5])
             .withscores()
             .await
@@ -114,4 +115,119 @@ async fn lex_bounds() {
             .unwrap();
         assert_eq!(n, 2, "{kind:?}");
     }
+}
+
+#[tokio::test]
+async fn counts_come_from_the_lists() {
+    for kind in KINDS {
+        let server = Server::start(kind);
+        let c = client(&server).await;
+        c.zadd("a", [("x", 1.0), ("y", 2.0), ("z", 3.0)])
+            .await
+            .unwrap();
+        c.zadd("b", [("x", 10.0), ("y", 20.0)]).await.unwrap();
+        let got: Vec<Bytes> = c.zinter(["a", "b"]).await.unwrap();
+        assert_eq!(got, bytes(&["x", "y"]), "{kind:?}");
+        // One key more through the setter: the count follows.
+        let got: Vec<Bytes> = c.zunion(["a"]).key(["b"]).await.unwrap();
+        assert_eq!(got.len(), 3, "{kind:?}");
+        let got: Vec<Bytes> = c.zdiff(["a", "b"]).await.unwrap();
+        assert_eq!(got, bytes(&["z"]), "{kind:?}");
+        let n: i64 = c.zdiffstore("d", ["a", "b"]).await.unwrap();
+        assert_eq!(n, 1, "{kind:?}");
+        let n: i64 = c.zinterstore("i", ["a", "b"]).await.unwrap();
+        assert_eq!(n, 2, "{kind:?}");
+        let n: i64 = c.zunionstore("u", ["a", "b", "d"]).await.unwrap();
+        assert_eq!(n, 3, "{kind:?}");
+        let n: i64 = c.zintercard(["a", "b"]).limit(1).await.unwrap();
+        assert_eq!(n, 1, "{kind:?}");
+
+        c.sadd("s1", ["p", "q", "r"]).await.unwrap();
+        c.sadd("s2", ["q", "r"]).await.unwrap();
+        let n: i64 = c.sintercard(["s1", "s2"]).await.unwrap();
+        assert_eq!(n, 2, "{kind:?}");
+
+        c.rpush("l2", ["v1", "v2"]).await.unwrap();
+        let got = c
+            .lmpop(["l1", "l2"], LmpopWhere::Left)
+            .count(5)
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            Some((Bytes::from("l2"), bytes(&["v1", "v2"]))),
+            "{kind:?}"
+        );
+        let got = c.zmpop(["a"], ZmpopWhere::Min).await.unwrap();
+        assert_eq!(
+            got,
+            Some((Bytes::from("a"), vec![(Bytes::from("x"), 1.0)])),
+            "{kind:?}"
+        );
+        let got = c
+            .bzmpop(0.1, ["nothing", "a"], BzmpopWhere::Max)
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            Some((Bytes::from("a"), vec![(Bytes::from("z"), 3.0)])),
+            "{kind:?}"
+        );
+
+        // Scripts: no keys is a count of 0; keys given in two calls count 2.
+        let n: i64 = c.eval("return #KEYS").decode().await.unwrap();
+        assert_eq!(n, 0, "{kind:?}");
+        let got: (i64, i64) = c
+            .eval("return {#KEYS, #ARGV}")
+            .key(["k1"])
+            .arg(["x"])
+            .key(["k2"])
+            .decode()
+            .await
+            .unwrap();
+        assert_eq!(got, (2, 1), "{kind:?}");
+        let got: (i64, String) = c
+            .eval_ro("return {#KEYS, KEYS[1]}")
+            .key(["k9"])
+            .decode()
+            .await
+            .unwrap();
+        assert_eq!(got, (1, "k9".to_owned()), "{kind:?}");
+    }
+}
+
+/// Hash-field expiration and GEOSEARCH BYPOLYGON: Valkey's (Redis 7.0 has neither).
+#[tokio::test]
+async fn field_and_vertex_counts_come_from_the_lists() {
+    let server = Server::start(support::Kind::Valkey);
+    let c = client(&server).await;
+    c.hset("h", [("f1", "a"), ("f2", "b"), ("f3", "c")])
+        .await
+        .unwrap();
+    let got: Vec<i64> = c.hexpire("h", 100, ["f1", "f2", "nope"]).await.unwrap();
+    assert_eq!(got, [1, 1, -2]);
+    let got: Vec<i64> = c.httl("h", ["f1", "f3"]).await.unwrap();
+    assert!((1..=100).contains(&got[0]) && got[1] == -1, "{got:?}");
+    let got: Vec<i64> = c.hpersist("h", ["f1"]).await.unwrap();
+    assert_eq!(got, [1]);
+    let got: Vec<i64> = c.hpexpire("h", 100_000, ["f2"]).await.unwrap();
+    assert_eq!(got, [1]);
+    let got: Vec<i64> = c.hpttl("h", ["f2"]).await.unwrap();
+    assert!(got[0] > 0 && got[0] <= 100_000, "{got:?}");
+    let got: Vec<Option<Bytes>> = c.hgetex("h", ["f1", "f3", "nope"]).await.unwrap();
+    assert_eq!(got, [Some(Bytes::from("a")), Some(Bytes::from("c")), None]);
+    let done: bool = c.hsetex("h2", [("g1", "1"), ("g2", "2")]).await.unwrap();
+    assert!(done);
+    let n: i64 = c.hlen("h2").await.unwrap();
+    assert_eq!(n, 2);
+
+    c.geoadd("g", [(1.5, 1.5, "in"), (5.0, 5.0, "out")])
+        .await
+        .unwrap();
+    let got: Vec<Bytes> = c
+        .geosearch("g")
+        .polygon([(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 2.0)])
+        .await
+        .unwrap();
+    assert_eq!(got, bytes(&["in"]));
 }

@@ -1713,7 +1713,7 @@ pub struct Blmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -1728,7 +1728,6 @@ impl<S> Blmpop<S> {
     pub fn new(
         sink: S,
         timeout: f64,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: BlmpopWhere,
     ) -> Self {
@@ -1740,20 +1739,19 @@ impl<S> Blmpop<S> {
             out.push_f64(x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Blmpop {
             sink,
@@ -1765,10 +1763,36 @@ impl<S> Blmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Blmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -2053,7 +2077,7 @@ pub struct Bzmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -2068,7 +2092,6 @@ impl<S> Bzmpop<S> {
     pub fn new(
         sink: S,
         timeout: f64,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: BzmpopWhere,
     ) -> Self {
@@ -2080,20 +2103,19 @@ impl<S> Bzmpop<S> {
             out.push_f64(x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Bzmpop {
             sink,
@@ -2105,10 +2127,36 @@ impl<S> Bzmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Bzmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -7821,7 +7869,7 @@ pub static EVAL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 pub struct Eval<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -7833,7 +7881,7 @@ pub struct Eval<S, R = ::typedis::Value> {
 )]
 impl<S> Eval<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, script: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, script: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVAL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -7842,9 +7890,8 @@ impl<S> Eval<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Eval {
             sink,
@@ -7856,16 +7903,29 @@ impl<S> Eval<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Eval<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
@@ -7875,7 +7935,7 @@ impl<S, R> Eval<S, R> {
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
+            let out = self.rest.append(2);
             for x in value {
                 out.push(&x);
             }
@@ -7915,7 +7975,7 @@ pub static EVALSHA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 pub struct Evalsha<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -7927,7 +7987,7 @@ pub struct Evalsha<S, R = ::typedis::Value> {
 )]
 impl<S> Evalsha<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, sha1: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, sha1: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVALSHA"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -7936,9 +7996,8 @@ impl<S> Evalsha<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Evalsha {
             sink,
@@ -7950,16 +8009,29 @@ impl<S> Evalsha<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Evalsha<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
@@ -7969,7 +8041,7 @@ impl<S, R> Evalsha<S, R> {
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
+            let out = self.rest.append(2);
             for x in value {
                 out.push(&x);
             }
@@ -8009,7 +8081,7 @@ pub static EVALSHA_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct EvalshaRo<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8021,7 +8093,7 @@ pub struct EvalshaRo<S, R = ::typedis::Value> {
 )]
 impl<S> EvalshaRo<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, sha1: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, sha1: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVALSHA_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8030,9 +8102,8 @@ impl<S> EvalshaRo<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         EvalshaRo {
             sink,
@@ -8044,16 +8115,29 @@ impl<S> EvalshaRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> EvalshaRo<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
@@ -8063,7 +8147,7 @@ impl<S, R> EvalshaRo<S, R> {
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
+            let out = self.rest.append(2);
             for x in value {
                 out.push(&x);
             }
@@ -8103,7 +8187,7 @@ pub static EVAL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 pub struct EvalRo<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8115,7 +8199,7 @@ pub struct EvalRo<S, R = ::typedis::Value> {
 )]
 impl<S> EvalRo<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, script: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, script: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVAL_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8124,9 +8208,8 @@ impl<S> EvalRo<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         EvalRo {
             sink,
@@ -8138,16 +8221,29 @@ impl<S> EvalRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> EvalRo<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
@@ -8157,7 +8253,7 @@ impl<S, R> EvalRo<S, R> {
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
+            let out = self.rest.append(2);
             for x in value {
                 out.push(&x);
             }
@@ -8675,7 +8771,7 @@ pub static FCALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 pub struct Fcall<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8687,7 +8783,7 @@ pub struct Fcall<S, R = ::typedis::Value> {
 )]
 impl<S> Fcall<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, function: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, function: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FCALL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8696,9 +8792,8 @@ impl<S> Fcall<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Fcall {
             sink,
@@ -8710,16 +8805,29 @@ impl<S> Fcall<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Fcall<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
@@ -8729,7 +8837,7 @@ impl<S, R> Fcall<S, R> {
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
+            let out = self.rest.append(2);
             for x in value {
                 out.push(&x);
             }
@@ -8769,7 +8877,7 @@ pub static FCALL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
 pub struct FcallRo<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8781,7 +8889,7 @@ pub struct FcallRo<S, R = ::typedis::Value> {
 )]
 impl<S> FcallRo<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, function: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, function: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FCALL_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8790,9 +8898,8 @@ impl<S> FcallRo<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         FcallRo {
             sink,
@@ -8804,16 +8911,29 @@ impl<S> FcallRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> FcallRo<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
+            let out = self.rest.append(1);
             for x in value {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
@@ -8823,7 +8943,7 @@ impl<S, R> FcallRo<S, R> {
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
+            let out = self.rest.append(2);
             for x in value {
                 out.push(&x);
             }
@@ -10909,7 +11029,7 @@ impl<S, R> Geosearch<S, R> {
     /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn polygon(
         mut self,
-        value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
+        value: impl ::core::iter::IntoIterator<Item = (f64, f64)>,
     ) -> Self {
         {
             let out = self.rest.slot(1);
@@ -10917,17 +11037,21 @@ impl<S, R> Geosearch<S, R> {
                 "GEOSEARCH `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
             );
             let x = value;
-            let (b0, b1) = x;
-            out.push_bytes(b"BYPOLYGON");
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                let (b0, b1) = x;
-                let x = b0;
-                out.push_f64(x);
-                let x = b1;
-                out.push_f64(x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push_f64(x);
+                    let x = b1;
+                    out.push_f64(x);
+                }
             }
+            out.push_bytes(b"BYPOLYGON");
+            out.push_u64((counted_0.len() / 2) as u64);
+            out.extend_from(&counted_0);
         }
         self.rest
             .require(
@@ -11203,7 +11327,7 @@ impl<S, R> Geosearchstore<S, R> {
     /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn polygon(
         mut self,
-        value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
+        value: impl ::core::iter::IntoIterator<Item = (f64, f64)>,
     ) -> Self {
         {
             let out = self.rest.slot(1);
@@ -11211,17 +11335,21 @@ impl<S, R> Geosearchstore<S, R> {
                 "GEOSEARCHSTORE `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
             );
             let x = value;
-            let (b0, b1) = x;
-            out.push_bytes(b"BYPOLYGON");
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                let (b0, b1) = x;
-                let x = b0;
-                out.push_f64(x);
-                let x = b1;
-                out.push_f64(x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push_f64(x);
+                    let x = b1;
+                    out.push_f64(x);
+                }
             }
+            out.push_bytes(b"BYPOLYGON");
+            out.push_u64((counted_0.len() / 2) as u64);
+            out.extend_from(&counted_0);
         }
         self.rest
             .require(
@@ -11986,7 +12114,7 @@ impl<S> Hexpire<S> {
         sink: S,
         key: impl ::typedis::ToArg,
         seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12004,12 +12132,16 @@ impl<S> Hexpire<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hexpire {
             sink,
@@ -12116,7 +12248,7 @@ impl<S> Hexpireat<S> {
         sink: S,
         key: impl ::typedis::ToArg,
         unix_time_seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12134,12 +12266,16 @@ impl<S> Hexpireat<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hexpireat {
             sink,
@@ -12221,7 +12357,7 @@ impl<S> Hexpiretime<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12234,12 +12370,16 @@ impl<S> Hexpiretime<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hexpiretime {
             sink,
@@ -12425,7 +12565,7 @@ impl<S> Hgetdel<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HGETDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12438,12 +12578,16 @@ impl<S> Hgetdel<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hgetdel {
             sink,
@@ -12499,7 +12643,7 @@ impl<S> Hgetex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HGETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12512,12 +12656,16 @@ impl<S> Hgetex<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hgetex {
             sink,
@@ -13032,7 +13180,7 @@ impl<S> Hpersist<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPERSIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13045,12 +13193,16 @@ impl<S> Hpersist<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpersist {
             sink,
@@ -13131,7 +13283,7 @@ impl<S> Hpexpire<S> {
         sink: S,
         key: impl ::typedis::ToArg,
         milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13149,12 +13301,16 @@ impl<S> Hpexpire<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpexpire {
             sink,
@@ -13261,7 +13417,7 @@ impl<S> Hpexpireat<S> {
         sink: S,
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13279,12 +13435,16 @@ impl<S> Hpexpireat<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpexpireat {
             sink,
@@ -13366,7 +13526,7 @@ impl<S> Hpexpiretime<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13379,12 +13539,16 @@ impl<S> Hpexpiretime<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpexpiretime {
             sink,
@@ -13440,7 +13604,7 @@ impl<S> Hpttl<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13453,12 +13617,16 @@ impl<S> Hpttl<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpttl {
             sink,
@@ -13795,12 +13963,9 @@ impl<S> Hsetex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (
-            i64,
-            impl ::core::iter::IntoIterator<
-                Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-            >,
-        ),
+        fields: impl ::core::iter::IntoIterator<
+            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
+        >,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HSETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13813,16 +13978,20 @@ impl<S> Hsetex<S> {
             let out = rest.slot(3);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push(&x);
+                    let x = b1;
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len() / 2) as u64);
+            out.extend_from(&counted_0);
         }
         Hsetex {
             sink,
@@ -14097,7 +14266,7 @@ impl<S> Httl<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -14110,12 +14279,16 @@ impl<S> Httl<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in b0 {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Httl {
             sink,
@@ -15384,7 +15557,7 @@ pub struct Lmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -15398,27 +15571,25 @@ impl<S> Lmpop<S> {
     #[doc(hidden)]
     pub fn new(
         sink: S,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: LmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"LMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Lmpop {
             sink,
@@ -15430,10 +15601,36 @@ impl<S> Lmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Lmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -17148,7 +17345,7 @@ impl ::typedis::ToArg for MsetexCondition {
 pub struct Msetex<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -17162,7 +17359,6 @@ impl<S> Msetex<S> {
     #[doc(hidden)]
     pub fn new(
         sink: S,
-        numkeys: i64,
         data: impl ::core::iter::IntoIterator<
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
@@ -17170,12 +17366,7 @@ impl<S> Msetex<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"MSETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in data {
                 let (b0, b1) = x;
                 let x = b0;
@@ -17183,6 +17374,10 @@ impl<S> Msetex<S> {
                 let x = b1;
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len() / 2;
+            rest.slot(0).push_u64(n as u64);
         }
         Msetex {
             sink,
@@ -17194,25 +17389,57 @@ impl<S> Msetex<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Msetex<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key value [key value ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn data(
+        mut self,
+        value: impl ::core::iter::IntoIterator<
+            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
+        >,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                let (b0, b1) = x;
+                let x = b0;
+                out.push(&x);
+                let x = b1;
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len() / 2;
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `NX` — one of a group; the last call wins.
     pub fn nx(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"NX");
+        self.rest.slot(2).push_bytes(b"NX");
         self
     }
     /// `XX` — one of a group; the last call wins.
     pub fn xx(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"XX");
+        self.rest.slot(2).push_bytes(b"XX");
         self
     }
     /// `<NX | XX>`, the choice as a value — the last call wins.
     pub fn condition(mut self, value: MsetexCondition) -> Self {
-        self.rest.slot(0).push(&value);
+        self.rest.slot(2).push(&value);
         self
     }
     /// `EX seconds` — one of a group; the last call wins.
     pub fn ex(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"EX");
             let x = value;
             out.push_i64(x);
@@ -17222,7 +17449,7 @@ impl<S, R> Msetex<S, R> {
     /// `PX milliseconds` — one of a group; the last call wins.
     pub fn px(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"PX");
             let x = value;
             out.push_i64(x);
@@ -17232,7 +17459,7 @@ impl<S, R> Msetex<S, R> {
     /// `EXAT unix-time-seconds` — one of a group; the last call wins.
     pub fn exat(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"EXAT");
             let x = value;
             out.push_i64(x);
@@ -17242,7 +17469,7 @@ impl<S, R> Msetex<S, R> {
     /// `PXAT unix-time-milliseconds` — one of a group; the last call wins.
     pub fn pxat(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"PXAT");
             let x = value;
             out.push_i64(x);
@@ -17251,7 +17478,7 @@ impl<S, R> Msetex<S, R> {
     }
     /// `KEEPTTL` — one of a group; the last call wins.
     pub fn keepttl(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"KEEPTTL");
+        self.rest.slot(3).push_bytes(b"KEEPTTL");
         self
     }
 }
@@ -21675,7 +21902,7 @@ pub static SINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct Sintercard<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -21689,21 +21916,19 @@ impl<S> Sintercard<S> {
     #[doc(hidden)]
     pub fn new(
         sink: S,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Sintercard {
             sink,
@@ -21715,10 +21940,36 @@ impl<S> Sintercard<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Sintercard<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `LIMIT limit`
     pub fn limit(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(2);
             out.push_bytes(b"LIMIT");
             let x = value;
             out.push_i64(x);
@@ -26623,7 +26874,7 @@ pub static ZDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 pub struct Zdiff<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -26637,21 +26888,19 @@ impl<S> Zdiff<S> {
     #[doc(hidden)]
     pub fn new(
         sink: S,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZDIFF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zdiff {
             sink,
@@ -26663,9 +26912,35 @@ impl<S> Zdiff<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zdiff<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WITHSCORES`
     pub fn withscores(mut self) -> Zdiff<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
-        self.rest.slot(0).push_bytes(b"WITHSCORES");
+        self.rest.slot(2).push_bytes(b"WITHSCORES");
         self.decode()
     }
 }
@@ -26709,7 +26984,7 @@ pub static ZDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct Zdiffstore<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<0>,
+    rest: ::typedis::__private::Slots<2>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -26724,7 +26999,6 @@ impl<S> Zdiffstore<S> {
     pub fn new(
         sink: S,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZDIFFSTORE"]) };
@@ -26735,15 +27009,14 @@ impl<S> Zdiffstore<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zdiffstore {
             sink,
@@ -26754,7 +27027,34 @@ impl<S> Zdiffstore<S> {
     }
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> Zdiffstore<S, R> {}
+impl<S, R> Zdiffstore<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
+}
 ::typedis::__typedis_builder!(Zdiffstore, ZDIFFSTORE);
 /// What the runtime knows about `ZINCRBY`.
 pub static ZINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -26880,7 +27180,7 @@ impl ::typedis::ToArg for ZinterAggregate {
 pub struct Zinter<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<3>,
+    rest: ::typedis::__private::Slots<5>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -26894,21 +27194,19 @@ impl<S> Zinter<S> {
     #[doc(hidden)]
     pub fn new(
         sink: S,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zinter {
             sink,
@@ -26920,13 +27218,39 @@ impl<S> Zinter<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zinter<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
+            let out = self.rest.append_under(2, b"WEIGHTS");
             for x in value {
                 out.push_f64(x);
             }
@@ -26935,21 +27259,21 @@ impl<S, R> Zinter<S, R> {
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -26957,7 +27281,7 @@ impl<S, R> Zinter<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZinterAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -26965,7 +27289,7 @@ impl<S, R> Zinter<S, R> {
     }
     /// `WITHSCORES`
     pub fn withscores(mut self) -> Zinter<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
-        self.rest.slot(2).push_bytes(b"WITHSCORES");
+        self.rest.slot(4).push_bytes(b"WITHSCORES");
         self.decode()
     }
 }
@@ -26998,7 +27322,7 @@ pub static ZINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct Zintercard<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27012,21 +27336,19 @@ impl<S> Zintercard<S> {
     #[doc(hidden)]
     pub fn new(
         sink: S,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zintercard {
             sink,
@@ -27038,10 +27360,36 @@ impl<S> Zintercard<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zintercard<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `LIMIT limit`
     pub fn limit(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(2);
             out.push_bytes(b"LIMIT");
             let x = value;
             out.push_i64(x);
@@ -27110,7 +27458,7 @@ impl ::typedis::ToArg for ZinterstoreAggregate {
 pub struct Zinterstore<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27125,7 +27473,6 @@ impl<S> Zinterstore<S> {
     pub fn new(
         sink: S,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTERSTORE"]) };
@@ -27136,15 +27483,14 @@ impl<S> Zinterstore<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zinterstore {
             sink,
@@ -27156,13 +27502,39 @@ impl<S> Zinterstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zinterstore<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
+            let out = self.rest.append_under(2, b"WEIGHTS");
             for x in value {
                 out.push_f64(x);
             }
@@ -27171,21 +27543,21 @@ impl<S, R> Zinterstore<S, R> {
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -27193,7 +27565,7 @@ impl<S, R> Zinterstore<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZinterstoreAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -27327,7 +27699,7 @@ pub struct Zmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27341,27 +27713,25 @@ impl<S> Zmpop<S> {
     #[doc(hidden)]
     pub fn new(
         sink: S,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: ZmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zmpop {
             sink,
@@ -27373,10 +27743,36 @@ impl<S> Zmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -29047,7 +29443,7 @@ impl ::typedis::ToArg for ZunionAggregate {
 pub struct Zunion<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<3>,
+    rest: ::typedis::__private::Slots<5>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -29061,21 +29457,19 @@ impl<S> Zunion<S> {
     #[doc(hidden)]
     pub fn new(
         sink: S,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZUNION"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zunion {
             sink,
@@ -29087,13 +29481,39 @@ impl<S> Zunion<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zunion<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
+            let out = self.rest.append_under(2, b"WEIGHTS");
             for x in value {
                 out.push_f64(x);
             }
@@ -29102,21 +29522,21 @@ impl<S, R> Zunion<S, R> {
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -29124,7 +29544,7 @@ impl<S, R> Zunion<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZunionAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -29132,7 +29552,7 @@ impl<S, R> Zunion<S, R> {
     }
     /// `WITHSCORES`
     pub fn withscores(mut self) -> Zunion<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
-        self.rest.slot(2).push_bytes(b"WITHSCORES");
+        self.rest.slot(4).push_bytes(b"WITHSCORES");
         self.decode()
     }
 }
@@ -29197,7 +29617,7 @@ impl ::typedis::ToArg for ZunionstoreAggregate {
 pub struct Zunionstore<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -29212,7 +29632,6 @@ impl<S> Zunionstore<S> {
     pub fn new(
         sink: S,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZUNIONSTORE"]) };
@@ -29223,15 +29642,14 @@ impl<S> Zunionstore<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
+            let out = rest.slot(1);
             for x in key {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zunionstore {
             sink,
@@ -29243,13 +29661,39 @@ impl<S> Zunionstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zunionstore<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in value {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
+            let out = self.rest.append_under(2, b"WEIGHTS");
             for x in value {
                 out.push_f64(x);
             }
@@ -29258,21 +29702,21 @@ impl<S, R> Zunionstore<S, R> {
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -29280,7 +29724,7 @@ impl<S, R> Zunionstore<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZunionstoreAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -29840,12 +30284,11 @@ pub trait Commands: ::typedis::__private::Sink {
     fn blmpop(
         self,
         timeout: f64,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: BlmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Blmpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Blmpop::new(self, timeout, numkeys, key, where_),
+            Blmpop::new(self, timeout, key, where_),
         )
     }
     /// Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -29927,12 +30370,11 @@ pub trait Commands: ::typedis::__private::Sink {
     fn bzmpop(
         self,
         timeout: f64,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: BzmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bzmpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Bzmpop::new(self, timeout, numkeys, key, where_),
+            Bzmpop::new(self, timeout, key, where_),
         )
     }
     /// Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
@@ -31489,9 +31931,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn eval(
         self,
         script: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Eval<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Eval::new(self, script, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(Eval::new(self, script))
     }
     /// Executes a server-side Lua script by SHA1 digest.
     ///
@@ -31508,9 +31949,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn evalsha(
         self,
         sha1: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Evalsha<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Evalsha::new(self, sha1, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(Evalsha::new(self, sha1))
     }
     /// Executes a read-only server-side Lua script by SHA1 digest.
     ///
@@ -31527,9 +31967,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn evalsha_ro(
         self,
         sha1: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<EvalshaRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(EvalshaRo::new(self, sha1, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(EvalshaRo::new(self, sha1))
     }
     /// Executes a read-only server-side Lua script.
     ///
@@ -31546,9 +31985,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn eval_ro(
         self,
         script: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<EvalRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(EvalRo::new(self, script, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(EvalRo::new(self, script))
     }
     /// Executes all commands in a transaction.
     ///
@@ -31676,9 +32114,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn fcall(
         self,
         function: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Fcall<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Fcall::new(self, function, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(Fcall::new(self, function))
     }
     /// Invokes a read-only function.
     ///
@@ -31695,9 +32132,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn fcall_ro(
         self,
         function: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<FcallRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FcallRo::new(self, function, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(FcallRo::new(self, function))
     }
     /// Removes all keys from all databases.
     ///
@@ -32287,7 +32723,7 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hexpire::new(self, key, seconds, fields),
@@ -32309,7 +32745,7 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         unix_time_seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpireat<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hexpireat::new(self, key, unix_time_seconds, fields),
@@ -32330,7 +32766,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hexpiretime(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpiretime<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hexpiretime::new(self, key, fields))
     }
@@ -32386,7 +32822,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hgetdel(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hgetdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hgetdel::new(self, key, fields))
     }
@@ -32405,7 +32841,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hgetex(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hgetex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hgetex::new(self, key, fields))
     }
@@ -32544,7 +32980,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hpersist(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpersist<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpersist::new(self, key, fields))
     }
@@ -32564,7 +33000,7 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hpexpire::new(self, key, milliseconds, fields),
@@ -32586,7 +33022,7 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpireat<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hpexpireat::new(self, key, unix_time_milliseconds, fields),
@@ -32607,7 +33043,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hpexpiretime(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpiretime<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpexpiretime::new(self, key, fields))
     }
@@ -32626,7 +33062,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hpttl(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpttl<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpttl::new(self, key, fields))
     }
@@ -32703,12 +33139,9 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hsetex(
         self,
         key: impl ::typedis::ToArg,
-        fields: (
-            i64,
-            impl ::core::iter::IntoIterator<
-                Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-            >,
-        ),
+        fields: impl ::core::iter::IntoIterator<
+            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
+        >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hsetex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hsetex::new(self, key, fields))
     }
@@ -32766,7 +33199,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn httl(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Httl<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Httl::new(self, key, fields))
     }
@@ -33131,13 +33564,10 @@ pub trait Commands: ::typedis::__private::Sink {
     #[allow(deprecated)]
     fn lmpop(
         self,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: LmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Lmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Lmpop::new(self, numkeys, key, where_),
-        )
+        <Self as ::typedis::__private::Sink>::wrap(Lmpop::new(self, key, where_))
     }
     /// Displays computer art and the server version.
     ///
@@ -33612,12 +34042,11 @@ pub trait Commands: ::typedis::__private::Sink {
     #[allow(deprecated)]
     fn msetex(
         self,
-        numkeys: i64,
         data: impl ::core::iter::IntoIterator<
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Msetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Msetex::new(self, numkeys, data))
+        <Self as ::typedis::__private::Sink>::wrap(Msetex::new(self, data))
     }
     /// Atomically modifies the string values of one or more keys only when all keys don't exist.
     ///
@@ -34866,10 +35295,9 @@ pub trait Commands: ::typedis::__private::Sink {
     #[allow(deprecated)]
     fn sintercard(
         self,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sintercard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sintercard::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Sintercard::new(self, key))
     }
     /// Stores the intersect of multiple sets in a key.
     ///
@@ -36099,10 +36527,9 @@ pub trait Commands: ::typedis::__private::Sink {
     #[allow(deprecated)]
     fn zdiff(
         self,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zdiff<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zdiff::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zdiff::new(self, key))
     }
     /// Stores the difference of multiple sorted sets in a key.
     ///
@@ -36119,11 +36546,10 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zdiffstore(
         self,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zdiffstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Zdiffstore::new(self, destination, numkeys, key),
+            Zdiffstore::new(self, destination, key),
         )
     }
     /// Increments the score of a member in a sorted set.
@@ -36162,10 +36588,9 @@ pub trait Commands: ::typedis::__private::Sink {
     #[allow(deprecated)]
     fn zinter(
         self,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zinter<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zinter::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zinter::new(self, key))
     }
     /// Returns the number of members of the intersect of multiple sorted sets.
     ///
@@ -36181,10 +36606,9 @@ pub trait Commands: ::typedis::__private::Sink {
     #[allow(deprecated)]
     fn zintercard(
         self,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zintercard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zintercard::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zintercard::new(self, key))
     }
     /// Stores the intersect of multiple sorted sets in a key.
     ///
@@ -36201,11 +36625,10 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zinterstore(
         self,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zinterstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Zinterstore::new(self, destination, numkeys, key),
+            Zinterstore::new(self, destination, key),
         )
     }
     /// Returns the number of members in a sorted set within a lexicographical range.
@@ -36242,13 +36665,10 @@ pub trait Commands: ::typedis::__private::Sink {
     #[allow(deprecated)]
     fn zmpop(
         self,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
         where_: ZmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zmpop::new(self, numkeys, key, where_),
-        )
+        <Self as ::typedis::__private::Sink>::wrap(Zmpop::new(self, key, where_))
     }
     /// Returns the score of one or more members in a sorted set.
     ///
@@ -36649,10 +37069,9 @@ pub trait Commands: ::typedis::__private::Sink {
     #[allow(deprecated)]
     fn zunion(
         self,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zunion<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zunion::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zunion::new(self, key))
     }
     /// Stores the union of multiple sorted sets in a key.
     ///
@@ -36669,11 +37088,10 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zunionstore(
         self,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
         key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zunionstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Zunionstore::new(self, destination, numkeys, key),
+            Zunionstore::new(self, destination, key),
         )
     }
 }
@@ -40809,7 +41227,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Blmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BLMPOP|}:key"],
                         BlmpopWhere::Left,
                     ),
@@ -40825,7 +41242,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Blmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BLMPOP|where/right}:key"],
                         BlmpopWhere::Right,
                     ),
@@ -40841,7 +41257,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Blmpop::new(
                             ::typedis::__private::Capture,
                             0.01f64,
-                            1,
                             ["{BLMPOP|count}:key"],
                             BlmpopWhere::Left,
                         )
@@ -40893,7 +41308,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Bzmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BZMPOP|}:key"],
                         BzmpopWhere::Min,
                     ),
@@ -40909,7 +41323,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Bzmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BZMPOP|where/max}:key"],
                         BzmpopWhere::Max,
                     ),
@@ -40925,7 +41338,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Bzmpop::new(
                             ::typedis::__private::Capture,
                             0.01f64,
-                            1,
                             ["{BZMPOP|count}:key"],
                             BzmpopWhere::Min,
                         )
@@ -43864,7 +44276,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1", 0),
+                    Eval::new(::typedis::__private::Capture, "return 1"),
                 )
                 .1
         },
@@ -43874,7 +44286,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1", 0)
+                    Eval::new(::typedis::__private::Capture, "return 1")
                         .key(["{EVAL|key}:key"]),
                 )
                 .1
@@ -43885,7 +44297,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1", 0).arg(["arg"]),
+                    Eval::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
                 )
                 .1
         },
@@ -43898,7 +44310,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Evalsha::new(
                         ::typedis::__private::Capture,
                         "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        0,
                     ),
                 )
                 .1
@@ -43912,7 +44323,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Evalsha::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .key(["{EVALSHA|key}:key"]),
                 )
@@ -43927,7 +44337,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Evalsha::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .arg(["arg"]),
                 )
@@ -43942,7 +44351,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     EvalshaRo::new(
                         ::typedis::__private::Capture,
                         "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        0,
                     ),
                 )
                 .1
@@ -43956,7 +44364,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     EvalshaRo::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .key(["{EVALSHA_RO|key}:key"]),
                 )
@@ -43971,7 +44378,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     EvalshaRo::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .arg(["arg"]),
                 )
@@ -43983,7 +44389,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1", 0),
+                    EvalRo::new(::typedis::__private::Capture, "return 1"),
                 )
                 .1
         },
@@ -43993,7 +44399,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1", 0)
+                    EvalRo::new(::typedis::__private::Capture, "return 1")
                         .key(["{EVAL_RO|key}:key"]),
                 )
                 .1
@@ -44004,8 +44410,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1", 0)
-                        .arg(["arg"]),
+                    EvalRo::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
                 )
                 .1
         },
@@ -44269,7 +44674,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 0),
+                    Fcall::new(::typedis::__private::Capture, "function"),
                 )
                 .1
         },
@@ -44279,7 +44684,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 0)
+                    Fcall::new(::typedis::__private::Capture, "function")
                         .key(["{FCALL|key}:key"]),
                 )
                 .1
@@ -44290,7 +44695,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 0).arg(["arg"]),
+                    Fcall::new(::typedis::__private::Capture, "function").arg(["arg"]),
                 )
                 .1
         },
@@ -44300,7 +44705,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 0),
+                    FcallRo::new(::typedis::__private::Capture, "function"),
                 )
                 .1
         },
@@ -44310,7 +44715,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 0)
+                    FcallRo::new(::typedis::__private::Capture, "function")
                         .key(["{FCALL_RO|key}:key"]),
                 )
                 .1
@@ -44321,8 +44726,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 0)
-                        .arg(["arg"]),
+                    FcallRo::new(::typedis::__private::Capture, "function").arg(["arg"]),
                 )
                 .1
         },
@@ -45897,7 +46301,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/polygon}:key",
                         )
-                        .polygon((3, [(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)])),
+                        .polygon([(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)]),
                 )
                 .1
         },
@@ -46216,7 +46620,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/polygon}:destination",
                             "{GEOSEARCHSTORE|by/polygon}:source",
                         )
-                        .polygon((3, [(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)])),
+                        .polygon([(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)]),
                 )
                 .1
         },
@@ -46545,7 +46949,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HEXPIRE|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46560,7 +46964,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HexpireCondition::Nx),
                 )
@@ -46576,7 +46980,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -46592,7 +46996,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -46608,7 +47012,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -46624,7 +47028,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -46640,7 +47044,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HEXPIREAT|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46655,7 +47059,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HexpireatCondition::Nx),
                 )
@@ -46671,7 +47075,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -46687,7 +47091,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -46703,7 +47107,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -46719,7 +47123,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -46734,7 +47138,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hexpiretime::new(
                         ::typedis::__private::Capture,
                         "{HEXPIRETIME|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46768,7 +47172,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetdel::new(
                         ::typedis::__private::Capture,
                         "{HGETDEL|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46782,7 +47186,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                         ::typedis::__private::Capture,
                         "{HGETEX|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46796,7 +47200,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/seconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .ex(1),
                 )
@@ -46811,7 +47215,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/milliseconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .px(1),
                 )
@@ -46826,7 +47230,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/unix-time-seconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .exat(1700000000),
                 )
@@ -46841,7 +47245,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/unix-time-milliseconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .pxat(1700000000),
                 )
@@ -46856,7 +47260,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/persist}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .persist(),
                 )
@@ -46945,7 +47349,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hpersist::new(
                         ::typedis::__private::Capture,
                         "{HPERSIST|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46960,7 +47364,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HPEXPIRE|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46975,7 +47379,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HpexpireCondition::Nx),
                 )
@@ -46991,7 +47395,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -47007,7 +47411,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -47023,7 +47427,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -47039,7 +47443,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -47055,7 +47459,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HPEXPIREAT|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -47070,7 +47474,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HpexpireatCondition::Nx),
                 )
@@ -47086,7 +47490,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -47102,7 +47506,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -47118,7 +47522,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -47134,7 +47538,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -47149,7 +47553,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hpexpiretime::new(
                         ::typedis::__private::Capture,
                         "{HPEXPIRETIME|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -47160,11 +47564,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hpttl::new(
-                        ::typedis::__private::Capture,
-                        "{HPTTL|}:key",
-                        (1, ["field"]),
-                    ),
+                    Hpttl::new(::typedis::__private::Capture, "{HPTTL|}:key", ["field"]),
                 )
                 .1
         },
@@ -47272,7 +47672,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                         ::typedis::__private::Capture,
                         "{HSETEX|}:key",
-                        (1, [("field", "value")]),
+                        [("field", "value")],
                     ),
                 )
                 .1
@@ -47286,7 +47686,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .key_condition(HsetexKeyCondition::Nx),
                 )
@@ -47301,7 +47701,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition/nx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .nx(),
                 )
@@ -47316,7 +47716,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition/xx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .xx(),
                 )
@@ -47331,7 +47731,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .fields_condition(HsetexFieldsCondition::Fnx),
                 )
@@ -47346,7 +47746,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition/fnx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .fnx(),
                 )
@@ -47361,7 +47761,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition/fxx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .fxx(),
                 )
@@ -47376,7 +47776,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/seconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .ex(1),
                 )
@@ -47391,7 +47791,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/milliseconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .px(1),
                 )
@@ -47406,7 +47806,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/unix-time-seconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .exat(1700000000),
                 )
@@ -47421,7 +47821,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/unix-time-milliseconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .pxat(1700000000),
                 )
@@ -47436,7 +47836,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/keepttl}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .keepttl(),
                 )
@@ -47477,11 +47877,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Httl::new(
-                        ::typedis::__private::Capture,
-                        "{HTTL|}:key",
-                        (1, ["field"]),
-                    ),
+                    Httl::new(::typedis::__private::Capture, "{HTTL|}:key", ["field"]),
                 )
                 .1
         },
@@ -47838,7 +48234,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Lmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{LMPOP|}:key"],
                         LmpopWhere::Left,
                     ),
@@ -47853,7 +48248,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Lmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{LMPOP|where/right}:key"],
                         LmpopWhere::Right,
                     ),
@@ -47868,7 +48262,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Lmpop::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{LMPOP|count}:key"],
                             LmpopWhere::Left,
                         )
@@ -48335,7 +48728,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                         ::typedis::__private::Capture,
-                        1,
                         [("{MSETEX|}:key", "value")],
                     ),
                 )
@@ -48349,7 +48741,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|condition}:key", "value")],
                         )
                         .condition(MsetexCondition::Nx),
@@ -48364,7 +48755,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|condition/nx}:key", "value")],
                         )
                         .nx(),
@@ -48379,7 +48769,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|condition/xx}:key", "value")],
                         )
                         .xx(),
@@ -48394,7 +48783,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/seconds}:key", "value")],
                         )
                         .ex(1),
@@ -48409,7 +48797,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/milliseconds}:key", "value")],
                         )
                         .px(1),
@@ -48424,7 +48811,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/unix-time-seconds}:key", "value")],
                         )
                         .exat(1700000000),
@@ -48439,7 +48825,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/unix-time-milliseconds}:key", "value")],
                         )
                         .pxat(1700000000),
@@ -48454,7 +48839,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/keepttl}:key", "value")],
                         )
                         .keepttl(),
@@ -49943,11 +50327,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Sintercard::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ["{SINTERCARD|}:key"],
-                    ),
+                    Sintercard::new(::typedis::__private::Capture, ["{SINTERCARD|}:key"]),
                 )
                 .1
         },
@@ -49959,7 +50339,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Sintercard::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{SINTERCARD|limit}:key"],
                         )
                         .limit(1),
@@ -51802,7 +52181,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zdiff::new(::typedis::__private::Capture, 1, ["{ZDIFF|}:key"]),
+                    Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|}:key"]),
                 )
                 .1
         },
@@ -51812,11 +52191,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zdiff::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ["{ZDIFF|withscores}:key"],
-                        )
+                    Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|withscores}:key"])
                         .withscores(),
                 )
                 .1
@@ -51830,7 +52205,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zdiffstore::new(
                         ::typedis::__private::Capture,
                         "{ZDIFFSTORE|}:destination",
-                        1,
                         ["{ZDIFFSTORE|}:key"],
                     ),
                 )
@@ -51857,7 +52231,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zinter::new(::typedis::__private::Capture, 1, ["{ZINTER|}:key"]),
+                    Zinter::new(::typedis::__private::Capture, ["{ZINTER|}:key"]),
                 )
                 .1
         },
@@ -51867,11 +52241,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "weight",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ["{ZINTER|weight}:key"],
-                        )
+                    Zinter::new(::typedis::__private::Capture, ["{ZINTER|weight}:key"])
                         .weights([0.01f64]),
                 )
                 .1
@@ -51884,7 +52254,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate}:key"],
                         )
                         .aggregate(ZinterAggregate::Sum),
@@ -51899,7 +52268,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -51914,7 +52282,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate/min}:key"],
                         )
                         .min(),
@@ -51929,7 +52296,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate/max}:key"],
                         )
                         .max(),
@@ -51944,7 +52310,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|withscores}:key"],
                         )
                         .withscores(),
@@ -51957,11 +52322,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zintercard::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ["{ZINTERCARD|}:key"],
-                    ),
+                    Zintercard::new(::typedis::__private::Capture, ["{ZINTERCARD|}:key"]),
                 )
                 .1
         },
@@ -51973,7 +52334,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zintercard::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTERCARD|limit}:key"],
                         )
                         .limit(1),
@@ -51989,7 +52349,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                         ::typedis::__private::Capture,
                         "{ZINTERSTORE|}:destination",
-                        1,
                         ["{ZINTERSTORE|}:key"],
                     ),
                 )
@@ -52004,7 +52363,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|weight}:destination",
-                            1,
                             ["{ZINTERSTORE|weight}:key"],
                         )
                         .weights([0.01f64]),
@@ -52020,7 +52378,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate}:key"],
                         )
                         .aggregate(ZinterstoreAggregate::Sum),
@@ -52036,7 +52393,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/sum}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -52052,7 +52408,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/min}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate/min}:key"],
                         )
                         .min(),
@@ -52068,7 +52423,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/max}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate/max}:key"],
                         )
                         .max(),
@@ -52098,7 +52452,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{ZMPOP|}:key"],
                         ZmpopWhere::Min,
                     ),
@@ -52113,7 +52466,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{ZMPOP|where/max}:key"],
                         ZmpopWhere::Max,
                     ),
@@ -52128,7 +52480,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zmpop::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZMPOP|count}:key"],
                             ZmpopWhere::Min,
                         )
@@ -52794,7 +53145,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zunion::new(::typedis::__private::Capture, 1, ["{ZUNION|}:key"]),
+                    Zunion::new(::typedis::__private::Capture, ["{ZUNION|}:key"]),
                 )
                 .1
         },
@@ -52804,11 +53155,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "weight",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ["{ZUNION|weight}:key"],
-                        )
+                    Zunion::new(::typedis::__private::Capture, ["{ZUNION|weight}:key"])
                         .weights([0.01f64]),
                 )
                 .1
@@ -52821,7 +53168,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate}:key"],
                         )
                         .aggregate(ZunionAggregate::Sum),
@@ -52836,7 +53182,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -52851,7 +53196,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate/min}:key"],
                         )
                         .min(),
@@ -52866,7 +53210,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate/max}:key"],
                         )
                         .max(),
@@ -52881,7 +53224,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|withscores}:key"],
                         )
                         .withscores(),
@@ -52897,7 +53239,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                         ::typedis::__private::Capture,
                         "{ZUNIONSTORE|}:destination",
-                        1,
                         ["{ZUNIONSTORE|}:key"],
                     ),
                 )
@@ -52912,7 +53253,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|weight}:destination",
-                            1,
                             ["{ZUNIONSTORE|weight}:key"],
                         )
                         .weights([0.01f64]),
@@ -52928,7 +53268,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate}:key"],
                         )
                         .aggregate(ZunionstoreAggregate::Sum),
@@ -52944,7 +53283,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/sum}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -52960,7 +53298,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/min}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate/min}:key"],
                         )
                         .min(),
@@ -52976,7 +53313,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/max}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate/max}:key"],
                         )
                         .max(),
