@@ -35,6 +35,7 @@ pub mod resp;
 pub mod scan;
 pub mod script;
 pub mod sentinel;
+pub mod ttl;
 pub mod value;
 pub mod watch;
 
@@ -62,6 +63,7 @@ pub use json::Json;
 pub use keys::{command_keys, key_slot};
 pub use record::Record;
 pub use script::Script;
+pub use ttl::{Milliseconds, Seconds};
 /// `#[derive(Record)]`: a struct with named fields stored as a Redis hash or stream entry.
 #[cfg(feature = "derive")]
 pub use typedis_macros::Record;

@@ -750,11 +750,7 @@ impl<'a> Command<'a> {
 
     /// The Rust type of an argument's value. `apit`: `impl Trait` allowed.
     fn value_type(&self, a: &Argument, enums: &mut Enums<'_>, apit: bool) -> TokenStream {
-        let bound = match a.typed {
-            Some(ArgType::ScoreBound) => Some(quote!(::typedis::ScoreBound)),
-            Some(ArgType::LexBound) => Some(quote!(::typedis::LexBound)),
-            _ => None,
-        };
+        let bound = typed_path(a);
         let one = match a.kind {
             _ if bound.is_some() => match bound {
                 Some(b) if apit => quote!(impl ::core::convert::Into<#b>),
@@ -896,14 +892,8 @@ impl<'a> Command<'a> {
 
     /// Code writing one (non-multiple) value bound to `v`, without the argument's token.
     fn write_one(&self, a: &Argument, v: TokenStream, enums: &mut Enums<'_>) -> TokenStream {
-        match a.typed {
-            Some(ArgType::ScoreBound) => {
-                return quote!(out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(#v));)
-            }
-            Some(ArgType::LexBound) => {
-                return quote!(out.push(&::core::convert::Into::<::typedis::LexBound>::into(#v));)
-            }
-            _ => {}
+        if let Some(t) = typed_path(a) {
+            return quote!(out.push(&::core::convert::Into::<#t>::into(#v)););
         }
         match a.kind {
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(out.push(&#v);),
@@ -1643,6 +1633,12 @@ impl<'a> Command<'a> {
         }
         Ok(quote!(self.rest.require(&[#(#required,)* #(#own),*]);))
     }
+}
+
+/// The runtime type an argument's value converts into (`typedis.types`), if it is one.
+fn typed_path(a: &Argument) -> Option<TokenStream> {
+    let t = format_ident!("{}", a.typed.and_then(ArgType::runtime_type)?);
+    Some(quote!(::typedis::#t))
 }
 
 /// `/ n`, turning a counted list's number of arguments into its number of elements

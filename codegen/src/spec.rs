@@ -172,6 +172,24 @@ pub enum ArgType {
     ScoreBound,
     /// `impl Into<typedis::LexBound>`: `[member`, `(member`, `-`, `+`.
     LexBound,
+    /// `impl Into<typedis::Seconds>`: an integer of seconds or a `Duration` (on an
+    /// `integer` whose unit the command or its token fixes to seconds).
+    Seconds,
+    /// `impl Into<typedis::Milliseconds>`: an integer of milliseconds or a `Duration`.
+    Milliseconds,
+}
+
+impl ArgType {
+    /// The runtime type a value converts into, for the types taken as `impl Into<…>`.
+    pub fn runtime_type(self) -> Option<&'static str> {
+        match self {
+            ArgType::Double => None,
+            ArgType::ScoreBound => Some("ScoreBound"),
+            ArgType::LexBound => Some("LexBound"),
+            ArgType::Seconds => Some("Seconds"),
+            ArgType::Milliseconds => Some("Milliseconds"),
+        }
+    }
 }
 
 /// The argument kinds of the spec format.
@@ -563,13 +581,14 @@ fn attach_availability(path: &Path, key: &str, spec: &mut CommandSpec) -> Result
             ArgType::Double => matches!(target.kind, ArgKind::Integer | ArgKind::Double),
             ArgType::ScoreBound => target.kind == ArgKind::Double,
             ArgType::LexBound => target.kind == ArgKind::String,
+            ArgType::Seconds | ArgType::Milliseconds => target.kind == ArgKind::Integer,
         };
         if !fits {
             return Err(Error::Spec {
                 path: path.to_owned(),
                 json_path: format!("{key}.typedis.types.{at}"),
                 message: format!(
-                    "`{ty:?}` does not fit a `{:?}` argument (double: integer or double; score-bound: double; lex-bound: string)",
+                    "`{ty:?}` does not fit a `{:?}` argument (double: integer or double; score-bound: double; lex-bound: string; seconds, milliseconds: integer)",
                     target.kind
                 ),
             });

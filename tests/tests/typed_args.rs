@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use support::{Server, KINDS};
 use typedis::commands::{BzmpopWhere, LmpopWhere, ZmpopWhere};
 use typedis::prelude::*;
@@ -230,4 +232,100 @@ async fn field_and_vertex_counts_come_from_the_lists() {
         .await
         .unwrap();
     assert_eq!(got, bytes(&["in"]));
+}
+
+#[tokio::test]
+async fn expiries_take_durations_and_integers() {
+    for kind in KINDS {
+        let server = Server::start(kind);
+        let c = client(&server).await;
+        // Integers in the command's unit, as before.
+        c.set("a", "v").ex(100).await.unwrap();
+        let ttl: i64 = c.ttl("a").await.unwrap();
+        assert!((1..=100).contains(&ttl), "{kind:?}: {ttl}");
+        // A Duration, whole seconds.
+        c.set("b", "v").ex(Duration::from_secs(200)).await.unwrap();
+        let ttl: i64 = c.ttl("b").await.unwrap();
+        assert!((101..=200).contains(&ttl), "{kind:?}: {ttl}");
+        // A sub-second fraction rounds up: 0.5 s is 1 s, not 0 (which the server refuses).
+        c.set("c", "v")
+            .ex(Duration::from_millis(300_500))
+            .await
+            .unwrap();
+        let pttl: i64 = c.pttl("c").await.unwrap();
+        assert!((300_000..=301_000).contains(&pttl), "{kind:?}: {pttl}");
+        c.set("d", "v")
+            .px(Duration::from_millis(400_000))
+            .await
+            .unwrap();
+        let pttl: i64 = c.pttl("d").await.unwrap();
+        assert!((300_001..=400_000).contains(&pttl), "{kind:?}: {pttl}");
+        // The expiry commands of both units.
+        c.set("e", "v").await.unwrap();
+        assert!(
+            c.expire("e", Duration::from_secs(500)).await.unwrap(),
+            "{kind:?}"
+        );
+        let ttl: i64 = c.ttl("e").await.unwrap();
+        assert!((401..=500).contains(&ttl), "{kind:?}: {ttl}");
+        assert!(
+            c.pexpire("e", Duration::from_secs(600)).await.unwrap(),
+            "{kind:?}"
+        );
+        let ttl: i64 = c.ttl("e").await.unwrap();
+        assert!((501..=600).contains(&ttl), "{kind:?}: {ttl}");
+        assert!(c.pexpire("e", 700_000).await.unwrap(), "{kind:?}");
+        let ttl: i64 = c.ttl("e").await.unwrap();
+        assert!((601..=700).contains(&ttl), "{kind:?}: {ttl}");
+        c.setex("f", Duration::from_secs(800), "v").await.unwrap();
+        let ttl: i64 = c.ttl("f").await.unwrap();
+        assert!((701..=800).contains(&ttl), "{kind:?}: {ttl}");
+        c.psetex("g", Duration::from_secs(900), "v").await.unwrap();
+        let ttl: i64 = c.ttl("g").await.unwrap();
+        assert!((801..=900).contains(&ttl), "{kind:?}: {ttl}");
+        let v: Option<Bytes> = c.getex("g").ex(Duration::from_secs(50)).await.unwrap();
+        assert_eq!(v.as_deref(), Some(&b"v"[..]), "{kind:?}");
+        let ttl: i64 = c.ttl("g").await.unwrap();
+        assert!((1..=50).contains(&ttl), "{kind:?}: {ttl}");
+        c.getex("g").px(Duration::from_secs(60)).await.unwrap();
+        let ttl: i64 = c.ttl("g").await.unwrap();
+        assert!((51..=60).contains(&ttl), "{kind:?}: {ttl}");
+    }
+}
+
+/// The hash-field forms: Valkey's (Redis 7.0 has no field expiration).
+#[tokio::test]
+async fn field_expiries_take_durations() {
+    let server = Server::start(support::Kind::Valkey);
+    let c = client(&server).await;
+    c.hset("h", [("f", "v")]).await.unwrap();
+    let got: Vec<i64> = c
+        .hexpire("h", Duration::from_secs(100), ["f"])
+        .await
+        .unwrap();
+    assert_eq!(got, [1]);
+    let got: Vec<i64> = c.httl("h", ["f"]).await.unwrap();
+    assert!((1..=100).contains(&got[0]), "{got:?}");
+    let got: Vec<i64> = c
+        .hpexpire("h", Duration::from_secs(200), ["f"])
+        .await
+        .unwrap();
+    assert_eq!(got, [1]);
+    let got: Vec<i64> = c.httl("h", ["f"]).await.unwrap();
+    assert!((101..=200).contains(&got[0]), "{got:?}");
+    let _: Vec<Option<Bytes>> = c
+        .hgetex("h", ["f"])
+        .ex(Duration::from_secs(300))
+        .await
+        .unwrap();
+    let got: Vec<i64> = c.httl("h", ["f"]).await.unwrap();
+    assert!((201..=300).contains(&got[0]), "{got:?}");
+    let done: bool = c
+        .hsetex("h", [("f2", "v")])
+        .px(Duration::from_secs(400))
+        .await
+        .unwrap();
+    assert!(done);
+    let got: Vec<i64> = c.httl("h", ["f2"]).await.unwrap();
+    assert!((301..=400).contains(&got[0]), "{got:?}");
 }

@@ -8440,7 +8440,11 @@ pub struct Expire<S, R = bool> {
 )]
 impl<S> Expire<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, seconds: i64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8451,7 +8455,7 @@ impl<S> Expire<S> {
         {
             let out = &mut args;
             let x = seconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         Expire {
             sink,
@@ -11640,22 +11644,25 @@ impl<S> Getex<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Getex<S, R> {
     /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -12113,7 +12120,7 @@ impl<S> Hexpire<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
         fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRE"]) };
@@ -12126,7 +12133,7 @@ impl<S> Hexpire<S> {
         {
             let out = &mut args;
             let x = seconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         {
             let out = rest.slot(1);
@@ -12678,22 +12685,25 @@ impl<S> Hgetex<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Hgetex<S, R> {
     /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -13282,7 +13292,7 @@ impl<S> Hpexpire<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
         fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRE"]) };
@@ -13295,7 +13305,7 @@ impl<S> Hpexpire<S> {
         {
             let out = &mut args;
             let x = milliseconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         {
             let out = rest.slot(1);
@@ -14034,22 +14044,25 @@ impl<S, R> Hsetex<S, R> {
         self
     }
     /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -17437,22 +17450,25 @@ impl<S, R> Msetex<S, R> {
         self
     }
     /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(3);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(3);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -18024,7 +18040,11 @@ pub struct Pexpire<S, R = bool> {
 )]
 impl<S> Pexpire<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, milliseconds: i64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -18035,7 +18055,7 @@ impl<S> Pexpire<S> {
         {
             let out = &mut args;
             let x = milliseconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         Pexpire {
             sink,
@@ -18679,7 +18699,7 @@ impl<S> Psetex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PSETEX"]) };
@@ -18692,7 +18712,7 @@ impl<S> Psetex<S> {
         {
             let out = &mut args;
             let x = milliseconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         {
             let out = &mut args;
@@ -21372,22 +21392,25 @@ impl<S, R> Set<S, R> {
         self.decode()
     }
     /// `EX seconds` (since 2.6.12) — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` (since 2.6.12) — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -21530,7 +21553,7 @@ impl<S> Setex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SETEX"]) };
@@ -21543,7 +21566,7 @@ impl<S> Setex<S> {
         {
             let out = &mut args;
             let x = seconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         {
             let out = &mut args;
@@ -32041,7 +32064,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn expire(
         self,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Expire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Expire::new(self, key, seconds))
     }
@@ -32722,7 +32745,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hexpire(
         self,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
         fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -32999,7 +33022,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hpexpire(
         self,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
         fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -34210,7 +34233,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn pexpire(
         self,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Pexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Pexpire::new(self, key, milliseconds))
     }
@@ -34373,7 +34396,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn psetex(
         self,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
         value: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Psetex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -35202,7 +35225,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn setex(
         self,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
         value: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Setex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Setex::new(self, key, seconds, value))
