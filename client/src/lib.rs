@@ -23,6 +23,7 @@ mod hold;
 pub mod json;
 pub mod keys;
 pub mod lock;
+pub mod many;
 pub mod meta;
 pub mod modules;
 mod mux;
@@ -61,6 +62,7 @@ pub use error::{Error, Result, ServerError, ServerErrorKind};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use keys::{command_keys, key_slot};
+pub use many::ManyArgs;
 pub use record::Record;
 pub use script::Script;
 pub use ttl::{Milliseconds, Seconds};

@@ -430,6 +430,9 @@ struct Command<'a> {
     default_reply: TokenStream,
     /// The reply variants: the arguments that pick each, and its type.
     variants: Vec<(Vec<String>, TokenStream)>,
+    /// The `ManyArgs` markers of the signature being emitted (one generic parameter per
+    /// `multiple` argument: `del<M0>(self, key: impl ManyArgs<M0, Item = impl ToArg>)`).
+    markers: std::cell::RefCell<Vec<proc_macro2::Ident>>,
 }
 
 /// How a setter reaches its slot (see `Command::slot_access`).
@@ -620,6 +623,7 @@ impl<'a> Command<'a> {
             full,
             default_reply,
             variants,
+            markers: Default::default(),
         })
     }
 
@@ -700,7 +704,7 @@ impl<'a> Command<'a> {
     }
 
     fn method(&self) -> TokenStream {
-        let (params, names) = self.params();
+        let (params, names, generics) = self.params();
         let method = &self.method_ident;
         let st = &self.struct_ident;
         let docs = self.docs();
@@ -718,14 +722,15 @@ impl<'a> Command<'a> {
             #[doc(alias = #alias)]
             #dep
             #[allow(deprecated)]
-            fn #method(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> #bound {
+            fn #method #generics(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> #bound {
                 <Self as ::typedis::__private::Sink>::wrap(#st::new(self, #(#names),*))
             }
         }
     }
 
     /// Parameters (with types) and their names, for the trait method and `new`.
-    fn params(&self) -> (Vec<TokenStream>, Vec<proc_macro2::Ident>) {
+    fn params(&self) -> (Vec<TokenStream>, Vec<proc_macro2::Ident>, TokenStream) {
+        self.markers.borrow_mut().clear();
         let mut enums = Enums {
             prefix: pascal(&self.full),
             defs: BTreeMap::new(),
@@ -745,7 +750,18 @@ impl<'a> Command<'a> {
             params.push(quote!(#id: #ty));
             names.push(id);
         }
-        (params, names)
+        (params, names, self.generics())
+    }
+
+    /// The generic parameters of the `ManyArgs` markers the types made since the last
+    /// call (`<M0, M1>`), and none for the next signature.
+    fn generics(&self) -> TokenStream {
+        let markers = std::mem::take(&mut *self.markers.borrow_mut());
+        if markers.is_empty() {
+            quote!()
+        } else {
+            quote!(<#(#markers),*>)
+        }
     }
 
     /// The Rust type of an argument's value. `apit`: `impl Trait` allowed.
@@ -792,8 +808,16 @@ impl<'a> Command<'a> {
             }
         };
         if a.multiple {
-            if apit {
+            if apit && !takes_generic(a) {
+                // Elements of one concrete type (`i64`, an enum): a collection of them.
+                // (`ManyArgs` would leave an integer literal's type to fall back to `i32`.)
                 quote!(impl ::core::iter::IntoIterator<Item = #one>)
+            } else if apit {
+                // One value or a collection of them (`del("k")`, `del(["a", "b"])`).
+                let mut markers = self.markers.borrow_mut();
+                let m = format_ident!("M{}", markers.len());
+                markers.push(m.clone());
+                quote!(impl ::typedis::ManyArgs<#m, Item = #one>)
             } else {
                 quote!(::std::vec::Vec<#one>)
             }
@@ -863,6 +887,11 @@ impl<'a> Command<'a> {
         }
         let x = format_ident!("x");
         let single = self.write_one(a, quote!(#x), enums);
+        let many = if takes_generic(a) {
+            quote!(::typedis::ManyArgs::many)
+        } else {
+            quote!(::core::iter::IntoIterator::into_iter)
+        };
         if a.multiple {
             let each_tok = if a.multiple_token {
                 tok(&token)
@@ -877,7 +906,7 @@ impl<'a> Command<'a> {
             quote! {
                 #note
                 #once_tok
-                for #x in #v { #each_tok #single }
+                for #x in #many(#v) { #each_tok #single }
             }
         } else {
             let t = tok(&token);
@@ -994,7 +1023,7 @@ impl<'a> Command<'a> {
         let n_slots_lit = Literal::usize_unsuffixed(n_slots);
 
         // Constructor: name tokens, prefix args, required slot args.
-        let (params, _) = self.params();
+        let (params, _, generics) = self.params();
         let name_tokens: Vec<Literal> = self.full.split(' ').map(lit).collect();
         // The name is encoded at compile time when it fits the inline buffer of `Args`
         // (62 bytes: `$<len>\r\n<token>\r\n` per token), at run time otherwise.
@@ -1200,7 +1229,7 @@ impl<'a> Command<'a> {
             #[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value, unused_variables, unused_mut)]
             impl<S> #st<S> {
                 #[doc(hidden)]
-                pub fn new(sink: S, #(#params),*) -> Self {
+                pub fn new #generics(sink: S, #(#params),*) -> Self {
                     let mut args = #start;
                     let mut rest = ::typedis::__private::Slots::new();
                     #(#ctor)*
@@ -1420,6 +1449,7 @@ impl<'a> Command<'a> {
             let t = lit(t);
             quote!(out.push_bytes(#t);)
         });
+        self.markers.borrow_mut().clear();
         let (params, body) = match leaf.kind {
             ArgKind::Block => {
                 let mut seen = BTreeSet::new();
@@ -1458,16 +1488,22 @@ impl<'a> Command<'a> {
                 let t = self.value_type(leaf, enums, true);
                 let w = self.write_one(leaf, quote!(x), enums);
                 let body = if leaf.multiple {
-                    quote!(for x in value { #w })
+                    let many = if takes_generic(leaf) {
+                        quote!(::typedis::ManyArgs::many)
+                    } else {
+                        quote!(::core::iter::IntoIterator::into_iter)
+                    };
+                    quote!(for x in #many(value) { #w })
                 } else {
                     quote!(let x = value; #w)
                 };
                 (vec![quote!(value: #t)], body)
             }
         };
+        let generics = self.generics();
         quote! {
             #(#[doc = #docs])*
-            pub fn #id(mut self, #(#params),*) -> #ret {
+            pub fn #id #generics(mut self, #(#params),*) -> #ret {
                 {
                     #access
                     #token
@@ -1545,12 +1581,14 @@ impl<'a> Command<'a> {
                 }
             };
         }
+        self.markers.borrow_mut().clear();
         let ty = self.value_type(a, enums, true);
+        let generics = self.generics();
         let w = self.write_as(a, quote!(value), enums, access.own_token_done);
         let access = access.open();
         quote! {
             #(#[doc = #docs])*
-            pub fn #id(mut self, value: #ty) -> #ret {
+            pub fn #id #generics(mut self, value: #ty) -> #ret {
                 {
                     #access
                     #w
@@ -1632,6 +1670,22 @@ impl<'a> Command<'a> {
             own.push(quote!((#slot, #msg)));
         }
         Ok(quote!(self.rest.require(&[#(#required,)* #(#own),*]);))
+    }
+}
+
+/// Whether one value of `a` has a generic type (`impl ToArg`, or a tuple holding one), so
+/// that a `multiple` one takes `ManyArgs`: a single value or a collection.
+fn takes_generic(a: &Argument) -> bool {
+    match (a.typed, a.kind) {
+        (Some(ArgType::Double), _) => false,
+        (Some(_), _) => true,
+        (None, ArgKind::Key | ArgKind::String | ArgKind::Pattern) => true,
+        (None, ArgKind::Block) => a
+            .arguments
+            .iter()
+            .filter(|m| (m.kind != ArgKind::PureToken || m.optional) && m.counts.is_none())
+            .any(takes_generic),
+        (None, _) => false,
     }
 }
 

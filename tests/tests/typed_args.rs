@@ -329,3 +329,63 @@ async fn field_expiries_take_durations() {
     let got: Vec<i64> = c.httl("h", ["f2"]).await.unwrap();
     assert!((301..=400).contains(&got[0]), "{got:?}");
 }
+
+#[tokio::test]
+async fn one_value_where_the_spec_says_multiple() {
+    for kind in KINDS {
+        let server = Server::start(kind);
+        let c = client(&server).await;
+        // One value as is.
+        let n: i64 = c.lpush("l", "x").await.unwrap();
+        assert_eq!(n, 1, "{kind:?}");
+        let n: i64 = c.rpush("l", 7).await.unwrap();
+        assert_eq!(n, 2, "{kind:?}");
+        let n: i64 = c.hset("h", ("f", "v")).await.unwrap();
+        assert_eq!(n, 1, "{kind:?}");
+        let n: i64 = c.sadd("s", "m").await.unwrap();
+        assert_eq!(n, 1, "{kind:?}");
+        let n: i64 = c.exists("l").await.unwrap();
+        assert_eq!(n, 1, "{kind:?}");
+        let n: i64 = c.hdel("h", "f").await.unwrap();
+        assert_eq!(n, 1, "{kind:?}");
+        let n: i64 = c.zadd("z", ("m", 2.5)).await.unwrap();
+        assert_eq!(n, 1, "{kind:?}");
+        let got: Vec<Option<Bytes>> = c.mget("nope").await.unwrap();
+        assert_eq!(got, [None], "{kind:?}");
+        let n: i64 = c.del("l").await.unwrap();
+        assert_eq!(n, 1, "{kind:?}");
+        // Collections, as before: arrays, slices, Vecs, maps, iterators.
+        let n: i64 = c.rpush("l", ["a", "b"]).await.unwrap();
+        assert_eq!(n, 2, "{kind:?}");
+        let names = vec!["c".to_owned(), "d".to_owned()];
+        let n: i64 = c.rpush("l", &names).await.unwrap();
+        assert_eq!(n, 4, "{kind:?}");
+        let n: i64 = c.rpush("l", &names[..1]).await.unwrap();
+        assert_eq!(n, 5, "{kind:?}");
+        let n: i64 = c.rpush("l", (0..3).map(|i| i * 10)).await.unwrap();
+        assert_eq!(n, 8, "{kind:?}");
+        let n: i64 = c
+            .hset(
+                "h",
+                std::collections::BTreeMap::from([("a", "1"), ("b", "2")]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 2, "{kind:?}");
+        let n: i64 = c.exists(vec!["l", "h", "nope"]).await.unwrap();
+        assert_eq!(n, 2, "{kind:?}");
+        // A setter of a repeatable argument takes one value too.
+        let got: (i64, i64) = c
+            .eval("return {#KEYS, #ARGV}")
+            .key("k1")
+            .arg("a")
+            .key(["k2"])
+            .decode()
+            .await
+            .unwrap();
+        assert_eq!(got, (2, 1), "{kind:?}");
+        // A binary value as one of a collection.
+        let n: i64 = c.del([&b"h"[..]]).await.unwrap();
+        assert_eq!(n, 1, "{kind:?}");
+    }
+}

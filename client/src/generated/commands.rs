@@ -96,15 +96,15 @@ pub struct AclDeluser<S, R = i64> {
 )]
 impl<S> AclDeluser<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        username: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        username: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"DELUSER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in username {
+            for x in ::typedis::ManyArgs::many(username) {
                 out.push(&x);
             }
         }
@@ -177,13 +177,13 @@ impl<S> AclDryrun<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> AclDryrun<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -577,13 +577,13 @@ impl<S> AclSetuser<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> AclSetuser<S, R> {
     /// `rule [rule ...]` — repeatable: each call adds to the earlier ones.
-    pub fn rule(
+    pub fn rule<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -1388,11 +1388,11 @@ pub struct Bitop<S, R = i64> {
 )]
 impl<S> Bitop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         operation: BitopOperation,
         destkey: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BITOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1408,7 +1408,7 @@ impl<S> Bitop<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -1725,10 +1725,10 @@ pub struct Blmpop<
 )]
 impl<S> Blmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         timeout: f64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BlmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BLMPOP"]) };
@@ -1740,7 +1740,7 @@ impl<S> Blmpop<S> {
         }
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -1773,13 +1773,13 @@ impl<S, R> Blmpop<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -1841,16 +1841,16 @@ pub struct Blpop<S, R = ::core::option::Option<(::typedis::Bytes, ::typedis::Byt
 )]
 impl<S> Blpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BLPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -1910,16 +1910,16 @@ pub struct Brpop<S, R = ::core::option::Option<(::typedis::Bytes, ::typedis::Byt
 )]
 impl<S> Brpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BRPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -2089,10 +2089,10 @@ pub struct Bzmpop<
 )]
 impl<S> Bzmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         timeout: f64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BzmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZMPOP"]) };
@@ -2104,7 +2104,7 @@ impl<S> Bzmpop<S> {
         }
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -2137,13 +2137,13 @@ impl<S, R> Bzmpop<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -2209,16 +2209,16 @@ pub struct Bzpopmax<
 )]
 impl<S> Bzpopmax<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZPOPMAX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -2282,16 +2282,16 @@ pub struct Bzpopmin<
 )]
 impl<S> Bzpopmin<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZPOPMIN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -2436,15 +2436,15 @@ pub struct ClientCapa<S, R = ()> {
 )]
 impl<S> ClientCapa<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        capability: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        capability: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"CAPA"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in capability {
+            for x in ::typedis::ManyArgs::many(capability) {
                 out.push(&x);
             }
         }
@@ -2930,7 +2930,7 @@ impl<S, R> ClientKill<S, R> {
     ) -> ClientKill<S, i64> {
         {
             let out = self.rest.slot(0);
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.extend_from(&x);
             }
         }
@@ -3088,7 +3088,7 @@ impl<S, R> ClientList<S, R> {
     pub fn id(mut self, value: impl ::core::iter::IntoIterator<Item = i64>) -> Self {
         {
             let out = self.rest.append_under(1, b"ID");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_i64(x);
             }
         }
@@ -3341,7 +3341,7 @@ impl<S, R> ClientList<S, R> {
             out.note(
                 "CLIENT LIST `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
             );
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_i64(x);
             }
         }
@@ -4016,13 +4016,13 @@ impl<S, R> ClientTracking<S, R> {
         self
     }
     /// `PREFIX prefix [PREFIX prefix ...]` — repeatable: each call adds to the earlier ones.
-    pub fn prefix(
+    pub fn prefix<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"PREFIX");
                 out.push(&x);
             }
@@ -4277,7 +4277,7 @@ impl<S> ClusterAddslots<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in slot {
+            for x in ::core::iter::IntoIterator::into_iter(slot) {
                 out.push_i64(x);
             }
         }
@@ -4332,7 +4332,7 @@ impl<S> ClusterAddslotsrange<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in range {
+            for x in ::core::iter::IntoIterator::into_iter(range) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push_i64(x);
@@ -4580,7 +4580,7 @@ impl<S> ClusterDelslots<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in slot {
+            for x in ::core::iter::IntoIterator::into_iter(slot) {
                 out.push_i64(x);
             }
         }
@@ -4635,7 +4635,7 @@ impl<S> ClusterDelslotsrange<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in range {
+            for x in ::core::iter::IntoIterator::into_iter(range) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push_i64(x);
@@ -5293,9 +5293,10 @@ pub struct ClusterMigrateslots<S, R = ()> {
 )]
 impl<S> ClusterMigrateslots<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        migration_group: impl ::core::iter::IntoIterator<
+        migration_group: impl ::typedis::ManyArgs<
+            M0,
             Item = (
                 impl ::core::iter::IntoIterator<Item = (i64, i64)>,
                 impl ::typedis::ToArg,
@@ -5308,10 +5309,10 @@ impl<S> ClusterMigrateslots<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in migration_group {
+            for x in ::typedis::ManyArgs::many(migration_group) {
                 let (b0, b1) = x;
                 out.push_bytes(b"SLOTSRANGE");
-                for x in b0 {
+                for x in ::core::iter::IntoIterator::into_iter(b0) {
                     let (b0, b1) = x;
                     let x = b0;
                     out.push_i64(x);
@@ -6376,13 +6377,13 @@ impl<S> CommandDocs<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandDocs<S, R> {
     /// `command-name [command-name ...]` — repeatable: each call adds to the earlier ones.
-    pub fn command_name(
+    pub fn command_name<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -6440,13 +6441,13 @@ impl<S> CommandGetkeys<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandGetkeys<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -6507,13 +6508,13 @@ impl<S> CommandGetkeysandflags<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandGetkeysandflags<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -6610,13 +6611,13 @@ impl<S> CommandInfo<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandInfo<S, R> {
     /// `command-name [command-name ...]` — repeatable: each call adds to the earlier ones.
-    pub fn command_name(
+    pub fn command_name<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -7024,15 +7025,15 @@ pub struct ConfigGet<
 )]
 impl<S> ConfigGet<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        parameter: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        parameter: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CONFIG", b"GET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in parameter {
+            for x in ::typedis::ManyArgs::many(parameter) {
                 out.push(&x);
             }
         }
@@ -7212,9 +7213,10 @@ pub struct ConfigSet<S, R = ()> {
 )]
 impl<S> ConfigSet<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -7222,7 +7224,7 @@ impl<S> ConfigSet<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -7587,15 +7589,15 @@ pub struct Del<S, R = i64> {
 )]
 impl<S> Del<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"DEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -7913,13 +7915,13 @@ impl<S, R> Eval<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -7930,13 +7932,13 @@ impl<S, R> Eval<S, R> {
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8019,13 +8021,13 @@ impl<S, R> Evalsha<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8036,13 +8038,13 @@ impl<S, R> Evalsha<S, R> {
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8125,13 +8127,13 @@ impl<S, R> EvalshaRo<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8142,13 +8144,13 @@ impl<S, R> EvalshaRo<S, R> {
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8231,13 +8233,13 @@ impl<S, R> EvalRo<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8248,13 +8250,13 @@ impl<S, R> EvalRo<S, R> {
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8353,15 +8355,15 @@ pub struct Exists<S, R = i64> {
 )]
 impl<S> Exists<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -8819,13 +8821,13 @@ impl<S, R> Fcall<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8836,13 +8838,13 @@ impl<S, R> Fcall<S, R> {
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8925,13 +8927,13 @@ impl<S, R> FcallRo<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8942,13 +8944,13 @@ impl<S, R> FcallRo<S, R> {
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -9690,10 +9692,10 @@ pub struct Geoadd<S, R = i64> {
 )]
 impl<S> Geoadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"GEOADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -9704,7 +9706,7 @@ impl<S> Geoadd<S> {
         }
         {
             let out = rest.slot(2);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1, b2) = x;
                 let x = b0;
                 out.push_f64(x);
@@ -9745,13 +9747,13 @@ impl<S, R> Geoadd<S, R> {
         self
     }
     /// `longitude latitude member [longitude latitude member ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
+        value: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2) = x;
                 let x = b0;
                 out.push_f64(x);
@@ -9948,13 +9950,13 @@ impl<S> Geohash<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Geohash<S, R> {
     /// `member [member ...]` — repeatable: each call adds to the earlier ones.
-    pub fn member(
+    pub fn member<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -10021,13 +10023,13 @@ impl<S> Geopos<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Geopos<S, R> {
     /// `member [member ...]` — repeatable: each call adds to the earlier ones.
-    pub fn member(
+    pub fn member<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -11045,7 +11047,7 @@ impl<S, R> Geosearch<S, R> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::core::iter::IntoIterator::into_iter(b0) {
                     let (b0, b1) = x;
                     let x = b0;
                     out.push_f64(x);
@@ -11343,7 +11345,7 @@ impl<S, R> Geosearchstore<S, R> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::core::iter::IntoIterator::into_iter(b0) {
                     let (b0, b1) = x;
                     let x = b0;
                     out.push_f64(x);
@@ -11871,10 +11873,10 @@ pub struct Hdel<S, R = i64> {
 )]
 impl<S> Hdel<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -11885,7 +11887,7 @@ impl<S> Hdel<S> {
         }
         {
             let out = &mut args;
-            for x in field {
+            for x in ::typedis::ManyArgs::many(field) {
                 out.push(&x);
             }
         }
@@ -12117,11 +12119,11 @@ pub struct Hexpire<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hexpire<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         seconds: impl ::core::convert::Into<::typedis::Seconds>,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12143,7 +12145,7 @@ impl<S> Hexpire<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -12251,11 +12253,11 @@ pub struct Hexpireat<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hexpireat<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         unix_time_seconds: i64,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12277,7 +12279,7 @@ impl<S> Hexpireat<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -12361,10 +12363,10 @@ pub struct Hexpiretime<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hexpiretime<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12381,7 +12383,7 @@ impl<S> Hexpiretime<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -12569,10 +12571,10 @@ pub struct Hgetdel<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Byte
 )]
 impl<S> Hgetdel<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HGETDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12589,7 +12591,7 @@ impl<S> Hgetdel<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -12647,10 +12649,10 @@ pub struct Hgetex<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes
 )]
 impl<S> Hgetex<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HGETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12667,7 +12669,7 @@ impl<S> Hgetex<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -13042,10 +13044,10 @@ pub struct Hmget<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>
 )]
 impl<S> Hmget<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HMGET"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13056,7 +13058,7 @@ impl<S> Hmget<S> {
         }
         {
             let out = &mut args;
-            for x in field {
+            for x in ::typedis::ManyArgs::many(field) {
                 out.push(&x);
             }
         }
@@ -13112,10 +13114,11 @@ pub struct Hmset<S, R = ()> {
 )]
 impl<S> Hmset<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -13128,7 +13131,7 @@ impl<S> Hmset<S> {
         }
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -13187,10 +13190,10 @@ pub struct Hpersist<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpersist<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPERSIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13207,7 +13210,7 @@ impl<S> Hpersist<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -13289,11 +13292,11 @@ pub struct Hpexpire<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpexpire<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13315,7 +13318,7 @@ impl<S> Hpexpire<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -13423,11 +13426,11 @@ pub struct Hpexpireat<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpexpireat<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13449,7 +13452,7 @@ impl<S> Hpexpireat<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -13533,10 +13536,10 @@ pub struct Hpexpiretime<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpexpiretime<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13553,7 +13556,7 @@ impl<S> Hpexpiretime<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -13611,10 +13614,10 @@ pub struct Hpttl<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpttl<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13631,7 +13634,7 @@ impl<S> Hpttl<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -13858,10 +13861,11 @@ pub struct Hset<S, R = i64> {
 )]
 impl<S> Hset<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -13874,7 +13878,7 @@ impl<S> Hset<S> {
         }
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -13970,10 +13974,11 @@ pub struct Hsetex<S, R = bool> {
 )]
 impl<S> Hsetex<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<
+        fields: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -13992,7 +13997,7 @@ impl<S> Hsetex<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     let (b0, b1) = x;
                     let x = b0;
                     out.push(&x);
@@ -14276,10 +14281,10 @@ pub struct Httl<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Httl<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -14296,7 +14301,7 @@ impl<S> Httl<S> {
             let mut counted_0 = ::typedis::Args::new();
             {
                 let out = &mut counted_0;
-                for x in b0 {
+                for x in ::typedis::ManyArgs::many(b0) {
                     out.push(&x);
                 }
             }
@@ -14606,13 +14611,13 @@ impl<S> Info<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Info<S, R> {
     /// `section [section ...]` — repeatable: each call adds to the earlier ones.
-    pub fn section(
+    pub fn section<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -14911,13 +14916,13 @@ impl<S> LatencyHistogram<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> LatencyHistogram<S, R> {
     /// `command [command ...]` — repeatable: each call adds to the earlier ones.
-    pub fn command(
+    pub fn command<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -15066,13 +15071,13 @@ impl<S> LatencyReset<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> LatencyReset<S, R> {
     /// `event [event ...]` — repeatable: each call adds to the earlier ones.
-    pub fn event(
+    pub fn event<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -15582,16 +15587,16 @@ pub struct Lmpop<
 )]
 impl<S> Lmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: LmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"LMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -15624,13 +15629,13 @@ impl<S, R> Lmpop<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -15918,10 +15923,10 @@ pub struct Lpush<S, R = i64> {
 )]
 impl<S> Lpush<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"LPUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -15932,7 +15937,7 @@ impl<S> Lpush<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -15988,10 +15993,10 @@ pub struct Lpushx<S, R = i64> {
 )]
 impl<S> Lpushx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"LPUSHX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -16002,7 +16007,7 @@ impl<S> Lpushx<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -16645,15 +16650,15 @@ pub struct Mget<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>
 )]
 impl<S> Mget<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"MGET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -16820,13 +16825,13 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `KEYS key [key ...]` (since 3.0.6) — repeatable: each call adds to the earlier ones.
-    pub fn keys(
+    pub fn keys<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append_under(6, b"KEYS");
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -16981,13 +16986,13 @@ impl<S> ModuleLoad<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ModuleLoad<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -17044,15 +17049,16 @@ impl<S> ModuleLoadex<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ModuleLoadex<S, R> {
     /// `CONFIG name value [CONFIG name value ...]` — repeatable: each call adds to the earlier ones.
-    pub fn config(
+    pub fn config<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<
+        value: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"CONFIG");
                 let (b0, b1) = x;
                 let x = b0;
@@ -17064,13 +17070,13 @@ impl<S, R> ModuleLoadex<S, R> {
         self
     }
     /// `ARGS args [args ...]` — repeatable: each call adds to the earlier ones.
-    pub fn args(
+    pub fn args<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append_under(1, b"ARGS");
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -17282,9 +17288,10 @@ pub struct Mset<S, R = ()> {
 )]
 impl<S> Mset<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -17292,7 +17299,7 @@ impl<S> Mset<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -17370,9 +17377,10 @@ pub struct Msetex<S, R = bool> {
 )]
 impl<S> Msetex<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -17380,7 +17388,7 @@ impl<S> Msetex<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(1);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -17412,15 +17420,16 @@ impl<S, R> Msetex<S, R> {
         self
     }
     /// `key value [key value ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<
+        value: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -17539,9 +17548,10 @@ pub struct Msetnx<S, R = bool> {
 )]
 impl<S> Msetnx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -17549,7 +17559,7 @@ impl<S> Msetnx<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -18331,13 +18341,13 @@ impl<S> Pfadd<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Pfadd<S, R> {
     /// `element [element ...]` — repeatable: each call adds to the earlier ones.
-    pub fn element(
+    pub fn element<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -18385,15 +18395,15 @@ pub struct Pfcount<S, R = i64> {
 )]
 impl<S> Pfcount<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PFCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -18546,13 +18556,13 @@ impl<S> Pfmerge<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Pfmerge<S, R> {
     /// `sourcekey [sourcekey ...]` — repeatable: each call adds to the earlier ones.
-    pub fn sourcekey(
+    pub fn sourcekey<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -18767,15 +18777,15 @@ pub struct Psubscribe<S, R = ::typedis::Value> {
 )]
 impl<S> Psubscribe<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        pattern: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        pattern: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in pattern {
+            for x in ::typedis::ManyArgs::many(pattern) {
                 out.push(&x);
             }
         }
@@ -19167,13 +19177,13 @@ impl<S> PubsubNumsub<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> PubsubNumsub<S, R> {
     /// `channel [channel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn channel(
+    pub fn channel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -19283,13 +19293,13 @@ impl<S> PubsubShardnumsub<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> PubsubShardnumsub<S, R> {
     /// `shardchannel [shardchannel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn shardchannel(
+    pub fn shardchannel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -19348,13 +19358,13 @@ impl<S> Punsubscribe<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Punsubscribe<S, R> {
     /// `pattern [pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn pattern(
+    pub fn pattern<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -20342,10 +20352,10 @@ pub struct Rpush<S, R = i64> {
 )]
 impl<S> Rpush<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"RPUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -20356,7 +20366,7 @@ impl<S> Rpush<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -20412,10 +20422,10 @@ pub struct Rpushx<S, R = i64> {
 )]
 impl<S> Rpushx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"RPUSHX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -20426,7 +20436,7 @@ impl<S> Rpushx<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -20482,10 +20492,10 @@ pub struct Sadd<S, R = i64> {
 )]
 impl<S> Sadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -20496,7 +20506,7 @@ impl<S> Sadd<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -20816,15 +20826,15 @@ pub struct ScriptExists<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> ScriptExists<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        sha1: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        sha1: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"EXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in sha1 {
+            for x in ::typedis::ManyArgs::many(sha1) {
                 out.push(&x);
             }
         }
@@ -21138,15 +21148,15 @@ pub struct Sdiff<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Sdiff<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SDIFF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -21211,10 +21221,10 @@ pub struct Sdiffstore<S, R = i64> {
 )]
 impl<S> Sdiffstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SDIFFSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -21225,7 +21235,7 @@ impl<S> Sdiffstore<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -21874,15 +21884,15 @@ pub struct Sinter<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Sinter<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -21937,15 +21947,15 @@ pub struct Sintercard<S, R = i64> {
 )]
 impl<S> Sintercard<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -21973,13 +21983,13 @@ impl<S, R> Sintercard<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -22051,10 +22061,10 @@ pub struct Sinterstore<S, R = i64> {
 )]
 impl<S> Sinterstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTERSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -22065,7 +22075,7 @@ impl<S> Sinterstore<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -22522,10 +22532,10 @@ pub struct Smismember<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> Smismember<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SMISMEMBER"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -22536,7 +22546,7 @@ impl<S> Smismember<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -22756,13 +22766,13 @@ impl<S, R> Sort<S, R> {
         self
     }
     /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get(
+    pub fn get<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"GET");
                 out.push(&x);
             }
@@ -22908,13 +22918,13 @@ impl<S, R> SortRo<S, R> {
         self
     }
     /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get(
+    pub fn get<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"GET");
                 out.push(&x);
             }
@@ -23193,10 +23203,10 @@ pub struct Srem<S, R = i64> {
 )]
 impl<S> Srem<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SREM"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -23207,7 +23217,7 @@ impl<S> Srem<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -23355,15 +23365,15 @@ pub struct Ssubscribe<S, R = ::typedis::Value> {
 )]
 impl<S> Ssubscribe<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        shardchannel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        shardchannel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in shardchannel {
+            for x in ::typedis::ManyArgs::many(shardchannel) {
                 out.push(&x);
             }
         }
@@ -23474,15 +23484,15 @@ pub struct Subscribe<S, R = ::typedis::Value> {
 )]
 impl<S> Subscribe<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        channel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        channel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in channel {
+            for x in ::typedis::ManyArgs::many(channel) {
                 out.push(&x);
             }
         }
@@ -23606,15 +23616,15 @@ pub struct Sunion<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Sunion<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUNION"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -23679,10 +23689,10 @@ pub struct Sunionstore<S, R = i64> {
 )]
 impl<S> Sunionstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUNIONSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -23693,7 +23703,7 @@ impl<S> Sunionstore<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -23770,13 +23780,13 @@ impl<S> Sunsubscribe<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Sunsubscribe<S, R> {
     /// `shardchannel [shardchannel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn shardchannel(
+    pub fn shardchannel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -23972,15 +23982,15 @@ pub struct Touch<S, R = i64> {
 )]
 impl<S> Touch<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOUCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -24153,15 +24163,15 @@ pub struct Unlink<S, R = i64> {
 )]
 impl<S> Unlink<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"UNLINK"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -24227,13 +24237,13 @@ impl<S> Unsubscribe<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Unsubscribe<S, R> {
     /// `channel [channel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn channel(
+    pub fn channel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -24453,15 +24463,15 @@ pub struct Watch<S, R = ()> {
 )]
 impl<S> Watch<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"WATCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -24516,11 +24526,11 @@ pub struct Xack<S, R = i64> {
 )]
 impl<S> Xack<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XACK"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -24536,7 +24546,7 @@ impl<S> Xack<S> {
         }
         {
             let out = &mut args;
-            for x in id {
+            for x in ::typedis::ManyArgs::many(id) {
                 out.push(&x);
             }
         }
@@ -24628,10 +24638,11 @@ pub struct Xadd<S, R = ::core::option::Option<::typedis::Bytes>> {
 )]
 impl<S> Xadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -24644,7 +24655,7 @@ impl<S> Xadd<S> {
         }
         {
             let out = rest.slot(3);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -24720,15 +24731,16 @@ impl<S, R> Xadd<S, R> {
         self
     }
     /// `field value [field value ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<
+        value: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
         {
             let out = self.rest.append(3);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -24884,13 +24896,13 @@ pub struct Xclaim<S, R = ::std::vec::Vec<::typedis::reply::StreamEntry>> {
 )]
 impl<S> Xclaim<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         consumer: impl ::typedis::ToArg,
         min_idle_time: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XCLAIM"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -24916,7 +24928,7 @@ impl<S> Xclaim<S> {
         }
         {
             let out = &mut args;
-            for x in id {
+            for x in ::typedis::ManyArgs::many(id) {
                 out.push(&x);
             }
         }
@@ -25022,10 +25034,10 @@ pub struct Xdel<S, R = i64> {
 )]
 impl<S> Xdel<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -25036,7 +25048,7 @@ impl<S> Xdel<S> {
         }
         {
             let out = &mut args;
-            for x in id {
+            for x in ::typedis::ManyArgs::many(id) {
                 out.push(&x);
             }
         }
@@ -26096,11 +26108,11 @@ pub struct Xread<
 )]
 impl<S> Xread<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0, M1>(
         sink: S,
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XREAD"]) };
@@ -26110,10 +26122,10 @@ impl<S> Xread<S> {
             out.push_bytes(b"STREAMS");
             let x = streams;
             let (b0, b1) = x;
-            for x in b0 {
+            for x in ::typedis::ManyArgs::many(b0) {
                 out.push(&x);
             }
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
@@ -26202,12 +26214,12 @@ pub struct Xreadgroup<
 )]
 impl<S> Xreadgroup<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0, M1>(
         sink: S,
         group_block: (impl ::typedis::ToArg, impl ::typedis::ToArg),
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XREADGROUP"]) };
@@ -26227,10 +26239,10 @@ impl<S> Xreadgroup<S> {
             out.push_bytes(b"STREAMS");
             let x = streams;
             let (b0, b1) = x;
-            for x in b0 {
+            for x in ::typedis::ManyArgs::many(b0) {
                 out.push(&x);
             }
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
@@ -26645,10 +26657,10 @@ pub struct Zadd<S, R = i64> {
 )]
 impl<S> Zadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -26659,7 +26671,7 @@ impl<S> Zadd<S> {
         }
         {
             let out = rest.slot(4);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b1;
                 out.push_f64(x);
@@ -26718,13 +26730,13 @@ impl<S, R> Zadd<S, R> {
         self.decode()
     }
     /// `score member [score member ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        value: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> Self {
         {
             let out = self.rest.append(4);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 let x = b1;
                 out.push_f64(x);
@@ -26909,15 +26921,15 @@ pub struct Zdiff<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zdiff<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZDIFF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -26945,13 +26957,13 @@ impl<S, R> Zdiff<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -27019,10 +27031,10 @@ pub struct Zdiffstore<S, R = i64> {
 )]
 impl<S> Zdiffstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZDIFFSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27033,7 +27045,7 @@ impl<S> Zdiffstore<S> {
         }
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -27061,13 +27073,13 @@ impl<S, R> Zdiffstore<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -27215,15 +27227,15 @@ pub struct Zinter<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zinter<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -27251,13 +27263,13 @@ impl<S, R> Zinter<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -27274,7 +27286,7 @@ impl<S, R> Zinter<S, R> {
     ) -> Self {
         {
             let out = self.rest.append_under(2, b"WEIGHTS");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
@@ -27357,15 +27369,15 @@ pub struct Zintercard<S, R = i64> {
 )]
 impl<S> Zintercard<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -27393,13 +27405,13 @@ impl<S, R> Zintercard<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -27493,10 +27505,10 @@ pub struct Zinterstore<S, R = i64> {
 )]
 impl<S> Zinterstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTERSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27507,7 +27519,7 @@ impl<S> Zinterstore<S> {
         }
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -27535,13 +27547,13 @@ impl<S, R> Zinterstore<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -27558,7 +27570,7 @@ impl<S, R> Zinterstore<S, R> {
     ) -> Self {
         {
             let out = self.rest.append_under(2, b"WEIGHTS");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
@@ -27734,16 +27746,16 @@ pub struct Zmpop<
 )]
 impl<S> Zmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: ZmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -27776,13 +27788,13 @@ impl<S, R> Zmpop<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -27844,10 +27856,10 @@ pub struct Zmscore<S, R = ::std::vec::Vec<::core::option::Option<f64>>> {
 )]
 impl<S> Zmscore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZMSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27858,7 +27870,7 @@ impl<S> Zmscore<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -28671,10 +28683,10 @@ pub struct Zrem<S, R = i64> {
 )]
 impl<S> Zrem<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREM"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -28685,7 +28697,7 @@ impl<S> Zrem<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -29478,15 +29490,15 @@ pub struct Zunion<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zunion<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZUNION"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -29514,13 +29526,13 @@ impl<S, R> Zunion<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -29537,7 +29549,7 @@ impl<S, R> Zunion<S, R> {
     ) -> Self {
         {
             let out = self.rest.append_under(2, b"WEIGHTS");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
@@ -29652,10 +29664,10 @@ pub struct Zunionstore<S, R = i64> {
 )]
 impl<S> Zunionstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZUNIONSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -29666,7 +29678,7 @@ impl<S> Zunionstore<S> {
         }
         {
             let out = rest.slot(1);
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -29694,13 +29706,13 @@ impl<S, R> Zunionstore<S, R> {
         self
     }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -29717,7 +29729,7 @@ impl<S, R> Zunionstore<S, R> {
     ) -> Self {
         {
             let out = self.rest.append_under(2, b"WEIGHTS");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
@@ -29890,9 +29902,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/acl-deluser/>
     #[doc(alias = "ACL DELUSER")]
     #[allow(deprecated)]
-    fn acl_deluser(
+    fn acl_deluser<M0>(
         self,
-        username: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        username: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<AclDeluser<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(AclDeluser::new(self, username))
     }
@@ -30237,11 +30249,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bitop/>
     #[doc(alias = "BITOP")]
     #[allow(deprecated)]
-    fn bitop(
+    fn bitop<M0>(
         self,
         operation: BitopOperation,
         destkey: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bitop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Bitop::new(self, operation, destkey, key),
@@ -30304,10 +30316,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/blmpop/>
     #[doc(alias = "BLMPOP")]
     #[allow(deprecated)]
-    fn blmpop(
+    fn blmpop<M0>(
         self,
         timeout: f64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BlmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Blmpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -30327,9 +30339,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/blpop/>
     #[doc(alias = "BLPOP")]
     #[allow(deprecated)]
-    fn blpop(
+    fn blpop<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Blpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Blpop::new(self, key, timeout))
@@ -30347,9 +30359,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/brpop/>
     #[doc(alias = "BRPOP")]
     #[allow(deprecated)]
-    fn brpop(
+    fn brpop<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Brpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Brpop::new(self, key, timeout))
@@ -30390,10 +30402,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bzmpop/>
     #[doc(alias = "BZMPOP")]
     #[allow(deprecated)]
-    fn bzmpop(
+    fn bzmpop<M0>(
         self,
         timeout: f64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BzmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bzmpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -30413,9 +30425,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bzpopmax/>
     #[doc(alias = "BZPOPMAX")]
     #[allow(deprecated)]
-    fn bzpopmax(
+    fn bzpopmax<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bzpopmax<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Bzpopmax::new(self, key, timeout))
@@ -30433,9 +30445,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bzpopmin/>
     #[doc(alias = "BZPOPMIN")]
     #[allow(deprecated)]
-    fn bzpopmin(
+    fn bzpopmin<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bzpopmin<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Bzpopmin::new(self, key, timeout))
@@ -30477,9 +30489,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/client-capa/>
     #[doc(alias = "CLIENT CAPA")]
     #[allow(deprecated)]
-    fn client_capa(
+    fn client_capa<M0>(
         self,
-        capability: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        capability: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<ClientCapa<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -31198,9 +31210,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/cluster-migrateslots/>
     #[doc(alias = "CLUSTER MIGRATESLOTS")]
     #[allow(deprecated)]
-    fn cluster_migrateslots(
+    fn cluster_migrateslots<M0>(
         self,
-        migration_group: impl ::core::iter::IntoIterator<
+        migration_group: impl ::typedis::ManyArgs<
+            M0,
             Item = (
                 impl ::core::iter::IntoIterator<Item = (i64, i64)>,
                 impl ::typedis::ToArg,
@@ -31683,9 +31696,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/config-get/>
     #[doc(alias = "CONFIG GET")]
     #[allow(deprecated)]
-    fn config_get(
+    fn config_get<M0>(
         self,
-        parameter: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        parameter: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<ConfigGet<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(ConfigGet::new(self, parameter))
     }
@@ -31752,9 +31765,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/config-set/>
     #[doc(alias = "CONFIG SET")]
     #[allow(deprecated)]
-    fn config_set(
+    fn config_set<M0>(
         self,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<ConfigSet<Self>> {
@@ -31858,9 +31872,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/del/>
     #[doc(alias = "DEL")]
     #[allow(deprecated)]
-    fn del(
+    fn del<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Del<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Del::new(self, key))
     }
@@ -32043,9 +32057,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/exists/>
     #[doc(alias = "EXISTS")]
     #[allow(deprecated)]
-    fn exists(
+    fn exists<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Exists<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Exists::new(self, key))
     }
@@ -32362,10 +32376,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/geoadd/>
     #[doc(alias = "GEOADD")]
     #[allow(deprecated)]
-    fn geoadd(
+    fn geoadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Geoadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Geoadd::new(self, key, data))
     }
@@ -32684,10 +32698,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hdel/>
     #[doc(alias = "HDEL")]
     #[allow(deprecated)]
-    fn hdel(
+    fn hdel<M0>(
         self,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hdel::new(self, key, field))
     }
@@ -32742,11 +32756,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hexpire/>
     #[doc(alias = "HEXPIRE")]
     #[allow(deprecated)]
-    fn hexpire(
+    fn hexpire<M0>(
         self,
         key: impl ::typedis::ToArg,
         seconds: impl ::core::convert::Into<::typedis::Seconds>,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hexpire::new(self, key, seconds, fields),
@@ -32764,11 +32778,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hexpireat/>
     #[doc(alias = "HEXPIREAT")]
     #[allow(deprecated)]
-    fn hexpireat(
+    fn hexpireat<M0>(
         self,
         key: impl ::typedis::ToArg,
         unix_time_seconds: i64,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpireat<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hexpireat::new(self, key, unix_time_seconds, fields),
@@ -32786,10 +32800,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hexpiretime/>
     #[doc(alias = "HEXPIRETIME")]
     #[allow(deprecated)]
-    fn hexpiretime(
+    fn hexpiretime<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpiretime<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hexpiretime::new(self, key, fields))
     }
@@ -32842,10 +32856,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hgetdel/>
     #[doc(alias = "HGETDEL")]
     #[allow(deprecated)]
-    fn hgetdel(
+    fn hgetdel<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hgetdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hgetdel::new(self, key, fields))
     }
@@ -32861,10 +32875,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hgetex/>
     #[doc(alias = "HGETEX")]
     #[allow(deprecated)]
-    fn hgetex(
+    fn hgetex<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hgetex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hgetex::new(self, key, fields))
     }
@@ -32960,10 +32974,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hmget/>
     #[doc(alias = "HMGET")]
     #[allow(deprecated)]
-    fn hmget(
+    fn hmget<M0>(
         self,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hmget<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hmget::new(self, key, field))
     }
@@ -32979,10 +32993,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hmset/>
     #[doc(alias = "HMSET")]
     #[allow(deprecated)]
-    fn hmset(
+    fn hmset<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hmset<Self>> {
@@ -33000,10 +33015,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpersist/>
     #[doc(alias = "HPERSIST")]
     #[allow(deprecated)]
-    fn hpersist(
+    fn hpersist<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpersist<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpersist::new(self, key, fields))
     }
@@ -33019,11 +33034,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpexpire/>
     #[doc(alias = "HPEXPIRE")]
     #[allow(deprecated)]
-    fn hpexpire(
+    fn hpexpire<M0>(
         self,
         key: impl ::typedis::ToArg,
         milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hpexpire::new(self, key, milliseconds, fields),
@@ -33041,11 +33056,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpexpireat/>
     #[doc(alias = "HPEXPIREAT")]
     #[allow(deprecated)]
-    fn hpexpireat(
+    fn hpexpireat<M0>(
         self,
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpireat<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hpexpireat::new(self, key, unix_time_milliseconds, fields),
@@ -33063,10 +33078,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpexpiretime/>
     #[doc(alias = "HPEXPIRETIME")]
     #[allow(deprecated)]
-    fn hpexpiretime(
+    fn hpexpiretime<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpiretime<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpexpiretime::new(self, key, fields))
     }
@@ -33082,10 +33097,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpttl/>
     #[doc(alias = "HPTTL")]
     #[allow(deprecated)]
-    fn hpttl(
+    fn hpttl<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpttl<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpttl::new(self, key, fields))
     }
@@ -33138,10 +33153,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hset/>
     #[doc(alias = "HSET")]
     #[allow(deprecated)]
-    fn hset(
+    fn hset<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hset<Self>> {
@@ -33159,10 +33175,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hsetex/>
     #[doc(alias = "HSETEX")]
     #[allow(deprecated)]
-    fn hsetex(
+    fn hsetex<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<
+        fields: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hsetex<Self>> {
@@ -33219,10 +33236,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/httl/>
     #[doc(alias = "HTTL")]
     #[allow(deprecated)]
-    fn httl(
+    fn httl<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Httl<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Httl::new(self, key, fields))
     }
@@ -33585,9 +33602,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/lmpop/>
     #[doc(alias = "LMPOP")]
     #[allow(deprecated)]
-    fn lmpop(
+    fn lmpop<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: LmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Lmpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Lmpop::new(self, key, where_))
@@ -33655,10 +33672,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/lpush/>
     #[doc(alias = "LPUSH")]
     #[allow(deprecated)]
-    fn lpush(
+    fn lpush<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Lpush<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Lpush::new(self, key, element))
     }
@@ -33674,10 +33691,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/lpushx/>
     #[doc(alias = "LPUSHX")]
     #[allow(deprecated)]
-    fn lpushx(
+    fn lpushx<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Lpushx<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Lpushx::new(self, key, element))
     }
@@ -33876,9 +33893,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/mget/>
     #[doc(alias = "MGET")]
     #[allow(deprecated)]
-    fn mget(
+    fn mget<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Mget<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Mget::new(self, key))
     }
@@ -34043,9 +34060,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/mset/>
     #[doc(alias = "MSET")]
     #[allow(deprecated)]
-    fn mset(
+    fn mset<M0>(
         self,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Mset<Self>> {
@@ -34063,9 +34081,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/msetex/>
     #[doc(alias = "MSETEX")]
     #[allow(deprecated)]
-    fn msetex(
+    fn msetex<M0>(
         self,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Msetex<Self>> {
@@ -34083,9 +34102,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/msetnx/>
     #[doc(alias = "MSETNX")]
     #[allow(deprecated)]
-    fn msetnx(
+    fn msetnx<M0>(
         self,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Msetnx<Self>> {
@@ -34306,9 +34326,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/pfcount/>
     #[doc(alias = "PFCOUNT")]
     #[allow(deprecated)]
-    fn pfcount(
+    fn pfcount<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Pfcount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Pfcount::new(self, key))
     }
@@ -34417,9 +34437,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/psubscribe/>
     #[doc(alias = "PSUBSCRIBE")]
     #[allow(deprecated)]
-    fn psubscribe(
+    fn psubscribe<M0>(
         self,
-        pattern: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        pattern: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Psubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -34890,10 +34910,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/rpush/>
     #[doc(alias = "RPUSH")]
     #[allow(deprecated)]
-    fn rpush(
+    fn rpush<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Rpush<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Rpush::new(self, key, element))
     }
@@ -34909,10 +34929,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/rpushx/>
     #[doc(alias = "RPUSHX")]
     #[allow(deprecated)]
-    fn rpushx(
+    fn rpushx<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Rpushx<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Rpushx::new(self, key, element))
     }
@@ -34928,10 +34948,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sadd/>
     #[doc(alias = "SADD")]
     #[allow(deprecated)]
-    fn sadd(
+    fn sadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sadd::new(self, key, member))
     }
@@ -35016,9 +35036,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/script-exists/>
     #[doc(alias = "SCRIPT EXISTS")]
     #[allow(deprecated)]
-    fn script_exists(
+    fn script_exists<M0>(
         self,
-        sha1: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        sha1: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<ScriptExists<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(ScriptExists::new(self, sha1))
     }
@@ -35121,9 +35141,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sdiff/>
     #[doc(alias = "SDIFF")]
     #[allow(deprecated)]
-    fn sdiff(
+    fn sdiff<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sdiff<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sdiff::new(self, key))
     }
@@ -35139,10 +35159,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sdiffstore/>
     #[doc(alias = "SDIFFSTORE")]
     #[allow(deprecated)]
-    fn sdiffstore(
+    fn sdiffstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sdiffstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Sdiffstore::new(self, destination, key),
@@ -35298,9 +35318,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sinter/>
     #[doc(alias = "SINTER")]
     #[allow(deprecated)]
-    fn sinter(
+    fn sinter<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sinter<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sinter::new(self, key))
     }
@@ -35316,9 +35336,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sintercard/>
     #[doc(alias = "SINTERCARD")]
     #[allow(deprecated)]
-    fn sintercard(
+    fn sintercard<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sintercard<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sintercard::new(self, key))
     }
@@ -35334,10 +35354,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sinterstore/>
     #[doc(alias = "SINTERSTORE")]
     #[allow(deprecated)]
-    fn sinterstore(
+    fn sinterstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sinterstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Sinterstore::new(self, destination, key),
@@ -35476,10 +35496,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/smismember/>
     #[doc(alias = "SMISMEMBER")]
     #[allow(deprecated)]
-    fn smismember(
+    fn smismember<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Smismember<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Smismember::new(self, key, member))
     }
@@ -35610,10 +35630,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/srem/>
     #[doc(alias = "SREM")]
     #[allow(deprecated)]
-    fn srem(
+    fn srem<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Srem<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Srem::new(self, key, member))
     }
@@ -35650,9 +35670,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/ssubscribe/>
     #[doc(alias = "SSUBSCRIBE")]
     #[allow(deprecated)]
-    fn ssubscribe(
+    fn ssubscribe<M0>(
         self,
-        shardchannel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        shardchannel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Ssubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -35691,9 +35711,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/subscribe/>
     #[doc(alias = "SUBSCRIBE")]
     #[allow(deprecated)]
-    fn subscribe(
+    fn subscribe<M0>(
         self,
-        channel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        channel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Subscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -35732,9 +35752,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sunion/>
     #[doc(alias = "SUNION")]
     #[allow(deprecated)]
-    fn sunion(
+    fn sunion<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sunion<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sunion::new(self, key))
     }
@@ -35750,10 +35770,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sunionstore/>
     #[doc(alias = "SUNIONSTORE")]
     #[allow(deprecated)]
-    fn sunionstore(
+    fn sunionstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sunionstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Sunionstore::new(self, destination, key),
@@ -35847,9 +35867,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/touch/>
     #[doc(alias = "TOUCH")]
     #[allow(deprecated)]
-    fn touch(
+    fn touch<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Touch<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Touch::new(self, key))
     }
@@ -35901,9 +35921,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/unlink/>
     #[doc(alias = "UNLINK")]
     #[allow(deprecated)]
-    fn unlink(
+    fn unlink<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Unlink<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Unlink::new(self, key))
     }
@@ -36006,9 +36026,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/watch/>
     #[doc(alias = "WATCH")]
     #[allow(deprecated)]
-    fn watch(
+    fn watch<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Watch<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -36027,11 +36047,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xack/>
     #[doc(alias = "XACK")]
     #[allow(deprecated)]
-    fn xack(
+    fn xack<M0>(
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xack<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xack::new(self, key, group, id))
     }
@@ -36047,10 +36067,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xadd/>
     #[doc(alias = "XADD")]
     #[allow(deprecated)]
-    fn xadd(
+    fn xadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xadd<Self>> {
@@ -36092,13 +36113,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xclaim/>
     #[doc(alias = "XCLAIM")]
     #[allow(deprecated)]
-    fn xclaim(
+    fn xclaim<M0>(
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         consumer: impl ::typedis::ToArg,
         min_idle_time: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xclaim<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Xclaim::new(self, key, group, consumer, min_idle_time, id),
@@ -36116,10 +36137,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xdel/>
     #[doc(alias = "XDEL")]
     #[allow(deprecated)]
-    fn xdel(
+    fn xdel<M0>(
         self,
         key: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xdel::new(self, key, id))
     }
@@ -36382,11 +36403,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]
     #[allow(deprecated)]
-    fn xread(
+    fn xread<M0, M1>(
         self,
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> <Self as ::typedis::__private::Sink>::Output<Xread<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xread::new(self, streams))
@@ -36404,12 +36425,12 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xreadgroup/>
     #[doc(alias = "XREADGROUP")]
     #[allow(deprecated)]
-    fn xreadgroup(
+    fn xreadgroup<M0, M1>(
         self,
         group_block: (impl ::typedis::ToArg, impl ::typedis::ToArg),
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> <Self as ::typedis::__private::Sink>::Output<Xreadgroup<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -36491,10 +36512,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zadd/>
     #[doc(alias = "ZADD")]
     #[allow(deprecated)]
-    fn zadd(
+    fn zadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zadd::new(self, key, data))
     }
@@ -36548,9 +36569,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zdiff/>
     #[doc(alias = "ZDIFF")]
     #[allow(deprecated)]
-    fn zdiff(
+    fn zdiff<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zdiff<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zdiff::new(self, key))
     }
@@ -36566,10 +36587,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zdiffstore/>
     #[doc(alias = "ZDIFFSTORE")]
     #[allow(deprecated)]
-    fn zdiffstore(
+    fn zdiffstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zdiffstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zdiffstore::new(self, destination, key),
@@ -36609,9 +36630,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zinter/>
     #[doc(alias = "ZINTER")]
     #[allow(deprecated)]
-    fn zinter(
+    fn zinter<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zinter<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zinter::new(self, key))
     }
@@ -36627,9 +36648,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zintercard/>
     #[doc(alias = "ZINTERCARD")]
     #[allow(deprecated)]
-    fn zintercard(
+    fn zintercard<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zintercard<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zintercard::new(self, key))
     }
@@ -36645,10 +36666,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zinterstore/>
     #[doc(alias = "ZINTERSTORE")]
     #[allow(deprecated)]
-    fn zinterstore(
+    fn zinterstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zinterstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zinterstore::new(self, destination, key),
@@ -36686,9 +36707,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zmpop/>
     #[doc(alias = "ZMPOP")]
     #[allow(deprecated)]
-    fn zmpop(
+    fn zmpop<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: ZmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zmpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zmpop::new(self, key, where_))
@@ -36705,10 +36726,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zmscore/>
     #[doc(alias = "ZMSCORE")]
     #[allow(deprecated)]
-    fn zmscore(
+    fn zmscore<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zmscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zmscore::new(self, key, member))
     }
@@ -36882,10 +36903,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zrem/>
     #[doc(alias = "ZREM")]
     #[allow(deprecated)]
-    fn zrem(
+    fn zrem<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrem<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zrem::new(self, key, member))
     }
@@ -37090,9 +37111,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zunion/>
     #[doc(alias = "ZUNION")]
     #[allow(deprecated)]
-    fn zunion(
+    fn zunion<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zunion<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zunion::new(self, key))
     }
@@ -37108,10 +37129,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zunionstore/>
     #[doc(alias = "ZUNIONSTORE")]
     #[allow(deprecated)]
-    fn zunionstore(
+    fn zunionstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zunionstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zunionstore::new(self, destination, key),
@@ -41543,7 +41564,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                 {
                                     let out = &mut value;
                                     out.push_bytes(b"ID");
-                                    for x in [999999] {
+                                    for x in ::core::iter::IntoIterator::into_iter([999999]) {
                                         out.push_i64(x);
                                     }
                                 }
@@ -42186,7 +42207,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                         "CLIENT KILL `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
                                     );
                                     out.push_bytes(b"NOT-ID");
-                                    for x in [999999] {
+                                    for x in ::core::iter::IntoIterator::into_iter([999999]) {
                                         out.push_i64(x);
                                     }
                                 }
