@@ -12,6 +12,7 @@ pub(crate) use __private as private;
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
+pub mod bound;
 pub mod client;
 pub mod cluster;
 pub mod cmd;
@@ -25,6 +26,7 @@ mod hold;
 pub mod json;
 pub mod keys;
 pub mod lock;
+pub mod many;
 pub mod meta;
 pub mod modules;
 mod mux;
@@ -38,6 +40,7 @@ pub mod resp;
 pub mod scan;
 pub mod script;
 pub mod sentinel;
+pub mod ttl;
 pub mod value;
 pub mod watch;
 
@@ -56,6 +59,7 @@ pub mod prelude {
     pub use crate::modules::search::SearchCommands;
     pub use crate::{Client, FromValue, ToArg, Value};
 }
+pub use bound::{LexBound, ScoreBound};
 pub use client::{Client, ClientConfig, Cmd};
 pub use cmd::Args;
 pub use connection::{ConnectionInfo, Protocol, TlsConfig};
@@ -64,8 +68,10 @@ pub use error::{Error, Result, ServerError, ServerErrorKind};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use keys::{command_keys, key_slot};
+pub use many::ManyArgs;
 pub use record::Record;
 pub use script::Script;
+pub use ttl::{Milliseconds, Seconds};
 /// `#[derive(Record)]`: a struct with named fields stored as a Redis hash or stream entry.
 #[cfg(feature = "derive")]
 pub use typedis_macros::Record;

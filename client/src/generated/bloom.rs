@@ -330,10 +330,10 @@ pub struct BfInsert<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> BfInsert<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.INSERT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -345,7 +345,7 @@ impl<S> BfInsert<S> {
         rest.slot(5).push_bytes(b"ITEMS");
         {
             let out = rest.slot(6);
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -400,13 +400,13 @@ impl<S, R> BfInsert<S, R> {
         self
     }
     /// `item [item ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn item(
+    pub fn item<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(6);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -532,10 +532,10 @@ pub struct BfMadd<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> BfMadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -546,7 +546,7 @@ impl<S> BfMadd<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -603,10 +603,10 @@ pub struct BfMexists<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> BfMexists<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MEXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -617,7 +617,7 @@ impl<S> BfMexists<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -1243,10 +1243,10 @@ pub struct CfInsert<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> CfInsert<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INSERT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1258,7 +1258,7 @@ impl<S> CfInsert<S> {
         rest.slot(2).push_bytes(b"ITEMS");
         {
             let out = rest.slot(3);
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -1288,13 +1288,13 @@ impl<S, R> CfInsert<S, R> {
         self
     }
     /// `item [item ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn item(
+    pub fn item<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(3);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -1344,10 +1344,10 @@ pub struct CfInsertnx<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> CfInsertnx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INSERTNX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1359,7 +1359,7 @@ impl<S> CfInsertnx<S> {
         rest.slot(2).push_bytes(b"ITEMS");
         {
             let out = rest.slot(3);
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -1389,13 +1389,13 @@ impl<S, R> CfInsertnx<S, R> {
         self
     }
     /// `item [item ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn item(
+    pub fn item<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(3);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -1521,10 +1521,10 @@ pub struct CfMexists<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> CfMexists<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.MEXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1535,7 +1535,7 @@ impl<S> CfMexists<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -1755,10 +1755,10 @@ pub struct CmsIncrby<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> CmsIncrby<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, i64)>,
+        items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INCRBY"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1769,7 +1769,7 @@ impl<S> CmsIncrby<S> {
         }
         {
             let out = &mut args;
-            for x in items {
+            for x in ::typedis::ManyArgs::many(items) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -2037,11 +2037,11 @@ pub struct CmsMerge<S, R = ()> {
 )]
 impl<S> CmsMerge<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
         numkeys: i64,
-        source: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        source: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.MERGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -2057,7 +2057,7 @@ impl<S> CmsMerge<S> {
         }
         {
             let out = &mut args;
-            for x in source {
+            for x in ::typedis::ManyArgs::many(source) {
                 out.push(&x);
             }
         }
@@ -2078,7 +2078,7 @@ impl<S, R> CmsMerge<S, R> {
             let x = value;
             let b0 = x;
             out.push_bytes(b"WEIGHTS");
-            for x in b0 {
+            for x in ::core::iter::IntoIterator::into_iter(b0) {
                 out.push_f64(x);
             }
         }
@@ -2127,10 +2127,10 @@ pub struct CmsQuery<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> CmsQuery<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.QUERY"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -2141,7 +2141,7 @@ impl<S> CmsQuery<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -2212,7 +2212,7 @@ impl<S> TdigestAdd<S> {
         }
         {
             let out = &mut args;
-            for x in values {
+            for x in ::core::iter::IntoIterator::into_iter(values) {
                 let b0 = x;
                 let x = b0;
                 out.push_f64(x);
@@ -2284,7 +2284,7 @@ impl<S> TdigestByrank<S> {
         }
         {
             let out = &mut args;
-            for x in rank {
+            for x in ::core::iter::IntoIterator::into_iter(rank) {
                 out.push_f64(x);
             }
         }
@@ -2354,7 +2354,7 @@ impl<S> TdigestByrevrank<S> {
         }
         {
             let out = &mut args;
-            for x in reverse_rank {
+            for x in ::core::iter::IntoIterator::into_iter(reverse_rank) {
                 out.push_f64(x);
             }
         }
@@ -2424,7 +2424,7 @@ impl<S> TdigestCdf<S> {
         }
         {
             let out = &mut args;
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
@@ -2673,11 +2673,11 @@ pub struct TdigestMerge<S, R = ()> {
 )]
 impl<S> TdigestMerge<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination_key: impl ::typedis::ToArg,
         numkeys: i64,
-        source_key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        source_key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MERGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -2693,7 +2693,7 @@ impl<S> TdigestMerge<S> {
         }
         {
             let out = &mut args;
-            for x in source_key {
+            for x in ::typedis::ManyArgs::many(source_key) {
                 out.push(&x);
             }
         }
@@ -2841,7 +2841,7 @@ impl<S> TdigestQuantile<S> {
         }
         {
             let out = &mut args;
-            for x in quantile {
+            for x in ::core::iter::IntoIterator::into_iter(quantile) {
                 out.push_f64(x);
             }
         }
@@ -2911,7 +2911,7 @@ impl<S> TdigestRank<S> {
         }
         {
             let out = &mut args;
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
@@ -3042,7 +3042,7 @@ impl<S> TdigestRevrank<S> {
         }
         {
             let out = &mut args;
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
@@ -3176,10 +3176,10 @@ pub struct TopkAdd<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Byte
 )]
 impl<S> TopkAdd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        items: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.ADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -3190,7 +3190,7 @@ impl<S> TopkAdd<S> {
         }
         {
             let out = &mut args;
-            for x in items {
+            for x in ::typedis::ManyArgs::many(items) {
                 out.push(&x);
             }
         }
@@ -3247,10 +3247,10 @@ pub struct TopkCount<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> TopkCount<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.COUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -3261,7 +3261,7 @@ impl<S> TopkCount<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -3318,10 +3318,10 @@ pub struct TopkIncrby<S, R = ::std::vec::Vec<::core::option::Option<::typedis::B
 )]
 impl<S> TopkIncrby<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, i64)>,
+        items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.INCRBY"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -3332,7 +3332,7 @@ impl<S> TopkIncrby<S> {
         }
         {
             let out = &mut args;
-            for x in items {
+            for x in ::typedis::ManyArgs::many(items) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -3518,10 +3518,10 @@ pub struct TopkQuery<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> TopkQuery<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.QUERY"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -3532,7 +3532,7 @@ impl<S> TopkQuery<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -3709,10 +3709,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "BF.INSERT")]
     #[allow(deprecated)]
-    fn bf_insert(
+    fn bf_insert<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<BfInsert<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(BfInsert::new(self, key, item))
     }
@@ -3746,10 +3746,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "BF.MADD")]
     #[allow(deprecated)]
-    fn bf_madd(
+    fn bf_madd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<BfMadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(BfMadd::new(self, key, item))
     }
@@ -3763,10 +3763,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "BF.MEXISTS")]
     #[allow(deprecated)]
-    fn bf_mexists(
+    fn bf_mexists<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<BfMexists<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(BfMexists::new(self, key, item))
     }
@@ -3918,10 +3918,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "CF.INSERT")]
     #[allow(deprecated)]
-    fn cf_insert(
+    fn cf_insert<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CfInsert<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(CfInsert::new(self, key, item))
     }
@@ -3935,10 +3935,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "CF.INSERTNX")]
     #[allow(deprecated)]
-    fn cf_insertnx(
+    fn cf_insertnx<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CfInsertnx<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(CfInsertnx::new(self, key, item))
     }
@@ -3972,10 +3972,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "CF.MEXISTS")]
     #[allow(deprecated)]
-    fn cf_mexists(
+    fn cf_mexists<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CfMexists<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(CfMexists::new(self, key, item))
     }
@@ -4023,10 +4023,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "CMS.INCRBY")]
     #[allow(deprecated)]
-    fn cms_incrby(
+    fn cms_incrby<M0>(
         self,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, i64)>,
+        items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CmsIncrby<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(CmsIncrby::new(self, key, items))
     }
@@ -4096,11 +4096,11 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "CMS.MERGE")]
     #[allow(deprecated)]
-    fn cms_merge(
+    fn cms_merge<M0>(
         self,
         destination: impl ::typedis::ToArg,
         numkeys: i64,
-        source: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        source: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CmsMerge<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             CmsMerge::new(self, destination, numkeys, source),
@@ -4116,10 +4116,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "CMS.QUERY")]
     #[allow(deprecated)]
-    fn cms_query(
+    fn cms_query<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CmsQuery<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(CmsQuery::new(self, key, item))
     }
@@ -4251,11 +4251,11 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.4
     #[doc(alias = "TDIGEST.MERGE")]
     #[allow(deprecated)]
-    fn tdigest_merge(
+    fn tdigest_merge<M0>(
         self,
         destination_key: impl ::typedis::ToArg,
         numkeys: i64,
-        source_key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        source_key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<TdigestMerge<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             TdigestMerge::new(self, destination_key, numkeys, source_key),
@@ -4376,10 +4376,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "TOPK.ADD")]
     #[allow(deprecated)]
-    fn topk_add(
+    fn topk_add<M0>(
         self,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        items: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<TopkAdd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(TopkAdd::new(self, key, items))
     }
@@ -4394,10 +4394,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     #[doc(alias = "TOPK.COUNT")]
     #[deprecated(note = "deprecated since 2.4")]
     #[allow(deprecated)]
-    fn topk_count(
+    fn topk_count<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<TopkCount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(TopkCount::new(self, key, item))
     }
@@ -4411,10 +4411,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "TOPK.INCRBY")]
     #[allow(deprecated)]
-    fn topk_incrby(
+    fn topk_incrby<M0>(
         self,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, i64)>,
+        items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<TopkIncrby<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(TopkIncrby::new(self, key, items))
     }
@@ -4460,10 +4460,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "TOPK.QUERY")]
     #[allow(deprecated)]
-    fn topk_query(
+    fn topk_query<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<TopkQuery<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(TopkQuery::new(self, key, item))
     }

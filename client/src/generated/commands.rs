@@ -99,15 +99,15 @@ pub struct AclDeluser<S, R = i64> {
 )]
 impl<S> AclDeluser<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        username: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        username: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"DELUSER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in username {
+            for x in ::typedis::ManyArgs::many(username) {
                 out.push(&x);
             }
         }
@@ -181,13 +181,13 @@ impl<S> AclDryrun<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> AclDryrun<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -589,13 +589,13 @@ impl<S> AclSetuser<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> AclSetuser<S, R> {
     /// `rule [rule ...]` — repeatable: each call adds to the earlier ones.
-    pub fn rule(
+    pub fn rule<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -1411,11 +1411,11 @@ pub struct Bitop<S, R = i64> {
 )]
 impl<S> Bitop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         operation: BitopOperation,
         destkey: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BITOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1431,7 +1431,7 @@ impl<S> Bitop<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -1739,7 +1739,7 @@ pub struct Blmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -1751,11 +1751,10 @@ pub struct Blmpop<
 )]
 impl<S> Blmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         timeout: f64,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BlmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BLMPOP"]) };
@@ -1766,20 +1765,19 @@ impl<S> Blmpop<S> {
             out.push_f64(x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Blmpop {
             sink,
@@ -1791,10 +1789,36 @@ impl<S> Blmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Blmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -1844,16 +1868,16 @@ pub struct Blpop<S, R = ::core::option::Option<(::typedis::Bytes, ::typedis::Byt
 )]
 impl<S> Blpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BLPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -1914,16 +1938,16 @@ pub struct Brpop<S, R = ::core::option::Option<(::typedis::Bytes, ::typedis::Byt
 )]
 impl<S> Brpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BRPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -2083,7 +2107,7 @@ pub struct Bzmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -2095,11 +2119,10 @@ pub struct Bzmpop<
 )]
 impl<S> Bzmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         timeout: f64,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BzmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZMPOP"]) };
@@ -2110,20 +2133,19 @@ impl<S> Bzmpop<S> {
             out.push_f64(x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Bzmpop {
             sink,
@@ -2135,10 +2157,36 @@ impl<S> Bzmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Bzmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -2192,16 +2240,16 @@ pub struct Bzpopmax<
 )]
 impl<S> Bzpopmax<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZPOPMAX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -2266,16 +2314,16 @@ pub struct Bzpopmin<
 )]
 impl<S> Bzpopmin<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZPOPMIN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -2423,15 +2471,15 @@ pub struct ClientCapa<S, R = ()> {
 )]
 impl<S> ClientCapa<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        capability: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        capability: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"CAPA"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in capability {
+            for x in ::typedis::ManyArgs::many(capability) {
                 out.push(&x);
             }
         }
@@ -2924,7 +2972,7 @@ impl<S, R> ClientKill<S, R> {
     ) -> ClientKill<S, i64> {
         {
             let out = self.rest.slot(0);
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.extend_from(&x);
             }
         }
@@ -3083,7 +3131,7 @@ impl<S, R> ClientList<S, R> {
     pub fn id(mut self, value: impl ::core::iter::IntoIterator<Item = i64>) -> Self {
         {
             let out = self.rest.append_under(1, b"ID");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_i64(x);
             }
         }
@@ -3336,7 +3384,7 @@ impl<S, R> ClientList<S, R> {
             out.note(
                 "CLIENT LIST `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
             );
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_i64(x);
             }
         }
@@ -4018,13 +4066,13 @@ impl<S, R> ClientTracking<S, R> {
         self
     }
     /// `PREFIX prefix [PREFIX prefix ...]` — repeatable: each call adds to the earlier ones.
-    pub fn prefix(
+    pub fn prefix<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"PREFIX");
                 out.push(&x);
             }
@@ -4284,7 +4332,7 @@ impl<S> ClusterAddslots<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in slot {
+            for x in ::core::iter::IntoIterator::into_iter(slot) {
                 out.push_i64(x);
             }
         }
@@ -4340,7 +4388,7 @@ impl<S> ClusterAddslotsrange<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in range {
+            for x in ::core::iter::IntoIterator::into_iter(range) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push_i64(x);
@@ -4593,7 +4641,7 @@ impl<S> ClusterDelslots<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in slot {
+            for x in ::core::iter::IntoIterator::into_iter(slot) {
                 out.push_i64(x);
             }
         }
@@ -4649,7 +4697,7 @@ impl<S> ClusterDelslotsrange<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in range {
+            for x in ::core::iter::IntoIterator::into_iter(range) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push_i64(x);
@@ -5319,9 +5367,10 @@ pub struct ClusterMigrateslots<S, R = ()> {
 )]
 impl<S> ClusterMigrateslots<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        migration_group: impl ::core::iter::IntoIterator<
+        migration_group: impl ::typedis::ManyArgs<
+            M0,
             Item = (
                 impl ::core::iter::IntoIterator<Item = (i64, i64)>,
                 impl ::typedis::ToArg,
@@ -5334,10 +5383,10 @@ impl<S> ClusterMigrateslots<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in migration_group {
+            for x in ::typedis::ManyArgs::many(migration_group) {
                 let (b0, b1) = x;
                 out.push_bytes(b"SLOTSRANGE");
-                for x in b0 {
+                for x in ::core::iter::IntoIterator::into_iter(b0) {
                     let (b0, b1) = x;
                     let x = b0;
                     out.push_i64(x);
@@ -6420,13 +6469,13 @@ impl<S> CommandDocs<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandDocs<S, R> {
     /// `command-name [command-name ...]` — repeatable: each call adds to the earlier ones.
-    pub fn command_name(
+    pub fn command_name<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -6485,13 +6534,13 @@ impl<S> CommandGetkeys<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandGetkeys<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -6553,13 +6602,13 @@ impl<S> CommandGetkeysandflags<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandGetkeysandflags<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -6658,13 +6707,13 @@ impl<S> CommandInfo<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandInfo<S, R> {
     /// `command-name [command-name ...]` — repeatable: each call adds to the earlier ones.
-    pub fn command_name(
+    pub fn command_name<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -7080,15 +7129,15 @@ pub struct ConfigGet<
 )]
 impl<S> ConfigGet<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        parameter: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        parameter: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CONFIG", b"GET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in parameter {
+            for x in ::typedis::ManyArgs::many(parameter) {
                 out.push(&x);
             }
         }
@@ -7272,9 +7321,10 @@ pub struct ConfigSet<S, R = ()> {
 )]
 impl<S> ConfigSet<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -7282,7 +7332,7 @@ impl<S> ConfigSet<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -7653,15 +7703,15 @@ pub struct Del<S, R = i64> {
 )]
 impl<S> Del<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"DEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -7940,7 +7990,7 @@ pub static EVAL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 pub struct Eval<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -7952,7 +8002,7 @@ pub struct Eval<S, R = ::typedis::Value> {
 )]
 impl<S> Eval<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, script: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, script: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVAL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -7961,9 +8011,8 @@ impl<S> Eval<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Eval {
             sink,
@@ -7975,27 +8024,40 @@ impl<S> Eval<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Eval<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8035,7 +8097,7 @@ pub static EVALSHA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 pub struct Evalsha<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8047,7 +8109,7 @@ pub struct Evalsha<S, R = ::typedis::Value> {
 )]
 impl<S> Evalsha<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, sha1: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, sha1: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVALSHA"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8056,9 +8118,8 @@ impl<S> Evalsha<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Evalsha {
             sink,
@@ -8070,27 +8131,40 @@ impl<S> Evalsha<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Evalsha<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8130,7 +8204,7 @@ pub static EVALSHA_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct EvalshaRo<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8142,7 +8216,7 @@ pub struct EvalshaRo<S, R = ::typedis::Value> {
 )]
 impl<S> EvalshaRo<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, sha1: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, sha1: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVALSHA_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8151,9 +8225,8 @@ impl<S> EvalshaRo<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         EvalshaRo {
             sink,
@@ -8165,27 +8238,40 @@ impl<S> EvalshaRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> EvalshaRo<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8225,7 +8311,7 @@ pub static EVAL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 pub struct EvalRo<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8237,7 +8323,7 @@ pub struct EvalRo<S, R = ::typedis::Value> {
 )]
 impl<S> EvalRo<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, script: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, script: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVAL_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8246,9 +8332,8 @@ impl<S> EvalRo<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         EvalRo {
             sink,
@@ -8260,27 +8345,40 @@ impl<S> EvalRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> EvalRo<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8381,15 +8479,15 @@ pub struct Exists<S, R = i64> {
 )]
 impl<S> Exists<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -8469,7 +8567,11 @@ pub struct Expire<S, R = bool> {
 )]
 impl<S> Expire<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, seconds: i64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8480,7 +8582,7 @@ impl<S> Expire<S> {
         {
             let out = &mut args;
             let x = seconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         Expire {
             sink,
@@ -8804,7 +8906,7 @@ pub static FCALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 pub struct Fcall<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8816,7 +8918,7 @@ pub struct Fcall<S, R = ::typedis::Value> {
 )]
 impl<S> Fcall<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, function: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, function: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FCALL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8825,9 +8927,8 @@ impl<S> Fcall<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Fcall {
             sink,
@@ -8839,27 +8940,40 @@ impl<S> Fcall<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Fcall<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8899,7 +9013,7 @@ pub static FCALL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
 pub struct FcallRo<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8911,7 +9025,7 @@ pub struct FcallRo<S, R = ::typedis::Value> {
 )]
 impl<S> FcallRo<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, function: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, function: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FCALL_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8920,9 +9034,8 @@ impl<S> FcallRo<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         FcallRo {
             sink,
@@ -8934,27 +9047,40 @@ impl<S> FcallRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> FcallRo<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -9709,10 +9835,10 @@ pub struct Geoadd<S, R = i64> {
 )]
 impl<S> Geoadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"GEOADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -9723,7 +9849,7 @@ impl<S> Geoadd<S> {
         }
         {
             let out = rest.slot(2);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1, b2) = x;
                 let x = b0;
                 out.push_f64(x);
@@ -9764,13 +9890,13 @@ impl<S, R> Geoadd<S, R> {
         self
     }
     /// `longitude latitude member [longitude latitude member ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
+        value: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2) = x;
                 let x = b0;
                 out.push_f64(x);
@@ -9969,13 +10095,13 @@ impl<S> Geohash<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Geohash<S, R> {
     /// `member [member ...]` — repeatable: each call adds to the earlier ones.
-    pub fn member(
+    pub fn member<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -10043,13 +10169,13 @@ impl<S> Geopos<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Geopos<S, R> {
     /// `member [member ...]` — repeatable: each call adds to the earlier ones.
-    pub fn member(
+    pub fn member<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -11060,7 +11186,7 @@ impl<S, R> Geosearch<S, R> {
     /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn polygon(
         mut self,
-        value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
+        value: impl ::core::iter::IntoIterator<Item = (f64, f64)>,
     ) -> Self {
         {
             let out = self.rest.slot(1);
@@ -11068,17 +11194,21 @@ impl<S, R> Geosearch<S, R> {
                 "GEOSEARCH `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
             );
             let x = value;
-            let (b0, b1) = x;
-            out.push_bytes(b"BYPOLYGON");
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                let (b0, b1) = x;
-                let x = b0;
-                out.push_f64(x);
-                let x = b1;
-                out.push_f64(x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::core::iter::IntoIterator::into_iter(b0) {
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push_f64(x);
+                    let x = b1;
+                    out.push_f64(x);
+                }
             }
+            out.push_bytes(b"BYPOLYGON");
+            out.push_u64((counted_0.len() / 2) as u64);
+            out.extend_from(&counted_0);
         }
         self.rest
             .require(
@@ -11355,7 +11485,7 @@ impl<S, R> Geosearchstore<S, R> {
     /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn polygon(
         mut self,
-        value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
+        value: impl ::core::iter::IntoIterator<Item = (f64, f64)>,
     ) -> Self {
         {
             let out = self.rest.slot(1);
@@ -11363,17 +11493,21 @@ impl<S, R> Geosearchstore<S, R> {
                 "GEOSEARCHSTORE `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
             );
             let x = value;
-            let (b0, b1) = x;
-            out.push_bytes(b"BYPOLYGON");
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                let (b0, b1) = x;
-                let x = b0;
-                out.push_f64(x);
-                let x = b1;
-                out.push_f64(x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::core::iter::IntoIterator::into_iter(b0) {
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push_f64(x);
+                    let x = b1;
+                    out.push_f64(x);
+                }
             }
+            out.push_bytes(b"BYPOLYGON");
+            out.push_u64((counted_0.len() / 2) as u64);
+            out.extend_from(&counted_0);
         }
         self.rest
             .require(
@@ -11668,22 +11802,25 @@ impl<S> Getex<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Getex<S, R> {
     /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -11895,10 +12032,10 @@ pub struct Hdel<S, R = i64> {
 )]
 impl<S> Hdel<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -11909,7 +12046,7 @@ impl<S> Hdel<S> {
         }
         {
             let out = &mut args;
-            for x in field {
+            for x in ::typedis::ManyArgs::many(field) {
                 out.push(&x);
             }
         }
@@ -12144,11 +12281,11 @@ pub struct Hexpire<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hexpire<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12160,18 +12297,22 @@ impl<S> Hexpire<S> {
         {
             let out = &mut args;
             let x = seconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hexpire {
             sink,
@@ -12275,11 +12416,11 @@ pub struct Hexpireat<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hexpireat<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         unix_time_seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12297,12 +12438,16 @@ impl<S> Hexpireat<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hexpireat {
             sink,
@@ -12382,10 +12527,10 @@ pub struct Hexpiretime<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hexpiretime<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12398,12 +12543,16 @@ impl<S> Hexpiretime<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hexpiretime {
             sink,
@@ -12589,10 +12738,10 @@ pub struct Hgetdel<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Byte
 )]
 impl<S> Hgetdel<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HGETDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12605,12 +12754,16 @@ impl<S> Hgetdel<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hgetdel {
             sink,
@@ -12664,10 +12817,10 @@ pub struct Hgetex<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes
 )]
 impl<S> Hgetex<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HGETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12680,12 +12833,16 @@ impl<S> Hgetex<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hgetex {
             sink,
@@ -12698,22 +12855,25 @@ impl<S> Hgetex<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Hgetex<S, R> {
     /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -13057,10 +13217,10 @@ pub struct Hmget<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>
 )]
 impl<S> Hmget<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HMGET"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13071,7 +13231,7 @@ impl<S> Hmget<S> {
         }
         {
             let out = &mut args;
-            for x in field {
+            for x in ::typedis::ManyArgs::many(field) {
                 out.push(&x);
             }
         }
@@ -13128,10 +13288,11 @@ pub struct Hmset<S, R = ()> {
 )]
 impl<S> Hmset<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -13144,7 +13305,7 @@ impl<S> Hmset<S> {
         }
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -13204,10 +13365,10 @@ pub struct Hpersist<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpersist<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPERSIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13220,12 +13381,16 @@ impl<S> Hpersist<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpersist {
             sink,
@@ -13303,11 +13468,11 @@ pub struct Hpexpire<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpexpire<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13319,18 +13484,22 @@ impl<S> Hpexpire<S> {
         {
             let out = &mut args;
             let x = milliseconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpexpire {
             sink,
@@ -13434,11 +13603,11 @@ pub struct Hpexpireat<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpexpireat<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13456,12 +13625,16 @@ impl<S> Hpexpireat<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpexpireat {
             sink,
@@ -13541,10 +13714,10 @@ pub struct Hpexpiretime<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpexpiretime<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13557,12 +13730,16 @@ impl<S> Hpexpiretime<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpexpiretime {
             sink,
@@ -13616,10 +13793,10 @@ pub struct Hpttl<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpttl<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13632,12 +13809,16 @@ impl<S> Hpttl<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpttl {
             sink,
@@ -13862,10 +14043,11 @@ pub struct Hset<S, R = i64> {
 )]
 impl<S> Hset<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -13878,7 +14060,7 @@ impl<S> Hset<S> {
         }
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -13975,15 +14157,13 @@ pub struct Hsetex<S, R = bool> {
 )]
 impl<S> Hsetex<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (
-            i64,
-            impl ::core::iter::IntoIterator<
-                Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-            >,
-        ),
+        fields: impl ::typedis::ManyArgs<
+            M0,
+            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
+        >,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HSETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13996,16 +14176,20 @@ impl<S> Hsetex<S> {
             let out = rest.slot(3);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push(&x);
+                    let x = b1;
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len() / 2) as u64);
+            out.extend_from(&counted_0);
         }
         Hsetex {
             sink,
@@ -14048,22 +14232,25 @@ impl<S, R> Hsetex<S, R> {
         self
     }
     /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -14280,10 +14467,10 @@ pub struct Httl<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Httl<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -14296,12 +14483,16 @@ impl<S> Httl<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Httl {
             sink,
@@ -14611,13 +14802,13 @@ impl<S> Info<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Info<S, R> {
     /// `section [section ...]` — repeatable: each call adds to the earlier ones.
-    pub fn section(
+    pub fn section<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -14923,13 +15114,13 @@ impl<S> LatencyHistogram<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> LatencyHistogram<S, R> {
     /// `command [command ...]` — repeatable: each call adds to the earlier ones.
-    pub fn command(
+    pub fn command<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -15081,13 +15272,13 @@ impl<S> LatencyReset<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> LatencyReset<S, R> {
     /// `event [event ...]` — repeatable: each call adds to the earlier ones.
-    pub fn event(
+    pub fn event<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -15591,7 +15782,7 @@ pub struct Lmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -15603,29 +15794,27 @@ pub struct Lmpop<
 )]
 impl<S> Lmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: LmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"LMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Lmpop {
             sink,
@@ -15637,10 +15826,36 @@ impl<S> Lmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Lmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -15919,10 +16134,10 @@ pub struct Lpush<S, R = i64> {
 )]
 impl<S> Lpush<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"LPUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -15933,7 +16148,7 @@ impl<S> Lpush<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -15990,10 +16205,10 @@ pub struct Lpushx<S, R = i64> {
 )]
 impl<S> Lpushx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"LPUSHX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -16004,7 +16219,7 @@ impl<S> Lpushx<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -16659,15 +16874,15 @@ pub struct Mget<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>
 )]
 impl<S> Mget<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"MGET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -16835,13 +17050,13 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `KEYS key [key ...]` (since 3.0.6) — repeatable: each call adds to the earlier ones.
-    pub fn keys(
+    pub fn keys<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append_under(6, b"KEYS");
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -17000,13 +17215,13 @@ impl<S> ModuleLoad<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ModuleLoad<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -17064,15 +17279,16 @@ impl<S> ModuleLoadex<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ModuleLoadex<S, R> {
     /// `CONFIG name value [CONFIG name value ...]` — repeatable: each call adds to the earlier ones.
-    pub fn config(
+    pub fn config<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<
+        value: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"CONFIG");
                 let (b0, b1) = x;
                 let x = b0;
@@ -17084,13 +17300,13 @@ impl<S, R> ModuleLoadex<S, R> {
         self
     }
     /// `ARGS args [args ...]` — repeatable: each call adds to the earlier ones.
-    pub fn args(
+    pub fn args<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append_under(1, b"ARGS");
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -17306,9 +17522,10 @@ pub struct Mset<S, R = ()> {
 )]
 impl<S> Mset<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -17316,7 +17533,7 @@ impl<S> Mset<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -17383,7 +17600,7 @@ impl ::typedis::ToArg for MsetexCondition {
 pub struct Msetex<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -17395,29 +17612,28 @@ pub struct Msetex<S, R = bool> {
 )]
 impl<S> Msetex<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"MSETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in data {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
                 let x = b1;
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len() / 2;
+            rest.slot(0).push_u64(n as u64);
         }
         Msetex {
             sink,
@@ -17429,45 +17645,81 @@ impl<S> Msetex<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Msetex<S, R> {
-    /// `NX` — one of a group; the last call wins.
-    pub fn nx(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"NX");
-        self
-    }
-    /// `XX` — one of a group; the last call wins.
-    pub fn xx(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"XX");
-        self
-    }
-    /// `<NX | XX>`, the choice as a value — the last call wins.
-    pub fn condition(mut self, value: MsetexCondition) -> Self {
-        self.rest.slot(0).push(&value);
-        self
-    }
-    /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
-            out.push_bytes(b"EX");
+            let out = self.rest.slot(0);
             let x = value;
             out.push_i64(x);
         }
         self
     }
-    /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    /// `key value [key value ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn data<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<
+            M0,
+            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
+        >,
+    ) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                let (b0, b1) = x;
+                let x = b0;
+                out.push(&x);
+                let x = b1;
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len() / 2;
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
+    /// `NX` — one of a group; the last call wins.
+    pub fn nx(mut self) -> Self {
+        self.rest.slot(2).push_bytes(b"NX");
+        self
+    }
+    /// `XX` — one of a group; the last call wins.
+    pub fn xx(mut self) -> Self {
+        self.rest.slot(2).push_bytes(b"XX");
+        self
+    }
+    /// `<NX | XX>`, the choice as a value — the last call wins.
+    pub fn condition(mut self, value: MsetexCondition) -> Self {
+        self.rest.slot(2).push(&value);
+        self
+    }
+    /// `EX seconds` — one of a group; the last call wins.
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"EX");
+            let x = value;
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
+        }
+        self
+    }
+    /// `PX milliseconds` — one of a group; the last call wins.
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
+        {
+            let out = self.rest.slot(3);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
     /// `EXAT unix-time-seconds` — one of a group; the last call wins.
     pub fn exat(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"EXAT");
             let x = value;
             out.push_i64(x);
@@ -17477,7 +17729,7 @@ impl<S, R> Msetex<S, R> {
     /// `PXAT unix-time-milliseconds` — one of a group; the last call wins.
     pub fn pxat(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"PXAT");
             let x = value;
             out.push_i64(x);
@@ -17486,7 +17738,7 @@ impl<S, R> Msetex<S, R> {
     }
     /// `KEEPTTL` — one of a group; the last call wins.
     pub fn keepttl(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"KEEPTTL");
+        self.rest.slot(3).push_bytes(b"KEEPTTL");
         self
     }
 }
@@ -17532,9 +17784,10 @@ pub struct Msetnx<S, R = bool> {
 )]
 impl<S> Msetnx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -17542,7 +17795,7 @@ impl<S> Msetnx<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -18042,7 +18295,11 @@ pub struct Pexpire<S, R = bool> {
 )]
 impl<S> Pexpire<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, milliseconds: i64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -18053,7 +18310,7 @@ impl<S> Pexpire<S> {
         {
             let out = &mut args;
             let x = milliseconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         Pexpire {
             sink,
@@ -18332,13 +18589,13 @@ impl<S> Pfadd<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Pfadd<S, R> {
     /// `element [element ...]` — repeatable: each call adds to the earlier ones.
-    pub fn element(
+    pub fn element<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -18387,15 +18644,15 @@ pub struct Pfcount<S, R = i64> {
 )]
 impl<S> Pfcount<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PFCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -18550,13 +18807,13 @@ impl<S> Pfmerge<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Pfmerge<S, R> {
     /// `sourcekey [sourcekey ...]` — repeatable: each call adds to the earlier ones.
-    pub fn sourcekey(
+    pub fn sourcekey<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -18706,7 +18963,7 @@ impl<S> Psetex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PSETEX"]) };
@@ -18719,7 +18976,7 @@ impl<S> Psetex<S> {
         {
             let out = &mut args;
             let x = milliseconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         {
             let out = &mut args;
@@ -18775,15 +19032,15 @@ pub struct Psubscribe<S, R = ::typedis::Value> {
 )]
 impl<S> Psubscribe<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        pattern: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        pattern: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in pattern {
+            for x in ::typedis::ManyArgs::many(pattern) {
                 out.push(&x);
             }
         }
@@ -19183,13 +19440,13 @@ impl<S> PubsubNumsub<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> PubsubNumsub<S, R> {
     /// `channel [channel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn channel(
+    pub fn channel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -19301,13 +19558,13 @@ impl<S> PubsubShardnumsub<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> PubsubShardnumsub<S, R> {
     /// `shardchannel [shardchannel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn shardchannel(
+    pub fn shardchannel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -19367,13 +19624,13 @@ impl<S> Punsubscribe<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Punsubscribe<S, R> {
     /// `pattern [pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn pattern(
+    pub fn pattern<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -20376,10 +20633,10 @@ pub struct Rpush<S, R = i64> {
 )]
 impl<S> Rpush<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"RPUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -20390,7 +20647,7 @@ impl<S> Rpush<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -20447,10 +20704,10 @@ pub struct Rpushx<S, R = i64> {
 )]
 impl<S> Rpushx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"RPUSHX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -20461,7 +20718,7 @@ impl<S> Rpushx<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -20518,10 +20775,10 @@ pub struct Sadd<S, R = i64> {
 )]
 impl<S> Sadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -20532,7 +20789,7 @@ impl<S> Sadd<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -20858,15 +21115,15 @@ pub struct ScriptExists<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> ScriptExists<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        sha1: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        sha1: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"EXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in sha1 {
+            for x in ::typedis::ManyArgs::many(sha1) {
                 out.push(&x);
             }
         }
@@ -21186,15 +21443,15 @@ pub struct Sdiff<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Sdiff<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SDIFF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -21260,10 +21517,10 @@ pub struct Sdiffstore<S, R = i64> {
 )]
 impl<S> Sdiffstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SDIFFSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -21274,7 +21531,7 @@ impl<S> Sdiffstore<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -21443,22 +21700,25 @@ impl<S, R> Set<S, R> {
         self.decode()
     }
     /// `EX seconds` (since 2.6.12) — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` (since 2.6.12) — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -21603,7 +21863,7 @@ impl<S> Setex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SETEX"]) };
@@ -21616,7 +21876,7 @@ impl<S> Setex<S> {
         {
             let out = &mut args;
             let x = seconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         {
             let out = &mut args;
@@ -21928,15 +22188,15 @@ pub struct Sinter<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Sinter<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -21980,7 +22240,7 @@ pub static SINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct Sintercard<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -21992,23 +22252,21 @@ pub struct Sintercard<S, R = i64> {
 )]
 impl<S> Sintercard<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Sintercard {
             sink,
@@ -22020,10 +22278,36 @@ impl<S> Sintercard<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Sintercard<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `LIMIT limit`
     pub fn limit(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(2);
             out.push_bytes(b"LIMIT");
             let x = value;
             out.push_i64(x);
@@ -22083,10 +22367,10 @@ pub struct Sinterstore<S, R = i64> {
 )]
 impl<S> Sinterstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTERSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -22097,7 +22381,7 @@ impl<S> Sinterstore<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -22563,10 +22847,10 @@ pub struct Smismember<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> Smismember<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SMISMEMBER"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -22577,7 +22861,7 @@ impl<S> Smismember<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -22799,13 +23083,13 @@ impl<S, R> Sort<S, R> {
         self
     }
     /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get(
+    pub fn get<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"GET");
                 out.push(&x);
             }
@@ -22952,13 +23236,13 @@ impl<S, R> SortRo<S, R> {
         self
     }
     /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get(
+    pub fn get<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"GET");
                 out.push(&x);
             }
@@ -23241,10 +23525,10 @@ pub struct Srem<S, R = i64> {
 )]
 impl<S> Srem<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SREM"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -23255,7 +23539,7 @@ impl<S> Srem<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -23405,15 +23689,15 @@ pub struct Ssubscribe<S, R = ::typedis::Value> {
 )]
 impl<S> Ssubscribe<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        shardchannel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        shardchannel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in shardchannel {
+            for x in ::typedis::ManyArgs::many(shardchannel) {
                 out.push(&x);
             }
         }
@@ -23526,15 +23810,15 @@ pub struct Subscribe<S, R = ::typedis::Value> {
 )]
 impl<S> Subscribe<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        channel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        channel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in channel {
+            for x in ::typedis::ManyArgs::many(channel) {
                 out.push(&x);
             }
         }
@@ -23660,15 +23944,15 @@ pub struct Sunion<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Sunion<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUNION"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -23734,10 +24018,10 @@ pub struct Sunionstore<S, R = i64> {
 )]
 impl<S> Sunionstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUNIONSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -23748,7 +24032,7 @@ impl<S> Sunionstore<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -23826,13 +24110,13 @@ impl<S> Sunsubscribe<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Sunsubscribe<S, R> {
     /// `shardchannel [shardchannel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn shardchannel(
+    pub fn shardchannel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -24032,15 +24316,15 @@ pub struct Touch<S, R = i64> {
 )]
 impl<S> Touch<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOUCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -24216,15 +24500,15 @@ pub struct Unlink<S, R = i64> {
 )]
 impl<S> Unlink<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"UNLINK"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -24291,13 +24575,13 @@ impl<S> Unsubscribe<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Unsubscribe<S, R> {
     /// `channel [channel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn channel(
+    pub fn channel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -24531,15 +24815,15 @@ pub struct Watch<S, R = ()> {
 )]
 impl<S> Watch<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"WATCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -24595,11 +24879,11 @@ pub struct Xack<S, R = i64> {
 )]
 impl<S> Xack<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XACK"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -24615,7 +24899,7 @@ impl<S> Xack<S> {
         }
         {
             let out = &mut args;
-            for x in id {
+            for x in ::typedis::ManyArgs::many(id) {
                 out.push(&x);
             }
         }
@@ -24708,10 +24992,11 @@ pub struct Xadd<S, R = ::core::option::Option<::typedis::Bytes>> {
 )]
 impl<S> Xadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -24724,7 +25009,7 @@ impl<S> Xadd<S> {
         }
         {
             let out = rest.slot(3);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -24800,15 +25085,16 @@ impl<S, R> Xadd<S, R> {
         self
     }
     /// `field value [field value ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<
+        value: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
         {
             let out = self.rest.append(3);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -24966,13 +25252,13 @@ pub struct Xclaim<S, R = ::std::vec::Vec<::typedis::reply::StreamEntry>> {
 )]
 impl<S> Xclaim<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         consumer: impl ::typedis::ToArg,
         min_idle_time: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XCLAIM"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -24998,7 +25284,7 @@ impl<S> Xclaim<S> {
         }
         {
             let out = &mut args;
-            for x in id {
+            for x in ::typedis::ManyArgs::many(id) {
                 out.push(&x);
             }
         }
@@ -25105,10 +25391,10 @@ pub struct Xdel<S, R = i64> {
 )]
 impl<S> Xdel<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -25119,7 +25405,7 @@ impl<S> Xdel<S> {
         }
         {
             let out = &mut args;
-            for x in id {
+            for x in ::typedis::ManyArgs::many(id) {
                 out.push(&x);
             }
         }
@@ -26195,11 +26481,11 @@ pub struct Xread<
 )]
 impl<S> Xread<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0, M1>(
         sink: S,
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XREAD"]) };
@@ -26209,10 +26495,10 @@ impl<S> Xread<S> {
             out.push_bytes(b"STREAMS");
             let x = streams;
             let (b0, b1) = x;
-            for x in b0 {
+            for x in ::typedis::ManyArgs::many(b0) {
                 out.push(&x);
             }
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
@@ -26302,12 +26588,12 @@ pub struct Xreadgroup<
 )]
 impl<S> Xreadgroup<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0, M1>(
         sink: S,
         group_block: (impl ::typedis::ToArg, impl ::typedis::ToArg),
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XREADGROUP"]) };
@@ -26327,10 +26613,10 @@ impl<S> Xreadgroup<S> {
             out.push_bytes(b"STREAMS");
             let x = streams;
             let (b0, b1) = x;
-            for x in b0 {
+            for x in ::typedis::ManyArgs::many(b0) {
                 out.push(&x);
             }
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
@@ -26749,10 +27035,10 @@ pub struct Zadd<S, R = i64> {
 )]
 impl<S> Zadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -26763,7 +27049,7 @@ impl<S> Zadd<S> {
         }
         {
             let out = rest.slot(4);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b1;
                 out.push_f64(x);
@@ -26822,13 +27108,13 @@ impl<S, R> Zadd<S, R> {
         self.decode()
     }
     /// `score member [score member ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        value: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> Self {
         {
             let out = self.rest.append(4);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 let x = b1;
                 out.push_f64(x);
@@ -26941,7 +27227,12 @@ pub struct Zcount<S, R = i64> {
 )]
 impl<S> Zcount<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -26952,12 +27243,12 @@ impl<S> Zcount<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zcount {
             sink,
@@ -26999,7 +27290,7 @@ pub static ZDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 pub struct Zdiff<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27011,23 +27302,21 @@ pub struct Zdiff<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zdiff<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZDIFF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zdiff {
             sink,
@@ -27039,9 +27328,35 @@ impl<S> Zdiff<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zdiff<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WITHSCORES`
     pub fn withscores(mut self) -> Zdiff<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
-        self.rest.slot(0).push_bytes(b"WITHSCORES");
+        self.rest.slot(2).push_bytes(b"WITHSCORES");
         self.decode()
     }
 }
@@ -27086,7 +27401,7 @@ pub static ZDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct Zdiffstore<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<0>,
+    rest: ::typedis::__private::Slots<2>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27098,11 +27413,10 @@ pub struct Zdiffstore<S, R = i64> {
 )]
 impl<S> Zdiffstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZDIFFSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27112,15 +27426,14 @@ impl<S> Zdiffstore<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zdiffstore {
             sink,
@@ -27131,7 +27444,34 @@ impl<S> Zdiffstore<S> {
     }
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> Zdiffstore<S, R> {}
+impl<S, R> Zdiffstore<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
+}
 ::typedis::__typedis_builder!(Zdiffstore, ZDIFFSTORE);
 /// What the runtime knows about `ZINCRBY`.
 pub static ZINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -27178,7 +27518,7 @@ impl<S> Zincrby<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        increment: i64,
+        increment: f64,
         member: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINCRBY"]) };
@@ -27191,7 +27531,7 @@ impl<S> Zincrby<S> {
         {
             let out = &mut args;
             let x = increment;
-            out.push_i64(x);
+            out.push_f64(x);
         }
         {
             let out = &mut args;
@@ -27259,7 +27599,7 @@ impl ::typedis::ToArg for ZinterAggregate {
 pub struct Zinter<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<3>,
+    rest: ::typedis::__private::Slots<5>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27271,23 +27611,21 @@ pub struct Zinter<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zinter<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zinter {
             sink,
@@ -27299,36 +27637,62 @@ impl<S> Zinter<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zinter<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
-            for x in value {
-                out.push_i64(x);
+            let out = self.rest.append_under(2, b"WEIGHTS");
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
             }
         }
         self
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -27336,7 +27700,7 @@ impl<S, R> Zinter<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZinterAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -27344,7 +27708,7 @@ impl<S, R> Zinter<S, R> {
     }
     /// `WITHSCORES`
     pub fn withscores(mut self) -> Zinter<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
-        self.rest.slot(2).push_bytes(b"WITHSCORES");
+        self.rest.slot(4).push_bytes(b"WITHSCORES");
         self.decode()
     }
 }
@@ -27378,7 +27742,7 @@ pub static ZINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct Zintercard<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27390,23 +27754,21 @@ pub struct Zintercard<S, R = i64> {
 )]
 impl<S> Zintercard<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zintercard {
             sink,
@@ -27418,10 +27780,36 @@ impl<S> Zintercard<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zintercard<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `LIMIT limit`
     pub fn limit(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(2);
             out.push_bytes(b"LIMIT");
             let x = value;
             out.push_i64(x);
@@ -27491,7 +27879,7 @@ impl ::typedis::ToArg for ZinterstoreAggregate {
 pub struct Zinterstore<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27503,11 +27891,10 @@ pub struct Zinterstore<S, R = i64> {
 )]
 impl<S> Zinterstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTERSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27517,15 +27904,14 @@ impl<S> Zinterstore<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zinterstore {
             sink,
@@ -27537,36 +27923,62 @@ impl<S> Zinterstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zinterstore<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
-            for x in value {
-                out.push_i64(x);
+            let out = self.rest.append_under(2, b"WEIGHTS");
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
             }
         }
         self
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -27574,7 +27986,7 @@ impl<S, R> Zinterstore<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZinterstoreAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -27626,8 +28038,8 @@ impl<S> Zlexcount<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZLEXCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27639,12 +28051,12 @@ impl<S> Zlexcount<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zlexcount {
             sink,
@@ -27710,7 +28122,7 @@ pub struct Zmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27722,29 +28134,27 @@ pub struct Zmpop<
 )]
 impl<S> Zmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: ZmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zmpop {
             sink,
@@ -27756,10 +28166,36 @@ impl<S> Zmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -27809,10 +28245,10 @@ pub struct Zmscore<S, R = ::std::vec::Vec<::core::option::Option<f64>>> {
 )]
 impl<S> Zmscore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZMSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27823,7 +28259,7 @@ impl<S> Zmscore<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -28238,8 +28674,8 @@ impl<S> Zrangebylex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -28251,12 +28687,12 @@ impl<S> Zrangebylex<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zrangebylex {
             sink,
@@ -28325,7 +28761,12 @@ pub struct Zrangebyscore<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zrangebyscore<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -28336,12 +28777,12 @@ impl<S> Zrangebyscore<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zrangebyscore {
             sink,
@@ -28640,10 +29081,10 @@ pub struct Zrem<S, R = i64> {
 )]
 impl<S> Zrem<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREM"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -28654,7 +29095,7 @@ impl<S> Zrem<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -28713,8 +29154,8 @@ impl<S> Zremrangebylex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREMRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -28726,12 +29167,12 @@ impl<S> Zremrangebylex<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zremrangebylex {
             sink,
@@ -28855,7 +29296,12 @@ pub struct Zremrangebyscore<S, R = i64> {
 )]
 impl<S> Zremrangebyscore<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREMRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -28866,12 +29312,12 @@ impl<S> Zremrangebyscore<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zremrangebyscore {
             sink,
@@ -29006,8 +29452,8 @@ impl<S> Zrevrangebylex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREVRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -29019,12 +29465,12 @@ impl<S> Zrevrangebylex<S> {
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zrevrangebylex {
             sink,
@@ -29093,7 +29539,12 @@ pub struct Zrevrangebyscore<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zrevrangebyscore<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, max: f64, min: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREVRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -29104,12 +29555,12 @@ impl<S> Zrevrangebyscore<S> {
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zrevrangebyscore {
             sink,
@@ -29435,7 +29886,7 @@ impl ::typedis::ToArg for ZunionAggregate {
 pub struct Zunion<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<3>,
+    rest: ::typedis::__private::Slots<5>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -29447,23 +29898,21 @@ pub struct Zunion<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zunion<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZUNION"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zunion {
             sink,
@@ -29475,36 +29924,62 @@ impl<S> Zunion<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zunion<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
-            for x in value {
-                out.push_i64(x);
+            let out = self.rest.append_under(2, b"WEIGHTS");
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
             }
         }
         self
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -29512,7 +29987,7 @@ impl<S, R> Zunion<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZunionAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -29520,7 +29995,7 @@ impl<S, R> Zunion<S, R> {
     }
     /// `WITHSCORES`
     pub fn withscores(mut self) -> Zunion<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
-        self.rest.slot(2).push_bytes(b"WITHSCORES");
+        self.rest.slot(4).push_bytes(b"WITHSCORES");
         self.decode()
     }
 }
@@ -29586,7 +30061,7 @@ impl ::typedis::ToArg for ZunionstoreAggregate {
 pub struct Zunionstore<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -29598,11 +30073,10 @@ pub struct Zunionstore<S, R = i64> {
 )]
 impl<S> Zunionstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZUNIONSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -29612,15 +30086,14 @@ impl<S> Zunionstore<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zunionstore {
             sink,
@@ -29632,36 +30105,62 @@ impl<S> Zunionstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zunionstore<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
-            for x in value {
-                out.push_i64(x);
+            let out = self.rest.append_under(2, b"WEIGHTS");
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
             }
         }
         self
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -29669,7 +30168,7 @@ impl<S, R> Zunionstore<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZunionstoreAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -29812,9 +30311,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/acl-deluser/>
     #[doc(alias = "ACL DELUSER")]
     #[allow(deprecated)]
-    fn acl_deluser(
+    fn acl_deluser<M0>(
         self,
-        username: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        username: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<AclDeluser<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(AclDeluser::new(self, username))
     }
@@ -30159,11 +30658,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bitop/>
     #[doc(alias = "BITOP")]
     #[allow(deprecated)]
-    fn bitop(
+    fn bitop<M0>(
         self,
         operation: BitopOperation,
         destkey: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bitop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Bitop::new(self, operation, destkey, key),
@@ -30226,15 +30725,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/blmpop/>
     #[doc(alias = "BLMPOP")]
     #[allow(deprecated)]
-    fn blmpop(
+    fn blmpop<M0>(
         self,
         timeout: f64,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BlmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Blmpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Blmpop::new(self, timeout, numkeys, key, where_),
+            Blmpop::new(self, timeout, key, where_),
         )
     }
     /// Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -30250,9 +30748,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/blpop/>
     #[doc(alias = "BLPOP")]
     #[allow(deprecated)]
-    fn blpop(
+    fn blpop<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Blpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Blpop::new(self, key, timeout))
@@ -30270,9 +30768,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/brpop/>
     #[doc(alias = "BRPOP")]
     #[allow(deprecated)]
-    fn brpop(
+    fn brpop<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Brpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Brpop::new(self, key, timeout))
@@ -30313,15 +30811,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bzmpop/>
     #[doc(alias = "BZMPOP")]
     #[allow(deprecated)]
-    fn bzmpop(
+    fn bzmpop<M0>(
         self,
         timeout: f64,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BzmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bzmpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Bzmpop::new(self, timeout, numkeys, key, where_),
+            Bzmpop::new(self, timeout, key, where_),
         )
     }
     /// Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
@@ -30337,9 +30834,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bzpopmax/>
     #[doc(alias = "BZPOPMAX")]
     #[allow(deprecated)]
-    fn bzpopmax(
+    fn bzpopmax<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bzpopmax<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Bzpopmax::new(self, key, timeout))
@@ -30357,9 +30854,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bzpopmin/>
     #[doc(alias = "BZPOPMIN")]
     #[allow(deprecated)]
-    fn bzpopmin(
+    fn bzpopmin<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bzpopmin<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Bzpopmin::new(self, key, timeout))
@@ -30401,9 +30898,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/client-capa/>
     #[doc(alias = "CLIENT CAPA")]
     #[allow(deprecated)]
-    fn client_capa(
+    fn client_capa<M0>(
         self,
-        capability: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        capability: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<ClientCapa<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -31122,9 +31619,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/cluster-migrateslots/>
     #[doc(alias = "CLUSTER MIGRATESLOTS")]
     #[allow(deprecated)]
-    fn cluster_migrateslots(
+    fn cluster_migrateslots<M0>(
         self,
-        migration_group: impl ::core::iter::IntoIterator<
+        migration_group: impl ::typedis::ManyArgs<
+            M0,
             Item = (
                 impl ::core::iter::IntoIterator<Item = (i64, i64)>,
                 impl ::typedis::ToArg,
@@ -31607,9 +32105,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/config-get/>
     #[doc(alias = "CONFIG GET")]
     #[allow(deprecated)]
-    fn config_get(
+    fn config_get<M0>(
         self,
-        parameter: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        parameter: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<ConfigGet<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(ConfigGet::new(self, parameter))
     }
@@ -31676,9 +32174,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/config-set/>
     #[doc(alias = "CONFIG SET")]
     #[allow(deprecated)]
-    fn config_set(
+    fn config_set<M0>(
         self,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<ConfigSet<Self>> {
@@ -31782,9 +32281,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/del/>
     #[doc(alias = "DEL")]
     #[allow(deprecated)]
-    fn del(
+    fn del<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Del<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Del::new(self, key))
     }
@@ -31878,9 +32377,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn eval(
         self,
         script: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Eval<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Eval::new(self, script, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(Eval::new(self, script))
     }
     /// Executes a server-side Lua script by SHA1 digest.
     ///
@@ -31897,9 +32395,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn evalsha(
         self,
         sha1: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Evalsha<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Evalsha::new(self, sha1, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(Evalsha::new(self, sha1))
     }
     /// Executes a read-only server-side Lua script by SHA1 digest.
     ///
@@ -31916,9 +32413,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn evalsha_ro(
         self,
         sha1: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<EvalshaRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(EvalshaRo::new(self, sha1, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(EvalshaRo::new(self, sha1))
     }
     /// Executes a read-only server-side Lua script.
     ///
@@ -31935,9 +32431,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn eval_ro(
         self,
         script: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<EvalRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(EvalRo::new(self, script, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(EvalRo::new(self, script))
     }
     /// Executes all commands in a transaction.
     ///
@@ -31971,9 +32466,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/exists/>
     #[doc(alias = "EXISTS")]
     #[allow(deprecated)]
-    fn exists(
+    fn exists<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Exists<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Exists::new(self, key))
     }
@@ -31992,7 +32487,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn expire(
         self,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Expire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Expire::new(self, key, seconds))
     }
@@ -32065,9 +32560,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn fcall(
         self,
         function: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Fcall<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Fcall::new(self, function, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(Fcall::new(self, function))
     }
     /// Invokes a read-only function.
     ///
@@ -32084,9 +32578,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn fcall_ro(
         self,
         function: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<FcallRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FcallRo::new(self, function, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(FcallRo::new(self, function))
     }
     /// Removes all keys from all databases.
     ///
@@ -32292,10 +32785,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/geoadd/>
     #[doc(alias = "GEOADD")]
     #[allow(deprecated)]
-    fn geoadd(
+    fn geoadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Geoadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Geoadd::new(self, key, data))
     }
@@ -32614,10 +33107,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hdel/>
     #[doc(alias = "HDEL")]
     #[allow(deprecated)]
-    fn hdel(
+    fn hdel<M0>(
         self,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hdel::new(self, key, field))
     }
@@ -32672,11 +33165,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hexpire/>
     #[doc(alias = "HEXPIRE")]
     #[allow(deprecated)]
-    fn hexpire(
+    fn hexpire<M0>(
         self,
         key: impl ::typedis::ToArg,
-        seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hexpire::new(self, key, seconds, fields),
@@ -32694,11 +33187,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hexpireat/>
     #[doc(alias = "HEXPIREAT")]
     #[allow(deprecated)]
-    fn hexpireat(
+    fn hexpireat<M0>(
         self,
         key: impl ::typedis::ToArg,
         unix_time_seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpireat<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hexpireat::new(self, key, unix_time_seconds, fields),
@@ -32716,10 +33209,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hexpiretime/>
     #[doc(alias = "HEXPIRETIME")]
     #[allow(deprecated)]
-    fn hexpiretime(
+    fn hexpiretime<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpiretime<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hexpiretime::new(self, key, fields))
     }
@@ -32772,10 +33265,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hgetdel/>
     #[doc(alias = "HGETDEL")]
     #[allow(deprecated)]
-    fn hgetdel(
+    fn hgetdel<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hgetdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hgetdel::new(self, key, fields))
     }
@@ -32791,10 +33284,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hgetex/>
     #[doc(alias = "HGETEX")]
     #[allow(deprecated)]
-    fn hgetex(
+    fn hgetex<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hgetex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hgetex::new(self, key, fields))
     }
@@ -32890,10 +33383,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hmget/>
     #[doc(alias = "HMGET")]
     #[allow(deprecated)]
-    fn hmget(
+    fn hmget<M0>(
         self,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hmget<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hmget::new(self, key, field))
     }
@@ -32909,10 +33402,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hmset/>
     #[doc(alias = "HMSET")]
     #[allow(deprecated)]
-    fn hmset(
+    fn hmset<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hmset<Self>> {
@@ -32930,10 +33424,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpersist/>
     #[doc(alias = "HPERSIST")]
     #[allow(deprecated)]
-    fn hpersist(
+    fn hpersist<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpersist<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpersist::new(self, key, fields))
     }
@@ -32949,11 +33443,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpexpire/>
     #[doc(alias = "HPEXPIRE")]
     #[allow(deprecated)]
-    fn hpexpire(
+    fn hpexpire<M0>(
         self,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hpexpire::new(self, key, milliseconds, fields),
@@ -32971,11 +33465,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpexpireat/>
     #[doc(alias = "HPEXPIREAT")]
     #[allow(deprecated)]
-    fn hpexpireat(
+    fn hpexpireat<M0>(
         self,
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpireat<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hpexpireat::new(self, key, unix_time_milliseconds, fields),
@@ -32993,10 +33487,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpexpiretime/>
     #[doc(alias = "HPEXPIRETIME")]
     #[allow(deprecated)]
-    fn hpexpiretime(
+    fn hpexpiretime<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpiretime<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpexpiretime::new(self, key, fields))
     }
@@ -33012,10 +33506,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpttl/>
     #[doc(alias = "HPTTL")]
     #[allow(deprecated)]
-    fn hpttl(
+    fn hpttl<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpttl<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpttl::new(self, key, fields))
     }
@@ -33068,10 +33562,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hset/>
     #[doc(alias = "HSET")]
     #[allow(deprecated)]
-    fn hset(
+    fn hset<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hset<Self>> {
@@ -33089,15 +33584,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hsetex/>
     #[doc(alias = "HSETEX")]
     #[allow(deprecated)]
-    fn hsetex(
+    fn hsetex<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (
-            i64,
-            impl ::core::iter::IntoIterator<
-                Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-            >,
-        ),
+        fields: impl ::typedis::ManyArgs<
+            M0,
+            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
+        >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hsetex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hsetex::new(self, key, fields))
     }
@@ -33152,10 +33645,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/httl/>
     #[doc(alias = "HTTL")]
     #[allow(deprecated)]
-    fn httl(
+    fn httl<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Httl<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Httl::new(self, key, fields))
     }
@@ -33518,15 +34011,12 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/lmpop/>
     #[doc(alias = "LMPOP")]
     #[allow(deprecated)]
-    fn lmpop(
+    fn lmpop<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: LmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Lmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Lmpop::new(self, numkeys, key, where_),
-        )
+        <Self as ::typedis::__private::Sink>::wrap(Lmpop::new(self, key, where_))
     }
     /// Displays computer art and the server version.
     ///
@@ -33591,10 +34081,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/lpush/>
     #[doc(alias = "LPUSH")]
     #[allow(deprecated)]
-    fn lpush(
+    fn lpush<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Lpush<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Lpush::new(self, key, element))
     }
@@ -33610,10 +34100,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/lpushx/>
     #[doc(alias = "LPUSHX")]
     #[allow(deprecated)]
-    fn lpushx(
+    fn lpushx<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Lpushx<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Lpushx::new(self, key, element))
     }
@@ -33812,9 +34302,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/mget/>
     #[doc(alias = "MGET")]
     #[allow(deprecated)]
-    fn mget(
+    fn mget<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Mget<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Mget::new(self, key))
     }
@@ -33979,9 +34469,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/mset/>
     #[doc(alias = "MSET")]
     #[allow(deprecated)]
-    fn mset(
+    fn mset<M0>(
         self,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Mset<Self>> {
@@ -33999,14 +34490,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/msetex/>
     #[doc(alias = "MSETEX")]
     #[allow(deprecated)]
-    fn msetex(
+    fn msetex<M0>(
         self,
-        numkeys: i64,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Msetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Msetex::new(self, numkeys, data))
+        <Self as ::typedis::__private::Sink>::wrap(Msetex::new(self, data))
     }
     /// Atomically modifies the string values of one or more keys only when all keys don't exist.
     ///
@@ -34020,9 +34511,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/msetnx/>
     #[doc(alias = "MSETNX")]
     #[allow(deprecated)]
-    fn msetnx(
+    fn msetnx<M0>(
         self,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Msetnx<Self>> {
@@ -34170,7 +34662,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn pexpire(
         self,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Pexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Pexpire::new(self, key, milliseconds))
     }
@@ -34243,9 +34735,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/pfcount/>
     #[doc(alias = "PFCOUNT")]
     #[allow(deprecated)]
-    fn pfcount(
+    fn pfcount<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Pfcount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Pfcount::new(self, key))
     }
@@ -34333,7 +34825,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn psetex(
         self,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
         value: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Psetex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -34354,9 +34846,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/psubscribe/>
     #[doc(alias = "PSUBSCRIBE")]
     #[allow(deprecated)]
-    fn psubscribe(
+    fn psubscribe<M0>(
         self,
-        pattern: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        pattern: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Psubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -34827,10 +35319,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/rpush/>
     #[doc(alias = "RPUSH")]
     #[allow(deprecated)]
-    fn rpush(
+    fn rpush<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Rpush<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Rpush::new(self, key, element))
     }
@@ -34846,10 +35338,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/rpushx/>
     #[doc(alias = "RPUSHX")]
     #[allow(deprecated)]
-    fn rpushx(
+    fn rpushx<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Rpushx<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Rpushx::new(self, key, element))
     }
@@ -34865,10 +35357,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sadd/>
     #[doc(alias = "SADD")]
     #[allow(deprecated)]
-    fn sadd(
+    fn sadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sadd::new(self, key, member))
     }
@@ -34953,9 +35445,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/script-exists/>
     #[doc(alias = "SCRIPT EXISTS")]
     #[allow(deprecated)]
-    fn script_exists(
+    fn script_exists<M0>(
         self,
-        sha1: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        sha1: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<ScriptExists<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(ScriptExists::new(self, sha1))
     }
@@ -35058,9 +35550,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sdiff/>
     #[doc(alias = "SDIFF")]
     #[allow(deprecated)]
-    fn sdiff(
+    fn sdiff<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sdiff<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sdiff::new(self, key))
     }
@@ -35076,10 +35568,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sdiffstore/>
     #[doc(alias = "SDIFFSTORE")]
     #[allow(deprecated)]
-    fn sdiffstore(
+    fn sdiffstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sdiffstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Sdiffstore::new(self, destination, key),
@@ -35162,7 +35654,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn setex(
         self,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
         value: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Setex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Setex::new(self, key, seconds, value))
@@ -35235,9 +35727,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sinter/>
     #[doc(alias = "SINTER")]
     #[allow(deprecated)]
-    fn sinter(
+    fn sinter<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sinter<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sinter::new(self, key))
     }
@@ -35253,12 +35745,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sintercard/>
     #[doc(alias = "SINTERCARD")]
     #[allow(deprecated)]
-    fn sintercard(
+    fn sintercard<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sintercard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sintercard::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Sintercard::new(self, key))
     }
     /// Stores the intersect of multiple sets in a key.
     ///
@@ -35272,10 +35763,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sinterstore/>
     #[doc(alias = "SINTERSTORE")]
     #[allow(deprecated)]
-    fn sinterstore(
+    fn sinterstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sinterstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Sinterstore::new(self, destination, key),
@@ -35414,10 +35905,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/smismember/>
     #[doc(alias = "SMISMEMBER")]
     #[allow(deprecated)]
-    fn smismember(
+    fn smismember<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Smismember<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Smismember::new(self, key, member))
     }
@@ -35548,10 +36039,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/srem/>
     #[doc(alias = "SREM")]
     #[allow(deprecated)]
-    fn srem(
+    fn srem<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Srem<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Srem::new(self, key, member))
     }
@@ -35588,9 +36079,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/ssubscribe/>
     #[doc(alias = "SSUBSCRIBE")]
     #[allow(deprecated)]
-    fn ssubscribe(
+    fn ssubscribe<M0>(
         self,
-        shardchannel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        shardchannel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Ssubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -35629,9 +36120,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/subscribe/>
     #[doc(alias = "SUBSCRIBE")]
     #[allow(deprecated)]
-    fn subscribe(
+    fn subscribe<M0>(
         self,
-        channel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        channel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Subscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -35670,9 +36161,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sunion/>
     #[doc(alias = "SUNION")]
     #[allow(deprecated)]
-    fn sunion(
+    fn sunion<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sunion<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sunion::new(self, key))
     }
@@ -35688,10 +36179,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sunionstore/>
     #[doc(alias = "SUNIONSTORE")]
     #[allow(deprecated)]
-    fn sunionstore(
+    fn sunionstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sunionstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Sunionstore::new(self, destination, key),
@@ -35785,9 +36276,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/touch/>
     #[doc(alias = "TOUCH")]
     #[allow(deprecated)]
-    fn touch(
+    fn touch<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Touch<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Touch::new(self, key))
     }
@@ -35839,9 +36330,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/unlink/>
     #[doc(alias = "UNLINK")]
     #[allow(deprecated)]
-    fn unlink(
+    fn unlink<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Unlink<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Unlink::new(self, key))
     }
@@ -35944,9 +36435,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/watch/>
     #[doc(alias = "WATCH")]
     #[allow(deprecated)]
-    fn watch(
+    fn watch<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Watch<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -35965,11 +36456,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xack/>
     #[doc(alias = "XACK")]
     #[allow(deprecated)]
-    fn xack(
+    fn xack<M0>(
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xack<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xack::new(self, key, group, id))
     }
@@ -35985,10 +36476,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xadd/>
     #[doc(alias = "XADD")]
     #[allow(deprecated)]
-    fn xadd(
+    fn xadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xadd<Self>> {
@@ -36030,13 +36522,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xclaim/>
     #[doc(alias = "XCLAIM")]
     #[allow(deprecated)]
-    fn xclaim(
+    fn xclaim<M0>(
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         consumer: impl ::typedis::ToArg,
         min_idle_time: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xclaim<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Xclaim::new(self, key, group, consumer, min_idle_time, id),
@@ -36054,10 +36546,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xdel/>
     #[doc(alias = "XDEL")]
     #[allow(deprecated)]
-    fn xdel(
+    fn xdel<M0>(
         self,
         key: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xdel::new(self, key, id))
     }
@@ -36320,11 +36812,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]
     #[allow(deprecated)]
-    fn xread(
+    fn xread<M0, M1>(
         self,
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> <Self as ::typedis::__private::Sink>::Output<Xread<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xread::new(self, streams))
@@ -36342,12 +36834,12 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xreadgroup/>
     #[doc(alias = "XREADGROUP")]
     #[allow(deprecated)]
-    fn xreadgroup(
+    fn xreadgroup<M0, M1>(
         self,
         group_block: (impl ::typedis::ToArg, impl ::typedis::ToArg),
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> <Self as ::typedis::__private::Sink>::Output<Xreadgroup<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -36429,10 +36921,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zadd/>
     #[doc(alias = "ZADD")]
     #[allow(deprecated)]
-    fn zadd(
+    fn zadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zadd::new(self, key, data))
     }
@@ -36469,8 +36961,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zcount(
         self,
         key: impl ::typedis::ToArg,
-        min: f64,
-        max: f64,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zcount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zcount::new(self, key, min, max))
     }
@@ -36486,12 +36978,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zdiff/>
     #[doc(alias = "ZDIFF")]
     #[allow(deprecated)]
-    fn zdiff(
+    fn zdiff<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zdiff<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zdiff::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zdiff::new(self, key))
     }
     /// Stores the difference of multiple sorted sets in a key.
     ///
@@ -36505,14 +36996,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zdiffstore/>
     #[doc(alias = "ZDIFFSTORE")]
     #[allow(deprecated)]
-    fn zdiffstore(
+    fn zdiffstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zdiffstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Zdiffstore::new(self, destination, numkeys, key),
+            Zdiffstore::new(self, destination, key),
         )
     }
     /// Increments the score of a member in a sorted set.
@@ -36530,7 +37020,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zincrby(
         self,
         key: impl ::typedis::ToArg,
-        increment: i64,
+        increment: f64,
         member: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zincrby<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -36549,12 +37039,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zinter/>
     #[doc(alias = "ZINTER")]
     #[allow(deprecated)]
-    fn zinter(
+    fn zinter<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zinter<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zinter::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zinter::new(self, key))
     }
     /// Returns the number of members of the intersect of multiple sorted sets.
     ///
@@ -36568,12 +37057,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zintercard/>
     #[doc(alias = "ZINTERCARD")]
     #[allow(deprecated)]
-    fn zintercard(
+    fn zintercard<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zintercard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zintercard::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zintercard::new(self, key))
     }
     /// Stores the intersect of multiple sorted sets in a key.
     ///
@@ -36587,14 +37075,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zinterstore/>
     #[doc(alias = "ZINTERSTORE")]
     #[allow(deprecated)]
-    fn zinterstore(
+    fn zinterstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zinterstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Zinterstore::new(self, destination, numkeys, key),
+            Zinterstore::new(self, destination, key),
         )
     }
     /// Returns the number of members in a sorted set within a lexicographical range.
@@ -36612,8 +37099,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zlexcount(
         self,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zlexcount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zlexcount::new(self, key, min, max))
     }
@@ -36629,15 +37116,12 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zmpop/>
     #[doc(alias = "ZMPOP")]
     #[allow(deprecated)]
-    fn zmpop(
+    fn zmpop<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: ZmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zmpop::new(self, numkeys, key, where_),
-        )
+        <Self as ::typedis::__private::Sink>::wrap(Zmpop::new(self, key, where_))
     }
     /// Returns the score of one or more members in a sorted set.
     ///
@@ -36651,10 +37135,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zmscore/>
     #[doc(alias = "ZMSCORE")]
     #[allow(deprecated)]
-    fn zmscore(
+    fn zmscore<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zmscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zmscore::new(self, key, member))
     }
@@ -36747,8 +37231,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrangebylex(
         self,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrangebylex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zrangebylex::new(self, key, min, max))
     }
@@ -36767,8 +37251,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrangebyscore(
         self,
         key: impl ::typedis::ToArg,
-        min: f64,
-        max: f64,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrangebyscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zrangebyscore::new(self, key, min, max),
@@ -36828,10 +37312,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zrem/>
     #[doc(alias = "ZREM")]
     #[allow(deprecated)]
-    fn zrem(
+    fn zrem<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrem<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zrem::new(self, key, member))
     }
@@ -36850,8 +37334,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zremrangebylex(
         self,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebylex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zremrangebylex::new(self, key, min, max),
@@ -36894,8 +37378,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zremrangebyscore(
         self,
         key: impl ::typedis::ToArg,
-        min: f64,
-        max: f64,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebyscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zremrangebyscore::new(self, key, min, max),
@@ -36938,8 +37422,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrevrangebylex(
         self,
         key: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrangebylex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zrevrangebylex::new(self, key, max, min),
@@ -36960,8 +37444,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrevrangebyscore(
         self,
         key: impl ::typedis::ToArg,
-        max: f64,
-        min: f64,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrangebyscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zrevrangebyscore::new(self, key, max, min),
@@ -37036,12 +37520,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zunion/>
     #[doc(alias = "ZUNION")]
     #[allow(deprecated)]
-    fn zunion(
+    fn zunion<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zunion<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zunion::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zunion::new(self, key))
     }
     /// Stores the union of multiple sorted sets in a key.
     ///
@@ -37055,14 +37538,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zunionstore/>
     #[doc(alias = "ZUNIONSTORE")]
     #[allow(deprecated)]
-    fn zunionstore(
+    fn zunionstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zunionstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Zunionstore::new(self, destination, numkeys, key),
+            Zunionstore::new(self, destination, key),
         )
     }
 }
@@ -41198,7 +41680,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Blmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BLMPOP|}:key"],
                         BlmpopWhere::Left,
                     ),
@@ -41214,7 +41695,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Blmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BLMPOP|where/right}:key"],
                         BlmpopWhere::Right,
                     ),
@@ -41230,7 +41710,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Blmpop::new(
                             ::typedis::__private::Capture,
                             0.01f64,
-                            1,
                             ["{BLMPOP|count}:key"],
                             BlmpopWhere::Left,
                         )
@@ -41282,7 +41761,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Bzmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BZMPOP|}:key"],
                         BzmpopWhere::Min,
                     ),
@@ -41298,7 +41776,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Bzmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BZMPOP|where/max}:key"],
                         BzmpopWhere::Max,
                     ),
@@ -41314,7 +41791,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Bzmpop::new(
                             ::typedis::__private::Capture,
                             0.01f64,
-                            1,
                             ["{BZMPOP|count}:key"],
                             BzmpopWhere::Min,
                         )
@@ -41497,7 +41973,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                 {
                                     let out = &mut value;
                                     out.push_bytes(b"ID");
-                                    for x in [999999] {
+                                    for x in ::core::iter::IntoIterator::into_iter([999999]) {
                                         out.push_i64(x);
                                     }
                                 }
@@ -42140,7 +42616,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                                         "CLIENT KILL `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
                                     );
                                     out.push_bytes(b"NOT-ID");
-                                    for x in [999999] {
+                                    for x in ::core::iter::IntoIterator::into_iter([999999]) {
                                         out.push_i64(x);
                                     }
                                 }
@@ -44253,7 +44729,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1", 0),
+                    Eval::new(::typedis::__private::Capture, "return 1"),
                 )
                 .1
         },
@@ -44263,7 +44739,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1", 0)
+                    Eval::new(::typedis::__private::Capture, "return 1")
                         .key(["{EVAL|key}:key"]),
                 )
                 .1
@@ -44274,7 +44750,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1", 0).arg(["arg"]),
+                    Eval::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
                 )
                 .1
         },
@@ -44287,7 +44763,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Evalsha::new(
                         ::typedis::__private::Capture,
                         "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        0,
                     ),
                 )
                 .1
@@ -44301,7 +44776,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Evalsha::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .key(["{EVALSHA|key}:key"]),
                 )
@@ -44316,7 +44790,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Evalsha::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .arg(["arg"]),
                 )
@@ -44331,7 +44804,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     EvalshaRo::new(
                         ::typedis::__private::Capture,
                         "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        0,
                     ),
                 )
                 .1
@@ -44345,7 +44817,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     EvalshaRo::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .key(["{EVALSHA_RO|key}:key"]),
                 )
@@ -44360,7 +44831,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     EvalshaRo::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .arg(["arg"]),
                 )
@@ -44372,7 +44842,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1", 0),
+                    EvalRo::new(::typedis::__private::Capture, "return 1"),
                 )
                 .1
         },
@@ -44382,7 +44852,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1", 0)
+                    EvalRo::new(::typedis::__private::Capture, "return 1")
                         .key(["{EVAL_RO|key}:key"]),
                 )
                 .1
@@ -44393,8 +44863,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1", 0)
-                        .arg(["arg"]),
+                    EvalRo::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
                 )
                 .1
         },
@@ -44658,7 +45127,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 0),
+                    Fcall::new(::typedis::__private::Capture, "function"),
                 )
                 .1
         },
@@ -44668,7 +45137,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 0)
+                    Fcall::new(::typedis::__private::Capture, "function")
                         .key(["{FCALL|key}:key"]),
                 )
                 .1
@@ -44679,7 +45148,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 0).arg(["arg"]),
+                    Fcall::new(::typedis::__private::Capture, "function").arg(["arg"]),
                 )
                 .1
         },
@@ -44689,7 +45158,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 0),
+                    FcallRo::new(::typedis::__private::Capture, "function"),
                 )
                 .1
         },
@@ -44699,7 +45168,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 0)
+                    FcallRo::new(::typedis::__private::Capture, "function")
                         .key(["{FCALL_RO|key}:key"]),
                 )
                 .1
@@ -44710,8 +45179,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 0)
-                        .arg(["arg"]),
+                    FcallRo::new(::typedis::__private::Capture, "function").arg(["arg"]),
                 )
                 .1
         },
@@ -46286,7 +46754,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/polygon}:key",
                         )
-                        .polygon((3, [(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)])),
+                        .polygon([(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)]),
                 )
                 .1
         },
@@ -46605,7 +47073,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/polygon}:destination",
                             "{GEOSEARCHSTORE|by/polygon}:source",
                         )
-                        .polygon((3, [(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)])),
+                        .polygon([(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)]),
                 )
                 .1
         },
@@ -46934,7 +47402,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HEXPIRE|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46949,7 +47417,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HexpireCondition::Nx),
                 )
@@ -46965,7 +47433,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -46981,7 +47449,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -46997,7 +47465,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -47013,7 +47481,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -47029,7 +47497,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HEXPIREAT|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -47044,7 +47512,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HexpireatCondition::Nx),
                 )
@@ -47060,7 +47528,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -47076,7 +47544,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -47092,7 +47560,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -47108,7 +47576,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -47123,7 +47591,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hexpiretime::new(
                         ::typedis::__private::Capture,
                         "{HEXPIRETIME|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -47157,7 +47625,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetdel::new(
                         ::typedis::__private::Capture,
                         "{HGETDEL|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -47171,7 +47639,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                         ::typedis::__private::Capture,
                         "{HGETEX|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -47185,7 +47653,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/seconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .ex(1),
                 )
@@ -47200,7 +47668,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/milliseconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .px(1),
                 )
@@ -47215,7 +47683,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/unix-time-seconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .exat(1700000000),
                 )
@@ -47230,7 +47698,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/unix-time-milliseconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .pxat(1700000000),
                 )
@@ -47245,7 +47713,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/persist}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .persist(),
                 )
@@ -47334,7 +47802,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hpersist::new(
                         ::typedis::__private::Capture,
                         "{HPERSIST|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -47349,7 +47817,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HPEXPIRE|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -47364,7 +47832,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HpexpireCondition::Nx),
                 )
@@ -47380,7 +47848,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -47396,7 +47864,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -47412,7 +47880,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -47428,7 +47896,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -47444,7 +47912,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HPEXPIREAT|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -47459,7 +47927,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HpexpireatCondition::Nx),
                 )
@@ -47475,7 +47943,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -47491,7 +47959,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -47507,7 +47975,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -47523,7 +47991,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -47538,7 +48006,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hpexpiretime::new(
                         ::typedis::__private::Capture,
                         "{HPEXPIRETIME|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -47549,11 +48017,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hpttl::new(
-                        ::typedis::__private::Capture,
-                        "{HPTTL|}:key",
-                        (1, ["field"]),
-                    ),
+                    Hpttl::new(::typedis::__private::Capture, "{HPTTL|}:key", ["field"]),
                 )
                 .1
         },
@@ -47661,7 +48125,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                         ::typedis::__private::Capture,
                         "{HSETEX|}:key",
-                        (1, [("field", "value")]),
+                        [("field", "value")],
                     ),
                 )
                 .1
@@ -47675,7 +48139,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .key_condition(HsetexKeyCondition::Nx),
                 )
@@ -47690,7 +48154,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition/nx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .nx(),
                 )
@@ -47705,7 +48169,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition/xx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .xx(),
                 )
@@ -47720,7 +48184,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .fields_condition(HsetexFieldsCondition::Fnx),
                 )
@@ -47735,7 +48199,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition/fnx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .fnx(),
                 )
@@ -47750,7 +48214,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition/fxx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .fxx(),
                 )
@@ -47765,7 +48229,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/seconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .ex(1),
                 )
@@ -47780,7 +48244,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/milliseconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .px(1),
                 )
@@ -47795,7 +48259,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/unix-time-seconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .exat(1700000000),
                 )
@@ -47810,7 +48274,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/unix-time-milliseconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .pxat(1700000000),
                 )
@@ -47825,7 +48289,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/keepttl}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .keepttl(),
                 )
@@ -47866,11 +48330,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Httl::new(
-                        ::typedis::__private::Capture,
-                        "{HTTL|}:key",
-                        (1, ["field"]),
-                    ),
+                    Httl::new(::typedis::__private::Capture, "{HTTL|}:key", ["field"]),
                 )
                 .1
         },
@@ -48227,7 +48687,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Lmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{LMPOP|}:key"],
                         LmpopWhere::Left,
                     ),
@@ -48242,7 +48701,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Lmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{LMPOP|where/right}:key"],
                         LmpopWhere::Right,
                     ),
@@ -48257,7 +48715,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Lmpop::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{LMPOP|count}:key"],
                             LmpopWhere::Left,
                         )
@@ -48724,7 +49181,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                         ::typedis::__private::Capture,
-                        1,
                         [("{MSETEX|}:key", "value")],
                     ),
                 )
@@ -48738,7 +49194,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|condition}:key", "value")],
                         )
                         .condition(MsetexCondition::Nx),
@@ -48753,7 +49208,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|condition/nx}:key", "value")],
                         )
                         .nx(),
@@ -48768,7 +49222,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|condition/xx}:key", "value")],
                         )
                         .xx(),
@@ -48783,7 +49236,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/seconds}:key", "value")],
                         )
                         .ex(1),
@@ -48798,7 +49250,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/milliseconds}:key", "value")],
                         )
                         .px(1),
@@ -48813,7 +49264,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/unix-time-seconds}:key", "value")],
                         )
                         .exat(1700000000),
@@ -48828,7 +49278,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/unix-time-milliseconds}:key", "value")],
                         )
                         .pxat(1700000000),
@@ -48843,7 +49292,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/keepttl}:key", "value")],
                         )
                         .keepttl(),
@@ -50332,11 +50780,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Sintercard::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ["{SINTERCARD|}:key"],
-                    ),
+                    Sintercard::new(::typedis::__private::Capture, ["{SINTERCARD|}:key"]),
                 )
                 .1
         },
@@ -50348,7 +50792,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Sintercard::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{SINTERCARD|limit}:key"],
                         )
                         .limit(1),
@@ -52191,7 +52634,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zdiff::new(::typedis::__private::Capture, 1, ["{ZDIFF|}:key"]),
+                    Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|}:key"]),
                 )
                 .1
         },
@@ -52201,11 +52644,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zdiff::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ["{ZDIFF|withscores}:key"],
-                        )
+                    Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|withscores}:key"])
                         .withscores(),
                 )
                 .1
@@ -52219,7 +52658,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zdiffstore::new(
                         ::typedis::__private::Capture,
                         "{ZDIFFSTORE|}:destination",
-                        1,
                         ["{ZDIFFSTORE|}:key"],
                     ),
                 )
@@ -52234,7 +52672,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zincrby::new(
                         ::typedis::__private::Capture,
                         "{ZINCRBY|}:key",
-                        1,
+                        0.01f64,
                         "member",
                     ),
                 )
@@ -52246,7 +52684,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zinter::new(::typedis::__private::Capture, 1, ["{ZINTER|}:key"]),
+                    Zinter::new(::typedis::__private::Capture, ["{ZINTER|}:key"]),
                 )
                 .1
         },
@@ -52256,12 +52694,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "weight",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ["{ZINTER|weight}:key"],
-                        )
-                        .weights([1]),
+                    Zinter::new(::typedis::__private::Capture, ["{ZINTER|weight}:key"])
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -52273,7 +52707,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate}:key"],
                         )
                         .aggregate(ZinterAggregate::Sum),
@@ -52288,7 +52721,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -52303,7 +52735,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate/min}:key"],
                         )
                         .min(),
@@ -52318,7 +52749,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate/max}:key"],
                         )
                         .max(),
@@ -52333,7 +52763,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|withscores}:key"],
                         )
                         .withscores(),
@@ -52346,11 +52775,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zintercard::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ["{ZINTERCARD|}:key"],
-                    ),
+                    Zintercard::new(::typedis::__private::Capture, ["{ZINTERCARD|}:key"]),
                 )
                 .1
         },
@@ -52362,7 +52787,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zintercard::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTERCARD|limit}:key"],
                         )
                         .limit(1),
@@ -52378,7 +52802,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                         ::typedis::__private::Capture,
                         "{ZINTERSTORE|}:destination",
-                        1,
                         ["{ZINTERSTORE|}:key"],
                     ),
                 )
@@ -52393,10 +52816,9 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|weight}:destination",
-                            1,
                             ["{ZINTERSTORE|weight}:key"],
                         )
-                        .weights([1]),
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -52409,7 +52831,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate}:key"],
                         )
                         .aggregate(ZinterstoreAggregate::Sum),
@@ -52425,7 +52846,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/sum}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -52441,7 +52861,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/min}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate/min}:key"],
                         )
                         .min(),
@@ -52457,7 +52876,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/max}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate/max}:key"],
                         )
                         .max(),
@@ -52487,7 +52905,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{ZMPOP|}:key"],
                         ZmpopWhere::Min,
                     ),
@@ -52502,7 +52919,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{ZMPOP|where/max}:key"],
                         ZmpopWhere::Max,
                     ),
@@ -52517,7 +52933,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zmpop::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZMPOP|count}:key"],
                             ZmpopWhere::Min,
                         )
@@ -53183,7 +53598,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zunion::new(::typedis::__private::Capture, 1, ["{ZUNION|}:key"]),
+                    Zunion::new(::typedis::__private::Capture, ["{ZUNION|}:key"]),
                 )
                 .1
         },
@@ -53193,12 +53608,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "weight",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ["{ZUNION|weight}:key"],
-                        )
-                        .weights([1]),
+                    Zunion::new(::typedis::__private::Capture, ["{ZUNION|weight}:key"])
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -53210,7 +53621,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate}:key"],
                         )
                         .aggregate(ZunionAggregate::Sum),
@@ -53225,7 +53635,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -53240,7 +53649,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate/min}:key"],
                         )
                         .min(),
@@ -53255,7 +53663,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate/max}:key"],
                         )
                         .max(),
@@ -53270,7 +53677,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|withscores}:key"],
                         )
                         .withscores(),
@@ -53286,7 +53692,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                         ::typedis::__private::Capture,
                         "{ZUNIONSTORE|}:destination",
-                        1,
                         ["{ZUNIONSTORE|}:key"],
                     ),
                 )
@@ -53301,10 +53706,9 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|weight}:destination",
-                            1,
                             ["{ZUNIONSTORE|weight}:key"],
                         )
-                        .weights([1]),
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -53317,7 +53721,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate}:key"],
                         )
                         .aggregate(ZunionstoreAggregate::Sum),
@@ -53333,7 +53736,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/sum}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -53349,7 +53751,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/min}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate/min}:key"],
                         )
                         .min(),
@@ -53365,7 +53766,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/max}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate/max}:key"],
                         )
                         .max(),

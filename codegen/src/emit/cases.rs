@@ -301,7 +301,7 @@ impl Command<'_> {
                 .map(|s| format_ident!("{}", s.name))
         };
         for a in &self.spec.arguments {
-            if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) {
+            if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) || a.counts.is_some() {
                 continue;
             }
             if self.spec.typedis.flatten.contains(&a.name) {

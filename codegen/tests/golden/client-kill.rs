@@ -92,7 +92,7 @@ impl<S, R> ClientKill<S, R> {
     ) -> ClientKill<S, i64> {
         {
             let out = self.rest.slot(0);
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.extend_from(&x);
             }
         }
