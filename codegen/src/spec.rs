@@ -265,6 +265,10 @@ pub struct Extension {
     /// writes onto the shared connection).
     #[serde(default)]
     pub dispatch: Option<Dispatch>,
+    /// Whether a client-side cache may keep the command's replies, where the derivation
+    /// from the flags, tips and key specs (see `CommandMeta::cacheable`) is wrong.
+    #[serde(default)]
+    pub cacheable: Option<bool>,
 }
 
 /// A hint for the builder cases (`typedis.samples`): the value to use for an argument,

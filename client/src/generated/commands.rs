@@ -12,6 +12,7 @@ pub static ACL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `ACL CAT`.
 pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -26,6 +27,7 @@ pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL CAT`; await it to send. Created by [`Commands::acl_cat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -81,6 +83,7 @@ pub static ACL_DELUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL DELUSER`; await it to send. Created by [`Commands::acl_deluser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -135,6 +138,7 @@ pub static ACL_DRYRUN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL DRYRUN`; await it to send. Created by [`Commands::acl_dryrun`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -208,6 +212,7 @@ pub static ACL_GENPASS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL GENPASS`; await it to send. Created by [`Commands::acl_genpass`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -263,6 +268,7 @@ pub static ACL_GETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL GETUSER`; await it to send. Created by [`Commands::acl_getuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -312,6 +318,7 @@ pub static ACL_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL HELP`; await it to send. Created by [`Commands::acl_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -357,6 +364,7 @@ pub static ACL_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL LIST`; await it to send. Created by [`Commands::acl_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -402,6 +410,7 @@ pub static ACL_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL LOAD`; await it to send. Created by [`Commands::acl_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -447,6 +456,7 @@ pub static ACL_LOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL LOG`; await it to send. Created by [`Commands::acl_log`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -507,6 +517,7 @@ pub static ACL_SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL SAVE`; await it to send. Created by [`Commands::acl_save`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -552,6 +563,7 @@ pub static ACL_SETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL SETUSER`; await it to send. Created by [`Commands::acl_setuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -616,6 +628,7 @@ pub static ACL_USERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL USERS`; await it to send. Created by [`Commands::acl_users`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -661,6 +674,7 @@ pub static ACL_WHOAMI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL WHOAMI`; await it to send. Created by [`Commands::acl_whoami`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -717,6 +731,7 @@ pub static APPEND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `APPEND`; await it to send. Created by [`Commands::append`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -782,6 +797,7 @@ pub static ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ASKING`; await it to send. Created by [`Commands::asking`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -835,6 +851,7 @@ pub static AUTH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `AUTH`; await it to send. Created by [`Commands::auth`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -895,6 +912,7 @@ pub static BGREWRITEAOF: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BGREWRITEAOF`; await it to send. Created by [`Commands::bgrewriteaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -940,6 +958,7 @@ pub static BGSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `operation` argument of `Bgsave`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1034,6 +1053,7 @@ pub static BITCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `unit` argument of `Bitcount`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1137,6 +1157,7 @@ pub static BITFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `overflow-block` argument of `Bitfield`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1284,6 +1305,7 @@ pub static BITFIELD_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `BITFIELD_RO`; await it to send. Created by [`Commands::bitfield_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1369,6 +1391,7 @@ pub static BITOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `operation` argument of `Bitop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1469,6 +1492,7 @@ pub static BITPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `unit` argument of `Bitpos`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1588,6 +1612,7 @@ pub static BLMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `wherefrom` argument of `Blmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1712,6 +1737,7 @@ pub static BLMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `where` argument of `Blmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1826,6 +1852,7 @@ pub static BLPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BLPOP`; await it to send. Created by [`Commands::blpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1896,6 +1923,7 @@ pub static BRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BRPOP`; await it to send. Created by [`Commands::brpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1977,6 +2005,7 @@ pub static BRPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BRPOPLPUSH`; await it to send. Created by [`Commands::brpoplpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2053,6 +2082,7 @@ pub static BZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `where` argument of `Bzmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2171,6 +2201,7 @@ pub static BZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BZPOPMAX`; await it to send. Created by [`Commands::bzpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2245,6 +2276,7 @@ pub static BZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BZPOPMIN`; await it to send. Created by [`Commands::bzpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2307,6 +2339,7 @@ pub static CLIENT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `CLIENT CACHING`.
 pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2328,6 +2361,7 @@ pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `mode` argument of `ClientCaching`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2405,6 +2439,7 @@ pub static CLIENT_CAPA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
         survives_reset: true,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT CAPA`; await it to send. Created by [`Commands::client_capa`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2459,6 +2494,7 @@ pub static CLIENT_GETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT GETNAME`; await it to send. Created by [`Commands::client_getname`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2506,6 +2542,7 @@ pub static CLIENT_GETREDIR: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT GETREDIR`; await it to send. Created by [`Commands::client_getredir`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2552,6 +2589,7 @@ pub static CLIENT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT HELP`; await it to send. Created by [`Commands::client_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2597,6 +2635,7 @@ pub static CLIENT_ID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT ID`; await it to send. Created by [`Commands::client_id`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2649,6 +2688,7 @@ pub static CLIENT_IMPORT_SOURCE: ::typedis::meta::CommandMeta = ::typedis::meta:
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `enabled` argument of `ClientImportSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2719,6 +2759,7 @@ pub static CLIENT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT INFO`; await it to send. Created by [`Commands::client_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2764,6 +2805,7 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `client-type` argument of `ClientKill`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2945,6 +2987,7 @@ pub static CLIENT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `client-type` argument of `ClientList`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3495,6 +3538,7 @@ pub static CLIENT_NO_EVICT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `enabled` argument of `ClientNoEvict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3572,6 +3616,7 @@ pub static CLIENT_NO_TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `enabled` argument of `ClientNoTouch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3642,6 +3687,7 @@ pub static CLIENT_PAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `mode` argument of `ClientPause`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3738,6 +3784,7 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `action` argument of `ClientReply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3809,6 +3856,7 @@ pub static CLIENT_SETINFO: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT SETINFO`; await it to send. Created by [`Commands::client_setinfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3892,6 +3940,7 @@ pub static CLIENT_SETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT SETNAME`; await it to send. Created by [`Commands::client_setname`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3951,6 +4000,7 @@ pub static CLIENT_TRACKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `status` argument of `ClientTracking`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4066,6 +4116,7 @@ pub static CLIENT_TRACKINGINFO: ::typedis::meta::CommandMeta = ::typedis::meta::
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT TRACKINGINFO`; await it to send. Created by [`Commands::client_trackinginfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4113,6 +4164,7 @@ pub static CLIENT_UNBLOCK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `unblock-type` argument of `ClientUnblock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4199,6 +4251,7 @@ pub static CLIENT_UNPAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT UNPAUSE`; await it to send. Created by [`Commands::client_unpause`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4245,6 +4298,7 @@ pub static CLUSTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `CLUSTER ADDSLOTS`.
 pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -4259,6 +4313,7 @@ pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER ADDSLOTS`; await it to send. Created by [`Commands::cluster_addslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4312,6 +4367,7 @@ pub static CLUSTER_ADDSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER ADDSLOTSRANGE`; await it to send. Created by [`Commands::cluster_addslotsrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4372,6 +4428,7 @@ pub static CLUSTER_BUMPEPOCH: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER BUMPEPOCH`; await it to send. Created by [`Commands::cluster_bumpepoch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4419,6 +4476,7 @@ pub static CLUSTER_CANCELSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedi
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER CANCELSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_cancelslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4465,6 +4523,7 @@ pub static CLUSTER_COUNT_FAILURE_REPORTS: ::typedis::meta::CommandMeta = ::typed
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER COUNT-FAILURE-REPORTS`; await it to send. Created by [`Commands::cluster_count_failure_reports`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4516,6 +4575,7 @@ pub static CLUSTER_COUNTKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::me
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER COUNTKEYSINSLOT`; await it to send. Created by [`Commands::cluster_countkeysinslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4568,6 +4628,7 @@ pub static CLUSTER_DELSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER DELSLOTS`; await it to send. Created by [`Commands::cluster_delslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4621,6 +4682,7 @@ pub static CLUSTER_DELSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER DELSLOTSRANGE`; await it to send. Created by [`Commands::cluster_delslotsrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4681,6 +4743,7 @@ pub static CLUSTER_FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `options` argument of `ClusterFailover`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4762,6 +4825,7 @@ pub static CLUSTER_FLUSHSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `flush-type` argument of `ClusterFlushslot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4848,6 +4912,7 @@ pub static CLUSTER_FLUSHSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER FLUSHSLOTS`; await it to send. Created by [`Commands::cluster_flushslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4895,6 +4960,7 @@ pub static CLUSTER_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER FORGET`; await it to send. Created by [`Commands::cluster_forget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4946,6 +5012,7 @@ pub static CLUSTER_GETKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::meta
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER GETKEYSINSLOT`; await it to send. Created by [`Commands::cluster_getkeysinslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5003,6 +5070,7 @@ pub static CLUSTER_GETSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedis::
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER GETSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_getslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5052,6 +5120,7 @@ pub static CLUSTER_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER HELP`; await it to send. Created by [`Commands::cluster_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5096,6 +5165,7 @@ pub static CLUSTER_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER INFO`; await it to send. Created by [`Commands::cluster_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5140,6 +5210,7 @@ pub static CLUSTER_KEYSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER KEYSLOT`; await it to send. Created by [`Commands::cluster_keyslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5191,6 +5262,7 @@ pub static CLUSTER_LINKS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER LINKS`; await it to send. Created by [`Commands::cluster_links`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5236,6 +5308,7 @@ pub static CLUSTER_MEET: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER MEET`; await it to send. Created by [`Commands::cluster_meet`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5301,6 +5374,7 @@ pub static CLUSTER_MIGRATESLOTS: ::typedis::meta::CommandMeta = ::typedis::meta:
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER MIGRATESLOTS`; await it to send. Created by [`Commands::cluster_migrateslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5372,6 +5446,7 @@ pub static CLUSTER_MYID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER MYID`; await it to send. Created by [`Commands::cluster_myid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5416,6 +5491,7 @@ pub static CLUSTER_MYSHARDID: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER MYSHARDID`; await it to send. Created by [`Commands::cluster_myshardid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5462,6 +5538,7 @@ pub static CLUSTER_NODES: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER NODES`; await it to send. Created by [`Commands::cluster_nodes`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5506,6 +5583,7 @@ pub static CLUSTER_REPLICAS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER REPLICAS`; await it to send. Created by [`Commands::cluster_replicas`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5558,6 +5636,7 @@ pub static CLUSTER_REPLICATE: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER REPLICATE`; await it to send. Created by [`Commands::cluster_replicate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5637,6 +5716,7 @@ pub static CLUSTER_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `reset-type` argument of `ClusterReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5716,6 +5796,7 @@ pub static CLUSTER_SAVECONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::C
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SAVECONFIG`; await it to send. Created by [`Commands::cluster_saveconfig`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5763,6 +5844,7 @@ pub static CLUSTER_SET_CONFIG_EPOCH: ::typedis::meta::CommandMeta = ::typedis::m
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SET-CONFIG-EPOCH`; await it to send. Created by [`Commands::cluster_set_config_epoch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5815,6 +5897,7 @@ pub static CLUSTER_SETSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SETSLOT`; await it to send. Created by [`Commands::cluster_setslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5923,6 +6006,7 @@ pub static CLUSTER_SHARDS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SHARDS`; await it to send. Created by [`Commands::cluster_shards`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5969,6 +6053,7 @@ pub static CLUSTER_SLAVES: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SLAVES`; await it to send. Created by [`Commands::cluster_slaves`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6021,6 +6106,7 @@ pub static CLUSTER_SLOT_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `ClusterSlotStats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6136,6 +6222,7 @@ pub static CLUSTER_SLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SLOTS`; await it to send. Created by [`Commands::cluster_slots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6181,6 +6268,7 @@ pub static CLUSTER_SYNCSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SYNCSLOTS`; await it to send. Created by [`Commands::cluster_syncslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6238,6 +6326,7 @@ pub static CLUSTERSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTERSCAN`; await it to send. Created by [`Commands::clusterscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6328,6 +6417,7 @@ pub static COMMAND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `COMMAND COUNT`.
 pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6341,6 +6431,7 @@ pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND COUNT`; await it to send. Created by [`Commands::command_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6385,6 +6476,7 @@ pub static COMMAND_DOCS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND DOCS`; await it to send. Created by [`Commands::command_docs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6446,6 +6538,7 @@ pub static COMMAND_GETKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND GETKEYS`; await it to send. Created by [`Commands::command_getkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6511,6 +6604,7 @@ pub static COMMAND_GETKEYSANDFLAGS: ::typedis::meta::CommandMeta = ::typedis::me
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND GETKEYSANDFLAGS`; await it to send. Created by [`Commands::command_getkeysandflags`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6579,6 +6673,7 @@ pub static COMMAND_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND HELP`; await it to send. Created by [`Commands::command_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6623,6 +6718,7 @@ pub static COMMAND_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND INFO`; await it to send. Created by [`Commands::command_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6684,6 +6780,7 @@ pub static COMMAND_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND LIST`; await it to send. Created by [`Commands::command_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6762,6 +6859,7 @@ pub static COMMANDLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `COMMANDLOG GET`.
 pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6776,6 +6874,7 @@ pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `type` argument of `CommandlogGet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6853,6 +6952,7 @@ pub static COMMANDLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMANDLOG HELP`; await it to send. Created by [`Commands::commandlog_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6900,6 +7000,7 @@ pub static COMMANDLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `type` argument of `CommandlogLen`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6973,6 +7074,7 @@ pub static COMMANDLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `type` argument of `CommandlogReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -7045,6 +7147,7 @@ pub static CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `CONFIG GET`.
 pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -7059,6 +7162,7 @@ pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CONFIG GET`; await it to send. Created by [`Commands::config_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7115,6 +7219,7 @@ pub static CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CONFIG HELP`; await it to send. Created by [`Commands::config_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7160,6 +7265,7 @@ pub static CONFIG_RESETSTAT: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CONFIG RESETSTAT`; await it to send. Created by [`Commands::config_resetstat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7207,6 +7313,7 @@ pub static CONFIG_REWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CONFIG REWRITE`; await it to send. Created by [`Commands::config_rewrite`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7254,6 +7361,7 @@ pub static CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CONFIG SET`; await it to send. Created by [`Commands::config_set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7334,6 +7442,7 @@ pub static COPY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COPY`; await it to send. Created by [`Commands::copy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7408,6 +7517,7 @@ pub static DBSIZE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DBSIZE`; await it to send. Created by [`Commands::dbsize`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7453,6 +7563,7 @@ pub static DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DEBUG`; await it to send. Created by [`Commands::debug`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7509,6 +7620,7 @@ pub static DECR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DECR`; await it to send. Created by [`Commands::decr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7570,6 +7682,7 @@ pub static DECRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DECRBY`; await it to send. Created by [`Commands::decrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7635,6 +7748,7 @@ pub static DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DEL`; await it to send. Created by [`Commands::del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7699,6 +7813,7 @@ pub static DELIFEQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DELIFEQ`; await it to send. Created by [`Commands::delifeq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7766,6 +7881,7 @@ pub static DISCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DISCARD`; await it to send. Created by [`Commands::discard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7821,6 +7937,7 @@ pub static DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DUMP`; await it to send. Created by [`Commands::dump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7871,6 +7988,7 @@ pub static ECHO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ECHO`; await it to send. Created by [`Commands::echo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7934,6 +8052,7 @@ pub static EVAL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EVAL`; await it to send. Created by [`Commands::eval`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8029,6 +8148,7 @@ pub static EVALSHA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EVALSHA`; await it to send. Created by [`Commands::evalsha`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8124,6 +8244,7 @@ pub static EVALSHA_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EVALSHA_RO`; await it to send. Created by [`Commands::evalsha_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8219,6 +8340,7 @@ pub static EVAL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EVAL_RO`; await it to send. Created by [`Commands::eval_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8308,6 +8430,7 @@ pub static EXEC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EXEC`; await it to send. Created by [`Commands::exec`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8363,6 +8486,7 @@ pub static EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EXISTS`; await it to send. Created by [`Commands::exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8427,6 +8551,7 @@ pub static EXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Expire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8542,6 +8667,7 @@ pub static EXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Expireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8657,6 +8783,7 @@ pub static EXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `EXPIRETIME`; await it to send. Created by [`Commands::expiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8707,6 +8834,7 @@ pub static FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FAILOVER`; await it to send. Created by [`Commands::failover`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8798,6 +8926,7 @@ pub static FCALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FCALL`; await it to send. Created by [`Commands::fcall`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8893,6 +9022,7 @@ pub static FCALL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FCALL_RO`; await it to send. Created by [`Commands::fcall_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8974,6 +9104,7 @@ pub static FLUSHALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `flush-type` argument of `Flushall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9052,6 +9183,7 @@ pub static FLUSHDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `flush-type` argument of `Flushdb`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9130,6 +9262,7 @@ pub static FUNCTION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `FUNCTION DELETE`.
 pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -9143,6 +9276,7 @@ pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION DELETE`; await it to send. Created by [`Commands::function_delete`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9194,6 +9328,7 @@ pub static FUNCTION_DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION DUMP`; await it to send. Created by [`Commands::function_dump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9238,6 +9373,7 @@ pub static FUNCTION_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `flush-type` argument of `FunctionFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9318,6 +9454,7 @@ pub static FUNCTION_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION HELP`; await it to send. Created by [`Commands::function_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9362,6 +9499,7 @@ pub static FUNCTION_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION KILL`; await it to send. Created by [`Commands::function_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9406,6 +9544,7 @@ pub static FUNCTION_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION LIST`; await it to send. Created by [`Commands::function_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9467,6 +9606,7 @@ pub static FUNCTION_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION LOAD`; await it to send. Created by [`Commands::function_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9523,6 +9663,7 @@ pub static FUNCTION_RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `policy` argument of `FunctionRestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9616,6 +9757,7 @@ pub static FUNCTION_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION STATS`; await it to send. Created by [`Commands::function_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9673,6 +9815,7 @@ pub static GEOADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Geoadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9807,6 +9950,7 @@ pub static GEODIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `unit` argument of `Geodist`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9932,6 +10076,7 @@ pub static GEOHASH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `GEOHASH`; await it to send. Created by [`Commands::geohash`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10006,6 +10151,7 @@ pub static GEOPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `GEOPOS`; await it to send. Created by [`Commands::geopos`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10107,6 +10253,7 @@ pub static GEORADIUS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `Georadius`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10335,6 +10482,7 @@ pub static GEORADIUSBYMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `Georadiusbymember`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10533,6 +10681,7 @@ pub static GEORADIUSBYMEMBER_RO: ::typedis::meta::CommandMeta = ::typedis::meta:
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `order` argument of `GeoradiusbymemberRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10710,6 +10859,7 @@ pub static GEORADIUS_RO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `order` argument of `GeoradiusRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10891,6 +11041,7 @@ pub static GEOSEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `order` argument of `Geosearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11177,6 +11328,7 @@ pub static GEOSEARCHSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `Geosearchstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11446,6 +11598,7 @@ pub static GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `GET`; await it to send. Created by [`Commands::get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11506,6 +11659,7 @@ pub static GETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `GETBIT`; await it to send. Created by [`Commands::getbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11571,6 +11725,7 @@ pub static GETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `GETDEL`; await it to send. Created by [`Commands::getdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11631,6 +11786,7 @@ pub static GETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `GETEX`; await it to send. Created by [`Commands::getex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11737,6 +11893,7 @@ pub static GETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `GETRANGE`; await it to send. Created by [`Commands::getrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11808,6 +11965,7 @@ pub static GETSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `GETSET`; await it to send. Created by [`Commands::getset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11877,6 +12035,7 @@ pub static HDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HDEL`; await it to send. Created by [`Commands::hdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11945,6 +12104,7 @@ pub static HELLO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HELLO`; await it to send. Created by [`Commands::hello`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12033,6 +12193,7 @@ pub static HEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HEXISTS`; await it to send. Created by [`Commands::hexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12102,6 +12263,7 @@ pub static HEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Hexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12233,6 +12395,7 @@ pub static HEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Hexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12364,6 +12527,7 @@ pub static HEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HEXPIRETIME`; await it to send. Created by [`Commands::hexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12439,6 +12603,7 @@ pub static HGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HGET`; await it to send. Created by [`Commands::hget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12508,6 +12673,7 @@ pub static HGETALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HGETALL`; await it to send. Created by [`Commands::hgetall`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12571,6 +12737,7 @@ pub static HGETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HGETDEL`; await it to send. Created by [`Commands::hgetdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12646,6 +12813,7 @@ pub static HGETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HGETEX`; await it to send. Created by [`Commands::hgetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12768,6 +12936,7 @@ pub static HINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HINCRBY`; await it to send. Created by [`Commands::hincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12844,6 +13013,7 @@ pub static HINCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HINCRBYFLOAT`; await it to send. Created by [`Commands::hincrbyfloat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12919,6 +13089,7 @@ pub static HKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HKEYS`; await it to send. Created by [`Commands::hkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12979,6 +13150,7 @@ pub static HLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HLEN`; await it to send. Created by [`Commands::hlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13039,6 +13211,7 @@ pub static HMGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HMGET`; await it to send. Created by [`Commands::hmget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13110,6 +13283,7 @@ pub static HMSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HMSET`; await it to send. Created by [`Commands::hmset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13186,6 +13360,7 @@ pub static HPERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HPERSIST`; await it to send. Created by [`Commands::hpersist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13261,6 +13436,7 @@ pub static HPEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Hpexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13392,6 +13568,7 @@ pub static HPEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Hpexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13523,6 +13700,7 @@ pub static HPEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HPEXPIRETIME`; await it to send. Created by [`Commands::hpexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13598,6 +13776,7 @@ pub static HPTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HPTTL`; await it to send. Created by [`Commands::hpttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13673,6 +13852,7 @@ pub static HRANDFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HRANDFIELD`; await it to send. Created by [`Commands::hrandfield`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13750,6 +13930,7 @@ pub static HSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HSCAN`; await it to send. Created by [`Commands::hscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13844,6 +14025,7 @@ pub static HSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HSET`; await it to send. Created by [`Commands::hset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13921,6 +14103,7 @@ pub static HSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `fields-condition` argument of `Hsetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14118,6 +14301,7 @@ pub static HSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HSETNX`; await it to send. Created by [`Commands::hsetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14193,6 +14377,7 @@ pub static HSTRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HSTRLEN`; await it to send. Created by [`Commands::hstrlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14262,6 +14447,7 @@ pub static HTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HTTL`; await it to send. Created by [`Commands::httl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14337,6 +14523,7 @@ pub static HVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HVALS`; await it to send. Created by [`Commands::hvals`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14398,6 +14585,7 @@ pub static INCR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `INCR`; await it to send. Created by [`Commands::incr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14459,6 +14647,7 @@ pub static INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `INCRBY`; await it to send. Created by [`Commands::incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14525,6 +14714,7 @@ pub static INCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `INCRBYFLOAT`; await it to send. Created by [`Commands::incrbyfloat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14579,6 +14769,7 @@ pub static INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `INFO`; await it to send. Created by [`Commands::info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14637,6 +14828,7 @@ pub static KEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `KEYS`; await it to send. Created by [`Commands::keys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14687,6 +14879,7 @@ pub static LASTSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LASTSAVE`; await it to send. Created by [`Commands::lastsave`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14731,6 +14924,7 @@ pub static LATENCY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `LATENCY DOCTOR`.
 pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -14745,6 +14939,7 @@ pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY DOCTOR`; await it to send. Created by [`Commands::latency_doctor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14792,6 +14987,7 @@ pub static LATENCY_GRAPH: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY GRAPH`; await it to send. Created by [`Commands::latency_graph`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14841,6 +15037,7 @@ pub static LATENCY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY HELP`; await it to send. Created by [`Commands::latency_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14886,6 +15083,7 @@ pub static LATENCY_HISTOGRAM: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY HISTOGRAM`; await it to send. Created by [`Commands::latency_histogram`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14950,6 +15148,7 @@ pub static LATENCY_HISTORY: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY HISTORY`; await it to send. Created by [`Commands::latency_history`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15002,6 +15201,7 @@ pub static LATENCY_LATEST: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY LATEST`; await it to send. Created by [`Commands::latency_latest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15049,6 +15249,7 @@ pub static LATENCY_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY RESET`; await it to send. Created by [`Commands::latency_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15118,6 +15319,7 @@ pub static LCS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LCS`; await it to send. Created by [`Commands::lcs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15213,6 +15415,7 @@ pub static LINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `LINDEX`; await it to send. Created by [`Commands::lindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15278,6 +15481,7 @@ pub static LINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `where` argument of `Linsert`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15377,6 +15581,7 @@ pub static LLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `LLEN`; await it to send. Created by [`Commands::llen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15447,6 +15652,7 @@ pub static LMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `wherefrom` argument of `Lmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15564,6 +15770,7 @@ pub static LMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `where` argument of `Lmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15661,6 +15868,7 @@ pub static LOLWUT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LOLWUT`; await it to send. Created by [`Commands::lolwut`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15727,6 +15935,7 @@ pub static LPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LPOP`; await it to send. Created by [`Commands::lpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15800,6 +16009,7 @@ pub static LPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `LPOS`; await it to send. Created by [`Commands::lpos`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15901,6 +16111,7 @@ pub static LPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LPUSH`; await it to send. Created by [`Commands::lpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15972,6 +16183,7 @@ pub static LPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LPUSHX`; await it to send. Created by [`Commands::lpushx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16042,6 +16254,7 @@ pub static LRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `LRANGE`; await it to send. Created by [`Commands::lrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16112,6 +16325,7 @@ pub static LREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LREM`; await it to send. Created by [`Commands::lrem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16187,6 +16401,7 @@ pub static LSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LSET`; await it to send. Created by [`Commands::lset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16262,6 +16477,7 @@ pub static LTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LTRIM`; await it to send. Created by [`Commands::ltrim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16321,6 +16537,7 @@ pub static MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `MEMORY DOCTOR`.
 pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -16334,6 +16551,7 @@ pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY DOCTOR`; await it to send. Created by [`Commands::memory_doctor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16378,6 +16596,7 @@ pub static MEMORY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY HELP`; await it to send. Created by [`Commands::memory_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16422,6 +16641,7 @@ pub static MEMORY_MALLOC_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY MALLOC-STATS`; await it to send. Created by [`Commands::memory_malloc_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16468,6 +16688,7 @@ pub static MEMORY_PURGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY PURGE`; await it to send. Created by [`Commands::memory_purge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16512,6 +16733,7 @@ pub static MEMORY_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY STATS`; await it to send. Created by [`Commands::memory_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16570,6 +16792,7 @@ pub static MEMORY_USAGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY USAGE`; await it to send. Created by [`Commands::memory_usage`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16641,6 +16864,7 @@ pub static MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MGET`; await it to send. Created by [`Commands::mget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16718,6 +16942,7 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16861,6 +17086,7 @@ pub static MODULE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `MODULE HELP`.
 pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -16874,6 +17100,7 @@ pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MODULE HELP`; await it to send. Created by [`Commands::module_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16918,6 +17145,7 @@ pub static MODULE_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MODULE LIST`; await it to send. Created by [`Commands::module_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16963,6 +17191,7 @@ pub static MODULE_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MODULE LOAD`; await it to send. Created by [`Commands::module_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17027,6 +17256,7 @@ pub static MODULE_LOADEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MODULE LOADEX`; await it to send. Created by [`Commands::module_loadex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17111,6 +17341,7 @@ pub static MODULE_UNLOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MODULE UNLOAD`; await it to send. Created by [`Commands::module_unload`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17168,6 +17399,7 @@ pub static MONITOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MONITOR`; await it to send. Created by [`Commands::monitor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17223,6 +17455,7 @@ pub static MOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MOVE`; await it to send. Created by [`Commands::move_key`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17288,6 +17521,7 @@ pub static MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MSET`; await it to send. Created by [`Commands::mset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17359,6 +17593,7 @@ pub static MSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Msetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17514,6 +17749,7 @@ pub static MSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MSETNX`; await it to send. Created by [`Commands::msetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17582,6 +17818,7 @@ pub static MULTI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MULTI`; await it to send. Created by [`Commands::multi`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17626,6 +17863,7 @@ pub static OBJECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `OBJECT ENCODING`.
 pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -17650,6 +17888,7 @@ pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `OBJECT ENCODING`; await it to send. Created by [`Commands::object_encoding`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17712,6 +17951,7 @@ pub static OBJECT_FREQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `OBJECT FREQ`; await it to send. Created by [`Commands::object_freq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17761,6 +18001,7 @@ pub static OBJECT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `OBJECT HELP`; await it to send. Created by [`Commands::object_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17816,6 +18057,7 @@ pub static OBJECT_IDLETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `OBJECT IDLETIME`; await it to send. Created by [`Commands::object_idletime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17878,6 +18120,7 @@ pub static OBJECT_REFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `OBJECT REFCOUNT`; await it to send. Created by [`Commands::object_refcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17940,6 +18183,7 @@ pub static PERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PERSIST`; await it to send. Created by [`Commands::persist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18000,6 +18244,7 @@ pub static PEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Pexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18115,6 +18360,7 @@ pub static PEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Pexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18234,6 +18480,7 @@ pub static PEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `PEXPIRETIME`; await it to send. Created by [`Commands::pexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18295,6 +18542,7 @@ pub static PFADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PFADD`; await it to send. Created by [`Commands::pfadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18369,6 +18617,7 @@ pub static PFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PFCOUNT`; await it to send. Created by [`Commands::pfcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18434,6 +18683,7 @@ pub static PFDEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PFDEBUG`; await it to send. Created by [`Commands::pfdebug`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18513,6 +18763,7 @@ pub static PFMERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PFMERGE`; await it to send. Created by [`Commands::pfmerge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18576,6 +18827,7 @@ pub static PFSELFTEST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PFSELFTEST`; await it to send. Created by [`Commands::pfselftest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18620,6 +18872,7 @@ pub static PING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PING`; await it to send. Created by [`Commands::ping`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18685,6 +18938,7 @@ pub static PSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PSETEX`; await it to send. Created by [`Commands::psetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18757,6 +19011,7 @@ pub static PSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PSUBSCRIBE`; await it to send. Created by [`Commands::psubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18818,6 +19073,7 @@ pub static PSYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: true,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PSYNC`; await it to send. Created by [`Commands::psync`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18883,6 +19139,7 @@ pub static PTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PTTL`; await it to send. Created by [`Commands::pttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18933,6 +19190,7 @@ pub static PUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBLISH`; await it to send. Created by [`Commands::publish`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18991,6 +19249,7 @@ pub static PUBSUB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `PUBSUB CHANNELS`.
 pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -19005,6 +19264,7 @@ pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB CHANNELS`; await it to send. Created by [`Commands::pubsub_channels`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19061,6 +19321,7 @@ pub static PUBSUB_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB HELP`; await it to send. Created by [`Commands::pubsub_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19106,6 +19367,7 @@ pub static PUBSUB_NUMPAT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB NUMPAT`; await it to send. Created by [`Commands::pubsub_numpat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19151,6 +19413,7 @@ pub static PUBSUB_NUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB NUMSUB`; await it to send. Created by [`Commands::pubsub_numsub`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19210,6 +19473,7 @@ pub static PUBSUB_SHARDCHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta:
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB SHARDCHANNELS`; await it to send. Created by [`Commands::pubsub_shardchannels`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19267,6 +19531,7 @@ pub static PUBSUB_SHARDNUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::C
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB SHARDNUMSUB`; await it to send. Created by [`Commands::pubsub_shardnumsub`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19335,6 +19600,7 @@ pub static PUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUNSUBSCRIBE`; await it to send. Created by [`Commands::punsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19402,6 +19668,7 @@ pub static QUIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `QUIT`; await it to send. Created by [`Commands::quit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19446,6 +19713,7 @@ pub static RANDOMKEY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RANDOMKEY`; await it to send. Created by [`Commands::randomkey`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19498,6 +19766,7 @@ pub static READONLY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `READONLY`; await it to send. Created by [`Commands::readonly`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19550,6 +19819,7 @@ pub static READWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `READWRITE`; await it to send. Created by [`Commands::readwrite`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19615,6 +19885,7 @@ pub static RENAME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RENAME`; await it to send. Created by [`Commands::rename`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19694,6 +19965,7 @@ pub static RENAMENX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RENAMENX`; await it to send. Created by [`Commands::renamenx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19761,6 +20033,7 @@ pub static REPLCONF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
         survives_reset: true,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `REPLCONF`; await it to send. Created by [`Commands::replconf`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19806,6 +20079,7 @@ pub static REPLICAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `REPLICAOF`; await it to send. Created by [`Commands::replicaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19892,6 +20166,7 @@ pub static RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RESET`; await it to send. Created by [`Commands::reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19947,6 +20222,7 @@ pub static RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RESTORE`; await it to send. Created by [`Commands::restore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20054,6 +20330,7 @@ pub static RESTORE_ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RESTORE-ASKING`; await it to send. Created by [`Commands::restore_asking`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20150,6 +20427,7 @@ pub static ROLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ROLE`; await it to send. Created by [`Commands::role`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20205,6 +20483,7 @@ pub static RPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RPOP`; await it to send. Created by [`Commands::rpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20288,6 +20567,7 @@ pub static RPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RPOPLPUSH`; await it to send. Created by [`Commands::rpoplpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20358,6 +20638,7 @@ pub static RPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RPUSH`; await it to send. Created by [`Commands::rpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20429,6 +20710,7 @@ pub static RPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RPUSHX`; await it to send. Created by [`Commands::rpushx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20500,6 +20782,7 @@ pub static SADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SADD`; await it to send. Created by [`Commands::sadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20560,6 +20843,7 @@ pub static SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SAVE`; await it to send. Created by [`Commands::save`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20604,6 +20888,7 @@ pub static SCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCAN`; await it to send. Created by [`Commands::scan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20695,6 +20980,7 @@ pub static SCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `SCARD`; await it to send. Created by [`Commands::scard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20744,6 +21030,7 @@ pub static SCRIPT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `SCRIPT DEBUG`.
 pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -20757,6 +21044,7 @@ pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `mode` argument of `ScriptDebug`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20840,6 +21128,7 @@ pub static SCRIPT_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCRIPT EXISTS`; await it to send. Created by [`Commands::script_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20893,6 +21182,7 @@ pub static SCRIPT_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `flush-type` argument of `ScriptFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20971,6 +21261,7 @@ pub static SCRIPT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCRIPT HELP`; await it to send. Created by [`Commands::script_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21015,6 +21306,7 @@ pub static SCRIPT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCRIPT KILL`; await it to send. Created by [`Commands::script_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21059,6 +21351,7 @@ pub static SCRIPT_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCRIPT LOAD`; await it to send. Created by [`Commands::script_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21108,6 +21401,7 @@ pub static SCRIPT_SHOW: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCRIPT SHOW`; await it to send. Created by [`Commands::script_show`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21168,6 +21462,7 @@ pub static SDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SDIFF`; await it to send. Created by [`Commands::sdiff`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21242,6 +21537,7 @@ pub static SDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SDIFFSTORE`; await it to send. Created by [`Commands::sdiffstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21309,6 +21605,7 @@ pub static SELECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SELECT`; await it to send. Created by [`Commands::select`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21369,6 +21666,7 @@ pub static SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SET`; await it to send. Created by [`Commands::set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21512,6 +21810,7 @@ pub static SETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SETBIT`; await it to send. Created by [`Commands::setbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21582,6 +21881,7 @@ pub static SETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SETEX`; await it to send. Created by [`Commands::setex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21658,6 +21958,7 @@ pub static SETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SETNX`; await it to send. Created by [`Commands::setnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21727,6 +22028,7 @@ pub static SETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SETRANGE`; await it to send. Created by [`Commands::setrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21793,6 +22095,7 @@ pub static SHUTDOWN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `save-selector` argument of `Shutdown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21910,6 +22213,7 @@ pub static SINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SINTER`; await it to send. Created by [`Commands::sinter`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21974,6 +22278,7 @@ pub static SINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SINTERCARD`; await it to send. Created by [`Commands::sintercard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22065,6 +22370,7 @@ pub static SINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SINTERSTORE`; await it to send. Created by [`Commands::sinterstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22135,6 +22441,7 @@ pub static SISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `SISMEMBER`; await it to send. Created by [`Commands::sismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22194,6 +22501,7 @@ pub static SLAVEOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SLAVEOF`; await it to send. Created by [`Commands::slaveof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22272,6 +22580,7 @@ pub static SLOWLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `SLOWLOG GET`.
 pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -22286,6 +22595,7 @@ pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SLOWLOG GET`; await it to send. Created by [`Commands::slowlog_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22340,6 +22650,7 @@ pub static SLOWLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SLOWLOG HELP`; await it to send. Created by [`Commands::slowlog_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22385,6 +22696,7 @@ pub static SLOWLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SLOWLOG LEN`; await it to send. Created by [`Commands::slowlog_len`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22430,6 +22742,7 @@ pub static SLOWLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SLOWLOG RESET`; await it to send. Created by [`Commands::slowlog_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22485,6 +22798,7 @@ pub static SMEMBERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `SMEMBERS`; await it to send. Created by [`Commands::smembers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22545,6 +22859,7 @@ pub static SMISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `SMISMEMBER`; await it to send. Created by [`Commands::smismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22625,6 +22940,7 @@ pub static SMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SMOVE`; await it to send. Created by [`Commands::smove`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22720,6 +23036,7 @@ pub static SORT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `Sort`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22873,6 +23190,7 @@ pub static SORT_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `SortRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23010,6 +23328,7 @@ pub static SPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SPOP`; await it to send. Created by [`Commands::spop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23081,6 +23400,7 @@ pub static SPUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SPUBLISH`; await it to send. Created by [`Commands::spublish`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23150,6 +23470,7 @@ pub static SRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SRANDMEMBER`; await it to send. Created by [`Commands::srandmember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23223,6 +23544,7 @@ pub static SREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SREM`; await it to send. Created by [`Commands::srem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23293,6 +23615,7 @@ pub static SSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SSCAN`; await it to send. Created by [`Commands::sscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23387,6 +23710,7 @@ pub static SSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SSUBSCRIBE`; await it to send. Created by [`Commands::ssubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23451,6 +23775,7 @@ pub static STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `STRLEN`; await it to send. Created by [`Commands::strlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23508,6 +23833,7 @@ pub static SUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SUBSCRIBE`; await it to send. Created by [`Commands::subscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23572,6 +23898,7 @@ pub static SUBSTR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `SUBSTR`; await it to send. Created by [`Commands::substr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23642,6 +23969,7 @@ pub static SUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SUNION`; await it to send. Created by [`Commands::sunion`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23716,6 +24044,7 @@ pub static SUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SUNIONSTORE`; await it to send. Created by [`Commands::sunionstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23794,6 +24123,7 @@ pub static SUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SUNSUBSCRIBE`; await it to send. Created by [`Commands::sunsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23852,6 +24182,7 @@ pub static SWAPDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SWAPDB`; await it to send. Created by [`Commands::swapdb`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23914,6 +24245,7 @@ pub static SYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: true,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SYNC`; await it to send. Created by [`Commands::sync`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23959,6 +24291,7 @@ pub static TIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TIME`; await it to send. Created by [`Commands::time`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24014,6 +24347,7 @@ pub static TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TOUCH`; await it to send. Created by [`Commands::touch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24078,6 +24412,7 @@ pub static TTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TTL`; await it to send. Created by [`Commands::ttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24138,6 +24473,7 @@ pub static TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TYPE`; await it to send. Created by [`Commands::key_type`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24198,6 +24534,7 @@ pub static UNLINK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `UNLINK`; await it to send. Created by [`Commands::unlink`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24259,6 +24596,7 @@ pub static UNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `UNSUBSCRIBE`; await it to send. Created by [`Commands::unsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24326,6 +24664,7 @@ pub static UNWATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `UNWATCH`; await it to send. Created by [`Commands::unwatch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24375,6 +24714,7 @@ pub static WAIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             unit: ::typedis::meta::TimeUnit::Millis,
         }),
     },
+    cacheable: false,
 };
 /// Builder for `WAIT`; await it to send. Created by [`Commands::wait`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24434,6 +24774,7 @@ pub static WAITAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             unit: ::typedis::meta::TimeUnit::Millis,
         }),
     },
+    cacheable: false,
 };
 /// Builder for `WAITAOF`; await it to send. Created by [`Commands::waitaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24513,6 +24854,7 @@ pub static WATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `WATCH`; await it to send. Created by [`Commands::watch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24577,6 +24919,7 @@ pub static XACK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XACK`; await it to send. Created by [`Commands::xack`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24654,6 +24997,7 @@ pub static XADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `operator` argument of `Xadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24843,6 +25187,7 @@ pub static XAUTOCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XAUTOCLAIM`; await it to send. Created by [`Commands::xautoclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24948,6 +25293,7 @@ pub static XCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XCLAIM`; await it to send. Created by [`Commands::xclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25087,6 +25433,7 @@ pub static XDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XDEL`; await it to send. Created by [`Commands::xdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25146,6 +25493,7 @@ pub static XGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `XGROUP CREATE`.
 pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -25170,6 +25518,7 @@ pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP CREATE`; await it to send. Created by [`Commands::xgroup_create`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25277,6 +25626,7 @@ pub static XGROUP_CREATECONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP CREATECONSUMER`; await it to send. Created by [`Commands::xgroup_createconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25354,6 +25704,7 @@ pub static XGROUP_DELCONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta::C
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP DELCONSUMER`; await it to send. Created by [`Commands::xgroup_delconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25431,6 +25782,7 @@ pub static XGROUP_DESTROY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP DESTROY`; await it to send. Created by [`Commands::xgroup_destroy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25491,6 +25843,7 @@ pub static XGROUP_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP HELP`; await it to send. Created by [`Commands::xgroup_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25546,6 +25899,7 @@ pub static XGROUP_SETID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP SETID`; await it to send. Created by [`Commands::xgroup_setid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25637,6 +25991,7 @@ pub static XINFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `XINFO CONSUMERS`.
 pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -25661,6 +26016,7 @@ pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XINFO CONSUMERS`; await it to send. Created by [`Commands::xinfo_consumers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25732,6 +26088,7 @@ pub static XINFO_GROUPS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `XINFO GROUPS`; await it to send. Created by [`Commands::xinfo_groups`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25781,6 +26138,7 @@ pub static XINFO_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XINFO HELP`; await it to send. Created by [`Commands::xinfo_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25836,6 +26194,7 @@ pub static XINFO_STREAM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `XINFO STREAM`; await it to send. Created by [`Commands::xinfo_stream`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25915,6 +26274,7 @@ pub static XLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `XLEN`; await it to send. Created by [`Commands::xlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25975,6 +26335,7 @@ pub static XPENDING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XPENDING`; await it to send. Created by [`Commands::xpending`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26078,6 +26439,7 @@ pub static XRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `XRANGE`; await it to send. Created by [`Commands::xrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26168,6 +26530,7 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26275,6 +26638,7 @@ pub static XREADGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XREADGROUP`; await it to send. Created by [`Commands::xreadgroup`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26394,6 +26758,7 @@ pub static XREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `XREVRANGE`; await it to send. Created by [`Commands::xrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26481,6 +26846,7 @@ pub static XSETID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XSETID`; await it to send. Created by [`Commands::xsetid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26571,6 +26937,7 @@ pub static XTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `operator` argument of `Xtrim`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26695,6 +27062,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26863,6 +27231,7 @@ pub static ZCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZCARD`; await it to send. Created by [`Commands::zcard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26923,6 +27292,7 @@ pub static ZCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZCOUNT`; await it to send. Created by [`Commands::zcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26993,6 +27363,7 @@ pub static ZDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZDIFF`; await it to send. Created by [`Commands::zdiff`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27080,6 +27451,7 @@ pub static ZDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZDIFFSTORE`; await it to send. Created by [`Commands::zdiffstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27157,6 +27529,7 @@ pub static ZINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZINCRBY`; await it to send. Created by [`Commands::zincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27232,6 +27605,7 @@ pub static ZINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `aggregate` argument of `Zinter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27372,6 +27746,7 @@ pub static ZINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZINTERCARD`; await it to send. Created by [`Commands::zintercard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27464,6 +27839,7 @@ pub static ZINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `aggregate` argument of `Zinterstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27605,6 +27981,7 @@ pub static ZLEXCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZLEXCOUNT`; await it to send. Created by [`Commands::zlexcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27680,6 +28057,7 @@ pub static ZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `where` argument of `Zmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27791,6 +28169,7 @@ pub static ZMSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZMSCORE`; await it to send. Created by [`Commands::zmscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27861,6 +28240,7 @@ pub static ZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZPOPMAX`; await it to send. Created by [`Commands::zpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27934,6 +28314,7 @@ pub static ZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZPOPMIN`; await it to send. Created by [`Commands::zpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28007,6 +28388,7 @@ pub static ZRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZRANDMEMBER`; await it to send. Created by [`Commands::zrandmember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28084,6 +28466,7 @@ pub static ZRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `sortby` argument of `Zrange`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28217,6 +28600,7 @@ pub static ZRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZRANGEBYLEX`; await it to send. Created by [`Commands::zrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28307,6 +28691,7 @@ pub static ZRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZRANGEBYSCORE`; await it to send. Created by [`Commands::zrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28409,6 +28794,7 @@ pub static ZRANGESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `sortby` argument of `Zrangestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28543,6 +28929,7 @@ pub static ZRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZRANK`; await it to send. Created by [`Commands::zrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28622,6 +29009,7 @@ pub static ZREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZREM`; await it to send. Created by [`Commands::zrem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28692,6 +29080,7 @@ pub static ZREMRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZREMRANGEBYLEX`; await it to send. Created by [`Commands::zremrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28767,6 +29156,7 @@ pub static ZREMRANGEBYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZREMRANGEBYRANK`; await it to send. Created by [`Commands::zremrangebyrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28837,6 +29227,7 @@ pub static ZREMRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZREMRANGEBYSCORE`; await it to send. Created by [`Commands::zremrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28907,6 +29298,7 @@ pub static ZREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZREVRANGE`; await it to send. Created by [`Commands::zrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28985,6 +29377,7 @@ pub static ZREVRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZREVRANGEBYLEX`; await it to send. Created by [`Commands::zrevrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29075,6 +29468,7 @@ pub static ZREVRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZREVRANGEBYSCORE`; await it to send. Created by [`Commands::zrevrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29167,6 +29561,7 @@ pub static ZREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZREVRANK`; await it to send. Created by [`Commands::zrevrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29246,6 +29641,7 @@ pub static ZSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZSCAN`; await it to send. Created by [`Commands::zscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29339,6 +29735,7 @@ pub static ZSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZSCORE`; await it to send. Created by [`Commands::zscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29408,6 +29805,7 @@ pub static ZUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `aggregate` argument of `Zunion`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29559,6 +29957,7 @@ pub static ZUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `aggregate` argument of `Zunionstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -23,6 +23,7 @@ pub static FT_AGGREGATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `FtAggregate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -353,6 +354,7 @@ pub static FT_ALIASADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.ALIASADD`; await it to send. Created by [`SearchCommands::ft_aliasadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -422,6 +424,7 @@ pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.ALIASDEL`; await it to send. Created by [`SearchCommands::ft_aliasdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -482,6 +485,7 @@ pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.ALIASUPDATE`; await it to send. Created by [`SearchCommands::ft_aliasupdate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -551,6 +555,7 @@ pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.ALTER`; await it to send. Created by [`SearchCommands::ft_alter`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -617,6 +622,7 @@ pub static FT_CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `FT.CONFIG GET`.
 pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -630,6 +636,7 @@ pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.CONFIG GET`; await it to send. Created by [`SearchCommands::ft_config_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -682,6 +689,7 @@ pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.CONFIG HELP`; await it to send. Created by [`SearchCommands::ft_config_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -733,6 +741,7 @@ pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.CONFIG SET`; await it to send. Created by [`SearchCommands::ft_config_set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -803,6 +812,7 @@ pub static FT_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `data_type` argument of `FtCreate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1061,6 +1071,7 @@ pub static FT_CURSOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `FT.CURSOR DEL`.
 pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1085,6 +1096,7 @@ pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.CURSOR DEL`; await it to send. Created by [`SearchCommands::ft_cursor_del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1150,6 +1162,7 @@ pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.CURSOR READ`; await it to send. Created by [`SearchCommands::ft_cursor_read`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1217,6 +1230,7 @@ pub static FT_DICTADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.DICTADD`; await it to send. Created by [`SearchCommands::ft_dictadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1276,6 +1290,7 @@ pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.DICTDEL`; await it to send. Created by [`SearchCommands::ft_dictdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1335,6 +1350,7 @@ pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.DICTDUMP`; await it to send. Created by [`SearchCommands::ft_dictdump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1395,6 +1411,7 @@ pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.DROPINDEX`; await it to send. Created by [`SearchCommands::ft_dropindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1461,6 +1478,7 @@ pub static FT_EXPLAIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.EXPLAIN`; await it to send. Created by [`SearchCommands::ft_explain`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1541,6 +1559,7 @@ pub static FT_EXPLAINCLI: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.EXPLAINCLI`; await it to send. Created by [`SearchCommands::ft_explaincli`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1621,6 +1640,7 @@ pub static FT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.INFO`; await it to send. Created by [`SearchCommands::ft_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1684,6 +1704,7 @@ pub static FT_SEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `FtSearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2163,6 +2184,7 @@ pub static FT_SPELLCHECK: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `inclusion` argument of `FtSpellcheck`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2300,6 +2322,7 @@ pub static FT_SUGADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SUGADD`; await it to send. Created by [`SearchCommands::ft_sugadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2391,6 +2414,7 @@ pub static FT_SUGDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SUGDEL`; await it to send. Created by [`SearchCommands::ft_sugdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2460,6 +2484,7 @@ pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SUGGET`; await it to send. Created by [`SearchCommands::ft_sugget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2557,6 +2582,7 @@ pub static FT_SUGLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SUGLEN`; await it to send. Created by [`SearchCommands::ft_suglen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2617,6 +2643,7 @@ pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SYNDUMP`; await it to send. Created by [`SearchCommands::ft_syndump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2680,6 +2707,7 @@ pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SYNUPDATE`; await it to send. Created by [`SearchCommands::ft_synupdate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2775,6 +2803,7 @@ pub static FT_TAGVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.TAGVALS`; await it to send. Created by [`SearchCommands::ft_tagvals`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2833,6 +2862,7 @@ pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT._LIST`; await it to send. Created by [`SearchCommands::ft_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
