@@ -9,6 +9,7 @@ extern crate self as typedis;
 pub mod __private;
 pub(crate) use __private as private;
 
+pub mod cache;
 pub mod client;
 pub mod cluster;
 pub mod cmd;
