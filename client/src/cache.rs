@@ -242,8 +242,7 @@ impl Cache {
                 expires: self.config.ttl.map(|t| Instant::now() + t),
             },
         );
-        while inner.entries.len() > self.config.max_entries || inner.bytes > self.config.max_bytes
-        {
+        while inner.entries.len() > self.config.max_entries || inner.bytes > self.config.max_bytes {
             let Some((oldest, id)) = inner.order.pop_front() else {
                 break;
             };
@@ -298,12 +297,12 @@ impl Cache {
             return;
         }
         match keys {
-            Value::Array(keys) | Value::Set(keys) => self.invalidate(keys.iter().filter_map(
-                |k| match k {
+            Value::Array(keys) | Value::Set(keys) => {
+                self.invalidate(keys.iter().filter_map(|k| match k {
                     Value::Bulk(b) | Value::SimpleString(b) => Some(&b[..]),
                     _ => None,
-                },
-            )),
+                }))
+            }
             // `null`: the whole keyspace (FLUSHALL, FLUSHDB); anything else unexpected
             // is treated the same, to be safe.
             _ => self.clear(),

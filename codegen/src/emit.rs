@@ -279,11 +279,22 @@ fn request_policy_is_default(spec: &crate::spec::CommandSpec) -> bool {
 /// overrides it.
 fn derive_cacheable(file: &SpecFile, nondeterministic: bool, default_policy: bool) -> bool {
     let spec = &file.spec;
-    let has = |flag: &str| spec.command_flags.iter().any(|f| f.eq_ignore_ascii_case(flag));
-    if !has("READONLY")
-        || ["WRITE", "MAY_REPLICATE", "BLOCKING", "ADMIN", "PUBSUB", "NOSCRIPT"]
+    let has = |flag: &str| {
+        spec.command_flags
             .iter()
-            .any(|f| has(f))
+            .any(|f| f.eq_ignore_ascii_case(flag))
+    };
+    if !has("READONLY")
+        || [
+            "WRITE",
+            "MAY_REPLICATE",
+            "BLOCKING",
+            "ADMIN",
+            "PUBSUB",
+            "NOSCRIPT",
+        ]
+        .iter()
+        .any(|f| has(f))
         || nondeterministic
         || !default_policy
         || spec.typedis.connection_state.is_some()

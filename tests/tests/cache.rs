@@ -155,11 +155,7 @@ async fn a_reconnect_clears_the_cache_and_tracking_comes_back() {
         observer.set("k", "2").await.unwrap();
         client.ping().await.unwrap();
         assert_eq!(client.get("k").await.unwrap(), b("2"), "{kind:?}");
-        let info: Value = client
-            .cmd("CLIENT")
-            .arg("TRACKINGINFO")
-            .await
-            .unwrap();
+        let info: Value = client.cmd("CLIENT").arg("TRACKINGINFO").await.unwrap();
         assert!(format!("{info:?}").contains("on"), "{kind:?}: {info:?}");
     }
 }
@@ -184,8 +180,12 @@ async fn reads_racing_writes_are_never_stale() {
         let until = Instant::now() + Duration::from_secs(3);
         let mut readers = Vec::new();
         for r in 0..READERS {
-            let (client, acked, checked, reads) =
-                (client.clone(), acked.clone(), checked.clone(), reads.clone());
+            let (client, acked, checked, reads) = (
+                client.clone(),
+                acked.clone(),
+                checked.clone(),
+                reads.clone(),
+            );
             readers.push(tokio::spawn(async move {
                 let mut i = r;
                 while Instant::now() < until {
@@ -272,13 +272,9 @@ async fn resp2_is_refused_with_a_clear_error() {
     for kind in KINDS {
         let server = Server::start(kind);
         let url = format!("{}?protocol=2", server.url());
-        let err = Client::with_config(
-            ClientConfig::new(&url)
-                .unwrap()
-                .cache(CacheConfig::new()),
-        )
-        .await
-        .unwrap_err();
+        let err = Client::with_config(ClientConfig::new(&url).unwrap().cache(CacheConfig::new()))
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Usage(_)), "{kind:?}: {err:?}");
         assert!(err.to_string().contains("RESP3"), "{kind:?}: {err}");
     }
