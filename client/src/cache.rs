@@ -4,15 +4,15 @@
 //! Owns: the bounded map from a whole command (its encoded name and arguments, so `GET k`,
 //! `STRLEN k` and `GETRANGE k 0 1` never share an entry) to its reply, the index from each
 //! key to the entries read from it, and the invalidation epochs. Does not own: which
-//! commands are cached (the generated tables' [`CommandMeta::cacheable`]), enabling
+//! commands are cached (the generated tables' [`CommandMeta::cacheable`](crate::meta::CommandMeta::cacheable)), enabling
 //! `CLIENT TRACKING` (the handshake), or when a push or a disconnect arrives (the
-//! multiplexer's reader calls [`Cache::on_push`] and [`Cache::clear`]).
+//! multiplexer's reader calls `Cache::on_push` and `Cache::clear`).
 //!
 //! # No stale entry
 //! The server tracks the keys each connection read and pushes an invalidation on that
 //! connection when one changes; the reader applies it (under this store's lock) as soon as
 //! it is decoded, before it completes any later reply. A read that misses takes a
-//! [`Ticket`] *before* its command is queued: the epoch of its key's bucket and the number
+//! ticket *before* its command is queued: the epoch of its key's bucket and the number
 //! of clears. Every invalidation of the key bumps the bucket's epoch, every clear (a
 //! `null` invalidation after `FLUSHALL`, a lost connection) the count, under the same lock
 //! as the store. The reply is stored only if neither moved: a reply that was computed
