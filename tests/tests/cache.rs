@@ -2,7 +2,8 @@
 //! miss never reaches the server (counted with `INFO commandstats`), different commands on
 //! one key do not collide, a write by another client, a `FLUSHALL` and a lost connection
 //! evict, tracking comes back after a reconnect, reads racing writes never see a stale
-//! value, the store is bounded, and RESP2 is refused.
+//! value, the store is bounded, RESP2 is refused, and every node of a cluster caches and
+//! invalidates its own keys.
 //!
 //! "Stale" is defined precisely: once another client's write has been acknowledged and a
 //! round trip (`PING`) on the cached client's connection has completed after it, the
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use support::{Server, KINDS};
 use typedis::cache::CacheConfig;
 use typedis::prelude::*;
-use typedis::reply::ClientInfo;
+use typedis::reply::{ClientInfo, TrackingInfo};
 use typedis::{Bytes, Client, ClientConfig, Error};
 
 async fn cached(url: &str, cache: CacheConfig) -> Client {
@@ -277,5 +278,56 @@ async fn resp2_is_refused_with_a_clear_error() {
             .unwrap_err();
         assert!(matches!(err, Error::Usage(_)), "{kind:?}: {err:?}");
         assert!(err.to_string().contains("RESP3"), "{kind:?}: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_cluster_node_caches_and_invalidates() {
+    use typedis::cluster::{ClusterClient, ClusterConfig};
+    for kind in KINDS {
+        let nodes = support::Cluster::start(kind);
+        let cached = ClusterClient::with_config(
+            ClusterConfig::new(nodes.urls())
+                .unwrap()
+                .cache(CacheConfig::new()),
+        )
+        .await
+        .unwrap();
+        let plain = ClusterClient::connect(nodes.urls()).await.unwrap();
+        let keys: Vec<String> = (0..12).map(|i| format!("ck:{i}")).collect();
+        for k in &keys {
+            plain.set(k, "1").await.unwrap();
+        }
+        let mut observers = Vec::new();
+        for n in &nodes.nodes {
+            let o = Client::connect(&n.url()).await.unwrap();
+            o.config_resetstat().await.unwrap();
+            observers.push(o);
+        }
+        for _ in 0..3 {
+            for k in &keys {
+                assert_eq!(cached.get(k).await.unwrap(), b("1"), "{kind:?}");
+            }
+        }
+        let mut gets = 0;
+        for o in &observers {
+            gets += calls(o, "get").await;
+        }
+        assert_eq!(gets, keys.len() as u64, "{kind:?}: one GET per key");
+        for k in &keys {
+            plain.set(k, "2").await.unwrap();
+        }
+        // Each node pushes its keys' invalidations (bounded wait: a cluster round trip
+        // may go to another node than the key's).
+        for k in &keys {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            loop {
+                if cached.get(k).await.unwrap() == b("2") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{kind:?}: {k} stayed stale");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
     }
 }
