@@ -156,8 +156,13 @@ async fn a_reconnect_clears_the_cache_and_tracking_comes_back() {
         observer.set("k", "2").await.unwrap();
         client.ping().await.unwrap();
         assert_eq!(client.get("k").await.unwrap(), b("2"), "{kind:?}");
-        let info: Value = client.cmd("CLIENT").arg("TRACKINGINFO").await.unwrap();
-        assert!(format!("{info:?}").contains("on"), "{kind:?}: {info:?}");
+        let info: TrackingInfo = client
+            .cmd("CLIENT")
+            .arg("TRACKINGINFO")
+            .decode()
+            .await
+            .unwrap();
+        assert!(info.flags.iter().any(|f| f == "on"), "{kind:?}: {info:?}");
     }
 }
 
