@@ -26,6 +26,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::time::Sleep;
 
+use crate::cache::{Cache, CacheConfig, Ticket};
 use crate::cmd::Args;
 use crate::connection::ConnectionInfo;
 use crate::error::{Error, Result};
@@ -56,6 +57,7 @@ pub struct ClientConfig {
     push_capacity: usize,
     pool: PoolConfig,
     reconnect_on_readonly: bool,
+    cache: Option<CacheConfig>,
 }
 
 impl ClientConfig {
@@ -72,6 +74,7 @@ impl ClientConfig {
             push_capacity: 1024,
             reconnect_on_readonly: false,
             pool: PoolConfig::default(),
+            cache: None,
         }
     }
 
@@ -166,6 +169,24 @@ impl ClientConfig {
         self
     }
 
+    /// Client-side caching (default: off): the replies of cacheable reads
+    /// ([`CommandMeta::cacheable`]: `GET`, `HGETALL`, `SMEMBERS`, `ZRANGE`, … as the
+    /// generated tables say) are kept, keyed by the whole command, and served without
+    /// touching the connection until the server says the key changed. Every multiplexed
+    /// connection runs `CLIENT TRACKING ON` in its handshake (so again after each
+    /// reconnect); the invalidations it pushes evict the key's entries, a flush or a
+    /// lost connection everything. A read in flight when its key is invalidated returns
+    /// its reply without keeping it.
+    ///
+    /// Only single commands sent through the client (generated methods, [`Client::cmd`],
+    /// [`Client::send`]) use the cache; pipelines, transactions, dedicated connections and
+    /// blocking commands bypass it. Needs RESP3: connecting with `protocol=2`, or to a
+    /// server without RESP3, fails with [`Error::Usage`].
+    pub fn cache(mut self, cache: CacheConfig) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
     /// The connection settings.
     pub fn connection_info(&self) -> &ConnectionInfo {
         &self.info
@@ -209,6 +230,8 @@ struct Inner {
     pool: Pool,
     command_timeout: Option<Duration>,
     reconnect_on_readonly: bool,
+    /// The client-side cache, if configured.
+    cache: Option<Arc<Cache>>,
 }
 
 impl Drop for Inner {
@@ -242,11 +265,16 @@ impl Client {
             .info
             .connections
             .clamp(1, crate::connection::MAX_CONNECTIONS);
+        let cache = config.cache.clone().map(|c| Arc::new(Cache::new(c)));
+        let mut info = config.info.clone();
+        // Only the multiplexed connections serve cached reads: only they track.
+        info.tracking = cache.is_some();
         let mux_config = MuxConfig {
-            info: config.info.clone(),
+            info,
             health_check_interval: config.info.health_check_interval,
             health_check_timeout: config.info.health_check_timeout,
             track_load: n > 1,
+            cache: cache.clone(),
         };
         let hold = Arc::new(Hold::default());
         // One channel for every connection's pushes: `push_messages` sees them all.
@@ -271,6 +299,7 @@ impl Client {
                 pool: Pool::new(config.info.clone(), config.pool.clone()),
                 reconnect_on_readonly: config.reconnect_on_readonly,
                 command_timeout: config.command_timeout,
+                cache,
             }),
         })
     }
@@ -658,6 +687,17 @@ struct Exec<'a> {
     deadline: Option<Pin<Box<Sleep>>>,
     /// Its span and timing (zero-sized without the observability features).
     op: observe::Op,
+    /// Its metadata, when the caller had it.
+    meta: Option<&'static CommandMeta>,
+    /// A cacheable read that missed: where to keep its reply.
+    fill: Option<Box<Fill>>,
+}
+
+/// A read that missed the cache: its command and key, and its ticket (see `cache`).
+struct Fill {
+    command: Box<[u8]>,
+    key: Box<[u8]>,
+    ticket: Ticket,
 }
 
 enum ExecState<'a> {
@@ -685,6 +725,49 @@ impl<'a> Exec<'a> {
             every_connection: false,
             policy: ResponsePolicy::Default,
             deadline: None,
+            meta,
+            fill: None,
+        }
+    }
+
+    /// With a cache, for a cacheable command on the shared connection: its cached reply,
+    /// or, on a miss, the ticket taken now, before the command is queued.
+    #[inline]
+    fn look_up(
+        cache: &Cache,
+        meta: Option<&'static CommandMeta>,
+        args: &Args,
+    ) -> Option<std::result::Result<Value, Box<Fill>>> {
+        let meta = match meta {
+            Some(m) => m,
+            None => {
+                let mut it = args.iter();
+                crate::meta::lookup(it.next()?, it.next())?
+            }
+        };
+        if !meta.cacheable {
+            return None;
+        }
+        let crate::meta::BeginSearch::Index(pos) = meta.key_specs.first()?.begin_search else {
+            return None;
+        };
+        let key = args.iter().nth(usize::try_from(pos).ok()?)?;
+        Some(cache.get(args.body(), key).map_err(|ticket| {
+            Box::new(Fill {
+                command: args.body().into(),
+                key: key.into(),
+                ticket,
+            })
+        }))
+    }
+
+    /// Keeps a cacheable read's reply (if its ticket still holds).
+    #[inline]
+    fn keep(&mut self, reply: &Reply) {
+        if let (Some(fill), Ok(v), Some(cache)) =
+            (self.fill.take(), reply, &self.client.inner.cache)
+        {
+            cache.store(fill.ticket, &fill.command, &fill.key, v);
         }
     }
 }
@@ -798,6 +881,21 @@ impl Exec<'_> {
                         this.state = ExecState::Done;
                         return Poll::Ready(Err(Error::Usage("empty command".into())));
                     }
+                    if let (Some(cache), false, false) = (
+                        &this.client.inner.cache,
+                        this.dedicated,
+                        this.every_connection,
+                    ) {
+                        match Exec::look_up(cache, this.meta, args) {
+                            // A hit never touches the connection.
+                            Some(Ok(v)) => {
+                                this.state = ExecState::Done;
+                                return Poll::Ready(Ok(v));
+                            }
+                            Some(Err(fill)) => this.fill = Some(fill),
+                            None => {}
+                        }
+                    }
                     if let Some(d) = this.timeout {
                         this.deadline = Some(Box::pin(tokio::time::sleep(d)));
                     }
@@ -852,6 +950,7 @@ impl Exec<'_> {
                             drop(wait);
                         }
                         let r = top_level(r);
+                        this.keep(&r);
                         if this.client.inner.reconnect_on_readonly
                             && matches!(&r, Err(e) if e.server_kind() == Some(crate::ServerErrorKind::ReadOnly))
                         {
@@ -865,7 +964,9 @@ impl Exec<'_> {
                 ExecState::Slow(f) => {
                     if let Poll::Ready(r) = f.as_mut().poll(cx) {
                         this.state = ExecState::Done;
-                        return Poll::Ready(top_level(r));
+                        let r = top_level(r);
+                        this.keep(&r);
+                        return Poll::Ready(r);
                     }
                     break;
                 }

@@ -13,6 +13,7 @@ pub(crate) use __private as private;
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
 pub mod bound;
+pub mod cache;
 pub mod client;
 pub mod cluster;
 pub mod cmd;

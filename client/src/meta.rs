@@ -28,6 +28,14 @@ pub struct CommandMeta {
     pub connection_state: Option<ConnectionState>,
     /// Which connection of a shared client it runs on (`typedis.dispatch` in its spec).
     pub dispatch: Dispatch,
+    /// A client-side cache may keep its replies ([`ClientConfig::cache`]): a read whose
+    /// reply depends only on its one key and its arguments. Derived by the generator
+    /// from the flags (`READONLY`; not `WRITE`, `MAY_REPLICATE`, `BLOCKING`, …), the
+    /// tips (not `nondeterministic_output`) and the key specs (one key at a fixed
+    /// index); `typedis.cacheable` in the spec overrides it.
+    ///
+    /// [`ClientConfig::cache`]: crate::ClientConfig::cache
+    pub cacheable: bool,
 }
 
 impl CommandMeta {

@@ -7,7 +7,8 @@
 //! least loaded; one that failed to connect declares itself unavailable for its backoff.
 //!
 //! Owns: the write queue, the FIFO of reply slots, the writer, reader and watchdog tasks,
-//! push-frame routing, health checks and reconnecting with backoff. Does not own: opening and
+//! push-frame routing (invalidations applied to the client's cache in wire order), health
+//! checks and reconnecting with backoff. Does not own: opening and
 //! handshaking a connection (`connection`), the wire format (`resp`), or turning replies
 //! into Rust types (done by the caller's future, on the caller's task).
 //!
@@ -195,6 +196,9 @@ pub(crate) struct MuxConfig {
     /// picks the least loaded of several connections. Off for a single connection: its
     /// hot path then skips even that store.
     pub track_load: bool,
+    /// The client's cache, if it has one: the reader applies invalidation pushes to it,
+    /// and a lost connection clears it.
+    pub cache: Option<Arc<crate::cache::Cache>>,
 }
 
 /// One multiplexed connection, reconnected on demand. Shared by all clones of a client
@@ -743,6 +747,10 @@ impl Mux {
             st.last_loss = Some(err.clone());
         }
         Self::reset_buffers(&mut st);
+        // Invalidations for what this connection read may be lost with it.
+        if let Some(cache) = &self.config.cache {
+            cache.clear();
+        }
         let fifo = std::mem::take(&mut st.fifo);
         self.note_load(&st);
         let mut wakers = Vec::new();
@@ -954,6 +962,12 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 // A push answers no command, whatever attributes precede it: routed aside,
                 // it cannot take a caller's place in the FIFO.
                 Ok(Some(v)) if v.is_push() => {
+                    // An invalidation is applied now, before any reply decoded after it
+                    // completes (replies decoded before it are refused by the cache if
+                    // they were in flight: see `cache`).
+                    if let Some(cache) = &mux.config.cache {
+                        cache.on_push(&v);
+                    }
                     // Nobody listening is fine: pushes are optional information.
                     let _ = mux.push_tx.send(v);
                 }

@@ -240,6 +240,10 @@ fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> Result<TokenStream,
         .command_tips
         .iter()
         .any(|t| t.eq_ignore_ascii_case("NONDETERMINISTIC_OUTPUT"));
+    let cacheable = match spec.typedis.cacheable {
+        Some(c) => c,
+        None => derive_cacheable(file, nondeterministic, request_policy_is_default(spec)),
+    };
     let group = spec.group.clone().unwrap_or_default();
     let doc = format!(" What the runtime knows about `{name}`.");
     Ok(quote! {
@@ -255,8 +259,59 @@ fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> Result<TokenStream,
             nondeterministic_output: #nondeterministic,
             connection_state: #connection_state,
             dispatch: #dispatch,
+            cacheable: #cacheable,
         };
     })
+}
+
+fn request_policy_is_default(spec: &crate::spec::CommandSpec) -> bool {
+    !spec
+        .command_tips
+        .iter()
+        .any(|t| t.to_uppercase().starts_with("REQUEST_POLICY:"))
+}
+
+/// Whether a client-side cache may keep the command's replies, from the spec: a read
+/// (`READONLY`, not `WRITE`, `MAY_REPLICATE`, `BLOCKING`, `ADMIN`, `PUBSUB`, no
+/// connection state) whose reply depends only on its one key (one key spec, at a fixed
+/// index, one key, not `INCOMPLETE` nor `NOT_KEY`) and its arguments (no
+/// `NONDETERMINISTIC_OUTPUT` tip, default request policy). `typedis.cacheable`
+/// overrides it.
+fn derive_cacheable(file: &SpecFile, nondeterministic: bool, default_policy: bool) -> bool {
+    let spec = &file.spec;
+    let has = |flag: &str| {
+        spec.command_flags
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(flag))
+    };
+    if !has("READONLY")
+        || [
+            "WRITE",
+            "MAY_REPLICATE",
+            "BLOCKING",
+            "ADMIN",
+            "PUBSUB",
+            "NOSCRIPT",
+        ]
+        .iter()
+        .any(|f| has(f))
+        || nondeterministic
+        || !default_policy
+        || spec.typedis.connection_state.is_some()
+    {
+        return false;
+    }
+    let specs = spec.typedis.key_specs.as_ref().unwrap_or(&spec.key_specs);
+    let [ks] = specs.as_slice() else {
+        return false;
+    };
+    let single = matches!(ks.begin_search, BeginSearch::Index { .. })
+        && matches!(ks.find_keys, FindKeys::Range { lastkey: 0, .. });
+    let flagged = ks
+        .flags
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case("INCOMPLETE") || f.eq_ignore_ascii_case("NOT_KEY"));
+    single && !flagged
 }
 
 /// Where a client sends the command, as `::typedis::meta::Dispatch`.

@@ -340,6 +340,10 @@ pub struct Extension {
     /// (`field`): the count is no parameter, it is the list's length.
     #[serde(default)]
     pub count_of: BTreeMap<String, String>,
+    /// Whether a client-side cache may keep the command's replies, where the derivation
+    /// from the flags, tips and key specs (see `CommandMeta::cacheable`) is wrong.
+    #[serde(default)]
+    pub cacheable: Option<bool>,
 }
 
 /// A hint for the builder cases (`typedis.samples`): the value to use for an argument,

@@ -81,6 +81,7 @@ pub struct ClusterConfig {
     max_attempts: usize,
     command_timeout: Option<Duration>,
     refresh_interval: Option<Duration>,
+    cache: Option<crate::cache::CacheConfig>,
 }
 
 impl ClusterConfig {
@@ -121,6 +122,7 @@ impl ClusterConfig {
             max_attempts: 12,
             command_timeout: Some(Duration::from_secs(10)),
             refresh_interval: Some(Duration::from_secs(30)),
+            cache: None,
         })
     }
 
@@ -135,6 +137,15 @@ impl ClusterConfig {
     /// (default 12; at least 1).
     pub fn max_attempts(mut self, attempts: usize) -> Self {
         self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Client-side caching on every node
+    /// ([`ClientConfig::cache`](crate::ClientConfig::cache)): each node's client has
+    /// a cache of its own with these bounds, fed and invalidated (`CLIENT TRACKING`) by
+    /// its own connections, so a key that moves is invalidated by the node it leaves.
+    pub fn cache(mut self, cache: crate::cache::CacheConfig) -> Self {
+        self.cache = Some(cache);
         self
     }
 
@@ -334,10 +345,12 @@ impl ClusterClient {
             port,
         };
         info.readonly = true;
-        let c = Client::with_config(
-            ClientConfig::from_info(info).command_timeout(self.inner.config.command_timeout),
-        )
-        .await?;
+        let mut config =
+            ClientConfig::from_info(info).command_timeout(self.inner.config.command_timeout);
+        if let Some(cache) = &self.inner.config.cache {
+            config = config.cache(cache.clone());
+        }
+        let c = Client::with_config(config).await?;
         Ok(self
             .inner
             .nodes

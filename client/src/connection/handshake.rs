@@ -1,6 +1,7 @@
 //! The handshake: `HELLO 3 [AUTH user pass] [SETNAME name]`, or — when `protocol=2` or
 //! the server has no `HELLO` — `AUTH [user] pass` and `CLIENT SETNAME` on RESP2; then
-//! `SELECT db`. Errors say what failed without ever showing the password.
+//! `SELECT db`, `READONLY` for cluster replicas, and `CLIENT TRACKING ON` for a client
+//! with a cache (RESP3 only: on RESP2 the connection is refused). Errors say what failed without ever showing the password.
 //!
 //! Each request waits for its reply, skipping push frames (by [`Value::is_push`], so also
 //! attributed ones); replies are judged by what they are under their attributes. Once a
@@ -37,7 +38,8 @@ pub(super) async fn run(info: &ConnectionInfo, stream: Stream) -> Result<Connect
 }
 
 /// Puts a connection on RESP2 with the default user and database 0 (a new one, or one
-/// after `RESET`) into the configured state: protocol, user, name, database, `READONLY`.
+/// after `RESET`) into the configured state: protocol, user, name, database, `READONLY`,
+/// tracking.
 pub(crate) async fn configure(info: &ConnectionInfo, conn: &mut Connection) -> Result<()> {
     conn.protocol = Protocol::Resp2;
     let mut authed = false;
@@ -118,6 +120,24 @@ pub(crate) async fn configure(info: &ConnectionInfo, conn: &mut Connection) -> R
         readonly.push_bytes(b"READONLY");
         if let Value::Error(e) = request(conn, &readonly).await? {
             return Err(Error::Handshake(format!("READONLY failed: {e}")));
+        }
+    }
+    if info.tracking {
+        // Invalidations come as push frames on this very connection (the default
+        // mode), in wire order with its replies: RESP2 has no pushes.
+        if conn.protocol != Protocol::Resp3 {
+            return Err(Error::Usage(
+                "client-side caching needs RESP3 (the server did not accept HELLO 3, or \
+                 the URL says protocol=2): remove the cache or connect with RESP3"
+                    .into(),
+            ));
+        }
+        let mut tracking = Args::new();
+        tracking.push_bytes(b"CLIENT");
+        tracking.push_bytes(b"TRACKING");
+        tracking.push_bytes(b"ON");
+        if let Value::Error(e) = request(conn, &tracking).await? {
+            return Err(Error::Handshake(format!("CLIENT TRACKING ON failed: {e}")));
         }
     }
     Ok(())

@@ -128,6 +128,10 @@ pub struct ConnectionInfo {
     /// `connections=`, at most [`MAX_CONNECTIONS`]; see
     /// [`ClientConfig::connections`](crate::ClientConfig::connections)).
     pub connections: usize,
+    /// Send `CLIENT TRACKING ON` after the handshake (set by a client with a cache,
+    /// [`ClientConfig::cache`](crate::ClientConfig::cache), on its multiplexed
+    /// connections); needs RESP3.
+    pub tracking: bool,
 }
 
 /// The most multiplexed connections one [`Client`](crate::Client) opens.
@@ -158,6 +162,7 @@ impl ConnectionInfo {
             resolver: None,
             readonly: false,
             connections: 1,
+            tracking: false,
         }
     }
 

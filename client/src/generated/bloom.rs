@@ -24,6 +24,7 @@ pub static BF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BF.ADD`; await it to send. Created by [`BloomCommands::bf_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -94,6 +95,7 @@ pub static BF_CARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `BF.CARD`; await it to send. Created by [`BloomCommands::bf_card`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -155,6 +157,7 @@ pub static BF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `BF.EXISTS`; await it to send. Created by [`BloomCommands::bf_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -225,6 +228,7 @@ pub static BF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `BF.INFO`; await it to send. Created by [`BloomCommands::bf_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -312,6 +316,7 @@ pub static BF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BF.INSERT`; await it to send. Created by [`BloomCommands::bf_insert`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -438,6 +443,7 @@ pub static BF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BF.LOADCHUNK`; await it to send. Created by [`BloomCommands::bf_loadchunk`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -514,6 +520,7 @@ pub static BF_MADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BF.MADD`; await it to send. Created by [`BloomCommands::bf_madd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -585,6 +592,7 @@ pub static BF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `BF.MEXISTS`; await it to send. Created by [`BloomCommands::bf_mexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -656,6 +664,7 @@ pub static BF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BF.RESERVE`; await it to send. Created by [`BloomCommands::bf_reserve`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -748,6 +757,7 @@ pub static BF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `BF.SCANDUMP`; await it to send. Created by [`BloomCommands::bf_scandump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -814,6 +824,7 @@ pub static CF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CF.ADD`; await it to send. Created by [`BloomCommands::cf_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -884,6 +895,7 @@ pub static CF_ADDNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CF.ADDNX`; await it to send. Created by [`BloomCommands::cf_addnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -954,6 +966,7 @@ pub static CF_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `CF.COUNT`; await it to send. Created by [`BloomCommands::cf_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1024,6 +1037,7 @@ pub static CF_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CF.DEL`; await it to send. Created by [`BloomCommands::cf_del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1094,6 +1108,7 @@ pub static CF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `CF.EXISTS`; await it to send. Created by [`BloomCommands::cf_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1164,6 +1179,7 @@ pub static CF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `CF.INFO`; await it to send. Created by [`BloomCommands::cf_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1225,6 +1241,7 @@ pub static CF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CF.INSERT`; await it to send. Created by [`BloomCommands::cf_insert`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1326,6 +1343,7 @@ pub static CF_INSERTNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CF.INSERTNX`; await it to send. Created by [`BloomCommands::cf_insertnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1427,6 +1445,7 @@ pub static CF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CF.LOADCHUNK`; await it to send. Created by [`BloomCommands::cf_loadchunk`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1503,6 +1522,7 @@ pub static CF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `CF.MEXISTS`; await it to send. Created by [`BloomCommands::cf_mexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1574,6 +1594,7 @@ pub static CF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CF.RESERVE`; await it to send. Created by [`BloomCommands::cf_reserve`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1671,6 +1692,7 @@ pub static CF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `CF.SCANDUMP`; await it to send. Created by [`BloomCommands::cf_scandump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1737,6 +1759,7 @@ pub static CMS_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CMS.INCRBY`; await it to send. Created by [`BloomCommands::cms_incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1811,6 +1834,7 @@ pub static CMS_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `CMS.INFO`; await it to send. Created by [`BloomCommands::cms_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1872,6 +1896,7 @@ pub static CMS_INITBYDIM: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CMS.INITBYDIM`; await it to send. Created by [`BloomCommands::cms_initbydim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1943,6 +1968,7 @@ pub static CMS_INITBYPROB: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CMS.INITBYPROB`; await it to send. Created by [`BloomCommands::cms_initbyprob`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2019,6 +2045,7 @@ pub static CMS_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CMS.MERGE`; await it to send. Created by [`BloomCommands::cms_merge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2109,6 +2136,7 @@ pub static CMS_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `CMS.QUERY`; await it to send. Created by [`BloomCommands::cms_query`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2180,6 +2208,7 @@ pub static TDIGEST_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TDIGEST.ADD`; await it to send. Created by [`BloomCommands::tdigest_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2252,6 +2281,7 @@ pub static TDIGEST_BYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TDIGEST.BYRANK`; await it to send. Created by [`BloomCommands::tdigest_byrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2322,6 +2352,7 @@ pub static TDIGEST_BYREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TDIGEST.BYREVRANK`; await it to send. Created by [`BloomCommands::tdigest_byrevrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2392,6 +2423,7 @@ pub static TDIGEST_CDF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TDIGEST.CDF`; await it to send. Created by [`BloomCommands::tdigest_cdf`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2463,6 +2495,7 @@ pub static TDIGEST_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TDIGEST.CREATE`; await it to send. Created by [`BloomCommands::tdigest_create`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2534,6 +2567,7 @@ pub static TDIGEST_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TDIGEST.INFO`; await it to send. Created by [`BloomCommands::tdigest_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2594,6 +2628,7 @@ pub static TDIGEST_MAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TDIGEST.MAX`; await it to send. Created by [`BloomCommands::tdigest_max`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2655,6 +2690,7 @@ pub static TDIGEST_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TDIGEST.MERGE`; await it to send. Created by [`BloomCommands::tdigest_merge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2749,6 +2785,7 @@ pub static TDIGEST_MIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TDIGEST.MIN`; await it to send. Created by [`BloomCommands::tdigest_min`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2809,6 +2846,7 @@ pub static TDIGEST_QUANTILE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TDIGEST.QUANTILE`; await it to send. Created by [`BloomCommands::tdigest_quantile`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2879,6 +2917,7 @@ pub static TDIGEST_RANK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TDIGEST.RANK`; await it to send. Created by [`BloomCommands::tdigest_rank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2950,6 +2989,7 @@ pub static TDIGEST_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TDIGEST.RESET`; await it to send. Created by [`BloomCommands::tdigest_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3010,6 +3050,7 @@ pub static TDIGEST_REVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TDIGEST.REVRANK`; await it to send. Created by [`BloomCommands::tdigest_revrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3080,6 +3121,7 @@ pub static TDIGEST_TRIMMED_MEAN: ::typedis::meta::CommandMeta = ::typedis::meta:
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TDIGEST.TRIMMED_MEAN`; await it to send. Created by [`BloomCommands::tdigest_trimmed_mean`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3158,6 +3200,7 @@ pub static TOPK_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TOPK.ADD`; await it to send. Created by [`BloomCommands::topk_add`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3228,6 +3271,7 @@ pub static TOPK_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TOPK.COUNT`; await it to send. Created by [`BloomCommands::topk_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3300,6 +3344,7 @@ pub static TOPK_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TOPK.INCRBY`; await it to send. Created by [`BloomCommands::topk_incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3374,6 +3419,7 @@ pub static TOPK_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TOPK.INFO`; await it to send. Created by [`BloomCommands::topk_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3434,6 +3480,7 @@ pub static TOPK_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TOPK.LIST`; await it to send. Created by [`BloomCommands::topk_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3500,6 +3547,7 @@ pub static TOPK_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TOPK.QUERY`; await it to send. Created by [`BloomCommands::topk_query`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3571,6 +3619,7 @@ pub static TOPK_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TOPK.RESERVE`; await it to send. Created by [`BloomCommands::topk_reserve`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -12,6 +12,7 @@ pub static ACL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `ACL CAT`.
 pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -26,6 +27,7 @@ pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL CAT`; await it to send. Created by [`Commands::acl_cat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -81,6 +83,7 @@ pub static ACL_DELUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL DELUSER`; await it to send. Created by [`Commands::acl_deluser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -135,6 +138,7 @@ pub static ACL_DRYRUN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL DRYRUN`; await it to send. Created by [`Commands::acl_dryrun`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -208,6 +212,7 @@ pub static ACL_GENPASS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL GENPASS`; await it to send. Created by [`Commands::acl_genpass`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -263,6 +268,7 @@ pub static ACL_GETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL GETUSER`; await it to send. Created by [`Commands::acl_getuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -312,6 +318,7 @@ pub static ACL_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL HELP`; await it to send. Created by [`Commands::acl_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -357,6 +364,7 @@ pub static ACL_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL LIST`; await it to send. Created by [`Commands::acl_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -402,6 +410,7 @@ pub static ACL_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL LOAD`; await it to send. Created by [`Commands::acl_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -447,6 +456,7 @@ pub static ACL_LOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL LOG`; await it to send. Created by [`Commands::acl_log`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -507,6 +517,7 @@ pub static ACL_SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL SAVE`; await it to send. Created by [`Commands::acl_save`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -552,6 +563,7 @@ pub static ACL_SETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL SETUSER`; await it to send. Created by [`Commands::acl_setuser`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -616,6 +628,7 @@ pub static ACL_USERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL USERS`; await it to send. Created by [`Commands::acl_users`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -661,6 +674,7 @@ pub static ACL_WHOAMI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ACL WHOAMI`; await it to send. Created by [`Commands::acl_whoami`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -717,6 +731,7 @@ pub static APPEND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `APPEND`; await it to send. Created by [`Commands::append`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -782,6 +797,7 @@ pub static ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ASKING`; await it to send. Created by [`Commands::asking`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -835,6 +851,7 @@ pub static AUTH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `AUTH`; await it to send. Created by [`Commands::auth`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -895,6 +912,7 @@ pub static BGREWRITEAOF: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BGREWRITEAOF`; await it to send. Created by [`Commands::bgrewriteaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -940,6 +958,7 @@ pub static BGSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `operation` argument of `Bgsave`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1034,6 +1053,7 @@ pub static BITCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `unit` argument of `Bitcount`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1137,6 +1157,7 @@ pub static BITFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `overflow-block` argument of `Bitfield`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1284,6 +1305,7 @@ pub static BITFIELD_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `BITFIELD_RO`; await it to send. Created by [`Commands::bitfield_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1369,6 +1391,7 @@ pub static BITOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `operation` argument of `Bitop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1469,6 +1492,7 @@ pub static BITPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `unit` argument of `Bitpos`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1588,6 +1612,7 @@ pub static BLMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `wherefrom` argument of `Blmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1712,6 +1737,7 @@ pub static BLMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `where` argument of `Blmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1850,6 +1876,7 @@ pub static BLPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BLPOP`; await it to send. Created by [`Commands::blpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1920,6 +1947,7 @@ pub static BRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BRPOP`; await it to send. Created by [`Commands::brpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2001,6 +2029,7 @@ pub static BRPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BRPOPLPUSH`; await it to send. Created by [`Commands::brpoplpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2077,6 +2106,7 @@ pub static BZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `where` argument of `Bzmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2219,6 +2249,7 @@ pub static BZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BZPOPMAX`; await it to send. Created by [`Commands::bzpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2293,6 +2324,7 @@ pub static BZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `BZPOPMIN`; await it to send. Created by [`Commands::bzpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2355,6 +2387,7 @@ pub static CLIENT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `CLIENT CACHING`.
 pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2376,6 +2409,7 @@ pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `mode` argument of `ClientCaching`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2453,6 +2487,7 @@ pub static CLIENT_CAPA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
         survives_reset: true,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT CAPA`; await it to send. Created by [`Commands::client_capa`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2507,6 +2542,7 @@ pub static CLIENT_GETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT GETNAME`; await it to send. Created by [`Commands::client_getname`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2554,6 +2590,7 @@ pub static CLIENT_GETREDIR: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT GETREDIR`; await it to send. Created by [`Commands::client_getredir`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2600,6 +2637,7 @@ pub static CLIENT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT HELP`; await it to send. Created by [`Commands::client_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2645,6 +2683,7 @@ pub static CLIENT_ID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT ID`; await it to send. Created by [`Commands::client_id`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2697,6 +2736,7 @@ pub static CLIENT_IMPORT_SOURCE: ::typedis::meta::CommandMeta = ::typedis::meta:
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `enabled` argument of `ClientImportSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2767,6 +2807,7 @@ pub static CLIENT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT INFO`; await it to send. Created by [`Commands::client_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2812,6 +2853,7 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `client-type` argument of `ClientKill`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2993,6 +3035,7 @@ pub static CLIENT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `client-type` argument of `ClientList`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3543,6 +3586,7 @@ pub static CLIENT_NO_EVICT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `enabled` argument of `ClientNoEvict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3620,6 +3664,7 @@ pub static CLIENT_NO_TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `enabled` argument of `ClientNoTouch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3690,6 +3735,7 @@ pub static CLIENT_PAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `mode` argument of `ClientPause`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3786,6 +3832,7 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `action` argument of `ClientReply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3857,6 +3904,7 @@ pub static CLIENT_SETINFO: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT SETINFO`; await it to send. Created by [`Commands::client_setinfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3940,6 +3988,7 @@ pub static CLIENT_SETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT SETNAME`; await it to send. Created by [`Commands::client_setname`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3999,6 +4048,7 @@ pub static CLIENT_TRACKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `status` argument of `ClientTracking`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4114,6 +4164,7 @@ pub static CLIENT_TRACKINGINFO: ::typedis::meta::CommandMeta = ::typedis::meta::
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT TRACKINGINFO`; await it to send. Created by [`Commands::client_trackinginfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4161,6 +4212,7 @@ pub static CLIENT_UNBLOCK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `unblock-type` argument of `ClientUnblock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4247,6 +4299,7 @@ pub static CLIENT_UNPAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLIENT UNPAUSE`; await it to send. Created by [`Commands::client_unpause`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4293,6 +4346,7 @@ pub static CLUSTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `CLUSTER ADDSLOTS`.
 pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -4307,6 +4361,7 @@ pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER ADDSLOTS`; await it to send. Created by [`Commands::cluster_addslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4360,6 +4415,7 @@ pub static CLUSTER_ADDSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER ADDSLOTSRANGE`; await it to send. Created by [`Commands::cluster_addslotsrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4420,6 +4476,7 @@ pub static CLUSTER_BUMPEPOCH: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER BUMPEPOCH`; await it to send. Created by [`Commands::cluster_bumpepoch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4467,6 +4524,7 @@ pub static CLUSTER_CANCELSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedi
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER CANCELSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_cancelslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4513,6 +4571,7 @@ pub static CLUSTER_COUNT_FAILURE_REPORTS: ::typedis::meta::CommandMeta = ::typed
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER COUNT-FAILURE-REPORTS`; await it to send. Created by [`Commands::cluster_count_failure_reports`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4564,6 +4623,7 @@ pub static CLUSTER_COUNTKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::me
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER COUNTKEYSINSLOT`; await it to send. Created by [`Commands::cluster_countkeysinslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4616,6 +4676,7 @@ pub static CLUSTER_DELSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER DELSLOTS`; await it to send. Created by [`Commands::cluster_delslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4669,6 +4730,7 @@ pub static CLUSTER_DELSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER DELSLOTSRANGE`; await it to send. Created by [`Commands::cluster_delslotsrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4729,6 +4791,7 @@ pub static CLUSTER_FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `options` argument of `ClusterFailover`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4810,6 +4873,7 @@ pub static CLUSTER_FLUSHSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `flush-type` argument of `ClusterFlushslot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4896,6 +4960,7 @@ pub static CLUSTER_FLUSHSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER FLUSHSLOTS`; await it to send. Created by [`Commands::cluster_flushslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4943,6 +5008,7 @@ pub static CLUSTER_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER FORGET`; await it to send. Created by [`Commands::cluster_forget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4994,6 +5060,7 @@ pub static CLUSTER_GETKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::meta
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER GETKEYSINSLOT`; await it to send. Created by [`Commands::cluster_getkeysinslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5051,6 +5118,7 @@ pub static CLUSTER_GETSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedis::
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER GETSLOTMIGRATIONS`; await it to send. Created by [`Commands::cluster_getslotmigrations`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5100,6 +5168,7 @@ pub static CLUSTER_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER HELP`; await it to send. Created by [`Commands::cluster_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5144,6 +5213,7 @@ pub static CLUSTER_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER INFO`; await it to send. Created by [`Commands::cluster_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5188,6 +5258,7 @@ pub static CLUSTER_KEYSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER KEYSLOT`; await it to send. Created by [`Commands::cluster_keyslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5239,6 +5310,7 @@ pub static CLUSTER_LINKS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER LINKS`; await it to send. Created by [`Commands::cluster_links`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5284,6 +5356,7 @@ pub static CLUSTER_MEET: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER MEET`; await it to send. Created by [`Commands::cluster_meet`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5349,6 +5422,7 @@ pub static CLUSTER_MIGRATESLOTS: ::typedis::meta::CommandMeta = ::typedis::meta:
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER MIGRATESLOTS`; await it to send. Created by [`Commands::cluster_migrateslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5421,6 +5495,7 @@ pub static CLUSTER_MYID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER MYID`; await it to send. Created by [`Commands::cluster_myid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5465,6 +5540,7 @@ pub static CLUSTER_MYSHARDID: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER MYSHARDID`; await it to send. Created by [`Commands::cluster_myshardid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5511,6 +5587,7 @@ pub static CLUSTER_NODES: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER NODES`; await it to send. Created by [`Commands::cluster_nodes`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5555,6 +5632,7 @@ pub static CLUSTER_REPLICAS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER REPLICAS`; await it to send. Created by [`Commands::cluster_replicas`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5607,6 +5685,7 @@ pub static CLUSTER_REPLICATE: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER REPLICATE`; await it to send. Created by [`Commands::cluster_replicate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5686,6 +5765,7 @@ pub static CLUSTER_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `reset-type` argument of `ClusterReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5765,6 +5845,7 @@ pub static CLUSTER_SAVECONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::C
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SAVECONFIG`; await it to send. Created by [`Commands::cluster_saveconfig`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5812,6 +5893,7 @@ pub static CLUSTER_SET_CONFIG_EPOCH: ::typedis::meta::CommandMeta = ::typedis::m
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SET-CONFIG-EPOCH`; await it to send. Created by [`Commands::cluster_set_config_epoch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5864,6 +5946,7 @@ pub static CLUSTER_SETSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SETSLOT`; await it to send. Created by [`Commands::cluster_setslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -5972,6 +6055,7 @@ pub static CLUSTER_SHARDS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SHARDS`; await it to send. Created by [`Commands::cluster_shards`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6018,6 +6102,7 @@ pub static CLUSTER_SLAVES: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SLAVES`; await it to send. Created by [`Commands::cluster_slaves`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6070,6 +6155,7 @@ pub static CLUSTER_SLOT_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `ClusterSlotStats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6185,6 +6271,7 @@ pub static CLUSTER_SLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SLOTS`; await it to send. Created by [`Commands::cluster_slots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6230,6 +6317,7 @@ pub static CLUSTER_SYNCSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTER SYNCSLOTS`; await it to send. Created by [`Commands::cluster_syncslots`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6287,6 +6375,7 @@ pub static CLUSTERSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CLUSTERSCAN`; await it to send. Created by [`Commands::clusterscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6377,6 +6466,7 @@ pub static COMMAND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `COMMAND COUNT`.
 pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6390,6 +6480,7 @@ pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND COUNT`; await it to send. Created by [`Commands::command_count`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6434,6 +6525,7 @@ pub static COMMAND_DOCS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND DOCS`; await it to send. Created by [`Commands::command_docs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6495,6 +6587,7 @@ pub static COMMAND_GETKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND GETKEYS`; await it to send. Created by [`Commands::command_getkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6560,6 +6653,7 @@ pub static COMMAND_GETKEYSANDFLAGS: ::typedis::meta::CommandMeta = ::typedis::me
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND GETKEYSANDFLAGS`; await it to send. Created by [`Commands::command_getkeysandflags`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6628,6 +6722,7 @@ pub static COMMAND_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND HELP`; await it to send. Created by [`Commands::command_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6672,6 +6767,7 @@ pub static COMMAND_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND INFO`; await it to send. Created by [`Commands::command_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6733,6 +6829,7 @@ pub static COMMAND_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMAND LIST`; await it to send. Created by [`Commands::command_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6811,6 +6908,7 @@ pub static COMMANDLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `COMMANDLOG GET`.
 pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6825,6 +6923,7 @@ pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `type` argument of `CommandlogGet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6902,6 +7001,7 @@ pub static COMMANDLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COMMANDLOG HELP`; await it to send. Created by [`Commands::commandlog_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -6949,6 +7049,7 @@ pub static COMMANDLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `type` argument of `CommandlogLen`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -7022,6 +7123,7 @@ pub static COMMANDLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `type` argument of `CommandlogReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -7094,6 +7196,7 @@ pub static CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `CONFIG GET`.
 pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -7108,6 +7211,7 @@ pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CONFIG GET`; await it to send. Created by [`Commands::config_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7164,6 +7268,7 @@ pub static CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CONFIG HELP`; await it to send. Created by [`Commands::config_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7209,6 +7314,7 @@ pub static CONFIG_RESETSTAT: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CONFIG RESETSTAT`; await it to send. Created by [`Commands::config_resetstat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7256,6 +7362,7 @@ pub static CONFIG_REWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CONFIG REWRITE`; await it to send. Created by [`Commands::config_rewrite`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7303,6 +7410,7 @@ pub static CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `CONFIG SET`; await it to send. Created by [`Commands::config_set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7384,6 +7492,7 @@ pub static COPY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `COPY`; await it to send. Created by [`Commands::copy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7458,6 +7567,7 @@ pub static DBSIZE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DBSIZE`; await it to send. Created by [`Commands::dbsize`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7503,6 +7613,7 @@ pub static DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DEBUG`; await it to send. Created by [`Commands::debug`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7559,6 +7670,7 @@ pub static DECR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DECR`; await it to send. Created by [`Commands::decr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7620,6 +7732,7 @@ pub static DECRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DECRBY`; await it to send. Created by [`Commands::decrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7685,6 +7798,7 @@ pub static DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DEL`; await it to send. Created by [`Commands::del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7749,6 +7863,7 @@ pub static DELIFEQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DELIFEQ`; await it to send. Created by [`Commands::delifeq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7816,6 +7931,7 @@ pub static DISCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DISCARD`; await it to send. Created by [`Commands::discard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7871,6 +7987,7 @@ pub static DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `DUMP`; await it to send. Created by [`Commands::dump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7921,6 +8038,7 @@ pub static ECHO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ECHO`; await it to send. Created by [`Commands::echo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -7984,6 +8102,7 @@ pub static EVAL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EVAL`; await it to send. Created by [`Commands::eval`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8091,6 +8210,7 @@ pub static EVALSHA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EVALSHA`; await it to send. Created by [`Commands::evalsha`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8198,6 +8318,7 @@ pub static EVALSHA_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EVALSHA_RO`; await it to send. Created by [`Commands::evalsha_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8305,6 +8426,7 @@ pub static EVAL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EVAL_RO`; await it to send. Created by [`Commands::eval_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8406,6 +8528,7 @@ pub static EXEC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EXEC`; await it to send. Created by [`Commands::exec`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8461,6 +8584,7 @@ pub static EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `EXISTS`; await it to send. Created by [`Commands::exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8525,6 +8649,7 @@ pub static EXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Expire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8644,6 +8769,7 @@ pub static EXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Expireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8759,6 +8885,7 @@ pub static EXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `EXPIRETIME`; await it to send. Created by [`Commands::expiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8809,6 +8936,7 @@ pub static FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FAILOVER`; await it to send. Created by [`Commands::failover`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -8900,6 +9028,7 @@ pub static FCALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FCALL`; await it to send. Created by [`Commands::fcall`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9007,6 +9136,7 @@ pub static FCALL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FCALL_RO`; await it to send. Created by [`Commands::fcall_ro`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9100,6 +9230,7 @@ pub static FLUSHALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `flush-type` argument of `Flushall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9178,6 +9309,7 @@ pub static FLUSHDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `flush-type` argument of `Flushdb`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9256,6 +9388,7 @@ pub static FUNCTION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `FUNCTION DELETE`.
 pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -9269,6 +9402,7 @@ pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION DELETE`; await it to send. Created by [`Commands::function_delete`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9320,6 +9454,7 @@ pub static FUNCTION_DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION DUMP`; await it to send. Created by [`Commands::function_dump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9364,6 +9499,7 @@ pub static FUNCTION_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `flush-type` argument of `FunctionFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9444,6 +9580,7 @@ pub static FUNCTION_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION HELP`; await it to send. Created by [`Commands::function_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9488,6 +9625,7 @@ pub static FUNCTION_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION KILL`; await it to send. Created by [`Commands::function_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9532,6 +9670,7 @@ pub static FUNCTION_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION LIST`; await it to send. Created by [`Commands::function_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9593,6 +9732,7 @@ pub static FUNCTION_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION LOAD`; await it to send. Created by [`Commands::function_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9649,6 +9789,7 @@ pub static FUNCTION_RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `policy` argument of `FunctionRestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9742,6 +9883,7 @@ pub static FUNCTION_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FUNCTION STATS`; await it to send. Created by [`Commands::function_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -9799,6 +9941,7 @@ pub static GEOADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Geoadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9933,6 +10076,7 @@ pub static GEODIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `unit` argument of `Geodist`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10058,6 +10202,7 @@ pub static GEOHASH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `GEOHASH`; await it to send. Created by [`Commands::geohash`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10132,6 +10277,7 @@ pub static GEOPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `GEOPOS`; await it to send. Created by [`Commands::geopos`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -10233,6 +10379,7 @@ pub static GEORADIUS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `Georadius`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10461,6 +10608,7 @@ pub static GEORADIUSBYMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `Georadiusbymember`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10659,6 +10807,7 @@ pub static GEORADIUSBYMEMBER_RO: ::typedis::meta::CommandMeta = ::typedis::meta:
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `order` argument of `GeoradiusbymemberRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10836,6 +10985,7 @@ pub static GEORADIUS_RO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `order` argument of `GeoradiusRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11017,6 +11167,7 @@ pub static GEOSEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `order` argument of `Geosearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11307,6 +11458,7 @@ pub static GEOSEARCHSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `Geosearchstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11580,6 +11732,7 @@ pub static GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `GET`; await it to send. Created by [`Commands::get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11640,6 +11793,7 @@ pub static GETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `GETBIT`; await it to send. Created by [`Commands::getbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11705,6 +11859,7 @@ pub static GETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `GETDEL`; await it to send. Created by [`Commands::getdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11765,6 +11920,7 @@ pub static GETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `GETEX`; await it to send. Created by [`Commands::getex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11874,6 +12030,7 @@ pub static GETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `GETRANGE`; await it to send. Created by [`Commands::getrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -11945,6 +12102,7 @@ pub static GETSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `GETSET`; await it to send. Created by [`Commands::getset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12014,6 +12172,7 @@ pub static HDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HDEL`; await it to send. Created by [`Commands::hdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12082,6 +12241,7 @@ pub static HELLO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HELLO`; await it to send. Created by [`Commands::hello`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12170,6 +12330,7 @@ pub static HEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HEXISTS`; await it to send. Created by [`Commands::hexists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12239,6 +12400,7 @@ pub static HEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Hexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12374,6 +12536,7 @@ pub static HEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Hexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12509,6 +12672,7 @@ pub static HEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HEXPIRETIME`; await it to send. Created by [`Commands::hexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12588,6 +12752,7 @@ pub static HGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HGET`; await it to send. Created by [`Commands::hget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12657,6 +12822,7 @@ pub static HGETALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HGETALL`; await it to send. Created by [`Commands::hgetall`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12720,6 +12886,7 @@ pub static HGETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HGETDEL`; await it to send. Created by [`Commands::hgetdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12799,6 +12966,7 @@ pub static HGETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HGETEX`; await it to send. Created by [`Commands::hgetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -12928,6 +13096,7 @@ pub static HINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HINCRBY`; await it to send. Created by [`Commands::hincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13004,6 +13173,7 @@ pub static HINCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HINCRBYFLOAT`; await it to send. Created by [`Commands::hincrbyfloat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13079,6 +13249,7 @@ pub static HKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HKEYS`; await it to send. Created by [`Commands::hkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13139,6 +13310,7 @@ pub static HLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HLEN`; await it to send. Created by [`Commands::hlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13199,6 +13371,7 @@ pub static HMGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HMGET`; await it to send. Created by [`Commands::hmget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13270,6 +13443,7 @@ pub static HMSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HMSET`; await it to send. Created by [`Commands::hmset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13347,6 +13521,7 @@ pub static HPERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HPERSIST`; await it to send. Created by [`Commands::hpersist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13426,6 +13601,7 @@ pub static HPEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Hpexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13561,6 +13737,7 @@ pub static HPEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Hpexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13696,6 +13873,7 @@ pub static HPEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HPEXPIRETIME`; await it to send. Created by [`Commands::hpexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13775,6 +13953,7 @@ pub static HPTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HPTTL`; await it to send. Created by [`Commands::hpttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13854,6 +14033,7 @@ pub static HRANDFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HRANDFIELD`; await it to send. Created by [`Commands::hrandfield`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -13931,6 +14111,7 @@ pub static HSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HSCAN`; await it to send. Created by [`Commands::hscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14025,6 +14206,7 @@ pub static HSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HSET`; await it to send. Created by [`Commands::hset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14103,6 +14285,7 @@ pub static HSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `fields-condition` argument of `Hsetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14305,6 +14488,7 @@ pub static HSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `HSETNX`; await it to send. Created by [`Commands::hsetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14380,6 +14564,7 @@ pub static HSTRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HSTRLEN`; await it to send. Created by [`Commands::hstrlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14449,6 +14634,7 @@ pub static HTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HTTL`; await it to send. Created by [`Commands::httl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14528,6 +14714,7 @@ pub static HVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `HVALS`; await it to send. Created by [`Commands::hvals`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14589,6 +14776,7 @@ pub static INCR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `INCR`; await it to send. Created by [`Commands::incr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14650,6 +14838,7 @@ pub static INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `INCRBY`; await it to send. Created by [`Commands::incrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14716,6 +14905,7 @@ pub static INCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `INCRBYFLOAT`; await it to send. Created by [`Commands::incrbyfloat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14770,6 +14960,7 @@ pub static INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `INFO`; await it to send. Created by [`Commands::info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14828,6 +15019,7 @@ pub static KEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `KEYS`; await it to send. Created by [`Commands::keys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14878,6 +15070,7 @@ pub static LASTSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LASTSAVE`; await it to send. Created by [`Commands::lastsave`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14922,6 +15115,7 @@ pub static LATENCY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `LATENCY DOCTOR`.
 pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -14936,6 +15130,7 @@ pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY DOCTOR`; await it to send. Created by [`Commands::latency_doctor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -14983,6 +15178,7 @@ pub static LATENCY_GRAPH: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY GRAPH`; await it to send. Created by [`Commands::latency_graph`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15032,6 +15228,7 @@ pub static LATENCY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY HELP`; await it to send. Created by [`Commands::latency_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15077,6 +15274,7 @@ pub static LATENCY_HISTOGRAM: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY HISTOGRAM`; await it to send. Created by [`Commands::latency_histogram`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15141,6 +15339,7 @@ pub static LATENCY_HISTORY: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY HISTORY`; await it to send. Created by [`Commands::latency_history`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15193,6 +15392,7 @@ pub static LATENCY_LATEST: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY LATEST`; await it to send. Created by [`Commands::latency_latest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15240,6 +15440,7 @@ pub static LATENCY_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LATENCY RESET`; await it to send. Created by [`Commands::latency_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15309,6 +15510,7 @@ pub static LCS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LCS`; await it to send. Created by [`Commands::lcs`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15404,6 +15606,7 @@ pub static LINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `LINDEX`; await it to send. Created by [`Commands::lindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15469,6 +15672,7 @@ pub static LINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `where` argument of `Linsert`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15568,6 +15772,7 @@ pub static LLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `LLEN`; await it to send. Created by [`Commands::llen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15638,6 +15843,7 @@ pub static LMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `wherefrom` argument of `Lmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15755,6 +15961,7 @@ pub static LMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `where` argument of `Lmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15876,6 +16083,7 @@ pub static LOLWUT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LOLWUT`; await it to send. Created by [`Commands::lolwut`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -15942,6 +16150,7 @@ pub static LPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LPOP`; await it to send. Created by [`Commands::lpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16015,6 +16224,7 @@ pub static LPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `LPOS`; await it to send. Created by [`Commands::lpos`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16116,6 +16326,7 @@ pub static LPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LPUSH`; await it to send. Created by [`Commands::lpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16187,6 +16398,7 @@ pub static LPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LPUSHX`; await it to send. Created by [`Commands::lpushx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16257,6 +16469,7 @@ pub static LRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `LRANGE`; await it to send. Created by [`Commands::lrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16327,6 +16540,7 @@ pub static LREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LREM`; await it to send. Created by [`Commands::lrem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16402,6 +16616,7 @@ pub static LSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LSET`; await it to send. Created by [`Commands::lset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16477,6 +16692,7 @@ pub static LTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `LTRIM`; await it to send. Created by [`Commands::ltrim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16536,6 +16752,7 @@ pub static MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `MEMORY DOCTOR`.
 pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -16549,6 +16766,7 @@ pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY DOCTOR`; await it to send. Created by [`Commands::memory_doctor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16593,6 +16811,7 @@ pub static MEMORY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY HELP`; await it to send. Created by [`Commands::memory_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16637,6 +16856,7 @@ pub static MEMORY_MALLOC_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY MALLOC-STATS`; await it to send. Created by [`Commands::memory_malloc_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16683,6 +16903,7 @@ pub static MEMORY_PURGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY PURGE`; await it to send. Created by [`Commands::memory_purge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16727,6 +16948,7 @@ pub static MEMORY_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY STATS`; await it to send. Created by [`Commands::memory_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16785,6 +17007,7 @@ pub static MEMORY_USAGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MEMORY USAGE`; await it to send. Created by [`Commands::memory_usage`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16856,6 +17079,7 @@ pub static MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MGET`; await it to send. Created by [`Commands::mget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -16933,6 +17157,7 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17076,6 +17301,7 @@ pub static MODULE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `MODULE HELP`.
 pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -17089,6 +17315,7 @@ pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MODULE HELP`; await it to send. Created by [`Commands::module_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17133,6 +17360,7 @@ pub static MODULE_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MODULE LIST`; await it to send. Created by [`Commands::module_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17178,6 +17406,7 @@ pub static MODULE_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MODULE LOAD`; await it to send. Created by [`Commands::module_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17242,6 +17471,7 @@ pub static MODULE_LOADEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MODULE LOADEX`; await it to send. Created by [`Commands::module_loadex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17327,6 +17557,7 @@ pub static MODULE_UNLOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MODULE UNLOAD`; await it to send. Created by [`Commands::module_unload`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17384,6 +17615,7 @@ pub static MONITOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MONITOR`; await it to send. Created by [`Commands::monitor`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17439,6 +17671,7 @@ pub static MOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MOVE`; await it to send. Created by [`Commands::move_key`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17504,6 +17737,7 @@ pub static MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MSET`; await it to send. Created by [`Commands::mset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17576,6 +17810,7 @@ pub static MSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Msetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17766,6 +18001,7 @@ pub static MSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MSETNX`; await it to send. Created by [`Commands::msetnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17835,6 +18071,7 @@ pub static MULTI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `MULTI`; await it to send. Created by [`Commands::multi`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17879,6 +18116,7 @@ pub static OBJECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `OBJECT ENCODING`.
 pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -17903,6 +18141,7 @@ pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `OBJECT ENCODING`; await it to send. Created by [`Commands::object_encoding`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -17965,6 +18204,7 @@ pub static OBJECT_FREQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `OBJECT FREQ`; await it to send. Created by [`Commands::object_freq`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18014,6 +18254,7 @@ pub static OBJECT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `OBJECT HELP`; await it to send. Created by [`Commands::object_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18069,6 +18310,7 @@ pub static OBJECT_IDLETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `OBJECT IDLETIME`; await it to send. Created by [`Commands::object_idletime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18131,6 +18373,7 @@ pub static OBJECT_REFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `OBJECT REFCOUNT`; await it to send. Created by [`Commands::object_refcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18193,6 +18436,7 @@ pub static PERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PERSIST`; await it to send. Created by [`Commands::persist`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18253,6 +18497,7 @@ pub static PEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Pexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18372,6 +18617,7 @@ pub static PEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `Pexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18491,6 +18737,7 @@ pub static PEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `PEXPIRETIME`; await it to send. Created by [`Commands::pexpiretime`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18552,6 +18799,7 @@ pub static PFADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PFADD`; await it to send. Created by [`Commands::pfadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18626,6 +18874,7 @@ pub static PFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PFCOUNT`; await it to send. Created by [`Commands::pfcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18691,6 +18940,7 @@ pub static PFDEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PFDEBUG`; await it to send. Created by [`Commands::pfdebug`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18770,6 +19020,7 @@ pub static PFMERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PFMERGE`; await it to send. Created by [`Commands::pfmerge`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18833,6 +19084,7 @@ pub static PFSELFTEST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PFSELFTEST`; await it to send. Created by [`Commands::pfselftest`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18877,6 +19129,7 @@ pub static PING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PING`; await it to send. Created by [`Commands::ping`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -18942,6 +19195,7 @@ pub static PSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PSETEX`; await it to send. Created by [`Commands::psetex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19014,6 +19268,7 @@ pub static PSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PSUBSCRIBE`; await it to send. Created by [`Commands::psubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19075,6 +19330,7 @@ pub static PSYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: true,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PSYNC`; await it to send. Created by [`Commands::psync`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19140,6 +19396,7 @@ pub static PTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PTTL`; await it to send. Created by [`Commands::pttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19190,6 +19447,7 @@ pub static PUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBLISH`; await it to send. Created by [`Commands::publish`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19248,6 +19506,7 @@ pub static PUBSUB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `PUBSUB CHANNELS`.
 pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -19262,6 +19521,7 @@ pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB CHANNELS`; await it to send. Created by [`Commands::pubsub_channels`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19318,6 +19578,7 @@ pub static PUBSUB_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB HELP`; await it to send. Created by [`Commands::pubsub_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19363,6 +19624,7 @@ pub static PUBSUB_NUMPAT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB NUMPAT`; await it to send. Created by [`Commands::pubsub_numpat`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19408,6 +19670,7 @@ pub static PUBSUB_NUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB NUMSUB`; await it to send. Created by [`Commands::pubsub_numsub`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19467,6 +19730,7 @@ pub static PUBSUB_SHARDCHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta:
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB SHARDCHANNELS`; await it to send. Created by [`Commands::pubsub_shardchannels`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19524,6 +19788,7 @@ pub static PUBSUB_SHARDNUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::C
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUBSUB SHARDNUMSUB`; await it to send. Created by [`Commands::pubsub_shardnumsub`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19592,6 +19857,7 @@ pub static PUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `PUNSUBSCRIBE`; await it to send. Created by [`Commands::punsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19659,6 +19925,7 @@ pub static QUIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `QUIT`; await it to send. Created by [`Commands::quit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19703,6 +19970,7 @@ pub static RANDOMKEY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RANDOMKEY`; await it to send. Created by [`Commands::randomkey`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19755,6 +20023,7 @@ pub static READONLY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `READONLY`; await it to send. Created by [`Commands::readonly`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19807,6 +20076,7 @@ pub static READWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `READWRITE`; await it to send. Created by [`Commands::readwrite`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19872,6 +20142,7 @@ pub static RENAME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RENAME`; await it to send. Created by [`Commands::rename`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -19951,6 +20222,7 @@ pub static RENAMENX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RENAMENX`; await it to send. Created by [`Commands::renamenx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20018,6 +20290,7 @@ pub static REPLCONF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
         survives_reset: true,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `REPLCONF`; await it to send. Created by [`Commands::replconf`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20063,6 +20336,7 @@ pub static REPLICAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `REPLICAOF`; await it to send. Created by [`Commands::replicaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20149,6 +20423,7 @@ pub static RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RESET`; await it to send. Created by [`Commands::reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20204,6 +20479,7 @@ pub static RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RESTORE`; await it to send. Created by [`Commands::restore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20311,6 +20587,7 @@ pub static RESTORE_ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RESTORE-ASKING`; await it to send. Created by [`Commands::restore_asking`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20407,6 +20684,7 @@ pub static ROLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ROLE`; await it to send. Created by [`Commands::role`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20462,6 +20740,7 @@ pub static RPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RPOP`; await it to send. Created by [`Commands::rpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20545,6 +20824,7 @@ pub static RPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RPOPLPUSH`; await it to send. Created by [`Commands::rpoplpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20615,6 +20895,7 @@ pub static RPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RPUSH`; await it to send. Created by [`Commands::rpush`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20686,6 +20967,7 @@ pub static RPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `RPUSHX`; await it to send. Created by [`Commands::rpushx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20757,6 +21039,7 @@ pub static SADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SADD`; await it to send. Created by [`Commands::sadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20817,6 +21100,7 @@ pub static SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SAVE`; await it to send. Created by [`Commands::save`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20861,6 +21145,7 @@ pub static SCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCAN`; await it to send. Created by [`Commands::scan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -20952,6 +21237,7 @@ pub static SCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `SCARD`; await it to send. Created by [`Commands::scard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21001,6 +21287,7 @@ pub static SCRIPT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `SCRIPT DEBUG`.
 pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -21014,6 +21301,7 @@ pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `mode` argument of `ScriptDebug`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21097,6 +21385,7 @@ pub static SCRIPT_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCRIPT EXISTS`; await it to send. Created by [`Commands::script_exists`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21150,6 +21439,7 @@ pub static SCRIPT_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `flush-type` argument of `ScriptFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21228,6 +21518,7 @@ pub static SCRIPT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCRIPT HELP`; await it to send. Created by [`Commands::script_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21272,6 +21563,7 @@ pub static SCRIPT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCRIPT KILL`; await it to send. Created by [`Commands::script_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21316,6 +21608,7 @@ pub static SCRIPT_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCRIPT LOAD`; await it to send. Created by [`Commands::script_load`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21365,6 +21658,7 @@ pub static SCRIPT_SHOW: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SCRIPT SHOW`; await it to send. Created by [`Commands::script_show`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21425,6 +21719,7 @@ pub static SDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SDIFF`; await it to send. Created by [`Commands::sdiff`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21499,6 +21794,7 @@ pub static SDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SDIFFSTORE`; await it to send. Created by [`Commands::sdiffstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21566,6 +21862,7 @@ pub static SELECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SELECT`; await it to send. Created by [`Commands::select`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21626,6 +21923,7 @@ pub static SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SET`; await it to send. Created by [`Commands::set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21772,6 +22070,7 @@ pub static SETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SETBIT`; await it to send. Created by [`Commands::setbit`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21842,6 +22141,7 @@ pub static SETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SETEX`; await it to send. Created by [`Commands::setex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21918,6 +22218,7 @@ pub static SETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SETNX`; await it to send. Created by [`Commands::setnx`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -21987,6 +22288,7 @@ pub static SETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SETRANGE`; await it to send. Created by [`Commands::setrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22053,6 +22355,7 @@ pub static SHUTDOWN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `save-selector` argument of `Shutdown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22170,6 +22473,7 @@ pub static SINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SINTER`; await it to send. Created by [`Commands::sinter`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22234,6 +22538,7 @@ pub static SINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SINTERCARD`; await it to send. Created by [`Commands::sintercard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22349,6 +22654,7 @@ pub static SINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SINTERSTORE`; await it to send. Created by [`Commands::sinterstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22419,6 +22725,7 @@ pub static SISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `SISMEMBER`; await it to send. Created by [`Commands::sismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22478,6 +22785,7 @@ pub static SLAVEOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SLAVEOF`; await it to send. Created by [`Commands::slaveof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22556,6 +22864,7 @@ pub static SLOWLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `SLOWLOG GET`.
 pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -22570,6 +22879,7 @@ pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SLOWLOG GET`; await it to send. Created by [`Commands::slowlog_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22624,6 +22934,7 @@ pub static SLOWLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SLOWLOG HELP`; await it to send. Created by [`Commands::slowlog_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22669,6 +22980,7 @@ pub static SLOWLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SLOWLOG LEN`; await it to send. Created by [`Commands::slowlog_len`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22714,6 +23026,7 @@ pub static SLOWLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SLOWLOG RESET`; await it to send. Created by [`Commands::slowlog_reset`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22769,6 +23082,7 @@ pub static SMEMBERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `SMEMBERS`; await it to send. Created by [`Commands::smembers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22829,6 +23143,7 @@ pub static SMISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `SMISMEMBER`; await it to send. Created by [`Commands::smismember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -22909,6 +23224,7 @@ pub static SMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SMOVE`; await it to send. Created by [`Commands::smove`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23004,6 +23320,7 @@ pub static SORT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `Sort`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23157,6 +23474,7 @@ pub static SORT_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `SortRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23294,6 +23612,7 @@ pub static SPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SPOP`; await it to send. Created by [`Commands::spop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23365,6 +23684,7 @@ pub static SPUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SPUBLISH`; await it to send. Created by [`Commands::spublish`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23434,6 +23754,7 @@ pub static SRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SRANDMEMBER`; await it to send. Created by [`Commands::srandmember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23507,6 +23828,7 @@ pub static SREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SREM`; await it to send. Created by [`Commands::srem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23577,6 +23899,7 @@ pub static SSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SSCAN`; await it to send. Created by [`Commands::sscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23671,6 +23994,7 @@ pub static SSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SSUBSCRIBE`; await it to send. Created by [`Commands::ssubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23735,6 +24059,7 @@ pub static STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `STRLEN`; await it to send. Created by [`Commands::strlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23792,6 +24117,7 @@ pub static SUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SUBSCRIBE`; await it to send. Created by [`Commands::subscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23856,6 +24182,7 @@ pub static SUBSTR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `SUBSTR`; await it to send. Created by [`Commands::substr`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -23926,6 +24253,7 @@ pub static SUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SUNION`; await it to send. Created by [`Commands::sunion`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24000,6 +24328,7 @@ pub static SUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SUNIONSTORE`; await it to send. Created by [`Commands::sunionstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24078,6 +24407,7 @@ pub static SUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SUNSUBSCRIBE`; await it to send. Created by [`Commands::sunsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24136,6 +24466,7 @@ pub static SWAPDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SWAPDB`; await it to send. Created by [`Commands::swapdb`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24198,6 +24529,7 @@ pub static SYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: true,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `SYNC`; await it to send. Created by [`Commands::sync`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24243,6 +24575,7 @@ pub static TIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TIME`; await it to send. Created by [`Commands::time`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24298,6 +24631,7 @@ pub static TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TOUCH`; await it to send. Created by [`Commands::touch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24362,6 +24696,7 @@ pub static TTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `TTL`; await it to send. Created by [`Commands::ttl`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24422,6 +24757,7 @@ pub static TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `TYPE`; await it to send. Created by [`Commands::key_type`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24482,6 +24818,7 @@ pub static UNLINK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `UNLINK`; await it to send. Created by [`Commands::unlink`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24543,6 +24880,7 @@ pub static UNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `UNSUBSCRIBE`; await it to send. Created by [`Commands::unsubscribe`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24610,6 +24948,7 @@ pub static UNWATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `UNWATCH`; await it to send. Created by [`Commands::unwatch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24659,6 +24998,7 @@ pub static WAIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             unit: ::typedis::meta::TimeUnit::Millis,
         }),
     },
+    cacheable: false,
 };
 /// Builder for `WAIT`; await it to send. Created by [`Commands::wait`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24718,6 +25058,7 @@ pub static WAITAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             unit: ::typedis::meta::TimeUnit::Millis,
         }),
     },
+    cacheable: false,
 };
 /// Builder for `WAITAOF`; await it to send. Created by [`Commands::waitaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24797,6 +25138,7 @@ pub static WATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         survives_reset: false,
     }),
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `WATCH`; await it to send. Created by [`Commands::watch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24861,6 +25203,7 @@ pub static XACK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XACK`; await it to send. Created by [`Commands::xack`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -24938,6 +25281,7 @@ pub static XADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `operator` argument of `Xadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25129,6 +25473,7 @@ pub static XAUTOCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XAUTOCLAIM`; await it to send. Created by [`Commands::xautoclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25234,6 +25579,7 @@ pub static XCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XCLAIM`; await it to send. Created by [`Commands::xclaim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25373,6 +25719,7 @@ pub static XDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XDEL`; await it to send. Created by [`Commands::xdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25432,6 +25779,7 @@ pub static XGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `XGROUP CREATE`.
 pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -25456,6 +25804,7 @@ pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP CREATE`; await it to send. Created by [`Commands::xgroup_create`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25563,6 +25912,7 @@ pub static XGROUP_CREATECONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP CREATECONSUMER`; await it to send. Created by [`Commands::xgroup_createconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25640,6 +25990,7 @@ pub static XGROUP_DELCONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta::C
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP DELCONSUMER`; await it to send. Created by [`Commands::xgroup_delconsumer`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25717,6 +26068,7 @@ pub static XGROUP_DESTROY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP DESTROY`; await it to send. Created by [`Commands::xgroup_destroy`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25777,6 +26129,7 @@ pub static XGROUP_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP HELP`; await it to send. Created by [`Commands::xgroup_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25832,6 +26185,7 @@ pub static XGROUP_SETID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XGROUP SETID`; await it to send. Created by [`Commands::xgroup_setid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -25923,6 +26277,7 @@ pub static XINFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `XINFO CONSUMERS`.
 pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -25947,6 +26302,7 @@ pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XINFO CONSUMERS`; await it to send. Created by [`Commands::xinfo_consumers`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26018,6 +26374,7 @@ pub static XINFO_GROUPS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `XINFO GROUPS`; await it to send. Created by [`Commands::xinfo_groups`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26067,6 +26424,7 @@ pub static XINFO_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XINFO HELP`; await it to send. Created by [`Commands::xinfo_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26122,6 +26480,7 @@ pub static XINFO_STREAM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `XINFO STREAM`; await it to send. Created by [`Commands::xinfo_stream`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26201,6 +26560,7 @@ pub static XLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `XLEN`; await it to send. Created by [`Commands::xlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26261,6 +26621,7 @@ pub static XPENDING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XPENDING`; await it to send. Created by [`Commands::xpending`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26364,6 +26725,7 @@ pub static XRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `XRANGE`; await it to send. Created by [`Commands::xrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26454,6 +26816,7 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26561,6 +26924,7 @@ pub static XREADGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XREADGROUP`; await it to send. Created by [`Commands::xreadgroup`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26680,6 +27044,7 @@ pub static XREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `XREVRANGE`; await it to send. Created by [`Commands::xrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26767,6 +27132,7 @@ pub static XSETID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XSETID`; await it to send. Created by [`Commands::xsetid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -26857,6 +27223,7 @@ pub static XTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `operator` argument of `Xtrim`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26981,6 +27348,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27149,6 +27517,7 @@ pub static ZCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZCARD`; await it to send. Created by [`Commands::zcard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27209,6 +27578,7 @@ pub static ZCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZCOUNT`; await it to send. Created by [`Commands::zcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27284,6 +27654,7 @@ pub static ZDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZDIFF`; await it to send. Created by [`Commands::zdiff`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27395,6 +27766,7 @@ pub static ZDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZDIFFSTORE`; await it to send. Created by [`Commands::zdiffstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27497,6 +27869,7 @@ pub static ZINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZINCRBY`; await it to send. Created by [`Commands::zincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27572,6 +27945,7 @@ pub static ZINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `aggregate` argument of `Zinter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27736,6 +28110,7 @@ pub static ZINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZINTERCARD`; await it to send. Created by [`Commands::zintercard`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -27852,6 +28227,7 @@ pub static ZINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `aggregate` argument of `Zinterstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28017,6 +28393,7 @@ pub static ZLEXCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZLEXCOUNT`; await it to send. Created by [`Commands::zlexcount`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28092,6 +28469,7 @@ pub static ZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `where` argument of `Zmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28227,6 +28605,7 @@ pub static ZMSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZMSCORE`; await it to send. Created by [`Commands::zmscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28297,6 +28676,7 @@ pub static ZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZPOPMAX`; await it to send. Created by [`Commands::zpopmax`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28370,6 +28750,7 @@ pub static ZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZPOPMIN`; await it to send. Created by [`Commands::zpopmin`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28443,6 +28824,7 @@ pub static ZRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZRANDMEMBER`; await it to send. Created by [`Commands::zrandmember`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28520,6 +28902,7 @@ pub static ZRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 ///The `sortby` argument of `Zrange`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28653,6 +29036,7 @@ pub static ZRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZRANGEBYLEX`; await it to send. Created by [`Commands::zrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28743,6 +29127,7 @@ pub static ZRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZRANGEBYSCORE`; await it to send. Created by [`Commands::zrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -28850,6 +29235,7 @@ pub static ZRANGESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `sortby` argument of `Zrangestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28984,6 +29370,7 @@ pub static ZRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZRANK`; await it to send. Created by [`Commands::zrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29063,6 +29450,7 @@ pub static ZREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZREM`; await it to send. Created by [`Commands::zrem`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29133,6 +29521,7 @@ pub static ZREMRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZREMRANGEBYLEX`; await it to send. Created by [`Commands::zremrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29208,6 +29597,7 @@ pub static ZREMRANGEBYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZREMRANGEBYRANK`; await it to send. Created by [`Commands::zremrangebyrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29278,6 +29668,7 @@ pub static ZREMRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZREMRANGEBYSCORE`; await it to send. Created by [`Commands::zremrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29353,6 +29744,7 @@ pub static ZREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZREVRANGE`; await it to send. Created by [`Commands::zrevrange`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29431,6 +29823,7 @@ pub static ZREVRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZREVRANGEBYLEX`; await it to send. Created by [`Commands::zrevrangebylex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29521,6 +29914,7 @@ pub static ZREVRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZREVRANGEBYSCORE`; await it to send. Created by [`Commands::zrevrangebyscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29618,6 +30012,7 @@ pub static ZREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZREVRANK`; await it to send. Created by [`Commands::zrevrank`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29697,6 +30092,7 @@ pub static ZSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `ZSCAN`; await it to send. Created by [`Commands::zscan`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29790,6 +30186,7 @@ pub static ZSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `ZSCORE`; await it to send. Created by [`Commands::zscore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -29859,6 +30256,7 @@ pub static ZUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `aggregate` argument of `Zunion`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30034,6 +30432,7 @@ pub static ZUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `aggregate` argument of `Zunionstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

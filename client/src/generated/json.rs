@@ -24,6 +24,7 @@ pub static JSON_ARRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.ARRAPPEND`; await it to send. Created by [`JsonCommands::json_arrappend`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -100,6 +101,7 @@ pub static JSON_ARRINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `JSON.ARRINDEX`; await it to send. Created by [`JsonCommands::json_arrindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -192,6 +194,7 @@ pub static JSON_ARRINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.ARRINSERT`; await it to send. Created by [`JsonCommands::json_arrinsert`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -274,6 +277,7 @@ pub static JSON_ARRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `JSON.ARRLEN`; await it to send. Created by [`JsonCommands::json_arrlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -343,6 +347,7 @@ pub static JSON_ARRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.ARRPOP`; await it to send. Created by [`JsonCommands::json_arrpop`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -422,6 +427,7 @@ pub static JSON_ARRTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.ARRTRIM`; await it to send. Created by [`JsonCommands::json_arrtrim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -503,6 +509,7 @@ pub static JSON_CLEAR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.CLEAR`; await it to send. Created by [`JsonCommands::json_clear`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -573,6 +580,7 @@ pub static JSON_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `JSON.DEBUG HELP`.
 pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -586,6 +594,7 @@ pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.DEBUG HELP`; await it to send. Created by [`JsonCommands::json_debug_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -643,6 +652,7 @@ pub static JSON_DEBUG_MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.DEBUG MEMORY`; await it to send. Created by [`JsonCommands::json_debug_memory`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -714,6 +724,7 @@ pub static JSON_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.DEL`; await it to send. Created by [`JsonCommands::json_del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -784,6 +795,7 @@ pub static JSON_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.FORGET`; await it to send. Created by [`JsonCommands::json_forget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -854,6 +866,7 @@ pub static JSON_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `JSON.GET`; await it to send. Created by [`JsonCommands::json_get_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -959,6 +972,7 @@ pub static JSON_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.MERGE`; await it to send. Created by [`JsonCommands::json_merge_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1034,6 +1048,7 @@ pub static JSON_MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `JSON.MGET`; await it to send. Created by [`JsonCommands::json_mget_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1105,6 +1120,7 @@ pub static JSON_MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.MSET`; await it to send. Created by [`JsonCommands::json_mset_text`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1178,6 +1194,7 @@ pub static JSON_NUMINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.NUMINCRBY`; await it to send. Created by [`JsonCommands::json_numincrby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1253,6 +1270,7 @@ pub static JSON_NUMMULTBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.NUMMULTBY`; await it to send. Created by [`JsonCommands::json_nummultby`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1329,6 +1347,7 @@ pub static JSON_OBJKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `JSON.OBJKEYS`; await it to send. Created by [`JsonCommands::json_objkeys`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1401,6 +1420,7 @@ pub static JSON_OBJLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `JSON.OBJLEN`; await it to send. Created by [`JsonCommands::json_objlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1470,6 +1490,7 @@ pub static JSON_RESP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `JSON.RESP`; await it to send. Created by [`JsonCommands::json_resp`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1541,6 +1562,7 @@ pub static JSON_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `condition` argument of `JsonSet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1651,6 +1673,7 @@ pub static JSON_STRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.STRAPPEND`; await it to send. Created by [`JsonCommands::json_strappend`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1726,6 +1749,7 @@ pub static JSON_STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `JSON.STRLEN`; await it to send. Created by [`JsonCommands::json_strlen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1796,6 +1820,7 @@ pub static JSON_TOGGLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `JSON.TOGGLE`; await it to send. Created by [`JsonCommands::json_toggle`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1865,6 +1890,7 @@ pub static JSON_TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: true,
 };
 /// Builder for `JSON.TYPE`; await it to send. Created by [`JsonCommands::json_type`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

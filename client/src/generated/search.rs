@@ -23,6 +23,7 @@ pub static FT_AGGREGATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `FtAggregate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -356,6 +357,7 @@ pub static FT_ALIASADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.ALIASADD`; await it to send. Created by [`SearchCommands::ft_aliasadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -425,6 +427,7 @@ pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.ALIASDEL`; await it to send. Created by [`SearchCommands::ft_aliasdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -485,6 +488,7 @@ pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.ALIASUPDATE`; await it to send. Created by [`SearchCommands::ft_aliasupdate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -554,6 +558,7 @@ pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.ALTER`; await it to send. Created by [`SearchCommands::ft_alter`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -620,6 +625,7 @@ pub static FT_CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `FT.CONFIG GET`.
 pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -633,6 +639,7 @@ pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.CONFIG GET`; await it to send. Created by [`SearchCommands::ft_config_get`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -685,6 +692,7 @@ pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.CONFIG HELP`; await it to send. Created by [`SearchCommands::ft_config_help`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -736,6 +744,7 @@ pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.CONFIG SET`; await it to send. Created by [`SearchCommands::ft_config_set`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -806,6 +815,7 @@ pub static FT_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `data_type` argument of `FtCreate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1064,6 +1074,7 @@ pub static FT_CURSOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// What the runtime knows about `FT.CURSOR DEL`.
 pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1088,6 +1099,7 @@ pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.CURSOR DEL`; await it to send. Created by [`SearchCommands::ft_cursor_del`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1153,6 +1165,7 @@ pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.CURSOR READ`; await it to send. Created by [`SearchCommands::ft_cursor_read`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1220,6 +1233,7 @@ pub static FT_DICTADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.DICTADD`; await it to send. Created by [`SearchCommands::ft_dictadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1279,6 +1293,7 @@ pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.DICTDEL`; await it to send. Created by [`SearchCommands::ft_dictdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1338,6 +1353,7 @@ pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.DICTDUMP`; await it to send. Created by [`SearchCommands::ft_dictdump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1398,6 +1414,7 @@ pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.DROPINDEX`; await it to send. Created by [`SearchCommands::ft_dropindex`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1464,6 +1481,7 @@ pub static FT_EXPLAIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.EXPLAIN`; await it to send. Created by [`SearchCommands::ft_explain`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1544,6 +1562,7 @@ pub static FT_EXPLAINCLI: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.EXPLAINCLI`; await it to send. Created by [`SearchCommands::ft_explaincli`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1624,6 +1643,7 @@ pub static FT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.INFO`; await it to send. Created by [`SearchCommands::ft_info`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1687,6 +1707,7 @@ pub static FT_SEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `order` argument of `FtSearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2169,6 +2190,7 @@ pub static FT_SPELLCHECK: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `inclusion` argument of `FtSpellcheck`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2306,6 +2328,7 @@ pub static FT_SUGADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SUGADD`; await it to send. Created by [`SearchCommands::ft_sugadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2397,6 +2420,7 @@ pub static FT_SUGDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SUGDEL`; await it to send. Created by [`SearchCommands::ft_sugdel`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2466,6 +2490,7 @@ pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SUGGET`; await it to send. Created by [`SearchCommands::ft_sugget`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2563,6 +2588,7 @@ pub static FT_SUGLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SUGLEN`; await it to send. Created by [`SearchCommands::ft_suglen`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2623,6 +2649,7 @@ pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SYNDUMP`; await it to send. Created by [`SearchCommands::ft_syndump`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2686,6 +2713,7 @@ pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.SYNUPDATE`; await it to send. Created by [`SearchCommands::ft_synupdate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2781,6 +2809,7 @@ pub static FT_TAGVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT.TAGVALS`; await it to send. Created by [`SearchCommands::ft_tagvals`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2839,6 +2868,7 @@ pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `FT._LIST`; await it to send. Created by [`SearchCommands::ft_list`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

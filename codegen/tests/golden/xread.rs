@@ -27,6 +27,7 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -24,6 +24,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::ByFlags,
+    cacheable: false,
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
