@@ -25,6 +25,7 @@ pub mod lock;
 pub mod meta;
 pub mod modules;
 mod mux;
+pub mod options;
 pub mod pipeline;
 pub mod pool;
 pub mod pubsub;
@@ -58,6 +59,7 @@ pub use error::{Error, Result, ServerError, ServerErrorKind};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use keys::{command_keys, key_slot};
+pub use options::Trim;
 pub use record::Record;
 pub use script::Script;
 /// `#[derive(Record)]`: a struct with named fields stored as a Redis hash or stream entry.

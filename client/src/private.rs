@@ -83,6 +83,13 @@ impl<const N: usize> Slots<N> {
     }
 }
 
+/// A value that writes several arguments, for the arguments the specs type with a
+/// hand-written type (`typedis.typed`, e.g. [`Trim`](crate::Trim)).
+pub trait WriteArgs {
+    /// Appends the value's arguments to `out`.
+    fn write_args(&self, out: &mut Args);
+}
+
 /// What every generated builder is, for sinks that collect commands (pipelines).
 pub trait Builder {
     /// Where the command goes.

@@ -749,6 +749,9 @@ impl<'a> Command<'a> {
 
     /// The Rust type of an argument's value. `apit`: `impl Trait` allowed.
     fn value_type(&self, a: &Argument, enums: &mut Enums<'_>, apit: bool) -> TokenStream {
+        if let Some(t) = &a.typed {
+            return t.ty.parse().unwrap_or_else(|_| quote!(::typedis::Args));
+        }
         let one = match a.kind {
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => {
                 if apit {
@@ -835,6 +838,9 @@ impl<'a> Command<'a> {
         enums: &mut Enums<'_>,
         appending: bool,
     ) -> TokenStream {
+        if a.typed.is_some() {
+            return quote!(::typedis::__private::WriteArgs::write_args(&#v, out););
+        }
         let token = a.token.as_deref().map(lit);
         let tok = |t: &Option<Literal>| match t {
             Some(t) => quote!(out.push_bytes(#t);),
@@ -1049,8 +1055,17 @@ impl<'a> Command<'a> {
                 continue;
             }
             if a.kind == ArgKind::Oneof {
+                // Alternatives named like another setter take their choice's token
+                // (`NOT-TYPE NORMAL` is `.not_type_normal()` beside `TYPE NORMAL`'s
+                // `.normal()`).
+                let prefix = self.setter_base(a);
                 for m in &a.arguments {
-                    let name = unique(&mut taken, &self.setter_base(m), &m.name);
+                    let base = self.setter_base(m);
+                    let name = if taken.contains(&base) {
+                        unique(&mut taken, &format!("{prefix}_{base}"), &m.name)
+                    } else {
+                        unique(&mut taken, &base, &m.name)
+                    };
                     let also = self.requirement(a, m, &required)?;
                     setters.push(self.setter(&name, m, Some(a), &slot, &mut enums, &also));
                     plan.push(cases::Setter::new(m, Some(a), &name));
@@ -1104,11 +1119,35 @@ impl<'a> Command<'a> {
                         }
                     });
                 }
+            } else if let Some((first, second)) = split_block(a) {
+                let base = a
+                    .rust_name
+                    .clone()
+                    .unwrap_or_else(|| self.setter_base(first));
+                let one = unique(&mut taken, &base, &a.name);
+                let both = unique(
+                    &mut taken,
+                    &format!("{base}_{}", self.setter_base(second)),
+                    &second.name,
+                );
+                setters.push(self.split_setter(&one, a, &[first], &slot, &mut enums));
+                setters.push(self.split_setter(&both, a, &[first, second], &slot, &mut enums));
+                plan.push(cases::Setter::new(a, None, &one));
+                plan.push(cases::Setter::new(second, Some(a), &both));
             } else {
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
                 setters.push(self.setter(&name, a, None, &slot, &mut enums, &quote!()));
                 plan.push(cases::Setter::new(a, None, &name));
             }
+        }
+        if let Some(bad) = taken.iter().find(|n| n.ends_with('_')) {
+            return Err(Error::Spec {
+                path: self.path.clone(),
+                json_path: "typedis.names".into(),
+                message: format!(
+                    "the setter `{bad}` would be named after a Rust keyword: give it a name in `typedis.names` (argument path → name)"
+                ),
+            });
         }
         let cases = if with_cases {
             self.cases(&plan, &mut enums)?
@@ -1167,7 +1206,83 @@ impl<'a> Command<'a> {
         Ok((builder, cases))
     }
 
+    /// A setter of a split block (`split_block`): writes `members` (the first, or both),
+    /// each value a parameter of its own.
+    fn split_setter(
+        &self,
+        name: &str,
+        block: &Argument,
+        members: &[&Argument],
+        slot: &Literal,
+        enums: &mut Enums<'_>,
+    ) -> TokenStream {
+        let st = &self.struct_ident;
+        let id = format_ident!("{}", name);
+        let shown: Vec<String> = members.iter().map(|m| plain_syntax(m)).collect();
+        let mut doc = format!(" `{}`", shown.join(" "));
+        doc.push_str(&servers::setter_words(
+            block,
+            None,
+            &self.spec.typedis.servers,
+        ));
+        let mut docs = vec![doc];
+        docs.extend(servers::member_lines(
+            block,
+            &self.spec.typedis.servers,
+            &plain_syntax,
+        ));
+        let (reply, reply_doc) = self.setter_reply(block);
+        if let Some(d) = reply_doc {
+            docs.extend([String::new(), d]);
+        }
+        let (ret, conv) = match &reply {
+            Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
+            None => (quote!(Self), quote!(self)),
+        };
+        let mut params = Vec::new();
+        let mut writes = Vec::new();
+        for m in members {
+            let m = Argument {
+                optional: false,
+                ..(*m).clone()
+            };
+            if m.kind == ArgKind::PureToken {
+                let t = lit(m.token.as_deref().unwrap_or(&m.name.to_uppercase()));
+                let note = m
+                    .availability
+                    .as_ref()
+                    .map(|av| self.note(&m, av))
+                    .unwrap_or_default();
+                writes.push(quote!(out.push_bytes(#t); #note));
+            } else {
+                let v = format_ident!("{}", ident_safe(&m.name));
+                let ty = self.value_type(&m, enums, true);
+                params.push(quote!(#v: #ty));
+                writes.push(self.write(&m, quote!(#v), enums));
+            }
+        }
+        let note = block
+            .availability
+            .as_ref()
+            .map(|av| self.note(block, av))
+            .unwrap_or_default();
+        quote! {
+            #(#[doc = #docs])*
+            pub fn #id(mut self, #(#params),*) -> #ret {
+                {
+                    let out = self.rest.slot(#slot);
+                    #(#writes)*
+                    #note
+                }
+                #conv
+            }
+        }
+    }
+
     fn setter_base(&self, a: &Argument) -> String {
+        if let Some(n) = &a.rust_name {
+            return n.clone();
+        }
         match &a.token {
             Some(t) if !is_keyword(&snake(t)) && !snake(t).is_empty() => snake(t),
             _ => ident_safe(&a.name),
@@ -1559,6 +1674,30 @@ fn flat_leaves(a: &Argument) -> Vec<&Argument> {
         ArgKind::Oneof if !is_token_oneof(a) => a.arguments.iter().flat_map(flat_leaves).collect(),
         ArgKind::Block if a.token.is_none() => a.arguments.iter().flat_map(flat_leaves).collect(),
         _ => vec![a],
+    }
+}
+
+/// An optional block of a tokened value and one optional member after it (`COUNT count
+/// [ANY]`, `FULL [COUNT count]`): two setters instead of a tuple, one without the member
+/// (`.count(n)`, `.full()`) and one with it (`.count_any(n)`, `.full_count(n)`).
+pub(super) fn split_block(a: &Argument) -> Option<(&Argument, &Argument)> {
+    if a.kind != ArgKind::Block || a.token.is_some() || !a.optional || a.multiple {
+        return None;
+    }
+    let simple = |m: &Argument| {
+        !m.multiple && !matches!(m.kind, ArgKind::Block | ArgKind::Oneof) && m.typed.is_none()
+    };
+    match a.arguments.as_slice() {
+        [first, second]
+            if !first.optional
+                && first.token.is_some()
+                && simple(first)
+                && second.optional
+                && simple(second) =>
+        {
+            Some((first, second))
+        }
+        _ => None,
     }
 }
 

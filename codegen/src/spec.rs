@@ -124,6 +124,14 @@ pub struct Argument {
     /// argument without it is accepted wherever its parent is).
     #[serde(skip)]
     pub availability: Option<Availability>,
+    /// The Rust name of the argument's setter, from the command's `typedis.names`
+    /// (attached when the file is parsed), where the generator's own would not read well.
+    #[serde(skip)]
+    pub rust_name: Option<String>,
+    /// The hand-written Rust type that writes the argument, from the command's
+    /// `typedis.typed` (attached when the file is parsed).
+    #[serde(skip)]
+    pub typed: Option<Typed>,
 }
 
 /// The argument kinds of the spec format.
@@ -260,6 +268,29 @@ pub struct Extension {
     /// needs with it (`from`): its setter makes them required.
     #[serde(default)]
     pub requires: BTreeMap<String, Vec<String>>,
+    /// Setter names by argument path, where the generator's would not read well (a
+    /// keyword, a block named after itself): `{"flush-type/async": "asynchronous"}`.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
+    /// Blocks at the top written by a hand-written Rust type (XADD's and XTRIM's `trim`:
+    /// `Trim::maxlen(1000).approx()`), by name.
+    #[serde(default)]
+    pub typed: BTreeMap<String, Typed>,
+}
+
+/// A block written by a hand-written type (`typedis.typed`): its setter (or, when the
+/// block is required, the method's parameter) takes that type, which writes the block.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Typed {
+    /// The Rust type (a path, e.g. `::typedis::Trim`); it implements
+    /// `typedis::__private::WriteArgs`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Values for the builder cases, as Rust expressions of the type, by the argument
+    /// path each case is for: the block's own path for the plain case, and a path inside
+    /// it for a case of that member (`trim/count` → `Trim::maxlen(10).approx().limit(1)`).
+    pub cases: BTreeMap<String, String>,
 }
 
 /// A hint for the builder cases (`typedis.samples`): the value to use for an argument,
@@ -494,6 +525,39 @@ fn attach_availability(path: &Path, key: &str, spec: &mut CommandSpec) -> Result
                 .into(),
         })?;
         target.availability = Some(availability.clone());
+    }
+    for (at, name) in &spec.typedis.names {
+        let target = find_argument(&mut spec.arguments, at).ok_or_else(|| Error::Spec {
+            path: path.to_owned(),
+            json_path: format!("{key}.typedis.names.{at}"),
+            message: "no argument has this path (argument names from the top, joined by `/`)"
+                .into(),
+        })?;
+        target.rust_name = Some(name.clone());
+    }
+    for (at, typed) in &spec.typedis.typed {
+        let err = |message: String| Error::Spec {
+            path: path.to_owned(),
+            json_path: format!("{key}.typedis.typed.{at}"),
+            message,
+        };
+        let target = spec
+            .arguments
+            .iter_mut()
+            .find(|a| &a.name == at && a.kind == ArgKind::Block && !a.multiple)
+            .ok_or_else(|| err("not a block at the top (and not `multiple`)".into()))?;
+        if !typed.cases.contains_key(at) {
+            return Err(err(format!("`cases` needs a value for `{at}` itself")));
+        }
+        for p in typed.cases.keys() {
+            let inside = p
+                .strip_prefix(&format!("{at}/"))
+                .is_some_and(|rest| find_argument(&mut target.arguments, rest).is_some());
+            if p != at && !inside {
+                return Err(err(format!("`cases`: `{p}` is no argument inside `{at}`")));
+            }
+        }
+        target.typed = Some(typed.clone());
     }
     Ok(())
 }

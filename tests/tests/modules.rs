@@ -452,7 +452,7 @@ async fn bloom_suite(suite, c, p) {
     assert!((mean - 3.0).abs() < 1e-9, "{mean}");
     let info = call(suite, c.tdigest_info(&td)).await;
     assert_eq!(info.get(&b"Observations"[..]), Some(&5), "{info:?}");
-    call(suite, c.tdigest_merge(&tdm, 2, [&td, &td2]).config(100).override_()).await;
+    call(suite, c.tdigest_merge(&tdm, 2, [&td, &td2]).config(100).overwrite()).await;
     assert_eq!(call(suite, c.tdigest_max(&tdm)).await, 10.0);
     call(suite, c.tdigest_reset(&td)).await;
     assert!(call(suite, c.tdigest_min(&td)).await.is_nan(), "empty after RESET");
@@ -547,7 +547,7 @@ async fn search_suite(suite: &str, c: &Client) {
     let returned = call(
         suite,
         c.ft_search("idx", "hello")
-            .return_((1, [("price", None::<&str>)]))
+            .return_fields((1, [("price", None::<&str>)]))
             .filter([("price", 0.0, 15.0)]),
     )
     .await;

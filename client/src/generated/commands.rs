@@ -3235,7 +3235,7 @@ impl<S, R> ClientList<S, R> {
         self
     }
     /// `NOT-TYPE NORMAL` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn normal_normal(mut self) -> Self {
+    pub fn not_type_normal(mut self) -> Self {
         let out = self.rest.slot(15);
         out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"NORMAL");
@@ -3245,7 +3245,7 @@ impl<S, R> ClientList<S, R> {
         self
     }
     /// `NOT-TYPE MASTER` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn master_master(mut self) -> Self {
+    pub fn not_type_master(mut self) -> Self {
         let out = self.rest.slot(15);
         out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"MASTER");
@@ -3255,7 +3255,7 @@ impl<S, R> ClientList<S, R> {
         self
     }
     /// `NOT-TYPE REPLICA` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn replica_replica(mut self) -> Self {
+    pub fn not_type_replica(mut self) -> Self {
         let out = self.rest.slot(15);
         out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"REPLICA");
@@ -3265,7 +3265,7 @@ impl<S, R> ClientList<S, R> {
         self
     }
     /// `NOT-TYPE PUBSUB` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn pubsub_pubsub(mut self) -> Self {
+    pub fn not_type_pubsub(mut self) -> Self {
         let out = self.rest.slot(15);
         out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"PUBSUB");
@@ -4755,7 +4755,7 @@ impl<S> ClusterFlushslot<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ClusterFlushslot<S, R> {
     /// `ASYNC` — one of a group; the last call wins.
-    pub fn async_(mut self) -> Self {
+    pub fn asynchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"ASYNC");
         self
     }
@@ -6206,7 +6206,7 @@ impl<S, R> Clusterscan<S, R> {
         self
     }
     /// `TYPE type`
-    pub fn type_(mut self, value: impl ::typedis::ToArg) -> Self {
+    pub fn key_type(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"TYPE");
@@ -8893,7 +8893,7 @@ impl<S> Flushall<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Flushall<S, R> {
     /// `ASYNC` (since 4.0.0) — one of a group; the last call wins.
-    pub fn async_(mut self) -> Self {
+    pub fn asynchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"ASYNC");
         self
     }
@@ -8970,7 +8970,7 @@ impl<S> Flushdb<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Flushdb<S, R> {
     /// `ASYNC` (since 4.0.0) — one of a group; the last call wins.
-    pub fn async_(mut self) -> Self {
+    pub fn asynchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"ASYNC");
         self
     }
@@ -9154,7 +9154,7 @@ impl<S> FunctionFlush<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> FunctionFlush<S, R> {
     /// `ASYNC` — one of a group; the last call wins.
-    pub fn async_(mut self) -> Self {
+    pub fn asynchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"ASYNC");
         self
     }
@@ -10086,18 +10086,24 @@ impl<S, R> Georadius<S, R> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -10307,18 +10313,24 @@ impl<S, R> Georadiusbymember<S, R> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -10506,18 +10518,24 @@ impl<S, R> GeoradiusbymemberRo<S, R> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -10686,18 +10704,24 @@ impl<S, R> GeoradiusRo<S, R> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -10812,7 +10836,7 @@ impl<S> Geosearch<S> {
             &[
                 (
                     1,
-                    "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                    "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                 ),
             ],
         );
@@ -10867,7 +10891,7 @@ impl<S, R> Geosearch<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                     (
                         0,
@@ -10878,7 +10902,7 @@ impl<S, R> Geosearch<S, R> {
         self
     }
     /// `BYBOX width height <M | KM | FT | MI>` — one of a group; the last call wins.
-    pub fn box_(mut self, value: (f64, f64, GeosearchUnit)) -> Self {
+    pub fn rectangle(mut self, value: (f64, f64, GeosearchUnit)) -> Self {
         {
             let out = self.rest.slot(1);
             let x = value;
@@ -10896,7 +10920,7 @@ impl<S, R> Geosearch<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                     (
                         0,
@@ -10934,7 +10958,7 @@ impl<S, R> Geosearch<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                 ],
             );
@@ -10955,18 +10979,24 @@ impl<S, R> Geosearch<S, R> {
         self.rest.slot(2).push(&value);
         self
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -11106,7 +11136,7 @@ impl<S> Geosearchstore<S> {
             &[
                 (
                     1,
-                    "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                    "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                 ),
             ],
         );
@@ -11161,7 +11191,7 @@ impl<S, R> Geosearchstore<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                     (
                         0,
@@ -11172,7 +11202,7 @@ impl<S, R> Geosearchstore<S, R> {
         self
     }
     /// `BYBOX width height <M | KM | FT | MI>` — one of a group; the last call wins.
-    pub fn box_(mut self, value: (f64, f64, GeosearchstoreUnit)) -> Self {
+    pub fn rectangle(mut self, value: (f64, f64, GeosearchstoreUnit)) -> Self {
         {
             let out = self.rest.slot(1);
             let x = value;
@@ -11190,7 +11220,7 @@ impl<S, R> Geosearchstore<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                     (
                         0,
@@ -11228,7 +11258,7 @@ impl<S, R> Geosearchstore<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                 ],
             );
@@ -11249,18 +11279,24 @@ impl<S, R> Geosearchstore<S, R> {
         self.rest.slot(2).push(&value);
         self
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -20376,7 +20412,7 @@ impl<S, R> Scan<S, R> {
         self
     }
     /// `TYPE type` (since 6.0.0)
-    pub fn type_(mut self, value: impl ::typedis::ToArg) -> Self {
+    pub fn key_type(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"TYPE");
@@ -20653,7 +20689,7 @@ impl<S> ScriptFlush<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ScriptFlush<S, R> {
     /// `ASYNC` — one of a group; the last call wins.
-    pub fn async_(mut self) -> Self {
+    pub fn asynchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"ASYNC");
         self
     }
@@ -21544,7 +21580,7 @@ impl<S, R> Shutdown<S, R> {
     /// Not accepted by every server:
     /// - `SAFE`: Valkey ≥ 9.0; not Redis 7.0.15
     /// - `FAILOVER`: Valkey ≥ 9.0; not Redis 7.0.15
-    pub fn save_selector_block(
+    pub fn save_options(
         mut self,
         value: (::core::option::Option<ShutdownSaveSelector>, bool, bool, bool, bool),
     ) -> Self {
@@ -24301,42 +24337,6 @@ pub static XADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
 };
-///The `operator` argument of `Xadd`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum XaddOperator {
-    ///`=`
-    Equal,
-    ///`~`
-    Approximately,
-}
-impl ::typedis::ToArg for XaddOperator {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Equal => b"=",
-                Self::Approximately => b"~",
-            },
-        );
-    }
-}
-///The `strategy` argument of `Xadd`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum XaddStrategy {
-    ///`MAXLEN`
-    Maxlen,
-    ///`MINID`
-    Minid,
-}
-impl ::typedis::ToArg for XaddStrategy {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Maxlen => b"MAXLEN",
-                Self::Minid => b"MINID",
-            },
-        );
-    }
-}
 /// Builder for `XADD`; await it to send. Created by [`Commands::xadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Xadd<S, R = ::core::option::Option<::typedis::Bytes>> {
@@ -24402,32 +24402,10 @@ impl<S, R> Xadd<S, R> {
         self
     }
     /// `<MAXLEN | MINID> [= | ~] threshold [LIMIT count]`
-    pub fn trim(
-        mut self,
-        value: (
-            XaddStrategy,
-            ::core::option::Option<XaddOperator>,
-            impl ::typedis::ToArg,
-            ::core::option::Option<i64>,
-        ),
-    ) -> Self {
+    pub fn trim(mut self, value: ::typedis::Trim) -> Self {
         {
             let out = self.rest.slot(1);
-            let x = value;
-            let (b0, b1, b2, b3) = x;
-            let x = b0;
-            out.push(&x);
-            if let ::core::option::Option::Some(b1) = b1 {
-                let x = b1;
-                out.push(&x);
-            }
-            let x = b2;
-            out.push(&x);
-            if let ::core::option::Option::Some(b3) = b3 {
-                out.push_bytes(b"LIMIT");
-                let x = b3;
-                out.push_i64(x);
-            }
+            ::typedis::__private::WriteArgs::write_args(&value, out);
         }
         self
     }
@@ -25503,21 +25481,25 @@ impl<S> XinfoStream<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> XinfoStream<S, R> {
-    /// `FULL [COUNT count]`
-    pub fn full_block(
+    /// `FULL`
+    pub fn full(mut self) -> XinfoStream<S, ::typedis::reply::XInfoStreamFull> {
+        {
+            let out = self.rest.slot(0);
+            out.push_bytes(b"FULL");
+        }
+        self.decode()
+    }
+    /// `FULL COUNT count`
+    pub fn full_count(
         mut self,
-        value: ::core::option::Option<i64>,
+        count: i64,
     ) -> XinfoStream<S, ::typedis::reply::XInfoStreamFull> {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            let b0 = x;
             out.push_bytes(b"FULL");
-            if let ::core::option::Option::Some(b0) = b0 {
-                out.push_bytes(b"COUNT");
-                let x = b0;
-                out.push_i64(x);
-            }
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
         }
         self.decode()
     }
@@ -26195,42 +26177,6 @@ pub static XTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     nondeterministic_output: true,
     connection_state: ::core::option::Option::None,
 };
-///The `operator` argument of `Xtrim`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum XtrimOperator {
-    ///`=`
-    Equal,
-    ///`~`
-    Approximately,
-}
-impl ::typedis::ToArg for XtrimOperator {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Equal => b"=",
-                Self::Approximately => b"~",
-            },
-        );
-    }
-}
-///The `strategy` argument of `Xtrim`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum XtrimStrategy {
-    ///`MAXLEN`
-    Maxlen,
-    ///`MINID`
-    Minid,
-}
-impl ::typedis::ToArg for XtrimStrategy {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Maxlen => b"MAXLEN",
-                Self::Minid => b"MINID",
-            },
-        );
-    }
-}
 /// Builder for `XTRIM`; await it to send. Created by [`Commands::xtrim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Xtrim<S, R = i64> {
@@ -26248,16 +26194,7 @@ pub struct Xtrim<S, R = i64> {
 )]
 impl<S> Xtrim<S> {
     #[doc(hidden)]
-    pub fn new(
-        sink: S,
-        key: impl ::typedis::ToArg,
-        trim: (
-            XtrimStrategy,
-            ::core::option::Option<XtrimOperator>,
-            impl ::typedis::ToArg,
-            ::core::option::Option<i64>,
-        ),
-    ) -> Self {
+    pub fn new(sink: S, key: impl ::typedis::ToArg, trim: ::typedis::Trim) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XTRIM"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -26267,21 +26204,7 @@ impl<S> Xtrim<S> {
         }
         {
             let out = &mut args;
-            let x = trim;
-            let (b0, b1, b2, b3) = x;
-            let x = b0;
-            out.push(&x);
-            if let ::core::option::Option::Some(b1) = b1 {
-                let x = b1;
-                out.push(&x);
-            }
-            let x = b2;
-            out.push(&x);
-            if let ::core::option::Option::Some(b3) = b3 {
-                out.push_bytes(b"LIMIT");
-                let x = b3;
-                out.push_i64(x);
-            }
+            ::typedis::__private::WriteArgs::write_args(&trim, out);
         }
         Xtrim {
             sink,
@@ -35999,12 +35922,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn xtrim(
         self,
         key: impl ::typedis::ToArg,
-        trim: (
-            XtrimStrategy,
-            ::core::option::Option<XtrimOperator>,
-            impl ::typedis::ToArg,
-            ::core::option::Option<i64>,
-        ),
+        trim: ::typedis::Trim,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xtrim<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xtrim::new(self, key, trim))
     }
@@ -42230,7 +42148,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/normal",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).normal_normal(),
+                    ClientList::new(::typedis::__private::Capture).not_type_normal(),
                 )
                 .1
         },
@@ -42240,7 +42158,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/master",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).master_master(),
+                    ClientList::new(::typedis::__private::Capture).not_type_master(),
                 )
                 .1
         },
@@ -42250,7 +42168,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/replica",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).replica_replica(),
+                    ClientList::new(::typedis::__private::Capture).not_type_replica(),
                 )
                 .1
         },
@@ -42260,7 +42178,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/pubsub",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).pubsub_pubsub(),
+                    ClientList::new(::typedis::__private::Capture).not_type_pubsub(),
                 )
                 .1
         },
@@ -42871,7 +42789,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1).async_(),
+                    ClusterFlushslot::new(::typedis::__private::Capture, 1)
+                        .asynchronous(),
                 )
                 .1
         },
@@ -43357,7 +43276,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Clusterscan::new(::typedis::__private::Capture, "cursor")
-                        .type_("type"),
+                        .key_type("type"),
                 )
                 .1
         },
@@ -44333,7 +44252,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture).async_(),
+                    Flushall::new(::typedis::__private::Capture).asynchronous(),
                 )
                 .1
         },
@@ -44374,7 +44293,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture).async_(),
+                    Flushdb::new(::typedis::__private::Capture).asynchronous(),
                 )
                 .1
         },
@@ -44435,7 +44354,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture).async_(),
+                    FunctionFlush::new(::typedis::__private::Capture).asynchronous(),
                 )
                 .1
         },
@@ -44947,7 +44866,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusUnit::M,
                         )
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -44965,7 +44884,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusUnit::M,
                         )
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -45187,7 +45106,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusbymemberUnit::M,
                         )
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -45204,7 +45123,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusbymemberUnit::M,
                         )
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -45421,7 +45340,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusbymemberRoUnit::M,
                         )
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -45438,7 +45357,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusbymemberRoUnit::M,
                         )
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -45629,7 +45548,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusRoUnit::M,
                         )
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -45647,7 +45566,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusRoUnit::M,
                         )
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -45818,7 +45737,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCH|by/box}:key",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchUnit::M)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::M)),
                 )
                 .1
         },
@@ -45833,7 +45752,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCH|by/box/unit/km}:key",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchUnit::Km)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::Km)),
                 )
                 .1
         },
@@ -45848,7 +45767,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCH|by/box/unit/ft}:key",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchUnit::Ft)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::Ft)),
                 )
                 .1
         },
@@ -45863,7 +45782,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCH|by/box/unit/mi}:key",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchUnit::Mi)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::Mi)),
                 )
                 .1
         },
@@ -45941,7 +45860,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -45957,7 +45876,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -46133,7 +46052,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box}:source",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::M)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::M)),
                 )
                 .1
         },
@@ -46149,7 +46068,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box/unit/km}:source",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Km)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::Km)),
                 )
                 .1
         },
@@ -46165,7 +46084,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box/unit/ft}:source",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Ft)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::Ft)),
                 )
                 .1
         },
@@ -46181,7 +46100,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box/unit/mi}:source",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Mi)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::Mi)),
                 )
                 .1
         },
@@ -46264,7 +46183,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M))
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -46281,7 +46200,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M))
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -49396,7 +49315,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 1).type_("string"),
+                    Scan::new(::typedis::__private::Capture, 1).key_type("string"),
                 )
                 .1
         },
@@ -49491,7 +49410,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture).async_(),
+                    ScriptFlush::new(::typedis::__private::Capture).asynchronous(),
                 )
                 .1
         },
@@ -49785,7 +49704,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
                             false,
@@ -49802,7 +49721,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::Some(ShutdownSaveSelector::Nosave),
                             false,
                             false,
@@ -49819,7 +49738,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::Some(ShutdownSaveSelector::Save),
                             false,
                             false,
@@ -49836,7 +49755,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             true,
                             false,
@@ -49853,7 +49772,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
                             true,
@@ -49870,7 +49789,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
                             false,
@@ -49887,7 +49806,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
                             false,
@@ -50659,75 +50578,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XADD|trim}:key",
                             [("field", "value")],
                         )
-                        .trim((
-                            XaddStrategy::Maxlen,
-                            ::core::option::Option::None::<XaddOperator>,
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ))
-                        .auto_id(),
-                )
-                .1
-        },
-    ),
-    (
-        "XADD",
-        "trim/strategy/minid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/strategy/minid}:key",
-                            [("field", "value")],
-                        )
-                        .trim((
-                            XaddStrategy::Minid,
-                            ::core::option::Option::None::<XaddOperator>,
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ))
-                        .auto_id(),
-                )
-                .1
-        },
-    ),
-    (
-        "XADD",
-        "trim/operator",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/operator}:key",
-                            [("field", "value")],
-                        )
-                        .trim((
-                            XaddStrategy::Maxlen,
-                            ::core::option::Option::Some(XaddOperator::Equal),
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ))
-                        .auto_id(),
-                )
-                .1
-        },
-    ),
-    (
-        "XADD",
-        "trim/operator/approximately",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/operator/approximately}:key",
-                            [("field", "value")],
-                        )
-                        .trim((
-                            XaddStrategy::Maxlen,
-                            ::core::option::Option::Some(XaddOperator::Approximately),
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ))
+                        .trim(::typedis::Trim::maxlen(10))
                         .auto_id(),
                 )
                 .1
@@ -50743,12 +50594,39 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XADD|trim/count}:key",
                             [("field", "value")],
                         )
-                        .trim((
-                            XaddStrategy::Maxlen,
-                            ::core::option::Option::Some(XaddOperator::Approximately),
-                            "10",
-                            ::core::option::Option::Some(1),
-                        ))
+                        .trim(::typedis::Trim::maxlen(10).limit(1))
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "trim/operator/approximately",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Xadd::new(
+                            ::typedis::__private::Capture,
+                            "{XADD|trim/operator/approximately}:key",
+                            [("field", "value")],
+                        )
+                        .trim(::typedis::Trim::maxlen(10).approx())
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "trim/strategy/minid",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Xadd::new(
+                            ::typedis::__private::Capture,
+                            "{XADD|trim/strategy/minid}:key",
+                            [("field", "value")],
+                        )
+                        .trim(::typedis::Trim::minid("0-1"))
                         .auto_id(),
                 )
                 .1
@@ -51223,7 +51101,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{XINFO STREAM|full-block}:key",
                         )
-                        .full_block(::core::option::Option::None::<i64>),
+                        .full(),
                 )
                 .1
         },
@@ -51237,7 +51115,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{XINFO STREAM|full-block/count}:key",
                         )
-                        .full_block(::core::option::Option::Some(1)),
+                        .full_count(1),
                 )
                 .1
         },
@@ -51531,69 +51409,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xtrim::new(
                         ::typedis::__private::Capture,
                         "{XTRIM|}:key",
-                        (
-                            XtrimStrategy::Maxlen,
-                            ::core::option::Option::None::<XtrimOperator>,
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ),
-                    ),
-                )
-                .1
-        },
-    ),
-    (
-        "XTRIM",
-        "trim/strategy/minid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/strategy/minid}:key",
-                        (
-                            XtrimStrategy::Minid,
-                            ::core::option::Option::None::<XtrimOperator>,
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ),
-                    ),
-                )
-                .1
-        },
-    ),
-    (
-        "XTRIM",
-        "trim/operator",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/operator}:key",
-                        (
-                            XtrimStrategy::Maxlen,
-                            ::core::option::Option::Some(XtrimOperator::Equal),
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ),
-                    ),
-                )
-                .1
-        },
-    ),
-    (
-        "XTRIM",
-        "trim/operator/approximately",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/operator/approximately}:key",
-                        (
-                            XtrimStrategy::Maxlen,
-                            ::core::option::Option::Some(XtrimOperator::Approximately),
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ),
+                        ::typedis::Trim::maxlen(10),
                     ),
                 )
                 .1
@@ -51607,12 +51423,35 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xtrim::new(
                         ::typedis::__private::Capture,
                         "{XTRIM|trim/count}:key",
-                        (
-                            XtrimStrategy::Maxlen,
-                            ::core::option::Option::Some(XtrimOperator::Approximately),
-                            "10",
-                            ::core::option::Option::Some(1),
-                        ),
+                        ::typedis::Trim::maxlen(10).limit(1),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XTRIM",
+        "trim/operator/approximately",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Xtrim::new(
+                        ::typedis::__private::Capture,
+                        "{XTRIM|trim/operator/approximately}:key",
+                        ::typedis::Trim::maxlen(10).approx(),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XTRIM",
+        "trim/strategy/minid",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Xtrim::new(
+                        ::typedis::__private::Capture,
+                        "{XTRIM|trim/strategy/minid}:key",
+                        ::typedis::Trim::minid("0-1"),
                     ),
                 )
                 .1

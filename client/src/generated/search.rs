@@ -118,16 +118,20 @@ impl<S, R> FtAggregate<S, R> {
         }
         self
     }
-    /// `LOAD [*]`
-    pub fn loadall(mut self, value: bool) -> Self {
+    /// `LOAD`
+    pub fn load_loadall(mut self) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let b0 = x;
             out.push_bytes(b"LOAD");
-            if b0 {
-                out.push_bytes(b"*");
-            }
+        }
+        self
+    }
+    /// `LOAD *`
+    pub fn load_all(mut self) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"LOAD");
+            out.push_bytes(b"*");
         }
         self
     }
@@ -1863,7 +1867,7 @@ impl<S, R> FtSearch<S, R> {
         self
     }
     /// `RETURN count identifier [AS property] [identifier [AS property] ...]`
-    pub fn return_(
+    pub fn return_fields(
         mut self,
         value: (
             i64,

@@ -1,0 +1,114 @@
+//! Typed forms of the generated API against real servers: setter names a Rust user would
+//! write, stream trimming as a typed option, options chained inside pipelines, and the
+//! typed forms of commands once reachable only through the raw path — each checked by
+//! the server's answer, on both servers and in both protocols.
+
+mod support;
+
+use support::{Kind, Server, KINDS};
+use typedis::prelude::*;
+use typedis::{Bytes, Client, Trim};
+
+async fn clients(server: &Server) -> Vec<Client> {
+    let mut out = Vec::new();
+    for protocol in [2, 3] {
+        out.push(
+            Client::connect(&format!("{}?protocol={protocol}", server.url()))
+                .await
+                .expect("connect"),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn stream_trimming_is_a_typed_option() {
+    for kind in KINDS {
+        let server = Server::start(kind);
+        for c in clients(&server).await {
+            c.flushall().asynchronous().await.unwrap();
+            for i in 1..=5 {
+                c.xadd("s", [("n", i)]).id(format!("{i}-0")).await.unwrap();
+            }
+            // Exact MAXLEN on XADD: the stream keeps the newest 3.
+            c.xadd("s", [("n", 6)])
+                .id("6-0")
+                .trim(Trim::maxlen(3))
+                .await
+                .unwrap();
+            assert_eq!(c.xlen("s").await.unwrap(), 3);
+            // MINID on XTRIM: entries below 5-0 go.
+            let evicted: i64 = c.xtrim("s", Trim::minid("5-0")).await.unwrap();
+            assert_eq!(evicted, 1);
+            assert_eq!(c.xlen("s").await.unwrap(), 2);
+            // Approximate with LIMIT: accepted, and trims no more than asked.
+            let evicted: i64 = c
+                .xtrim("s", Trim::maxlen(0).approx().limit(10))
+                .await
+                .unwrap();
+            assert!(evicted <= 2, "evicted {evicted}");
+            let evicted: i64 = c.xtrim("s", Trim::maxlen(0)).await.unwrap();
+            assert_eq!(c.xlen("s").await.unwrap(), 0, "evicted {evicted}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn split_blocks_and_renamed_setters_reach_the_server() {
+    for kind in KINDS {
+        let server = Server::start(kind);
+        for c in clients(&server).await {
+            c.flushdb().asynchronous().await.unwrap();
+            c.geoadd(
+                "g",
+                [
+                    (13.361389, 38.115556, "Palermo"),
+                    (15.087269, 37.502669, "Catania"),
+                ],
+            )
+            .await
+            .unwrap();
+            // `COUNT count` and `COUNT count ANY`, not a `(count, bool)` tuple.
+            let one: Vec<Bytes> = c
+                .georadius("g", 15.0, 37.0, 200.0, typedis::commands::GeoradiusUnit::Km)
+                .count(1)
+                .await
+                .unwrap();
+            assert_eq!(one.len(), 1);
+            let any: Vec<Bytes> = c
+                .geosearch("g")
+                .fromlonlat((15.0, 37.0))
+                .circle((200.0, typedis::commands::GeosearchUnit::Km))
+                .count_any(1)
+                .await
+                .unwrap();
+            assert_eq!(any.len(), 1);
+            // BYBOX is `.rectangle(..)`.
+            let boxed: Vec<Bytes> = c
+                .geosearch("g")
+                .frommember("Palermo")
+                .rectangle((400.0, 400.0, typedis::commands::GeosearchUnit::Km))
+                .asc()
+                .await
+                .unwrap();
+            assert_eq!(boxed, vec![Bytes::from("Palermo"), Bytes::from("Catania")]);
+            // SCAN's TYPE is `.key_type(..)`.
+            c.set("str", "v").await.unwrap();
+            let (_, keys) = c.scan(0).key_type("string").count(100).await.unwrap();
+            assert_eq!(keys, vec![Bytes::from("str")]);
+            // XINFO STREAM FULL [COUNT n]: `.full()`, `.full_count(n)`.
+            c.xadd("s", [("f", "v")]).auto_id().await.unwrap();
+            let full = c.xinfo_stream("s").full_count(1).await.unwrap();
+            assert_eq!(full.length, 1);
+            // CLIENT LIST's NOT-TYPE alternatives are `.not_type_*()` (Valkey ≥ 9.0).
+            let listed = c.client_list().not_type_pubsub().await;
+            match kind {
+                Kind::Valkey => assert!(!listed.unwrap().is_empty()),
+                Kind::Redis => {
+                    let e = listed.unwrap_err().to_string();
+                    assert!(e.contains("NOT-TYPE"), "{e}");
+                }
+            }
+        }
+    }
+}
