@@ -55,6 +55,17 @@ pub fn emit_all(
         .iter()
         .filter_map(|s| s.spec.container.as_ref().map(|c| c.to_uppercase()))
         .collect();
+    // Every method of the trait: a setter must not share one's name, or in a pipeline
+    // (where a command's builder has the trait's methods too) the setter would win.
+    let mut trait_methods = BTreeSet::new();
+    for file in specs {
+        let full = file.full_name();
+        if containers.contains(&full) && file.spec.arguments.is_empty() {
+            continue;
+        }
+        let cmd = Command::new(file, format_ident!("M"), trait_name)?;
+        trait_methods.insert(cmd.method_ident.to_string());
+    }
     for file in specs {
         let full = file.full_name();
         let meta_ident = format_ident!("{}", snake(&full).to_uppercase());
@@ -70,7 +81,7 @@ pub fn emit_all(
         for (when, reply) in &cmd.variants {
             variant_decoders.push(quote!((#full, &[#(#when),*], |v: ::typedis::Value| <#reply as ::typedis::FromValue>::from_value(v).map(drop))));
         }
-        let (builder, cases) = cmd.builder(builder_cases)?;
+        let (builder, cases) = cmd.builder(builder_cases, &trait_methods)?;
         items.push(builder);
         case_entries.extend(cases);
         methods.push(cmd.method());
@@ -940,7 +951,11 @@ impl<'a> Command<'a> {
     }
 
     /// The builder, and (with `with_cases`) its entries of `BUILDER_CASES`.
-    fn builder(&self, with_cases: bool) -> Result<(TokenStream, Vec<TokenStream>), Error> {
+    fn builder(
+        &self,
+        with_cases: bool,
+        trait_methods: &BTreeSet<String>,
+    ) -> Result<(TokenStream, Vec<TokenStream>), Error> {
         let st = &self.struct_ident;
         let meta = &self.meta_ident;
         let default_reply = &self.default_reply;
@@ -1030,10 +1045,21 @@ impl<'a> Command<'a> {
         // Setters.
         let mut setters = Vec::new();
         let mut plan = Vec::new();
-        let mut taken: BTreeSet<String> = ["decode", "new", "into_parts"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        // The builder's own methods, and those it has in a pipeline.
+        let mut taken: BTreeSet<String> = [
+            "decode",
+            "new",
+            "into_parts",
+            "map_sink",
+            "into_pipeline",
+            "then",
+            "execute",
+            "execute_raw",
+            "query",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         for (i, a) in args.iter().enumerate().skip(prefix) {
             let slot = Literal::usize_unsuffixed(i - prefix);
             if is_param(a) && a.multiple {
@@ -1125,11 +1151,11 @@ impl<'a> Command<'a> {
                     .clone()
                     .unwrap_or_else(|| self.setter_base(first));
                 let one = unique(&mut taken, &base, &a.name);
-                let both = unique(
-                    &mut taken,
-                    &format!("{base}_{}", self.setter_base(second)),
-                    &second.name,
-                );
+                let both_base = second
+                    .rust_name
+                    .clone()
+                    .unwrap_or_else(|| format!("{base}_{}", self.setter_base(second)));
+                let both = unique(&mut taken, &both_base, &second.name);
                 setters.push(self.split_setter(&one, a, &[first], &slot, &mut enums));
                 setters.push(self.split_setter(&both, a, &[first, second], &slot, &mut enums));
                 plan.push(cases::Setter::new(a, None, &one));
@@ -1139,6 +1165,15 @@ impl<'a> Command<'a> {
                 setters.push(self.setter(&name, a, None, &slot, &mut enums, &quote!()));
                 plan.push(cases::Setter::new(a, None, &name));
             }
+        }
+        if let Some(bad) = taken.iter().find(|n| trait_methods.contains(*n)) {
+            return Err(Error::Spec {
+                path: self.path.clone(),
+                json_path: "typedis.names".into(),
+                message: format!(
+                    "the setter `{bad}` has the name of a command method, which a pipeline could not tell from it (`pipeline().set(k, v).{bad}(…)`): give it a name in `typedis.names` (argument path → name)"
+                ),
+            });
         }
         if let Some(bad) = taken.iter().find(|n| n.ends_with('_')) {
             return Err(Error::Spec {

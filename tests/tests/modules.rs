@@ -612,7 +612,7 @@ async fn search_suite(suite: &str, c: &Client) {
     )
     .await;
     assert_eq!(grouped.rows.len(), 3, "{grouped:?}");
-    let all = call(suite, c.ft_aggregate("idx", "*").loadall(true)).await;
+    let all = call(suite, c.ft_aggregate("idx", "*").load_all()).await;
     assert_eq!(all.rows.len(), 3);
     assert!(all.rows.iter().all(|r| r.iter().any(|(k, _)| k == "title")));
     let (page, cursor) = call(
@@ -701,7 +701,10 @@ async fn search_suite(suite: &str, c: &Client) {
         call(suite, c.ft_sugadd("ac", "hello", 1.0).payload("p")).await,
         1
     );
-    assert_eq!(call(suite, c.ft_sugadd("ac", "help", 2.0).incr()).await, 2);
+    assert_eq!(
+        call(suite, c.ft_sugadd("ac", "help", 2.0).increment()).await,
+        2
+    );
     assert_eq!(call(suite, c.ft_suglen("ac")).await, 2);
     let sugg = call(suite, c.ft_sugget("ac", "hel").max(5))
         .await

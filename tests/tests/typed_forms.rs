@@ -92,9 +92,9 @@ async fn split_blocks_and_renamed_setters_reach_the_server() {
                 .await
                 .unwrap();
             assert_eq!(boxed, vec![Bytes::from("Palermo"), Bytes::from("Catania")]);
-            // SCAN's TYPE is `.key_type(..)`.
+            // SCAN's TYPE is `.of_type(..)`.
             c.set("str", "v").await.unwrap();
-            let (_, keys) = c.scan(0).key_type("string").count(100).await.unwrap();
+            let (_, keys) = c.scan(0).of_type("string").count(100).await.unwrap();
             assert_eq!(keys, vec![Bytes::from("str")]);
             // XINFO STREAM FULL [COUNT n]: `.full()`, `.full_count(n)`.
             c.xadd("s", [("f", "v")]).auto_id().await.unwrap();
@@ -109,6 +109,75 @@ async fn split_blocks_and_renamed_setters_reach_the_server() {
                     assert!(e.contains("NOT-TYPE"), "{e}");
                 }
             }
+        }
+    }
+}
+
+#[tokio::test]
+async fn options_chain_inside_pipelines() {
+    for kind in KINDS {
+        let server = Server::start(kind);
+        for c in clients(&server).await {
+            c.flushall().await.unwrap();
+            // Options on a command inside the chain, the reply tuple typed per command.
+            let (set, value, ttl, old): (bool, Option<Bytes>, i64, Option<Bytes>) = c
+                .pipeline()
+                .set("k", "v")
+                .ex(60)
+                .get("k")
+                .ttl("k")
+                .set("k", "w")
+                .get_old()
+                .execute()
+                .await
+                .unwrap();
+            assert!(set);
+            assert_eq!(value.as_deref(), Some(&b"v"[..]));
+            assert!((1..=60).contains(&ttl), "ttl {ttl}");
+            assert_eq!(old.as_deref(), Some(&b"v"[..]));
+            // NX that does not apply answers nil: the option really reached the server.
+            let (first, second) = c
+                .pipeline()
+                .set("n", "1")
+                .nx()
+                .set("n", "2")
+                .nx()
+                .execute()
+                .await
+                .unwrap();
+            assert!(first);
+            assert!(!second);
+            // A reply-changing option re-types its element; decode re-targets one.
+            let (added, top, len) = c
+                .transaction()
+                .zadd("z", [("a", 1.0), ("b", 2.0)])
+                .zrange("z", 0, -1)
+                .withscores()
+                .strlen("k")
+                .decode::<u64>()
+                .execute()
+                .await
+                .unwrap();
+            assert_eq!(added, 2);
+            assert_eq!(top, vec![(Bytes::from("a"), 1.0), (Bytes::from("b"), 2.0)]);
+            assert_eq!(len, 1);
+            // The pipeline after an open command, to add more to in a loop.
+            let mut p = c.pipeline().del(["k"]).into_pipeline();
+            for i in 0..3 {
+                p.add(c.incr("ctr").decode::<i64>());
+                let _ = i;
+            }
+            let all: Vec<i64> = p.query().await.unwrap();
+            assert_eq!(all, vec![1, 1, 2, 3]);
+            // `then` still takes a builder made on the client.
+            let (a, b) = c
+                .pipeline()
+                .incr("ctr")
+                .then(c.incrby("ctr", 10))
+                .execute()
+                .await
+                .unwrap();
+            assert_eq!((a, b), (4, 14));
         }
     }
 }

@@ -478,7 +478,7 @@ impl<S, R> AclLog<S, R> {
         self
     }
     /// `RESET` — one of a group; the last call wins.
-    pub fn reset(mut self) -> AclLog<S, ()> {
+    pub fn reset_log(mut self) -> AclLog<S, ()> {
         self.rest.slot(0).push_bytes(b"RESET");
         self.decode()
     }
@@ -1174,7 +1174,7 @@ impl<S> Bitfield<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Bitfield<S, R> {
     /// `GET encoding offset` — repeatable: each call adds one, in call order.
-    pub fn get(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
+    pub fn get_field(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
         {
             let out = self.rest.append(0);
             out.push_bytes(b"GET");
@@ -1197,7 +1197,7 @@ impl<S, R> Bitfield<S, R> {
         self
     }
     /// `SET encoding offset value` — repeatable: each call adds one, in call order.
-    pub fn set(
+    pub fn set_field(
         mut self,
         encoding: impl ::typedis::ToArg,
         offset: i64,
@@ -1218,7 +1218,7 @@ impl<S, R> Bitfield<S, R> {
         self
     }
     /// `INCRBY encoding offset increment` — repeatable: each call adds one, in call order.
-    pub fn incrby(
+    pub fn incrby_field(
         mut self,
         encoding: impl ::typedis::ToArg,
         offset: i64,
@@ -1299,7 +1299,7 @@ impl<S> BitfieldRo<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> BitfieldRo<S, R> {
     /// `GET encoding offset` — repeatable: each call adds one, in call order.
-    pub fn get(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
+    pub fn get_field(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
         {
             let out = self.rest.append(0);
             out.push_bytes(b"GET");
@@ -4760,7 +4760,7 @@ impl<S, R> ClusterFlushslot<S, R> {
         self
     }
     /// `SYNC` — one of a group; the last call wins.
-    pub fn sync(mut self) -> Self {
+    pub fn synchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
@@ -6206,7 +6206,7 @@ impl<S, R> Clusterscan<S, R> {
         self
     }
     /// `TYPE type`
-    pub fn key_type(mut self, value: impl ::typedis::ToArg) -> Self {
+    pub fn of_type(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"TYPE");
@@ -8898,7 +8898,7 @@ impl<S, R> Flushall<S, R> {
         self
     }
     /// `SYNC` (since 6.2.0) — one of a group; the last call wins.
-    pub fn sync(mut self) -> Self {
+    pub fn synchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
@@ -8975,7 +8975,7 @@ impl<S, R> Flushdb<S, R> {
         self
     }
     /// `SYNC` (since 6.2.0) — one of a group; the last call wins.
-    pub fn sync(mut self) -> Self {
+    pub fn synchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
@@ -9159,7 +9159,7 @@ impl<S, R> FunctionFlush<S, R> {
         self
     }
     /// `SYNC` — one of a group; the last call wins.
-    pub fn sync(mut self) -> Self {
+    pub fn synchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
@@ -9447,7 +9447,7 @@ impl<S, R> FunctionRestore<S, R> {
         self
     }
     /// `APPEND` — one of a group; the last call wins.
-    pub fn append(mut self) -> Self {
+    pub fn append_libraries(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"APPEND");
         self
     }
@@ -11588,7 +11588,7 @@ impl<S, R> Getex<S, R> {
         self
     }
     /// `PERSIST` — one of a group; the last call wins.
-    pub fn persist(mut self) -> Self {
+    pub fn clear_ttl(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"PERSIST");
         self
     }
@@ -12606,7 +12606,7 @@ impl<S, R> Hgetex<S, R> {
         self
     }
     /// `PERSIST` — one of a group; the last call wins.
-    pub fn persist(mut self) -> Self {
+    pub fn clear_ttl(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"PERSIST");
         self
     }
@@ -16609,7 +16609,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `COPY` (since 3.0.0)
-    pub fn copy(mut self) -> Self {
+    pub fn keep_local(mut self) -> Self {
         self.rest.slot(3).push_bytes(b"COPY");
         self
     }
@@ -16619,7 +16619,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `AUTH password` (since 4.0.7) — one of a group; the last call wins.
-    pub fn auth(mut self, value: impl ::typedis::ToArg) -> Self {
+    pub fn password(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(5);
             out.push_bytes(b"AUTH");
@@ -16646,7 +16646,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `KEYS key [key ...]` (since 3.0.6) — repeatable: each call adds to the earlier ones.
-    pub fn keys(
+    pub fn key_list(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
@@ -20412,7 +20412,7 @@ impl<S, R> Scan<S, R> {
         self
     }
     /// `TYPE type` (since 6.0.0)
-    pub fn key_type(mut self, value: impl ::typedis::ToArg) -> Self {
+    pub fn of_type(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"TYPE");
@@ -20694,7 +20694,7 @@ impl<S, R> ScriptFlush<S, R> {
         self
     }
     /// `SYNC` — one of a group; the last call wins.
-    pub fn sync(mut self) -> Self {
+    pub fn synchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
@@ -21176,7 +21176,7 @@ impl<S, R> Set<S, R> {
         self
     }
     /// `GET` (since 6.2.0)
-    pub fn get(mut self) -> Set<S, ::core::option::Option<::typedis::Bytes>> {
+    pub fn get_old(mut self) -> Set<S, ::core::option::Option<::typedis::Bytes>> {
         self.rest.slot(1).push_bytes(b"GET");
         self.decode()
     }
@@ -22518,7 +22518,7 @@ impl<S, R> Sort<S, R> {
         self
     }
     /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get(
+    pub fn get_pattern(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
@@ -22670,7 +22670,7 @@ impl<S, R> SortRo<S, R> {
         self
     }
     /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get(
+    pub fn get_pattern(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
@@ -24645,7 +24645,7 @@ impl<S, R> Xclaim<S, R> {
         self
     }
     /// `TIME unix-time-milliseconds`
-    pub fn time(mut self, value: i64) -> Self {
+    pub fn idle_since(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"TIME");
@@ -26362,7 +26362,7 @@ impl<S, R> Zadd<S, R> {
         self
     }
     /// `INCR` (since 3.0.2)
-    pub fn incr(mut self) -> Zadd<S, ::core::option::Option<f64>> {
+    pub fn increment(mut self) -> Zadd<S, ::core::option::Option<f64>> {
         self.rest.slot(3).push_bytes(b"INCR");
         self.decode()
     }
@@ -40147,7 +40147,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/reset",
         || {
             ::typedis::__private::Builder::into_parts(
-                    AclLog::new(::typedis::__private::Capture).reset(),
+                    AclLog::new(::typedis::__private::Capture).reset_log(),
                 )
                 .1
         },
@@ -40400,7 +40400,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/get-block}:key",
                         )
-                        .get("i8", 1),
+                        .get_field("i8", 1),
                 )
                 .1
         },
@@ -40456,7 +40456,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/write-operation/set-block}:key",
                         )
-                        .set("i8", 1, 1),
+                        .set_field("i8", 1, 1),
                 )
                 .1
         },
@@ -40470,7 +40470,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/write-operation/incrby-block}:key",
                         )
-                        .incrby("i8", 1, 1),
+                        .incrby_field("i8", 1, 1),
                 )
                 .1
         },
@@ -40494,7 +40494,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD_RO|get-block}:key",
                         )
-                        .get("i8", 1),
+                        .get_field("i8", 1),
                 )
                 .1
         },
@@ -42800,7 +42800,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1).sync(),
+                    ClusterFlushslot::new(::typedis::__private::Capture, 1).synchronous(),
                 )
                 .1
         },
@@ -43276,7 +43276,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Clusterscan::new(::typedis::__private::Capture, "cursor")
-                        .key_type("type"),
+                        .of_type("type"),
                 )
                 .1
         },
@@ -44262,7 +44262,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture).sync(),
+                    Flushall::new(::typedis::__private::Capture).synchronous(),
                 )
                 .1
         },
@@ -44303,7 +44303,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture).sync(),
+                    Flushdb::new(::typedis::__private::Capture).synchronous(),
                 )
                 .1
         },
@@ -44364,7 +44364,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture).sync(),
+                    FunctionFlush::new(::typedis::__private::Capture).synchronous(),
                 )
                 .1
         },
@@ -44491,7 +44491,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "serializedvalue",
                         )
-                        .append(),
+                        .append_libraries(),
                 )
                 .1
         },
@@ -46327,7 +46327,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GETEX|expiration/persist}:key",
                         )
-                        .persist(),
+                        .clear_ttl(),
                 )
                 .1
         },
@@ -46757,7 +46757,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{HGETEX|expiration/persist}:key",
                             (1, ["field"]),
                         )
-                        .persist(),
+                        .clear_ttl(),
                 )
                 .1
         },
@@ -48062,7 +48062,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|copy}:key")
-                        .copy(),
+                        .keep_local(),
                 )
                 .1
         },
@@ -48086,7 +48086,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|authentication/auth}:key")
-                        .auth("auth"),
+                        .password("auth"),
                 )
                 .1
         },
@@ -48110,7 +48110,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|keys}:key")
-                        .keys(["{MIGRATE|keys}:keys"]),
+                        .key_list(["{MIGRATE|keys}:keys"]),
                 )
                 .1
         },
@@ -49315,7 +49315,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 1).key_type("string"),
+                    Scan::new(::typedis::__private::Capture, 1).of_type("string"),
                 )
                 .1
         },
@@ -49420,7 +49420,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture).sync(),
+                    ScriptFlush::new(::typedis::__private::Capture).synchronous(),
                 )
                 .1
         },
@@ -49563,7 +49563,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Set::new(::typedis::__private::Capture, "{SET|get}:key", "value")
-                        .get(),
+                        .get_old(),
                 )
                 .1
         },
@@ -50051,7 +50051,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Sort::new(::typedis::__private::Capture, "{SORT|get-pattern}:key")
-                        .get(["*"]),
+                        .get_pattern(["*"]),
                 )
                 .1
         },
@@ -50155,7 +50155,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{SORT_RO|get-pattern}:key",
                         )
-                        .get(["*"]),
+                        .get_pattern(["*"]),
                 )
                 .1
         },
@@ -50763,7 +50763,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "0",
                             ["1-1"],
                         )
-                        .time(1700000000),
+                        .idle_since(1700000000),
                 )
                 .1
         },
@@ -51586,7 +51586,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{ZADD|increment}:key",
                             [("member", 0.01f64)],
                         )
-                        .incr(),
+                        .increment(),
                 )
                 .1
         },

@@ -119,7 +119,7 @@ impl<S, R> FtAggregate<S, R> {
         self
     }
     /// `LOAD`
-    pub fn load_loadall(mut self) -> Self {
+    pub fn load_bare(mut self) -> Self {
         {
             let out = self.rest.slot(3);
             out.push_bytes(b"LOAD");
@@ -2333,7 +2333,7 @@ impl<S> FtSugadd<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> FtSugadd<S, R> {
     /// `INCR`
-    pub fn incr(mut self) -> Self {
+    pub fn increment(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"INCR");
         self
     }

@@ -55,6 +55,7 @@ macro_rules! for_every_handle {
         impl $trait for crate::cluster::OnNodes<'_> {}
         impl $trait for &crate::watch::WatchSession {}
         impl $trait for &crate::DedicatedConnection {}
+        impl<C: crate::__private::Open> $trait for C {}
     };
 }
 #[allow(unused_imports)]

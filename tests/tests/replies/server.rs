@@ -148,7 +148,7 @@ async fn roles_of_primary_replica_and_sentinel() {
 async fn acls_and_functions() {
     let t = Targets::start(&[]).await;
     for (kind, at, c) in &t.clients {
-        c.acl_log().reset().await.unwrap();
+        c.acl_log().reset_log().await.unwrap();
         // AUTH changes its connection's user: on a connection of its own.
         let conn = c.dedicated().await.unwrap();
         let denied = conn.auth("wrong").username("nobody").await;
@@ -166,7 +166,7 @@ async fn acls_and_functions() {
         assert!(e.age_seconds >= 0.0, "{at}");
         assert!(e.client_info.addr.starts_with("127.0.0.1:"), "{at}");
         assert_eq!(e.entry_id.is_some(), *kind == Kind::Valkey, "{at}");
-        let () = c.acl_log().reset().await.unwrap();
+        let () = c.acl_log().reset_log().await.unwrap();
         assert!(c.acl_log().count(5).await.unwrap().is_empty(), "{at}");
 
         c.acl_setuser("ann")
