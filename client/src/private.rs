@@ -90,6 +90,14 @@ pub trait WriteArgs {
     fn write_args(&self, out: &mut Args);
 }
 
+/// Unsigned integers where the specs say `integer` but no negative value makes sense
+/// (SCAN cursors).
+impl WriteArgs for u64 {
+    fn write_args(&self, out: &mut Args) {
+        out.push_u64(*self);
+    }
+}
+
 /// What every generated builder is, for sinks that collect commands (pipelines).
 pub trait Builder {
     /// Where the command goes.

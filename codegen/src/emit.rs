@@ -60,7 +60,7 @@ pub fn emit_all(
     let mut trait_methods = BTreeSet::new();
     for file in specs {
         let full = file.full_name();
-        if containers.contains(&full) && file.spec.arguments.is_empty() {
+        if containers.contains(&full) && file.spec.arguments.is_empty() && !file.spec.typedis.bare {
             continue;
         }
         let cmd = Command::new(file, format_ident!("M"), trait_name)?;
@@ -71,7 +71,7 @@ pub fn emit_all(
         let meta_ident = format_ident!("{}", snake(&full).to_uppercase());
         metas.push((full.clone(), meta_ident.clone()));
         items.push(emit_meta(file, &meta_ident)?);
-        if containers.contains(&full) && file.spec.arguments.is_empty() {
+        if containers.contains(&full) && file.spec.arguments.is_empty() && !file.spec.typedis.bare {
             continue;
         }
         let cmd = Command::new(file, meta_ident, trait_name)?;
@@ -1266,10 +1266,21 @@ impl<'a> Command<'a> {
             &self.spec.typedis.servers,
             &plain_syntax,
         ));
-        let (reply, reply_doc) = self.setter_reply(block);
-        if let Some(d) = reply_doc {
-            docs.extend([String::new(), d]);
-        }
+        // The reply its last member picks (`count_withvalues`: pairs), else the block's.
+        let reply = match members
+            .iter()
+            .rev()
+            .find_map(|m| self.variant_reply(&m.name))
+        {
+            Some(r) => Some(r),
+            None => {
+                let (reply, reply_doc) = self.setter_reply(block);
+                if let Some(d) = reply_doc {
+                    docs.extend([String::new(), d]);
+                }
+                reply
+            }
+        };
         let (ret, conv) = match &reply {
             Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
             None => (quote!(Self), quote!(self)),
@@ -1712,9 +1723,10 @@ fn flat_leaves(a: &Argument) -> Vec<&Argument> {
     }
 }
 
-/// An optional block of a tokened value and one optional member after it (`COUNT count
-/// [ANY]`, `FULL [COUNT count]`): two setters instead of a tuple, one without the member
-/// (`.count(n)`, `.full()`) and one with it (`.count_any(n)`, `.full_count(n)`).
+/// An optional block of a value and one optional member after it (`COUNT count [ANY]`,
+/// `FULL [COUNT count]`, `count [WITHVALUES]`): two setters instead of a tuple, one
+/// without the member (`.count(n)`, `.full()`) and one with it (`.count_any(n)`,
+/// `.full_count(n)`, `.count_withvalues(n)`), each with the reply its members pick.
 pub(super) fn split_block(a: &Argument) -> Option<(&Argument, &Argument)> {
     if a.kind != ArgKind::Block || a.token.is_some() || !a.optional || a.multiple {
         return None;
@@ -1724,11 +1736,7 @@ pub(super) fn split_block(a: &Argument) -> Option<(&Argument, &Argument)> {
     };
     match a.arguments.as_slice() {
         [first, second]
-            if !first.optional
-                && first.token.is_some()
-                && simple(first)
-                && second.optional
-                && simple(second) =>
+            if !first.optional && simple(first) && second.optional && simple(second) =>
         {
             Some((first, second))
         }

@@ -236,6 +236,10 @@ pub struct Extension {
     /// Tuple order of a `multiple` block argument, by block name.
     #[serde(default)]
     pub block_order: BTreeMap<String, Vec<String>>,
+    /// A container that is a command of its own too (`COMMAND`): it gets a method that
+    /// sends it bare.
+    #[serde(default)]
+    pub bare: bool,
     /// Optional repeatable arguments (by name) whose members get setters of their own,
     /// each adding one operation in call order (BITFIELD's `operation`: `.get(..)`,
     /// `.set(..)`, `.incrby(..)`, `.overflow(..)`).
@@ -272,14 +276,15 @@ pub struct Extension {
     /// keyword, a block named after itself): `{"flush-type/async": "asynchronous"}`.
     #[serde(default)]
     pub names: BTreeMap<String, String>,
-    /// Blocks at the top written by a hand-written Rust type (XADD's and XTRIM's `trim`:
-    /// `Trim::maxlen(1000).approx()`), by name.
+    /// Arguments at the top written by another Rust type than their spec type gives
+    /// (XADD's and XTRIM's `trim` block: `Trim::maxlen(1000).approx()`; SCAN cursors:
+    /// `u64`), by name.
     #[serde(default)]
     pub typed: BTreeMap<String, Typed>,
 }
 
-/// A block written by a hand-written type (`typedis.typed`): its setter (or, when the
-/// block is required, the method's parameter) takes that type, which writes the block.
+/// An argument written by another Rust type (`typedis.typed`): its setter (or, when it
+/// is required, the method's parameter) takes that type, which writes the argument.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Typed {
@@ -544,8 +549,10 @@ fn attach_availability(path: &Path, key: &str, spec: &mut CommandSpec) -> Result
         let target = spec
             .arguments
             .iter_mut()
-            .find(|a| &a.name == at && a.kind == ArgKind::Block && !a.multiple)
-            .ok_or_else(|| err("not a block at the top (and not `multiple`)".into()))?;
+            .find(|a| &a.name == at && a.kind != ArgKind::PureToken && !a.multiple)
+            .ok_or_else(|| {
+                err("not an argument at the top with a value (and not `multiple`)".into())
+            })?;
         if !typed.cases.contains_key(at) {
             return Err(err(format!("`cases` needs a value for `{at}` itself")));
         }

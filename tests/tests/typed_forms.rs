@@ -181,3 +181,67 @@ async fn options_chain_inside_pipelines() {
         }
     }
 }
+
+#[tokio::test]
+async fn random_members_with_values_are_pairs_in_both_protocols() {
+    for kind in KINDS {
+        let server = Server::start(kind);
+        for c in clients(&server).await {
+            c.flushall().await.unwrap();
+            c.hset("h", [("f1", "v1"), ("f2", "v2")]).await.unwrap();
+            c.zadd("z", [("a", 1.5), ("b", 2.5)]).await.unwrap();
+            let fields: Vec<Bytes> = c.hrandfield("h").count(5).await.unwrap();
+            assert_eq!(fields.len(), 2);
+            let mut pairs: Vec<(Bytes, Bytes)> =
+                c.hrandfield("h").count_withvalues(5).await.unwrap();
+            pairs.sort();
+            assert_eq!(
+                pairs,
+                vec![
+                    (Bytes::from("f1"), Bytes::from("v1")),
+                    (Bytes::from("f2"), Bytes::from("v2"))
+                ]
+            );
+            // A negative count may repeat members: exactly that many pairs.
+            let repeated: Vec<(Bytes, f64)> =
+                c.zrandmember("z").count_withscores(-5).await.unwrap();
+            assert_eq!(repeated.len(), 5);
+            for (m, s) in &repeated {
+                let want = if &m[..] == b"a" { 1.5 } else { 2.5 };
+                assert_eq!(*s, want, "{m:?}");
+            }
+            let members: Vec<Bytes> = c.zrandmember("z").count(1).await.unwrap();
+            assert_eq!(members.len(), 1);
+        }
+    }
+}
+
+#[tokio::test]
+async fn scan_cursors_are_unsigned_and_bare_command_is_typed() {
+    for kind in KINDS {
+        let server = Server::start(kind);
+        for c in clients(&server).await {
+            c.flushall().await.unwrap();
+            for i in 0..50 {
+                c.sadd("s", [i]).await.unwrap();
+            }
+            // The cursor goes back in as the u64 it came out as.
+            let (mut cursor, mut seen) = (0u64, 0usize);
+            for _ in 0..1000 {
+                let (next, some) = c.sscan("s", cursor).count(5).await.unwrap();
+                seen += some.len();
+                cursor = next;
+                if cursor == 0 {
+                    break;
+                }
+            }
+            assert_eq!(cursor, 0, "SSCAN did not end");
+            assert!(seen >= 50, "saw {seen}");
+            // Bare COMMAND: every command's info, decoded in either protocol.
+            let all = c.command().await.unwrap();
+            let count = c.command_count().await.unwrap();
+            assert_eq!(all.len() as i64, count);
+            assert!(all.iter().any(|i| i.name.eq_ignore_ascii_case("get")));
+        }
+    }
+}

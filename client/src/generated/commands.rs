@@ -6239,6 +6239,37 @@ pub static COMMAND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
 };
+/// Builder for `COMMAND`; await it to send. Created by [`Commands::command`].
+#[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
+pub struct Command<S, R = ::std::vec::Vec<::typedis::reply::CommandInfo>> {
+    sink: S,
+    args: ::typedis::Args,
+    rest: ::typedis::__private::Slots<0>,
+    _reply: ::core::marker::PhantomData<fn() -> R>,
+}
+#[allow(
+    deprecated,
+    clippy::too_many_arguments,
+    clippy::let_unit_value,
+    unused_variables,
+    unused_mut
+)]
+impl<S> Command<S> {
+    #[doc(hidden)]
+    pub fn new(sink: S) -> Self {
+        let mut args = const { ::typedis::Args::const_command(&[b"COMMAND"]) };
+        let mut rest = ::typedis::__private::Slots::new();
+        Command {
+            sink,
+            args,
+            rest,
+            _reply: ::core::marker::PhantomData,
+        }
+    }
+}
+#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+impl<S, R> Command<S, R> {}
+::typedis::__typedis_builder!(Command, COMMAND);
 /// What the runtime knows about `COMMAND COUNT`.
 pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "COMMAND COUNT",
@@ -13565,19 +13596,28 @@ impl<S> Hrandfield<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Hrandfield<S, R> {
-    /// `count [WITHVALUES]`
-    ///
-    /// Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it (`Vec<Bytes>` with `count`, `Vec<(Bytes, Bytes)>` with `withvalues`).
-    pub fn options(mut self, value: (i64, bool)) -> Hrandfield<S, ::typedis::Value> {
+    /// `count`
+    pub fn count(
+        mut self,
+        count: i64,
+    ) -> Hrandfield<S, ::std::vec::Vec<::typedis::Bytes>> {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            let (b0, b1) = x;
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"WITHVALUES");
-            }
+        }
+        self.decode()
+    }
+    /// `count WITHVALUES`
+    pub fn count_withvalues(
+        mut self,
+        count: i64,
+    ) -> Hrandfield<S, ::std::vec::Vec<(::typedis::Bytes, ::typedis::Bytes)>> {
+        {
+            let out = self.rest.slot(0);
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"WITHVALUES");
         }
         self.decode()
     }
@@ -13623,7 +13663,7 @@ pub struct Hscan<S, R = (u64, ::std::vec::Vec<(::typedis::Bytes, ::typedis::Byte
 )]
 impl<S> Hscan<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: i64) -> Self {
+    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: u64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HSCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -13633,8 +13673,7 @@ impl<S> Hscan<S> {
         }
         {
             let out = &mut args;
-            let x = cursor;
-            out.push_i64(x);
+            ::typedis::__private::WriteArgs::write_args(&cursor, out);
         }
         Hscan {
             sink,
@@ -14761,7 +14800,7 @@ impl<S> LatencyHistogram<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> LatencyHistogram<S, R> {
     /// `command [command ...]` — repeatable: each call adds to the earlier ones.
-    pub fn command(
+    pub fn commands(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {
@@ -20373,13 +20412,12 @@ pub struct Scan<S, R = (u64, ::std::vec::Vec<::typedis::Bytes>)> {
 )]
 impl<S> Scan<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, cursor: i64) -> Self {
+    pub fn new(sink: S, cursor: u64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            let x = cursor;
-            out.push_i64(x);
+            ::typedis::__private::WriteArgs::write_args(&cursor, out);
         }
         Scan {
             sink,
@@ -23024,7 +23062,7 @@ pub struct Sscan<S, R = (u64, ::std::vec::Vec<::typedis::Bytes>)> {
 )]
 impl<S> Sscan<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: i64) -> Self {
+    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: u64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SSCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -23034,8 +23072,7 @@ impl<S> Sscan<S> {
         }
         {
             let out = &mut args;
-            let x = cursor;
-            out.push_i64(x);
+            ::typedis::__private::WriteArgs::write_args(&cursor, out);
         }
         Sscan {
             sink,
@@ -27574,19 +27611,28 @@ impl<S> Zrandmember<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zrandmember<S, R> {
-    /// `count [WITHSCORES]`
-    ///
-    /// Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it (`Vec<Bytes>` with `count`, `Vec<(Bytes, f64)>` with `withscores`).
-    pub fn options(mut self, value: (i64, bool)) -> Zrandmember<S, ::typedis::Value> {
+    /// `count`
+    pub fn count(
+        mut self,
+        count: i64,
+    ) -> Zrandmember<S, ::std::vec::Vec<::typedis::Bytes>> {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            let (b0, b1) = x;
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"WITHSCORES");
-            }
+        }
+        self.decode()
+    }
+    /// `count WITHSCORES`
+    pub fn count_withscores(
+        mut self,
+        count: i64,
+    ) -> Zrandmember<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
+        {
+            let out = self.rest.slot(0);
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"WITHSCORES");
         }
         self.decode()
     }
@@ -28781,7 +28827,7 @@ pub struct Zscan<S, R = (u64, ::std::vec::Vec<(::typedis::Bytes, f64)>)> {
 )]
 impl<S> Zscan<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: i64) -> Self {
+    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: u64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZSCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -28791,8 +28837,7 @@ impl<S> Zscan<S> {
         }
         {
             let out = &mut args;
-            let x = cursor;
-            out.push_i64(x);
+            ::typedis::__private::WriteArgs::write_args(&cursor, out);
         }
         Zscan {
             sink,
@@ -29291,7 +29336,7 @@ impl<S, R> Zunionstore<S, R> {
 /// | `ZREVRANK` | `WITHSCORE` | ≥ 7.2 | ✓ |
 /// | `ZSCAN` | `NOSCORES` | — | ≥ 8.0 |
 pub mod server_differences {}
-/**The typed commands: one method per command of the specs (383 methods).
+/**The typed commands: one method per command of the specs (384 methods).
 
 Bring it into scope with `use typedis::prelude::*;`.
 
@@ -30911,6 +30956,21 @@ pub trait Commands: ::typedis::__private::Sink {
         cursor: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Clusterscan<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Clusterscan::new(self, cursor))
+    }
+    /// Returns detailed information about all commands.
+    ///
+    /// ```text
+    /// COMMAND
+    /// ```
+    /// - Complexity: O(N) where N is the total number of commands
+    /// - Since: 2.8.13
+    /// - ACL categories: @slow, @connection
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Reference: <https://redis.io/commands/command/>
+    #[doc(alias = "COMMAND")]
+    #[allow(deprecated)]
+    fn command(self) -> <Self as ::typedis::__private::Sink>::Output<Command<Self>> {
+        <Self as ::typedis::__private::Sink>::wrap(Command::new(self))
     }
     /// Returns a count of commands.
     ///
@@ -32566,7 +32626,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hscan(
         self,
         key: impl ::typedis::ToArg,
-        cursor: i64,
+        cursor: u64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hscan<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hscan::new(self, key, cursor))
     }
@@ -34415,7 +34475,7 @@ pub trait Commands: ::typedis::__private::Sink {
     #[allow(deprecated)]
     fn scan(
         self,
-        cursor: i64,
+        cursor: u64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Scan<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Scan::new(self, cursor))
     }
@@ -35084,7 +35144,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn sscan(
         self,
         key: impl ::typedis::ToArg,
-        cursor: i64,
+        cursor: u64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sscan<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sscan::new(self, key, cursor))
     }
@@ -36510,7 +36570,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zscan(
         self,
         key: impl ::typedis::ToArg,
-        cursor: i64,
+        cursor: u64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zscan<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zscan::new(self, key, cursor))
     }
@@ -37065,6 +37125,7 @@ pub static METHODS: &[(&str, &str)] = &[
     ("CLUSTER SLOTS", "cluster_slots"),
     ("CLUSTER SYNCSLOTS", "cluster_syncslots"),
     ("CLUSTERSCAN", "clusterscan"),
+    ("COMMAND", "command"),
     ("COMMAND COUNT", "command_count"),
     ("COMMAND DOCS", "command_docs"),
     ("COMMAND GETKEYS", "command_getkeys"),
@@ -37863,6 +37924,15 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
                 ::typedis::Bytes,
                 ::std::vec::Vec<::typedis::Bytes>,
             ) as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "COMMAND",
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::CommandInfo,
+            > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
     ),
@@ -43292,6 +43362,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         },
     ),
     (
+        "COMMAND",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Command::new(::typedis::__private::Capture),
+                )
+                .1
+        },
+    ),
+    (
         "COMMAND COUNT",
         "",
         || {
@@ -47087,7 +47167,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HRANDFIELD|options}:key",
                         )
-                        .options((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -47101,7 +47181,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HRANDFIELD|options/withvalues}:key",
                         )
-                        .options((1, true)),
+                        .count_withvalues(1),
                 )
                 .1
         },
@@ -47111,7 +47191,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|}:key", 1),
+                    Hscan::new(::typedis::__private::Capture, "{HSCAN|}:key", 0u64),
                 )
                 .1
         },
@@ -47121,7 +47201,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|pattern}:key", 1)
+                    Hscan::new(
+                            ::typedis::__private::Capture,
+                            "{HSCAN|pattern}:key",
+                            0u64,
+                        )
                         .pattern("*"),
                 )
                 .1
@@ -47132,7 +47216,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|count}:key", 1)
+                    Hscan::new(::typedis::__private::Capture, "{HSCAN|count}:key", 0u64)
                         .count(1),
                 )
                 .1
@@ -47143,7 +47227,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "novalues",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|novalues}:key", 1)
+                    Hscan::new(
+                            ::typedis::__private::Capture,
+                            "{HSCAN|novalues}:key",
+                            0u64,
+                        )
                         .novalues(),
                 )
                 .1
@@ -47515,7 +47603,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     LatencyHistogram::new(::typedis::__private::Capture)
-                        .command(["command"]),
+                        .commands(["command"]),
                 )
                 .1
         },
@@ -49285,7 +49373,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 1),
+                    Scan::new(::typedis::__private::Capture, 0u64),
                 )
                 .1
         },
@@ -49295,7 +49383,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 1).pattern("*"),
+                    Scan::new(::typedis::__private::Capture, 0u64).pattern("*"),
                 )
                 .1
         },
@@ -49305,7 +49393,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 1).count(1),
+                    Scan::new(::typedis::__private::Capture, 0u64).count(1),
                 )
                 .1
         },
@@ -49315,7 +49403,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 1).of_type("string"),
+                    Scan::new(::typedis::__private::Capture, 0u64).of_type("string"),
                 )
                 .1
         },
@@ -50280,7 +50368,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Sscan::new(::typedis::__private::Capture, "{SSCAN|}:key", 1),
+                    Sscan::new(::typedis::__private::Capture, "{SSCAN|}:key", 0u64),
                 )
                 .1
         },
@@ -50290,7 +50378,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Sscan::new(::typedis::__private::Capture, "{SSCAN|pattern}:key", 1)
+                    Sscan::new(
+                            ::typedis::__private::Capture,
+                            "{SSCAN|pattern}:key",
+                            0u64,
+                        )
                         .pattern("*"),
                 )
                 .1
@@ -50301,7 +50393,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Sscan::new(::typedis::__private::Capture, "{SSCAN|count}:key", 1)
+                    Sscan::new(::typedis::__private::Capture, "{SSCAN|count}:key", 0u64)
                         .count(1),
                 )
                 .1
@@ -52031,7 +52123,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{ZRANDMEMBER|options}:key",
                         )
-                        .options((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -52045,7 +52137,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{ZRANDMEMBER|options/withscores}:key",
                         )
-                        .options((1, true)),
+                        .count_withscores(1),
                 )
                 .1
         },
@@ -52560,7 +52652,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|}:key", 1),
+                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|}:key", 0u64),
                 )
                 .1
         },
@@ -52570,7 +52662,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|pattern}:key", 1)
+                    Zscan::new(
+                            ::typedis::__private::Capture,
+                            "{ZSCAN|pattern}:key",
+                            0u64,
+                        )
                         .pattern("*"),
                 )
                 .1
@@ -52581,7 +52677,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|count}:key", 1)
+                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|count}:key", 0u64)
                         .count(1),
                 )
                 .1
@@ -52592,7 +52688,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "noscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|noscores}:key", 1)
+                    Zscan::new(
+                            ::typedis::__private::Capture,
+                            "{ZSCAN|noscores}:key",
+                            0u64,
+                        )
                         .noscores(),
                 )
                 .1

@@ -190,7 +190,7 @@ async fn time_and_cursors_are_integers() {
         // until it is 0.
         let (mut cursor, mut seen, mut calls) = (0u64, HashSet::new(), 0);
         loop {
-            let (next, keys) = c.scan(cursor as i64).count(10).await.unwrap();
+            let (next, keys) = c.scan(cursor).count(10).await.unwrap();
             seen.extend(keys);
             calls += 1;
             if next == 0 {

@@ -83,7 +83,7 @@ async fn logs_and_latency() {
         let history = c.latency_history("command").await.unwrap();
         assert!(history.iter().any(|(_, ms)| *ms >= 15), "{at}: {history:?}");
         c.set("h", "1").await.unwrap();
-        let histogram = c.latency_histogram().command(["set"]).await.unwrap();
+        let histogram = c.latency_histogram().commands(["set"]).await.unwrap();
         let set = &histogram[&b"set"[..]];
         assert!(set.calls >= 1, "{at}");
         assert_eq!(
