@@ -597,10 +597,19 @@ impl<'a> Command<'a> {
                 .arguments
                 .iter()
                 .any(|a| &a.name == name && a.optional && a.multiple);
-            if !ok {
+            // Or a repeatable alternative of a choice at the top (CLIENT KILL's
+            // `filter/new-format`).
+            let alternative = name.split_once('/').is_some_and(|(choice, alt)| {
+                file.spec.arguments.iter().any(|a| {
+                    a.name == choice
+                        && a.kind == ArgKind::Oneof
+                        && a.arguments.iter().any(|m| m.name == alt && m.multiple)
+                })
+            });
+            if !ok && !alternative {
                 return Err(spec_error(
                     format!("typedis.flatten[{i}]"),
-                    format!("`{name}` is not an optional, repeatable (`multiple`) argument at the top of the command"),
+                    format!("`{name}` is not an optional, repeatable (`multiple`) argument at the top of the command, nor a repeatable alternative of a choice at the top (`choice/alternative`)"),
                 ));
             }
         }
@@ -1028,6 +1037,13 @@ impl<'a> Command<'a> {
                     let alts: Vec<String> = a
                         .arguments
                         .iter()
+                        .flat_map(|m| {
+                            if self.flattened(a, m) {
+                                flat_leaves(m)
+                            } else {
+                                vec![m]
+                            }
+                        })
                         .map(|m| format!("`.{}(…)`", self.setter_base(m)))
                         .collect();
                     let msg = format!(
@@ -1086,6 +1102,16 @@ impl<'a> Command<'a> {
                 // `.normal()`).
                 let prefix = self.setter_base(a);
                 for m in &a.arguments {
+                    if self.flattened(a, m) {
+                        // A repeatable alternative whose members are setters of their
+                        // own, each adding one, in call order.
+                        for leaf in flat_leaves(m) {
+                            let name = unique(&mut taken, &self.setter_base(leaf), &leaf.name);
+                            setters.push(self.flat_setter(&name, leaf, m, &slot, &mut enums));
+                            plan.push(cases::Setter::new(leaf, Some(m), &name));
+                        }
+                        continue;
+                    }
                     let base = self.setter_base(m);
                     let name = if taken.contains(&base) {
                         unique(&mut taken, &format!("{prefix}_{base}"), &m.name)
@@ -1323,6 +1349,13 @@ impl<'a> Command<'a> {
                 #conv
             }
         }
+    }
+
+    /// Whether `alt`, an alternative of the choice `choice`, is flattened
+    /// (`typedis.flatten`: `choice/alternative`).
+    pub(super) fn flattened(&self, choice: &Argument, alt: &Argument) -> bool {
+        let path = format!("{}/{}", choice.name, alt.name);
+        self.spec.typedis.flatten.contains(&path)
     }
 
     fn setter_base(&self, a: &Argument) -> String {

@@ -245,3 +245,81 @@ async fn scan_cursors_are_unsigned_and_bare_command_is_typed() {
         }
     }
 }
+
+#[tokio::test]
+async fn client_kill_filters_append_and_each_reaches_the_server() {
+    use typedis::commands::{ClientKillSkipme, ClientKillType};
+    for kind in KINDS {
+        let server = Server::start(kind);
+        let c = Client::connect(&server.url()).await.expect("connect");
+        let victim = || async {
+            let v = Client::connect(&server.url()).await.expect("connect");
+            let info = v.client_info().await.unwrap();
+            (v, info)
+        };
+        // ID: exactly that connection.
+        let (_v, info) = victim().await;
+        let killed: i64 = c.client_kill().id([info.id as i64]).await.unwrap();
+        assert_eq!(killed, 1, "{kind:?}");
+        // ADDR and LADDR together (filters combine with AND).
+        let (_v, info) = victim().await;
+        let laddr = info.laddr.clone().expect("laddr");
+        let killed = c
+            .client_kill()
+            .addr(&info.addr)
+            .laddr(&laddr)
+            .await
+            .unwrap();
+        assert_eq!(killed, 1, "{kind:?}");
+        // USER: the server looks the user up (so the filter reached it).
+        let e = c
+            .client_kill()
+            .user("no-such-user")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("No such user"), "{kind:?}: {e}");
+        let (_v, info) = victim().await;
+        let killed = c
+            .client_kill()
+            .user("default")
+            .id([info.id as i64])
+            .await
+            .unwrap();
+        assert_eq!(killed, 1, "{kind:?}");
+        // TYPE normal with SKIPME yes: the victims, not the caller.
+        let (_a, _) = victim().await;
+        let (_b, _) = victim().await;
+        let killed = c
+            .client_kill()
+            .client_type(ClientKillType::Normal)
+            .skipme(ClientKillSkipme::Yes)
+            .await
+            .unwrap();
+        assert!(killed >= 2, "{kind:?}: killed {killed}");
+        let me = c.client_info().await.unwrap();
+        assert_eq!(
+            c.client_kill()
+                .id([me.id as i64])
+                .skipme(ClientKillSkipme::Yes)
+                .await
+                .unwrap(),
+            0
+        );
+        // MAXAGE (Valkey ≥ 8.0): an old enough connection only; Redis 7.0 refuses it
+        // with the note naming the servers that accept it.
+        let (_v, _) = victim().await;
+        let r = c
+            .client_kill()
+            .maxage(1_000_000)
+            .skipme(ClientKillSkipme::Yes)
+            .await;
+        match kind {
+            Kind::Valkey => assert_eq!(r.unwrap(), 0),
+            Kind::Redis => {
+                let e = r.unwrap_err().to_string();
+                assert!(e.contains("MAXAGE"), "{e}");
+            }
+        }
+    }
+}

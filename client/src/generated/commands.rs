@@ -2723,42 +2723,9 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     nondeterministic_output: false,
     connection_state: ::core::option::Option::None,
 };
-///The `client-type` argument of `ClientKill`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientKillClientType {
-    ///`NORMAL`
-    Normal,
-    ///`MASTER`
-    Master,
-    ///`PRIMARY` — Valkey ≥ 8.0; not Redis 7.0.15
-    Primary,
-    ///`SLAVE`
-    Slave,
-    ///`REPLICA`
-    Replica,
-    ///`PUBSUB`
-    Pubsub,
-}
-impl ::typedis::ToArg for ClientKillClientType {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        match self {
-            Self::Normal => out.push_bytes(b"NORMAL"),
-            Self::Master => out.push_bytes(b"MASTER"),
-            Self::Primary => {
-                out.push_bytes(b"PRIMARY");
-                out.note(
-                    "CLIENT KILL `PRIMARY` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
-                );
-            }
-            Self::Slave => out.push_bytes(b"SLAVE"),
-            Self::Replica => out.push_bytes(b"REPLICA"),
-            Self::Pubsub => out.push_bytes(b"PUBSUB"),
-        }
-    }
-}
 ///The `not-client-type` argument of `ClientKill`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientKillNotClientType {
+pub enum ClientKillNotType {
     ///`NORMAL`
     Normal,
     ///`MASTER`
@@ -2772,7 +2739,7 @@ pub enum ClientKillNotClientType {
     ///`PUBSUB`
     Pubsub,
 }
-impl ::typedis::ToArg for ClientKillNotClientType {
+impl ::typedis::ToArg for ClientKillNotType {
     fn write_arg(&self, out: &mut ::typedis::Args) {
         out.push_bytes(
             match self {
@@ -2804,6 +2771,39 @@ impl ::typedis::ToArg for ClientKillSkipme {
         );
     }
 }
+///The `client-type` argument of `ClientKill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKillType {
+    ///`NORMAL`
+    Normal,
+    ///`MASTER`
+    Master,
+    ///`PRIMARY` — Valkey ≥ 8.0; not Redis 7.0.15
+    Primary,
+    ///`SLAVE`
+    Slave,
+    ///`REPLICA`
+    Replica,
+    ///`PUBSUB`
+    Pubsub,
+}
+impl ::typedis::ToArg for ClientKillType {
+    fn write_arg(&self, out: &mut ::typedis::Args) {
+        match self {
+            Self::Normal => out.push_bytes(b"NORMAL"),
+            Self::Master => out.push_bytes(b"MASTER"),
+            Self::Primary => {
+                out.push_bytes(b"PRIMARY");
+                out.note(
+                    "CLIENT KILL `PRIMARY` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
+                );
+            }
+            Self::Slave => out.push_bytes(b"SLAVE"),
+            Self::Replica => out.push_bytes(b"REPLICA"),
+            Self::Pubsub => out.push_bytes(b"PUBSUB"),
+        }
+    }
+}
 /// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct ClientKill<S, R = ()> {
@@ -2828,7 +2828,7 @@ impl<S> ClientKill<S> {
             &[
                 (
                     0,
-                    "`CLIENT KILL` needs its `filter` argument: call one of `.old_format(…)`, `.new_format(…)`",
+                    "`CLIENT KILL` needs its `filter` argument: call one of `.old_format(…)`, `.id(…)`, `.client_type(…)`, `.user(…)`, `.addr(…)`, `.laddr(…)`, `.skipme(…)`, `.maxage(…)`, `.name(…)`, `.idle(…)`, `.flags(…)`, `.lib_name(…)`, `.lib_ver(…)`, `.db(…)`, `.capa(…)`, `.ip(…)`, `.not_type(…)`, `.not_id(…)`, `.not_user(…)`, `.not_addr(…)`, `.not_laddr(…)`, `.not_name(…)`, `.not_flags(…)`, `.not_lib_name(…)`, `.not_lib_ver(…)`, `.not_db(…)`, `.not_capa(…)`, `.not_ip(…)`",
                 ),
             ],
         );
@@ -2851,40 +2851,344 @@ impl<S, R> ClientKill<S, R> {
         }
         self
     }
-    /// `<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]` — one of a group; the last call wins.
+    /// `ID client-id` (since 2.8.12) — repeatable: each call adds one, in call order.
+    pub fn id(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = i64>,
+    ) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"ID");
+            for x in value {
+                out.push_i64(x);
+            }
+        }
+        self.decode()
+    }
+    /// `TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` (since 2.8.12) — repeatable: each call adds one, in call order.
     ///
     /// Not accepted by every server:
     /// - `PRIMARY`: Valkey ≥ 8.0; not Redis 7.0.15
-    /// - `MAXAGE maxage`: Valkey ≥ 8.0; not Redis 7.0.15
-    /// - `NAME name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `IDLE idle`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `FLAGS flags`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `LIB-NAME lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `LIB-VER lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `DB db`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `CAPA capa`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `IP ip`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-ID not-client-id [not-client-id ...]`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-USER not-username`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-ADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-LADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-NAME not-name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-FLAGS not-flags`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-LIB-NAME not-lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-LIB-VER not-lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-DB not-db`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-CAPA not-capa`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-IP not-ip`: Valkey ≥ 9.0; not Redis 7.0.15
-    pub fn new_format(
+    pub fn client_type(mut self, value: ClientKillType) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"TYPE");
+            out.push(&value);
+        }
+        self.decode()
+    }
+    /// `USER username` — repeatable: each call adds one, in call order.
+    pub fn user(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"USER");
+            let x = value;
+            out.push(&x);
+        }
+        self.decode()
+    }
+    /// `ADDR ip:port` — repeatable: each call adds one, in call order.
+    pub fn addr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"ADDR");
+            let x = value;
+            out.push(&x);
+        }
+        self.decode()
+    }
+    /// `LADDR ip:port` (since 6.2.0) — repeatable: each call adds one, in call order.
+    pub fn laddr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"LADDR");
+            let x = value;
+            out.push(&x);
+        }
+        self.decode()
+    }
+    /// `SKIPME <YES | NO>` — repeatable: each call adds one, in call order.
+    pub fn skipme(mut self, value: ClientKillSkipme) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"SKIPME");
+            out.push(&value);
+        }
+        self.decode()
+    }
+    /// `MAXAGE maxage` — Valkey ≥ 8.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn maxage(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"MAXAGE");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `MAXAGE maxage` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NAME name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NAME name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `IDLE idle` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn idle(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"IDLE");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `IDLE idle` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `FLAGS flags` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn flags(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"FLAGS");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `FLAGS flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `LIB-NAME lib-name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn lib_name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"LIB-NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `LIB-NAME lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `LIB-VER lib-ver` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn lib_ver(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"LIB-VER");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `LIB-VER lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `DB db` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn db(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"DB");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `DB db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `CAPA capa` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn capa(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"CAPA");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `CAPA capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `IP ip` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn ip(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"IP");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `IP ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_type(mut self, value: ClientKillNotType) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-TYPE");
+            out.push(&value);
+            out.note(
+                "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-ID not-client-id` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_id(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = ::typedis::Args>,
+        value: impl ::core::iter::IntoIterator<Item = i64>,
     ) -> ClientKill<S, i64> {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-ID");
             for x in value {
-                out.extend_from(&x);
+                out.push_i64(x);
             }
+            out.note(
+                "CLIENT KILL `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-USER not-username` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_user(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-USER");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-USER not-username` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-ADDR ip:port` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_addr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-ADDR");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-ADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-LADDR ip:port` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_laddr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-LADDR");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-LADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-NAME not-name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-NAME not-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-FLAGS not-flags` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_flags(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-FLAGS");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-FLAGS not-flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-LIB-NAME not-lib-name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_lib_name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-LIB-NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-LIB-NAME not-lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-LIB-VER not-lib-ver` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_lib_ver(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-LIB-VER");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-LIB-VER not-lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-DB not-db` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_db(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-DB");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `NOT-DB not-db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-CAPA not-capa` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_capa(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-CAPA");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-CAPA not-capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-IP not-ip` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_ip(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-IP");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-IP not-ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
         }
         self.decode()
     }
@@ -41066,23 +41370,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
     ),
     (
         "CLIENT KILL",
-        "filter/new-format",
+        "filter/new-format/client-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"ID");
-                                    for x in [999999] {
-                                        out.push_i64(x);
-                                    }
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).id([999999]),
                 )
                 .1
         },
@@ -41093,18 +41384,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Normal;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Normal),
                 )
                 .1
         },
@@ -41115,18 +41395,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Master;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Master),
                 )
                 .1
         },
@@ -41137,18 +41406,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Primary;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Primary),
                 )
                 .1
         },
@@ -41159,18 +41417,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Slave;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Slave),
                 )
                 .1
         },
@@ -41181,18 +41428,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Replica;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Replica),
                 )
                 .1
         },
@@ -41203,18 +41439,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Pubsub;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Pubsub),
                 )
                 .1
         },
@@ -41224,19 +41449,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/username",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"USER");
-                                    let x = "username";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).user("username"),
                 )
                 .1
         },
@@ -41246,19 +41459,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/addr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"ADDR");
-                                    let x = "addr";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).addr("addr"),
                 )
                 .1
         },
@@ -41268,19 +41469,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/laddr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"LADDR");
-                                    let x = "laddr";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).laddr("laddr"),
                 )
                 .1
         },
@@ -41291,18 +41480,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"SKIPME");
-                                    let x = ClientKillSkipme::Yes;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .skipme(ClientKillSkipme::Yes),
                 )
                 .1
         },
@@ -41313,18 +41491,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"SKIPME");
-                                    let x = ClientKillSkipme::No;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .skipme(ClientKillSkipme::No),
                 )
                 .1
         },
@@ -41334,22 +41501,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/maxage",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `MAXAGE maxage` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"MAXAGE");
-                                    let x = 1000000000;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).maxage(1000000000),
                 )
                 .1
         },
@@ -41359,22 +41511,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NAME name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NAME");
-                                    let x = "name";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).name("name"),
                 )
                 .1
         },
@@ -41384,22 +41521,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/idle",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `IDLE idle` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"IDLE");
-                                    let x = 1;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).idle(1),
                 )
                 .1
         },
@@ -41409,22 +41531,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/flags",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `FLAGS flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"FLAGS");
-                                    let x = "N";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).flags("N"),
                 )
                 .1
         },
@@ -41434,22 +41541,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/lib-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `LIB-NAME lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"LIB-NAME");
-                                    let x = "libname";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).lib_name("libname"),
                 )
                 .1
         },
@@ -41459,22 +41551,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/lib-ver",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `LIB-VER lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"LIB-VER");
-                                    let x = "libver";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).lib_ver("libver"),
                 )
                 .1
         },
@@ -41484,22 +41561,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/db",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `DB db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"DB");
-                                    let x = 1;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).db(1),
                 )
                 .1
         },
@@ -41509,22 +41571,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/capa",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `CAPA capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"CAPA");
-                                    let x = "r";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).capa("r"),
                 )
                 .1
         },
@@ -41534,22 +41581,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/ip",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `IP ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"IP");
-                                    let x = "ip";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).ip("ip"),
                 )
                 .1
         },
@@ -41560,21 +41592,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Normal;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Normal),
                 )
                 .1
         },
@@ -41585,21 +41603,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Master;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Master),
                 )
                 .1
         },
@@ -41610,21 +41614,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Primary;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Primary),
                 )
                 .1
         },
@@ -41635,21 +41625,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Slave;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Slave),
                 )
                 .1
         },
@@ -41660,21 +41636,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Replica;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Replica),
                 )
                 .1
         },
@@ -41685,21 +41647,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Pubsub;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Pubsub),
                 )
                 .1
         },
@@ -41709,23 +41657,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-client-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-ID");
-                                    for x in [999999] {
-                                        out.push_i64(x);
-                                    }
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_id([999999]),
                 )
                 .1
         },
@@ -41736,21 +41668,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-USER not-username` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-USER");
-                                    let x = "notusername";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_user("notusername"),
                 )
                 .1
         },
@@ -41760,22 +41678,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-addr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-ADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-ADDR");
-                                    let x = "notaddr";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_addr("notaddr"),
                 )
                 .1
         },
@@ -41785,22 +41688,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-laddr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-LADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-LADDR");
-                                    let x = "notladdr";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_laddr("notladdr"),
                 )
                 .1
         },
@@ -41810,22 +41698,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-NAME not-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-NAME");
-                                    let x = "notname";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_name("notname"),
                 )
                 .1
         },
@@ -41835,22 +41708,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-flags",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-FLAGS not-flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-FLAGS");
-                                    let x = "N";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_flags("N"),
                 )
                 .1
         },
@@ -41861,21 +41719,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-LIB-NAME not-lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-LIB-NAME");
-                                    let x = "notlibname";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_lib_name("notlibname"),
                 )
                 .1
         },
@@ -41886,21 +41730,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-LIB-VER not-lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-LIB-VER");
-                                    let x = "notlibver";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_lib_ver("notlibver"),
                 )
                 .1
         },
@@ -41910,22 +41740,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-db",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-DB not-db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-DB");
-                                    let x = 1;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_db(1),
                 )
                 .1
         },
@@ -41935,22 +41750,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-capa",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-CAPA not-capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-CAPA");
-                                    let x = "r";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_capa("r"),
                 )
                 .1
         },
@@ -41960,22 +41760,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-ip",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-IP not-ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-IP");
-                                    let x = "notip";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_ip("notip"),
                 )
                 .1
         },

@@ -202,6 +202,15 @@ impl Command<'_> {
                 }
                 for m in &a.arguments {
                     let p = join(&path, &m.name);
+                    if self.flattened(a, m) {
+                        for leaf in flat_leaves(m) {
+                            if let Some(lp) = path_of(m, &p, leaf) {
+                                targets.push(lp.clone());
+                                inner(leaf, &lp, &mut targets);
+                            }
+                        }
+                        continue;
+                    }
                     targets.push(p.clone());
                     inner(m, &p, &mut targets);
                 }
@@ -331,6 +340,34 @@ impl Command<'_> {
                     .arguments
                     .iter()
                     .find(|m| selection.touches(&join(&a.name, &m.name)));
+                // A flattened alternative: the setters of the members the case uses
+                // (the first one's when it is required and the case uses none).
+                let flat = picked
+                    .or_else(|| a.arguments.first().filter(|_| !a.optional))
+                    .filter(|m| self.flattened(a, m));
+                if let Some(m) = flat {
+                    let mp = join(&a.name, &m.name);
+                    let leaves = flat_leaves(m);
+                    let mut used: Vec<&Argument> = leaves
+                        .iter()
+                        .copied()
+                        .filter(|l| path_of(m, &mp, l).is_some_and(|p| selection.touches(&p)))
+                        .collect();
+                    if used.is_empty() {
+                        used.extend(leaves.first().copied());
+                    }
+                    for leaf in used {
+                        let Some(p) = path_of(m, &mp, leaf) else {
+                            continue;
+                        };
+                        let Some(id) = setter(leaf, Some(m)) else {
+                            return Err(self.no_setter(&p));
+                        };
+                        let values = self.flat_values(leaf, &p, selection, enums, &keys)?;
+                        call = quote!(#call.#id(#(#values),*));
+                    }
+                    continue;
+                }
                 let (id, value) = match picked {
                     Some(m) => (setter(m, Some(a)), Some((m, join(&a.name, &m.name)))),
                     None if selection.0.contains(&a.name) => {

@@ -115,7 +115,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `COPY` (since 3.0.0)
-    pub fn copy(mut self) -> Self {
+    pub fn keep_local(mut self) -> Self {
         self.rest.slot(3).push_bytes(b"COPY");
         self
     }
@@ -125,7 +125,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `AUTH password` (since 4.0.7) — one of a group; the last call wins.
-    pub fn auth(mut self, value: impl ::typedis::ToArg) -> Self {
+    pub fn password(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(5);
             out.push_bytes(b"AUTH");
@@ -152,7 +152,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `KEYS key [key ...]` (since 3.0.6) — repeatable: each call adds to the earlier ones.
-    pub fn keys(
+    pub fn key_list(
         mut self,
         value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
     ) -> Self {

@@ -5,7 +5,7 @@
 use typedis::commands::CommandlogGetType;
 use typedis::prelude::*;
 use typedis::reply::{ClientInfo, Hello, Info, Role, XInfoGroup, XInfoStream};
-use typedis::{Args, Bytes, Client, Error};
+use typedis::{Bytes, Client, Error};
 
 use crate::support::{GroupOptions, Kind, SentinelGroup, Server, KINDS};
 use crate::Targets;
@@ -396,10 +396,7 @@ async fn client_kill_counts_with_filters() {
     for (kind, at, c) in &t.clients {
         let victim = Client::connect(&t.server(*kind).url()).await.unwrap();
         let id = victim.client_id().await.unwrap();
-        let mut by_id = Args::new();
-        by_id.push(&"ID");
-        by_id.push(&id);
-        let killed: i64 = c.client_kill().new_format([by_id]).await.unwrap();
+        let killed: i64 = c.client_kill().id([id]).await.unwrap();
         assert_eq!(killed, 1, "{at}");
         let again = Client::connect(&t.server(*kind).url()).await.unwrap();
         let addr = again.client_info().await.unwrap().addr;
