@@ -15,6 +15,12 @@
 //! in one write and are contiguous on the shared connection; a transaction wraps them
 //! in `MULTI … EXEC`.
 //!
+//! A trait a crate generates for a module of its own (`typedis_codegen::Config`) has its
+//! methods on the open builders of its own commands, not on those of typedis' commands:
+//! after `.set(k, v)` such a command follows `.into_pipeline()`
+//! (`pipeline().set(k, v).into_pipeline().my_command(..)`). typedis' own module traits
+//! (`JsonCommands`, …) chain after any command.
+//!
 //! For pipelines built in a loop, [`Pipeline::add`] takes any builder and
 //! [`Pipeline::query`] decodes all replies into one type (e.g. `Vec<i64>`).
 //!

@@ -35,12 +35,14 @@ use crate::Error;
 
 mod cases;
 
-/// Emits the code for all commands (`builder_cases`: also the `BUILDER_CASES` table).
+/// Emits the code for all commands (`builder_cases`: also the `BUILDER_CASES` table;
+/// `pipeline_impls`: the trait on each builder open in a pipeline).
 pub fn emit_all(
     specs: &[SpecFile],
     trait_name: &str,
     with_lookup: bool,
     builder_cases: bool,
+    pipeline_impls: bool,
 ) -> Result<TokenStream, Error> {
     let trait_ident = format_ident!("{}", trait_name);
     let mut items = Vec::new();
@@ -83,6 +85,16 @@ pub fn emit_all(
         }
         let (builder, cases) = cmd.builder(builder_cases, &trait_methods)?;
         items.push(builder);
+        if pipeline_impls {
+            // In a pipeline, this trait's methods after one of its commands (typedis'
+            // own traits have them on every open builder by blanket impls, which a
+            // trait of another crate cannot have).
+            let st = &cmd.struct_ident;
+            items.push(quote! {
+                #[allow(deprecated)]
+                impl<'c, T, R> #trait_ident for #st<::typedis::pipeline::Pipeline<'c, T>, R> {}
+            });
+        }
         case_entries.extend(cases);
         methods.push(cmd.method());
     }
