@@ -9,6 +9,7 @@ extern crate self as typedis;
 pub mod __private;
 pub(crate) use __private as private;
 
+pub mod bound;
 pub mod client;
 pub mod cluster;
 pub mod cmd;
@@ -22,6 +23,7 @@ mod hold;
 pub mod json;
 pub mod keys;
 pub mod lock;
+pub mod many;
 pub mod meta;
 pub mod modules;
 mod mux;
@@ -35,6 +37,7 @@ pub mod resp;
 pub mod scan;
 pub mod script;
 pub mod sentinel;
+pub mod ttl;
 pub mod value;
 pub mod watch;
 
@@ -51,6 +54,7 @@ pub mod prelude {
     pub use crate::modules::search::SearchCommands;
     pub use crate::{Client, FromValue, ToArg, Value};
 }
+pub use bound::{LexBound, ScoreBound};
 pub use client::{Client, ClientConfig, Cmd};
 pub use cmd::Args;
 pub use connection::{ConnectionInfo, Protocol, TlsConfig};
@@ -59,9 +63,11 @@ pub use error::{Error, Result, ServerError, ServerErrorKind};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use keys::{command_keys, key_slot};
+pub use many::ManyArgs;
 pub use options::Trim;
 pub use record::Record;
 pub use script::Script;
+pub use ttl::{Milliseconds, Seconds};
 /// `#[derive(Record)]`: a struct with named fields stored as a Redis hash or stream entry.
 #[cfg(feature = "derive")]
 pub use typedis_macros::Record;

@@ -1,5 +1,5 @@
 //! Typed values of command options that are more than one argument, for the setters
-//! and parameters the specs type with them (`typedis.typed` in `commands/README.md`).
+//! and parameters the specs type with them (`typedis.writer` in `commands/README.md`).
 //!
 //! Owns: how each such value is written. Does not own: which commands take them (the
 //! specs say).

@@ -84,7 +84,7 @@ impl<const N: usize> Slots<N> {
 }
 
 /// A value that writes several arguments, for the arguments the specs type with a
-/// hand-written type (`typedis.typed`, e.g. [`Trim`](crate::Trim)).
+/// hand-written type (`typedis.writer`, e.g. [`Trim`](crate::Trim)).
 pub trait WriteArgs {
     /// Appends the value's arguments to `out`.
     fn write_args(&self, out: &mut Args);

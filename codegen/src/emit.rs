@@ -28,8 +28,8 @@ use crate::names::{ident_safe, is_keyword, pascal, snake};
 use crate::reply::{reply_type, rust_type, short_name};
 use crate::servers;
 use crate::spec::{
-    ArgKind, Argument, BeginSearch, CommandSpec, FindKeys, ReplyMode, SpecFile, StateEffect,
-    StateKind,
+    ArgKind, ArgType, Argument, BeginSearch, CommandSpec, FindKeys, ReplyMode, SpecFile,
+    StateEffect, StateKind,
 };
 use crate::Error;
 
@@ -453,6 +453,9 @@ struct Command<'a> {
     default_reply: TokenStream,
     /// The reply variants: the arguments that pick each, and its type.
     variants: Vec<(Vec<String>, TokenStream)>,
+    /// The `ManyArgs` markers of the signature being emitted (one generic parameter per
+    /// `multiple` argument: `del<M0>(self, key: impl ManyArgs<M0, Item = impl ToArg>)`).
+    markers: std::cell::RefCell<Vec<proc_macro2::Ident>>,
 }
 
 /// How a setter reaches its slot (see `Command::slot_access`).
@@ -572,6 +575,7 @@ fn is_param(arg: &Argument) -> bool {
     !arg.optional
         && (arg.kind != ArgKind::Oneof || is_token_oneof(arg))
         && arg.kind != ArgKind::PureToken
+        && arg.counts.is_none()
 }
 
 impl<'a> Command<'a> {
@@ -651,6 +655,7 @@ impl<'a> Command<'a> {
             full,
             default_reply,
             variants,
+            markers: Default::default(),
         })
     }
 
@@ -731,7 +736,7 @@ impl<'a> Command<'a> {
     }
 
     fn method(&self) -> TokenStream {
-        let (params, names) = self.params();
+        let (params, names, generics) = self.params();
         let method = &self.method_ident;
         let st = &self.struct_ident;
         let docs = self.docs();
@@ -749,14 +754,15 @@ impl<'a> Command<'a> {
             #[doc(alias = #alias)]
             #dep
             #[allow(deprecated)]
-            fn #method(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> #bound {
+            fn #method #generics(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> #bound {
                 <Self as ::typedis::__private::Sink>::wrap(#st::new(self, #(#names),*))
             }
         }
     }
 
     /// Parameters (with types) and their names, for the trait method and `new`.
-    fn params(&self) -> (Vec<TokenStream>, Vec<proc_macro2::Ident>) {
+    fn params(&self) -> (Vec<TokenStream>, Vec<proc_macro2::Ident>, TokenStream) {
+        self.markers.borrow_mut().clear();
         let mut enums = Enums {
             prefix: pascal(&self.full),
             defs: BTreeMap::new(),
@@ -776,15 +782,31 @@ impl<'a> Command<'a> {
             params.push(quote!(#id: #ty));
             names.push(id);
         }
-        (params, names)
+        (params, names, self.generics())
+    }
+
+    /// The generic parameters of the `ManyArgs` markers the types made since the last
+    /// call (`<M0, M1>`), and none for the next signature.
+    fn generics(&self) -> TokenStream {
+        let markers = std::mem::take(&mut *self.markers.borrow_mut());
+        if markers.is_empty() {
+            quote!()
+        } else {
+            quote!(<#(#markers),*>)
+        }
     }
 
     /// The Rust type of an argument's value. `apit`: `impl Trait` allowed.
     fn value_type(&self, a: &Argument, enums: &mut Enums<'_>, apit: bool) -> TokenStream {
-        if let Some(t) = &a.typed {
+        if let Some(t) = &a.writer {
             return t.ty.parse().unwrap_or_else(|_| quote!(::typedis::Args));
         }
+        let bound = typed_path(a);
         let one = match a.kind {
+            _ if bound.is_some() => match bound {
+                Some(b) if apit => quote!(impl ::core::convert::Into<#b>),
+                b => quote!(#b),
+            },
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => {
                 if apit {
                     quote!(impl ::typedis::ToArg)
@@ -821,8 +843,16 @@ impl<'a> Command<'a> {
             }
         };
         if a.multiple {
-            if apit {
+            if apit && !takes_generic(a) {
+                // Elements of one concrete type (`i64`, an enum): a collection of them.
+                // (`ManyArgs` would leave an integer literal's type to fall back to `i32`.)
                 quote!(impl ::core::iter::IntoIterator<Item = #one>)
+            } else if apit {
+                // One value or a collection of them (`del("k")`, `del(["a", "b"])`).
+                let mut markers = self.markers.borrow_mut();
+                let m = format_ident!("M{}", markers.len());
+                markers.push(m.clone());
+                quote!(impl ::typedis::ManyArgs<#m, Item = #one>)
             } else {
                 quote!(::std::vec::Vec<#one>)
             }
@@ -836,7 +866,7 @@ impl<'a> Command<'a> {
         let parts: Vec<&Argument> = a
             .arguments
             .iter()
-            .filter(|m| m.kind != ArgKind::PureToken || m.optional)
+            .filter(|m| (m.kind != ArgKind::PureToken || m.optional) && m.counts.is_none())
             .collect();
         match self.spec.typedis.block_order.get(&a.name) {
             Some(order) => {
@@ -870,7 +900,7 @@ impl<'a> Command<'a> {
         enums: &mut Enums<'_>,
         appending: bool,
     ) -> TokenStream {
-        if a.typed.is_some() {
+        if a.writer.is_some() {
             return quote!(::typedis::__private::WriteArgs::write_args(&#v, out););
         }
         let token = a.token.as_deref().map(lit);
@@ -895,6 +925,11 @@ impl<'a> Command<'a> {
         }
         let x = format_ident!("x");
         let single = self.write_one(a, quote!(#x), enums);
+        let many = if takes_generic(a) {
+            quote!(::typedis::ManyArgs::many)
+        } else {
+            quote!(::core::iter::IntoIterator::into_iter)
+        };
         if a.multiple {
             let each_tok = if a.multiple_token {
                 tok(&token)
@@ -909,7 +944,7 @@ impl<'a> Command<'a> {
             quote! {
                 #note
                 #once_tok
-                for #x in #v { #each_tok #single }
+                for #x in #many(#v) { #each_tok #single }
             }
         } else {
             let t = tok(&token);
@@ -924,6 +959,9 @@ impl<'a> Command<'a> {
 
     /// Code writing one (non-multiple) value bound to `v`, without the argument's token.
     fn write_one(&self, a: &Argument, v: TokenStream, enums: &mut Enums<'_>) -> TokenStream {
+        if let Some(t) = typed_path(a) {
+            return quote!(out.push(&::core::convert::Into::<#t>::into(#v)););
+        }
         match a.kind {
             ArgKind::Key | ArgKind::String | ArgKind::Pattern => quote!(out.push(&#v);),
             ArgKind::Integer | ArgKind::UnixTime => quote!(out.push_i64(#v);),
@@ -944,9 +982,44 @@ impl<'a> Command<'a> {
                 } else {
                     quote!((#(#binds),*))
                 };
-                // Write in wire order, taking each value from its tuple position.
+                // A count the client computes (`typedis.count_of`) comes before its list:
+                // the list is written aside first, then counted.
                 let mut body = Vec::new();
+                let mut counted = BTreeMap::new();
                 for m in &a.arguments {
+                    let Some(list) = m.counts.as_deref() else {
+                        continue;
+                    };
+                    let Some(l) = a.arguments.iter().find(|l| l.name == list) else {
+                        continue;
+                    };
+                    let Some(i) = parts.iter().position(|p| std::ptr::eq(*p, l)) else {
+                        continue;
+                    };
+                    let b = &binds[i];
+                    let per = per_element(l);
+                    let aside = format_ident!("counted_{}", i);
+                    let w = self.write(l, quote!(#b), enums);
+                    body.push(quote! {
+                        let mut #aside = ::typedis::Args::new();
+                        { let out = &mut #aside; #w }
+                    });
+                    let t = m.token.as_deref().map(|t| {
+                        let t = lit(t);
+                        quote!(out.push_bytes(#t);)
+                    });
+                    counted.insert(
+                        m.name.clone(),
+                        quote!(#t out.push_u64((#aside.len() #per) as u64);),
+                    );
+                    counted.insert(l.name.clone(), quote!(out.extend_from(&#aside);));
+                }
+                // Write in wire order, taking each value from its tuple position.
+                for m in &a.arguments {
+                    if let Some(w) = counted.get(&m.name) {
+                        body.push(w.clone());
+                        continue;
+                    }
                     if m.kind == ArgKind::PureToken && !m.optional {
                         let t = lit(m.token.as_deref().unwrap_or(&m.name));
                         body.push(quote!(out.push_bytes(#t);));
@@ -992,7 +1065,7 @@ impl<'a> Command<'a> {
         let n_slots_lit = Literal::usize_unsuffixed(n_slots);
 
         // Constructor: name tokens, prefix args, required slot args.
-        let (params, _) = self.params();
+        let (params, _, generics) = self.params();
         let name_tokens: Vec<Literal> = self.full.split(' ').map(lit).collect();
         // The name is encoded at compile time when it fits the inline buffer of `Args`
         // (62 bytes: `$<len>\r\n<token>\r\n` per token), at run time otherwise.
@@ -1039,6 +1112,8 @@ impl<'a> Command<'a> {
                     let slot = Literal::usize_unsuffixed(i - prefix);
                     ctor.push(quote!({ let out = rest.slot(#slot); #w }));
                 }
+            } else if a.counts.is_some() {
+                // Written from its list's length, below.
             } else if !a.optional {
                 let slot = i - prefix;
                 if a.kind == ArgKind::PureToken {
@@ -1070,6 +1145,10 @@ impl<'a> Command<'a> {
             }
         }
 
+        for a in args.iter().filter(|a| a.counts.is_some()) {
+            ctor.push(self.recount(a, quote!(rest)));
+        }
+
         // Setters.
         let mut setters = Vec::new();
         let mut plan = Vec::new();
@@ -1094,7 +1173,8 @@ impl<'a> Command<'a> {
                 // A required repeatable argument after options (ZADD's members, XADD's
                 // fields): the method takes the first values, a setter adds more.
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
-                setters.push(self.setter(&name, a, None, &slot, &mut enums, &quote!()));
+                let also = self.recount_of(a);
+                setters.push(self.setter(&name, a, None, &slot, &mut enums, &also));
                 continue;
             }
             if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) {
@@ -1200,7 +1280,8 @@ impl<'a> Command<'a> {
                 plan.push(cases::Setter::new(second, Some(a), &both));
             } else {
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
-                setters.push(self.setter(&name, a, None, &slot, &mut enums, &quote!()));
+                let also = self.recount_of(a);
+                setters.push(self.setter(&name, a, None, &slot, &mut enums, &also));
                 plan.push(cases::Setter::new(a, None, &name));
             }
         }
@@ -1260,7 +1341,7 @@ impl<'a> Command<'a> {
             #[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value, unused_variables, unused_mut)]
             impl<S> #st<S> {
                 #[doc(hidden)]
-                pub fn new(sink: S, #(#params),*) -> Self {
+                pub fn new #generics(sink: S, #(#params),*) -> Self {
                     let mut args = #start;
                     let mut rest = ::typedis::__private::Slots::new();
                     #(#ctor)*
@@ -1368,6 +1449,37 @@ impl<'a> Command<'a> {
     pub(super) fn flattened(&self, choice: &Argument, alt: &Argument) -> bool {
         let path = format!("{}/{}", choice.name, alt.name);
         self.spec.typedis.flatten.contains(&path)
+    }
+
+    /// Code writing the top-level count `count` (`typedis.count_of`) into its slot of
+    /// `rest` from the length of its list's slot: the constructor writes it once, every
+    /// setter adding to the list again.
+    fn recount(&self, count: &Argument, rest: TokenStream) -> TokenStream {
+        let args = &self.spec.arguments;
+        let prefix = self.prefix_len();
+        let at = |name: &str| args.iter().position(|a| a.name == name);
+        let (Some(c), Some(l)) = (at(&count.name), count.counts.as_deref().and_then(at)) else {
+            return quote!();
+        };
+        let per = per_element(&args[l]);
+        let (c, l) = (
+            Literal::usize_unsuffixed(c - prefix),
+            Literal::usize_unsuffixed(l - prefix),
+        );
+        quote! {{
+            let n = #rest.append(#l).len() #per;
+            #rest.slot(#c).push_u64(n as u64);
+        }}
+    }
+
+    /// [`recount`](Self::recount) for the setter of `list`, when a top-level count counts it.
+    fn recount_of(&self, list: &Argument) -> TokenStream {
+        self.spec
+            .arguments
+            .iter()
+            .filter(|c| c.counts.as_deref() == Some(list.name.as_str()))
+            .map(|c| self.recount(c, quote!(self.rest)))
+            .collect()
     }
 
     fn setter_base(&self, a: &Argument) -> String {
@@ -1543,6 +1655,7 @@ impl<'a> Command<'a> {
             let t = lit(t);
             quote!(out.push_bytes(#t);)
         });
+        self.markers.borrow_mut().clear();
         let (params, body) = match leaf.kind {
             ArgKind::Block => {
                 let mut seen = BTreeSet::new();
@@ -1581,16 +1694,22 @@ impl<'a> Command<'a> {
                 let t = self.value_type(leaf, enums, true);
                 let w = self.write_one(leaf, quote!(x), enums);
                 let body = if leaf.multiple {
-                    quote!(for x in value { #w })
+                    let many = if takes_generic(leaf) {
+                        quote!(::typedis::ManyArgs::many)
+                    } else {
+                        quote!(::core::iter::IntoIterator::into_iter)
+                    };
+                    quote!(for x in #many(value) { #w })
                 } else {
                     quote!(let x = value; #w)
                 };
                 (vec![quote!(value: #t)], body)
             }
         };
+        let generics = self.generics();
         quote! {
             #(#[doc = #docs])*
-            pub fn #id(mut self, #(#params),*) -> #ret {
+            pub fn #id #generics(mut self, #(#params),*) -> #ret {
                 {
                     #access
                     #token
@@ -1668,12 +1787,14 @@ impl<'a> Command<'a> {
                 }
             };
         }
+        self.markers.borrow_mut().clear();
         let ty = self.value_type(a, enums, true);
+        let generics = self.generics();
         let w = self.write_as(a, quote!(value), enums, access.own_token_done);
         let access = access.open();
         quote! {
             #(#[doc = #docs])*
-            pub fn #id(mut self, value: #ty) -> #ret {
+            pub fn #id #generics(mut self, value: #ty) -> #ret {
                 {
                     #access
                     #w
@@ -1758,6 +1879,40 @@ impl<'a> Command<'a> {
     }
 }
 
+/// Whether one value of `a` has a generic type (`impl ToArg`, or a tuple holding one), so
+/// that a `multiple` one takes `ManyArgs`: a single value or a collection.
+fn takes_generic(a: &Argument) -> bool {
+    match (a.typed, a.kind) {
+        (Some(ArgType::Double), _) => false,
+        (Some(_), _) => true,
+        (None, ArgKind::Key | ArgKind::String | ArgKind::Pattern) => true,
+        (None, ArgKind::Block) => a
+            .arguments
+            .iter()
+            .filter(|m| (m.kind != ArgKind::PureToken || m.optional) && m.counts.is_none())
+            .any(takes_generic),
+        (None, _) => false,
+    }
+}
+
+/// The runtime type an argument's value converts into (`typedis.types`), if it is one.
+fn typed_path(a: &Argument) -> Option<TokenStream> {
+    let t = format_ident!("{}", a.typed.and_then(ArgType::runtime_type)?);
+    Some(quote!(::typedis::#t))
+}
+
+/// `/ n`, turning a counted list's number of arguments into its number of elements
+/// (nothing when each element is one argument).
+fn per_element(list: &Argument) -> TokenStream {
+    match list.fixed_arity() {
+        Some(n) if n > 1 => {
+            let n = Literal::usize_unsuffixed(n);
+            quote!(/ #n)
+        }
+        _ => quote!(),
+    }
+}
+
 /// The members of a flattened argument that get a setter each: through choices and
 /// untokened blocks, down to what has a token or a value of its own.
 fn flat_leaves(a: &Argument) -> Vec<&Argument> {
@@ -1777,7 +1932,7 @@ pub(super) fn split_block(a: &Argument) -> Option<(&Argument, &Argument)> {
         return None;
     }
     let simple = |m: &Argument| {
-        !m.multiple && !matches!(m.kind, ArgKind::Block | ArgKind::Oneof) && m.typed.is_none()
+        !m.multiple && !matches!(m.kind, ArgKind::Block | ArgKind::Oneof) && m.writer.is_none()
     };
     match a.arguments.as_slice() {
         [first, second]

@@ -129,9 +129,75 @@ pub struct Argument {
     #[serde(skip)]
     pub rust_name: Option<String>,
     /// The hand-written Rust type that writes the argument, from the command's
-    /// `typedis.typed` (attached when the file is parsed).
+    /// `typedis.writer` (attached when the file is parsed).
     #[serde(skip)]
-    pub typed: Option<Typed>,
+    pub writer: Option<Typed>,
+    /// The Rust type its value takes where the spec's kind is not what users write (from
+    /// the command's `typedis.types`, attached when the file is parsed).
+    #[serde(skip)]
+    pub typed: Option<ArgType>,
+    /// For a count the client computes (from the command's `typedis.count_of`): the
+    /// sibling list whose length it is. It is no parameter; it is written from the list.
+    #[serde(skip)]
+    pub counts: Option<String>,
+}
+
+impl Argument {
+    /// How many arguments one value of this argument writes (one element, for a
+    /// `multiple` one), when that is fixed: `None` for choices of values and optional
+    /// members, whose length varies.
+    pub fn fixed_arity(&self) -> Option<usize> {
+        let own = match self.kind {
+            ArgKind::PureToken => return (!self.optional).then_some(1),
+            ArgKind::Oneof if self.arguments.iter().all(|m| m.kind == ArgKind::PureToken) => 1,
+            ArgKind::Oneof => return None,
+            ArgKind::Block => {
+                let mut n = 0;
+                for m in &self.arguments {
+                    if m.optional || m.multiple {
+                        return None;
+                    }
+                    n += m.fixed_arity()?;
+                }
+                n
+            }
+            _ => 1,
+        };
+        Some(own + usize::from(self.token.is_some() && self.multiple_token))
+    }
+}
+
+/// What an argument's value is in Rust where its spec kind says too little
+/// (`typedis.types`): a score range's bound is a `double` to the server, but `(1.5` and
+/// `-inf` are bounds too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArgType {
+    /// A floating-point number (`f64`), where the spec says `integer` (ZINCRBY's
+    /// increment, ZUNION's weights); the argument's kind becomes `double`.
+    Double,
+    /// `impl Into<typedis::ScoreBound>`: a score, `(score`, `-inf`, `+inf`.
+    ScoreBound,
+    /// `impl Into<typedis::LexBound>`: `[member`, `(member`, `-`, `+`.
+    LexBound,
+    /// `impl Into<typedis::Seconds>`: an integer of seconds or a `Duration` (on an
+    /// `integer` whose unit the command or its token fixes to seconds).
+    Seconds,
+    /// `impl Into<typedis::Milliseconds>`: an integer of milliseconds or a `Duration`.
+    Milliseconds,
+}
+
+impl ArgType {
+    /// The runtime type a value converts into, for the types taken as `impl Into<…>`.
+    pub fn runtime_type(self) -> Option<&'static str> {
+        match self {
+            ArgType::Double => None,
+            ArgType::ScoreBound => Some("ScoreBound"),
+            ArgType::LexBound => Some("LexBound"),
+            ArgType::Seconds => Some("Seconds"),
+            ArgType::Milliseconds => Some("Milliseconds"),
+        }
+    }
 }
 
 /// The argument kinds of the spec format.
@@ -272,6 +338,15 @@ pub struct Extension {
     /// needs with it (`from`): its setter makes them required.
     #[serde(default)]
     pub requires: BTreeMap<String, Vec<String>>,
+    /// The Rust type of an argument's value where the spec's kind says too little, by
+    /// path of argument names from the top (`{"min": "score-bound"}`).
+    #[serde(default)]
+    pub types: BTreeMap<String, ArgType>,
+    /// Counts the client computes, by path of argument names from the top
+    /// (`fields/numfields`), each naming the sibling `multiple` argument it counts
+    /// (`field`): the count is no parameter, it is the list's length.
+    #[serde(default)]
+    pub count_of: BTreeMap<String, String>,
     /// Setter names by argument path, where the generator's would not read well (a
     /// keyword, a block named after itself): `{"flush-type/async": "asynchronous"}`.
     #[serde(default)]
@@ -280,10 +355,10 @@ pub struct Extension {
     /// (XADD's and XTRIM's `trim` block: `Trim::maxlen(1000).approx()`; SCAN cursors:
     /// `u64`), by name.
     #[serde(default)]
-    pub typed: BTreeMap<String, Typed>,
+    pub writer: BTreeMap<String, Typed>,
 }
 
-/// An argument written by another Rust type (`typedis.typed`): its setter (or, when it
+/// An argument written by another Rust type (`typedis.writer`): its setter (or, when it
 /// is required, the method's parameter) takes that type, which writes the argument.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -540,10 +615,10 @@ fn attach_availability(path: &Path, key: &str, spec: &mut CommandSpec) -> Result
         })?;
         target.rust_name = Some(name.clone());
     }
-    for (at, typed) in &spec.typedis.typed {
+    for (at, typed) in &spec.typedis.writer {
         let err = |message: String| Error::Spec {
             path: path.to_owned(),
-            json_path: format!("{key}.typedis.typed.{at}"),
+            json_path: format!("{key}.typedis.writer.{at}"),
             message,
         };
         let target = spec
@@ -564,7 +639,74 @@ fn attach_availability(path: &Path, key: &str, spec: &mut CommandSpec) -> Result
                 return Err(err(format!("`cases`: `{p}` is no argument inside `{at}`")));
             }
         }
-        target.typed = Some(typed.clone());
+        target.writer = Some(typed.clone());
+    }
+    for (at, ty) in &spec.typedis.types {
+        let target = find_argument(&mut spec.arguments, at).ok_or_else(|| Error::Spec {
+            path: path.to_owned(),
+            json_path: format!("{key}.typedis.types.{at}"),
+            message: "no argument has this path (argument names from the top, joined by `/`)"
+                .into(),
+        })?;
+        let fits = match ty {
+            ArgType::Double => matches!(target.kind, ArgKind::Integer | ArgKind::Double),
+            ArgType::ScoreBound => target.kind == ArgKind::Double,
+            ArgType::LexBound => target.kind == ArgKind::String,
+            ArgType::Seconds | ArgType::Milliseconds => target.kind == ArgKind::Integer,
+        };
+        if !fits {
+            return Err(Error::Spec {
+                path: path.to_owned(),
+                json_path: format!("{key}.typedis.types.{at}"),
+                message: format!(
+                    "`{ty:?}` does not fit a `{:?}` argument (double: integer or double; score-bound: double; lex-bound: string; seconds, milliseconds: integer)",
+                    target.kind
+                ),
+            });
+        }
+        if *ty == ArgType::Double {
+            target.kind = ArgKind::Double;
+        }
+        target.typed = Some(*ty);
+    }
+    for (at, list) in &spec.typedis.count_of {
+        let error = |message: String| Error::Spec {
+            path: path.to_owned(),
+            json_path: format!("{key}.typedis.count_of.{at}"),
+            message,
+        };
+        let (parent, name) = match at.rsplit_once('/') {
+            Some((p, n)) => (Some(p), n),
+            None => (None, at.as_str()),
+        };
+        let siblings: &mut Vec<Argument> = match parent {
+            Some(p) => match find_argument(&mut spec.arguments, p) {
+                Some(a) if a.kind == ArgKind::Block => &mut a.arguments,
+                _ => return Err(error(format!("`{p}` is not a block"))),
+            },
+            None => &mut spec.arguments,
+        };
+        let count = siblings.iter().position(|a| a.name == name);
+        let counted = siblings.iter().position(|a| &a.name == list);
+        let (Some(count), Some(counted)) = (count, counted) else {
+            return Err(error(format!(
+                "needs an argument `{name}` and a sibling `{list}` (argument names from the top, joined by `/`)"
+            )));
+        };
+        let (c, l) = (&siblings[count], &siblings[counted]);
+        let ok = c.kind == ArgKind::Integer
+            && !c.optional
+            && !c.multiple
+            && count < counted
+            && l.multiple
+            && l.token.is_none()
+            && l.fixed_arity().is_some();
+        if !ok {
+            return Err(error(format!(
+                "`{name}` must be a required integer before `{list}`, a `multiple` argument without a token whose elements have a fixed number of arguments"
+            )));
+        }
+        siblings[count].counts = Some(list.clone());
     }
     Ok(())
 }

@@ -49,17 +49,17 @@ async fn aggregate_and_weights_reach_zinter_zunion_and_their_store_forms() {
         c.zadd("c", [("x", 100.0)]).await.unwrap();
 
         assert_eq!(
-            argv(c.zinter(2, ["a", "b"]).max()),
+            argv(c.zinter(["a", "b"]).max()),
             words("ZINTER 2 a b AGGREGATE MAX")
         );
-        let max = c.zinter(2, ["a", "b"]).max().withscores().await.unwrap();
+        let max = c.zinter(["a", "b"]).max().withscores().await.unwrap();
         assert_eq!(max, pairs(&[("x", 10.0), ("y", 20.0)]), "{kind:?}");
 
         // WEIGHTS given in two calls: one WEIGHTS token, both weights.
         let b = || {
-            c.zinter(2, ["a", "b"])
-                .weights([2])
-                .weights([1])
+            c.zinter(["a", "b"])
+                .weights([2.0])
+                .weights([1.0])
                 .aggregate(ZinterAggregate::Min)
         };
         assert_eq!(argv(b()), words("ZINTER 2 a b WEIGHTS 2 1 AGGREGATE MIN"));
@@ -67,8 +67,8 @@ async fn aggregate_and_weights_reach_zinter_zunion_and_their_store_forms() {
         assert_eq!(min, pairs(&[("x", 2.0), ("y", 4.0)]), "{kind:?}");
 
         let union = c
-            .zunion(3, ["a", "b", "c"])
-            .weights([1, 1, 1])
+            .zunion(["a", "b", "c"])
+            .weights([1.0, 1.0, 1.0])
             .max()
             .withscores()
             .await
@@ -76,17 +76,17 @@ async fn aggregate_and_weights_reach_zinter_zunion_and_their_store_forms() {
         assert_eq!(union, pairs(&[("y", 20.0), ("x", 100.0)]), "{kind:?}");
 
         assert_eq!(
-            argv(c.zinterstore("sum", 2, ["a", "b"]).sum()),
+            argv(c.zinterstore("sum", ["a", "b"]).sum()),
             words("ZINTERSTORE sum 2 a b AGGREGATE SUM")
         );
-        let n = c.zinterstore("sum", 2, ["a", "b"]).sum().await.unwrap();
+        let n = c.zinterstore("sum", ["a", "b"]).sum().await.unwrap();
         assert_eq!(n, 2);
         assert_eq!(c.zscore("sum", "x").await.unwrap(), Some(11.0));
 
         let b = || {
-            c.zunionstore("best", 2, ["a", "b"])
+            c.zunionstore("best", ["a", "b"])
                 .aggregate(ZunionstoreAggregate::Max)
-                .weights([30, 2])
+                .weights([30.0, 2.0])
         };
         // Wire order is the spec's, whatever the call order.
         assert_eq!(
@@ -229,7 +229,7 @@ async fn eval_keys_and_args_given_in_several_calls_all_reach_the_script() {
         let c = client(&server).await;
         let script = "return {#KEYS, KEYS[1], KEYS[2], #ARGV, ARGV[1], ARGV[2]}";
         let call = || {
-            c.eval(script, 2)
+            c.eval(script)
                 .key(["k1"])
                 .key(["k2"])
                 .arg(["a1"])

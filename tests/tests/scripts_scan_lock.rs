@@ -51,12 +51,7 @@ async fn functions_are_typed_commands() {
     let lib = "#!lua name=mylib\nredis.register_function('double', function(keys, args) return tonumber(args[1]) * 2 end)";
     let name: Bytes = client.function_load(lib).await.unwrap();
     assert_eq!(&name[..], b"mylib");
-    let n: i64 = client
-        .fcall("double", 0)
-        .arg(["21"])
-        .decode()
-        .await
-        .unwrap();
+    let n: i64 = client.fcall("double").arg(["21"]).decode().await.unwrap();
     assert_eq!(n, 42);
 }
 

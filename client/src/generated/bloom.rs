@@ -325,10 +325,10 @@ pub struct BfInsert<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> BfInsert<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.INSERT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -340,7 +340,7 @@ impl<S> BfInsert<S> {
         rest.slot(5).push_bytes(b"ITEMS");
         {
             let out = rest.slot(6);
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -395,13 +395,13 @@ impl<S, R> BfInsert<S, R> {
         self
     }
     /// `item [item ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn item(
+    pub fn item<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(6);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -525,10 +525,10 @@ pub struct BfMadd<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> BfMadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -539,7 +539,7 @@ impl<S> BfMadd<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -595,10 +595,10 @@ pub struct BfMexists<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> BfMexists<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MEXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -609,7 +609,7 @@ impl<S> BfMexists<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -1226,10 +1226,10 @@ pub struct CfInsert<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> CfInsert<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INSERT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1241,7 +1241,7 @@ impl<S> CfInsert<S> {
         rest.slot(2).push_bytes(b"ITEMS");
         {
             let out = rest.slot(3);
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -1271,13 +1271,13 @@ impl<S, R> CfInsert<S, R> {
         self
     }
     /// `item [item ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn item(
+    pub fn item<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(3);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -1326,10 +1326,10 @@ pub struct CfInsertnx<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> CfInsertnx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INSERTNX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1341,7 +1341,7 @@ impl<S> CfInsertnx<S> {
         rest.slot(2).push_bytes(b"ITEMS");
         {
             let out = rest.slot(3);
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -1371,13 +1371,13 @@ impl<S, R> CfInsertnx<S, R> {
         self
     }
     /// `item [item ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn item(
+    pub fn item<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(3);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -1501,10 +1501,10 @@ pub struct CfMexists<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> CfMexists<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.MEXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1515,7 +1515,7 @@ impl<S> CfMexists<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -1732,10 +1732,10 @@ pub struct CmsIncrby<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> CmsIncrby<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, i64)>,
+        items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INCRBY"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1746,7 +1746,7 @@ impl<S> CmsIncrby<S> {
         }
         {
             let out = &mut args;
-            for x in items {
+            for x in ::typedis::ManyArgs::many(items) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -2010,11 +2010,11 @@ pub struct CmsMerge<S, R = ()> {
 )]
 impl<S> CmsMerge<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
         numkeys: i64,
-        source: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        source: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.MERGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -2030,7 +2030,7 @@ impl<S> CmsMerge<S> {
         }
         {
             let out = &mut args;
-            for x in source {
+            for x in ::typedis::ManyArgs::many(source) {
                 out.push(&x);
             }
         }
@@ -2051,7 +2051,7 @@ impl<S, R> CmsMerge<S, R> {
             let x = value;
             let b0 = x;
             out.push_bytes(b"WEIGHTS");
-            for x in b0 {
+            for x in ::core::iter::IntoIterator::into_iter(b0) {
                 out.push_f64(x);
             }
         }
@@ -2099,10 +2099,10 @@ pub struct CmsQuery<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> CmsQuery<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.QUERY"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -2113,7 +2113,7 @@ impl<S> CmsQuery<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -2183,7 +2183,7 @@ impl<S> TdigestAdd<S> {
         }
         {
             let out = &mut args;
-            for x in values {
+            for x in ::core::iter::IntoIterator::into_iter(values) {
                 let b0 = x;
                 let x = b0;
                 out.push_f64(x);
@@ -2254,7 +2254,7 @@ impl<S> TdigestByrank<S> {
         }
         {
             let out = &mut args;
-            for x in rank {
+            for x in ::core::iter::IntoIterator::into_iter(rank) {
                 out.push_f64(x);
             }
         }
@@ -2323,7 +2323,7 @@ impl<S> TdigestByrevrank<S> {
         }
         {
             let out = &mut args;
-            for x in reverse_rank {
+            for x in ::core::iter::IntoIterator::into_iter(reverse_rank) {
                 out.push_f64(x);
             }
         }
@@ -2392,7 +2392,7 @@ impl<S> TdigestCdf<S> {
         }
         {
             let out = &mut args;
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
@@ -2637,11 +2637,11 @@ pub struct TdigestMerge<S, R = ()> {
 )]
 impl<S> TdigestMerge<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination_key: impl ::typedis::ToArg,
         numkeys: i64,
-        source_key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        source_key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MERGE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -2657,7 +2657,7 @@ impl<S> TdigestMerge<S> {
         }
         {
             let out = &mut args;
-            for x in source_key {
+            for x in ::typedis::ManyArgs::many(source_key) {
                 out.push(&x);
             }
         }
@@ -2803,7 +2803,7 @@ impl<S> TdigestQuantile<S> {
         }
         {
             let out = &mut args;
-            for x in quantile {
+            for x in ::core::iter::IntoIterator::into_iter(quantile) {
                 out.push_f64(x);
             }
         }
@@ -2872,7 +2872,7 @@ impl<S> TdigestRank<S> {
         }
         {
             let out = &mut args;
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
@@ -3001,7 +3001,7 @@ impl<S> TdigestRevrank<S> {
         }
         {
             let out = &mut args;
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
@@ -3133,10 +3133,10 @@ pub struct TopkAdd<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Byte
 )]
 impl<S> TopkAdd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        items: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.ADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -3147,7 +3147,7 @@ impl<S> TopkAdd<S> {
         }
         {
             let out = &mut args;
-            for x in items {
+            for x in ::typedis::ManyArgs::many(items) {
                 out.push(&x);
             }
         }
@@ -3203,10 +3203,10 @@ pub struct TopkCount<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> TopkCount<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.COUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -3217,7 +3217,7 @@ impl<S> TopkCount<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -3273,10 +3273,10 @@ pub struct TopkIncrby<S, R = ::std::vec::Vec<::core::option::Option<::typedis::B
 )]
 impl<S> TopkIncrby<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, i64)>,
+        items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.INCRBY"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -3287,7 +3287,7 @@ impl<S> TopkIncrby<S> {
         }
         {
             let out = &mut args;
-            for x in items {
+            for x in ::typedis::ManyArgs::many(items) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -3470,10 +3470,10 @@ pub struct TopkQuery<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> TopkQuery<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.QUERY"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -3484,7 +3484,7 @@ impl<S> TopkQuery<S> {
         }
         {
             let out = &mut args;
-            for x in item {
+            for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
@@ -3660,10 +3660,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "BF.INSERT")]
     #[allow(deprecated)]
-    fn bf_insert(
+    fn bf_insert<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<BfInsert<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(BfInsert::new(self, key, item))
     }
@@ -3697,10 +3697,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "BF.MADD")]
     #[allow(deprecated)]
-    fn bf_madd(
+    fn bf_madd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<BfMadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(BfMadd::new(self, key, item))
     }
@@ -3714,10 +3714,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "BF.MEXISTS")]
     #[allow(deprecated)]
-    fn bf_mexists(
+    fn bf_mexists<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<BfMexists<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(BfMexists::new(self, key, item))
     }
@@ -3869,10 +3869,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "CF.INSERT")]
     #[allow(deprecated)]
-    fn cf_insert(
+    fn cf_insert<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CfInsert<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(CfInsert::new(self, key, item))
     }
@@ -3886,10 +3886,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "CF.INSERTNX")]
     #[allow(deprecated)]
-    fn cf_insertnx(
+    fn cf_insertnx<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CfInsertnx<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(CfInsertnx::new(self, key, item))
     }
@@ -3923,10 +3923,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 1.0
     #[doc(alias = "CF.MEXISTS")]
     #[allow(deprecated)]
-    fn cf_mexists(
+    fn cf_mexists<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CfMexists<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(CfMexists::new(self, key, item))
     }
@@ -3974,10 +3974,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "CMS.INCRBY")]
     #[allow(deprecated)]
-    fn cms_incrby(
+    fn cms_incrby<M0>(
         self,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, i64)>,
+        items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CmsIncrby<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(CmsIncrby::new(self, key, items))
     }
@@ -4047,11 +4047,11 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "CMS.MERGE")]
     #[allow(deprecated)]
-    fn cms_merge(
+    fn cms_merge<M0>(
         self,
         destination: impl ::typedis::ToArg,
         numkeys: i64,
-        source: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        source: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CmsMerge<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             CmsMerge::new(self, destination, numkeys, source),
@@ -4067,10 +4067,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "CMS.QUERY")]
     #[allow(deprecated)]
-    fn cms_query(
+    fn cms_query<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<CmsQuery<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(CmsQuery::new(self, key, item))
     }
@@ -4202,11 +4202,11 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.4
     #[doc(alias = "TDIGEST.MERGE")]
     #[allow(deprecated)]
-    fn tdigest_merge(
+    fn tdigest_merge<M0>(
         self,
         destination_key: impl ::typedis::ToArg,
         numkeys: i64,
-        source_key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        source_key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<TdigestMerge<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             TdigestMerge::new(self, destination_key, numkeys, source_key),
@@ -4327,10 +4327,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "TOPK.ADD")]
     #[allow(deprecated)]
-    fn topk_add(
+    fn topk_add<M0>(
         self,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        items: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<TopkAdd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(TopkAdd::new(self, key, items))
     }
@@ -4345,10 +4345,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     #[doc(alias = "TOPK.COUNT")]
     #[deprecated(note = "deprecated since 2.4")]
     #[allow(deprecated)]
-    fn topk_count(
+    fn topk_count<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<TopkCount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(TopkCount::new(self, key, item))
     }
@@ -4362,10 +4362,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "TOPK.INCRBY")]
     #[allow(deprecated)]
-    fn topk_incrby(
+    fn topk_incrby<M0>(
         self,
         key: impl ::typedis::ToArg,
-        items: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, i64)>,
+        items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<TopkIncrby<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(TopkIncrby::new(self, key, items))
     }
@@ -4411,10 +4411,10 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Servers: RedisBloom ≥ 2.0
     #[doc(alias = "TOPK.QUERY")]
     #[allow(deprecated)]
-    fn topk_query(
+    fn topk_query<M0>(
         self,
         key: impl ::typedis::ToArg,
-        item: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<TopkQuery<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(TopkQuery::new(self, key, item))
     }

@@ -96,15 +96,15 @@ pub struct AclDeluser<S, R = i64> {
 )]
 impl<S> AclDeluser<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        username: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        username: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"DELUSER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in username {
+            for x in ::typedis::ManyArgs::many(username) {
                 out.push(&x);
             }
         }
@@ -177,13 +177,13 @@ impl<S> AclDryrun<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> AclDryrun<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -577,13 +577,13 @@ impl<S> AclSetuser<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> AclSetuser<S, R> {
     /// `rule [rule ...]` — repeatable: each call adds to the earlier ones.
-    pub fn rule(
+    pub fn rule<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -1388,11 +1388,11 @@ pub struct Bitop<S, R = i64> {
 )]
 impl<S> Bitop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         operation: BitopOperation,
         destkey: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BITOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1408,7 +1408,7 @@ impl<S> Bitop<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -1713,7 +1713,7 @@ pub struct Blmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -1725,11 +1725,10 @@ pub struct Blmpop<
 )]
 impl<S> Blmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         timeout: f64,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BlmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BLMPOP"]) };
@@ -1740,20 +1739,19 @@ impl<S> Blmpop<S> {
             out.push_f64(x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Blmpop {
             sink,
@@ -1765,10 +1763,36 @@ impl<S> Blmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Blmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -1817,16 +1841,16 @@ pub struct Blpop<S, R = ::core::option::Option<(::typedis::Bytes, ::typedis::Byt
 )]
 impl<S> Blpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BLPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -1886,16 +1910,16 @@ pub struct Brpop<S, R = ::core::option::Option<(::typedis::Bytes, ::typedis::Byt
 )]
 impl<S> Brpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BRPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -2053,7 +2077,7 @@ pub struct Bzmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -2065,11 +2089,10 @@ pub struct Bzmpop<
 )]
 impl<S> Bzmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         timeout: f64,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BzmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZMPOP"]) };
@@ -2080,20 +2103,19 @@ impl<S> Bzmpop<S> {
             out.push_f64(x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Bzmpop {
             sink,
@@ -2105,10 +2127,36 @@ impl<S> Bzmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Bzmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -2161,16 +2209,16 @@ pub struct Bzpopmax<
 )]
 impl<S> Bzpopmax<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZPOPMAX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -2234,16 +2282,16 @@ pub struct Bzpopmin<
 )]
 impl<S> Bzpopmin<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZPOPMIN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -2388,15 +2436,15 @@ pub struct ClientCapa<S, R = ()> {
 )]
 impl<S> ClientCapa<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        capability: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        capability: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"CAPA"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in capability {
+            for x in ::typedis::ManyArgs::many(capability) {
                 out.push(&x);
             }
         }
@@ -2859,7 +2907,7 @@ impl<S, R> ClientKill<S, R> {
         {
             let out = self.rest.append(0);
             out.push_bytes(b"ID");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_i64(x);
             }
         }
@@ -3053,7 +3101,7 @@ impl<S, R> ClientKill<S, R> {
         {
             let out = self.rest.append(0);
             out.push_bytes(b"NOT-ID");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_i64(x);
             }
             out.note(
@@ -3344,7 +3392,7 @@ impl<S, R> ClientList<S, R> {
     pub fn id(mut self, value: impl ::core::iter::IntoIterator<Item = i64>) -> Self {
         {
             let out = self.rest.append_under(1, b"ID");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_i64(x);
             }
         }
@@ -3597,7 +3645,7 @@ impl<S, R> ClientList<S, R> {
             out.note(
                 "CLIENT LIST `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
             );
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_i64(x);
             }
         }
@@ -4272,13 +4320,13 @@ impl<S, R> ClientTracking<S, R> {
         self
     }
     /// `PREFIX prefix [PREFIX prefix ...]` — repeatable: each call adds to the earlier ones.
-    pub fn prefix(
+    pub fn prefix<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"PREFIX");
                 out.push(&x);
             }
@@ -4533,7 +4581,7 @@ impl<S> ClusterAddslots<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in slot {
+            for x in ::core::iter::IntoIterator::into_iter(slot) {
                 out.push_i64(x);
             }
         }
@@ -4588,7 +4636,7 @@ impl<S> ClusterAddslotsrange<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in range {
+            for x in ::core::iter::IntoIterator::into_iter(range) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push_i64(x);
@@ -4836,7 +4884,7 @@ impl<S> ClusterDelslots<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in slot {
+            for x in ::core::iter::IntoIterator::into_iter(slot) {
                 out.push_i64(x);
             }
         }
@@ -4891,7 +4939,7 @@ impl<S> ClusterDelslotsrange<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in range {
+            for x in ::core::iter::IntoIterator::into_iter(range) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push_i64(x);
@@ -5549,9 +5597,10 @@ pub struct ClusterMigrateslots<S, R = ()> {
 )]
 impl<S> ClusterMigrateslots<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        migration_group: impl ::core::iter::IntoIterator<
+        migration_group: impl ::typedis::ManyArgs<
+            M0,
             Item = (
                 impl ::core::iter::IntoIterator<Item = (i64, i64)>,
                 impl ::typedis::ToArg,
@@ -5564,10 +5613,10 @@ impl<S> ClusterMigrateslots<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in migration_group {
+            for x in ::typedis::ManyArgs::many(migration_group) {
                 let (b0, b1) = x;
                 out.push_bytes(b"SLOTSRANGE");
-                for x in b0 {
+                for x in ::core::iter::IntoIterator::into_iter(b0) {
                     let (b0, b1) = x;
                     let x = b0;
                     out.push_i64(x);
@@ -6663,13 +6712,13 @@ impl<S> CommandDocs<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandDocs<S, R> {
     /// `command-name [command-name ...]` — repeatable: each call adds to the earlier ones.
-    pub fn command_name(
+    pub fn command_name<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -6727,13 +6776,13 @@ impl<S> CommandGetkeys<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandGetkeys<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -6794,13 +6843,13 @@ impl<S> CommandGetkeysandflags<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandGetkeysandflags<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -6897,13 +6946,13 @@ impl<S> CommandInfo<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> CommandInfo<S, R> {
     /// `command-name [command-name ...]` — repeatable: each call adds to the earlier ones.
-    pub fn command_name(
+    pub fn command_name<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -7311,15 +7360,15 @@ pub struct ConfigGet<
 )]
 impl<S> ConfigGet<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        parameter: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        parameter: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CONFIG", b"GET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in parameter {
+            for x in ::typedis::ManyArgs::many(parameter) {
                 out.push(&x);
             }
         }
@@ -7499,9 +7548,10 @@ pub struct ConfigSet<S, R = ()> {
 )]
 impl<S> ConfigSet<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -7509,7 +7559,7 @@ impl<S> ConfigSet<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -7874,15 +7924,15 @@ pub struct Del<S, R = i64> {
 )]
 impl<S> Del<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"DEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -8156,7 +8206,7 @@ pub static EVAL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 pub struct Eval<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8168,7 +8218,7 @@ pub struct Eval<S, R = ::typedis::Value> {
 )]
 impl<S> Eval<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, script: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, script: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVAL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8177,9 +8227,8 @@ impl<S> Eval<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Eval {
             sink,
@@ -8191,27 +8240,40 @@ impl<S> Eval<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Eval<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8250,7 +8312,7 @@ pub static EVALSHA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 pub struct Evalsha<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8262,7 +8324,7 @@ pub struct Evalsha<S, R = ::typedis::Value> {
 )]
 impl<S> Evalsha<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, sha1: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, sha1: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVALSHA"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8271,9 +8333,8 @@ impl<S> Evalsha<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Evalsha {
             sink,
@@ -8285,27 +8346,40 @@ impl<S> Evalsha<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Evalsha<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8344,7 +8418,7 @@ pub static EVALSHA_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct EvalshaRo<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8356,7 +8430,7 @@ pub struct EvalshaRo<S, R = ::typedis::Value> {
 )]
 impl<S> EvalshaRo<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, sha1: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, sha1: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVALSHA_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8365,9 +8439,8 @@ impl<S> EvalshaRo<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         EvalshaRo {
             sink,
@@ -8379,27 +8452,40 @@ impl<S> EvalshaRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> EvalshaRo<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8438,7 +8524,7 @@ pub static EVAL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
 pub struct EvalRo<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -8450,7 +8536,7 @@ pub struct EvalRo<S, R = ::typedis::Value> {
 )]
 impl<S> EvalRo<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, script: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, script: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EVAL_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8459,9 +8545,8 @@ impl<S> EvalRo<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         EvalRo {
             sink,
@@ -8473,27 +8558,40 @@ impl<S> EvalRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> EvalRo<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -8592,15 +8690,15 @@ pub struct Exists<S, R = i64> {
 )]
 impl<S> Exists<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -8679,7 +8777,11 @@ pub struct Expire<S, R = bool> {
 )]
 impl<S> Expire<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, seconds: i64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -8690,7 +8792,7 @@ impl<S> Expire<S> {
         {
             let out = &mut args;
             let x = seconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         Expire {
             sink,
@@ -9010,7 +9112,7 @@ pub static FCALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 pub struct Fcall<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -9022,7 +9124,7 @@ pub struct Fcall<S, R = ::typedis::Value> {
 )]
 impl<S> Fcall<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, function: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, function: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FCALL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -9031,9 +9133,8 @@ impl<S> Fcall<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Fcall {
             sink,
@@ -9045,27 +9146,40 @@ impl<S> Fcall<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Fcall<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -9104,7 +9218,7 @@ pub static FCALL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
 pub struct FcallRo<S, R = ::typedis::Value> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -9116,7 +9230,7 @@ pub struct FcallRo<S, R = ::typedis::Value> {
 )]
 impl<S> FcallRo<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, function: impl ::typedis::ToArg, numkeys: i64) -> Self {
+    pub fn new(sink: S, function: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FCALL_RO"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -9125,9 +9239,8 @@ impl<S> FcallRo<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         FcallRo {
             sink,
@@ -9139,27 +9252,40 @@ impl<S> FcallRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> FcallRo<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
-    pub fn key(
+    pub fn key<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(0);
-            for x in value {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
         }
         self
     }
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append(1);
-            for x in value {
+            let out = self.rest.append(2);
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -9901,10 +10027,10 @@ pub struct Geoadd<S, R = i64> {
 )]
 impl<S> Geoadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"GEOADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -9915,7 +10041,7 @@ impl<S> Geoadd<S> {
         }
         {
             let out = rest.slot(2);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1, b2) = x;
                 let x = b0;
                 out.push_f64(x);
@@ -9956,13 +10082,13 @@ impl<S, R> Geoadd<S, R> {
         self
     }
     /// `longitude latitude member [longitude latitude member ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
+        value: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2) = x;
                 let x = b0;
                 out.push_f64(x);
@@ -10159,13 +10285,13 @@ impl<S> Geohash<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Geohash<S, R> {
     /// `member [member ...]` — repeatable: each call adds to the earlier ones.
-    pub fn member(
+    pub fn member<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -10232,13 +10358,13 @@ impl<S> Geopos<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Geopos<S, R> {
     /// `member [member ...]` — repeatable: each call adds to the earlier ones.
-    pub fn member(
+    pub fn member<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -11268,7 +11394,7 @@ impl<S, R> Geosearch<S, R> {
     /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn polygon(
         mut self,
-        value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
+        value: impl ::core::iter::IntoIterator<Item = (f64, f64)>,
     ) -> Self {
         {
             let out = self.rest.slot(1);
@@ -11276,17 +11402,21 @@ impl<S, R> Geosearch<S, R> {
                 "GEOSEARCH `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
             );
             let x = value;
-            let (b0, b1) = x;
-            out.push_bytes(b"BYPOLYGON");
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                let (b0, b1) = x;
-                let x = b0;
-                out.push_f64(x);
-                let x = b1;
-                out.push_f64(x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::core::iter::IntoIterator::into_iter(b0) {
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push_f64(x);
+                    let x = b1;
+                    out.push_f64(x);
+                }
             }
+            out.push_bytes(b"BYPOLYGON");
+            out.push_u64((counted_0.len() / 2) as u64);
+            out.extend_from(&counted_0);
         }
         self.rest
             .require(
@@ -11568,7 +11698,7 @@ impl<S, R> Geosearchstore<S, R> {
     /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
     pub fn polygon(
         mut self,
-        value: (i64, impl ::core::iter::IntoIterator<Item = (f64, f64)>),
+        value: impl ::core::iter::IntoIterator<Item = (f64, f64)>,
     ) -> Self {
         {
             let out = self.rest.slot(1);
@@ -11576,17 +11706,21 @@ impl<S, R> Geosearchstore<S, R> {
                 "GEOSEARCHSTORE `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
             );
             let x = value;
-            let (b0, b1) = x;
-            out.push_bytes(b"BYPOLYGON");
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                let (b0, b1) = x;
-                let x = b0;
-                out.push_f64(x);
-                let x = b1;
-                out.push_f64(x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::core::iter::IntoIterator::into_iter(b0) {
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push_f64(x);
+                    let x = b1;
+                    out.push_f64(x);
+                }
             }
+            out.push_bytes(b"BYPOLYGON");
+            out.push_u64((counted_0.len() / 2) as u64);
+            out.extend_from(&counted_0);
         }
         self.rest
             .require(
@@ -11883,22 +12017,25 @@ impl<S> Getex<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Getex<S, R> {
     /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -12107,10 +12244,10 @@ pub struct Hdel<S, R = i64> {
 )]
 impl<S> Hdel<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12121,7 +12258,7 @@ impl<S> Hdel<S> {
         }
         {
             let out = &mut args;
-            for x in field {
+            for x in ::typedis::ManyArgs::many(field) {
                 out.push(&x);
             }
         }
@@ -12353,11 +12490,11 @@ pub struct Hexpire<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hexpire<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12369,18 +12506,22 @@ impl<S> Hexpire<S> {
         {
             let out = &mut args;
             let x = seconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hexpire {
             sink,
@@ -12483,11 +12624,11 @@ pub struct Hexpireat<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hexpireat<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         unix_time_seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12505,12 +12646,16 @@ impl<S> Hexpireat<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hexpireat {
             sink,
@@ -12589,10 +12734,10 @@ pub struct Hexpiretime<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hexpiretime<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12605,12 +12750,16 @@ impl<S> Hexpiretime<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hexpiretime {
             sink,
@@ -12793,10 +12942,10 @@ pub struct Hgetdel<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Byte
 )]
 impl<S> Hgetdel<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HGETDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12809,12 +12958,16 @@ impl<S> Hgetdel<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hgetdel {
             sink,
@@ -12867,10 +13020,10 @@ pub struct Hgetex<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes
 )]
 impl<S> Hgetex<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HGETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -12883,12 +13036,16 @@ impl<S> Hgetex<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hgetex {
             sink,
@@ -12901,22 +13058,25 @@ impl<S> Hgetex<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Hgetex<S, R> {
     /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -13255,10 +13415,10 @@ pub struct Hmget<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>
 )]
 impl<S> Hmget<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HMGET"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13269,7 +13429,7 @@ impl<S> Hmget<S> {
         }
         {
             let out = &mut args;
-            for x in field {
+            for x in ::typedis::ManyArgs::many(field) {
                 out.push(&x);
             }
         }
@@ -13325,10 +13485,11 @@ pub struct Hmset<S, R = ()> {
 )]
 impl<S> Hmset<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -13341,7 +13502,7 @@ impl<S> Hmset<S> {
         }
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -13400,10 +13561,10 @@ pub struct Hpersist<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpersist<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPERSIST"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13416,12 +13577,16 @@ impl<S> Hpersist<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpersist {
             sink,
@@ -13498,11 +13663,11 @@ pub struct Hpexpire<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpexpire<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13514,18 +13679,22 @@ impl<S> Hpexpire<S> {
         {
             let out = &mut args;
             let x = milliseconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpexpire {
             sink,
@@ -13628,11 +13797,11 @@ pub struct Hpexpireat<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpexpireat<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIREAT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13650,12 +13819,16 @@ impl<S> Hpexpireat<S> {
             let out = rest.slot(1);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpexpireat {
             sink,
@@ -13734,10 +13907,10 @@ pub struct Hpexpiretime<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpexpiretime<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPEXPIRETIME"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13750,12 +13923,16 @@ impl<S> Hpexpiretime<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpexpiretime {
             sink,
@@ -13808,10 +13985,10 @@ pub struct Hpttl<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Hpttl<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HPTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -13824,12 +14001,16 @@ impl<S> Hpttl<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Hpttl {
             sink,
@@ -14059,10 +14240,11 @@ pub struct Hset<S, R = i64> {
 )]
 impl<S> Hset<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -14075,7 +14257,7 @@ impl<S> Hset<S> {
         }
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -14171,15 +14353,13 @@ pub struct Hsetex<S, R = bool> {
 )]
 impl<S> Hsetex<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (
-            i64,
-            impl ::core::iter::IntoIterator<
-                Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-            >,
-        ),
+        fields: impl ::typedis::ManyArgs<
+            M0,
+            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
+        >,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HSETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -14192,16 +14372,20 @@ impl<S> Hsetex<S> {
             let out = rest.slot(3);
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push(&x);
+                    let x = b1;
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len() / 2) as u64);
+            out.extend_from(&counted_0);
         }
         Hsetex {
             sink,
@@ -14244,22 +14428,25 @@ impl<S, R> Hsetex<S, R> {
         self
     }
     /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -14473,10 +14660,10 @@ pub struct Httl<S, R = ::std::vec::Vec<i64>> {
 )]
 impl<S> Httl<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HTTL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -14489,12 +14676,16 @@ impl<S> Httl<S> {
             let out = &mut args;
             out.push_bytes(b"FIELDS");
             let x = fields;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            for x in b1 {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         Httl {
             sink,
@@ -14799,13 +14990,13 @@ impl<S> Info<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Info<S, R> {
     /// `section [section ...]` — repeatable: each call adds to the earlier ones.
-    pub fn section(
+    pub fn section<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -15104,13 +15295,13 @@ impl<S> LatencyHistogram<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> LatencyHistogram<S, R> {
     /// `command [command ...]` — repeatable: each call adds to the earlier ones.
-    pub fn commands(
+    pub fn commands<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -15259,13 +15450,13 @@ impl<S> LatencyReset<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> LatencyReset<S, R> {
     /// `event [event ...]` — repeatable: each call adds to the earlier ones.
-    pub fn event(
+    pub fn event<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -15763,7 +15954,7 @@ pub struct Lmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -15775,29 +15966,27 @@ pub struct Lmpop<
 )]
 impl<S> Lmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: LmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"LMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Lmpop {
             sink,
@@ -15809,10 +15998,36 @@ impl<S> Lmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Lmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -16087,10 +16302,10 @@ pub struct Lpush<S, R = i64> {
 )]
 impl<S> Lpush<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"LPUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -16101,7 +16316,7 @@ impl<S> Lpush<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -16157,10 +16372,10 @@ pub struct Lpushx<S, R = i64> {
 )]
 impl<S> Lpushx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"LPUSHX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -16171,7 +16386,7 @@ impl<S> Lpushx<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -16814,15 +17029,15 @@ pub struct Mget<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>
 )]
 impl<S> Mget<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"MGET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -16989,13 +17204,13 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `KEYS key [key ...]` (since 3.0.6) — repeatable: each call adds to the earlier ones.
-    pub fn key_list(
+    pub fn key_list<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append_under(6, b"KEYS");
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -17150,13 +17365,13 @@ impl<S> ModuleLoad<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ModuleLoad<S, R> {
     /// `arg [arg ...]` — repeatable: each call adds to the earlier ones.
-    pub fn arg(
+    pub fn arg<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -17213,15 +17428,16 @@ impl<S> ModuleLoadex<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ModuleLoadex<S, R> {
     /// `CONFIG name value [CONFIG name value ...]` — repeatable: each call adds to the earlier ones.
-    pub fn config(
+    pub fn config<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<
+        value: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"CONFIG");
                 let (b0, b1) = x;
                 let x = b0;
@@ -17233,13 +17449,13 @@ impl<S, R> ModuleLoadex<S, R> {
         self
     }
     /// `ARGS args [args ...]` — repeatable: each call adds to the earlier ones.
-    pub fn args(
+    pub fn args<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append_under(1, b"ARGS");
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -17451,9 +17667,10 @@ pub struct Mset<S, R = ()> {
 )]
 impl<S> Mset<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -17461,7 +17678,7 @@ impl<S> Mset<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -17527,7 +17744,7 @@ impl ::typedis::ToArg for MsetexCondition {
 pub struct Msetex<S, R = bool> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -17539,29 +17756,28 @@ pub struct Msetex<S, R = bool> {
 )]
 impl<S> Msetex<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"MSETEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in data {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
                 let x = b1;
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len() / 2;
+            rest.slot(0).push_u64(n as u64);
         }
         Msetex {
             sink,
@@ -17573,45 +17789,81 @@ impl<S> Msetex<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Msetex<S, R> {
-    /// `NX` — one of a group; the last call wins.
-    pub fn nx(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"NX");
-        self
-    }
-    /// `XX` — one of a group; the last call wins.
-    pub fn xx(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"XX");
-        self
-    }
-    /// `<NX | XX>`, the choice as a value — the last call wins.
-    pub fn condition(mut self, value: MsetexCondition) -> Self {
-        self.rest.slot(0).push(&value);
-        self
-    }
-    /// `EX seconds` — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
-            out.push_bytes(b"EX");
+            let out = self.rest.slot(0);
             let x = value;
             out.push_i64(x);
         }
         self
     }
-    /// `PX milliseconds` — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    /// `key value [key value ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn data<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<
+            M0,
+            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
+        >,
+    ) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                let (b0, b1) = x;
+                let x = b0;
+                out.push(&x);
+                let x = b1;
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len() / 2;
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
+    /// `NX` — one of a group; the last call wins.
+    pub fn nx(mut self) -> Self {
+        self.rest.slot(2).push_bytes(b"NX");
+        self
+    }
+    /// `XX` — one of a group; the last call wins.
+    pub fn xx(mut self) -> Self {
+        self.rest.slot(2).push_bytes(b"XX");
+        self
+    }
+    /// `<NX | XX>`, the choice as a value — the last call wins.
+    pub fn condition(mut self, value: MsetexCondition) -> Self {
+        self.rest.slot(2).push(&value);
+        self
+    }
+    /// `EX seconds` — one of a group; the last call wins.
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"EX");
+            let x = value;
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
+        }
+        self
+    }
+    /// `PX milliseconds` — one of a group; the last call wins.
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
+        {
+            let out = self.rest.slot(3);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
     /// `EXAT unix-time-seconds` — one of a group; the last call wins.
     pub fn exat(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"EXAT");
             let x = value;
             out.push_i64(x);
@@ -17621,7 +17873,7 @@ impl<S, R> Msetex<S, R> {
     /// `PXAT unix-time-milliseconds` — one of a group; the last call wins.
     pub fn pxat(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"PXAT");
             let x = value;
             out.push_i64(x);
@@ -17630,7 +17882,7 @@ impl<S, R> Msetex<S, R> {
     }
     /// `KEEPTTL` — one of a group; the last call wins.
     pub fn keepttl(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"KEEPTTL");
+        self.rest.slot(3).push_bytes(b"KEEPTTL");
         self
     }
 }
@@ -17675,9 +17927,10 @@ pub struct Msetnx<S, R = bool> {
 )]
 impl<S> Msetnx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -17685,7 +17938,7 @@ impl<S> Msetnx<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -18176,7 +18429,11 @@ pub struct Pexpire<S, R = bool> {
 )]
 impl<S> Pexpire<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, milliseconds: i64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PEXPIRE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -18187,7 +18444,7 @@ impl<S> Pexpire<S> {
         {
             let out = &mut args;
             let x = milliseconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         Pexpire {
             sink,
@@ -18463,13 +18720,13 @@ impl<S> Pfadd<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Pfadd<S, R> {
     /// `element [element ...]` — repeatable: each call adds to the earlier ones.
-    pub fn element(
+    pub fn element<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -18517,15 +18774,15 @@ pub struct Pfcount<S, R = i64> {
 )]
 impl<S> Pfcount<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PFCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -18678,13 +18935,13 @@ impl<S> Pfmerge<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Pfmerge<S, R> {
     /// `sourcekey [sourcekey ...]` — repeatable: each call adds to the earlier ones.
-    pub fn sourcekey(
+    pub fn sourcekey<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -18831,7 +19088,7 @@ impl<S> Psetex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PSETEX"]) };
@@ -18844,7 +19101,7 @@ impl<S> Psetex<S> {
         {
             let out = &mut args;
             let x = milliseconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         {
             let out = &mut args;
@@ -18899,15 +19156,15 @@ pub struct Psubscribe<S, R = ::typedis::Value> {
 )]
 impl<S> Psubscribe<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        pattern: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        pattern: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in pattern {
+            for x in ::typedis::ManyArgs::many(pattern) {
                 out.push(&x);
             }
         }
@@ -19299,13 +19556,13 @@ impl<S> PubsubNumsub<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> PubsubNumsub<S, R> {
     /// `channel [channel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn channel(
+    pub fn channel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -19415,13 +19672,13 @@ impl<S> PubsubShardnumsub<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> PubsubShardnumsub<S, R> {
     /// `shardchannel [shardchannel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn shardchannel(
+    pub fn shardchannel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -19480,13 +19737,13 @@ impl<S> Punsubscribe<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Punsubscribe<S, R> {
     /// `pattern [pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn pattern(
+    pub fn pattern<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -20474,10 +20731,10 @@ pub struct Rpush<S, R = i64> {
 )]
 impl<S> Rpush<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"RPUSH"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -20488,7 +20745,7 @@ impl<S> Rpush<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -20544,10 +20801,10 @@ pub struct Rpushx<S, R = i64> {
 )]
 impl<S> Rpushx<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"RPUSHX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -20558,7 +20815,7 @@ impl<S> Rpushx<S> {
         }
         {
             let out = &mut args;
-            for x in element {
+            for x in ::typedis::ManyArgs::many(element) {
                 out.push(&x);
             }
         }
@@ -20614,10 +20871,10 @@ pub struct Sadd<S, R = i64> {
 )]
 impl<S> Sadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -20628,7 +20885,7 @@ impl<S> Sadd<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -20947,15 +21204,15 @@ pub struct ScriptExists<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> ScriptExists<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        sha1: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        sha1: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"EXISTS"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in sha1 {
+            for x in ::typedis::ManyArgs::many(sha1) {
                 out.push(&x);
             }
         }
@@ -21269,15 +21526,15 @@ pub struct Sdiff<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Sdiff<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SDIFF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -21342,10 +21599,10 @@ pub struct Sdiffstore<S, R = i64> {
 )]
 impl<S> Sdiffstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SDIFFSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -21356,7 +21613,7 @@ impl<S> Sdiffstore<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -21523,22 +21780,25 @@ impl<S, R> Set<S, R> {
         self.decode()
     }
     /// `EX seconds` (since 2.6.12) — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` (since 2.6.12) — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }
@@ -21681,7 +21941,7 @@ impl<S> Setex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SETEX"]) };
@@ -21694,7 +21954,7 @@ impl<S> Setex<S> {
         {
             let out = &mut args;
             let x = seconds;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         {
             let out = &mut args;
@@ -22002,15 +22262,15 @@ pub struct Sinter<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Sinter<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -22053,7 +22313,7 @@ pub static SINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct Sintercard<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -22065,23 +22325,21 @@ pub struct Sintercard<S, R = i64> {
 )]
 impl<S> Sintercard<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Sintercard {
             sink,
@@ -22093,10 +22351,36 @@ impl<S> Sintercard<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Sintercard<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `LIMIT limit`
     pub fn limit(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(2);
             out.push_bytes(b"LIMIT");
             let x = value;
             out.push_i64(x);
@@ -22155,10 +22439,10 @@ pub struct Sinterstore<S, R = i64> {
 )]
 impl<S> Sinterstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTERSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -22169,7 +22453,7 @@ impl<S> Sinterstore<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -22626,10 +22910,10 @@ pub struct Smismember<S, R = ::std::vec::Vec<bool>> {
 )]
 impl<S> Smismember<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SMISMEMBER"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -22640,7 +22924,7 @@ impl<S> Smismember<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -22860,13 +23144,13 @@ impl<S, R> Sort<S, R> {
         self
     }
     /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get_pattern(
+    pub fn get_pattern<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"GET");
                 out.push(&x);
             }
@@ -23012,13 +23296,13 @@ impl<S, R> SortRo<S, R> {
         self
     }
     /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get_pattern(
+    pub fn get_pattern<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(2);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push_bytes(b"GET");
                 out.push(&x);
             }
@@ -23297,10 +23581,10 @@ pub struct Srem<S, R = i64> {
 )]
 impl<S> Srem<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SREM"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -23311,7 +23595,7 @@ impl<S> Srem<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -23458,15 +23742,15 @@ pub struct Ssubscribe<S, R = ::typedis::Value> {
 )]
 impl<S> Ssubscribe<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        shardchannel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        shardchannel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SSUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in shardchannel {
+            for x in ::typedis::ManyArgs::many(shardchannel) {
                 out.push(&x);
             }
         }
@@ -23577,15 +23861,15 @@ pub struct Subscribe<S, R = ::typedis::Value> {
 )]
 impl<S> Subscribe<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        channel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        channel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUBSCRIBE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in channel {
+            for x in ::typedis::ManyArgs::many(channel) {
                 out.push(&x);
             }
         }
@@ -23709,15 +23993,15 @@ pub struct Sunion<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Sunion<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUNION"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -23782,10 +24066,10 @@ pub struct Sunionstore<S, R = i64> {
 )]
 impl<S> Sunionstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUNIONSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -23796,7 +24080,7 @@ impl<S> Sunionstore<S> {
         }
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -23873,13 +24157,13 @@ impl<S> Sunsubscribe<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Sunsubscribe<S, R> {
     /// `shardchannel [shardchannel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn shardchannel(
+    pub fn shardchannel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -24075,15 +24359,15 @@ pub struct Touch<S, R = i64> {
 )]
 impl<S> Touch<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOUCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -24256,15 +24540,15 @@ pub struct Unlink<S, R = i64> {
 )]
 impl<S> Unlink<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"UNLINK"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -24330,13 +24614,13 @@ impl<S> Unsubscribe<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Unsubscribe<S, R> {
     /// `channel [channel ...]` — repeatable: each call adds to the earlier ones.
-    pub fn channel(
+    pub fn channel<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(0);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -24556,15 +24840,15 @@ pub struct Watch<S, R = ()> {
 )]
 impl<S> Watch<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"WATCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -24619,11 +24903,11 @@ pub struct Xack<S, R = i64> {
 )]
 impl<S> Xack<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XACK"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -24639,7 +24923,7 @@ impl<S> Xack<S> {
         }
         {
             let out = &mut args;
-            for x in id {
+            for x in ::typedis::ManyArgs::many(id) {
                 out.push(&x);
             }
         }
@@ -24695,10 +24979,11 @@ pub struct Xadd<S, R = ::core::option::Option<::typedis::Bytes>> {
 )]
 impl<S> Xadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -24711,7 +24996,7 @@ impl<S> Xadd<S> {
         }
         {
             let out = rest.slot(3);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -24765,15 +25050,16 @@ impl<S, R> Xadd<S, R> {
         self
     }
     /// `field value [field value ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<
+        value: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
         {
             let out = self.rest.append(3);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -24929,13 +25215,13 @@ pub struct Xclaim<S, R = ::std::vec::Vec<::typedis::reply::StreamEntry>> {
 )]
 impl<S> Xclaim<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         consumer: impl ::typedis::ToArg,
         min_idle_time: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XCLAIM"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -24961,7 +25247,7 @@ impl<S> Xclaim<S> {
         }
         {
             let out = &mut args;
-            for x in id {
+            for x in ::typedis::ManyArgs::many(id) {
                 out.push(&x);
             }
         }
@@ -25067,10 +25353,10 @@ pub struct Xdel<S, R = i64> {
 )]
 impl<S> Xdel<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -25081,7 +25367,7 @@ impl<S> Xdel<S> {
         }
         {
             let out = &mut args;
-            for x in id {
+            for x in ::typedis::ManyArgs::many(id) {
                 out.push(&x);
             }
         }
@@ -26145,11 +26431,11 @@ pub struct Xread<
 )]
 impl<S> Xread<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0, M1>(
         sink: S,
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XREAD"]) };
@@ -26159,10 +26445,10 @@ impl<S> Xread<S> {
             out.push_bytes(b"STREAMS");
             let x = streams;
             let (b0, b1) = x;
-            for x in b0 {
+            for x in ::typedis::ManyArgs::many(b0) {
                 out.push(&x);
             }
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
@@ -26251,12 +26537,12 @@ pub struct Xreadgroup<
 )]
 impl<S> Xreadgroup<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0, M1>(
         sink: S,
         group_block: (impl ::typedis::ToArg, impl ::typedis::ToArg),
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XREADGROUP"]) };
@@ -26276,10 +26562,10 @@ impl<S> Xreadgroup<S> {
             out.push_bytes(b"STREAMS");
             let x = streams;
             let (b0, b1) = x;
-            for x in b0 {
+            for x in ::typedis::ManyArgs::many(b0) {
                 out.push(&x);
             }
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
@@ -26635,10 +26921,10 @@ pub struct Zadd<S, R = i64> {
 )]
 impl<S> Zadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -26649,7 +26935,7 @@ impl<S> Zadd<S> {
         }
         {
             let out = rest.slot(4);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b1;
                 out.push_f64(x);
@@ -26708,13 +26994,13 @@ impl<S, R> Zadd<S, R> {
         self.decode()
     }
     /// `score member [score member ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        value: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> Self {
         {
             let out = self.rest.append(4);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 let x = b1;
                 out.push_f64(x);
@@ -26825,7 +27111,12 @@ pub struct Zcount<S, R = i64> {
 )]
 impl<S> Zcount<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -26836,12 +27127,12 @@ impl<S> Zcount<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zcount {
             sink,
@@ -26882,7 +27173,7 @@ pub static ZDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
 pub struct Zdiff<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -26894,23 +27185,21 @@ pub struct Zdiff<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zdiff<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZDIFF"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zdiff {
             sink,
@@ -26922,9 +27211,35 @@ impl<S> Zdiff<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zdiff<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WITHSCORES`
     pub fn withscores(mut self) -> Zdiff<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
-        self.rest.slot(0).push_bytes(b"WITHSCORES");
+        self.rest.slot(2).push_bytes(b"WITHSCORES");
         self.decode()
     }
 }
@@ -26968,7 +27283,7 @@ pub static ZDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct Zdiffstore<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<0>,
+    rest: ::typedis::__private::Slots<2>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -26980,11 +27295,10 @@ pub struct Zdiffstore<S, R = i64> {
 )]
 impl<S> Zdiffstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZDIFFSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -26994,15 +27308,14 @@ impl<S> Zdiffstore<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zdiffstore {
             sink,
@@ -27013,7 +27326,34 @@ impl<S> Zdiffstore<S> {
     }
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> Zdiffstore<S, R> {}
+impl<S, R> Zdiffstore<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
+}
 ::typedis::__typedis_builder!(Zdiffstore, ZDIFFSTORE);
 /// What the runtime knows about `ZINCRBY`.
 pub static ZINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -27059,7 +27399,7 @@ impl<S> Zincrby<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        increment: i64,
+        increment: f64,
         member: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINCRBY"]) };
@@ -27072,7 +27412,7 @@ impl<S> Zincrby<S> {
         {
             let out = &mut args;
             let x = increment;
-            out.push_i64(x);
+            out.push_f64(x);
         }
         {
             let out = &mut args;
@@ -27139,7 +27479,7 @@ impl ::typedis::ToArg for ZinterAggregate {
 pub struct Zinter<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<3>,
+    rest: ::typedis::__private::Slots<5>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27151,23 +27491,21 @@ pub struct Zinter<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zinter<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zinter {
             sink,
@@ -27179,36 +27517,62 @@ impl<S> Zinter<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zinter<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
-            for x in value {
-                out.push_i64(x);
+            let out = self.rest.append_under(2, b"WEIGHTS");
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
             }
         }
         self
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -27216,7 +27580,7 @@ impl<S, R> Zinter<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZinterAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -27224,7 +27588,7 @@ impl<S, R> Zinter<S, R> {
     }
     /// `WITHSCORES`
     pub fn withscores(mut self) -> Zinter<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
-        self.rest.slot(2).push_bytes(b"WITHSCORES");
+        self.rest.slot(4).push_bytes(b"WITHSCORES");
         self.decode()
     }
 }
@@ -27257,7 +27621,7 @@ pub static ZINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
 pub struct Zintercard<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27269,23 +27633,21 @@ pub struct Zintercard<S, R = i64> {
 )]
 impl<S> Zintercard<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zintercard {
             sink,
@@ -27297,10 +27659,36 @@ impl<S> Zintercard<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zintercard<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `LIMIT limit`
     pub fn limit(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(2);
             out.push_bytes(b"LIMIT");
             let x = value;
             out.push_i64(x);
@@ -27369,7 +27757,7 @@ impl ::typedis::ToArg for ZinterstoreAggregate {
 pub struct Zinterstore<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27381,11 +27769,10 @@ pub struct Zinterstore<S, R = i64> {
 )]
 impl<S> Zinterstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTERSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27395,15 +27782,14 @@ impl<S> Zinterstore<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zinterstore {
             sink,
@@ -27415,36 +27801,62 @@ impl<S> Zinterstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zinterstore<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
-            for x in value {
-                out.push_i64(x);
+            let out = self.rest.append_under(2, b"WEIGHTS");
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
             }
         }
         self
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -27452,7 +27864,7 @@ impl<S, R> Zinterstore<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZinterstoreAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -27503,8 +27915,8 @@ impl<S> Zlexcount<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZLEXCOUNT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27516,12 +27928,12 @@ impl<S> Zlexcount<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zlexcount {
             sink,
@@ -27586,7 +27998,7 @@ pub struct Zmpop<
 > {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -27598,29 +28010,27 @@ pub struct Zmpop<
 )]
 impl<S> Zmpop<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: ZmpopWhere,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
         {
-            let out = &mut args;
+            let out = rest.slot(2);
             let x = where_;
             out.push(&x);
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zmpop {
             sink,
@@ -27632,10 +28042,36 @@ impl<S> Zmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zmpop<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.slot(3);
             out.push_bytes(b"COUNT");
             let x = value;
             out.push_i64(x);
@@ -27684,10 +28120,10 @@ pub struct Zmscore<S, R = ::std::vec::Vec<::core::option::Option<f64>>> {
 )]
 impl<S> Zmscore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZMSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -27698,7 +28134,7 @@ impl<S> Zmscore<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -28117,8 +28553,8 @@ impl<S> Zrangebylex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -28130,12 +28566,12 @@ impl<S> Zrangebylex<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zrangebylex {
             sink,
@@ -28203,7 +28639,12 @@ pub struct Zrangebyscore<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zrangebyscore<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -28214,12 +28655,12 @@ impl<S> Zrangebyscore<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zrangebyscore {
             sink,
@@ -28515,10 +28956,10 @@ pub struct Zrem<S, R = i64> {
 )]
 impl<S> Zrem<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREM"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -28529,7 +28970,7 @@ impl<S> Zrem<S> {
         }
         {
             let out = &mut args;
-            for x in member {
+            for x in ::typedis::ManyArgs::many(member) {
                 out.push(&x);
             }
         }
@@ -28587,8 +29028,8 @@ impl<S> Zremrangebylex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREMRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -28600,12 +29041,12 @@ impl<S> Zremrangebylex<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zremrangebylex {
             sink,
@@ -28727,7 +29168,12 @@ pub struct Zremrangebyscore<S, R = i64> {
 )]
 impl<S> Zremrangebyscore<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, min: f64, max: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREMRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -28738,12 +29184,12 @@ impl<S> Zremrangebyscore<S> {
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zremrangebyscore {
             sink,
@@ -28876,8 +29322,8 @@ impl<S> Zrevrangebylex<S> {
     pub fn new(
         sink: S,
         key: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREVRANGEBYLEX"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -28889,12 +29335,12 @@ impl<S> Zrevrangebylex<S> {
         {
             let out = &mut args;
             let x = max;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         {
             let out = &mut args;
             let x = min;
-            out.push(&x);
+            out.push(&::core::convert::Into::<::typedis::LexBound>::into(x));
         }
         Zrevrangebylex {
             sink,
@@ -28962,7 +29408,12 @@ pub struct Zrevrangebyscore<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zrevrangebyscore<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, max: f64, min: f64) -> Self {
+    pub fn new(
+        sink: S,
+        key: impl ::typedis::ToArg,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+    ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREVRANGEBYSCORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -28973,12 +29424,12 @@ impl<S> Zrevrangebyscore<S> {
         {
             let out = &mut args;
             let x = max;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         {
             let out = &mut args;
             let x = min;
-            out.push_f64(x);
+            out.push(&::core::convert::Into::<::typedis::ScoreBound>::into(x));
         }
         Zrevrangebyscore {
             sink,
@@ -29299,7 +29750,7 @@ impl ::typedis::ToArg for ZunionAggregate {
 pub struct Zunion<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<3>,
+    rest: ::typedis::__private::Slots<5>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -29311,23 +29762,21 @@ pub struct Zunion<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Zunion<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZUNION"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zunion {
             sink,
@@ -29339,36 +29788,62 @@ impl<S> Zunion<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zunion<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
-            for x in value {
-                out.push_i64(x);
+            let out = self.rest.append_under(2, b"WEIGHTS");
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
             }
         }
         self
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -29376,7 +29851,7 @@ impl<S, R> Zunion<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZunionAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -29384,7 +29859,7 @@ impl<S, R> Zunion<S, R> {
     }
     /// `WITHSCORES`
     pub fn withscores(mut self) -> Zunion<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
-        self.rest.slot(2).push_bytes(b"WITHSCORES");
+        self.rest.slot(4).push_bytes(b"WITHSCORES");
         self.decode()
     }
 }
@@ -29449,7 +29924,7 @@ impl ::typedis::ToArg for ZunionstoreAggregate {
 pub struct Zunionstore<S, R = i64> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -29461,11 +29936,10 @@ pub struct Zunionstore<S, R = i64> {
 )]
 impl<S> Zunionstore<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZUNIONSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -29475,15 +29949,14 @@ impl<S> Zunionstore<S> {
             out.push(&x);
         }
         {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in key {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
+        }
+        {
+            let n = rest.append(1).len();
+            rest.slot(0).push_u64(n as u64);
         }
         Zunionstore {
             sink,
@@ -29495,36 +29968,62 @@ impl<S> Zunionstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zunionstore<S, R> {
+    /// `numkeys`
+    pub fn numkeys(mut self, value: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = value;
+            out.push_i64(x);
+        }
+        self
+    }
+    /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
+    pub fn key<M0>(
+        mut self,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+    ) -> Self {
+        {
+            let out = self.rest.append(1);
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
+        }
+        {
+            let n = self.rest.append(1).len();
+            self.rest.slot(0).push_u64(n as u64);
+        }
+        self
+    }
     /// `WEIGHTS weight [weight ...]` — repeatable: each call adds to the earlier ones.
     pub fn weights(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = i64>,
+        value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         {
-            let out = self.rest.append_under(0, b"WEIGHTS");
-            for x in value {
-                out.push_i64(x);
+            let out = self.rest.append_under(2, b"WEIGHTS");
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
             }
         }
         self
     }
     /// `AGGREGATE SUM` — one of a group; the last call wins.
     pub fn sum(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"SUM");
         self
     }
     /// `AGGREGATE MIN` — one of a group; the last call wins.
     pub fn min(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MIN");
         self
     }
     /// `AGGREGATE MAX` — one of a group; the last call wins.
     pub fn max(mut self) -> Self {
-        let out = self.rest.slot(1);
+        let out = self.rest.slot(3);
         out.push_bytes(b"AGGREGATE");
         out.push_bytes(b"MAX");
         self
@@ -29532,7 +30031,7 @@ impl<S, R> Zunionstore<S, R> {
     /// `AGGREGATE <SUM | MIN | MAX>`, the choice as a value — the last call wins.
     pub fn aggregate(mut self, value: ZunionstoreAggregate) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(3);
             out.push_bytes(b"AGGREGATE");
             out.push(&value);
         }
@@ -29675,9 +30174,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/acl-deluser/>
     #[doc(alias = "ACL DELUSER")]
     #[allow(deprecated)]
-    fn acl_deluser(
+    fn acl_deluser<M0>(
         self,
-        username: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        username: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<AclDeluser<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(AclDeluser::new(self, username))
     }
@@ -30022,11 +30521,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bitop/>
     #[doc(alias = "BITOP")]
     #[allow(deprecated)]
-    fn bitop(
+    fn bitop<M0>(
         self,
         operation: BitopOperation,
         destkey: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bitop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Bitop::new(self, operation, destkey, key),
@@ -30089,15 +30588,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/blmpop/>
     #[doc(alias = "BLMPOP")]
     #[allow(deprecated)]
-    fn blmpop(
+    fn blmpop<M0>(
         self,
         timeout: f64,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BlmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Blmpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Blmpop::new(self, timeout, numkeys, key, where_),
+            Blmpop::new(self, timeout, key, where_),
         )
     }
     /// Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
@@ -30113,9 +30611,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/blpop/>
     #[doc(alias = "BLPOP")]
     #[allow(deprecated)]
-    fn blpop(
+    fn blpop<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Blpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Blpop::new(self, key, timeout))
@@ -30133,9 +30631,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/brpop/>
     #[doc(alias = "BRPOP")]
     #[allow(deprecated)]
-    fn brpop(
+    fn brpop<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Brpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Brpop::new(self, key, timeout))
@@ -30176,15 +30674,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bzmpop/>
     #[doc(alias = "BZMPOP")]
     #[allow(deprecated)]
-    fn bzmpop(
+    fn bzmpop<M0>(
         self,
         timeout: f64,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BzmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bzmpop<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Bzmpop::new(self, timeout, numkeys, key, where_),
+            Bzmpop::new(self, timeout, key, where_),
         )
     }
     /// Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
@@ -30200,9 +30697,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bzpopmax/>
     #[doc(alias = "BZPOPMAX")]
     #[allow(deprecated)]
-    fn bzpopmax(
+    fn bzpopmax<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bzpopmax<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Bzpopmax::new(self, key, timeout))
@@ -30220,9 +30717,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/bzpopmin/>
     #[doc(alias = "BZPOPMIN")]
     #[allow(deprecated)]
-    fn bzpopmin(
+    fn bzpopmin<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Bzpopmin<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Bzpopmin::new(self, key, timeout))
@@ -30264,9 +30761,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/client-capa/>
     #[doc(alias = "CLIENT CAPA")]
     #[allow(deprecated)]
-    fn client_capa(
+    fn client_capa<M0>(
         self,
-        capability: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        capability: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<ClientCapa<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -30985,9 +31482,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/cluster-migrateslots/>
     #[doc(alias = "CLUSTER MIGRATESLOTS")]
     #[allow(deprecated)]
-    fn cluster_migrateslots(
+    fn cluster_migrateslots<M0>(
         self,
-        migration_group: impl ::core::iter::IntoIterator<
+        migration_group: impl ::typedis::ManyArgs<
+            M0,
             Item = (
                 impl ::core::iter::IntoIterator<Item = (i64, i64)>,
                 impl ::typedis::ToArg,
@@ -31485,9 +31983,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/config-get/>
     #[doc(alias = "CONFIG GET")]
     #[allow(deprecated)]
-    fn config_get(
+    fn config_get<M0>(
         self,
-        parameter: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        parameter: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<ConfigGet<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(ConfigGet::new(self, parameter))
     }
@@ -31554,9 +32052,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/config-set/>
     #[doc(alias = "CONFIG SET")]
     #[allow(deprecated)]
-    fn config_set(
+    fn config_set<M0>(
         self,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<ConfigSet<Self>> {
@@ -31660,9 +32159,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/del/>
     #[doc(alias = "DEL")]
     #[allow(deprecated)]
-    fn del(
+    fn del<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Del<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Del::new(self, key))
     }
@@ -31756,9 +32255,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn eval(
         self,
         script: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Eval<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Eval::new(self, script, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(Eval::new(self, script))
     }
     /// Executes a server-side Lua script by SHA1 digest.
     ///
@@ -31775,9 +32273,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn evalsha(
         self,
         sha1: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Evalsha<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Evalsha::new(self, sha1, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(Evalsha::new(self, sha1))
     }
     /// Executes a read-only server-side Lua script by SHA1 digest.
     ///
@@ -31794,9 +32291,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn evalsha_ro(
         self,
         sha1: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<EvalshaRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(EvalshaRo::new(self, sha1, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(EvalshaRo::new(self, sha1))
     }
     /// Executes a read-only server-side Lua script.
     ///
@@ -31813,9 +32309,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn eval_ro(
         self,
         script: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<EvalRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(EvalRo::new(self, script, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(EvalRo::new(self, script))
     }
     /// Executes all commands in a transaction.
     ///
@@ -31849,9 +32344,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/exists/>
     #[doc(alias = "EXISTS")]
     #[allow(deprecated)]
-    fn exists(
+    fn exists<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Exists<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Exists::new(self, key))
     }
@@ -31870,7 +32365,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn expire(
         self,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Expire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Expire::new(self, key, seconds))
     }
@@ -31943,9 +32438,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn fcall(
         self,
         function: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Fcall<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Fcall::new(self, function, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(Fcall::new(self, function))
     }
     /// Invokes a read-only function.
     ///
@@ -31962,9 +32456,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn fcall_ro(
         self,
         function: impl ::typedis::ToArg,
-        numkeys: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<FcallRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FcallRo::new(self, function, numkeys))
+        <Self as ::typedis::__private::Sink>::wrap(FcallRo::new(self, function))
     }
     /// Removes all keys from all databases.
     ///
@@ -32170,10 +32663,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/geoadd/>
     #[doc(alias = "GEOADD")]
     #[allow(deprecated)]
-    fn geoadd(
+    fn geoadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (f64, f64, impl ::typedis::ToArg)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Geoadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Geoadd::new(self, key, data))
     }
@@ -32492,10 +32985,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hdel/>
     #[doc(alias = "HDEL")]
     #[allow(deprecated)]
-    fn hdel(
+    fn hdel<M0>(
         self,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hdel::new(self, key, field))
     }
@@ -32550,11 +33043,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hexpire/>
     #[doc(alias = "HEXPIRE")]
     #[allow(deprecated)]
-    fn hexpire(
+    fn hexpire<M0>(
         self,
         key: impl ::typedis::ToArg,
-        seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hexpire::new(self, key, seconds, fields),
@@ -32572,11 +33065,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hexpireat/>
     #[doc(alias = "HEXPIREAT")]
     #[allow(deprecated)]
-    fn hexpireat(
+    fn hexpireat<M0>(
         self,
         key: impl ::typedis::ToArg,
         unix_time_seconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpireat<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hexpireat::new(self, key, unix_time_seconds, fields),
@@ -32594,10 +33087,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hexpiretime/>
     #[doc(alias = "HEXPIRETIME")]
     #[allow(deprecated)]
-    fn hexpiretime(
+    fn hexpiretime<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hexpiretime<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hexpiretime::new(self, key, fields))
     }
@@ -32650,10 +33143,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hgetdel/>
     #[doc(alias = "HGETDEL")]
     #[allow(deprecated)]
-    fn hgetdel(
+    fn hgetdel<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hgetdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hgetdel::new(self, key, fields))
     }
@@ -32669,10 +33162,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hgetex/>
     #[doc(alias = "HGETEX")]
     #[allow(deprecated)]
-    fn hgetex(
+    fn hgetex<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hgetex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hgetex::new(self, key, fields))
     }
@@ -32768,10 +33261,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hmget/>
     #[doc(alias = "HMGET")]
     #[allow(deprecated)]
-    fn hmget(
+    fn hmget<M0>(
         self,
         key: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hmget<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hmget::new(self, key, field))
     }
@@ -32787,10 +33280,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hmset/>
     #[doc(alias = "HMSET")]
     #[allow(deprecated)]
-    fn hmset(
+    fn hmset<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hmset<Self>> {
@@ -32808,10 +33302,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpersist/>
     #[doc(alias = "HPERSIST")]
     #[allow(deprecated)]
-    fn hpersist(
+    fn hpersist<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpersist<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpersist::new(self, key, fields))
     }
@@ -32827,11 +33321,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpexpire/>
     #[doc(alias = "HPEXPIRE")]
     #[allow(deprecated)]
-    fn hpexpire(
+    fn hpexpire<M0>(
         self,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hpexpire::new(self, key, milliseconds, fields),
@@ -32849,11 +33343,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpexpireat/>
     #[doc(alias = "HPEXPIREAT")]
     #[allow(deprecated)]
-    fn hpexpireat(
+    fn hpexpireat<M0>(
         self,
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpireat<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Hpexpireat::new(self, key, unix_time_milliseconds, fields),
@@ -32871,10 +33365,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpexpiretime/>
     #[doc(alias = "HPEXPIRETIME")]
     #[allow(deprecated)]
-    fn hpexpiretime(
+    fn hpexpiretime<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpiretime<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpexpiretime::new(self, key, fields))
     }
@@ -32890,10 +33384,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hpttl/>
     #[doc(alias = "HPTTL")]
     #[allow(deprecated)]
-    fn hpttl(
+    fn hpttl<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hpttl<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hpttl::new(self, key, fields))
     }
@@ -32946,10 +33440,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hset/>
     #[doc(alias = "HSET")]
     #[allow(deprecated)]
-    fn hset(
+    fn hset<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hset<Self>> {
@@ -32967,15 +33462,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/hsetex/>
     #[doc(alias = "HSETEX")]
     #[allow(deprecated)]
-    fn hsetex(
+    fn hsetex<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (
-            i64,
-            impl ::core::iter::IntoIterator<
-                Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-            >,
-        ),
+        fields: impl ::typedis::ManyArgs<
+            M0,
+            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
+        >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hsetex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hsetex::new(self, key, fields))
     }
@@ -33030,10 +33523,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/httl/>
     #[doc(alias = "HTTL")]
     #[allow(deprecated)]
-    fn httl(
+    fn httl<M0>(
         self,
         key: impl ::typedis::ToArg,
-        fields: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Httl<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Httl::new(self, key, fields))
     }
@@ -33396,15 +33889,12 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/lmpop/>
     #[doc(alias = "LMPOP")]
     #[allow(deprecated)]
-    fn lmpop(
+    fn lmpop<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: LmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Lmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Lmpop::new(self, numkeys, key, where_),
-        )
+        <Self as ::typedis::__private::Sink>::wrap(Lmpop::new(self, key, where_))
     }
     /// Displays computer art and the server version.
     ///
@@ -33469,10 +33959,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/lpush/>
     #[doc(alias = "LPUSH")]
     #[allow(deprecated)]
-    fn lpush(
+    fn lpush<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Lpush<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Lpush::new(self, key, element))
     }
@@ -33488,10 +33978,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/lpushx/>
     #[doc(alias = "LPUSHX")]
     #[allow(deprecated)]
-    fn lpushx(
+    fn lpushx<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Lpushx<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Lpushx::new(self, key, element))
     }
@@ -33690,9 +34180,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/mget/>
     #[doc(alias = "MGET")]
     #[allow(deprecated)]
-    fn mget(
+    fn mget<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Mget<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Mget::new(self, key))
     }
@@ -33857,9 +34347,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/mset/>
     #[doc(alias = "MSET")]
     #[allow(deprecated)]
-    fn mset(
+    fn mset<M0>(
         self,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Mset<Self>> {
@@ -33877,14 +34368,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/msetex/>
     #[doc(alias = "MSETEX")]
     #[allow(deprecated)]
-    fn msetex(
+    fn msetex<M0>(
         self,
-        numkeys: i64,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Msetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Msetex::new(self, numkeys, data))
+        <Self as ::typedis::__private::Sink>::wrap(Msetex::new(self, data))
     }
     /// Atomically modifies the string values of one or more keys only when all keys don't exist.
     ///
@@ -33898,9 +34389,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/msetnx/>
     #[doc(alias = "MSETNX")]
     #[allow(deprecated)]
-    fn msetnx(
+    fn msetnx<M0>(
         self,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Msetnx<Self>> {
@@ -34048,7 +34540,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn pexpire(
         self,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Pexpire<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Pexpire::new(self, key, milliseconds))
     }
@@ -34121,9 +34613,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/pfcount/>
     #[doc(alias = "PFCOUNT")]
     #[allow(deprecated)]
-    fn pfcount(
+    fn pfcount<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Pfcount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Pfcount::new(self, key))
     }
@@ -34211,7 +34703,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn psetex(
         self,
         key: impl ::typedis::ToArg,
-        milliseconds: i64,
+        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
         value: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Psetex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -34232,9 +34724,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/psubscribe/>
     #[doc(alias = "PSUBSCRIBE")]
     #[allow(deprecated)]
-    fn psubscribe(
+    fn psubscribe<M0>(
         self,
-        pattern: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        pattern: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Psubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -34705,10 +35197,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/rpush/>
     #[doc(alias = "RPUSH")]
     #[allow(deprecated)]
-    fn rpush(
+    fn rpush<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Rpush<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Rpush::new(self, key, element))
     }
@@ -34724,10 +35216,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/rpushx/>
     #[doc(alias = "RPUSHX")]
     #[allow(deprecated)]
-    fn rpushx(
+    fn rpushx<M0>(
         self,
         key: impl ::typedis::ToArg,
-        element: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Rpushx<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Rpushx::new(self, key, element))
     }
@@ -34743,10 +35235,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sadd/>
     #[doc(alias = "SADD")]
     #[allow(deprecated)]
-    fn sadd(
+    fn sadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sadd::new(self, key, member))
     }
@@ -34831,9 +35323,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/script-exists/>
     #[doc(alias = "SCRIPT EXISTS")]
     #[allow(deprecated)]
-    fn script_exists(
+    fn script_exists<M0>(
         self,
-        sha1: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        sha1: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<ScriptExists<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(ScriptExists::new(self, sha1))
     }
@@ -34936,9 +35428,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sdiff/>
     #[doc(alias = "SDIFF")]
     #[allow(deprecated)]
-    fn sdiff(
+    fn sdiff<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sdiff<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sdiff::new(self, key))
     }
@@ -34954,10 +35446,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sdiffstore/>
     #[doc(alias = "SDIFFSTORE")]
     #[allow(deprecated)]
-    fn sdiffstore(
+    fn sdiffstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sdiffstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Sdiffstore::new(self, destination, key),
@@ -35040,7 +35532,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn setex(
         self,
         key: impl ::typedis::ToArg,
-        seconds: i64,
+        seconds: impl ::core::convert::Into<::typedis::Seconds>,
         value: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Setex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Setex::new(self, key, seconds, value))
@@ -35113,9 +35605,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sinter/>
     #[doc(alias = "SINTER")]
     #[allow(deprecated)]
-    fn sinter(
+    fn sinter<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sinter<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sinter::new(self, key))
     }
@@ -35131,12 +35623,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sintercard/>
     #[doc(alias = "SINTERCARD")]
     #[allow(deprecated)]
-    fn sintercard(
+    fn sintercard<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sintercard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sintercard::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Sintercard::new(self, key))
     }
     /// Stores the intersect of multiple sets in a key.
     ///
@@ -35150,10 +35641,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sinterstore/>
     #[doc(alias = "SINTERSTORE")]
     #[allow(deprecated)]
-    fn sinterstore(
+    fn sinterstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sinterstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Sinterstore::new(self, destination, key),
@@ -35292,10 +35783,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/smismember/>
     #[doc(alias = "SMISMEMBER")]
     #[allow(deprecated)]
-    fn smismember(
+    fn smismember<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Smismember<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Smismember::new(self, key, member))
     }
@@ -35426,10 +35917,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/srem/>
     #[doc(alias = "SREM")]
     #[allow(deprecated)]
-    fn srem(
+    fn srem<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Srem<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Srem::new(self, key, member))
     }
@@ -35466,9 +35957,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/ssubscribe/>
     #[doc(alias = "SSUBSCRIBE")]
     #[allow(deprecated)]
-    fn ssubscribe(
+    fn ssubscribe<M0>(
         self,
-        shardchannel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        shardchannel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Ssubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -35507,9 +35998,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/subscribe/>
     #[doc(alias = "SUBSCRIBE")]
     #[allow(deprecated)]
-    fn subscribe(
+    fn subscribe<M0>(
         self,
-        channel: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        channel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Subscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -35548,9 +36039,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sunion/>
     #[doc(alias = "SUNION")]
     #[allow(deprecated)]
-    fn sunion(
+    fn sunion<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sunion<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sunion::new(self, key))
     }
@@ -35566,10 +36057,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/sunionstore/>
     #[doc(alias = "SUNIONSTORE")]
     #[allow(deprecated)]
-    fn sunionstore(
+    fn sunionstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sunionstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Sunionstore::new(self, destination, key),
@@ -35663,9 +36154,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/touch/>
     #[doc(alias = "TOUCH")]
     #[allow(deprecated)]
-    fn touch(
+    fn touch<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Touch<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Touch::new(self, key))
     }
@@ -35717,9 +36208,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/unlink/>
     #[doc(alias = "UNLINK")]
     #[allow(deprecated)]
-    fn unlink(
+    fn unlink<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Unlink<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Unlink::new(self, key))
     }
@@ -35822,9 +36313,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/watch/>
     #[doc(alias = "WATCH")]
     #[allow(deprecated)]
-    fn watch(
+    fn watch<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Watch<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
@@ -35843,11 +36334,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xack/>
     #[doc(alias = "XACK")]
     #[allow(deprecated)]
-    fn xack(
+    fn xack<M0>(
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xack<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xack::new(self, key, group, id))
     }
@@ -35863,10 +36354,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xadd/>
     #[doc(alias = "XADD")]
     #[allow(deprecated)]
-    fn xadd(
+    fn xadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<
+        data: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xadd<Self>> {
@@ -35908,13 +36400,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xclaim/>
     #[doc(alias = "XCLAIM")]
     #[allow(deprecated)]
-    fn xclaim(
+    fn xclaim<M0>(
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         consumer: impl ::typedis::ToArg,
         min_idle_time: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xclaim<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Xclaim::new(self, key, group, consumer, min_idle_time, id),
@@ -35932,10 +36424,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xdel/>
     #[doc(alias = "XDEL")]
     #[allow(deprecated)]
-    fn xdel(
+    fn xdel<M0>(
         self,
         key: impl ::typedis::ToArg,
-        id: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xdel::new(self, key, id))
     }
@@ -36198,11 +36690,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]
     #[allow(deprecated)]
-    fn xread(
+    fn xread<M0, M1>(
         self,
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> <Self as ::typedis::__private::Sink>::Output<Xread<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xread::new(self, streams))
@@ -36220,12 +36712,12 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xreadgroup/>
     #[doc(alias = "XREADGROUP")]
     #[allow(deprecated)]
-    fn xreadgroup(
+    fn xreadgroup<M0, M1>(
         self,
         group_block: (impl ::typedis::ToArg, impl ::typedis::ToArg),
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> <Self as ::typedis::__private::Sink>::Output<Xreadgroup<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -36302,10 +36794,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zadd/>
     #[doc(alias = "ZADD")]
     #[allow(deprecated)]
-    fn zadd(
+    fn zadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zadd::new(self, key, data))
     }
@@ -36342,8 +36834,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zcount(
         self,
         key: impl ::typedis::ToArg,
-        min: f64,
-        max: f64,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zcount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zcount::new(self, key, min, max))
     }
@@ -36359,12 +36851,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zdiff/>
     #[doc(alias = "ZDIFF")]
     #[allow(deprecated)]
-    fn zdiff(
+    fn zdiff<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zdiff<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zdiff::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zdiff::new(self, key))
     }
     /// Stores the difference of multiple sorted sets in a key.
     ///
@@ -36378,14 +36869,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zdiffstore/>
     #[doc(alias = "ZDIFFSTORE")]
     #[allow(deprecated)]
-    fn zdiffstore(
+    fn zdiffstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zdiffstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Zdiffstore::new(self, destination, numkeys, key),
+            Zdiffstore::new(self, destination, key),
         )
     }
     /// Increments the score of a member in a sorted set.
@@ -36403,7 +36893,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zincrby(
         self,
         key: impl ::typedis::ToArg,
-        increment: i64,
+        increment: f64,
         member: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zincrby<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
@@ -36422,12 +36912,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zinter/>
     #[doc(alias = "ZINTER")]
     #[allow(deprecated)]
-    fn zinter(
+    fn zinter<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zinter<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zinter::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zinter::new(self, key))
     }
     /// Returns the number of members of the intersect of multiple sorted sets.
     ///
@@ -36441,12 +36930,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zintercard/>
     #[doc(alias = "ZINTERCARD")]
     #[allow(deprecated)]
-    fn zintercard(
+    fn zintercard<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zintercard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zintercard::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zintercard::new(self, key))
     }
     /// Stores the intersect of multiple sorted sets in a key.
     ///
@@ -36460,14 +36948,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zinterstore/>
     #[doc(alias = "ZINTERSTORE")]
     #[allow(deprecated)]
-    fn zinterstore(
+    fn zinterstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zinterstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Zinterstore::new(self, destination, numkeys, key),
+            Zinterstore::new(self, destination, key),
         )
     }
     /// Returns the number of members in a sorted set within a lexicographical range.
@@ -36485,8 +36972,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zlexcount(
         self,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zlexcount<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zlexcount::new(self, key, min, max))
     }
@@ -36502,15 +36989,12 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zmpop/>
     #[doc(alias = "ZMPOP")]
     #[allow(deprecated)]
-    fn zmpop(
+    fn zmpop<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: ZmpopWhere,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zmpop::new(self, numkeys, key, where_),
-        )
+        <Self as ::typedis::__private::Sink>::wrap(Zmpop::new(self, key, where_))
     }
     /// Returns the score of one or more members in a sorted set.
     ///
@@ -36524,10 +37008,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zmscore/>
     #[doc(alias = "ZMSCORE")]
     #[allow(deprecated)]
-    fn zmscore(
+    fn zmscore<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zmscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zmscore::new(self, key, member))
     }
@@ -36620,8 +37104,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrangebylex(
         self,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrangebylex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zrangebylex::new(self, key, min, max))
     }
@@ -36640,8 +37124,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrangebyscore(
         self,
         key: impl ::typedis::ToArg,
-        min: f64,
-        max: f64,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrangebyscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zrangebyscore::new(self, key, min, max),
@@ -36701,10 +37185,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zrem/>
     #[doc(alias = "ZREM")]
     #[allow(deprecated)]
-    fn zrem(
+    fn zrem<M0>(
         self,
         key: impl ::typedis::ToArg,
-        member: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrem<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zrem::new(self, key, member))
     }
@@ -36723,8 +37207,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zremrangebylex(
         self,
         key: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebylex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zremrangebylex::new(self, key, min, max),
@@ -36767,8 +37251,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zremrangebyscore(
         self,
         key: impl ::typedis::ToArg,
-        min: f64,
-        max: f64,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebyscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zremrangebyscore::new(self, key, min, max),
@@ -36811,8 +37295,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrevrangebylex(
         self,
         key: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
+        max: impl ::core::convert::Into<::typedis::LexBound>,
+        min: impl ::core::convert::Into<::typedis::LexBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrangebylex<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zrevrangebylex::new(self, key, max, min),
@@ -36833,8 +37317,8 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zrevrangebyscore(
         self,
         key: impl ::typedis::ToArg,
-        max: f64,
-        min: f64,
+        max: impl ::core::convert::Into<::typedis::ScoreBound>,
+        min: impl ::core::convert::Into<::typedis::ScoreBound>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrangebyscore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             Zrevrangebyscore::new(self, key, max, min),
@@ -36909,12 +37393,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zunion/>
     #[doc(alias = "ZUNION")]
     #[allow(deprecated)]
-    fn zunion(
+    fn zunion<M0>(
         self,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zunion<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zunion::new(self, numkeys, key))
+        <Self as ::typedis::__private::Sink>::wrap(Zunion::new(self, key))
     }
     /// Stores the union of multiple sorted sets in a key.
     ///
@@ -36928,14 +37411,13 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zunionstore/>
     #[doc(alias = "ZUNIONSTORE")]
     #[allow(deprecated)]
-    fn zunionstore(
+    fn zunionstore<M0>(
         self,
         destination: impl ::typedis::ToArg,
-        numkeys: i64,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zunionstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Zunionstore::new(self, destination, numkeys, key),
+            Zunionstore::new(self, destination, key),
         )
     }
 }
@@ -41081,7 +41563,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Blmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BLMPOP|}:key"],
                         BlmpopWhere::Left,
                     ),
@@ -41097,7 +41578,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Blmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BLMPOP|where/right}:key"],
                         BlmpopWhere::Right,
                     ),
@@ -41113,7 +41593,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Blmpop::new(
                             ::typedis::__private::Capture,
                             0.01f64,
-                            1,
                             ["{BLMPOP|count}:key"],
                             BlmpopWhere::Left,
                         )
@@ -41165,7 +41644,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Bzmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BZMPOP|}:key"],
                         BzmpopWhere::Min,
                     ),
@@ -41181,7 +41659,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Bzmpop::new(
                         ::typedis::__private::Capture,
                         0.01f64,
-                        1,
                         ["{BZMPOP|where/max}:key"],
                         BzmpopWhere::Max,
                     ),
@@ -41197,7 +41674,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Bzmpop::new(
                             ::typedis::__private::Capture,
                             0.01f64,
-                            1,
                             ["{BZMPOP|count}:key"],
                             BzmpopWhere::Min,
                         )
@@ -43628,7 +44104,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1", 0),
+                    Eval::new(::typedis::__private::Capture, "return 1"),
                 )
                 .1
         },
@@ -43638,7 +44114,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1", 0)
+                    Eval::new(::typedis::__private::Capture, "return 1")
                         .key(["{EVAL|key}:key"]),
                 )
                 .1
@@ -43649,7 +44125,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1", 0).arg(["arg"]),
+                    Eval::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
                 )
                 .1
         },
@@ -43662,7 +44138,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Evalsha::new(
                         ::typedis::__private::Capture,
                         "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        0,
                     ),
                 )
                 .1
@@ -43676,7 +44151,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Evalsha::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .key(["{EVALSHA|key}:key"]),
                 )
@@ -43691,7 +44165,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Evalsha::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .arg(["arg"]),
                 )
@@ -43706,7 +44179,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     EvalshaRo::new(
                         ::typedis::__private::Capture,
                         "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        0,
                     ),
                 )
                 .1
@@ -43720,7 +44192,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     EvalshaRo::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .key(["{EVALSHA_RO|key}:key"]),
                 )
@@ -43735,7 +44206,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     EvalshaRo::new(
                             ::typedis::__private::Capture,
                             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                            0,
                         )
                         .arg(["arg"]),
                 )
@@ -43747,7 +44217,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1", 0),
+                    EvalRo::new(::typedis::__private::Capture, "return 1"),
                 )
                 .1
         },
@@ -43757,7 +44227,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1", 0)
+                    EvalRo::new(::typedis::__private::Capture, "return 1")
                         .key(["{EVAL_RO|key}:key"]),
                 )
                 .1
@@ -43768,8 +44238,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1", 0)
-                        .arg(["arg"]),
+                    EvalRo::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
                 )
                 .1
         },
@@ -44033,7 +44502,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 0),
+                    Fcall::new(::typedis::__private::Capture, "function"),
                 )
                 .1
         },
@@ -44043,7 +44512,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 0)
+                    Fcall::new(::typedis::__private::Capture, "function")
                         .key(["{FCALL|key}:key"]),
                 )
                 .1
@@ -44054,7 +44523,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function", 0).arg(["arg"]),
+                    Fcall::new(::typedis::__private::Capture, "function").arg(["arg"]),
                 )
                 .1
         },
@@ -44064,7 +44533,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 0),
+                    FcallRo::new(::typedis::__private::Capture, "function"),
                 )
                 .1
         },
@@ -44074,7 +44543,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 0)
+                    FcallRo::new(::typedis::__private::Capture, "function")
                         .key(["{FCALL_RO|key}:key"]),
                 )
                 .1
@@ -44085,8 +44554,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "arg",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function", 0)
-                        .arg(["arg"]),
+                    FcallRo::new(::typedis::__private::Capture, "function").arg(["arg"]),
                 )
                 .1
         },
@@ -45661,7 +46129,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|by/polygon}:key",
                         )
-                        .polygon((3, [(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)])),
+                        .polygon([(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)]),
                 )
                 .1
         },
@@ -45980,7 +46448,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/polygon}:destination",
                             "{GEOSEARCHSTORE|by/polygon}:source",
                         )
-                        .polygon((3, [(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)])),
+                        .polygon([(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)]),
                 )
                 .1
         },
@@ -46309,7 +46777,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HEXPIRE|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46324,7 +46792,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HexpireCondition::Nx),
                 )
@@ -46340,7 +46808,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -46356,7 +46824,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -46372,7 +46840,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -46388,7 +46856,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIRE|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -46404,7 +46872,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HEXPIREAT|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46419,7 +46887,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HexpireatCondition::Nx),
                 )
@@ -46435,7 +46903,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -46451,7 +46919,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -46467,7 +46935,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -46483,7 +46951,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HEXPIREAT|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -46498,7 +46966,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hexpiretime::new(
                         ::typedis::__private::Capture,
                         "{HEXPIRETIME|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46532,7 +47000,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetdel::new(
                         ::typedis::__private::Capture,
                         "{HGETDEL|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46546,7 +47014,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                         ::typedis::__private::Capture,
                         "{HGETEX|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46560,7 +47028,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/seconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .ex(1),
                 )
@@ -46575,7 +47043,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/milliseconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .px(1),
                 )
@@ -46590,7 +47058,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/unix-time-seconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .exat(1700000000),
                 )
@@ -46605,7 +47073,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/unix-time-milliseconds}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .pxat(1700000000),
                 )
@@ -46620,7 +47088,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hgetex::new(
                             ::typedis::__private::Capture,
                             "{HGETEX|expiration/persist}:key",
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .clear_ttl(),
                 )
@@ -46709,7 +47177,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hpersist::new(
                         ::typedis::__private::Capture,
                         "{HPERSIST|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46724,7 +47192,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HPEXPIRE|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46739,7 +47207,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HpexpireCondition::Nx),
                 )
@@ -46755,7 +47223,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -46771,7 +47239,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -46787,7 +47255,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -46803,7 +47271,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIRE|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -46819,7 +47287,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         ::typedis::__private::Capture,
                         "{HPEXPIREAT|}:key",
                         1,
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46834,7 +47302,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .condition(HpexpireatCondition::Nx),
                 )
@@ -46850,7 +47318,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/nx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .nx(),
                 )
@@ -46866,7 +47334,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/xx}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .xx(),
                 )
@@ -46882,7 +47350,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/gt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .gt(),
                 )
@@ -46898,7 +47366,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HPEXPIREAT|condition/lt}:key",
                             1,
-                            (1, ["field"]),
+                            ["field"],
                         )
                         .lt(),
                 )
@@ -46913,7 +47381,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hpexpiretime::new(
                         ::typedis::__private::Capture,
                         "{HPEXPIRETIME|}:key",
-                        (1, ["field"]),
+                        ["field"],
                     ),
                 )
                 .1
@@ -46924,11 +47392,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hpttl::new(
-                        ::typedis::__private::Capture,
-                        "{HPTTL|}:key",
-                        (1, ["field"]),
-                    ),
+                    Hpttl::new(::typedis::__private::Capture, "{HPTTL|}:key", ["field"]),
                 )
                 .1
         },
@@ -47044,7 +47508,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                         ::typedis::__private::Capture,
                         "{HSETEX|}:key",
-                        (1, [("field", "value")]),
+                        [("field", "value")],
                     ),
                 )
                 .1
@@ -47058,7 +47522,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .key_condition(HsetexKeyCondition::Nx),
                 )
@@ -47073,7 +47537,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition/nx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .nx(),
                 )
@@ -47088,7 +47552,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|key-condition/xx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .xx(),
                 )
@@ -47103,7 +47567,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .fields_condition(HsetexFieldsCondition::Fnx),
                 )
@@ -47118,7 +47582,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition/fnx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .fnx(),
                 )
@@ -47133,7 +47597,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|fields-condition/fxx}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .fxx(),
                 )
@@ -47148,7 +47612,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/seconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .ex(1),
                 )
@@ -47163,7 +47627,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/milliseconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .px(1),
                 )
@@ -47178,7 +47642,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/unix-time-seconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .exat(1700000000),
                 )
@@ -47193,7 +47657,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/unix-time-milliseconds}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .pxat(1700000000),
                 )
@@ -47208,7 +47672,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Hsetex::new(
                             ::typedis::__private::Capture,
                             "{HSETEX|expiration/keepttl}:key",
-                            (1, [("field", "value")]),
+                            [("field", "value")],
                         )
                         .keepttl(),
                 )
@@ -47249,11 +47713,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Httl::new(
-                        ::typedis::__private::Capture,
-                        "{HTTL|}:key",
-                        (1, ["field"]),
-                    ),
+                    Httl::new(::typedis::__private::Capture, "{HTTL|}:key", ["field"]),
                 )
                 .1
         },
@@ -47610,7 +48070,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Lmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{LMPOP|}:key"],
                         LmpopWhere::Left,
                     ),
@@ -47625,7 +48084,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Lmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{LMPOP|where/right}:key"],
                         LmpopWhere::Right,
                     ),
@@ -47640,7 +48098,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Lmpop::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{LMPOP|count}:key"],
                             LmpopWhere::Left,
                         )
@@ -48107,7 +48564,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                         ::typedis::__private::Capture,
-                        1,
                         [("{MSETEX|}:key", "value")],
                     ),
                 )
@@ -48121,7 +48577,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|condition}:key", "value")],
                         )
                         .condition(MsetexCondition::Nx),
@@ -48136,7 +48591,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|condition/nx}:key", "value")],
                         )
                         .nx(),
@@ -48151,7 +48605,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|condition/xx}:key", "value")],
                         )
                         .xx(),
@@ -48166,7 +48619,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/seconds}:key", "value")],
                         )
                         .ex(1),
@@ -48181,7 +48633,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/milliseconds}:key", "value")],
                         )
                         .px(1),
@@ -48196,7 +48647,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/unix-time-seconds}:key", "value")],
                         )
                         .exat(1700000000),
@@ -48211,7 +48661,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/unix-time-milliseconds}:key", "value")],
                         )
                         .pxat(1700000000),
@@ -48226,7 +48675,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Msetex::new(
                             ::typedis::__private::Capture,
-                            1,
                             [("{MSETEX|expiration/keepttl}:key", "value")],
                         )
                         .keepttl(),
@@ -49715,11 +50163,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Sintercard::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ["{SINTERCARD|}:key"],
-                    ),
+                    Sintercard::new(::typedis::__private::Capture, ["{SINTERCARD|}:key"]),
                 )
                 .1
         },
@@ -49731,7 +50175,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Sintercard::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{SINTERCARD|limit}:key"],
                         )
                         .limit(1),
@@ -51498,7 +51941,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zdiff::new(::typedis::__private::Capture, 1, ["{ZDIFF|}:key"]),
+                    Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|}:key"]),
                 )
                 .1
         },
@@ -51508,11 +51951,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "withscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zdiff::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ["{ZDIFF|withscores}:key"],
-                        )
+                    Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|withscores}:key"])
                         .withscores(),
                 )
                 .1
@@ -51526,7 +51965,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zdiffstore::new(
                         ::typedis::__private::Capture,
                         "{ZDIFFSTORE|}:destination",
-                        1,
                         ["{ZDIFFSTORE|}:key"],
                     ),
                 )
@@ -51541,7 +51979,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zincrby::new(
                         ::typedis::__private::Capture,
                         "{ZINCRBY|}:key",
-                        1,
+                        0.01f64,
                         "member",
                     ),
                 )
@@ -51553,7 +51991,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zinter::new(::typedis::__private::Capture, 1, ["{ZINTER|}:key"]),
+                    Zinter::new(::typedis::__private::Capture, ["{ZINTER|}:key"]),
                 )
                 .1
         },
@@ -51563,12 +52001,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "weight",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ["{ZINTER|weight}:key"],
-                        )
-                        .weights([1]),
+                    Zinter::new(::typedis::__private::Capture, ["{ZINTER|weight}:key"])
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -51580,7 +52014,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate}:key"],
                         )
                         .aggregate(ZinterAggregate::Sum),
@@ -51595,7 +52028,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -51610,7 +52042,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate/min}:key"],
                         )
                         .min(),
@@ -51625,7 +52056,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|aggregate/max}:key"],
                         )
                         .max(),
@@ -51640,7 +52070,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zinter::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTER|withscores}:key"],
                         )
                         .withscores(),
@@ -51653,11 +52082,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zintercard::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ["{ZINTERCARD|}:key"],
-                    ),
+                    Zintercard::new(::typedis::__private::Capture, ["{ZINTERCARD|}:key"]),
                 )
                 .1
         },
@@ -51669,7 +52094,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zintercard::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZINTERCARD|limit}:key"],
                         )
                         .limit(1),
@@ -51685,7 +52109,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                         ::typedis::__private::Capture,
                         "{ZINTERSTORE|}:destination",
-                        1,
                         ["{ZINTERSTORE|}:key"],
                     ),
                 )
@@ -51700,10 +52123,9 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|weight}:destination",
-                            1,
                             ["{ZINTERSTORE|weight}:key"],
                         )
-                        .weights([1]),
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -51716,7 +52138,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate}:key"],
                         )
                         .aggregate(ZinterstoreAggregate::Sum),
@@ -51732,7 +52153,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/sum}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -51748,7 +52168,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/min}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate/min}:key"],
                         )
                         .min(),
@@ -51764,7 +52183,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zinterstore::new(
                             ::typedis::__private::Capture,
                             "{ZINTERSTORE|aggregate/max}:destination",
-                            1,
                             ["{ZINTERSTORE|aggregate/max}:key"],
                         )
                         .max(),
@@ -51794,7 +52212,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{ZMPOP|}:key"],
                         ZmpopWhere::Min,
                     ),
@@ -51809,7 +52226,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zmpop::new(
                         ::typedis::__private::Capture,
-                        1,
                         ["{ZMPOP|where/max}:key"],
                         ZmpopWhere::Max,
                     ),
@@ -51824,7 +52240,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zmpop::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZMPOP|count}:key"],
                             ZmpopWhere::Min,
                         )
@@ -52498,7 +52913,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zunion::new(::typedis::__private::Capture, 1, ["{ZUNION|}:key"]),
+                    Zunion::new(::typedis::__private::Capture, ["{ZUNION|}:key"]),
                 )
                 .1
         },
@@ -52508,12 +52923,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "weight",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ["{ZUNION|weight}:key"],
-                        )
-                        .weights([1]),
+                    Zunion::new(::typedis::__private::Capture, ["{ZUNION|weight}:key"])
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -52525,7 +52936,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate}:key"],
                         )
                         .aggregate(ZunionAggregate::Sum),
@@ -52540,7 +52950,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -52555,7 +52964,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate/min}:key"],
                         )
                         .min(),
@@ -52570,7 +52978,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|aggregate/max}:key"],
                         )
                         .max(),
@@ -52585,7 +52992,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Zunion::new(
                             ::typedis::__private::Capture,
-                            1,
                             ["{ZUNION|withscores}:key"],
                         )
                         .withscores(),
@@ -52601,7 +53007,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                         ::typedis::__private::Capture,
                         "{ZUNIONSTORE|}:destination",
-                        1,
                         ["{ZUNIONSTORE|}:key"],
                     ),
                 )
@@ -52616,10 +53021,9 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|weight}:destination",
-                            1,
                             ["{ZUNIONSTORE|weight}:key"],
                         )
-                        .weights([1]),
+                        .weights([0.01f64]),
                 )
                 .1
         },
@@ -52632,7 +53036,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate}:key"],
                         )
                         .aggregate(ZunionstoreAggregate::Sum),
@@ -52648,7 +53051,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/sum}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate/sum}:key"],
                         )
                         .sum(),
@@ -52664,7 +53066,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/min}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate/min}:key"],
                         )
                         .min(),
@@ -52680,7 +53081,6 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Zunionstore::new(
                             ::typedis::__private::Capture,
                             "{ZUNIONSTORE|aggregate/max}:destination",
-                            1,
                             ["{ZUNIONSTORE|aggregate/max}:key"],
                         )
                         .max(),

@@ -41,11 +41,11 @@ pub struct JsonArrappend<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
 )]
 impl<S> JsonArrappend<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRAPPEND"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -61,7 +61,7 @@ impl<S> JsonArrappend<S> {
         }
         {
             let out = &mut args;
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -212,12 +212,12 @@ pub struct JsonArrinsert<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
 )]
 impl<S> JsonArrinsert<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         index: i64,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRINSERT"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -238,7 +238,7 @@ impl<S> JsonArrinsert<S> {
         }
         {
             let out = &mut args;
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -913,13 +913,13 @@ impl<S, R> JsonGet<S, R> {
         self
     }
     /// `path [path ...]` — repeatable: each call adds to the earlier ones.
-    pub fn path(
+    pub fn path<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(3);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -1042,16 +1042,16 @@ pub struct JsonMget<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Byt
 )]
 impl<S> JsonMget<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         path: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.MGET"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in key {
+            for x in ::typedis::ManyArgs::many(key) {
                 out.push(&x);
             }
         }
@@ -1112,9 +1112,10 @@ pub struct JsonMset<S, R = ()> {
 )]
 impl<S> JsonMset<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
-        triplet: impl ::core::iter::IntoIterator<
+        triplet: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
@@ -1122,7 +1123,7 @@ impl<S> JsonMset<S> {
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            for x in triplet {
+            for x in ::typedis::ManyArgs::many(triplet) {
                 let (b0, b1, b2) = x;
                 let x = b0;
                 out.push(&x);
@@ -1903,11 +1904,11 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Servers: RedisJSON ≥ 1.0
     #[doc(alias = "JSON.ARRAPPEND")]
     #[allow(deprecated)]
-    fn json_arrappend(
+    fn json_arrappend<M0>(
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrappend<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             JsonArrappend::new(self, key, path, value),
@@ -1943,12 +1944,12 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Servers: RedisJSON ≥ 1.0
     #[doc(alias = "JSON.ARRINSERT")]
     #[allow(deprecated)]
-    fn json_arrinsert(
+    fn json_arrinsert<M0>(
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         index: i64,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrinsert<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             JsonArrinsert::new(self, key, path, index, value),
@@ -2135,9 +2136,9 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Servers: RedisJSON ≥ 1.0
     #[doc(alias = "JSON.MGET")]
     #[allow(deprecated)]
-    fn json_mget_text(
+    fn json_mget_text<M0>(
         self,
-        key: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         path: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<JsonMget<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(JsonMget::new(self, key, path))
@@ -2152,9 +2153,10 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Servers: RedisJSON ≥ 2.6
     #[doc(alias = "JSON.MSET")]
     #[allow(deprecated)]
-    fn json_mset_text(
+    fn json_mset_text<M0>(
         self,
-        triplet: impl ::core::iter::IntoIterator<
+        triplet: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<JsonMset<Self>> {

@@ -91,9 +91,9 @@ impl<S, R> FtAggregate<S, R> {
         self
     }
     /// `LOAD count field [field ...]`
-    pub fn load(
+    pub fn load<M0>(
         mut self,
-        value: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        value: (i64, impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>),
     ) -> Self {
         {
             let out = self.rest.slot(1);
@@ -102,7 +102,7 @@ impl<S, R> FtAggregate<S, R> {
             out.push_bytes(b"LOAD");
             let x = b0;
             out.push_i64(x);
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
@@ -136,20 +136,20 @@ impl<S, R> FtAggregate<S, R> {
         self
     }
     /// `GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] ...]` — repeatable: each call adds to the earlier ones.
-    pub fn groupby(
+    pub fn groupby<M0, M1, M2, M3>(
         mut self,
-        value: impl ::core::iter::IntoIterator<
+        value: impl ::typedis::ManyArgs<
+            M3,
             Item = (
                 i64,
-                impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+                impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
                 ::core::option::Option<
-                    impl ::core::iter::IntoIterator<
+                    impl ::typedis::ManyArgs<
+                        M2,
                         Item = (
                             impl ::typedis::ToArg,
                             i64,
-                            impl ::core::iter::IntoIterator<
-                                Item = impl ::typedis::ToArg,
-                            >,
+                            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
                             ::core::option::Option<impl ::typedis::ToArg>,
                         ),
                     >,
@@ -159,23 +159,23 @@ impl<S, R> FtAggregate<S, R> {
     ) -> Self {
         {
             let out = self.rest.append(4);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2) = x;
                 out.push_bytes(b"GROUPBY");
                 let x = b0;
                 out.push_i64(x);
-                for x in b1 {
+                for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
                 }
                 if let ::core::option::Option::Some(b2) = b2 {
-                    for x in b2 {
+                    for x in ::typedis::ManyArgs::many(b2) {
                         let (b0, b1, b2, b3) = x;
                         out.push_bytes(b"REDUCE");
                         let x = b0;
                         out.push(&x);
                         let x = b1;
                         out.push_i64(x);
-                        for x in b2 {
+                        for x in ::typedis::ManyArgs::many(b2) {
                             out.push(&x);
                         }
                         if let ::core::option::Option::Some(b3) = b3 {
@@ -190,12 +190,13 @@ impl<S, R> FtAggregate<S, R> {
         self
     }
     /// `SORTBY nargs [property <ASC | DESC> [property <ASC | DESC> ...]] [MAX num]`
-    pub fn sortby(
+    pub fn sortby<M0>(
         mut self,
         value: (
             i64,
             ::core::option::Option<
-                impl ::core::iter::IntoIterator<
+                impl ::typedis::ManyArgs<
+                    M0,
                     Item = (impl ::typedis::ToArg, FtAggregateOrder),
                 >,
             >,
@@ -210,7 +211,7 @@ impl<S, R> FtAggregate<S, R> {
             let x = b0;
             out.push_i64(x);
             if let ::core::option::Option::Some(b1) = b1 {
-                for x in b1 {
+                for x in ::typedis::ManyArgs::many(b1) {
                     let (b0, b1) = x;
                     let x = b0;
                     out.push(&x);
@@ -227,15 +228,16 @@ impl<S, R> FtAggregate<S, R> {
         self
     }
     /// `APPLY expression AS name [APPLY expression AS name ...]` — repeatable: each call adds to the earlier ones.
-    pub fn apply(
+    pub fn apply<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<
+        value: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> Self {
         {
             let out = self.rest.append(6);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 out.push_bytes(b"APPLY");
                 let x = b0;
@@ -295,11 +297,12 @@ impl<S, R> FtAggregate<S, R> {
         self.decode()
     }
     /// `PARAMS nargs name value [name value ...]`
-    pub fn params(
+    pub fn params<M0>(
         mut self,
         value: (
             i64,
-            impl ::core::iter::IntoIterator<
+            impl ::typedis::ManyArgs<
+                M0,
                 Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
             >,
         ),
@@ -311,7 +314,7 @@ impl<S, R> FtAggregate<S, R> {
             out.push_bytes(b"PARAMS");
             let x = b0;
             out.push_i64(x);
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -833,10 +836,10 @@ pub struct FtCreate<S, R = ()> {
 )]
 impl<S> FtCreate<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         index: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CREATE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -848,7 +851,7 @@ impl<S> FtCreate<S> {
         rest.slot(16).push_bytes(b"SCHEMA");
         {
             let out = rest.slot(17);
-            for x in field {
+            for x in ::typedis::ManyArgs::many(field) {
                 out.push(&x);
             }
         }
@@ -875,9 +878,9 @@ impl<S, R> FtCreate<S, R> {
         self
     }
     /// `PREFIX count prefix [prefix ...]`
-    pub fn prefix(
+    pub fn prefix<M0>(
         mut self,
-        value: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        value: (i64, impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>),
     ) -> Self {
         {
             let out = self.rest.slot(1);
@@ -886,7 +889,7 @@ impl<S, R> FtCreate<S, R> {
             out.push_bytes(b"PREFIX");
             let x = b0;
             out.push_i64(x);
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
@@ -988,12 +991,12 @@ impl<S, R> FtCreate<S, R> {
         self
     }
     /// `STOPWORDS count [stopword [stopword ...]]`
-    pub fn stopwords(
+    pub fn stopwords<M0>(
         mut self,
         value: (
             i64,
             ::core::option::Option<
-                impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+                impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
             >,
         ),
     ) -> Self {
@@ -1005,7 +1008,7 @@ impl<S, R> FtCreate<S, R> {
             let x = b0;
             out.push_i64(x);
             if let ::core::option::Option::Some(b1) = b1 {
-                for x in b1 {
+                for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
                 }
             }
@@ -1018,13 +1021,13 @@ impl<S, R> FtCreate<S, R> {
         self
     }
     /// `field [field ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn field(
+    pub fn field<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(17);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -1225,10 +1228,10 @@ pub struct FtDictadd<S, R = i64> {
 )]
 impl<S> FtDictadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         dict: impl ::typedis::ToArg,
-        term: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1239,7 +1242,7 @@ impl<S> FtDictadd<S> {
         }
         {
             let out = &mut args;
-            for x in term {
+            for x in ::typedis::ManyArgs::many(term) {
                 out.push(&x);
             }
         }
@@ -1283,10 +1286,10 @@ pub struct FtDictdel<S, R = i64> {
 )]
 impl<S> FtDictdel<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         dict: impl ::typedis::ToArg,
-        term: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTDEL"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -1297,7 +1300,7 @@ impl<S> FtDictdel<S> {
         }
         {
             let out = &mut args;
-            for x in term {
+            for x in ::typedis::ManyArgs::many(term) {
                 out.push(&x);
             }
         }
@@ -1785,13 +1788,13 @@ impl<S, R> FtSearch<S, R> {
         self
     }
     /// `FILTER numeric_field min max [FILTER numeric_field min max ...]` — repeatable: each call adds to the earlier ones.
-    pub fn filter(
+    pub fn filter<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64, f64)>,
+        value: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64, f64)>,
     ) -> Self {
         {
             let out = self.rest.append(6);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2) = x;
                 out.push_bytes(b"FILTER");
                 let x = b0;
@@ -1805,15 +1808,16 @@ impl<S, R> FtSearch<S, R> {
         self
     }
     /// `GEOFILTER geo_field lon lat radius <M | KM | MI | FT> [GEOFILTER geo_field lon lat radius <M | KM | MI | FT> ...]` — repeatable: each call adds to the earlier ones.
-    pub fn geo_filter(
+    pub fn geo_filter<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<
+        value: impl ::typedis::ManyArgs<
+            M0,
             Item = (impl ::typedis::ToArg, f64, f64, f64, FtSearchRadiusType),
         >,
     ) -> Self {
         {
             let out = self.rest.append(7);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2, b3, b4) = x;
                 out.push_bytes(b"GEOFILTER");
                 let x = b0;
@@ -1831,9 +1835,9 @@ impl<S, R> FtSearch<S, R> {
         self
     }
     /// `INKEYS count key [key ...]`
-    pub fn in_keys(
+    pub fn in_keys<M0>(
         mut self,
-        value: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        value: (i64, impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>),
     ) -> Self {
         {
             let out = self.rest.slot(8);
@@ -1842,16 +1846,16 @@ impl<S, R> FtSearch<S, R> {
             out.push_bytes(b"INKEYS");
             let x = b0;
             out.push_i64(x);
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
         self
     }
     /// `INFIELDS count field [field ...]`
-    pub fn in_fields(
+    pub fn in_fields<M0>(
         mut self,
-        value: (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+        value: (i64, impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>),
     ) -> Self {
         {
             let out = self.rest.slot(9);
@@ -1860,18 +1864,19 @@ impl<S, R> FtSearch<S, R> {
             out.push_bytes(b"INFIELDS");
             let x = b0;
             out.push_i64(x);
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
         self
     }
     /// `RETURN count identifier [AS property] [identifier [AS property] ...]`
-    pub fn return_fields(
+    pub fn return_fields<M0>(
         mut self,
         value: (
             i64,
-            impl ::core::iter::IntoIterator<
+            impl ::typedis::ManyArgs<
+                M0,
                 Item = (
                     impl ::typedis::ToArg,
                     ::core::option::Option<impl ::typedis::ToArg>,
@@ -1886,7 +1891,7 @@ impl<S, R> FtSearch<S, R> {
             out.push_bytes(b"RETURN");
             let x = b0;
             out.push_i64(x);
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -1900,11 +1905,11 @@ impl<S, R> FtSearch<S, R> {
         self
     }
     /// `SUMMARIZE [FIELDS count field [field ...]] [FRAGS num] [LEN fragsize] [SEPARATOR separator]`
-    pub fn summarize(
+    pub fn summarize<M0>(
         mut self,
         value: (
             ::core::option::Option<
-                (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+                (i64, impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>),
             >,
             ::core::option::Option<i64>,
             ::core::option::Option<i64>,
@@ -1922,7 +1927,7 @@ impl<S, R> FtSearch<S, R> {
                 out.push_bytes(b"FIELDS");
                 let x = b0;
                 out.push_i64(x);
-                for x in b1 {
+                for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
                 }
             }
@@ -1945,11 +1950,11 @@ impl<S, R> FtSearch<S, R> {
         self
     }
     /// `HIGHLIGHT [FIELDS count field [field ...]] [TAGS open close]`
-    pub fn highlight(
+    pub fn highlight<M0>(
         mut self,
         value: (
             ::core::option::Option<
-                (i64, impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>),
+                (i64, impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>),
             >,
             ::core::option::Option<(impl ::typedis::ToArg, impl ::typedis::ToArg)>,
         ),
@@ -1965,7 +1970,7 @@ impl<S, R> FtSearch<S, R> {
                 out.push_bytes(b"FIELDS");
                 let x = b0;
                 out.push_i64(x);
-                for x in b1 {
+                for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
                 }
             }
@@ -2085,11 +2090,12 @@ impl<S, R> FtSearch<S, R> {
         self
     }
     /// `PARAMS nargs name value [name value ...]`
-    pub fn params(
+    pub fn params<M0>(
         mut self,
         value: (
             i64,
-            impl ::core::iter::IntoIterator<
+            impl ::typedis::ManyArgs<
+                M0,
                 Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
             >,
         ),
@@ -2101,7 +2107,7 @@ impl<S, R> FtSearch<S, R> {
             out.push_bytes(b"PARAMS");
             let x = b0;
             out.push_i64(x);
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 let (b0, b1) = x;
                 let x = b0;
                 out.push(&x);
@@ -2219,13 +2225,13 @@ impl<S, R> FtSpellcheck<S, R> {
         self
     }
     /// `TERMS <INCLUDE | EXCLUDE> dictionary [terms [terms ...]]`
-    pub fn terms(
+    pub fn terms<M0>(
         mut self,
         value: (
             FtSpellcheckInclusion,
             impl ::typedis::ToArg,
             ::core::option::Option<
-                impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+                impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
             >,
         ),
     ) -> Self {
@@ -2239,7 +2245,7 @@ impl<S, R> FtSpellcheck<S, R> {
             let x = b1;
             out.push(&x);
             if let ::core::option::Option::Some(b2) = b2 {
-                for x in b2 {
+                for x in ::typedis::ManyArgs::many(b2) {
                     out.push(&x);
                 }
             }
@@ -2674,11 +2680,11 @@ pub struct FtSynupdate<S, R = ()> {
 )]
 impl<S> FtSynupdate<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         index: impl ::typedis::ToArg,
         synonym_group_id: impl ::typedis::ToArg,
-        term: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SYNUPDATE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -2694,7 +2700,7 @@ impl<S> FtSynupdate<S> {
         }
         {
             let out = rest.slot(1);
-            for x in term {
+            for x in ::typedis::ManyArgs::many(term) {
                 out.push(&x);
             }
         }
@@ -2714,13 +2720,13 @@ impl<S, R> FtSynupdate<S, R> {
         self
     }
     /// `term [term ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn term(
+    pub fn term<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append(1);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
@@ -2988,10 +2994,10 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Servers: RediSearch ≥ 1.0
     #[doc(alias = "FT.CREATE")]
     #[allow(deprecated)]
-    fn ft_create(
+    fn ft_create<M0>(
         self,
         index: impl ::typedis::ToArg,
-        field: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<FtCreate<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(FtCreate::new(self, index, field))
     }
@@ -3043,10 +3049,10 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Servers: RediSearch ≥ 1.4
     #[doc(alias = "FT.DICTADD")]
     #[allow(deprecated)]
-    fn ft_dictadd(
+    fn ft_dictadd<M0>(
         self,
         dict: impl ::typedis::ToArg,
-        term: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<FtDictadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(FtDictadd::new(self, dict, term))
     }
@@ -3060,10 +3066,10 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Servers: RediSearch ≥ 1.4
     #[doc(alias = "FT.DICTDEL")]
     #[allow(deprecated)]
-    fn ft_dictdel(
+    fn ft_dictdel<M0>(
         self,
         dict: impl ::typedis::ToArg,
-        term: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<FtDictdel<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(FtDictdel::new(self, dict, term))
     }
@@ -3279,11 +3285,11 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Servers: RediSearch ≥ 1.2
     #[doc(alias = "FT.SYNUPDATE")]
     #[allow(deprecated)]
-    fn ft_synupdate(
+    fn ft_synupdate<M0>(
         self,
         index: impl ::typedis::ToArg,
         synonym_group_id: impl ::typedis::ToArg,
-        term: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> <Self as ::typedis::__private::Sink>::Output<FtSynupdate<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
             FtSynupdate::new(self, index, synonym_group_id, term),

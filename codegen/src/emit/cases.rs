@@ -180,7 +180,7 @@ impl Command<'_> {
         let mut targets = vec![String::new()];
         for a in args {
             let path = a.name.clone();
-            if let Some(t) = &a.typed {
+            if let Some(t) = &a.writer {
                 // A hand-written type: the cases its spec lists.
                 if a.optional {
                     targets.push(path.clone());
@@ -316,7 +316,7 @@ impl Command<'_> {
                 .map(|s| format_ident!("{}", s.name))
         };
         for a in &self.spec.arguments {
-            if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) {
+            if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) || a.counts.is_some() {
                 continue;
             }
             if self.spec.typedis.flatten.contains(&a.name) {
@@ -391,7 +391,7 @@ impl Command<'_> {
                     None => call = quote!(#call.#id()),
                 }
             } else if let (Some((first, second)), true) = (
-                split_block(a).filter(|_| a.typed.is_none()),
+                split_block(a).filter(|_| a.writer.is_none()),
                 selection.touches(&a.name),
             ) {
                 let second_path = join(&a.name, &second.name);
@@ -522,7 +522,7 @@ impl Command<'_> {
         enums: &mut Enums<'_>,
         keys: &str,
     ) -> Result<TokenStream, Error> {
-        if let Some(t) = &a.typed {
+        if let Some(t) = &a.writer {
             // The case's own value where the case is for a member, else the plain one.
             let picked = t
                 .cases
@@ -534,7 +534,7 @@ impl Command<'_> {
                 Some(Ok(v)) => Ok(v),
                 _ => {
                     Err(self
-                        .sample_error(path, "`typedis.typed` cases: not a Rust expression".into()))
+                        .sample_error(path, "`typedis.writer` cases: not a Rust expression".into()))
                 }
             };
         }

@@ -149,7 +149,7 @@ impl<S, R> ClientKill<S, R> {
         {
             let out = self.rest.append(0);
             out.push_bytes(b"ID");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_i64(x);
             }
         }
@@ -343,7 +343,7 @@ impl<S, R> ClientKill<S, R> {
         {
             let out = self.rest.append(0);
             out.push_bytes(b"NOT-ID");
-            for x in value {
+            for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_i64(x);
             }
             out.note(

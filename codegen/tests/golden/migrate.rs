@@ -152,13 +152,13 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `KEYS key [key ...]` (since 3.0.6) — repeatable: each call adds to the earlier ones.
-    pub fn key_list(
+    pub fn key_list<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.append_under(6, b"KEYS");
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }

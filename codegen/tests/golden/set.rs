@@ -96,22 +96,25 @@ impl<S, R> Set<S, R> {
         self.decode()
     }
     /// `EX seconds` (since 2.6.12) — one of a group; the last call wins.
-    pub fn ex(mut self, value: i64) -> Self {
+    pub fn ex(mut self, value: impl ::core::convert::Into<::typedis::Seconds>) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
         }
         self
     }
     /// `PX milliseconds` (since 2.6.12) — one of a group; the last call wins.
-    pub fn px(mut self, value: i64) -> Self {
+    pub fn px(
+        mut self,
+        value: impl ::core::convert::Into<::typedis::Milliseconds>,
+    ) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"PX");
             let x = value;
-            out.push_i64(x);
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
         }
         self
     }

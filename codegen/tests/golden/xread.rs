@@ -53,11 +53,11 @@ pub struct Xread<
 )]
 impl<S> Xread<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0, M1>(
         sink: S,
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XREAD"]) };
@@ -67,10 +67,10 @@ impl<S> Xread<S> {
             out.push_bytes(b"STREAMS");
             let x = streams;
             let (b0, b1) = x;
-            for x in b0 {
+            for x in ::typedis::ManyArgs::many(b0) {
                 out.push(&x);
             }
-            for x in b1 {
+            for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
         }
@@ -122,11 +122,11 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]
     #[allow(deprecated)]
-    fn xread(
+    fn xread<M0, M1>(
         self,
         streams: (
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
-            impl ::core::iter::IntoIterator<Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
+            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> <Self as ::typedis::__private::Sink>::Output<Xread<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xread::new(self, streams))

@@ -77,10 +77,10 @@ pub struct Zadd<S, R = i64> {
 )]
 impl<S> Zadd<S> {
     #[doc(hidden)]
-    pub fn new(
+    pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -91,7 +91,7 @@ impl<S> Zadd<S> {
         }
         {
             let out = rest.slot(4);
-            for x in data {
+            for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
                 let x = b1;
                 out.push_f64(x);
@@ -150,13 +150,13 @@ impl<S, R> Zadd<S, R> {
         self.decode()
     }
     /// `score member [score member ...]` — repeatable: each call adds to the values the command's method took.
-    pub fn data(
+    pub fn data<M0>(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        value: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> Self {
         {
             let out = self.rest.append(4);
-            for x in value {
+            for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 let x = b1;
                 out.push_f64(x);
@@ -184,10 +184,10 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/zadd/>
     #[doc(alias = "ZADD")]
     #[allow(deprecated)]
-    fn zadd(
+    fn zadd<M0>(
         self,
         key: impl ::typedis::ToArg,
-        data: impl ::core::iter::IntoIterator<Item = (impl ::typedis::ToArg, f64)>,
+        data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zadd<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zadd::new(self, key, data))
     }
