@@ -80,12 +80,15 @@ async fn steps(client: &Client, say: &mut dyn FnMut(String)) -> Result<(), typed
 
     // Flags that change the reply change the type: SET … GET returns the old value,
     // ZADD … INCR the new score, ZRANGE … WITHSCORES (member, score) pairs.
-    let old: Option<Bytes> = client.set(key("greeting"), "bonjour").get().await?;
+    let old: Option<Bytes> = client.set(key("greeting"), "bonjour").get_old().await?;
     say(format!("SET greeting bonjour GET -> {old:?}"));
     let added: i64 = client
         .zadd(key("board"), [("ann", 3.0), ("bob", 5.0)])
         .await?;
-    let ann: Option<f64> = client.zadd(key("board"), [("ann", 4.5)]).incr().await?;
+    let ann: Option<f64> = client
+        .zadd(key("board"), [("ann", 4.5)])
+        .increment()
+        .await?;
     let board: Vec<(Bytes, f64)> = client.zrange(key("board"), 0, -1).withscores().await?;
     say(format!(
         "ZADD -> {added}; ZADD … INCR -> {ann:?}; ZRANGE … WITHSCORES -> {board:?}"

@@ -1,12 +1,25 @@
 //! Pipelines and MULTI/EXEC transactions.
 //!
-//! Every generated command method works on a [`Pipeline`] and appends to it:
-//! `client.pipeline().set("a", "1").get("a")` is a `Pipeline<(((), bool), Option<Bytes>)>`
-//! and [`Pipeline::execute`] returns the tuple `(bool, Option<Bytes>)` — no annotations
-//! needed. A command with options joins with [`Pipeline::then`]:
-//! `.then(client.set("k", "v").ex(60))`. All commands go out
+//! Every generated command method works on a [`Pipeline`], and its options chain right
+//! after it: `client.pipeline().set("a", "1").ex(60).get("a")`, and
+//! [`execute`](Pipeline::execute) returns the tuple `(bool, Option<Bytes>)` — no
+//! annotations needed. On a pipeline a command method returns the command's builder,
+//! holding the pipeline: its setters work as on a client (a reply-changing option or
+//! `.decode::<T>()` re-types that command's element), and the next command method, or
+//! `execute`, `execute_raw`, `query`, `then`, adds it to the pipeline — so a command is
+//! complete once the next one starts, and nothing is sent before `execute`. No setter
+//! shares a command method's name (the generator refuses one), so `.get("a")` after a SET
+//! is always the GET command. `into_pipeline()` ends the last command and gives the
+//! [`Pipeline`] itself, e.g. to add more in a loop; [`Pipeline::then`] still takes a
+//! builder made on the client (`.then(client.set("k", "v").ex(60))`). All commands go out
 //! in one write and are contiguous on the shared connection; a transaction wraps them
 //! in `MULTI … EXEC`.
+//!
+//! A trait a crate generates for a module of its own (`typedis_codegen::Config`) has its
+//! methods on the open builders of its own commands, not on those of typedis' commands:
+//! after `.set(k, v)` such a command follows `.into_pipeline()`
+//! (`pipeline().set(k, v).into_pipeline().my_command(..)`). typedis' own module traits
+//! (`JsonCommands`, …) chain after any command.
 //!
 //! For pipelines built in a loop, [`Pipeline::add`] takes any builder and
 //! [`Pipeline::query`] decodes all replies into one type (e.g. `Vec<i64>`).
@@ -336,11 +349,12 @@ fn pipeline_error(index: usize, command: &str, source: Error) -> Error {
     }
 }
 
-/// On a pipeline, a command method adds the command and returns the pipeline, its
-/// output tuple one element longer.
+/// On a pipeline, a command method returns the command's builder, holding the pipeline:
+/// its options may still be set, and the next command method (or `execute`) adds it to
+/// the pipeline, the output tuple one element longer.
 impl<'c, T> crate::private::Sink for Pipeline<'c, T> {
     type Output<B>
-        = Pipeline<'c, (T, B::Reply)>
+        = B
     where
         B: Builder<Sink = Self>;
 
@@ -348,19 +362,31 @@ impl<'c, T> crate::private::Sink for Pipeline<'c, T> {
     where
         B: Builder<Sink = Self>,
     {
-        let (mut p, args, meta) = builder.into_parts();
-        p.push(args, Some(meta));
-        p.retype()
+        builder
     }
 }
 
 impl<T> Commands for Pipeline<'_, T> {}
+
+/// A command whose options may still be set has the command methods too: calling one
+/// closes it into the pipeline first.
+impl<C: crate::private::Open> Commands for C {}
 
 impl<'c, T> Pipeline<'c, T> {
     /// Adds a command built with options (`client.set("k", "v").ex(60)`), keeping its
     /// reply type in the output tuple.
     pub fn then<B: Builder>(mut self, command: B) -> Pipeline<'c, (T, B::Reply)> {
         let (_, args, meta) = command.into_parts();
+        self.push(args, Some(meta));
+        self.retype()
+    }
+
+    /// Adds a builder's parts, its reply joining the output tuple.
+    pub(crate) fn then_parts<R>(
+        mut self,
+        args: Args,
+        meta: &'static CommandMeta,
+    ) -> Pipeline<'c, (T, R)> {
         self.push(args, Some(meta));
         self.retype()
     }

@@ -83,14 +83,49 @@ impl<const N: usize> Slots<N> {
     }
 }
 
+/// A value that writes several arguments, for the arguments the specs type with a
+/// hand-written type (`typedis.writer`, e.g. [`Trim`](crate::Trim)).
+pub trait WriteArgs {
+    /// Appends the value's arguments to `out`.
+    fn write_args(&self, out: &mut Args);
+}
+
+/// Unsigned integers where the specs say `integer` but no negative value makes sense
+/// (SCAN cursors).
+impl WriteArgs for u64 {
+    fn write_args(&self, out: &mut Args) {
+        out.push_u64(*self);
+    }
+}
+
 /// What every generated builder is, for sinks that collect commands (pipelines).
 pub trait Builder {
     /// Where the command goes.
     type Sink;
     /// The reply type.
     type Reply;
+    /// The same builder on another sink.
+    type Resink<S2>: Builder<Sink = S2, Reply = Self::Reply>;
     /// The sink, the complete arguments and the command's metadata.
     fn into_parts(self) -> (Self::Sink, Args, &'static CommandMeta);
+    /// Moves the builder, options and all, onto the sink `f` makes of its own.
+    fn map_sink<S2>(self, f: impl FnOnce(Self::Sink) -> S2) -> Self::Resink<S2>;
+}
+
+/// A builder added to a pipeline whose options may still be set (what a command method
+/// of a [`Pipeline`](crate::pipeline::Pipeline) returns): the command methods and
+/// `execute` close it into its pipeline. Implemented by every generated builder whose
+/// sink is a pipeline.
+pub trait Open: Sink {}
+
+/// Closes an open builder into its pipeline: the command joins the pipeline's commands
+/// and its reply type the output tuple.
+pub fn close<'c, T, B>(builder: B) -> crate::pipeline::Pipeline<'c, (T, B::Reply)>
+where
+    B: Builder<Sink = crate::pipeline::Pipeline<'c, T>>,
+{
+    let (p, args, meta) = builder.into_parts();
+    p.then_parts(args, meta)
 }
 
 /// What a command method of the generated traits returns on a given receiver: the
@@ -202,8 +237,74 @@ macro_rules! __typedis_builder {
         impl<S, R> $crate::__private::Builder for $name<S, R> {
             type Sink = S;
             type Reply = R;
+            type Resink<S2> = $name<S2, R>;
             fn into_parts(self) -> (S, $crate::Args, &'static $crate::meta::CommandMeta) {
                 (self.sink, self.rest.finish(self.args), &$meta)
+            }
+            fn map_sink<S2>(self, f: impl FnOnce(S) -> S2) -> $name<S2, R> {
+                $name {
+                    sink: f(self.sink),
+                    args: self.args,
+                    rest: self.rest,
+                    _reply: ::core::marker::PhantomData,
+                }
+            }
+        }
+
+        /// On a pipeline, the next command closes this one into the pipeline.
+        impl<'c, T, R> $crate::__private::Sink for $name<$crate::pipeline::Pipeline<'c, T>, R> {
+            type Output<B>
+                = <B as $crate::__private::Builder>::Resink<$crate::pipeline::Pipeline<'c, (T, R)>>
+            where
+                B: $crate::__private::Builder<Sink = Self>;
+
+            fn wrap<B>(builder: B) -> Self::Output<B>
+            where
+                B: $crate::__private::Builder<Sink = Self>,
+            {
+                $crate::__private::Builder::map_sink(builder, $crate::__private::close)
+            }
+        }
+
+        impl<'c, T, R> $crate::__private::Open for $name<$crate::pipeline::Pipeline<'c, T>, R> {}
+
+        /// The pipeline's own methods, after a command whose options may still be set
+        /// (`client.pipeline().set("k", "v").ex(60).get("k").execute()`).
+        impl<'c, T, R> $name<$crate::pipeline::Pipeline<'c, T>, R> {
+            /// Closes this command into its pipeline: the pipeline, to add more to.
+            pub fn into_pipeline(self) -> $crate::pipeline::Pipeline<'c, (T, R)> {
+                $crate::__private::close(self)
+            }
+
+            /// [`Pipeline::then`]($crate::pipeline::Pipeline::then) after this command.
+            pub fn then<B: $crate::__private::Builder>(
+                self,
+                command: B,
+            ) -> $crate::pipeline::Pipeline<'c, ((T, R), B::Reply)> {
+                $crate::__private::close(self).then(command)
+            }
+
+            /// [`Pipeline::execute`]($crate::pipeline::Pipeline::execute) with this
+            /// command last.
+            pub async fn execute(
+                self,
+            ) -> $crate::Result<<(T, R) as $crate::pipeline::Replies>::Flat>
+            where
+                (T, R): $crate::pipeline::Replies,
+            {
+                $crate::__private::close(self).execute().await
+            }
+
+            /// [`Pipeline::execute_raw`]($crate::pipeline::Pipeline::execute_raw) with
+            /// this command last.
+            pub async fn execute_raw(self) -> $crate::Result<::std::vec::Vec<$crate::Value>> {
+                $crate::__private::close(self).execute_raw().await
+            }
+
+            /// [`Pipeline::query`]($crate::pipeline::Pipeline::query) with this command
+            /// last.
+            pub async fn query<U: $crate::FromValue>(self) -> $crate::Result<U> {
+                $crate::__private::close(self).query().await
             }
         }
 

@@ -35,12 +35,14 @@ use crate::Error;
 
 mod cases;
 
-/// Emits the code for all commands (`builder_cases`: also the `BUILDER_CASES` table).
+/// Emits the code for all commands (`builder_cases`: also the `BUILDER_CASES` table;
+/// `pipeline_impls`: the trait on each builder open in a pipeline).
 pub fn emit_all(
     specs: &[SpecFile],
     trait_name: &str,
     with_lookup: bool,
     builder_cases: bool,
+    pipeline_impls: bool,
 ) -> Result<TokenStream, Error> {
     let trait_ident = format_ident!("{}", trait_name);
     let mut items = Vec::new();
@@ -55,12 +57,23 @@ pub fn emit_all(
         .iter()
         .filter_map(|s| s.spec.container.as_ref().map(|c| c.to_uppercase()))
         .collect();
+    // Every method of the trait: a setter must not share one's name, or in a pipeline
+    // (where a command's builder has the trait's methods too) the setter would win.
+    let mut trait_methods = BTreeSet::new();
+    for file in specs {
+        let full = file.full_name();
+        if containers.contains(&full) && file.spec.arguments.is_empty() && !file.spec.typedis.bare {
+            continue;
+        }
+        let cmd = Command::new(file, format_ident!("M"), trait_name)?;
+        trait_methods.insert(cmd.method_ident.to_string());
+    }
     for file in specs {
         let full = file.full_name();
         let meta_ident = format_ident!("{}", snake(&full).to_uppercase());
         metas.push((full.clone(), meta_ident.clone()));
         items.push(emit_meta(file, &meta_ident)?);
-        if containers.contains(&full) && file.spec.arguments.is_empty() {
+        if containers.contains(&full) && file.spec.arguments.is_empty() && !file.spec.typedis.bare {
             continue;
         }
         let cmd = Command::new(file, meta_ident, trait_name)?;
@@ -70,8 +83,18 @@ pub fn emit_all(
         for (when, reply) in &cmd.variants {
             variant_decoders.push(quote!((#full, &[#(#when),*], |v: ::typedis::Value| <#reply as ::typedis::FromValue>::from_value(v).map(drop))));
         }
-        let (builder, cases) = cmd.builder(builder_cases)?;
+        let (builder, cases) = cmd.builder(builder_cases, &trait_methods)?;
         items.push(builder);
+        if pipeline_impls {
+            // In a pipeline, this trait's methods after one of its commands (typedis'
+            // own traits have them on every open builder by blanket impls, which a
+            // trait of another crate cannot have).
+            let st = &cmd.struct_ident;
+            items.push(quote! {
+                #[allow(deprecated)]
+                impl<'c, T, R> #trait_ident for #st<::typedis::pipeline::Pipeline<'c, T>, R> {}
+            });
+        }
         case_entries.extend(cases);
         methods.push(cmd.method());
     }
@@ -716,10 +739,19 @@ impl<'a> Command<'a> {
                 .arguments
                 .iter()
                 .any(|a| &a.name == name && a.optional && a.multiple);
-            if !ok {
+            // Or a repeatable alternative of a choice at the top (CLIENT KILL's
+            // `filter/new-format`).
+            let alternative = name.split_once('/').is_some_and(|(choice, alt)| {
+                file.spec.arguments.iter().any(|a| {
+                    a.name == choice
+                        && a.kind == ArgKind::Oneof
+                        && a.arguments.iter().any(|m| m.name == alt && m.multiple)
+                })
+            });
+            if !ok && !alternative {
                 return Err(spec_error(
                     format!("typedis.flatten[{i}]"),
-                    format!("`{name}` is not an optional, repeatable (`multiple`) argument at the top of the command"),
+                    format!("`{name}` is not an optional, repeatable (`multiple`) argument at the top of the command, nor a repeatable alternative of a choice at the top (`choice/alternative`)"),
                 ));
             }
         }
@@ -900,6 +932,9 @@ impl<'a> Command<'a> {
 
     /// The Rust type of an argument's value. `apit`: `impl Trait` allowed.
     fn value_type(&self, a: &Argument, enums: &mut Enums<'_>, apit: bool) -> TokenStream {
+        if let Some(t) = &a.writer {
+            return t.ty.parse().unwrap_or_else(|_| quote!(::typedis::Args));
+        }
         let bound = typed_path(a);
         let one = match a.kind {
             _ if bound.is_some() => match bound {
@@ -999,6 +1034,9 @@ impl<'a> Command<'a> {
         enums: &mut Enums<'_>,
         appending: bool,
     ) -> TokenStream {
+        if a.writer.is_some() {
+            return quote!(::typedis::__private::WriteArgs::write_args(&#v, out););
+        }
         let token = a.token.as_deref().map(lit);
         let tok = |t: &Option<Literal>| match t {
             Some(t) => quote!(out.push_bytes(#t);),
@@ -1141,7 +1179,11 @@ impl<'a> Command<'a> {
     }
 
     /// The builder, and (with `with_cases`) its entries of `BUILDER_CASES`.
-    fn builder(&self, with_cases: bool) -> Result<(TokenStream, Vec<TokenStream>), Error> {
+    fn builder(
+        &self,
+        with_cases: bool,
+        trait_methods: &BTreeSet<String>,
+    ) -> Result<(TokenStream, Vec<TokenStream>), Error> {
         let st = &self.struct_ident;
         let meta = &self.meta_ident;
         let default_reply = &self.default_reply;
@@ -1216,6 +1258,13 @@ impl<'a> Command<'a> {
                     let alts: Vec<String> = a
                         .arguments
                         .iter()
+                        .flat_map(|m| {
+                            if self.flattened(a, m) {
+                                flat_leaves(m)
+                            } else {
+                                vec![m]
+                            }
+                        })
                         .map(|m| format!("`.{}(…)`", self.setter_base(m)))
                         .collect();
                     let msg = format!(
@@ -1237,10 +1286,21 @@ impl<'a> Command<'a> {
         // Setters.
         let mut setters = Vec::new();
         let mut plan = Vec::new();
-        let mut taken: BTreeSet<String> = ["decode", "new", "into_parts"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        // The builder's own methods, and those it has in a pipeline.
+        let mut taken: BTreeSet<String> = [
+            "decode",
+            "new",
+            "into_parts",
+            "map_sink",
+            "into_pipeline",
+            "then",
+            "execute",
+            "execute_raw",
+            "query",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         for (i, a) in args.iter().enumerate().skip(prefix) {
             let slot = Literal::usize_unsuffixed(i - prefix);
             if is_param(a) && a.multiple {
@@ -1263,8 +1323,27 @@ impl<'a> Command<'a> {
                 continue;
             }
             if a.kind == ArgKind::Oneof {
+                // Alternatives named like another setter take their choice's token
+                // (`NOT-TYPE NORMAL` is `.not_type_normal()` beside `TYPE NORMAL`'s
+                // `.normal()`).
+                let prefix = self.setter_base(a);
                 for m in &a.arguments {
-                    let name = unique(&mut taken, &self.setter_base(m), &m.name);
+                    if self.flattened(a, m) {
+                        // A repeatable alternative whose members are setters of their
+                        // own, each adding one, in call order.
+                        for leaf in flat_leaves(m) {
+                            let name = unique(&mut taken, &self.setter_base(leaf), &leaf.name);
+                            setters.push(self.flat_setter(&name, leaf, m, &slot, &mut enums));
+                            plan.push(cases::Setter::new(leaf, Some(m), &name));
+                        }
+                        continue;
+                    }
+                    let base = self.setter_base(m);
+                    let name = if taken.contains(&base) {
+                        unique(&mut taken, &format!("{prefix}_{base}"), &m.name)
+                    } else {
+                        unique(&mut taken, &base, &m.name)
+                    };
                     let also = self.requirement(a, m, &required)?;
                     setters.push(self.setter(&name, m, Some(a), &slot, &mut enums, &also));
                     plan.push(cases::Setter::new(m, Some(a), &name));
@@ -1318,12 +1397,45 @@ impl<'a> Command<'a> {
                         }
                     });
                 }
+            } else if let Some((first, second)) = split_block(a) {
+                let base = a
+                    .rust_name
+                    .clone()
+                    .unwrap_or_else(|| self.setter_base(first));
+                let one = unique(&mut taken, &base, &a.name);
+                let both_base = second
+                    .rust_name
+                    .clone()
+                    .unwrap_or_else(|| format!("{base}_{}", self.setter_base(second)));
+                let both = unique(&mut taken, &both_base, &second.name);
+                setters.push(self.split_setter(&one, a, &[first], &slot, &mut enums));
+                setters.push(self.split_setter(&both, a, &[first, second], &slot, &mut enums));
+                plan.push(cases::Setter::new(a, None, &one));
+                plan.push(cases::Setter::new(second, Some(a), &both));
             } else {
                 let name = unique(&mut taken, &self.setter_base(a), &a.name);
                 let also = self.recount_of(a);
                 setters.push(self.setter(&name, a, None, &slot, &mut enums, &also));
                 plan.push(cases::Setter::new(a, None, &name));
             }
+        }
+        if let Some(bad) = taken.iter().find(|n| trait_methods.contains(*n)) {
+            return Err(Error::Spec {
+                path: self.path.clone(),
+                json_path: "typedis.names".into(),
+                message: format!(
+                    "the setter `{bad}` has the name of a command method, which a pipeline could not tell from it (`pipeline().set(k, v).{bad}(…)`): give it a name in `typedis.names` (argument path → name)"
+                ),
+            });
+        }
+        if let Some(bad) = taken.iter().find(|n| n.ends_with('_')) {
+            return Err(Error::Spec {
+                path: self.path.clone(),
+                json_path: "typedis.names".into(),
+                message: format!(
+                    "the setter `{bad}` would be named after a Rust keyword: give it a name in `typedis.names` (argument path → name)"
+                ),
+            });
         }
         let cases = if with_cases {
             self.cases(&plan, &mut enums)?
@@ -1382,6 +1494,97 @@ impl<'a> Command<'a> {
         Ok((builder, cases))
     }
 
+    /// A setter of a split block (`split_block`): writes `members` (the first, or both),
+    /// each value a parameter of its own.
+    fn split_setter(
+        &self,
+        name: &str,
+        block: &Argument,
+        members: &[&Argument],
+        slot: &Literal,
+        enums: &mut Enums<'_>,
+    ) -> TokenStream {
+        let st = &self.struct_ident;
+        let id = format_ident!("{}", name);
+        let shown: Vec<String> = members.iter().map(|m| plain_syntax(m)).collect();
+        let mut doc = format!(" `{}`", shown.join(" "));
+        doc.push_str(&servers::setter_words(
+            block,
+            None,
+            &self.spec.typedis.servers,
+        ));
+        let mut docs = vec![doc];
+        docs.extend(servers::member_lines(
+            block,
+            &self.spec.typedis.servers,
+            &plain_syntax,
+        ));
+        // The reply its last member picks (`count_withvalues`: pairs), else the block's.
+        let reply = match members
+            .iter()
+            .rev()
+            .find_map(|m| self.variant_reply(&m.name))
+        {
+            Some(r) => Some(r),
+            None => {
+                let (reply, reply_doc) = self.setter_reply(block);
+                if let Some(d) = reply_doc {
+                    docs.extend([String::new(), d]);
+                }
+                reply
+            }
+        };
+        let (ret, conv) = match &reply {
+            Some(r) => (quote!(#st<S, #r>), quote!(self.decode())),
+            None => (quote!(Self), quote!(self)),
+        };
+        let mut params = Vec::new();
+        let mut writes = Vec::new();
+        for m in members {
+            let m = Argument {
+                optional: false,
+                ..(*m).clone()
+            };
+            if m.kind == ArgKind::PureToken {
+                let t = lit(m.token.as_deref().unwrap_or(&m.name.to_uppercase()));
+                let note = m
+                    .availability
+                    .as_ref()
+                    .map(|av| self.note(&m, av))
+                    .unwrap_or_default();
+                writes.push(quote!(out.push_bytes(#t); #note));
+            } else {
+                let v = format_ident!("{}", ident_safe(&m.name));
+                let ty = self.value_type(&m, enums, true);
+                params.push(quote!(#v: #ty));
+                writes.push(self.write(&m, quote!(#v), enums));
+            }
+        }
+        let note = block
+            .availability
+            .as_ref()
+            .map(|av| self.note(block, av))
+            .unwrap_or_default();
+        quote! {
+            #(#[doc = #docs])*
+            pub fn #id(mut self, #(#params),*) -> #ret {
+                {
+                    let out = self.rest.slot(#slot);
+                    #(#writes)*
+                    #note
+                }
+                #conv
+            }
+        }
+    }
+
+    /// Whether `alt`, an alternative of the choice `choice`, is flattened
+    /// (`typedis.flatten`: `choice/alternative`).
+    pub(super) fn flattened(&self, choice: &Argument, alt: &Argument) -> bool {
+        let path = format!("{}/{}", choice.name, alt.name);
+        self.spec.typedis.flatten.contains(&path)
+    }
+
     /// Code writing the top-level count `count` (`typedis.count_of`) into its slot of
     /// `rest` from the length of its list's slot: the constructor writes it once, every
     /// setter adding to the list again.
@@ -1414,6 +1617,9 @@ impl<'a> Command<'a> {
     }
 
     fn setter_base(&self, a: &Argument) -> String {
+        if let Some(n) = &a.rust_name {
+            return n.clone();
+        }
         match &a.token {
             Some(t) if !is_keyword(&snake(t)) && !snake(t).is_empty() => snake(t),
             _ => ident_safe(&a.name),
@@ -1848,6 +2054,27 @@ fn flat_leaves(a: &Argument) -> Vec<&Argument> {
         ArgKind::Oneof if !is_token_oneof(a) => a.arguments.iter().flat_map(flat_leaves).collect(),
         ArgKind::Block if a.token.is_none() => a.arguments.iter().flat_map(flat_leaves).collect(),
         _ => vec![a],
+    }
+}
+
+/// An optional block of a value and one optional member after it (`COUNT count [ANY]`,
+/// `FULL [COUNT count]`, `count [WITHVALUES]`): two setters instead of a tuple, one
+/// without the member (`.count(n)`, `.full()`) and one with it (`.count_any(n)`,
+/// `.full_count(n)`, `.count_withvalues(n)`), each with the reply its members pick.
+pub(super) fn split_block(a: &Argument) -> Option<(&Argument, &Argument)> {
+    if a.kind != ArgKind::Block || a.token.is_some() || !a.optional || a.multiple {
+        return None;
+    }
+    let simple = |m: &Argument| {
+        !m.multiple && !matches!(m.kind, ArgKind::Block | ArgKind::Oneof) && m.writer.is_none()
+    };
+    match a.arguments.as_slice() {
+        [first, second]
+            if !first.optional && simple(first) && second.optional && simple(second) =>
+        {
+            Some((first, second))
+        }
+        _ => None,
     }
 }
 

@@ -75,6 +75,7 @@ pub struct Config {
     trait_name: String,
     lookup_table: bool,
     builder_cases: bool,
+    within_typedis: bool,
 }
 
 impl Default for Config {
@@ -85,6 +86,7 @@ impl Default for Config {
             trait_name: "Commands".into(),
             lookup_table: false,
             builder_cases: false,
+            within_typedis: false,
         }
     }
 }
@@ -156,6 +158,14 @@ impl Config {
         Ok(specs)
     }
 
+    /// For typedis' own generated files: their traits have the open builders of a
+    /// pipeline by blanket impls in typedis, so the generator adds none per builder.
+    #[doc(hidden)]
+    pub fn within_typedis(&mut self, yes: bool) -> &mut Self {
+        self.within_typedis = yes;
+        self
+    }
+
     /// Generates the code as formatted Rust source.
     pub fn generate(&self) -> Result<String, Error> {
         let specs = self.load()?;
@@ -164,6 +174,7 @@ impl Config {
             &self.trait_name,
             self.lookup_table,
             self.builder_cases,
+            !self.within_typedis,
         )?;
         format_source(tokens)
     }
@@ -205,7 +216,13 @@ pub fn generate_source(
     trait_name: &str,
     lookup_table: bool,
 ) -> Result<String, Error> {
-    format_source(emit::emit_all(specs, trait_name, lookup_table, false)?)
+    format_source(emit::emit_all(
+        specs,
+        trait_name,
+        lookup_table,
+        false,
+        false,
+    )?)
 }
 
 /// Formats emitted tokens, with the generated-file header.

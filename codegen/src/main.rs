@@ -44,6 +44,9 @@ fn run(args: Vec<String>) -> Result<u8, String> {
             "--builder-cases" => {
                 config.builder_cases(true);
             }
+            "--within-typedis" => {
+                config.within_typedis(true);
+            }
             "--check" => check = true,
             other => return Err(format!("unknown argument `{other}`")),
         }

@@ -124,6 +124,14 @@ pub struct Argument {
     /// argument without it is accepted wherever its parent is).
     #[serde(skip)]
     pub availability: Option<Availability>,
+    /// The Rust name of the argument's setter, from the command's `typedis.names`
+    /// (attached when the file is parsed), where the generator's own would not read well.
+    #[serde(skip)]
+    pub rust_name: Option<String>,
+    /// The hand-written Rust type that writes the argument, from the command's
+    /// `typedis.writer` (attached when the file is parsed).
+    #[serde(skip)]
+    pub writer: Option<Typed>,
     /// The Rust type its value takes where the spec's kind is not what users write (from
     /// the command's `typedis.types`, attached when the file is parsed).
     #[serde(skip)]
@@ -294,6 +302,10 @@ pub struct Extension {
     /// Tuple order of a `multiple` block argument, by block name.
     #[serde(default)]
     pub block_order: BTreeMap<String, Vec<String>>,
+    /// A container that is a command of its own too (`COMMAND`): it gets a method that
+    /// sends it bare.
+    #[serde(default)]
+    pub bare: bool,
     /// Optional repeatable arguments (by name) whose members get setters of their own,
     /// each adding one operation in call order (BITFIELD's `operation`: `.get(..)`,
     /// `.set(..)`, `.incrby(..)`, `.overflow(..)`).
@@ -344,6 +356,30 @@ pub struct Extension {
     /// from the flags, tips and key specs (see `CommandMeta::cacheable`) is wrong.
     #[serde(default)]
     pub cacheable: Option<bool>,
+    /// Setter names by argument path, where the generator's would not read well (a
+    /// keyword, a block named after itself): `{"flush-type/async": "asynchronous"}`.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
+    /// Arguments at the top written by another Rust type than their spec type gives
+    /// (XADD's and XTRIM's `trim` block: `Trim::maxlen(1000).approx()`; SCAN cursors:
+    /// `u64`), by name.
+    #[serde(default)]
+    pub writer: BTreeMap<String, Typed>,
+}
+
+/// An argument written by another Rust type (`typedis.writer`): its setter (or, when it
+/// is required, the method's parameter) takes that type, which writes the argument.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Typed {
+    /// The Rust type (a path, e.g. `::typedis::Trim`); it implements
+    /// `typedis::__private::WriteArgs`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Values for the builder cases, as Rust expressions of the type, by the argument
+    /// path each case is for: the block's own path for the plain case, and a path inside
+    /// it for a case of that member (`trim/count` → `Trim::maxlen(10).approx().limit(1)`).
+    pub cases: BTreeMap<String, String>,
 }
 
 /// A hint for the builder cases (`typedis.samples`): the value to use for an argument,
@@ -625,6 +661,41 @@ fn attach_availability(path: &Path, key: &str, spec: &mut CommandSpec) -> Result
                 .into(),
         })?;
         target.availability = Some(availability.clone());
+    }
+    for (at, name) in &spec.typedis.names {
+        let target = find_argument(&mut spec.arguments, at).ok_or_else(|| Error::Spec {
+            path: path.to_owned(),
+            json_path: format!("{key}.typedis.names.{at}"),
+            message: "no argument has this path (argument names from the top, joined by `/`)"
+                .into(),
+        })?;
+        target.rust_name = Some(name.clone());
+    }
+    for (at, typed) in &spec.typedis.writer {
+        let err = |message: String| Error::Spec {
+            path: path.to_owned(),
+            json_path: format!("{key}.typedis.writer.{at}"),
+            message,
+        };
+        let target = spec
+            .arguments
+            .iter_mut()
+            .find(|a| &a.name == at && a.kind != ArgKind::PureToken && !a.multiple)
+            .ok_or_else(|| {
+                err("not an argument at the top with a value (and not `multiple`)".into())
+            })?;
+        if !typed.cases.contains_key(at) {
+            return Err(err(format!("`cases` needs a value for `{at}` itself")));
+        }
+        for p in typed.cases.keys() {
+            let inside = p
+                .strip_prefix(&format!("{at}/"))
+                .is_some_and(|rest| find_argument(&mut target.arguments, rest).is_some());
+            if p != at && !inside {
+                return Err(err(format!("`cases`: `{p}` is no argument inside `{at}`")));
+            }
+        }
+        target.writer = Some(typed.clone());
     }
     for (at, ty) in &spec.typedis.types {
         let target = find_argument(&mut spec.arguments, at).ok_or_else(|| Error::Spec {

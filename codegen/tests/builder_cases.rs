@@ -96,3 +96,57 @@ fn a_sample_for_no_argument_is_an_error() {
     assert!(err.contains("typedis.samples.msg"), "{err}");
     assert!(err.contains("no argument has this path"), "{err}");
 }
+
+/// Writes one spec file into a directory of its own and generates from it.
+fn generate_one(name: &str, text: &str) -> Result<String, typedis_codegen::Error> {
+    let dir = std::env::temp_dir().join(format!("typedis-names-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.json"));
+    std::fs::write(&file, text).unwrap();
+    let out = generate(std::slice::from_ref(&file));
+    std::fs::remove_dir_all(&dir).unwrap();
+    out
+}
+
+#[test]
+fn a_setter_named_after_a_keyword_needs_a_name() {
+    let spec = |names: &str| {
+        format!(
+            r#"{{"FLUSHALL": {{"arity": -1, "arguments": [{{"name": "flush-type", "type": "oneof", "optional": true,
+                "arguments": [{{"name": "async", "type": "pure-token", "token": "ASYNC"}},
+                              {{"name": "sync", "type": "pure-token", "token": "SYNC"}}]}}],
+                "typedis": {{{names}}}}}}}"#
+        )
+    };
+    let err = generate_one("flushall", &spec("")).unwrap_err().to_string();
+    assert!(err.contains("typedis.names"), "{err}");
+    assert!(err.contains("async_"), "{err}");
+    let code = generate_one(
+        "flushall",
+        &spec(r#""names": {"flush-type/async": "asynchronous"}"#),
+    )
+    .unwrap();
+    assert!(code.contains("pub fn asynchronous(mut self)"), "{code}");
+    let err = generate_one("flushall", &spec(r#""names": {"flush-type/nope": "x"}"#))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("typedis.names.flush-type/nope"), "{err}");
+}
+
+#[test]
+fn names_that_repeat_themselves_are_avoided() {
+    let code = generate(&[spec("client-list"), spec("georadius"), spec("xinfo-stream")]).unwrap();
+    for good in [
+        "pub fn not_type_normal(mut self)",
+        "pub fn normal(mut self)",
+        "pub fn count(mut self, count: i64)",
+        "pub fn count_any(mut self, count: i64)",
+        "pub fn full(mut self)",
+        "pub fn full_count(",
+    ] {
+        assert!(code.contains(good), "missing {good}");
+    }
+    for bad in ["normal_normal", "count_block", "full_block"] {
+        assert!(!code.contains(&format!("pub fn {bad}")), "still {bad}");
+    }
+}

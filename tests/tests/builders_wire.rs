@@ -170,15 +170,15 @@ async fn bitfield_operations_run_in_call_order() {
         let c = client(&server).await;
         let ops = || {
             c.bitfield("bf")
-                .set("u8", 0, 200)
-                .get("u8", 0)
-                .incrby("u8", 0, 100)
+                .set_field("u8", 0, 200)
+                .get_field("u8", 0)
+                .incrby_field("u8", 0, 100)
                 .overflow(BitfieldOverflow::Sat)
-                .incrby("u8", 0, 250)
+                .incrby_field("u8", 0, 250)
                 .overflow(BitfieldOverflow::Fail)
-                .incrby("u8", 0, 1)
-                .get("u8", 0)
-                .set("u4", 8, 5)
+                .incrby_field("u8", 0, 1)
+                .get_field("u8", 0)
+                .set_field("u4", 8, 5)
         };
         assert_eq!(
             argv(ops()),
@@ -207,7 +207,12 @@ async fn bitfield_operations_run_in_call_order() {
         let raw: Option<Bytes> = c.get("bf").await.unwrap();
         assert_eq!(raw.as_deref(), Some(&[255u8, 0x50][..]), "{kind:?}");
 
-        let ro = || c.bitfield_ro("bf").get("u8", 0).get("u4", 0).get("u4", 8);
+        let ro = || {
+            c.bitfield_ro("bf")
+                .get_field("u8", 0)
+                .get_field("u4", 0)
+                .get_field("u4", 8)
+        };
         assert_eq!(
             argv(ro()),
             words("BITFIELD_RO bf GET u8 0 GET u4 0 GET u4 8")
@@ -255,7 +260,7 @@ async fn sort_with_two_gets_returns_both_per_element() {
         let c = client(&server).await;
         c.rpush("ids", ["2", "1"]).await.unwrap();
         c.mset([("w_1", "one"), ("w_2", "two")]).await.unwrap();
-        let sort = || c.sort("ids").get(["w_*"]).get(["#"]);
+        let sort = || c.sort("ids").get_pattern(["w_*"]).get_pattern(["#"]);
         assert_eq!(argv(sort()), words("SORT ids GET w_* GET #"));
         let got: Vec<Option<Bytes>> = sort().await.unwrap();
         let got: Vec<Option<&[u8]>> = got.iter().map(|v| v.as_deref()).collect();

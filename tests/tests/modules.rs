@@ -244,7 +244,7 @@ async fn json_suite(suite, c, p) {
         vec![Some(1)]
     );
     assert_eq!(
-        call(suite, c.json_arrindex(&k, "$.tags", Json("a")).range((1, Some(3)))).await,
+        call(suite, c.json_arrindex(&k, "$.tags", Json("a")).range(1, 3)).await,
         vec![Some(-1)]
     );
     assert_eq!(
@@ -452,7 +452,7 @@ async fn bloom_suite(suite, c, p) {
     assert!((mean - 3.0).abs() < 1e-9, "{mean}");
     let info = call(suite, c.tdigest_info(&td)).await;
     assert_eq!(info.get(&b"Observations"[..]), Some(&5), "{info:?}");
-    call(suite, c.tdigest_merge(&tdm, 2, [&td, &td2]).config(100).override_()).await;
+    call(suite, c.tdigest_merge(&tdm, 2, [&td, &td2]).config(100).overwrite()).await;
     assert_eq!(call(suite, c.tdigest_max(&tdm)).await, 10.0);
     call(suite, c.tdigest_reset(&td)).await;
     assert!(call(suite, c.tdigest_min(&td)).await.is_nan(), "empty after RESET");
@@ -547,7 +547,7 @@ async fn search_suite(suite: &str, c: &Client) {
     let returned = call(
         suite,
         c.ft_search("idx", "hello")
-            .return_((1, [("price", None::<&str>)]))
+            .return_fields((1, [("price", None::<&str>)]))
             .filter([("price", 0.0, 15.0)]),
     )
     .await;
@@ -612,7 +612,7 @@ async fn search_suite(suite: &str, c: &Client) {
     )
     .await;
     assert_eq!(grouped.rows.len(), 3, "{grouped:?}");
-    let all = call(suite, c.ft_aggregate("idx", "*").loadall(true)).await;
+    let all = call(suite, c.ft_aggregate("idx", "*").load_all()).await;
     assert_eq!(all.rows.len(), 3);
     assert!(all.rows.iter().all(|r| r.iter().any(|(k, _)| k == "title")));
     let (page, cursor) = call(
@@ -701,7 +701,10 @@ async fn search_suite(suite: &str, c: &Client) {
         call(suite, c.ft_sugadd("ac", "hello", 1.0).payload("p")).await,
         1
     );
-    assert_eq!(call(suite, c.ft_sugadd("ac", "help", 2.0).incr()).await, 2);
+    assert_eq!(
+        call(suite, c.ft_sugadd("ac", "help", 2.0).increment()).await,
+        2
+    );
     assert_eq!(call(suite, c.ft_suglen("ac")).await, 2);
     let sugg = call(suite, c.ft_sugget("ac", "hel").max(5))
         .await

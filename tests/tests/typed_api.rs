@@ -63,10 +63,10 @@ async fn reply_changing_flags_change_the_type() {
         for client in clients(&server).await {
             client.flushall().await.unwrap();
             client.set("k", "old").await.unwrap();
-            let previous: Option<Bytes> = client.set("k", "new").get().await.unwrap();
+            let previous: Option<Bytes> = client.set("k", "new").get_old().await.unwrap();
             assert_eq!(previous.as_deref(), Some(&b"old"[..]));
             client.zadd("z", [("m", 1.0)]).await.unwrap();
-            let score: Option<f64> = client.zadd("z", [("m", 2.5)]).incr().await.unwrap();
+            let score: Option<f64> = client.zadd("z", [("m", 2.5)]).increment().await.unwrap();
             assert_eq!(score, Some(3.5));
             client.sadd("s", ["a", "b", "c"]).await.unwrap();
             let one: Option<Bytes> = client.spop("s").await.unwrap();

@@ -40,7 +40,8 @@ pub fn outputs(root: &Path) -> Vec<Output> {
         config
             .spec_dir(root.join("commands/modules").join(name))
             .trait_name(*trait_name)
-            .lookup_table(true);
+            .lookup_table(true)
+            .within_typedis(true);
         outputs.push(Output {
             name,
             config,
@@ -57,7 +58,8 @@ pub fn config(root: &Path) -> typedis_codegen::Config {
         .spec_dir(root.join("commands"))
         .trait_name("Commands")
         .lookup_table(true)
-        .builder_cases(true);
+        .builder_cases(true)
+        .within_typedis(true);
     config
 }
 

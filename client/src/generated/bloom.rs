@@ -2756,7 +2756,7 @@ impl<S, R> TdigestMerge<S, R> {
         self
     }
     /// `OVERRIDE`
-    pub fn override_(mut self) -> Self {
+    pub fn overwrite(mut self) -> Self {
         self.rest.slot(1).push_bytes(b"OVERRIDE");
         self
     }

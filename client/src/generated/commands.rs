@@ -498,7 +498,7 @@ impl<S, R> AclLog<S, R> {
         self
     }
     /// `RESET` — one of a group; the last call wins.
-    pub fn reset(mut self) -> AclLog<S, ()> {
+    pub fn reset_log(mut self) -> AclLog<S, ()> {
         self.rest.slot(0).push_bytes(b"RESET");
         self.decode()
     }
@@ -1216,7 +1216,7 @@ impl<S> Bitfield<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Bitfield<S, R> {
     /// `GET encoding offset` — repeatable: each call adds one, in call order.
-    pub fn get(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
+    pub fn get_field(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
         {
             let out = self.rest.append(0);
             out.push_bytes(b"GET");
@@ -1239,7 +1239,7 @@ impl<S, R> Bitfield<S, R> {
         self
     }
     /// `SET encoding offset value` — repeatable: each call adds one, in call order.
-    pub fn set(
+    pub fn set_field(
         mut self,
         encoding: impl ::typedis::ToArg,
         offset: i64,
@@ -1260,7 +1260,7 @@ impl<S, R> Bitfield<S, R> {
         self
     }
     /// `INCRBY encoding offset increment` — repeatable: each call adds one, in call order.
-    pub fn incrby(
+    pub fn incrby_field(
         mut self,
         encoding: impl ::typedis::ToArg,
         offset: i64,
@@ -1343,7 +1343,7 @@ impl<S> BitfieldRo<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> BitfieldRo<S, R> {
     /// `GET encoding offset` — repeatable: each call adds one, in call order.
-    pub fn get(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
+    pub fn get_field(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
         {
             let out = self.rest.append(0);
             out.push_bytes(b"GET");
@@ -2855,42 +2855,9 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-///The `client-type` argument of `ClientKill`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientKillClientType {
-    ///`NORMAL`
-    Normal,
-    ///`MASTER`
-    Master,
-    ///`PRIMARY` — Valkey ≥ 8.0; not Redis 7.0.15
-    Primary,
-    ///`SLAVE`
-    Slave,
-    ///`REPLICA`
-    Replica,
-    ///`PUBSUB`
-    Pubsub,
-}
-impl ::typedis::ToArg for ClientKillClientType {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        match self {
-            Self::Normal => out.push_bytes(b"NORMAL"),
-            Self::Master => out.push_bytes(b"MASTER"),
-            Self::Primary => {
-                out.push_bytes(b"PRIMARY");
-                out.note(
-                    "CLIENT KILL `PRIMARY` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
-                );
-            }
-            Self::Slave => out.push_bytes(b"SLAVE"),
-            Self::Replica => out.push_bytes(b"REPLICA"),
-            Self::Pubsub => out.push_bytes(b"PUBSUB"),
-        }
-    }
-}
 ///The `not-client-type` argument of `ClientKill`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientKillNotClientType {
+pub enum ClientKillNotType {
     ///`NORMAL`
     Normal,
     ///`MASTER`
@@ -2904,7 +2871,7 @@ pub enum ClientKillNotClientType {
     ///`PUBSUB`
     Pubsub,
 }
-impl ::typedis::ToArg for ClientKillNotClientType {
+impl ::typedis::ToArg for ClientKillNotType {
     fn write_arg(&self, out: &mut ::typedis::Args) {
         out.push_bytes(
             match self {
@@ -2936,6 +2903,39 @@ impl ::typedis::ToArg for ClientKillSkipme {
         );
     }
 }
+///The `client-type` argument of `ClientKill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKillType {
+    ///`NORMAL`
+    Normal,
+    ///`MASTER`
+    Master,
+    ///`PRIMARY` — Valkey ≥ 8.0; not Redis 7.0.15
+    Primary,
+    ///`SLAVE`
+    Slave,
+    ///`REPLICA`
+    Replica,
+    ///`PUBSUB`
+    Pubsub,
+}
+impl ::typedis::ToArg for ClientKillType {
+    fn write_arg(&self, out: &mut ::typedis::Args) {
+        match self {
+            Self::Normal => out.push_bytes(b"NORMAL"),
+            Self::Master => out.push_bytes(b"MASTER"),
+            Self::Primary => {
+                out.push_bytes(b"PRIMARY");
+                out.note(
+                    "CLIENT KILL `PRIMARY` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
+                );
+            }
+            Self::Slave => out.push_bytes(b"SLAVE"),
+            Self::Replica => out.push_bytes(b"REPLICA"),
+            Self::Pubsub => out.push_bytes(b"PUBSUB"),
+        }
+    }
+}
 /// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct ClientKill<S, R = ()> {
@@ -2960,7 +2960,7 @@ impl<S> ClientKill<S> {
             &[
                 (
                     0,
-                    "`CLIENT KILL` needs its `filter` argument: call one of `.old_format(…)`, `.new_format(…)`",
+                    "`CLIENT KILL` needs its `filter` argument: call one of `.old_format(…)`, `.id(…)`, `.client_type(…)`, `.user(…)`, `.addr(…)`, `.laddr(…)`, `.skipme(…)`, `.maxage(…)`, `.name(…)`, `.idle(…)`, `.flags(…)`, `.lib_name(…)`, `.lib_ver(…)`, `.db(…)`, `.capa(…)`, `.ip(…)`, `.not_type(…)`, `.not_id(…)`, `.not_user(…)`, `.not_addr(…)`, `.not_laddr(…)`, `.not_name(…)`, `.not_flags(…)`, `.not_lib_name(…)`, `.not_lib_ver(…)`, `.not_db(…)`, `.not_capa(…)`, `.not_ip(…)`",
                 ),
             ],
         );
@@ -2983,40 +2983,344 @@ impl<S, R> ClientKill<S, R> {
         }
         self
     }
-    /// `<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]` — one of a group; the last call wins.
+    /// `ID client-id` (since 2.8.12) — repeatable: each call adds one, in call order.
+    pub fn id(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = i64>,
+    ) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"ID");
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_i64(x);
+            }
+        }
+        self.decode()
+    }
+    /// `TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` (since 2.8.12) — repeatable: each call adds one, in call order.
     ///
     /// Not accepted by every server:
     /// - `PRIMARY`: Valkey ≥ 8.0; not Redis 7.0.15
-    /// - `MAXAGE maxage`: Valkey ≥ 8.0; not Redis 7.0.15
-    /// - `NAME name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `IDLE idle`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `FLAGS flags`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `LIB-NAME lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `LIB-VER lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `DB db`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `CAPA capa`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `IP ip`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-ID not-client-id [not-client-id ...]`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-USER not-username`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-ADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-LADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-NAME not-name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-FLAGS not-flags`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-LIB-NAME not-lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-LIB-VER not-lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-DB not-db`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-CAPA not-capa`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-IP not-ip`: Valkey ≥ 9.0; not Redis 7.0.15
-    pub fn new_format(
+    pub fn client_type(mut self, value: ClientKillType) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"TYPE");
+            out.push(&value);
+        }
+        self.decode()
+    }
+    /// `USER username` — repeatable: each call adds one, in call order.
+    pub fn user(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"USER");
+            let x = value;
+            out.push(&x);
+        }
+        self.decode()
+    }
+    /// `ADDR ip:port` — repeatable: each call adds one, in call order.
+    pub fn addr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"ADDR");
+            let x = value;
+            out.push(&x);
+        }
+        self.decode()
+    }
+    /// `LADDR ip:port` (since 6.2.0) — repeatable: each call adds one, in call order.
+    pub fn laddr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"LADDR");
+            let x = value;
+            out.push(&x);
+        }
+        self.decode()
+    }
+    /// `SKIPME <YES | NO>` — repeatable: each call adds one, in call order.
+    pub fn skipme(mut self, value: ClientKillSkipme) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"SKIPME");
+            out.push(&value);
+        }
+        self.decode()
+    }
+    /// `MAXAGE maxage` — Valkey ≥ 8.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn maxage(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"MAXAGE");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `MAXAGE maxage` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NAME name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NAME name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `IDLE idle` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn idle(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"IDLE");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `IDLE idle` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `FLAGS flags` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn flags(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"FLAGS");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `FLAGS flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `LIB-NAME lib-name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn lib_name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"LIB-NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `LIB-NAME lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `LIB-VER lib-ver` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn lib_ver(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"LIB-VER");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `LIB-VER lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `DB db` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn db(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"DB");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `DB db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `CAPA capa` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn capa(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"CAPA");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `CAPA capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `IP ip` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn ip(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"IP");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `IP ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_type(mut self, value: ClientKillNotType) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-TYPE");
+            out.push(&value);
+            out.note(
+                "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-ID not-client-id` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_id(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = ::typedis::Args>,
+        value: impl ::core::iter::IntoIterator<Item = i64>,
     ) -> ClientKill<S, i64> {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-ID");
             for x in ::core::iter::IntoIterator::into_iter(value) {
-                out.extend_from(&x);
+                out.push_i64(x);
             }
+            out.note(
+                "CLIENT KILL `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-USER not-username` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_user(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-USER");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-USER not-username` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-ADDR ip:port` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_addr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-ADDR");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-ADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-LADDR ip:port` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_laddr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-LADDR");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-LADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-NAME not-name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-NAME not-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-FLAGS not-flags` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_flags(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-FLAGS");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-FLAGS not-flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-LIB-NAME not-lib-name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_lib_name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-LIB-NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-LIB-NAME not-lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-LIB-VER not-lib-ver` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_lib_ver(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-LIB-VER");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-LIB-VER not-lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-DB not-db` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_db(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-DB");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `NOT-DB not-db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-CAPA not-capa` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_capa(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-CAPA");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-CAPA not-capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-IP not-ip` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_ip(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-IP");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-IP not-ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
         }
         self.decode()
     }
@@ -3369,7 +3673,7 @@ impl<S, R> ClientList<S, R> {
         self
     }
     /// `NOT-TYPE NORMAL` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn normal_normal(mut self) -> Self {
+    pub fn not_type_normal(mut self) -> Self {
         let out = self.rest.slot(15);
         out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"NORMAL");
@@ -3379,7 +3683,7 @@ impl<S, R> ClientList<S, R> {
         self
     }
     /// `NOT-TYPE MASTER` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn master_master(mut self) -> Self {
+    pub fn not_type_master(mut self) -> Self {
         let out = self.rest.slot(15);
         out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"MASTER");
@@ -3389,7 +3693,7 @@ impl<S, R> ClientList<S, R> {
         self
     }
     /// `NOT-TYPE REPLICA` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn replica_replica(mut self) -> Self {
+    pub fn not_type_replica(mut self) -> Self {
         let out = self.rest.slot(15);
         out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"REPLICA");
@@ -3399,7 +3703,7 @@ impl<S, R> ClientList<S, R> {
         self
     }
     /// `NOT-TYPE PUBSUB` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn pubsub_pubsub(mut self) -> Self {
+    pub fn not_type_pubsub(mut self) -> Self {
         let out = self.rest.slot(15);
         out.push_bytes(b"NOT-TYPE");
         out.push_bytes(b"PUBSUB");
@@ -4931,12 +5235,12 @@ impl<S> ClusterFlushslot<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ClusterFlushslot<S, R> {
     /// `ASYNC` — one of a group; the last call wins.
-    pub fn async_(mut self) -> Self {
+    pub fn asynchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"ASYNC");
         self
     }
     /// `SYNC` — one of a group; the last call wins.
-    pub fn sync(mut self) -> Self {
+    pub fn synchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
@@ -6433,7 +6737,7 @@ impl<S, R> Clusterscan<S, R> {
         self
     }
     /// `TYPE type`
-    pub fn type_(mut self, value: impl ::typedis::ToArg) -> Self {
+    pub fn of_type(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"TYPE");
@@ -6468,6 +6772,37 @@ pub static COMMAND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+/// Builder for `COMMAND`; await it to send. Created by [`Commands::command`].
+#[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
+pub struct Command<S, R = ::std::vec::Vec<::typedis::reply::CommandInfo>> {
+    sink: S,
+    args: ::typedis::Args,
+    rest: ::typedis::__private::Slots<0>,
+    _reply: ::core::marker::PhantomData<fn() -> R>,
+}
+#[allow(
+    deprecated,
+    clippy::too_many_arguments,
+    clippy::let_unit_value,
+    unused_variables,
+    unused_mut
+)]
+impl<S> Command<S> {
+    #[doc(hidden)]
+    pub fn new(sink: S) -> Self {
+        let mut args = const { ::typedis::Args::const_command(&[b"COMMAND"]) };
+        let mut rest = ::typedis::__private::Slots::new();
+        Command {
+            sink,
+            args,
+            rest,
+            _reply: ::core::marker::PhantomData,
+        }
+    }
+}
+#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+impl<S, R> Command<S, R> {}
+::typedis::__typedis_builder!(Command, COMMAND);
 /// What the runtime knows about `COMMAND COUNT`.
 pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "COMMAND COUNT",
@@ -9281,12 +9616,12 @@ impl<S> Flushall<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Flushall<S, R> {
     /// `ASYNC` (since 4.0.0) — one of a group; the last call wins.
-    pub fn async_(mut self) -> Self {
+    pub fn asynchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"ASYNC");
         self
     }
     /// `SYNC` (since 6.2.0) — one of a group; the last call wins.
-    pub fn sync(mut self) -> Self {
+    pub fn synchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
@@ -9360,12 +9695,12 @@ impl<S> Flushdb<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Flushdb<S, R> {
     /// `ASYNC` (since 4.0.0) — one of a group; the last call wins.
-    pub fn async_(mut self) -> Self {
+    pub fn asynchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"ASYNC");
         self
     }
     /// `SYNC` (since 6.2.0) — one of a group; the last call wins.
-    pub fn sync(mut self) -> Self {
+    pub fn synchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
@@ -9552,12 +9887,12 @@ impl<S> FunctionFlush<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> FunctionFlush<S, R> {
     /// `ASYNC` — one of a group; the last call wins.
-    pub fn async_(mut self) -> Self {
+    pub fn asynchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"ASYNC");
         self
     }
     /// `SYNC` — one of a group; the last call wins.
-    pub fn sync(mut self) -> Self {
+    pub fn synchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
@@ -9855,7 +10190,7 @@ impl<S, R> FunctionRestore<S, R> {
         self
     }
     /// `APPEND` — one of a group; the last call wins.
-    pub fn append(mut self) -> Self {
+    pub fn append_libraries(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"APPEND");
         self
     }
@@ -10506,18 +10841,24 @@ impl<S, R> Georadius<S, R> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -10729,18 +11070,24 @@ impl<S, R> Georadiusbymember<S, R> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -10930,18 +11277,24 @@ impl<S, R> GeoradiusbymemberRo<S, R> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -11112,18 +11465,24 @@ impl<S, R> GeoradiusRo<S, R> {
         self.rest.slot(2).push_bytes(b"WITHHASH");
         self.decode()
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -11240,7 +11599,7 @@ impl<S> Geosearch<S> {
             &[
                 (
                     1,
-                    "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                    "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                 ),
             ],
         );
@@ -11295,7 +11654,7 @@ impl<S, R> Geosearch<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                     (
                         0,
@@ -11306,7 +11665,7 @@ impl<S, R> Geosearch<S, R> {
         self
     }
     /// `BYBOX width height <M | KM | FT | MI>` — one of a group; the last call wins.
-    pub fn box_(mut self, value: (f64, f64, GeosearchUnit)) -> Self {
+    pub fn rectangle(mut self, value: (f64, f64, GeosearchUnit)) -> Self {
         {
             let out = self.rest.slot(1);
             let x = value;
@@ -11324,7 +11683,7 @@ impl<S, R> Geosearch<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                     (
                         0,
@@ -11366,7 +11725,7 @@ impl<S, R> Geosearch<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                 ],
             );
@@ -11387,18 +11746,24 @@ impl<S, R> Geosearch<S, R> {
         self.rest.slot(2).push(&value);
         self
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -11540,7 +11905,7 @@ impl<S> Geosearchstore<S> {
             &[
                 (
                     1,
-                    "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                    "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                 ),
             ],
         );
@@ -11595,7 +11960,7 @@ impl<S, R> Geosearchstore<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                     (
                         0,
@@ -11606,7 +11971,7 @@ impl<S, R> Geosearchstore<S, R> {
         self
     }
     /// `BYBOX width height <M | KM | FT | MI>` — one of a group; the last call wins.
-    pub fn box_(mut self, value: (f64, f64, GeosearchstoreUnit)) -> Self {
+    pub fn rectangle(mut self, value: (f64, f64, GeosearchstoreUnit)) -> Self {
         {
             let out = self.rest.slot(1);
             let x = value;
@@ -11624,7 +11989,7 @@ impl<S, R> Geosearchstore<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                     (
                         0,
@@ -11666,7 +12031,7 @@ impl<S, R> Geosearchstore<S, R> {
                 &[
                     (
                         1,
-                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.box_(…)`, `.polygon(…)`",
+                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
                     ),
                 ],
             );
@@ -11687,18 +12052,24 @@ impl<S, R> Geosearchstore<S, R> {
         self.rest.slot(2).push(&value);
         self
     }
-    /// `COUNT count [ANY]`
-    pub fn count_block(mut self, value: (i64, bool)) -> Self {
+    /// `COUNT count`
+    pub fn count(mut self, count: i64) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let (b0, b1) = x;
             out.push_bytes(b"COUNT");
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"ANY");
-            }
+        }
+        self
+    }
+    /// `COUNT count ANY`
+    pub fn count_any(mut self, count: i64) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"ANY");
         }
         self
     }
@@ -12001,7 +12372,7 @@ impl<S, R> Getex<S, R> {
         self
     }
     /// `PERSIST` — one of a group; the last call wins.
-    pub fn persist(mut self) -> Self {
+    pub fn clear_ttl(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"PERSIST");
         self
     }
@@ -13066,7 +13437,7 @@ impl<S, R> Hgetex<S, R> {
         self
     }
     /// `PERSIST` — one of a group; the last call wins.
-    pub fn persist(mut self) -> Self {
+    pub fn clear_ttl(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"PERSIST");
         self
     }
@@ -14070,19 +14441,28 @@ impl<S> Hrandfield<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Hrandfield<S, R> {
-    /// `count [WITHVALUES]`
-    ///
-    /// Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it (`Vec<Bytes>` with `count`, `Vec<(Bytes, Bytes)>` with `withvalues`).
-    pub fn options(mut self, value: (i64, bool)) -> Hrandfield<S, ::typedis::Value> {
+    /// `count`
+    pub fn count(
+        mut self,
+        count: i64,
+    ) -> Hrandfield<S, ::std::vec::Vec<::typedis::Bytes>> {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            let (b0, b1) = x;
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"WITHVALUES");
-            }
+        }
+        self.decode()
+    }
+    /// `count WITHVALUES`
+    pub fn count_withvalues(
+        mut self,
+        count: i64,
+    ) -> Hrandfield<S, ::std::vec::Vec<(::typedis::Bytes, ::typedis::Bytes)>> {
+        {
+            let out = self.rest.slot(0);
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"WITHVALUES");
         }
         self.decode()
     }
@@ -14130,7 +14510,7 @@ pub struct Hscan<S, R = (u64, ::std::vec::Vec<(::typedis::Bytes, ::typedis::Byte
 )]
 impl<S> Hscan<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: i64) -> Self {
+    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: u64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"HSCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -14140,8 +14520,7 @@ impl<S> Hscan<S> {
         }
         {
             let out = &mut args;
-            let x = cursor;
-            out.push_i64(x);
+            ::typedis::__private::WriteArgs::write_args(&cursor, out);
         }
         Hscan {
             sink,
@@ -15312,7 +15691,7 @@ impl<S> LatencyHistogram<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> LatencyHistogram<S, R> {
     /// `command [command ...]` — repeatable: each call adds to the earlier ones.
-    pub fn command<M0>(
+    pub fn commands<M0>(
         mut self,
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
@@ -17238,7 +17617,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `COPY` (since 3.0.0)
-    pub fn copy(mut self) -> Self {
+    pub fn keep_local(mut self) -> Self {
         self.rest.slot(3).push_bytes(b"COPY");
         self
     }
@@ -17248,7 +17627,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `AUTH password` (since 4.0.7) — one of a group; the last call wins.
-    pub fn auth(mut self, value: impl ::typedis::ToArg) -> Self {
+    pub fn password(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(5);
             out.push_bytes(b"AUTH");
@@ -17275,7 +17654,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `KEYS key [key ...]` (since 3.0.6) — repeatable: each call adds to the earlier ones.
-    pub fn keys<M0>(
+    pub fn key_list<M0>(
         mut self,
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
@@ -21164,13 +21543,12 @@ pub struct Scan<S, R = (u64, ::std::vec::Vec<::typedis::Bytes>)> {
 )]
 impl<S> Scan<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, cursor: i64) -> Self {
+    pub fn new(sink: S, cursor: u64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
-            let x = cursor;
-            out.push_i64(x);
+            ::typedis::__private::WriteArgs::write_args(&cursor, out);
         }
         Scan {
             sink,
@@ -21203,7 +21581,7 @@ impl<S, R> Scan<S, R> {
         self
     }
     /// `TYPE type` (since 6.0.0)
-    pub fn type_(mut self, value: impl ::typedis::ToArg) -> Self {
+    pub fn of_type(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"TYPE");
@@ -21490,12 +21868,12 @@ impl<S> ScriptFlush<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ScriptFlush<S, R> {
     /// `ASYNC` — one of a group; the last call wins.
-    pub fn async_(mut self) -> Self {
+    pub fn asynchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"ASYNC");
         self
     }
     /// `SYNC` — one of a group; the last call wins.
-    pub fn sync(mut self) -> Self {
+    pub fn synchronous(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"SYNC");
         self
     }
@@ -21993,7 +22371,7 @@ impl<S, R> Set<S, R> {
         self
     }
     /// `GET` (since 6.2.0)
-    pub fn get(mut self) -> Set<S, ::core::option::Option<::typedis::Bytes>> {
+    pub fn get_old(mut self) -> Set<S, ::core::option::Option<::typedis::Bytes>> {
         self.rest.slot(1).push_bytes(b"GET");
         self.decode()
     }
@@ -22410,7 +22788,7 @@ impl<S, R> Shutdown<S, R> {
     /// Not accepted by every server:
     /// - `SAFE`: Valkey ≥ 9.0; not Redis 7.0.15
     /// - `FAILOVER`: Valkey ≥ 9.0; not Redis 7.0.15
-    pub fn save_selector_block(
+    pub fn save_options(
         mut self,
         value: (::core::option::Option<ShutdownSaveSelector>, bool, bool, bool, bool),
     ) -> Self {
@@ -23400,7 +23778,7 @@ impl<S, R> Sort<S, R> {
         self
     }
     /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get<M0>(
+    pub fn get_pattern<M0>(
         mut self,
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
@@ -23554,7 +23932,7 @@ impl<S, R> SortRo<S, R> {
         self
     }
     /// `GET pattern [GET pattern ...]` — repeatable: each call adds to the earlier ones.
-    pub fn get<M0>(
+    pub fn get_pattern<M0>(
         mut self,
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
@@ -23918,7 +24296,7 @@ pub struct Sscan<S, R = (u64, ::std::vec::Vec<::typedis::Bytes>)> {
 )]
 impl<S> Sscan<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: i64) -> Self {
+    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: u64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SSCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -23928,8 +24306,7 @@ impl<S> Sscan<S> {
         }
         {
             let out = &mut args;
-            let x = cursor;
-            out.push_i64(x);
+            ::typedis::__private::WriteArgs::write_args(&cursor, out);
         }
         Sscan {
             sink,
@@ -25283,42 +25660,6 @@ pub static XADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-///The `operator` argument of `Xadd`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum XaddOperator {
-    ///`=`
-    Equal,
-    ///`~`
-    Approximately,
-}
-impl ::typedis::ToArg for XaddOperator {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Equal => b"=",
-                Self::Approximately => b"~",
-            },
-        );
-    }
-}
-///The `strategy` argument of `Xadd`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum XaddStrategy {
-    ///`MAXLEN`
-    Maxlen,
-    ///`MINID`
-    Minid,
-}
-impl ::typedis::ToArg for XaddStrategy {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Maxlen => b"MAXLEN",
-                Self::Minid => b"MINID",
-            },
-        );
-    }
-}
 /// Builder for `XADD`; await it to send. Created by [`Commands::xadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Xadd<S, R = ::core::option::Option<::typedis::Bytes>> {
@@ -25385,32 +25726,10 @@ impl<S, R> Xadd<S, R> {
         self
     }
     /// `<MAXLEN | MINID> [= | ~] threshold [LIMIT count]`
-    pub fn trim(
-        mut self,
-        value: (
-            XaddStrategy,
-            ::core::option::Option<XaddOperator>,
-            impl ::typedis::ToArg,
-            ::core::option::Option<i64>,
-        ),
-    ) -> Self {
+    pub fn trim(mut self, value: ::typedis::Trim) -> Self {
         {
             let out = self.rest.slot(1);
-            let x = value;
-            let (b0, b1, b2, b3) = x;
-            let x = b0;
-            out.push(&x);
-            if let ::core::option::Option::Some(b1) = b1 {
-                let x = b1;
-                out.push(&x);
-            }
-            let x = b2;
-            out.push(&x);
-            if let ::core::option::Option::Some(b3) = b3 {
-                out.push_bytes(b"LIMIT");
-                let x = b3;
-                out.push_i64(x);
-            }
+            ::typedis::__private::WriteArgs::write_args(&value, out);
         }
         self
     }
@@ -25655,7 +25974,7 @@ impl<S, R> Xclaim<S, R> {
         self
     }
     /// `TIME unix-time-milliseconds`
-    pub fn time(mut self, value: i64) -> Self {
+    pub fn idle_since(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"TIME");
@@ -26517,21 +26836,25 @@ impl<S> XinfoStream<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> XinfoStream<S, R> {
-    /// `FULL [COUNT count]`
-    pub fn full_block(
+    /// `FULL`
+    pub fn full(mut self) -> XinfoStream<S, ::typedis::reply::XInfoStreamFull> {
+        {
+            let out = self.rest.slot(0);
+            out.push_bytes(b"FULL");
+        }
+        self.decode()
+    }
+    /// `FULL COUNT count`
+    pub fn full_count(
         mut self,
-        value: ::core::option::Option<i64>,
+        count: i64,
     ) -> XinfoStream<S, ::typedis::reply::XInfoStreamFull> {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            let b0 = x;
             out.push_bytes(b"FULL");
-            if let ::core::option::Option::Some(b0) = b0 {
-                out.push_bytes(b"COUNT");
-                let x = b0;
-                out.push_i64(x);
-            }
+            out.push_bytes(b"COUNT");
+            let x = count;
+            out.push_i64(x);
         }
         self.decode()
     }
@@ -27225,42 +27548,6 @@ pub static XTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-///The `operator` argument of `Xtrim`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum XtrimOperator {
-    ///`=`
-    Equal,
-    ///`~`
-    Approximately,
-}
-impl ::typedis::ToArg for XtrimOperator {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Equal => b"=",
-                Self::Approximately => b"~",
-            },
-        );
-    }
-}
-///The `strategy` argument of `Xtrim`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum XtrimStrategy {
-    ///`MAXLEN`
-    Maxlen,
-    ///`MINID`
-    Minid,
-}
-impl ::typedis::ToArg for XtrimStrategy {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Maxlen => b"MAXLEN",
-                Self::Minid => b"MINID",
-            },
-        );
-    }
-}
 /// Builder for `XTRIM`; await it to send. Created by [`Commands::xtrim`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Xtrim<S, R = i64> {
@@ -27278,16 +27565,7 @@ pub struct Xtrim<S, R = i64> {
 )]
 impl<S> Xtrim<S> {
     #[doc(hidden)]
-    pub fn new(
-        sink: S,
-        key: impl ::typedis::ToArg,
-        trim: (
-            XtrimStrategy,
-            ::core::option::Option<XtrimOperator>,
-            impl ::typedis::ToArg,
-            ::core::option::Option<i64>,
-        ),
-    ) -> Self {
+    pub fn new(sink: S, key: impl ::typedis::ToArg, trim: ::typedis::Trim) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XTRIM"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -27297,21 +27575,7 @@ impl<S> Xtrim<S> {
         }
         {
             let out = &mut args;
-            let x = trim;
-            let (b0, b1, b2, b3) = x;
-            let x = b0;
-            out.push(&x);
-            if let ::core::option::Option::Some(b1) = b1 {
-                let x = b1;
-                out.push(&x);
-            }
-            let x = b2;
-            out.push(&x);
-            if let ::core::option::Option::Some(b3) = b3 {
-                out.push_bytes(b"LIMIT");
-                let x = b3;
-                out.push_i64(x);
-            }
+            ::typedis::__private::WriteArgs::write_args(&trim, out);
         }
         Xtrim {
             sink,
@@ -27471,7 +27735,7 @@ impl<S, R> Zadd<S, R> {
         self
     }
     /// `INCR` (since 3.0.2)
-    pub fn incr(mut self) -> Zadd<S, ::core::option::Option<f64>> {
+    pub fn increment(mut self) -> Zadd<S, ::core::option::Option<f64>> {
         self.rest.slot(3).push_bytes(b"INCR");
         self.decode()
     }
@@ -28861,19 +29125,28 @@ impl<S> Zrandmember<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zrandmember<S, R> {
-    /// `count [WITHSCORES]`
-    ///
-    /// Its reply depends on values of this tuple, so it is a `Value`: `.decode::<T>()` it (`Vec<Bytes>` with `count`, `Vec<(Bytes, f64)>` with `withscores`).
-    pub fn options(mut self, value: (i64, bool)) -> Zrandmember<S, ::typedis::Value> {
+    /// `count`
+    pub fn count(
+        mut self,
+        count: i64,
+    ) -> Zrandmember<S, ::std::vec::Vec<::typedis::Bytes>> {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            let (b0, b1) = x;
-            let x = b0;
+            let x = count;
             out.push_i64(x);
-            if b1 {
-                out.push_bytes(b"WITHSCORES");
-            }
+        }
+        self.decode()
+    }
+    /// `count WITHSCORES`
+    pub fn count_withscores(
+        mut self,
+        count: i64,
+    ) -> Zrandmember<S, ::std::vec::Vec<(::typedis::Bytes, f64)>> {
+        {
+            let out = self.rest.slot(0);
+            let x = count;
+            out.push_i64(x);
+            out.push_bytes(b"WITHSCORES");
         }
         self.decode()
     }
@@ -30111,7 +30384,7 @@ pub struct Zscan<S, R = (u64, ::std::vec::Vec<(::typedis::Bytes, f64)>)> {
 )]
 impl<S> Zscan<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: i64) -> Self {
+    pub fn new(sink: S, key: impl ::typedis::ToArg, cursor: u64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZSCAN"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -30121,8 +30394,7 @@ impl<S> Zscan<S> {
         }
         {
             let out = &mut args;
-            let x = cursor;
-            out.push_i64(x);
+            ::typedis::__private::WriteArgs::write_args(&cursor, out);
         }
         Zscan {
             sink,
@@ -30675,7 +30947,7 @@ impl<S, R> Zunionstore<S, R> {
 /// | `ZREVRANK` | `WITHSCORE` | ≥ 7.2 | ✓ |
 /// | `ZSCAN` | `NOSCORES` | — | ≥ 8.0 |
 pub mod server_differences {}
-/**The typed commands: one method per command of the specs (383 methods).
+/**The typed commands: one method per command of the specs (384 methods).
 
 Bring it into scope with `use typedis::prelude::*;`.
 
@@ -32294,6 +32566,21 @@ pub trait Commands: ::typedis::__private::Sink {
         cursor: impl ::typedis::ToArg,
     ) -> <Self as ::typedis::__private::Sink>::Output<Clusterscan<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Clusterscan::new(self, cursor))
+    }
+    /// Returns detailed information about all commands.
+    ///
+    /// ```text
+    /// COMMAND
+    /// ```
+    /// - Complexity: O(N) where N is the total number of commands
+    /// - Since: 2.8.13
+    /// - ACL categories: @slow, @connection
+    /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Reference: <https://redis.io/commands/command/>
+    #[doc(alias = "COMMAND")]
+    #[allow(deprecated)]
+    fn command(self) -> <Self as ::typedis::__private::Sink>::Output<Command<Self>> {
+        <Self as ::typedis::__private::Sink>::wrap(Command::new(self))
     }
     /// Returns a count of commands.
     ///
@@ -33945,7 +34232,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn hscan(
         self,
         key: impl ::typedis::ToArg,
-        cursor: i64,
+        cursor: u64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Hscan<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Hscan::new(self, key, cursor))
     }
@@ -35792,7 +36079,7 @@ pub trait Commands: ::typedis::__private::Sink {
     #[allow(deprecated)]
     fn scan(
         self,
-        cursor: i64,
+        cursor: u64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Scan<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Scan::new(self, cursor))
     }
@@ -36460,7 +36747,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn sscan(
         self,
         key: impl ::typedis::ToArg,
-        cursor: i64,
+        cursor: u64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Sscan<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Sscan::new(self, key, cursor))
     }
@@ -37299,12 +37586,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn xtrim(
         self,
         key: impl ::typedis::ToArg,
-        trim: (
-            XtrimStrategy,
-            ::core::option::Option<XtrimOperator>,
-            impl ::typedis::ToArg,
-            ::core::option::Option<i64>,
-        ),
+        trim: ::typedis::Trim,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xtrim<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Xtrim::new(self, key, trim))
     }
@@ -37884,7 +38166,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn zscan(
         self,
         key: impl ::typedis::ToArg,
-        cursor: i64,
+        cursor: u64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Zscan<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(Zscan::new(self, key, cursor))
     }
@@ -38437,6 +38719,7 @@ pub static METHODS: &[(&str, &str)] = &[
     ("CLUSTER SLOTS", "cluster_slots"),
     ("CLUSTER SYNCSLOTS", "cluster_syncslots"),
     ("CLUSTERSCAN", "clusterscan"),
+    ("COMMAND", "command"),
     ("COMMAND COUNT", "command_count"),
     ("COMMAND DOCS", "command_docs"),
     ("COMMAND GETKEYS", "command_getkeys"),
@@ -39235,6 +39518,15 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
                 ::typedis::Bytes,
                 ::std::vec::Vec<::typedis::Bytes>,
             ) as ::typedis::FromValue>::from_value(v)
+                .map(drop)
+        },
+    ),
+    (
+        "COMMAND",
+        |v: ::typedis::Value| {
+            <::std::vec::Vec<
+                ::typedis::reply::CommandInfo,
+            > as ::typedis::FromValue>::from_value(v)
                 .map(drop)
         },
     ),
@@ -41519,7 +41811,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "operation/reset",
         || {
             ::typedis::__private::Builder::into_parts(
-                    AclLog::new(::typedis::__private::Capture).reset(),
+                    AclLog::new(::typedis::__private::Capture).reset_log(),
                 )
                 .1
         },
@@ -41772,7 +42064,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/get-block}:key",
                         )
-                        .get("i8", 1),
+                        .get_field("i8", 1),
                 )
                 .1
         },
@@ -41828,7 +42120,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/write-operation/set-block}:key",
                         )
-                        .set("i8", 1, 1),
+                        .set_field("i8", 1, 1),
                 )
                 .1
         },
@@ -41842,7 +42134,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD|operation/write/write-operation/incrby-block}:key",
                         )
-                        .incrby("i8", 1, 1),
+                        .incrby_field("i8", 1, 1),
                 )
                 .1
         },
@@ -41866,7 +42158,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{BITFIELD_RO|get-block}:key",
                         )
-                        .get("i8", 1),
+                        .get_field("i8", 1),
                 )
                 .1
         },
@@ -42362,23 +42654,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
     ),
     (
         "CLIENT KILL",
-        "filter/new-format",
+        "filter/new-format/client-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"ID");
-                                    for x in ::core::iter::IntoIterator::into_iter([999999]) {
-                                        out.push_i64(x);
-                                    }
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).id([999999]),
                 )
                 .1
         },
@@ -42389,18 +42668,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Normal;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Normal),
                 )
                 .1
         },
@@ -42411,18 +42679,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Master;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Master),
                 )
                 .1
         },
@@ -42433,18 +42690,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Primary;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Primary),
                 )
                 .1
         },
@@ -42455,18 +42701,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Slave;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Slave),
                 )
                 .1
         },
@@ -42477,18 +42712,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Replica;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Replica),
                 )
                 .1
         },
@@ -42499,18 +42723,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"TYPE");
-                                    let x = ClientKillClientType::Pubsub;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .client_type(ClientKillType::Pubsub),
                 )
                 .1
         },
@@ -42520,19 +42733,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/username",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"USER");
-                                    let x = "username";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).user("username"),
                 )
                 .1
         },
@@ -42542,19 +42743,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/addr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"ADDR");
-                                    let x = "addr";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).addr("addr"),
                 )
                 .1
         },
@@ -42564,19 +42753,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/laddr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"LADDR");
-                                    let x = "laddr";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).laddr("laddr"),
                 )
                 .1
         },
@@ -42587,18 +42764,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"SKIPME");
-                                    let x = ClientKillSkipme::Yes;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .skipme(ClientKillSkipme::Yes),
                 )
                 .1
         },
@@ -42609,18 +42775,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.push_bytes(b"SKIPME");
-                                    let x = ClientKillSkipme::No;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .skipme(ClientKillSkipme::No),
                 )
                 .1
         },
@@ -42630,22 +42785,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/maxage",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `MAXAGE maxage` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"MAXAGE");
-                                    let x = 1000000000;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).maxage(1000000000),
                 )
                 .1
         },
@@ -42655,22 +42795,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NAME name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NAME");
-                                    let x = "name";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).name("name"),
                 )
                 .1
         },
@@ -42680,22 +42805,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/idle",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `IDLE idle` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"IDLE");
-                                    let x = 1;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).idle(1),
                 )
                 .1
         },
@@ -42705,22 +42815,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/flags",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `FLAGS flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"FLAGS");
-                                    let x = "N";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).flags("N"),
                 )
                 .1
         },
@@ -42730,22 +42825,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/lib-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `LIB-NAME lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"LIB-NAME");
-                                    let x = "libname";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).lib_name("libname"),
                 )
                 .1
         },
@@ -42755,22 +42835,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/lib-ver",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `LIB-VER lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"LIB-VER");
-                                    let x = "libver";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).lib_ver("libver"),
                 )
                 .1
         },
@@ -42780,22 +42845,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/db",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `DB db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"DB");
-                                    let x = 1;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).db(1),
                 )
                 .1
         },
@@ -42805,22 +42855,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/capa",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `CAPA capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"CAPA");
-                                    let x = "r";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).capa("r"),
                 )
                 .1
         },
@@ -42830,22 +42865,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/ip",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `IP ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"IP");
-                                    let x = "ip";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).ip("ip"),
                 )
                 .1
         },
@@ -42856,21 +42876,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Normal;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Normal),
                 )
                 .1
         },
@@ -42881,21 +42887,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Master;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Master),
                 )
                 .1
         },
@@ -42906,21 +42898,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Primary;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Primary),
                 )
                 .1
         },
@@ -42931,21 +42909,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Slave;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Slave),
                 )
                 .1
         },
@@ -42956,21 +42920,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Replica;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Replica),
                 )
                 .1
         },
@@ -42981,21 +42931,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-TYPE");
-                                    let x = ClientKillNotClientType::Pubsub;
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_type(ClientKillNotType::Pubsub),
                 )
                 .1
         },
@@ -43005,23 +42941,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-client-id",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-ID");
-                                    for x in ::core::iter::IntoIterator::into_iter([999999]) {
-                                        out.push_i64(x);
-                                    }
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_id([999999]),
                 )
                 .1
         },
@@ -43032,21 +42952,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-USER not-username` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-USER");
-                                    let x = "notusername";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_user("notusername"),
                 )
                 .1
         },
@@ -43056,22 +42962,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-addr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-ADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-ADDR");
-                                    let x = "notaddr";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_addr("notaddr"),
                 )
                 .1
         },
@@ -43081,22 +42972,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-laddr",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-LADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-LADDR");
-                                    let x = "notladdr";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_laddr("notladdr"),
                 )
                 .1
         },
@@ -43106,22 +42982,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-name",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-NAME not-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-NAME");
-                                    let x = "notname";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_name("notname"),
                 )
                 .1
         },
@@ -43131,22 +42992,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-flags",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-FLAGS not-flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-FLAGS");
-                                    let x = "N";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_flags("N"),
                 )
                 .1
         },
@@ -43157,21 +43003,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-LIB-NAME not-lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-LIB-NAME");
-                                    let x = "notlibname";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_lib_name("notlibname"),
                 )
                 .1
         },
@@ -43182,21 +43014,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-LIB-VER not-lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-LIB-VER");
-                                    let x = "notlibver";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                        .not_lib_ver("notlibver"),
                 )
                 .1
         },
@@ -43206,22 +43024,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-db",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-DB not-db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-DB");
-                                    let x = 1;
-                                    out.push_i64(x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_db(1),
                 )
                 .1
         },
@@ -43231,22 +43034,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-capa",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-CAPA not-capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-CAPA");
-                                    let x = "r";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_capa("r"),
                 )
                 .1
         },
@@ -43256,22 +43044,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/new-format/not-ip",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .new_format([
-                            {
-                                let mut value = ::typedis::Args::new();
-                                {
-                                    let out = &mut value;
-                                    out.note(
-                                        "CLIENT KILL `NOT-IP not-ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                                    );
-                                    out.push_bytes(b"NOT-IP");
-                                    let x = "notip";
-                                    out.push(&x);
-                                }
-                                value
-                            },
-                        ]),
+                    ClientKill::new(::typedis::__private::Capture).not_ip("notip"),
                 )
                 .1
         },
@@ -43514,7 +43287,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/normal",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).normal_normal(),
+                    ClientList::new(::typedis::__private::Capture).not_type_normal(),
                 )
                 .1
         },
@@ -43524,7 +43297,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/master",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).master_master(),
+                    ClientList::new(::typedis::__private::Capture).not_type_master(),
                 )
                 .1
         },
@@ -43534,7 +43307,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/replica",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).replica_replica(),
+                    ClientList::new(::typedis::__private::Capture).not_type_replica(),
                 )
                 .1
         },
@@ -43544,7 +43317,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "not-client-type/pubsub",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).pubsub_pubsub(),
+                    ClientList::new(::typedis::__private::Capture).not_type_pubsub(),
                 )
                 .1
         },
@@ -44155,7 +43928,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1).async_(),
+                    ClusterFlushslot::new(::typedis::__private::Capture, 1)
+                        .asynchronous(),
                 )
                 .1
         },
@@ -44165,7 +43939,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1).sync(),
+                    ClusterFlushslot::new(::typedis::__private::Capture, 1).synchronous(),
                 )
                 .1
         },
@@ -44641,7 +44415,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Clusterscan::new(::typedis::__private::Capture, "cursor")
-                        .type_("type"),
+                        .of_type("type"),
                 )
                 .1
         },
@@ -44652,6 +44426,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Clusterscan::new(::typedis::__private::Capture, "cursor").slot(1),
+                )
+                .1
+        },
+    ),
+    (
+        "COMMAND",
+        "",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Command::new(::typedis::__private::Capture),
                 )
                 .1
         },
@@ -45609,7 +45393,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture).async_(),
+                    Flushall::new(::typedis::__private::Capture).asynchronous(),
                 )
                 .1
         },
@@ -45619,7 +45403,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture).sync(),
+                    Flushall::new(::typedis::__private::Capture).synchronous(),
                 )
                 .1
         },
@@ -45650,7 +45434,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture).async_(),
+                    Flushdb::new(::typedis::__private::Capture).asynchronous(),
                 )
                 .1
         },
@@ -45660,7 +45444,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture).sync(),
+                    Flushdb::new(::typedis::__private::Capture).synchronous(),
                 )
                 .1
         },
@@ -45711,7 +45495,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture).async_(),
+                    FunctionFlush::new(::typedis::__private::Capture).asynchronous(),
                 )
                 .1
         },
@@ -45721,7 +45505,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture).sync(),
+                    FunctionFlush::new(::typedis::__private::Capture).synchronous(),
                 )
                 .1
         },
@@ -45848,7 +45632,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "serializedvalue",
                         )
-                        .append(),
+                        .append_libraries(),
                 )
                 .1
         },
@@ -46223,7 +46007,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusUnit::M,
                         )
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -46241,7 +46025,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusUnit::M,
                         )
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -46463,7 +46247,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusbymemberUnit::M,
                         )
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -46480,7 +46264,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusbymemberUnit::M,
                         )
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -46697,7 +46481,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusbymemberRoUnit::M,
                         )
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -46714,7 +46498,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusbymemberRoUnit::M,
                         )
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -46905,7 +46689,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusRoUnit::M,
                         )
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -46923,7 +46707,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             0.01f64,
                             GeoradiusRoUnit::M,
                         )
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -47094,7 +46878,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCH|by/box}:key",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchUnit::M)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::M)),
                 )
                 .1
         },
@@ -47109,7 +46893,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCH|by/box/unit/km}:key",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchUnit::Km)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::Km)),
                 )
                 .1
         },
@@ -47124,7 +46908,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCH|by/box/unit/ft}:key",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchUnit::Ft)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::Ft)),
                 )
                 .1
         },
@@ -47139,7 +46923,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCH|by/box/unit/mi}:key",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchUnit::Mi)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::Mi)),
                 )
                 .1
         },
@@ -47217,7 +47001,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -47233,7 +47017,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .frommember("member")
                         .circle((0.01f64, GeosearchUnit::M))
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -47409,7 +47193,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box}:source",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::M)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::M)),
                 )
                 .1
         },
@@ -47425,7 +47209,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box/unit/km}:source",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Km)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::Km)),
                 )
                 .1
         },
@@ -47441,7 +47225,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box/unit/ft}:source",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Ft)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::Ft)),
                 )
                 .1
         },
@@ -47457,7 +47241,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{GEOSEARCHSTORE|by/box/unit/mi}:source",
                         )
                         .frommember("member")
-                        .box_((0.01f64, 0.01f64, GeosearchstoreUnit::Mi)),
+                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::Mi)),
                 )
                 .1
         },
@@ -47540,7 +47324,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M))
-                        .count_block((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -47557,7 +47341,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                         )
                         .frommember("member")
                         .circle((0.01f64, GeosearchstoreUnit::M))
-                        .count_block((1, true)),
+                        .count_any(1),
                 )
                 .1
         },
@@ -47684,7 +47468,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GETEX|expiration/persist}:key",
                         )
-                        .persist(),
+                        .clear_ttl(),
                 )
                 .1
         },
@@ -48114,7 +47898,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{HGETEX|expiration/persist}:key",
                             ["field"],
                         )
-                        .persist(),
+                        .clear_ttl(),
                 )
                 .1
         },
@@ -48440,7 +48224,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HRANDFIELD|options}:key",
                         )
-                        .options((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -48454,7 +48238,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{HRANDFIELD|options/withvalues}:key",
                         )
-                        .options((1, true)),
+                        .count_withvalues(1),
                 )
                 .1
         },
@@ -48464,7 +48248,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|}:key", 1),
+                    Hscan::new(::typedis::__private::Capture, "{HSCAN|}:key", 0u64),
                 )
                 .1
         },
@@ -48474,7 +48258,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|pattern}:key", 1)
+                    Hscan::new(
+                            ::typedis::__private::Capture,
+                            "{HSCAN|pattern}:key",
+                            0u64,
+                        )
                         .pattern("*"),
                 )
                 .1
@@ -48485,7 +48273,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|count}:key", 1)
+                    Hscan::new(::typedis::__private::Capture, "{HSCAN|count}:key", 0u64)
                         .count(1),
                 )
                 .1
@@ -48496,7 +48284,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "novalues",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|novalues}:key", 1)
+                    Hscan::new(
+                            ::typedis::__private::Capture,
+                            "{HSCAN|novalues}:key",
+                            0u64,
+                        )
                         .novalues(),
                 )
                 .1
@@ -48864,7 +48656,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     LatencyHistogram::new(::typedis::__private::Capture)
-                        .command(["command"]),
+                        .commands(["command"]),
                 )
                 .1
         },
@@ -49408,7 +49200,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|copy}:key")
-                        .copy(),
+                        .keep_local(),
                 )
                 .1
         },
@@ -49432,7 +49224,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|authentication/auth}:key")
-                        .auth("auth"),
+                        .password("auth"),
                 )
                 .1
         },
@@ -49456,7 +49248,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
             ::typedis::__private::Builder::into_parts(
                     Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
                         .key("{MIGRATE|keys}:key")
-                        .keys(["{MIGRATE|keys}:keys"]),
+                        .key_list(["{MIGRATE|keys}:keys"]),
                 )
                 .1
         },
@@ -50622,7 +50414,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 1),
+                    Scan::new(::typedis::__private::Capture, 0u64),
                 )
                 .1
         },
@@ -50632,7 +50424,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 1).pattern("*"),
+                    Scan::new(::typedis::__private::Capture, 0u64).pattern("*"),
                 )
                 .1
         },
@@ -50642,7 +50434,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 1).count(1),
+                    Scan::new(::typedis::__private::Capture, 0u64).count(1),
                 )
                 .1
         },
@@ -50652,7 +50444,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "type",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 1).type_("string"),
+                    Scan::new(::typedis::__private::Capture, 0u64).of_type("string"),
                 )
                 .1
         },
@@ -50747,7 +50539,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/async",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture).async_(),
+                    ScriptFlush::new(::typedis::__private::Capture).asynchronous(),
                 )
                 .1
         },
@@ -50757,7 +50549,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "flush-type/sync",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture).sync(),
+                    ScriptFlush::new(::typedis::__private::Capture).synchronous(),
                 )
                 .1
         },
@@ -50900,7 +50692,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Set::new(::typedis::__private::Capture, "{SET|get}:key", "value")
-                        .get(),
+                        .get_old(),
                 )
                 .1
         },
@@ -51041,7 +50833,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
                             false,
@@ -51058,7 +50850,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::Some(ShutdownSaveSelector::Nosave),
                             false,
                             false,
@@ -51075,7 +50867,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::Some(ShutdownSaveSelector::Save),
                             false,
                             false,
@@ -51092,7 +50884,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             true,
                             false,
@@ -51109,7 +50901,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
                             true,
@@ -51126,7 +50918,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
                             false,
@@ -51143,7 +50935,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_selector_block((
+                        .save_options((
                             ::core::option::Option::None::<ShutdownSaveSelector>,
                             false,
                             false,
@@ -51383,7 +51175,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Sort::new(::typedis::__private::Capture, "{SORT|get-pattern}:key")
-                        .get(["*"]),
+                        .get_pattern(["*"]),
                 )
                 .1
         },
@@ -51487,7 +51279,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{SORT_RO|get-pattern}:key",
                         )
-                        .get(["*"]),
+                        .get_pattern(["*"]),
                 )
                 .1
         },
@@ -51612,7 +51404,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Sscan::new(::typedis::__private::Capture, "{SSCAN|}:key", 1),
+                    Sscan::new(::typedis::__private::Capture, "{SSCAN|}:key", 0u64),
                 )
                 .1
         },
@@ -51622,7 +51414,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Sscan::new(::typedis::__private::Capture, "{SSCAN|pattern}:key", 1)
+                    Sscan::new(
+                            ::typedis::__private::Capture,
+                            "{SSCAN|pattern}:key",
+                            0u64,
+                        )
                         .pattern("*"),
                 )
                 .1
@@ -51633,7 +51429,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Sscan::new(::typedis::__private::Capture, "{SSCAN|count}:key", 1)
+                    Sscan::new(::typedis::__private::Capture, "{SSCAN|count}:key", 0u64)
                         .count(1),
                 )
                 .1
@@ -51910,75 +51706,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XADD|trim}:key",
                             [("field", "value")],
                         )
-                        .trim((
-                            XaddStrategy::Maxlen,
-                            ::core::option::Option::None::<XaddOperator>,
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ))
-                        .auto_id(),
-                )
-                .1
-        },
-    ),
-    (
-        "XADD",
-        "trim/strategy/minid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/strategy/minid}:key",
-                            [("field", "value")],
-                        )
-                        .trim((
-                            XaddStrategy::Minid,
-                            ::core::option::Option::None::<XaddOperator>,
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ))
-                        .auto_id(),
-                )
-                .1
-        },
-    ),
-    (
-        "XADD",
-        "trim/operator",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/operator}:key",
-                            [("field", "value")],
-                        )
-                        .trim((
-                            XaddStrategy::Maxlen,
-                            ::core::option::Option::Some(XaddOperator::Equal),
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ))
-                        .auto_id(),
-                )
-                .1
-        },
-    ),
-    (
-        "XADD",
-        "trim/operator/approximately",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/operator/approximately}:key",
-                            [("field", "value")],
-                        )
-                        .trim((
-                            XaddStrategy::Maxlen,
-                            ::core::option::Option::Some(XaddOperator::Approximately),
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ))
+                        .trim(::typedis::Trim::maxlen(10))
                         .auto_id(),
                 )
                 .1
@@ -51994,12 +51722,39 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{XADD|trim/count}:key",
                             [("field", "value")],
                         )
-                        .trim((
-                            XaddStrategy::Maxlen,
-                            ::core::option::Option::Some(XaddOperator::Approximately),
-                            "10",
-                            ::core::option::Option::Some(1),
-                        ))
+                        .trim(::typedis::Trim::maxlen(10).limit(1))
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "trim/operator/approximately",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Xadd::new(
+                            ::typedis::__private::Capture,
+                            "{XADD|trim/operator/approximately}:key",
+                            [("field", "value")],
+                        )
+                        .trim(::typedis::Trim::maxlen(10).approx())
+                        .auto_id(),
+                )
+                .1
+        },
+    ),
+    (
+        "XADD",
+        "trim/strategy/minid",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Xadd::new(
+                            ::typedis::__private::Capture,
+                            "{XADD|trim/strategy/minid}:key",
+                            [("field", "value")],
+                        )
+                        .trim(::typedis::Trim::minid("0-1"))
                         .auto_id(),
                 )
                 .1
@@ -52136,7 +51891,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "0",
                             ["1-1"],
                         )
-                        .time(1700000000),
+                        .idle_since(1700000000),
                 )
                 .1
         },
@@ -52474,7 +52229,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{XINFO STREAM|full-block}:key",
                         )
-                        .full_block(::core::option::Option::None::<i64>),
+                        .full(),
                 )
                 .1
         },
@@ -52488,7 +52243,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{XINFO STREAM|full-block/count}:key",
                         )
-                        .full_block(::core::option::Option::Some(1)),
+                        .full_count(1),
                 )
                 .1
         },
@@ -52782,69 +52537,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xtrim::new(
                         ::typedis::__private::Capture,
                         "{XTRIM|}:key",
-                        (
-                            XtrimStrategy::Maxlen,
-                            ::core::option::Option::None::<XtrimOperator>,
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ),
-                    ),
-                )
-                .1
-        },
-    ),
-    (
-        "XTRIM",
-        "trim/strategy/minid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/strategy/minid}:key",
-                        (
-                            XtrimStrategy::Minid,
-                            ::core::option::Option::None::<XtrimOperator>,
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ),
-                    ),
-                )
-                .1
-        },
-    ),
-    (
-        "XTRIM",
-        "trim/operator",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/operator}:key",
-                        (
-                            XtrimStrategy::Maxlen,
-                            ::core::option::Option::Some(XtrimOperator::Equal),
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ),
-                    ),
-                )
-                .1
-        },
-    ),
-    (
-        "XTRIM",
-        "trim/operator/approximately",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/operator/approximately}:key",
-                        (
-                            XtrimStrategy::Maxlen,
-                            ::core::option::Option::Some(XtrimOperator::Approximately),
-                            "10",
-                            ::core::option::Option::None::<i64>,
-                        ),
+                        ::typedis::Trim::maxlen(10),
                     ),
                 )
                 .1
@@ -52858,12 +52551,35 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xtrim::new(
                         ::typedis::__private::Capture,
                         "{XTRIM|trim/count}:key",
-                        (
-                            XtrimStrategy::Maxlen,
-                            ::core::option::Option::Some(XtrimOperator::Approximately),
-                            "10",
-                            ::core::option::Option::Some(1),
-                        ),
+                        ::typedis::Trim::maxlen(10).limit(1),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XTRIM",
+        "trim/operator/approximately",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Xtrim::new(
+                        ::typedis::__private::Capture,
+                        "{XTRIM|trim/operator/approximately}:key",
+                        ::typedis::Trim::maxlen(10).approx(),
+                    ),
+                )
+                .1
+        },
+    ),
+    (
+        "XTRIM",
+        "trim/strategy/minid",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Xtrim::new(
+                        ::typedis::__private::Capture,
+                        "{XTRIM|trim/strategy/minid}:key",
+                        ::typedis::Trim::minid("0-1"),
                     ),
                 )
                 .1
@@ -52998,7 +52714,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             "{ZADD|increment}:key",
                             [("member", 0.01f64)],
                         )
-                        .incr(),
+                        .increment(),
                 )
                 .1
         },
@@ -53415,7 +53131,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{ZRANDMEMBER|options}:key",
                         )
-                        .options((1, false)),
+                        .count(1),
                 )
                 .1
         },
@@ -53429,7 +53145,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{ZRANDMEMBER|options/withscores}:key",
                         )
-                        .options((1, true)),
+                        .count_withscores(1),
                 )
                 .1
         },
@@ -53944,7 +53660,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|}:key", 1),
+                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|}:key", 0u64),
                 )
                 .1
         },
@@ -53954,7 +53670,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "pattern",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|pattern}:key", 1)
+                    Zscan::new(
+                            ::typedis::__private::Capture,
+                            "{ZSCAN|pattern}:key",
+                            0u64,
+                        )
                         .pattern("*"),
                 )
                 .1
@@ -53965,7 +53685,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "count",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|count}:key", 1)
+                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|count}:key", 0u64)
                         .count(1),
                 )
                 .1
@@ -53976,7 +53696,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "noscores",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|noscores}:key", 1)
+                    Zscan::new(
+                            ::typedis::__private::Capture,
+                            "{ZSCAN|noscores}:key",
+                            0u64,
+                        )
                         .noscores(),
                 )
                 .1

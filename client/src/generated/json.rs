@@ -153,18 +153,23 @@ impl<S> JsonArrindex<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> JsonArrindex<S, R> {
-    /// `start [stop]`
-    pub fn range(mut self, value: (i64, ::core::option::Option<i64>)) -> Self {
+    /// `start`
+    pub fn start(mut self, start: i64) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            let (b0, b1) = x;
-            let x = b0;
+            let x = start;
             out.push_i64(x);
-            if let ::core::option::Option::Some(b1) = b1 {
-                let x = b1;
-                out.push_i64(x);
-            }
+        }
+        self
+    }
+    /// `start stop`
+    pub fn range(mut self, start: i64, stop: i64) -> Self {
+        {
+            let out = self.rest.slot(0);
+            let x = start;
+            out.push_i64(x);
+            let x = stop;
+            out.push_i64(x);
         }
         self
     }

@@ -120,16 +120,20 @@ impl<S, R> FtAggregate<S, R> {
         }
         self
     }
-    /// `LOAD [*]`
-    pub fn loadall(mut self, value: bool) -> Self {
+    /// `LOAD`
+    pub fn load_bare(mut self) -> Self {
         {
             let out = self.rest.slot(3);
-            let x = value;
-            let b0 = x;
             out.push_bytes(b"LOAD");
-            if b0 {
-                out.push_bytes(b"*");
-            }
+        }
+        self
+    }
+    /// `LOAD *`
+    pub fn load_all(mut self) -> Self {
+        {
+            let out = self.rest.slot(3);
+            out.push_bytes(b"LOAD");
+            out.push_bytes(b"*");
         }
         self
     }
@@ -1909,7 +1913,7 @@ impl<S, R> FtSearch<S, R> {
         self
     }
     /// `RETURN count identifier [AS property] [identifier [AS property] ...]`
-    pub fn return_<M0>(
+    pub fn return_fields<M0>(
         mut self,
         value: (
             i64,
@@ -2381,7 +2385,7 @@ impl<S> FtSugadd<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> FtSugadd<S, R> {
     /// `INCR`
-    pub fn incr(mut self) -> Self {
+    pub fn increment(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"INCR");
         self
     }

@@ -65,6 +65,7 @@ macro_rules! for_every_handle {
         impl $trait for &crate::blocking::WatchSession {}
         #[cfg(feature = "blocking")]
         impl $trait for &crate::blocking::DedicatedConnection {}
+        impl<C: crate::__private::Open> $trait for C {}
     };
 }
 #[allow(unused_imports)]

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{flat_leaves, is_param, is_token_oneof, Command, Enums};
+use super::{flat_leaves, is_param, is_token_oneof, split_block, Command, Enums};
 use crate::names::pascal;
 use crate::spec::{ArgKind, Argument};
 use crate::Error;
@@ -180,7 +180,13 @@ impl Command<'_> {
         let mut targets = vec![String::new()];
         for a in args {
             let path = a.name.clone();
-            if is_param(a) {
+            if let Some(t) = &a.writer {
+                // A hand-written type: the cases its spec lists.
+                if a.optional {
+                    targets.push(path.clone());
+                }
+                targets.extend(t.cases.keys().filter(|k| **k != path).cloned());
+            } else if is_param(a) {
                 inner(a, &path, &mut targets);
             } else if self.spec.typedis.flatten.contains(&a.name) {
                 for leaf in flat_leaves(a) {
@@ -196,6 +202,15 @@ impl Command<'_> {
                 }
                 for m in &a.arguments {
                     let p = join(&path, &m.name);
+                    if self.flattened(a, m) {
+                        for leaf in flat_leaves(m) {
+                            if let Some(lp) = path_of(m, &p, leaf) {
+                                targets.push(lp.clone());
+                                inner(leaf, &lp, &mut targets);
+                            }
+                        }
+                        continue;
+                    }
                     targets.push(p.clone());
                     inner(m, &p, &mut targets);
                 }
@@ -325,6 +340,34 @@ impl Command<'_> {
                     .arguments
                     .iter()
                     .find(|m| selection.touches(&join(&a.name, &m.name)));
+                // A flattened alternative: the setters of the members the case uses
+                // (the first one's when it is required and the case uses none).
+                let flat = picked
+                    .or_else(|| a.arguments.first().filter(|_| !a.optional))
+                    .filter(|m| self.flattened(a, m));
+                if let Some(m) = flat {
+                    let mp = join(&a.name, &m.name);
+                    let leaves = flat_leaves(m);
+                    let mut used: Vec<&Argument> = leaves
+                        .iter()
+                        .copied()
+                        .filter(|l| path_of(m, &mp, l).is_some_and(|p| selection.touches(&p)))
+                        .collect();
+                    if used.is_empty() {
+                        used.extend(leaves.first().copied());
+                    }
+                    for leaf in used {
+                        let Some(p) = path_of(m, &mp, leaf) else {
+                            continue;
+                        };
+                        let Some(id) = setter(leaf, Some(m)) else {
+                            return Err(self.no_setter(&p));
+                        };
+                        let values = self.flat_values(leaf, &p, selection, enums, &keys)?;
+                        call = quote!(#call.#id(#(#values),*));
+                    }
+                    continue;
+                }
                 let (id, value) = match picked {
                     Some(m) => (setter(m, Some(a)), Some((m, join(&a.name, &m.name)))),
                     None if selection.0.contains(&a.name) => {
@@ -347,6 +390,30 @@ impl Command<'_> {
                     }
                     None => call = quote!(#call.#id()),
                 }
+            } else if let (Some((first, second)), true) = (
+                split_block(a).filter(|_| a.writer.is_none()),
+                selection.touches(&a.name),
+            ) {
+                let second_path = join(&a.name, &second.name);
+                let (id, members) = if selection.touches(&second_path) {
+                    (setter(second, Some(a)), vec![first, second])
+                } else {
+                    (setter(a, None), vec![first])
+                };
+                let Some(id) = id else {
+                    return Err(self.no_setter(&a.name));
+                };
+                let mut values = Vec::new();
+                for m in members.into_iter().filter(|m| m.kind != ArgKind::PureToken) {
+                    values.push(self.sample(
+                        m,
+                        &join(&a.name, &m.name),
+                        selection,
+                        enums,
+                        &keys,
+                    )?);
+                }
+                call = quote!(#call.#id(#(#values),*));
             } else if selection.touches(&a.name) {
                 let Some(id) = setter(a, None) else {
                     return Err(self.no_setter(&a.name));
@@ -455,6 +522,22 @@ impl Command<'_> {
         enums: &mut Enums<'_>,
         keys: &str,
     ) -> Result<TokenStream, Error> {
+        if let Some(t) = &a.writer {
+            // The case's own value where the case is for a member, else the plain one.
+            let picked = t
+                .cases
+                .iter()
+                .find(|(k, _)| *k != path && selection.0.contains(*k))
+                .or_else(|| t.cases.get_key_value(path))
+                .map(|(_, v)| v);
+            return match picked.map(|v| v.parse::<TokenStream>()) {
+                Some(Ok(v)) => Ok(v),
+                _ => {
+                    Err(self
+                        .sample_error(path, "`typedis.writer` cases: not a Rust expression".into()))
+                }
+            };
+        }
         let hint = self
             .spec
             .typedis

@@ -82,7 +82,7 @@ impl<S> Bitfield<S> {
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Bitfield<S, R> {
     /// `GET encoding offset` — repeatable: each call adds one, in call order.
-    pub fn get(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
+    pub fn get_field(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
         {
             let out = self.rest.append(0);
             out.push_bytes(b"GET");
@@ -105,7 +105,7 @@ impl<S, R> Bitfield<S, R> {
         self
     }
     /// `SET encoding offset value` — repeatable: each call adds one, in call order.
-    pub fn set(
+    pub fn set_field(
         mut self,
         encoding: impl ::typedis::ToArg,
         offset: i64,
@@ -126,7 +126,7 @@ impl<S, R> Bitfield<S, R> {
         self
     }
     /// `INCRBY encoding offset increment` — repeatable: each call adds one, in call order.
-    pub fn incrby(
+    pub fn incrby_field(
         mut self,
         encoding: impl ::typedis::ToArg,
         offset: i64,

@@ -15,6 +15,87 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+///The `not-client-type` argument of `ClientKill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKillNotType {
+    ///`NORMAL`
+    Normal,
+    ///`MASTER`
+    Master,
+    ///`PRIMARY`
+    Primary,
+    ///`SLAVE`
+    Slave,
+    ///`REPLICA`
+    Replica,
+    ///`PUBSUB`
+    Pubsub,
+}
+impl ::typedis::ToArg for ClientKillNotType {
+    fn write_arg(&self, out: &mut ::typedis::Args) {
+        out.push_bytes(
+            match self {
+                Self::Normal => b"NORMAL",
+                Self::Master => b"MASTER",
+                Self::Primary => b"PRIMARY",
+                Self::Slave => b"SLAVE",
+                Self::Replica => b"REPLICA",
+                Self::Pubsub => b"PUBSUB",
+            },
+        );
+    }
+}
+///The `skipme` argument of `ClientKill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKillSkipme {
+    ///`YES`
+    Yes,
+    ///`NO`
+    No,
+}
+impl ::typedis::ToArg for ClientKillSkipme {
+    fn write_arg(&self, out: &mut ::typedis::Args) {
+        out.push_bytes(
+            match self {
+                Self::Yes => b"YES",
+                Self::No => b"NO",
+            },
+        );
+    }
+}
+///The `client-type` argument of `ClientKill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKillType {
+    ///`NORMAL`
+    Normal,
+    ///`MASTER`
+    Master,
+    ///`PRIMARY` — Valkey ≥ 8.0; not Redis 7.0.15
+    Primary,
+    ///`SLAVE`
+    Slave,
+    ///`REPLICA`
+    Replica,
+    ///`PUBSUB`
+    Pubsub,
+}
+impl ::typedis::ToArg for ClientKillType {
+    fn write_arg(&self, out: &mut ::typedis::Args) {
+        match self {
+            Self::Normal => out.push_bytes(b"NORMAL"),
+            Self::Master => out.push_bytes(b"MASTER"),
+            Self::Primary => {
+                out.push_bytes(b"PRIMARY");
+                out.note(
+                    "CLIENT KILL `PRIMARY` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
+                );
+            }
+            Self::Slave => out.push_bytes(b"SLAVE"),
+            Self::Replica => out.push_bytes(b"REPLICA"),
+            Self::Pubsub => out.push_bytes(b"PUBSUB"),
+        }
+    }
+}
 /// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct ClientKill<S, R = ()> {
@@ -39,7 +120,7 @@ impl<S> ClientKill<S> {
             &[
                 (
                     0,
-                    "`CLIENT KILL` needs its `filter` argument: call one of `.old_format(…)`, `.new_format(…)`",
+                    "`CLIENT KILL` needs its `filter` argument: call one of `.old_format(…)`, `.id(…)`, `.client_type(…)`, `.user(…)`, `.addr(…)`, `.laddr(…)`, `.skipme(…)`, `.maxage(…)`, `.name(…)`, `.idle(…)`, `.flags(…)`, `.lib_name(…)`, `.lib_ver(…)`, `.db(…)`, `.capa(…)`, `.ip(…)`, `.not_type(…)`, `.not_id(…)`, `.not_user(…)`, `.not_addr(…)`, `.not_laddr(…)`, `.not_name(…)`, `.not_flags(…)`, `.not_lib_name(…)`, `.not_lib_ver(…)`, `.not_db(…)`, `.not_capa(…)`, `.not_ip(…)`",
                 ),
             ],
         );
@@ -62,40 +143,344 @@ impl<S, R> ClientKill<S, R> {
         }
         self
     }
-    /// `<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]` — one of a group; the last call wins.
+    /// `ID client-id` (since 2.8.12) — repeatable: each call adds one, in call order.
+    pub fn id(
+        mut self,
+        value: impl ::core::iter::IntoIterator<Item = i64>,
+    ) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"ID");
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_i64(x);
+            }
+        }
+        self.decode()
+    }
+    /// `TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` (since 2.8.12) — repeatable: each call adds one, in call order.
     ///
     /// Not accepted by every server:
     /// - `PRIMARY`: Valkey ≥ 8.0; not Redis 7.0.15
-    /// - `MAXAGE maxage`: Valkey ≥ 8.0; not Redis 7.0.15
-    /// - `NAME name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `IDLE idle`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `FLAGS flags`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `LIB-NAME lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `LIB-VER lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `DB db`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `CAPA capa`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `IP ip`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-ID not-client-id [not-client-id ...]`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-USER not-username`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-ADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-LADDR ip:port`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-NAME not-name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-FLAGS not-flags`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-LIB-NAME not-lib-name`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-LIB-VER not-lib-ver`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-DB not-db`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-CAPA not-capa`: Valkey ≥ 9.0; not Redis 7.0.15
-    /// - `NOT-IP not-ip`: Valkey ≥ 9.0; not Redis 7.0.15
-    pub fn new_format(
+    pub fn client_type(mut self, value: ClientKillType) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"TYPE");
+            out.push(&value);
+        }
+        self.decode()
+    }
+    /// `USER username` — repeatable: each call adds one, in call order.
+    pub fn user(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"USER");
+            let x = value;
+            out.push(&x);
+        }
+        self.decode()
+    }
+    /// `ADDR ip:port` — repeatable: each call adds one, in call order.
+    pub fn addr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"ADDR");
+            let x = value;
+            out.push(&x);
+        }
+        self.decode()
+    }
+    /// `LADDR ip:port` (since 6.2.0) — repeatable: each call adds one, in call order.
+    pub fn laddr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"LADDR");
+            let x = value;
+            out.push(&x);
+        }
+        self.decode()
+    }
+    /// `SKIPME <YES | NO>` — repeatable: each call adds one, in call order.
+    pub fn skipme(mut self, value: ClientKillSkipme) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"SKIPME");
+            out.push(&value);
+        }
+        self.decode()
+    }
+    /// `MAXAGE maxage` — Valkey ≥ 8.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn maxage(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"MAXAGE");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `MAXAGE maxage` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NAME name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NAME name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `IDLE idle` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn idle(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"IDLE");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `IDLE idle` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `FLAGS flags` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn flags(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"FLAGS");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `FLAGS flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `LIB-NAME lib-name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn lib_name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"LIB-NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `LIB-NAME lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `LIB-VER lib-ver` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn lib_ver(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"LIB-VER");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `LIB-VER lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `DB db` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn db(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"DB");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `DB db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `CAPA capa` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn capa(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"CAPA");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `CAPA capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `IP ip` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn ip(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"IP");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `IP ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_type(mut self, value: ClientKillNotType) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-TYPE");
+            out.push(&value);
+            out.note(
+                "CLIENT KILL `NOT-TYPE <NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB>` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-ID not-client-id` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_id(
         mut self,
-        value: impl ::core::iter::IntoIterator<Item = ::typedis::Args>,
+        value: impl ::core::iter::IntoIterator<Item = i64>,
     ) -> ClientKill<S, i64> {
         {
-            let out = self.rest.slot(0);
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-ID");
             for x in ::core::iter::IntoIterator::into_iter(value) {
-                out.extend_from(&x);
+                out.push_i64(x);
             }
+            out.note(
+                "CLIENT KILL `NOT-ID not-client-id [not-client-id ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-USER not-username` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_user(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-USER");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-USER not-username` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-ADDR ip:port` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_addr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-ADDR");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-ADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-LADDR ip:port` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_laddr(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-LADDR");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-LADDR ip:port` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-NAME not-name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-NAME not-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-FLAGS not-flags` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_flags(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-FLAGS");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-FLAGS not-flags` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-LIB-NAME not-lib-name` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_lib_name(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-LIB-NAME");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-LIB-NAME not-lib-name` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-LIB-VER not-lib-ver` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_lib_ver(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-LIB-VER");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-LIB-VER not-lib-ver` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-DB not-db` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_db(mut self, value: i64) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-DB");
+            let x = value;
+            out.push_i64(x);
+            out.note(
+                "CLIENT KILL `NOT-DB not-db` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-CAPA not-capa` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_capa(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-CAPA");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-CAPA not-capa` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
+        }
+        self.decode()
+    }
+    /// `NOT-IP not-ip` — Valkey ≥ 9.0; not Redis 7.0.15; repeatable: each call adds one, in call order.
+    pub fn not_ip(mut self, value: impl ::typedis::ToArg) -> ClientKill<S, i64> {
+        {
+            let out = self.rest.append(0);
+            out.push_bytes(b"NOT-IP");
+            let x = value;
+            out.push(&x);
+            out.note(
+                "CLIENT KILL `NOT-IP not-ip` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+            );
         }
         self.decode()
     }

@@ -117,7 +117,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `COPY` (since 3.0.0)
-    pub fn copy(mut self) -> Self {
+    pub fn keep_local(mut self) -> Self {
         self.rest.slot(3).push_bytes(b"COPY");
         self
     }
@@ -127,7 +127,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `AUTH password` (since 4.0.7) — one of a group; the last call wins.
-    pub fn auth(mut self, value: impl ::typedis::ToArg) -> Self {
+    pub fn password(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(5);
             out.push_bytes(b"AUTH");
@@ -154,7 +154,7 @@ impl<S, R> Migrate<S, R> {
         self
     }
     /// `KEYS key [key ...]` (since 3.0.6) — repeatable: each call adds to the earlier ones.
-    pub fn keys<M0>(
+    pub fn key_list<M0>(
         mut self,
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {

@@ -93,7 +93,7 @@ impl<S, R> Set<S, R> {
         self
     }
     /// `GET` (since 6.2.0)
-    pub fn get(mut self) -> Set<S, ::core::option::Option<::typedis::Bytes>> {
+    pub fn get_old(mut self) -> Set<S, ::core::option::Option<::typedis::Bytes>> {
         self.rest.slot(1).push_bytes(b"GET");
         self.decode()
     }

@@ -147,7 +147,7 @@ impl<S, R> Zadd<S, R> {
         self
     }
     /// `INCR` (since 3.0.2)
-    pub fn incr(mut self) -> Zadd<S, ::core::option::Option<f64>> {
+    pub fn increment(mut self) -> Zadd<S, ::core::option::Option<f64>> {
         self.rest.slot(3).push_bytes(b"INCR");
         self.decode()
     }

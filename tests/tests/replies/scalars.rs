@@ -142,9 +142,9 @@ async fn nil_where_the_servers_send_it() {
         assert_eq!(c.object_refcount("l").await.unwrap(), Some(1), "{at}");
         // SORT … GET of a pattern that matches no key gives nil elements.
         c.set("w_1", "one").await.unwrap();
-        let got = c.sort("l").get(["w_*"]).await.unwrap();
+        let got = c.sort("l").get_pattern(["w_*"]).await.unwrap();
         assert_eq!(got, vec![Some(Bytes::from("one")), None], "{at}");
-        let got = c.sort("l").get(["#", "w_*"]).await.unwrap();
+        let got = c.sort("l").get_pattern(["#", "w_*"]).await.unwrap();
         assert_eq!(
             got,
             vec![
@@ -155,7 +155,7 @@ async fn nil_where_the_servers_send_it() {
             ],
             "{at}"
         );
-        let got = c.sort_ro("l").get(["nope_*"]).await.unwrap();
+        let got = c.sort_ro("l").get_pattern(["nope_*"]).await.unwrap();
         assert_eq!(got, vec![None, None], "{at}");
         let stored: i64 = c.sort("l").store("sorted").await.unwrap();
         assert_eq!(stored, 2, "{at}");
@@ -190,7 +190,7 @@ async fn time_and_cursors_are_integers() {
         // until it is 0.
         let (mut cursor, mut seen, mut calls) = (0u64, HashSet::new(), 0);
         loop {
-            let (next, keys) = c.scan(cursor as i64).count(10).await.unwrap();
+            let (next, keys) = c.scan(cursor).count(10).await.unwrap();
             seen.extend(keys);
             calls += 1;
             if next == 0 {
@@ -246,16 +246,16 @@ async fn flags_change_the_reply_type() {
         assert!(c.set("k", "1").await.unwrap(), "{at}");
         assert!(!c.set("k", "2").nx().await.unwrap(), "{at}");
         assert!(c.set("k", "2").xx().await.unwrap(), "{at}");
-        let old: Option<Bytes> = c.set("k", "3").get().await.unwrap();
+        let old: Option<Bytes> = c.set("k", "3").get_old().await.unwrap();
         assert_eq!(old.as_deref(), Some(&b"2"[..]), "{at}");
-        let old: Option<Bytes> = c.set("fresh", "3").get().await.unwrap();
+        let old: Option<Bytes> = c.set("fresh", "3").get_old().await.unwrap();
         assert_eq!(old, None, "{at}");
         // ZADD: a count, or with INCR the new score (nil when NX/XX stopped it).
         let n: i64 = c.zadd("z", [("a", 1.0), ("b", 2.0)]).await.unwrap();
         assert_eq!(n, 2, "{at}");
-        let score: Option<f64> = c.zadd("z", [("a", 2.5)]).incr().await.unwrap();
+        let score: Option<f64> = c.zadd("z", [("a", 2.5)]).increment().await.unwrap();
         assert_eq!(score, Some(3.5), "{at}");
-        let score = c.zadd("z", [("a", 1.0)]).incr().nx().await.unwrap();
+        let score = c.zadd("z", [("a", 1.0)]).increment().nx().await.unwrap();
         assert_eq!(score, None, "{at}");
         // WITHSCORES.
         let plain: Vec<Bytes> = c.zrange("z", 0, -1).await.unwrap();

@@ -5,7 +5,7 @@
 use typedis::commands::CommandlogGetType;
 use typedis::prelude::*;
 use typedis::reply::{ClientInfo, Hello, Info, Role, XInfoGroup, XInfoStream};
-use typedis::{Args, Bytes, Client, Error};
+use typedis::{Bytes, Client, Error};
 
 use crate::support::{GroupOptions, Kind, SentinelGroup, Server, KINDS};
 use crate::Targets;
@@ -83,7 +83,7 @@ async fn logs_and_latency() {
         let history = c.latency_history("command").await.unwrap();
         assert!(history.iter().any(|(_, ms)| *ms >= 15), "{at}: {history:?}");
         c.set("h", "1").await.unwrap();
-        let histogram = c.latency_histogram().command(["set"]).await.unwrap();
+        let histogram = c.latency_histogram().commands(["set"]).await.unwrap();
         let set = &histogram[&b"set"[..]];
         assert!(set.calls >= 1, "{at}");
         assert_eq!(
@@ -148,7 +148,7 @@ async fn roles_of_primary_replica_and_sentinel() {
 async fn acls_and_functions() {
     let t = Targets::start(&[]).await;
     for (kind, at, c) in &t.clients {
-        c.acl_log().reset().await.unwrap();
+        c.acl_log().reset_log().await.unwrap();
         // AUTH changes its connection's user: on a connection of its own.
         let conn = c.dedicated().await.unwrap();
         let denied = conn.auth("wrong").username("nobody").await;
@@ -166,7 +166,7 @@ async fn acls_and_functions() {
         assert!(e.age_seconds >= 0.0, "{at}");
         assert!(e.client_info.addr.starts_with("127.0.0.1:"), "{at}");
         assert_eq!(e.entry_id.is_some(), *kind == Kind::Valkey, "{at}");
-        let () = c.acl_log().reset().await.unwrap();
+        let () = c.acl_log().reset_log().await.unwrap();
         assert!(c.acl_log().count(5).await.unwrap().is_empty(), "{at}");
 
         c.acl_setuser("ann")
@@ -396,10 +396,7 @@ async fn client_kill_counts_with_filters() {
     for (kind, at, c) in &t.clients {
         let victim = Client::connect(&t.server(*kind).url()).await.unwrap();
         let id = victim.client_id().await.unwrap();
-        let mut by_id = Args::new();
-        by_id.push(&"ID");
-        by_id.push(&id);
-        let killed: i64 = c.client_kill().new_format([by_id]).await.unwrap();
+        let killed: i64 = c.client_kill().id([id]).await.unwrap();
         assert_eq!(killed, 1, "{at}");
         let again = Client::connect(&t.server(*kind).url()).await.unwrap();
         let addr = again.client_info().await.unwrap().addr;

@@ -244,7 +244,7 @@ async fn xinfo_stream_groups_and_consumers() {
             "{at}"
         );
 
-        let full = c.xinfo_stream("s").full_block(None).await.unwrap();
+        let full = c.xinfo_stream("s").full().await.unwrap();
         assert_eq!(full.entries.len(), 2, "{at}");
         let g = &full.groups[0];
         assert_eq!(
@@ -269,7 +269,7 @@ async fn xinfo_stream_groups_and_consumers() {
             *kind == Kind::Valkey,
             "{at}"
         );
-        let limited = c.xinfo_stream("s").full_block(Some(1)).await.unwrap();
+        let limited = c.xinfo_stream("s").full_count(1).await.unwrap();
         assert_eq!(limited.entries.len(), 1, "{at}");
 
         let groups = c.xinfo_groups("s").await.unwrap();
