@@ -76,7 +76,7 @@ fn generated_commands_run_from_many_threads_on_one_connection() {
             top,
             vec![(Bytes::from("ann"), 3.0), (Bytes::from("bob"), 5.0)]
         );
-        let old: Option<Bytes> = client.set("k:0", "new").get().run().unwrap();
+        let old: Option<Bytes> = client.set("k:0", "new").get_old().run().unwrap();
         assert_eq!(old, Some(Bytes::from("199")));
         // The escape hatch and server errors.
         let raw: Value = client
