@@ -40,6 +40,8 @@ use std::time::{Duration, Instant};
 
 mod bare;
 mod cluster;
+#[cfg(feature = "observe")]
+mod observe;
 mod sync;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -612,29 +614,13 @@ fn only(c: char) -> bool {
         .is_none_or(|o| o.contains(c))
 }
 
-/// With the `observe` feature and `TYPEDIS_BENCH_RECORD=1`: a subscriber that is
-/// interested in every span and event (the registry stores each span's data) and a
-/// recorder that keeps every measurement, installed for the whole process.
-#[cfg(feature = "observe")]
-fn record_everything() {
-    use tracing_subscriber::layer::SubscriberExt;
-    struct All;
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for All {}
-    if std::env::var("TYPEDIS_BENCH_RECORD").is_ok_and(|v| v == "1") {
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(All))
-            .expect("a subscriber");
-        metrics_util::debugging::DebuggingRecorder::new()
-            .install()
-            .expect("a recorder");
+fn main() -> Res<()> {
+    #[cfg(feature = "observe")]
+    if observe::record_everything() {
         println!("observe: recording every span, event and metric");
     } else {
         println!("observe: compiled in, nothing installed");
     }
-}
-
-fn main() -> Res<()> {
-    #[cfg(feature = "observe")]
-    record_everything();
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let url_arg = args

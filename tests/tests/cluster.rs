@@ -130,33 +130,10 @@ async fn moved_slots_are_followed() {
     drop(held);
     let key = "moving-key";
     cluster.set(key, "before").await.unwrap();
-    let slot = key_slot(key.as_bytes());
-    let owner = cluster.primary_of(slot).unwrap();
-    let target = cluster
-        .shards()
-        .into_iter()
-        .map(|s| s.primary)
-        .find(|p| *p != owner)
-        .unwrap();
-    let src = Client::connect(&format!("redis://{owner}")).await.unwrap();
-    let dst = Client::connect(&format!("redis://{target}")).await.unwrap();
-    let src_id: String = src.cluster_myid().decode().await.unwrap();
-    let dst_id: String = dst.cluster_myid().decode().await.unwrap();
-    // The standard resharding steps for one slot.
-    dst.cmd("CLUSTER")
-        .args(["SETSLOT", &slot.to_string(), "IMPORTING", &src_id])
-        .await
-        .unwrap();
-    src.cmd("CLUSTER")
-        .args(["SETSLOT", &slot.to_string(), "MIGRATING", &dst_id])
-        .await
-        .unwrap();
-    // While migrating, a key not yet moved is still served; new keys go through ASK.
-    let (host, port) = target.rsplit_once(':').unwrap();
-    src.cmd("MIGRATE")
-        .args([host, port, "", "0", "5000", "KEYS", key])
-        .await
-        .unwrap();
+    // The standard resharding steps for one slot: while it migrates, a key not yet moved
+    // is still served; new keys go through ASK.
+    let moving = support::SlotMove::begin(&cluster, key).await;
+    let (slot, owner, target, dst) = (moving.slot, &moving.owner, &moving.target, &moving.dst);
     // The key now lives on the target: the client follows the ASK redirection.
     let during: Option<String> = cluster.get(key).decode().await.unwrap();
     assert_eq!(during.as_deref(), Some("before"));
@@ -169,12 +146,7 @@ async fn moved_slots_are_followed() {
         .await
         .unwrap();
     assert_eq!((during.as_deref(), n), (Some("before"), 1));
-    for n in [&src, &dst] {
-        n.cmd("CLUSTER")
-            .args(["SETSLOT", &slot.to_string(), "NODE", &dst_id])
-            .await
-            .unwrap();
-    }
+    moving.finish().await;
     // MOVED inside a pipeline: the commands are sent again to the new owner, in order.
     assert_eq!(cluster.primary_of(slot).as_deref(), Some(owner.as_str()));
     let (set, got, n) = cluster

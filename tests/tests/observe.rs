@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use support::{Cluster, Kind, Server, KINDS};
+use support::{Cluster, Kind, Server, SlotMove, KINDS};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
@@ -23,7 +23,7 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use typedis::cluster::ClusterClient;
 use typedis::prelude::*;
-use typedis::{key_slot, Client};
+use typedis::Client;
 
 /// A closed span or an event: its name (the message for events), target and fields.
 #[derive(Debug, Clone, Default)]
@@ -367,38 +367,10 @@ async fn a_moved_redirection_is_reported() {
 
     let key = "observed-moving-key";
     cluster.set(key, "v").await.unwrap();
-    let slot = key_slot(key.as_bytes());
-    let owner = cluster.primary_of(slot).unwrap();
-    let target = cluster
-        .shards()
-        .into_iter()
-        .map(|s| s.primary)
-        .find(|p| *p != owner)
-        .unwrap();
-    let src = Client::connect(&format!("redis://{owner}")).await.unwrap();
-    let dst = Client::connect(&format!("redis://{target}")).await.unwrap();
-    let src_id: String = src.cluster_myid().decode().await.unwrap();
-    let dst_id: String = dst.cluster_myid().decode().await.unwrap();
-    let s = slot.to_string();
-    dst.cmd("CLUSTER")
-        .args(["SETSLOT", &s, "IMPORTING", &src_id])
-        .await
-        .unwrap();
-    src.cmd("CLUSTER")
-        .args(["SETSLOT", &s, "MIGRATING", &dst_id])
-        .await
-        .unwrap();
-    let (host, port) = target.rsplit_once(':').unwrap();
-    src.cmd("MIGRATE")
-        .args([host, port, "", "0", "5000", "KEYS", key])
-        .await
-        .unwrap();
-    for n in [&src, &dst] {
-        n.cmd("CLUSTER")
-            .args(["SETSLOT", &s, "NODE", &dst_id])
-            .await
-            .unwrap();
-    }
+    let moving = SlotMove::begin(&cluster, key).await;
+    moving.finish().await;
+    let (s, owner, target) = (moving.slot.to_string(), &moving.owner, &moving.target);
+    let port = target.rsplit_once(':').unwrap().1;
     let got: Option<String> = cluster.get(key).decode().await.unwrap();
     assert_eq!(got.as_deref(), Some("v"));
 

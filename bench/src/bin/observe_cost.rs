@@ -7,9 +7,13 @@
 
 use typedis::prelude::*;
 
+#[cfg(feature = "observe")]
+#[path = "../observe.rs"]
+mod observe;
+
 fn main() {
     #[cfg(feature = "observe")]
-    record_everything();
+    observe::record_everything();
     let args: Vec<String> = std::env::args().collect();
     let url = args
         .get(1)
@@ -47,18 +51,4 @@ fn main() {
             p.execute_raw().await.expect("a pipeline");
         }
     });
-}
-
-#[cfg(feature = "observe")]
-fn record_everything() {
-    use tracing_subscriber::layer::SubscriberExt;
-    struct All;
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for All {}
-    if std::env::var("TYPEDIS_BENCH_RECORD").is_ok_and(|v| v == "1") {
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(All))
-            .expect("a subscriber");
-        metrics_util::debugging::DebuggingRecorder::new()
-            .install()
-            .expect("a recorder");
-    }
 }

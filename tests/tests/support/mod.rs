@@ -1011,3 +1011,73 @@ impl Drop for SentinelGroup {
         }
     }
 }
+
+/// One slot moved between two primaries with the standard resharding steps, for tests of
+/// ASK and MOVED: [`SlotMove::begin`] marks the slot importing and migrating and migrates
+/// `key` (the slot then answers ASK for it), [`SlotMove::finish`] gives the slot to the
+/// target on both nodes (the old owner then answers MOVED).
+pub struct SlotMove {
+    pub slot: u16,
+    /// `host:port` of the slot's owner before the move, and of the node it moves to.
+    pub owner: String,
+    pub target: String,
+    /// Clients of the two nodes.
+    pub src: typedis::Client,
+    pub dst: typedis::Client,
+    dst_id: String,
+}
+
+impl SlotMove {
+    /// Starts moving the slot of `key` (a key the cluster already holds) to another primary.
+    pub async fn begin(cluster: &typedis::cluster::ClusterClient, key: &str) -> SlotMove {
+        use typedis::prelude::*;
+        let slot = typedis::key_slot(key.as_bytes());
+        let owner = cluster.primary_of(slot).expect("the slot's owner");
+        let target = cluster
+            .shards()
+            .into_iter()
+            .map(|s| s.primary)
+            .find(|p| *p != owner)
+            .expect("another primary");
+        let src = typedis::Client::connect(&format!("redis://{owner}"))
+            .await
+            .expect("the owner");
+        let dst = typedis::Client::connect(&format!("redis://{target}"))
+            .await
+            .expect("the target");
+        let src_id: String = src.cluster_myid().decode().await.expect("its id");
+        let dst_id: String = dst.cluster_myid().decode().await.expect("its id");
+        let s = slot.to_string();
+        dst.cmd("CLUSTER")
+            .args(["SETSLOT", &s, "IMPORTING", &src_id])
+            .await
+            .expect("SETSLOT IMPORTING");
+        src.cmd("CLUSTER")
+            .args(["SETSLOT", &s, "MIGRATING", &dst_id])
+            .await
+            .expect("SETSLOT MIGRATING");
+        let (host, port) = target.rsplit_once(':').expect("host:port");
+        src.cmd("MIGRATE")
+            .args([host, port, "", "0", "5000", "KEYS", key])
+            .await
+            .expect("MIGRATE");
+        SlotMove {
+            slot,
+            owner,
+            target,
+            src,
+            dst,
+            dst_id,
+        }
+    }
+
+    /// Gives the slot to the target on both nodes.
+    pub async fn finish(&self) {
+        for n in [&self.src, &self.dst] {
+            n.cmd("CLUSTER")
+                .args(["SETSLOT", &self.slot.to_string(), "NODE", &self.dst_id])
+                .await
+                .expect("SETSLOT NODE");
+        }
+    }
+}
