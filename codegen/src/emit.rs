@@ -1306,7 +1306,7 @@ impl<'a> Command<'a> {
             if is_param(a) && a.multiple {
                 // A required repeatable argument after options (ZADD's members, XADD's
                 // fields): the method takes the first values, a setter adds more.
-                let name = unique(&mut taken, &self.setter_base(a), &a.name);
+                let name = unique(&mut taken, trait_methods, &self.setter_base(a), &a.name);
                 let also = self.recount_of(a);
                 setters.push(self.setter(&name, a, None, &slot, &mut enums, &also));
                 continue;
@@ -1316,7 +1316,12 @@ impl<'a> Command<'a> {
             }
             if self.spec.typedis.flatten.contains(&a.name) {
                 for leaf in flat_leaves(a) {
-                    let name = unique(&mut taken, &self.setter_base(leaf), &leaf.name);
+                    let name = unique(
+                        &mut taken,
+                        trait_methods,
+                        &self.setter_base(leaf),
+                        &leaf.name,
+                    );
                     setters.push(self.flat_setter(&name, leaf, a, &slot, &mut enums));
                     plan.push(cases::Setter::new(leaf, Some(a), &name));
                 }
@@ -1332,7 +1337,12 @@ impl<'a> Command<'a> {
                         // A repeatable alternative whose members are setters of their
                         // own, each adding one, in call order.
                         for leaf in flat_leaves(m) {
-                            let name = unique(&mut taken, &self.setter_base(leaf), &leaf.name);
+                            let name = unique(
+                                &mut taken,
+                                trait_methods,
+                                &self.setter_base(leaf),
+                                &leaf.name,
+                            );
                             setters.push(self.flat_setter(&name, leaf, m, &slot, &mut enums));
                             plan.push(cases::Setter::new(leaf, Some(m), &name));
                         }
@@ -1340,9 +1350,14 @@ impl<'a> Command<'a> {
                     }
                     let base = self.setter_base(m);
                     let name = if taken.contains(&base) {
-                        unique(&mut taken, &format!("{prefix}_{base}"), &m.name)
+                        unique(
+                            &mut taken,
+                            trait_methods,
+                            &format!("{prefix}_{base}"),
+                            &m.name,
+                        )
                     } else {
-                        unique(&mut taken, &base, &m.name)
+                        unique(&mut taken, trait_methods, &base, &m.name)
                     };
                     let also = self.requirement(a, m, &required)?;
                     setters.push(self.setter(&name, m, Some(a), &slot, &mut enums, &also));
@@ -1350,7 +1365,7 @@ impl<'a> Command<'a> {
                 }
                 if is_token_oneof(a) {
                     let e = enums.get(a);
-                    let name = unique(&mut taken, &ident_safe(&a.name), "choice");
+                    let name = unique(&mut taken, trait_methods, &ident_safe(&a.name), "choice");
                     plan.push(cases::Setter::new(a, None, &name));
                     let id = format_ident!("{}", name);
                     let doc = format!(
@@ -1402,18 +1417,18 @@ impl<'a> Command<'a> {
                     .rust_name
                     .clone()
                     .unwrap_or_else(|| self.setter_base(first));
-                let one = unique(&mut taken, &base, &a.name);
+                let one = unique(&mut taken, trait_methods, &base, &a.name);
                 let both_base = second
                     .rust_name
                     .clone()
                     .unwrap_or_else(|| format!("{base}_{}", self.setter_base(second)));
-                let both = unique(&mut taken, &both_base, &second.name);
+                let both = unique(&mut taken, trait_methods, &both_base, &second.name);
                 setters.push(self.split_setter(&one, a, &[first], &slot, &mut enums));
                 setters.push(self.split_setter(&both, a, &[first, second], &slot, &mut enums));
                 plan.push(cases::Setter::new(a, None, &one));
                 plan.push(cases::Setter::new(second, Some(a), &both));
             } else {
-                let name = unique(&mut taken, &self.setter_base(a), &a.name);
+                let name = unique(&mut taken, trait_methods, &self.setter_base(a), &a.name);
                 let also = self.recount_of(a);
                 setters.push(self.setter(&name, a, None, &slot, &mut enums, &also));
                 plan.push(cases::Setter::new(a, None, &name));
@@ -2078,7 +2093,24 @@ pub(super) fn split_block(a: &Argument) -> Option<(&Argument, &Argument)> {
     }
 }
 
-fn unique(taken: &mut BTreeSet<String>, base: &str, alt: &str) -> String {
+/// A setter name not yet taken: `base`, else `base_alt`, else numbered. A base that is
+/// the name of a command method (which a pipeline could not tell from the setter:
+/// `pipeline().set(k, v).persist()`) becomes `with_base`, so a spec dumped from a new
+/// release generates without a `typedis.names` entry; shipped specs name such setters
+/// themselves.
+fn unique(
+    taken: &mut BTreeSet<String>,
+    commands: &BTreeSet<String>,
+    base: &str,
+    alt: &str,
+) -> String {
+    let with;
+    let base = if commands.contains(base) {
+        with = format!("with_{base}");
+        with.as_str()
+    } else {
+        base
+    };
     let mut name = base.to_owned();
     if taken.contains(&name) {
         name = format!("{}_{}", base, ident_safe(alt));
