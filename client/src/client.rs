@@ -1,8 +1,8 @@
 //! [`Client`]: the handle applications use, its configuration, and the raw command path.
 //!
-//! Owns: `Client` / [`ClientConfig`], the raw [`Cmd`] builder (`client.cmd("…")`), the
-//! future that sends one command ([`ExecFuture`]), the [`Executor`] implementation that
-//! generated command builders go through, and the choice of the connection each command
+//! Owns: `Client` / [`ClientConfig`], the future that sends one command
+//! ([`ExecFuture`]), the [`Handle`] implementation that generated command builders,
+//! raw [`Cmd`]s (`client.cmd("…")`) and pipelines go through, and the choice of the connection each command
 //! takes: a dedicated one for blocking commands, else the shared one (the least loaded,
 //! with several), or every shared one for `WAIT` over several connections. Does not own: the connection machinery (see
 //! `mux`), dedicated connections (see [`crate::pool`] and [`crate::dedicated`]) or typed
@@ -12,11 +12,11 @@
 //! runs on (`SELECT`, `CLIENT REPLY`, `MULTI`, `SUBSCRIBE`, …: the generated tables'
 //! `connection_state`). Generated methods for them do not compile on `&Client`; the raw
 //! paths ([`Client::cmd`], [`Client::send`], [`Client::send_batch`], and
-//! [`Executor::execute`] with or without metadata) refuse them before sending, with
+//! [`Handle::execute`] with or without metadata) refuse them before sending, with
 //! [`Error::SharedConnection`].
 
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,18 +26,21 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::time::Sleep;
 
+use crate::batch::{Batch, BatchFuture};
 use crate::cache::{Cache, CacheConfig, Ticket};
 use crate::cmd::Args;
 use crate::connection::ConnectionInfo;
 use crate::error::{Error, Result};
-use crate::exec::Executor;
+use crate::exec::Handle;
+pub use crate::exec::{Cmd, CmdFuture};
 use crate::hold::Hold;
 use crate::meta::{CommandMeta, Dispatch, ResponsePolicy, ServerWait};
 use crate::mux::{Load, Mux, MuxConfig, Reply, ReplyWait};
 use crate::observe;
+use crate::pipeline::Pipeline;
 use crate::pool::{Pool, PoolConfig};
 use crate::resp::Limits;
-use crate::value::{FromValue, ToArg, Value};
+use crate::value::{decode, FromValue, Value};
 
 /// How a [`Client`] connects and behaves. Built from a URL, then adjusted:
 ///
@@ -323,15 +326,27 @@ impl Client {
     /// conn.send(client.cmd("SELECT").arg(1).as_args()).await?;
     /// # Ok(()) }
     /// ```
-    pub fn cmd(&self, name: &str) -> Cmd<'_> {
-        let mut args = Args::with_capacity(64);
-        args.push_bytes(name.as_bytes());
-        Cmd {
-            client: self,
-            args,
-            timeout: self.inner.command_timeout,
-            _target: PhantomData,
-        }
+    pub fn cmd(&self, name: &str) -> Cmd<&Client> {
+        Handle::cmd(self, name)
+    }
+
+    /// A pipeline: commands sent together, in one write, replies decoded into a tuple
+    /// (see [`Pipeline`]).
+    ///
+    /// ```no_run
+    /// # async fn f(client: &typedis::Client) -> typedis::Result<()> {
+    /// use typedis::prelude::*;
+    /// let (set, value) = client.pipeline().set("a", "1").get("a").execute().await?;
+    /// # let _: (bool, Option<typedis::Bytes>) = (set, value);
+    /// # Ok(()) }
+    /// ```
+    pub fn pipeline(&self) -> Pipeline<'_, ()> {
+        Pipeline::new(self)
+    }
+
+    /// A transaction: like [`pipeline`](Self::pipeline), wrapped in `MULTI … EXEC`.
+    pub fn transaction(&self) -> Pipeline<'_, ()> {
+        Pipeline::transaction(self)
     }
 
     /// Sends already encoded arguments, with the client's default timeout. Refuses
@@ -362,7 +377,7 @@ impl Client {
     /// redirection's `ASKING` before its command. Contiguity makes those safe on the
     /// shared connection.
     pub(crate) async fn send_batch_unchecked(&self, commands: &[Args]) -> Result<Vec<Value>> {
-        check_batch(commands)?;
+        crate::cmd::check_batch(commands)?;
         let mut op = observe::Op::batch(self.site(), commands);
         let batch = self.inner.mux().send_batch(commands);
         let replies = match self.inner.command_timeout {
@@ -475,12 +490,23 @@ fn least_loaded(muxes: &[Arc<Mux>]) -> &Arc<Mux> {
     &muxes[best]
 }
 
-impl<'a> Executor for &'a Client {
+impl<'a> Handle for &'a Client {
     type Future = ExecFuture<'a>;
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> ExecFuture<'a> {
         ExecFuture {
-            exec: self.exec(args, meta),
+            exec: self.exec(args, meta, None),
+        }
+    }
+
+    fn execute_with_timeout(
+        self,
+        args: Args,
+        meta: Option<&'static CommandMeta>,
+        timeout: Option<Duration>,
+    ) -> ExecFuture<'a> {
+        ExecFuture {
+            exec: self.exec(args, meta, Some(timeout)),
         }
     }
 
@@ -494,29 +520,58 @@ impl<'a> Executor for &'a Client {
     ) -> TypedFuture<'a, R> {
         TypedFuture {
             notes: args.notes_handle(),
-            exec: self.exec(args, Some(meta)),
+            exec: self.exec(args, Some(meta), None),
             _reply: PhantomData,
+        }
+    }
+
+    fn execute_batch<'s>(self, batch: Batch) -> BatchFuture<'s>
+    where
+        Self: 's,
+    {
+        // The pipeline checked every command against a shared connection; the
+        // transaction's own MULTI … EXEC is contiguous, so safe on it.
+        Box::pin(async move { self.send_batch_unchecked(&batch.into_commands()).await })
+    }
+
+    fn shares_connection(self) -> bool {
+        true
+    }
+
+    fn send_detached(self, args: Args) {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let client = self.clone();
+            rt.spawn(async move {
+                let _ = client.send(args).await;
+            });
         }
     }
 }
 
 impl Client {
     /// The state machine of one command: on the shared connection, or on a dedicated
-    /// one for a blocking command.
+    /// one for a blocking command. `timeout` is the caller's own (`Cmd::timeout`), if
+    /// it set one.
     #[inline]
-    fn exec(&self, mut args: Args, meta: Option<&'static CommandMeta>) -> Exec<'_> {
+    fn exec(
+        &self,
+        mut args: Args,
+        meta: Option<&'static CommandMeta>,
+        timeout: Option<Option<Duration>>,
+    ) -> Exec<'_> {
         refuse_on_shared(&mut args, meta);
         let Some(meta) = meta else {
-            return Exec::new(self, args, None, self.inner.command_timeout);
+            let timeout = timeout.unwrap_or(self.inner.command_timeout);
+            return Exec::new(self, args, None, timeout);
         };
         let blocking = meta.is_blocking();
         // A blocking command's own timeout argument bounds how long it waits; the
         // client's default command timeout (meant for ordinary commands) would cut it
         // short, so it does not apply. A per-call timeout still can (`Cmd::timeout`).
-        let timeout = if blocking {
-            None
-        } else {
-            self.inner.command_timeout
+        let timeout = match timeout {
+            Some(t) => t,
+            None if blocking => None,
+            None => self.inner.command_timeout,
         };
         // A command that may block (BLPOP, XREAD …) would hold up every caller of the
         // shared connection: the generated tables say so, and it goes to a dedicated
@@ -538,87 +593,6 @@ impl Client {
             matches!(meta.dispatch, Dispatch::Shared { .. }) && self.inner.muxes.len() > 1;
         exec.policy = meta.response_policy;
         exec
-    }
-}
-
-/// A raw command being built; see [`Client::cmd`]. `T` is what awaiting it yields.
-#[must_use = "a command does nothing until it is awaited"]
-pub struct Cmd<'a, T = Value> {
-    client: &'a Client,
-    args: Args,
-    timeout: Option<Duration>,
-    _target: PhantomData<fn() -> T>,
-}
-
-impl<'a, T> Cmd<'a, T> {
-    /// Appends one argument.
-    pub fn arg<A: ToArg>(mut self, arg: A) -> Self {
-        arg.write_arg(&mut self.args);
-        self
-    }
-
-    /// Appends several arguments.
-    pub fn args<I>(mut self, args: I) -> Self
-    where
-        I: IntoIterator,
-        I::Item: ToArg,
-    {
-        for a in args {
-            a.write_arg(&mut self.args);
-        }
-        self
-    }
-
-    /// Overrides the client's default timeout for this command (`None`: wait forever).
-    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.timeout = timeout.into();
-        self
-    }
-
-    /// Decodes the reply into `U` instead.
-    pub fn decode<U: FromValue>(self) -> Cmd<'a, U> {
-        Cmd {
-            client: self.client,
-            args: self.args,
-            timeout: self.timeout,
-            _target: PhantomData,
-        }
-    }
-
-    /// The encoded arguments so far.
-    pub fn as_args(&self) -> &Args {
-        &self.args
-    }
-}
-
-impl<'a, T: FromValue> IntoFuture for Cmd<'a, T> {
-    type Output = Result<T>;
-    type IntoFuture = CmdFuture<'a, T>;
-
-    fn into_future(mut self) -> CmdFuture<'a, T> {
-        refuse_on_shared(&mut self.args, None);
-        CmdFuture {
-            inner: Exec::new(self.client, self.args, None, self.timeout),
-            _target: PhantomData,
-        }
-    }
-}
-
-/// The future of an awaited [`Cmd`]: sends it, then decodes the reply on the caller's task.
-#[must_use = "futures do nothing unless awaited"]
-pub struct CmdFuture<'a, T> {
-    inner: Exec<'a>,
-    _target: PhantomData<fn() -> T>,
-}
-
-impl<T: FromValue> Future for CmdFuture<'_, T> {
-    type Output = Result<T>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        self.get_mut()
-            .inner
-            .poll_reply(cx)
-            .map(|r| r.and_then(T::from_value))
     }
 }
 
@@ -663,10 +637,9 @@ impl<R: FromValue> Future for TypedFuture<'_, R> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
         let this = self.get_mut();
-        this.exec.poll_reply(cx).map(|r| {
-            this.notes
-                .apply(r.and_then(|v| R::from_value(v.into_result()?)))
-        })
+        this.exec
+            .poll_reply(cx)
+            .map(|r| decode(r, &this.notes, false))
     }
 }
 
@@ -780,23 +753,6 @@ fn refuse_on_shared(args: &mut Args, meta: Option<&'static CommandMeta>) {
     if let Err(e) = crate::meta::check_shared(meta, args) {
         args.fail(e);
     }
-}
-
-/// Fails a batch before anything is sent if one of its commands could not be encoded or
-/// is empty.
-pub(crate) fn check_batch(commands: &[Args]) -> Result<()> {
-    for c in commands {
-        if c.has_error() {
-            // Only on the error path: `take_error` needs ownership of the message.
-            if let Some(e) = c.clone().take_error() {
-                return Err(e);
-            }
-        }
-        if c.is_empty() {
-            return Err(Error::Usage("empty command in a batch".into()));
-        }
-    }
-    Ok(())
 }
 
 /// Awaits every future, concurrently, and returns their outputs in order.
@@ -1021,7 +977,7 @@ mod tests {
         assert_send_sync::<Client>();
         assert_send::<ExecFuture<'static>>();
         assert_send::<TypedFuture<'static, Value>>();
-        assert_send::<CmdFuture<'static, Value>>();
-        assert_send::<Cmd<'static, Value>>();
+        assert_send::<CmdFuture<ExecFuture<'static>, Value>>();
+        assert_send::<Cmd<&'static Client, Value>>();
     }
 }

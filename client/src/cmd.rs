@@ -1,6 +1,6 @@
 //! A command ready to send: its arguments, already encoded as RESP bulk strings.
 //!
-//! [`Args`] is the buffer that [`ToArg`] writes into. Arguments are encoded once, when
+//! [`Args`] is the buffer that [`ToArg`](crate::ToArg) writes into. Arguments are encoded once, when
 //! the caller builds the command, into a buffer that holds short commands inline (no heap
 //! allocation for `GET key` or `SET key value` with short values) and moves to the heap
 //! beyond that; sending it copies it into the connection's write buffer after the
@@ -8,8 +8,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::error::Error;
-use crate::value::ToArg;
+use crate::error::{Error, Result, ServerError};
 
 /// Bytes of encoded arguments kept inline, without a heap allocation: enough for most
 /// commands on short keys and values (`GET key`, `SET key value`, `INCR counter`).
@@ -147,7 +146,7 @@ pub(crate) struct NoteList(Vec<&'static str>);
 impl Notes {
     /// Adds the notes to a server error that says the arguments were not understood.
     #[inline]
-    pub(crate) fn apply<T>(&self, reply: Result<T, Error>) -> Result<T, Error> {
+    pub(crate) fn apply<T>(&self, reply: Result<T>) -> Result<T> {
         match (&self.0, reply) {
             (Some(notes), Err(Error::Server(e))) => Err(Error::Server(annotate(e, &notes.0))),
             (_, reply) => reply,
@@ -155,17 +154,15 @@ impl Notes {
     }
 
     /// The same for an error reply inside a batch.
-    pub(crate) fn apply_value(&self, reply: crate::value::Value) -> crate::value::Value {
-        match (&self.0, reply) {
-            (Some(notes), crate::value::Value::Error(e)) => {
-                crate::value::Value::Error(annotate(e, &notes.0))
-            }
-            (_, reply) => reply,
+    pub(crate) fn apply_server(&self, reply: ServerError) -> ServerError {
+        match &self.0 {
+            Some(notes) => annotate(reply, &notes.0),
+            None => reply,
         }
     }
 }
 
-fn annotate(e: crate::error::ServerError, notes: &[&str]) -> crate::error::ServerError {
+fn annotate(e: ServerError, notes: &[&str]) -> ServerError {
     if e.is_argument_error() {
         e.with_note(&notes.join("; "))
     } else {
@@ -354,12 +351,6 @@ impl Args {
         }
     }
 
-    /// Appends anything that is [`ToArg`].
-    #[inline]
-    pub fn push<A: ToArg + ?Sized>(&mut self, arg: &A) {
-        arg.write_arg(self);
-    }
-
     /// Appends all arguments of `other` (and its recorded error and notes, if any).
     pub fn extend_from(&mut self, other: &Args) {
         self.buf.extend(&[&other.buf]);
@@ -417,6 +408,23 @@ impl Args {
     pub fn to_vec(&self) -> Vec<Bytes> {
         self.iter().map(Bytes::copy_from_slice).collect()
     }
+}
+
+/// Fails a batch before anything is sent if one of its commands could not be encoded or
+/// is empty.
+pub(crate) fn check_batch(commands: &[Args]) -> Result<()> {
+    for c in commands {
+        if c.has_error() {
+            // Only on the error path: `take_error` needs ownership of the message.
+            if let Some(e) = c.clone().take_error() {
+                return Err(e);
+            }
+        }
+        if c.is_empty() {
+            return Err(Error::Usage("empty command in a batch".into()));
+        }
+    }
+    Ok(())
 }
 
 /// `<prefix><n>\r\n` on the stack, and its length. Lengths under 100 (nearly every

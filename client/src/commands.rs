@@ -25,4 +25,7 @@
 
 include!("generated/commands.rs");
 
-impl<'a> Commands for &'a crate::Client {}
+/// Everything a command method can return on (every [`Handle`](crate::Handle), pipelines,
+/// the open builders of a pipeline, the blocking handles) has the command methods, so
+/// code generic over a handle calls them as on a client.
+impl<S: crate::__private::Sink> Commands for S {}

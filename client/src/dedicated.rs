@@ -31,17 +31,19 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::Mutex;
 
-use crate::client::{check_batch, Client};
-use crate::cmd::Args;
+use crate::batch::{Batch, BatchFuture};
+use crate::client::Client;
+use crate::cmd::{check_batch, Args};
 use crate::error::{Error, Result};
-use crate::exec::Executor;
+use crate::exec::Handle;
 use crate::meta::{self, CommandMeta, ConnectionState, ReplyMode, StateEffect, StateKind};
 use crate::observe;
-use crate::pipeline::{Pipeline, Target};
+use crate::pipeline::Pipeline;
 use crate::pool::PooledConnection;
 use crate::pubsub::{frame_kind, MonitorEvent, SubscriptionKind};
 use crate::value::{FromValue, Value};
@@ -193,13 +195,13 @@ impl DedicatedConnection {
     /// A pipeline on this connection: commands sent together, replies decoded into a
     /// tuple (see [`Pipeline`]).
     pub fn pipeline(&self) -> Pipeline<'_, ()> {
-        Pipeline::new(Target::Dedicated(self), false)
+        Pipeline::new(self)
     }
 
     /// A transaction on this connection: like [`pipeline`](Self::pipeline), wrapped in
     /// `MULTI … EXEC`.
     pub fn transaction(&self) -> Pipeline<'_, ()> {
-        Pipeline::new(Target::Dedicated(self), true)
+        Pipeline::transaction(self)
     }
 
     /// Closes the connection instead of returning it to the pool.
@@ -465,11 +467,40 @@ impl Drop for DedicatedConnection {
 }
 
 /// Every generated command, sent on this connection.
-impl<'a> Executor for &'a DedicatedConnection {
+impl<'a> Handle for &'a DedicatedConnection {
     type Future = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
         Box::pin(self.run(args, meta))
+    }
+
+    fn execute_with_timeout(
+        self,
+        args: Args,
+        meta: Option<&'static CommandMeta>,
+        timeout: Option<Duration>,
+    ) -> Self::Future {
+        match timeout {
+            // A command cut short leaves the connection's replies out of step: it is
+            // unusable afterwards, as after any cancellation.
+            Some(d) => Box::pin(async move {
+                tokio::time::timeout(d, self.run(args, meta))
+                    .await
+                    .unwrap_or(Err(Error::Timeout(d)))
+            }),
+            None => self.execute(args, meta),
+        }
+    }
+
+    fn execute_batch<'s>(self, batch: Batch) -> BatchFuture<'s>
+    where
+        Self: 's,
+    {
+        Box::pin(async move { self.send_many(&batch.into_commands()).await })
+    }
+
+    fn shares_connection(self) -> bool {
+        false
     }
 
     type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
@@ -481,7 +512,6 @@ impl<'a> Executor for &'a DedicatedConnection {
 
 impl crate::exec::sealed::Sealed for &DedicatedConnection {}
 impl crate::exec::OwnsConnection for &DedicatedConnection {}
-impl crate::commands::Commands for &DedicatedConnection {}
 
 #[cfg(test)]
 mod tests {

@@ -106,6 +106,15 @@ pub enum Error {
     #[error("transaction aborted: a watched key was modified (retry the transaction)")]
     Watch,
 
+    /// `watch_transaction` gave up: every one of its attempts met a conflicting write
+    /// to a watched key ([`Error::Watch`]). Raise its attempt budget, or make the
+    /// transaction's keys less contended.
+    #[error("the transaction was aborted by conflicting writes to its watched keys {attempts} times in a row (its every attempt); raise max_attempts, or reduce contention on those keys")]
+    WatchRetriesExhausted {
+        /// How many times the transaction ran and was aborted.
+        attempts: usize,
+    },
+
     /// A lock could not be acquired in time, or is no longer owned.
     #[error("lock error: {0}")]
     Lock(String),

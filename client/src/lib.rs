@@ -9,6 +9,7 @@ extern crate self as typedis;
 pub mod __private;
 pub(crate) use __private as private;
 
+mod batch;
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
@@ -61,12 +62,14 @@ pub mod prelude {
     pub use crate::modules::search::SearchCommands;
     pub use crate::{Client, FromValue, ToArg, Value};
 }
+pub use batch::{Batch, BatchFuture, Keyspace};
 pub use bound::{LexBound, ScoreBound};
 pub use client::{Client, ClientConfig, Cmd};
 pub use cmd::Args;
 pub use connection::{ConnectionInfo, Protocol, TlsConfig};
 pub use dedicated::DedicatedConnection;
 pub use error::{Error, Result, ServerError, ServerErrorKind};
+pub use exec::Handle;
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use keys::{command_keys, key_slot};

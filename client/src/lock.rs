@@ -1,7 +1,8 @@
 //! A distributed lock on one key, as redis-py's `Lock`: acquired with `SET key token NX
 //! PX timeout`, released and extended with Lua scripts that act only while the key
 //! still holds this lock's token, so a lock that expired and was taken by someone else
-//! is never released or extended by mistake.
+//! is never released or extended by mistake. Works on any [`Handle`]: on a cluster every
+//! command of a lock goes to the node serving its key's slot.
 //!
 //! ```no_run
 //! # async fn f(client: &typedis::Client) -> typedis::Result<()> {
@@ -22,8 +23,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::client::Client;
+use crate::cmd::Args;
 use crate::commands::Commands;
 use crate::error::{Error, Result};
+use crate::exec::Handle;
 use crate::script::Script;
 
 const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
@@ -36,8 +39,8 @@ const REACQUIRE: &str = "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 
 
 /// Settings of a lock on one key. Cheap to create; see the [module docs](self).
 #[derive(Debug, Clone)]
-pub struct Lock<'c> {
-    client: &'c Client,
+pub struct Lock<H> {
+    client: H,
     name: Bytes,
     timeout: Option<Duration>,
     blocking: bool,
@@ -49,8 +52,8 @@ pub struct Lock<'c> {
 /// instead, the lock is released in the background (best effort) or expires.
 #[derive(Debug)]
 #[must_use = "dropping the guard releases the lock"]
-pub struct LockGuard<'c> {
-    lock: Lock<'c>,
+pub struct LockGuard<H: Handle> {
+    lock: Lock<H>,
     token: Bytes,
     released: bool,
 }
@@ -65,9 +68,18 @@ fn token() -> Bytes {
     Bytes::from(format!("{:x}-{:x}-{:x}", std::process::id(), nanos, n))
 }
 
-impl<'c> Lock<'c> {
-    /// A lock on `name`: no expiry, blocking without limit, polling every 100 ms.
+impl<'c> Lock<&'c Client> {
+    /// A lock on `name` taken through `client`: no expiry, blocking without limit,
+    /// polling every 100 ms. [`Lock::on`] takes any handle (a cluster client, …).
     pub fn new(client: &'c Client, name: impl AsRef<[u8]>) -> Self {
+        Lock::on(client, name)
+    }
+}
+
+impl<H: Handle> Lock<H> {
+    /// A lock on `name` taken through any [`Handle`]: on a cluster, at the node serving
+    /// the key's slot. No expiry, blocking without limit, polling every 100 ms.
+    pub fn on(client: H, name: impl AsRef<[u8]>) -> Self {
         Lock {
             client,
             name: Bytes::copy_from_slice(name.as_ref()),
@@ -111,7 +123,7 @@ impl<'c> Lock<'c> {
     }
 
     /// Takes the lock, waiting as configured; `Error::Lock` when it cannot be had.
-    pub async fn acquire(&self) -> Result<LockGuard<'c>> {
+    pub async fn acquire(&self) -> Result<LockGuard<H>> {
         let token = token();
         let deadline = self
             .blocking_timeout
@@ -144,7 +156,7 @@ impl<'c> Lock<'c> {
     }
 }
 
-impl LockGuard<'_> {
+impl<H: Handle> LockGuard<H> {
     /// The token stored in the key while this guard owns it.
     pub fn token(&self) -> &Bytes {
         &self.token
@@ -204,24 +216,20 @@ impl LockGuard<'_> {
     }
 }
 
-impl Drop for LockGuard<'_> {
+impl<H: Handle> Drop for LockGuard<H> {
     fn drop(&mut self) {
         if self.released {
             return;
         }
-        // Best effort: release in the background if a runtime is there; otherwise the
+        // Best effort: release in the background (`EVAL`, so no `NOSCRIPT` to follow)
+        // where the handle can outlive this guard and a runtime is there; otherwise the
         // lock expires by its timeout.
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let client = self.lock.client.clone();
-            let name = self.lock.name.clone();
-            let token = self.token.clone();
-            rt.spawn(async move {
-                let _ = Script::new(RELEASE)
-                    .key(name)
-                    .arg(token)
-                    .invoke(&client)
-                    .await;
-            });
-        }
+        let mut release = Args::new();
+        release.push_bytes(b"EVAL");
+        release.push_bytes(RELEASE.as_bytes());
+        release.push_bytes(b"1");
+        release.push_bytes(&self.lock.name);
+        release.push_bytes(&self.token);
+        self.lock.client.send_detached(release);
     }
 }

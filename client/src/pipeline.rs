@@ -38,130 +38,83 @@
 
 use std::marker::PhantomData;
 
-use crate::client::Client;
+use crate::batch::{Batch, Target};
 use crate::cmd::Args;
-use crate::commands::Commands;
 use crate::error::{Error, Result};
+use crate::exec::Handle;
 use crate::meta::CommandMeta;
 use crate::private::Builder;
-use crate::value::{FromValue, Value};
-
-/// Where a pipeline's commands are sent: the shared client or cluster, or a connection
-/// of its own (a WATCH session, a dedicated connection).
-#[derive(Clone, Copy)]
-pub(crate) enum Target<'c> {
-    Client(&'c Client),
-    Watch(&'c crate::watch::WatchSession),
-    Dedicated(&'c crate::dedicated::DedicatedConnection),
-    Cluster(&'c crate::cluster::ClusterClient),
-}
-
-impl Target<'_> {
-    /// Whether other callers send on the same connection.
-    fn is_shared(self) -> bool {
-        matches!(self, Target::Client(_) | Target::Cluster(_))
-    }
-
-    /// Refuses a command this target must not take (see the module docs).
-    fn check(self, meta: Option<&'static CommandMeta>) -> Result<()> {
-        let Some(meta) = meta else { return Ok(()) };
-        let Some(state) = meta.connection_state else {
-            return Ok(());
-        };
-        if self.is_shared() {
-            return Err(Error::SharedConnection {
-                command: meta.name.to_owned(),
-                reason: state.reason,
-            });
-        }
-        crate::meta::check_one_reply(meta, "a pipeline")
-    }
-
-    /// Sends `preloads` then `commands`; for a transaction `commands` is already
-    /// wrapped in `MULTI … EXEC`. One reply per command sent, preloads included.
-    async fn send(
-        self,
-        preloads: Vec<Args>,
-        commands: Vec<Args>,
-        atomic: bool,
-    ) -> Result<Vec<Value>> {
-        match self {
-            Target::Cluster(c) if atomic => {
-                let pre = preloads.len();
-                let mut all = preloads;
-                all.extend(commands);
-                c.send_transaction(&all, pre).await
-            }
-            Target::Cluster(c) => {
-                let mut replies = vec![Value::Nil; preloads.len()];
-                replies.extend(c.send_pipeline(&preloads, &commands).await?);
-                Ok(replies)
-            }
-            Target::Client(c) => {
-                let mut all = preloads;
-                all.extend(commands);
-                // Checked command by command in `execute_raw`; the transaction's own
-                // MULTI … EXEC is contiguous, so safe on the shared connection.
-                c.send_batch_unchecked(&all).await
-            }
-            Target::Watch(w) => {
-                let mut all = preloads;
-                all.extend(commands);
-                w.send_batch(&all).await
-            }
-            Target::Dedicated(d) => {
-                let mut all = preloads;
-                all.extend(commands);
-                d.send_many(&all).await
-            }
-        }
-    }
-}
+use crate::value::{decode, FromValue, Value};
 
 /// The root of a pipeline or transaction; see the [module docs](self).
 #[must_use = "a pipeline does nothing until executed"]
 pub struct Pipeline<'c, T = ()> {
-    target: Target<'c>,
+    /// The handle the commands go to.
+    target: Box<dyn Target + 'c>,
     /// Commands sent first, whose replies are dropped (script loads).
     preloads: Vec<Args>,
     commands: Vec<Args>,
-    /// Each command's entry in the generated tables, when it is known.
-    metas: Vec<Option<&'static CommandMeta>>,
+    /// Each command's entry in the generated tables (when it is known), and whether its
+    /// reply is an element of the typed tuple of [`execute`](Pipeline::execute).
+    entries: Vec<Entry>,
     atomic: bool,
     _out: PhantomData<fn() -> T>,
 }
 
-impl Client {
-    /// A pipeline: commands sent together, in one write, replies decoded into a tuple.
-    ///
-    /// ```no_run
-    /// # async fn f(client: &typedis::Client) -> typedis::Result<()> {
-    /// use typedis::prelude::*;
-    /// let (set, value) = client.pipeline().set("a", "1").get("a").execute().await?;
-    /// # let _: (bool, Option<typedis::Bytes>) = (set, value);
-    /// # Ok(()) }
-    /// ```
-    pub fn pipeline(&self) -> Pipeline<'_, ()> {
-        Pipeline::new(Target::Client(self), false)
-    }
+#[derive(Clone, Copy)]
+struct Entry {
+    meta: Option<&'static CommandMeta>,
+    typed: bool,
+}
 
-    /// A transaction: like [`pipeline`](Self::pipeline), wrapped in `MULTI … EXEC`.
-    pub fn transaction(&self) -> Pipeline<'_, ()> {
-        Pipeline::new(Target::Client(self), true)
+impl<T> std::fmt::Debug for Pipeline<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("commands", &self.commands)
+            .field("transaction", &self.atomic)
+            .finish_non_exhaustive()
     }
 }
 
 impl<'c> Pipeline<'c, ()> {
-    pub(crate) fn new(target: Target<'c>, atomic: bool) -> Self {
+    /// A pipeline on any [`Handle`]: commands sent together (one write per connection),
+    /// replies decoded into a tuple. What `client.pipeline()` and
+    /// `cluster.pipeline()` are, for code generic over the handle.
+    pub fn new<H: Handle + 'c>(handle: H) -> Self {
+        Pipeline::on(Box::new(handle), false)
+    }
+
+    /// A transaction on any [`Handle`]: like [`new`](Self::new), wrapped in
+    /// `MULTI … EXEC` (on a cluster, every key in one slot).
+    pub fn transaction<H: Handle + 'c>(handle: H) -> Self {
+        Pipeline::on(Box::new(handle), true)
+    }
+
+    pub(crate) fn on(target: Box<dyn Target + 'c>, atomic: bool) -> Self {
         Pipeline {
             target,
             preloads: Vec::new(),
             commands: Vec::new(),
-            metas: Vec::new(),
+            entries: Vec::new(),
             atomic,
             _out: PhantomData,
         }
     }
+}
+
+/// Refuses a command `target` must not take (see the module docs).
+fn check(target: &dyn Target, meta: Option<&'static CommandMeta>) -> Result<()> {
+    let Some(meta) = meta else { return Ok(()) };
+    let Some(state) = meta.connection_state else {
+        return Ok(());
+    };
+    if target.shares_connection() {
+        return Err(Error::SharedConnection {
+            command: meta.name.to_owned(),
+            reason: state.reason,
+        });
+    }
+    crate::meta::check_one_reply(meta, "a pipeline")
 }
 
 impl<'c, T> Pipeline<'c, T> {
@@ -169,14 +122,14 @@ impl<'c, T> Pipeline<'c, T> {
     /// typed tuple of [`execute`](Self::execute) does not change).
     pub fn add<B: Builder>(&mut self, command: B) -> &mut Self {
         let (_, args, meta) = command.into_parts();
-        self.push(args, Some(meta));
+        self.push(args, Some(meta), false);
         self
     }
 
     /// Adds a raw command (`["SET", "k", "v"]`).
     pub fn add_args(&mut self, args: Args) -> &mut Self {
         let meta = crate::meta::of_args(&args);
-        self.push(args, meta);
+        self.push(args, meta, false);
         self
     }
 
@@ -198,16 +151,17 @@ impl<'c, T> Pipeline<'c, T> {
         self.retype()
     }
 
-    pub(crate) fn push(&mut self, args: Args, meta: Option<&'static CommandMeta>) {
+    /// Adds a command; `typed`: its reply is the next element of the typed tuple.
+    pub(crate) fn push(&mut self, args: Args, meta: Option<&'static CommandMeta>, typed: bool) {
         self.commands.push(args);
-        self.metas.push(meta);
+        self.entries.push(Entry { meta, typed });
     }
 
     /// Each command's name, for errors (empty for unknown raw commands).
     fn names(&self) -> Vec<&'static str> {
-        self.metas
+        self.entries
             .iter()
-            .map(|m| m.map_or("", |m| m.name))
+            .map(|e| e.meta.map_or("", |m| m.name))
             .collect()
     }
 
@@ -216,7 +170,7 @@ impl<'c, T> Pipeline<'c, T> {
             target: self.target,
             preloads: self.preloads,
             commands: self.commands,
-            metas: self.metas,
+            entries: self.entries,
             atomic: self.atomic,
             _out: PhantomData,
         }
@@ -239,7 +193,7 @@ impl<'c, T> Pipeline<'c, T> {
             if let Some(e) = a.take_error() {
                 return Err(pipeline_error(i, names[i], e));
             }
-            if let Err(e) = self.target.check(self.metas[i]) {
+            if let Err(e) = check(&*self.target, self.entries[i].meta) {
                 return Err(pipeline_error(i, names[i], e));
             }
             if !a.notes().is_empty() {
@@ -252,15 +206,16 @@ impl<'c, T> Pipeline<'c, T> {
         let pre = self.preloads.len();
         let annotate = |replies: &mut [Value], offset: usize| {
             for (i, n) in &notes {
-                if let Some(r) = replies.get_mut(i + offset) {
-                    *r = n.apply_value(std::mem::replace(r, Value::Nil));
+                if let Some(Value::Error(e)) = replies.get_mut(i + offset) {
+                    *e = n.apply_server(e.clone());
                 }
             }
         };
         if !self.atomic {
             let preloads = std::mem::take(&mut self.preloads);
             let commands = std::mem::take(&mut self.commands);
-            let mut replies = self.target.send(preloads, commands, false).await?;
+            let batch = Batch::new(preloads, commands, false);
+            let mut replies = self.target.send_batch(batch).await?;
             check_preloads(&replies[..pre.min(replies.len())])?;
             let mut replies = replies.split_off(pre.min(replies.len()));
             annotate(&mut replies, 0);
@@ -276,7 +231,10 @@ impl<'c, T> Pipeline<'c, T> {
         all.push(multi);
         all.append(&mut self.commands);
         all.push(exec);
-        let mut replies = self.target.send(preloads, all, true).await?;
+        let mut replies = self
+            .target
+            .send_batch(Batch::new(preloads, all, true))
+            .await?;
         check_preloads(&replies[..pre.min(replies.len())])?;
         let mut replies = replies.split_off(pre.min(replies.len()));
         // Queued commands answer after MULTI's reply.
@@ -366,18 +324,12 @@ impl<'c, T> crate::private::Sink for Pipeline<'c, T> {
     }
 }
 
-impl<T> Commands for Pipeline<'_, T> {}
-
-/// A command whose options may still be set has the command methods too: calling one
-/// closes it into the pipeline first.
-impl<C: crate::private::Open> Commands for C {}
-
 impl<'c, T> Pipeline<'c, T> {
     /// Adds a command built with options (`client.set("k", "v").ex(60)`), keeping its
     /// reply type in the output tuple.
     pub fn then<B: Builder>(mut self, command: B) -> Pipeline<'c, (T, B::Reply)> {
         let (_, args, meta) = command.into_parts();
-        self.push(args, Some(meta));
+        self.push(args, Some(meta), true);
         self.retype()
     }
 
@@ -387,7 +339,7 @@ impl<'c, T> Pipeline<'c, T> {
         args: Args,
         meta: &'static CommandMeta,
     ) -> Pipeline<'c, (T, R)> {
-        self.push(args, Some(meta));
+        self.push(args, Some(meta), true);
         self.retype()
     }
 
@@ -400,8 +352,28 @@ impl<'c, T> Pipeline<'c, T> {
         T: Replies,
     {
         let names = self.names();
+        let typed: Vec<bool> = self.entries.iter().map(|e| e.typed).collect();
         let replies = self.send_named(&names).await?;
-        T::from_replies(replies, &names)
+        let positions: Vec<(usize, &'static str)> = names.iter().copied().enumerate().collect();
+        if typed.iter().all(|t| *t) {
+            return T::from_replies(replies, &positions);
+        }
+        // Commands added with `add` / `add_args` are not elements of the tuple: their
+        // replies are left out (so the tuple does not shift), and one that failed fails
+        // the call as any command does.
+        let mut tuple = Vec::with_capacity(replies.len());
+        let mut at = Vec::with_capacity(replies.len());
+        for ((reply, typed), pos) in replies.into_iter().zip(typed).zip(positions) {
+            match reply {
+                r if typed => {
+                    tuple.push(r);
+                    at.push(pos);
+                }
+                Value::Error(e) => return Err(pipeline_error(pos.0, pos.1, Error::Server(e))),
+                _ => {}
+            }
+        }
+        T::from_replies(tuple, &at)
     }
 }
 
@@ -410,30 +382,28 @@ impl<'c, T> Pipeline<'c, T> {
 pub trait Replies {
     /// The flat tuple.
     type Flat;
-    /// Decodes one reply per command.
-    fn from_replies(replies: Vec<Value>, names: &[&'static str]) -> Result<Self::Flat>;
+    /// Decodes one reply per element; `at` holds each element's position in the
+    /// pipeline and its command's name, for errors.
+    fn from_replies(replies: Vec<Value>, at: &[(usize, &'static str)]) -> Result<Self::Flat>;
 }
 
 fn take<R: FromValue>(
     it: &mut std::vec::IntoIter<Value>,
     i: usize,
-    names: &[&'static str],
+    at: &[(usize, &'static str)],
 ) -> Result<R> {
     let v = it.next().ok_or_else(|| {
         Error::Protocol(format!(
             "the pipeline got fewer replies than commands ({i})"
         ))
     })?;
-    let name = names.get(i).copied().unwrap_or("");
-    match v {
-        Value::Error(e) => Err(pipeline_error(i, name, Error::Server(e))),
-        v => R::from_value(v).map_err(|e| pipeline_error(i, name, e)),
-    }
+    let (index, name) = at.get(i).copied().unwrap_or((i, ""));
+    decode(Ok(v), &crate::cmd::Notes::default(), false).map_err(|e| pipeline_error(index, name, e))
 }
 
 impl Replies for () {
     type Flat = ();
-    fn from_replies(_: Vec<Value>, _: &[&'static str]) -> Result<()> {
+    fn from_replies(_: Vec<Value>, _: &[(usize, &'static str)]) -> Result<()> {
         Ok(())
     }
 }
@@ -448,9 +418,9 @@ macro_rules! replies {
     ($( ($($t:ident $i:tt),+) )+) => {$(
         impl<$($t: FromValue),+> Replies for nest!([()] $($t)+) {
             type Flat = ($($t,)+);
-            fn from_replies(replies: Vec<Value>, names: &[&'static str]) -> Result<Self::Flat> {
+            fn from_replies(replies: Vec<Value>, at: &[(usize, &'static str)]) -> Result<Self::Flat> {
                 let mut it = replies.into_iter();
-                Ok(($( take::<$t>(&mut it, $i, names)?, )+))
+                Ok(($( take::<$t>(&mut it, $i, at)?, )+))
             }
         }
     )+};

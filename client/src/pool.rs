@@ -226,7 +226,7 @@ impl PooledConnection {
     /// one reply per command; [`Client::dedicated`](crate::Client::dedicated) handles
     /// them.
     pub async fn send_many(&mut self, commands: &[Args]) -> Result<Vec<Value>> {
-        crate::client::check_batch(commands)?;
+        crate::cmd::check_batch(commands)?;
         let metas: Vec<Option<&'static CommandMeta>> =
             commands.iter().map(crate::meta::of_args).collect();
         for meta in metas.iter().flatten() {

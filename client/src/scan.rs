@@ -23,10 +23,10 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_core::Stream;
 
-use crate::client::Client;
-use crate::cluster::ClusterClient;
+use crate::batch::Target;
 use crate::cmd::Args;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::exec::Handle;
 use crate::value::{FromValue, ToArg, Value};
 
 /// MATCH / COUNT / TYPE for the scan streams.
@@ -64,23 +64,18 @@ impl ScanOptions {
 
 type Page = Result<(Bytes, Vec<Value>)>;
 
-/// Where the scan's pages come from.
-enum Via<'a> {
-    Client(&'a Client),
-    /// Routed by key (HSCAN/SSCAN/ZSCAN on a cluster).
-    Cluster(&'a ClusterClient),
-    /// `SCAN` on each of these nodes in turn (the cluster's primaries).
-    Nodes(&'a ClusterClient, VecDeque<String>),
-}
-
-/// A scan in progress; a `Stream` of `Result<T>`.
+/// A scan in progress; a `Stream` of `Result<T>`. Made by the handles' `scan_iter`,
+/// `hscan_iter`, `sscan_iter` and `zscan_iter`, or, for code generic over the handle, by
+/// [`ScanStream::keys`] and its siblings.
 pub struct ScanStream<'a, T> {
-    via: Via<'a>,
+    /// Where the pages come from: the handle; for `SCAN` on a cluster, each primary in
+    /// turn (the first is being scanned).
+    targets: VecDeque<Box<dyn Target + 'a>>,
     prefix: Args,
     suffix: Args,
     cursor: Option<Bytes>,
     buffered: VecDeque<T>,
-    pending: Option<Pin<Box<dyn Future<Output = Page> + Send + 'a>>>,
+    pending: Option<Pending<'a>>,
 }
 
 impl<T> std::fmt::Debug for ScanStream<'_, T> {
@@ -89,13 +84,50 @@ impl<T> std::fmt::Debug for ScanStream<'_, T> {
     }
 }
 
+impl<'a> ScanStream<'a, Bytes> {
+    /// `SCAN` over every key `handle` reaches: the database of a client or connection,
+    /// every primary of a cluster one after the other (the primaries known when the
+    /// scan starts).
+    pub fn keys<H: Handle + 'a>(handle: H, options: ScanOptions) -> Self {
+        let targets = handle.keyspace().parts.into();
+        ScanStream::new(targets, b"SCAN", None::<&[u8]>, options, true)
+    }
+
+    /// `SSCAN` over a set's members (on a cluster, at the key's node).
+    pub fn set_members<H: Handle + 'a>(handle: H, key: impl ToArg, options: ScanOptions) -> Self {
+        ScanStream::new(one(handle), b"SSCAN", Some(key), options, false)
+    }
+}
+
+impl<'a> ScanStream<'a, (Bytes, Bytes)> {
+    /// `HSCAN` over a hash's fields and values (on a cluster, at the key's node).
+    pub fn hash_fields<H: Handle + 'a>(handle: H, key: impl ToArg, options: ScanOptions) -> Self {
+        ScanStream::new(one(handle), b"HSCAN", Some(key), options, false)
+    }
+}
+
+impl<'a> ScanStream<'a, (Bytes, f64)> {
+    /// `ZSCAN` over a sorted set's members and scores (on a cluster, at the key's node).
+    pub fn sorted_set_members<H: Handle + 'a>(
+        handle: H,
+        key: impl ToArg,
+        options: ScanOptions,
+    ) -> Self {
+        ScanStream::new(one(handle), b"ZSCAN", Some(key), options, false)
+    }
+}
+
+fn one<'a, H: Handle + 'a>(handle: H) -> VecDeque<Box<dyn Target + 'a>> {
+    VecDeque::from([Box::new(handle) as Box<dyn Target + 'a>])
+}
+
+/// The scan methods of a handle type, on [`ScanStream`]'s constructors.
 macro_rules! scan_methods {
-    ($ty:ty, $doc_scan:literal, |$this:ident| $scan_via:expr, |$this2:ident| $key_via:expr) => {
+    ($ty:ty) => {
         impl $ty {
-            #[doc = $doc_scan]
+            /// `SCAN` over the keys (see [`ScanStream::keys`]).
             pub fn scan_iter(&self, options: ScanOptions) -> ScanStream<'_, Bytes> {
-                let $this = self;
-                ScanStream::new($scan_via, &[b"SCAN"], None::<&[u8]>, options, true)
+                ScanStream::keys(self, options)
             }
 
             /// `HSCAN` over a hash's fields and values.
@@ -104,14 +136,16 @@ macro_rules! scan_methods {
                 key: impl ToArg,
                 options: ScanOptions,
             ) -> ScanStream<'_, (Bytes, Bytes)> {
-                let $this2 = self;
-                ScanStream::new($key_via, &[b"HSCAN"], Some(key), options, false)
+                ScanStream::hash_fields(self, key, options)
             }
 
             /// `SSCAN` over a set's members.
-            pub fn sscan_iter(&self, key: impl ToArg, options: ScanOptions) -> ScanStream<'_, Bytes> {
-                let $this2 = self;
-                ScanStream::new($key_via, &[b"SSCAN"], Some(key), options, false)
+            pub fn sscan_iter(
+                &self,
+                key: impl ToArg,
+                options: ScanOptions,
+            ) -> ScanStream<'_, Bytes> {
+                ScanStream::set_members(self, key, options)
             }
 
             /// `ZSCAN` over a sorted set's members and scores.
@@ -120,39 +154,26 @@ macro_rules! scan_methods {
                 key: impl ToArg,
                 options: ScanOptions,
             ) -> ScanStream<'_, (Bytes, f64)> {
-                let $this2 = self;
-                ScanStream::new($key_via, &[b"ZSCAN"], Some(key), options, false)
+                ScanStream::sorted_set_members(self, key, options)
             }
         }
     };
 }
 
-scan_methods!(
-    Client,
-    "`SCAN` over the keys of the database.",
-    |c| Via::Client(c),
-    |c| Via::Client(c)
-);
-scan_methods!(
-    ClusterClient,
-    "`SCAN` over the keys of every primary, one after the other (the primaries known \
-     when the scan starts). HSCAN/SSCAN/ZSCAN go to the key's node.",
-    |c| Via::Nodes(c, c.primaries().into()),
-    |c| Via::Cluster(c)
-);
+scan_methods!(crate::Client);
+scan_methods!(crate::cluster::ClusterClient);
+scan_methods!(crate::DedicatedConnection);
 
 impl<'a, T: FromValue> ScanStream<'a, T> {
     fn new(
-        via: Via<'a>,
-        name: &[&[u8]],
+        targets: VecDeque<Box<dyn Target + 'a>>,
+        name: &[u8],
         key: Option<impl ToArg>,
         o: ScanOptions,
         with_type: bool,
     ) -> Self {
         let mut prefix = Args::new();
-        for n in name {
-            prefix.push_bytes(n);
-        }
+        prefix.push_bytes(name);
         if let Some(k) = key {
             k.write_arg(&mut prefix);
         }
@@ -170,7 +191,7 @@ impl<'a, T: FromValue> ScanStream<'a, T> {
             suffix.push_bytes(t);
         }
         ScanStream {
-            via,
+            targets,
             prefix,
             suffix,
             cursor: Some(Bytes::from_static(b"0")),
@@ -179,28 +200,24 @@ impl<'a, T: FromValue> ScanStream<'a, T> {
         }
     }
 
-    fn request(&self, cursor: &Bytes) -> Pin<Box<dyn Future<Output = Page> + Send + 'a>> {
+    /// The next page from the target being scanned, which the future hands back.
+    fn request(&mut self, cursor: &Bytes) -> Option<Pending<'a>> {
         let mut args = self.prefix.clone();
         args.push_bytes(cursor);
         args.extend_from(&self.suffix);
-        let reply: Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>> = match &self.via {
-            Via::Client(c) => {
-                let c: &'a Client = c;
-                Box::pin(c.send(args))
-            }
-            Via::Cluster(c) => {
-                let c: &'a ClusterClient = c;
-                Box::pin(crate::exec::Executor::execute(c, args, None))
-            }
-            Via::Nodes(c, nodes) => {
-                let c: &'a ClusterClient = c;
-                let node = nodes.front().cloned().unwrap_or_default();
-                Box::pin(async move { c.node(&node).await?.send(args).await })
-            }
-        };
-        Box::pin(async move { <(Bytes, Vec<Value>)>::from_value(reply.await?) })
+        let target = self.targets.pop_front()?;
+        Some(Box::pin(async move {
+            let page = match target.send(args).await {
+                Ok(v) => <(Bytes, Vec<Value>)>::from_value(v),
+                Err(e) => Err(e),
+            };
+            (target, page)
+        }))
     }
 }
+
+/// A page being fetched, and the target it comes from.
+type Pending<'a> = Pin<Box<dyn Future<Output = (Box<dyn Target + 'a>, Page)> + Send + 'a>>;
 
 impl<T: FromValue + Unpin> Stream for ScanStream<'_, T> {
     type Item = Result<T>;
@@ -212,40 +229,33 @@ impl<T: FromValue + Unpin> Stream for ScanStream<'_, T> {
                 return Poll::Ready(Some(Ok(item)));
             }
             if this.pending.is_none() {
-                // The previous page said cursor 0: the scan is complete.
+                // The previous page said cursor 0 on the last target: the scan is complete.
                 let Some(cursor) = this.cursor.take() else {
                     return Poll::Ready(None);
                 };
-                this.pending = Some(this.request(&cursor));
+                this.pending = this.request(&cursor);
             }
             let Some(fut) = this.pending.as_mut() else {
                 return Poll::Ready(None);
             };
-            match fut.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(page) => {
-                    this.pending = None;
-                    match page.and_then(|(cursor, values)| Ok((cursor, T::from_values(values)?))) {
-                        Ok((cursor, items)) => {
-                            if &cursor[..] != b"0" {
-                                this.cursor = Some(cursor);
-                            } else if let Via::Nodes(_, nodes) = &mut this.via {
-                                // This node is done: start over on the next one.
-                                nodes.pop_front();
-                                if !nodes.is_empty() {
-                                    this.cursor = Some(Bytes::from_static(b"0"));
-                                }
-                            }
-                            this.buffered.extend(items);
-                        }
-                        Err(e) => {
-                            this.cursor = None;
-                            return Poll::Ready(Some(Err(match e {
-                                Error::Decode { .. } => e,
-                                other => other,
-                            })));
-                        }
+            let Poll::Ready((target, page)) = fut.as_mut().poll(cx) else {
+                return Poll::Pending;
+            };
+            this.pending = None;
+            match page.and_then(|(cursor, values)| Ok((cursor, T::from_values(values)?))) {
+                Ok((cursor, items)) => {
+                    if &cursor[..] != b"0" {
+                        this.targets.push_front(target);
+                        this.cursor = Some(cursor);
+                    } else if !this.targets.is_empty() {
+                        // This target is done: start over on the next one.
+                        this.cursor = Some(Bytes::from_static(b"0"));
                     }
+                    this.buffered.extend(items);
+                }
+                Err(e) => {
+                    this.cursor = None;
+                    return Poll::Ready(Some(Err(e)));
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Lua scripts: [`Script`] runs with `EVALSHA` and falls back to `EVAL` (which also
-//! loads it) when the server answers `NOSCRIPT`; in pipelines it is loaded before the
-//! pipeline runs. Functions (`FUNCTION LOAD`, `FCALL`, `FCALL_RO`) are ordinary
+//! loads it) when the server answers `NOSCRIPT`, on any [`Handle`] (on a cluster, routed
+//! by its keys' slot, as the key specs of `EVALSHA` say); in pipelines it is loaded
+//! before the pipeline runs. Functions (`FUNCTION LOAD`, `FCALL`, `FCALL_RO`) are ordinary
 //! generated commands.
 //!
 //! ```no_run
@@ -18,11 +19,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::client::Client;
-use crate::cmd::Args;
+use crate::cmd::{Args, Notes};
 use crate::error::{Error, Result, ServerErrorKind};
+use crate::exec::Handle;
 use crate::pipeline::Pipeline;
-use crate::value::{FromValue, ToArg, Value};
+use crate::value::{decode, FromValue, ToArg, Value};
 
 /// A Lua script and its SHA1 (computed locally).
 #[derive(Debug, Clone)]
@@ -71,13 +72,18 @@ impl Script {
         }
     }
 
-    /// Loads the script (`SCRIPT LOAD`) so that `EVALSHA` finds it.
-    pub async fn load(&self, client: &Client) -> Result<()> {
+    /// Loads the script (`SCRIPT LOAD`) so that `EVALSHA` finds it (on a cluster, on
+    /// every node: the command's routing tip).
+    pub async fn load<H: Handle>(&self, handle: H) -> Result<()> {
+        handle.execute(self.load_command(), None).await.map(|_| ())
+    }
+
+    fn load_command(&self) -> Args {
         let mut a = Args::new();
         a.push_bytes(b"SCRIPT");
         a.push_bytes(b"LOAD");
         a.push_bytes(&self.code);
-        client.send(a).await.map(|_| ())
+        a
     }
 }
 
@@ -117,7 +123,8 @@ impl<'s> ScriptCall<'s> {
         a
     }
 
-    /// Runs the script on `client`: on a `&Client` an [`Invocation`] to await; with the
+    /// Runs the script on `client`: on any [`Handle`] (`&Client`, `&ClusterClient`, a
+    /// dedicated connection, a WATCH session) an [`Invocation`] to await; with the
     /// `blocking` feature, on a `&typedis::blocking::Client` one to `.run()`. Either way
     /// `.decode::<T>()` picks the reply type.
     pub fn invoke<C: Invoke>(self, client: C) -> C::Invocation<'s> {
@@ -125,8 +132,8 @@ impl<'s> ScriptCall<'s> {
     }
 }
 
-/// The clients a script runs on, and what [`ScriptCall::invoke`] gives on each: `&Client`
-/// (an [`Invocation`] to await) and, with the `blocking` feature,
+/// The clients a script runs on, and what [`ScriptCall::invoke`] gives on each: every
+/// [`Handle`] (an [`Invocation`] to await) and, with the `blocking` feature,
 /// `&typedis::blocking::Client` (one to `.run()`).
 pub trait Invoke {
     /// The script run on this client.
@@ -136,54 +143,59 @@ pub trait Invoke {
     fn invocation(self, call: ScriptCall<'_>) -> Self::Invocation<'_>;
 }
 
-impl<'c> Invoke for &'c Client {
-    type Invocation<'s> = Invocation<'c, 's, Value>;
+impl<H: Handle> Invoke for H {
+    type Invocation<'s> = Invocation<'s, H, Value>;
 
-    fn invocation(self, call: ScriptCall<'_>) -> Invocation<'c, '_, Value> {
+    fn invocation(self, call: ScriptCall<'_>) -> Invocation<'_, H, Value> {
         Invocation {
             call,
-            client: self,
+            handle: self,
             _t: PhantomData,
         }
     }
 }
 
-/// A script run on a client; await it.
-pub struct Invocation<'c, 's, T> {
+/// A script run on a handle; await it.
+pub struct Invocation<'s, H, T> {
     call: ScriptCall<'s>,
-    client: &'c Client,
+    handle: H,
     _t: PhantomData<fn() -> T>,
 }
 
-impl<'c, 's, T> Invocation<'c, 's, T> {
+impl<H, T> std::fmt::Debug for Invocation<'_, H, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Invocation")
+            .field("sha", &self.call.script.sha)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s, H, T> Invocation<'s, H, T> {
     /// Decodes the reply into `U`.
-    pub fn decode<U: FromValue>(self) -> Invocation<'c, 's, U> {
+    pub fn decode<U: FromValue>(self) -> Invocation<'s, H, U> {
         Invocation {
             call: self.call,
-            client: self.client,
+            handle: self.handle,
             _t: PhantomData,
         }
     }
 }
 
-impl<'c, 's, T: FromValue + 'c> IntoFuture for Invocation<'c, 's, T>
-where
-    's: 'c,
-{
+impl<'s, H: Handle + 's, T: FromValue + 's> IntoFuture for Invocation<'s, H, T> {
     type Output = Result<T>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<T>> + Send + 's>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let reply = match self.client.send(self.call.command(true)).await {
+            let reply = match self.handle.execute(self.call.command(true), None).await {
                 Err(e) if e.server_kind() == Some(ServerErrorKind::NoScript) => {
-                    // Not loaded (e.g. after SCRIPT FLUSH or on a new server): EVAL runs
-                    // and caches it.
-                    self.client.send(self.call.command(false)).await?
+                    // Not loaded (e.g. after SCRIPT FLUSH, on a new server, or on the
+                    // node a key's slot moved to): EVAL runs and caches it.
+                    self.handle.execute(self.call.command(false), None).await
                 }
-                other => other?,
+                other => other,
             };
-            T::from_value(reply)
+            decode(reply, &Notes::default(), true)
         })
     }
 }
@@ -192,12 +204,10 @@ impl<'c, T> Pipeline<'c, T> {
     /// Adds a script run (by `EVALSHA`); the script is loaded with `SCRIPT LOAD` in the
     /// same batch, before the pipeline's commands, so `NOSCRIPT` cannot happen.
     pub fn script(mut self, call: ScriptCall<'_>) -> Pipeline<'c, (T, Value)> {
-        let mut load = Args::new();
-        load.push_bytes(b"SCRIPT");
-        load.push_bytes(b"LOAD");
-        load.push_bytes(&call.script.code);
-        self.preload(load);
-        self.add_args(call.command(true));
+        self.preload(call.script.load_command());
+        let run = call.command(true);
+        let meta = crate::meta::of_args(&run);
+        self.push(run, meta, true);
         self.retype_public()
     }
 }

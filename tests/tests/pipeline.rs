@@ -208,3 +208,41 @@ async fn watch_retry_helper_makes_get_set_increments_exact() {
         assert_eq!(n, 2000, "{kind:?}");
     }
 }
+
+#[tokio::test]
+async fn commands_added_untyped_do_not_shift_the_typed_tuple() {
+    for kind in KINDS {
+        let server = Server::start(kind);
+        let client = Client::connect(&server.url()).await.unwrap();
+        client.set("s", "text").await.unwrap();
+        // `add` first, then a chained command: the tuple is the chained command's reply,
+        // not the added one's integer read as text.
+        let mut p = client.pipeline();
+        p.add(client.incr("n"));
+        let (v,) = p.get("s").execute().await.unwrap();
+        assert_eq!(v, Some(Bytes::from("text")), "{kind:?}");
+        let mut p = client.pipeline();
+        p.add(client.get("s"));
+        p.add_args(typedis::Args::command(&[b"PING"]));
+        let (n, v) = p.incr("n").get("s").execute().await.unwrap();
+        assert_eq!((n, v), (2, Some(Bytes::from("text"))), "{kind:?}");
+        // Also between typed commands, and in a transaction.
+        let mut t = client.transaction().incr("n").into_pipeline();
+        t.add(client.get("s"));
+        let (a, b) = t.incr("n").execute().await.unwrap();
+        assert_eq!((a, b), (3, 4), "{kind:?}");
+        // An added command that fails still fails the call, named by its position.
+        let mut p = client.pipeline();
+        p.add(client.incr("s"));
+        let err = p.get("s").execute().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Pipeline { index: 0, command, .. } if command == "INCR"),
+            "{kind:?}: {err:?}"
+        );
+        // `query` still sees every reply.
+        let mut p = client.pipeline();
+        p.add(client.get("s"));
+        let all: Vec<typedis::Value> = p.get("s").query().await.unwrap();
+        assert_eq!(all.len(), 2);
+    }
+}

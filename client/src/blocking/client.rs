@@ -96,7 +96,7 @@ impl Client {
 /// returns.
 #[must_use = "a command does nothing until it is run"]
 pub struct Cmd<'a, T = Value> {
-    inner: crate::Cmd<'a, T>,
+    inner: crate::Cmd<&'a crate::Client, T>,
     rt: &'a Runtime,
 }
 

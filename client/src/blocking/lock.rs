@@ -25,7 +25,7 @@ use crate::error::Result;
 /// ```
 #[derive(Clone)]
 pub struct Lock<'c> {
-    inner: crate::lock::Lock<'c>,
+    inner: crate::lock::Lock<&'c crate::Client>,
     rt: &'c Runtime,
 }
 
@@ -91,7 +91,7 @@ impl<'c> Lock<'c> {
 #[must_use = "dropping the guard releases the lock"]
 pub struct LockGuard<'c> {
     // `Some` until released or dropped.
-    inner: Option<crate::lock::LockGuard<'c>>,
+    inner: Option<crate::lock::LockGuard<&'c crate::Client>>,
     rt: &'c Runtime,
 }
 
@@ -111,7 +111,7 @@ impl Drop for LockGuard<'_> {
 }
 
 impl LockGuard<'_> {
-    fn guard(&self) -> &crate::lock::LockGuard<'_> {
+    fn guard(&self) -> &crate::lock::LockGuard<&crate::Client> {
         self.inner.as_ref().expect("taken only by release and drop")
     }
 

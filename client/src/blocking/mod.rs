@@ -183,8 +183,6 @@ macro_rules! blocking_sink {
                     .block_on($crate::exec::Executor::execute_typed($exec, args, meta))
             }
         }
-
-        impl $crate::commands::Commands for &$ty {}
     };
 }
 pub(crate) use blocking_sink;

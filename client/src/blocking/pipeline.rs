@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use super::{blocking_sink, Client, ClusterClient, DedicatedConnection, Runtime};
 use crate::cmd::Args;
-use crate::commands::Commands;
 use crate::error::{Error, Result};
 use crate::pipeline::Replies;
 use crate::private::Builder;
@@ -108,12 +107,10 @@ impl<'c, T> crate::private::Sink for Pipeline<'c, T> {
         B: Builder<Sink = Self>,
     {
         let (mut p, args, meta) = builder.into_parts();
-        p.inner.push(args, Some(meta));
+        p.inner.push(args, Some(meta), true);
         Pipeline::new(p.inner.retype_public(), p.rt)
     }
 }
-
-impl<T> Commands for Pipeline<'_, T> {}
 
 impl Client {
     /// A pipeline: commands sent together, in one write, replies decoded into a tuple.
@@ -165,17 +162,16 @@ impl Client {
         K: ToArg,
         F: FnMut(WatchSession) -> Result<T>,
     {
-        let keys: Vec<crate::record::Encoded> = keys
-            .into_iter()
-            .map(|k| crate::record::Encoded::new(&k))
-            .collect();
+        let keys = crate::watch::encode_keys(keys);
         let mut attempt = 0;
         loop {
             attempt += 1;
             let session = self.watch(keys.iter())?;
             match body(session) {
                 Err(Error::Watch) if attempt < max_attempts.max(1) => continue,
-                Err(Error::Watch) => return Err(crate::watch::conflicts(attempt)),
+                Err(Error::Watch) => {
+                    return Err(Error::WatchRetriesExhausted { attempts: attempt })
+                }
                 other => return other,
             }
         }

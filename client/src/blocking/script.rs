@@ -19,7 +19,7 @@ use crate::value::{FromValue, Value};
 /// ```
 #[must_use = "a script does nothing until it is run"]
 pub struct Invocation<'c, 's, T> {
-    inner: crate::script::Invocation<'c, 's, T>,
+    inner: crate::script::Invocation<'s, &'c crate::Client, T>,
     rt: &'c Runtime,
 }
 

@@ -15,7 +15,7 @@
 //! change the state of the connection they run on (`SELECT`, `READONLY`, `ASKING`,
 //! `MULTI`, `SUBSCRIBE`, …) do not compile on a `ClusterClient`, on
 //! [`ClusterClient::on`] or on cluster pipelines, and the raw paths
-//! ([`ClusterClient::send_to_nodes`], [`Executor::execute`]) refuse them with
+//! ([`ClusterClient::send_to_nodes`], [`Handle::execute`]) refuse them with
 //! [`Error::SharedConnection`]. Send them on a node's own connection:
 //! `cluster.node(addr).await?.dedicated().await?`. The client sets `READONLY` on its
 //! node connections itself, and sends `ASKING` right before the command it belongs to.
@@ -46,6 +46,7 @@
 mod pipeline;
 mod pubsub;
 mod topology;
+mod watch;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -56,11 +57,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::batch::{Batch, BatchFuture, Keyspace, ReplyFuture, Target};
 use crate::client::{Client, ClientConfig};
 use crate::cmd::Args;
 use crate::connection::{Addr, ConnectionInfo};
 use crate::error::{Error, Result};
-use crate::exec::Executor;
+use crate::exec::{Cmd, Handle};
 use crate::keys::{command_keys, key_slot, keys_with_meta};
 use crate::meta::{CommandMeta, RequestPolicy, ResponsePolicy};
 use crate::value::{FromValue, ToArg, Value};
@@ -278,6 +280,13 @@ fn keys_only<I: IntoIterator>(keys: I) -> impl Iterator<Item = (I::Item, Option<
 }
 
 impl ClusterClient {
+    /// Starts a raw command, routed as a generated one (by its keys' slot, else by its
+    /// routing tips): `cluster.cmd("OBJECT").arg("ENCODING").arg("k").await`; see
+    /// [`Handle::cmd`].
+    pub fn cmd(&self, name: &str) -> Cmd<&ClusterClient> {
+        Handle::cmd(self, name)
+    }
+
     /// Discovers the cluster through the first reachable startup node. Fails with an
     /// error naming every node tried when none answers.
     pub async fn connect<I, S>(startup: I) -> Result<ClusterClient>
@@ -626,7 +635,7 @@ impl ClusterClient {
         for (a, node) in targets {
             let args = args.clone();
             tasks.push(tokio::spawn(async move {
-                let r = match Executor::execute(&node, args, meta).await {
+                let r = match Handle::execute(&node, args, meta).await {
                     Ok(v) => v,
                     Err(Error::Server(e)) => Value::Error(e),
                     Err(e) => return Err(e),
@@ -711,7 +720,7 @@ impl ClusterClient {
                     let mut replies = node.send_batch_unchecked(&[ask, args.clone()]).await?;
                     replies.pop().unwrap_or(Value::Nil).into_result()
                 } else {
-                    Executor::execute(&node, args.clone(), meta).await
+                    Handle::execute(&node, args.clone(), meta).await
                 }
             }
             .await;
@@ -767,6 +776,8 @@ impl ClusterClient {
     }
 
     async fn route(&self, args: Args, meta: Option<&'static CommandMeta>) -> Result<Value> {
+        // A raw command routes as its generated form would, by its entry in the tables.
+        let meta = meta.or_else(|| meta_of(&args));
         // Node connections are shared by every caller: no connection-state command.
         crate::meta::check_shared(meta, &args)?;
         let slot = ClusterClient::slot_of(&args, meta)?;
@@ -973,61 +984,194 @@ fn poisoned() -> Error {
     Error::Cluster("internal lock poisoned by a panic".into())
 }
 
-/// Combines the replies of a fan-out according to the command's response policy.
+/// Combines the replies of a fan-out according to the command's response policy: the
+/// `agg_*` policies fold integers, element by element for arrays of equal length
+/// (`SCRIPT EXISTS`: a script exists where every shard has it); the others take the first
+/// reply, except that keyless fan-outs without a policy (`KEYS`, …) concatenate arrays.
 fn combine(replies: Vec<Value>, policy: ResponsePolicy) -> Result<Value> {
-    let ints = |rs: &[Value]| {
-        rs.iter()
-            .map(|v| i64::from_value(v.clone()))
-            .collect::<Result<Vec<_>>>()
-    };
-    Ok(match policy {
-        ResponsePolicy::AggSum => Value::Int(ints(&replies)?.iter().sum()),
-        ResponsePolicy::AggMin => Value::Int(ints(&replies)?.into_iter().min().unwrap_or(0)),
-        ResponsePolicy::AggMax => Value::Int(ints(&replies)?.into_iter().max().unwrap_or(0)),
-        ResponsePolicy::AggLogicalAnd => Value::Int(ints(&replies)?.iter().all(|n| *n != 0) as i64),
-        ResponsePolicy::AggLogicalOr => Value::Int(ints(&replies)?.iter().any(|n| *n != 0) as i64),
+    let fold: fn(i64, i64) -> i64 = match policy {
+        ResponsePolicy::AggSum => |a, b| a + b,
+        ResponsePolicy::AggMin => i64::min,
+        ResponsePolicy::AggMax => i64::max,
+        ResponsePolicy::AggLogicalAnd => |a, b| i64::from(a != 0 && b != 0),
+        ResponsePolicy::AggLogicalOr => |a, b| i64::from(a != 0 || b != 0),
         ResponsePolicy::AllSucceeded | ResponsePolicy::OneSucceeded | ResponsePolicy::Special => {
-            replies.into_iter().next().unwrap_or(Value::Nil)
+            return Ok(replies.into_iter().next().unwrap_or(Value::Nil));
         }
-        ResponsePolicy::Default => {
-            // Keyless fan-outs without a policy (KEYS, …): concatenate arrays.
-            if replies.len() > 1
-                && replies
-                    .iter()
-                    .all(|r| matches!(r, Value::Array(_) | Value::Set(_)))
-            {
-                Value::Array(
-                    replies
-                        .into_iter()
-                        .flat_map(|r| match r {
-                            Value::Array(i) | Value::Set(i) => i,
-                            _ => Vec::new(),
-                        })
-                        .collect(),
-                )
-            } else {
-                replies.into_iter().next().unwrap_or(Value::Nil)
-            }
+        ResponsePolicy::Default => return Ok(concatenate(replies)),
+    };
+    let logical = matches!(
+        policy,
+        ResponsePolicy::AggLogicalAnd | ResponsePolicy::AggLogicalOr
+    );
+    let mut it = replies.into_iter();
+    let Some(first) = it.next() else {
+        return Ok(Value::Int(0));
+    };
+    it.try_fold(normalize(first, logical)?, |acc, v| {
+        aggregate(acc, v, fold, logical)
+    })
+}
+
+/// An integer (a logical policy's as 0 or 1), or an array of them.
+fn normalize(v: Value, logical: bool) -> Result<Value> {
+    Ok(match v {
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|i| normalize(i, logical))
+                .collect::<Result<_>>()?,
+        ),
+        v => {
+            let n = i64::from_value(v)?;
+            Value::Int(if logical { i64::from(n != 0) } else { n })
         }
     })
 }
 
-impl<'a> Executor for &'a ClusterClient {
+/// Folds `v` into `acc`: integers by `fold`, arrays of equal length element by element.
+fn aggregate(acc: Value, v: Value, fold: fn(i64, i64) -> i64, logical: bool) -> Result<Value> {
+    match (acc, normalize(v, logical)?) {
+        (Value::Int(a), Value::Int(b)) => Ok(Value::Int(fold(a, b))),
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => Ok(Value::Array(
+            a.into_iter()
+                .zip(b)
+                .map(|(x, y)| aggregate(x, y, fold, logical))
+                .collect::<Result<_>>()?,
+        )),
+        (a, b) => Err(Error::decode(
+            format!("replies of one shape from every node ({})", a.kind_name()),
+            b.kind_name(),
+        )),
+    }
+}
+
+/// Keyless fan-outs without a policy (`KEYS`, …): arrays concatenated, else the first.
+fn concatenate(replies: Vec<Value>) -> Value {
+    if replies.len() > 1
+        && replies
+            .iter()
+            .all(|r| matches!(r, Value::Array(_) | Value::Set(_)))
+    {
+        Value::Array(
+            replies
+                .into_iter()
+                .flat_map(|r| match r {
+                    Value::Array(i) | Value::Set(i) => i,
+                    _ => Vec::new(),
+                })
+                .collect(),
+        )
+    } else {
+        replies.into_iter().next().unwrap_or(Value::Nil)
+    }
+}
+
+impl<'a> Handle for &'a ClusterClient {
     type Future = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
         Box::pin(self.route(args, meta))
     }
+
+    fn execute_with_timeout(
+        self,
+        args: Args,
+        meta: Option<&'static CommandMeta>,
+        timeout: Option<Duration>,
+    ) -> Self::Future {
+        // Each attempt has the node clients' own timeout; this one bounds them all.
+        match timeout {
+            Some(d) => Box::pin(async move {
+                tokio::time::timeout(d, self.route(args, meta))
+                    .await
+                    .unwrap_or(Err(Error::Timeout(d)))
+            }),
+            None => self.execute(args, meta),
+        }
+    }
+
     type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
 
     fn execute_typed<R: FromValue>(self, args: Args, meta: &'static CommandMeta) -> Self::Typed<R> {
         crate::__private::Pending::new(self, args, meta)
     }
+
+    fn execute_batch<'s>(self, batch: Batch) -> BatchFuture<'s>
+    where
+        Self: 's,
+    {
+        Box::pin(async move {
+            let transaction = batch.is_transaction();
+            let (preloads, commands) = batch.into_parts();
+            if transaction {
+                let pre = preloads.len();
+                let mut all = preloads;
+                all.extend(commands);
+                self.send_transaction(&all, pre).await
+            } else {
+                let mut replies = vec![Value::Nil; preloads.len()];
+                replies.extend(self.send_pipeline(&preloads, &commands).await?);
+                Ok(replies)
+            }
+        })
+    }
+
+    fn shares_connection(self) -> bool {
+        true
+    }
+
+    fn keyspace<'s>(self) -> Keyspace<'s>
+    where
+        Self: 's,
+    {
+        Keyspace {
+            parts: self
+                .primaries()
+                .into_iter()
+                .map(|addr| {
+                    Box::new(OnNode {
+                        cluster: self,
+                        addr,
+                    }) as Box<dyn Target + 's>
+                })
+                .collect(),
+        }
+    }
+
+    fn send_detached(self, args: Args) {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let cluster = self.clone();
+            rt.spawn(async move {
+                let _ = cluster.route(args, None).await;
+            });
+        }
+    }
 }
 
-impl crate::commands::Commands for &ClusterClient {}
+/// One node of the cluster, named by its address: a target of `SCAN` over every primary.
+struct OnNode<'a> {
+    cluster: &'a ClusterClient,
+    addr: String,
+}
 
-impl<'a> Executor for OnNodes<'a> {
+impl Target for OnNode<'_> {
+    fn send(&self, args: Args) -> ReplyFuture<'_> {
+        self.cluster.on(Nodes::Node(&self.addr)).execute(args, None)
+    }
+
+    fn send_batch(&self, batch: Batch) -> BatchFuture<'_> {
+        self.cluster
+            .on(Nodes::Node(&self.addr))
+            .execute_batch(batch)
+    }
+
+    fn shares_connection(&self) -> bool {
+        true
+    }
+}
+
+impl<'a> Handle for OnNodes<'a> {
     type Future = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
@@ -1043,11 +1187,50 @@ impl<'a> Executor for OnNodes<'a> {
             }
         })
     }
+
+    fn execute_with_timeout(
+        self,
+        args: Args,
+        meta: Option<&'static CommandMeta>,
+        timeout: Option<Duration>,
+    ) -> Self::Future {
+        match timeout {
+            Some(d) => Box::pin(async move {
+                tokio::time::timeout(d, self.execute(args, meta))
+                    .await
+                    .unwrap_or(Err(Error::Timeout(d)))
+            }),
+            None => self.execute(args, meta),
+        }
+    }
+
     type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
 
     fn execute_typed<R: FromValue>(self, args: Args, meta: &'static CommandMeta) -> Self::Typed<R> {
         crate::__private::Pending::new(self, args, meta)
     }
-}
 
-impl crate::commands::Commands for OnNodes<'_> {}
+    /// A batch on one named node goes whole to it (no redirection followed); on several
+    /// nodes it is refused.
+    fn execute_batch<'s>(self, batch: Batch) -> BatchFuture<'s>
+    where
+        Self: 's,
+    {
+        Box::pin(async move {
+            let nodes = self.cluster.resolve_nodes(self.nodes)?;
+            let [addr] = &nodes[..] else {
+                return Err(Error::Usage(format!(
+                    "a pipeline goes to one node; {:?} names {}",
+                    self.nodes,
+                    nodes.len()
+                )));
+            };
+            let node = self.cluster.node(addr).await?;
+            node.send_batch_unchecked(&batch.into_commands()).await
+        })
+    }
+
+    fn shares_connection(self) -> bool {
+        true
+    }
+}

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use super::{backoff, fill_host, ClusterClient, Route};
 use crate::cmd::Args;
 use crate::error::{Error, Result, ServerErrorKind};
-use crate::pipeline::{Pipeline, Target};
+use crate::pipeline::Pipeline;
 use crate::value::Value;
 
 /// Why a node's batch failed: before anything was sent, or possibly after.
@@ -43,13 +43,13 @@ impl ClusterClient {
     /// # Ok(()) }
     /// ```
     pub fn pipeline(&self) -> Pipeline<'_, ()> {
-        Pipeline::new(Target::Cluster(self), false)
+        Pipeline::new(self)
     }
 
     /// A transaction (`MULTI … EXEC`) on the node serving its keys, which must all be in
     /// one slot (use hash tags: `{user1}:a`, `{user1}:b`).
     pub fn transaction(&self) -> Pipeline<'_, ()> {
-        Pipeline::new(Target::Cluster(self), true)
+        Pipeline::transaction(self)
     }
 
     /// Sends a pipeline's commands: `preloads` first on every node used, then

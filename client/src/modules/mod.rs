@@ -45,27 +45,11 @@ pub static TABLES: &[&[&CommandMeta]] = &[
     bloom::COMMANDS,
 ];
 
-/// Implements a generated module trait for every handle that has the core `Commands`.
+/// Implements a generated module trait for everything that has the core `Commands`.
 #[allow(unused_macros)]
 macro_rules! for_every_handle {
     ($trait:ident) => {
-        impl $trait for &crate::Client {}
-        impl<T> $trait for crate::pipeline::Pipeline<'_, T> {}
-        impl $trait for &crate::cluster::ClusterClient {}
-        impl $trait for crate::cluster::OnNodes<'_> {}
-        impl $trait for &crate::watch::WatchSession {}
-        impl $trait for &crate::DedicatedConnection {}
-        #[cfg(feature = "blocking")]
-        impl $trait for &crate::blocking::Client {}
-        #[cfg(feature = "blocking")]
-        impl<T> $trait for crate::blocking::Pipeline<'_, T> {}
-        #[cfg(feature = "blocking")]
-        impl $trait for &crate::blocking::ClusterClient {}
-        #[cfg(feature = "blocking")]
-        impl $trait for &crate::blocking::WatchSession {}
-        #[cfg(feature = "blocking")]
-        impl $trait for &crate::blocking::DedicatedConnection {}
-        impl<C: crate::__private::Open> $trait for C {}
+        impl<S: crate::__private::Sink> $trait for S {}
     };
 }
 #[allow(unused_imports)]

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::*;
+use crate::cmd::Args;
 
 #[test]
 fn value_stays_small() {
