@@ -225,7 +225,10 @@ fn watch_transactions_retry_on_conflicts_across_threads() {
                 Ok(())
             })
             .unwrap_err();
-        assert!(matches!(err, Error::Lock(_)), "{err:?}");
+        assert!(
+            matches!(err, Error::WatchRetriesExhausted { attempts: 2 }),
+            "{err:?}"
+        );
         // UNWATCH gives the session up; the connection goes back to the pool clean.
         client.watch(["w"]).unwrap().unwatch().unwrap();
     }

@@ -13,7 +13,10 @@
 
 use std::collections::HashMap;
 
-use super::{backoff, fill_host, ClusterClient, Route};
+use super::discovery::fill_host;
+use super::retry::backoff;
+use super::routing::Route;
+use super::ClusterClient;
 use crate::cmd::Args;
 use crate::error::{Error, Result, ServerErrorKind};
 use crate::pipeline::Pipeline;

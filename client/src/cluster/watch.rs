@@ -7,7 +7,10 @@
 
 use std::future::Future;
 
-use super::{backoff, fill_host, ClusterClient, Route};
+use super::discovery::fill_host;
+use super::retry::backoff;
+use super::routing::Route;
+use super::ClusterClient;
 use crate::error::{Error, Result};
 use crate::value::ToArg;
 use crate::watch::{encode_keys, retry, watch_command, WatchSession};
