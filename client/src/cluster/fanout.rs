@@ -33,6 +33,20 @@ macro_rules! count_helpers {
     )*};
 }
 
+/// The response policy of a command the non-atomic helpers split by slot: its spec must
+/// say it may be split (`request_policy: multi_shard`).
+fn split_policy(verb: &[u8]) -> Result<ResponsePolicy> {
+    match crate::meta::lookup(verb, None) {
+        Some(m) if m.request_policy == crate::meta::RequestPolicy::MultiShard => {
+            Ok(m.response_policy)
+        }
+        _ => Err(Error::Usage(format!(
+            "`{}` is not a command the specs allow to split by slot (request_policy multi_shard)",
+            String::from_utf8_lossy(verb)
+        ))),
+    }
+}
+
 /// Keys without values, for [`ClusterClient::per_slot`].
 pub(super) fn keys_only<I: IntoIterator>(
     keys: I,
@@ -251,11 +265,14 @@ impl ClusterClient {
         I: IntoIterator<Item = K>,
         K: ToArg,
     {
-        let mut n = 0;
-        for (_, v) in self.per_slot(verb, keys_only(keys)).await? {
-            n += i64::from_value(v)?;
-        }
-        Ok(n)
+        // The parts' counts combine as the command's spec says (`agg_sum` for DEL,
+        // UNLINK, EXISTS and TOUCH).
+        let policy = split_policy(verb)?;
+        let replies = self.per_slot(verb, keys_only(keys)).await?;
+        i64::from_value(combine(
+            replies.into_iter().map(|(_, v)| v).collect(),
+            policy,
+        )?)
     }
 
     /// Sends `verb key [value] …` once per slot, in parallel; each reply with the
@@ -270,6 +287,7 @@ impl ClusterClient {
         K: ToArg,
         V: ToArg,
     {
+        split_policy(verb)?;
         let mut by_slot: HashMap<u16, (Vec<usize>, Args)> = HashMap::new();
         for (i, (k, v)) in items.into_iter().enumerate() {
             let mut key = Args::new();
@@ -315,5 +333,71 @@ impl ClusterClient {
         let items = pairs.into_iter().map(|(k, v)| (k, Some(v)));
         self.per_slot(b"MSET", items).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(v: &[i64]) -> Vec<Value> {
+        v.iter().map(|n| Value::Int(*n)).collect()
+    }
+
+    #[test]
+    fn replies_combine_by_the_response_policy() {
+        let c = |p, v: &[i64]| combine(ints(v), p).unwrap();
+        assert_eq!(c(ResponsePolicy::AggSum, &[1, 2, 3]), Value::Int(6));
+        assert_eq!(c(ResponsePolicy::AggMin, &[4, 2, 3]), Value::Int(2));
+        assert_eq!(c(ResponsePolicy::AggMax, &[4, 2, 3]), Value::Int(4));
+        assert_eq!(c(ResponsePolicy::AggLogicalAnd, &[1, 5, 0]), Value::Int(0));
+        assert_eq!(c(ResponsePolicy::AggLogicalAnd, &[1, 5]), Value::Int(1));
+        assert_eq!(c(ResponsePolicy::AggLogicalOr, &[0, 0, 3]), Value::Int(1));
+        assert_eq!(c(ResponsePolicy::AllSucceeded, &[7, 8]), Value::Int(7));
+        assert_eq!(c(ResponsePolicy::AggSum, &[]), Value::Int(0));
+    }
+
+    #[test]
+    fn the_helpers_split_only_what_the_specs_allow() {
+        for verb in [&b"DEL"[..], b"UNLINK", b"EXISTS", b"TOUCH"] {
+            assert_eq!(split_policy(verb).unwrap(), ResponsePolicy::AggSum);
+        }
+        assert!(split_policy(b"MGET").is_ok());
+        assert!(split_policy(b"MSET").is_ok());
+        assert!(split_policy(b"GET").is_err());
+        assert!(split_policy(b"NOSUCHCOMMAND").is_err());
+    }
+
+    #[test]
+    fn arrays_combine_element_by_element() {
+        // SCRIPT EXISTS on three shards: a script exists where every shard has it.
+        let replies = vec![
+            Value::Array(ints(&[1, 1, 0])),
+            Value::Array(ints(&[1, 0, 0])),
+            Value::Array(ints(&[1, 1, 1])),
+        ];
+        assert_eq!(
+            combine(replies, ResponsePolicy::AggLogicalAnd).unwrap(),
+            Value::Array(ints(&[1, 0, 0]))
+        );
+        let uneven = vec![Value::Array(ints(&[1])), Value::Array(ints(&[1, 2]))];
+        assert!(combine(uneven, ResponsePolicy::AggSum).is_err());
+        assert!(combine(vec![Value::Bulk("x".into())], ResponsePolicy::AggSum).is_err());
+    }
+
+    #[test]
+    fn keyless_fan_outs_without_a_policy_concatenate_arrays() {
+        let replies = vec![
+            Value::Array(vec![Value::Bulk("a".into())]),
+            Value::Set(vec![Value::Bulk("b".into())]),
+        ];
+        assert_eq!(
+            combine(replies, ResponsePolicy::Default).unwrap(),
+            Value::Array(vec![Value::Bulk("a".into()), Value::Bulk("b".into())])
+        );
+        assert_eq!(
+            combine(ints(&[3, 4]), ResponsePolicy::Default).unwrap(),
+            Value::Int(3)
+        );
     }
 }

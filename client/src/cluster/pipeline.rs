@@ -13,12 +13,11 @@
 
 use std::collections::HashMap;
 
-use super::discovery::fill_host;
-use super::retry::backoff;
+use super::retry::{classify, Attempts, Follow, Next};
 use super::routing::Route;
 use super::ClusterClient;
 use crate::cmd::Args;
-use crate::error::{Error, Result, ServerErrorKind};
+use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
 use crate::value::Value;
 
@@ -56,7 +55,8 @@ impl ClusterClient {
     }
 
     /// Sends a pipeline's commands: `preloads` first on every node used, then
-    /// `commands`; one reply per command, in order.
+    /// `commands`; one reply per command, in order. Each round sends what is left to
+    /// do, grouped by node; the retry policy (`retry`) decides per command.
     pub(crate) async fn send_pipeline(
         &self,
         preloads: &[Args],
@@ -70,15 +70,11 @@ impl ClusterClient {
         // (command index, redirection: node and whether ASKING goes first)
         let mut todo: Vec<(usize, Option<(String, bool)>)> =
             (0..commands.len()).map(|i| (i, None)).collect();
-        let mut transient = 0u32;
-        let mut last_err: Option<Error> = None;
-        for _ in 0..self.inner.config.max_attempts {
-            if todo.is_empty() {
-                break;
-            }
+        let mut attempts = Attempts::new(self);
+        while !todo.is_empty() && attempts.next() {
             let mut groups: HashMap<String, Vec<(usize, bool)>> = HashMap::new();
-            let mut unrouted = Vec::new();
-            for (i, redirect) in todo.drain(..) {
+            let mut wait = false;
+            for (i, redirect) in std::mem::take(&mut todo) {
                 let (addr, asking) = match redirect {
                     Some(r) => r,
                     None => {
@@ -91,8 +87,9 @@ impl ClusterClient {
                             // No node serves the slot right now (mid-failover): wait
                             // for a fresher map.
                             Err(e) => {
-                                unrouted.push((i, None));
-                                last_err = Some(e);
+                                todo.push((i, None));
+                                attempts.failed(e);
+                                wait = true;
                                 continue;
                             }
                         }
@@ -100,8 +97,6 @@ impl ClusterClient {
                 };
                 groups.entry(addr).or_default().push((i, asking));
             }
-            let mut wait = !unrouted.is_empty();
-            todo.append(&mut unrouted);
             let mut tasks = Vec::new();
             for (addr, items) in groups {
                 let mut batch: Vec<Args> = preloads.to_vec();
@@ -128,17 +123,17 @@ impl ClusterClient {
                     .map_err(|e| Error::Cluster(format!("a pipeline sub-request failed: {e}")))?;
                 let replies = match r {
                     Ok(r) => r,
-                    // Could not connect: nothing was sent to this node.
+                    // Could not connect: nothing was sent to this node. Or lost
+                    // mid-batch: retried like single commands (see the module docs).
                     Err(Sent::Nothing(e)) => {
                         todo.extend(items.iter().map(|&(i, _)| (i, None)));
-                        last_err = Some(e);
+                        attempts.failed(e);
                         wait = true;
                         continue;
                     }
-                    // Lost mid-batch: retried like single commands (see the module docs).
-                    Err(Sent::Maybe(e)) if e.is_retryable() => {
+                    Err(Sent::Maybe(e)) if classify(&e, &addr, Follow::All) == Next::Wait => {
                         todo.extend(items.iter().map(|&(i, _)| (i, None)));
-                        last_err = Some(e);
+                        attempts.failed(e);
                         wait = true;
                         continue;
                     }
@@ -158,38 +153,31 @@ impl ClusterClient {
                         Error::Protocol("a node answered fewer replies than commands".into())
                     })?;
                     if let Value::Error(e) = &reply {
-                        if let Some((slot, to)) = e.redirect() {
-                            let to = fill_host(to, &addr);
-                            let ask = e.kind() == ServerErrorKind::Ask;
-                            crate::observe::redirected(
-                                if ask { "ASK" } else { "MOVED" },
-                                slot,
-                                &to,
-                            );
-                            if !ask {
-                                self.moved(slot, &to);
+                        let e = Error::Server(e.clone());
+                        match self.next_after(&e, &addr, Follow::All) {
+                            Next::Redirect { to, asking } => todo.push((i, Some((to, asking)))),
+                            Next::Wait => {
+                                todo.push((i, None));
+                                wait = true;
                             }
-                            todo.push((i, Some((to, ask))));
-                        } else if Error::Server(e.clone()).is_retryable() {
-                            todo.push((i, None));
-                            wait = true;
+                            // Kept as the command's reply.
+                            Next::Fail => {}
                         }
                     }
                     results[i] = Some(reply);
                 }
             }
-            if wait {
-                transient += 1;
-                backoff(transient).await;
-                let _ = self.refresh().await;
+            if wait && !todo.is_empty() {
+                attempts.wait(self).await;
             }
         }
         if !todo.is_empty() {
-            if let Some(e) = last_err {
-                return Err(e);
+            // Commands still redirected or failing after the budget keep their last
+            // reply; with none (never sent), the last error fails the pipeline.
+            if todo.iter().any(|(i, _)| results[*i].is_none()) {
+                return Err(attempts.exhausted());
             }
         }
-        // Commands still redirected or failing after the budget keep their last error.
         Ok(results
             .into_iter()
             .map(|r| r.unwrap_or(Value::Nil))
@@ -224,9 +212,8 @@ impl ClusterClient {
             None => Route::Default,
         };
         let mut redirect: Option<String> = None;
-        let mut transient = 0u32;
-        let mut last = None;
-        for _ in 0..self.inner.config.max_attempts {
+        let mut attempts = Attempts::new(self);
+        while attempts.next() {
             let addr = match redirect.take() {
                 Some(a) => Ok(a),
                 None => self.target_of(&route, true),
@@ -240,10 +227,8 @@ impl ClusterClient {
             let (addr, node) = match node {
                 Ok(n) => n,
                 Err(e) => {
-                    transient += 1;
-                    backoff(transient).await;
-                    let _ = self.refresh().await;
-                    last = Some(e);
+                    attempts.failed(e);
+                    attempts.wait(self).await;
                     continue;
                 }
             };
@@ -257,33 +242,24 @@ impl ClusterClient {
                     .unwrap_or_default()
                     .iter()
                     .find_map(|r| match r {
-                        Value::Error(e)
-                            if e.redirect().is_some()
-                                || Error::Server(e.clone()).is_retryable() =>
-                        {
-                            Some(e.clone())
+                        Value::Error(e) => {
+                            let e = Error::Server(e.clone());
+                            match self.next_after(&e, &addr, Follow::Moved) {
+                                Next::Fail => None,
+                                next => Some((e, next)),
+                            }
                         }
                         _ => None,
                     });
-            let Some(e) = refused else {
+            let Some((e, next)) = refused else {
                 return Ok(replies);
             };
-            match e.redirect() {
-                Some((slot, to)) if e.kind() == ServerErrorKind::Moved => {
-                    let to = fill_host(to, &addr);
-                    crate::observe::redirected("MOVED", slot, &to);
-                    self.moved(slot, &to);
-                    redirect = Some(to);
-                }
-                _ => {
-                    // ASK (the slot is migrating) or a transient state: wait it out.
-                    transient += 1;
-                    backoff(transient).await;
-                    let _ = self.refresh().await;
-                }
+            match next {
+                Next::Redirect { to, .. } => redirect = Some(to),
+                _ => attempts.wait(self).await,
             }
-            last = Some(Error::Server(e));
+            attempts.failed(e);
         }
-        Err(last.unwrap_or_else(|| Error::Cluster("retries exhausted".into())))
+        Err(attempts.exhausted())
     }
 }

@@ -192,3 +192,73 @@ impl ClusterClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(parts: &[&str]) -> Args {
+        let mut a = Args::new();
+        for p in parts {
+            a.push_bytes(p.as_bytes());
+        }
+        a
+    }
+
+    fn slot(parts: &[&str]) -> Result<Option<u16>> {
+        let a = args(parts);
+        ClusterClient::slot_of(&a, meta_of(&a))
+    }
+
+    #[test]
+    fn a_command_goes_to_its_keys_slot() {
+        assert_eq!(slot(&["GET", "k"]).unwrap(), Some(key_slot(b"k")));
+        // Hash tags keep keys together.
+        let s = slot(&["MSET", "{u1}:a", "1", "{u1}:b", "2"]).unwrap();
+        assert_eq!(s, Some(key_slot(b"u1")));
+        // Raw commands are keyed by their table entry too: EVALSHA's keys by numkeys.
+        let s = slot(&["EVALSHA", "abc", "1", "{t}:k", "not-a-key"]).unwrap();
+        assert_eq!(s, Some(key_slot(b"t")));
+        // Keyless commands have no slot (their tips decide).
+        assert_eq!(slot(&["DBSIZE"]).unwrap(), None);
+        assert_eq!(slot(&["EVALSHA", "abc", "0", "arg"]).unwrap(), None);
+    }
+
+    #[test]
+    fn keys_of_several_slots_are_refused_with_them() {
+        let err = slot(&["MGET", "a", "b"]).unwrap_err();
+        match err {
+            Error::CrossSlot { command, slots } => {
+                assert_eq!(command, "MGET");
+                let mut want = vec![key_slot(b"a"), key_slot(b"b")];
+                want.sort_unstable();
+                assert_eq!(slots, want);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A repeated key is one slot.
+        assert_eq!(slot(&["MGET", "a", "a"]).unwrap(), Some(key_slot(b"a")));
+    }
+
+    #[test]
+    fn keyless_commands_follow_their_request_policy() {
+        let policy = |parts: &[&str]| meta_of(&args(parts)).map(|m| m.request_policy);
+        assert_eq!(policy(&["DBSIZE"]), Some(RequestPolicy::AllShards));
+        assert_eq!(
+            policy(&["SCRIPT", "LOAD", "x"]),
+            Some(RequestPolicy::AllNodes)
+        );
+        assert!(policy(&["PING"]).is_some());
+        assert_eq!(policy(&["NOSUCHCOMMAND"]), None);
+    }
+
+    #[test]
+    fn a_random_index_stays_in_range() {
+        for len in [0, 1, 2, 7] {
+            for _ in 0..50 {
+                let i = random_index(len);
+                assert!(i < len.max(1), "{i} of {len}");
+            }
+        }
+    }
+}

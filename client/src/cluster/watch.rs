@@ -7,8 +7,7 @@
 
 use std::future::Future;
 
-use super::discovery::fill_host;
-use super::retry::backoff;
+use super::retry::{Attempts, Follow, Next};
 use super::routing::Route;
 use super::ClusterClient;
 use crate::error::{Error, Result};
@@ -31,53 +30,48 @@ impl ClusterClient {
         };
         let route = Route::Slot { slot, read: false };
         let mut redirect: Option<String> = None;
-        let mut transient = 0u32;
-        let mut last = None;
-        for _ in 0..self.inner.config.max_attempts {
+        let mut attempts = Attempts::new(self);
+        while attempts.next() {
             let addr = match redirect.take() {
                 Some(a) => Ok(a),
                 None => self.target_of(&route, true),
             };
-            let opened = match addr {
+            let (addr, conn) = match addr {
                 Ok(addr) => match self.node(&addr).await {
-                    Ok(node) => node.dedicated().await.map(|c| (addr, c)),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            };
-            let e = match opened {
-                Ok((addr, conn)) => match WatchSession::start(conn, &args).await {
-                    Ok(session) => return Ok(session),
-                    Err(e) => {
-                        let to = e
-                            .server_error()
-                            .and_then(|se| se.redirect())
-                            .map(|(slot, to)| (slot, fill_host(to, &addr)));
-                        match to {
-                            // The slot moved: WATCH there (nothing is watched here).
-                            Some((slot, to)) if e.is_moved() => {
-                                crate::observe::redirected("MOVED", slot, &to);
-                                self.moved(slot, &to);
-                                redirect = Some(to);
-                                last = Some(e);
-                                continue;
-                            }
-                            // ASK (the slot is migrating) and transient states: wait.
-                            Some(_) => e,
-                            None if e.is_retryable() => e,
-                            None => return Err(e),
+                    Ok(node) => match node.dedicated().await {
+                        Ok(c) => (addr, c),
+                        Err(e) => {
+                            attempts.failed(e);
+                            attempts.wait(self).await;
+                            continue;
                         }
+                    },
+                    Err(e) => {
+                        attempts.failed(e);
+                        attempts.wait(self).await;
+                        continue;
                     }
                 },
-                Err(e) if e.is_retryable() || e.server_error().is_none() => e,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    attempts.failed(e);
+                    attempts.wait(self).await;
+                    continue;
+                }
             };
-            transient += 1;
-            backoff(transient).await;
-            let _ = self.refresh().await;
-            last = Some(e);
+            let e = match WatchSession::start(conn, &args).await {
+                Ok(session) => return Ok(session),
+                Err(e) => e,
+            };
+            // The slot moved: WATCH there (nothing is watched here). A migrating slot
+            // (ASK) is waited out: `ASKING` would cover the WATCH alone.
+            match self.next_after(&e, &addr, Follow::Moved) {
+                Next::Redirect { to, .. } => redirect = Some(to),
+                Next::Wait => attempts.wait(self).await,
+                Next::Fail => return Err(e),
+            }
+            attempts.failed(e);
         }
-        Err(last.unwrap_or_else(|| Error::Cluster("retries exhausted".into())))
+        Err(attempts.exhausted())
     }
 
     /// Runs `body` in a `WATCH` session on `keys` (one slot, as [`watch`](Self::watch)),
