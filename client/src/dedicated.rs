@@ -480,16 +480,9 @@ impl<'a> Handle for &'a DedicatedConnection {
         meta: Option<&'static CommandMeta>,
         timeout: Option<Duration>,
     ) -> Self::Future {
-        match timeout {
-            // A command cut short leaves the connection's replies out of step: it is
-            // unusable afterwards, as after any cancellation.
-            Some(d) => Box::pin(async move {
-                tokio::time::timeout(d, self.run(args, meta))
-                    .await
-                    .unwrap_or(Err(Error::Timeout(d)))
-            }),
-            None => self.execute(args, meta),
-        }
+        // A command cut short leaves the connection's replies out of step: it is
+        // unusable afterwards, as after any cancellation.
+        crate::exec::bounded(timeout, self.run(args, meta))
     }
 
     fn execute_batch<'s>(self, batch: Batch) -> BatchFuture<'s>

@@ -129,6 +129,23 @@ pub trait Handle: Copy + Send + Sync + std::fmt::Debug {
     }
 }
 
+/// `future` bounded by `timeout` ([`Error::Timeout`](crate::Error::Timeout) when it
+/// passes; the future is dropped): [`Handle::execute_with_timeout`] of the handles whose
+/// futures are boxed anyway.
+pub(crate) fn bounded<'a>(
+    timeout: Option<Duration>,
+    future: impl Future<Output = Result<Value>> + Send + 'a,
+) -> ReplyFuture<'a> {
+    match timeout {
+        Some(d) => Box::pin(async move {
+            tokio::time::timeout(d, future)
+                .await
+                .unwrap_or(Err(crate::Error::Timeout(d)))
+        }),
+        None => Box::pin(future),
+    }
+}
+
 /// The former name of [`Handle`].
 pub use Handle as Executor;
 

@@ -11,7 +11,7 @@ use super::ClusterClient;
 use crate::batch::{Batch, BatchFuture, Keyspace, ReplyFuture, Target};
 use crate::cmd::Args;
 use crate::error::{Error, Result};
-use crate::exec::Handle;
+use crate::exec::{bounded, Handle};
 use crate::meta::CommandMeta;
 use crate::value::{FromValue, Value};
 
@@ -29,14 +29,7 @@ impl<'a> Handle for &'a ClusterClient {
         timeout: Option<Duration>,
     ) -> Self::Future {
         // Each attempt has the node clients' own timeout; this one bounds them all.
-        match timeout {
-            Some(d) => Box::pin(async move {
-                tokio::time::timeout(d, self.route(args, meta))
-                    .await
-                    .unwrap_or(Err(Error::Timeout(d)))
-            }),
-            None => self.execute(args, meta),
-        }
+        bounded(timeout, self.route(args, meta))
     }
 
     type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
@@ -142,14 +135,7 @@ impl<'a> Handle for OnNodes<'a> {
         meta: Option<&'static CommandMeta>,
         timeout: Option<Duration>,
     ) -> Self::Future {
-        match timeout {
-            Some(d) => Box::pin(async move {
-                tokio::time::timeout(d, self.execute(args, meta))
-                    .await
-                    .unwrap_or(Err(Error::Timeout(d)))
-            }),
-            None => self.execute(args, meta),
-        }
+        bounded(timeout, self.execute(args, meta))
     }
 
     type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
