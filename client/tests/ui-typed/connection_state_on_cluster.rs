@@ -41,7 +41,8 @@ async fn f(cluster: &typedis::cluster::ClusterClient) -> typedis::Result<()> {
     cluster.sync().await?;
     cluster.unsubscribe().await?;
     cluster.unwatch().await?;
-    cluster.watch(["k"]).await?;
+    // `WATCH` (the type's own `watch` is the safe form: a session on the slot owner).
+    Commands::watch(cluster, ["k"]).await?;
     Ok(())
 }
 
