@@ -1,5 +1,5 @@
 //! Reply values and the two conversion traits: [`FromValue`] (reply → Rust type) and
-//! [`ToArg`] (Rust value → one command argument), and [`decode`], what a reply becomes.
+//! [`ToArg`] (Rust value → one command argument), and `decode`, what a reply becomes.
 //!
 //! `Value` mirrors every RESP2 and RESP3 type. Bulk payloads are `Bytes` slices of the
 //! connection's read buffer, so decoding a large reply copies nothing until the caller's
