@@ -33,8 +33,16 @@
 //! only those that change how the server replies (`CLIENT REPLY`, the `SUBSCRIBE`
 //! family, `MONITOR`), since a pipeline reads one reply per command.
 //!
-//! Owns: collecting commands and decoding their replies. Does not own: sending (the
-//! client's `send_batch`), WATCH sessions (see [`crate::watch`]).
+//! A pipeline works on any [`Handle`]: `client.pipeline()`, `cluster.pipeline()`,
+//! `conn.pipeline()` are [`Pipeline::new`] on that handle, which code generic over the
+//! handle calls itself. An untyped command (added with [`add`](Pipeline::add) or
+//! [`add_args`](Pipeline::add_args)) is not an element of the typed tuple of
+//! [`execute`](Pipeline::execute): its reply is left out of it (an error reply still
+//! fails the call), so the tuple never shifts.
+//!
+//! Owns: collecting commands and decoding their replies. Does not own: sending (each
+//! handle's [`execute_batch`](Handle::execute_batch)), WATCH sessions (see
+//! [`crate::watch`]).
 
 use std::marker::PhantomData;
 

@@ -8,7 +8,8 @@
 //! [`Error::Watch`] if a watched key changed meanwhile. A session that ends without
 //! `EXEC`, `DISCARD` or `UNWATCH` has its connection reset (`RESET` forgets the watched
 //! keys) before the pool hands it out again, so no `WATCH` state can leak to the next
-//! borrower.
+//! borrower. On a cluster, `cluster.watch(keys)` (keys in one slot) opens the session on
+//! the slot owner's connection.
 //!
 //! ```no_run
 //! # async fn f(client: &typedis::Client) -> typedis::Result<()> {
