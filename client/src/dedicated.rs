@@ -37,7 +37,7 @@ use tokio::sync::Mutex;
 
 use crate::client::{check_batch, Client};
 use crate::cmd::Args;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::exec::Executor;
 use crate::meta::{self, CommandMeta, ConnectionState, ReplyMode, StateEffect, StateKind};
 use crate::observe;
@@ -155,8 +155,9 @@ impl DedicatedConnection {
         let mut o = self.inner.lock().await;
         o.usable()?;
         if o.replies != Replies::On {
-            return Err(Error::Usage(
-                "the server does not reply on this connection now (CLIENT REPLY OFF or SKIP), and a pipeline reads one reply per command: send `CLIENT REPLY ON` first".into(),
+            return Err(Error::usage(
+                UsageKind::ChangesReplies,
+                "the server does not reply on this connection now (CLIENT REPLY OFF or SKIP), and a pipeline reads one reply per command: send `CLIENT REPLY ON` first",
             ));
         }
         for m in metas.iter().flatten() {
@@ -225,7 +226,7 @@ impl DedicatedConnection {
             return Err(e);
         }
         if args.is_empty() {
-            return Err(Error::Usage("empty command".into()));
+            return Err(Error::usage(UsageKind::EmptyCommand, "empty command"));
         }
         let meta = meta.or_else(|| meta::of_args(&args));
         let state = meta.and_then(|m| m.connection_state);
@@ -245,7 +246,7 @@ impl DedicatedConnection {
         o.usable()?;
         if let Some(s) = state {
             if s.kind.changes_replies() && o.transaction {
-                return Err(Error::Usage(format!(
+                return Err(Error::usage(UsageKind::ChangesReplies, format!(
                     "`{}` changes how the server replies and cannot be queued in the transaction open on this connection: EXEC or DISCARD first",
                     name()
                 )));

@@ -5,8 +5,10 @@
 //! on [`ServerErrorKind`] or use the predicates (`is_moved()`, `is_timeout()`, …) instead
 //! of comparing strings.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -54,10 +56,17 @@ pub enum Error {
     #[error("connection closed: {0}")]
     ConnectionClosed(String),
 
-    /// The command did not complete within its timeout. Its reply, if it ever comes,
-    /// is read and discarded; it is never delivered to another caller.
-    #[error("timed out after {0:?}")]
-    Timeout(std::time::Duration),
+    /// Something did not complete within its timeout; [`TimeoutKind`] says which one.
+    /// A command's reply, if it ever comes, is read and discarded; it is never
+    /// delivered to another caller.
+    #[error("{} timed out after {after:?}{}", kind.what(), kind.hint())]
+    #[non_exhaustive]
+    Timeout {
+        /// Which timeout expired.
+        kind: TimeoutKind,
+        /// How long was waited.
+        after: Duration,
+    },
 
     /// A connection URL or option could not be understood.
     #[error("invalid connection URL or option: {0}")]
@@ -67,13 +76,43 @@ pub enum Error {
     #[error("TLS error: {0}")]
     Tls(String),
 
-    /// The client was used in a way the API does not allow (e.g. an empty command).
-    #[error("invalid client usage: {0}")]
-    Usage(String),
+    /// The client was used in a way the API does not allow (an empty command, a
+    /// missing required argument, settings that cannot work together, …); [`UsageKind`]
+    /// says which, the message says what to do instead. Nothing was sent.
+    #[error("invalid client usage: {message}")]
+    #[non_exhaustive]
+    Usage {
+        /// What kind of misuse.
+        kind: UsageKind,
+        /// What happened and what to do instead.
+        message: Cow<'static, str>,
+    },
 
-    /// The connection handshake (HELLO / AUTH / SELECT / CLIENT SETNAME) failed.
-    #[error("handshake failed: {0}")]
-    Handshake(String),
+    /// The server refused the credentials of the connection's settings during the
+    /// handshake (`HELLO … AUTH` or `AUTH`). The password never appears in the error.
+    #[error("authentication failed for user `{user}`: {source} ({})", kind.hint())]
+    #[non_exhaustive]
+    Auth {
+        /// Why, as far as the server says.
+        kind: AuthErrorKind,
+        /// The user that was tried (`default` when the settings name none).
+        user: String,
+        /// The server's reply.
+        #[source]
+        source: ServerError,
+    },
+
+    /// A step of the connection handshake after authentication (`CLIENT SETNAME`,
+    /// `SELECT`, `READONLY`, `CLIENT TRACKING ON`) was refused by the server.
+    #[error("handshake failed: `{command}` was refused: {source}")]
+    #[non_exhaustive]
+    Handshake {
+        /// The refused command, e.g. `SELECT 3`.
+        command: String,
+        /// The server's reply.
+        #[source]
+        source: ServerError,
+    },
 
     /// A command that changes the state of the connection it runs on (`SELECT`,
     /// `CLIENT REPLY`, `MULTI`, `SUBSCRIBE`, …) was given to a handle that shares its
@@ -234,12 +273,75 @@ impl Error {
         matches!(self, Error::NoReply { .. })
     }
 
-    /// A client-side timeout.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout(_))
+    /// A usage error ([`Error::Usage`]) of this kind, with what to do instead.
+    pub fn usage(kind: UsageKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Error::Usage {
+            kind,
+            message: message.into(),
+        }
     }
 
-    /// The connection failed or was lost, no sentinel could be reached
+    /// A timeout ([`Error::Timeout`]) of this kind after waiting `after`.
+    pub fn timeout(kind: TimeoutKind, after: Duration) -> Self {
+        Error::Timeout { kind, after }
+    }
+
+    /// A client-side timeout ([`Error::Timeout`], any kind).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// Which timeout expired, if this is a timeout.
+    pub fn timeout_kind(&self) -> Option<&TimeoutKind> {
+        match self {
+            Error::Timeout { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// The kind of usage error, if this is one (also inside a pipeline).
+    pub fn usage_kind(&self) -> Option<UsageKind> {
+        match self {
+            Error::Usage { kind, .. } => Some(*kind),
+            Error::Pipeline { source, .. } => source.usage_kind(),
+            _ => None,
+        }
+    }
+
+    /// The credentials were refused or are missing: [`Error::Auth`] at the handshake,
+    /// or a server's `NOAUTH` / `WRONGPASS` reply to a command (a connection made
+    /// without a password to a server that requires one, an `AUTH` that failed). Not
+    /// `NOPERM` on a command: that user is authenticated but may not run it.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, Error::Auth { .. })
+            || matches!(
+                self.server_kind(),
+                Some(ServerErrorKind::NoAuth | ServerErrorKind::WrongPass)
+            )
+    }
+
+    /// Keys in different hash slots: refused before sending ([`Error::CrossSlot`]) or
+    /// by the server (`CROSSSLOT`), also inside a pipeline.
+    pub fn is_cross_slot(&self) -> bool {
+        match self {
+            Error::CrossSlot { .. } => true,
+            Error::Pipeline { source, .. } => source.is_cross_slot(),
+            _ => self.server_kind() == Some(ServerErrorKind::CrossSlot),
+        }
+    }
+
+    /// A reply that could not be converted into the requested type ([`Error::Decode`]),
+    /// also inside a pipeline.
+    pub fn is_decode(&self) -> bool {
+        match self {
+            Error::Decode { .. } => true,
+            Error::Pipeline { source, .. } => source.is_decode(),
+            _ => false,
+        }
+    }
+
+    /// The connection failed (also within `connect_timeout`: a
+    /// [`TimeoutKind::Connect`] timeout) or was lost, no sentinel could be reached
     /// ([`Error::SentinelUnreachable`]), or Sentinel named no reachable node
     /// ([`Error::MasterNotFound`], [`Error::ReplicaNotFound`]).
     pub fn is_connection_error(&self) -> bool {
@@ -247,6 +349,10 @@ impl Error {
             self,
             Error::Io { .. }
                 | Error::ConnectionClosed(_)
+                | Error::Timeout {
+                    kind: TimeoutKind::Connect { .. },
+                    ..
+                }
                 | Error::SentinelUnreachable { .. }
                 | Error::MasterNotFound { .. }
                 | Error::ReplicaNotFound { .. }
@@ -268,6 +374,116 @@ impl Error {
                 )
             )
     }
+}
+
+/// Which timeout expired ([`Error::Timeout`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// A command (or pipeline, or transaction) had no reply within the client's
+    /// `command_timeout` or the command's own `.timeout(…)`.
+    Command,
+    /// Opening a connection and its handshake took longer than `connect_timeout`.
+    Connect {
+        /// The address being connected to.
+        addr: String,
+    },
+    /// A cluster node did not answer for the slot map in time while the map was being
+    /// refreshed (the next node is asked).
+    ClusterDiscovery,
+    /// The server did not confirm the subscriptions of a reconnected subscriber in
+    /// time.
+    Subscribe,
+}
+
+impl TimeoutKind {
+    fn what(&self) -> Cow<'static, str> {
+        match self {
+            TimeoutKind::Command => "the command".into(),
+            TimeoutKind::Connect { addr } => format!("connecting to {addr}").into(),
+            TimeoutKind::ClusterDiscovery => "reading the slot map from a cluster node".into(),
+            TimeoutKind::Subscribe => "confirming the subscriptions".into(),
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        match self {
+            TimeoutKind::Command => {
+                " (command_timeout or the command's .timeout(); its reply is discarded when it comes)"
+            }
+            TimeoutKind::Connect { .. } => " (connect_timeout; is the server up and reachable?)",
+            TimeoutKind::ClusterDiscovery | TimeoutKind::Subscribe => "",
+        }
+    }
+}
+
+/// Why the server refused the credentials at the handshake ([`Error::Auth`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// `WRONGPASS`: a wrong password, a user that does not exist, or a disabled user;
+    /// the server does not say which (so as not to tell which users exist).
+    WrongPassword,
+    /// `NOPERM`: the user may not run `HELLO` or `AUTH`.
+    NoPermission,
+    /// Any other refusal, e.g. a password given to a server that has none configured.
+    Refused,
+}
+
+impl AuthErrorKind {
+    /// The kind of a server's refusal.
+    pub(crate) fn of(e: &ServerError) -> Self {
+        match e.kind() {
+            ServerErrorKind::WrongPass => AuthErrorKind::WrongPassword,
+            ServerErrorKind::NoPerm => AuthErrorKind::NoPermission,
+            _ => AuthErrorKind::Refused,
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            AuthErrorKind::WrongPassword => {
+                "check the user and password of the URL or ConnectionInfo: the password is wrong, or the user does not exist or is disabled"
+            }
+            AuthErrorKind::NoPermission => "the user's ACL must allow HELLO and AUTH",
+            AuthErrorKind::Refused => "check whether the server expects a password at all",
+        }
+    }
+}
+
+/// What kind of misuse an [`Error::Usage`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UsageKind {
+    /// A command without a name: an empty `cmd()`, an empty command in a batch, no
+    /// argument given to `command_keys`.
+    EmptyCommand,
+    /// A command the generated tables do not know (`command_keys`).
+    UnknownCommand,
+    /// A required argument was not set on a builder, or a list that needs at least one
+    /// element was empty (channels to subscribe to, keys to WATCH, startup nodes,
+    /// sentinels).
+    MissingArgument,
+    /// An argument cannot be sent: it does not fit the command's key specs, or a value
+    /// could not be encoded (JSON).
+    InvalidArgument,
+    /// Settings that cannot work: a client-side cache without RESP3, a cluster node
+    /// that is not a TCP address, a node that is not part of the cluster, `reacquire`
+    /// of a lock without a timeout.
+    InvalidConfig,
+    /// A command that changes how the server replies (`CLIENT REPLY`, the `SUBSCRIBE`
+    /// family, `MONITOR`) where one reply per command is read (a pipeline, an open
+    /// transaction), or a pipeline on a connection where replies are off.
+    ChangesReplies,
+    /// Something is subscribed that has no handler (PubSub `run`).
+    NoHandler,
+    /// A PubSub handler panicked.
+    HandlerPanicked,
+    /// What the call needs is gone: the connection pool was closed, or the connection
+    /// was taken out of it.
+    Closed,
+    /// A future was polled again after it completed.
+    PolledAfterCompletion,
 }
 
 /// The well-known error codes of Redis and Valkey (the first word of an error reply).
@@ -453,6 +669,8 @@ impl fmt::Display for ServerError {
         }
     }
 }
+
+impl std::error::Error for ServerError {}
 
 impl fmt::Debug for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

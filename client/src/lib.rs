@@ -66,7 +66,9 @@ pub use client::{Client, ClientConfig, Cmd};
 pub use cmd::Args;
 pub use connection::{ConnectionInfo, Protocol, TlsConfig};
 pub use dedicated::DedicatedConnection;
-pub use error::{Error, Result, ServerError, ServerErrorKind};
+pub use error::{
+    AuthErrorKind, Error, Result, ServerError, ServerErrorKind, TimeoutKind, UsageKind,
+};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use keys::{command_keys, key_slot};

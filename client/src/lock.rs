@@ -23,7 +23,7 @@ use bytes::Bytes;
 
 use crate::client::Client;
 use crate::commands::Commands;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::script::Script;
 
 const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
@@ -196,7 +196,10 @@ impl LockGuard<'_> {
     /// Resets the remaining time to the lock's `timeout`.
     pub async fn reacquire(&self) -> Result<()> {
         let Some(timeout) = self.lock.timeout else {
-            return Err(Error::Usage("reacquire needs a lock with a timeout".into()));
+            return Err(Error::usage(
+                UsageKind::InvalidConfig,
+                "reacquire needs a lock with a timeout",
+            ));
         };
         let ms = timeout.as_millis().to_string();
         self.while_owned("reacquire", REACQUIRE, &[ms.as_bytes()])

@@ -70,7 +70,7 @@ use tokio::task::JoinHandle;
 
 use crate::cmd::Args;
 use crate::connection::Connection;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind, UsageKind};
 use crate::pool::Pool;
 use crate::value::{FromValue, Value};
 
@@ -488,8 +488,9 @@ impl Subscription {
             .map(|n| Bytes::copy_from_slice(n.as_ref()))
             .collect();
         if names.is_empty() {
-            return Err(Error::Usage(
-                "subscribe needs at least one channel or pattern".into(),
+            return Err(Error::usage(
+                UsageKind::MissingArgument,
+                "subscribe needs at least one channel or pattern",
             ));
         }
         let (done, mut confirmed) = oneshot::channel();
@@ -655,7 +656,7 @@ pub(crate) fn check_handlers(
     handlers: &HashMap<(SubscriptionKind, Bytes), Handler>,
 ) -> Result<()> {
     match subscribed.iter().find(|key| !handlers.contains_key(key)) {
-        Some((kind, name)) => Err(Error::Usage(format!(
+        Some((kind, name)) => Err(Error::usage(UsageKind::NoHandler, format!(
             "{kind:?} {:?} is subscribed but has no handler; register one with on_message / on_pattern / on_shard_message before run()",
             String::from_utf8_lossy(name)
         ))),
@@ -707,9 +708,12 @@ impl HandlerRunner {
     /// subscription and how many messages the handlers were given.
     pub async fn stop(self) -> Result<(Subscription, u64)> {
         let _ = self.stop.send(());
-        self.task
-            .await
-            .map_err(|e| Error::Usage(format!("a pubsub handler panicked: {e}")))
+        self.task.await.map_err(|e| {
+            Error::usage(
+                UsageKind::HandlerPanicked,
+                format!("a pubsub handler panicked: {e}"),
+            )
+        })
     }
 
     /// Whether the runner has ended (its subscription closed).
@@ -744,7 +748,7 @@ pub(crate) async fn open_connection(pool: &Pool) -> Result<Connection> {
     pool.get()
         .await?
         .into_connection()
-        .ok_or_else(|| Error::Usage("the pool handed out an empty connection".into()))
+        .ok_or_else(|| Error::usage(UsageKind::Closed, "the pool handed out an empty connection"))
 }
 
 async fn write_command(conn: &mut Connection, verb: &[u8], names: &[Bytes]) -> Result<()> {
@@ -1063,7 +1067,7 @@ async fn resubscribe(
     while expected > 0 {
         let frame = tokio::time::timeout_at(deadline, conn.read_frame())
             .await
-            .map_err(|_| Error::Timeout(Duration::from_secs(5)))??;
+            .map_err(|_| Error::timeout(TimeoutKind::Subscribe, Duration::from_secs(5)))??;
         if let Value::Error(e) = frame.unattributed() {
             return Err(Error::Server(e.clone()));
         }
@@ -1254,9 +1258,14 @@ impl Future for HandlerRunner {
 
     /// Waits for the runner to end by itself (its subscription closed).
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.task)
-            .poll(cx)
-            .map(|r| r.map_err(|e| Error::Usage(format!("a pubsub handler panicked: {e}"))))
+        Pin::new(&mut self.task).poll(cx).map(|r| {
+            r.map_err(|e| {
+                Error::usage(
+                    UsageKind::HandlerPanicked,
+                    format!("a pubsub handler panicked: {e}"),
+                )
+            })
+        })
     }
 }
 

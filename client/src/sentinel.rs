@@ -73,7 +73,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::client::{Client, ClientConfig, WeakClient};
 use crate::connection::{Addr, ConnectionInfo, Resolver};
-use crate::error::{Error, Result, ServerErrorKind};
+use crate::error::{Error, Result, ServerErrorKind, UsageKind};
 use crate::pool::{Pool, PoolConfig};
 use crate::pubsub::{MessageKind, Subscription};
 use crate::value::{FromValue, Value};
@@ -179,8 +179,9 @@ impl Sentinel {
             .map(|i| i.protocol(crate::Protocol::Resp2))
             .collect();
         if sentinels.is_empty() {
-            return Err(Error::Usage(
-                "Sentinel::connect needs at least one sentinel URL".into(),
+            return Err(Error::usage(
+                UsageKind::MissingArgument,
+                "Sentinel::connect needs at least one sentinel URL",
             ));
         }
         let s = Sentinel {
@@ -518,11 +519,13 @@ async fn says_master(info: &ConnectionInfo, refused: &mut Option<Error>) -> bool
 /// database): more useful to report than "no master found". Other errors (the node is
 /// down) are what a failover looks like and are dropped.
 fn note_refusal(refused: &mut Option<Error>, e: Error) {
-    let refusal = matches!(e, Error::Handshake(_) | Error::Tls(_))
-        || matches!(
-            e.server_kind(),
-            Some(ServerErrorKind::NoAuth | ServerErrorKind::WrongPass | ServerErrorKind::NoPerm)
-        );
+    let refusal = matches!(
+        e,
+        Error::Handshake { .. } | Error::Auth { .. } | Error::Tls(_)
+    ) || matches!(
+        e.server_kind(),
+        Some(ServerErrorKind::NoAuth | ServerErrorKind::WrongPass | ServerErrorKind::NoPerm)
+    );
     if refusal {
         *refused = Some(e);
     }

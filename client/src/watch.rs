@@ -29,7 +29,7 @@ use std::future::Future;
 use crate::client::Client;
 use crate::cmd::Args;
 use crate::dedicated::DedicatedConnection;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::exec::Executor;
 use crate::meta::CommandMeta;
 use crate::pipeline::{Pipeline, Target};
@@ -59,7 +59,10 @@ impl Client {
             k.write_arg(&mut args);
         }
         if args.len() < 2 {
-            return Err(Error::Usage("WATCH needs at least one key".into()));
+            return Err(Error::usage(
+                UsageKind::MissingArgument,
+                "WATCH needs at least one key",
+            ));
         }
         let conn = self.dedicated().await?;
         // The connection follows the WATCH state from the generated tables: left open,

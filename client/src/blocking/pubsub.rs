@@ -37,7 +37,7 @@ use futures_core::Stream;
 use tokio::sync::oneshot;
 
 use super::{Client, ClusterClient, Runtime};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::pubsub::{Handler, Message, MonitorEvent, SubscriptionKind};
 
 /// A subscription on a dedicated connection (as
@@ -283,7 +283,7 @@ impl HandlerThread {
         super::outside_runtime()?;
         self.thread
             .join()
-            .map_err(|_| Error::Usage("a pubsub handler panicked".into()))
+            .map_err(|_| Error::usage(UsageKind::HandlerPanicked, "a pubsub handler panicked"))
     }
 
     /// Whether the thread has ended (its subscription closed, or a handler panicked).

@@ -59,7 +59,7 @@ use bytes::Bytes;
 use crate::client::{Client, ClientConfig};
 use crate::cmd::Args;
 use crate::connection::{Addr, ConnectionInfo};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind, UsageKind};
 use crate::exec::Executor;
 use crate::keys::{command_keys, key_slot, keys_with_meta};
 use crate::meta::{CommandMeta, RequestPolicy, ResponsePolicy};
@@ -102,19 +102,22 @@ impl ClusterConfig {
     /// Settings from parsed startup nodes.
     pub fn from_infos(startup: Vec<ConnectionInfo>) -> Result<ClusterConfig> {
         if startup.is_empty() {
-            return Err(Error::Usage(
-                "a cluster client needs at least one startup node".into(),
+            return Err(Error::usage(
+                UsageKind::MissingArgument,
+                "a cluster client needs at least one startup node",
             ));
         }
         if let Some(u) = startup.iter().find(|i| !matches!(i.addr, Addr::Tcp { .. })) {
-            return Err(Error::Usage(format!(
-                "cluster nodes are reached over TCP; `{u}` is not a TCP address"
-            )));
+            return Err(Error::usage(
+                UsageKind::InvalidConfig,
+                format!("cluster nodes are reached over TCP; `{u}` is not a TCP address"),
+            ));
         }
         if let Some(u) = startup.iter().find(|i| i.db != 0) {
-            return Err(Error::Usage(format!(
-                "a cluster has only database 0; `{u}` selects another"
-            )));
+            return Err(Error::usage(
+                UsageKind::InvalidConfig,
+                format!("a cluster has only database 0; `{u}` selects another"),
+            ));
         }
         Ok(ClusterConfig {
             startup,
@@ -401,10 +404,10 @@ impl ClusterClient {
             // A node that accepts connections but does not answer (stopped, overloaded)
             // must not hold up the refresh (and every command waiting for it).
             let asked = tokio::time::timeout(DISCOVERY_TIMEOUT, self.discover_from(&addr));
-            match asked
-                .await
-                .unwrap_or(Err(Error::Timeout(DISCOVERY_TIMEOUT)))
-            {
+            match asked.await.unwrap_or(Err(Error::timeout(
+                TimeoutKind::ClusterDiscovery,
+                DISCOVERY_TIMEOUT,
+            ))) {
                 Ok(topo) => {
                     // Connections to nodes that left the cluster are closed (callers
                     // still holding one finish with it).
@@ -516,10 +519,13 @@ impl ClusterClient {
             .iter()
             .any(|s| s.primary == addr || s.replicas.iter().any(|r| r == addr));
         if !known {
-            return Err(Error::Usage(format!(
-                "`{addr}` is not a node of this cluster (known: {})",
-                self.all_nodes().join(", ")
-            )));
+            return Err(Error::usage(
+                UsageKind::InvalidConfig,
+                format!(
+                    "`{addr}` is not a node of this cluster (known: {})",
+                    self.all_nodes().join(", ")
+                ),
+            ));
         }
         *self.inner.default_node.write().map_err(|_| poisoned())? = Some(addr.to_owned());
         Ok(())

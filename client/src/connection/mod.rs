@@ -124,13 +124,8 @@ pub async fn connect(info: &ConnectionInfo) -> Result<Connection> {
     };
     match info.connect_timeout {
         Some(d) => tokio::time::timeout(d, work).await.map_err(|_| {
-            Error::io(
-                format!("connecting to {}", info.addr),
-                std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no connection within {d:?}"),
-                ),
-            )
+            let addr = info.addr.to_string();
+            Error::timeout(crate::error::TimeoutKind::Connect { addr }, d)
         })?,
         None => work.await,
     }
