@@ -24,7 +24,7 @@
 //! inside `MULTI` the commands that change how the server replies are refused. Frames
 //! that are not replies (PubSub messages, MONITOR lines, RESP3 pushes) wait for
 //! [`DedicatedConnection::next_frame`]. Does not own: resetting the connection before it
-//! is pooled again ([`crate::pool`]), or the high-level PubSub and MONITOR streams
+//! is pooled again (the [`Pool`](crate::Pool)), or the high-level PubSub and MONITOR streams
 //! ([`crate::pubsub`], which take connections of their own).
 
 use std::collections::VecDeque;

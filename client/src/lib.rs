@@ -9,32 +9,38 @@ extern crate self as typedis;
 pub mod __private;
 pub(crate) use __private as private;
 
+// The public surface: the items re-exported at the root below, the prelude, and the
+// public modules (each documents what it holds). The private modules' public items are
+// reached through the root re-exports; what is not re-exported is the runtime's own
+// (connections, streams, the multiplexer). Generated code reaches the runtime through
+// `__private` and the public `meta`, `exec`, `reply`, `record`, `pipeline` and
+// `modules`.
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
-pub mod bound;
+mod bound;
 pub mod cache;
-pub mod client;
+mod client;
 pub mod cluster;
-pub mod cmd;
+mod cmd;
 pub mod commands;
-pub mod connection;
+mod connection;
 pub mod dedicated;
-pub mod error;
+mod error;
 pub mod exec;
 mod hold;
 #[cfg(feature = "json")]
 pub mod json;
-pub mod keys;
+mod keys;
 pub mod lock;
 pub mod many;
 pub mod meta;
 pub mod modules;
 mod mux;
 pub mod observe;
-pub mod options;
+mod options;
 pub mod pipeline;
-pub mod pool;
+mod pool;
 pub mod pubsub;
 pub mod record;
 pub mod reply;
@@ -42,8 +48,8 @@ pub mod resp;
 pub mod scan;
 pub mod script;
 pub mod sentinel;
-pub mod ttl;
-pub mod value;
+mod ttl;
+mod value;
 pub mod watch;
 
 pub use bytes::Bytes;
@@ -62,18 +68,21 @@ pub mod prelude {
     pub use crate::{Client, FromValue, ToArg, Value};
 }
 pub use bound::{LexBound, ScoreBound};
-pub use client::{Client, ClientConfig, Cmd};
-pub use cmd::Args;
-pub use connection::{ConnectionInfo, Protocol, TlsConfig};
+pub use client::{Client, ClientConfig, Cmd, CmdFuture, ExecFuture, TypedFuture};
+pub use cmd::{Args, ArgsIter};
+pub use connection::{
+    Addr, ConnectionInfo, Password, Protocol, Resolver, TlsConfig, MAX_CONNECTIONS,
+};
 pub use dedicated::DedicatedConnection;
 pub use error::{
     AuthErrorKind, Error, Result, ServerError, ServerErrorKind, TimeoutKind, UsageKind,
 };
 #[cfg(feature = "json")]
 pub use json::Json;
-pub use keys::{command_keys, key_slot};
+pub use keys::{command_keys, key_slot, keys_with_meta};
 pub use many::ManyArgs;
 pub use options::Trim;
+pub use pool::{Pool, PoolConfig, PooledConnection};
 pub use record::Record;
 pub use script::Script;
 pub use ttl::{Milliseconds, Seconds};

@@ -348,7 +348,7 @@ impl PooledConnection {
     }
 
     /// Takes the raw connection out of the pool for good (its slot is freed).
-    pub fn into_connection(mut self) -> Option<Connection> {
+    pub(crate) fn into_connection(mut self) -> Option<Connection> {
         self.conn.take()
     }
 }
