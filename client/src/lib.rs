@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Every `pub` item is reachable from the root (or `pub(crate)`), so the surface is what
+// lib.rs says it is.
+#![warn(unreachable_pub)]
 
 // Generated code names the runtime `::typedis::…`, in this crate as in users' crates.
 extern crate self as typedis;
@@ -71,7 +74,7 @@ pub use bound::{LexBound, ScoreBound};
 pub use client::{Client, ClientConfig, Cmd, CmdFuture, ExecFuture, TypedFuture};
 pub use cmd::{Args, ArgsIter};
 pub use connection::{
-    Addr, ConnectionInfo, Password, Protocol, Resolver, TlsConfig, MAX_CONNECTIONS,
+    Addr, ConnectionInfo, Password, Protocol, ResolveFuture, Resolver, TlsConfig, MAX_CONNECTIONS,
 };
 pub use dedicated::DedicatedConnection;
 pub use error::{

@@ -44,7 +44,7 @@ use crate::value::Value;
 
 /// How long resetting a connection whose state changed may take before it is closed
 /// instead of pooled again.
-pub const RESET_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const RESET_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Limits of a [`Pool`].
 #[derive(Debug, Clone)]

@@ -25,8 +25,10 @@ use crate::resp::Decoder;
 use crate::value::Value;
 
 pub(crate) use handshake::{configure, request};
-pub use info::{Addr, ConnectionInfo, Password, Protocol, Resolver, MAX_CONNECTIONS};
-pub use stream::{open_stream, Stream};
+pub use info::{
+    Addr, ConnectionInfo, Password, Protocol, ResolveFuture, Resolver, MAX_CONNECTIONS,
+};
+pub(crate) use stream::{open_stream, Stream};
 pub use tls::TlsConfig;
 
 /// A connection after the handshake.
@@ -109,7 +111,7 @@ impl Connection {
 }
 
 /// Opens a connection and performs the handshake, within `info.connect_timeout`.
-pub async fn connect(info: &ConnectionInfo) -> Result<Connection> {
+pub(crate) async fn connect(info: &ConnectionInfo) -> Result<Connection> {
     let resolved;
     let info = match &info.resolver {
         Some(r) => {
