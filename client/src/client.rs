@@ -30,7 +30,7 @@ use crate::batch::{Batch, BatchFuture};
 use crate::cache::{Cache, CacheConfig, Ticket};
 use crate::cmd::Args;
 use crate::connection::ConnectionInfo;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind, UsageKind};
 use crate::exec::Handle;
 pub use crate::exec::{Cmd, CmdFuture};
 use crate::hold::Hold;
@@ -184,7 +184,7 @@ impl ClientConfig {
     /// Only single commands sent through the client (generated methods, [`Client::cmd`],
     /// [`Client::send`]) use the cache; pipelines, transactions, dedicated connections and
     /// blocking commands bypass it. Needs RESP3: connecting with `protocol=2`, or to a
-    /// server without RESP3, fails with [`Error::Usage`].
+    /// server without RESP3, fails with [`Error::Usage`] ([`UsageKind::InvalidConfig`](crate::error::UsageKind)).
     pub fn cache(mut self, cache: CacheConfig) -> Self {
         self.cache = Some(cache);
         self
@@ -383,7 +383,7 @@ impl Client {
         let replies = match self.inner.command_timeout {
             Some(d) => tokio::time::timeout(d, batch)
                 .await
-                .unwrap_or(Err(Error::Timeout(d))),
+                .unwrap_or(Err(Error::timeout(TimeoutKind::Command, d))),
             None => batch.await,
         };
         op.end(self.site(), &replies);
@@ -792,7 +792,7 @@ fn combine(replies: Vec<Reply>, policy: ResponsePolicy) -> Reply {
             Some(a) => a,
         });
     }
-    acc.ok_or_else(|| Error::Usage("a command sent on no connection".into()))
+    acc.ok_or_else(|| Error::usage(UsageKind::Closed, "a command sent on no connection"))
 }
 
 fn smaller(a: Value, b: Value) -> Value {
@@ -835,7 +835,10 @@ impl Exec<'_> {
                     }
                     if args.is_empty() {
                         this.state = ExecState::Done;
-                        return Poll::Ready(Err(Error::Usage("empty command".into())));
+                        return Poll::Ready(Err(Error::usage(
+                            UsageKind::EmptyCommand,
+                            "empty command",
+                        )));
                     }
                     if let (Some(cache), false, false) = (
                         &this.client.inner.cache,
@@ -927,8 +930,9 @@ impl Exec<'_> {
                     break;
                 }
                 ExecState::Done => {
-                    return Poll::Ready(Err(Error::Usage(
-                        "command future polled after completion".into(),
+                    return Poll::Ready(Err(Error::usage(
+                        UsageKind::PolledAfterCompletion,
+                        "command future polled after completion",
                     )))
                 }
             }
@@ -938,7 +942,7 @@ impl Exec<'_> {
                 // Dropping the wait abandons the reply cell: the reply is read and
                 // discarded when it comes.
                 this.state = ExecState::Done;
-                return Poll::Ready(Err(Error::Timeout(d)));
+                return Poll::Ready(Err(Error::timeout(TimeoutKind::Command, d)));
             }
         }
         Poll::Pending

@@ -8,7 +8,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::error::{Error, Result, ServerError};
+use crate::error::{Error, Result, ServerError, UsageKind};
 
 /// Bytes of encoded arguments kept inline, without a heap allocation: enough for most
 /// commands on short keys and values (`GET key`, `SET key value`, `INCR counter`).
@@ -421,7 +421,10 @@ pub(crate) fn check_batch(commands: &[Args]) -> Result<()> {
             }
         }
         if c.is_empty() {
-            return Err(Error::Usage("empty command in a batch".into()));
+            return Err(Error::usage(
+                UsageKind::EmptyCommand,
+                "empty command in a batch",
+            ));
         }
     }
     Ok(())

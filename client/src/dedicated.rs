@@ -24,7 +24,7 @@
 //! inside `MULTI` the commands that change how the server replies are refused. Frames
 //! that are not replies (PubSub messages, MONITOR lines, RESP3 pushes) wait for
 //! [`DedicatedConnection::next_frame`]. Does not own: resetting the connection before it
-//! is pooled again ([`crate::pool`]), or the high-level PubSub and MONITOR streams
+//! is pooled again (the [`Pool`](crate::Pool)), or the high-level PubSub and MONITOR streams
 //! ([`crate::pubsub`], which take connections of their own).
 
 use std::collections::VecDeque;
@@ -39,7 +39,7 @@ use tokio::sync::Mutex;
 use crate::batch::{Batch, BatchFuture};
 use crate::client::Client;
 use crate::cmd::{check_batch, Args};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::exec::Handle;
 use crate::meta::{self, CommandMeta, ConnectionState, ReplyMode, StateEffect, StateKind};
 use crate::observe;
@@ -157,8 +157,9 @@ impl DedicatedConnection {
         let mut o = self.inner.lock().await;
         o.usable()?;
         if o.replies != Replies::On {
-            return Err(Error::Usage(
-                "the server does not reply on this connection now (CLIENT REPLY OFF or SKIP), and a pipeline reads one reply per command: send `CLIENT REPLY ON` first".into(),
+            return Err(Error::usage(
+                UsageKind::ChangesReplies,
+                "the server does not reply on this connection now (CLIENT REPLY OFF or SKIP), and a pipeline reads one reply per command: send `CLIENT REPLY ON` first",
             ));
         }
         for m in metas.iter().flatten() {
@@ -227,7 +228,7 @@ impl DedicatedConnection {
             return Err(e);
         }
         if args.is_empty() {
-            return Err(Error::Usage("empty command".into()));
+            return Err(Error::usage(UsageKind::EmptyCommand, "empty command"));
         }
         let meta = meta.or_else(|| meta::of_args(&args));
         let state = meta.and_then(|m| m.connection_state);
@@ -247,7 +248,7 @@ impl DedicatedConnection {
         o.usable()?;
         if let Some(s) = state {
             if s.kind.changes_replies() && o.transaction {
-                return Err(Error::Usage(format!(
+                return Err(Error::usage(UsageKind::ChangesReplies, format!(
                     "`{}` changes how the server replies and cannot be queued in the transaction open on this connection: EXEC or DISCARD first",
                     name()
                 )));

@@ -140,7 +140,10 @@ pub(crate) fn bounded<'a>(
         Some(d) => Box::pin(async move {
             tokio::time::timeout(d, future)
                 .await
-                .unwrap_or(Err(crate::Error::Timeout(d)))
+                .unwrap_or(Err(crate::Error::timeout(
+                    crate::error::TimeoutKind::Command,
+                    d,
+                )))
         }),
         None => Box::pin(future),
     }

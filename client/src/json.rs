@@ -20,7 +20,7 @@
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::cmd::Args;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::value::{FromValue, ToArg, Value};
 
 /// A value stored as its JSON text. See the [module docs](self).
@@ -34,9 +34,10 @@ impl<T: Serialize> ToArg for Json<T> {
             Err(e) => {
                 // Keep the argument count right, and make the command fail before sending.
                 out.push_bytes(b"");
-                out.fail(Error::Usage(format!(
-                    "cannot serialise the value as JSON: {e}"
-                )));
+                out.fail(Error::usage(
+                    UsageKind::InvalidArgument,
+                    format!("cannot serialise the value as JSON: {e}"),
+                ));
             }
         }
     }

@@ -4,7 +4,7 @@
 //! ([`crate::meta`]), so it agrees with `COMMAND GETKEYS` without a round trip and
 //! without any per-command code. [`key_slot`] is Redis Cluster's CRC16 with hash tags.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::meta::{self, BeginSearch, CommandMeta, FindKeys};
 
 /// The cluster slot of a key: CRC16 (XMODEM) of the key, or of its hash tag — the part
@@ -38,14 +38,20 @@ pub fn key_slot(key: &[u8]) -> u16 {
 /// Errors: an unknown command, or arguments that do not fit the key specs (e.g. a key
 /// count larger than the arguments), as `COMMAND GETKEYS` would refuse them.
 pub fn command_keys(argv: &[&[u8]]) -> Result<Vec<usize>> {
-    let name = argv
-        .first()
-        .ok_or_else(|| Error::Usage("command_keys needs at least the command name".into()))?;
+    let name = argv.first().ok_or_else(|| {
+        Error::usage(
+            UsageKind::EmptyCommand,
+            "command_keys needs at least the command name",
+        )
+    })?;
     let meta = meta::lookup(name, argv.get(1).copied()).ok_or_else(|| {
-        Error::Usage(format!(
-            "unknown command `{}`: it is not in the generated command tables",
-            String::from_utf8_lossy(name)
-        ))
+        Error::usage(
+            UsageKind::UnknownCommand,
+            format!(
+                "unknown command `{}`: it is not in the generated command tables",
+                String::from_utf8_lossy(name)
+            ),
+        )
     })?;
     keys_with_meta(meta, argv)
 }
@@ -54,7 +60,7 @@ pub fn command_keys(argv: &[&[u8]]) -> Result<Vec<usize>> {
 pub fn keys_with_meta(meta: &CommandMeta, argv: &[&[u8]]) -> Result<Vec<usize>> {
     let argc = argv.len() as i64;
     let invalid = || {
-        Error::Usage(format!(
+        Error::usage(UsageKind::InvalidArgument, format!(
             "the arguments of `{}` do not fit its key specs (as COMMAND GETKEYS: invalid arguments)",
             meta.name
         ))

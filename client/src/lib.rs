@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Every `pub` item is reachable from the root (or `pub(crate)`), so the surface is what
+// lib.rs says it is.
+#![warn(unreachable_pub)]
 
 // Generated code names the runtime `::typedis::…`, in this crate as in users' crates.
 extern crate self as typedis;
@@ -9,33 +12,39 @@ extern crate self as typedis;
 pub mod __private;
 pub(crate) use __private as private;
 
+// The public surface: the items re-exported at the root below, the prelude, and the
+// public modules (each documents what it holds). The private modules' public items are
+// reached through the root re-exports; what is not re-exported is the runtime's own
+// (connections, streams, the multiplexer). Generated code reaches the runtime through
+// `__private` and the public `meta`, `exec`, `reply`, `record`, `pipeline` and
+// `modules`.
 mod batch;
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
-pub mod bound;
+mod bound;
 pub mod cache;
-pub mod client;
+mod client;
 pub mod cluster;
-pub mod cmd;
+mod cmd;
 pub mod commands;
-pub mod connection;
+mod connection;
 pub mod dedicated;
-pub mod error;
+mod error;
 pub mod exec;
 mod hold;
 #[cfg(feature = "json")]
 pub mod json;
-pub mod keys;
+mod keys;
 pub mod lock;
 pub mod many;
 pub mod meta;
 pub mod modules;
 mod mux;
 pub mod observe;
-pub mod options;
+mod options;
 pub mod pipeline;
-pub mod pool;
+mod pool;
 pub mod pubsub;
 pub mod record;
 pub mod reply;
@@ -43,8 +52,8 @@ pub mod resp;
 pub mod scan;
 pub mod script;
 pub mod sentinel;
-pub mod ttl;
-pub mod value;
+mod ttl;
+mod value;
 pub mod watch;
 
 pub use bytes::Bytes;
@@ -64,17 +73,22 @@ pub mod prelude {
 }
 pub use batch::{Batch, BatchFuture, Keyspace};
 pub use bound::{LexBound, ScoreBound};
-pub use client::{Client, ClientConfig, Cmd};
-pub use cmd::Args;
-pub use connection::{ConnectionInfo, Protocol, TlsConfig};
+pub use client::{Client, ClientConfig, Cmd, CmdFuture, ExecFuture, TypedFuture};
+pub use cmd::{Args, ArgsIter};
+pub use connection::{
+    Addr, ConnectionInfo, Password, Protocol, ResolveFuture, Resolver, TlsConfig, MAX_CONNECTIONS,
+};
 pub use dedicated::DedicatedConnection;
-pub use error::{Error, Result, ServerError, ServerErrorKind};
+pub use error::{
+    AuthErrorKind, Error, Result, ServerError, ServerErrorKind, TimeoutKind, UsageKind,
+};
 pub use exec::Handle;
 #[cfg(feature = "json")]
 pub use json::Json;
-pub use keys::{command_keys, key_slot};
+pub use keys::{command_keys, key_slot, keys_with_meta};
 pub use many::ManyArgs;
 pub use options::Trim;
+pub use pool::{Pool, PoolConfig, PooledConnection};
 pub use record::Record;
 pub use script::Script;
 pub use ttl::{Milliseconds, Seconds};

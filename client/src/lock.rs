@@ -25,7 +25,7 @@ use bytes::Bytes;
 use crate::client::Client;
 use crate::cmd::Args;
 use crate::commands::Commands;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::exec::Handle;
 use crate::script::Script;
 
@@ -208,7 +208,10 @@ impl<H: Handle> LockGuard<H> {
     /// Resets the remaining time to the lock's `timeout`.
     pub async fn reacquire(&self) -> Result<()> {
         let Some(timeout) = self.lock.timeout else {
-            return Err(Error::Usage("reacquire needs a lock with a timeout".into()));
+            return Err(Error::usage(
+                UsageKind::InvalidConfig,
+                "reacquire needs a lock with a timeout",
+            ));
         };
         let ms = timeout.as_millis().to_string();
         self.while_owned("reacquire", REACQUIRE, &[ms.as_bytes()])

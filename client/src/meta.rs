@@ -427,7 +427,7 @@ pub(crate) fn check_shared(
 /// `SUBSCRIBE` family, `MONITOR`).
 pub(crate) fn check_one_reply(meta: &CommandMeta, what: &str) -> crate::Result<()> {
     match meta.connection_state {
-        Some(state) if state.kind.changes_replies() => Err(crate::Error::Usage(format!(
+        Some(state) if state.kind.changes_replies() => Err(crate::Error::usage(crate::error::UsageKind::ChangesReplies, format!(
             "`{}` changes how the server replies, and {what} reads one reply per command: await it on its own on `client.dedicated().await?`",
             meta.name
         ))),

@@ -101,7 +101,7 @@ use tokio::task::AbortHandle;
 
 use crate::cmd::Args;
 use crate::connection::{self, ConnectionInfo};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::hold::Hold;
 use crate::meta::ServerWait;
 use crate::observe;
@@ -838,7 +838,10 @@ impl Future for ReplyWait<'_> {
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
         if self.cell == u32::MAX {
-            return Poll::Ready(Err(Error::Usage("reply polled after completion".into())));
+            return Poll::Ready(Err(Error::usage(
+                UsageKind::PolledAfterCompletion,
+                "reply polled after completion",
+            )));
         }
         let ready = self.mux.poll_cell(self.cell, cx.waker());
         if ready.is_ready() {
@@ -1254,7 +1257,7 @@ mod tests {
                 .send(cmd(&["GET", "k"]))
                 .timeout(Duration::from_millis(300))
                 .await;
-            assert!(matches!(r, Err(Error::Timeout(_))), "{name}: {r:?}");
+            assert!(matches!(r, Err(Error::Timeout { .. })), "{name}: {r:?}");
             let grown = rss_bytes().saturating_sub(before);
             assert!(grown < 64 << 20, "{name}: memory grew by {grown} bytes");
         }
@@ -1294,7 +1297,7 @@ mod tests {
             .arg(B(b"slow"))
             .timeout(Duration::from_millis(50))
             .await;
-        assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
+        assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
         let v = client.send(cmd(&["ECHO", "after"])).await.unwrap();
         assert_eq!(v, Value::Bulk("after".into()));
         // Both abandoned cells were freed when their replies came, and reused.

@@ -37,14 +37,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::cmd::Args;
 use crate::connection::{self, Connection, ConnectionInfo};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::meta::CommandMeta;
 use crate::observe;
 use crate::value::Value;
 
 /// How long resetting a connection whose state changed may take before it is closed
 /// instead of pooled again.
-pub const RESET_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const RESET_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Limits of a [`Pool`].
 #[derive(Debug, Clone)]
@@ -112,7 +112,7 @@ impl Pool {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| Error::Usage("the connection pool was closed".into()))?;
+            .map_err(|_| Error::usage(UsageKind::Closed, "the connection pool was closed"))?;
         let mut reused = None;
         while let Some((mut c, since)) = self.pop_idle() {
             // A connection the server closed while it sat idle (its `timeout` setting,
@@ -254,9 +254,12 @@ impl PooledConnection {
     }
 
     fn connection(&mut self) -> Result<&mut Connection> {
-        self.conn
-            .as_mut()
-            .ok_or_else(|| Error::Usage("the connection was taken out of the pool".into()))
+        self.conn.as_mut().ok_or_else(|| {
+            Error::usage(
+                UsageKind::Closed,
+                "the connection was taken out of the pool",
+            )
+        })
     }
 
     /// Writes commands (checked by the caller: encoded, not empty) without reading
@@ -283,10 +286,12 @@ impl PooledConnection {
     /// consume unsolicited frames (PubSub, MONITOR). Marks the connection unknown until
     /// a frame was read.
     pub async fn read_frame(&mut self) -> Result<Value> {
-        let conn = self
-            .conn
-            .as_mut()
-            .ok_or_else(|| Error::Usage("the connection was taken out of the pool".into()))?;
+        let conn = self.conn.as_mut().ok_or_else(|| {
+            Error::usage(
+                UsageKind::Closed,
+                "the connection was taken out of the pool",
+            )
+        })?;
         self.reusable = false;
         let v = conn.read_frame().await?;
         self.reusable = true;
@@ -343,7 +348,7 @@ impl PooledConnection {
     }
 
     /// Takes the raw connection out of the pool for good (its slot is freed).
-    pub fn into_connection(mut self) -> Option<Connection> {
+    pub(crate) fn into_connection(mut self) -> Option<Connection> {
         self.conn.take()
     }
 }
@@ -447,9 +452,7 @@ async fn reset(
         match conn.read_frame().await?.into_unattributed() {
             Value::SimpleString(s) if &s[..] == b"RESET" => reset_seen = true,
             Value::SimpleString(s) if &s[..] == b"PONG" => break,
-            Value::Error(e) if !reset_seen => {
-                return Err(Error::Usage(format!("the server cannot RESET: {e}")))
-            }
+            Value::Error(e) if !reset_seen => return Err(Error::Server(e)),
             _ => {}
         }
     }
@@ -477,10 +480,7 @@ async fn reset(
             a.push_bytes(arg);
         }
         if let Value::Error(e) = connection::request(conn, &a).await? {
-            return Err(Error::Usage(format!(
-                "`{}` could not be undone: {e}",
-                meta.name
-            )));
+            return Err(Error::Server(e));
         }
     }
     connection::configure(info, conn).await

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::cmd::Args;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::exec::Executor;
 use crate::meta::CommandMeta;
 use crate::value::{FromValue, Value};
@@ -73,7 +73,7 @@ impl<const N: usize> Slots<N> {
         }
         for (i, msg) in self.required {
             if self.slots.get(*i).is_none_or(Option::is_none) {
-                args.fail(Error::Usage((*msg).to_owned()));
+                args.fail(Error::usage(UsageKind::MissingArgument, *msg));
             }
         }
         for s in self.slots.into_iter().flatten() {
@@ -205,9 +205,9 @@ impl<F: Future<Output = Result<Value>> + Unpin, R: FromValue> Future for Pending
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
         let this = &mut *self;
         match &mut this.state {
-            PendingState::Failed(e) => Poll::Ready(Err(e
-                .take()
-                .unwrap_or_else(|| Error::Usage("polled after completion".into())))),
+            PendingState::Failed(e) => Poll::Ready(Err(e.take().unwrap_or_else(|| {
+                Error::usage(UsageKind::PolledAfterCompletion, "polled after completion")
+            }))),
             PendingState::Sending(f) => Pin::new(f).poll(cx).map(|r| {
                 this.notes
                     .apply(r.and_then(|v| R::from_value(v.into_result()?)))

@@ -33,7 +33,7 @@ use crate::batch::{Batch, BatchFuture};
 use crate::client::Client;
 use crate::cmd::Args;
 use crate::dedicated::DedicatedConnection;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::exec::Handle;
 use crate::meta::CommandMeta;
 use crate::pipeline::Pipeline;
@@ -66,7 +66,10 @@ where
         return Err(e);
     }
     if args.len() < 2 {
-        return Err(Error::Usage("WATCH needs at least one key".into()));
+        return Err(Error::usage(
+            UsageKind::MissingArgument,
+            "WATCH needs at least one key",
+        ));
     }
     Ok(args)
 }

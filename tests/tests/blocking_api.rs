@@ -320,14 +320,28 @@ fn pubsub_get_message_iterator_and_handler_thread() {
         sub.subscribe(["jobs", "bad"]).unwrap();
         let without = client.subscribe(["orphan"]).unwrap();
         let err = without.run(|_| {}).unwrap_err();
-        assert!(matches!(err, Error::Usage(_)), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Usage {
+                    kind: typedis::UsageKind::NoHandler,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let errors = Arc::new(Mutex::new(Vec::new()));
         let worker = client.clone();
         sub.on_message("jobs", move |m| {
             worker.rpush("done", [m.payload().clone()]).run()?;
             Ok(())
         });
-        sub.on_message("bad", |_| Err(Error::Usage("rejected".into())));
+        sub.on_message("bad", |_| {
+            Err(Error::usage(
+                typedis::UsageKind::InvalidArgument,
+                "rejected",
+            ))
+        });
         let seen = errors.clone();
         let runner = sub
             .run(move |e| seen.lock().unwrap().push(e.to_string()))

@@ -154,10 +154,13 @@ async fn send(client: &Client, args: Args) -> typedis::Result<typedis::Value> {
     };
     match tokio::time::timeout(Duration::from_secs(10), run).await {
         Ok(r) => r,
-        Err(_) => Err(Error::Usage(format!(
-            "no reply within 10 s to {}",
-            show(&args)
-        ))),
+        Err(_) => {
+            eprintln!("no reply within 10 s to {}", show(&args));
+            Err(Error::timeout(
+                typedis::TimeoutKind::Command,
+                Duration::from_secs(10),
+            ))
+        }
     }
 }
 

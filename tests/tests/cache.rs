@@ -281,7 +281,16 @@ async fn resp2_is_refused_with_a_clear_error() {
         let err = Client::with_config(ClientConfig::new(&url).unwrap().cache(CacheConfig::new()))
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Usage(_)), "{kind:?}: {err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Usage {
+                    kind: typedis::UsageKind::InvalidConfig,
+                    ..
+                }
+            ),
+            "{kind:?}: {err:?}"
+        );
         assert!(err.to_string().contains("RESP3"), "{kind:?}: {err}");
     }
 }

@@ -150,7 +150,7 @@ async fn cancellation(kind: Kind) {
                     2 => {
                         let d = Duration::from_micros(rng.next() % 200);
                         match get.timeout(d).await {
-                            Err(Error::Timeout(_)) => None,
+                            Err(Error::Timeout { .. }) => None,
                             r => Some(r),
                         }
                     }
@@ -554,7 +554,16 @@ async fn raw_commands_decode_into_rust_types() {
             assert_eq!(l, ["a", "b", "c"]);
             // An empty command is refused without touching the connection.
             let err = client.send(typedis::Args::new()).await.unwrap_err();
-            assert!(matches!(err, Error::Usage(_)), "{err:?}");
+            assert!(
+                matches!(
+                    err,
+                    Error::Usage {
+                        kind: typedis::UsageKind::EmptyCommand,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
             let pong: String = client.cmd("PING").decode().await.unwrap();
             assert_eq!(pong, "PONG");
         }
@@ -568,16 +577,19 @@ async fn an_argument_that_cannot_be_encoded_fails_the_command_unsent() {
     let mut bad = typedis::Args::new();
     bad.push_bytes(b"SET");
     bad.push_bytes(b"never");
-    bad.fail(Error::Usage("cannot encode".into()));
+    bad.fail(Error::usage(
+        typedis::UsageKind::InvalidArgument,
+        "cannot encode",
+    ));
     bad.push_bytes(b"x");
     let err = client.send(bad.clone()).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Usage(m) if m == "cannot encode"),
+        matches!(&err, Error::Usage { message, .. } if message == "cannot encode"),
         "{err:?}"
     );
     let err = client.send_batch(&[bad.clone()]).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Usage(m) if m == "cannot encode"),
+        matches!(&err, Error::Usage { message, .. } if message == "cannot encode"),
         "{err:?}"
     );
     let conn = client.dedicated().await.unwrap();

@@ -5,7 +5,7 @@ mod support;
 
 use support::{free_port, Kind, Server, KINDS};
 use typedis::prelude::*;
-use typedis::{Client, Error};
+use typedis::{AuthErrorKind, Client, Error, ServerError, ServerErrorKind};
 
 #[tokio::test]
 async fn unix_socket_and_db_from_the_url() {
@@ -48,18 +48,35 @@ async fn password_and_acl_users() {
                 .unwrap_err();
             let text = format!("{err} {err:?}");
             assert!(
-                matches!(err, Error::Handshake(_)),
+                matches!(
+                    &err,
+                    Error::Auth { kind: AuthErrorKind::WrongPassword, user, .. } if user == "default"
+                ),
                 "{kind:?} RESP{protocol}: {err:?}"
+            );
+            assert!(err.is_auth() && !err.is_connection_error(), "{err:?}");
+            // The server's reply is the source.
+            let source =
+                std::error::Error::source(&err).and_then(|s| s.downcast_ref::<ServerError>());
+            assert_eq!(
+                source.map(ServerError::kind),
+                Some(ServerErrorKind::WrongPass)
             );
             assert!(text.contains("authentication failed"), "{text}");
             assert!(!text.contains("wrong-pw"), "password leaked: {text}");
         }
-        // Without a password the server refuses commands: a clear NOAUTH error.
-        let anon = Client::connect(&format!("redis://{base}?protocol=2"))
-            .await
-            .unwrap();
-        let err = anon.get("k").await.unwrap_err();
-        assert!(err.to_string().contains("NOAUTH"), "{err}");
+        // Without a password the server refuses commands: NOAUTH, an auth error.
+        for protocol in [2, 3] {
+            let anon = Client::connect(&format!("redis://{base}?protocol={protocol}"))
+                .await
+                .unwrap();
+            let err = anon.get("k").await.unwrap_err();
+            assert!(
+                matches!(&err, Error::Server(s) if s.kind() == ServerErrorKind::NoAuth),
+                "{kind:?} RESP{protocol}: {err:?}"
+            );
+            assert!(err.is_auth(), "{err:?}");
+        }
         // An ACL user.
         let admin = Client::connect(&format!("redis://:s3cret@{base}"))
             .await
@@ -81,7 +98,42 @@ async fn password_and_acl_users() {
             assert_eq!(name.as_deref(), Some("svc"));
             ann.set("app:x", "1").await.unwrap();
             let denied = ann.set("other", "1").await.unwrap_err();
-            assert!(denied.to_string().contains("NOPERM"), "{denied}");
+            // A permission error, not an authentication failure.
+            assert!(
+                matches!(&denied, Error::Server(s) if s.kind() == ServerErrorKind::NoPerm),
+                "{denied:?}"
+            );
+            assert!(!denied.is_auth(), "{denied:?}");
+            // A wrong password for an ACL user, and a user that does not exist: the
+            // server does not say which, both are `WrongPassword`, naming the user.
+            for (user, pw) in [("ann", "not-ann-pw"), ("nobody", "nobody-pw")] {
+                let err =
+                    Client::connect(&format!("redis://{user}:{pw}@{base}?protocol={protocol}"))
+                        .await
+                        .unwrap_err();
+                assert!(
+                    matches!(
+                        &err,
+                        Error::Auth { kind: AuthErrorKind::WrongPassword, user: u, .. } if u == user
+                    ),
+                    "{kind:?} RESP{protocol} {user}: {err:?}"
+                );
+                assert!(!err.to_string().contains(pw), "password leaked: {err}");
+            }
+        }
+        // A refused handshake step after authentication names the command, with the
+        // server's reply as its source.
+        let err = Client::connect(&format!("redis://:s3cret@{base}/99"))
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Handshake {
+                command, source, ..
+            } => {
+                assert_eq!(command, "SELECT 99", "{kind:?}");
+                assert_eq!(source.kind(), ServerErrorKind::Err, "{kind:?}");
+            }
+            other => panic!("{kind:?}: not a handshake error: {other:?}"),
         }
     }
 }

@@ -169,7 +169,16 @@ async fn raw_connection_state_commands_are_refused_on_shared_handles() {
             .send(&args(&["CLIENT", "REPLY", "OFF"]))
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Usage(_)), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Usage {
+                    kind: typedis::UsageKind::ChangesReplies,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("client.dedicated()"), "{err}");
         assert_eq!(
             pooled.send(&args(&["PING"])).await.unwrap(),
@@ -238,7 +247,16 @@ async fn connection_state_commands_work_on_a_dedicated_connection() {
             // Pipelines need replies, and cannot hold what changes them.
             conn.client_reply(ClientReplyAction::Off).await.unwrap();
             let err = conn.pipeline().ping().execute().await.unwrap_err();
-            assert!(matches!(err, Error::Usage(_)), "{ctx}: {err:?}");
+            assert!(
+                matches!(
+                    err,
+                    Error::Usage {
+                        kind: typedis::UsageKind::ChangesReplies,
+                        ..
+                    }
+                ),
+                "{ctx}: {err:?}"
+            );
             conn.client_reply(ClientReplyAction::On).await.unwrap();
             let mut p = conn.pipeline();
             p.add_args(args(&["CLIENT", "REPLY", "OFF"]));
@@ -255,7 +273,16 @@ async fn connection_state_commands_work_on_a_dedicated_connection() {
             assert_eq!(queued, Value::SimpleString("QUEUED".into()), "{ctx}");
             // Inside the transaction, what changes the reply framing is refused unsent.
             let err = conn.client_reply(ClientReplyAction::Off).await.unwrap_err();
-            assert!(matches!(err, Error::Usage(_)), "{ctx}: {err:?}");
+            assert!(
+                matches!(
+                    err,
+                    Error::Usage {
+                        kind: typedis::UsageKind::ChangesReplies,
+                        ..
+                    }
+                ),
+                "{ctx}: {err:?}"
+            );
             let done: Vec<i64> = conn.exec().decode().await.unwrap();
             assert_eq!(done, [1], "{ctx}");
             conn.multi().await.unwrap();

@@ -499,7 +499,7 @@ async fn mix(resp3: bool) {
                         }
                     }
                     Err(Error::Server(e)) if e.message().contains(&tag) && kind == Kind::Err => 0,
-                    Err(Error::Timeout(_)) if timeout < Duration::from_secs(1) => 1,
+                    Err(Error::Timeout { .. }) if timeout < Duration::from_secs(1) => 1,
                     Err(e) if e.is_connection_error() || matches!(e, Error::Protocol(_)) => 2,
                     Err(e) => {
                         eprintln!("{tag} ({kind:?}) failed with {e:?}");

@@ -5,8 +5,8 @@
 mod support;
 
 use support::{free_port, Kind, Pki, Server};
-use typedis::connection::ConnectionInfo;
 use typedis::prelude::*;
+use typedis::ConnectionInfo;
 use typedis::{Client, ClientConfig, Error, TlsConfig};
 
 /// A TLS redis-server whose certificate is valid for `localhost` and 127.0.0.1

@@ -24,7 +24,6 @@
 //! and the handler thread. Does not own: the subscriber connection, resubscription after
 //! a reconnect, the messages' shape (all in [`crate::pubsub`]).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -37,8 +36,8 @@ use futures_core::Stream;
 use tokio::sync::oneshot;
 
 use super::{Client, ClusterClient, Runtime};
-use crate::error::{Error, Result};
-use crate::pubsub::{Handler, Message, MonitorEvent, SubscriptionKind};
+use crate::error::{Error, Result, UsageKind};
+use crate::pubsub::{Message, MonitorEvent, SubscriptionKind};
 
 /// A subscription on a dedicated connection (as
 /// [`crate::pubsub::Subscription`]): an `Iterator` of `Result<Message>` (an error only
@@ -47,7 +46,6 @@ use crate::pubsub::{Handler, Message, MonitorEvent, SubscriptionKind};
 pub struct Subscription {
     inner: crate::pubsub::Subscription,
     rt: Arc<Runtime>,
-    handlers: HashMap<(SubscriptionKind, Bytes), Handler>,
     /// The iterator yielded an error, and ends.
     refused: bool,
 }
@@ -61,11 +59,19 @@ impl fmt::Debug for Subscription {
 }
 
 impl Subscription {
+    /// The subscription `open` makes, waited for on `rt`.
+    fn opened(
+        rt: &Arc<Runtime>,
+        open: impl Future<Output = Result<crate::pubsub::Subscription>>,
+    ) -> Result<Subscription> {
+        let inner = rt.block_on(open)?;
+        Ok(Subscription::new(inner, rt))
+    }
+
     fn new(inner: crate::pubsub::Subscription, rt: &Arc<Runtime>) -> Subscription {
         Subscription {
             inner,
             rt: rt.clone(),
-            handlers: HashMap::new(),
             refused: false,
         }
     }
@@ -151,10 +157,7 @@ impl Subscription {
         name: impl AsRef<[u8]>,
         handler: impl FnMut(Message) -> Result<()> + Send + 'static,
     ) -> &mut Self {
-        self.handlers.insert(
-            (kind, Bytes::copy_from_slice(name.as_ref())),
-            Box::new(handler),
-        );
+        self.inner.on(kind, name, handler);
         self
     }
 
@@ -164,7 +167,8 @@ impl Subscription {
         channel: impl AsRef<[u8]>,
         handler: impl FnMut(Message) -> Result<()> + Send + 'static,
     ) -> &mut Self {
-        self.on(SubscriptionKind::Channel, channel, handler)
+        self.inner.on_message(channel, handler);
+        self
     }
 
     /// Registers a handler for messages matching `pattern`.
@@ -173,7 +177,8 @@ impl Subscription {
         pattern: impl AsRef<[u8]>,
         handler: impl FnMut(Message) -> Result<()> + Send + 'static,
     ) -> &mut Self {
-        self.on(SubscriptionKind::Pattern, pattern, handler)
+        self.inner.on_pattern(pattern, handler);
+        self
     }
 
     /// Registers a handler for messages on shard channel `channel`.
@@ -182,7 +187,8 @@ impl Subscription {
         channel: impl AsRef<[u8]>,
         handler: impl FnMut(Message) -> Result<()> + Send + 'static,
     ) -> &mut Self {
-        self.on(SubscriptionKind::Shard, channel, handler)
+        self.inner.on_shard_message(channel, handler);
+        self
     }
 
     /// Runs the handlers on a thread of their own (redis-py's `run_in_thread`) until the
@@ -194,7 +200,7 @@ impl Subscription {
         mut self,
         mut on_error: impl FnMut(Error) + Send + 'static,
     ) -> Result<HandlerThread> {
-        crate::pubsub::check_handlers(&self.inner.subscribed, &self.handlers)?;
+        self.inner.check_handlers()?;
         let (stop, mut stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("typedis-pubsub-handlers".into())
@@ -215,15 +221,7 @@ impl Subscription {
                         .await)
                     });
                     let Ok(Some(msg)) = next else { break };
-                    let Some(key) = msg.handler_key() else {
-                        continue;
-                    };
-                    if let Some(h) = self.handlers.get_mut(&key) {
-                        handled += 1;
-                        if let Err(e) = h(msg) {
-                            on_error(e);
-                        }
-                    }
+                    handled += u64::from(self.inner.handle(msg, &mut on_error));
                 }
                 (self, handled)
             })
@@ -283,7 +281,7 @@ impl HandlerThread {
         super::outside_runtime()?;
         self.thread
             .join()
-            .map_err(|_| Error::Usage("a pubsub handler panicked".into()))
+            .map_err(|_| Error::usage(UsageKind::HandlerPanicked, "a pubsub handler panicked"))
     }
 
     /// Whether the thread has ended (its subscription closed, or a handler panicked).
@@ -344,8 +342,7 @@ impl Client {
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
     {
-        let sub = self.rt.block_on(self.inner.subscribe(channels))?;
-        Ok(Subscription::new(sub, &self.rt))
+        Subscription::opened(&self.rt, self.inner.subscribe(channels))
     }
 
     /// Subscribes to glob patterns on a dedicated connection.
@@ -354,8 +351,7 @@ impl Client {
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
     {
-        let sub = self.rt.block_on(self.inner.psubscribe(patterns))?;
-        Ok(Subscription::new(sub, &self.rt))
+        Subscription::opened(&self.rt, self.inner.psubscribe(patterns))
     }
 
     /// Subscribes to shard channels (`SSUBSCRIBE`) on a dedicated connection.
@@ -364,15 +360,13 @@ impl Client {
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
     {
-        let sub = self.rt.block_on(self.inner.ssubscribe(channels))?;
-        Ok(Subscription::new(sub, &self.rt))
+        Subscription::opened(&self.rt, self.inner.ssubscribe(channels))
     }
 
     /// An empty subscription on a dedicated connection, to add channels and handlers to
     /// (redis-py's `client.pubsub()`).
     pub fn pubsub(&self) -> Result<Subscription> {
-        let sub = self.rt.block_on(self.inner.pubsub())?;
-        Ok(Subscription::new(sub, &self.rt))
+        Subscription::opened(&self.rt, self.inner.pubsub())
     }
 
     /// Starts `MONITOR` on a dedicated connection. See [`Monitor`].
@@ -394,8 +388,7 @@ impl ClusterClient {
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
     {
-        let sub = self.rt.block_on(self.inner.subscribe(channels))?;
-        Ok(Subscription::new(sub, &self.rt))
+        Subscription::opened(&self.rt, self.inner.subscribe(channels))
     }
 
     /// Glob patterns through one node.
@@ -404,13 +397,11 @@ impl ClusterClient {
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
     {
-        let sub = self.rt.block_on(self.inner.psubscribe(patterns))?;
-        Ok(Subscription::new(sub, &self.rt))
+        Subscription::opened(&self.rt, self.inner.psubscribe(patterns))
     }
 
     /// An empty classic subscription through one node.
     pub fn pubsub(&self) -> Result<Subscription> {
-        let sub = self.rt.block_on(self.inner.pubsub())?;
-        Ok(Subscription::new(sub, &self.rt))
+        Subscription::opened(&self.rt, self.inner.pubsub())
     }
 }

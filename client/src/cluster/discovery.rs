@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::topology::{self, join_addr, Topology};
 use super::{poisoned, ClusterClient};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TimeoutKind};
 
 /// How long one node may take to answer `CLUSTER SHARDS` during a refresh before the
 /// next node is asked.
@@ -66,10 +66,10 @@ impl ClusterClient {
             // A node that accepts connections but does not answer (stopped, overloaded)
             // must not hold up the refresh (and every command waiting for it).
             let asked = tokio::time::timeout(DISCOVERY_TIMEOUT, self.discover_from(&addr));
-            match asked
-                .await
-                .unwrap_or(Err(Error::Timeout(DISCOVERY_TIMEOUT)))
-            {
+            match asked.await.unwrap_or(Err(Error::timeout(
+                TimeoutKind::ClusterDiscovery,
+                DISCOVERY_TIMEOUT,
+            ))) {
                 Ok(topo) => {
                     // Connections to nodes that left the cluster are closed (callers
                     // still holding one finish with it).

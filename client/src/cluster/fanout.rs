@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::routing::{meta_of, Nodes, Route};
 use super::ClusterClient;
 use crate::cmd::Args;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::exec::Handle;
 use crate::keys::key_slot;
 use crate::meta::{CommandMeta, ResponsePolicy};
@@ -40,10 +40,13 @@ fn split_policy(verb: &[u8]) -> Result<ResponsePolicy> {
         Some(m) if m.request_policy == crate::meta::RequestPolicy::MultiShard => {
             Ok(m.response_policy)
         }
-        _ => Err(Error::Usage(format!(
+        _ => Err(Error::usage(
+            UsageKind::InvalidArgument,
+            format!(
             "`{}` is not a command the specs allow to split by slot (request_policy multi_shard)",
             String::from_utf8_lossy(verb)
-        ))),
+        ),
+        )),
     }
 }
 

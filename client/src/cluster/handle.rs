@@ -10,7 +10,7 @@ use super::routing::{Nodes, OnNodes, Route};
 use super::ClusterClient;
 use crate::batch::{Batch, BatchFuture, Keyspace, ReplyFuture, Target};
 use crate::cmd::Args;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::exec::{bounded, Handle};
 use crate::meta::CommandMeta;
 use crate::value::{FromValue, Value};
@@ -153,11 +153,14 @@ impl<'a> Handle for OnNodes<'a> {
         Box::pin(async move {
             let nodes = self.cluster.resolve_nodes(self.nodes)?;
             let [addr] = &nodes[..] else {
-                return Err(Error::Usage(format!(
-                    "a pipeline goes to one node; {:?} names {}",
-                    self.nodes,
-                    nodes.len()
-                )));
+                return Err(Error::usage(
+                    UsageKind::InvalidArgument,
+                    format!(
+                        "a pipeline goes to one node; {:?} names {}",
+                        self.nodes,
+                        nodes.len()
+                    ),
+                ));
             };
             let node = self.cluster.node(addr).await?;
             node.send_batch_unchecked(&batch.into_commands()).await

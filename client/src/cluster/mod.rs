@@ -60,7 +60,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::{Client, ClientConfig};
 use crate::connection::{Addr, ConnectionInfo};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::exec::{Cmd, Handle};
 
 pub use pubsub::ShardSubscription;
@@ -97,19 +97,22 @@ impl ClusterConfig {
     /// Settings from parsed startup nodes.
     pub fn from_infos(startup: Vec<ConnectionInfo>) -> Result<ClusterConfig> {
         if startup.is_empty() {
-            return Err(Error::Usage(
-                "a cluster client needs at least one startup node".into(),
+            return Err(Error::usage(
+                UsageKind::MissingArgument,
+                "a cluster client needs at least one startup node",
             ));
         }
         if let Some(u) = startup.iter().find(|i| !matches!(i.addr, Addr::Tcp { .. })) {
-            return Err(Error::Usage(format!(
-                "cluster nodes are reached over TCP; `{u}` is not a TCP address"
-            )));
+            return Err(Error::usage(
+                UsageKind::InvalidConfig,
+                format!("cluster nodes are reached over TCP; `{u}` is not a TCP address"),
+            ));
         }
         if let Some(u) = startup.iter().find(|i| i.db != 0) {
-            return Err(Error::Usage(format!(
-                "a cluster has only database 0; `{u}` selects another"
-            )));
+            return Err(Error::usage(
+                UsageKind::InvalidConfig,
+                format!("a cluster has only database 0; `{u}` selects another"),
+            ));
         }
         Ok(ClusterConfig {
             startup,
@@ -342,10 +345,13 @@ impl ClusterClient {
             .iter()
             .any(|s| s.primary == addr || s.replicas.iter().any(|r| r == addr));
         if !known {
-            return Err(Error::Usage(format!(
-                "`{addr}` is not a node of this cluster (known: {})",
-                self.all_nodes().join(", ")
-            )));
+            return Err(Error::usage(
+                UsageKind::InvalidConfig,
+                format!(
+                    "`{addr}` is not a node of this cluster (known: {})",
+                    self.all_nodes().join(", ")
+                ),
+            ));
         }
         *self.inner.default_node.write().map_err(|_| poisoned())? = Some(addr.to_owned());
         Ok(())

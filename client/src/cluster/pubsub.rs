@@ -28,7 +28,7 @@ use futures_core::Stream;
 
 use super::ClusterClient;
 use crate::connection::Connection;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::keys::key_slot;
 use crate::pubsub::{open_connection, ConnectionResolver, Message, Subscription};
 
@@ -169,7 +169,10 @@ impl ShardSubscription {
             by_slot.entry(key_slot(&c)).or_default().push(c);
         }
         if by_slot.is_empty() {
-            return Err(Error::Usage("ssubscribe needs at least one channel".into()));
+            return Err(Error::usage(
+                UsageKind::MissingArgument,
+                "ssubscribe needs at least one channel",
+            ));
         }
         for (slot, names) in by_slot {
             if let Some(sub) = self.slots.get_mut(&slot) {

@@ -262,7 +262,7 @@ mod tests {
         for e in [
             server("WRONGTYPE Operation against a key"),
             server("ERR syntax error"),
-            Error::Usage("x".into()),
+            Error::usage(crate::error::UsageKind::InvalidArgument, "x"),
         ] {
             assert_eq!(classify(&e, "n:1", Follow::All), Next::Fail, "{e}");
         }

@@ -10,7 +10,7 @@ use std::future::Future;
 use super::retry::{Attempts, Follow, Next};
 use super::routing::Route;
 use super::ClusterClient;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UsageKind};
 use crate::value::ToArg;
 use crate::watch::{encode_keys, retry, watch_command, WatchSession};
 
@@ -26,7 +26,10 @@ impl ClusterClient {
     {
         let args = watch_command(keys)?;
         let Some(slot) = ClusterClient::slot_of(&args, crate::meta::of_args(&args))? else {
-            return Err(Error::Usage("WATCH needs at least one key".into()));
+            return Err(Error::usage(
+                UsageKind::MissingArgument,
+                "WATCH needs at least one key",
+            ));
         };
         let route = Route::Slot { slot, read: false };
         let mut redirect: Option<String> = None;

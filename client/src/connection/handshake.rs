@@ -15,7 +15,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cmd::Args;
-use crate::error::{Error, Result, ServerErrorKind};
+use crate::error::{AuthErrorKind, Error, Result, ServerErrorKind, UsageKind};
 use crate::resp::{unsolicited, Decoder, Unsolicited};
 use crate::value::Value;
 
@@ -59,10 +59,7 @@ pub(crate) async fn configure(info: &ConnectionInfo, conn: &mut Connection) -> R
         match request(conn, &hello).await? {
             Value::Error(e) => match e.kind() {
                 ServerErrorKind::WrongPass | ServerErrorKind::NoPerm => {
-                    return Err(Error::Handshake(format!(
-                        "authentication failed for user `{}`: {e}",
-                        info.username.as_deref().unwrap_or("default")
-                    )))
+                    return Err(auth_error(info, e))
                 }
                 // No HELLO (unknown command) or no RESP3 (NOPROTO): stay on RESP2.
                 _ => {}
@@ -89,10 +86,7 @@ pub(crate) async fn configure(info: &ConnectionInfo, conn: &mut Connection) -> R
             }
             auth.push_bytes(p.expose().as_bytes());
             if let Value::Error(e) = request(conn, &auth).await? {
-                return Err(Error::Handshake(format!(
-                    "authentication failed for user `{}`: {e}",
-                    info.username.as_deref().unwrap_or("default")
-                )));
+                return Err(auth_error(info, e));
             }
         }
         if let Some(name) = &info.client_name {
@@ -101,9 +95,7 @@ pub(crate) async fn configure(info: &ConnectionInfo, conn: &mut Connection) -> R
             setname.push_bytes(b"SETNAME");
             setname.push_bytes(name.as_bytes());
             if let Value::Error(e) = request(conn, &setname).await? {
-                return Err(Error::Handshake(format!(
-                    "CLIENT SETNAME `{name}` failed: {e}"
-                )));
+                return Err(refused(format!("CLIENT SETNAME {name}"), e));
             }
         }
     }
@@ -112,24 +104,24 @@ pub(crate) async fn configure(info: &ConnectionInfo, conn: &mut Connection) -> R
         select.push_bytes(b"SELECT");
         select.push_i64(info.db);
         if let Value::Error(e) = request(conn, &select).await? {
-            return Err(Error::Handshake(format!("SELECT {} failed: {e}", info.db)));
+            return Err(refused(format!("SELECT {}", info.db), e));
         }
     }
     if info.readonly {
         let mut readonly = Args::new();
         readonly.push_bytes(b"READONLY");
         if let Value::Error(e) = request(conn, &readonly).await? {
-            return Err(Error::Handshake(format!("READONLY failed: {e}")));
+            return Err(refused("READONLY".into(), e));
         }
     }
     if info.tracking {
         // Invalidations come as push frames on this very connection (the default
         // mode), in wire order with its replies: RESP2 has no pushes.
         if conn.protocol != Protocol::Resp3 {
-            return Err(Error::Usage(
+            return Err(Error::usage(
+                UsageKind::InvalidConfig,
                 "client-side caching needs RESP3 (the server did not accept HELLO 3, or \
-                 the URL says protocol=2): remove the cache or connect with RESP3"
-                    .into(),
+                 the URL says protocol=2): remove the cache or connect with RESP3",
             ));
         }
         let mut tracking = Args::new();
@@ -137,10 +129,22 @@ pub(crate) async fn configure(info: &ConnectionInfo, conn: &mut Connection) -> R
         tracking.push_bytes(b"TRACKING");
         tracking.push_bytes(b"ON");
         if let Value::Error(e) = request(conn, &tracking).await? {
-            return Err(Error::Handshake(format!("CLIENT TRACKING ON failed: {e}")));
+            return Err(refused("CLIENT TRACKING ON".into(), e));
         }
     }
     Ok(())
+}
+
+fn auth_error(info: &ConnectionInfo, e: crate::error::ServerError) -> Error {
+    Error::Auth {
+        kind: AuthErrorKind::of(&e),
+        user: info.username.as_deref().unwrap_or("default").to_owned(),
+        source: e,
+    }
+}
+
+fn refused(command: String, e: crate::error::ServerError) -> Error {
+    Error::Handshake { command, source: e }
 }
 
 /// Nothing is due once a request's reply is in, so anything read past it must be push

@@ -25,8 +25,10 @@ use crate::resp::Decoder;
 use crate::value::Value;
 
 pub(crate) use handshake::{configure, request};
-pub use info::{Addr, ConnectionInfo, Password, Protocol, Resolver, MAX_CONNECTIONS};
-pub use stream::{open_stream, Stream};
+pub use info::{
+    Addr, ConnectionInfo, Password, Protocol, ResolveFuture, Resolver, MAX_CONNECTIONS,
+};
+pub(crate) use stream::{open_stream, Stream};
 pub use tls::TlsConfig;
 
 /// A connection after the handshake.
@@ -109,7 +111,7 @@ impl Connection {
 }
 
 /// Opens a connection and performs the handshake, within `info.connect_timeout`.
-pub async fn connect(info: &ConnectionInfo) -> Result<Connection> {
+pub(crate) async fn connect(info: &ConnectionInfo) -> Result<Connection> {
     let resolved;
     let info = match &info.resolver {
         Some(r) => {
@@ -124,13 +126,8 @@ pub async fn connect(info: &ConnectionInfo) -> Result<Connection> {
     };
     match info.connect_timeout {
         Some(d) => tokio::time::timeout(d, work).await.map_err(|_| {
-            Error::io(
-                format!("connecting to {}", info.addr),
-                std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no connection within {d:?}"),
-                ),
-            )
+            let addr = info.addr.to_string();
+            Error::timeout(crate::error::TimeoutKind::Connect { addr }, d)
         })?,
         None => work.await,
     }

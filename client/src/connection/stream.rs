@@ -25,7 +25,7 @@ pub enum Stream {
 }
 
 /// Opens the transport `info` describes (the connect timeout is applied by the caller).
-pub async fn open_stream(info: &ConnectionInfo) -> Result<Stream> {
+pub(crate) async fn open_stream(info: &ConnectionInfo) -> Result<Stream> {
     match &info.addr {
         Addr::Tcp { host, port } => {
             let tcp = TcpStream::connect((host.as_str(), *port))

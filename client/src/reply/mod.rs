@@ -34,7 +34,7 @@
 //!
 //! This module owns the records and their decoding; which command answers with which
 //! record is data in the specs, and the generic conversions (`Vec`, `HashMap`, tuples,
-//! `Option`) are [`crate::value`]'s.
+//! `Option`) are [`crate::FromValue`]'s.
 
 use bytes::Bytes;
 

@@ -42,7 +42,7 @@ fn arguments_follow_the_spec() {
     assert!(meta.has(typedis::meta::flags::WRITE));
     assert!(meta.has(typedis::meta::flags::MODULE));
     assert_eq!(BF_INSERT.key_specs.len(), 1);
-    assert_eq!(typedis::keys::keys_with_meta(meta, &argv).unwrap(), vec![1]);
+    assert_eq!(typedis::keys_with_meta(meta, &argv).unwrap(), vec![1]);
 }
 
 /// `target/servers/redisbloom.so` (`cargo xtask servers` fetches it), or the one in

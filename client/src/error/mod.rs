@@ -3,10 +3,19 @@
 //! Every fallible operation returns [`Error`]. Server error replies keep their code
 //! (`WRONGTYPE`, `NOSCRIPT`, `MOVED`, …) as data in [`ServerError`], so callers can match
 //! on [`ServerErrorKind`] or use the predicates (`is_moved()`, `is_timeout()`, …) instead
-//! of comparing strings.
+//! of comparing strings. The other payloads say what kind of misuse, timeout or
+//! refused authentication an error is (`kinds.rs`); `server.rs` reads the server's
+//! error replies.
 
-use std::fmt;
+use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Duration;
+
+mod kinds;
+mod server;
+
+pub use kinds::{AuthErrorKind, TimeoutKind, UsageKind};
+pub use server::{ServerError, ServerErrorKind};
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -54,10 +63,17 @@ pub enum Error {
     #[error("connection closed: {0}")]
     ConnectionClosed(String),
 
-    /// The command did not complete within its timeout. Its reply, if it ever comes,
-    /// is read and discarded; it is never delivered to another caller.
-    #[error("timed out after {0:?}")]
-    Timeout(std::time::Duration),
+    /// Something did not complete within its timeout; [`TimeoutKind`] says which one.
+    /// A command's reply, if it ever comes, is read and discarded; it is never
+    /// delivered to another caller.
+    #[error("{} timed out after {after:?}{}", kind.what(), kind.hint())]
+    #[non_exhaustive]
+    Timeout {
+        /// Which timeout expired.
+        kind: TimeoutKind,
+        /// How long was waited.
+        after: Duration,
+    },
 
     /// A connection URL or option could not be understood.
     #[error("invalid connection URL or option: {0}")]
@@ -67,13 +83,43 @@ pub enum Error {
     #[error("TLS error: {0}")]
     Tls(String),
 
-    /// The client was used in a way the API does not allow (e.g. an empty command).
-    #[error("invalid client usage: {0}")]
-    Usage(String),
+    /// The client was used in a way the API does not allow (an empty command, a
+    /// missing required argument, settings that cannot work together, …); [`UsageKind`]
+    /// says which, the message says what to do instead. Nothing was sent.
+    #[error("invalid client usage: {message}")]
+    #[non_exhaustive]
+    Usage {
+        /// What kind of misuse.
+        kind: UsageKind,
+        /// What happened and what to do instead.
+        message: Cow<'static, str>,
+    },
 
-    /// The connection handshake (HELLO / AUTH / SELECT / CLIENT SETNAME) failed.
-    #[error("handshake failed: {0}")]
-    Handshake(String),
+    /// The server refused the credentials of the connection's settings during the
+    /// handshake (`HELLO … AUTH` or `AUTH`). The password never appears in the error.
+    #[error("authentication failed for user `{user}`: {source} ({})", kind.hint())]
+    #[non_exhaustive]
+    Auth {
+        /// Why, as far as the server says.
+        kind: AuthErrorKind,
+        /// The user that was tried (`default` when the settings name none).
+        user: String,
+        /// The server's reply.
+        #[source]
+        source: ServerError,
+    },
+
+    /// A step of the connection handshake after authentication (`CLIENT SETNAME`,
+    /// `SELECT`, `READONLY`, `CLIENT TRACKING ON`) was refused by the server.
+    #[error("handshake failed: `{command}` was refused: {source}")]
+    #[non_exhaustive]
+    Handshake {
+        /// The refused command, e.g. `SELECT 3`.
+        command: String,
+        /// The server's reply.
+        #[source]
+        source: ServerError,
+    },
 
     /// A command that changes the state of the connection it runs on (`SELECT`,
     /// `CLIENT REPLY`, `MULTI`, `SUBSCRIBE`, …) was given to a handle that shares its
@@ -243,12 +289,75 @@ impl Error {
         matches!(self, Error::NoReply { .. })
     }
 
-    /// A client-side timeout.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout(_))
+    /// A usage error ([`Error::Usage`]) of this kind, with what to do instead.
+    pub fn usage(kind: UsageKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Error::Usage {
+            kind,
+            message: message.into(),
+        }
     }
 
-    /// The connection failed or was lost, no sentinel could be reached
+    /// A timeout ([`Error::Timeout`]) of this kind after waiting `after`.
+    pub fn timeout(kind: TimeoutKind, after: Duration) -> Self {
+        Error::Timeout { kind, after }
+    }
+
+    /// A client-side timeout ([`Error::Timeout`], any kind).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// Which timeout expired, if this is a timeout.
+    pub fn timeout_kind(&self) -> Option<&TimeoutKind> {
+        match self {
+            Error::Timeout { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// The kind of usage error, if this is one (also inside a pipeline).
+    pub fn usage_kind(&self) -> Option<UsageKind> {
+        match self {
+            Error::Usage { kind, .. } => Some(*kind),
+            Error::Pipeline { source, .. } => source.usage_kind(),
+            _ => None,
+        }
+    }
+
+    /// The credentials were refused or are missing: [`Error::Auth`] at the handshake,
+    /// or a server's `NOAUTH` / `WRONGPASS` reply to a command (a connection made
+    /// without a password to a server that requires one, an `AUTH` that failed). Not
+    /// `NOPERM` on a command: that user is authenticated but may not run it.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, Error::Auth { .. })
+            || matches!(
+                self.server_kind(),
+                Some(ServerErrorKind::NoAuth | ServerErrorKind::WrongPass)
+            )
+    }
+
+    /// Keys in different hash slots: refused before sending ([`Error::CrossSlot`]) or
+    /// by the server (`CROSSSLOT`), also inside a pipeline.
+    pub fn is_cross_slot(&self) -> bool {
+        match self {
+            Error::CrossSlot { .. } => true,
+            Error::Pipeline { source, .. } => source.is_cross_slot(),
+            _ => self.server_kind() == Some(ServerErrorKind::CrossSlot),
+        }
+    }
+
+    /// A reply that could not be converted into the requested type ([`Error::Decode`]),
+    /// also inside a pipeline.
+    pub fn is_decode(&self) -> bool {
+        match self {
+            Error::Decode { .. } => true,
+            Error::Pipeline { source, .. } => source.is_decode(),
+            _ => false,
+        }
+    }
+
+    /// The connection failed (also within `connect_timeout`: a
+    /// [`TimeoutKind::Connect`] timeout) or was lost, no sentinel could be reached
     /// ([`Error::SentinelUnreachable`]), or Sentinel named no reachable node
     /// ([`Error::MasterNotFound`], [`Error::ReplicaNotFound`]).
     pub fn is_connection_error(&self) -> bool {
@@ -256,6 +365,10 @@ impl Error {
             self,
             Error::Io { .. }
                 | Error::ConnectionClosed(_)
+                | Error::Timeout {
+                    kind: TimeoutKind::Connect { .. },
+                    ..
+                }
                 | Error::SentinelUnreachable { .. }
                 | Error::MasterNotFound { .. }
                 | Error::ReplicaNotFound { .. }
@@ -276,196 +389,6 @@ impl Error {
                         | ServerErrorKind::Busy
                 )
             )
-    }
-}
-
-/// The well-known error codes of Redis and Valkey (the first word of an error reply).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ServerErrorKind {
-    /// `ERR`: generic error.
-    Err,
-    /// `WRONGTYPE`: operation against a key holding the wrong kind of value.
-    WrongType,
-    /// `NOSCRIPT`: no script with that SHA1 is loaded.
-    NoScript,
-    /// `MOVED slot host:port`: the slot lives on another node.
-    Moved,
-    /// `ASK slot host:port`: the slot is being migrated; ask the other node once.
-    Ask,
-    /// `TRYAGAIN`: multi-key command during resharding.
-    TryAgain,
-    /// `CLUSTERDOWN`: the cluster cannot serve the slot.
-    ClusterDown,
-    /// `CROSSSLOT`: keys in different slots.
-    CrossSlot,
-    /// `LOADING`: the server is loading its dataset.
-    Loading,
-    /// `READONLY`: write against a replica.
-    ReadOnly,
-    /// `MASTERDOWN`: link with the master is down.
-    MasterDown,
-    /// `BUSY`: a script or function is running.
-    Busy,
-    /// `NOAUTH`: authentication required.
-    NoAuth,
-    /// `WRONGPASS`: bad username or password.
-    WrongPass,
-    /// `NOPERM`: the ACL user may not run this.
-    NoPerm,
-    /// `EXECABORT`: the transaction was discarded because of an earlier error.
-    ExecAbort,
-    /// `NOPROTO`: the requested protocol version is not supported.
-    NoProto,
-    /// `OOM`: the server is out of memory.
-    Oom,
-    /// Any other code; see [`ServerError::code`].
-    Other,
-}
-
-/// An error reply from the server: its code (first word) and the rest of the message,
-/// and, when the server rejected an argument that not every server accepts, a note
-/// saying which servers do ([`ServerError::note`]).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ServerError {
-    /// `code message` (or only one of them), then the note; one allocation keeps
-    /// `Value` small.
-    text: Box<str>,
-    /// Length of the code (0 when the reply had none).
-    code_len: u32,
-    /// Where the server's text ends and the note begins.
-    note_at: u32,
-}
-
-impl ServerError {
-    /// Parses an error line such as `WRONGTYPE Operation against a key …`.
-    pub fn parse(line: &[u8]) -> Self {
-        let text = String::from_utf8_lossy(line);
-        let text = text.trim_start_matches('-');
-        let code_len = match text.split_once(' ') {
-            Some((code, _)) if is_code(code) => code.len(),
-            _ if is_code(text) => text.len(),
-            _ => 0,
-        };
-        ServerError {
-            note_at: text.len() as u32,
-            text: text.into(),
-            code_len: code_len as u32,
-        }
-    }
-
-    /// The same error with a note added (see [`ServerError::note`]).
-    pub fn with_note(&self, note: &str) -> Self {
-        let server = &self.text[..self.note_at as usize];
-        let note = match self.note() {
-            Some(old) => format!("{old}; {note}"),
-            None => note.to_owned(),
-        };
-        ServerError {
-            text: format!("{server}{note}").into(),
-            code_len: self.code_len,
-            note_at: self.note_at,
-        }
-    }
-
-    /// What typedis knows about why the server may have rejected the command: which
-    /// servers accept an argument it used that not every server accepts, e.g.
-    /// ``SET `IFEQ comparison-value` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15``.
-    /// Only on errors that say the arguments were not understood.
-    pub fn note(&self) -> Option<&str> {
-        let note = &self.text[self.note_at as usize..];
-        (!note.is_empty()).then_some(note)
-    }
-
-    /// Whether the server says it did not understand the command's arguments: `ERR
-    /// syntax error`, `wrong number of arguments`, an unknown subcommand, option or type.
-    /// (Not for an unknown command, nor for values it understood and refused.)
-    pub fn is_argument_error(&self) -> bool {
-        if self.kind() != ServerErrorKind::Err {
-            return false;
-        }
-        let m = self.message().to_ascii_lowercase();
-        m.contains("syntax error")
-            || m.contains("number of arguments")
-            || m.contains("unsupported option")
-            || (m.starts_with("unknown ") && !m.starts_with("unknown command"))
-    }
-
-    /// The error code, e.g. `"WRONGTYPE"` (empty when the reply had none).
-    pub fn code(&self) -> &str {
-        &self.text[..self.code_len as usize]
-    }
-
-    /// The message after the code.
-    pub fn message(&self) -> &str {
-        let rest = &self.text[self.code_len as usize..self.note_at as usize];
-        if self.code_len > 0 {
-            rest.strip_prefix(' ').unwrap_or(rest)
-        } else {
-            rest
-        }
-    }
-
-    /// The code as a known kind.
-    pub fn kind(&self) -> ServerErrorKind {
-        match self.code() {
-            "ERR" => ServerErrorKind::Err,
-            "WRONGTYPE" => ServerErrorKind::WrongType,
-            "NOSCRIPT" => ServerErrorKind::NoScript,
-            "MOVED" => ServerErrorKind::Moved,
-            "ASK" => ServerErrorKind::Ask,
-            "TRYAGAIN" => ServerErrorKind::TryAgain,
-            "CLUSTERDOWN" => ServerErrorKind::ClusterDown,
-            "CROSSSLOT" => ServerErrorKind::CrossSlot,
-            "LOADING" => ServerErrorKind::Loading,
-            "READONLY" => ServerErrorKind::ReadOnly,
-            "MASTERDOWN" => ServerErrorKind::MasterDown,
-            "BUSY" => ServerErrorKind::Busy,
-            "NOAUTH" => ServerErrorKind::NoAuth,
-            "WRONGPASS" => ServerErrorKind::WrongPass,
-            "NOPERM" => ServerErrorKind::NoPerm,
-            "EXECABORT" => ServerErrorKind::ExecAbort,
-            "NOPROTO" => ServerErrorKind::NoProto,
-            "OOM" => ServerErrorKind::Oom,
-            _ => ServerErrorKind::Other,
-        }
-    }
-
-    /// For `MOVED`/`ASK`: the slot and the `host:port` to go to.
-    pub fn redirect(&self) -> Option<(u16, &str)> {
-        if !matches!(self.kind(), ServerErrorKind::Moved | ServerErrorKind::Ask) {
-            return None;
-        }
-        let (slot, addr) = self.message().split_once(' ')?;
-        Some((slot.parse().ok()?, addr.trim()))
-    }
-}
-
-/// Codes are upper-case words (`ERR`, `WRONGTYPE`, `NOSCRIPT`, …).
-fn is_code(word: &str) -> bool {
-    !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
-
-impl fmt::Display for ServerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.code().is_empty(), self.message().is_empty()) {
-            (true, _) => f.write_str(self.message())?,
-            (false, true) => f.write_str(self.code())?,
-            (false, false) => write!(f, "{} {}", self.code(), self.message())?,
-        }
-        match self.note() {
-            Some(note) => write!(f, " ({note})"),
-            None => Ok(()),
-        }
-    }
-}
-
-impl fmt::Debug for ServerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ServerError({self})")
     }
 }
 
