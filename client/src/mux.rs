@@ -34,6 +34,22 @@
 //! one slot that collects all its replies, so nothing from another caller can come between
 //! its commands.
 //!
+//! # Writing through
+//! A command (or batch) that finds the connection idle — nothing in flight, nothing
+//! queued, no write under way, and no reply stored that its caller has not collected
+//! yet — is written by its caller, in the same critical section, with one non-blocking
+//! write (TCP and Unix sockets; over TLS the writer task writes). Nothing could share
+//! its write: no caller holds a fresh reply after which it would queue a next command.
+//! So a sequential caller costs one syscall and no task hop per command, where waking
+//! the writer costs a wake-up of another task (often on another worker thread) and the
+//! lock passing between them. What the socket does not take at once stays queued and the
+//! writer is woken for it, as it is for every command that is not alone: under load
+//! (the reader completing many callers at once) the batching above is unchanged. The
+//! order invariant holds: the write happens under the lock, and only when nothing is
+//! queued before it. Off with several connections: there a caller woken by one
+//! connection's reply sends its next command to whichever is least loaded, which this
+//! connection's count of uncollected replies does not see.
+//!
 //! # Health checks
 //! With a `health_check_interval`, a command arriving on a connection that has nothing in
 //! flight and has read nothing for longer than the interval first sends a PING and waits
@@ -95,7 +111,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{broadcast, oneshot, Notify};
 use tokio::task::AbortHandle;
 
@@ -226,6 +242,9 @@ pub(crate) struct Mux {
     /// Number of socket writes, to check batching.
     #[cfg(test)]
     pub(crate) writes: std::sync::atomic::AtomicUsize,
+    /// How many of them callers made themselves (see "Writing through").
+    #[cfg(test)]
+    pub(crate) writes_through: std::sync::atomic::AtomicUsize,
 }
 
 struct State {
@@ -235,6 +254,11 @@ struct State {
     link: Option<Link>,
     /// Commands encoded but not yet taken by the writer.
     wbuf: BytesMut,
+    /// The writer task took a buffer and has not finished writing it.
+    writing: bool,
+    /// Replies stored in cells whose callers have not taken them yet: those callers may
+    /// be about to send again, so a command does not write through alone meanwhile.
+    unclaimed: usize,
     /// One slot per command written or queued, in wire order.
     fifo: VecDeque<Slot>,
     /// Reply cells of single commands, by index; free ones are listed in `free`.
@@ -262,6 +286,8 @@ struct State {
 
 struct Link {
     notify: Arc<Notify>,
+    /// The socket's writing half, shared with the writer task (see "Writing through").
+    wr: Arc<connection::WriteHalf>,
     reader: AbortHandle,
     writer: AbortHandle,
     /// The silent-peer watchdog, with health checks on.
@@ -295,6 +321,8 @@ impl Mux {
                 gen: 0,
                 link: None,
                 wbuf: BytesMut::with_capacity(WRITE_BUFFER),
+                writing: false,
+                unclaimed: 0,
                 fifo: VecDeque::with_capacity(64),
                 cells: Vec::new(),
                 free: Vec::new(),
@@ -317,6 +345,8 @@ impl Mux {
             config,
             #[cfg(test)]
             writes: Default::default(),
+            #[cfg(test)]
+            writes_through: Default::default(),
         })
     }
 
@@ -415,15 +445,16 @@ impl Mux {
         if self.hold.is_held() {
             return None;
         }
-        let cell = self.with_link(true, |st| Self::enqueue(st, args, Some(waker), wait))?;
+        let cell = self.with_link(true, |st| self.enqueue(st, args, Some(waker), wait))?;
         Some(ReplyWait { mux: self, cell })
     }
 
     /// Appends one command and its slot in the same critical section (the order
-    /// invariant), waking the writer if it may be idle. `st.link` must be `Some`.
-    /// Returns the command's cell.
+    /// invariant), writes it through when the connection is idle, else wakes the writer
+    /// if it may be idle. `st.link` must be `Some`. Returns the command's cell.
     #[inline]
     fn enqueue(
+        &self,
         st: &mut State,
         args: &Args,
         waker: Option<&Waker>,
@@ -438,14 +469,58 @@ impl Mux {
             }
         };
         st.cells[cell as usize].waker = waker.cloned();
+        let idle = self.idle(st);
         let was_empty = st.wbuf.is_empty();
         args.write_command(&mut st.wbuf);
         st.fifo.push_back(match wait {
             None => Slot::One(cell),
             Some(wait) => Slot::Waiting(cell, wait),
         });
-        Self::wake_writer(st, was_empty);
+        if !(idle && self.write_through(st)) {
+            Self::wake_writer(st, was_empty);
+        }
         cell
+    }
+
+    /// Nothing in flight, nothing queued, no write under way and no caller about to
+    /// collect a reply (and perhaps send again), on a client with this one connection: a
+    /// command queued now would be the writer's only one, so its caller writes it itself
+    /// (see "Writing through").
+    #[inline]
+    fn idle(&self, st: &State) -> bool {
+        st.fifo.is_empty()
+            && st.wbuf.is_empty()
+            && !st.writing
+            && st.unclaimed == 0
+            && !self.config.track_load
+    }
+
+    /// Writes the queued bytes (the command or batch just queued on an idle connection)
+    /// without waiting: true when all went out; otherwise what is left stays queued for
+    /// the writer (which also meets any error of the socket and retires the connection).
+    #[inline]
+    fn write_through(&self, st: &mut State) -> bool {
+        let Some(link) = &st.link else {
+            return false;
+        };
+        let Some(Ok(n)) = link.wr.try_write(&st.wbuf) else {
+            return false;
+        };
+        #[cfg(test)]
+        {
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.writes_through
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.site.written(n);
+        if n == st.wbuf.len() {
+            st.wbuf.clear();
+            true
+        } else {
+            bytes::Buf::advance(&mut st.wbuf, n);
+            false
+        }
     }
 
     /// Stores `reply` in `cell` and adds its caller to `wakers` (to wake once the lock is
@@ -461,6 +536,7 @@ impl Mux {
         }
         c.reply = Some(reply);
         wakers.extend(c.waker.take());
+        st.unclaimed += 1;
         None
     }
 
@@ -472,6 +548,7 @@ impl Mux {
         let c = &mut st.cells[cell as usize];
         match c.reply.take() {
             Some(reply) => {
+                st.unclaimed -= 1;
                 Self::release(&mut st, cell);
                 Poll::Ready(reply)
             }
@@ -504,6 +581,7 @@ impl Mux {
         let waker = c.waker.take();
         let reply = c.reply.take();
         if reply.is_some() {
+            st.unclaimed -= 1;
             Self::release(&mut st, cell);
         } else {
             c.abandoned = true;
@@ -516,8 +594,9 @@ impl Mux {
     /// Appends several commands contiguously (nothing from another caller can come
     /// between them: MULTI … EXEC relies on it) with one slot for all their replies.
     /// `commands` must not be empty.
-    fn enqueue_many(st: &mut State, commands: &[Args]) -> oneshot::Receiver<BatchReply> {
+    fn enqueue_many(&self, st: &mut State, commands: &[Args]) -> oneshot::Receiver<BatchReply> {
         let (tx, rx) = oneshot::channel();
+        let idle = self.idle(st);
         let was_empty = st.wbuf.is_empty();
         for c in commands {
             c.write_command(&mut st.wbuf);
@@ -527,7 +606,9 @@ impl Mux {
             left: commands.len(),
             got: Vec::with_capacity(commands.len()),
         });
-        Self::wake_writer(st, was_empty);
+        if !(idle && self.write_through(st)) {
+            Self::wake_writer(st, was_empty);
+        }
         rx
     }
 
@@ -545,7 +626,7 @@ impl Mux {
     /// The slow path of one command: health check, reconnect, then queue and wait.
     pub(crate) async fn send_slow(self: &Arc<Self>, args: Args, wait: Option<ServerWait>) -> Reply {
         let cell = self
-            .enqueue_slow(|st| Self::enqueue(st, &args, None, wait))
+            .enqueue_slow(|st| self.enqueue(st, &args, None, wait))
             .await?;
         ReplyWait { mux: self, cell }.await
     }
@@ -558,13 +639,13 @@ impl Mux {
         let fast = if self.hold.is_held() {
             None
         } else {
-            self.with_link(true, |st| Self::enqueue_many(st, commands))
+            self.with_link(true, |st| self.enqueue_many(st, commands))
         };
         match fast {
             Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
             None => {
                 let rx = self
-                    .enqueue_slow(|st| Self::enqueue_many(st, commands))
+                    .enqueue_slow(|st| self.enqueue_many(st, commands))
                     .await?;
                 rx.await.unwrap_or_else(|_| Err(dropped()))
             }
@@ -604,7 +685,7 @@ impl Mux {
             st.probe_until = Some(now + self.config.health_check_timeout);
             let mut ping = Args::with_capacity(16);
             ping.push_bytes(b"PING");
-            (Self::enqueue(&mut st, &ping, None, None), st.gen)
+            (self.enqueue(&mut st, &ping, None, None), st.gen)
         };
         // Ends the probe however this future ends, cancellation included.
         struct Probe<'m>(&'m Mux, u64);
@@ -710,7 +791,9 @@ impl Mux {
         st.busy_since = Instant::now();
         st.probe_until = None;
         self.note_load(st);
-        let (rd, wr) = tokio::io::split(conn.stream);
+        let (rd, wr) = conn.stream.split();
+        let wr = Arc::new(wr);
+        st.writing = false;
         let notify = Arc::new(Notify::new());
         let reader = tokio::spawn(read_loop(
             self.clone(),
@@ -719,13 +802,14 @@ impl Mux {
             conn.read_buf,
             conn.decoder,
         ));
-        let writer = tokio::spawn(write_loop(self.clone(), gen, wr, notify.clone()));
+        let writer = tokio::spawn(write_loop(self.clone(), gen, wr.clone(), notify.clone()));
         let watchdog = self
             .config
             .health_check_interval
             .map(|interval| tokio::spawn(watch_loop(self.clone(), gen, interval)).abort_handle());
         st.link = Some(Link {
             notify,
+            wr,
             reader: reader.abort_handle(),
             writer: writer.abort_handle(),
             watchdog,
@@ -858,12 +942,7 @@ impl Drop for ReplyWait<'_> {
     }
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(
-    mux: Arc<Mux>,
-    gen: u64,
-    mut wr: W,
-    notify: Arc<Notify>,
-) {
+async fn write_loop(mux: Arc<Mux>, gen: u64, wr: Arc<connection::WriteHalf>, notify: Arc<Notify>) {
     let mut out = BytesMut::with_capacity(WRITE_BUFFER);
     let err = loop {
         let (idle, pending) = {
@@ -872,8 +951,10 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 return;
             }
             if st.wbuf.is_empty() {
+                st.writing = false;
                 (true, 0)
             } else {
+                st.writing = true;
                 // Double buffering: callers keep appending to the other buffer while
                 // this one is written, and no allocation happens in the steady state.
                 std::mem::swap(&mut st.wbuf, &mut out);
@@ -905,9 +986,6 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         mux.writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = wr.write_all(&out).await {
-            break Error::io("writing to the server", e);
-        }
-        if let Err(e) = wr.flush().await {
             break Error::io("writing to the server", e);
         }
         mux.site.written(out.len());
@@ -1331,6 +1409,59 @@ mod tests {
         concurrent_pings(&client, 200).await;
         let writes = client.mux().writes.load(Ordering::Relaxed) - before;
         assert!(writes <= 2, "200 concurrent commands took {writes} writes");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_idle_connection_is_written_by_its_caller_a_busy_one_by_the_writer() {
+        let url = fake(hello_or(b"+PONG\r\n")).await;
+        let client = Client::connect(&url).await.unwrap();
+        let (writes, through) = (&client.mux().writes, &client.mux().writes_through);
+        // One command at a time: each is written by its caller, once.
+        let (w0, t0) = (
+            writes.load(Ordering::Relaxed),
+            through.load(Ordering::Relaxed),
+        );
+        for _ in 0..50 {
+            let v = client.send(cmd(&["PING"])).await.unwrap();
+            assert_eq!(v, Value::SimpleString("PONG".into()));
+        }
+        assert_eq!(writes.load(Ordering::Relaxed) - w0, 50);
+        assert_eq!(through.load(Ordering::Relaxed) - t0, 50);
+        // A batch on an idle connection too.
+        let batch = [cmd(&["PING"]), cmd(&["PING"]), cmd(&["PING"])];
+        assert_eq!(client.send_batch(&batch).await.unwrap().len(), 3);
+        assert_eq!(through.load(Ordering::Relaxed) - t0, 51);
+        // Tasks that are woken together send again together: they share writes (the
+        // first command of all may go alone), so far fewer writes than commands.
+        let (w1, t1) = (
+            writes.load(Ordering::Relaxed),
+            through.load(Ordering::Relaxed),
+        );
+        let tasks: Vec<_> = (0..32)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move {
+                    for _ in 0..20 {
+                        let v = c.send(cmd(&["PING"])).await.unwrap();
+                        assert_eq!(v, Value::SimpleString("PONG".into()));
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let (w, t) = (
+            writes.load(Ordering::Relaxed) - w1,
+            through.load(Ordering::Relaxed) - t1,
+        );
+        assert!(
+            w < 32 * 20 / 4,
+            "{w} writes for 640 commands, {t} by callers"
+        );
+        // Every reply was collected: the next command alone is written by its caller.
+        client.send(cmd(&["PING"])).await.unwrap();
+        assert_eq!(through.load(Ordering::Relaxed) - t1, t + 1);
     }
 
     #[tokio::test]

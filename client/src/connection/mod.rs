@@ -26,6 +26,7 @@ use crate::value::Value;
 
 pub(crate) use handshake::{configure, request};
 pub use info::{Addr, ConnectionInfo, Password, Protocol, Resolver, MAX_CONNECTIONS};
+pub(crate) use stream::WriteHalf;
 pub use stream::{open_stream, Stream};
 pub use tls::TlsConfig;
 
