@@ -28,7 +28,7 @@ pub(crate) use handshake::{configure, request};
 pub use info::{
     Addr, ConnectionInfo, Password, Protocol, ResolveFuture, Resolver, MAX_CONNECTIONS,
 };
-pub(crate) use stream::{open_stream, Stream};
+pub(crate) use stream::{open_stream, Stream, WriteHalf};
 pub use tls::TlsConfig;
 
 /// A connection after the handshake.
