@@ -418,7 +418,19 @@ impl ClusterClient {
                         nodes.retain(|addr, _| keep.contains(addr));
                     }
                     crate::observe::map_refreshed(keep.len(), &addr);
-                    *self.inner.topology.write().map_err(|_| poisoned())? = topo;
+                    let lost = {
+                        let mut t = self.inner.topology.write().map_err(|_| poisoned())?;
+                        let lost = match self.inner.config.cache {
+                            Some(_) => (0..topology::SLOTS as u16)
+                                .filter(|&s| primary(&t, s) != primary(&topo, s))
+                                .flat_map(|s| losers(&t, s))
+                                .collect::<std::collections::BTreeSet<_>>(),
+                            None => Default::default(),
+                        };
+                        *t = topo;
+                        lost
+                    };
+                    self.clear_caches(lost.into_iter().collect());
                     if let Ok(mut l) = self.inner.last_refresh.lock() {
                         *l = Some(Instant::now());
                     }
@@ -667,10 +679,50 @@ impl ClusterClient {
     }
 
     fn moved(&self, slot: u16, to: &str) {
+        let mut lost = Vec::new();
         if let Ok(mut t) = self.inner.topology.write() {
+            if self.inner.config.cache.is_some() {
+                lost = losers(&t, slot);
+            }
             t.set_owner(slot, to);
         }
+        self.clear_caches(lost);
         self.schedule_refresh();
+    }
+
+    /// Empties the client-side caches of `nodes`: they served a slot that moved, and a
+    /// read they cached in it (a key that did not exist there, say) would be invalidated
+    /// by nobody now that its writes go elsewhere.
+    fn clear_caches(&self, nodes: Vec<String>) {
+        if nodes.is_empty() {
+            return;
+        }
+        if let Ok(clients) = self.inner.nodes.lock() {
+            for addr in nodes {
+                if let Some(c) = clients.get(&addr) {
+                    c.clear_cache();
+                }
+            }
+        }
+    }
+
+    /// What every node's client-side cache did (summed over the nodes connected now),
+    /// or `None` without [`ClusterConfig::cache`].
+    pub fn cache_stats(&self) -> Option<crate::cache::CacheStats> {
+        self.inner.config.cache.as_ref()?;
+        let mut total = crate::cache::CacheStats::default();
+        if let Ok(clients) = self.inner.nodes.lock() {
+            for s in clients.values().filter_map(Client::cache_stats) {
+                total.hits += s.hits;
+                total.misses += s.misses;
+                total.evictions += s.evictions;
+                total.invalidations += s.invalidations;
+                total.flushes += s.flushes;
+                total.raced += s.raced;
+                total.entries += s.entries;
+            }
+        }
+        Some(total)
     }
 
     /// Sends one command along `route`, following redirections and retrying transient
@@ -1051,3 +1103,23 @@ impl<'a> Executor for OnNodes<'a> {
 }
 
 impl crate::commands::Commands for OnNodes<'_> {}
+
+/// The primary of `slot` in `t`, if any.
+fn primary(t: &Topology, slot: u16) -> Option<&str> {
+    t.shards
+        .get(usize::from(t.slots[usize::from(slot)]))
+        .map(|s| s.primary.as_str())
+}
+
+/// The nodes (primary and replicas) serving `slot` in `t`: those whose caches hold its
+/// keys.
+fn losers(t: &Topology, slot: u16) -> Vec<String> {
+    t.shards
+        .get(usize::from(t.slots[usize::from(slot)]))
+        .map(|s| {
+            std::iter::once(s.primary.clone())
+                .chain(s.replicas.iter().cloned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
