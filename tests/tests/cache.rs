@@ -12,7 +12,7 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -166,78 +166,226 @@ async fn a_reconnect_clears_the_cache_and_tracking_comes_back() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reads_racing_writes_are_never_stale() {
-    const KEYS: usize = 4;
-    const READERS: usize = 16;
-    for kind in KINDS {
-        let server = Server::start(kind);
-        let writer = Client::connect(&server.url()).await.unwrap();
-        let observer = Client::connect(&server.url()).await.unwrap();
-        let client = cached(&server.url(), CacheConfig::new()).await;
-        for k in 0..KEYS {
-            writer.set(format!("race:{k}"), 0).await.unwrap();
-        }
-        observer.config_resetstat().await.unwrap();
-        // The last value of each key whose write was acknowledged.
-        let acked: Arc<Vec<AtomicI64>> = Arc::new((0..KEYS).map(|_| AtomicI64::new(0)).collect());
-        let checked = Arc::new(AtomicU64::new(0));
-        let reads = Arc::new(AtomicU64::new(0));
-        let until = Instant::now() + Duration::from_secs(3);
-        let mut readers = Vec::new();
-        for r in 0..READERS {
-            let (client, acked, checked, reads) = (
-                client.clone(),
-                acked.clone(),
-                checked.clone(),
-                reads.clone(),
-            );
-            readers.push(tokio::spawn(async move {
-                let mut i = r;
-                while Instant::now() < until {
-                    i += 1;
-                    let k = i % KEYS;
-                    let key = format!("race:{k}");
-                    if i % 4 == 0 {
-                        // A checked read: acknowledged value, then a round trip.
-                        let floor = acked[k].load(Ordering::SeqCst);
-                        client.ping().await.unwrap();
-                        let v: i64 = client.get(&key).decode::<i64>().await.unwrap();
-                        assert!(v >= floor, "stale read of {key}: {v} < {floor}");
-                        checked.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        let _: Option<Bytes> = client.get(&key).await.unwrap();
-                    }
-                    reads.fetch_add(1, Ordering::Relaxed);
+/// A small xorshift generator: reproducible random choices without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// What the stress saw.
+#[derive(Default, Debug)]
+struct Tally {
+    reads: u64,
+    checked: u64,
+    writes: u64,
+    /// Checked reads that returned less than their floor.
+    stale: Vec<String>,
+    /// Commands that failed (only while connections are being killed).
+    errors: u64,
+}
+
+/// The stress of the module docs: one writer on its own connection and [`READERS`] tasks
+/// on the cached client, each doing random `GET`s and `INCR`s over [`KEYS`] keys for
+/// `secs` seconds (and at most [`MAX_OPS`] operations each). Every write is an `INCR`, so
+/// a key's values only grow, in the order the server applied them; `acked[k]` is the
+/// largest value an acknowledged `INCR` of key `k` returned (to the writer or to a
+/// reader).
+///
+/// A checked read is: load the floor `acked[k]`, then a `PING` round trip on the cached
+/// client's connection, then `GET k`. The write that returned the floor was applied
+/// before the floor was loaded, so the server had queued its invalidation on the cached
+/// connection (the server pushes it when the key changes, and for the connection's own
+/// write right after that write's reply) before it read the `PING`; the reader applies
+/// pushes as it decodes them, before it completes a later reply: the invalidation is
+/// delivered once the `PING` returns. The `GET` must then return at least the floor.
+/// With `kill`, a task kills the cached connection with `CLIENT KILL` every 400 ms
+/// (commands in flight may fail then; a checked read whose `PING` or `GET` failed is not
+/// counted).
+async fn stress(kind: support::Kind, secs: u64, kill: bool) -> (Tally, typedis::cache::CacheStats) {
+    let server = Server::start(kind);
+    let writer = Client::connect(&server.url()).await.unwrap();
+    let url = format!("{}?client_name=stressed", server.url());
+    let client = cached(&url, CacheConfig::new()).await;
+    for k in 0..KEYS {
+        writer.set(format!("stress:{k}"), 0).await.unwrap();
+    }
+    let acked: Arc<Vec<AtomicI64>> = Arc::new((0..KEYS).map(|_| AtomicI64::new(0)).collect());
+    let until = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for r in 0..READERS {
+        let (client, acked) = (client.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (r as u64 + 1));
+            let mut t = Tally::default();
+            for _ in 0..MAX_OPS {
+                if Instant::now() >= until {
+                    break;
                 }
-            }));
-        }
-        let mut n = 0i64;
-        while Instant::now() < until {
-            n += 1;
-            let k = (n as usize) % KEYS;
-            writer.set(format!("race:{k}"), n).await.unwrap();
-            acked[k].store(n, Ordering::SeqCst);
-            if n % 8 == 0 {
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                let k = rng.below(KEYS);
+                let key = format!("stress:{k}");
+                match rng.below(10) {
+                    // One in ten: a write of the cached client itself.
+                    0 => match client.incr(&key).await {
+                        Ok(n) => {
+                            acked[k].fetch_max(n, Ordering::SeqCst);
+                            t.writes += 1;
+                        }
+                        Err(_) => t.errors += 1,
+                    },
+                    // Three in ten: a checked read.
+                    1..=3 => {
+                        let floor = acked[k].load(Ordering::SeqCst);
+                        if client.ping().await.is_err() {
+                            t.errors += 1;
+                            continue;
+                        }
+                        match client.get(&key).decode::<i64>().await {
+                            Ok(v) => {
+                                t.checked += 1;
+                                t.reads += 1;
+                                if v < floor {
+                                    t.stale.push(format!("{key}: {v} < {floor}"));
+                                }
+                            }
+                            Err(_) => t.errors += 1,
+                        }
+                    }
+                    _ => match client.get(&key).await {
+                        Ok(_) => t.reads += 1,
+                        Err(_) => t.errors += 1,
+                    },
+                }
             }
+            t
+        }));
+    }
+    let killer = kill.then(|| {
+        let observer = writer.clone();
+        tokio::spawn(async move {
+            let mut kills = 0u64;
+            while Instant::now() + Duration::from_millis(400) < until {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                for c in named(&observer, "stressed").await {
+                    let _: Value = observer
+                        .cmd("CLIENT")
+                        .arg("KILL")
+                        .arg("ID")
+                        .arg(c.id)
+                        .await
+                        .unwrap();
+                    kills += 1;
+                }
+            }
+            kills
+        })
+    });
+    let mut total = Tally::default();
+    let mut rng = Rng(42);
+    for _ in 0..MAX_OPS * 4 {
+        if Instant::now() >= until {
+            break;
         }
-        for r in readers {
-            r.await.unwrap();
+        let k = rng.below(KEYS);
+        let n: i64 = writer.incr(format!("stress:{k}")).await.unwrap();
+        acked[k].fetch_max(n, Ordering::SeqCst);
+        total.writes += 1;
+        if total.writes % 16 == 0 {
+            // Let the readers' cached entries live a little between writes.
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
+    }
+    for t in tasks {
+        let t = t.await.unwrap();
+        total.reads += t.reads;
+        total.checked += t.checked;
+        total.writes += t.writes;
+        total.errors += t.errors;
+        total.stale.extend(t.stale);
+    }
+    if let Some(killer) = killer {
+        let kills = killer.await.unwrap();
+        assert!(kills >= 2, "{kind:?}: only {kills} kills");
+        // Every kill emptied the cache (the connection was lost).
+        let flushes = client.cache_stats().unwrap().flushes;
+        assert!(
+            flushes >= kills,
+            "{kind:?}: {flushes} flushes for {kills} kills"
+        );
+    }
+    // Settled: the cache agrees with the server on every key.
+    client.ping().await.unwrap();
+    for k in 0..KEYS {
+        let key = format!("stress:{k}");
+        let on_server: Option<Bytes> = writer.get(&key).await.unwrap();
+        assert_eq!(
+            client.get(&key).await.unwrap(),
+            on_server,
+            "{kind:?}: {key}"
+        );
+    }
+    if kill {
+        // Tracking is on again on the last connection: a write after the last reconnect
+        // is pushed, and the next read sees it.
+        let before: Option<Bytes> = client.get("stress:0").await.unwrap();
+        let hits = client.cache_stats().unwrap().hits;
+        assert_eq!(client.get("stress:0").await.unwrap(), before);
+        assert_eq!(
+            client.cache_stats().unwrap().hits,
+            hits + 1,
+            "{kind:?}: cached again"
+        );
+        let n: i64 = writer.incr("stress:0").await.unwrap();
         client.ping().await.unwrap();
-        for k in 0..KEYS {
-            let key = format!("race:{k}");
-            let server_value: Option<Bytes> = observer.get(&key).await.unwrap();
-            assert_eq!(client.get(&key).await.unwrap(), server_value, "{kind:?}");
-        }
-        let reads = reads.load(Ordering::Relaxed);
-        let gets = calls(&observer, "get").await;
-        assert!(checked.load(Ordering::Relaxed) > 100, "{kind:?}");
-        assert!(n > 100, "{kind:?}: only {n} writes");
-        // The cache served some of them.
-        assert!(gets < reads, "{kind:?}: {gets} GETs for {reads} reads");
-        eprintln!("{kind:?}: {n} writes, {reads} reads, {gets} reached the server");
+        assert_eq!(
+            client.get("stress:0").decode::<i64>().await.unwrap(),
+            n,
+            "{kind:?}"
+        );
+    }
+    (total, client.cache_stats().unwrap())
+}
+
+/// Keys of the stress: few, so that reads and writes collide.
+const KEYS: usize = 8;
+/// Tasks reading (and writing) through the cached client.
+const READERS: usize = 16;
+/// Operations per reader at most (the stress also ends after its time).
+const MAX_OPS: usize = 200_000;
+
+fn assert_stress(kind: support::Kind, t: &Tally, stats: &typedis::cache::CacheStats) {
+    eprintln!("{kind:?}: {t:?} {stats:?}");
+    assert!(t.stale.is_empty(), "{kind:?}: stale reads: {:?}", t.stale);
+    assert!(
+        t.checked > 1000,
+        "{kind:?}: only {} checked reads",
+        t.checked
+    );
+    assert!(t.writes > 1000, "{kind:?}: only {} writes", t.writes);
+    // The cache served reads, and the server invalidated entries.
+    assert!(stats.hits > 1000, "{kind:?}: {stats:?}");
+    assert!(stats.invalidations > 100, "{kind:?}: {stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_readers_and_a_writer_never_read_a_stale_value() {
+    for kind in KINDS {
+        let (t, stats) = stress(kind, 4, false).await;
+        assert_eq!(t.errors, 0, "{kind:?}");
+        assert_stress(kind, &t, &stats);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_stale_value_across_client_kill_of_the_cached_connection() {
+    for kind in KINDS {
+        let (t, stats) = stress(kind, 4, true).await;
+        assert_stress(kind, &t, &stats);
     }
 }
 
