@@ -484,3 +484,265 @@ async fn every_cluster_node_caches_and_invalidates() {
         }
     }
 }
+
+/// Makes the writes so far visible to the cached cluster client, as "acknowledged and its
+/// invalidation delivered" means in a cluster: every primary's replicas have acknowledged
+/// the writer's writes (`WAIT` on the writer's connection to that primary), so every node
+/// that tracks a written key (a primary, or a former primary that replicates it now) has
+/// applied the write and queued its invalidation; then a round trip on the cached
+/// client's connection to every node delivers those pushes.
+async fn settle(
+    writer: &typedis::cluster::ClusterClient,
+    cached: &typedis::cluster::ClusterClient,
+    nodes: &[String],
+) {
+    for p in writer.primaries() {
+        let acked: i64 = writer.node(&p).await.unwrap().wait(1, 5000).await.unwrap();
+        assert!(acked >= 1, "{p}: no replica acknowledged");
+    }
+    for addr in nodes {
+        cached.node(addr).await.unwrap().ping().await.unwrap();
+    }
+}
+
+/// Every key read through the cached client has its expected value.
+async fn check(
+    kind: support::Kind,
+    what: &str,
+    cached: &typedis::cluster::ClusterClient,
+    expected: &std::collections::BTreeMap<String, i64>,
+) {
+    for (k, v) in expected {
+        let got: i64 = cached.get(k).decode::<i64>().await.unwrap();
+        assert_eq!(got, *v, "{kind:?}: {what}: stale {k}");
+    }
+}
+
+/// A cached cluster client through a manual failover (`CLUSTER FAILOVER` on a replica)
+/// and a slot migration (`support::SlotMove`): after each, once the writer's writes are
+/// settled ([`settle`]), no read returns an older value. After the failover the former
+/// primary is a replica that applies the new primary's writes, and invalidates the keys
+/// it tracked as it does; the new primary tracks what is read from it. The migration's
+/// `MIGRATE` deletes the key on its old owner, which invalidates it there; the next read
+/// goes to the old owner, is redirected (`MOVED`), and the client then reads the slot
+/// from its new owner. A key of the slot that did not exist (cached as absent on the old
+/// owner, which never sees its writes again) is read after that redirection: before it,
+/// such a read can be served from the old owner's cache (see the README).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_stale_read_across_cluster_failover_and_slot_migration() {
+    use std::collections::BTreeMap;
+    use typedis::cluster::{ClusterClient, ClusterConfig};
+    for kind in KINDS {
+        let nodes = support::Cluster::start(kind);
+        let addrs: Vec<String> = nodes
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let cached = ClusterClient::with_config(
+            ClusterConfig::new(nodes.urls())
+                .unwrap()
+                .cache(CacheConfig::new()),
+        )
+        .await
+        .unwrap();
+        let writer = ClusterClient::connect(nodes.urls()).await.unwrap();
+        let mut expected = BTreeMap::new();
+        for i in 0..24 {
+            let k = format!("fo:{i}");
+            writer.set(&k, 0).await.unwrap();
+            expected.insert(k, 0i64);
+        }
+        writer.set("{mv}:present", 0).await.unwrap();
+        settle(&writer, &cached, &addrs).await;
+        check(kind, "first read", &cached, &expected).await;
+        check(kind, "second read", &cached, &expected).await;
+        let stats = cached.cache_stats().unwrap();
+        assert!(stats.hits >= 24, "{kind:?}: {stats:?}");
+        let incr_all = |expected: &BTreeMap<String, i64>| {
+            let writer = writer.clone();
+            let keys: Vec<String> = expected.keys().cloned().collect();
+            async move {
+                let mut out = Vec::new();
+                for k in keys {
+                    let n: i64 = writer.incr(&k).await.unwrap();
+                    out.push((k, n));
+                }
+                out
+            }
+        };
+        for (k, n) in incr_all(&expected).await {
+            expected.insert(k, n);
+        }
+        settle(&writer, &cached, &addrs).await;
+        check(kind, "before the failover", &cached, &expected).await;
+        check(kind, "before the failover, cached", &cached, &expected).await;
+
+        // Failover of the first shard.
+        let shard = writer.shards()[0].clone();
+        let promoted = shard.replicas[0].clone();
+        let replica = Client::connect(&format!("redis://{promoted}"))
+            .await
+            .unwrap();
+        let demoted = Client::connect(&format!("redis://{}", shard.primary))
+            .await
+            .unwrap();
+        replica.cmd("CLUSTER").arg("FAILOVER").await.unwrap();
+        let t0 = Instant::now();
+        loop {
+            let role: Vec<Value> = replica.cmd("ROLE").decode().await.unwrap();
+            let info: String = demoted
+                .cmd("INFO")
+                .arg("replication")
+                .decode()
+                .await
+                .unwrap();
+            if role.first() == Some(&Value::Bulk(Bytes::from("master")))
+                && info.contains("master_link_status:up")
+            {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "{kind:?}: the failover did not complete"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        writer.refresh().await.unwrap();
+        // Nothing was written: what is cached is still right.
+        check(kind, "after the failover, no write", &cached, &expected).await;
+        for round in 0..2 {
+            for (k, n) in incr_all(&expected).await {
+                expected.insert(k, n);
+            }
+            settle(&writer, &cached, &addrs).await;
+            check(
+                kind,
+                &format!("after the failover, round {round}"),
+                &cached,
+                &expected,
+            )
+            .await;
+            let hits = cached.cache_stats().unwrap().hits;
+            check(
+                kind,
+                &format!("after the failover, round {round}, cached"),
+                &cached,
+                &expected,
+            )
+            .await;
+            // The second reads were served by the caches (the demoted primary's among them).
+            let served = cached.cache_stats().unwrap().hits - hits;
+            assert!(
+                served >= 20,
+                "{kind:?}: only {served} of 24 reads were hits"
+            );
+        }
+
+        // Migration of the slot of `{mv}`: one key that exists, one that does not.
+        assert_eq!(cached.get("{mv}:present").decode::<i64>().await.unwrap(), 0);
+        assert_eq!(cached.get("{mv}:absent").await.unwrap(), None);
+        let hits = cached.cache_stats().unwrap().hits;
+        assert_eq!(cached.get("{mv}:absent").await.unwrap(), None);
+        assert_eq!(cached.cache_stats().unwrap().hits, hits + 1, "{kind:?}");
+        writer.refresh().await.unwrap();
+        let mv = support::SlotMove::begin(&writer, "{mv}:present").await;
+        mv.finish().await;
+        writer.refresh().await.unwrap();
+        let n: i64 = writer.incr("{mv}:present").await.unwrap();
+        writer.set("{mv}:absent", "written").await.unwrap();
+        settle(&writer, &cached, &addrs).await;
+        assert_eq!(
+            cached.get("{mv}:present").decode::<i64>().await.unwrap(),
+            n,
+            "{kind:?}: stale after the migration"
+        );
+        assert_eq!(
+            cached.get("{mv}:absent").await.unwrap(),
+            b("written"),
+            "{kind:?}: stale after the migration"
+        );
+        // The new owner tracks what is read from it.
+        let m: i64 = writer.incr("{mv}:present").await.unwrap();
+        settle(&writer, &cached, &addrs).await;
+        assert_eq!(
+            cached.get("{mv}:present").decode::<i64>().await.unwrap(),
+            m,
+            "{kind:?}: stale on the new owner"
+        );
+        let stats = cached.cache_stats().unwrap();
+        assert!(
+            stats.flushes >= 1,
+            "{kind:?}: the moved slot emptied a cache: {stats:?}"
+        );
+        eprintln!("{kind:?}: {stats:?}");
+    }
+}
+
+/// Polls `f` once, as a runtime would, and returns its output if it is ready.
+fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// A hit is ready on its first poll, without touching the connection, and allocates
+/// nothing beyond the clone of the reply it returns: nothing at all for `GET` (a bulk
+/// string's clone counts a reference; the command's arguments are kept inline), and for
+/// `HGETALL` exactly what cloning the cached reply allocates (its vectors). Counted per
+/// thread with a counting allocator, around one poll of the command's future.
+#[test]
+fn a_hit_allocates_no_more_than_the_clone_of_its_reply() {
+    use std::future::IntoFuture;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for kind in KINDS {
+        let server = Server::start(kind);
+        let client = rt.block_on(async {
+            let observer = Client::connect(&server.url()).await.unwrap();
+            observer.set("k", "value").await.unwrap();
+            observer
+                .hset("h", [("a", "1"), ("b", "2"), ("c", "3")])
+                .await
+                .unwrap();
+            let client = cached(&server.url(), CacheConfig::new()).await;
+            assert_eq!(client.get("k").await.unwrap(), b("value"));
+            let _: Value = client.cmd("HGETALL").arg("h").await.unwrap();
+            client
+        });
+        let _in_runtime = rt.enter();
+        let before = client.cache_stats().unwrap();
+        let mut got = None;
+        let get = allocation_counter::measure(|| {
+            got = poll_once(client.get("k").into_future());
+        });
+        assert_eq!(
+            got.unwrap().unwrap(),
+            b("value"),
+            "{kind:?}: a hit is ready at once"
+        );
+        assert_eq!(get.count_total, 0, "{kind:?}: a GET hit allocated: {get:?}");
+
+        let mut reply = None;
+        let hgetall = allocation_counter::measure(|| {
+            reply = poll_once(client.cmd("HGETALL").arg("h").into_future());
+        });
+        let reply: Value = reply.unwrap().unwrap();
+        let clone = allocation_counter::measure(|| drop(reply.clone()));
+        assert!(clone.count_total > 0, "{kind:?}: {reply:?}");
+        assert_eq!(
+            hgetall.count_total, clone.count_total,
+            "{kind:?}: an HGETALL hit allocated more than its reply's clone"
+        );
+        let after = client.cache_stats().unwrap();
+        assert_eq!(after.hits, before.hits + 2, "{kind:?}");
+        assert_eq!(after.misses, before.misses, "{kind:?}");
+        drop(_in_runtime);
+        drop(client);
+    }
+}
