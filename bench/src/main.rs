@@ -778,15 +778,7 @@ async fn shared_connection(url: &str, port: u16, s: Sizes, label: &str, workers:
             samples[i].push(sample);
         }
     }
-    let mut rows: Vec<Row> = names
-        .iter()
-        .zip(samples)
-        .map(|(&client, samples)| Row {
-            client,
-            sample: median(samples, |s| s.wall),
-            extra: None,
-        })
-        .collect();
+    let mut rows: Vec<Row> = median_rows(&names, samples);
     if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "1", "-P", "64"], n) {
         rows.push(Row {
             client: "redis-benchmark -c 1 -P 64",
@@ -848,15 +840,7 @@ async fn eight_connections(url: &str, port: u16, s: Sizes) -> Res<()> {
             samples[i].push(sample);
         }
     }
-    let mut rows: Vec<Row> = names
-        .iter()
-        .zip(samples)
-        .map(|(&client, samples)| Row {
-            client,
-            sample: median(samples, |s| s.wall),
-            extra: None,
-        })
-        .collect();
+    let mut rows: Vec<Row> = median_rows(&names, samples);
     if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "8", "-P", "8"], n) {
         rows.push(Row {
             client: "redis-benchmark -c 8 -P 8",
@@ -1150,6 +1134,35 @@ async fn pubsub_redis_rs(url: &str, td: &typedis::Client, n: usize) -> Res<Sampl
     })
 }
 
+/// One row per client: its median round (by wall time).
+fn median_rows(names: &[&'static str], samples: Vec<Vec<Sample>>) -> Vec<Row> {
+    names
+        .iter()
+        .zip(samples)
+        .map(|(&client, samples)| Row {
+            client,
+            sample: median(samples, |s| s.wall),
+            extra: None,
+        })
+        .collect()
+}
+
+/// Runs `task(i)` for `i` in `0..tasks` as tokio tasks, until all are done.
+async fn in_tasks<F, Fut>(tasks: usize, task: F) -> Res<()>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Res<()>> + Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..tasks {
+        set.spawn(task(i));
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
 /// Hot keys of scenario (i).
 const HOT: usize = 100;
 
@@ -1202,64 +1215,52 @@ async fn cached_reads(url: &str, s: Sizes) -> Res<()> {
             let sample = match i {
                 0 | 1 => {
                     let c = if i == 0 { &cached } else { &plain };
-                    measure(n, || async {
-                        let mut set = tokio::task::JoinSet::new();
-                        for task in 0..t {
+                    let (c, hot) = (c.clone(), hot.clone());
+                    measure(n, || {
+                        in_tasks(t, move |task| {
                             let (c, hot) = (c.clone(), hot.clone());
-                            set.spawn(async move {
+                            async move {
                                 for k in 0..n / t {
                                     let key = cached_key(&hot, task, k, salt);
                                     let _: Option<bytes::Bytes> = c.get(&*key).await?;
                                 }
-                                Ok::<_, BoxError>(())
-                            });
-                        }
-                        while let Some(r) = set.join_next().await {
-                            r??;
-                        }
-                        Ok(())
+                                Ok(())
+                            }
+                        })
                     })
                     .await?
                 }
                 2 => {
-                    measure(n, || async {
-                        let mut set = tokio::task::JoinSet::new();
-                        for task in 0..t {
-                            let (c, hot) = (ru_cached.clone(), hot.clone());
-                            set.spawn(async move {
+                    let (c, hot) = (ru_cached.clone(), hot.clone());
+                    measure(n, || {
+                        in_tasks(t, move |task| {
+                            let (c, hot) = (c.clone(), hot.clone());
+                            async move {
                                 for k in 0..n / t {
                                     let key = cached_key(&hot, task, k, salt);
                                     let _: Option<String> = c.get(&*key).await?;
                                 }
-                                Ok::<_, BoxError>(())
-                            });
-                        }
-                        while let Some(r) = set.join_next().await {
-                            r??;
-                        }
-                        Ok(())
+                                Ok(())
+                            }
+                        })
                     })
                     .await?
                 }
                 _ => {
                     use rustis::resp::{cmd, BulkString};
-                    measure(n, || async {
-                        let mut set = tokio::task::JoinSet::new();
-                        for task in 0..t {
-                            let (c, hot) = (ru_plain.clone(), hot.clone());
-                            set.spawn(async move {
+                    let (c, hot) = (ru_plain.clone(), hot.clone());
+                    measure(n, || {
+                        in_tasks(t, move |task| {
+                            let (c, hot) = (c.clone(), hot.clone());
+                            async move {
                                 for k in 0..n / t {
                                     let key = cached_key(&hot, task, k, salt).into_owned();
                                     let _: Option<BulkString> =
                                         c.send(cmd("GET").arg(key), None).await?;
                                 }
-                                Ok::<_, BoxError>(())
-                            });
-                        }
-                        while let Some(r) = set.join_next().await {
-                            r??;
-                        }
-                        Ok(())
+                                Ok(())
+                            }
+                        })
                     })
                     .await?
                 }
@@ -1269,15 +1270,7 @@ async fn cached_reads(url: &str, s: Sizes) -> Res<()> {
     }
     let after = cached.cache_stats().unwrap_or_default();
     let (hits, misses) = (after.hits - before.hits, after.misses - before.misses);
-    let rows: Vec<Row> = names
-        .iter()
-        .zip(samples)
-        .map(|(&client, samples)| Row {
-            client,
-            sample: median(samples, |s| s.wall),
-            extra: None,
-        })
-        .collect();
+    let rows: Vec<Row> = median_rows(&names, samples);
     print_table(
         &format!(
             "(i) client-side caching: {t} tasks, GET, 90% of them of {HOT} hot keys (typedis hit ratio {:.1}%; median of {} rounds)",

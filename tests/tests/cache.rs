@@ -1,14 +1,16 @@
 //! Client-side caching (`ClientConfig::cache`) against real servers, RESP3: a hit after a
 //! miss never reaches the server (counted with `INFO commandstats`), different commands on
 //! one key do not collide, a write by another client, a `FLUSHALL` and a lost connection
-//! evict, tracking comes back after a reconnect, reads racing writes never see a stale
-//! value, the store is bounded, RESP2 is refused, and every node of a cluster caches and
-//! invalidates its own keys.
+//! evict, tracking comes back after a reconnect, the store is bounded, RESP2 is refused,
+//! every node of a cluster caches and invalidates its own keys, and a hit allocates no
+//! more than its reply's clone. The stress (16 tasks reading and writing through the
+//! cached client and a writer of its own, also with `CLIENT KILL` of the cached
+//! connection) and the cluster test (a failover and a slot migration) read no stale value.
 //!
-//! "Stale" is defined precisely: once another client's write has been acknowledged and a
-//! round trip (`PING`) on the cached client's connection has completed after it, the
-//! server has pushed that write's invalidation ahead of the `PING`'s reply, so every later
-//! read must return that write's value or a later one.
+//! "Stale" is defined precisely: once a write has been acknowledged and a round trip
+//! (`PING`) on the cached client's connection has completed after it, the server has
+//! pushed that write's invalidation ahead of the `PING`'s reply, so every later read must
+//! return that write's value or a later one (see `stress`; for a cluster, `settle`).
 
 mod support;
 
@@ -434,18 +436,23 @@ async fn resp2_is_refused_with_a_clear_error() {
     }
 }
 
+/// A cluster client with a cache on every node.
+async fn cached_cluster(nodes: &support::Cluster) -> typedis::cluster::ClusterClient {
+    typedis::cluster::ClusterClient::with_config(
+        typedis::cluster::ClusterConfig::new(nodes.urls())
+            .unwrap()
+            .cache(CacheConfig::new()),
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_cluster_node_caches_and_invalidates() {
-    use typedis::cluster::{ClusterClient, ClusterConfig};
+    use typedis::cluster::ClusterClient;
     for kind in KINDS {
         let nodes = support::Cluster::start(kind);
-        let cached = ClusterClient::with_config(
-            ClusterConfig::new(nodes.urls())
-                .unwrap()
-                .cache(CacheConfig::new()),
-        )
-        .await
-        .unwrap();
+        let cached = cached_cluster(&nodes).await;
         let plain = ClusterClient::connect(nodes.urls()).await.unwrap();
         let keys: Vec<String> = (0..12).map(|i| format!("ck:{i}")).collect();
         for k in &keys {
@@ -531,7 +538,7 @@ async fn check(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_stale_read_across_cluster_failover_and_slot_migration() {
     use std::collections::BTreeMap;
-    use typedis::cluster::{ClusterClient, ClusterConfig};
+    use typedis::cluster::ClusterClient;
     for kind in KINDS {
         let nodes = support::Cluster::start(kind);
         let addrs: Vec<String> = nodes
@@ -539,13 +546,7 @@ async fn no_stale_read_across_cluster_failover_and_slot_migration() {
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
-        let cached = ClusterClient::with_config(
-            ClusterConfig::new(nodes.urls())
-                .unwrap()
-                .cache(CacheConfig::new()),
-        )
-        .await
-        .unwrap();
+        let cached = cached_cluster(&nodes).await;
         let writer = ClusterClient::connect(nodes.urls()).await.unwrap();
         let mut expected = BTreeMap::new();
         for i in 0..24 {
