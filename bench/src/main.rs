@@ -16,6 +16,12 @@
 //! - (h) the blocking API, outside any runtime: sequential SET+GET, and 64 OS threads
 //!   sharing one `typedis::blocking::Client`, against redis-rs's sync connection
 //!   (`sync.rs`).
+//! - (i) client-side caching: 64 tasks doing GETs of which 9 in 10 read one of 100 hot
+//!   keys and 1 in 10 a key never read before (so a 90% hit ratio), typedis with
+//!   `ClientConfig::cache` against typedis without it and rustis's `Cache` (moka, also
+//!   `CLIENT TRACKING`); then one task reading a hot key again and again, the cost of a
+//!   hit alone (wall and client CPU per hit). `hit-cost N` instead runs only N hits of
+//!   typedis's cache on one thread, for an instruction count under callgrind.
 //!
 //! Usage: `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--url redis://…] [single|cluster]…`.
 //! Without a scenario name every scenario runs; `single` runs (a)–(e), `cluster` runs (f),
@@ -660,6 +666,14 @@ fn main() -> Res<()> {
             .parse()
             .map_err(|e| format!("TYPEDIS_BENCH_CLUSTER_OPS={v}: {e}"))?;
     }
+    if let Some(i) = args.iter().position(|a| a == "hit-cost") {
+        let n: usize = args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .ok_or("hit-cost N: a number of hits")?;
+        let url = url_arg.clone().ok_or("hit-cost needs --url")?;
+        return hit_cost(&url, n);
+    }
     // Positional scenario names; none means all.
     let mut names = Vec::new();
     let mut i = 1;
@@ -764,15 +778,7 @@ async fn shared_connection(url: &str, port: u16, s: Sizes, label: &str, workers:
             samples[i].push(sample);
         }
     }
-    let mut rows: Vec<Row> = names
-        .iter()
-        .zip(samples)
-        .map(|(&client, samples)| Row {
-            client,
-            sample: median(samples, |s| s.wall),
-            extra: None,
-        })
-        .collect();
+    let mut rows: Vec<Row> = median_rows(&names, samples);
     if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "1", "-P", "64"], n) {
         rows.push(Row {
             client: "redis-benchmark -c 1 -P 64",
@@ -834,15 +840,7 @@ async fn eight_connections(url: &str, port: u16, s: Sizes) -> Res<()> {
             samples[i].push(sample);
         }
     }
-    let mut rows: Vec<Row> = names
-        .iter()
-        .zip(samples)
-        .map(|(&client, samples)| Row {
-            client,
-            sample: median(samples, |s| s.wall),
-            extra: None,
-        })
-        .collect();
+    let mut rows: Vec<Row> = median_rows(&names, samples);
     if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "8", "-P", "8"], n) {
         rows.push(Row {
             client: "redis-benchmark -c 8 -P 8",
@@ -948,6 +946,9 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
     }
 
     // (g)
+    if only('i') {
+        cached_reads(&url, s).await?;
+    }
     if only('g') {
         eight_connections(&url, port, s).await?;
     }
@@ -1140,5 +1141,234 @@ async fn pubsub_redis_rs(url: &str, td: &typedis::Client, n: usize) -> Res<Sampl
         ops: n,
         wall,
         cpu: cpu_time().saturating_sub(cpu0),
+    })
+}
+
+/// One row per client: its median round (by wall time).
+fn median_rows(names: &[&'static str], samples: Vec<Vec<Sample>>) -> Vec<Row> {
+    names
+        .iter()
+        .zip(samples)
+        .map(|(&client, samples)| Row {
+            client,
+            sample: median(samples, |s| s.wall),
+            extra: None,
+        })
+        .collect()
+}
+
+/// Runs `task(i)` for `i` in `0..tasks` as tokio tasks, until all are done.
+async fn in_tasks<F, Fut>(tasks: usize, task: F) -> Res<()>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Res<()>> + Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..tasks {
+        set.spawn(task(i));
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
+/// Hot keys of scenario (i).
+const HOT: usize = 100;
+
+/// The GETs of one task of scenario (i): key `i` of the task's sequence is one of the
+/// [`HOT`] keys, except every tenth, a key no one read before (`salt` makes it unique
+/// to the run).
+fn cached_key(hot: &[String], task: usize, i: usize, salt: usize) -> std::borrow::Cow<'_, str> {
+    if i % 10 == 9 {
+        std::borrow::Cow::Owned(format!("cold:{salt}:{task}:{i}"))
+    } else {
+        std::borrow::Cow::Borrowed(&hot[(i * 7 + task) % HOT])
+    }
+}
+
+/// Scenario (i): client-side caching, rounds in rotated client order, the median round
+/// per client; then hits alone, on one task.
+async fn cached_reads(url: &str, s: Sizes) -> Res<()> {
+    use rustis::commands::ClientTrackingOptions;
+    use typedis::prelude::*;
+    let (t, n) = (s.tasks, s.shared_ops);
+    let hot: Arc<Vec<String>> = Arc::new((0..HOT).map(|i| format!("hot:{i}")).collect());
+    let plain = typedis_impl::connect(url).await?;
+    for k in hot.iter() {
+        plain.set(k, "x".repeat(16)).await?;
+    }
+    let cached = typedis::Client::with_config(
+        typedis::ClientConfig::new(url)?.cache(typedis::cache::CacheConfig::new()),
+    )
+    .await?;
+    let ru_plain = rustis_impl::connect(url).await?;
+    let ru_cached = rustis::cache::Cache::new(
+        rustis_impl::connect(url).await?,
+        3600,
+        ClientTrackingOptions::default(),
+    )
+    .await?;
+    let names = [
+        "typedis",
+        "typedis, no cache",
+        "rustis Cache",
+        "rustis, no cache",
+    ];
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
+    let mut salt = 0;
+    let before = cached.cache_stats().unwrap_or_default();
+    for round in 0..s.rounds {
+        for j in 0..names.len() {
+            let i = (j + round) % names.len();
+            salt += 1;
+            let sample = match i {
+                0 | 1 => {
+                    let c = if i == 0 { &cached } else { &plain };
+                    let (c, hot) = (c.clone(), hot.clone());
+                    measure(n, || {
+                        in_tasks(t, move |task| {
+                            let (c, hot) = (c.clone(), hot.clone());
+                            async move {
+                                for k in 0..n / t {
+                                    let key = cached_key(&hot, task, k, salt);
+                                    let _: Option<bytes::Bytes> = c.get(&*key).await?;
+                                }
+                                Ok(())
+                            }
+                        })
+                    })
+                    .await?
+                }
+                2 => {
+                    let (c, hot) = (ru_cached.clone(), hot.clone());
+                    measure(n, || {
+                        in_tasks(t, move |task| {
+                            let (c, hot) = (c.clone(), hot.clone());
+                            async move {
+                                for k in 0..n / t {
+                                    let key = cached_key(&hot, task, k, salt);
+                                    let _: Option<String> = c.get(&*key).await?;
+                                }
+                                Ok(())
+                            }
+                        })
+                    })
+                    .await?
+                }
+                _ => {
+                    use rustis::resp::{cmd, BulkString};
+                    let (c, hot) = (ru_plain.clone(), hot.clone());
+                    measure(n, || {
+                        in_tasks(t, move |task| {
+                            let (c, hot) = (c.clone(), hot.clone());
+                            async move {
+                                for k in 0..n / t {
+                                    let key = cached_key(&hot, task, k, salt).into_owned();
+                                    let _: Option<BulkString> =
+                                        c.send(cmd("GET").arg(key), None).await?;
+                                }
+                                Ok(())
+                            }
+                        })
+                    })
+                    .await?
+                }
+            };
+            samples[i].push(sample);
+        }
+    }
+    let after = cached.cache_stats().unwrap_or_default();
+    let (hits, misses) = (after.hits - before.hits, after.misses - before.misses);
+    let rows: Vec<Row> = median_rows(&names, samples);
+    print_table(
+        &format!(
+            "(i) client-side caching: {t} tasks, GET, 90% of them of {HOT} hot keys (typedis hit ratio {:.1}%; median of {} rounds)",
+            100.0 * hits as f64 / (hits + misses).max(1) as f64,
+            s.rounds
+        ),
+        "ops/s",
+        &rows,
+    );
+
+    // Hits alone: one task, one hot key.
+    let m = s.shared_ops;
+    let names = ["typedis", "rustis Cache"];
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
+    for round in 0..s.rounds {
+        for j in 0..names.len() {
+            let i = (j + round) % names.len();
+            let sample = if i == 0 {
+                measure(m, || async {
+                    for _ in 0..m {
+                        let _: Option<bytes::Bytes> = cached.get("hot:0").await?;
+                    }
+                    Ok(())
+                })
+                .await?
+            } else {
+                measure(m, || async {
+                    for _ in 0..m {
+                        let _: Option<String> = ru_cached.get("hot:0").await?;
+                    }
+                    Ok(())
+                })
+                .await?
+            };
+            samples[i].push(sample);
+        }
+    }
+    println!(
+        "\n## (i) a cache hit alone: one task, GET of one cached key (median of {} rounds)",
+        s.rounds
+    );
+    println!("| client | ns/hit (wall) | client CPU ns/hit | typedis ratio (CPU) |");
+    println!("|---|---:|---:|---:|");
+    let rows: Vec<(&str, Sample)> = names
+        .iter()
+        .zip(samples)
+        .map(|(&c, v)| (c, median(v, |s| s.wall)))
+        .collect();
+    let ours = rows[0].1.cpu_us_per_op();
+    for (client, sample) in &rows {
+        println!(
+            "| {client} | {:.0} | {:.0} | {} |",
+            sample.wall.as_secs_f64() * 1e9 / sample.ops as f64,
+            sample.cpu_us_per_op() * 1e3,
+            if *client == "typedis" {
+                "—".to_string()
+            } else {
+                format!("{:.2}×", sample.cpu_us_per_op() / ours)
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `hit-cost N`: N hits of typedis's cache on a current-thread runtime, and nothing else
+/// (run it under `valgrind --tool=callgrind` with two values of N: the difference of the
+/// instruction counts over the difference of N is the cost of a hit).
+fn hit_cost(url: &str, n: usize) -> Res<()> {
+    use typedis::prelude::*;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let cached = typedis::Client::with_config(
+            typedis::ClientConfig::new(url)?.cache(typedis::cache::CacheConfig::new()),
+        )
+        .await?;
+        cached.set("hit:key", "x".repeat(16)).await?;
+        let _: Option<bytes::Bytes> = cached.get("hit:key").await?;
+        for _ in 0..n {
+            let v: Option<bytes::Bytes> = cached.get("hit:key").await?;
+            std::hint::black_box(v);
+        }
+        let stats = cached.cache_stats().unwrap_or_default();
+        println!(
+            "hit-cost: {n} hits (cache: {} hits, {} misses)",
+            stats.hits, stats.misses
+        );
+        Ok::<_, BoxError>(())
     })
 }

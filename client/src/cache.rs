@@ -1,33 +1,61 @@
-//! Client-side caching: [`CacheConfig`] and the store behind a [`Client`](crate::Client)
-//! configured with [`ClientConfig::cache`](crate::ClientConfig::cache).
+//! Client-side caching: [`CacheConfig`], [`CacheStats`] and the store behind a
+//! [`Client`](crate::Client) configured with [`ClientConfig::cache`](crate::ClientConfig::cache).
 //!
-//! Owns: the bounded map from a whole command (its encoded name and arguments, so `GET k`,
-//! `STRLEN k` and `GETRANGE k 0 1` never share an entry) to its reply, the index from each
-//! key to the entries read from it, and the invalidation epochs. Does not own: which
-//! commands are cached (the generated tables' [`CommandMeta::cacheable`](crate::meta::CommandMeta::cacheable)), enabling
+//! Owns: the bounded store from a whole command (its encoded name and arguments, so `GET k`,
+//! `STRLEN k` and `GETRANGE k 0 1` never share an entry) to its reply, grouped by key so
+//! that an invalidation of a key drops all of its commands at once; the invalidation
+//! epochs a read checks before its reply is kept; the counters. Does not own: which
+//! commands are cached (the generated tables'
+//! [`CommandMeta::cacheable`](crate::meta::CommandMeta::cacheable)), enabling
 //! `CLIENT TRACKING` (the handshake), or when a push or a disconnect arrives (the
 //! multiplexer's reader calls `Cache::on_push` and `Cache::clear`).
 //!
+//! # The store: `quick_cache`
+//! The map, its bound and its eviction are [`quick_cache`]'s sync cache, chosen over
+//! `moka::sync` for what a hit costs: a shard's read lock, a hash (foldhash) and one clone
+//! of the value, with no allocation and no background work (moka records every read in a
+//! channel for its frequency sketch and runs its upkeep on callers' threads, which makes a
+//! hit several times dearer and its cost uneven). It weighs entries (here, by bytes), and
+//! pulls in four small crates (`parking_lot`, `hashbrown`, `foldhash`, `equivalent`)
+//! where moka brings the crossbeam family, `tagptr`, `portable-atomic`, `smallvec` and
+//! `uuid`. Moka's one advantage, built-in expiry, is a timestamp per entry here, checked
+//! on a hit only when a TTL is configured. Eviction is quick_cache's S3-FIFO-like policy
+//! (entries read again are kept over those read once).
+//!
+//! A value is keyed by its key (the store's key) and its whole command (a short list per
+//! key, compared on a hit). Both bounds are one weight: an entry weighs its bytes (command,
+//! reply and bookkeeping), but at least `max_bytes / max_entries`, so the total weight
+//! stays under `max_bytes` only while there are at most `max_entries` entries and at most
+//! `max_bytes` bytes.
+//!
 //! # No stale entry
 //! The server tracks the keys each connection read and pushes an invalidation on that
-//! connection when one changes; the reader applies it (under this store's lock) as soon as
-//! it is decoded, before it completes any later reply. A read that misses takes a
-//! ticket *before* its command is queued: the epoch of its key's bucket and the number
-//! of clears. Every invalidation of the key bumps the bucket's epoch, every clear (a
-//! `null` invalidation after `FLUSHALL`, a lost connection) the count, under the same lock
-//! as the store. The reply is stored only if neither moved: a reply that was computed
-//! before a write, and whose invalidation was applied before the reply was stored,
-//! is returned to its caller but not kept; one stored before the invalidation is applied
-//! is evicted by it. Epochs are per bucket of a key hash, so a bounded array: an
-//! invalidation of another key in the same bucket only costs a store.
+//! connection when one changes; the reader applies it as soon as it is decoded, before it
+//! completes any later reply. A read that misses takes a ticket *before* its command is
+//! queued: the epoch of its key's bucket and the number of clears. Every invalidation of
+//! the key bumps the bucket's epoch, every clear (a `null` invalidation after `FLUSHALL`,
+//! a lost connection) the count. The check of a ticket and the insertion that follows it
+//! are done under one lock, the same one every invalidation and clear takes around its
+//! bump and its removal, so the two never interleave: a reply that was computed before a
+//! write, and whose invalidation was applied before the reply was stored, is returned to
+//! its caller but not kept; one stored before the invalidation is applied is removed by
+//! it. Hits take no such lock: a hit before an invalidation is applied returns what the
+//! server had not yet said was changed; after it, the entry is gone. Epochs are per bucket
+//! of a key hash, so a bounded array: an invalidation of another key in the same bucket
+//! only costs a store.
 //!
-//! Memory is bounded by entries and by bytes (an estimate of each entry's size); the
-//! oldest insertions go first. An optional TTL caps how long an entry is served.
+//! # What a hit costs
+//! A reply is copied when it is kept, into one fresh buffer that its strings share (not
+//! the connection's read buffer, which a small reply would otherwise keep alive whole),
+//! so a hit's clone of the value counts references and allocates only what an aggregate
+//! needs (its element vectors); a bulk string's hit allocates nothing.
 
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
 
 use crate::value::Value;
 
@@ -64,14 +92,14 @@ impl CacheConfig {
         }
     }
 
-    /// At most this many replies are kept (at least 1); the oldest go first.
+    /// At most this many replies are kept (at least 1); the least used go first.
     pub fn max_entries(mut self, n: usize) -> Self {
         self.max_entries = n.max(1);
         self
     }
 
-    /// At most about this many bytes (commands, keys and replies) are kept; the oldest
-    /// go first, and a larger reply is not kept at all.
+    /// At most about this many bytes (commands, keys and replies) are kept; the least
+    /// used go first, and a reply larger than a shard of the store is not kept at all.
     pub fn max_bytes(mut self, n: usize) -> Self {
         self.max_bytes = n.max(1);
         self
@@ -85,44 +113,132 @@ impl CacheConfig {
     }
 }
 
+/// What a client's cache did since the client was created
+/// ([`Client::cache_stats`](crate::Client::cache_stats)); with the `metrics` feature the
+/// same events are counted as `typedis.client.cache.*` (see [`observe`](crate::observe)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Cacheable reads answered from the cache, without touching the connection.
+    pub hits: u64,
+    /// Cacheable reads sent to the server (nothing cached, or expired).
+    pub misses: u64,
+    /// Replies dropped to keep the store within its bounds (or too large to keep).
+    pub evictions: u64,
+    /// Keys named by the server's invalidation pushes.
+    pub invalidations: u64,
+    /// Times the whole cache was emptied: a `null` invalidation (`FLUSHALL`,
+    /// `FLUSHDB`), a lost connection, a cluster slot that changed hands.
+    pub flushes: u64,
+    /// Replies not kept because their key was invalidated (or the cache emptied) while
+    /// they were in flight.
+    pub raced: u64,
+    /// Replies cached now.
+    pub entries: u64,
+}
+
 /// Buckets of invalidation epochs (keys hashed).
 const BUCKETS: usize = 1024;
-/// Bookkeeping bytes counted per entry besides its command, key and reply.
+/// Bookkeeping bytes counted per entry besides its command and reply.
 const ENTRY_OVERHEAD: usize = 64;
+/// Commands cached per key at most (`GETRANGE k …` with many ranges): a new one replaces
+/// the oldest.
+const MAX_PER_KEY: usize = 8;
+
+/// One cached reply.
+struct Entry {
+    /// The encoded command (name and arguments).
+    command: Box<[u8]>,
+    value: Value,
+    expires: Option<Instant>,
+    weight: u64,
+}
+
+/// Everything cached for one key (an immutable snapshot: a store replaces it whole).
+struct Slot {
+    entries: Box<[Entry]>,
+    weight: u64,
+    /// Set just before a store replaces the slot: quick_cache reports a replaced value
+    /// through its eviction hook too, and a replacement evicts nothing.
+    replaced: AtomicBool,
+}
+
+/// The events counted, shared by the cache and its eviction hook.
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+    invalidations: AtomicU64,
+    flushes: AtomicU64,
+    raced: AtomicU64,
+    /// Entries cached: changed only under the epochs' lock (evictions happen inside an
+    /// insertion, which runs under it), so never behind.
+    entries: AtomicU64,
+}
+
+#[derive(Clone)]
+struct Weight;
+
+impl quick_cache::Weighter<Box<[u8]>, Arc<Slot>> for Weight {
+    fn weight(&self, _key: &Box<[u8]>, slot: &Arc<Slot>) -> u64 {
+        slot.weight
+    }
+}
+
+/// Counts what the store evicts to stay within its bound.
+#[derive(Clone)]
+struct Evicted {
+    counters: Arc<Counters>,
+    metrics: crate::observe::CacheMetrics,
+}
+
+impl quick_cache::Lifecycle<Box<[u8]>, Arc<Slot>> for Evicted {
+    type RequestState = ();
+
+    fn on_evict(&self, _: &mut (), _key: Box<[u8]>, slot: Arc<Slot>) {
+        if slot.replaced.load(Relaxed) {
+            return;
+        }
+        let n = slot.entries.len() as u64;
+        self.counters.evictions.fetch_add(n, Relaxed);
+        self.counters.entries.fetch_sub(n, Relaxed);
+        self.metrics.evicted(n);
+    }
+}
+
+type Store = quick_cache::sync::Cache<
+    Box<[u8]>,
+    Arc<Slot>,
+    Weight,
+    quick_cache::DefaultHashBuilder,
+    Evicted,
+>;
+
+/// The epochs and the count of clears (see the module docs), behind the lock that orders
+/// stores after invalidations.
+struct Epochs {
+    buckets: Box<[u64; BUCKETS]>,
+    clears: u64,
+}
 
 /// The store of one client (shared by its connections).
 pub(crate) struct Cache {
-    config: CacheConfig,
-    inner: Mutex<Inner>,
+    ttl: Option<Duration>,
+    /// The least weight of an entry: `max_bytes / max_entries`.
+    floor: u64,
+    store: Store,
+    epochs: Mutex<Epochs>,
+    counters: Arc<Counters>,
+    metrics: crate::observe::CacheMetrics,
 }
 
 impl fmt::Debug for Cache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cache")
-            .field("config", &self.config)
+            .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
-}
-
-struct Inner {
-    /// Command (encoded name and arguments) → reply.
-    entries: HashMap<Box<[u8]>, Entry>,
-    /// Key → the commands cached for it.
-    by_key: HashMap<Box<[u8]>, Vec<Box<[u8]>>>,
-    /// Insertion order, for eviction: command and entry id (stale pairs are skipped).
-    order: VecDeque<(Box<[u8]>, u64)>,
-    next_id: u64,
-    bytes: usize,
-    epochs: Box<[u64; BUCKETS]>,
-    clears: u64,
-}
-
-struct Entry {
-    key: Box<[u8]>,
-    value: Value,
-    id: u64,
-    size: usize,
-    expires: Option<Instant>,
 }
 
 /// What a read that missed saw before its command was queued (see the module docs).
@@ -143,66 +259,145 @@ fn bucket(key: &[u8]) -> usize {
     (h as usize) % BUCKETS
 }
 
-/// An estimate of the memory a reply holds.
-fn value_size(v: &Value) -> usize {
-    let base = std::mem::size_of::<Value>();
-    base + match v {
+/// Bytes of the strings in a reply.
+fn leaf_bytes(v: &Value) -> usize {
+    match v {
         Value::SimpleString(b) | Value::Bulk(b) | Value::BigNumber(b) => b.len(),
         Value::Verbatim { text, .. } => text.len(),
         Value::Array(items) | Value::Set(items) | Value::Push(items) => {
-            items.iter().map(value_size).sum()
+            items.iter().map(leaf_bytes).sum()
         }
         Value::Map(pairs) => pairs
             .iter()
-            .map(|(k, v)| value_size(k) + value_size(v))
+            .map(|(k, v)| leaf_bytes(k) + leaf_bytes(v))
             .sum(),
         Value::Attribute { attributes, value } => {
-            value_size(value)
+            leaf_bytes(value)
                 + attributes
                     .iter()
-                    .map(|(k, v)| value_size(k) + value_size(v))
+                    .map(|(k, v)| leaf_bytes(k) + leaf_bytes(v))
                     .sum::<usize>()
         }
         _ => 0,
     }
 }
 
+/// Values in a reply (each costs a `Value` in memory).
+fn nodes(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(items) | Value::Set(items) | Value::Push(items) => {
+            items.iter().map(nodes).sum()
+        }
+        Value::Map(pairs) => pairs.iter().map(|(k, v)| nodes(k) + nodes(v)).sum(),
+        Value::Attribute { attributes, value } => {
+            nodes(value)
+                + attributes
+                    .iter()
+                    .map(|(k, v)| nodes(k) + nodes(v))
+                    .sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
+/// A copy of `v` whose strings share `buf` (which holds room for all of them): the
+/// kept reply holds exactly its bytes, and cloning a string counts a reference.
+fn compact(v: &Value, buf: &mut BytesMut) -> Value {
+    let mut copy = |b: &Bytes| {
+        if b.is_empty() {
+            return Bytes::new();
+        }
+        buf.extend_from_slice(b);
+        buf.split().freeze()
+    };
+    match v {
+        Value::SimpleString(b) => Value::SimpleString(copy(b)),
+        Value::Bulk(b) => Value::Bulk(copy(b)),
+        Value::BigNumber(b) => Value::BigNumber(copy(b)),
+        Value::Verbatim { format, text } => Value::Verbatim {
+            format: *format,
+            text: copy(text),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|v| compact(v, buf)).collect()),
+        Value::Set(items) => Value::Set(items.iter().map(|v| compact(v, buf)).collect()),
+        Value::Push(items) => Value::Push(items.iter().map(|v| compact(v, buf)).collect()),
+        Value::Map(pairs) => Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (compact(k, buf), compact(v, buf)))
+                .collect(),
+        ),
+        Value::Attribute { attributes, value } => Value::Attribute {
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (compact(k, buf), compact(v, buf)))
+                .collect(),
+            value: Box::new(compact(value, buf)),
+        },
+        other => other.clone(),
+    }
+}
+
+fn lock(m: &Mutex<Epochs>) -> MutexGuard<'_, Epochs> {
+    // Every holder leaves the epochs consistent at each step.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Cache {
     pub(crate) fn new(config: CacheConfig) -> Cache {
+        let counters = Arc::new(Counters::default());
+        let metrics = crate::observe::CacheMetrics::new();
+        let floor = (config.max_bytes / config.max_entries).max(1) as u64;
+        let options = quick_cache::OptionsBuilder::new()
+            .estimated_items_capacity(config.max_entries)
+            .weight_capacity(config.max_bytes as u64)
+            .build()
+            // Both settings are given: building cannot fail.
+            .unwrap_or_else(|_| unreachable!("every option of the cache is set"));
+        let store = Store::with_options(
+            options,
+            Weight,
+            quick_cache::DefaultHashBuilder::default(),
+            Evicted {
+                counters: counters.clone(),
+                metrics: metrics.clone(),
+            },
+        );
         Cache {
-            config,
-            inner: Mutex::new(Inner {
-                entries: HashMap::new(),
-                by_key: HashMap::new(),
-                order: VecDeque::new(),
-                next_id: 0,
-                bytes: 0,
-                epochs: Box::new([0; BUCKETS]),
+            ttl: config.ttl,
+            floor,
+            store,
+            epochs: Mutex::new(Epochs {
+                buckets: Box::new([0; BUCKETS]),
                 clears: 0,
             }),
+            counters,
+            metrics,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // Every method leaves the maps consistent at each unlock.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The cached reply of `command` (its encoded arguments), or the ticket its read must
-    /// take to store the reply.
+    /// The cached reply of `command` (its encoded arguments) on `key`, or the ticket its
+    /// read must take to store the reply.
+    #[inline]
     pub(crate) fn get(&self, command: &[u8], key: &[u8]) -> Result<Value, Ticket> {
-        let mut inner = self.lock();
-        if let Some(e) = inner.entries.get(command) {
-            match e.expires {
-                Some(at) if Instant::now() >= at => inner.remove(command),
-                _ => return Ok(e.value.clone()),
+        if let Some(slot) = self.store.get(key) {
+            if let Some(e) = slot.entries.iter().find(|e| *e.command == *command) {
+                // The clock is read only when entries expire.
+                if e.expires.is_none_or(|at| Instant::now() < at) {
+                    self.counters.hits.fetch_add(1, Relaxed);
+                    self.metrics.hit();
+                    return Ok(e.value.clone());
+                }
             }
         }
+        self.counters.misses.fetch_add(1, Relaxed);
+        self.metrics.miss();
         let bucket = bucket(key);
+        let epochs = lock(&self.epochs);
         Err(Ticket {
             bucket,
-            epoch: inner.epochs[bucket],
-            clears: inner.clears,
+            epoch: epochs.buckets[bucket],
+            clears: epochs.clears,
         })
     }
 
@@ -212,72 +407,104 @@ impl Cache {
         if matches!(value, Value::Error(_)) {
             return;
         }
-        let size = command.len() * 2 + key.len() * 2 + value_size(value) + ENTRY_OVERHEAD;
-        if size > self.config.max_bytes {
+        let bytes = leaf_bytes(value);
+        let weight = (command.len()
+            + key.len()
+            + bytes
+            + nodes(value) * std::mem::size_of::<Value>()
+            + ENTRY_OVERHEAD) as u64;
+        let weight = weight.max(self.floor);
+        if weight > self.store.shard_capacity() {
+            self.counters.evictions.fetch_add(1, Relaxed);
+            self.metrics.evicted(1);
             return;
         }
-        let mut inner = self.lock();
-        if inner.epochs[ticket.bucket] != ticket.epoch || inner.clears != ticket.clears {
+        // Copied outside the lock.
+        let mut buf = BytesMut::with_capacity(bytes);
+        let entry = Entry {
+            command: command.into(),
+            value: compact(value, &mut buf),
+            expires: self.ttl.map(|t| Instant::now() + t),
+            weight,
+        };
+        let epochs = lock(&self.epochs);
+        if epochs.buckets[ticket.bucket] != ticket.epoch || epochs.clears != ticket.clears {
+            drop(epochs);
+            self.counters.raced.fetch_add(1, Relaxed);
             return;
         }
-        inner.remove(command);
-        let id = inner.next_id;
-        inner.next_id += 1;
-        let command: Box<[u8]> = command.into();
-        let key: Box<[u8]> = key.into();
-        inner
-            .by_key
-            .entry(key.clone())
-            .or_default()
-            .push(command.clone());
-        inner.order.push_back((command.clone(), id));
-        inner.bytes += size;
-        inner.entries.insert(
-            command,
-            Entry {
-                key,
-                value: value.clone(),
-                id,
-                size,
-                expires: self.config.ttl.map(|t| Instant::now() + t),
-            },
-        );
-        while inner.entries.len() > self.config.max_entries || inner.bytes > self.config.max_bytes {
-            let Some((oldest, id)) = inner.order.pop_front() else {
-                break;
-            };
-            if inner.entries.get(&oldest).is_some_and(|e| e.id == id) {
-                inner.remove(&oldest);
+        // Under the lock, stores of one key never lose each other's entries, and no
+        // invalidation runs between the check above and the insertion.
+        let old = self.store.peek(key);
+        let mut entries: Vec<Entry> = Vec::with_capacity(MAX_PER_KEY);
+        let mut total = weight;
+        if let Some(old) = &old {
+            // The newest first, so the oldest are the ones left out.
+            for e in old.entries.iter().rev() {
+                if *e.command == *command || entries.len() + 1 >= MAX_PER_KEY {
+                    continue;
+                }
+                if total + e.weight > self.store.shard_capacity() {
+                    break;
+                }
+                total += e.weight;
+                entries.push(Entry {
+                    command: e.command.clone(),
+                    value: e.value.clone(),
+                    expires: e.expires,
+                    weight: e.weight,
+                });
             }
+            entries.reverse();
         }
-        // Pairs of entries removed otherwise stay in `order` until here.
-        if inner.order.len() > 2 * inner.entries.len() + 64 {
-            let Inner { order, entries, .. } = &mut *inner;
-            order.retain(|(c, id)| entries.get(c).is_some_and(|e| e.id == *id));
-        }
+        entries.push(entry);
+        let before = old.map_or(0, |o| {
+            o.replaced.store(true, Relaxed);
+            o.entries.len() as u64
+        });
+        self.counters
+            .entries
+            .fetch_add(entries.len() as u64, Relaxed);
+        self.counters.entries.fetch_sub(before, Relaxed);
+        self.store.insert(
+            key.into(),
+            Arc::new(Slot {
+                entries: entries.into_boxed_slice(),
+                weight: total,
+                replaced: AtomicBool::new(false),
+            }),
+        );
+        drop(epochs);
     }
 
     /// Evicts everything cached for `keys` and moves their epochs.
     pub(crate) fn invalidate<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
-        let mut inner = self.lock();
+        let mut epochs = lock(&self.epochs);
+        let mut n = 0;
         for key in keys {
-            inner.epochs[bucket(key)] += 1;
-            if let Some(commands) = inner.by_key.remove(key) {
-                for c in commands {
-                    inner.remove_entry(&c);
-                }
+            epochs.buckets[bucket(key)] += 1;
+            if let Some((_, slot)) = self.store.remove(key) {
+                self.counters
+                    .entries
+                    .fetch_sub(slot.entries.len() as u64, Relaxed);
             }
+            n += 1;
         }
+        drop(epochs);
+        self.counters.invalidations.fetch_add(n, Relaxed);
+        self.metrics.invalidated(n);
     }
 
-    /// Evicts everything (a flush, or a lost connection whose invalidations may be lost).
+    /// Evicts everything (a flush, a lost connection whose invalidations may be lost, a
+    /// cluster slot that moved).
     pub(crate) fn clear(&self) {
-        let mut inner = self.lock();
-        inner.clears += 1;
-        inner.entries = HashMap::new();
-        inner.by_key = HashMap::new();
-        inner.order = VecDeque::new();
-        inner.bytes = 0;
+        let mut epochs = lock(&self.epochs);
+        epochs.clears += 1;
+        self.store.clear();
+        self.counters.entries.store(0, Relaxed);
+        drop(epochs);
+        self.counters.flushes.fetch_add(1, Relaxed);
+        self.metrics.flushed();
     }
 
     /// Applies a push frame if it is an invalidation (`invalidate [keys]`, or
@@ -309,42 +536,46 @@ impl Cache {
         }
     }
 
-    /// Number of entries (tests).
+    /// The counters, and the number of entries now.
+    pub(crate) fn stats(&self) -> CacheStats {
+        let c = &self.counters;
+        CacheStats {
+            hits: c.hits.load(Relaxed),
+            misses: c.misses.load(Relaxed),
+            evictions: c.evictions.load(Relaxed),
+            invalidations: c.invalidations.load(Relaxed),
+            flushes: c.flushes.load(Relaxed),
+            raced: c.raced.load(Relaxed),
+            entries: c.entries.load(Relaxed),
+        }
+    }
+
+    /// The weight held (tests).
     #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.lock().entries.len()
-    }
-}
-
-impl Inner {
-    /// Removes `command`'s entry and its place in the key index.
-    fn remove(&mut self, command: &[u8]) {
-        if let Some(e) = self.entries.remove(command) {
-            self.bytes -= e.size;
-            if let Some(list) = self.by_key.get_mut(&e.key) {
-                list.retain(|c| &c[..] != command);
-                if list.is_empty() {
-                    self.by_key.remove(&e.key);
-                }
-            }
-        }
-    }
-
-    /// Removes `command`'s entry, its key's index already gone.
-    fn remove_entry(&mut self, command: &[u8]) {
-        if let Some(e) = self.entries.remove(command) {
-            self.bytes -= e.size;
-        }
+    fn weight(&self) -> u64 {
+        self.store.weight()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     fn bulk(s: &str) -> Value {
         Value::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    /// Stores `v` as a read that missed now would.
+    fn fill(c: &Cache, cmd: &str, key: &str, v: &Value) {
+        let b = bucket(key.as_bytes());
+        let e = lock(&c.epochs);
+        let t = Ticket {
+            bucket: b,
+            epoch: e.buckets[b],
+            clears: e.clears,
+        };
+        drop(e);
+        c.store(t, cmd.as_bytes(), key.as_bytes(), v);
     }
 
     #[test]
@@ -354,8 +585,7 @@ mod tests {
         c.invalidate([&b"k"[..]].into_iter());
         c.store(t, b"GET k", b"k", &bulk("old"));
         assert!(c.get(b"GET k", b"k").is_err());
-        let t = c.get(b"GET k", b"k").unwrap_err();
-        c.store(t, b"GET k", b"k", &bulk("new"));
+        fill(&c, "GET k", "k", &bulk("new"));
         assert_eq!(c.get(b"GET k", b"k").unwrap(), bulk("new"));
         c.on_push(&Value::Push(vec![
             bulk("invalidate"),
@@ -365,34 +595,84 @@ mod tests {
         let t = c.get(b"GET k", b"k").unwrap_err();
         c.on_push(&Value::Push(vec![bulk("invalidate"), Value::Nil]));
         c.store(t, b"GET k", b"k", &bulk("x"));
-        assert_eq!(c.len(), 0);
+        let s = c.stats();
+        assert_eq!(s.entries, 0);
+        assert_eq!((s.hits, s.misses, s.raced), (1, 4, 2), "{s:?}");
+        assert_eq!((s.invalidations, s.flushes), (2, 1), "{s:?}");
     }
 
     #[test]
-    fn entries_and_bytes_are_bounded() {
+    fn commands_on_one_key_are_kept_apart_and_invalidated_together() {
+        let c = Cache::new(CacheConfig::new());
+        fill(&c, "GET k", "k", &bulk("hello"));
+        fill(&c, "STRLEN k", "k", &Value::Int(5));
+        fill(&c, "GET j", "j", &bulk("other"));
+        assert_eq!(c.get(b"GET k", b"k").unwrap(), bulk("hello"));
+        assert_eq!(c.get(b"STRLEN k", b"k").unwrap(), Value::Int(5));
+        // Stored again: replaced, not duplicated.
+        fill(&c, "STRLEN k", "k", &Value::Int(6));
+        assert_eq!(c.get(b"STRLEN k", b"k").unwrap(), Value::Int(6));
+        assert_eq!(c.stats().entries, 3);
+        c.invalidate([&b"k"[..]].into_iter());
+        assert!(c.get(b"GET k", b"k").is_err());
+        assert!(c.get(b"STRLEN k", b"k").is_err());
+        assert_eq!(c.get(b"GET j", b"j").unwrap(), bulk("other"));
+        // At most MAX_PER_KEY commands per key: the oldest go.
+        for i in 0..20 {
+            fill(&c, &format!("GETRANGE k 0 {i}"), "k", &bulk("x"));
+        }
+        assert_eq!(c.stats().entries, MAX_PER_KEY as u64 + 1);
+        assert!(c.get(b"GETRANGE k 0 19", b"k").is_ok());
+        assert!(c.get(b"GETRANGE k 0 0", b"k").is_err());
+    }
+
+    #[test]
+    fn entries_and_bytes_are_bounded_and_evictions_counted() {
         let c = Cache::new(CacheConfig::new().max_entries(3));
         for i in 0..10 {
-            let cmd = format!("GET k{i}");
-            let key = format!("k{i}");
-            let t = c.get(cmd.as_bytes(), key.as_bytes()).unwrap_err();
-            c.store(t, cmd.as_bytes(), key.as_bytes(), &bulk("v"));
+            fill(&c, &format!("GET k{i}"), &format!("k{i}"), &bulk("v"));
         }
-        assert_eq!(c.len(), 3);
-        assert!(c.get(b"GET k9", b"k9").is_ok());
-        assert!(c.get(b"GET k0", b"k0").is_err());
+        let s = c.stats();
+        assert!(s.entries <= 3 && s.entries > 0, "{s:?}");
+        assert_eq!(s.evictions, 10 - s.entries, "{s:?}");
         let c = Cache::new(CacheConfig::new().max_bytes(1000));
-        let t = c.get(b"GET big", b"big").unwrap_err();
-        c.store(t, b"GET big", b"big", &bulk(&"x".repeat(2000)));
-        assert_eq!(c.len(), 0);
+        fill(&c, "GET big", "big", &bulk(&"x".repeat(2000)));
+        assert_eq!(c.stats().entries, 0);
+        assert_eq!(c.stats().evictions, 1);
         for i in 0..100 {
-            let cmd = format!("GET k{i}");
-            let t = c.get(cmd.as_bytes(), b"k").unwrap_err();
-            c.store(t, cmd.as_bytes(), b"k", &bulk("v"));
+            fill(&c, &format!("GET k{i}"), &format!("k{i}"), &bulk("v"));
         }
-        assert!(c.lock().bytes <= 1000);
-        assert!(c.len() < 100 && c.len() > 0);
-        c.invalidate([&b"k"[..]].into_iter());
-        assert_eq!(c.len(), 0);
-        assert_eq!(c.lock().bytes, 0);
+        assert!(c.weight() <= 1000);
+        let n = c.stats().entries;
+        assert!(n < 100 && n > 0, "{n}");
+        c.clear();
+        assert_eq!(c.stats().entries, 0);
+        assert_eq!(c.weight(), 0);
+    }
+
+    #[test]
+    fn entries_expire_after_the_ttl() {
+        let c = Cache::new(CacheConfig::new().ttl(Some(Duration::from_millis(30))));
+        fill(&c, "GET k", "k", &bulk("v"));
+        assert!(c.get(b"GET k", b"k").is_ok());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(c.get(b"GET k", b"k").is_err());
+    }
+
+    #[test]
+    fn a_kept_reply_owns_its_bytes_alone() {
+        // A reply sliced out of a large read buffer does not keep that buffer.
+        let read = Bytes::from(vec![b'x'; 65536]);
+        let v = Value::Array(vec![Value::Bulk(read.slice(0..3)), Value::Int(1)]);
+        let c = Cache::new(CacheConfig::new());
+        let t = c.get(b"LRANGE l 0 1", b"l").unwrap_err();
+        c.store(t, b"LRANGE l 0 1", b"l", &v);
+        drop(v);
+        // `read` is unique again: the cache copied what it kept.
+        assert!(read.is_unique());
+        assert_eq!(
+            c.get(b"LRANGE l 0 1", b"l").unwrap(),
+            Value::Array(vec![bulk("xxx"), Value::Int(1)])
+        );
     }
 }

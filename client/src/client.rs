@@ -398,6 +398,19 @@ impl Client {
         self.inner.muxes[0].subscribe_pushes()
     }
 
+    /// What the client-side cache did since the client was created (hits, misses,
+    /// evictions, invalidations, …), or `None` without [`ClientConfig::cache`].
+    pub fn cache_stats(&self) -> Option<crate::cache::CacheStats> {
+        self.inner.cache.as_ref().map(|c| c.stats())
+    }
+
+    /// Empties the client-side cache, if any (a cluster slot of this node moved).
+    pub(crate) fn clear_cache(&self) {
+        if let Some(c) = &self.inner.cache {
+            c.clear();
+        }
+    }
+
     /// The pool of dedicated connections (for blocking commands, WATCH, PubSub).
     pub fn pool(&self) -> &Pool {
         &self.inner.pool

@@ -30,7 +30,11 @@
 //!   answered on a multiplexed connection), and the counters `typedis.client.reconnects`,
 //!   `typedis.client.redirects` (label `kind` = `moved`/`ask`) and
 //!   `typedis.client.network.io` (bytes; label `network.io.direction` =
-//!   `transmit`/`receive`).
+//!   `transmit`/`receive`); for a client-side cache (`ClientConfig::cache`), the
+//!   counters `typedis.client.cache.hits`, `.misses`, `.evictions`, `.invalidations`
+//!   (keys named by the server's pushes) and `.flushes` (the whole cache emptied), the
+//!   events of [`CacheStats`](crate::cache::CacheStats), counted by the recorder that was
+//!   installed when the client was created.
 //!
 //! With both features off, every item here is a zero-sized no-op that the compiler
 //! removes: the command path is the same code as without this module.
@@ -118,6 +122,27 @@ mod off {
     pub(crate) fn sentinel_switch(_: &str, _: &str) {}
     #[inline(always)]
     pub(crate) fn resubscribed(_: usize, _: usize, _: usize) {}
+
+    /// A client-side cache's counters (nothing without the features).
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct CacheMetrics;
+
+    impl CacheMetrics {
+        #[inline(always)]
+        pub(crate) fn new() -> CacheMetrics {
+            CacheMetrics
+        }
+        #[inline(always)]
+        pub(crate) fn hit(&self) {}
+        #[inline(always)]
+        pub(crate) fn miss(&self) {}
+        #[inline(always)]
+        pub(crate) fn evicted(&self, _: u64) {}
+        #[inline(always)]
+        pub(crate) fn invalidated(&self, _: u64) {}
+        #[inline(always)]
+        pub(crate) fn flushed(&self) {}
+    }
 }
 
 #[cfg(any(feature = "tracing", feature = "metrics"))]
@@ -815,5 +840,82 @@ mod on {
         );
         #[cfg(not(feature = "tracing"))]
         let _ = (channels, patterns, shard_channels);
+    }
+
+    /// A client-side cache's counters: handles registered once, when its client is
+    /// created (a hit costs one increment, not a registration).
+    #[derive(Clone, Default)]
+    pub(crate) struct CacheMetrics {
+        #[cfg(feature = "metrics")]
+        handles: Option<std::sync::Arc<CacheHandles>>,
+    }
+
+    #[cfg(feature = "metrics")]
+    struct CacheHandles {
+        hits: metrics::Counter,
+        misses: metrics::Counter,
+        evictions: metrics::Counter,
+        invalidations: metrics::Counter,
+        flushes: metrics::Counter,
+    }
+
+    impl std::fmt::Debug for CacheMetrics {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("CacheMetrics").finish_non_exhaustive()
+        }
+    }
+
+    impl CacheMetrics {
+        pub(crate) fn new() -> CacheMetrics {
+            CacheMetrics {
+                #[cfg(feature = "metrics")]
+                handles: Some(std::sync::Arc::new(CacheHandles {
+                    hits: metrics::counter!("typedis.client.cache.hits"),
+                    misses: metrics::counter!("typedis.client.cache.misses"),
+                    evictions: metrics::counter!("typedis.client.cache.evictions"),
+                    invalidations: metrics::counter!("typedis.client.cache.invalidations"),
+                    flushes: metrics::counter!("typedis.client.cache.flushes"),
+                })),
+            }
+        }
+        #[inline]
+        pub(crate) fn hit(&self) {
+            #[cfg(feature = "metrics")]
+            if let Some(h) = &self.handles {
+                h.hits.increment(1);
+            }
+        }
+        #[inline]
+        pub(crate) fn miss(&self) {
+            #[cfg(feature = "metrics")]
+            if let Some(h) = &self.handles {
+                h.misses.increment(1);
+            }
+        }
+        #[inline]
+        pub(crate) fn evicted(&self, n: u64) {
+            #[cfg(feature = "metrics")]
+            if let Some(h) = &self.handles {
+                h.evictions.increment(n);
+            }
+            #[cfg(not(feature = "metrics"))]
+            let _ = n;
+        }
+        #[inline]
+        pub(crate) fn invalidated(&self, n: u64) {
+            #[cfg(feature = "metrics")]
+            if let Some(h) = &self.handles {
+                h.invalidations.increment(n);
+            }
+            #[cfg(not(feature = "metrics"))]
+            let _ = n;
+        }
+        #[inline]
+        pub(crate) fn flushed(&self) {
+            #[cfg(feature = "metrics")]
+            if let Some(h) = &self.handles {
+                h.flushes.increment(1);
+            }
+        }
     }
 }

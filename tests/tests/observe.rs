@@ -289,6 +289,45 @@ async fn commands_and_batches_have_spans_and_durations() {
     }
 }
 
+/// The client-side cache's counters as metrics: the same counts as `cache_stats`.
+#[tokio::test]
+async fn cache_hits_misses_and_invalidations_are_counted() {
+    for kind in KINDS {
+        let server = Server::start(kind);
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _recorder = metrics::set_default_local_recorder(&recorder);
+        let config = typedis::ClientConfig::new(&server.url())
+            .unwrap()
+            .cache(typedis::cache::CacheConfig::new());
+        let client = Client::with_config(config).await.unwrap();
+        let writer = Client::connect(&server.url()).await.unwrap();
+        writer.set("obs:c", "1").await.unwrap();
+        for _ in 0..3 {
+            let _: Option<String> = client.get("obs:c").decode().await.unwrap();
+        }
+        writer.set("obs:c", "2").await.unwrap();
+        client.ping().await.unwrap();
+        let v: Option<String> = client.get("obs:c").decode().await.unwrap();
+        assert_eq!(v.as_deref(), Some("2"));
+        writer.flushall().await.unwrap();
+        client.ping().await.unwrap();
+        let all = metrics(&snapshotter);
+        let count = |name: &str| match find(&all, name, &[]).first().map(|m| &m.value) {
+            Some(DebugValue::Counter(n)) => *n,
+            other => panic!("{kind:?}: {name}: {other:?} in {all:?}"),
+        };
+        let stats = client.cache_stats().unwrap();
+        assert_eq!((stats.hits, stats.misses), (2, 2), "{kind:?}: {stats:?}");
+        assert_eq!(count("typedis.client.cache.hits"), 2, "{kind:?}");
+        assert_eq!(count("typedis.client.cache.misses"), 2, "{kind:?}");
+        assert_eq!(count("typedis.client.cache.invalidations"), 1, "{kind:?}");
+        assert_eq!(count("typedis.client.cache.flushes"), 1, "{kind:?}");
+        assert_eq!(stats.invalidations, 1, "{kind:?}");
+        assert_eq!(stats.flushes, 1, "{kind:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_killed_connection_is_reported_and_replaced() {
     for kind in KINDS {

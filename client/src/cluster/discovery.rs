@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::topology::{self, join_addr, Topology};
-use super::{poisoned, ClusterClient};
+use super::{losers, poisoned, primary, ClusterClient};
 use crate::error::{Error, Result, TimeoutKind};
 
 /// How long one node may take to answer `CLUSTER SHARDS` during a refresh before the
@@ -83,7 +83,19 @@ impl ClusterClient {
                         nodes.retain(|addr, _| keep.contains(addr));
                     }
                     crate::observe::map_refreshed(keep.len(), &addr);
-                    *self.inner.topology.write().map_err(|_| poisoned())? = topo;
+                    let lost = {
+                        let mut t = self.inner.topology.write().map_err(|_| poisoned())?;
+                        let lost = match self.inner.config.cache {
+                            Some(_) => (0..topology::SLOTS as u16)
+                                .filter(|&s| primary(&t, s) != primary(&topo, s))
+                                .flat_map(|s| losers(&t, s))
+                                .collect::<std::collections::BTreeSet<_>>(),
+                            None => Default::default(),
+                        };
+                        *t = topo;
+                        lost
+                    };
+                    self.clear_caches(lost.into_iter().collect());
                     if let Ok(mut l) = self.inner.last_refresh.lock() {
                         *l = Some(Instant::now());
                     }

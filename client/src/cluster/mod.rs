@@ -303,6 +303,41 @@ impl ClusterClient {
             .clone())
     }
 
+    /// Empties the client-side caches of `nodes`: they served a slot that moved, and a
+    /// read they cached in it (a key that did not exist there, say) would be invalidated
+    /// by nobody now that its writes go elsewhere.
+    fn clear_caches(&self, nodes: Vec<String>) {
+        if nodes.is_empty() {
+            return;
+        }
+        if let Ok(clients) = self.inner.nodes.lock() {
+            for addr in nodes {
+                if let Some(c) = clients.get(&addr) {
+                    c.clear_cache();
+                }
+            }
+        }
+    }
+
+    /// What every node's client-side cache did (summed over the nodes connected now),
+    /// or `None` without [`ClusterConfig::cache`].
+    pub fn cache_stats(&self) -> Option<crate::cache::CacheStats> {
+        self.inner.config.cache.as_ref()?;
+        let mut total = crate::cache::CacheStats::default();
+        if let Ok(clients) = self.inner.nodes.lock() {
+            for s in clients.values().filter_map(Client::cache_stats) {
+                total.hits += s.hits;
+                total.misses += s.misses;
+                total.evictions += s.evictions;
+                total.invalidations += s.invalidations;
+                total.flushes += s.flushes;
+                total.raced += s.raced;
+                total.entries += s.entries;
+            }
+        }
+        Some(total)
+    }
+
     /// The shards, as the client knows them.
     pub fn shards(&self) -> Vec<Shard> {
         self.inner
@@ -377,4 +412,24 @@ impl ClusterClient {
 
 pub(super) fn poisoned() -> Error {
     Error::Cluster("internal lock poisoned by a panic".into())
+}
+
+/// The primary of `slot` in `t`, if any.
+fn primary(t: &Topology, slot: u16) -> Option<&str> {
+    t.shards
+        .get(usize::from(t.slots[usize::from(slot)]))
+        .map(|s| s.primary.as_str())
+}
+
+/// The nodes (primary and replicas) serving `slot` in `t`: those whose caches hold its
+/// keys.
+fn losers(t: &Topology, slot: u16) -> Vec<String> {
+    t.shards
+        .get(usize::from(t.slots[usize::from(slot)]))
+        .map(|s| {
+            std::iter::once(s.primary.clone())
+                .chain(s.replicas.iter().cloned())
+                .collect()
+        })
+        .unwrap_or_default()
 }

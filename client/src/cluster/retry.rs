@@ -133,9 +133,14 @@ impl ClusterClient {
     }
 
     fn moved(&self, slot: u16, to: &str) {
+        let mut lost = Vec::new();
         if let Ok(mut t) = self.inner.topology.write() {
+            if self.inner.config.cache.is_some() {
+                lost = super::losers(&t, slot);
+            }
             t.set_owner(slot, to);
         }
+        self.clear_caches(lost);
         self.schedule_refresh();
     }
 
