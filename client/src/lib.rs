@@ -71,7 +71,7 @@ pub use error::{Error, Result, ServerError, ServerErrorKind};
 pub use json::Json;
 pub use keys::{command_keys, key_slot};
 pub use many::ManyArgs;
-pub use options::Trim;
+pub use options::{ShutdownMode, Trim};
 pub use record::Record;
 pub use script::Script;
 pub use ttl::{Milliseconds, Seconds};

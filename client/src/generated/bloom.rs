@@ -3690,6 +3690,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k), where k is the number of hash functions used by the last sub-filter
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "BF.ADD")]
     #[allow(deprecated)]
     fn bf_add(
@@ -3707,6 +3709,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.4
     /// - Servers: RedisBloom ≥ 2.4.4
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     #[doc(alias = "BF.CARD")]
     #[allow(deprecated)]
     fn bf_card(
@@ -3723,6 +3727,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k), where k is the number of hash functions used by the last sub-filter
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "BF.EXISTS")]
     #[allow(deprecated)]
     fn bf_exists(
@@ -3740,6 +3746,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, i64>`; `modules::Single<i64>` with `capacity`, `size`, `filters`, …
     #[doc(alias = "BF.INFO")]
     #[allow(deprecated)]
     fn bf_info(
@@ -3756,6 +3764,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k * n), where k is the number of hash functions and n is the number of items
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "BF.INSERT")]
     #[allow(deprecated)]
     fn bf_insert<M0>(
@@ -3773,6 +3783,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n), where n is the capacity
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `iterator`, `data`
+    /// - Reply: `()`
     #[doc(alias = "BF.LOADCHUNK")]
     #[allow(deprecated)]
     fn bf_loadchunk(
@@ -3793,6 +3805,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k * n), where k is the number of hash functions and n is the number of items
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "BF.MADD")]
     #[allow(deprecated)]
     fn bf_madd<M0>(
@@ -3810,6 +3824,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k * n), where k is the number of hash functions and n is the number of items
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "BF.MEXISTS")]
     #[allow(deprecated)]
     fn bf_mexists<M0>(
@@ -3827,6 +3843,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `error_rate`, `capacity`
+    /// - Reply: `()`
     #[doc(alias = "BF.RESERVE")]
     #[allow(deprecated)]
     fn bf_reserve(
@@ -3847,6 +3865,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n), where n is the capacity
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `iterator`
+    /// - Reply: `(i64, Option<Bytes>)`
     #[doc(alias = "BF.SCANDUMP")]
     #[allow(deprecated)]
     fn bf_scandump(
@@ -3864,6 +3884,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k + i), where k is the number of sub-filters and i is maxIterations
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "CF.ADD")]
     #[allow(deprecated)]
     fn cf_add(
@@ -3881,6 +3903,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k + i), where k is the number of sub-filters and i is maxIterations
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "CF.ADDNX")]
     #[allow(deprecated)]
     fn cf_addnx(
@@ -3898,6 +3922,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k), where k is the number of sub-filters
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `i64`
     #[doc(alias = "CF.COUNT")]
     #[allow(deprecated)]
     fn cf_count(
@@ -3915,6 +3941,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k), where k is the number of sub-filters
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "CF.DEL")]
     #[allow(deprecated)]
     fn cf_del(
@@ -3932,6 +3960,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k), where k is the number of sub-filters
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "CF.EXISTS")]
     #[allow(deprecated)]
     fn cf_exists(
@@ -3949,6 +3979,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, i64>`
     #[doc(alias = "CF.INFO")]
     #[allow(deprecated)]
     fn cf_info(
@@ -3965,6 +3997,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n * (k + i)), where n is the number of items, k is the number of sub-filters and i is maxIterations
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "CF.INSERT")]
     #[allow(deprecated)]
     fn cf_insert<M0>(
@@ -3982,6 +4016,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n * (k + i)), where n is the number of items, k is the number of sub-filters and i is maxIterations
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "CF.INSERTNX")]
     #[allow(deprecated)]
     fn cf_insertnx<M0>(
@@ -3999,6 +4035,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n), where n is the capacity
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `iterator`, `data`
+    /// - Reply: `()`
     #[doc(alias = "CF.LOADCHUNK")]
     #[allow(deprecated)]
     fn cf_loadchunk(
@@ -4019,6 +4057,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k * n), where k is the number of sub-filters and n is the number of items
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "CF.MEXISTS")]
     #[allow(deprecated)]
     fn cf_mexists<M0>(
@@ -4036,6 +4076,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `capacity`
+    /// - Reply: `()`
     #[doc(alias = "CF.RESERVE")]
     #[allow(deprecated)]
     fn cf_reserve(
@@ -4053,6 +4095,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n), where n is the capacity
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `iterator`
+    /// - Reply: `(i64, Option<Bytes>)`
     #[doc(alias = "CF.SCANDUMP")]
     #[allow(deprecated)]
     fn cf_scandump(
@@ -4070,6 +4114,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n) where n is the number of items
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `items`: one or many `(item, increment)`
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "CMS.INCRBY")]
     #[allow(deprecated)]
     fn cms_incrby<M0>(
@@ -4087,6 +4133,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, i64>`
     #[doc(alias = "CMS.INFO")]
     #[allow(deprecated)]
     fn cms_info(
@@ -4103,6 +4151,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `width`, `depth`
+    /// - Reply: `()`
     #[doc(alias = "CMS.INITBYDIM")]
     #[allow(deprecated)]
     fn cms_initbydim(
@@ -4123,6 +4173,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `error`, `probability`
+    /// - Reply: `()`
     #[doc(alias = "CMS.INITBYPROB")]
     #[allow(deprecated)]
     fn cms_initbyprob(
@@ -4143,6 +4195,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n) where n is the number of sketches
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `destination`, `numkeys`, `source` (one or many)
+    /// - Reply: `()`
     #[doc(alias = "CMS.MERGE")]
     #[allow(deprecated)]
     fn cms_merge<M0>(
@@ -4163,6 +4217,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n) where n is the number of items
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "CMS.QUERY")]
     #[allow(deprecated)]
     fn cms_query<M0>(
@@ -4180,6 +4236,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) , where N is the number of samples to add
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `values`: one or many `value`
+    /// - Reply: `()`
     #[doc(alias = "TDIGEST.ADD")]
     #[allow(deprecated)]
     fn tdigest_add(
@@ -4197,6 +4255,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `rank` (one or many)
+    /// - Reply: `Vec<f64>`
     #[doc(alias = "TDIGEST.BYRANK")]
     #[allow(deprecated)]
     fn tdigest_byrank(
@@ -4214,6 +4274,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `reverse_rank` (one or many)
+    /// - Reply: `Vec<f64>`
     #[doc(alias = "TDIGEST.BYREVRANK")]
     #[allow(deprecated)]
     fn tdigest_byrevrank(
@@ -4233,6 +4295,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `value` (one or many)
+    /// - Reply: `Vec<f64>`
     #[doc(alias = "TDIGEST.CDF")]
     #[allow(deprecated)]
     fn tdigest_cdf(
@@ -4250,6 +4314,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`
+    /// - Reply: `()`
     #[doc(alias = "TDIGEST.CREATE")]
     #[allow(deprecated)]
     fn tdigest_create(
@@ -4266,6 +4332,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, i64>`
     #[doc(alias = "TDIGEST.INFO")]
     #[allow(deprecated)]
     fn tdigest_info(
@@ -4282,6 +4350,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`
+    /// - Reply: `f64`
     #[doc(alias = "TDIGEST.MAX")]
     #[allow(deprecated)]
     fn tdigest_max(
@@ -4298,6 +4368,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N*K), where N is the number of centroids and K being the number of input sketches
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `destination_key`, `numkeys`, `source_key` (one or many)
+    /// - Reply: `()`
     #[doc(alias = "TDIGEST.MERGE")]
     #[allow(deprecated)]
     fn tdigest_merge<M0>(
@@ -4318,6 +4390,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`
+    /// - Reply: `f64`
     #[doc(alias = "TDIGEST.MIN")]
     #[allow(deprecated)]
     fn tdigest_min(
@@ -4334,6 +4408,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `quantile` (one or many)
+    /// - Reply: `Vec<f64>`
     #[doc(alias = "TDIGEST.QUANTILE")]
     #[allow(deprecated)]
     fn tdigest_quantile(
@@ -4353,6 +4429,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `value` (one or many)
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "TDIGEST.RANK")]
     #[allow(deprecated)]
     fn tdigest_rank(
@@ -4370,6 +4448,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`
+    /// - Reply: `()`
     #[doc(alias = "TDIGEST.RESET")]
     #[allow(deprecated)]
     fn tdigest_reset(
@@ -4386,6 +4466,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `value` (one or many)
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "TDIGEST.REVRANK")]
     #[allow(deprecated)]
     fn tdigest_revrank(
@@ -4403,6 +4485,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of centroids
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `low_cut_quantile`, `high_cut_quantile`
+    /// - Reply: `f64`
     #[doc(alias = "TDIGEST.TRIMMED_MEAN")]
     #[allow(deprecated)]
     fn tdigest_trimmed_mean(
@@ -4423,6 +4507,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n * k) where n is the number of items and k is the depth
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `items` (one or many)
+    /// - Reply: `Vec<Option<Bytes>>`
     #[doc(alias = "TOPK.ADD")]
     #[allow(deprecated)]
     fn topk_add<M0>(
@@ -4440,6 +4526,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n) where n is the number of items
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "TOPK.COUNT")]
     #[deprecated(note = "deprecated since 2.4")]
     #[allow(deprecated)]
@@ -4458,6 +4546,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n * k * incr) where n is the number of items, k is the depth and incr is the increment
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `items`: one or many `(item, increment)`
+    /// - Reply: `Vec<Option<Bytes>>`
     #[doc(alias = "TOPK.INCRBY")]
     #[allow(deprecated)]
     fn topk_incrby<M0>(
@@ -4475,6 +4565,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, f64>`
     #[doc(alias = "TOPK.INFO")]
     #[allow(deprecated)]
     fn topk_info(
@@ -4491,6 +4583,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k) where k is the value of top-k
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, i64)>` with `withcount`
     #[doc(alias = "TOPK.LIST")]
     #[allow(deprecated)]
     fn topk_list(
@@ -4507,6 +4601,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n) where n is the number of items
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "TOPK.QUERY")]
     #[allow(deprecated)]
     fn topk_query<M0>(
@@ -4524,6 +4620,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `topk`
+    /// - Reply: `()`
     #[doc(alias = "TOPK.RESERVE")]
     #[allow(deprecated)]
     fn topk_reserve(

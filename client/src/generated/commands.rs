@@ -1815,15 +1815,6 @@ impl<S> Blmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Blmpop<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -2187,15 +2178,6 @@ impl<S> Bzmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Bzmpop<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -4210,12 +4192,20 @@ pub static CLIENT_SETINFO: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+/// The `attr` argument of `CLIENT SETINFO`: `<LIB-NAME libname | LIB-VER libver>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientSetinfoAttr {
+    /// `LIB-NAME libname`
+    Libname(::typedis::Bytes),
+    /// `LIB-VER libver`
+    Libver(::typedis::Bytes),
+}
 /// Builder for `CLIENT SETINFO`; await it to send. Created by [`Commands::client_setinfo`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct ClientSetinfo<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -4227,19 +4217,27 @@ pub struct ClientSetinfo<S, R = ()> {
 )]
 impl<S> ClientSetinfo<S> {
     #[doc(hidden)]
-    pub fn new(sink: S) -> Self {
+    pub fn new(sink: S, attr: ClientSetinfoAttr) -> Self {
         let mut args = const {
             ::typedis::Args::const_command(&[b"CLIENT", b"SETINFO"])
         };
         let mut rest = ::typedis::__private::Slots::new();
-        rest.require(
-            &[
-                (
-                    0,
-                    "`CLIENT SETINFO` needs its `attr` argument: call one of `.lib_name(…)`, `.lib_ver(…)`",
-                ),
-            ],
-        );
+        {
+            let out = &mut args;
+            let x = attr;
+            match x {
+                ClientSetinfoAttr::Libname(libname) => {
+                    out.push_bytes(b"LIB-NAME");
+                    let x = libname;
+                    out.push(&x);
+                }
+                ClientSetinfoAttr::Libver(libver) => {
+                    out.push_bytes(b"LIB-VER");
+                    let x = libver;
+                    out.push(&x);
+                }
+            }
+        }
         ClientSetinfo {
             sink,
             args,
@@ -4249,28 +4247,7 @@ impl<S> ClientSetinfo<S> {
     }
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> ClientSetinfo<S, R> {
-    /// `LIB-NAME libname` — one of a group; the last call wins.
-    pub fn lib_name(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"LIB-NAME");
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `LIB-VER libver` — one of a group; the last call wins.
-    pub fn lib_ver(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"LIB-VER");
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-}
+impl<S, R> ClientSetinfo<S, R> {}
 ::typedis::__typedis_builder!(ClientSetinfo, CLIENT_SETINFO);
 /// What the runtime knows about `CLIENT SETNAME`.
 pub static CLIENT_SETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -5991,12 +5968,20 @@ pub static CLUSTER_REPLICATE: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+/// The `args` argument of `CLUSTER REPLICATE`: `<node-id | NO ONE>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterReplicateTarget {
+    /// `node-id`
+    NodeId(::typedis::Bytes),
+    /// `NO ONE` — Valkey ≥ 9.0; not Redis 7.0.15
+    NoOne,
+}
 /// Builder for `CLUSTER REPLICATE`; await it to send. Created by [`Commands::cluster_replicate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct ClusterReplicate<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -6008,19 +5993,30 @@ pub struct ClusterReplicate<S, R = ()> {
 )]
 impl<S> ClusterReplicate<S> {
     #[doc(hidden)]
-    pub fn new(sink: S) -> Self {
+    pub fn new(sink: S, target: ClusterReplicateTarget) -> Self {
         let mut args = const {
             ::typedis::Args::const_command(&[b"CLUSTER", b"REPLICATE"])
         };
         let mut rest = ::typedis::__private::Slots::new();
-        rest.require(
-            &[
-                (
-                    0,
-                    "`CLUSTER REPLICATE` needs its `args` argument: call one of `.node_id(…)`, `.no_one(…)`",
-                ),
-            ],
-        );
+        {
+            let out = &mut args;
+            let x = target;
+            match x {
+                ClusterReplicateTarget::NodeId(node_id) => {
+                    let x = node_id;
+                    out.push(&x);
+                }
+                ClusterReplicateTarget::NoOne => {
+                    out.note(
+                        "CLUSTER REPLICATE `NO ONE` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                    );
+                    let x = ();
+                    let () = x;
+                    out.push_bytes(b"NO");
+                    out.push_bytes(b"ONE");
+                }
+            }
+        }
         ClusterReplicate {
             sink,
             args,
@@ -6030,31 +6026,7 @@ impl<S> ClusterReplicate<S> {
     }
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> ClusterReplicate<S, R> {
-    /// `node-id` — one of a group; the last call wins.
-    pub fn node_id(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `NO ONE` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn no_one(mut self, value: ()) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.note(
-                "CLUSTER REPLICATE `NO ONE` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-            );
-            let x = value;
-            let () = x;
-            out.push_bytes(b"NO");
-            out.push_bytes(b"ONE");
-        }
-        self
-    }
-}
+impl<S, R> ClusterReplicate<S, R> {}
 ::typedis::__typedis_builder!(ClusterReplicate, CLUSTER_REPLICATE);
 /// What the runtime knows about `CLUSTER RESET`.
 pub static CLUSTER_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -6252,12 +6224,24 @@ pub static CLUSTER_SETSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+/// The `subcommand` argument of `CLUSTER SETSLOT`: `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterSetslotSubcommand {
+    /// `IMPORTING node-id`
+    Importing(::typedis::Bytes),
+    /// `MIGRATING node-id`
+    Migrating(::typedis::Bytes),
+    /// `NODE node-id`
+    Node(::typedis::Bytes),
+    /// `STABLE`
+    Stable,
+}
 /// Builder for `CLUSTER SETSLOT`; await it to send. Created by [`Commands::cluster_setslot`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct ClusterSetslot<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -6269,7 +6253,7 @@ pub struct ClusterSetslot<S, R = ()> {
 )]
 impl<S> ClusterSetslot<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, slot: i64) -> Self {
+    pub fn new(sink: S, slot: i64, subcommand: ClusterSetslotSubcommand) -> Self {
         let mut args = const {
             ::typedis::Args::const_command(&[b"CLUSTER", b"SETSLOT"])
         };
@@ -6279,14 +6263,30 @@ impl<S> ClusterSetslot<S> {
             let x = slot;
             out.push_i64(x);
         }
-        rest.require(
-            &[
-                (
-                    0,
-                    "`CLUSTER SETSLOT` needs its `subcommand` argument: call one of `.importing(…)`, `.migrating(…)`, `.node(…)`, `.stable(…)`",
-                ),
-            ],
-        );
+        {
+            let out = &mut args;
+            let x = subcommand;
+            match x {
+                ClusterSetslotSubcommand::Importing(importing) => {
+                    out.push_bytes(b"IMPORTING");
+                    let x = importing;
+                    out.push(&x);
+                }
+                ClusterSetslotSubcommand::Migrating(migrating) => {
+                    out.push_bytes(b"MIGRATING");
+                    let x = migrating;
+                    out.push(&x);
+                }
+                ClusterSetslotSubcommand::Node(node) => {
+                    out.push_bytes(b"NODE");
+                    let x = node;
+                    out.push(&x);
+                }
+                ClusterSetslotSubcommand::Stable => {
+                    out.push_bytes(b"STABLE");
+                }
+            }
+        }
         ClusterSetslot {
             sink,
             args,
@@ -6297,45 +6297,10 @@ impl<S> ClusterSetslot<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> ClusterSetslot<S, R> {
-    /// `IMPORTING node-id` — one of a group; the last call wins.
-    pub fn importing(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"IMPORTING");
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `MIGRATING node-id` — one of a group; the last call wins.
-    pub fn migrating(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"MIGRATING");
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `NODE node-id` — one of a group; the last call wins.
-    pub fn node(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"NODE");
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `STABLE` — one of a group; the last call wins.
-    pub fn stable(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"STABLE");
-        self
-    }
     /// `TIMEOUT timeout` — Valkey ≥ 8.0; not Redis 7.0.15
     pub fn timeout(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(0);
             out.note(
                 "CLUSTER SETSLOT `TIMEOUT timeout` is accepted by Valkey ≥ 8.0; not by Redis 7.0.15",
             );
@@ -6479,12 +6444,24 @@ impl ::typedis::ToArg for ClusterSlotStatsOrder {
         );
     }
 }
+/// The `filter` argument of `CLUSTER SLOT-STATS`: `<SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterSlotStatsFilter {
+    /// `SLOTSRANGE start-slot end-slot`
+    Slotsrange { start_slot: i64, end_slot: i64 },
+    /// `ORDERBY metric [LIMIT limit] [ASC | DESC]`
+    Orderby {
+        metric: ::typedis::Bytes,
+        limit: ::core::option::Option<i64>,
+        order: ::core::option::Option<ClusterSlotStatsOrder>,
+    },
+}
 /// Builder for `CLUSTER SLOT-STATS`; await it to send. Created by [`Commands::cluster_slot_stats`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct ClusterSlotStats<S, R = ::std::vec::Vec<(i64, ::typedis::reply::SlotStats)>> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -6496,19 +6473,42 @@ pub struct ClusterSlotStats<S, R = ::std::vec::Vec<(i64, ::typedis::reply::SlotS
 )]
 impl<S> ClusterSlotStats<S> {
     #[doc(hidden)]
-    pub fn new(sink: S) -> Self {
+    pub fn new(sink: S, filter: ClusterSlotStatsFilter) -> Self {
         let mut args = const {
             ::typedis::Args::const_command(&[b"CLUSTER", b"SLOT-STATS"])
         };
         let mut rest = ::typedis::__private::Slots::new();
-        rest.require(
-            &[
-                (
-                    0,
-                    "`CLUSTER SLOT-STATS` needs its `filter` argument: call one of `.slotsrange(…)`, `.orderby(…)`",
-                ),
-            ],
-        );
+        {
+            let out = &mut args;
+            let x = filter;
+            match x {
+                ClusterSlotStatsFilter::Slotsrange { start_slot, end_slot } => {
+                    out.push_bytes(b"SLOTSRANGE");
+                    let x = (start_slot, end_slot);
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push_i64(x);
+                    let x = b1;
+                    out.push_i64(x);
+                }
+                ClusterSlotStatsFilter::Orderby { metric, limit, order } => {
+                    out.push_bytes(b"ORDERBY");
+                    let x = (metric, limit, order);
+                    let (b0, b1, b2) = x;
+                    let x = b0;
+                    out.push(&x);
+                    if let ::core::option::Option::Some(b1) = b1 {
+                        out.push_bytes(b"LIMIT");
+                        let x = b1;
+                        out.push_i64(x);
+                    }
+                    if let ::core::option::Option::Some(b2) = b2 {
+                        let x = b2;
+                        out.push(&x);
+                    }
+                }
+            }
+        }
         ClusterSlotStats {
             sink,
             args,
@@ -6518,50 +6518,7 @@ impl<S> ClusterSlotStats<S> {
     }
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> ClusterSlotStats<S, R> {
-    /// `SLOTSRANGE start-slot end-slot` — one of a group; the last call wins.
-    pub fn slotsrange(mut self, value: (i64, i64)) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"SLOTSRANGE");
-            let x = value;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            let x = b1;
-            out.push_i64(x);
-        }
-        self
-    }
-    /// `ORDERBY metric [LIMIT limit] [ASC | DESC]` — one of a group; the last call wins.
-    pub fn orderby(
-        mut self,
-        value: (
-            impl ::typedis::ToArg,
-            ::core::option::Option<i64>,
-            ::core::option::Option<ClusterSlotStatsOrder>,
-        ),
-    ) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"ORDERBY");
-            let x = value;
-            let (b0, b1, b2) = x;
-            let x = b0;
-            out.push(&x);
-            if let ::core::option::Option::Some(b1) = b1 {
-                out.push_bytes(b"LIMIT");
-                let x = b1;
-                out.push_i64(x);
-            }
-            if let ::core::option::Option::Some(b2) = b2 {
-                let x = b2;
-                out.push(&x);
-            }
-        }
-        self
-    }
-}
+impl<S, R> ClusterSlotStats<S, R> {}
 ::typedis::__typedis_builder!(ClusterSlotStats, CLUSTER_SLOT_STATS);
 /// What the runtime knows about `CLUSTER SLOTS`.
 pub static CLUSTER_SLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -8478,15 +8435,6 @@ impl<S> Eval<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Eval<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key<M0>(
         mut self,
@@ -8586,15 +8534,6 @@ impl<S> Evalsha<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Evalsha<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key<M0>(
         mut self,
@@ -8694,15 +8633,6 @@ impl<S> EvalshaRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> EvalshaRo<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key<M0>(
         mut self,
@@ -8802,15 +8732,6 @@ impl<S> EvalRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> EvalRo<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key<M0>(
         mut self,
@@ -8849,7 +8770,7 @@ pub static EXEC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     group: "transactions",
     arity: 1i64,
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
-        | ::typedis::meta::flags::STALE,
+        | ::typedis::meta::flags::STALE | ::typedis::meta::flags::SKIP_SLOWLOG,
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::Default,
     response_policy: ::typedis::meta::ResponsePolicy::Default,
@@ -9404,15 +9325,6 @@ impl<S> Fcall<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Fcall<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key<M0>(
         mut self,
@@ -9512,15 +9424,6 @@ impl<S> FcallRo<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> FcallRo<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the earlier ones.
     pub fn key<M0>(
         mut self,
@@ -11570,6 +11473,26 @@ impl ::typedis::ToArg for GeosearchUnit {
         );
     }
 }
+/// The `by` argument of `GEOSEARCH`: `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON longitude latitude [longitude latitude ...]>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GeosearchBy {
+    /// `BYRADIUS radius <M | KM | FT | MI>`
+    /// `from`: `<FROMMEMBER member | FROMLONLAT longitude latitude>`, which this alternative needs.
+    Circle { from: GeosearchFrom, radius: f64, unit: GeosearchUnit },
+    /// `BYBOX width height <M | KM | FT | MI>`
+    /// `from`: `<FROMMEMBER member | FROMLONLAT longitude latitude>`, which this alternative needs.
+    Rectangle { from: GeosearchFrom, width: f64, height: f64, unit: GeosearchUnit },
+    /// `BYPOLYGON longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15
+    Polygon(::std::vec::Vec<(f64, f64)>),
+}
+/// The `from` argument of `GEOSEARCH`: `<FROMMEMBER member | FROMLONLAT longitude latitude>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GeosearchFrom {
+    /// `FROMMEMBER member`
+    Member(::typedis::Bytes),
+    /// `FROMLONLAT longitude latitude`
+    LonLat { longitude: f64, latitude: f64 },
+}
 /// Builder for `GEOSEARCH`; await it to send. Created by [`Commands::geosearch`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Geosearch<S, R = ::std::vec::Vec<::typedis::Bytes>> {
@@ -11587,7 +11510,7 @@ pub struct Geosearch<S, R = ::std::vec::Vec<::typedis::Bytes>> {
 )]
 impl<S> Geosearch<S> {
     #[doc(hidden)]
-    pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
+    pub fn new(sink: S, key: impl ::typedis::ToArg, by: GeosearchBy) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"GEOSEARCH"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
@@ -11595,14 +11518,96 @@ impl<S> Geosearch<S> {
             let x = key;
             out.push(&x);
         }
-        rest.require(
-            &[
-                (
-                    1,
-                    "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
-                ),
-            ],
-        );
+        match by {
+            GeosearchBy::Circle { from, radius, unit } => {
+                {
+                    let out = rest.slot(1);
+                    let x = (radius, unit);
+                    let (b0, b1) = x;
+                    out.push_bytes(b"BYRADIUS");
+                    let x = b0;
+                    out.push_f64(x);
+                    let x = b1;
+                    out.push(&x);
+                }
+                {
+                    let out = rest.slot(0);
+                    let x = from;
+                    match x {
+                        GeosearchFrom::Member(member) => {
+                            out.push_bytes(b"FROMMEMBER");
+                            let x = member;
+                            out.push(&x);
+                        }
+                        GeosearchFrom::LonLat { longitude, latitude } => {
+                            out.push_bytes(b"FROMLONLAT");
+                            let x = (longitude, latitude);
+                            let (b0, b1) = x;
+                            let x = b0;
+                            out.push_f64(x);
+                            let x = b1;
+                            out.push_f64(x);
+                        }
+                    }
+                }
+            }
+            GeosearchBy::Rectangle { from, width, height, unit } => {
+                {
+                    let out = rest.slot(1);
+                    let x = (width, height, unit);
+                    let (b0, b1, b2) = x;
+                    out.push_bytes(b"BYBOX");
+                    let x = b0;
+                    out.push_f64(x);
+                    let x = b1;
+                    out.push_f64(x);
+                    let x = b2;
+                    out.push(&x);
+                }
+                {
+                    let out = rest.slot(0);
+                    let x = from;
+                    match x {
+                        GeosearchFrom::Member(member) => {
+                            out.push_bytes(b"FROMMEMBER");
+                            let x = member;
+                            out.push(&x);
+                        }
+                        GeosearchFrom::LonLat { longitude, latitude } => {
+                            out.push_bytes(b"FROMLONLAT");
+                            let x = (longitude, latitude);
+                            let (b0, b1) = x;
+                            let x = b0;
+                            out.push_f64(x);
+                            let x = b1;
+                            out.push_f64(x);
+                        }
+                    }
+                }
+            }
+            GeosearchBy::Polygon(vertices) => {
+                let out = rest.slot(1);
+                out.note(
+                    "GEOSEARCH `BYPOLYGON longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                );
+                let x = vertices;
+                let b0 = x;
+                let mut counted_0 = ::typedis::Args::new();
+                {
+                    let out = &mut counted_0;
+                    for x in ::core::iter::IntoIterator::into_iter(b0) {
+                        let (b0, b1) = x;
+                        let x = b0;
+                        out.push_f64(x);
+                        let x = b1;
+                        out.push_f64(x);
+                    }
+                }
+                out.push_bytes(b"BYPOLYGON");
+                out.push_u64((counted_0.len() / 2) as u64);
+                out.extend_from(&counted_0);
+            }
+        }
         Geosearch {
             sink,
             args,
@@ -11613,124 +11618,6 @@ impl<S> Geosearch<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Geosearch<S, R> {
-    /// `FROMMEMBER member` — one of a group; the last call wins.
-    pub fn frommember(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"FROMMEMBER");
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `FROMLONLAT longitude latitude` — one of a group; the last call wins.
-    pub fn fromlonlat(mut self, value: (f64, f64)) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"FROMLONLAT");
-            let x = value;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_f64(x);
-            let x = b1;
-            out.push_f64(x);
-        }
-        self
-    }
-    /// `BYRADIUS radius <M | KM | FT | MI>` — one of a group; the last call wins.
-    pub fn circle(mut self, value: (f64, GeosearchUnit)) -> Self {
-        {
-            let out = self.rest.slot(1);
-            let x = value;
-            let (b0, b1) = x;
-            out.push_bytes(b"BYRADIUS");
-            let x = b0;
-            out.push_f64(x);
-            let x = b1;
-            out.push(&x);
-        }
-        self.rest
-            .require(
-                &[
-                    (
-                        1,
-                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
-                    ),
-                    (
-                        0,
-                        "`GEOSEARCH` with `BYRADIUS` needs its `from` argument: call `.frommember(…)` or `.fromlonlat(…)`",
-                    ),
-                ],
-            );
-        self
-    }
-    /// `BYBOX width height <M | KM | FT | MI>` — one of a group; the last call wins.
-    pub fn rectangle(mut self, value: (f64, f64, GeosearchUnit)) -> Self {
-        {
-            let out = self.rest.slot(1);
-            let x = value;
-            let (b0, b1, b2) = x;
-            out.push_bytes(b"BYBOX");
-            let x = b0;
-            out.push_f64(x);
-            let x = b1;
-            out.push_f64(x);
-            let x = b2;
-            out.push(&x);
-        }
-        self.rest
-            .require(
-                &[
-                    (
-                        1,
-                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
-                    ),
-                    (
-                        0,
-                        "`GEOSEARCH` with `BYBOX` needs its `from` argument: call `.frommember(…)` or `.fromlonlat(…)`",
-                    ),
-                ],
-            );
-        self
-    }
-    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn polygon(
-        mut self,
-        value: impl ::core::iter::IntoIterator<Item = (f64, f64)>,
-    ) -> Self {
-        {
-            let out = self.rest.slot(1);
-            out.note(
-                "GEOSEARCH `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-            );
-            let x = value;
-            let b0 = x;
-            let mut counted_0 = ::typedis::Args::new();
-            {
-                let out = &mut counted_0;
-                for x in ::core::iter::IntoIterator::into_iter(b0) {
-                    let (b0, b1) = x;
-                    let x = b0;
-                    out.push_f64(x);
-                    let x = b1;
-                    out.push_f64(x);
-                }
-            }
-            out.push_bytes(b"BYPOLYGON");
-            out.push_u64((counted_0.len() / 2) as u64);
-            out.extend_from(&counted_0);
-        }
-        self.rest
-            .require(
-                &[
-                    (
-                        1,
-                        "`GEOSEARCH` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
-                    ),
-                ],
-            );
-        self
-    }
     /// `ASC` — one of a group; the last call wins.
     pub fn asc(mut self) -> Self {
         self.rest.slot(2).push_bytes(b"ASC");
@@ -11867,6 +11754,31 @@ impl ::typedis::ToArg for GeosearchstoreUnit {
         );
     }
 }
+/// The `by` argument of `GEOSEARCHSTORE`: `<BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON longitude latitude [longitude latitude ...]>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GeosearchstoreBy {
+    /// `BYRADIUS radius <M | KM | FT | MI>`
+    /// `from`: `<FROMMEMBER member | FROMLONLAT longitude latitude>`, which this alternative needs.
+    Circle { from: GeosearchstoreFrom, radius: f64, unit: GeosearchstoreUnit },
+    /// `BYBOX width height <M | KM | FT | MI>`
+    /// `from`: `<FROMMEMBER member | FROMLONLAT longitude latitude>`, which this alternative needs.
+    Rectangle {
+        from: GeosearchstoreFrom,
+        width: f64,
+        height: f64,
+        unit: GeosearchstoreUnit,
+    },
+    /// `BYPOLYGON longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15
+    Polygon(::std::vec::Vec<(f64, f64)>),
+}
+/// The `from` argument of `GEOSEARCHSTORE`: `<FROMMEMBER member | FROMLONLAT longitude latitude>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GeosearchstoreFrom {
+    /// `FROMMEMBER member`
+    Member(::typedis::Bytes),
+    /// `FROMLONLAT longitude latitude`
+    LonLat { longitude: f64, latitude: f64 },
+}
 /// Builder for `GEOSEARCHSTORE`; await it to send. Created by [`Commands::geosearchstore`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Geosearchstore<S, R = i64> {
@@ -11888,6 +11800,7 @@ impl<S> Geosearchstore<S> {
         sink: S,
         destination: impl ::typedis::ToArg,
         source: impl ::typedis::ToArg,
+        by: GeosearchstoreBy,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"GEOSEARCHSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -11901,14 +11814,96 @@ impl<S> Geosearchstore<S> {
             let x = source;
             out.push(&x);
         }
-        rest.require(
-            &[
-                (
-                    1,
-                    "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
-                ),
-            ],
-        );
+        match by {
+            GeosearchstoreBy::Circle { from, radius, unit } => {
+                {
+                    let out = rest.slot(1);
+                    let x = (radius, unit);
+                    let (b0, b1) = x;
+                    out.push_bytes(b"BYRADIUS");
+                    let x = b0;
+                    out.push_f64(x);
+                    let x = b1;
+                    out.push(&x);
+                }
+                {
+                    let out = rest.slot(0);
+                    let x = from;
+                    match x {
+                        GeosearchstoreFrom::Member(member) => {
+                            out.push_bytes(b"FROMMEMBER");
+                            let x = member;
+                            out.push(&x);
+                        }
+                        GeosearchstoreFrom::LonLat { longitude, latitude } => {
+                            out.push_bytes(b"FROMLONLAT");
+                            let x = (longitude, latitude);
+                            let (b0, b1) = x;
+                            let x = b0;
+                            out.push_f64(x);
+                            let x = b1;
+                            out.push_f64(x);
+                        }
+                    }
+                }
+            }
+            GeosearchstoreBy::Rectangle { from, width, height, unit } => {
+                {
+                    let out = rest.slot(1);
+                    let x = (width, height, unit);
+                    let (b0, b1, b2) = x;
+                    out.push_bytes(b"BYBOX");
+                    let x = b0;
+                    out.push_f64(x);
+                    let x = b1;
+                    out.push_f64(x);
+                    let x = b2;
+                    out.push(&x);
+                }
+                {
+                    let out = rest.slot(0);
+                    let x = from;
+                    match x {
+                        GeosearchstoreFrom::Member(member) => {
+                            out.push_bytes(b"FROMMEMBER");
+                            let x = member;
+                            out.push(&x);
+                        }
+                        GeosearchstoreFrom::LonLat { longitude, latitude } => {
+                            out.push_bytes(b"FROMLONLAT");
+                            let x = (longitude, latitude);
+                            let (b0, b1) = x;
+                            let x = b0;
+                            out.push_f64(x);
+                            let x = b1;
+                            out.push_f64(x);
+                        }
+                    }
+                }
+            }
+            GeosearchstoreBy::Polygon(vertices) => {
+                let out = rest.slot(1);
+                out.note(
+                    "GEOSEARCHSTORE `BYPOLYGON longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
+                );
+                let x = vertices;
+                let b0 = x;
+                let mut counted_0 = ::typedis::Args::new();
+                {
+                    let out = &mut counted_0;
+                    for x in ::core::iter::IntoIterator::into_iter(b0) {
+                        let (b0, b1) = x;
+                        let x = b0;
+                        out.push_f64(x);
+                        let x = b1;
+                        out.push_f64(x);
+                    }
+                }
+                out.push_bytes(b"BYPOLYGON");
+                out.push_u64((counted_0.len() / 2) as u64);
+                out.extend_from(&counted_0);
+            }
+        }
         Geosearchstore {
             sink,
             args,
@@ -11919,124 +11914,6 @@ impl<S> Geosearchstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Geosearchstore<S, R> {
-    /// `FROMMEMBER member` — one of a group; the last call wins.
-    pub fn frommember(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"FROMMEMBER");
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `FROMLONLAT longitude latitude` — one of a group; the last call wins.
-    pub fn fromlonlat(mut self, value: (f64, f64)) -> Self {
-        {
-            let out = self.rest.slot(0);
-            out.push_bytes(b"FROMLONLAT");
-            let x = value;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push_f64(x);
-            let x = b1;
-            out.push_f64(x);
-        }
-        self
-    }
-    /// `BYRADIUS radius <M | KM | FT | MI>` — one of a group; the last call wins.
-    pub fn circle(mut self, value: (f64, GeosearchstoreUnit)) -> Self {
-        {
-            let out = self.rest.slot(1);
-            let x = value;
-            let (b0, b1) = x;
-            out.push_bytes(b"BYRADIUS");
-            let x = b0;
-            out.push_f64(x);
-            let x = b1;
-            out.push(&x);
-        }
-        self.rest
-            .require(
-                &[
-                    (
-                        1,
-                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
-                    ),
-                    (
-                        0,
-                        "`GEOSEARCHSTORE` with `BYRADIUS` needs its `from` argument: call `.frommember(…)` or `.fromlonlat(…)`",
-                    ),
-                ],
-            );
-        self
-    }
-    /// `BYBOX width height <M | KM | FT | MI>` — one of a group; the last call wins.
-    pub fn rectangle(mut self, value: (f64, f64, GeosearchstoreUnit)) -> Self {
-        {
-            let out = self.rest.slot(1);
-            let x = value;
-            let (b0, b1, b2) = x;
-            out.push_bytes(b"BYBOX");
-            let x = b0;
-            out.push_f64(x);
-            let x = b1;
-            out.push_f64(x);
-            let x = b2;
-            out.push(&x);
-        }
-        self.rest
-            .require(
-                &[
-                    (
-                        1,
-                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
-                    ),
-                    (
-                        0,
-                        "`GEOSEARCHSTORE` with `BYBOX` needs its `from` argument: call `.frommember(…)` or `.fromlonlat(…)`",
-                    ),
-                ],
-            );
-        self
-    }
-    /// `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` — Valkey ≥ 9.0; not Redis 7.0.15; one of a group; the last call wins.
-    pub fn polygon(
-        mut self,
-        value: impl ::core::iter::IntoIterator<Item = (f64, f64)>,
-    ) -> Self {
-        {
-            let out = self.rest.slot(1);
-            out.note(
-                "GEOSEARCHSTORE `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-            );
-            let x = value;
-            let b0 = x;
-            let mut counted_0 = ::typedis::Args::new();
-            {
-                let out = &mut counted_0;
-                for x in ::core::iter::IntoIterator::into_iter(b0) {
-                    let (b0, b1) = x;
-                    let x = b0;
-                    out.push_f64(x);
-                    let x = b1;
-                    out.push_f64(x);
-                }
-            }
-            out.push_bytes(b"BYPOLYGON");
-            out.push_u64((counted_0.len() / 2) as u64);
-            out.extend_from(&counted_0);
-        }
-        self.rest
-            .require(
-                &[
-                    (
-                        1,
-                        "`GEOSEARCHSTORE` needs its `by` argument: call one of `.circle(…)`, `.rectangle(…)`, `.polygon(…)`",
-                    ),
-                ],
-            );
-        self
-    }
     /// `ASC` — one of a group; the last call wins.
     pub fn asc(mut self) -> Self {
         self.rest.slot(2).push_bytes(b"ASC");
@@ -16412,15 +16289,6 @@ impl<S> Lmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Lmpop<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -17538,12 +17406,20 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+/// The `key-selector` argument of `MIGRATE`: `<key | "">`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MigrateKey {
+    /// `key`
+    Key(::typedis::Bytes),
+    /// `""`
+    Keys,
+}
 /// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Migrate<S, R = ::typedis::Bytes> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<7>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -17559,6 +17435,7 @@ impl<S> Migrate<S> {
         sink: S,
         host: impl ::typedis::ToArg,
         port: i64,
+        key: MigrateKey,
         destination_db: i64,
         timeout: i64,
     ) -> Self {
@@ -17575,23 +17452,28 @@ impl<S> Migrate<S> {
             out.push_i64(x);
         }
         {
-            let out = rest.slot(1);
+            let out = &mut args;
+            let x = key;
+            match x {
+                MigrateKey::Key(key) => {
+                    let x = key;
+                    out.push(&x);
+                }
+                MigrateKey::Keys => {
+                    out.push_bytes(b"");
+                }
+            }
+        }
+        {
+            let out = &mut args;
             let x = destination_db;
             out.push_i64(x);
         }
         {
-            let out = rest.slot(2);
+            let out = &mut args;
             let x = timeout;
             out.push_i64(x);
         }
-        rest.require(
-            &[
-                (
-                    0,
-                    "`MIGRATE` needs its `key-selector` argument: call one of `.key(…)`, `.empty_string(…)`",
-                ),
-            ],
-        );
         Migrate {
             sink,
             args,
@@ -17602,34 +17484,20 @@ impl<S> Migrate<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Migrate<S, R> {
-    /// `key` — one of a group; the last call wins.
-    pub fn key(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `` — one of a group; the last call wins.
-    pub fn empty_string(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"");
-        self
-    }
     /// `COPY` (since 3.0.0)
     pub fn keep_local(mut self) -> Self {
-        self.rest.slot(3).push_bytes(b"COPY");
+        self.rest.slot(0).push_bytes(b"COPY");
         self
     }
     /// `REPLACE` (since 3.0.0)
     pub fn replace(mut self) -> Self {
-        self.rest.slot(4).push_bytes(b"REPLACE");
+        self.rest.slot(1).push_bytes(b"REPLACE");
         self
     }
     /// `AUTH password` (since 4.0.7) — one of a group; the last call wins.
     pub fn password(mut self, value: impl ::typedis::ToArg) -> Self {
         {
-            let out = self.rest.slot(5);
+            let out = self.rest.slot(2);
             out.push_bytes(b"AUTH");
             let x = value;
             out.push(&x);
@@ -17642,7 +17510,7 @@ impl<S, R> Migrate<S, R> {
         value: (impl ::typedis::ToArg, impl ::typedis::ToArg),
     ) -> Self {
         {
-            let out = self.rest.slot(5);
+            let out = self.rest.slot(2);
             out.push_bytes(b"AUTH2");
             let x = value;
             let (b0, b1) = x;
@@ -17659,7 +17527,7 @@ impl<S, R> Migrate<S, R> {
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append_under(6, b"KEYS");
+            let out = self.rest.append_under(3, b"KEYS");
             for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
@@ -18259,15 +18127,6 @@ impl<S> Msetex<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Msetex<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key value [key value ...]` — repeatable: each call adds to the values the command's method took.
     pub fn data<M0>(
         mut self,
@@ -20717,12 +20576,20 @@ pub static REPLICAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+/// The `args` argument of `REPLICAOF`: `<host port | NO ONE>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplicaofTarget {
+    /// `host port`
+    HostPort { host: ::typedis::Bytes, port: i64 },
+    /// `NO ONE`
+    NoOne,
+}
 /// Builder for `REPLICAOF`; await it to send. Created by [`Commands::replicaof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Replicaof<S, R = ::typedis::Bytes> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -20734,17 +20601,29 @@ pub struct Replicaof<S, R = ::typedis::Bytes> {
 )]
 impl<S> Replicaof<S> {
     #[doc(hidden)]
-    pub fn new(sink: S) -> Self {
+    pub fn new(sink: S, target: ReplicaofTarget) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"REPLICAOF"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        rest.require(
-            &[
-                (
-                    0,
-                    "`REPLICAOF` needs its `args` argument: call one of `.host_port(…)`, `.no_one(…)`",
-                ),
-            ],
-        );
+        {
+            let out = &mut args;
+            let x = target;
+            match x {
+                ReplicaofTarget::HostPort { host, port } => {
+                    let x = (host, port);
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push(&x);
+                    let x = b1;
+                    out.push_i64(x);
+                }
+                ReplicaofTarget::NoOne => {
+                    let x = ();
+                    let () = x;
+                    out.push_bytes(b"NO");
+                    out.push_bytes(b"ONE");
+                }
+            }
+        }
         Replicaof {
             sink,
             args,
@@ -20754,32 +20633,7 @@ impl<S> Replicaof<S> {
     }
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> Replicaof<S, R> {
-    /// `host port` — one of a group; the last call wins.
-    pub fn host_port(mut self, value: (impl ::typedis::ToArg, i64)) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push_i64(x);
-        }
-        self
-    }
-    /// `NO ONE` — one of a group; the last call wins.
-    pub fn no_one(mut self, value: ()) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            let () = x;
-            out.push_bytes(b"NO");
-            out.push_bytes(b"ONE");
-        }
-        self
-    }
-}
+impl<S, R> Replicaof<S, R> {}
 ::typedis::__typedis_builder!(Replicaof, REPLICAOF);
 /// What the runtime knows about `RESET`.
 pub static RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -22735,24 +22589,6 @@ pub static SHUTDOWN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-///The `save-selector` argument of `Shutdown`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ShutdownSaveSelector {
-    ///`NOSAVE`
-    Nosave,
-    ///`SAVE`
-    Save,
-}
-impl ::typedis::ToArg for ShutdownSaveSelector {
-    fn write_arg(&self, out: &mut ::typedis::Args) {
-        out.push_bytes(
-            match self {
-                Self::Nosave => b"NOSAVE",
-                Self::Save => b"SAVE",
-            },
-        );
-    }
-}
 /// Builder for `SHUTDOWN`; await it to send. Created by [`Commands::shutdown`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Shutdown<S, R = ()> {
@@ -22783,47 +22619,16 @@ impl<S> Shutdown<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Shutdown<S, R> {
-    /// `[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER]` — one of a group; the last call wins.
+    /// `<[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT>`
     ///
     /// Not accepted by every server:
     /// - `SAFE`: Valkey ≥ 9.0; not Redis 7.0.15
     /// - `FAILOVER`: Valkey ≥ 9.0; not Redis 7.0.15
-    pub fn save_options(
-        mut self,
-        value: (::core::option::Option<ShutdownSaveSelector>, bool, bool, bool, bool),
-    ) -> Self {
+    pub fn mode(mut self, value: ::typedis::ShutdownMode) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            let (b0, b1, b2, b3, b4) = x;
-            if let ::core::option::Option::Some(b0) = b0 {
-                let x = b0;
-                out.push(&x);
-            }
-            if b1 {
-                out.push_bytes(b"NOW");
-            }
-            if b2 {
-                out.push_bytes(b"FORCE");
-            }
-            if b3 {
-                out.push_bytes(b"SAFE");
-                out.note(
-                    "SHUTDOWN `SAFE` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                );
-            }
-            if b4 {
-                out.push_bytes(b"FAILOVER");
-                out.note(
-                    "SHUTDOWN `FAILOVER` is accepted by Valkey ≥ 9.0; not by Redis 7.0.15",
-                );
-            }
+            ::typedis::__private::WriteArgs::write_args(&value, out);
         }
-        self
-    }
-    /// `ABORT` (since 7.0.0) — one of a group; the last call wins.
-    pub fn abort(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"ABORT");
         self
     }
 }
@@ -22961,15 +22766,6 @@ impl<S> Sintercard<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Sintercard<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -23165,13 +22961,21 @@ pub static SLAVEOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+/// The `args` argument of `SLAVEOF`: `<host port | NO ONE>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SlaveofTarget {
+    /// `host port`
+    HostPort { host: ::typedis::Bytes, port: i64 },
+    /// `NO ONE`
+    NoOne,
+}
 /// Builder for `SLAVEOF`; await it to send. Created by [`Commands::slaveof`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 #[deprecated(note = "deprecated since 5.0.0; use `REPLICAOF`")]
 pub struct Slaveof<S, R = ::typedis::Bytes> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<1>,
+    rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -23183,17 +22987,29 @@ pub struct Slaveof<S, R = ::typedis::Bytes> {
 )]
 impl<S> Slaveof<S> {
     #[doc(hidden)]
-    pub fn new(sink: S) -> Self {
+    pub fn new(sink: S, target: SlaveofTarget) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SLAVEOF"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        rest.require(
-            &[
-                (
-                    0,
-                    "`SLAVEOF` needs its `args` argument: call one of `.host_port(…)`, `.no_one(…)`",
-                ),
-            ],
-        );
+        {
+            let out = &mut args;
+            let x = target;
+            match x {
+                SlaveofTarget::HostPort { host, port } => {
+                    let x = (host, port);
+                    let (b0, b1) = x;
+                    let x = b0;
+                    out.push(&x);
+                    let x = b1;
+                    out.push_i64(x);
+                }
+                SlaveofTarget::NoOne => {
+                    let x = ();
+                    let () = x;
+                    out.push_bytes(b"NO");
+                    out.push_bytes(b"ONE");
+                }
+            }
+        }
         Slaveof {
             sink,
             args,
@@ -23203,32 +23019,7 @@ impl<S> Slaveof<S> {
     }
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> Slaveof<S, R> {
-    /// `host port` — one of a group; the last call wins.
-    pub fn host_port(mut self, value: (impl ::typedis::ToArg, i64)) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            let (b0, b1) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push_i64(x);
-        }
-        self
-    }
-    /// `NO ONE` — one of a group; the last call wins.
-    pub fn no_one(mut self, value: ()) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            let () = x;
-            out.push_bytes(b"NO");
-            out.push_bytes(b"ONE");
-        }
-        self
-    }
-}
+impl<S, R> Slaveof<S, R> {}
 ::typedis::__typedis_builder!(Slaveof, SLAVEOF);
 /// What the runtime knows about `SLOWLOG`.
 pub static SLOWLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -25660,6 +25451,14 @@ pub static XADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+/// The `id-selector` argument of `XADD`: `<* | id>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum XaddId {
+    /// `*`
+    Auto,
+    /// `id`
+    Explicit(::typedis::Bytes),
+}
 /// Builder for `XADD`; await it to send. Created by [`Commands::xadd`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Xadd<S, R = ::core::option::Option<::typedis::Bytes>> {
@@ -25680,6 +25479,7 @@ impl<S> Xadd<S> {
     pub fn new<M0>(
         sink: S,
         key: impl ::typedis::ToArg,
+        id: XaddId,
         data: impl ::typedis::ManyArgs<
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
@@ -25693,6 +25493,19 @@ impl<S> Xadd<S> {
             out.push(&x);
         }
         {
+            let out = rest.slot(2);
+            let x = id;
+            match x {
+                XaddId::Auto => {
+                    out.push_bytes(b"*");
+                }
+                XaddId::Explicit(id) => {
+                    let x = id;
+                    out.push(&x);
+                }
+            }
+        }
+        {
             let out = rest.slot(3);
             for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
@@ -25702,14 +25515,6 @@ impl<S> Xadd<S> {
                 out.push(&x);
             }
         }
-        rest.require(
-            &[
-                (
-                    2,
-                    "`XADD` needs its `id-selector` argument: call one of `.auto_id(…)`, `.id(…)`",
-                ),
-            ],
-        );
         Xadd {
             sink,
             args,
@@ -25730,20 +25535,6 @@ impl<S, R> Xadd<S, R> {
         {
             let out = self.rest.slot(1);
             ::typedis::__private::WriteArgs::write_args(&value, out);
-        }
-        self
-    }
-    /// `*` — one of a group; the last call wins.
-    pub fn auto_id(mut self) -> Self {
-        self.rest.slot(2).push_bytes(b"*");
-        self
-    }
-    /// `id` — one of a group; the last call wins.
-    pub fn id(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(2);
-            let x = value;
-            out.push(&x);
         }
         self
     }
@@ -26125,12 +25916,20 @@ pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+/// The `id-selector` argument of `XGROUP CREATE`: `<id | $>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum XgroupCreateId {
+    /// `id`
+    Explicit(::typedis::Bytes),
+    /// `$`
+    Last,
+}
 /// Builder for `XGROUP CREATE`; await it to send. Created by [`Commands::xgroup_create`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct XgroupCreate<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<3>,
+    rest: ::typedis::__private::Slots<2>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -26146,6 +25945,7 @@ impl<S> XgroupCreate<S> {
         sink: S,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
+        id: XgroupCreateId,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XGROUP", b"CREATE"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -26159,14 +25959,19 @@ impl<S> XgroupCreate<S> {
             let x = group;
             out.push(&x);
         }
-        rest.require(
-            &[
-                (
-                    0,
-                    "`XGROUP CREATE` needs its `id-selector` argument: call one of `.id(…)`, `.new_id(…)`",
-                ),
-            ],
-        );
+        {
+            let out = &mut args;
+            let x = id;
+            match x {
+                XgroupCreateId::Explicit(id) => {
+                    let x = id;
+                    out.push(&x);
+                }
+                XgroupCreateId::Last => {
+                    out.push_bytes(b"$");
+                }
+            }
+        }
         XgroupCreate {
             sink,
             args,
@@ -26177,29 +25982,15 @@ impl<S> XgroupCreate<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> XgroupCreate<S, R> {
-    /// `id` — one of a group; the last call wins.
-    pub fn id(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `$` — one of a group; the last call wins.
-    pub fn new_id(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"$");
-        self
-    }
     /// `MKSTREAM`
     pub fn mkstream(mut self) -> Self {
-        self.rest.slot(1).push_bytes(b"MKSTREAM");
+        self.rest.slot(0).push_bytes(b"MKSTREAM");
         self
     }
     /// `ENTRIESREAD entries-read`
     pub fn entriesread(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(2);
+            let out = self.rest.slot(1);
             out.push_bytes(b"ENTRIESREAD");
             let x = value;
             out.push_i64(x);
@@ -26506,12 +26297,20 @@ pub static XGROUP_SETID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
+/// The `id-selector` argument of `XGROUP SETID`: `<id | $>`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum XgroupSetidId {
+    /// `id`
+    Explicit(::typedis::Bytes),
+    /// `$`
+    Last,
+}
 /// Builder for `XGROUP SETID`; await it to send. Created by [`Commands::xgroup_setid`].
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct XgroupSetid<S, R = ()> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<2>,
+    rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
 #[allow(
@@ -26527,6 +26326,7 @@ impl<S> XgroupSetid<S> {
         sink: S,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
+        id: XgroupSetidId,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"XGROUP", b"SETID"]) };
         let mut rest = ::typedis::__private::Slots::new();
@@ -26540,14 +26340,19 @@ impl<S> XgroupSetid<S> {
             let x = group;
             out.push(&x);
         }
-        rest.require(
-            &[
-                (
-                    0,
-                    "`XGROUP SETID` needs its `id-selector` argument: call one of `.id(…)`, `.new_id(…)`",
-                ),
-            ],
-        );
+        {
+            let out = &mut args;
+            let x = id;
+            match x {
+                XgroupSetidId::Explicit(id) => {
+                    let x = id;
+                    out.push(&x);
+                }
+                XgroupSetidId::Last => {
+                    out.push_bytes(b"$");
+                }
+            }
+        }
         XgroupSetid {
             sink,
             args,
@@ -26558,24 +26363,10 @@ impl<S> XgroupSetid<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> XgroupSetid<S, R> {
-    /// `id` — one of a group; the last call wins.
-    pub fn id(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `$` — one of a group; the last call wins.
-    pub fn new_id(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"$");
-        self
-    }
     /// `ENTRIESREAD entries-read`
     pub fn entriesread(mut self, value: i64) -> Self {
         {
-            let out = self.rest.slot(1);
+            let out = self.rest.slot(0);
             out.push_bytes(b"ENTRIESREAD");
             let x = value;
             out.push_i64(x);
@@ -27963,15 +27754,6 @@ impl<S> Zdiff<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zdiff<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -28081,15 +27863,6 @@ impl<S> Zdiffstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zdiffstore<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -28275,15 +28048,6 @@ impl<S> Zinter<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zinter<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -28419,15 +28183,6 @@ impl<S> Zintercard<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zintercard<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -28563,15 +28318,6 @@ impl<S> Zinterstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zinterstore<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -28808,15 +28554,6 @@ impl<S> Zmpop<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zmpop<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -30594,15 +30331,6 @@ impl<S> Zunion<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zunion<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -30776,15 +30504,6 @@ impl<S> Zunionstore<S> {
 }
 #[allow(deprecated, clippy::let_unit_value, unused_variables)]
 impl<S, R> Zunionstore<S, R> {
-    /// `numkeys`
-    pub fn numkeys(mut self, value: i64) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
-        }
-        self
-    }
     /// `key [key ...]` — repeatable: each call adds to the values the command's method took.
     pub fn key<M0>(
         mut self,
@@ -30921,8 +30640,8 @@ impl<S, R> Zunionstore<S, R> {
 /// | `COMMANDLOG LEN` | (command) | — | ≥ 8.1 |
 /// | `COMMANDLOG RESET` | (command) | — | ≥ 8.1 |
 /// | `DELIFEQ` | (command) | — | ≥ 9.0 |
-/// | `GEOSEARCH` | `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` | — | ≥ 9.0 |
-/// | `GEOSEARCHSTORE` | `BYPOLYGON num-vertices longitude latitude [longitude latitude ...]` | — | ≥ 9.0 |
+/// | `GEOSEARCH` | `BYPOLYGON longitude latitude [longitude latitude ...]` | — | ≥ 9.0 |
+/// | `GEOSEARCHSTORE` | `BYPOLYGON longitude latitude [longitude latitude ...]` | — | ≥ 9.0 |
 /// | `HEXPIRE` | (command) | — | ≥ 9.0 |
 /// | `HEXPIREAT` | (command) | — | ≥ 9.0 |
 /// | `HEXPIRETIME` | (command) | — | ≥ 9.0 |
@@ -30964,6 +30683,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/acl-cat/>
     #[doc(alias = "ACL CAT")]
     #[allow(deprecated)]
@@ -30979,6 +30699,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Parameters: `username` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/acl-deluser/>
     #[doc(alias = "ACL DELUSER")]
     #[allow(deprecated)]
@@ -30997,6 +30719,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `username`, `command`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/acl-dryrun/>
     #[doc(alias = "ACL DRYRUN")]
     #[allow(deprecated)]
@@ -31018,6 +30742,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/acl-genpass/>
     #[doc(alias = "ACL GENPASS")]
     #[allow(deprecated)]
@@ -31035,6 +30760,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Parameters: `username`
+    /// - Reply: `Option<AclUser>`
     /// - Reference: <https://redis.io/commands/acl-getuser/>
     #[doc(alias = "ACL GETUSER")]
     #[allow(deprecated)]
@@ -31053,6 +30780,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/acl-help/>
     #[doc(alias = "ACL HELP")]
     #[allow(deprecated)]
@@ -31068,6 +30796,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/acl-list/>
     #[doc(alias = "ACL LIST")]
     #[allow(deprecated)]
@@ -31083,6 +30812,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/acl-load/>
     #[doc(alias = "ACL LOAD")]
     #[allow(deprecated)]
@@ -31098,6 +30828,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Reply: `Vec<AclLogEntry>`; `()` with `reset`
     /// - Reference: <https://redis.io/commands/acl-log/>
     #[doc(alias = "ACL LOG")]
     #[allow(deprecated)]
@@ -31113,6 +30844,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/acl-save/>
     #[doc(alias = "ACL SAVE")]
     #[allow(deprecated)]
@@ -31128,6 +30860,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Parameters: `username`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/acl-setuser/>
     #[doc(alias = "ACL SETUSER")]
     #[allow(deprecated)]
@@ -31146,6 +30880,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/acl-users/>
     #[doc(alias = "ACL USERS")]
     #[allow(deprecated)]
@@ -31161,6 +30896,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/acl-whoami/>
     #[doc(alias = "ACL WHOAMI")]
     #[allow(deprecated)]
@@ -31178,6 +30914,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `value`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/append/>
     #[doc(alias = "APPEND")]
     #[allow(deprecated)]
@@ -31199,6 +30937,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Connection state: changes the ASKING flag of the connection it runs on — it applies to the connection's next command only, which on a shared connection may be another caller's; the cluster client sends it right before the command it belongs to.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/asking/>
     #[doc(alias = "ASKING")]
     #[allow(deprecated)]
@@ -31219,6 +30958,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Connection state: changes the authenticated user of the connection it runs on — it authenticates the connection as another user: on a shared connection every clone would run with that user's permissions, until the next reconnect; credentials belong in the URL.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `password`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/auth/>
     #[doc(alias = "AUTH")]
     #[allow(deprecated)]
@@ -31240,6 +30981,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/bgrewriteaof/>
     #[doc(alias = "BGREWRITEAOF")]
     #[allow(deprecated)]
@@ -31257,6 +30999,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/bgsave/>
     #[doc(alias = "BGSAVE")]
     #[allow(deprecated)]
@@ -31272,6 +31015,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @read, @bitmap, @slow
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/bitcount/>
     #[doc(alias = "BITCOUNT")]
     #[allow(deprecated)]
@@ -31290,6 +31035,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @write, @bitmap, @slow
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Option<i64>>`
     /// - Reference: <https://redis.io/commands/bitfield/>
     #[doc(alias = "BITFIELD")]
     #[allow(deprecated)]
@@ -31308,6 +31055,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @read, @bitmap, @fast
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<i64>`
     /// - Reference: <https://redis.io/commands/bitfield_ro/>
     #[doc(alias = "BITFIELD_RO")]
     #[allow(deprecated)]
@@ -31326,6 +31075,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @write, @bitmap, @slow
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `operation`: `BitopOperation`, `destkey`, `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/bitop/>
     #[doc(alias = "BITOP")]
     #[allow(deprecated)]
@@ -31348,6 +31099,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.7
     /// - ACL categories: @read, @bitmap, @slow
     /// - Servers: Redis ≥ 2.8.7 · Valkey
+    /// - Parameters: `key`, `bit`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/bitpos/>
     #[doc(alias = "BITPOS")]
     #[allow(deprecated)]
@@ -31368,6 +31121,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @write, @list, @slow, @blocking
     /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `source`, `destination`, `wherefrom`: `BlmoveWherefrom`, `whereto`: `BlmoveWhereto`, `timeout`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/blmove/>
     #[doc(alias = "BLMOVE")]
     #[allow(deprecated)]
@@ -31386,13 +31141,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
     ///
     /// ```text
-    /// BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
+    /// BLMPOP timeout key [key ...] <LEFT | RIGHT> [COUNT count]
     /// ```
     /// - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @list, @slow, @blocking
     /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `timeout`, `key` (one or many), `where_`: `BlmpopWhere`
+    /// - Reply: `Option<(Bytes, Vec<Bytes>)>`
     /// - Reference: <https://redis.io/commands/blmpop/>
     #[doc(alias = "BLMPOP")]
     #[allow(deprecated)]
@@ -31416,6 +31173,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @write, @list, @slow, @blocking
     /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `key` (one or many), `timeout`
+    /// - Reply: `Option<(Bytes, Bytes)>`
     /// - Reference: <https://redis.io/commands/blpop/>
     #[doc(alias = "BLPOP")]
     #[allow(deprecated)]
@@ -31436,6 +31195,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @write, @list, @slow, @blocking
     /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `key` (one or many), `timeout`
+    /// - Reply: `Option<(Bytes, Bytes)>`
     /// - Reference: <https://redis.io/commands/brpop/>
     #[doc(alias = "BRPOP")]
     #[allow(deprecated)]
@@ -31456,6 +31217,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @write, @list, @slow, @blocking
     /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `source`, `destination`, `timeout`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/brpoplpush/>
     #[doc(alias = "BRPOPLPUSH")]
     #[allow(deprecated)]
@@ -31472,13 +31235,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
     ///
     /// ```text
-    /// BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
+    /// BZMPOP timeout key [key ...] <MIN | MAX> [COUNT count]
     /// ```
     /// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @sortedset, @slow, @blocking
     /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `timeout`, `key` (one or many), `where_`: `BzmpopWhere`
+    /// - Reply: `Option<(Bytes, Vec<(Bytes, f64)>)>`
     /// - Reference: <https://redis.io/commands/bzmpop/>
     #[doc(alias = "BZMPOP")]
     #[allow(deprecated)]
@@ -31502,6 +31267,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @write, @sortedset, @fast, @blocking
     /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `key` (one or many), `timeout`
+    /// - Reply: `Option<(Bytes, Bytes, f64)>`
     /// - Reference: <https://redis.io/commands/bzpopmax/>
     #[doc(alias = "BZPOPMAX")]
     #[allow(deprecated)]
@@ -31522,6 +31289,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @write, @sortedset, @fast, @blocking
     /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `key` (one or many), `timeout`
+    /// - Reply: `Option<(Bytes, Bytes, f64)>`
     /// - Reference: <https://redis.io/commands/bzpopmin/>
     #[doc(alias = "BZPOPMIN")]
     #[allow(deprecated)]
@@ -31543,6 +31312,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Connection state: changes key tracking (client-side caching) of the connection it runs on — it applies to the connection's next command only (OPTIN/OPTOUT tracking), which on a shared connection may be another caller's.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `mode`: `ClientCachingMode`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/client-caching/>
     #[doc(alias = "CLIENT CACHING")]
     #[allow(deprecated)]
@@ -31566,7 +31337,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Valkey ≥ 8.0
     /// - Connection state: changes the declared client capabilities of the connection it runs on — it declares capabilities that change how the server answers later commands of the connection (e.g. `redirect`): on a shared connection, every caller's, until the next reconnect.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reference: <https://redis.io/commands/client-capa/>
+    /// - Parameters: `capability` (one or many)
+    /// - Reply: `()`
+    /// - Reference: <https://valkey.io/commands/client-capa/>
     #[doc(alias = "CLIENT CAPA")]
     #[allow(deprecated)]
     fn client_capa<M0>(
@@ -31587,6 +31360,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.9
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 2.6.9 · Valkey
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/client-getname/>
     #[doc(alias = "CLIENT GETNAME")]
     #[allow(deprecated)]
@@ -31604,6 +31378,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.0
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 6.0 · Valkey
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/client-getredir/>
     #[doc(alias = "CLIENT GETREDIR")]
     #[allow(deprecated)]
@@ -31621,6 +31396,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/client-help/>
     #[doc(alias = "CLIENT HELP")]
     #[allow(deprecated)]
@@ -31638,6 +31414,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/client-id/>
     #[doc(alias = "CLIENT ID")]
     #[allow(deprecated)]
@@ -31655,7 +31432,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Valkey ≥ 8.1
     /// - Connection state: changes import-source mode of the connection it runs on — it marks the connection as an import source, whose commands are exempt from expiry and eviction rules: on a shared connection that would cover every caller.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reference: <https://redis.io/commands/client-import-source/>
+    /// - Parameters: `enabled`: `ClientImportSourceEnabled`
+    /// - Reply: `()`
+    /// - Reference: <https://valkey.io/commands/client-import-source/>
     #[doc(alias = "CLIENT IMPORT-SOURCE")]
     #[allow(deprecated)]
     fn client_import_source(
@@ -31678,6 +31457,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Reply: `ClientInfo`
     /// - Reference: <https://redis.io/commands/client-info/>
     #[doc(alias = "CLIENT INFO")]
     #[allow(deprecated)]
@@ -31696,6 +31476,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: Redis ≥ 2.4 · Valkey
     /// - Connection state: none another caller could notice, so it runs on shared connections too: it closes other connections (the calling one is skipped unless `SKIPME no` says otherwise); a shared connection it closes reconnects on its own.
+    /// - Reply: `()`; `i64` with `new-format`, `client-id`, `client-type`, …
     /// - Reference: <https://redis.io/commands/client-kill/>
     #[doc(alias = "CLIENT KILL")]
     #[allow(deprecated)]
@@ -31713,6 +31494,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.4.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: Redis ≥ 2.4 · Valkey
+    /// - Reply: `Vec<ClientInfo>`
     /// - Reference: <https://redis.io/commands/client-list/>
     #[doc(alias = "CLIENT LIST")]
     #[allow(deprecated)]
@@ -31732,6 +31514,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Connection state: changes client eviction of the connection it runs on — it exempts the connection from client eviction: on a shared connection it would cover every clone, and end without notice at the next reconnect.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `enabled`: `ClientNoEvictEnabled`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/client-no-evict/>
     #[doc(alias = "CLIENT NO-EVICT")]
     #[allow(deprecated)]
@@ -31755,7 +31539,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 7.2 · Valkey
     /// - Connection state: changes whether commands touch the keys they read of the connection it runs on — it stops the connection's commands from touching the keys they read (LRU/LFU): on a shared connection that would change every caller's reads, until the next reconnect.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reference: <https://redis.io/commands/client-no-touch/>
+    /// - Parameters: `enabled`: `ClientNoTouchEnabled`
+    /// - Reply: `()`
+    /// - Reference: <https://valkey.io/commands/client-no-touch/>
     #[doc(alias = "CLIENT NO-TOUCH")]
     #[allow(deprecated)]
     fn client_no_touch(
@@ -31777,6 +31563,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: Redis ≥ 2.9.50 · Valkey
     /// - Connection state: none another caller could notice, so it runs on shared connections too: it pauses the server's clients, not the connection it is sent on: the effect is the same whichever connection sends it.
+    /// - Parameters: `timeout`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/client-pause/>
     #[doc(alias = "CLIENT PAUSE")]
     #[allow(deprecated)]
@@ -31797,6 +31585,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Connection state: changes whether the server replies of the connection it runs on — OFF and SKIP make the server leave commands unanswered: on a shared connection later replies would reach the wrong callers.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `action`: `ClientReplyAction`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/client-reply/>
     #[doc(alias = "CLIENT REPLY")]
     #[allow(deprecated)]
@@ -31819,13 +31609,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 7.2 · Valkey
     /// - Connection state: none another caller could notice, so it runs on shared connections too: it labels the connection with a library name and version for CLIENT LIST and CLIENT INFO only: no command behaves differently, RESET keeps the label, and one label per connection is what it is for.
-    /// - Reference: <https://redis.io/commands/client-setinfo/>
+    /// - Parameters: `attr`: `ClientSetinfoAttr`
+    /// - Reply: `()`
+    /// - Reference: <https://valkey.io/commands/client-setinfo/>
     #[doc(alias = "CLIENT SETINFO")]
     #[allow(deprecated)]
     fn client_setinfo(
         self,
+        attr: ClientSetinfoAttr,
     ) -> <Self as ::typedis::__private::Sink>::Output<ClientSetinfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientSetinfo::new(self))
+        <Self as ::typedis::__private::Sink>::wrap(ClientSetinfo::new(self, attr))
     }
     /// Sets the connection name.
     ///
@@ -31838,6 +31631,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 2.6.9 · Valkey
     /// - Connection state: changes the name of the connection it runs on — it renames the connection: on a shared connection every clone's, until the next reconnect restores the configured name (`client_name=` in the URL).
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `connection_name`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/client-setname/>
     #[doc(alias = "CLIENT SETNAME")]
     #[allow(deprecated)]
@@ -31863,6 +31658,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Connection state: changes key tracking (client-side caching) of the connection it runs on — it turns key tracking on or off for the connection: on a shared connection it covers every caller's reads and ends without notice at the next reconnect, so a cache fed by its invalidations would go stale; a dedicated connection can track with REDIRECT to the shared one.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `status`: `ClientTrackingStatus`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/client-tracking/>
     #[doc(alias = "CLIENT TRACKING")]
     #[allow(deprecated)]
@@ -31884,6 +31681,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Reply: `TrackingInfo`
     /// - Reference: <https://redis.io/commands/client-trackinginfo/>
     #[doc(alias = "CLIENT TRACKINGINFO")]
     #[allow(deprecated)]
@@ -31901,6 +31699,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `client_id`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/client-unblock/>
     #[doc(alias = "CLIENT UNBLOCK")]
     #[allow(deprecated)]
@@ -31920,6 +31720,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Connection state: none another caller could notice, so it runs on shared connections too: it resumes the server's clients, not the connection it is sent on: the effect is the same whichever connection sends it.
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/client-unpause/>
     #[doc(alias = "CLIENT UNPAUSE")]
     #[allow(deprecated)]
@@ -31937,6 +31738,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `slot` (one or many)
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-addslots/>
     #[doc(alias = "CLUSTER ADDSLOTS")]
     #[allow(deprecated)]
@@ -31955,6 +31758,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `range`: one or many `(start_slot, end_slot)`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-addslotsrange/>
     #[doc(alias = "CLUSTER ADDSLOTSRANGE")]
     #[allow(deprecated)]
@@ -31975,6 +31780,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/cluster-bumpepoch/>
     #[doc(alias = "CLUSTER BUMPEPOCH")]
     #[allow(deprecated)]
@@ -31992,7 +31798,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/cluster-cancelslotmigrations/>
+    /// - Reply: `()`
+    /// - Reference: <https://valkey.io/commands/cluster-cancelslotmigrations/>
     #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
     #[allow(deprecated)]
     fn cluster_cancelslotmigrations(
@@ -32013,6 +31820,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `node_id`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/cluster-count-failure-reports/>
     #[doc(alias = "CLUSTER COUNT-FAILURE-REPORTS")]
     #[allow(deprecated)]
@@ -32033,6 +31842,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `slot`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/cluster-countkeysinslot/>
     #[doc(alias = "CLUSTER COUNTKEYSINSLOT")]
     #[allow(deprecated)]
@@ -32053,6 +31864,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `slot` (one or many)
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-delslots/>
     #[doc(alias = "CLUSTER DELSLOTS")]
     #[allow(deprecated)]
@@ -32071,6 +31884,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `range`: one or many `(start_slot, end_slot)`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-delslotsrange/>
     #[doc(alias = "CLUSTER DELSLOTSRANGE")]
     #[allow(deprecated)]
@@ -32091,6 +31906,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-failover/>
     #[doc(alias = "CLUSTER FAILOVER")]
     #[allow(deprecated)]
@@ -32108,7 +31924,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 9.0.0
     /// - ACL categories: @keyspace, @write, @admin, @slow, @dangerous
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/cluster-flushslot/>
+    /// - Parameters: `slot`
+    /// - Reply: `()`
+    /// - Reference: <https://valkey.io/commands/cluster-flushslot/>
     #[doc(alias = "CLUSTER FLUSHSLOT")]
     #[allow(deprecated)]
     fn cluster_flushslot(
@@ -32126,6 +31944,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-flushslots/>
     #[doc(alias = "CLUSTER FLUSHSLOTS")]
     #[allow(deprecated)]
@@ -32143,6 +31962,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `node_id`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-forget/>
     #[doc(alias = "CLUSTER FORGET")]
     #[allow(deprecated)]
@@ -32161,6 +31982,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `slot`, `count`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/cluster-getkeysinslot/>
     #[doc(alias = "CLUSTER GETKEYSINSLOT")]
     #[allow(deprecated)]
@@ -32182,7 +32005,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/cluster-getslotmigrations/>
+    /// - Reply: `Vec<HashMap<Bytes, Value>>`
+    /// - Reference: <https://valkey.io/commands/cluster-getslotmigrations/>
     #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
     #[allow(deprecated)]
     fn cluster_getslotmigrations(
@@ -32199,6 +32023,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/cluster-help/>
     #[doc(alias = "CLUSTER HELP")]
     #[allow(deprecated)]
@@ -32216,6 +32041,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Reply: `Info`
     /// - Reference: <https://redis.io/commands/cluster-info/>
     #[doc(alias = "CLUSTER INFO")]
     #[allow(deprecated)]
@@ -32233,6 +32059,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/cluster-keyslot/>
     #[doc(alias = "CLUSTER KEYSLOT")]
     #[allow(deprecated)]
@@ -32251,6 +32079,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `Vec<ClusterLink>`
     /// - Reference: <https://redis.io/commands/cluster-links/>
     #[doc(alias = "CLUSTER LINKS")]
     #[allow(deprecated)]
@@ -32268,6 +32097,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `ip`, `port`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-meet/>
     #[doc(alias = "CLUSTER MEET")]
     #[allow(deprecated)]
@@ -32287,7 +32118,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/cluster-migrateslots/>
+    /// - Parameters: `migration_group`: one or many `(range, node_id)`
+    /// - Reply: `()`
+    /// - Reference: <https://valkey.io/commands/cluster-migrateslots/>
     #[doc(alias = "CLUSTER MIGRATESLOTS")]
     #[allow(deprecated)]
     fn cluster_migrateslots<M0>(
@@ -32313,6 +32146,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/cluster-myid/>
     #[doc(alias = "CLUSTER MYID")]
     #[allow(deprecated)]
@@ -32330,7 +32164,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.2.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 7.2 · Valkey
-    /// - Reference: <https://redis.io/commands/cluster-myshardid/>
+    /// - Reply: `Bytes`
+    /// - Reference: <https://valkey.io/commands/cluster-myshardid/>
     #[doc(alias = "CLUSTER MYSHARDID")]
     #[allow(deprecated)]
     fn cluster_myshardid(
@@ -32347,6 +32182,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/cluster-nodes/>
     #[doc(alias = "CLUSTER NODES")]
     #[allow(deprecated)]
@@ -32364,6 +32200,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `node_id`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/cluster-replicas/>
     #[doc(alias = "CLUSTER REPLICAS")]
     #[allow(deprecated)]
@@ -32382,13 +32220,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `target`: `ClusterReplicateTarget`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-replicate/>
     #[doc(alias = "CLUSTER REPLICATE")]
     #[allow(deprecated)]
     fn cluster_replicate(
         self,
+        target: ClusterReplicateTarget,
     ) -> <Self as ::typedis::__private::Sink>::Output<ClusterReplicate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterReplicate::new(self))
+        <Self as ::typedis::__private::Sink>::wrap(ClusterReplicate::new(self, target))
     }
     /// Resets a node.
     ///
@@ -32399,6 +32240,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-reset/>
     #[doc(alias = "CLUSTER RESET")]
     #[allow(deprecated)]
@@ -32416,6 +32258,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-saveconfig/>
     #[doc(alias = "CLUSTER SAVECONFIG")]
     #[allow(deprecated)]
@@ -32433,6 +32276,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `config_epoch`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-set-config-epoch/>
     #[doc(alias = "CLUSTER SET-CONFIG-EPOCH")]
     #[allow(deprecated)]
@@ -32453,14 +32298,19 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `slot`, `subcommand`: `ClusterSetslotSubcommand`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-setslot/>
     #[doc(alias = "CLUSTER SETSLOT")]
     #[allow(deprecated)]
     fn cluster_setslot(
         self,
         slot: i64,
+        subcommand: ClusterSetslotSubcommand,
     ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSetslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSetslot::new(self, slot))
+        <Self as ::typedis::__private::Sink>::wrap(
+            ClusterSetslot::new(self, slot, subcommand),
+        )
     }
     /// Returns the mapping of cluster slots to shards.
     ///
@@ -32471,6 +32321,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `Vec<ClusterShard>`
     /// - Reference: <https://redis.io/commands/cluster-shards/>
     #[doc(alias = "CLUSTER SHARDS")]
     #[allow(deprecated)]
@@ -32488,6 +32339,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `node_id`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/cluster-slaves/>
     #[doc(alias = "CLUSTER SLAVES")]
     #[deprecated(note = "deprecated since 5.0.0; use `CLUSTER REPLICAS`")]
@@ -32507,13 +32360,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 8.0.0
     /// - ACL categories: @slow
     /// - Servers: Valkey ≥ 8.0
-    /// - Reference: <https://redis.io/commands/cluster-slot-stats/>
+    /// - Parameters: `filter`: `ClusterSlotStatsFilter`
+    /// - Reply: `Vec<(i64, SlotStats)>`
+    /// - Reference: <https://valkey.io/commands/cluster-slot-stats/>
     #[doc(alias = "CLUSTER SLOT-STATS")]
     #[allow(deprecated)]
     fn cluster_slot_stats(
         self,
+        filter: ClusterSlotStatsFilter,
     ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSlotStats<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSlotStats::new(self))
+        <Self as ::typedis::__private::Sink>::wrap(ClusterSlotStats::new(self, filter))
     }
     /// Returns the mapping of cluster slots to nodes.
     ///
@@ -32524,6 +32380,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Reply: `Vec<SlotRange>`
     /// - Reference: <https://redis.io/commands/cluster-slots/>
     #[doc(alias = "CLUSTER SLOTS")]
     #[allow(deprecated)]
@@ -32541,7 +32398,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 9.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/cluster-syncslots/>
+    /// - Reply: `Value`
+    /// - Reference: <https://valkey.io/commands/cluster-syncslots/>
     #[doc(alias = "CLUSTER SYNCSLOTS")]
     #[allow(deprecated)]
     fn cluster_syncslots(
@@ -32558,7 +32416,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 9.1.0
     /// - ACL categories: @keyspace, @read, @slow
     /// - Servers: Valkey ≥ 9.1
-    /// - Reference: <https://redis.io/commands/clusterscan/>
+    /// - Parameters: `cursor`
+    /// - Reply: `(Bytes, Vec<Bytes>)`
+    /// - Reference: <https://valkey.io/commands/clusterscan/>
     #[doc(alias = "CLUSTERSCAN")]
     #[allow(deprecated)]
     fn clusterscan(
@@ -32576,6 +32436,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.13
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Reply: `Vec<CommandInfo>`
     /// - Reference: <https://redis.io/commands/command/>
     #[doc(alias = "COMMAND")]
     #[allow(deprecated)]
@@ -32591,6 +32452,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.13
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/command-count/>
     #[doc(alias = "COMMAND COUNT")]
     #[allow(deprecated)]
@@ -32608,6 +32470,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `HashMap<Bytes, CommandDoc>`
     /// - Reference: <https://redis.io/commands/command-docs/>
     #[doc(alias = "COMMAND DOCS")]
     #[allow(deprecated)]
@@ -32625,6 +32488,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.13
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Parameters: `command`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/command-getkeys/>
     #[doc(alias = "COMMAND GETKEYS")]
     #[allow(deprecated)]
@@ -32643,6 +32508,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `command`
+    /// - Reply: `Vec<(Bytes, Vec<Bytes>)>`
     /// - Reference: <https://redis.io/commands/command-getkeysandflags/>
     #[doc(alias = "COMMAND GETKEYSANDFLAGS")]
     #[allow(deprecated)]
@@ -32663,6 +32530,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/command-help/>
     #[doc(alias = "COMMAND HELP")]
     #[allow(deprecated)]
@@ -32680,6 +32548,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.13
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Reply: `Vec<Option<CommandInfo>>`
     /// - Reference: <https://redis.io/commands/command-info/>
     #[doc(alias = "COMMAND INFO")]
     #[allow(deprecated)]
@@ -32697,6 +32566,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @connection
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/command-list/>
     #[doc(alias = "COMMAND LIST")]
     #[allow(deprecated)]
@@ -32714,7 +32584,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 8.1.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Valkey ≥ 8.1
-    /// - Reference: <https://redis.io/commands/commandlog-get/>
+    /// - Parameters: `count`, `type_`: `CommandlogGetType`
+    /// - Reply: `Vec<CommandLogEntry>`
+    /// - Reference: <https://valkey.io/commands/commandlog-get/>
     #[doc(alias = "COMMANDLOG GET")]
     #[allow(deprecated)]
     fn commandlog_get(
@@ -32735,7 +32607,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 8.1.0
     /// - ACL categories: @slow
     /// - Servers: Valkey ≥ 8.1
-    /// - Reference: <https://redis.io/commands/commandlog-help/>
+    /// - Reply: `Vec<Bytes>`
+    /// - Reference: <https://valkey.io/commands/commandlog-help/>
     #[doc(alias = "COMMANDLOG HELP")]
     #[allow(deprecated)]
     fn commandlog_help(
@@ -32752,7 +32625,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 8.1.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Valkey ≥ 8.1
-    /// - Reference: <https://redis.io/commands/commandlog-len/>
+    /// - Parameters: `type_`: `CommandlogLenType`
+    /// - Reply: `i64`
+    /// - Reference: <https://valkey.io/commands/commandlog-len/>
     #[doc(alias = "COMMANDLOG LEN")]
     #[allow(deprecated)]
     fn commandlog_len(
@@ -32770,7 +32645,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 8.1.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Valkey ≥ 8.1
-    /// - Reference: <https://redis.io/commands/commandlog-reset/>
+    /// - Parameters: `type_`: `CommandlogResetType`
+    /// - Reply: `()`
+    /// - Reference: <https://valkey.io/commands/commandlog-reset/>
     #[doc(alias = "COMMANDLOG RESET")]
     #[allow(deprecated)]
     fn commandlog_reset(
@@ -32788,6 +32665,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `parameter` (one or many)
+    /// - Reply: `HashMap<Bytes, Bytes>`
     /// - Reference: <https://redis.io/commands/config-get/>
     #[doc(alias = "CONFIG GET")]
     #[allow(deprecated)]
@@ -32806,6 +32685,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/config-help/>
     #[doc(alias = "CONFIG HELP")]
     #[allow(deprecated)]
@@ -32823,6 +32703,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/config-resetstat/>
     #[doc(alias = "CONFIG RESETSTAT")]
     #[allow(deprecated)]
@@ -32840,6 +32721,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.8 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/config-rewrite/>
     #[doc(alias = "CONFIG REWRITE")]
     #[allow(deprecated)]
@@ -32857,6 +32739,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `data`: one or many `(parameter, value)`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/config-set/>
     #[doc(alias = "CONFIG SET")]
     #[allow(deprecated)]
@@ -32878,6 +32762,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @keyspace, @write, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `source`, `destination`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/copy/>
     #[doc(alias = "COPY")]
     #[allow(deprecated)]
@@ -32897,6 +32783,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/dbsize/>
     #[doc(alias = "DBSIZE")]
     #[allow(deprecated)]
@@ -32912,6 +32799,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/debug/>
     #[doc(alias = "DEBUG")]
     #[allow(deprecated)]
@@ -32927,6 +32815,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/decr/>
     #[doc(alias = "DECR")]
     #[allow(deprecated)]
@@ -32945,6 +32835,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `decrement`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/decrby/>
     #[doc(alias = "DECRBY")]
     #[allow(deprecated)]
@@ -32964,6 +32856,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/del/>
     #[doc(alias = "DEL")]
     #[allow(deprecated)]
@@ -32982,7 +32876,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 9.0.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/delifeq/>
+    /// - Parameters: `key`, `value`
+    /// - Reply: `bool`
+    /// - Reference: <https://valkey.io/commands/delifeq/>
     #[doc(alias = "DELIFEQ")]
     #[allow(deprecated)]
     fn delifeq(
@@ -33003,6 +32899,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Connection state: changes the open transaction of the connection it runs on — it drops the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/discard/>
     #[doc(alias = "DISCARD")]
     #[allow(deprecated)]
@@ -33021,6 +32918,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @read, @slow
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/dump/>
     #[doc(alias = "DUMP")]
     #[allow(deprecated)]
@@ -33039,6 +32938,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `message`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/echo/>
     #[doc(alias = "ECHO")]
     #[allow(deprecated)]
@@ -33051,12 +32952,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Executes a server-side Lua script.
     ///
     /// ```text
-    /// EVAL script numkeys [key [key ...]] [arg [arg ...]]
+    /// EVAL script [key [key ...]] [arg [arg ...]]
     /// ```
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `script`
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/eval/>
     #[doc(alias = "EVAL")]
     #[allow(deprecated)]
@@ -33069,12 +32972,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Executes a server-side Lua script by SHA1 digest.
     ///
     /// ```text
-    /// EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]
+    /// EVALSHA sha1 [key [key ...]] [arg [arg ...]]
     /// ```
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `sha1`
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/evalsha/>
     #[doc(alias = "EVALSHA")]
     #[allow(deprecated)]
@@ -33087,12 +32992,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Executes a read-only server-side Lua script by SHA1 digest.
     ///
     /// ```text
-    /// EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
+    /// EVALSHA_RO sha1 [key [key ...]] [arg [arg ...]]
     /// ```
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `sha1`
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/evalsha_ro/>
     #[doc(alias = "EVALSHA_RO")]
     #[allow(deprecated)]
@@ -33105,12 +33012,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Executes a read-only server-side Lua script.
     ///
     /// ```text
-    /// EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]
+    /// EVAL_RO script [key [key ...]] [arg [arg ...]]
     /// ```
     /// - Complexity: Depends on the script that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `script`
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/eval_ro/>
     #[doc(alias = "EVAL_RO")]
     #[allow(deprecated)]
@@ -33131,6 +33040,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Connection state: changes the open transaction of the connection it runs on — it runs the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/exec/>
     #[doc(alias = "EXEC")]
     #[allow(deprecated)]
@@ -33149,6 +33059,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/exists/>
     #[doc(alias = "EXISTS")]
     #[allow(deprecated)]
@@ -33167,6 +33079,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `seconds`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/expire/>
     #[doc(alias = "EXPIRE")]
     #[allow(deprecated)]
@@ -33186,6 +33100,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @keyspace, @write, @fast
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `unix_time_seconds`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/expireat/>
     #[doc(alias = "EXPIREAT")]
     #[allow(deprecated)]
@@ -33207,6 +33123,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @keyspace, @read, @fast
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/expiretime/>
     #[doc(alias = "EXPIRETIME")]
     #[allow(deprecated)]
@@ -33225,6 +33143,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/failover/>
     #[doc(alias = "FAILOVER")]
     #[allow(deprecated)]
@@ -33234,12 +33153,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Invokes a function.
     ///
     /// ```text
-    /// FCALL function numkeys [key [key ...]] [arg [arg ...]]
+    /// FCALL function [key [key ...]] [arg [arg ...]]
     /// ```
     /// - Complexity: Depends on the function that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `function`
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/fcall/>
     #[doc(alias = "FCALL")]
     #[allow(deprecated)]
@@ -33252,12 +33173,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Invokes a read-only function.
     ///
     /// ```text
-    /// FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]
+    /// FCALL_RO function [key [key ...]] [arg [arg ...]]
     /// ```
     /// - Complexity: Depends on the function that is executed.
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `function`
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/fcall_ro/>
     #[doc(alias = "FCALL_RO")]
     #[allow(deprecated)]
@@ -33276,6 +33199,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/flushall/>
     #[doc(alias = "FLUSHALL")]
     #[allow(deprecated)]
@@ -33291,6 +33215,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/flushdb/>
     #[doc(alias = "FLUSHDB")]
     #[allow(deprecated)]
@@ -33306,6 +33231,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `library_name`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/function-delete/>
     #[doc(alias = "FUNCTION DELETE")]
     #[allow(deprecated)]
@@ -33326,6 +33253,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/function-dump/>
     #[doc(alias = "FUNCTION DUMP")]
     #[allow(deprecated)]
@@ -33343,6 +33271,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/function-flush/>
     #[doc(alias = "FUNCTION FLUSH")]
     #[allow(deprecated)]
@@ -33360,6 +33289,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/function-help/>
     #[doc(alias = "FUNCTION HELP")]
     #[allow(deprecated)]
@@ -33377,6 +33307,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/function-kill/>
     #[doc(alias = "FUNCTION KILL")]
     #[allow(deprecated)]
@@ -33394,6 +33325,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `Vec<FunctionLibrary>`
     /// - Reference: <https://redis.io/commands/function-list/>
     #[doc(alias = "FUNCTION LIST")]
     #[allow(deprecated)]
@@ -33411,6 +33343,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `function_code`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/function-load/>
     #[doc(alias = "FUNCTION LOAD")]
     #[allow(deprecated)]
@@ -33431,6 +33365,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @write, @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `serialized_value`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/function-restore/>
     #[doc(alias = "FUNCTION RESTORE")]
     #[allow(deprecated)]
@@ -33451,6 +33387,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `FunctionStats`
     /// - Reference: <https://redis.io/commands/function-stats/>
     #[doc(alias = "FUNCTION STATS")]
     #[allow(deprecated)]
@@ -33468,6 +33405,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @write, @geo, @slow
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `key`, `data`: one or many `(longitude, latitude, member)`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/geoadd/>
     #[doc(alias = "GEOADD")]
     #[allow(deprecated)]
@@ -33487,6 +33426,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @read, @geo, @slow
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `key`, `member1`, `member2`
+    /// - Reply: `Option<f64>`
     /// - Reference: <https://redis.io/commands/geodist/>
     #[doc(alias = "GEODIST")]
     #[allow(deprecated)]
@@ -33509,6 +33450,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @read, @geo, @slow
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Option<Bytes>>`
     /// - Reference: <https://redis.io/commands/geohash/>
     #[doc(alias = "GEOHASH")]
     #[allow(deprecated)]
@@ -33527,6 +33470,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @read, @geo, @slow
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Option<(f64, f64)>>`
     /// - Reference: <https://redis.io/commands/geopos/>
     #[doc(alias = "GEOPOS")]
     #[allow(deprecated)]
@@ -33545,6 +33490,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @write, @geo, @slow
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `key`, `longitude`, `latitude`, `radius`, `unit`: `GeoradiusUnit`
+    /// - Reply: `Vec<Bytes>`; `Vec<GeoMember>` with `withcoord`, `withdist`, `withhash`; `i64` with `storekey`, `storedistkey`
     /// - Reference: <https://redis.io/commands/georadius/>
     #[doc(alias = "GEORADIUS")]
     #[allow(deprecated)]
@@ -33569,6 +33516,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @write, @geo, @slow
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `key`, `member`, `radius`, `unit`: `GeoradiusbymemberUnit`
+    /// - Reply: `Vec<Bytes>`; `Vec<GeoMember>` with `withcoord`, `withdist`, `withhash`; `i64` with `storekey`, `storedistkey`
     /// - Reference: <https://redis.io/commands/georadiusbymember/>
     #[doc(alias = "GEORADIUSBYMEMBER")]
     #[allow(deprecated)]
@@ -33592,6 +33541,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.10
     /// - ACL categories: @read, @geo, @slow
     /// - Servers: Redis ≥ 3.2.10 · Valkey
+    /// - Parameters: `key`, `member`, `radius`, `unit`: `GeoradiusbymemberRoUnit`
+    /// - Reply: `Vec<Bytes>`; `Vec<GeoMember>` with `withcoord`, `withdist`, `withhash`
     /// - Reference: <https://redis.io/commands/georadiusbymember_ro/>
     #[doc(alias = "GEORADIUSBYMEMBER_RO")]
     #[allow(deprecated)]
@@ -33615,6 +33566,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.10
     /// - ACL categories: @read, @geo, @slow
     /// - Servers: Redis ≥ 3.2.10 · Valkey
+    /// - Parameters: `key`, `longitude`, `latitude`, `radius`, `unit`: `GeoradiusRoUnit`
+    /// - Reply: `Vec<Bytes>`; `Vec<GeoMember>` with `withcoord`, `withdist`, `withhash`
     /// - Reference: <https://redis.io/commands/georadius_ro/>
     #[doc(alias = "GEORADIUS_RO")]
     #[allow(deprecated)]
@@ -33633,30 +33586,35 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Queries a geospatial index for members inside an area of a box, circle, or a polygon.
     ///
     /// ```text
-    /// GEOSEARCH key [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]
+    /// GEOSEARCH key [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]
     /// ```
     /// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
     /// - Since: 6.2.0
     /// - ACL categories: @read, @geo, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key`, `by`: `GeosearchBy`
+    /// - Reply: `Vec<Bytes>`; `Vec<GeoMember>` with `withcoord`, `withdist`, `withhash`
     /// - Reference: <https://redis.io/commands/geosearch/>
     #[doc(alias = "GEOSEARCH")]
     #[allow(deprecated)]
     fn geosearch(
         self,
         key: impl ::typedis::ToArg,
+        by: GeosearchBy,
     ) -> <Self as ::typedis::__private::Sink>::Output<Geosearch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Geosearch::new(self, key))
+        <Self as ::typedis::__private::Sink>::wrap(Geosearch::new(self, key, by))
     }
     /// Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
     ///
     /// ```text
-    /// GEOSEARCHSTORE destination source [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON num-vertices longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [STOREDIST]
+    /// GEOSEARCHSTORE destination source [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [STOREDIST]
     /// ```
     /// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
     /// - Since: 6.2.0
     /// - ACL categories: @write, @geo, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `destination`, `source`, `by`: `GeosearchstoreBy`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/geosearchstore/>
     #[doc(alias = "GEOSEARCHSTORE")]
     #[allow(deprecated)]
@@ -33664,9 +33622,10 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         destination: impl ::typedis::ToArg,
         source: impl ::typedis::ToArg,
+        by: GeosearchstoreBy,
     ) -> <Self as ::typedis::__private::Sink>::Output<Geosearchstore<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Geosearchstore::new(self, destination, source),
+            Geosearchstore::new(self, destination, source, by),
         )
     }
     /// Returns the string value of a key.
@@ -33678,6 +33637,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @string, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/get/>
     #[doc(alias = "GET")]
     #[allow(deprecated)]
@@ -33696,6 +33657,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @read, @bitmap, @fast
     /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Parameters: `key`, `offset`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/getbit/>
     #[doc(alias = "GETBIT")]
     #[allow(deprecated)]
@@ -33715,6 +33678,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/getdel/>
     #[doc(alias = "GETDEL")]
     #[allow(deprecated)]
@@ -33733,6 +33698,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/getex/>
     #[doc(alias = "GETEX")]
     #[allow(deprecated)]
@@ -33751,6 +33718,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.4.0
     /// - ACL categories: @read, @string, @slow
     /// - Servers: Redis ≥ 2.4 · Valkey
+    /// - Parameters: `key`, `start`, `end`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/getrange/>
     #[doc(alias = "GETRANGE")]
     #[allow(deprecated)]
@@ -33771,6 +33740,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `value`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/getset/>
     #[doc(alias = "GETSET")]
     #[allow(deprecated)]
@@ -33790,6 +33761,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `field` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/hdel/>
     #[doc(alias = "HDEL")]
     #[allow(deprecated)]
@@ -33811,6 +33784,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 6.0 · Valkey
     /// - Connection state: changes the protocol of the connection it runs on — it switches the connection's protocol (and may authenticate and name it): on a shared connection every caller's replies would change shape, until the next reconnect; the URL's `protocol=` sets it for every connection.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `Hello`
     /// - Reference: <https://redis.io/commands/hello/>
     #[doc(alias = "HELLO")]
     #[allow(deprecated)]
@@ -33829,6 +33803,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `field`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/hexists/>
     #[doc(alias = "HEXISTS")]
     #[allow(deprecated)]
@@ -33842,13 +33818,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Sets expiry time on hash fields.
     ///
     /// ```text
-    /// HEXPIRE key seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]
+    /// HEXPIRE key seconds [NX | XX | GT | LT] FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/hexpire/>
+    /// - Parameters: `key`, `seconds`, `fields`: `field`
+    /// - Reply: `Vec<i64>`
+    /// - Reference: <https://valkey.io/commands/hexpire/>
     #[doc(alias = "HEXPIRE")]
     #[allow(deprecated)]
     fn hexpire<M0>(
@@ -33864,13 +33842,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Sets expiry time on hash fields.
     ///
     /// ```text
-    /// HEXPIREAT key unix-time-seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]
+    /// HEXPIREAT key unix-time-seconds [NX | XX | GT | LT] FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/hexpireat/>
+    /// - Parameters: `key`, `unix_time_seconds`, `fields`: `field`
+    /// - Reply: `Vec<i64>`
+    /// - Reference: <https://valkey.io/commands/hexpireat/>
     #[doc(alias = "HEXPIREAT")]
     #[allow(deprecated)]
     fn hexpireat<M0>(
@@ -33886,13 +33866,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
     ///
     /// ```text
-    /// HEXPIRETIME key FIELDS numfields field [field ...]
+    /// HEXPIRETIME key FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/hexpiretime/>
+    /// - Parameters: `key`, `fields`: `field`
+    /// - Reply: `Vec<i64>`
+    /// - Reference: <https://valkey.io/commands/hexpiretime/>
     #[doc(alias = "HEXPIRETIME")]
     #[allow(deprecated)]
     fn hexpiretime<M0>(
@@ -33911,6 +33893,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `field`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/hget/>
     #[doc(alias = "HGET")]
     #[allow(deprecated)]
@@ -33930,6 +33914,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @slow
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, Bytes>`
     /// - Reference: <https://redis.io/commands/hgetall/>
     #[doc(alias = "HGETALL")]
     #[allow(deprecated)]
@@ -33942,13 +33928,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns the values of one or more fields and deletes them from a hash.
     ///
     /// ```text
-    /// HGETDEL key FIELDS numfields field [field ...]
+    /// HGETDEL key FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of fields to be retrieved and deleted.
     /// - Since: 9.1.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Valkey ≥ 9.1
-    /// - Reference: <https://redis.io/commands/hgetdel/>
+    /// - Parameters: `key`, `fields`: `field`
+    /// - Reply: `Vec<Option<Bytes>>`
+    /// - Reference: <https://valkey.io/commands/hgetdel/>
     #[doc(alias = "HGETDEL")]
     #[allow(deprecated)]
     fn hgetdel<M0>(
@@ -33961,13 +33949,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
     ///
     /// ```text
-    /// HGETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST] FIELDS numfields field [field ...]
+    /// HGETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST] FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/hgetex/>
+    /// - Parameters: `key`, `fields`: `field`
+    /// - Reply: `Vec<Option<Bytes>>`
+    /// - Reference: <https://valkey.io/commands/hgetex/>
     #[doc(alias = "HGETEX")]
     #[allow(deprecated)]
     fn hgetex<M0>(
@@ -33986,6 +33976,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `field`, `increment`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/hincrby/>
     #[doc(alias = "HINCRBY")]
     #[allow(deprecated)]
@@ -34008,6 +34000,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `key`, `field`, `increment`
+    /// - Reply: `f64`
     /// - Reference: <https://redis.io/commands/hincrbyfloat/>
     #[doc(alias = "HINCRBYFLOAT")]
     #[allow(deprecated)]
@@ -34030,6 +34024,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @slow
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/hkeys/>
     #[doc(alias = "HKEYS")]
     #[allow(deprecated)]
@@ -34048,6 +34044,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/hlen/>
     #[doc(alias = "HLEN")]
     #[allow(deprecated)]
@@ -34066,6 +34064,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `field` (one or many)
+    /// - Reply: `Vec<Option<Bytes>>`
     /// - Reference: <https://redis.io/commands/hmget/>
     #[doc(alias = "HMGET")]
     #[allow(deprecated)]
@@ -34085,6 +34085,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `data`: one or many `(field, value)`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/hmset/>
     #[doc(alias = "HMSET")]
     #[allow(deprecated)]
@@ -34101,13 +34103,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Remove the existing expiration on a hash key's field(s).
     ///
     /// ```text
-    /// HPERSIST key FIELDS numfields field [field ...]
+    /// HPERSIST key FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/hpersist/>
+    /// - Parameters: `key`, `fields`: `field`
+    /// - Reply: `Vec<i64>`
+    /// - Reference: <https://valkey.io/commands/hpersist/>
     #[doc(alias = "HPERSIST")]
     #[allow(deprecated)]
     fn hpersist<M0>(
@@ -34120,13 +34124,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Sets expiry time on hash object.
     ///
     /// ```text
-    /// HPEXPIRE key milliseconds [NX | XX | GT | LT] FIELDS numfields field [field ...]
+    /// HPEXPIRE key milliseconds [NX | XX | GT | LT] FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/hpexpire/>
+    /// - Parameters: `key`, `milliseconds`, `fields`: `field`
+    /// - Reply: `Vec<i64>`
+    /// - Reference: <https://valkey.io/commands/hpexpire/>
     #[doc(alias = "HPEXPIRE")]
     #[allow(deprecated)]
     fn hpexpire<M0>(
@@ -34142,13 +34148,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Sets expiration time on hash field.
     ///
     /// ```text
-    /// HPEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT] FIELDS numfields field [field ...]
+    /// HPEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT] FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/hpexpireat/>
+    /// - Parameters: `key`, `unix_time_milliseconds`, `fields`: `field`
+    /// - Reply: `Vec<i64>`
+    /// - Reference: <https://valkey.io/commands/hpexpireat/>
     #[doc(alias = "HPEXPIREAT")]
     #[allow(deprecated)]
     fn hpexpireat<M0>(
@@ -34164,13 +34172,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns the Unix timestamp in milliseconds since Unix epoch at which the given key's field(s) will expire.
     ///
     /// ```text
-    /// HPEXPIRETIME key FIELDS numfields field [field ...]
+    /// HPEXPIRETIME key FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/hpexpiretime/>
+    /// - Parameters: `key`, `fields`: `field`
+    /// - Reply: `Vec<i64>`
+    /// - Reference: <https://valkey.io/commands/hpexpiretime/>
     #[doc(alias = "HPEXPIRETIME")]
     #[allow(deprecated)]
     fn hpexpiretime<M0>(
@@ -34183,13 +34193,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
     ///
     /// ```text
-    /// HPTTL key FIELDS numfields field [field ...]
+    /// HPTTL key FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/hpttl/>
+    /// - Parameters: `key`, `fields`: `field`
+    /// - Reply: `Vec<i64>`
+    /// - Reference: <https://valkey.io/commands/hpttl/>
     #[doc(alias = "HPTTL")]
     #[allow(deprecated)]
     fn hpttl<M0>(
@@ -34208,6 +34220,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @read, @hash, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`; `Vec<Bytes>` with `count`; `Vec<(Bytes, Bytes)>` with `withvalues`
     /// - Reference: <https://redis.io/commands/hrandfield/>
     #[doc(alias = "HRANDFIELD")]
     #[allow(deprecated)]
@@ -34226,6 +34240,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.0
     /// - ACL categories: @read, @hash, @slow
     /// - Servers: Redis ≥ 2.8 · Valkey
+    /// - Parameters: `key`, `cursor`
+    /// - Reply: `(u64, Vec<(Bytes, Bytes)>)`; `(u64, Vec<Bytes>)` with `novalues`
     /// - Reference: <https://redis.io/commands/hscan/>
     #[doc(alias = "HSCAN")]
     #[allow(deprecated)]
@@ -34245,6 +34261,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `data`: one or many `(field, value)`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/hset/>
     #[doc(alias = "HSET")]
     #[allow(deprecated)]
@@ -34261,13 +34279,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
     ///
     /// ```text
-    /// HSETEX key [NX | XX] [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] FIELDS numfields field value [field value ...]
+    /// HSETEX key [NX | XX] [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] FIELDS field value [field value ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/hsetex/>
+    /// - Parameters: `key`, `fields`: `data`
+    /// - Reply: `bool`
+    /// - Reference: <https://valkey.io/commands/hsetex/>
     #[doc(alias = "HSETEX")]
     #[allow(deprecated)]
     fn hsetex<M0>(
@@ -34289,6 +34309,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @write, @hash, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `field`, `value`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/hsetnx/>
     #[doc(alias = "HSETNX")]
     #[allow(deprecated)]
@@ -34309,6 +34331,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @read, @hash, @fast
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `key`, `field`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/hstrlen/>
     #[doc(alias = "HSTRLEN")]
     #[allow(deprecated)]
@@ -34322,13 +34346,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
     ///
     /// ```text
-    /// HTTL key FIELDS numfields field [field ...]
+    /// HTTL key FIELDS field [field ...]
     /// ```
     /// - Complexity: O(N) where N is the number of specified fields.
     /// - Since: 9.0.0
     /// - ACL categories: @read, @hash, @fast
     /// - Servers: Valkey ≥ 9.0
-    /// - Reference: <https://redis.io/commands/httl/>
+    /// - Parameters: `key`, `fields`: `field`
+    /// - Reply: `Vec<i64>`
+    /// - Reference: <https://valkey.io/commands/httl/>
     #[doc(alias = "HTTL")]
     #[allow(deprecated)]
     fn httl<M0>(
@@ -34347,6 +34373,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @read, @hash, @slow
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/hvals/>
     #[doc(alias = "HVALS")]
     #[allow(deprecated)]
@@ -34365,6 +34393,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/incr/>
     #[doc(alias = "INCR")]
     #[allow(deprecated)]
@@ -34383,6 +34413,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `increment`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/incrby/>
     #[doc(alias = "INCRBY")]
     #[allow(deprecated)]
@@ -34402,6 +34434,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `key`, `increment`
+    /// - Reply: `f64`
     /// - Reference: <https://redis.io/commands/incrbyfloat/>
     #[doc(alias = "INCRBYFLOAT")]
     #[allow(deprecated)]
@@ -34423,6 +34457,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `Info`
     /// - Reference: <https://redis.io/commands/info/>
     #[doc(alias = "INFO")]
     #[allow(deprecated)]
@@ -34438,6 +34473,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `pattern`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/keys/>
     #[doc(alias = "KEYS")]
     #[allow(deprecated)]
@@ -34456,6 +34493,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @fast, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/lastsave/>
     #[doc(alias = "LASTSAVE")]
     #[allow(deprecated)]
@@ -34471,6 +34509,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/latency-doctor/>
     #[doc(alias = "LATENCY DOCTOR")]
     #[allow(deprecated)]
@@ -34488,6 +34527,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Parameters: `event`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/latency-graph/>
     #[doc(alias = "LATENCY GRAPH")]
     #[allow(deprecated)]
@@ -34506,6 +34547,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.13
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/latency-help/>
     #[doc(alias = "LATENCY HELP")]
     #[allow(deprecated)]
@@ -34523,6 +34565,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `HashMap<Bytes, CommandHistogram>`
     /// - Reference: <https://redis.io/commands/latency-histogram/>
     #[doc(alias = "LATENCY HISTOGRAM")]
     #[allow(deprecated)]
@@ -34540,6 +34583,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Parameters: `event`
+    /// - Reply: `Vec<(i64, i64)>`
     /// - Reference: <https://redis.io/commands/latency-history/>
     #[doc(alias = "LATENCY HISTORY")]
     #[allow(deprecated)]
@@ -34558,6 +34603,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Reply: `Vec<LatencyLatest>`
     /// - Reference: <https://redis.io/commands/latency-latest/>
     #[doc(alias = "LATENCY LATEST")]
     #[allow(deprecated)]
@@ -34575,6 +34621,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.13
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.8.13 · Valkey
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/latency-reset/>
     #[doc(alias = "LATENCY RESET")]
     #[allow(deprecated)]
@@ -34592,6 +34639,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @read, @string, @slow
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `key1`, `key2`
+    /// - Reply: `Bytes`; `i64` with `len`; `LcsMatches` with `idx`
     /// - Reference: <https://redis.io/commands/lcs/>
     #[doc(alias = "LCS")]
     #[allow(deprecated)]
@@ -34611,6 +34660,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @list, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `index`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/lindex/>
     #[doc(alias = "LINDEX")]
     #[allow(deprecated)]
@@ -34630,6 +34681,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @slow
     /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Parameters: `key`, `where_`: `LinsertWhere`, `pivot`, `element`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/linsert/>
     #[doc(alias = "LINSERT")]
     #[allow(deprecated)]
@@ -34653,6 +34706,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @list, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/llen/>
     #[doc(alias = "LLEN")]
     #[allow(deprecated)]
@@ -34671,6 +34726,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @write, @list, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `source`, `destination`, `wherefrom`: `LmoveWherefrom`, `whereto`: `LmoveWhereto`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/lmove/>
     #[doc(alias = "LMOVE")]
     #[allow(deprecated)]
@@ -34688,12 +34745,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
     ///
     /// ```text
-    /// LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
+    /// LMPOP key [key ...] <LEFT | RIGHT> [COUNT count]
     /// ```
     /// - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @list, @slow
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `key` (one or many), `where_`: `LmpopWhere`
+    /// - Reply: `Option<(Bytes, Vec<Bytes>)>`
     /// - Reference: <https://redis.io/commands/lmpop/>
     #[doc(alias = "LMPOP")]
     #[allow(deprecated)]
@@ -34712,6 +34771,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @read, @fast
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/lolwut/>
     #[doc(alias = "LOLWUT")]
     #[allow(deprecated)]
@@ -34727,6 +34787,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`; `Option<Vec<Bytes>>` with `count`
     /// - Reference: <https://redis.io/commands/lpop/>
     #[doc(alias = "LPOP")]
     #[allow(deprecated)]
@@ -34745,6 +34807,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.0.6
     /// - ACL categories: @read, @list, @slow
     /// - Servers: Redis ≥ 6.0.6 · Valkey
+    /// - Parameters: `key`, `element`
+    /// - Reply: `Option<i64>`; `Vec<i64>` with `num-matches`
     /// - Reference: <https://redis.io/commands/lpos/>
     #[doc(alias = "LPOS")]
     #[allow(deprecated)]
@@ -34764,6 +34828,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `element` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/lpush/>
     #[doc(alias = "LPUSH")]
     #[allow(deprecated)]
@@ -34783,6 +34849,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @fast
     /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Parameters: `key`, `element` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/lpushx/>
     #[doc(alias = "LPUSHX")]
     #[allow(deprecated)]
@@ -34802,6 +34870,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @list, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `start`, `stop`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/lrange/>
     #[doc(alias = "LRANGE")]
     #[allow(deprecated)]
@@ -34822,6 +34892,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `count`, `element`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/lrem/>
     #[doc(alias = "LREM")]
     #[allow(deprecated)]
@@ -34842,6 +34914,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `index`, `element`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/lset/>
     #[doc(alias = "LSET")]
     #[allow(deprecated)]
@@ -34862,6 +34936,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `start`, `stop`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/ltrim/>
     #[doc(alias = "LTRIM")]
     #[allow(deprecated)]
@@ -34882,6 +34958,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/memory-doctor/>
     #[doc(alias = "MEMORY DOCTOR")]
     #[allow(deprecated)]
@@ -34899,6 +34976,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/memory-help/>
     #[doc(alias = "MEMORY HELP")]
     #[allow(deprecated)]
@@ -34916,6 +34994,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/memory-malloc-stats/>
     #[doc(alias = "MEMORY MALLOC-STATS")]
     #[allow(deprecated)]
@@ -34933,6 +35012,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/memory-purge/>
     #[doc(alias = "MEMORY PURGE")]
     #[allow(deprecated)]
@@ -34950,6 +35030,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Reply: `HashMap<Bytes, Value>`
     /// - Reference: <https://redis.io/commands/memory-stats/>
     #[doc(alias = "MEMORY STATS")]
     #[allow(deprecated)]
@@ -34967,6 +35048,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @read, @slow
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<i64>`
     /// - Reference: <https://redis.io/commands/memory-usage/>
     #[doc(alias = "MEMORY USAGE")]
     #[allow(deprecated)]
@@ -34985,6 +35068,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @string, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `Vec<Option<Bytes>>`
     /// - Reference: <https://redis.io/commands/mget/>
     #[doc(alias = "MGET")]
     #[allow(deprecated)]
@@ -34997,12 +35082,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Atomically transfers a key from one instance to another.
     ///
     /// ```text
-    /// MIGRATE host port <key | > destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password] [KEYS key [key ...]]
+    /// MIGRATE host port <key | ""> destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password] [KEYS key [key ...]]
     /// ```
     /// - Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `host`, `port`, `key`: `MigrateKey`, `destination_db`, `timeout`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/migrate/>
     #[doc(alias = "MIGRATE")]
     #[allow(deprecated)]
@@ -35010,11 +35097,12 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         host: impl ::typedis::ToArg,
         port: i64,
+        key: MigrateKey,
         destination_db: i64,
         timeout: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Migrate<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Migrate::new(self, host, port, destination_db, timeout),
+            Migrate::new(self, host, port, key, destination_db, timeout),
         )
     }
     /// Returns helpful text about the different subcommands.
@@ -35026,6 +35114,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/module-help/>
     #[doc(alias = "MODULE HELP")]
     #[allow(deprecated)]
@@ -35043,6 +35132,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Reply: `Vec<ModuleInfo>`
     /// - Reference: <https://redis.io/commands/module-list/>
     #[doc(alias = "MODULE LIST")]
     #[allow(deprecated)]
@@ -35060,6 +35150,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Parameters: `path`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/module-load/>
     #[doc(alias = "MODULE LOAD")]
     #[allow(deprecated)]
@@ -35078,6 +35170,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `path`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/module-loadex/>
     #[doc(alias = "MODULE LOADEX")]
     #[allow(deprecated)]
@@ -35096,6 +35190,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Parameters: `name`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/module-unload/>
     #[doc(alias = "MODULE UNLOAD")]
     #[allow(deprecated)]
@@ -35115,6 +35211,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Connection state: changes MONITOR mode of the connection it runs on — it turns the connection into a stream of every command the server runs; `client.monitor()` gives that stream on a connection of its own.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/monitor/>
     #[doc(alias = "MONITOR")]
     #[allow(deprecated)]
@@ -35133,6 +35230,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `db`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/move/>
     #[doc(alias = "MOVE")]
     #[allow(deprecated)]
@@ -35152,6 +35251,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.1
     /// - ACL categories: @write, @string, @slow
     /// - Servers: Redis ≥ 1.0.1 · Valkey
+    /// - Parameters: `data`: one or many `(key, value)`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/mset/>
     #[doc(alias = "MSET")]
     #[allow(deprecated)]
@@ -35167,13 +35268,15 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
     ///
     /// ```text
-    /// MSETEX numkeys key value [key value ...] [NX | XX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
+    /// MSETEX key value [key value ...] [NX | XX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
     /// ```
     /// - Complexity: O(N) where N is the number of keys to set.
     /// - Since: 9.1.0
     /// - ACL categories: @write, @string, @slow
     /// - Servers: Valkey ≥ 9.1
-    /// - Reference: <https://redis.io/commands/msetex/>
+    /// - Parameters: `data`: one or many `(key, value)`
+    /// - Reply: `bool`
+    /// - Reference: <https://valkey.io/commands/msetex/>
     #[doc(alias = "MSETEX")]
     #[allow(deprecated)]
     fn msetex<M0>(
@@ -35194,6 +35297,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.1
     /// - ACL categories: @write, @string, @slow
     /// - Servers: Redis ≥ 1.0.1 · Valkey
+    /// - Parameters: `data`: one or many `(key, value)`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/msetnx/>
     #[doc(alias = "MSETNX")]
     #[allow(deprecated)]
@@ -35217,6 +35322,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 1.2 · Valkey
     /// - Connection state: changes the open transaction of the connection it runs on — it queues every later command of the connection until EXEC: on a shared connection other callers' commands would land in the transaction; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/multi/>
     #[doc(alias = "MULTI")]
     #[allow(deprecated)]
@@ -35235,6 +35341,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.3
     /// - ACL categories: @keyspace, @read, @slow
     /// - Servers: Redis ≥ 2.2.3 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/object-encoding/>
     #[doc(alias = "OBJECT ENCODING")]
     #[allow(deprecated)]
@@ -35253,6 +35361,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @keyspace, @read, @slow
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<i64>`
     /// - Reference: <https://redis.io/commands/object-freq/>
     #[doc(alias = "OBJECT FREQ")]
     #[allow(deprecated)]
@@ -35271,6 +35381,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @keyspace, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/object-help/>
     #[doc(alias = "OBJECT HELP")]
     #[allow(deprecated)]
@@ -35288,6 +35399,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.3
     /// - ACL categories: @keyspace, @read, @slow
     /// - Servers: Redis ≥ 2.2.3 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<i64>`
     /// - Reference: <https://redis.io/commands/object-idletime/>
     #[doc(alias = "OBJECT IDLETIME")]
     #[allow(deprecated)]
@@ -35306,6 +35419,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.3
     /// - ACL categories: @keyspace, @read, @slow
     /// - Servers: Redis ≥ 2.2.3 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<i64>`
     /// - Reference: <https://redis.io/commands/object-refcount/>
     #[doc(alias = "OBJECT REFCOUNT")]
     #[allow(deprecated)]
@@ -35324,6 +35439,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @keyspace, @write, @fast
     /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/persist/>
     #[doc(alias = "PERSIST")]
     #[allow(deprecated)]
@@ -35342,6 +35459,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @fast
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `key`, `milliseconds`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/pexpire/>
     #[doc(alias = "PEXPIRE")]
     #[allow(deprecated)]
@@ -35361,6 +35480,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @fast
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `key`, `unix_time_milliseconds`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/pexpireat/>
     #[doc(alias = "PEXPIREAT")]
     #[allow(deprecated)]
@@ -35382,6 +35503,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @keyspace, @read, @fast
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/pexpiretime/>
     #[doc(alias = "PEXPIRETIME")]
     #[allow(deprecated)]
@@ -35400,6 +35523,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.9
     /// - ACL categories: @write, @hyperloglog, @fast
     /// - Servers: Redis ≥ 2.8.9 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/pfadd/>
     #[doc(alias = "PFADD")]
     #[allow(deprecated)]
@@ -35418,6 +35543,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.9
     /// - ACL categories: @read, @hyperloglog, @slow
     /// - Servers: Redis ≥ 2.8.9 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/pfcount/>
     #[doc(alias = "PFCOUNT")]
     #[allow(deprecated)]
@@ -35436,6 +35563,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.9
     /// - ACL categories: @write, @hyperloglog, @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.8.9 · Valkey
+    /// - Parameters: `subcommand`, `key`
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/pfdebug/>
     #[doc(alias = "PFDEBUG")]
     #[allow(deprecated)]
@@ -35455,6 +35584,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.9
     /// - ACL categories: @write, @hyperloglog, @slow
     /// - Servers: Redis ≥ 2.8.9 · Valkey
+    /// - Parameters: `destkey`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/pfmerge/>
     #[doc(alias = "PFMERGE")]
     #[allow(deprecated)]
@@ -35473,6 +35604,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.9
     /// - ACL categories: @hyperloglog, @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.8.9 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/pfselftest/>
     #[doc(alias = "PFSELFTEST")]
     #[allow(deprecated)]
@@ -35490,6 +35622,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @fast, @connection
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/ping/>
     #[doc(alias = "PING")]
     #[allow(deprecated)]
@@ -35505,6 +35638,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @write, @string, @slow
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `key`, `milliseconds`, `value`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/psetex/>
     #[doc(alias = "PSETEX")]
     #[allow(deprecated)]
@@ -35529,6 +35664,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.psubscribe(..)` gives a subscription on a connection of its own.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `pattern` (one or many)
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/psubscribe/>
     #[doc(alias = "PSUBSCRIBE")]
     #[allow(deprecated)]
@@ -35551,6 +35688,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 2.8 · Valkey
     /// - Connection state: changes the replication link of the connection it runs on — it turns the connection into a replication link that streams a snapshot or a backlog and then every write: nothing else can share it.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `replicationid`, `offset`
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/psync/>
     #[doc(alias = "PSYNC")]
     #[allow(deprecated)]
@@ -35575,6 +35714,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @read, @fast
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/pttl/>
     #[doc(alias = "PTTL")]
     #[allow(deprecated)]
@@ -35593,6 +35734,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @pubsub, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `channel`, `message`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/publish/>
     #[doc(alias = "PUBLISH")]
     #[allow(deprecated)]
@@ -35612,6 +35755,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: Redis ≥ 2.8 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/pubsub-channels/>
     #[doc(alias = "PUBSUB CHANNELS")]
     #[allow(deprecated)]
@@ -35629,6 +35773,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/pubsub-help/>
     #[doc(alias = "PUBSUB HELP")]
     #[allow(deprecated)]
@@ -35646,6 +35791,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: Redis ≥ 2.8 · Valkey
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/pubsub-numpat/>
     #[doc(alias = "PUBSUB NUMPAT")]
     #[allow(deprecated)]
@@ -35663,6 +35809,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: Redis ≥ 2.8 · Valkey
+    /// - Reply: `Vec<(Bytes, i64)>`
     /// - Reference: <https://redis.io/commands/pubsub-numsub/>
     #[doc(alias = "PUBSUB NUMSUB")]
     #[allow(deprecated)]
@@ -35680,6 +35827,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/pubsub-shardchannels/>
     #[doc(alias = "PUBSUB SHARDCHANNELS")]
     #[allow(deprecated)]
@@ -35697,6 +35845,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @slow
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Reply: `Vec<(Bytes, i64)>`
     /// - Reference: <https://redis.io/commands/pubsub-shardnumsub/>
     #[doc(alias = "PUBSUB SHARDNUMSUB")]
     #[allow(deprecated)]
@@ -35716,6 +35865,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per pattern, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/punsubscribe/>
     #[doc(alias = "PUNSUBSCRIBE")]
     #[allow(deprecated)]
@@ -35738,6 +35888,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Connection state: changes whether it stays open of the connection it runs on — the server closes the connection: on a shared connection every waiting caller would fail.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/quit/>
     #[doc(alias = "QUIT")]
     #[allow(deprecated)]
@@ -35756,6 +35907,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/randomkey/>
     #[doc(alias = "RANDOMKEY")]
     #[allow(deprecated)]
@@ -35773,6 +35925,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Connection state: changes replica reads (cluster) of the connection it runs on — it lets the connection read from a cluster replica: on a shared connection it would change where every caller may read, until the next reconnect; the cluster client sets it on its own node connections.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/readonly/>
     #[doc(alias = "READONLY")]
     #[allow(deprecated)]
@@ -35793,6 +35946,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Connection state: changes replica reads (cluster) of the connection it runs on — it undoes READONLY for the connection: on a shared connection of the cluster client, replica reads would then be redirected for every caller.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/readwrite/>
     #[doc(alias = "READWRITE")]
     #[allow(deprecated)]
@@ -35811,6 +35965,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `newkey`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/rename/>
     #[doc(alias = "RENAME")]
     #[allow(deprecated)]
@@ -35830,6 +35986,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @write, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `newkey`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/renamenx/>
     #[doc(alias = "RENAMENX")]
     #[allow(deprecated)]
@@ -35851,6 +36009,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Connection state: changes the replication link of the connection it runs on — it configures the replication link the connection is (listening port, capabilities, acknowledgements): meaningful only on a connection that is one.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/replconf/>
     #[doc(alias = "REPLCONF")]
     #[allow(deprecated)]
@@ -35869,11 +36028,16 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `target`: `ReplicaofTarget`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/replicaof/>
     #[doc(alias = "REPLICAOF")]
     #[allow(deprecated)]
-    fn replicaof(self) -> <Self as ::typedis::__private::Sink>::Output<Replicaof<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Replicaof::new(self))
+    fn replicaof(
+        self,
+        target: ReplicaofTarget,
+    ) -> <Self as ::typedis::__private::Sink>::Output<Replicaof<Self>> {
+        <Self as ::typedis::__private::Sink>::wrap(Replicaof::new(self, target))
     }
     /// Resets the connection.
     ///
@@ -35886,6 +36050,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 6.2 · Valkey
     /// - Connection state: changes every piece of state of the connection it runs on — it puts every piece of connection state (database, protocol, user, name, transaction, subscriptions, reply mode) back to a fresh connection's, for every caller of a shared connection.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/reset/>
     #[doc(alias = "RESET")]
     #[allow(deprecated)]
@@ -35904,6 +36069,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `key`, `ttl`, `serialized_value`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/restore/>
     #[doc(alias = "RESTORE")]
     #[allow(deprecated)]
@@ -35926,6 +36093,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.0.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
     /// - Servers: Redis ≥ 3.0 · Valkey
+    /// - Parameters: `key`, `ttl`, `serialized_value`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/restore-asking/>
     #[doc(alias = "RESTORE-ASKING")]
     #[allow(deprecated)]
@@ -35948,6 +36117,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.12
     /// - ACL categories: @admin, @fast, @dangerous
     /// - Servers: Redis ≥ 2.8.12 · Valkey
+    /// - Reply: `Role`
     /// - Reference: <https://redis.io/commands/role/>
     #[doc(alias = "ROLE")]
     #[allow(deprecated)]
@@ -35963,6 +36133,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`; `Option<Vec<Bytes>>` with `count`
     /// - Reference: <https://redis.io/commands/rpop/>
     #[doc(alias = "RPOP")]
     #[allow(deprecated)]
@@ -35981,6 +36153,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @write, @list, @slow
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `source`, `destination`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/rpoplpush/>
     #[doc(alias = "RPOPLPUSH")]
     #[allow(deprecated)]
@@ -36002,6 +36176,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @list, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `element` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/rpush/>
     #[doc(alias = "RPUSH")]
     #[allow(deprecated)]
@@ -36021,6 +36197,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @write, @list, @fast
     /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Parameters: `key`, `element` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/rpushx/>
     #[doc(alias = "RPUSHX")]
     #[allow(deprecated)]
@@ -36040,6 +36218,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `member` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/sadd/>
     #[doc(alias = "SADD")]
     #[allow(deprecated)]
@@ -36059,6 +36239,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/save/>
     #[doc(alias = "SAVE")]
     #[allow(deprecated)]
@@ -36074,6 +36255,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.0
     /// - ACL categories: @keyspace, @read, @slow
     /// - Servers: Redis ≥ 2.8 · Valkey
+    /// - Parameters: `cursor`
+    /// - Reply: `(u64, Vec<Bytes>)`
     /// - Reference: <https://redis.io/commands/scan/>
     #[doc(alias = "SCAN")]
     #[allow(deprecated)]
@@ -36092,6 +36275,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/scard/>
     #[doc(alias = "SCARD")]
     #[allow(deprecated)]
@@ -36110,6 +36295,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `mode`: `ScriptDebugMode`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/script-debug/>
     #[doc(alias = "SCRIPT DEBUG")]
     #[allow(deprecated)]
@@ -36128,6 +36315,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `sha1` (one or many)
+    /// - Reply: `Vec<bool>`
     /// - Reference: <https://redis.io/commands/script-exists/>
     #[doc(alias = "SCRIPT EXISTS")]
     #[allow(deprecated)]
@@ -36146,6 +36335,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/script-flush/>
     #[doc(alias = "SCRIPT FLUSH")]
     #[allow(deprecated)]
@@ -36163,6 +36353,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/script-help/>
     #[doc(alias = "SCRIPT HELP")]
     #[allow(deprecated)]
@@ -36180,6 +36371,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/script-kill/>
     #[doc(alias = "SCRIPT KILL")]
     #[allow(deprecated)]
@@ -36197,6 +36389,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `script`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/script-load/>
     #[doc(alias = "SCRIPT LOAD")]
     #[allow(deprecated)]
@@ -36215,7 +36409,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 8.0.0
     /// - ACL categories: @slow, @scripting
     /// - Servers: Valkey ≥ 8.0
-    /// - Reference: <https://redis.io/commands/script-show/>
+    /// - Parameters: `sha1`
+    /// - Reply: `Bytes`
+    /// - Reference: <https://valkey.io/commands/script-show/>
     #[doc(alias = "SCRIPT SHOW")]
     #[allow(deprecated)]
     fn script_show(
@@ -36233,6 +36429,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/sdiff/>
     #[doc(alias = "SDIFF")]
     #[allow(deprecated)]
@@ -36251,6 +36449,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `destination`, `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/sdiffstore/>
     #[doc(alias = "SDIFFSTORE")]
     #[allow(deprecated)]
@@ -36274,6 +36474,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Connection state: changes the selected database of the connection it runs on — it moves the connection to another database: on a shared connection every clone would follow, and the next reconnect would move them back to the configured one without a word; the database belongs in the URL (`/db`).
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `index`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/select/>
     #[doc(alias = "SELECT")]
     #[allow(deprecated)]
@@ -36295,6 +36497,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `value`
+    /// - Reply: `bool`; `Option<Bytes>` with `get`
     /// - Reference: <https://redis.io/commands/set/>
     #[doc(alias = "SET")]
     #[allow(deprecated)]
@@ -36314,6 +36518,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @write, @bitmap, @slow
     /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Parameters: `key`, `offset`, `value`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/setbit/>
     #[doc(alias = "SETBIT")]
     #[allow(deprecated)]
@@ -36334,6 +36540,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @write, @string, @slow
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `seconds`, `value`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/setex/>
     #[doc(alias = "SETEX")]
     #[allow(deprecated)]
@@ -36354,6 +36562,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `value`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/setnx/>
     #[doc(alias = "SETNX")]
     #[allow(deprecated)]
@@ -36373,6 +36583,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @write, @string, @slow
     /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Parameters: `key`, `offset`, `value`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/setrange/>
     #[doc(alias = "SETRANGE")]
     #[allow(deprecated)]
@@ -36395,6 +36607,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/shutdown/>
     #[doc(alias = "SHUTDOWN")]
     #[allow(deprecated)]
@@ -36410,6 +36623,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/sinter/>
     #[doc(alias = "SINTER")]
     #[allow(deprecated)]
@@ -36422,12 +36637,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns the number of members of the intersect of multiple sets.
     ///
     /// ```text
-    /// SINTERCARD numkeys key [key ...] [LIMIT limit]
+    /// SINTERCARD key [key ...] [LIMIT limit]
     /// ```
     /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
     /// - Since: 7.0.0
     /// - ACL categories: @read, @set, @slow
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/sintercard/>
     #[doc(alias = "SINTERCARD")]
     #[allow(deprecated)]
@@ -36446,6 +36663,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `destination`, `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/sinterstore/>
     #[doc(alias = "SINTERSTORE")]
     #[allow(deprecated)]
@@ -36467,6 +36686,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `member`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/sismember/>
     #[doc(alias = "SISMEMBER")]
     #[allow(deprecated)]
@@ -36486,12 +36707,17 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `target`: `SlaveofTarget`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/slaveof/>
     #[doc(alias = "SLAVEOF")]
     #[deprecated(note = "deprecated since 5.0.0; use `REPLICAOF`")]
     #[allow(deprecated)]
-    fn slaveof(self) -> <Self as ::typedis::__private::Sink>::Output<Slaveof<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Slaveof::new(self))
+    fn slaveof(
+        self,
+        target: SlaveofTarget,
+    ) -> <Self as ::typedis::__private::Sink>::Output<Slaveof<Self>> {
+        <Self as ::typedis::__private::Sink>::wrap(Slaveof::new(self, target))
     }
     /// Returns the slow log's entries.
     ///
@@ -36502,6 +36728,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.12
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.2.12 · Valkey
+    /// - Reply: `Vec<SlowlogEntry>`
     /// - Reference: <https://redis.io/commands/slowlog-get/>
     #[doc(alias = "SLOWLOG GET")]
     #[allow(deprecated)]
@@ -36519,6 +36746,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/slowlog-help/>
     #[doc(alias = "SLOWLOG HELP")]
     #[allow(deprecated)]
@@ -36536,6 +36764,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.12
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.2.12 · Valkey
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/slowlog-len/>
     #[doc(alias = "SLOWLOG LEN")]
     #[allow(deprecated)]
@@ -36553,6 +36782,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.12
     /// - ACL categories: @admin, @slow, @dangerous
     /// - Servers: Redis ≥ 2.2.12 · Valkey
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/slowlog-reset/>
     #[doc(alias = "SLOWLOG RESET")]
     #[allow(deprecated)]
@@ -36570,6 +36800,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/smembers/>
     #[doc(alias = "SMEMBERS")]
     #[allow(deprecated)]
@@ -36588,6 +36820,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @read, @set, @fast
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key`, `member` (one or many)
+    /// - Reply: `Vec<bool>`
     /// - Reference: <https://redis.io/commands/smismember/>
     #[doc(alias = "SMISMEMBER")]
     #[allow(deprecated)]
@@ -36607,6 +36841,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `source`, `destination`, `member`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/smove/>
     #[doc(alias = "SMOVE")]
     #[allow(deprecated)]
@@ -36629,6 +36865,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @sortedset, @list, @slow, @dangerous
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Option<Bytes>>`; `i64` with `destination`
     /// - Reference: <https://redis.io/commands/sort/>
     #[doc(alias = "SORT")]
     #[allow(deprecated)]
@@ -36647,6 +36885,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @read, @set, @sortedset, @list, @slow, @dangerous
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Option<Bytes>>`
     /// - Reference: <https://redis.io/commands/sort_ro/>
     #[doc(alias = "SORT_RO")]
     #[allow(deprecated)]
@@ -36665,6 +36905,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`; `Vec<Bytes>` with `count`
     /// - Reference: <https://redis.io/commands/spop/>
     #[doc(alias = "SPOP")]
     #[allow(deprecated)]
@@ -36683,6 +36925,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 7.0.0
     /// - ACL categories: @pubsub, @fast
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `shardchannel`, `message`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/spublish/>
     #[doc(alias = "SPUBLISH")]
     #[allow(deprecated)]
@@ -36704,6 +36948,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`; `Vec<Bytes>` with `count`
     /// - Reference: <https://redis.io/commands/srandmember/>
     #[doc(alias = "SRANDMEMBER")]
     #[allow(deprecated)]
@@ -36722,6 +36968,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `member` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/srem/>
     #[doc(alias = "SREM")]
     #[allow(deprecated)]
@@ -36741,6 +36989,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.0
     /// - ACL categories: @read, @set, @slow
     /// - Servers: Redis ≥ 2.8 · Valkey
+    /// - Parameters: `key`, `cursor`
+    /// - Reply: `(u64, Vec<Bytes>)`
     /// - Reference: <https://redis.io/commands/sscan/>
     #[doc(alias = "SSCAN")]
     #[allow(deprecated)]
@@ -36762,6 +37012,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.ssubscribe(..)` gives a subscription on a connection of its own.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `shardchannel` (one or many)
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/ssubscribe/>
     #[doc(alias = "SSUBSCRIBE")]
     #[allow(deprecated)]
@@ -36783,6 +37035,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @read, @string, @fast
     /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/strlen/>
     #[doc(alias = "STRLEN")]
     #[allow(deprecated)]
@@ -36803,6 +37057,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.subscribe(..)` gives a subscription on a connection of its own.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `channel` (one or many)
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/subscribe/>
     #[doc(alias = "SUBSCRIBE")]
     #[allow(deprecated)]
@@ -36824,6 +37080,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @string, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `start`, `end`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/substr/>
     #[doc(alias = "SUBSTR")]
     #[allow(deprecated)]
@@ -36844,6 +37102,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @read, @set, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/sunion/>
     #[doc(alias = "SUNION")]
     #[allow(deprecated)]
@@ -36862,6 +37122,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @set, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `destination`, `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/sunionstore/>
     #[doc(alias = "SUNIONSTORE")]
     #[allow(deprecated)]
@@ -36885,6 +37147,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 7.0 · Valkey
     /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per shard channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/sunsubscribe/>
     #[doc(alias = "SUNSUBSCRIBE")]
     #[allow(deprecated)]
@@ -36906,6 +37169,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @keyspace, @write, @fast, @dangerous
     /// - Servers: Redis ≥ 4.0 · Valkey
     /// - Connection state: none another caller could notice, so it runs on shared connections too: it swaps the data of two databases for every connection alike; no connection's selected database changes.
+    /// - Parameters: `index1`, `index2`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/swapdb/>
     #[doc(alias = "SWAPDB")]
     #[allow(deprecated)]
@@ -36926,6 +37191,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 1.0 · Valkey
     /// - Connection state: changes the replication link of the connection it runs on — it turns the connection into a replication link that streams a snapshot and then every write: nothing else can share it.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/sync/>
     #[doc(alias = "SYNC")]
     #[allow(deprecated)]
@@ -36944,6 +37210,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.6.0
     /// - ACL categories: @fast
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Reply: `(u64, u64)`
     /// - Reference: <https://redis.io/commands/time/>
     #[doc(alias = "TIME")]
     #[allow(deprecated)]
@@ -36959,6 +37226,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.1
     /// - ACL categories: @keyspace, @read, @fast
     /// - Servers: Redis ≥ 3.2.1 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/touch/>
     #[doc(alias = "TOUCH")]
     #[allow(deprecated)]
@@ -36977,6 +37246,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/ttl/>
     #[doc(alias = "TTL")]
     #[allow(deprecated)]
@@ -36995,6 +37266,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @keyspace, @read, @fast
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/type/>
     #[doc(alias = "TYPE")]
     #[allow(deprecated)]
@@ -37013,6 +37286,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 4.0.0
     /// - ACL categories: @keyspace, @write, @fast
     /// - Servers: Redis ≥ 4.0 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/unlink/>
     #[doc(alias = "UNLINK")]
     #[allow(deprecated)]
@@ -37033,6 +37308,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 2.0 · Valkey
     /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/unsubscribe/>
     #[doc(alias = "UNSUBSCRIBE")]
     #[allow(deprecated)]
@@ -37055,6 +37331,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Connection state: changes the watched keys of the connection it runs on — it forgets the keys watched on the connection, which on a shared connection may be another caller's.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/unwatch/>
     #[doc(alias = "UNWATCH")]
     #[allow(deprecated)]
@@ -37074,6 +37351,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @slow, @blocking, @connection
     /// - Servers: Redis ≥ 3.0 · Valkey
     /// - Blocking, on the shared connection (commands queued behind it wait until it returns): it counts the replicas that acknowledged the writes of the connection it runs on, and the caller's writes went out on the shared connection (a dedicated one has written nothing)
+    /// - Parameters: `numreplicas`, `timeout`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/wait/>
     #[doc(alias = "WAIT")]
     #[allow(deprecated)]
@@ -37094,7 +37373,9 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @slow, @blocking, @connection
     /// - Servers: Redis ≥ 7.2 · Valkey
     /// - Blocking, on the shared connection (commands queued behind it wait until it returns): it counts the fsyncs of the writes of the connection it runs on, and the caller's writes went out on the shared connection (a dedicated one has written nothing)
-    /// - Reference: <https://redis.io/commands/waitaof/>
+    /// - Parameters: `numlocal`, `numreplicas`, `timeout`
+    /// - Reply: `(i64, i64)`
+    /// - Reference: <https://valkey.io/commands/waitaof/>
     #[doc(alias = "WAITAOF")]
     #[allow(deprecated)]
     fn waitaof(
@@ -37118,6 +37399,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 2.2 · Valkey
     /// - Connection state: changes the watched keys of the connection it runs on — it makes the connection's next EXEC fail when the keys change: on a shared connection that would be any caller's transaction; `client.watch(keys)` gives a session on a connection of its own.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/watch/>
     #[doc(alias = "WATCH")]
     #[allow(deprecated)]
@@ -37139,6 +37422,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `group`, `id` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/xack/>
     #[doc(alias = "XACK")]
     #[allow(deprecated)]
@@ -37159,18 +37444,21 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `id`: `XaddId`, `data`: one or many `(field, value)`
+    /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/xadd/>
     #[doc(alias = "XADD")]
     #[allow(deprecated)]
     fn xadd<M0>(
         self,
         key: impl ::typedis::ToArg,
+        id: XaddId,
         data: impl ::typedis::ManyArgs<
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
     ) -> <Self as ::typedis::__private::Sink>::Output<Xadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xadd::new(self, key, data))
+        <Self as ::typedis::__private::Sink>::wrap(Xadd::new(self, key, id, data))
     }
     /// Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
     ///
@@ -37181,6 +37469,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @write, @stream, @fast
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key`, `group`, `consumer`, `min_idle_time`, `start`
+    /// - Reply: `XAutoClaim`; `XAutoClaim<Bytes>` with `justid`
     /// - Reference: <https://redis.io/commands/xautoclaim/>
     #[doc(alias = "XAUTOCLAIM")]
     #[allow(deprecated)]
@@ -37205,6 +37495,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `group`, `consumer`, `min_idle_time`, `id` (one or many)
+    /// - Reply: `Vec<StreamEntry>`; `Vec<Bytes>` with `justid`
     /// - Reference: <https://redis.io/commands/xclaim/>
     #[doc(alias = "XCLAIM")]
     #[allow(deprecated)]
@@ -37229,6 +37521,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `id` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/xdel/>
     #[doc(alias = "XDEL")]
     #[allow(deprecated)]
@@ -37248,6 +37542,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `group`, `id`: `XgroupCreateId`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/xgroup-create/>
     #[doc(alias = "XGROUP CREATE")]
     #[allow(deprecated)]
@@ -37255,8 +37551,11 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
+        id: XgroupCreateId,
     ) -> <Self as ::typedis::__private::Sink>::Output<XgroupCreate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XgroupCreate::new(self, key, group))
+        <Self as ::typedis::__private::Sink>::wrap(
+            XgroupCreate::new(self, key, group, id),
+        )
     }
     /// Creates a consumer in a consumer group.
     ///
@@ -37267,6 +37566,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @write, @stream, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key`, `group`, `consumer`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/xgroup-createconsumer/>
     #[doc(alias = "XGROUP CREATECONSUMER")]
     #[allow(deprecated)]
@@ -37289,6 +37590,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `group`, `consumer`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/xgroup-delconsumer/>
     #[doc(alias = "XGROUP DELCONSUMER")]
     #[allow(deprecated)]
@@ -37311,6 +37614,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `group`
+    /// - Reply: `bool`
     /// - Reference: <https://redis.io/commands/xgroup-destroy/>
     #[doc(alias = "XGROUP DESTROY")]
     #[allow(deprecated)]
@@ -37330,6 +37635,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/xgroup-help/>
     #[doc(alias = "XGROUP HELP")]
     #[allow(deprecated)]
@@ -37347,6 +37653,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `group`, `id`: `XgroupSetidId`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/xgroup-setid/>
     #[doc(alias = "XGROUP SETID")]
     #[allow(deprecated)]
@@ -37354,8 +37662,11 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
+        id: XgroupSetidId,
     ) -> <Self as ::typedis::__private::Sink>::Output<XgroupSetid<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XgroupSetid::new(self, key, group))
+        <Self as ::typedis::__private::Sink>::wrap(
+            XgroupSetid::new(self, key, group, id),
+        )
     }
     /// Returns a list of the consumers in a consumer group.
     ///
@@ -37366,6 +37677,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `group`
+    /// - Reply: `Vec<XInfoConsumer>`
     /// - Reference: <https://redis.io/commands/xinfo-consumers/>
     #[doc(alias = "XINFO CONSUMERS")]
     #[allow(deprecated)]
@@ -37385,6 +37698,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<XInfoGroup>`
     /// - Reference: <https://redis.io/commands/xinfo-groups/>
     #[doc(alias = "XINFO GROUPS")]
     #[allow(deprecated)]
@@ -37403,6 +37718,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/xinfo-help/>
     #[doc(alias = "XINFO HELP")]
     #[allow(deprecated)]
@@ -37420,6 +37736,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `XInfoStream`; `XInfoStreamFull` with `full-block`
     /// - Reference: <https://redis.io/commands/xinfo-stream/>
     #[doc(alias = "XINFO STREAM")]
     #[allow(deprecated)]
@@ -37438,6 +37756,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @fast
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/xlen/>
     #[doc(alias = "XLEN")]
     #[allow(deprecated)]
@@ -37456,6 +37776,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `group`
+    /// - Reply: `XPendingSummary`; `Vec<XPendingEntry>` with `filters`
     /// - Reference: <https://redis.io/commands/xpending/>
     #[doc(alias = "XPENDING")]
     #[allow(deprecated)]
@@ -37475,6 +37797,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `start`, `end`
+    /// - Reply: `Vec<StreamEntry>`
     /// - Reference: <https://redis.io/commands/xrange/>
     #[doc(alias = "XRANGE")]
     #[allow(deprecated)]
@@ -37495,6 +37819,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @read, @stream, @slow, @blocking
     /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `streams`: `(key, id)`
+    /// - Reply: `Option<HashMap<Bytes, Vec<StreamEntry>>>`
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]
     #[allow(deprecated)]
@@ -37517,6 +37843,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @write, @stream, @slow, @blocking
     /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `group_block`: `(group, consumer)`, `streams`: `(key, id)`
+    /// - Reply: `Option<HashMap<Bytes, Vec<StreamEntry>>>`
     /// - Reference: <https://redis.io/commands/xreadgroup/>
     #[doc(alias = "XREADGROUP")]
     #[allow(deprecated)]
@@ -37541,6 +37869,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @read, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `end`, `start`
+    /// - Reply: `Vec<StreamEntry>`
     /// - Reference: <https://redis.io/commands/xrevrange/>
     #[doc(alias = "XREVRANGE")]
     #[allow(deprecated)]
@@ -37561,6 +37891,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @fast
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `last_id`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/xsetid/>
     #[doc(alias = "XSETID")]
     #[allow(deprecated)]
@@ -37580,6 +37912,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @stream, @slow
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`, `trim`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/xtrim/>
     #[doc(alias = "XTRIM")]
     #[allow(deprecated)]
@@ -37599,6 +37933,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `data`: one or many `(member, score)`
+    /// - Reply: `i64`; `Option<f64>` with `increment`
     /// - Reference: <https://redis.io/commands/zadd/>
     #[doc(alias = "ZADD")]
     #[allow(deprecated)]
@@ -37618,6 +37954,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @fast
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zcard/>
     #[doc(alias = "ZCARD")]
     #[allow(deprecated)]
@@ -37636,6 +37974,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @read, @sortedset, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `min`, `max`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zcount/>
     #[doc(alias = "ZCOUNT")]
     #[allow(deprecated)]
@@ -37650,12 +37990,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns the difference between multiple sorted sets.
     ///
     /// ```text
-    /// ZDIFF numkeys key [key ...] [WITHSCORES]
+    /// ZDIFF key [key ...] [WITHSCORES]
     /// ```
     /// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
     /// - Reference: <https://redis.io/commands/zdiff/>
     #[doc(alias = "ZDIFF")]
     #[allow(deprecated)]
@@ -37668,12 +38010,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Stores the difference of multiple sorted sets in a key.
     ///
     /// ```text
-    /// ZDIFFSTORE destination numkeys key [key ...]
+    /// ZDIFFSTORE destination key [key ...]
     /// ```
     /// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
     /// - Since: 6.2.0
     /// - ACL categories: @write, @sortedset, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `destination`, `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zdiffstore/>
     #[doc(alias = "ZDIFFSTORE")]
     #[allow(deprecated)]
@@ -37695,6 +38039,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `increment`, `member`
+    /// - Reply: `f64`
     /// - Reference: <https://redis.io/commands/zincrby/>
     #[doc(alias = "ZINCRBY")]
     #[allow(deprecated)]
@@ -37711,12 +38057,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns the intersect of multiple sorted sets.
     ///
     /// ```text
-    /// ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
+    /// ZINTER key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
     /// ```
     /// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
     /// - Reference: <https://redis.io/commands/zinter/>
     #[doc(alias = "ZINTER")]
     #[allow(deprecated)]
@@ -37729,12 +38077,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns the number of members of the intersect of multiple sorted sets.
     ///
     /// ```text
-    /// ZINTERCARD numkeys key [key ...] [LIMIT limit]
+    /// ZINTERCARD key [key ...] [LIMIT limit]
     /// ```
     /// - Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.
     /// - Since: 7.0.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zintercard/>
     #[doc(alias = "ZINTERCARD")]
     #[allow(deprecated)]
@@ -37747,12 +38097,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Stores the intersect of multiple sorted sets in a key.
     ///
     /// ```text
-    /// ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
+    /// ZINTERSTORE destination key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
     /// ```
     /// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @sortedset, @slow
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `destination`, `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zinterstore/>
     #[doc(alias = "ZINTERSTORE")]
     #[allow(deprecated)]
@@ -37774,6 +38126,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.9
     /// - ACL categories: @read, @sortedset, @fast
     /// - Servers: Redis ≥ 2.8.9 · Valkey
+    /// - Parameters: `key`, `min`, `max`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zlexcount/>
     #[doc(alias = "ZLEXCOUNT")]
     #[allow(deprecated)]
@@ -37788,12 +38142,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
     ///
     /// ```text
-    /// ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count]
+    /// ZMPOP key [key ...] <MIN | MAX> [COUNT count]
     /// ```
     /// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
     /// - Since: 7.0.0
     /// - ACL categories: @write, @sortedset, @slow
     /// - Servers: Redis ≥ 7.0 · Valkey
+    /// - Parameters: `key` (one or many), `where_`: `ZmpopWhere`
+    /// - Reply: `Option<(Bytes, Vec<(Bytes, f64)>)>`
     /// - Reference: <https://redis.io/commands/zmpop/>
     #[doc(alias = "ZMPOP")]
     #[allow(deprecated)]
@@ -37813,6 +38169,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @fast
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key`, `member` (one or many)
+    /// - Reply: `Vec<Option<f64>>`
     /// - Reference: <https://redis.io/commands/zmscore/>
     #[doc(alias = "ZMSCORE")]
     #[allow(deprecated)]
@@ -37832,6 +38190,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @sortedset, @fast
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<(Bytes, f64)>`; `Vec<(Bytes, f64)>` with `count`
     /// - Reference: <https://redis.io/commands/zpopmax/>
     #[doc(alias = "ZPOPMAX")]
     #[allow(deprecated)]
@@ -37850,6 +38210,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 5.0.0
     /// - ACL categories: @write, @sortedset, @fast
     /// - Servers: Redis ≥ 5.0 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<(Bytes, f64)>`; `Vec<(Bytes, f64)>` with `count`
     /// - Reference: <https://redis.io/commands/zpopmin/>
     #[doc(alias = "ZPOPMIN")]
     #[allow(deprecated)]
@@ -37868,6 +38230,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`; `Vec<Bytes>` with `count`; `Vec<(Bytes, f64)>` with `withscores`
     /// - Reference: <https://redis.io/commands/zrandmember/>
     #[doc(alias = "ZRANDMEMBER")]
     #[allow(deprecated)]
@@ -37886,6 +38250,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `start`, `stop`
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
     /// - Reference: <https://redis.io/commands/zrange/>
     #[doc(alias = "ZRANGE")]
     #[allow(deprecated)]
@@ -37906,6 +38272,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.9
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 2.8.9 · Valkey
+    /// - Parameters: `key`, `min`, `max`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/zrangebylex/>
     #[doc(alias = "ZRANGEBYLEX")]
     #[allow(deprecated)]
@@ -37926,6 +38294,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.5
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 1.0.5 · Valkey
+    /// - Parameters: `key`, `min`, `max`
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
     /// - Reference: <https://redis.io/commands/zrangebyscore/>
     #[doc(alias = "ZRANGEBYSCORE")]
     #[allow(deprecated)]
@@ -37948,6 +38318,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 6.2.0
     /// - ACL categories: @write, @sortedset, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `dst`, `src`, `min`, `max`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zrangestore/>
     #[doc(alias = "ZRANGESTORE")]
     #[allow(deprecated)]
@@ -37971,6 +38343,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @read, @sortedset, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `member`
+    /// - Reply: `Option<i64>`; `Option<(i64, f64)>` with `withscore`
     /// - Reference: <https://redis.io/commands/zrank/>
     #[doc(alias = "ZRANK")]
     #[allow(deprecated)]
@@ -37990,6 +38364,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `member` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zrem/>
     #[doc(alias = "ZREM")]
     #[allow(deprecated)]
@@ -38009,6 +38385,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.9
     /// - ACL categories: @write, @sortedset, @slow
     /// - Servers: Redis ≥ 2.8.9 · Valkey
+    /// - Parameters: `key`, `min`, `max`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zremrangebylex/>
     #[doc(alias = "ZREMRANGEBYLEX")]
     #[allow(deprecated)]
@@ -38031,6 +38409,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @write, @sortedset, @slow
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `start`, `stop`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zremrangebyrank/>
     #[doc(alias = "ZREMRANGEBYRANK")]
     #[allow(deprecated)]
@@ -38053,6 +38433,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @slow
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `min`, `max`
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zremrangebyscore/>
     #[doc(alias = "ZREMRANGEBYSCORE")]
     #[allow(deprecated)]
@@ -38075,6 +38457,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `start`, `stop`
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
     /// - Reference: <https://redis.io/commands/zrevrange/>
     #[doc(alias = "ZREVRANGE")]
     #[allow(deprecated)]
@@ -38097,6 +38481,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.9
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 2.8.9 · Valkey
+    /// - Parameters: `key`, `max`, `min`
+    /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/zrevrangebylex/>
     #[doc(alias = "ZREVRANGEBYLEX")]
     #[allow(deprecated)]
@@ -38119,6 +38505,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.2.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 2.2 · Valkey
+    /// - Parameters: `key`, `max`, `min`
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
     /// - Reference: <https://redis.io/commands/zrevrangebyscore/>
     #[doc(alias = "ZREVRANGEBYSCORE")]
     #[allow(deprecated)]
@@ -38141,6 +38529,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.0.0
     /// - ACL categories: @read, @sortedset, @fast
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `key`, `member`
+    /// - Reply: `Option<i64>`; `Option<(i64, f64)>` with `withscore`
     /// - Reference: <https://redis.io/commands/zrevrank/>
     #[doc(alias = "ZREVRANK")]
     #[allow(deprecated)]
@@ -38160,6 +38550,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 2.8.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 2.8 · Valkey
+    /// - Parameters: `key`, `cursor`
+    /// - Reply: `(u64, Vec<(Bytes, f64)>)`; `(u64, Vec<Bytes>)` with `noscores`
     /// - Reference: <https://redis.io/commands/zscan/>
     #[doc(alias = "ZSCAN")]
     #[allow(deprecated)]
@@ -38179,6 +38571,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @fast
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `member`
+    /// - Reply: `Option<f64>`
     /// - Reference: <https://redis.io/commands/zscore/>
     #[doc(alias = "ZSCORE")]
     #[allow(deprecated)]
@@ -38192,12 +38586,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Returns the union of multiple sorted sets.
     ///
     /// ```text
-    /// ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
+    /// ZUNION key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
     /// ```
     /// - Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
     /// - Since: 6.2.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 6.2 · Valkey
+    /// - Parameters: `key` (one or many)
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
     /// - Reference: <https://redis.io/commands/zunion/>
     #[doc(alias = "ZUNION")]
     #[allow(deprecated)]
@@ -38210,12 +38606,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Stores the union of multiple sorted sets in a key.
     ///
     /// ```text
-    /// ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
+    /// ZUNIONSTORE destination key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
     /// ```
     /// - Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
     /// - Since: 2.0.0
     /// - ACL categories: @write, @sortedset, @slow
     /// - Servers: Redis ≥ 2.0 · Valkey
+    /// - Parameters: `destination`, `key` (one or many)
+    /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/zunionstore/>
     #[doc(alias = "ZUNIONSTORE")]
     #[allow(deprecated)]
@@ -41977,9 +42375,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|range}:key")
                         .range((
                             1,
-                            ::core::option::Option::None::<
-                                (i64, ::core::option::Option<BitcountUnit>),
-                            >,
+                            ::core::option::Option::Some((
+                                1,
+                                ::core::option::Option::None::<BitcountUnit>,
+                            )),
                         )),
                 )
                 .1
@@ -43572,17 +43971,12 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientSetinfo::new(::typedis::__private::Capture).lib_name("libname"),
-                )
-                .1
-        },
-    ),
-    (
-        "CLIENT SETINFO",
-        "attr/libname",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientSetinfo::new(::typedis::__private::Capture).lib_name("libname"),
+                    ClientSetinfo::new(
+                        ::typedis::__private::Capture,
+                        ClientSetinfoAttr::Libname(
+                            ::core::convert::Into::into("libname"),
+                        ),
+                    ),
                 )
                 .1
         },
@@ -43592,7 +43986,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "attr/libver",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClientSetinfo::new(::typedis::__private::Capture).lib_ver("libver"),
+                    ClientSetinfo::new(
+                        ::typedis::__private::Capture,
+                        ClientSetinfoAttr::Libver(::core::convert::Into::into("libver")),
+                    ),
                 )
                 .1
         },
@@ -44103,19 +44500,12 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterReplicate::new(::typedis::__private::Capture)
-                        .node_id("nodeid"),
-                )
-                .1
-        },
-    ),
-    (
-        "CLUSTER REPLICATE",
-        "args/node-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReplicate::new(::typedis::__private::Capture)
-                        .node_id("nodeid"),
+                    ClusterReplicate::new(
+                        ::typedis::__private::Capture,
+                        ClusterReplicateTarget::NodeId(
+                            ::core::convert::Into::into("nodeid"),
+                        ),
+                    ),
                 )
                 .1
         },
@@ -44125,7 +44515,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "args/no-one",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterReplicate::new(::typedis::__private::Capture).no_one(()),
+                    ClusterReplicate::new(
+                        ::typedis::__private::Capture,
+                        ClusterReplicateTarget::NoOne,
+                    ),
                 )
                 .1
         },
@@ -44196,19 +44589,13 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(::typedis::__private::Capture, 1)
-                        .importing("importing"),
-                )
-                .1
-        },
-    ),
-    (
-        "CLUSTER SETSLOT",
-        "subcommand/importing",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(::typedis::__private::Capture, 1)
-                        .importing("importing"),
+                    ClusterSetslot::new(
+                        ::typedis::__private::Capture,
+                        1,
+                        ClusterSetslotSubcommand::Importing(
+                            ::core::convert::Into::into("importing"),
+                        ),
+                    ),
                 )
                 .1
         },
@@ -44218,8 +44605,13 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "subcommand/migrating",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(::typedis::__private::Capture, 1)
-                        .migrating("migrating"),
+                    ClusterSetslot::new(
+                        ::typedis::__private::Capture,
+                        1,
+                        ClusterSetslotSubcommand::Migrating(
+                            ::core::convert::Into::into("migrating"),
+                        ),
+                    ),
                 )
                 .1
         },
@@ -44229,7 +44621,13 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "subcommand/node",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(::typedis::__private::Capture, 1).node("node"),
+                    ClusterSetslot::new(
+                        ::typedis::__private::Capture,
+                        1,
+                        ClusterSetslotSubcommand::Node(
+                            ::core::convert::Into::into("node"),
+                        ),
+                    ),
                 )
                 .1
         },
@@ -44239,7 +44637,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "subcommand/stable",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(::typedis::__private::Capture, 1).stable(),
+                    ClusterSetslot::new(
+                        ::typedis::__private::Capture,
+                        1,
+                        ClusterSetslotSubcommand::Stable,
+                    ),
                 )
                 .1
         },
@@ -44249,8 +44651,13 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "timeout",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(::typedis::__private::Capture, 1)
-                        .importing("importing")
+                    ClusterSetslot::new(
+                            ::typedis::__private::Capture,
+                            1,
+                            ClusterSetslotSubcommand::Importing(
+                                ::core::convert::Into::into("importing"),
+                            ),
+                        )
                         .timeout(1),
                 )
                 .1
@@ -44281,19 +44688,13 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(::typedis::__private::Capture)
-                        .slotsrange((1, 1)),
-                )
-                .1
-        },
-    ),
-    (
-        "CLUSTER SLOT-STATS",
-        "filter/slotsrange",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(::typedis::__private::Capture)
-                        .slotsrange((1, 1)),
+                    ClusterSlotStats::new(
+                        ::typedis::__private::Capture,
+                        ClusterSlotStatsFilter::Slotsrange {
+                            start_slot: ::core::convert::Into::into(1),
+                            end_slot: ::core::convert::Into::into(1),
+                        },
+                    ),
                 )
                 .1
         },
@@ -44303,12 +44704,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/orderby",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(::typedis::__private::Capture)
-                        .orderby((
-                            "key-count",
-                            ::core::option::Option::None::<i64>,
-                            ::core::option::Option::None::<ClusterSlotStatsOrder>,
-                        )),
+                    ClusterSlotStats::new(
+                        ::typedis::__private::Capture,
+                        ClusterSlotStatsFilter::Orderby {
+                            metric: ::core::convert::Into::into("key-count"),
+                            limit: ::core::option::Option::None,
+                            order: ::core::option::Option::None,
+                        },
+                    ),
                 )
                 .1
         },
@@ -44318,12 +44721,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/orderby/limit",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(::typedis::__private::Capture)
-                        .orderby((
-                            "key-count",
-                            ::core::option::Option::Some(1),
-                            ::core::option::Option::None::<ClusterSlotStatsOrder>,
-                        )),
+                    ClusterSlotStats::new(
+                        ::typedis::__private::Capture,
+                        ClusterSlotStatsFilter::Orderby {
+                            metric: ::core::convert::Into::into("key-count"),
+                            limit: ::core::option::Option::Some(
+                                ::core::convert::Into::into(1),
+                            ),
+                            order: ::core::option::Option::None,
+                        },
+                    ),
                 )
                 .1
         },
@@ -44333,12 +44740,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/orderby/order",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(::typedis::__private::Capture)
-                        .orderby((
-                            "key-count",
-                            ::core::option::Option::None::<i64>,
-                            ::core::option::Option::Some(ClusterSlotStatsOrder::Asc),
-                        )),
+                    ClusterSlotStats::new(
+                        ::typedis::__private::Capture,
+                        ClusterSlotStatsFilter::Orderby {
+                            metric: ::core::convert::Into::into("key-count"),
+                            limit: ::core::option::Option::None,
+                            order: ::core::option::Option::Some(
+                                ::core::convert::Into::into(ClusterSlotStatsOrder::Asc),
+                            ),
+                        },
+                    ),
                 )
                 .1
         },
@@ -44348,12 +44759,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "filter/orderby/order/desc",
         || {
             ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(::typedis::__private::Capture)
-                        .orderby((
-                            "key-count",
-                            ::core::option::Option::None::<i64>,
-                            ::core::option::Option::Some(ClusterSlotStatsOrder::Desc),
-                        )),
+                    ClusterSlotStats::new(
+                        ::typedis::__private::Capture,
+                        ClusterSlotStatsFilter::Orderby {
+                            metric: ::core::convert::Into::into("key-count"),
+                            limit: ::core::option::Option::None,
+                            order: ::core::option::Option::Some(
+                                ::core::convert::Into::into(ClusterSlotStatsOrder::Desc),
+                            ),
+                        },
+                    ),
                 )
                 .1
         },
@@ -46771,24 +47186,17 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(::typedis::__private::Capture, "{GEOSEARCH|}:key")
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M)),
-                )
-                .1
-        },
-    ),
-    (
-        "GEOSEARCH",
-        "from/member",
-        || {
-            ::typedis::__private::Builder::into_parts(
                     Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|from/member}:key",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCH|}:key",
+                        GeosearchBy::Circle {
+                            from: GeosearchFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            radius: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchUnit::M),
+                        },
+                    ),
                 )
                 .1
         },
@@ -46799,26 +47207,17 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|from/fromlonlat}:key",
-                        )
-                        .fromlonlat((0.01f64, 0.01f64))
-                        .circle((0.01f64, GeosearchUnit::M)),
-                )
-                .1
-        },
-    ),
-    (
-        "GEOSEARCH",
-        "by/circle",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|by/circle}:key",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCH|from/fromlonlat}:key",
+                        GeosearchBy::Circle {
+                            from: GeosearchFrom::LonLat {
+                                longitude: ::core::convert::Into::into(0.01f64),
+                                latitude: ::core::convert::Into::into(0.01f64),
+                            },
+                            radius: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchUnit::M),
+                        },
+                    ),
                 )
                 .1
         },
@@ -46829,11 +47228,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|by/circle/unit/km}:key",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::Km)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCH|by/circle/unit/km}:key",
+                        GeosearchBy::Circle {
+                            from: GeosearchFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            radius: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchUnit::Km),
+                        },
+                    ),
                 )
                 .1
         },
@@ -46844,11 +47248,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|by/circle/unit/ft}:key",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::Ft)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCH|by/circle/unit/ft}:key",
+                        GeosearchBy::Circle {
+                            from: GeosearchFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            radius: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchUnit::Ft),
+                        },
+                    ),
                 )
                 .1
         },
@@ -46859,11 +47268,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|by/circle/unit/mi}:key",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::Mi)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCH|by/circle/unit/mi}:key",
+                        GeosearchBy::Circle {
+                            from: GeosearchFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            radius: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchUnit::Mi),
+                        },
+                    ),
                 )
                 .1
         },
@@ -46874,11 +47288,17 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|by/box}:key",
-                        )
-                        .frommember("member")
-                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::M)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCH|by/box}:key",
+                        GeosearchBy::Rectangle {
+                            from: GeosearchFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            width: ::core::convert::Into::into(0.01f64),
+                            height: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchUnit::M),
+                        },
+                    ),
                 )
                 .1
         },
@@ -46889,11 +47309,17 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|by/box/unit/km}:key",
-                        )
-                        .frommember("member")
-                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::Km)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCH|by/box/unit/km}:key",
+                        GeosearchBy::Rectangle {
+                            from: GeosearchFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            width: ::core::convert::Into::into(0.01f64),
+                            height: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchUnit::Km),
+                        },
+                    ),
                 )
                 .1
         },
@@ -46904,11 +47330,17 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|by/box/unit/ft}:key",
-                        )
-                        .frommember("member")
-                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::Ft)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCH|by/box/unit/ft}:key",
+                        GeosearchBy::Rectangle {
+                            from: GeosearchFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            width: ::core::convert::Into::into(0.01f64),
+                            height: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchUnit::Ft),
+                        },
+                    ),
                 )
                 .1
         },
@@ -46919,11 +47351,17 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|by/box/unit/mi}:key",
-                        )
-                        .frommember("member")
-                        .rectangle((0.01f64, 0.01f64, GeosearchUnit::Mi)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCH|by/box/unit/mi}:key",
+                        GeosearchBy::Rectangle {
+                            from: GeosearchFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            width: ::core::convert::Into::into(0.01f64),
+                            height: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchUnit::Mi),
+                        },
+                    ),
                 )
                 .1
         },
@@ -46934,10 +47372,18 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|by/polygon}:key",
-                        )
-                        .polygon([(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)]),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCH|by/polygon}:key",
+                        GeosearchBy::Polygon(
+                            ::core::iter::IntoIterator::into_iter([
+                                    (1f64, 1f64),
+                                    (2f64, 1f64),
+                                    (2f64, 2f64),
+                                ])
+                                .map(::core::convert::Into::into)
+                                .collect(),
+                        ),
+                    ),
                 )
                 .1
         },
@@ -46950,9 +47396,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|order}:key",
+                            GeosearchBy::Circle {
+                                from: GeosearchFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M))
                         .order(GeosearchOrder::Asc),
                 )
                 .1
@@ -46966,9 +47417,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|order/asc}:key",
+                            GeosearchBy::Circle {
+                                from: GeosearchFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M))
                         .asc(),
                 )
                 .1
@@ -46982,9 +47438,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|order/desc}:key",
+                            GeosearchBy::Circle {
+                                from: GeosearchFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M))
                         .desc(),
                 )
                 .1
@@ -46998,9 +47459,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|count-block}:key",
+                            GeosearchBy::Circle {
+                                from: GeosearchFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M))
                         .count(1),
                 )
                 .1
@@ -47014,9 +47480,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|count-block/any}:key",
+                            GeosearchBy::Circle {
+                                from: GeosearchFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M))
                         .count_any(1),
                 )
                 .1
@@ -47030,9 +47501,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|withcoord}:key",
+                            GeosearchBy::Circle {
+                                from: GeosearchFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M))
                         .withcoord(),
                 )
                 .1
@@ -47046,9 +47522,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|withdist}:key",
+                            GeosearchBy::Circle {
+                                from: GeosearchFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M))
                         .withdist(),
                 )
                 .1
@@ -47062,9 +47543,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Geosearch::new(
                             ::typedis::__private::Capture,
                             "{GEOSEARCH|withhash}:key",
+                            GeosearchBy::Circle {
+                                from: GeosearchFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchUnit::M))
                         .withhash(),
                 )
                 .1
@@ -47076,28 +47562,17 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|}:destination",
-                            "{GEOSEARCHSTORE|}:source",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::M)),
-                )
-                .1
-        },
-    ),
-    (
-        "GEOSEARCHSTORE",
-        "from/member",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|from/member}:destination",
-                            "{GEOSEARCHSTORE|from/member}:source",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::M)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCHSTORE|}:destination",
+                        "{GEOSEARCHSTORE|}:source",
+                        GeosearchstoreBy::Circle {
+                            from: GeosearchstoreFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            radius: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                        },
+                    ),
                 )
                 .1
         },
@@ -47108,28 +47583,18 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|from/fromlonlat}:destination",
-                            "{GEOSEARCHSTORE|from/fromlonlat}:source",
-                        )
-                        .fromlonlat((0.01f64, 0.01f64))
-                        .circle((0.01f64, GeosearchstoreUnit::M)),
-                )
-                .1
-        },
-    ),
-    (
-        "GEOSEARCHSTORE",
-        "by/circle",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|by/circle}:destination",
-                            "{GEOSEARCHSTORE|by/circle}:source",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::M)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCHSTORE|from/fromlonlat}:destination",
+                        "{GEOSEARCHSTORE|from/fromlonlat}:source",
+                        GeosearchstoreBy::Circle {
+                            from: GeosearchstoreFrom::LonLat {
+                                longitude: ::core::convert::Into::into(0.01f64),
+                                latitude: ::core::convert::Into::into(0.01f64),
+                            },
+                            radius: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                        },
+                    ),
                 )
                 .1
         },
@@ -47140,12 +47605,17 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|by/circle/unit/km}:destination",
-                            "{GEOSEARCHSTORE|by/circle/unit/km}:source",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::Km)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCHSTORE|by/circle/unit/km}:destination",
+                        "{GEOSEARCHSTORE|by/circle/unit/km}:source",
+                        GeosearchstoreBy::Circle {
+                            from: GeosearchstoreFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            radius: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Km),
+                        },
+                    ),
                 )
                 .1
         },
@@ -47156,12 +47626,17 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|by/circle/unit/ft}:destination",
-                            "{GEOSEARCHSTORE|by/circle/unit/ft}:source",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::Ft)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCHSTORE|by/circle/unit/ft}:destination",
+                        "{GEOSEARCHSTORE|by/circle/unit/ft}:source",
+                        GeosearchstoreBy::Circle {
+                            from: GeosearchstoreFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            radius: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Ft),
+                        },
+                    ),
                 )
                 .1
         },
@@ -47172,12 +47647,17 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|by/circle/unit/mi}:destination",
-                            "{GEOSEARCHSTORE|by/circle/unit/mi}:source",
-                        )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::Mi)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCHSTORE|by/circle/unit/mi}:destination",
+                        "{GEOSEARCHSTORE|by/circle/unit/mi}:source",
+                        GeosearchstoreBy::Circle {
+                            from: GeosearchstoreFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            radius: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Mi),
+                        },
+                    ),
                 )
                 .1
         },
@@ -47188,12 +47668,18 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|by/box}:destination",
-                            "{GEOSEARCHSTORE|by/box}:source",
-                        )
-                        .frommember("member")
-                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::M)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCHSTORE|by/box}:destination",
+                        "{GEOSEARCHSTORE|by/box}:source",
+                        GeosearchstoreBy::Rectangle {
+                            from: GeosearchstoreFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            width: ::core::convert::Into::into(0.01f64),
+                            height: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                        },
+                    ),
                 )
                 .1
         },
@@ -47204,12 +47690,18 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|by/box/unit/km}:destination",
-                            "{GEOSEARCHSTORE|by/box/unit/km}:source",
-                        )
-                        .frommember("member")
-                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::Km)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCHSTORE|by/box/unit/km}:destination",
+                        "{GEOSEARCHSTORE|by/box/unit/km}:source",
+                        GeosearchstoreBy::Rectangle {
+                            from: GeosearchstoreFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            width: ::core::convert::Into::into(0.01f64),
+                            height: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Km),
+                        },
+                    ),
                 )
                 .1
         },
@@ -47220,12 +47712,18 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|by/box/unit/ft}:destination",
-                            "{GEOSEARCHSTORE|by/box/unit/ft}:source",
-                        )
-                        .frommember("member")
-                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::Ft)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCHSTORE|by/box/unit/ft}:destination",
+                        "{GEOSEARCHSTORE|by/box/unit/ft}:source",
+                        GeosearchstoreBy::Rectangle {
+                            from: GeosearchstoreFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            width: ::core::convert::Into::into(0.01f64),
+                            height: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Ft),
+                        },
+                    ),
                 )
                 .1
         },
@@ -47236,12 +47734,18 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|by/box/unit/mi}:destination",
-                            "{GEOSEARCHSTORE|by/box/unit/mi}:source",
-                        )
-                        .frommember("member")
-                        .rectangle((0.01f64, 0.01f64, GeosearchstoreUnit::Mi)),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCHSTORE|by/box/unit/mi}:destination",
+                        "{GEOSEARCHSTORE|by/box/unit/mi}:source",
+                        GeosearchstoreBy::Rectangle {
+                            from: GeosearchstoreFrom::Member(
+                                ::core::convert::Into::into("member"),
+                            ),
+                            width: ::core::convert::Into::into(0.01f64),
+                            height: ::core::convert::Into::into(0.01f64),
+                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Mi),
+                        },
+                    ),
                 )
                 .1
         },
@@ -47252,11 +47756,19 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|by/polygon}:destination",
-                            "{GEOSEARCHSTORE|by/polygon}:source",
-                        )
-                        .polygon([(1f64, 1f64), (2f64, 1f64), (2f64, 2f64)]),
+                        ::typedis::__private::Capture,
+                        "{GEOSEARCHSTORE|by/polygon}:destination",
+                        "{GEOSEARCHSTORE|by/polygon}:source",
+                        GeosearchstoreBy::Polygon(
+                            ::core::iter::IntoIterator::into_iter([
+                                    (1f64, 1f64),
+                                    (2f64, 1f64),
+                                    (2f64, 2f64),
+                                ])
+                                .map(::core::convert::Into::into)
+                                .collect(),
+                        ),
+                    ),
                 )
                 .1
         },
@@ -47270,9 +47782,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|order}:destination",
                             "{GEOSEARCHSTORE|order}:source",
+                            GeosearchstoreBy::Circle {
+                                from: GeosearchstoreFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::M))
                         .order(GeosearchstoreOrder::Asc),
                 )
                 .1
@@ -47287,9 +47804,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|order/asc}:destination",
                             "{GEOSEARCHSTORE|order/asc}:source",
+                            GeosearchstoreBy::Circle {
+                                from: GeosearchstoreFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::M))
                         .asc(),
                 )
                 .1
@@ -47304,9 +47826,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|order/desc}:destination",
                             "{GEOSEARCHSTORE|order/desc}:source",
+                            GeosearchstoreBy::Circle {
+                                from: GeosearchstoreFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::M))
                         .desc(),
                 )
                 .1
@@ -47321,9 +47848,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|count-block}:destination",
                             "{GEOSEARCHSTORE|count-block}:source",
+                            GeosearchstoreBy::Circle {
+                                from: GeosearchstoreFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::M))
                         .count(1),
                 )
                 .1
@@ -47338,9 +47870,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|count-block/any}:destination",
                             "{GEOSEARCHSTORE|count-block/any}:source",
+                            GeosearchstoreBy::Circle {
+                                from: GeosearchstoreFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::M))
                         .count_any(1),
                 )
                 .1
@@ -47355,9 +47892,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{GEOSEARCHSTORE|storedist}:destination",
                             "{GEOSEARCHSTORE|storedist}:source",
+                            GeosearchstoreBy::Circle {
+                                from: GeosearchstoreFrom::Member(
+                                    ::core::convert::Into::into("member"),
+                                ),
+                                radius: ::core::convert::Into::into(0.01f64),
+                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                            },
                         )
-                        .frommember("member")
-                        .circle((0.01f64, GeosearchstoreUnit::M))
                         .storedist(),
                 )
                 .1
@@ -49165,19 +49707,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
-                        .key("{MIGRATE|}:key"),
-                )
-                .1
-        },
-    ),
-    (
-        "MIGRATE",
-        "key-selector/key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
-                        .key("{MIGRATE|key-selector/key}:key"),
+                    Migrate::new(
+                        ::typedis::__private::Capture,
+                        "host",
+                        1,
+                        MigrateKey::Key(::core::convert::Into::into("{MIGRATE|}:key")),
+                        1,
+                        1,
+                    ),
                 )
                 .1
         },
@@ -49187,8 +49724,14 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "key-selector/empty-string",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
-                        .empty_string(),
+                    Migrate::new(
+                        ::typedis::__private::Capture,
+                        "host",
+                        1,
+                        MigrateKey::Keys,
+                        1,
+                        1,
+                    ),
                 )
                 .1
         },
@@ -49198,8 +49741,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "copy",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
-                        .key("{MIGRATE|copy}:key")
+                    Migrate::new(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            MigrateKey::Key(
+                                ::core::convert::Into::into("{MIGRATE|copy}:key"),
+                            ),
+                            1,
+                            1,
+                        )
                         .keep_local(),
                 )
                 .1
@@ -49210,8 +49761,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "replace",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
-                        .key("{MIGRATE|replace}:key")
+                    Migrate::new(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            MigrateKey::Key(
+                                ::core::convert::Into::into("{MIGRATE|replace}:key"),
+                            ),
+                            1,
+                            1,
+                        )
                         .replace(),
                 )
                 .1
@@ -49222,8 +49781,18 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "authentication/auth",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
-                        .key("{MIGRATE|authentication/auth}:key")
+                    Migrate::new(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            MigrateKey::Key(
+                                ::core::convert::Into::into(
+                                    "{MIGRATE|authentication/auth}:key",
+                                ),
+                            ),
+                            1,
+                            1,
+                        )
                         .password("auth"),
                 )
                 .1
@@ -49234,8 +49803,18 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "authentication/auth2",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
-                        .key("{MIGRATE|authentication/auth2}:key")
+                    Migrate::new(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            MigrateKey::Key(
+                                ::core::convert::Into::into(
+                                    "{MIGRATE|authentication/auth2}:key",
+                                ),
+                            ),
+                            1,
+                            1,
+                        )
                         .auth2(("username", "password")),
                 )
                 .1
@@ -49246,8 +49825,16 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "keys",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Migrate::new(::typedis::__private::Capture, "host", 1, 1, 1)
-                        .key("{MIGRATE|keys}:key")
+                    Migrate::new(
+                            ::typedis::__private::Capture,
+                            "host",
+                            1,
+                            MigrateKey::Key(
+                                ::core::convert::Into::into("{MIGRATE|keys}:key"),
+                            ),
+                            1,
+                            1,
+                        )
                         .key_list(["{MIGRATE|keys}:keys"]),
                 )
                 .1
@@ -50124,17 +50711,13 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Replicaof::new(::typedis::__private::Capture).host_port(("host", 1)),
-                )
-                .1
-        },
-    ),
-    (
-        "REPLICAOF",
-        "args/host-port",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Replicaof::new(::typedis::__private::Capture).host_port(("host", 1)),
+                    Replicaof::new(
+                        ::typedis::__private::Capture,
+                        ReplicaofTarget::HostPort {
+                            host: ::core::convert::Into::into("host"),
+                            port: ::core::convert::Into::into(1),
+                        },
+                    ),
                 )
                 .1
         },
@@ -50144,7 +50727,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "args/no-one",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Replicaof::new(::typedis::__private::Capture).no_one(()),
+                    Replicaof::new(::typedis::__private::Capture, ReplicaofTarget::NoOne),
                 )
                 .1
         },
@@ -50829,102 +51412,22 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
     ),
     (
         "SHUTDOWN",
-        "abort-selector/save-selector-block",
+        "abort-selector",
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_options((
-                            ::core::option::Option::None::<ShutdownSaveSelector>,
-                            false,
-                            false,
-                            false,
-                            false,
-                        )),
+                        .mode(::typedis::ShutdownMode::new().nosave()),
                 )
                 .1
         },
     ),
     (
         "SHUTDOWN",
-        "abort-selector/save-selector-block/save-selector",
+        "abort-selector/abort",
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_options((
-                            ::core::option::Option::Some(ShutdownSaveSelector::Nosave),
-                            false,
-                            false,
-                            false,
-                            false,
-                        )),
-                )
-                .1
-        },
-    ),
-    (
-        "SHUTDOWN",
-        "abort-selector/save-selector-block/save-selector/save",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .save_options((
-                            ::core::option::Option::Some(ShutdownSaveSelector::Save),
-                            false,
-                            false,
-                            false,
-                            false,
-                        )),
-                )
-                .1
-        },
-    ),
-    (
-        "SHUTDOWN",
-        "abort-selector/save-selector-block/now",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .save_options((
-                            ::core::option::Option::None::<ShutdownSaveSelector>,
-                            true,
-                            false,
-                            false,
-                            false,
-                        )),
-                )
-                .1
-        },
-    ),
-    (
-        "SHUTDOWN",
-        "abort-selector/save-selector-block/force",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .save_options((
-                            ::core::option::Option::None::<ShutdownSaveSelector>,
-                            false,
-                            true,
-                            false,
-                            false,
-                        )),
-                )
-                .1
-        },
-    ),
-    (
-        "SHUTDOWN",
-        "abort-selector/save-selector-block/safe",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .save_options((
-                            ::core::option::Option::None::<ShutdownSaveSelector>,
-                            false,
-                            false,
-                            true,
-                            false,
-                        )),
+                        .mode(::typedis::ShutdownMode::abort()),
                 )
                 .1
         },
@@ -50935,23 +51438,29 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Shutdown::new(::typedis::__private::Capture)
-                        .save_options((
-                            ::core::option::Option::None::<ShutdownSaveSelector>,
-                            false,
-                            false,
-                            false,
-                            true,
-                        )),
+                        .mode(::typedis::ShutdownMode::new().failover()),
                 )
                 .1
         },
     ),
     (
         "SHUTDOWN",
-        "abort-selector/abort",
+        "abort-selector/save-selector-block/safe",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture).abort(),
+                    Shutdown::new(::typedis::__private::Capture)
+                        .mode(::typedis::ShutdownMode::new().safe()),
+                )
+                .1
+        },
+    ),
+    (
+        "SHUTDOWN",
+        "abort-selector/save-selector-block/save-selector/save",
+        || {
+            ::typedis::__private::Builder::into_parts(
+                    Shutdown::new(::typedis::__private::Capture)
+                        .mode(::typedis::ShutdownMode::new().save().now().force()),
                 )
                 .1
         },
@@ -51023,17 +51532,13 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Slaveof::new(::typedis::__private::Capture).host_port(("host", 1)),
-                )
-                .1
-        },
-    ),
-    (
-        "SLAVEOF",
-        "args/host-port",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Slaveof::new(::typedis::__private::Capture).host_port(("host", 1)),
+                    Slaveof::new(
+                        ::typedis::__private::Capture,
+                        SlaveofTarget::HostPort {
+                            host: ::core::convert::Into::into("host"),
+                            port: ::core::convert::Into::into(1),
+                        },
+                    ),
                 )
                 .1
         },
@@ -51043,7 +51548,7 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         "args/no-one",
         || {
             ::typedis::__private::Builder::into_parts(
-                    Slaveof::new(::typedis::__private::Capture).no_one(()),
+                    Slaveof::new(::typedis::__private::Capture, SlaveofTarget::NoOne),
                 )
                 .1
         },
@@ -51671,11 +52176,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|}:key",
-                            [("field", "value")],
-                        )
-                        .auto_id(),
+                        ::typedis::__private::Capture,
+                        "{XADD|}:key",
+                        XaddId::Auto,
+                        [("field", "value")],
+                    ),
                 )
                 .1
         },
@@ -51688,10 +52193,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|nomkstream}:key",
+                            XaddId::Auto,
                             [("field", "value")],
                         )
-                        .nomkstream()
-                        .auto_id(),
+                        .nomkstream(),
                 )
                 .1
         },
@@ -51704,10 +52209,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|trim}:key",
+                            XaddId::Auto,
                             [("field", "value")],
                         )
-                        .trim(::typedis::Trim::maxlen(10))
-                        .auto_id(),
+                        .trim(::typedis::Trim::maxlen(10)),
                 )
                 .1
         },
@@ -51720,10 +52225,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|trim/count}:key",
+                            XaddId::Auto,
                             [("field", "value")],
                         )
-                        .trim(::typedis::Trim::maxlen(10).limit(1))
-                        .auto_id(),
+                        .trim(::typedis::Trim::maxlen(10).limit(1)),
                 )
                 .1
         },
@@ -51736,10 +52241,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|trim/operator/approximately}:key",
+                            XaddId::Auto,
                             [("field", "value")],
                         )
-                        .trim(::typedis::Trim::maxlen(10).approx())
-                        .auto_id(),
+                        .trim(::typedis::Trim::maxlen(10).approx()),
                 )
                 .1
         },
@@ -51752,25 +52257,10 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                     Xadd::new(
                             ::typedis::__private::Capture,
                             "{XADD|trim/strategy/minid}:key",
+                            XaddId::Auto,
                             [("field", "value")],
                         )
-                        .trim(::typedis::Trim::minid("0-1"))
-                        .auto_id(),
-                )
-                .1
-        },
-    ),
-    (
-        "XADD",
-        "id-selector/auto-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|id-selector/auto-id}:key",
-                            [("field", "value")],
-                        )
-                        .auto_id(),
+                        .trim(::typedis::Trim::minid("0-1")),
                 )
                 .1
         },
@@ -51781,11 +52271,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|id-selector/id}:key",
-                            [("field", "value")],
-                        )
-                        .id("2-1"),
+                        ::typedis::__private::Capture,
+                        "{XADD|id-selector/id}:key",
+                        XaddId::Explicit(::core::convert::Into::into("2-1")),
+                        [("field", "value")],
+                    ),
                 )
                 .1
         },
@@ -51984,26 +52474,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     XgroupCreate::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP CREATE|}:key",
-                            "group",
-                        )
-                        .id("0"),
-                )
-                .1
-        },
-    ),
-    (
-        "XGROUP CREATE",
-        "id-selector/id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreate::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP CREATE|id-selector/id}:key",
-                            "group",
-                        )
-                        .id("0"),
+                        ::typedis::__private::Capture,
+                        "{XGROUP CREATE|}:key",
+                        "group",
+                        XgroupCreateId::Explicit(::core::convert::Into::into("0")),
+                    ),
                 )
                 .1
         },
@@ -52014,11 +52489,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     XgroupCreate::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP CREATE|id-selector/new-id}:key",
-                            "group",
-                        )
-                        .new_id(),
+                        ::typedis::__private::Capture,
+                        "{XGROUP CREATE|id-selector/new-id}:key",
+                        "group",
+                        XgroupCreateId::Last,
+                    ),
                 )
                 .1
         },
@@ -52032,8 +52507,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{XGROUP CREATE|mkstream}:key",
                             "group",
+                            XgroupCreateId::Explicit(::core::convert::Into::into("0")),
                         )
-                        .id("0")
                         .mkstream(),
                 )
                 .1
@@ -52048,8 +52523,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{XGROUP CREATE|entriesread}:key",
                             "group",
+                            XgroupCreateId::Explicit(::core::convert::Into::into("0")),
                         )
-                        .id("0")
                         .entriesread(1),
                 )
                 .1
@@ -52115,26 +52590,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     XgroupSetid::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP SETID|}:key",
-                            "group",
-                        )
-                        .id("0"),
-                )
-                .1
-        },
-    ),
-    (
-        "XGROUP SETID",
-        "id-selector/id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupSetid::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP SETID|id-selector/id}:key",
-                            "group",
-                        )
-                        .id("0"),
+                        ::typedis::__private::Capture,
+                        "{XGROUP SETID|}:key",
+                        "group",
+                        XgroupSetidId::Explicit(::core::convert::Into::into("0")),
+                    ),
                 )
                 .1
         },
@@ -52145,11 +52605,11 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
         || {
             ::typedis::__private::Builder::into_parts(
                     XgroupSetid::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP SETID|id-selector/new-id}:key",
-                            "group",
-                        )
-                        .new_id(),
+                        ::typedis::__private::Capture,
+                        "{XGROUP SETID|id-selector/new-id}:key",
+                        "group",
+                        XgroupSetidId::Last,
+                    ),
                 )
                 .1
         },
@@ -52163,8 +52623,8 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
                             ::typedis::__private::Capture,
                             "{XGROUP SETID|entriesread}:key",
                             "group",
+                            XgroupSetidId::Explicit(::core::convert::Into::into("0")),
                         )
-                        .id("0")
                         .entriesread(1),
                 )
                 .1

@@ -1954,6 +1954,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value` (one or many)
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.ARRAPPEND")]
     #[allow(deprecated)]
     fn json_arrappend<M0>(
@@ -1974,6 +1976,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the array, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.ARRINDEX")]
     #[allow(deprecated)]
     fn json_arrindex(
@@ -1994,6 +1998,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the array, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `index`, `value` (one or many)
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.ARRINSERT")]
     #[allow(deprecated)]
     fn json_arrinsert<M0>(
@@ -2015,6 +2021,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) where path is evaluated to a single value, O(N) where path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.ARRLEN")]
     #[allow(deprecated)]
     fn json_arrlen(
@@ -2032,6 +2040,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the array and the specified index is not the last element, O(1) when path is evaluated to a single value and the specified index is the last element, or O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<Bytes>>`
     #[doc(alias = "JSON.ARRPOP")]
     #[allow(deprecated)]
     fn json_arrpop(
@@ -2049,6 +2059,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the array, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `start`, `stop`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.ARRTRIM")]
     #[allow(deprecated)]
     fn json_arrtrim(
@@ -2070,6 +2082,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the values, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 2.0.0
     /// - Servers: RedisJSON ≥ 2.0
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     #[doc(alias = "JSON.CLEAR")]
     #[allow(deprecated)]
     fn json_clear(
@@ -2086,6 +2100,7 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: N/A
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Reply: `Vec<Bytes>`
     #[doc(alias = "JSON.DEBUG HELP")]
     #[allow(deprecated)]
     fn json_debug_help(
@@ -2101,6 +2116,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value, where N is the size of the value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "JSON.DEBUG MEMORY")]
     #[allow(deprecated)]
     fn json_debug_memory(
@@ -2118,6 +2135,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the deleted value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     #[doc(alias = "JSON.DEL")]
     #[allow(deprecated)]
     fn json_del(
@@ -2134,6 +2153,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the deleted value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     #[doc(alias = "JSON.FORGET")]
     #[allow(deprecated)]
     fn json_forget(
@@ -2150,6 +2171,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`
     #[doc(alias = "JSON.GET")]
     #[allow(deprecated)]
     fn json_get_text(
@@ -2166,6 +2189,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(M+N) when path is evaluated to a single value where M is the size of the original value (if it exists) and N is the size of the new value, O(M+N) when path is evaluated to multiple values where M is the size of the key and N is the size of the new value * the number of original values in the key
     /// - Since: 2.6.0
     /// - Servers: RedisJSON ≥ 2.6
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `()`
     #[doc(alias = "JSON.MERGE")]
     #[allow(deprecated)]
     fn json_merge_text(
@@ -2186,6 +2211,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(M*N) when path is evaluated to a single value where M is the number of keys and N is the size of the value, O(N1+N2+...+Nm) when path is evaluated to multiple values where m is the number of keys and Ni is the size of the i-th key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key` (one or many), `path`
+    /// - Reply: `Vec<Option<Bytes>>`
     #[doc(alias = "JSON.MGET")]
     #[allow(deprecated)]
     fn json_mget_text<M0>(
@@ -2203,6 +2230,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(K*(M+N)) where k is the number of keys in the command, when path is evaluated to a single value where M is the size of the original value (if it exists) and N is the size of the new value, or O(K*(M+N)) when path is evaluated to multiple values where M is the size of the key and N is the size of the new value * the number of original values in the key
     /// - Since: 2.6.0
     /// - Servers: RedisJSON ≥ 2.6
+    /// - Parameters: `triplet`: one or many `(key, path, value)`
+    /// - Reply: `()`
     #[doc(alias = "JSON.MSET")]
     #[allow(deprecated)]
     fn json_mset_text<M0>(
@@ -2222,6 +2251,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `modules::json::JsonNumbers`
     #[doc(alias = "JSON.NUMINCRBY")]
     #[allow(deprecated)]
     fn json_numincrby(
@@ -2242,6 +2273,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `modules::json::JsonNumbers`
     #[doc(alias = "JSON.NUMMULTBY")]
     #[deprecated(note = "deprecated since 2.0")]
     #[allow(deprecated)]
@@ -2263,6 +2296,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value, where N is the number of keys in the object, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<Vec<Bytes>>>`
     #[doc(alias = "JSON.OBJKEYS")]
     #[allow(deprecated)]
     fn json_objkeys(
@@ -2280,6 +2315,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.OBJLEN")]
     #[allow(deprecated)]
     fn json_objlen(
@@ -2297,6 +2334,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value, where N is the size of the value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Value>`
     #[doc(alias = "JSON.RESP")]
     #[deprecated(note = "deprecated since 2.6")]
     #[allow(deprecated)]
@@ -2315,6 +2354,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(M+N) when path is evaluated to a single value where M is the size of the original value (if it exists) and N is the size of the new value, O(M+N) when path is evaluated to multiple values where M is the size of the key and N is the size of the new value * the number of original values in the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `bool`
     #[doc(alias = "JSON.SET")]
     #[allow(deprecated)]
     fn json_set_text(
@@ -2333,6 +2374,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.STRAPPEND")]
     #[allow(deprecated)]
     fn json_strappend(
@@ -2353,6 +2396,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.STRLEN")]
     #[allow(deprecated)]
     fn json_strlen(
@@ -2370,6 +2415,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 2.0.0
     /// - Servers: RedisJSON ≥ 2.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<bool>>`
     #[doc(alias = "JSON.TOGGLE")]
     #[allow(deprecated)]
     fn json_toggle(
@@ -2387,6 +2434,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `modules::json::JsonTypes`
     #[doc(alias = "JSON.TYPE")]
     #[allow(deprecated)]
     fn json_type(

@@ -92,21 +92,25 @@ impl<S, R> FtAggregate<S, R> {
         self.rest.slot(0).push_bytes(b"VERBATIM");
         self
     }
-    /// `LOAD count field [field ...]`
+    /// `LOAD field [field ...]`
     pub fn load<M0>(
         mut self,
-        value: (i64, impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>),
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.slot(1);
             let x = value;
-            let (b0, b1) = x;
-            out.push_bytes(b"LOAD");
-            let x = b0;
-            out.push_i64(x);
-            for x in ::typedis::ManyArgs::many(b1) {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_bytes(b"LOAD");
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         self
     }
@@ -117,14 +121,6 @@ impl<S, R> FtAggregate<S, R> {
             out.push_bytes(b"TIMEOUT");
             let x = value;
             out.push_i64(x);
-        }
-        self
-    }
-    /// `LOAD`
-    pub fn load_bare(mut self) -> Self {
-        {
-            let out = self.rest.slot(3);
-            out.push_bytes(b"LOAD");
         }
         self
     }
@@ -2912,11 +2908,13 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// Run a search query on an index and perform aggregate transformations on the results
     ///
     /// ```text
-    /// FT.AGGREGATE index query [VERBATIM] [LOAD count field [field ...]] [TIMEOUT timeout] [LOAD [*]] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] ...]] [SORTBY nargs [property <ASC | DESC> [property <ASC | DESC> ...]] [MAX num]] [APPLY expression AS name [APPLY expression AS name ...]] [LIMIT offset num] [FILTER filter] [WITHCURSOR [COUNT read_size] [MAXIDLE idle_time]] [PARAMS nargs name value [name value ...]] [DIALECT dialect]
+    /// FT.AGGREGATE index query [VERBATIM] [LOAD field [field ...]] [TIMEOUT timeout] [LOAD *] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] ...]] [SORTBY nargs [property <ASC | DESC> [property <ASC | DESC> ...]] [MAX num]] [APPLY expression AS name [APPLY expression AS name ...]] [LIMIT offset num] [FILTER filter] [WITHCURSOR [COUNT read_size] [MAXIDLE idle_time]] [PARAMS nargs name value [name value ...]] [DIALECT dialect]
     /// ```
     /// - Complexity: O(1)
     /// - Since: 1.1.0
     /// - Servers: RediSearch ≥ 1.1
+    /// - Parameters: `index`, `query`
+    /// - Reply: `modules::search::AggregateResult`; `(modules::search::AggregateResult, i64)` with `cursor`
     #[doc(alias = "FT.AGGREGATE")]
     #[allow(deprecated)]
     fn ft_aggregate(
@@ -2934,6 +2932,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `alias`, `index`
+    /// - Reply: `()`
     #[doc(alias = "FT.ALIASADD")]
     #[allow(deprecated)]
     fn ft_aliasadd(
@@ -2951,6 +2951,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `alias`
+    /// - Reply: `()`
     #[doc(alias = "FT.ALIASDEL")]
     #[allow(deprecated)]
     fn ft_aliasdel(
@@ -2967,6 +2969,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `alias`, `index`
+    /// - Reply: `()`
     #[doc(alias = "FT.ALIASUPDATE")]
     #[allow(deprecated)]
     fn ft_aliasupdate(
@@ -2986,6 +2990,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys in the keyspace
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `field`
+    /// - Reply: `()`
     #[doc(alias = "FT.ALTER")]
     #[allow(deprecated)]
     fn ft_alter(
@@ -3003,6 +3009,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `option`
+    /// - Reply: `Vec<(Bytes, Option<Bytes>)>`
     #[doc(alias = "FT.CONFIG GET")]
     #[allow(deprecated)]
     fn ft_config_get(
@@ -3019,6 +3027,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `option`
+    /// - Reply: `Value`
     #[doc(alias = "FT.CONFIG HELP")]
     #[allow(deprecated)]
     fn ft_config_help(
@@ -3035,6 +3045,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `option`, `value`
+    /// - Reply: `()`
     #[doc(alias = "FT.CONFIG SET")]
     #[allow(deprecated)]
     fn ft_config_set(
@@ -3052,6 +3064,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(K) at creation where K is the number of fields, O(N) if scanning the keyspace is triggered, where N is the number of keys in the keyspace
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `field` (one or many)
+    /// - Reply: `()`
     #[doc(alias = "FT.CREATE")]
     #[allow(deprecated)]
     fn ft_create<M0>(
@@ -3069,6 +3083,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.1.0
     /// - Servers: RediSearch ≥ 1.1
+    /// - Parameters: `index`, `cursor_id`
+    /// - Reply: `()`
     #[doc(alias = "FT.CURSOR DEL")]
     #[allow(deprecated)]
     fn ft_cursor_del(
@@ -3088,6 +3104,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.1.0
     /// - Servers: RediSearch ≥ 1.1
+    /// - Parameters: `index`, `cursor_id`
+    /// - Reply: `(modules::search::AggregateResult, i64)`
     #[doc(alias = "FT.CURSOR READ")]
     #[allow(deprecated)]
     fn ft_cursor_read(
@@ -3107,6 +3125,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.4.0
     /// - Servers: RediSearch ≥ 1.4
+    /// - Parameters: `dict`, `term` (one or many)
+    /// - Reply: `i64`
     #[doc(alias = "FT.DICTADD")]
     #[allow(deprecated)]
     fn ft_dictadd<M0>(
@@ -3124,6 +3144,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.4.0
     /// - Servers: RediSearch ≥ 1.4
+    /// - Parameters: `dict`, `term` (one or many)
+    /// - Reply: `i64`
     #[doc(alias = "FT.DICTDEL")]
     #[allow(deprecated)]
     fn ft_dictdel<M0>(
@@ -3141,6 +3163,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N), where N is the size of the dictionary
     /// - Since: 1.4.0
     /// - Servers: RediSearch ≥ 1.4
+    /// - Parameters: `dict`
+    /// - Reply: `Vec<Bytes>`
     #[doc(alias = "FT.DICTDUMP")]
     #[allow(deprecated)]
     fn ft_dictdump(
@@ -3157,6 +3181,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) or O(N) if documents are deleted, where N is the number of keys in the keyspace
     /// - Since: 2.0.0
     /// - Servers: RediSearch ≥ 2.0
+    /// - Parameters: `index`
+    /// - Reply: `()`
     #[doc(alias = "FT.DROPINDEX")]
     #[allow(deprecated)]
     fn ft_dropindex(
@@ -3173,6 +3199,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `query`
+    /// - Reply: `Bytes`
     #[doc(alias = "FT.EXPLAIN")]
     #[allow(deprecated)]
     fn ft_explain(
@@ -3190,6 +3218,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `query`
+    /// - Reply: `Vec<Bytes>`
     #[doc(alias = "FT.EXPLAINCLI")]
     #[allow(deprecated)]
     fn ft_explaincli(
@@ -3207,6 +3237,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`
+    /// - Reply: `HashMap<Bytes, Value>`
     #[doc(alias = "FT.INFO")]
     #[allow(deprecated)]
     fn ft_info(
@@ -3223,6 +3255,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `query`
+    /// - Reply: `modules::search::SearchResult`
     #[doc(alias = "FT.SEARCH")]
     #[allow(deprecated)]
     fn ft_search(
@@ -3240,6 +3274,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.4.0
     /// - Servers: RediSearch ≥ 1.4
+    /// - Parameters: `index`, `query`
+    /// - Reply: `modules::search::SpellCheck`
     #[doc(alias = "FT.SPELLCHECK")]
     #[allow(deprecated)]
     fn ft_spellcheck(
@@ -3257,6 +3293,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `key`, `string`, `score`
+    /// - Reply: `i64`
     #[doc(alias = "FT.SUGADD")]
     #[allow(deprecated)]
     fn ft_sugadd(
@@ -3277,6 +3315,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `key`, `string`
+    /// - Reply: `bool`
     #[doc(alias = "FT.SUGDEL")]
     #[allow(deprecated)]
     fn ft_sugdel(
@@ -3294,6 +3334,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `key`, `prefix`
+    /// - Reply: `Option<Vec<Bytes>>`; `Option<Vec<(Bytes, f64)>>` with `withscores`; `Value` with `withpayloads`
     #[doc(alias = "FT.SUGGET")]
     #[allow(deprecated)]
     fn ft_sugget(
@@ -3311,6 +3353,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     #[doc(alias = "FT.SUGLEN")]
     #[allow(deprecated)]
     fn ft_suglen(
@@ -3327,6 +3371,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - Servers: RediSearch ≥ 1.2
+    /// - Parameters: `index`
+    /// - Reply: `HashMap<Bytes, Vec<Bytes>>`
     #[doc(alias = "FT.SYNDUMP")]
     #[allow(deprecated)]
     fn ft_syndump(
@@ -3343,6 +3389,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - Servers: RediSearch ≥ 1.2
+    /// - Parameters: `index`, `synonym_group_id`, `term` (one or many)
+    /// - Reply: `()`
     #[doc(alias = "FT.SYNUPDATE")]
     #[allow(deprecated)]
     fn ft_synupdate<M0>(
@@ -3363,6 +3411,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `field_name`
+    /// - Reply: `Vec<Bytes>`
     #[doc(alias = "FT.TAGVALS")]
     #[allow(deprecated)]
     fn ft_tagvals(
@@ -3382,6 +3432,7 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RediSearch ≥ 2.0
+    /// - Reply: `Vec<Bytes>`
     #[doc(alias = "FT._LIST")]
     #[allow(deprecated)]
     fn ft_list(self) -> <Self as ::typedis::__private::Sink>::Output<FtList<Self>> {

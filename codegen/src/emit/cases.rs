@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{flat_leaves, is_param, is_token_oneof, split_block, Command, Enums};
+use super::{flat_leaves, is_flag_block, is_param, is_token_oneof, split_block, Command, Enums};
 use crate::names::pascal;
 use crate::spec::{ArgKind, Argument};
 use crate::Error;
@@ -188,6 +188,9 @@ impl Command<'_> {
                 targets.extend(t.cases.keys().filter(|k| **k != path).cloned());
             } else if is_param(a) {
                 inner(a, &path, &mut targets);
+            } else if self.carried(a) {
+                // Written by the alternatives of a parameter that carry it.
+                inner(a, &path, &mut targets);
             } else if self.spec.typedis.flatten.contains(&a.name) {
                 for leaf in flat_leaves(a) {
                     if let Some(p) = path_of(a, &path, leaf) {
@@ -316,7 +319,11 @@ impl Command<'_> {
                 .map(|s| format_ident!("{}", s.name))
         };
         for a in &self.spec.arguments {
-            if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) || a.counts.is_some() {
+            if is_param(a)
+                || (!a.optional && a.kind == ArgKind::PureToken)
+                || a.counts.is_some()
+                || self.carried(a)
+            {
                 continue;
             }
             if self.spec.typedis.flatten.contains(&a.name) {
@@ -335,7 +342,7 @@ impl Command<'_> {
                 }
                 continue;
             }
-            if a.kind == ArgKind::Oneof {
+            if a.kind == ArgKind::Oneof && a.writer.is_none() {
                 let picked = a
                     .arguments
                     .iter()
@@ -383,7 +390,9 @@ impl Command<'_> {
                     return Err(self.no_setter(&a.name));
                 };
                 match value {
-                    Some((m, _)) if m.kind == ArgKind::PureToken => call = quote!(#call.#id()),
+                    Some((m, _)) if m.kind == ArgKind::PureToken || is_flag_block(m) => {
+                        call = quote!(#call.#id())
+                    }
                     Some((m, p)) => {
                         let v = self.sample(m, &p, selection, enums, &keys)?;
                         call = quote!(#call.#id(#v));
@@ -418,7 +427,7 @@ impl Command<'_> {
                 let Some(id) = setter(a, None) else {
                     return Err(self.no_setter(&a.name));
                 };
-                if a.kind == ArgKind::PureToken {
+                if a.kind == ArgKind::PureToken || is_flag_block(a) {
                     call = quote!(#call.#id());
                 } else {
                     let v = self.sample(a, &a.name, selection, enums, &keys)?;
@@ -558,6 +567,73 @@ impl Command<'_> {
         self.sample_one(a, path, hint, selection, enums, keys)
     }
 
+    /// A value of the enum of the choice `a` (at `path`): its variant for the
+    /// alternative `picked`, with sample values (owned: the enum holds `Bytes`, `Vec`s).
+    fn sample_variant(
+        &self,
+        a: &Argument,
+        picked: &Argument,
+        path: &str,
+        selection: &Selection,
+        enums: &mut Enums<'_>,
+        keys: &str,
+    ) -> Result<TokenStream, Error> {
+        let e = self.value_enum(a, enums);
+        let variants = self.variants_of(a, enums);
+        let Some(var) = variants.iter().find(|v| std::ptr::eq(v.alt, picked)) else {
+            return Err(self.no_setter(path));
+        };
+        let p = join(path, &picked.name);
+        let owned = |v: TokenStream, multiple: bool| {
+            if multiple {
+                quote!(::core::iter::IntoIterator::into_iter(#v).map(::core::convert::Into::into).collect())
+            } else {
+                quote!(::core::convert::Into::into(#v))
+            }
+        };
+        let mut values = Vec::new();
+        for (_, c) in &var.carried {
+            let c = Argument {
+                optional: false,
+                ..(*c).clone()
+            };
+            values.push(self.sample(&c, &c.name, selection, enums, keys)?);
+        }
+        if picked.kind == ArgKind::Block && !picked.multiple {
+            for m in self.block_parts(picked) {
+                let mp = join(&p, &m.name);
+                let v = if m.optional && m.kind != ArgKind::PureToken {
+                    if selection.touches(&mp) {
+                        let v = self.sample(m, &mp, selection, enums, keys)?;
+                        let v = owned(v, m.multiple);
+                        quote!(::core::option::Option::Some(#v))
+                    } else {
+                        quote!(::core::option::Option::None)
+                    }
+                } else {
+                    owned(self.sample(m, &mp, selection, enums, keys)?, m.multiple)
+                };
+                values.push(v);
+            }
+        } else if picked.kind != ArgKind::PureToken {
+            let v = self.sample(picked, &p, selection, enums, keys)?;
+            values.push(owned(v, picked.multiple));
+        }
+        let v = &var.ident;
+        Ok(if var.named {
+            let names = var
+                .carried
+                .iter()
+                .map(|(n, _)| n)
+                .chain(var.own.iter().map(|(n, _)| n));
+            quote!(#e::#v { #(#names: #values),* })
+        } else if values.is_empty() {
+            quote!(#e::#v)
+        } else {
+            quote!(#e::#v(#(#values),*))
+        })
+    }
+
     /// One value of argument `a` (a `multiple` argument's element); `hint` from the specs.
     fn sample_one(
         &self,
@@ -620,21 +696,7 @@ impl Command<'_> {
                     let v = format_ident!("{}", pascal(&picked.name));
                     quote!(#e::#v)
                 } else {
-                    let p = join(path, &picked.name);
-                    let v = if picked.kind == ArgKind::PureToken {
-                        quote!(true)
-                    } else {
-                        self.sample(picked, &p, selection, enums, keys)?
-                    };
-                    let w = self.write(picked, v, enums);
-                    quote!({
-                        let mut value = ::typedis::Args::new();
-                        {
-                            let out = &mut value;
-                            #w
-                        }
-                        value
-                    })
+                    self.sample_variant(a, picked, path, selection, enums, keys)?
                 }
             }
             ArgKind::Block => {

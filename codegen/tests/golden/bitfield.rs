@@ -161,6 +161,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @write, @bitmap, @slow
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Option<i64>>`
     /// - Reference: <https://redis.io/commands/bitfield/>
     #[doc(alias = "BITFIELD")]
     #[allow(deprecated)]

@@ -529,6 +529,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: Redis ≥ 2.4 · Valkey
     /// - Connection state: none another caller could notice, so it runs on shared connections too: it closes other connections (the calling one is skipped unless `SKIPME no` says otherwise); a shared connection it closes reconnects on its own.
+    /// - Reply: `()`; `i64` with `new-format`, `client-id`, `client-type`, …
     /// - Reference: <https://redis.io/commands/client-kill/>
     #[doc(alias = "CLIENT KILL")]
     #[allow(deprecated)]

@@ -103,6 +103,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Connection state: changes whether the server replies of the connection it runs on — OFF and SKIP make the server leave commands unanswered: on a shared connection later replies would reach the wrong callers.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `action`: `ClientReplyAction`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/client-reply/>
     #[doc(alias = "CLIENT REPLY")]
     #[allow(deprecated)]

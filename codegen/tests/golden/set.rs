@@ -168,6 +168,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `value`
+    /// - Reply: `bool`; `Option<Bytes>` with `get`
     /// - Reference: <https://redis.io/commands/set/>
     #[doc(alias = "SET")]
     #[allow(deprecated)]

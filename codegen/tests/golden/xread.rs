@@ -121,6 +121,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @read, @stream, @slow, @blocking
     /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `streams`: `(key, id)`
+    /// - Reply: `Option<HashMap<Bytes, Vec<StreamEntry>>>`
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]
     #[allow(deprecated)]

@@ -183,6 +183,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `data`: one or many `(member, score)`
+    /// - Reply: `i64`; `Option<f64>` with `increment`
     /// - Reference: <https://redis.io/commands/zadd/>
     #[doc(alias = "ZADD")]
     #[allow(deprecated)]

@@ -147,6 +147,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `start`, `stop`
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
     /// - Reference: <https://redis.io/commands/zrange/>
     #[doc(alias = "ZRANGE")]
     #[allow(deprecated)]
