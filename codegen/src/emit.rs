@@ -49,15 +49,41 @@ use meta::*;
 
 /// Emits the code for all commands (`builder_cases`: also the `BUILDER_CASES` table;
 /// `pipeline_impls`: the trait on each builder open in a pipeline).
+/// What `emit_all` makes: the trait, the tables and the differences (`root`), and each
+/// command's metadata, enums and builder, by command group.
+pub struct Emitted {
+    pub root: TokenStream,
+    pub groups: BTreeMap<String, TokenStream>,
+}
+
+impl Emitted {
+    /// Everything in one file.
+    pub fn single(self) -> TokenStream {
+        let groups = self.groups.into_values();
+        let root = self.root;
+        quote!(#(#groups)* #root)
+    }
+}
+
+/// The module name of a command group (`sorted-set` → `sorted_set`, `generic` → `keys`).
+pub fn group_module(group: &str) -> String {
+    match group {
+        "" => "other".into(),
+        "generic" => "keys".into(),
+        g => snake(g),
+    }
+}
+
 pub fn emit_all(
     specs: &[SpecFile],
     trait_name: &str,
     with_lookup: bool,
     builder_cases: bool,
     pipeline_impls: bool,
-) -> Result<TokenStream, Error> {
+    split: bool,
+) -> Result<Emitted, Error> {
     let trait_ident = format_ident!("{}", trait_name);
-    let mut items = Vec::new();
+    let mut groups: BTreeMap<String, Vec<TokenStream>> = BTreeMap::new();
     let mut methods = Vec::new();
     let mut metas = Vec::new();
     let mut method_names = Vec::new();
@@ -84,11 +110,15 @@ pub fn emit_all(
         let full = file.full_name();
         let meta_ident = format_ident!("{}", snake(&full).to_uppercase());
         metas.push((full.clone(), meta_ident.clone()));
+        let items = groups
+            .entry(group_module(file.spec.group.as_deref().unwrap_or("")))
+            .or_default();
         items.push(emit_meta(file, &meta_ident)?);
         if containers.contains(&full) && file.spec.arguments.is_empty() && !file.spec.typedis.bare {
             continue;
         }
-        let cmd = Command::new(file, meta_ident, trait_name)?;
+        let mut cmd = Command::new(file, meta_ident, trait_name)?;
+        cmd.item_allows = !split;
         method_names.push((full.clone(), cmd.method_ident.to_string()));
         let reply = &cmd.default_reply;
         decoders.push(quote!((#full, |v: ::typedis::Value| <#reply as ::typedis::FromValue>::from_value(v).map(drop))));
@@ -124,10 +154,12 @@ pub fn emit_all(
             /// feature, since instantiating every decoder costs build time).
             #[doc(hidden)]
             #[cfg(feature = "reply-decoders")]
+            #[allow(clippy::type_complexity)]
             pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<()>)] = &[#(#decoders),*];
             /// For each reply variant (the optional arguments that pick it), the same check.
             #[doc(hidden)]
             #[cfg(feature = "reply-decoders")]
+            #[allow(clippy::type_complexity)]
             pub static VARIANT_DECODERS: &[(&str, &[&str], fn(::typedis::Value) -> ::typedis::Result<()>)] = &[#(#variant_decoders),*];
         }
     } else {
@@ -154,9 +186,11 @@ pub fn emit_all(
             stateful.join(", ")
         ));
     }
-    Ok(quote! {
-        #(#items)*
-
+    let groups = groups
+        .into_iter()
+        .map(|(g, items)| (g, quote!(#(#items)*)))
+        .collect();
+    let root = quote! {
         #differences
 
         #[doc = #trait_doc]
@@ -167,7 +201,8 @@ pub fn emit_all(
         #lookup
 
         #cases
-    })
+    };
+    Ok(Emitted { root, groups })
 }
 
 fn lit(s: &str) -> Literal {
@@ -191,6 +226,9 @@ struct Command<'a> {
     /// The `ManyArgs` markers of the signature being emitted (one generic parameter per
     /// `multiple` argument: `del<M0>(self, key: impl ManyArgs<M0, Item = impl ToArg>)`).
     markers: std::cell::RefCell<Vec<proc_macro2::Ident>>,
+    /// Lint allowances on each item (one output file), else none (the group files
+    /// allow what they need at their top).
+    item_allows: bool,
 }
 
 fn is_token_oneof(arg: &Argument) -> bool {
@@ -284,6 +322,7 @@ impl<'a> Command<'a> {
             default_reply,
             variants,
             markers: Default::default(),
+            item_allows: true,
         })
     }
 
@@ -305,6 +344,11 @@ impl<'a> Command<'a> {
         let dep = self.deprecated();
         // Connection-state commands compile only where `Self` owns its connection; the
         // bound's diagnostic points to `client.dedicated()`.
+        let allow = if self.item_allows {
+            quote!(#[allow(deprecated)])
+        } else {
+            quote!()
+        };
         let bound = if changes_connection(self.spec) {
             quote!(where Self: ::typedis::exec::OwnsConnection)
         } else {
@@ -314,7 +358,7 @@ impl<'a> Command<'a> {
             #(#[doc = #docs])*
             #[doc(alias = #alias)]
             #dep
-            #[allow(deprecated)]
+            #allow
             fn #method #generics(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> #bound {
                 <Self as ::typedis::__private::Sink>::wrap(#st::new(self, #(#names),*))
             }

@@ -43,7 +43,7 @@ impl ::typedis::ToArg for FtAggregateOrder {
         );
     }
 }
-/// Builder for `FT.AGGREGATE`; await it to send. Created by [`SearchCommands::ft_aggregate`].
+/// Builder for `FT.AGGREGATE`; await it to send. Created by [`SearchCommands::ft_aggregate`](SearchCommands::ft_aggregate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtAggregate<S, R = ::typedis::modules::search::AggregateResult> {
     sink: S,
@@ -51,13 +51,7 @@ pub struct FtAggregate<S, R = ::typedis::modules::search::AggregateResult> {
     rest: ::typedis::__private::Slots<12>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtAggregate<S> {
     #[doc(hidden)]
     pub fn new(
@@ -66,7 +60,7 @@ impl<S> FtAggregate<S> {
         query: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.AGGREGATE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -85,7 +79,7 @@ impl<S> FtAggregate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtAggregate<S, R> {
     /// `VERBATIM`
     pub fn verbatim(mut self) -> Self {
@@ -359,7 +353,7 @@ pub static FT_ALIASADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.ALIASADD`; await it to send. Created by [`SearchCommands::ft_aliasadd`].
+/// Builder for `FT.ALIASADD`; await it to send. Created by [`SearchCommands::ft_aliasadd`](SearchCommands::ft_aliasadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtAliasadd<S, R = ()> {
     sink: S,
@@ -367,13 +361,7 @@ pub struct FtAliasadd<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtAliasadd<S> {
     #[doc(hidden)]
     pub fn new(
@@ -382,7 +370,7 @@ impl<S> FtAliasadd<S> {
         index: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = alias;
@@ -401,8 +389,6 @@ impl<S> FtAliasadd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtAliasadd<S, R> {}
 ::typedis::__typedis_builder!(FtAliasadd, FT_ALIASADD);
 /// What the runtime knows about `FT.ALIASDEL`.
 pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -429,7 +415,7 @@ pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.ALIASDEL`; await it to send. Created by [`SearchCommands::ft_aliasdel`].
+/// Builder for `FT.ALIASDEL`; await it to send. Created by [`SearchCommands::ft_aliasdel`](SearchCommands::ft_aliasdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtAliasdel<S, R = ()> {
     sink: S,
@@ -437,18 +423,12 @@ pub struct FtAliasdel<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtAliasdel<S> {
     #[doc(hidden)]
     pub fn new(sink: S, alias: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASDEL"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = alias;
@@ -462,8 +442,6 @@ impl<S> FtAliasdel<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtAliasdel<S, R> {}
 ::typedis::__typedis_builder!(FtAliasdel, FT_ALIASDEL);
 /// What the runtime knows about `FT.ALIASUPDATE`.
 pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -490,7 +468,7 @@ pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.ALIASUPDATE`; await it to send. Created by [`SearchCommands::ft_aliasupdate`].
+/// Builder for `FT.ALIASUPDATE`; await it to send. Created by [`SearchCommands::ft_aliasupdate`](SearchCommands::ft_aliasupdate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtAliasupdate<S, R = ()> {
     sink: S,
@@ -498,13 +476,7 @@ pub struct FtAliasupdate<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtAliasupdate<S> {
     #[doc(hidden)]
     pub fn new(
@@ -513,7 +485,7 @@ impl<S> FtAliasupdate<S> {
         index: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASUPDATE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = alias;
@@ -532,8 +504,6 @@ impl<S> FtAliasupdate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtAliasupdate<S, R> {}
 ::typedis::__typedis_builder!(FtAliasupdate, FT_ALIASUPDATE);
 /// What the runtime knows about `FT.ALTER`.
 pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -560,7 +530,7 @@ pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.ALTER`; await it to send. Created by [`SearchCommands::ft_alter`].
+/// Builder for `FT.ALTER`; await it to send. Created by [`SearchCommands::ft_alter`](SearchCommands::ft_alter).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtAlter<S, R = ()> {
     sink: S,
@@ -568,13 +538,7 @@ pub struct FtAlter<S, R = ()> {
     rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtAlter<S> {
     #[doc(hidden)]
     pub fn new(
@@ -604,7 +568,7 @@ impl<S> FtAlter<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtAlter<S, R> {
     /// `SKIPINITIALSCAN`
     pub fn skipinitialscan(mut self) -> Self {
@@ -641,7 +605,7 @@ pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.CONFIG GET`; await it to send. Created by [`SearchCommands::ft_config_get`].
+/// Builder for `FT.CONFIG GET`; await it to send. Created by [`SearchCommands::ft_config_get`](SearchCommands::ft_config_get).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtConfigGet<
     S,
@@ -652,18 +616,12 @@ pub struct FtConfigGet<
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtConfigGet<S> {
     #[doc(hidden)]
     pub fn new(sink: S, option: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CONFIG", b"GET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = option;
@@ -677,8 +635,6 @@ impl<S> FtConfigGet<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtConfigGet<S, R> {}
 ::typedis::__typedis_builder!(FtConfigGet, FT_CONFIG_GET);
 /// What the runtime knows about `FT.CONFIG HELP`.
 pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -694,7 +650,7 @@ pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.CONFIG HELP`; await it to send. Created by [`SearchCommands::ft_config_help`].
+/// Builder for `FT.CONFIG HELP`; await it to send. Created by [`SearchCommands::ft_config_help`](SearchCommands::ft_config_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtConfigHelp<S, R = ::typedis::Value> {
     sink: S,
@@ -702,20 +658,14 @@ pub struct FtConfigHelp<S, R = ::typedis::Value> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtConfigHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S, option: impl ::typedis::ToArg) -> Self {
         let mut args = const {
             ::typedis::Args::const_command(&[b"FT.CONFIG", b"HELP"])
         };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = option;
@@ -729,8 +679,6 @@ impl<S> FtConfigHelp<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtConfigHelp<S, R> {}
 ::typedis::__typedis_builder!(FtConfigHelp, FT_CONFIG_HELP);
 /// What the runtime knows about `FT.CONFIG SET`.
 pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -746,7 +694,7 @@ pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.CONFIG SET`; await it to send. Created by [`SearchCommands::ft_config_set`].
+/// Builder for `FT.CONFIG SET`; await it to send. Created by [`SearchCommands::ft_config_set`](SearchCommands::ft_config_set).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtConfigSet<S, R = ()> {
     sink: S,
@@ -754,13 +702,7 @@ pub struct FtConfigSet<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtConfigSet<S> {
     #[doc(hidden)]
     pub fn new(
@@ -769,7 +711,7 @@ impl<S> FtConfigSet<S> {
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CONFIG", b"SET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = option;
@@ -788,8 +730,6 @@ impl<S> FtConfigSet<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtConfigSet<S, R> {}
 ::typedis::__typedis_builder!(FtConfigSet, FT_CONFIG_SET);
 /// What the runtime knows about `FT.CREATE`.
 pub static FT_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -835,7 +775,7 @@ impl ::typedis::ToArg for FtCreateDataType {
         );
     }
 }
-/// Builder for `FT.CREATE`; await it to send. Created by [`SearchCommands::ft_create`].
+/// Builder for `FT.CREATE`; await it to send. Created by [`SearchCommands::ft_create`](SearchCommands::ft_create).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtCreate<S, R = ()> {
     sink: S,
@@ -843,13 +783,7 @@ pub struct FtCreate<S, R = ()> {
     rest: ::typedis::__private::Slots<18>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtCreate<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -879,7 +813,7 @@ impl<S> FtCreate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtCreate<S, R> {
     /// `ON <HASH | JSON>`
     pub fn on(mut self, value: FtCreateDataType) -> Self {
@@ -1101,7 +1035,7 @@ pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.CURSOR DEL`; await it to send. Created by [`SearchCommands::ft_cursor_del`].
+/// Builder for `FT.CURSOR DEL`; await it to send. Created by [`SearchCommands::ft_cursor_del`](SearchCommands::ft_cursor_del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtCursorDel<S, R = ()> {
     sink: S,
@@ -1109,18 +1043,12 @@ pub struct FtCursorDel<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtCursorDel<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: impl ::typedis::ToArg, cursor_id: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CURSOR", b"DEL"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1139,8 +1067,6 @@ impl<S> FtCursorDel<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtCursorDel<S, R> {}
 ::typedis::__typedis_builder!(FtCursorDel, FT_CURSOR_DEL);
 /// What the runtime knows about `FT.CURSOR READ`.
 pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1167,7 +1093,7 @@ pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.CURSOR READ`; await it to send. Created by [`SearchCommands::ft_cursor_read`].
+/// Builder for `FT.CURSOR READ`; await it to send. Created by [`SearchCommands::ft_cursor_read`](SearchCommands::ft_cursor_read).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtCursorRead<S, R = (::typedis::modules::search::AggregateResult, i64)> {
     sink: S,
@@ -1175,20 +1101,14 @@ pub struct FtCursorRead<S, R = (::typedis::modules::search::AggregateResult, i64
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtCursorRead<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: impl ::typedis::ToArg, cursor_id: i64) -> Self {
         let mut args = const {
             ::typedis::Args::const_command(&[b"FT.CURSOR", b"READ"])
         };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1207,7 +1127,7 @@ impl<S> FtCursorRead<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtCursorRead<S, R> {
     /// `COUNT read size`
     pub fn count(mut self, value: i64) -> Self {
@@ -1235,7 +1155,7 @@ pub static FT_DICTADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.DICTADD`; await it to send. Created by [`SearchCommands::ft_dictadd`].
+/// Builder for `FT.DICTADD`; await it to send. Created by [`SearchCommands::ft_dictadd`](SearchCommands::ft_dictadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtDictadd<S, R = i64> {
     sink: S,
@@ -1243,13 +1163,7 @@ pub struct FtDictadd<S, R = i64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtDictadd<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -1258,7 +1172,7 @@ impl<S> FtDictadd<S> {
         term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = dict;
@@ -1278,8 +1192,6 @@ impl<S> FtDictadd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtDictadd<S, R> {}
 ::typedis::__typedis_builder!(FtDictadd, FT_DICTADD);
 /// What the runtime knows about `FT.DICTDEL`.
 pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1295,7 +1207,7 @@ pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.DICTDEL`; await it to send. Created by [`SearchCommands::ft_dictdel`].
+/// Builder for `FT.DICTDEL`; await it to send. Created by [`SearchCommands::ft_dictdel`](SearchCommands::ft_dictdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtDictdel<S, R = i64> {
     sink: S,
@@ -1303,13 +1215,7 @@ pub struct FtDictdel<S, R = i64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtDictdel<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -1318,7 +1224,7 @@ impl<S> FtDictdel<S> {
         term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTDEL"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = dict;
@@ -1338,8 +1244,6 @@ impl<S> FtDictdel<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtDictdel<S, R> {}
 ::typedis::__typedis_builder!(FtDictdel, FT_DICTDEL);
 /// What the runtime knows about `FT.DICTDUMP`.
 pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1355,7 +1259,7 @@ pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.DICTDUMP`; await it to send. Created by [`SearchCommands::ft_dictdump`].
+/// Builder for `FT.DICTDUMP`; await it to send. Created by [`SearchCommands::ft_dictdump`](SearchCommands::ft_dictdump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtDictdump<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -1363,18 +1267,12 @@ pub struct FtDictdump<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtDictdump<S> {
     #[doc(hidden)]
     pub fn new(sink: S, dict: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTDUMP"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = dict;
@@ -1388,8 +1286,6 @@ impl<S> FtDictdump<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtDictdump<S, R> {}
 ::typedis::__typedis_builder!(FtDictdump, FT_DICTDUMP);
 /// What the runtime knows about `FT.DROPINDEX`.
 pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1416,7 +1312,7 @@ pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.DROPINDEX`; await it to send. Created by [`SearchCommands::ft_dropindex`].
+/// Builder for `FT.DROPINDEX`; await it to send. Created by [`SearchCommands::ft_dropindex`](SearchCommands::ft_dropindex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtDropindex<S, R = ()> {
     sink: S,
@@ -1424,18 +1320,12 @@ pub struct FtDropindex<S, R = ()> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtDropindex<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DROPINDEX"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1449,7 +1339,7 @@ impl<S> FtDropindex<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtDropindex<S, R> {
     /// `DD`
     pub fn dd(mut self) -> Self {
@@ -1483,7 +1373,7 @@ pub static FT_EXPLAIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.EXPLAIN`; await it to send. Created by [`SearchCommands::ft_explain`].
+/// Builder for `FT.EXPLAIN`; await it to send. Created by [`SearchCommands::ft_explain`](SearchCommands::ft_explain).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtExplain<S, R = ::typedis::Bytes> {
     sink: S,
@@ -1491,13 +1381,7 @@ pub struct FtExplain<S, R = ::typedis::Bytes> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtExplain<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1506,7 +1390,7 @@ impl<S> FtExplain<S> {
         query: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.EXPLAIN"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1525,7 +1409,7 @@ impl<S> FtExplain<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtExplain<S, R> {
     /// `DIALECT dialect` (since 2.4.3)
     pub fn dialect(mut self, value: i64) -> Self {
@@ -1564,7 +1448,7 @@ pub static FT_EXPLAINCLI: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.EXPLAINCLI`; await it to send. Created by [`SearchCommands::ft_explaincli`].
+/// Builder for `FT.EXPLAINCLI`; await it to send. Created by [`SearchCommands::ft_explaincli`](SearchCommands::ft_explaincli).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtExplaincli<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -1572,13 +1456,7 @@ pub struct FtExplaincli<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtExplaincli<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1587,7 +1465,7 @@ impl<S> FtExplaincli<S> {
         query: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.EXPLAINCLI"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1606,7 +1484,7 @@ impl<S> FtExplaincli<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtExplaincli<S, R> {
     /// `DIALECT dialect` (since 2.4.3)
     pub fn dialect(mut self, value: i64) -> Self {
@@ -1645,7 +1523,7 @@ pub static FT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.INFO`; await it to send. Created by [`SearchCommands::ft_info`].
+/// Builder for `FT.INFO`; await it to send. Created by [`SearchCommands::ft_info`](SearchCommands::ft_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtInfo<
     S,
@@ -1656,18 +1534,12 @@ pub struct FtInfo<
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtInfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.INFO"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1681,8 +1553,6 @@ impl<S> FtInfo<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtInfo<S, R> {}
 ::typedis::__typedis_builder!(FtInfo, FT_INFO);
 /// What the runtime knows about `FT.SEARCH`.
 pub static FT_SEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1751,7 +1621,7 @@ impl ::typedis::ToArg for FtSearchRadiusType {
         );
     }
 }
-/// Builder for `FT.SEARCH`; await it to send. Created by [`SearchCommands::ft_search`].
+/// Builder for `FT.SEARCH`; await it to send. Created by [`SearchCommands::ft_search`](SearchCommands::ft_search).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSearch<S, R = ::typedis::modules::search::SearchResult> {
     sink: S,
@@ -1759,13 +1629,7 @@ pub struct FtSearch<S, R = ::typedis::modules::search::SearchResult> {
     rest: ::typedis::__private::Slots<25>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSearch<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1774,7 +1638,7 @@ impl<S> FtSearch<S> {
         query: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SEARCH"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1793,7 +1657,7 @@ impl<S> FtSearch<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtSearch<S, R> {
     /// `NOCONTENT`
     pub fn nocontent(mut self) -> Self {
@@ -2210,7 +2074,7 @@ impl ::typedis::ToArg for FtSpellcheckInclusion {
         );
     }
 }
-/// Builder for `FT.SPELLCHECK`; await it to send. Created by [`SearchCommands::ft_spellcheck`].
+/// Builder for `FT.SPELLCHECK`; await it to send. Created by [`SearchCommands::ft_spellcheck`](SearchCommands::ft_spellcheck).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSpellcheck<S, R = ::typedis::modules::search::SpellCheck> {
     sink: S,
@@ -2218,13 +2082,7 @@ pub struct FtSpellcheck<S, R = ::typedis::modules::search::SpellCheck> {
     rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSpellcheck<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2233,7 +2091,7 @@ impl<S> FtSpellcheck<S> {
         query: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SPELLCHECK"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -2252,7 +2110,7 @@ impl<S> FtSpellcheck<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtSpellcheck<S, R> {
     /// `DISTANCE distance`
     pub fn distance(mut self, value: i64) -> Self {
@@ -2330,7 +2188,7 @@ pub static FT_SUGADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SUGADD`; await it to send. Created by [`SearchCommands::ft_sugadd`].
+/// Builder for `FT.SUGADD`; await it to send. Created by [`SearchCommands::ft_sugadd`](SearchCommands::ft_sugadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSugadd<S, R = i64> {
     sink: S,
@@ -2338,13 +2196,7 @@ pub struct FtSugadd<S, R = i64> {
     rest: ::typedis::__private::Slots<2>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSugadd<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2354,7 +2206,7 @@ impl<S> FtSugadd<S> {
         score: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2378,7 +2230,7 @@ impl<S> FtSugadd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtSugadd<S, R> {
     /// `INCR`
     pub fn increment(mut self) -> Self {
@@ -2422,7 +2274,7 @@ pub static FT_SUGDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SUGDEL`; await it to send. Created by [`SearchCommands::ft_sugdel`].
+/// Builder for `FT.SUGDEL`; await it to send. Created by [`SearchCommands::ft_sugdel`](SearchCommands::ft_sugdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSugdel<S, R = bool> {
     sink: S,
@@ -2430,13 +2282,7 @@ pub struct FtSugdel<S, R = bool> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSugdel<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2445,7 +2291,7 @@ impl<S> FtSugdel<S> {
         string: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGDEL"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2464,8 +2310,6 @@ impl<S> FtSugdel<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtSugdel<S, R> {}
 ::typedis::__typedis_builder!(FtSugdel, FT_SUGDEL);
 /// What the runtime knows about `FT.SUGGET`.
 pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2492,7 +2336,7 @@ pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SUGGET`; await it to send. Created by [`SearchCommands::ft_sugget`].
+/// Builder for `FT.SUGGET`; await it to send. Created by [`SearchCommands::ft_sugget`](SearchCommands::ft_sugget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSugget<S, R = ::core::option::Option<::std::vec::Vec<::typedis::Bytes>>> {
     sink: S,
@@ -2500,13 +2344,7 @@ pub struct FtSugget<S, R = ::core::option::Option<::std::vec::Vec<::typedis::Byt
     rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSugget<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2515,7 +2353,7 @@ impl<S> FtSugget<S> {
         prefix: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGGET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2534,7 +2372,7 @@ impl<S> FtSugget<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtSugget<S, R> {
     /// `FUZZY`
     pub fn fuzzy(mut self) -> Self {
@@ -2590,7 +2428,7 @@ pub static FT_SUGLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SUGLEN`; await it to send. Created by [`SearchCommands::ft_suglen`].
+/// Builder for `FT.SUGLEN`; await it to send. Created by [`SearchCommands::ft_suglen`](SearchCommands::ft_suglen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSuglen<S, R = i64> {
     sink: S,
@@ -2598,18 +2436,12 @@ pub struct FtSuglen<S, R = i64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSuglen<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGLEN"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2623,8 +2455,6 @@ impl<S> FtSuglen<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtSuglen<S, R> {}
 ::typedis::__typedis_builder!(FtSuglen, FT_SUGLEN);
 /// What the runtime knows about `FT.SYNDUMP`.
 pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2651,7 +2481,7 @@ pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SYNDUMP`; await it to send. Created by [`SearchCommands::ft_syndump`].
+/// Builder for `FT.SYNDUMP`; await it to send. Created by [`SearchCommands::ft_syndump`](SearchCommands::ft_syndump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSyndump<
     S,
@@ -2662,18 +2492,12 @@ pub struct FtSyndump<
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSyndump<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SYNDUMP"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -2687,8 +2511,6 @@ impl<S> FtSyndump<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtSyndump<S, R> {}
 ::typedis::__typedis_builder!(FtSyndump, FT_SYNDUMP);
 /// What the runtime knows about `FT.SYNUPDATE`.
 pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2715,7 +2537,7 @@ pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SYNUPDATE`; await it to send. Created by [`SearchCommands::ft_synupdate`].
+/// Builder for `FT.SYNUPDATE`; await it to send. Created by [`SearchCommands::ft_synupdate`](SearchCommands::ft_synupdate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSynupdate<S, R = ()> {
     sink: S,
@@ -2723,13 +2545,7 @@ pub struct FtSynupdate<S, R = ()> {
     rest: ::typedis::__private::Slots<2>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSynupdate<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -2764,7 +2580,7 @@ impl<S> FtSynupdate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtSynupdate<S, R> {
     /// `SKIPINITIALSCAN`
     pub fn skipinitialscan(mut self) -> Self {
@@ -2811,7 +2627,7 @@ pub static FT_TAGVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.TAGVALS`; await it to send. Created by [`SearchCommands::ft_tagvals`].
+/// Builder for `FT.TAGVALS`; await it to send. Created by [`SearchCommands::ft_tagvals`](SearchCommands::ft_tagvals).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtTagvals<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -2819,13 +2635,7 @@ pub struct FtTagvals<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtTagvals<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2834,7 +2644,7 @@ impl<S> FtTagvals<S> {
         field_name: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.TAGVALS"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -2853,8 +2663,6 @@ impl<S> FtTagvals<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtTagvals<S, R> {}
 ::typedis::__typedis_builder!(FtTagvals, FT_TAGVALS);
 /// What the runtime knows about `FT._LIST`.
 pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2870,7 +2678,7 @@ pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT._LIST`; await it to send. Created by [`SearchCommands::ft_list`].
+/// Builder for `FT._LIST`; await it to send. Created by [`SearchCommands::ft_list`](SearchCommands::ft_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtList<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -2878,18 +2686,12 @@ pub struct FtList<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtList<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = const { ::typedis::Args::const_command(&[b"FT._LIST"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let args = const { ::typedis::Args::const_command(&[b"FT._LIST"]) };
+        let rest = ::typedis::__private::Slots::new();
         FtList {
             sink,
             args,
@@ -2898,8 +2700,6 @@ impl<S> FtList<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtList<S, R> {}
 ::typedis::__typedis_builder!(FtList, FT_LIST);
 /**The typed commands: one method per command of the specs (28 methods).
 
@@ -3508,6 +3308,7 @@ pub static METHODS: &[(&str, &str)] = &[
 /// feature, since instantiating every decoder costs build time).
 #[doc(hidden)]
 #[cfg(feature = "reply-decoders")]
+#[allow(clippy::type_complexity)]
 pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<()>)] = &[
     (
         "FT.AGGREGATE",
@@ -3684,6 +3485,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
 /// For each reply variant (the optional arguments that pick it), the same check.
 #[doc(hidden)]
 #[cfg(feature = "reply-decoders")]
+#[allow(clippy::type_complexity)]
 pub static VARIANT_DECODERS: &[(
     &str,
     &[&str],

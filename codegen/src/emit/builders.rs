@@ -312,9 +312,13 @@ impl<'a> Command<'a> {
             .collect();
         enum_defs.extend(std::mem::take(&mut enums.values).into_values());
         let docs = self.docs();
+        // In a group's file, the trait is its parent module's.
+        let link = if self.item_allows { "" } else { "super::" };
         let struct_doc = format!(
-            " Builder for `{}`; await it to send. Created by [`{}::{}`].",
-            self.full, self.trait_name, self.method_ident
+            " Builder for `{}`; await it to send. Created by [`{t}::{m}`]({link}{t}::{m}).",
+            self.full,
+            t = self.trait_name,
+            m = self.method_ident
         );
         let _ = docs;
         let dep = self.deprecated();
@@ -322,6 +326,29 @@ impl<'a> Command<'a> {
             quote!()
         } else {
             quote!(rest.require(&[#(#required),*]);)
+        };
+        // `mut` only where the constructor writes; the allowances per item only where the
+        // output is one file (`split_groups` puts them at the top of each group's file).
+        let written = quote!(#(#ctor)* #reqs).to_string();
+        let args_mut = written.contains("& mut args").then(|| quote!(mut));
+        let rest_mut = written.contains("rest .").then(|| quote!(mut));
+        let (ctor_allow, setter_allow) = if self.item_allows {
+            (
+                quote!(#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]),
+                quote!(#[allow(deprecated, clippy::let_unit_value)]),
+            )
+        } else {
+            (quote!(), quote!())
+        };
+        let setters_impl = if setters.is_empty() {
+            quote!()
+        } else {
+            quote! {
+                #setter_allow
+                impl<S, R> #st<S, R> {
+                    #(#setters)*
+                }
+            }
         };
         let builder = quote! {
             #(#enum_defs)*
@@ -336,22 +363,19 @@ impl<'a> Command<'a> {
                 _reply: ::core::marker::PhantomData<fn() -> R>,
             }
 
-            #[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value, unused_variables, unused_mut)]
+            #ctor_allow
             impl<S> #st<S> {
                 #[doc(hidden)]
                 pub fn new #generics(sink: S, #(#params),*) -> Self {
-                    let mut args = #start;
-                    let mut rest = ::typedis::__private::Slots::new();
+                    let #args_mut args = #start;
+                    let #rest_mut rest = ::typedis::__private::Slots::new();
                     #(#ctor)*
                     #reqs
                     #st { sink, args, rest, _reply: ::core::marker::PhantomData }
                 }
             }
 
-            #[allow(deprecated, clippy::let_unit_value, unused_variables)]
-            impl<S, R> #st<S, R> {
-                #(#setters)*
-            }
+            #setters_impl
 
             ::typedis::__typedis_builder!(#st, #meta);
         };

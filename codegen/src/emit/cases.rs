@@ -49,7 +49,7 @@ pub(super) fn table(entries: &[TokenStream]) -> TokenStream {
         /// `builder-cases` feature.
         #[doc(hidden)]
         #[cfg(feature = "builder-cases")]
-        #[allow(deprecated)]
+        #[allow(deprecated, clippy::type_complexity, clippy::useless_conversion)]
         pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[#(#entries),*];
     }
 }

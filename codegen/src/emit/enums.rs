@@ -266,10 +266,20 @@ impl<'a> Command<'a> {
                     enums,
                     false,
                 );
-                quote!(#f: #t)
+                let doc = format!(" `{}`, which this alternative needs.", plain_syntax(c));
+                quote!(#[doc = #doc] #f: #t)
             });
+            // Each named field's docs: the syntax of the member it holds.
+            let members: Vec<&Argument> = if v.alt.kind == ArgKind::Block && !v.alt.multiple {
+                self.block_parts(v.alt)
+            } else {
+                vec![v.alt]
+            };
             let body = if v.named {
-                let own = v.own.iter().map(|(f, t)| quote!(#f: #t));
+                let own = v.own.iter().zip(members).map(|((f, t), m)| {
+                    let doc = format!(" `{}`", plain_syntax(m));
+                    quote!(#[doc = #doc] #f: #t)
+                });
                 quote!({ #(#carried,)* #(#own),* })
             } else if v.own.is_empty() {
                 quote!()

@@ -46,7 +46,7 @@ pub enum MigrateKey {
     /// `""`
     Keys,
 }
-/// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`].
+/// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`](Commands::migrate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Migrate<S, R = ::typedis::Bytes> {
     sink: S,
@@ -54,13 +54,7 @@ pub struct Migrate<S, R = ::typedis::Bytes> {
     rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> Migrate<S> {
     #[doc(hidden)]
     pub fn new(
@@ -72,7 +66,7 @@ impl<S> Migrate<S> {
         timeout: i64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"MIGRATE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = host;
@@ -114,7 +108,7 @@ impl<S> Migrate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> Migrate<S, R> {
     /// `COPY` (since 3.0.0)
     pub fn keep_local(mut self) -> Self {
