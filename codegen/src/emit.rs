@@ -40,6 +40,7 @@ mod docs;
 mod enums;
 mod meta;
 mod replies;
+mod samples;
 mod setters;
 
 use arguments::*;
@@ -365,24 +366,47 @@ impl<'a> Command<'a> {
         }
     }
 
-    /// Parameters (with types) and their names, for the trait method and `new`.
-    pub(super) fn params(&self) -> (Vec<TokenStream>, Vec<proc_macro2::Ident>, TokenStream) {
-        self.markers.borrow_mut().clear();
-        let mut enums = Enums {
+    /// The registry of the enums of this command's arguments.
+    pub(super) fn enums(&self) -> Enums<'_> {
+        Enums {
             prefix: pascal(&self.full),
             defs: BTreeMap::new(),
             values: BTreeMap::new(),
             command: &self.full,
             servers: &self.spec.typedis.servers,
-        };
+        }
+    }
+
+    /// The method's parameters in order, each with its name (`param_name`, made unique).
+    pub(super) fn param_names(&self) -> Vec<(&'a Argument, String)> {
         let mut seen = BTreeSet::new();
-        let mut params = Vec::new();
-        let mut names = Vec::new();
+        let mut out = Vec::new();
         for a in self.spec.arguments.iter().filter(|a| is_param(a)) {
             let mut name = param_name(a);
             while !seen.insert(name.clone()) {
                 name.push('_');
             }
+            out.push((a, name));
+        }
+        out
+    }
+
+    /// Whether the argument at the top `a` is set by setters (or is one): not a
+    /// parameter, a required token, a computed count, nor carried by a parameter.
+    pub(super) fn has_setters(&self, a: &Argument) -> bool {
+        !(is_param(a)
+            || (!a.optional && a.kind == ArgKind::PureToken)
+            || a.counts.is_some()
+            || self.carried(a))
+    }
+
+    /// Parameters (with types) and their names, for the trait method and `new`.
+    pub(super) fn params(&self) -> (Vec<TokenStream>, Vec<proc_macro2::Ident>, TokenStream) {
+        self.markers.borrow_mut().clear();
+        let mut enums = self.enums();
+        let mut params = Vec::new();
+        let mut names = Vec::new();
+        for (a, name) in self.param_names() {
             let id = format_ident!("{}", name);
             let ty = self.value_type(a, &mut enums, true);
             params.push(quote!(#id: #ty));

@@ -14,13 +14,7 @@ impl<'a> Command<'a> {
         let st = &self.struct_ident;
         let meta = &self.meta_ident;
         let default_reply = &self.default_reply;
-        let mut enums = Enums {
-            prefix: pascal(&self.full),
-            defs: BTreeMap::new(),
-            values: BTreeMap::new(),
-            command: &self.full,
-            servers: &self.spec.typedis.servers,
-        };
+        let mut enums = self.enums();
         let prefix = self.prefix_len();
         let args = &self.spec.arguments;
         let n_slots = args.len() - prefix;
@@ -59,14 +53,10 @@ impl<'a> Command<'a> {
         }
         let mut ctor = Vec::new();
         let mut required = Vec::new();
-        let mut seen_params = BTreeSet::new();
+        let mut param_names = self.param_names().into_iter().map(|(_, n)| n);
         for (i, a) in args.iter().enumerate() {
             if is_param(a) {
-                let mut name = param_name(a);
-                while !seen_params.insert(name.clone()) {
-                    name.push('_');
-                }
-                let id = format_ident!("{}", name);
+                let id = format_ident!("{}", param_names.next().unwrap_or_default());
                 let carries = a.kind == ArgKind::Oneof
                     && a.arguments
                         .iter()
@@ -155,11 +145,7 @@ impl<'a> Command<'a> {
                 setters.push(self.setter(&name, a, None, &slot, &mut enums, &also));
                 continue;
             }
-            if is_param(a)
-                || (!a.optional && a.kind == ArgKind::PureToken)
-                || a.counts.is_some()
-                || self.carried(a)
-            {
+            if !self.has_setters(a) {
                 continue;
             }
             if self.spec.typedis.flatten.contains(&a.name) {

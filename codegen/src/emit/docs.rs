@@ -81,20 +81,9 @@ impl<'a> Command<'a> {
     /// order (ZADD's `(member, score)`, where the syntax line says `score member`), and
     /// the reply type with the options that change it.
     pub(super) fn rust_lines(&self) -> Vec<String> {
-        let mut enums = Enums {
-            prefix: pascal(&self.full),
-            defs: BTreeMap::new(),
-            values: BTreeMap::new(),
-            command: &self.full,
-            servers: &self.spec.typedis.servers,
-        };
-        let mut seen = BTreeSet::new();
+        let mut enums = self.enums();
         let mut params = Vec::new();
-        for a in self.spec.arguments.iter().filter(|a| is_param(a)) {
-            let mut name = param_name(a);
-            while !seen.insert(name.clone()) {
-                name.push('_');
-            }
+        for (a, name) in self.param_names() {
             let one = match a.kind {
                 _ if a.writer.is_some() || typed_path(a).is_some() => None,
                 ArgKind::Block => {
