@@ -87,7 +87,7 @@ pub use exec::Handle;
 pub use json::Json;
 pub use keys::{command_keys, key_slot, keys_with_meta};
 pub use many::ManyArgs;
-pub use options::Trim;
+pub use options::{ShutdownMode, Trim};
 pub use pool::{Pool, PoolConfig, PooledConnection};
 pub use record::Record;
 pub use script::Script;

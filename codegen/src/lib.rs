@@ -76,6 +76,7 @@ pub struct Config {
     lookup_table: bool,
     builder_cases: bool,
     within_typedis: bool,
+    split_groups: bool,
 }
 
 impl Default for Config {
@@ -87,6 +88,7 @@ impl Default for Config {
             lookup_table: false,
             builder_cases: false,
             within_typedis: false,
+            split_groups: false,
         }
     }
 }
@@ -166,28 +168,93 @@ impl Config {
         self
     }
 
-    /// Generates the code as formatted Rust source.
+    /// One file per command group: the main file (a module's `mod.rs`) holds the trait,
+    /// the tables and `mod <group>;` for each group, whose file beside it holds the
+    /// group's commands (metadata, enums, builders), with the few lint allowances that
+    /// generated code needs at its top. For typedis' own command API; `build.rs` output
+    /// stays one file for `include!`.
+    #[doc(hidden)]
+    pub fn split_groups(&mut self, yes: bool) -> &mut Self {
+        self.split_groups = yes;
+        self
+    }
+
+    /// Generates the code as formatted Rust source (with `split_groups`, the main file).
     pub fn generate(&self) -> Result<String, Error> {
+        Ok(self.generate_files(Path::new("generated.rs"))?.remove(0).1)
+    }
+
+    /// The files of the output whose main file is `path`: that file first, then (with
+    /// `split_groups`) one per command group in its directory.
+    pub fn generate_files(&self, path: &Path) -> Result<Vec<(PathBuf, String)>, Error> {
         let specs = self.load()?;
-        let tokens = emit::emit_all(
+        let emitted = emit::emit_all(
             &specs,
             &self.trait_name,
             self.lookup_table,
             self.builder_cases,
             !self.within_typedis,
+            self.split_groups,
         )?;
-        format_source(tokens)
+        if !self.split_groups {
+            return Ok(vec![(path.to_owned(), format_source(emitted.single())?)]);
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let names: Vec<proc_macro2::Ident> = emitted
+            .groups
+            .keys()
+            .map(|g| quote::format_ident!("{}", g))
+            .collect();
+        let root = emitted.root;
+        let main = quote::quote! {
+            #![allow(deprecated)]
+            #(mod #names; pub use #names::*;)*
+            #root
+        };
+        let mut files = vec![(path.to_owned(), format_source(main)?)];
+        for (group, tokens) in emitted.groups {
+            let code = format_source(quote::quote! {
+                #![allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
+                #tokens
+            })?;
+            files.push((dir.join(format!("{group}.rs")), code));
+        }
+        Ok(files)
     }
 
-    /// Generates into `path`, rewriting it only when the content changed.
+    /// Generates into `path` (and, with `split_groups`, the group files beside it),
+    /// rewriting each file only when its content changed and removing group files of
+    /// groups that are gone.
     pub fn generate_to(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
-        let code = self.generate()?;
-        if std::fs::read_to_string(path).ok().as_deref() != Some(code.as_str()) {
-            std::fs::write(path, code).map_err(|e| Error::Io {
-                path: path.to_owned(),
+        let files = self.generate_files(path)?;
+        if self.split_groups {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+                path: dir.to_owned(),
                 source: e,
             })?;
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    let p = e.path();
+                    if p.extension().is_some_and(|x| x == "rs")
+                        && !files.iter().any(|(f, _)| *f == p)
+                    {
+                        std::fs::remove_file(&p).map_err(|e| Error::Io {
+                            path: p.clone(),
+                            source: e,
+                        })?;
+                    }
+                }
+            }
+        }
+        for (file, code) in files {
+            if std::fs::read_to_string(&file).ok().as_deref() != Some(code.as_str()) {
+                std::fs::write(&file, code).map_err(|e| Error::Io {
+                    path: file.clone(),
+                    source: e,
+                })?;
+            }
         }
         Ok(())
     }
@@ -216,13 +283,7 @@ pub fn generate_source(
     trait_name: &str,
     lookup_table: bool,
 ) -> Result<String, Error> {
-    format_source(emit::emit_all(
-        specs,
-        trait_name,
-        lookup_table,
-        false,
-        false,
-    )?)
+    format_source(emit::emit_all(specs, trait_name, lookup_table, false, false, false)?.single())
 }
 
 /// Formats emitted tokens, with the generated-file header.

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! typedis-codegen --specs DIR [--specs DIR…] [--spec FILE…] --out FILE
-//!                 [--trait NAME] [--lookup-table] [--builder-cases] [--check]
+//!                 [--trait NAME] [--lookup-table] [--builder-cases] [--split-groups] [--check]
 //! ```
 //! `--check` writes nothing and exits with 1 when `FILE` is not what the specs generate.
 
@@ -47,6 +47,9 @@ fn run(args: Vec<String>) -> Result<u8, String> {
             "--within-typedis" => {
                 config.within_typedis(true);
             }
+            "--split-groups" => {
+                config.split_groups(true);
+            }
             "--check" => check = true,
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -56,12 +59,15 @@ fn run(args: Vec<String>) -> Result<u8, String> {
         return Err("no specs: pass --specs DIR or --spec FILE".into());
     }
     if check {
-        let code = config.generate().map_err(|e| e.to_string())?;
-        if std::fs::read_to_string(&out).ok().as_deref() == Some(code.as_str()) {
-            return Ok(0);
+        let files = config.generate_files(&out).map_err(|e| e.to_string())?;
+        let mut stale = 0;
+        for (file, code) in files {
+            if std::fs::read_to_string(&file).ok().as_deref() != Some(code.as_str()) {
+                eprintln!("{} does not match its specs", file.display());
+                stale += 1;
+            }
         }
-        eprintln!("{} does not match its specs", out.display());
-        return Ok(1);
+        return Ok(u8::from(stale > 0));
     }
     // Rewrites the file only when its content changes.
     config.generate_to(&out).map_err(|e| e.to_string())?;

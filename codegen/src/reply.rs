@@ -3,7 +3,7 @@
 //! Rules (documented in commands/README.md):
 //! - a node with `"typedis": {"type": "T"}` → `T` (a record of `typedis::reply`, see
 //!   [`rust_type`] for how names are resolved);
-//! - no schema, or `{}` (the declared "any") → `Value`;
+//! - `{}` (the declared "any") → `Value`; no schema at all is an error;
 //! - `const "OK"` → `()`; `oneOf [const OK, null]` (e.g. `SET … NX`) → `bool`
 //!   (`true` when it was done); integer constants 0 and 1 only → `bool`;
 //! - a `null` alternative → `Option<T>`; an empty-array alternative to a tuple (`ZPOPMIN
@@ -27,7 +27,7 @@ use serde_json::Value as Json;
 pub fn reply_type(schema: Option<&Json>) -> Result<TokenStream, String> {
     match schema {
         Some(s) => Ok(Shape::of(s, "")?.tokens()),
-        None => Ok(quote!(::typedis::Value)),
+        None => Err("no reply schema: declare one (`{}` for a reply of any shape, a `Value`) or a `typedis.reply_type`".into()),
     }
 }
 

@@ -140,6 +140,11 @@ pub struct Argument {
     /// sibling list whose length it is. It is no parameter; it is written from the list.
     #[serde(skip)]
     pub counts: Option<String>,
+    /// A required choice at the top whose alternatives are setters, not a parameter: one
+    /// of them is flattened (`typedis.flatten`: `choice/alternative`), so it is chosen by
+    /// calling the setters of its members (attached when the file is parsed).
+    #[serde(skip)]
+    pub by_setters: bool,
 }
 
 impl Argument {
@@ -763,6 +768,13 @@ fn attach_availability(path: &Path, key: &str, spec: &mut CommandSpec) -> Result
             )));
         }
         siblings[count].counts = Some(list.clone());
+    }
+    for at in &spec.typedis.flatten {
+        if let Some((choice, _)) = at.split_once('/') {
+            if let Some(a) = spec.arguments.iter_mut().find(|a| a.name == choice) {
+                a.by_setters = a.kind == ArgKind::Oneof;
+            }
+        }
     }
     Ok(())
 }

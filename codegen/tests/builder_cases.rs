@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 fn spec(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../commands")
+        .join("tests/fixtures")
         .join(format!("{name}.json"))
 }
 
@@ -63,19 +63,24 @@ fn every_optional_argument_and_alternative_has_a_case() {
 #[test]
 fn an_alternative_gets_what_it_requires() {
     let code = generate(&[spec("geosearch")]).unwrap();
-    // BYRADIUS (the first alternative) needs FROM…; BYPOLYGON does not take it.
+    // BY… is a required choice: a parameter. BYRADIUS (the first alternative) carries
+    // the FROM… it needs; BYPOLYGON does not take it.
     let minimal = case(&code, "GEOSEARCH", "");
     assert!(
-        minimal.contains(".frommember(") && minimal.contains(".circle("),
+        minimal.contains("GeosearchBy::Circle {")
+            && minimal.contains("from: GeosearchFrom::Member("),
         "{minimal}"
     );
+    let lonlat = case(&code, "GEOSEARCH", "from/fromlonlat");
+    assert!(lonlat.contains("from: GeosearchFrom::LonLat {"), "{lonlat}");
     let polygon = case(&code, "GEOSEARCH", "by/polygon");
-    assert!(!polygon.contains(".frommember("), "{polygon}");
-    assert!(polygon.contains("(2f64, 1f64), (2f64, 2f64)"), "{polygon}");
-    // The setters of the choice set the builder's requirements.
-    assert!(code.contains(
-        "`GEOSEARCH` with `BYRADIUS` needs its `from` argument: call `.frommember(…)` or `.fromlonlat(…)`"
-    ));
+    assert!(!polygon.contains("GeosearchFrom"), "{polygon}");
+    assert!(polygon.contains("GeosearchBy::Polygon("), "{polygon}");
+    assert!(polygon.contains("(2f64, 2f64)"), "{polygon}");
+    // FROM… has no setter of its own, and nothing is left to check before sending.
+    assert!(!code.contains("pub fn frommember("), "{code}");
+    assert!(!code.contains("needs its `from` argument"));
+    assert!(code.contains("pub fn new(sink: S, key: impl ::typedis::ToArg, by: GeosearchBy)"));
 }
 
 #[test]
@@ -86,7 +91,7 @@ fn a_sample_for_no_argument_is_an_error() {
     std::fs::write(
         &file,
         r#"{"PING": {"arity": -1, "arguments": [{"name": "message", "type": "string", "optional": true}],
-            "typedis": {"samples": {"msg": {"value": "hi"}}}}}"#,
+            "reply_schema": {}, "typedis": {"samples": {"msg": {"value": "hi"}}}}}"#,
     )
     .unwrap();
     let err = generate(std::slice::from_ref(&file))
@@ -115,7 +120,7 @@ fn a_setter_named_after_a_keyword_needs_a_name() {
             r#"{{"FLUSHALL": {{"arity": -1, "arguments": [{{"name": "flush-type", "type": "oneof", "optional": true,
                 "arguments": [{{"name": "async", "type": "pure-token", "token": "ASYNC"}},
                               {{"name": "sync", "type": "pure-token", "token": "SYNC"}}]}}],
-                "typedis": {{{names}}}}}}}"#
+                "reply_schema": {{}}, "typedis": {{{names}}}}}}}"#
         )
     };
     let err = generate_one("flushall", &spec("")).unwrap_err().to_string();

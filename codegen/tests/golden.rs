@@ -1,13 +1,17 @@
-//! Golden tests: the code generated for a handful of representative commands is checked
-//! in (`tests/golden/*.rs`), so a change to the emitter shows up as a reviewable diff.
+//! Golden tests: the code generated for a handful of representative commands (their specs
+//! are fixtures in `tests/fixtures/`) is checked in (`tests/golden/*.rs`), so a change to
+//! the emitter shows up as a reviewable diff.
 //! Rewrite the files with `UPDATE_GOLDEN=1 cargo test -p typedis-codegen --test golden`.
 
 use std::path::Path;
 
 fn check(file: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spec = typedis_codegen::parse_file(&root.join("../commands").join(format!("{file}.json")))
-        .unwrap();
+    // The inputs are fixtures of their own (copies of specs), so that a regeneration of
+    // `commands/` does not rewrite the goldens; only a change of the emitter does.
+    let spec =
+        typedis_codegen::parse_file(&root.join("tests/fixtures").join(format!("{file}.json")))
+            .unwrap();
     let code = typedis_codegen::generate_source(&[spec], "Commands", false).unwrap();
     let golden = root.join("tests/golden").join(format!("{file}.rs"));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
@@ -107,7 +111,7 @@ fn connection_state_commands_are_bound_to_handles_owning_their_connection() {
     assert!(harmless.contains("runs on shared connections too: nobody notices"));
     // Without the field, neither.
     let plain = generate(
-        r#"{"SELECT": {"arity": 2, "arguments": [{"name": "index", "type": "integer"}]}}"#,
+        r#"{"SELECT": {"arity": 2, "arguments": [{"name": "index", "type": "integer"}], "reply_schema": {}}}"#,
     )
     .unwrap();
     assert!(!plain.contains("OwnsConnection"));
@@ -219,4 +223,66 @@ fn flatten_names_an_optional_repeatable_argument() {
             "{wrong}: {e}"
         );
     }
+}
+
+#[test]
+fn a_reply_without_a_schema_or_with_one_it_cannot_map_names_the_file_and_path() {
+    let spec = |reply: &str| {
+        format!(
+            r#"{{"GET": {{"arity": 2, "arguments": [{{"name": "key", "type": "key"}}]{reply}}}}}"#
+        )
+    };
+    let err = generate_named("get.json", &spec(""))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("get.json"), "{err}");
+    assert!(err.contains("reply_schema"), "{err}");
+    assert!(err.contains("no reply schema"), "{err}");
+    // Fields without a record type are no `Value` either.
+    let err = generate_named(
+        "get.json",
+        &spec(r#", "reply_schema": {"type": "object", "properties": {"a": {"type": "integer"}}}"#),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("get.json") && err.contains("reply_schema"),
+        "{err}"
+    );
+    let err = generate_named(
+        "get.json",
+        &spec(r#", "reply_schema": {}, "typedis": {"reply_type": "Vec<"}"#),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("typedis.reply_type") && err.contains("not a Rust type"),
+        "{err}"
+    );
+    // A declared `Value` is one.
+    let ok = generate_named("get.json", &spec(r#", "reply_schema": {}"#)).unwrap();
+    assert!(ok.contains("R = ::typedis::Value"), "{ok}");
+}
+
+#[test]
+fn an_unknown_command_flag_names_the_file_and_path() {
+    let spec = |flags: &str| {
+        format!(
+            r#"{{"GET": {{"arity": 2, "command_flags": [{flags}], "arguments": [{{"name": "key", "type": "key"}}], "reply_schema": {{}}}}}}"#
+        )
+    };
+    let err = generate_named("get.json", &spec(r#""readonly", "teleport""#))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("get.json"), "{err}");
+    assert!(err.contains("command_flags[1]"), "{err}");
+    assert!(err.contains("teleport"), "{err}");
+    // Valkey's name of the slow log flag is the same flag.
+    let ok = generate_named("get.json", &spec(r#""readonly", "skip_commandlog""#)).unwrap();
+    assert!(ok.contains("flags::SKIP_SLOWLOG"), "{ok}");
+}
+
+fn generate_named(name: &str, text: &str) -> Result<String, typedis_codegen::Error> {
+    let spec = typedis_codegen::parse_str(Path::new(name), text)?;
+    typedis_codegen::generate_source(&[spec], "Commands", false)
 }

@@ -9,7 +9,7 @@ mod support;
 use support::{Server, KINDS};
 use typedis::__private::Builder;
 use typedis::commands::{
-    BitfieldOverflow, ClientListClientType, ZinterAggregate, ZunionstoreAggregate,
+    BitfieldOverflow, ClientListClientType, XaddId, ZinterAggregate, ZunionstoreAggregate,
 };
 use typedis::prelude::*;
 use typedis::{Bytes, Client};
@@ -288,7 +288,10 @@ async fn zadd_xadd_and_geoadd_data_builds_up_over_calls() {
         let z = c.zrange("z", 0, -1).withscores().await.unwrap();
         assert_eq!(z, pairs(&[("a", 1.0), ("b", 2.0), ("c", 3.0)]), "{kind:?}");
 
-        let xadd = || c.xadd("s", [("f1", "v1")]).auto_id().data([("f2", "v2")]);
+        let xadd = || {
+            c.xadd("s", XaddId::Auto, [("f1", "v1")])
+                .data([("f2", "v2")])
+        };
         assert_eq!(argv(xadd()), words("XADD s * f1 v1 f2 v2"));
         let id = xadd().await.unwrap().expect("an id");
         let entries = c.xrange("s", "-", "+").await.unwrap();

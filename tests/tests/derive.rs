@@ -5,6 +5,7 @@
 mod support;
 
 use support::{Server, KINDS};
+use typedis::commands::XaddId;
 use typedis::prelude::*;
 use typedis::record::Positional;
 use typedis::{Bytes, Client, Json, Record, Scalar};
@@ -99,7 +100,7 @@ async fn structs_round_trip_as_hashes_and_stream_entries() {
                 "{err}"
             );
             // Stream entries.
-            let id: Option<Bytes> = client.xadd("events", &user).auto_id().await.unwrap();
+            let id: Option<Bytes> = client.xadd("events", XaddId::Auto, &user).await.unwrap();
             assert!(id.is_some());
             let entries: Vec<(Bytes, User)> =
                 client.xrange("events", "-", "+").decode().await.unwrap();

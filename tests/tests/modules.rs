@@ -618,7 +618,7 @@ async fn search_suite(suite: &str, c: &Client) {
     let (page, cursor) = call(
         suite,
         c.ft_aggregate("idx", "*")
-            .load((1, ["@price"]))
+            .load(["@price"])
             .cursor((Some(1), None)),
     )
     .await;

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use support::{Server, KINDS};
-use typedis::commands::{BzmpopWhere, LmpopWhere, ZmpopWhere};
+use typedis::commands::{BzmpopWhere, GeosearchBy, LmpopWhere, ZmpopWhere};
 use typedis::prelude::*;
 use typedis::{Bytes, Client, LexBound, ScoreBound};
 
@@ -227,8 +227,10 @@ async fn field_and_vertex_counts_come_from_the_lists() {
         .await
         .unwrap();
     let got: Vec<Bytes> = c
-        .geosearch("g")
-        .polygon([(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 2.0)])
+        .geosearch(
+            "g",
+            GeosearchBy::Polygon(vec![(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 2.0)]),
+        )
         .await
         .unwrap();
     assert_eq!(got, bytes(&["in"]));

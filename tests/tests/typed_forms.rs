@@ -6,6 +6,7 @@
 mod support;
 
 use support::{Kind, Server, KINDS};
+use typedis::commands::{GeosearchBy, GeosearchFrom, GeosearchUnit, XaddId};
 use typedis::prelude::*;
 use typedis::{Bytes, Client, Trim};
 
@@ -28,11 +29,12 @@ async fn stream_trimming_is_a_typed_option() {
         for c in clients(&server).await {
             c.flushall().asynchronous().await.unwrap();
             for i in 1..=5 {
-                c.xadd("s", [("n", i)]).id(format!("{i}-0")).await.unwrap();
+                c.xadd("s", XaddId::Explicit(format!("{i}-0").into()), [("n", i)])
+                    .await
+                    .unwrap();
             }
             // Exact MAXLEN on XADD: the stream keeps the newest 3.
-            c.xadd("s", [("n", 6)])
-                .id("6-0")
+            c.xadd("s", XaddId::Explicit("6-0".into()), [("n", 6)])
                 .trim(Trim::maxlen(3))
                 .await
                 .unwrap();
@@ -76,18 +78,32 @@ async fn split_blocks_and_renamed_setters_reach_the_server() {
                 .unwrap();
             assert_eq!(one.len(), 1);
             let any: Vec<Bytes> = c
-                .geosearch("g")
-                .fromlonlat((15.0, 37.0))
-                .circle((200.0, typedis::commands::GeosearchUnit::Km))
+                .geosearch(
+                    "g",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::LonLat {
+                            longitude: 15.0,
+                            latitude: 37.0,
+                        },
+                        radius: 200.0,
+                        unit: GeosearchUnit::Km,
+                    },
+                )
                 .count_any(1)
                 .await
                 .unwrap();
             assert_eq!(any.len(), 1);
             // BYBOX is `.rectangle(..)`.
             let boxed: Vec<Bytes> = c
-                .geosearch("g")
-                .frommember("Palermo")
-                .rectangle((400.0, 400.0, typedis::commands::GeosearchUnit::Km))
+                .geosearch(
+                    "g",
+                    GeosearchBy::Rectangle {
+                        from: GeosearchFrom::Member("Palermo".into()),
+                        width: 400.0,
+                        height: 400.0,
+                        unit: GeosearchUnit::Km,
+                    },
+                )
                 .asc()
                 .await
                 .unwrap();
@@ -97,7 +113,7 @@ async fn split_blocks_and_renamed_setters_reach_the_server() {
             let (_, keys) = c.scan(0).of_type("string").count(100).await.unwrap();
             assert_eq!(keys, vec![Bytes::from("str")]);
             // XINFO STREAM FULL [COUNT n]: `.full()`, `.full_count(n)`.
-            c.xadd("s", [("f", "v")]).auto_id().await.unwrap();
+            c.xadd("s", XaddId::Auto, [("f", "v")]).await.unwrap();
             let full = c.xinfo_stream("s").full_count(1).await.unwrap();
             assert_eq!(full.length, 1);
             // CLIENT LIST's NOT-TYPE alternatives are `.not_type_*()` (Valkey ≥ 9.0).

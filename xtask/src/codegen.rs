@@ -1,5 +1,6 @@
 //! `cargo xtask codegen [--check]`: regenerates the typed command API in
-//! `client/src/generated/` from the specs: `commands.rs` from `commands/*.json`, and one
+//! `client/src/generated/` from the specs: `commands/` from `commands/*.json` (`mod.rs`
+//! with the trait and tables, one file per command group), and one
 //! file per module folder of `commands/modules/` (`json.rs`, `search.rs`, `bloom.rs`, each
 //! its own trait, compiled behind its cargo feature). The generated files are part of the
 //! source tree, so building typedis does not run the generator; the
@@ -59,13 +60,14 @@ pub fn config(root: &Path) -> typedis_codegen::Config {
         .trait_name("Commands")
         .lookup_table(true)
         .builder_cases(true)
-        .within_typedis(true);
+        .within_typedis(true)
+        .split_groups(true);
     config
 }
 
 /// Where the core command API lives.
 pub fn output(root: &Path) -> PathBuf {
-    root.join("client/src/generated/commands.rs")
+    root.join("client/src/generated/commands/mod.rs")
 }
 
 /// Regenerates the command API; with `--check`, only reports whether it is current.
@@ -83,15 +85,20 @@ pub fn main(args: &[String]) -> Result<u8, String> {
     if check {
         let mut stale = 0;
         for out in outputs(&root) {
-            let code = out.config.generate().map_err(|e| e.to_string())?;
-            if std::fs::read_to_string(&out.file).ok().as_deref() == Some(code.as_str()) {
-                println!("{} is up to date", out.file.display());
-            } else {
-                eprintln!(
-                    "{} does not match its specs: run `cargo xtask codegen`",
-                    out.file.display()
-                );
-                stale += 1;
+            let files = out
+                .config
+                .generate_files(&out.file)
+                .map_err(|e| e.to_string())?;
+            for (file, code) in files {
+                if std::fs::read_to_string(&file).ok().as_deref() == Some(code.as_str()) {
+                    println!("{} is up to date", file.display());
+                } else {
+                    eprintln!(
+                        "{} does not match its specs: run `cargo xtask codegen`",
+                        file.display()
+                    );
+                    stale += 1;
+                }
             }
         }
         return Ok(u8::from(stale > 0));

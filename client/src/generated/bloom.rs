@@ -26,7 +26,7 @@ pub static BF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `BF.ADD`; await it to send. Created by [`BloomCommands::bf_add`].
+/// Builder for `BF.ADD`; await it to send. Created by [`BloomCommands::bf_add`](BloomCommands::bf_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfAdd<S, R = bool> {
     sink: S,
@@ -34,13 +34,7 @@ pub struct BfAdd<S, R = bool> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> BfAdd<S> {
     #[doc(hidden)]
     pub fn new(
@@ -49,7 +43,7 @@ impl<S> BfAdd<S> {
         item: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.ADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -68,8 +62,6 @@ impl<S> BfAdd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> BfAdd<S, R> {}
 ::typedis::__typedis_builder!(BfAdd, BF_ADD);
 /// What the runtime knows about `BF.CARD`.
 pub static BF_CARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -97,7 +89,7 @@ pub static BF_CARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `BF.CARD`; await it to send. Created by [`BloomCommands::bf_card`].
+/// Builder for `BF.CARD`; await it to send. Created by [`BloomCommands::bf_card`](BloomCommands::bf_card).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfCard<S, R = i64> {
     sink: S,
@@ -105,18 +97,12 @@ pub struct BfCard<S, R = i64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> BfCard<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.CARD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -130,8 +116,6 @@ impl<S> BfCard<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> BfCard<S, R> {}
 ::typedis::__typedis_builder!(BfCard, BF_CARD);
 /// What the runtime knows about `BF.EXISTS`.
 pub static BF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -159,7 +143,7 @@ pub static BF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `BF.EXISTS`; await it to send. Created by [`BloomCommands::bf_exists`].
+/// Builder for `BF.EXISTS`; await it to send. Created by [`BloomCommands::bf_exists`](BloomCommands::bf_exists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfExists<S, R = bool> {
     sink: S,
@@ -167,13 +151,7 @@ pub struct BfExists<S, R = bool> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> BfExists<S> {
     #[doc(hidden)]
     pub fn new(
@@ -182,7 +160,7 @@ impl<S> BfExists<S> {
         item: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.EXISTS"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -201,8 +179,6 @@ impl<S> BfExists<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> BfExists<S, R> {}
 ::typedis::__typedis_builder!(BfExists, BF_EXISTS);
 /// What the runtime knows about `BF.INFO`.
 pub static BF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -230,7 +206,7 @@ pub static BF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `BF.INFO`; await it to send. Created by [`BloomCommands::bf_info`].
+/// Builder for `BF.INFO`; await it to send. Created by [`BloomCommands::bf_info`](BloomCommands::bf_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, i64>> {
     sink: S,
@@ -238,18 +214,12 @@ pub struct BfInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, i64>> {
     rest: ::typedis::__private::Slots<5>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> BfInfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.INFO"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -263,7 +233,7 @@ impl<S> BfInfo<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> BfInfo<S, R> {
     /// `CAPACITY`
     pub fn capacity(mut self) -> BfInfo<S, ::typedis::modules::Single<i64>> {
@@ -318,7 +288,7 @@ pub static BF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `BF.INSERT`; await it to send. Created by [`BloomCommands::bf_insert`].
+/// Builder for `BF.INSERT`; await it to send. Created by [`BloomCommands::bf_insert`](BloomCommands::bf_insert).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfInsert<S, R = ::std::vec::Vec<bool>> {
     sink: S,
@@ -326,13 +296,7 @@ pub struct BfInsert<S, R = ::std::vec::Vec<bool>> {
     rest: ::typedis::__private::Slots<7>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> BfInsert<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -362,7 +326,7 @@ impl<S> BfInsert<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> BfInsert<S, R> {
     /// `CAPACITY capacity`
     pub fn capacity(mut self, value: i64) -> Self {
@@ -445,7 +409,7 @@ pub static BF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `BF.LOADCHUNK`; await it to send. Created by [`BloomCommands::bf_loadchunk`].
+/// Builder for `BF.LOADCHUNK`; await it to send. Created by [`BloomCommands::bf_loadchunk`](BloomCommands::bf_loadchunk).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfLoadchunk<S, R = ()> {
     sink: S,
@@ -453,13 +417,7 @@ pub struct BfLoadchunk<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> BfLoadchunk<S> {
     #[doc(hidden)]
     pub fn new(
@@ -469,7 +427,7 @@ impl<S> BfLoadchunk<S> {
         data: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.LOADCHUNK"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -493,8 +451,6 @@ impl<S> BfLoadchunk<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> BfLoadchunk<S, R> {}
 ::typedis::__typedis_builder!(BfLoadchunk, BF_LOADCHUNK);
 /// What the runtime knows about `BF.MADD`.
 pub static BF_MADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -522,7 +478,7 @@ pub static BF_MADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `BF.MADD`; await it to send. Created by [`BloomCommands::bf_madd`].
+/// Builder for `BF.MADD`; await it to send. Created by [`BloomCommands::bf_madd`](BloomCommands::bf_madd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfMadd<S, R = ::std::vec::Vec<bool>> {
     sink: S,
@@ -530,13 +486,7 @@ pub struct BfMadd<S, R = ::std::vec::Vec<bool>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> BfMadd<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -545,7 +495,7 @@ impl<S> BfMadd<S> {
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -565,8 +515,6 @@ impl<S> BfMadd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> BfMadd<S, R> {}
 ::typedis::__typedis_builder!(BfMadd, BF_MADD);
 /// What the runtime knows about `BF.MEXISTS`.
 pub static BF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -594,7 +542,7 @@ pub static BF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `BF.MEXISTS`; await it to send. Created by [`BloomCommands::bf_mexists`].
+/// Builder for `BF.MEXISTS`; await it to send. Created by [`BloomCommands::bf_mexists`](BloomCommands::bf_mexists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfMexists<S, R = ::std::vec::Vec<bool>> {
     sink: S,
@@ -602,13 +550,7 @@ pub struct BfMexists<S, R = ::std::vec::Vec<bool>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> BfMexists<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -617,7 +559,7 @@ impl<S> BfMexists<S> {
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MEXISTS"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -637,8 +579,6 @@ impl<S> BfMexists<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> BfMexists<S, R> {}
 ::typedis::__typedis_builder!(BfMexists, BF_MEXISTS);
 /// What the runtime knows about `BF.RESERVE`.
 pub static BF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -666,7 +606,7 @@ pub static BF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `BF.RESERVE`; await it to send. Created by [`BloomCommands::bf_reserve`].
+/// Builder for `BF.RESERVE`; await it to send. Created by [`BloomCommands::bf_reserve`](BloomCommands::bf_reserve).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfReserve<S, R = ()> {
     sink: S,
@@ -674,13 +614,7 @@ pub struct BfReserve<S, R = ()> {
     rest: ::typedis::__private::Slots<2>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> BfReserve<S> {
     #[doc(hidden)]
     pub fn new(
@@ -690,7 +624,7 @@ impl<S> BfReserve<S> {
         capacity: i64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.RESERVE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -714,7 +648,7 @@ impl<S> BfReserve<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> BfReserve<S, R> {
     /// `EXPANSION expansion`
     pub fn expansion(mut self, value: i64) -> Self {
@@ -759,7 +693,7 @@ pub static BF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `BF.SCANDUMP`; await it to send. Created by [`BloomCommands::bf_scandump`].
+/// Builder for `BF.SCANDUMP`; await it to send. Created by [`BloomCommands::bf_scandump`](BloomCommands::bf_scandump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct BfScandump<S, R = (i64, ::core::option::Option<::typedis::Bytes>)> {
     sink: S,
@@ -767,18 +701,12 @@ pub struct BfScandump<S, R = (i64, ::core::option::Option<::typedis::Bytes>)> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> BfScandump<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, iterator: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.SCANDUMP"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -797,8 +725,6 @@ impl<S> BfScandump<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> BfScandump<S, R> {}
 ::typedis::__typedis_builder!(BfScandump, BF_SCANDUMP);
 /// What the runtime knows about `CF.ADD`.
 pub static CF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -826,7 +752,7 @@ pub static CF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CF.ADD`; await it to send. Created by [`BloomCommands::cf_add`].
+/// Builder for `CF.ADD`; await it to send. Created by [`BloomCommands::cf_add`](BloomCommands::cf_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfAdd<S, R = bool> {
     sink: S,
@@ -834,13 +760,7 @@ pub struct CfAdd<S, R = bool> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfAdd<S> {
     #[doc(hidden)]
     pub fn new(
@@ -849,7 +769,7 @@ impl<S> CfAdd<S> {
         item: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.ADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -868,8 +788,6 @@ impl<S> CfAdd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CfAdd<S, R> {}
 ::typedis::__typedis_builder!(CfAdd, CF_ADD);
 /// What the runtime knows about `CF.ADDNX`.
 pub static CF_ADDNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -897,7 +815,7 @@ pub static CF_ADDNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CF.ADDNX`; await it to send. Created by [`BloomCommands::cf_addnx`].
+/// Builder for `CF.ADDNX`; await it to send. Created by [`BloomCommands::cf_addnx`](BloomCommands::cf_addnx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfAddnx<S, R = bool> {
     sink: S,
@@ -905,13 +823,7 @@ pub struct CfAddnx<S, R = bool> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfAddnx<S> {
     #[doc(hidden)]
     pub fn new(
@@ -920,7 +832,7 @@ impl<S> CfAddnx<S> {
         item: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.ADDNX"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -939,8 +851,6 @@ impl<S> CfAddnx<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CfAddnx<S, R> {}
 ::typedis::__typedis_builder!(CfAddnx, CF_ADDNX);
 /// What the runtime knows about `CF.COUNT`.
 pub static CF_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -968,7 +878,7 @@ pub static CF_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `CF.COUNT`; await it to send. Created by [`BloomCommands::cf_count`].
+/// Builder for `CF.COUNT`; await it to send. Created by [`BloomCommands::cf_count`](BloomCommands::cf_count).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfCount<S, R = i64> {
     sink: S,
@@ -976,13 +886,7 @@ pub struct CfCount<S, R = i64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfCount<S> {
     #[doc(hidden)]
     pub fn new(
@@ -991,7 +895,7 @@ impl<S> CfCount<S> {
         item: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.COUNT"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1010,8 +914,6 @@ impl<S> CfCount<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CfCount<S, R> {}
 ::typedis::__typedis_builder!(CfCount, CF_COUNT);
 /// What the runtime knows about `CF.DEL`.
 pub static CF_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1039,7 +941,7 @@ pub static CF_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CF.DEL`; await it to send. Created by [`BloomCommands::cf_del`].
+/// Builder for `CF.DEL`; await it to send. Created by [`BloomCommands::cf_del`](BloomCommands::cf_del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfDel<S, R = bool> {
     sink: S,
@@ -1047,13 +949,7 @@ pub struct CfDel<S, R = bool> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfDel<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1062,7 +958,7 @@ impl<S> CfDel<S> {
         item: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.DEL"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1081,8 +977,6 @@ impl<S> CfDel<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CfDel<S, R> {}
 ::typedis::__typedis_builder!(CfDel, CF_DEL);
 /// What the runtime knows about `CF.EXISTS`.
 pub static CF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1110,7 +1004,7 @@ pub static CF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `CF.EXISTS`; await it to send. Created by [`BloomCommands::cf_exists`].
+/// Builder for `CF.EXISTS`; await it to send. Created by [`BloomCommands::cf_exists`](BloomCommands::cf_exists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfExists<S, R = bool> {
     sink: S,
@@ -1118,13 +1012,7 @@ pub struct CfExists<S, R = bool> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfExists<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1133,7 +1021,7 @@ impl<S> CfExists<S> {
         item: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.EXISTS"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1152,8 +1040,6 @@ impl<S> CfExists<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CfExists<S, R> {}
 ::typedis::__typedis_builder!(CfExists, CF_EXISTS);
 /// What the runtime knows about `CF.INFO`.
 pub static CF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1181,7 +1067,7 @@ pub static CF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `CF.INFO`; await it to send. Created by [`BloomCommands::cf_info`].
+/// Builder for `CF.INFO`; await it to send. Created by [`BloomCommands::cf_info`](BloomCommands::cf_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, i64>> {
     sink: S,
@@ -1189,18 +1075,12 @@ pub struct CfInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, i64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfInfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INFO"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1214,8 +1094,6 @@ impl<S> CfInfo<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CfInfo<S, R> {}
 ::typedis::__typedis_builder!(CfInfo, CF_INFO);
 /// What the runtime knows about `CF.INSERT`.
 pub static CF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1243,7 +1121,7 @@ pub static CF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CF.INSERT`; await it to send. Created by [`BloomCommands::cf_insert`].
+/// Builder for `CF.INSERT`; await it to send. Created by [`BloomCommands::cf_insert`](BloomCommands::cf_insert).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfInsert<S, R = ::std::vec::Vec<bool>> {
     sink: S,
@@ -1251,13 +1129,7 @@ pub struct CfInsert<S, R = ::std::vec::Vec<bool>> {
     rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfInsert<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -1287,7 +1159,7 @@ impl<S> CfInsert<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> CfInsert<S, R> {
     /// `CAPACITY capacity`
     pub fn capacity(mut self, value: i64) -> Self {
@@ -1345,7 +1217,7 @@ pub static CF_INSERTNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CF.INSERTNX`; await it to send. Created by [`BloomCommands::cf_insertnx`].
+/// Builder for `CF.INSERTNX`; await it to send. Created by [`BloomCommands::cf_insertnx`](BloomCommands::cf_insertnx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfInsertnx<S, R = ::std::vec::Vec<i64>> {
     sink: S,
@@ -1353,13 +1225,7 @@ pub struct CfInsertnx<S, R = ::std::vec::Vec<i64>> {
     rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfInsertnx<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -1389,7 +1255,7 @@ impl<S> CfInsertnx<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> CfInsertnx<S, R> {
     /// `CAPACITY capacity`
     pub fn capacity(mut self, value: i64) -> Self {
@@ -1447,7 +1313,7 @@ pub static CF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CF.LOADCHUNK`; await it to send. Created by [`BloomCommands::cf_loadchunk`].
+/// Builder for `CF.LOADCHUNK`; await it to send. Created by [`BloomCommands::cf_loadchunk`](BloomCommands::cf_loadchunk).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfLoadchunk<S, R = ()> {
     sink: S,
@@ -1455,13 +1321,7 @@ pub struct CfLoadchunk<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfLoadchunk<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1471,7 +1331,7 @@ impl<S> CfLoadchunk<S> {
         data: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.LOADCHUNK"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1495,8 +1355,6 @@ impl<S> CfLoadchunk<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CfLoadchunk<S, R> {}
 ::typedis::__typedis_builder!(CfLoadchunk, CF_LOADCHUNK);
 /// What the runtime knows about `CF.MEXISTS`.
 pub static CF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1524,7 +1382,7 @@ pub static CF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `CF.MEXISTS`; await it to send. Created by [`BloomCommands::cf_mexists`].
+/// Builder for `CF.MEXISTS`; await it to send. Created by [`BloomCommands::cf_mexists`](BloomCommands::cf_mexists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfMexists<S, R = ::std::vec::Vec<bool>> {
     sink: S,
@@ -1532,13 +1390,7 @@ pub struct CfMexists<S, R = ::std::vec::Vec<bool>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfMexists<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -1547,7 +1399,7 @@ impl<S> CfMexists<S> {
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.MEXISTS"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1567,8 +1419,6 @@ impl<S> CfMexists<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CfMexists<S, R> {}
 ::typedis::__typedis_builder!(CfMexists, CF_MEXISTS);
 /// What the runtime knows about `CF.RESERVE`.
 pub static CF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1596,7 +1446,7 @@ pub static CF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CF.RESERVE`; await it to send. Created by [`BloomCommands::cf_reserve`].
+/// Builder for `CF.RESERVE`; await it to send. Created by [`BloomCommands::cf_reserve`](BloomCommands::cf_reserve).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfReserve<S, R = ()> {
     sink: S,
@@ -1604,18 +1454,12 @@ pub struct CfReserve<S, R = ()> {
     rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfReserve<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, capacity: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.RESERVE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1634,7 +1478,7 @@ impl<S> CfReserve<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> CfReserve<S, R> {
     /// `BUCKETSIZE bucketsize`
     pub fn bucketsize(mut self, value: i64) -> Self {
@@ -1694,7 +1538,7 @@ pub static CF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `CF.SCANDUMP`; await it to send. Created by [`BloomCommands::cf_scandump`].
+/// Builder for `CF.SCANDUMP`; await it to send. Created by [`BloomCommands::cf_scandump`](BloomCommands::cf_scandump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CfScandump<S, R = (i64, ::core::option::Option<::typedis::Bytes>)> {
     sink: S,
@@ -1702,18 +1546,12 @@ pub struct CfScandump<S, R = (i64, ::core::option::Option<::typedis::Bytes>)> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CfScandump<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, iterator: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.SCANDUMP"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1732,8 +1570,6 @@ impl<S> CfScandump<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CfScandump<S, R> {}
 ::typedis::__typedis_builder!(CfScandump, CF_SCANDUMP);
 /// What the runtime knows about `CMS.INCRBY`.
 pub static CMS_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1761,7 +1597,7 @@ pub static CMS_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CMS.INCRBY`; await it to send. Created by [`BloomCommands::cms_incrby`].
+/// Builder for `CMS.INCRBY`; await it to send. Created by [`BloomCommands::cms_incrby`](BloomCommands::cms_incrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CmsIncrby<S, R = ::std::vec::Vec<i64>> {
     sink: S,
@@ -1769,13 +1605,7 @@ pub struct CmsIncrby<S, R = ::std::vec::Vec<i64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CmsIncrby<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -1784,7 +1614,7 @@ impl<S> CmsIncrby<S> {
         items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INCRBY"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1808,8 +1638,6 @@ impl<S> CmsIncrby<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CmsIncrby<S, R> {}
 ::typedis::__typedis_builder!(CmsIncrby, CMS_INCRBY);
 /// What the runtime knows about `CMS.INFO`.
 pub static CMS_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1836,7 +1664,7 @@ pub static CMS_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `CMS.INFO`; await it to send. Created by [`BloomCommands::cms_info`].
+/// Builder for `CMS.INFO`; await it to send. Created by [`BloomCommands::cms_info`](BloomCommands::cms_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CmsInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, i64>> {
     sink: S,
@@ -1844,18 +1672,12 @@ pub struct CmsInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, i64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CmsInfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INFO"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1869,8 +1691,6 @@ impl<S> CmsInfo<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CmsInfo<S, R> {}
 ::typedis::__typedis_builder!(CmsInfo, CMS_INFO);
 /// What the runtime knows about `CMS.INITBYDIM`.
 pub static CMS_INITBYDIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1898,7 +1718,7 @@ pub static CMS_INITBYDIM: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CMS.INITBYDIM`; await it to send. Created by [`BloomCommands::cms_initbydim`].
+/// Builder for `CMS.INITBYDIM`; await it to send. Created by [`BloomCommands::cms_initbydim`](BloomCommands::cms_initbydim).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CmsInitbydim<S, R = ()> {
     sink: S,
@@ -1906,18 +1726,12 @@ pub struct CmsInitbydim<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CmsInitbydim<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, width: i64, depth: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INITBYDIM"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1941,8 +1755,6 @@ impl<S> CmsInitbydim<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CmsInitbydim<S, R> {}
 ::typedis::__typedis_builder!(CmsInitbydim, CMS_INITBYDIM);
 /// What the runtime knows about `CMS.INITBYPROB`.
 pub static CMS_INITBYPROB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1970,7 +1782,7 @@ pub static CMS_INITBYPROB: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CMS.INITBYPROB`; await it to send. Created by [`BloomCommands::cms_initbyprob`].
+/// Builder for `CMS.INITBYPROB`; await it to send. Created by [`BloomCommands::cms_initbyprob`](BloomCommands::cms_initbyprob).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CmsInitbyprob<S, R = ()> {
     sink: S,
@@ -1978,13 +1790,7 @@ pub struct CmsInitbyprob<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CmsInitbyprob<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1994,7 +1800,7 @@ impl<S> CmsInitbyprob<S> {
         probability: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INITBYPROB"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2018,8 +1824,6 @@ impl<S> CmsInitbyprob<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CmsInitbyprob<S, R> {}
 ::typedis::__typedis_builder!(CmsInitbyprob, CMS_INITBYPROB);
 /// What the runtime knows about `CMS.MERGE`.
 pub static CMS_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2047,7 +1851,7 @@ pub static CMS_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `CMS.MERGE`; await it to send. Created by [`BloomCommands::cms_merge`].
+/// Builder for `CMS.MERGE`; await it to send. Created by [`BloomCommands::cms_merge`](BloomCommands::cms_merge).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CmsMerge<S, R = ()> {
     sink: S,
@@ -2055,13 +1859,7 @@ pub struct CmsMerge<S, R = ()> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CmsMerge<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -2071,7 +1869,7 @@ impl<S> CmsMerge<S> {
         source: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.MERGE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = destination;
@@ -2096,7 +1894,7 @@ impl<S> CmsMerge<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> CmsMerge<S, R> {
     /// `WEIGHTS weight [weight ...]`
     pub fn weight(mut self, value: impl ::core::iter::IntoIterator<Item = f64>) -> Self {
@@ -2138,7 +1936,7 @@ pub static CMS_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `CMS.QUERY`; await it to send. Created by [`BloomCommands::cms_query`].
+/// Builder for `CMS.QUERY`; await it to send. Created by [`BloomCommands::cms_query`](BloomCommands::cms_query).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct CmsQuery<S, R = ::std::vec::Vec<i64>> {
     sink: S,
@@ -2146,13 +1944,7 @@ pub struct CmsQuery<S, R = ::std::vec::Vec<i64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> CmsQuery<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -2161,7 +1953,7 @@ impl<S> CmsQuery<S> {
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.QUERY"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2181,8 +1973,6 @@ impl<S> CmsQuery<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> CmsQuery<S, R> {}
 ::typedis::__typedis_builder!(CmsQuery, CMS_QUERY);
 /// What the runtime knows about `TDIGEST.ADD`.
 pub static TDIGEST_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2210,7 +2000,7 @@ pub static TDIGEST_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `TDIGEST.ADD`; await it to send. Created by [`BloomCommands::tdigest_add`].
+/// Builder for `TDIGEST.ADD`; await it to send. Created by [`BloomCommands::tdigest_add`](BloomCommands::tdigest_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestAdd<S, R = ()> {
     sink: S,
@@ -2218,13 +2008,7 @@ pub struct TdigestAdd<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestAdd<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2233,7 +2017,7 @@ impl<S> TdigestAdd<S> {
         values: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.ADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2255,8 +2039,6 @@ impl<S> TdigestAdd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestAdd<S, R> {}
 ::typedis::__typedis_builder!(TdigestAdd, TDIGEST_ADD);
 /// What the runtime knows about `TDIGEST.BYRANK`.
 pub static TDIGEST_BYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2283,7 +2065,7 @@ pub static TDIGEST_BYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TDIGEST.BYRANK`; await it to send. Created by [`BloomCommands::tdigest_byrank`].
+/// Builder for `TDIGEST.BYRANK`; await it to send. Created by [`BloomCommands::tdigest_byrank`](BloomCommands::tdigest_byrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestByrank<S, R = ::std::vec::Vec<f64>> {
     sink: S,
@@ -2291,13 +2073,7 @@ pub struct TdigestByrank<S, R = ::std::vec::Vec<f64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestByrank<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2306,7 +2082,7 @@ impl<S> TdigestByrank<S> {
         rank: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.BYRANK"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2326,8 +2102,6 @@ impl<S> TdigestByrank<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestByrank<S, R> {}
 ::typedis::__typedis_builder!(TdigestByrank, TDIGEST_BYRANK);
 /// What the runtime knows about `TDIGEST.BYREVRANK`.
 pub static TDIGEST_BYREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2354,7 +2128,7 @@ pub static TDIGEST_BYREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TDIGEST.BYREVRANK`; await it to send. Created by [`BloomCommands::tdigest_byrevrank`].
+/// Builder for `TDIGEST.BYREVRANK`; await it to send. Created by [`BloomCommands::tdigest_byrevrank`](BloomCommands::tdigest_byrevrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestByrevrank<S, R = ::std::vec::Vec<f64>> {
     sink: S,
@@ -2362,13 +2136,7 @@ pub struct TdigestByrevrank<S, R = ::std::vec::Vec<f64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestByrevrank<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2377,7 +2145,7 @@ impl<S> TdigestByrevrank<S> {
         reverse_rank: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.BYREVRANK"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2397,8 +2165,6 @@ impl<S> TdigestByrevrank<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestByrevrank<S, R> {}
 ::typedis::__typedis_builder!(TdigestByrevrank, TDIGEST_BYREVRANK);
 /// What the runtime knows about `TDIGEST.CDF`.
 pub static TDIGEST_CDF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2425,7 +2191,7 @@ pub static TDIGEST_CDF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TDIGEST.CDF`; await it to send. Created by [`BloomCommands::tdigest_cdf`].
+/// Builder for `TDIGEST.CDF`; await it to send. Created by [`BloomCommands::tdigest_cdf`](BloomCommands::tdigest_cdf).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestCdf<S, R = ::std::vec::Vec<f64>> {
     sink: S,
@@ -2433,13 +2199,7 @@ pub struct TdigestCdf<S, R = ::std::vec::Vec<f64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestCdf<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2448,7 +2208,7 @@ impl<S> TdigestCdf<S> {
         value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.CDF"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2468,8 +2228,6 @@ impl<S> TdigestCdf<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestCdf<S, R> {}
 ::typedis::__typedis_builder!(TdigestCdf, TDIGEST_CDF);
 /// What the runtime knows about `TDIGEST.CREATE`.
 pub static TDIGEST_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2497,7 +2255,7 @@ pub static TDIGEST_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `TDIGEST.CREATE`; await it to send. Created by [`BloomCommands::tdigest_create`].
+/// Builder for `TDIGEST.CREATE`; await it to send. Created by [`BloomCommands::tdigest_create`](BloomCommands::tdigest_create).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestCreate<S, R = ()> {
     sink: S,
@@ -2505,18 +2263,12 @@ pub struct TdigestCreate<S, R = ()> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestCreate<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.CREATE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2530,7 +2282,7 @@ impl<S> TdigestCreate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> TdigestCreate<S, R> {
     /// `COMPRESSION compression`
     pub fn compression(mut self, value: i64) -> Self {
@@ -2569,7 +2321,7 @@ pub static TDIGEST_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TDIGEST.INFO`; await it to send. Created by [`BloomCommands::tdigest_info`].
+/// Builder for `TDIGEST.INFO`; await it to send. Created by [`BloomCommands::tdigest_info`](BloomCommands::tdigest_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, i64>> {
     sink: S,
@@ -2577,18 +2329,12 @@ pub struct TdigestInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, i64>
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestInfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.INFO"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2602,8 +2348,6 @@ impl<S> TdigestInfo<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestInfo<S, R> {}
 ::typedis::__typedis_builder!(TdigestInfo, TDIGEST_INFO);
 /// What the runtime knows about `TDIGEST.MAX`.
 pub static TDIGEST_MAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2630,7 +2374,7 @@ pub static TDIGEST_MAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TDIGEST.MAX`; await it to send. Created by [`BloomCommands::tdigest_max`].
+/// Builder for `TDIGEST.MAX`; await it to send. Created by [`BloomCommands::tdigest_max`](BloomCommands::tdigest_max).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestMax<S, R = f64> {
     sink: S,
@@ -2638,18 +2382,12 @@ pub struct TdigestMax<S, R = f64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestMax<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MAX"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2663,8 +2401,6 @@ impl<S> TdigestMax<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestMax<S, R> {}
 ::typedis::__typedis_builder!(TdigestMax, TDIGEST_MAX);
 /// What the runtime knows about `TDIGEST.MERGE`.
 pub static TDIGEST_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2692,7 +2428,7 @@ pub static TDIGEST_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `TDIGEST.MERGE`; await it to send. Created by [`BloomCommands::tdigest_merge`].
+/// Builder for `TDIGEST.MERGE`; await it to send. Created by [`BloomCommands::tdigest_merge`](BloomCommands::tdigest_merge).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestMerge<S, R = ()> {
     sink: S,
@@ -2700,13 +2436,7 @@ pub struct TdigestMerge<S, R = ()> {
     rest: ::typedis::__private::Slots<2>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestMerge<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -2716,7 +2446,7 @@ impl<S> TdigestMerge<S> {
         source_key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MERGE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = destination_key;
@@ -2741,7 +2471,7 @@ impl<S> TdigestMerge<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> TdigestMerge<S, R> {
     /// `COMPRESSION compression`
     pub fn config(mut self, value: i64) -> Self {
@@ -2787,7 +2517,7 @@ pub static TDIGEST_MIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TDIGEST.MIN`; await it to send. Created by [`BloomCommands::tdigest_min`].
+/// Builder for `TDIGEST.MIN`; await it to send. Created by [`BloomCommands::tdigest_min`](BloomCommands::tdigest_min).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestMin<S, R = f64> {
     sink: S,
@@ -2795,18 +2525,12 @@ pub struct TdigestMin<S, R = f64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestMin<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MIN"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2820,8 +2544,6 @@ impl<S> TdigestMin<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestMin<S, R> {}
 ::typedis::__typedis_builder!(TdigestMin, TDIGEST_MIN);
 /// What the runtime knows about `TDIGEST.QUANTILE`.
 pub static TDIGEST_QUANTILE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2848,7 +2570,7 @@ pub static TDIGEST_QUANTILE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TDIGEST.QUANTILE`; await it to send. Created by [`BloomCommands::tdigest_quantile`].
+/// Builder for `TDIGEST.QUANTILE`; await it to send. Created by [`BloomCommands::tdigest_quantile`](BloomCommands::tdigest_quantile).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestQuantile<S, R = ::std::vec::Vec<f64>> {
     sink: S,
@@ -2856,13 +2578,7 @@ pub struct TdigestQuantile<S, R = ::std::vec::Vec<f64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestQuantile<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2871,7 +2587,7 @@ impl<S> TdigestQuantile<S> {
         quantile: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.QUANTILE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2891,8 +2607,6 @@ impl<S> TdigestQuantile<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestQuantile<S, R> {}
 ::typedis::__typedis_builder!(TdigestQuantile, TDIGEST_QUANTILE);
 /// What the runtime knows about `TDIGEST.RANK`.
 pub static TDIGEST_RANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2919,7 +2633,7 @@ pub static TDIGEST_RANK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TDIGEST.RANK`; await it to send. Created by [`BloomCommands::tdigest_rank`].
+/// Builder for `TDIGEST.RANK`; await it to send. Created by [`BloomCommands::tdigest_rank`](BloomCommands::tdigest_rank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestRank<S, R = ::std::vec::Vec<i64>> {
     sink: S,
@@ -2927,13 +2641,7 @@ pub struct TdigestRank<S, R = ::std::vec::Vec<i64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestRank<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2942,7 +2650,7 @@ impl<S> TdigestRank<S> {
         value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.RANK"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2962,8 +2670,6 @@ impl<S> TdigestRank<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestRank<S, R> {}
 ::typedis::__typedis_builder!(TdigestRank, TDIGEST_RANK);
 /// What the runtime knows about `TDIGEST.RESET`.
 pub static TDIGEST_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2991,7 +2697,7 @@ pub static TDIGEST_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `TDIGEST.RESET`; await it to send. Created by [`BloomCommands::tdigest_reset`].
+/// Builder for `TDIGEST.RESET`; await it to send. Created by [`BloomCommands::tdigest_reset`](BloomCommands::tdigest_reset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestReset<S, R = ()> {
     sink: S,
@@ -2999,18 +2705,12 @@ pub struct TdigestReset<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestReset<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.RESET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -3024,8 +2724,6 @@ impl<S> TdigestReset<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestReset<S, R> {}
 ::typedis::__typedis_builder!(TdigestReset, TDIGEST_RESET);
 /// What the runtime knows about `TDIGEST.REVRANK`.
 pub static TDIGEST_REVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3052,7 +2750,7 @@ pub static TDIGEST_REVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TDIGEST.REVRANK`; await it to send. Created by [`BloomCommands::tdigest_revrank`].
+/// Builder for `TDIGEST.REVRANK`; await it to send. Created by [`BloomCommands::tdigest_revrank`](BloomCommands::tdigest_revrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestRevrank<S, R = ::std::vec::Vec<i64>> {
     sink: S,
@@ -3060,13 +2758,7 @@ pub struct TdigestRevrank<S, R = ::std::vec::Vec<i64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestRevrank<S> {
     #[doc(hidden)]
     pub fn new(
@@ -3075,7 +2767,7 @@ impl<S> TdigestRevrank<S> {
         value: impl ::core::iter::IntoIterator<Item = f64>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.REVRANK"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -3095,8 +2787,6 @@ impl<S> TdigestRevrank<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestRevrank<S, R> {}
 ::typedis::__typedis_builder!(TdigestRevrank, TDIGEST_REVRANK);
 /// What the runtime knows about `TDIGEST.TRIMMED_MEAN`.
 pub static TDIGEST_TRIMMED_MEAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3123,7 +2813,7 @@ pub static TDIGEST_TRIMMED_MEAN: ::typedis::meta::CommandMeta = ::typedis::meta:
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TDIGEST.TRIMMED_MEAN`; await it to send. Created by [`BloomCommands::tdigest_trimmed_mean`].
+/// Builder for `TDIGEST.TRIMMED_MEAN`; await it to send. Created by [`BloomCommands::tdigest_trimmed_mean`](BloomCommands::tdigest_trimmed_mean).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TdigestTrimmedMean<S, R = f64> {
     sink: S,
@@ -3131,13 +2821,7 @@ pub struct TdigestTrimmedMean<S, R = f64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TdigestTrimmedMean<S> {
     #[doc(hidden)]
     pub fn new(
@@ -3149,7 +2833,7 @@ impl<S> TdigestTrimmedMean<S> {
         let mut args = const {
             ::typedis::Args::const_command(&[b"TDIGEST.TRIMMED_MEAN"])
         };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -3173,8 +2857,6 @@ impl<S> TdigestTrimmedMean<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TdigestTrimmedMean<S, R> {}
 ::typedis::__typedis_builder!(TdigestTrimmedMean, TDIGEST_TRIMMED_MEAN);
 /// What the runtime knows about `TOPK.ADD`.
 pub static TOPK_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3202,7 +2884,7 @@ pub static TOPK_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `TOPK.ADD`; await it to send. Created by [`BloomCommands::topk_add`].
+/// Builder for `TOPK.ADD`; await it to send. Created by [`BloomCommands::topk_add`](BloomCommands::topk_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TopkAdd<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>> {
     sink: S,
@@ -3210,13 +2892,7 @@ pub struct TopkAdd<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Byte
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TopkAdd<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -3225,7 +2901,7 @@ impl<S> TopkAdd<S> {
         items: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.ADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -3245,8 +2921,6 @@ impl<S> TopkAdd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TopkAdd<S, R> {}
 ::typedis::__typedis_builder!(TopkAdd, TOPK_ADD);
 /// What the runtime knows about `TOPK.COUNT`.
 pub static TOPK_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3273,7 +2947,7 @@ pub static TOPK_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `TOPK.COUNT`; await it to send. Created by [`BloomCommands::topk_count`].
+/// Builder for `TOPK.COUNT`; await it to send. Created by [`BloomCommands::topk_count`](BloomCommands::topk_count).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 #[deprecated(note = "deprecated since 2.4")]
 pub struct TopkCount<S, R = ::std::vec::Vec<i64>> {
@@ -3282,13 +2956,7 @@ pub struct TopkCount<S, R = ::std::vec::Vec<i64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TopkCount<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -3297,7 +2965,7 @@ impl<S> TopkCount<S> {
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.COUNT"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -3317,8 +2985,6 @@ impl<S> TopkCount<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TopkCount<S, R> {}
 ::typedis::__typedis_builder!(TopkCount, TOPK_COUNT);
 /// What the runtime knows about `TOPK.INCRBY`.
 pub static TOPK_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3346,7 +3012,7 @@ pub static TOPK_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `TOPK.INCRBY`; await it to send. Created by [`BloomCommands::topk_incrby`].
+/// Builder for `TOPK.INCRBY`; await it to send. Created by [`BloomCommands::topk_incrby`](BloomCommands::topk_incrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TopkIncrby<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>> {
     sink: S,
@@ -3354,13 +3020,7 @@ pub struct TopkIncrby<S, R = ::std::vec::Vec<::core::option::Option<::typedis::B
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TopkIncrby<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -3369,7 +3029,7 @@ impl<S> TopkIncrby<S> {
         items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.INCRBY"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -3393,8 +3053,6 @@ impl<S> TopkIncrby<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TopkIncrby<S, R> {}
 ::typedis::__typedis_builder!(TopkIncrby, TOPK_INCRBY);
 /// What the runtime knows about `TOPK.INFO`.
 pub static TOPK_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3421,7 +3079,7 @@ pub static TOPK_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TOPK.INFO`; await it to send. Created by [`BloomCommands::topk_info`].
+/// Builder for `TOPK.INFO`; await it to send. Created by [`BloomCommands::topk_info`](BloomCommands::topk_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TopkInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, f64>> {
     sink: S,
@@ -3429,18 +3087,12 @@ pub struct TopkInfo<S, R = ::std::collections::HashMap<::typedis::Bytes, f64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TopkInfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.INFO"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -3454,8 +3106,6 @@ impl<S> TopkInfo<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TopkInfo<S, R> {}
 ::typedis::__typedis_builder!(TopkInfo, TOPK_INFO);
 /// What the runtime knows about `TOPK.LIST`.
 pub static TOPK_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3482,7 +3132,7 @@ pub static TOPK_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TOPK.LIST`; await it to send. Created by [`BloomCommands::topk_list`].
+/// Builder for `TOPK.LIST`; await it to send. Created by [`BloomCommands::topk_list`](BloomCommands::topk_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TopkList<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -3490,18 +3140,12 @@ pub struct TopkList<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TopkList<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.LIST"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -3515,7 +3159,7 @@ impl<S> TopkList<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> TopkList<S, R> {
     /// `WITHCOUNT`
     pub fn withcount(mut self) -> TopkList<S, ::std::vec::Vec<(::typedis::Bytes, i64)>> {
@@ -3549,7 +3193,7 @@ pub static TOPK_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `TOPK.QUERY`; await it to send. Created by [`BloomCommands::topk_query`].
+/// Builder for `TOPK.QUERY`; await it to send. Created by [`BloomCommands::topk_query`](BloomCommands::topk_query).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TopkQuery<S, R = ::std::vec::Vec<bool>> {
     sink: S,
@@ -3557,13 +3201,7 @@ pub struct TopkQuery<S, R = ::std::vec::Vec<bool>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TopkQuery<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -3572,7 +3210,7 @@ impl<S> TopkQuery<S> {
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.QUERY"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -3592,8 +3230,6 @@ impl<S> TopkQuery<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> TopkQuery<S, R> {}
 ::typedis::__typedis_builder!(TopkQuery, TOPK_QUERY);
 /// What the runtime knows about `TOPK.RESERVE`.
 pub static TOPK_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3621,7 +3257,7 @@ pub static TOPK_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `TOPK.RESERVE`; await it to send. Created by [`BloomCommands::topk_reserve`].
+/// Builder for `TOPK.RESERVE`; await it to send. Created by [`BloomCommands::topk_reserve`](BloomCommands::topk_reserve).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct TopkReserve<S, R = ()> {
     sink: S,
@@ -3629,18 +3265,12 @@ pub struct TopkReserve<S, R = ()> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> TopkReserve<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg, topk: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.RESERVE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -3659,7 +3289,7 @@ impl<S> TopkReserve<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> TopkReserve<S, R> {
     /// `width depth decay`
     pub fn params(mut self, value: (i64, i64, f64)) -> Self {
@@ -3690,6 +3320,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k), where k is the number of hash functions used by the last sub-filter
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "BF.ADD")]
     #[allow(deprecated)]
     fn bf_add(
@@ -3707,6 +3339,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.4
     /// - Servers: RedisBloom ≥ 2.4.4
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     #[doc(alias = "BF.CARD")]
     #[allow(deprecated)]
     fn bf_card(
@@ -3723,6 +3357,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k), where k is the number of hash functions used by the last sub-filter
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "BF.EXISTS")]
     #[allow(deprecated)]
     fn bf_exists(
@@ -3740,6 +3376,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, i64>`; `modules::Single<i64>` with `capacity`, `size`, `filters`, …
     #[doc(alias = "BF.INFO")]
     #[allow(deprecated)]
     fn bf_info(
@@ -3756,6 +3394,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k * n), where k is the number of hash functions and n is the number of items
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "BF.INSERT")]
     #[allow(deprecated)]
     fn bf_insert<M0>(
@@ -3773,6 +3413,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n), where n is the capacity
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `iterator`, `data`
+    /// - Reply: `()`
     #[doc(alias = "BF.LOADCHUNK")]
     #[allow(deprecated)]
     fn bf_loadchunk(
@@ -3793,6 +3435,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k * n), where k is the number of hash functions and n is the number of items
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "BF.MADD")]
     #[allow(deprecated)]
     fn bf_madd<M0>(
@@ -3810,6 +3454,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k * n), where k is the number of hash functions and n is the number of items
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "BF.MEXISTS")]
     #[allow(deprecated)]
     fn bf_mexists<M0>(
@@ -3827,6 +3473,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `error_rate`, `capacity`
+    /// - Reply: `()`
     #[doc(alias = "BF.RESERVE")]
     #[allow(deprecated)]
     fn bf_reserve(
@@ -3847,6 +3495,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n), where n is the capacity
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `iterator`
+    /// - Reply: `(i64, Option<Bytes>)`
     #[doc(alias = "BF.SCANDUMP")]
     #[allow(deprecated)]
     fn bf_scandump(
@@ -3864,6 +3514,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k + i), where k is the number of sub-filters and i is maxIterations
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "CF.ADD")]
     #[allow(deprecated)]
     fn cf_add(
@@ -3881,6 +3533,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k + i), where k is the number of sub-filters and i is maxIterations
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "CF.ADDNX")]
     #[allow(deprecated)]
     fn cf_addnx(
@@ -3898,6 +3552,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k), where k is the number of sub-filters
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `i64`
     #[doc(alias = "CF.COUNT")]
     #[allow(deprecated)]
     fn cf_count(
@@ -3915,6 +3571,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k), where k is the number of sub-filters
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "CF.DEL")]
     #[allow(deprecated)]
     fn cf_del(
@@ -3932,6 +3590,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k), where k is the number of sub-filters
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item`
+    /// - Reply: `bool`
     #[doc(alias = "CF.EXISTS")]
     #[allow(deprecated)]
     fn cf_exists(
@@ -3949,6 +3609,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, i64>`
     #[doc(alias = "CF.INFO")]
     #[allow(deprecated)]
     fn cf_info(
@@ -3965,6 +3627,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n * (k + i)), where n is the number of items, k is the number of sub-filters and i is maxIterations
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "CF.INSERT")]
     #[allow(deprecated)]
     fn cf_insert<M0>(
@@ -3982,6 +3646,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n * (k + i)), where n is the number of items, k is the number of sub-filters and i is maxIterations
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "CF.INSERTNX")]
     #[allow(deprecated)]
     fn cf_insertnx<M0>(
@@ -3999,6 +3665,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n), where n is the capacity
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `iterator`, `data`
+    /// - Reply: `()`
     #[doc(alias = "CF.LOADCHUNK")]
     #[allow(deprecated)]
     fn cf_loadchunk(
@@ -4019,6 +3687,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k * n), where k is the number of sub-filters and n is the number of items
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "CF.MEXISTS")]
     #[allow(deprecated)]
     fn cf_mexists<M0>(
@@ -4036,6 +3706,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `capacity`
+    /// - Reply: `()`
     #[doc(alias = "CF.RESERVE")]
     #[allow(deprecated)]
     fn cf_reserve(
@@ -4053,6 +3725,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n), where n is the capacity
     /// - Since: 1.0.0
     /// - Servers: RedisBloom ≥ 1.0
+    /// - Parameters: `key`, `iterator`
+    /// - Reply: `(i64, Option<Bytes>)`
     #[doc(alias = "CF.SCANDUMP")]
     #[allow(deprecated)]
     fn cf_scandump(
@@ -4070,6 +3744,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n) where n is the number of items
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `items`: one or many `(item, increment)`
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "CMS.INCRBY")]
     #[allow(deprecated)]
     fn cms_incrby<M0>(
@@ -4087,6 +3763,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, i64>`
     #[doc(alias = "CMS.INFO")]
     #[allow(deprecated)]
     fn cms_info(
@@ -4103,6 +3781,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `width`, `depth`
+    /// - Reply: `()`
     #[doc(alias = "CMS.INITBYDIM")]
     #[allow(deprecated)]
     fn cms_initbydim(
@@ -4123,6 +3803,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `error`, `probability`
+    /// - Reply: `()`
     #[doc(alias = "CMS.INITBYPROB")]
     #[allow(deprecated)]
     fn cms_initbyprob(
@@ -4143,6 +3825,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n) where n is the number of sketches
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `destination`, `numkeys`, `source` (one or many)
+    /// - Reply: `()`
     #[doc(alias = "CMS.MERGE")]
     #[allow(deprecated)]
     fn cms_merge<M0>(
@@ -4163,6 +3847,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n) where n is the number of items
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "CMS.QUERY")]
     #[allow(deprecated)]
     fn cms_query<M0>(
@@ -4180,6 +3866,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) , where N is the number of samples to add
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `values`: one or many `value`
+    /// - Reply: `()`
     #[doc(alias = "TDIGEST.ADD")]
     #[allow(deprecated)]
     fn tdigest_add(
@@ -4197,6 +3885,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `rank` (one or many)
+    /// - Reply: `Vec<f64>`
     #[doc(alias = "TDIGEST.BYRANK")]
     #[allow(deprecated)]
     fn tdigest_byrank(
@@ -4214,6 +3904,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `reverse_rank` (one or many)
+    /// - Reply: `Vec<f64>`
     #[doc(alias = "TDIGEST.BYREVRANK")]
     #[allow(deprecated)]
     fn tdigest_byrevrank(
@@ -4233,6 +3925,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `value` (one or many)
+    /// - Reply: `Vec<f64>`
     #[doc(alias = "TDIGEST.CDF")]
     #[allow(deprecated)]
     fn tdigest_cdf(
@@ -4250,6 +3944,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`
+    /// - Reply: `()`
     #[doc(alias = "TDIGEST.CREATE")]
     #[allow(deprecated)]
     fn tdigest_create(
@@ -4266,6 +3962,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, i64>`
     #[doc(alias = "TDIGEST.INFO")]
     #[allow(deprecated)]
     fn tdigest_info(
@@ -4282,6 +3980,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`
+    /// - Reply: `f64`
     #[doc(alias = "TDIGEST.MAX")]
     #[allow(deprecated)]
     fn tdigest_max(
@@ -4298,6 +3998,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N*K), where N is the number of centroids and K being the number of input sketches
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `destination_key`, `numkeys`, `source_key` (one or many)
+    /// - Reply: `()`
     #[doc(alias = "TDIGEST.MERGE")]
     #[allow(deprecated)]
     fn tdigest_merge<M0>(
@@ -4318,6 +4020,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`
+    /// - Reply: `f64`
     #[doc(alias = "TDIGEST.MIN")]
     #[allow(deprecated)]
     fn tdigest_min(
@@ -4334,6 +4038,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `quantile` (one or many)
+    /// - Reply: `Vec<f64>`
     #[doc(alias = "TDIGEST.QUANTILE")]
     #[allow(deprecated)]
     fn tdigest_quantile(
@@ -4353,6 +4059,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `value` (one or many)
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "TDIGEST.RANK")]
     #[allow(deprecated)]
     fn tdigest_rank(
@@ -4370,6 +4078,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`
+    /// - Reply: `()`
     #[doc(alias = "TDIGEST.RESET")]
     #[allow(deprecated)]
     fn tdigest_reset(
@@ -4386,6 +4096,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `value` (one or many)
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "TDIGEST.REVRANK")]
     #[allow(deprecated)]
     fn tdigest_revrank(
@@ -4403,6 +4115,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of centroids
     /// - Since: 2.4.0
     /// - Servers: RedisBloom ≥ 2.4
+    /// - Parameters: `key`, `low_cut_quantile`, `high_cut_quantile`
+    /// - Reply: `f64`
     #[doc(alias = "TDIGEST.TRIMMED_MEAN")]
     #[allow(deprecated)]
     fn tdigest_trimmed_mean(
@@ -4423,6 +4137,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n * k) where n is the number of items and k is the depth
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `items` (one or many)
+    /// - Reply: `Vec<Option<Bytes>>`
     #[doc(alias = "TOPK.ADD")]
     #[allow(deprecated)]
     fn topk_add<M0>(
@@ -4440,6 +4156,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n) where n is the number of items
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "TOPK.COUNT")]
     #[deprecated(note = "deprecated since 2.4")]
     #[allow(deprecated)]
@@ -4458,6 +4176,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n * k * incr) where n is the number of items, k is the depth and incr is the increment
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `items`: one or many `(item, increment)`
+    /// - Reply: `Vec<Option<Bytes>>`
     #[doc(alias = "TOPK.INCRBY")]
     #[allow(deprecated)]
     fn topk_incrby<M0>(
@@ -4475,6 +4195,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`
+    /// - Reply: `HashMap<Bytes, f64>`
     #[doc(alias = "TOPK.INFO")]
     #[allow(deprecated)]
     fn topk_info(
@@ -4491,6 +4213,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(k) where k is the value of top-k
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, i64)>` with `withcount`
     #[doc(alias = "TOPK.LIST")]
     #[allow(deprecated)]
     fn topk_list(
@@ -4507,6 +4231,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(n) where n is the number of items
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `item` (one or many)
+    /// - Reply: `Vec<bool>`
     #[doc(alias = "TOPK.QUERY")]
     #[allow(deprecated)]
     fn topk_query<M0>(
@@ -4524,6 +4250,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RedisBloom ≥ 2.0
+    /// - Parameters: `key`, `topk`
+    /// - Reply: `()`
     #[doc(alias = "TOPK.RESERVE")]
     #[allow(deprecated)]
     fn topk_reserve(
@@ -4643,6 +4371,7 @@ pub static METHODS: &[(&str, &str)] = &[
 /// feature, since instantiating every decoder costs build time).
 #[doc(hidden)]
 #[cfg(feature = "reply-decoders")]
+#[allow(clippy::type_complexity)]
 pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<()>)] = &[
     (
         "BF.ADD",
@@ -4931,6 +4660,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
 /// For each reply variant (the optional arguments that pick it), the same check.
 #[doc(hidden)]
 #[cfg(feature = "reply-decoders")]
+#[allow(clippy::type_complexity)]
 pub static VARIANT_DECODERS: &[(
     &str,
     &[&str],

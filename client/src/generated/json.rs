@@ -26,7 +26,7 @@ pub static JSON_ARRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.ARRAPPEND`; await it to send. Created by [`JsonCommands::json_arrappend`].
+/// Builder for `JSON.ARRAPPEND`; await it to send. Created by [`JsonCommands::json_arrappend`](JsonCommands::json_arrappend).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonArrappend<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     sink: S,
@@ -34,13 +34,7 @@ pub struct JsonArrappend<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonArrappend<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -50,7 +44,7 @@ impl<S> JsonArrappend<S> {
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRAPPEND"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -75,8 +69,6 @@ impl<S> JsonArrappend<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonArrappend<S, R> {}
 ::typedis::__typedis_builder!(JsonArrappend, JSON_ARRAPPEND);
 /// What the runtime knows about `JSON.ARRINDEX`.
 pub static JSON_ARRINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -103,7 +95,7 @@ pub static JSON_ARRINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `JSON.ARRINDEX`; await it to send. Created by [`JsonCommands::json_arrindex`].
+/// Builder for `JSON.ARRINDEX`; await it to send. Created by [`JsonCommands::json_arrindex`](JsonCommands::json_arrindex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonArrindex<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     sink: S,
@@ -111,13 +103,7 @@ pub struct JsonArrindex<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonArrindex<S> {
     #[doc(hidden)]
     pub fn new(
@@ -127,7 +113,7 @@ impl<S> JsonArrindex<S> {
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRINDEX"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -151,7 +137,7 @@ impl<S> JsonArrindex<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> JsonArrindex<S, R> {
     /// `start`
     pub fn start(mut self, start: i64) -> Self {
@@ -201,7 +187,7 @@ pub static JSON_ARRINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.ARRINSERT`; await it to send. Created by [`JsonCommands::json_arrinsert`].
+/// Builder for `JSON.ARRINSERT`; await it to send. Created by [`JsonCommands::json_arrinsert`](JsonCommands::json_arrinsert).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonArrinsert<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     sink: S,
@@ -209,13 +195,7 @@ pub struct JsonArrinsert<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonArrinsert<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -226,7 +206,7 @@ impl<S> JsonArrinsert<S> {
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRINSERT"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -256,8 +236,6 @@ impl<S> JsonArrinsert<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonArrinsert<S, R> {}
 ::typedis::__typedis_builder!(JsonArrinsert, JSON_ARRINSERT);
 /// What the runtime knows about `JSON.ARRLEN`.
 pub static JSON_ARRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -284,7 +262,7 @@ pub static JSON_ARRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `JSON.ARRLEN`; await it to send. Created by [`JsonCommands::json_arrlen`].
+/// Builder for `JSON.ARRLEN`; await it to send. Created by [`JsonCommands::json_arrlen`](JsonCommands::json_arrlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonArrlen<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     sink: S,
@@ -292,13 +270,7 @@ pub struct JsonArrlen<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonArrlen<S> {
     #[doc(hidden)]
     pub fn new(
@@ -307,7 +279,7 @@ impl<S> JsonArrlen<S> {
         path: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRLEN"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -326,8 +298,6 @@ impl<S> JsonArrlen<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonArrlen<S, R> {}
 ::typedis::__typedis_builder!(JsonArrlen, JSON_ARRLEN);
 /// What the runtime knows about `JSON.ARRPOP`.
 pub static JSON_ARRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -354,7 +324,7 @@ pub static JSON_ARRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.ARRPOP`; await it to send. Created by [`JsonCommands::json_arrpop`].
+/// Builder for `JSON.ARRPOP`; await it to send. Created by [`JsonCommands::json_arrpop`](JsonCommands::json_arrpop).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonArrpop<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>> {
     sink: S,
@@ -362,13 +332,7 @@ pub struct JsonArrpop<S, R = ::std::vec::Vec<::core::option::Option<::typedis::B
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonArrpop<S> {
     #[doc(hidden)]
     pub fn new(
@@ -377,7 +341,7 @@ impl<S> JsonArrpop<S> {
         path: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRPOP"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -396,7 +360,7 @@ impl<S> JsonArrpop<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> JsonArrpop<S, R> {
     /// `index`
     pub fn index(mut self, value: i64) -> Self {
@@ -434,7 +398,7 @@ pub static JSON_ARRTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.ARRTRIM`; await it to send. Created by [`JsonCommands::json_arrtrim`].
+/// Builder for `JSON.ARRTRIM`; await it to send. Created by [`JsonCommands::json_arrtrim`](JsonCommands::json_arrtrim).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonArrtrim<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     sink: S,
@@ -442,13 +406,7 @@ pub struct JsonArrtrim<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonArrtrim<S> {
     #[doc(hidden)]
     pub fn new(
@@ -459,7 +417,7 @@ impl<S> JsonArrtrim<S> {
         stop: i64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRTRIM"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -488,8 +446,6 @@ impl<S> JsonArrtrim<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonArrtrim<S, R> {}
 ::typedis::__typedis_builder!(JsonArrtrim, JSON_ARRTRIM);
 /// What the runtime knows about `JSON.CLEAR`.
 pub static JSON_CLEAR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -516,7 +472,7 @@ pub static JSON_CLEAR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.CLEAR`; await it to send. Created by [`JsonCommands::json_clear`].
+/// Builder for `JSON.CLEAR`; await it to send. Created by [`JsonCommands::json_clear`](JsonCommands::json_clear).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonClear<S, R = i64> {
     sink: S,
@@ -524,18 +480,12 @@ pub struct JsonClear<S, R = i64> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonClear<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.CLEAR"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -549,7 +499,7 @@ impl<S> JsonClear<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> JsonClear<S, R> {
     /// `path`
     pub fn path(mut self, value: impl ::typedis::ToArg) -> Self {
@@ -601,7 +551,7 @@ pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.DEBUG HELP`; await it to send. Created by [`JsonCommands::json_debug_help`].
+/// Builder for `JSON.DEBUG HELP`; await it to send. Created by [`JsonCommands::json_debug_help`](JsonCommands::json_debug_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonDebugHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -609,20 +559,12 @@ pub struct JsonDebugHelp<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonDebugHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = const {
-            ::typedis::Args::const_command(&[b"JSON.DEBUG", b"HELP"])
-        };
-        let mut rest = ::typedis::__private::Slots::new();
+        let args = const { ::typedis::Args::const_command(&[b"JSON.DEBUG", b"HELP"]) };
+        let rest = ::typedis::__private::Slots::new();
         JsonDebugHelp {
             sink,
             args,
@@ -631,8 +573,6 @@ impl<S> JsonDebugHelp<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonDebugHelp<S, R> {}
 ::typedis::__typedis_builder!(JsonDebugHelp, JSON_DEBUG_HELP);
 /// What the runtime knows about `JSON.DEBUG MEMORY`.
 pub static JSON_DEBUG_MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -659,7 +599,7 @@ pub static JSON_DEBUG_MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.DEBUG MEMORY`; await it to send. Created by [`JsonCommands::json_debug_memory`].
+/// Builder for `JSON.DEBUG MEMORY`; await it to send. Created by [`JsonCommands::json_debug_memory`](JsonCommands::json_debug_memory).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonDebugMemory<S, R = ::std::vec::Vec<i64>> {
     sink: S,
@@ -667,13 +607,7 @@ pub struct JsonDebugMemory<S, R = ::std::vec::Vec<i64>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonDebugMemory<S> {
     #[doc(hidden)]
     pub fn new(
@@ -684,7 +618,7 @@ impl<S> JsonDebugMemory<S> {
         let mut args = const {
             ::typedis::Args::const_command(&[b"JSON.DEBUG", b"MEMORY"])
         };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -703,8 +637,6 @@ impl<S> JsonDebugMemory<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonDebugMemory<S, R> {}
 ::typedis::__typedis_builder!(JsonDebugMemory, JSON_DEBUG_MEMORY);
 /// What the runtime knows about `JSON.DEL`.
 pub static JSON_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -731,7 +663,7 @@ pub static JSON_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.DEL`; await it to send. Created by [`JsonCommands::json_del`].
+/// Builder for `JSON.DEL`; await it to send. Created by [`JsonCommands::json_del`](JsonCommands::json_del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonDel<S, R = i64> {
     sink: S,
@@ -739,18 +671,12 @@ pub struct JsonDel<S, R = i64> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonDel<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.DEL"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -764,7 +690,7 @@ impl<S> JsonDel<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> JsonDel<S, R> {
     /// `path`
     pub fn path(mut self, value: impl ::typedis::ToArg) -> Self {
@@ -802,7 +728,7 @@ pub static JSON_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.FORGET`; await it to send. Created by [`JsonCommands::json_forget`].
+/// Builder for `JSON.FORGET`; await it to send. Created by [`JsonCommands::json_forget`](JsonCommands::json_forget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonForget<S, R = i64> {
     sink: S,
@@ -810,18 +736,12 @@ pub struct JsonForget<S, R = i64> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonForget<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.FORGET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -835,7 +755,7 @@ impl<S> JsonForget<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> JsonForget<S, R> {
     /// `path`
     pub fn path(mut self, value: impl ::typedis::ToArg) -> Self {
@@ -873,7 +793,7 @@ pub static JSON_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `JSON.GET`; await it to send. Created by [`JsonCommands::json_get_text`].
+/// Builder for `JSON.GET`; await it to send. Created by [`JsonCommands::json_get_text`](JsonCommands::json_get_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonGet<S, R = ::core::option::Option<::typedis::Bytes>> {
     sink: S,
@@ -881,18 +801,12 @@ pub struct JsonGet<S, R = ::core::option::Option<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonGet<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.GET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -906,7 +820,7 @@ impl<S> JsonGet<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> JsonGet<S, R> {
     /// `INDENT indent`
     pub fn indent(mut self, value: impl ::typedis::ToArg) -> Self {
@@ -979,7 +893,7 @@ pub static JSON_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.MERGE`; await it to send. Created by [`JsonCommands::json_merge_text`].
+/// Builder for `JSON.MERGE`; await it to send. Created by [`JsonCommands::json_merge_text`](JsonCommands::json_merge_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonMerge<S, R = ()> {
     sink: S,
@@ -987,13 +901,7 @@ pub struct JsonMerge<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonMerge<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1003,7 +911,7 @@ impl<S> JsonMerge<S> {
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.MERGE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1027,8 +935,6 @@ impl<S> JsonMerge<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonMerge<S, R> {}
 ::typedis::__typedis_builder!(JsonMerge, JSON_MERGE);
 /// What the runtime knows about `JSON.MGET`.
 pub static JSON_MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1055,7 +961,7 @@ pub static JSON_MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `JSON.MGET`; await it to send. Created by [`JsonCommands::json_mget_text`].
+/// Builder for `JSON.MGET`; await it to send. Created by [`JsonCommands::json_mget_text`](JsonCommands::json_mget_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonMget<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Bytes>>> {
     sink: S,
@@ -1063,13 +969,7 @@ pub struct JsonMget<S, R = ::std::vec::Vec<::core::option::Option<::typedis::Byt
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonMget<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -1078,7 +978,7 @@ impl<S> JsonMget<S> {
         path: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.MGET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(key) {
@@ -1098,8 +998,6 @@ impl<S> JsonMget<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonMget<S, R> {}
 ::typedis::__typedis_builder!(JsonMget, JSON_MGET);
 /// What the runtime knows about `JSON.MSET`.
 pub static JSON_MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1127,7 +1025,7 @@ pub static JSON_MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.MSET`; await it to send. Created by [`JsonCommands::json_mset_text`].
+/// Builder for `JSON.MSET`; await it to send. Created by [`JsonCommands::json_mset_text`](JsonCommands::json_mset_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonMset<S, R = ()> {
     sink: S,
@@ -1135,13 +1033,7 @@ pub struct JsonMset<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonMset<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -1152,7 +1044,7 @@ impl<S> JsonMset<S> {
         >,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.MSET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(triplet) {
@@ -1173,8 +1065,6 @@ impl<S> JsonMset<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonMset<S, R> {}
 ::typedis::__typedis_builder!(JsonMset, JSON_MSET);
 /// What the runtime knows about `JSON.NUMINCRBY`.
 pub static JSON_NUMINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1201,7 +1091,7 @@ pub static JSON_NUMINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.NUMINCRBY`; await it to send. Created by [`JsonCommands::json_numincrby`].
+/// Builder for `JSON.NUMINCRBY`; await it to send. Created by [`JsonCommands::json_numincrby`](JsonCommands::json_numincrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonNumincrby<S, R = ::typedis::modules::json::JsonNumbers> {
     sink: S,
@@ -1209,13 +1099,7 @@ pub struct JsonNumincrby<S, R = ::typedis::modules::json::JsonNumbers> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonNumincrby<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1225,7 +1109,7 @@ impl<S> JsonNumincrby<S> {
         value: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.NUMINCRBY"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1249,8 +1133,6 @@ impl<S> JsonNumincrby<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonNumincrby<S, R> {}
 ::typedis::__typedis_builder!(JsonNumincrby, JSON_NUMINCRBY);
 /// What the runtime knows about `JSON.NUMMULTBY`.
 pub static JSON_NUMMULTBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1277,7 +1159,7 @@ pub static JSON_NUMMULTBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.NUMMULTBY`; await it to send. Created by [`JsonCommands::json_nummultby`].
+/// Builder for `JSON.NUMMULTBY`; await it to send. Created by [`JsonCommands::json_nummultby`](JsonCommands::json_nummultby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 #[deprecated(note = "deprecated since 2.0")]
 pub struct JsonNummultby<S, R = ::typedis::modules::json::JsonNumbers> {
@@ -1286,13 +1168,7 @@ pub struct JsonNummultby<S, R = ::typedis::modules::json::JsonNumbers> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonNummultby<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1302,7 +1178,7 @@ impl<S> JsonNummultby<S> {
         value: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.NUMMULTBY"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1326,8 +1202,6 @@ impl<S> JsonNummultby<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonNummultby<S, R> {}
 ::typedis::__typedis_builder!(JsonNummultby, JSON_NUMMULTBY);
 /// What the runtime knows about `JSON.OBJKEYS`.
 pub static JSON_OBJKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1354,7 +1228,7 @@ pub static JSON_OBJKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `JSON.OBJKEYS`; await it to send. Created by [`JsonCommands::json_objkeys`].
+/// Builder for `JSON.OBJKEYS`; await it to send. Created by [`JsonCommands::json_objkeys`](JsonCommands::json_objkeys).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonObjkeys<
     S,
@@ -1365,13 +1239,7 @@ pub struct JsonObjkeys<
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonObjkeys<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1380,7 +1248,7 @@ impl<S> JsonObjkeys<S> {
         path: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.OBJKEYS"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1399,8 +1267,6 @@ impl<S> JsonObjkeys<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonObjkeys<S, R> {}
 ::typedis::__typedis_builder!(JsonObjkeys, JSON_OBJKEYS);
 /// What the runtime knows about `JSON.OBJLEN`.
 pub static JSON_OBJLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1427,7 +1293,7 @@ pub static JSON_OBJLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `JSON.OBJLEN`; await it to send. Created by [`JsonCommands::json_objlen`].
+/// Builder for `JSON.OBJLEN`; await it to send. Created by [`JsonCommands::json_objlen`](JsonCommands::json_objlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonObjlen<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     sink: S,
@@ -1435,13 +1301,7 @@ pub struct JsonObjlen<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonObjlen<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1450,7 +1310,7 @@ impl<S> JsonObjlen<S> {
         path: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.OBJLEN"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1469,8 +1329,6 @@ impl<S> JsonObjlen<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonObjlen<S, R> {}
 ::typedis::__typedis_builder!(JsonObjlen, JSON_OBJLEN);
 /// What the runtime knows about `JSON.RESP`.
 pub static JSON_RESP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1497,7 +1355,7 @@ pub static JSON_RESP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `JSON.RESP`; await it to send. Created by [`JsonCommands::json_resp`].
+/// Builder for `JSON.RESP`; await it to send. Created by [`JsonCommands::json_resp`](JsonCommands::json_resp).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 #[deprecated(note = "deprecated since 2.6")]
 pub struct JsonResp<S, R = ::std::vec::Vec<::typedis::Value>> {
@@ -1506,13 +1364,7 @@ pub struct JsonResp<S, R = ::std::vec::Vec<::typedis::Value>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonResp<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1521,7 +1373,7 @@ impl<S> JsonResp<S> {
         path: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.RESP"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1540,8 +1392,6 @@ impl<S> JsonResp<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonResp<S, R> {}
 ::typedis::__typedis_builder!(JsonResp, JSON_RESP);
 /// What the runtime knows about `JSON.SET`.
 pub static JSON_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1587,7 +1437,7 @@ impl ::typedis::ToArg for JsonSetCondition {
         );
     }
 }
-/// Builder for `JSON.SET`; await it to send. Created by [`JsonCommands::json_set_text`].
+/// Builder for `JSON.SET`; await it to send. Created by [`JsonCommands::json_set_text`](JsonCommands::json_set_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonSet<S, R = bool> {
     sink: S,
@@ -1595,13 +1445,7 @@ pub struct JsonSet<S, R = bool> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonSet<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1611,7 +1455,7 @@ impl<S> JsonSet<S> {
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.SET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1635,7 +1479,7 @@ impl<S> JsonSet<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> JsonSet<S, R> {
     /// `NX` — one of a group; the last call wins.
     pub fn nx(mut self) -> Self {
@@ -1680,7 +1524,7 @@ pub static JSON_STRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.STRAPPEND`; await it to send. Created by [`JsonCommands::json_strappend`].
+/// Builder for `JSON.STRAPPEND`; await it to send. Created by [`JsonCommands::json_strappend`](JsonCommands::json_strappend).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonStrappend<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     sink: S,
@@ -1688,13 +1532,7 @@ pub struct JsonStrappend<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonStrappend<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1704,7 +1542,7 @@ impl<S> JsonStrappend<S> {
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.STRAPPEND"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1728,8 +1566,6 @@ impl<S> JsonStrappend<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonStrappend<S, R> {}
 ::typedis::__typedis_builder!(JsonStrappend, JSON_STRAPPEND);
 /// What the runtime knows about `JSON.STRLEN`.
 pub static JSON_STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1756,7 +1592,7 @@ pub static JSON_STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `JSON.STRLEN`; await it to send. Created by [`JsonCommands::json_strlen`].
+/// Builder for `JSON.STRLEN`; await it to send. Created by [`JsonCommands::json_strlen`](JsonCommands::json_strlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonStrlen<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     sink: S,
@@ -1764,13 +1600,7 @@ pub struct JsonStrlen<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonStrlen<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1779,7 +1609,7 @@ impl<S> JsonStrlen<S> {
         path: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.STRLEN"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1798,8 +1628,6 @@ impl<S> JsonStrlen<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonStrlen<S, R> {}
 ::typedis::__typedis_builder!(JsonStrlen, JSON_STRLEN);
 /// What the runtime knows about `JSON.TOGGLE`.
 pub static JSON_TOGGLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1827,7 +1655,7 @@ pub static JSON_TOGGLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `JSON.TOGGLE`; await it to send. Created by [`JsonCommands::json_toggle`].
+/// Builder for `JSON.TOGGLE`; await it to send. Created by [`JsonCommands::json_toggle`](JsonCommands::json_toggle).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonToggle<S, R = ::std::vec::Vec<::core::option::Option<bool>>> {
     sink: S,
@@ -1835,13 +1663,7 @@ pub struct JsonToggle<S, R = ::std::vec::Vec<::core::option::Option<bool>>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonToggle<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1850,7 +1672,7 @@ impl<S> JsonToggle<S> {
         path: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.TOGGLE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1869,8 +1691,6 @@ impl<S> JsonToggle<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonToggle<S, R> {}
 ::typedis::__typedis_builder!(JsonToggle, JSON_TOGGLE);
 /// What the runtime knows about `JSON.TYPE`.
 pub static JSON_TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1897,7 +1717,7 @@ pub static JSON_TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
 };
-/// Builder for `JSON.TYPE`; await it to send. Created by [`JsonCommands::json_type`].
+/// Builder for `JSON.TYPE`; await it to send. Created by [`JsonCommands::json_type`](JsonCommands::json_type).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct JsonType<S, R = ::typedis::modules::json::JsonTypes> {
     sink: S,
@@ -1905,13 +1725,7 @@ pub struct JsonType<S, R = ::typedis::modules::json::JsonTypes> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> JsonType<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1920,7 +1734,7 @@ impl<S> JsonType<S> {
         path: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.TYPE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -1939,8 +1753,6 @@ impl<S> JsonType<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> JsonType<S, R> {}
 ::typedis::__typedis_builder!(JsonType, JSON_TYPE);
 /**The typed commands: one method per command of the specs (25 methods).
 
@@ -1954,6 +1766,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value` (one or many)
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.ARRAPPEND")]
     #[allow(deprecated)]
     fn json_arrappend<M0>(
@@ -1974,6 +1788,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the array, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.ARRINDEX")]
     #[allow(deprecated)]
     fn json_arrindex(
@@ -1994,6 +1810,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the array, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `index`, `value` (one or many)
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.ARRINSERT")]
     #[allow(deprecated)]
     fn json_arrinsert<M0>(
@@ -2015,6 +1833,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) where path is evaluated to a single value, O(N) where path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.ARRLEN")]
     #[allow(deprecated)]
     fn json_arrlen(
@@ -2032,6 +1852,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the array and the specified index is not the last element, O(1) when path is evaluated to a single value and the specified index is the last element, or O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<Bytes>>`
     #[doc(alias = "JSON.ARRPOP")]
     #[allow(deprecated)]
     fn json_arrpop(
@@ -2049,6 +1871,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the array, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `start`, `stop`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.ARRTRIM")]
     #[allow(deprecated)]
     fn json_arrtrim(
@@ -2070,6 +1894,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the values, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 2.0.0
     /// - Servers: RedisJSON ≥ 2.0
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     #[doc(alias = "JSON.CLEAR")]
     #[allow(deprecated)]
     fn json_clear(
@@ -2086,6 +1912,7 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: N/A
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Reply: `Vec<Bytes>`
     #[doc(alias = "JSON.DEBUG HELP")]
     #[allow(deprecated)]
     fn json_debug_help(
@@ -2101,6 +1928,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value, where N is the size of the value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<i64>`
     #[doc(alias = "JSON.DEBUG MEMORY")]
     #[allow(deprecated)]
     fn json_debug_memory(
@@ -2118,6 +1947,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the deleted value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     #[doc(alias = "JSON.DEL")]
     #[allow(deprecated)]
     fn json_del(
@@ -2134,6 +1965,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the deleted value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     #[doc(alias = "JSON.FORGET")]
     #[allow(deprecated)]
     fn json_forget(
@@ -2150,6 +1983,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value where N is the size of the value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `Option<Bytes>`
     #[doc(alias = "JSON.GET")]
     #[allow(deprecated)]
     fn json_get_text(
@@ -2166,6 +2001,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(M+N) when path is evaluated to a single value where M is the size of the original value (if it exists) and N is the size of the new value, O(M+N) when path is evaluated to multiple values where M is the size of the key and N is the size of the new value * the number of original values in the key
     /// - Since: 2.6.0
     /// - Servers: RedisJSON ≥ 2.6
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `()`
     #[doc(alias = "JSON.MERGE")]
     #[allow(deprecated)]
     fn json_merge_text(
@@ -2186,6 +2023,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(M*N) when path is evaluated to a single value where M is the number of keys and N is the size of the value, O(N1+N2+...+Nm) when path is evaluated to multiple values where m is the number of keys and Ni is the size of the i-th key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key` (one or many), `path`
+    /// - Reply: `Vec<Option<Bytes>>`
     #[doc(alias = "JSON.MGET")]
     #[allow(deprecated)]
     fn json_mget_text<M0>(
@@ -2203,6 +2042,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(K*(M+N)) where k is the number of keys in the command, when path is evaluated to a single value where M is the size of the original value (if it exists) and N is the size of the new value, or O(K*(M+N)) when path is evaluated to multiple values where M is the size of the key and N is the size of the new value * the number of original values in the key
     /// - Since: 2.6.0
     /// - Servers: RedisJSON ≥ 2.6
+    /// - Parameters: `triplet`: one or many `(key, path, value)`
+    /// - Reply: `()`
     #[doc(alias = "JSON.MSET")]
     #[allow(deprecated)]
     fn json_mset_text<M0>(
@@ -2222,6 +2063,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `modules::json::JsonNumbers`
     #[doc(alias = "JSON.NUMINCRBY")]
     #[allow(deprecated)]
     fn json_numincrby(
@@ -2242,6 +2085,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `modules::json::JsonNumbers`
     #[doc(alias = "JSON.NUMMULTBY")]
     #[deprecated(note = "deprecated since 2.0")]
     #[allow(deprecated)]
@@ -2263,6 +2108,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value, where N is the number of keys in the object, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<Vec<Bytes>>>`
     #[doc(alias = "JSON.OBJKEYS")]
     #[allow(deprecated)]
     fn json_objkeys(
@@ -2280,6 +2127,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.OBJLEN")]
     #[allow(deprecated)]
     fn json_objlen(
@@ -2297,6 +2146,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) when path is evaluated to a single value, where N is the size of the value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Value>`
     #[doc(alias = "JSON.RESP")]
     #[deprecated(note = "deprecated since 2.6")]
     #[allow(deprecated)]
@@ -2315,6 +2166,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(M+N) when path is evaluated to a single value where M is the size of the original value (if it exists) and N is the size of the new value, O(M+N) when path is evaluated to multiple values where M is the size of the key and N is the size of the new value * the number of original values in the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `bool`
     #[doc(alias = "JSON.SET")]
     #[allow(deprecated)]
     fn json_set_text(
@@ -2333,6 +2186,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`, `value`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.STRAPPEND")]
     #[allow(deprecated)]
     fn json_strappend(
@@ -2353,6 +2208,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<i64>>`
     #[doc(alias = "JSON.STRLEN")]
     #[allow(deprecated)]
     fn json_strlen(
@@ -2370,6 +2227,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 2.0.0
     /// - Servers: RedisJSON ≥ 2.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `Vec<Option<bool>>`
     #[doc(alias = "JSON.TOGGLE")]
     #[allow(deprecated)]
     fn json_toggle(
@@ -2387,6 +2246,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) when path is evaluated to a single value, O(N) when path is evaluated to multiple values, where N is the size of the key
     /// - Since: 1.0.0
     /// - Servers: RedisJSON ≥ 1.0
+    /// - Parameters: `key`, `path`
+    /// - Reply: `modules::json::JsonTypes`
     #[doc(alias = "JSON.TYPE")]
     #[allow(deprecated)]
     fn json_type(
@@ -2459,6 +2320,7 @@ pub static METHODS: &[(&str, &str)] = &[
 /// feature, since instantiating every decoder costs build time).
 #[doc(hidden)]
 #[cfg(feature = "reply-decoders")]
+#[allow(clippy::type_complexity)]
 pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<()>)] = &[
     (
         "JSON.ARRAPPEND",
@@ -2650,6 +2512,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
 /// For each reply variant (the optional arguments that pick it), the same check.
 #[doc(hidden)]
 #[cfg(feature = "reply-decoders")]
+#[allow(clippy::type_complexity)]
 pub static VARIANT_DECODERS: &[(
     &str,
     &[&str],

@@ -43,7 +43,7 @@ impl ::typedis::ToArg for FtAggregateOrder {
         );
     }
 }
-/// Builder for `FT.AGGREGATE`; await it to send. Created by [`SearchCommands::ft_aggregate`].
+/// Builder for `FT.AGGREGATE`; await it to send. Created by [`SearchCommands::ft_aggregate`](SearchCommands::ft_aggregate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtAggregate<S, R = ::typedis::modules::search::AggregateResult> {
     sink: S,
@@ -51,13 +51,7 @@ pub struct FtAggregate<S, R = ::typedis::modules::search::AggregateResult> {
     rest: ::typedis::__private::Slots<12>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtAggregate<S> {
     #[doc(hidden)]
     pub fn new(
@@ -66,7 +60,7 @@ impl<S> FtAggregate<S> {
         query: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.AGGREGATE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -85,28 +79,32 @@ impl<S> FtAggregate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtAggregate<S, R> {
     /// `VERBATIM`
     pub fn verbatim(mut self) -> Self {
         self.rest.slot(0).push_bytes(b"VERBATIM");
         self
     }
-    /// `LOAD count field [field ...]`
+    /// `LOAD field [field ...]`
     pub fn load<M0>(
         mut self,
-        value: (i64, impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>),
+        value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
             let out = self.rest.slot(1);
             let x = value;
-            let (b0, b1) = x;
-            out.push_bytes(b"LOAD");
-            let x = b0;
-            out.push_i64(x);
-            for x in ::typedis::ManyArgs::many(b1) {
-                out.push(&x);
+            let b0 = x;
+            let mut counted_0 = ::typedis::Args::new();
+            {
+                let out = &mut counted_0;
+                for x in ::typedis::ManyArgs::many(b0) {
+                    out.push(&x);
+                }
             }
+            out.push_bytes(b"LOAD");
+            out.push_u64((counted_0.len()) as u64);
+            out.extend_from(&counted_0);
         }
         self
     }
@@ -117,14 +115,6 @@ impl<S, R> FtAggregate<S, R> {
             out.push_bytes(b"TIMEOUT");
             let x = value;
             out.push_i64(x);
-        }
-        self
-    }
-    /// `LOAD`
-    pub fn load_bare(mut self) -> Self {
-        {
-            let out = self.rest.slot(3);
-            out.push_bytes(b"LOAD");
         }
         self
     }
@@ -363,7 +353,7 @@ pub static FT_ALIASADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.ALIASADD`; await it to send. Created by [`SearchCommands::ft_aliasadd`].
+/// Builder for `FT.ALIASADD`; await it to send. Created by [`SearchCommands::ft_aliasadd`](SearchCommands::ft_aliasadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtAliasadd<S, R = ()> {
     sink: S,
@@ -371,13 +361,7 @@ pub struct FtAliasadd<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtAliasadd<S> {
     #[doc(hidden)]
     pub fn new(
@@ -386,7 +370,7 @@ impl<S> FtAliasadd<S> {
         index: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = alias;
@@ -405,8 +389,6 @@ impl<S> FtAliasadd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtAliasadd<S, R> {}
 ::typedis::__typedis_builder!(FtAliasadd, FT_ALIASADD);
 /// What the runtime knows about `FT.ALIASDEL`.
 pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -433,7 +415,7 @@ pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.ALIASDEL`; await it to send. Created by [`SearchCommands::ft_aliasdel`].
+/// Builder for `FT.ALIASDEL`; await it to send. Created by [`SearchCommands::ft_aliasdel`](SearchCommands::ft_aliasdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtAliasdel<S, R = ()> {
     sink: S,
@@ -441,18 +423,12 @@ pub struct FtAliasdel<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtAliasdel<S> {
     #[doc(hidden)]
     pub fn new(sink: S, alias: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASDEL"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = alias;
@@ -466,8 +442,6 @@ impl<S> FtAliasdel<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtAliasdel<S, R> {}
 ::typedis::__typedis_builder!(FtAliasdel, FT_ALIASDEL);
 /// What the runtime knows about `FT.ALIASUPDATE`.
 pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -494,7 +468,7 @@ pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.ALIASUPDATE`; await it to send. Created by [`SearchCommands::ft_aliasupdate`].
+/// Builder for `FT.ALIASUPDATE`; await it to send. Created by [`SearchCommands::ft_aliasupdate`](SearchCommands::ft_aliasupdate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtAliasupdate<S, R = ()> {
     sink: S,
@@ -502,13 +476,7 @@ pub struct FtAliasupdate<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtAliasupdate<S> {
     #[doc(hidden)]
     pub fn new(
@@ -517,7 +485,7 @@ impl<S> FtAliasupdate<S> {
         index: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASUPDATE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = alias;
@@ -536,8 +504,6 @@ impl<S> FtAliasupdate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtAliasupdate<S, R> {}
 ::typedis::__typedis_builder!(FtAliasupdate, FT_ALIASUPDATE);
 /// What the runtime knows about `FT.ALTER`.
 pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -564,7 +530,7 @@ pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.ALTER`; await it to send. Created by [`SearchCommands::ft_alter`].
+/// Builder for `FT.ALTER`; await it to send. Created by [`SearchCommands::ft_alter`](SearchCommands::ft_alter).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtAlter<S, R = ()> {
     sink: S,
@@ -572,13 +538,7 @@ pub struct FtAlter<S, R = ()> {
     rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtAlter<S> {
     #[doc(hidden)]
     pub fn new(
@@ -608,7 +568,7 @@ impl<S> FtAlter<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtAlter<S, R> {
     /// `SKIPINITIALSCAN`
     pub fn skipinitialscan(mut self) -> Self {
@@ -645,7 +605,7 @@ pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.CONFIG GET`; await it to send. Created by [`SearchCommands::ft_config_get`].
+/// Builder for `FT.CONFIG GET`; await it to send. Created by [`SearchCommands::ft_config_get`](SearchCommands::ft_config_get).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtConfigGet<
     S,
@@ -656,18 +616,12 @@ pub struct FtConfigGet<
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtConfigGet<S> {
     #[doc(hidden)]
     pub fn new(sink: S, option: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CONFIG", b"GET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = option;
@@ -681,8 +635,6 @@ impl<S> FtConfigGet<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtConfigGet<S, R> {}
 ::typedis::__typedis_builder!(FtConfigGet, FT_CONFIG_GET);
 /// What the runtime knows about `FT.CONFIG HELP`.
 pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -698,7 +650,7 @@ pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.CONFIG HELP`; await it to send. Created by [`SearchCommands::ft_config_help`].
+/// Builder for `FT.CONFIG HELP`; await it to send. Created by [`SearchCommands::ft_config_help`](SearchCommands::ft_config_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtConfigHelp<S, R = ::typedis::Value> {
     sink: S,
@@ -706,20 +658,14 @@ pub struct FtConfigHelp<S, R = ::typedis::Value> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtConfigHelp<S> {
     #[doc(hidden)]
     pub fn new(sink: S, option: impl ::typedis::ToArg) -> Self {
         let mut args = const {
             ::typedis::Args::const_command(&[b"FT.CONFIG", b"HELP"])
         };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = option;
@@ -733,8 +679,6 @@ impl<S> FtConfigHelp<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtConfigHelp<S, R> {}
 ::typedis::__typedis_builder!(FtConfigHelp, FT_CONFIG_HELP);
 /// What the runtime knows about `FT.CONFIG SET`.
 pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -750,7 +694,7 @@ pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.CONFIG SET`; await it to send. Created by [`SearchCommands::ft_config_set`].
+/// Builder for `FT.CONFIG SET`; await it to send. Created by [`SearchCommands::ft_config_set`](SearchCommands::ft_config_set).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtConfigSet<S, R = ()> {
     sink: S,
@@ -758,13 +702,7 @@ pub struct FtConfigSet<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtConfigSet<S> {
     #[doc(hidden)]
     pub fn new(
@@ -773,7 +711,7 @@ impl<S> FtConfigSet<S> {
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CONFIG", b"SET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = option;
@@ -792,8 +730,6 @@ impl<S> FtConfigSet<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtConfigSet<S, R> {}
 ::typedis::__typedis_builder!(FtConfigSet, FT_CONFIG_SET);
 /// What the runtime knows about `FT.CREATE`.
 pub static FT_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -839,7 +775,7 @@ impl ::typedis::ToArg for FtCreateDataType {
         );
     }
 }
-/// Builder for `FT.CREATE`; await it to send. Created by [`SearchCommands::ft_create`].
+/// Builder for `FT.CREATE`; await it to send. Created by [`SearchCommands::ft_create`](SearchCommands::ft_create).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtCreate<S, R = ()> {
     sink: S,
@@ -847,13 +783,7 @@ pub struct FtCreate<S, R = ()> {
     rest: ::typedis::__private::Slots<18>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtCreate<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -883,7 +813,7 @@ impl<S> FtCreate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtCreate<S, R> {
     /// `ON <HASH | JSON>`
     pub fn on(mut self, value: FtCreateDataType) -> Self {
@@ -1105,7 +1035,7 @@ pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.CURSOR DEL`; await it to send. Created by [`SearchCommands::ft_cursor_del`].
+/// Builder for `FT.CURSOR DEL`; await it to send. Created by [`SearchCommands::ft_cursor_del`](SearchCommands::ft_cursor_del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtCursorDel<S, R = ()> {
     sink: S,
@@ -1113,18 +1043,12 @@ pub struct FtCursorDel<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtCursorDel<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: impl ::typedis::ToArg, cursor_id: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CURSOR", b"DEL"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1143,8 +1067,6 @@ impl<S> FtCursorDel<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtCursorDel<S, R> {}
 ::typedis::__typedis_builder!(FtCursorDel, FT_CURSOR_DEL);
 /// What the runtime knows about `FT.CURSOR READ`.
 pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1171,7 +1093,7 @@ pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.CURSOR READ`; await it to send. Created by [`SearchCommands::ft_cursor_read`].
+/// Builder for `FT.CURSOR READ`; await it to send. Created by [`SearchCommands::ft_cursor_read`](SearchCommands::ft_cursor_read).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtCursorRead<S, R = (::typedis::modules::search::AggregateResult, i64)> {
     sink: S,
@@ -1179,20 +1101,14 @@ pub struct FtCursorRead<S, R = (::typedis::modules::search::AggregateResult, i64
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtCursorRead<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: impl ::typedis::ToArg, cursor_id: i64) -> Self {
         let mut args = const {
             ::typedis::Args::const_command(&[b"FT.CURSOR", b"READ"])
         };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1211,7 +1127,7 @@ impl<S> FtCursorRead<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtCursorRead<S, R> {
     /// `COUNT read size`
     pub fn count(mut self, value: i64) -> Self {
@@ -1239,7 +1155,7 @@ pub static FT_DICTADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.DICTADD`; await it to send. Created by [`SearchCommands::ft_dictadd`].
+/// Builder for `FT.DICTADD`; await it to send. Created by [`SearchCommands::ft_dictadd`](SearchCommands::ft_dictadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtDictadd<S, R = i64> {
     sink: S,
@@ -1247,13 +1163,7 @@ pub struct FtDictadd<S, R = i64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtDictadd<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -1262,7 +1172,7 @@ impl<S> FtDictadd<S> {
         term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = dict;
@@ -1282,8 +1192,6 @@ impl<S> FtDictadd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtDictadd<S, R> {}
 ::typedis::__typedis_builder!(FtDictadd, FT_DICTADD);
 /// What the runtime knows about `FT.DICTDEL`.
 pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1299,7 +1207,7 @@ pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.DICTDEL`; await it to send. Created by [`SearchCommands::ft_dictdel`].
+/// Builder for `FT.DICTDEL`; await it to send. Created by [`SearchCommands::ft_dictdel`](SearchCommands::ft_dictdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtDictdel<S, R = i64> {
     sink: S,
@@ -1307,13 +1215,7 @@ pub struct FtDictdel<S, R = i64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtDictdel<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -1322,7 +1224,7 @@ impl<S> FtDictdel<S> {
         term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTDEL"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = dict;
@@ -1342,8 +1244,6 @@ impl<S> FtDictdel<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtDictdel<S, R> {}
 ::typedis::__typedis_builder!(FtDictdel, FT_DICTDEL);
 /// What the runtime knows about `FT.DICTDUMP`.
 pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1359,7 +1259,7 @@ pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.DICTDUMP`; await it to send. Created by [`SearchCommands::ft_dictdump`].
+/// Builder for `FT.DICTDUMP`; await it to send. Created by [`SearchCommands::ft_dictdump`](SearchCommands::ft_dictdump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtDictdump<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -1367,18 +1267,12 @@ pub struct FtDictdump<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtDictdump<S> {
     #[doc(hidden)]
     pub fn new(sink: S, dict: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTDUMP"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = dict;
@@ -1392,8 +1286,6 @@ impl<S> FtDictdump<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtDictdump<S, R> {}
 ::typedis::__typedis_builder!(FtDictdump, FT_DICTDUMP);
 /// What the runtime knows about `FT.DROPINDEX`.
 pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1420,7 +1312,7 @@ pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.DROPINDEX`; await it to send. Created by [`SearchCommands::ft_dropindex`].
+/// Builder for `FT.DROPINDEX`; await it to send. Created by [`SearchCommands::ft_dropindex`](SearchCommands::ft_dropindex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtDropindex<S, R = ()> {
     sink: S,
@@ -1428,18 +1320,12 @@ pub struct FtDropindex<S, R = ()> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtDropindex<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DROPINDEX"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1453,7 +1339,7 @@ impl<S> FtDropindex<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtDropindex<S, R> {
     /// `DD`
     pub fn dd(mut self) -> Self {
@@ -1487,7 +1373,7 @@ pub static FT_EXPLAIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.EXPLAIN`; await it to send. Created by [`SearchCommands::ft_explain`].
+/// Builder for `FT.EXPLAIN`; await it to send. Created by [`SearchCommands::ft_explain`](SearchCommands::ft_explain).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtExplain<S, R = ::typedis::Bytes> {
     sink: S,
@@ -1495,13 +1381,7 @@ pub struct FtExplain<S, R = ::typedis::Bytes> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtExplain<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1510,7 +1390,7 @@ impl<S> FtExplain<S> {
         query: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.EXPLAIN"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1529,7 +1409,7 @@ impl<S> FtExplain<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtExplain<S, R> {
     /// `DIALECT dialect` (since 2.4.3)
     pub fn dialect(mut self, value: i64) -> Self {
@@ -1568,7 +1448,7 @@ pub static FT_EXPLAINCLI: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.EXPLAINCLI`; await it to send. Created by [`SearchCommands::ft_explaincli`].
+/// Builder for `FT.EXPLAINCLI`; await it to send. Created by [`SearchCommands::ft_explaincli`](SearchCommands::ft_explaincli).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtExplaincli<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -1576,13 +1456,7 @@ pub struct FtExplaincli<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtExplaincli<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1591,7 +1465,7 @@ impl<S> FtExplaincli<S> {
         query: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.EXPLAINCLI"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1610,7 +1484,7 @@ impl<S> FtExplaincli<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtExplaincli<S, R> {
     /// `DIALECT dialect` (since 2.4.3)
     pub fn dialect(mut self, value: i64) -> Self {
@@ -1649,7 +1523,7 @@ pub static FT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.INFO`; await it to send. Created by [`SearchCommands::ft_info`].
+/// Builder for `FT.INFO`; await it to send. Created by [`SearchCommands::ft_info`](SearchCommands::ft_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtInfo<
     S,
@@ -1660,18 +1534,12 @@ pub struct FtInfo<
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtInfo<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.INFO"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1685,8 +1553,6 @@ impl<S> FtInfo<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtInfo<S, R> {}
 ::typedis::__typedis_builder!(FtInfo, FT_INFO);
 /// What the runtime knows about `FT.SEARCH`.
 pub static FT_SEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1755,7 +1621,7 @@ impl ::typedis::ToArg for FtSearchRadiusType {
         );
     }
 }
-/// Builder for `FT.SEARCH`; await it to send. Created by [`SearchCommands::ft_search`].
+/// Builder for `FT.SEARCH`; await it to send. Created by [`SearchCommands::ft_search`](SearchCommands::ft_search).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSearch<S, R = ::typedis::modules::search::SearchResult> {
     sink: S,
@@ -1763,13 +1629,7 @@ pub struct FtSearch<S, R = ::typedis::modules::search::SearchResult> {
     rest: ::typedis::__private::Slots<25>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSearch<S> {
     #[doc(hidden)]
     pub fn new(
@@ -1778,7 +1638,7 @@ impl<S> FtSearch<S> {
         query: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SEARCH"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -1797,7 +1657,7 @@ impl<S> FtSearch<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtSearch<S, R> {
     /// `NOCONTENT`
     pub fn nocontent(mut self) -> Self {
@@ -2214,7 +2074,7 @@ impl ::typedis::ToArg for FtSpellcheckInclusion {
         );
     }
 }
-/// Builder for `FT.SPELLCHECK`; await it to send. Created by [`SearchCommands::ft_spellcheck`].
+/// Builder for `FT.SPELLCHECK`; await it to send. Created by [`SearchCommands::ft_spellcheck`](SearchCommands::ft_spellcheck).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSpellcheck<S, R = ::typedis::modules::search::SpellCheck> {
     sink: S,
@@ -2222,13 +2082,7 @@ pub struct FtSpellcheck<S, R = ::typedis::modules::search::SpellCheck> {
     rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSpellcheck<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2237,7 +2091,7 @@ impl<S> FtSpellcheck<S> {
         query: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SPELLCHECK"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -2256,7 +2110,7 @@ impl<S> FtSpellcheck<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtSpellcheck<S, R> {
     /// `DISTANCE distance`
     pub fn distance(mut self, value: i64) -> Self {
@@ -2334,7 +2188,7 @@ pub static FT_SUGADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SUGADD`; await it to send. Created by [`SearchCommands::ft_sugadd`].
+/// Builder for `FT.SUGADD`; await it to send. Created by [`SearchCommands::ft_sugadd`](SearchCommands::ft_sugadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSugadd<S, R = i64> {
     sink: S,
@@ -2342,13 +2196,7 @@ pub struct FtSugadd<S, R = i64> {
     rest: ::typedis::__private::Slots<2>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSugadd<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2358,7 +2206,7 @@ impl<S> FtSugadd<S> {
         score: f64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGADD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2382,7 +2230,7 @@ impl<S> FtSugadd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtSugadd<S, R> {
     /// `INCR`
     pub fn increment(mut self) -> Self {
@@ -2426,7 +2274,7 @@ pub static FT_SUGDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SUGDEL`; await it to send. Created by [`SearchCommands::ft_sugdel`].
+/// Builder for `FT.SUGDEL`; await it to send. Created by [`SearchCommands::ft_sugdel`](SearchCommands::ft_sugdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSugdel<S, R = bool> {
     sink: S,
@@ -2434,13 +2282,7 @@ pub struct FtSugdel<S, R = bool> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSugdel<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2449,7 +2291,7 @@ impl<S> FtSugdel<S> {
         string: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGDEL"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2468,8 +2310,6 @@ impl<S> FtSugdel<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtSugdel<S, R> {}
 ::typedis::__typedis_builder!(FtSugdel, FT_SUGDEL);
 /// What the runtime knows about `FT.SUGGET`.
 pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2496,7 +2336,7 @@ pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SUGGET`; await it to send. Created by [`SearchCommands::ft_sugget`].
+/// Builder for `FT.SUGGET`; await it to send. Created by [`SearchCommands::ft_sugget`](SearchCommands::ft_sugget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSugget<S, R = ::core::option::Option<::std::vec::Vec<::typedis::Bytes>>> {
     sink: S,
@@ -2504,13 +2344,7 @@ pub struct FtSugget<S, R = ::core::option::Option<::std::vec::Vec<::typedis::Byt
     rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSugget<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2519,7 +2353,7 @@ impl<S> FtSugget<S> {
         prefix: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGGET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2538,7 +2372,7 @@ impl<S> FtSugget<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtSugget<S, R> {
     /// `FUZZY`
     pub fn fuzzy(mut self) -> Self {
@@ -2594,7 +2428,7 @@ pub static FT_SUGLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SUGLEN`; await it to send. Created by [`SearchCommands::ft_suglen`].
+/// Builder for `FT.SUGLEN`; await it to send. Created by [`SearchCommands::ft_suglen`](SearchCommands::ft_suglen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSuglen<S, R = i64> {
     sink: S,
@@ -2602,18 +2436,12 @@ pub struct FtSuglen<S, R = i64> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSuglen<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGLEN"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -2627,8 +2455,6 @@ impl<S> FtSuglen<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtSuglen<S, R> {}
 ::typedis::__typedis_builder!(FtSuglen, FT_SUGLEN);
 /// What the runtime knows about `FT.SYNDUMP`.
 pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2655,7 +2481,7 @@ pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SYNDUMP`; await it to send. Created by [`SearchCommands::ft_syndump`].
+/// Builder for `FT.SYNDUMP`; await it to send. Created by [`SearchCommands::ft_syndump`](SearchCommands::ft_syndump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSyndump<
     S,
@@ -2666,18 +2492,12 @@ pub struct FtSyndump<
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSyndump<S> {
     #[doc(hidden)]
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SYNDUMP"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -2691,8 +2511,6 @@ impl<S> FtSyndump<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtSyndump<S, R> {}
 ::typedis::__typedis_builder!(FtSyndump, FT_SYNDUMP);
 /// What the runtime knows about `FT.SYNUPDATE`.
 pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2719,7 +2537,7 @@ pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.SYNUPDATE`; await it to send. Created by [`SearchCommands::ft_synupdate`].
+/// Builder for `FT.SYNUPDATE`; await it to send. Created by [`SearchCommands::ft_synupdate`](SearchCommands::ft_synupdate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtSynupdate<S, R = ()> {
     sink: S,
@@ -2727,13 +2545,7 @@ pub struct FtSynupdate<S, R = ()> {
     rest: ::typedis::__private::Slots<2>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtSynupdate<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -2768,7 +2580,7 @@ impl<S> FtSynupdate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> FtSynupdate<S, R> {
     /// `SKIPINITIALSCAN`
     pub fn skipinitialscan(mut self) -> Self {
@@ -2815,7 +2627,7 @@ pub static FT_TAGVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT.TAGVALS`; await it to send. Created by [`SearchCommands::ft_tagvals`].
+/// Builder for `FT.TAGVALS`; await it to send. Created by [`SearchCommands::ft_tagvals`](SearchCommands::ft_tagvals).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtTagvals<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -2823,13 +2635,7 @@ pub struct FtTagvals<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtTagvals<S> {
     #[doc(hidden)]
     pub fn new(
@@ -2838,7 +2644,7 @@ impl<S> FtTagvals<S> {
         field_name: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.TAGVALS"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = index;
@@ -2857,8 +2663,6 @@ impl<S> FtTagvals<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtTagvals<S, R> {}
 ::typedis::__typedis_builder!(FtTagvals, FT_TAGVALS);
 /// What the runtime knows about `FT._LIST`.
 pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2874,7 +2678,7 @@ pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `FT._LIST`; await it to send. Created by [`SearchCommands::ft_list`].
+/// Builder for `FT._LIST`; await it to send. Created by [`SearchCommands::ft_list`](SearchCommands::ft_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct FtList<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -2882,18 +2686,12 @@ pub struct FtList<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> FtList<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = const { ::typedis::Args::const_command(&[b"FT._LIST"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let args = const { ::typedis::Args::const_command(&[b"FT._LIST"]) };
+        let rest = ::typedis::__private::Slots::new();
         FtList {
             sink,
             args,
@@ -2902,8 +2700,6 @@ impl<S> FtList<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> FtList<S, R> {}
 ::typedis::__typedis_builder!(FtList, FT_LIST);
 /**The typed commands: one method per command of the specs (28 methods).
 
@@ -2912,11 +2708,13 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// Run a search query on an index and perform aggregate transformations on the results
     ///
     /// ```text
-    /// FT.AGGREGATE index query [VERBATIM] [LOAD count field [field ...]] [TIMEOUT timeout] [LOAD [*]] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] ...]] [SORTBY nargs [property <ASC | DESC> [property <ASC | DESC> ...]] [MAX num]] [APPLY expression AS name [APPLY expression AS name ...]] [LIMIT offset num] [FILTER filter] [WITHCURSOR [COUNT read_size] [MAXIDLE idle_time]] [PARAMS nargs name value [name value ...]] [DIALECT dialect]
+    /// FT.AGGREGATE index query [VERBATIM] [LOAD field [field ...]] [TIMEOUT timeout] [LOAD *] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] [GROUPBY nargs property [property ...] [REDUCE function nargs arg [arg ...] [AS name] [REDUCE function nargs arg [arg ...] [AS name] ...]] ...]] [SORTBY nargs [property <ASC | DESC> [property <ASC | DESC> ...]] [MAX num]] [APPLY expression AS name [APPLY expression AS name ...]] [LIMIT offset num] [FILTER filter] [WITHCURSOR [COUNT read_size] [MAXIDLE idle_time]] [PARAMS nargs name value [name value ...]] [DIALECT dialect]
     /// ```
     /// - Complexity: O(1)
     /// - Since: 1.1.0
     /// - Servers: RediSearch ≥ 1.1
+    /// - Parameters: `index`, `query`
+    /// - Reply: `modules::search::AggregateResult`; `(modules::search::AggregateResult, i64)` with `cursor`
     #[doc(alias = "FT.AGGREGATE")]
     #[allow(deprecated)]
     fn ft_aggregate(
@@ -2934,6 +2732,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `alias`, `index`
+    /// - Reply: `()`
     #[doc(alias = "FT.ALIASADD")]
     #[allow(deprecated)]
     fn ft_aliasadd(
@@ -2951,6 +2751,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `alias`
+    /// - Reply: `()`
     #[doc(alias = "FT.ALIASDEL")]
     #[allow(deprecated)]
     fn ft_aliasdel(
@@ -2967,6 +2769,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `alias`, `index`
+    /// - Reply: `()`
     #[doc(alias = "FT.ALIASUPDATE")]
     #[allow(deprecated)]
     fn ft_aliasupdate(
@@ -2986,6 +2790,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N) where N is the number of keys in the keyspace
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `field`
+    /// - Reply: `()`
     #[doc(alias = "FT.ALTER")]
     #[allow(deprecated)]
     fn ft_alter(
@@ -3003,6 +2809,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `option`
+    /// - Reply: `Vec<(Bytes, Option<Bytes>)>`
     #[doc(alias = "FT.CONFIG GET")]
     #[allow(deprecated)]
     fn ft_config_get(
@@ -3019,6 +2827,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `option`
+    /// - Reply: `Value`
     #[doc(alias = "FT.CONFIG HELP")]
     #[allow(deprecated)]
     fn ft_config_help(
@@ -3035,6 +2845,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `option`, `value`
+    /// - Reply: `()`
     #[doc(alias = "FT.CONFIG SET")]
     #[allow(deprecated)]
     fn ft_config_set(
@@ -3052,6 +2864,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(K) at creation where K is the number of fields, O(N) if scanning the keyspace is triggered, where N is the number of keys in the keyspace
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `field` (one or many)
+    /// - Reply: `()`
     #[doc(alias = "FT.CREATE")]
     #[allow(deprecated)]
     fn ft_create<M0>(
@@ -3069,6 +2883,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.1.0
     /// - Servers: RediSearch ≥ 1.1
+    /// - Parameters: `index`, `cursor_id`
+    /// - Reply: `()`
     #[doc(alias = "FT.CURSOR DEL")]
     #[allow(deprecated)]
     fn ft_cursor_del(
@@ -3088,6 +2904,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.1.0
     /// - Servers: RediSearch ≥ 1.1
+    /// - Parameters: `index`, `cursor_id`
+    /// - Reply: `(modules::search::AggregateResult, i64)`
     #[doc(alias = "FT.CURSOR READ")]
     #[allow(deprecated)]
     fn ft_cursor_read(
@@ -3107,6 +2925,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.4.0
     /// - Servers: RediSearch ≥ 1.4
+    /// - Parameters: `dict`, `term` (one or many)
+    /// - Reply: `i64`
     #[doc(alias = "FT.DICTADD")]
     #[allow(deprecated)]
     fn ft_dictadd<M0>(
@@ -3124,6 +2944,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.4.0
     /// - Servers: RediSearch ≥ 1.4
+    /// - Parameters: `dict`, `term` (one or many)
+    /// - Reply: `i64`
     #[doc(alias = "FT.DICTDEL")]
     #[allow(deprecated)]
     fn ft_dictdel<M0>(
@@ -3141,6 +2963,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N), where N is the size of the dictionary
     /// - Since: 1.4.0
     /// - Servers: RediSearch ≥ 1.4
+    /// - Parameters: `dict`
+    /// - Reply: `Vec<Bytes>`
     #[doc(alias = "FT.DICTDUMP")]
     #[allow(deprecated)]
     fn ft_dictdump(
@@ -3157,6 +2981,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1) or O(N) if documents are deleted, where N is the number of keys in the keyspace
     /// - Since: 2.0.0
     /// - Servers: RediSearch ≥ 2.0
+    /// - Parameters: `index`
+    /// - Reply: `()`
     #[doc(alias = "FT.DROPINDEX")]
     #[allow(deprecated)]
     fn ft_dropindex(
@@ -3173,6 +2999,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `query`
+    /// - Reply: `Bytes`
     #[doc(alias = "FT.EXPLAIN")]
     #[allow(deprecated)]
     fn ft_explain(
@@ -3190,6 +3018,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `query`
+    /// - Reply: `Vec<Bytes>`
     #[doc(alias = "FT.EXPLAINCLI")]
     #[allow(deprecated)]
     fn ft_explaincli(
@@ -3207,6 +3037,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`
+    /// - Reply: `HashMap<Bytes, Value>`
     #[doc(alias = "FT.INFO")]
     #[allow(deprecated)]
     fn ft_info(
@@ -3223,6 +3055,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `query`
+    /// - Reply: `modules::search::SearchResult`
     #[doc(alias = "FT.SEARCH")]
     #[allow(deprecated)]
     fn ft_search(
@@ -3240,6 +3074,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.4.0
     /// - Servers: RediSearch ≥ 1.4
+    /// - Parameters: `index`, `query`
+    /// - Reply: `modules::search::SpellCheck`
     #[doc(alias = "FT.SPELLCHECK")]
     #[allow(deprecated)]
     fn ft_spellcheck(
@@ -3257,6 +3093,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `key`, `string`, `score`
+    /// - Reply: `i64`
     #[doc(alias = "FT.SUGADD")]
     #[allow(deprecated)]
     fn ft_sugadd(
@@ -3277,6 +3115,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `key`, `string`
+    /// - Reply: `bool`
     #[doc(alias = "FT.SUGDEL")]
     #[allow(deprecated)]
     fn ft_sugdel(
@@ -3294,6 +3134,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `key`, `prefix`
+    /// - Reply: `Option<Vec<Bytes>>`; `Option<Vec<(Bytes, f64)>>` with `withscores`; `Value` with `withpayloads`
     #[doc(alias = "FT.SUGGET")]
     #[allow(deprecated)]
     fn ft_sugget(
@@ -3311,6 +3153,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `key`
+    /// - Reply: `i64`
     #[doc(alias = "FT.SUGLEN")]
     #[allow(deprecated)]
     fn ft_suglen(
@@ -3327,6 +3171,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - Servers: RediSearch ≥ 1.2
+    /// - Parameters: `index`
+    /// - Reply: `HashMap<Bytes, Vec<Bytes>>`
     #[doc(alias = "FT.SYNDUMP")]
     #[allow(deprecated)]
     fn ft_syndump(
@@ -3343,6 +3189,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 1.2.0
     /// - Servers: RediSearch ≥ 1.2
+    /// - Parameters: `index`, `synonym_group_id`, `term` (one or many)
+    /// - Reply: `()`
     #[doc(alias = "FT.SYNUPDATE")]
     #[allow(deprecated)]
     fn ft_synupdate<M0>(
@@ -3363,6 +3211,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(N)
     /// - Since: 1.0.0
     /// - Servers: RediSearch ≥ 1.0
+    /// - Parameters: `index`, `field_name`
+    /// - Reply: `Vec<Bytes>`
     #[doc(alias = "FT.TAGVALS")]
     #[allow(deprecated)]
     fn ft_tagvals(
@@ -3382,6 +3232,7 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Complexity: O(1)
     /// - Since: 2.0.0
     /// - Servers: RediSearch ≥ 2.0
+    /// - Reply: `Vec<Bytes>`
     #[doc(alias = "FT._LIST")]
     #[allow(deprecated)]
     fn ft_list(self) -> <Self as ::typedis::__private::Sink>::Output<FtList<Self>> {
@@ -3457,6 +3308,7 @@ pub static METHODS: &[(&str, &str)] = &[
 /// feature, since instantiating every decoder costs build time).
 #[doc(hidden)]
 #[cfg(feature = "reply-decoders")]
+#[allow(clippy::type_complexity)]
 pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<()>)] = &[
     (
         "FT.AGGREGATE",
@@ -3633,6 +3485,7 @@ pub static DEFAULT_DECODERS: &[(&str, fn(::typedis::Value) -> ::typedis::Result<
 /// For each reply variant (the optional arguments that pick it), the same check.
 #[doc(hidden)]
 #[cfg(feature = "reply-decoders")]
+#[allow(clippy::type_complexity)]
 pub static VARIANT_DECODERS: &[(
     &str,
     &[&str],

@@ -12,11 +12,10 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{flat_leaves, is_param, is_token_oneof, split_block, Command, Enums};
-use crate::names::pascal;
+use super::{flat_leaves, is_flag_block, is_param, is_token_oneof, split_block, Command, Enums};
 use crate::spec::{ArgKind, Argument};
 use crate::Error;
 
@@ -49,12 +48,12 @@ pub(super) fn table(entries: &[TokenStream]) -> TokenStream {
         /// `builder-cases` feature.
         #[doc(hidden)]
         #[cfg(feature = "builder-cases")]
-        #[allow(deprecated)]
+        #[allow(deprecated, clippy::type_complexity, clippy::useless_conversion)]
         pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[#(#entries),*];
     }
 }
 
-fn join(path: &str, name: &str) -> String {
+pub(super) fn join(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_owned()
     } else {
@@ -63,11 +62,11 @@ fn join(path: &str, name: &str) -> String {
 }
 
 /// The argument paths a case uses.
-struct Selection(BTreeSet<String>);
+pub(super) struct Selection(pub(super) BTreeSet<String>);
 
 impl Selection {
     /// Whether the case uses `path` or something inside it.
-    fn touches(&self, path: &str) -> bool {
+    pub(super) fn touches(&self, path: &str) -> bool {
         let inside = format!("{path}/");
         self.0.iter().any(|p| p == path || p.starts_with(&inside))
     }
@@ -140,7 +139,7 @@ fn inner(a: &Argument, path: &str, out: &mut Vec<String>) {
 }
 
 impl Command<'_> {
-    fn sample_error(&self, at: &str, message: String) -> Error {
+    pub(super) fn sample_error(&self, at: &str, message: String) -> Error {
         Error::Spec {
             path: self.path.clone(),
             json_path: format!("typedis.samples.{at}"),
@@ -149,7 +148,7 @@ impl Command<'_> {
     }
 
     /// The builder has no setter where its cases need one (a generator bug).
-    fn no_setter(&self, at: &str) -> Error {
+    pub(super) fn no_setter(&self, at: &str) -> Error {
         Error::Spec {
             path: self.path.clone(),
             json_path: format!("arguments ({at})"),
@@ -187,6 +186,9 @@ impl Command<'_> {
                 }
                 targets.extend(t.cases.keys().filter(|k| **k != path).cloned());
             } else if is_param(a) {
+                inner(a, &path, &mut targets);
+            } else if self.carried(a) {
+                // Written by the alternatives of a parameter that carry it.
                 inner(a, &path, &mut targets);
             } else if self.spec.typedis.flatten.contains(&a.name) {
                 for leaf in flat_leaves(a) {
@@ -316,7 +318,7 @@ impl Command<'_> {
                 .map(|s| format_ident!("{}", s.name))
         };
         for a in &self.spec.arguments {
-            if is_param(a) || (!a.optional && a.kind == ArgKind::PureToken) || a.counts.is_some() {
+            if !self.has_setters(a) {
                 continue;
             }
             if self.spec.typedis.flatten.contains(&a.name) {
@@ -335,7 +337,7 @@ impl Command<'_> {
                 }
                 continue;
             }
-            if a.kind == ArgKind::Oneof {
+            if a.kind == ArgKind::Oneof && a.writer.is_none() {
                 let picked = a
                     .arguments
                     .iter()
@@ -383,7 +385,9 @@ impl Command<'_> {
                     return Err(self.no_setter(&a.name));
                 };
                 match value {
-                    Some((m, _)) if m.kind == ArgKind::PureToken => call = quote!(#call.#id()),
+                    Some((m, _)) if m.kind == ArgKind::PureToken || is_flag_block(m) => {
+                        call = quote!(#call.#id())
+                    }
                     Some((m, p)) => {
                         let v = self.sample(m, &p, selection, enums, &keys)?;
                         call = quote!(#call.#id(#v));
@@ -418,7 +422,7 @@ impl Command<'_> {
                 let Some(id) = setter(a, None) else {
                     return Err(self.no_setter(&a.name));
                 };
-                if a.kind == ArgKind::PureToken {
+                if a.kind == ArgKind::PureToken || is_flag_block(a) {
                     call = quote!(#call.#id());
                 } else {
                     let v = self.sample(a, &a.name, selection, enums, &keys)?;
@@ -427,247 +431,5 @@ impl Command<'_> {
             }
         }
         Ok(call)
-    }
-
-    /// The values a flattened member's setter takes (`.set(encoding, offset, value)`).
-    fn flat_values(
-        &self,
-        leaf: &Argument,
-        path: &str,
-        selection: &Selection,
-        enums: &mut Enums<'_>,
-        keys: &str,
-    ) -> Result<Vec<TokenStream>, Error> {
-        Ok(match leaf.kind {
-            ArgKind::PureToken => Vec::new(),
-            ArgKind::Block => {
-                let mut values = Vec::new();
-                for m in self.block_parts(leaf) {
-                    values.push(self.member(m, &join(path, &m.name), selection, enums, keys)?);
-                }
-                values
-            }
-            ArgKind::Oneof if is_token_oneof(leaf) => {
-                let e = enums.get_named(leaf, leaf.token.as_deref().unwrap_or(&leaf.name));
-                let picked = self.pick(leaf, path, selection)?;
-                let v = format_ident!("{}", pascal(&picked.name));
-                vec![quote!(#e::#v)]
-            }
-            _ => vec![self.sample(leaf, path, selection, enums, keys)?],
-        })
-    }
-
-    /// A block member's value: an optional one is `Some` only when the case uses it.
-    fn member(
-        &self,
-        m: &Argument,
-        path: &str,
-        selection: &Selection,
-        enums: &mut Enums<'_>,
-        keys: &str,
-    ) -> Result<TokenStream, Error> {
-        let v = self.sample(m, path, selection, enums, keys)?;
-        Ok(if m.optional && m.kind != ArgKind::PureToken {
-            if selection.touches(path) {
-                quote!(::core::option::Option::Some(#v))
-            } else {
-                let ty = self.value_type(m, enums, false);
-                quote!(::core::option::Option::None::<#ty>)
-            }
-        } else {
-            v
-        })
-    }
-
-    /// The alternative of choice `a` (at `path`) a case uses: the one it touches, else
-    /// the samples' pick, else the first.
-    fn pick<'b>(
-        &self,
-        a: &'b Argument,
-        path: &str,
-        selection: &Selection,
-    ) -> Result<&'b Argument, Error> {
-        if let Some(m) = a
-            .arguments
-            .iter()
-            .find(|m| selection.touches(&join(path, &m.name)))
-        {
-            return Ok(m);
-        }
-        let hint = self
-            .spec
-            .typedis
-            .samples
-            .get(path)
-            .and_then(|s| s.value.as_ref());
-        let wrong = || self.sample_error(path, "`value` should name an alternative".into());
-        match hint {
-            Some(serde_json::Value::String(name)) => a
-                .arguments
-                .iter()
-                .find(|m| &m.name == name)
-                .ok_or_else(wrong),
-            Some(_) => Err(wrong()),
-            None => a.arguments.first().ok_or_else(wrong),
-        }
-    }
-
-    /// A sample value of argument `a` (at `path`), of the type its setter or parameter
-    /// takes. Keys are named after the argument under the case's own prefix `keys`.
-    fn sample(
-        &self,
-        a: &Argument,
-        path: &str,
-        selection: &Selection,
-        enums: &mut Enums<'_>,
-        keys: &str,
-    ) -> Result<TokenStream, Error> {
-        if let Some(t) = &a.writer {
-            // The case's own value where the case is for a member, else the plain one.
-            let picked = t
-                .cases
-                .iter()
-                .find(|(k, _)| *k != path && selection.0.contains(*k))
-                .or_else(|| t.cases.get_key_value(path))
-                .map(|(_, v)| v);
-            return match picked.map(|v| v.parse::<TokenStream>()) {
-                Some(Ok(v)) => Ok(v),
-                _ => {
-                    Err(self
-                        .sample_error(path, "`typedis.writer` cases: not a Rust expression".into()))
-                }
-            };
-        }
-        let hint = self
-            .spec
-            .typedis
-            .samples
-            .get(path)
-            .and_then(|s| s.value.as_ref());
-        if a.multiple {
-            let hints: Vec<Option<&serde_json::Value>> = match hint {
-                Some(serde_json::Value::Array(items)) => items.iter().map(Some).collect(),
-                other => vec![other],
-            };
-            let mut items = Vec::new();
-            for h in hints {
-                items.push(self.sample_one(a, path, h, selection, enums, keys)?);
-            }
-            return Ok(quote!([#(#items),*]));
-        }
-        self.sample_one(a, path, hint, selection, enums, keys)
-    }
-
-    /// One value of argument `a` (a `multiple` argument's element); `hint` from the specs.
-    fn sample_one(
-        &self,
-        a: &Argument,
-        path: &str,
-        hint: Option<&serde_json::Value>,
-        selection: &Selection,
-        enums: &mut Enums<'_>,
-        keys: &str,
-    ) -> Result<TokenStream, Error> {
-        use serde_json::Value as Json;
-        let wrong = |what: &str| {
-            self.sample_error(
-                path,
-                format!("`value` should be {what} for a `{:?}` argument", a.kind),
-            )
-        };
-        Ok(match a.kind {
-            ArgKind::Key | ArgKind::String | ArgKind::Pattern => {
-                let text = match hint {
-                    Some(Json::String(s)) => s.clone(),
-                    Some(Json::Number(n)) => n.to_string(),
-                    Some(_) => return Err(wrong("a string")),
-                    None => match a.kind {
-                        ArgKind::Key => format!("{keys}{}", a.name),
-                        ArgKind::Pattern => "*".to_owned(),
-                        _ => a.name.replace('-', ""),
-                    },
-                };
-                quote!(#text)
-            }
-            ArgKind::Integer | ArgKind::UnixTime => {
-                let n = match hint {
-                    Some(Json::Number(n)) => n.as_i64().ok_or_else(|| wrong("an integer"))?,
-                    Some(_) => return Err(wrong("an integer")),
-                    None if a.kind == ArgKind::UnixTime => 1_700_000_000,
-                    None => 1,
-                };
-                let n = Literal::i64_unsuffixed(n);
-                quote!(#n)
-            }
-            ArgKind::Double => {
-                // Small, so that a blocking command's timeout is short.
-                let x = match hint {
-                    Some(Json::Number(n)) => n.as_f64().ok_or_else(|| wrong("a number"))?,
-                    Some(_) => return Err(wrong("a number")),
-                    None => 0.01,
-                };
-                let x = Literal::f64_suffixed(x);
-                quote!(#x)
-            }
-            ArgKind::PureToken => {
-                let on = selection.touches(path);
-                quote!(#on)
-            }
-            ArgKind::Oneof => {
-                let picked = self.pick(a, path, selection)?;
-                if is_token_oneof(a) {
-                    let e = enums.get(a);
-                    let v = format_ident!("{}", pascal(&picked.name));
-                    quote!(#e::#v)
-                } else {
-                    let p = join(path, &picked.name);
-                    let v = if picked.kind == ArgKind::PureToken {
-                        quote!(true)
-                    } else {
-                        self.sample(picked, &p, selection, enums, keys)?
-                    };
-                    let w = self.write(picked, v, enums);
-                    quote!({
-                        let mut value = ::typedis::Args::new();
-                        {
-                            let out = &mut value;
-                            #w
-                        }
-                        value
-                    })
-                }
-            }
-            ArgKind::Block => {
-                let members = self.block_parts(a);
-                let mut parts = Vec::new();
-                match hint {
-                    // One value per member, for one element of a `multiple` block
-                    // (a polygon's vertices must differ).
-                    Some(Json::Array(values)) if values.len() == members.len() => {
-                        for (m, v) in members.into_iter().zip(values) {
-                            let p = join(path, &m.name);
-                            parts.push(self.sample_one(m, &p, Some(v), selection, enums, keys)?);
-                        }
-                    }
-                    Some(_) => return Err(wrong("an array of one value per member")),
-                    None => {
-                        for m in members {
-                            parts.push(self.member(
-                                m,
-                                &join(path, &m.name),
-                                selection,
-                                enums,
-                                keys,
-                            )?);
-                        }
-                    }
-                }
-                if parts.len() == 1 {
-                    parts.remove(0)
-                } else {
-                    quote!((#(#parts),*))
-                }
-            }
-        })
     }
 }

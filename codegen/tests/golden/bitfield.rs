@@ -46,7 +46,7 @@ impl ::typedis::ToArg for BitfieldOverflow {
         );
     }
 }
-/// Builder for `BITFIELD`; await it to send. Created by [`Commands::bitfield`].
+/// Builder for `BITFIELD`; await it to send. Created by [`Commands::bitfield`](Commands::bitfield).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Bitfield<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     sink: S,
@@ -54,18 +54,12 @@ pub struct Bitfield<S, R = ::std::vec::Vec<::core::option::Option<i64>>> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> Bitfield<S> {
     #[doc(hidden)]
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BITFIELD"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -79,7 +73,7 @@ impl<S> Bitfield<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> Bitfield<S, R> {
     /// `GET encoding offset` — repeatable: each call adds one, in call order.
     pub fn get_field(mut self, encoding: impl ::typedis::ToArg, offset: i64) -> Self {
@@ -161,6 +155,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 3.2.0
     /// - ACL categories: @write, @bitmap, @slow
     /// - Servers: Redis ≥ 3.2 · Valkey
+    /// - Parameters: `key`
+    /// - Reply: `Vec<Option<i64>>`
     /// - Reference: <https://redis.io/commands/bitfield/>
     #[doc(alias = "BITFIELD")]
     #[allow(deprecated)]

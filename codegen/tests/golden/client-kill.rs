@@ -96,7 +96,7 @@ impl ::typedis::ToArg for ClientKillType {
         }
     }
 }
-/// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`].
+/// Builder for `CLIENT KILL`; await it to send. Created by [`Commands::client_kill`](Commands::client_kill).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct ClientKill<S, R = ()> {
     sink: S,
@@ -104,17 +104,11 @@ pub struct ClientKill<S, R = ()> {
     rest: ::typedis::__private::Slots<1>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> ClientKill<S> {
     #[doc(hidden)]
     pub fn new(sink: S) -> Self {
-        let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"KILL"]) };
+        let args = const { ::typedis::Args::const_command(&[b"CLIENT", b"KILL"]) };
         let mut rest = ::typedis::__private::Slots::new();
         rest.require(
             &[
@@ -132,7 +126,7 @@ impl<S> ClientKill<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> ClientKill<S, R> {
     /// `ip:port` — one of a group; the last call wins.
     pub fn old_format(mut self, value: impl ::typedis::ToArg) -> Self {
@@ -529,6 +523,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @admin, @slow, @dangerous, @connection
     /// - Servers: Redis ≥ 2.4 · Valkey
     /// - Connection state: none another caller could notice, so it runs on shared connections too: it closes other connections (the calling one is skipped unless `SKIPME no` says otherwise); a shared connection it closes reconnects on its own.
+    /// - Reply: `()`; `i64` with `new-format`, `client-id`, `client-type`, …
     /// - Reference: <https://redis.io/commands/client-kill/>
     #[doc(alias = "CLIENT KILL")]
     #[allow(deprecated)]

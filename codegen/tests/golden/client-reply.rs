@@ -48,7 +48,7 @@ impl ::typedis::ToArg for ClientReplyAction {
         );
     }
 }
-/// Builder for `CLIENT REPLY`; await it to send. Created by [`Commands::client_reply`].
+/// Builder for `CLIENT REPLY`; await it to send. Created by [`Commands::client_reply`](Commands::client_reply).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct ClientReply<S, R = ()> {
     sink: S,
@@ -56,18 +56,12 @@ pub struct ClientReply<S, R = ()> {
     rest: ::typedis::__private::Slots<0>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> ClientReply<S> {
     #[doc(hidden)]
     pub fn new(sink: S, action: ClientReplyAction) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"REPLY"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = action;
@@ -81,8 +75,6 @@ impl<S> ClientReply<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
-impl<S, R> ClientReply<S, R> {}
 ::typedis::__typedis_builder!(ClientReply, CLIENT_REPLY);
 /**The typed commands: one method per command of the specs (1 methods).
 
@@ -103,6 +95,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Servers: Redis ≥ 3.2 · Valkey
     /// - Connection state: changes whether the server replies of the connection it runs on — OFF and SKIP make the server leave commands unanswered: on a shared connection later replies would reach the wrong callers.
     /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
+    /// - Parameters: `action`: `ClientReplyAction`
+    /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/client-reply/>
     #[doc(alias = "CLIENT REPLY")]
     #[allow(deprecated)]

@@ -38,32 +38,35 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`].
+/// The `key-selector` argument of `MIGRATE`: `<key | "">`, one variant per alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MigrateKey {
+    /// `key`
+    Key(::typedis::Bytes),
+    /// `""`
+    Keys,
+}
+/// Builder for `MIGRATE`; await it to send. Created by [`Commands::migrate`](Commands::migrate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Migrate<S, R = ::typedis::Bytes> {
     sink: S,
     args: ::typedis::Args,
-    rest: ::typedis::__private::Slots<7>,
+    rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> Migrate<S> {
     #[doc(hidden)]
     pub fn new(
         sink: S,
         host: impl ::typedis::ToArg,
         port: i64,
+        key: MigrateKey,
         destination_db: i64,
         timeout: i64,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"MIGRATE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = host;
@@ -75,23 +78,28 @@ impl<S> Migrate<S> {
             out.push_i64(x);
         }
         {
-            let out = rest.slot(1);
+            let out = &mut args;
+            let x = key;
+            match x {
+                MigrateKey::Key(key) => {
+                    let x = key;
+                    out.push(&x);
+                }
+                MigrateKey::Keys => {
+                    out.push_bytes(b"");
+                }
+            }
+        }
+        {
+            let out = &mut args;
             let x = destination_db;
             out.push_i64(x);
         }
         {
-            let out = rest.slot(2);
+            let out = &mut args;
             let x = timeout;
             out.push_i64(x);
         }
-        rest.require(
-            &[
-                (
-                    0,
-                    "`MIGRATE` needs its `key-selector` argument: call one of `.key(…)`, `.empty_string(…)`",
-                ),
-            ],
-        );
         Migrate {
             sink,
             args,
@@ -100,36 +108,22 @@ impl<S> Migrate<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> Migrate<S, R> {
-    /// `key` — one of a group; the last call wins.
-    pub fn key(mut self, value: impl ::typedis::ToArg) -> Self {
-        {
-            let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
-        }
-        self
-    }
-    /// `` — one of a group; the last call wins.
-    pub fn empty_string(mut self) -> Self {
-        self.rest.slot(0).push_bytes(b"");
-        self
-    }
     /// `COPY` (since 3.0.0)
     pub fn keep_local(mut self) -> Self {
-        self.rest.slot(3).push_bytes(b"COPY");
+        self.rest.slot(0).push_bytes(b"COPY");
         self
     }
     /// `REPLACE` (since 3.0.0)
     pub fn replace(mut self) -> Self {
-        self.rest.slot(4).push_bytes(b"REPLACE");
+        self.rest.slot(1).push_bytes(b"REPLACE");
         self
     }
     /// `AUTH password` (since 4.0.7) — one of a group; the last call wins.
     pub fn password(mut self, value: impl ::typedis::ToArg) -> Self {
         {
-            let out = self.rest.slot(5);
+            let out = self.rest.slot(2);
             out.push_bytes(b"AUTH");
             let x = value;
             out.push(&x);
@@ -142,7 +136,7 @@ impl<S, R> Migrate<S, R> {
         value: (impl ::typedis::ToArg, impl ::typedis::ToArg),
     ) -> Self {
         {
-            let out = self.rest.slot(5);
+            let out = self.rest.slot(2);
             out.push_bytes(b"AUTH2");
             let x = value;
             let (b0, b1) = x;
@@ -159,7 +153,7 @@ impl<S, R> Migrate<S, R> {
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
     ) -> Self {
         {
-            let out = self.rest.append_under(6, b"KEYS");
+            let out = self.rest.append_under(3, b"KEYS");
             for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
@@ -175,12 +169,14 @@ pub trait Commands: ::typedis::__private::Sink {
     /// Atomically transfers a key from one instance to another.
     ///
     /// ```text
-    /// MIGRATE host port <key | > destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password] [KEYS key [key ...]]
+    /// MIGRATE host port <key | ""> destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password] [KEYS key [key ...]]
     /// ```
     /// - Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.
     /// - Since: 2.6.0
     /// - ACL categories: @keyspace, @write, @slow, @dangerous
     /// - Servers: Redis ≥ 2.6 · Valkey
+    /// - Parameters: `host`, `port`, `key`: `MigrateKey`, `destination_db`, `timeout`
+    /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/migrate/>
     #[doc(alias = "MIGRATE")]
     #[allow(deprecated)]
@@ -188,11 +184,12 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         host: impl ::typedis::ToArg,
         port: i64,
+        key: MigrateKey,
         destination_db: i64,
         timeout: i64,
     ) -> <Self as ::typedis::__private::Sink>::Output<Migrate<Self>> {
         <Self as ::typedis::__private::Sink>::wrap(
-            Migrate::new(self, host, port, destination_db, timeout),
+            Migrate::new(self, host, port, key, destination_db, timeout),
         )
     }
 }

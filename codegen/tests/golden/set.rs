@@ -25,7 +25,7 @@ pub static SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `SET`; await it to send. Created by [`Commands::set`].
+/// Builder for `SET`; await it to send. Created by [`Commands::set`](Commands::set).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Set<S, R = bool> {
     sink: S,
@@ -33,13 +33,7 @@ pub struct Set<S, R = bool> {
     rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> Set<S> {
     #[doc(hidden)]
     pub fn new(
@@ -48,7 +42,7 @@ impl<S> Set<S> {
         value: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SET"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -67,7 +61,7 @@ impl<S> Set<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> Set<S, R> {
     /// `NX` (since 2.6.12) — one of a group; the last call wins.
     pub fn nx(mut self) -> Self {
@@ -168,6 +162,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.0.0
     /// - ACL categories: @write, @string, @slow
     /// - Servers: Redis ≥ 1.0 · Valkey
+    /// - Parameters: `key`, `value`
+    /// - Reply: `bool`; `Option<Bytes>` with `get`
     /// - Reference: <https://redis.io/commands/set/>
     #[doc(alias = "SET")]
     #[allow(deprecated)]

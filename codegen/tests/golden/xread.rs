@@ -29,7 +29,7 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: false,
 };
-/// Builder for `XREAD`; await it to send. Created by [`Commands::xread`].
+/// Builder for `XREAD`; await it to send. Created by [`Commands::xread`](Commands::xread).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Xread<
     S,
@@ -46,13 +46,7 @@ pub struct Xread<
     rest: ::typedis::__private::Slots<3>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> Xread<S> {
     #[doc(hidden)]
     pub fn new<M0, M1>(
@@ -62,7 +56,7 @@ impl<S> Xread<S> {
             impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
     ) -> Self {
-        let mut args = const { ::typedis::Args::const_command(&[b"XREAD"]) };
+        let args = const { ::typedis::Args::const_command(&[b"XREAD"]) };
         let mut rest = ::typedis::__private::Slots::new();
         {
             let out = rest.slot(2);
@@ -84,7 +78,7 @@ impl<S> Xread<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> Xread<S, R> {
     /// `COUNT count`
     pub fn count(mut self, value: i64) -> Self {
@@ -121,6 +115,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - ACL categories: @read, @stream, @slow, @blocking
     /// - Servers: Redis ≥ 5.0 · Valkey
     /// - Blocking: runs on a dedicated connection
+    /// - Parameters: `streams`: `(key, id)`
+    /// - Reply: `Option<HashMap<Bytes, Vec<StreamEntry>>>`
     /// - Reference: <https://redis.io/commands/xread/>
     #[doc(alias = "XREAD")]
     #[allow(deprecated)]

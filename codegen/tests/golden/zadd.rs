@@ -62,7 +62,7 @@ impl ::typedis::ToArg for ZaddCondition {
         );
     }
 }
-/// Builder for `ZADD`; await it to send. Created by [`Commands::zadd`].
+/// Builder for `ZADD`; await it to send. Created by [`Commands::zadd`](Commands::zadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Zadd<S, R = i64> {
     sink: S,
@@ -70,13 +70,7 @@ pub struct Zadd<S, R = i64> {
     rest: ::typedis::__private::Slots<5>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> Zadd<S> {
     #[doc(hidden)]
     pub fn new<M0>(
@@ -109,7 +103,7 @@ impl<S> Zadd<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> Zadd<S, R> {
     /// `NX` — one of a group; the last call wins.
     pub fn nx(mut self) -> Self {
@@ -183,6 +177,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @write, @sortedset, @fast
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `data`: one or many `(member, score)`
+    /// - Reply: `i64`; `Option<f64>` with `increment`
     /// - Reference: <https://redis.io/commands/zadd/>
     #[doc(alias = "ZADD")]
     #[allow(deprecated)]

@@ -43,7 +43,7 @@ impl ::typedis::ToArg for ZrangeSortby {
         );
     }
 }
-/// Builder for `ZRANGE`; await it to send. Created by [`Commands::zrange`].
+/// Builder for `ZRANGE`; await it to send. Created by [`Commands::zrange`](Commands::zrange).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
 pub struct Zrange<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     sink: S,
@@ -51,13 +51,7 @@ pub struct Zrange<S, R = ::std::vec::Vec<::typedis::Bytes>> {
     rest: ::typedis::__private::Slots<4>,
     _reply: ::core::marker::PhantomData<fn() -> R>,
 }
-#[allow(
-    deprecated,
-    clippy::too_many_arguments,
-    clippy::let_unit_value,
-    unused_variables,
-    unused_mut
-)]
+#[allow(deprecated, clippy::too_many_arguments, clippy::let_unit_value)]
 impl<S> Zrange<S> {
     #[doc(hidden)]
     pub fn new(
@@ -67,7 +61,7 @@ impl<S> Zrange<S> {
         stop: impl ::typedis::ToArg,
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZRANGE"]) };
-        let mut rest = ::typedis::__private::Slots::new();
+        let rest = ::typedis::__private::Slots::new();
         {
             let out = &mut args;
             let x = key;
@@ -91,7 +85,7 @@ impl<S> Zrange<S> {
         }
     }
 }
-#[allow(deprecated, clippy::let_unit_value, unused_variables)]
+#[allow(deprecated, clippy::let_unit_value)]
 impl<S, R> Zrange<S, R> {
     /// `BYSCORE` — one of a group; the last call wins.
     pub fn byscore(mut self) -> Self {
@@ -147,6 +141,8 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Since: 1.2.0
     /// - ACL categories: @read, @sortedset, @slow
     /// - Servers: Redis ≥ 1.2 · Valkey
+    /// - Parameters: `key`, `start`, `stop`
+    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
     /// - Reference: <https://redis.io/commands/zrange/>
     #[doc(alias = "ZRANGE")]
     #[allow(deprecated)]

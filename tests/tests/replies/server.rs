@@ -2,7 +2,7 @@
 //! (primary, replica, sentinel), ACLs, functions, `COMMAND …`, `INFO`, `CLIENT …`,
 //! `HELLO` — and decode errors that say what was expected and what came.
 
-use typedis::commands::CommandlogGetType;
+use typedis::commands::{CommandlogGetType, MigrateKey, ReplicaofTarget};
 use typedis::prelude::*;
 use typedis::reply::{ClientInfo, Hello, Info, Role, XInfoGroup, XInfoStream};
 use typedis::{Bytes, Client, Error};
@@ -412,18 +412,28 @@ async fn replication_and_migration_replies() {
         let a = Server::start(kind);
         let b = Server::start(kind);
         let client = Client::connect(&a.url()).await.unwrap();
-        let ok: Bytes = client.replicaof().no_one(()).await.unwrap();
+        let ok: Bytes = client.replicaof(ReplicaofTarget::NoOne).await.unwrap();
         assert_eq!(ok, "OK", "{kind:?}");
         client.set("moving", "1").await.unwrap();
         let moved: Bytes = client
-            .migrate("127.0.0.1", b.port as i64, 0, 5000)
-            .key("moving")
+            .migrate(
+                "127.0.0.1",
+                b.port as i64,
+                MigrateKey::Key("moving".into()),
+                0,
+                5000,
+            )
             .await
             .unwrap();
         assert_eq!(moved, "OK", "{kind:?}");
         let nothing: Bytes = client
-            .migrate("127.0.0.1", b.port as i64, 0, 5000)
-            .key("moving")
+            .migrate(
+                "127.0.0.1",
+                b.port as i64,
+                MigrateKey::Key("moving".into()),
+                0,
+                5000,
+            )
             .await
             .unwrap();
         assert_eq!(nothing, "NOKEY", "{kind:?}");
