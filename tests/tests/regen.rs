@@ -80,7 +80,29 @@ async fn a_missing_command_comes_back_as_new() {
     assert_eq!(back["HGETEX"]["group"], "hash");
     assert!(back["HGETEX"].get("reply_schema").is_none());
     assert_eq!(report.missing_reply_schema, vec!["hgetex".to_owned()]);
-    // …and the generator picks it up: a method for the new file.
+    // …and the generator refuses it until a reply schema is declared, naming the file…
+    let refused = typedis_codegen::Config::new()
+        .spec_dir(&dir)
+        .load()
+        .and_then(|specs| typedis_codegen::generate_source(&specs, "Commands", false));
+    let message = format!(
+        "{:?}",
+        refused
+            .err()
+            .expect("a spec without a reply schema generates")
+    );
+    assert!(
+        message.contains("hgetex.json") && message.contains("reply_schema"),
+        "{message}"
+    );
+    let mut declared = back.clone();
+    declared["HGETEX"]["reply_schema"] = serde_json::json!({});
+    std::fs::write(
+        dir.join("hgetex.json"),
+        serde_json::to_vec_pretty(&declared).unwrap(),
+    )
+    .unwrap();
+    // …then picks it up: a method for the new file.
     let specs = typedis_codegen::Config::new()
         .spec_dir(&dir)
         .load()
