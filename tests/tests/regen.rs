@@ -87,9 +87,7 @@ async fn a_missing_command_comes_back_as_new() {
         .and_then(|specs| typedis_codegen::generate_source(&specs, "Commands", false));
     let message = format!(
         "{:?}",
-        refused
-            .err()
-            .expect("a spec without a reply schema generates")
+        refused.expect_err("a spec without a reply schema generates")
     );
     assert!(
         message.contains("hgetex.json") && message.contains("reply_schema"),
