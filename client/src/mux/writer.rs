@@ -61,6 +61,7 @@ impl Mux {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         self.site.written(n);
+        self.site.pending(st.fifo.len());
         if n == st.wbuf.len() {
             st.wbuf.clear();
             true
