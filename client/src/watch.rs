@@ -9,7 +9,12 @@
 //! `EXEC`, `DISCARD` or `UNWATCH` has its connection reset (`RESET` forgets the watched
 //! keys) before the pool hands it out again, so no `WATCH` state can leak to the next
 //! borrower. On a cluster, `cluster.watch(keys)` (keys in one slot) opens the session on
-//! the slot owner's connection.
+//! the slot owner's connection, or, while the slot migrates and its owner answers `ASK`,
+//! on the importing node's, where every command of the session follows `ASKING`. A
+//! session's command redirected away from its node fails with [`Error::WatchSlotMoved`]
+//! (the node no longer watches where the keys are; a transaction is refused whole by the
+//! server then, and never re-sent elsewhere), which `watch_transaction` answers with a
+//! fresh session.
 //!
 //! ```no_run
 //! # async fn f(client: &typedis::Client) -> typedis::Result<()> {
@@ -40,9 +45,21 @@ use crate::pipeline::Pipeline;
 use crate::record::Encoded;
 use crate::value::{FromValue, ToArg, Value};
 
+/// `ASKING`: the next command may use a slot this node imports.
+fn asking() -> Args {
+    let mut a = Args::new();
+    a.push_bytes(b"ASKING");
+    a
+}
+
 /// A dedicated connection with `WATCH` in force. See the [module docs](self).
 pub struct WatchSession {
     conn: DedicatedConnection,
+    /// On a cluster: the slot of the watched keys.
+    slot: Option<u16>,
+    /// The node imports the slot (its owner answered `ASK`): each command goes right
+    /// after `ASKING`, a transaction's `MULTI … EXEC` after one.
+    asking: bool,
 }
 
 impl std::fmt::Debug for WatchSession {
@@ -93,7 +110,9 @@ where
         attempt += 1;
         let session = open().await?;
         match body(session).await {
-            Err(Error::Watch) if attempt < max_attempts.max(1) => continue,
+            Err(Error::Watch | Error::WatchSlotMoved { .. }) if attempt < max_attempts.max(1) => {
+                continue
+            }
             Err(Error::Watch) => return Err(Error::WatchRetriesExhausted { attempts: attempt }),
             other => return other,
         }
@@ -147,17 +166,92 @@ impl WatchSession {
     /// the pool hands the connection out again.
     pub(crate) async fn start(conn: DedicatedConnection, args: &Args) -> Result<WatchSession> {
         conn.send(args).await?;
-        Ok(WatchSession { conn })
+        Ok(WatchSession {
+            conn,
+            slot: None,
+            asking: false,
+        })
+    }
+
+    /// [`start`](Self::start) on a cluster node for the watched keys' `slot`; `asking`:
+    /// the node imports the slot, so `WATCH` and every later command go after `ASKING`.
+    /// The `WATCH`'s own redirection is returned as the server's error, for the cluster
+    /// to follow.
+    pub(crate) async fn start_on_slot(
+        conn: DedicatedConnection,
+        args: &Args,
+        slot: u16,
+        asking: bool,
+    ) -> Result<WatchSession> {
+        if asking {
+            let mut replies = conn.send_many(&[self::asking(), args.clone()]).await?;
+            replies.pop().unwrap_or(Value::Nil).into_result()?;
+        } else {
+            conn.send(args).await?;
+        }
+        Ok(WatchSession {
+            conn,
+            slot: Some(slot),
+            asking,
+        })
+    }
+
+    /// Sends one command, after `ASKING` on an importing node.
+    async fn send_one(&self, args: Args, meta: Option<&'static CommandMeta>) -> Result<Value> {
+        let reply = if self.asking {
+            let mut replies = self.conn.send_many(&[asking(), args]).await?;
+            replies.pop().unwrap_or(Value::Nil).into_result()
+        } else {
+            self.conn.execute(args, meta).await
+        };
+        reply.map_err(|e| self.moved(e))
+    }
+
+    /// Sends a batch: on an importing node a transaction after one `ASKING` (the flag
+    /// lasts until `EXEC` ends the transaction), other commands each after one. On a
+    /// cluster, a transaction refused by a redirection fails with
+    /// [`Error::WatchSlotMoved`].
+    async fn send_batch(&self, batch: Batch) -> Result<Vec<Value>> {
+        let transaction = batch.is_transaction();
+        let (preloads, commands) = batch.into_parts();
+        let pre = preloads.len();
+        let mut all = preloads;
+        let mut asked = Vec::new();
+        for (i, c) in commands.into_iter().enumerate() {
+            if self.asking && (i == 0 || !transaction) {
+                asked.push(all.len());
+                all.push(asking());
+            }
+            all.push(c);
+        }
+        let mut replies = self.conn.send_many(&all).await?;
+        for i in asked.into_iter().rev() {
+            replies.remove(i);
+        }
+        if transaction {
+            if let Some(e) = replies[pre..].iter().find_map(|r| match r {
+                Value::Error(e) if self.slot.is_some() && e.redirect().is_some() => Some(e),
+                _ => None,
+            }) {
+                return Err(self.moved(Error::Server(e.clone())));
+            }
+        }
+        Ok(replies)
+    }
+
+    /// `e`, or [`Error::WatchSlotMoved`] when it redirects a cluster session's command.
+    fn moved(&self, e: Error) -> Error {
+        match (self.slot, e) {
+            (Some(slot), Error::Server(source)) if source.redirect().is_some() => {
+                Error::WatchSlotMoved { slot, source }
+            }
+            (_, e) => e,
+        }
     }
 
     /// The transaction that ends the session: queue commands, then `execute()`.
     pub fn transaction(&self) -> Pipeline<'_, ()> {
         Pipeline::transaction(self)
-    }
-
-    /// Sends commands on the session's connection, replies in order.
-    pub(crate) async fn send_batch(&self, commands: &[Args]) -> Result<Vec<Value>> {
-        self.conn.send_many(commands).await
     }
 
     /// Gives up the session without a transaction (`UNWATCH`).
@@ -178,7 +272,10 @@ impl<'a> Handle for &'a WatchSession {
     type Future = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
-        self.conn.execute(args, meta)
+        if self.slot.is_none() {
+            return self.conn.execute(args, meta);
+        }
+        Box::pin(self.send_one(args, meta))
     }
 
     fn execute_with_timeout(
@@ -187,7 +284,7 @@ impl<'a> Handle for &'a WatchSession {
         meta: Option<&'static CommandMeta>,
         timeout: Option<Duration>,
     ) -> Self::Future {
-        self.conn.execute_with_timeout(args, meta, timeout)
+        crate::exec::bounded(timeout, self.execute(args, meta))
     }
 
     type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
@@ -200,7 +297,7 @@ impl<'a> Handle for &'a WatchSession {
     where
         Self: 's,
     {
-        Box::pin(async move { self.send_batch(&batch.into_commands()).await })
+        Box::pin(self.send_batch(batch))
     }
 
     fn shares_connection(self) -> bool {

@@ -183,6 +183,90 @@ async fn watch_sessions_run_on_the_slot_owner_of_the_cluster() {
     }
 }
 
+/// WATCH on a slot that migrates (the standard resharding steps, `support::SlotMove`): a
+/// session whose keys move away under it fails with `Error::WatchSlotMoved`, its
+/// transaction run nowhere; `watch_transaction` starts over and follows `ASK` to the
+/// importing node, where the session watches the key (a conflicting write aborts it)
+/// and commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_sessions_follow_a_migrating_slot() {
+    for kind in KINDS {
+        let nodes = Cluster::start(kind);
+        let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+        let (a, b) = ("{mig}:a", "{mig}:b");
+        cluster.set(a, 1).await.unwrap();
+        cluster.set(b, 1).await.unwrap();
+        // Opened on the owner before the migration; `b` stays there at first.
+        let held = cluster.watch([b]).await.unwrap();
+        let moving = tokio::sync::Mutex::new(None);
+        let runs = AtomicUsize::new(0);
+        let got = cluster
+            .watch_transaction([a], 5, |session| {
+                let (cluster, moving, runs) = (&cluster, &moving, &runs);
+                async move {
+                    let n: i64 = session.get(a).decode::<Option<i64>>().await?.unwrap_or(0);
+                    if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                        // The slot starts moving and `a` goes to the target under the session.
+                        *moving.lock().await = Some(support::SlotMove::begin(cluster, a).await);
+                    }
+                    session.transaction().set(a, n + 10).execute().await?;
+                    Ok(n + 10)
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(got, 11, "{kind:?}");
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            2,
+            "{kind:?}: one fresh session"
+        );
+        let moving = moving.into_inner().expect("the slot moves");
+        let v: Option<i64> = cluster.get(a).decode().await.unwrap();
+        assert_eq!(v, Some(11), "{kind:?}");
+        // The importing node watches `a` for a session opened there (after ASK).
+        let during = cluster.watch([a]).await.unwrap();
+        let seen: Option<i64> = during.get(a).decode().await.unwrap();
+        assert_eq!(seen, Some(11), "{kind:?}");
+        cluster.set(a, 20).await.unwrap();
+        let err = during.transaction().set(a, 0).execute().await.unwrap_err();
+        assert!(matches!(err, Error::Watch), "{kind:?}: {err:?}");
+        let during = cluster.watch([a]).await.unwrap();
+        let (n,) = during.transaction().incr(a).execute().await.unwrap();
+        assert_eq!(n, 21, "{kind:?}");
+        // `b` still lives on the owner: the held session works, until `b` moves too.
+        let seen: Option<i64> = held.get(b).decode().await.unwrap();
+        assert_eq!(seen, Some(1), "{kind:?}");
+        let (host, port) = moving.target.rsplit_once(':').unwrap();
+        moving
+            .src
+            .cmd("MIGRATE")
+            .args([host, port, "", "0", "5000", "KEYS", b])
+            .await
+            .unwrap();
+        let err = held.get(b).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::WatchSlotMoved { slot, .. } if *slot == moving.slot),
+            "{kind:?}: {err:?}"
+        );
+        // Redis refuses the queued command with ASK; Valkey aborts EXEC for the watched
+        // key that MIGRATE deleted. Either way the transaction fails, and runs nowhere.
+        let err = held.transaction().set(b, 100).execute().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::WatchSlotMoved { slot, .. } if *slot == moving.slot)
+                || matches!(err, Error::Watch),
+            "{kind:?}: {err:?}"
+        );
+        let v: Option<i64> = cluster.get(b).decode().await.unwrap();
+        assert_eq!(v, Some(1), "{kind:?}: the refused transaction ran nowhere");
+        // Once the slot is the target's, sessions open there directly (after MOVED).
+        moving.finish().await;
+        let after = cluster.watch([a, b]).await.unwrap();
+        let (x, y) = after.transaction().incr(a).incr(b).execute().await.unwrap();
+        assert_eq!((x, y), (22, 2), "{kind:?}");
+    }
+}
+
 #[tokio::test]
 async fn watch_transaction_reports_exhausted_attempts_with_their_count() {
     for kind in KINDS {

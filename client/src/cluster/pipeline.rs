@@ -214,23 +214,11 @@ impl ClusterClient {
         let mut redirect: Option<String> = None;
         let mut attempts = Attempts::new(self);
         while attempts.next() {
-            let addr = match redirect.take() {
-                Some(a) => Ok(a),
-                None => self.target_of(&route, true),
-            };
-            // Nothing sent yet (no owner known, or no connection): safe to try again
-            // with a fresher map.
-            let node = match addr {
-                Ok(addr) => self.node(&addr).await.map(|n| (addr, n)),
-                Err(e) => Err(e),
-            };
-            let (addr, node) = match node {
-                Ok(n) => n,
-                Err(e) => {
-                    attempts.failed(e);
-                    attempts.wait(self).await;
-                    continue;
-                }
+            let Some((addr, node)) = self
+                .primary_for(redirect.take(), &route, &mut attempts)
+                .await
+            else {
+                continue;
             };
             // Errors once sent are not retried: EXEC may have run.
             let replies = node.send_batch_unchecked(all).await?;

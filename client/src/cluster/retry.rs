@@ -1,6 +1,6 @@
 //! The one redirect and retry policy of the cluster, for single commands, pipelines,
 //! transactions and WATCH: `MOVED` updates the slot's owner and is followed, `ASK` is
-//! followed with `ASKING` (or waited out, for what must run whole on one node),
+//! followed with `ASKING` (or waited out, for a transaction: it runs whole on one node),
 //! `TRYAGAIN`, `CLUSTERDOWN`, `LOADING` and connection errors wait (25 ms doubling up to
 //! 1 s) and refresh the map; at most `max_attempts` sends in all.
 //!
@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::discovery::fill_host;
 use super::routing::{meta_of, Route};
 use super::ClusterClient;
+use crate::client::Client;
 use crate::cmd::Args;
 use crate::error::{Error, Result};
 use crate::exec::Handle;
@@ -34,8 +35,8 @@ pub(super) enum Next {
 pub(super) enum Follow {
     /// `MOVED` and `ASK` both (single commands, pipelines).
     All,
-    /// `MOVED` only; `ASK` is waited out (what runs whole on one node: a transaction,
-    /// a WATCH session, which `ASKING` would cover for one command only).
+    /// `MOVED` only; `ASK` is waited out (a transaction, which must run whole on the
+    /// node that holds every key it touches).
     Moved,
     /// None (a node the caller named).
     None,
@@ -130,6 +131,29 @@ impl ClusterClient {
             }
         }
         next
+    }
+
+    /// The node of an attempt: `redirect`'s, else the primary `route` names. `None`
+    /// when there is none to reach (no owner known, no connection), the error kept and
+    /// waited out: nothing was sent, so the caller tries again with a fresher map.
+    pub(super) async fn primary_for(
+        &self,
+        redirect: Option<String>,
+        route: &Route,
+        attempts: &mut Attempts,
+    ) -> Option<(String, Client)> {
+        let node = match redirect.map_or_else(|| self.target_of(route, true), Ok) {
+            Ok(addr) => self.node(&addr).await.map(|n| (addr, n)),
+            Err(e) => Err(e),
+        };
+        match node {
+            Ok(n) => Some(n),
+            Err(e) => {
+                attempts.failed(e);
+                attempts.wait(self).await;
+                None
+            }
+        }
     }
 
     fn moved(&self, slot: u16, to: &str) {

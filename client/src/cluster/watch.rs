@@ -2,8 +2,9 @@
 //! dedicated connection of the node serving that slot, so that the reads through it and
 //! the transaction that ends it run where the keys are.
 //!
-//! Owns: choosing the session's node (and following `MOVED` while `WATCH` is sent).
-//! Does not own: the session itself ([`crate::watch`]).
+//! Owns: choosing the session's node (following `MOVED`, and `ASK` to the importing
+//! node, while `WATCH` is sent). Does not own: the session itself ([`crate::watch`]),
+//! which sends after `ASKING` on an importing node and fails a command redirected away.
 
 use std::future::Future;
 
@@ -32,43 +33,31 @@ impl ClusterClient {
             ));
         };
         let route = Route::Slot { slot, read: false };
-        let mut redirect: Option<String> = None;
+        let mut redirect: Option<(String, bool)> = None;
         let mut attempts = Attempts::new(self);
         while attempts.next() {
-            let addr = match redirect.take() {
-                Some(a) => Ok(a),
-                None => self.target_of(&route, true),
+            let (to, asking) = redirect.take().unzip();
+            let Some((addr, node)) = self.primary_for(to, &route, &mut attempts).await else {
+                continue;
             };
-            let (addr, conn) = match addr {
-                Ok(addr) => match self.node(&addr).await {
-                    Ok(node) => match node.dedicated().await {
-                        Ok(c) => (addr, c),
-                        Err(e) => {
-                            attempts.failed(e);
-                            attempts.wait(self).await;
-                            continue;
-                        }
-                    },
-                    Err(e) => {
-                        attempts.failed(e);
-                        attempts.wait(self).await;
-                        continue;
-                    }
-                },
+            let conn = match node.dedicated().await {
+                Ok(c) => c,
                 Err(e) => {
                     attempts.failed(e);
                     attempts.wait(self).await;
                     continue;
                 }
             };
-            let e = match WatchSession::start(conn, &args).await {
+            let asking = asking.unwrap_or(false);
+            let e = match WatchSession::start_on_slot(conn, &args, slot, asking).await {
                 Ok(session) => return Ok(session),
                 Err(e) => e,
             };
-            // The slot moved: WATCH there (nothing is watched here). A migrating slot
-            // (ASK) is waited out: `ASKING` would cover the WATCH alone.
-            match self.next_after(&e, &addr, Follow::Moved) {
-                Next::Redirect { to, .. } => redirect = Some(to),
+            // Nothing is watched where WATCH was refused. The slot moved: WATCH on its
+            // owner. It migrates and the keys are not here (ASK): WATCH on the importing
+            // node, where the session then sends every command after ASKING.
+            match self.next_after(&e, &addr, Follow::All) {
+                Next::Redirect { to, asking } => redirect = Some((to, asking)),
                 Next::Wait => attempts.wait(self).await,
                 Next::Fail => return Err(e),
             }

@@ -161,6 +161,20 @@ pub enum Error {
         attempts: usize,
     },
 
+    /// A command of a cluster `WATCH` session was redirected (`MOVED`, `ASK`): the slot
+    /// of the watched keys is served, or being imported, by another node than the one
+    /// that watches them, so the session can no longer guarantee anything. Nothing of a
+    /// refused transaction ran. Start a new session (`watch_transaction` does, within
+    /// its attempts).
+    #[error("the slot {slot} of the watched keys moved away from the node of the WATCH session ({source}); nothing of a refused transaction ran: start a new session")]
+    WatchSlotMoved {
+        /// The slot of the watched keys.
+        slot: u16,
+        /// The server's redirection.
+        #[source]
+        source: ServerError,
+    },
+
     /// A lock could not be acquired in time, or is no longer owned.
     #[error("lock error: {0}")]
     Lock(String),
