@@ -29,9 +29,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::Mutex;
@@ -46,7 +43,7 @@ use crate::observe;
 use crate::pipeline::Pipeline;
 use crate::pool::PooledConnection;
 use crate::pubsub::{frame_kind, MonitorEvent, SubscriptionKind};
-use crate::value::{FromValue, Value};
+use crate::value::Value;
 
 /// How many frames that are not replies (PubSub messages, MONITOR lines, pushes) wait
 /// for [`DedicatedConnection::next_frame`] before the oldest are dropped.
@@ -469,21 +466,10 @@ impl Drop for DedicatedConnection {
 
 /// Every generated command, sent on this connection.
 impl<'a> Handle for &'a DedicatedConnection {
-    type Future = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
+    crate::exec::boxed_handle!('a);
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
         Box::pin(self.run(args, meta))
-    }
-
-    fn execute_with_timeout(
-        self,
-        args: Args,
-        meta: Option<&'static CommandMeta>,
-        timeout: Option<Duration>,
-    ) -> Self::Future {
-        // A command cut short leaves the connection's replies out of step: it is
-        // unusable afterwards, as after any cancellation.
-        crate::exec::bounded(timeout, self.run(args, meta))
     }
 
     fn execute_batch<'s>(self, batch: Batch) -> BatchFuture<'s>
@@ -495,12 +481,6 @@ impl<'a> Handle for &'a DedicatedConnection {
 
     fn shares_connection(self) -> bool {
         false
-    }
-
-    type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
-
-    fn execute_typed<R: FromValue>(self, args: Args, meta: &'static CommandMeta) -> Self::Typed<R> {
-        crate::__private::Pending::new(self, args, meta)
     }
 }
 

@@ -149,6 +149,45 @@ pub(crate) fn bounded<'a>(
     }
 }
 
+/// The items alike in every handle whose command futures are boxed (all but `&Client`'s,
+/// whose future is its own state machine), expanded inside its `impl Handle`: the
+/// `Future` type (for lifetime `$lt`), [`execute_with_timeout`](Handle::execute_with_timeout)
+/// as the handle's own future [`bounded`] by the timeout, and
+/// [`execute_typed`](Handle::execute_typed) as that future decoded by
+/// [`Pending`](crate::__private::Pending). What differs, sending, each handle writes.
+macro_rules! boxed_handle {
+    ($lt:lifetime) => {
+        type Future = ::std::pin::Pin<
+            Box<
+                dyn ::std::future::Future<Output = $crate::error::Result<$crate::value::Value>>
+                    + Send
+                    + $lt,
+            >,
+        >;
+
+        fn execute_with_timeout(
+            self,
+            args: $crate::cmd::Args,
+            meta: Option<&'static $crate::meta::CommandMeta>,
+            timeout: Option<::std::time::Duration>,
+        ) -> Self::Future {
+            // Each send has the connection's own timeout; this one bounds it whole.
+            $crate::exec::bounded(timeout, $crate::exec::Handle::execute(self, args, meta))
+        }
+
+        type Typed<R: $crate::value::FromValue> = $crate::__private::Pending<Self::Future, R>;
+
+        fn execute_typed<R: $crate::value::FromValue>(
+            self,
+            args: $crate::cmd::Args,
+            meta: &'static $crate::meta::CommandMeta,
+        ) -> Self::Typed<R> {
+            $crate::__private::Pending::new(self, args, meta)
+        }
+    };
+}
+pub(crate) use boxed_handle;
+
 /// The former name of [`Handle`].
 pub use Handle as Executor;
 

@@ -31,8 +31,6 @@
 //! ```
 
 use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
 
 use crate::batch::{Batch, BatchFuture};
 use crate::client::Client;
@@ -43,7 +41,7 @@ use crate::exec::Handle;
 use crate::meta::CommandMeta;
 use crate::pipeline::Pipeline;
 use crate::record::Encoded;
-use crate::value::{FromValue, ToArg, Value};
+use crate::value::{ToArg, Value};
 
 /// `ASKING`: the next command may use a slot this node imports.
 fn asking() -> Args {
@@ -119,6 +117,31 @@ where
     }
 }
 
+/// `watch_transaction(keys, max_attempts, body)` on a handle type with a `watch(keys)`
+/// method (`Client`, `ClusterClient`), its docs given: the keys encoded once, then the
+/// [`retry`] loop over sessions from `watch`.
+macro_rules! watch_transaction {
+    ($(#[$doc:meta])*) => {
+        $(#[$doc])*
+        pub async fn watch_transaction<I, K, F, Fut, T>(
+            &self,
+            keys: I,
+            max_attempts: usize,
+            body: F,
+        ) -> $crate::error::Result<T>
+        where
+            I: IntoIterator<Item = K>,
+            K: $crate::value::ToArg,
+            F: FnMut($crate::watch::WatchSession) -> Fut,
+            Fut: ::std::future::Future<Output = $crate::error::Result<T>>,
+        {
+            let keys = $crate::watch::encode_keys(keys);
+            $crate::watch::retry(max_attempts, || self.watch(keys.iter()), body).await
+        }
+    };
+}
+pub(crate) use watch_transaction;
+
 /// The keys of a `watch_transaction`, encoded once for all its attempts.
 pub(crate) fn encode_keys<I, K>(keys: I) -> Vec<Encoded>
 where
@@ -139,24 +162,11 @@ impl Client {
         WatchSession::start(self.dedicated().await?, &args).await
     }
 
-    /// Runs `body` in a `WATCH` session on `keys`, again (with a fresh session) whenever
-    /// its transaction is aborted by a conflicting write, at most `max_attempts` times
-    /// (then [`Error::WatchRetriesExhausted`]). `body` reads through the session and
-    /// ends with `session.transaction()….execute()`.
-    pub async fn watch_transaction<I, K, F, Fut, T>(
-        &self,
-        keys: I,
-        max_attempts: usize,
-        body: F,
-    ) -> Result<T>
-    where
-        I: IntoIterator<Item = K>,
-        K: ToArg,
-        F: FnMut(WatchSession) -> Fut,
-        Fut: Future<Output = Result<T>>,
-    {
-        let keys = encode_keys(keys);
-        retry(max_attempts, || self.watch(keys.iter()), body).await
+    watch_transaction! {
+        /// Runs `body` in a `WATCH` session on `keys`, again (with a fresh session)
+        /// whenever its transaction is aborted by a conflicting write, at most
+        /// `max_attempts` times (then [`Error::WatchRetriesExhausted`]). `body` reads
+        /// through the session and ends with `session.transaction()….execute()`.
     }
 }
 
@@ -269,28 +279,13 @@ impl WatchSession {
 
 /// Reads (and any other command) through the session's connection.
 impl<'a> Handle for &'a WatchSession {
-    type Future = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
+    crate::exec::boxed_handle!('a);
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
         if self.slot.is_none() {
             return self.conn.execute(args, meta);
         }
         Box::pin(self.send_one(args, meta))
-    }
-
-    fn execute_with_timeout(
-        self,
-        args: Args,
-        meta: Option<&'static CommandMeta>,
-        timeout: Option<Duration>,
-    ) -> Self::Future {
-        crate::exec::bounded(timeout, self.execute(args, meta))
-    }
-
-    type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
-
-    fn execute_typed<R: FromValue>(self, args: Args, meta: &'static CommandMeta) -> Self::Typed<R> {
-        crate::__private::Pending::new(self, args, meta)
     }
 
     fn execute_batch<'s>(self, batch: Batch) -> BatchFuture<'s>

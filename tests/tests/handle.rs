@@ -9,13 +9,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
-use support::{Cluster, Server, KINDS};
+use support::{Cluster, Kind, Server, KINDS};
 use typedis::cluster::ClusterClient;
 use typedis::lock::Lock;
 use typedis::pipeline::Pipeline;
 use typedis::prelude::*;
 use typedis::scan::{ScanOptions, ScanStream};
 use typedis::{key_slot, Bytes, Client, Error, Handle, Script};
+
+/// A 6-node cluster of `kind` (killed when the first part is dropped) and a client of it.
+async fn cluster_of(kind: Kind) -> (Cluster, ClusterClient) {
+    let nodes = Cluster::start(kind);
+    let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+    (nodes, cluster)
+}
 
 /// Everything a handle offers, on keys tagged `{tag}` (one slot each).
 async fn exercise<H: Handle>(h: H, tag: &str) {
@@ -85,8 +92,7 @@ async fn generic_code_runs_on_a_client_and_a_dedicated_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generic_code_runs_on_the_cluster() {
     for kind in KINDS {
-        let nodes = Cluster::start(kind);
-        let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+        let (_nodes, cluster) = cluster_of(kind).await;
         // Tags whose slots are served by every one of the three primaries.
         let mut tags = Vec::new();
         let mut owners = std::collections::HashSet::new();
@@ -123,8 +129,7 @@ async fn generic_code_runs_on_the_cluster() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_sessions_run_on_the_slot_owner_of_the_cluster() {
     for kind in KINDS {
-        let nodes = Cluster::start(kind);
-        let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+        let (_nodes, cluster) = cluster_of(kind).await;
         let (a, b) = ("{u1}:a", "{u1}:b");
         cluster.set(a, 0).await.unwrap();
         // The session reads and writes through the owner's connection: a node that does
@@ -191,11 +196,9 @@ async fn watch_sessions_run_on_the_slot_owner_of_the_cluster() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_sessions_follow_a_migrating_slot() {
     for kind in KINDS {
-        let nodes = Cluster::start(kind);
-        let cluster = ClusterClient::connect(nodes.urls()).await.unwrap();
+        let (_nodes, cluster) = cluster_of(kind).await;
         let (a, b) = ("{mig}:a", "{mig}:b");
-        cluster.set(a, 1).await.unwrap();
-        cluster.set(b, 1).await.unwrap();
+        cluster.mset([(a, 1), (b, 1)]).await.unwrap();
         // Opened on the owner before the migration; `b` stays there at first.
         let held = cluster.watch([b]).await.unwrap();
         let moving = tokio::sync::Mutex::new(None);

@@ -2,40 +2,20 @@
 //! pipeline, transaction, scan, script and lock goes through these implementations, for
 //! [`ClusterClient`] (routed) and [`OnNodes`] (the nodes named).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
-
 use super::routing::{Nodes, OnNodes, Route};
 use super::ClusterClient;
 use crate::batch::{Batch, BatchFuture, Keyspace, ReplyFuture, Target};
 use crate::cmd::Args;
-use crate::error::{Error, Result, UsageKind};
-use crate::exec::{bounded, Handle};
+use crate::error::{Error, UsageKind};
+use crate::exec::Handle;
 use crate::meta::CommandMeta;
-use crate::value::{FromValue, Value};
+use crate::value::Value;
 
 impl<'a> Handle for &'a ClusterClient {
-    type Future = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
+    crate::exec::boxed_handle!('a);
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
         Box::pin(self.route(args, meta))
-    }
-
-    fn execute_with_timeout(
-        self,
-        args: Args,
-        meta: Option<&'static CommandMeta>,
-        timeout: Option<Duration>,
-    ) -> Self::Future {
-        // Each attempt has the node clients' own timeout; this one bounds them all.
-        bounded(timeout, self.route(args, meta))
-    }
-
-    type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
-
-    fn execute_typed<R: FromValue>(self, args: Args, meta: &'static CommandMeta) -> Self::Typed<R> {
-        crate::__private::Pending::new(self, args, meta)
     }
 
     fn execute_batch<'s>(self, batch: Batch) -> BatchFuture<'s>
@@ -113,7 +93,7 @@ impl Target for OnNode<'_> {
 }
 
 impl<'a> Handle for OnNodes<'a> {
-    type Future = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
+    crate::exec::boxed_handle!('a);
 
     fn execute(self, args: Args, meta: Option<&'static CommandMeta>) -> Self::Future {
         Box::pin(async move {
@@ -127,21 +107,6 @@ impl<'a> Handle for OnNodes<'a> {
                 nodes => self.cluster.fan_out(nodes, args, meta).await,
             }
         })
-    }
-
-    fn execute_with_timeout(
-        self,
-        args: Args,
-        meta: Option<&'static CommandMeta>,
-        timeout: Option<Duration>,
-    ) -> Self::Future {
-        bounded(timeout, self.execute(args, meta))
-    }
-
-    type Typed<R: FromValue> = crate::__private::Pending<Self::Future, R>;
-
-    fn execute_typed<R: FromValue>(self, args: Args, meta: &'static CommandMeta) -> Self::Typed<R> {
-        crate::__private::Pending::new(self, args, meta)
     }
 
     /// A batch on one named node goes whole to it (no redirection followed); on several

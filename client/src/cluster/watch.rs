@@ -6,14 +6,12 @@
 //! node, while `WATCH` is sent). Does not own: the session itself ([`crate::watch`]),
 //! which sends after `ASKING` on an importing node and fails a command redirected away.
 
-use std::future::Future;
-
 use super::retry::{Attempts, Follow, Next};
 use super::routing::Route;
 use super::ClusterClient;
 use crate::error::{Error, Result, UsageKind};
 use crate::value::ToArg;
-use crate::watch::{encode_keys, retry, watch_command, WatchSession};
+use crate::watch::{watch_command, WatchSession};
 
 impl ClusterClient {
     /// Starts a `WATCH` on `keys`, which must all be in one slot (hash tags:
@@ -66,23 +64,12 @@ impl ClusterClient {
         Err(attempts.exhausted())
     }
 
-    /// Runs `body` in a `WATCH` session on `keys` (one slot, as [`watch`](Self::watch)),
-    /// again with a fresh session whenever its transaction is aborted by a conflicting
-    /// write, at most `max_attempts` times (then [`Error::WatchRetriesExhausted`]), as
-    /// [`Client::watch_transaction`](crate::Client::watch_transaction).
-    pub async fn watch_transaction<I, K, F, Fut, T>(
-        &self,
-        keys: I,
-        max_attempts: usize,
-        body: F,
-    ) -> Result<T>
-    where
-        I: IntoIterator<Item = K>,
-        K: ToArg,
-        F: FnMut(WatchSession) -> Fut,
-        Fut: Future<Output = Result<T>>,
-    {
-        let keys = encode_keys(keys);
-        retry(max_attempts, || self.watch(keys.iter()), body).await
+    crate::watch::watch_transaction! {
+        /// Runs `body` in a `WATCH` session on `keys` (one slot, as
+        /// [`watch`](Self::watch)), again with a fresh session whenever its transaction
+        /// is aborted by a conflicting write or the keys' slot moves away from the
+        /// session's node ([`Error::WatchSlotMoved`]), at most `max_attempts` times (then
+        /// [`Error::WatchRetriesExhausted`], or the last move), as
+        /// [`Client::watch_transaction`](crate::Client::watch_transaction).
     }
 }
