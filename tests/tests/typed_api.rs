@@ -7,25 +7,13 @@ use std::collections::HashMap;
 
 use support::{Server, KINDS};
 use typedis::prelude::*;
-use typedis::{Bytes, Client};
-
-async fn clients(server: &Server) -> Vec<Client> {
-    let mut out = Vec::new();
-    for protocol in [2, 3] {
-        out.push(
-            Client::connect(&format!("{}?protocol={protocol}", server.url()))
-                .await
-                .expect("connect"),
-        );
-    }
-    out
-}
+use typedis::Bytes;
 
 #[tokio::test]
 async fn api_contract_examples() {
     for kind in KINDS {
         let server = Server::start(kind);
-        for client in clients(&server).await {
+        for client in server.clients_in_both_protocols().await {
             client.flushall().await.unwrap();
             client.set("k", "v").await.unwrap();
             // NX on an existing key: not set.
@@ -60,7 +48,7 @@ async fn api_contract_examples() {
 async fn reply_changing_flags_change_the_type() {
     for kind in KINDS {
         let server = Server::start(kind);
-        for client in clients(&server).await {
+        for client in server.clients_in_both_protocols().await {
             client.flushall().await.unwrap();
             client.set("k", "old").await.unwrap();
             let previous: Option<Bytes> = client.set("k", "new").get_old().await.unwrap();

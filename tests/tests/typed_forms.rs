@@ -10,23 +10,11 @@ use typedis::commands::{GeosearchBy, GeosearchFrom, GeosearchUnit, XaddId};
 use typedis::prelude::*;
 use typedis::{Bytes, Client, Trim};
 
-async fn clients(server: &Server) -> Vec<Client> {
-    let mut out = Vec::new();
-    for protocol in [2, 3] {
-        out.push(
-            Client::connect(&format!("{}?protocol={protocol}", server.url()))
-                .await
-                .expect("connect"),
-        );
-    }
-    out
-}
-
 #[tokio::test]
 async fn stream_trimming_is_a_typed_option() {
     for kind in KINDS {
         let server = Server::start(kind);
-        for c in clients(&server).await {
+        for c in server.clients_in_both_protocols().await {
             c.flushall().asynchronous().await.unwrap();
             for i in 1..=5 {
                 c.xadd("s", XaddId::Explicit(format!("{i}-0").into()), [("n", i)])
@@ -59,7 +47,7 @@ async fn stream_trimming_is_a_typed_option() {
 async fn split_blocks_and_renamed_setters_reach_the_server() {
     for kind in KINDS {
         let server = Server::start(kind);
-        for c in clients(&server).await {
+        for c in server.clients_in_both_protocols().await {
             c.flushdb().asynchronous().await.unwrap();
             c.geoadd(
                 "g",
@@ -133,7 +121,7 @@ async fn split_blocks_and_renamed_setters_reach_the_server() {
 async fn options_chain_inside_pipelines() {
     for kind in KINDS {
         let server = Server::start(kind);
-        for c in clients(&server).await {
+        for c in server.clients_in_both_protocols().await {
             c.flushall().await.unwrap();
             // Options on a command inside the chain, the reply tuple typed per command.
             let (set, value, ttl, old): (bool, Option<Bytes>, i64, Option<Bytes>) = c
@@ -202,7 +190,7 @@ async fn options_chain_inside_pipelines() {
 async fn random_members_with_values_are_pairs_in_both_protocols() {
     for kind in KINDS {
         let server = Server::start(kind);
-        for c in clients(&server).await {
+        for c in server.clients_in_both_protocols().await {
             c.flushall().await.unwrap();
             c.hset("h", [("f1", "v1"), ("f2", "v2")]).await.unwrap();
             c.zadd("z", [("a", 1.5), ("b", 2.5)]).await.unwrap();
@@ -236,7 +224,7 @@ async fn random_members_with_values_are_pairs_in_both_protocols() {
 async fn scan_cursors_are_unsigned_and_bare_command_is_typed() {
     for kind in KINDS {
         let server = Server::start(kind);
-        for c in clients(&server).await {
+        for c in server.clients_in_both_protocols().await {
             c.flushall().await.unwrap();
             for i in 0..50 {
                 c.sadd("s", [i]).await.unwrap();

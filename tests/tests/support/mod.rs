@@ -323,6 +323,19 @@ impl Server {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// A client of this server in each protocol: RESP2, then RESP3.
+    pub async fn clients_in_both_protocols(&self) -> Vec<typedis::Client> {
+        let mut out = Vec::new();
+        for protocol in [2, 3] {
+            out.push(
+                typedis::Client::connect(&format!("{}?protocol={protocol}", self.url()))
+                    .await
+                    .expect("connect"),
+            );
+        }
+        out
+    }
+
     /// Starts a replica of this server (with `extra` options) and waits, at most 15 s,
     /// until its link to this server is up.
     pub fn start_replica(&self, extra: &[&str]) -> Server {
