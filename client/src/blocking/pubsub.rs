@@ -26,13 +26,10 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_core::Stream;
 use tokio::sync::oneshot;
 
 use super::{Client, ClusterClient, Runtime};
@@ -161,35 +158,7 @@ impl Subscription {
         self
     }
 
-    /// Registers a handler for messages on `channel`.
-    pub fn on_message(
-        &mut self,
-        channel: impl AsRef<[u8]>,
-        handler: impl FnMut(Message) -> Result<()> + Send + 'static,
-    ) -> &mut Self {
-        self.inner.on_message(channel, handler);
-        self
-    }
-
-    /// Registers a handler for messages matching `pattern`.
-    pub fn on_pattern(
-        &mut self,
-        pattern: impl AsRef<[u8]>,
-        handler: impl FnMut(Message) -> Result<()> + Send + 'static,
-    ) -> &mut Self {
-        self.inner.on_pattern(pattern, handler);
-        self
-    }
-
-    /// Registers a handler for messages on shard channel `channel`.
-    pub fn on_shard_message(
-        &mut self,
-        channel: impl AsRef<[u8]>,
-        handler: impl FnMut(Message) -> Result<()> + Send + 'static,
-    ) -> &mut Self {
-        self.inner.on_shard_message(channel, handler);
-        self
-    }
+    crate::pubsub::handler_shorthands!();
 
     /// Runs the handlers on a thread of their own (redis-py's `run_in_thread`) until the
     /// returned [`HandlerThread`] is stopped or dropped. Handlers may use blocking
@@ -209,17 +178,10 @@ impl Subscription {
                 loop {
                     let inner = &mut self.inner;
                     let stopped = &mut stopped;
-                    // Stopped (or the runner dropped) ends the wait like a closed
-                    // subscription does.
-                    let next = self.rt.block_on(async move {
-                        Ok(std::future::poll_fn(|cx| {
-                            if Pin::new(&mut *stopped).poll(cx).is_ready() {
-                                return Poll::Ready(None);
-                            }
-                            Pin::new(&mut *inner).poll_next(cx)
-                        })
-                        .await)
-                    });
+                    // The wait runs on the runtime, the handler on this thread.
+                    let next = self
+                        .rt
+                        .block_on(async move { Ok(inner.next_unless(stopped).await) });
                     let Ok(Some(msg)) = next else { break };
                     handled += u64::from(self.inner.handle(msg, &mut on_error));
                 }
@@ -243,9 +205,9 @@ impl Iterator for Subscription {
             return None;
         }
         let inner = &mut self.inner;
-        let next = self.rt.block_on(async move {
-            Ok(std::future::poll_fn(|cx| Pin::new(&mut *inner).poll_next(cx)).await)
-        });
+        let next = self
+            .rt
+            .block_on(async move { Ok(crate::pubsub::next_message(inner).await) });
         self.refused = next.is_err();
         next.transpose()
     }
@@ -334,33 +296,31 @@ impl Iterator for Monitor {
     }
 }
 
+/// The blocking forms of the async handle's methods that open a subscription on
+/// channels or patterns (its method of the same name, waited for on the handle's
+/// runtime), each with its docs.
+macro_rules! opening {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name<I, C>(&self, names: I) -> Result<Subscription>
+        where
+            I: IntoIterator<Item = C>,
+            C: AsRef<[u8]>,
+        {
+            Subscription::opened(&self.rt, self.inner.$name(names))
+        }
+    )*};
+}
+
 impl Client {
-    /// Subscribes to channels on a dedicated connection; returns once the server
-    /// confirmed them. See [`Subscription`].
-    pub fn subscribe<I, C>(&self, channels: I) -> Result<Subscription>
-    where
-        I: IntoIterator<Item = C>,
-        C: AsRef<[u8]>,
-    {
-        Subscription::opened(&self.rt, self.inner.subscribe(channels))
-    }
-
-    /// Subscribes to glob patterns on a dedicated connection.
-    pub fn psubscribe<I, C>(&self, patterns: I) -> Result<Subscription>
-    where
-        I: IntoIterator<Item = C>,
-        C: AsRef<[u8]>,
-    {
-        Subscription::opened(&self.rt, self.inner.psubscribe(patterns))
-    }
-
-    /// Subscribes to shard channels (`SSUBSCRIBE`) on a dedicated connection.
-    pub fn ssubscribe<I, C>(&self, channels: I) -> Result<Subscription>
-    where
-        I: IntoIterator<Item = C>,
-        C: AsRef<[u8]>,
-    {
-        Subscription::opened(&self.rt, self.inner.ssubscribe(channels))
+    opening! {
+        /// Subscribes to channels on a dedicated connection; returns once the server
+        /// confirmed them. See [`Subscription`].
+        subscribe;
+        /// Subscribes to glob patterns on a dedicated connection.
+        psubscribe;
+        /// Subscribes to shard channels (`SSUBSCRIBE`) on a dedicated connection.
+        ssubscribe;
     }
 
     /// An empty subscription on a dedicated connection, to add channels and handlers to
@@ -381,23 +341,12 @@ impl Client {
 }
 
 impl ClusterClient {
-    /// Classic PubSub through one node (as
-    /// [`crate::cluster::ClusterClient::subscribe`]).
-    pub fn subscribe<I, C>(&self, channels: I) -> Result<Subscription>
-    where
-        I: IntoIterator<Item = C>,
-        C: AsRef<[u8]>,
-    {
-        Subscription::opened(&self.rt, self.inner.subscribe(channels))
-    }
-
-    /// Glob patterns through one node.
-    pub fn psubscribe<I, C>(&self, patterns: I) -> Result<Subscription>
-    where
-        I: IntoIterator<Item = C>,
-        C: AsRef<[u8]>,
-    {
-        Subscription::opened(&self.rt, self.inner.psubscribe(patterns))
+    opening! {
+        /// Classic PubSub through one node (as
+        /// [`crate::cluster::ClusterClient::subscribe`]).
+        subscribe;
+        /// Glob patterns through one node.
+        psubscribe;
     }
 
     /// An empty classic subscription through one node.

@@ -72,6 +72,7 @@ mod task;
 pub(crate) use message::frame_kind;
 pub use message::{Message, MessageKind, SubscriptionKind};
 pub use monitor::{Monitor, MonitorEvent};
+pub(crate) use subscription::next_message;
 pub use subscription::{Handler, HandlerRunner, Subscription};
 pub(crate) use task::{open_connection, ConnectionResolver};
 
@@ -129,6 +130,35 @@ impl crate::Client {
         Monitor::open(self.pool()).await
     }
 }
+
+/// `on_message`, `on_pattern` and `on_shard_message`: the shorthands of `on(kind, …)`
+/// for each kind, written once for the async and the blocking subscription (each has
+/// `on`).
+macro_rules! handler_shorthands {
+    () => {
+        $crate::pubsub::handler_shorthands! {
+            /// Registers a handler for messages on `channel` (subscribe to it separately).
+            on_message(channel) => Channel;
+            /// Registers a handler for messages matching `pattern`.
+            on_pattern(pattern) => Pattern;
+            /// Registers a handler for messages on shard channel `channel`.
+            on_shard_message(channel) => Shard;
+        }
+    };
+    ($($(#[$doc:meta])* $name:ident($arg:ident) => $kind:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(
+            &mut self,
+            $arg: impl AsRef<[u8]>,
+            handler: impl FnMut($crate::pubsub::Message) -> $crate::error::Result<()>
+                + Send
+                + 'static,
+        ) -> &mut Self {
+            self.on($crate::pubsub::SubscriptionKind::$kind, $arg, handler)
+        }
+    )*};
+}
+pub(crate) use handler_shorthands;
 
 /// Which of the two futures given to [`first`] completed.
 enum First<A, B> {

@@ -173,10 +173,7 @@ impl Subscription {
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
     {
-        let names: Vec<Bytes> = names
-            .into_iter()
-            .map(|n| Bytes::copy_from_slice(n.as_ref()))
-            .collect();
+        let names = owned(names);
         if names.is_empty() {
             return Err(Error::usage(
                 UsageKind::MissingArgument,
@@ -220,10 +217,7 @@ impl Subscription {
         I: IntoIterator<Item = C>,
         C: AsRef<[u8]>,
     {
-        let names: Vec<Bytes> = names
-            .into_iter()
-            .map(|n| Bytes::copy_from_slice(n.as_ref()))
-            .collect();
+        let names = owned(names);
         if names.is_empty() {
             self.subscribed.retain(|(k, _)| *k != kind);
         } else {
@@ -280,32 +274,7 @@ impl Subscription {
         self
     }
 
-    /// Registers a handler for messages on `channel` (subscribe to it separately).
-    pub fn on_message(
-        &mut self,
-        channel: impl AsRef<[u8]>,
-        handler: impl FnMut(Message) -> Result<()> + Send + 'static,
-    ) -> &mut Self {
-        self.on(SubscriptionKind::Channel, channel, handler)
-    }
-
-    /// Registers a handler for messages matching `pattern`.
-    pub fn on_pattern(
-        &mut self,
-        pattern: impl AsRef<[u8]>,
-        handler: impl FnMut(Message) -> Result<()> + Send + 'static,
-    ) -> &mut Self {
-        self.on(SubscriptionKind::Pattern, pattern, handler)
-    }
-
-    /// Registers a handler for messages on shard channel `channel`.
-    pub fn on_shard_message(
-        &mut self,
-        channel: impl AsRef<[u8]>,
-        handler: impl FnMut(Message) -> Result<()> + Send + 'static,
-    ) -> &mut Self {
-        self.on(SubscriptionKind::Shard, channel, handler)
-    }
+    super::handler_shorthands!();
 
     /// Runs the handlers on a background task (redis-py's `run_in_thread`) until the
     /// returned handle is stopped. Errors returned by handlers go to `on_error`.
@@ -319,11 +288,7 @@ impl Subscription {
         let (stop, mut stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let mut handled = 0u64;
-            loop {
-                let msg = match first(&mut stopped, next_message(&mut self)).await {
-                    First::A(_) | First::B(None) => break,
-                    First::B(Some(m)) => m,
-                };
+            while let Some(msg) = self.next_unless(&mut stopped).await {
                 handled += u64::from(self.handle(msg, &mut on_error));
             }
             (self, handled)
@@ -339,6 +304,18 @@ impl Subscription {
                 String::from_utf8_lossy(name)
             ))),
             None => Ok(()),
+        }
+    }
+
+    /// The next message, or `None` once the subscription has stopped or `stopped`
+    /// fired (or its sender is gone): what a handler runner waits for between messages.
+    pub(crate) async fn next_unless(
+        &mut self,
+        stopped: &mut oneshot::Receiver<()>,
+    ) -> Option<Message> {
+        match first(stopped, next_message(self)).await {
+            First::A(_) => None,
+            First::B(m) => m,
         }
     }
 
@@ -358,7 +335,20 @@ impl Subscription {
     }
 }
 
-async fn next_message(sub: &mut Subscription) -> Option<Message> {
+/// Channel or pattern names, owned.
+fn owned<I, C>(names: I) -> Vec<Bytes>
+where
+    I: IntoIterator<Item = C>,
+    C: AsRef<[u8]>,
+{
+    names
+        .into_iter()
+        .map(|n| Bytes::copy_from_slice(n.as_ref()))
+        .collect()
+}
+
+/// The next message (`None` once the subscription has stopped).
+pub(crate) async fn next_message(sub: &mut Subscription) -> Option<Message> {
     std::future::poll_fn(|cx| Pin::new(&mut *sub).poll_next(cx)).await
 }
 
