@@ -72,6 +72,7 @@ mod task;
 pub(crate) use message::frame_kind;
 pub use message::{Message, MessageKind, SubscriptionKind};
 pub use monitor::{Monitor, MonitorEvent};
+#[cfg(feature = "blocking")]
 pub(crate) use subscription::next_message;
 pub use subscription::{Handler, HandlerRunner, Subscription};
 pub(crate) use task::{open_connection, ConnectionResolver};
