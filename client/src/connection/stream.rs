@@ -15,6 +15,20 @@ use crate::error::{Error, Result};
 
 use super::info::{Addr, ConnectionInfo};
 
+/// `$body` on the transport inside `$value` (an enum `$ty` with the variants `Tcp`,
+/// `Unix` and, with TLS, `Tls`), bound to `$s`: the one way every I/O method of
+/// [`Stream`] and its halves picks its transport. (A boxed TLS stream is I/O itself.)
+macro_rules! each_transport {
+    ($value:expr, $ty:ident, $s:ident => $body:expr) => {
+        match $value {
+            $ty::Tcp($s) => $body,
+            $ty::Unix($s) => $body,
+            #[cfg(feature = "tls")]
+            $ty::Tls($s) => $body,
+        }
+    };
+}
+
 /// A connected transport.
 #[derive(Debug)]
 pub enum Stream {
@@ -104,12 +118,7 @@ impl AsyncRead for ReadHalf {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ReadHalf::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            ReadHalf::Unix(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(feature = "tls")]
-            ReadHalf::Tls(s) => Pin::new(s).poll_read(cx, buf),
-        }
+        each_transport!(self.get_mut(), ReadHalf, s => Pin::new(s).poll_read(cx, buf))
     }
 }
 
@@ -198,12 +207,7 @@ impl AsyncRead for Stream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
+        each_transport!(self.get_mut(), Stream, s => Pin::new(s).poll_read(cx, buf))
     }
 }
 
@@ -213,12 +217,7 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
+        each_transport!(self.get_mut(), Stream, s => Pin::new(s).poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -226,38 +225,18 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
+        each_transport!(self.get_mut(), Stream, s => Pin::new(s).poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
-        match self {
-            Stream::Tcp(s) => s.is_write_vectored(),
-            Stream::Unix(s) => s.is_write_vectored(),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.is_write_vectored(),
-        }
+        each_transport!(self, Stream, s => s.is_write_vectored())
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
-            Stream::Unix(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
+        each_transport!(self.get_mut(), Stream, s => Pin::new(s).poll_flush(cx))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
+        each_transport!(self.get_mut(), Stream, s => Pin::new(s).poll_shutdown(cx))
     }
 }
