@@ -148,7 +148,7 @@ impl Client {
 
     /// Starts a raw command: `client.cmd("OBJECT").arg("ENCODING").arg("k").await`.
     /// Awaiting it yields the [`Value`]; `.decode::<T>()` converts to any
-    /// [`FromValue`] type instead. An error reply becomes `Err(Error::Server)`.
+    /// [`FromValue`](crate::FromValue) type instead. An error reply becomes `Err(Error::Server)`.
     ///
     /// Raw commands always go to the shared connection: a blocking command (`BLPOP`,
     /// `XREAD BLOCK`, …) sent this way holds up every other caller until it returns.
