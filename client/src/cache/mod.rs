@@ -49,93 +49,23 @@
 //! the connection's read buffer, which a small reply would otherwise keep alive whole),
 //! so a hit's clone of the value counts references and allocates only what an aggregate
 //! needs (its element vectors); a bulk string's hit allocates nothing.
+//!
+//! The parts: `config` ([`CacheConfig`], [`CacheStats`]), `copy` (what a kept reply
+//! weighs and its compact copy).
+
+mod config;
+mod copy;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
+pub use self::config::{CacheConfig, CacheStats};
+use self::copy::{compact, leaf_bytes, nodes};
 use crate::value::Value;
-
-/// Settings of a client-side cache (see [`ClientConfig::cache`](crate::ClientConfig::cache)).
-///
-/// ```
-/// use std::time::Duration;
-/// let cache = typedis::cache::CacheConfig::new()
-///     .max_entries(10_000)
-///     .max_bytes(64 << 20)
-///     .ttl(Some(Duration::from_secs(60)));
-/// # let _ = cache;
-/// ```
-#[derive(Debug, Clone)]
-pub struct CacheConfig {
-    max_entries: usize,
-    max_bytes: usize,
-    ttl: Option<Duration>,
-}
-
-impl Default for CacheConfig {
-    fn default() -> Self {
-        CacheConfig::new()
-    }
-}
-
-impl CacheConfig {
-    /// 10 000 entries, 64 MiB, no TTL.
-    pub fn new() -> Self {
-        CacheConfig {
-            max_entries: 10_000,
-            max_bytes: 64 << 20,
-            ttl: None,
-        }
-    }
-
-    /// At most this many replies are kept (at least 1); the least used go first.
-    pub fn max_entries(mut self, n: usize) -> Self {
-        self.max_entries = n.max(1);
-        self
-    }
-
-    /// At most about this many bytes (commands, keys and replies) are kept; the least
-    /// used go first, and a reply larger than a shard of the store is not kept at all.
-    pub fn max_bytes(mut self, n: usize) -> Self {
-        self.max_bytes = n.max(1);
-        self
-    }
-
-    /// An entry is served for at most this long after it was stored (default: as long as
-    /// no invalidation evicts it).
-    pub fn ttl(mut self, ttl: Option<Duration>) -> Self {
-        self.ttl = ttl;
-        self
-    }
-}
-
-/// What a client's cache did since the client was created
-/// ([`Client::cache_stats`](crate::Client::cache_stats)); with the `metrics` feature the
-/// same events are counted as `typedis.client.cache.*` (see [`observe`](crate::observe)).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CacheStats {
-    /// Cacheable reads answered from the cache, without touching the connection.
-    pub hits: u64,
-    /// Cacheable reads sent to the server (nothing cached, or expired).
-    pub misses: u64,
-    /// Replies dropped to keep the store within its bounds (or too large to keep).
-    pub evictions: u64,
-    /// Keys named by the server's invalidation pushes.
-    pub invalidations: u64,
-    /// Times the whole cache was emptied: a `null` invalidation (`FLUSHALL`,
-    /// `FLUSHDB`), a lost connection, a cluster slot that changed hands.
-    pub flushes: u64,
-    /// Replies not kept because their key was invalidated (or the cache emptied) while
-    /// they were in flight.
-    pub raced: u64,
-    /// Replies cached now.
-    pub entries: u64,
-}
 
 /// Buckets of invalidation epochs (keys hashed).
 const BUCKETS: usize = 1024;
@@ -257,85 +187,6 @@ fn bucket(key: &[u8]) -> usize {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     (h as usize) % BUCKETS
-}
-
-/// Bytes of the strings in a reply.
-fn leaf_bytes(v: &Value) -> usize {
-    match v {
-        Value::SimpleString(b) | Value::Bulk(b) | Value::BigNumber(b) => b.len(),
-        Value::Verbatim { text, .. } => text.len(),
-        Value::Array(items) | Value::Set(items) | Value::Push(items) => {
-            items.iter().map(leaf_bytes).sum()
-        }
-        Value::Map(pairs) => pairs
-            .iter()
-            .map(|(k, v)| leaf_bytes(k) + leaf_bytes(v))
-            .sum(),
-        Value::Attribute { attributes, value } => {
-            leaf_bytes(value)
-                + attributes
-                    .iter()
-                    .map(|(k, v)| leaf_bytes(k) + leaf_bytes(v))
-                    .sum::<usize>()
-        }
-        _ => 0,
-    }
-}
-
-/// Values in a reply (each costs a `Value` in memory).
-fn nodes(v: &Value) -> usize {
-    1 + match v {
-        Value::Array(items) | Value::Set(items) | Value::Push(items) => {
-            items.iter().map(nodes).sum()
-        }
-        Value::Map(pairs) => pairs.iter().map(|(k, v)| nodes(k) + nodes(v)).sum(),
-        Value::Attribute { attributes, value } => {
-            nodes(value)
-                + attributes
-                    .iter()
-                    .map(|(k, v)| nodes(k) + nodes(v))
-                    .sum::<usize>()
-        }
-        _ => 0,
-    }
-}
-
-/// A copy of `v` whose strings share `buf` (which holds room for all of them): the
-/// kept reply holds exactly its bytes, and cloning a string counts a reference.
-fn compact(v: &Value, buf: &mut BytesMut) -> Value {
-    let mut copy = |b: &Bytes| {
-        if b.is_empty() {
-            return Bytes::new();
-        }
-        buf.extend_from_slice(b);
-        buf.split().freeze()
-    };
-    match v {
-        Value::SimpleString(b) => Value::SimpleString(copy(b)),
-        Value::Bulk(b) => Value::Bulk(copy(b)),
-        Value::BigNumber(b) => Value::BigNumber(copy(b)),
-        Value::Verbatim { format, text } => Value::Verbatim {
-            format: *format,
-            text: copy(text),
-        },
-        Value::Array(items) => Value::Array(items.iter().map(|v| compact(v, buf)).collect()),
-        Value::Set(items) => Value::Set(items.iter().map(|v| compact(v, buf)).collect()),
-        Value::Push(items) => Value::Push(items.iter().map(|v| compact(v, buf)).collect()),
-        Value::Map(pairs) => Value::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| (compact(k, buf), compact(v, buf)))
-                .collect(),
-        ),
-        Value::Attribute { attributes, value } => Value::Attribute {
-            attributes: attributes
-                .iter()
-                .map(|(k, v)| (compact(k, buf), compact(v, buf)))
-                .collect(),
-            value: Box::new(compact(value, buf)),
-        },
-        other => other.clone(),
-    }
 }
 
 fn lock(m: &Mutex<Epochs>) -> MutexGuard<'_, Epochs> {
@@ -559,6 +410,8 @@ impl Cache {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
     fn bulk(s: &str) -> Value {

@@ -5,113 +5,19 @@
 //! allocation for `GET key` or `SET key value` with short values) and moves to the heap
 //! beyond that; sending it copies it into the connection's write buffer after the
 //! `*<argc>\r\n` header. Nothing here knows about individual commands.
+//!
+//! The parts: `buf` (the inline-or-heap buffer and the RESP headers), `extra` (an
+//! argument's encoding error and the notes of arguments not every server accepts).
+
+mod buf;
+mod extra;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::error::{Error, Result, ServerError, UsageKind};
-
-/// Bytes of encoded arguments kept inline, without a heap allocation: enough for most
-/// commands on short keys and values (`GET key`, `SET key value`, `INCR counter`).
-const INLINE_ARGS: usize = 62;
-
-/// The buffer of [`Args`]: inline up to [`INLINE_ARGS`] bytes, on the heap beyond. A
-/// command's buffer lives only until it is copied into the connection's write buffer, so
-/// for the common short command an allocation (and its free, often on another thread)
-/// would cost more than everything else done to encode it.
-#[derive(Clone)]
-enum ArgBuf {
-    Inline { len: u8, bytes: [u8; INLINE_ARGS] },
-    Heap(Vec<u8>),
-}
-
-impl Default for ArgBuf {
-    #[inline]
-    fn default() -> Self {
-        ArgBuf::Inline {
-            len: 0,
-            bytes: [0; INLINE_ARGS],
-        }
-    }
-}
-
-impl ArgBuf {
-    /// Inline for small hints (the hint only sizes the first heap buffer).
-    #[inline]
-    fn with_capacity(bytes: usize) -> Self {
-        if bytes <= 4 * INLINE_ARGS {
-            ArgBuf::default()
-        } else {
-            ArgBuf::Heap(Vec::with_capacity(bytes))
-        }
-    }
-
-    #[inline]
-    fn as_slice(&self) -> &[u8] {
-        match self {
-            ArgBuf::Inline { len, bytes } => &bytes[..*len as usize],
-            ArgBuf::Heap(v) => v,
-        }
-    }
-
-    /// Appends `head[..head_len]`, `arg` and CRLF (one bulk string).
-    #[inline]
-    fn push_arg(&mut self, head: &[u8; 24], head_len: usize, arg: &[u8]) {
-        if let ArgBuf::Inline { len, bytes } = self {
-            let at = *len as usize;
-            let end = at + head_len + arg.len() + 2;
-            if end <= INLINE_ARGS {
-                // Fixed-size copies where there is room: the bytes past `end` are
-                // overwritten by the next argument or never read.
-                match bytes.get_mut(at..at + 24) {
-                    Some(dst) => dst.copy_from_slice(head),
-                    None => bytes[at..at + head_len].copy_from_slice(&head[..head_len]),
-                }
-                let p = at + head_len;
-                bytes[p..p + arg.len()].copy_from_slice(arg);
-                bytes[end - 2..end].copy_from_slice(b"\r\n");
-                // At most INLINE_ARGS (< 256), checked above.
-                *len = end as u8;
-                return;
-            }
-        }
-        self.extend(&[&head[..head_len], arg, b"\r\n"]);
-    }
-
-    /// Appends `parts` one after the other.
-    #[inline]
-    fn extend(&mut self, parts: &[&[u8]]) {
-        if let ArgBuf::Inline { len, bytes } = self {
-            let total: usize = parts.iter().map(|p| p.len()).sum();
-            let at = *len as usize;
-            if at + total <= INLINE_ARGS {
-                let mut i = at;
-                for p in parts {
-                    bytes[i..i + p.len()].copy_from_slice(p);
-                    i += p.len();
-                }
-                // At most INLINE_ARGS (< 256), checked just above.
-                *len = i as u8;
-                return;
-            }
-            let mut v = Vec::with_capacity((at + total).max(4 * INLINE_ARGS));
-            v.extend_from_slice(&bytes[..at]);
-            *self = ArgBuf::Heap(v);
-        }
-        if let ArgBuf::Heap(v) = self {
-            for p in parts {
-                v.extend_from_slice(p);
-            }
-        }
-    }
-}
-
-impl std::ops::Deref for ArgBuf {
-    type Target = [u8];
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        self.as_slice()
-    }
-}
+use self::buf::{header, ArgBuf, INLINE_ARGS};
+use self::extra::Extra;
+pub(crate) use self::extra::Notes;
+use crate::error::{Error, Result, UsageKind};
 
 /// The encoded arguments of one command (name included), as RESP bulk strings.
 ///
@@ -125,49 +31,6 @@ pub struct Args {
     argc: u32,
     /// Rare, so boxed: a command without either costs one null pointer.
     extra: Option<Box<Extra>>,
-}
-
-/// What a command carries besides its arguments, rarely.
-#[derive(Clone, Default)]
-struct Extra {
-    error: Option<Error>,
-    notes: Vec<&'static str>,
-}
-
-/// The notes of a command's arguments, kept while its reply is awaited (see
-/// [`Args::note`]): one null pointer for the usual command without notes.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Notes(Option<Box<NoteList>>);
-
-/// The notes themselves, behind one thin pointer.
-#[derive(Debug, Clone)]
-pub(crate) struct NoteList(Vec<&'static str>);
-
-impl Notes {
-    /// Adds the notes to a server error that says the arguments were not understood.
-    #[inline]
-    pub(crate) fn apply<T>(&self, reply: Result<T>) -> Result<T> {
-        match (&self.0, reply) {
-            (Some(notes), Err(Error::Server(e))) => Err(Error::Server(annotate(e, &notes.0))),
-            (_, reply) => reply,
-        }
-    }
-
-    /// The same for an error reply inside a batch.
-    pub(crate) fn apply_server(&self, reply: ServerError) -> ServerError {
-        match &self.0 {
-            Some(notes) => annotate(reply, &notes.0),
-            None => reply,
-        }
-    }
-}
-
-fn annotate(e: ServerError, notes: &[&str]) -> ServerError {
-    if e.is_argument_error() {
-        e.with_note(&notes.join("; "))
-    } else {
-        e
-    }
 }
 
 impl Args {
@@ -253,62 +116,6 @@ impl Args {
             buf: ArgBuf::with_capacity(bytes),
             argc: 0,
             extra: None,
-        }
-    }
-
-    /// Records that an argument could not be encoded. The first error wins; the
-    /// command will fail with it instead of being sent.
-    pub fn fail(&mut self, error: Error) {
-        let extra = self.extra.get_or_insert_with(Box::default);
-        if extra.error.is_none() {
-            extra.error = Some(error);
-        }
-    }
-
-    /// The encoding error recorded by [`Args::fail`], if any. Senders check this before
-    /// writing the command.
-    #[inline]
-    pub fn take_error(&mut self) -> Option<Error> {
-        self.extra.as_mut()?.error.take()
-    }
-
-    /// Whether an encoding error was recorded.
-    #[inline]
-    pub fn has_error(&self) -> bool {
-        self.extra.as_ref().is_some_and(|x| x.error.is_some())
-    }
-
-    /// Records that an argument just written is not accepted by every server, and by
-    /// which it is: if the server answers that it does not understand the arguments
-    /// (`ERR syntax error`, `wrong number of arguments`, …), the note is added to that
-    /// error ([`ServerError::note`](crate::ServerError::note)). Generated setters call
-    /// this for such arguments; commands without them carry nothing.
-    ///
-    /// ```
-    /// let mut args = typedis::Args::command(&[b"ZRANK"]);
-    /// args.push_bytes(b"WITHSCORE");
-    /// args.note("ZRANK `WITHSCORE` is accepted by Redis ≥ 7.2 · Valkey");
-    /// assert_eq!(args.notes().len(), 1);
-    /// ```
-    pub fn note(&mut self, note: &'static str) {
-        let extra = self.extra.get_or_insert_with(Box::default);
-        if !extra.notes.contains(&note) {
-            extra.notes.push(note);
-        }
-    }
-
-    /// The notes recorded by [`Args::note`].
-    pub fn notes(&self) -> &[&'static str] {
-        self.extra.as_ref().map_or(&[], |x| &x.notes)
-    }
-
-    /// The notes to keep while the reply is awaited.
-    #[inline]
-    pub(crate) fn notes_handle(&self) -> Notes {
-        match &self.extra {
-            None => Notes(None),
-            Some(x) if x.notes.is_empty() => Notes(None),
-            Some(x) => Notes(Some(Box::new(NoteList(x.notes.clone())))),
         }
     }
 
@@ -430,30 +237,6 @@ pub(crate) fn check_batch(commands: &[Args]) -> Result<()> {
     Ok(())
 }
 
-/// `<prefix><n>\r\n` on the stack, and its length. Lengths under 100 (nearly every
-/// argument count and most argument lengths) skip the general formatting.
-#[inline]
-fn header(prefix: u8, n: usize) -> ([u8; 24], usize) {
-    let mut out = [0u8; 24];
-    out[0] = prefix;
-    let digits = if n < 10 {
-        out[1] = b'0' + n as u8;
-        1
-    } else if n < 100 {
-        out[1] = b'0' + (n / 10) as u8;
-        out[2] = b'0' + (n % 10) as u8;
-        2
-    } else {
-        let mut b = itoa::Buffer::new();
-        let d = b.format(n).as_bytes();
-        out[1..1 + d.len()].copy_from_slice(d);
-        d.len()
-    };
-    out[1 + digits] = b'\r';
-    out[2 + digits] = b'\n';
-    (out, 3 + digits)
-}
-
 impl std::fmt::Debug for Args {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut list = f.debug_list();
@@ -565,16 +348,6 @@ mod tests {
     }
 
     #[test]
-    fn headers_agree_with_plain_formatting() {
-        let mut cases: Vec<usize> = (0..1200).collect();
-        cases.extend([9_999, 10_000, 65_535, 1 << 20, usize::MAX]);
-        for n in cases {
-            let (head, len) = header(b'$', n);
-            assert_eq!(&head[..len], format!("${n}\r\n").as_bytes(), "{n}");
-        }
-    }
-
-    #[test]
     fn spills_from_inline_to_heap_intact() {
         // Arguments of every size around the inline capacity, in one command.
         let mut a = Args::new();
@@ -593,42 +366,6 @@ mod tests {
         b.extend_from(&a);
         assert_eq!(b.body(), a.body());
         assert_eq!(b.len(), a.len());
-    }
-
-    #[test]
-    fn notes_cost_one_pointer() {
-        assert_eq!(std::mem::size_of::<Notes>(), std::mem::size_of::<usize>());
-        assert_eq!(
-            std::mem::size_of::<Option<Box<Extra>>>(),
-            std::mem::size_of::<usize>()
-        );
-    }
-
-    #[test]
-    fn notes_follow_the_arguments_and_reach_only_argument_errors() {
-        let mut slot = Args::new();
-        slot.push_bytes(b"IFEQ");
-        slot.note("SET `IFEQ` is accepted by Valkey");
-        slot.note("SET `IFEQ` is accepted by Valkey");
-        let mut a = Args::command(&[b"SET"]);
-        assert!(a.notes_handle().0.is_none(), "nothing kept without notes");
-        a.extend_from(&slot);
-        assert_eq!(a.notes(), ["SET `IFEQ` is accepted by Valkey"]);
-        assert_eq!(a.len(), 2);
-        let notes = a.notes_handle();
-        let syntax = crate::error::ServerError::parse(b"ERR syntax error");
-        let Err(Error::Server(e)) = notes.apply::<()>(Err(Error::Server(syntax))) else {
-            panic!("still a server error");
-        };
-        assert_eq!(e.note(), Some("SET `IFEQ` is accepted by Valkey"));
-        assert_eq!(e.message(), "syntax error");
-        assert!(e.to_string().contains("IFEQ"), "{e}");
-        let other = crate::error::ServerError::parse(b"WRONGTYPE Operation against a key");
-        let Err(Error::Server(e)) = notes.apply::<()>(Err(Error::Server(other))) else {
-            panic!("still a server error");
-        };
-        assert_eq!(e.note(), None, "not an argument error");
-        assert!(a.take_error().is_none());
     }
 
     #[test]
