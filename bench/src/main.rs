@@ -48,7 +48,10 @@ mod bare;
 mod cluster;
 #[cfg(feature = "observe")]
 mod observe;
+mod peers;
 mod sync;
+
+use peers::{fred_impl, redis_rs, rustis_impl, typedis_impl};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
@@ -207,350 +210,6 @@ impl Drop for Server {
     }
 }
 
-// ---------------------------------------------------------------- typedis
-
-mod typedis_impl {
-    use super::*;
-    use typedis::prelude::*;
-    use typedis::Client;
-
-    pub async fn connect(url: &str) -> Res<Client> {
-        Ok(Client::connect(url).await?)
-    }
-
-    pub async fn seq(c: &Client, n: usize) -> Res<()> {
-        for i in 0..n {
-            let k = format!("seq:{}", i % 1000);
-            c.set(&k, "value").await?;
-            let _: Option<bytes::Bytes> = c.get(&k).await?;
-        }
-        Ok(())
-    }
-
-    pub async fn shared(c: &Client, tasks: usize, n: usize) -> Res<()> {
-        let mut set = tokio::task::JoinSet::new();
-        for t in 0..tasks {
-            let c = c.clone();
-            set.spawn(async move {
-                for _ in 0..n / tasks {
-                    let v: Option<bytes::Bytes> = c.get("shared:key").await?;
-                    debug_assert!(v.is_some());
-                }
-                let _ = t;
-                Ok::<_, BoxError>(())
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            r??;
-        }
-        Ok(())
-    }
-
-    /// `connections` multiplexed connections behind one client.
-    pub async fn connect_n(url: &str, connections: usize) -> Res<Client> {
-        let config = typedis::ClientConfig::new(url)?.connections(connections);
-        Ok(Client::with_config(config).await?)
-    }
-
-    /// (g) with several clients, each task picking them round-robin per command.
-    pub async fn spread(cs: &[Client], tasks: usize, n: usize) -> Res<()> {
-        let mut set = tokio::task::JoinSet::new();
-        for t in 0..tasks {
-            let cs = cs.to_vec();
-            set.spawn(async move {
-                for i in 0..n / tasks {
-                    let c = &cs[(t + i) % cs.len()];
-                    let v: Option<bytes::Bytes> = c.get("shared:key").await?;
-                    debug_assert!(v.is_some());
-                }
-                Ok::<_, BoxError>(())
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            r??;
-        }
-        Ok(())
-    }
-
-    pub async fn pipeline(c: &Client, len: usize, count: usize) -> Res<()> {
-        for _ in 0..count {
-            let mut p = c.pipeline();
-            for i in 0..len {
-                p.add(c.set(format!("p:{i}"), "v"));
-            }
-            p.execute_raw().await?;
-        }
-        Ok(())
-    }
-
-    pub async fn lrange(c: &Client, count: usize) -> Res<usize> {
-        let mut bytes = 0;
-        for _ in 0..count {
-            let v: Vec<bytes::Bytes> = c.lrange("biglist", 0, -1).await?;
-            bytes += v.iter().map(|b| b.len()).sum::<usize>();
-        }
-        Ok(bytes)
-    }
-}
-
-// ---------------------------------------------------------------- redis-rs
-
-mod redis_rs {
-    use super::*;
-    use redis::aio::MultiplexedConnection;
-
-    pub async fn connect(url: &str) -> Res<MultiplexedConnection> {
-        let client = redis::Client::open(url)?;
-        Ok(client.get_multiplexed_async_connection().await?)
-    }
-
-    pub async fn seq(c: &MultiplexedConnection, n: usize) -> Res<()> {
-        let mut c = c.clone();
-        for i in 0..n {
-            let k = format!("seq:{}", i % 1000);
-            redis::cmd("SET")
-                .arg(&k)
-                .arg("value")
-                .query_async::<()>(&mut c)
-                .await?;
-            let _: Option<Vec<u8>> = redis::cmd("GET").arg(&k).query_async(&mut c).await?;
-        }
-        Ok(())
-    }
-
-    pub async fn shared(c: &MultiplexedConnection, tasks: usize, n: usize) -> Res<()> {
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..tasks {
-            let mut c = c.clone();
-            set.spawn(async move {
-                for _ in 0..n / tasks {
-                    let _: Option<Vec<u8>> = redis::cmd("GET")
-                        .arg("shared:key")
-                        .query_async(&mut c)
-                        .await?;
-                }
-                Ok::<_, BoxError>(())
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            r??;
-        }
-        Ok(())
-    }
-
-    pub async fn spread(cs: &[MultiplexedConnection], tasks: usize, n: usize) -> Res<()> {
-        let mut set = tokio::task::JoinSet::new();
-        for t in 0..tasks {
-            let mut cs = cs.to_vec();
-            set.spawn(async move {
-                for i in 0..n / tasks {
-                    let len = cs.len();
-                    let c = &mut cs[(t + i) % len];
-                    let _: Option<Vec<u8>> =
-                        redis::cmd("GET").arg("shared:key").query_async(c).await?;
-                }
-                Ok::<_, BoxError>(())
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            r??;
-        }
-        Ok(())
-    }
-
-    pub async fn pipeline(c: &MultiplexedConnection, len: usize, count: usize) -> Res<()> {
-        let mut c = c.clone();
-        for _ in 0..count {
-            let mut p = redis::pipe();
-            for i in 0..len {
-                p.cmd("SET").arg(format!("p:{i}")).arg("v").ignore();
-            }
-            p.query_async::<()>(&mut c).await?;
-        }
-        Ok(())
-    }
-
-    pub async fn lrange(c: &MultiplexedConnection, count: usize) -> Res<usize> {
-        let mut c = c.clone();
-        let mut bytes = 0;
-        for _ in 0..count {
-            let v: Vec<Vec<u8>> = redis::cmd("LRANGE")
-                .arg("biglist")
-                .arg(0)
-                .arg(-1)
-                .query_async(&mut c)
-                .await?;
-            bytes += v.iter().map(|b| b.len()).sum::<usize>();
-        }
-        Ok(bytes)
-    }
-}
-
-// ---------------------------------------------------------------- fred
-
-mod fred_impl {
-    use super::*;
-    use fred::prelude::*;
-
-    pub async fn connect(url: &str) -> Res<Client> {
-        let config = Config::from_url(url)?;
-        let client = Builder::from_config(config).build()?;
-        client.init().await?;
-        Ok(client)
-    }
-
-    /// fred's own pool of `size` clients.
-    pub async fn connect_pool(url: &str, size: usize) -> Res<Pool> {
-        let config = Config::from_url(url)?;
-        let pool = Builder::from_config(config).build_pool(size)?;
-        pool.init().await?;
-        Ok(pool)
-    }
-
-    /// (g): each command on the pool's next client.
-    pub async fn spread(pool: &Pool, tasks: usize, n: usize) -> Res<()> {
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..tasks {
-            let pool = pool.clone();
-            set.spawn(async move {
-                for _ in 0..n / tasks {
-                    let _: Option<bytes::Bytes> = pool.next().get("shared:key").await?;
-                }
-                Ok::<_, BoxError>(())
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            r??;
-        }
-        Ok(())
-    }
-
-    pub async fn seq(c: &Client, n: usize) -> Res<()> {
-        for i in 0..n {
-            let k = format!("seq:{}", i % 1000);
-            let _: () = c.set(&k, "value", None, None, false).await?;
-            let _: Option<bytes::Bytes> = c.get(&k).await?;
-        }
-        Ok(())
-    }
-
-    pub async fn shared(c: &Client, tasks: usize, n: usize) -> Res<()> {
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..tasks {
-            let c = c.clone();
-            set.spawn(async move {
-                for _ in 0..n / tasks {
-                    let _: Option<bytes::Bytes> = c.get("shared:key").await?;
-                }
-                Ok::<_, BoxError>(())
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            r??;
-        }
-        Ok(())
-    }
-
-    pub async fn pipeline(c: &Client, len: usize, count: usize) -> Res<()> {
-        for _ in 0..count {
-            let p = c.pipeline();
-            for i in 0..len {
-                let _: () = p.set(format!("p:{i}"), "v", None, None, false).await?;
-            }
-            let _: Vec<Value> = p.all().await?;
-        }
-        Ok(())
-    }
-
-    pub async fn lrange(c: &Client, count: usize) -> Res<usize> {
-        let mut bytes = 0;
-        for _ in 0..count {
-            let v: Vec<bytes::Bytes> = c.lrange("biglist", 0, -1).await?;
-            bytes += v.iter().map(|b| b.len()).sum::<usize>();
-        }
-        Ok(bytes)
-    }
-}
-
-// ---------------------------------------------------------------- rustis
-
-mod rustis_impl {
-    use super::*;
-    use rustis::client::Client;
-    use rustis::resp::{cmd, BulkString};
-
-    pub async fn connect(url: &str) -> Res<Client> {
-        Ok(Client::connect(url).await?)
-    }
-
-    pub async fn seq(c: &Client, n: usize) -> Res<()> {
-        for i in 0..n {
-            let k = format!("seq:{}", i % 1000);
-            c.send::<()>(cmd("SET").arg(k.clone()).arg("value"), None)
-                .await?;
-            let _: Option<BulkString> = c.send(cmd("GET").arg(k), None).await?;
-        }
-        Ok(())
-    }
-
-    pub async fn shared(c: &Client, tasks: usize, n: usize) -> Res<()> {
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..tasks {
-            let c = c.clone();
-            set.spawn(async move {
-                for _ in 0..n / tasks {
-                    let _: Option<BulkString> = c.send(cmd("GET").arg("shared:key"), None).await?;
-                }
-                Ok::<_, BoxError>(())
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            r??;
-        }
-        Ok(())
-    }
-
-    pub async fn spread(cs: &[Client], tasks: usize, n: usize) -> Res<()> {
-        let mut set = tokio::task::JoinSet::new();
-        for t in 0..tasks {
-            let cs = cs.to_vec();
-            set.spawn(async move {
-                for i in 0..n / tasks {
-                    let c = &cs[(t + i) % cs.len()];
-                    let _: Option<BulkString> = c.send(cmd("GET").arg("shared:key"), None).await?;
-                }
-                Ok::<_, BoxError>(())
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            r??;
-        }
-        Ok(())
-    }
-
-    pub async fn pipeline(c: &Client, len: usize, count: usize) -> Res<()> {
-        for _ in 0..count {
-            let mut p = c.create_pipeline();
-            for i in 0..len {
-                p.forget_command(cmd("SET").arg(format!("p:{i}")).arg("v"));
-            }
-            p.execute::<()>().await?;
-        }
-        Ok(())
-    }
-
-    pub async fn lrange(c: &Client, count: usize) -> Res<usize> {
-        let mut bytes = 0;
-        for _ in 0..count {
-            let v: Vec<BulkString> = c
-                .send(cmd("LRANGE").arg("biglist").arg(0).arg(-1), None)
-                .await?;
-            bytes += v.iter().map(|b| b.len()).sum::<usize>();
-        }
-        Ok(bytes)
-    }
-}
-
 // ---------------------------------------------------------------- redis-benchmark
 
 /// Runs redis-benchmark and returns (requests/s, client CPU µs per request).
@@ -575,6 +234,21 @@ fn redis_benchmark(port: u16, args: &[&str], n: usize) -> Res<(f64, f64)> {
         .transpose()?
         .ok_or("cannot parse redis-benchmark output")?;
     Ok((rps, cpu * 1e6 / n as f64))
+}
+
+/// redis-benchmark's row of a table: `client` names it, `args` are its options; none when
+/// it did not run.
+fn redis_benchmark_row(client: &'static str, port: u16, args: &[&str], n: usize) -> Option<Row> {
+    let (rps, cpu) = redis_benchmark(port, args, n).ok()?;
+    Some(Row {
+        client,
+        sample: Sample {
+            ops: 1,
+            wall: Duration::from_secs(1),
+            cpu: Duration::from_secs_f64(cpu / 1e6),
+        },
+        extra: Some(rps),
+    })
 }
 
 // ---------------------------------------------------------------- driver
@@ -755,8 +429,6 @@ async fn shared_connection(url: &str, port: u16, s: Sizes, label: &str, workers:
     let fr = fred_impl::connect(url).await?;
     let ru = rustis_impl::connect(url).await?;
     let bare = bare::connect(port).await?;
-    // On a noisy 2-core machine one pass can be off by a third, and the client measured
-    // first or last is not always the lucky one.
     let names = [
         "typedis",
         "redis-rs",
@@ -764,32 +436,20 @@ async fn shared_connection(url: &str, port: u16, s: Sizes, label: &str, workers:
         "rustis",
         "bare multiplexer (reference)",
     ];
-    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
-    for round in 0..s.rounds {
-        for k in 0..names.len() {
-            let i = (k + round) % names.len();
-            let sample = match i {
-                0 => measure(n, || typedis_impl::shared(&td, t, n)).await?,
-                1 => measure(n, || redis_rs::shared(&rr, t, n)).await?,
-                2 => measure(n, || fred_impl::shared(&fr, t, n)).await?,
-                3 => measure(n, || rustis_impl::shared(&ru, t, n)).await?,
-                _ => measure(n, || bare::shared(&bare, t, n)).await?,
-            };
-            samples[i].push(sample);
-        }
-    }
-    let mut rows: Vec<Row> = median_rows(&names, samples);
-    if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "1", "-P", "64"], n) {
-        rows.push(Row {
-            client: "redis-benchmark -c 1 -P 64",
-            sample: Sample {
-                ops: 1,
-                wall: Duration::from_secs(1),
-                cpu: Duration::from_secs_f64(cpu / 1e6),
-            },
-            extra: Some(rps),
-        });
-    }
+    let mut rows = rotated_rounds(&names, s.rounds, |i| match i {
+        0 => Box::pin(measure(n, || typedis_impl::shared(&td, t, n))),
+        1 => Box::pin(measure(n, || redis_rs::shared(&rr, t, n))),
+        2 => Box::pin(measure(n, || fred_impl::shared(&fr, t, n))),
+        3 => Box::pin(measure(n, || rustis_impl::shared(&ru, t, n))),
+        _ => Box::pin(measure(n, || bare::shared(&bare, t, n))),
+    })
+    .await?;
+    rows.extend(redis_benchmark_row(
+        "redis-benchmark -c 1 -P 64",
+        port,
+        &["-t", "get", "-c", "1", "-P", "64"],
+        n,
+    ));
     print_table(
         &format!(
             "({label}) {t} tasks sharing one connection, GET, {workers} runtime worker thread{} (median of {} rounds)",
@@ -826,32 +486,20 @@ async fn eight_connections(url: &str, port: u16, s: Sizes) -> Res<()> {
         "fred",
         "rustis",
     ];
-    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
-    for round in 0..s.rounds {
-        for j in 0..names.len() {
-            let i = (j + round) % names.len();
-            let sample = match i {
-                0 => measure(n, || typedis_impl::shared(&td, t, n)).await?,
-                1 => measure(n, || typedis_impl::spread(&tds, t, n)).await?,
-                2 => measure(n, || redis_rs::spread(&rrs, t, n)).await?,
-                3 => measure(n, || fred_impl::spread(&fr, t, n)).await?,
-                _ => measure(n, || rustis_impl::spread(&rus, t, n)).await?,
-            };
-            samples[i].push(sample);
-        }
-    }
-    let mut rows: Vec<Row> = median_rows(&names, samples);
-    if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "get", "-c", "8", "-P", "8"], n) {
-        rows.push(Row {
-            client: "redis-benchmark -c 8 -P 8",
-            sample: Sample {
-                ops: 1,
-                wall: Duration::from_secs(1),
-                cpu: Duration::from_secs_f64(cpu / 1e6),
-            },
-            extra: Some(rps),
-        });
-    }
+    let mut rows = rotated_rounds(&names, s.rounds, |i| match i {
+        0 => Box::pin(measure(n, || typedis_impl::shared(&td, t, n))),
+        1 => Box::pin(measure(n, || typedis_impl::spread(&tds, t, n))),
+        2 => Box::pin(measure(n, || redis_rs::spread(&rrs, t, n))),
+        3 => Box::pin(measure(n, || fred_impl::spread(&fr, t, n))),
+        _ => Box::pin(measure(n, || rustis_impl::spread(&rus, t, n))),
+    })
+    .await?;
+    rows.extend(redis_benchmark_row(
+        "redis-benchmark -c 8 -P 8",
+        port,
+        &["-t", "get", "-c", "8", "-P", "8"],
+        n,
+    ));
     print_table(
         &format!(
             "(g) {t} tasks over {k} connections, GET (typedis: one Client with connections({k}); median of {} rounds)",
@@ -894,42 +542,22 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
     // (a)
     if only('a') {
         let n = s.seq_ops;
-        // Rounds in rotated client order, median round per client, as in (b): one pass
-        // of a latency-bound loop on a shared machine is at the mercy of its neighbours.
+        // Rounds as in (b): one pass of a latency-bound loop on a shared machine is at the
+        // mercy of its neighbours.
         let names = ["typedis", "redis-rs", "fred", "rustis"];
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
-        for round in 0..s.rounds {
-            for k in 0..names.len() {
-                let i = (k + round) % names.len();
-                let sample = match i {
-                    0 => measure(2 * n, || typedis_impl::seq(&td, n)).await?,
-                    1 => measure(2 * n, || redis_rs::seq(&rr, n)).await?,
-                    2 => measure(2 * n, || fred_impl::seq(&fr, n)).await?,
-                    _ => measure(2 * n, || rustis_impl::seq(&ru, n)).await?,
-                };
-                samples[i].push(sample);
-            }
-        }
-        let mut rows: Vec<Row> = names
-            .iter()
-            .zip(samples)
-            .map(|(&client, samples)| Row {
-                client,
-                sample: median(samples, |s| s.wall),
-                extra: None,
-            })
-            .collect();
-        if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "set,get", "-c", "1"], n) {
-            rows.push(Row {
-                client: "redis-benchmark -c 1",
-                sample: Sample {
-                    ops: 1,
-                    wall: Duration::from_secs(1),
-                    cpu: Duration::from_secs_f64(cpu / 1e6),
-                },
-                extra: Some(rps),
-            });
-        }
+        let mut rows = rotated_rounds(&names, s.rounds, |i| match i {
+            0 => Box::pin(measure(2 * n, || typedis_impl::seq(&td, n))),
+            1 => Box::pin(measure(2 * n, || redis_rs::seq(&rr, n))),
+            2 => Box::pin(measure(2 * n, || fred_impl::seq(&fr, n))),
+            _ => Box::pin(measure(2 * n, || rustis_impl::seq(&ru, n))),
+        })
+        .await?;
+        rows.extend(redis_benchmark_row(
+            "redis-benchmark -c 1",
+            port,
+            &["-t", "set,get", "-c", "1"],
+            n,
+        ));
         print_table(
             &format!(
                 "(a) sequential SET+GET, one connection (median of {} rounds)",
@@ -979,18 +607,12 @@ async fn run(url: String, port: u16, s: Sizes) -> Res<()> {
                 extra: None,
             },
         ];
-        if let Ok((rps, cpu)) = redis_benchmark(port, &["-t", "set", "-c", "1", "-P", "1000"], ops)
-        {
-            rows.push(Row {
-                client: "redis-benchmark -c 1 -P 1000",
-                sample: Sample {
-                    ops: 1,
-                    wall: Duration::from_secs(1),
-                    cpu: Duration::from_secs_f64(cpu / 1e6),
-                },
-                extra: Some(rps),
-            });
-        }
+        rows.extend(redis_benchmark_row(
+            "redis-benchmark -c 1 -P 1000",
+            port,
+            &["-t", "set", "-c", "1", "-P", "1000"],
+            ops,
+        ));
         print_table(&format!("(c) pipelines of {len} SETs"), "SETs/s", &rows);
     }
 
@@ -1142,6 +764,28 @@ async fn pubsub_redis_rs(url: &str, td: &typedis::Client, n: usize) -> Res<Sampl
         wall,
         cpu: cpu_time().saturating_sub(cpu0),
     })
+}
+
+/// One client's measured pass, boxed so that one closure can return any client's.
+type Run<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Res<Sample>> + 'a>>;
+
+/// `rounds` rounds in which `run(i)` measures client `names[i]` once each, in an order
+/// rotated every round (on a noisy 2-core machine one pass can be off by a third, and the
+/// client measured first or last is not always the lucky one): one row per client, its
+/// median round.
+async fn rotated_rounds<'a>(
+    names: &[&'static str],
+    rounds: usize,
+    mut run: impl FnMut(usize) -> Run<'a>,
+) -> Res<Vec<Row>> {
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); names.len()];
+    for round in 0..rounds {
+        for k in 0..names.len() {
+            let i = (k + round) % names.len();
+            samples[i].push(run(i).await?);
+        }
+    }
+    Ok(median_rows(names, samples))
 }
 
 /// One row per client: its median round (by wall time).

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use typedis::prelude::*;
 
-use crate::{median, print_table, stat_cpu_time, BoxError, Res, Row, Sample};
+use crate::{median_rows, print_table, stat_cpu_time, BoxError, Res, Row, Sample};
 
 /// Like the async scenarios' `measure`, but with the process's CPU time from
 /// `/proc/self/stat`: the per-thread counters miss threads that have exited, and (h2)'s
@@ -134,15 +134,7 @@ pub(crate) fn run(url: &str, seq_ops: usize, threads: usize, ops: usize, rounds:
             samples[which].push(sample);
         }
     }
-    let rows: Vec<Row> = clients
-        .iter()
-        .zip(samples)
-        .map(|(client, s)| Row {
-            client: *client,
-            sample: median(s, |s| s.wall),
-            extra: None,
-        })
-        .collect();
+    let rows = median_rows(&clients, samples);
     print_table(
         &format!("(h2) blocking API: {threads} OS threads, GET (median of {rounds} rounds)"),
         "ops/s",
