@@ -58,17 +58,9 @@ pub(super) struct Done(
 pub(super) const KEEP_CELLS: usize = 4096;
 
 impl Mux {
-    /// Appends one command and its slot in the same critical section (the order
-    /// invariant), writes it through when the connection is idle, else wakes the writer
-    /// if it may be idle. `st.link` must be `Some`. Returns the command's cell.
+    /// A free reply cell for a command being queued, holding its caller's waker.
     #[inline]
-    pub(super) fn enqueue(
-        &self,
-        st: &mut State,
-        args: &Args,
-        waker: Option<&Waker>,
-        wait: Option<ServerWait>,
-    ) -> u32 {
+    pub(super) fn take_cell(st: &mut State, waker: Option<&Waker>) -> u32 {
         let cell = match st.free.pop() {
             Some(i) => i,
             None => {
@@ -78,42 +70,7 @@ impl Mux {
             }
         };
         st.cells[cell as usize].waker = waker.cloned();
-        let idle = self.idle(st);
-        let was_empty = st.wbuf.is_empty();
-        args.write_command(&mut st.wbuf);
-        st.fifo.push_back(match wait {
-            None => Slot::One(cell),
-            Some(wait) => Slot::Waiting(cell, wait),
-        });
-        if !(idle && self.write_through(st)) {
-            Self::wake_writer(st, was_empty);
-        }
         cell
-    }
-
-    /// Appends several commands contiguously (nothing from another caller can come
-    /// between them: MULTI … EXEC relies on it) with one slot for all their replies.
-    /// `commands` must not be empty.
-    pub(super) fn enqueue_many(
-        &self,
-        st: &mut State,
-        commands: &[Args],
-    ) -> oneshot::Receiver<BatchReply> {
-        let (tx, rx) = oneshot::channel();
-        let idle = self.idle(st);
-        let was_empty = st.wbuf.is_empty();
-        for c in commands {
-            c.write_command(&mut st.wbuf);
-        }
-        st.fifo.push_back(Slot::Many {
-            tx,
-            left: commands.len(),
-            got: Vec::with_capacity(commands.len()),
-        });
-        if !(idle && self.write_through(st)) {
-            Self::wake_writer(st, was_empty);
-        }
-        rx
     }
 
     /// Stores `reply` in `cell` and adds its caller to `wakers` (to wake once the lock is

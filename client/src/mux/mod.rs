@@ -43,6 +43,7 @@ mod cells;
 mod health;
 mod link;
 mod reader;
+mod send;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -287,84 +288,6 @@ impl Mux {
     /// Runs `enqueue` under the state lock if a connection is live (and, with
     /// `check_health`, no health check is due); `None` means take the slow path.
     #[inline]
-    fn with_link<R>(&self, check_health: bool, enqueue: impl FnOnce(&mut State) -> R) -> Option<R> {
-        let mut st = lock(&self.state);
-        st.link.as_ref()?;
-        if self.config.health_check_interval.is_some() && st.fifo.is_empty() {
-            // The clock is read only when nothing is in flight: for the idle check, and
-            // to mark when a reply became due (what the watchdog measures silence from).
-            let now = Instant::now();
-            if check_health && self.health_check_due(&st, now) {
-                return None;
-            }
-            st.busy_since = now;
-        }
-        let r = enqueue(&mut st);
-        self.note_load(&st);
-        Some(r)
-    }
-
-    /// The fast path: queue `args` on the live connection without waiting; `waker` is
-    /// woken when the reply is in. `None` when the caller must take the slow path (not
-    /// connected, a health check is due, or commands are held).
-    /// `wait`: how long the server may take to answer, for a command whose argument says
-    /// so (see [`Slot::Waiting`]).
-    #[inline]
-    pub(crate) fn try_send<'m>(
-        &'m self,
-        args: &Args,
-        waker: &Waker,
-        wait: Option<ServerWait>,
-    ) -> Option<ReplyWait<'m>> {
-        if self.hold.is_held() {
-            return None;
-        }
-        let cell = self.with_link(true, |st| self.enqueue(st, args, Some(waker), wait))?;
-        Some(ReplyWait { mux: self, cell })
-    }
-
-    /// The slow path of one command: health check, reconnect, then queue and wait.
-    pub(crate) async fn send_slow(self: &Arc<Self>, args: Args, wait: Option<ServerWait>) -> Reply {
-        let cell = self
-            .enqueue_slow(|st| self.enqueue(st, &args, None, wait))
-            .await?;
-        ReplyWait { mux: self, cell }.await
-    }
-
-    /// Sends a batch (see [`Mux::enqueue_many`]) and waits for all its replies.
-    pub(crate) async fn send_batch(self: &Arc<Self>, commands: &[Args]) -> BatchReply {
-        if commands.is_empty() {
-            return Ok(Vec::new());
-        }
-        let fast = if self.hold.is_held() {
-            None
-        } else {
-            self.with_link(true, |st| self.enqueue_many(st, commands))
-        };
-        match fast {
-            Some(rx) => rx.await.unwrap_or_else(|_| Err(dropped())),
-            None => {
-                let rx = self
-                    .enqueue_slow(|st| self.enqueue_many(st, commands))
-                    .await?;
-                rx.await.unwrap_or_else(|_| Err(dropped()))
-            }
-        }
-    }
-
-    /// Health check and reconnect as needed, then runs `enqueue` on the live connection.
-    async fn enqueue_slow<X>(self: &Arc<Self>, enqueue: impl Fn(&mut State) -> X) -> Result<X> {
-        self.hold.wait().await;
-        self.health_check().await;
-        if let Some(x) = self.with_link(false, &enqueue) {
-            return Ok(x);
-        }
-        self.connect().await?;
-        self.with_link(false, &enqueue).ok_or_else(|| {
-            Error::ConnectionClosed("the connection was lost right after reconnecting".into())
-        })
-    }
-
     /// Test hook: reply cells in use (not free), and cells in the table.
     #[cfg(test)]
     pub(crate) fn cells_in_use(&self) -> (usize, usize) {
