@@ -44,25 +44,12 @@ impl<S> BfAdd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.ADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        BfAdd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfAdd, BF_ADD);
+::typedis::__typedis_builder!(BfAdd, BF_ADD, 0);
 /// What the runtime knows about `BF.CARD`.
 pub static BF_CARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.CARD",
@@ -103,20 +90,11 @@ impl<S> BfCard<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.CARD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        BfCard {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfCard, BF_CARD);
+::typedis::__typedis_builder!(BfCard, BF_CARD, 0);
 /// What the runtime knows about `BF.EXISTS`.
 pub static BF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.EXISTS",
@@ -161,25 +139,12 @@ impl<S> BfExists<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.EXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        BfExists {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfExists, BF_EXISTS);
+::typedis::__typedis_builder!(BfExists, BF_EXISTS, 0);
 /// What the runtime knows about `BF.INFO`.
 pub static BF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.INFO",
@@ -220,17 +185,8 @@ impl<S> BfInfo<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        BfInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -261,7 +217,7 @@ impl<S, R> BfInfo<S, R> {
         self.decode()
     }
 }
-::typedis::__typedis_builder!(BfInfo, BF_INFO);
+::typedis::__typedis_builder!(BfInfo, BF_INFO, 5);
 /// What the runtime knows about `BF.INSERT`.
 pub static BF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.INSERT",
@@ -306,24 +262,12 @@ impl<S> BfInsert<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.INSERT"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         rest.slot(5).push_bytes(b"ITEMS");
-        {
-            let out = rest.slot(6);
-            for x in ::typedis::ManyArgs::many(item) {
-                out.push(&x);
-            }
+        for x in ::typedis::ManyArgs::many(item) {
+            rest.slot(6).push(&x);
         }
-        BfInsert {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -333,8 +277,7 @@ impl<S, R> BfInsert<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"CAPACITY");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -343,8 +286,7 @@ impl<S, R> BfInsert<S, R> {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"ERROR");
-            let x = value;
-            out.push_f64(x);
+            out.push_f64(value);
         }
         self
     }
@@ -353,8 +295,7 @@ impl<S, R> BfInsert<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EXPANSION");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -382,7 +323,7 @@ impl<S, R> BfInsert<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(BfInsert, BF_INSERT);
+::typedis::__typedis_builder!(BfInsert, BF_INSERT, 7);
 /// What the runtime knows about `BF.LOADCHUNK`.
 pub static BF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.LOADCHUNK",
@@ -428,30 +369,13 @@ impl<S> BfLoadchunk<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.LOADCHUNK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = iterator;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            let x = data;
-            out.push(&x);
-        }
-        BfLoadchunk {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(iterator);
+        args.push(&data);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfLoadchunk, BF_LOADCHUNK);
+::typedis::__typedis_builder!(BfLoadchunk, BF_LOADCHUNK, 0);
 /// What the runtime knows about `BF.MADD`.
 pub static BF_MADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.MADD",
@@ -496,26 +420,14 @@ impl<S> BfMadd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::typedis::ManyArgs::many(item) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(item) {
-                out.push(&x);
-            }
-        }
-        BfMadd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfMadd, BF_MADD);
+::typedis::__typedis_builder!(BfMadd, BF_MADD, 0);
 /// What the runtime knows about `BF.MEXISTS`.
 pub static BF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.MEXISTS",
@@ -560,26 +472,14 @@ impl<S> BfMexists<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MEXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::typedis::ManyArgs::many(item) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(item) {
-                out.push(&x);
-            }
-        }
-        BfMexists {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfMexists, BF_MEXISTS);
+::typedis::__typedis_builder!(BfMexists, BF_MEXISTS, 0);
 /// What the runtime knows about `BF.RESERVE`.
 pub static BF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.RESERVE",
@@ -625,27 +525,10 @@ impl<S> BfReserve<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.RESERVE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = error_rate;
-            out.push_f64(x);
-        }
-        {
-            let out = &mut args;
-            let x = capacity;
-            out.push_i64(x);
-        }
-        BfReserve {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_f64(error_rate);
+        args.push_i64(capacity);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -655,8 +538,7 @@ impl<S, R> BfReserve<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"EXPANSION");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -666,7 +548,7 @@ impl<S, R> BfReserve<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(BfReserve, BF_RESERVE);
+::typedis::__typedis_builder!(BfReserve, BF_RESERVE, 2);
 /// What the runtime knows about `BF.SCANDUMP`.
 pub static BF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.SCANDUMP",
@@ -707,25 +589,12 @@ impl<S> BfScandump<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg, iterator: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.SCANDUMP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = iterator;
-            out.push_i64(x);
-        }
-        BfScandump {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(iterator);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfScandump, BF_SCANDUMP);
+::typedis::__typedis_builder!(BfScandump, BF_SCANDUMP, 0);
 /// What the runtime knows about `CF.ADD`.
 pub static CF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.ADD",
@@ -770,25 +639,12 @@ impl<S> CfAdd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.ADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        CfAdd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfAdd, CF_ADD);
+::typedis::__typedis_builder!(CfAdd, CF_ADD, 0);
 /// What the runtime knows about `CF.ADDNX`.
 pub static CF_ADDNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.ADDNX",
@@ -833,25 +689,12 @@ impl<S> CfAddnx<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.ADDNX"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        CfAddnx {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfAddnx, CF_ADDNX);
+::typedis::__typedis_builder!(CfAddnx, CF_ADDNX, 0);
 /// What the runtime knows about `CF.COUNT`.
 pub static CF_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.COUNT",
@@ -896,25 +739,12 @@ impl<S> CfCount<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.COUNT"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        CfCount {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfCount, CF_COUNT);
+::typedis::__typedis_builder!(CfCount, CF_COUNT, 0);
 /// What the runtime knows about `CF.DEL`.
 pub static CF_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.DEL",
@@ -959,25 +789,12 @@ impl<S> CfDel<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.DEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        CfDel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfDel, CF_DEL);
+::typedis::__typedis_builder!(CfDel, CF_DEL, 0);
 /// What the runtime knows about `CF.EXISTS`.
 pub static CF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.EXISTS",
@@ -1022,25 +839,12 @@ impl<S> CfExists<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.EXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        CfExists {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfExists, CF_EXISTS);
+::typedis::__typedis_builder!(CfExists, CF_EXISTS, 0);
 /// What the runtime knows about `CF.INFO`.
 pub static CF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.INFO",
@@ -1081,20 +885,11 @@ impl<S> CfInfo<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        CfInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfInfo, CF_INFO);
+::typedis::__typedis_builder!(CfInfo, CF_INFO, 0);
 /// What the runtime knows about `CF.INSERT`.
 pub static CF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.INSERT",
@@ -1139,24 +934,12 @@ impl<S> CfInsert<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INSERT"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         rest.slot(2).push_bytes(b"ITEMS");
-        {
-            let out = rest.slot(3);
-            for x in ::typedis::ManyArgs::many(item) {
-                out.push(&x);
-            }
+        for x in ::typedis::ManyArgs::many(item) {
+            rest.slot(3).push(&x);
         }
-        CfInsert {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1166,8 +949,7 @@ impl<S, R> CfInsert<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"CAPACITY");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1190,7 +972,7 @@ impl<S, R> CfInsert<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(CfInsert, CF_INSERT);
+::typedis::__typedis_builder!(CfInsert, CF_INSERT, 4);
 /// What the runtime knows about `CF.INSERTNX`.
 pub static CF_INSERTNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.INSERTNX",
@@ -1235,24 +1017,12 @@ impl<S> CfInsertnx<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INSERTNX"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         rest.slot(2).push_bytes(b"ITEMS");
-        {
-            let out = rest.slot(3);
-            for x in ::typedis::ManyArgs::many(item) {
-                out.push(&x);
-            }
+        for x in ::typedis::ManyArgs::many(item) {
+            rest.slot(3).push(&x);
         }
-        CfInsertnx {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1262,8 +1032,7 @@ impl<S, R> CfInsertnx<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"CAPACITY");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1286,7 +1055,7 @@ impl<S, R> CfInsertnx<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(CfInsertnx, CF_INSERTNX);
+::typedis::__typedis_builder!(CfInsertnx, CF_INSERTNX, 4);
 /// What the runtime knows about `CF.LOADCHUNK`.
 pub static CF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.LOADCHUNK",
@@ -1332,30 +1101,13 @@ impl<S> CfLoadchunk<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.LOADCHUNK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = iterator;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            let x = data;
-            out.push(&x);
-        }
-        CfLoadchunk {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(iterator);
+        args.push(&data);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfLoadchunk, CF_LOADCHUNK);
+::typedis::__typedis_builder!(CfLoadchunk, CF_LOADCHUNK, 0);
 /// What the runtime knows about `CF.MEXISTS`.
 pub static CF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.MEXISTS",
@@ -1400,26 +1152,14 @@ impl<S> CfMexists<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.MEXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::typedis::ManyArgs::many(item) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(item) {
-                out.push(&x);
-            }
-        }
-        CfMexists {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfMexists, CF_MEXISTS);
+::typedis::__typedis_builder!(CfMexists, CF_MEXISTS, 0);
 /// What the runtime knows about `CF.RESERVE`.
 pub static CF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.RESERVE",
@@ -1460,22 +1200,9 @@ impl<S> CfReserve<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg, capacity: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.RESERVE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = capacity;
-            out.push_i64(x);
-        }
-        CfReserve {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(capacity);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1485,8 +1212,7 @@ impl<S, R> CfReserve<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"BUCKETSIZE");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1495,8 +1221,7 @@ impl<S, R> CfReserve<S, R> {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"MAXITERATIONS");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1505,13 +1230,12 @@ impl<S, R> CfReserve<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EXPANSION");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(CfReserve, CF_RESERVE);
+::typedis::__typedis_builder!(CfReserve, CF_RESERVE, 3);
 /// What the runtime knows about `CF.SCANDUMP`.
 pub static CF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.SCANDUMP",
@@ -1552,25 +1276,12 @@ impl<S> CfScandump<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg, iterator: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.SCANDUMP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = iterator;
-            out.push_i64(x);
-        }
-        CfScandump {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(iterator);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfScandump, CF_SCANDUMP);
+::typedis::__typedis_builder!(CfScandump, CF_SCANDUMP, 0);
 /// What the runtime knows about `CMS.INCRBY`.
 pub static CMS_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.INCRBY",
@@ -1615,30 +1326,19 @@ impl<S> CmsIncrby<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INCRBY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(items) {
                 let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push_i64(x);
+                out.push(&b0);
+                out.push_i64(b1);
             }
         }
-        CmsIncrby {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CmsIncrby, CMS_INCRBY);
+::typedis::__typedis_builder!(CmsIncrby, CMS_INCRBY, 0);
 /// What the runtime knows about `CMS.INFO`.
 pub static CMS_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.INFO",
@@ -1678,20 +1378,11 @@ impl<S> CmsInfo<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        CmsInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CmsInfo, CMS_INFO);
+::typedis::__typedis_builder!(CmsInfo, CMS_INFO, 0);
 /// What the runtime knows about `CMS.INITBYDIM`.
 pub static CMS_INITBYDIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.INITBYDIM",
@@ -1732,30 +1423,13 @@ impl<S> CmsInitbydim<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg, width: i64, depth: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INITBYDIM"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = width;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            let x = depth;
-            out.push_i64(x);
-        }
-        CmsInitbydim {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(width);
+        args.push_i64(depth);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CmsInitbydim, CMS_INITBYDIM);
+::typedis::__typedis_builder!(CmsInitbydim, CMS_INITBYDIM, 0);
 /// What the runtime knows about `CMS.INITBYPROB`.
 pub static CMS_INITBYPROB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.INITBYPROB",
@@ -1801,30 +1475,13 @@ impl<S> CmsInitbyprob<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INITBYPROB"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = error;
-            out.push_f64(x);
-        }
-        {
-            let out = &mut args;
-            let x = probability;
-            out.push_f64(x);
-        }
-        CmsInitbyprob {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_f64(error);
+        args.push_f64(probability);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CmsInitbyprob, CMS_INITBYPROB);
+::typedis::__typedis_builder!(CmsInitbyprob, CMS_INITBYPROB, 0);
 /// What the runtime knows about `CMS.MERGE`.
 pub static CMS_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.MERGE",
@@ -1870,28 +1527,12 @@ impl<S> CmsMerge<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.MERGE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = destination;
-            out.push(&x);
+        args.push(&destination);
+        args.push_i64(numkeys);
+        for x in ::typedis::ManyArgs::many(source) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(source) {
-                out.push(&x);
-            }
-        }
-        CmsMerge {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1910,7 +1551,7 @@ impl<S, R> CmsMerge<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(CmsMerge, CMS_MERGE);
+::typedis::__typedis_builder!(CmsMerge, CMS_MERGE, 1);
 /// What the runtime knows about `CMS.QUERY`.
 pub static CMS_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.QUERY",
@@ -1954,26 +1595,14 @@ impl<S> CmsQuery<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.QUERY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::typedis::ManyArgs::many(item) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(item) {
-                out.push(&x);
-            }
-        }
-        CmsQuery {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CmsQuery, CMS_QUERY);
+::typedis::__typedis_builder!(CmsQuery, CMS_QUERY, 0);
 /// What the runtime knows about `TDIGEST.ADD`.
 pub static TDIGEST_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.ADD",
@@ -2018,28 +1647,15 @@ impl<S> TdigestAdd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.ADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::core::iter::IntoIterator::into_iter(values) {
+            let b0 = x;
+            args.push_f64(b0);
         }
-        {
-            let out = &mut args;
-            for x in ::core::iter::IntoIterator::into_iter(values) {
-                let b0 = x;
-                let x = b0;
-                out.push_f64(x);
-            }
-        }
-        TdigestAdd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestAdd, TDIGEST_ADD);
+::typedis::__typedis_builder!(TdigestAdd, TDIGEST_ADD, 0);
 /// What the runtime knows about `TDIGEST.BYRANK`.
 pub static TDIGEST_BYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.BYRANK",
@@ -2083,26 +1699,14 @@ impl<S> TdigestByrank<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.BYRANK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::core::iter::IntoIterator::into_iter(rank) {
+            args.push_f64(x);
         }
-        {
-            let out = &mut args;
-            for x in ::core::iter::IntoIterator::into_iter(rank) {
-                out.push_f64(x);
-            }
-        }
-        TdigestByrank {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestByrank, TDIGEST_BYRANK);
+::typedis::__typedis_builder!(TdigestByrank, TDIGEST_BYRANK, 0);
 /// What the runtime knows about `TDIGEST.BYREVRANK`.
 pub static TDIGEST_BYREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.BYREVRANK",
@@ -2146,26 +1750,14 @@ impl<S> TdigestByrevrank<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.BYREVRANK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::core::iter::IntoIterator::into_iter(reverse_rank) {
+            args.push_f64(x);
         }
-        {
-            let out = &mut args;
-            for x in ::core::iter::IntoIterator::into_iter(reverse_rank) {
-                out.push_f64(x);
-            }
-        }
-        TdigestByrevrank {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestByrevrank, TDIGEST_BYREVRANK);
+::typedis::__typedis_builder!(TdigestByrevrank, TDIGEST_BYREVRANK, 0);
 /// What the runtime knows about `TDIGEST.CDF`.
 pub static TDIGEST_CDF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.CDF",
@@ -2209,26 +1801,14 @@ impl<S> TdigestCdf<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.CDF"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::core::iter::IntoIterator::into_iter(value) {
+            args.push_f64(x);
         }
-        {
-            let out = &mut args;
-            for x in ::core::iter::IntoIterator::into_iter(value) {
-                out.push_f64(x);
-            }
-        }
-        TdigestCdf {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestCdf, TDIGEST_CDF);
+::typedis::__typedis_builder!(TdigestCdf, TDIGEST_CDF, 0);
 /// What the runtime knows about `TDIGEST.CREATE`.
 pub static TDIGEST_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.CREATE",
@@ -2269,17 +1849,8 @@ impl<S> TdigestCreate<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.CREATE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TdigestCreate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2289,13 +1860,12 @@ impl<S, R> TdigestCreate<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"COMPRESSION");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(TdigestCreate, TDIGEST_CREATE);
+::typedis::__typedis_builder!(TdigestCreate, TDIGEST_CREATE, 1);
 /// What the runtime knows about `TDIGEST.INFO`.
 pub static TDIGEST_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.INFO",
@@ -2335,20 +1905,11 @@ impl<S> TdigestInfo<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TdigestInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestInfo, TDIGEST_INFO);
+::typedis::__typedis_builder!(TdigestInfo, TDIGEST_INFO, 0);
 /// What the runtime knows about `TDIGEST.MAX`.
 pub static TDIGEST_MAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.MAX",
@@ -2388,20 +1949,11 @@ impl<S> TdigestMax<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MAX"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TdigestMax {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestMax, TDIGEST_MAX);
+::typedis::__typedis_builder!(TdigestMax, TDIGEST_MAX, 0);
 /// What the runtime knows about `TDIGEST.MERGE`.
 pub static TDIGEST_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.MERGE",
@@ -2447,28 +1999,12 @@ impl<S> TdigestMerge<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MERGE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = destination_key;
-            out.push(&x);
+        args.push(&destination_key);
+        args.push_i64(numkeys);
+        for x in ::typedis::ManyArgs::many(source_key) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(source_key) {
-                out.push(&x);
-            }
-        }
-        TdigestMerge {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2480,8 +2016,7 @@ impl<S, R> TdigestMerge<S, R> {
             let x = value;
             let b0 = x;
             out.push_bytes(b"COMPRESSION");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
         }
         self
     }
@@ -2491,7 +2026,7 @@ impl<S, R> TdigestMerge<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(TdigestMerge, TDIGEST_MERGE);
+::typedis::__typedis_builder!(TdigestMerge, TDIGEST_MERGE, 2);
 /// What the runtime knows about `TDIGEST.MIN`.
 pub static TDIGEST_MIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.MIN",
@@ -2531,20 +2066,11 @@ impl<S> TdigestMin<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MIN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TdigestMin {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestMin, TDIGEST_MIN);
+::typedis::__typedis_builder!(TdigestMin, TDIGEST_MIN, 0);
 /// What the runtime knows about `TDIGEST.QUANTILE`.
 pub static TDIGEST_QUANTILE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.QUANTILE",
@@ -2588,26 +2114,14 @@ impl<S> TdigestQuantile<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.QUANTILE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::core::iter::IntoIterator::into_iter(quantile) {
+            args.push_f64(x);
         }
-        {
-            let out = &mut args;
-            for x in ::core::iter::IntoIterator::into_iter(quantile) {
-                out.push_f64(x);
-            }
-        }
-        TdigestQuantile {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestQuantile, TDIGEST_QUANTILE);
+::typedis::__typedis_builder!(TdigestQuantile, TDIGEST_QUANTILE, 0);
 /// What the runtime knows about `TDIGEST.RANK`.
 pub static TDIGEST_RANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.RANK",
@@ -2651,26 +2165,14 @@ impl<S> TdigestRank<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.RANK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::core::iter::IntoIterator::into_iter(value) {
+            args.push_f64(x);
         }
-        {
-            let out = &mut args;
-            for x in ::core::iter::IntoIterator::into_iter(value) {
-                out.push_f64(x);
-            }
-        }
-        TdigestRank {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestRank, TDIGEST_RANK);
+::typedis::__typedis_builder!(TdigestRank, TDIGEST_RANK, 0);
 /// What the runtime knows about `TDIGEST.RESET`.
 pub static TDIGEST_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.RESET",
@@ -2711,20 +2213,11 @@ impl<S> TdigestReset<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.RESET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TdigestReset {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestReset, TDIGEST_RESET);
+::typedis::__typedis_builder!(TdigestReset, TDIGEST_RESET, 0);
 /// What the runtime knows about `TDIGEST.REVRANK`.
 pub static TDIGEST_REVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.REVRANK",
@@ -2768,26 +2261,14 @@ impl<S> TdigestRevrank<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.REVRANK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::core::iter::IntoIterator::into_iter(value) {
+            args.push_f64(x);
         }
-        {
-            let out = &mut args;
-            for x in ::core::iter::IntoIterator::into_iter(value) {
-                out.push_f64(x);
-            }
-        }
-        TdigestRevrank {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestRevrank, TDIGEST_REVRANK);
+::typedis::__typedis_builder!(TdigestRevrank, TDIGEST_REVRANK, 0);
 /// What the runtime knows about `TDIGEST.TRIMMED_MEAN`.
 pub static TDIGEST_TRIMMED_MEAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.TRIMMED_MEAN",
@@ -2834,30 +2315,13 @@ impl<S> TdigestTrimmedMean<S> {
             ::typedis::Args::const_command(&[b"TDIGEST.TRIMMED_MEAN"])
         };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = low_cut_quantile;
-            out.push_f64(x);
-        }
-        {
-            let out = &mut args;
-            let x = high_cut_quantile;
-            out.push_f64(x);
-        }
-        TdigestTrimmedMean {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_f64(low_cut_quantile);
+        args.push_f64(high_cut_quantile);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestTrimmedMean, TDIGEST_TRIMMED_MEAN);
+::typedis::__typedis_builder!(TdigestTrimmedMean, TDIGEST_TRIMMED_MEAN, 0);
 /// What the runtime knows about `TOPK.ADD`.
 pub static TOPK_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.ADD",
@@ -2902,26 +2366,14 @@ impl<S> TopkAdd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.ADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::typedis::ManyArgs::many(items) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(items) {
-                out.push(&x);
-            }
-        }
-        TopkAdd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TopkAdd, TOPK_ADD);
+::typedis::__typedis_builder!(TopkAdd, TOPK_ADD, 0);
 /// What the runtime knows about `TOPK.COUNT`.
 pub static TOPK_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.COUNT",
@@ -2966,26 +2418,14 @@ impl<S> TopkCount<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.COUNT"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::typedis::ManyArgs::many(item) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(item) {
-                out.push(&x);
-            }
-        }
-        TopkCount {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TopkCount, TOPK_COUNT);
+::typedis::__typedis_builder!(TopkCount, TOPK_COUNT, 0);
 /// What the runtime knows about `TOPK.INCRBY`.
 pub static TOPK_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.INCRBY",
@@ -3030,30 +2470,19 @@ impl<S> TopkIncrby<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.INCRBY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(items) {
                 let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push_i64(x);
+                out.push(&b0);
+                out.push_i64(b1);
             }
         }
-        TopkIncrby {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TopkIncrby, TOPK_INCRBY);
+::typedis::__typedis_builder!(TopkIncrby, TOPK_INCRBY, 0);
 /// What the runtime knows about `TOPK.INFO`.
 pub static TOPK_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.INFO",
@@ -3093,20 +2522,11 @@ impl<S> TopkInfo<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TopkInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TopkInfo, TOPK_INFO);
+::typedis::__typedis_builder!(TopkInfo, TOPK_INFO, 0);
 /// What the runtime knows about `TOPK.LIST`.
 pub static TOPK_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.LIST",
@@ -3146,17 +2566,8 @@ impl<S> TopkList<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.LIST"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TopkList {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -3167,7 +2578,7 @@ impl<S, R> TopkList<S, R> {
         self.decode()
     }
 }
-::typedis::__typedis_builder!(TopkList, TOPK_LIST);
+::typedis::__typedis_builder!(TopkList, TOPK_LIST, 1);
 /// What the runtime knows about `TOPK.QUERY`.
 pub static TOPK_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.QUERY",
@@ -3211,26 +2622,14 @@ impl<S> TopkQuery<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.QUERY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        for x in ::typedis::ManyArgs::many(item) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(item) {
-                out.push(&x);
-            }
-        }
-        TopkQuery {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TopkQuery, TOPK_QUERY);
+::typedis::__typedis_builder!(TopkQuery, TOPK_QUERY, 0);
 /// What the runtime knows about `TOPK.RESERVE`.
 pub static TOPK_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.RESERVE",
@@ -3271,22 +2670,9 @@ impl<S> TopkReserve<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg, topk: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.RESERVE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = topk;
-            out.push_i64(x);
-        }
-        TopkReserve {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(topk);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -3297,20 +2683,17 @@ impl<S, R> TopkReserve<S, R> {
             let out = self.rest.slot(0);
             let x = value;
             let (b0, b1, b2) = x;
-            let x = b0;
-            out.push_i64(x);
-            let x = b1;
-            out.push_i64(x);
-            let x = b2;
-            out.push_f64(x);
+            out.push_i64(b0);
+            out.push_i64(b1);
+            out.push_f64(b2);
         }
         self
     }
 }
-::typedis::__typedis_builder!(TopkReserve, TOPK_RESERVE);
-/**The typed commands: one method per command of the specs (49 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(TopkReserve, TOPK_RESERVE, 1);
+/// The typed commands: one method per command of the specs (49 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait BloomCommands: ::typedis::__private::Sink {
     /// Adds an item to a Bloom Filter
     ///

@@ -45,31 +45,15 @@ impl<S> JsonArrappend<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRAPPEND"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        args.push(&path);
+        for x in ::typedis::ManyArgs::many(value) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(value) {
-                out.push(&x);
-            }
-        }
-        JsonArrappend {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonArrappend, JSON_ARRAPPEND);
+::typedis::__typedis_builder!(JsonArrappend, JSON_ARRAPPEND, 0);
 /// What the runtime knows about `JSON.ARRINDEX`.
 pub static JSON_ARRINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.ARRINDEX",
@@ -114,27 +98,10 @@ impl<S> JsonArrindex<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRINDEX"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        JsonArrindex {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -143,8 +110,7 @@ impl<S, R> JsonArrindex<S, R> {
     pub fn start(mut self, start: i64) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = start;
-            out.push_i64(x);
+            out.push_i64(start);
         }
         self
     }
@@ -152,15 +118,13 @@ impl<S, R> JsonArrindex<S, R> {
     pub fn range(mut self, start: i64, stop: i64) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = start;
-            out.push_i64(x);
-            let x = stop;
-            out.push_i64(x);
+            out.push_i64(start);
+            out.push_i64(stop);
         }
         self
     }
 }
-::typedis::__typedis_builder!(JsonArrindex, JSON_ARRINDEX);
+::typedis::__typedis_builder!(JsonArrindex, JSON_ARRINDEX, 1);
 /// What the runtime knows about `JSON.ARRINSERT`.
 pub static JSON_ARRINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.ARRINSERT",
@@ -207,36 +171,16 @@ impl<S> JsonArrinsert<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRINSERT"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
+        args.push(&key);
+        args.push(&path);
+        args.push_i64(index);
+        for x in ::typedis::ManyArgs::many(value) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = index;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(value) {
-                out.push(&x);
-            }
-        }
-        JsonArrinsert {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonArrinsert, JSON_ARRINSERT);
+::typedis::__typedis_builder!(JsonArrinsert, JSON_ARRINSERT, 0);
 /// What the runtime knows about `JSON.ARRLEN`.
 pub static JSON_ARRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.ARRLEN",
@@ -280,25 +224,12 @@ impl<S> JsonArrlen<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRLEN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonArrlen {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonArrlen, JSON_ARRLEN);
+::typedis::__typedis_builder!(JsonArrlen, JSON_ARRLEN, 0);
 /// What the runtime knows about `JSON.ARRPOP`.
 pub static JSON_ARRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.ARRPOP",
@@ -342,22 +273,9 @@ impl<S> JsonArrpop<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRPOP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonArrpop {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -366,13 +284,12 @@ impl<S, R> JsonArrpop<S, R> {
     pub fn index(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(JsonArrpop, JSON_ARRPOP);
+::typedis::__typedis_builder!(JsonArrpop, JSON_ARRPOP, 1);
 /// What the runtime knows about `JSON.ARRTRIM`.
 pub static JSON_ARRTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.ARRTRIM",
@@ -418,35 +335,14 @@ impl<S> JsonArrtrim<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRTRIM"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = start;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            let x = stop;
-            out.push_i64(x);
-        }
-        JsonArrtrim {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push_i64(start);
+        args.push_i64(stop);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonArrtrim, JSON_ARRTRIM);
+::typedis::__typedis_builder!(JsonArrtrim, JSON_ARRTRIM, 0);
 /// What the runtime knows about `JSON.CLEAR`.
 pub static JSON_CLEAR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.CLEAR",
@@ -486,17 +382,8 @@ impl<S> JsonClear<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.CLEAR"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        JsonClear {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -505,13 +392,12 @@ impl<S, R> JsonClear<S, R> {
     pub fn path(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(JsonClear, JSON_CLEAR);
+::typedis::__typedis_builder!(JsonClear, JSON_CLEAR, 1);
 /// What the runtime knows about `JSON.DEBUG`.
 pub static JSON_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.DEBUG",
@@ -565,15 +451,10 @@ impl<S> JsonDebugHelp<S> {
     pub fn new(sink: S) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"JSON.DEBUG", b"HELP"]) };
         let rest = ::typedis::__private::Slots::new();
-        JsonDebugHelp {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonDebugHelp, JSON_DEBUG_HELP);
+::typedis::__typedis_builder!(JsonDebugHelp, JSON_DEBUG_HELP, 0);
 /// What the runtime knows about `JSON.DEBUG MEMORY`.
 pub static JSON_DEBUG_MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.DEBUG MEMORY",
@@ -619,25 +500,12 @@ impl<S> JsonDebugMemory<S> {
             ::typedis::Args::const_command(&[b"JSON.DEBUG", b"MEMORY"])
         };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonDebugMemory {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonDebugMemory, JSON_DEBUG_MEMORY);
+::typedis::__typedis_builder!(JsonDebugMemory, JSON_DEBUG_MEMORY, 0);
 /// What the runtime knows about `JSON.DEL`.
 pub static JSON_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.DEL",
@@ -677,17 +545,8 @@ impl<S> JsonDel<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.DEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        JsonDel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -696,13 +555,12 @@ impl<S, R> JsonDel<S, R> {
     pub fn path(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(JsonDel, JSON_DEL);
+::typedis::__typedis_builder!(JsonDel, JSON_DEL, 1);
 /// What the runtime knows about `JSON.FORGET`.
 pub static JSON_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.FORGET",
@@ -742,17 +600,8 @@ impl<S> JsonForget<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.FORGET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        JsonForget {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -761,13 +610,12 @@ impl<S, R> JsonForget<S, R> {
     pub fn path(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(JsonForget, JSON_FORGET);
+::typedis::__typedis_builder!(JsonForget, JSON_FORGET, 1);
 /// What the runtime knows about `JSON.GET`.
 pub static JSON_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.GET",
@@ -807,17 +655,8 @@ impl<S> JsonGet<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.GET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        JsonGet {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -827,8 +666,7 @@ impl<S, R> JsonGet<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"INDENT");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -837,8 +675,7 @@ impl<S, R> JsonGet<S, R> {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"NEWLINE");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -847,8 +684,7 @@ impl<S, R> JsonGet<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"SPACE");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -866,7 +702,7 @@ impl<S, R> JsonGet<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(JsonGet, JSON_GET);
+::typedis::__typedis_builder!(JsonGet, JSON_GET, 4);
 /// What the runtime knows about `JSON.MERGE`.
 pub static JSON_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.MERGE",
@@ -912,30 +748,13 @@ impl<S> JsonMerge<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.MERGE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        JsonMerge {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonMerge, JSON_MERGE);
+::typedis::__typedis_builder!(JsonMerge, JSON_MERGE, 0);
 /// What the runtime knows about `JSON.MGET`.
 pub static JSON_MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.MGET",
@@ -979,26 +798,14 @@ impl<S> JsonMget<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.MGET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(key) {
-                out.push(&x);
-            }
+        for x in ::typedis::ManyArgs::many(key) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonMget {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonMget, JSON_MGET);
+::typedis::__typedis_builder!(JsonMget, JSON_MGET, 0);
 /// What the runtime knows about `JSON.MSET`.
 pub static JSON_MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.MSET",
@@ -1049,23 +856,15 @@ impl<S> JsonMset<S> {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(triplet) {
                 let (b0, b1, b2) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
-                let x = b2;
-                out.push(&x);
+                out.push(&b0);
+                out.push(&b1);
+                out.push(&b2);
             }
         }
-        JsonMset {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonMset, JSON_MSET);
+::typedis::__typedis_builder!(JsonMset, JSON_MSET, 0);
 /// What the runtime knows about `JSON.NUMINCRBY`.
 pub static JSON_NUMINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.NUMINCRBY",
@@ -1110,30 +909,13 @@ impl<S> JsonNumincrby<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.NUMINCRBY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push_f64(x);
-        }
-        JsonNumincrby {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push_f64(value);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonNumincrby, JSON_NUMINCRBY);
+::typedis::__typedis_builder!(JsonNumincrby, JSON_NUMINCRBY, 0);
 /// What the runtime knows about `JSON.NUMMULTBY`.
 pub static JSON_NUMMULTBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.NUMMULTBY",
@@ -1179,30 +961,13 @@ impl<S> JsonNummultby<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.NUMMULTBY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push_f64(x);
-        }
-        JsonNummultby {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push_f64(value);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonNummultby, JSON_NUMMULTBY);
+::typedis::__typedis_builder!(JsonNummultby, JSON_NUMMULTBY, 0);
 /// What the runtime knows about `JSON.OBJKEYS`.
 pub static JSON_OBJKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.OBJKEYS",
@@ -1249,25 +1014,12 @@ impl<S> JsonObjkeys<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.OBJKEYS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonObjkeys {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonObjkeys, JSON_OBJKEYS);
+::typedis::__typedis_builder!(JsonObjkeys, JSON_OBJKEYS, 0);
 /// What the runtime knows about `JSON.OBJLEN`.
 pub static JSON_OBJLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.OBJLEN",
@@ -1311,25 +1063,12 @@ impl<S> JsonObjlen<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.OBJLEN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonObjlen {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonObjlen, JSON_OBJLEN);
+::typedis::__typedis_builder!(JsonObjlen, JSON_OBJLEN, 0);
 /// What the runtime knows about `JSON.RESP`.
 pub static JSON_RESP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.RESP",
@@ -1374,25 +1113,12 @@ impl<S> JsonResp<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.RESP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonResp {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonResp, JSON_RESP);
+::typedis::__typedis_builder!(JsonResp, JSON_RESP, 0);
 /// What the runtime knows about `JSON.SET`.
 pub static JSON_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.SET",
@@ -1456,27 +1182,10 @@ impl<S> JsonSet<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.SET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        JsonSet {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1497,7 +1206,7 @@ impl<S, R> JsonSet<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(JsonSet, JSON_SET);
+::typedis::__typedis_builder!(JsonSet, JSON_SET, 1);
 /// What the runtime knows about `JSON.STRAPPEND`.
 pub static JSON_STRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.STRAPPEND",
@@ -1543,30 +1252,13 @@ impl<S> JsonStrappend<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.STRAPPEND"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        JsonStrappend {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonStrappend, JSON_STRAPPEND);
+::typedis::__typedis_builder!(JsonStrappend, JSON_STRAPPEND, 0);
 /// What the runtime knows about `JSON.STRLEN`.
 pub static JSON_STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.STRLEN",
@@ -1610,25 +1302,12 @@ impl<S> JsonStrlen<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.STRLEN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonStrlen {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonStrlen, JSON_STRLEN);
+::typedis::__typedis_builder!(JsonStrlen, JSON_STRLEN, 0);
 /// What the runtime knows about `JSON.TOGGLE`.
 pub static JSON_TOGGLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.TOGGLE",
@@ -1673,25 +1352,12 @@ impl<S> JsonToggle<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.TOGGLE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonToggle {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonToggle, JSON_TOGGLE);
+::typedis::__typedis_builder!(JsonToggle, JSON_TOGGLE, 0);
 /// What the runtime knows about `JSON.TYPE`.
 pub static JSON_TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.TYPE",
@@ -1735,28 +1401,15 @@ impl<S> JsonType<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.TYPE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonType {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonType, JSON_TYPE);
-/**The typed commands: one method per command of the specs (25 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(JsonType, JSON_TYPE, 0);
+/// The typed commands: one method per command of the specs (25 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait JsonCommands: ::typedis::__private::Sink {
     /// Append one or more json values into the array at path after the last element in it.
     ///

@@ -61,22 +61,9 @@ impl<S> FtAggregate<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.AGGREGATE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = query;
-            out.push(&x);
-        }
-        FtAggregate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&query);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -113,8 +100,7 @@ impl<S, R> FtAggregate<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"TIMEOUT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -154,8 +140,7 @@ impl<S, R> FtAggregate<S, R> {
             for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2) = x;
                 out.push_bytes(b"GROUPBY");
-                let x = b0;
-                out.push_i64(x);
+                out.push_i64(b0);
                 for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
                 }
@@ -163,17 +148,14 @@ impl<S, R> FtAggregate<S, R> {
                     for x in ::typedis::ManyArgs::many(b2) {
                         let (b0, b1, b2, b3) = x;
                         out.push_bytes(b"REDUCE");
-                        let x = b0;
-                        out.push(&x);
-                        let x = b1;
-                        out.push_i64(x);
+                        out.push(&b0);
+                        out.push_i64(b1);
                         for x in ::typedis::ManyArgs::many(b2) {
                             out.push(&x);
                         }
                         if let ::core::option::Option::Some(b3) = b3 {
                             out.push_bytes(b"AS");
-                            let x = b3;
-                            out.push(&x);
+                            out.push(&b3);
                         }
                     }
                 }
@@ -200,21 +182,17 @@ impl<S, R> FtAggregate<S, R> {
             let x = value;
             let (b0, b1, b2) = x;
             out.push_bytes(b"SORTBY");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             if let ::core::option::Option::Some(b1) = b1 {
                 for x in ::typedis::ManyArgs::many(b1) {
                     let (b0, b1) = x;
-                    let x = b0;
-                    out.push(&x);
-                    let x = b1;
-                    out.push(&x);
+                    out.push(&b0);
+                    out.push(&b1);
                 }
             }
             if let ::core::option::Option::Some(b2) = b2 {
                 out.push_bytes(b"MAX");
-                let x = b2;
-                out.push_i64(x);
+                out.push_i64(b2);
             }
         }
         self
@@ -232,11 +210,9 @@ impl<S, R> FtAggregate<S, R> {
             for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 out.push_bytes(b"APPLY");
-                let x = b0;
-                out.push(&x);
+                out.push(&b0);
                 out.push_bytes(b"AS");
-                let x = b1;
-                out.push(&x);
+                out.push(&b1);
             }
         }
         self
@@ -248,10 +224,8 @@ impl<S, R> FtAggregate<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"LIMIT");
-            let x = b0;
-            out.push_i64(x);
-            let x = b1;
-            out.push_i64(x);
+            out.push_i64(b0);
+            out.push_i64(b1);
         }
         self
     }
@@ -260,8 +234,7 @@ impl<S, R> FtAggregate<S, R> {
         {
             let out = self.rest.slot(8);
             out.push_bytes(b"FILTER");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -277,13 +250,11 @@ impl<S, R> FtAggregate<S, R> {
             out.push_bytes(b"WITHCURSOR");
             if let ::core::option::Option::Some(b0) = b0 {
                 out.push_bytes(b"COUNT");
-                let x = b0;
-                out.push_i64(x);
+                out.push_i64(b0);
             }
             if let ::core::option::Option::Some(b1) = b1 {
                 out.push_bytes(b"MAXIDLE");
-                let x = b1;
-                out.push_i64(x);
+                out.push_i64(b1);
             }
         }
         self.decode()
@@ -304,14 +275,11 @@ impl<S, R> FtAggregate<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"PARAMS");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
+                out.push(&b0);
+                out.push(&b1);
             }
         }
         self
@@ -321,13 +289,12 @@ impl<S, R> FtAggregate<S, R> {
         {
             let out = self.rest.slot(11);
             out.push_bytes(b"DIALECT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtAggregate, FT_AGGREGATE);
+::typedis::__typedis_builder!(FtAggregate, FT_AGGREGATE, 12);
 /// What the runtime knows about `FT.ALIASADD`.
 pub static FT_ALIASADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.ALIASADD",
@@ -371,25 +338,12 @@ impl<S> FtAliasadd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = alias;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        FtAliasadd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&alias);
+        args.push(&index);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtAliasadd, FT_ALIASADD);
+::typedis::__typedis_builder!(FtAliasadd, FT_ALIASADD, 0);
 /// What the runtime knows about `FT.ALIASDEL`.
 pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.ALIASDEL",
@@ -429,20 +383,11 @@ impl<S> FtAliasdel<S> {
     pub fn new(sink: S, alias: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASDEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = alias;
-            out.push(&x);
-        }
-        FtAliasdel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&alias);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtAliasdel, FT_ALIASDEL);
+::typedis::__typedis_builder!(FtAliasdel, FT_ALIASDEL, 0);
 /// What the runtime knows about `FT.ALIASUPDATE`.
 pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.ALIASUPDATE",
@@ -486,25 +431,12 @@ impl<S> FtAliasupdate<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASUPDATE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = alias;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        FtAliasupdate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&alias);
+        args.push(&index);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtAliasupdate, FT_ALIASUPDATE);
+::typedis::__typedis_builder!(FtAliasupdate, FT_ALIASUPDATE, 0);
 /// What the runtime knows about `FT.ALTER`.
 pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.ALTER",
@@ -548,24 +480,11 @@ impl<S> FtAlter<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
+        args.push(&index);
         rest.slot(1).push_bytes(b"SCHEMA");
         rest.slot(2).push_bytes(b"ADD");
-        {
-            let out = rest.slot(3);
-            let x = field;
-            out.push(&x);
-        }
-        FtAlter {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        rest.slot(3).push(&field);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -576,7 +495,7 @@ impl<S, R> FtAlter<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(FtAlter, FT_ALTER);
+::typedis::__typedis_builder!(FtAlter, FT_ALTER, 4);
 /// What the runtime knows about `FT.CONFIG`.
 pub static FT_CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CONFIG",
@@ -622,20 +541,11 @@ impl<S> FtConfigGet<S> {
     pub fn new(sink: S, option: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CONFIG", b"GET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = option;
-            out.push(&x);
-        }
-        FtConfigGet {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&option);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtConfigGet, FT_CONFIG_GET);
+::typedis::__typedis_builder!(FtConfigGet, FT_CONFIG_GET, 0);
 /// What the runtime knows about `FT.CONFIG HELP`.
 pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CONFIG HELP",
@@ -666,20 +576,11 @@ impl<S> FtConfigHelp<S> {
             ::typedis::Args::const_command(&[b"FT.CONFIG", b"HELP"])
         };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = option;
-            out.push(&x);
-        }
-        FtConfigHelp {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&option);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtConfigHelp, FT_CONFIG_HELP);
+::typedis::__typedis_builder!(FtConfigHelp, FT_CONFIG_HELP, 0);
 /// What the runtime knows about `FT.CONFIG SET`.
 pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CONFIG SET",
@@ -712,25 +613,12 @@ impl<S> FtConfigSet<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CONFIG", b"SET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = option;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        FtConfigSet {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&option);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtConfigSet, FT_CONFIG_SET);
+::typedis::__typedis_builder!(FtConfigSet, FT_CONFIG_SET, 0);
 /// What the runtime knows about `FT.CREATE`.
 pub static FT_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CREATE",
@@ -793,24 +681,12 @@ impl<S> FtCreate<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CREATE"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
+        args.push(&index);
         rest.slot(16).push_bytes(b"SCHEMA");
-        {
-            let out = rest.slot(17);
-            for x in ::typedis::ManyArgs::many(field) {
-                out.push(&x);
-            }
+        for x in ::typedis::ManyArgs::many(field) {
+            rest.slot(17).push(&x);
         }
-        FtCreate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -822,8 +698,7 @@ impl<S, R> FtCreate<S, R> {
             let x = value;
             let b0 = x;
             out.push_bytes(b"ON");
-            let x = b0;
-            out.push(&x);
+            out.push(&b0);
         }
         self
     }
@@ -837,8 +712,7 @@ impl<S, R> FtCreate<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"PREFIX");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
@@ -850,8 +724,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"FILTER");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -860,8 +733,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(3);
             out.push_bytes(b"LANGUAGE");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -870,8 +742,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(4);
             out.push_bytes(b"LANGUAGE_FIELD");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -880,8 +751,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(5);
             out.push_bytes(b"SCORE");
-            let x = value;
-            out.push_f64(x);
+            out.push_f64(value);
         }
         self
     }
@@ -890,8 +760,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(6);
             out.push_bytes(b"SCORE_FIELD");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -900,8 +769,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(7);
             out.push_bytes(b"PAYLOAD_FIELD");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -915,8 +783,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(9);
             out.push_bytes(b"TEMPORARY");
-            let x = value;
-            out.push_f64(x);
+            out.push_f64(value);
         }
         self
     }
@@ -955,8 +822,7 @@ impl<S, R> FtCreate<S, R> {
             out.push_bytes(b"STOPWORDS");
             let x = value;
             let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             if let ::core::option::Option::Some(b1) = b1 {
                 for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
@@ -984,7 +850,7 @@ impl<S, R> FtCreate<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(FtCreate, FT_CREATE);
+::typedis::__typedis_builder!(FtCreate, FT_CREATE, 18);
 /// What the runtime knows about `FT.CURSOR`.
 pub static FT_CURSOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CURSOR",
@@ -1049,25 +915,12 @@ impl<S> FtCursorDel<S> {
     pub fn new(sink: S, index: impl ::typedis::ToArg, cursor_id: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CURSOR", b"DEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = cursor_id;
-            out.push_i64(x);
-        }
-        FtCursorDel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push_i64(cursor_id);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtCursorDel, FT_CURSOR_DEL);
+::typedis::__typedis_builder!(FtCursorDel, FT_CURSOR_DEL, 0);
 /// What the runtime knows about `FT.CURSOR READ`.
 pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CURSOR READ",
@@ -1109,22 +962,9 @@ impl<S> FtCursorRead<S> {
             ::typedis::Args::const_command(&[b"FT.CURSOR", b"READ"])
         };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = cursor_id;
-            out.push_i64(x);
-        }
-        FtCursorRead {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push_i64(cursor_id);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1134,13 +974,12 @@ impl<S, R> FtCursorRead<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"COUNT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtCursorRead, FT_CURSOR_READ);
+::typedis::__typedis_builder!(FtCursorRead, FT_CURSOR_READ, 1);
 /// What the runtime knows about `FT.DICTADD`.
 pub static FT_DICTADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.DICTADD",
@@ -1173,26 +1012,14 @@ impl<S> FtDictadd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = dict;
-            out.push(&x);
+        args.push(&dict);
+        for x in ::typedis::ManyArgs::many(term) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(term) {
-                out.push(&x);
-            }
-        }
-        FtDictadd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtDictadd, FT_DICTADD);
+::typedis::__typedis_builder!(FtDictadd, FT_DICTADD, 0);
 /// What the runtime knows about `FT.DICTDEL`.
 pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.DICTDEL",
@@ -1225,26 +1052,14 @@ impl<S> FtDictdel<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTDEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = dict;
-            out.push(&x);
+        args.push(&dict);
+        for x in ::typedis::ManyArgs::many(term) {
+            args.push(&x);
         }
-        {
-            let out = &mut args;
-            for x in ::typedis::ManyArgs::many(term) {
-                out.push(&x);
-            }
-        }
-        FtDictdel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtDictdel, FT_DICTDEL);
+::typedis::__typedis_builder!(FtDictdel, FT_DICTDEL, 0);
 /// What the runtime knows about `FT.DICTDUMP`.
 pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.DICTDUMP",
@@ -1273,20 +1088,11 @@ impl<S> FtDictdump<S> {
     pub fn new(sink: S, dict: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTDUMP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = dict;
-            out.push(&x);
-        }
-        FtDictdump {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&dict);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtDictdump, FT_DICTDUMP);
+::typedis::__typedis_builder!(FtDictdump, FT_DICTDUMP, 0);
 /// What the runtime knows about `FT.DROPINDEX`.
 pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.DROPINDEX",
@@ -1326,17 +1132,8 @@ impl<S> FtDropindex<S> {
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DROPINDEX"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        FtDropindex {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1347,7 +1144,7 @@ impl<S, R> FtDropindex<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(FtDropindex, FT_DROPINDEX);
+::typedis::__typedis_builder!(FtDropindex, FT_DROPINDEX, 1);
 /// What the runtime knows about `FT.EXPLAIN`.
 pub static FT_EXPLAIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.EXPLAIN",
@@ -1391,22 +1188,9 @@ impl<S> FtExplain<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.EXPLAIN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = query;
-            out.push(&x);
-        }
-        FtExplain {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&query);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1416,13 +1200,12 @@ impl<S, R> FtExplain<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"DIALECT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtExplain, FT_EXPLAIN);
+::typedis::__typedis_builder!(FtExplain, FT_EXPLAIN, 1);
 /// What the runtime knows about `FT.EXPLAINCLI`.
 pub static FT_EXPLAINCLI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.EXPLAINCLI",
@@ -1466,22 +1249,9 @@ impl<S> FtExplaincli<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.EXPLAINCLI"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = query;
-            out.push(&x);
-        }
-        FtExplaincli {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&query);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1491,13 +1261,12 @@ impl<S, R> FtExplaincli<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"DIALECT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtExplaincli, FT_EXPLAINCLI);
+::typedis::__typedis_builder!(FtExplaincli, FT_EXPLAINCLI, 1);
 /// What the runtime knows about `FT.INFO`.
 pub static FT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.INFO",
@@ -1540,20 +1309,11 @@ impl<S> FtInfo<S> {
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        FtInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtInfo, FT_INFO);
+::typedis::__typedis_builder!(FtInfo, FT_INFO, 0);
 /// What the runtime knows about `FT.SEARCH`.
 pub static FT_SEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SEARCH",
@@ -1639,22 +1399,9 @@ impl<S> FtSearch<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SEARCH"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = query;
-            out.push(&x);
-        }
-        FtSearch {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&query);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1699,12 +1446,9 @@ impl<S, R> FtSearch<S, R> {
             for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2) = x;
                 out.push_bytes(b"FILTER");
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push_f64(x);
-                let x = b2;
-                out.push_f64(x);
+                out.push(&b0);
+                out.push_f64(b1);
+                out.push_f64(b2);
             }
         }
         self
@@ -1722,16 +1466,11 @@ impl<S, R> FtSearch<S, R> {
             for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2, b3, b4) = x;
                 out.push_bytes(b"GEOFILTER");
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push_f64(x);
-                let x = b2;
-                out.push_f64(x);
-                let x = b3;
-                out.push_f64(x);
-                let x = b4;
-                out.push(&x);
+                out.push(&b0);
+                out.push_f64(b1);
+                out.push_f64(b2);
+                out.push_f64(b3);
+                out.push(&b4);
             }
         }
         self
@@ -1746,8 +1485,7 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"INKEYS");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
@@ -1764,8 +1502,7 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"INFIELDS");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
@@ -1791,16 +1528,13 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"RETURN");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
+                out.push(&b0);
                 if let ::core::option::Option::Some(b1) = b1 {
                     out.push_bytes(b"AS");
-                    let x = b1;
-                    out.push(&x);
+                    out.push(&b1);
                 }
             }
         }
@@ -1827,26 +1561,22 @@ impl<S, R> FtSearch<S, R> {
                 let x = b0;
                 let (b0, b1) = x;
                 out.push_bytes(b"FIELDS");
-                let x = b0;
-                out.push_i64(x);
+                out.push_i64(b0);
                 for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
                 }
             }
             if let ::core::option::Option::Some(b1) = b1 {
                 out.push_bytes(b"FRAGS");
-                let x = b1;
-                out.push_i64(x);
+                out.push_i64(b1);
             }
             if let ::core::option::Option::Some(b2) = b2 {
                 out.push_bytes(b"LEN");
-                let x = b2;
-                out.push_i64(x);
+                out.push_i64(b2);
             }
             if let ::core::option::Option::Some(b3) = b3 {
                 out.push_bytes(b"SEPARATOR");
-                let x = b3;
-                out.push(&x);
+                out.push(&b3);
             }
         }
         self
@@ -1870,8 +1600,7 @@ impl<S, R> FtSearch<S, R> {
                 let x = b0;
                 let (b0, b1) = x;
                 out.push_bytes(b"FIELDS");
-                let x = b0;
-                out.push_i64(x);
+                out.push_i64(b0);
                 for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
                 }
@@ -1880,10 +1609,8 @@ impl<S, R> FtSearch<S, R> {
                 let x = b1;
                 let (b0, b1) = x;
                 out.push_bytes(b"TAGS");
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
+                out.push(&b0);
+                out.push(&b1);
             }
         }
         self
@@ -1893,8 +1620,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(13);
             out.push_bytes(b"SLOP");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1903,8 +1629,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(14);
             out.push_bytes(b"TIMEOUT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1918,8 +1643,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(16);
             out.push_bytes(b"LANGUAGE");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -1928,8 +1652,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(17);
             out.push_bytes(b"EXPANDER");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -1938,8 +1661,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(18);
             out.push_bytes(b"SCORER");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -1953,8 +1675,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(20);
             out.push_bytes(b"PAYLOAD");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -1968,11 +1689,9 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"SORTBY");
-            let x = b0;
-            out.push(&x);
+            out.push(&b0);
             if let ::core::option::Option::Some(b1) = b1 {
-                let x = b1;
-                out.push(&x);
+                out.push(&b1);
             }
         }
         self
@@ -1984,10 +1703,8 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"LIMIT");
-            let x = b0;
-            out.push_i64(x);
-            let x = b1;
-            out.push_i64(x);
+            out.push_i64(b0);
+            out.push_i64(b1);
         }
         self
     }
@@ -2007,14 +1724,11 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"PARAMS");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
+                out.push(&b0);
+                out.push(&b1);
             }
         }
         self
@@ -2024,13 +1738,12 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(24);
             out.push_bytes(b"DIALECT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtSearch, FT_SEARCH);
+::typedis::__typedis_builder!(FtSearch, FT_SEARCH, 25);
 /// What the runtime knows about `FT.SPELLCHECK`.
 pub static FT_SPELLCHECK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SPELLCHECK",
@@ -2092,22 +1805,9 @@ impl<S> FtSpellcheck<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SPELLCHECK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = query;
-            out.push(&x);
-        }
-        FtSpellcheck {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&query);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2117,8 +1817,7 @@ impl<S, R> FtSpellcheck<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"DISTANCE");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -2138,10 +1837,8 @@ impl<S, R> FtSpellcheck<S, R> {
             out.push_bytes(b"TERMS");
             let x = value;
             let (b0, b1, b2) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push(&x);
+            out.push(&b0);
+            out.push(&b1);
             if let ::core::option::Option::Some(b2) = b2 {
                 for x in ::typedis::ManyArgs::many(b2) {
                     out.push(&x);
@@ -2155,13 +1852,12 @@ impl<S, R> FtSpellcheck<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"DIALECT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtSpellcheck, FT_SPELLCHECK);
+::typedis::__typedis_builder!(FtSpellcheck, FT_SPELLCHECK, 3);
 /// What the runtime knows about `FT.SUGADD`.
 pub static FT_SUGADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SUGADD",
@@ -2207,27 +1903,10 @@ impl<S> FtSugadd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = string;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = score;
-            out.push_f64(x);
-        }
-        FtSugadd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&string);
+        args.push_f64(score);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2242,13 +1921,12 @@ impl<S, R> FtSugadd<S, R> {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"PAYLOAD");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtSugadd, FT_SUGADD);
+::typedis::__typedis_builder!(FtSugadd, FT_SUGADD, 2);
 /// What the runtime knows about `FT.SUGDEL`.
 pub static FT_SUGDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SUGDEL",
@@ -2292,25 +1970,12 @@ impl<S> FtSugdel<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGDEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = string;
-            out.push(&x);
-        }
-        FtSugdel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&string);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtSugdel, FT_SUGDEL);
+::typedis::__typedis_builder!(FtSugdel, FT_SUGDEL, 0);
 /// What the runtime knows about `FT.SUGGET`.
 pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SUGGET",
@@ -2354,22 +2019,9 @@ impl<S> FtSugget<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGGET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = prefix;
-            out.push(&x);
-        }
-        FtSugget {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&prefix);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2396,13 +2048,12 @@ impl<S, R> FtSugget<S, R> {
         {
             let out = self.rest.slot(3);
             out.push_bytes(b"MAX");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtSugget, FT_SUGGET);
+::typedis::__typedis_builder!(FtSugget, FT_SUGGET, 4);
 /// What the runtime knows about `FT.SUGLEN`.
 pub static FT_SUGLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SUGLEN",
@@ -2442,20 +2093,11 @@ impl<S> FtSuglen<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGLEN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        FtSuglen {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtSuglen, FT_SUGLEN);
+::typedis::__typedis_builder!(FtSuglen, FT_SUGLEN, 0);
 /// What the runtime knows about `FT.SYNDUMP`.
 pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SYNDUMP",
@@ -2498,20 +2140,11 @@ impl<S> FtSyndump<S> {
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SYNDUMP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        FtSyndump {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtSyndump, FT_SYNDUMP);
+::typedis::__typedis_builder!(FtSyndump, FT_SYNDUMP, 0);
 /// What the runtime knows about `FT.SYNUPDATE`.
 pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SYNUPDATE",
@@ -2556,28 +2189,12 @@ impl<S> FtSynupdate<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SYNUPDATE"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
+        args.push(&index);
+        args.push(&synonym_group_id);
+        for x in ::typedis::ManyArgs::many(term) {
+            rest.slot(1).push(&x);
         }
-        {
-            let out = &mut args;
-            let x = synonym_group_id;
-            out.push(&x);
-        }
-        {
-            let out = rest.slot(1);
-            for x in ::typedis::ManyArgs::many(term) {
-                out.push(&x);
-            }
-        }
-        FtSynupdate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2601,7 +2218,7 @@ impl<S, R> FtSynupdate<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(FtSynupdate, FT_SYNUPDATE);
+::typedis::__typedis_builder!(FtSynupdate, FT_SYNUPDATE, 2);
 /// What the runtime knows about `FT.TAGVALS`.
 pub static FT_TAGVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.TAGVALS",
@@ -2645,25 +2262,12 @@ impl<S> FtTagvals<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.TAGVALS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = field_name;
-            out.push(&x);
-        }
-        FtTagvals {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&field_name);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtTagvals, FT_TAGVALS);
+::typedis::__typedis_builder!(FtTagvals, FT_TAGVALS, 0);
 /// What the runtime knows about `FT._LIST`.
 pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT._LIST",
@@ -2692,18 +2296,13 @@ impl<S> FtList<S> {
     pub fn new(sink: S) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"FT._LIST"]) };
         let rest = ::typedis::__private::Slots::new();
-        FtList {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtList, FT_LIST);
-/**The typed commands: one method per command of the specs (28 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(FtList, FT_LIST, 0);
+/// The typed commands: one method per command of the specs (28 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait SearchCommands: ::typedis::__private::Sink {
     /// Run a search query on an index and perform aggregate transformations on the results
     ///

@@ -60,17 +60,8 @@ impl<S> Bitfield<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BITFIELD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        Bitfield {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -82,10 +73,8 @@ impl<S, R> Bitfield<S, R> {
             out.push_bytes(b"GET");
             let x = (encoding, offset);
             let (b0, b1) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push_i64(x);
+            out.push(&b0);
+            out.push_i64(b1);
         }
         self
     }
@@ -110,12 +99,9 @@ impl<S, R> Bitfield<S, R> {
             out.push_bytes(b"SET");
             let x = (encoding, offset, value);
             let (b0, b1, b2) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push_i64(x);
-            let x = b2;
-            out.push_i64(x);
+            out.push(&b0);
+            out.push_i64(b1);
+            out.push_i64(b2);
         }
         self
     }
@@ -131,20 +117,17 @@ impl<S, R> Bitfield<S, R> {
             out.push_bytes(b"INCRBY");
             let x = (encoding, offset, increment);
             let (b0, b1, b2) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push_i64(x);
-            let x = b2;
-            out.push_i64(x);
+            out.push(&b0);
+            out.push_i64(b1);
+            out.push_i64(b2);
         }
         self
     }
 }
-::typedis::__typedis_builder!(Bitfield, BITFIELD);
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(Bitfield, BITFIELD, 1);
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Performs arbitrary bitfield integer operations on strings.
     ///

@@ -118,12 +118,7 @@ impl<S> ClientKill<S> {
                 ),
             ],
         );
-        ClientKill {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -132,8 +127,7 @@ impl<S, R> ClientKill<S, R> {
     pub fn old_format(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -479,7 +473,7 @@ impl<S, R> ClientKill<S, R> {
         self.decode()
     }
 }
-::typedis::__typedis_builder!(ClientKill, CLIENT_KILL);
+::typedis::__typedis_builder!(ClientKill, CLIENT_KILL, 1);
 /// Which server has what, where the servers of the specs differ.
 ///
 /// The specs were made from `redis-7.0.15`, `valkey-9.1.2`. A cell says from which release a server family has the command or accepts the argument: `✓` every release the specs know of, `—` none they know of (not the listed server, and no later release is named). Every command and argument not listed here is in every listed server.
@@ -509,9 +503,9 @@ impl<S, R> ClientKill<S, R> {
 /// | `CLIENT KILL` | `NOT-CAPA not-capa` | — | ≥ 9.0 |
 /// | `CLIENT KILL` | `NOT-IP not-ip` | — | ≥ 9.0 |
 pub mod server_differences {}
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Terminates open connections.
     ///

@@ -70,12 +70,7 @@ impl<S> Xread<S> {
                 out.push(&x);
             }
         }
-        Xread {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -85,8 +80,7 @@ impl<S, R> Xread<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"COUNT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -95,16 +89,15 @@ impl<S, R> Xread<S, R> {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"BLOCK");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(Xread, XREAD);
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(Xread, XREAD, 3);
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
     ///

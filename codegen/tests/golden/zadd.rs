@@ -80,27 +80,16 @@ impl<S> Zadd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = rest.slot(4);
             for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
-                let x = b1;
-                out.push_f64(x);
-                let x = b0;
-                out.push(&x);
+                out.push_f64(b1);
+                out.push(&b0);
             }
         }
-        Zadd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -154,19 +143,17 @@ impl<S, R> Zadd<S, R> {
             let out = self.rest.append(4);
             for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
-                let x = b1;
-                out.push_f64(x);
-                let x = b0;
-                out.push(&x);
+                out.push_f64(b1);
+                out.push(&b0);
             }
         }
         self
     }
 }
-::typedis::__typedis_builder!(Zadd, ZADD);
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(Zadd, ZADD, 5);
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
     ///

@@ -62,27 +62,10 @@ impl<S> Zrange<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZRANGE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = start;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = stop;
-            out.push(&x);
-        }
-        Zrange {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&start);
+        args.push(&stop);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -114,10 +97,8 @@ impl<S, R> Zrange<S, R> {
             out.push_bytes(b"LIMIT");
             let x = value;
             let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            let x = b1;
-            out.push_i64(x);
+            out.push_i64(b0);
+            out.push_i64(b1);
         }
         self
     }
@@ -127,10 +108,10 @@ impl<S, R> Zrange<S, R> {
         self.decode()
     }
 }
-::typedis::__typedis_builder!(Zrange, ZRANGE);
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(Zrange, ZRANGE, 4);
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Returns members in a sorted set within a range of indexes.
     ///
