@@ -150,6 +150,15 @@ pub trait Sink: Sized {
         B: Builder<Sink = Self>;
 }
 
+/// What a command method returns on `S`: [`Sink::Output`] of its builder `B`.
+pub type Out<S, B> = <S as Sink>::Output<B>;
+
+/// Adds `builder` to its sink ([`Sink::wrap`]): the body of every command method.
+#[inline]
+pub fn wrap<S: Sink, B: Builder<Sink = S>>(builder: B) -> S::Output<B> {
+    S::wrap(builder)
+}
+
 /// On a client (anything that executes commands), a command method returns the builder:
 /// set options, then await it.
 impl<E: Executor> Sink for E {
@@ -172,6 +181,13 @@ impl<E: Executor> Sink for E {
 #[cfg(feature = "builder-cases")]
 #[derive(Debug, Clone, Copy)]
 pub struct Capture;
+
+/// The complete arguments of a builder on [`Capture`] (what a `BUILDER_CASES` entry
+/// makes).
+#[cfg(feature = "builder-cases")]
+pub fn captured<B: Builder<Sink = Capture>>(builder: B) -> Args {
+    builder.into_parts().1
+}
 
 /// The future of an awaited builder on executors whose raw future is boxed anyway
 /// (cluster, WATCH session): sends through the executor, decodes into `R`.

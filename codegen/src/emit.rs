@@ -488,8 +488,8 @@ impl<'a> Command<'a> {
             #[doc(alias = #alias)]
             #dep
             #allow
-            fn #method #generics(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> #bound {
-                <Self as ::typedis::__private::Sink>::wrap(#st::new(self, #(#names),*))
+            fn #method #generics(self, #(#params),*) -> ::typedis::__private::Out<Self, #st<Self>> #bound {
+                ::typedis::__private::wrap(#st::new(self, #(#names),*))
             }
         }
     }

@@ -19,12 +19,7 @@ pub static BF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.ADD`; await it to send. Created by [`BloomCommands::bf_add`](BloomCommands::bf_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -69,12 +64,8 @@ pub static BF_CARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.CARD`; await it to send. Created by [`BloomCommands::bf_card`](BloomCommands::bf_card).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -114,12 +105,8 @@ pub static BF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.EXISTS`; await it to send. Created by [`BloomCommands::bf_exists`](BloomCommands::bf_exists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -164,12 +151,8 @@ pub static BF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.INFO`; await it to send. Created by [`BloomCommands::bf_info`](BloomCommands::bf_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -237,12 +220,7 @@ pub static BF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.INSERT`; await it to send. Created by [`BloomCommands::bf_insert`](BloomCommands::bf_insert).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -343,12 +321,7 @@ pub static BF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.LOADCHUNK`; await it to send. Created by [`BloomCommands::bf_loadchunk`](BloomCommands::bf_loadchunk).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -395,12 +368,7 @@ pub static BF_MADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.MADD`; await it to send. Created by [`BloomCommands::bf_madd`](BloomCommands::bf_madd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -447,12 +415,8 @@ pub static BF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.MEXISTS`; await it to send. Created by [`BloomCommands::bf_mexists`](BloomCommands::bf_mexists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -499,12 +463,7 @@ pub static BF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.RESERVE`; await it to send. Created by [`BloomCommands::bf_reserve`](BloomCommands::bf_reserve).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -568,12 +527,8 @@ pub static BF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.SCANDUMP`; await it to send. Created by [`BloomCommands::bf_scandump`](BloomCommands::bf_scandump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -614,12 +569,7 @@ pub static CF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.ADD`; await it to send. Created by [`BloomCommands::cf_add`](BloomCommands::cf_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -664,12 +614,7 @@ pub static CF_ADDNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.ADDNX`; await it to send. Created by [`BloomCommands::cf_addnx`](BloomCommands::cf_addnx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -714,12 +659,8 @@ pub static CF_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.COUNT`; await it to send. Created by [`BloomCommands::cf_count`](BloomCommands::cf_count).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -764,12 +705,7 @@ pub static CF_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.DEL`; await it to send. Created by [`BloomCommands::cf_del`](BloomCommands::cf_del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -814,12 +750,8 @@ pub static CF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.EXISTS`; await it to send. Created by [`BloomCommands::cf_exists`](BloomCommands::cf_exists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -864,12 +796,8 @@ pub static CF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.INFO`; await it to send. Created by [`BloomCommands::cf_info`](BloomCommands::cf_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -909,12 +837,7 @@ pub static CF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.INSERT`; await it to send. Created by [`BloomCommands::cf_insert`](BloomCommands::cf_insert).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -992,12 +915,7 @@ pub static CF_INSERTNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.INSERTNX`; await it to send. Created by [`BloomCommands::cf_insertnx`](BloomCommands::cf_insertnx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1075,12 +993,7 @@ pub static CF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.LOADCHUNK`; await it to send. Created by [`BloomCommands::cf_loadchunk`](BloomCommands::cf_loadchunk).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1127,12 +1040,8 @@ pub static CF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.MEXISTS`; await it to send. Created by [`BloomCommands::cf_mexists`](BloomCommands::cf_mexists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1179,12 +1088,7 @@ pub static CF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.RESERVE`; await it to send. Created by [`BloomCommands::cf_reserve`](BloomCommands::cf_reserve).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1255,12 +1159,8 @@ pub static CF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.SCANDUMP`; await it to send. Created by [`BloomCommands::cf_scandump`](BloomCommands::cf_scandump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1301,12 +1201,7 @@ pub static CMS_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.INCRBY`; await it to send. Created by [`BloomCommands::cms_incrby`](BloomCommands::cms_incrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1357,12 +1252,8 @@ pub static CMS_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.INFO`; await it to send. Created by [`BloomCommands::cms_info`](BloomCommands::cms_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1402,12 +1293,7 @@ pub static CMS_INITBYDIM: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.INITBYDIM`; await it to send. Created by [`BloomCommands::cms_initbydim`](BloomCommands::cms_initbydim).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1449,12 +1335,7 @@ pub static CMS_INITBYPROB: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.INITBYPROB`; await it to send. Created by [`BloomCommands::cms_initbyprob`](BloomCommands::cms_initbyprob).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1501,12 +1382,7 @@ pub static CMS_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.MERGE`; await it to send. Created by [`BloomCommands::cms_merge`](BloomCommands::cms_merge).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1570,12 +1446,8 @@ pub static CMS_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.QUERY`; await it to send. Created by [`BloomCommands::cms_query`](BloomCommands::cms_query).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1622,12 +1494,7 @@ pub static TDIGEST_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.ADD`; await it to send. Created by [`BloomCommands::tdigest_add`](BloomCommands::tdigest_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1674,12 +1541,8 @@ pub static TDIGEST_BYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.BYRANK`; await it to send. Created by [`BloomCommands::tdigest_byrank`](BloomCommands::tdigest_byrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1725,12 +1588,8 @@ pub static TDIGEST_BYREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Co
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.BYREVRANK`; await it to send. Created by [`BloomCommands::tdigest_byrevrank`](BloomCommands::tdigest_byrevrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1776,12 +1635,8 @@ pub static TDIGEST_CDF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.CDF`; await it to send. Created by [`BloomCommands::tdigest_cdf`](BloomCommands::tdigest_cdf).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1828,12 +1683,7 @@ pub static TDIGEST_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.CREATE`; await it to send. Created by [`BloomCommands::tdigest_create`](BloomCommands::tdigest_create).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1884,12 +1734,8 @@ pub static TDIGEST_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.INFO`; await it to send. Created by [`BloomCommands::tdigest_info`](BloomCommands::tdigest_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1928,12 +1774,8 @@ pub static TDIGEST_MAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.MAX`; await it to send. Created by [`BloomCommands::tdigest_max`](BloomCommands::tdigest_max).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1973,12 +1815,7 @@ pub static TDIGEST_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.MERGE`; await it to send. Created by [`BloomCommands::tdigest_merge`](BloomCommands::tdigest_merge).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2045,12 +1882,8 @@ pub static TDIGEST_MIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.MIN`; await it to send. Created by [`BloomCommands::tdigest_min`](BloomCommands::tdigest_min).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2089,12 +1922,8 @@ pub static TDIGEST_QUANTILE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.QUANTILE`; await it to send. Created by [`BloomCommands::tdigest_quantile`](BloomCommands::tdigest_quantile).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2140,12 +1969,8 @@ pub static TDIGEST_RANK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.RANK`; await it to send. Created by [`BloomCommands::tdigest_rank`](BloomCommands::tdigest_rank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2192,12 +2017,7 @@ pub static TDIGEST_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.RESET`; await it to send. Created by [`BloomCommands::tdigest_reset`](BloomCommands::tdigest_reset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2236,12 +2056,8 @@ pub static TDIGEST_REVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.REVRANK`; await it to send. Created by [`BloomCommands::tdigest_revrank`](BloomCommands::tdigest_revrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2287,12 +2103,8 @@ pub static TDIGEST_TRIMMED_MEAN: ::typedis::meta::CommandMeta = ::typedis::meta:
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.TRIMMED_MEAN`; await it to send. Created by [`BloomCommands::tdigest_trimmed_mean`](BloomCommands::tdigest_trimmed_mean).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2341,12 +2153,7 @@ pub static TOPK_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.ADD`; await it to send. Created by [`BloomCommands::topk_add`](BloomCommands::topk_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2392,12 +2199,7 @@ pub static TOPK_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.COUNT`; await it to send. Created by [`BloomCommands::topk_count`](BloomCommands::topk_count).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2445,12 +2247,7 @@ pub static TOPK_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.INCRBY`; await it to send. Created by [`BloomCommands::topk_incrby`](BloomCommands::topk_incrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2501,12 +2298,8 @@ pub static TOPK_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.INFO`; await it to send. Created by [`BloomCommands::topk_info`](BloomCommands::topk_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2545,12 +2338,8 @@ pub static TOPK_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.LIST`; await it to send. Created by [`BloomCommands::topk_list`](BloomCommands::topk_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2597,12 +2386,8 @@ pub static TOPK_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.QUERY`; await it to send. Created by [`BloomCommands::topk_query`](BloomCommands::topk_query).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2649,12 +2434,7 @@ pub static TOPK_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.RESERVE`; await it to send. Created by [`BloomCommands::topk_reserve`](BloomCommands::topk_reserve).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2711,8 +2491,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfAdd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfAdd::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, BfAdd<Self>> {
+        ::typedis::__private::wrap(BfAdd::new(self, key, item))
     }
     /// Returns the cardinality of a Bloom filter
     ///
@@ -2729,8 +2509,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn bf_card(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfCard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfCard::new(self, key))
+    ) -> ::typedis::__private::Out<Self, BfCard<Self>> {
+        ::typedis::__private::wrap(BfCard::new(self, key))
     }
     /// Checks whether an item exists in a Bloom Filter
     ///
@@ -2748,8 +2528,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfExists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfExists::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, BfExists<Self>> {
+        ::typedis::__private::wrap(BfExists::new(self, key, item))
     }
     /// Returns information about a Bloom Filter
     ///
@@ -2766,8 +2546,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn bf_info(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfInfo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, BfInfo<Self>> {
+        ::typedis::__private::wrap(BfInfo::new(self, key))
     }
     /// Adds one or more items to a Bloom Filter. A filter will be created if it does not exist
     ///
@@ -2785,8 +2565,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfInsert<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfInsert::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, BfInsert<Self>> {
+        ::typedis::__private::wrap(BfInsert::new(self, key, item))
     }
     /// Restores a filter previously saved using SCANDUMP
     ///
@@ -2805,10 +2585,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         iterator: i64,
         data: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfLoadchunk<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            BfLoadchunk::new(self, key, iterator, data),
-        )
+    ) -> ::typedis::__private::Out<Self, BfLoadchunk<Self>> {
+        ::typedis::__private::wrap(BfLoadchunk::new(self, key, iterator, data))
     }
     /// Adds one or more items to a Bloom Filter. A filter will be created if it does not exist
     ///
@@ -2826,8 +2604,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfMadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfMadd::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, BfMadd<Self>> {
+        ::typedis::__private::wrap(BfMadd::new(self, key, item))
     }
     /// Checks whether one or more items exist in a Bloom Filter
     ///
@@ -2845,8 +2623,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfMexists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfMexists::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, BfMexists<Self>> {
+        ::typedis::__private::wrap(BfMexists::new(self, key, item))
     }
     /// Creates a new Bloom Filter
     ///
@@ -2865,10 +2643,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         error_rate: f64,
         capacity: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfReserve<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            BfReserve::new(self, key, error_rate, capacity),
-        )
+    ) -> ::typedis::__private::Out<Self, BfReserve<Self>> {
+        ::typedis::__private::wrap(BfReserve::new(self, key, error_rate, capacity))
     }
     /// Begins an incremental save of the bloom filter
     ///
@@ -2886,8 +2662,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         iterator: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfScandump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfScandump::new(self, key, iterator))
+    ) -> ::typedis::__private::Out<Self, BfScandump<Self>> {
+        ::typedis::__private::wrap(BfScandump::new(self, key, iterator))
     }
     /// Adds an item to a Cuckoo Filter
     ///
@@ -2905,8 +2681,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfAdd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfAdd::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfAdd<Self>> {
+        ::typedis::__private::wrap(CfAdd::new(self, key, item))
     }
     /// Adds an item to a Cuckoo Filter if the item did not exist previously.
     ///
@@ -2924,8 +2700,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfAddnx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfAddnx::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfAddnx<Self>> {
+        ::typedis::__private::wrap(CfAddnx::new(self, key, item))
     }
     /// Return the number of times an item might be in a Cuckoo Filter
     ///
@@ -2943,8 +2719,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfCount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfCount::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfCount<Self>> {
+        ::typedis::__private::wrap(CfCount::new(self, key, item))
     }
     /// Deletes an item from a Cuckoo Filter
     ///
@@ -2962,8 +2738,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfDel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfDel::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfDel<Self>> {
+        ::typedis::__private::wrap(CfDel::new(self, key, item))
     }
     /// Checks whether one or more items exist in a Cuckoo Filter
     ///
@@ -2981,8 +2757,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfExists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfExists::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfExists<Self>> {
+        ::typedis::__private::wrap(CfExists::new(self, key, item))
     }
     /// Returns information about a Cuckoo Filter
     ///
@@ -2999,8 +2775,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn cf_info(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfInfo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, CfInfo<Self>> {
+        ::typedis::__private::wrap(CfInfo::new(self, key))
     }
     /// Adds one or more items to a Cuckoo Filter. A filter will be created if it does not exist
     ///
@@ -3018,8 +2794,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfInsert<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfInsert::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfInsert<Self>> {
+        ::typedis::__private::wrap(CfInsert::new(self, key, item))
     }
     /// Adds one or more items to a Cuckoo Filter if the items did not exist previously. A filter will be created if it does not exist
     ///
@@ -3037,8 +2813,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfInsertnx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfInsertnx::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfInsertnx<Self>> {
+        ::typedis::__private::wrap(CfInsertnx::new(self, key, item))
     }
     /// Restores a filter previously saved using SCANDUMP
     ///
@@ -3057,10 +2833,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         iterator: i64,
         data: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfLoadchunk<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CfLoadchunk::new(self, key, iterator, data),
-        )
+    ) -> ::typedis::__private::Out<Self, CfLoadchunk<Self>> {
+        ::typedis::__private::wrap(CfLoadchunk::new(self, key, iterator, data))
     }
     /// Checks whether one or more items exist in a Cuckoo Filter
     ///
@@ -3078,8 +2852,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfMexists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfMexists::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfMexists<Self>> {
+        ::typedis::__private::wrap(CfMexists::new(self, key, item))
     }
     /// Creates a new Cuckoo Filter
     ///
@@ -3097,8 +2871,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         capacity: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfReserve<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfReserve::new(self, key, capacity))
+    ) -> ::typedis::__private::Out<Self, CfReserve<Self>> {
+        ::typedis::__private::wrap(CfReserve::new(self, key, capacity))
     }
     /// Begins an incremental save of the bloom filter
     ///
@@ -3116,8 +2890,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         iterator: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfScandump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfScandump::new(self, key, iterator))
+    ) -> ::typedis::__private::Out<Self, CfScandump<Self>> {
+        ::typedis::__private::wrap(CfScandump::new(self, key, iterator))
     }
     /// Increases the count of one or more items by increment
     ///
@@ -3135,8 +2909,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsIncrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CmsIncrby::new(self, key, items))
+    ) -> ::typedis::__private::Out<Self, CmsIncrby<Self>> {
+        ::typedis::__private::wrap(CmsIncrby::new(self, key, items))
     }
     /// Returns information about a sketch
     ///
@@ -3153,8 +2927,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn cms_info(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CmsInfo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, CmsInfo<Self>> {
+        ::typedis::__private::wrap(CmsInfo::new(self, key))
     }
     /// Initializes a Count-Min Sketch to dimensions specified by user
     ///
@@ -3173,10 +2947,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         width: i64,
         depth: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsInitbydim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CmsInitbydim::new(self, key, width, depth),
-        )
+    ) -> ::typedis::__private::Out<Self, CmsInitbydim<Self>> {
+        ::typedis::__private::wrap(CmsInitbydim::new(self, key, width, depth))
     }
     /// Initializes a Count-Min Sketch to accommodate requested tolerances.
     ///
@@ -3195,10 +2967,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         error: f64,
         probability: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsInitbyprob<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CmsInitbyprob::new(self, key, error, probability),
-        )
+    ) -> ::typedis::__private::Out<Self, CmsInitbyprob<Self>> {
+        ::typedis::__private::wrap(CmsInitbyprob::new(self, key, error, probability))
     }
     /// Merges several sketches into one sketch
     ///
@@ -3217,10 +2987,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         destination: impl ::typedis::ToArg,
         numkeys: i64,
         source: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsMerge<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CmsMerge::new(self, destination, numkeys, source),
-        )
+    ) -> ::typedis::__private::Out<Self, CmsMerge<Self>> {
+        ::typedis::__private::wrap(CmsMerge::new(self, destination, numkeys, source))
     }
     /// Returns the count for one or more items in a sketch
     ///
@@ -3238,8 +3006,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsQuery<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CmsQuery::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CmsQuery<Self>> {
+        ::typedis::__private::wrap(CmsQuery::new(self, key, item))
     }
     /// Adds one or more observations to a t-digest sketch
     ///
@@ -3257,8 +3025,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         values: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestAdd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestAdd::new(self, key, values))
+    ) -> ::typedis::__private::Out<Self, TdigestAdd<Self>> {
+        ::typedis::__private::wrap(TdigestAdd::new(self, key, values))
     }
     /// Returns, for each input rank, an estimation of the value (floating-point) with that rank
     ///
@@ -3276,8 +3044,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         rank: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestByrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestByrank::new(self, key, rank))
+    ) -> ::typedis::__private::Out<Self, TdigestByrank<Self>> {
+        ::typedis::__private::wrap(TdigestByrank::new(self, key, rank))
     }
     /// Returns, for each input reverse rank, an estimation of the value (floating-point) with that reverse rank
     ///
@@ -3295,10 +3063,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         reverse_rank: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestByrevrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            TdigestByrevrank::new(self, key, reverse_rank),
-        )
+    ) -> ::typedis::__private::Out<Self, TdigestByrevrank<Self>> {
+        ::typedis::__private::wrap(TdigestByrevrank::new(self, key, reverse_rank))
     }
     /// Returns, for each input value, an estimation of the fraction (floating-point) of (observations smaller than the given value + half the observations equal to the given value)
     ///
@@ -3316,8 +3082,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestCdf<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestCdf::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, TdigestCdf<Self>> {
+        ::typedis::__private::wrap(TdigestCdf::new(self, key, value))
     }
     /// Allocates memory and initializes a new t-digest sketch
     ///
@@ -3334,8 +3100,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn tdigest_create(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestCreate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestCreate::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TdigestCreate<Self>> {
+        ::typedis::__private::wrap(TdigestCreate::new(self, key))
     }
     /// Returns information and statistics about a t-digest sketch
     ///
@@ -3352,8 +3118,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn tdigest_info(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestInfo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TdigestInfo<Self>> {
+        ::typedis::__private::wrap(TdigestInfo::new(self, key))
     }
     /// Returns the maximum observation value from a t-digest sketch
     ///
@@ -3370,8 +3136,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn tdigest_max(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestMax<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestMax::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TdigestMax<Self>> {
+        ::typedis::__private::wrap(TdigestMax::new(self, key))
     }
     /// Merges multiple t-digest sketches into a single sketch
     ///
@@ -3390,8 +3156,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         destination_key: impl ::typedis::ToArg,
         numkeys: i64,
         source_key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestMerge<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, TdigestMerge<Self>> {
+        ::typedis::__private::wrap(
             TdigestMerge::new(self, destination_key, numkeys, source_key),
         )
     }
@@ -3410,8 +3176,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn tdigest_min(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestMin<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestMin::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TdigestMin<Self>> {
+        ::typedis::__private::wrap(TdigestMin::new(self, key))
     }
     /// Returns, for each input fraction, an estimation of the value (floating point) that is smaller than the given fraction of observations
     ///
@@ -3429,10 +3195,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         quantile: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestQuantile<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            TdigestQuantile::new(self, key, quantile),
-        )
+    ) -> ::typedis::__private::Out<Self, TdigestQuantile<Self>> {
+        ::typedis::__private::wrap(TdigestQuantile::new(self, key, quantile))
     }
     /// Returns, for each input value (floating-point), the estimated rank of the value (the number of observations in the sketch that are smaller than the value + half the number of observations that are equal to the value)
     ///
@@ -3450,8 +3214,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestRank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestRank::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, TdigestRank<Self>> {
+        ::typedis::__private::wrap(TdigestRank::new(self, key, value))
     }
     /// Resets a t-digest sketch: empty the sketch and re-initializes it.
     ///
@@ -3468,8 +3232,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn tdigest_reset(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestReset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestReset::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TdigestReset<Self>> {
+        ::typedis::__private::wrap(TdigestReset::new(self, key))
     }
     /// Returns, for each input value (floating-point), the estimated reverse rank of the value (the number of observations in the sketch that are larger than the value + half the number of observations that are equal to the value)
     ///
@@ -3487,8 +3251,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestRevrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestRevrank::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, TdigestRevrank<Self>> {
+        ::typedis::__private::wrap(TdigestRevrank::new(self, key, value))
     }
     /// Returns an estimation of the mean value from the sketch, excluding observation values outside the low and high cutoff quantiles
     ///
@@ -3507,8 +3271,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         low_cut_quantile: f64,
         high_cut_quantile: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestTrimmedMean<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, TdigestTrimmedMean<Self>> {
+        ::typedis::__private::wrap(
             TdigestTrimmedMean::new(self, key, low_cut_quantile, high_cut_quantile),
         )
     }
@@ -3528,8 +3292,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         items: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkAdd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkAdd::new(self, key, items))
+    ) -> ::typedis::__private::Out<Self, TopkAdd<Self>> {
+        ::typedis::__private::wrap(TopkAdd::new(self, key, items))
     }
     /// Return the count for one or more items are in a sketch
     ///
@@ -3548,8 +3312,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkCount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkCount::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, TopkCount<Self>> {
+        ::typedis::__private::wrap(TopkCount::new(self, key, item))
     }
     /// Increases the count of one or more items by increment
     ///
@@ -3567,8 +3331,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkIncrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkIncrby::new(self, key, items))
+    ) -> ::typedis::__private::Out<Self, TopkIncrby<Self>> {
+        ::typedis::__private::wrap(TopkIncrby::new(self, key, items))
     }
     /// Returns information about a sketch
     ///
@@ -3585,8 +3349,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn topk_info(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkInfo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TopkInfo<Self>> {
+        ::typedis::__private::wrap(TopkInfo::new(self, key))
     }
     /// Return full list of items in Top K list
     ///
@@ -3603,8 +3367,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn topk_list(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkList::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TopkList<Self>> {
+        ::typedis::__private::wrap(TopkList::new(self, key))
     }
     /// Checks whether one or more items are in a sketch
     ///
@@ -3622,8 +3386,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkQuery<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkQuery::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, TopkQuery<Self>> {
+        ::typedis::__private::wrap(TopkQuery::new(self, key, item))
     }
     /// Initializes a TopK with specified parameters
     ///
@@ -3641,8 +3405,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         topk: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkReserve<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkReserve::new(self, key, topk))
+    ) -> ::typedis::__private::Out<Self, TopkReserve<Self>> {
+        ::typedis::__private::wrap(TopkReserve::new(self, key, topk))
     }
 }
 /// Every known command, sorted by name (`"CLIENT KILL"` for subcommands).

@@ -19,12 +19,7 @@ pub static JSON_ARRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRAPPEND`; await it to send. Created by [`JsonCommands::json_arrappend`](JsonCommands::json_arrappend).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -72,12 +67,8 @@ pub static JSON_ARRINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRINDEX`; await it to send. Created by [`JsonCommands::json_arrindex`](JsonCommands::json_arrindex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -144,12 +135,7 @@ pub static JSON_ARRINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRINSERT`; await it to send. Created by [`JsonCommands::json_arrinsert`](JsonCommands::json_arrinsert).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -199,12 +185,8 @@ pub static JSON_ARRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRLEN`; await it to send. Created by [`JsonCommands::json_arrlen`](JsonCommands::json_arrlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -248,12 +230,7 @@ pub static JSON_ARRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRPOP`; await it to send. Created by [`JsonCommands::json_arrpop`](JsonCommands::json_arrpop).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -308,12 +285,7 @@ pub static JSON_ARRTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRTRIM`; await it to send. Created by [`JsonCommands::json_arrtrim`](JsonCommands::json_arrtrim).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -361,12 +333,7 @@ pub static JSON_CLEAR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.CLEAR`; await it to send. Created by [`JsonCommands::json_clear`](JsonCommands::json_clear).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -416,12 +383,7 @@ pub static JSON_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `JSON.DEBUG HELP`.
 pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -430,12 +392,7 @@ pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     arity: -2i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.DEBUG HELP`; await it to send. Created by [`JsonCommands::json_debug_help`](JsonCommands::json_debug_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -473,12 +430,7 @@ pub static JSON_DEBUG_MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::Co
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.DEBUG MEMORY`; await it to send. Created by [`JsonCommands::json_debug_memory`](JsonCommands::json_debug_memory).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -524,12 +476,7 @@ pub static JSON_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.DEL`; await it to send. Created by [`JsonCommands::json_del`](JsonCommands::json_del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -579,12 +526,7 @@ pub static JSON_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.FORGET`; await it to send. Created by [`JsonCommands::json_forget`](JsonCommands::json_forget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -634,12 +576,8 @@ pub static JSON_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.GET`; await it to send. Created by [`JsonCommands::json_get_text`](JsonCommands::json_get_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -722,12 +660,7 @@ pub static JSON_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.MERGE`; await it to send. Created by [`JsonCommands::json_merge_text`](JsonCommands::json_merge_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -773,12 +706,8 @@ pub static JSON_MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.MGET`; await it to send. Created by [`JsonCommands::json_mget_text`](JsonCommands::json_mget_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -825,12 +754,7 @@ pub static JSON_MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.MSET`; await it to send. Created by [`JsonCommands::json_mset_text`](JsonCommands::json_mset_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -883,12 +807,7 @@ pub static JSON_NUMINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.NUMINCRBY`; await it to send. Created by [`JsonCommands::json_numincrby`](JsonCommands::json_numincrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -934,12 +853,7 @@ pub static JSON_NUMMULTBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.NUMMULTBY`; await it to send. Created by [`JsonCommands::json_nummultby`](JsonCommands::json_nummultby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -986,12 +900,8 @@ pub static JSON_OBJKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.OBJKEYS`; await it to send. Created by [`JsonCommands::json_objkeys`](JsonCommands::json_objkeys).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1038,12 +948,8 @@ pub static JSON_OBJLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.OBJLEN`; await it to send. Created by [`JsonCommands::json_objlen`](JsonCommands::json_objlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1087,12 +993,8 @@ pub static JSON_RESP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.RESP`; await it to send. Created by [`JsonCommands::json_resp`](JsonCommands::json_resp).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1138,12 +1040,7 @@ pub static JSON_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `JsonSet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1226,12 +1123,7 @@ pub static JSON_STRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.STRAPPEND`; await it to send. Created by [`JsonCommands::json_strappend`](JsonCommands::json_strappend).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1277,12 +1169,8 @@ pub static JSON_STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.STRLEN`; await it to send. Created by [`JsonCommands::json_strlen`](JsonCommands::json_strlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1327,12 +1215,7 @@ pub static JSON_TOGGLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.TOGGLE`; await it to send. Created by [`JsonCommands::json_toggle`](JsonCommands::json_toggle).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1376,12 +1259,8 @@ pub static JSON_TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.TYPE`; await it to send. Created by [`JsonCommands::json_type`](JsonCommands::json_type).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1428,10 +1307,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrappend<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonArrappend::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonArrappend<Self>> {
+        ::typedis::__private::wrap(JsonArrappend::new(self, key, path, value))
     }
     /// Returns the index of the first occurrence of a JSON scalar value in the array at path
     ///
@@ -1450,10 +1327,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrindex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonArrindex::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonArrindex<Self>> {
+        ::typedis::__private::wrap(JsonArrindex::new(self, key, path, value))
     }
     /// Inserts the JSON scalar(s) value at the specified index in the array at path
     ///
@@ -1473,10 +1348,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         path: impl ::typedis::ToArg,
         index: i64,
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrinsert<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonArrinsert::new(self, key, path, index, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonArrinsert<Self>> {
+        ::typedis::__private::wrap(JsonArrinsert::new(self, key, path, index, value))
     }
     /// Returns the length of the array at path
     ///
@@ -1494,8 +1367,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonArrlen::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonArrlen<Self>> {
+        ::typedis::__private::wrap(JsonArrlen::new(self, key, path))
     }
     /// Removes and returns the element at the specified index in the array at path
     ///
@@ -1513,8 +1386,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonArrpop::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonArrpop<Self>> {
+        ::typedis::__private::wrap(JsonArrpop::new(self, key, path))
     }
     /// Trims the array at path to contain only the specified inclusive range of indices from start to stop
     ///
@@ -1534,10 +1407,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         path: impl ::typedis::ToArg,
         start: i64,
         stop: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrtrim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonArrtrim::new(self, key, path, start, stop),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonArrtrim<Self>> {
+        ::typedis::__private::wrap(JsonArrtrim::new(self, key, path, start, stop))
     }
     /// Clears all values from an array or an object and sets numeric values to `0`
     ///
@@ -1554,8 +1425,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     fn json_clear(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonClear<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonClear::new(self, key))
+    ) -> ::typedis::__private::Out<Self, JsonClear<Self>> {
+        ::typedis::__private::wrap(JsonClear::new(self, key))
     }
     /// Shows helpful information
     ///
@@ -1568,10 +1439,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     #[doc(alias = "JSON.DEBUG HELP")]
     #[allow(deprecated)]
-    fn json_debug_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonDebugHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonDebugHelp::new(self))
+    fn json_debug_help(self) -> ::typedis::__private::Out<Self, JsonDebugHelp<Self>> {
+        ::typedis::__private::wrap(JsonDebugHelp::new(self))
     }
     /// Reports the size in bytes of a key
     ///
@@ -1589,8 +1458,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonDebugMemory<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonDebugMemory::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonDebugMemory<Self>> {
+        ::typedis::__private::wrap(JsonDebugMemory::new(self, key, path))
     }
     /// Deletes a value
     ///
@@ -1607,8 +1476,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     fn json_del(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonDel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonDel::new(self, key))
+    ) -> ::typedis::__private::Out<Self, JsonDel<Self>> {
+        ::typedis::__private::wrap(JsonDel::new(self, key))
     }
     /// Deletes a value
     ///
@@ -1625,8 +1494,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     fn json_forget(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonForget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonForget::new(self, key))
+    ) -> ::typedis::__private::Out<Self, JsonForget<Self>> {
+        ::typedis::__private::wrap(JsonForget::new(self, key))
     }
     /// Gets the value at one or more paths in JSON serialized form
     ///
@@ -1643,8 +1512,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     fn json_get_text(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonGet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonGet::new(self, key))
+    ) -> ::typedis::__private::Out<Self, JsonGet<Self>> {
+        ::typedis::__private::wrap(JsonGet::new(self, key))
     }
     /// Merges a given JSON value into matching paths. Consequently, JSON values at matching paths are updated, deleted, or expanded with new children
     ///
@@ -1663,10 +1532,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonMerge<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonMerge::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonMerge<Self>> {
+        ::typedis::__private::wrap(JsonMerge::new(self, key, path, value))
     }
     /// Returns the values at a path from one or more keys
     ///
@@ -1684,8 +1551,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonMget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonMget::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonMget<Self>> {
+        ::typedis::__private::wrap(JsonMget::new(self, key, path))
     }
     /// Sets or updates the JSON value of one or more keys
     ///
@@ -1705,8 +1572,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonMset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonMset::new(self, triplet))
+    ) -> ::typedis::__private::Out<Self, JsonMset<Self>> {
+        ::typedis::__private::wrap(JsonMset::new(self, triplet))
     }
     /// Increments the numeric value at path by a value
     ///
@@ -1725,10 +1592,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonNumincrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonNumincrby::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonNumincrby<Self>> {
+        ::typedis::__private::wrap(JsonNumincrby::new(self, key, path, value))
     }
     /// Multiplies the numeric value at path by a value
     ///
@@ -1748,10 +1613,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonNummultby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonNummultby::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonNummultby<Self>> {
+        ::typedis::__private::wrap(JsonNummultby::new(self, key, path, value))
     }
     /// Returns the JSON keys of the object at path
     ///
@@ -1769,8 +1632,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonObjkeys<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonObjkeys::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonObjkeys<Self>> {
+        ::typedis::__private::wrap(JsonObjkeys::new(self, key, path))
     }
     /// Returns the number of keys of the object at path
     ///
@@ -1788,8 +1651,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonObjlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonObjlen::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonObjlen<Self>> {
+        ::typedis::__private::wrap(JsonObjlen::new(self, key, path))
     }
     /// Returns the JSON value at path in Redis Serialization Protocol (RESP)
     ///
@@ -1808,8 +1671,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonResp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonResp::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonResp<Self>> {
+        ::typedis::__private::wrap(JsonResp::new(self, key, path))
     }
     /// Sets or updates the JSON value at a path
     ///
@@ -1828,8 +1691,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonSet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonSet::new(self, key, path, value))
+    ) -> ::typedis::__private::Out<Self, JsonSet<Self>> {
+        ::typedis::__private::wrap(JsonSet::new(self, key, path, value))
     }
     /// Appends a string to a JSON string value at path
     ///
@@ -1848,10 +1711,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonStrappend<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonStrappend::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonStrappend<Self>> {
+        ::typedis::__private::wrap(JsonStrappend::new(self, key, path, value))
     }
     /// Returns the length of the JSON String at path in key
     ///
@@ -1869,8 +1730,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonStrlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonStrlen::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonStrlen<Self>> {
+        ::typedis::__private::wrap(JsonStrlen::new(self, key, path))
     }
     /// Toggles a boolean value
     ///
@@ -1888,8 +1749,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonToggle<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonToggle::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonToggle<Self>> {
+        ::typedis::__private::wrap(JsonToggle::new(self, key, path))
     }
     /// Returns the type of the JSON value at path
     ///
@@ -1907,8 +1768,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonType<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonType::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonType<Self>> {
+        ::typedis::__private::wrap(JsonType::new(self, key, path))
     }
 }
 /// Every known command, sorted by name (`"CLIENT KILL"` for subcommands).

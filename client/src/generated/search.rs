@@ -18,12 +18,7 @@ pub static FT_AGGREGATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `FtAggregate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -313,12 +308,7 @@ pub static FT_ALIASADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.ALIASADD`; await it to send. Created by [`SearchCommands::ft_aliasadd`](SearchCommands::ft_aliasadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -362,12 +352,7 @@ pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.ALIASDEL`; await it to send. Created by [`SearchCommands::ft_aliasdel`](SearchCommands::ft_aliasdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -406,12 +391,7 @@ pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.ALIASUPDATE`; await it to send. Created by [`SearchCommands::ft_aliasupdate`](SearchCommands::ft_aliasupdate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -455,12 +435,7 @@ pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.ALTER`; await it to send. Created by [`SearchCommands::ft_alter`](SearchCommands::ft_alter).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -503,12 +478,7 @@ pub static FT_CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `FT.CONFIG GET`.
 pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -517,12 +487,7 @@ pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: -2i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.CONFIG GET`; await it to send. Created by [`SearchCommands::ft_config_get`](SearchCommands::ft_config_get).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -553,12 +518,7 @@ pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     arity: -2i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.CONFIG HELP`; await it to send. Created by [`SearchCommands::ft_config_help`](SearchCommands::ft_config_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -588,12 +548,7 @@ pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: -2i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.CONFIG SET`; await it to send. Created by [`SearchCommands::ft_config_set`](SearchCommands::ft_config_set).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -638,12 +593,7 @@ pub static FT_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `data_type` argument of `FtCreate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -869,12 +819,7 @@ pub static FT_CURSOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `FT.CURSOR DEL`.
 pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -894,12 +839,7 @@ pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.CURSOR DEL`; await it to send. Created by [`SearchCommands::ft_cursor_del`](SearchCommands::ft_cursor_del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -939,12 +879,7 @@ pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.CURSOR READ`; await it to send. Created by [`SearchCommands::ft_cursor_read`](SearchCommands::ft_cursor_read).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -987,12 +922,7 @@ pub static FT_DICTADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.DICTADD`; await it to send. Created by [`SearchCommands::ft_dictadd`](SearchCommands::ft_dictadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1027,12 +957,7 @@ pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.DICTDEL`; await it to send. Created by [`SearchCommands::ft_dictdel`](SearchCommands::ft_dictdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1067,12 +992,7 @@ pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.DICTDUMP`; await it to send. Created by [`SearchCommands::ft_dictdump`](SearchCommands::ft_dictdump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1111,12 +1031,7 @@ pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.DROPINDEX`; await it to send. Created by [`SearchCommands::ft_dropindex`](SearchCommands::ft_dropindex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1163,12 +1078,7 @@ pub static FT_EXPLAIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.EXPLAIN`; await it to send. Created by [`SearchCommands::ft_explain`](SearchCommands::ft_explain).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1224,12 +1134,7 @@ pub static FT_EXPLAINCLI: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.EXPLAINCLI`; await it to send. Created by [`SearchCommands::ft_explaincli`](SearchCommands::ft_explaincli).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1285,12 +1190,7 @@ pub static FT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.INFO`; await it to send. Created by [`SearchCommands::ft_info`](SearchCommands::ft_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1332,12 +1232,7 @@ pub static FT_SEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `FtSearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1762,12 +1657,7 @@ pub static FT_SPELLCHECK: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `inclusion` argument of `FtSpellcheck`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1877,12 +1767,7 @@ pub static FT_SUGADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SUGADD`; await it to send. Created by [`SearchCommands::ft_sugadd`](SearchCommands::ft_sugadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1945,12 +1830,7 @@ pub static FT_SUGDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SUGDEL`; await it to send. Created by [`SearchCommands::ft_sugdel`](SearchCommands::ft_sugdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1994,12 +1874,7 @@ pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SUGGET`; await it to send. Created by [`SearchCommands::ft_sugget`](SearchCommands::ft_sugget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2072,12 +1947,7 @@ pub static FT_SUGLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SUGLEN`; await it to send. Created by [`SearchCommands::ft_suglen`](SearchCommands::ft_suglen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2116,12 +1986,7 @@ pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SYNDUMP`; await it to send. Created by [`SearchCommands::ft_syndump`](SearchCommands::ft_syndump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2163,12 +2028,7 @@ pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SYNUPDATE`; await it to send. Created by [`SearchCommands::ft_synupdate`](SearchCommands::ft_synupdate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2237,12 +2097,7 @@ pub static FT_TAGVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.TAGVALS`; await it to send. Created by [`SearchCommands::ft_tagvals`](SearchCommands::ft_tagvals).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2275,12 +2130,7 @@ pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT._LIST`; await it to send. Created by [`SearchCommands::ft_list`](SearchCommands::ft_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2320,8 +2170,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         query: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtAggregate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtAggregate::new(self, index, query))
+    ) -> ::typedis::__private::Out<Self, FtAggregate<Self>> {
+        ::typedis::__private::wrap(FtAggregate::new(self, index, query))
     }
     /// Adds an alias to the index
     ///
@@ -2339,8 +2189,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         alias: impl ::typedis::ToArg,
         index: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtAliasadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtAliasadd::new(self, alias, index))
+    ) -> ::typedis::__private::Out<Self, FtAliasadd<Self>> {
+        ::typedis::__private::wrap(FtAliasadd::new(self, alias, index))
     }
     /// Deletes an alias from the index
     ///
@@ -2357,8 +2207,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_aliasdel(
         self,
         alias: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtAliasdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtAliasdel::new(self, alias))
+    ) -> ::typedis::__private::Out<Self, FtAliasdel<Self>> {
+        ::typedis::__private::wrap(FtAliasdel::new(self, alias))
     }
     /// Adds or updates an alias to the index
     ///
@@ -2376,10 +2226,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         alias: impl ::typedis::ToArg,
         index: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtAliasupdate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtAliasupdate::new(self, alias, index),
-        )
+    ) -> ::typedis::__private::Out<Self, FtAliasupdate<Self>> {
+        ::typedis::__private::wrap(FtAliasupdate::new(self, alias, index))
     }
     /// Adds a new field to the index
     ///
@@ -2397,8 +2245,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtAlter<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtAlter::new(self, index, field))
+    ) -> ::typedis::__private::Out<Self, FtAlter<Self>> {
+        ::typedis::__private::wrap(FtAlter::new(self, index, field))
     }
     /// Retrieves runtime configuration options
     ///
@@ -2415,8 +2263,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_config_get(
         self,
         option: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtConfigGet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtConfigGet::new(self, option))
+    ) -> ::typedis::__private::Out<Self, FtConfigGet<Self>> {
+        ::typedis::__private::wrap(FtConfigGet::new(self, option))
     }
     /// Help description of runtime configuration options
     ///
@@ -2433,8 +2281,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_config_help(
         self,
         option: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtConfigHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtConfigHelp::new(self, option))
+    ) -> ::typedis::__private::Out<Self, FtConfigHelp<Self>> {
+        ::typedis::__private::wrap(FtConfigHelp::new(self, option))
     }
     /// Sets runtime configuration options
     ///
@@ -2452,8 +2300,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         option: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtConfigSet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtConfigSet::new(self, option, value))
+    ) -> ::typedis::__private::Out<Self, FtConfigSet<Self>> {
+        ::typedis::__private::wrap(FtConfigSet::new(self, option, value))
     }
     /// Creates an index with the given spec
     ///
@@ -2471,8 +2319,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtCreate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtCreate::new(self, index, field))
+    ) -> ::typedis::__private::Out<Self, FtCreate<Self>> {
+        ::typedis::__private::wrap(FtCreate::new(self, index, field))
     }
     /// Deletes a cursor
     ///
@@ -2490,10 +2338,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         cursor_id: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtCursorDel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtCursorDel::new(self, index, cursor_id),
-        )
+    ) -> ::typedis::__private::Out<Self, FtCursorDel<Self>> {
+        ::typedis::__private::wrap(FtCursorDel::new(self, index, cursor_id))
     }
     /// Reads from a cursor
     ///
@@ -2511,10 +2357,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         cursor_id: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtCursorRead<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtCursorRead::new(self, index, cursor_id),
-        )
+    ) -> ::typedis::__private::Out<Self, FtCursorRead<Self>> {
+        ::typedis::__private::wrap(FtCursorRead::new(self, index, cursor_id))
     }
     /// Adds terms to a dictionary
     ///
@@ -2532,8 +2376,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         dict: impl ::typedis::ToArg,
         term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtDictadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtDictadd::new(self, dict, term))
+    ) -> ::typedis::__private::Out<Self, FtDictadd<Self>> {
+        ::typedis::__private::wrap(FtDictadd::new(self, dict, term))
     }
     /// Deletes terms from a dictionary
     ///
@@ -2551,8 +2395,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         dict: impl ::typedis::ToArg,
         term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtDictdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtDictdel::new(self, dict, term))
+    ) -> ::typedis::__private::Out<Self, FtDictdel<Self>> {
+        ::typedis::__private::wrap(FtDictdel::new(self, dict, term))
     }
     /// Dumps all terms in the given dictionary
     ///
@@ -2569,8 +2413,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_dictdump(
         self,
         dict: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtDictdump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtDictdump::new(self, dict))
+    ) -> ::typedis::__private::Out<Self, FtDictdump<Self>> {
+        ::typedis::__private::wrap(FtDictdump::new(self, dict))
     }
     /// Deletes the index
     ///
@@ -2587,8 +2431,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_dropindex(
         self,
         index: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtDropindex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtDropindex::new(self, index))
+    ) -> ::typedis::__private::Out<Self, FtDropindex<Self>> {
+        ::typedis::__private::wrap(FtDropindex::new(self, index))
     }
     /// Returns the execution plan for a complex query
     ///
@@ -2606,8 +2450,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         query: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtExplain<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtExplain::new(self, index, query))
+    ) -> ::typedis::__private::Out<Self, FtExplain<Self>> {
+        ::typedis::__private::wrap(FtExplain::new(self, index, query))
     }
     /// Returns the execution plan for a complex query
     ///
@@ -2625,8 +2469,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         query: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtExplaincli<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtExplaincli::new(self, index, query))
+    ) -> ::typedis::__private::Out<Self, FtExplaincli<Self>> {
+        ::typedis::__private::wrap(FtExplaincli::new(self, index, query))
     }
     /// Returns information and statistics on the index
     ///
@@ -2643,8 +2487,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_info(
         self,
         index: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtInfo::new(self, index))
+    ) -> ::typedis::__private::Out<Self, FtInfo<Self>> {
+        ::typedis::__private::wrap(FtInfo::new(self, index))
     }
     /// Searches the index with a textual query, returning either documents or just ids
     ///
@@ -2662,8 +2506,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         query: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSearch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSearch::new(self, index, query))
+    ) -> ::typedis::__private::Out<Self, FtSearch<Self>> {
+        ::typedis::__private::wrap(FtSearch::new(self, index, query))
     }
     /// Performs spelling correction on a query, returning suggestions for misspelled terms
     ///
@@ -2681,8 +2525,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         query: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSpellcheck<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSpellcheck::new(self, index, query))
+    ) -> ::typedis::__private::Out<Self, FtSpellcheck<Self>> {
+        ::typedis::__private::wrap(FtSpellcheck::new(self, index, query))
     }
     /// Adds a suggestion string to an auto-complete suggestion dictionary
     ///
@@ -2701,10 +2545,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         string: impl ::typedis::ToArg,
         score: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSugadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtSugadd::new(self, key, string, score),
-        )
+    ) -> ::typedis::__private::Out<Self, FtSugadd<Self>> {
+        ::typedis::__private::wrap(FtSugadd::new(self, key, string, score))
     }
     /// Deletes a string from a suggestion index
     ///
@@ -2722,8 +2564,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         string: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSugdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSugdel::new(self, key, string))
+    ) -> ::typedis::__private::Out<Self, FtSugdel<Self>> {
+        ::typedis::__private::wrap(FtSugdel::new(self, key, string))
     }
     /// Gets completion suggestions for a prefix
     ///
@@ -2741,8 +2583,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         prefix: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSugget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSugget::new(self, key, prefix))
+    ) -> ::typedis::__private::Out<Self, FtSugget<Self>> {
+        ::typedis::__private::wrap(FtSugget::new(self, key, prefix))
     }
     /// Gets the size of an auto-complete suggestion dictionary
     ///
@@ -2759,8 +2601,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_suglen(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSuglen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSuglen::new(self, key))
+    ) -> ::typedis::__private::Out<Self, FtSuglen<Self>> {
+        ::typedis::__private::wrap(FtSuglen::new(self, key))
     }
     /// Dumps the contents of a synonym group
     ///
@@ -2777,8 +2619,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_syndump(
         self,
         index: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSyndump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSyndump::new(self, index))
+    ) -> ::typedis::__private::Out<Self, FtSyndump<Self>> {
+        ::typedis::__private::wrap(FtSyndump::new(self, index))
     }
     /// Creates or updates a synonym group with additional terms
     ///
@@ -2797,10 +2639,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         index: impl ::typedis::ToArg,
         synonym_group_id: impl ::typedis::ToArg,
         term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSynupdate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtSynupdate::new(self, index, synonym_group_id, term),
-        )
+    ) -> ::typedis::__private::Out<Self, FtSynupdate<Self>> {
+        ::typedis::__private::wrap(FtSynupdate::new(self, index, synonym_group_id, term))
     }
     /// Returns the distinct tags indexed in a Tag field
     ///
@@ -2818,10 +2658,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         field_name: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtTagvals<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtTagvals::new(self, index, field_name),
-        )
+    ) -> ::typedis::__private::Out<Self, FtTagvals<Self>> {
+        ::typedis::__private::wrap(FtTagvals::new(self, index, field_name))
     }
     /// Returns a list of all existing indexes
     ///
@@ -2834,8 +2672,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     #[doc(alias = "FT._LIST")]
     #[allow(deprecated)]
-    fn ft_list(self) -> <Self as ::typedis::__private::Sink>::Output<FtList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtList::new(self))
+    fn ft_list(self) -> ::typedis::__private::Out<Self, FtList<Self>> {
+        ::typedis::__private::wrap(FtList::new(self))
     }
 }
 /// Every known command, sorted by name (`"CLIENT KILL"` for subcommands).

@@ -18,12 +18,7 @@ pub static BITFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `overflow-block` argument of `Bitfield`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -146,7 +141,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn bitfield(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bitfield<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bitfield::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Bitfield<Self>> {
+        ::typedis::__private::wrap(Bitfield::new(self, key))
     }
 }

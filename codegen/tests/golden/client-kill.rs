@@ -8,12 +8,7 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `not-client-type` argument of `ClientKill`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -521,9 +516,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/client-kill/>
     #[doc(alias = "CLIENT KILL")]
     #[allow(deprecated)]
-    fn client_kill(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientKill<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientKill::new(self))
+    fn client_kill(self) -> ::typedis::__private::Out<Self, ClientKill<Self>> {
+        ::typedis::__private::wrap(ClientKill::new(self))
     }
 }

@@ -9,9 +9,6 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::NO_MULTI
         | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::ReplyMode,
         effect: ::core::option::Option::None,
@@ -24,8 +21,7 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `action` argument of `ClientReply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,10 +90,10 @@ pub trait Commands: ::typedis::__private::Sink {
     fn client_reply(
         self,
         action: ClientReplyAction,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientReply<Self>>
+    ) -> ::typedis::__private::Out<Self, ClientReply<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(ClientReply::new(self, action))
+        ::typedis::__private::wrap(ClientReply::new(self, action))
     }
 }

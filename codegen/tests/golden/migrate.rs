@@ -31,12 +31,8 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `key-selector` argument of `MIGRATE`: `<key | "">`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,8 +158,8 @@ pub trait Commands: ::typedis::__private::Sink {
         key: MigrateKey,
         destination_db: i64,
         timeout: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Migrate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, Migrate<Self>> {
+        ::typedis::__private::wrap(
             Migrate::new(self, host, port, key, destination_db, timeout),
         )
     }

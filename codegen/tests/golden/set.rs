@@ -18,12 +18,7 @@ pub static SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SET`; await it to send. Created by [`Commands::set`](Commands::set).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -153,7 +148,7 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Set<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Set::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, Set<Self>> {
+        ::typedis::__private::wrap(Set::new(self, key, value))
     }
 }

@@ -22,12 +22,7 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`](Commands::xread).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -119,7 +114,7 @@ pub trait Commands: ::typedis::__private::Sink {
             impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
             impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xread<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xread::new(self, streams))
+    ) -> ::typedis::__private::Out<Self, Xread<Self>> {
+        ::typedis::__private::wrap(Xread::new(self, streams))
     }
 }

@@ -19,12 +19,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,7 +168,7 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zadd::new(self, key, data))
+    ) -> ::typedis::__private::Out<Self, Zadd<Self>> {
+        ::typedis::__private::wrap(Zadd::new(self, key, data))
     }
 }

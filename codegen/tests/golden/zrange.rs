@@ -18,12 +18,8 @@ pub static ZRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `sortby` argument of `Zrange`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,7 +128,7 @@ pub trait Commands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         start: impl ::typedis::ToArg,
         stop: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrange::new(self, key, start, stop))
+    ) -> ::typedis::__private::Out<Self, Zrange<Self>> {
+        ::typedis::__private::wrap(Zrange::new(self, key, start, stop))
     }
 }

@@ -21,8 +21,8 @@ pub trait BitmapCommands: ::typedis::__private::Sink {
     fn bitcount(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bitcount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bitcount::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Bitcount<Self>> {
+        ::typedis::__private::wrap(Bitcount::new(self, key))
     }
     /// Performs arbitrary bitfield integer operations on strings.
     ///
@@ -40,8 +40,8 @@ pub trait BitmapCommands: ::typedis::__private::Sink {
     fn bitfield(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bitfield<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bitfield::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Bitfield<Self>> {
+        ::typedis::__private::wrap(Bitfield::new(self, key))
     }
     /// Performs arbitrary read-only bitfield integer operations on strings.
     ///
@@ -59,8 +59,8 @@ pub trait BitmapCommands: ::typedis::__private::Sink {
     fn bitfield_ro(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BitfieldRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BitfieldRo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, BitfieldRo<Self>> {
+        ::typedis::__private::wrap(BitfieldRo::new(self, key))
     }
     /// Performs bitwise operations on multiple strings, and stores the result.
     ///
@@ -80,10 +80,8 @@ pub trait BitmapCommands: ::typedis::__private::Sink {
         operation: BitopOperation,
         destkey: impl ::typedis::ToArg,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bitop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Bitop::new(self, operation, destkey, key),
-        )
+    ) -> ::typedis::__private::Out<Self, Bitop<Self>> {
+        ::typedis::__private::wrap(Bitop::new(self, operation, destkey, key))
     }
     /// Finds the first set (1) or clear (0) bit in a string.
     ///
@@ -102,8 +100,8 @@ pub trait BitmapCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         bit: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bitpos<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bitpos::new(self, key, bit))
+    ) -> ::typedis::__private::Out<Self, Bitpos<Self>> {
+        ::typedis::__private::wrap(Bitpos::new(self, key, bit))
     }
     /// Returns a bit value by offset.
     ///
@@ -122,8 +120,8 @@ pub trait BitmapCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         offset: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Getbit<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Getbit::new(self, key, offset))
+    ) -> ::typedis::__private::Out<Self, Getbit<Self>> {
+        ::typedis::__private::wrap(Getbit::new(self, key, offset))
     }
     /// Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
     ///
@@ -143,8 +141,8 @@ pub trait BitmapCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         offset: i64,
         value: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Setbit<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Setbit::new(self, key, offset, value))
+    ) -> ::typedis::__private::Out<Self, Setbit<Self>> {
+        ::typedis::__private::wrap(Setbit::new(self, key, offset, value))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -167,12 +165,8 @@ pub static BITCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `unit` argument of `Bitcount`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,12 +245,7 @@ pub static BITFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `overflow-block` argument of `Bitfield`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -374,12 +363,8 @@ pub static BITFIELD_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BITFIELD_RO`; await it to send. Created by [`BitmapCommands::bitfield_ro`](BitmapCommands::bitfield_ro).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -441,12 +426,7 @@ pub static BITOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `operation` argument of `Bitop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -517,12 +497,8 @@ pub static BITPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `unit` argument of `Bitpos`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -602,12 +578,8 @@ pub static GETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `GETBIT`; await it to send. Created by [`BitmapCommands::getbit`](BitmapCommands::getbit).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -646,12 +618,7 @@ pub static SETBIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SETBIT`; await it to send. Created by [`BitmapCommands::setbit`](BitmapCommands::setbit).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

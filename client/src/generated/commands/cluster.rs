@@ -19,11 +19,11 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/asking/>
     #[doc(alias = "ASKING")]
-    fn asking(self) -> <Self as ::typedis::__private::Sink>::Output<Asking<Self>>
+    fn asking(self) -> ::typedis::__private::Out<Self, Asking<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Asking::new(self))
+        ::typedis::__private::wrap(Asking::new(self))
     }
     /// Assigns new hash slots to a node.
     ///
@@ -41,8 +41,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_addslots(
         self,
         slot: impl ::core::iter::IntoIterator<Item = i64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterAddslots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterAddslots::new(self, slot))
+    ) -> ::typedis::__private::Out<Self, ClusterAddslots<Self>> {
+        ::typedis::__private::wrap(ClusterAddslots::new(self, slot))
     }
     /// Assigns new hash slot ranges to a node.
     ///
@@ -60,10 +60,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_addslotsrange(
         self,
         range: impl ::core::iter::IntoIterator<Item = (i64, i64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterAddslotsrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterAddslotsrange::new(self, range),
-        )
+    ) -> ::typedis::__private::Out<Self, ClusterAddslotsrange<Self>> {
+        ::typedis::__private::wrap(ClusterAddslotsrange::new(self, range))
     }
     /// Advances the cluster config epoch.
     ///
@@ -79,8 +77,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     #[doc(alias = "CLUSTER BUMPEPOCH")]
     fn cluster_bumpepoch(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterBumpepoch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterBumpepoch::new(self))
+    ) -> ::typedis::__private::Out<Self, ClusterBumpepoch<Self>> {
+        ::typedis::__private::wrap(ClusterBumpepoch::new(self))
     }
     /// Cancel all current ongoing slot migration operations.
     ///
@@ -96,12 +94,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
     fn cluster_cancelslotmigrations(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<
-        ClusterCancelslotmigrations<Self>,
-    > {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterCancelslotmigrations::new(self),
-        )
+    ) -> ::typedis::__private::Out<Self, ClusterCancelslotmigrations<Self>> {
+        ::typedis::__private::wrap(ClusterCancelslotmigrations::new(self))
     }
     /// Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
     ///
@@ -119,10 +113,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_count_failure_reports(
         self,
         node_id: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterCountFailureReports<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterCountFailureReports::new(self, node_id),
-        )
+    ) -> ::typedis::__private::Out<Self, ClusterCountFailureReports<Self>> {
+        ::typedis::__private::wrap(ClusterCountFailureReports::new(self, node_id))
     }
     /// Returns the number of keys in a hash slot.
     ///
@@ -140,10 +132,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_countkeysinslot(
         self,
         slot: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterCountkeysinslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterCountkeysinslot::new(self, slot),
-        )
+    ) -> ::typedis::__private::Out<Self, ClusterCountkeysinslot<Self>> {
+        ::typedis::__private::wrap(ClusterCountkeysinslot::new(self, slot))
     }
     /// Sets hash slots as unbound for a node.
     ///
@@ -161,8 +151,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_delslots(
         self,
         slot: impl ::core::iter::IntoIterator<Item = i64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterDelslots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterDelslots::new(self, slot))
+    ) -> ::typedis::__private::Out<Self, ClusterDelslots<Self>> {
+        ::typedis::__private::wrap(ClusterDelslots::new(self, slot))
     }
     /// Sets hash slot ranges as unbound for a node.
     ///
@@ -180,10 +170,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_delslotsrange(
         self,
         range: impl ::core::iter::IntoIterator<Item = (i64, i64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterDelslotsrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterDelslotsrange::new(self, range),
-        )
+    ) -> ::typedis::__private::Out<Self, ClusterDelslotsrange<Self>> {
+        ::typedis::__private::wrap(ClusterDelslotsrange::new(self, range))
     }
     /// Forces a replica to perform a manual failover of its primary.
     ///
@@ -197,10 +185,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-failover/>
     #[doc(alias = "CLUSTER FAILOVER")]
-    fn cluster_failover(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterFailover<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterFailover::new(self))
+    fn cluster_failover(self) -> ::typedis::__private::Out<Self, ClusterFailover<Self>> {
+        ::typedis::__private::wrap(ClusterFailover::new(self))
     }
     /// Removes all keys from the target slot.
     ///
@@ -218,8 +204,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_flushslot(
         self,
         slot: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterFlushslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterFlushslot::new(self, slot))
+    ) -> ::typedis::__private::Out<Self, ClusterFlushslot<Self>> {
+        ::typedis::__private::wrap(ClusterFlushslot::new(self, slot))
     }
     /// Deletes all slots information from a node.
     ///
@@ -235,8 +221,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     #[doc(alias = "CLUSTER FLUSHSLOTS")]
     fn cluster_flushslots(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterFlushslots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterFlushslots::new(self))
+    ) -> ::typedis::__private::Out<Self, ClusterFlushslots<Self>> {
+        ::typedis::__private::wrap(ClusterFlushslots::new(self))
     }
     /// Removes a node from the nodes table.
     ///
@@ -254,8 +240,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_forget(
         self,
         node_id: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterForget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterForget::new(self, node_id))
+    ) -> ::typedis::__private::Out<Self, ClusterForget<Self>> {
+        ::typedis::__private::wrap(ClusterForget::new(self, node_id))
     }
     /// Returns the key names in a hash slot.
     ///
@@ -274,10 +260,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
         self,
         slot: i64,
         count: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterGetkeysinslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterGetkeysinslot::new(self, slot, count),
-        )
+    ) -> ::typedis::__private::Out<Self, ClusterGetkeysinslot<Self>> {
+        ::typedis::__private::wrap(ClusterGetkeysinslot::new(self, slot, count))
     }
     /// Gets the status of ongoing and recently finished slot import and export operations.
     ///
@@ -293,8 +277,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
     fn cluster_getslotmigrations(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterGetslotmigrations<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterGetslotmigrations::new(self))
+    ) -> ::typedis::__private::Out<Self, ClusterGetslotmigrations<Self>> {
+        ::typedis::__private::wrap(ClusterGetslotmigrations::new(self))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -308,10 +292,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/cluster-help/>
     #[doc(alias = "CLUSTER HELP")]
-    fn cluster_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterHelp::new(self))
+    fn cluster_help(self) -> ::typedis::__private::Out<Self, ClusterHelp<Self>> {
+        ::typedis::__private::wrap(ClusterHelp::new(self))
     }
     /// Returns information about the state of a node.
     ///
@@ -325,10 +307,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `Info`
     /// - Reference: <https://redis.io/commands/cluster-info/>
     #[doc(alias = "CLUSTER INFO")]
-    fn cluster_info(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterInfo::new(self))
+    fn cluster_info(self) -> ::typedis::__private::Out<Self, ClusterInfo<Self>> {
+        ::typedis::__private::wrap(ClusterInfo::new(self))
     }
     /// Returns the hash slot for a key.
     ///
@@ -346,8 +326,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_keyslot(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterKeyslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterKeyslot::new(self, key))
+    ) -> ::typedis::__private::Out<Self, ClusterKeyslot<Self>> {
+        ::typedis::__private::wrap(ClusterKeyslot::new(self, key))
     }
     /// Returns a list of all TCP links to and from peer nodes.
     ///
@@ -361,10 +341,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<ClusterLink>`
     /// - Reference: <https://redis.io/commands/cluster-links/>
     #[doc(alias = "CLUSTER LINKS")]
-    fn cluster_links(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterLinks<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterLinks::new(self))
+    fn cluster_links(self) -> ::typedis::__private::Out<Self, ClusterLinks<Self>> {
+        ::typedis::__private::wrap(ClusterLinks::new(self))
     }
     /// Forces a node to handshake with another node.
     ///
@@ -383,8 +361,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
         self,
         ip: impl ::typedis::ToArg,
         port: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterMeet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterMeet::new(self, ip, port))
+    ) -> ::typedis::__private::Out<Self, ClusterMeet<Self>> {
+        ::typedis::__private::wrap(ClusterMeet::new(self, ip, port))
     }
     /// Migrate the given slots from this node to the specified nodes.
     ///
@@ -408,10 +386,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
                 impl ::typedis::ToArg,
             ),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterMigrateslots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterMigrateslots::new(self, migration_group),
-        )
+    ) -> ::typedis::__private::Out<Self, ClusterMigrateslots<Self>> {
+        ::typedis::__private::wrap(ClusterMigrateslots::new(self, migration_group))
     }
     /// Returns the ID of a node.
     ///
@@ -425,10 +401,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/cluster-myid/>
     #[doc(alias = "CLUSTER MYID")]
-    fn cluster_myid(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterMyid<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterMyid::new(self))
+    fn cluster_myid(self) -> ::typedis::__private::Out<Self, ClusterMyid<Self>> {
+        ::typedis::__private::wrap(ClusterMyid::new(self))
     }
     /// Returns the shard ID of a node.
     ///
@@ -444,8 +418,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     #[doc(alias = "CLUSTER MYSHARDID")]
     fn cluster_myshardid(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterMyshardid<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterMyshardid::new(self))
+    ) -> ::typedis::__private::Out<Self, ClusterMyshardid<Self>> {
+        ::typedis::__private::wrap(ClusterMyshardid::new(self))
     }
     /// Returns the cluster configuration for a node.
     ///
@@ -459,10 +433,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/cluster-nodes/>
     #[doc(alias = "CLUSTER NODES")]
-    fn cluster_nodes(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterNodes<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterNodes::new(self))
+    fn cluster_nodes(self) -> ::typedis::__private::Out<Self, ClusterNodes<Self>> {
+        ::typedis::__private::wrap(ClusterNodes::new(self))
     }
     /// Lists the replica nodes of a primary node.
     ///
@@ -480,8 +452,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_replicas(
         self,
         node_id: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterReplicas<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterReplicas::new(self, node_id))
+    ) -> ::typedis::__private::Out<Self, ClusterReplicas<Self>> {
+        ::typedis::__private::wrap(ClusterReplicas::new(self, node_id))
     }
     /// Configures a node as replica of a primary node or detaches a replica from its primary.
     ///
@@ -499,8 +471,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_replicate(
         self,
         target: ClusterReplicateTarget,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterReplicate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterReplicate::new(self, target))
+    ) -> ::typedis::__private::Out<Self, ClusterReplicate<Self>> {
+        ::typedis::__private::wrap(ClusterReplicate::new(self, target))
     }
     /// Resets a node.
     ///
@@ -514,10 +486,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/cluster-reset/>
     #[doc(alias = "CLUSTER RESET")]
-    fn cluster_reset(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterReset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterReset::new(self))
+    fn cluster_reset(self) -> ::typedis::__private::Out<Self, ClusterReset<Self>> {
+        ::typedis::__private::wrap(ClusterReset::new(self))
     }
     /// Forces a node to save the cluster configuration to disk.
     ///
@@ -533,8 +503,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     #[doc(alias = "CLUSTER SAVECONFIG")]
     fn cluster_saveconfig(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSaveconfig<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSaveconfig::new(self))
+    ) -> ::typedis::__private::Out<Self, ClusterSaveconfig<Self>> {
+        ::typedis::__private::wrap(ClusterSaveconfig::new(self))
     }
     /// Sets the configuration epoch for a new node.
     ///
@@ -552,10 +522,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_set_config_epoch(
         self,
         config_epoch: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSetConfigEpoch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterSetConfigEpoch::new(self, config_epoch),
-        )
+    ) -> ::typedis::__private::Out<Self, ClusterSetConfigEpoch<Self>> {
+        ::typedis::__private::wrap(ClusterSetConfigEpoch::new(self, config_epoch))
     }
     /// Binds a hash slot to a node.
     ///
@@ -574,10 +542,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
         self,
         slot: i64,
         subcommand: ClusterSetslotSubcommand,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSetslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterSetslot::new(self, slot, subcommand),
-        )
+    ) -> ::typedis::__private::Out<Self, ClusterSetslot<Self>> {
+        ::typedis::__private::wrap(ClusterSetslot::new(self, slot, subcommand))
     }
     /// Returns the mapping of cluster slots to shards.
     ///
@@ -591,10 +557,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<ClusterShard>`
     /// - Reference: <https://redis.io/commands/cluster-shards/>
     #[doc(alias = "CLUSTER SHARDS")]
-    fn cluster_shards(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterShards<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterShards::new(self))
+    fn cluster_shards(self) -> ::typedis::__private::Out<Self, ClusterShards<Self>> {
+        ::typedis::__private::wrap(ClusterShards::new(self))
     }
     /// Lists the replica nodes of a primary node.
     ///
@@ -613,8 +577,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_slaves(
         self,
         node_id: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSlaves<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSlaves::new(self, node_id))
+    ) -> ::typedis::__private::Out<Self, ClusterSlaves<Self>> {
+        ::typedis::__private::wrap(ClusterSlaves::new(self, node_id))
     }
     /// Return an array of slot usage statistics for slots assigned to the current node.
     ///
@@ -632,8 +596,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn cluster_slot_stats(
         self,
         filter: ClusterSlotStatsFilter,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSlotStats<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSlotStats::new(self, filter))
+    ) -> ::typedis::__private::Out<Self, ClusterSlotStats<Self>> {
+        ::typedis::__private::wrap(ClusterSlotStats::new(self, filter))
     }
     /// Returns the mapping of cluster slots to nodes.
     ///
@@ -647,10 +611,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<SlotRange>`
     /// - Reference: <https://redis.io/commands/cluster-slots/>
     #[doc(alias = "CLUSTER SLOTS")]
-    fn cluster_slots(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSlots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSlots::new(self))
+    fn cluster_slots(self) -> ::typedis::__private::Out<Self, ClusterSlots<Self>> {
+        ::typedis::__private::wrap(ClusterSlots::new(self))
     }
     /// A container for internal slot migration commands.
     ///
@@ -666,8 +628,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     #[doc(alias = "CLUSTER SYNCSLOTS")]
     fn cluster_syncslots(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSyncslots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSyncslots::new(self))
+    ) -> ::typedis::__private::Out<Self, ClusterSyncslots<Self>> {
+        ::typedis::__private::wrap(ClusterSyncslots::new(self))
     }
     /// Iterates over the keys in the cluster.
     ///
@@ -685,8 +647,8 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     fn clusterscan(
         self,
         cursor: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Clusterscan<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Clusterscan::new(self, cursor))
+    ) -> ::typedis::__private::Out<Self, Clusterscan<Self>> {
+        ::typedis::__private::wrap(Clusterscan::new(self, cursor))
     }
     /// Enables read-only queries for a connection to a Valkey replica node.
     ///
@@ -702,11 +664,11 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/readonly/>
     #[doc(alias = "READONLY")]
-    fn readonly(self) -> <Self as ::typedis::__private::Sink>::Output<Readonly<Self>>
+    fn readonly(self) -> ::typedis::__private::Out<Self, Readonly<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Readonly::new(self))
+        ::typedis::__private::wrap(Readonly::new(self))
     }
     /// Enables read-write queries for a connection to a Valkey replica node.
     ///
@@ -722,11 +684,11 @@ pub trait ClusterCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/readwrite/>
     #[doc(alias = "READWRITE")]
-    fn readwrite(self) -> <Self as ::typedis::__private::Sink>::Output<Readwrite<Self>>
+    fn readwrite(self) -> ::typedis::__private::Out<Self, Readwrite<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Readwrite::new(self))
+        ::typedis::__private::wrap(Readwrite::new(self))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -738,9 +700,6 @@ pub static ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: 1i64,
     flags: ::typedis::meta::flags::FAST,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Asking,
         effect: ::core::option::Option::None,
@@ -749,8 +708,7 @@ pub static ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ASKING`; await it to send. Created by [`ClusterCommands::asking`](ClusterCommands::asking).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -776,12 +734,7 @@ pub static CLUSTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `CLUSTER ADDSLOTS`.
 pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -791,12 +744,7 @@ pub static CLUSTER_ADDSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER ADDSLOTS`; await it to send. Created by [`ClusterCommands::cluster_addslots`](ClusterCommands::cluster_addslots).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -828,12 +776,7 @@ pub static CLUSTER_ADDSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER ADDSLOTSRANGE`; await it to send. Created by [`ClusterCommands::cluster_addslotsrange`](ClusterCommands::cluster_addslotsrange).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -873,12 +816,8 @@ pub static CLUSTER_BUMPEPOCH: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER BUMPEPOCH`; await it to send. Created by [`ClusterCommands::cluster_bumpepoch`](ClusterCommands::cluster_bumpepoch).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -905,12 +844,7 @@ pub static CLUSTER_CANCELSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedi
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER CANCELSLOTMIGRATIONS`; await it to send. Created by [`ClusterCommands::cluster_cancelslotmigrations`](ClusterCommands::cluster_cancelslotmigrations).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -940,12 +874,8 @@ pub static CLUSTER_COUNT_FAILURE_REPORTS: ::typedis::meta::CommandMeta = ::typed
     arity: 3i64,
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER COUNT-FAILURE-REPORTS`; await it to send. Created by [`ClusterCommands::cluster_count_failure_reports`](ClusterCommands::cluster_count_failure_reports).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -976,12 +906,7 @@ pub static CLUSTER_COUNTKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::me
     arity: 3i64,
     flags: ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER COUNTKEYSINSLOT`; await it to send. Created by [`ClusterCommands::cluster_countkeysinslot`](ClusterCommands::cluster_countkeysinslot).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1011,12 +936,7 @@ pub static CLUSTER_DELSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER DELSLOTS`; await it to send. Created by [`ClusterCommands::cluster_delslots`](ClusterCommands::cluster_delslots).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1048,12 +968,7 @@ pub static CLUSTER_DELSLOTSRANGE: ::typedis::meta::CommandMeta = ::typedis::meta
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER DELSLOTSRANGE`; await it to send. Created by [`ClusterCommands::cluster_delslotsrange`](ClusterCommands::cluster_delslotsrange).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1093,12 +1008,7 @@ pub static CLUSTER_FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `options` argument of `ClusterFailover`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1160,12 +1070,7 @@ pub static CLUSTER_FLUSHSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     flags: ::typedis::meta::flags::WRITE | ::typedis::meta::flags::ADMIN
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `flush-type` argument of `ClusterFlushslot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1230,12 +1135,7 @@ pub static CLUSTER_FLUSHSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER FLUSHSLOTS`; await it to send. Created by [`ClusterCommands::cluster_flushslots`](ClusterCommands::cluster_flushslots).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1264,12 +1164,7 @@ pub static CLUSTER_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER FORGET`; await it to send. Created by [`ClusterCommands::cluster_forget`](ClusterCommands::cluster_forget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1298,12 +1193,8 @@ pub static CLUSTER_GETKEYSINSLOT: ::typedis::meta::CommandMeta = ::typedis::meta
     arity: 4i64,
     flags: ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER GETKEYSINSLOT`; await it to send. Created by [`ClusterCommands::cluster_getkeysinslot`](ClusterCommands::cluster_getkeysinslot).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1334,12 +1225,7 @@ pub static CLUSTER_GETSLOTMIGRATIONS: ::typedis::meta::CommandMeta = ::typedis::
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER GETSLOTMIGRATIONS`; await it to send. Created by [`ClusterCommands::cluster_getslotmigrations`](ClusterCommands::cluster_getslotmigrations).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1370,12 +1256,7 @@ pub static CLUSTER_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER HELP`; await it to send. Created by [`ClusterCommands::cluster_help`](ClusterCommands::cluster_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1401,12 +1282,8 @@ pub static CLUSTER_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER INFO`; await it to send. Created by [`ClusterCommands::cluster_info`](ClusterCommands::cluster_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1432,12 +1309,7 @@ pub static CLUSTER_KEYSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     arity: 3i64,
     flags: ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER KEYSLOT`; await it to send. Created by [`ClusterCommands::cluster_keyslot`](ClusterCommands::cluster_keyslot).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1466,12 +1338,8 @@ pub static CLUSTER_LINKS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: 2i64,
     flags: ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER LINKS`; await it to send. Created by [`ClusterCommands::cluster_links`](ClusterCommands::cluster_links).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1498,12 +1366,7 @@ pub static CLUSTER_MEET: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER MEET`; await it to send. Created by [`ClusterCommands::cluster_meet`](ClusterCommands::cluster_meet).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1542,12 +1405,7 @@ pub static CLUSTER_MIGRATESLOTS: ::typedis::meta::CommandMeta = ::typedis::meta:
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER MIGRATESLOTS`; await it to send. Created by [`ClusterCommands::cluster_migrateslots`](ClusterCommands::cluster_migrateslots).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1598,12 +1456,7 @@ pub static CLUSTER_MYID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER MYID`; await it to send. Created by [`ClusterCommands::cluster_myid`](ClusterCommands::cluster_myid).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1629,12 +1482,8 @@ pub static CLUSTER_MYSHARDID: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER MYSHARDID`; await it to send. Created by [`ClusterCommands::cluster_myshardid`](ClusterCommands::cluster_myshardid).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1660,12 +1509,8 @@ pub static CLUSTER_NODES: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER NODES`; await it to send. Created by [`ClusterCommands::cluster_nodes`](ClusterCommands::cluster_nodes).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1691,12 +1536,8 @@ pub static CLUSTER_REPLICAS: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     arity: 3i64,
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER REPLICAS`; await it to send. Created by [`ClusterCommands::cluster_replicas`](ClusterCommands::cluster_replicas).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1726,12 +1567,7 @@ pub static CLUSTER_REPLICATE: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `args` argument of `CLUSTER REPLICATE`: `<node-id | NO ONE>`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -1786,12 +1622,7 @@ pub static CLUSTER_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `reset-type` argument of `ClusterReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1853,12 +1684,7 @@ pub static CLUSTER_SAVECONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::C
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER SAVECONFIG`; await it to send. Created by [`ClusterCommands::cluster_saveconfig`](ClusterCommands::cluster_saveconfig).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1887,12 +1713,7 @@ pub static CLUSTER_SET_CONFIG_EPOCH: ::typedis::meta::CommandMeta = ::typedis::m
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER SET-CONFIG-EPOCH`; await it to send. Created by [`ClusterCommands::cluster_set_config_epoch`](ClusterCommands::cluster_set_config_epoch).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1922,12 +1743,7 @@ pub static CLUSTER_SETSLOT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `subcommand` argument of `CLUSTER SETSLOT`: `<IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -2003,12 +1819,8 @@ pub static CLUSTER_SHARDS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER SHARDS`; await it to send. Created by [`ClusterCommands::cluster_shards`](ClusterCommands::cluster_shards).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2034,12 +1846,8 @@ pub static CLUSTER_SLAVES: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     arity: 3i64,
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER SLAVES`; await it to send. Created by [`ClusterCommands::cluster_slaves`](ClusterCommands::cluster_slaves).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2070,11 +1878,8 @@ pub static CLUSTER_SLOT_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::C
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `ClusterSlotStats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2166,12 +1971,8 @@ pub static CLUSTER_SLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER SLOTS`; await it to send. Created by [`ClusterCommands::cluster_slots`](ClusterCommands::cluster_slots).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2198,12 +1999,7 @@ pub static CLUSTER_SYNCSLOTS: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTER SYNCSLOTS`; await it to send. Created by [`ClusterCommands::cluster_syncslots`](ClusterCommands::cluster_syncslots).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2243,9 +2039,7 @@ pub static CLUSTERSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::Special,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLUSTERSCAN`; await it to send. Created by [`ClusterCommands::clusterscan`](ClusterCommands::clusterscan).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2311,9 +2105,6 @@ pub static READONLY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::FAST,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::ReplicaReads,
         effect: ::core::option::Option::None,
@@ -2322,8 +2113,7 @@ pub static READONLY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `READONLY`; await it to send. Created by [`ClusterCommands::readonly`](ClusterCommands::readonly).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2350,9 +2140,6 @@ pub static READWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::FAST,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::ReplicaReads,
         effect: ::core::option::Option::None,
@@ -2361,8 +2148,7 @@ pub static READWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `READWRITE`; await it to send. Created by [`ClusterCommands::readwrite`](ClusterCommands::readwrite).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -23,11 +23,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn auth(
         self,
         password: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Auth<Self>>
+    ) -> ::typedis::__private::Out<Self, Auth<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Auth::new(self, password))
+        ::typedis::__private::wrap(Auth::new(self, password))
     }
     /// Instructs the server whether to track the keys in the next request.
     ///
@@ -47,11 +47,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_caching(
         self,
         mode: ClientCachingMode,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCaching<Self>>
+    ) -> ::typedis::__private::Out<Self, ClientCaching<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(ClientCaching::new(self, mode))
+        ::typedis::__private::wrap(ClientCaching::new(self, mode))
     }
     /// A client claims its capability.
     ///
@@ -71,11 +71,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_capa<M0>(
         self,
         capability: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCapa<Self>>
+    ) -> ::typedis::__private::Out<Self, ClientCapa<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(ClientCapa::new(self, capability))
+        ::typedis::__private::wrap(ClientCapa::new(self, capability))
     }
     /// Returns the name of the connection.
     ///
@@ -89,10 +89,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/client-getname/>
     #[doc(alias = "CLIENT GETNAME")]
-    fn client_getname(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientGetname<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientGetname::new(self))
+    fn client_getname(self) -> ::typedis::__private::Out<Self, ClientGetname<Self>> {
+        ::typedis::__private::wrap(ClientGetname::new(self))
     }
     /// Returns the client ID to which the connection's tracking notifications are redirected.
     ///
@@ -106,10 +104,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/client-getredir/>
     #[doc(alias = "CLIENT GETREDIR")]
-    fn client_getredir(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientGetredir<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientGetredir::new(self))
+    fn client_getredir(self) -> ::typedis::__private::Out<Self, ClientGetredir<Self>> {
+        ::typedis::__private::wrap(ClientGetredir::new(self))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -123,10 +119,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/client-help/>
     #[doc(alias = "CLIENT HELP")]
-    fn client_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientHelp::new(self))
+    fn client_help(self) -> ::typedis::__private::Out<Self, ClientHelp<Self>> {
+        ::typedis::__private::wrap(ClientHelp::new(self))
     }
     /// Returns the unique client ID of the connection.
     ///
@@ -140,8 +134,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/client-id/>
     #[doc(alias = "CLIENT ID")]
-    fn client_id(self) -> <Self as ::typedis::__private::Sink>::Output<ClientId<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientId::new(self))
+    fn client_id(self) -> ::typedis::__private::Out<Self, ClientId<Self>> {
+        ::typedis::__private::wrap(ClientId::new(self))
     }
     /// Marks this client as an import source when the server is in import mode.
     ///
@@ -161,13 +155,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_import_source(
         self,
         enabled: ClientImportSourceEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientImportSource<Self>>
+    ) -> ::typedis::__private::Out<Self, ClientImportSource<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClientImportSource::new(self, enabled),
-        )
+        ::typedis::__private::wrap(ClientImportSource::new(self, enabled))
     }
     /// Returns information about the connection.
     ///
@@ -181,10 +173,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `ClientInfo`
     /// - Reference: <https://redis.io/commands/client-info/>
     #[doc(alias = "CLIENT INFO")]
-    fn client_info(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientInfo::new(self))
+    fn client_info(self) -> ::typedis::__private::Out<Self, ClientInfo<Self>> {
+        ::typedis::__private::wrap(ClientInfo::new(self))
     }
     /// Terminates open connections.
     ///
@@ -199,10 +189,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `()`; `i64` with `new-format`, `client-id`, `client-type`, …
     /// - Reference: <https://redis.io/commands/client-kill/>
     #[doc(alias = "CLIENT KILL")]
-    fn client_kill(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientKill<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientKill::new(self))
+    fn client_kill(self) -> ::typedis::__private::Out<Self, ClientKill<Self>> {
+        ::typedis::__private::wrap(ClientKill::new(self))
     }
     /// Lists open connections.
     ///
@@ -216,10 +204,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<ClientInfo>`
     /// - Reference: <https://redis.io/commands/client-list/>
     #[doc(alias = "CLIENT LIST")]
-    fn client_list(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientList::new(self))
+    fn client_list(self) -> ::typedis::__private::Out<Self, ClientList<Self>> {
+        ::typedis::__private::wrap(ClientList::new(self))
     }
     /// Sets the client eviction mode of the connection.
     ///
@@ -239,11 +225,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_no_evict(
         self,
         enabled: ClientNoEvictEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoEvict<Self>>
+    ) -> ::typedis::__private::Out<Self, ClientNoEvict<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(ClientNoEvict::new(self, enabled))
+        ::typedis::__private::wrap(ClientNoEvict::new(self, enabled))
     }
     /// Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
     ///
@@ -263,11 +249,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_no_touch(
         self,
         enabled: ClientNoTouchEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoTouch<Self>>
+    ) -> ::typedis::__private::Out<Self, ClientNoTouch<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(ClientNoTouch::new(self, enabled))
+        ::typedis::__private::wrap(ClientNoTouch::new(self, enabled))
     }
     /// Suspends commands processing.
     ///
@@ -286,8 +272,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_pause(
         self,
         timeout: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientPause<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientPause::new(self, timeout))
+    ) -> ::typedis::__private::Out<Self, ClientPause<Self>> {
+        ::typedis::__private::wrap(ClientPause::new(self, timeout))
     }
     /// Instructs the server whether to reply to commands.
     ///
@@ -307,11 +293,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_reply(
         self,
         action: ClientReplyAction,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientReply<Self>>
+    ) -> ::typedis::__private::Out<Self, ClientReply<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(ClientReply::new(self, action))
+        ::typedis::__private::wrap(ClientReply::new(self, action))
     }
     /// Sets information specific to the client or connection.
     ///
@@ -330,8 +316,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_setinfo(
         self,
         attr: ClientSetinfoAttr,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientSetinfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientSetinfo::new(self, attr))
+    ) -> ::typedis::__private::Out<Self, ClientSetinfo<Self>> {
+        ::typedis::__private::wrap(ClientSetinfo::new(self, attr))
     }
     /// Sets the connection name.
     ///
@@ -351,13 +337,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_setname(
         self,
         connection_name: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientSetname<Self>>
+    ) -> ::typedis::__private::Out<Self, ClientSetname<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClientSetname::new(self, connection_name),
-        )
+        ::typedis::__private::wrap(ClientSetname::new(self, connection_name))
     }
     /// Controls server-assisted client-side caching for the connection.
     ///
@@ -377,11 +361,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_tracking(
         self,
         status: ClientTrackingStatus,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientTracking<Self>>
+    ) -> ::typedis::__private::Out<Self, ClientTracking<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(ClientTracking::new(self, status))
+        ::typedis::__private::wrap(ClientTracking::new(self, status))
     }
     /// Returns information about server-assisted client-side caching for the connection.
     ///
@@ -397,8 +381,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     #[doc(alias = "CLIENT TRACKINGINFO")]
     fn client_trackinginfo(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientTrackinginfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientTrackinginfo::new(self))
+    ) -> ::typedis::__private::Out<Self, ClientTrackinginfo<Self>> {
+        ::typedis::__private::wrap(ClientTrackinginfo::new(self))
     }
     /// Unblocks a client blocked by a blocking command from a different connection.
     ///
@@ -416,8 +400,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn client_unblock(
         self,
         client_id: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientUnblock<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientUnblock::new(self, client_id))
+    ) -> ::typedis::__private::Out<Self, ClientUnblock<Self>> {
+        ::typedis::__private::wrap(ClientUnblock::new(self, client_id))
     }
     /// Resumes processing commands from paused clients.
     ///
@@ -432,10 +416,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/client-unpause/>
     #[doc(alias = "CLIENT UNPAUSE")]
-    fn client_unpause(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientUnpause<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientUnpause::new(self))
+    fn client_unpause(self) -> ::typedis::__private::Out<Self, ClientUnpause<Self>> {
+        ::typedis::__private::wrap(ClientUnpause::new(self))
     }
     /// Returns the given string.
     ///
@@ -453,8 +435,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     fn echo(
         self,
         message: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Echo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Echo::new(self, message))
+    ) -> ::typedis::__private::Out<Self, Echo<Self>> {
+        ::typedis::__private::wrap(Echo::new(self, message))
     }
     /// Handshakes with the server.
     ///
@@ -470,11 +452,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `Hello`
     /// - Reference: <https://redis.io/commands/hello/>
     #[doc(alias = "HELLO")]
-    fn hello(self) -> <Self as ::typedis::__private::Sink>::Output<Hello<Self>>
+    fn hello(self) -> ::typedis::__private::Out<Self, Hello<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Hello::new(self))
+        ::typedis::__private::wrap(Hello::new(self))
     }
     /// Returns the server's liveliness response.
     ///
@@ -488,8 +470,8 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/ping/>
     #[doc(alias = "PING")]
-    fn ping(self) -> <Self as ::typedis::__private::Sink>::Output<Ping<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Ping::new(self))
+    fn ping(self) -> ::typedis::__private::Out<Self, Ping<Self>> {
+        ::typedis::__private::wrap(Ping::new(self))
     }
     /// Closes the connection.
     ///
@@ -505,11 +487,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/quit/>
     #[doc(alias = "QUIT")]
-    fn quit(self) -> <Self as ::typedis::__private::Sink>::Output<Quit<Self>>
+    fn quit(self) -> ::typedis::__private::Out<Self, Quit<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Quit::new(self))
+        ::typedis::__private::wrap(Quit::new(self))
     }
     /// Resets the connection.
     ///
@@ -525,11 +507,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/reset/>
     #[doc(alias = "RESET")]
-    fn reset(self) -> <Self as ::typedis::__private::Sink>::Output<Reset<Self>>
+    fn reset(self) -> ::typedis::__private::Out<Self, Reset<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Reset::new(self))
+        ::typedis::__private::wrap(Reset::new(self))
     }
     /// Changes the selected database.
     ///
@@ -546,14 +528,11 @@ pub trait ConnectionCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/select/>
     #[doc(alias = "SELECT")]
-    fn select(
-        self,
-        index: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Select<Self>>
+    fn select(self, index: i64) -> ::typedis::__private::Out<Self, Select<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Select::new(self, index))
+        ::typedis::__private::wrap(Select::new(self, index))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -567,9 +546,6 @@ pub static AUTH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::FAST
         | ::typedis::meta::flags::NO_AUTH | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::User,
         effect: ::core::option::Option::None,
@@ -578,8 +554,7 @@ pub static AUTH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `AUTH`; await it to send. Created by [`ConnectionCommands::auth`](ConnectionCommands::auth).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -616,12 +591,7 @@ pub static CLIENT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `CLIENT CACHING`.
 pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -631,9 +601,6 @@ pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Tracking,
         effect: ::core::option::Option::None,
@@ -642,8 +609,7 @@ pub static CLIENT_CACHING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `mode` argument of `ClientCaching`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -691,9 +657,6 @@ pub static CLIENT_CAPA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Capabilities,
         effect: ::core::option::Option::None,
@@ -702,8 +665,7 @@ pub static CLIENT_CAPA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
         undo: &[],
         survives_reset: true,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLIENT CAPA`; await it to send. Created by [`ConnectionCommands::client_capa`](ConnectionCommands::client_capa).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -736,12 +698,7 @@ pub static CLIENT_GETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLIENT GETNAME`; await it to send. Created by [`ConnectionCommands::client_getname`](ConnectionCommands::client_getname).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -768,12 +725,7 @@ pub static CLIENT_GETREDIR: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLIENT GETREDIR`; await it to send. Created by [`ConnectionCommands::client_getredir`](ConnectionCommands::client_getredir).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -799,12 +751,7 @@ pub static CLIENT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLIENT HELP`; await it to send. Created by [`ConnectionCommands::client_help`](ConnectionCommands::client_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -831,12 +778,7 @@ pub static CLIENT_ID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLIENT ID`; await it to send. Created by [`ConnectionCommands::client_id`](ConnectionCommands::client_id).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -863,9 +805,6 @@ pub static CLIENT_IMPORT_SOURCE: ::typedis::meta::CommandMeta = ::typedis::meta:
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::ImportSource,
         effect: ::core::option::Option::None,
@@ -874,8 +813,7 @@ pub static CLIENT_IMPORT_SOURCE: ::typedis::meta::CommandMeta = ::typedis::meta:
         undo: &[b"OFF"],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `enabled` argument of `ClientImportSource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -923,12 +861,8 @@ pub static CLIENT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLIENT INFO`; await it to send. Created by [`ConnectionCommands::client_info`](ConnectionCommands::client_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -955,12 +889,7 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `not-client-type` argument of `ClientKill`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1427,12 +1356,8 @@ pub static CLIENT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `client-type` argument of `ClientList`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1936,9 +1861,6 @@ pub static CLIENT_NO_EVICT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Eviction,
         effect: ::core::option::Option::None,
@@ -1947,8 +1869,7 @@ pub static CLIENT_NO_EVICT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         undo: &[b"OFF"],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `enabled` argument of `ClientNoEvict`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1996,9 +1917,6 @@ pub static CLIENT_NO_TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::KeyAccess,
         effect: ::core::option::Option::None,
@@ -2007,8 +1925,7 @@ pub static CLIENT_NO_TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         undo: &[b"OFF"],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `enabled` argument of `ClientNoTouch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2056,12 +1973,7 @@ pub static CLIENT_PAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `mode` argument of `ClientPause`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2125,9 +2037,6 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::NO_MULTI
         | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::ReplyMode,
         effect: ::core::option::Option::None,
@@ -2140,8 +2049,7 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `action` argument of `ClientReply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2192,10 +2100,7 @@ pub static CLIENT_SETINFO: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `attr` argument of `CLIENT SETINFO`: `<LIB-NAME libname | LIB-VER libver>`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -2248,7 +2153,6 @@ pub static CLIENT_SETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Name,
         effect: ::core::option::Option::None,
@@ -2257,8 +2161,7 @@ pub static CLIENT_SETNAME: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLIENT SETNAME`; await it to send. Created by [`ConnectionCommands::client_setname`](ConnectionCommands::client_setname).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2288,9 +2191,6 @@ pub static CLIENT_TRACKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Tracking,
         effect: ::core::option::Option::None,
@@ -2299,8 +2199,7 @@ pub static CLIENT_TRACKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `status` argument of `ClientTracking`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2393,12 +2292,7 @@ pub static CLIENT_TRACKINGINFO: ::typedis::meta::CommandMeta = ::typedis::meta::
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLIENT TRACKINGINFO`; await it to send. Created by [`ConnectionCommands::client_trackinginfo`](ConnectionCommands::client_trackinginfo).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2427,12 +2321,7 @@ pub static CLIENT_UNBLOCK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `unblock-type` argument of `ClientUnblock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2497,12 +2386,7 @@ pub static CLIENT_UNPAUSE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CLIENT UNPAUSE`; await it to send. Created by [`ConnectionCommands::client_unpause`](ConnectionCommands::client_unpause).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2529,12 +2413,7 @@ pub static ECHO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::FAST,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ECHO`; await it to send. Created by [`ConnectionCommands::echo`](ConnectionCommands::echo).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2563,9 +2442,6 @@ pub static HELLO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::FAST
         | ::typedis::meta::flags::NO_AUTH | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Protocol,
         effect: ::core::option::Option::None,
@@ -2574,8 +2450,7 @@ pub static HELLO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HELLO`; await it to send. Created by [`ConnectionCommands::hello`](ConnectionCommands::hello).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2633,10 +2508,7 @@ pub static PING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PING`; await it to send. Created by [`ConnectionCommands::ping`](ConnectionCommands::ping).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2674,9 +2546,6 @@ pub static QUIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::FAST
         | ::typedis::meta::flags::NO_AUTH | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Closes,
         effect: ::core::option::Option::None,
@@ -2685,8 +2554,7 @@ pub static QUIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `QUIT`; await it to send. Created by [`ConnectionCommands::quit`](ConnectionCommands::quit).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2714,9 +2582,6 @@ pub static RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::FAST
         | ::typedis::meta::flags::NO_AUTH | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Reset,
         effect: ::core::option::Option::None,
@@ -2725,8 +2590,7 @@ pub static RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `RESET`; await it to send. Created by [`ConnectionCommands::reset`](ConnectionCommands::reset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2753,9 +2617,6 @@ pub static SELECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::FAST | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Database,
         effect: ::core::option::Option::None,
@@ -2764,8 +2625,7 @@ pub static SELECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SELECT`; await it to send. Created by [`ConnectionCommands::select`](ConnectionCommands::select).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

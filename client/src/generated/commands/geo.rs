@@ -22,8 +22,8 @@ pub trait GeoCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         data: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geoadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Geoadd::new(self, key, data))
+    ) -> ::typedis::__private::Out<Self, Geoadd<Self>> {
+        ::typedis::__private::wrap(Geoadd::new(self, key, data))
     }
     /// Returns the distance between two members of a geospatial index.
     ///
@@ -43,10 +43,8 @@ pub trait GeoCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         member1: impl ::typedis::ToArg,
         member2: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geodist<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Geodist::new(self, key, member1, member2),
-        )
+    ) -> ::typedis::__private::Out<Self, Geodist<Self>> {
+        ::typedis::__private::wrap(Geodist::new(self, key, member1, member2))
     }
     /// Returns members from a geospatial index as geohash strings.
     ///
@@ -64,8 +62,8 @@ pub trait GeoCommands: ::typedis::__private::Sink {
     fn geohash(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geohash<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Geohash::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Geohash<Self>> {
+        ::typedis::__private::wrap(Geohash::new(self, key))
     }
     /// Returns the longitude and latitude of members from a geospatial index.
     ///
@@ -83,8 +81,8 @@ pub trait GeoCommands: ::typedis::__private::Sink {
     fn geopos(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geopos<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Geopos::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Geopos<Self>> {
+        ::typedis::__private::wrap(Geopos::new(self, key))
     }
     /// Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
     ///
@@ -106,8 +104,8 @@ pub trait GeoCommands: ::typedis::__private::Sink {
         latitude: f64,
         radius: f64,
         unit: GeoradiusUnit,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Georadius<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, Georadius<Self>> {
+        ::typedis::__private::wrap(
             Georadius::new(self, key, longitude, latitude, radius, unit),
         )
     }
@@ -130,8 +128,8 @@ pub trait GeoCommands: ::typedis::__private::Sink {
         member: impl ::typedis::ToArg,
         radius: f64,
         unit: GeoradiusbymemberUnit,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Georadiusbymember<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, Georadiusbymember<Self>> {
+        ::typedis::__private::wrap(
             Georadiusbymember::new(self, key, member, radius, unit),
         )
     }
@@ -154,8 +152,8 @@ pub trait GeoCommands: ::typedis::__private::Sink {
         member: impl ::typedis::ToArg,
         radius: f64,
         unit: GeoradiusbymemberRoUnit,
-    ) -> <Self as ::typedis::__private::Sink>::Output<GeoradiusbymemberRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, GeoradiusbymemberRo<Self>> {
+        ::typedis::__private::wrap(
             GeoradiusbymemberRo::new(self, key, member, radius, unit),
         )
     }
@@ -179,8 +177,8 @@ pub trait GeoCommands: ::typedis::__private::Sink {
         latitude: f64,
         radius: f64,
         unit: GeoradiusRoUnit,
-    ) -> <Self as ::typedis::__private::Sink>::Output<GeoradiusRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, GeoradiusRo<Self>> {
+        ::typedis::__private::wrap(
             GeoradiusRo::new(self, key, longitude, latitude, radius, unit),
         )
     }
@@ -201,8 +199,8 @@ pub trait GeoCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         by: GeosearchBy,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geosearch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Geosearch::new(self, key, by))
+    ) -> ::typedis::__private::Out<Self, Geosearch<Self>> {
+        ::typedis::__private::wrap(Geosearch::new(self, key, by))
     }
     /// Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
     ///
@@ -222,10 +220,8 @@ pub trait GeoCommands: ::typedis::__private::Sink {
         destination: impl ::typedis::ToArg,
         source: impl ::typedis::ToArg,
         by: GeosearchstoreBy,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geosearchstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Geosearchstore::new(self, destination, source, by),
-        )
+    ) -> ::typedis::__private::Out<Self, Geosearchstore<Self>> {
+        ::typedis::__private::wrap(Geosearchstore::new(self, destination, source, by))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -248,12 +244,7 @@ pub static GEOADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `Geoadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -360,12 +351,8 @@ pub static GEODIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `unit` argument of `Geodist`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -461,12 +448,8 @@ pub static GEOHASH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `GEOHASH`; await it to send. Created by [`GeoCommands::geohash`](GeoCommands::geohash).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -519,12 +502,8 @@ pub static GEOPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `GEOPOS`; await it to send. Created by [`GeoCommands::geopos`](GeoCommands::geopos).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -604,12 +583,7 @@ pub static GEORADIUS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `Georadius`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -802,12 +776,7 @@ pub static GEORADIUSBYMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::Co
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `Georadiusbymember`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -974,12 +943,8 @@ pub static GEORADIUSBYMEMBER_RO: ::typedis::meta::CommandMeta = ::typedis::meta:
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `GeoradiusbymemberRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1127,12 +1092,8 @@ pub static GEORADIUS_RO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `GeoradiusRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1280,12 +1241,8 @@ pub static GEOSEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `Geosearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1550,12 +1507,7 @@ pub static GEOSEARCHSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `Geosearchstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -22,8 +22,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hdel::new(self, key, field))
+    ) -> ::typedis::__private::Out<Self, Hdel<Self>> {
+        ::typedis::__private::wrap(Hdel::new(self, key, field))
     }
     /// Determines whether a field exists in a hash.
     ///
@@ -42,8 +42,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hexists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hexists::new(self, key, field))
+    ) -> ::typedis::__private::Out<Self, Hexists<Self>> {
+        ::typedis::__private::wrap(Hexists::new(self, key, field))
     }
     /// Sets expiry time on hash fields.
     ///
@@ -63,10 +63,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         seconds: impl ::core::convert::Into<::typedis::Seconds>,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hexpire<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hexpire::new(self, key, seconds, fields),
-        )
+    ) -> ::typedis::__private::Out<Self, Hexpire<Self>> {
+        ::typedis::__private::wrap(Hexpire::new(self, key, seconds, fields))
     }
     /// Sets expiry time on hash fields.
     ///
@@ -86,10 +84,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         unix_time_seconds: i64,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hexpireat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hexpireat::new(self, key, unix_time_seconds, fields),
-        )
+    ) -> ::typedis::__private::Out<Self, Hexpireat<Self>> {
+        ::typedis::__private::wrap(Hexpireat::new(self, key, unix_time_seconds, fields))
     }
     /// Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
     ///
@@ -108,8 +104,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hexpiretime<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hexpiretime::new(self, key, fields))
+    ) -> ::typedis::__private::Out<Self, Hexpiretime<Self>> {
+        ::typedis::__private::wrap(Hexpiretime::new(self, key, fields))
     }
     /// Returns the value of a field in a hash.
     ///
@@ -128,8 +124,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hget::new(self, key, field))
+    ) -> ::typedis::__private::Out<Self, Hget<Self>> {
+        ::typedis::__private::wrap(Hget::new(self, key, field))
     }
     /// Returns all fields and values in a hash.
     ///
@@ -147,8 +143,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
     fn hgetall(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hgetall<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hgetall::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Hgetall<Self>> {
+        ::typedis::__private::wrap(Hgetall::new(self, key))
     }
     /// Returns the values of one or more fields and deletes them from a hash.
     ///
@@ -167,8 +163,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hgetdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hgetdel::new(self, key, fields))
+    ) -> ::typedis::__private::Out<Self, Hgetdel<Self>> {
+        ::typedis::__private::wrap(Hgetdel::new(self, key, fields))
     }
     /// Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
     ///
@@ -187,8 +183,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hgetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hgetex::new(self, key, fields))
+    ) -> ::typedis::__private::Out<Self, Hgetex<Self>> {
+        ::typedis::__private::wrap(Hgetex::new(self, key, fields))
     }
     /// Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
     ///
@@ -208,10 +204,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
         increment: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hincrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hincrby::new(self, key, field, increment),
-        )
+    ) -> ::typedis::__private::Out<Self, Hincrby<Self>> {
+        ::typedis::__private::wrap(Hincrby::new(self, key, field, increment))
     }
     /// Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
     ///
@@ -231,10 +225,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
         increment: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hincrbyfloat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hincrbyfloat::new(self, key, field, increment),
-        )
+    ) -> ::typedis::__private::Out<Self, Hincrbyfloat<Self>> {
+        ::typedis::__private::wrap(Hincrbyfloat::new(self, key, field, increment))
     }
     /// Returns all fields in a hash.
     ///
@@ -252,8 +244,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
     fn hkeys(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hkeys<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hkeys::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Hkeys<Self>> {
+        ::typedis::__private::wrap(Hkeys::new(self, key))
     }
     /// Returns the number of fields in a hash.
     ///
@@ -271,8 +263,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
     fn hlen(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hlen::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Hlen<Self>> {
+        ::typedis::__private::wrap(Hlen::new(self, key))
     }
     /// Returns the values of all fields in a hash.
     ///
@@ -291,8 +283,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hmget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hmget::new(self, key, field))
+    ) -> ::typedis::__private::Out<Self, Hmget<Self>> {
+        ::typedis::__private::wrap(Hmget::new(self, key, field))
     }
     /// Sets the values of multiple fields.
     ///
@@ -314,8 +306,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hmset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hmset::new(self, key, data))
+    ) -> ::typedis::__private::Out<Self, Hmset<Self>> {
+        ::typedis::__private::wrap(Hmset::new(self, key, data))
     }
     /// Remove the existing expiration on a hash key's field(s).
     ///
@@ -334,8 +326,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hpersist<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hpersist::new(self, key, fields))
+    ) -> ::typedis::__private::Out<Self, Hpersist<Self>> {
+        ::typedis::__private::wrap(Hpersist::new(self, key, fields))
     }
     /// Sets expiry time on hash object.
     ///
@@ -355,10 +347,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpire<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hpexpire::new(self, key, milliseconds, fields),
-        )
+    ) -> ::typedis::__private::Out<Self, Hpexpire<Self>> {
+        ::typedis::__private::wrap(Hpexpire::new(self, key, milliseconds, fields))
     }
     /// Sets expiration time on hash field.
     ///
@@ -378,8 +368,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpireat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, Hpexpireat<Self>> {
+        ::typedis::__private::wrap(
             Hpexpireat::new(self, key, unix_time_milliseconds, fields),
         )
     }
@@ -400,8 +390,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpiretime<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hpexpiretime::new(self, key, fields))
+    ) -> ::typedis::__private::Out<Self, Hpexpiretime<Self>> {
+        ::typedis::__private::wrap(Hpexpiretime::new(self, key, fields))
     }
     /// Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
     ///
@@ -420,8 +410,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hpttl<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hpttl::new(self, key, fields))
+    ) -> ::typedis::__private::Out<Self, Hpttl<Self>> {
+        ::typedis::__private::wrap(Hpttl::new(self, key, fields))
     }
     /// Returns one or more random fields from a hash.
     ///
@@ -439,8 +429,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
     fn hrandfield(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hrandfield<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hrandfield::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Hrandfield<Self>> {
+        ::typedis::__private::wrap(Hrandfield::new(self, key))
     }
     /// Iterates over fields and values of a hash.
     ///
@@ -459,8 +449,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         cursor: u64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hscan<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hscan::new(self, key, cursor))
+    ) -> ::typedis::__private::Out<Self, Hscan<Self>> {
+        ::typedis::__private::wrap(Hscan::new(self, key, cursor))
     }
     /// Creates or modifies the value of a field in a hash.
     ///
@@ -482,8 +472,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hset::new(self, key, data))
+    ) -> ::typedis::__private::Out<Self, Hset<Self>> {
+        ::typedis::__private::wrap(Hset::new(self, key, data))
     }
     /// Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
     ///
@@ -505,8 +495,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hsetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hsetex::new(self, key, fields))
+    ) -> ::typedis::__private::Out<Self, Hsetex<Self>> {
+        ::typedis::__private::wrap(Hsetex::new(self, key, fields))
     }
     /// Sets the value of a field in a hash only when the field doesn't exist.
     ///
@@ -526,8 +516,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hsetnx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hsetnx::new(self, key, field, value))
+    ) -> ::typedis::__private::Out<Self, Hsetnx<Self>> {
+        ::typedis::__private::wrap(Hsetnx::new(self, key, field, value))
     }
     /// Returns the length of the value of a field.
     ///
@@ -546,8 +536,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hstrlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hstrlen::new(self, key, field))
+    ) -> ::typedis::__private::Out<Self, Hstrlen<Self>> {
+        ::typedis::__private::wrap(Hstrlen::new(self, key, field))
     }
     /// Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
     ///
@@ -566,8 +556,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Httl<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Httl::new(self, key, fields))
+    ) -> ::typedis::__private::Out<Self, Httl<Self>> {
+        ::typedis::__private::wrap(Httl::new(self, key, fields))
     }
     /// Returns all values in a hash.
     ///
@@ -585,8 +575,8 @@ pub trait HashCommands: ::typedis::__private::Sink {
     fn hvals(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hvals<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hvals::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Hvals<Self>> {
+        ::typedis::__private::wrap(Hvals::new(self, key))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -609,12 +599,7 @@ pub static HDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HDEL`; await it to send. Created by [`HashCommands::hdel`](HashCommands::hdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -659,12 +644,8 @@ pub static HEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HEXISTS`; await it to send. Created by [`HashCommands::hexists`](HashCommands::hexists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -707,12 +688,7 @@ pub static HEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `Hexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -822,12 +798,7 @@ pub static HEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `Hexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -937,12 +908,8 @@ pub static HEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HEXPIRETIME`; await it to send. Created by [`HashCommands::hexpiretime`](HashCommands::hexpiretime).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -999,12 +966,8 @@ pub static HGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HGET`; await it to send. Created by [`HashCommands::hget`](HashCommands::hget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1047,12 +1010,8 @@ pub static HGETALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HGETALL`; await it to send. Created by [`HashCommands::hgetall`](HashCommands::hgetall).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1093,12 +1052,7 @@ pub static HGETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HGETDEL`; await it to send. Created by [`HashCommands::hgetdel`](HashCommands::hgetdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1155,12 +1109,7 @@ pub static HGETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HGETEX`; await it to send. Created by [`HashCommands::hgetex`](HashCommands::hgetex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1264,12 +1213,7 @@ pub static HINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HINCRBY`; await it to send. Created by [`HashCommands::hincrby`](HashCommands::hincrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1315,12 +1259,7 @@ pub static HINCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HINCRBYFLOAT`; await it to send. Created by [`HashCommands::hincrbyfloat`](HashCommands::hincrbyfloat).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1365,12 +1304,8 @@ pub static HKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HKEYS`; await it to send. Created by [`HashCommands::hkeys`](HashCommands::hkeys).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1408,12 +1343,8 @@ pub static HLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HLEN`; await it to send. Created by [`HashCommands::hlen`](HashCommands::hlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1451,12 +1382,8 @@ pub static HMGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HMGET`; await it to send. Created by [`HashCommands::hmget`](HashCommands::hmget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1502,12 +1429,7 @@ pub static HMSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HMSET`; await it to send. Created by [`HashCommands::hmset`](HashCommands::hmset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1560,12 +1482,7 @@ pub static HPERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HPERSIST`; await it to send. Created by [`HashCommands::hpersist`](HashCommands::hpersist).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1622,12 +1539,7 @@ pub static HPEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `Hpexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1737,12 +1649,7 @@ pub static HPEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `Hpexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1852,12 +1759,8 @@ pub static HPEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HPEXPIRETIME`; await it to send. Created by [`HashCommands::hpexpiretime`](HashCommands::hpexpiretime).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1914,12 +1817,8 @@ pub static HPTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HPTTL`; await it to send. Created by [`HashCommands::hpttl`](HashCommands::hpttl).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1976,12 +1875,8 @@ pub static HRANDFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HRANDFIELD`; await it to send. Created by [`HashCommands::hrandfield`](HashCommands::hrandfield).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2044,12 +1939,8 @@ pub static HSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HSCAN`; await it to send. Created by [`HashCommands::hscan`](HashCommands::hscan).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2119,12 +2010,7 @@ pub static HSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HSET`; await it to send. Created by [`HashCommands::hset`](HashCommands::hset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2178,12 +2064,7 @@ pub static HSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `fields-condition` argument of `Hsetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2358,12 +2239,7 @@ pub static HSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HSETNX`; await it to send. Created by [`HashCommands::hsetnx`](HashCommands::hsetnx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2408,12 +2284,8 @@ pub static HSTRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HSTRLEN`; await it to send. Created by [`HashCommands::hstrlen`](HashCommands::hstrlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2456,12 +2328,8 @@ pub static HTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HTTL`; await it to send. Created by [`HashCommands::httl`](HashCommands::httl).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2518,12 +2386,8 @@ pub static HVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `HVALS`; await it to send. Created by [`HashCommands::hvals`](HashCommands::hvals).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -21,8 +21,8 @@ pub trait HyperLogLogCommands: ::typedis::__private::Sink {
     fn pfadd(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pfadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pfadd::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Pfadd<Self>> {
+        ::typedis::__private::wrap(Pfadd::new(self, key))
     }
     /// Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
     ///
@@ -40,8 +40,8 @@ pub trait HyperLogLogCommands: ::typedis::__private::Sink {
     fn pfcount<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pfcount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pfcount::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Pfcount<Self>> {
+        ::typedis::__private::wrap(Pfcount::new(self, key))
     }
     /// Internal commands for debugging HyperLogLog values.
     ///
@@ -60,8 +60,8 @@ pub trait HyperLogLogCommands: ::typedis::__private::Sink {
         self,
         subcommand: impl ::typedis::ToArg,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pfdebug<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pfdebug::new(self, subcommand, key))
+    ) -> ::typedis::__private::Out<Self, Pfdebug<Self>> {
+        ::typedis::__private::wrap(Pfdebug::new(self, subcommand, key))
     }
     /// Merges one or more HyperLogLog values into a single key.
     ///
@@ -79,8 +79,8 @@ pub trait HyperLogLogCommands: ::typedis::__private::Sink {
     fn pfmerge(
         self,
         destkey: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pfmerge<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pfmerge::new(self, destkey))
+    ) -> ::typedis::__private::Out<Self, Pfmerge<Self>> {
+        ::typedis::__private::wrap(Pfmerge::new(self, destkey))
     }
     /// An internal command for testing HyperLogLog values.
     ///
@@ -94,10 +94,8 @@ pub trait HyperLogLogCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/pfselftest/>
     #[doc(alias = "PFSELFTEST")]
-    fn pfselftest(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pfselftest<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pfselftest::new(self))
+    fn pfselftest(self) -> ::typedis::__private::Out<Self, Pfselftest<Self>> {
+        ::typedis::__private::wrap(Pfselftest::new(self))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -121,12 +119,7 @@ pub static PFADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PFADD`; await it to send. Created by [`HyperLogLogCommands::pfadd`](HyperLogLogCommands::pfadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -179,12 +172,7 @@ pub static PFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PFCOUNT`; await it to send. Created by [`HyperLogLogCommands::pfcount`](HyperLogLogCommands::pfcount).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -228,12 +216,7 @@ pub static PFDEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PFDEBUG`; await it to send. Created by [`HyperLogLogCommands::pfdebug`](HyperLogLogCommands::pfdebug).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -286,12 +269,7 @@ pub static PFMERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PFMERGE`; await it to send. Created by [`HyperLogLogCommands::pfmerge`](HyperLogLogCommands::pfmerge).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -333,12 +311,7 @@ pub static PFSELFTEST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     arity: 1i64,
     flags: ::typedis::meta::flags::ADMIN,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PFSELFTEST`; await it to send. Created by [`HyperLogLogCommands::pfselftest`](HyperLogLogCommands::pfselftest).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -22,8 +22,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         self,
         source: impl ::typedis::ToArg,
         destination: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Copy<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Copy::new(self, source, destination))
+    ) -> ::typedis::__private::Out<Self, Copy<Self>> {
+        ::typedis::__private::wrap(Copy::new(self, source, destination))
     }
     /// Deletes one or more keys.
     ///
@@ -41,8 +41,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn del<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Del<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Del::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Del<Self>> {
+        ::typedis::__private::wrap(Del::new(self, key))
     }
     /// Returns a serialized representation of the value stored at a key.
     ///
@@ -60,8 +60,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn dump(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Dump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Dump::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Dump<Self>> {
+        ::typedis::__private::wrap(Dump::new(self, key))
     }
     /// Determines whether one or more keys exist.
     ///
@@ -79,8 +79,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn exists<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Exists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Exists::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Exists<Self>> {
+        ::typedis::__private::wrap(Exists::new(self, key))
     }
     /// Sets the expiration time of a key in seconds.
     ///
@@ -99,8 +99,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         seconds: impl ::core::convert::Into<::typedis::Seconds>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Expire<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Expire::new(self, key, seconds))
+    ) -> ::typedis::__private::Out<Self, Expire<Self>> {
+        ::typedis::__private::wrap(Expire::new(self, key, seconds))
     }
     /// Sets the expiration time of a key to a Unix timestamp.
     ///
@@ -119,10 +119,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         unix_time_seconds: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Expireat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Expireat::new(self, key, unix_time_seconds),
-        )
+    ) -> ::typedis::__private::Out<Self, Expireat<Self>> {
+        ::typedis::__private::wrap(Expireat::new(self, key, unix_time_seconds))
     }
     /// Returns the expiration time of a key as a Unix timestamp.
     ///
@@ -140,8 +138,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn expiretime(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Expiretime<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Expiretime::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Expiretime<Self>> {
+        ::typedis::__private::wrap(Expiretime::new(self, key))
     }
     /// Returns all key names that match a pattern.
     ///
@@ -159,8 +157,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn keys(
         self,
         pattern: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Keys<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Keys::new(self, pattern))
+    ) -> ::typedis::__private::Out<Self, Keys<Self>> {
+        ::typedis::__private::wrap(Keys::new(self, pattern))
     }
     /// Atomically transfers a key from one instance to another.
     ///
@@ -182,8 +180,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         key: MigrateKey,
         destination_db: i64,
         timeout: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Migrate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, Migrate<Self>> {
+        ::typedis::__private::wrap(
             Migrate::new(self, host, port, key, destination_db, timeout),
         )
     }
@@ -204,8 +202,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         db: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Move<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Move::new(self, key, db))
+    ) -> ::typedis::__private::Out<Self, Move<Self>> {
+        ::typedis::__private::wrap(Move::new(self, key, db))
     }
     /// Returns the internal encoding of an object.
     ///
@@ -223,8 +221,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn object_encoding(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ObjectEncoding<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ObjectEncoding::new(self, key))
+    ) -> ::typedis::__private::Out<Self, ObjectEncoding<Self>> {
+        ::typedis::__private::wrap(ObjectEncoding::new(self, key))
     }
     /// Returns the logarithmic access frequency counter of an object.
     ///
@@ -242,8 +240,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn object_freq(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ObjectFreq<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ObjectFreq::new(self, key))
+    ) -> ::typedis::__private::Out<Self, ObjectFreq<Self>> {
+        ::typedis::__private::wrap(ObjectFreq::new(self, key))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -257,10 +255,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/object-help/>
     #[doc(alias = "OBJECT HELP")]
-    fn object_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ObjectHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ObjectHelp::new(self))
+    fn object_help(self) -> ::typedis::__private::Out<Self, ObjectHelp<Self>> {
+        ::typedis::__private::wrap(ObjectHelp::new(self))
     }
     /// Returns the time since the last access to an object.
     ///
@@ -278,8 +274,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn object_idletime(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ObjectIdletime<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ObjectIdletime::new(self, key))
+    ) -> ::typedis::__private::Out<Self, ObjectIdletime<Self>> {
+        ::typedis::__private::wrap(ObjectIdletime::new(self, key))
     }
     /// Returns the reference count of a value of a key.
     ///
@@ -297,8 +293,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn object_refcount(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ObjectRefcount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ObjectRefcount::new(self, key))
+    ) -> ::typedis::__private::Out<Self, ObjectRefcount<Self>> {
+        ::typedis::__private::wrap(ObjectRefcount::new(self, key))
     }
     /// Removes the expiration time of a key.
     ///
@@ -316,8 +312,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn persist(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Persist<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Persist::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Persist<Self>> {
+        ::typedis::__private::wrap(Persist::new(self, key))
     }
     /// Sets the expiration time of a key in milliseconds.
     ///
@@ -336,8 +332,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pexpire<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pexpire::new(self, key, milliseconds))
+    ) -> ::typedis::__private::Out<Self, Pexpire<Self>> {
+        ::typedis::__private::wrap(Pexpire::new(self, key, milliseconds))
     }
     /// Sets the expiration time of a key to a Unix milliseconds timestamp.
     ///
@@ -356,10 +352,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         unix_time_milliseconds: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pexpireat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Pexpireat::new(self, key, unix_time_milliseconds),
-        )
+    ) -> ::typedis::__private::Out<Self, Pexpireat<Self>> {
+        ::typedis::__private::wrap(Pexpireat::new(self, key, unix_time_milliseconds))
     }
     /// Returns the expiration time of a key as a Unix milliseconds timestamp.
     ///
@@ -377,8 +371,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn pexpiretime(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pexpiretime<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pexpiretime::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Pexpiretime<Self>> {
+        ::typedis::__private::wrap(Pexpiretime::new(self, key))
     }
     /// Returns the expiration time in milliseconds of a key.
     ///
@@ -396,8 +390,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn pttl(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pttl<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pttl::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Pttl<Self>> {
+        ::typedis::__private::wrap(Pttl::new(self, key))
     }
     /// Returns a random key name from the database.
     ///
@@ -411,8 +405,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     /// - Reply: `Option<Bytes>`
     /// - Reference: <https://redis.io/commands/randomkey/>
     #[doc(alias = "RANDOMKEY")]
-    fn randomkey(self) -> <Self as ::typedis::__private::Sink>::Output<Randomkey<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Randomkey::new(self))
+    fn randomkey(self) -> ::typedis::__private::Out<Self, Randomkey<Self>> {
+        ::typedis::__private::wrap(Randomkey::new(self))
     }
     /// Renames a key and overwrites the destination.
     ///
@@ -431,8 +425,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         newkey: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Rename<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Rename::new(self, key, newkey))
+    ) -> ::typedis::__private::Out<Self, Rename<Self>> {
+        ::typedis::__private::wrap(Rename::new(self, key, newkey))
     }
     /// Renames a key only when the target key name doesn't exist.
     ///
@@ -451,8 +445,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         newkey: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Renamenx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Renamenx::new(self, key, newkey))
+    ) -> ::typedis::__private::Out<Self, Renamenx<Self>> {
+        ::typedis::__private::wrap(Renamenx::new(self, key, newkey))
     }
     /// Creates a key from the serialized representation of a value.
     ///
@@ -472,10 +466,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         ttl: i64,
         serialized_value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Restore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Restore::new(self, key, ttl, serialized_value),
-        )
+    ) -> ::typedis::__private::Out<Self, Restore<Self>> {
+        ::typedis::__private::wrap(Restore::new(self, key, ttl, serialized_value))
     }
     /// Iterates over the key names in the database.
     ///
@@ -490,11 +482,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     /// - Reply: `(u64, Vec<Bytes>)`
     /// - Reference: <https://redis.io/commands/scan/>
     #[doc(alias = "SCAN")]
-    fn scan(
-        self,
-        cursor: u64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Scan<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Scan::new(self, cursor))
+    fn scan(self, cursor: u64) -> ::typedis::__private::Out<Self, Scan<Self>> {
+        ::typedis::__private::wrap(Scan::new(self, cursor))
     }
     /// Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
     ///
@@ -512,8 +501,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn sort(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sort<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sort::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Sort<Self>> {
+        ::typedis::__private::wrap(Sort::new(self, key))
     }
     /// Returns the sorted elements of a list, a set, or a sorted set.
     ///
@@ -531,8 +520,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn sort_ro(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<SortRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(SortRo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, SortRo<Self>> {
+        ::typedis::__private::wrap(SortRo::new(self, key))
     }
     /// Returns the number of existing keys out of those specified after updating the time they were last accessed.
     ///
@@ -550,8 +539,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn touch<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Touch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Touch::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Touch<Self>> {
+        ::typedis::__private::wrap(Touch::new(self, key))
     }
     /// Returns the expiration time in seconds of a key.
     ///
@@ -569,8 +558,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn ttl(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Ttl<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Ttl::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Ttl<Self>> {
+        ::typedis::__private::wrap(Ttl::new(self, key))
     }
     /// Determines the type of value stored at a key.
     ///
@@ -588,8 +577,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn key_type(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Type<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Type::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Type<Self>> {
+        ::typedis::__private::wrap(Type::new(self, key))
     }
     /// Asynchronously deletes one or more keys.
     ///
@@ -607,8 +596,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
     fn unlink<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Unlink<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Unlink::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Unlink<Self>> {
+        ::typedis::__private::wrap(Unlink::new(self, key))
     }
     /// Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
     ///
@@ -628,8 +617,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         self,
         numreplicas: i64,
         timeout: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Wait<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Wait::new(self, numreplicas, timeout))
+    ) -> ::typedis::__private::Out<Self, Wait<Self>> {
+        ::typedis::__private::wrap(Wait::new(self, numreplicas, timeout))
     }
     /// Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
     ///
@@ -650,10 +639,8 @@ pub trait KeyCommands: ::typedis::__private::Sink {
         numlocal: i64,
         numreplicas: i64,
         timeout: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Waitaof<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Waitaof::new(self, numlocal, numreplicas, timeout),
-        )
+    ) -> ::typedis::__private::Out<Self, Waitaof<Self>> {
+        ::typedis::__private::wrap(Waitaof::new(self, numlocal, numreplicas, timeout))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -686,12 +673,7 @@ pub static COPY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `COPY`; await it to send. Created by [`KeyCommands::copy`](KeyCommands::copy).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -752,10 +734,7 @@ pub static DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     ],
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `DEL`; await it to send. Created by [`KeyCommands::del`](KeyCommands::del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -798,12 +777,8 @@ pub static DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `DUMP`; await it to send. Created by [`KeyCommands::dump`](KeyCommands::dump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -843,10 +818,7 @@ pub static EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     ],
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `EXISTS`; await it to send. Created by [`KeyCommands::exists`](KeyCommands::exists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -889,12 +861,7 @@ pub static EXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `Expire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -988,12 +955,7 @@ pub static EXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `Expireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1083,12 +1045,8 @@ pub static EXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `EXPIRETIME`; await it to send. Created by [`KeyCommands::expiretime`](KeyCommands::expiretime).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1116,11 +1074,7 @@ pub static KEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::READONLY,
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `KEYS`; await it to send. Created by [`KeyCommands::keys`](KeyCommands::keys).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1171,12 +1125,8 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `key-selector` argument of `MIGRATE`: `<key | "">`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -1293,12 +1243,7 @@ pub static MOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MOVE`; await it to send. Created by [`KeyCommands::move_key`](KeyCommands::move_key).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1326,12 +1271,7 @@ pub static OBJECT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `OBJECT ENCODING`.
 pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1351,12 +1291,8 @@ pub static OBJECT_ENCODING: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `OBJECT ENCODING`; await it to send. Created by [`KeyCommands::object_encoding`](KeyCommands::object_encoding).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1396,12 +1332,8 @@ pub static OBJECT_FREQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `OBJECT FREQ`; await it to send. Created by [`KeyCommands::object_freq`](KeyCommands::object_freq).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1428,12 +1360,7 @@ pub static OBJECT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `OBJECT HELP`; await it to send. Created by [`KeyCommands::object_help`](KeyCommands::object_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1470,12 +1397,8 @@ pub static OBJECT_IDLETIME: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `OBJECT IDLETIME`; await it to send. Created by [`KeyCommands::object_idletime`](KeyCommands::object_idletime).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1515,12 +1438,8 @@ pub static OBJECT_REFCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `OBJECT REFCOUNT`; await it to send. Created by [`KeyCommands::object_refcount`](KeyCommands::object_refcount).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1560,12 +1479,7 @@ pub static PERSIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PERSIST`; await it to send. Created by [`KeyCommands::persist`](KeyCommands::persist).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1603,12 +1517,7 @@ pub static PEXPIRE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `Pexpire`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1702,12 +1611,7 @@ pub static PEXPIREAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `Pexpireat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1801,12 +1705,8 @@ pub static PEXPIRETIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PEXPIRETIME`; await it to send. Created by [`KeyCommands::pexpiretime`](KeyCommands::pexpiretime).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1844,12 +1744,8 @@ pub static PTTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PTTL`; await it to send. Created by [`KeyCommands::pttl`](KeyCommands::pttl).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1879,9 +1775,7 @@ pub static RANDOMKEY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `RANDOMKEY`; await it to send. Created by [`KeyCommands::randomkey`](KeyCommands::randomkey).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1928,12 +1822,7 @@ pub static RENAME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `RENAME`; await it to send. Created by [`KeyCommands::rename`](KeyCommands::rename).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1986,12 +1875,7 @@ pub static RENAMENX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `RENAMENX`; await it to send. Created by [`KeyCommands::renamenx`](KeyCommands::renamenx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2034,12 +1918,7 @@ pub static RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `RESTORE`; await it to send. Created by [`KeyCommands::restore`](KeyCommands::restore).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2106,9 +1985,7 @@ pub static SCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::Special,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SCAN`; await it to send. Created by [`KeyCommands::scan`](KeyCommands::scan).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2198,12 +2075,7 @@ pub static SORT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `Sort`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2331,12 +2203,7 @@ pub static SORT_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `SortRo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2451,10 +2318,7 @@ pub static TOUCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     ],
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOUCH`; await it to send. Created by [`KeyCommands::touch`](KeyCommands::touch).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2497,12 +2361,8 @@ pub static TTL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TTL`; await it to send. Created by [`KeyCommands::ttl`](KeyCommands::ttl).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2540,12 +2400,8 @@ pub static TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TYPE`; await it to send. Created by [`KeyCommands::key_type`](KeyCommands::key_type).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2585,10 +2441,7 @@ pub static UNLINK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     ],
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `UNLINK`; await it to send. Created by [`KeyCommands::unlink`](KeyCommands::unlink).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2622,15 +2475,13 @@ pub static WAIT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggMin,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::Shared {
         timeout: ::core::option::Option::Some(::typedis::meta::TimeoutArg {
             index: 2usize,
             unit: ::typedis::meta::TimeUnit::Millis,
         }),
     },
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `WAIT`; await it to send. Created by [`KeyCommands::wait`](KeyCommands::wait).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2660,15 +2511,13 @@ pub static WAITAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggMin,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
     dispatch: ::typedis::meta::Dispatch::Shared {
         timeout: ::core::option::Option::Some(::typedis::meta::TimeoutArg {
             index: 3usize,
             unit: ::typedis::meta::TimeUnit::Millis,
         }),
     },
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `WAITAOF`; await it to send. Created by [`KeyCommands::waitaof`](KeyCommands::waitaof).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

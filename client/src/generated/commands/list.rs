@@ -26,8 +26,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         wherefrom: BlmoveWherefrom,
         whereto: BlmoveWhereto,
         timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Blmove<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, Blmove<Self>> {
+        ::typedis::__private::wrap(
             Blmove::new(self, source, destination, wherefrom, whereto, timeout),
         )
     }
@@ -50,10 +50,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         timeout: f64,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BlmpopWhere,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Blmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Blmpop::new(self, timeout, key, where_),
-        )
+    ) -> ::typedis::__private::Out<Self, Blmpop<Self>> {
+        ::typedis::__private::wrap(Blmpop::new(self, timeout, key, where_))
     }
     /// Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
     ///
@@ -73,8 +71,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Blpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Blpop::new(self, key, timeout))
+    ) -> ::typedis::__private::Out<Self, Blpop<Self>> {
+        ::typedis::__private::wrap(Blpop::new(self, key, timeout))
     }
     /// Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
     ///
@@ -94,8 +92,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Brpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Brpop::new(self, key, timeout))
+    ) -> ::typedis::__private::Out<Self, Brpop<Self>> {
+        ::typedis::__private::wrap(Brpop::new(self, key, timeout))
     }
     /// Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
     ///
@@ -116,10 +114,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         source: impl ::typedis::ToArg,
         destination: impl ::typedis::ToArg,
         timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Brpoplpush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Brpoplpush::new(self, source, destination, timeout),
-        )
+    ) -> ::typedis::__private::Out<Self, Brpoplpush<Self>> {
+        ::typedis::__private::wrap(Brpoplpush::new(self, source, destination, timeout))
     }
     /// Returns an element from a list by its index.
     ///
@@ -138,8 +134,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         index: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lindex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lindex::new(self, key, index))
+    ) -> ::typedis::__private::Out<Self, Lindex<Self>> {
+        ::typedis::__private::wrap(Lindex::new(self, key, index))
     }
     /// Inserts an element before or after another element in a list.
     ///
@@ -160,10 +156,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         where_: LinsertWhere,
         pivot: impl ::typedis::ToArg,
         element: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Linsert<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Linsert::new(self, key, where_, pivot, element),
-        )
+    ) -> ::typedis::__private::Out<Self, Linsert<Self>> {
+        ::typedis::__private::wrap(Linsert::new(self, key, where_, pivot, element))
     }
     /// Returns the length of a list.
     ///
@@ -181,8 +175,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
     fn llen(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Llen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Llen::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Llen<Self>> {
+        ::typedis::__private::wrap(Llen::new(self, key))
     }
     /// Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
     ///
@@ -203,8 +197,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         destination: impl ::typedis::ToArg,
         wherefrom: LmoveWherefrom,
         whereto: LmoveWhereto,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lmove<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, Lmove<Self>> {
+        ::typedis::__private::wrap(
             Lmove::new(self, source, destination, wherefrom, whereto),
         )
     }
@@ -225,8 +219,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: LmpopWhere,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lmpop::new(self, key, where_))
+    ) -> ::typedis::__private::Out<Self, Lmpop<Self>> {
+        ::typedis::__private::wrap(Lmpop::new(self, key, where_))
     }
     /// Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
     ///
@@ -244,8 +238,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
     fn lpop(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lpop::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Lpop<Self>> {
+        ::typedis::__private::wrap(Lpop::new(self, key))
     }
     /// Returns the index of matching elements in a list.
     ///
@@ -264,8 +258,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         element: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lpos<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lpos::new(self, key, element))
+    ) -> ::typedis::__private::Out<Self, Lpos<Self>> {
+        ::typedis::__private::wrap(Lpos::new(self, key, element))
     }
     /// Prepends one or more elements to a list. Creates the key if it doesn't exist.
     ///
@@ -284,8 +278,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lpush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lpush::new(self, key, element))
+    ) -> ::typedis::__private::Out<Self, Lpush<Self>> {
+        ::typedis::__private::wrap(Lpush::new(self, key, element))
     }
     /// Prepends one or more elements to a list only when the list exists.
     ///
@@ -304,8 +298,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lpushx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lpushx::new(self, key, element))
+    ) -> ::typedis::__private::Out<Self, Lpushx<Self>> {
+        ::typedis::__private::wrap(Lpushx::new(self, key, element))
     }
     /// Returns a range of elements from a list.
     ///
@@ -325,8 +319,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         start: i64,
         stop: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lrange::new(self, key, start, stop))
+    ) -> ::typedis::__private::Out<Self, Lrange<Self>> {
+        ::typedis::__private::wrap(Lrange::new(self, key, start, stop))
     }
     /// Removes elements from a list. Deletes the list if the last element was removed.
     ///
@@ -346,8 +340,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         count: i64,
         element: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lrem<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lrem::new(self, key, count, element))
+    ) -> ::typedis::__private::Out<Self, Lrem<Self>> {
+        ::typedis::__private::wrap(Lrem::new(self, key, count, element))
     }
     /// Sets the value of an element in a list by its index.
     ///
@@ -367,8 +361,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         index: i64,
         element: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lset::new(self, key, index, element))
+    ) -> ::typedis::__private::Out<Self, Lset<Self>> {
+        ::typedis::__private::wrap(Lset::new(self, key, index, element))
     }
     /// Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
     ///
@@ -388,8 +382,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         start: i64,
         stop: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Ltrim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Ltrim::new(self, key, start, stop))
+    ) -> ::typedis::__private::Out<Self, Ltrim<Self>> {
+        ::typedis::__private::wrap(Ltrim::new(self, key, start, stop))
     }
     /// Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
     ///
@@ -407,8 +401,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
     fn rpop(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Rpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Rpop::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Rpop<Self>> {
+        ::typedis::__private::wrap(Rpop::new(self, key))
     }
     /// Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
     ///
@@ -427,10 +421,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         self,
         source: impl ::typedis::ToArg,
         destination: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Rpoplpush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Rpoplpush::new(self, source, destination),
-        )
+    ) -> ::typedis::__private::Out<Self, Rpoplpush<Self>> {
+        ::typedis::__private::wrap(Rpoplpush::new(self, source, destination))
     }
     /// Appends one or more elements to a list. Creates the key if it doesn't exist.
     ///
@@ -449,8 +441,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Rpush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Rpush::new(self, key, element))
+    ) -> ::typedis::__private::Out<Self, Rpush<Self>> {
+        ::typedis::__private::wrap(Rpush::new(self, key, element))
     }
     /// Appends one or more elements to a list only when the list exists.
     ///
@@ -469,8 +461,8 @@ pub trait ListCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Rpushx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Rpushx::new(self, key, element))
+    ) -> ::typedis::__private::Out<Self, Rpushx<Self>> {
+        ::typedis::__private::wrap(Rpushx::new(self, key, element))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -504,12 +496,7 @@ pub static BLMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `wherefrom` argument of `Blmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -595,12 +582,7 @@ pub static BLMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `where` argument of `Blmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -700,12 +682,7 @@ pub static BLPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BLPOP`; await it to send. Created by [`ListCommands::blpop`](ListCommands::blpop).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -750,12 +727,7 @@ pub static BRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BRPOP`; await it to send. Created by [`ListCommands::brpop`](ListCommands::brpop).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -811,12 +783,7 @@ pub static BRPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BRPOPLPUSH`; await it to send. Created by [`ListCommands::brpoplpush`](ListCommands::brpoplpush).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -861,12 +828,8 @@ pub static LINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LINDEX`; await it to send. Created by [`ListCommands::lindex`](ListCommands::lindex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -905,12 +868,7 @@ pub static LINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `where` argument of `Linsert`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -975,12 +933,8 @@ pub static LLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LLEN`; await it to send. Created by [`ListCommands::llen`](ListCommands::llen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1028,12 +982,7 @@ pub static LMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `wherefrom` argument of `Lmove`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1116,12 +1065,7 @@ pub static LMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `where` argument of `Lmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1219,12 +1163,7 @@ pub static LPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LPOP`; await it to send. Created by [`ListCommands::lpop`](ListCommands::lpop).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1275,12 +1214,8 @@ pub static LPOS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LPOS`; await it to send. Created by [`ListCommands::lpos`](ListCommands::lpos).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1353,12 +1288,7 @@ pub static LPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LPUSH`; await it to send. Created by [`ListCommands::lpush`](ListCommands::lpush).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1404,12 +1334,7 @@ pub static LPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LPUSHX`; await it to send. Created by [`ListCommands::lpushx`](ListCommands::lpushx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1454,12 +1379,8 @@ pub static LRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LRANGE`; await it to send. Created by [`ListCommands::lrange`](ListCommands::lrange).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1499,12 +1420,7 @@ pub static LREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LREM`; await it to send. Created by [`ListCommands::lrem`](ListCommands::lrem).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1549,12 +1465,7 @@ pub static LSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LSET`; await it to send. Created by [`ListCommands::lset`](ListCommands::lset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1599,12 +1510,7 @@ pub static LTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LTRIM`; await it to send. Created by [`ListCommands::ltrim`](ListCommands::ltrim).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1644,12 +1550,7 @@ pub static RPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `RPOP`; await it to send. Created by [`ListCommands::rpop`](ListCommands::rpop).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1710,12 +1611,7 @@ pub static RPOPLPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `RPOPLPUSH`; await it to send. Created by [`ListCommands::rpoplpush`](ListCommands::rpoplpush).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1759,12 +1655,7 @@ pub static RPUSH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `RPUSH`; await it to send. Created by [`ListCommands::rpush`](ListCommands::rpush).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1810,12 +1701,7 @@ pub static RPUSHX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `RPUSHX`; await it to send. Created by [`ListCommands::rpushx`](ListCommands::rpushx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -3603,12284 +3603,8835 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
     (
         "ACL CAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclCat::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclCat::new(::typedis::__private::Capture)),
     ),
     (
         "ACL CAT",
         "category",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclCat::new(::typedis::__private::Capture).category("keyspace"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclCat::new(::typedis::__private::Capture).category("keyspace"),
+        ),
     ),
     (
         "ACL DELUSER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclDeluser::new(::typedis::__private::Capture, ["username"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclDeluser::new(::typedis::__private::Capture, ["username"]),
+        ),
     ),
     (
         "ACL DRYRUN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclDryrun::new(::typedis::__private::Capture, "username", "command"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclDryrun::new(::typedis::__private::Capture, "username", "command"),
+        ),
     ),
     (
         "ACL DRYRUN",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclDryrun::new(::typedis::__private::Capture, "username", "command")
-                        .arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclDryrun::new(::typedis::__private::Capture, "username", "command")
+                .arg(["arg"]),
+        ),
     ),
     (
         "ACL GENPASS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclGenpass::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclGenpass::new(::typedis::__private::Capture)),
     ),
     (
         "ACL GENPASS",
         "bits",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclGenpass::new(::typedis::__private::Capture).bits(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclGenpass::new(::typedis::__private::Capture).bits(1),
+        ),
     ),
     (
         "ACL GETUSER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclGetuser::new(::typedis::__private::Capture, "username"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclGetuser::new(::typedis::__private::Capture, "username"),
+        ),
     ),
     (
         "ACL HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclHelp::new(::typedis::__private::Capture)),
     ),
     (
         "ACL LIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclList::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclList::new(::typedis::__private::Capture)),
     ),
     (
         "ACL LOAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclLoad::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclLoad::new(::typedis::__private::Capture)),
     ),
     (
         "ACL LOG",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclLog::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclLog::new(::typedis::__private::Capture)),
     ),
     (
         "ACL LOG",
         "operation/count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclLog::new(::typedis::__private::Capture).count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclLog::new(::typedis::__private::Capture).count(1),
+        ),
     ),
     (
         "ACL LOG",
         "operation/reset",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclLog::new(::typedis::__private::Capture).reset_log(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclLog::new(::typedis::__private::Capture).reset_log(),
+        ),
     ),
     (
         "ACL SAVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclSave::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclSave::new(::typedis::__private::Capture)),
     ),
     (
         "ACL SETUSER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclSetuser::new(::typedis::__private::Capture, "username"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclSetuser::new(::typedis::__private::Capture, "username"),
+        ),
     ),
     (
         "ACL SETUSER",
         "rule",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclSetuser::new(::typedis::__private::Capture, "username")
-                        .rule(["on"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclSetuser::new(::typedis::__private::Capture, "username").rule(["on"]),
+        ),
     ),
     (
         "ACL USERS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclUsers::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclUsers::new(::typedis::__private::Capture)),
     ),
     (
         "ACL WHOAMI",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclWhoami::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclWhoami::new(::typedis::__private::Capture)),
     ),
     (
         "APPEND",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Append::new(::typedis::__private::Capture, "{APPEND|}:key", "value"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Append::new(::typedis::__private::Capture, "{APPEND|}:key", "value"),
+        ),
     ),
     (
         "ASKING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Asking::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Asking::new(::typedis::__private::Capture)),
     ),
     (
         "AUTH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Auth::new(::typedis::__private::Capture, "password"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Auth::new(::typedis::__private::Capture, "password"),
+        ),
     ),
     (
         "AUTH",
         "username",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Auth::new(::typedis::__private::Capture, "password")
-                        .username("username"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Auth::new(::typedis::__private::Capture, "password").username("username"),
+        ),
     ),
     (
         "BGREWRITEAOF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bgrewriteaof::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bgrewriteaof::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "BGSAVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bgsave::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Bgsave::new(::typedis::__private::Capture)),
     ),
     (
         "BGSAVE",
         "operation",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bgsave::new(::typedis::__private::Capture)
-                        .operation(BgsaveOperation::Schedule),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bgsave::new(::typedis::__private::Capture)
+                .operation(BgsaveOperation::Schedule),
+        ),
     ),
     (
         "BGSAVE",
         "operation/schedule",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bgsave::new(::typedis::__private::Capture).schedule(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bgsave::new(::typedis::__private::Capture).schedule(),
+        ),
     ),
     (
         "BGSAVE",
         "operation/cancel",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bgsave::new(::typedis::__private::Capture).cancel(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bgsave::new(::typedis::__private::Capture).cancel(),
+        ),
     ),
     (
         "BITCOUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|}:key"),
+        ),
     ),
     (
         "BITCOUNT",
         "range",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|range}:key")
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::None::<BitcountUnit>,
-                            )),
-                        )),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|range}:key")
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::None::<BitcountUnit>,
+                    )),
+                )),
+        ),
     ),
     (
         "BITCOUNT",
         "range/end-unit-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitcount::new(
-                            ::typedis::__private::Capture,
-                            "{BITCOUNT|range/end-unit-block}:key",
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::None::<BitcountUnit>,
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitcount::new(
+                    ::typedis::__private::Capture,
+                    "{BITCOUNT|range/end-unit-block}:key",
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::None::<BitcountUnit>,
+                    )),
+                )),
+        ),
     ),
     (
         "BITCOUNT",
         "range/end-unit-block/unit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitcount::new(
-                            ::typedis::__private::Capture,
-                            "{BITCOUNT|range/end-unit-block/unit}:key",
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::Some(BitcountUnit::Byte),
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitcount::new(
+                    ::typedis::__private::Capture,
+                    "{BITCOUNT|range/end-unit-block/unit}:key",
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::Some(BitcountUnit::Byte),
+                    )),
+                )),
+        ),
     ),
     (
         "BITCOUNT",
         "range/end-unit-block/unit/bit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitcount::new(
-                            ::typedis::__private::Capture,
-                            "{BITCOUNT|range/end-unit-block/unit/bit}:key",
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::Some(BitcountUnit::Bit),
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitcount::new(
+                    ::typedis::__private::Capture,
+                    "{BITCOUNT|range/end-unit-block/unit/bit}:key",
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::Some(BitcountUnit::Bit),
+                    )),
+                )),
+        ),
     ),
     (
         "BITFIELD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(::typedis::__private::Capture, "{BITFIELD|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitfield::new(::typedis::__private::Capture, "{BITFIELD|}:key"),
+        ),
     ),
     (
         "BITFIELD",
         "operation/get-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/get-block}:key",
-                        )
-                        .get_field("i8", 1),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/get-block}:key",
                 )
-                .1
-        },
+                .get_field("i8", 1),
+        ),
     ),
     (
         "BITFIELD",
         "operation/write/overflow-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write/overflow-block}:key",
-                        )
-                        .overflow(BitfieldOverflow::Wrap),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/write/overflow-block}:key",
                 )
-                .1
-        },
+                .overflow(BitfieldOverflow::Wrap),
+        ),
     ),
     (
         "BITFIELD",
         "operation/write/overflow-block/sat",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write/overflow-block/sat}:key",
-                        )
-                        .overflow(BitfieldOverflow::Sat),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/write/overflow-block/sat}:key",
                 )
-                .1
-        },
+                .overflow(BitfieldOverflow::Sat),
+        ),
     ),
     (
         "BITFIELD",
         "operation/write/overflow-block/fail",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write/overflow-block/fail}:key",
-                        )
-                        .overflow(BitfieldOverflow::Fail),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/write/overflow-block/fail}:key",
                 )
-                .1
-        },
+                .overflow(BitfieldOverflow::Fail),
+        ),
     ),
     (
         "BITFIELD",
         "operation/write/write-operation/set-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write/write-operation/set-block}:key",
-                        )
-                        .set_field("i8", 1, 1),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/write/write-operation/set-block}:key",
                 )
-                .1
-        },
+                .set_field("i8", 1, 1),
+        ),
     ),
     (
         "BITFIELD",
         "operation/write/write-operation/incrby-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write/write-operation/incrby-block}:key",
-                        )
-                        .incrby_field("i8", 1, 1),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/write/write-operation/incrby-block}:key",
                 )
-                .1
-        },
+                .incrby_field("i8", 1, 1),
+        ),
     ),
     (
         "BITFIELD_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    BitfieldRo::new(::typedis::__private::Capture, "{BITFIELD_RO|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            BitfieldRo::new(::typedis::__private::Capture, "{BITFIELD_RO|}:key"),
+        ),
     ),
     (
         "BITFIELD_RO",
         "get-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    BitfieldRo::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD_RO|get-block}:key",
-                        )
-                        .get_field("i8", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            BitfieldRo::new(::typedis::__private::Capture, "{BITFIELD_RO|get-block}:key")
+                .get_field("i8", 1),
+        ),
     ),
     (
         "BITOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitop::new(
-                        ::typedis::__private::Capture,
-                        BitopOperation::And,
-                        "{BITOP|}:destkey",
-                        ["{BITOP|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitop::new(
+                ::typedis::__private::Capture,
+                BitopOperation::And,
+                "{BITOP|}:destkey",
+                ["{BITOP|}:key"],
+            ),
+        ),
     ),
     (
         "BITOP",
         "operation/or",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitop::new(
-                        ::typedis::__private::Capture,
-                        BitopOperation::Or,
-                        "{BITOP|operation/or}:destkey",
-                        ["{BITOP|operation/or}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitop::new(
+                ::typedis::__private::Capture,
+                BitopOperation::Or,
+                "{BITOP|operation/or}:destkey",
+                ["{BITOP|operation/or}:key"],
+            ),
+        ),
     ),
     (
         "BITOP",
         "operation/xor",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitop::new(
-                        ::typedis::__private::Capture,
-                        BitopOperation::Xor,
-                        "{BITOP|operation/xor}:destkey",
-                        ["{BITOP|operation/xor}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitop::new(
+                ::typedis::__private::Capture,
+                BitopOperation::Xor,
+                "{BITOP|operation/xor}:destkey",
+                ["{BITOP|operation/xor}:key"],
+            ),
+        ),
     ),
     (
         "BITOP",
         "operation/not",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitop::new(
-                        ::typedis::__private::Capture,
-                        BitopOperation::Not,
-                        "{BITOP|operation/not}:destkey",
-                        ["{BITOP|operation/not}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitop::new(
+                ::typedis::__private::Capture,
+                BitopOperation::Not,
+                "{BITOP|operation/not}:destkey",
+                ["{BITOP|operation/not}:key"],
+            ),
+        ),
     ),
     (
         "BITPOS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitpos::new(::typedis::__private::Capture, "{BITPOS|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitpos::new(::typedis::__private::Capture, "{BITPOS|}:key", 1),
+        ),
     ),
     (
         "BITPOS",
         "range",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitpos::new(::typedis::__private::Capture, "{BITPOS|range}:key", 1)
-                        .range((
-                            1,
-                            ::core::option::Option::None::<
-                                (i64, ::core::option::Option<BitposUnit>),
-                            >,
-                        )),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitpos::new(::typedis::__private::Capture, "{BITPOS|range}:key", 1)
+                .range((
+                    1,
+                    ::core::option::Option::None::<
+                        (i64, ::core::option::Option<BitposUnit>),
+                    >,
+                )),
+        ),
     ),
     (
         "BITPOS",
         "range/end-unit-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitpos::new(
-                            ::typedis::__private::Capture,
-                            "{BITPOS|range/end-unit-block}:key",
-                            1,
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::None::<BitposUnit>,
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitpos::new(
+                    ::typedis::__private::Capture,
+                    "{BITPOS|range/end-unit-block}:key",
+                    1,
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::None::<BitposUnit>,
+                    )),
+                )),
+        ),
     ),
     (
         "BITPOS",
         "range/end-unit-block/unit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitpos::new(
-                            ::typedis::__private::Capture,
-                            "{BITPOS|range/end-unit-block/unit}:key",
-                            1,
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::Some(BitposUnit::Byte),
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitpos::new(
+                    ::typedis::__private::Capture,
+                    "{BITPOS|range/end-unit-block/unit}:key",
+                    1,
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::Some(BitposUnit::Byte),
+                    )),
+                )),
+        ),
     ),
     (
         "BITPOS",
         "range/end-unit-block/unit/bit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitpos::new(
-                            ::typedis::__private::Capture,
-                            "{BITPOS|range/end-unit-block/unit/bit}:key",
-                            1,
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::Some(BitposUnit::Bit),
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitpos::new(
+                    ::typedis::__private::Capture,
+                    "{BITPOS|range/end-unit-block/unit/bit}:key",
+                    1,
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::Some(BitposUnit::Bit),
+                    )),
+                )),
+        ),
     ),
     (
         "BLMOVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmove::new(
-                        ::typedis::__private::Capture,
-                        "{BLMOVE|}:source",
-                        "{BLMOVE|}:destination",
-                        BlmoveWherefrom::Left,
-                        BlmoveWhereto::Left,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blmove::new(
+                ::typedis::__private::Capture,
+                "{BLMOVE|}:source",
+                "{BLMOVE|}:destination",
+                BlmoveWherefrom::Left,
+                BlmoveWhereto::Left,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "BLMOVE",
         "wherefrom/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmove::new(
-                        ::typedis::__private::Capture,
-                        "{BLMOVE|wherefrom/right}:source",
-                        "{BLMOVE|wherefrom/right}:destination",
-                        BlmoveWherefrom::Right,
-                        BlmoveWhereto::Left,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blmove::new(
+                ::typedis::__private::Capture,
+                "{BLMOVE|wherefrom/right}:source",
+                "{BLMOVE|wherefrom/right}:destination",
+                BlmoveWherefrom::Right,
+                BlmoveWhereto::Left,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "BLMOVE",
         "whereto/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmove::new(
-                        ::typedis::__private::Capture,
-                        "{BLMOVE|whereto/right}:source",
-                        "{BLMOVE|whereto/right}:destination",
-                        BlmoveWherefrom::Left,
-                        BlmoveWhereto::Right,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blmove::new(
+                ::typedis::__private::Capture,
+                "{BLMOVE|whereto/right}:source",
+                "{BLMOVE|whereto/right}:destination",
+                BlmoveWherefrom::Left,
+                BlmoveWhereto::Right,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "BLMPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmpop::new(
-                        ::typedis::__private::Capture,
-                        0.01f64,
-                        ["{BLMPOP|}:key"],
-                        BlmpopWhere::Left,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blmpop::new(
+                ::typedis::__private::Capture,
+                0.01f64,
+                ["{BLMPOP|}:key"],
+                BlmpopWhere::Left,
+            ),
+        ),
     ),
     (
         "BLMPOP",
         "where/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmpop::new(
-                        ::typedis::__private::Capture,
-                        0.01f64,
-                        ["{BLMPOP|where/right}:key"],
-                        BlmpopWhere::Right,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blmpop::new(
+                ::typedis::__private::Capture,
+                0.01f64,
+                ["{BLMPOP|where/right}:key"],
+                BlmpopWhere::Right,
+            ),
+        ),
     ),
     (
         "BLMPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmpop::new(
-                            ::typedis::__private::Capture,
-                            0.01f64,
-                            ["{BLMPOP|count}:key"],
-                            BlmpopWhere::Left,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Blmpop::new(
+                    ::typedis::__private::Capture,
+                    0.01f64,
+                    ["{BLMPOP|count}:key"],
+                    BlmpopWhere::Left,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "BLPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blpop::new(::typedis::__private::Capture, ["{BLPOP|}:key"], 0.01f64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blpop::new(::typedis::__private::Capture, ["{BLPOP|}:key"], 0.01f64),
+        ),
     ),
     (
         "BRPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Brpop::new(::typedis::__private::Capture, ["{BRPOP|}:key"], 0.01f64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Brpop::new(::typedis::__private::Capture, ["{BRPOP|}:key"], 0.01f64),
+        ),
     ),
     (
         "BRPOPLPUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Brpoplpush::new(
-                        ::typedis::__private::Capture,
-                        "{BRPOPLPUSH|}:source",
-                        "{BRPOPLPUSH|}:destination",
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Brpoplpush::new(
+                ::typedis::__private::Capture,
+                "{BRPOPLPUSH|}:source",
+                "{BRPOPLPUSH|}:destination",
+                0.01f64,
+            ),
+        ),
     ),
     (
         "BZMPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bzmpop::new(
-                        ::typedis::__private::Capture,
-                        0.01f64,
-                        ["{BZMPOP|}:key"],
-                        BzmpopWhere::Min,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bzmpop::new(
+                ::typedis::__private::Capture,
+                0.01f64,
+                ["{BZMPOP|}:key"],
+                BzmpopWhere::Min,
+            ),
+        ),
     ),
     (
         "BZMPOP",
         "where/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bzmpop::new(
-                        ::typedis::__private::Capture,
-                        0.01f64,
-                        ["{BZMPOP|where/max}:key"],
-                        BzmpopWhere::Max,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bzmpop::new(
+                ::typedis::__private::Capture,
+                0.01f64,
+                ["{BZMPOP|where/max}:key"],
+                BzmpopWhere::Max,
+            ),
+        ),
     ),
     (
         "BZMPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bzmpop::new(
-                            ::typedis::__private::Capture,
-                            0.01f64,
-                            ["{BZMPOP|count}:key"],
-                            BzmpopWhere::Min,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Bzmpop::new(
+                    ::typedis::__private::Capture,
+                    0.01f64,
+                    ["{BZMPOP|count}:key"],
+                    BzmpopWhere::Min,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "BZPOPMAX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bzpopmax::new(
-                        ::typedis::__private::Capture,
-                        ["{BZPOPMAX|}:key"],
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bzpopmax::new(::typedis::__private::Capture, ["{BZPOPMAX|}:key"], 0.01f64),
+        ),
     ),
     (
         "BZPOPMIN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bzpopmin::new(
-                        ::typedis::__private::Capture,
-                        ["{BZPOPMIN|}:key"],
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bzpopmin::new(::typedis::__private::Capture, ["{BZPOPMIN|}:key"], 0.01f64),
+        ),
     ),
     (
         "CLIENT CACHING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientCaching::new(
-                        ::typedis::__private::Capture,
-                        ClientCachingMode::Yes,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientCaching::new(::typedis::__private::Capture, ClientCachingMode::Yes),
+        ),
     ),
     (
         "CLIENT CACHING",
         "mode/no",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientCaching::new(
-                        ::typedis::__private::Capture,
-                        ClientCachingMode::No,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientCaching::new(::typedis::__private::Capture, ClientCachingMode::No),
+        ),
     ),
     (
         "CLIENT CAPA",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientCapa::new(::typedis::__private::Capture, ["capability"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientCapa::new(::typedis::__private::Capture, ["capability"]),
+        ),
     ),
     (
         "CLIENT GETNAME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientGetname::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientGetname::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLIENT GETREDIR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientGetredir::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientGetredir::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLIENT HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ClientHelp::new(::typedis::__private::Capture)),
     ),
     (
         "CLIENT ID",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientId::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ClientId::new(::typedis::__private::Capture)),
     ),
     (
         "CLIENT IMPORT-SOURCE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientImportSource::new(
-                        ::typedis::__private::Capture,
-                        ClientImportSourceEnabled::On,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientImportSource::new(
+                ::typedis::__private::Capture,
+                ClientImportSourceEnabled::On,
+            ),
+        ),
     ),
     (
         "CLIENT IMPORT-SOURCE",
         "enabled/off",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientImportSource::new(
-                        ::typedis::__private::Capture,
-                        ClientImportSourceEnabled::Off,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientImportSource::new(
+                ::typedis::__private::Capture,
+                ClientImportSourceEnabled::Off,
+            ),
+        ),
     ),
     (
         "CLIENT INFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientInfo::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ClientInfo::new(::typedis::__private::Capture)),
     ),
     (
         "CLIENT KILL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .old_format("oldformat"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).old_format("oldformat"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/old-format",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .old_format("oldformat"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).old_format("oldformat"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).id([999999]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).id([999999]),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Normal),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Normal),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type/master",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Master),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Master),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type/primary",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Primary),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Primary),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type/slave",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Slave),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Slave),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type/replica",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Replica),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Replica),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type/pubsub",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Pubsub),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Pubsub),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/username",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).user("username"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).user("username"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/addr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).addr("addr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).addr("addr"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/laddr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).laddr("laddr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).laddr("laddr"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/skipme",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .skipme(ClientKillSkipme::Yes),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).skipme(ClientKillSkipme::Yes),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/skipme/no",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .skipme(ClientKillSkipme::No),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).skipme(ClientKillSkipme::No),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/maxage",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).maxage(1000000000),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).maxage(1000000000),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).name("name"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).name("name"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/idle",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).idle(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).idle(1),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/flags",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).flags("N"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).flags("N"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/lib-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).lib_name("libname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).lib_name("libname"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/lib-ver",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).lib_ver("libver"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).lib_ver("libver"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/db",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).db(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).db(1),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/capa",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).capa("r"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).capa("r"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/ip",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).ip("ip"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).ip("ip"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Normal),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Normal),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type/master",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Master),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Master),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type/primary",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Primary),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Primary),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type/slave",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Slave),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Slave),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type/replica",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Replica),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Replica),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type/pubsub",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Pubsub),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Pubsub),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_id([999999]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_id([999999]),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-username",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_user("notusername"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_user("notusername"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-addr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_addr("notaddr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_addr("notaddr"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-laddr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_laddr("notladdr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_laddr("notladdr"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_name("notname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_name("notname"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-flags",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_flags("N"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_flags("N"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-lib-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_lib_name("notlibname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_lib_name("notlibname"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-lib-ver",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_lib_ver("notlibver"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_lib_ver("notlibver"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-db",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_db(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_db(1),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-capa",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_capa("r"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_capa("r"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-ip",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_ip("notip"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_ip("notip"),
+        ),
     ),
     (
         "CLIENT LIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ClientList::new(::typedis::__private::Capture)),
     ),
     (
         "CLIENT LIST",
         "client-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .client_type(ClientListClientType::Normal),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture)
+                .client_type(ClientListClientType::Normal),
+        ),
     ),
     (
         "CLIENT LIST",
         "client-type/normal",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).normal(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).normal(),
+        ),
     ),
     (
         "CLIENT LIST",
         "client-type/master",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).master(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).master(),
+        ),
     ),
     (
         "CLIENT LIST",
         "client-type/replica",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).replica(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).replica(),
+        ),
     ),
     (
         "CLIENT LIST",
         "client-type/pubsub",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).pubsub(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).pubsub(),
+        ),
     ),
     (
         "CLIENT LIST",
         "client-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).id([1]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).id([1]),
+        ),
     ),
     (
         "CLIENT LIST",
         "username",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).user("username"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).user("username"),
+        ),
     ),
     (
         "CLIENT LIST",
         "addr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).addr("addr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).addr("addr"),
+        ),
     ),
     (
         "CLIENT LIST",
         "laddr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).laddr("laddr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).laddr("laddr"),
+        ),
     ),
     (
         "CLIENT LIST",
         "skipme",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .skipme(ClientListSkipme::Yes),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).skipme(ClientListSkipme::Yes),
+        ),
     ),
     (
         "CLIENT LIST",
         "skipme/yes",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).yes(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).yes(),
+        ),
     ),
     (
         "CLIENT LIST",
         "skipme/no",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).no(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).no(),
+        ),
     ),
     (
         "CLIENT LIST",
         "maxage",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).maxage(1000000000),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).maxage(1000000000),
+        ),
     ),
     (
         "CLIENT LIST",
         "name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).name("name"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).name("name"),
+        ),
     ),
     (
         "CLIENT LIST",
         "idle",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).idle(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).idle(1),
+        ),
     ),
     (
         "CLIENT LIST",
         "flags",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).flags("N"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).flags("N"),
+        ),
     ),
     (
         "CLIENT LIST",
         "lib-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).lib_name("libname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).lib_name("libname"),
+        ),
     ),
     (
         "CLIENT LIST",
         "lib-ver",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).lib_ver("libver"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).lib_ver("libver"),
+        ),
     ),
     (
         "CLIENT LIST",
         "db",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).db(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).db(1),
+        ),
     ),
     (
         "CLIENT LIST",
         "capa",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).capa("r"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).capa("r"),
+        ),
     ),
     (
         "CLIENT LIST",
         "ip",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).ip("ip"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).ip("ip"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .not_client_type(ClientListNotClientType::Normal),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture)
+                .not_client_type(ClientListNotClientType::Normal),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-type/normal",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_type_normal(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_type_normal(),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-type/master",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_type_master(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_type_master(),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-type/replica",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_type_replica(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_type_replica(),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-type/pubsub",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_type_pubsub(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_type_pubsub(),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_id([1]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_id([1]),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-username",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .not_user("notusername"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_user("notusername"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-addr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_addr("notaddr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_addr("notaddr"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-laddr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_laddr("notladdr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_laddr("notladdr"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_name("notname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_name("notname"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-flags",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_flags("N"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_flags("N"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-lib-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .not_lib_name("notlibname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_lib_name("notlibname"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-lib-ver",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .not_lib_ver("notlibver"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_lib_ver("notlibver"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-db",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_db(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_db(1),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-capa",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_capa("r"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_capa("r"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-ip",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_ip("notip"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_ip("notip"),
+        ),
     ),
     (
         "CLIENT NO-EVICT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientNoEvict::new(
-                        ::typedis::__private::Capture,
-                        ClientNoEvictEnabled::On,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientNoEvict::new(::typedis::__private::Capture, ClientNoEvictEnabled::On),
+        ),
     ),
     (
         "CLIENT NO-EVICT",
         "enabled/off",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientNoEvict::new(
-                        ::typedis::__private::Capture,
-                        ClientNoEvictEnabled::Off,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientNoEvict::new(::typedis::__private::Capture, ClientNoEvictEnabled::Off),
+        ),
     ),
     (
         "CLIENT NO-TOUCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientNoTouch::new(
-                        ::typedis::__private::Capture,
-                        ClientNoTouchEnabled::On,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientNoTouch::new(::typedis::__private::Capture, ClientNoTouchEnabled::On),
+        ),
     ),
     (
         "CLIENT NO-TOUCH",
         "enabled/off",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientNoTouch::new(
-                        ::typedis::__private::Capture,
-                        ClientNoTouchEnabled::Off,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientNoTouch::new(::typedis::__private::Capture, ClientNoTouchEnabled::Off),
+        ),
     ),
     (
         "CLIENT PAUSE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientPause::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientPause::new(::typedis::__private::Capture, 1),
+        ),
     ),
     (
         "CLIENT PAUSE",
         "mode",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientPause::new(::typedis::__private::Capture, 1)
-                        .mode(ClientPauseMode::Write),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientPause::new(::typedis::__private::Capture, 1)
+                .mode(ClientPauseMode::Write),
+        ),
     ),
     (
         "CLIENT PAUSE",
         "mode/write",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientPause::new(::typedis::__private::Capture, 1).write(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientPause::new(::typedis::__private::Capture, 1).write(),
+        ),
     ),
     (
         "CLIENT PAUSE",
         "mode/all",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientPause::new(::typedis::__private::Capture, 1).all(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientPause::new(::typedis::__private::Capture, 1).all(),
+        ),
     ),
     (
         "CLIENT REPLY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientReply::new(
-                        ::typedis::__private::Capture,
-                        ClientReplyAction::On,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientReply::new(::typedis::__private::Capture, ClientReplyAction::On),
+        ),
     ),
     (
         "CLIENT REPLY",
         "action/off",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientReply::new(
-                        ::typedis::__private::Capture,
-                        ClientReplyAction::Off,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientReply::new(::typedis::__private::Capture, ClientReplyAction::Off),
+        ),
     ),
     (
         "CLIENT REPLY",
         "action/skip",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientReply::new(
-                        ::typedis::__private::Capture,
-                        ClientReplyAction::Skip,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientReply::new(::typedis::__private::Capture, ClientReplyAction::Skip),
+        ),
     ),
     (
         "CLIENT SETINFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientSetinfo::new(
-                        ::typedis::__private::Capture,
-                        ClientSetinfoAttr::Libname(
-                            ::core::convert::Into::into("libname"),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientSetinfo::new(
+                ::typedis::__private::Capture,
+                ClientSetinfoAttr::Libname(::core::convert::Into::into("libname")),
+            ),
+        ),
     ),
     (
         "CLIENT SETINFO",
         "attr/libver",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientSetinfo::new(
-                        ::typedis::__private::Capture,
-                        ClientSetinfoAttr::Libver(::core::convert::Into::into("libver")),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientSetinfo::new(
+                ::typedis::__private::Capture,
+                ClientSetinfoAttr::Libver(::core::convert::Into::into("libver")),
+            ),
+        ),
     ),
     (
         "CLIENT SETNAME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientSetname::new(::typedis::__private::Capture, "connectionname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientSetname::new(::typedis::__private::Capture, "connectionname"),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                        ::typedis::__private::Capture,
-                        ClientTrackingStatus::On,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "status/off",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                        ::typedis::__private::Capture,
-                        ClientTrackingStatus::Off,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::Off),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "client-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .redirect(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .redirect(1),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "prefix",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .prefix(["prefix"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .prefix(["prefix"]),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "bcast",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .bcast(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .bcast(),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "optin",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .optin(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .optin(),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "optout",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .optout(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .optout(),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "noloop",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .noloop(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .noloop(),
+        ),
     ),
     (
         "CLIENT TRACKINGINFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTrackinginfo::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTrackinginfo::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLIENT UNBLOCK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientUnblock::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientUnblock::new(::typedis::__private::Capture, 1),
+        ),
     ),
     (
         "CLIENT UNBLOCK",
         "unblock-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientUnblock::new(::typedis::__private::Capture, 1)
-                        .unblock_type(ClientUnblockUnblockType::Timeout),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientUnblock::new(::typedis::__private::Capture, 1)
+                .unblock_type(ClientUnblockUnblockType::Timeout),
+        ),
     ),
     (
         "CLIENT UNBLOCK",
         "unblock-type/timeout",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientUnblock::new(::typedis::__private::Capture, 1).timeout(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientUnblock::new(::typedis::__private::Capture, 1).timeout(),
+        ),
     ),
     (
         "CLIENT UNBLOCK",
         "unblock-type/error",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientUnblock::new(::typedis::__private::Capture, 1).error(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientUnblock::new(::typedis::__private::Capture, 1).error(),
+        ),
     ),
     (
         "CLIENT UNPAUSE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientUnpause::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientUnpause::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER ADDSLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterAddslots::new(::typedis::__private::Capture, [1]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterAddslots::new(::typedis::__private::Capture, [1]),
+        ),
     ),
     (
         "CLUSTER ADDSLOTSRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterAddslotsrange::new(::typedis::__private::Capture, [(1, 1)]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterAddslotsrange::new(::typedis::__private::Capture, [(1, 1)]),
+        ),
     ),
     (
         "CLUSTER BUMPEPOCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterBumpepoch::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterBumpepoch::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER CANCELSLOTMIGRATIONS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterCancelslotmigrations::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterCancelslotmigrations::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER COUNT-FAILURE-REPORTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterCountFailureReports::new(
-                        ::typedis::__private::Capture,
-                        "nodeid",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterCountFailureReports::new(::typedis::__private::Capture, "nodeid"),
+        ),
     ),
     (
         "CLUSTER COUNTKEYSINSLOT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterCountkeysinslot::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterCountkeysinslot::new(::typedis::__private::Capture, 1),
+        ),
     ),
     (
         "CLUSTER DELSLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterDelslots::new(::typedis::__private::Capture, [1]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterDelslots::new(::typedis::__private::Capture, [1]),
+        ),
     ),
     (
         "CLUSTER DELSLOTSRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterDelslotsrange::new(::typedis::__private::Capture, [(1, 1)]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterDelslotsrange::new(::typedis::__private::Capture, [(1, 1)]),
+        ),
     ),
     (
         "CLUSTER FAILOVER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFailover::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFailover::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER FAILOVER",
         "options",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFailover::new(::typedis::__private::Capture)
-                        .options(ClusterFailoverOptions::Force),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFailover::new(::typedis::__private::Capture)
+                .options(ClusterFailoverOptions::Force),
+        ),
     ),
     (
         "CLUSTER FAILOVER",
         "options/force",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFailover::new(::typedis::__private::Capture).force(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFailover::new(::typedis::__private::Capture).force(),
+        ),
     ),
     (
         "CLUSTER FAILOVER",
         "options/takeover",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFailover::new(::typedis::__private::Capture).takeover(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFailover::new(::typedis::__private::Capture).takeover(),
+        ),
     ),
     (
         "CLUSTER FLUSHSLOT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFlushslot::new(::typedis::__private::Capture, 1),
+        ),
     ),
     (
         "CLUSTER FLUSHSLOT",
         "flush-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1)
-                        .flush_type(ClusterFlushslotFlushType::Async),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFlushslot::new(::typedis::__private::Capture, 1)
+                .flush_type(ClusterFlushslotFlushType::Async),
+        ),
     ),
     (
         "CLUSTER FLUSHSLOT",
         "flush-type/async",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1)
-                        .asynchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFlushslot::new(::typedis::__private::Capture, 1).asynchronous(),
+        ),
     ),
     (
         "CLUSTER FLUSHSLOT",
         "flush-type/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1).synchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFlushslot::new(::typedis::__private::Capture, 1).synchronous(),
+        ),
     ),
     (
         "CLUSTER FLUSHSLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslots::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFlushslots::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER FORGET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterForget::new(::typedis::__private::Capture, "nodeid"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterForget::new(::typedis::__private::Capture, "nodeid"),
+        ),
     ),
     (
         "CLUSTER GETKEYSINSLOT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterGetkeysinslot::new(::typedis::__private::Capture, 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterGetkeysinslot::new(::typedis::__private::Capture, 1, 1),
+        ),
     ),
     (
         "CLUSTER GETSLOTMIGRATIONS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterGetslotmigrations::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterGetslotmigrations::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER INFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterInfo::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterInfo::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER KEYSLOT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterKeyslot::new(::typedis::__private::Capture, "key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterKeyslot::new(::typedis::__private::Capture, "key"),
+        ),
     ),
     (
         "CLUSTER LINKS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterLinks::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterLinks::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER MEET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterMeet::new(::typedis::__private::Capture, "ip", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterMeet::new(::typedis::__private::Capture, "ip", 1),
+        ),
     ),
     (
         "CLUSTER MEET",
         "cluster-bus-port",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterMeet::new(::typedis::__private::Capture, "ip", 1)
-                        .cluster_bus_port(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterMeet::new(::typedis::__private::Capture, "ip", 1).cluster_bus_port(1),
+        ),
     ),
     (
         "CLUSTER MIGRATESLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterMigrateslots::new(
-                        ::typedis::__private::Capture,
-                        [([(1, 1)], "nodeid")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterMigrateslots::new(
+                ::typedis::__private::Capture,
+                [([(1, 1)], "nodeid")],
+            ),
+        ),
     ),
     (
         "CLUSTER MYID",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterMyid::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterMyid::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER MYSHARDID",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterMyshardid::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterMyshardid::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER NODES",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterNodes::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterNodes::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER REPLICAS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReplicas::new(::typedis::__private::Capture, "nodeid"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReplicas::new(::typedis::__private::Capture, "nodeid"),
+        ),
     ),
     (
         "CLUSTER REPLICATE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReplicate::new(
-                        ::typedis::__private::Capture,
-                        ClusterReplicateTarget::NodeId(
-                            ::core::convert::Into::into("nodeid"),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReplicate::new(
+                ::typedis::__private::Capture,
+                ClusterReplicateTarget::NodeId(::core::convert::Into::into("nodeid")),
+            ),
+        ),
     ),
     (
         "CLUSTER REPLICATE",
         "args/no-one",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReplicate::new(
-                        ::typedis::__private::Capture,
-                        ClusterReplicateTarget::NoOne,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReplicate::new(
+                ::typedis::__private::Capture,
+                ClusterReplicateTarget::NoOne,
+            ),
+        ),
     ),
     (
         "CLUSTER RESET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReset::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReset::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER RESET",
         "reset-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReset::new(::typedis::__private::Capture)
-                        .reset_type(ClusterResetResetType::Hard),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReset::new(::typedis::__private::Capture)
+                .reset_type(ClusterResetResetType::Hard),
+        ),
     ),
     (
         "CLUSTER RESET",
         "reset-type/hard",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReset::new(::typedis::__private::Capture).hard(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReset::new(::typedis::__private::Capture).hard(),
+        ),
     ),
     (
         "CLUSTER RESET",
         "reset-type/soft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReset::new(::typedis::__private::Capture).soft(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReset::new(::typedis::__private::Capture).soft(),
+        ),
     ),
     (
         "CLUSTER SAVECONFIG",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSaveconfig::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSaveconfig::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER SET-CONFIG-EPOCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetConfigEpoch::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSetConfigEpoch::new(::typedis::__private::Capture, 1),
+        ),
     ),
     (
         "CLUSTER SETSLOT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ClusterSetslotSubcommand::Importing(
-                            ::core::convert::Into::into("importing"),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSetslot::new(
+                ::typedis::__private::Capture,
+                1,
+                ClusterSetslotSubcommand::Importing(
+                    ::core::convert::Into::into("importing"),
+                ),
+            ),
+        ),
     ),
     (
         "CLUSTER SETSLOT",
         "subcommand/migrating",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ClusterSetslotSubcommand::Migrating(
-                            ::core::convert::Into::into("migrating"),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSetslot::new(
+                ::typedis::__private::Capture,
+                1,
+                ClusterSetslotSubcommand::Migrating(
+                    ::core::convert::Into::into("migrating"),
+                ),
+            ),
+        ),
     ),
     (
         "CLUSTER SETSLOT",
         "subcommand/node",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ClusterSetslotSubcommand::Node(
-                            ::core::convert::Into::into("node"),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSetslot::new(
+                ::typedis::__private::Capture,
+                1,
+                ClusterSetslotSubcommand::Node(::core::convert::Into::into("node")),
+            ),
+        ),
     ),
     (
         "CLUSTER SETSLOT",
         "subcommand/stable",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ClusterSetslotSubcommand::Stable,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSetslot::new(
+                ::typedis::__private::Capture,
+                1,
+                ClusterSetslotSubcommand::Stable,
+            ),
+        ),
     ),
     (
         "CLUSTER SETSLOT",
         "timeout",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ClusterSetslotSubcommand::Importing(
-                                ::core::convert::Into::into("importing"),
-                            ),
-                        )
-                        .timeout(1),
+        || ::typedis::__private::captured(
+            ClusterSetslot::new(
+                    ::typedis::__private::Capture,
+                    1,
+                    ClusterSetslotSubcommand::Importing(
+                        ::core::convert::Into::into("importing"),
+                    ),
                 )
-                .1
-        },
+                .timeout(1),
+        ),
     ),
     (
         "CLUSTER SHARDS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterShards::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterShards::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER SLAVES",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlaves::new(::typedis::__private::Capture, "nodeid"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSlaves::new(::typedis::__private::Capture, "nodeid"),
+        ),
     ),
     (
         "CLUSTER SLOT-STATS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(
-                        ::typedis::__private::Capture,
-                        ClusterSlotStatsFilter::Slotsrange {
-                            start_slot: ::core::convert::Into::into(1),
-                            end_slot: ::core::convert::Into::into(1),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSlotStats::new(
+                ::typedis::__private::Capture,
+                ClusterSlotStatsFilter::Slotsrange {
+                    start_slot: ::core::convert::Into::into(1),
+                    end_slot: ::core::convert::Into::into(1),
+                },
+            ),
+        ),
     ),
     (
         "CLUSTER SLOT-STATS",
         "filter/orderby",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(
-                        ::typedis::__private::Capture,
-                        ClusterSlotStatsFilter::Orderby {
-                            metric: ::core::convert::Into::into("key-count"),
-                            limit: ::core::option::Option::None,
-                            order: ::core::option::Option::None,
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSlotStats::new(
+                ::typedis::__private::Capture,
+                ClusterSlotStatsFilter::Orderby {
+                    metric: ::core::convert::Into::into("key-count"),
+                    limit: ::core::option::Option::None,
+                    order: ::core::option::Option::None,
+                },
+            ),
+        ),
     ),
     (
         "CLUSTER SLOT-STATS",
         "filter/orderby/limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(
-                        ::typedis::__private::Capture,
-                        ClusterSlotStatsFilter::Orderby {
-                            metric: ::core::convert::Into::into("key-count"),
-                            limit: ::core::option::Option::Some(
-                                ::core::convert::Into::into(1),
-                            ),
-                            order: ::core::option::Option::None,
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSlotStats::new(
+                ::typedis::__private::Capture,
+                ClusterSlotStatsFilter::Orderby {
+                    metric: ::core::convert::Into::into("key-count"),
+                    limit: ::core::option::Option::Some(::core::convert::Into::into(1)),
+                    order: ::core::option::Option::None,
+                },
+            ),
+        ),
     ),
     (
         "CLUSTER SLOT-STATS",
         "filter/orderby/order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(
-                        ::typedis::__private::Capture,
-                        ClusterSlotStatsFilter::Orderby {
-                            metric: ::core::convert::Into::into("key-count"),
-                            limit: ::core::option::Option::None,
-                            order: ::core::option::Option::Some(
-                                ::core::convert::Into::into(ClusterSlotStatsOrder::Asc),
-                            ),
-                        },
+        || ::typedis::__private::captured(
+            ClusterSlotStats::new(
+                ::typedis::__private::Capture,
+                ClusterSlotStatsFilter::Orderby {
+                    metric: ::core::convert::Into::into("key-count"),
+                    limit: ::core::option::Option::None,
+                    order: ::core::option::Option::Some(
+                        ::core::convert::Into::into(ClusterSlotStatsOrder::Asc),
                     ),
-                )
-                .1
-        },
+                },
+            ),
+        ),
     ),
     (
         "CLUSTER SLOT-STATS",
         "filter/orderby/order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(
-                        ::typedis::__private::Capture,
-                        ClusterSlotStatsFilter::Orderby {
-                            metric: ::core::convert::Into::into("key-count"),
-                            limit: ::core::option::Option::None,
-                            order: ::core::option::Option::Some(
-                                ::core::convert::Into::into(ClusterSlotStatsOrder::Desc),
-                            ),
-                        },
+        || ::typedis::__private::captured(
+            ClusterSlotStats::new(
+                ::typedis::__private::Capture,
+                ClusterSlotStatsFilter::Orderby {
+                    metric: ::core::convert::Into::into("key-count"),
+                    limit: ::core::option::Option::None,
+                    order: ::core::option::Option::Some(
+                        ::core::convert::Into::into(ClusterSlotStatsOrder::Desc),
                     ),
-                )
-                .1
-        },
+                },
+            ),
+        ),
     ),
     (
         "CLUSTER SLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlots::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSlots::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER SYNCSLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSyncslots::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSyncslots::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTERSCAN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Clusterscan::new(::typedis::__private::Capture, "cursor"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Clusterscan::new(::typedis::__private::Capture, "cursor"),
+        ),
     ),
     (
         "CLUSTERSCAN",
         "match-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Clusterscan::new(::typedis::__private::Capture, "cursor")
-                        .match_pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Clusterscan::new(::typedis::__private::Capture, "cursor").match_pattern("*"),
+        ),
     ),
     (
         "CLUSTERSCAN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Clusterscan::new(::typedis::__private::Capture, "cursor").count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Clusterscan::new(::typedis::__private::Capture, "cursor").count(1),
+        ),
     ),
     (
         "CLUSTERSCAN",
         "type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Clusterscan::new(::typedis::__private::Capture, "cursor")
-                        .of_type("type"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Clusterscan::new(::typedis::__private::Capture, "cursor").of_type("type"),
+        ),
     ),
     (
         "CLUSTERSCAN",
         "slot",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Clusterscan::new(::typedis::__private::Capture, "cursor").slot(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Clusterscan::new(::typedis::__private::Capture, "cursor").slot(1),
+        ),
     ),
     (
         "COMMAND",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Command::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Command::new(::typedis::__private::Capture)),
     ),
     (
         "COMMAND COUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandCount::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandCount::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMAND DOCS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandDocs::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandDocs::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMAND DOCS",
         "command-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandDocs::new(::typedis::__private::Capture)
-                        .command_name(["commandname"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandDocs::new(::typedis::__private::Capture).command_name(["commandname"]),
+        ),
     ),
     (
         "COMMAND GETKEYS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandGetkeys::new(::typedis::__private::Capture, "get")
-                        .arg(["key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandGetkeys::new(::typedis::__private::Capture, "get").arg(["key"]),
+        ),
     ),
     (
         "COMMAND GETKEYS",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandGetkeys::new(::typedis::__private::Capture, "get")
-                        .arg(["key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandGetkeys::new(::typedis::__private::Capture, "get").arg(["key"]),
+        ),
     ),
     (
         "COMMAND GETKEYSANDFLAGS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandGetkeysandflags::new(::typedis::__private::Capture, "get")
-                        .arg(["key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandGetkeysandflags::new(::typedis::__private::Capture, "get")
+                .arg(["key"]),
+        ),
     ),
     (
         "COMMAND GETKEYSANDFLAGS",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandGetkeysandflags::new(::typedis::__private::Capture, "get")
-                        .arg(["key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandGetkeysandflags::new(::typedis::__private::Capture, "get")
+                .arg(["key"]),
+        ),
     ),
     (
         "COMMAND HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMAND INFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandInfo::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandInfo::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMAND INFO",
         "command-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandInfo::new(::typedis::__private::Capture)
-                        .command_name(["commandname"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandInfo::new(::typedis::__private::Capture).command_name(["commandname"]),
+        ),
     ),
     (
         "COMMAND LIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandList::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandList::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMAND LIST",
         "filterby/module-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandList::new(::typedis::__private::Capture).module("modulename"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandList::new(::typedis::__private::Capture).module("modulename"),
+        ),
     ),
     (
         "COMMAND LIST",
         "filterby/category",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandList::new(::typedis::__private::Capture).aclcat("category"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandList::new(::typedis::__private::Capture).aclcat("category"),
+        ),
     ),
     (
         "COMMAND LIST",
         "filterby/pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandList::new(::typedis::__private::Capture).pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandList::new(::typedis::__private::Capture).pattern("*"),
+        ),
     ),
     (
         "COMMANDLOG GET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogGet::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        CommandlogGetType::Slow,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogGet::new(::typedis::__private::Capture, 1, CommandlogGetType::Slow),
+        ),
     ),
     (
         "COMMANDLOG GET",
         "type/large-request",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogGet::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        CommandlogGetType::LargeRequest,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogGet::new(
+                ::typedis::__private::Capture,
+                1,
+                CommandlogGetType::LargeRequest,
+            ),
+        ),
     ),
     (
         "COMMANDLOG GET",
         "type/large-reply",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogGet::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        CommandlogGetType::LargeReply,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogGet::new(
+                ::typedis::__private::Capture,
+                1,
+                CommandlogGetType::LargeReply,
+            ),
+        ),
     ),
     (
         "COMMANDLOG HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMANDLOG LEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogLen::new(
-                        ::typedis::__private::Capture,
-                        CommandlogLenType::Slow,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogLen::new(::typedis::__private::Capture, CommandlogLenType::Slow),
+        ),
     ),
     (
         "COMMANDLOG LEN",
         "type/large-request",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogLen::new(
-                        ::typedis::__private::Capture,
-                        CommandlogLenType::LargeRequest,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogLen::new(
+                ::typedis::__private::Capture,
+                CommandlogLenType::LargeRequest,
+            ),
+        ),
     ),
     (
         "COMMANDLOG LEN",
         "type/large-reply",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogLen::new(
-                        ::typedis::__private::Capture,
-                        CommandlogLenType::LargeReply,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogLen::new(
+                ::typedis::__private::Capture,
+                CommandlogLenType::LargeReply,
+            ),
+        ),
     ),
     (
         "COMMANDLOG RESET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogReset::new(
-                        ::typedis::__private::Capture,
-                        CommandlogResetType::Slow,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogReset::new(
+                ::typedis::__private::Capture,
+                CommandlogResetType::Slow,
+            ),
+        ),
     ),
     (
         "COMMANDLOG RESET",
         "type/large-request",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogReset::new(
-                        ::typedis::__private::Capture,
-                        CommandlogResetType::LargeRequest,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogReset::new(
+                ::typedis::__private::Capture,
+                CommandlogResetType::LargeRequest,
+            ),
+        ),
     ),
     (
         "COMMANDLOG RESET",
         "type/large-reply",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogReset::new(
-                        ::typedis::__private::Capture,
-                        CommandlogResetType::LargeReply,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogReset::new(
+                ::typedis::__private::Capture,
+                CommandlogResetType::LargeReply,
+            ),
+        ),
     ),
     (
         "CONFIG GET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ConfigGet::new(::typedis::__private::Capture, ["parameter"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ConfigGet::new(::typedis::__private::Capture, ["parameter"]),
+        ),
     ),
     (
         "CONFIG HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ConfigHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ConfigHelp::new(::typedis::__private::Capture)),
     ),
     (
         "CONFIG RESETSTAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ConfigResetstat::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ConfigResetstat::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CONFIG REWRITE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ConfigRewrite::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ConfigRewrite::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CONFIG SET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ConfigSet::new(
-                        ::typedis::__private::Capture,
-                        [("maxmemory-samples", "5")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ConfigSet::new(::typedis::__private::Capture, [("maxmemory-samples", "5")]),
+        ),
     ),
     (
         "COPY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Copy::new(
-                        ::typedis::__private::Capture,
-                        "{COPY|}:source",
-                        "{COPY|}:destination",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Copy::new(
+                ::typedis::__private::Capture,
+                "{COPY|}:source",
+                "{COPY|}:destination",
+            ),
+        ),
     ),
     (
         "COPY",
         "destination-db",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Copy::new(
-                            ::typedis::__private::Capture,
-                            "{COPY|destination-db}:source",
-                            "{COPY|destination-db}:destination",
-                        )
-                        .db(1),
+        || ::typedis::__private::captured(
+            Copy::new(
+                    ::typedis::__private::Capture,
+                    "{COPY|destination-db}:source",
+                    "{COPY|destination-db}:destination",
                 )
-                .1
-        },
+                .db(1),
+        ),
     ),
     (
         "COPY",
         "replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Copy::new(
-                            ::typedis::__private::Capture,
-                            "{COPY|replace}:source",
-                            "{COPY|replace}:destination",
-                        )
-                        .replace(),
+        || ::typedis::__private::captured(
+            Copy::new(
+                    ::typedis::__private::Capture,
+                    "{COPY|replace}:source",
+                    "{COPY|replace}:destination",
                 )
-                .1
-        },
+                .replace(),
+        ),
     ),
     (
         "DBSIZE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Dbsize::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Dbsize::new(::typedis::__private::Capture)),
     ),
     (
         "DEBUG",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Debug::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Debug::new(::typedis::__private::Capture)),
     ),
     (
         "DECR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Decr::new(::typedis::__private::Capture, "{DECR|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Decr::new(::typedis::__private::Capture, "{DECR|}:key"),
+        ),
     ),
     (
         "DECRBY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Decrby::new(::typedis::__private::Capture, "{DECRBY|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Decrby::new(::typedis::__private::Capture, "{DECRBY|}:key", 1),
+        ),
     ),
     (
         "DEL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Del::new(::typedis::__private::Capture, ["{DEL|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Del::new(::typedis::__private::Capture, ["{DEL|}:key"]),
+        ),
     ),
     (
         "DELIFEQ",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Delifeq::new(
-                        ::typedis::__private::Capture,
-                        "{DELIFEQ|}:key",
-                        "value",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Delifeq::new(::typedis::__private::Capture, "{DELIFEQ|}:key", "value"),
+        ),
     ),
     (
         "DISCARD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Discard::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Discard::new(::typedis::__private::Capture)),
     ),
     (
         "DUMP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Dump::new(::typedis::__private::Capture, "{DUMP|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Dump::new(::typedis::__private::Capture, "{DUMP|}:key"),
+        ),
     ),
     (
         "ECHO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Echo::new(::typedis::__private::Capture, "message"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Echo::new(::typedis::__private::Capture, "message"),
+        ),
     ),
     (
         "EVAL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Eval::new(::typedis::__private::Capture, "return 1"),
+        ),
     ),
     (
         "EVAL",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1")
-                        .key(["{EVAL|key}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Eval::new(::typedis::__private::Capture, "return 1").key(["{EVAL|key}:key"]),
+        ),
     ),
     (
         "EVAL",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Eval::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
+        ),
     ),
     (
         "EVALSHA",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Evalsha::new(
-                        ::typedis::__private::Capture,
-                        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Evalsha::new(
+                ::typedis::__private::Capture,
+                "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+            ),
+        ),
     ),
     (
         "EVALSHA",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Evalsha::new(
-                            ::typedis::__private::Capture,
-                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        )
-                        .key(["{EVALSHA|key}:key"]),
+        || ::typedis::__private::captured(
+            Evalsha::new(
+                    ::typedis::__private::Capture,
+                    "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
                 )
-                .1
-        },
+                .key(["{EVALSHA|key}:key"]),
+        ),
     ),
     (
         "EVALSHA",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Evalsha::new(
-                            ::typedis::__private::Capture,
-                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        )
-                        .arg(["arg"]),
+        || ::typedis::__private::captured(
+            Evalsha::new(
+                    ::typedis::__private::Capture,
+                    "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
                 )
-                .1
-        },
+                .arg(["arg"]),
+        ),
     ),
     (
         "EVALSHA_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalshaRo::new(
-                        ::typedis::__private::Capture,
-                        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            EvalshaRo::new(
+                ::typedis::__private::Capture,
+                "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+            ),
+        ),
     ),
     (
         "EVALSHA_RO",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalshaRo::new(
-                            ::typedis::__private::Capture,
-                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        )
-                        .key(["{EVALSHA_RO|key}:key"]),
+        || ::typedis::__private::captured(
+            EvalshaRo::new(
+                    ::typedis::__private::Capture,
+                    "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
                 )
-                .1
-        },
+                .key(["{EVALSHA_RO|key}:key"]),
+        ),
     ),
     (
         "EVALSHA_RO",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalshaRo::new(
-                            ::typedis::__private::Capture,
-                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        )
-                        .arg(["arg"]),
+        || ::typedis::__private::captured(
+            EvalshaRo::new(
+                    ::typedis::__private::Capture,
+                    "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
                 )
-                .1
-        },
+                .arg(["arg"]),
+        ),
     ),
     (
         "EVAL_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            EvalRo::new(::typedis::__private::Capture, "return 1"),
+        ),
     ),
     (
         "EVAL_RO",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1")
-                        .key(["{EVAL_RO|key}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            EvalRo::new(::typedis::__private::Capture, "return 1")
+                .key(["{EVAL_RO|key}:key"]),
+        ),
     ),
     (
         "EVAL_RO",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            EvalRo::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
+        ),
     ),
     (
         "EXEC",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Exec::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Exec::new(::typedis::__private::Capture)),
     ),
     (
         "EXISTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Exists::new(::typedis::__private::Capture, ["{EXISTS|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Exists::new(::typedis::__private::Capture, ["{EXISTS|}:key"]),
+        ),
     ),
     (
         "EXPIRE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(::typedis::__private::Capture, "{EXPIRE|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|}:key", 1),
+        ),
     ),
     (
         "EXPIRE",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIRE|condition}:key",
-                            1,
-                        )
-                        .condition(ExpireCondition::Nx),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|condition}:key", 1)
+                .condition(ExpireCondition::Nx),
+        ),
     ),
     (
         "EXPIRE",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIRE|condition/nx}:key",
-                            1,
-                        )
-                        .nx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|condition/nx}:key", 1)
+                .nx(),
+        ),
     ),
     (
         "EXPIRE",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIRE|condition/xx}:key",
-                            1,
-                        )
-                        .xx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|condition/xx}:key", 1)
+                .xx(),
+        ),
     ),
     (
         "EXPIRE",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIRE|condition/gt}:key",
-                            1,
-                        )
-                        .gt(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|condition/gt}:key", 1)
+                .gt(),
+        ),
     ),
     (
         "EXPIRE",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIRE|condition/lt}:key",
-                            1,
-                        )
-                        .lt(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|condition/lt}:key", 1)
+                .lt(),
+        ),
     ),
     (
         "EXPIREAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                        ::typedis::__private::Capture,
-                        "{EXPIREAT|}:key",
-                        1700000000,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expireat::new(::typedis::__private::Capture, "{EXPIREAT|}:key", 1700000000),
+        ),
     ),
     (
         "EXPIREAT",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIREAT|condition}:key",
-                            1700000000,
-                        )
-                        .condition(ExpireatCondition::Nx),
+        || ::typedis::__private::captured(
+            Expireat::new(
+                    ::typedis::__private::Capture,
+                    "{EXPIREAT|condition}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .condition(ExpireatCondition::Nx),
+        ),
     ),
     (
         "EXPIREAT",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIREAT|condition/nx}:key",
-                            1700000000,
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Expireat::new(
+                    ::typedis::__private::Capture,
+                    "{EXPIREAT|condition/nx}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "EXPIREAT",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIREAT|condition/xx}:key",
-                            1700000000,
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Expireat::new(
+                    ::typedis::__private::Capture,
+                    "{EXPIREAT|condition/xx}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "EXPIREAT",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIREAT|condition/gt}:key",
-                            1700000000,
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Expireat::new(
+                    ::typedis::__private::Capture,
+                    "{EXPIREAT|condition/gt}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "EXPIREAT",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIREAT|condition/lt}:key",
-                            1700000000,
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Expireat::new(
+                    ::typedis::__private::Capture,
+                    "{EXPIREAT|condition/lt}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "EXPIRETIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expiretime::new(::typedis::__private::Capture, "{EXPIRETIME|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expiretime::new(::typedis::__private::Capture, "{EXPIRETIME|}:key"),
+        ),
     ),
     (
         "FAILOVER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Failover::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Failover::new(::typedis::__private::Capture)),
     ),
     (
         "FAILOVER",
         "target",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Failover::new(::typedis::__private::Capture).to(("host", 1, false)),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Failover::new(::typedis::__private::Capture).to(("host", 1, false)),
+        ),
     ),
     (
         "FAILOVER",
         "target/force",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Failover::new(::typedis::__private::Capture).to(("host", 1, true)),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Failover::new(::typedis::__private::Capture).to(("host", 1, true)),
+        ),
     ),
     (
         "FAILOVER",
         "abort",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Failover::new(::typedis::__private::Capture).abort(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Failover::new(::typedis::__private::Capture).abort(),
+        ),
     ),
     (
         "FAILOVER",
         "milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Failover::new(::typedis::__private::Capture).timeout(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Failover::new(::typedis::__private::Capture).timeout(1),
+        ),
     ),
     (
         "FCALL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Fcall::new(::typedis::__private::Capture, "function"),
+        ),
     ),
     (
         "FCALL",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function")
-                        .key(["{FCALL|key}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Fcall::new(::typedis::__private::Capture, "function")
+                .key(["{FCALL|key}:key"]),
+        ),
     ),
     (
         "FCALL",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function").arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Fcall::new(::typedis::__private::Capture, "function").arg(["arg"]),
+        ),
     ),
     (
         "FCALL_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FcallRo::new(::typedis::__private::Capture, "function"),
+        ),
     ),
     (
         "FCALL_RO",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function")
-                        .key(["{FCALL_RO|key}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FcallRo::new(::typedis::__private::Capture, "function")
+                .key(["{FCALL_RO|key}:key"]),
+        ),
     ),
     (
         "FCALL_RO",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function").arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FcallRo::new(::typedis::__private::Capture, "function").arg(["arg"]),
+        ),
     ),
     (
         "FLUSHALL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Flushall::new(::typedis::__private::Capture)),
     ),
     (
         "FLUSHALL",
         "flush-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture)
-                        .flush_type(FlushallFlushType::Async),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushall::new(::typedis::__private::Capture)
+                .flush_type(FlushallFlushType::Async),
+        ),
     ),
     (
         "FLUSHALL",
         "flush-type/async",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture).asynchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushall::new(::typedis::__private::Capture).asynchronous(),
+        ),
     ),
     (
         "FLUSHALL",
         "flush-type/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture).synchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushall::new(::typedis::__private::Capture).synchronous(),
+        ),
     ),
     (
         "FLUSHDB",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Flushdb::new(::typedis::__private::Capture)),
     ),
     (
         "FLUSHDB",
         "flush-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture)
-                        .flush_type(FlushdbFlushType::Async),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushdb::new(::typedis::__private::Capture)
+                .flush_type(FlushdbFlushType::Async),
+        ),
     ),
     (
         "FLUSHDB",
         "flush-type/async",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture).asynchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushdb::new(::typedis::__private::Capture).asynchronous(),
+        ),
     ),
     (
         "FLUSHDB",
         "flush-type/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture).synchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushdb::new(::typedis::__private::Capture).synchronous(),
+        ),
     ),
     (
         "FUNCTION DELETE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionDelete::new(::typedis::__private::Capture, "libraryname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionDelete::new(::typedis::__private::Capture, "libraryname"),
+        ),
     ),
     (
         "FUNCTION DUMP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionDump::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionDump::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "FUNCTION FLUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionFlush::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "FUNCTION FLUSH",
         "flush-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture)
-                        .flush_type(FunctionFlushFlushType::Async),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionFlush::new(::typedis::__private::Capture)
+                .flush_type(FunctionFlushFlushType::Async),
+        ),
     ),
     (
         "FUNCTION FLUSH",
         "flush-type/async",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture).asynchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionFlush::new(::typedis::__private::Capture).asynchronous(),
+        ),
     ),
     (
         "FUNCTION FLUSH",
         "flush-type/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture).synchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionFlush::new(::typedis::__private::Capture).synchronous(),
+        ),
     ),
     (
         "FUNCTION HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "FUNCTION KILL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionKill::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionKill::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "FUNCTION LIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionList::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionList::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "FUNCTION LIST",
         "library-name-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionList::new(::typedis::__private::Capture)
-                        .libraryname("librarynamepattern"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionList::new(::typedis::__private::Capture)
+                .libraryname("librarynamepattern"),
+        ),
     ),
     (
         "FUNCTION LIST",
         "withcode",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionList::new(::typedis::__private::Capture).withcode(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionList::new(::typedis::__private::Capture).withcode(),
+        ),
     ),
     (
         "FUNCTION LOAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionLoad::new(::typedis::__private::Capture, "functioncode"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionLoad::new(::typedis::__private::Capture, "functioncode"),
+        ),
     ),
     (
         "FUNCTION LOAD",
         "replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionLoad::new(::typedis::__private::Capture, "functioncode")
-                        .replace(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionLoad::new(::typedis::__private::Capture, "functioncode").replace(),
+        ),
     ),
     (
         "FUNCTION RESTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionRestore::new(
-                        ::typedis::__private::Capture,
-                        "serializedvalue",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionRestore::new(::typedis::__private::Capture, "serializedvalue"),
+        ),
     ),
     (
         "FUNCTION RESTORE",
         "policy",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionRestore::new(
-                            ::typedis::__private::Capture,
-                            "serializedvalue",
-                        )
-                        .policy(FunctionRestorePolicy::Flush),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionRestore::new(::typedis::__private::Capture, "serializedvalue")
+                .policy(FunctionRestorePolicy::Flush),
+        ),
     ),
     (
         "FUNCTION RESTORE",
         "policy/flush",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionRestore::new(
-                            ::typedis::__private::Capture,
-                            "serializedvalue",
-                        )
-                        .flush(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionRestore::new(::typedis::__private::Capture, "serializedvalue")
+                .flush(),
+        ),
     ),
     (
         "FUNCTION RESTORE",
         "policy/append",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionRestore::new(
-                            ::typedis::__private::Capture,
-                            "serializedvalue",
-                        )
-                        .append_libraries(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionRestore::new(::typedis::__private::Capture, "serializedvalue")
+                .append_libraries(),
+        ),
     ),
     (
         "FUNCTION RESTORE",
         "policy/replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionRestore::new(
-                            ::typedis::__private::Capture,
-                            "serializedvalue",
-                        )
-                        .replace(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionRestore::new(::typedis::__private::Capture, "serializedvalue")
+                .replace(),
+        ),
     ),
     (
         "FUNCTION STATS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionStats::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionStats::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "GEOADD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geoadd::new(
-                        ::typedis::__private::Capture,
-                        "{GEOADD|}:key",
-                        [(0.01f64, 0.01f64, "member")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geoadd::new(
+                ::typedis::__private::Capture,
+                "{GEOADD|}:key",
+                [(0.01f64, 0.01f64, "member")],
+            ),
+        ),
     ),
     (
         "GEOADD",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geoadd::new(
-                            ::typedis::__private::Capture,
-                            "{GEOADD|condition}:key",
-                            [(0.01f64, 0.01f64, "member")],
-                        )
-                        .condition(GeoaddCondition::Nx),
+        || ::typedis::__private::captured(
+            Geoadd::new(
+                    ::typedis::__private::Capture,
+                    "{GEOADD|condition}:key",
+                    [(0.01f64, 0.01f64, "member")],
                 )
-                .1
-        },
+                .condition(GeoaddCondition::Nx),
+        ),
     ),
     (
         "GEOADD",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geoadd::new(
-                            ::typedis::__private::Capture,
-                            "{GEOADD|condition/nx}:key",
-                            [(0.01f64, 0.01f64, "member")],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Geoadd::new(
+                    ::typedis::__private::Capture,
+                    "{GEOADD|condition/nx}:key",
+                    [(0.01f64, 0.01f64, "member")],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "GEOADD",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geoadd::new(
-                            ::typedis::__private::Capture,
-                            "{GEOADD|condition/xx}:key",
-                            [(0.01f64, 0.01f64, "member")],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Geoadd::new(
+                    ::typedis::__private::Capture,
+                    "{GEOADD|condition/xx}:key",
+                    [(0.01f64, 0.01f64, "member")],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "GEOADD",
         "change",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geoadd::new(
-                            ::typedis::__private::Capture,
-                            "{GEOADD|change}:key",
-                            [(0.01f64, 0.01f64, "member")],
-                        )
-                        .ch(),
+        || ::typedis::__private::captured(
+            Geoadd::new(
+                    ::typedis::__private::Capture,
+                    "{GEOADD|change}:key",
+                    [(0.01f64, 0.01f64, "member")],
                 )
-                .1
-        },
+                .ch(),
+        ),
     ),
     (
         "GEODIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                        ::typedis::__private::Capture,
-                        "{GEODIST|}:key",
-                        "member1",
-                        "member2",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geodist::new(
+                ::typedis::__private::Capture,
+                "{GEODIST|}:key",
+                "member1",
+                "member2",
+            ),
+        ),
     ),
     (
         "GEODIST",
         "unit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                            ::typedis::__private::Capture,
-                            "{GEODIST|unit}:key",
-                            "member1",
-                            "member2",
-                        )
-                        .unit(GeodistUnit::M),
+        || ::typedis::__private::captured(
+            Geodist::new(
+                    ::typedis::__private::Capture,
+                    "{GEODIST|unit}:key",
+                    "member1",
+                    "member2",
                 )
-                .1
-        },
+                .unit(GeodistUnit::M),
+        ),
     ),
     (
         "GEODIST",
         "unit/m",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                            ::typedis::__private::Capture,
-                            "{GEODIST|unit/m}:key",
-                            "member1",
-                            "member2",
-                        )
-                        .m(),
+        || ::typedis::__private::captured(
+            Geodist::new(
+                    ::typedis::__private::Capture,
+                    "{GEODIST|unit/m}:key",
+                    "member1",
+                    "member2",
                 )
-                .1
-        },
+                .m(),
+        ),
     ),
     (
         "GEODIST",
         "unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                            ::typedis::__private::Capture,
-                            "{GEODIST|unit/km}:key",
-                            "member1",
-                            "member2",
-                        )
-                        .km(),
+        || ::typedis::__private::captured(
+            Geodist::new(
+                    ::typedis::__private::Capture,
+                    "{GEODIST|unit/km}:key",
+                    "member1",
+                    "member2",
                 )
-                .1
-        },
+                .km(),
+        ),
     ),
     (
         "GEODIST",
         "unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                            ::typedis::__private::Capture,
-                            "{GEODIST|unit/ft}:key",
-                            "member1",
-                            "member2",
-                        )
-                        .ft(),
+        || ::typedis::__private::captured(
+            Geodist::new(
+                    ::typedis::__private::Capture,
+                    "{GEODIST|unit/ft}:key",
+                    "member1",
+                    "member2",
                 )
-                .1
-        },
+                .ft(),
+        ),
     ),
     (
         "GEODIST",
         "unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                            ::typedis::__private::Capture,
-                            "{GEODIST|unit/mi}:key",
-                            "member1",
-                            "member2",
-                        )
-                        .mi(),
+        || ::typedis::__private::captured(
+            Geodist::new(
+                    ::typedis::__private::Capture,
+                    "{GEODIST|unit/mi}:key",
+                    "member1",
+                    "member2",
                 )
-                .1
-        },
+                .mi(),
+        ),
     ),
     (
         "GEOHASH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geohash::new(::typedis::__private::Capture, "{GEOHASH|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geohash::new(::typedis::__private::Capture, "{GEOHASH|}:key"),
+        ),
     ),
     (
         "GEOHASH",
         "member",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geohash::new(::typedis::__private::Capture, "{GEOHASH|member}:key")
-                        .member(["member"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geohash::new(::typedis::__private::Capture, "{GEOHASH|member}:key")
+                .member(["member"]),
+        ),
     ),
     (
         "GEOPOS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geopos::new(::typedis::__private::Capture, "{GEOPOS|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geopos::new(::typedis::__private::Capture, "{GEOPOS|}:key"),
+        ),
     ),
     (
         "GEOPOS",
         "member",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geopos::new(::typedis::__private::Capture, "{GEOPOS|member}:key")
-                        .member(["member"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geopos::new(::typedis::__private::Capture, "{GEOPOS|member}:key")
+                .member(["member"]),
+        ),
     ),
     (
         "GEORADIUS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS|}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusUnit::M,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadius::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS|}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusUnit::M,
+            ),
+        ),
     ),
     (
         "GEORADIUS",
         "unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS|unit/km}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusUnit::Km,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadius::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS|unit/km}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusUnit::Km,
+            ),
+        ),
     ),
     (
         "GEORADIUS",
         "unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS|unit/ft}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusUnit::Ft,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadius::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS|unit/ft}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusUnit::Ft,
+            ),
+        ),
     ),
     (
         "GEORADIUS",
         "unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS|unit/mi}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusUnit::Mi,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadius::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS|unit/mi}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusUnit::Mi,
+            ),
+        ),
     ),
     (
         "GEORADIUS",
         "withcoord",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|withcoord}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .withcoord(),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|withcoord}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .withcoord(),
+        ),
     ),
     (
         "GEORADIUS",
         "withdist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|withdist}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .withdist(),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|withdist}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .withdist(),
+        ),
     ),
     (
         "GEORADIUS",
         "withhash",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|withhash}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .withhash(),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|withhash}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .withhash(),
+        ),
     ),
     (
         "GEORADIUS",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|count-block}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|count-block}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEORADIUS",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|count-block/any}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|count-block/any}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEORADIUS",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|order}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .order(GeoradiusOrder::Asc),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|order}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .order(GeoradiusOrder::Asc),
+        ),
     ),
     (
         "GEORADIUS",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|order/asc}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|order/asc}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEORADIUS",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|order/desc}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|order/desc}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEORADIUS",
         "store/storekey",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|store/storekey}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .store("{GEORADIUS|store/storekey}:storekey"),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|store/storekey}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .store("{GEORADIUS|store/storekey}:storekey"),
+        ),
     ),
     (
         "GEORADIUS",
         "store/storedistkey",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|store/storedistkey}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .storedist("{GEORADIUS|store/storedistkey}:storedistkey"),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|store/storedistkey}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .storedist("{GEORADIUS|store/storedistkey}:storedistkey"),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER|}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberUnit::M,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER|}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberUnit::M,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER|unit/km}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberUnit::Km,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER|unit/km}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberUnit::Km,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER|unit/ft}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberUnit::Ft,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER|unit/ft}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberUnit::Ft,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER|unit/mi}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberUnit::Mi,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER|unit/mi}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberUnit::Mi,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "withcoord",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|withcoord}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .withcoord(),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|withcoord}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .withcoord(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "withdist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|withdist}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .withdist(),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|withdist}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .withdist(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "withhash",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|withhash}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .withhash(),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|withhash}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .withhash(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|count-block}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|count-block}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|count-block/any}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|count-block/any}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|order}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .order(GeoradiusbymemberOrder::Asc),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|order}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .order(GeoradiusbymemberOrder::Asc),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|order/asc}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|order/asc}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|order/desc}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|order/desc}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "store/storekey",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|store/storekey}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .store("{GEORADIUSBYMEMBER|store/storekey}:storekey"),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|store/storekey}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .store("{GEORADIUSBYMEMBER|store/storekey}:storekey"),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "store/storedistkey",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|store/storedistkey}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .storedist("{GEORADIUSBYMEMBER|store/storedistkey}:storedistkey"),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|store/storedistkey}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .storedist("{GEORADIUSBYMEMBER|store/storedistkey}:storedistkey"),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER_RO|}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberRoUnit::M,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER_RO|}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberRoUnit::M,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER_RO|unit/km}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberRoUnit::Km,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER_RO|unit/km}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberRoUnit::Km,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER_RO|unit/ft}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberRoUnit::Ft,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER_RO|unit/ft}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberRoUnit::Ft,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER_RO|unit/mi}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberRoUnit::Mi,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER_RO|unit/mi}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberRoUnit::Mi,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "withcoord",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|withcoord}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .withcoord(),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|withcoord}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .withcoord(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "withdist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|withdist}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .withdist(),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|withdist}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .withdist(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "withhash",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|withhash}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .withhash(),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|withhash}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .withhash(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|count-block}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|count-block}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|count-block/any}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|count-block/any}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|order}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .order(GeoradiusbymemberRoOrder::Asc),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|order}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .order(GeoradiusbymemberRoOrder::Asc),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|order/asc}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|order/asc}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|order/desc}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|order/desc}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS_RO|}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusRoUnit::M,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS_RO|}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusRoUnit::M,
+            ),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS_RO|unit/km}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusRoUnit::Km,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS_RO|unit/km}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusRoUnit::Km,
+            ),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS_RO|unit/ft}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusRoUnit::Ft,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS_RO|unit/ft}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusRoUnit::Ft,
+            ),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS_RO|unit/mi}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusRoUnit::Mi,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS_RO|unit/mi}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusRoUnit::Mi,
+            ),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "withcoord",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|withcoord}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .withcoord(),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|withcoord}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .withcoord(),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "withdist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|withdist}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .withdist(),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|withdist}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .withdist(),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "withhash",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|withhash}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .withhash(),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|withhash}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .withhash(),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|count-block}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|count-block}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|count-block/any}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|count-block/any}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|order}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .order(GeoradiusRoOrder::Asc),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|order}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .order(GeoradiusRoOrder::Asc),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|order/asc}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|order/asc}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|order/desc}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|order/desc}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEOSEARCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|}:key",
-                        GeosearchBy::Circle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::M),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|}:key",
+                GeosearchBy::Circle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "from/fromlonlat",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|from/fromlonlat}:key",
-                        GeosearchBy::Circle {
-                            from: GeosearchFrom::LonLat {
-                                longitude: ::core::convert::Into::into(0.01f64),
-                                latitude: ::core::convert::Into::into(0.01f64),
-                            },
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::M),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|from/fromlonlat}:key",
+                GeosearchBy::Circle {
+                    from: GeosearchFrom::LonLat {
+                        longitude: ::core::convert::Into::into(0.01f64),
+                        latitude: ::core::convert::Into::into(0.01f64),
+                    },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/circle/unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/circle/unit/km}:key",
-                        GeosearchBy::Circle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Km),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/circle/unit/km}:key",
+                GeosearchBy::Circle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Km),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/circle/unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/circle/unit/ft}:key",
-                        GeosearchBy::Circle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Ft),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/circle/unit/ft}:key",
+                GeosearchBy::Circle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Ft),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/circle/unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/circle/unit/mi}:key",
-                        GeosearchBy::Circle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Mi),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/circle/unit/mi}:key",
+                GeosearchBy::Circle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Mi),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/box",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/box}:key",
-                        GeosearchBy::Rectangle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::M),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/box}:key",
+                GeosearchBy::Rectangle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/box/unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/box/unit/km}:key",
-                        GeosearchBy::Rectangle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Km),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/box/unit/km}:key",
+                GeosearchBy::Rectangle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Km),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/box/unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/box/unit/ft}:key",
-                        GeosearchBy::Rectangle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Ft),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/box/unit/ft}:key",
+                GeosearchBy::Rectangle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Ft),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/box/unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/box/unit/mi}:key",
-                        GeosearchBy::Rectangle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Mi),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/box/unit/mi}:key",
+                GeosearchBy::Rectangle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Mi),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/polygon",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/polygon}:key",
-                        GeosearchBy::Polygon(
-                            ::core::iter::IntoIterator::into_iter([
-                                    (1f64, 1f64),
-                                    (2f64, 1f64),
-                                    (2f64, 2f64),
-                                ])
-                                .map(::core::convert::Into::into)
-                                .collect(),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/polygon}:key",
+                GeosearchBy::Polygon(
+                    ::core::iter::IntoIterator::into_iter([
+                            (1f64, 1f64),
+                            (2f64, 1f64),
+                            (2f64, 2f64),
+                        ])
+                        .map(::core::convert::Into::into)
+                        .collect(),
+                ),
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|order}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .order(GeosearchOrder::Asc),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|order}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .order(GeosearchOrder::Asc),
+        ),
     ),
     (
         "GEOSEARCH",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|order/asc}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|order/asc}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEOSEARCH",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|order/desc}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|order/desc}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEOSEARCH",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|count-block}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|count-block}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEOSEARCH",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|count-block/any}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|count-block/any}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEOSEARCH",
         "withcoord",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|withcoord}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .withcoord(),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|withcoord}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .withcoord(),
+        ),
     ),
     (
         "GEOSEARCH",
         "withdist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|withdist}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .withdist(),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|withdist}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .withdist(),
+        ),
     ),
     (
         "GEOSEARCH",
         "withhash",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|withhash}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .withhash(),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|withhash}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .withhash(),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|}:destination",
-                        "{GEOSEARCHSTORE|}:source",
-                        GeosearchstoreBy::Circle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|}:destination",
+                "{GEOSEARCHSTORE|}:source",
+                GeosearchstoreBy::Circle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "from/fromlonlat",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|from/fromlonlat}:destination",
-                        "{GEOSEARCHSTORE|from/fromlonlat}:source",
-                        GeosearchstoreBy::Circle {
-                            from: GeosearchstoreFrom::LonLat {
-                                longitude: ::core::convert::Into::into(0.01f64),
-                                latitude: ::core::convert::Into::into(0.01f64),
-                            },
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|from/fromlonlat}:destination",
+                "{GEOSEARCHSTORE|from/fromlonlat}:source",
+                GeosearchstoreBy::Circle {
+                    from: GeosearchstoreFrom::LonLat {
+                        longitude: ::core::convert::Into::into(0.01f64),
+                        latitude: ::core::convert::Into::into(0.01f64),
+                    },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/circle/unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/circle/unit/km}:destination",
-                        "{GEOSEARCHSTORE|by/circle/unit/km}:source",
-                        GeosearchstoreBy::Circle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Km),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/circle/unit/km}:destination",
+                "{GEOSEARCHSTORE|by/circle/unit/km}:source",
+                GeosearchstoreBy::Circle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Km),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/circle/unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/circle/unit/ft}:destination",
-                        "{GEOSEARCHSTORE|by/circle/unit/ft}:source",
-                        GeosearchstoreBy::Circle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Ft),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/circle/unit/ft}:destination",
+                "{GEOSEARCHSTORE|by/circle/unit/ft}:source",
+                GeosearchstoreBy::Circle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Ft),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/circle/unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/circle/unit/mi}:destination",
-                        "{GEOSEARCHSTORE|by/circle/unit/mi}:source",
-                        GeosearchstoreBy::Circle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Mi),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/circle/unit/mi}:destination",
+                "{GEOSEARCHSTORE|by/circle/unit/mi}:source",
+                GeosearchstoreBy::Circle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Mi),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/box",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/box}:destination",
-                        "{GEOSEARCHSTORE|by/box}:source",
-                        GeosearchstoreBy::Rectangle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/box}:destination",
+                "{GEOSEARCHSTORE|by/box}:source",
+                GeosearchstoreBy::Rectangle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/box/unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/box/unit/km}:destination",
-                        "{GEOSEARCHSTORE|by/box/unit/km}:source",
-                        GeosearchstoreBy::Rectangle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Km),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/box/unit/km}:destination",
+                "{GEOSEARCHSTORE|by/box/unit/km}:source",
+                GeosearchstoreBy::Rectangle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Km),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/box/unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/box/unit/ft}:destination",
-                        "{GEOSEARCHSTORE|by/box/unit/ft}:source",
-                        GeosearchstoreBy::Rectangle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Ft),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/box/unit/ft}:destination",
+                "{GEOSEARCHSTORE|by/box/unit/ft}:source",
+                GeosearchstoreBy::Rectangle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Ft),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/box/unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/box/unit/mi}:destination",
-                        "{GEOSEARCHSTORE|by/box/unit/mi}:source",
-                        GeosearchstoreBy::Rectangle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Mi),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/box/unit/mi}:destination",
+                "{GEOSEARCHSTORE|by/box/unit/mi}:source",
+                GeosearchstoreBy::Rectangle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Mi),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/polygon",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/polygon}:destination",
-                        "{GEOSEARCHSTORE|by/polygon}:source",
-                        GeosearchstoreBy::Polygon(
-                            ::core::iter::IntoIterator::into_iter([
-                                    (1f64, 1f64),
-                                    (2f64, 1f64),
-                                    (2f64, 2f64),
-                                ])
-                                .map(::core::convert::Into::into)
-                                .collect(),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/polygon}:destination",
+                "{GEOSEARCHSTORE|by/polygon}:source",
+                GeosearchstoreBy::Polygon(
+                    ::core::iter::IntoIterator::into_iter([
+                            (1f64, 1f64),
+                            (2f64, 1f64),
+                            (2f64, 2f64),
+                        ])
+                        .map(::core::convert::Into::into)
+                        .collect(),
+                ),
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|order}:destination",
-                            "{GEOSEARCHSTORE|order}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .order(GeosearchstoreOrder::Asc),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|order}:destination",
+                    "{GEOSEARCHSTORE|order}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .order(GeosearchstoreOrder::Asc),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|order/asc}:destination",
-                            "{GEOSEARCHSTORE|order/asc}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|order/asc}:destination",
+                    "{GEOSEARCHSTORE|order/asc}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|order/desc}:destination",
-                            "{GEOSEARCHSTORE|order/desc}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|order/desc}:destination",
+                    "{GEOSEARCHSTORE|order/desc}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|count-block}:destination",
-                            "{GEOSEARCHSTORE|count-block}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|count-block}:destination",
+                    "{GEOSEARCHSTORE|count-block}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|count-block/any}:destination",
-                            "{GEOSEARCHSTORE|count-block/any}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|count-block/any}:destination",
+                    "{GEOSEARCHSTORE|count-block/any}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "storedist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|storedist}:destination",
-                            "{GEOSEARCHSTORE|storedist}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .storedist(),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|storedist}:destination",
+                    "{GEOSEARCHSTORE|storedist}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .storedist(),
+        ),
     ),
     (
         "GET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Get::new(::typedis::__private::Capture, "{GET|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Get::new(::typedis::__private::Capture, "{GET|}:key"),
+        ),
     ),
     (
         "GETBIT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getbit::new(::typedis::__private::Capture, "{GETBIT|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getbit::new(::typedis::__private::Capture, "{GETBIT|}:key", 1),
+        ),
     ),
     (
         "GETDEL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getdel::new(::typedis::__private::Capture, "{GETDEL|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getdel::new(::typedis::__private::Capture, "{GETDEL|}:key"),
+        ),
     ),
     (
         "GETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(::typedis::__private::Capture, "{GETEX|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getex::new(::typedis::__private::Capture, "{GETEX|}:key"),
+        ),
     ),
     (
         "GETEX",
         "expiration/seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(
-                            ::typedis::__private::Capture,
-                            "{GETEX|expiration/seconds}:key",
-                        )
-                        .ex(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getex::new(::typedis::__private::Capture, "{GETEX|expiration/seconds}:key")
+                .ex(1),
+        ),
     ),
     (
         "GETEX",
         "expiration/milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(
-                            ::typedis::__private::Capture,
-                            "{GETEX|expiration/milliseconds}:key",
-                        )
-                        .px(1),
+        || ::typedis::__private::captured(
+            Getex::new(
+                    ::typedis::__private::Capture,
+                    "{GETEX|expiration/milliseconds}:key",
                 )
-                .1
-        },
+                .px(1),
+        ),
     ),
     (
         "GETEX",
         "expiration/unix-time-seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(
-                            ::typedis::__private::Capture,
-                            "{GETEX|expiration/unix-time-seconds}:key",
-                        )
-                        .exat(1700000000),
+        || ::typedis::__private::captured(
+            Getex::new(
+                    ::typedis::__private::Capture,
+                    "{GETEX|expiration/unix-time-seconds}:key",
                 )
-                .1
-        },
+                .exat(1700000000),
+        ),
     ),
     (
         "GETEX",
         "expiration/unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(
-                            ::typedis::__private::Capture,
-                            "{GETEX|expiration/unix-time-milliseconds}:key",
-                        )
-                        .pxat(1700000000),
+        || ::typedis::__private::captured(
+            Getex::new(
+                    ::typedis::__private::Capture,
+                    "{GETEX|expiration/unix-time-milliseconds}:key",
                 )
-                .1
-        },
+                .pxat(1700000000),
+        ),
     ),
     (
         "GETEX",
         "expiration/persist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(
-                            ::typedis::__private::Capture,
-                            "{GETEX|expiration/persist}:key",
-                        )
-                        .clear_ttl(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getex::new(::typedis::__private::Capture, "{GETEX|expiration/persist}:key")
+                .clear_ttl(),
+        ),
     ),
     (
         "GETRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getrange::new(::typedis::__private::Capture, "{GETRANGE|}:key", 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getrange::new(::typedis::__private::Capture, "{GETRANGE|}:key", 1, 1),
+        ),
     ),
     (
         "GETSET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getset::new(::typedis::__private::Capture, "{GETSET|}:key", "value"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getset::new(::typedis::__private::Capture, "{GETSET|}:key", "value"),
+        ),
     ),
     (
         "HDEL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hdel::new(::typedis::__private::Capture, "{HDEL|}:key", ["field"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hdel::new(::typedis::__private::Capture, "{HDEL|}:key", ["field"]),
+        ),
     ),
     (
         "HELLO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hello::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Hello::new(::typedis::__private::Capture)),
     ),
     (
         "HELLO",
         "arguments",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hello::new(::typedis::__private::Capture)
-                        .arguments((
-                            1,
-                            ::core::option::Option::None::<
-                                (::typedis::Bytes, ::typedis::Bytes),
-                            >,
-                            ::core::option::Option::None::<::typedis::Bytes>,
-                        )),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hello::new(::typedis::__private::Capture)
+                .arguments((
+                    1,
+                    ::core::option::Option::None::<(::typedis::Bytes, ::typedis::Bytes)>,
+                    ::core::option::Option::None::<::typedis::Bytes>,
+                )),
+        ),
     ),
     (
         "HELLO",
         "arguments/auth",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hello::new(::typedis::__private::Capture)
-                        .arguments((
-                            1,
-                            ::core::option::Option::Some(("username", "password")),
-                            ::core::option::Option::None::<::typedis::Bytes>,
-                        )),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hello::new(::typedis::__private::Capture)
+                .arguments((
+                    1,
+                    ::core::option::Option::Some(("username", "password")),
+                    ::core::option::Option::None::<::typedis::Bytes>,
+                )),
+        ),
     ),
     (
         "HELLO",
         "arguments/clientname",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hello::new(::typedis::__private::Capture)
-                        .arguments((
-                            1,
-                            ::core::option::Option::None::<
-                                (::typedis::Bytes, ::typedis::Bytes),
-                            >,
-                            ::core::option::Option::Some("clientname"),
-                        )),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hello::new(::typedis::__private::Capture)
+                .arguments((
+                    1,
+                    ::core::option::Option::None::<(::typedis::Bytes, ::typedis::Bytes)>,
+                    ::core::option::Option::Some("clientname"),
+                )),
+        ),
     ),
     (
         "HEXISTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexists::new(
-                        ::typedis::__private::Capture,
-                        "{HEXISTS|}:key",
-                        "field",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hexists::new(::typedis::__private::Capture, "{HEXISTS|}:key", "field"),
+        ),
     ),
     (
         "HEXPIRE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                        ::typedis::__private::Capture,
-                        "{HEXPIRE|}:key",
-                        1,
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hexpire::new(::typedis::__private::Capture, "{HEXPIRE|}:key", 1, ["field"]),
+        ),
     ),
     (
         "HEXPIRE",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIRE|condition}:key",
-                            1,
-                            ["field"],
-                        )
-                        .condition(HexpireCondition::Nx),
+        || ::typedis::__private::captured(
+            Hexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIRE|condition}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .condition(HexpireCondition::Nx),
+        ),
     ),
     (
         "HEXPIRE",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIRE|condition/nx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Hexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIRE|condition/nx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "HEXPIRE",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIRE|condition/xx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Hexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIRE|condition/xx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "HEXPIRE",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIRE|condition/gt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Hexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIRE|condition/gt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "HEXPIRE",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIRE|condition/lt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Hexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIRE|condition/lt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "HEXPIREAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                        ::typedis::__private::Capture,
-                        "{HEXPIREAT|}:key",
-                        1,
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                ::typedis::__private::Capture,
+                "{HEXPIREAT|}:key",
+                1,
+                ["field"],
+            ),
+        ),
     ),
     (
         "HEXPIREAT",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIREAT|condition}:key",
-                            1,
-                            ["field"],
-                        )
-                        .condition(HexpireatCondition::Nx),
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIREAT|condition}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .condition(HexpireatCondition::Nx),
+        ),
     ),
     (
         "HEXPIREAT",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIREAT|condition/nx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIREAT|condition/nx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "HEXPIREAT",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIREAT|condition/xx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIREAT|condition/xx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "HEXPIREAT",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIREAT|condition/gt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIREAT|condition/gt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "HEXPIREAT",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIREAT|condition/lt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIREAT|condition/lt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "HEXPIRETIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpiretime::new(
-                        ::typedis::__private::Capture,
-                        "{HEXPIRETIME|}:key",
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hexpiretime::new(
+                ::typedis::__private::Capture,
+                "{HEXPIRETIME|}:key",
+                ["field"],
+            ),
+        ),
     ),
     (
         "HGET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hget::new(::typedis::__private::Capture, "{HGET|}:key", "field"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hget::new(::typedis::__private::Capture, "{HGET|}:key", "field"),
+        ),
     ),
     (
         "HGETALL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetall::new(::typedis::__private::Capture, "{HGETALL|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hgetall::new(::typedis::__private::Capture, "{HGETALL|}:key"),
+        ),
     ),
     (
         "HGETDEL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetdel::new(
-                        ::typedis::__private::Capture,
-                        "{HGETDEL|}:key",
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hgetdel::new(::typedis::__private::Capture, "{HGETDEL|}:key", ["field"]),
+        ),
     ),
     (
         "HGETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                        ::typedis::__private::Capture,
-                        "{HGETEX|}:key",
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hgetex::new(::typedis::__private::Capture, "{HGETEX|}:key", ["field"]),
+        ),
     ),
     (
         "HGETEX",
         "expiration/seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                            ::typedis::__private::Capture,
-                            "{HGETEX|expiration/seconds}:key",
-                            ["field"],
-                        )
-                        .ex(1),
+        || ::typedis::__private::captured(
+            Hgetex::new(
+                    ::typedis::__private::Capture,
+                    "{HGETEX|expiration/seconds}:key",
+                    ["field"],
                 )
-                .1
-        },
+                .ex(1),
+        ),
     ),
     (
         "HGETEX",
         "expiration/milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                            ::typedis::__private::Capture,
-                            "{HGETEX|expiration/milliseconds}:key",
-                            ["field"],
-                        )
-                        .px(1),
+        || ::typedis::__private::captured(
+            Hgetex::new(
+                    ::typedis::__private::Capture,
+                    "{HGETEX|expiration/milliseconds}:key",
+                    ["field"],
                 )
-                .1
-        },
+                .px(1),
+        ),
     ),
     (
         "HGETEX",
         "expiration/unix-time-seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                            ::typedis::__private::Capture,
-                            "{HGETEX|expiration/unix-time-seconds}:key",
-                            ["field"],
-                        )
-                        .exat(1700000000),
+        || ::typedis::__private::captured(
+            Hgetex::new(
+                    ::typedis::__private::Capture,
+                    "{HGETEX|expiration/unix-time-seconds}:key",
+                    ["field"],
                 )
-                .1
-        },
+                .exat(1700000000),
+        ),
     ),
     (
         "HGETEX",
         "expiration/unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                            ::typedis::__private::Capture,
-                            "{HGETEX|expiration/unix-time-milliseconds}:key",
-                            ["field"],
-                        )
-                        .pxat(1700000000),
+        || ::typedis::__private::captured(
+            Hgetex::new(
+                    ::typedis::__private::Capture,
+                    "{HGETEX|expiration/unix-time-milliseconds}:key",
+                    ["field"],
                 )
-                .1
-        },
+                .pxat(1700000000),
+        ),
     ),
     (
         "HGETEX",
         "expiration/persist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                            ::typedis::__private::Capture,
-                            "{HGETEX|expiration/persist}:key",
-                            ["field"],
-                        )
-                        .clear_ttl(),
+        || ::typedis::__private::captured(
+            Hgetex::new(
+                    ::typedis::__private::Capture,
+                    "{HGETEX|expiration/persist}:key",
+                    ["field"],
                 )
-                .1
-        },
+                .clear_ttl(),
+        ),
     ),
     (
         "HINCRBY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hincrby::new(
-                        ::typedis::__private::Capture,
-                        "{HINCRBY|}:key",
-                        "field",
-                        1,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hincrby::new(::typedis::__private::Capture, "{HINCRBY|}:key", "field", 1),
+        ),
     ),
     (
         "HINCRBYFLOAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hincrbyfloat::new(
-                        ::typedis::__private::Capture,
-                        "{HINCRBYFLOAT|}:key",
-                        "field",
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hincrbyfloat::new(
+                ::typedis::__private::Capture,
+                "{HINCRBYFLOAT|}:key",
+                "field",
+                0.01f64,
+            ),
+        ),
     ),
     (
         "HKEYS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hkeys::new(::typedis::__private::Capture, "{HKEYS|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hkeys::new(::typedis::__private::Capture, "{HKEYS|}:key"),
+        ),
     ),
     (
         "HLEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hlen::new(::typedis::__private::Capture, "{HLEN|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hlen::new(::typedis::__private::Capture, "{HLEN|}:key"),
+        ),
     ),
     (
         "HMGET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hmget::new(::typedis::__private::Capture, "{HMGET|}:key", ["field"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hmget::new(::typedis::__private::Capture, "{HMGET|}:key", ["field"]),
+        ),
     ),
     (
         "HMSET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hmset::new(
-                        ::typedis::__private::Capture,
-                        "{HMSET|}:key",
-                        [("field", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hmset::new(
+                ::typedis::__private::Capture,
+                "{HMSET|}:key",
+                [("field", "value")],
+            ),
+        ),
     ),
     (
         "HPERSIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpersist::new(
-                        ::typedis::__private::Capture,
-                        "{HPERSIST|}:key",
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hpersist::new(::typedis::__private::Capture, "{HPERSIST|}:key", ["field"]),
+        ),
     ),
     (
         "HPEXPIRE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                        ::typedis::__private::Capture,
-                        "{HPEXPIRE|}:key",
-                        1,
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hpexpire::new(::typedis::__private::Capture, "{HPEXPIRE|}:key", 1, ["field"]),
+        ),
     ),
     (
         "HPEXPIRE",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIRE|condition}:key",
-                            1,
-                            ["field"],
-                        )
-                        .condition(HpexpireCondition::Nx),
+        || ::typedis::__private::captured(
+            Hpexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIRE|condition}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .condition(HpexpireCondition::Nx),
+        ),
     ),
     (
         "HPEXPIRE",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIRE|condition/nx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Hpexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIRE|condition/nx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "HPEXPIRE",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIRE|condition/xx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Hpexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIRE|condition/xx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "HPEXPIRE",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIRE|condition/gt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Hpexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIRE|condition/gt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "HPEXPIRE",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIRE|condition/lt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Hpexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIRE|condition/lt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "HPEXPIREAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                        ::typedis::__private::Capture,
-                        "{HPEXPIREAT|}:key",
-                        1,
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                ::typedis::__private::Capture,
+                "{HPEXPIREAT|}:key",
+                1,
+                ["field"],
+            ),
+        ),
     ),
     (
         "HPEXPIREAT",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIREAT|condition}:key",
-                            1,
-                            ["field"],
-                        )
-                        .condition(HpexpireatCondition::Nx),
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIREAT|condition}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .condition(HpexpireatCondition::Nx),
+        ),
     ),
     (
         "HPEXPIREAT",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIREAT|condition/nx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIREAT|condition/nx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "HPEXPIREAT",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIREAT|condition/xx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIREAT|condition/xx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "HPEXPIREAT",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIREAT|condition/gt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIREAT|condition/gt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "HPEXPIREAT",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIREAT|condition/lt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIREAT|condition/lt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "HPEXPIRETIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpiretime::new(
-                        ::typedis::__private::Capture,
-                        "{HPEXPIRETIME|}:key",
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hpexpiretime::new(
+                ::typedis::__private::Capture,
+                "{HPEXPIRETIME|}:key",
+                ["field"],
+            ),
+        ),
     ),
     (
         "HPTTL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpttl::new(::typedis::__private::Capture, "{HPTTL|}:key", ["field"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hpttl::new(::typedis::__private::Capture, "{HPTTL|}:key", ["field"]),
+        ),
     ),
     (
         "HRANDFIELD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hrandfield::new(::typedis::__private::Capture, "{HRANDFIELD|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hrandfield::new(::typedis::__private::Capture, "{HRANDFIELD|}:key"),
+        ),
     ),
     (
         "HRANDFIELD",
         "options",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hrandfield::new(
-                            ::typedis::__private::Capture,
-                            "{HRANDFIELD|options}:key",
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hrandfield::new(::typedis::__private::Capture, "{HRANDFIELD|options}:key")
+                .count(1),
+        ),
     ),
     (
         "HRANDFIELD",
         "options/withvalues",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hrandfield::new(
-                            ::typedis::__private::Capture,
-                            "{HRANDFIELD|options/withvalues}:key",
-                        )
-                        .count_withvalues(1),
+        || ::typedis::__private::captured(
+            Hrandfield::new(
+                    ::typedis::__private::Capture,
+                    "{HRANDFIELD|options/withvalues}:key",
                 )
-                .1
-        },
+                .count_withvalues(1),
+        ),
     ),
     (
         "HSCAN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|}:key", 0u64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hscan::new(::typedis::__private::Capture, "{HSCAN|}:key", 0u64),
+        ),
     ),
     (
         "HSCAN",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hscan::new(
-                            ::typedis::__private::Capture,
-                            "{HSCAN|pattern}:key",
-                            0u64,
-                        )
-                        .pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hscan::new(::typedis::__private::Capture, "{HSCAN|pattern}:key", 0u64)
+                .pattern("*"),
+        ),
     ),
     (
         "HSCAN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|count}:key", 0u64)
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hscan::new(::typedis::__private::Capture, "{HSCAN|count}:key", 0u64).count(1),
+        ),
     ),
     (
         "HSCAN",
         "novalues",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hscan::new(
-                            ::typedis::__private::Capture,
-                            "{HSCAN|novalues}:key",
-                            0u64,
-                        )
-                        .novalues(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hscan::new(::typedis::__private::Capture, "{HSCAN|novalues}:key", 0u64)
+                .novalues(),
+        ),
     ),
     (
         "HSET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hset::new(
-                        ::typedis::__private::Capture,
-                        "{HSET|}:key",
-                        [("field", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hset::new(::typedis::__private::Capture, "{HSET|}:key", [("field", "value")]),
+        ),
     ),
     (
         "HSETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                        ::typedis::__private::Capture,
-                        "{HSETEX|}:key",
-                        [("field", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                ::typedis::__private::Capture,
+                "{HSETEX|}:key",
+                [("field", "value")],
+            ),
+        ),
     ),
     (
         "HSETEX",
         "key-condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|key-condition}:key",
-                            [("field", "value")],
-                        )
-                        .key_condition(HsetexKeyCondition::Nx),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|key-condition}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .key_condition(HsetexKeyCondition::Nx),
+        ),
     ),
     (
         "HSETEX",
         "key-condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|key-condition/nx}:key",
-                            [("field", "value")],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|key-condition/nx}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "HSETEX",
         "key-condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|key-condition/xx}:key",
-                            [("field", "value")],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|key-condition/xx}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "HSETEX",
         "fields-condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|fields-condition}:key",
-                            [("field", "value")],
-                        )
-                        .fields_condition(HsetexFieldsCondition::Fnx),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|fields-condition}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .fields_condition(HsetexFieldsCondition::Fnx),
+        ),
     ),
     (
         "HSETEX",
         "fields-condition/fnx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|fields-condition/fnx}:key",
-                            [("field", "value")],
-                        )
-                        .fnx(),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|fields-condition/fnx}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .fnx(),
+        ),
     ),
     (
         "HSETEX",
         "fields-condition/fxx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|fields-condition/fxx}:key",
-                            [("field", "value")],
-                        )
-                        .fxx(),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|fields-condition/fxx}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .fxx(),
+        ),
     ),
     (
         "HSETEX",
         "expiration/seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|expiration/seconds}:key",
-                            [("field", "value")],
-                        )
-                        .ex(1),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|expiration/seconds}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .ex(1),
+        ),
     ),
     (
         "HSETEX",
         "expiration/milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|expiration/milliseconds}:key",
-                            [("field", "value")],
-                        )
-                        .px(1),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|expiration/milliseconds}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .px(1),
+        ),
     ),
     (
         "HSETEX",
         "expiration/unix-time-seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|expiration/unix-time-seconds}:key",
-                            [("field", "value")],
-                        )
-                        .exat(1700000000),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|expiration/unix-time-seconds}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .exat(1700000000),
+        ),
     ),
     (
         "HSETEX",
         "expiration/unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|expiration/unix-time-milliseconds}:key",
-                            [("field", "value")],
-                        )
-                        .pxat(1700000000),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|expiration/unix-time-milliseconds}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .pxat(1700000000),
+        ),
     ),
     (
         "HSETEX",
         "expiration/keepttl",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|expiration/keepttl}:key",
-                            [("field", "value")],
-                        )
-                        .keepttl(),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|expiration/keepttl}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .keepttl(),
+        ),
     ),
     (
         "HSETNX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetnx::new(
-                        ::typedis::__private::Capture,
-                        "{HSETNX|}:key",
-                        "field",
-                        "value",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hsetnx::new(::typedis::__private::Capture, "{HSETNX|}:key", "field", "value"),
+        ),
     ),
     (
         "HSTRLEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hstrlen::new(
-                        ::typedis::__private::Capture,
-                        "{HSTRLEN|}:key",
-                        "field",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hstrlen::new(::typedis::__private::Capture, "{HSTRLEN|}:key", "field"),
+        ),
     ),
     (
         "HTTL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Httl::new(::typedis::__private::Capture, "{HTTL|}:key", ["field"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Httl::new(::typedis::__private::Capture, "{HTTL|}:key", ["field"]),
+        ),
     ),
     (
         "HVALS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hvals::new(::typedis::__private::Capture, "{HVALS|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hvals::new(::typedis::__private::Capture, "{HVALS|}:key"),
+        ),
     ),
     (
         "INCR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Incr::new(::typedis::__private::Capture, "{INCR|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Incr::new(::typedis::__private::Capture, "{INCR|}:key"),
+        ),
     ),
     (
         "INCRBY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Incrby::new(::typedis::__private::Capture, "{INCRBY|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Incrby::new(::typedis::__private::Capture, "{INCRBY|}:key", 1),
+        ),
     ),
     (
         "INCRBYFLOAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Incrbyfloat::new(
-                        ::typedis::__private::Capture,
-                        "{INCRBYFLOAT|}:key",
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Incrbyfloat::new(
+                ::typedis::__private::Capture,
+                "{INCRBYFLOAT|}:key",
+                0.01f64,
+            ),
+        ),
     ),
     (
         "INFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Info::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Info::new(::typedis::__private::Capture)),
     ),
     (
         "INFO",
         "section",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Info::new(::typedis::__private::Capture).section(["section"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Info::new(::typedis::__private::Capture).section(["section"]),
+        ),
     ),
     (
         "KEYS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Keys::new(::typedis::__private::Capture, "*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Keys::new(::typedis::__private::Capture, "*")),
     ),
     (
         "LASTSAVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lastsave::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Lastsave::new(::typedis::__private::Capture)),
     ),
     (
         "LATENCY DOCTOR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyDoctor::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyDoctor::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "LATENCY GRAPH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyGraph::new(::typedis::__private::Capture, "event"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyGraph::new(::typedis::__private::Capture, "event"),
+        ),
     ),
     (
         "LATENCY HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "LATENCY HISTOGRAM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyHistogram::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyHistogram::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "LATENCY HISTOGRAM",
         "command",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyHistogram::new(::typedis::__private::Capture)
-                        .commands(["command"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyHistogram::new(::typedis::__private::Capture).commands(["command"]),
+        ),
     ),
     (
         "LATENCY HISTORY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyHistory::new(::typedis::__private::Capture, "event"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyHistory::new(::typedis::__private::Capture, "event"),
+        ),
     ),
     (
         "LATENCY LATEST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyLatest::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyLatest::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "LATENCY RESET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyReset::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyReset::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "LATENCY RESET",
         "event",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyReset::new(::typedis::__private::Capture).event(["event"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyReset::new(::typedis::__private::Capture).event(["event"]),
+        ),
     ),
     (
         "LCS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lcs::new(::typedis::__private::Capture, "{LCS|}:key1", "{LCS|}:key2"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lcs::new(::typedis::__private::Capture, "{LCS|}:key1", "{LCS|}:key2"),
+        ),
     ),
     (
         "LCS",
         "len",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lcs::new(
-                            ::typedis::__private::Capture,
-                            "{LCS|len}:key1",
-                            "{LCS|len}:key2",
-                        )
-                        .len(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lcs::new(::typedis::__private::Capture, "{LCS|len}:key1", "{LCS|len}:key2")
+                .len(),
+        ),
     ),
     (
         "LCS",
         "idx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lcs::new(
-                            ::typedis::__private::Capture,
-                            "{LCS|idx}:key1",
-                            "{LCS|idx}:key2",
-                        )
-                        .idx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lcs::new(::typedis::__private::Capture, "{LCS|idx}:key1", "{LCS|idx}:key2")
+                .idx(),
+        ),
     ),
     (
         "LCS",
         "min-match-len",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lcs::new(
-                            ::typedis::__private::Capture,
-                            "{LCS|min-match-len}:key1",
-                            "{LCS|min-match-len}:key2",
-                        )
-                        .minmatchlen(1),
+        || ::typedis::__private::captured(
+            Lcs::new(
+                    ::typedis::__private::Capture,
+                    "{LCS|min-match-len}:key1",
+                    "{LCS|min-match-len}:key2",
                 )
-                .1
-        },
+                .minmatchlen(1),
+        ),
     ),
     (
         "LCS",
         "withmatchlen",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lcs::new(
-                            ::typedis::__private::Capture,
-                            "{LCS|withmatchlen}:key1",
-                            "{LCS|withmatchlen}:key2",
-                        )
-                        .withmatchlen(),
+        || ::typedis::__private::captured(
+            Lcs::new(
+                    ::typedis::__private::Capture,
+                    "{LCS|withmatchlen}:key1",
+                    "{LCS|withmatchlen}:key2",
                 )
-                .1
-        },
+                .withmatchlen(),
+        ),
     ),
     (
         "LINDEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lindex::new(::typedis::__private::Capture, "{LINDEX|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lindex::new(::typedis::__private::Capture, "{LINDEX|}:key", 1),
+        ),
     ),
     (
         "LINSERT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Linsert::new(
-                        ::typedis::__private::Capture,
-                        "{LINSERT|}:key",
-                        LinsertWhere::Before,
-                        "pivot",
-                        "element",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Linsert::new(
+                ::typedis::__private::Capture,
+                "{LINSERT|}:key",
+                LinsertWhere::Before,
+                "pivot",
+                "element",
+            ),
+        ),
     ),
     (
         "LINSERT",
         "where/after",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Linsert::new(
-                        ::typedis::__private::Capture,
-                        "{LINSERT|where/after}:key",
-                        LinsertWhere::After,
-                        "pivot",
-                        "element",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Linsert::new(
+                ::typedis::__private::Capture,
+                "{LINSERT|where/after}:key",
+                LinsertWhere::After,
+                "pivot",
+                "element",
+            ),
+        ),
     ),
     (
         "LLEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Llen::new(::typedis::__private::Capture, "{LLEN|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Llen::new(::typedis::__private::Capture, "{LLEN|}:key"),
+        ),
     ),
     (
         "LMOVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmove::new(
-                        ::typedis::__private::Capture,
-                        "{LMOVE|}:source",
-                        "{LMOVE|}:destination",
-                        LmoveWherefrom::Left,
-                        LmoveWhereto::Left,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lmove::new(
+                ::typedis::__private::Capture,
+                "{LMOVE|}:source",
+                "{LMOVE|}:destination",
+                LmoveWherefrom::Left,
+                LmoveWhereto::Left,
+            ),
+        ),
     ),
     (
         "LMOVE",
         "wherefrom/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmove::new(
-                        ::typedis::__private::Capture,
-                        "{LMOVE|wherefrom/right}:source",
-                        "{LMOVE|wherefrom/right}:destination",
-                        LmoveWherefrom::Right,
-                        LmoveWhereto::Left,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lmove::new(
+                ::typedis::__private::Capture,
+                "{LMOVE|wherefrom/right}:source",
+                "{LMOVE|wherefrom/right}:destination",
+                LmoveWherefrom::Right,
+                LmoveWhereto::Left,
+            ),
+        ),
     ),
     (
         "LMOVE",
         "whereto/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmove::new(
-                        ::typedis::__private::Capture,
-                        "{LMOVE|whereto/right}:source",
-                        "{LMOVE|whereto/right}:destination",
-                        LmoveWherefrom::Left,
-                        LmoveWhereto::Right,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lmove::new(
+                ::typedis::__private::Capture,
+                "{LMOVE|whereto/right}:source",
+                "{LMOVE|whereto/right}:destination",
+                LmoveWherefrom::Left,
+                LmoveWhereto::Right,
+            ),
+        ),
     ),
     (
         "LMPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmpop::new(
-                        ::typedis::__private::Capture,
-                        ["{LMPOP|}:key"],
-                        LmpopWhere::Left,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lmpop::new(::typedis::__private::Capture, ["{LMPOP|}:key"], LmpopWhere::Left),
+        ),
     ),
     (
         "LMPOP",
         "where/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmpop::new(
-                        ::typedis::__private::Capture,
-                        ["{LMPOP|where/right}:key"],
-                        LmpopWhere::Right,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lmpop::new(
+                ::typedis::__private::Capture,
+                ["{LMPOP|where/right}:key"],
+                LmpopWhere::Right,
+            ),
+        ),
     ),
     (
         "LMPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmpop::new(
-                            ::typedis::__private::Capture,
-                            ["{LMPOP|count}:key"],
-                            LmpopWhere::Left,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Lmpop::new(
+                    ::typedis::__private::Capture,
+                    ["{LMPOP|count}:key"],
+                    LmpopWhere::Left,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "LOLWUT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lolwut::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Lolwut::new(::typedis::__private::Capture)),
     ),
     (
         "LOLWUT",
         "version",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lolwut::new(::typedis::__private::Capture).version(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lolwut::new(::typedis::__private::Capture).version(1),
+        ),
     ),
     (
         "LPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpop::new(::typedis::__private::Capture, "{LPOP|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpop::new(::typedis::__private::Capture, "{LPOP|}:key"),
+        ),
     ),
     (
         "LPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpop::new(::typedis::__private::Capture, "{LPOP|count}:key").count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpop::new(::typedis::__private::Capture, "{LPOP|count}:key").count(1),
+        ),
     ),
     (
         "LPOS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpos::new(::typedis::__private::Capture, "{LPOS|}:key", "element"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpos::new(::typedis::__private::Capture, "{LPOS|}:key", "element"),
+        ),
     ),
     (
         "LPOS",
         "rank",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpos::new(
-                            ::typedis::__private::Capture,
-                            "{LPOS|rank}:key",
-                            "element",
-                        )
-                        .rank(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpos::new(::typedis::__private::Capture, "{LPOS|rank}:key", "element")
+                .rank(1),
+        ),
     ),
     (
         "LPOS",
         "num-matches",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpos::new(
-                            ::typedis::__private::Capture,
-                            "{LPOS|num-matches}:key",
-                            "element",
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpos::new(::typedis::__private::Capture, "{LPOS|num-matches}:key", "element")
+                .count(1),
+        ),
     ),
     (
         "LPOS",
         "len",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpos::new(::typedis::__private::Capture, "{LPOS|len}:key", "element")
-                        .maxlen(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpos::new(::typedis::__private::Capture, "{LPOS|len}:key", "element")
+                .maxlen(1),
+        ),
     ),
     (
         "LPUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpush::new(
-                        ::typedis::__private::Capture,
-                        "{LPUSH|}:key",
-                        ["element"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpush::new(::typedis::__private::Capture, "{LPUSH|}:key", ["element"]),
+        ),
     ),
     (
         "LPUSHX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpushx::new(
-                        ::typedis::__private::Capture,
-                        "{LPUSHX|}:key",
-                        ["element"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpushx::new(::typedis::__private::Capture, "{LPUSHX|}:key", ["element"]),
+        ),
     ),
     (
         "LRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lrange::new(::typedis::__private::Capture, "{LRANGE|}:key", 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lrange::new(::typedis::__private::Capture, "{LRANGE|}:key", 1, 1),
+        ),
     ),
     (
         "LREM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lrem::new(::typedis::__private::Capture, "{LREM|}:key", 1, "element"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lrem::new(::typedis::__private::Capture, "{LREM|}:key", 1, "element"),
+        ),
     ),
     (
         "LSET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lset::new(::typedis::__private::Capture, "{LSET|}:key", 1, "element"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lset::new(::typedis::__private::Capture, "{LSET|}:key", 1, "element"),
+        ),
     ),
     (
         "LTRIM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Ltrim::new(::typedis::__private::Capture, "{LTRIM|}:key", 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Ltrim::new(::typedis::__private::Capture, "{LTRIM|}:key", 1, 1),
+        ),
     ),
     (
         "MEMORY DOCTOR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryDoctor::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryDoctor::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "MEMORY HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(MemoryHelp::new(::typedis::__private::Capture)),
     ),
     (
         "MEMORY MALLOC-STATS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryMallocStats::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryMallocStats::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "MEMORY PURGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryPurge::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryPurge::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "MEMORY STATS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryStats::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryStats::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "MEMORY USAGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryUsage::new(
-                        ::typedis::__private::Capture,
-                        "{MEMORY USAGE|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryUsage::new(::typedis::__private::Capture, "{MEMORY USAGE|}:key"),
+        ),
     ),
     (
         "MEMORY USAGE",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryUsage::new(
-                            ::typedis::__private::Capture,
-                            "{MEMORY USAGE|count}:key",
-                        )
-                        .samples(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryUsage::new(::typedis::__private::Capture, "{MEMORY USAGE|count}:key")
+                .samples(1),
+        ),
     ),
     (
         "MGET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Mget::new(::typedis::__private::Capture, ["{MGET|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Mget::new(::typedis::__private::Capture, ["{MGET|}:key"]),
+        ),
     ),
     (
         "MIGRATE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                        ::typedis::__private::Capture,
-                        "host",
-                        1,
-                        MigrateKey::Key(::core::convert::Into::into("{MIGRATE|}:key")),
-                        1,
-                        1,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Migrate::new(
+                ::typedis::__private::Capture,
+                "host",
+                1,
+                MigrateKey::Key(::core::convert::Into::into("{MIGRATE|}:key")),
+                1,
+                1,
+            ),
+        ),
     ),
     (
         "MIGRATE",
         "key-selector/empty-string",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                        ::typedis::__private::Capture,
-                        "host",
-                        1,
-                        MigrateKey::Keys,
-                        1,
-                        1,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Migrate::new(
+                ::typedis::__private::Capture,
+                "host",
+                1,
+                MigrateKey::Keys,
+                1,
+                1,
+            ),
+        ),
     ),
     (
         "MIGRATE",
         "copy",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            MigrateKey::Key(
-                                ::core::convert::Into::into("{MIGRATE|copy}:key"),
-                            ),
-                            1,
-                            1,
-                        )
-                        .keep_local(),
+        || ::typedis::__private::captured(
+            Migrate::new(
+                    ::typedis::__private::Capture,
+                    "host",
+                    1,
+                    MigrateKey::Key(::core::convert::Into::into("{MIGRATE|copy}:key")),
+                    1,
+                    1,
                 )
-                .1
-        },
+                .keep_local(),
+        ),
     ),
     (
         "MIGRATE",
         "replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            MigrateKey::Key(
-                                ::core::convert::Into::into("{MIGRATE|replace}:key"),
-                            ),
-                            1,
-                            1,
-                        )
-                        .replace(),
+        || ::typedis::__private::captured(
+            Migrate::new(
+                    ::typedis::__private::Capture,
+                    "host",
+                    1,
+                    MigrateKey::Key(
+                        ::core::convert::Into::into("{MIGRATE|replace}:key"),
+                    ),
+                    1,
+                    1,
                 )
-                .1
-        },
+                .replace(),
+        ),
     ),
     (
         "MIGRATE",
         "authentication/auth",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            MigrateKey::Key(
-                                ::core::convert::Into::into(
-                                    "{MIGRATE|authentication/auth}:key",
-                                ),
-                            ),
-                            1,
-                            1,
-                        )
-                        .password("auth"),
+        || ::typedis::__private::captured(
+            Migrate::new(
+                    ::typedis::__private::Capture,
+                    "host",
+                    1,
+                    MigrateKey::Key(
+                        ::core::convert::Into::into("{MIGRATE|authentication/auth}:key"),
+                    ),
+                    1,
+                    1,
                 )
-                .1
-        },
+                .password("auth"),
+        ),
     ),
     (
         "MIGRATE",
         "authentication/auth2",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            MigrateKey::Key(
-                                ::core::convert::Into::into(
-                                    "{MIGRATE|authentication/auth2}:key",
-                                ),
-                            ),
-                            1,
-                            1,
-                        )
-                        .auth2(("username", "password")),
+        || ::typedis::__private::captured(
+            Migrate::new(
+                    ::typedis::__private::Capture,
+                    "host",
+                    1,
+                    MigrateKey::Key(
+                        ::core::convert::Into::into("{MIGRATE|authentication/auth2}:key"),
+                    ),
+                    1,
+                    1,
                 )
-                .1
-        },
+                .auth2(("username", "password")),
+        ),
     ),
     (
         "MIGRATE",
         "keys",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            MigrateKey::Key(
-                                ::core::convert::Into::into("{MIGRATE|keys}:key"),
-                            ),
-                            1,
-                            1,
-                        )
-                        .key_list(["{MIGRATE|keys}:keys"]),
+        || ::typedis::__private::captured(
+            Migrate::new(
+                    ::typedis::__private::Capture,
+                    "host",
+                    1,
+                    MigrateKey::Key(::core::convert::Into::into("{MIGRATE|keys}:key")),
+                    1,
+                    1,
                 )
-                .1
-        },
+                .key_list(["{MIGRATE|keys}:keys"]),
+        ),
     ),
     (
         "MODULE HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ModuleHelp::new(::typedis::__private::Capture)),
     ),
     (
         "MODULE LIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleList::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ModuleList::new(::typedis::__private::Capture)),
     ),
     (
         "MODULE LOAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleLoad::new(::typedis::__private::Capture, "path"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleLoad::new(::typedis::__private::Capture, "path"),
+        ),
     ),
     (
         "MODULE LOAD",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleLoad::new(::typedis::__private::Capture, "path").arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleLoad::new(::typedis::__private::Capture, "path").arg(["arg"]),
+        ),
     ),
     (
         "MODULE LOADEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleLoadex::new(::typedis::__private::Capture, "path"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleLoadex::new(::typedis::__private::Capture, "path"),
+        ),
     ),
     (
         "MODULE LOADEX",
         "configs",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleLoadex::new(::typedis::__private::Capture, "path")
-                        .config([("name", "value")]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleLoadex::new(::typedis::__private::Capture, "path")
+                .config([("name", "value")]),
+        ),
     ),
     (
         "MODULE LOADEX",
         "args",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleLoadex::new(::typedis::__private::Capture, "path")
-                        .args(["args"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleLoadex::new(::typedis::__private::Capture, "path").args(["args"]),
+        ),
     ),
     (
         "MODULE UNLOAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleUnload::new(::typedis::__private::Capture, "name"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleUnload::new(::typedis::__private::Capture, "name"),
+        ),
     ),
     (
         "MONITOR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Monitor::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Monitor::new(::typedis::__private::Capture)),
     ),
     (
         "MOVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Move::new(::typedis::__private::Capture, "{MOVE|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Move::new(::typedis::__private::Capture, "{MOVE|}:key", 1),
+        ),
     ),
     (
         "MSET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Mset::new(::typedis::__private::Capture, [("{MSET|}:key", "value")]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Mset::new(::typedis::__private::Capture, [("{MSET|}:key", "value")]),
+        ),
     ),
     (
         "MSETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                        ::typedis::__private::Capture,
-                        [("{MSETEX|}:key", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Msetex::new(::typedis::__private::Capture, [("{MSETEX|}:key", "value")]),
+        ),
     ),
     (
         "MSETEX",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|condition}:key", "value")],
-                        )
-                        .condition(MsetexCondition::Nx),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|condition}:key", "value")],
                 )
-                .1
-        },
+                .condition(MsetexCondition::Nx),
+        ),
     ),
     (
         "MSETEX",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|condition/nx}:key", "value")],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|condition/nx}:key", "value")],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "MSETEX",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|condition/xx}:key", "value")],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|condition/xx}:key", "value")],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "MSETEX",
         "expiration/seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|expiration/seconds}:key", "value")],
-                        )
-                        .ex(1),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|expiration/seconds}:key", "value")],
                 )
-                .1
-        },
+                .ex(1),
+        ),
     ),
     (
         "MSETEX",
         "expiration/milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|expiration/milliseconds}:key", "value")],
-                        )
-                        .px(1),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|expiration/milliseconds}:key", "value")],
                 )
-                .1
-        },
+                .px(1),
+        ),
     ),
     (
         "MSETEX",
         "expiration/unix-time-seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|expiration/unix-time-seconds}:key", "value")],
-                        )
-                        .exat(1700000000),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|expiration/unix-time-seconds}:key", "value")],
                 )
-                .1
-        },
+                .exat(1700000000),
+        ),
     ),
     (
         "MSETEX",
         "expiration/unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|expiration/unix-time-milliseconds}:key", "value")],
-                        )
-                        .pxat(1700000000),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|expiration/unix-time-milliseconds}:key", "value")],
                 )
-                .1
-        },
+                .pxat(1700000000),
+        ),
     ),
     (
         "MSETEX",
         "expiration/keepttl",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|expiration/keepttl}:key", "value")],
-                        )
-                        .keepttl(),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|expiration/keepttl}:key", "value")],
                 )
-                .1
-        },
+                .keepttl(),
+        ),
     ),
     (
         "MSETNX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetnx::new(
-                        ::typedis::__private::Capture,
-                        [("{MSETNX|}:key", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Msetnx::new(::typedis::__private::Capture, [("{MSETNX|}:key", "value")]),
+        ),
     ),
     (
         "MULTI",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Multi::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Multi::new(::typedis::__private::Capture)),
     ),
     (
         "OBJECT ENCODING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ObjectEncoding::new(
-                        ::typedis::__private::Capture,
-                        "{OBJECT ENCODING|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ObjectEncoding::new(::typedis::__private::Capture, "{OBJECT ENCODING|}:key"),
+        ),
     ),
     (
         "OBJECT FREQ",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ObjectFreq::new(::typedis::__private::Capture, "{OBJECT FREQ|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ObjectFreq::new(::typedis::__private::Capture, "{OBJECT FREQ|}:key"),
+        ),
     ),
     (
         "OBJECT HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ObjectHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ObjectHelp::new(::typedis::__private::Capture)),
     ),
     (
         "OBJECT IDLETIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ObjectIdletime::new(
-                        ::typedis::__private::Capture,
-                        "{OBJECT IDLETIME|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ObjectIdletime::new(::typedis::__private::Capture, "{OBJECT IDLETIME|}:key"),
+        ),
     ),
     (
         "OBJECT REFCOUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ObjectRefcount::new(
-                        ::typedis::__private::Capture,
-                        "{OBJECT REFCOUNT|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ObjectRefcount::new(::typedis::__private::Capture, "{OBJECT REFCOUNT|}:key"),
+        ),
     ),
     (
         "PERSIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Persist::new(::typedis::__private::Capture, "{PERSIST|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Persist::new(::typedis::__private::Capture, "{PERSIST|}:key"),
+        ),
     ),
     (
         "PEXPIRE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|}:key", 1),
+        ),
     ),
     (
         "PEXPIRE",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIRE|condition}:key",
-                            1,
-                        )
-                        .condition(PexpireCondition::Nx),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|condition}:key", 1)
+                .condition(PexpireCondition::Nx),
+        ),
     ),
     (
         "PEXPIRE",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIRE|condition/nx}:key",
-                            1,
-                        )
-                        .nx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|condition/nx}:key", 1)
+                .nx(),
+        ),
     ),
     (
         "PEXPIRE",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIRE|condition/xx}:key",
-                            1,
-                        )
-                        .xx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|condition/xx}:key", 1)
+                .xx(),
+        ),
     ),
     (
         "PEXPIRE",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIRE|condition/gt}:key",
-                            1,
-                        )
-                        .gt(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|condition/gt}:key", 1)
+                .gt(),
+        ),
     ),
     (
         "PEXPIRE",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIRE|condition/lt}:key",
-                            1,
-                        )
-                        .lt(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|condition/lt}:key", 1)
+                .lt(),
+        ),
     ),
     (
         "PEXPIREAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                        ::typedis::__private::Capture,
-                        "{PEXPIREAT|}:key",
-                        1700000000,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpireat::new(::typedis::__private::Capture, "{PEXPIREAT|}:key", 1700000000),
+        ),
     ),
     (
         "PEXPIREAT",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIREAT|condition}:key",
-                            1700000000,
-                        )
-                        .condition(PexpireatCondition::Nx),
+        || ::typedis::__private::captured(
+            Pexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{PEXPIREAT|condition}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .condition(PexpireatCondition::Nx),
+        ),
     ),
     (
         "PEXPIREAT",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIREAT|condition/nx}:key",
-                            1700000000,
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Pexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{PEXPIREAT|condition/nx}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "PEXPIREAT",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIREAT|condition/xx}:key",
-                            1700000000,
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Pexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{PEXPIREAT|condition/xx}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "PEXPIREAT",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIREAT|condition/gt}:key",
-                            1700000000,
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Pexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{PEXPIREAT|condition/gt}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "PEXPIREAT",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIREAT|condition/lt}:key",
-                            1700000000,
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Pexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{PEXPIREAT|condition/lt}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "PEXPIRETIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpiretime::new(::typedis::__private::Capture, "{PEXPIRETIME|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpiretime::new(::typedis::__private::Capture, "{PEXPIRETIME|}:key"),
+        ),
     ),
     (
         "PFADD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfadd::new(::typedis::__private::Capture, "{PFADD|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfadd::new(::typedis::__private::Capture, "{PFADD|}:key"),
+        ),
     ),
     (
         "PFADD",
         "element",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfadd::new(::typedis::__private::Capture, "{PFADD|element}:key")
-                        .element(["element"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfadd::new(::typedis::__private::Capture, "{PFADD|element}:key")
+                .element(["element"]),
+        ),
     ),
     (
         "PFCOUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfcount::new(::typedis::__private::Capture, ["{PFCOUNT|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfcount::new(::typedis::__private::Capture, ["{PFCOUNT|}:key"]),
+        ),
     ),
     (
         "PFDEBUG",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfdebug::new(
-                        ::typedis::__private::Capture,
-                        "encoding",
-                        "{PFDEBUG|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfdebug::new(::typedis::__private::Capture, "encoding", "{PFDEBUG|}:key"),
+        ),
     ),
     (
         "PFMERGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfmerge::new(::typedis::__private::Capture, "{PFMERGE|}:destkey"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfmerge::new(::typedis::__private::Capture, "{PFMERGE|}:destkey"),
+        ),
     ),
     (
         "PFMERGE",
         "sourcekey",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfmerge::new(
-                            ::typedis::__private::Capture,
-                            "{PFMERGE|sourcekey}:destkey",
-                        )
-                        .sourcekey(["{PFMERGE|sourcekey}:sourcekey"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfmerge::new(::typedis::__private::Capture, "{PFMERGE|sourcekey}:destkey")
+                .sourcekey(["{PFMERGE|sourcekey}:sourcekey"]),
+        ),
     ),
     (
         "PFSELFTEST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfselftest::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Pfselftest::new(::typedis::__private::Capture)),
     ),
     (
         "PING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Ping::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Ping::new(::typedis::__private::Capture)),
     ),
     (
         "PING",
         "message",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Ping::new(::typedis::__private::Capture).message("message"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Ping::new(::typedis::__private::Capture).message("message"),
+        ),
     ),
     (
         "PSETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Psetex::new(
-                        ::typedis::__private::Capture,
-                        "{PSETEX|}:key",
-                        1,
-                        "value",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Psetex::new(::typedis::__private::Capture, "{PSETEX|}:key", 1, "value"),
+        ),
     ),
     (
         "PSUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Psubscribe::new(::typedis::__private::Capture, ["*"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Psubscribe::new(::typedis::__private::Capture, ["*"]),
+        ),
     ),
     (
         "PSYNC",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Psync::new(::typedis::__private::Capture, "replicationid", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Psync::new(::typedis::__private::Capture, "replicationid", 1),
+        ),
     ),
     (
         "PTTL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pttl::new(::typedis::__private::Capture, "{PTTL|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pttl::new(::typedis::__private::Capture, "{PTTL|}:key"),
+        ),
     ),
     (
         "PUBLISH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Publish::new(::typedis::__private::Capture, "channel", "message"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Publish::new(::typedis::__private::Capture, "channel", "message"),
+        ),
     ),
     (
         "PUBSUB CHANNELS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubChannels::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubChannels::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUBSUB CHANNELS",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubChannels::new(::typedis::__private::Capture).pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubChannels::new(::typedis::__private::Capture).pattern("*"),
+        ),
     ),
     (
         "PUBSUB HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(PubsubHelp::new(::typedis::__private::Capture)),
     ),
     (
         "PUBSUB NUMPAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubNumpat::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubNumpat::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUBSUB NUMSUB",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubNumsub::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubNumsub::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUBSUB NUMSUB",
         "channel",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubNumsub::new(::typedis::__private::Capture).channel(["channel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubNumsub::new(::typedis::__private::Capture).channel(["channel"]),
+        ),
     ),
     (
         "PUBSUB SHARDCHANNELS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubShardchannels::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubShardchannels::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUBSUB SHARDCHANNELS",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubShardchannels::new(::typedis::__private::Capture).pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubShardchannels::new(::typedis::__private::Capture).pattern("*"),
+        ),
     ),
     (
         "PUBSUB SHARDNUMSUB",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubShardnumsub::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubShardnumsub::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUBSUB SHARDNUMSUB",
         "shardchannel",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubShardnumsub::new(::typedis::__private::Capture)
-                        .shardchannel(["shardchannel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubShardnumsub::new(::typedis::__private::Capture)
+                .shardchannel(["shardchannel"]),
+        ),
     ),
     (
         "PUNSUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Punsubscribe::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Punsubscribe::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUNSUBSCRIBE",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Punsubscribe::new(::typedis::__private::Capture).pattern(["*"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Punsubscribe::new(::typedis::__private::Capture).pattern(["*"]),
+        ),
     ),
     (
         "QUIT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Quit::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Quit::new(::typedis::__private::Capture)),
     ),
     (
         "RANDOMKEY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Randomkey::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Randomkey::new(::typedis::__private::Capture)),
     ),
     (
         "READONLY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Readonly::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Readonly::new(::typedis::__private::Capture)),
     ),
     (
         "READWRITE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Readwrite::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Readwrite::new(::typedis::__private::Capture)),
     ),
     (
         "RENAME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rename::new(
-                        ::typedis::__private::Capture,
-                        "{RENAME|}:key",
-                        "{RENAME|}:newkey",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rename::new(
+                ::typedis::__private::Capture,
+                "{RENAME|}:key",
+                "{RENAME|}:newkey",
+            ),
+        ),
     ),
     (
         "RENAMENX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Renamenx::new(
-                        ::typedis::__private::Capture,
-                        "{RENAMENX|}:key",
-                        "{RENAMENX|}:newkey",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Renamenx::new(
+                ::typedis::__private::Capture,
+                "{RENAMENX|}:key",
+                "{RENAMENX|}:newkey",
+            ),
+        ),
     ),
     (
         "REPLCONF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Replconf::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Replconf::new(::typedis::__private::Capture)),
     ),
     (
         "REPLICAOF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Replicaof::new(
-                        ::typedis::__private::Capture,
-                        ReplicaofTarget::HostPort {
-                            host: ::core::convert::Into::into("host"),
-                            port: ::core::convert::Into::into(1),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Replicaof::new(
+                ::typedis::__private::Capture,
+                ReplicaofTarget::HostPort {
+                    host: ::core::convert::Into::into("host"),
+                    port: ::core::convert::Into::into(1),
+                },
+            ),
+        ),
     ),
     (
         "REPLICAOF",
         "args/no-one",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Replicaof::new(::typedis::__private::Capture, ReplicaofTarget::NoOne),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Replicaof::new(::typedis::__private::Capture, ReplicaofTarget::NoOne),
+        ),
     ),
     (
         "RESET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Reset::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Reset::new(::typedis::__private::Capture)),
     ),
     (
         "RESTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Restore::new(
-                        ::typedis::__private::Capture,
-                        "{RESTORE|}:key",
-                        1,
-                        "serializedvalue",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Restore::new(
+                ::typedis::__private::Capture,
+                "{RESTORE|}:key",
+                1,
+                "serializedvalue",
+            ),
+        ),
     ),
     (
         "RESTORE",
         "replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Restore::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE|replace}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .replace(),
+        || ::typedis::__private::captured(
+            Restore::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE|replace}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .replace(),
+        ),
     ),
     (
         "RESTORE",
         "absttl",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Restore::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE|absttl}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .absttl(),
+        || ::typedis::__private::captured(
+            Restore::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE|absttl}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .absttl(),
+        ),
     ),
     (
         "RESTORE",
         "seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Restore::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE|seconds}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .idletime(1),
+        || ::typedis::__private::captured(
+            Restore::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE|seconds}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .idletime(1),
+        ),
     ),
     (
         "RESTORE",
         "frequency",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Restore::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE|frequency}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .freq(1),
+        || ::typedis::__private::captured(
+            Restore::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE|frequency}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .freq(1),
+        ),
     ),
     (
         "RESTORE-ASKING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    RestoreAsking::new(
-                        ::typedis::__private::Capture,
-                        "{RESTORE-ASKING|}:key",
-                        1,
-                        "serializedvalue",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            RestoreAsking::new(
+                ::typedis::__private::Capture,
+                "{RESTORE-ASKING|}:key",
+                1,
+                "serializedvalue",
+            ),
+        ),
     ),
     (
         "RESTORE-ASKING",
         "replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    RestoreAsking::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE-ASKING|replace}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .replace(),
+        || ::typedis::__private::captured(
+            RestoreAsking::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE-ASKING|replace}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .replace(),
+        ),
     ),
     (
         "RESTORE-ASKING",
         "absttl",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    RestoreAsking::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE-ASKING|absttl}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .absttl(),
+        || ::typedis::__private::captured(
+            RestoreAsking::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE-ASKING|absttl}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .absttl(),
+        ),
     ),
     (
         "RESTORE-ASKING",
         "seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    RestoreAsking::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE-ASKING|seconds}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .idletime(1),
+        || ::typedis::__private::captured(
+            RestoreAsking::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE-ASKING|seconds}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .idletime(1),
+        ),
     ),
     (
         "RESTORE-ASKING",
         "frequency",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    RestoreAsking::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE-ASKING|frequency}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .freq(1),
+        || ::typedis::__private::captured(
+            RestoreAsking::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE-ASKING|frequency}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .freq(1),
+        ),
     ),
     (
         "ROLE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Role::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Role::new(::typedis::__private::Capture)),
     ),
     (
         "RPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rpop::new(::typedis::__private::Capture, "{RPOP|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rpop::new(::typedis::__private::Capture, "{RPOP|}:key"),
+        ),
     ),
     (
         "RPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rpop::new(::typedis::__private::Capture, "{RPOP|count}:key").count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rpop::new(::typedis::__private::Capture, "{RPOP|count}:key").count(1),
+        ),
     ),
     (
         "RPOPLPUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rpoplpush::new(
-                        ::typedis::__private::Capture,
-                        "{RPOPLPUSH|}:source",
-                        "{RPOPLPUSH|}:destination",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rpoplpush::new(
+                ::typedis::__private::Capture,
+                "{RPOPLPUSH|}:source",
+                "{RPOPLPUSH|}:destination",
+            ),
+        ),
     ),
     (
         "RPUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rpush::new(
-                        ::typedis::__private::Capture,
-                        "{RPUSH|}:key",
-                        ["element"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rpush::new(::typedis::__private::Capture, "{RPUSH|}:key", ["element"]),
+        ),
     ),
     (
         "RPUSHX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rpushx::new(
-                        ::typedis::__private::Capture,
-                        "{RPUSHX|}:key",
-                        ["element"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rpushx::new(::typedis::__private::Capture, "{RPUSHX|}:key", ["element"]),
+        ),
     ),
     (
         "SADD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sadd::new(::typedis::__private::Capture, "{SADD|}:key", ["member"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sadd::new(::typedis::__private::Capture, "{SADD|}:key", ["member"]),
+        ),
     ),
     (
         "SAVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Save::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Save::new(::typedis::__private::Capture)),
     ),
     (
         "SCAN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 0u64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Scan::new(::typedis::__private::Capture, 0u64)),
     ),
     (
         "SCAN",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 0u64).pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Scan::new(::typedis::__private::Capture, 0u64).pattern("*"),
+        ),
     ),
     (
         "SCAN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 0u64).count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Scan::new(::typedis::__private::Capture, 0u64).count(1),
+        ),
     ),
     (
         "SCAN",
         "type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 0u64).of_type("string"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Scan::new(::typedis::__private::Capture, 0u64).of_type("string"),
+        ),
     ),
     (
         "SCARD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Scard::new(::typedis::__private::Capture, "{SCARD|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Scard::new(::typedis::__private::Capture, "{SCARD|}:key"),
+        ),
     ),
     (
         "SCRIPT DEBUG",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Yes),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Yes),
+        ),
     ),
     (
         "SCRIPT DEBUG",
         "mode/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptDebug::new(
-                        ::typedis::__private::Capture,
-                        ScriptDebugMode::Sync,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Sync),
+        ),
     ),
     (
         "SCRIPT DEBUG",
         "mode/no",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::No),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::No),
+        ),
     ),
     (
         "SCRIPT DEBUG",
         "engine",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Yes)
-                        .engine("engine"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Yes)
+                .engine("engine"),
+        ),
     ),
     (
         "SCRIPT EXISTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptExists::new(::typedis::__private::Capture, ["sha1"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptExists::new(::typedis::__private::Capture, ["sha1"]),
+        ),
     ),
     (
         "SCRIPT FLUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptFlush::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "SCRIPT FLUSH",
         "flush-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture)
-                        .flush_type(ScriptFlushFlushType::Async),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptFlush::new(::typedis::__private::Capture)
+                .flush_type(ScriptFlushFlushType::Async),
+        ),
     ),
     (
         "SCRIPT FLUSH",
         "flush-type/async",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture).asynchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptFlush::new(::typedis::__private::Capture).asynchronous(),
+        ),
     ),
     (
         "SCRIPT FLUSH",
         "flush-type/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture).synchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptFlush::new(::typedis::__private::Capture).synchronous(),
+        ),
     ),
     (
         "SCRIPT HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ScriptHelp::new(::typedis::__private::Capture)),
     ),
     (
         "SCRIPT KILL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptKill::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ScriptKill::new(::typedis::__private::Capture)),
     ),
     (
         "SCRIPT LOAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptLoad::new(::typedis::__private::Capture, "return 1"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptLoad::new(::typedis::__private::Capture, "return 1"),
+        ),
     ),
     (
         "SCRIPT SHOW",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptShow::new(
-                        ::typedis::__private::Capture,
-                        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptShow::new(
+                ::typedis::__private::Capture,
+                "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+            ),
+        ),
     ),
     (
         "SDIFF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sdiff::new(::typedis::__private::Capture, ["{SDIFF|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sdiff::new(::typedis::__private::Capture, ["{SDIFF|}:key"]),
+        ),
     ),
     (
         "SDIFFSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sdiffstore::new(
-                        ::typedis::__private::Capture,
-                        "{SDIFFSTORE|}:destination",
-                        ["{SDIFFSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sdiffstore::new(
+                ::typedis::__private::Capture,
+                "{SDIFFSTORE|}:destination",
+                ["{SDIFFSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "SELECT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Select::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Select::new(::typedis::__private::Capture, 1)),
     ),
     (
         "SET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(::typedis::__private::Capture, "{SET|}:key", "value"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Set::new(::typedis::__private::Capture, "{SET|}:key", "value"),
+        ),
     ),
     (
         "SET",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|condition/nx}:key",
-                            "value",
-                        )
-                        .nx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Set::new(::typedis::__private::Capture, "{SET|condition/nx}:key", "value")
+                .nx(),
+        ),
     ),
     (
         "SET",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|condition/xx}:key",
-                            "value",
-                        )
-                        .xx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Set::new(::typedis::__private::Capture, "{SET|condition/xx}:key", "value")
+                .xx(),
+        ),
     ),
     (
         "SET",
         "condition/comparison-value",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|condition/comparison-value}:key",
-                            "value",
-                        )
-                        .ifeq("comparisonvalue"),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|condition/comparison-value}:key",
+                    "value",
                 )
-                .1
-        },
+                .ifeq("comparisonvalue"),
+        ),
     ),
     (
         "SET",
         "get",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(::typedis::__private::Capture, "{SET|get}:key", "value")
-                        .get_old(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Set::new(::typedis::__private::Capture, "{SET|get}:key", "value").get_old(),
+        ),
     ),
     (
         "SET",
         "expiration/seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|expiration/seconds}:key",
-                            "value",
-                        )
-                        .ex(1),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|expiration/seconds}:key",
+                    "value",
                 )
-                .1
-        },
+                .ex(1),
+        ),
     ),
     (
         "SET",
         "expiration/milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|expiration/milliseconds}:key",
-                            "value",
-                        )
-                        .px(1),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|expiration/milliseconds}:key",
+                    "value",
                 )
-                .1
-        },
+                .px(1),
+        ),
     ),
     (
         "SET",
         "expiration/unix-time-seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|expiration/unix-time-seconds}:key",
-                            "value",
-                        )
-                        .exat(1700000000),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|expiration/unix-time-seconds}:key",
+                    "value",
                 )
-                .1
-        },
+                .exat(1700000000),
+        ),
     ),
     (
         "SET",
         "expiration/unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|expiration/unix-time-milliseconds}:key",
-                            "value",
-                        )
-                        .pxat(1700000000),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|expiration/unix-time-milliseconds}:key",
+                    "value",
                 )
-                .1
-        },
+                .pxat(1700000000),
+        ),
     ),
     (
         "SET",
         "expiration/keepttl",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|expiration/keepttl}:key",
-                            "value",
-                        )
-                        .keepttl(),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|expiration/keepttl}:key",
+                    "value",
                 )
-                .1
-        },
+                .keepttl(),
+        ),
     ),
     (
         "SETBIT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Setbit::new(::typedis::__private::Capture, "{SETBIT|}:key", 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Setbit::new(::typedis::__private::Capture, "{SETBIT|}:key", 1, 1),
+        ),
     ),
     (
         "SETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Setex::new(::typedis::__private::Capture, "{SETEX|}:key", 1, "value"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Setex::new(::typedis::__private::Capture, "{SETEX|}:key", 1, "value"),
+        ),
     ),
     (
         "SETNX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Setnx::new(::typedis::__private::Capture, "{SETNX|}:key", "value"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Setnx::new(::typedis::__private::Capture, "{SETNX|}:key", "value"),
+        ),
     ),
     (
         "SETRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Setrange::new(
-                        ::typedis::__private::Capture,
-                        "{SETRANGE|}:key",
-                        1,
-                        "value",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Setrange::new(::typedis::__private::Capture, "{SETRANGE|}:key", 1, "value"),
+        ),
     ),
     (
         "SHUTDOWN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Shutdown::new(::typedis::__private::Capture)),
     ),
     (
         "SHUTDOWN",
         "abort-selector",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .mode(::typedis::ShutdownMode::new().nosave()),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Shutdown::new(::typedis::__private::Capture)
+                .mode(::typedis::ShutdownMode::new().nosave()),
+        ),
     ),
     (
         "SHUTDOWN",
         "abort-selector/abort",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .mode(::typedis::ShutdownMode::abort()),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Shutdown::new(::typedis::__private::Capture)
+                .mode(::typedis::ShutdownMode::abort()),
+        ),
     ),
     (
         "SHUTDOWN",
         "abort-selector/save-selector-block/failover",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .mode(::typedis::ShutdownMode::new().failover()),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Shutdown::new(::typedis::__private::Capture)
+                .mode(::typedis::ShutdownMode::new().failover()),
+        ),
     ),
     (
         "SHUTDOWN",
         "abort-selector/save-selector-block/safe",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .mode(::typedis::ShutdownMode::new().safe()),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Shutdown::new(::typedis::__private::Capture)
+                .mode(::typedis::ShutdownMode::new().safe()),
+        ),
     ),
     (
         "SHUTDOWN",
         "abort-selector/save-selector-block/save-selector/save",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .mode(::typedis::ShutdownMode::new().save().now().force()),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Shutdown::new(::typedis::__private::Capture)
+                .mode(::typedis::ShutdownMode::new().save().now().force()),
+        ),
     ),
     (
         "SINTER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sinter::new(::typedis::__private::Capture, ["{SINTER|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sinter::new(::typedis::__private::Capture, ["{SINTER|}:key"]),
+        ),
     ),
     (
         "SINTERCARD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sintercard::new(::typedis::__private::Capture, ["{SINTERCARD|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sintercard::new(::typedis::__private::Capture, ["{SINTERCARD|}:key"]),
+        ),
     ),
     (
         "SINTERCARD",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sintercard::new(
-                            ::typedis::__private::Capture,
-                            ["{SINTERCARD|limit}:key"],
-                        )
-                        .limit(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sintercard::new(::typedis::__private::Capture, ["{SINTERCARD|limit}:key"])
+                .limit(1),
+        ),
     ),
     (
         "SINTERSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sinterstore::new(
-                        ::typedis::__private::Capture,
-                        "{SINTERSTORE|}:destination",
-                        ["{SINTERSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sinterstore::new(
+                ::typedis::__private::Capture,
+                "{SINTERSTORE|}:destination",
+                ["{SINTERSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "SISMEMBER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sismember::new(
-                        ::typedis::__private::Capture,
-                        "{SISMEMBER|}:key",
-                        "member",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sismember::new(::typedis::__private::Capture, "{SISMEMBER|}:key", "member"),
+        ),
     ),
     (
         "SLAVEOF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Slaveof::new(
-                        ::typedis::__private::Capture,
-                        SlaveofTarget::HostPort {
-                            host: ::core::convert::Into::into("host"),
-                            port: ::core::convert::Into::into(1),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Slaveof::new(
+                ::typedis::__private::Capture,
+                SlaveofTarget::HostPort {
+                    host: ::core::convert::Into::into("host"),
+                    port: ::core::convert::Into::into(1),
+                },
+            ),
+        ),
     ),
     (
         "SLAVEOF",
         "args/no-one",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Slaveof::new(::typedis::__private::Capture, SlaveofTarget::NoOne),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Slaveof::new(::typedis::__private::Capture, SlaveofTarget::NoOne),
+        ),
     ),
     (
         "SLOWLOG GET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SlowlogGet::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(SlowlogGet::new(::typedis::__private::Capture)),
     ),
     (
         "SLOWLOG GET",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SlowlogGet::new(::typedis::__private::Capture).count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SlowlogGet::new(::typedis::__private::Capture).count(1),
+        ),
     ),
     (
         "SLOWLOG HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SlowlogHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SlowlogHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "SLOWLOG LEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SlowlogLen::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(SlowlogLen::new(::typedis::__private::Capture)),
     ),
     (
         "SLOWLOG RESET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SlowlogReset::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SlowlogReset::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "SMEMBERS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Smembers::new(::typedis::__private::Capture, "{SMEMBERS|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Smembers::new(::typedis::__private::Capture, "{SMEMBERS|}:key"),
+        ),
     ),
     (
         "SMISMEMBER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Smismember::new(
-                        ::typedis::__private::Capture,
-                        "{SMISMEMBER|}:key",
-                        ["member"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Smismember::new(
+                ::typedis::__private::Capture,
+                "{SMISMEMBER|}:key",
+                ["member"],
+            ),
+        ),
     ),
     (
         "SMOVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Smove::new(
-                        ::typedis::__private::Capture,
-                        "{SMOVE|}:source",
-                        "{SMOVE|}:destination",
-                        "member",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Smove::new(
+                ::typedis::__private::Capture,
+                "{SMOVE|}:source",
+                "{SMOVE|}:destination",
+                "member",
+            ),
+        ),
     ),
     (
         "SORT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|}:key"),
+        ),
     ),
     (
         "SORT",
         "by-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|by-pattern}:key")
-                        .by("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|by-pattern}:key").by("*"),
+        ),
     ),
     (
         "SORT",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|limit}:key")
-                        .limit((1, 1)),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|limit}:key").limit((1, 1)),
+        ),
     ),
     (
         "SORT",
         "get-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|get-pattern}:key")
-                        .get_pattern(["*"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|get-pattern}:key")
+                .get_pattern(["*"]),
+        ),
     ),
     (
         "SORT",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|order}:key")
-                        .order(SortOrder::Asc),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|order}:key")
+                .order(SortOrder::Asc),
+        ),
     ),
     (
         "SORT",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|order/asc}:key")
-                        .asc(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|order/asc}:key").asc(),
+        ),
     ),
     (
         "SORT",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|order/desc}:key")
-                        .desc(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|order/desc}:key").desc(),
+        ),
     ),
     (
         "SORT",
         "sorting",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|sorting}:key")
-                        .alpha(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|sorting}:key").alpha(),
+        ),
     ),
     (
         "SORT",
         "destination",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|destination}:key")
-                        .store("{SORT|destination}:destination"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|destination}:key")
+                .store("{SORT|destination}:destination"),
+        ),
     ),
     (
         "SORT_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|}:key"),
+        ),
     ),
     (
         "SORT_RO",
         "by-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(
-                            ::typedis::__private::Capture,
-                            "{SORT_RO|by-pattern}:key",
-                        )
-                        .by("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|by-pattern}:key")
+                .by("*"),
+        ),
     ),
     (
         "SORT_RO",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|limit}:key")
-                        .limit((1, 1)),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|limit}:key")
+                .limit((1, 1)),
+        ),
     ),
     (
         "SORT_RO",
         "get-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(
-                            ::typedis::__private::Capture,
-                            "{SORT_RO|get-pattern}:key",
-                        )
-                        .get_pattern(["*"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|get-pattern}:key")
+                .get_pattern(["*"]),
+        ),
     ),
     (
         "SORT_RO",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|order}:key")
-                        .order(SortRoOrder::Asc),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|order}:key")
+                .order(SortRoOrder::Asc),
+        ),
     ),
     (
         "SORT_RO",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|order/asc}:key")
-                        .asc(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|order/asc}:key").asc(),
+        ),
     ),
     (
         "SORT_RO",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(
-                            ::typedis::__private::Capture,
-                            "{SORT_RO|order/desc}:key",
-                        )
-                        .desc(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|order/desc}:key").desc(),
+        ),
     ),
     (
         "SORT_RO",
         "sorting",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|sorting}:key")
-                        .alpha(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|sorting}:key").alpha(),
+        ),
     ),
     (
         "SPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Spop::new(::typedis::__private::Capture, "{SPOP|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Spop::new(::typedis::__private::Capture, "{SPOP|}:key"),
+        ),
     ),
     (
         "SPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Spop::new(::typedis::__private::Capture, "{SPOP|count}:key").count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Spop::new(::typedis::__private::Capture, "{SPOP|count}:key").count(1),
+        ),
     ),
     (
         "SPUBLISH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Spublish::new(
-                        ::typedis::__private::Capture,
-                        "shardchannel",
-                        "message",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Spublish::new(::typedis::__private::Capture, "shardchannel", "message"),
+        ),
     ),
     (
         "SRANDMEMBER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Srandmember::new(::typedis::__private::Capture, "{SRANDMEMBER|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Srandmember::new(::typedis::__private::Capture, "{SRANDMEMBER|}:key"),
+        ),
     ),
     (
         "SRANDMEMBER",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Srandmember::new(
-                            ::typedis::__private::Capture,
-                            "{SRANDMEMBER|count}:key",
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Srandmember::new(::typedis::__private::Capture, "{SRANDMEMBER|count}:key")
+                .count(1),
+        ),
     ),
     (
         "SREM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Srem::new(::typedis::__private::Capture, "{SREM|}:key", ["member"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Srem::new(::typedis::__private::Capture, "{SREM|}:key", ["member"]),
+        ),
     ),
     (
         "SSCAN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sscan::new(::typedis::__private::Capture, "{SSCAN|}:key", 0u64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sscan::new(::typedis::__private::Capture, "{SSCAN|}:key", 0u64),
+        ),
     ),
     (
         "SSCAN",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sscan::new(
-                            ::typedis::__private::Capture,
-                            "{SSCAN|pattern}:key",
-                            0u64,
-                        )
-                        .pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sscan::new(::typedis::__private::Capture, "{SSCAN|pattern}:key", 0u64)
+                .pattern("*"),
+        ),
     ),
     (
         "SSCAN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sscan::new(::typedis::__private::Capture, "{SSCAN|count}:key", 0u64)
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sscan::new(::typedis::__private::Capture, "{SSCAN|count}:key", 0u64).count(1),
+        ),
     ),
     (
         "SSUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Ssubscribe::new(::typedis::__private::Capture, ["shardchannel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Ssubscribe::new(::typedis::__private::Capture, ["shardchannel"]),
+        ),
     ),
     (
         "STRLEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Strlen::new(::typedis::__private::Capture, "{STRLEN|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Strlen::new(::typedis::__private::Capture, "{STRLEN|}:key"),
+        ),
     ),
     (
         "SUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Subscribe::new(::typedis::__private::Capture, ["channel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Subscribe::new(::typedis::__private::Capture, ["channel"]),
+        ),
     ),
     (
         "SUBSTR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Substr::new(::typedis::__private::Capture, "{SUBSTR|}:key", 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Substr::new(::typedis::__private::Capture, "{SUBSTR|}:key", 1, 1),
+        ),
     ),
     (
         "SUNION",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sunion::new(::typedis::__private::Capture, ["{SUNION|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sunion::new(::typedis::__private::Capture, ["{SUNION|}:key"]),
+        ),
     ),
     (
         "SUNIONSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sunionstore::new(
-                        ::typedis::__private::Capture,
-                        "{SUNIONSTORE|}:destination",
-                        ["{SUNIONSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sunionstore::new(
+                ::typedis::__private::Capture,
+                "{SUNIONSTORE|}:destination",
+                ["{SUNIONSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "SUNSUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sunsubscribe::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sunsubscribe::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "SUNSUBSCRIBE",
         "shardchannel",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sunsubscribe::new(::typedis::__private::Capture)
-                        .shardchannel(["shardchannel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sunsubscribe::new(::typedis::__private::Capture)
+                .shardchannel(["shardchannel"]),
+        ),
     ),
     (
         "SWAPDB",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Swapdb::new(::typedis::__private::Capture, 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Swapdb::new(::typedis::__private::Capture, 1, 1),
+        ),
     ),
     (
         "SYNC",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sync::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Sync::new(::typedis::__private::Capture)),
     ),
     (
         "TIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Time::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Time::new(::typedis::__private::Capture)),
     ),
     (
         "TOUCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Touch::new(::typedis::__private::Capture, ["{TOUCH|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Touch::new(::typedis::__private::Capture, ["{TOUCH|}:key"]),
+        ),
     ),
     (
         "TTL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Ttl::new(::typedis::__private::Capture, "{TTL|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Ttl::new(::typedis::__private::Capture, "{TTL|}:key"),
+        ),
     ),
     (
         "TYPE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Type::new(::typedis::__private::Capture, "{TYPE|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Type::new(::typedis::__private::Capture, "{TYPE|}:key"),
+        ),
     ),
     (
         "UNLINK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Unlink::new(::typedis::__private::Capture, ["{UNLINK|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Unlink::new(::typedis::__private::Capture, ["{UNLINK|}:key"]),
+        ),
     ),
     (
         "UNSUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Unsubscribe::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Unsubscribe::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "UNSUBSCRIBE",
         "channel",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Unsubscribe::new(::typedis::__private::Capture).channel(["channel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Unsubscribe::new(::typedis::__private::Capture).channel(["channel"]),
+        ),
     ),
     (
         "UNWATCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Unwatch::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Unwatch::new(::typedis::__private::Capture)),
     ),
     (
         "WAIT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Wait::new(::typedis::__private::Capture, 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Wait::new(::typedis::__private::Capture, 1, 1)),
     ),
     (
         "WAITAOF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Waitaof::new(::typedis::__private::Capture, 1, 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Waitaof::new(::typedis::__private::Capture, 1, 1, 1),
+        ),
     ),
     (
         "WATCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Watch::new(::typedis::__private::Capture, ["{WATCH|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Watch::new(::typedis::__private::Capture, ["{WATCH|}:key"]),
+        ),
     ),
     (
         "XACK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xack::new(
-                        ::typedis::__private::Capture,
-                        "{XACK|}:key",
-                        "group",
-                        ["1-1"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xack::new(::typedis::__private::Capture, "{XACK|}:key", "group", ["1-1"]),
+        ),
     ),
     (
         "XADD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                        ::typedis::__private::Capture,
-                        "{XADD|}:key",
-                        XaddId::Auto,
-                        [("field", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xadd::new(
+                ::typedis::__private::Capture,
+                "{XADD|}:key",
+                XaddId::Auto,
+                [("field", "value")],
+            ),
+        ),
     ),
     (
         "XADD",
         "nomkstream",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|nomkstream}:key",
-                            XaddId::Auto,
-                            [("field", "value")],
-                        )
-                        .nomkstream(),
+        || ::typedis::__private::captured(
+            Xadd::new(
+                    ::typedis::__private::Capture,
+                    "{XADD|nomkstream}:key",
+                    XaddId::Auto,
+                    [("field", "value")],
                 )
-                .1
-        },
+                .nomkstream(),
+        ),
     ),
     (
         "XADD",
         "trim",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim}:key",
-                            XaddId::Auto,
-                            [("field", "value")],
-                        )
-                        .trim(::typedis::Trim::maxlen(10)),
+        || ::typedis::__private::captured(
+            Xadd::new(
+                    ::typedis::__private::Capture,
+                    "{XADD|trim}:key",
+                    XaddId::Auto,
+                    [("field", "value")],
                 )
-                .1
-        },
+                .trim(::typedis::Trim::maxlen(10)),
+        ),
     ),
     (
         "XADD",
         "trim/count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/count}:key",
-                            XaddId::Auto,
-                            [("field", "value")],
-                        )
-                        .trim(::typedis::Trim::maxlen(10).limit(1)),
+        || ::typedis::__private::captured(
+            Xadd::new(
+                    ::typedis::__private::Capture,
+                    "{XADD|trim/count}:key",
+                    XaddId::Auto,
+                    [("field", "value")],
                 )
-                .1
-        },
+                .trim(::typedis::Trim::maxlen(10).limit(1)),
+        ),
     ),
     (
         "XADD",
         "trim/operator/approximately",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/operator/approximately}:key",
-                            XaddId::Auto,
-                            [("field", "value")],
-                        )
-                        .trim(::typedis::Trim::maxlen(10).approx()),
+        || ::typedis::__private::captured(
+            Xadd::new(
+                    ::typedis::__private::Capture,
+                    "{XADD|trim/operator/approximately}:key",
+                    XaddId::Auto,
+                    [("field", "value")],
                 )
-                .1
-        },
+                .trim(::typedis::Trim::maxlen(10).approx()),
+        ),
     ),
     (
         "XADD",
         "trim/strategy/minid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/strategy/minid}:key",
-                            XaddId::Auto,
-                            [("field", "value")],
-                        )
-                        .trim(::typedis::Trim::minid("0-1")),
+        || ::typedis::__private::captured(
+            Xadd::new(
+                    ::typedis::__private::Capture,
+                    "{XADD|trim/strategy/minid}:key",
+                    XaddId::Auto,
+                    [("field", "value")],
                 )
-                .1
-        },
+                .trim(::typedis::Trim::minid("0-1")),
+        ),
     ),
     (
         "XADD",
         "id-selector/id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                        ::typedis::__private::Capture,
-                        "{XADD|id-selector/id}:key",
-                        XaddId::Explicit(::core::convert::Into::into("2-1")),
-                        [("field", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xadd::new(
+                ::typedis::__private::Capture,
+                "{XADD|id-selector/id}:key",
+                XaddId::Explicit(::core::convert::Into::into("2-1")),
+                [("field", "value")],
+            ),
+        ),
     ),
     (
         "XAUTOCLAIM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xautoclaim::new(
-                        ::typedis::__private::Capture,
-                        "{XAUTOCLAIM|}:key",
-                        "group",
-                        "consumer",
-                        "0",
-                        "0",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xautoclaim::new(
+                ::typedis::__private::Capture,
+                "{XAUTOCLAIM|}:key",
+                "group",
+                "consumer",
+                "0",
+                "0",
+            ),
+        ),
     ),
     (
         "XAUTOCLAIM",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xautoclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XAUTOCLAIM|count}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            "0",
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Xautoclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XAUTOCLAIM|count}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    "0",
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "XAUTOCLAIM",
         "justid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xautoclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XAUTOCLAIM|justid}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            "0",
-                        )
-                        .justid(),
+        || ::typedis::__private::captured(
+            Xautoclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XAUTOCLAIM|justid}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    "0",
                 )
-                .1
-        },
+                .justid(),
+        ),
     ),
     (
         "XCLAIM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                        ::typedis::__private::Capture,
-                        "{XCLAIM|}:key",
-                        "group",
-                        "consumer",
-                        "0",
-                        ["1-1"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                ::typedis::__private::Capture,
+                "{XCLAIM|}:key",
+                "group",
+                "consumer",
+                "0",
+                ["1-1"],
+            ),
+        ),
     ),
     (
         "XCLAIM",
         "ms",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|ms}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .idle(1),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|ms}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .idle(1),
+        ),
     ),
     (
         "XCLAIM",
         "unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|unix-time-milliseconds}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .idle_since(1700000000),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|unix-time-milliseconds}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .idle_since(1700000000),
+        ),
     ),
     (
         "XCLAIM",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|count}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .retrycount(1),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|count}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .retrycount(1),
+        ),
     ),
     (
         "XCLAIM",
         "force",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|force}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .force(),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|force}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .force(),
+        ),
     ),
     (
         "XCLAIM",
         "justid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|justid}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .justid(),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|justid}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .justid(),
+        ),
     ),
     (
         "XCLAIM",
         "lastid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|lastid}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .lastid("1-1"),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|lastid}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .lastid("1-1"),
+        ),
     ),
     (
         "XDEL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xdel::new(::typedis::__private::Capture, "{XDEL|}:key", ["1-1"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xdel::new(::typedis::__private::Capture, "{XDEL|}:key", ["1-1"]),
+        ),
     ),
     (
         "XGROUP CREATE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreate::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP CREATE|}:key",
-                        "group",
-                        XgroupCreateId::Explicit(::core::convert::Into::into("0")),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupCreate::new(
+                ::typedis::__private::Capture,
+                "{XGROUP CREATE|}:key",
+                "group",
+                XgroupCreateId::Explicit(::core::convert::Into::into("0")),
+            ),
+        ),
     ),
     (
         "XGROUP CREATE",
         "id-selector/new-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreate::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP CREATE|id-selector/new-id}:key",
-                        "group",
-                        XgroupCreateId::Last,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupCreate::new(
+                ::typedis::__private::Capture,
+                "{XGROUP CREATE|id-selector/new-id}:key",
+                "group",
+                XgroupCreateId::Last,
+            ),
+        ),
     ),
     (
         "XGROUP CREATE",
         "mkstream",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreate::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP CREATE|mkstream}:key",
-                            "group",
-                            XgroupCreateId::Explicit(::core::convert::Into::into("0")),
-                        )
-                        .mkstream(),
+        || ::typedis::__private::captured(
+            XgroupCreate::new(
+                    ::typedis::__private::Capture,
+                    "{XGROUP CREATE|mkstream}:key",
+                    "group",
+                    XgroupCreateId::Explicit(::core::convert::Into::into("0")),
                 )
-                .1
-        },
+                .mkstream(),
+        ),
     ),
     (
         "XGROUP CREATE",
         "entriesread",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreate::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP CREATE|entriesread}:key",
-                            "group",
-                            XgroupCreateId::Explicit(::core::convert::Into::into("0")),
-                        )
-                        .entriesread(1),
+        || ::typedis::__private::captured(
+            XgroupCreate::new(
+                    ::typedis::__private::Capture,
+                    "{XGROUP CREATE|entriesread}:key",
+                    "group",
+                    XgroupCreateId::Explicit(::core::convert::Into::into("0")),
                 )
-                .1
-        },
+                .entriesread(1),
+        ),
     ),
     (
         "XGROUP CREATECONSUMER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreateconsumer::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP CREATECONSUMER|}:key",
-                        "group",
-                        "consumer",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupCreateconsumer::new(
+                ::typedis::__private::Capture,
+                "{XGROUP CREATECONSUMER|}:key",
+                "group",
+                "consumer",
+            ),
+        ),
     ),
     (
         "XGROUP DELCONSUMER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupDelconsumer::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP DELCONSUMER|}:key",
-                        "group",
-                        "consumer",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupDelconsumer::new(
+                ::typedis::__private::Capture,
+                "{XGROUP DELCONSUMER|}:key",
+                "group",
+                "consumer",
+            ),
+        ),
     ),
     (
         "XGROUP DESTROY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupDestroy::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP DESTROY|}:key",
-                        "group",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupDestroy::new(
+                ::typedis::__private::Capture,
+                "{XGROUP DESTROY|}:key",
+                "group",
+            ),
+        ),
     ),
     (
         "XGROUP HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(XgroupHelp::new(::typedis::__private::Capture)),
     ),
     (
         "XGROUP SETID",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupSetid::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP SETID|}:key",
-                        "group",
-                        XgroupSetidId::Explicit(::core::convert::Into::into("0")),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupSetid::new(
+                ::typedis::__private::Capture,
+                "{XGROUP SETID|}:key",
+                "group",
+                XgroupSetidId::Explicit(::core::convert::Into::into("0")),
+            ),
+        ),
     ),
     (
         "XGROUP SETID",
         "id-selector/new-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupSetid::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP SETID|id-selector/new-id}:key",
-                        "group",
-                        XgroupSetidId::Last,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupSetid::new(
+                ::typedis::__private::Capture,
+                "{XGROUP SETID|id-selector/new-id}:key",
+                "group",
+                XgroupSetidId::Last,
+            ),
+        ),
     ),
     (
         "XGROUP SETID",
         "entriesread",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupSetid::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP SETID|entriesread}:key",
-                            "group",
-                            XgroupSetidId::Explicit(::core::convert::Into::into("0")),
-                        )
-                        .entriesread(1),
+        || ::typedis::__private::captured(
+            XgroupSetid::new(
+                    ::typedis::__private::Capture,
+                    "{XGROUP SETID|entriesread}:key",
+                    "group",
+                    XgroupSetidId::Explicit(::core::convert::Into::into("0")),
                 )
-                .1
-        },
+                .entriesread(1),
+        ),
     ),
     (
         "XINFO CONSUMERS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoConsumers::new(
-                        ::typedis::__private::Capture,
-                        "{XINFO CONSUMERS|}:key",
-                        "group",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XinfoConsumers::new(
+                ::typedis::__private::Capture,
+                "{XINFO CONSUMERS|}:key",
+                "group",
+            ),
+        ),
     ),
     (
         "XINFO GROUPS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoGroups::new(
-                        ::typedis::__private::Capture,
-                        "{XINFO GROUPS|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XinfoGroups::new(::typedis::__private::Capture, "{XINFO GROUPS|}:key"),
+        ),
     ),
     (
         "XINFO HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(XinfoHelp::new(::typedis::__private::Capture)),
     ),
     (
         "XINFO STREAM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoStream::new(
-                        ::typedis::__private::Capture,
-                        "{XINFO STREAM|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XinfoStream::new(::typedis::__private::Capture, "{XINFO STREAM|}:key"),
+        ),
     ),
     (
         "XINFO STREAM",
         "full-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoStream::new(
-                            ::typedis::__private::Capture,
-                            "{XINFO STREAM|full-block}:key",
-                        )
-                        .full(),
+        || ::typedis::__private::captured(
+            XinfoStream::new(
+                    ::typedis::__private::Capture,
+                    "{XINFO STREAM|full-block}:key",
                 )
-                .1
-        },
+                .full(),
+        ),
     ),
     (
         "XINFO STREAM",
         "full-block/count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoStream::new(
-                            ::typedis::__private::Capture,
-                            "{XINFO STREAM|full-block/count}:key",
-                        )
-                        .full_count(1),
+        || ::typedis::__private::captured(
+            XinfoStream::new(
+                    ::typedis::__private::Capture,
+                    "{XINFO STREAM|full-block/count}:key",
                 )
-                .1
-        },
+                .full_count(1),
+        ),
     ),
     (
         "XLEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xlen::new(::typedis::__private::Capture, "{XLEN|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xlen::new(::typedis::__private::Capture, "{XLEN|}:key"),
+        ),
     ),
     (
         "XPENDING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xpending::new(
-                        ::typedis::__private::Capture,
-                        "{XPENDING|}:key",
-                        "group",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xpending::new(::typedis::__private::Capture, "{XPENDING|}:key", "group"),
+        ),
     ),
     (
         "XPENDING",
         "filters",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xpending::new(
-                            ::typedis::__private::Capture,
-                            "{XPENDING|filters}:key",
-                            "group",
-                        )
-                        .filters((
-                            ::core::option::Option::None::<i64>,
-                            "-",
-                            "+",
-                            1,
-                            ::core::option::Option::None::<::typedis::Bytes>,
-                        )),
+        || ::typedis::__private::captured(
+            Xpending::new(
+                    ::typedis::__private::Capture,
+                    "{XPENDING|filters}:key",
+                    "group",
                 )
-                .1
-        },
+                .filters((
+                    ::core::option::Option::None::<i64>,
+                    "-",
+                    "+",
+                    1,
+                    ::core::option::Option::None::<::typedis::Bytes>,
+                )),
+        ),
     ),
     (
         "XPENDING",
         "filters/min-idle-time",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xpending::new(
-                            ::typedis::__private::Capture,
-                            "{XPENDING|filters/min-idle-time}:key",
-                            "group",
-                        )
-                        .filters((
-                            ::core::option::Option::Some(1),
-                            "-",
-                            "+",
-                            1,
-                            ::core::option::Option::None::<::typedis::Bytes>,
-                        )),
+        || ::typedis::__private::captured(
+            Xpending::new(
+                    ::typedis::__private::Capture,
+                    "{XPENDING|filters/min-idle-time}:key",
+                    "group",
                 )
-                .1
-        },
+                .filters((
+                    ::core::option::Option::Some(1),
+                    "-",
+                    "+",
+                    1,
+                    ::core::option::Option::None::<::typedis::Bytes>,
+                )),
+        ),
     ),
     (
         "XPENDING",
         "filters/consumer",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xpending::new(
-                            ::typedis::__private::Capture,
-                            "{XPENDING|filters/consumer}:key",
-                            "group",
-                        )
-                        .filters((
-                            ::core::option::Option::None::<i64>,
-                            "-",
-                            "+",
-                            1,
-                            ::core::option::Option::Some("consumer"),
-                        )),
+        || ::typedis::__private::captured(
+            Xpending::new(
+                    ::typedis::__private::Capture,
+                    "{XPENDING|filters/consumer}:key",
+                    "group",
                 )
-                .1
-        },
+                .filters((
+                    ::core::option::Option::None::<i64>,
+                    "-",
+                    "+",
+                    1,
+                    ::core::option::Option::Some("consumer"),
+                )),
+        ),
     ),
     (
         "XRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xrange::new(::typedis::__private::Capture, "{XRANGE|}:key", "-", "+"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xrange::new(::typedis::__private::Capture, "{XRANGE|}:key", "-", "+"),
+        ),
     ),
     (
         "XRANGE",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xrange::new(
-                            ::typedis::__private::Capture,
-                            "{XRANGE|count}:key",
-                            "-",
-                            "+",
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xrange::new(::typedis::__private::Capture, "{XRANGE|count}:key", "-", "+")
+                .count(1),
+        ),
     ),
     (
         "XREAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xread::new(::typedis::__private::Capture, (["{XREAD|}:key"], ["0"])),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xread::new(::typedis::__private::Capture, (["{XREAD|}:key"], ["0"])),
+        ),
     ),
     (
         "XREAD",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xread::new(
-                            ::typedis::__private::Capture,
-                            (["{XREAD|count}:key"], ["0"]),
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xread::new(::typedis::__private::Capture, (["{XREAD|count}:key"], ["0"]))
+                .count(1),
+        ),
     ),
     (
         "XREAD",
         "milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xread::new(
-                            ::typedis::__private::Capture,
-                            (["{XREAD|milliseconds}:key"], ["0"]),
-                        )
-                        .block(1),
+        || ::typedis::__private::captured(
+            Xread::new(
+                    ::typedis::__private::Capture,
+                    (["{XREAD|milliseconds}:key"], ["0"]),
                 )
-                .1
-        },
+                .block(1),
+        ),
     ),
     (
         "XREADGROUP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xreadgroup::new(
-                        ::typedis::__private::Capture,
-                        ("group", "consumer"),
-                        (["{XREADGROUP|}:key"], [">"]),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xreadgroup::new(
+                ::typedis::__private::Capture,
+                ("group", "consumer"),
+                (["{XREADGROUP|}:key"], [">"]),
+            ),
+        ),
     ),
     (
         "XREADGROUP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xreadgroup::new(
-                            ::typedis::__private::Capture,
-                            ("group", "consumer"),
-                            (["{XREADGROUP|count}:key"], [">"]),
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Xreadgroup::new(
+                    ::typedis::__private::Capture,
+                    ("group", "consumer"),
+                    (["{XREADGROUP|count}:key"], [">"]),
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "XREADGROUP",
         "milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xreadgroup::new(
-                            ::typedis::__private::Capture,
-                            ("group", "consumer"),
-                            (["{XREADGROUP|milliseconds}:key"], [">"]),
-                        )
-                        .block(1),
+        || ::typedis::__private::captured(
+            Xreadgroup::new(
+                    ::typedis::__private::Capture,
+                    ("group", "consumer"),
+                    (["{XREADGROUP|milliseconds}:key"], [">"]),
                 )
-                .1
-        },
+                .block(1),
+        ),
     ),
     (
         "XREADGROUP",
         "noack",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xreadgroup::new(
-                            ::typedis::__private::Capture,
-                            ("group", "consumer"),
-                            (["{XREADGROUP|noack}:key"], [">"]),
-                        )
-                        .noack(),
+        || ::typedis::__private::captured(
+            Xreadgroup::new(
+                    ::typedis::__private::Capture,
+                    ("group", "consumer"),
+                    (["{XREADGROUP|noack}:key"], [">"]),
                 )
-                .1
-        },
+                .noack(),
+        ),
     ),
     (
         "XREVRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xrevrange::new(
-                        ::typedis::__private::Capture,
-                        "{XREVRANGE|}:key",
-                        "+",
-                        "-",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xrevrange::new(::typedis::__private::Capture, "{XREVRANGE|}:key", "+", "-"),
+        ),
     ),
     (
         "XREVRANGE",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xrevrange::new(
-                            ::typedis::__private::Capture,
-                            "{XREVRANGE|count}:key",
-                            "+",
-                            "-",
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Xrevrange::new(
+                    ::typedis::__private::Capture,
+                    "{XREVRANGE|count}:key",
+                    "+",
+                    "-",
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "XSETID",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xsetid::new(::typedis::__private::Capture, "{XSETID|}:key", "1-1"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xsetid::new(::typedis::__private::Capture, "{XSETID|}:key", "1-1"),
+        ),
     ),
     (
         "XSETID",
         "entries-added",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xsetid::new(
-                            ::typedis::__private::Capture,
-                            "{XSETID|entries-added}:key",
-                            "1-1",
-                        )
-                        .entriesadded(1),
+        || ::typedis::__private::captured(
+            Xsetid::new(
+                    ::typedis::__private::Capture,
+                    "{XSETID|entries-added}:key",
+                    "1-1",
                 )
-                .1
-        },
+                .entriesadded(1),
+        ),
     ),
     (
         "XSETID",
         "max-deleted-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xsetid::new(
-                            ::typedis::__private::Capture,
-                            "{XSETID|max-deleted-id}:key",
-                            "1-1",
-                        )
-                        .maxdeletedid("0-1"),
+        || ::typedis::__private::captured(
+            Xsetid::new(
+                    ::typedis::__private::Capture,
+                    "{XSETID|max-deleted-id}:key",
+                    "1-1",
                 )
-                .1
-        },
+                .maxdeletedid("0-1"),
+        ),
     ),
     (
         "XTRIM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|}:key",
-                        ::typedis::Trim::maxlen(10),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xtrim::new(
+                ::typedis::__private::Capture,
+                "{XTRIM|}:key",
+                ::typedis::Trim::maxlen(10),
+            ),
+        ),
     ),
     (
         "XTRIM",
         "trim/count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/count}:key",
-                        ::typedis::Trim::maxlen(10).limit(1),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xtrim::new(
+                ::typedis::__private::Capture,
+                "{XTRIM|trim/count}:key",
+                ::typedis::Trim::maxlen(10).limit(1),
+            ),
+        ),
     ),
     (
         "XTRIM",
         "trim/operator/approximately",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/operator/approximately}:key",
-                        ::typedis::Trim::maxlen(10).approx(),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xtrim::new(
+                ::typedis::__private::Capture,
+                "{XTRIM|trim/operator/approximately}:key",
+                ::typedis::Trim::maxlen(10).approx(),
+            ),
+        ),
     ),
     (
         "XTRIM",
         "trim/strategy/minid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/strategy/minid}:key",
-                        ::typedis::Trim::minid("0-1"),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xtrim::new(
+                ::typedis::__private::Capture,
+                "{XTRIM|trim/strategy/minid}:key",
+                ::typedis::Trim::minid("0-1"),
+            ),
+        ),
     ),
     (
         "ZADD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                        ::typedis::__private::Capture,
-                        "{ZADD|}:key",
-                        [("member", 0.01f64)],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zadd::new(
+                ::typedis::__private::Capture,
+                "{ZADD|}:key",
+                [("member", 0.01f64)],
+            ),
+        ),
     ),
     (
         "ZADD",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|condition}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .condition(ZaddCondition::Nx),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|condition}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .condition(ZaddCondition::Nx),
+        ),
     ),
     (
         "ZADD",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|condition/nx}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|condition/nx}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "ZADD",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|condition/xx}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|condition/xx}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "ZADD",
         "comparison",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|comparison}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .comparison(ZaddComparison::Gt),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|comparison}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .comparison(ZaddComparison::Gt),
+        ),
     ),
     (
         "ZADD",
         "comparison/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|comparison/gt}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|comparison/gt}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "ZADD",
         "comparison/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|comparison/lt}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|comparison/lt}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "ZADD",
         "change",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|change}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .ch(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|change}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .ch(),
+        ),
     ),
     (
         "ZADD",
         "increment",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|increment}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .increment(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|increment}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .increment(),
+        ),
     ),
     (
         "ZCARD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zcard::new(::typedis::__private::Capture, "{ZCARD|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zcard::new(::typedis::__private::Capture, "{ZCARD|}:key"),
+        ),
     ),
     (
         "ZCOUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zcount::new(
-                        ::typedis::__private::Capture,
-                        "{ZCOUNT|}:key",
-                        0.01f64,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zcount::new(::typedis::__private::Capture, "{ZCOUNT|}:key", 0.01f64, 0.01f64),
+        ),
     ),
     (
         "ZDIFF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|}:key"]),
+        ),
     ),
     (
         "ZDIFF",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|withscores}:key"])
-                        .withscores(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|withscores}:key"])
+                .withscores(),
+        ),
     ),
     (
         "ZDIFFSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zdiffstore::new(
-                        ::typedis::__private::Capture,
-                        "{ZDIFFSTORE|}:destination",
-                        ["{ZDIFFSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zdiffstore::new(
+                ::typedis::__private::Capture,
+                "{ZDIFFSTORE|}:destination",
+                ["{ZDIFFSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "ZINCRBY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zincrby::new(
-                        ::typedis::__private::Capture,
-                        "{ZINCRBY|}:key",
-                        0.01f64,
-                        "member",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zincrby::new(
+                ::typedis::__private::Capture,
+                "{ZINCRBY|}:key",
+                0.01f64,
+                "member",
+            ),
+        ),
     ),
     (
         "ZINTER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(::typedis::__private::Capture, ["{ZINTER|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|}:key"]),
+        ),
     ),
     (
         "ZINTER",
         "weight",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(::typedis::__private::Capture, ["{ZINTER|weight}:key"])
-                        .weights([0.01f64]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|weight}:key"])
+                .weights([0.01f64]),
+        ),
     ),
     (
         "ZINTER",
         "aggregate",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTER|aggregate}:key"],
-                        )
-                        .aggregate(ZinterAggregate::Sum),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|aggregate}:key"])
+                .aggregate(ZinterAggregate::Sum),
+        ),
     ),
     (
         "ZINTER",
         "aggregate/sum",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTER|aggregate/sum}:key"],
-                        )
-                        .sum(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|aggregate/sum}:key"])
+                .sum(),
+        ),
     ),
     (
         "ZINTER",
         "aggregate/min",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTER|aggregate/min}:key"],
-                        )
-                        .min(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|aggregate/min}:key"])
+                .min(),
+        ),
     ),
     (
         "ZINTER",
         "aggregate/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTER|aggregate/max}:key"],
-                        )
-                        .max(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|aggregate/max}:key"])
+                .max(),
+        ),
     ),
     (
         "ZINTER",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTER|withscores}:key"],
-                        )
-                        .withscores(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|withscores}:key"])
+                .withscores(),
+        ),
     ),
     (
         "ZINTERCARD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zintercard::new(::typedis::__private::Capture, ["{ZINTERCARD|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zintercard::new(::typedis::__private::Capture, ["{ZINTERCARD|}:key"]),
+        ),
     ),
     (
         "ZINTERCARD",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zintercard::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTERCARD|limit}:key"],
-                        )
-                        .limit(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zintercard::new(::typedis::__private::Capture, ["{ZINTERCARD|limit}:key"])
+                .limit(1),
+        ),
     ),
     (
         "ZINTERSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                        ::typedis::__private::Capture,
-                        "{ZINTERSTORE|}:destination",
-                        ["{ZINTERSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                ::typedis::__private::Capture,
+                "{ZINTERSTORE|}:destination",
+                ["{ZINTERSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "ZINTERSTORE",
         "weight",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZINTERSTORE|weight}:destination",
-                            ["{ZINTERSTORE|weight}:key"],
-                        )
-                        .weights([0.01f64]),
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZINTERSTORE|weight}:destination",
+                    ["{ZINTERSTORE|weight}:key"],
                 )
-                .1
-        },
+                .weights([0.01f64]),
+        ),
     ),
     (
         "ZINTERSTORE",
         "aggregate",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZINTERSTORE|aggregate}:destination",
-                            ["{ZINTERSTORE|aggregate}:key"],
-                        )
-                        .aggregate(ZinterstoreAggregate::Sum),
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZINTERSTORE|aggregate}:destination",
+                    ["{ZINTERSTORE|aggregate}:key"],
                 )
-                .1
-        },
+                .aggregate(ZinterstoreAggregate::Sum),
+        ),
     ),
     (
         "ZINTERSTORE",
         "aggregate/sum",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZINTERSTORE|aggregate/sum}:destination",
-                            ["{ZINTERSTORE|aggregate/sum}:key"],
-                        )
-                        .sum(),
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZINTERSTORE|aggregate/sum}:destination",
+                    ["{ZINTERSTORE|aggregate/sum}:key"],
                 )
-                .1
-        },
+                .sum(),
+        ),
     ),
     (
         "ZINTERSTORE",
         "aggregate/min",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZINTERSTORE|aggregate/min}:destination",
-                            ["{ZINTERSTORE|aggregate/min}:key"],
-                        )
-                        .min(),
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZINTERSTORE|aggregate/min}:destination",
+                    ["{ZINTERSTORE|aggregate/min}:key"],
                 )
-                .1
-        },
+                .min(),
+        ),
     ),
     (
         "ZINTERSTORE",
         "aggregate/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZINTERSTORE|aggregate/max}:destination",
-                            ["{ZINTERSTORE|aggregate/max}:key"],
-                        )
-                        .max(),
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZINTERSTORE|aggregate/max}:destination",
+                    ["{ZINTERSTORE|aggregate/max}:key"],
                 )
-                .1
-        },
+                .max(),
+        ),
     ),
     (
         "ZLEXCOUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zlexcount::new(
-                        ::typedis::__private::Capture,
-                        "{ZLEXCOUNT|}:key",
-                        "-",
-                        "+",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zlexcount::new(::typedis::__private::Capture, "{ZLEXCOUNT|}:key", "-", "+"),
+        ),
     ),
     (
         "ZMPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zmpop::new(
-                        ::typedis::__private::Capture,
-                        ["{ZMPOP|}:key"],
-                        ZmpopWhere::Min,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zmpop::new(::typedis::__private::Capture, ["{ZMPOP|}:key"], ZmpopWhere::Min),
+        ),
     ),
     (
         "ZMPOP",
         "where/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zmpop::new(
-                        ::typedis::__private::Capture,
-                        ["{ZMPOP|where/max}:key"],
-                        ZmpopWhere::Max,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zmpop::new(
+                ::typedis::__private::Capture,
+                ["{ZMPOP|where/max}:key"],
+                ZmpopWhere::Max,
+            ),
+        ),
     ),
     (
         "ZMPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zmpop::new(
-                            ::typedis::__private::Capture,
-                            ["{ZMPOP|count}:key"],
-                            ZmpopWhere::Min,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Zmpop::new(
+                    ::typedis::__private::Capture,
+                    ["{ZMPOP|count}:key"],
+                    ZmpopWhere::Min,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "ZMSCORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zmscore::new(
-                        ::typedis::__private::Capture,
-                        "{ZMSCORE|}:key",
-                        ["member"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zmscore::new(::typedis::__private::Capture, "{ZMSCORE|}:key", ["member"]),
+        ),
     ),
     (
         "ZPOPMAX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zpopmax::new(::typedis::__private::Capture, "{ZPOPMAX|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zpopmax::new(::typedis::__private::Capture, "{ZPOPMAX|}:key"),
+        ),
     ),
     (
         "ZPOPMAX",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zpopmax::new(::typedis::__private::Capture, "{ZPOPMAX|count}:key")
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zpopmax::new(::typedis::__private::Capture, "{ZPOPMAX|count}:key").count(1),
+        ),
     ),
     (
         "ZPOPMIN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zpopmin::new(::typedis::__private::Capture, "{ZPOPMIN|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zpopmin::new(::typedis::__private::Capture, "{ZPOPMIN|}:key"),
+        ),
     ),
     (
         "ZPOPMIN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zpopmin::new(::typedis::__private::Capture, "{ZPOPMIN|count}:key")
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zpopmin::new(::typedis::__private::Capture, "{ZPOPMIN|count}:key").count(1),
+        ),
     ),
     (
         "ZRANDMEMBER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrandmember::new(::typedis::__private::Capture, "{ZRANDMEMBER|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrandmember::new(::typedis::__private::Capture, "{ZRANDMEMBER|}:key"),
+        ),
     ),
     (
         "ZRANDMEMBER",
         "options",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrandmember::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANDMEMBER|options}:key",
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrandmember::new(::typedis::__private::Capture, "{ZRANDMEMBER|options}:key")
+                .count(1),
+        ),
     ),
     (
         "ZRANDMEMBER",
         "options/withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrandmember::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANDMEMBER|options/withscores}:key",
-                        )
-                        .count_withscores(1),
+        || ::typedis::__private::captured(
+            Zrandmember::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANDMEMBER|options/withscores}:key",
                 )
-                .1
-        },
+                .count_withscores(1),
+        ),
     ),
     (
         "ZRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(::typedis::__private::Capture, "{ZRANGE|}:key", "0", "1"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrange::new(::typedis::__private::Capture, "{ZRANGE|}:key", "0", "1"),
+        ),
     ),
     (
         "ZRANGE",
         "sortby",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|sortby}:key",
-                            "0",
-                            "1",
-                        )
-                        .sortby(ZrangeSortby::Byscore),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrange::new(::typedis::__private::Capture, "{ZRANGE|sortby}:key", "0", "1")
+                .sortby(ZrangeSortby::Byscore),
+        ),
     ),
     (
         "ZRANGE",
         "sortby/byscore",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|sortby/byscore}:key",
-                            "0",
-                            "1",
-                        )
-                        .byscore(),
+        || ::typedis::__private::captured(
+            Zrange::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGE|sortby/byscore}:key",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .byscore(),
+        ),
     ),
     (
         "ZRANGE",
         "sortby/bylex",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|sortby/bylex}:key",
-                            "0",
-                            "1",
-                        )
-                        .bylex(),
+        || ::typedis::__private::captured(
+            Zrange::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGE|sortby/bylex}:key",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .bylex(),
+        ),
     ),
     (
         "ZRANGE",
         "rev",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|rev}:key",
-                            "0",
-                            "1",
-                        )
-                        .rev(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrange::new(::typedis::__private::Capture, "{ZRANGE|rev}:key", "0", "1")
+                .rev(),
+        ),
     ),
     (
         "ZRANGE",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|limit}:key",
-                            "0",
-                            "1",
-                        )
-                        .byscore()
-                        .limit((1, 1)),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrange::new(::typedis::__private::Capture, "{ZRANGE|limit}:key", "0", "1")
+                .byscore()
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZRANGE",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|withscores}:key",
-                            "0",
-                            "1",
-                        )
-                        .withscores(),
+        || ::typedis::__private::captured(
+            Zrange::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGE|withscores}:key",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .withscores(),
+        ),
     ),
     (
         "ZRANGEBYLEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangebylex::new(
-                        ::typedis::__private::Capture,
-                        "{ZRANGEBYLEX|}:key",
-                        "-",
-                        "+",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrangebylex::new(
+                ::typedis::__private::Capture,
+                "{ZRANGEBYLEX|}:key",
+                "-",
+                "+",
+            ),
+        ),
     ),
     (
         "ZRANGEBYLEX",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangebylex::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGEBYLEX|limit}:key",
-                            "-",
-                            "+",
-                        )
-                        .limit((1, 1)),
+        || ::typedis::__private::captured(
+            Zrangebylex::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGEBYLEX|limit}:key",
+                    "-",
+                    "+",
                 )
-                .1
-        },
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZRANGEBYSCORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangebyscore::new(
-                        ::typedis::__private::Capture,
-                        "{ZRANGEBYSCORE|}:key",
-                        0.01f64,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrangebyscore::new(
+                ::typedis::__private::Capture,
+                "{ZRANGEBYSCORE|}:key",
+                0.01f64,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "ZRANGEBYSCORE",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangebyscore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGEBYSCORE|withscores}:key",
-                            0.01f64,
-                            0.01f64,
-                        )
-                        .withscores(),
+        || ::typedis::__private::captured(
+            Zrangebyscore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGEBYSCORE|withscores}:key",
+                    0.01f64,
+                    0.01f64,
                 )
-                .1
-        },
+                .withscores(),
+        ),
     ),
     (
         "ZRANGEBYSCORE",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangebyscore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGEBYSCORE|limit}:key",
-                            0.01f64,
-                            0.01f64,
-                        )
-                        .limit((1, 1)),
+        || ::typedis::__private::captured(
+            Zrangebyscore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGEBYSCORE|limit}:key",
+                    0.01f64,
+                    0.01f64,
                 )
-                .1
-        },
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZRANGESTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                        ::typedis::__private::Capture,
-                        "{ZRANGESTORE|}:dst",
-                        "{ZRANGESTORE|}:src",
-                        "0",
-                        "1",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                ::typedis::__private::Capture,
+                "{ZRANGESTORE|}:dst",
+                "{ZRANGESTORE|}:src",
+                "0",
+                "1",
+            ),
+        ),
     ),
     (
         "ZRANGESTORE",
         "sortby",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGESTORE|sortby}:dst",
-                            "{ZRANGESTORE|sortby}:src",
-                            "0",
-                            "1",
-                        )
-                        .sortby(ZrangestoreSortby::Byscore),
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGESTORE|sortby}:dst",
+                    "{ZRANGESTORE|sortby}:src",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .sortby(ZrangestoreSortby::Byscore),
+        ),
     ),
     (
         "ZRANGESTORE",
         "sortby/byscore",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGESTORE|sortby/byscore}:dst",
-                            "{ZRANGESTORE|sortby/byscore}:src",
-                            "0",
-                            "1",
-                        )
-                        .byscore(),
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGESTORE|sortby/byscore}:dst",
+                    "{ZRANGESTORE|sortby/byscore}:src",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .byscore(),
+        ),
     ),
     (
         "ZRANGESTORE",
         "sortby/bylex",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGESTORE|sortby/bylex}:dst",
-                            "{ZRANGESTORE|sortby/bylex}:src",
-                            "0",
-                            "1",
-                        )
-                        .bylex(),
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGESTORE|sortby/bylex}:dst",
+                    "{ZRANGESTORE|sortby/bylex}:src",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .bylex(),
+        ),
     ),
     (
         "ZRANGESTORE",
         "rev",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGESTORE|rev}:dst",
-                            "{ZRANGESTORE|rev}:src",
-                            "0",
-                            "1",
-                        )
-                        .rev(),
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGESTORE|rev}:dst",
+                    "{ZRANGESTORE|rev}:src",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .rev(),
+        ),
     ),
     (
         "ZRANGESTORE",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGESTORE|limit}:dst",
-                            "{ZRANGESTORE|limit}:src",
-                            "0",
-                            "1",
-                        )
-                        .byscore()
-                        .limit((1, 1)),
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGESTORE|limit}:dst",
+                    "{ZRANGESTORE|limit}:src",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .byscore()
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZRANK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrank::new(::typedis::__private::Capture, "{ZRANK|}:key", "member"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrank::new(::typedis::__private::Capture, "{ZRANK|}:key", "member"),
+        ),
     ),
     (
         "ZRANK",
         "withscore",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrank::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANK|withscore}:key",
-                            "member",
-                        )
-                        .withscore(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrank::new(::typedis::__private::Capture, "{ZRANK|withscore}:key", "member")
+                .withscore(),
+        ),
     ),
     (
         "ZREM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrem::new(::typedis::__private::Capture, "{ZREM|}:key", ["member"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrem::new(::typedis::__private::Capture, "{ZREM|}:key", ["member"]),
+        ),
     ),
     (
         "ZREMRANGEBYLEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zremrangebylex::new(
-                        ::typedis::__private::Capture,
-                        "{ZREMRANGEBYLEX|}:key",
-                        "-",
-                        "+",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zremrangebylex::new(
+                ::typedis::__private::Capture,
+                "{ZREMRANGEBYLEX|}:key",
+                "-",
+                "+",
+            ),
+        ),
     ),
     (
         "ZREMRANGEBYRANK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zremrangebyrank::new(
-                        ::typedis::__private::Capture,
-                        "{ZREMRANGEBYRANK|}:key",
-                        1,
-                        1,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zremrangebyrank::new(
+                ::typedis::__private::Capture,
+                "{ZREMRANGEBYRANK|}:key",
+                1,
+                1,
+            ),
+        ),
     ),
     (
         "ZREMRANGEBYSCORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zremrangebyscore::new(
-                        ::typedis::__private::Capture,
-                        "{ZREMRANGEBYSCORE|}:key",
-                        0.01f64,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zremrangebyscore::new(
+                ::typedis::__private::Capture,
+                "{ZREMRANGEBYSCORE|}:key",
+                0.01f64,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "ZREVRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrange::new(
-                        ::typedis::__private::Capture,
-                        "{ZREVRANGE|}:key",
-                        1,
-                        1,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrevrange::new(::typedis::__private::Capture, "{ZREVRANGE|}:key", 1, 1),
+        ),
     ),
     (
         "ZREVRANGE",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZREVRANGE|withscores}:key",
-                            1,
-                            1,
-                        )
-                        .withscores(),
+        || ::typedis::__private::captured(
+            Zrevrange::new(
+                    ::typedis::__private::Capture,
+                    "{ZREVRANGE|withscores}:key",
+                    1,
+                    1,
                 )
-                .1
-        },
+                .withscores(),
+        ),
     ),
     (
         "ZREVRANGEBYLEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrangebylex::new(
-                        ::typedis::__private::Capture,
-                        "{ZREVRANGEBYLEX|}:key",
-                        "+",
-                        "-",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrevrangebylex::new(
+                ::typedis::__private::Capture,
+                "{ZREVRANGEBYLEX|}:key",
+                "+",
+                "-",
+            ),
+        ),
     ),
     (
         "ZREVRANGEBYLEX",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrangebylex::new(
-                            ::typedis::__private::Capture,
-                            "{ZREVRANGEBYLEX|limit}:key",
-                            "+",
-                            "-",
-                        )
-                        .limit((1, 1)),
+        || ::typedis::__private::captured(
+            Zrevrangebylex::new(
+                    ::typedis::__private::Capture,
+                    "{ZREVRANGEBYLEX|limit}:key",
+                    "+",
+                    "-",
                 )
-                .1
-        },
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZREVRANGEBYSCORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrangebyscore::new(
-                        ::typedis::__private::Capture,
-                        "{ZREVRANGEBYSCORE|}:key",
-                        0.01f64,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrevrangebyscore::new(
+                ::typedis::__private::Capture,
+                "{ZREVRANGEBYSCORE|}:key",
+                0.01f64,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "ZREVRANGEBYSCORE",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrangebyscore::new(
-                            ::typedis::__private::Capture,
-                            "{ZREVRANGEBYSCORE|withscores}:key",
-                            0.01f64,
-                            0.01f64,
-                        )
-                        .withscores(),
+        || ::typedis::__private::captured(
+            Zrevrangebyscore::new(
+                    ::typedis::__private::Capture,
+                    "{ZREVRANGEBYSCORE|withscores}:key",
+                    0.01f64,
+                    0.01f64,
                 )
-                .1
-        },
+                .withscores(),
+        ),
     ),
     (
         "ZREVRANGEBYSCORE",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrangebyscore::new(
-                            ::typedis::__private::Capture,
-                            "{ZREVRANGEBYSCORE|limit}:key",
-                            0.01f64,
-                            0.01f64,
-                        )
-                        .limit((1, 1)),
+        || ::typedis::__private::captured(
+            Zrevrangebyscore::new(
+                    ::typedis::__private::Capture,
+                    "{ZREVRANGEBYSCORE|limit}:key",
+                    0.01f64,
+                    0.01f64,
                 )
-                .1
-        },
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZREVRANK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrank::new(
-                        ::typedis::__private::Capture,
-                        "{ZREVRANK|}:key",
-                        "member",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrevrank::new(::typedis::__private::Capture, "{ZREVRANK|}:key", "member"),
+        ),
     ),
     (
         "ZREVRANK",
         "withscore",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrank::new(
-                            ::typedis::__private::Capture,
-                            "{ZREVRANK|withscore}:key",
-                            "member",
-                        )
-                        .withscore(),
+        || ::typedis::__private::captured(
+            Zrevrank::new(
+                    ::typedis::__private::Capture,
+                    "{ZREVRANK|withscore}:key",
+                    "member",
                 )
-                .1
-        },
+                .withscore(),
+        ),
     ),
     (
         "ZSCAN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|}:key", 0u64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zscan::new(::typedis::__private::Capture, "{ZSCAN|}:key", 0u64),
+        ),
     ),
     (
         "ZSCAN",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zscan::new(
-                            ::typedis::__private::Capture,
-                            "{ZSCAN|pattern}:key",
-                            0u64,
-                        )
-                        .pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zscan::new(::typedis::__private::Capture, "{ZSCAN|pattern}:key", 0u64)
+                .pattern("*"),
+        ),
     ),
     (
         "ZSCAN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|count}:key", 0u64)
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zscan::new(::typedis::__private::Capture, "{ZSCAN|count}:key", 0u64).count(1),
+        ),
     ),
     (
         "ZSCAN",
         "noscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zscan::new(
-                            ::typedis::__private::Capture,
-                            "{ZSCAN|noscores}:key",
-                            0u64,
-                        )
-                        .noscores(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zscan::new(::typedis::__private::Capture, "{ZSCAN|noscores}:key", 0u64)
+                .noscores(),
+        ),
     ),
     (
         "ZSCORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zscore::new(::typedis::__private::Capture, "{ZSCORE|}:key", "member"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zscore::new(::typedis::__private::Capture, "{ZSCORE|}:key", "member"),
+        ),
     ),
     (
         "ZUNION",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(::typedis::__private::Capture, ["{ZUNION|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|}:key"]),
+        ),
     ),
     (
         "ZUNION",
         "weight",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(::typedis::__private::Capture, ["{ZUNION|weight}:key"])
-                        .weights([0.01f64]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|weight}:key"])
+                .weights([0.01f64]),
+        ),
     ),
     (
         "ZUNION",
         "aggregate",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            ["{ZUNION|aggregate}:key"],
-                        )
-                        .aggregate(ZunionAggregate::Sum),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|aggregate}:key"])
+                .aggregate(ZunionAggregate::Sum),
+        ),
     ),
     (
         "ZUNION",
         "aggregate/sum",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            ["{ZUNION|aggregate/sum}:key"],
-                        )
-                        .sum(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|aggregate/sum}:key"])
+                .sum(),
+        ),
     ),
     (
         "ZUNION",
         "aggregate/min",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            ["{ZUNION|aggregate/min}:key"],
-                        )
-                        .min(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|aggregate/min}:key"])
+                .min(),
+        ),
     ),
     (
         "ZUNION",
         "aggregate/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            ["{ZUNION|aggregate/max}:key"],
-                        )
-                        .max(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|aggregate/max}:key"])
+                .max(),
+        ),
     ),
     (
         "ZUNION",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            ["{ZUNION|withscores}:key"],
-                        )
-                        .withscores(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|withscores}:key"])
+                .withscores(),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                        ::typedis::__private::Capture,
-                        "{ZUNIONSTORE|}:destination",
-                        ["{ZUNIONSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                ::typedis::__private::Capture,
+                "{ZUNIONSTORE|}:destination",
+                ["{ZUNIONSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "weight",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZUNIONSTORE|weight}:destination",
-                            ["{ZUNIONSTORE|weight}:key"],
-                        )
-                        .weights([0.01f64]),
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZUNIONSTORE|weight}:destination",
+                    ["{ZUNIONSTORE|weight}:key"],
                 )
-                .1
-        },
+                .weights([0.01f64]),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "aggregate",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZUNIONSTORE|aggregate}:destination",
-                            ["{ZUNIONSTORE|aggregate}:key"],
-                        )
-                        .aggregate(ZunionstoreAggregate::Sum),
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZUNIONSTORE|aggregate}:destination",
+                    ["{ZUNIONSTORE|aggregate}:key"],
                 )
-                .1
-        },
+                .aggregate(ZunionstoreAggregate::Sum),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "aggregate/sum",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZUNIONSTORE|aggregate/sum}:destination",
-                            ["{ZUNIONSTORE|aggregate/sum}:key"],
-                        )
-                        .sum(),
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZUNIONSTORE|aggregate/sum}:destination",
+                    ["{ZUNIONSTORE|aggregate/sum}:key"],
                 )
-                .1
-        },
+                .sum(),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "aggregate/min",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZUNIONSTORE|aggregate/min}:destination",
-                            ["{ZUNIONSTORE|aggregate/min}:key"],
-                        )
-                        .min(),
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZUNIONSTORE|aggregate/min}:destination",
+                    ["{ZUNIONSTORE|aggregate/min}:key"],
                 )
-                .1
-        },
+                .min(),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "aggregate/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZUNIONSTORE|aggregate/max}:destination",
-                            ["{ZUNIONSTORE|aggregate/max}:key"],
-                        )
-                        .max(),
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZUNIONSTORE|aggregate/max}:destination",
+                    ["{ZUNIONSTORE|aggregate/max}:key"],
                 )
-                .1
-        },
+                .max(),
+        ),
     ),
 ];

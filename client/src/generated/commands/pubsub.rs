@@ -23,11 +23,11 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     fn psubscribe<M0>(
         self,
         pattern: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Psubscribe<Self>>
+    ) -> ::typedis::__private::Out<Self, Psubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Psubscribe::new(self, pattern))
+        ::typedis::__private::wrap(Psubscribe::new(self, pattern))
     }
     /// Posts a message to a channel.
     ///
@@ -46,8 +46,8 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
         self,
         channel: impl ::typedis::ToArg,
         message: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Publish<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Publish::new(self, channel, message))
+    ) -> ::typedis::__private::Out<Self, Publish<Self>> {
+        ::typedis::__private::wrap(Publish::new(self, channel, message))
     }
     /// Returns the active channels.
     ///
@@ -61,10 +61,8 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/pubsub-channels/>
     #[doc(alias = "PUBSUB CHANNELS")]
-    fn pubsub_channels(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubChannels<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubChannels::new(self))
+    fn pubsub_channels(self) -> ::typedis::__private::Out<Self, PubsubChannels<Self>> {
+        ::typedis::__private::wrap(PubsubChannels::new(self))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -78,10 +76,8 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/pubsub-help/>
     #[doc(alias = "PUBSUB HELP")]
-    fn pubsub_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubHelp::new(self))
+    fn pubsub_help(self) -> ::typedis::__private::Out<Self, PubsubHelp<Self>> {
+        ::typedis::__private::wrap(PubsubHelp::new(self))
     }
     /// Returns a count of unique pattern subscriptions.
     ///
@@ -95,10 +91,8 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/pubsub-numpat/>
     #[doc(alias = "PUBSUB NUMPAT")]
-    fn pubsub_numpat(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubNumpat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubNumpat::new(self))
+    fn pubsub_numpat(self) -> ::typedis::__private::Out<Self, PubsubNumpat<Self>> {
+        ::typedis::__private::wrap(PubsubNumpat::new(self))
     }
     /// Returns a count of subscribers to channels.
     ///
@@ -112,10 +106,8 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<(Bytes, i64)>`
     /// - Reference: <https://redis.io/commands/pubsub-numsub/>
     #[doc(alias = "PUBSUB NUMSUB")]
-    fn pubsub_numsub(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubNumsub<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubNumsub::new(self))
+    fn pubsub_numsub(self) -> ::typedis::__private::Out<Self, PubsubNumsub<Self>> {
+        ::typedis::__private::wrap(PubsubNumsub::new(self))
     }
     /// Returns the active shard channels.
     ///
@@ -131,8 +123,8 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     #[doc(alias = "PUBSUB SHARDCHANNELS")]
     fn pubsub_shardchannels(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubShardchannels<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubShardchannels::new(self))
+    ) -> ::typedis::__private::Out<Self, PubsubShardchannels<Self>> {
+        ::typedis::__private::wrap(PubsubShardchannels::new(self))
     }
     /// Returns the count of subscribers of shard channels.
     ///
@@ -148,8 +140,8 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     #[doc(alias = "PUBSUB SHARDNUMSUB")]
     fn pubsub_shardnumsub(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubShardnumsub<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubShardnumsub::new(self))
+    ) -> ::typedis::__private::Out<Self, PubsubShardnumsub<Self>> {
+        ::typedis::__private::wrap(PubsubShardnumsub::new(self))
     }
     /// Stops listening to messages published to channels that match one or more patterns.
     ///
@@ -165,13 +157,11 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/punsubscribe/>
     #[doc(alias = "PUNSUBSCRIBE")]
-    fn punsubscribe(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Punsubscribe<Self>>
+    fn punsubscribe(self) -> ::typedis::__private::Out<Self, Punsubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Punsubscribe::new(self))
+        ::typedis::__private::wrap(Punsubscribe::new(self))
     }
     /// Posts a message to a shard channel.
     ///
@@ -190,10 +180,8 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
         self,
         shardchannel: impl ::typedis::ToArg,
         message: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Spublish<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Spublish::new(self, shardchannel, message),
-        )
+    ) -> ::typedis::__private::Out<Self, Spublish<Self>> {
+        ::typedis::__private::wrap(Spublish::new(self, shardchannel, message))
     }
     /// Listens for messages published to shard channels.
     ///
@@ -213,11 +201,11 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     fn ssubscribe<M0>(
         self,
         shardchannel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Ssubscribe<Self>>
+    ) -> ::typedis::__private::Out<Self, Ssubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Ssubscribe::new(self, shardchannel))
+        ::typedis::__private::wrap(Ssubscribe::new(self, shardchannel))
     }
     /// Listens for messages published to channels.
     ///
@@ -237,11 +225,11 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     fn subscribe<M0>(
         self,
         channel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Subscribe<Self>>
+    ) -> ::typedis::__private::Out<Self, Subscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Subscribe::new(self, channel))
+        ::typedis::__private::wrap(Subscribe::new(self, channel))
     }
     /// Stops listening to messages posted to shard channels.
     ///
@@ -257,13 +245,11 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/sunsubscribe/>
     #[doc(alias = "SUNSUBSCRIBE")]
-    fn sunsubscribe(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sunsubscribe<Self>>
+    fn sunsubscribe(self) -> ::typedis::__private::Out<Self, Sunsubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Sunsubscribe::new(self))
+        ::typedis::__private::wrap(Sunsubscribe::new(self))
     }
     /// Stops listening to messages posted to channels.
     ///
@@ -279,13 +265,11 @@ pub trait PubSubCommands: ::typedis::__private::Sink {
     /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/unsubscribe/>
     #[doc(alias = "UNSUBSCRIBE")]
-    fn unsubscribe(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Unsubscribe<Self>>
+    fn unsubscribe(self) -> ::typedis::__private::Out<Self, Unsubscribe<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Unsubscribe::new(self))
+        ::typedis::__private::wrap(Unsubscribe::new(self))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -298,9 +282,6 @@ pub static PSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     flags: ::typedis::meta::flags::PUBSUB | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Subscriptions,
         effect: ::core::option::Option::None,
@@ -309,8 +290,7 @@ pub static PSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PSUBSCRIBE`; await it to send. Created by [`PubSubCommands::psubscribe`](PubSubCommands::psubscribe).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -343,12 +323,7 @@ pub static PUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     flags: ::typedis::meta::flags::PUBSUB | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::FAST,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PUBLISH`; await it to send. Created by [`PubSubCommands::publish`](PubSubCommands::publish).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -380,12 +355,7 @@ pub static PUBSUB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `PUBSUB CHANNELS`.
 pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -395,12 +365,7 @@ pub static PUBSUB_CHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     flags: ::typedis::meta::flags::PUBSUB | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PUBSUB CHANNELS`; await it to send. Created by [`PubSubCommands::pubsub_channels`](PubSubCommands::pubsub_channels).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -436,12 +401,7 @@ pub static PUBSUB_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PUBSUB HELP`; await it to send. Created by [`PubSubCommands::pubsub_help`](PubSubCommands::pubsub_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -468,12 +428,7 @@ pub static PUBSUB_NUMPAT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     flags: ::typedis::meta::flags::PUBSUB | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PUBSUB NUMPAT`; await it to send. Created by [`PubSubCommands::pubsub_numpat`](PubSubCommands::pubsub_numpat).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -500,12 +455,7 @@ pub static PUBSUB_NUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     flags: ::typedis::meta::flags::PUBSUB | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PUBSUB NUMSUB`; await it to send. Created by [`PubSubCommands::pubsub_numsub`](PubSubCommands::pubsub_numsub).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -547,12 +497,7 @@ pub static PUBSUB_SHARDCHANNELS: ::typedis::meta::CommandMeta = ::typedis::meta:
     flags: ::typedis::meta::flags::PUBSUB | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PUBSUB SHARDCHANNELS`; await it to send. Created by [`PubSubCommands::pubsub_shardchannels`](PubSubCommands::pubsub_shardchannels).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -591,12 +536,7 @@ pub static PUBSUB_SHARDNUMSUB: ::typedis::meta::CommandMeta = ::typedis::meta::C
     flags: ::typedis::meta::flags::PUBSUB | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PUBSUB SHARDNUMSUB`; await it to send. Created by [`PubSubCommands::pubsub_shardnumsub`](PubSubCommands::pubsub_shardnumsub).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -640,9 +580,6 @@ pub static PUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     flags: ::typedis::meta::flags::PUBSUB | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Subscriptions,
         effect: ::core::option::Option::None,
@@ -651,8 +588,7 @@ pub static PUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PUNSUBSCRIBE`; await it to send. Created by [`PubSubCommands::punsubscribe`](PubSubCommands::punsubscribe).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -705,12 +641,7 @@ pub static SPUBLISH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SPUBLISH`; await it to send. Created by [`PubSubCommands::spublish`](PubSubCommands::spublish).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -754,9 +685,6 @@ pub static SSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Subscriptions,
         effect: ::core::option::Option::None,
@@ -765,8 +693,7 @@ pub static SSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SSUBSCRIBE`; await it to send. Created by [`PubSubCommands::ssubscribe`](PubSubCommands::ssubscribe).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -799,9 +726,6 @@ pub static SUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     flags: ::typedis::meta::flags::PUBSUB | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Subscriptions,
         effect: ::core::option::Option::None,
@@ -810,8 +734,7 @@ pub static SUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SUBSCRIBE`; await it to send. Created by [`PubSubCommands::subscribe`](PubSubCommands::subscribe).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -855,9 +778,6 @@ pub static SUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Subscriptions,
         effect: ::core::option::Option::None,
@@ -866,8 +786,7 @@ pub static SUNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SUNSUBSCRIBE`; await it to send. Created by [`PubSubCommands::sunsubscribe`](PubSubCommands::sunsubscribe).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -909,9 +828,6 @@ pub static UNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     flags: ::typedis::meta::flags::PUBSUB | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Subscriptions,
         effect: ::core::option::Option::None,
@@ -920,8 +836,7 @@ pub static UNSUBSCRIBE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `UNSUBSCRIBE`; await it to send. Created by [`PubSubCommands::unsubscribe`](PubSubCommands::unsubscribe).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -21,8 +21,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn eval(
         self,
         script: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Eval<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Eval::new(self, script))
+    ) -> ::typedis::__private::Out<Self, Eval<Self>> {
+        ::typedis::__private::wrap(Eval::new(self, script))
     }
     /// Executes a server-side Lua script by SHA1 digest.
     ///
@@ -40,8 +40,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn evalsha(
         self,
         sha1: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Evalsha<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Evalsha::new(self, sha1))
+    ) -> ::typedis::__private::Out<Self, Evalsha<Self>> {
+        ::typedis::__private::wrap(Evalsha::new(self, sha1))
     }
     /// Executes a read-only server-side Lua script by SHA1 digest.
     ///
@@ -59,8 +59,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn evalsha_ro(
         self,
         sha1: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<EvalshaRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(EvalshaRo::new(self, sha1))
+    ) -> ::typedis::__private::Out<Self, EvalshaRo<Self>> {
+        ::typedis::__private::wrap(EvalshaRo::new(self, sha1))
     }
     /// Executes a read-only server-side Lua script.
     ///
@@ -78,8 +78,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn eval_ro(
         self,
         script: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<EvalRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(EvalRo::new(self, script))
+    ) -> ::typedis::__private::Out<Self, EvalRo<Self>> {
+        ::typedis::__private::wrap(EvalRo::new(self, script))
     }
     /// Invokes a function.
     ///
@@ -97,8 +97,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn fcall(
         self,
         function: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Fcall<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Fcall::new(self, function))
+    ) -> ::typedis::__private::Out<Self, Fcall<Self>> {
+        ::typedis::__private::wrap(Fcall::new(self, function))
     }
     /// Invokes a read-only function.
     ///
@@ -116,8 +116,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn fcall_ro(
         self,
         function: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FcallRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FcallRo::new(self, function))
+    ) -> ::typedis::__private::Out<Self, FcallRo<Self>> {
+        ::typedis::__private::wrap(FcallRo::new(self, function))
     }
     /// Deletes a library and its functions.
     ///
@@ -135,10 +135,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn function_delete(
         self,
         library_name: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionDelete<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FunctionDelete::new(self, library_name),
-        )
+    ) -> ::typedis::__private::Out<Self, FunctionDelete<Self>> {
+        ::typedis::__private::wrap(FunctionDelete::new(self, library_name))
     }
     /// Dumps all libraries into a serialized binary payload.
     ///
@@ -152,10 +150,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/function-dump/>
     #[doc(alias = "FUNCTION DUMP")]
-    fn function_dump(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionDump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionDump::new(self))
+    fn function_dump(self) -> ::typedis::__private::Out<Self, FunctionDump<Self>> {
+        ::typedis::__private::wrap(FunctionDump::new(self))
     }
     /// Deletes all libraries and functions.
     ///
@@ -169,10 +165,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/function-flush/>
     #[doc(alias = "FUNCTION FLUSH")]
-    fn function_flush(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionFlush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionFlush::new(self))
+    fn function_flush(self) -> ::typedis::__private::Out<Self, FunctionFlush<Self>> {
+        ::typedis::__private::wrap(FunctionFlush::new(self))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -186,10 +180,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/function-help/>
     #[doc(alias = "FUNCTION HELP")]
-    fn function_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionHelp::new(self))
+    fn function_help(self) -> ::typedis::__private::Out<Self, FunctionHelp<Self>> {
+        ::typedis::__private::wrap(FunctionHelp::new(self))
     }
     /// Terminates a function during execution.
     ///
@@ -203,10 +195,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/function-kill/>
     #[doc(alias = "FUNCTION KILL")]
-    fn function_kill(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionKill<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionKill::new(self))
+    fn function_kill(self) -> ::typedis::__private::Out<Self, FunctionKill<Self>> {
+        ::typedis::__private::wrap(FunctionKill::new(self))
     }
     /// Returns information about all libraries.
     ///
@@ -220,10 +210,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<FunctionLibrary>`
     /// - Reference: <https://redis.io/commands/function-list/>
     #[doc(alias = "FUNCTION LIST")]
-    fn function_list(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionList::new(self))
+    fn function_list(self) -> ::typedis::__private::Out<Self, FunctionList<Self>> {
+        ::typedis::__private::wrap(FunctionList::new(self))
     }
     /// Creates a library.
     ///
@@ -241,10 +229,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn function_load(
         self,
         function_code: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionLoad<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FunctionLoad::new(self, function_code),
-        )
+    ) -> ::typedis::__private::Out<Self, FunctionLoad<Self>> {
+        ::typedis::__private::wrap(FunctionLoad::new(self, function_code))
     }
     /// Restores all libraries from a payload.
     ///
@@ -262,10 +248,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn function_restore(
         self,
         serialized_value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionRestore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FunctionRestore::new(self, serialized_value),
-        )
+    ) -> ::typedis::__private::Out<Self, FunctionRestore<Self>> {
+        ::typedis::__private::wrap(FunctionRestore::new(self, serialized_value))
     }
     /// Returns information about a function during execution.
     ///
@@ -279,10 +263,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     /// - Reply: `FunctionStats`
     /// - Reference: <https://redis.io/commands/function-stats/>
     #[doc(alias = "FUNCTION STATS")]
-    fn function_stats(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionStats<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionStats::new(self))
+    fn function_stats(self) -> ::typedis::__private::Out<Self, FunctionStats<Self>> {
+        ::typedis::__private::wrap(FunctionStats::new(self))
     }
     /// Sets the debug mode of server-side Lua scripts.
     ///
@@ -300,8 +282,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn script_debug(
         self,
         mode: ScriptDebugMode,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptDebug<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptDebug::new(self, mode))
+    ) -> ::typedis::__private::Out<Self, ScriptDebug<Self>> {
+        ::typedis::__private::wrap(ScriptDebug::new(self, mode))
     }
     /// Determines whether server-side Lua scripts exist in the script cache.
     ///
@@ -319,8 +301,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn script_exists<M0>(
         self,
         sha1: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptExists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptExists::new(self, sha1))
+    ) -> ::typedis::__private::Out<Self, ScriptExists<Self>> {
+        ::typedis::__private::wrap(ScriptExists::new(self, sha1))
     }
     /// Removes all server-side Lua scripts from the script cache.
     ///
@@ -334,10 +316,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/script-flush/>
     #[doc(alias = "SCRIPT FLUSH")]
-    fn script_flush(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptFlush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptFlush::new(self))
+    fn script_flush(self) -> ::typedis::__private::Out<Self, ScriptFlush<Self>> {
+        ::typedis::__private::wrap(ScriptFlush::new(self))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -351,10 +331,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/script-help/>
     #[doc(alias = "SCRIPT HELP")]
-    fn script_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptHelp::new(self))
+    fn script_help(self) -> ::typedis::__private::Out<Self, ScriptHelp<Self>> {
+        ::typedis::__private::wrap(ScriptHelp::new(self))
     }
     /// Terminates a server-side Lua script during execution.
     ///
@@ -368,10 +346,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/script-kill/>
     #[doc(alias = "SCRIPT KILL")]
-    fn script_kill(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptKill<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptKill::new(self))
+    fn script_kill(self) -> ::typedis::__private::Out<Self, ScriptKill<Self>> {
+        ::typedis::__private::wrap(ScriptKill::new(self))
     }
     /// Loads a server-side Lua script to the script cache.
     ///
@@ -389,8 +365,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn script_load(
         self,
         script: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptLoad<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptLoad::new(self, script))
+    ) -> ::typedis::__private::Out<Self, ScriptLoad<Self>> {
+        ::typedis::__private::wrap(ScriptLoad::new(self, script))
     }
     /// Show server-side Lua script in the script cache.
     ///
@@ -408,8 +384,8 @@ pub trait ScriptingCommands: ::typedis::__private::Sink {
     fn script_show(
         self,
         sha1: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptShow<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptShow::new(self, sha1))
+    ) -> ::typedis::__private::Out<Self, ScriptShow<Self>> {
+        ::typedis::__private::wrap(ScriptShow::new(self, sha1))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -435,12 +411,7 @@ pub static EVAL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `EVAL`; await it to send. Created by [`ScriptingCommands::eval`](ScriptingCommands::eval).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -517,12 +488,7 @@ pub static EVALSHA: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `EVALSHA`; await it to send. Created by [`ScriptingCommands::evalsha`](ScriptingCommands::evalsha).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -599,12 +565,7 @@ pub static EVALSHA_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `EVALSHA_RO`; await it to send. Created by [`ScriptingCommands::evalsha_ro`](ScriptingCommands::evalsha_ro).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -681,12 +642,7 @@ pub static EVAL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `EVAL_RO`; await it to send. Created by [`ScriptingCommands::eval_ro`](ScriptingCommands::eval_ro).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -763,12 +719,7 @@ pub static FCALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FCALL`; await it to send. Created by [`ScriptingCommands::fcall`](ScriptingCommands::fcall).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -845,12 +796,7 @@ pub static FCALL_RO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FCALL_RO`; await it to send. Created by [`ScriptingCommands::fcall_ro`](ScriptingCommands::fcall_ro).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -913,12 +859,7 @@ pub static FUNCTION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `FUNCTION DELETE`.
 pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -929,10 +870,7 @@ pub static FUNCTION_DELETE: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FUNCTION DELETE`; await it to send. Created by [`ScriptingCommands::function_delete`](ScriptingCommands::function_delete).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -961,12 +899,7 @@ pub static FUNCTION_DUMP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: 2i64,
     flags: ::typedis::meta::flags::NOSCRIPT,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FUNCTION DUMP`; await it to send. Created by [`ScriptingCommands::function_dump`](ScriptingCommands::function_dump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -994,10 +927,7 @@ pub static FUNCTION_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `flush-type` argument of `FunctionFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1058,12 +988,7 @@ pub static FUNCTION_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FUNCTION HELP`; await it to send. Created by [`ScriptingCommands::function_help`](ScriptingCommands::function_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1091,10 +1016,7 @@ pub static FUNCTION_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::OneSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FUNCTION KILL`; await it to send. Created by [`ScriptingCommands::function_kill`](ScriptingCommands::function_kill).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1120,12 +1042,7 @@ pub static FUNCTION_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: -2i64,
     flags: ::typedis::meta::flags::NOSCRIPT,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FUNCTION LIST`; await it to send. Created by [`ScriptingCommands::function_list`](ScriptingCommands::function_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1170,10 +1087,7 @@ pub static FUNCTION_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FUNCTION LOAD`; await it to send. Created by [`ScriptingCommands::function_load`](ScriptingCommands::function_load).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1210,10 +1124,7 @@ pub static FUNCTION_RESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `policy` argument of `FunctionRestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1288,9 +1199,7 @@ pub static FUNCTION_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FUNCTION STATS`; await it to send. Created by [`ScriptingCommands::function_stats`](ScriptingCommands::function_stats).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1316,12 +1225,7 @@ pub static SCRIPT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `SCRIPT DEBUG`.
 pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1330,12 +1234,7 @@ pub static SCRIPT_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     arity: -3i64,
     flags: ::typedis::meta::flags::NOSCRIPT,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `mode` argument of `ScriptDebug`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1398,10 +1297,7 @@ pub static SCRIPT_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggLogicalAnd,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SCRIPT EXISTS`; await it to send. Created by [`ScriptingCommands::script_exists`](ScriptingCommands::script_exists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1435,10 +1331,7 @@ pub static SCRIPT_FLUSH: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `flush-type` argument of `ScriptFlush`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1499,12 +1392,7 @@ pub static SCRIPT_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SCRIPT HELP`; await it to send. Created by [`ScriptingCommands::script_help`](ScriptingCommands::script_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1532,10 +1420,7 @@ pub static SCRIPT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::OneSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SCRIPT KILL`; await it to send. Created by [`ScriptingCommands::script_kill`](ScriptingCommands::script_kill).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1563,10 +1448,7 @@ pub static SCRIPT_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SCRIPT LOAD`; await it to send. Created by [`ScriptingCommands::script_load`](ScriptingCommands::script_load).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1593,12 +1475,7 @@ pub static SCRIPT_SHOW: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: 3i64,
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SCRIPT SHOW`; await it to send. Created by [`ScriptingCommands::script_show`](ScriptingCommands::script_show).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

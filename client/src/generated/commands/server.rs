@@ -17,8 +17,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/acl-cat/>
     #[doc(alias = "ACL CAT")]
-    fn acl_cat(self) -> <Self as ::typedis::__private::Sink>::Output<AclCat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclCat::new(self))
+    fn acl_cat(self) -> ::typedis::__private::Out<Self, AclCat<Self>> {
+        ::typedis::__private::wrap(AclCat::new(self))
     }
     /// Deletes ACL users, and terminates their connections.
     ///
@@ -36,8 +36,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn acl_deluser<M0>(
         self,
         username: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclDeluser<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclDeluser::new(self, username))
+    ) -> ::typedis::__private::Out<Self, AclDeluser<Self>> {
+        ::typedis::__private::wrap(AclDeluser::new(self, username))
     }
     /// Simulates the execution of a command by a user, without executing the command.
     ///
@@ -56,10 +56,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
         self,
         username: impl ::typedis::ToArg,
         command: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclDryrun<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            AclDryrun::new(self, username, command),
-        )
+    ) -> ::typedis::__private::Out<Self, AclDryrun<Self>> {
+        ::typedis::__private::wrap(AclDryrun::new(self, username, command))
     }
     /// Generates a pseudorandom, secure password that can be used to identify ACL users.
     ///
@@ -73,10 +71,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/acl-genpass/>
     #[doc(alias = "ACL GENPASS")]
-    fn acl_genpass(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclGenpass<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclGenpass::new(self))
+    fn acl_genpass(self) -> ::typedis::__private::Out<Self, AclGenpass<Self>> {
+        ::typedis::__private::wrap(AclGenpass::new(self))
     }
     /// Lists the ACL rules of a user.
     ///
@@ -94,8 +90,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn acl_getuser(
         self,
         username: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclGetuser<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclGetuser::new(self, username))
+    ) -> ::typedis::__private::Out<Self, AclGetuser<Self>> {
+        ::typedis::__private::wrap(AclGetuser::new(self, username))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -109,8 +105,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/acl-help/>
     #[doc(alias = "ACL HELP")]
-    fn acl_help(self) -> <Self as ::typedis::__private::Sink>::Output<AclHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclHelp::new(self))
+    fn acl_help(self) -> ::typedis::__private::Out<Self, AclHelp<Self>> {
+        ::typedis::__private::wrap(AclHelp::new(self))
     }
     /// Dumps the effective rules in ACL file format.
     ///
@@ -124,8 +120,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/acl-list/>
     #[doc(alias = "ACL LIST")]
-    fn acl_list(self) -> <Self as ::typedis::__private::Sink>::Output<AclList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclList::new(self))
+    fn acl_list(self) -> ::typedis::__private::Out<Self, AclList<Self>> {
+        ::typedis::__private::wrap(AclList::new(self))
     }
     /// Reloads the rules from the configured ACL file.
     ///
@@ -139,8 +135,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/acl-load/>
     #[doc(alias = "ACL LOAD")]
-    fn acl_load(self) -> <Self as ::typedis::__private::Sink>::Output<AclLoad<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclLoad::new(self))
+    fn acl_load(self) -> ::typedis::__private::Out<Self, AclLoad<Self>> {
+        ::typedis::__private::wrap(AclLoad::new(self))
     }
     /// Lists recent security events generated due to ACL rules.
     ///
@@ -154,8 +150,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<AclLogEntry>`; `()` with `reset`
     /// - Reference: <https://redis.io/commands/acl-log/>
     #[doc(alias = "ACL LOG")]
-    fn acl_log(self) -> <Self as ::typedis::__private::Sink>::Output<AclLog<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclLog::new(self))
+    fn acl_log(self) -> ::typedis::__private::Out<Self, AclLog<Self>> {
+        ::typedis::__private::wrap(AclLog::new(self))
     }
     /// Saves the effective ACL rules in the configured ACL file.
     ///
@@ -169,8 +165,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/acl-save/>
     #[doc(alias = "ACL SAVE")]
-    fn acl_save(self) -> <Self as ::typedis::__private::Sink>::Output<AclSave<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclSave::new(self))
+    fn acl_save(self) -> ::typedis::__private::Out<Self, AclSave<Self>> {
+        ::typedis::__private::wrap(AclSave::new(self))
     }
     /// Creates and modifies an ACL user and its rules.
     ///
@@ -188,8 +184,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn acl_setuser(
         self,
         username: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclSetuser<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclSetuser::new(self, username))
+    ) -> ::typedis::__private::Out<Self, AclSetuser<Self>> {
+        ::typedis::__private::wrap(AclSetuser::new(self, username))
     }
     /// Lists all ACL users.
     ///
@@ -203,8 +199,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/acl-users/>
     #[doc(alias = "ACL USERS")]
-    fn acl_users(self) -> <Self as ::typedis::__private::Sink>::Output<AclUsers<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclUsers::new(self))
+    fn acl_users(self) -> ::typedis::__private::Out<Self, AclUsers<Self>> {
+        ::typedis::__private::wrap(AclUsers::new(self))
     }
     /// Returns the authenticated username of the current connection.
     ///
@@ -218,10 +214,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/acl-whoami/>
     #[doc(alias = "ACL WHOAMI")]
-    fn acl_whoami(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclWhoami<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclWhoami::new(self))
+    fn acl_whoami(self) -> ::typedis::__private::Out<Self, AclWhoami<Self>> {
+        ::typedis::__private::wrap(AclWhoami::new(self))
     }
     /// Asynchronously rewrites the append-only file to disk.
     ///
@@ -235,10 +229,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/bgrewriteaof/>
     #[doc(alias = "BGREWRITEAOF")]
-    fn bgrewriteaof(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bgrewriteaof<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bgrewriteaof::new(self))
+    fn bgrewriteaof(self) -> ::typedis::__private::Out<Self, Bgrewriteaof<Self>> {
+        ::typedis::__private::wrap(Bgrewriteaof::new(self))
     }
     /// Asynchronously saves the database(s) to disk.
     ///
@@ -252,8 +244,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/bgsave/>
     #[doc(alias = "BGSAVE")]
-    fn bgsave(self) -> <Self as ::typedis::__private::Sink>::Output<Bgsave<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bgsave::new(self))
+    fn bgsave(self) -> ::typedis::__private::Out<Self, Bgsave<Self>> {
+        ::typedis::__private::wrap(Bgsave::new(self))
     }
     /// Returns detailed information about all commands.
     ///
@@ -267,8 +259,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<CommandInfo>`
     /// - Reference: <https://redis.io/commands/command/>
     #[doc(alias = "COMMAND")]
-    fn command(self) -> <Self as ::typedis::__private::Sink>::Output<Command<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Command::new(self))
+    fn command(self) -> ::typedis::__private::Out<Self, Command<Self>> {
+        ::typedis::__private::wrap(Command::new(self))
     }
     /// Returns a count of commands.
     ///
@@ -282,10 +274,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/command-count/>
     #[doc(alias = "COMMAND COUNT")]
-    fn command_count(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandCount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandCount::new(self))
+    fn command_count(self) -> ::typedis::__private::Out<Self, CommandCount<Self>> {
+        ::typedis::__private::wrap(CommandCount::new(self))
     }
     /// Returns documentary information about one, multiple or all commands.
     ///
@@ -299,10 +289,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `HashMap<Bytes, CommandDoc>`
     /// - Reference: <https://redis.io/commands/command-docs/>
     #[doc(alias = "COMMAND DOCS")]
-    fn command_docs(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandDocs<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandDocs::new(self))
+    fn command_docs(self) -> ::typedis::__private::Out<Self, CommandDocs<Self>> {
+        ::typedis::__private::wrap(CommandDocs::new(self))
     }
     /// Extracts the key names from an arbitrary command.
     ///
@@ -320,8 +308,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn command_getkeys(
         self,
         command: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandGetkeys<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandGetkeys::new(self, command))
+    ) -> ::typedis::__private::Out<Self, CommandGetkeys<Self>> {
+        ::typedis::__private::wrap(CommandGetkeys::new(self, command))
     }
     /// Extracts the key names and access flags for an arbitrary command.
     ///
@@ -339,10 +327,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn command_getkeysandflags(
         self,
         command: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandGetkeysandflags<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CommandGetkeysandflags::new(self, command),
-        )
+    ) -> ::typedis::__private::Out<Self, CommandGetkeysandflags<Self>> {
+        ::typedis::__private::wrap(CommandGetkeysandflags::new(self, command))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -356,10 +342,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/command-help/>
     #[doc(alias = "COMMAND HELP")]
-    fn command_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandHelp::new(self))
+    fn command_help(self) -> ::typedis::__private::Out<Self, CommandHelp<Self>> {
+        ::typedis::__private::wrap(CommandHelp::new(self))
     }
     /// Returns information about one, multiple or all commands.
     ///
@@ -373,10 +357,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Option<CommandInfo>>`
     /// - Reference: <https://redis.io/commands/command-info/>
     #[doc(alias = "COMMAND INFO")]
-    fn command_info(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandInfo::new(self))
+    fn command_info(self) -> ::typedis::__private::Out<Self, CommandInfo<Self>> {
+        ::typedis::__private::wrap(CommandInfo::new(self))
     }
     /// Returns a list of command names.
     ///
@@ -390,10 +372,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/command-list/>
     #[doc(alias = "COMMAND LIST")]
-    fn command_list(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandList::new(self))
+    fn command_list(self) -> ::typedis::__private::Out<Self, CommandList<Self>> {
+        ::typedis::__private::wrap(CommandList::new(self))
     }
     /// Returns the specified command log's entries.
     ///
@@ -412,10 +392,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
         self,
         count: i64,
         type_: CommandlogGetType,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandlogGet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CommandlogGet::new(self, count, type_),
-        )
+    ) -> ::typedis::__private::Out<Self, CommandlogGet<Self>> {
+        ::typedis::__private::wrap(CommandlogGet::new(self, count, type_))
     }
     /// Shows helpful text about the different subcommands.
     ///
@@ -429,10 +407,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://valkey.io/commands/commandlog-help/>
     #[doc(alias = "COMMANDLOG HELP")]
-    fn commandlog_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandlogHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandlogHelp::new(self))
+    fn commandlog_help(self) -> ::typedis::__private::Out<Self, CommandlogHelp<Self>> {
+        ::typedis::__private::wrap(CommandlogHelp::new(self))
     }
     /// Returns the number of entries in the specified type of command log.
     ///
@@ -450,8 +426,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn commandlog_len(
         self,
         type_: CommandlogLenType,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandlogLen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandlogLen::new(self, type_))
+    ) -> ::typedis::__private::Out<Self, CommandlogLen<Self>> {
+        ::typedis::__private::wrap(CommandlogLen::new(self, type_))
     }
     /// Clears all entries from the specified type of command log.
     ///
@@ -469,8 +445,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn commandlog_reset(
         self,
         type_: CommandlogResetType,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandlogReset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandlogReset::new(self, type_))
+    ) -> ::typedis::__private::Out<Self, CommandlogReset<Self>> {
+        ::typedis::__private::wrap(CommandlogReset::new(self, type_))
     }
     /// Returns the effective values of configuration parameters.
     ///
@@ -488,8 +464,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn config_get<M0>(
         self,
         parameter: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ConfigGet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ConfigGet::new(self, parameter))
+    ) -> ::typedis::__private::Out<Self, ConfigGet<Self>> {
+        ::typedis::__private::wrap(ConfigGet::new(self, parameter))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -503,10 +479,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/config-help/>
     #[doc(alias = "CONFIG HELP")]
-    fn config_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ConfigHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ConfigHelp::new(self))
+    fn config_help(self) -> ::typedis::__private::Out<Self, ConfigHelp<Self>> {
+        ::typedis::__private::wrap(ConfigHelp::new(self))
     }
     /// Resets the server's statistics.
     ///
@@ -520,10 +494,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/config-resetstat/>
     #[doc(alias = "CONFIG RESETSTAT")]
-    fn config_resetstat(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ConfigResetstat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ConfigResetstat::new(self))
+    fn config_resetstat(self) -> ::typedis::__private::Out<Self, ConfigResetstat<Self>> {
+        ::typedis::__private::wrap(ConfigResetstat::new(self))
     }
     /// Persists the effective configuration to file.
     ///
@@ -537,10 +509,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/config-rewrite/>
     #[doc(alias = "CONFIG REWRITE")]
-    fn config_rewrite(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ConfigRewrite<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ConfigRewrite::new(self))
+    fn config_rewrite(self) -> ::typedis::__private::Out<Self, ConfigRewrite<Self>> {
+        ::typedis::__private::wrap(ConfigRewrite::new(self))
     }
     /// Sets configuration parameters in-flight.
     ///
@@ -561,8 +531,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ConfigSet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ConfigSet::new(self, data))
+    ) -> ::typedis::__private::Out<Self, ConfigSet<Self>> {
+        ::typedis::__private::wrap(ConfigSet::new(self, data))
     }
     /// Returns the number of keys in the database.
     ///
@@ -576,8 +546,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/dbsize/>
     #[doc(alias = "DBSIZE")]
-    fn dbsize(self) -> <Self as ::typedis::__private::Sink>::Output<Dbsize<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Dbsize::new(self))
+    fn dbsize(self) -> ::typedis::__private::Out<Self, Dbsize<Self>> {
+        ::typedis::__private::wrap(Dbsize::new(self))
     }
     /// A container for debugging commands.
     ///
@@ -591,8 +561,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/debug/>
     #[doc(alias = "DEBUG")]
-    fn debug(self) -> <Self as ::typedis::__private::Sink>::Output<Debug<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Debug::new(self))
+    fn debug(self) -> ::typedis::__private::Out<Self, Debug<Self>> {
+        ::typedis::__private::wrap(Debug::new(self))
     }
     /// Starts a coordinated failover from a server to one of its replicas.
     ///
@@ -606,8 +576,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/failover/>
     #[doc(alias = "FAILOVER")]
-    fn failover(self) -> <Self as ::typedis::__private::Sink>::Output<Failover<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Failover::new(self))
+    fn failover(self) -> ::typedis::__private::Out<Self, Failover<Self>> {
+        ::typedis::__private::wrap(Failover::new(self))
     }
     /// Removes all keys from all databases.
     ///
@@ -621,8 +591,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/flushall/>
     #[doc(alias = "FLUSHALL")]
-    fn flushall(self) -> <Self as ::typedis::__private::Sink>::Output<Flushall<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Flushall::new(self))
+    fn flushall(self) -> ::typedis::__private::Out<Self, Flushall<Self>> {
+        ::typedis::__private::wrap(Flushall::new(self))
     }
     /// Removes all keys from the current database.
     ///
@@ -636,8 +606,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/flushdb/>
     #[doc(alias = "FLUSHDB")]
-    fn flushdb(self) -> <Self as ::typedis::__private::Sink>::Output<Flushdb<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Flushdb::new(self))
+    fn flushdb(self) -> ::typedis::__private::Out<Self, Flushdb<Self>> {
+        ::typedis::__private::wrap(Flushdb::new(self))
     }
     /// Returns information and statistics about the server.
     ///
@@ -651,8 +621,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Info`
     /// - Reference: <https://redis.io/commands/info/>
     #[doc(alias = "INFO")]
-    fn info(self) -> <Self as ::typedis::__private::Sink>::Output<Info<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Info::new(self))
+    fn info(self) -> ::typedis::__private::Out<Self, Info<Self>> {
+        ::typedis::__private::wrap(Info::new(self))
     }
     /// Returns the Unix timestamp of the last successful save to disk.
     ///
@@ -666,8 +636,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/lastsave/>
     #[doc(alias = "LASTSAVE")]
-    fn lastsave(self) -> <Self as ::typedis::__private::Sink>::Output<Lastsave<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lastsave::new(self))
+    fn lastsave(self) -> ::typedis::__private::Out<Self, Lastsave<Self>> {
+        ::typedis::__private::wrap(Lastsave::new(self))
     }
     /// Returns a human-readable latency analysis report.
     ///
@@ -681,10 +651,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/latency-doctor/>
     #[doc(alias = "LATENCY DOCTOR")]
-    fn latency_doctor(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyDoctor<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyDoctor::new(self))
+    fn latency_doctor(self) -> ::typedis::__private::Out<Self, LatencyDoctor<Self>> {
+        ::typedis::__private::wrap(LatencyDoctor::new(self))
     }
     /// Returns a latency graph for an event.
     ///
@@ -702,8 +670,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn latency_graph(
         self,
         event: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyGraph<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyGraph::new(self, event))
+    ) -> ::typedis::__private::Out<Self, LatencyGraph<Self>> {
+        ::typedis::__private::wrap(LatencyGraph::new(self, event))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -717,10 +685,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/latency-help/>
     #[doc(alias = "LATENCY HELP")]
-    fn latency_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyHelp::new(self))
+    fn latency_help(self) -> ::typedis::__private::Out<Self, LatencyHelp<Self>> {
+        ::typedis::__private::wrap(LatencyHelp::new(self))
     }
     /// Returns the cumulative distribution of latencies of a subset or all commands.
     ///
@@ -736,8 +702,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     #[doc(alias = "LATENCY HISTOGRAM")]
     fn latency_histogram(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyHistogram<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyHistogram::new(self))
+    ) -> ::typedis::__private::Out<Self, LatencyHistogram<Self>> {
+        ::typedis::__private::wrap(LatencyHistogram::new(self))
     }
     /// Returns timestamp-latency samples for an event.
     ///
@@ -755,8 +721,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn latency_history(
         self,
         event: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyHistory<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyHistory::new(self, event))
+    ) -> ::typedis::__private::Out<Self, LatencyHistory<Self>> {
+        ::typedis::__private::wrap(LatencyHistory::new(self, event))
     }
     /// Returns the latest latency samples for all events.
     ///
@@ -770,10 +736,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<LatencyLatest>`
     /// - Reference: <https://redis.io/commands/latency-latest/>
     #[doc(alias = "LATENCY LATEST")]
-    fn latency_latest(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyLatest<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyLatest::new(self))
+    fn latency_latest(self) -> ::typedis::__private::Out<Self, LatencyLatest<Self>> {
+        ::typedis::__private::wrap(LatencyLatest::new(self))
     }
     /// Resets the latency data for one or more events.
     ///
@@ -787,10 +751,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/latency-reset/>
     #[doc(alias = "LATENCY RESET")]
-    fn latency_reset(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyReset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyReset::new(self))
+    fn latency_reset(self) -> ::typedis::__private::Out<Self, LatencyReset<Self>> {
+        ::typedis::__private::wrap(LatencyReset::new(self))
     }
     /// Displays computer art and the server version.
     ///
@@ -803,8 +765,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/lolwut/>
     #[doc(alias = "LOLWUT")]
-    fn lolwut(self) -> <Self as ::typedis::__private::Sink>::Output<Lolwut<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lolwut::new(self))
+    fn lolwut(self) -> ::typedis::__private::Out<Self, Lolwut<Self>> {
+        ::typedis::__private::wrap(Lolwut::new(self))
     }
     /// Outputs a memory problems report.
     ///
@@ -818,10 +780,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Bytes`
     /// - Reference: <https://redis.io/commands/memory-doctor/>
     #[doc(alias = "MEMORY DOCTOR")]
-    fn memory_doctor(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryDoctor<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryDoctor::new(self))
+    fn memory_doctor(self) -> ::typedis::__private::Out<Self, MemoryDoctor<Self>> {
+        ::typedis::__private::wrap(MemoryDoctor::new(self))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -835,10 +795,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/memory-help/>
     #[doc(alias = "MEMORY HELP")]
-    fn memory_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryHelp::new(self))
+    fn memory_help(self) -> ::typedis::__private::Out<Self, MemoryHelp<Self>> {
+        ::typedis::__private::wrap(MemoryHelp::new(self))
     }
     /// Returns the allocator statistics.
     ///
@@ -854,8 +812,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     #[doc(alias = "MEMORY MALLOC-STATS")]
     fn memory_malloc_stats(
         self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryMallocStats<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryMallocStats::new(self))
+    ) -> ::typedis::__private::Out<Self, MemoryMallocStats<Self>> {
+        ::typedis::__private::wrap(MemoryMallocStats::new(self))
     }
     /// Asks the allocator to release memory.
     ///
@@ -869,10 +827,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/memory-purge/>
     #[doc(alias = "MEMORY PURGE")]
-    fn memory_purge(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryPurge<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryPurge::new(self))
+    fn memory_purge(self) -> ::typedis::__private::Out<Self, MemoryPurge<Self>> {
+        ::typedis::__private::wrap(MemoryPurge::new(self))
     }
     /// Returns details about memory usage.
     ///
@@ -886,10 +842,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `HashMap<Bytes, Value>`
     /// - Reference: <https://redis.io/commands/memory-stats/>
     #[doc(alias = "MEMORY STATS")]
-    fn memory_stats(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryStats<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryStats::new(self))
+    fn memory_stats(self) -> ::typedis::__private::Out<Self, MemoryStats<Self>> {
+        ::typedis::__private::wrap(MemoryStats::new(self))
     }
     /// Estimates the memory usage of a key.
     ///
@@ -907,8 +861,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn memory_usage(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryUsage<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryUsage::new(self, key))
+    ) -> ::typedis::__private::Out<Self, MemoryUsage<Self>> {
+        ::typedis::__private::wrap(MemoryUsage::new(self, key))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -922,10 +876,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/module-help/>
     #[doc(alias = "MODULE HELP")]
-    fn module_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ModuleHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ModuleHelp::new(self))
+    fn module_help(self) -> ::typedis::__private::Out<Self, ModuleHelp<Self>> {
+        ::typedis::__private::wrap(ModuleHelp::new(self))
     }
     /// Returns all loaded modules.
     ///
@@ -939,10 +891,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<ModuleInfo>`
     /// - Reference: <https://redis.io/commands/module-list/>
     #[doc(alias = "MODULE LIST")]
-    fn module_list(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ModuleList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ModuleList::new(self))
+    fn module_list(self) -> ::typedis::__private::Out<Self, ModuleList<Self>> {
+        ::typedis::__private::wrap(ModuleList::new(self))
     }
     /// Loads a module.
     ///
@@ -960,8 +910,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn module_load(
         self,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ModuleLoad<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ModuleLoad::new(self, path))
+    ) -> ::typedis::__private::Out<Self, ModuleLoad<Self>> {
+        ::typedis::__private::wrap(ModuleLoad::new(self, path))
     }
     /// Loads a module using extended parameters.
     ///
@@ -979,8 +929,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn module_loadex(
         self,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ModuleLoadex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ModuleLoadex::new(self, path))
+    ) -> ::typedis::__private::Out<Self, ModuleLoadex<Self>> {
+        ::typedis::__private::wrap(ModuleLoadex::new(self, path))
     }
     /// Unloads a module.
     ///
@@ -998,8 +948,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn module_unload(
         self,
         name: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ModuleUnload<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ModuleUnload::new(self, name))
+    ) -> ::typedis::__private::Out<Self, ModuleUnload<Self>> {
+        ::typedis::__private::wrap(ModuleUnload::new(self, name))
     }
     /// Listens for all requests received by the server in real-time.
     ///
@@ -1014,11 +964,11 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/monitor/>
     #[doc(alias = "MONITOR")]
-    fn monitor(self) -> <Self as ::typedis::__private::Sink>::Output<Monitor<Self>>
+    fn monitor(self) -> ::typedis::__private::Out<Self, Monitor<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Monitor::new(self))
+        ::typedis::__private::wrap(Monitor::new(self))
     }
     /// An internal command used in replication.
     ///
@@ -1038,13 +988,11 @@ pub trait ServerCommands: ::typedis::__private::Sink {
         self,
         replicationid: impl ::typedis::ToArg,
         offset: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Psync<Self>>
+    ) -> ::typedis::__private::Out<Self, Psync<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Psync::new(self, replicationid, offset),
-        )
+        ::typedis::__private::wrap(Psync::new(self, replicationid, offset))
     }
     /// An internal command for configuring the replication stream.
     ///
@@ -1060,11 +1008,11 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/replconf/>
     #[doc(alias = "REPLCONF")]
-    fn replconf(self) -> <Self as ::typedis::__private::Sink>::Output<Replconf<Self>>
+    fn replconf(self) -> ::typedis::__private::Out<Self, Replconf<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Replconf::new(self))
+        ::typedis::__private::wrap(Replconf::new(self))
     }
     /// Configures a server as replica of another, or promotes it to a primary.
     ///
@@ -1082,8 +1030,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn replicaof(
         self,
         target: ReplicaofTarget,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Replicaof<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Replicaof::new(self, target))
+    ) -> ::typedis::__private::Out<Self, Replicaof<Self>> {
+        ::typedis::__private::wrap(Replicaof::new(self, target))
     }
     /// An internal command for migrating keys in a cluster.
     ///
@@ -1103,10 +1051,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         ttl: i64,
         serialized_value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<RestoreAsking<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            RestoreAsking::new(self, key, ttl, serialized_value),
-        )
+    ) -> ::typedis::__private::Out<Self, RestoreAsking<Self>> {
+        ::typedis::__private::wrap(RestoreAsking::new(self, key, ttl, serialized_value))
     }
     /// Returns the replication role.
     ///
@@ -1120,8 +1066,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Role`
     /// - Reference: <https://redis.io/commands/role/>
     #[doc(alias = "ROLE")]
-    fn role(self) -> <Self as ::typedis::__private::Sink>::Output<Role<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Role::new(self))
+    fn role(self) -> ::typedis::__private::Out<Self, Role<Self>> {
+        ::typedis::__private::wrap(Role::new(self))
     }
     /// Synchronously saves the database(s) to disk.
     ///
@@ -1135,8 +1081,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/save/>
     #[doc(alias = "SAVE")]
-    fn save(self) -> <Self as ::typedis::__private::Sink>::Output<Save<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Save::new(self))
+    fn save(self) -> ::typedis::__private::Out<Self, Save<Self>> {
+        ::typedis::__private::wrap(Save::new(self))
     }
     /// Synchronously saves the database(s) to disk and shuts down the server.
     ///
@@ -1150,8 +1096,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/shutdown/>
     #[doc(alias = "SHUTDOWN")]
-    fn shutdown(self) -> <Self as ::typedis::__private::Sink>::Output<Shutdown<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Shutdown::new(self))
+    fn shutdown(self) -> ::typedis::__private::Out<Self, Shutdown<Self>> {
+        ::typedis::__private::wrap(Shutdown::new(self))
     }
     /// Sets a server as a replica of another, or promotes it to being a primary.
     ///
@@ -1170,8 +1116,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     fn slaveof(
         self,
         target: SlaveofTarget,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Slaveof<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Slaveof::new(self, target))
+    ) -> ::typedis::__private::Out<Self, Slaveof<Self>> {
+        ::typedis::__private::wrap(Slaveof::new(self, target))
     }
     /// Returns the slow log's entries.
     ///
@@ -1185,10 +1131,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<SlowlogEntry>`
     /// - Reference: <https://redis.io/commands/slowlog-get/>
     #[doc(alias = "SLOWLOG GET")]
-    fn slowlog_get(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<SlowlogGet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(SlowlogGet::new(self))
+    fn slowlog_get(self) -> ::typedis::__private::Out<Self, SlowlogGet<Self>> {
+        ::typedis::__private::wrap(SlowlogGet::new(self))
     }
     /// Shows helpful text about the different subcommands.
     ///
@@ -1202,10 +1146,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/slowlog-help/>
     #[doc(alias = "SLOWLOG HELP")]
-    fn slowlog_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<SlowlogHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(SlowlogHelp::new(self))
+    fn slowlog_help(self) -> ::typedis::__private::Out<Self, SlowlogHelp<Self>> {
+        ::typedis::__private::wrap(SlowlogHelp::new(self))
     }
     /// Returns the number of entries in the slow log.
     ///
@@ -1219,10 +1161,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `i64`
     /// - Reference: <https://redis.io/commands/slowlog-len/>
     #[doc(alias = "SLOWLOG LEN")]
-    fn slowlog_len(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<SlowlogLen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(SlowlogLen::new(self))
+    fn slowlog_len(self) -> ::typedis::__private::Out<Self, SlowlogLen<Self>> {
+        ::typedis::__private::wrap(SlowlogLen::new(self))
     }
     /// Clears all entries from the slow log.
     ///
@@ -1236,10 +1176,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/slowlog-reset/>
     #[doc(alias = "SLOWLOG RESET")]
-    fn slowlog_reset(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<SlowlogReset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(SlowlogReset::new(self))
+    fn slowlog_reset(self) -> ::typedis::__private::Out<Self, SlowlogReset<Self>> {
+        ::typedis::__private::wrap(SlowlogReset::new(self))
     }
     /// Swaps two databases.
     ///
@@ -1259,8 +1197,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
         self,
         index1: i64,
         index2: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Swapdb<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Swapdb::new(self, index1, index2))
+    ) -> ::typedis::__private::Out<Self, Swapdb<Self>> {
+        ::typedis::__private::wrap(Swapdb::new(self, index1, index2))
     }
     /// An internal command used in replication.
     ///
@@ -1275,11 +1213,11 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/sync/>
     #[doc(alias = "SYNC")]
-    fn sync(self) -> <Self as ::typedis::__private::Sink>::Output<Sync<Self>>
+    fn sync(self) -> ::typedis::__private::Out<Self, Sync<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Sync::new(self))
+        ::typedis::__private::wrap(Sync::new(self))
     }
     /// Returns the server time.
     ///
@@ -1293,8 +1231,8 @@ pub trait ServerCommands: ::typedis::__private::Sink {
     /// - Reply: `(u64, u64)`
     /// - Reference: <https://redis.io/commands/time/>
     #[doc(alias = "TIME")]
-    fn time(self) -> <Self as ::typedis::__private::Sink>::Output<Time<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Time::new(self))
+    fn time(self) -> ::typedis::__private::Out<Self, Time<Self>> {
+        ::typedis::__private::wrap(Time::new(self))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -1306,12 +1244,7 @@ pub static ACL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `ACL CAT`.
 pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1321,12 +1254,7 @@ pub static ACL_CAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL CAT`; await it to send. Created by [`ServerCommands::acl_cat`](ServerCommands::acl_cat).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1365,10 +1293,7 @@ pub static ACL_DELUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL DELUSER`; await it to send. Created by [`ServerCommands::acl_deluser`](ServerCommands::acl_deluser).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1401,12 +1326,7 @@ pub static ACL_DRYRUN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL DRYRUN`; await it to send. Created by [`ServerCommands::acl_dryrun`](ServerCommands::acl_dryrun).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1454,12 +1374,7 @@ pub static ACL_GENPASS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL GENPASS`; await it to send. Created by [`ServerCommands::acl_genpass`](ServerCommands::acl_genpass).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1496,12 +1411,7 @@ pub static ACL_GETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL GETUSER`; await it to send. Created by [`ServerCommands::acl_getuser`](ServerCommands::acl_getuser).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1528,12 +1438,7 @@ pub static ACL_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL HELP`; await it to send. Created by [`ServerCommands::acl_help`](ServerCommands::acl_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1560,12 +1465,7 @@ pub static ACL_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL LIST`; await it to send. Created by [`ServerCommands::acl_list`](ServerCommands::acl_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1592,12 +1492,7 @@ pub static ACL_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL LOAD`; await it to send. Created by [`ServerCommands::acl_load`](ServerCommands::acl_load).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1624,12 +1519,7 @@ pub static ACL_LOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL LOG`; await it to send. Created by [`ServerCommands::acl_log`](ServerCommands::acl_log).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1673,10 +1563,7 @@ pub static ACL_SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL SAVE`; await it to send. Created by [`ServerCommands::acl_save`](ServerCommands::acl_save).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1705,10 +1592,7 @@ pub static ACL_SETUSER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL SETUSER`; await it to send. Created by [`ServerCommands::acl_setuser`](ServerCommands::acl_setuser).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1751,12 +1635,7 @@ pub static ACL_USERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL USERS`; await it to send. Created by [`ServerCommands::acl_users`](ServerCommands::acl_users).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1783,12 +1662,7 @@ pub static ACL_WHOAMI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ACL WHOAMI`; await it to send. Created by [`ServerCommands::acl_whoami`](ServerCommands::acl_whoami).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1815,12 +1689,7 @@ pub static BGREWRITEAOF: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BGREWRITEAOF`; await it to send. Created by [`ServerCommands::bgrewriteaof`](ServerCommands::bgrewriteaof).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1847,12 +1716,7 @@ pub static BGSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `operation` argument of `Bgsave`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1918,12 +1782,7 @@ pub static COMMAND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     arity: -1i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `COMMAND`; await it to send. Created by [`ServerCommands::command`](ServerCommands::command).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1949,12 +1808,7 @@ pub static COMMAND_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `COMMAND COUNT`; await it to send. Created by [`ServerCommands::command_count`](ServerCommands::command_count).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1980,12 +1834,7 @@ pub static COMMAND_DOCS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     arity: -2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `COMMAND DOCS`; await it to send. Created by [`ServerCommands::command_docs`](ServerCommands::command_docs).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2029,12 +1878,7 @@ pub static COMMAND_GETKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     arity: -3i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `COMMAND GETKEYS`; await it to send. Created by [`ServerCommands::command_getkeys`](ServerCommands::command_getkeys).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2078,12 +1922,7 @@ pub static COMMAND_GETKEYSANDFLAGS: ::typedis::meta::CommandMeta = ::typedis::me
     arity: -3i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `COMMAND GETKEYSANDFLAGS`; await it to send. Created by [`ServerCommands::command_getkeysandflags`](ServerCommands::command_getkeysandflags).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2130,12 +1969,7 @@ pub static COMMAND_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `COMMAND HELP`; await it to send. Created by [`ServerCommands::command_help`](ServerCommands::command_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2161,12 +1995,7 @@ pub static COMMAND_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     arity: -2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `COMMAND INFO`; await it to send. Created by [`ServerCommands::command_info`](ServerCommands::command_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2210,12 +2039,7 @@ pub static COMMAND_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     arity: -2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `COMMAND LIST`; await it to send. Created by [`ServerCommands::command_list`](ServerCommands::command_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2273,12 +2097,7 @@ pub static COMMANDLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `COMMANDLOG GET`.
 pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2289,11 +2108,8 @@ pub static COMMANDLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `type` argument of `CommandlogGet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2344,12 +2160,7 @@ pub static COMMANDLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `COMMANDLOG HELP`; await it to send. Created by [`ServerCommands::commandlog_help`](ServerCommands::commandlog_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2379,9 +2190,7 @@ pub static COMMANDLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `type` argument of `CommandlogLen`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2434,10 +2243,7 @@ pub static COMMANDLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `type` argument of `CommandlogReset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2487,12 +2293,7 @@ pub static CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `CONFIG GET`.
 pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -2502,12 +2303,7 @@ pub static CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CONFIG GET`; await it to send. Created by [`ServerCommands::config_get`](ServerCommands::config_get).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2542,12 +2338,7 @@ pub static CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CONFIG HELP`; await it to send. Created by [`ServerCommands::config_help`](ServerCommands::config_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2576,10 +2367,7 @@ pub static CONFIG_RESETSTAT: ::typedis::meta::CommandMeta = ::typedis::meta::Com
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CONFIG RESETSTAT`; await it to send. Created by [`ServerCommands::config_resetstat`](ServerCommands::config_resetstat).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2608,10 +2396,7 @@ pub static CONFIG_REWRITE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CONFIG REWRITE`; await it to send. Created by [`ServerCommands::config_rewrite`](ServerCommands::config_rewrite).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2640,10 +2425,7 @@ pub static CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CONFIG SET`; await it to send. Created by [`ServerCommands::config_set`](ServerCommands::config_set).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2685,10 +2467,7 @@ pub static DBSIZE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `DBSIZE`; await it to send. Created by [`ServerCommands::dbsize`](ServerCommands::dbsize).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2715,12 +2494,7 @@ pub static DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `DEBUG`; await it to send. Created by [`ServerCommands::debug`](ServerCommands::debug).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2747,12 +2521,7 @@ pub static FAILOVER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FAILOVER`; await it to send. Created by [`ServerCommands::failover`](ServerCommands::failover).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2811,10 +2580,7 @@ pub static FLUSHALL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `flush-type` argument of `Flushall`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2877,10 +2643,7 @@ pub static FLUSHDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `flush-type` argument of `Flushdb`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2944,9 +2707,7 @@ pub static INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `INFO`; await it to send. Created by [`ServerCommands::info`](ServerCommands::info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2988,12 +2749,8 @@ pub static LASTSAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::FAST,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LASTSAVE`; await it to send. Created by [`ServerCommands::lastsave`](ServerCommands::lastsave).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3019,12 +2776,7 @@ pub static LATENCY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `LATENCY DOCTOR`.
 pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3037,9 +2789,7 @@ pub static LATENCY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LATENCY DOCTOR`; await it to send. Created by [`ServerCommands::latency_doctor`](ServerCommands::latency_doctor).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3069,9 +2819,7 @@ pub static LATENCY_GRAPH: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LATENCY GRAPH`; await it to send. Created by [`ServerCommands::latency_graph`](ServerCommands::latency_graph).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3098,12 +2846,7 @@ pub static LATENCY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LATENCY HELP`; await it to send. Created by [`ServerCommands::latency_help`](ServerCommands::latency_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3133,9 +2876,7 @@ pub static LATENCY_HISTOGRAM: ::typedis::meta::CommandMeta = ::typedis::meta::Co
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LATENCY HISTOGRAM`; await it to send. Created by [`ServerCommands::latency_histogram`](ServerCommands::latency_histogram).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3183,9 +2924,7 @@ pub static LATENCY_HISTORY: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LATENCY HISTORY`; await it to send. Created by [`ServerCommands::latency_history`](ServerCommands::latency_history).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3218,9 +2957,7 @@ pub static LATENCY_LATEST: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LATENCY LATEST`; await it to send. Created by [`ServerCommands::latency_latest`](ServerCommands::latency_latest).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3249,10 +2986,7 @@ pub static LATENCY_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LATENCY RESET`; await it to send. Created by [`ServerCommands::latency_reset`](ServerCommands::latency_reset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3293,12 +3027,7 @@ pub static LOLWUT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::FAST,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LOLWUT`; await it to send. Created by [`ServerCommands::lolwut`](ServerCommands::lolwut).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3335,12 +3064,7 @@ pub static MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `MEMORY DOCTOR`.
 pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3352,9 +3076,7 @@ pub static MEMORY_DOCTOR: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MEMORY DOCTOR`; await it to send. Created by [`ServerCommands::memory_doctor`](ServerCommands::memory_doctor).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3380,12 +3102,7 @@ pub static MEMORY_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MEMORY HELP`; await it to send. Created by [`ServerCommands::memory_help`](ServerCommands::memory_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3414,9 +3131,7 @@ pub static MEMORY_MALLOC_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MEMORY MALLOC-STATS`; await it to send. Created by [`ServerCommands::memory_malloc_stats`](ServerCommands::memory_malloc_stats).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3446,10 +3161,7 @@ pub static MEMORY_PURGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MEMORY PURGE`; await it to send. Created by [`ServerCommands::memory_purge`](ServerCommands::memory_purge).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3478,9 +3190,7 @@ pub static MEMORY_STATS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     request_policy: ::typedis::meta::RequestPolicy::AllShards,
     response_policy: ::typedis::meta::ResponsePolicy::Special,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MEMORY STATS`; await it to send. Created by [`ServerCommands::memory_stats`](ServerCommands::memory_stats).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3520,12 +3230,7 @@ pub static MEMORY_USAGE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MEMORY USAGE`; await it to send. Created by [`ServerCommands::memory_usage`](ServerCommands::memory_usage).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3563,12 +3268,7 @@ pub static MODULE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `MODULE HELP`.
 pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -3577,12 +3277,7 @@ pub static MODULE_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MODULE HELP`; await it to send. Created by [`ServerCommands::module_help`](ServerCommands::module_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3608,12 +3303,7 @@ pub static MODULE_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: 2i64,
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MODULE LIST`; await it to send. Created by [`ServerCommands::module_list`](ServerCommands::module_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3640,12 +3330,7 @@ pub static MODULE_LOAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MODULE LOAD`; await it to send. Created by [`ServerCommands::module_load`](ServerCommands::module_load).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3688,12 +3373,7 @@ pub static MODULE_LOADEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MODULE LOADEX`; await it to send. Created by [`ServerCommands::module_loadex`](ServerCommands::module_loadex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3755,12 +3435,7 @@ pub static MODULE_UNLOAD: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MODULE UNLOAD`; await it to send. Created by [`ServerCommands::module_unload`](ServerCommands::module_unload).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3788,9 +3463,6 @@ pub static MONITOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Monitor,
         effect: ::core::option::Option::None,
@@ -3799,8 +3471,7 @@ pub static MONITOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MONITOR`; await it to send. Created by [`ServerCommands::monitor`](ServerCommands::monitor).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3827,9 +3498,6 @@ pub static PSYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::NO_ASYNC_LOADING | ::typedis::meta::flags::NO_MULTI,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Replication,
         effect: ::core::option::Option::None,
@@ -3838,8 +3506,7 @@ pub static PSYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: true,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PSYNC`; await it to send. Created by [`ServerCommands::psync`](ServerCommands::psync).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3869,9 +3536,6 @@ pub static REPLCONF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Replication,
         effect: ::core::option::Option::None,
@@ -3880,8 +3544,7 @@ pub static REPLCONF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
         undo: &[],
         survives_reset: true,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `REPLCONF`; await it to send. Created by [`ServerCommands::replconf`](ServerCommands::replconf).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3908,12 +3571,7 @@ pub static REPLICAOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `args` argument of `REPLICAOF`: `<host port | NO ONE>`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -3982,12 +3640,7 @@ pub static RESTORE_ASKING: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `RESTORE-ASKING`; await it to send. Created by [`ServerCommands::restore_asking`](ServerCommands::restore_asking).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4052,12 +3705,7 @@ pub static ROLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::FAST,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ROLE`; await it to send. Created by [`ServerCommands::role`](ServerCommands::role).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4084,12 +3732,7 @@ pub static SAVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::NO_ASYNC_LOADING | ::typedis::meta::flags::NO_MULTI,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SAVE`; await it to send. Created by [`ServerCommands::save`](ServerCommands::save).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4117,12 +3760,7 @@ pub static SHUTDOWN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::NO_MULTI | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SHUTDOWN`; await it to send. Created by [`ServerCommands::shutdown`](ServerCommands::shutdown).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4163,12 +3801,7 @@ pub static SLAVEOF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::NO_ASYNC_LOADING,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `args` argument of `SLAVEOF`: `<host port | NO ONE>`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -4226,12 +3859,7 @@ pub static SLOWLOG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `SLOWLOG GET`.
 pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -4242,11 +3870,8 @@ pub static SLOWLOG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
         | ::typedis::meta::flags::STALE,
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SLOWLOG GET`; await it to send. Created by [`ServerCommands::slowlog_get`](ServerCommands::slowlog_get).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4282,12 +3907,7 @@ pub static SLOWLOG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Command
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SLOWLOG HELP`; await it to send. Created by [`ServerCommands::slowlog_help`](ServerCommands::slowlog_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4317,9 +3937,7 @@ pub static SLOWLOG_LEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AggSum,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SLOWLOG LEN`; await it to send. Created by [`ServerCommands::slowlog_len`](ServerCommands::slowlog_len).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4348,10 +3966,7 @@ pub static SLOWLOG_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     key_specs: &[],
     request_policy: ::typedis::meta::RequestPolicy::AllNodes,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SLOWLOG RESET`; await it to send. Created by [`ServerCommands::slowlog_reset`](ServerCommands::slowlog_reset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4377,12 +3992,7 @@ pub static SWAPDB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: 3i64,
     flags: ::typedis::meta::flags::WRITE | ::typedis::meta::flags::FAST,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SWAPDB`; await it to send. Created by [`ServerCommands::swapdb`](ServerCommands::swapdb).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4411,9 +4021,6 @@ pub static SYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::NO_ASYNC_LOADING | ::typedis::meta::flags::NO_MULTI,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Replication,
         effect: ::core::option::Option::None,
@@ -4422,8 +4029,7 @@ pub static SYNC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: true,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SYNC`; await it to send. Created by [`ServerCommands::sync`](ServerCommands::sync).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -4450,12 +4056,8 @@ pub static TIME: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE
         | ::typedis::meta::flags::FAST,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TIME`; await it to send. Created by [`ServerCommands::time`](ServerCommands::time).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -22,8 +22,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sadd::new(self, key, member))
+    ) -> ::typedis::__private::Out<Self, Sadd<Self>> {
+        ::typedis::__private::wrap(Sadd::new(self, key, member))
     }
     /// Returns the number of members in a set.
     ///
@@ -41,8 +41,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
     fn scard(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Scard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Scard::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Scard<Self>> {
+        ::typedis::__private::wrap(Scard::new(self, key))
     }
     /// Returns the difference of multiple sets.
     ///
@@ -60,8 +60,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
     fn sdiff<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sdiff<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sdiff::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Sdiff<Self>> {
+        ::typedis::__private::wrap(Sdiff::new(self, key))
     }
     /// Stores the difference of multiple sets in a key.
     ///
@@ -80,10 +80,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
         self,
         destination: impl ::typedis::ToArg,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sdiffstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Sdiffstore::new(self, destination, key),
-        )
+    ) -> ::typedis::__private::Out<Self, Sdiffstore<Self>> {
+        ::typedis::__private::wrap(Sdiffstore::new(self, destination, key))
     }
     /// Returns the intersect of multiple sets.
     ///
@@ -101,8 +99,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
     fn sinter<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sinter<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sinter::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Sinter<Self>> {
+        ::typedis::__private::wrap(Sinter::new(self, key))
     }
     /// Returns the number of members of the intersect of multiple sets.
     ///
@@ -120,8 +118,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
     fn sintercard<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sintercard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sintercard::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Sintercard<Self>> {
+        ::typedis::__private::wrap(Sintercard::new(self, key))
     }
     /// Stores the intersect of multiple sets in a key.
     ///
@@ -140,10 +138,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
         self,
         destination: impl ::typedis::ToArg,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sinterstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Sinterstore::new(self, destination, key),
-        )
+    ) -> ::typedis::__private::Out<Self, Sinterstore<Self>> {
+        ::typedis::__private::wrap(Sinterstore::new(self, destination, key))
     }
     /// Determines whether a member belongs to a set.
     ///
@@ -162,8 +158,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sismember<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sismember::new(self, key, member))
+    ) -> ::typedis::__private::Out<Self, Sismember<Self>> {
+        ::typedis::__private::wrap(Sismember::new(self, key, member))
     }
     /// Returns all members of a set.
     ///
@@ -181,8 +177,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
     fn smembers(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Smembers<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Smembers::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Smembers<Self>> {
+        ::typedis::__private::wrap(Smembers::new(self, key))
     }
     /// Determines whether multiple members belong to a set.
     ///
@@ -201,8 +197,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Smismember<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Smismember::new(self, key, member))
+    ) -> ::typedis::__private::Out<Self, Smismember<Self>> {
+        ::typedis::__private::wrap(Smismember::new(self, key, member))
     }
     /// Moves a member from one set to another.
     ///
@@ -222,10 +218,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
         source: impl ::typedis::ToArg,
         destination: impl ::typedis::ToArg,
         member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Smove<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Smove::new(self, source, destination, member),
-        )
+    ) -> ::typedis::__private::Out<Self, Smove<Self>> {
+        ::typedis::__private::wrap(Smove::new(self, source, destination, member))
     }
     /// Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
     ///
@@ -243,8 +237,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
     fn spop(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Spop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Spop::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Spop<Self>> {
+        ::typedis::__private::wrap(Spop::new(self, key))
     }
     /// Gets one or multiple random members from a set.
     ///
@@ -262,8 +256,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
     fn srandmember(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Srandmember<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Srandmember::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Srandmember<Self>> {
+        ::typedis::__private::wrap(Srandmember::new(self, key))
     }
     /// Removes one or more members from a set. Deletes the set if the last member was removed.
     ///
@@ -282,8 +276,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Srem<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Srem::new(self, key, member))
+    ) -> ::typedis::__private::Out<Self, Srem<Self>> {
+        ::typedis::__private::wrap(Srem::new(self, key, member))
     }
     /// Iterates over members of a set.
     ///
@@ -302,8 +296,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         cursor: u64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sscan<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sscan::new(self, key, cursor))
+    ) -> ::typedis::__private::Out<Self, Sscan<Self>> {
+        ::typedis::__private::wrap(Sscan::new(self, key, cursor))
     }
     /// Returns the union of multiple sets.
     ///
@@ -321,8 +315,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
     fn sunion<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sunion<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sunion::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Sunion<Self>> {
+        ::typedis::__private::wrap(Sunion::new(self, key))
     }
     /// Stores the union of multiple sets in a key.
     ///
@@ -341,10 +335,8 @@ pub trait SetCommands: ::typedis::__private::Sink {
         self,
         destination: impl ::typedis::ToArg,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sunionstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Sunionstore::new(self, destination, key),
-        )
+    ) -> ::typedis::__private::Out<Self, Sunionstore<Self>> {
+        ::typedis::__private::wrap(Sunionstore::new(self, destination, key))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -368,12 +360,7 @@ pub static SADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SADD`; await it to send. Created by [`SetCommands::sadd`](SetCommands::sadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -418,12 +405,8 @@ pub static SCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SCARD`; await it to send. Created by [`SetCommands::scard`](SetCommands::scard).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -461,12 +444,7 @@ pub static SDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SDIFF`; await it to send. Created by [`SetCommands::sdiff`](SetCommands::sdiff).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -519,12 +497,7 @@ pub static SDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SDIFFSTORE`; await it to send. Created by [`SetCommands::sdiffstore`](SetCommands::sdiffstore).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -569,12 +542,7 @@ pub static SINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SINTER`; await it to send. Created by [`SetCommands::sinter`](SetCommands::sinter).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -617,12 +585,7 @@ pub static SINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SINTERCARD`; await it to send. Created by [`SetCommands::sintercard`](SetCommands::sintercard).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -707,12 +670,7 @@ pub static SINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SINTERSTORE`; await it to send. Created by [`SetCommands::sinterstore`](SetCommands::sinterstore).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -757,12 +715,8 @@ pub static SISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SISMEMBER`; await it to send. Created by [`SetCommands::sismember`](SetCommands::sismember).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -805,12 +759,8 @@ pub static SMEMBERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SMEMBERS`; await it to send. Created by [`SetCommands::smembers`](SetCommands::smembers).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -848,12 +798,8 @@ pub static SMISMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SMISMEMBER`; await it to send. Created by [`SetCommands::smismember`](SetCommands::smismember).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -908,12 +854,7 @@ pub static SMOVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SMOVE`; await it to send. Created by [`SetCommands::smove`](SetCommands::smove).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -958,12 +899,8 @@ pub static SPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SPOP`; await it to send. Created by [`SetCommands::spop`](SetCommands::spop).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1011,12 +948,8 @@ pub static SRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SRANDMEMBER`; await it to send. Created by [`SetCommands::srandmember`](SetCommands::srandmember).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1067,12 +1000,7 @@ pub static SREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SREM`; await it to send. Created by [`SetCommands::srem`](SetCommands::srem).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1117,12 +1045,8 @@ pub static SSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SSCAN`; await it to send. Created by [`SetCommands::sscan`](SetCommands::sscan).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1184,12 +1108,7 @@ pub static SUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SUNION`; await it to send. Created by [`SetCommands::sunion`](SetCommands::sunion).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1242,12 +1161,7 @@ pub static SUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SUNIONSTORE`; await it to send. Created by [`SetCommands::sunionstore`](SetCommands::sunionstore).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -24,10 +24,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         timeout: f64,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: BzmpopWhere,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bzmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Bzmpop::new(self, timeout, key, where_),
-        )
+    ) -> ::typedis::__private::Out<Self, Bzmpop<Self>> {
+        ::typedis::__private::wrap(Bzmpop::new(self, timeout, key, where_))
     }
     /// Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
     ///
@@ -47,8 +45,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bzpopmax<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bzpopmax::new(self, key, timeout))
+    ) -> ::typedis::__private::Out<Self, Bzpopmax<Self>> {
+        ::typedis::__private::wrap(Bzpopmax::new(self, key, timeout))
     }
     /// Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
     ///
@@ -68,8 +66,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bzpopmin<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bzpopmin::new(self, key, timeout))
+    ) -> ::typedis::__private::Out<Self, Bzpopmin<Self>> {
+        ::typedis::__private::wrap(Bzpopmin::new(self, key, timeout))
     }
     /// Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
     ///
@@ -88,8 +86,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zadd::new(self, key, data))
+    ) -> ::typedis::__private::Out<Self, Zadd<Self>> {
+        ::typedis::__private::wrap(Zadd::new(self, key, data))
     }
     /// Returns the number of members in a sorted set.
     ///
@@ -107,8 +105,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
     fn zcard(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zcard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zcard::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Zcard<Self>> {
+        ::typedis::__private::wrap(Zcard::new(self, key))
     }
     /// Returns the count of members in a sorted set that have scores within a range.
     ///
@@ -128,8 +126,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         min: impl ::core::convert::Into<::typedis::ScoreBound>,
         max: impl ::core::convert::Into<::typedis::ScoreBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zcount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zcount::new(self, key, min, max))
+    ) -> ::typedis::__private::Out<Self, Zcount<Self>> {
+        ::typedis::__private::wrap(Zcount::new(self, key, min, max))
     }
     /// Returns the difference between multiple sorted sets.
     ///
@@ -147,8 +145,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
     fn zdiff<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zdiff<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zdiff::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Zdiff<Self>> {
+        ::typedis::__private::wrap(Zdiff::new(self, key))
     }
     /// Stores the difference of multiple sorted sets in a key.
     ///
@@ -167,10 +165,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         destination: impl ::typedis::ToArg,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zdiffstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zdiffstore::new(self, destination, key),
-        )
+    ) -> ::typedis::__private::Out<Self, Zdiffstore<Self>> {
+        ::typedis::__private::wrap(Zdiffstore::new(self, destination, key))
     }
     /// Increments the score of a member in a sorted set.
     ///
@@ -190,10 +186,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         increment: f64,
         member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zincrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zincrby::new(self, key, increment, member),
-        )
+    ) -> ::typedis::__private::Out<Self, Zincrby<Self>> {
+        ::typedis::__private::wrap(Zincrby::new(self, key, increment, member))
     }
     /// Returns the intersect of multiple sorted sets.
     ///
@@ -211,8 +205,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
     fn zinter<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zinter<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zinter::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Zinter<Self>> {
+        ::typedis::__private::wrap(Zinter::new(self, key))
     }
     /// Returns the number of members of the intersect of multiple sorted sets.
     ///
@@ -230,8 +224,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
     fn zintercard<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zintercard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zintercard::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Zintercard<Self>> {
+        ::typedis::__private::wrap(Zintercard::new(self, key))
     }
     /// Stores the intersect of multiple sorted sets in a key.
     ///
@@ -250,10 +244,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         destination: impl ::typedis::ToArg,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zinterstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zinterstore::new(self, destination, key),
-        )
+    ) -> ::typedis::__private::Out<Self, Zinterstore<Self>> {
+        ::typedis::__private::wrap(Zinterstore::new(self, destination, key))
     }
     /// Returns the number of members in a sorted set within a lexicographical range.
     ///
@@ -273,8 +265,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         min: impl ::core::convert::Into<::typedis::LexBound>,
         max: impl ::core::convert::Into<::typedis::LexBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zlexcount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zlexcount::new(self, key, min, max))
+    ) -> ::typedis::__private::Out<Self, Zlexcount<Self>> {
+        ::typedis::__private::wrap(Zlexcount::new(self, key, min, max))
     }
     /// Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
     ///
@@ -293,8 +285,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         where_: ZmpopWhere,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zmpop::new(self, key, where_))
+    ) -> ::typedis::__private::Out<Self, Zmpop<Self>> {
+        ::typedis::__private::wrap(Zmpop::new(self, key, where_))
     }
     /// Returns the score of one or more members in a sorted set.
     ///
@@ -313,8 +305,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zmscore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zmscore::new(self, key, member))
+    ) -> ::typedis::__private::Out<Self, Zmscore<Self>> {
+        ::typedis::__private::wrap(Zmscore::new(self, key, member))
     }
     /// Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
     ///
@@ -332,8 +324,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
     fn zpopmax(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zpopmax<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zpopmax::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Zpopmax<Self>> {
+        ::typedis::__private::wrap(Zpopmax::new(self, key))
     }
     /// Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
     ///
@@ -351,8 +343,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
     fn zpopmin(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zpopmin<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zpopmin::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Zpopmin<Self>> {
+        ::typedis::__private::wrap(Zpopmin::new(self, key))
     }
     /// Returns one or more random members from a sorted set.
     ///
@@ -370,8 +362,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
     fn zrandmember(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrandmember<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrandmember::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Zrandmember<Self>> {
+        ::typedis::__private::wrap(Zrandmember::new(self, key))
     }
     /// Returns members in a sorted set within a range of indexes.
     ///
@@ -391,8 +383,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         start: impl ::typedis::ToArg,
         stop: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrange::new(self, key, start, stop))
+    ) -> ::typedis::__private::Out<Self, Zrange<Self>> {
+        ::typedis::__private::wrap(Zrange::new(self, key, start, stop))
     }
     /// Returns members in a sorted set within a lexicographical range.
     ///
@@ -412,8 +404,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         min: impl ::core::convert::Into<::typedis::LexBound>,
         max: impl ::core::convert::Into<::typedis::LexBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrangebylex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrangebylex::new(self, key, min, max))
+    ) -> ::typedis::__private::Out<Self, Zrangebylex<Self>> {
+        ::typedis::__private::wrap(Zrangebylex::new(self, key, min, max))
     }
     /// Returns members in a sorted set within a range of scores.
     ///
@@ -433,10 +425,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         min: impl ::core::convert::Into<::typedis::ScoreBound>,
         max: impl ::core::convert::Into<::typedis::ScoreBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrangebyscore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zrangebyscore::new(self, key, min, max),
-        )
+    ) -> ::typedis::__private::Out<Self, Zrangebyscore<Self>> {
+        ::typedis::__private::wrap(Zrangebyscore::new(self, key, min, max))
     }
     /// Stores a range of members from sorted set in a key.
     ///
@@ -457,10 +447,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         src: impl ::typedis::ToArg,
         min: impl ::typedis::ToArg,
         max: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrangestore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zrangestore::new(self, dst, src, min, max),
-        )
+    ) -> ::typedis::__private::Out<Self, Zrangestore<Self>> {
+        ::typedis::__private::wrap(Zrangestore::new(self, dst, src, min, max))
     }
     /// Returns the index of a member in a sorted set ordered by ascending scores.
     ///
@@ -479,8 +467,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrank::new(self, key, member))
+    ) -> ::typedis::__private::Out<Self, Zrank<Self>> {
+        ::typedis::__private::wrap(Zrank::new(self, key, member))
     }
     /// Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
     ///
@@ -499,8 +487,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrem<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrem::new(self, key, member))
+    ) -> ::typedis::__private::Out<Self, Zrem<Self>> {
+        ::typedis::__private::wrap(Zrem::new(self, key, member))
     }
     /// Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
     ///
@@ -520,10 +508,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         min: impl ::core::convert::Into<::typedis::LexBound>,
         max: impl ::core::convert::Into<::typedis::LexBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebylex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zremrangebylex::new(self, key, min, max),
-        )
+    ) -> ::typedis::__private::Out<Self, Zremrangebylex<Self>> {
+        ::typedis::__private::wrap(Zremrangebylex::new(self, key, min, max))
     }
     /// Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
     ///
@@ -543,10 +529,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         start: i64,
         stop: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebyrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zremrangebyrank::new(self, key, start, stop),
-        )
+    ) -> ::typedis::__private::Out<Self, Zremrangebyrank<Self>> {
+        ::typedis::__private::wrap(Zremrangebyrank::new(self, key, start, stop))
     }
     /// Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
     ///
@@ -566,10 +550,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         min: impl ::core::convert::Into<::typedis::ScoreBound>,
         max: impl ::core::convert::Into<::typedis::ScoreBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebyscore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zremrangebyscore::new(self, key, min, max),
-        )
+    ) -> ::typedis::__private::Out<Self, Zremrangebyscore<Self>> {
+        ::typedis::__private::wrap(Zremrangebyscore::new(self, key, min, max))
     }
     /// Returns members in a sorted set within a range of indexes in reverse order.
     ///
@@ -589,10 +571,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         start: i64,
         stop: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zrevrange::new(self, key, start, stop),
-        )
+    ) -> ::typedis::__private::Out<Self, Zrevrange<Self>> {
+        ::typedis::__private::wrap(Zrevrange::new(self, key, start, stop))
     }
     /// Returns members in a sorted set within a lexicographical range in reverse order.
     ///
@@ -612,10 +592,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         max: impl ::core::convert::Into<::typedis::LexBound>,
         min: impl ::core::convert::Into<::typedis::LexBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrangebylex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zrevrangebylex::new(self, key, max, min),
-        )
+    ) -> ::typedis::__private::Out<Self, Zrevrangebylex<Self>> {
+        ::typedis::__private::wrap(Zrevrangebylex::new(self, key, max, min))
     }
     /// Returns members in a sorted set within a range of scores in reverse order.
     ///
@@ -635,10 +613,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         max: impl ::core::convert::Into<::typedis::ScoreBound>,
         min: impl ::core::convert::Into<::typedis::ScoreBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrangebyscore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zrevrangebyscore::new(self, key, max, min),
-        )
+    ) -> ::typedis::__private::Out<Self, Zrevrangebyscore<Self>> {
+        ::typedis::__private::wrap(Zrevrangebyscore::new(self, key, max, min))
     }
     /// Returns the index of a member in a sorted set ordered by descending scores.
     ///
@@ -657,8 +633,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrevrank::new(self, key, member))
+    ) -> ::typedis::__private::Out<Self, Zrevrank<Self>> {
+        ::typedis::__private::wrap(Zrevrank::new(self, key, member))
     }
     /// Iterates over members and scores of a sorted set.
     ///
@@ -677,8 +653,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         cursor: u64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zscan<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zscan::new(self, key, cursor))
+    ) -> ::typedis::__private::Out<Self, Zscan<Self>> {
+        ::typedis::__private::wrap(Zscan::new(self, key, cursor))
     }
     /// Returns the score of a member in a sorted set.
     ///
@@ -697,8 +673,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zscore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zscore::new(self, key, member))
+    ) -> ::typedis::__private::Out<Self, Zscore<Self>> {
+        ::typedis::__private::wrap(Zscore::new(self, key, member))
     }
     /// Returns the union of multiple sorted sets.
     ///
@@ -716,8 +692,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
     fn zunion<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zunion<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zunion::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Zunion<Self>> {
+        ::typedis::__private::wrap(Zunion::new(self, key))
     }
     /// Stores the union of multiple sorted sets in a key.
     ///
@@ -736,10 +712,8 @@ pub trait SortedSetCommands: ::typedis::__private::Sink {
         self,
         destination: impl ::typedis::ToArg,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zunionstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zunionstore::new(self, destination, key),
-        )
+    ) -> ::typedis::__private::Out<Self, Zunionstore<Self>> {
+        ::typedis::__private::wrap(Zunionstore::new(self, destination, key))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -763,12 +737,7 @@ pub static BZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `where` argument of `Bzmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -872,12 +841,7 @@ pub static BZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BZPOPMAX`; await it to send. Created by [`SortedSetCommands::bzpopmax`](SortedSetCommands::bzpopmax).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -926,12 +890,7 @@ pub static BZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BZPOPMIN`; await it to send. Created by [`SortedSetCommands::bzpopmin`](SortedSetCommands::bzpopmin).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -980,12 +939,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1128,12 +1082,8 @@ pub static ZCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZCARD`; await it to send. Created by [`SortedSetCommands::zcard`](SortedSetCommands::zcard).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1171,12 +1121,8 @@ pub static ZCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZCOUNT`; await it to send. Created by [`SortedSetCommands::zcount`](SortedSetCommands::zcount).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1221,12 +1167,7 @@ pub static ZDIFF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZDIFF`; await it to send. Created by [`SortedSetCommands::zdiff`](SortedSetCommands::zdiff).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1308,12 +1249,7 @@ pub static ZDIFFSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZDIFFSTORE`; await it to send. Created by [`SortedSetCommands::zdiffstore`](SortedSetCommands::zdiffstore).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1382,12 +1318,7 @@ pub static ZINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZINCRBY`; await it to send. Created by [`SortedSetCommands::zincrby`](SortedSetCommands::zincrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1432,12 +1363,7 @@ pub static ZINTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `aggregate` argument of `Zinter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1572,12 +1498,7 @@ pub static ZINTERCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZINTERCARD`; await it to send. Created by [`SortedSetCommands::zintercard`](SortedSetCommands::zintercard).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1663,12 +1584,7 @@ pub static ZINTERSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `aggregate` argument of `Zinterstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1800,12 +1716,8 @@ pub static ZLEXCOUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZLEXCOUNT`; await it to send. Created by [`SortedSetCommands::zlexcount`](SortedSetCommands::zlexcount).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1850,12 +1762,7 @@ pub static ZMPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `where` argument of `Zmpop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1956,12 +1863,8 @@ pub static ZMSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZMSCORE`; await it to send. Created by [`SortedSetCommands::zmscore`](SortedSetCommands::zmscore).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2006,12 +1909,7 @@ pub static ZPOPMAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZPOPMAX`; await it to send. Created by [`SortedSetCommands::zpopmax`](SortedSetCommands::zpopmax).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2062,12 +1960,7 @@ pub static ZPOPMIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZPOPMIN`; await it to send. Created by [`SortedSetCommands::zpopmin`](SortedSetCommands::zpopmin).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2118,12 +2011,8 @@ pub static ZRANDMEMBER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZRANDMEMBER`; await it to send. Created by [`SortedSetCommands::zrandmember`](SortedSetCommands::zrandmember).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2186,12 +2075,8 @@ pub static ZRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `sortby` argument of `Zrange`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2293,12 +2178,8 @@ pub static ZRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZRANGEBYLEX`; await it to send. Created by [`SortedSetCommands::zrangebylex`](SortedSetCommands::zrangebylex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2357,12 +2238,8 @@ pub static ZRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZRANGEBYSCORE`; await it to send. Created by [`SortedSetCommands::zrangebyscore`](SortedSetCommands::zrangebyscore).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2438,12 +2315,7 @@ pub static ZRANGESTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `sortby` argument of `Zrangestore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2542,12 +2414,8 @@ pub static ZRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZRANK`; await it to send. Created by [`SortedSetCommands::zrank`](SortedSetCommands::zrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2601,12 +2469,7 @@ pub static ZREM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZREM`; await it to send. Created by [`SortedSetCommands::zrem`](SortedSetCommands::zrem).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2651,12 +2514,7 @@ pub static ZREMRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZREMRANGEBYLEX`; await it to send. Created by [`SortedSetCommands::zremrangebylex`](SortedSetCommands::zremrangebylex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2701,12 +2559,7 @@ pub static ZREMRANGEBYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZREMRANGEBYRANK`; await it to send. Created by [`SortedSetCommands::zremrangebyrank`](SortedSetCommands::zremrangebyrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2746,12 +2599,7 @@ pub static ZREMRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZREMRANGEBYSCORE`; await it to send. Created by [`SortedSetCommands::zremrangebyscore`](SortedSetCommands::zremrangebyscore).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2796,12 +2644,8 @@ pub static ZREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZREVRANGE`; await it to send. Created by [`SortedSetCommands::zrevrange`](SortedSetCommands::zrevrange).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2850,12 +2694,8 @@ pub static ZREVRANGEBYLEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZREVRANGEBYLEX`; await it to send. Created by [`SortedSetCommands::zrevrangebylex`](SortedSetCommands::zrevrangebylex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2914,12 +2754,8 @@ pub static ZREVRANGEBYSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZREVRANGEBYSCORE`; await it to send. Created by [`SortedSetCommands::zrevrangebyscore`](SortedSetCommands::zrevrangebyscore).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2985,12 +2821,8 @@ pub static ZREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZREVRANK`; await it to send. Created by [`SortedSetCommands::zrevrank`](SortedSetCommands::zrevrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3044,12 +2876,8 @@ pub static ZSCAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZSCAN`; await it to send. Created by [`SortedSetCommands::zscan`](SortedSetCommands::zscan).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3118,12 +2946,8 @@ pub static ZSCORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `ZSCORE`; await it to send. Created by [`SortedSetCommands::zscore`](SortedSetCommands::zscore).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3166,12 +2990,7 @@ pub static ZUNION: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `aggregate` argument of `Zunion`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3317,12 +3136,7 @@ pub static ZUNIONSTORE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `aggregate` argument of `Zunionstore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

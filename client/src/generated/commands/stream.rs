@@ -23,8 +23,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xack<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xack::new(self, key, group, id))
+    ) -> ::typedis::__private::Out<Self, Xack<Self>> {
+        ::typedis::__private::wrap(Xack::new(self, key, group, id))
     }
     /// Appends a new message to a stream. Creates the key if it doesn't exist.
     ///
@@ -47,8 +47,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xadd::new(self, key, id, data))
+    ) -> ::typedis::__private::Out<Self, Xadd<Self>> {
+        ::typedis::__private::wrap(Xadd::new(self, key, id, data))
     }
     /// Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
     ///
@@ -70,8 +70,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         consumer: impl ::typedis::ToArg,
         min_idle_time: impl ::typedis::ToArg,
         start: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xautoclaim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, Xautoclaim<Self>> {
+        ::typedis::__private::wrap(
             Xautoclaim::new(self, key, group, consumer, min_idle_time, start),
         )
     }
@@ -95,8 +95,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         consumer: impl ::typedis::ToArg,
         min_idle_time: impl ::typedis::ToArg,
         id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xclaim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, Xclaim<Self>> {
+        ::typedis::__private::wrap(
             Xclaim::new(self, key, group, consumer, min_idle_time, id),
         )
     }
@@ -117,8 +117,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xdel::new(self, key, id))
+    ) -> ::typedis::__private::Out<Self, Xdel<Self>> {
+        ::typedis::__private::wrap(Xdel::new(self, key, id))
     }
     /// Creates a consumer group.
     ///
@@ -138,10 +138,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         id: XgroupCreateId,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupCreate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            XgroupCreate::new(self, key, group, id),
-        )
+    ) -> ::typedis::__private::Out<Self, XgroupCreate<Self>> {
+        ::typedis::__private::wrap(XgroupCreate::new(self, key, group, id))
     }
     /// Creates a consumer in a consumer group.
     ///
@@ -161,10 +159,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         consumer: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupCreateconsumer<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            XgroupCreateconsumer::new(self, key, group, consumer),
-        )
+    ) -> ::typedis::__private::Out<Self, XgroupCreateconsumer<Self>> {
+        ::typedis::__private::wrap(XgroupCreateconsumer::new(self, key, group, consumer))
     }
     /// Deletes a consumer from a consumer group.
     ///
@@ -184,10 +180,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         consumer: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupDelconsumer<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            XgroupDelconsumer::new(self, key, group, consumer),
-        )
+    ) -> ::typedis::__private::Out<Self, XgroupDelconsumer<Self>> {
+        ::typedis::__private::wrap(XgroupDelconsumer::new(self, key, group, consumer))
     }
     /// Destroys a consumer group.
     ///
@@ -206,8 +200,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupDestroy<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XgroupDestroy::new(self, key, group))
+    ) -> ::typedis::__private::Out<Self, XgroupDestroy<Self>> {
+        ::typedis::__private::wrap(XgroupDestroy::new(self, key, group))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -221,10 +215,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/xgroup-help/>
     #[doc(alias = "XGROUP HELP")]
-    fn xgroup_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XgroupHelp::new(self))
+    fn xgroup_help(self) -> ::typedis::__private::Out<Self, XgroupHelp<Self>> {
+        ::typedis::__private::wrap(XgroupHelp::new(self))
     }
     /// Sets the last-delivered ID of a consumer group.
     ///
@@ -244,10 +236,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
         id: XgroupSetidId,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupSetid<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            XgroupSetid::new(self, key, group, id),
-        )
+    ) -> ::typedis::__private::Out<Self, XgroupSetid<Self>> {
+        ::typedis::__private::wrap(XgroupSetid::new(self, key, group, id))
     }
     /// Returns a list of the consumers in a consumer group.
     ///
@@ -266,8 +256,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XinfoConsumers<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XinfoConsumers::new(self, key, group))
+    ) -> ::typedis::__private::Out<Self, XinfoConsumers<Self>> {
+        ::typedis::__private::wrap(XinfoConsumers::new(self, key, group))
     }
     /// Returns a list of the consumer groups of a stream.
     ///
@@ -285,8 +275,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
     fn xinfo_groups(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XinfoGroups<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XinfoGroups::new(self, key))
+    ) -> ::typedis::__private::Out<Self, XinfoGroups<Self>> {
+        ::typedis::__private::wrap(XinfoGroups::new(self, key))
     }
     /// Returns helpful text about the different subcommands.
     ///
@@ -300,10 +290,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     /// - Reference: <https://redis.io/commands/xinfo-help/>
     #[doc(alias = "XINFO HELP")]
-    fn xinfo_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XinfoHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XinfoHelp::new(self))
+    fn xinfo_help(self) -> ::typedis::__private::Out<Self, XinfoHelp<Self>> {
+        ::typedis::__private::wrap(XinfoHelp::new(self))
     }
     /// Returns information about a stream.
     ///
@@ -321,8 +309,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
     fn xinfo_stream(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XinfoStream<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XinfoStream::new(self, key))
+    ) -> ::typedis::__private::Out<Self, XinfoStream<Self>> {
+        ::typedis::__private::wrap(XinfoStream::new(self, key))
     }
     /// Returns the number of messages in a stream.
     ///
@@ -340,8 +328,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
     fn xlen(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xlen::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Xlen<Self>> {
+        ::typedis::__private::wrap(Xlen::new(self, key))
     }
     /// Returns the information and entries from a stream consumer group's pending entries list.
     ///
@@ -360,8 +348,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         group: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xpending<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xpending::new(self, key, group))
+    ) -> ::typedis::__private::Out<Self, Xpending<Self>> {
+        ::typedis::__private::wrap(Xpending::new(self, key, group))
     }
     /// Returns the messages from a stream within a range of IDs.
     ///
@@ -381,8 +369,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         start: impl ::typedis::ToArg,
         end: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xrange::new(self, key, start, end))
+    ) -> ::typedis::__private::Out<Self, Xrange<Self>> {
+        ::typedis::__private::wrap(Xrange::new(self, key, start, end))
     }
     /// Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
     ///
@@ -403,8 +391,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
             impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
             impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xread<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xread::new(self, streams))
+    ) -> ::typedis::__private::Out<Self, Xread<Self>> {
+        ::typedis::__private::wrap(Xread::new(self, streams))
     }
     /// Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
     ///
@@ -427,10 +415,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
             impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
             impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xreadgroup<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Xreadgroup::new(self, group_block, streams),
-        )
+    ) -> ::typedis::__private::Out<Self, Xreadgroup<Self>> {
+        ::typedis::__private::wrap(Xreadgroup::new(self, group_block, streams))
     }
     /// Returns the messages from a stream within a range of IDs in reverse order.
     ///
@@ -450,8 +436,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         end: impl ::typedis::ToArg,
         start: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xrevrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xrevrange::new(self, key, end, start))
+    ) -> ::typedis::__private::Out<Self, Xrevrange<Self>> {
+        ::typedis::__private::wrap(Xrevrange::new(self, key, end, start))
     }
     /// An internal command for replicating stream values.
     ///
@@ -470,8 +456,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         last_id: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xsetid<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xsetid::new(self, key, last_id))
+    ) -> ::typedis::__private::Out<Self, Xsetid<Self>> {
+        ::typedis::__private::wrap(Xsetid::new(self, key, last_id))
     }
     /// Deletes messages from the beginning of a stream.
     ///
@@ -490,8 +476,8 @@ pub trait StreamCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         trim: ::typedis::Trim,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xtrim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xtrim::new(self, key, trim))
+    ) -> ::typedis::__private::Out<Self, Xtrim<Self>> {
+        ::typedis::__private::wrap(Xtrim::new(self, key, trim))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -514,12 +500,7 @@ pub static XACK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XACK`; await it to send. Created by [`StreamCommands::xack`](StreamCommands::xack).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -567,12 +548,8 @@ pub static XADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `id-selector` argument of `XADD`: `<* | id>`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -679,12 +656,8 @@ pub static XAUTOCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XAUTOCLAIM`; await it to send. Created by [`StreamCommands::xautoclaim`](StreamCommands::xautoclaim).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -751,12 +724,8 @@ pub static XCLAIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XCLAIM`; await it to send. Created by [`StreamCommands::xclaim`](StreamCommands::xclaim).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -855,12 +824,7 @@ pub static XDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XDEL`; await it to send. Created by [`StreamCommands::xdel`](StreamCommands::xdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -894,12 +858,7 @@ pub static XGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `XGROUP CREATE`.
 pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -919,12 +878,7 @@ pub static XGROUP_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `id-selector` argument of `XGROUP CREATE`: `<id | $>`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -1004,12 +958,7 @@ pub static XGROUP_CREATECONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XGROUP CREATECONSUMER`; await it to send. Created by [`StreamCommands::xgroup_createconsumer`](StreamCommands::xgroup_createconsumer).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1056,12 +1005,7 @@ pub static XGROUP_DELCONSUMER: ::typedis::meta::CommandMeta = ::typedis::meta::C
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XGROUP DELCONSUMER`; await it to send. Created by [`StreamCommands::xgroup_delconsumer`](StreamCommands::xgroup_delconsumer).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1108,12 +1052,7 @@ pub static XGROUP_DESTROY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XGROUP DESTROY`; await it to send. Created by [`StreamCommands::xgroup_destroy`](StreamCommands::xgroup_destroy).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1147,12 +1086,7 @@ pub static XGROUP_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XGROUP HELP`; await it to send. Created by [`StreamCommands::xgroup_help`](StreamCommands::xgroup_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1189,12 +1123,7 @@ pub static XGROUP_SETID: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `id-selector` argument of `XGROUP SETID`: `<id | $>`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -1258,12 +1187,7 @@ pub static XINFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     arity: -2i64,
     flags: 0,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `XINFO CONSUMERS`.
 pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1283,12 +1207,8 @@ pub static XINFO_CONSUMERS: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XINFO CONSUMERS`; await it to send. Created by [`StreamCommands::xinfo_consumers`](StreamCommands::xinfo_consumers).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1333,12 +1253,8 @@ pub static XINFO_GROUPS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XINFO GROUPS`; await it to send. Created by [`StreamCommands::xinfo_groups`](StreamCommands::xinfo_groups).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1365,12 +1281,7 @@ pub static XINFO_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     arity: 2i64,
     flags: ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XINFO HELP`; await it to send. Created by [`StreamCommands::xinfo_help`](StreamCommands::xinfo_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1407,12 +1318,8 @@ pub static XINFO_STREAM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XINFO STREAM`; await it to send. Created by [`StreamCommands::xinfo_stream`](StreamCommands::xinfo_stream).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1473,12 +1380,8 @@ pub static XLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XLEN`; await it to send. Created by [`StreamCommands::xlen`](StreamCommands::xlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1516,12 +1419,8 @@ pub static XPENDING: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XPENDING`; await it to send. Created by [`StreamCommands::xpending`](StreamCommands::xpending).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1594,12 +1493,8 @@ pub static XRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XRANGE`; await it to send. Created by [`StreamCommands::xrange`](StreamCommands::xrange).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1659,12 +1554,7 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XREAD`; await it to send. Created by [`StreamCommands::xread`](StreamCommands::xread).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1752,12 +1642,7 @@ pub static XREADGROUP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XREADGROUP`; await it to send. Created by [`StreamCommands::xreadgroup`](StreamCommands::xreadgroup).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1855,12 +1740,8 @@ pub static XREVRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XREVRANGE`; await it to send. Created by [`StreamCommands::xrevrange`](StreamCommands::xrevrange).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1917,12 +1798,7 @@ pub static XSETID: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XSETID`; await it to send. Created by [`StreamCommands::xsetid`](StreamCommands::xsetid).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1985,12 +1861,8 @@ pub static XTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XTRIM`; await it to send. Created by [`StreamCommands::xtrim`](StreamCommands::xtrim).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

@@ -22,8 +22,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Append<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Append::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, Append<Self>> {
+        ::typedis::__private::wrap(Append::new(self, key, value))
     }
     /// Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
     ///
@@ -41,8 +41,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
     fn decr(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Decr<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Decr::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Decr<Self>> {
+        ::typedis::__private::wrap(Decr::new(self, key))
     }
     /// Decrements the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
     ///
@@ -61,8 +61,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         decrement: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Decrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Decrby::new(self, key, decrement))
+    ) -> ::typedis::__private::Out<Self, Decrby<Self>> {
+        ::typedis::__private::wrap(Decrby::new(self, key, decrement))
     }
     /// Delete key if value matches string.
     ///
@@ -81,8 +81,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Delifeq<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Delifeq::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, Delifeq<Self>> {
+        ::typedis::__private::wrap(Delifeq::new(self, key, value))
     }
     /// Returns the string value of a key.
     ///
@@ -100,8 +100,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
     fn get(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Get<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Get::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Get<Self>> {
+        ::typedis::__private::wrap(Get::new(self, key))
     }
     /// Returns the string value of a key after deleting the key.
     ///
@@ -119,8 +119,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
     fn getdel(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Getdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Getdel::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Getdel<Self>> {
+        ::typedis::__private::wrap(Getdel::new(self, key))
     }
     /// Returns the string value of a key after setting its expiration time.
     ///
@@ -138,8 +138,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
     fn getex(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Getex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Getex::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Getex<Self>> {
+        ::typedis::__private::wrap(Getex::new(self, key))
     }
     /// Returns a substring of the string stored at a key.
     ///
@@ -159,8 +159,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         start: i64,
         end: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Getrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Getrange::new(self, key, start, end))
+    ) -> ::typedis::__private::Out<Self, Getrange<Self>> {
+        ::typedis::__private::wrap(Getrange::new(self, key, start, end))
     }
     /// Returns the previous string value of a key after setting it to a new value.
     ///
@@ -179,8 +179,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Getset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Getset::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, Getset<Self>> {
+        ::typedis::__private::wrap(Getset::new(self, key, value))
     }
     /// Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
     ///
@@ -198,8 +198,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
     fn incr(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Incr<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Incr::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Incr<Self>> {
+        ::typedis::__private::wrap(Incr::new(self, key))
     }
     /// Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
     ///
@@ -218,8 +218,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         increment: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Incrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Incrby::new(self, key, increment))
+    ) -> ::typedis::__private::Out<Self, Incrby<Self>> {
+        ::typedis::__private::wrap(Incrby::new(self, key, increment))
     }
     /// Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
     ///
@@ -238,10 +238,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         increment: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Incrbyfloat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Incrbyfloat::new(self, key, increment),
-        )
+    ) -> ::typedis::__private::Out<Self, Incrbyfloat<Self>> {
+        ::typedis::__private::wrap(Incrbyfloat::new(self, key, increment))
     }
     /// Finds the longest common substring.
     ///
@@ -260,8 +258,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         self,
         key1: impl ::typedis::ToArg,
         key2: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lcs<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lcs::new(self, key1, key2))
+    ) -> ::typedis::__private::Out<Self, Lcs<Self>> {
+        ::typedis::__private::wrap(Lcs::new(self, key1, key2))
     }
     /// Atomically returns the string values of one or more keys.
     ///
@@ -279,8 +277,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
     fn mget<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Mget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Mget::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Mget<Self>> {
+        ::typedis::__private::wrap(Mget::new(self, key))
     }
     /// Atomically creates or modifies the string values of one or more keys.
     ///
@@ -301,8 +299,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Mset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Mset::new(self, data))
+    ) -> ::typedis::__private::Out<Self, Mset<Self>> {
+        ::typedis::__private::wrap(Mset::new(self, data))
     }
     /// Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
     ///
@@ -323,8 +321,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Msetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Msetex::new(self, data))
+    ) -> ::typedis::__private::Out<Self, Msetex<Self>> {
+        ::typedis::__private::wrap(Msetex::new(self, data))
     }
     /// Atomically modifies the string values of one or more keys only when all keys don't exist.
     ///
@@ -345,8 +343,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Msetnx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Msetnx::new(self, data))
+    ) -> ::typedis::__private::Out<Self, Msetnx<Self>> {
+        ::typedis::__private::wrap(Msetnx::new(self, data))
     }
     /// Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
     ///
@@ -366,10 +364,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Psetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Psetex::new(self, key, milliseconds, value),
-        )
+    ) -> ::typedis::__private::Out<Self, Psetex<Self>> {
+        ::typedis::__private::wrap(Psetex::new(self, key, milliseconds, value))
     }
     /// Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
     ///
@@ -388,8 +384,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Set<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Set::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, Set<Self>> {
+        ::typedis::__private::wrap(Set::new(self, key, value))
     }
     /// Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
     ///
@@ -409,8 +405,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         seconds: impl ::core::convert::Into<::typedis::Seconds>,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Setex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Setex::new(self, key, seconds, value))
+    ) -> ::typedis::__private::Out<Self, Setex<Self>> {
+        ::typedis::__private::wrap(Setex::new(self, key, seconds, value))
     }
     /// Sets the string value of a key only when the key doesn't exist.
     ///
@@ -429,8 +425,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Setnx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Setnx::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, Setnx<Self>> {
+        ::typedis::__private::wrap(Setnx::new(self, key, value))
     }
     /// Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
     ///
@@ -450,10 +446,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         offset: i64,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Setrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Setrange::new(self, key, offset, value),
-        )
+    ) -> ::typedis::__private::Out<Self, Setrange<Self>> {
+        ::typedis::__private::wrap(Setrange::new(self, key, offset, value))
     }
     /// Returns the length of a string value.
     ///
@@ -471,8 +465,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
     fn strlen(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Strlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Strlen::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Strlen<Self>> {
+        ::typedis::__private::wrap(Strlen::new(self, key))
     }
     /// Returns a substring from a string value.
     ///
@@ -492,8 +486,8 @@ pub trait StringCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         start: i64,
         end: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Substr<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Substr::new(self, key, start, end))
+    ) -> ::typedis::__private::Out<Self, Substr<Self>> {
+        ::typedis::__private::wrap(Substr::new(self, key, start, end))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -517,12 +511,7 @@ pub static APPEND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `APPEND`; await it to send. Created by [`StringCommands::append`](StringCommands::append).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -566,12 +555,7 @@ pub static DECR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `DECR`; await it to send. Created by [`StringCommands::decr`](StringCommands::decr).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -610,12 +594,7 @@ pub static DECRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `DECRBY`; await it to send. Created by [`StringCommands::decrby`](StringCommands::decrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -654,12 +633,7 @@ pub static DELIFEQ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `DELIFEQ`; await it to send. Created by [`StringCommands::delifeq`](StringCommands::delifeq).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -702,12 +676,8 @@ pub static GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `GET`; await it to send. Created by [`StringCommands::get`](StringCommands::get).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -745,12 +715,7 @@ pub static GETDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `GETDEL`; await it to send. Created by [`StringCommands::getdel`](StringCommands::getdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -788,12 +753,7 @@ pub static GETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `GETEX`; await it to send. Created by [`StringCommands::getex`](StringCommands::getex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -877,12 +837,8 @@ pub static GETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `GETRANGE`; await it to send. Created by [`StringCommands::getrange`](StringCommands::getrange).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -923,12 +879,7 @@ pub static GETSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `GETSET`; await it to send. Created by [`StringCommands::getset`](StringCommands::getset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -972,12 +923,7 @@ pub static INCR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `INCR`; await it to send. Created by [`StringCommands::incr`](StringCommands::incr).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1016,12 +962,7 @@ pub static INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `INCRBY`; await it to send. Created by [`StringCommands::incrby`](StringCommands::incrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1061,12 +1002,7 @@ pub static INCRBYFLOAT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `INCRBYFLOAT`; await it to send. Created by [`StringCommands::incrbyfloat`](StringCommands::incrbyfloat).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1105,12 +1041,7 @@ pub static LCS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `LCS`; await it to send. Created by [`StringCommands::lcs`](StringCommands::lcs).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1180,11 +1111,7 @@ pub static MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         },
     ],
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MGET`; await it to send. Created by [`StringCommands::mget`](StringCommands::mget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1229,10 +1156,7 @@ pub static MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     ],
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MSET`; await it to send. Created by [`StringCommands::mset`](StringCommands::mset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1286,10 +1210,7 @@ pub static MSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     ],
     request_policy: ::typedis::meta::RequestPolicy::MultiShard,
     response_policy: ::typedis::meta::ResponsePolicy::AllSucceeded,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `Msetex`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1445,12 +1366,7 @@ pub static MSETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MSETNX`; await it to send. Created by [`StringCommands::msetnx`](StringCommands::msetnx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1501,12 +1417,7 @@ pub static PSETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `PSETEX`; await it to send. Created by [`StringCommands::psetex`](StringCommands::psetex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1551,12 +1462,7 @@ pub static SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SET`; await it to send. Created by [`StringCommands::set`](StringCommands::set).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1672,12 +1578,7 @@ pub static SETEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SETEX`; await it to send. Created by [`StringCommands::setex`](StringCommands::setex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1723,12 +1624,7 @@ pub static SETNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SETNX`; await it to send. Created by [`StringCommands::setnx`](StringCommands::setnx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1771,12 +1667,7 @@ pub static SETRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SETRANGE`; await it to send. Created by [`StringCommands::setrange`](StringCommands::setrange).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1821,12 +1712,8 @@ pub static STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `STRLEN`; await it to send. Created by [`StringCommands::strlen`](StringCommands::strlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1864,12 +1751,8 @@ pub static SUBSTR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SUBSTR`; await it to send. Created by [`StringCommands::substr`](StringCommands::substr).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]

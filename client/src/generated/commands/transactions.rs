@@ -19,11 +19,11 @@ pub trait TransactionsCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/discard/>
     #[doc(alias = "DISCARD")]
-    fn discard(self) -> <Self as ::typedis::__private::Sink>::Output<Discard<Self>>
+    fn discard(self) -> ::typedis::__private::Out<Self, Discard<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Discard::new(self))
+        ::typedis::__private::wrap(Discard::new(self))
     }
     /// Executes all commands in a transaction.
     ///
@@ -39,11 +39,11 @@ pub trait TransactionsCommands: ::typedis::__private::Sink {
     /// - Reply: `Value`
     /// - Reference: <https://redis.io/commands/exec/>
     #[doc(alias = "EXEC")]
-    fn exec(self) -> <Self as ::typedis::__private::Sink>::Output<Exec<Self>>
+    fn exec(self) -> ::typedis::__private::Out<Self, Exec<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Exec::new(self))
+        ::typedis::__private::wrap(Exec::new(self))
     }
     /// Starts a transaction.
     ///
@@ -59,11 +59,11 @@ pub trait TransactionsCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/multi/>
     #[doc(alias = "MULTI")]
-    fn multi(self) -> <Self as ::typedis::__private::Sink>::Output<Multi<Self>>
+    fn multi(self) -> ::typedis::__private::Out<Self, Multi<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Multi::new(self))
+        ::typedis::__private::wrap(Multi::new(self))
     }
     /// Forgets about watched keys of a transaction.
     ///
@@ -79,11 +79,11 @@ pub trait TransactionsCommands: ::typedis::__private::Sink {
     /// - Reply: `()`
     /// - Reference: <https://redis.io/commands/unwatch/>
     #[doc(alias = "UNWATCH")]
-    fn unwatch(self) -> <Self as ::typedis::__private::Sink>::Output<Unwatch<Self>>
+    fn unwatch(self) -> ::typedis::__private::Out<Self, Unwatch<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Unwatch::new(self))
+        ::typedis::__private::wrap(Unwatch::new(self))
     }
     /// Monitors changes to keys to determine the execution of a transaction.
     ///
@@ -103,11 +103,11 @@ pub trait TransactionsCommands: ::typedis::__private::Sink {
     fn watch<M0>(
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Watch<Self>>
+    ) -> ::typedis::__private::Out<Self, Watch<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(Watch::new(self, key))
+        ::typedis::__private::wrap(Watch::new(self, key))
     }
 }
 /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
@@ -121,9 +121,6 @@ pub static DISCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::FAST
         | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Transaction,
         effect: ::core::option::Option::Some(::typedis::meta::StateEffect::End),
@@ -132,8 +129,7 @@ pub static DISCARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `DISCARD`; await it to send. Created by [`TransactionsCommands::discard`](TransactionsCommands::discard).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -160,9 +156,6 @@ pub static EXEC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     flags: ::typedis::meta::flags::NOSCRIPT | ::typedis::meta::flags::LOADING
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::SKIP_SLOWLOG,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Transaction,
         effect: ::core::option::Option::Some(::typedis::meta::StateEffect::End),
@@ -171,8 +164,7 @@ pub static EXEC: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `EXEC`; await it to send. Created by [`TransactionsCommands::exec`](TransactionsCommands::exec).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -200,9 +192,6 @@ pub static MULTI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::FAST
         | ::typedis::meta::flags::NO_MULTI | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Transaction,
         effect: ::core::option::Option::Some(::typedis::meta::StateEffect::Begin),
@@ -211,8 +200,7 @@ pub static MULTI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `MULTI`; await it to send. Created by [`TransactionsCommands::multi`](TransactionsCommands::multi).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -240,9 +228,6 @@ pub static UNWATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::FAST
         | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Watch,
         effect: ::core::option::Option::Some(::typedis::meta::StateEffect::End),
@@ -251,8 +236,7 @@ pub static UNWATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `UNWATCH`; await it to send. Created by [`TransactionsCommands::unwatch`](TransactionsCommands::unwatch).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -291,9 +275,6 @@ pub static WATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::Watch,
         effect: ::core::option::Option::Some(::typedis::meta::StateEffect::Begin),
@@ -302,8 +283,7 @@ pub static WATCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `WATCH`; await it to send. Created by [`TransactionsCommands::watch`](TransactionsCommands::watch).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
