@@ -14,7 +14,8 @@
 //!   `typedis.flatten` argument get a setter each (BITFIELD's `.get(..)`, `.set(..)`);
 //!   the setters of a choice with `typedis.requires` also set what the builder needs
 //!   before it may be sent;
-//! - `fn zadd(self, key, score_member) -> Zadd<Self>` on the commands trait;
+//! - `fn zadd(self, key, score_member) -> Out<Self, Zadd<Self>>` on the commands trait
+//!   (split: the group's, `SortedSetCommands`, first in the group's file; `groups.rs`);
 //! - `__typedis_builder!(Zadd, ZADD, 5)` (builder, metadata, number of slots), which
 //!   adds `from_parts`, `decode`, `IntoFuture`, `Debug` and the hidden `Builder` impl
 //!   from the runtime;
@@ -278,8 +279,8 @@ pub fn emit_all(
 }
 
 /// `body` writing to `out`, the `&mut Args` that `target` gives: with `out` replaced
-/// by `direct` (the same place, as a method receiver) when `body` names it once
-/// (`args.push(&key);`), else in a block binding it (`{ let out = &mut args; … }`).
+/// by `direct` (the same place, as a method receiver) when `body` names it once and not
+/// in a loop (`args.push(&key);`), else in a block binding it (`{ let out = &mut args; … }`).
 fn bind_out(direct: TokenStream, target: TokenStream, body: TokenStream) -> TokenStream {
     // How often `out` is named, and whether always as a method receiver (`out.…`).
     fn uses(ts: &TokenStream) -> (usize, bool) {
@@ -287,6 +288,13 @@ fn bind_out(direct: TokenStream, target: TokenStream, body: TokenStream) -> Toke
         let (mut n, mut receiver) = (0, true);
         for (i, t) in tokens.iter().enumerate() {
             match t {
+                // In a loop, `out` is evaluated on each pass (and `rest.slot(i)`
+                // clears its slot): keep the binding.
+                proc_macro2::TokenTree::Ident(id)
+                    if id == "for" || id == "while" || id == "loop" =>
+                {
+                    receiver = false;
+                }
                 proc_macro2::TokenTree::Ident(id) if id == "out" => {
                     n += 1;
                     receiver &= matches!(tokens.get(i + 1), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '.');

@@ -287,3 +287,50 @@ fn generate_named(name: &str, text: &str) -> Result<String, typedis_codegen::Err
     let spec = typedis_codegen::parse_str(Path::new(name), text)?;
     typedis_codegen::generate_source(&[spec], "Commands", false)
 }
+
+/// The split output (`split_groups`, typedis' own): the umbrella trait and tables in
+/// `mod.rs`, and per group its trait, then each command's metadata and builder.
+#[test]
+fn split_groups() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut config = typedis_codegen::Config::new();
+    for f in ["set", "zadd", "zrange"] {
+        config.extra_spec(root.join("tests/fixtures").join(format!("{f}.json")));
+    }
+    config
+        .lookup_table(true)
+        .within_typedis(true)
+        .split_groups(true);
+    let dir = root.join("tests/golden/split");
+    let files = config.generate_files(&dir.join("mod.rs")).unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["mod.rs", "sorted_set.rs", "string.rs"]);
+    let (_, sorted_set) = &files[1];
+    assert!(sorted_set.contains("pub trait SortedSetCommands: ::typedis::__private::Sink {"));
+    assert!(sorted_set.contains("impl<S: ::typedis::__private::Sink> SortedSetCommands for S {}"));
+    // The trait comes first, then its commands in its order.
+    let at = |s: &str| sorted_set.find(s).unwrap();
+    assert!(at("fn zadd<M0>(") < at("fn zrange(") && at("fn zrange(") < at("pub struct Zadd<"));
+    assert!(at("pub struct Zadd<") < at("pub struct Zrange<"));
+    assert!(files[0]
+        .1
+        .contains("pub trait Commands: SortedSetCommands + StringCommands {}"));
+    for (path, code) in &files {
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(path, code).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(path)
+            .unwrap_or_else(|_| panic!("{} is missing: run with UPDATE_GOLDEN=1", path.display()));
+        assert!(
+            expected == *code,
+            "generated code for {} changed; review and run with UPDATE_GOLDEN=1 to accept:\n{}",
+            path.display(),
+            first_difference(&expected, code)
+        );
+    }
+}

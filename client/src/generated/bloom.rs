@@ -242,8 +242,11 @@ impl<S> BfInsert<S> {
         let mut rest = ::typedis::__private::Slots::new();
         args.push(&key);
         rest.slot(5).push_bytes(b"ITEMS");
-        for x in ::typedis::ManyArgs::many(item) {
-            rest.slot(6).push(&x);
+        {
+            let out = rest.slot(6);
+            for x in ::typedis::ManyArgs::many(item) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -389,8 +392,11 @@ impl<S> BfMadd<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MADD"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(item) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(item) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -437,8 +443,11 @@ impl<S> BfMexists<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MEXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(item) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(item) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -859,8 +868,11 @@ impl<S> CfInsert<S> {
         let mut rest = ::typedis::__private::Slots::new();
         args.push(&key);
         rest.slot(2).push_bytes(b"ITEMS");
-        for x in ::typedis::ManyArgs::many(item) {
-            rest.slot(3).push(&x);
+        {
+            let out = rest.slot(3);
+            for x in ::typedis::ManyArgs::many(item) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -937,8 +949,11 @@ impl<S> CfInsertnx<S> {
         let mut rest = ::typedis::__private::Slots::new();
         args.push(&key);
         rest.slot(2).push_bytes(b"ITEMS");
-        for x in ::typedis::ManyArgs::many(item) {
-            rest.slot(3).push(&x);
+        {
+            let out = rest.slot(3);
+            for x in ::typedis::ManyArgs::many(item) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1062,8 +1077,11 @@ impl<S> CfMexists<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.MEXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(item) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(item) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1405,8 +1423,11 @@ impl<S> CmsMerge<S> {
         let rest = ::typedis::__private::Slots::new();
         args.push(&destination);
         args.push_i64(numkeys);
-        for x in ::typedis::ManyArgs::many(source) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(source) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1468,8 +1489,11 @@ impl<S> CmsQuery<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.QUERY"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(item) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(item) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1515,9 +1539,12 @@ impl<S> TdigestAdd<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.ADD"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::core::iter::IntoIterator::into_iter(values) {
-            let b0 = x;
-            args.push_f64(b0);
+        {
+            let out = &mut args;
+            for x in ::core::iter::IntoIterator::into_iter(values) {
+                let b0 = x;
+                out.push_f64(b0);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1563,8 +1590,11 @@ impl<S> TdigestByrank<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.BYRANK"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::core::iter::IntoIterator::into_iter(rank) {
-            args.push_f64(x);
+        {
+            let out = &mut args;
+            for x in ::core::iter::IntoIterator::into_iter(rank) {
+                out.push_f64(x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1610,8 +1640,11 @@ impl<S> TdigestByrevrank<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.BYREVRANK"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::core::iter::IntoIterator::into_iter(reverse_rank) {
-            args.push_f64(x);
+        {
+            let out = &mut args;
+            for x in ::core::iter::IntoIterator::into_iter(reverse_rank) {
+                out.push_f64(x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1657,8 +1690,11 @@ impl<S> TdigestCdf<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.CDF"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::core::iter::IntoIterator::into_iter(value) {
-            args.push_f64(x);
+        {
+            let out = &mut args;
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1838,8 +1874,11 @@ impl<S> TdigestMerge<S> {
         let rest = ::typedis::__private::Slots::new();
         args.push(&destination_key);
         args.push_i64(numkeys);
-        for x in ::typedis::ManyArgs::many(source_key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(source_key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1944,8 +1983,11 @@ impl<S> TdigestQuantile<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.QUANTILE"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::core::iter::IntoIterator::into_iter(quantile) {
-            args.push_f64(x);
+        {
+            let out = &mut args;
+            for x in ::core::iter::IntoIterator::into_iter(quantile) {
+                out.push_f64(x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1991,8 +2033,11 @@ impl<S> TdigestRank<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.RANK"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::core::iter::IntoIterator::into_iter(value) {
-            args.push_f64(x);
+        {
+            let out = &mut args;
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -2078,8 +2123,11 @@ impl<S> TdigestRevrank<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.REVRANK"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::core::iter::IntoIterator::into_iter(value) {
-            args.push_f64(x);
+        {
+            let out = &mut args;
+            for x in ::core::iter::IntoIterator::into_iter(value) {
+                out.push_f64(x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -2174,8 +2222,11 @@ impl<S> TopkAdd<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.ADD"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(items) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(items) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -2221,8 +2272,11 @@ impl<S> TopkCount<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.COUNT"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(item) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(item) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -2408,8 +2462,11 @@ impl<S> TopkQuery<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.QUERY"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(item) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(item) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

@@ -42,8 +42,11 @@ impl<S> JsonArrappend<S> {
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
         args.push(&path);
-        for x in ::typedis::ManyArgs::many(value) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -160,8 +163,11 @@ impl<S> JsonArrinsert<S> {
         args.push(&key);
         args.push(&path);
         args.push_i64(index);
-        for x in ::typedis::ManyArgs::many(value) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(value) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -727,8 +733,11 @@ impl<S> JsonMget<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.MGET"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         args.push(&path);
         Self::from_parts(sink, args, rest)

@@ -633,8 +633,11 @@ impl<S> FtCreate<S> {
         let mut rest = ::typedis::__private::Slots::new();
         args.push(&index);
         rest.slot(16).push_bytes(b"SCHEMA");
-        for x in ::typedis::ManyArgs::many(field) {
-            rest.slot(17).push(&x);
+        {
+            let out = rest.slot(17);
+            for x in ::typedis::ManyArgs::many(field) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -943,8 +946,11 @@ impl<S> FtDictadd<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTADD"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&dict);
-        for x in ::typedis::ManyArgs::many(term) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(term) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -978,8 +984,11 @@ impl<S> FtDictdel<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTDEL"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&dict);
-        for x in ::typedis::ManyArgs::many(term) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(term) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -2051,8 +2060,11 @@ impl<S> FtSynupdate<S> {
         let mut rest = ::typedis::__private::Slots::new();
         args.push(&index);
         args.push(&synonym_group_id);
-        for x in ::typedis::ManyArgs::many(term) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(term) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

@@ -472,8 +472,11 @@ impl<S> Bitop<S> {
         let rest = ::typedis::__private::Slots::new();
         args.push(&operation);
         args.push(&destkey);
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

@@ -761,8 +761,11 @@ impl<S> ClusterAddslots<S> {
             ::typedis::Args::const_command(&[b"CLUSTER", b"ADDSLOTS"])
         };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::core::iter::IntoIterator::into_iter(slot) {
-            args.push_i64(x);
+        {
+            let out = &mut args;
+            for x in ::core::iter::IntoIterator::into_iter(slot) {
+                out.push_i64(x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -953,8 +956,11 @@ impl<S> ClusterDelslots<S> {
             ::typedis::Args::const_command(&[b"CLUSTER", b"DELSLOTS"])
         };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::core::iter::IntoIterator::into_iter(slot) {
-            args.push_i64(x);
+        {
+            let out = &mut args;
+            for x in ::core::iter::IntoIterator::into_iter(slot) {
+                out.push_i64(x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

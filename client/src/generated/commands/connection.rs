@@ -683,8 +683,11 @@ impl<S> ClientCapa<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"CAPA"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(capability) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(capability) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

@@ -619,8 +619,11 @@ impl<S> Hdel<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"HDEL"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(field) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(field) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1403,8 +1406,11 @@ impl<S> Hmget<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"HMGET"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(field) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(field) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

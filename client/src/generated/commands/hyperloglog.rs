@@ -190,8 +190,11 @@ impl<S> Pfcount<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PFCOUNT"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

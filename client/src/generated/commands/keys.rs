@@ -752,8 +752,11 @@ impl<S> Del<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"DEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -836,8 +839,11 @@ impl<S> Exists<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"EXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -2336,8 +2342,11 @@ impl<S> Touch<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOUCH"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -2459,8 +2468,11 @@ impl<S> Unlink<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"UNLINK"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

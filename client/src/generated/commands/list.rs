@@ -624,8 +624,11 @@ impl<S> Blmpop<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"BLMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         args.push_f64(timeout);
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         rest.slot(2).push(&where_);
         {
@@ -701,8 +704,11 @@ impl<S> Blpop<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BLPOP"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         args.push_f64(timeout);
         Self::from_parts(sink, args, rest)
@@ -746,8 +752,11 @@ impl<S> Brpop<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BRPOP"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         args.push_f64(timeout);
         Self::from_parts(sink, args, rest)
@@ -1105,8 +1114,11 @@ impl<S> Lmpop<S> {
     ) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"LMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         rest.slot(2).push(&where_);
         {
@@ -1308,8 +1320,11 @@ impl<S> Lpush<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"LPUSH"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(element) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(element) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1354,8 +1369,11 @@ impl<S> Lpushx<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"LPUSHX"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(element) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(element) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1675,8 +1693,11 @@ impl<S> Rpush<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"RPUSH"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(element) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(element) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1721,8 +1742,11 @@ impl<S> Rpushx<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"RPUSHX"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(element) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(element) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

@@ -308,8 +308,11 @@ impl<S> Psubscribe<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"PSUBSCRIBE"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(pattern) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(pattern) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -711,8 +714,11 @@ impl<S> Ssubscribe<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SSUBSCRIBE"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(shardchannel) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(shardchannel) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -752,8 +758,11 @@ impl<S> Subscribe<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUBSCRIBE"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(channel) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(channel) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

@@ -1315,8 +1315,11 @@ impl<S> ScriptExists<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SCRIPT", b"EXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(sha1) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(sha1) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

@@ -1311,8 +1311,11 @@ impl<S> AclDeluser<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ACL", b"DELUSER"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(username) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(username) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -2324,8 +2327,11 @@ impl<S> ConfigGet<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CONFIG", b"GET"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(parameter) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(parameter) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

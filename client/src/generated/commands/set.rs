@@ -380,8 +380,11 @@ impl<S> Sadd<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"SADD"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(member) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(member) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -462,8 +465,11 @@ impl<S> Sdiff<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SDIFF"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -517,8 +523,11 @@ impl<S> Sdiffstore<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"SDIFFSTORE"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&destination);
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -560,8 +569,11 @@ impl<S> Sinter<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTER"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -603,8 +615,11 @@ impl<S> Sintercard<S> {
     ) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"SINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         {
             let n = rest.append(1).len();
@@ -690,8 +705,11 @@ impl<S> Sinterstore<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"SINTERSTORE"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&destination);
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -819,8 +837,11 @@ impl<S> Smismember<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"SMISMEMBER"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(member) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(member) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1020,8 +1041,11 @@ impl<S> Srem<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"SREM"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(member) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(member) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1126,8 +1150,11 @@ impl<S> Sunion<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SUNION"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -1181,8 +1208,11 @@ impl<S> Sunionstore<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"SUNIONSTORE"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&destination);
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }

@@ -782,8 +782,11 @@ impl<S> Bzmpop<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"BZMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
         args.push_f64(timeout);
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         rest.slot(2).push(&where_);
         {
@@ -863,8 +866,11 @@ impl<S> Bzpopmax<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZPOPMAX"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         args.push_f64(timeout);
         Self::from_parts(sink, args, rest)
@@ -912,8 +918,11 @@ impl<S> Bzpopmin<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BZPOPMIN"]) };
         let rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         args.push_f64(timeout);
         Self::from_parts(sink, args, rest)
@@ -1185,8 +1194,11 @@ impl<S> Zdiff<S> {
     ) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"ZDIFF"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         {
             let n = rest.append(1).len();
@@ -1269,8 +1281,11 @@ impl<S> Zdiffstore<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"ZDIFFSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         args.push(&destination);
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         {
             let n = rest.append(1).len();
@@ -1402,8 +1417,11 @@ impl<S> Zinter<S> {
     ) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"ZINTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         {
             let n = rest.append(1).len();
@@ -1516,8 +1534,11 @@ impl<S> Zintercard<S> {
     ) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"ZINTERCARD"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         {
             let n = rest.append(1).len();
@@ -1625,8 +1646,11 @@ impl<S> Zinterstore<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"ZINTERSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         args.push(&destination);
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         {
             let n = rest.append(1).len();
@@ -1805,8 +1829,11 @@ impl<S> Zmpop<S> {
     ) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"ZMPOP"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         rest.slot(2).push(&where_);
         {
@@ -1884,8 +1911,11 @@ impl<S> Zmscore<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"ZMSCORE"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(member) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(member) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -2489,8 +2519,11 @@ impl<S> Zrem<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"ZREM"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(member) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(member) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -3029,8 +3062,11 @@ impl<S> Zunion<S> {
     ) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"ZUNION"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         {
             let n = rest.append(1).len();
@@ -3177,8 +3213,11 @@ impl<S> Zunionstore<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"ZUNIONSTORE"]) };
         let mut rest = ::typedis::__private::Slots::new();
         args.push(&destination);
-        for x in ::typedis::ManyArgs::many(key) {
-            rest.slot(1).push(&x);
+        {
+            let out = rest.slot(1);
+            for x in ::typedis::ManyArgs::many(key) {
+                out.push(&x);
+            }
         }
         {
             let n = rest.append(1).len();

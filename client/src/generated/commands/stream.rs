@@ -522,8 +522,11 @@ impl<S> Xack<S> {
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
         args.push(&group);
-        for x in ::typedis::ManyArgs::many(id) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(id) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -751,8 +754,11 @@ impl<S> Xclaim<S> {
         args.push(&group);
         args.push(&consumer);
         args.push(&min_idle_time);
-        for x in ::typedis::ManyArgs::many(id) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(id) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
@@ -844,8 +850,11 @@ impl<S> Xdel<S> {
         let mut args = const { ::typedis::Args::const_command(&[b"XDEL"]) };
         let rest = ::typedis::__private::Slots::new();
         args.push(&key);
-        for x in ::typedis::ManyArgs::many(id) {
-            args.push(&x);
+        {
+            let out = &mut args;
+            for x in ::typedis::ManyArgs::many(id) {
+                out.push(&x);
+            }
         }
         Self::from_parts(sink, args, rest)
     }
