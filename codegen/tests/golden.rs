@@ -13,17 +13,23 @@ fn check(file: &str) {
         typedis_codegen::parse_file(&root.join("tests/fixtures").join(format!("{file}.json")))
             .unwrap();
     let code = typedis_codegen::generate_source(&[spec], "Commands", false).unwrap();
-    let golden = root.join("tests/golden").join(format!("{file}.rs"));
+    compare(&root.join("tests/golden").join(format!("{file}.rs")), &code);
+}
+
+/// Checks `code` against the golden file (rewrites it with `UPDATE_GOLDEN`).
+fn compare(golden: &Path, code: &str) {
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&golden, &code).unwrap();
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(golden, code).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&golden)
+    let expected = std::fs::read_to_string(golden)
         .unwrap_or_else(|_| panic!("{} is missing: run with UPDATE_GOLDEN=1", golden.display()));
     assert!(
         expected == code,
-        "generated code for {file} changed; review and run with UPDATE_GOLDEN=1 to accept:\n{}",
-        first_difference(&expected, &code)
+        "generated code for {} changed; review and run with UPDATE_GOLDEN=1 to accept:\n{}",
+        golden.display(),
+        first_difference(&expected, code)
     );
 }
 
@@ -319,18 +325,6 @@ fn split_groups() {
         .1
         .contains("pub trait Commands: SortedSetCommands + StringCommands {}"));
     for (path, code) in &files {
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(path, code).unwrap();
-            continue;
-        }
-        let expected = std::fs::read_to_string(path)
-            .unwrap_or_else(|_| panic!("{} is missing: run with UPDATE_GOLDEN=1", path.display()));
-        assert!(
-            expected == *code,
-            "generated code for {} changed; review and run with UPDATE_GOLDEN=1 to accept:\n{}",
-            path.display(),
-            first_difference(&expected, code)
-        );
+        compare(path, code);
     }
 }
