@@ -3,6 +3,7 @@
 // Every `pub` item is reachable from the root (or `pub(crate)`), so the surface is what
 // lib.rs says it is.
 #![warn(unreachable_pub)]
+#![warn(missing_debug_implementations)]
 
 // Generated code names the runtime `::typedis::…`, in this crate as in users' crates.
 extern crate self as typedis;
@@ -24,8 +25,12 @@ mod batch;
 pub mod blocking;
 mod bound;
 pub mod cache;
+// `ExecFuture` and `TypedFuture` have no `Debug` yet.
+#[allow(missing_debug_implementations)]
 mod client;
 pub mod cluster;
+// `ArgsIter` has no `Debug` yet.
+#[allow(missing_debug_implementations)]
 mod cmd;
 pub mod commands;
 mod connection;
@@ -62,7 +67,7 @@ pub use bytes::Bytes;
 pub mod prelude {
     #[cfg(feature = "blocking")]
     pub use crate::blocking::Run;
-    pub use crate::commands::Commands;
+    pub use crate::commands::traits::*;
     #[cfg(feature = "redis-bloom")]
     pub use crate::modules::bloom::BloomCommands;
     #[cfg(feature = "redis-json")]

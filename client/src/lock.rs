@@ -24,7 +24,7 @@ use bytes::Bytes;
 
 use crate::client::Client;
 use crate::cmd::Args;
-use crate::commands::Commands;
+use crate::commands::traits::*;
 use crate::error::{Error, Result, UsageKind};
 use crate::exec::Handle;
 use crate::script::Script;

@@ -39,6 +39,25 @@ pub struct CommandMeta {
 }
 
 impl CommandMeta {
+    /// What generated metadata does not spell out: the fields after `key_specs` as most
+    /// commands have them (no routing tips, deterministic, no connection state,
+    /// dispatched by its flags, not cacheable). The name and the fields before it are
+    /// placeholders that every command's metadata sets.
+    #[doc(hidden)]
+    pub const DEFAULTS: CommandMeta = CommandMeta {
+        name: "",
+        group: "",
+        arity: 0,
+        flags: 0,
+        key_specs: &[],
+        request_policy: RequestPolicy::Default,
+        response_policy: ResponsePolicy::Default,
+        nondeterministic_output: false,
+        connection_state: None,
+        dispatch: Dispatch::ByFlags,
+        cacheable: false,
+    };
+
     /// Whether the command has `flag` (one of [`flags`]).
     pub fn has(&self, flag: u64) -> bool {
         self.flags & flag != 0

@@ -17,10 +17,17 @@ use crate::value::{FromValue, Value};
 /// One encoded argument group per position after the leading required arguments, so
 /// that setters may be called in any order and the wire order is still the spec's.
 /// Boxed, so a builder with many options stays small until they are set.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Slots<const N: usize> {
     slots: [Option<Box<Args>>; N],
     required: &'static [(usize, &'static str)],
+}
+
+/// The arguments set so far, in wire order (the empty slots left out).
+impl<const N: usize> std::fmt::Debug for Slots<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.slots.iter().flatten()).finish()
+    }
 }
 
 impl<const N: usize> Default for Slots<N> {
@@ -143,6 +150,15 @@ pub trait Sink: Sized {
         B: Builder<Sink = Self>;
 }
 
+/// What a command method returns on `S`: [`Sink::Output`] of its builder `B`.
+pub type Out<S, B> = <S as Sink>::Output<B>;
+
+/// Adds `builder` to its sink ([`Sink::wrap`]): the body of every command method.
+#[inline]
+pub fn wrap<S: Sink, B: Builder<Sink = S>>(builder: B) -> S::Output<B> {
+    S::wrap(builder)
+}
+
 /// On a client (anything that executes commands), a command method returns the builder:
 /// set options, then await it.
 impl<E: Executor> Sink for E {
@@ -166,12 +182,33 @@ impl<E: Executor> Sink for E {
 #[derive(Debug, Clone, Copy)]
 pub struct Capture;
 
+/// The complete arguments of a builder on [`Capture`] (what a `BUILDER_CASES` entry
+/// makes).
+#[cfg(feature = "builder-cases")]
+pub fn captured<B: Builder<Sink = Capture>>(builder: B) -> Args {
+    builder.into_parts().1
+}
+
 /// The future of an awaited builder on executors whose raw future is boxed anyway
 /// (cluster, WATCH session): sends through the executor, decodes into `R`.
 pub struct Pending<F, R> {
     state: PendingState<F>,
     notes: crate::cmd::Notes,
     _reply: PhantomData<fn() -> R>,
+}
+
+/// Whether the command is still in flight (the future and reply type are opaque).
+impl<F, R> std::fmt::Debug for Pending<F, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            PendingState::Sending(_) => "sending",
+            PendingState::Failed(Some(_)) => "failed",
+            PendingState::Failed(None) => "done",
+        };
+        f.debug_struct("Pending")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
 }
 
 enum PendingState<F> {
@@ -216,11 +253,41 @@ impl<F: Future<Output = Result<Value>> + Unpin, R: FromValue> Future for Pending
     }
 }
 
-/// Adds `decode`, `IntoFuture` and [`Builder`] to a generated builder.
+/// Adds `from_parts`, `decode`, `IntoFuture`, `Debug` and [`Builder`] to a generated
+/// builder (its name, its metadata's path and its number of slots).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __typedis_builder {
-    ($name:ident, $meta:path) => {
+    ($name:ident, $meta:path, $slots:literal) => {
+        impl<S> $name<S> {
+            /// The builder of the sink, the encoded leading arguments and the slots of the
+            /// later ones, with the default reply type.
+            #[inline]
+            fn from_parts(
+                sink: S,
+                args: $crate::Args,
+                rest: $crate::__private::Slots<$slots>,
+            ) -> Self {
+                $name {
+                    sink,
+                    args,
+                    rest,
+                    _reply: ::core::marker::PhantomData,
+                }
+            }
+        }
+
+        /// The command's arguments so far (`args`: the name and the method's arguments;
+        /// `options`: what the setters wrote), whatever the sink and reply type.
+        impl<S, R> ::core::fmt::Debug for $name<S, R> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(::core::stringify!($name))
+                    .field("args", &self.args)
+                    .field("options", &self.rest)
+                    .finish_non_exhaustive()
+            }
+        }
+
         impl<S, R> $name<S, R> {
             /// Decodes the reply into any [`FromValue`](::typedis::FromValue) type instead
             /// of the default one.
@@ -322,4 +389,26 @@ macro_rules! __typedis_builder {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::{Get, Zadd};
+
+    /// A builder shows its command and the arguments set so far, whatever its sink and
+    /// reply type (neither needs `Debug`).
+    #[test]
+    fn builders_show_their_arguments() {
+        struct NoDebug;
+        let zadd = Zadd::new(NoDebug, "board", [("ann", 3.0)]).nx().ch();
+        assert_eq!(
+            format!("{zadd:?}"),
+            r#"Zadd { args: ["ZADD", "board"], options: [["NX"], ["CH"], ["3", "ann"]], .. }"#
+        );
+        let get = Get::new(NoDebug, "k").decode::<NoDebug>();
+        assert_eq!(
+            format!("{get:?}"),
+            r#"Get { args: ["GET", "k"], options: [], .. }"#
+        );
+    }
 }

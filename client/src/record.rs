@@ -181,6 +181,7 @@ pub mod support {
     }
 
     /// The fields of a hash reply, taken out one by one by the derived decoder.
+    #[derive(Debug)]
     pub struct Fields {
         ty: &'static str,
         pairs: Vec<(Bytes, Option<Value>)>,

@@ -14,9 +14,11 @@
 //!   `typedis.flatten` argument get a setter each (BITFIELD's `.get(..)`, `.set(..)`);
 //!   the setters of a choice with `typedis.requires` also set what the builder needs
 //!   before it may be sent;
-//! - `fn zadd(self, key, score_member) -> Zadd<Self>` on the commands trait;
-//! - `__typedis_builder!(Zadd, ZADD)`, which adds `decode`, `IntoFuture` and the hidden
-//!   `Builder` impl from the runtime;
+//! - `fn zadd(self, key, score_member) -> Out<Self, Zadd<Self>>` on the commands trait
+//!   (split: the group's, `SortedSetCommands`, first in the group's file; `groups.rs`);
+//! - `__typedis_builder!(Zadd, ZADD, 5)` (builder, metadata, number of slots), which
+//!   adds `from_parts`, `decode`, `IntoFuture`, `Debug` and the hidden `Builder` impl
+//!   from the runtime;
 //! - with `Config::builder_cases`, the entries of `BUILDER_CASES` (`emit/cases.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,6 +40,7 @@ mod builders;
 mod cases;
 mod docs;
 mod enums;
+mod groups;
 mod meta;
 mod replies;
 mod samples;
@@ -85,6 +88,16 @@ pub fn emit_all(
 ) -> Result<Emitted, Error> {
     let trait_ident = format_ident!("{}", trait_name);
     let mut groups: BTreeMap<String, Vec<TokenStream>> = BTreeMap::new();
+    // Split: each group's trait (`SortedSetCommands`) and its methods, in its own file.
+    let group_traits: BTreeMap<String, String> = specs
+        .iter()
+        .map(|f| group_module(f.spec.group.as_deref().unwrap_or("")))
+        .map(|m| {
+            let t = groups::trait_name(&m);
+            (m, t)
+        })
+        .collect();
+    let mut group_methods: BTreeMap<String, Vec<TokenStream>> = BTreeMap::new();
     let mut methods = Vec::new();
     let mut metas = Vec::new();
     let mut method_names = Vec::new();
@@ -111,14 +124,18 @@ pub fn emit_all(
         let full = file.full_name();
         let meta_ident = format_ident!("{}", snake(&full).to_uppercase());
         metas.push((full.clone(), meta_ident.clone()));
-        let items = groups
-            .entry(group_module(file.spec.group.as_deref().unwrap_or("")))
-            .or_default();
+        let module = group_module(file.spec.group.as_deref().unwrap_or(""));
+        let items = groups.entry(module.clone()).or_default();
         items.push(emit_meta(file, &meta_ident)?);
         if containers.contains(&full) && file.spec.arguments.is_empty() && !file.spec.typedis.bare {
             continue;
         }
-        let mut cmd = Command::new(file, meta_ident, trait_name)?;
+        let owner = if split {
+            group_traits[&module].as_str()
+        } else {
+            trait_name
+        };
+        let mut cmd = Command::new(file, meta_ident, owner)?;
         cmd.item_allows = !split;
         method_names.push((full.clone(), cmd.method_ident.to_string()));
         let reply = &cmd.default_reply;
@@ -139,7 +156,11 @@ pub fn emit_all(
             });
         }
         case_entries.extend(cases);
-        methods.push(cmd.method());
+        if split {
+            group_methods.entry(module).or_default().push(cmd.method());
+        } else {
+            methods.push(cmd.method());
+        }
     }
     metas.sort();
     let lookup = if with_lookup {
@@ -176,10 +197,17 @@ pub fn emit_all(
         .filter(|s| changes_connection(&s.spec))
         .map(|s| format!("`{}`", s.full_name()))
         .collect();
-    let mut trait_doc = format!(
-        "The typed commands: one method per command of the specs ({} methods).\n\nBring it into scope with `use typedis::prelude::*;`.",
-        methods.len()
-    );
+    let n_methods = methods.len() + group_methods.values().map(Vec::len).sum::<usize>();
+    let mut trait_doc = if split {
+        format!(
+            "The typed commands: every command of the specs ({n_methods} methods), as the traits of their groups ({}).\n\nGeneric code bounds on this trait and calls every command (`fn f<C: {trait_name}>(c: C)`); on a concrete handle (`Client`, `ClusterClient`, pipelines, dedicated connections) the group traits must be in scope: `use typedis::prelude::*;` brings them all.",
+            group_traits.values().map(|t| format!("[`{t}`]")).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")
+        )
+    } else {
+        format!(
+            "The typed commands: one method per command of the specs ({n_methods} methods).\n\nBring it into scope with `use typedis::prelude::*;`."
+        )
+    };
     let differences = servers::differences_table(specs, &plain_syntax);
     if !stateful.is_empty() {
         trait_doc.push_str(&format!(
@@ -189,21 +217,129 @@ pub fn emit_all(
     }
     let groups = groups
         .into_iter()
-        .map(|(g, items)| (g, quote!(#(#items)*)))
+        .map(|(g, items)| {
+            let Some(methods) = group_methods.remove(&g) else {
+                return (g, quote!(#(#items)*));
+            };
+            let doc = doc_lines(&groups::trait_doc(&g, trait_name, methods.len()));
+            let t = format_ident!("{}", group_traits[&g]);
+            let tokens = quote! {
+                #(#[doc = #doc])*
+                pub trait #t: ::typedis::__private::Sink {
+                    #(#methods)*
+                }
+
+                /// Every handle has the commands (see [`Sink`](::typedis::__private::Sink)).
+                impl<S: ::typedis::__private::Sink> #t for S {}
+
+                #(#items)*
+            };
+            (g, tokens)
+        })
         .collect();
+    let trait_doc = doc_lines(&trait_doc);
+    let the_trait = if split {
+        let supers: Vec<_> = group_traits
+            .values()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|t| format_ident!("{}", t))
+            .collect();
+        let list = &supers;
+        quote! {
+            #(#[doc = #trait_doc])*
+            pub trait #trait_ident: #(#supers)+* {}
+
+            /// Every handle has every command.
+            impl<S: ::typedis::__private::Sink> #trait_ident for S {}
+
+            /// Every command trait: what `typedis::prelude` brings into scope.
+            pub mod traits {
+                pub use super::{#trait_ident, #(#list),*};
+            }
+        }
+    } else {
+        quote! {
+            #(#[doc = #trait_doc])*
+            pub trait #trait_ident: ::typedis::__private::Sink {
+                #(#methods)*
+            }
+        }
+    };
     let root = quote! {
         #differences
 
-        #[doc = #trait_doc]
-        pub trait #trait_ident: ::typedis::__private::Sink {
-            #(#methods)*
-        }
+        #the_trait
 
         #lookup
 
         #cases
     };
     Ok(Emitted { root, groups })
+}
+
+/// `body` writing to `out`, the `&mut Args` that `target` gives: with `out` replaced
+/// by `direct` (the same place, as a method receiver) when `body` names it once and not
+/// in a loop (`args.push(&key);`), else in a block binding it (`{ let out = &mut args; … }`).
+fn bind_out(direct: TokenStream, target: TokenStream, body: TokenStream) -> TokenStream {
+    // How often `out` is named, and whether always as a method receiver (`out.…`).
+    fn uses(ts: &TokenStream) -> (usize, bool) {
+        let tokens: Vec<_> = ts.clone().into_iter().collect();
+        let (mut n, mut receiver) = (0, true);
+        for (i, t) in tokens.iter().enumerate() {
+            match t {
+                // In a loop, `out` is evaluated on each pass (and `rest.slot(i)`
+                // clears its slot): keep the binding.
+                proc_macro2::TokenTree::Ident(id)
+                    if id == "for" || id == "while" || id == "loop" =>
+                {
+                    receiver = false;
+                }
+                proc_macro2::TokenTree::Ident(id) if id == "out" => {
+                    n += 1;
+                    receiver &= matches!(tokens.get(i + 1), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '.');
+                }
+                proc_macro2::TokenTree::Group(g) => {
+                    let (m, r) = uses(&g.stream());
+                    n += m;
+                    receiver &= r;
+                }
+                _ => {}
+            }
+        }
+        (n, receiver)
+    }
+    fn replace(ts: TokenStream, with: &TokenStream) -> TokenStream {
+        ts.into_iter()
+            .flat_map(|t| match t {
+                proc_macro2::TokenTree::Ident(i) if i == "out" => with.clone(),
+                proc_macro2::TokenTree::Group(g) => {
+                    let mut n = proc_macro2::Group::new(g.delimiter(), replace(g.stream(), with));
+                    n.set_span(g.span());
+                    quote!(#n)
+                }
+                t => quote!(#t),
+            })
+            .collect()
+    }
+    match uses(&body) {
+        (0, _) => body,
+        (1, true) => replace(body, &direct),
+        _ => quote!({ let out = #target; #body }),
+    }
+}
+
+/// A doc text as the lines of `#[doc]` attributes (`///` lines once formatted).
+fn doc_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!(" {l}")
+            }
+        })
+        .collect()
 }
 
 fn lit(s: &str) -> Literal {
@@ -360,8 +496,8 @@ impl<'a> Command<'a> {
             #[doc(alias = #alias)]
             #dep
             #allow
-            fn #method #generics(self, #(#params),*) -> <Self as ::typedis::__private::Sink>::Output<#st<Self>> #bound {
-                <Self as ::typedis::__private::Sink>::wrap(#st::new(self, #(#names),*))
+            fn #method #generics(self, #(#params),*) -> ::typedis::__private::Out<Self, #st<Self>> #bound {
+                ::typedis::__private::wrap(#st::new(self, #(#names),*))
             }
         }
     }

@@ -168,10 +168,12 @@ impl Config {
         self
     }
 
-    /// One file per command group: the main file (a module's `mod.rs`) holds the trait,
-    /// the tables and `mod <group>;` for each group, whose file beside it holds the
-    /// group's commands (metadata, enums, builders), with the few lint allowances that
-    /// generated code needs at its top. For typedis' own command API; `build.rs` output
+    /// One file per command group: the main file (a module's `mod.rs`) holds the
+    /// umbrella trait (the group traits as supertraits), `traits` (every trait), the
+    /// tables and `mod <group>;` for each group, whose file beside it holds the group's
+    /// trait (`SortedSetCommands`, with a blanket impl over every sink) and then its
+    /// commands (metadata, enums, builders), with the few lint allowances that generated
+    /// code needs at its top. For typedis' own command API; `build.rs` output
     /// stays one file for `include!`.
     #[doc(hidden)]
     pub fn split_groups(&mut self, yes: bool) -> &mut Self {

@@ -19,12 +19,7 @@ pub static BF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.ADD`; await it to send. Created by [`BloomCommands::bf_add`](BloomCommands::bf_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -44,25 +39,12 @@ impl<S> BfAdd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.ADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        BfAdd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfAdd, BF_ADD);
+::typedis::__typedis_builder!(BfAdd, BF_ADD, 0);
 /// What the runtime knows about `BF.CARD`.
 pub static BF_CARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.CARD",
@@ -82,12 +64,8 @@ pub static BF_CARD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.CARD`; await it to send. Created by [`BloomCommands::bf_card`](BloomCommands::bf_card).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -103,20 +81,11 @@ impl<S> BfCard<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.CARD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        BfCard {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfCard, BF_CARD);
+::typedis::__typedis_builder!(BfCard, BF_CARD, 0);
 /// What the runtime knows about `BF.EXISTS`.
 pub static BF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.EXISTS",
@@ -136,12 +105,8 @@ pub static BF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.EXISTS`; await it to send. Created by [`BloomCommands::bf_exists`](BloomCommands::bf_exists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -161,25 +126,12 @@ impl<S> BfExists<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.EXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        BfExists {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfExists, BF_EXISTS);
+::typedis::__typedis_builder!(BfExists, BF_EXISTS, 0);
 /// What the runtime knows about `BF.INFO`.
 pub static BF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.INFO",
@@ -199,12 +151,8 @@ pub static BF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.INFO`; await it to send. Created by [`BloomCommands::bf_info`](BloomCommands::bf_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -220,17 +168,8 @@ impl<S> BfInfo<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        BfInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -261,7 +200,7 @@ impl<S, R> BfInfo<S, R> {
         self.decode()
     }
 }
-::typedis::__typedis_builder!(BfInfo, BF_INFO);
+::typedis::__typedis_builder!(BfInfo, BF_INFO, 5);
 /// What the runtime knows about `BF.INSERT`.
 pub static BF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.INSERT",
@@ -281,12 +220,7 @@ pub static BF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.INSERT`; await it to send. Created by [`BloomCommands::bf_insert`](BloomCommands::bf_insert).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -306,11 +240,7 @@ impl<S> BfInsert<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.INSERT"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         rest.slot(5).push_bytes(b"ITEMS");
         {
             let out = rest.slot(6);
@@ -318,12 +248,7 @@ impl<S> BfInsert<S> {
                 out.push(&x);
             }
         }
-        BfInsert {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -333,8 +258,7 @@ impl<S, R> BfInsert<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"CAPACITY");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -343,8 +267,7 @@ impl<S, R> BfInsert<S, R> {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"ERROR");
-            let x = value;
-            out.push_f64(x);
+            out.push_f64(value);
         }
         self
     }
@@ -353,8 +276,7 @@ impl<S, R> BfInsert<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EXPANSION");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -382,7 +304,7 @@ impl<S, R> BfInsert<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(BfInsert, BF_INSERT);
+::typedis::__typedis_builder!(BfInsert, BF_INSERT, 7);
 /// What the runtime knows about `BF.LOADCHUNK`.
 pub static BF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.LOADCHUNK",
@@ -402,12 +324,7 @@ pub static BF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.LOADCHUNK`; await it to send. Created by [`BloomCommands::bf_loadchunk`](BloomCommands::bf_loadchunk).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -428,30 +345,13 @@ impl<S> BfLoadchunk<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.LOADCHUNK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = iterator;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            let x = data;
-            out.push(&x);
-        }
-        BfLoadchunk {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(iterator);
+        args.push(&data);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfLoadchunk, BF_LOADCHUNK);
+::typedis::__typedis_builder!(BfLoadchunk, BF_LOADCHUNK, 0);
 /// What the runtime knows about `BF.MADD`.
 pub static BF_MADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.MADD",
@@ -471,12 +371,7 @@ pub static BF_MADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.MADD`; await it to send. Created by [`BloomCommands::bf_madd`](BloomCommands::bf_madd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -496,26 +391,17 @@ impl<S> BfMadd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
-        BfMadd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfMadd, BF_MADD);
+::typedis::__typedis_builder!(BfMadd, BF_MADD, 0);
 /// What the runtime knows about `BF.MEXISTS`.
 pub static BF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.MEXISTS",
@@ -535,12 +421,8 @@ pub static BF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.MEXISTS`; await it to send. Created by [`BloomCommands::bf_mexists`](BloomCommands::bf_mexists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -560,26 +442,17 @@ impl<S> BfMexists<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.MEXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
-        BfMexists {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfMexists, BF_MEXISTS);
+::typedis::__typedis_builder!(BfMexists, BF_MEXISTS, 0);
 /// What the runtime knows about `BF.RESERVE`.
 pub static BF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.RESERVE",
@@ -599,12 +472,7 @@ pub static BF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.RESERVE`; await it to send. Created by [`BloomCommands::bf_reserve`](BloomCommands::bf_reserve).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -625,27 +493,10 @@ impl<S> BfReserve<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.RESERVE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = error_rate;
-            out.push_f64(x);
-        }
-        {
-            let out = &mut args;
-            let x = capacity;
-            out.push_i64(x);
-        }
-        BfReserve {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_f64(error_rate);
+        args.push_i64(capacity);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -655,8 +506,7 @@ impl<S, R> BfReserve<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"EXPANSION");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -666,7 +516,7 @@ impl<S, R> BfReserve<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(BfReserve, BF_RESERVE);
+::typedis::__typedis_builder!(BfReserve, BF_RESERVE, 2);
 /// What the runtime knows about `BF.SCANDUMP`.
 pub static BF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "BF.SCANDUMP",
@@ -686,12 +536,8 @@ pub static BF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `BF.SCANDUMP`; await it to send. Created by [`BloomCommands::bf_scandump`](BloomCommands::bf_scandump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -707,25 +553,12 @@ impl<S> BfScandump<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg, iterator: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BF.SCANDUMP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = iterator;
-            out.push_i64(x);
-        }
-        BfScandump {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(iterator);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(BfScandump, BF_SCANDUMP);
+::typedis::__typedis_builder!(BfScandump, BF_SCANDUMP, 0);
 /// What the runtime knows about `CF.ADD`.
 pub static CF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.ADD",
@@ -745,12 +578,7 @@ pub static CF_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.ADD`; await it to send. Created by [`BloomCommands::cf_add`](BloomCommands::cf_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -770,25 +598,12 @@ impl<S> CfAdd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.ADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        CfAdd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfAdd, CF_ADD);
+::typedis::__typedis_builder!(CfAdd, CF_ADD, 0);
 /// What the runtime knows about `CF.ADDNX`.
 pub static CF_ADDNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.ADDNX",
@@ -808,12 +623,7 @@ pub static CF_ADDNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.ADDNX`; await it to send. Created by [`BloomCommands::cf_addnx`](BloomCommands::cf_addnx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -833,25 +643,12 @@ impl<S> CfAddnx<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.ADDNX"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        CfAddnx {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfAddnx, CF_ADDNX);
+::typedis::__typedis_builder!(CfAddnx, CF_ADDNX, 0);
 /// What the runtime knows about `CF.COUNT`.
 pub static CF_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.COUNT",
@@ -871,12 +668,8 @@ pub static CF_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.COUNT`; await it to send. Created by [`BloomCommands::cf_count`](BloomCommands::cf_count).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -896,25 +689,12 @@ impl<S> CfCount<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.COUNT"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        CfCount {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfCount, CF_COUNT);
+::typedis::__typedis_builder!(CfCount, CF_COUNT, 0);
 /// What the runtime knows about `CF.DEL`.
 pub static CF_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.DEL",
@@ -934,12 +714,7 @@ pub static CF_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.DEL`; await it to send. Created by [`BloomCommands::cf_del`](BloomCommands::cf_del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -959,25 +734,12 @@ impl<S> CfDel<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.DEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        CfDel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfDel, CF_DEL);
+::typedis::__typedis_builder!(CfDel, CF_DEL, 0);
 /// What the runtime knows about `CF.EXISTS`.
 pub static CF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.EXISTS",
@@ -997,12 +759,8 @@ pub static CF_EXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.EXISTS`; await it to send. Created by [`BloomCommands::cf_exists`](BloomCommands::cf_exists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1022,25 +780,12 @@ impl<S> CfExists<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.EXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = item;
-            out.push(&x);
-        }
-        CfExists {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&item);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfExists, CF_EXISTS);
+::typedis::__typedis_builder!(CfExists, CF_EXISTS, 0);
 /// What the runtime knows about `CF.INFO`.
 pub static CF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.INFO",
@@ -1060,12 +805,8 @@ pub static CF_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.INFO`; await it to send. Created by [`BloomCommands::cf_info`](BloomCommands::cf_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1081,20 +822,11 @@ impl<S> CfInfo<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        CfInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfInfo, CF_INFO);
+::typedis::__typedis_builder!(CfInfo, CF_INFO, 0);
 /// What the runtime knows about `CF.INSERT`.
 pub static CF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.INSERT",
@@ -1114,12 +846,7 @@ pub static CF_INSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.INSERT`; await it to send. Created by [`BloomCommands::cf_insert`](BloomCommands::cf_insert).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1139,11 +866,7 @@ impl<S> CfInsert<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INSERT"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         rest.slot(2).push_bytes(b"ITEMS");
         {
             let out = rest.slot(3);
@@ -1151,12 +874,7 @@ impl<S> CfInsert<S> {
                 out.push(&x);
             }
         }
-        CfInsert {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1166,8 +884,7 @@ impl<S, R> CfInsert<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"CAPACITY");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1190,7 +907,7 @@ impl<S, R> CfInsert<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(CfInsert, CF_INSERT);
+::typedis::__typedis_builder!(CfInsert, CF_INSERT, 4);
 /// What the runtime knows about `CF.INSERTNX`.
 pub static CF_INSERTNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.INSERTNX",
@@ -1210,12 +927,7 @@ pub static CF_INSERTNX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.INSERTNX`; await it to send. Created by [`BloomCommands::cf_insertnx`](BloomCommands::cf_insertnx).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1235,11 +947,7 @@ impl<S> CfInsertnx<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.INSERTNX"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         rest.slot(2).push_bytes(b"ITEMS");
         {
             let out = rest.slot(3);
@@ -1247,12 +955,7 @@ impl<S> CfInsertnx<S> {
                 out.push(&x);
             }
         }
-        CfInsertnx {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1262,8 +965,7 @@ impl<S, R> CfInsertnx<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"CAPACITY");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1286,7 +988,7 @@ impl<S, R> CfInsertnx<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(CfInsertnx, CF_INSERTNX);
+::typedis::__typedis_builder!(CfInsertnx, CF_INSERTNX, 4);
 /// What the runtime knows about `CF.LOADCHUNK`.
 pub static CF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.LOADCHUNK",
@@ -1306,12 +1008,7 @@ pub static CF_LOADCHUNK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.LOADCHUNK`; await it to send. Created by [`BloomCommands::cf_loadchunk`](BloomCommands::cf_loadchunk).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1332,30 +1029,13 @@ impl<S> CfLoadchunk<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.LOADCHUNK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = iterator;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            let x = data;
-            out.push(&x);
-        }
-        CfLoadchunk {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(iterator);
+        args.push(&data);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfLoadchunk, CF_LOADCHUNK);
+::typedis::__typedis_builder!(CfLoadchunk, CF_LOADCHUNK, 0);
 /// What the runtime knows about `CF.MEXISTS`.
 pub static CF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.MEXISTS",
@@ -1375,12 +1055,8 @@ pub static CF_MEXISTS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.MEXISTS`; await it to send. Created by [`BloomCommands::cf_mexists`](BloomCommands::cf_mexists).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1400,26 +1076,17 @@ impl<S> CfMexists<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.MEXISTS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
-        CfMexists {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfMexists, CF_MEXISTS);
+::typedis::__typedis_builder!(CfMexists, CF_MEXISTS, 0);
 /// What the runtime knows about `CF.RESERVE`.
 pub static CF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.RESERVE",
@@ -1439,12 +1106,7 @@ pub static CF_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.RESERVE`; await it to send. Created by [`BloomCommands::cf_reserve`](BloomCommands::cf_reserve).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1460,22 +1122,9 @@ impl<S> CfReserve<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg, capacity: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.RESERVE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = capacity;
-            out.push_i64(x);
-        }
-        CfReserve {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(capacity);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1485,8 +1134,7 @@ impl<S, R> CfReserve<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"BUCKETSIZE");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1495,8 +1143,7 @@ impl<S, R> CfReserve<S, R> {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"MAXITERATIONS");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1505,13 +1152,12 @@ impl<S, R> CfReserve<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EXPANSION");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(CfReserve, CF_RESERVE);
+::typedis::__typedis_builder!(CfReserve, CF_RESERVE, 3);
 /// What the runtime knows about `CF.SCANDUMP`.
 pub static CF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CF.SCANDUMP",
@@ -1531,12 +1177,8 @@ pub static CF_SCANDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CF.SCANDUMP`; await it to send. Created by [`BloomCommands::cf_scandump`](BloomCommands::cf_scandump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1552,25 +1194,12 @@ impl<S> CfScandump<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg, iterator: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CF.SCANDUMP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = iterator;
-            out.push_i64(x);
-        }
-        CfScandump {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(iterator);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CfScandump, CF_SCANDUMP);
+::typedis::__typedis_builder!(CfScandump, CF_SCANDUMP, 0);
 /// What the runtime knows about `CMS.INCRBY`.
 pub static CMS_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.INCRBY",
@@ -1590,12 +1219,7 @@ pub static CMS_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.INCRBY`; await it to send. Created by [`BloomCommands::cms_incrby`](BloomCommands::cms_incrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1615,30 +1239,19 @@ impl<S> CmsIncrby<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INCRBY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(items) {
                 let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push_i64(x);
+                out.push(&b0);
+                out.push_i64(b1);
             }
         }
-        CmsIncrby {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CmsIncrby, CMS_INCRBY);
+::typedis::__typedis_builder!(CmsIncrby, CMS_INCRBY, 0);
 /// What the runtime knows about `CMS.INFO`.
 pub static CMS_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.INFO",
@@ -1657,12 +1270,8 @@ pub static CMS_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.INFO`; await it to send. Created by [`BloomCommands::cms_info`](BloomCommands::cms_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1678,20 +1287,11 @@ impl<S> CmsInfo<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        CmsInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CmsInfo, CMS_INFO);
+::typedis::__typedis_builder!(CmsInfo, CMS_INFO, 0);
 /// What the runtime knows about `CMS.INITBYDIM`.
 pub static CMS_INITBYDIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.INITBYDIM",
@@ -1711,12 +1311,7 @@ pub static CMS_INITBYDIM: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.INITBYDIM`; await it to send. Created by [`BloomCommands::cms_initbydim`](BloomCommands::cms_initbydim).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1732,30 +1327,13 @@ impl<S> CmsInitbydim<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg, width: i64, depth: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INITBYDIM"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = width;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            let x = depth;
-            out.push_i64(x);
-        }
-        CmsInitbydim {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(width);
+        args.push_i64(depth);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CmsInitbydim, CMS_INITBYDIM);
+::typedis::__typedis_builder!(CmsInitbydim, CMS_INITBYDIM, 0);
 /// What the runtime knows about `CMS.INITBYPROB`.
 pub static CMS_INITBYPROB: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.INITBYPROB",
@@ -1775,12 +1353,7 @@ pub static CMS_INITBYPROB: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.INITBYPROB`; await it to send. Created by [`BloomCommands::cms_initbyprob`](BloomCommands::cms_initbyprob).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1801,30 +1374,13 @@ impl<S> CmsInitbyprob<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.INITBYPROB"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = error;
-            out.push_f64(x);
-        }
-        {
-            let out = &mut args;
-            let x = probability;
-            out.push_f64(x);
-        }
-        CmsInitbyprob {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_f64(error);
+        args.push_f64(probability);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CmsInitbyprob, CMS_INITBYPROB);
+::typedis::__typedis_builder!(CmsInitbyprob, CMS_INITBYPROB, 0);
 /// What the runtime knows about `CMS.MERGE`.
 pub static CMS_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.MERGE",
@@ -1844,12 +1400,7 @@ pub static CMS_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.MERGE`; await it to send. Created by [`BloomCommands::cms_merge`](BloomCommands::cms_merge).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1870,28 +1421,15 @@ impl<S> CmsMerge<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.MERGE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = destination;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
+        args.push(&destination);
+        args.push_i64(numkeys);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(source) {
                 out.push(&x);
             }
         }
-        CmsMerge {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1910,7 +1448,7 @@ impl<S, R> CmsMerge<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(CmsMerge, CMS_MERGE);
+::typedis::__typedis_builder!(CmsMerge, CMS_MERGE, 1);
 /// What the runtime knows about `CMS.QUERY`.
 pub static CMS_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "CMS.QUERY",
@@ -1929,12 +1467,8 @@ pub static CMS_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `CMS.QUERY`; await it to send. Created by [`BloomCommands::cms_query`](BloomCommands::cms_query).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1954,26 +1488,17 @@ impl<S> CmsQuery<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CMS.QUERY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
-        CmsQuery {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(CmsQuery, CMS_QUERY);
+::typedis::__typedis_builder!(CmsQuery, CMS_QUERY, 0);
 /// What the runtime knows about `TDIGEST.ADD`.
 pub static TDIGEST_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.ADD",
@@ -1993,12 +1518,7 @@ pub static TDIGEST_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.ADD`; await it to send. Created by [`BloomCommands::tdigest_add`](BloomCommands::tdigest_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2018,28 +1538,18 @@ impl<S> TdigestAdd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.ADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::core::iter::IntoIterator::into_iter(values) {
                 let b0 = x;
-                let x = b0;
-                out.push_f64(x);
+                out.push_f64(b0);
             }
         }
-        TdigestAdd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestAdd, TDIGEST_ADD);
+::typedis::__typedis_builder!(TdigestAdd, TDIGEST_ADD, 0);
 /// What the runtime knows about `TDIGEST.BYRANK`.
 pub static TDIGEST_BYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.BYRANK",
@@ -2058,12 +1568,8 @@ pub static TDIGEST_BYRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.BYRANK`; await it to send. Created by [`BloomCommands::tdigest_byrank`](BloomCommands::tdigest_byrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2083,26 +1589,17 @@ impl<S> TdigestByrank<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.BYRANK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::core::iter::IntoIterator::into_iter(rank) {
                 out.push_f64(x);
             }
         }
-        TdigestByrank {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestByrank, TDIGEST_BYRANK);
+::typedis::__typedis_builder!(TdigestByrank, TDIGEST_BYRANK, 0);
 /// What the runtime knows about `TDIGEST.BYREVRANK`.
 pub static TDIGEST_BYREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.BYREVRANK",
@@ -2121,12 +1618,8 @@ pub static TDIGEST_BYREVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Co
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.BYREVRANK`; await it to send. Created by [`BloomCommands::tdigest_byrevrank`](BloomCommands::tdigest_byrevrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2146,26 +1639,17 @@ impl<S> TdigestByrevrank<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.BYREVRANK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::core::iter::IntoIterator::into_iter(reverse_rank) {
                 out.push_f64(x);
             }
         }
-        TdigestByrevrank {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestByrevrank, TDIGEST_BYREVRANK);
+::typedis::__typedis_builder!(TdigestByrevrank, TDIGEST_BYREVRANK, 0);
 /// What the runtime knows about `TDIGEST.CDF`.
 pub static TDIGEST_CDF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.CDF",
@@ -2184,12 +1668,8 @@ pub static TDIGEST_CDF: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.CDF`; await it to send. Created by [`BloomCommands::tdigest_cdf`](BloomCommands::tdigest_cdf).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2209,26 +1689,17 @@ impl<S> TdigestCdf<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.CDF"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
-        TdigestCdf {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestCdf, TDIGEST_CDF);
+::typedis::__typedis_builder!(TdigestCdf, TDIGEST_CDF, 0);
 /// What the runtime knows about `TDIGEST.CREATE`.
 pub static TDIGEST_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.CREATE",
@@ -2248,12 +1719,7 @@ pub static TDIGEST_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.CREATE`; await it to send. Created by [`BloomCommands::tdigest_create`](BloomCommands::tdigest_create).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2269,17 +1735,8 @@ impl<S> TdigestCreate<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.CREATE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TdigestCreate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2289,13 +1746,12 @@ impl<S, R> TdigestCreate<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"COMPRESSION");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(TdigestCreate, TDIGEST_CREATE);
+::typedis::__typedis_builder!(TdigestCreate, TDIGEST_CREATE, 1);
 /// What the runtime knows about `TDIGEST.INFO`.
 pub static TDIGEST_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.INFO",
@@ -2314,12 +1770,8 @@ pub static TDIGEST_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.INFO`; await it to send. Created by [`BloomCommands::tdigest_info`](BloomCommands::tdigest_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2335,20 +1787,11 @@ impl<S> TdigestInfo<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TdigestInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestInfo, TDIGEST_INFO);
+::typedis::__typedis_builder!(TdigestInfo, TDIGEST_INFO, 0);
 /// What the runtime knows about `TDIGEST.MAX`.
 pub static TDIGEST_MAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.MAX",
@@ -2367,12 +1810,8 @@ pub static TDIGEST_MAX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.MAX`; await it to send. Created by [`BloomCommands::tdigest_max`](BloomCommands::tdigest_max).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2388,20 +1827,11 @@ impl<S> TdigestMax<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MAX"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TdigestMax {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestMax, TDIGEST_MAX);
+::typedis::__typedis_builder!(TdigestMax, TDIGEST_MAX, 0);
 /// What the runtime knows about `TDIGEST.MERGE`.
 pub static TDIGEST_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.MERGE",
@@ -2421,12 +1851,7 @@ pub static TDIGEST_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.MERGE`; await it to send. Created by [`BloomCommands::tdigest_merge`](BloomCommands::tdigest_merge).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2447,28 +1872,15 @@ impl<S> TdigestMerge<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MERGE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = destination_key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = numkeys;
-            out.push_i64(x);
-        }
+        args.push(&destination_key);
+        args.push_i64(numkeys);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(source_key) {
                 out.push(&x);
             }
         }
-        TdigestMerge {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2480,8 +1892,7 @@ impl<S, R> TdigestMerge<S, R> {
             let x = value;
             let b0 = x;
             out.push_bytes(b"COMPRESSION");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
         }
         self
     }
@@ -2491,7 +1902,7 @@ impl<S, R> TdigestMerge<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(TdigestMerge, TDIGEST_MERGE);
+::typedis::__typedis_builder!(TdigestMerge, TDIGEST_MERGE, 2);
 /// What the runtime knows about `TDIGEST.MIN`.
 pub static TDIGEST_MIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.MIN",
@@ -2510,12 +1921,8 @@ pub static TDIGEST_MIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.MIN`; await it to send. Created by [`BloomCommands::tdigest_min`](BloomCommands::tdigest_min).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2531,20 +1938,11 @@ impl<S> TdigestMin<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.MIN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TdigestMin {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestMin, TDIGEST_MIN);
+::typedis::__typedis_builder!(TdigestMin, TDIGEST_MIN, 0);
 /// What the runtime knows about `TDIGEST.QUANTILE`.
 pub static TDIGEST_QUANTILE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.QUANTILE",
@@ -2563,12 +1961,8 @@ pub static TDIGEST_QUANTILE: ::typedis::meta::CommandMeta = ::typedis::meta::Com
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.QUANTILE`; await it to send. Created by [`BloomCommands::tdigest_quantile`](BloomCommands::tdigest_quantile).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2588,26 +1982,17 @@ impl<S> TdigestQuantile<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.QUANTILE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::core::iter::IntoIterator::into_iter(quantile) {
                 out.push_f64(x);
             }
         }
-        TdigestQuantile {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestQuantile, TDIGEST_QUANTILE);
+::typedis::__typedis_builder!(TdigestQuantile, TDIGEST_QUANTILE, 0);
 /// What the runtime knows about `TDIGEST.RANK`.
 pub static TDIGEST_RANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.RANK",
@@ -2626,12 +2011,8 @@ pub static TDIGEST_RANK: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.RANK`; await it to send. Created by [`BloomCommands::tdigest_rank`](BloomCommands::tdigest_rank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2651,26 +2032,17 @@ impl<S> TdigestRank<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.RANK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
-        TdigestRank {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestRank, TDIGEST_RANK);
+::typedis::__typedis_builder!(TdigestRank, TDIGEST_RANK, 0);
 /// What the runtime knows about `TDIGEST.RESET`.
 pub static TDIGEST_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.RESET",
@@ -2690,12 +2062,7 @@ pub static TDIGEST_RESET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.RESET`; await it to send. Created by [`BloomCommands::tdigest_reset`](BloomCommands::tdigest_reset).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2711,20 +2078,11 @@ impl<S> TdigestReset<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.RESET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TdigestReset {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestReset, TDIGEST_RESET);
+::typedis::__typedis_builder!(TdigestReset, TDIGEST_RESET, 0);
 /// What the runtime knows about `TDIGEST.REVRANK`.
 pub static TDIGEST_REVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.REVRANK",
@@ -2743,12 +2101,8 @@ pub static TDIGEST_REVRANK: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.REVRANK`; await it to send. Created by [`BloomCommands::tdigest_revrank`](BloomCommands::tdigest_revrank).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2768,26 +2122,17 @@ impl<S> TdigestRevrank<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TDIGEST.REVRANK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::core::iter::IntoIterator::into_iter(value) {
                 out.push_f64(x);
             }
         }
-        TdigestRevrank {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestRevrank, TDIGEST_REVRANK);
+::typedis::__typedis_builder!(TdigestRevrank, TDIGEST_REVRANK, 0);
 /// What the runtime knows about `TDIGEST.TRIMMED_MEAN`.
 pub static TDIGEST_TRIMMED_MEAN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TDIGEST.TRIMMED_MEAN",
@@ -2806,12 +2151,8 @@ pub static TDIGEST_TRIMMED_MEAN: ::typedis::meta::CommandMeta = ::typedis::meta:
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TDIGEST.TRIMMED_MEAN`; await it to send. Created by [`BloomCommands::tdigest_trimmed_mean`](BloomCommands::tdigest_trimmed_mean).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2834,30 +2175,13 @@ impl<S> TdigestTrimmedMean<S> {
             ::typedis::Args::const_command(&[b"TDIGEST.TRIMMED_MEAN"])
         };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = low_cut_quantile;
-            out.push_f64(x);
-        }
-        {
-            let out = &mut args;
-            let x = high_cut_quantile;
-            out.push_f64(x);
-        }
-        TdigestTrimmedMean {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_f64(low_cut_quantile);
+        args.push_f64(high_cut_quantile);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TdigestTrimmedMean, TDIGEST_TRIMMED_MEAN);
+::typedis::__typedis_builder!(TdigestTrimmedMean, TDIGEST_TRIMMED_MEAN, 0);
 /// What the runtime knows about `TOPK.ADD`.
 pub static TOPK_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.ADD",
@@ -2877,12 +2201,7 @@ pub static TOPK_ADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.ADD`; await it to send. Created by [`BloomCommands::topk_add`](BloomCommands::topk_add).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2902,26 +2221,17 @@ impl<S> TopkAdd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.ADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(items) {
                 out.push(&x);
             }
         }
-        TopkAdd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TopkAdd, TOPK_ADD);
+::typedis::__typedis_builder!(TopkAdd, TOPK_ADD, 0);
 /// What the runtime knows about `TOPK.COUNT`.
 pub static TOPK_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.COUNT",
@@ -2940,12 +2250,7 @@ pub static TOPK_COUNT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.COUNT`; await it to send. Created by [`BloomCommands::topk_count`](BloomCommands::topk_count).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2966,26 +2271,17 @@ impl<S> TopkCount<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.COUNT"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
-        TopkCount {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TopkCount, TOPK_COUNT);
+::typedis::__typedis_builder!(TopkCount, TOPK_COUNT, 0);
 /// What the runtime knows about `TOPK.INCRBY`.
 pub static TOPK_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.INCRBY",
@@ -3005,12 +2301,7 @@ pub static TOPK_INCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.INCRBY`; await it to send. Created by [`BloomCommands::topk_incrby`](BloomCommands::topk_incrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3030,30 +2321,19 @@ impl<S> TopkIncrby<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.INCRBY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(items) {
                 let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push_i64(x);
+                out.push(&b0);
+                out.push_i64(b1);
             }
         }
-        TopkIncrby {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TopkIncrby, TOPK_INCRBY);
+::typedis::__typedis_builder!(TopkIncrby, TOPK_INCRBY, 0);
 /// What the runtime knows about `TOPK.INFO`.
 pub static TOPK_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.INFO",
@@ -3072,12 +2352,8 @@ pub static TOPK_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.INFO`; await it to send. Created by [`BloomCommands::topk_info`](BloomCommands::topk_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3093,20 +2369,11 @@ impl<S> TopkInfo<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TopkInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TopkInfo, TOPK_INFO);
+::typedis::__typedis_builder!(TopkInfo, TOPK_INFO, 0);
 /// What the runtime knows about `TOPK.LIST`.
 pub static TOPK_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.LIST",
@@ -3125,12 +2392,8 @@ pub static TOPK_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.LIST`; await it to send. Created by [`BloomCommands::topk_list`](BloomCommands::topk_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3146,17 +2409,8 @@ impl<S> TopkList<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.LIST"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        TopkList {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -3167,7 +2421,7 @@ impl<S, R> TopkList<S, R> {
         self.decode()
     }
 }
-::typedis::__typedis_builder!(TopkList, TOPK_LIST);
+::typedis::__typedis_builder!(TopkList, TOPK_LIST, 1);
 /// What the runtime knows about `TOPK.QUERY`.
 pub static TOPK_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.QUERY",
@@ -3186,12 +2440,8 @@ pub static TOPK_QUERY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.QUERY`; await it to send. Created by [`BloomCommands::topk_query`](BloomCommands::topk_query).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3211,26 +2461,17 @@ impl<S> TopkQuery<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.QUERY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(item) {
                 out.push(&x);
             }
         }
-        TopkQuery {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(TopkQuery, TOPK_QUERY);
+::typedis::__typedis_builder!(TopkQuery, TOPK_QUERY, 0);
 /// What the runtime knows about `TOPK.RESERVE`.
 pub static TOPK_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "TOPK.RESERVE",
@@ -3250,12 +2491,7 @@ pub static TOPK_RESERVE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `TOPK.RESERVE`; await it to send. Created by [`BloomCommands::topk_reserve`](BloomCommands::topk_reserve).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -3271,22 +2507,9 @@ impl<S> TopkReserve<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg, topk: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"TOPK.RESERVE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = topk;
-            out.push_i64(x);
-        }
-        TopkReserve {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push_i64(topk);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -3297,20 +2520,17 @@ impl<S, R> TopkReserve<S, R> {
             let out = self.rest.slot(0);
             let x = value;
             let (b0, b1, b2) = x;
-            let x = b0;
-            out.push_i64(x);
-            let x = b1;
-            out.push_i64(x);
-            let x = b2;
-            out.push_f64(x);
+            out.push_i64(b0);
+            out.push_i64(b1);
+            out.push_f64(b2);
         }
         self
     }
 }
-::typedis::__typedis_builder!(TopkReserve, TOPK_RESERVE);
-/**The typed commands: one method per command of the specs (49 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(TopkReserve, TOPK_RESERVE, 1);
+/// The typed commands: one method per command of the specs (49 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait BloomCommands: ::typedis::__private::Sink {
     /// Adds an item to a Bloom Filter
     ///
@@ -3328,8 +2548,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfAdd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfAdd::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, BfAdd<Self>> {
+        ::typedis::__private::wrap(BfAdd::new(self, key, item))
     }
     /// Returns the cardinality of a Bloom filter
     ///
@@ -3346,8 +2566,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn bf_card(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfCard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfCard::new(self, key))
+    ) -> ::typedis::__private::Out<Self, BfCard<Self>> {
+        ::typedis::__private::wrap(BfCard::new(self, key))
     }
     /// Checks whether an item exists in a Bloom Filter
     ///
@@ -3365,8 +2585,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfExists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfExists::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, BfExists<Self>> {
+        ::typedis::__private::wrap(BfExists::new(self, key, item))
     }
     /// Returns information about a Bloom Filter
     ///
@@ -3383,8 +2603,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn bf_info(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfInfo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, BfInfo<Self>> {
+        ::typedis::__private::wrap(BfInfo::new(self, key))
     }
     /// Adds one or more items to a Bloom Filter. A filter will be created if it does not exist
     ///
@@ -3402,8 +2622,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfInsert<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfInsert::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, BfInsert<Self>> {
+        ::typedis::__private::wrap(BfInsert::new(self, key, item))
     }
     /// Restores a filter previously saved using SCANDUMP
     ///
@@ -3422,10 +2642,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         iterator: i64,
         data: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfLoadchunk<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            BfLoadchunk::new(self, key, iterator, data),
-        )
+    ) -> ::typedis::__private::Out<Self, BfLoadchunk<Self>> {
+        ::typedis::__private::wrap(BfLoadchunk::new(self, key, iterator, data))
     }
     /// Adds one or more items to a Bloom Filter. A filter will be created if it does not exist
     ///
@@ -3443,8 +2661,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfMadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfMadd::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, BfMadd<Self>> {
+        ::typedis::__private::wrap(BfMadd::new(self, key, item))
     }
     /// Checks whether one or more items exist in a Bloom Filter
     ///
@@ -3462,8 +2680,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfMexists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfMexists::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, BfMexists<Self>> {
+        ::typedis::__private::wrap(BfMexists::new(self, key, item))
     }
     /// Creates a new Bloom Filter
     ///
@@ -3482,10 +2700,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         error_rate: f64,
         capacity: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfReserve<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            BfReserve::new(self, key, error_rate, capacity),
-        )
+    ) -> ::typedis::__private::Out<Self, BfReserve<Self>> {
+        ::typedis::__private::wrap(BfReserve::new(self, key, error_rate, capacity))
     }
     /// Begins an incremental save of the bloom filter
     ///
@@ -3503,8 +2719,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         iterator: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BfScandump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BfScandump::new(self, key, iterator))
+    ) -> ::typedis::__private::Out<Self, BfScandump<Self>> {
+        ::typedis::__private::wrap(BfScandump::new(self, key, iterator))
     }
     /// Adds an item to a Cuckoo Filter
     ///
@@ -3522,8 +2738,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfAdd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfAdd::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfAdd<Self>> {
+        ::typedis::__private::wrap(CfAdd::new(self, key, item))
     }
     /// Adds an item to a Cuckoo Filter if the item did not exist previously.
     ///
@@ -3541,8 +2757,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfAddnx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfAddnx::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfAddnx<Self>> {
+        ::typedis::__private::wrap(CfAddnx::new(self, key, item))
     }
     /// Return the number of times an item might be in a Cuckoo Filter
     ///
@@ -3560,8 +2776,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfCount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfCount::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfCount<Self>> {
+        ::typedis::__private::wrap(CfCount::new(self, key, item))
     }
     /// Deletes an item from a Cuckoo Filter
     ///
@@ -3579,8 +2795,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfDel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfDel::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfDel<Self>> {
+        ::typedis::__private::wrap(CfDel::new(self, key, item))
     }
     /// Checks whether one or more items exist in a Cuckoo Filter
     ///
@@ -3598,8 +2814,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfExists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfExists::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfExists<Self>> {
+        ::typedis::__private::wrap(CfExists::new(self, key, item))
     }
     /// Returns information about a Cuckoo Filter
     ///
@@ -3616,8 +2832,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn cf_info(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfInfo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, CfInfo<Self>> {
+        ::typedis::__private::wrap(CfInfo::new(self, key))
     }
     /// Adds one or more items to a Cuckoo Filter. A filter will be created if it does not exist
     ///
@@ -3635,8 +2851,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfInsert<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfInsert::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfInsert<Self>> {
+        ::typedis::__private::wrap(CfInsert::new(self, key, item))
     }
     /// Adds one or more items to a Cuckoo Filter if the items did not exist previously. A filter will be created if it does not exist
     ///
@@ -3654,8 +2870,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfInsertnx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfInsertnx::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfInsertnx<Self>> {
+        ::typedis::__private::wrap(CfInsertnx::new(self, key, item))
     }
     /// Restores a filter previously saved using SCANDUMP
     ///
@@ -3674,10 +2890,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         iterator: i64,
         data: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfLoadchunk<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CfLoadchunk::new(self, key, iterator, data),
-        )
+    ) -> ::typedis::__private::Out<Self, CfLoadchunk<Self>> {
+        ::typedis::__private::wrap(CfLoadchunk::new(self, key, iterator, data))
     }
     /// Checks whether one or more items exist in a Cuckoo Filter
     ///
@@ -3695,8 +2909,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfMexists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfMexists::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CfMexists<Self>> {
+        ::typedis::__private::wrap(CfMexists::new(self, key, item))
     }
     /// Creates a new Cuckoo Filter
     ///
@@ -3714,8 +2928,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         capacity: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfReserve<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfReserve::new(self, key, capacity))
+    ) -> ::typedis::__private::Out<Self, CfReserve<Self>> {
+        ::typedis::__private::wrap(CfReserve::new(self, key, capacity))
     }
     /// Begins an incremental save of the bloom filter
     ///
@@ -3733,8 +2947,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         iterator: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CfScandump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CfScandump::new(self, key, iterator))
+    ) -> ::typedis::__private::Out<Self, CfScandump<Self>> {
+        ::typedis::__private::wrap(CfScandump::new(self, key, iterator))
     }
     /// Increases the count of one or more items by increment
     ///
@@ -3752,8 +2966,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsIncrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CmsIncrby::new(self, key, items))
+    ) -> ::typedis::__private::Out<Self, CmsIncrby<Self>> {
+        ::typedis::__private::wrap(CmsIncrby::new(self, key, items))
     }
     /// Returns information about a sketch
     ///
@@ -3770,8 +2984,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn cms_info(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CmsInfo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, CmsInfo<Self>> {
+        ::typedis::__private::wrap(CmsInfo::new(self, key))
     }
     /// Initializes a Count-Min Sketch to dimensions specified by user
     ///
@@ -3790,10 +3004,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         width: i64,
         depth: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsInitbydim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CmsInitbydim::new(self, key, width, depth),
-        )
+    ) -> ::typedis::__private::Out<Self, CmsInitbydim<Self>> {
+        ::typedis::__private::wrap(CmsInitbydim::new(self, key, width, depth))
     }
     /// Initializes a Count-Min Sketch to accommodate requested tolerances.
     ///
@@ -3812,10 +3024,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         error: f64,
         probability: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsInitbyprob<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CmsInitbyprob::new(self, key, error, probability),
-        )
+    ) -> ::typedis::__private::Out<Self, CmsInitbyprob<Self>> {
+        ::typedis::__private::wrap(CmsInitbyprob::new(self, key, error, probability))
     }
     /// Merges several sketches into one sketch
     ///
@@ -3834,10 +3044,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         destination: impl ::typedis::ToArg,
         numkeys: i64,
         source: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsMerge<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CmsMerge::new(self, destination, numkeys, source),
-        )
+    ) -> ::typedis::__private::Out<Self, CmsMerge<Self>> {
+        ::typedis::__private::wrap(CmsMerge::new(self, destination, numkeys, source))
     }
     /// Returns the count for one or more items in a sketch
     ///
@@ -3855,8 +3063,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CmsQuery<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CmsQuery::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, CmsQuery<Self>> {
+        ::typedis::__private::wrap(CmsQuery::new(self, key, item))
     }
     /// Adds one or more observations to a t-digest sketch
     ///
@@ -3874,8 +3082,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         values: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestAdd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestAdd::new(self, key, values))
+    ) -> ::typedis::__private::Out<Self, TdigestAdd<Self>> {
+        ::typedis::__private::wrap(TdigestAdd::new(self, key, values))
     }
     /// Returns, for each input rank, an estimation of the value (floating-point) with that rank
     ///
@@ -3893,8 +3101,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         rank: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestByrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestByrank::new(self, key, rank))
+    ) -> ::typedis::__private::Out<Self, TdigestByrank<Self>> {
+        ::typedis::__private::wrap(TdigestByrank::new(self, key, rank))
     }
     /// Returns, for each input reverse rank, an estimation of the value (floating-point) with that reverse rank
     ///
@@ -3912,10 +3120,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         reverse_rank: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestByrevrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            TdigestByrevrank::new(self, key, reverse_rank),
-        )
+    ) -> ::typedis::__private::Out<Self, TdigestByrevrank<Self>> {
+        ::typedis::__private::wrap(TdigestByrevrank::new(self, key, reverse_rank))
     }
     /// Returns, for each input value, an estimation of the fraction (floating-point) of (observations smaller than the given value + half the observations equal to the given value)
     ///
@@ -3933,8 +3139,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestCdf<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestCdf::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, TdigestCdf<Self>> {
+        ::typedis::__private::wrap(TdigestCdf::new(self, key, value))
     }
     /// Allocates memory and initializes a new t-digest sketch
     ///
@@ -3951,8 +3157,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn tdigest_create(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestCreate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestCreate::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TdigestCreate<Self>> {
+        ::typedis::__private::wrap(TdigestCreate::new(self, key))
     }
     /// Returns information and statistics about a t-digest sketch
     ///
@@ -3969,8 +3175,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn tdigest_info(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestInfo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TdigestInfo<Self>> {
+        ::typedis::__private::wrap(TdigestInfo::new(self, key))
     }
     /// Returns the maximum observation value from a t-digest sketch
     ///
@@ -3987,8 +3193,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn tdigest_max(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestMax<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestMax::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TdigestMax<Self>> {
+        ::typedis::__private::wrap(TdigestMax::new(self, key))
     }
     /// Merges multiple t-digest sketches into a single sketch
     ///
@@ -4007,8 +3213,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         destination_key: impl ::typedis::ToArg,
         numkeys: i64,
         source_key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestMerge<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, TdigestMerge<Self>> {
+        ::typedis::__private::wrap(
             TdigestMerge::new(self, destination_key, numkeys, source_key),
         )
     }
@@ -4027,8 +3233,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn tdigest_min(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestMin<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestMin::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TdigestMin<Self>> {
+        ::typedis::__private::wrap(TdigestMin::new(self, key))
     }
     /// Returns, for each input fraction, an estimation of the value (floating point) that is smaller than the given fraction of observations
     ///
@@ -4046,10 +3252,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         quantile: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestQuantile<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            TdigestQuantile::new(self, key, quantile),
-        )
+    ) -> ::typedis::__private::Out<Self, TdigestQuantile<Self>> {
+        ::typedis::__private::wrap(TdigestQuantile::new(self, key, quantile))
     }
     /// Returns, for each input value (floating-point), the estimated rank of the value (the number of observations in the sketch that are smaller than the value + half the number of observations that are equal to the value)
     ///
@@ -4067,8 +3271,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestRank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestRank::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, TdigestRank<Self>> {
+        ::typedis::__private::wrap(TdigestRank::new(self, key, value))
     }
     /// Resets a t-digest sketch: empty the sketch and re-initializes it.
     ///
@@ -4085,8 +3289,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn tdigest_reset(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestReset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestReset::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TdigestReset<Self>> {
+        ::typedis::__private::wrap(TdigestReset::new(self, key))
     }
     /// Returns, for each input value (floating-point), the estimated reverse rank of the value (the number of observations in the sketch that are larger than the value + half the number of observations that are equal to the value)
     ///
@@ -4104,8 +3308,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::core::iter::IntoIterator<Item = f64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestRevrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TdigestRevrank::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, TdigestRevrank<Self>> {
+        ::typedis::__private::wrap(TdigestRevrank::new(self, key, value))
     }
     /// Returns an estimation of the mean value from the sketch, excluding observation values outside the low and high cutoff quantiles
     ///
@@ -4124,8 +3328,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         low_cut_quantile: f64,
         high_cut_quantile: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TdigestTrimmedMean<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, TdigestTrimmedMean<Self>> {
+        ::typedis::__private::wrap(
             TdigestTrimmedMean::new(self, key, low_cut_quantile, high_cut_quantile),
         )
     }
@@ -4145,8 +3349,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         items: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkAdd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkAdd::new(self, key, items))
+    ) -> ::typedis::__private::Out<Self, TopkAdd<Self>> {
+        ::typedis::__private::wrap(TopkAdd::new(self, key, items))
     }
     /// Return the count for one or more items are in a sketch
     ///
@@ -4165,8 +3369,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkCount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkCount::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, TopkCount<Self>> {
+        ::typedis::__private::wrap(TopkCount::new(self, key, item))
     }
     /// Increases the count of one or more items by increment
     ///
@@ -4184,8 +3388,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         items: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, i64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkIncrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkIncrby::new(self, key, items))
+    ) -> ::typedis::__private::Out<Self, TopkIncrby<Self>> {
+        ::typedis::__private::wrap(TopkIncrby::new(self, key, items))
     }
     /// Returns information about a sketch
     ///
@@ -4202,8 +3406,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn topk_info(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkInfo::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TopkInfo<Self>> {
+        ::typedis::__private::wrap(TopkInfo::new(self, key))
     }
     /// Return full list of items in Top K list
     ///
@@ -4220,8 +3424,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
     fn topk_list(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkList::new(self, key))
+    ) -> ::typedis::__private::Out<Self, TopkList<Self>> {
+        ::typedis::__private::wrap(TopkList::new(self, key))
     }
     /// Checks whether one or more items are in a sketch
     ///
@@ -4239,8 +3443,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         item: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkQuery<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkQuery::new(self, key, item))
+    ) -> ::typedis::__private::Out<Self, TopkQuery<Self>> {
+        ::typedis::__private::wrap(TopkQuery::new(self, key, item))
     }
     /// Initializes a TopK with specified parameters
     ///
@@ -4258,8 +3462,8 @@ pub trait BloomCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         topk: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<TopkReserve<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(TopkReserve::new(self, key, topk))
+    ) -> ::typedis::__private::Out<Self, TopkReserve<Self>> {
+        ::typedis::__private::wrap(TopkReserve::new(self, key, topk))
     }
 }
 /// Every known command, sorted by name (`"CLIENT KILL"` for subcommands).

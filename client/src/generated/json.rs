@@ -19,12 +19,7 @@ pub static JSON_ARRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRAPPEND`; await it to send. Created by [`JsonCommands::json_arrappend`](JsonCommands::json_arrappend).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -45,31 +40,18 @@ impl<S> JsonArrappend<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRAPPEND"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
+        args.push(&key);
+        args.push(&path);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
-        JsonArrappend {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonArrappend, JSON_ARRAPPEND);
+::typedis::__typedis_builder!(JsonArrappend, JSON_ARRAPPEND, 0);
 /// What the runtime knows about `JSON.ARRINDEX`.
 pub static JSON_ARRINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.ARRINDEX",
@@ -88,12 +70,8 @@ pub static JSON_ARRINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRINDEX`; await it to send. Created by [`JsonCommands::json_arrindex`](JsonCommands::json_arrindex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -114,27 +92,10 @@ impl<S> JsonArrindex<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRINDEX"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        JsonArrindex {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -143,8 +104,7 @@ impl<S, R> JsonArrindex<S, R> {
     pub fn start(mut self, start: i64) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = start;
-            out.push_i64(x);
+            out.push_i64(start);
         }
         self
     }
@@ -152,15 +112,13 @@ impl<S, R> JsonArrindex<S, R> {
     pub fn range(mut self, start: i64, stop: i64) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = start;
-            out.push_i64(x);
-            let x = stop;
-            out.push_i64(x);
+            out.push_i64(start);
+            out.push_i64(stop);
         }
         self
     }
 }
-::typedis::__typedis_builder!(JsonArrindex, JSON_ARRINDEX);
+::typedis::__typedis_builder!(JsonArrindex, JSON_ARRINDEX, 1);
 /// What the runtime knows about `JSON.ARRINSERT`.
 pub static JSON_ARRINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.ARRINSERT",
@@ -180,12 +138,7 @@ pub static JSON_ARRINSERT: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRINSERT`; await it to send. Created by [`JsonCommands::json_arrinsert`](JsonCommands::json_arrinsert).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -207,36 +160,19 @@ impl<S> JsonArrinsert<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRINSERT"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = index;
-            out.push_i64(x);
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push_i64(index);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(value) {
                 out.push(&x);
             }
         }
-        JsonArrinsert {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonArrinsert, JSON_ARRINSERT);
+::typedis::__typedis_builder!(JsonArrinsert, JSON_ARRINSERT, 0);
 /// What the runtime knows about `JSON.ARRLEN`.
 pub static JSON_ARRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.ARRLEN",
@@ -255,12 +191,8 @@ pub static JSON_ARRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRLEN`; await it to send. Created by [`JsonCommands::json_arrlen`](JsonCommands::json_arrlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -280,25 +212,12 @@ impl<S> JsonArrlen<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRLEN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonArrlen {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonArrlen, JSON_ARRLEN);
+::typedis::__typedis_builder!(JsonArrlen, JSON_ARRLEN, 0);
 /// What the runtime knows about `JSON.ARRPOP`.
 pub static JSON_ARRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.ARRPOP",
@@ -317,12 +236,7 @@ pub static JSON_ARRPOP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRPOP`; await it to send. Created by [`JsonCommands::json_arrpop`](JsonCommands::json_arrpop).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -342,22 +256,9 @@ impl<S> JsonArrpop<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRPOP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonArrpop {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -366,13 +267,12 @@ impl<S, R> JsonArrpop<S, R> {
     pub fn index(mut self, value: i64) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(JsonArrpop, JSON_ARRPOP);
+::typedis::__typedis_builder!(JsonArrpop, JSON_ARRPOP, 1);
 /// What the runtime knows about `JSON.ARRTRIM`.
 pub static JSON_ARRTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.ARRTRIM",
@@ -391,12 +291,7 @@ pub static JSON_ARRTRIM: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.ARRTRIM`; await it to send. Created by [`JsonCommands::json_arrtrim`](JsonCommands::json_arrtrim).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -418,35 +313,14 @@ impl<S> JsonArrtrim<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.ARRTRIM"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = start;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            let x = stop;
-            out.push_i64(x);
-        }
-        JsonArrtrim {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push_i64(start);
+        args.push_i64(stop);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonArrtrim, JSON_ARRTRIM);
+::typedis::__typedis_builder!(JsonArrtrim, JSON_ARRTRIM, 0);
 /// What the runtime knows about `JSON.CLEAR`.
 pub static JSON_CLEAR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.CLEAR",
@@ -465,12 +339,7 @@ pub static JSON_CLEAR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.CLEAR`; await it to send. Created by [`JsonCommands::json_clear`](JsonCommands::json_clear).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -486,17 +355,8 @@ impl<S> JsonClear<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.CLEAR"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        JsonClear {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -505,13 +365,12 @@ impl<S, R> JsonClear<S, R> {
     pub fn path(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(JsonClear, JSON_CLEAR);
+::typedis::__typedis_builder!(JsonClear, JSON_CLEAR, 1);
 /// What the runtime knows about `JSON.DEBUG`.
 pub static JSON_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.DEBUG",
@@ -530,12 +389,7 @@ pub static JSON_DEBUG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `JSON.DEBUG HELP`.
 pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -544,12 +398,7 @@ pub static JSON_DEBUG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comm
     arity: -2i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.DEBUG HELP`; await it to send. Created by [`JsonCommands::json_debug_help`](JsonCommands::json_debug_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -565,15 +414,10 @@ impl<S> JsonDebugHelp<S> {
     pub fn new(sink: S) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"JSON.DEBUG", b"HELP"]) };
         let rest = ::typedis::__private::Slots::new();
-        JsonDebugHelp {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonDebugHelp, JSON_DEBUG_HELP);
+::typedis::__typedis_builder!(JsonDebugHelp, JSON_DEBUG_HELP, 0);
 /// What the runtime knows about `JSON.DEBUG MEMORY`.
 pub static JSON_DEBUG_MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.DEBUG MEMORY",
@@ -592,12 +436,7 @@ pub static JSON_DEBUG_MEMORY: ::typedis::meta::CommandMeta = ::typedis::meta::Co
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.DEBUG MEMORY`; await it to send. Created by [`JsonCommands::json_debug_memory`](JsonCommands::json_debug_memory).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -619,25 +458,12 @@ impl<S> JsonDebugMemory<S> {
             ::typedis::Args::const_command(&[b"JSON.DEBUG", b"MEMORY"])
         };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonDebugMemory {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonDebugMemory, JSON_DEBUG_MEMORY);
+::typedis::__typedis_builder!(JsonDebugMemory, JSON_DEBUG_MEMORY, 0);
 /// What the runtime knows about `JSON.DEL`.
 pub static JSON_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.DEL",
@@ -656,12 +482,7 @@ pub static JSON_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.DEL`; await it to send. Created by [`JsonCommands::json_del`](JsonCommands::json_del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -677,17 +498,8 @@ impl<S> JsonDel<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.DEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        JsonDel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -696,13 +508,12 @@ impl<S, R> JsonDel<S, R> {
     pub fn path(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(JsonDel, JSON_DEL);
+::typedis::__typedis_builder!(JsonDel, JSON_DEL, 1);
 /// What the runtime knows about `JSON.FORGET`.
 pub static JSON_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.FORGET",
@@ -721,12 +532,7 @@ pub static JSON_FORGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.FORGET`; await it to send. Created by [`JsonCommands::json_forget`](JsonCommands::json_forget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -742,17 +548,8 @@ impl<S> JsonForget<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.FORGET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        JsonForget {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -761,13 +558,12 @@ impl<S, R> JsonForget<S, R> {
     pub fn path(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(JsonForget, JSON_FORGET);
+::typedis::__typedis_builder!(JsonForget, JSON_FORGET, 1);
 /// What the runtime knows about `JSON.GET`.
 pub static JSON_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.GET",
@@ -786,12 +582,8 @@ pub static JSON_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.GET`; await it to send. Created by [`JsonCommands::json_get_text`](JsonCommands::json_get_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -807,17 +599,8 @@ impl<S> JsonGet<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.GET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        JsonGet {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -827,8 +610,7 @@ impl<S, R> JsonGet<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"INDENT");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -837,8 +619,7 @@ impl<S, R> JsonGet<S, R> {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"NEWLINE");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -847,8 +628,7 @@ impl<S, R> JsonGet<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"SPACE");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -866,7 +646,7 @@ impl<S, R> JsonGet<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(JsonGet, JSON_GET);
+::typedis::__typedis_builder!(JsonGet, JSON_GET, 4);
 /// What the runtime knows about `JSON.MERGE`.
 pub static JSON_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.MERGE",
@@ -886,12 +666,7 @@ pub static JSON_MERGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.MERGE`; await it to send. Created by [`JsonCommands::json_merge_text`](JsonCommands::json_merge_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -912,30 +687,13 @@ impl<S> JsonMerge<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.MERGE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        JsonMerge {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonMerge, JSON_MERGE);
+::typedis::__typedis_builder!(JsonMerge, JSON_MERGE, 0);
 /// What the runtime knows about `JSON.MGET`.
 pub static JSON_MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.MGET",
@@ -954,12 +712,8 @@ pub static JSON_MGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.MGET`; await it to send. Created by [`JsonCommands::json_mget_text`](JsonCommands::json_mget_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -985,20 +739,11 @@ impl<S> JsonMget<S> {
                 out.push(&x);
             }
         }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonMget {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonMget, JSON_MGET);
+::typedis::__typedis_builder!(JsonMget, JSON_MGET, 0);
 /// What the runtime knows about `JSON.MSET`.
 pub static JSON_MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.MSET",
@@ -1018,12 +763,7 @@ pub static JSON_MSET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.MSET`; await it to send. Created by [`JsonCommands::json_mset_text`](JsonCommands::json_mset_text).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1049,23 +789,15 @@ impl<S> JsonMset<S> {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(triplet) {
                 let (b0, b1, b2) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
-                let x = b2;
-                out.push(&x);
+                out.push(&b0);
+                out.push(&b1);
+                out.push(&b2);
             }
         }
-        JsonMset {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonMset, JSON_MSET);
+::typedis::__typedis_builder!(JsonMset, JSON_MSET, 0);
 /// What the runtime knows about `JSON.NUMINCRBY`.
 pub static JSON_NUMINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.NUMINCRBY",
@@ -1084,12 +816,7 @@ pub static JSON_NUMINCRBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.NUMINCRBY`; await it to send. Created by [`JsonCommands::json_numincrby`](JsonCommands::json_numincrby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1110,30 +837,13 @@ impl<S> JsonNumincrby<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.NUMINCRBY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push_f64(x);
-        }
-        JsonNumincrby {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push_f64(value);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonNumincrby, JSON_NUMINCRBY);
+::typedis::__typedis_builder!(JsonNumincrby, JSON_NUMINCRBY, 0);
 /// What the runtime knows about `JSON.NUMMULTBY`.
 pub static JSON_NUMMULTBY: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.NUMMULTBY",
@@ -1152,12 +862,7 @@ pub static JSON_NUMMULTBY: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.NUMMULTBY`; await it to send. Created by [`JsonCommands::json_nummultby`](JsonCommands::json_nummultby).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1179,30 +884,13 @@ impl<S> JsonNummultby<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.NUMMULTBY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push_f64(x);
-        }
-        JsonNummultby {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push_f64(value);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonNummultby, JSON_NUMMULTBY);
+::typedis::__typedis_builder!(JsonNummultby, JSON_NUMMULTBY, 0);
 /// What the runtime knows about `JSON.OBJKEYS`.
 pub static JSON_OBJKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.OBJKEYS",
@@ -1221,12 +909,8 @@ pub static JSON_OBJKEYS: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.OBJKEYS`; await it to send. Created by [`JsonCommands::json_objkeys`](JsonCommands::json_objkeys).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1249,25 +933,12 @@ impl<S> JsonObjkeys<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.OBJKEYS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonObjkeys {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonObjkeys, JSON_OBJKEYS);
+::typedis::__typedis_builder!(JsonObjkeys, JSON_OBJKEYS, 0);
 /// What the runtime knows about `JSON.OBJLEN`.
 pub static JSON_OBJLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.OBJLEN",
@@ -1286,12 +957,8 @@ pub static JSON_OBJLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.OBJLEN`; await it to send. Created by [`JsonCommands::json_objlen`](JsonCommands::json_objlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1311,25 +978,12 @@ impl<S> JsonObjlen<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.OBJLEN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonObjlen {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonObjlen, JSON_OBJLEN);
+::typedis::__typedis_builder!(JsonObjlen, JSON_OBJLEN, 0);
 /// What the runtime knows about `JSON.RESP`.
 pub static JSON_RESP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.RESP",
@@ -1348,12 +1002,8 @@ pub static JSON_RESP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.RESP`; await it to send. Created by [`JsonCommands::json_resp`](JsonCommands::json_resp).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1374,25 +1024,12 @@ impl<S> JsonResp<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.RESP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonResp {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonResp, JSON_RESP);
+::typedis::__typedis_builder!(JsonResp, JSON_RESP, 0);
 /// What the runtime knows about `JSON.SET`.
 pub static JSON_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.SET",
@@ -1412,12 +1049,7 @@ pub static JSON_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `condition` argument of `JsonSet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1456,27 +1088,10 @@ impl<S> JsonSet<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.SET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        JsonSet {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1497,7 +1112,7 @@ impl<S, R> JsonSet<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(JsonSet, JSON_SET);
+::typedis::__typedis_builder!(JsonSet, JSON_SET, 1);
 /// What the runtime knows about `JSON.STRAPPEND`.
 pub static JSON_STRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.STRAPPEND",
@@ -1517,12 +1132,7 @@ pub static JSON_STRAPPEND: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.STRAPPEND`; await it to send. Created by [`JsonCommands::json_strappend`](JsonCommands::json_strappend).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1543,30 +1153,13 @@ impl<S> JsonStrappend<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.STRAPPEND"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        JsonStrappend {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonStrappend, JSON_STRAPPEND);
+::typedis::__typedis_builder!(JsonStrappend, JSON_STRAPPEND, 0);
 /// What the runtime knows about `JSON.STRLEN`.
 pub static JSON_STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.STRLEN",
@@ -1585,12 +1178,8 @@ pub static JSON_STRLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.STRLEN`; await it to send. Created by [`JsonCommands::json_strlen`](JsonCommands::json_strlen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1610,25 +1199,12 @@ impl<S> JsonStrlen<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.STRLEN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonStrlen {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonStrlen, JSON_STRLEN);
+::typedis::__typedis_builder!(JsonStrlen, JSON_STRLEN, 0);
 /// What the runtime knows about `JSON.TOGGLE`.
 pub static JSON_TOGGLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.TOGGLE",
@@ -1648,12 +1224,7 @@ pub static JSON_TOGGLE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.TOGGLE`; await it to send. Created by [`JsonCommands::json_toggle`](JsonCommands::json_toggle).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1673,25 +1244,12 @@ impl<S> JsonToggle<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.TOGGLE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonToggle {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonToggle, JSON_TOGGLE);
+::typedis::__typedis_builder!(JsonToggle, JSON_TOGGLE, 0);
 /// What the runtime knows about `JSON.TYPE`.
 pub static JSON_TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "JSON.TYPE",
@@ -1710,12 +1268,8 @@ pub static JSON_TYPE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `JSON.TYPE`; await it to send. Created by [`JsonCommands::json_type`](JsonCommands::json_type).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1735,28 +1289,15 @@ impl<S> JsonType<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"JSON.TYPE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = path;
-            out.push(&x);
-        }
-        JsonType {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&path);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(JsonType, JSON_TYPE);
-/**The typed commands: one method per command of the specs (25 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(JsonType, JSON_TYPE, 0);
+/// The typed commands: one method per command of the specs (25 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait JsonCommands: ::typedis::__private::Sink {
     /// Append one or more json values into the array at path after the last element in it.
     ///
@@ -1775,10 +1316,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrappend<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonArrappend::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonArrappend<Self>> {
+        ::typedis::__private::wrap(JsonArrappend::new(self, key, path, value))
     }
     /// Returns the index of the first occurrence of a JSON scalar value in the array at path
     ///
@@ -1797,10 +1336,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrindex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonArrindex::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonArrindex<Self>> {
+        ::typedis::__private::wrap(JsonArrindex::new(self, key, path, value))
     }
     /// Inserts the JSON scalar(s) value at the specified index in the array at path
     ///
@@ -1820,10 +1357,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         path: impl ::typedis::ToArg,
         index: i64,
         value: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrinsert<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonArrinsert::new(self, key, path, index, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonArrinsert<Self>> {
+        ::typedis::__private::wrap(JsonArrinsert::new(self, key, path, index, value))
     }
     /// Returns the length of the array at path
     ///
@@ -1841,8 +1376,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonArrlen::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonArrlen<Self>> {
+        ::typedis::__private::wrap(JsonArrlen::new(self, key, path))
     }
     /// Removes and returns the element at the specified index in the array at path
     ///
@@ -1860,8 +1395,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonArrpop::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonArrpop<Self>> {
+        ::typedis::__private::wrap(JsonArrpop::new(self, key, path))
     }
     /// Trims the array at path to contain only the specified inclusive range of indices from start to stop
     ///
@@ -1881,10 +1416,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         path: impl ::typedis::ToArg,
         start: i64,
         stop: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonArrtrim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonArrtrim::new(self, key, path, start, stop),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonArrtrim<Self>> {
+        ::typedis::__private::wrap(JsonArrtrim::new(self, key, path, start, stop))
     }
     /// Clears all values from an array or an object and sets numeric values to `0`
     ///
@@ -1901,8 +1434,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     fn json_clear(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonClear<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonClear::new(self, key))
+    ) -> ::typedis::__private::Out<Self, JsonClear<Self>> {
+        ::typedis::__private::wrap(JsonClear::new(self, key))
     }
     /// Shows helpful information
     ///
@@ -1915,10 +1448,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     #[doc(alias = "JSON.DEBUG HELP")]
     #[allow(deprecated)]
-    fn json_debug_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonDebugHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonDebugHelp::new(self))
+    fn json_debug_help(self) -> ::typedis::__private::Out<Self, JsonDebugHelp<Self>> {
+        ::typedis::__private::wrap(JsonDebugHelp::new(self))
     }
     /// Reports the size in bytes of a key
     ///
@@ -1936,8 +1467,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonDebugMemory<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonDebugMemory::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonDebugMemory<Self>> {
+        ::typedis::__private::wrap(JsonDebugMemory::new(self, key, path))
     }
     /// Deletes a value
     ///
@@ -1954,8 +1485,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     fn json_del(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonDel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonDel::new(self, key))
+    ) -> ::typedis::__private::Out<Self, JsonDel<Self>> {
+        ::typedis::__private::wrap(JsonDel::new(self, key))
     }
     /// Deletes a value
     ///
@@ -1972,8 +1503,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     fn json_forget(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonForget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonForget::new(self, key))
+    ) -> ::typedis::__private::Out<Self, JsonForget<Self>> {
+        ::typedis::__private::wrap(JsonForget::new(self, key))
     }
     /// Gets the value at one or more paths in JSON serialized form
     ///
@@ -1990,8 +1521,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
     fn json_get_text(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonGet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonGet::new(self, key))
+    ) -> ::typedis::__private::Out<Self, JsonGet<Self>> {
+        ::typedis::__private::wrap(JsonGet::new(self, key))
     }
     /// Merges a given JSON value into matching paths. Consequently, JSON values at matching paths are updated, deleted, or expanded with new children
     ///
@@ -2010,10 +1541,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonMerge<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonMerge::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonMerge<Self>> {
+        ::typedis::__private::wrap(JsonMerge::new(self, key, path, value))
     }
     /// Returns the values at a path from one or more keys
     ///
@@ -2031,8 +1560,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonMget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonMget::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonMget<Self>> {
+        ::typedis::__private::wrap(JsonMget::new(self, key, path))
     }
     /// Sets or updates the JSON value of one or more keys
     ///
@@ -2052,8 +1581,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
             M0,
             Item = (impl ::typedis::ToArg, impl ::typedis::ToArg, impl ::typedis::ToArg),
         >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonMset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonMset::new(self, triplet))
+    ) -> ::typedis::__private::Out<Self, JsonMset<Self>> {
+        ::typedis::__private::wrap(JsonMset::new(self, triplet))
     }
     /// Increments the numeric value at path by a value
     ///
@@ -2072,10 +1601,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonNumincrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonNumincrby::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonNumincrby<Self>> {
+        ::typedis::__private::wrap(JsonNumincrby::new(self, key, path, value))
     }
     /// Multiplies the numeric value at path by a value
     ///
@@ -2095,10 +1622,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonNummultby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonNummultby::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonNummultby<Self>> {
+        ::typedis::__private::wrap(JsonNummultby::new(self, key, path, value))
     }
     /// Returns the JSON keys of the object at path
     ///
@@ -2116,8 +1641,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonObjkeys<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonObjkeys::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonObjkeys<Self>> {
+        ::typedis::__private::wrap(JsonObjkeys::new(self, key, path))
     }
     /// Returns the number of keys of the object at path
     ///
@@ -2135,8 +1660,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonObjlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonObjlen::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonObjlen<Self>> {
+        ::typedis::__private::wrap(JsonObjlen::new(self, key, path))
     }
     /// Returns the JSON value at path in Redis Serialization Protocol (RESP)
     ///
@@ -2155,8 +1680,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonResp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonResp::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonResp<Self>> {
+        ::typedis::__private::wrap(JsonResp::new(self, key, path))
     }
     /// Sets or updates the JSON value at a path
     ///
@@ -2175,8 +1700,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonSet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonSet::new(self, key, path, value))
+    ) -> ::typedis::__private::Out<Self, JsonSet<Self>> {
+        ::typedis::__private::wrap(JsonSet::new(self, key, path, value))
     }
     /// Appends a string to a JSON string value at path
     ///
@@ -2195,10 +1720,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonStrappend<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            JsonStrappend::new(self, key, path, value),
-        )
+    ) -> ::typedis::__private::Out<Self, JsonStrappend<Self>> {
+        ::typedis::__private::wrap(JsonStrappend::new(self, key, path, value))
     }
     /// Returns the length of the JSON String at path in key
     ///
@@ -2216,8 +1739,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonStrlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonStrlen::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonStrlen<Self>> {
+        ::typedis::__private::wrap(JsonStrlen::new(self, key, path))
     }
     /// Toggles a boolean value
     ///
@@ -2235,8 +1758,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonToggle<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonToggle::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonToggle<Self>> {
+        ::typedis::__private::wrap(JsonToggle::new(self, key, path))
     }
     /// Returns the type of the JSON value at path
     ///
@@ -2254,8 +1777,8 @@ pub trait JsonCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<JsonType<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(JsonType::new(self, key, path))
+    ) -> ::typedis::__private::Out<Self, JsonType<Self>> {
+        ::typedis::__private::wrap(JsonType::new(self, key, path))
     }
 }
 /// Every known command, sorted by name (`"CLIENT KILL"` for subcommands).

@@ -18,12 +18,7 @@ pub static FT_AGGREGATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `FtAggregate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,22 +56,9 @@ impl<S> FtAggregate<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.AGGREGATE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = query;
-            out.push(&x);
-        }
-        FtAggregate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&query);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -113,8 +95,7 @@ impl<S, R> FtAggregate<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"TIMEOUT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -154,8 +135,7 @@ impl<S, R> FtAggregate<S, R> {
             for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2) = x;
                 out.push_bytes(b"GROUPBY");
-                let x = b0;
-                out.push_i64(x);
+                out.push_i64(b0);
                 for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
                 }
@@ -163,17 +143,14 @@ impl<S, R> FtAggregate<S, R> {
                     for x in ::typedis::ManyArgs::many(b2) {
                         let (b0, b1, b2, b3) = x;
                         out.push_bytes(b"REDUCE");
-                        let x = b0;
-                        out.push(&x);
-                        let x = b1;
-                        out.push_i64(x);
+                        out.push(&b0);
+                        out.push_i64(b1);
                         for x in ::typedis::ManyArgs::many(b2) {
                             out.push(&x);
                         }
                         if let ::core::option::Option::Some(b3) = b3 {
                             out.push_bytes(b"AS");
-                            let x = b3;
-                            out.push(&x);
+                            out.push(&b3);
                         }
                     }
                 }
@@ -200,21 +177,17 @@ impl<S, R> FtAggregate<S, R> {
             let x = value;
             let (b0, b1, b2) = x;
             out.push_bytes(b"SORTBY");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             if let ::core::option::Option::Some(b1) = b1 {
                 for x in ::typedis::ManyArgs::many(b1) {
                     let (b0, b1) = x;
-                    let x = b0;
-                    out.push(&x);
-                    let x = b1;
-                    out.push(&x);
+                    out.push(&b0);
+                    out.push(&b1);
                 }
             }
             if let ::core::option::Option::Some(b2) = b2 {
                 out.push_bytes(b"MAX");
-                let x = b2;
-                out.push_i64(x);
+                out.push_i64(b2);
             }
         }
         self
@@ -232,11 +205,9 @@ impl<S, R> FtAggregate<S, R> {
             for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
                 out.push_bytes(b"APPLY");
-                let x = b0;
-                out.push(&x);
+                out.push(&b0);
                 out.push_bytes(b"AS");
-                let x = b1;
-                out.push(&x);
+                out.push(&b1);
             }
         }
         self
@@ -248,10 +219,8 @@ impl<S, R> FtAggregate<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"LIMIT");
-            let x = b0;
-            out.push_i64(x);
-            let x = b1;
-            out.push_i64(x);
+            out.push_i64(b0);
+            out.push_i64(b1);
         }
         self
     }
@@ -260,8 +229,7 @@ impl<S, R> FtAggregate<S, R> {
         {
             let out = self.rest.slot(8);
             out.push_bytes(b"FILTER");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -277,13 +245,11 @@ impl<S, R> FtAggregate<S, R> {
             out.push_bytes(b"WITHCURSOR");
             if let ::core::option::Option::Some(b0) = b0 {
                 out.push_bytes(b"COUNT");
-                let x = b0;
-                out.push_i64(x);
+                out.push_i64(b0);
             }
             if let ::core::option::Option::Some(b1) = b1 {
                 out.push_bytes(b"MAXIDLE");
-                let x = b1;
-                out.push_i64(x);
+                out.push_i64(b1);
             }
         }
         self.decode()
@@ -304,14 +270,11 @@ impl<S, R> FtAggregate<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"PARAMS");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
+                out.push(&b0);
+                out.push(&b1);
             }
         }
         self
@@ -321,13 +284,12 @@ impl<S, R> FtAggregate<S, R> {
         {
             let out = self.rest.slot(11);
             out.push_bytes(b"DIALECT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtAggregate, FT_AGGREGATE);
+::typedis::__typedis_builder!(FtAggregate, FT_AGGREGATE, 12);
 /// What the runtime knows about `FT.ALIASADD`.
 pub static FT_ALIASADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.ALIASADD",
@@ -346,12 +308,7 @@ pub static FT_ALIASADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.ALIASADD`; await it to send. Created by [`SearchCommands::ft_aliasadd`](SearchCommands::ft_aliasadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -371,25 +328,12 @@ impl<S> FtAliasadd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = alias;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        FtAliasadd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&alias);
+        args.push(&index);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtAliasadd, FT_ALIASADD);
+::typedis::__typedis_builder!(FtAliasadd, FT_ALIASADD, 0);
 /// What the runtime knows about `FT.ALIASDEL`.
 pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.ALIASDEL",
@@ -408,12 +352,7 @@ pub static FT_ALIASDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.ALIASDEL`; await it to send. Created by [`SearchCommands::ft_aliasdel`](SearchCommands::ft_aliasdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -429,20 +368,11 @@ impl<S> FtAliasdel<S> {
     pub fn new(sink: S, alias: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASDEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = alias;
-            out.push(&x);
-        }
-        FtAliasdel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&alias);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtAliasdel, FT_ALIASDEL);
+::typedis::__typedis_builder!(FtAliasdel, FT_ALIASDEL, 0);
 /// What the runtime knows about `FT.ALIASUPDATE`.
 pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.ALIASUPDATE",
@@ -461,12 +391,7 @@ pub static FT_ALIASUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.ALIASUPDATE`; await it to send. Created by [`SearchCommands::ft_aliasupdate`](SearchCommands::ft_aliasupdate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -486,25 +411,12 @@ impl<S> FtAliasupdate<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALIASUPDATE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = alias;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        FtAliasupdate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&alias);
+        args.push(&index);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtAliasupdate, FT_ALIASUPDATE);
+::typedis::__typedis_builder!(FtAliasupdate, FT_ALIASUPDATE, 0);
 /// What the runtime knows about `FT.ALTER`.
 pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.ALTER",
@@ -523,12 +435,7 @@ pub static FT_ALTER: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.ALTER`; await it to send. Created by [`SearchCommands::ft_alter`](SearchCommands::ft_alter).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -548,24 +455,11 @@ impl<S> FtAlter<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.ALTER"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
+        args.push(&index);
         rest.slot(1).push_bytes(b"SCHEMA");
         rest.slot(2).push_bytes(b"ADD");
-        {
-            let out = rest.slot(3);
-            let x = field;
-            out.push(&x);
-        }
-        FtAlter {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        rest.slot(3).push(&field);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -576,7 +470,7 @@ impl<S, R> FtAlter<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(FtAlter, FT_ALTER);
+::typedis::__typedis_builder!(FtAlter, FT_ALTER, 4);
 /// What the runtime knows about `FT.CONFIG`.
 pub static FT_CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CONFIG",
@@ -584,12 +478,7 @@ pub static FT_CONFIG: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `FT.CONFIG GET`.
 pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -598,12 +487,7 @@ pub static FT_CONFIG_GET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: -2i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.CONFIG GET`; await it to send. Created by [`SearchCommands::ft_config_get`](SearchCommands::ft_config_get).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -622,20 +506,11 @@ impl<S> FtConfigGet<S> {
     pub fn new(sink: S, option: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CONFIG", b"GET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = option;
-            out.push(&x);
-        }
-        FtConfigGet {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&option);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtConfigGet, FT_CONFIG_GET);
+::typedis::__typedis_builder!(FtConfigGet, FT_CONFIG_GET, 0);
 /// What the runtime knows about `FT.CONFIG HELP`.
 pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CONFIG HELP",
@@ -643,12 +518,7 @@ pub static FT_CONFIG_HELP: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
     arity: -2i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.CONFIG HELP`; await it to send. Created by [`SearchCommands::ft_config_help`](SearchCommands::ft_config_help).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -666,20 +536,11 @@ impl<S> FtConfigHelp<S> {
             ::typedis::Args::const_command(&[b"FT.CONFIG", b"HELP"])
         };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = option;
-            out.push(&x);
-        }
-        FtConfigHelp {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&option);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtConfigHelp, FT_CONFIG_HELP);
+::typedis::__typedis_builder!(FtConfigHelp, FT_CONFIG_HELP, 0);
 /// What the runtime knows about `FT.CONFIG SET`.
 pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CONFIG SET",
@@ -687,12 +548,7 @@ pub static FT_CONFIG_SET: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
     arity: -2i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.CONFIG SET`; await it to send. Created by [`SearchCommands::ft_config_set`](SearchCommands::ft_config_set).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -712,25 +568,12 @@ impl<S> FtConfigSet<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CONFIG", b"SET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = option;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        FtConfigSet {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&option);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtConfigSet, FT_CONFIG_SET);
+::typedis::__typedis_builder!(FtConfigSet, FT_CONFIG_SET, 0);
 /// What the runtime knows about `FT.CREATE`.
 pub static FT_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CREATE",
@@ -750,12 +593,7 @@ pub static FT_CREATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `data_type` argument of `FtCreate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -793,11 +631,7 @@ impl<S> FtCreate<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CREATE"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
+        args.push(&index);
         rest.slot(16).push_bytes(b"SCHEMA");
         {
             let out = rest.slot(17);
@@ -805,12 +639,7 @@ impl<S> FtCreate<S> {
                 out.push(&x);
             }
         }
-        FtCreate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -822,8 +651,7 @@ impl<S, R> FtCreate<S, R> {
             let x = value;
             let b0 = x;
             out.push_bytes(b"ON");
-            let x = b0;
-            out.push(&x);
+            out.push(&b0);
         }
         self
     }
@@ -837,8 +665,7 @@ impl<S, R> FtCreate<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"PREFIX");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
@@ -850,8 +677,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"FILTER");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -860,8 +686,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(3);
             out.push_bytes(b"LANGUAGE");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -870,8 +695,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(4);
             out.push_bytes(b"LANGUAGE_FIELD");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -880,8 +704,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(5);
             out.push_bytes(b"SCORE");
-            let x = value;
-            out.push_f64(x);
+            out.push_f64(value);
         }
         self
     }
@@ -890,8 +713,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(6);
             out.push_bytes(b"SCORE_FIELD");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -900,8 +722,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(7);
             out.push_bytes(b"PAYLOAD_FIELD");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -915,8 +736,7 @@ impl<S, R> FtCreate<S, R> {
         {
             let out = self.rest.slot(9);
             out.push_bytes(b"TEMPORARY");
-            let x = value;
-            out.push_f64(x);
+            out.push_f64(value);
         }
         self
     }
@@ -955,8 +775,7 @@ impl<S, R> FtCreate<S, R> {
             out.push_bytes(b"STOPWORDS");
             let x = value;
             let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             if let ::core::option::Option::Some(b1) = b1 {
                 for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
@@ -984,7 +803,7 @@ impl<S, R> FtCreate<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(FtCreate, FT_CREATE);
+::typedis::__typedis_builder!(FtCreate, FT_CREATE, 18);
 /// What the runtime knows about `FT.CURSOR`.
 pub static FT_CURSOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CURSOR",
@@ -1003,12 +822,7 @@ pub static FT_CURSOR: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// What the runtime knows about `FT.CURSOR DEL`.
 pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -1028,12 +842,7 @@ pub static FT_CURSOR_DEL: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.CURSOR DEL`; await it to send. Created by [`SearchCommands::ft_cursor_del`](SearchCommands::ft_cursor_del).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1049,25 +858,12 @@ impl<S> FtCursorDel<S> {
     pub fn new(sink: S, index: impl ::typedis::ToArg, cursor_id: i64) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.CURSOR", b"DEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = cursor_id;
-            out.push_i64(x);
-        }
-        FtCursorDel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push_i64(cursor_id);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtCursorDel, FT_CURSOR_DEL);
+::typedis::__typedis_builder!(FtCursorDel, FT_CURSOR_DEL, 0);
 /// What the runtime knows about `FT.CURSOR READ`.
 pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.CURSOR READ",
@@ -1086,12 +882,7 @@ pub static FT_CURSOR_READ: ::typedis::meta::CommandMeta = ::typedis::meta::Comma
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.CURSOR READ`; await it to send. Created by [`SearchCommands::ft_cursor_read`](SearchCommands::ft_cursor_read).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1109,22 +900,9 @@ impl<S> FtCursorRead<S> {
             ::typedis::Args::const_command(&[b"FT.CURSOR", b"READ"])
         };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = cursor_id;
-            out.push_i64(x);
-        }
-        FtCursorRead {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push_i64(cursor_id);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1134,13 +912,12 @@ impl<S, R> FtCursorRead<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"COUNT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtCursorRead, FT_CURSOR_READ);
+::typedis::__typedis_builder!(FtCursorRead, FT_CURSOR_READ, 1);
 /// What the runtime knows about `FT.DICTADD`.
 pub static FT_DICTADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.DICTADD",
@@ -1148,12 +925,7 @@ pub static FT_DICTADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.DICTADD`; await it to send. Created by [`SearchCommands::ft_dictadd`](SearchCommands::ft_dictadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1173,26 +945,17 @@ impl<S> FtDictadd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = dict;
-            out.push(&x);
-        }
+        args.push(&dict);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(term) {
                 out.push(&x);
             }
         }
-        FtDictadd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtDictadd, FT_DICTADD);
+::typedis::__typedis_builder!(FtDictadd, FT_DICTADD, 0);
 /// What the runtime knows about `FT.DICTDEL`.
 pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.DICTDEL",
@@ -1200,12 +963,7 @@ pub static FT_DICTDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.DICTDEL`; await it to send. Created by [`SearchCommands::ft_dictdel`](SearchCommands::ft_dictdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1225,26 +983,17 @@ impl<S> FtDictdel<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTDEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = dict;
-            out.push(&x);
-        }
+        args.push(&dict);
         {
             let out = &mut args;
             for x in ::typedis::ManyArgs::many(term) {
                 out.push(&x);
             }
         }
-        FtDictdel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtDictdel, FT_DICTDEL);
+::typedis::__typedis_builder!(FtDictdel, FT_DICTDEL, 0);
 /// What the runtime knows about `FT.DICTDUMP`.
 pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.DICTDUMP",
@@ -1252,12 +1001,7 @@ pub static FT_DICTDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.DICTDUMP`; await it to send. Created by [`SearchCommands::ft_dictdump`](SearchCommands::ft_dictdump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1273,20 +1017,11 @@ impl<S> FtDictdump<S> {
     pub fn new(sink: S, dict: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DICTDUMP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = dict;
-            out.push(&x);
-        }
-        FtDictdump {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&dict);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtDictdump, FT_DICTDUMP);
+::typedis::__typedis_builder!(FtDictdump, FT_DICTDUMP, 0);
 /// What the runtime knows about `FT.DROPINDEX`.
 pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.DROPINDEX",
@@ -1305,12 +1040,7 @@ pub static FT_DROPINDEX: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.DROPINDEX`; await it to send. Created by [`SearchCommands::ft_dropindex`](SearchCommands::ft_dropindex).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1326,17 +1056,8 @@ impl<S> FtDropindex<S> {
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.DROPINDEX"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        FtDropindex {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1347,7 +1068,7 @@ impl<S, R> FtDropindex<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(FtDropindex, FT_DROPINDEX);
+::typedis::__typedis_builder!(FtDropindex, FT_DROPINDEX, 1);
 /// What the runtime knows about `FT.EXPLAIN`.
 pub static FT_EXPLAIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.EXPLAIN",
@@ -1366,12 +1087,7 @@ pub static FT_EXPLAIN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.EXPLAIN`; await it to send. Created by [`SearchCommands::ft_explain`](SearchCommands::ft_explain).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1391,22 +1107,9 @@ impl<S> FtExplain<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.EXPLAIN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = query;
-            out.push(&x);
-        }
-        FtExplain {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&query);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1416,13 +1119,12 @@ impl<S, R> FtExplain<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"DIALECT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtExplain, FT_EXPLAIN);
+::typedis::__typedis_builder!(FtExplain, FT_EXPLAIN, 1);
 /// What the runtime knows about `FT.EXPLAINCLI`.
 pub static FT_EXPLAINCLI: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.EXPLAINCLI",
@@ -1441,12 +1143,7 @@ pub static FT_EXPLAINCLI: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.EXPLAINCLI`; await it to send. Created by [`SearchCommands::ft_explaincli`](SearchCommands::ft_explaincli).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1466,22 +1163,9 @@ impl<S> FtExplaincli<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.EXPLAINCLI"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = query;
-            out.push(&x);
-        }
-        FtExplaincli {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&query);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1491,13 +1175,12 @@ impl<S, R> FtExplaincli<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"DIALECT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtExplaincli, FT_EXPLAINCLI);
+::typedis::__typedis_builder!(FtExplaincli, FT_EXPLAINCLI, 1);
 /// What the runtime knows about `FT.INFO`.
 pub static FT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.INFO",
@@ -1516,12 +1199,7 @@ pub static FT_INFO: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.INFO`; await it to send. Created by [`SearchCommands::ft_info`](SearchCommands::ft_info).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -1540,20 +1218,11 @@ impl<S> FtInfo<S> {
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.INFO"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        FtInfo {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtInfo, FT_INFO);
+::typedis::__typedis_builder!(FtInfo, FT_INFO, 0);
 /// What the runtime knows about `FT.SEARCH`.
 pub static FT_SEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SEARCH",
@@ -1572,12 +1241,7 @@ pub static FT_SEARCH: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `order` argument of `FtSearch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1639,22 +1303,9 @@ impl<S> FtSearch<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SEARCH"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = query;
-            out.push(&x);
-        }
-        FtSearch {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&query);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -1699,12 +1350,9 @@ impl<S, R> FtSearch<S, R> {
             for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2) = x;
                 out.push_bytes(b"FILTER");
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push_f64(x);
-                let x = b2;
-                out.push_f64(x);
+                out.push(&b0);
+                out.push_f64(b1);
+                out.push_f64(b2);
             }
         }
         self
@@ -1722,16 +1370,11 @@ impl<S, R> FtSearch<S, R> {
             for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1, b2, b3, b4) = x;
                 out.push_bytes(b"GEOFILTER");
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push_f64(x);
-                let x = b2;
-                out.push_f64(x);
-                let x = b3;
-                out.push_f64(x);
-                let x = b4;
-                out.push(&x);
+                out.push(&b0);
+                out.push_f64(b1);
+                out.push_f64(b2);
+                out.push_f64(b3);
+                out.push(&b4);
             }
         }
         self
@@ -1746,8 +1389,7 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"INKEYS");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
@@ -1764,8 +1406,7 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"INFIELDS");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 out.push(&x);
             }
@@ -1791,16 +1432,13 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"RETURN");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
+                out.push(&b0);
                 if let ::core::option::Option::Some(b1) = b1 {
                     out.push_bytes(b"AS");
-                    let x = b1;
-                    out.push(&x);
+                    out.push(&b1);
                 }
             }
         }
@@ -1827,26 +1465,22 @@ impl<S, R> FtSearch<S, R> {
                 let x = b0;
                 let (b0, b1) = x;
                 out.push_bytes(b"FIELDS");
-                let x = b0;
-                out.push_i64(x);
+                out.push_i64(b0);
                 for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
                 }
             }
             if let ::core::option::Option::Some(b1) = b1 {
                 out.push_bytes(b"FRAGS");
-                let x = b1;
-                out.push_i64(x);
+                out.push_i64(b1);
             }
             if let ::core::option::Option::Some(b2) = b2 {
                 out.push_bytes(b"LEN");
-                let x = b2;
-                out.push_i64(x);
+                out.push_i64(b2);
             }
             if let ::core::option::Option::Some(b3) = b3 {
                 out.push_bytes(b"SEPARATOR");
-                let x = b3;
-                out.push(&x);
+                out.push(&b3);
             }
         }
         self
@@ -1870,8 +1504,7 @@ impl<S, R> FtSearch<S, R> {
                 let x = b0;
                 let (b0, b1) = x;
                 out.push_bytes(b"FIELDS");
-                let x = b0;
-                out.push_i64(x);
+                out.push_i64(b0);
                 for x in ::typedis::ManyArgs::many(b1) {
                     out.push(&x);
                 }
@@ -1880,10 +1513,8 @@ impl<S, R> FtSearch<S, R> {
                 let x = b1;
                 let (b0, b1) = x;
                 out.push_bytes(b"TAGS");
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
+                out.push(&b0);
+                out.push(&b1);
             }
         }
         self
@@ -1893,8 +1524,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(13);
             out.push_bytes(b"SLOP");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1903,8 +1533,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(14);
             out.push_bytes(b"TIMEOUT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -1918,8 +1547,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(16);
             out.push_bytes(b"LANGUAGE");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -1928,8 +1556,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(17);
             out.push_bytes(b"EXPANDER");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -1938,8 +1565,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(18);
             out.push_bytes(b"SCORER");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -1953,8 +1579,7 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(20);
             out.push_bytes(b"PAYLOAD");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -1968,11 +1593,9 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"SORTBY");
-            let x = b0;
-            out.push(&x);
+            out.push(&b0);
             if let ::core::option::Option::Some(b1) = b1 {
-                let x = b1;
-                out.push(&x);
+                out.push(&b1);
             }
         }
         self
@@ -1984,10 +1607,8 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"LIMIT");
-            let x = b0;
-            out.push_i64(x);
-            let x = b1;
-            out.push_i64(x);
+            out.push_i64(b0);
+            out.push_i64(b1);
         }
         self
     }
@@ -2007,14 +1628,11 @@ impl<S, R> FtSearch<S, R> {
             let x = value;
             let (b0, b1) = x;
             out.push_bytes(b"PARAMS");
-            let x = b0;
-            out.push_i64(x);
+            out.push_i64(b0);
             for x in ::typedis::ManyArgs::many(b1) {
                 let (b0, b1) = x;
-                let x = b0;
-                out.push(&x);
-                let x = b1;
-                out.push(&x);
+                out.push(&b0);
+                out.push(&b1);
             }
         }
         self
@@ -2024,13 +1642,12 @@ impl<S, R> FtSearch<S, R> {
         {
             let out = self.rest.slot(24);
             out.push_bytes(b"DIALECT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtSearch, FT_SEARCH);
+::typedis::__typedis_builder!(FtSearch, FT_SEARCH, 25);
 /// What the runtime knows about `FT.SPELLCHECK`.
 pub static FT_SPELLCHECK: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SPELLCHECK",
@@ -2049,12 +1666,7 @@ pub static FT_SPELLCHECK: ::typedis::meta::CommandMeta = ::typedis::meta::Comman
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `inclusion` argument of `FtSpellcheck`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2092,22 +1704,9 @@ impl<S> FtSpellcheck<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SPELLCHECK"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = query;
-            out.push(&x);
-        }
-        FtSpellcheck {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&query);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2117,8 +1716,7 @@ impl<S, R> FtSpellcheck<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"DISTANCE");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -2138,10 +1736,8 @@ impl<S, R> FtSpellcheck<S, R> {
             out.push_bytes(b"TERMS");
             let x = value;
             let (b0, b1, b2) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push(&x);
+            out.push(&b0);
+            out.push(&b1);
             if let ::core::option::Option::Some(b2) = b2 {
                 for x in ::typedis::ManyArgs::many(b2) {
                     out.push(&x);
@@ -2155,13 +1751,12 @@ impl<S, R> FtSpellcheck<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"DIALECT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtSpellcheck, FT_SPELLCHECK);
+::typedis::__typedis_builder!(FtSpellcheck, FT_SPELLCHECK, 3);
 /// What the runtime knows about `FT.SUGADD`.
 pub static FT_SUGADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SUGADD",
@@ -2181,12 +1776,7 @@ pub static FT_SUGADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SUGADD`; await it to send. Created by [`SearchCommands::ft_sugadd`](SearchCommands::ft_sugadd).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2207,27 +1797,10 @@ impl<S> FtSugadd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGADD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = string;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = score;
-            out.push_f64(x);
-        }
-        FtSugadd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&string);
+        args.push_f64(score);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2242,13 +1815,12 @@ impl<S, R> FtSugadd<S, R> {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"PAYLOAD");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtSugadd, FT_SUGADD);
+::typedis::__typedis_builder!(FtSugadd, FT_SUGADD, 2);
 /// What the runtime knows about `FT.SUGDEL`.
 pub static FT_SUGDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SUGDEL",
@@ -2267,12 +1839,7 @@ pub static FT_SUGDEL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SUGDEL`; await it to send. Created by [`SearchCommands::ft_sugdel`](SearchCommands::ft_sugdel).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2292,25 +1859,12 @@ impl<S> FtSugdel<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGDEL"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = string;
-            out.push(&x);
-        }
-        FtSugdel {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&string);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtSugdel, FT_SUGDEL);
+::typedis::__typedis_builder!(FtSugdel, FT_SUGDEL, 0);
 /// What the runtime knows about `FT.SUGGET`.
 pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SUGGET",
@@ -2329,12 +1883,7 @@ pub static FT_SUGGET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SUGGET`; await it to send. Created by [`SearchCommands::ft_sugget`](SearchCommands::ft_sugget).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2354,22 +1903,9 @@ impl<S> FtSugget<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGGET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = prefix;
-            out.push(&x);
-        }
-        FtSugget {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&prefix);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2396,13 +1932,12 @@ impl<S, R> FtSugget<S, R> {
         {
             let out = self.rest.slot(3);
             out.push_bytes(b"MAX");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(FtSugget, FT_SUGGET);
+::typedis::__typedis_builder!(FtSugget, FT_SUGGET, 4);
 /// What the runtime knows about `FT.SUGLEN`.
 pub static FT_SUGLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SUGLEN",
@@ -2421,12 +1956,7 @@ pub static FT_SUGLEN: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMet
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SUGLEN`; await it to send. Created by [`SearchCommands::ft_suglen`](SearchCommands::ft_suglen).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2442,20 +1972,11 @@ impl<S> FtSuglen<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SUGLEN"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        FtSuglen {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtSuglen, FT_SUGLEN);
+::typedis::__typedis_builder!(FtSuglen, FT_SUGLEN, 0);
 /// What the runtime knows about `FT.SYNDUMP`.
 pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SYNDUMP",
@@ -2474,12 +1995,7 @@ pub static FT_SYNDUMP: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SYNDUMP`; await it to send. Created by [`SearchCommands::ft_syndump`](SearchCommands::ft_syndump).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2498,20 +2014,11 @@ impl<S> FtSyndump<S> {
     pub fn new(sink: S, index: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SYNDUMP"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        FtSyndump {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtSyndump, FT_SYNDUMP);
+::typedis::__typedis_builder!(FtSyndump, FT_SYNDUMP, 0);
 /// What the runtime knows about `FT.SYNUPDATE`.
 pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.SYNUPDATE",
@@ -2530,12 +2037,7 @@ pub static FT_SYNUPDATE: ::typedis::meta::CommandMeta = ::typedis::meta::Command
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.SYNUPDATE`; await it to send. Created by [`SearchCommands::ft_synupdate`](SearchCommands::ft_synupdate).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2556,28 +2058,15 @@ impl<S> FtSynupdate<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.SYNUPDATE"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = synonym_group_id;
-            out.push(&x);
-        }
+        args.push(&index);
+        args.push(&synonym_group_id);
         {
             let out = rest.slot(1);
             for x in ::typedis::ManyArgs::many(term) {
                 out.push(&x);
             }
         }
-        FtSynupdate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -2601,7 +2090,7 @@ impl<S, R> FtSynupdate<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(FtSynupdate, FT_SYNUPDATE);
+::typedis::__typedis_builder!(FtSynupdate, FT_SYNUPDATE, 2);
 /// What the runtime knows about `FT.TAGVALS`.
 pub static FT_TAGVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT.TAGVALS",
@@ -2620,12 +2109,7 @@ pub static FT_TAGVALS: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMe
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT.TAGVALS`; await it to send. Created by [`SearchCommands::ft_tagvals`](SearchCommands::ft_tagvals).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2645,25 +2129,12 @@ impl<S> FtTagvals<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"FT.TAGVALS"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = index;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = field_name;
-            out.push(&x);
-        }
-        FtTagvals {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&index);
+        args.push(&field_name);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtTagvals, FT_TAGVALS);
+::typedis::__typedis_builder!(FtTagvals, FT_TAGVALS, 0);
 /// What the runtime knows about `FT._LIST`.
 pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
     name: "FT._LIST",
@@ -2671,12 +2142,7 @@ pub static FT_LIST: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
     arity: -1i64,
     flags: ::typedis::meta::flags::READONLY | ::typedis::meta::flags::MODULE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `FT._LIST`; await it to send. Created by [`SearchCommands::ft_list`](SearchCommands::ft_list).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -2692,18 +2158,13 @@ impl<S> FtList<S> {
     pub fn new(sink: S) -> Self {
         let args = const { ::typedis::Args::const_command(&[b"FT._LIST"]) };
         let rest = ::typedis::__private::Slots::new();
-        FtList {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(FtList, FT_LIST);
-/**The typed commands: one method per command of the specs (28 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(FtList, FT_LIST, 0);
+/// The typed commands: one method per command of the specs (28 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait SearchCommands: ::typedis::__private::Sink {
     /// Run a search query on an index and perform aggregate transformations on the results
     ///
@@ -2721,8 +2182,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         query: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtAggregate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtAggregate::new(self, index, query))
+    ) -> ::typedis::__private::Out<Self, FtAggregate<Self>> {
+        ::typedis::__private::wrap(FtAggregate::new(self, index, query))
     }
     /// Adds an alias to the index
     ///
@@ -2740,8 +2201,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         alias: impl ::typedis::ToArg,
         index: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtAliasadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtAliasadd::new(self, alias, index))
+    ) -> ::typedis::__private::Out<Self, FtAliasadd<Self>> {
+        ::typedis::__private::wrap(FtAliasadd::new(self, alias, index))
     }
     /// Deletes an alias from the index
     ///
@@ -2758,8 +2219,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_aliasdel(
         self,
         alias: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtAliasdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtAliasdel::new(self, alias))
+    ) -> ::typedis::__private::Out<Self, FtAliasdel<Self>> {
+        ::typedis::__private::wrap(FtAliasdel::new(self, alias))
     }
     /// Adds or updates an alias to the index
     ///
@@ -2777,10 +2238,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         alias: impl ::typedis::ToArg,
         index: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtAliasupdate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtAliasupdate::new(self, alias, index),
-        )
+    ) -> ::typedis::__private::Out<Self, FtAliasupdate<Self>> {
+        ::typedis::__private::wrap(FtAliasupdate::new(self, alias, index))
     }
     /// Adds a new field to the index
     ///
@@ -2798,8 +2257,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         field: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtAlter<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtAlter::new(self, index, field))
+    ) -> ::typedis::__private::Out<Self, FtAlter<Self>> {
+        ::typedis::__private::wrap(FtAlter::new(self, index, field))
     }
     /// Retrieves runtime configuration options
     ///
@@ -2816,8 +2275,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_config_get(
         self,
         option: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtConfigGet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtConfigGet::new(self, option))
+    ) -> ::typedis::__private::Out<Self, FtConfigGet<Self>> {
+        ::typedis::__private::wrap(FtConfigGet::new(self, option))
     }
     /// Help description of runtime configuration options
     ///
@@ -2834,8 +2293,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_config_help(
         self,
         option: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtConfigHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtConfigHelp::new(self, option))
+    ) -> ::typedis::__private::Out<Self, FtConfigHelp<Self>> {
+        ::typedis::__private::wrap(FtConfigHelp::new(self, option))
     }
     /// Sets runtime configuration options
     ///
@@ -2853,8 +2312,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         option: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtConfigSet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtConfigSet::new(self, option, value))
+    ) -> ::typedis::__private::Out<Self, FtConfigSet<Self>> {
+        ::typedis::__private::wrap(FtConfigSet::new(self, option, value))
     }
     /// Creates an index with the given spec
     ///
@@ -2872,8 +2331,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtCreate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtCreate::new(self, index, field))
+    ) -> ::typedis::__private::Out<Self, FtCreate<Self>> {
+        ::typedis::__private::wrap(FtCreate::new(self, index, field))
     }
     /// Deletes a cursor
     ///
@@ -2891,10 +2350,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         cursor_id: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtCursorDel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtCursorDel::new(self, index, cursor_id),
-        )
+    ) -> ::typedis::__private::Out<Self, FtCursorDel<Self>> {
+        ::typedis::__private::wrap(FtCursorDel::new(self, index, cursor_id))
     }
     /// Reads from a cursor
     ///
@@ -2912,10 +2369,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         cursor_id: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtCursorRead<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtCursorRead::new(self, index, cursor_id),
-        )
+    ) -> ::typedis::__private::Out<Self, FtCursorRead<Self>> {
+        ::typedis::__private::wrap(FtCursorRead::new(self, index, cursor_id))
     }
     /// Adds terms to a dictionary
     ///
@@ -2933,8 +2388,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         dict: impl ::typedis::ToArg,
         term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtDictadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtDictadd::new(self, dict, term))
+    ) -> ::typedis::__private::Out<Self, FtDictadd<Self>> {
+        ::typedis::__private::wrap(FtDictadd::new(self, dict, term))
     }
     /// Deletes terms from a dictionary
     ///
@@ -2952,8 +2407,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         dict: impl ::typedis::ToArg,
         term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtDictdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtDictdel::new(self, dict, term))
+    ) -> ::typedis::__private::Out<Self, FtDictdel<Self>> {
+        ::typedis::__private::wrap(FtDictdel::new(self, dict, term))
     }
     /// Dumps all terms in the given dictionary
     ///
@@ -2970,8 +2425,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_dictdump(
         self,
         dict: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtDictdump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtDictdump::new(self, dict))
+    ) -> ::typedis::__private::Out<Self, FtDictdump<Self>> {
+        ::typedis::__private::wrap(FtDictdump::new(self, dict))
     }
     /// Deletes the index
     ///
@@ -2988,8 +2443,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_dropindex(
         self,
         index: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtDropindex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtDropindex::new(self, index))
+    ) -> ::typedis::__private::Out<Self, FtDropindex<Self>> {
+        ::typedis::__private::wrap(FtDropindex::new(self, index))
     }
     /// Returns the execution plan for a complex query
     ///
@@ -3007,8 +2462,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         query: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtExplain<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtExplain::new(self, index, query))
+    ) -> ::typedis::__private::Out<Self, FtExplain<Self>> {
+        ::typedis::__private::wrap(FtExplain::new(self, index, query))
     }
     /// Returns the execution plan for a complex query
     ///
@@ -3026,8 +2481,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         query: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtExplaincli<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtExplaincli::new(self, index, query))
+    ) -> ::typedis::__private::Out<Self, FtExplaincli<Self>> {
+        ::typedis::__private::wrap(FtExplaincli::new(self, index, query))
     }
     /// Returns information and statistics on the index
     ///
@@ -3044,8 +2499,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_info(
         self,
         index: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtInfo::new(self, index))
+    ) -> ::typedis::__private::Out<Self, FtInfo<Self>> {
+        ::typedis::__private::wrap(FtInfo::new(self, index))
     }
     /// Searches the index with a textual query, returning either documents or just ids
     ///
@@ -3063,8 +2518,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         query: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSearch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSearch::new(self, index, query))
+    ) -> ::typedis::__private::Out<Self, FtSearch<Self>> {
+        ::typedis::__private::wrap(FtSearch::new(self, index, query))
     }
     /// Performs spelling correction on a query, returning suggestions for misspelled terms
     ///
@@ -3082,8 +2537,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         query: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSpellcheck<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSpellcheck::new(self, index, query))
+    ) -> ::typedis::__private::Out<Self, FtSpellcheck<Self>> {
+        ::typedis::__private::wrap(FtSpellcheck::new(self, index, query))
     }
     /// Adds a suggestion string to an auto-complete suggestion dictionary
     ///
@@ -3102,10 +2557,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         string: impl ::typedis::ToArg,
         score: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSugadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtSugadd::new(self, key, string, score),
-        )
+    ) -> ::typedis::__private::Out<Self, FtSugadd<Self>> {
+        ::typedis::__private::wrap(FtSugadd::new(self, key, string, score))
     }
     /// Deletes a string from a suggestion index
     ///
@@ -3123,8 +2576,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         string: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSugdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSugdel::new(self, key, string))
+    ) -> ::typedis::__private::Out<Self, FtSugdel<Self>> {
+        ::typedis::__private::wrap(FtSugdel::new(self, key, string))
     }
     /// Gets completion suggestions for a prefix
     ///
@@ -3142,8 +2595,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         prefix: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSugget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSugget::new(self, key, prefix))
+    ) -> ::typedis::__private::Out<Self, FtSugget<Self>> {
+        ::typedis::__private::wrap(FtSugget::new(self, key, prefix))
     }
     /// Gets the size of an auto-complete suggestion dictionary
     ///
@@ -3160,8 +2613,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_suglen(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSuglen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSuglen::new(self, key))
+    ) -> ::typedis::__private::Out<Self, FtSuglen<Self>> {
+        ::typedis::__private::wrap(FtSuglen::new(self, key))
     }
     /// Dumps the contents of a synonym group
     ///
@@ -3178,8 +2631,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     fn ft_syndump(
         self,
         index: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSyndump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtSyndump::new(self, index))
+    ) -> ::typedis::__private::Out<Self, FtSyndump<Self>> {
+        ::typedis::__private::wrap(FtSyndump::new(self, index))
     }
     /// Creates or updates a synonym group with additional terms
     ///
@@ -3198,10 +2651,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         index: impl ::typedis::ToArg,
         synonym_group_id: impl ::typedis::ToArg,
         term: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtSynupdate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtSynupdate::new(self, index, synonym_group_id, term),
-        )
+    ) -> ::typedis::__private::Out<Self, FtSynupdate<Self>> {
+        ::typedis::__private::wrap(FtSynupdate::new(self, index, synonym_group_id, term))
     }
     /// Returns the distinct tags indexed in a Tag field
     ///
@@ -3219,10 +2670,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
         self,
         index: impl ::typedis::ToArg,
         field_name: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FtTagvals<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FtTagvals::new(self, index, field_name),
-        )
+    ) -> ::typedis::__private::Out<Self, FtTagvals<Self>> {
+        ::typedis::__private::wrap(FtTagvals::new(self, index, field_name))
     }
     /// Returns a list of all existing indexes
     ///
@@ -3235,8 +2684,8 @@ pub trait SearchCommands: ::typedis::__private::Sink {
     /// - Reply: `Vec<Bytes>`
     #[doc(alias = "FT._LIST")]
     #[allow(deprecated)]
-    fn ft_list(self) -> <Self as ::typedis::__private::Sink>::Output<FtList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FtList::new(self))
+    fn ft_list(self) -> ::typedis::__private::Out<Self, FtList<Self>> {
+        ::typedis::__private::wrap(FtList::new(self))
     }
 }
 /// Every known command, sorted by name (`"CLIENT KILL"` for subcommands).

@@ -21,10 +21,10 @@ async fn f(client: &typedis::Client) -> typedis::Result<()> {
     client.exec().await?;
     client.hello().await?;
     // `MONITOR` (the type's own `monitor` is the safe form).
-    Commands::monitor(client).await?;
+    ServerCommands::monitor(client).await?;
     client.multi().await?;
     // `PSUBSCRIBE` (the type's own `psubscribe` is the safe form).
-    Commands::psubscribe(client, ["news.*"]).await?;
+    PubSubCommands::psubscribe(client, ["news.*"]).await?;
     client.psync("?", -1).await?;
     client.punsubscribe().await?;
     client.quit().await?;
@@ -34,15 +34,15 @@ async fn f(client: &typedis::Client) -> typedis::Result<()> {
     client.reset().await?;
     client.select(1).await?;
     // `SSUBSCRIBE` (the type's own `ssubscribe` is the safe form).
-    Commands::ssubscribe(client, ["orders"]).await?;
+    PubSubCommands::ssubscribe(client, ["orders"]).await?;
     // `SUBSCRIBE` (the type's own `subscribe` is the safe form).
-    Commands::subscribe(client, ["news"]).await?;
+    PubSubCommands::subscribe(client, ["news"]).await?;
     client.sunsubscribe().await?;
     client.sync().await?;
     client.unsubscribe().await?;
     client.unwatch().await?;
     // `WATCH` (the type's own `watch` is the safe form).
-    Commands::watch(client, ["k"]).await?;
+    TransactionsCommands::watch(client, ["k"]).await?;
     Ok(())
 }
 

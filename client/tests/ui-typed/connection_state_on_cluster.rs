@@ -22,27 +22,27 @@ async fn f(cluster: &typedis::cluster::ClusterClient) -> typedis::Result<()> {
     cluster.monitor().await?;
     cluster.multi().await?;
     // `PSUBSCRIBE` (the type's own `psubscribe` is the safe form).
-    Commands::psubscribe(cluster, ["news.*"]).await?;
+    PubSubCommands::psubscribe(cluster, ["news.*"]).await?;
     cluster.psync("?", -1).await?;
     cluster.punsubscribe().await?;
     cluster.quit().await?;
     // `READONLY` (the type's own `readonly` is the safe form).
-    Commands::readonly(cluster).await?;
+    ClusterCommands::readonly(cluster).await?;
     // `READWRITE` (the type's own `readwrite` is the safe form).
-    Commands::readwrite(cluster).await?;
+    ClusterCommands::readwrite(cluster).await?;
     cluster.replconf().await?;
     cluster.reset().await?;
     cluster.select(1).await?;
     // `SSUBSCRIBE` (the type's own `ssubscribe` is the safe form).
-    Commands::ssubscribe(cluster, ["orders"]).await?;
+    PubSubCommands::ssubscribe(cluster, ["orders"]).await?;
     // `SUBSCRIBE` (the type's own `subscribe` is the safe form).
-    Commands::subscribe(cluster, ["news"]).await?;
+    PubSubCommands::subscribe(cluster, ["news"]).await?;
     cluster.sunsubscribe().await?;
     cluster.sync().await?;
     cluster.unsubscribe().await?;
     cluster.unwatch().await?;
     // `WATCH` (the type's own `watch` is the safe form: a session on the slot owner).
-    Commands::watch(cluster, ["k"]).await?;
+    TransactionsCommands::watch(cluster, ["k"]).await?;
     Ok(())
 }
 

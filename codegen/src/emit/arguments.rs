@@ -163,6 +163,11 @@ impl<'a> Command<'a> {
                 #once_tok
                 for #x in #many(#v) { #each_tok #single }
             }
+        } else if self.writes_once(a) {
+            // The value is used once: written as it is, without a binding.
+            let t = tok(&token);
+            let single = self.write_one(a, v, enums);
+            quote!(#note #t #single)
         } else {
             let t = tok(&token);
             quote! {
@@ -172,6 +177,22 @@ impl<'a> Command<'a> {
                 #single
             }
         }
+    }
+
+    /// Whether `write_one` uses its value once (a plain push), so that it needs no
+    /// binding.
+    fn writes_once(&self, a: &Argument) -> bool {
+        typed_path(a).is_some()
+            || matches!(
+                a.kind,
+                ArgKind::Key
+                    | ArgKind::String
+                    | ArgKind::Pattern
+                    | ArgKind::Integer
+                    | ArgKind::UnixTime
+                    | ArgKind::Double
+            )
+            || is_token_oneof(a)
     }
 
     /// Code writing one (non-multiple) value bound to `v`, without the argument's token.

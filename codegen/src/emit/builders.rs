@@ -75,10 +75,14 @@ impl<'a> Command<'a> {
                 }
                 let w = self.write(a, quote!(#id), &mut enums);
                 if i < prefix {
-                    ctor.push(quote!({ let out = &mut args; #w }));
+                    ctor.push(bind_out(quote!(args), quote!(&mut args), w));
                 } else {
                     let slot = Literal::usize_unsuffixed(i - prefix);
-                    ctor.push(quote!({ let out = rest.slot(#slot); #w }));
+                    ctor.push(bind_out(
+                        quote!(rest.slot(#slot)),
+                        quote!(rest.slot(#slot)),
+                        w,
+                    ));
                 }
             } else if a.counts.is_some() {
                 // Written from its list's length, below.
@@ -298,10 +302,9 @@ impl<'a> Command<'a> {
             .collect();
         enum_defs.extend(std::mem::take(&mut enums.values).into_values());
         let docs = self.docs();
-        // In a group's file, the trait is its parent module's.
-        let link = if self.item_allows { "" } else { "super::" };
+        // The trait is in the same file (its group's, or the one output file).
         let struct_doc = format!(
-            " Builder for `{}`; await it to send. Created by [`{t}::{m}`]({link}{t}::{m}).",
+            " Builder for `{}`; await it to send. Created by [`{t}::{m}`]({t}::{m}).",
             self.full,
             t = self.trait_name,
             m = self.method_ident
@@ -316,7 +319,10 @@ impl<'a> Command<'a> {
         // `mut` only where the constructor writes; the allowances per item only where the
         // output is one file (`split_groups` puts them at the top of each group's file).
         let written = quote!(#(#ctor)* #reqs).to_string();
-        let args_mut = written.contains("& mut args").then(|| quote!(mut));
+        let words: Vec<&str> = written.split_whitespace().collect();
+        let args_mut = (written.contains("& mut args")
+            || words.windows(2).any(|w| w == ["args", "."]))
+        .then(|| quote!(mut));
         let rest_mut = written.contains("rest .").then(|| quote!(mut));
         let (ctor_allow, setter_allow) = if self.item_allows {
             (
@@ -357,13 +363,13 @@ impl<'a> Command<'a> {
                     let #rest_mut rest = ::typedis::__private::Slots::new();
                     #(#ctor)*
                     #reqs
-                    #st { sink, args, rest, _reply: ::core::marker::PhantomData }
+                    Self::from_parts(sink, args, rest)
                 }
             }
 
             #setters_impl
 
-            ::typedis::__typedis_builder!(#st, #meta);
+            ::typedis::__typedis_builder!(#st, #meta, #n_slots_lit);
         };
         Ok((builder, cases))
     }

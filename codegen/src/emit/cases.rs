@@ -231,7 +231,7 @@ impl Command<'_> {
             let call = self.call(&target, &selection, setters, enums)?;
             let full = &self.full;
             out.push(quote! {
-                (#full, #target, || ::typedis::__private::Builder::into_parts(#call).1)
+                (#full, #target, || ::typedis::__private::captured(#call))
             });
         }
         Ok(out)

@@ -120,6 +120,40 @@ pub(super) fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> Result<T
     };
     let group = spec.group.clone().unwrap_or_default();
     let doc = format!(" What the runtime knows about `{name}`.");
+    // The fields after the key specs only where they differ from
+    // `CommandMeta::DEFAULTS` (most commands: none).
+    let optional = [
+        (
+            quote!(request_policy),
+            request_policy,
+            quote!(::typedis::meta::RequestPolicy::Default),
+        ),
+        (
+            quote!(response_policy),
+            response_policy,
+            quote!(::typedis::meta::ResponsePolicy::Default),
+        ),
+        (
+            quote!(nondeterministic_output),
+            quote!(#nondeterministic),
+            quote!(false),
+        ),
+        (
+            quote!(connection_state),
+            connection_state,
+            quote!(::core::option::Option::None),
+        ),
+        (
+            quote!(dispatch),
+            dispatch,
+            quote!(::typedis::meta::Dispatch::ByFlags),
+        ),
+        (quote!(cacheable), quote!(#cacheable), quote!(false)),
+    ];
+    let rest = optional
+        .iter()
+        .filter(|(_, value, default)| value.to_string() != default.to_string())
+        .map(|(field, value, _)| quote!(#field: #value,));
     Ok(quote! {
         #[doc = #doc]
         pub static #ident: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
@@ -128,12 +162,8 @@ pub(super) fn emit_meta(file: &SpecFile, ident: &proc_macro2::Ident) -> Result<T
             arity: #arity,
             flags: #(#flags)|*,
             key_specs: &[#(#key_specs),*],
-            request_policy: #request_policy,
-            response_policy: #response_policy,
-            nondeterministic_output: #nondeterministic,
-            connection_state: #connection_state,
-            dispatch: #dispatch,
-            cacheable: #cacheable,
+            #(#rest)*
+            ..::typedis::meta::CommandMeta::DEFAULTS
         };
     })
 }

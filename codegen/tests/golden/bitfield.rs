@@ -18,12 +18,7 @@ pub static BITFIELD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `overflow-block` argument of `Bitfield`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,17 +55,8 @@ impl<S> Bitfield<S> {
     pub fn new(sink: S, key: impl ::typedis::ToArg) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"BITFIELD"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        Bitfield {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -82,10 +68,8 @@ impl<S, R> Bitfield<S, R> {
             out.push_bytes(b"GET");
             let x = (encoding, offset);
             let (b0, b1) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push_i64(x);
+            out.push(&b0);
+            out.push_i64(b1);
         }
         self
     }
@@ -110,12 +94,9 @@ impl<S, R> Bitfield<S, R> {
             out.push_bytes(b"SET");
             let x = (encoding, offset, value);
             let (b0, b1, b2) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push_i64(x);
-            let x = b2;
-            out.push_i64(x);
+            out.push(&b0);
+            out.push_i64(b1);
+            out.push_i64(b2);
         }
         self
     }
@@ -131,20 +112,17 @@ impl<S, R> Bitfield<S, R> {
             out.push_bytes(b"INCRBY");
             let x = (encoding, offset, increment);
             let (b0, b1, b2) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push_i64(x);
-            let x = b2;
-            out.push_i64(x);
+            out.push(&b0);
+            out.push_i64(b1);
+            out.push_i64(b2);
         }
         self
     }
 }
-::typedis::__typedis_builder!(Bitfield, BITFIELD);
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(Bitfield, BITFIELD, 1);
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Performs arbitrary bitfield integer operations on strings.
     ///
@@ -163,7 +141,7 @@ pub trait Commands: ::typedis::__private::Sink {
     fn bitfield(
         self,
         key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bitfield<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bitfield::new(self, key))
+    ) -> ::typedis::__private::Out<Self, Bitfield<Self>> {
+        ::typedis::__private::wrap(Bitfield::new(self, key))
     }
 }

@@ -8,12 +8,7 @@ pub static CLIENT_KILL: ::typedis::meta::CommandMeta = ::typedis::meta::CommandM
     flags: ::typedis::meta::flags::ADMIN | ::typedis::meta::flags::NOSCRIPT
         | ::typedis::meta::flags::LOADING | ::typedis::meta::flags::STALE,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `not-client-type` argument of `ClientKill`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,12 +113,7 @@ impl<S> ClientKill<S> {
                 ),
             ],
         );
-        ClientKill {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -132,8 +122,7 @@ impl<S, R> ClientKill<S, R> {
     pub fn old_format(mut self, value: impl ::typedis::ToArg) -> Self {
         {
             let out = self.rest.slot(0);
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -479,7 +468,7 @@ impl<S, R> ClientKill<S, R> {
         self.decode()
     }
 }
-::typedis::__typedis_builder!(ClientKill, CLIENT_KILL);
+::typedis::__typedis_builder!(ClientKill, CLIENT_KILL, 1);
 /// Which server has what, where the servers of the specs differ.
 ///
 /// The specs were made from `redis-7.0.15`, `valkey-9.1.2`. A cell says from which release a server family has the command or accepts the argument: `✓` every release the specs know of, `—` none they know of (not the listed server, and no later release is named). Every command and argument not listed here is in every listed server.
@@ -509,9 +498,9 @@ impl<S, R> ClientKill<S, R> {
 /// | `CLIENT KILL` | `NOT-CAPA not-capa` | — | ≥ 9.0 |
 /// | `CLIENT KILL` | `NOT-IP not-ip` | — | ≥ 9.0 |
 pub mod server_differences {}
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Terminates open connections.
     ///
@@ -527,9 +516,7 @@ pub trait Commands: ::typedis::__private::Sink {
     /// - Reference: <https://redis.io/commands/client-kill/>
     #[doc(alias = "CLIENT KILL")]
     #[allow(deprecated)]
-    fn client_kill(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientKill<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientKill::new(self))
+    fn client_kill(self) -> ::typedis::__private::Out<Self, ClientKill<Self>> {
+        ::typedis::__private::wrap(ClientKill::new(self))
     }
 }

@@ -9,9 +9,6 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         | ::typedis::meta::flags::STALE | ::typedis::meta::flags::NO_MULTI
         | ::typedis::meta::flags::ALLOW_BUSY,
     key_specs: &[],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
     connection_state: ::core::option::Option::Some(::typedis::meta::ConnectionState {
         kind: ::typedis::meta::StateKind::ReplyMode,
         effect: ::core::option::Option::None,
@@ -24,8 +21,7 @@ pub static CLIENT_REPLY: ::typedis::meta::CommandMeta = ::typedis::meta::Command
         undo: &[],
         survives_reset: false,
     }),
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `action` argument of `ClientReply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,27 +58,18 @@ impl<S> ClientReply<S> {
     pub fn new(sink: S, action: ClientReplyAction) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"CLIENT", b"REPLY"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = action;
-            out.push(&x);
-        }
-        ClientReply {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&action);
+        Self::from_parts(sink, args, rest)
     }
 }
-::typedis::__typedis_builder!(ClientReply, CLIENT_REPLY);
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.
-
-# Connection-state commands
-
-The commands that change the state of the connection they run on (`CLIENT REPLY`) are bound by `Self: OwnsConnection` (`typedis::exec::OwnsConnection`): they compile only on handles that own their connection — `client.dedicated().await?`, a `WatchSession` — and calling one on a handle that shares its connection (a `Client` and its clones, its pipelines and transactions, a `ClusterClient`) is a compile error that points to the dedicated connection. The specs say which commands these are (`typedis.connection_state`), and why.*/
+::typedis::__typedis_builder!(ClientReply, CLIENT_REPLY, 0);
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
+///
+/// # Connection-state commands
+///
+/// The commands that change the state of the connection they run on (`CLIENT REPLY`) are bound by `Self: OwnsConnection` (`typedis::exec::OwnsConnection`): they compile only on handles that own their connection — `client.dedicated().await?`, a `WatchSession` — and calling one on a handle that shares its connection (a `Client` and its clones, its pipelines and transactions, a `ClusterClient`) is a compile error that points to the dedicated connection. The specs say which commands these are (`typedis.connection_state`), and why.
 pub trait Commands: ::typedis::__private::Sink {
     /// Instructs the server whether to reply to commands.
     ///
@@ -103,10 +90,10 @@ pub trait Commands: ::typedis::__private::Sink {
     fn client_reply(
         self,
         action: ClientReplyAction,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientReply<Self>>
+    ) -> ::typedis::__private::Out<Self, ClientReply<Self>>
     where
         Self: ::typedis::exec::OwnsConnection,
     {
-        <Self as ::typedis::__private::Sink>::wrap(ClientReply::new(self, action))
+        ::typedis::__private::wrap(ClientReply::new(self, action))
     }
 }

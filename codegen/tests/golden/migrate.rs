@@ -31,12 +31,8 @@ pub static MIGRATE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta 
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
     nondeterministic_output: true,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// The `key-selector` argument of `MIGRATE`: `<key | "">`, one variant per alternative.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,45 +63,23 @@ impl<S> Migrate<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"MIGRATE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = host;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = port;
-            out.push_i64(x);
-        }
+        args.push(&host);
+        args.push_i64(port);
         {
             let out = &mut args;
             let x = key;
             match x {
                 MigrateKey::Key(key) => {
-                    let x = key;
-                    out.push(&x);
+                    out.push(&key);
                 }
                 MigrateKey::Keys => {
                     out.push_bytes(b"");
                 }
             }
         }
-        {
-            let out = &mut args;
-            let x = destination_db;
-            out.push_i64(x);
-        }
-        {
-            let out = &mut args;
-            let x = timeout;
-            out.push_i64(x);
-        }
-        Migrate {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push_i64(destination_db);
+        args.push_i64(timeout);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -125,8 +99,7 @@ impl<S, R> Migrate<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"AUTH");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -140,10 +113,8 @@ impl<S, R> Migrate<S, R> {
             out.push_bytes(b"AUTH2");
             let x = value;
             let (b0, b1) = x;
-            let x = b0;
-            out.push(&x);
-            let x = b1;
-            out.push(&x);
+            out.push(&b0);
+            out.push(&b1);
         }
         self
     }
@@ -161,10 +132,10 @@ impl<S, R> Migrate<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(Migrate, MIGRATE);
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(Migrate, MIGRATE, 4);
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Atomically transfers a key from one instance to another.
     ///
@@ -187,8 +158,8 @@ pub trait Commands: ::typedis::__private::Sink {
         key: MigrateKey,
         destination_db: i64,
         timeout: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Migrate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
+    ) -> ::typedis::__private::Out<Self, Migrate<Self>> {
+        ::typedis::__private::wrap(
             Migrate::new(self, host, port, key, destination_db, timeout),
         )
     }

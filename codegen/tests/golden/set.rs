@@ -18,12 +18,7 @@ pub static SET: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `SET`; await it to send. Created by [`Commands::set`](Commands::set).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -43,22 +38,9 @@ impl<S> Set<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"SET"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = value;
-            out.push(&x);
-        }
-        Set {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&value);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -81,8 +63,7 @@ impl<S, R> Set<S, R> {
                 "SET `IFEQ comparison-value` is accepted by Valkey ≥ 8.1; not by Redis 7.0.15",
             );
             out.push_bytes(b"IFEQ");
-            let x = value;
-            out.push(&x);
+            out.push(&value);
         }
         self
     }
@@ -96,8 +77,7 @@ impl<S, R> Set<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EX");
-            let x = value;
-            out.push(&::core::convert::Into::<::typedis::Seconds>::into(x));
+            out.push(&::core::convert::Into::<::typedis::Seconds>::into(value));
         }
         self
     }
@@ -109,8 +89,7 @@ impl<S, R> Set<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"PX");
-            let x = value;
-            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(x));
+            out.push(&::core::convert::Into::<::typedis::Milliseconds>::into(value));
         }
         self
     }
@@ -119,8 +98,7 @@ impl<S, R> Set<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"EXAT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -129,8 +107,7 @@ impl<S, R> Set<S, R> {
         {
             let out = self.rest.slot(2);
             out.push_bytes(b"PXAT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -140,7 +117,7 @@ impl<S, R> Set<S, R> {
         self
     }
 }
-::typedis::__typedis_builder!(Set, SET);
+::typedis::__typedis_builder!(Set, SET, 3);
 /// Which server has what, where the servers of the specs differ.
 ///
 /// The specs were made from `redis-7.0.15`, `valkey-9.1.2`. A cell says from which release a server family has the command or accepts the argument: `✓` every release the specs know of, `—` none they know of (not the listed server, and no later release is named). Every command and argument not listed here is in every listed server.
@@ -149,9 +126,9 @@ impl<S, R> Set<S, R> {
 /// |---|---|---|---|
 /// | `SET` | `IFEQ comparison-value` | — | ≥ 8.1 |
 pub mod server_differences {}
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
     ///
@@ -171,7 +148,7 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Set<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Set::new(self, key, value))
+    ) -> ::typedis::__private::Out<Self, Set<Self>> {
+        ::typedis::__private::wrap(Set::new(self, key, value))
     }
 }

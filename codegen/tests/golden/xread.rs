@@ -22,12 +22,7 @@ pub static XREAD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 /// Builder for `XREAD`; await it to send. Created by [`Commands::xread`](Commands::xread).
 #[must_use = "a command does nothing until it is awaited (or added to a pipeline)"]
@@ -70,12 +65,7 @@ impl<S> Xread<S> {
                 out.push(&x);
             }
         }
-        Xread {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -85,8 +75,7 @@ impl<S, R> Xread<S, R> {
         {
             let out = self.rest.slot(0);
             out.push_bytes(b"COUNT");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
@@ -95,16 +84,15 @@ impl<S, R> Xread<S, R> {
         {
             let out = self.rest.slot(1);
             out.push_bytes(b"BLOCK");
-            let x = value;
-            out.push_i64(x);
+            out.push_i64(value);
         }
         self
     }
 }
-::typedis::__typedis_builder!(Xread, XREAD);
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(Xread, XREAD, 3);
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
     ///
@@ -126,7 +114,7 @@ pub trait Commands: ::typedis::__private::Sink {
             impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
             impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
         ),
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xread<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xread::new(self, streams))
+    ) -> ::typedis::__private::Out<Self, Xread<Self>> {
+        ::typedis::__private::wrap(Xread::new(self, streams))
     }
 }

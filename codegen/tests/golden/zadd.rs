@@ -19,12 +19,7 @@ pub static ZADD: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: true,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
-    cacheable: false,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `comparison` argument of `Zadd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,27 +75,16 @@ impl<S> Zadd<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZADD"]) };
         let mut rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
+        args.push(&key);
         {
             let out = rest.slot(4);
             for x in ::typedis::ManyArgs::many(data) {
                 let (b0, b1) = x;
-                let x = b1;
-                out.push_f64(x);
-                let x = b0;
-                out.push(&x);
+                out.push_f64(b1);
+                out.push(&b0);
             }
         }
-        Zadd {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -154,19 +138,17 @@ impl<S, R> Zadd<S, R> {
             let out = self.rest.append(4);
             for x in ::typedis::ManyArgs::many(value) {
                 let (b0, b1) = x;
-                let x = b1;
-                out.push_f64(x);
-                let x = b0;
-                out.push(&x);
+                out.push_f64(b1);
+                out.push(&b0);
             }
         }
         self
     }
 }
-::typedis::__typedis_builder!(Zadd, ZADD);
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(Zadd, ZADD, 5);
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
     ///
@@ -186,7 +168,7 @@ pub trait Commands: ::typedis::__private::Sink {
         self,
         key: impl ::typedis::ToArg,
         data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zadd::new(self, key, data))
+    ) -> ::typedis::__private::Out<Self, Zadd<Self>> {
+        ::typedis::__private::wrap(Zadd::new(self, key, data))
     }
 }

@@ -18,12 +18,8 @@ pub static ZRANGE: ::typedis::meta::CommandMeta = ::typedis::meta::CommandMeta {
             write: false,
         },
     ],
-    request_policy: ::typedis::meta::RequestPolicy::Default,
-    response_policy: ::typedis::meta::ResponsePolicy::Default,
-    nondeterministic_output: false,
-    connection_state: ::core::option::Option::None,
-    dispatch: ::typedis::meta::Dispatch::ByFlags,
     cacheable: true,
+    ..::typedis::meta::CommandMeta::DEFAULTS
 };
 ///The `sortby` argument of `Zrange`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,27 +58,10 @@ impl<S> Zrange<S> {
     ) -> Self {
         let mut args = const { ::typedis::Args::const_command(&[b"ZRANGE"]) };
         let rest = ::typedis::__private::Slots::new();
-        {
-            let out = &mut args;
-            let x = key;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = start;
-            out.push(&x);
-        }
-        {
-            let out = &mut args;
-            let x = stop;
-            out.push(&x);
-        }
-        Zrange {
-            sink,
-            args,
-            rest,
-            _reply: ::core::marker::PhantomData,
-        }
+        args.push(&key);
+        args.push(&start);
+        args.push(&stop);
+        Self::from_parts(sink, args, rest)
     }
 }
 #[allow(deprecated, clippy::let_unit_value)]
@@ -114,10 +93,8 @@ impl<S, R> Zrange<S, R> {
             out.push_bytes(b"LIMIT");
             let x = value;
             let (b0, b1) = x;
-            let x = b0;
-            out.push_i64(x);
-            let x = b1;
-            out.push_i64(x);
+            out.push_i64(b0);
+            out.push_i64(b1);
         }
         self
     }
@@ -127,10 +104,10 @@ impl<S, R> Zrange<S, R> {
         self.decode()
     }
 }
-::typedis::__typedis_builder!(Zrange, ZRANGE);
-/**The typed commands: one method per command of the specs (1 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.*/
+::typedis::__typedis_builder!(Zrange, ZRANGE, 4);
+/// The typed commands: one method per command of the specs (1 methods).
+///
+/// Bring it into scope with `use typedis::prelude::*;`.
 pub trait Commands: ::typedis::__private::Sink {
     /// Returns members in a sorted set within a range of indexes.
     ///
@@ -151,7 +128,7 @@ pub trait Commands: ::typedis::__private::Sink {
         key: impl ::typedis::ToArg,
         start: impl ::typedis::ToArg,
         stop: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrange::new(self, key, start, stop))
+    ) -> ::typedis::__private::Out<Self, Zrange<Self>> {
+        ::typedis::__private::wrap(Zrange::new(self, key, start, stop))
     }
 }

@@ -133,7582 +133,24 @@ pub use transactions::*;
 /// | `ZREVRANK` | `WITHSCORE` | ≥ 7.2 | ✓ |
 /// | `ZSCAN` | `NOSCORES` | — | ≥ 8.0 |
 pub mod server_differences {}
-/**The typed commands: one method per command of the specs (384 methods).
-
-Bring it into scope with `use typedis::prelude::*;`.
-
-# Connection-state commands
-
-The commands that change the state of the connection they run on (`ASKING`, `AUTH`, `CLIENT CACHING`, `CLIENT CAPA`, `CLIENT IMPORT-SOURCE`, `CLIENT NO-EVICT`, `CLIENT NO-TOUCH`, `CLIENT REPLY`, `CLIENT SETNAME`, `CLIENT TRACKING`, `DISCARD`, `EXEC`, `HELLO`, `MONITOR`, `MULTI`, `PSUBSCRIBE`, `PSYNC`, `PUNSUBSCRIBE`, `QUIT`, `READONLY`, `READWRITE`, `REPLCONF`, `RESET`, `SELECT`, `SSUBSCRIBE`, `SUBSCRIBE`, `SUNSUBSCRIBE`, `SYNC`, `UNSUBSCRIBE`, `UNWATCH`, `WATCH`) are bound by `Self: OwnsConnection` (`typedis::exec::OwnsConnection`): they compile only on handles that own their connection — `client.dedicated().await?`, a `WatchSession` — and calling one on a handle that shares its connection (a `Client` and its clones, its pipelines and transactions, a `ClusterClient`) is a compile error that points to the dedicated connection. The specs say which commands these are (`typedis.connection_state`), and why.*/
-pub trait Commands: ::typedis::__private::Sink {
-    /// Lists the ACL categories, or the commands inside a category.
-    ///
-    /// ```text
-    /// ACL CAT [category]
-    /// ```
-    /// - Complexity: O(1) since the categories and commands are a fixed set.
-    /// - Since: 6.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/acl-cat/>
-    #[doc(alias = "ACL CAT")]
-    fn acl_cat(self) -> <Self as ::typedis::__private::Sink>::Output<AclCat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclCat::new(self))
-    }
-    /// Deletes ACL users, and terminates their connections.
-    ///
-    /// ```text
-    /// ACL DELUSER username [username ...]
-    /// ```
-    /// - Complexity: O(1) amortized time considering the typical user.
-    /// - Since: 6.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Parameters: `username` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/acl-deluser/>
-    #[doc(alias = "ACL DELUSER")]
-    fn acl_deluser<M0>(
-        self,
-        username: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclDeluser<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclDeluser::new(self, username))
-    }
-    /// Simulates the execution of a command by a user, without executing the command.
-    ///
-    /// ```text
-    /// ACL DRYRUN username command [arg [arg ...]]
-    /// ```
-    /// - Complexity: O(1).
-    /// - Since: 7.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `username`, `command`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/acl-dryrun/>
-    #[doc(alias = "ACL DRYRUN")]
-    fn acl_dryrun(
-        self,
-        username: impl ::typedis::ToArg,
-        command: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclDryrun<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            AclDryrun::new(self, username, command),
-        )
-    }
-    /// Generates a pseudorandom, secure password that can be used to identify ACL users.
-    ///
-    /// ```text
-    /// ACL GENPASS [bits]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/acl-genpass/>
-    #[doc(alias = "ACL GENPASS")]
-    fn acl_genpass(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclGenpass<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclGenpass::new(self))
-    }
-    /// Lists the ACL rules of a user.
-    ///
-    /// ```text
-    /// ACL GETUSER username
-    /// ```
-    /// - Complexity: O(N). Where N is the number of password, command and pattern rules that the user has.
-    /// - Since: 6.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Parameters: `username`
-    /// - Reply: `Option<AclUser>`
-    /// - Reference: <https://redis.io/commands/acl-getuser/>
-    #[doc(alias = "ACL GETUSER")]
-    fn acl_getuser(
-        self,
-        username: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclGetuser<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclGetuser::new(self, username))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// ACL HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/acl-help/>
-    #[doc(alias = "ACL HELP")]
-    fn acl_help(self) -> <Self as ::typedis::__private::Sink>::Output<AclHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclHelp::new(self))
-    }
-    /// Dumps the effective rules in ACL file format.
-    ///
-    /// ```text
-    /// ACL LIST
-    /// ```
-    /// - Complexity: O(N). Where N is the number of configured users.
-    /// - Since: 6.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/acl-list/>
-    #[doc(alias = "ACL LIST")]
-    fn acl_list(self) -> <Self as ::typedis::__private::Sink>::Output<AclList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclList::new(self))
-    }
-    /// Reloads the rules from the configured ACL file.
-    ///
-    /// ```text
-    /// ACL LOAD
-    /// ```
-    /// - Complexity: O(N). Where N is the number of configured users.
-    /// - Since: 6.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/acl-load/>
-    #[doc(alias = "ACL LOAD")]
-    fn acl_load(self) -> <Self as ::typedis::__private::Sink>::Output<AclLoad<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclLoad::new(self))
-    }
-    /// Lists recent security events generated due to ACL rules.
-    ///
-    /// ```text
-    /// ACL LOG [count | RESET]
-    /// ```
-    /// - Complexity: O(N) with N being the number of entries shown.
-    /// - Since: 6.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Reply: `Vec<AclLogEntry>`; `()` with `reset`
-    /// - Reference: <https://redis.io/commands/acl-log/>
-    #[doc(alias = "ACL LOG")]
-    fn acl_log(self) -> <Self as ::typedis::__private::Sink>::Output<AclLog<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclLog::new(self))
-    }
-    /// Saves the effective ACL rules in the configured ACL file.
-    ///
-    /// ```text
-    /// ACL SAVE
-    /// ```
-    /// - Complexity: O(N). Where N is the number of configured users.
-    /// - Since: 6.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/acl-save/>
-    #[doc(alias = "ACL SAVE")]
-    fn acl_save(self) -> <Self as ::typedis::__private::Sink>::Output<AclSave<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclSave::new(self))
-    }
-    /// Creates and modifies an ACL user and its rules.
-    ///
-    /// ```text
-    /// ACL SETUSER username [rule [rule ...]]
-    /// ```
-    /// - Complexity: O(N). Where N is the number of rules provided.
-    /// - Since: 6.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Parameters: `username`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/acl-setuser/>
-    #[doc(alias = "ACL SETUSER")]
-    fn acl_setuser(
-        self,
-        username: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclSetuser<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclSetuser::new(self, username))
-    }
-    /// Lists all ACL users.
-    ///
-    /// ```text
-    /// ACL USERS
-    /// ```
-    /// - Complexity: O(N). Where N is the number of configured users.
-    /// - Since: 6.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/acl-users/>
-    #[doc(alias = "ACL USERS")]
-    fn acl_users(self) -> <Self as ::typedis::__private::Sink>::Output<AclUsers<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclUsers::new(self))
-    }
-    /// Returns the authenticated username of the current connection.
-    ///
-    /// ```text
-    /// ACL WHOAMI
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/acl-whoami/>
-    #[doc(alias = "ACL WHOAMI")]
-    fn acl_whoami(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<AclWhoami<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(AclWhoami::new(self))
-    }
-    /// Appends a string to the value of a key. Creates the key if it doesn't exist.
-    ///
-    /// ```text
-    /// APPEND key value
-    /// ```
-    /// - Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by the server will double the free space available on every reallocation.
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `value`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/append/>
-    #[doc(alias = "APPEND")]
-    fn append(
-        self,
-        key: impl ::typedis::ToArg,
-        value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Append<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Append::new(self, key, value))
-    }
-    /// Signals that a cluster client is following an -ASK redirect.
-    ///
-    /// ```text
-    /// ASKING
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @fast, @connection
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Connection state: changes the ASKING flag of the connection it runs on — it applies to the connection's next command only, which on a shared connection may be another caller's; the cluster client sends it right before the command it belongs to.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/asking/>
-    #[doc(alias = "ASKING")]
-    fn asking(self) -> <Self as ::typedis::__private::Sink>::Output<Asking<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Asking::new(self))
-    }
-    /// Authenticates the connection.
-    ///
-    /// ```text
-    /// AUTH [username] password
-    /// ```
-    /// - Complexity: O(N) where N is the number of passwords defined for the user
-    /// - Since: 1.0.0
-    /// - ACL categories: @fast, @connection
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Connection state: changes the authenticated user of the connection it runs on — it authenticates the connection as another user: on a shared connection every clone would run with that user's permissions, until the next reconnect; credentials belong in the URL.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `password`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/auth/>
-    #[doc(alias = "AUTH")]
-    fn auth(
-        self,
-        password: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Auth<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Auth::new(self, password))
-    }
-    /// Asynchronously rewrites the append-only file to disk.
-    ///
-    /// ```text
-    /// BGREWRITEAOF
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/bgrewriteaof/>
-    #[doc(alias = "BGREWRITEAOF")]
-    fn bgrewriteaof(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bgrewriteaof<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bgrewriteaof::new(self))
-    }
-    /// Asynchronously saves the database(s) to disk.
-    ///
-    /// ```text
-    /// BGSAVE [SCHEDULE | CANCEL]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/bgsave/>
-    #[doc(alias = "BGSAVE")]
-    fn bgsave(self) -> <Self as ::typedis::__private::Sink>::Output<Bgsave<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bgsave::new(self))
-    }
-    /// Counts the number of set bits (population counting) in a string.
-    ///
-    /// ```text
-    /// BITCOUNT key [start [end [BYTE | BIT]]]
-    /// ```
-    /// - Complexity: O(N)
-    /// - Since: 2.6.0
-    /// - ACL categories: @read, @bitmap, @slow
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/bitcount/>
-    #[doc(alias = "BITCOUNT")]
-    fn bitcount(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bitcount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bitcount::new(self, key))
-    }
-    /// Performs arbitrary bitfield integer operations on strings.
-    ///
-    /// ```text
-    /// BITFIELD key [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]
-    /// ```
-    /// - Complexity: O(1) for each subcommand specified
-    /// - Since: 3.2.0
-    /// - ACL categories: @write, @bitmap, @slow
-    /// - Servers: Redis ≥ 3.2 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Vec<Option<i64>>`
-    /// - Reference: <https://redis.io/commands/bitfield/>
-    #[doc(alias = "BITFIELD")]
-    fn bitfield(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bitfield<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bitfield::new(self, key))
-    }
-    /// Performs arbitrary read-only bitfield integer operations on strings.
-    ///
-    /// ```text
-    /// BITFIELD_RO key [GET encoding offset [GET encoding offset ...]]
-    /// ```
-    /// - Complexity: O(1) for each subcommand specified
-    /// - Since: 6.0.0
-    /// - ACL categories: @read, @bitmap, @fast
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Vec<i64>`
-    /// - Reference: <https://redis.io/commands/bitfield_ro/>
-    #[doc(alias = "BITFIELD_RO")]
-    fn bitfield_ro(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<BitfieldRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(BitfieldRo::new(self, key))
-    }
-    /// Performs bitwise operations on multiple strings, and stores the result.
-    ///
-    /// ```text
-    /// BITOP <AND | OR | XOR | NOT> destkey key [key ...]
-    /// ```
-    /// - Complexity: O(N)
-    /// - Since: 2.6.0
-    /// - ACL categories: @write, @bitmap, @slow
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `operation`: `BitopOperation`, `destkey`, `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/bitop/>
-    #[doc(alias = "BITOP")]
-    fn bitop<M0>(
-        self,
-        operation: BitopOperation,
-        destkey: impl ::typedis::ToArg,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bitop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Bitop::new(self, operation, destkey, key),
-        )
-    }
-    /// Finds the first set (1) or clear (0) bit in a string.
-    ///
-    /// ```text
-    /// BITPOS key bit [start [end [BYTE | BIT]]]
-    /// ```
-    /// - Complexity: O(N)
-    /// - Since: 2.8.7
-    /// - ACL categories: @read, @bitmap, @slow
-    /// - Servers: Redis ≥ 2.8.7 · Valkey
-    /// - Parameters: `key`, `bit`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/bitpos/>
-    #[doc(alias = "BITPOS")]
-    fn bitpos(
-        self,
-        key: impl ::typedis::ToArg,
-        bit: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bitpos<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bitpos::new(self, key, bit))
-    }
-    /// Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.
-    ///
-    /// ```text
-    /// BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Blocking: runs on a dedicated connection
-    /// - Parameters: `source`, `destination`, `wherefrom`: `BlmoveWherefrom`, `whereto`: `BlmoveWhereto`, `timeout`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/blmove/>
-    #[doc(alias = "BLMOVE")]
-    fn blmove(
-        self,
-        source: impl ::typedis::ToArg,
-        destination: impl ::typedis::ToArg,
-        wherefrom: BlmoveWherefrom,
-        whereto: BlmoveWhereto,
-        timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Blmove<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Blmove::new(self, source, destination, wherefrom, whereto, timeout),
-        )
-    }
-    /// Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
-    ///
-    /// ```text
-    /// BLMPOP timeout key [key ...] <LEFT | RIGHT> [COUNT count]
-    /// ```
-    /// - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
-    /// - Since: 7.0.0
-    /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Blocking: runs on a dedicated connection
-    /// - Parameters: `timeout`, `key` (one or many), `where_`: `BlmpopWhere`
-    /// - Reply: `Option<(Bytes, Vec<Bytes>)>`
-    /// - Reference: <https://redis.io/commands/blmpop/>
-    #[doc(alias = "BLMPOP")]
-    fn blmpop<M0>(
-        self,
-        timeout: f64,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-        where_: BlmpopWhere,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Blmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Blmpop::new(self, timeout, key, where_),
-        )
-    }
-    /// Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
-    ///
-    /// ```text
-    /// BLPOP key [key ...] timeout
-    /// ```
-    /// - Complexity: O(N) where N is the number of provided keys.
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Blocking: runs on a dedicated connection
-    /// - Parameters: `key` (one or many), `timeout`
-    /// - Reply: `Option<(Bytes, Bytes)>`
-    /// - Reference: <https://redis.io/commands/blpop/>
-    #[doc(alias = "BLPOP")]
-    fn blpop<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-        timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Blpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Blpop::new(self, key, timeout))
-    }
-    /// Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
-    ///
-    /// ```text
-    /// BRPOP key [key ...] timeout
-    /// ```
-    /// - Complexity: O(N) where N is the number of provided keys.
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Blocking: runs on a dedicated connection
-    /// - Parameters: `key` (one or many), `timeout`
-    /// - Reply: `Option<(Bytes, Bytes)>`
-    /// - Reference: <https://redis.io/commands/brpop/>
-    #[doc(alias = "BRPOP")]
-    fn brpop<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-        timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Brpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Brpop::new(self, key, timeout))
-    }
-    /// Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was popped.
-    ///
-    /// ```text
-    /// BRPOPLPUSH source destination timeout
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.2.0
-    /// - ACL categories: @write, @list, @slow, @blocking
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Blocking: runs on a dedicated connection
-    /// - Parameters: `source`, `destination`, `timeout`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/brpoplpush/>
-    #[doc(alias = "BRPOPLPUSH")]
-    fn brpoplpush(
-        self,
-        source: impl ::typedis::ToArg,
-        destination: impl ::typedis::ToArg,
-        timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Brpoplpush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Brpoplpush::new(self, source, destination, timeout),
-        )
-    }
-    /// Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
-    ///
-    /// ```text
-    /// BZMPOP timeout key [key ...] <MIN | MAX> [COUNT count]
-    /// ```
-    /// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
-    /// - Since: 7.0.0
-    /// - ACL categories: @write, @sortedset, @slow, @blocking
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Blocking: runs on a dedicated connection
-    /// - Parameters: `timeout`, `key` (one or many), `where_`: `BzmpopWhere`
-    /// - Reply: `Option<(Bytes, Vec<(Bytes, f64)>)>`
-    /// - Reference: <https://redis.io/commands/bzmpop/>
-    #[doc(alias = "BZMPOP")]
-    fn bzmpop<M0>(
-        self,
-        timeout: f64,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-        where_: BzmpopWhere,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bzmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Bzmpop::new(self, timeout, key, where_),
-        )
-    }
-    /// Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
-    ///
-    /// ```text
-    /// BZPOPMAX key [key ...] timeout
-    /// ```
-    /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @sortedset, @fast, @blocking
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Blocking: runs on a dedicated connection
-    /// - Parameters: `key` (one or many), `timeout`
-    /// - Reply: `Option<(Bytes, Bytes, f64)>`
-    /// - Reference: <https://redis.io/commands/bzpopmax/>
-    #[doc(alias = "BZPOPMAX")]
-    fn bzpopmax<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-        timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bzpopmax<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bzpopmax::new(self, key, timeout))
-    }
-    /// Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.
-    ///
-    /// ```text
-    /// BZPOPMIN key [key ...] timeout
-    /// ```
-    /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @sortedset, @fast, @blocking
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Blocking: runs on a dedicated connection
-    /// - Parameters: `key` (one or many), `timeout`
-    /// - Reply: `Option<(Bytes, Bytes, f64)>`
-    /// - Reference: <https://redis.io/commands/bzpopmin/>
-    #[doc(alias = "BZPOPMIN")]
-    fn bzpopmin<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-        timeout: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Bzpopmin<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Bzpopmin::new(self, key, timeout))
-    }
-    /// Instructs the server whether to track the keys in the next request.
-    ///
-    /// ```text
-    /// CLIENT CACHING <YES | NO>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.0.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Connection state: changes key tracking (client-side caching) of the connection it runs on — it applies to the connection's next command only (OPTIN/OPTOUT tracking), which on a shared connection may be another caller's.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `mode`: `ClientCachingMode`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/client-caching/>
-    #[doc(alias = "CLIENT CACHING")]
-    fn client_caching(
-        self,
-        mode: ClientCachingMode,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCaching<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(ClientCaching::new(self, mode))
-    }
-    /// A client claims its capability.
-    ///
-    /// ```text
-    /// CLIENT CAPA capability [capability ...]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 8.0.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Valkey ≥ 8.0
-    /// - Connection state: changes the declared client capabilities of the connection it runs on — it declares capabilities that change how the server answers later commands of the connection (e.g. `redirect`): on a shared connection, every caller's, until the next reconnect.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `capability` (one or many)
-    /// - Reply: `()`
-    /// - Reference: <https://valkey.io/commands/client-capa/>
-    #[doc(alias = "CLIENT CAPA")]
-    fn client_capa<M0>(
-        self,
-        capability: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientCapa<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(ClientCapa::new(self, capability))
-    }
-    /// Returns the name of the connection.
-    ///
-    /// ```text
-    /// CLIENT GETNAME
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.6.9
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 2.6.9 · Valkey
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/client-getname/>
-    #[doc(alias = "CLIENT GETNAME")]
-    fn client_getname(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientGetname<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientGetname::new(self))
-    }
-    /// Returns the client ID to which the connection's tracking notifications are redirected.
-    ///
-    /// ```text
-    /// CLIENT GETREDIR
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.0.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/client-getredir/>
-    #[doc(alias = "CLIENT GETREDIR")]
-    fn client_getredir(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientGetredir<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientGetredir::new(self))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// CLIENT HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/client-help/>
-    #[doc(alias = "CLIENT HELP")]
-    fn client_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientHelp::new(self))
-    }
-    /// Returns the unique client ID of the connection.
-    ///
-    /// ```text
-    /// CLIENT ID
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/client-id/>
-    #[doc(alias = "CLIENT ID")]
-    fn client_id(self) -> <Self as ::typedis::__private::Sink>::Output<ClientId<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientId::new(self))
-    }
-    /// Marks this client as an import source when the server is in import mode.
-    ///
-    /// ```text
-    /// CLIENT IMPORT-SOURCE <ON | OFF>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 8.1.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Valkey ≥ 8.1
-    /// - Connection state: changes import-source mode of the connection it runs on — it marks the connection as an import source, whose commands are exempt from expiry and eviction rules: on a shared connection that would cover every caller.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `enabled`: `ClientImportSourceEnabled`
-    /// - Reply: `()`
-    /// - Reference: <https://valkey.io/commands/client-import-source/>
-    #[doc(alias = "CLIENT IMPORT-SOURCE")]
-    fn client_import_source(
-        self,
-        enabled: ClientImportSourceEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientImportSource<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClientImportSource::new(self, enabled),
-        )
-    }
-    /// Returns information about the connection.
-    ///
-    /// ```text
-    /// CLIENT INFO
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Reply: `ClientInfo`
-    /// - Reference: <https://redis.io/commands/client-info/>
-    #[doc(alias = "CLIENT INFO")]
-    fn client_info(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientInfo::new(self))
-    }
-    /// Terminates open connections.
-    ///
-    /// ```text
-    /// CLIENT KILL <ip:port | <[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> [<[ID client-id [client-id ...]] | [TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME YES | NO] | [MAXAGE maxage] | [NAME name] | [IDLE idle] | [FLAGS flags] | [LIB-NAME lib-name] | [LIB-VER lib-ver] | [DB db] | [CAPA capa] | [IP ip] | [NOT-TYPE NORMAL | MASTER | PRIMARY | SLAVE | REPLICA | PUBSUB] | [NOT-ID not-client-id [not-client-id ...]] | [NOT-USER not-username] | [NOT-ADDR ip:port] | [NOT-LADDR ip:port] | [NOT-NAME not-name] | [NOT-FLAGS not-flags] | [NOT-LIB-NAME not-lib-name] | [NOT-LIB-VER not-lib-ver] | [NOT-DB not-db] | [NOT-CAPA not-capa] | [NOT-IP not-ip]> ...]>
-    /// ```
-    /// - Complexity: O(N) where N is the number of client connections
-    /// - Since: 2.4.0
-    /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: Redis ≥ 2.4 · Valkey
-    /// - Connection state: none another caller could notice, so it runs on shared connections too: it closes other connections (the calling one is skipped unless `SKIPME no` says otherwise); a shared connection it closes reconnects on its own.
-    /// - Reply: `()`; `i64` with `new-format`, `client-id`, `client-type`, …
-    /// - Reference: <https://redis.io/commands/client-kill/>
-    #[doc(alias = "CLIENT KILL")]
-    fn client_kill(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientKill<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientKill::new(self))
-    }
-    /// Lists open connections.
-    ///
-    /// ```text
-    /// CLIENT LIST [TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id [client-id ...]] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES | NO] [MAXAGE maxage] [NAME name] [IDLE idle] [FLAGS flags] [LIB-NAME lib-name] [LIB-VER lib-ver] [DB db] [CAPA capa] [IP ip] [NOT-TYPE NORMAL | MASTER | REPLICA | PUBSUB] [NOT-ID not-client-id [not-client-id ...]] [NOT-USER not-username] [NOT-ADDR ip:port] [NOT-LADDR ip:port] [NOT-NAME not-name] [NOT-FLAGS not-flags] [NOT-LIB-NAME not-lib-name] [NOT-LIB-VER not-lib-ver] [NOT-DB not-db] [NOT-CAPA not-capa] [NOT-IP not-ip]
-    /// ```
-    /// - Complexity: O(N) where N is the number of client connections
-    /// - Since: 2.4.0
-    /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: Redis ≥ 2.4 · Valkey
-    /// - Reply: `Vec<ClientInfo>`
-    /// - Reference: <https://redis.io/commands/client-list/>
-    #[doc(alias = "CLIENT LIST")]
-    fn client_list(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientList::new(self))
-    }
-    /// Sets the client eviction mode of the connection.
-    ///
-    /// ```text
-    /// CLIENT NO-EVICT <ON | OFF>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.0.0
-    /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Connection state: changes client eviction of the connection it runs on — it exempts the connection from client eviction: on a shared connection it would cover every clone, and end without notice at the next reconnect.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `enabled`: `ClientNoEvictEnabled`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/client-no-evict/>
-    #[doc(alias = "CLIENT NO-EVICT")]
-    fn client_no_evict(
-        self,
-        enabled: ClientNoEvictEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoEvict<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(ClientNoEvict::new(self, enabled))
-    }
-    /// Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
-    ///
-    /// ```text
-    /// CLIENT NO-TOUCH <ON | OFF>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.2.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 7.2 · Valkey
-    /// - Connection state: changes whether commands touch the keys they read of the connection it runs on — it stops the connection's commands from touching the keys they read (LRU/LFU): on a shared connection that would change every caller's reads, until the next reconnect.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `enabled`: `ClientNoTouchEnabled`
-    /// - Reply: `()`
-    /// - Reference: <https://valkey.io/commands/client-no-touch/>
-    #[doc(alias = "CLIENT NO-TOUCH")]
-    fn client_no_touch(
-        self,
-        enabled: ClientNoTouchEnabled,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientNoTouch<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(ClientNoTouch::new(self, enabled))
-    }
-    /// Suspends commands processing.
-    ///
-    /// ```text
-    /// CLIENT PAUSE timeout [WRITE | ALL]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.9.50
-    /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: Redis ≥ 2.9.50 · Valkey
-    /// - Connection state: none another caller could notice, so it runs on shared connections too: it pauses the server's clients, not the connection it is sent on: the effect is the same whichever connection sends it.
-    /// - Parameters: `timeout`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/client-pause/>
-    #[doc(alias = "CLIENT PAUSE")]
-    fn client_pause(
-        self,
-        timeout: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientPause<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientPause::new(self, timeout))
-    }
-    /// Instructs the server whether to reply to commands.
-    ///
-    /// ```text
-    /// CLIENT REPLY <ON | OFF | SKIP>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.2.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 3.2 · Valkey
-    /// - Connection state: changes whether the server replies of the connection it runs on — OFF and SKIP make the server leave commands unanswered: on a shared connection later replies would reach the wrong callers.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `action`: `ClientReplyAction`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/client-reply/>
-    #[doc(alias = "CLIENT REPLY")]
-    fn client_reply(
-        self,
-        action: ClientReplyAction,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientReply<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(ClientReply::new(self, action))
-    }
-    /// Sets information specific to the client or connection.
-    ///
-    /// ```text
-    /// CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.2.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 7.2 · Valkey
-    /// - Connection state: none another caller could notice, so it runs on shared connections too: it labels the connection with a library name and version for CLIENT LIST and CLIENT INFO only: no command behaves differently, RESET keeps the label, and one label per connection is what it is for.
-    /// - Parameters: `attr`: `ClientSetinfoAttr`
-    /// - Reply: `()`
-    /// - Reference: <https://valkey.io/commands/client-setinfo/>
-    #[doc(alias = "CLIENT SETINFO")]
-    fn client_setinfo(
-        self,
-        attr: ClientSetinfoAttr,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientSetinfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientSetinfo::new(self, attr))
-    }
-    /// Sets the connection name.
-    ///
-    /// ```text
-    /// CLIENT SETNAME connection-name
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.6.9
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 2.6.9 · Valkey
-    /// - Connection state: changes the name of the connection it runs on — it renames the connection: on a shared connection every clone's, until the next reconnect restores the configured name (`client_name=` in the URL).
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `connection_name`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/client-setname/>
-    #[doc(alias = "CLIENT SETNAME")]
-    fn client_setname(
-        self,
-        connection_name: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientSetname<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClientSetname::new(self, connection_name),
-        )
-    }
-    /// Controls server-assisted client-side caching for the connection.
-    ///
-    /// ```text
-    /// CLIENT TRACKING <ON | OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]
-    /// ```
-    /// - Complexity: O(1). Some options may introduce additional complexity.
-    /// - Since: 6.0.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Connection state: changes key tracking (client-side caching) of the connection it runs on — it turns key tracking on or off for the connection: on a shared connection it covers every caller's reads and ends without notice at the next reconnect, so a cache fed by its invalidations would go stale; a dedicated connection can track with REDIRECT to the shared one.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `status`: `ClientTrackingStatus`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/client-tracking/>
-    #[doc(alias = "CLIENT TRACKING")]
-    fn client_tracking(
-        self,
-        status: ClientTrackingStatus,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientTracking<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(ClientTracking::new(self, status))
-    }
-    /// Returns information about server-assisted client-side caching for the connection.
-    ///
-    /// ```text
-    /// CLIENT TRACKINGINFO
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Reply: `TrackingInfo`
-    /// - Reference: <https://redis.io/commands/client-trackinginfo/>
-    #[doc(alias = "CLIENT TRACKINGINFO")]
-    fn client_trackinginfo(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientTrackinginfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientTrackinginfo::new(self))
-    }
-    /// Unblocks a client blocked by a blocking command from a different connection.
-    ///
-    /// ```text
-    /// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]
-    /// ```
-    /// - Complexity: O(log N) where N is the number of client connections
-    /// - Since: 5.0.0
-    /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `client_id`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/client-unblock/>
-    #[doc(alias = "CLIENT UNBLOCK")]
-    fn client_unblock(
-        self,
-        client_id: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientUnblock<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientUnblock::new(self, client_id))
-    }
-    /// Resumes processing commands from paused clients.
-    ///
-    /// ```text
-    /// CLIENT UNPAUSE
-    /// ```
-    /// - Complexity: O(N) Where N is the number of paused clients
-    /// - Since: 6.2.0
-    /// - ACL categories: @admin, @slow, @dangerous, @connection
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Connection state: none another caller could notice, so it runs on shared connections too: it resumes the server's clients, not the connection it is sent on: the effect is the same whichever connection sends it.
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/client-unpause/>
-    #[doc(alias = "CLIENT UNPAUSE")]
-    fn client_unpause(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClientUnpause<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClientUnpause::new(self))
-    }
-    /// Assigns new hash slots to a node.
-    ///
-    /// ```text
-    /// CLUSTER ADDSLOTS slot [slot ...]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of hash slot arguments
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `slot` (one or many)
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-addslots/>
-    #[doc(alias = "CLUSTER ADDSLOTS")]
-    fn cluster_addslots(
-        self,
-        slot: impl ::core::iter::IntoIterator<Item = i64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterAddslots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterAddslots::new(self, slot))
-    }
-    /// Assigns new hash slot ranges to a node.
-    ///
-    /// ```text
-    /// CLUSTER ADDSLOTSRANGE start-slot end-slot [start-slot end-slot ...]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
-    /// - Since: 7.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `range`: one or many `(start_slot, end_slot)`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-addslotsrange/>
-    #[doc(alias = "CLUSTER ADDSLOTSRANGE")]
-    fn cluster_addslotsrange(
-        self,
-        range: impl ::core::iter::IntoIterator<Item = (i64, i64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterAddslotsrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterAddslotsrange::new(self, range),
-        )
-    }
-    /// Advances the cluster config epoch.
-    ///
-    /// ```text
-    /// CLUSTER BUMPEPOCH
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/cluster-bumpepoch/>
-    #[doc(alias = "CLUSTER BUMPEPOCH")]
-    fn cluster_bumpepoch(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterBumpepoch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterBumpepoch::new(self))
-    }
-    /// Cancel all current ongoing slot migration operations.
-    ///
-    /// ```text
-    /// CLUSTER CANCELSLOTMIGRATIONS
-    /// ```
-    /// - Complexity: O(N), where N is the number of slot migration operations being cancelled.
-    /// - Since: 9.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Valkey ≥ 9.0
-    /// - Reply: `()`
-    /// - Reference: <https://valkey.io/commands/cluster-cancelslotmigrations/>
-    #[doc(alias = "CLUSTER CANCELSLOTMIGRATIONS")]
-    fn cluster_cancelslotmigrations(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<
-        ClusterCancelslotmigrations<Self>,
-    > {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterCancelslotmigrations::new(self),
-        )
-    }
-    /// Returns the number of active failure reports for a node. No new reports are created once the node is marked as failed.
-    ///
-    /// ```text
-    /// CLUSTER COUNT-FAILURE-REPORTS node-id
-    /// ```
-    /// - Complexity: O(N) where N is the number of failure reports
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `node_id`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/cluster-count-failure-reports/>
-    #[doc(alias = "CLUSTER COUNT-FAILURE-REPORTS")]
-    fn cluster_count_failure_reports(
-        self,
-        node_id: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterCountFailureReports<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterCountFailureReports::new(self, node_id),
-        )
-    }
-    /// Returns the number of keys in a hash slot.
-    ///
-    /// ```text
-    /// CLUSTER COUNTKEYSINSLOT slot
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `slot`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/cluster-countkeysinslot/>
-    #[doc(alias = "CLUSTER COUNTKEYSINSLOT")]
-    fn cluster_countkeysinslot(
-        self,
-        slot: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterCountkeysinslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterCountkeysinslot::new(self, slot),
-        )
-    }
-    /// Sets hash slots as unbound for a node.
-    ///
-    /// ```text
-    /// CLUSTER DELSLOTS slot [slot ...]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of hash slot arguments
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `slot` (one or many)
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-delslots/>
-    #[doc(alias = "CLUSTER DELSLOTS")]
-    fn cluster_delslots(
-        self,
-        slot: impl ::core::iter::IntoIterator<Item = i64>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterDelslots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterDelslots::new(self, slot))
-    }
-    /// Sets hash slot ranges as unbound for a node.
-    ///
-    /// ```text
-    /// CLUSTER DELSLOTSRANGE start-slot end-slot [start-slot end-slot ...]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
-    /// - Since: 7.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `range`: one or many `(start_slot, end_slot)`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-delslotsrange/>
-    #[doc(alias = "CLUSTER DELSLOTSRANGE")]
-    fn cluster_delslotsrange(
-        self,
-        range: impl ::core::iter::IntoIterator<Item = (i64, i64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterDelslotsrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterDelslotsrange::new(self, range),
-        )
-    }
-    /// Forces a replica to perform a manual failover of its primary.
-    ///
-    /// ```text
-    /// CLUSTER FAILOVER [FORCE | TAKEOVER]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-failover/>
-    #[doc(alias = "CLUSTER FAILOVER")]
-    fn cluster_failover(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterFailover<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterFailover::new(self))
-    }
-    /// Removes all keys from the target slot.
-    ///
-    /// ```text
-    /// CLUSTER FLUSHSLOT slot [ASYNC | SYNC]
-    /// ```
-    /// - Complexity: O(N) where N is the number of keys in the target slot
-    /// - Since: 9.0.0
-    /// - ACL categories: @keyspace, @write, @admin, @slow, @dangerous
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `slot`
-    /// - Reply: `()`
-    /// - Reference: <https://valkey.io/commands/cluster-flushslot/>
-    #[doc(alias = "CLUSTER FLUSHSLOT")]
-    fn cluster_flushslot(
-        self,
-        slot: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterFlushslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterFlushslot::new(self, slot))
-    }
-    /// Deletes all slots information from a node.
-    ///
-    /// ```text
-    /// CLUSTER FLUSHSLOTS
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-flushslots/>
-    #[doc(alias = "CLUSTER FLUSHSLOTS")]
-    fn cluster_flushslots(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterFlushslots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterFlushslots::new(self))
-    }
-    /// Removes a node from the nodes table.
-    ///
-    /// ```text
-    /// CLUSTER FORGET node-id
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `node_id`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-forget/>
-    #[doc(alias = "CLUSTER FORGET")]
-    fn cluster_forget(
-        self,
-        node_id: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterForget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterForget::new(self, node_id))
-    }
-    /// Returns the key names in a hash slot.
-    ///
-    /// ```text
-    /// CLUSTER GETKEYSINSLOT slot count
-    /// ```
-    /// - Complexity: O(N) where N is the number of requested keys
-    /// - Since: 3.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `slot`, `count`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/cluster-getkeysinslot/>
-    #[doc(alias = "CLUSTER GETKEYSINSLOT")]
-    fn cluster_getkeysinslot(
-        self,
-        slot: i64,
-        count: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterGetkeysinslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterGetkeysinslot::new(self, slot, count),
-        )
-    }
-    /// Gets the status of ongoing and recently finished slot import and export operations.
-    ///
-    /// ```text
-    /// CLUSTER GETSLOTMIGRATIONS
-    /// ```
-    /// - Complexity: O(N), where N is the number of active slot import and export jobs.
-    /// - Since: 9.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Valkey ≥ 9.0
-    /// - Reply: `Vec<HashMap<Bytes, Value>>`
-    /// - Reference: <https://valkey.io/commands/cluster-getslotmigrations/>
-    #[doc(alias = "CLUSTER GETSLOTMIGRATIONS")]
-    fn cluster_getslotmigrations(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterGetslotmigrations<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterGetslotmigrations::new(self))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// CLUSTER HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/cluster-help/>
-    #[doc(alias = "CLUSTER HELP")]
-    fn cluster_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterHelp::new(self))
-    }
-    /// Returns information about the state of a node.
-    ///
-    /// ```text
-    /// CLUSTER INFO
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Reply: `Info`
-    /// - Reference: <https://redis.io/commands/cluster-info/>
-    #[doc(alias = "CLUSTER INFO")]
-    fn cluster_info(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterInfo::new(self))
-    }
-    /// Returns the hash slot for a key.
-    ///
-    /// ```text
-    /// CLUSTER KEYSLOT key
-    /// ```
-    /// - Complexity: O(N) where N is the number of bytes in the key
-    /// - Since: 3.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/cluster-keyslot/>
-    #[doc(alias = "CLUSTER KEYSLOT")]
-    fn cluster_keyslot(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterKeyslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterKeyslot::new(self, key))
-    }
-    /// Returns a list of all TCP links to and from peer nodes.
-    ///
-    /// ```text
-    /// CLUSTER LINKS
-    /// ```
-    /// - Complexity: O(N) where N is the total number of Cluster nodes
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `Vec<ClusterLink>`
-    /// - Reference: <https://redis.io/commands/cluster-links/>
-    #[doc(alias = "CLUSTER LINKS")]
-    fn cluster_links(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterLinks<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterLinks::new(self))
-    }
-    /// Forces a node to handshake with another node.
-    ///
-    /// ```text
-    /// CLUSTER MEET ip port [cluster-bus-port]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `ip`, `port`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-meet/>
-    #[doc(alias = "CLUSTER MEET")]
-    fn cluster_meet(
-        self,
-        ip: impl ::typedis::ToArg,
-        port: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterMeet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterMeet::new(self, ip, port))
-    }
-    /// Migrate the given slots from this node to the specified nodes.
-    ///
-    /// ```text
-    /// CLUSTER MIGRATESLOTS SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id [SLOTSRANGE start-slot end-slot [start-slot end-slot ...] NODE node-id ...]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of the slots between all start slot and end slot arguments.
-    /// - Since: 9.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `migration_group`: one or many `(range, node_id)`
-    /// - Reply: `()`
-    /// - Reference: <https://valkey.io/commands/cluster-migrateslots/>
-    #[doc(alias = "CLUSTER MIGRATESLOTS")]
-    fn cluster_migrateslots<M0>(
-        self,
-        migration_group: impl ::typedis::ManyArgs<
-            M0,
-            Item = (
-                impl ::core::iter::IntoIterator<Item = (i64, i64)>,
-                impl ::typedis::ToArg,
-            ),
-        >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterMigrateslots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterMigrateslots::new(self, migration_group),
-        )
-    }
-    /// Returns the ID of a node.
-    ///
-    /// ```text
-    /// CLUSTER MYID
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/cluster-myid/>
-    #[doc(alias = "CLUSTER MYID")]
-    fn cluster_myid(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterMyid<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterMyid::new(self))
-    }
-    /// Returns the shard ID of a node.
-    ///
-    /// ```text
-    /// CLUSTER MYSHARDID
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.2.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 7.2 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://valkey.io/commands/cluster-myshardid/>
-    #[doc(alias = "CLUSTER MYSHARDID")]
-    fn cluster_myshardid(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterMyshardid<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterMyshardid::new(self))
-    }
-    /// Returns the cluster configuration for a node.
-    ///
-    /// ```text
-    /// CLUSTER NODES
-    /// ```
-    /// - Complexity: O(N) where N is the total number of Cluster nodes
-    /// - Since: 3.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/cluster-nodes/>
-    #[doc(alias = "CLUSTER NODES")]
-    fn cluster_nodes(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterNodes<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterNodes::new(self))
-    }
-    /// Lists the replica nodes of a primary node.
-    ///
-    /// ```text
-    /// CLUSTER REPLICAS node-id
-    /// ```
-    /// - Complexity: O(N) where N is the number of replicas.
-    /// - Since: 5.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `node_id`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/cluster-replicas/>
-    #[doc(alias = "CLUSTER REPLICAS")]
-    fn cluster_replicas(
-        self,
-        node_id: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterReplicas<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterReplicas::new(self, node_id))
-    }
-    /// Configures a node as replica of a primary node or detaches a replica from its primary.
-    ///
-    /// ```text
-    /// CLUSTER REPLICATE <node-id | NO ONE>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `target`: `ClusterReplicateTarget`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-replicate/>
-    #[doc(alias = "CLUSTER REPLICATE")]
-    fn cluster_replicate(
-        self,
-        target: ClusterReplicateTarget,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterReplicate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterReplicate::new(self, target))
-    }
-    /// Resets a node.
-    ///
-    /// ```text
-    /// CLUSTER RESET [HARD | SOFT]
-    /// ```
-    /// - Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-reset/>
-    #[doc(alias = "CLUSTER RESET")]
-    fn cluster_reset(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterReset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterReset::new(self))
-    }
-    /// Forces a node to save the cluster configuration to disk.
-    ///
-    /// ```text
-    /// CLUSTER SAVECONFIG
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-saveconfig/>
-    #[doc(alias = "CLUSTER SAVECONFIG")]
-    fn cluster_saveconfig(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSaveconfig<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSaveconfig::new(self))
-    }
-    /// Sets the configuration epoch for a new node.
-    ///
-    /// ```text
-    /// CLUSTER SET-CONFIG-EPOCH config-epoch
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `config_epoch`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-set-config-epoch/>
-    #[doc(alias = "CLUSTER SET-CONFIG-EPOCH")]
-    fn cluster_set_config_epoch(
-        self,
-        config_epoch: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSetConfigEpoch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterSetConfigEpoch::new(self, config_epoch),
-        )
-    }
-    /// Binds a hash slot to a node.
-    ///
-    /// ```text
-    /// CLUSTER SETSLOT slot <IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE> [TIMEOUT timeout]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `slot`, `subcommand`: `ClusterSetslotSubcommand`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/cluster-setslot/>
-    #[doc(alias = "CLUSTER SETSLOT")]
-    fn cluster_setslot(
-        self,
-        slot: i64,
-        subcommand: ClusterSetslotSubcommand,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSetslot<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            ClusterSetslot::new(self, slot, subcommand),
-        )
-    }
-    /// Returns the mapping of cluster slots to shards.
-    ///
-    /// ```text
-    /// CLUSTER SHARDS
-    /// ```
-    /// - Complexity: O(N) where N is the total number of cluster nodes
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `Vec<ClusterShard>`
-    /// - Reference: <https://redis.io/commands/cluster-shards/>
-    #[doc(alias = "CLUSTER SHARDS")]
-    fn cluster_shards(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterShards<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterShards::new(self))
-    }
-    /// Lists the replica nodes of a primary node.
-    ///
-    /// ```text
-    /// CLUSTER SLAVES node-id
-    /// ```
-    /// - Complexity: O(N) where N is the number of replicas.
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `node_id`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/cluster-slaves/>
-    #[doc(alias = "CLUSTER SLAVES")]
-    #[deprecated(note = "deprecated since 5.0.0; use `CLUSTER REPLICAS`")]
-    fn cluster_slaves(
-        self,
-        node_id: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSlaves<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSlaves::new(self, node_id))
-    }
-    /// Return an array of slot usage statistics for slots assigned to the current node.
-    ///
-    /// ```text
-    /// CLUSTER SLOT-STATS <SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>
-    /// ```
-    /// - Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with ORDERBY subcommand.
-    /// - Since: 8.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Valkey ≥ 8.0
-    /// - Parameters: `filter`: `ClusterSlotStatsFilter`
-    /// - Reply: `Vec<(i64, SlotStats)>`
-    /// - Reference: <https://valkey.io/commands/cluster-slot-stats/>
-    #[doc(alias = "CLUSTER SLOT-STATS")]
-    fn cluster_slot_stats(
-        self,
-        filter: ClusterSlotStatsFilter,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSlotStats<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSlotStats::new(self, filter))
-    }
-    /// Returns the mapping of cluster slots to nodes.
-    ///
-    /// ```text
-    /// CLUSTER SLOTS
-    /// ```
-    /// - Complexity: O(N) where N is the total number of Cluster nodes
-    /// - Since: 3.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Reply: `Vec<SlotRange>`
-    /// - Reference: <https://redis.io/commands/cluster-slots/>
-    #[doc(alias = "CLUSTER SLOTS")]
-    fn cluster_slots(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSlots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSlots::new(self))
-    }
-    /// A container for internal slot migration commands.
-    ///
-    /// ```text
-    /// CLUSTER SYNCSLOTS
-    /// ```
-    /// - Complexity: Depends on subcommand.
-    /// - Since: 9.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Valkey ≥ 9.0
-    /// - Reply: `Value`
-    /// - Reference: <https://valkey.io/commands/cluster-syncslots/>
-    #[doc(alias = "CLUSTER SYNCSLOTS")]
-    fn cluster_syncslots(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ClusterSyncslots<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ClusterSyncslots::new(self))
-    }
-    /// Iterates over the keys in the cluster.
-    ///
-    /// ```text
-    /// CLUSTERSCAN cursor [MATCH match-pattern] [COUNT count] [TYPE type] [SLOT slot]
-    /// ```
-    /// - Complexity: O(N) where N is the number of elements returned.
-    /// - Since: 9.1.0
-    /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: Valkey ≥ 9.1
-    /// - Parameters: `cursor`
-    /// - Reply: `(Bytes, Vec<Bytes>)`
-    /// - Reference: <https://valkey.io/commands/clusterscan/>
-    #[doc(alias = "CLUSTERSCAN")]
-    fn clusterscan(
-        self,
-        cursor: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Clusterscan<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Clusterscan::new(self, cursor))
-    }
-    /// Returns detailed information about all commands.
-    ///
-    /// ```text
-    /// COMMAND
-    /// ```
-    /// - Complexity: O(N) where N is the total number of commands
-    /// - Since: 2.8.13
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 2.8.13 · Valkey
-    /// - Reply: `Vec<CommandInfo>`
-    /// - Reference: <https://redis.io/commands/command/>
-    #[doc(alias = "COMMAND")]
-    fn command(self) -> <Self as ::typedis::__private::Sink>::Output<Command<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Command::new(self))
-    }
-    /// Returns a count of commands.
-    ///
-    /// ```text
-    /// COMMAND COUNT
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.8.13
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 2.8.13 · Valkey
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/command-count/>
-    #[doc(alias = "COMMAND COUNT")]
-    fn command_count(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandCount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandCount::new(self))
-    }
-    /// Returns documentary information about one, multiple or all commands.
-    ///
-    /// ```text
-    /// COMMAND DOCS [command-name [command-name ...]]
-    /// ```
-    /// - Complexity: O(N) where N is the number of commands to look up
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `HashMap<Bytes, CommandDoc>`
-    /// - Reference: <https://redis.io/commands/command-docs/>
-    #[doc(alias = "COMMAND DOCS")]
-    fn command_docs(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandDocs<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandDocs::new(self))
-    }
-    /// Extracts the key names from an arbitrary command.
-    ///
-    /// ```text
-    /// COMMAND GETKEYS command [arg [arg ...]]
-    /// ```
-    /// - Complexity: O(N) where N is the number of arguments to the command
-    /// - Since: 2.8.13
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 2.8.13 · Valkey
-    /// - Parameters: `command`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/command-getkeys/>
-    #[doc(alias = "COMMAND GETKEYS")]
-    fn command_getkeys(
-        self,
-        command: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandGetkeys<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandGetkeys::new(self, command))
-    }
-    /// Extracts the key names and access flags for an arbitrary command.
-    ///
-    /// ```text
-    /// COMMAND GETKEYSANDFLAGS command [arg [arg ...]]
-    /// ```
-    /// - Complexity: O(N) where N is the number of arguments to the command
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `command`
-    /// - Reply: `Vec<(Bytes, Vec<Bytes>)>`
-    /// - Reference: <https://redis.io/commands/command-getkeysandflags/>
-    #[doc(alias = "COMMAND GETKEYSANDFLAGS")]
-    fn command_getkeysandflags(
-        self,
-        command: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandGetkeysandflags<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CommandGetkeysandflags::new(self, command),
-        )
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// COMMAND HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/command-help/>
-    #[doc(alias = "COMMAND HELP")]
-    fn command_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandHelp::new(self))
-    }
-    /// Returns information about one, multiple or all commands.
-    ///
-    /// ```text
-    /// COMMAND INFO [command-name [command-name ...]]
-    /// ```
-    /// - Complexity: O(N) where N is the number of commands to look up
-    /// - Since: 2.8.13
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 2.8.13 · Valkey
-    /// - Reply: `Vec<Option<CommandInfo>>`
-    /// - Reference: <https://redis.io/commands/command-info/>
-    #[doc(alias = "COMMAND INFO")]
-    fn command_info(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandInfo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandInfo::new(self))
-    }
-    /// Returns a list of command names.
-    ///
-    /// ```text
-    /// COMMAND LIST [FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of commands
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @connection
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/command-list/>
-    #[doc(alias = "COMMAND LIST")]
-    fn command_list(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandList::new(self))
-    }
-    /// Returns the specified command log's entries.
-    ///
-    /// ```text
-    /// COMMANDLOG GET count <SLOW | LARGE-REQUEST | LARGE-REPLY>
-    /// ```
-    /// - Complexity: O(N) where N is the number of entries returned
-    /// - Since: 8.1.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Valkey ≥ 8.1
-    /// - Parameters: `count`, `type_`: `CommandlogGetType`
-    /// - Reply: `Vec<CommandLogEntry>`
-    /// - Reference: <https://valkey.io/commands/commandlog-get/>
-    #[doc(alias = "COMMANDLOG GET")]
-    fn commandlog_get(
-        self,
-        count: i64,
-        type_: CommandlogGetType,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandlogGet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            CommandlogGet::new(self, count, type_),
-        )
-    }
-    /// Shows helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// COMMANDLOG HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 8.1.0
-    /// - ACL categories: @slow
-    /// - Servers: Valkey ≥ 8.1
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://valkey.io/commands/commandlog-help/>
-    #[doc(alias = "COMMANDLOG HELP")]
-    fn commandlog_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandlogHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandlogHelp::new(self))
-    }
-    /// Returns the number of entries in the specified type of command log.
-    ///
-    /// ```text
-    /// COMMANDLOG LEN <SLOW | LARGE-REQUEST | LARGE-REPLY>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 8.1.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Valkey ≥ 8.1
-    /// - Parameters: `type_`: `CommandlogLenType`
-    /// - Reply: `i64`
-    /// - Reference: <https://valkey.io/commands/commandlog-len/>
-    #[doc(alias = "COMMANDLOG LEN")]
-    fn commandlog_len(
-        self,
-        type_: CommandlogLenType,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandlogLen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandlogLen::new(self, type_))
-    }
-    /// Clears all entries from the specified type of command log.
-    ///
-    /// ```text
-    /// COMMANDLOG RESET <SLOW | LARGE-REQUEST | LARGE-REPLY>
-    /// ```
-    /// - Complexity: O(N) where N is the number of entries in the commandlog
-    /// - Since: 8.1.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Valkey ≥ 8.1
-    /// - Parameters: `type_`: `CommandlogResetType`
-    /// - Reply: `()`
-    /// - Reference: <https://valkey.io/commands/commandlog-reset/>
-    #[doc(alias = "COMMANDLOG RESET")]
-    fn commandlog_reset(
-        self,
-        type_: CommandlogResetType,
-    ) -> <Self as ::typedis::__private::Sink>::Output<CommandlogReset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(CommandlogReset::new(self, type_))
-    }
-    /// Returns the effective values of configuration parameters.
-    ///
-    /// ```text
-    /// CONFIG GET parameter [parameter ...]
-    /// ```
-    /// - Complexity: O(N) when N is the number of configuration parameters provided
-    /// - Since: 2.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `parameter` (one or many)
-    /// - Reply: `HashMap<Bytes, Bytes>`
-    /// - Reference: <https://redis.io/commands/config-get/>
-    #[doc(alias = "CONFIG GET")]
-    fn config_get<M0>(
-        self,
-        parameter: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ConfigGet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ConfigGet::new(self, parameter))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// CONFIG HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/config-help/>
-    #[doc(alias = "CONFIG HELP")]
-    fn config_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ConfigHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ConfigHelp::new(self))
-    }
-    /// Resets the server's statistics.
-    ///
-    /// ```text
-    /// CONFIG RESETSTAT
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/config-resetstat/>
-    #[doc(alias = "CONFIG RESETSTAT")]
-    fn config_resetstat(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ConfigResetstat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ConfigResetstat::new(self))
-    }
-    /// Persists the effective configuration to file.
-    ///
-    /// ```text
-    /// CONFIG REWRITE
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.8.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.8 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/config-rewrite/>
-    #[doc(alias = "CONFIG REWRITE")]
-    fn config_rewrite(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ConfigRewrite<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ConfigRewrite::new(self))
-    }
-    /// Sets configuration parameters in-flight.
-    ///
-    /// ```text
-    /// CONFIG SET parameter value [parameter value ...]
-    /// ```
-    /// - Complexity: O(N) when N is the number of configuration parameters provided
-    /// - Since: 2.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `data`: one or many `(parameter, value)`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/config-set/>
-    #[doc(alias = "CONFIG SET")]
-    fn config_set<M0>(
-        self,
-        data: impl ::typedis::ManyArgs<
-            M0,
-            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-        >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ConfigSet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ConfigSet::new(self, data))
-    }
-    /// Copies the value of a key to a new key.
-    ///
-    /// ```text
-    /// COPY source destination [DB destination-db] [REPLACE]
-    /// ```
-    /// - Complexity: O(N) worst case for collections, where N is the number of nested items. O(1) for string values.
-    /// - Since: 6.2.0
-    /// - ACL categories: @keyspace, @write, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `source`, `destination`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/copy/>
-    #[doc(alias = "COPY")]
-    fn copy(
-        self,
-        source: impl ::typedis::ToArg,
-        destination: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Copy<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Copy::new(self, source, destination))
-    }
-    /// Returns the number of keys in the database.
-    ///
-    /// ```text
-    /// DBSIZE
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/dbsize/>
-    #[doc(alias = "DBSIZE")]
-    fn dbsize(self) -> <Self as ::typedis::__private::Sink>::Output<Dbsize<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Dbsize::new(self))
-    }
-    /// A container for debugging commands.
-    ///
-    /// ```text
-    /// DEBUG
-    /// ```
-    /// - Complexity: Depends on subcommand.
-    /// - Since: 1.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/debug/>
-    #[doc(alias = "DEBUG")]
-    fn debug(self) -> <Self as ::typedis::__private::Sink>::Output<Debug<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Debug::new(self))
-    }
-    /// Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
-    ///
-    /// ```text
-    /// DECR key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/decr/>
-    #[doc(alias = "DECR")]
-    fn decr(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Decr<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Decr::new(self, key))
-    }
-    /// Decrements the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
-    ///
-    /// ```text
-    /// DECRBY key decrement
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `decrement`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/decrby/>
-    #[doc(alias = "DECRBY")]
-    fn decrby(
-        self,
-        key: impl ::typedis::ToArg,
-        decrement: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Decrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Decrby::new(self, key, decrement))
-    }
-    /// Deletes one or more keys.
-    ///
-    /// ```text
-    /// DEL key [key ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @write, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/del/>
-    #[doc(alias = "DEL")]
-    fn del<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Del<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Del::new(self, key))
-    }
-    /// Delete key if value matches string.
-    ///
-    /// ```text
-    /// DELIFEQ key value
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 9.0.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `value`
-    /// - Reply: `bool`
-    /// - Reference: <https://valkey.io/commands/delifeq/>
-    #[doc(alias = "DELIFEQ")]
-    fn delifeq(
-        self,
-        key: impl ::typedis::ToArg,
-        value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Delifeq<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Delifeq::new(self, key, value))
-    }
-    /// Discards a transaction.
-    ///
-    /// ```text
-    /// DISCARD
-    /// ```
-    /// - Complexity: O(N), when N is the number of queued commands
-    /// - Since: 2.0.0
-    /// - ACL categories: @fast, @transaction
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Connection state: changes the open transaction of the connection it runs on — it drops the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/discard/>
-    #[doc(alias = "DISCARD")]
-    fn discard(self) -> <Self as ::typedis::__private::Sink>::Output<Discard<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Discard::new(self))
-    }
-    /// Returns a serialized representation of the value stored at a key.
-    ///
-    /// ```text
-    /// DUMP key
-    /// ```
-    /// - Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
-    /// - Since: 2.6.0
-    /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/dump/>
-    #[doc(alias = "DUMP")]
-    fn dump(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Dump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Dump::new(self, key))
-    }
-    /// Returns the given string.
-    ///
-    /// ```text
-    /// ECHO message
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @fast, @connection
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `message`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/echo/>
-    #[doc(alias = "ECHO")]
-    fn echo(
-        self,
-        message: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Echo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Echo::new(self, message))
-    }
-    /// Executes a server-side Lua script.
-    ///
-    /// ```text
-    /// EVAL script [key [key ...]] [arg [arg ...]]
-    /// ```
-    /// - Complexity: Depends on the script that is executed.
-    /// - Since: 2.6.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `script`
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/eval/>
-    #[doc(alias = "EVAL")]
-    fn eval(
-        self,
-        script: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Eval<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Eval::new(self, script))
-    }
-    /// Executes a server-side Lua script by SHA1 digest.
-    ///
-    /// ```text
-    /// EVALSHA sha1 [key [key ...]] [arg [arg ...]]
-    /// ```
-    /// - Complexity: Depends on the script that is executed.
-    /// - Since: 2.6.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `sha1`
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/evalsha/>
-    #[doc(alias = "EVALSHA")]
-    fn evalsha(
-        self,
-        sha1: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Evalsha<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Evalsha::new(self, sha1))
-    }
-    /// Executes a read-only server-side Lua script by SHA1 digest.
-    ///
-    /// ```text
-    /// EVALSHA_RO sha1 [key [key ...]] [arg [arg ...]]
-    /// ```
-    /// - Complexity: Depends on the script that is executed.
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `sha1`
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/evalsha_ro/>
-    #[doc(alias = "EVALSHA_RO")]
-    fn evalsha_ro(
-        self,
-        sha1: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<EvalshaRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(EvalshaRo::new(self, sha1))
-    }
-    /// Executes a read-only server-side Lua script.
-    ///
-    /// ```text
-    /// EVAL_RO script [key [key ...]] [arg [arg ...]]
-    /// ```
-    /// - Complexity: Depends on the script that is executed.
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `script`
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/eval_ro/>
-    #[doc(alias = "EVAL_RO")]
-    fn eval_ro(
-        self,
-        script: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<EvalRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(EvalRo::new(self, script))
-    }
-    /// Executes all commands in a transaction.
-    ///
-    /// ```text
-    /// EXEC
-    /// ```
-    /// - Complexity: Depends on commands in the transaction
-    /// - Since: 1.2.0
-    /// - ACL categories: @slow, @transaction
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Connection state: changes the open transaction of the connection it runs on — it runs the transaction MULTI opened on the connection, which on a shared connection need not be this caller's; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/exec/>
-    #[doc(alias = "EXEC")]
-    fn exec(self) -> <Self as ::typedis::__private::Sink>::Output<Exec<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Exec::new(self))
-    }
-    /// Determines whether one or more keys exist.
-    ///
-    /// ```text
-    /// EXISTS key [key ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of keys to check.
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/exists/>
-    #[doc(alias = "EXISTS")]
-    fn exists<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Exists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Exists::new(self, key))
-    }
-    /// Sets the expiration time of a key in seconds.
-    ///
-    /// ```text
-    /// EXPIRE key seconds [NX | XX | GT | LT]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `seconds`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/expire/>
-    #[doc(alias = "EXPIRE")]
-    fn expire(
-        self,
-        key: impl ::typedis::ToArg,
-        seconds: impl ::core::convert::Into<::typedis::Seconds>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Expire<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Expire::new(self, key, seconds))
-    }
-    /// Sets the expiration time of a key to a Unix timestamp.
-    ///
-    /// ```text
-    /// EXPIREAT key unix-time-seconds [NX | XX | GT | LT]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.2.0
-    /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Parameters: `key`, `unix_time_seconds`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/expireat/>
-    #[doc(alias = "EXPIREAT")]
-    fn expireat(
-        self,
-        key: impl ::typedis::ToArg,
-        unix_time_seconds: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Expireat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Expireat::new(self, key, unix_time_seconds),
-        )
-    }
-    /// Returns the expiration time of a key as a Unix timestamp.
-    ///
-    /// ```text
-    /// EXPIRETIME key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.0.0
-    /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/expiretime/>
-    #[doc(alias = "EXPIRETIME")]
-    fn expiretime(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Expiretime<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Expiretime::new(self, key))
-    }
-    /// Starts a coordinated failover from a server to one of its replicas.
-    ///
-    /// ```text
-    /// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/failover/>
-    #[doc(alias = "FAILOVER")]
-    fn failover(self) -> <Self as ::typedis::__private::Sink>::Output<Failover<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Failover::new(self))
-    }
-    /// Invokes a function.
-    ///
-    /// ```text
-    /// FCALL function [key [key ...]] [arg [arg ...]]
-    /// ```
-    /// - Complexity: Depends on the function that is executed.
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `function`
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/fcall/>
-    #[doc(alias = "FCALL")]
-    fn fcall(
-        self,
-        function: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Fcall<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Fcall::new(self, function))
-    }
-    /// Invokes a read-only function.
-    ///
-    /// ```text
-    /// FCALL_RO function [key [key ...]] [arg [arg ...]]
-    /// ```
-    /// - Complexity: Depends on the function that is executed.
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `function`
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/fcall_ro/>
-    #[doc(alias = "FCALL_RO")]
-    fn fcall_ro(
-        self,
-        function: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FcallRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FcallRo::new(self, function))
-    }
-    /// Removes all keys from all databases.
-    ///
-    /// ```text
-    /// FLUSHALL [ASYNC | SYNC]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of keys in all databases
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/flushall/>
-    #[doc(alias = "FLUSHALL")]
-    fn flushall(self) -> <Self as ::typedis::__private::Sink>::Output<Flushall<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Flushall::new(self))
-    }
-    /// Removes all keys from the current database.
-    ///
-    /// ```text
-    /// FLUSHDB [ASYNC | SYNC]
-    /// ```
-    /// - Complexity: O(N) where N is the number of keys in the selected database
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/flushdb/>
-    #[doc(alias = "FLUSHDB")]
-    fn flushdb(self) -> <Self as ::typedis::__private::Sink>::Output<Flushdb<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Flushdb::new(self))
-    }
-    /// Deletes a library and its functions.
-    ///
-    /// ```text
-    /// FUNCTION DELETE library-name
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.0.0
-    /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `library_name`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/function-delete/>
-    #[doc(alias = "FUNCTION DELETE")]
-    fn function_delete(
-        self,
-        library_name: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionDelete<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FunctionDelete::new(self, library_name),
-        )
-    }
-    /// Dumps all libraries into a serialized binary payload.
-    ///
-    /// ```text
-    /// FUNCTION DUMP
-    /// ```
-    /// - Complexity: O(N) where N is the number of functions
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/function-dump/>
-    #[doc(alias = "FUNCTION DUMP")]
-    fn function_dump(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionDump<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionDump::new(self))
-    }
-    /// Deletes all libraries and functions.
-    ///
-    /// ```text
-    /// FUNCTION FLUSH [ASYNC | SYNC]
-    /// ```
-    /// - Complexity: O(N) where N is the number of functions deleted
-    /// - Since: 7.0.0
-    /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/function-flush/>
-    #[doc(alias = "FUNCTION FLUSH")]
-    fn function_flush(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionFlush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionFlush::new(self))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// FUNCTION HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/function-help/>
-    #[doc(alias = "FUNCTION HELP")]
-    fn function_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionHelp::new(self))
-    }
-    /// Terminates a function during execution.
-    ///
-    /// ```text
-    /// FUNCTION KILL
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/function-kill/>
-    #[doc(alias = "FUNCTION KILL")]
-    fn function_kill(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionKill<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionKill::new(self))
-    }
-    /// Returns information about all libraries.
-    ///
-    /// ```text
-    /// FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]
-    /// ```
-    /// - Complexity: O(N) where N is the number of functions
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `Vec<FunctionLibrary>`
-    /// - Reference: <https://redis.io/commands/function-list/>
-    #[doc(alias = "FUNCTION LIST")]
-    fn function_list(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionList::new(self))
-    }
-    /// Creates a library.
-    ///
-    /// ```text
-    /// FUNCTION LOAD [REPLACE] function-code
-    /// ```
-    /// - Complexity: O(1) (considering compilation time is redundant)
-    /// - Since: 7.0.0
-    /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `function_code`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/function-load/>
-    #[doc(alias = "FUNCTION LOAD")]
-    fn function_load(
-        self,
-        function_code: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionLoad<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FunctionLoad::new(self, function_code),
-        )
-    }
-    /// Restores all libraries from a payload.
-    ///
-    /// ```text
-    /// FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]
-    /// ```
-    /// - Complexity: O(N) where N is the number of functions on the payload
-    /// - Since: 7.0.0
-    /// - ACL categories: @write, @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `serialized_value`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/function-restore/>
-    #[doc(alias = "FUNCTION RESTORE")]
-    fn function_restore(
-        self,
-        serialized_value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionRestore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            FunctionRestore::new(self, serialized_value),
-        )
-    }
-    /// Returns information about a function during execution.
-    ///
-    /// ```text
-    /// FUNCTION STATS
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `FunctionStats`
-    /// - Reference: <https://redis.io/commands/function-stats/>
-    #[doc(alias = "FUNCTION STATS")]
-    fn function_stats(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<FunctionStats<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(FunctionStats::new(self))
-    }
-    /// Adds one or more members to a geospatial index. The key is created if it doesn't exist.
-    ///
-    /// ```text
-    /// GEOADD key [NX | XX] [CH] longitude latitude member [longitude latitude member ...]
-    /// ```
-    /// - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
-    /// - Since: 3.2.0
-    /// - ACL categories: @write, @geo, @slow
-    /// - Servers: Redis ≥ 3.2 · Valkey
-    /// - Parameters: `key`, `data`: one or many `(longitude, latitude, member)`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/geoadd/>
-    #[doc(alias = "GEOADD")]
-    fn geoadd<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        data: impl ::typedis::ManyArgs<M0, Item = (f64, f64, impl ::typedis::ToArg)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geoadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Geoadd::new(self, key, data))
-    }
-    /// Returns the distance between two members of a geospatial index.
-    ///
-    /// ```text
-    /// GEODIST key member1 member2 [M | KM | FT | MI]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.2.0
-    /// - ACL categories: @read, @geo, @slow
-    /// - Servers: Redis ≥ 3.2 · Valkey
-    /// - Parameters: `key`, `member1`, `member2`
-    /// - Reply: `Option<f64>`
-    /// - Reference: <https://redis.io/commands/geodist/>
-    #[doc(alias = "GEODIST")]
-    fn geodist(
-        self,
-        key: impl ::typedis::ToArg,
-        member1: impl ::typedis::ToArg,
-        member2: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geodist<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Geodist::new(self, key, member1, member2),
-        )
-    }
-    /// Returns members from a geospatial index as geohash strings.
-    ///
-    /// ```text
-    /// GEOHASH key [member [member ...]]
-    /// ```
-    /// - Complexity: O(1) for each member requested.
-    /// - Since: 3.2.0
-    /// - ACL categories: @read, @geo, @slow
-    /// - Servers: Redis ≥ 3.2 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Vec<Option<Bytes>>`
-    /// - Reference: <https://redis.io/commands/geohash/>
-    #[doc(alias = "GEOHASH")]
-    fn geohash(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geohash<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Geohash::new(self, key))
-    }
-    /// Returns the longitude and latitude of members from a geospatial index.
-    ///
-    /// ```text
-    /// GEOPOS key [member [member ...]]
-    /// ```
-    /// - Complexity: O(1) for each member requested.
-    /// - Since: 3.2.0
-    /// - ACL categories: @read, @geo, @slow
-    /// - Servers: Redis ≥ 3.2 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Vec<Option<(f64, f64)>>`
-    /// - Reference: <https://redis.io/commands/geopos/>
-    #[doc(alias = "GEOPOS")]
-    fn geopos(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geopos<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Geopos::new(self, key))
-    }
-    /// Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.
-    ///
-    /// ```text
-    /// GEORADIUS key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
-    /// ```
-    /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
-    /// - Since: 3.2.0
-    /// - ACL categories: @write, @geo, @slow
-    /// - Servers: Redis ≥ 3.2 · Valkey
-    /// - Parameters: `key`, `longitude`, `latitude`, `radius`, `unit`: `GeoradiusUnit`
-    /// - Reply: `Vec<Bytes>`; `Vec<GeoMember>` with `withcoord`, `withdist`, `withhash`; `i64` with `storekey`, `storedistkey`
-    /// - Reference: <https://redis.io/commands/georadius/>
-    #[doc(alias = "GEORADIUS")]
-    fn georadius(
-        self,
-        key: impl ::typedis::ToArg,
-        longitude: f64,
-        latitude: f64,
-        radius: f64,
-        unit: GeoradiusUnit,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Georadius<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Georadius::new(self, key, longitude, latitude, radius, unit),
-        )
-    }
-    /// Queries a geospatial index for members within a distance from a member, optionally stores the result.
-    ///
-    /// ```text
-    /// GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]
-    /// ```
-    /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
-    /// - Since: 3.2.0
-    /// - ACL categories: @write, @geo, @slow
-    /// - Servers: Redis ≥ 3.2 · Valkey
-    /// - Parameters: `key`, `member`, `radius`, `unit`: `GeoradiusbymemberUnit`
-    /// - Reply: `Vec<Bytes>`; `Vec<GeoMember>` with `withcoord`, `withdist`, `withhash`; `i64` with `storekey`, `storedistkey`
-    /// - Reference: <https://redis.io/commands/georadiusbymember/>
-    #[doc(alias = "GEORADIUSBYMEMBER")]
-    fn georadiusbymember(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ToArg,
-        radius: f64,
-        unit: GeoradiusbymemberUnit,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Georadiusbymember<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Georadiusbymember::new(self, key, member, radius, unit),
-        )
-    }
-    /// Returns members from a geospatial index that are within a distance from a member.
-    ///
-    /// ```text
-    /// GEORADIUSBYMEMBER_RO key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]
-    /// ```
-    /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
-    /// - Since: 3.2.10
-    /// - ACL categories: @read, @geo, @slow
-    /// - Servers: Redis ≥ 3.2.10 · Valkey
-    /// - Parameters: `key`, `member`, `radius`, `unit`: `GeoradiusbymemberRoUnit`
-    /// - Reply: `Vec<Bytes>`; `Vec<GeoMember>` with `withcoord`, `withdist`, `withhash`
-    /// - Reference: <https://redis.io/commands/georadiusbymember_ro/>
-    #[doc(alias = "GEORADIUSBYMEMBER_RO")]
-    fn georadiusbymember_ro(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ToArg,
-        radius: f64,
-        unit: GeoradiusbymemberRoUnit,
-    ) -> <Self as ::typedis::__private::Sink>::Output<GeoradiusbymemberRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            GeoradiusbymemberRo::new(self, key, member, radius, unit),
-        )
-    }
-    /// Returns members from a geospatial index that are within a distance from a coordinate.
-    ///
-    /// ```text
-    /// GEORADIUS_RO key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]
-    /// ```
-    /// - Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
-    /// - Since: 3.2.10
-    /// - ACL categories: @read, @geo, @slow
-    /// - Servers: Redis ≥ 3.2.10 · Valkey
-    /// - Parameters: `key`, `longitude`, `latitude`, `radius`, `unit`: `GeoradiusRoUnit`
-    /// - Reply: `Vec<Bytes>`; `Vec<GeoMember>` with `withcoord`, `withdist`, `withhash`
-    /// - Reference: <https://redis.io/commands/georadius_ro/>
-    #[doc(alias = "GEORADIUS_RO")]
-    fn georadius_ro(
-        self,
-        key: impl ::typedis::ToArg,
-        longitude: f64,
-        latitude: f64,
-        radius: f64,
-        unit: GeoradiusRoUnit,
-    ) -> <Self as ::typedis::__private::Sink>::Output<GeoradiusRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            GeoradiusRo::new(self, key, longitude, latitude, radius, unit),
-        )
-    }
-    /// Queries a geospatial index for members inside an area of a box, circle, or a polygon.
-    ///
-    /// ```text
-    /// GEOSEARCH key [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]
-    /// ```
-    /// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
-    /// - Since: 6.2.0
-    /// - ACL categories: @read, @geo, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key`, `by`: `GeosearchBy`
-    /// - Reply: `Vec<Bytes>`; `Vec<GeoMember>` with `withcoord`, `withdist`, `withhash`
-    /// - Reference: <https://redis.io/commands/geosearch/>
-    #[doc(alias = "GEOSEARCH")]
-    fn geosearch(
-        self,
-        key: impl ::typedis::ToArg,
-        by: GeosearchBy,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geosearch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Geosearch::new(self, key, by))
-    }
-    /// Queries a geospatial index for members inside an area of a box, a circle, or a polygon, optionally stores the result.
-    ///
-    /// ```text
-    /// GEOSEARCHSTORE destination source [FROMMEMBER member | FROMLONLAT longitude latitude] <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> | BYPOLYGON longitude latitude [longitude latitude ...]> [ASC | DESC] [COUNT count [ANY]] [STOREDIST]
-    /// ```
-    /// - Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
-    /// - Since: 6.2.0
-    /// - ACL categories: @write, @geo, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `destination`, `source`, `by`: `GeosearchstoreBy`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/geosearchstore/>
-    #[doc(alias = "GEOSEARCHSTORE")]
-    fn geosearchstore(
-        self,
-        destination: impl ::typedis::ToArg,
-        source: impl ::typedis::ToArg,
-        by: GeosearchstoreBy,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Geosearchstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Geosearchstore::new(self, destination, source, by),
-        )
-    }
-    /// Returns the string value of a key.
-    ///
-    /// ```text
-    /// GET key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @string, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/get/>
-    #[doc(alias = "GET")]
-    fn get(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Get<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Get::new(self, key))
-    }
-    /// Returns a bit value by offset.
-    ///
-    /// ```text
-    /// GETBIT key offset
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.2.0
-    /// - ACL categories: @read, @bitmap, @fast
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Parameters: `key`, `offset`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/getbit/>
-    #[doc(alias = "GETBIT")]
-    fn getbit(
-        self,
-        key: impl ::typedis::ToArg,
-        offset: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Getbit<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Getbit::new(self, key, offset))
-    }
-    /// Returns the string value of a key after deleting the key.
-    ///
-    /// ```text
-    /// GETDEL key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/getdel/>
-    #[doc(alias = "GETDEL")]
-    fn getdel(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Getdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Getdel::new(self, key))
-    }
-    /// Returns the string value of a key after setting its expiration time.
-    ///
-    /// ```text
-    /// GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/getex/>
-    #[doc(alias = "GETEX")]
-    fn getex(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Getex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Getex::new(self, key))
-    }
-    /// Returns a substring of the string stored at a key.
-    ///
-    /// ```text
-    /// GETRANGE key start end
-    /// ```
-    /// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
-    /// - Since: 2.4.0
-    /// - ACL categories: @read, @string, @slow
-    /// - Servers: Redis ≥ 2.4 · Valkey
-    /// - Parameters: `key`, `start`, `end`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/getrange/>
-    #[doc(alias = "GETRANGE")]
-    fn getrange(
-        self,
-        key: impl ::typedis::ToArg,
-        start: i64,
-        end: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Getrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Getrange::new(self, key, start, end))
-    }
-    /// Returns the previous string value of a key after setting it to a new value.
-    ///
-    /// ```text
-    /// GETSET key value
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `value`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/getset/>
-    #[doc(alias = "GETSET")]
-    fn getset(
-        self,
-        key: impl ::typedis::ToArg,
-        value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Getset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Getset::new(self, key, value))
-    }
-    /// Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.
-    ///
-    /// ```text
-    /// HDEL key field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of fields to be removed.
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `field` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/hdel/>
-    #[doc(alias = "HDEL")]
-    fn hdel<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hdel::new(self, key, field))
-    }
-    /// Handshakes with the server.
-    ///
-    /// ```text
-    /// HELLO [protover [AUTH username password] [SETNAME clientname]]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.0.0
-    /// - ACL categories: @fast, @connection
-    /// - Servers: Redis ≥ 6.0 · Valkey
-    /// - Connection state: changes the protocol of the connection it runs on — it switches the connection's protocol (and may authenticate and name it): on a shared connection every caller's replies would change shape, until the next reconnect; the URL's `protocol=` sets it for every connection.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `Hello`
-    /// - Reference: <https://redis.io/commands/hello/>
-    #[doc(alias = "HELLO")]
-    fn hello(self) -> <Self as ::typedis::__private::Sink>::Output<Hello<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Hello::new(self))
-    }
-    /// Determines whether a field exists in a hash.
-    ///
-    /// ```text
-    /// HEXISTS key field
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.0.0
-    /// - ACL categories: @read, @hash, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `field`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/hexists/>
-    #[doc(alias = "HEXISTS")]
-    fn hexists(
-        self,
-        key: impl ::typedis::ToArg,
-        field: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hexists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hexists::new(self, key, field))
-    }
-    /// Sets expiry time on hash fields.
-    ///
-    /// ```text
-    /// HEXPIRE key seconds [NX | XX | GT | LT] FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `seconds`, `fields`: `field`
-    /// - Reply: `Vec<i64>`
-    /// - Reference: <https://valkey.io/commands/hexpire/>
-    #[doc(alias = "HEXPIRE")]
-    fn hexpire<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        seconds: impl ::core::convert::Into<::typedis::Seconds>,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hexpire<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hexpire::new(self, key, seconds, fields),
-        )
-    }
-    /// Sets expiry time on hash fields.
-    ///
-    /// ```text
-    /// HEXPIREAT key unix-time-seconds [NX | XX | GT | LT] FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `unix_time_seconds`, `fields`: `field`
-    /// - Reply: `Vec<i64>`
-    /// - Reference: <https://valkey.io/commands/hexpireat/>
-    #[doc(alias = "HEXPIREAT")]
-    fn hexpireat<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        unix_time_seconds: i64,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hexpireat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hexpireat::new(self, key, unix_time_seconds, fields),
-        )
-    }
-    /// Returns Unix timestamps in seconds since the epoch at which the given key's field(s) will expire.
-    ///
-    /// ```text
-    /// HEXPIRETIME key FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @read, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `fields`: `field`
-    /// - Reply: `Vec<i64>`
-    /// - Reference: <https://valkey.io/commands/hexpiretime/>
-    #[doc(alias = "HEXPIRETIME")]
-    fn hexpiretime<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hexpiretime<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hexpiretime::new(self, key, fields))
-    }
-    /// Returns the value of a field in a hash.
-    ///
-    /// ```text
-    /// HGET key field
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.0.0
-    /// - ACL categories: @read, @hash, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `field`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/hget/>
-    #[doc(alias = "HGET")]
-    fn hget(
-        self,
-        key: impl ::typedis::ToArg,
-        field: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hget::new(self, key, field))
-    }
-    /// Returns all fields and values in a hash.
-    ///
-    /// ```text
-    /// HGETALL key
-    /// ```
-    /// - Complexity: O(N) where N is the size of the hash.
-    /// - Since: 2.0.0
-    /// - ACL categories: @read, @hash, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `HashMap<Bytes, Bytes>`
-    /// - Reference: <https://redis.io/commands/hgetall/>
-    #[doc(alias = "HGETALL")]
-    fn hgetall(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hgetall<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hgetall::new(self, key))
-    }
-    /// Returns the values of one or more fields and deletes them from a hash.
-    ///
-    /// ```text
-    /// HGETDEL key FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of fields to be retrieved and deleted.
-    /// - Since: 9.1.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Valkey ≥ 9.1
-    /// - Parameters: `key`, `fields`: `field`
-    /// - Reply: `Vec<Option<Bytes>>`
-    /// - Reference: <https://valkey.io/commands/hgetdel/>
-    #[doc(alias = "HGETDEL")]
-    fn hgetdel<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hgetdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hgetdel::new(self, key, fields))
-    }
-    /// Gets the value of one or more fields of a given hash key, and optionally sets their expiration time or time-to-live (TTL).
-    ///
-    /// ```text
-    /// HGETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST] FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `fields`: `field`
-    /// - Reply: `Vec<Option<Bytes>>`
-    /// - Reference: <https://valkey.io/commands/hgetex/>
-    #[doc(alias = "HGETEX")]
-    fn hgetex<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hgetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hgetex::new(self, key, fields))
-    }
-    /// Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.
-    ///
-    /// ```text
-    /// HINCRBY key field increment
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `field`, `increment`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/hincrby/>
-    #[doc(alias = "HINCRBY")]
-    fn hincrby(
-        self,
-        key: impl ::typedis::ToArg,
-        field: impl ::typedis::ToArg,
-        increment: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hincrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hincrby::new(self, key, field, increment),
-        )
-    }
-    /// Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.
-    ///
-    /// ```text
-    /// HINCRBYFLOAT key field increment
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.6.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `key`, `field`, `increment`
-    /// - Reply: `f64`
-    /// - Reference: <https://redis.io/commands/hincrbyfloat/>
-    #[doc(alias = "HINCRBYFLOAT")]
-    fn hincrbyfloat(
-        self,
-        key: impl ::typedis::ToArg,
-        field: impl ::typedis::ToArg,
-        increment: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hincrbyfloat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hincrbyfloat::new(self, key, field, increment),
-        )
-    }
-    /// Returns all fields in a hash.
-    ///
-    /// ```text
-    /// HKEYS key
-    /// ```
-    /// - Complexity: O(N) where N is the size of the hash.
-    /// - Since: 2.0.0
-    /// - ACL categories: @read, @hash, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/hkeys/>
-    #[doc(alias = "HKEYS")]
-    fn hkeys(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hkeys<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hkeys::new(self, key))
-    }
-    /// Returns the number of fields in a hash.
-    ///
-    /// ```text
-    /// HLEN key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.0.0
-    /// - ACL categories: @read, @hash, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/hlen/>
-    #[doc(alias = "HLEN")]
-    fn hlen(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hlen::new(self, key))
-    }
-    /// Returns the values of all fields in a hash.
-    ///
-    /// ```text
-    /// HMGET key field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of fields being requested.
-    /// - Since: 2.0.0
-    /// - ACL categories: @read, @hash, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `field` (one or many)
-    /// - Reply: `Vec<Option<Bytes>>`
-    /// - Reference: <https://redis.io/commands/hmget/>
-    #[doc(alias = "HMGET")]
-    fn hmget<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        field: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hmget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hmget::new(self, key, field))
-    }
-    /// Sets the values of multiple fields.
-    ///
-    /// ```text
-    /// HMSET key field value [field value ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of fields being set.
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `data`: one or many `(field, value)`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/hmset/>
-    #[doc(alias = "HMSET")]
-    fn hmset<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        data: impl ::typedis::ManyArgs<
-            M0,
-            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-        >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hmset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hmset::new(self, key, data))
-    }
-    /// Remove the existing expiration on a hash key's field(s).
-    ///
-    /// ```text
-    /// HPERSIST key FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `fields`: `field`
-    /// - Reply: `Vec<i64>`
-    /// - Reference: <https://valkey.io/commands/hpersist/>
-    #[doc(alias = "HPERSIST")]
-    fn hpersist<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hpersist<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hpersist::new(self, key, fields))
-    }
-    /// Sets expiry time on hash object.
-    ///
-    /// ```text
-    /// HPEXPIRE key milliseconds [NX | XX | GT | LT] FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `milliseconds`, `fields`: `field`
-    /// - Reply: `Vec<i64>`
-    /// - Reference: <https://valkey.io/commands/hpexpire/>
-    #[doc(alias = "HPEXPIRE")]
-    fn hpexpire<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpire<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hpexpire::new(self, key, milliseconds, fields),
-        )
-    }
-    /// Sets expiration time on hash field.
-    ///
-    /// ```text
-    /// HPEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT] FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `unix_time_milliseconds`, `fields`: `field`
-    /// - Reply: `Vec<i64>`
-    /// - Reference: <https://valkey.io/commands/hpexpireat/>
-    #[doc(alias = "HPEXPIREAT")]
-    fn hpexpireat<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        unix_time_milliseconds: i64,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpireat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Hpexpireat::new(self, key, unix_time_milliseconds, fields),
-        )
-    }
-    /// Returns the Unix timestamp in milliseconds since Unix epoch at which the given key's field(s) will expire.
-    ///
-    /// ```text
-    /// HPEXPIRETIME key FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @read, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `fields`: `field`
-    /// - Reply: `Vec<i64>`
-    /// - Reference: <https://valkey.io/commands/hpexpiretime/>
-    #[doc(alias = "HPEXPIRETIME")]
-    fn hpexpiretime<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hpexpiretime<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hpexpiretime::new(self, key, fields))
-    }
-    /// Returns the remaining time to live in milliseconds of a hash key's field(s) that have an associated expiration.
-    ///
-    /// ```text
-    /// HPTTL key FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @read, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `fields`: `field`
-    /// - Reply: `Vec<i64>`
-    /// - Reference: <https://valkey.io/commands/hpttl/>
-    #[doc(alias = "HPTTL")]
-    fn hpttl<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hpttl<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hpttl::new(self, key, fields))
-    }
-    /// Returns one or more random fields from a hash.
-    ///
-    /// ```text
-    /// HRANDFIELD key [count [WITHVALUES]]
-    /// ```
-    /// - Complexity: O(N) where N is the number of fields returned
-    /// - Since: 6.2.0
-    /// - ACL categories: @read, @hash, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`; `Vec<Bytes>` with `count`; `Vec<(Bytes, Bytes)>` with `withvalues`
-    /// - Reference: <https://redis.io/commands/hrandfield/>
-    #[doc(alias = "HRANDFIELD")]
-    fn hrandfield(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hrandfield<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hrandfield::new(self, key))
-    }
-    /// Iterates over fields and values of a hash.
-    ///
-    /// ```text
-    /// HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]
-    /// ```
-    /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
-    /// - Since: 2.8.0
-    /// - ACL categories: @read, @hash, @slow
-    /// - Servers: Redis ≥ 2.8 · Valkey
-    /// - Parameters: `key`, `cursor`
-    /// - Reply: `(u64, Vec<(Bytes, Bytes)>)`; `(u64, Vec<Bytes>)` with `novalues`
-    /// - Reference: <https://redis.io/commands/hscan/>
-    #[doc(alias = "HSCAN")]
-    fn hscan(
-        self,
-        key: impl ::typedis::ToArg,
-        cursor: u64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hscan<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hscan::new(self, key, cursor))
-    }
-    /// Creates or modifies the value of a field in a hash.
-    ///
-    /// ```text
-    /// HSET key field value [field value ...]
-    /// ```
-    /// - Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `data`: one or many `(field, value)`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/hset/>
-    #[doc(alias = "HSET")]
-    fn hset<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        data: impl ::typedis::ManyArgs<
-            M0,
-            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-        >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hset::new(self, key, data))
-    }
-    /// Sets the value of one or more fields of a given hash key, and optionally sets their expiration time.
-    ///
-    /// ```text
-    /// HSETEX key [NX | XX] [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] FIELDS field value [field value ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `fields`: `data`
-    /// - Reply: `bool`
-    /// - Reference: <https://valkey.io/commands/hsetex/>
-    #[doc(alias = "HSETEX")]
-    fn hsetex<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        fields: impl ::typedis::ManyArgs<
-            M0,
-            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-        >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hsetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hsetex::new(self, key, fields))
-    }
-    /// Sets the value of a field in a hash only when the field doesn't exist.
-    ///
-    /// ```text
-    /// HSETNX key field value
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @hash, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `field`, `value`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/hsetnx/>
-    #[doc(alias = "HSETNX")]
-    fn hsetnx(
-        self,
-        key: impl ::typedis::ToArg,
-        field: impl ::typedis::ToArg,
-        value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hsetnx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hsetnx::new(self, key, field, value))
-    }
-    /// Returns the length of the value of a field.
-    ///
-    /// ```text
-    /// HSTRLEN key field
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.2.0
-    /// - ACL categories: @read, @hash, @fast
-    /// - Servers: Redis ≥ 3.2 · Valkey
-    /// - Parameters: `key`, `field`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/hstrlen/>
-    #[doc(alias = "HSTRLEN")]
-    fn hstrlen(
-        self,
-        key: impl ::typedis::ToArg,
-        field: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hstrlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hstrlen::new(self, key, field))
-    }
-    /// Returns the remaining time to live (in seconds) of a hash key's field(s) that have an associated expiration.
-    ///
-    /// ```text
-    /// HTTL key FIELDS field [field ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of specified fields.
-    /// - Since: 9.0.0
-    /// - ACL categories: @read, @hash, @fast
-    /// - Servers: Valkey ≥ 9.0
-    /// - Parameters: `key`, `fields`: `field`
-    /// - Reply: `Vec<i64>`
-    /// - Reference: <https://valkey.io/commands/httl/>
-    #[doc(alias = "HTTL")]
-    fn httl<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        fields: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Httl<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Httl::new(self, key, fields))
-    }
-    /// Returns all values in a hash.
-    ///
-    /// ```text
-    /// HVALS key
-    /// ```
-    /// - Complexity: O(N) where N is the size of the hash.
-    /// - Since: 2.0.0
-    /// - ACL categories: @read, @hash, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/hvals/>
-    #[doc(alias = "HVALS")]
-    fn hvals(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Hvals<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Hvals::new(self, key))
-    }
-    /// Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.
-    ///
-    /// ```text
-    /// INCR key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/incr/>
-    #[doc(alias = "INCR")]
-    fn incr(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Incr<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Incr::new(self, key))
-    }
-    /// Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.
-    ///
-    /// ```text
-    /// INCRBY key increment
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `increment`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/incrby/>
-    #[doc(alias = "INCRBY")]
-    fn incrby(
-        self,
-        key: impl ::typedis::ToArg,
-        increment: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Incrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Incrby::new(self, key, increment))
-    }
-    /// Increments the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.
-    ///
-    /// ```text
-    /// INCRBYFLOAT key increment
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.6.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `key`, `increment`
-    /// - Reply: `f64`
-    /// - Reference: <https://redis.io/commands/incrbyfloat/>
-    #[doc(alias = "INCRBYFLOAT")]
-    fn incrbyfloat(
-        self,
-        key: impl ::typedis::ToArg,
-        increment: f64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Incrbyfloat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Incrbyfloat::new(self, key, increment),
-        )
-    }
-    /// Returns information and statistics about the server.
-    ///
-    /// ```text
-    /// INFO [section [section ...]]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `Info`
-    /// - Reference: <https://redis.io/commands/info/>
-    #[doc(alias = "INFO")]
-    fn info(self) -> <Self as ::typedis::__private::Sink>::Output<Info<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Info::new(self))
-    }
-    /// Returns all key names that match a pattern.
-    ///
-    /// ```text
-    /// KEYS pattern
-    /// ```
-    /// - Complexity: O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @read, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `pattern`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/keys/>
-    #[doc(alias = "KEYS")]
-    fn keys(
-        self,
-        pattern: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Keys<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Keys::new(self, pattern))
-    }
-    /// Returns the Unix timestamp of the last successful save to disk.
-    ///
-    /// ```text
-    /// LASTSAVE
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @admin, @fast, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/lastsave/>
-    #[doc(alias = "LASTSAVE")]
-    fn lastsave(self) -> <Self as ::typedis::__private::Sink>::Output<Lastsave<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lastsave::new(self))
-    }
-    /// Returns a human-readable latency analysis report.
-    ///
-    /// ```text
-    /// LATENCY DOCTOR
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.8.13
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.8.13 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/latency-doctor/>
-    #[doc(alias = "LATENCY DOCTOR")]
-    fn latency_doctor(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyDoctor<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyDoctor::new(self))
-    }
-    /// Returns a latency graph for an event.
-    ///
-    /// ```text
-    /// LATENCY GRAPH event
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.8.13
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.8.13 · Valkey
-    /// - Parameters: `event`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/latency-graph/>
-    #[doc(alias = "LATENCY GRAPH")]
-    fn latency_graph(
-        self,
-        event: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyGraph<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyGraph::new(self, event))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// LATENCY HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.8.13
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 2.8.13 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/latency-help/>
-    #[doc(alias = "LATENCY HELP")]
-    fn latency_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyHelp::new(self))
-    }
-    /// Returns the cumulative distribution of latencies of a subset or all commands.
-    ///
-    /// ```text
-    /// LATENCY HISTOGRAM [command [command ...]]
-    /// ```
-    /// - Complexity: O(N) where N is the number of commands with latency information being retrieved.
-    /// - Since: 7.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `HashMap<Bytes, CommandHistogram>`
-    /// - Reference: <https://redis.io/commands/latency-histogram/>
-    #[doc(alias = "LATENCY HISTOGRAM")]
-    fn latency_histogram(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyHistogram<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyHistogram::new(self))
-    }
-    /// Returns timestamp-latency samples for an event.
-    ///
-    /// ```text
-    /// LATENCY HISTORY event
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.8.13
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.8.13 · Valkey
-    /// - Parameters: `event`
-    /// - Reply: `Vec<(i64, i64)>`
-    /// - Reference: <https://redis.io/commands/latency-history/>
-    #[doc(alias = "LATENCY HISTORY")]
-    fn latency_history(
-        self,
-        event: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyHistory<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyHistory::new(self, event))
-    }
-    /// Returns the latest latency samples for all events.
-    ///
-    /// ```text
-    /// LATENCY LATEST
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.8.13
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.8.13 · Valkey
-    /// - Reply: `Vec<LatencyLatest>`
-    /// - Reference: <https://redis.io/commands/latency-latest/>
-    #[doc(alias = "LATENCY LATEST")]
-    fn latency_latest(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyLatest<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyLatest::new(self))
-    }
-    /// Resets the latency data for one or more events.
-    ///
-    /// ```text
-    /// LATENCY RESET [event [event ...]]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.8.13
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.8.13 · Valkey
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/latency-reset/>
-    #[doc(alias = "LATENCY RESET")]
-    fn latency_reset(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<LatencyReset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(LatencyReset::new(self))
-    }
-    /// Finds the longest common substring.
-    ///
-    /// ```text
-    /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
-    /// ```
-    /// - Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
-    /// - Since: 7.0.0
-    /// - ACL categories: @read, @string, @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `key1`, `key2`
-    /// - Reply: `Bytes`; `i64` with `len`; `LcsMatches` with `idx`
-    /// - Reference: <https://redis.io/commands/lcs/>
-    #[doc(alias = "LCS")]
-    fn lcs(
-        self,
-        key1: impl ::typedis::ToArg,
-        key2: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lcs<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lcs::new(self, key1, key2))
-    }
-    /// Returns an element from a list by its index.
-    ///
-    /// ```text
-    /// LINDEX key index
-    /// ```
-    /// - Complexity: O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @list, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `index`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/lindex/>
-    #[doc(alias = "LINDEX")]
-    fn lindex(
-        self,
-        key: impl ::typedis::ToArg,
-        index: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lindex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lindex::new(self, key, index))
-    }
-    /// Inserts an element before or after another element in a list.
-    ///
-    /// ```text
-    /// LINSERT key <BEFORE | AFTER> pivot element
-    /// ```
-    /// - Complexity: O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).
-    /// - Since: 2.2.0
-    /// - ACL categories: @write, @list, @slow
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Parameters: `key`, `where_`: `LinsertWhere`, `pivot`, `element`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/linsert/>
-    #[doc(alias = "LINSERT")]
-    fn linsert(
-        self,
-        key: impl ::typedis::ToArg,
-        where_: LinsertWhere,
-        pivot: impl ::typedis::ToArg,
-        element: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Linsert<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Linsert::new(self, key, where_, pivot, element),
-        )
-    }
-    /// Returns the length of a list.
-    ///
-    /// ```text
-    /// LLEN key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @list, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/llen/>
-    #[doc(alias = "LLEN")]
-    fn llen(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Llen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Llen::new(self, key))
-    }
-    /// Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.
-    ///
-    /// ```text
-    /// LMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @write, @list, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `source`, `destination`, `wherefrom`: `LmoveWherefrom`, `whereto`: `LmoveWhereto`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/lmove/>
-    #[doc(alias = "LMOVE")]
-    fn lmove(
-        self,
-        source: impl ::typedis::ToArg,
-        destination: impl ::typedis::ToArg,
-        wherefrom: LmoveWherefrom,
-        whereto: LmoveWhereto,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lmove<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Lmove::new(self, source, destination, wherefrom, whereto),
-        )
-    }
-    /// Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.
-    ///
-    /// ```text
-    /// LMPOP key [key ...] <LEFT | RIGHT> [COUNT count]
-    /// ```
-    /// - Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
-    /// - Since: 7.0.0
-    /// - ACL categories: @write, @list, @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `key` (one or many), `where_`: `LmpopWhere`
-    /// - Reply: `Option<(Bytes, Vec<Bytes>)>`
-    /// - Reference: <https://redis.io/commands/lmpop/>
-    #[doc(alias = "LMPOP")]
-    fn lmpop<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-        where_: LmpopWhere,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lmpop::new(self, key, where_))
-    }
-    /// Displays computer art and the server version.
-    ///
-    /// ```text
-    /// LOLWUT [VERSION version]
-    /// ```
-    /// - Since: 5.0.0
-    /// - ACL categories: @read, @fast
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/lolwut/>
-    #[doc(alias = "LOLWUT")]
-    fn lolwut(self) -> <Self as ::typedis::__private::Sink>::Output<Lolwut<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lolwut::new(self))
-    }
-    /// Returns and removes one or more elements from the beginning of a list. Deletes the list if the last element was popped.
-    ///
-    /// ```text
-    /// LPOP key [count]
-    /// ```
-    /// - Complexity: O(N) where N is the number of elements returned
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @list, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`; `Option<Vec<Bytes>>` with `count`
-    /// - Reference: <https://redis.io/commands/lpop/>
-    #[doc(alias = "LPOP")]
-    fn lpop(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lpop::new(self, key))
-    }
-    /// Returns the index of matching elements in a list.
-    ///
-    /// ```text
-    /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
-    /// ```
-    /// - Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
-    /// - Since: 6.0.6
-    /// - ACL categories: @read, @list, @slow
-    /// - Servers: Redis ≥ 6.0.6 · Valkey
-    /// - Parameters: `key`, `element`
-    /// - Reply: `Option<i64>`; `Vec<i64>` with `num-matches`
-    /// - Reference: <https://redis.io/commands/lpos/>
-    #[doc(alias = "LPOS")]
-    fn lpos(
-        self,
-        key: impl ::typedis::ToArg,
-        element: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lpos<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lpos::new(self, key, element))
-    }
-    /// Prepends one or more elements to a list. Creates the key if it doesn't exist.
-    ///
-    /// ```text
-    /// LPUSH key element [element ...]
-    /// ```
-    /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @list, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `element` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/lpush/>
-    #[doc(alias = "LPUSH")]
-    fn lpush<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lpush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lpush::new(self, key, element))
-    }
-    /// Prepends one or more elements to a list only when the list exists.
-    ///
-    /// ```text
-    /// LPUSHX key element [element ...]
-    /// ```
-    /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
-    /// - Since: 2.2.0
-    /// - ACL categories: @write, @list, @fast
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Parameters: `key`, `element` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/lpushx/>
-    #[doc(alias = "LPUSHX")]
-    fn lpushx<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lpushx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lpushx::new(self, key, element))
-    }
-    /// Returns a range of elements from a list.
-    ///
-    /// ```text
-    /// LRANGE key start stop
-    /// ```
-    /// - Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @list, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `start`, `stop`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/lrange/>
-    #[doc(alias = "LRANGE")]
-    fn lrange(
-        self,
-        key: impl ::typedis::ToArg,
-        start: i64,
-        stop: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lrange::new(self, key, start, stop))
-    }
-    /// Removes elements from a list. Deletes the list if the last element was removed.
-    ///
-    /// ```text
-    /// LREM key count element
-    /// ```
-    /// - Complexity: O(N+M) where N is the length of the list and M is the number of elements removed.
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @list, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `count`, `element`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/lrem/>
-    #[doc(alias = "LREM")]
-    fn lrem(
-        self,
-        key: impl ::typedis::ToArg,
-        count: i64,
-        element: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lrem<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lrem::new(self, key, count, element))
-    }
-    /// Sets the value of an element in a list by its index.
-    ///
-    /// ```text
-    /// LSET key index element
-    /// ```
-    /// - Complexity: O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @list, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `index`, `element`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/lset/>
-    #[doc(alias = "LSET")]
-    fn lset(
-        self,
-        key: impl ::typedis::ToArg,
-        index: i64,
-        element: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Lset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Lset::new(self, key, index, element))
-    }
-    /// Removes elements from both ends of a list. Deletes the list if all elements were trimmed.
-    ///
-    /// ```text
-    /// LTRIM key start stop
-    /// ```
-    /// - Complexity: O(N) where N is the number of elements to be removed by the operation.
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @list, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `start`, `stop`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/ltrim/>
-    #[doc(alias = "LTRIM")]
-    fn ltrim(
-        self,
-        key: impl ::typedis::ToArg,
-        start: i64,
-        stop: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Ltrim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Ltrim::new(self, key, start, stop))
-    }
-    /// Outputs a memory problems report.
-    ///
-    /// ```text
-    /// MEMORY DOCTOR
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 4.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/memory-doctor/>
-    #[doc(alias = "MEMORY DOCTOR")]
-    fn memory_doctor(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryDoctor<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryDoctor::new(self))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// MEMORY HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 4.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/memory-help/>
-    #[doc(alias = "MEMORY HELP")]
-    fn memory_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryHelp::new(self))
-    }
-    /// Returns the allocator statistics.
-    ///
-    /// ```text
-    /// MEMORY MALLOC-STATS
-    /// ```
-    /// - Complexity: Depends on how much memory is allocated, could be slow
-    /// - Since: 4.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/memory-malloc-stats/>
-    #[doc(alias = "MEMORY MALLOC-STATS")]
-    fn memory_malloc_stats(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryMallocStats<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryMallocStats::new(self))
-    }
-    /// Asks the allocator to release memory.
-    ///
-    /// ```text
-    /// MEMORY PURGE
-    /// ```
-    /// - Complexity: Depends on how much memory is allocated, could be slow
-    /// - Since: 4.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/memory-purge/>
-    #[doc(alias = "MEMORY PURGE")]
-    fn memory_purge(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryPurge<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryPurge::new(self))
-    }
-    /// Returns details about memory usage.
-    ///
-    /// ```text
-    /// MEMORY STATS
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 4.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Reply: `HashMap<Bytes, Value>`
-    /// - Reference: <https://redis.io/commands/memory-stats/>
-    #[doc(alias = "MEMORY STATS")]
-    fn memory_stats(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryStats<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryStats::new(self))
-    }
-    /// Estimates the memory usage of a key.
-    ///
-    /// ```text
-    /// MEMORY USAGE key [SAMPLES count]
-    /// ```
-    /// - Complexity: O(N) where N is the number of samples.
-    /// - Since: 4.0.0
-    /// - ACL categories: @read, @slow
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<i64>`
-    /// - Reference: <https://redis.io/commands/memory-usage/>
-    #[doc(alias = "MEMORY USAGE")]
-    fn memory_usage(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<MemoryUsage<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(MemoryUsage::new(self, key))
-    }
-    /// Atomically returns the string values of one or more keys.
-    ///
-    /// ```text
-    /// MGET key [key ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of keys to retrieve.
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @string, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `Vec<Option<Bytes>>`
-    /// - Reference: <https://redis.io/commands/mget/>
-    #[doc(alias = "MGET")]
-    fn mget<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Mget<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Mget::new(self, key))
-    }
-    /// Atomically transfers a key from one instance to another.
-    ///
-    /// ```text
-    /// MIGRATE host port <key | ""> destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password] [KEYS key [key ...]]
-    /// ```
-    /// - Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.
-    /// - Since: 2.6.0
-    /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `host`, `port`, `key`: `MigrateKey`, `destination_db`, `timeout`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/migrate/>
-    #[doc(alias = "MIGRATE")]
-    fn migrate(
-        self,
-        host: impl ::typedis::ToArg,
-        port: i64,
-        key: MigrateKey,
-        destination_db: i64,
-        timeout: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Migrate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Migrate::new(self, host, port, key, destination_db, timeout),
-        )
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// MODULE HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/module-help/>
-    #[doc(alias = "MODULE HELP")]
-    fn module_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ModuleHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ModuleHelp::new(self))
-    }
-    /// Returns all loaded modules.
-    ///
-    /// ```text
-    /// MODULE LIST
-    /// ```
-    /// - Complexity: O(N) where N is the number of loaded modules.
-    /// - Since: 4.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Reply: `Vec<ModuleInfo>`
-    /// - Reference: <https://redis.io/commands/module-list/>
-    #[doc(alias = "MODULE LIST")]
-    fn module_list(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ModuleList<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ModuleList::new(self))
-    }
-    /// Loads a module.
-    ///
-    /// ```text
-    /// MODULE LOAD path [arg [arg ...]]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 4.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Parameters: `path`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/module-load/>
-    #[doc(alias = "MODULE LOAD")]
-    fn module_load(
-        self,
-        path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ModuleLoad<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ModuleLoad::new(self, path))
-    }
-    /// Loads a module using extended parameters.
-    ///
-    /// ```text
-    /// MODULE LOADEX path [CONFIG name value [CONFIG name value ...]] [ARGS args [args ...]]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `path`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/module-loadex/>
-    #[doc(alias = "MODULE LOADEX")]
-    fn module_loadex(
-        self,
-        path: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ModuleLoadex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ModuleLoadex::new(self, path))
-    }
-    /// Unloads a module.
-    ///
-    /// ```text
-    /// MODULE UNLOAD name
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 4.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Parameters: `name`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/module-unload/>
-    #[doc(alias = "MODULE UNLOAD")]
-    fn module_unload(
-        self,
-        name: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ModuleUnload<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ModuleUnload::new(self, name))
-    }
-    /// Listens for all requests received by the server in real-time.
-    ///
-    /// ```text
-    /// MONITOR
-    /// ```
-    /// - Since: 1.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Connection state: changes MONITOR mode of the connection it runs on — it turns the connection into a stream of every command the server runs; `client.monitor()` gives that stream on a connection of its own.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/monitor/>
-    #[doc(alias = "MONITOR")]
-    fn monitor(self) -> <Self as ::typedis::__private::Sink>::Output<Monitor<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Monitor::new(self))
-    }
-    /// Moves a key to another database.
-    ///
-    /// ```text
-    /// MOVE key db
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `db`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/move/>
-    #[doc(alias = "MOVE")]
-    fn move_key(
-        self,
-        key: impl ::typedis::ToArg,
-        db: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Move<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Move::new(self, key, db))
-    }
-    /// Atomically creates or modifies the string values of one or more keys.
-    ///
-    /// ```text
-    /// MSET key value [key value ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of keys to set.
-    /// - Since: 1.0.1
-    /// - ACL categories: @write, @string, @slow
-    /// - Servers: Redis ≥ 1.0.1 · Valkey
-    /// - Parameters: `data`: one or many `(key, value)`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/mset/>
-    #[doc(alias = "MSET")]
-    fn mset<M0>(
-        self,
-        data: impl ::typedis::ManyArgs<
-            M0,
-            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-        >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Mset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Mset::new(self, data))
-    }
-    /// Atomically creates or modifies the string values of one or more keys, and optionally set their expiration.
-    ///
-    /// ```text
-    /// MSETEX key value [key value ...] [NX | XX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
-    /// ```
-    /// - Complexity: O(N) where N is the number of keys to set.
-    /// - Since: 9.1.0
-    /// - ACL categories: @write, @string, @slow
-    /// - Servers: Valkey ≥ 9.1
-    /// - Parameters: `data`: one or many `(key, value)`
-    /// - Reply: `bool`
-    /// - Reference: <https://valkey.io/commands/msetex/>
-    #[doc(alias = "MSETEX")]
-    fn msetex<M0>(
-        self,
-        data: impl ::typedis::ManyArgs<
-            M0,
-            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-        >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Msetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Msetex::new(self, data))
-    }
-    /// Atomically modifies the string values of one or more keys only when all keys don't exist.
-    ///
-    /// ```text
-    /// MSETNX key value [key value ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of keys to set.
-    /// - Since: 1.0.1
-    /// - ACL categories: @write, @string, @slow
-    /// - Servers: Redis ≥ 1.0.1 · Valkey
-    /// - Parameters: `data`: one or many `(key, value)`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/msetnx/>
-    #[doc(alias = "MSETNX")]
-    fn msetnx<M0>(
-        self,
-        data: impl ::typedis::ManyArgs<
-            M0,
-            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-        >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Msetnx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Msetnx::new(self, data))
-    }
-    /// Starts a transaction.
-    ///
-    /// ```text
-    /// MULTI
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.2.0
-    /// - ACL categories: @fast, @transaction
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Connection state: changes the open transaction of the connection it runs on — it queues every later command of the connection until EXEC: on a shared connection other callers' commands would land in the transaction; `client.transaction()` sends MULTI … EXEC as one contiguous batch.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/multi/>
-    #[doc(alias = "MULTI")]
-    fn multi(self) -> <Self as ::typedis::__private::Sink>::Output<Multi<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Multi::new(self))
-    }
-    /// Returns the internal encoding of an object.
-    ///
-    /// ```text
-    /// OBJECT ENCODING key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.2.3
-    /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: Redis ≥ 2.2.3 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/object-encoding/>
-    #[doc(alias = "OBJECT ENCODING")]
-    fn object_encoding(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ObjectEncoding<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ObjectEncoding::new(self, key))
-    }
-    /// Returns the logarithmic access frequency counter of an object.
-    ///
-    /// ```text
-    /// OBJECT FREQ key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 4.0.0
-    /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<i64>`
-    /// - Reference: <https://redis.io/commands/object-freq/>
-    #[doc(alias = "OBJECT FREQ")]
-    fn object_freq(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ObjectFreq<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ObjectFreq::new(self, key))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// OBJECT HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @keyspace, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/object-help/>
-    #[doc(alias = "OBJECT HELP")]
-    fn object_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ObjectHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ObjectHelp::new(self))
-    }
-    /// Returns the time since the last access to an object.
-    ///
-    /// ```text
-    /// OBJECT IDLETIME key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.2.3
-    /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: Redis ≥ 2.2.3 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<i64>`
-    /// - Reference: <https://redis.io/commands/object-idletime/>
-    #[doc(alias = "OBJECT IDLETIME")]
-    fn object_idletime(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ObjectIdletime<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ObjectIdletime::new(self, key))
-    }
-    /// Returns the reference count of a value of a key.
-    ///
-    /// ```text
-    /// OBJECT REFCOUNT key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.2.3
-    /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: Redis ≥ 2.2.3 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<i64>`
-    /// - Reference: <https://redis.io/commands/object-refcount/>
-    #[doc(alias = "OBJECT REFCOUNT")]
-    fn object_refcount(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ObjectRefcount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ObjectRefcount::new(self, key))
-    }
-    /// Removes the expiration time of a key.
-    ///
-    /// ```text
-    /// PERSIST key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.2.0
-    /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/persist/>
-    #[doc(alias = "PERSIST")]
-    fn persist(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Persist<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Persist::new(self, key))
-    }
-    /// Sets the expiration time of a key in milliseconds.
-    ///
-    /// ```text
-    /// PEXPIRE key milliseconds [NX | XX | GT | LT]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.6.0
-    /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `key`, `milliseconds`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/pexpire/>
-    #[doc(alias = "PEXPIRE")]
-    fn pexpire(
-        self,
-        key: impl ::typedis::ToArg,
-        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pexpire<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pexpire::new(self, key, milliseconds))
-    }
-    /// Sets the expiration time of a key to a Unix milliseconds timestamp.
-    ///
-    /// ```text
-    /// PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.6.0
-    /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `key`, `unix_time_milliseconds`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/pexpireat/>
-    #[doc(alias = "PEXPIREAT")]
-    fn pexpireat(
-        self,
-        key: impl ::typedis::ToArg,
-        unix_time_milliseconds: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pexpireat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Pexpireat::new(self, key, unix_time_milliseconds),
-        )
-    }
-    /// Returns the expiration time of a key as a Unix milliseconds timestamp.
-    ///
-    /// ```text
-    /// PEXPIRETIME key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.0.0
-    /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/pexpiretime/>
-    #[doc(alias = "PEXPIRETIME")]
-    fn pexpiretime(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pexpiretime<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pexpiretime::new(self, key))
-    }
-    /// Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.
-    ///
-    /// ```text
-    /// PFADD key [element [element ...]]
-    /// ```
-    /// - Complexity: O(1) to add every element.
-    /// - Since: 2.8.9
-    /// - ACL categories: @write, @hyperloglog, @fast
-    /// - Servers: Redis ≥ 2.8.9 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/pfadd/>
-    #[doc(alias = "PFADD")]
-    fn pfadd(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pfadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pfadd::new(self, key))
-    }
-    /// Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).
-    ///
-    /// ```text
-    /// PFCOUNT key [key ...]
-    /// ```
-    /// - Complexity: O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.
-    /// - Since: 2.8.9
-    /// - ACL categories: @read, @hyperloglog, @slow
-    /// - Servers: Redis ≥ 2.8.9 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/pfcount/>
-    #[doc(alias = "PFCOUNT")]
-    fn pfcount<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pfcount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pfcount::new(self, key))
-    }
-    /// Internal commands for debugging HyperLogLog values.
-    ///
-    /// ```text
-    /// PFDEBUG subcommand key
-    /// ```
-    /// - Complexity: N/A
-    /// - Since: 2.8.9
-    /// - ACL categories: @write, @hyperloglog, @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.8.9 · Valkey
-    /// - Parameters: `subcommand`, `key`
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/pfdebug/>
-    #[doc(alias = "PFDEBUG")]
-    fn pfdebug(
-        self,
-        subcommand: impl ::typedis::ToArg,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pfdebug<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pfdebug::new(self, subcommand, key))
-    }
-    /// Merges one or more HyperLogLog values into a single key.
-    ///
-    /// ```text
-    /// PFMERGE destkey [sourcekey [sourcekey ...]]
-    /// ```
-    /// - Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
-    /// - Since: 2.8.9
-    /// - ACL categories: @write, @hyperloglog, @slow
-    /// - Servers: Redis ≥ 2.8.9 · Valkey
-    /// - Parameters: `destkey`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/pfmerge/>
-    #[doc(alias = "PFMERGE")]
-    fn pfmerge(
-        self,
-        destkey: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pfmerge<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pfmerge::new(self, destkey))
-    }
-    /// An internal command for testing HyperLogLog values.
-    ///
-    /// ```text
-    /// PFSELFTEST
-    /// ```
-    /// - Complexity: N/A
-    /// - Since: 2.8.9
-    /// - ACL categories: @hyperloglog, @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.8.9 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/pfselftest/>
-    #[doc(alias = "PFSELFTEST")]
-    fn pfselftest(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pfselftest<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pfselftest::new(self))
-    }
-    /// Returns the server's liveliness response.
-    ///
-    /// ```text
-    /// PING [message]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @fast, @connection
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/ping/>
-    #[doc(alias = "PING")]
-    fn ping(self) -> <Self as ::typedis::__private::Sink>::Output<Ping<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Ping::new(self))
-    }
-    /// Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.
-    ///
-    /// ```text
-    /// PSETEX key milliseconds value
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.6.0
-    /// - ACL categories: @write, @string, @slow
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `key`, `milliseconds`, `value`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/psetex/>
-    #[doc(alias = "PSETEX")]
-    fn psetex(
-        self,
-        key: impl ::typedis::ToArg,
-        milliseconds: impl ::core::convert::Into<::typedis::Milliseconds>,
-        value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Psetex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Psetex::new(self, key, milliseconds, value),
-        )
-    }
-    /// Listens for messages published to channels that match one or more patterns.
-    ///
-    /// ```text
-    /// PSUBSCRIBE pattern [pattern ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of patterns to subscribe to.
-    /// - Since: 2.0.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.psubscribe(..)` gives a subscription on a connection of its own.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `pattern` (one or many)
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/psubscribe/>
-    #[doc(alias = "PSUBSCRIBE")]
-    fn psubscribe<M0>(
-        self,
-        pattern: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Psubscribe<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Psubscribe::new(self, pattern))
-    }
-    /// An internal command used in replication.
-    ///
-    /// ```text
-    /// PSYNC replicationid offset
-    /// ```
-    /// - Since: 2.8.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.8 · Valkey
-    /// - Connection state: changes the replication link of the connection it runs on — it turns the connection into a replication link that streams a snapshot or a backlog and then every write: nothing else can share it.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `replicationid`, `offset`
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/psync/>
-    #[doc(alias = "PSYNC")]
-    fn psync(
-        self,
-        replicationid: impl ::typedis::ToArg,
-        offset: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Psync<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Psync::new(self, replicationid, offset),
-        )
-    }
-    /// Returns the expiration time in milliseconds of a key.
-    ///
-    /// ```text
-    /// PTTL key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.6.0
-    /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/pttl/>
-    #[doc(alias = "PTTL")]
-    fn pttl(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Pttl<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Pttl::new(self, key))
-    }
-    /// Posts a message to a channel.
-    ///
-    /// ```text
-    /// PUBLISH channel message
-    /// ```
-    /// - Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).
-    /// - Since: 2.0.0
-    /// - ACL categories: @pubsub, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `channel`, `message`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/publish/>
-    #[doc(alias = "PUBLISH")]
-    fn publish(
-        self,
-        channel: impl ::typedis::ToArg,
-        message: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Publish<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Publish::new(self, channel, message))
-    }
-    /// Returns the active channels.
-    ///
-    /// ```text
-    /// PUBSUB CHANNELS [pattern]
-    /// ```
-    /// - Complexity: O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)
-    /// - Since: 2.8.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 2.8 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/pubsub-channels/>
-    #[doc(alias = "PUBSUB CHANNELS")]
-    fn pubsub_channels(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubChannels<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubChannels::new(self))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// PUBSUB HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/pubsub-help/>
-    #[doc(alias = "PUBSUB HELP")]
-    fn pubsub_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubHelp::new(self))
-    }
-    /// Returns a count of unique pattern subscriptions.
-    ///
-    /// ```text
-    /// PUBSUB NUMPAT
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.8.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 2.8 · Valkey
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/pubsub-numpat/>
-    #[doc(alias = "PUBSUB NUMPAT")]
-    fn pubsub_numpat(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubNumpat<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubNumpat::new(self))
-    }
-    /// Returns a count of subscribers to channels.
-    ///
-    /// ```text
-    /// PUBSUB NUMSUB [channel [channel ...]]
-    /// ```
-    /// - Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
-    /// - Since: 2.8.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 2.8 · Valkey
-    /// - Reply: `Vec<(Bytes, i64)>`
-    /// - Reference: <https://redis.io/commands/pubsub-numsub/>
-    #[doc(alias = "PUBSUB NUMSUB")]
-    fn pubsub_numsub(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubNumsub<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubNumsub::new(self))
-    }
-    /// Returns the active shard channels.
-    ///
-    /// ```text
-    /// PUBSUB SHARDCHANNELS [pattern]
-    /// ```
-    /// - Complexity: O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).
-    /// - Since: 7.0.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/pubsub-shardchannels/>
-    #[doc(alias = "PUBSUB SHARDCHANNELS")]
-    fn pubsub_shardchannels(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubShardchannels<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubShardchannels::new(self))
-    }
-    /// Returns the count of subscribers of shard channels.
-    ///
-    /// ```text
-    /// PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]
-    /// ```
-    /// - Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels
-    /// - Since: 7.0.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Reply: `Vec<(Bytes, i64)>`
-    /// - Reference: <https://redis.io/commands/pubsub-shardnumsub/>
-    #[doc(alias = "PUBSUB SHARDNUMSUB")]
-    fn pubsub_shardnumsub(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<PubsubShardnumsub<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(PubsubShardnumsub::new(self))
-    }
-    /// Stops listening to messages published to channels that match one or more patterns.
-    ///
-    /// ```text
-    /// PUNSUBSCRIBE [pattern [pattern ...]]
-    /// ```
-    /// - Complexity: O(N) where N is the number of patterns to unsubscribe.
-    /// - Since: 2.0.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per pattern, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/punsubscribe/>
-    #[doc(alias = "PUNSUBSCRIBE")]
-    fn punsubscribe(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Punsubscribe<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Punsubscribe::new(self))
-    }
-    /// Closes the connection.
-    ///
-    /// ```text
-    /// QUIT
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @fast, @connection
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Connection state: changes whether it stays open of the connection it runs on — the server closes the connection: on a shared connection every waiting caller would fail.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/quit/>
-    #[doc(alias = "QUIT")]
-    fn quit(self) -> <Self as ::typedis::__private::Sink>::Output<Quit<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Quit::new(self))
-    }
-    /// Returns a random key name from the database.
-    ///
-    /// ```text
-    /// RANDOMKEY
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/randomkey/>
-    #[doc(alias = "RANDOMKEY")]
-    fn randomkey(self) -> <Self as ::typedis::__private::Sink>::Output<Randomkey<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Randomkey::new(self))
-    }
-    /// Enables read-only queries for a connection to a Valkey replica node.
-    ///
-    /// ```text
-    /// READONLY
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @fast, @connection
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Connection state: changes replica reads (cluster) of the connection it runs on — it lets the connection read from a cluster replica: on a shared connection it would change where every caller may read, until the next reconnect; the cluster client sets it on its own node connections.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/readonly/>
-    #[doc(alias = "READONLY")]
-    fn readonly(self) -> <Self as ::typedis::__private::Sink>::Output<Readonly<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Readonly::new(self))
-    }
-    /// Enables read-write queries for a connection to a Valkey replica node.
-    ///
-    /// ```text
-    /// READWRITE
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @fast, @connection
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Connection state: changes replica reads (cluster) of the connection it runs on — it undoes READONLY for the connection: on a shared connection of the cluster client, replica reads would then be redirected for every caller.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/readwrite/>
-    #[doc(alias = "READWRITE")]
-    fn readwrite(self) -> <Self as ::typedis::__private::Sink>::Output<Readwrite<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Readwrite::new(self))
-    }
-    /// Renames a key and overwrites the destination.
-    ///
-    /// ```text
-    /// RENAME key newkey
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @write, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `newkey`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/rename/>
-    #[doc(alias = "RENAME")]
-    fn rename(
-        self,
-        key: impl ::typedis::ToArg,
-        newkey: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Rename<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Rename::new(self, key, newkey))
-    }
-    /// Renames a key only when the target key name doesn't exist.
-    ///
-    /// ```text
-    /// RENAMENX key newkey
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `newkey`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/renamenx/>
-    #[doc(alias = "RENAMENX")]
-    fn renamenx(
-        self,
-        key: impl ::typedis::ToArg,
-        newkey: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Renamenx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Renamenx::new(self, key, newkey))
-    }
-    /// An internal command for configuring the replication stream.
-    ///
-    /// ```text
-    /// REPLCONF
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Connection state: changes the replication link of the connection it runs on — it configures the replication link the connection is (listening port, capabilities, acknowledgements): meaningful only on a connection that is one.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/replconf/>
-    #[doc(alias = "REPLCONF")]
-    fn replconf(self) -> <Self as ::typedis::__private::Sink>::Output<Replconf<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Replconf::new(self))
-    }
-    /// Configures a server as replica of another, or promotes it to a primary.
-    ///
-    /// ```text
-    /// REPLICAOF <host port | NO ONE>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `target`: `ReplicaofTarget`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/replicaof/>
-    #[doc(alias = "REPLICAOF")]
-    fn replicaof(
-        self,
-        target: ReplicaofTarget,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Replicaof<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Replicaof::new(self, target))
-    }
-    /// Resets the connection.
-    ///
-    /// ```text
-    /// RESET
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @fast, @connection
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Connection state: changes every piece of state of the connection it runs on — it puts every piece of connection state (database, protocol, user, name, transaction, subscriptions, reply mode) back to a fresh connection's, for every caller of a shared connection.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/reset/>
-    #[doc(alias = "RESET")]
-    fn reset(self) -> <Self as ::typedis::__private::Sink>::Output<Reset<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Reset::new(self))
-    }
-    /// Creates a key from the serialized representation of a value.
-    ///
-    /// ```text
-    /// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
-    /// ```
-    /// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
-    /// - Since: 2.6.0
-    /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `key`, `ttl`, `serialized_value`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/restore/>
-    #[doc(alias = "RESTORE")]
-    fn restore(
-        self,
-        key: impl ::typedis::ToArg,
-        ttl: i64,
-        serialized_value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Restore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Restore::new(self, key, ttl, serialized_value),
-        )
-    }
-    /// An internal command for migrating keys in a cluster.
-    ///
-    /// ```text
-    /// RESTORE-ASKING key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
-    /// ```
-    /// - Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
-    /// - Since: 3.0.0
-    /// - ACL categories: @keyspace, @write, @slow, @dangerous
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Parameters: `key`, `ttl`, `serialized_value`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/restore-asking/>
-    #[doc(alias = "RESTORE-ASKING")]
-    fn restore_asking(
-        self,
-        key: impl ::typedis::ToArg,
-        ttl: i64,
-        serialized_value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<RestoreAsking<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            RestoreAsking::new(self, key, ttl, serialized_value),
-        )
-    }
-    /// Returns the replication role.
-    ///
-    /// ```text
-    /// ROLE
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.8.12
-    /// - ACL categories: @admin, @fast, @dangerous
-    /// - Servers: Redis ≥ 2.8.12 · Valkey
-    /// - Reply: `Role`
-    /// - Reference: <https://redis.io/commands/role/>
-    #[doc(alias = "ROLE")]
-    fn role(self) -> <Self as ::typedis::__private::Sink>::Output<Role<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Role::new(self))
-    }
-    /// Returns and removes one or more elements from the end of a list. Deletes the list if the last element was popped.
-    ///
-    /// ```text
-    /// RPOP key [count]
-    /// ```
-    /// - Complexity: O(N) where N is the number of elements returned
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @list, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`; `Option<Vec<Bytes>>` with `count`
-    /// - Reference: <https://redis.io/commands/rpop/>
-    #[doc(alias = "RPOP")]
-    fn rpop(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Rpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Rpop::new(self, key))
-    }
-    /// Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.
-    ///
-    /// ```text
-    /// RPOPLPUSH source destination
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.2.0
-    /// - ACL categories: @write, @list, @slow
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Parameters: `source`, `destination`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/rpoplpush/>
-    #[doc(alias = "RPOPLPUSH")]
-    fn rpoplpush(
-        self,
-        source: impl ::typedis::ToArg,
-        destination: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Rpoplpush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Rpoplpush::new(self, source, destination),
-        )
-    }
-    /// Appends one or more elements to a list. Creates the key if it doesn't exist.
-    ///
-    /// ```text
-    /// RPUSH key element [element ...]
-    /// ```
-    /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @list, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `element` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/rpush/>
-    #[doc(alias = "RPUSH")]
-    fn rpush<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Rpush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Rpush::new(self, key, element))
-    }
-    /// Appends one or more elements to a list only when the list exists.
-    ///
-    /// ```text
-    /// RPUSHX key element [element ...]
-    /// ```
-    /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
-    /// - Since: 2.2.0
-    /// - ACL categories: @write, @list, @fast
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Parameters: `key`, `element` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/rpushx/>
-    #[doc(alias = "RPUSHX")]
-    fn rpushx<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        element: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Rpushx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Rpushx::new(self, key, element))
-    }
-    /// Adds one or more members to a set. Creates the key if it doesn't exist.
-    ///
-    /// ```text
-    /// SADD key member [member ...]
-    /// ```
-    /// - Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @set, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `member` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/sadd/>
-    #[doc(alias = "SADD")]
-    fn sadd<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sadd::new(self, key, member))
-    }
-    /// Synchronously saves the database(s) to disk.
-    ///
-    /// ```text
-    /// SAVE
-    /// ```
-    /// - Complexity: O(N) where N is the total number of keys in all databases
-    /// - Since: 1.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/save/>
-    #[doc(alias = "SAVE")]
-    fn save(self) -> <Self as ::typedis::__private::Sink>::Output<Save<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Save::new(self))
-    }
-    /// Iterates over the key names in the database.
-    ///
-    /// ```text
-    /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
-    /// ```
-    /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
-    /// - Since: 2.8.0
-    /// - ACL categories: @keyspace, @read, @slow
-    /// - Servers: Redis ≥ 2.8 · Valkey
-    /// - Parameters: `cursor`
-    /// - Reply: `(u64, Vec<Bytes>)`
-    /// - Reference: <https://redis.io/commands/scan/>
-    #[doc(alias = "SCAN")]
-    fn scan(
-        self,
-        cursor: u64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Scan<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Scan::new(self, cursor))
-    }
-    /// Returns the number of members in a set.
-    ///
-    /// ```text
-    /// SCARD key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @set, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/scard/>
-    #[doc(alias = "SCARD")]
-    fn scard(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Scard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Scard::new(self, key))
-    }
-    /// Sets the debug mode of server-side Lua scripts.
-    ///
-    /// ```text
-    /// SCRIPT DEBUG <YES | SYNC | NO> [engine]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.2.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 3.2 · Valkey
-    /// - Parameters: `mode`: `ScriptDebugMode`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/script-debug/>
-    #[doc(alias = "SCRIPT DEBUG")]
-    fn script_debug(
-        self,
-        mode: ScriptDebugMode,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptDebug<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptDebug::new(self, mode))
-    }
-    /// Determines whether server-side Lua scripts exist in the script cache.
-    ///
-    /// ```text
-    /// SCRIPT EXISTS sha1 [sha1 ...]
-    /// ```
-    /// - Complexity: O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).
-    /// - Since: 2.6.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `sha1` (one or many)
-    /// - Reply: `Vec<bool>`
-    /// - Reference: <https://redis.io/commands/script-exists/>
-    #[doc(alias = "SCRIPT EXISTS")]
-    fn script_exists<M0>(
-        self,
-        sha1: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptExists<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptExists::new(self, sha1))
-    }
-    /// Removes all server-side Lua scripts from the script cache.
-    ///
-    /// ```text
-    /// SCRIPT FLUSH [ASYNC | SYNC]
-    /// ```
-    /// - Complexity: O(N) with N being the number of scripts in cache
-    /// - Since: 2.6.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/script-flush/>
-    #[doc(alias = "SCRIPT FLUSH")]
-    fn script_flush(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptFlush<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptFlush::new(self))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// SCRIPT HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/script-help/>
-    #[doc(alias = "SCRIPT HELP")]
-    fn script_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptHelp::new(self))
-    }
-    /// Terminates a server-side Lua script during execution.
-    ///
-    /// ```text
-    /// SCRIPT KILL
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.6.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/script-kill/>
-    #[doc(alias = "SCRIPT KILL")]
-    fn script_kill(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptKill<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptKill::new(self))
-    }
-    /// Loads a server-side Lua script to the script cache.
-    ///
-    /// ```text
-    /// SCRIPT LOAD script
-    /// ```
-    /// - Complexity: O(N) with N being the length in bytes of the script body.
-    /// - Since: 2.6.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Parameters: `script`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/script-load/>
-    #[doc(alias = "SCRIPT LOAD")]
-    fn script_load(
-        self,
-        script: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptLoad<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptLoad::new(self, script))
-    }
-    /// Show server-side Lua script in the script cache.
-    ///
-    /// ```text
-    /// SCRIPT SHOW sha1
-    /// ```
-    /// - Complexity: O(1).
-    /// - Since: 8.0.0
-    /// - ACL categories: @slow, @scripting
-    /// - Servers: Valkey ≥ 8.0
-    /// - Parameters: `sha1`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://valkey.io/commands/script-show/>
-    #[doc(alias = "SCRIPT SHOW")]
-    fn script_show(
-        self,
-        sha1: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<ScriptShow<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(ScriptShow::new(self, sha1))
-    }
-    /// Returns the difference of multiple sets.
-    ///
-    /// ```text
-    /// SDIFF key [key ...]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of elements in all given sets.
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @set, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/sdiff/>
-    #[doc(alias = "SDIFF")]
-    fn sdiff<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sdiff<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sdiff::new(self, key))
-    }
-    /// Stores the difference of multiple sets in a key.
-    ///
-    /// ```text
-    /// SDIFFSTORE destination key [key ...]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of elements in all given sets.
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @set, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `destination`, `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/sdiffstore/>
-    #[doc(alias = "SDIFFSTORE")]
-    fn sdiffstore<M0>(
-        self,
-        destination: impl ::typedis::ToArg,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sdiffstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Sdiffstore::new(self, destination, key),
-        )
-    }
-    /// Changes the selected database.
-    ///
-    /// ```text
-    /// SELECT index
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @fast, @connection
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Connection state: changes the selected database of the connection it runs on — it moves the connection to another database: on a shared connection every clone would follow, and the next reconnect would move them back to the configured one without a word; the database belongs in the URL (`/db`).
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `index`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/select/>
-    #[doc(alias = "SELECT")]
-    fn select(
-        self,
-        index: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Select<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Select::new(self, index))
-    }
-    /// Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.
-    ///
-    /// ```text
-    /// SET key value [NX | XX | IFEQ comparison-value] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @string, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `value`
-    /// - Reply: `bool`; `Option<Bytes>` with `get`
-    /// - Reference: <https://redis.io/commands/set/>
-    #[doc(alias = "SET")]
-    fn set(
-        self,
-        key: impl ::typedis::ToArg,
-        value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Set<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Set::new(self, key, value))
-    }
-    /// Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.
-    ///
-    /// ```text
-    /// SETBIT key offset value
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.2.0
-    /// - ACL categories: @write, @bitmap, @slow
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Parameters: `key`, `offset`, `value`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/setbit/>
-    #[doc(alias = "SETBIT")]
-    fn setbit(
-        self,
-        key: impl ::typedis::ToArg,
-        offset: i64,
-        value: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Setbit<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Setbit::new(self, key, offset, value))
-    }
-    /// Sets the string value and expiration time of a key. Creates the key if it doesn't exist.
-    ///
-    /// ```text
-    /// SETEX key seconds value
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @string, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `seconds`, `value`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/setex/>
-    #[doc(alias = "SETEX")]
-    fn setex(
-        self,
-        key: impl ::typedis::ToArg,
-        seconds: impl ::core::convert::Into<::typedis::Seconds>,
-        value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Setex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Setex::new(self, key, seconds, value))
-    }
-    /// Sets the string value of a key only when the key doesn't exist.
-    ///
-    /// ```text
-    /// SETNX key value
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @string, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `value`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/setnx/>
-    #[doc(alias = "SETNX")]
-    fn setnx(
-        self,
-        key: impl ::typedis::ToArg,
-        value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Setnx<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Setnx::new(self, key, value))
-    }
-    /// Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.
-    ///
-    /// ```text
-    /// SETRANGE key offset value
-    /// ```
-    /// - Complexity: O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.
-    /// - Since: 2.2.0
-    /// - ACL categories: @write, @string, @slow
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Parameters: `key`, `offset`, `value`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/setrange/>
-    #[doc(alias = "SETRANGE")]
-    fn setrange(
-        self,
-        key: impl ::typedis::ToArg,
-        offset: i64,
-        value: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Setrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Setrange::new(self, key, offset, value),
-        )
-    }
-    /// Synchronously saves the database(s) to disk and shuts down the server.
-    ///
-    /// ```text
-    /// SHUTDOWN [[NOSAVE | SAVE] [NOW] [FORCE] [SAFE] [FAILOVER] | ABORT]
-    /// ```
-    /// - Complexity: O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/shutdown/>
-    #[doc(alias = "SHUTDOWN")]
-    fn shutdown(self) -> <Self as ::typedis::__private::Sink>::Output<Shutdown<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Shutdown::new(self))
-    }
-    /// Returns the intersect of multiple sets.
-    ///
-    /// ```text
-    /// SINTER key [key ...]
-    /// ```
-    /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @set, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/sinter/>
-    #[doc(alias = "SINTER")]
-    fn sinter<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sinter<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sinter::new(self, key))
-    }
-    /// Returns the number of members of the intersect of multiple sets.
-    ///
-    /// ```text
-    /// SINTERCARD key [key ...] [LIMIT limit]
-    /// ```
-    /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
-    /// - Since: 7.0.0
-    /// - ACL categories: @read, @set, @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/sintercard/>
-    #[doc(alias = "SINTERCARD")]
-    fn sintercard<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sintercard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sintercard::new(self, key))
-    }
-    /// Stores the intersect of multiple sets in a key.
-    ///
-    /// ```text
-    /// SINTERSTORE destination key [key ...]
-    /// ```
-    /// - Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @set, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `destination`, `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/sinterstore/>
-    #[doc(alias = "SINTERSTORE")]
-    fn sinterstore<M0>(
-        self,
-        destination: impl ::typedis::ToArg,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sinterstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Sinterstore::new(self, destination, key),
-        )
-    }
-    /// Determines whether a member belongs to a set.
-    ///
-    /// ```text
-    /// SISMEMBER key member
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @set, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `member`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/sismember/>
-    #[doc(alias = "SISMEMBER")]
-    fn sismember(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sismember<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sismember::new(self, key, member))
-    }
-    /// Sets a server as a replica of another, or promotes it to being a primary.
-    ///
-    /// ```text
-    /// SLAVEOF <host port | NO ONE>
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `target`: `SlaveofTarget`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/slaveof/>
-    #[doc(alias = "SLAVEOF")]
-    #[deprecated(note = "deprecated since 5.0.0; use `REPLICAOF`")]
-    fn slaveof(
-        self,
-        target: SlaveofTarget,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Slaveof<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Slaveof::new(self, target))
-    }
-    /// Returns the slow log's entries.
-    ///
-    /// ```text
-    /// SLOWLOG GET [count]
-    /// ```
-    /// - Complexity: O(N) where N is the number of entries returned
-    /// - Since: 2.2.12
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.2.12 · Valkey
-    /// - Reply: `Vec<SlowlogEntry>`
-    /// - Reference: <https://redis.io/commands/slowlog-get/>
-    #[doc(alias = "SLOWLOG GET")]
-    fn slowlog_get(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<SlowlogGet<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(SlowlogGet::new(self))
-    }
-    /// Shows helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// SLOWLOG HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/slowlog-help/>
-    #[doc(alias = "SLOWLOG HELP")]
-    fn slowlog_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<SlowlogHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(SlowlogHelp::new(self))
-    }
-    /// Returns the number of entries in the slow log.
-    ///
-    /// ```text
-    /// SLOWLOG LEN
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.2.12
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.2.12 · Valkey
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/slowlog-len/>
-    #[doc(alias = "SLOWLOG LEN")]
-    fn slowlog_len(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<SlowlogLen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(SlowlogLen::new(self))
-    }
-    /// Clears all entries from the slow log.
-    ///
-    /// ```text
-    /// SLOWLOG RESET
-    /// ```
-    /// - Complexity: O(N) where N is the number of entries in the slowlog
-    /// - Since: 2.2.12
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 2.2.12 · Valkey
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/slowlog-reset/>
-    #[doc(alias = "SLOWLOG RESET")]
-    fn slowlog_reset(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<SlowlogReset<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(SlowlogReset::new(self))
-    }
-    /// Returns all members of a set.
-    ///
-    /// ```text
-    /// SMEMBERS key
-    /// ```
-    /// - Complexity: O(N) where N is the set cardinality.
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @set, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/smembers/>
-    #[doc(alias = "SMEMBERS")]
-    fn smembers(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Smembers<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Smembers::new(self, key))
-    }
-    /// Determines whether multiple members belong to a set.
-    ///
-    /// ```text
-    /// SMISMEMBER key member [member ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of elements being checked for membership
-    /// - Since: 6.2.0
-    /// - ACL categories: @read, @set, @fast
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key`, `member` (one or many)
-    /// - Reply: `Vec<bool>`
-    /// - Reference: <https://redis.io/commands/smismember/>
-    #[doc(alias = "SMISMEMBER")]
-    fn smismember<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Smismember<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Smismember::new(self, key, member))
-    }
-    /// Moves a member from one set to another.
-    ///
-    /// ```text
-    /// SMOVE source destination member
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @set, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `source`, `destination`, `member`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/smove/>
-    #[doc(alias = "SMOVE")]
-    fn smove(
-        self,
-        source: impl ::typedis::ToArg,
-        destination: impl ::typedis::ToArg,
-        member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Smove<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Smove::new(self, source, destination, member),
-        )
-    }
-    /// Sorts the elements in a list, a set, or a sorted set, optionally storing the result.
-    ///
-    /// ```text
-    /// SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA] [STORE destination]
-    /// ```
-    /// - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @set, @sortedset, @list, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Vec<Option<Bytes>>`; `i64` with `destination`
-    /// - Reference: <https://redis.io/commands/sort/>
-    #[doc(alias = "SORT")]
-    fn sort(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sort<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sort::new(self, key))
-    }
-    /// Returns the sorted elements of a list, a set, or a sorted set.
-    ///
-    /// ```text
-    /// SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]
-    /// ```
-    /// - Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
-    /// - Since: 7.0.0
-    /// - ACL categories: @read, @set, @sortedset, @list, @slow, @dangerous
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Vec<Option<Bytes>>`
-    /// - Reference: <https://redis.io/commands/sort_ro/>
-    #[doc(alias = "SORT_RO")]
-    fn sort_ro(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<SortRo<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(SortRo::new(self, key))
-    }
-    /// Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.
-    ///
-    /// ```text
-    /// SPOP key [count]
-    /// ```
-    /// - Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the passed count.
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @set, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`; `Vec<Bytes>` with `count`
-    /// - Reference: <https://redis.io/commands/spop/>
-    #[doc(alias = "SPOP")]
-    fn spop(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Spop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Spop::new(self, key))
-    }
-    /// Posts a message to a shard channel.
-    ///
-    /// ```text
-    /// SPUBLISH shardchannel message
-    /// ```
-    /// - Complexity: O(N) where N is the number of clients subscribed to the receiving shard channel.
-    /// - Since: 7.0.0
-    /// - ACL categories: @pubsub, @fast
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `shardchannel`, `message`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/spublish/>
-    #[doc(alias = "SPUBLISH")]
-    fn spublish(
-        self,
-        shardchannel: impl ::typedis::ToArg,
-        message: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Spublish<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Spublish::new(self, shardchannel, message),
-        )
-    }
-    /// Gets one or multiple random members from a set.
-    ///
-    /// ```text
-    /// SRANDMEMBER key [count]
-    /// ```
-    /// - Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @set, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`; `Vec<Bytes>` with `count`
-    /// - Reference: <https://redis.io/commands/srandmember/>
-    #[doc(alias = "SRANDMEMBER")]
-    fn srandmember(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Srandmember<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Srandmember::new(self, key))
-    }
-    /// Removes one or more members from a set. Deletes the set if the last member was removed.
-    ///
-    /// ```text
-    /// SREM key member [member ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of members to be removed.
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @set, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `member` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/srem/>
-    #[doc(alias = "SREM")]
-    fn srem<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Srem<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Srem::new(self, key, member))
-    }
-    /// Iterates over members of a set.
-    ///
-    /// ```text
-    /// SSCAN key cursor [MATCH pattern] [COUNT count]
-    /// ```
-    /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
-    /// - Since: 2.8.0
-    /// - ACL categories: @read, @set, @slow
-    /// - Servers: Redis ≥ 2.8 · Valkey
-    /// - Parameters: `key`, `cursor`
-    /// - Reply: `(u64, Vec<Bytes>)`
-    /// - Reference: <https://redis.io/commands/sscan/>
-    #[doc(alias = "SSCAN")]
-    fn sscan(
-        self,
-        key: impl ::typedis::ToArg,
-        cursor: u64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sscan<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sscan::new(self, key, cursor))
-    }
-    /// Listens for messages published to shard channels.
-    ///
-    /// ```text
-    /// SSUBSCRIBE shardchannel [shardchannel ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of shard channels to subscribe to.
-    /// - Since: 7.0.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.ssubscribe(..)` gives a subscription on a connection of its own.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `shardchannel` (one or many)
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/ssubscribe/>
-    #[doc(alias = "SSUBSCRIBE")]
-    fn ssubscribe<M0>(
-        self,
-        shardchannel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Ssubscribe<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Ssubscribe::new(self, shardchannel))
-    }
-    /// Returns the length of a string value.
-    ///
-    /// ```text
-    /// STRLEN key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.2.0
-    /// - ACL categories: @read, @string, @fast
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/strlen/>
-    #[doc(alias = "STRLEN")]
-    fn strlen(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Strlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Strlen::new(self, key))
-    }
-    /// Listens for messages published to channels.
-    ///
-    /// ```text
-    /// SUBSCRIBE channel [channel ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of channels to subscribe to.
-    /// - Since: 2.0.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Connection state: changes the subscriptions of the connection it runs on — it puts the connection in subscriber mode: the server pushes messages on it and, in RESP2, refuses other commands; `client.subscribe(..)` gives a subscription on a connection of its own.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `channel` (one or many)
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/subscribe/>
-    #[doc(alias = "SUBSCRIBE")]
-    fn subscribe<M0>(
-        self,
-        channel: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Subscribe<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Subscribe::new(self, channel))
-    }
-    /// Returns a substring from a string value.
-    ///
-    /// ```text
-    /// SUBSTR key start end
-    /// ```
-    /// - Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @string, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`, `start`, `end`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/substr/>
-    #[doc(alias = "SUBSTR")]
-    fn substr(
-        self,
-        key: impl ::typedis::ToArg,
-        start: i64,
-        end: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Substr<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Substr::new(self, key, start, end))
-    }
-    /// Returns the union of multiple sets.
-    ///
-    /// ```text
-    /// SUNION key [key ...]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of elements in all given sets.
-    /// - Since: 1.0.0
-    /// - ACL categories: @read, @set, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/sunion/>
-    #[doc(alias = "SUNION")]
-    fn sunion<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sunion<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Sunion::new(self, key))
-    }
-    /// Stores the union of multiple sets in a key.
-    ///
-    /// ```text
-    /// SUNIONSTORE destination key [key ...]
-    /// ```
-    /// - Complexity: O(N) where N is the total number of elements in all given sets.
-    /// - Since: 1.0.0
-    /// - ACL categories: @write, @set, @slow
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `destination`, `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/sunionstore/>
-    #[doc(alias = "SUNIONSTORE")]
-    fn sunionstore<M0>(
-        self,
-        destination: impl ::typedis::ToArg,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sunionstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Sunionstore::new(self, destination, key),
-        )
-    }
-    /// Stops listening to messages posted to shard channels.
-    ///
-    /// ```text
-    /// SUNSUBSCRIBE [shardchannel [shardchannel ...]]
-    /// ```
-    /// - Complexity: O(N) where N is the number of shard channels to unsubscribe.
-    /// - Since: 7.0.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per shard channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/sunsubscribe/>
-    #[doc(alias = "SUNSUBSCRIBE")]
-    fn sunsubscribe(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Sunsubscribe<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Sunsubscribe::new(self))
-    }
-    /// Swaps two databases.
-    ///
-    /// ```text
-    /// SWAPDB index1 index2
-    /// ```
-    /// - Complexity: O(N) where N is the count of clients watching or blocking on keys from both databases.
-    /// - Since: 4.0.0
-    /// - ACL categories: @keyspace, @write, @fast, @dangerous
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Connection state: none another caller could notice, so it runs on shared connections too: it swaps the data of two databases for every connection alike; no connection's selected database changes.
-    /// - Parameters: `index1`, `index2`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/swapdb/>
-    #[doc(alias = "SWAPDB")]
-    fn swapdb(
-        self,
-        index1: i64,
-        index2: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Swapdb<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Swapdb::new(self, index1, index2))
-    }
-    /// An internal command used in replication.
-    ///
-    /// ```text
-    /// SYNC
-    /// ```
-    /// - Since: 1.0.0
-    /// - ACL categories: @admin, @slow, @dangerous
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Connection state: changes the replication link of the connection it runs on — it turns the connection into a replication link that streams a snapshot and then every write: nothing else can share it.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/sync/>
-    #[doc(alias = "SYNC")]
-    fn sync(self) -> <Self as ::typedis::__private::Sink>::Output<Sync<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Sync::new(self))
-    }
-    /// Returns the server time.
-    ///
-    /// ```text
-    /// TIME
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.6.0
-    /// - ACL categories: @fast
-    /// - Servers: Redis ≥ 2.6 · Valkey
-    /// - Reply: `(u64, u64)`
-    /// - Reference: <https://redis.io/commands/time/>
-    #[doc(alias = "TIME")]
-    fn time(self) -> <Self as ::typedis::__private::Sink>::Output<Time<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Time::new(self))
-    }
-    /// Returns the number of existing keys out of those specified after updating the time they were last accessed.
-    ///
-    /// ```text
-    /// TOUCH key [key ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of keys that will be touched.
-    /// - Since: 3.2.1
-    /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: Redis ≥ 3.2.1 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/touch/>
-    #[doc(alias = "TOUCH")]
-    fn touch<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Touch<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Touch::new(self, key))
-    }
-    /// Returns the expiration time in seconds of a key.
-    ///
-    /// ```text
-    /// TTL key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/ttl/>
-    #[doc(alias = "TTL")]
-    fn ttl(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Ttl<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Ttl::new(self, key))
-    }
-    /// Determines the type of value stored at a key.
-    ///
-    /// ```text
-    /// TYPE key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.0.0
-    /// - ACL categories: @keyspace, @read, @fast
-    /// - Servers: Redis ≥ 1.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Bytes`
-    /// - Reference: <https://redis.io/commands/type/>
-    #[doc(alias = "TYPE")]
-    fn key_type(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Type<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Type::new(self, key))
-    }
-    /// Asynchronously deletes one or more keys.
-    ///
-    /// ```text
-    /// UNLINK key [key ...]
-    /// ```
-    /// - Complexity: O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.
-    /// - Since: 4.0.0
-    /// - ACL categories: @keyspace, @write, @fast
-    /// - Servers: Redis ≥ 4.0 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/unlink/>
-    #[doc(alias = "UNLINK")]
-    fn unlink<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Unlink<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Unlink::new(self, key))
-    }
-    /// Stops listening to messages posted to channels.
-    ///
-    /// ```text
-    /// UNSUBSCRIBE [channel [channel ...]]
-    /// ```
-    /// - Complexity: O(N) where N is the number of channels to unsubscribe.
-    /// - Since: 2.0.0
-    /// - ACL categories: @pubsub, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Connection state: changes the subscriptions of the connection it runs on — it is answered by one confirmation per channel, as PubSub messages rather than a reply, and changes what the connection accepts; a `Subscription` does it on its own connection.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `Value`
-    /// - Reference: <https://redis.io/commands/unsubscribe/>
-    #[doc(alias = "UNSUBSCRIBE")]
-    fn unsubscribe(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Unsubscribe<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Unsubscribe::new(self))
-    }
-    /// Forgets about watched keys of a transaction.
-    ///
-    /// ```text
-    /// UNWATCH
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 2.2.0
-    /// - ACL categories: @fast, @transaction
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Connection state: changes the watched keys of the connection it runs on — it forgets the keys watched on the connection, which on a shared connection may be another caller's.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/unwatch/>
-    #[doc(alias = "UNWATCH")]
-    fn unwatch(self) -> <Self as ::typedis::__private::Sink>::Output<Unwatch<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Unwatch::new(self))
-    }
-    /// Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.
-    ///
-    /// ```text
-    /// WAIT numreplicas timeout
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 3.0.0
-    /// - ACL categories: @slow, @blocking, @connection
-    /// - Servers: Redis ≥ 3.0 · Valkey
-    /// - Blocking, on the shared connection (commands queued behind it wait until it returns): it counts the replicas that acknowledged the writes of the connection it runs on, and the caller's writes went out on the shared connection (a dedicated one has written nothing)
-    /// - Parameters: `numreplicas`, `timeout`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/wait/>
-    #[doc(alias = "WAIT")]
-    fn wait(
-        self,
-        numreplicas: i64,
-        timeout: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Wait<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Wait::new(self, numreplicas, timeout))
-    }
-    /// Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
-    ///
-    /// ```text
-    /// WAITAOF numlocal numreplicas timeout
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 7.2.0
-    /// - ACL categories: @slow, @blocking, @connection
-    /// - Servers: Redis ≥ 7.2 · Valkey
-    /// - Blocking, on the shared connection (commands queued behind it wait until it returns): it counts the fsyncs of the writes of the connection it runs on, and the caller's writes went out on the shared connection (a dedicated one has written nothing)
-    /// - Parameters: `numlocal`, `numreplicas`, `timeout`
-    /// - Reply: `(i64, i64)`
-    /// - Reference: <https://valkey.io/commands/waitaof/>
-    #[doc(alias = "WAITAOF")]
-    fn waitaof(
-        self,
-        numlocal: i64,
-        numreplicas: i64,
-        timeout: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Waitaof<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Waitaof::new(self, numlocal, numreplicas, timeout),
-        )
-    }
-    /// Monitors changes to keys to determine the execution of a transaction.
-    ///
-    /// ```text
-    /// WATCH key [key ...]
-    /// ```
-    /// - Complexity: O(1) for every key.
-    /// - Since: 2.2.0
-    /// - ACL categories: @fast, @transaction
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Connection state: changes the watched keys of the connection it runs on — it makes the connection's next EXEC fail when the keys change: on a shared connection that would be any caller's transaction; `client.watch(keys)` gives a session on a connection of its own.
-    /// - Only on handles that own their connection (`client.dedicated().await?`, a `WatchSession`): a compile error on a shared `Client`, its pipelines and transactions, and a `ClusterClient`.
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/watch/>
-    #[doc(alias = "WATCH")]
-    fn watch<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Watch<Self>>
-    where
-        Self: ::typedis::exec::OwnsConnection,
-    {
-        <Self as ::typedis::__private::Sink>::wrap(Watch::new(self, key))
-    }
-    /// Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.
-    ///
-    /// ```text
-    /// XACK key group id [id ...]
-    /// ```
-    /// - Complexity: O(1) for each message ID processed.
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @fast
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `group`, `id` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/xack/>
-    #[doc(alias = "XACK")]
-    fn xack<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        group: impl ::typedis::ToArg,
-        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xack<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xack::new(self, key, group, id))
-    }
-    /// Appends a new message to a stream. Creates the key if it doesn't exist.
-    ///
-    /// ```text
-    /// XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id> field value [field value ...]
-    /// ```
-    /// - Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @fast
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `id`: `XaddId`, `data`: one or many `(field, value)`
-    /// - Reply: `Option<Bytes>`
-    /// - Reference: <https://redis.io/commands/xadd/>
-    #[doc(alias = "XADD")]
-    fn xadd<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        id: XaddId,
-        data: impl ::typedis::ManyArgs<
-            M0,
-            Item = (impl ::typedis::ToArg, impl ::typedis::ToArg),
-        >,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xadd::new(self, key, id, data))
-    }
-    /// Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to a consumer group member.
-    ///
-    /// ```text
-    /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
-    /// ```
-    /// - Complexity: O(1) if COUNT is small.
-    /// - Since: 6.2.0
-    /// - ACL categories: @write, @stream, @fast
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key`, `group`, `consumer`, `min_idle_time`, `start`
-    /// - Reply: `XAutoClaim`; `XAutoClaim<Bytes>` with `justid`
-    /// - Reference: <https://redis.io/commands/xautoclaim/>
-    #[doc(alias = "XAUTOCLAIM")]
-    fn xautoclaim(
-        self,
-        key: impl ::typedis::ToArg,
-        group: impl ::typedis::ToArg,
-        consumer: impl ::typedis::ToArg,
-        min_idle_time: impl ::typedis::ToArg,
-        start: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xautoclaim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Xautoclaim::new(self, key, group, consumer, min_idle_time, start),
-        )
-    }
-    /// Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered to a consumer group member.
-    ///
-    /// ```text
-    /// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]
-    /// ```
-    /// - Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @fast
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `group`, `consumer`, `min_idle_time`, `id` (one or many)
-    /// - Reply: `Vec<StreamEntry>`; `Vec<Bytes>` with `justid`
-    /// - Reference: <https://redis.io/commands/xclaim/>
-    #[doc(alias = "XCLAIM")]
-    fn xclaim<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        group: impl ::typedis::ToArg,
-        consumer: impl ::typedis::ToArg,
-        min_idle_time: impl ::typedis::ToArg,
-        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xclaim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Xclaim::new(self, key, group, consumer, min_idle_time, id),
-        )
-    }
-    /// Returns the number of messages after removing them from a stream.
-    ///
-    /// ```text
-    /// XDEL key id [id ...]
-    /// ```
-    /// - Complexity: O(1) for each single item to delete in the stream, regardless of the stream size.
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @fast
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `id` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/xdel/>
-    #[doc(alias = "XDEL")]
-    fn xdel<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        id: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xdel<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xdel::new(self, key, id))
-    }
-    /// Creates a consumer group.
-    ///
-    /// ```text
-    /// XGROUP CREATE key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `group`, `id`: `XgroupCreateId`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/xgroup-create/>
-    #[doc(alias = "XGROUP CREATE")]
-    fn xgroup_create(
-        self,
-        key: impl ::typedis::ToArg,
-        group: impl ::typedis::ToArg,
-        id: XgroupCreateId,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupCreate<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            XgroupCreate::new(self, key, group, id),
-        )
-    }
-    /// Creates a consumer in a consumer group.
-    ///
-    /// ```text
-    /// XGROUP CREATECONSUMER key group consumer
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 6.2.0
-    /// - ACL categories: @write, @stream, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key`, `group`, `consumer`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/xgroup-createconsumer/>
-    #[doc(alias = "XGROUP CREATECONSUMER")]
-    fn xgroup_createconsumer(
-        self,
-        key: impl ::typedis::ToArg,
-        group: impl ::typedis::ToArg,
-        consumer: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupCreateconsumer<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            XgroupCreateconsumer::new(self, key, group, consumer),
-        )
-    }
-    /// Deletes a consumer from a consumer group.
-    ///
-    /// ```text
-    /// XGROUP DELCONSUMER key group consumer
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `group`, `consumer`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/xgroup-delconsumer/>
-    #[doc(alias = "XGROUP DELCONSUMER")]
-    fn xgroup_delconsumer(
-        self,
-        key: impl ::typedis::ToArg,
-        group: impl ::typedis::ToArg,
-        consumer: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupDelconsumer<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            XgroupDelconsumer::new(self, key, group, consumer),
-        )
-    }
-    /// Destroys a consumer group.
-    ///
-    /// ```text
-    /// XGROUP DESTROY key group
-    /// ```
-    /// - Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `group`
-    /// - Reply: `bool`
-    /// - Reference: <https://redis.io/commands/xgroup-destroy/>
-    #[doc(alias = "XGROUP DESTROY")]
-    fn xgroup_destroy(
-        self,
-        key: impl ::typedis::ToArg,
-        group: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupDestroy<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XgroupDestroy::new(self, key, group))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// XGROUP HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/xgroup-help/>
-    #[doc(alias = "XGROUP HELP")]
-    fn xgroup_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XgroupHelp::new(self))
-    }
-    /// Sets the last-delivered ID of a consumer group.
-    ///
-    /// ```text
-    /// XGROUP SETID key group <id | $> [ENTRIESREAD entries-read]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `group`, `id`: `XgroupSetidId`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/xgroup-setid/>
-    #[doc(alias = "XGROUP SETID")]
-    fn xgroup_setid(
-        self,
-        key: impl ::typedis::ToArg,
-        group: impl ::typedis::ToArg,
-        id: XgroupSetidId,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XgroupSetid<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            XgroupSetid::new(self, key, group, id),
-        )
-    }
-    /// Returns a list of the consumers in a consumer group.
-    ///
-    /// ```text
-    /// XINFO CONSUMERS key group
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @read, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `group`
-    /// - Reply: `Vec<XInfoConsumer>`
-    /// - Reference: <https://redis.io/commands/xinfo-consumers/>
-    #[doc(alias = "XINFO CONSUMERS")]
-    fn xinfo_consumers(
-        self,
-        key: impl ::typedis::ToArg,
-        group: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XinfoConsumers<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XinfoConsumers::new(self, key, group))
-    }
-    /// Returns a list of the consumer groups of a stream.
-    ///
-    /// ```text
-    /// XINFO GROUPS key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @read, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Vec<XInfoGroup>`
-    /// - Reference: <https://redis.io/commands/xinfo-groups/>
-    #[doc(alias = "XINFO GROUPS")]
-    fn xinfo_groups(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XinfoGroups<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XinfoGroups::new(self, key))
-    }
-    /// Returns helpful text about the different subcommands.
-    ///
-    /// ```text
-    /// XINFO HELP
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/xinfo-help/>
-    #[doc(alias = "XINFO HELP")]
-    fn xinfo_help(
-        self,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XinfoHelp<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XinfoHelp::new(self))
-    }
-    /// Returns information about a stream.
-    ///
-    /// ```text
-    /// XINFO STREAM key [FULL [COUNT count]]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @read, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `XInfoStream`; `XInfoStreamFull` with `full-block`
-    /// - Reference: <https://redis.io/commands/xinfo-stream/>
-    #[doc(alias = "XINFO STREAM")]
-    fn xinfo_stream(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<XinfoStream<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(XinfoStream::new(self, key))
-    }
-    /// Returns the number of messages in a stream.
-    ///
-    /// ```text
-    /// XLEN key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @read, @stream, @fast
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/xlen/>
-    #[doc(alias = "XLEN")]
-    fn xlen(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xlen<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xlen::new(self, key))
-    }
-    /// Returns the information and entries from a stream consumer group's pending entries list.
-    ///
-    /// ```text
-    /// XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
-    /// ```
-    /// - Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
-    /// - Since: 5.0.0
-    /// - ACL categories: @read, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `group`
-    /// - Reply: `XPendingSummary`; `Vec<XPendingEntry>` with `filters`
-    /// - Reference: <https://redis.io/commands/xpending/>
-    #[doc(alias = "XPENDING")]
-    fn xpending(
-        self,
-        key: impl ::typedis::ToArg,
-        group: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xpending<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xpending::new(self, key, group))
-    }
-    /// Returns the messages from a stream within a range of IDs.
-    ///
-    /// ```text
-    /// XRANGE key start end [COUNT count]
-    /// ```
-    /// - Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
-    /// - Since: 5.0.0
-    /// - ACL categories: @read, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `start`, `end`
-    /// - Reply: `Vec<StreamEntry>`
-    /// - Reference: <https://redis.io/commands/xrange/>
-    #[doc(alias = "XRANGE")]
-    fn xrange(
-        self,
-        key: impl ::typedis::ToArg,
-        start: impl ::typedis::ToArg,
-        end: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xrange::new(self, key, start, end))
-    }
-    /// Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.
-    ///
-    /// ```text
-    /// XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]
-    /// ```
-    /// - Since: 5.0.0
-    /// - ACL categories: @read, @stream, @slow, @blocking
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Blocking: runs on a dedicated connection
-    /// - Parameters: `streams`: `(key, id)`
-    /// - Reply: `Option<HashMap<Bytes, Vec<StreamEntry>>>`
-    /// - Reference: <https://redis.io/commands/xread/>
-    #[doc(alias = "XREAD")]
-    fn xread<M0, M1>(
-        self,
-        streams: (
-            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
-        ),
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xread<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xread::new(self, streams))
-    }
-    /// Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.
-    ///
-    /// ```text
-    /// XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]
-    /// ```
-    /// - Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @slow, @blocking
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Blocking: runs on a dedicated connection
-    /// - Parameters: `group_block`: `(group, consumer)`, `streams`: `(key, id)`
-    /// - Reply: `Option<HashMap<Bytes, Vec<StreamEntry>>>`
-    /// - Reference: <https://redis.io/commands/xreadgroup/>
-    #[doc(alias = "XREADGROUP")]
-    fn xreadgroup<M0, M1>(
-        self,
-        group_block: (impl ::typedis::ToArg, impl ::typedis::ToArg),
-        streams: (
-            impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-            impl ::typedis::ManyArgs<M1, Item = impl ::typedis::ToArg>,
-        ),
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xreadgroup<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Xreadgroup::new(self, group_block, streams),
-        )
-    }
-    /// Returns the messages from a stream within a range of IDs in reverse order.
-    ///
-    /// ```text
-    /// XREVRANGE key end start [COUNT count]
-    /// ```
-    /// - Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
-    /// - Since: 5.0.0
-    /// - ACL categories: @read, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `end`, `start`
-    /// - Reply: `Vec<StreamEntry>`
-    /// - Reference: <https://redis.io/commands/xrevrange/>
-    #[doc(alias = "XREVRANGE")]
-    fn xrevrange(
-        self,
-        key: impl ::typedis::ToArg,
-        end: impl ::typedis::ToArg,
-        start: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xrevrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xrevrange::new(self, key, end, start))
-    }
-    /// An internal command for replicating stream values.
-    ///
-    /// ```text
-    /// XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @fast
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `last_id`
-    /// - Reply: `()`
-    /// - Reference: <https://redis.io/commands/xsetid/>
-    #[doc(alias = "XSETID")]
-    fn xsetid(
-        self,
-        key: impl ::typedis::ToArg,
-        last_id: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xsetid<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xsetid::new(self, key, last_id))
-    }
-    /// Deletes messages from the beginning of a stream.
-    ///
-    /// ```text
-    /// XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
-    /// ```
-    /// - Complexity: O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @stream, @slow
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`, `trim`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/xtrim/>
-    #[doc(alias = "XTRIM")]
-    fn xtrim(
-        self,
-        key: impl ::typedis::ToArg,
-        trim: ::typedis::Trim,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Xtrim<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Xtrim::new(self, key, trim))
-    }
-    /// Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.
-    ///
-    /// ```text
-    /// ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
-    /// ```
-    /// - Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
-    /// - Since: 1.2.0
-    /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Parameters: `key`, `data`: one or many `(member, score)`
-    /// - Reply: `i64`; `Option<f64>` with `increment`
-    /// - Reference: <https://redis.io/commands/zadd/>
-    #[doc(alias = "ZADD")]
-    fn zadd<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        data: impl ::typedis::ManyArgs<M0, Item = (impl ::typedis::ToArg, f64)>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zadd<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zadd::new(self, key, data))
-    }
-    /// Returns the number of members in a sorted set.
-    ///
-    /// ```text
-    /// ZCARD key
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.2.0
-    /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zcard/>
-    #[doc(alias = "ZCARD")]
-    fn zcard(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zcard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zcard::new(self, key))
-    }
-    /// Returns the count of members in a sorted set that have scores within a range.
-    ///
-    /// ```text
-    /// ZCOUNT key min max
-    /// ```
-    /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
-    /// - Since: 2.0.0
-    /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `min`, `max`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zcount/>
-    #[doc(alias = "ZCOUNT")]
-    fn zcount(
-        self,
-        key: impl ::typedis::ToArg,
-        min: impl ::core::convert::Into<::typedis::ScoreBound>,
-        max: impl ::core::convert::Into<::typedis::ScoreBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zcount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zcount::new(self, key, min, max))
-    }
-    /// Returns the difference between multiple sorted sets.
-    ///
-    /// ```text
-    /// ZDIFF key [key ...] [WITHSCORES]
-    /// ```
-    /// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
-    /// - Since: 6.2.0
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
-    /// - Reference: <https://redis.io/commands/zdiff/>
-    #[doc(alias = "ZDIFF")]
-    fn zdiff<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zdiff<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zdiff::new(self, key))
-    }
-    /// Stores the difference of multiple sorted sets in a key.
-    ///
-    /// ```text
-    /// ZDIFFSTORE destination key [key ...]
-    /// ```
-    /// - Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
-    /// - Since: 6.2.0
-    /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `destination`, `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zdiffstore/>
-    #[doc(alias = "ZDIFFSTORE")]
-    fn zdiffstore<M0>(
-        self,
-        destination: impl ::typedis::ToArg,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zdiffstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zdiffstore::new(self, destination, key),
-        )
-    }
-    /// Increments the score of a member in a sorted set.
-    ///
-    /// ```text
-    /// ZINCRBY key increment member
-    /// ```
-    /// - Complexity: O(log(N)) where N is the number of elements in the sorted set.
-    /// - Since: 1.2.0
-    /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Parameters: `key`, `increment`, `member`
-    /// - Reply: `f64`
-    /// - Reference: <https://redis.io/commands/zincrby/>
-    #[doc(alias = "ZINCRBY")]
-    fn zincrby(
-        self,
-        key: impl ::typedis::ToArg,
-        increment: f64,
-        member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zincrby<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zincrby::new(self, key, increment, member),
-        )
-    }
-    /// Returns the intersect of multiple sorted sets.
-    ///
-    /// ```text
-    /// ZINTER key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
-    /// ```
-    /// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
-    /// - Since: 6.2.0
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
-    /// - Reference: <https://redis.io/commands/zinter/>
-    #[doc(alias = "ZINTER")]
-    fn zinter<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zinter<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zinter::new(self, key))
-    }
-    /// Returns the number of members of the intersect of multiple sorted sets.
-    ///
-    /// ```text
-    /// ZINTERCARD key [key ...] [LIMIT limit]
-    /// ```
-    /// - Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.
-    /// - Since: 7.0.0
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zintercard/>
-    #[doc(alias = "ZINTERCARD")]
-    fn zintercard<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zintercard<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zintercard::new(self, key))
-    }
-    /// Stores the intersect of multiple sorted sets in a key.
-    ///
-    /// ```text
-    /// ZINTERSTORE destination key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
-    /// ```
-    /// - Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `destination`, `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zinterstore/>
-    #[doc(alias = "ZINTERSTORE")]
-    fn zinterstore<M0>(
-        self,
-        destination: impl ::typedis::ToArg,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zinterstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zinterstore::new(self, destination, key),
-        )
-    }
-    /// Returns the number of members in a sorted set within a lexicographical range.
-    ///
-    /// ```text
-    /// ZLEXCOUNT key min max
-    /// ```
-    /// - Complexity: O(log(N)) with N being the number of elements in the sorted set.
-    /// - Since: 2.8.9
-    /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: Redis ≥ 2.8.9 · Valkey
-    /// - Parameters: `key`, `min`, `max`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zlexcount/>
-    #[doc(alias = "ZLEXCOUNT")]
-    fn zlexcount(
-        self,
-        key: impl ::typedis::ToArg,
-        min: impl ::core::convert::Into<::typedis::LexBound>,
-        max: impl ::core::convert::Into<::typedis::LexBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zlexcount<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zlexcount::new(self, key, min, max))
-    }
-    /// Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.
-    ///
-    /// ```text
-    /// ZMPOP key [key ...] <MIN | MAX> [COUNT count]
-    /// ```
-    /// - Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
-    /// - Since: 7.0.0
-    /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: Redis ≥ 7.0 · Valkey
-    /// - Parameters: `key` (one or many), `where_`: `ZmpopWhere`
-    /// - Reply: `Option<(Bytes, Vec<(Bytes, f64)>)>`
-    /// - Reference: <https://redis.io/commands/zmpop/>
-    #[doc(alias = "ZMPOP")]
-    fn zmpop<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-        where_: ZmpopWhere,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zmpop<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zmpop::new(self, key, where_))
-    }
-    /// Returns the score of one or more members in a sorted set.
-    ///
-    /// ```text
-    /// ZMSCORE key member [member ...]
-    /// ```
-    /// - Complexity: O(N) where N is the number of members being requested.
-    /// - Since: 6.2.0
-    /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key`, `member` (one or many)
-    /// - Reply: `Vec<Option<f64>>`
-    /// - Reference: <https://redis.io/commands/zmscore/>
-    #[doc(alias = "ZMSCORE")]
-    fn zmscore<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zmscore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zmscore::new(self, key, member))
-    }
-    /// Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
-    ///
-    /// ```text
-    /// ZPOPMAX key [count]
-    /// ```
-    /// - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<(Bytes, f64)>`; `Vec<(Bytes, f64)>` with `count`
-    /// - Reference: <https://redis.io/commands/zpopmax/>
-    #[doc(alias = "ZPOPMAX")]
-    fn zpopmax(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zpopmax<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zpopmax::new(self, key))
-    }
-    /// Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.
-    ///
-    /// ```text
-    /// ZPOPMIN key [count]
-    /// ```
-    /// - Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.
-    /// - Since: 5.0.0
-    /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: Redis ≥ 5.0 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<(Bytes, f64)>`; `Vec<(Bytes, f64)>` with `count`
-    /// - Reference: <https://redis.io/commands/zpopmin/>
-    #[doc(alias = "ZPOPMIN")]
-    fn zpopmin(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zpopmin<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zpopmin::new(self, key))
-    }
-    /// Returns one or more random members from a sorted set.
-    ///
-    /// ```text
-    /// ZRANDMEMBER key [count [WITHSCORES]]
-    /// ```
-    /// - Complexity: O(N) where N is the number of members returned
-    /// - Since: 6.2.0
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key`
-    /// - Reply: `Option<Bytes>`; `Vec<Bytes>` with `count`; `Vec<(Bytes, f64)>` with `withscores`
-    /// - Reference: <https://redis.io/commands/zrandmember/>
-    #[doc(alias = "ZRANDMEMBER")]
-    fn zrandmember(
-        self,
-        key: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrandmember<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrandmember::new(self, key))
-    }
-    /// Returns members in a sorted set within a range of indexes.
-    ///
-    /// ```text
-    /// ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
-    /// ```
-    /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
-    /// - Since: 1.2.0
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Parameters: `key`, `start`, `stop`
-    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
-    /// - Reference: <https://redis.io/commands/zrange/>
-    #[doc(alias = "ZRANGE")]
-    fn zrange(
-        self,
-        key: impl ::typedis::ToArg,
-        start: impl ::typedis::ToArg,
-        stop: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrange::new(self, key, start, stop))
-    }
-    /// Returns members in a sorted set within a lexicographical range.
-    ///
-    /// ```text
-    /// ZRANGEBYLEX key min max [LIMIT offset count]
-    /// ```
-    /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
-    /// - Since: 2.8.9
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 2.8.9 · Valkey
-    /// - Parameters: `key`, `min`, `max`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/zrangebylex/>
-    #[doc(alias = "ZRANGEBYLEX")]
-    fn zrangebylex(
-        self,
-        key: impl ::typedis::ToArg,
-        min: impl ::core::convert::Into<::typedis::LexBound>,
-        max: impl ::core::convert::Into<::typedis::LexBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrangebylex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrangebylex::new(self, key, min, max))
-    }
-    /// Returns members in a sorted set within a range of scores.
-    ///
-    /// ```text
-    /// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
-    /// ```
-    /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
-    /// - Since: 1.0.5
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 1.0.5 · Valkey
-    /// - Parameters: `key`, `min`, `max`
-    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
-    /// - Reference: <https://redis.io/commands/zrangebyscore/>
-    #[doc(alias = "ZRANGEBYSCORE")]
-    fn zrangebyscore(
-        self,
-        key: impl ::typedis::ToArg,
-        min: impl ::core::convert::Into<::typedis::ScoreBound>,
-        max: impl ::core::convert::Into<::typedis::ScoreBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrangebyscore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zrangebyscore::new(self, key, min, max),
-        )
-    }
-    /// Stores a range of members from sorted set in a key.
-    ///
-    /// ```text
-    /// ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]
-    /// ```
-    /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.
-    /// - Since: 6.2.0
-    /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `dst`, `src`, `min`, `max`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zrangestore/>
-    #[doc(alias = "ZRANGESTORE")]
-    fn zrangestore(
-        self,
-        dst: impl ::typedis::ToArg,
-        src: impl ::typedis::ToArg,
-        min: impl ::typedis::ToArg,
-        max: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrangestore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zrangestore::new(self, dst, src, min, max),
-        )
-    }
-    /// Returns the index of a member in a sorted set ordered by ascending scores.
-    ///
-    /// ```text
-    /// ZRANK key member [WITHSCORE]
-    /// ```
-    /// - Complexity: O(log(N))
-    /// - Since: 2.0.0
-    /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `member`
-    /// - Reply: `Option<i64>`; `Option<(i64, f64)>` with `withscore`
-    /// - Reference: <https://redis.io/commands/zrank/>
-    #[doc(alias = "ZRANK")]
-    fn zrank(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrank::new(self, key, member))
-    }
-    /// Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.
-    ///
-    /// ```text
-    /// ZREM key member [member ...]
-    /// ```
-    /// - Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.
-    /// - Since: 1.2.0
-    /// - ACL categories: @write, @sortedset, @fast
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Parameters: `key`, `member` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zrem/>
-    #[doc(alias = "ZREM")]
-    fn zrem<M0>(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrem<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrem::new(self, key, member))
-    }
-    /// Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.
-    ///
-    /// ```text
-    /// ZREMRANGEBYLEX key min max
-    /// ```
-    /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
-    /// - Since: 2.8.9
-    /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: Redis ≥ 2.8.9 · Valkey
-    /// - Parameters: `key`, `min`, `max`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zremrangebylex/>
-    #[doc(alias = "ZREMRANGEBYLEX")]
-    fn zremrangebylex(
-        self,
-        key: impl ::typedis::ToArg,
-        min: impl ::core::convert::Into<::typedis::LexBound>,
-        max: impl ::core::convert::Into<::typedis::LexBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebylex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zremrangebylex::new(self, key, min, max),
-        )
-    }
-    /// Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.
-    ///
-    /// ```text
-    /// ZREMRANGEBYRANK key start stop
-    /// ```
-    /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `start`, `stop`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zremrangebyrank/>
-    #[doc(alias = "ZREMRANGEBYRANK")]
-    fn zremrangebyrank(
-        self,
-        key: impl ::typedis::ToArg,
-        start: i64,
-        stop: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebyrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zremrangebyrank::new(self, key, start, stop),
-        )
-    }
-    /// Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.
-    ///
-    /// ```text
-    /// ZREMRANGEBYSCORE key min max
-    /// ```
-    /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
-    /// - Since: 1.2.0
-    /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Parameters: `key`, `min`, `max`
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zremrangebyscore/>
-    #[doc(alias = "ZREMRANGEBYSCORE")]
-    fn zremrangebyscore(
-        self,
-        key: impl ::typedis::ToArg,
-        min: impl ::core::convert::Into<::typedis::ScoreBound>,
-        max: impl ::core::convert::Into<::typedis::ScoreBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zremrangebyscore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zremrangebyscore::new(self, key, min, max),
-        )
-    }
-    /// Returns members in a sorted set within a range of indexes in reverse order.
-    ///
-    /// ```text
-    /// ZREVRANGE key start stop [WITHSCORES]
-    /// ```
-    /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
-    /// - Since: 1.2.0
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Parameters: `key`, `start`, `stop`
-    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
-    /// - Reference: <https://redis.io/commands/zrevrange/>
-    #[doc(alias = "ZREVRANGE")]
-    fn zrevrange(
-        self,
-        key: impl ::typedis::ToArg,
-        start: i64,
-        stop: i64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrange<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zrevrange::new(self, key, start, stop),
-        )
-    }
-    /// Returns members in a sorted set within a lexicographical range in reverse order.
-    ///
-    /// ```text
-    /// ZREVRANGEBYLEX key max min [LIMIT offset count]
-    /// ```
-    /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
-    /// - Since: 2.8.9
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 2.8.9 · Valkey
-    /// - Parameters: `key`, `max`, `min`
-    /// - Reply: `Vec<Bytes>`
-    /// - Reference: <https://redis.io/commands/zrevrangebylex/>
-    #[doc(alias = "ZREVRANGEBYLEX")]
-    fn zrevrangebylex(
-        self,
-        key: impl ::typedis::ToArg,
-        max: impl ::core::convert::Into<::typedis::LexBound>,
-        min: impl ::core::convert::Into<::typedis::LexBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrangebylex<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zrevrangebylex::new(self, key, max, min),
-        )
-    }
-    /// Returns members in a sorted set within a range of scores in reverse order.
-    ///
-    /// ```text
-    /// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
-    /// ```
-    /// - Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
-    /// - Since: 2.2.0
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 2.2 · Valkey
-    /// - Parameters: `key`, `max`, `min`
-    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
-    /// - Reference: <https://redis.io/commands/zrevrangebyscore/>
-    #[doc(alias = "ZREVRANGEBYSCORE")]
-    fn zrevrangebyscore(
-        self,
-        key: impl ::typedis::ToArg,
-        max: impl ::core::convert::Into<::typedis::ScoreBound>,
-        min: impl ::core::convert::Into<::typedis::ScoreBound>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrangebyscore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zrevrangebyscore::new(self, key, max, min),
-        )
-    }
-    /// Returns the index of a member in a sorted set ordered by descending scores.
-    ///
-    /// ```text
-    /// ZREVRANK key member [WITHSCORE]
-    /// ```
-    /// - Complexity: O(log(N))
-    /// - Since: 2.0.0
-    /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `key`, `member`
-    /// - Reply: `Option<i64>`; `Option<(i64, f64)>` with `withscore`
-    /// - Reference: <https://redis.io/commands/zrevrank/>
-    #[doc(alias = "ZREVRANK")]
-    fn zrevrank(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zrevrank<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zrevrank::new(self, key, member))
-    }
-    /// Iterates over members and scores of a sorted set.
-    ///
-    /// ```text
-    /// ZSCAN key cursor [MATCH pattern] [COUNT count] [NOSCORES]
-    /// ```
-    /// - Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
-    /// - Since: 2.8.0
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 2.8 · Valkey
-    /// - Parameters: `key`, `cursor`
-    /// - Reply: `(u64, Vec<(Bytes, f64)>)`; `(u64, Vec<Bytes>)` with `noscores`
-    /// - Reference: <https://redis.io/commands/zscan/>
-    #[doc(alias = "ZSCAN")]
-    fn zscan(
-        self,
-        key: impl ::typedis::ToArg,
-        cursor: u64,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zscan<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zscan::new(self, key, cursor))
-    }
-    /// Returns the score of a member in a sorted set.
-    ///
-    /// ```text
-    /// ZSCORE key member
-    /// ```
-    /// - Complexity: O(1)
-    /// - Since: 1.2.0
-    /// - ACL categories: @read, @sortedset, @fast
-    /// - Servers: Redis ≥ 1.2 · Valkey
-    /// - Parameters: `key`, `member`
-    /// - Reply: `Option<f64>`
-    /// - Reference: <https://redis.io/commands/zscore/>
-    #[doc(alias = "ZSCORE")]
-    fn zscore(
-        self,
-        key: impl ::typedis::ToArg,
-        member: impl ::typedis::ToArg,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zscore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zscore::new(self, key, member))
-    }
-    /// Returns the union of multiple sorted sets.
-    ///
-    /// ```text
-    /// ZUNION key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
-    /// ```
-    /// - Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
-    /// - Since: 6.2.0
-    /// - ACL categories: @read, @sortedset, @slow
-    /// - Servers: Redis ≥ 6.2 · Valkey
-    /// - Parameters: `key` (one or many)
-    /// - Reply: `Vec<Bytes>`; `Vec<(Bytes, f64)>` with `withscores`
-    /// - Reference: <https://redis.io/commands/zunion/>
-    #[doc(alias = "ZUNION")]
-    fn zunion<M0>(
-        self,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zunion<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(Zunion::new(self, key))
-    }
-    /// Stores the union of multiple sorted sets in a key.
-    ///
-    /// ```text
-    /// ZUNIONSTORE destination key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
-    /// ```
-    /// - Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
-    /// - Since: 2.0.0
-    /// - ACL categories: @write, @sortedset, @slow
-    /// - Servers: Redis ≥ 2.0 · Valkey
-    /// - Parameters: `destination`, `key` (one or many)
-    /// - Reply: `i64`
-    /// - Reference: <https://redis.io/commands/zunionstore/>
-    #[doc(alias = "ZUNIONSTORE")]
-    fn zunionstore<M0>(
-        self,
-        destination: impl ::typedis::ToArg,
-        key: impl ::typedis::ManyArgs<M0, Item = impl ::typedis::ToArg>,
-    ) -> <Self as ::typedis::__private::Sink>::Output<Zunionstore<Self>> {
-        <Self as ::typedis::__private::Sink>::wrap(
-            Zunionstore::new(self, destination, key),
-        )
-    }
+/// The typed commands: every command of the specs (384 methods), as the traits of their groups ([`BitmapCommands`], [`ClusterCommands`], [`ConnectionCommands`], [`GeoCommands`], [`HashCommands`], [`HyperLogLogCommands`], [`KeyCommands`], [`ListCommands`], [`PubSubCommands`], [`ScriptingCommands`], [`ServerCommands`], [`SetCommands`], [`SortedSetCommands`], [`StreamCommands`], [`StringCommands`], [`TransactionsCommands`]).
+///
+/// Generic code bounds on this trait and calls every command (`fn f<C: Commands>(c: C)`); on a concrete handle (`Client`, `ClusterClient`, pipelines, dedicated connections) the group traits must be in scope: `use typedis::prelude::*;` brings them all.
+///
+/// # Connection-state commands
+///
+/// The commands that change the state of the connection they run on (`ASKING`, `AUTH`, `CLIENT CACHING`, `CLIENT CAPA`, `CLIENT IMPORT-SOURCE`, `CLIENT NO-EVICT`, `CLIENT NO-TOUCH`, `CLIENT REPLY`, `CLIENT SETNAME`, `CLIENT TRACKING`, `DISCARD`, `EXEC`, `HELLO`, `MONITOR`, `MULTI`, `PSUBSCRIBE`, `PSYNC`, `PUNSUBSCRIBE`, `QUIT`, `READONLY`, `READWRITE`, `REPLCONF`, `RESET`, `SELECT`, `SSUBSCRIBE`, `SUBSCRIBE`, `SUNSUBSCRIBE`, `SYNC`, `UNSUBSCRIBE`, `UNWATCH`, `WATCH`) are bound by `Self: OwnsConnection` (`typedis::exec::OwnsConnection`): they compile only on handles that own their connection — `client.dedicated().await?`, a `WatchSession` — and calling one on a handle that shares its connection (a `Client` and its clones, its pipelines and transactions, a `ClusterClient`) is a compile error that points to the dedicated connection. The specs say which commands these are (`typedis.connection_state`), and why.
+pub trait Commands: BitmapCommands + ClusterCommands + ConnectionCommands + GeoCommands + HashCommands + HyperLogLogCommands + KeyCommands + ListCommands + PubSubCommands + ScriptingCommands + ServerCommands + SetCommands + SortedSetCommands + StreamCommands + StringCommands + TransactionsCommands {}
+/// Every handle has every command.
+impl<S: ::typedis::__private::Sink> Commands for S {}
+/// Every command trait: what `typedis::prelude` brings into scope.
+pub mod traits {
+    pub use super::{
+        Commands, BitmapCommands, ClusterCommands, ConnectionCommands, GeoCommands,
+        HashCommands, HyperLogLogCommands, KeyCommands, ListCommands, PubSubCommands,
+        ScriptingCommands, ServerCommands, SetCommands, SortedSetCommands,
+        StreamCommands, StringCommands, TransactionsCommands,
+    };
 }
 /// Every known command, sorted by name (`"CLIENT KILL"` for subcommands).
 pub static COMMANDS: &[&::typedis::meta::CommandMeta] = &[
@@ -11161,12284 +3603,8835 @@ pub static BUILDER_CASES: &[(&str, &str, fn() -> ::typedis::Args)] = &[
     (
         "ACL CAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclCat::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclCat::new(::typedis::__private::Capture)),
     ),
     (
         "ACL CAT",
         "category",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclCat::new(::typedis::__private::Capture).category("keyspace"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclCat::new(::typedis::__private::Capture).category("keyspace"),
+        ),
     ),
     (
         "ACL DELUSER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclDeluser::new(::typedis::__private::Capture, ["username"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclDeluser::new(::typedis::__private::Capture, ["username"]),
+        ),
     ),
     (
         "ACL DRYRUN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclDryrun::new(::typedis::__private::Capture, "username", "command"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclDryrun::new(::typedis::__private::Capture, "username", "command"),
+        ),
     ),
     (
         "ACL DRYRUN",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclDryrun::new(::typedis::__private::Capture, "username", "command")
-                        .arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclDryrun::new(::typedis::__private::Capture, "username", "command")
+                .arg(["arg"]),
+        ),
     ),
     (
         "ACL GENPASS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclGenpass::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclGenpass::new(::typedis::__private::Capture)),
     ),
     (
         "ACL GENPASS",
         "bits",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclGenpass::new(::typedis::__private::Capture).bits(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclGenpass::new(::typedis::__private::Capture).bits(1),
+        ),
     ),
     (
         "ACL GETUSER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclGetuser::new(::typedis::__private::Capture, "username"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclGetuser::new(::typedis::__private::Capture, "username"),
+        ),
     ),
     (
         "ACL HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclHelp::new(::typedis::__private::Capture)),
     ),
     (
         "ACL LIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclList::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclList::new(::typedis::__private::Capture)),
     ),
     (
         "ACL LOAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclLoad::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclLoad::new(::typedis::__private::Capture)),
     ),
     (
         "ACL LOG",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclLog::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclLog::new(::typedis::__private::Capture)),
     ),
     (
         "ACL LOG",
         "operation/count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclLog::new(::typedis::__private::Capture).count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclLog::new(::typedis::__private::Capture).count(1),
+        ),
     ),
     (
         "ACL LOG",
         "operation/reset",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclLog::new(::typedis::__private::Capture).reset_log(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclLog::new(::typedis::__private::Capture).reset_log(),
+        ),
     ),
     (
         "ACL SAVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclSave::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclSave::new(::typedis::__private::Capture)),
     ),
     (
         "ACL SETUSER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclSetuser::new(::typedis::__private::Capture, "username"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclSetuser::new(::typedis::__private::Capture, "username"),
+        ),
     ),
     (
         "ACL SETUSER",
         "rule",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclSetuser::new(::typedis::__private::Capture, "username")
-                        .rule(["on"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            AclSetuser::new(::typedis::__private::Capture, "username").rule(["on"]),
+        ),
     ),
     (
         "ACL USERS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclUsers::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclUsers::new(::typedis::__private::Capture)),
     ),
     (
         "ACL WHOAMI",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    AclWhoami::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(AclWhoami::new(::typedis::__private::Capture)),
     ),
     (
         "APPEND",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Append::new(::typedis::__private::Capture, "{APPEND|}:key", "value"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Append::new(::typedis::__private::Capture, "{APPEND|}:key", "value"),
+        ),
     ),
     (
         "ASKING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Asking::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Asking::new(::typedis::__private::Capture)),
     ),
     (
         "AUTH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Auth::new(::typedis::__private::Capture, "password"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Auth::new(::typedis::__private::Capture, "password"),
+        ),
     ),
     (
         "AUTH",
         "username",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Auth::new(::typedis::__private::Capture, "password")
-                        .username("username"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Auth::new(::typedis::__private::Capture, "password").username("username"),
+        ),
     ),
     (
         "BGREWRITEAOF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bgrewriteaof::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bgrewriteaof::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "BGSAVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bgsave::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Bgsave::new(::typedis::__private::Capture)),
     ),
     (
         "BGSAVE",
         "operation",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bgsave::new(::typedis::__private::Capture)
-                        .operation(BgsaveOperation::Schedule),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bgsave::new(::typedis::__private::Capture)
+                .operation(BgsaveOperation::Schedule),
+        ),
     ),
     (
         "BGSAVE",
         "operation/schedule",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bgsave::new(::typedis::__private::Capture).schedule(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bgsave::new(::typedis::__private::Capture).schedule(),
+        ),
     ),
     (
         "BGSAVE",
         "operation/cancel",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bgsave::new(::typedis::__private::Capture).cancel(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bgsave::new(::typedis::__private::Capture).cancel(),
+        ),
     ),
     (
         "BITCOUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|}:key"),
+        ),
     ),
     (
         "BITCOUNT",
         "range",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|range}:key")
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::None::<BitcountUnit>,
-                            )),
-                        )),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitcount::new(::typedis::__private::Capture, "{BITCOUNT|range}:key")
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::None::<BitcountUnit>,
+                    )),
+                )),
+        ),
     ),
     (
         "BITCOUNT",
         "range/end-unit-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitcount::new(
-                            ::typedis::__private::Capture,
-                            "{BITCOUNT|range/end-unit-block}:key",
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::None::<BitcountUnit>,
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitcount::new(
+                    ::typedis::__private::Capture,
+                    "{BITCOUNT|range/end-unit-block}:key",
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::None::<BitcountUnit>,
+                    )),
+                )),
+        ),
     ),
     (
         "BITCOUNT",
         "range/end-unit-block/unit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitcount::new(
-                            ::typedis::__private::Capture,
-                            "{BITCOUNT|range/end-unit-block/unit}:key",
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::Some(BitcountUnit::Byte),
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitcount::new(
+                    ::typedis::__private::Capture,
+                    "{BITCOUNT|range/end-unit-block/unit}:key",
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::Some(BitcountUnit::Byte),
+                    )),
+                )),
+        ),
     ),
     (
         "BITCOUNT",
         "range/end-unit-block/unit/bit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitcount::new(
-                            ::typedis::__private::Capture,
-                            "{BITCOUNT|range/end-unit-block/unit/bit}:key",
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::Some(BitcountUnit::Bit),
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitcount::new(
+                    ::typedis::__private::Capture,
+                    "{BITCOUNT|range/end-unit-block/unit/bit}:key",
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::Some(BitcountUnit::Bit),
+                    )),
+                )),
+        ),
     ),
     (
         "BITFIELD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(::typedis::__private::Capture, "{BITFIELD|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitfield::new(::typedis::__private::Capture, "{BITFIELD|}:key"),
+        ),
     ),
     (
         "BITFIELD",
         "operation/get-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/get-block}:key",
-                        )
-                        .get_field("i8", 1),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/get-block}:key",
                 )
-                .1
-        },
+                .get_field("i8", 1),
+        ),
     ),
     (
         "BITFIELD",
         "operation/write/overflow-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write/overflow-block}:key",
-                        )
-                        .overflow(BitfieldOverflow::Wrap),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/write/overflow-block}:key",
                 )
-                .1
-        },
+                .overflow(BitfieldOverflow::Wrap),
+        ),
     ),
     (
         "BITFIELD",
         "operation/write/overflow-block/sat",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write/overflow-block/sat}:key",
-                        )
-                        .overflow(BitfieldOverflow::Sat),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/write/overflow-block/sat}:key",
                 )
-                .1
-        },
+                .overflow(BitfieldOverflow::Sat),
+        ),
     ),
     (
         "BITFIELD",
         "operation/write/overflow-block/fail",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write/overflow-block/fail}:key",
-                        )
-                        .overflow(BitfieldOverflow::Fail),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/write/overflow-block/fail}:key",
                 )
-                .1
-        },
+                .overflow(BitfieldOverflow::Fail),
+        ),
     ),
     (
         "BITFIELD",
         "operation/write/write-operation/set-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write/write-operation/set-block}:key",
-                        )
-                        .set_field("i8", 1, 1),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/write/write-operation/set-block}:key",
                 )
-                .1
-        },
+                .set_field("i8", 1, 1),
+        ),
     ),
     (
         "BITFIELD",
         "operation/write/write-operation/incrby-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitfield::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD|operation/write/write-operation/incrby-block}:key",
-                        )
-                        .incrby_field("i8", 1, 1),
+        || ::typedis::__private::captured(
+            Bitfield::new(
+                    ::typedis::__private::Capture,
+                    "{BITFIELD|operation/write/write-operation/incrby-block}:key",
                 )
-                .1
-        },
+                .incrby_field("i8", 1, 1),
+        ),
     ),
     (
         "BITFIELD_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    BitfieldRo::new(::typedis::__private::Capture, "{BITFIELD_RO|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            BitfieldRo::new(::typedis::__private::Capture, "{BITFIELD_RO|}:key"),
+        ),
     ),
     (
         "BITFIELD_RO",
         "get-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    BitfieldRo::new(
-                            ::typedis::__private::Capture,
-                            "{BITFIELD_RO|get-block}:key",
-                        )
-                        .get_field("i8", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            BitfieldRo::new(::typedis::__private::Capture, "{BITFIELD_RO|get-block}:key")
+                .get_field("i8", 1),
+        ),
     ),
     (
         "BITOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitop::new(
-                        ::typedis::__private::Capture,
-                        BitopOperation::And,
-                        "{BITOP|}:destkey",
-                        ["{BITOP|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitop::new(
+                ::typedis::__private::Capture,
+                BitopOperation::And,
+                "{BITOP|}:destkey",
+                ["{BITOP|}:key"],
+            ),
+        ),
     ),
     (
         "BITOP",
         "operation/or",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitop::new(
-                        ::typedis::__private::Capture,
-                        BitopOperation::Or,
-                        "{BITOP|operation/or}:destkey",
-                        ["{BITOP|operation/or}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitop::new(
+                ::typedis::__private::Capture,
+                BitopOperation::Or,
+                "{BITOP|operation/or}:destkey",
+                ["{BITOP|operation/or}:key"],
+            ),
+        ),
     ),
     (
         "BITOP",
         "operation/xor",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitop::new(
-                        ::typedis::__private::Capture,
-                        BitopOperation::Xor,
-                        "{BITOP|operation/xor}:destkey",
-                        ["{BITOP|operation/xor}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitop::new(
+                ::typedis::__private::Capture,
+                BitopOperation::Xor,
+                "{BITOP|operation/xor}:destkey",
+                ["{BITOP|operation/xor}:key"],
+            ),
+        ),
     ),
     (
         "BITOP",
         "operation/not",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitop::new(
-                        ::typedis::__private::Capture,
-                        BitopOperation::Not,
-                        "{BITOP|operation/not}:destkey",
-                        ["{BITOP|operation/not}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitop::new(
+                ::typedis::__private::Capture,
+                BitopOperation::Not,
+                "{BITOP|operation/not}:destkey",
+                ["{BITOP|operation/not}:key"],
+            ),
+        ),
     ),
     (
         "BITPOS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitpos::new(::typedis::__private::Capture, "{BITPOS|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitpos::new(::typedis::__private::Capture, "{BITPOS|}:key", 1),
+        ),
     ),
     (
         "BITPOS",
         "range",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitpos::new(::typedis::__private::Capture, "{BITPOS|range}:key", 1)
-                        .range((
-                            1,
-                            ::core::option::Option::None::<
-                                (i64, ::core::option::Option<BitposUnit>),
-                            >,
-                        )),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bitpos::new(::typedis::__private::Capture, "{BITPOS|range}:key", 1)
+                .range((
+                    1,
+                    ::core::option::Option::None::<
+                        (i64, ::core::option::Option<BitposUnit>),
+                    >,
+                )),
+        ),
     ),
     (
         "BITPOS",
         "range/end-unit-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitpos::new(
-                            ::typedis::__private::Capture,
-                            "{BITPOS|range/end-unit-block}:key",
-                            1,
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::None::<BitposUnit>,
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitpos::new(
+                    ::typedis::__private::Capture,
+                    "{BITPOS|range/end-unit-block}:key",
+                    1,
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::None::<BitposUnit>,
+                    )),
+                )),
+        ),
     ),
     (
         "BITPOS",
         "range/end-unit-block/unit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitpos::new(
-                            ::typedis::__private::Capture,
-                            "{BITPOS|range/end-unit-block/unit}:key",
-                            1,
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::Some(BitposUnit::Byte),
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitpos::new(
+                    ::typedis::__private::Capture,
+                    "{BITPOS|range/end-unit-block/unit}:key",
+                    1,
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::Some(BitposUnit::Byte),
+                    )),
+                )),
+        ),
     ),
     (
         "BITPOS",
         "range/end-unit-block/unit/bit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bitpos::new(
-                            ::typedis::__private::Capture,
-                            "{BITPOS|range/end-unit-block/unit/bit}:key",
-                            1,
-                        )
-                        .range((
-                            1,
-                            ::core::option::Option::Some((
-                                1,
-                                ::core::option::Option::Some(BitposUnit::Bit),
-                            )),
-                        )),
+        || ::typedis::__private::captured(
+            Bitpos::new(
+                    ::typedis::__private::Capture,
+                    "{BITPOS|range/end-unit-block/unit/bit}:key",
+                    1,
                 )
-                .1
-        },
+                .range((
+                    1,
+                    ::core::option::Option::Some((
+                        1,
+                        ::core::option::Option::Some(BitposUnit::Bit),
+                    )),
+                )),
+        ),
     ),
     (
         "BLMOVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmove::new(
-                        ::typedis::__private::Capture,
-                        "{BLMOVE|}:source",
-                        "{BLMOVE|}:destination",
-                        BlmoveWherefrom::Left,
-                        BlmoveWhereto::Left,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blmove::new(
+                ::typedis::__private::Capture,
+                "{BLMOVE|}:source",
+                "{BLMOVE|}:destination",
+                BlmoveWherefrom::Left,
+                BlmoveWhereto::Left,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "BLMOVE",
         "wherefrom/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmove::new(
-                        ::typedis::__private::Capture,
-                        "{BLMOVE|wherefrom/right}:source",
-                        "{BLMOVE|wherefrom/right}:destination",
-                        BlmoveWherefrom::Right,
-                        BlmoveWhereto::Left,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blmove::new(
+                ::typedis::__private::Capture,
+                "{BLMOVE|wherefrom/right}:source",
+                "{BLMOVE|wherefrom/right}:destination",
+                BlmoveWherefrom::Right,
+                BlmoveWhereto::Left,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "BLMOVE",
         "whereto/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmove::new(
-                        ::typedis::__private::Capture,
-                        "{BLMOVE|whereto/right}:source",
-                        "{BLMOVE|whereto/right}:destination",
-                        BlmoveWherefrom::Left,
-                        BlmoveWhereto::Right,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blmove::new(
+                ::typedis::__private::Capture,
+                "{BLMOVE|whereto/right}:source",
+                "{BLMOVE|whereto/right}:destination",
+                BlmoveWherefrom::Left,
+                BlmoveWhereto::Right,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "BLMPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmpop::new(
-                        ::typedis::__private::Capture,
-                        0.01f64,
-                        ["{BLMPOP|}:key"],
-                        BlmpopWhere::Left,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blmpop::new(
+                ::typedis::__private::Capture,
+                0.01f64,
+                ["{BLMPOP|}:key"],
+                BlmpopWhere::Left,
+            ),
+        ),
     ),
     (
         "BLMPOP",
         "where/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmpop::new(
-                        ::typedis::__private::Capture,
-                        0.01f64,
-                        ["{BLMPOP|where/right}:key"],
-                        BlmpopWhere::Right,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blmpop::new(
+                ::typedis::__private::Capture,
+                0.01f64,
+                ["{BLMPOP|where/right}:key"],
+                BlmpopWhere::Right,
+            ),
+        ),
     ),
     (
         "BLMPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blmpop::new(
-                            ::typedis::__private::Capture,
-                            0.01f64,
-                            ["{BLMPOP|count}:key"],
-                            BlmpopWhere::Left,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Blmpop::new(
+                    ::typedis::__private::Capture,
+                    0.01f64,
+                    ["{BLMPOP|count}:key"],
+                    BlmpopWhere::Left,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "BLPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Blpop::new(::typedis::__private::Capture, ["{BLPOP|}:key"], 0.01f64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Blpop::new(::typedis::__private::Capture, ["{BLPOP|}:key"], 0.01f64),
+        ),
     ),
     (
         "BRPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Brpop::new(::typedis::__private::Capture, ["{BRPOP|}:key"], 0.01f64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Brpop::new(::typedis::__private::Capture, ["{BRPOP|}:key"], 0.01f64),
+        ),
     ),
     (
         "BRPOPLPUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Brpoplpush::new(
-                        ::typedis::__private::Capture,
-                        "{BRPOPLPUSH|}:source",
-                        "{BRPOPLPUSH|}:destination",
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Brpoplpush::new(
+                ::typedis::__private::Capture,
+                "{BRPOPLPUSH|}:source",
+                "{BRPOPLPUSH|}:destination",
+                0.01f64,
+            ),
+        ),
     ),
     (
         "BZMPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bzmpop::new(
-                        ::typedis::__private::Capture,
-                        0.01f64,
-                        ["{BZMPOP|}:key"],
-                        BzmpopWhere::Min,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bzmpop::new(
+                ::typedis::__private::Capture,
+                0.01f64,
+                ["{BZMPOP|}:key"],
+                BzmpopWhere::Min,
+            ),
+        ),
     ),
     (
         "BZMPOP",
         "where/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bzmpop::new(
-                        ::typedis::__private::Capture,
-                        0.01f64,
-                        ["{BZMPOP|where/max}:key"],
-                        BzmpopWhere::Max,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bzmpop::new(
+                ::typedis::__private::Capture,
+                0.01f64,
+                ["{BZMPOP|where/max}:key"],
+                BzmpopWhere::Max,
+            ),
+        ),
     ),
     (
         "BZMPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bzmpop::new(
-                            ::typedis::__private::Capture,
-                            0.01f64,
-                            ["{BZMPOP|count}:key"],
-                            BzmpopWhere::Min,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Bzmpop::new(
+                    ::typedis::__private::Capture,
+                    0.01f64,
+                    ["{BZMPOP|count}:key"],
+                    BzmpopWhere::Min,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "BZPOPMAX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bzpopmax::new(
-                        ::typedis::__private::Capture,
-                        ["{BZPOPMAX|}:key"],
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bzpopmax::new(::typedis::__private::Capture, ["{BZPOPMAX|}:key"], 0.01f64),
+        ),
     ),
     (
         "BZPOPMIN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Bzpopmin::new(
-                        ::typedis::__private::Capture,
-                        ["{BZPOPMIN|}:key"],
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Bzpopmin::new(::typedis::__private::Capture, ["{BZPOPMIN|}:key"], 0.01f64),
+        ),
     ),
     (
         "CLIENT CACHING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientCaching::new(
-                        ::typedis::__private::Capture,
-                        ClientCachingMode::Yes,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientCaching::new(::typedis::__private::Capture, ClientCachingMode::Yes),
+        ),
     ),
     (
         "CLIENT CACHING",
         "mode/no",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientCaching::new(
-                        ::typedis::__private::Capture,
-                        ClientCachingMode::No,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientCaching::new(::typedis::__private::Capture, ClientCachingMode::No),
+        ),
     ),
     (
         "CLIENT CAPA",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientCapa::new(::typedis::__private::Capture, ["capability"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientCapa::new(::typedis::__private::Capture, ["capability"]),
+        ),
     ),
     (
         "CLIENT GETNAME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientGetname::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientGetname::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLIENT GETREDIR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientGetredir::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientGetredir::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLIENT HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ClientHelp::new(::typedis::__private::Capture)),
     ),
     (
         "CLIENT ID",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientId::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ClientId::new(::typedis::__private::Capture)),
     ),
     (
         "CLIENT IMPORT-SOURCE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientImportSource::new(
-                        ::typedis::__private::Capture,
-                        ClientImportSourceEnabled::On,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientImportSource::new(
+                ::typedis::__private::Capture,
+                ClientImportSourceEnabled::On,
+            ),
+        ),
     ),
     (
         "CLIENT IMPORT-SOURCE",
         "enabled/off",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientImportSource::new(
-                        ::typedis::__private::Capture,
-                        ClientImportSourceEnabled::Off,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientImportSource::new(
+                ::typedis::__private::Capture,
+                ClientImportSourceEnabled::Off,
+            ),
+        ),
     ),
     (
         "CLIENT INFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientInfo::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ClientInfo::new(::typedis::__private::Capture)),
     ),
     (
         "CLIENT KILL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .old_format("oldformat"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).old_format("oldformat"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/old-format",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .old_format("oldformat"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).old_format("oldformat"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).id([999999]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).id([999999]),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Normal),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Normal),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type/master",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Master),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Master),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type/primary",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Primary),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Primary),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type/slave",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Slave),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Slave),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type/replica",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Replica),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Replica),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/client-type/pubsub",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .client_type(ClientKillType::Pubsub),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .client_type(ClientKillType::Pubsub),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/username",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).user("username"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).user("username"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/addr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).addr("addr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).addr("addr"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/laddr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).laddr("laddr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).laddr("laddr"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/skipme",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .skipme(ClientKillSkipme::Yes),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).skipme(ClientKillSkipme::Yes),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/skipme/no",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .skipme(ClientKillSkipme::No),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).skipme(ClientKillSkipme::No),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/maxage",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).maxage(1000000000),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).maxage(1000000000),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).name("name"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).name("name"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/idle",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).idle(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).idle(1),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/flags",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).flags("N"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).flags("N"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/lib-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).lib_name("libname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).lib_name("libname"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/lib-ver",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).lib_ver("libver"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).lib_ver("libver"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/db",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).db(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).db(1),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/capa",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).capa("r"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).capa("r"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/ip",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).ip("ip"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).ip("ip"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Normal),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Normal),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type/master",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Master),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Master),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type/primary",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Primary),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Primary),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type/slave",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Slave),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Slave),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type/replica",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Replica),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Replica),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-type/pubsub",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_type(ClientKillNotType::Pubsub),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture)
+                .not_type(ClientKillNotType::Pubsub),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-client-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_id([999999]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_id([999999]),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-username",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_user("notusername"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_user("notusername"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-addr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_addr("notaddr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_addr("notaddr"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-laddr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_laddr("notladdr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_laddr("notladdr"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_name("notname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_name("notname"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-flags",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_flags("N"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_flags("N"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-lib-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_lib_name("notlibname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_lib_name("notlibname"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-lib-ver",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture)
-                        .not_lib_ver("notlibver"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_lib_ver("notlibver"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-db",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_db(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_db(1),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-capa",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_capa("r"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_capa("r"),
+        ),
     ),
     (
         "CLIENT KILL",
         "filter/new-format/not-ip",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientKill::new(::typedis::__private::Capture).not_ip("notip"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientKill::new(::typedis::__private::Capture).not_ip("notip"),
+        ),
     ),
     (
         "CLIENT LIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ClientList::new(::typedis::__private::Capture)),
     ),
     (
         "CLIENT LIST",
         "client-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .client_type(ClientListClientType::Normal),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture)
+                .client_type(ClientListClientType::Normal),
+        ),
     ),
     (
         "CLIENT LIST",
         "client-type/normal",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).normal(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).normal(),
+        ),
     ),
     (
         "CLIENT LIST",
         "client-type/master",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).master(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).master(),
+        ),
     ),
     (
         "CLIENT LIST",
         "client-type/replica",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).replica(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).replica(),
+        ),
     ),
     (
         "CLIENT LIST",
         "client-type/pubsub",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).pubsub(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).pubsub(),
+        ),
     ),
     (
         "CLIENT LIST",
         "client-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).id([1]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).id([1]),
+        ),
     ),
     (
         "CLIENT LIST",
         "username",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).user("username"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).user("username"),
+        ),
     ),
     (
         "CLIENT LIST",
         "addr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).addr("addr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).addr("addr"),
+        ),
     ),
     (
         "CLIENT LIST",
         "laddr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).laddr("laddr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).laddr("laddr"),
+        ),
     ),
     (
         "CLIENT LIST",
         "skipme",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .skipme(ClientListSkipme::Yes),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).skipme(ClientListSkipme::Yes),
+        ),
     ),
     (
         "CLIENT LIST",
         "skipme/yes",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).yes(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).yes(),
+        ),
     ),
     (
         "CLIENT LIST",
         "skipme/no",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).no(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).no(),
+        ),
     ),
     (
         "CLIENT LIST",
         "maxage",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).maxage(1000000000),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).maxage(1000000000),
+        ),
     ),
     (
         "CLIENT LIST",
         "name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).name("name"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).name("name"),
+        ),
     ),
     (
         "CLIENT LIST",
         "idle",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).idle(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).idle(1),
+        ),
     ),
     (
         "CLIENT LIST",
         "flags",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).flags("N"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).flags("N"),
+        ),
     ),
     (
         "CLIENT LIST",
         "lib-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).lib_name("libname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).lib_name("libname"),
+        ),
     ),
     (
         "CLIENT LIST",
         "lib-ver",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).lib_ver("libver"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).lib_ver("libver"),
+        ),
     ),
     (
         "CLIENT LIST",
         "db",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).db(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).db(1),
+        ),
     ),
     (
         "CLIENT LIST",
         "capa",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).capa("r"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).capa("r"),
+        ),
     ),
     (
         "CLIENT LIST",
         "ip",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).ip("ip"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).ip("ip"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .not_client_type(ClientListNotClientType::Normal),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture)
+                .not_client_type(ClientListNotClientType::Normal),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-type/normal",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_type_normal(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_type_normal(),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-type/master",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_type_master(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_type_master(),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-type/replica",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_type_replica(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_type_replica(),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-type/pubsub",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_type_pubsub(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_type_pubsub(),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-client-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_id([1]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_id([1]),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-username",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .not_user("notusername"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_user("notusername"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-addr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_addr("notaddr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_addr("notaddr"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-laddr",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_laddr("notladdr"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_laddr("notladdr"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_name("notname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_name("notname"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-flags",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_flags("N"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_flags("N"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-lib-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .not_lib_name("notlibname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_lib_name("notlibname"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-lib-ver",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture)
-                        .not_lib_ver("notlibver"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_lib_ver("notlibver"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-db",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_db(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_db(1),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-capa",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_capa("r"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_capa("r"),
+        ),
     ),
     (
         "CLIENT LIST",
         "not-ip",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientList::new(::typedis::__private::Capture).not_ip("notip"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientList::new(::typedis::__private::Capture).not_ip("notip"),
+        ),
     ),
     (
         "CLIENT NO-EVICT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientNoEvict::new(
-                        ::typedis::__private::Capture,
-                        ClientNoEvictEnabled::On,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientNoEvict::new(::typedis::__private::Capture, ClientNoEvictEnabled::On),
+        ),
     ),
     (
         "CLIENT NO-EVICT",
         "enabled/off",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientNoEvict::new(
-                        ::typedis::__private::Capture,
-                        ClientNoEvictEnabled::Off,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientNoEvict::new(::typedis::__private::Capture, ClientNoEvictEnabled::Off),
+        ),
     ),
     (
         "CLIENT NO-TOUCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientNoTouch::new(
-                        ::typedis::__private::Capture,
-                        ClientNoTouchEnabled::On,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientNoTouch::new(::typedis::__private::Capture, ClientNoTouchEnabled::On),
+        ),
     ),
     (
         "CLIENT NO-TOUCH",
         "enabled/off",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientNoTouch::new(
-                        ::typedis::__private::Capture,
-                        ClientNoTouchEnabled::Off,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientNoTouch::new(::typedis::__private::Capture, ClientNoTouchEnabled::Off),
+        ),
     ),
     (
         "CLIENT PAUSE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientPause::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientPause::new(::typedis::__private::Capture, 1),
+        ),
     ),
     (
         "CLIENT PAUSE",
         "mode",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientPause::new(::typedis::__private::Capture, 1)
-                        .mode(ClientPauseMode::Write),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientPause::new(::typedis::__private::Capture, 1)
+                .mode(ClientPauseMode::Write),
+        ),
     ),
     (
         "CLIENT PAUSE",
         "mode/write",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientPause::new(::typedis::__private::Capture, 1).write(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientPause::new(::typedis::__private::Capture, 1).write(),
+        ),
     ),
     (
         "CLIENT PAUSE",
         "mode/all",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientPause::new(::typedis::__private::Capture, 1).all(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientPause::new(::typedis::__private::Capture, 1).all(),
+        ),
     ),
     (
         "CLIENT REPLY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientReply::new(
-                        ::typedis::__private::Capture,
-                        ClientReplyAction::On,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientReply::new(::typedis::__private::Capture, ClientReplyAction::On),
+        ),
     ),
     (
         "CLIENT REPLY",
         "action/off",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientReply::new(
-                        ::typedis::__private::Capture,
-                        ClientReplyAction::Off,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientReply::new(::typedis::__private::Capture, ClientReplyAction::Off),
+        ),
     ),
     (
         "CLIENT REPLY",
         "action/skip",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientReply::new(
-                        ::typedis::__private::Capture,
-                        ClientReplyAction::Skip,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientReply::new(::typedis::__private::Capture, ClientReplyAction::Skip),
+        ),
     ),
     (
         "CLIENT SETINFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientSetinfo::new(
-                        ::typedis::__private::Capture,
-                        ClientSetinfoAttr::Libname(
-                            ::core::convert::Into::into("libname"),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientSetinfo::new(
+                ::typedis::__private::Capture,
+                ClientSetinfoAttr::Libname(::core::convert::Into::into("libname")),
+            ),
+        ),
     ),
     (
         "CLIENT SETINFO",
         "attr/libver",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientSetinfo::new(
-                        ::typedis::__private::Capture,
-                        ClientSetinfoAttr::Libver(::core::convert::Into::into("libver")),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientSetinfo::new(
+                ::typedis::__private::Capture,
+                ClientSetinfoAttr::Libver(::core::convert::Into::into("libver")),
+            ),
+        ),
     ),
     (
         "CLIENT SETNAME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientSetname::new(::typedis::__private::Capture, "connectionname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientSetname::new(::typedis::__private::Capture, "connectionname"),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                        ::typedis::__private::Capture,
-                        ClientTrackingStatus::On,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "status/off",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                        ::typedis::__private::Capture,
-                        ClientTrackingStatus::Off,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::Off),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "client-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .redirect(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .redirect(1),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "prefix",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .prefix(["prefix"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .prefix(["prefix"]),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "bcast",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .bcast(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .bcast(),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "optin",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .optin(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .optin(),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "optout",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .optout(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .optout(),
+        ),
     ),
     (
         "CLIENT TRACKING",
         "noloop",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTracking::new(
-                            ::typedis::__private::Capture,
-                            ClientTrackingStatus::On,
-                        )
-                        .noloop(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTracking::new(::typedis::__private::Capture, ClientTrackingStatus::On)
+                .noloop(),
+        ),
     ),
     (
         "CLIENT TRACKINGINFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientTrackinginfo::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientTrackinginfo::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLIENT UNBLOCK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientUnblock::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientUnblock::new(::typedis::__private::Capture, 1),
+        ),
     ),
     (
         "CLIENT UNBLOCK",
         "unblock-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientUnblock::new(::typedis::__private::Capture, 1)
-                        .unblock_type(ClientUnblockUnblockType::Timeout),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientUnblock::new(::typedis::__private::Capture, 1)
+                .unblock_type(ClientUnblockUnblockType::Timeout),
+        ),
     ),
     (
         "CLIENT UNBLOCK",
         "unblock-type/timeout",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientUnblock::new(::typedis::__private::Capture, 1).timeout(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientUnblock::new(::typedis::__private::Capture, 1).timeout(),
+        ),
     ),
     (
         "CLIENT UNBLOCK",
         "unblock-type/error",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientUnblock::new(::typedis::__private::Capture, 1).error(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientUnblock::new(::typedis::__private::Capture, 1).error(),
+        ),
     ),
     (
         "CLIENT UNPAUSE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClientUnpause::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClientUnpause::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER ADDSLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterAddslots::new(::typedis::__private::Capture, [1]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterAddslots::new(::typedis::__private::Capture, [1]),
+        ),
     ),
     (
         "CLUSTER ADDSLOTSRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterAddslotsrange::new(::typedis::__private::Capture, [(1, 1)]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterAddslotsrange::new(::typedis::__private::Capture, [(1, 1)]),
+        ),
     ),
     (
         "CLUSTER BUMPEPOCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterBumpepoch::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterBumpepoch::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER CANCELSLOTMIGRATIONS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterCancelslotmigrations::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterCancelslotmigrations::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER COUNT-FAILURE-REPORTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterCountFailureReports::new(
-                        ::typedis::__private::Capture,
-                        "nodeid",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterCountFailureReports::new(::typedis::__private::Capture, "nodeid"),
+        ),
     ),
     (
         "CLUSTER COUNTKEYSINSLOT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterCountkeysinslot::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterCountkeysinslot::new(::typedis::__private::Capture, 1),
+        ),
     ),
     (
         "CLUSTER DELSLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterDelslots::new(::typedis::__private::Capture, [1]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterDelslots::new(::typedis::__private::Capture, [1]),
+        ),
     ),
     (
         "CLUSTER DELSLOTSRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterDelslotsrange::new(::typedis::__private::Capture, [(1, 1)]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterDelslotsrange::new(::typedis::__private::Capture, [(1, 1)]),
+        ),
     ),
     (
         "CLUSTER FAILOVER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFailover::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFailover::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER FAILOVER",
         "options",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFailover::new(::typedis::__private::Capture)
-                        .options(ClusterFailoverOptions::Force),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFailover::new(::typedis::__private::Capture)
+                .options(ClusterFailoverOptions::Force),
+        ),
     ),
     (
         "CLUSTER FAILOVER",
         "options/force",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFailover::new(::typedis::__private::Capture).force(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFailover::new(::typedis::__private::Capture).force(),
+        ),
     ),
     (
         "CLUSTER FAILOVER",
         "options/takeover",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFailover::new(::typedis::__private::Capture).takeover(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFailover::new(::typedis::__private::Capture).takeover(),
+        ),
     ),
     (
         "CLUSTER FLUSHSLOT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFlushslot::new(::typedis::__private::Capture, 1),
+        ),
     ),
     (
         "CLUSTER FLUSHSLOT",
         "flush-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1)
-                        .flush_type(ClusterFlushslotFlushType::Async),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFlushslot::new(::typedis::__private::Capture, 1)
+                .flush_type(ClusterFlushslotFlushType::Async),
+        ),
     ),
     (
         "CLUSTER FLUSHSLOT",
         "flush-type/async",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1)
-                        .asynchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFlushslot::new(::typedis::__private::Capture, 1).asynchronous(),
+        ),
     ),
     (
         "CLUSTER FLUSHSLOT",
         "flush-type/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslot::new(::typedis::__private::Capture, 1).synchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFlushslot::new(::typedis::__private::Capture, 1).synchronous(),
+        ),
     ),
     (
         "CLUSTER FLUSHSLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterFlushslots::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterFlushslots::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER FORGET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterForget::new(::typedis::__private::Capture, "nodeid"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterForget::new(::typedis::__private::Capture, "nodeid"),
+        ),
     ),
     (
         "CLUSTER GETKEYSINSLOT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterGetkeysinslot::new(::typedis::__private::Capture, 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterGetkeysinslot::new(::typedis::__private::Capture, 1, 1),
+        ),
     ),
     (
         "CLUSTER GETSLOTMIGRATIONS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterGetslotmigrations::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterGetslotmigrations::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER INFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterInfo::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterInfo::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER KEYSLOT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterKeyslot::new(::typedis::__private::Capture, "key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterKeyslot::new(::typedis::__private::Capture, "key"),
+        ),
     ),
     (
         "CLUSTER LINKS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterLinks::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterLinks::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER MEET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterMeet::new(::typedis::__private::Capture, "ip", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterMeet::new(::typedis::__private::Capture, "ip", 1),
+        ),
     ),
     (
         "CLUSTER MEET",
         "cluster-bus-port",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterMeet::new(::typedis::__private::Capture, "ip", 1)
-                        .cluster_bus_port(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterMeet::new(::typedis::__private::Capture, "ip", 1).cluster_bus_port(1),
+        ),
     ),
     (
         "CLUSTER MIGRATESLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterMigrateslots::new(
-                        ::typedis::__private::Capture,
-                        [([(1, 1)], "nodeid")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterMigrateslots::new(
+                ::typedis::__private::Capture,
+                [([(1, 1)], "nodeid")],
+            ),
+        ),
     ),
     (
         "CLUSTER MYID",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterMyid::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterMyid::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER MYSHARDID",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterMyshardid::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterMyshardid::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER NODES",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterNodes::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterNodes::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER REPLICAS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReplicas::new(::typedis::__private::Capture, "nodeid"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReplicas::new(::typedis::__private::Capture, "nodeid"),
+        ),
     ),
     (
         "CLUSTER REPLICATE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReplicate::new(
-                        ::typedis::__private::Capture,
-                        ClusterReplicateTarget::NodeId(
-                            ::core::convert::Into::into("nodeid"),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReplicate::new(
+                ::typedis::__private::Capture,
+                ClusterReplicateTarget::NodeId(::core::convert::Into::into("nodeid")),
+            ),
+        ),
     ),
     (
         "CLUSTER REPLICATE",
         "args/no-one",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReplicate::new(
-                        ::typedis::__private::Capture,
-                        ClusterReplicateTarget::NoOne,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReplicate::new(
+                ::typedis::__private::Capture,
+                ClusterReplicateTarget::NoOne,
+            ),
+        ),
     ),
     (
         "CLUSTER RESET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReset::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReset::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER RESET",
         "reset-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReset::new(::typedis::__private::Capture)
-                        .reset_type(ClusterResetResetType::Hard),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReset::new(::typedis::__private::Capture)
+                .reset_type(ClusterResetResetType::Hard),
+        ),
     ),
     (
         "CLUSTER RESET",
         "reset-type/hard",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReset::new(::typedis::__private::Capture).hard(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReset::new(::typedis::__private::Capture).hard(),
+        ),
     ),
     (
         "CLUSTER RESET",
         "reset-type/soft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterReset::new(::typedis::__private::Capture).soft(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterReset::new(::typedis::__private::Capture).soft(),
+        ),
     ),
     (
         "CLUSTER SAVECONFIG",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSaveconfig::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSaveconfig::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER SET-CONFIG-EPOCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetConfigEpoch::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSetConfigEpoch::new(::typedis::__private::Capture, 1),
+        ),
     ),
     (
         "CLUSTER SETSLOT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ClusterSetslotSubcommand::Importing(
-                            ::core::convert::Into::into("importing"),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSetslot::new(
+                ::typedis::__private::Capture,
+                1,
+                ClusterSetslotSubcommand::Importing(
+                    ::core::convert::Into::into("importing"),
+                ),
+            ),
+        ),
     ),
     (
         "CLUSTER SETSLOT",
         "subcommand/migrating",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ClusterSetslotSubcommand::Migrating(
-                            ::core::convert::Into::into("migrating"),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSetslot::new(
+                ::typedis::__private::Capture,
+                1,
+                ClusterSetslotSubcommand::Migrating(
+                    ::core::convert::Into::into("migrating"),
+                ),
+            ),
+        ),
     ),
     (
         "CLUSTER SETSLOT",
         "subcommand/node",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ClusterSetslotSubcommand::Node(
-                            ::core::convert::Into::into("node"),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSetslot::new(
+                ::typedis::__private::Capture,
+                1,
+                ClusterSetslotSubcommand::Node(::core::convert::Into::into("node")),
+            ),
+        ),
     ),
     (
         "CLUSTER SETSLOT",
         "subcommand/stable",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        ClusterSetslotSubcommand::Stable,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSetslot::new(
+                ::typedis::__private::Capture,
+                1,
+                ClusterSetslotSubcommand::Stable,
+            ),
+        ),
     ),
     (
         "CLUSTER SETSLOT",
         "timeout",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSetslot::new(
-                            ::typedis::__private::Capture,
-                            1,
-                            ClusterSetslotSubcommand::Importing(
-                                ::core::convert::Into::into("importing"),
-                            ),
-                        )
-                        .timeout(1),
+        || ::typedis::__private::captured(
+            ClusterSetslot::new(
+                    ::typedis::__private::Capture,
+                    1,
+                    ClusterSetslotSubcommand::Importing(
+                        ::core::convert::Into::into("importing"),
+                    ),
                 )
-                .1
-        },
+                .timeout(1),
+        ),
     ),
     (
         "CLUSTER SHARDS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterShards::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterShards::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER SLAVES",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlaves::new(::typedis::__private::Capture, "nodeid"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSlaves::new(::typedis::__private::Capture, "nodeid"),
+        ),
     ),
     (
         "CLUSTER SLOT-STATS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(
-                        ::typedis::__private::Capture,
-                        ClusterSlotStatsFilter::Slotsrange {
-                            start_slot: ::core::convert::Into::into(1),
-                            end_slot: ::core::convert::Into::into(1),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSlotStats::new(
+                ::typedis::__private::Capture,
+                ClusterSlotStatsFilter::Slotsrange {
+                    start_slot: ::core::convert::Into::into(1),
+                    end_slot: ::core::convert::Into::into(1),
+                },
+            ),
+        ),
     ),
     (
         "CLUSTER SLOT-STATS",
         "filter/orderby",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(
-                        ::typedis::__private::Capture,
-                        ClusterSlotStatsFilter::Orderby {
-                            metric: ::core::convert::Into::into("key-count"),
-                            limit: ::core::option::Option::None,
-                            order: ::core::option::Option::None,
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSlotStats::new(
+                ::typedis::__private::Capture,
+                ClusterSlotStatsFilter::Orderby {
+                    metric: ::core::convert::Into::into("key-count"),
+                    limit: ::core::option::Option::None,
+                    order: ::core::option::Option::None,
+                },
+            ),
+        ),
     ),
     (
         "CLUSTER SLOT-STATS",
         "filter/orderby/limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(
-                        ::typedis::__private::Capture,
-                        ClusterSlotStatsFilter::Orderby {
-                            metric: ::core::convert::Into::into("key-count"),
-                            limit: ::core::option::Option::Some(
-                                ::core::convert::Into::into(1),
-                            ),
-                            order: ::core::option::Option::None,
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSlotStats::new(
+                ::typedis::__private::Capture,
+                ClusterSlotStatsFilter::Orderby {
+                    metric: ::core::convert::Into::into("key-count"),
+                    limit: ::core::option::Option::Some(::core::convert::Into::into(1)),
+                    order: ::core::option::Option::None,
+                },
+            ),
+        ),
     ),
     (
         "CLUSTER SLOT-STATS",
         "filter/orderby/order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(
-                        ::typedis::__private::Capture,
-                        ClusterSlotStatsFilter::Orderby {
-                            metric: ::core::convert::Into::into("key-count"),
-                            limit: ::core::option::Option::None,
-                            order: ::core::option::Option::Some(
-                                ::core::convert::Into::into(ClusterSlotStatsOrder::Asc),
-                            ),
-                        },
+        || ::typedis::__private::captured(
+            ClusterSlotStats::new(
+                ::typedis::__private::Capture,
+                ClusterSlotStatsFilter::Orderby {
+                    metric: ::core::convert::Into::into("key-count"),
+                    limit: ::core::option::Option::None,
+                    order: ::core::option::Option::Some(
+                        ::core::convert::Into::into(ClusterSlotStatsOrder::Asc),
                     ),
-                )
-                .1
-        },
+                },
+            ),
+        ),
     ),
     (
         "CLUSTER SLOT-STATS",
         "filter/orderby/order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlotStats::new(
-                        ::typedis::__private::Capture,
-                        ClusterSlotStatsFilter::Orderby {
-                            metric: ::core::convert::Into::into("key-count"),
-                            limit: ::core::option::Option::None,
-                            order: ::core::option::Option::Some(
-                                ::core::convert::Into::into(ClusterSlotStatsOrder::Desc),
-                            ),
-                        },
+        || ::typedis::__private::captured(
+            ClusterSlotStats::new(
+                ::typedis::__private::Capture,
+                ClusterSlotStatsFilter::Orderby {
+                    metric: ::core::convert::Into::into("key-count"),
+                    limit: ::core::option::Option::None,
+                    order: ::core::option::Option::Some(
+                        ::core::convert::Into::into(ClusterSlotStatsOrder::Desc),
                     ),
-                )
-                .1
-        },
+                },
+            ),
+        ),
     ),
     (
         "CLUSTER SLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSlots::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSlots::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTER SYNCSLOTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ClusterSyncslots::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ClusterSyncslots::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CLUSTERSCAN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Clusterscan::new(::typedis::__private::Capture, "cursor"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Clusterscan::new(::typedis::__private::Capture, "cursor"),
+        ),
     ),
     (
         "CLUSTERSCAN",
         "match-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Clusterscan::new(::typedis::__private::Capture, "cursor")
-                        .match_pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Clusterscan::new(::typedis::__private::Capture, "cursor").match_pattern("*"),
+        ),
     ),
     (
         "CLUSTERSCAN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Clusterscan::new(::typedis::__private::Capture, "cursor").count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Clusterscan::new(::typedis::__private::Capture, "cursor").count(1),
+        ),
     ),
     (
         "CLUSTERSCAN",
         "type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Clusterscan::new(::typedis::__private::Capture, "cursor")
-                        .of_type("type"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Clusterscan::new(::typedis::__private::Capture, "cursor").of_type("type"),
+        ),
     ),
     (
         "CLUSTERSCAN",
         "slot",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Clusterscan::new(::typedis::__private::Capture, "cursor").slot(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Clusterscan::new(::typedis::__private::Capture, "cursor").slot(1),
+        ),
     ),
     (
         "COMMAND",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Command::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Command::new(::typedis::__private::Capture)),
     ),
     (
         "COMMAND COUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandCount::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandCount::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMAND DOCS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandDocs::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandDocs::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMAND DOCS",
         "command-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandDocs::new(::typedis::__private::Capture)
-                        .command_name(["commandname"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandDocs::new(::typedis::__private::Capture).command_name(["commandname"]),
+        ),
     ),
     (
         "COMMAND GETKEYS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandGetkeys::new(::typedis::__private::Capture, "get")
-                        .arg(["key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandGetkeys::new(::typedis::__private::Capture, "get").arg(["key"]),
+        ),
     ),
     (
         "COMMAND GETKEYS",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandGetkeys::new(::typedis::__private::Capture, "get")
-                        .arg(["key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandGetkeys::new(::typedis::__private::Capture, "get").arg(["key"]),
+        ),
     ),
     (
         "COMMAND GETKEYSANDFLAGS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandGetkeysandflags::new(::typedis::__private::Capture, "get")
-                        .arg(["key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandGetkeysandflags::new(::typedis::__private::Capture, "get")
+                .arg(["key"]),
+        ),
     ),
     (
         "COMMAND GETKEYSANDFLAGS",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandGetkeysandflags::new(::typedis::__private::Capture, "get")
-                        .arg(["key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandGetkeysandflags::new(::typedis::__private::Capture, "get")
+                .arg(["key"]),
+        ),
     ),
     (
         "COMMAND HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMAND INFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandInfo::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandInfo::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMAND INFO",
         "command-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandInfo::new(::typedis::__private::Capture)
-                        .command_name(["commandname"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandInfo::new(::typedis::__private::Capture).command_name(["commandname"]),
+        ),
     ),
     (
         "COMMAND LIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandList::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandList::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMAND LIST",
         "filterby/module-name",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandList::new(::typedis::__private::Capture).module("modulename"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandList::new(::typedis::__private::Capture).module("modulename"),
+        ),
     ),
     (
         "COMMAND LIST",
         "filterby/category",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandList::new(::typedis::__private::Capture).aclcat("category"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandList::new(::typedis::__private::Capture).aclcat("category"),
+        ),
     ),
     (
         "COMMAND LIST",
         "filterby/pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandList::new(::typedis::__private::Capture).pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandList::new(::typedis::__private::Capture).pattern("*"),
+        ),
     ),
     (
         "COMMANDLOG GET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogGet::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        CommandlogGetType::Slow,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogGet::new(::typedis::__private::Capture, 1, CommandlogGetType::Slow),
+        ),
     ),
     (
         "COMMANDLOG GET",
         "type/large-request",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogGet::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        CommandlogGetType::LargeRequest,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogGet::new(
+                ::typedis::__private::Capture,
+                1,
+                CommandlogGetType::LargeRequest,
+            ),
+        ),
     ),
     (
         "COMMANDLOG GET",
         "type/large-reply",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogGet::new(
-                        ::typedis::__private::Capture,
-                        1,
-                        CommandlogGetType::LargeReply,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogGet::new(
+                ::typedis::__private::Capture,
+                1,
+                CommandlogGetType::LargeReply,
+            ),
+        ),
     ),
     (
         "COMMANDLOG HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "COMMANDLOG LEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogLen::new(
-                        ::typedis::__private::Capture,
-                        CommandlogLenType::Slow,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogLen::new(::typedis::__private::Capture, CommandlogLenType::Slow),
+        ),
     ),
     (
         "COMMANDLOG LEN",
         "type/large-request",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogLen::new(
-                        ::typedis::__private::Capture,
-                        CommandlogLenType::LargeRequest,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogLen::new(
+                ::typedis::__private::Capture,
+                CommandlogLenType::LargeRequest,
+            ),
+        ),
     ),
     (
         "COMMANDLOG LEN",
         "type/large-reply",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogLen::new(
-                        ::typedis::__private::Capture,
-                        CommandlogLenType::LargeReply,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogLen::new(
+                ::typedis::__private::Capture,
+                CommandlogLenType::LargeReply,
+            ),
+        ),
     ),
     (
         "COMMANDLOG RESET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogReset::new(
-                        ::typedis::__private::Capture,
-                        CommandlogResetType::Slow,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogReset::new(
+                ::typedis::__private::Capture,
+                CommandlogResetType::Slow,
+            ),
+        ),
     ),
     (
         "COMMANDLOG RESET",
         "type/large-request",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogReset::new(
-                        ::typedis::__private::Capture,
-                        CommandlogResetType::LargeRequest,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogReset::new(
+                ::typedis::__private::Capture,
+                CommandlogResetType::LargeRequest,
+            ),
+        ),
     ),
     (
         "COMMANDLOG RESET",
         "type/large-reply",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    CommandlogReset::new(
-                        ::typedis::__private::Capture,
-                        CommandlogResetType::LargeReply,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            CommandlogReset::new(
+                ::typedis::__private::Capture,
+                CommandlogResetType::LargeReply,
+            ),
+        ),
     ),
     (
         "CONFIG GET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ConfigGet::new(::typedis::__private::Capture, ["parameter"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ConfigGet::new(::typedis::__private::Capture, ["parameter"]),
+        ),
     ),
     (
         "CONFIG HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ConfigHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ConfigHelp::new(::typedis::__private::Capture)),
     ),
     (
         "CONFIG RESETSTAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ConfigResetstat::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ConfigResetstat::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CONFIG REWRITE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ConfigRewrite::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ConfigRewrite::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "CONFIG SET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ConfigSet::new(
-                        ::typedis::__private::Capture,
-                        [("maxmemory-samples", "5")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ConfigSet::new(::typedis::__private::Capture, [("maxmemory-samples", "5")]),
+        ),
     ),
     (
         "COPY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Copy::new(
-                        ::typedis::__private::Capture,
-                        "{COPY|}:source",
-                        "{COPY|}:destination",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Copy::new(
+                ::typedis::__private::Capture,
+                "{COPY|}:source",
+                "{COPY|}:destination",
+            ),
+        ),
     ),
     (
         "COPY",
         "destination-db",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Copy::new(
-                            ::typedis::__private::Capture,
-                            "{COPY|destination-db}:source",
-                            "{COPY|destination-db}:destination",
-                        )
-                        .db(1),
+        || ::typedis::__private::captured(
+            Copy::new(
+                    ::typedis::__private::Capture,
+                    "{COPY|destination-db}:source",
+                    "{COPY|destination-db}:destination",
                 )
-                .1
-        },
+                .db(1),
+        ),
     ),
     (
         "COPY",
         "replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Copy::new(
-                            ::typedis::__private::Capture,
-                            "{COPY|replace}:source",
-                            "{COPY|replace}:destination",
-                        )
-                        .replace(),
+        || ::typedis::__private::captured(
+            Copy::new(
+                    ::typedis::__private::Capture,
+                    "{COPY|replace}:source",
+                    "{COPY|replace}:destination",
                 )
-                .1
-        },
+                .replace(),
+        ),
     ),
     (
         "DBSIZE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Dbsize::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Dbsize::new(::typedis::__private::Capture)),
     ),
     (
         "DEBUG",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Debug::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Debug::new(::typedis::__private::Capture)),
     ),
     (
         "DECR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Decr::new(::typedis::__private::Capture, "{DECR|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Decr::new(::typedis::__private::Capture, "{DECR|}:key"),
+        ),
     ),
     (
         "DECRBY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Decrby::new(::typedis::__private::Capture, "{DECRBY|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Decrby::new(::typedis::__private::Capture, "{DECRBY|}:key", 1),
+        ),
     ),
     (
         "DEL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Del::new(::typedis::__private::Capture, ["{DEL|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Del::new(::typedis::__private::Capture, ["{DEL|}:key"]),
+        ),
     ),
     (
         "DELIFEQ",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Delifeq::new(
-                        ::typedis::__private::Capture,
-                        "{DELIFEQ|}:key",
-                        "value",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Delifeq::new(::typedis::__private::Capture, "{DELIFEQ|}:key", "value"),
+        ),
     ),
     (
         "DISCARD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Discard::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Discard::new(::typedis::__private::Capture)),
     ),
     (
         "DUMP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Dump::new(::typedis::__private::Capture, "{DUMP|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Dump::new(::typedis::__private::Capture, "{DUMP|}:key"),
+        ),
     ),
     (
         "ECHO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Echo::new(::typedis::__private::Capture, "message"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Echo::new(::typedis::__private::Capture, "message"),
+        ),
     ),
     (
         "EVAL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Eval::new(::typedis::__private::Capture, "return 1"),
+        ),
     ),
     (
         "EVAL",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1")
-                        .key(["{EVAL|key}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Eval::new(::typedis::__private::Capture, "return 1").key(["{EVAL|key}:key"]),
+        ),
     ),
     (
         "EVAL",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Eval::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Eval::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
+        ),
     ),
     (
         "EVALSHA",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Evalsha::new(
-                        ::typedis::__private::Capture,
-                        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Evalsha::new(
+                ::typedis::__private::Capture,
+                "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+            ),
+        ),
     ),
     (
         "EVALSHA",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Evalsha::new(
-                            ::typedis::__private::Capture,
-                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        )
-                        .key(["{EVALSHA|key}:key"]),
+        || ::typedis::__private::captured(
+            Evalsha::new(
+                    ::typedis::__private::Capture,
+                    "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
                 )
-                .1
-        },
+                .key(["{EVALSHA|key}:key"]),
+        ),
     ),
     (
         "EVALSHA",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Evalsha::new(
-                            ::typedis::__private::Capture,
-                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        )
-                        .arg(["arg"]),
+        || ::typedis::__private::captured(
+            Evalsha::new(
+                    ::typedis::__private::Capture,
+                    "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
                 )
-                .1
-        },
+                .arg(["arg"]),
+        ),
     ),
     (
         "EVALSHA_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalshaRo::new(
-                        ::typedis::__private::Capture,
-                        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            EvalshaRo::new(
+                ::typedis::__private::Capture,
+                "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+            ),
+        ),
     ),
     (
         "EVALSHA_RO",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalshaRo::new(
-                            ::typedis::__private::Capture,
-                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        )
-                        .key(["{EVALSHA_RO|key}:key"]),
+        || ::typedis::__private::captured(
+            EvalshaRo::new(
+                    ::typedis::__private::Capture,
+                    "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
                 )
-                .1
-        },
+                .key(["{EVALSHA_RO|key}:key"]),
+        ),
     ),
     (
         "EVALSHA_RO",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalshaRo::new(
-                            ::typedis::__private::Capture,
-                            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                        )
-                        .arg(["arg"]),
+        || ::typedis::__private::captured(
+            EvalshaRo::new(
+                    ::typedis::__private::Capture,
+                    "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
                 )
-                .1
-        },
+                .arg(["arg"]),
+        ),
     ),
     (
         "EVAL_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            EvalRo::new(::typedis::__private::Capture, "return 1"),
+        ),
     ),
     (
         "EVAL_RO",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1")
-                        .key(["{EVAL_RO|key}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            EvalRo::new(::typedis::__private::Capture, "return 1")
+                .key(["{EVAL_RO|key}:key"]),
+        ),
     ),
     (
         "EVAL_RO",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    EvalRo::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            EvalRo::new(::typedis::__private::Capture, "return 1").arg(["arg"]),
+        ),
     ),
     (
         "EXEC",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Exec::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Exec::new(::typedis::__private::Capture)),
     ),
     (
         "EXISTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Exists::new(::typedis::__private::Capture, ["{EXISTS|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Exists::new(::typedis::__private::Capture, ["{EXISTS|}:key"]),
+        ),
     ),
     (
         "EXPIRE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(::typedis::__private::Capture, "{EXPIRE|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|}:key", 1),
+        ),
     ),
     (
         "EXPIRE",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIRE|condition}:key",
-                            1,
-                        )
-                        .condition(ExpireCondition::Nx),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|condition}:key", 1)
+                .condition(ExpireCondition::Nx),
+        ),
     ),
     (
         "EXPIRE",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIRE|condition/nx}:key",
-                            1,
-                        )
-                        .nx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|condition/nx}:key", 1)
+                .nx(),
+        ),
     ),
     (
         "EXPIRE",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIRE|condition/xx}:key",
-                            1,
-                        )
-                        .xx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|condition/xx}:key", 1)
+                .xx(),
+        ),
     ),
     (
         "EXPIRE",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIRE|condition/gt}:key",
-                            1,
-                        )
-                        .gt(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|condition/gt}:key", 1)
+                .gt(),
+        ),
     ),
     (
         "EXPIRE",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expire::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIRE|condition/lt}:key",
-                            1,
-                        )
-                        .lt(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expire::new(::typedis::__private::Capture, "{EXPIRE|condition/lt}:key", 1)
+                .lt(),
+        ),
     ),
     (
         "EXPIREAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                        ::typedis::__private::Capture,
-                        "{EXPIREAT|}:key",
-                        1700000000,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expireat::new(::typedis::__private::Capture, "{EXPIREAT|}:key", 1700000000),
+        ),
     ),
     (
         "EXPIREAT",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIREAT|condition}:key",
-                            1700000000,
-                        )
-                        .condition(ExpireatCondition::Nx),
+        || ::typedis::__private::captured(
+            Expireat::new(
+                    ::typedis::__private::Capture,
+                    "{EXPIREAT|condition}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .condition(ExpireatCondition::Nx),
+        ),
     ),
     (
         "EXPIREAT",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIREAT|condition/nx}:key",
-                            1700000000,
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Expireat::new(
+                    ::typedis::__private::Capture,
+                    "{EXPIREAT|condition/nx}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "EXPIREAT",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIREAT|condition/xx}:key",
-                            1700000000,
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Expireat::new(
+                    ::typedis::__private::Capture,
+                    "{EXPIREAT|condition/xx}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "EXPIREAT",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIREAT|condition/gt}:key",
-                            1700000000,
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Expireat::new(
+                    ::typedis::__private::Capture,
+                    "{EXPIREAT|condition/gt}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "EXPIREAT",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expireat::new(
-                            ::typedis::__private::Capture,
-                            "{EXPIREAT|condition/lt}:key",
-                            1700000000,
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Expireat::new(
+                    ::typedis::__private::Capture,
+                    "{EXPIREAT|condition/lt}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "EXPIRETIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Expiretime::new(::typedis::__private::Capture, "{EXPIRETIME|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Expiretime::new(::typedis::__private::Capture, "{EXPIRETIME|}:key"),
+        ),
     ),
     (
         "FAILOVER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Failover::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Failover::new(::typedis::__private::Capture)),
     ),
     (
         "FAILOVER",
         "target",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Failover::new(::typedis::__private::Capture).to(("host", 1, false)),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Failover::new(::typedis::__private::Capture).to(("host", 1, false)),
+        ),
     ),
     (
         "FAILOVER",
         "target/force",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Failover::new(::typedis::__private::Capture).to(("host", 1, true)),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Failover::new(::typedis::__private::Capture).to(("host", 1, true)),
+        ),
     ),
     (
         "FAILOVER",
         "abort",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Failover::new(::typedis::__private::Capture).abort(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Failover::new(::typedis::__private::Capture).abort(),
+        ),
     ),
     (
         "FAILOVER",
         "milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Failover::new(::typedis::__private::Capture).timeout(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Failover::new(::typedis::__private::Capture).timeout(1),
+        ),
     ),
     (
         "FCALL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Fcall::new(::typedis::__private::Capture, "function"),
+        ),
     ),
     (
         "FCALL",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function")
-                        .key(["{FCALL|key}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Fcall::new(::typedis::__private::Capture, "function")
+                .key(["{FCALL|key}:key"]),
+        ),
     ),
     (
         "FCALL",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Fcall::new(::typedis::__private::Capture, "function").arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Fcall::new(::typedis::__private::Capture, "function").arg(["arg"]),
+        ),
     ),
     (
         "FCALL_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FcallRo::new(::typedis::__private::Capture, "function"),
+        ),
     ),
     (
         "FCALL_RO",
         "key",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function")
-                        .key(["{FCALL_RO|key}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FcallRo::new(::typedis::__private::Capture, "function")
+                .key(["{FCALL_RO|key}:key"]),
+        ),
     ),
     (
         "FCALL_RO",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FcallRo::new(::typedis::__private::Capture, "function").arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FcallRo::new(::typedis::__private::Capture, "function").arg(["arg"]),
+        ),
     ),
     (
         "FLUSHALL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Flushall::new(::typedis::__private::Capture)),
     ),
     (
         "FLUSHALL",
         "flush-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture)
-                        .flush_type(FlushallFlushType::Async),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushall::new(::typedis::__private::Capture)
+                .flush_type(FlushallFlushType::Async),
+        ),
     ),
     (
         "FLUSHALL",
         "flush-type/async",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture).asynchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushall::new(::typedis::__private::Capture).asynchronous(),
+        ),
     ),
     (
         "FLUSHALL",
         "flush-type/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushall::new(::typedis::__private::Capture).synchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushall::new(::typedis::__private::Capture).synchronous(),
+        ),
     ),
     (
         "FLUSHDB",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Flushdb::new(::typedis::__private::Capture)),
     ),
     (
         "FLUSHDB",
         "flush-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture)
-                        .flush_type(FlushdbFlushType::Async),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushdb::new(::typedis::__private::Capture)
+                .flush_type(FlushdbFlushType::Async),
+        ),
     ),
     (
         "FLUSHDB",
         "flush-type/async",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture).asynchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushdb::new(::typedis::__private::Capture).asynchronous(),
+        ),
     ),
     (
         "FLUSHDB",
         "flush-type/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Flushdb::new(::typedis::__private::Capture).synchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Flushdb::new(::typedis::__private::Capture).synchronous(),
+        ),
     ),
     (
         "FUNCTION DELETE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionDelete::new(::typedis::__private::Capture, "libraryname"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionDelete::new(::typedis::__private::Capture, "libraryname"),
+        ),
     ),
     (
         "FUNCTION DUMP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionDump::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionDump::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "FUNCTION FLUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionFlush::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "FUNCTION FLUSH",
         "flush-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture)
-                        .flush_type(FunctionFlushFlushType::Async),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionFlush::new(::typedis::__private::Capture)
+                .flush_type(FunctionFlushFlushType::Async),
+        ),
     ),
     (
         "FUNCTION FLUSH",
         "flush-type/async",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture).asynchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionFlush::new(::typedis::__private::Capture).asynchronous(),
+        ),
     ),
     (
         "FUNCTION FLUSH",
         "flush-type/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionFlush::new(::typedis::__private::Capture).synchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionFlush::new(::typedis::__private::Capture).synchronous(),
+        ),
     ),
     (
         "FUNCTION HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "FUNCTION KILL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionKill::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionKill::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "FUNCTION LIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionList::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionList::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "FUNCTION LIST",
         "library-name-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionList::new(::typedis::__private::Capture)
-                        .libraryname("librarynamepattern"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionList::new(::typedis::__private::Capture)
+                .libraryname("librarynamepattern"),
+        ),
     ),
     (
         "FUNCTION LIST",
         "withcode",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionList::new(::typedis::__private::Capture).withcode(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionList::new(::typedis::__private::Capture).withcode(),
+        ),
     ),
     (
         "FUNCTION LOAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionLoad::new(::typedis::__private::Capture, "functioncode"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionLoad::new(::typedis::__private::Capture, "functioncode"),
+        ),
     ),
     (
         "FUNCTION LOAD",
         "replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionLoad::new(::typedis::__private::Capture, "functioncode")
-                        .replace(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionLoad::new(::typedis::__private::Capture, "functioncode").replace(),
+        ),
     ),
     (
         "FUNCTION RESTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionRestore::new(
-                        ::typedis::__private::Capture,
-                        "serializedvalue",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionRestore::new(::typedis::__private::Capture, "serializedvalue"),
+        ),
     ),
     (
         "FUNCTION RESTORE",
         "policy",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionRestore::new(
-                            ::typedis::__private::Capture,
-                            "serializedvalue",
-                        )
-                        .policy(FunctionRestorePolicy::Flush),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionRestore::new(::typedis::__private::Capture, "serializedvalue")
+                .policy(FunctionRestorePolicy::Flush),
+        ),
     ),
     (
         "FUNCTION RESTORE",
         "policy/flush",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionRestore::new(
-                            ::typedis::__private::Capture,
-                            "serializedvalue",
-                        )
-                        .flush(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionRestore::new(::typedis::__private::Capture, "serializedvalue")
+                .flush(),
+        ),
     ),
     (
         "FUNCTION RESTORE",
         "policy/append",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionRestore::new(
-                            ::typedis::__private::Capture,
-                            "serializedvalue",
-                        )
-                        .append_libraries(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionRestore::new(::typedis::__private::Capture, "serializedvalue")
+                .append_libraries(),
+        ),
     ),
     (
         "FUNCTION RESTORE",
         "policy/replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionRestore::new(
-                            ::typedis::__private::Capture,
-                            "serializedvalue",
-                        )
-                        .replace(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionRestore::new(::typedis::__private::Capture, "serializedvalue")
+                .replace(),
+        ),
     ),
     (
         "FUNCTION STATS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    FunctionStats::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            FunctionStats::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "GEOADD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geoadd::new(
-                        ::typedis::__private::Capture,
-                        "{GEOADD|}:key",
-                        [(0.01f64, 0.01f64, "member")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geoadd::new(
+                ::typedis::__private::Capture,
+                "{GEOADD|}:key",
+                [(0.01f64, 0.01f64, "member")],
+            ),
+        ),
     ),
     (
         "GEOADD",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geoadd::new(
-                            ::typedis::__private::Capture,
-                            "{GEOADD|condition}:key",
-                            [(0.01f64, 0.01f64, "member")],
-                        )
-                        .condition(GeoaddCondition::Nx),
+        || ::typedis::__private::captured(
+            Geoadd::new(
+                    ::typedis::__private::Capture,
+                    "{GEOADD|condition}:key",
+                    [(0.01f64, 0.01f64, "member")],
                 )
-                .1
-        },
+                .condition(GeoaddCondition::Nx),
+        ),
     ),
     (
         "GEOADD",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geoadd::new(
-                            ::typedis::__private::Capture,
-                            "{GEOADD|condition/nx}:key",
-                            [(0.01f64, 0.01f64, "member")],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Geoadd::new(
+                    ::typedis::__private::Capture,
+                    "{GEOADD|condition/nx}:key",
+                    [(0.01f64, 0.01f64, "member")],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "GEOADD",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geoadd::new(
-                            ::typedis::__private::Capture,
-                            "{GEOADD|condition/xx}:key",
-                            [(0.01f64, 0.01f64, "member")],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Geoadd::new(
+                    ::typedis::__private::Capture,
+                    "{GEOADD|condition/xx}:key",
+                    [(0.01f64, 0.01f64, "member")],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "GEOADD",
         "change",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geoadd::new(
-                            ::typedis::__private::Capture,
-                            "{GEOADD|change}:key",
-                            [(0.01f64, 0.01f64, "member")],
-                        )
-                        .ch(),
+        || ::typedis::__private::captured(
+            Geoadd::new(
+                    ::typedis::__private::Capture,
+                    "{GEOADD|change}:key",
+                    [(0.01f64, 0.01f64, "member")],
                 )
-                .1
-        },
+                .ch(),
+        ),
     ),
     (
         "GEODIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                        ::typedis::__private::Capture,
-                        "{GEODIST|}:key",
-                        "member1",
-                        "member2",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geodist::new(
+                ::typedis::__private::Capture,
+                "{GEODIST|}:key",
+                "member1",
+                "member2",
+            ),
+        ),
     ),
     (
         "GEODIST",
         "unit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                            ::typedis::__private::Capture,
-                            "{GEODIST|unit}:key",
-                            "member1",
-                            "member2",
-                        )
-                        .unit(GeodistUnit::M),
+        || ::typedis::__private::captured(
+            Geodist::new(
+                    ::typedis::__private::Capture,
+                    "{GEODIST|unit}:key",
+                    "member1",
+                    "member2",
                 )
-                .1
-        },
+                .unit(GeodistUnit::M),
+        ),
     ),
     (
         "GEODIST",
         "unit/m",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                            ::typedis::__private::Capture,
-                            "{GEODIST|unit/m}:key",
-                            "member1",
-                            "member2",
-                        )
-                        .m(),
+        || ::typedis::__private::captured(
+            Geodist::new(
+                    ::typedis::__private::Capture,
+                    "{GEODIST|unit/m}:key",
+                    "member1",
+                    "member2",
                 )
-                .1
-        },
+                .m(),
+        ),
     ),
     (
         "GEODIST",
         "unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                            ::typedis::__private::Capture,
-                            "{GEODIST|unit/km}:key",
-                            "member1",
-                            "member2",
-                        )
-                        .km(),
+        || ::typedis::__private::captured(
+            Geodist::new(
+                    ::typedis::__private::Capture,
+                    "{GEODIST|unit/km}:key",
+                    "member1",
+                    "member2",
                 )
-                .1
-        },
+                .km(),
+        ),
     ),
     (
         "GEODIST",
         "unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                            ::typedis::__private::Capture,
-                            "{GEODIST|unit/ft}:key",
-                            "member1",
-                            "member2",
-                        )
-                        .ft(),
+        || ::typedis::__private::captured(
+            Geodist::new(
+                    ::typedis::__private::Capture,
+                    "{GEODIST|unit/ft}:key",
+                    "member1",
+                    "member2",
                 )
-                .1
-        },
+                .ft(),
+        ),
     ),
     (
         "GEODIST",
         "unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geodist::new(
-                            ::typedis::__private::Capture,
-                            "{GEODIST|unit/mi}:key",
-                            "member1",
-                            "member2",
-                        )
-                        .mi(),
+        || ::typedis::__private::captured(
+            Geodist::new(
+                    ::typedis::__private::Capture,
+                    "{GEODIST|unit/mi}:key",
+                    "member1",
+                    "member2",
                 )
-                .1
-        },
+                .mi(),
+        ),
     ),
     (
         "GEOHASH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geohash::new(::typedis::__private::Capture, "{GEOHASH|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geohash::new(::typedis::__private::Capture, "{GEOHASH|}:key"),
+        ),
     ),
     (
         "GEOHASH",
         "member",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geohash::new(::typedis::__private::Capture, "{GEOHASH|member}:key")
-                        .member(["member"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geohash::new(::typedis::__private::Capture, "{GEOHASH|member}:key")
+                .member(["member"]),
+        ),
     ),
     (
         "GEOPOS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geopos::new(::typedis::__private::Capture, "{GEOPOS|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geopos::new(::typedis::__private::Capture, "{GEOPOS|}:key"),
+        ),
     ),
     (
         "GEOPOS",
         "member",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geopos::new(::typedis::__private::Capture, "{GEOPOS|member}:key")
-                        .member(["member"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geopos::new(::typedis::__private::Capture, "{GEOPOS|member}:key")
+                .member(["member"]),
+        ),
     ),
     (
         "GEORADIUS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS|}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusUnit::M,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadius::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS|}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusUnit::M,
+            ),
+        ),
     ),
     (
         "GEORADIUS",
         "unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS|unit/km}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusUnit::Km,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadius::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS|unit/km}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusUnit::Km,
+            ),
+        ),
     ),
     (
         "GEORADIUS",
         "unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS|unit/ft}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusUnit::Ft,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadius::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS|unit/ft}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusUnit::Ft,
+            ),
+        ),
     ),
     (
         "GEORADIUS",
         "unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS|unit/mi}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusUnit::Mi,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadius::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS|unit/mi}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusUnit::Mi,
+            ),
+        ),
     ),
     (
         "GEORADIUS",
         "withcoord",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|withcoord}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .withcoord(),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|withcoord}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .withcoord(),
+        ),
     ),
     (
         "GEORADIUS",
         "withdist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|withdist}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .withdist(),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|withdist}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .withdist(),
+        ),
     ),
     (
         "GEORADIUS",
         "withhash",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|withhash}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .withhash(),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|withhash}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .withhash(),
+        ),
     ),
     (
         "GEORADIUS",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|count-block}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|count-block}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEORADIUS",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|count-block/any}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|count-block/any}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEORADIUS",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|order}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .order(GeoradiusOrder::Asc),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|order}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .order(GeoradiusOrder::Asc),
+        ),
     ),
     (
         "GEORADIUS",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|order/asc}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|order/asc}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEORADIUS",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|order/desc}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|order/desc}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEORADIUS",
         "store/storekey",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|store/storekey}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .store("{GEORADIUS|store/storekey}:storekey"),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|store/storekey}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .store("{GEORADIUS|store/storekey}:storekey"),
+        ),
     ),
     (
         "GEORADIUS",
         "store/storedistkey",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadius::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS|store/storedistkey}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusUnit::M,
-                        )
-                        .storedist("{GEORADIUS|store/storedistkey}:storedistkey"),
+        || ::typedis::__private::captured(
+            Georadius::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS|store/storedistkey}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusUnit::M,
                 )
-                .1
-        },
+                .storedist("{GEORADIUS|store/storedistkey}:storedistkey"),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER|}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberUnit::M,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER|}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberUnit::M,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER|unit/km}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberUnit::Km,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER|unit/km}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberUnit::Km,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER|unit/ft}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberUnit::Ft,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER|unit/ft}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberUnit::Ft,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER|unit/mi}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberUnit::Mi,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER|unit/mi}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberUnit::Mi,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "withcoord",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|withcoord}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .withcoord(),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|withcoord}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .withcoord(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "withdist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|withdist}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .withdist(),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|withdist}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .withdist(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "withhash",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|withhash}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .withhash(),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|withhash}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .withhash(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|count-block}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|count-block}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|count-block/any}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|count-block/any}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|order}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .order(GeoradiusbymemberOrder::Asc),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|order}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .order(GeoradiusbymemberOrder::Asc),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|order/asc}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|order/asc}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|order/desc}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|order/desc}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "store/storekey",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|store/storekey}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .store("{GEORADIUSBYMEMBER|store/storekey}:storekey"),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|store/storekey}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .store("{GEORADIUSBYMEMBER|store/storekey}:storekey"),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER",
         "store/storedistkey",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Georadiusbymember::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER|store/storedistkey}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberUnit::M,
-                        )
-                        .storedist("{GEORADIUSBYMEMBER|store/storedistkey}:storedistkey"),
+        || ::typedis::__private::captured(
+            Georadiusbymember::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER|store/storedistkey}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberUnit::M,
                 )
-                .1
-        },
+                .storedist("{GEORADIUSBYMEMBER|store/storedistkey}:storedistkey"),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER_RO|}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberRoUnit::M,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER_RO|}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberRoUnit::M,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER_RO|unit/km}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberRoUnit::Km,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER_RO|unit/km}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberRoUnit::Km,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER_RO|unit/ft}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberRoUnit::Ft,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER_RO|unit/ft}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberRoUnit::Ft,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUSBYMEMBER_RO|unit/mi}:key",
-                        "member",
-                        0.01f64,
-                        GeoradiusbymemberRoUnit::Mi,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUSBYMEMBER_RO|unit/mi}:key",
+                "member",
+                0.01f64,
+                GeoradiusbymemberRoUnit::Mi,
+            ),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "withcoord",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|withcoord}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .withcoord(),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|withcoord}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .withcoord(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "withdist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|withdist}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .withdist(),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|withdist}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .withdist(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "withhash",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|withhash}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .withhash(),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|withhash}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .withhash(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|count-block}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|count-block}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|count-block/any}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|count-block/any}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|order}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .order(GeoradiusbymemberRoOrder::Asc),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|order}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .order(GeoradiusbymemberRoOrder::Asc),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|order/asc}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|order/asc}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEORADIUSBYMEMBER_RO",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusbymemberRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUSBYMEMBER_RO|order/desc}:key",
-                            "member",
-                            0.01f64,
-                            GeoradiusbymemberRoUnit::M,
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            GeoradiusbymemberRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUSBYMEMBER_RO|order/desc}:key",
+                    "member",
+                    0.01f64,
+                    GeoradiusbymemberRoUnit::M,
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS_RO|}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusRoUnit::M,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS_RO|}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusRoUnit::M,
+            ),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS_RO|unit/km}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusRoUnit::Km,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS_RO|unit/km}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusRoUnit::Km,
+            ),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS_RO|unit/ft}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusRoUnit::Ft,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS_RO|unit/ft}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusRoUnit::Ft,
+            ),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                        ::typedis::__private::Capture,
-                        "{GEORADIUS_RO|unit/mi}:key",
-                        0.01f64,
-                        0.01f64,
-                        0.01f64,
-                        GeoradiusRoUnit::Mi,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                ::typedis::__private::Capture,
+                "{GEORADIUS_RO|unit/mi}:key",
+                0.01f64,
+                0.01f64,
+                0.01f64,
+                GeoradiusRoUnit::Mi,
+            ),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "withcoord",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|withcoord}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .withcoord(),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|withcoord}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .withcoord(),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "withdist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|withdist}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .withdist(),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|withdist}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .withdist(),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "withhash",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|withhash}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .withhash(),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|withhash}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .withhash(),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|count-block}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|count-block}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|count-block/any}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|count-block/any}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|order}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .order(GeoradiusRoOrder::Asc),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|order}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .order(GeoradiusRoOrder::Asc),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|order/asc}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|order/asc}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEORADIUS_RO",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    GeoradiusRo::new(
-                            ::typedis::__private::Capture,
-                            "{GEORADIUS_RO|order/desc}:key",
-                            0.01f64,
-                            0.01f64,
-                            0.01f64,
-                            GeoradiusRoUnit::M,
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            GeoradiusRo::new(
+                    ::typedis::__private::Capture,
+                    "{GEORADIUS_RO|order/desc}:key",
+                    0.01f64,
+                    0.01f64,
+                    0.01f64,
+                    GeoradiusRoUnit::M,
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEOSEARCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|}:key",
-                        GeosearchBy::Circle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::M),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|}:key",
+                GeosearchBy::Circle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "from/fromlonlat",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|from/fromlonlat}:key",
-                        GeosearchBy::Circle {
-                            from: GeosearchFrom::LonLat {
-                                longitude: ::core::convert::Into::into(0.01f64),
-                                latitude: ::core::convert::Into::into(0.01f64),
-                            },
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::M),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|from/fromlonlat}:key",
+                GeosearchBy::Circle {
+                    from: GeosearchFrom::LonLat {
+                        longitude: ::core::convert::Into::into(0.01f64),
+                        latitude: ::core::convert::Into::into(0.01f64),
+                    },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/circle/unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/circle/unit/km}:key",
-                        GeosearchBy::Circle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Km),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/circle/unit/km}:key",
+                GeosearchBy::Circle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Km),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/circle/unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/circle/unit/ft}:key",
-                        GeosearchBy::Circle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Ft),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/circle/unit/ft}:key",
+                GeosearchBy::Circle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Ft),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/circle/unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/circle/unit/mi}:key",
-                        GeosearchBy::Circle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Mi),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/circle/unit/mi}:key",
+                GeosearchBy::Circle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Mi),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/box",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/box}:key",
-                        GeosearchBy::Rectangle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::M),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/box}:key",
+                GeosearchBy::Rectangle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/box/unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/box/unit/km}:key",
-                        GeosearchBy::Rectangle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Km),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/box/unit/km}:key",
+                GeosearchBy::Rectangle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Km),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/box/unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/box/unit/ft}:key",
-                        GeosearchBy::Rectangle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Ft),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/box/unit/ft}:key",
+                GeosearchBy::Rectangle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Ft),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/box/unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/box/unit/mi}:key",
-                        GeosearchBy::Rectangle {
-                            from: GeosearchFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchUnit::Mi),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/box/unit/mi}:key",
+                GeosearchBy::Rectangle {
+                    from: GeosearchFrom::Member(::core::convert::Into::into("member")),
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchUnit::Mi),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "by/polygon",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCH|by/polygon}:key",
-                        GeosearchBy::Polygon(
-                            ::core::iter::IntoIterator::into_iter([
-                                    (1f64, 1f64),
-                                    (2f64, 1f64),
-                                    (2f64, 2f64),
-                                ])
-                                .map(::core::convert::Into::into)
-                                .collect(),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCH|by/polygon}:key",
+                GeosearchBy::Polygon(
+                    ::core::iter::IntoIterator::into_iter([
+                            (1f64, 1f64),
+                            (2f64, 1f64),
+                            (2f64, 2f64),
+                        ])
+                        .map(::core::convert::Into::into)
+                        .collect(),
+                ),
+            ),
+        ),
     ),
     (
         "GEOSEARCH",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|order}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .order(GeosearchOrder::Asc),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|order}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .order(GeosearchOrder::Asc),
+        ),
     ),
     (
         "GEOSEARCH",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|order/asc}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|order/asc}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEOSEARCH",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|order/desc}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|order/desc}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEOSEARCH",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|count-block}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|count-block}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEOSEARCH",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|count-block/any}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|count-block/any}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEOSEARCH",
         "withcoord",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|withcoord}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .withcoord(),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|withcoord}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .withcoord(),
+        ),
     ),
     (
         "GEOSEARCH",
         "withdist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|withdist}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .withdist(),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|withdist}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .withdist(),
+        ),
     ),
     (
         "GEOSEARCH",
         "withhash",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearch::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCH|withhash}:key",
-                            GeosearchBy::Circle {
-                                from: GeosearchFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchUnit::M),
-                            },
-                        )
-                        .withhash(),
+        || ::typedis::__private::captured(
+            Geosearch::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCH|withhash}:key",
+                    GeosearchBy::Circle {
+                        from: GeosearchFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchUnit::M),
+                    },
                 )
-                .1
-        },
+                .withhash(),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|}:destination",
-                        "{GEOSEARCHSTORE|}:source",
-                        GeosearchstoreBy::Circle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|}:destination",
+                "{GEOSEARCHSTORE|}:source",
+                GeosearchstoreBy::Circle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "from/fromlonlat",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|from/fromlonlat}:destination",
-                        "{GEOSEARCHSTORE|from/fromlonlat}:source",
-                        GeosearchstoreBy::Circle {
-                            from: GeosearchstoreFrom::LonLat {
-                                longitude: ::core::convert::Into::into(0.01f64),
-                                latitude: ::core::convert::Into::into(0.01f64),
-                            },
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|from/fromlonlat}:destination",
+                "{GEOSEARCHSTORE|from/fromlonlat}:source",
+                GeosearchstoreBy::Circle {
+                    from: GeosearchstoreFrom::LonLat {
+                        longitude: ::core::convert::Into::into(0.01f64),
+                        latitude: ::core::convert::Into::into(0.01f64),
+                    },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/circle/unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/circle/unit/km}:destination",
-                        "{GEOSEARCHSTORE|by/circle/unit/km}:source",
-                        GeosearchstoreBy::Circle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Km),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/circle/unit/km}:destination",
+                "{GEOSEARCHSTORE|by/circle/unit/km}:source",
+                GeosearchstoreBy::Circle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Km),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/circle/unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/circle/unit/ft}:destination",
-                        "{GEOSEARCHSTORE|by/circle/unit/ft}:source",
-                        GeosearchstoreBy::Circle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Ft),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/circle/unit/ft}:destination",
+                "{GEOSEARCHSTORE|by/circle/unit/ft}:source",
+                GeosearchstoreBy::Circle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Ft),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/circle/unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/circle/unit/mi}:destination",
-                        "{GEOSEARCHSTORE|by/circle/unit/mi}:source",
-                        GeosearchstoreBy::Circle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            radius: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Mi),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/circle/unit/mi}:destination",
+                "{GEOSEARCHSTORE|by/circle/unit/mi}:source",
+                GeosearchstoreBy::Circle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    radius: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Mi),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/box",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/box}:destination",
-                        "{GEOSEARCHSTORE|by/box}:source",
-                        GeosearchstoreBy::Rectangle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/box}:destination",
+                "{GEOSEARCHSTORE|by/box}:source",
+                GeosearchstoreBy::Rectangle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/box/unit/km",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/box/unit/km}:destination",
-                        "{GEOSEARCHSTORE|by/box/unit/km}:source",
-                        GeosearchstoreBy::Rectangle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Km),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/box/unit/km}:destination",
+                "{GEOSEARCHSTORE|by/box/unit/km}:source",
+                GeosearchstoreBy::Rectangle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Km),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/box/unit/ft",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/box/unit/ft}:destination",
-                        "{GEOSEARCHSTORE|by/box/unit/ft}:source",
-                        GeosearchstoreBy::Rectangle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Ft),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/box/unit/ft}:destination",
+                "{GEOSEARCHSTORE|by/box/unit/ft}:source",
+                GeosearchstoreBy::Rectangle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Ft),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/box/unit/mi",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/box/unit/mi}:destination",
-                        "{GEOSEARCHSTORE|by/box/unit/mi}:source",
-                        GeosearchstoreBy::Rectangle {
-                            from: GeosearchstoreFrom::Member(
-                                ::core::convert::Into::into("member"),
-                            ),
-                            width: ::core::convert::Into::into(0.01f64),
-                            height: ::core::convert::Into::into(0.01f64),
-                            unit: ::core::convert::Into::into(GeosearchstoreUnit::Mi),
-                        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/box/unit/mi}:destination",
+                "{GEOSEARCHSTORE|by/box/unit/mi}:source",
+                GeosearchstoreBy::Rectangle {
+                    from: GeosearchstoreFrom::Member(
+                        ::core::convert::Into::into("member"),
                     ),
-                )
-                .1
-        },
+                    width: ::core::convert::Into::into(0.01f64),
+                    height: ::core::convert::Into::into(0.01f64),
+                    unit: ::core::convert::Into::into(GeosearchstoreUnit::Mi),
+                },
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "by/polygon",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                        ::typedis::__private::Capture,
-                        "{GEOSEARCHSTORE|by/polygon}:destination",
-                        "{GEOSEARCHSTORE|by/polygon}:source",
-                        GeosearchstoreBy::Polygon(
-                            ::core::iter::IntoIterator::into_iter([
-                                    (1f64, 1f64),
-                                    (2f64, 1f64),
-                                    (2f64, 2f64),
-                                ])
-                                .map(::core::convert::Into::into)
-                                .collect(),
-                        ),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                ::typedis::__private::Capture,
+                "{GEOSEARCHSTORE|by/polygon}:destination",
+                "{GEOSEARCHSTORE|by/polygon}:source",
+                GeosearchstoreBy::Polygon(
+                    ::core::iter::IntoIterator::into_iter([
+                            (1f64, 1f64),
+                            (2f64, 1f64),
+                            (2f64, 2f64),
+                        ])
+                        .map(::core::convert::Into::into)
+                        .collect(),
+                ),
+            ),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|order}:destination",
-                            "{GEOSEARCHSTORE|order}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .order(GeosearchstoreOrder::Asc),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|order}:destination",
+                    "{GEOSEARCHSTORE|order}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .order(GeosearchstoreOrder::Asc),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|order/asc}:destination",
-                            "{GEOSEARCHSTORE|order/asc}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .asc(),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|order/asc}:destination",
+                    "{GEOSEARCHSTORE|order/asc}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .asc(),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|order/desc}:destination",
-                            "{GEOSEARCHSTORE|order/desc}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .desc(),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|order/desc}:destination",
+                    "{GEOSEARCHSTORE|order/desc}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .desc(),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "count-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|count-block}:destination",
-                            "{GEOSEARCHSTORE|count-block}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|count-block}:destination",
+                    "{GEOSEARCHSTORE|count-block}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "count-block/any",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|count-block/any}:destination",
-                            "{GEOSEARCHSTORE|count-block/any}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .count_any(1),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|count-block/any}:destination",
+                    "{GEOSEARCHSTORE|count-block/any}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .count_any(1),
+        ),
     ),
     (
         "GEOSEARCHSTORE",
         "storedist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Geosearchstore::new(
-                            ::typedis::__private::Capture,
-                            "{GEOSEARCHSTORE|storedist}:destination",
-                            "{GEOSEARCHSTORE|storedist}:source",
-                            GeosearchstoreBy::Circle {
-                                from: GeosearchstoreFrom::Member(
-                                    ::core::convert::Into::into("member"),
-                                ),
-                                radius: ::core::convert::Into::into(0.01f64),
-                                unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
-                            },
-                        )
-                        .storedist(),
+        || ::typedis::__private::captured(
+            Geosearchstore::new(
+                    ::typedis::__private::Capture,
+                    "{GEOSEARCHSTORE|storedist}:destination",
+                    "{GEOSEARCHSTORE|storedist}:source",
+                    GeosearchstoreBy::Circle {
+                        from: GeosearchstoreFrom::Member(
+                            ::core::convert::Into::into("member"),
+                        ),
+                        radius: ::core::convert::Into::into(0.01f64),
+                        unit: ::core::convert::Into::into(GeosearchstoreUnit::M),
+                    },
                 )
-                .1
-        },
+                .storedist(),
+        ),
     ),
     (
         "GET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Get::new(::typedis::__private::Capture, "{GET|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Get::new(::typedis::__private::Capture, "{GET|}:key"),
+        ),
     ),
     (
         "GETBIT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getbit::new(::typedis::__private::Capture, "{GETBIT|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getbit::new(::typedis::__private::Capture, "{GETBIT|}:key", 1),
+        ),
     ),
     (
         "GETDEL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getdel::new(::typedis::__private::Capture, "{GETDEL|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getdel::new(::typedis::__private::Capture, "{GETDEL|}:key"),
+        ),
     ),
     (
         "GETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(::typedis::__private::Capture, "{GETEX|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getex::new(::typedis::__private::Capture, "{GETEX|}:key"),
+        ),
     ),
     (
         "GETEX",
         "expiration/seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(
-                            ::typedis::__private::Capture,
-                            "{GETEX|expiration/seconds}:key",
-                        )
-                        .ex(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getex::new(::typedis::__private::Capture, "{GETEX|expiration/seconds}:key")
+                .ex(1),
+        ),
     ),
     (
         "GETEX",
         "expiration/milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(
-                            ::typedis::__private::Capture,
-                            "{GETEX|expiration/milliseconds}:key",
-                        )
-                        .px(1),
+        || ::typedis::__private::captured(
+            Getex::new(
+                    ::typedis::__private::Capture,
+                    "{GETEX|expiration/milliseconds}:key",
                 )
-                .1
-        },
+                .px(1),
+        ),
     ),
     (
         "GETEX",
         "expiration/unix-time-seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(
-                            ::typedis::__private::Capture,
-                            "{GETEX|expiration/unix-time-seconds}:key",
-                        )
-                        .exat(1700000000),
+        || ::typedis::__private::captured(
+            Getex::new(
+                    ::typedis::__private::Capture,
+                    "{GETEX|expiration/unix-time-seconds}:key",
                 )
-                .1
-        },
+                .exat(1700000000),
+        ),
     ),
     (
         "GETEX",
         "expiration/unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(
-                            ::typedis::__private::Capture,
-                            "{GETEX|expiration/unix-time-milliseconds}:key",
-                        )
-                        .pxat(1700000000),
+        || ::typedis::__private::captured(
+            Getex::new(
+                    ::typedis::__private::Capture,
+                    "{GETEX|expiration/unix-time-milliseconds}:key",
                 )
-                .1
-        },
+                .pxat(1700000000),
+        ),
     ),
     (
         "GETEX",
         "expiration/persist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getex::new(
-                            ::typedis::__private::Capture,
-                            "{GETEX|expiration/persist}:key",
-                        )
-                        .clear_ttl(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getex::new(::typedis::__private::Capture, "{GETEX|expiration/persist}:key")
+                .clear_ttl(),
+        ),
     ),
     (
         "GETRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getrange::new(::typedis::__private::Capture, "{GETRANGE|}:key", 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getrange::new(::typedis::__private::Capture, "{GETRANGE|}:key", 1, 1),
+        ),
     ),
     (
         "GETSET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Getset::new(::typedis::__private::Capture, "{GETSET|}:key", "value"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Getset::new(::typedis::__private::Capture, "{GETSET|}:key", "value"),
+        ),
     ),
     (
         "HDEL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hdel::new(::typedis::__private::Capture, "{HDEL|}:key", ["field"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hdel::new(::typedis::__private::Capture, "{HDEL|}:key", ["field"]),
+        ),
     ),
     (
         "HELLO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hello::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Hello::new(::typedis::__private::Capture)),
     ),
     (
         "HELLO",
         "arguments",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hello::new(::typedis::__private::Capture)
-                        .arguments((
-                            1,
-                            ::core::option::Option::None::<
-                                (::typedis::Bytes, ::typedis::Bytes),
-                            >,
-                            ::core::option::Option::None::<::typedis::Bytes>,
-                        )),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hello::new(::typedis::__private::Capture)
+                .arguments((
+                    1,
+                    ::core::option::Option::None::<(::typedis::Bytes, ::typedis::Bytes)>,
+                    ::core::option::Option::None::<::typedis::Bytes>,
+                )),
+        ),
     ),
     (
         "HELLO",
         "arguments/auth",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hello::new(::typedis::__private::Capture)
-                        .arguments((
-                            1,
-                            ::core::option::Option::Some(("username", "password")),
-                            ::core::option::Option::None::<::typedis::Bytes>,
-                        )),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hello::new(::typedis::__private::Capture)
+                .arguments((
+                    1,
+                    ::core::option::Option::Some(("username", "password")),
+                    ::core::option::Option::None::<::typedis::Bytes>,
+                )),
+        ),
     ),
     (
         "HELLO",
         "arguments/clientname",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hello::new(::typedis::__private::Capture)
-                        .arguments((
-                            1,
-                            ::core::option::Option::None::<
-                                (::typedis::Bytes, ::typedis::Bytes),
-                            >,
-                            ::core::option::Option::Some("clientname"),
-                        )),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hello::new(::typedis::__private::Capture)
+                .arguments((
+                    1,
+                    ::core::option::Option::None::<(::typedis::Bytes, ::typedis::Bytes)>,
+                    ::core::option::Option::Some("clientname"),
+                )),
+        ),
     ),
     (
         "HEXISTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexists::new(
-                        ::typedis::__private::Capture,
-                        "{HEXISTS|}:key",
-                        "field",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hexists::new(::typedis::__private::Capture, "{HEXISTS|}:key", "field"),
+        ),
     ),
     (
         "HEXPIRE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                        ::typedis::__private::Capture,
-                        "{HEXPIRE|}:key",
-                        1,
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hexpire::new(::typedis::__private::Capture, "{HEXPIRE|}:key", 1, ["field"]),
+        ),
     ),
     (
         "HEXPIRE",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIRE|condition}:key",
-                            1,
-                            ["field"],
-                        )
-                        .condition(HexpireCondition::Nx),
+        || ::typedis::__private::captured(
+            Hexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIRE|condition}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .condition(HexpireCondition::Nx),
+        ),
     ),
     (
         "HEXPIRE",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIRE|condition/nx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Hexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIRE|condition/nx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "HEXPIRE",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIRE|condition/xx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Hexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIRE|condition/xx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "HEXPIRE",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIRE|condition/gt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Hexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIRE|condition/gt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "HEXPIRE",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIRE|condition/lt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Hexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIRE|condition/lt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "HEXPIREAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                        ::typedis::__private::Capture,
-                        "{HEXPIREAT|}:key",
-                        1,
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                ::typedis::__private::Capture,
+                "{HEXPIREAT|}:key",
+                1,
+                ["field"],
+            ),
+        ),
     ),
     (
         "HEXPIREAT",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIREAT|condition}:key",
-                            1,
-                            ["field"],
-                        )
-                        .condition(HexpireatCondition::Nx),
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIREAT|condition}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .condition(HexpireatCondition::Nx),
+        ),
     ),
     (
         "HEXPIREAT",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIREAT|condition/nx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIREAT|condition/nx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "HEXPIREAT",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIREAT|condition/xx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIREAT|condition/xx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "HEXPIREAT",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIREAT|condition/gt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIREAT|condition/gt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "HEXPIREAT",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HEXPIREAT|condition/lt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Hexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HEXPIREAT|condition/lt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "HEXPIRETIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hexpiretime::new(
-                        ::typedis::__private::Capture,
-                        "{HEXPIRETIME|}:key",
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hexpiretime::new(
+                ::typedis::__private::Capture,
+                "{HEXPIRETIME|}:key",
+                ["field"],
+            ),
+        ),
     ),
     (
         "HGET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hget::new(::typedis::__private::Capture, "{HGET|}:key", "field"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hget::new(::typedis::__private::Capture, "{HGET|}:key", "field"),
+        ),
     ),
     (
         "HGETALL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetall::new(::typedis::__private::Capture, "{HGETALL|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hgetall::new(::typedis::__private::Capture, "{HGETALL|}:key"),
+        ),
     ),
     (
         "HGETDEL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetdel::new(
-                        ::typedis::__private::Capture,
-                        "{HGETDEL|}:key",
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hgetdel::new(::typedis::__private::Capture, "{HGETDEL|}:key", ["field"]),
+        ),
     ),
     (
         "HGETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                        ::typedis::__private::Capture,
-                        "{HGETEX|}:key",
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hgetex::new(::typedis::__private::Capture, "{HGETEX|}:key", ["field"]),
+        ),
     ),
     (
         "HGETEX",
         "expiration/seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                            ::typedis::__private::Capture,
-                            "{HGETEX|expiration/seconds}:key",
-                            ["field"],
-                        )
-                        .ex(1),
+        || ::typedis::__private::captured(
+            Hgetex::new(
+                    ::typedis::__private::Capture,
+                    "{HGETEX|expiration/seconds}:key",
+                    ["field"],
                 )
-                .1
-        },
+                .ex(1),
+        ),
     ),
     (
         "HGETEX",
         "expiration/milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                            ::typedis::__private::Capture,
-                            "{HGETEX|expiration/milliseconds}:key",
-                            ["field"],
-                        )
-                        .px(1),
+        || ::typedis::__private::captured(
+            Hgetex::new(
+                    ::typedis::__private::Capture,
+                    "{HGETEX|expiration/milliseconds}:key",
+                    ["field"],
                 )
-                .1
-        },
+                .px(1),
+        ),
     ),
     (
         "HGETEX",
         "expiration/unix-time-seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                            ::typedis::__private::Capture,
-                            "{HGETEX|expiration/unix-time-seconds}:key",
-                            ["field"],
-                        )
-                        .exat(1700000000),
+        || ::typedis::__private::captured(
+            Hgetex::new(
+                    ::typedis::__private::Capture,
+                    "{HGETEX|expiration/unix-time-seconds}:key",
+                    ["field"],
                 )
-                .1
-        },
+                .exat(1700000000),
+        ),
     ),
     (
         "HGETEX",
         "expiration/unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                            ::typedis::__private::Capture,
-                            "{HGETEX|expiration/unix-time-milliseconds}:key",
-                            ["field"],
-                        )
-                        .pxat(1700000000),
+        || ::typedis::__private::captured(
+            Hgetex::new(
+                    ::typedis::__private::Capture,
+                    "{HGETEX|expiration/unix-time-milliseconds}:key",
+                    ["field"],
                 )
-                .1
-        },
+                .pxat(1700000000),
+        ),
     ),
     (
         "HGETEX",
         "expiration/persist",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hgetex::new(
-                            ::typedis::__private::Capture,
-                            "{HGETEX|expiration/persist}:key",
-                            ["field"],
-                        )
-                        .clear_ttl(),
+        || ::typedis::__private::captured(
+            Hgetex::new(
+                    ::typedis::__private::Capture,
+                    "{HGETEX|expiration/persist}:key",
+                    ["field"],
                 )
-                .1
-        },
+                .clear_ttl(),
+        ),
     ),
     (
         "HINCRBY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hincrby::new(
-                        ::typedis::__private::Capture,
-                        "{HINCRBY|}:key",
-                        "field",
-                        1,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hincrby::new(::typedis::__private::Capture, "{HINCRBY|}:key", "field", 1),
+        ),
     ),
     (
         "HINCRBYFLOAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hincrbyfloat::new(
-                        ::typedis::__private::Capture,
-                        "{HINCRBYFLOAT|}:key",
-                        "field",
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hincrbyfloat::new(
+                ::typedis::__private::Capture,
+                "{HINCRBYFLOAT|}:key",
+                "field",
+                0.01f64,
+            ),
+        ),
     ),
     (
         "HKEYS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hkeys::new(::typedis::__private::Capture, "{HKEYS|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hkeys::new(::typedis::__private::Capture, "{HKEYS|}:key"),
+        ),
     ),
     (
         "HLEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hlen::new(::typedis::__private::Capture, "{HLEN|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hlen::new(::typedis::__private::Capture, "{HLEN|}:key"),
+        ),
     ),
     (
         "HMGET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hmget::new(::typedis::__private::Capture, "{HMGET|}:key", ["field"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hmget::new(::typedis::__private::Capture, "{HMGET|}:key", ["field"]),
+        ),
     ),
     (
         "HMSET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hmset::new(
-                        ::typedis::__private::Capture,
-                        "{HMSET|}:key",
-                        [("field", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hmset::new(
+                ::typedis::__private::Capture,
+                "{HMSET|}:key",
+                [("field", "value")],
+            ),
+        ),
     ),
     (
         "HPERSIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpersist::new(
-                        ::typedis::__private::Capture,
-                        "{HPERSIST|}:key",
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hpersist::new(::typedis::__private::Capture, "{HPERSIST|}:key", ["field"]),
+        ),
     ),
     (
         "HPEXPIRE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                        ::typedis::__private::Capture,
-                        "{HPEXPIRE|}:key",
-                        1,
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hpexpire::new(::typedis::__private::Capture, "{HPEXPIRE|}:key", 1, ["field"]),
+        ),
     ),
     (
         "HPEXPIRE",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIRE|condition}:key",
-                            1,
-                            ["field"],
-                        )
-                        .condition(HpexpireCondition::Nx),
+        || ::typedis::__private::captured(
+            Hpexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIRE|condition}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .condition(HpexpireCondition::Nx),
+        ),
     ),
     (
         "HPEXPIRE",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIRE|condition/nx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Hpexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIRE|condition/nx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "HPEXPIRE",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIRE|condition/xx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Hpexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIRE|condition/xx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "HPEXPIRE",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIRE|condition/gt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Hpexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIRE|condition/gt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "HPEXPIRE",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpire::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIRE|condition/lt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Hpexpire::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIRE|condition/lt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "HPEXPIREAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                        ::typedis::__private::Capture,
-                        "{HPEXPIREAT|}:key",
-                        1,
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                ::typedis::__private::Capture,
+                "{HPEXPIREAT|}:key",
+                1,
+                ["field"],
+            ),
+        ),
     ),
     (
         "HPEXPIREAT",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIREAT|condition}:key",
-                            1,
-                            ["field"],
-                        )
-                        .condition(HpexpireatCondition::Nx),
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIREAT|condition}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .condition(HpexpireatCondition::Nx),
+        ),
     ),
     (
         "HPEXPIREAT",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIREAT|condition/nx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIREAT|condition/nx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "HPEXPIREAT",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIREAT|condition/xx}:key",
-                            1,
-                            ["field"],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIREAT|condition/xx}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "HPEXPIREAT",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIREAT|condition/gt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIREAT|condition/gt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "HPEXPIREAT",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{HPEXPIREAT|condition/lt}:key",
-                            1,
-                            ["field"],
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Hpexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{HPEXPIREAT|condition/lt}:key",
+                    1,
+                    ["field"],
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "HPEXPIRETIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpexpiretime::new(
-                        ::typedis::__private::Capture,
-                        "{HPEXPIRETIME|}:key",
-                        ["field"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hpexpiretime::new(
+                ::typedis::__private::Capture,
+                "{HPEXPIRETIME|}:key",
+                ["field"],
+            ),
+        ),
     ),
     (
         "HPTTL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hpttl::new(::typedis::__private::Capture, "{HPTTL|}:key", ["field"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hpttl::new(::typedis::__private::Capture, "{HPTTL|}:key", ["field"]),
+        ),
     ),
     (
         "HRANDFIELD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hrandfield::new(::typedis::__private::Capture, "{HRANDFIELD|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hrandfield::new(::typedis::__private::Capture, "{HRANDFIELD|}:key"),
+        ),
     ),
     (
         "HRANDFIELD",
         "options",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hrandfield::new(
-                            ::typedis::__private::Capture,
-                            "{HRANDFIELD|options}:key",
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hrandfield::new(::typedis::__private::Capture, "{HRANDFIELD|options}:key")
+                .count(1),
+        ),
     ),
     (
         "HRANDFIELD",
         "options/withvalues",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hrandfield::new(
-                            ::typedis::__private::Capture,
-                            "{HRANDFIELD|options/withvalues}:key",
-                        )
-                        .count_withvalues(1),
+        || ::typedis::__private::captured(
+            Hrandfield::new(
+                    ::typedis::__private::Capture,
+                    "{HRANDFIELD|options/withvalues}:key",
                 )
-                .1
-        },
+                .count_withvalues(1),
+        ),
     ),
     (
         "HSCAN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|}:key", 0u64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hscan::new(::typedis::__private::Capture, "{HSCAN|}:key", 0u64),
+        ),
     ),
     (
         "HSCAN",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hscan::new(
-                            ::typedis::__private::Capture,
-                            "{HSCAN|pattern}:key",
-                            0u64,
-                        )
-                        .pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hscan::new(::typedis::__private::Capture, "{HSCAN|pattern}:key", 0u64)
+                .pattern("*"),
+        ),
     ),
     (
         "HSCAN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hscan::new(::typedis::__private::Capture, "{HSCAN|count}:key", 0u64)
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hscan::new(::typedis::__private::Capture, "{HSCAN|count}:key", 0u64).count(1),
+        ),
     ),
     (
         "HSCAN",
         "novalues",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hscan::new(
-                            ::typedis::__private::Capture,
-                            "{HSCAN|novalues}:key",
-                            0u64,
-                        )
-                        .novalues(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hscan::new(::typedis::__private::Capture, "{HSCAN|novalues}:key", 0u64)
+                .novalues(),
+        ),
     ),
     (
         "HSET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hset::new(
-                        ::typedis::__private::Capture,
-                        "{HSET|}:key",
-                        [("field", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hset::new(::typedis::__private::Capture, "{HSET|}:key", [("field", "value")]),
+        ),
     ),
     (
         "HSETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                        ::typedis::__private::Capture,
-                        "{HSETEX|}:key",
-                        [("field", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                ::typedis::__private::Capture,
+                "{HSETEX|}:key",
+                [("field", "value")],
+            ),
+        ),
     ),
     (
         "HSETEX",
         "key-condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|key-condition}:key",
-                            [("field", "value")],
-                        )
-                        .key_condition(HsetexKeyCondition::Nx),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|key-condition}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .key_condition(HsetexKeyCondition::Nx),
+        ),
     ),
     (
         "HSETEX",
         "key-condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|key-condition/nx}:key",
-                            [("field", "value")],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|key-condition/nx}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "HSETEX",
         "key-condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|key-condition/xx}:key",
-                            [("field", "value")],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|key-condition/xx}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "HSETEX",
         "fields-condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|fields-condition}:key",
-                            [("field", "value")],
-                        )
-                        .fields_condition(HsetexFieldsCondition::Fnx),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|fields-condition}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .fields_condition(HsetexFieldsCondition::Fnx),
+        ),
     ),
     (
         "HSETEX",
         "fields-condition/fnx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|fields-condition/fnx}:key",
-                            [("field", "value")],
-                        )
-                        .fnx(),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|fields-condition/fnx}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .fnx(),
+        ),
     ),
     (
         "HSETEX",
         "fields-condition/fxx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|fields-condition/fxx}:key",
-                            [("field", "value")],
-                        )
-                        .fxx(),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|fields-condition/fxx}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .fxx(),
+        ),
     ),
     (
         "HSETEX",
         "expiration/seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|expiration/seconds}:key",
-                            [("field", "value")],
-                        )
-                        .ex(1),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|expiration/seconds}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .ex(1),
+        ),
     ),
     (
         "HSETEX",
         "expiration/milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|expiration/milliseconds}:key",
-                            [("field", "value")],
-                        )
-                        .px(1),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|expiration/milliseconds}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .px(1),
+        ),
     ),
     (
         "HSETEX",
         "expiration/unix-time-seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|expiration/unix-time-seconds}:key",
-                            [("field", "value")],
-                        )
-                        .exat(1700000000),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|expiration/unix-time-seconds}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .exat(1700000000),
+        ),
     ),
     (
         "HSETEX",
         "expiration/unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|expiration/unix-time-milliseconds}:key",
-                            [("field", "value")],
-                        )
-                        .pxat(1700000000),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|expiration/unix-time-milliseconds}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .pxat(1700000000),
+        ),
     ),
     (
         "HSETEX",
         "expiration/keepttl",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetex::new(
-                            ::typedis::__private::Capture,
-                            "{HSETEX|expiration/keepttl}:key",
-                            [("field", "value")],
-                        )
-                        .keepttl(),
+        || ::typedis::__private::captured(
+            Hsetex::new(
+                    ::typedis::__private::Capture,
+                    "{HSETEX|expiration/keepttl}:key",
+                    [("field", "value")],
                 )
-                .1
-        },
+                .keepttl(),
+        ),
     ),
     (
         "HSETNX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hsetnx::new(
-                        ::typedis::__private::Capture,
-                        "{HSETNX|}:key",
-                        "field",
-                        "value",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hsetnx::new(::typedis::__private::Capture, "{HSETNX|}:key", "field", "value"),
+        ),
     ),
     (
         "HSTRLEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hstrlen::new(
-                        ::typedis::__private::Capture,
-                        "{HSTRLEN|}:key",
-                        "field",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hstrlen::new(::typedis::__private::Capture, "{HSTRLEN|}:key", "field"),
+        ),
     ),
     (
         "HTTL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Httl::new(::typedis::__private::Capture, "{HTTL|}:key", ["field"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Httl::new(::typedis::__private::Capture, "{HTTL|}:key", ["field"]),
+        ),
     ),
     (
         "HVALS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Hvals::new(::typedis::__private::Capture, "{HVALS|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Hvals::new(::typedis::__private::Capture, "{HVALS|}:key"),
+        ),
     ),
     (
         "INCR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Incr::new(::typedis::__private::Capture, "{INCR|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Incr::new(::typedis::__private::Capture, "{INCR|}:key"),
+        ),
     ),
     (
         "INCRBY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Incrby::new(::typedis::__private::Capture, "{INCRBY|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Incrby::new(::typedis::__private::Capture, "{INCRBY|}:key", 1),
+        ),
     ),
     (
         "INCRBYFLOAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Incrbyfloat::new(
-                        ::typedis::__private::Capture,
-                        "{INCRBYFLOAT|}:key",
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Incrbyfloat::new(
+                ::typedis::__private::Capture,
+                "{INCRBYFLOAT|}:key",
+                0.01f64,
+            ),
+        ),
     ),
     (
         "INFO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Info::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Info::new(::typedis::__private::Capture)),
     ),
     (
         "INFO",
         "section",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Info::new(::typedis::__private::Capture).section(["section"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Info::new(::typedis::__private::Capture).section(["section"]),
+        ),
     ),
     (
         "KEYS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Keys::new(::typedis::__private::Capture, "*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Keys::new(::typedis::__private::Capture, "*")),
     ),
     (
         "LASTSAVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lastsave::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Lastsave::new(::typedis::__private::Capture)),
     ),
     (
         "LATENCY DOCTOR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyDoctor::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyDoctor::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "LATENCY GRAPH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyGraph::new(::typedis::__private::Capture, "event"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyGraph::new(::typedis::__private::Capture, "event"),
+        ),
     ),
     (
         "LATENCY HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "LATENCY HISTOGRAM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyHistogram::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyHistogram::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "LATENCY HISTOGRAM",
         "command",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyHistogram::new(::typedis::__private::Capture)
-                        .commands(["command"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyHistogram::new(::typedis::__private::Capture).commands(["command"]),
+        ),
     ),
     (
         "LATENCY HISTORY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyHistory::new(::typedis::__private::Capture, "event"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyHistory::new(::typedis::__private::Capture, "event"),
+        ),
     ),
     (
         "LATENCY LATEST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyLatest::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyLatest::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "LATENCY RESET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyReset::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyReset::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "LATENCY RESET",
         "event",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    LatencyReset::new(::typedis::__private::Capture).event(["event"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            LatencyReset::new(::typedis::__private::Capture).event(["event"]),
+        ),
     ),
     (
         "LCS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lcs::new(::typedis::__private::Capture, "{LCS|}:key1", "{LCS|}:key2"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lcs::new(::typedis::__private::Capture, "{LCS|}:key1", "{LCS|}:key2"),
+        ),
     ),
     (
         "LCS",
         "len",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lcs::new(
-                            ::typedis::__private::Capture,
-                            "{LCS|len}:key1",
-                            "{LCS|len}:key2",
-                        )
-                        .len(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lcs::new(::typedis::__private::Capture, "{LCS|len}:key1", "{LCS|len}:key2")
+                .len(),
+        ),
     ),
     (
         "LCS",
         "idx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lcs::new(
-                            ::typedis::__private::Capture,
-                            "{LCS|idx}:key1",
-                            "{LCS|idx}:key2",
-                        )
-                        .idx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lcs::new(::typedis::__private::Capture, "{LCS|idx}:key1", "{LCS|idx}:key2")
+                .idx(),
+        ),
     ),
     (
         "LCS",
         "min-match-len",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lcs::new(
-                            ::typedis::__private::Capture,
-                            "{LCS|min-match-len}:key1",
-                            "{LCS|min-match-len}:key2",
-                        )
-                        .minmatchlen(1),
+        || ::typedis::__private::captured(
+            Lcs::new(
+                    ::typedis::__private::Capture,
+                    "{LCS|min-match-len}:key1",
+                    "{LCS|min-match-len}:key2",
                 )
-                .1
-        },
+                .minmatchlen(1),
+        ),
     ),
     (
         "LCS",
         "withmatchlen",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lcs::new(
-                            ::typedis::__private::Capture,
-                            "{LCS|withmatchlen}:key1",
-                            "{LCS|withmatchlen}:key2",
-                        )
-                        .withmatchlen(),
+        || ::typedis::__private::captured(
+            Lcs::new(
+                    ::typedis::__private::Capture,
+                    "{LCS|withmatchlen}:key1",
+                    "{LCS|withmatchlen}:key2",
                 )
-                .1
-        },
+                .withmatchlen(),
+        ),
     ),
     (
         "LINDEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lindex::new(::typedis::__private::Capture, "{LINDEX|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lindex::new(::typedis::__private::Capture, "{LINDEX|}:key", 1),
+        ),
     ),
     (
         "LINSERT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Linsert::new(
-                        ::typedis::__private::Capture,
-                        "{LINSERT|}:key",
-                        LinsertWhere::Before,
-                        "pivot",
-                        "element",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Linsert::new(
+                ::typedis::__private::Capture,
+                "{LINSERT|}:key",
+                LinsertWhere::Before,
+                "pivot",
+                "element",
+            ),
+        ),
     ),
     (
         "LINSERT",
         "where/after",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Linsert::new(
-                        ::typedis::__private::Capture,
-                        "{LINSERT|where/after}:key",
-                        LinsertWhere::After,
-                        "pivot",
-                        "element",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Linsert::new(
+                ::typedis::__private::Capture,
+                "{LINSERT|where/after}:key",
+                LinsertWhere::After,
+                "pivot",
+                "element",
+            ),
+        ),
     ),
     (
         "LLEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Llen::new(::typedis::__private::Capture, "{LLEN|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Llen::new(::typedis::__private::Capture, "{LLEN|}:key"),
+        ),
     ),
     (
         "LMOVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmove::new(
-                        ::typedis::__private::Capture,
-                        "{LMOVE|}:source",
-                        "{LMOVE|}:destination",
-                        LmoveWherefrom::Left,
-                        LmoveWhereto::Left,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lmove::new(
+                ::typedis::__private::Capture,
+                "{LMOVE|}:source",
+                "{LMOVE|}:destination",
+                LmoveWherefrom::Left,
+                LmoveWhereto::Left,
+            ),
+        ),
     ),
     (
         "LMOVE",
         "wherefrom/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmove::new(
-                        ::typedis::__private::Capture,
-                        "{LMOVE|wherefrom/right}:source",
-                        "{LMOVE|wherefrom/right}:destination",
-                        LmoveWherefrom::Right,
-                        LmoveWhereto::Left,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lmove::new(
+                ::typedis::__private::Capture,
+                "{LMOVE|wherefrom/right}:source",
+                "{LMOVE|wherefrom/right}:destination",
+                LmoveWherefrom::Right,
+                LmoveWhereto::Left,
+            ),
+        ),
     ),
     (
         "LMOVE",
         "whereto/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmove::new(
-                        ::typedis::__private::Capture,
-                        "{LMOVE|whereto/right}:source",
-                        "{LMOVE|whereto/right}:destination",
-                        LmoveWherefrom::Left,
-                        LmoveWhereto::Right,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lmove::new(
+                ::typedis::__private::Capture,
+                "{LMOVE|whereto/right}:source",
+                "{LMOVE|whereto/right}:destination",
+                LmoveWherefrom::Left,
+                LmoveWhereto::Right,
+            ),
+        ),
     ),
     (
         "LMPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmpop::new(
-                        ::typedis::__private::Capture,
-                        ["{LMPOP|}:key"],
-                        LmpopWhere::Left,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lmpop::new(::typedis::__private::Capture, ["{LMPOP|}:key"], LmpopWhere::Left),
+        ),
     ),
     (
         "LMPOP",
         "where/right",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmpop::new(
-                        ::typedis::__private::Capture,
-                        ["{LMPOP|where/right}:key"],
-                        LmpopWhere::Right,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lmpop::new(
+                ::typedis::__private::Capture,
+                ["{LMPOP|where/right}:key"],
+                LmpopWhere::Right,
+            ),
+        ),
     ),
     (
         "LMPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lmpop::new(
-                            ::typedis::__private::Capture,
-                            ["{LMPOP|count}:key"],
-                            LmpopWhere::Left,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Lmpop::new(
+                    ::typedis::__private::Capture,
+                    ["{LMPOP|count}:key"],
+                    LmpopWhere::Left,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "LOLWUT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lolwut::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Lolwut::new(::typedis::__private::Capture)),
     ),
     (
         "LOLWUT",
         "version",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lolwut::new(::typedis::__private::Capture).version(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lolwut::new(::typedis::__private::Capture).version(1),
+        ),
     ),
     (
         "LPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpop::new(::typedis::__private::Capture, "{LPOP|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpop::new(::typedis::__private::Capture, "{LPOP|}:key"),
+        ),
     ),
     (
         "LPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpop::new(::typedis::__private::Capture, "{LPOP|count}:key").count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpop::new(::typedis::__private::Capture, "{LPOP|count}:key").count(1),
+        ),
     ),
     (
         "LPOS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpos::new(::typedis::__private::Capture, "{LPOS|}:key", "element"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpos::new(::typedis::__private::Capture, "{LPOS|}:key", "element"),
+        ),
     ),
     (
         "LPOS",
         "rank",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpos::new(
-                            ::typedis::__private::Capture,
-                            "{LPOS|rank}:key",
-                            "element",
-                        )
-                        .rank(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpos::new(::typedis::__private::Capture, "{LPOS|rank}:key", "element")
+                .rank(1),
+        ),
     ),
     (
         "LPOS",
         "num-matches",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpos::new(
-                            ::typedis::__private::Capture,
-                            "{LPOS|num-matches}:key",
-                            "element",
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpos::new(::typedis::__private::Capture, "{LPOS|num-matches}:key", "element")
+                .count(1),
+        ),
     ),
     (
         "LPOS",
         "len",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpos::new(::typedis::__private::Capture, "{LPOS|len}:key", "element")
-                        .maxlen(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpos::new(::typedis::__private::Capture, "{LPOS|len}:key", "element")
+                .maxlen(1),
+        ),
     ),
     (
         "LPUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpush::new(
-                        ::typedis::__private::Capture,
-                        "{LPUSH|}:key",
-                        ["element"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpush::new(::typedis::__private::Capture, "{LPUSH|}:key", ["element"]),
+        ),
     ),
     (
         "LPUSHX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lpushx::new(
-                        ::typedis::__private::Capture,
-                        "{LPUSHX|}:key",
-                        ["element"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lpushx::new(::typedis::__private::Capture, "{LPUSHX|}:key", ["element"]),
+        ),
     ),
     (
         "LRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lrange::new(::typedis::__private::Capture, "{LRANGE|}:key", 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lrange::new(::typedis::__private::Capture, "{LRANGE|}:key", 1, 1),
+        ),
     ),
     (
         "LREM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lrem::new(::typedis::__private::Capture, "{LREM|}:key", 1, "element"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lrem::new(::typedis::__private::Capture, "{LREM|}:key", 1, "element"),
+        ),
     ),
     (
         "LSET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Lset::new(::typedis::__private::Capture, "{LSET|}:key", 1, "element"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Lset::new(::typedis::__private::Capture, "{LSET|}:key", 1, "element"),
+        ),
     ),
     (
         "LTRIM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Ltrim::new(::typedis::__private::Capture, "{LTRIM|}:key", 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Ltrim::new(::typedis::__private::Capture, "{LTRIM|}:key", 1, 1),
+        ),
     ),
     (
         "MEMORY DOCTOR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryDoctor::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryDoctor::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "MEMORY HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(MemoryHelp::new(::typedis::__private::Capture)),
     ),
     (
         "MEMORY MALLOC-STATS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryMallocStats::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryMallocStats::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "MEMORY PURGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryPurge::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryPurge::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "MEMORY STATS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryStats::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryStats::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "MEMORY USAGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryUsage::new(
-                        ::typedis::__private::Capture,
-                        "{MEMORY USAGE|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryUsage::new(::typedis::__private::Capture, "{MEMORY USAGE|}:key"),
+        ),
     ),
     (
         "MEMORY USAGE",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    MemoryUsage::new(
-                            ::typedis::__private::Capture,
-                            "{MEMORY USAGE|count}:key",
-                        )
-                        .samples(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            MemoryUsage::new(::typedis::__private::Capture, "{MEMORY USAGE|count}:key")
+                .samples(1),
+        ),
     ),
     (
         "MGET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Mget::new(::typedis::__private::Capture, ["{MGET|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Mget::new(::typedis::__private::Capture, ["{MGET|}:key"]),
+        ),
     ),
     (
         "MIGRATE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                        ::typedis::__private::Capture,
-                        "host",
-                        1,
-                        MigrateKey::Key(::core::convert::Into::into("{MIGRATE|}:key")),
-                        1,
-                        1,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Migrate::new(
+                ::typedis::__private::Capture,
+                "host",
+                1,
+                MigrateKey::Key(::core::convert::Into::into("{MIGRATE|}:key")),
+                1,
+                1,
+            ),
+        ),
     ),
     (
         "MIGRATE",
         "key-selector/empty-string",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                        ::typedis::__private::Capture,
-                        "host",
-                        1,
-                        MigrateKey::Keys,
-                        1,
-                        1,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Migrate::new(
+                ::typedis::__private::Capture,
+                "host",
+                1,
+                MigrateKey::Keys,
+                1,
+                1,
+            ),
+        ),
     ),
     (
         "MIGRATE",
         "copy",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            MigrateKey::Key(
-                                ::core::convert::Into::into("{MIGRATE|copy}:key"),
-                            ),
-                            1,
-                            1,
-                        )
-                        .keep_local(),
+        || ::typedis::__private::captured(
+            Migrate::new(
+                    ::typedis::__private::Capture,
+                    "host",
+                    1,
+                    MigrateKey::Key(::core::convert::Into::into("{MIGRATE|copy}:key")),
+                    1,
+                    1,
                 )
-                .1
-        },
+                .keep_local(),
+        ),
     ),
     (
         "MIGRATE",
         "replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            MigrateKey::Key(
-                                ::core::convert::Into::into("{MIGRATE|replace}:key"),
-                            ),
-                            1,
-                            1,
-                        )
-                        .replace(),
+        || ::typedis::__private::captured(
+            Migrate::new(
+                    ::typedis::__private::Capture,
+                    "host",
+                    1,
+                    MigrateKey::Key(
+                        ::core::convert::Into::into("{MIGRATE|replace}:key"),
+                    ),
+                    1,
+                    1,
                 )
-                .1
-        },
+                .replace(),
+        ),
     ),
     (
         "MIGRATE",
         "authentication/auth",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            MigrateKey::Key(
-                                ::core::convert::Into::into(
-                                    "{MIGRATE|authentication/auth}:key",
-                                ),
-                            ),
-                            1,
-                            1,
-                        )
-                        .password("auth"),
+        || ::typedis::__private::captured(
+            Migrate::new(
+                    ::typedis::__private::Capture,
+                    "host",
+                    1,
+                    MigrateKey::Key(
+                        ::core::convert::Into::into("{MIGRATE|authentication/auth}:key"),
+                    ),
+                    1,
+                    1,
                 )
-                .1
-        },
+                .password("auth"),
+        ),
     ),
     (
         "MIGRATE",
         "authentication/auth2",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            MigrateKey::Key(
-                                ::core::convert::Into::into(
-                                    "{MIGRATE|authentication/auth2}:key",
-                                ),
-                            ),
-                            1,
-                            1,
-                        )
-                        .auth2(("username", "password")),
+        || ::typedis::__private::captured(
+            Migrate::new(
+                    ::typedis::__private::Capture,
+                    "host",
+                    1,
+                    MigrateKey::Key(
+                        ::core::convert::Into::into("{MIGRATE|authentication/auth2}:key"),
+                    ),
+                    1,
+                    1,
                 )
-                .1
-        },
+                .auth2(("username", "password")),
+        ),
     ),
     (
         "MIGRATE",
         "keys",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Migrate::new(
-                            ::typedis::__private::Capture,
-                            "host",
-                            1,
-                            MigrateKey::Key(
-                                ::core::convert::Into::into("{MIGRATE|keys}:key"),
-                            ),
-                            1,
-                            1,
-                        )
-                        .key_list(["{MIGRATE|keys}:keys"]),
+        || ::typedis::__private::captured(
+            Migrate::new(
+                    ::typedis::__private::Capture,
+                    "host",
+                    1,
+                    MigrateKey::Key(::core::convert::Into::into("{MIGRATE|keys}:key")),
+                    1,
+                    1,
                 )
-                .1
-        },
+                .key_list(["{MIGRATE|keys}:keys"]),
+        ),
     ),
     (
         "MODULE HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ModuleHelp::new(::typedis::__private::Capture)),
     ),
     (
         "MODULE LIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleList::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ModuleList::new(::typedis::__private::Capture)),
     ),
     (
         "MODULE LOAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleLoad::new(::typedis::__private::Capture, "path"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleLoad::new(::typedis::__private::Capture, "path"),
+        ),
     ),
     (
         "MODULE LOAD",
         "arg",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleLoad::new(::typedis::__private::Capture, "path").arg(["arg"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleLoad::new(::typedis::__private::Capture, "path").arg(["arg"]),
+        ),
     ),
     (
         "MODULE LOADEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleLoadex::new(::typedis::__private::Capture, "path"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleLoadex::new(::typedis::__private::Capture, "path"),
+        ),
     ),
     (
         "MODULE LOADEX",
         "configs",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleLoadex::new(::typedis::__private::Capture, "path")
-                        .config([("name", "value")]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleLoadex::new(::typedis::__private::Capture, "path")
+                .config([("name", "value")]),
+        ),
     ),
     (
         "MODULE LOADEX",
         "args",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleLoadex::new(::typedis::__private::Capture, "path")
-                        .args(["args"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleLoadex::new(::typedis::__private::Capture, "path").args(["args"]),
+        ),
     ),
     (
         "MODULE UNLOAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ModuleUnload::new(::typedis::__private::Capture, "name"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ModuleUnload::new(::typedis::__private::Capture, "name"),
+        ),
     ),
     (
         "MONITOR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Monitor::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Monitor::new(::typedis::__private::Capture)),
     ),
     (
         "MOVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Move::new(::typedis::__private::Capture, "{MOVE|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Move::new(::typedis::__private::Capture, "{MOVE|}:key", 1),
+        ),
     ),
     (
         "MSET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Mset::new(::typedis::__private::Capture, [("{MSET|}:key", "value")]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Mset::new(::typedis::__private::Capture, [("{MSET|}:key", "value")]),
+        ),
     ),
     (
         "MSETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                        ::typedis::__private::Capture,
-                        [("{MSETEX|}:key", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Msetex::new(::typedis::__private::Capture, [("{MSETEX|}:key", "value")]),
+        ),
     ),
     (
         "MSETEX",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|condition}:key", "value")],
-                        )
-                        .condition(MsetexCondition::Nx),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|condition}:key", "value")],
                 )
-                .1
-        },
+                .condition(MsetexCondition::Nx),
+        ),
     ),
     (
         "MSETEX",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|condition/nx}:key", "value")],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|condition/nx}:key", "value")],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "MSETEX",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|condition/xx}:key", "value")],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|condition/xx}:key", "value")],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "MSETEX",
         "expiration/seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|expiration/seconds}:key", "value")],
-                        )
-                        .ex(1),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|expiration/seconds}:key", "value")],
                 )
-                .1
-        },
+                .ex(1),
+        ),
     ),
     (
         "MSETEX",
         "expiration/milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|expiration/milliseconds}:key", "value")],
-                        )
-                        .px(1),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|expiration/milliseconds}:key", "value")],
                 )
-                .1
-        },
+                .px(1),
+        ),
     ),
     (
         "MSETEX",
         "expiration/unix-time-seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|expiration/unix-time-seconds}:key", "value")],
-                        )
-                        .exat(1700000000),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|expiration/unix-time-seconds}:key", "value")],
                 )
-                .1
-        },
+                .exat(1700000000),
+        ),
     ),
     (
         "MSETEX",
         "expiration/unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|expiration/unix-time-milliseconds}:key", "value")],
-                        )
-                        .pxat(1700000000),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|expiration/unix-time-milliseconds}:key", "value")],
                 )
-                .1
-        },
+                .pxat(1700000000),
+        ),
     ),
     (
         "MSETEX",
         "expiration/keepttl",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetex::new(
-                            ::typedis::__private::Capture,
-                            [("{MSETEX|expiration/keepttl}:key", "value")],
-                        )
-                        .keepttl(),
+        || ::typedis::__private::captured(
+            Msetex::new(
+                    ::typedis::__private::Capture,
+                    [("{MSETEX|expiration/keepttl}:key", "value")],
                 )
-                .1
-        },
+                .keepttl(),
+        ),
     ),
     (
         "MSETNX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Msetnx::new(
-                        ::typedis::__private::Capture,
-                        [("{MSETNX|}:key", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Msetnx::new(::typedis::__private::Capture, [("{MSETNX|}:key", "value")]),
+        ),
     ),
     (
         "MULTI",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Multi::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Multi::new(::typedis::__private::Capture)),
     ),
     (
         "OBJECT ENCODING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ObjectEncoding::new(
-                        ::typedis::__private::Capture,
-                        "{OBJECT ENCODING|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ObjectEncoding::new(::typedis::__private::Capture, "{OBJECT ENCODING|}:key"),
+        ),
     ),
     (
         "OBJECT FREQ",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ObjectFreq::new(::typedis::__private::Capture, "{OBJECT FREQ|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ObjectFreq::new(::typedis::__private::Capture, "{OBJECT FREQ|}:key"),
+        ),
     ),
     (
         "OBJECT HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ObjectHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ObjectHelp::new(::typedis::__private::Capture)),
     ),
     (
         "OBJECT IDLETIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ObjectIdletime::new(
-                        ::typedis::__private::Capture,
-                        "{OBJECT IDLETIME|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ObjectIdletime::new(::typedis::__private::Capture, "{OBJECT IDLETIME|}:key"),
+        ),
     ),
     (
         "OBJECT REFCOUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ObjectRefcount::new(
-                        ::typedis::__private::Capture,
-                        "{OBJECT REFCOUNT|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ObjectRefcount::new(::typedis::__private::Capture, "{OBJECT REFCOUNT|}:key"),
+        ),
     ),
     (
         "PERSIST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Persist::new(::typedis::__private::Capture, "{PERSIST|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Persist::new(::typedis::__private::Capture, "{PERSIST|}:key"),
+        ),
     ),
     (
         "PEXPIRE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|}:key", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|}:key", 1),
+        ),
     ),
     (
         "PEXPIRE",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIRE|condition}:key",
-                            1,
-                        )
-                        .condition(PexpireCondition::Nx),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|condition}:key", 1)
+                .condition(PexpireCondition::Nx),
+        ),
     ),
     (
         "PEXPIRE",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIRE|condition/nx}:key",
-                            1,
-                        )
-                        .nx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|condition/nx}:key", 1)
+                .nx(),
+        ),
     ),
     (
         "PEXPIRE",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIRE|condition/xx}:key",
-                            1,
-                        )
-                        .xx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|condition/xx}:key", 1)
+                .xx(),
+        ),
     ),
     (
         "PEXPIRE",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIRE|condition/gt}:key",
-                            1,
-                        )
-                        .gt(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|condition/gt}:key", 1)
+                .gt(),
+        ),
     ),
     (
         "PEXPIRE",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpire::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIRE|condition/lt}:key",
-                            1,
-                        )
-                        .lt(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpire::new(::typedis::__private::Capture, "{PEXPIRE|condition/lt}:key", 1)
+                .lt(),
+        ),
     ),
     (
         "PEXPIREAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                        ::typedis::__private::Capture,
-                        "{PEXPIREAT|}:key",
-                        1700000000,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpireat::new(::typedis::__private::Capture, "{PEXPIREAT|}:key", 1700000000),
+        ),
     ),
     (
         "PEXPIREAT",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIREAT|condition}:key",
-                            1700000000,
-                        )
-                        .condition(PexpireatCondition::Nx),
+        || ::typedis::__private::captured(
+            Pexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{PEXPIREAT|condition}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .condition(PexpireatCondition::Nx),
+        ),
     ),
     (
         "PEXPIREAT",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIREAT|condition/nx}:key",
-                            1700000000,
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Pexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{PEXPIREAT|condition/nx}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "PEXPIREAT",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIREAT|condition/xx}:key",
-                            1700000000,
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Pexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{PEXPIREAT|condition/xx}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "PEXPIREAT",
         "condition/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIREAT|condition/gt}:key",
-                            1700000000,
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Pexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{PEXPIREAT|condition/gt}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "PEXPIREAT",
         "condition/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpireat::new(
-                            ::typedis::__private::Capture,
-                            "{PEXPIREAT|condition/lt}:key",
-                            1700000000,
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Pexpireat::new(
+                    ::typedis::__private::Capture,
+                    "{PEXPIREAT|condition/lt}:key",
+                    1700000000,
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "PEXPIRETIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pexpiretime::new(::typedis::__private::Capture, "{PEXPIRETIME|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pexpiretime::new(::typedis::__private::Capture, "{PEXPIRETIME|}:key"),
+        ),
     ),
     (
         "PFADD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfadd::new(::typedis::__private::Capture, "{PFADD|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfadd::new(::typedis::__private::Capture, "{PFADD|}:key"),
+        ),
     ),
     (
         "PFADD",
         "element",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfadd::new(::typedis::__private::Capture, "{PFADD|element}:key")
-                        .element(["element"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfadd::new(::typedis::__private::Capture, "{PFADD|element}:key")
+                .element(["element"]),
+        ),
     ),
     (
         "PFCOUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfcount::new(::typedis::__private::Capture, ["{PFCOUNT|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfcount::new(::typedis::__private::Capture, ["{PFCOUNT|}:key"]),
+        ),
     ),
     (
         "PFDEBUG",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfdebug::new(
-                        ::typedis::__private::Capture,
-                        "encoding",
-                        "{PFDEBUG|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfdebug::new(::typedis::__private::Capture, "encoding", "{PFDEBUG|}:key"),
+        ),
     ),
     (
         "PFMERGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfmerge::new(::typedis::__private::Capture, "{PFMERGE|}:destkey"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfmerge::new(::typedis::__private::Capture, "{PFMERGE|}:destkey"),
+        ),
     ),
     (
         "PFMERGE",
         "sourcekey",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfmerge::new(
-                            ::typedis::__private::Capture,
-                            "{PFMERGE|sourcekey}:destkey",
-                        )
-                        .sourcekey(["{PFMERGE|sourcekey}:sourcekey"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pfmerge::new(::typedis::__private::Capture, "{PFMERGE|sourcekey}:destkey")
+                .sourcekey(["{PFMERGE|sourcekey}:sourcekey"]),
+        ),
     ),
     (
         "PFSELFTEST",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pfselftest::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Pfselftest::new(::typedis::__private::Capture)),
     ),
     (
         "PING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Ping::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Ping::new(::typedis::__private::Capture)),
     ),
     (
         "PING",
         "message",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Ping::new(::typedis::__private::Capture).message("message"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Ping::new(::typedis::__private::Capture).message("message"),
+        ),
     ),
     (
         "PSETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Psetex::new(
-                        ::typedis::__private::Capture,
-                        "{PSETEX|}:key",
-                        1,
-                        "value",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Psetex::new(::typedis::__private::Capture, "{PSETEX|}:key", 1, "value"),
+        ),
     ),
     (
         "PSUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Psubscribe::new(::typedis::__private::Capture, ["*"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Psubscribe::new(::typedis::__private::Capture, ["*"]),
+        ),
     ),
     (
         "PSYNC",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Psync::new(::typedis::__private::Capture, "replicationid", 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Psync::new(::typedis::__private::Capture, "replicationid", 1),
+        ),
     ),
     (
         "PTTL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Pttl::new(::typedis::__private::Capture, "{PTTL|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Pttl::new(::typedis::__private::Capture, "{PTTL|}:key"),
+        ),
     ),
     (
         "PUBLISH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Publish::new(::typedis::__private::Capture, "channel", "message"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Publish::new(::typedis::__private::Capture, "channel", "message"),
+        ),
     ),
     (
         "PUBSUB CHANNELS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubChannels::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubChannels::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUBSUB CHANNELS",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubChannels::new(::typedis::__private::Capture).pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubChannels::new(::typedis::__private::Capture).pattern("*"),
+        ),
     ),
     (
         "PUBSUB HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(PubsubHelp::new(::typedis::__private::Capture)),
     ),
     (
         "PUBSUB NUMPAT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubNumpat::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubNumpat::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUBSUB NUMSUB",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubNumsub::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubNumsub::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUBSUB NUMSUB",
         "channel",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubNumsub::new(::typedis::__private::Capture).channel(["channel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubNumsub::new(::typedis::__private::Capture).channel(["channel"]),
+        ),
     ),
     (
         "PUBSUB SHARDCHANNELS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubShardchannels::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubShardchannels::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUBSUB SHARDCHANNELS",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubShardchannels::new(::typedis::__private::Capture).pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubShardchannels::new(::typedis::__private::Capture).pattern("*"),
+        ),
     ),
     (
         "PUBSUB SHARDNUMSUB",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubShardnumsub::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubShardnumsub::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUBSUB SHARDNUMSUB",
         "shardchannel",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    PubsubShardnumsub::new(::typedis::__private::Capture)
-                        .shardchannel(["shardchannel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            PubsubShardnumsub::new(::typedis::__private::Capture)
+                .shardchannel(["shardchannel"]),
+        ),
     ),
     (
         "PUNSUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Punsubscribe::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Punsubscribe::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "PUNSUBSCRIBE",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Punsubscribe::new(::typedis::__private::Capture).pattern(["*"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Punsubscribe::new(::typedis::__private::Capture).pattern(["*"]),
+        ),
     ),
     (
         "QUIT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Quit::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Quit::new(::typedis::__private::Capture)),
     ),
     (
         "RANDOMKEY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Randomkey::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Randomkey::new(::typedis::__private::Capture)),
     ),
     (
         "READONLY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Readonly::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Readonly::new(::typedis::__private::Capture)),
     ),
     (
         "READWRITE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Readwrite::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Readwrite::new(::typedis::__private::Capture)),
     ),
     (
         "RENAME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rename::new(
-                        ::typedis::__private::Capture,
-                        "{RENAME|}:key",
-                        "{RENAME|}:newkey",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rename::new(
+                ::typedis::__private::Capture,
+                "{RENAME|}:key",
+                "{RENAME|}:newkey",
+            ),
+        ),
     ),
     (
         "RENAMENX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Renamenx::new(
-                        ::typedis::__private::Capture,
-                        "{RENAMENX|}:key",
-                        "{RENAMENX|}:newkey",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Renamenx::new(
+                ::typedis::__private::Capture,
+                "{RENAMENX|}:key",
+                "{RENAMENX|}:newkey",
+            ),
+        ),
     ),
     (
         "REPLCONF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Replconf::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Replconf::new(::typedis::__private::Capture)),
     ),
     (
         "REPLICAOF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Replicaof::new(
-                        ::typedis::__private::Capture,
-                        ReplicaofTarget::HostPort {
-                            host: ::core::convert::Into::into("host"),
-                            port: ::core::convert::Into::into(1),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Replicaof::new(
+                ::typedis::__private::Capture,
+                ReplicaofTarget::HostPort {
+                    host: ::core::convert::Into::into("host"),
+                    port: ::core::convert::Into::into(1),
+                },
+            ),
+        ),
     ),
     (
         "REPLICAOF",
         "args/no-one",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Replicaof::new(::typedis::__private::Capture, ReplicaofTarget::NoOne),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Replicaof::new(::typedis::__private::Capture, ReplicaofTarget::NoOne),
+        ),
     ),
     (
         "RESET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Reset::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Reset::new(::typedis::__private::Capture)),
     ),
     (
         "RESTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Restore::new(
-                        ::typedis::__private::Capture,
-                        "{RESTORE|}:key",
-                        1,
-                        "serializedvalue",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Restore::new(
+                ::typedis::__private::Capture,
+                "{RESTORE|}:key",
+                1,
+                "serializedvalue",
+            ),
+        ),
     ),
     (
         "RESTORE",
         "replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Restore::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE|replace}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .replace(),
+        || ::typedis::__private::captured(
+            Restore::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE|replace}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .replace(),
+        ),
     ),
     (
         "RESTORE",
         "absttl",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Restore::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE|absttl}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .absttl(),
+        || ::typedis::__private::captured(
+            Restore::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE|absttl}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .absttl(),
+        ),
     ),
     (
         "RESTORE",
         "seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Restore::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE|seconds}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .idletime(1),
+        || ::typedis::__private::captured(
+            Restore::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE|seconds}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .idletime(1),
+        ),
     ),
     (
         "RESTORE",
         "frequency",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Restore::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE|frequency}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .freq(1),
+        || ::typedis::__private::captured(
+            Restore::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE|frequency}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .freq(1),
+        ),
     ),
     (
         "RESTORE-ASKING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    RestoreAsking::new(
-                        ::typedis::__private::Capture,
-                        "{RESTORE-ASKING|}:key",
-                        1,
-                        "serializedvalue",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            RestoreAsking::new(
+                ::typedis::__private::Capture,
+                "{RESTORE-ASKING|}:key",
+                1,
+                "serializedvalue",
+            ),
+        ),
     ),
     (
         "RESTORE-ASKING",
         "replace",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    RestoreAsking::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE-ASKING|replace}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .replace(),
+        || ::typedis::__private::captured(
+            RestoreAsking::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE-ASKING|replace}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .replace(),
+        ),
     ),
     (
         "RESTORE-ASKING",
         "absttl",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    RestoreAsking::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE-ASKING|absttl}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .absttl(),
+        || ::typedis::__private::captured(
+            RestoreAsking::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE-ASKING|absttl}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .absttl(),
+        ),
     ),
     (
         "RESTORE-ASKING",
         "seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    RestoreAsking::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE-ASKING|seconds}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .idletime(1),
+        || ::typedis::__private::captured(
+            RestoreAsking::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE-ASKING|seconds}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .idletime(1),
+        ),
     ),
     (
         "RESTORE-ASKING",
         "frequency",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    RestoreAsking::new(
-                            ::typedis::__private::Capture,
-                            "{RESTORE-ASKING|frequency}:key",
-                            1,
-                            "serializedvalue",
-                        )
-                        .freq(1),
+        || ::typedis::__private::captured(
+            RestoreAsking::new(
+                    ::typedis::__private::Capture,
+                    "{RESTORE-ASKING|frequency}:key",
+                    1,
+                    "serializedvalue",
                 )
-                .1
-        },
+                .freq(1),
+        ),
     ),
     (
         "ROLE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Role::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Role::new(::typedis::__private::Capture)),
     ),
     (
         "RPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rpop::new(::typedis::__private::Capture, "{RPOP|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rpop::new(::typedis::__private::Capture, "{RPOP|}:key"),
+        ),
     ),
     (
         "RPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rpop::new(::typedis::__private::Capture, "{RPOP|count}:key").count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rpop::new(::typedis::__private::Capture, "{RPOP|count}:key").count(1),
+        ),
     ),
     (
         "RPOPLPUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rpoplpush::new(
-                        ::typedis::__private::Capture,
-                        "{RPOPLPUSH|}:source",
-                        "{RPOPLPUSH|}:destination",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rpoplpush::new(
+                ::typedis::__private::Capture,
+                "{RPOPLPUSH|}:source",
+                "{RPOPLPUSH|}:destination",
+            ),
+        ),
     ),
     (
         "RPUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rpush::new(
-                        ::typedis::__private::Capture,
-                        "{RPUSH|}:key",
-                        ["element"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rpush::new(::typedis::__private::Capture, "{RPUSH|}:key", ["element"]),
+        ),
     ),
     (
         "RPUSHX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Rpushx::new(
-                        ::typedis::__private::Capture,
-                        "{RPUSHX|}:key",
-                        ["element"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Rpushx::new(::typedis::__private::Capture, "{RPUSHX|}:key", ["element"]),
+        ),
     ),
     (
         "SADD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sadd::new(::typedis::__private::Capture, "{SADD|}:key", ["member"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sadd::new(::typedis::__private::Capture, "{SADD|}:key", ["member"]),
+        ),
     ),
     (
         "SAVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Save::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Save::new(::typedis::__private::Capture)),
     ),
     (
         "SCAN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 0u64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Scan::new(::typedis::__private::Capture, 0u64)),
     ),
     (
         "SCAN",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 0u64).pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Scan::new(::typedis::__private::Capture, 0u64).pattern("*"),
+        ),
     ),
     (
         "SCAN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 0u64).count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Scan::new(::typedis::__private::Capture, 0u64).count(1),
+        ),
     ),
     (
         "SCAN",
         "type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Scan::new(::typedis::__private::Capture, 0u64).of_type("string"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Scan::new(::typedis::__private::Capture, 0u64).of_type("string"),
+        ),
     ),
     (
         "SCARD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Scard::new(::typedis::__private::Capture, "{SCARD|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Scard::new(::typedis::__private::Capture, "{SCARD|}:key"),
+        ),
     ),
     (
         "SCRIPT DEBUG",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Yes),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Yes),
+        ),
     ),
     (
         "SCRIPT DEBUG",
         "mode/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptDebug::new(
-                        ::typedis::__private::Capture,
-                        ScriptDebugMode::Sync,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Sync),
+        ),
     ),
     (
         "SCRIPT DEBUG",
         "mode/no",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::No),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::No),
+        ),
     ),
     (
         "SCRIPT DEBUG",
         "engine",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Yes)
-                        .engine("engine"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptDebug::new(::typedis::__private::Capture, ScriptDebugMode::Yes)
+                .engine("engine"),
+        ),
     ),
     (
         "SCRIPT EXISTS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptExists::new(::typedis::__private::Capture, ["sha1"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptExists::new(::typedis::__private::Capture, ["sha1"]),
+        ),
     ),
     (
         "SCRIPT FLUSH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptFlush::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "SCRIPT FLUSH",
         "flush-type",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture)
-                        .flush_type(ScriptFlushFlushType::Async),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptFlush::new(::typedis::__private::Capture)
+                .flush_type(ScriptFlushFlushType::Async),
+        ),
     ),
     (
         "SCRIPT FLUSH",
         "flush-type/async",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture).asynchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptFlush::new(::typedis::__private::Capture).asynchronous(),
+        ),
     ),
     (
         "SCRIPT FLUSH",
         "flush-type/sync",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptFlush::new(::typedis::__private::Capture).synchronous(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptFlush::new(::typedis::__private::Capture).synchronous(),
+        ),
     ),
     (
         "SCRIPT HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ScriptHelp::new(::typedis::__private::Capture)),
     ),
     (
         "SCRIPT KILL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptKill::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(ScriptKill::new(::typedis::__private::Capture)),
     ),
     (
         "SCRIPT LOAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptLoad::new(::typedis::__private::Capture, "return 1"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptLoad::new(::typedis::__private::Capture, "return 1"),
+        ),
     ),
     (
         "SCRIPT SHOW",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    ScriptShow::new(
-                        ::typedis::__private::Capture,
-                        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            ScriptShow::new(
+                ::typedis::__private::Capture,
+                "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+            ),
+        ),
     ),
     (
         "SDIFF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sdiff::new(::typedis::__private::Capture, ["{SDIFF|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sdiff::new(::typedis::__private::Capture, ["{SDIFF|}:key"]),
+        ),
     ),
     (
         "SDIFFSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sdiffstore::new(
-                        ::typedis::__private::Capture,
-                        "{SDIFFSTORE|}:destination",
-                        ["{SDIFFSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sdiffstore::new(
+                ::typedis::__private::Capture,
+                "{SDIFFSTORE|}:destination",
+                ["{SDIFFSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "SELECT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Select::new(::typedis::__private::Capture, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Select::new(::typedis::__private::Capture, 1)),
     ),
     (
         "SET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(::typedis::__private::Capture, "{SET|}:key", "value"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Set::new(::typedis::__private::Capture, "{SET|}:key", "value"),
+        ),
     ),
     (
         "SET",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|condition/nx}:key",
-                            "value",
-                        )
-                        .nx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Set::new(::typedis::__private::Capture, "{SET|condition/nx}:key", "value")
+                .nx(),
+        ),
     ),
     (
         "SET",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|condition/xx}:key",
-                            "value",
-                        )
-                        .xx(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Set::new(::typedis::__private::Capture, "{SET|condition/xx}:key", "value")
+                .xx(),
+        ),
     ),
     (
         "SET",
         "condition/comparison-value",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|condition/comparison-value}:key",
-                            "value",
-                        )
-                        .ifeq("comparisonvalue"),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|condition/comparison-value}:key",
+                    "value",
                 )
-                .1
-        },
+                .ifeq("comparisonvalue"),
+        ),
     ),
     (
         "SET",
         "get",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(::typedis::__private::Capture, "{SET|get}:key", "value")
-                        .get_old(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Set::new(::typedis::__private::Capture, "{SET|get}:key", "value").get_old(),
+        ),
     ),
     (
         "SET",
         "expiration/seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|expiration/seconds}:key",
-                            "value",
-                        )
-                        .ex(1),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|expiration/seconds}:key",
+                    "value",
                 )
-                .1
-        },
+                .ex(1),
+        ),
     ),
     (
         "SET",
         "expiration/milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|expiration/milliseconds}:key",
-                            "value",
-                        )
-                        .px(1),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|expiration/milliseconds}:key",
+                    "value",
                 )
-                .1
-        },
+                .px(1),
+        ),
     ),
     (
         "SET",
         "expiration/unix-time-seconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|expiration/unix-time-seconds}:key",
-                            "value",
-                        )
-                        .exat(1700000000),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|expiration/unix-time-seconds}:key",
+                    "value",
                 )
-                .1
-        },
+                .exat(1700000000),
+        ),
     ),
     (
         "SET",
         "expiration/unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|expiration/unix-time-milliseconds}:key",
-                            "value",
-                        )
-                        .pxat(1700000000),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|expiration/unix-time-milliseconds}:key",
+                    "value",
                 )
-                .1
-        },
+                .pxat(1700000000),
+        ),
     ),
     (
         "SET",
         "expiration/keepttl",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Set::new(
-                            ::typedis::__private::Capture,
-                            "{SET|expiration/keepttl}:key",
-                            "value",
-                        )
-                        .keepttl(),
+        || ::typedis::__private::captured(
+            Set::new(
+                    ::typedis::__private::Capture,
+                    "{SET|expiration/keepttl}:key",
+                    "value",
                 )
-                .1
-        },
+                .keepttl(),
+        ),
     ),
     (
         "SETBIT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Setbit::new(::typedis::__private::Capture, "{SETBIT|}:key", 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Setbit::new(::typedis::__private::Capture, "{SETBIT|}:key", 1, 1),
+        ),
     ),
     (
         "SETEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Setex::new(::typedis::__private::Capture, "{SETEX|}:key", 1, "value"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Setex::new(::typedis::__private::Capture, "{SETEX|}:key", 1, "value"),
+        ),
     ),
     (
         "SETNX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Setnx::new(::typedis::__private::Capture, "{SETNX|}:key", "value"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Setnx::new(::typedis::__private::Capture, "{SETNX|}:key", "value"),
+        ),
     ),
     (
         "SETRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Setrange::new(
-                        ::typedis::__private::Capture,
-                        "{SETRANGE|}:key",
-                        1,
-                        "value",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Setrange::new(::typedis::__private::Capture, "{SETRANGE|}:key", 1, "value"),
+        ),
     ),
     (
         "SHUTDOWN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Shutdown::new(::typedis::__private::Capture)),
     ),
     (
         "SHUTDOWN",
         "abort-selector",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .mode(::typedis::ShutdownMode::new().nosave()),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Shutdown::new(::typedis::__private::Capture)
+                .mode(::typedis::ShutdownMode::new().nosave()),
+        ),
     ),
     (
         "SHUTDOWN",
         "abort-selector/abort",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .mode(::typedis::ShutdownMode::abort()),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Shutdown::new(::typedis::__private::Capture)
+                .mode(::typedis::ShutdownMode::abort()),
+        ),
     ),
     (
         "SHUTDOWN",
         "abort-selector/save-selector-block/failover",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .mode(::typedis::ShutdownMode::new().failover()),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Shutdown::new(::typedis::__private::Capture)
+                .mode(::typedis::ShutdownMode::new().failover()),
+        ),
     ),
     (
         "SHUTDOWN",
         "abort-selector/save-selector-block/safe",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .mode(::typedis::ShutdownMode::new().safe()),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Shutdown::new(::typedis::__private::Capture)
+                .mode(::typedis::ShutdownMode::new().safe()),
+        ),
     ),
     (
         "SHUTDOWN",
         "abort-selector/save-selector-block/save-selector/save",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Shutdown::new(::typedis::__private::Capture)
-                        .mode(::typedis::ShutdownMode::new().save().now().force()),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Shutdown::new(::typedis::__private::Capture)
+                .mode(::typedis::ShutdownMode::new().save().now().force()),
+        ),
     ),
     (
         "SINTER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sinter::new(::typedis::__private::Capture, ["{SINTER|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sinter::new(::typedis::__private::Capture, ["{SINTER|}:key"]),
+        ),
     ),
     (
         "SINTERCARD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sintercard::new(::typedis::__private::Capture, ["{SINTERCARD|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sintercard::new(::typedis::__private::Capture, ["{SINTERCARD|}:key"]),
+        ),
     ),
     (
         "SINTERCARD",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sintercard::new(
-                            ::typedis::__private::Capture,
-                            ["{SINTERCARD|limit}:key"],
-                        )
-                        .limit(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sintercard::new(::typedis::__private::Capture, ["{SINTERCARD|limit}:key"])
+                .limit(1),
+        ),
     ),
     (
         "SINTERSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sinterstore::new(
-                        ::typedis::__private::Capture,
-                        "{SINTERSTORE|}:destination",
-                        ["{SINTERSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sinterstore::new(
+                ::typedis::__private::Capture,
+                "{SINTERSTORE|}:destination",
+                ["{SINTERSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "SISMEMBER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sismember::new(
-                        ::typedis::__private::Capture,
-                        "{SISMEMBER|}:key",
-                        "member",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sismember::new(::typedis::__private::Capture, "{SISMEMBER|}:key", "member"),
+        ),
     ),
     (
         "SLAVEOF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Slaveof::new(
-                        ::typedis::__private::Capture,
-                        SlaveofTarget::HostPort {
-                            host: ::core::convert::Into::into("host"),
-                            port: ::core::convert::Into::into(1),
-                        },
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Slaveof::new(
+                ::typedis::__private::Capture,
+                SlaveofTarget::HostPort {
+                    host: ::core::convert::Into::into("host"),
+                    port: ::core::convert::Into::into(1),
+                },
+            ),
+        ),
     ),
     (
         "SLAVEOF",
         "args/no-one",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Slaveof::new(::typedis::__private::Capture, SlaveofTarget::NoOne),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Slaveof::new(::typedis::__private::Capture, SlaveofTarget::NoOne),
+        ),
     ),
     (
         "SLOWLOG GET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SlowlogGet::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(SlowlogGet::new(::typedis::__private::Capture)),
     ),
     (
         "SLOWLOG GET",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SlowlogGet::new(::typedis::__private::Capture).count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SlowlogGet::new(::typedis::__private::Capture).count(1),
+        ),
     ),
     (
         "SLOWLOG HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SlowlogHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SlowlogHelp::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "SLOWLOG LEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SlowlogLen::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(SlowlogLen::new(::typedis::__private::Capture)),
     ),
     (
         "SLOWLOG RESET",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SlowlogReset::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SlowlogReset::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "SMEMBERS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Smembers::new(::typedis::__private::Capture, "{SMEMBERS|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Smembers::new(::typedis::__private::Capture, "{SMEMBERS|}:key"),
+        ),
     ),
     (
         "SMISMEMBER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Smismember::new(
-                        ::typedis::__private::Capture,
-                        "{SMISMEMBER|}:key",
-                        ["member"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Smismember::new(
+                ::typedis::__private::Capture,
+                "{SMISMEMBER|}:key",
+                ["member"],
+            ),
+        ),
     ),
     (
         "SMOVE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Smove::new(
-                        ::typedis::__private::Capture,
-                        "{SMOVE|}:source",
-                        "{SMOVE|}:destination",
-                        "member",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Smove::new(
+                ::typedis::__private::Capture,
+                "{SMOVE|}:source",
+                "{SMOVE|}:destination",
+                "member",
+            ),
+        ),
     ),
     (
         "SORT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|}:key"),
+        ),
     ),
     (
         "SORT",
         "by-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|by-pattern}:key")
-                        .by("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|by-pattern}:key").by("*"),
+        ),
     ),
     (
         "SORT",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|limit}:key")
-                        .limit((1, 1)),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|limit}:key").limit((1, 1)),
+        ),
     ),
     (
         "SORT",
         "get-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|get-pattern}:key")
-                        .get_pattern(["*"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|get-pattern}:key")
+                .get_pattern(["*"]),
+        ),
     ),
     (
         "SORT",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|order}:key")
-                        .order(SortOrder::Asc),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|order}:key")
+                .order(SortOrder::Asc),
+        ),
     ),
     (
         "SORT",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|order/asc}:key")
-                        .asc(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|order/asc}:key").asc(),
+        ),
     ),
     (
         "SORT",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|order/desc}:key")
-                        .desc(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|order/desc}:key").desc(),
+        ),
     ),
     (
         "SORT",
         "sorting",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|sorting}:key")
-                        .alpha(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|sorting}:key").alpha(),
+        ),
     ),
     (
         "SORT",
         "destination",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sort::new(::typedis::__private::Capture, "{SORT|destination}:key")
-                        .store("{SORT|destination}:destination"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sort::new(::typedis::__private::Capture, "{SORT|destination}:key")
+                .store("{SORT|destination}:destination"),
+        ),
     ),
     (
         "SORT_RO",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|}:key"),
+        ),
     ),
     (
         "SORT_RO",
         "by-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(
-                            ::typedis::__private::Capture,
-                            "{SORT_RO|by-pattern}:key",
-                        )
-                        .by("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|by-pattern}:key")
+                .by("*"),
+        ),
     ),
     (
         "SORT_RO",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|limit}:key")
-                        .limit((1, 1)),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|limit}:key")
+                .limit((1, 1)),
+        ),
     ),
     (
         "SORT_RO",
         "get-pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(
-                            ::typedis::__private::Capture,
-                            "{SORT_RO|get-pattern}:key",
-                        )
-                        .get_pattern(["*"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|get-pattern}:key")
+                .get_pattern(["*"]),
+        ),
     ),
     (
         "SORT_RO",
         "order",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|order}:key")
-                        .order(SortRoOrder::Asc),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|order}:key")
+                .order(SortRoOrder::Asc),
+        ),
     ),
     (
         "SORT_RO",
         "order/asc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|order/asc}:key")
-                        .asc(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|order/asc}:key").asc(),
+        ),
     ),
     (
         "SORT_RO",
         "order/desc",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(
-                            ::typedis::__private::Capture,
-                            "{SORT_RO|order/desc}:key",
-                        )
-                        .desc(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|order/desc}:key").desc(),
+        ),
     ),
     (
         "SORT_RO",
         "sorting",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    SortRo::new(::typedis::__private::Capture, "{SORT_RO|sorting}:key")
-                        .alpha(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            SortRo::new(::typedis::__private::Capture, "{SORT_RO|sorting}:key").alpha(),
+        ),
     ),
     (
         "SPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Spop::new(::typedis::__private::Capture, "{SPOP|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Spop::new(::typedis::__private::Capture, "{SPOP|}:key"),
+        ),
     ),
     (
         "SPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Spop::new(::typedis::__private::Capture, "{SPOP|count}:key").count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Spop::new(::typedis::__private::Capture, "{SPOP|count}:key").count(1),
+        ),
     ),
     (
         "SPUBLISH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Spublish::new(
-                        ::typedis::__private::Capture,
-                        "shardchannel",
-                        "message",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Spublish::new(::typedis::__private::Capture, "shardchannel", "message"),
+        ),
     ),
     (
         "SRANDMEMBER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Srandmember::new(::typedis::__private::Capture, "{SRANDMEMBER|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Srandmember::new(::typedis::__private::Capture, "{SRANDMEMBER|}:key"),
+        ),
     ),
     (
         "SRANDMEMBER",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Srandmember::new(
-                            ::typedis::__private::Capture,
-                            "{SRANDMEMBER|count}:key",
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Srandmember::new(::typedis::__private::Capture, "{SRANDMEMBER|count}:key")
+                .count(1),
+        ),
     ),
     (
         "SREM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Srem::new(::typedis::__private::Capture, "{SREM|}:key", ["member"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Srem::new(::typedis::__private::Capture, "{SREM|}:key", ["member"]),
+        ),
     ),
     (
         "SSCAN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sscan::new(::typedis::__private::Capture, "{SSCAN|}:key", 0u64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sscan::new(::typedis::__private::Capture, "{SSCAN|}:key", 0u64),
+        ),
     ),
     (
         "SSCAN",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sscan::new(
-                            ::typedis::__private::Capture,
-                            "{SSCAN|pattern}:key",
-                            0u64,
-                        )
-                        .pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sscan::new(::typedis::__private::Capture, "{SSCAN|pattern}:key", 0u64)
+                .pattern("*"),
+        ),
     ),
     (
         "SSCAN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sscan::new(::typedis::__private::Capture, "{SSCAN|count}:key", 0u64)
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sscan::new(::typedis::__private::Capture, "{SSCAN|count}:key", 0u64).count(1),
+        ),
     ),
     (
         "SSUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Ssubscribe::new(::typedis::__private::Capture, ["shardchannel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Ssubscribe::new(::typedis::__private::Capture, ["shardchannel"]),
+        ),
     ),
     (
         "STRLEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Strlen::new(::typedis::__private::Capture, "{STRLEN|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Strlen::new(::typedis::__private::Capture, "{STRLEN|}:key"),
+        ),
     ),
     (
         "SUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Subscribe::new(::typedis::__private::Capture, ["channel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Subscribe::new(::typedis::__private::Capture, ["channel"]),
+        ),
     ),
     (
         "SUBSTR",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Substr::new(::typedis::__private::Capture, "{SUBSTR|}:key", 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Substr::new(::typedis::__private::Capture, "{SUBSTR|}:key", 1, 1),
+        ),
     ),
     (
         "SUNION",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sunion::new(::typedis::__private::Capture, ["{SUNION|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sunion::new(::typedis::__private::Capture, ["{SUNION|}:key"]),
+        ),
     ),
     (
         "SUNIONSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sunionstore::new(
-                        ::typedis::__private::Capture,
-                        "{SUNIONSTORE|}:destination",
-                        ["{SUNIONSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sunionstore::new(
+                ::typedis::__private::Capture,
+                "{SUNIONSTORE|}:destination",
+                ["{SUNIONSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "SUNSUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sunsubscribe::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sunsubscribe::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "SUNSUBSCRIBE",
         "shardchannel",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sunsubscribe::new(::typedis::__private::Capture)
-                        .shardchannel(["shardchannel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Sunsubscribe::new(::typedis::__private::Capture)
+                .shardchannel(["shardchannel"]),
+        ),
     ),
     (
         "SWAPDB",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Swapdb::new(::typedis::__private::Capture, 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Swapdb::new(::typedis::__private::Capture, 1, 1),
+        ),
     ),
     (
         "SYNC",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Sync::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Sync::new(::typedis::__private::Capture)),
     ),
     (
         "TIME",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Time::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Time::new(::typedis::__private::Capture)),
     ),
     (
         "TOUCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Touch::new(::typedis::__private::Capture, ["{TOUCH|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Touch::new(::typedis::__private::Capture, ["{TOUCH|}:key"]),
+        ),
     ),
     (
         "TTL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Ttl::new(::typedis::__private::Capture, "{TTL|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Ttl::new(::typedis::__private::Capture, "{TTL|}:key"),
+        ),
     ),
     (
         "TYPE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Type::new(::typedis::__private::Capture, "{TYPE|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Type::new(::typedis::__private::Capture, "{TYPE|}:key"),
+        ),
     ),
     (
         "UNLINK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Unlink::new(::typedis::__private::Capture, ["{UNLINK|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Unlink::new(::typedis::__private::Capture, ["{UNLINK|}:key"]),
+        ),
     ),
     (
         "UNSUBSCRIBE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Unsubscribe::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Unsubscribe::new(::typedis::__private::Capture),
+        ),
     ),
     (
         "UNSUBSCRIBE",
         "channel",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Unsubscribe::new(::typedis::__private::Capture).channel(["channel"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Unsubscribe::new(::typedis::__private::Capture).channel(["channel"]),
+        ),
     ),
     (
         "UNWATCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Unwatch::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Unwatch::new(::typedis::__private::Capture)),
     ),
     (
         "WAIT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Wait::new(::typedis::__private::Capture, 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(Wait::new(::typedis::__private::Capture, 1, 1)),
     ),
     (
         "WAITAOF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Waitaof::new(::typedis::__private::Capture, 1, 1, 1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Waitaof::new(::typedis::__private::Capture, 1, 1, 1),
+        ),
     ),
     (
         "WATCH",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Watch::new(::typedis::__private::Capture, ["{WATCH|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Watch::new(::typedis::__private::Capture, ["{WATCH|}:key"]),
+        ),
     ),
     (
         "XACK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xack::new(
-                        ::typedis::__private::Capture,
-                        "{XACK|}:key",
-                        "group",
-                        ["1-1"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xack::new(::typedis::__private::Capture, "{XACK|}:key", "group", ["1-1"]),
+        ),
     ),
     (
         "XADD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                        ::typedis::__private::Capture,
-                        "{XADD|}:key",
-                        XaddId::Auto,
-                        [("field", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xadd::new(
+                ::typedis::__private::Capture,
+                "{XADD|}:key",
+                XaddId::Auto,
+                [("field", "value")],
+            ),
+        ),
     ),
     (
         "XADD",
         "nomkstream",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|nomkstream}:key",
-                            XaddId::Auto,
-                            [("field", "value")],
-                        )
-                        .nomkstream(),
+        || ::typedis::__private::captured(
+            Xadd::new(
+                    ::typedis::__private::Capture,
+                    "{XADD|nomkstream}:key",
+                    XaddId::Auto,
+                    [("field", "value")],
                 )
-                .1
-        },
+                .nomkstream(),
+        ),
     ),
     (
         "XADD",
         "trim",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim}:key",
-                            XaddId::Auto,
-                            [("field", "value")],
-                        )
-                        .trim(::typedis::Trim::maxlen(10)),
+        || ::typedis::__private::captured(
+            Xadd::new(
+                    ::typedis::__private::Capture,
+                    "{XADD|trim}:key",
+                    XaddId::Auto,
+                    [("field", "value")],
                 )
-                .1
-        },
+                .trim(::typedis::Trim::maxlen(10)),
+        ),
     ),
     (
         "XADD",
         "trim/count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/count}:key",
-                            XaddId::Auto,
-                            [("field", "value")],
-                        )
-                        .trim(::typedis::Trim::maxlen(10).limit(1)),
+        || ::typedis::__private::captured(
+            Xadd::new(
+                    ::typedis::__private::Capture,
+                    "{XADD|trim/count}:key",
+                    XaddId::Auto,
+                    [("field", "value")],
                 )
-                .1
-        },
+                .trim(::typedis::Trim::maxlen(10).limit(1)),
+        ),
     ),
     (
         "XADD",
         "trim/operator/approximately",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/operator/approximately}:key",
-                            XaddId::Auto,
-                            [("field", "value")],
-                        )
-                        .trim(::typedis::Trim::maxlen(10).approx()),
+        || ::typedis::__private::captured(
+            Xadd::new(
+                    ::typedis::__private::Capture,
+                    "{XADD|trim/operator/approximately}:key",
+                    XaddId::Auto,
+                    [("field", "value")],
                 )
-                .1
-        },
+                .trim(::typedis::Trim::maxlen(10).approx()),
+        ),
     ),
     (
         "XADD",
         "trim/strategy/minid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                            ::typedis::__private::Capture,
-                            "{XADD|trim/strategy/minid}:key",
-                            XaddId::Auto,
-                            [("field", "value")],
-                        )
-                        .trim(::typedis::Trim::minid("0-1")),
+        || ::typedis::__private::captured(
+            Xadd::new(
+                    ::typedis::__private::Capture,
+                    "{XADD|trim/strategy/minid}:key",
+                    XaddId::Auto,
+                    [("field", "value")],
                 )
-                .1
-        },
+                .trim(::typedis::Trim::minid("0-1")),
+        ),
     ),
     (
         "XADD",
         "id-selector/id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xadd::new(
-                        ::typedis::__private::Capture,
-                        "{XADD|id-selector/id}:key",
-                        XaddId::Explicit(::core::convert::Into::into("2-1")),
-                        [("field", "value")],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xadd::new(
+                ::typedis::__private::Capture,
+                "{XADD|id-selector/id}:key",
+                XaddId::Explicit(::core::convert::Into::into("2-1")),
+                [("field", "value")],
+            ),
+        ),
     ),
     (
         "XAUTOCLAIM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xautoclaim::new(
-                        ::typedis::__private::Capture,
-                        "{XAUTOCLAIM|}:key",
-                        "group",
-                        "consumer",
-                        "0",
-                        "0",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xautoclaim::new(
+                ::typedis::__private::Capture,
+                "{XAUTOCLAIM|}:key",
+                "group",
+                "consumer",
+                "0",
+                "0",
+            ),
+        ),
     ),
     (
         "XAUTOCLAIM",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xautoclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XAUTOCLAIM|count}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            "0",
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Xautoclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XAUTOCLAIM|count}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    "0",
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "XAUTOCLAIM",
         "justid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xautoclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XAUTOCLAIM|justid}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            "0",
-                        )
-                        .justid(),
+        || ::typedis::__private::captured(
+            Xautoclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XAUTOCLAIM|justid}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    "0",
                 )
-                .1
-        },
+                .justid(),
+        ),
     ),
     (
         "XCLAIM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                        ::typedis::__private::Capture,
-                        "{XCLAIM|}:key",
-                        "group",
-                        "consumer",
-                        "0",
-                        ["1-1"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                ::typedis::__private::Capture,
+                "{XCLAIM|}:key",
+                "group",
+                "consumer",
+                "0",
+                ["1-1"],
+            ),
+        ),
     ),
     (
         "XCLAIM",
         "ms",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|ms}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .idle(1),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|ms}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .idle(1),
+        ),
     ),
     (
         "XCLAIM",
         "unix-time-milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|unix-time-milliseconds}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .idle_since(1700000000),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|unix-time-milliseconds}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .idle_since(1700000000),
+        ),
     ),
     (
         "XCLAIM",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|count}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .retrycount(1),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|count}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .retrycount(1),
+        ),
     ),
     (
         "XCLAIM",
         "force",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|force}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .force(),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|force}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .force(),
+        ),
     ),
     (
         "XCLAIM",
         "justid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|justid}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .justid(),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|justid}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .justid(),
+        ),
     ),
     (
         "XCLAIM",
         "lastid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xclaim::new(
-                            ::typedis::__private::Capture,
-                            "{XCLAIM|lastid}:key",
-                            "group",
-                            "consumer",
-                            "0",
-                            ["1-1"],
-                        )
-                        .lastid("1-1"),
+        || ::typedis::__private::captured(
+            Xclaim::new(
+                    ::typedis::__private::Capture,
+                    "{XCLAIM|lastid}:key",
+                    "group",
+                    "consumer",
+                    "0",
+                    ["1-1"],
                 )
-                .1
-        },
+                .lastid("1-1"),
+        ),
     ),
     (
         "XDEL",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xdel::new(::typedis::__private::Capture, "{XDEL|}:key", ["1-1"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xdel::new(::typedis::__private::Capture, "{XDEL|}:key", ["1-1"]),
+        ),
     ),
     (
         "XGROUP CREATE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreate::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP CREATE|}:key",
-                        "group",
-                        XgroupCreateId::Explicit(::core::convert::Into::into("0")),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupCreate::new(
+                ::typedis::__private::Capture,
+                "{XGROUP CREATE|}:key",
+                "group",
+                XgroupCreateId::Explicit(::core::convert::Into::into("0")),
+            ),
+        ),
     ),
     (
         "XGROUP CREATE",
         "id-selector/new-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreate::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP CREATE|id-selector/new-id}:key",
-                        "group",
-                        XgroupCreateId::Last,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupCreate::new(
+                ::typedis::__private::Capture,
+                "{XGROUP CREATE|id-selector/new-id}:key",
+                "group",
+                XgroupCreateId::Last,
+            ),
+        ),
     ),
     (
         "XGROUP CREATE",
         "mkstream",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreate::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP CREATE|mkstream}:key",
-                            "group",
-                            XgroupCreateId::Explicit(::core::convert::Into::into("0")),
-                        )
-                        .mkstream(),
+        || ::typedis::__private::captured(
+            XgroupCreate::new(
+                    ::typedis::__private::Capture,
+                    "{XGROUP CREATE|mkstream}:key",
+                    "group",
+                    XgroupCreateId::Explicit(::core::convert::Into::into("0")),
                 )
-                .1
-        },
+                .mkstream(),
+        ),
     ),
     (
         "XGROUP CREATE",
         "entriesread",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreate::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP CREATE|entriesread}:key",
-                            "group",
-                            XgroupCreateId::Explicit(::core::convert::Into::into("0")),
-                        )
-                        .entriesread(1),
+        || ::typedis::__private::captured(
+            XgroupCreate::new(
+                    ::typedis::__private::Capture,
+                    "{XGROUP CREATE|entriesread}:key",
+                    "group",
+                    XgroupCreateId::Explicit(::core::convert::Into::into("0")),
                 )
-                .1
-        },
+                .entriesread(1),
+        ),
     ),
     (
         "XGROUP CREATECONSUMER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupCreateconsumer::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP CREATECONSUMER|}:key",
-                        "group",
-                        "consumer",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupCreateconsumer::new(
+                ::typedis::__private::Capture,
+                "{XGROUP CREATECONSUMER|}:key",
+                "group",
+                "consumer",
+            ),
+        ),
     ),
     (
         "XGROUP DELCONSUMER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupDelconsumer::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP DELCONSUMER|}:key",
-                        "group",
-                        "consumer",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupDelconsumer::new(
+                ::typedis::__private::Capture,
+                "{XGROUP DELCONSUMER|}:key",
+                "group",
+                "consumer",
+            ),
+        ),
     ),
     (
         "XGROUP DESTROY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupDestroy::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP DESTROY|}:key",
-                        "group",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupDestroy::new(
+                ::typedis::__private::Capture,
+                "{XGROUP DESTROY|}:key",
+                "group",
+            ),
+        ),
     ),
     (
         "XGROUP HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(XgroupHelp::new(::typedis::__private::Capture)),
     ),
     (
         "XGROUP SETID",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupSetid::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP SETID|}:key",
-                        "group",
-                        XgroupSetidId::Explicit(::core::convert::Into::into("0")),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupSetid::new(
+                ::typedis::__private::Capture,
+                "{XGROUP SETID|}:key",
+                "group",
+                XgroupSetidId::Explicit(::core::convert::Into::into("0")),
+            ),
+        ),
     ),
     (
         "XGROUP SETID",
         "id-selector/new-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupSetid::new(
-                        ::typedis::__private::Capture,
-                        "{XGROUP SETID|id-selector/new-id}:key",
-                        "group",
-                        XgroupSetidId::Last,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XgroupSetid::new(
+                ::typedis::__private::Capture,
+                "{XGROUP SETID|id-selector/new-id}:key",
+                "group",
+                XgroupSetidId::Last,
+            ),
+        ),
     ),
     (
         "XGROUP SETID",
         "entriesread",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XgroupSetid::new(
-                            ::typedis::__private::Capture,
-                            "{XGROUP SETID|entriesread}:key",
-                            "group",
-                            XgroupSetidId::Explicit(::core::convert::Into::into("0")),
-                        )
-                        .entriesread(1),
+        || ::typedis::__private::captured(
+            XgroupSetid::new(
+                    ::typedis::__private::Capture,
+                    "{XGROUP SETID|entriesread}:key",
+                    "group",
+                    XgroupSetidId::Explicit(::core::convert::Into::into("0")),
                 )
-                .1
-        },
+                .entriesread(1),
+        ),
     ),
     (
         "XINFO CONSUMERS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoConsumers::new(
-                        ::typedis::__private::Capture,
-                        "{XINFO CONSUMERS|}:key",
-                        "group",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XinfoConsumers::new(
+                ::typedis::__private::Capture,
+                "{XINFO CONSUMERS|}:key",
+                "group",
+            ),
+        ),
     ),
     (
         "XINFO GROUPS",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoGroups::new(
-                        ::typedis::__private::Capture,
-                        "{XINFO GROUPS|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XinfoGroups::new(::typedis::__private::Capture, "{XINFO GROUPS|}:key"),
+        ),
     ),
     (
         "XINFO HELP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoHelp::new(::typedis::__private::Capture),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(XinfoHelp::new(::typedis::__private::Capture)),
     ),
     (
         "XINFO STREAM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoStream::new(
-                        ::typedis::__private::Capture,
-                        "{XINFO STREAM|}:key",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            XinfoStream::new(::typedis::__private::Capture, "{XINFO STREAM|}:key"),
+        ),
     ),
     (
         "XINFO STREAM",
         "full-block",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoStream::new(
-                            ::typedis::__private::Capture,
-                            "{XINFO STREAM|full-block}:key",
-                        )
-                        .full(),
+        || ::typedis::__private::captured(
+            XinfoStream::new(
+                    ::typedis::__private::Capture,
+                    "{XINFO STREAM|full-block}:key",
                 )
-                .1
-        },
+                .full(),
+        ),
     ),
     (
         "XINFO STREAM",
         "full-block/count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    XinfoStream::new(
-                            ::typedis::__private::Capture,
-                            "{XINFO STREAM|full-block/count}:key",
-                        )
-                        .full_count(1),
+        || ::typedis::__private::captured(
+            XinfoStream::new(
+                    ::typedis::__private::Capture,
+                    "{XINFO STREAM|full-block/count}:key",
                 )
-                .1
-        },
+                .full_count(1),
+        ),
     ),
     (
         "XLEN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xlen::new(::typedis::__private::Capture, "{XLEN|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xlen::new(::typedis::__private::Capture, "{XLEN|}:key"),
+        ),
     ),
     (
         "XPENDING",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xpending::new(
-                        ::typedis::__private::Capture,
-                        "{XPENDING|}:key",
-                        "group",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xpending::new(::typedis::__private::Capture, "{XPENDING|}:key", "group"),
+        ),
     ),
     (
         "XPENDING",
         "filters",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xpending::new(
-                            ::typedis::__private::Capture,
-                            "{XPENDING|filters}:key",
-                            "group",
-                        )
-                        .filters((
-                            ::core::option::Option::None::<i64>,
-                            "-",
-                            "+",
-                            1,
-                            ::core::option::Option::None::<::typedis::Bytes>,
-                        )),
+        || ::typedis::__private::captured(
+            Xpending::new(
+                    ::typedis::__private::Capture,
+                    "{XPENDING|filters}:key",
+                    "group",
                 )
-                .1
-        },
+                .filters((
+                    ::core::option::Option::None::<i64>,
+                    "-",
+                    "+",
+                    1,
+                    ::core::option::Option::None::<::typedis::Bytes>,
+                )),
+        ),
     ),
     (
         "XPENDING",
         "filters/min-idle-time",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xpending::new(
-                            ::typedis::__private::Capture,
-                            "{XPENDING|filters/min-idle-time}:key",
-                            "group",
-                        )
-                        .filters((
-                            ::core::option::Option::Some(1),
-                            "-",
-                            "+",
-                            1,
-                            ::core::option::Option::None::<::typedis::Bytes>,
-                        )),
+        || ::typedis::__private::captured(
+            Xpending::new(
+                    ::typedis::__private::Capture,
+                    "{XPENDING|filters/min-idle-time}:key",
+                    "group",
                 )
-                .1
-        },
+                .filters((
+                    ::core::option::Option::Some(1),
+                    "-",
+                    "+",
+                    1,
+                    ::core::option::Option::None::<::typedis::Bytes>,
+                )),
+        ),
     ),
     (
         "XPENDING",
         "filters/consumer",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xpending::new(
-                            ::typedis::__private::Capture,
-                            "{XPENDING|filters/consumer}:key",
-                            "group",
-                        )
-                        .filters((
-                            ::core::option::Option::None::<i64>,
-                            "-",
-                            "+",
-                            1,
-                            ::core::option::Option::Some("consumer"),
-                        )),
+        || ::typedis::__private::captured(
+            Xpending::new(
+                    ::typedis::__private::Capture,
+                    "{XPENDING|filters/consumer}:key",
+                    "group",
                 )
-                .1
-        },
+                .filters((
+                    ::core::option::Option::None::<i64>,
+                    "-",
+                    "+",
+                    1,
+                    ::core::option::Option::Some("consumer"),
+                )),
+        ),
     ),
     (
         "XRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xrange::new(::typedis::__private::Capture, "{XRANGE|}:key", "-", "+"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xrange::new(::typedis::__private::Capture, "{XRANGE|}:key", "-", "+"),
+        ),
     ),
     (
         "XRANGE",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xrange::new(
-                            ::typedis::__private::Capture,
-                            "{XRANGE|count}:key",
-                            "-",
-                            "+",
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xrange::new(::typedis::__private::Capture, "{XRANGE|count}:key", "-", "+")
+                .count(1),
+        ),
     ),
     (
         "XREAD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xread::new(::typedis::__private::Capture, (["{XREAD|}:key"], ["0"])),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xread::new(::typedis::__private::Capture, (["{XREAD|}:key"], ["0"])),
+        ),
     ),
     (
         "XREAD",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xread::new(
-                            ::typedis::__private::Capture,
-                            (["{XREAD|count}:key"], ["0"]),
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xread::new(::typedis::__private::Capture, (["{XREAD|count}:key"], ["0"]))
+                .count(1),
+        ),
     ),
     (
         "XREAD",
         "milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xread::new(
-                            ::typedis::__private::Capture,
-                            (["{XREAD|milliseconds}:key"], ["0"]),
-                        )
-                        .block(1),
+        || ::typedis::__private::captured(
+            Xread::new(
+                    ::typedis::__private::Capture,
+                    (["{XREAD|milliseconds}:key"], ["0"]),
                 )
-                .1
-        },
+                .block(1),
+        ),
     ),
     (
         "XREADGROUP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xreadgroup::new(
-                        ::typedis::__private::Capture,
-                        ("group", "consumer"),
-                        (["{XREADGROUP|}:key"], [">"]),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xreadgroup::new(
+                ::typedis::__private::Capture,
+                ("group", "consumer"),
+                (["{XREADGROUP|}:key"], [">"]),
+            ),
+        ),
     ),
     (
         "XREADGROUP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xreadgroup::new(
-                            ::typedis::__private::Capture,
-                            ("group", "consumer"),
-                            (["{XREADGROUP|count}:key"], [">"]),
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Xreadgroup::new(
+                    ::typedis::__private::Capture,
+                    ("group", "consumer"),
+                    (["{XREADGROUP|count}:key"], [">"]),
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "XREADGROUP",
         "milliseconds",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xreadgroup::new(
-                            ::typedis::__private::Capture,
-                            ("group", "consumer"),
-                            (["{XREADGROUP|milliseconds}:key"], [">"]),
-                        )
-                        .block(1),
+        || ::typedis::__private::captured(
+            Xreadgroup::new(
+                    ::typedis::__private::Capture,
+                    ("group", "consumer"),
+                    (["{XREADGROUP|milliseconds}:key"], [">"]),
                 )
-                .1
-        },
+                .block(1),
+        ),
     ),
     (
         "XREADGROUP",
         "noack",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xreadgroup::new(
-                            ::typedis::__private::Capture,
-                            ("group", "consumer"),
-                            (["{XREADGROUP|noack}:key"], [">"]),
-                        )
-                        .noack(),
+        || ::typedis::__private::captured(
+            Xreadgroup::new(
+                    ::typedis::__private::Capture,
+                    ("group", "consumer"),
+                    (["{XREADGROUP|noack}:key"], [">"]),
                 )
-                .1
-        },
+                .noack(),
+        ),
     ),
     (
         "XREVRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xrevrange::new(
-                        ::typedis::__private::Capture,
-                        "{XREVRANGE|}:key",
-                        "+",
-                        "-",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xrevrange::new(::typedis::__private::Capture, "{XREVRANGE|}:key", "+", "-"),
+        ),
     ),
     (
         "XREVRANGE",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xrevrange::new(
-                            ::typedis::__private::Capture,
-                            "{XREVRANGE|count}:key",
-                            "+",
-                            "-",
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Xrevrange::new(
+                    ::typedis::__private::Capture,
+                    "{XREVRANGE|count}:key",
+                    "+",
+                    "-",
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "XSETID",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xsetid::new(::typedis::__private::Capture, "{XSETID|}:key", "1-1"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xsetid::new(::typedis::__private::Capture, "{XSETID|}:key", "1-1"),
+        ),
     ),
     (
         "XSETID",
         "entries-added",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xsetid::new(
-                            ::typedis::__private::Capture,
-                            "{XSETID|entries-added}:key",
-                            "1-1",
-                        )
-                        .entriesadded(1),
+        || ::typedis::__private::captured(
+            Xsetid::new(
+                    ::typedis::__private::Capture,
+                    "{XSETID|entries-added}:key",
+                    "1-1",
                 )
-                .1
-        },
+                .entriesadded(1),
+        ),
     ),
     (
         "XSETID",
         "max-deleted-id",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xsetid::new(
-                            ::typedis::__private::Capture,
-                            "{XSETID|max-deleted-id}:key",
-                            "1-1",
-                        )
-                        .maxdeletedid("0-1"),
+        || ::typedis::__private::captured(
+            Xsetid::new(
+                    ::typedis::__private::Capture,
+                    "{XSETID|max-deleted-id}:key",
+                    "1-1",
                 )
-                .1
-        },
+                .maxdeletedid("0-1"),
+        ),
     ),
     (
         "XTRIM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|}:key",
-                        ::typedis::Trim::maxlen(10),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xtrim::new(
+                ::typedis::__private::Capture,
+                "{XTRIM|}:key",
+                ::typedis::Trim::maxlen(10),
+            ),
+        ),
     ),
     (
         "XTRIM",
         "trim/count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/count}:key",
-                        ::typedis::Trim::maxlen(10).limit(1),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xtrim::new(
+                ::typedis::__private::Capture,
+                "{XTRIM|trim/count}:key",
+                ::typedis::Trim::maxlen(10).limit(1),
+            ),
+        ),
     ),
     (
         "XTRIM",
         "trim/operator/approximately",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/operator/approximately}:key",
-                        ::typedis::Trim::maxlen(10).approx(),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xtrim::new(
+                ::typedis::__private::Capture,
+                "{XTRIM|trim/operator/approximately}:key",
+                ::typedis::Trim::maxlen(10).approx(),
+            ),
+        ),
     ),
     (
         "XTRIM",
         "trim/strategy/minid",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Xtrim::new(
-                        ::typedis::__private::Capture,
-                        "{XTRIM|trim/strategy/minid}:key",
-                        ::typedis::Trim::minid("0-1"),
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Xtrim::new(
+                ::typedis::__private::Capture,
+                "{XTRIM|trim/strategy/minid}:key",
+                ::typedis::Trim::minid("0-1"),
+            ),
+        ),
     ),
     (
         "ZADD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                        ::typedis::__private::Capture,
-                        "{ZADD|}:key",
-                        [("member", 0.01f64)],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zadd::new(
+                ::typedis::__private::Capture,
+                "{ZADD|}:key",
+                [("member", 0.01f64)],
+            ),
+        ),
     ),
     (
         "ZADD",
         "condition",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|condition}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .condition(ZaddCondition::Nx),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|condition}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .condition(ZaddCondition::Nx),
+        ),
     ),
     (
         "ZADD",
         "condition/nx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|condition/nx}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .nx(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|condition/nx}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .nx(),
+        ),
     ),
     (
         "ZADD",
         "condition/xx",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|condition/xx}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .xx(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|condition/xx}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .xx(),
+        ),
     ),
     (
         "ZADD",
         "comparison",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|comparison}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .comparison(ZaddComparison::Gt),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|comparison}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .comparison(ZaddComparison::Gt),
+        ),
     ),
     (
         "ZADD",
         "comparison/gt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|comparison/gt}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .gt(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|comparison/gt}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .gt(),
+        ),
     ),
     (
         "ZADD",
         "comparison/lt",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|comparison/lt}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .lt(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|comparison/lt}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .lt(),
+        ),
     ),
     (
         "ZADD",
         "change",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|change}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .ch(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|change}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .ch(),
+        ),
     ),
     (
         "ZADD",
         "increment",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zadd::new(
-                            ::typedis::__private::Capture,
-                            "{ZADD|increment}:key",
-                            [("member", 0.01f64)],
-                        )
-                        .increment(),
+        || ::typedis::__private::captured(
+            Zadd::new(
+                    ::typedis::__private::Capture,
+                    "{ZADD|increment}:key",
+                    [("member", 0.01f64)],
                 )
-                .1
-        },
+                .increment(),
+        ),
     ),
     (
         "ZCARD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zcard::new(::typedis::__private::Capture, "{ZCARD|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zcard::new(::typedis::__private::Capture, "{ZCARD|}:key"),
+        ),
     ),
     (
         "ZCOUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zcount::new(
-                        ::typedis::__private::Capture,
-                        "{ZCOUNT|}:key",
-                        0.01f64,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zcount::new(::typedis::__private::Capture, "{ZCOUNT|}:key", 0.01f64, 0.01f64),
+        ),
     ),
     (
         "ZDIFF",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|}:key"]),
+        ),
     ),
     (
         "ZDIFF",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|withscores}:key"])
-                        .withscores(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zdiff::new(::typedis::__private::Capture, ["{ZDIFF|withscores}:key"])
+                .withscores(),
+        ),
     ),
     (
         "ZDIFFSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zdiffstore::new(
-                        ::typedis::__private::Capture,
-                        "{ZDIFFSTORE|}:destination",
-                        ["{ZDIFFSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zdiffstore::new(
+                ::typedis::__private::Capture,
+                "{ZDIFFSTORE|}:destination",
+                ["{ZDIFFSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "ZINCRBY",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zincrby::new(
-                        ::typedis::__private::Capture,
-                        "{ZINCRBY|}:key",
-                        0.01f64,
-                        "member",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zincrby::new(
+                ::typedis::__private::Capture,
+                "{ZINCRBY|}:key",
+                0.01f64,
+                "member",
+            ),
+        ),
     ),
     (
         "ZINTER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(::typedis::__private::Capture, ["{ZINTER|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|}:key"]),
+        ),
     ),
     (
         "ZINTER",
         "weight",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(::typedis::__private::Capture, ["{ZINTER|weight}:key"])
-                        .weights([0.01f64]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|weight}:key"])
+                .weights([0.01f64]),
+        ),
     ),
     (
         "ZINTER",
         "aggregate",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTER|aggregate}:key"],
-                        )
-                        .aggregate(ZinterAggregate::Sum),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|aggregate}:key"])
+                .aggregate(ZinterAggregate::Sum),
+        ),
     ),
     (
         "ZINTER",
         "aggregate/sum",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTER|aggregate/sum}:key"],
-                        )
-                        .sum(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|aggregate/sum}:key"])
+                .sum(),
+        ),
     ),
     (
         "ZINTER",
         "aggregate/min",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTER|aggregate/min}:key"],
-                        )
-                        .min(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|aggregate/min}:key"])
+                .min(),
+        ),
     ),
     (
         "ZINTER",
         "aggregate/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTER|aggregate/max}:key"],
-                        )
-                        .max(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|aggregate/max}:key"])
+                .max(),
+        ),
     ),
     (
         "ZINTER",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinter::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTER|withscores}:key"],
-                        )
-                        .withscores(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinter::new(::typedis::__private::Capture, ["{ZINTER|withscores}:key"])
+                .withscores(),
+        ),
     ),
     (
         "ZINTERCARD",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zintercard::new(::typedis::__private::Capture, ["{ZINTERCARD|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zintercard::new(::typedis::__private::Capture, ["{ZINTERCARD|}:key"]),
+        ),
     ),
     (
         "ZINTERCARD",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zintercard::new(
-                            ::typedis::__private::Capture,
-                            ["{ZINTERCARD|limit}:key"],
-                        )
-                        .limit(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zintercard::new(::typedis::__private::Capture, ["{ZINTERCARD|limit}:key"])
+                .limit(1),
+        ),
     ),
     (
         "ZINTERSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                        ::typedis::__private::Capture,
-                        "{ZINTERSTORE|}:destination",
-                        ["{ZINTERSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                ::typedis::__private::Capture,
+                "{ZINTERSTORE|}:destination",
+                ["{ZINTERSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "ZINTERSTORE",
         "weight",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZINTERSTORE|weight}:destination",
-                            ["{ZINTERSTORE|weight}:key"],
-                        )
-                        .weights([0.01f64]),
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZINTERSTORE|weight}:destination",
+                    ["{ZINTERSTORE|weight}:key"],
                 )
-                .1
-        },
+                .weights([0.01f64]),
+        ),
     ),
     (
         "ZINTERSTORE",
         "aggregate",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZINTERSTORE|aggregate}:destination",
-                            ["{ZINTERSTORE|aggregate}:key"],
-                        )
-                        .aggregate(ZinterstoreAggregate::Sum),
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZINTERSTORE|aggregate}:destination",
+                    ["{ZINTERSTORE|aggregate}:key"],
                 )
-                .1
-        },
+                .aggregate(ZinterstoreAggregate::Sum),
+        ),
     ),
     (
         "ZINTERSTORE",
         "aggregate/sum",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZINTERSTORE|aggregate/sum}:destination",
-                            ["{ZINTERSTORE|aggregate/sum}:key"],
-                        )
-                        .sum(),
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZINTERSTORE|aggregate/sum}:destination",
+                    ["{ZINTERSTORE|aggregate/sum}:key"],
                 )
-                .1
-        },
+                .sum(),
+        ),
     ),
     (
         "ZINTERSTORE",
         "aggregate/min",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZINTERSTORE|aggregate/min}:destination",
-                            ["{ZINTERSTORE|aggregate/min}:key"],
-                        )
-                        .min(),
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZINTERSTORE|aggregate/min}:destination",
+                    ["{ZINTERSTORE|aggregate/min}:key"],
                 )
-                .1
-        },
+                .min(),
+        ),
     ),
     (
         "ZINTERSTORE",
         "aggregate/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zinterstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZINTERSTORE|aggregate/max}:destination",
-                            ["{ZINTERSTORE|aggregate/max}:key"],
-                        )
-                        .max(),
+        || ::typedis::__private::captured(
+            Zinterstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZINTERSTORE|aggregate/max}:destination",
+                    ["{ZINTERSTORE|aggregate/max}:key"],
                 )
-                .1
-        },
+                .max(),
+        ),
     ),
     (
         "ZLEXCOUNT",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zlexcount::new(
-                        ::typedis::__private::Capture,
-                        "{ZLEXCOUNT|}:key",
-                        "-",
-                        "+",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zlexcount::new(::typedis::__private::Capture, "{ZLEXCOUNT|}:key", "-", "+"),
+        ),
     ),
     (
         "ZMPOP",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zmpop::new(
-                        ::typedis::__private::Capture,
-                        ["{ZMPOP|}:key"],
-                        ZmpopWhere::Min,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zmpop::new(::typedis::__private::Capture, ["{ZMPOP|}:key"], ZmpopWhere::Min),
+        ),
     ),
     (
         "ZMPOP",
         "where/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zmpop::new(
-                        ::typedis::__private::Capture,
-                        ["{ZMPOP|where/max}:key"],
-                        ZmpopWhere::Max,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zmpop::new(
+                ::typedis::__private::Capture,
+                ["{ZMPOP|where/max}:key"],
+                ZmpopWhere::Max,
+            ),
+        ),
     ),
     (
         "ZMPOP",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zmpop::new(
-                            ::typedis::__private::Capture,
-                            ["{ZMPOP|count}:key"],
-                            ZmpopWhere::Min,
-                        )
-                        .count(1),
+        || ::typedis::__private::captured(
+            Zmpop::new(
+                    ::typedis::__private::Capture,
+                    ["{ZMPOP|count}:key"],
+                    ZmpopWhere::Min,
                 )
-                .1
-        },
+                .count(1),
+        ),
     ),
     (
         "ZMSCORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zmscore::new(
-                        ::typedis::__private::Capture,
-                        "{ZMSCORE|}:key",
-                        ["member"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zmscore::new(::typedis::__private::Capture, "{ZMSCORE|}:key", ["member"]),
+        ),
     ),
     (
         "ZPOPMAX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zpopmax::new(::typedis::__private::Capture, "{ZPOPMAX|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zpopmax::new(::typedis::__private::Capture, "{ZPOPMAX|}:key"),
+        ),
     ),
     (
         "ZPOPMAX",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zpopmax::new(::typedis::__private::Capture, "{ZPOPMAX|count}:key")
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zpopmax::new(::typedis::__private::Capture, "{ZPOPMAX|count}:key").count(1),
+        ),
     ),
     (
         "ZPOPMIN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zpopmin::new(::typedis::__private::Capture, "{ZPOPMIN|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zpopmin::new(::typedis::__private::Capture, "{ZPOPMIN|}:key"),
+        ),
     ),
     (
         "ZPOPMIN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zpopmin::new(::typedis::__private::Capture, "{ZPOPMIN|count}:key")
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zpopmin::new(::typedis::__private::Capture, "{ZPOPMIN|count}:key").count(1),
+        ),
     ),
     (
         "ZRANDMEMBER",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrandmember::new(::typedis::__private::Capture, "{ZRANDMEMBER|}:key"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrandmember::new(::typedis::__private::Capture, "{ZRANDMEMBER|}:key"),
+        ),
     ),
     (
         "ZRANDMEMBER",
         "options",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrandmember::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANDMEMBER|options}:key",
-                        )
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrandmember::new(::typedis::__private::Capture, "{ZRANDMEMBER|options}:key")
+                .count(1),
+        ),
     ),
     (
         "ZRANDMEMBER",
         "options/withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrandmember::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANDMEMBER|options/withscores}:key",
-                        )
-                        .count_withscores(1),
+        || ::typedis::__private::captured(
+            Zrandmember::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANDMEMBER|options/withscores}:key",
                 )
-                .1
-        },
+                .count_withscores(1),
+        ),
     ),
     (
         "ZRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(::typedis::__private::Capture, "{ZRANGE|}:key", "0", "1"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrange::new(::typedis::__private::Capture, "{ZRANGE|}:key", "0", "1"),
+        ),
     ),
     (
         "ZRANGE",
         "sortby",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|sortby}:key",
-                            "0",
-                            "1",
-                        )
-                        .sortby(ZrangeSortby::Byscore),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrange::new(::typedis::__private::Capture, "{ZRANGE|sortby}:key", "0", "1")
+                .sortby(ZrangeSortby::Byscore),
+        ),
     ),
     (
         "ZRANGE",
         "sortby/byscore",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|sortby/byscore}:key",
-                            "0",
-                            "1",
-                        )
-                        .byscore(),
+        || ::typedis::__private::captured(
+            Zrange::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGE|sortby/byscore}:key",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .byscore(),
+        ),
     ),
     (
         "ZRANGE",
         "sortby/bylex",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|sortby/bylex}:key",
-                            "0",
-                            "1",
-                        )
-                        .bylex(),
+        || ::typedis::__private::captured(
+            Zrange::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGE|sortby/bylex}:key",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .bylex(),
+        ),
     ),
     (
         "ZRANGE",
         "rev",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|rev}:key",
-                            "0",
-                            "1",
-                        )
-                        .rev(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrange::new(::typedis::__private::Capture, "{ZRANGE|rev}:key", "0", "1")
+                .rev(),
+        ),
     ),
     (
         "ZRANGE",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|limit}:key",
-                            "0",
-                            "1",
-                        )
-                        .byscore()
-                        .limit((1, 1)),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrange::new(::typedis::__private::Capture, "{ZRANGE|limit}:key", "0", "1")
+                .byscore()
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZRANGE",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGE|withscores}:key",
-                            "0",
-                            "1",
-                        )
-                        .withscores(),
+        || ::typedis::__private::captured(
+            Zrange::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGE|withscores}:key",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .withscores(),
+        ),
     ),
     (
         "ZRANGEBYLEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangebylex::new(
-                        ::typedis::__private::Capture,
-                        "{ZRANGEBYLEX|}:key",
-                        "-",
-                        "+",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrangebylex::new(
+                ::typedis::__private::Capture,
+                "{ZRANGEBYLEX|}:key",
+                "-",
+                "+",
+            ),
+        ),
     ),
     (
         "ZRANGEBYLEX",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangebylex::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGEBYLEX|limit}:key",
-                            "-",
-                            "+",
-                        )
-                        .limit((1, 1)),
+        || ::typedis::__private::captured(
+            Zrangebylex::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGEBYLEX|limit}:key",
+                    "-",
+                    "+",
                 )
-                .1
-        },
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZRANGEBYSCORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangebyscore::new(
-                        ::typedis::__private::Capture,
-                        "{ZRANGEBYSCORE|}:key",
-                        0.01f64,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrangebyscore::new(
+                ::typedis::__private::Capture,
+                "{ZRANGEBYSCORE|}:key",
+                0.01f64,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "ZRANGEBYSCORE",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangebyscore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGEBYSCORE|withscores}:key",
-                            0.01f64,
-                            0.01f64,
-                        )
-                        .withscores(),
+        || ::typedis::__private::captured(
+            Zrangebyscore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGEBYSCORE|withscores}:key",
+                    0.01f64,
+                    0.01f64,
                 )
-                .1
-        },
+                .withscores(),
+        ),
     ),
     (
         "ZRANGEBYSCORE",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangebyscore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGEBYSCORE|limit}:key",
-                            0.01f64,
-                            0.01f64,
-                        )
-                        .limit((1, 1)),
+        || ::typedis::__private::captured(
+            Zrangebyscore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGEBYSCORE|limit}:key",
+                    0.01f64,
+                    0.01f64,
                 )
-                .1
-        },
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZRANGESTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                        ::typedis::__private::Capture,
-                        "{ZRANGESTORE|}:dst",
-                        "{ZRANGESTORE|}:src",
-                        "0",
-                        "1",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                ::typedis::__private::Capture,
+                "{ZRANGESTORE|}:dst",
+                "{ZRANGESTORE|}:src",
+                "0",
+                "1",
+            ),
+        ),
     ),
     (
         "ZRANGESTORE",
         "sortby",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGESTORE|sortby}:dst",
-                            "{ZRANGESTORE|sortby}:src",
-                            "0",
-                            "1",
-                        )
-                        .sortby(ZrangestoreSortby::Byscore),
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGESTORE|sortby}:dst",
+                    "{ZRANGESTORE|sortby}:src",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .sortby(ZrangestoreSortby::Byscore),
+        ),
     ),
     (
         "ZRANGESTORE",
         "sortby/byscore",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGESTORE|sortby/byscore}:dst",
-                            "{ZRANGESTORE|sortby/byscore}:src",
-                            "0",
-                            "1",
-                        )
-                        .byscore(),
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGESTORE|sortby/byscore}:dst",
+                    "{ZRANGESTORE|sortby/byscore}:src",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .byscore(),
+        ),
     ),
     (
         "ZRANGESTORE",
         "sortby/bylex",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGESTORE|sortby/bylex}:dst",
-                            "{ZRANGESTORE|sortby/bylex}:src",
-                            "0",
-                            "1",
-                        )
-                        .bylex(),
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGESTORE|sortby/bylex}:dst",
+                    "{ZRANGESTORE|sortby/bylex}:src",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .bylex(),
+        ),
     ),
     (
         "ZRANGESTORE",
         "rev",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGESTORE|rev}:dst",
-                            "{ZRANGESTORE|rev}:src",
-                            "0",
-                            "1",
-                        )
-                        .rev(),
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGESTORE|rev}:dst",
+                    "{ZRANGESTORE|rev}:src",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .rev(),
+        ),
     ),
     (
         "ZRANGESTORE",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrangestore::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANGESTORE|limit}:dst",
-                            "{ZRANGESTORE|limit}:src",
-                            "0",
-                            "1",
-                        )
-                        .byscore()
-                        .limit((1, 1)),
+        || ::typedis::__private::captured(
+            Zrangestore::new(
+                    ::typedis::__private::Capture,
+                    "{ZRANGESTORE|limit}:dst",
+                    "{ZRANGESTORE|limit}:src",
+                    "0",
+                    "1",
                 )
-                .1
-        },
+                .byscore()
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZRANK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrank::new(::typedis::__private::Capture, "{ZRANK|}:key", "member"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrank::new(::typedis::__private::Capture, "{ZRANK|}:key", "member"),
+        ),
     ),
     (
         "ZRANK",
         "withscore",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrank::new(
-                            ::typedis::__private::Capture,
-                            "{ZRANK|withscore}:key",
-                            "member",
-                        )
-                        .withscore(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrank::new(::typedis::__private::Capture, "{ZRANK|withscore}:key", "member")
+                .withscore(),
+        ),
     ),
     (
         "ZREM",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrem::new(::typedis::__private::Capture, "{ZREM|}:key", ["member"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrem::new(::typedis::__private::Capture, "{ZREM|}:key", ["member"]),
+        ),
     ),
     (
         "ZREMRANGEBYLEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zremrangebylex::new(
-                        ::typedis::__private::Capture,
-                        "{ZREMRANGEBYLEX|}:key",
-                        "-",
-                        "+",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zremrangebylex::new(
+                ::typedis::__private::Capture,
+                "{ZREMRANGEBYLEX|}:key",
+                "-",
+                "+",
+            ),
+        ),
     ),
     (
         "ZREMRANGEBYRANK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zremrangebyrank::new(
-                        ::typedis::__private::Capture,
-                        "{ZREMRANGEBYRANK|}:key",
-                        1,
-                        1,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zremrangebyrank::new(
+                ::typedis::__private::Capture,
+                "{ZREMRANGEBYRANK|}:key",
+                1,
+                1,
+            ),
+        ),
     ),
     (
         "ZREMRANGEBYSCORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zremrangebyscore::new(
-                        ::typedis::__private::Capture,
-                        "{ZREMRANGEBYSCORE|}:key",
-                        0.01f64,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zremrangebyscore::new(
+                ::typedis::__private::Capture,
+                "{ZREMRANGEBYSCORE|}:key",
+                0.01f64,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "ZREVRANGE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrange::new(
-                        ::typedis::__private::Capture,
-                        "{ZREVRANGE|}:key",
-                        1,
-                        1,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrevrange::new(::typedis::__private::Capture, "{ZREVRANGE|}:key", 1, 1),
+        ),
     ),
     (
         "ZREVRANGE",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrange::new(
-                            ::typedis::__private::Capture,
-                            "{ZREVRANGE|withscores}:key",
-                            1,
-                            1,
-                        )
-                        .withscores(),
+        || ::typedis::__private::captured(
+            Zrevrange::new(
+                    ::typedis::__private::Capture,
+                    "{ZREVRANGE|withscores}:key",
+                    1,
+                    1,
                 )
-                .1
-        },
+                .withscores(),
+        ),
     ),
     (
         "ZREVRANGEBYLEX",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrangebylex::new(
-                        ::typedis::__private::Capture,
-                        "{ZREVRANGEBYLEX|}:key",
-                        "+",
-                        "-",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrevrangebylex::new(
+                ::typedis::__private::Capture,
+                "{ZREVRANGEBYLEX|}:key",
+                "+",
+                "-",
+            ),
+        ),
     ),
     (
         "ZREVRANGEBYLEX",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrangebylex::new(
-                            ::typedis::__private::Capture,
-                            "{ZREVRANGEBYLEX|limit}:key",
-                            "+",
-                            "-",
-                        )
-                        .limit((1, 1)),
+        || ::typedis::__private::captured(
+            Zrevrangebylex::new(
+                    ::typedis::__private::Capture,
+                    "{ZREVRANGEBYLEX|limit}:key",
+                    "+",
+                    "-",
                 )
-                .1
-        },
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZREVRANGEBYSCORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrangebyscore::new(
-                        ::typedis::__private::Capture,
-                        "{ZREVRANGEBYSCORE|}:key",
-                        0.01f64,
-                        0.01f64,
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrevrangebyscore::new(
+                ::typedis::__private::Capture,
+                "{ZREVRANGEBYSCORE|}:key",
+                0.01f64,
+                0.01f64,
+            ),
+        ),
     ),
     (
         "ZREVRANGEBYSCORE",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrangebyscore::new(
-                            ::typedis::__private::Capture,
-                            "{ZREVRANGEBYSCORE|withscores}:key",
-                            0.01f64,
-                            0.01f64,
-                        )
-                        .withscores(),
+        || ::typedis::__private::captured(
+            Zrevrangebyscore::new(
+                    ::typedis::__private::Capture,
+                    "{ZREVRANGEBYSCORE|withscores}:key",
+                    0.01f64,
+                    0.01f64,
                 )
-                .1
-        },
+                .withscores(),
+        ),
     ),
     (
         "ZREVRANGEBYSCORE",
         "limit",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrangebyscore::new(
-                            ::typedis::__private::Capture,
-                            "{ZREVRANGEBYSCORE|limit}:key",
-                            0.01f64,
-                            0.01f64,
-                        )
-                        .limit((1, 1)),
+        || ::typedis::__private::captured(
+            Zrevrangebyscore::new(
+                    ::typedis::__private::Capture,
+                    "{ZREVRANGEBYSCORE|limit}:key",
+                    0.01f64,
+                    0.01f64,
                 )
-                .1
-        },
+                .limit((1, 1)),
+        ),
     ),
     (
         "ZREVRANK",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrank::new(
-                        ::typedis::__private::Capture,
-                        "{ZREVRANK|}:key",
-                        "member",
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zrevrank::new(::typedis::__private::Capture, "{ZREVRANK|}:key", "member"),
+        ),
     ),
     (
         "ZREVRANK",
         "withscore",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zrevrank::new(
-                            ::typedis::__private::Capture,
-                            "{ZREVRANK|withscore}:key",
-                            "member",
-                        )
-                        .withscore(),
+        || ::typedis::__private::captured(
+            Zrevrank::new(
+                    ::typedis::__private::Capture,
+                    "{ZREVRANK|withscore}:key",
+                    "member",
                 )
-                .1
-        },
+                .withscore(),
+        ),
     ),
     (
         "ZSCAN",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|}:key", 0u64),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zscan::new(::typedis::__private::Capture, "{ZSCAN|}:key", 0u64),
+        ),
     ),
     (
         "ZSCAN",
         "pattern",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zscan::new(
-                            ::typedis::__private::Capture,
-                            "{ZSCAN|pattern}:key",
-                            0u64,
-                        )
-                        .pattern("*"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zscan::new(::typedis::__private::Capture, "{ZSCAN|pattern}:key", 0u64)
+                .pattern("*"),
+        ),
     ),
     (
         "ZSCAN",
         "count",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zscan::new(::typedis::__private::Capture, "{ZSCAN|count}:key", 0u64)
-                        .count(1),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zscan::new(::typedis::__private::Capture, "{ZSCAN|count}:key", 0u64).count(1),
+        ),
     ),
     (
         "ZSCAN",
         "noscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zscan::new(
-                            ::typedis::__private::Capture,
-                            "{ZSCAN|noscores}:key",
-                            0u64,
-                        )
-                        .noscores(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zscan::new(::typedis::__private::Capture, "{ZSCAN|noscores}:key", 0u64)
+                .noscores(),
+        ),
     ),
     (
         "ZSCORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zscore::new(::typedis::__private::Capture, "{ZSCORE|}:key", "member"),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zscore::new(::typedis::__private::Capture, "{ZSCORE|}:key", "member"),
+        ),
     ),
     (
         "ZUNION",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(::typedis::__private::Capture, ["{ZUNION|}:key"]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|}:key"]),
+        ),
     ),
     (
         "ZUNION",
         "weight",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(::typedis::__private::Capture, ["{ZUNION|weight}:key"])
-                        .weights([0.01f64]),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|weight}:key"])
+                .weights([0.01f64]),
+        ),
     ),
     (
         "ZUNION",
         "aggregate",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            ["{ZUNION|aggregate}:key"],
-                        )
-                        .aggregate(ZunionAggregate::Sum),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|aggregate}:key"])
+                .aggregate(ZunionAggregate::Sum),
+        ),
     ),
     (
         "ZUNION",
         "aggregate/sum",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            ["{ZUNION|aggregate/sum}:key"],
-                        )
-                        .sum(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|aggregate/sum}:key"])
+                .sum(),
+        ),
     ),
     (
         "ZUNION",
         "aggregate/min",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            ["{ZUNION|aggregate/min}:key"],
-                        )
-                        .min(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|aggregate/min}:key"])
+                .min(),
+        ),
     ),
     (
         "ZUNION",
         "aggregate/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            ["{ZUNION|aggregate/max}:key"],
-                        )
-                        .max(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|aggregate/max}:key"])
+                .max(),
+        ),
     ),
     (
         "ZUNION",
         "withscores",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunion::new(
-                            ::typedis::__private::Capture,
-                            ["{ZUNION|withscores}:key"],
-                        )
-                        .withscores(),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunion::new(::typedis::__private::Capture, ["{ZUNION|withscores}:key"])
+                .withscores(),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                        ::typedis::__private::Capture,
-                        "{ZUNIONSTORE|}:destination",
-                        ["{ZUNIONSTORE|}:key"],
-                    ),
-                )
-                .1
-        },
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                ::typedis::__private::Capture,
+                "{ZUNIONSTORE|}:destination",
+                ["{ZUNIONSTORE|}:key"],
+            ),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "weight",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZUNIONSTORE|weight}:destination",
-                            ["{ZUNIONSTORE|weight}:key"],
-                        )
-                        .weights([0.01f64]),
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZUNIONSTORE|weight}:destination",
+                    ["{ZUNIONSTORE|weight}:key"],
                 )
-                .1
-        },
+                .weights([0.01f64]),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "aggregate",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZUNIONSTORE|aggregate}:destination",
-                            ["{ZUNIONSTORE|aggregate}:key"],
-                        )
-                        .aggregate(ZunionstoreAggregate::Sum),
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZUNIONSTORE|aggregate}:destination",
+                    ["{ZUNIONSTORE|aggregate}:key"],
                 )
-                .1
-        },
+                .aggregate(ZunionstoreAggregate::Sum),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "aggregate/sum",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZUNIONSTORE|aggregate/sum}:destination",
-                            ["{ZUNIONSTORE|aggregate/sum}:key"],
-                        )
-                        .sum(),
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZUNIONSTORE|aggregate/sum}:destination",
+                    ["{ZUNIONSTORE|aggregate/sum}:key"],
                 )
-                .1
-        },
+                .sum(),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "aggregate/min",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZUNIONSTORE|aggregate/min}:destination",
-                            ["{ZUNIONSTORE|aggregate/min}:key"],
-                        )
-                        .min(),
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZUNIONSTORE|aggregate/min}:destination",
+                    ["{ZUNIONSTORE|aggregate/min}:key"],
                 )
-                .1
-        },
+                .min(),
+        ),
     ),
     (
         "ZUNIONSTORE",
         "aggregate/max",
-        || {
-            ::typedis::__private::Builder::into_parts(
-                    Zunionstore::new(
-                            ::typedis::__private::Capture,
-                            "{ZUNIONSTORE|aggregate/max}:destination",
-                            ["{ZUNIONSTORE|aggregate/max}:key"],
-                        )
-                        .max(),
+        || ::typedis::__private::captured(
+            Zunionstore::new(
+                    ::typedis::__private::Capture,
+                    "{ZUNIONSTORE|aggregate/max}:destination",
+                    ["{ZUNIONSTORE|aggregate/max}:key"],
                 )
-                .1
-        },
+                .max(),
+        ),
     ),
 ];
