@@ -25,12 +25,8 @@ mod batch;
 pub mod blocking;
 mod bound;
 pub mod cache;
-// `ExecFuture` and `TypedFuture` have no `Debug` yet.
-#[allow(missing_debug_implementations)]
 mod client;
 pub mod cluster;
-// `ArgsIter` has no `Debug` yet.
-#[allow(missing_debug_implementations)]
 mod cmd;
 pub mod commands;
 mod connection;

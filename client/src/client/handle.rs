@@ -7,6 +7,7 @@
 //! every connection (`WAIT` over several), the timeout, and the reply's decoding into
 //! the builder's type on the caller's task.
 
+use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -194,6 +195,29 @@ impl Inner {
 #[must_use = "futures do nothing unless awaited"]
 pub struct ExecFuture<'a> {
     exec: Exec<'a>,
+}
+
+impl fmt::Debug for ExecFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.exec.fmt_fields(f.debug_struct("ExecFuture"))
+    }
+}
+
+impl<R> fmt::Debug for TypedFuture<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.exec.fmt_fields(f.debug_struct("TypedFuture"))
+    }
+}
+
+impl Exec<'_> {
+    /// What a future's `Debug` shows: where it is sent and its timeout (not the
+    /// command's arguments, which may hold secrets).
+    fn fmt_fields(&self, mut d: fmt::DebugStruct<'_, '_>) -> fmt::Result {
+        d.field("timeout", &self.timeout)
+            .field("dedicated", &self.dedicated)
+            .field("every_connection", &self.every_connection)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ExecFuture<'_> {

@@ -248,6 +248,7 @@ impl std::fmt::Debug for Args {
 }
 
 /// Iterator over the arguments of an [`Args`].
+#[derive(Debug, Clone)]
 pub struct ArgsIter<'a> {
     rest: &'a [u8],
 }
