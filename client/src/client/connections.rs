@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use super::handle::top_level;
 use crate::error::{Error, UsageKind};
 use crate::meta::ResponsePolicy;
 use crate::mux::{Load, Mux, Reply};
@@ -106,5 +105,13 @@ fn smaller(a: Value, b: Value) -> Value {
             Value::Array(x.into_iter().zip(y).map(|(a, b)| smaller(a, b)).collect())
         }
         (a, _) => a,
+    }
+}
+
+/// An error reply at the top level of `reply` as `Err(Error::Server)`.
+pub(super) fn top_level(reply: Reply) -> Reply {
+    match reply {
+        Ok(Value::Error(e)) => Err(Error::Server(e)),
+        other => other,
     }
 }

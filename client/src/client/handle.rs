@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::time::Sleep;
 
-use super::connections::{combine, join_all, least_loaded};
+use super::connections::{combine, join_all, least_loaded, top_level};
 use super::{Client, Inner};
 use crate::batch::{Batch, BatchFuture};
 use crate::cache::{Cache, Ticket};
@@ -368,13 +368,6 @@ impl<'a> Exec<'a> {
 pub(super) fn refuse_on_shared(args: &mut Args, meta: Option<&'static CommandMeta>) {
     if let Err(e) = crate::meta::check_shared(meta, args) {
         args.fail(e);
-    }
-}
-
-pub(super) fn top_level(reply: Reply) -> Reply {
-    match reply {
-        Ok(Value::Error(e)) => Err(Error::Server(e)),
-        other => other,
     }
 }
 

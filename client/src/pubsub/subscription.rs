@@ -16,23 +16,10 @@ use futures_core::Stream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::task::{run, ConnectionResolver, Source};
+use super::task::{run, ConnectionResolver, Control, Source};
 use super::{first, First, Message, SubscriptionKind, CHANNEL_CAPACITY};
 use crate::error::{Error, Result, UsageKind};
 use crate::pool::Pool;
-
-/// Requests from the [`Subscription`] handle to its reading task.
-pub(super) enum Control {
-    Subscribe {
-        kind: SubscriptionKind,
-        names: Vec<Bytes>,
-        done: oneshot::Sender<Result<()>>,
-    },
-    Unsubscribe {
-        kind: SubscriptionKind,
-        names: Vec<Bytes>,
-    },
-}
 
 /// A subscription: a `Stream` of [`Message`]s on a dedicated connection.
 ///

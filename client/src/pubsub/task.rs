@@ -12,13 +12,25 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::subscription::Control;
 use super::{first, First, Message, SubscriptionKind};
 use crate::cmd::Args;
 use crate::connection::Connection;
 use crate::error::{Error, Result, TimeoutKind, UsageKind};
 use crate::pool::Pool;
 use crate::value::Value;
+
+/// Requests from the [`Subscription`] handle to its reading task.
+pub(super) enum Control {
+    Subscribe {
+        kind: SubscriptionKind,
+        names: Vec<Bytes>,
+        done: oneshot::Sender<Result<()>>,
+    },
+    Unsubscribe {
+        kind: SubscriptionKind,
+        names: Vec<Bytes>,
+    },
+}
 
 /// Opens a subscriber connection to the node it should go to now.
 pub(crate) type ConnectionResolver = std::sync::Arc<
